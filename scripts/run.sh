@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# make run: a complete local gateway. Idempotent: a second run finds everything up and says so.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+STATE=$ROOT/.state/run
+PORT=${GATEWAY_PORT:-8080}
+
+scripts/env.sh up run
+# shellcheck disable=SC1091
+source "$STATE/env.sh"
+
+if [ -f "$STATE/gateway.pid" ] && kill -0 "$(cat "$STATE/gateway.pid")" 2>/dev/null; then
+  echo "Build Gateway is already running on http://localhost:$PORT (pid $(cat "$STATE/gateway.pid")); 'make stop' stops it."
+  exit 0
+fi
+
+JAR=target/build-gateway-0.1.0-SNAPSHOT.jar
+if [ ! -f "$JAR" ] || [ -n "$(find src db pom.xml -newer "$JAR" -type f -print -quit)" ]; then
+  echo "[run] building the gateway (mvn package)" >&2
+  mvn -q -B -DskipTests package >"$STATE/mvn-package.log" 2>&1 || { tail -40 "$STATE/mvn-package.log" >&2; exit 1; }
+fi
+
+# The bootstrap admin token: GATEWAY_BOOTSTRAP_TOKEN if set; otherwise one generated once, kept (0600) in
+# .state/run/admin-token and shown on this terminal once. It is never written to the gateway's log.
+SHOW_TOKEN=false
+if [ -z "${GATEWAY_BOOTSTRAP_TOKEN:-}" ]; then
+  if [ ! -s "$STATE/admin-token" ]; then
+    umask 077
+    printf 'bgw_%s' "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')" >"$STATE/admin-token"
+    SHOW_TOKEN=true
+  fi
+  GATEWAY_BOOTSTRAP_TOKEN=$(cat "$STATE/admin-token")
+fi
+export GATEWAY_BOOTSTRAP_TOKEN
+
+cat >"$STATE/gateway.yaml" <<YML
+gateway:
+  data-dir: $STATE/data
+  policy:
+    approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
+  hostpool:
+    registry:
+      address: $BGW_REGISTRY
+    hosts:
+      - name: host1
+        endpoint: $BGW_DOCKER_HOST
+        capacity: 2
+YML
+
+echo "[run] starting the gateway on :$PORT (log: $STATE/gateway.log)" >&2
+GATEWAY_PORT=$PORT setsid java -Xmx512m -jar "$JAR" --spring.config.additional-location="file:$STATE/gateway.yaml" \
+  >"$STATE/gateway.log" 2>&1 </dev/null &
+echo $! >"$STATE/gateway.pid"
+
+for _ in $(seq 1 240); do
+  if curl -sf "http://localhost:$PORT/actuator/health/readiness" >/dev/null 2>&1; then
+    echo
+    echo "Build Gateway is up on http://localhost:$PORT (registry $BGW_REGISTRY, build host $BGW_DOCKER_HOST)."
+    if [ "$SHOW_TOKEN" = true ]; then
+      echo "Admin token (shown once; also in $STATE/admin-token, mode 0600):"
+      echo "  $GATEWAY_BOOTSTRAP_TOKEN"
+    else
+      echo "Admin token: \$GATEWAY_BOOTSTRAP_TOKEN or $STATE/admin-token"
+    fi
+    echo "'make stop' stops the gateway, the build host and the registry."
+    exit 0
+  fi
+  if ! kill -0 "$(cat "$STATE/gateway.pid")" 2>/dev/null; then
+    echo "[run] the gateway exited; last lines of $STATE/gateway.log:" >&2
+    tail -40 "$STATE/gateway.log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "[run] the gateway did not become ready in 120 s; see $STATE/gateway.log" >&2
+exit 1

@@ -1,0 +1,105 @@
+package io.buildgateway.auth;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.UUID;
+import java.util.stream.Collectors;
+
+/** A token row: never the secret itself, only its SHA-256. */
+@Entity
+@Table(name = "api_token")
+class ApiToken {
+
+    @Id
+    private UUID id;
+    private String name;
+    @Column(name = "secret_hash")
+    private String secretHash;
+    private String roles;
+    private String teams;
+    @Column(name = "created_at")
+    private Instant createdAt;
+    @Column(name = "created_by")
+    private String createdBy;
+    @Column(name = "expires_at")
+    private Instant expiresAt;
+    @Column(name = "revoked_at")
+    private Instant revokedAt;
+    @Column(name = "last_used_at")
+    private Instant lastUsedAt;
+
+    protected ApiToken() {
+    }
+
+    ApiToken(UUID id, String name, String secretHash, Set<Role> roles, Set<String> teams, Instant createdAt,
+            String createdBy, Instant expiresAt) {
+        this.id = id;
+        this.name = name;
+        this.secretHash = secretHash;
+        this.roles = roles.stream().map(Enum::name).sorted().collect(Collectors.joining(","));
+        this.teams = teams.stream().sorted().collect(Collectors.joining(","));
+        this.createdAt = createdAt;
+        this.createdBy = createdBy;
+        this.expiresAt = expiresAt;
+    }
+
+    UUID id() {
+        return id;
+    }
+
+    String name() {
+        return name;
+    }
+
+    Set<Role> roles() {
+        EnumSet<Role> set = EnumSet.noneOf(Role.class);
+        Arrays.stream(roles.split(",")).filter(s -> !s.isBlank()).map(Role::valueOf).forEach(set::add);
+        return set;
+    }
+
+    Set<String> teams() {
+        return Arrays.stream(teams.split(",")).filter(s -> !s.isBlank())
+                .collect(Collectors.toCollection(LinkedHashSet::new));
+    }
+
+    Instant createdAt() {
+        return createdAt;
+    }
+
+    String createdBy() {
+        return createdBy;
+    }
+
+    Instant expiresAt() {
+        return expiresAt;
+    }
+
+    Instant revokedAt() {
+        return revokedAt;
+    }
+
+    Instant lastUsedAt() {
+        return lastUsedAt;
+    }
+
+    boolean activeAt(Instant now) {
+        return revokedAt == null && (expiresAt == null || now.isBefore(expiresAt));
+    }
+
+    void revoke(Instant at) {
+        if (revokedAt == null) {
+            revokedAt = at;
+        }
+    }
+
+    void usedAt(Instant at) {
+        lastUsedAt = at;
+    }
+}

@@ -1,0 +1,52 @@
+package io.buildgateway.auth;
+
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
+
+/** The authenticated caller: the token (or identity) name, its roles and its teams. */
+public record GatewayPrincipal(UUID tokenId, String name, Set<Role> roles, Set<String> teams)
+        implements java.security.Principal {
+
+    public GatewayPrincipal {
+        roles = Set.copyOf(roles);
+        teams = Set.copyOf(teams);
+    }
+
+    @Override
+    public String getName() {
+        return name;
+    }
+
+    public boolean has(Role role) {
+        return roles.contains(role);
+    }
+
+    /** SECURITY, AUDITOR and ADMIN read everything; others read only their teams' resources. */
+    public boolean readsAllTeams() {
+        return has(Role.SECURITY) || has(Role.AUDITOR) || has(Role.ADMIN);
+    }
+
+    public boolean canRead(String team) {
+        return readsAllTeams() || teams.contains(team);
+    }
+
+    public boolean canBuildFor(String team) {
+        return has(Role.BUILDER) && teams.contains(team);
+    }
+
+    /** The principal of the current request, if it authenticated with a gateway credential. */
+    public static Optional<GatewayPrincipal> current() {
+        Authentication authentication = SecurityContextHolder.getContext().getAuthentication();
+        if (authentication != null && authentication.getPrincipal() instanceof GatewayPrincipal principal) {
+            return Optional.of(principal);
+        }
+        return Optional.empty();
+    }
+
+    public static GatewayPrincipal require() {
+        return current().orElseThrow(() -> new IllegalStateException("no authenticated gateway principal"));
+    }
+}

@@ -1,0 +1,61 @@
+package io.buildgateway.auth;
+
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.ProblemResponses;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.security.config.annotation.method.configuration.EnableMethodSecurity;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+
+/**
+ * Stateless bearer-token security. Only the health endpoints are anonymous; Prometheus needs ADMIN or the scrape
+ * token; everything else needs a token, and roles are checked on each endpoint ({@code @PreAuthorize}). 401 and 403
+ * are problem+json and audited.
+ */
+@Configuration
+@EnableMethodSecurity
+class SecurityConfig {
+
+    /** No user store: Boot would otherwise create a default user and log its generated password. */
+    @Bean
+    org.springframework.security.core.userdetails.UserDetailsService noUsers() {
+        return username -> {
+            throw new org.springframework.security.core.userdetails.UsernameNotFoundException("no users");
+        };
+    }
+
+    @Bean
+    SecurityFilterChain api(HttpSecurity http, Tokens tokens, AuthProperties properties, ProblemResponses problems)
+            throws Exception {
+        http.csrf(c -> c.disable())
+                .httpBasic(b -> b.disable())
+                .formLogin(f -> f.disable())
+                .logout(l -> l.disable())
+                .requestCache(c -> c.disable())
+                .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
+                .addFilterBefore(new BearerTokenFilter(tokens, properties), AnonymousAuthenticationFilter.class)
+                .authorizeHttpRequests(a -> a
+                        .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
+                        .requestMatchers("/actuator/prometheus")
+                        .hasAnyAuthority(Role.ADMIN.authority(), BearerTokenFilter.SCRAPE_AUTHORITY)
+                        .requestMatchers("/actuator/**").hasAuthority(Role.ADMIN.authority())
+                        .requestMatchers("/error").permitAll()
+                        .anyRequest().authenticated())
+                .exceptionHandling(e -> e
+                        .authenticationEntryPoint((request, response, ex) -> {
+                            Object reason = request.getAttribute(BearerTokenFilter.FAILURE);
+                            Problem problem = new Problem(401, "unauthenticated", "Unauthorized",
+                                    reason != null ? reason.toString()
+                                            : "this endpoint needs Authorization: Bearer <token>");
+                            response.setHeader("WWW-Authenticate", "Bearer realm=\"build-gateway\"");
+                            problems.write(problem, request, response);
+                        })
+                        .accessDeniedHandler((request, response, ex) -> problems.write(
+                                Problem.forbidden("your token's roles do not allow " + request.getMethod() + " "
+                                        + request.getRequestURI()), request, response)));
+        return http.build();
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * Who may do what: gateway tokens (random 256-bit secrets, only their SHA-256 stored), roles and teams, the security
+ * filter chain, and the 401/403 problem responses. Front doors: {@link io.buildgateway.auth.Tokens},
+ * {@link io.buildgateway.auth.Teams}, and {@link io.buildgateway.auth.GatewayPrincipal} for the caller of a request.
+ * Uses only {@code shared}.
+ */
+package io.buildgateway.auth;

@@ -1,0 +1,69 @@
+package io.buildgateway.builds;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.EnumType;
+import jakarta.persistence.Enumerated;
+import jakarta.persistence.Id;
+import jakarta.persistence.Table;
+import java.time.Instant;
+import java.util.UUID;
+
+/** A build row; also the queue entry while QUEUED, and the lease while RUNNING. */
+@Entity
+@Table(name = "build")
+class Build {
+
+    @Id
+    UUID id;
+    String image;
+    String tag;
+    String team;
+    @Enumerated(EnumType.STRING)
+    BuildStatus status;
+    String phase;
+    @Column(name = "requested_by")
+    String requestedBy;
+    @Column(name = "requested_at")
+    Instant requestedAt;
+    @Column(name = "started_at")
+    Instant startedAt;
+    @Column(name = "finished_at")
+    Instant finishedAt;
+    String host;
+    @Column(name = "context_digest")
+    String contextDigest;
+    @Column(name = "context_size")
+    long contextSize;
+    String dockerfile;
+    String target;
+    @Column(name = "build_args")
+    String buildArgs;
+    String labels;
+    @Column(name = "no_cache")
+    boolean noCache;
+    @Column(name = "policy_digest")
+    String policyDigest;
+    String findings;
+    @Column(name = "image_digest")
+    String imageDigest;
+    @Column(name = "image_ref")
+    String imageRef;
+    @Column(name = "failure_reason")
+    String failureReason;
+    @Column(name = "rebuild_of")
+    UUID rebuildOf;
+    @Column(name = "cancel_requested")
+    boolean cancelRequested;
+    @Column(name = "lease_owner")
+    String leaseOwner;
+    @Column(name = "lease_expires_at")
+    Instant leaseExpiresAt;
+
+    protected Build() {
+    }
+
+    Build(UUID id) {
+        this.id = id;
+    }
+}

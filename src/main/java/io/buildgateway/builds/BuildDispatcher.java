@@ -1,0 +1,286 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.hostpool.BuildHosts;
+import io.buildgateway.hostpool.BuildJob;
+import io.buildgateway.hostpool.BuildOutcome;
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.RequestInfo;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.annotation.PreDestroy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.event.EventListener;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Moves queued builds onto hosts. Claiming is a short transaction under an advisory lock (so replicas agree on host
+ * capacity) with {@code FOR UPDATE SKIP LOCKED}; the claimed build carries a lease this replica renews while the
+ * build runs. A build whose lease lapses (its replica died) is failed and audited, never left RUNNING.
+ */
+@Component
+class BuildDispatcher {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildDispatcher.class);
+    private static final long SCHEDULING_LOCK = 0x6267775f73636864L; // "bgw_schd"
+
+    private final BuildRepository builds;
+    private final BuildHosts hosts;
+    private final BuildLogs logs;
+    private final BuildProperties properties;
+    private final ApplicationEventPublisher events;
+    private final TransactionTemplate tx;
+    private final JsonMapper json;
+    private final MeterRegistry meters;
+    private final Clock clock;
+    private final Path contexts;
+    private final String replica = "replica-" + UUID.randomUUID();
+    private final ExecutorService workers;
+    private final ScheduledExecutorService loop;
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicLong queued = new AtomicLong();
+    private final int maxWorkers;
+    private final AtomicBoolean started = new AtomicBoolean();
+
+    BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
+            ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
+            Clock clock, io.buildgateway.intake.IntakeProperties intake) {
+        this.builds = builds;
+        this.hosts = hosts;
+        this.logs = logs;
+        this.properties = properties;
+        this.events = events;
+        this.tx = tx;
+        this.json = json;
+        this.meters = meters;
+        this.clock = clock;
+        this.contexts = intake.storeDir().toAbsolutePath().normalize();
+        this.maxWorkers = Math.max(1, hosts.totalCapacity());
+        this.workers = Executors.newFixedThreadPool(maxWorkers, r -> {
+            Thread t = new Thread(r, "build-worker");
+            t.setDaemon(true);
+            return t;
+        });
+        this.loop = Executors.newScheduledThreadPool(2, r -> {
+            Thread t = new Thread(r, "build-dispatch");
+            t.setDaemon(true);
+            return t;
+        });
+        Gauge.builder("gateway.builds.queue.depth", queued, AtomicLong::get).description("builds waiting for a host")
+                .register(meters);
+    }
+
+    @EventListener(ApplicationReadyEvent.class)
+    void start() {
+        if (started.compareAndSet(false, true)) {
+            loop.scheduleWithFixedDelay(this::dispatchSafely, 0, properties.dispatchInterval().toMillis(),
+                    TimeUnit.MILLISECONDS);
+            loop.scheduleWithFixedDelay(this::recoverSafely, 5, 15, TimeUnit.SECONDS);
+        }
+    }
+
+    @PreDestroy
+    void stop() {
+        loop.shutdownNow();
+        workers.shutdownNow();
+    }
+
+    /** Called after a submission so the build starts without waiting for the next poll. */
+    void wake() {
+        if (started.get()) {
+            loop.execute(this::dispatchSafely);
+        }
+    }
+
+    private synchronized void dispatchSafely() {
+        try {
+            queued.set(builds.countByStatus(BuildStatus.QUEUED));
+            while (inFlight.get() < maxWorkers) {
+                Optional<UUID> claimed = claim();
+                if (claimed.isEmpty()) {
+                    break;
+                }
+                inFlight.incrementAndGet();
+                UUID id = claimed.get();
+                workers.execute(() -> {
+                    try {
+                        run(id);
+                    } finally {
+                        inFlight.decrementAndGet();
+                        wake();
+                    }
+                });
+            }
+        } catch (RuntimeException e) {
+            log.warn("dispatch failed; will retry", e);
+        }
+    }
+
+    private Optional<UUID> claim() {
+        return tx.execute(s -> {
+            builds.claimLock(SCHEDULING_LOCK);
+            Map<String, Integer> active = activeByHost();
+            Optional<String> host = hosts.choose(active);
+            if (host.isEmpty()) {
+                return Optional.<UUID>empty();
+            }
+            List<Build> next = builds.claimNext();
+            if (next.isEmpty()) {
+                return Optional.<UUID>empty();
+            }
+            Build b = next.get(0);
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            b.status = BuildStatus.RUNNING;
+            b.phase = "BUILDING";
+            b.host = host.get();
+            b.startedAt = now;
+            b.leaseOwner = replica;
+            b.leaseExpiresAt = now.plus(properties.lease());
+            events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
+                    Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis()),
+                    RequestInfo.system()));
+            return Optional.of(b.id);
+        });
+    }
+
+    Map<String, Integer> activeByHost() {
+        Map<String, Integer> active = new HashMap<>();
+        for (Object[] row : builds.activeByHost()) {
+            active.put((String) row[0], ((Number) row[1]).intValue());
+        }
+        return active;
+    }
+
+    private void run(UUID id) {
+        Build b = builds.findById(id).orElseThrow();
+        var output = logs.appender(id);
+        output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
+        Map<String, String> args = json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { });
+        Map<String, String> labels = new LinkedHashMap<>(json.readValue(b.labels,
+                new TypeReference<Map<String, String>>() { }));
+        labels.put("io.buildgateway.build-id", b.id.toString());
+        labels.put("io.buildgateway.requested-by", b.requestedBy);
+        labels.put("io.buildgateway.context-digest", b.contextDigest);
+        labels.put("io.buildgateway.policy-digest", b.policyDigest);
+        Path context = contexts.resolve(b.contextDigest.substring("sha256:".length()) + ".ctx");
+        AtomicBoolean cancel = new AtomicBoolean(false);
+        Timer.Sample sample = Timer.start(meters);
+        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, cancel), 1, 1, TimeUnit.SECONDS);
+        BuildOutcome outcome;
+        try {
+            if (!Files.exists(context)) {
+                outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null,
+                        "the build context " + b.contextDigest + " is no longer in the store");
+            } else {
+                BuildJob job = new BuildJob(b.id.toString(), b.host, context, b.dockerfile, b.target, args, labels,
+                        b.noCache, b.image, b.tag);
+                outcome = hosts.run(job, output, cancel::get);
+            }
+        } catch (RuntimeException e) {
+            log.error("build {} failed unexpectedly", id, e);
+            outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, "internal error while building");
+        } finally {
+            heartbeat.cancel(false);
+        }
+        finish(id, outcome, output);
+        BuildStatus status = statusOf(outcome);
+        sample.stop(meters.timer("gateway.build.duration", "team", b.team, "status", status.name()));
+        meters.counter("gateway.builds.finished", "team", b.team, "status", status.name()).increment();
+    }
+
+    private void beat(UUID id, AtomicBoolean cancel) {
+        try {
+            tx.executeWithoutResult(s -> builds.heartbeat(id, replica,
+                    clock.instant().plus(properties.lease()).truncatedTo(ChronoUnit.MICROS)));
+            if (Boolean.TRUE.equals(builds.cancelRequested(id))) {
+                cancel.set(true);
+            }
+        } catch (RuntimeException e) {
+            log.warn("heartbeat of build {} failed", id, e);
+        }
+    }
+
+    private static BuildStatus statusOf(BuildOutcome outcome) {
+        return switch (outcome.result()) {
+            case PUSHED -> BuildStatus.SUCCEEDED;
+            case CANCELLED -> BuildStatus.CANCELLED;
+            case FAILED, TIMED_OUT -> BuildStatus.FAILED;
+        };
+    }
+
+    private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output) {
+        BuildStatus status = statusOf(outcome);
+        output.accept(switch (status) {
+            case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
+            case CANCELLED -> "Cancelled: " + outcome.reason() + "\n";
+            default -> "Failed: " + outcome.reason() + "\n";
+        });
+        tx.executeWithoutResult(s -> {
+            Build b = builds.findById(id).orElseThrow();
+            b.status = status;
+            b.phase = null;
+            b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            b.imageDigest = outcome.imageDigest();
+            b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
+            b.failureReason = outcome.reason();
+            b.leaseOwner = null;
+            b.leaseExpiresAt = null;
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("host", b.host);
+            details.put("imageDigest", b.imageDigest);
+            details.put("imageRef", b.imageRef);
+            details.put("reason", outcome.reason());
+            events.publishEvent(new AuditRecord("build." + status.name().toLowerCase(), "build/" + id,
+                    status == BuildStatus.SUCCEEDED ? Outcome.SUCCESS : Outcome.FAILED, details,
+                    RequestInfo.system()));
+        });
+    }
+
+    private void recoverSafely() {
+        try {
+            tx.executeWithoutResult(s -> {
+                for (Build b : builds.expiredLeases(clock.instant())) {
+                    b.status = BuildStatus.FAILED;
+                    b.phase = null;
+                    b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                    b.failureReason = "the gateway replica running this build stopped (lease expired)";
+                    events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
+                            Map.of("reason", b.failureReason, "leaseOwner", String.valueOf(b.leaseOwner)),
+                            RequestInfo.system()));
+                    b.leaseOwner = null;
+                    b.leaseExpiresAt = null;
+                    logs.append(b.id, "Failed: " + b.failureReason + "\n");
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn("lease recovery failed; will retry", e);
+        }
+    }
+}

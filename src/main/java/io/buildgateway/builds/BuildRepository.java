@@ -1,0 +1,39 @@
+package io.buildgateway.builds;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.UUID;
+import org.springframework.data.jpa.repository.JpaRepository;
+import org.springframework.data.jpa.repository.JpaSpecificationExecutor;
+import org.springframework.data.jpa.repository.Modifying;
+import org.springframework.data.jpa.repository.Query;
+
+interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationExecutor<Build> {
+
+    long countByStatus(BuildStatus status);
+
+    /** Serialises scheduling decisions across replicas for the rest of the transaction. */
+    @Query(value = "select pg_advisory_xact_lock(:key) is not null", nativeQuery = true)
+    boolean claimLock(long key);
+
+    @Query("select b.host, count(b) from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
+            + " and b.host is not null group by b.host")
+    List<Object[]> activeByHost();
+
+    /** The oldest queued build nobody else is claiming right now. */
+    @Query(value = "select * from build where status = 'QUEUED' order by requested_at, id limit 1"
+            + " for update skip locked", nativeQuery = true)
+    List<Build> claimNext();
+
+    @Query("select b from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
+            + " and b.leaseExpiresAt < :now")
+    List<Build> expiredLeases(Instant now);
+
+    @Modifying
+    @Query("update Build b set b.leaseExpiresAt = :until where b.id = :id and b.leaseOwner = :owner"
+            + " and b.status = io.buildgateway.builds.BuildStatus.RUNNING")
+    int heartbeat(UUID id, String owner, Instant until);
+
+    @Query("select b.cancelRequested from Build b where b.id = :id")
+    Boolean cancelRequested(UUID id);
+}

@@ -1,0 +1,129 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.shared.ImageName;
+import io.buildgateway.shared.Problem;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The query parameters of {@code POST /api/v1/builds}, validated: every problem is reported at once, as
+ * {@code errors: [{field, message}]}. Unknown parameters are refused, so that a typo is not silently ignored.
+ */
+record BuildRequest(ImageName image, String tag, String dockerfile, String target, Map<String, String> buildArgs,
+        Map<String, String> labels, boolean noCache) {
+
+    static final Set<String> BUILD_PARAMETERS = Set.of("image", "tag", "dockerfile", "target", "buildArg", "label",
+            "noCache");
+    static final Set<String> LINT_PARAMETERS = Set.of("image", "dockerfile", "target", "buildArg");
+    static final String GATEWAY_LABEL_PREFIX = "io.buildgateway.";
+    private static final Pattern ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
+    private static final Pattern TARGET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+
+    static BuildRequest parse(Map<String, String[]> parameters, int maxArgs, Set<String> allowed,
+            boolean imageRequired) {
+        List<Map<String, String>> errors = new ArrayList<>();
+        for (String name : parameters.keySet()) {
+            if (!allowed.contains(name)) {
+                errors.add(error(name, "unknown parameter"));
+            }
+        }
+        ImageName image = null;
+        String imageValue = single(parameters, "image", errors);
+        if (imageValue == null) {
+            if (imageRequired) {
+                errors.add(error("image", "required: <team>/<name>"));
+            }
+        } else {
+            try {
+                image = ImageName.parse(imageValue);
+            } catch (IllegalArgumentException e) {
+                errors.add(error("image", e.getMessage()));
+            }
+        }
+        String tag = single(parameters, "tag", errors);
+        if (tag == null) {
+            tag = "latest";
+        } else if (!ImageName.isValidTag(tag)) {
+            errors.add(error("tag", "must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}"));
+        }
+        String dockerfile = single(parameters, "dockerfile", errors);
+        if (dockerfile == null) {
+            dockerfile = "Dockerfile";
+        }
+        String target = single(parameters, "target", errors);
+        if (target != null && !TARGET.matcher(target).matches()) {
+            errors.add(error("target", "must be a stage name [A-Za-z0-9][A-Za-z0-9._-]{0,127}"));
+        }
+        Map<String, String> buildArgs = pairs(parameters.get("buildArg"), "buildArg", maxArgs, errors, true);
+        Map<String, String> labels = pairs(parameters.get("label"), "label", maxArgs, errors, false);
+        boolean noCache = false;
+        String noCacheValue = single(parameters, "noCache", errors);
+        if (noCacheValue != null) {
+            if (noCacheValue.equals("true") || noCacheValue.equals("false")) {
+                noCache = Boolean.parseBoolean(noCacheValue);
+            } else {
+                errors.add(error("noCache", "must be true or false"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw Problem.badRequest("invalid-parameter", errors.size() == 1
+                    ? errors.get(0).get("field") + ": " + errors.get(0).get("message")
+                    : "the request has " + errors.size() + " invalid parameters").with("errors", errors);
+        }
+        return new BuildRequest(image, tag, dockerfile, target, buildArgs, labels, noCache);
+    }
+
+    private static String single(Map<String, String[]> parameters, String name, List<Map<String, String>> errors) {
+        String[] values = parameters.get(name);
+        if (values == null || values.length == 0) {
+            return null;
+        }
+        if (values.length > 1) {
+            errors.add(error(name, "given more than once"));
+        }
+        return values[0];
+    }
+
+    private static Map<String, String> pairs(String[] values, String field, int max, List<Map<String, String>> errors,
+            boolean argNames) {
+        Map<String, String> out = new LinkedHashMap<>();
+        if (values == null) {
+            return out;
+        }
+        if (values.length > max) {
+            errors.add(error(field, "at most " + max + " allowed"));
+            return out;
+        }
+        for (String value : values) {
+            int eq = value.indexOf('=');
+            if (eq <= 0) {
+                errors.add(error(field, "must be KEY=VALUE"));
+                continue;
+            }
+            String key = value.substring(0, eq);
+            String v = value.substring(eq + 1);
+            if (argNames && !ARG_NAME.matcher(key).matches()) {
+                errors.add(error(field, "'" + key + "' is not a valid build arg name"));
+            } else if (!argNames && (key.length() > 255 || key.chars().anyMatch(Character::isISOControl))) {
+                errors.add(error(field, "label keys are at most 255 printable characters"));
+            } else if (!argNames && key.startsWith(GATEWAY_LABEL_PREFIX)) {
+                errors.add(error(field, "labels under " + GATEWAY_LABEL_PREFIX + " are set by the gateway only"));
+            } else if (v.length() > 4096) {
+                errors.add(error(field, "'" + key + "' has a value longer than 4096 characters"));
+            } else if (out.containsKey(key)) {
+                errors.add(error(field, "'" + key + "' given more than once"));
+            } else {
+                out.put(key, v);
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, String> error(String field, String message) {
+        return Map.of("field", field, "message", message);
+    }
+}

@@ -1,0 +1,264 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.intake.ContextIntake;
+import io.buildgateway.policy.Evaluation;
+import io.buildgateway.policy.Finding;
+import io.buildgateway.policy.PolicyEvaluator;
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.RequestInfo;
+import io.buildgateway.shared.SecretNames;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.persistence.criteria.Predicate;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.data.domain.Sort;
+import org.springframework.data.jpa.domain.Specification;
+import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.core.type.TypeReference;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Submitting, reading and cancelling builds. A submission is checked in the order that wastes least: parameters,
+ * team, queue room, then the context is streamed in and checked, then the policy is evaluated; only then is a build
+ * recorded (QUEUED, or REJECTED with its findings). A refused request changes nothing but the audit trail.
+ */
+@Service
+public class BuildSubmissions {
+
+    private final BuildRepository builds;
+    private final ContextIntake intake;
+    private final PolicyEvaluator policy;
+    private final BuildProperties properties;
+    private final BuildLogs logs;
+    private final BuildDispatcher dispatcher;
+    private final ApplicationEventPublisher events;
+    private final TransactionTemplate tx;
+    private final JsonMapper json;
+    private final MeterRegistry meters;
+    private final Clock clock;
+
+    BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
+            BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
+            JsonMapper json, MeterRegistry meters, Clock clock) {
+        this.builds = builds;
+        this.intake = intake;
+        this.policy = policy;
+        this.properties = properties;
+        this.logs = logs;
+        this.dispatcher = dispatcher;
+        this.events = events;
+        this.tx = tx;
+        this.json = json;
+        this.meters = meters;
+        this.clock = clock;
+    }
+
+    BuildView submit(BuildRequest request, InputStream body, GatewayPrincipal principal, RequestInfo info) {
+        String team = request.image().team().value();
+        if (!principal.canBuildFor(team)) {
+            throw Problem.forbidden(principal.has(io.buildgateway.auth.Role.BUILDER)
+                    ? "your token may build for teams " + principal.teams() + ", not '" + team + "'"
+                    : "building needs the BUILDER role");
+        }
+        if (builds.countByStatus(BuildStatus.QUEUED) >= properties.maxQueued()) {
+            throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
+                    + properties.maxQueued() + " queued); retry later")
+                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+        }
+        ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
+        Evaluation evaluation = policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        Build build = new Build(UUID.randomUUID());
+        build.image = request.image().repository();
+        build.tag = request.tag();
+        build.team = team;
+        build.requestedBy = principal.name();
+        build.requestedAt = now;
+        build.contextDigest = context.digest().value();
+        build.contextSize = context.size();
+        build.dockerfile = request.dockerfile();
+        build.target = request.target();
+        build.buildArgs = json.writeValueAsString(request.buildArgs());
+        build.labels = json.writeValueAsString(request.labels());
+        build.noCache = request.noCache();
+        build.policyDigest = evaluation.policyDigest();
+        build.findings = json.writeValueAsString(evaluation.findings());
+        if (evaluation.passed()) {
+            build.status = BuildStatus.QUEUED;
+        } else {
+            build.status = BuildStatus.REJECTED;
+            build.finishedAt = now;
+            build.failureReason = "rejected by policy: " + evaluation.findings().stream()
+                    .filter(f -> f.severity() == Finding.Severity.error && !Boolean.TRUE.equals(f.waived()))
+                    .count() + " error finding(s)";
+        }
+        tx.executeWithoutResult(s -> {
+            builds.save(build);
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("image", build.image);
+            details.put("tag", build.tag);
+            details.put("team", team);
+            details.put("contextDigest", build.contextDigest);
+            details.put("contextSize", build.contextSize);
+            details.put("dockerfile", build.dockerfile);
+            details.put("buildArgs", SecretNames.redact(request.buildArgs()));
+            details.put("policyDigest", evaluation.policyDigest());
+            if (!evaluation.passed()) {
+                details.put("findings", evaluation.findings().stream().map(Finding::rule).toList());
+            }
+            events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
+                    "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
+        });
+        meters.counter("gateway.builds.submitted", "team", team).increment();
+        if (!evaluation.passed()) {
+            meters.counter("gateway.builds.finished", "team", team, "status", "REJECTED").increment();
+            StringBuilder log = new StringBuilder("Rejected by policy " + evaluation.policyDigest() + ":\n");
+            evaluation.findings().forEach(f -> log.append("  ").append(f.severity()).append(' ').append(f.rule())
+                    .append(f.line() == null ? "" : " (line " + f.line() + ")").append(": ").append(f.message())
+                    .append('\n'));
+            logs.append(build.id, log.toString());
+            throw new Problem(422, "policy-rejected", "Rejected by policy",
+                    "the Dockerfile does not pass the security policy; see findings")
+                    .with("buildId", build.id.toString())
+                    .with("policyDigest", evaluation.policyDigest())
+                    .with("findings", evaluation.findings());
+        }
+        logs.append(build.id, "Queued: context " + build.contextDigest + " (" + build.contextSize + " bytes), policy "
+                + evaluation.policyDigest() + " passed\n");
+        dispatcher.wake();
+        return view(build);
+    }
+
+    Evaluation lint(String dockerfile, Map<String, String> buildArgs, String target) {
+        return policy.evaluate(dockerfile, buildArgs, target);
+    }
+
+    Evaluation lintContext(InputStream body, BuildRequest request) {
+        ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
+        return policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
+    }
+
+    BuildView get(UUID id, GatewayPrincipal principal) {
+        return view(readable(id, principal));
+    }
+
+    private Build readable(UUID id, GatewayPrincipal principal) {
+        Build build = builds.findById(id).orElseThrow(() -> Problem.notFound("build " + id));
+        if (!principal.canRead(build.team)) {
+            throw Problem.forbidden("build " + id + " belongs to team '" + build.team + "', which your token cannot read");
+        }
+        return build;
+    }
+
+    /** Authorises reading the log of a build; returns whether it is final now. */
+    BuildStatus statusForLogs(UUID id, GatewayPrincipal principal) {
+        return readable(id, principal).status;
+    }
+
+    BuildStatus status(UUID id) {
+        return builds.findById(id).map(b -> b.status).orElse(BuildStatus.FAILED);
+    }
+
+    record Page(List<BuildView> items, String nextCursor) {
+    }
+
+    Page list(String image, String team, BuildStatus status, String requestedBy, int limit, String cursor,
+            GatewayPrincipal principal) {
+        Cursor after = cursor == null ? null : Cursor.parse(cursor);
+        Specification<Build> spec = (root, query, cb) -> {
+            List<Predicate> where = new ArrayList<>();
+            if (image != null) {
+                where.add(cb.equal(root.get("image"), image));
+            }
+            if (team != null) {
+                where.add(cb.equal(root.get("team"), team));
+            }
+            if (status != null) {
+                where.add(cb.equal(root.get("status"), status));
+            }
+            if (requestedBy != null) {
+                where.add(cb.equal(root.get("requestedBy"), requestedBy));
+            }
+            if (!principal.readsAllTeams()) {
+                where.add(principal.teams().isEmpty() ? cb.disjunction() : root.get("team").in(principal.teams()));
+            }
+            if (after != null) {
+                where.add(cb.or(cb.lessThan(root.get("requestedAt"), after.at()),
+                        cb.and(cb.equal(root.get("requestedAt"), after.at()), cb.lessThan(root.get("id"), after.id()))));
+            }
+            return cb.and(where.toArray(Predicate[]::new));
+        };
+        Sort sort = Sort.by(Sort.Order.desc("requestedAt"), Sort.Order.desc("id"));
+        List<Build> found = builds.findBy(spec, q -> q.sortBy(sort).limit(limit + 1).all());
+        List<BuildView> items = found.stream().limit(limit).map(this::view).toList();
+        String next = found.size() > limit ? new Cursor(found.get(limit - 1).requestedAt, found.get(limit - 1).id)
+                .encode() : null;
+        return new Page(items, next);
+    }
+
+    /** Queued: cancelled at once. Running: flagged; the worker stops it on its host within a second. */
+    BuildView cancel(UUID id, GatewayPrincipal principal, RequestInfo info) {
+        Build build = readable(id, principal);
+        if (!principal.canBuildFor(build.team) && !principal.has(io.buildgateway.auth.Role.ADMIN)) {
+            throw Problem.forbidden("cancelling needs the BUILDER role for team '" + build.team + "' or ADMIN");
+        }
+        return tx.execute(s -> {
+            Build b = builds.findById(id).orElseThrow();
+            if (b.status.isFinal()) {
+                throw new Problem(409, "build-final", "Conflict", "build " + id + " has already ended ("
+                        + b.status + ")");
+            }
+            b.cancelRequested = true;
+            if (b.status == BuildStatus.QUEUED) {
+                b.status = BuildStatus.CANCELLED;
+                b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                b.failureReason = "cancelled before it started by " + info.actor();
+            }
+            events.publishEvent(new AuditRecord("build.cancel-requested", "build/" + id, Outcome.SUCCESS,
+                    Map.of("statusAtRequest", b.status.name()), info));
+            return view(b);
+        });
+    }
+
+    BuildView view(Build b) {
+        List<Finding> findings = json.readValue(b.findings, new TypeReference<List<Finding>>() { });
+        Map<String, String> args = json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { });
+        Map<String, String> labels = json.readValue(b.labels, new TypeReference<Map<String, String>>() { });
+        return new BuildView(b.id, b.image, b.tag, b.team, b.status, b.phase, b.requestedBy, b.requestedAt,
+                b.startedAt, b.finishedAt, b.host, b.contextDigest, b.contextSize, b.dockerfile, b.target,
+                SecretNames.redact(args), labels, b.noCache, b.policyDigest, findings, b.imageDigest, b.imageRef,
+                b.failureReason, b.rebuildOf);
+    }
+
+    /** Opaque page cursor: the last item's request time and id. */
+    record Cursor(Instant at, UUID id) {
+        String encode() {
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(
+                    (at.toString() + "|" + id).getBytes(StandardCharsets.UTF_8));
+        }
+
+        static Cursor parse(String value) {
+            try {
+                String[] parts = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8).split("\\|");
+                return new Cursor(Instant.parse(parts[0]), UUID.fromString(parts[1]));
+            } catch (RuntimeException e) {
+                throw Problem.badRequest("invalid-parameter", "cursor is not a cursor this gateway returned")
+                        .with("errors", List.of(Map.of("field", "cursor", "message", "invalid")));
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package io.buildgateway.dockerfile;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.Reader;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Parses a Dockerfile the way the classic builder and BuildKit's frontend read it. Bounded: inputs beyond
+ * {@link #MAX_BYTES} are refused with a parse error rather than read further.
+ */
+public final class DockerfileParser {
+
+    public static final int MAX_BYTES = 4 * 1024 * 1024;
+    private static final Set<String> KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE",
+            "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
+            "WORKDIR");
+    private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
+    private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
+
+    private DockerfileParser() {
+    }
+
+    public static Dockerfile parse(String text) {
+        try {
+            return parse(new java.io.StringReader(text));
+        } catch (RuntimeException e) {
+            return new Dockerfile(Map.of(), '\\', List.of(), List.of(new ParseError(1, "unparseable Dockerfile")));
+        }
+    }
+
+    public static Dockerfile parse(Reader reader) {
+        List<String> lines;
+        List<ParseError> errors = new ArrayList<>();
+        try {
+            lines = readLines(reader, errors);
+        } catch (IOException e) {
+            return new Dockerfile(Map.of(), '\\', List.of(), List.of(new ParseError(1, "cannot read Dockerfile")));
+        }
+        Map<String, String> directives = new LinkedHashMap<>();
+        int i = 0;
+        // Parser directives: only at the very top, before any other line (comment, blank or instruction).
+        while (i < lines.size()) {
+            Matcher m = DIRECTIVE.matcher(lines.get(i));
+            if (!m.matches()) {
+                break;
+            }
+            String key = m.group(1).toLowerCase(Locale.ROOT);
+            if (!Set.of("syntax", "escape", "check").contains(key)) {
+                break;
+            }
+            if (directives.containsKey(key)) {
+                errors.add(new ParseError(i + 1, "parser directive '" + key + "' given twice"));
+            }
+            directives.put(key, m.group(2));
+            i++;
+        }
+        char escape = '\\';
+        String escapeValue = directives.get("escape");
+        if (escapeValue != null) {
+            if (escapeValue.equals("`")) {
+                escape = '`';
+            } else if (!escapeValue.equals("\\")) {
+                errors.add(new ParseError(1, "invalid escape directive '" + escapeValue + "': use \\ or `"));
+            }
+        }
+        List<Instruction> instructions = new ArrayList<>();
+        while (i < lines.size()) {
+            String raw = lines.get(i);
+            String trimmed = raw.strip();
+            if (trimmed.isEmpty() || trimmed.startsWith("#")) {
+                i++;
+                continue;
+            }
+            int start = i + 1;
+            StringBuilder logical = new StringBuilder();
+            String current = raw;
+            while (true) {
+                String stripped = stripTrailing(current);
+                if (endsWithEscape(stripped, escape)) {
+                    logical.append(stripped, 0, stripped.length() - 1);
+                    i++;
+                    // Skip comment and empty lines inside a continuation, as the builder does.
+                    while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
+                        i++;
+                    }
+                    if (i >= lines.size()) {
+                        break;
+                    }
+                    current = lines.get(i);
+                } else {
+                    logical.append(current);
+                    break;
+                }
+            }
+            int end = Math.min(i + 1, lines.size());
+            i++;
+            String text = logical.toString().strip();
+            int space = indexOfWhitespace(text);
+            String keyword = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
+            String rest = space < 0 ? "" : text.substring(space).strip();
+            if (!KEYWORDS.contains(keyword)) {
+                errors.add(new ParseError(start, "unknown instruction '" + truncate(keyword) + "'"));
+                continue;
+            }
+            List<Instruction.Flag> flags = new ArrayList<>();
+            rest = takeFlags(rest, flags);
+            List<Instruction.Heredoc> heredocs = new ArrayList<>();
+            if (Set.of("RUN", "COPY", "ADD").contains(keyword)) {
+                Matcher h = HEREDOC.matcher(rest);
+                while (h.find()) {
+                    boolean dash = !h.group(1).isEmpty();
+                    boolean expand = h.group(2).isEmpty();
+                    String delimiter = h.group(3);
+                    StringBuilder body = new StringBuilder();
+                    boolean closed = false;
+                    while (i < lines.size()) {
+                        String line = lines.get(i++);
+                        String candidate = dash ? line.replaceFirst("^\t+", "") : line;
+                        if (candidate.equals(delimiter)) {
+                            closed = true;
+                            break;
+                        }
+                        body.append(candidate).append('\n');
+                    }
+                    end = i;
+                    if (!closed) {
+                        errors.add(new ParseError(start, "heredoc '" + delimiter + "' is not terminated"));
+                    }
+                    heredocs.add(new Instruction.Heredoc(delimiter, body.toString(), expand));
+                }
+            }
+            List<String> json = JsonArray.parse(rest);
+            instructions.add(new Instruction(keyword, flags, rest, json, heredocs, start, end));
+            if (keyword.equals("FROM") && rest.isEmpty()) {
+                errors.add(new ParseError(start, "FROM needs an image"));
+            }
+        }
+        return new Dockerfile(directives, escape, instructions, errors);
+    }
+
+    private static List<String> readLines(Reader reader, List<ParseError> errors) throws IOException {
+        BufferedReader buffered = new BufferedReader(reader);
+        List<String> lines = new ArrayList<>();
+        long total = 0;
+        String line;
+        boolean first = true;
+        while ((line = buffered.readLine()) != null) {
+            if (first && !line.isEmpty() && line.charAt(0) == '\uFEFF') {
+                line = line.substring(1);
+            }
+            first = false;
+            total += line.length() + 1;
+            if (total > MAX_BYTES) {
+                errors.add(new ParseError(lines.size() + 1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
+                break;
+            }
+            lines.add(line);
+        }
+        return lines;
+    }
+
+    private static String takeFlags(String rest, List<Instruction.Flag> flags) {
+        String remaining = rest;
+        while (remaining.startsWith("--")) {
+            int end = indexOfWhitespace(remaining);
+            String flag = end < 0 ? remaining : remaining.substring(0, end);
+            int eq = flag.indexOf('=');
+            String name = eq < 0 ? flag.substring(2) : flag.substring(2, eq);
+            String value = eq < 0 ? "" : flag.substring(eq + 1);
+            flags.add(new Instruction.Flag(name, value));
+            remaining = end < 0 ? "" : remaining.substring(end).strip();
+        }
+        return remaining;
+    }
+
+    private static boolean endsWithEscape(String line, char escape) {
+        return !line.isEmpty() && line.charAt(line.length() - 1) == escape;
+    }
+
+    private static String stripTrailing(String s) {
+        return s.stripTrailing();
+    }
+
+    private static int indexOfWhitespace(String s) {
+        for (int k = 0; k < s.length(); k++) {
+            if (Character.isWhitespace(s.charAt(k))) {
+                return k;
+            }
+        }
+        return -1;
+    }
+
+    private static String truncate(String s) {
+        return s.length() > 40 ? s.substring(0, 40) + "…" : s;
+    }
+}

@@ -1,0 +1,38 @@
+package io.buildgateway.dockerfile;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One instruction. {@code keyword} is upper case; {@code flags} are the leading {@code --name[=value]} options;
+ * {@code arguments} is the rest as written (continuations joined); {@code json} holds the exec-form array when the
+ * arguments are a valid JSON string array; {@code heredocs} the bodies of {@code <<EOF} documents.
+ */
+public record Instruction(String keyword, List<Flag> flags, String arguments, List<String> json,
+        List<Heredoc> heredocs, int line, int endLine) {
+
+    public Instruction {
+        flags = List.copyOf(flags);
+        json = json == null ? null : List.copyOf(json);
+        heredocs = List.copyOf(heredocs);
+    }
+
+    public record Flag(String name, String value) {
+    }
+
+    public record Heredoc(String delimiter, String body, boolean expand) {
+    }
+
+    public boolean isJsonForm() {
+        return json != null;
+    }
+
+    public Optional<String> flag(String name) {
+        return flags.stream().filter(f -> f.name().equals(name)).map(Flag::value).findFirst();
+    }
+
+    /** Whitespace-separated words of the shell form (quotes kept as written). */
+    public List<String> words() {
+        return List.of(arguments.trim().split("\\s+"));
+    }
+}

@@ -1,0 +1,128 @@
+package io.buildgateway.dockerfile;
+
+import java.util.function.Function;
+
+/**
+ * Variable substitution as the builder does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends: {@code $name},
+ * {@code ${name}}, {@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}}; the escape
+ * character makes the next character literal; single quotes suppress expansion. Unknown variables expand to empty.
+ * The output length is bounded so that nested defaults cannot blow up.
+ */
+public final class Substitution {
+
+    private static final int MAX_OUTPUT = 64 * 1024;
+
+    private Substitution() {
+    }
+
+    /** {@code lookup} returns null for an unset variable. */
+    public static String expand(String word, Function<String, String> lookup, char escape) {
+        StringBuilder out = new StringBuilder();
+        expand(word, 0, word.length(), lookup, escape, out, 0);
+        return out.toString();
+    }
+
+    private static void expand(String s, int from, int to, Function<String, String> lookup, char escape,
+            StringBuilder out, int depth) {
+        boolean inSingle = false;
+        boolean inDouble = false;
+        int i = from;
+        while (i < to && out.length() < MAX_OUTPUT) {
+            char c = s.charAt(i);
+            if (c == escape && i + 1 < to && !inSingle) {
+                out.append(s.charAt(i + 1));
+                i += 2;
+                continue;
+            }
+            if (c == '\'' && !inDouble) {
+                inSingle = !inSingle;
+                i++;
+                continue;
+            }
+            if (c == '"' && !inSingle) {
+                inDouble = !inDouble;
+                i++;
+                continue;
+            }
+            if (c == '$' && !inSingle && i + 1 < to) {
+                char n = s.charAt(i + 1);
+                if (n == '{') {
+                    int close = matchingBrace(s, i + 2, to);
+                    if (close < 0) {
+                        out.append(s, i, to);
+                        return;
+                    }
+                    braced(s, i + 2, close, lookup, escape, out, depth);
+                    i = close + 1;
+                    continue;
+                }
+                if (Character.isLetter(n) || n == '_') {
+                    int j = i + 1;
+                    while (j < to && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_')) {
+                        j++;
+                    }
+                    String value = lookup.apply(s.substring(i + 1, j));
+                    if (value != null) {
+                        out.append(value);
+                    }
+                    i = j;
+                    continue;
+                }
+            }
+            out.append(c);
+            i++;
+        }
+        if (out.length() > MAX_OUTPUT) {
+            out.setLength(MAX_OUTPUT);
+        }
+    }
+
+    private static void braced(String s, int from, int to, Function<String, String> lookup, char escape,
+            StringBuilder out, int depth) {
+        int j = from;
+        while (j < to && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_')) {
+            j++;
+        }
+        String name = s.substring(from, j);
+        String value = lookup.apply(name);
+        if (j == to) {
+            if (value != null) {
+                out.append(value);
+            }
+            return;
+        }
+        boolean colon = s.charAt(j) == ':';
+        int op = colon ? j + 1 : j;
+        if (op >= to || depth > 16) {
+            return;
+        }
+        char kind = s.charAt(op);
+        boolean set = colon ? value != null && !value.isEmpty() : value != null;
+        if (kind == '-') {
+            if (set) {
+                out.append(value);
+            } else {
+                expand(s, op + 1, to, lookup, escape, out, depth + 1);
+            }
+        } else if (kind == '+') {
+            if (set) {
+                expand(s, op + 1, to, lookup, escape, out, depth + 1);
+            }
+        } else if (value != null) {
+            out.append(value);
+        }
+    }
+
+    private static int matchingBrace(String s, int from, int to) {
+        int depth = 1;
+        for (int k = from; k < to; k++) {
+            char c = s.charAt(k);
+            if (c == '{') {
+                depth++;
+            } else if (c == '}' && --depth == 0) {
+                return k;
+            }
+        }
+        return -1;
+    }
+}

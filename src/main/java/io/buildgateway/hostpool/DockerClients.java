@@ -1,0 +1,87 @@
+package io.buildgateway.hostpool;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Two docker-java clients per host, configured explicitly (no environment, no {@code ~/.docker/config.json}, so
+ * no credentials of the machine's users can leak into a build): a control client with short timeouts for health
+ * checks, and a build client without a response timeout (a quiet RUN step may print nothing for minutes; the
+ * build's own timeout bounds it).
+ */
+final class DockerClients implements Closeable {
+
+    private final HostPoolProperties properties;
+    private final Map<String, DockerClient> control = new ConcurrentHashMap<>();
+    private final Map<String, DockerClient> build = new ConcurrentHashMap<>();
+    private final Path emptyConfig;
+
+    DockerClients(HostPoolProperties properties) {
+        this.properties = properties;
+        try {
+            this.emptyConfig = Files.createTempDirectory("bgw-docker-config");
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create an empty docker config folder", e);
+        }
+    }
+
+    DockerClient control(HostPoolProperties.Host host) {
+        return control.computeIfAbsent(host.name(), n -> create(host, Duration.ofSeconds(10)));
+    }
+
+    DockerClient build(HostPoolProperties.Host host) {
+        return build.computeIfAbsent(host.name(), n -> create(host, null));
+    }
+
+    private DockerClient create(HostPoolProperties.Host host, Duration responseTimeout) {
+        DefaultDockerClientConfig.Builder config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(host.endpoint())
+                .withApiVersion(properties.apiVersion())
+                .withDockerConfig(emptyConfig.toString())
+                .withRegistryUsername(null)
+                .withRegistryPassword(null);
+        boolean tls = host.tlsCertPath() != null && !host.tlsCertPath().isBlank();
+        config.withDockerTlsVerify(tls);
+        if (tls) {
+            config.withDockerCertPath(host.tlsCertPath());
+        }
+        DockerClientConfig built = config.build();
+        ApacheDockerHttpClient.Builder http = new ApacheDockerHttpClient.Builder()
+                .dockerHost(built.getDockerHost())
+                .sslConfig(built.getSSLConfig())
+                .maxConnections(32)
+                .connectionTimeout(Duration.ofSeconds(5));
+        if (responseTimeout != null) {
+            http.responseTimeout(responseTimeout);
+        }
+        return DockerClientImpl.getInstance(built, http.build());
+    }
+
+    @Override
+    public void close() {
+        for (DockerClient client : control.values()) {
+            closeQuietly(client);
+        }
+        for (DockerClient client : build.values()) {
+            closeQuietly(client);
+        }
+    }
+
+    private static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException ignored) {
+            // shutting down
+        }
+    }
+}

@@ -1,0 +1,57 @@
+package io.buildgateway.hostpool;
+
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotNull;
+import java.time.Duration;
+import java.util.List;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Build hosts, the registry the gateway pushes to, and the limits of every build.
+ *
+ * @param hosts the build hosts (name, Docker endpoint {@code unix://} or {@code tcp://}, concurrent builds)
+ * @param apiVersion Engine API version to speak (docker-java does not negotiate; 1.41 is Debian 12's dockerd)
+ * @param healthInterval how often each host's {@code /info} is checked
+ * @param registry where images are pushed, with the gateway's own credentials
+ * @param build limits applied to every build
+ */
+@Validated
+@ConfigurationProperties("gateway.hostpool")
+public record HostPoolProperties(
+        @Valid @DefaultValue List<Host> hosts,
+        @NotBlank @DefaultValue("1.41") String apiVersion,
+        @NotNull @DefaultValue("15s") Duration healthInterval,
+        @Valid @NotNull Registry registry,
+        @Valid @NotNull @DefaultValue Limits build) {
+
+    /**
+     * @param tlsCertPath for {@code tcp://} endpoints: a folder with ca.pem, cert.pem, key.pem (mutual TLS)
+     */
+    public record Host(@NotBlank String name, @NotBlank String endpoint, @Min(1) @DefaultValue("2") int capacity,
+            String tlsCertPath) {
+    }
+
+    /** The gateway's registry. The password is never printed. */
+    public record Registry(@NotBlank String address, String username, String password) {
+        @Override
+        public String toString() {
+            return "Registry[address=" + address + ", username=" + username + ", password="
+                    + (password == null ? "unset" : "***") + "]";
+        }
+    }
+
+    /**
+     * @param memory memory limit of each build step container (swap is disabled by setting memswap to the same)
+     * @param cpuset CPUs the build step containers may use (cpuset syntax, e.g. {@code 0} or {@code 0-1}); empty: all
+     * @param cpuShares relative CPU weight of build containers; 0: daemon default
+     * @param timeout a build running longer is stopped and fails
+     */
+    public record Limits(@NotNull @DefaultValue("2GB") DataSize memory, @DefaultValue("") String cpuset,
+            @Min(0) @DefaultValue("512") int cpuShares, @NotNull @DefaultValue("30m") Duration timeout) {
+    }
+}

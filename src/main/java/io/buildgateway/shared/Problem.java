@@ -1,0 +1,68 @@
+package io.buildgateway.shared;
+
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A failure that carries its HTTP meaning: status, a stable type, a human title and detail, and domain properties
+ * (for example {@code buildId} and {@code findings}). Modules throw it; the web layer renders RFC 9457
+ * {@code application/problem+json}. It never carries a cause's message, so nothing internal reaches a client.
+ */
+public class Problem extends RuntimeException {
+
+    public static final String TYPE_BASE = "https://build-gateway.dev/problems/";
+
+    private final int status;
+    private final String type;
+    private final String title;
+    private final Map<String, Object> properties = new LinkedHashMap<>();
+
+    public Problem(int status, String type, String title, String detail) {
+        super(detail, null, false, false);
+        this.status = status;
+        this.type = type;
+        this.title = title;
+    }
+
+    public static Problem badRequest(String type, String detail) {
+        return new Problem(400, type, "Bad request", detail);
+    }
+
+    public static Problem notFound(String what) {
+        return new Problem(404, "not-found", "Not found", what + " does not exist");
+    }
+
+    public static Problem forbidden(String detail) {
+        return new Problem(403, "forbidden", "Forbidden", detail);
+    }
+
+    public Problem with(String key, Object value) {
+        properties.put(key, value);
+        return this;
+    }
+
+    public int status() {
+        return status;
+    }
+
+    public URI type() {
+        return URI.create(TYPE_BASE + type);
+    }
+
+    public String typeName() {
+        return type;
+    }
+
+    public String title() {
+        return title;
+    }
+
+    public String detail() {
+        return getMessage();
+    }
+
+    public Map<String, Object> properties() {
+        return properties;
+    }
+}

@@ -1,0 +1,44 @@
+package io.buildgateway.shared.web;
+
+import io.buildgateway.shared.Problem;
+import jakarta.servlet.RequestDispatcher;
+import jakarta.servlet.http.HttpServletRequest;
+import org.springframework.boot.webmvc.error.ErrorController;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/**
+ * Errors raised outside Spring MVC (in filters, or by the servlet container) land on {@code /error}; this answers
+ * them as problem+json too, with the original status and no internals.
+ */
+@RestController
+class ProblemErrorController implements ErrorController {
+
+    private final ProblemResponses problems;
+
+    ProblemErrorController(ProblemResponses problems) {
+        this.problems = problems;
+    }
+
+    @RequestMapping(value = "/error", produces = {MediaType.APPLICATION_PROBLEM_JSON_VALUE, MediaType.ALL_VALUE})
+    ResponseEntity<ProblemDetail> error(HttpServletRequest request) {
+        Object code = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE);
+        int status = code instanceof Integer i ? i : 500;
+        HttpStatus resolved = HttpStatus.resolve(status);
+        String title = resolved == null ? "Error" : resolved.getReasonPhrase();
+        String detail = status == 413 ? "the request body is larger than the gateway accepts"
+                : status >= 500 ? "the gateway failed to handle this request" : title;
+        Problem problem = new Problem(status, status >= 500 ? "internal" : "client-error", title, detail);
+        Object uri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
+        problems.audit(problem, request);
+        ProblemDetail body = problems.toDetail(problem, request);
+        if (uri != null) {
+            body.setInstance(java.net.URI.create(uri.toString()));
+        }
+        return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
+    }
+}

@@ -1,0 +1,78 @@
+package io.buildgateway.shared.web;
+
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Problem;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ProblemDetail;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Renders problems as RFC 9457 {@code application/problem+json} and records every refused request in the audit
+ * trail. Used by the MVC exception handler and by the security filters (which run outside MVC).
+ */
+@Component
+public class ProblemResponses {
+
+    private final JsonMapper json;
+    private final ApplicationEventPublisher events;
+
+    public ProblemResponses(JsonMapper json, ApplicationEventPublisher events) {
+        this.json = json;
+        this.events = events;
+    }
+
+    public ProblemDetail toDetail(Problem problem, HttpServletRequest request) {
+        ProblemDetail detail = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(problem.status()), problem.detail());
+        detail.setType(problem.type());
+        detail.setTitle(problem.title());
+        detail.setInstance(java.net.URI.create(request.getRequestURI()));
+        problem.properties().forEach(detail::setProperty);
+        Object requestId = request.getAttribute(RequestIdFilter.ATTRIBUTE);
+        if (requestId != null) {
+            detail.setProperty("requestId", requestId.toString());
+        }
+        return detail;
+    }
+
+    /** Writes the problem to a raw servlet response (for filters) and audits it. */
+    public void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        ProblemDetail detail = toDetail(problem, request);
+        audit(problem, request);
+        response.setStatus(problem.status());
+        response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("type", detail.getType().toString());
+        body.put("title", detail.getTitle());
+        body.put("status", detail.getStatus());
+        body.put("detail", detail.getDetail());
+        body.put("instance", detail.getInstance() == null ? null : detail.getInstance().toString());
+        if (detail.getProperties() != null) {
+            body.putAll(detail.getProperties());
+        }
+        json.writeValue(response.getOutputStream(), body);
+    }
+
+    /** Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused. */
+    public void audit(Problem problem, HttpServletRequest request) {
+        if (problem.status() < 400 || problem.status() >= 500) {
+            return;
+        }
+        AuditRecord.Outcome outcome = problem.status() == 401 || problem.status() == 403
+                ? AuditRecord.Outcome.DENIED : AuditRecord.Outcome.REJECTED;
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("method", request.getMethod());
+        details.put("status", problem.status());
+        details.put("problem", problem.typeName());
+        details.put("detail", problem.detail());
+        events.publishEvent(new AuditRecord("http.refused", request.getRequestURI(), outcome, details,
+                RequestInfos.of(request)));
+    }
+}
