@@ -41,6 +41,7 @@ install_packages() {
   command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || need+=(maven)
   command -v jq >/dev/null || need+=(jq)
+  command -v bc >/dev/null || need+=(bc)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     apt-get update -qq >/dev/null
@@ -107,7 +108,15 @@ YML
   setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
   echo $! >"$dir/registry.pid"
   local i
-  for i in $(seq 1 80); do curl -sf "http://$REGISTRY/v2/" >/dev/null && return; sleep 0.25; done
+  for i in $(seq 1 80); do
+    if curl -sf "http://$REGISTRY/v2/" >/dev/null; then
+      sleep 0.5
+      # Something answering is not enough: it must be the registry just started (not another one on that port).
+      if alive "$dir/registry.pid"; then return; fi
+      log "port $REGISTRY_PORT is taken by another process; set BGW_REGISTRY_PORT or stop it"; exit 1
+    fi
+    sleep 0.25
+  done
   log "registry did not come up; see $dir/registry.log"; exit 1
 }
 

@@ -1,6 +1,7 @@
 package io.buildgateway.auth;
 
 import io.buildgateway.shared.Problem;
+import jakarta.servlet.DispatcherType;
 import io.buildgateway.shared.web.ProblemResponses;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -38,6 +39,8 @@ class SecurityConfig {
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .addFilterBefore(new BearerTokenFilter(tokens, properties), AnonymousAuthenticationFilter.class)
                 .authorizeHttpRequests(a -> a
+                        // The continuation of an already authorised request (streamed logs) and error rendering.
+                        .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
                         .requestMatchers("/actuator/health", "/actuator/health/**").permitAll()
                         .requestMatchers("/actuator/prometheus")
                         .hasAnyAuthority(Role.ADMIN.authority(), BearerTokenFilter.SCRAPE_AUTHORITY)

@@ -50,7 +50,8 @@ class BuildController {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.BUILD_PARAMETERS, true);
         try (InputStream body = request.getInputStream()) {
-            BuildView build = submissions.submit(parsed, body, GatewayPrincipal.require(), RequestInfos.current());
+            BuildView build = submissions.submit(parsed, body, request.getContentLengthLong(),
+                    GatewayPrincipal.require(), RequestInfos.current());
             return ResponseEntity.accepted().location(URI.create("/api/v1/builds/" + build.id())).body(build);
         }
     }
@@ -131,7 +132,7 @@ class BuildController {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.LINT_PARAMETERS, false);
         try (InputStream body = request.getInputStream()) {
-            return LintResult.of(submissions.lintContext(body, parsed));
+            return LintResult.of(submissions.lintContext(body, request.getContentLengthLong(), parsed));
         }
     }
 

@@ -67,7 +67,8 @@ public class BuildSubmissions {
         this.clock = clock;
     }
 
-    BuildView submit(BuildRequest request, InputStream body, GatewayPrincipal principal, RequestInfo info) {
+    BuildView submit(BuildRequest request, InputStream body, long contentLength, GatewayPrincipal principal,
+            RequestInfo info) {
         String team = request.image().team().value();
         if (!principal.canBuildFor(team)) {
             throw Problem.forbidden(principal.has(io.buildgateway.auth.Role.BUILDER)
@@ -79,6 +80,7 @@ public class BuildSubmissions {
                     + properties.maxQueued() + " queued); retry later")
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
+        intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         Evaluation evaluation = policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -147,7 +149,8 @@ public class BuildSubmissions {
         return policy.evaluate(dockerfile, buildArgs, target);
     }
 
-    Evaluation lintContext(InputStream body, BuildRequest request) {
+    Evaluation lintContext(InputStream body, long contentLength, BuildRequest request) {
+        intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         return policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
     }

@@ -27,9 +27,21 @@ public final class BuildStages {
         }
     }
 
-    public record Plan(List<Stage> stages, int target, Map<String, String> globalArgs) {
+    public record Plan(List<Stage> stages, int target, Map<String, String> globalArgs,
+            Map<String, String> buildArgs) {
         public Stage targetStage() {
             return stages.get(target);
+        }
+
+        /**
+         * The value of an {@code ARG} declared inside a stage, as the builder resolves it: the request's build arg
+         * if given, else the declaration's default, else the global ARG of that name.
+         */
+        public String stageArg(String name, String declaredDefault) {
+            if (buildArgs.containsKey(name)) {
+                return buildArgs.get(name);
+            }
+            return declaredDefault != null ? declaredDefault : globalArgs.get(name);
         }
 
         /** The target stage and the chain of stages it is built FROM, target first. */
@@ -105,6 +117,6 @@ public final class BuildStages {
             }
             targetIndex = named;
         }
-        return new Plan(stages, targetIndex, globals);
+        return new Plan(stages, targetIndex, globals, Map.copyOf(buildArgs));
     }
 }

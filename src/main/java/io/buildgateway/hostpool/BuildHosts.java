@@ -66,8 +66,17 @@ public class BuildHosts {
             t.setDaemon(true);
             return t;
         });
-        checker.scheduleWithFixedDelay(this::checkAll, 0, properties.healthInterval().toMillis(),
-                TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Checks start once the application is ready, so that the first health change reaches the audit trail (event
+     * listeners and the schema exist by then). The first check runs synchronously: a ready gateway knows its hosts.
+     */
+    @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
+    void startChecks() {
+        checkAll();
+        checker.scheduleWithFixedDelay(this::checkAll, properties.healthInterval().toMillis(),
+                properties.healthInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     @PreDestroy

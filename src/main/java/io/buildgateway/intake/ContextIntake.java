@@ -47,6 +47,22 @@ public class ContextIntake {
             long uncompressedBytes, String dockerfile, boolean hasDockerignore) {
     }
 
+    /**
+     * Refuses a declared length over the limit before reading a byte (so a client using
+     * {@code Expect: 100-continue} never sends the body).
+     */
+    public void checkDeclaredLength(long contentLength) {
+        long max = properties.maxContextSize().toBytes();
+        if (contentLength > max) {
+            throw tooLarge(max);
+        }
+    }
+
+    private static Problem tooLarge(long max) {
+        return new Problem(413, "context-too-large", "Payload too large",
+                "the build context is larger than the configured limit of " + max + " bytes");
+    }
+
     public StoredContext receive(InputStream body, String dockerfilePath) {
         String dockerfile;
         try {
@@ -95,8 +111,7 @@ public class ContextIntake {
             while ((n = body.read(buffer)) > 0) {
                 total += n;
                 if (total > max) {
-                    throw new Problem(413, "context-too-large", "Payload too large",
-                            "the build context is larger than the configured limit of " + max + " bytes");
+                    throw tooLarge(max);
                 }
                 out.write(buffer, 0, n);
             }

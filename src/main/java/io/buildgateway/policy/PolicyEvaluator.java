@@ -133,11 +133,9 @@ public class PolicyEvaluator {
                         for (String decl : ins.words()) {
                             int eq = decl.indexOf('=');
                             String name = eq < 0 ? decl : decl.substring(0, eq);
-                            String value = plan.globalArgs().get(name);
-                            if (eq >= 0 && value == null) {
-                                value = Substitution.expand(decl.substring(eq + 1), scope::get, escape);
-                            }
-                            scope.put(name, value);
+                            String declared = eq < 0 ? null
+                                    : Substitution.expand(decl.substring(eq + 1), scope::get, escape);
+                            scope.put(name, plan.stageArg(name, declared));
                         }
                     }
                     case "ENV" -> envInto(ins, scope, escape);

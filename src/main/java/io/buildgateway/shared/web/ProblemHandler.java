@@ -110,7 +110,8 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     protected ResponseEntity<Object> createResponseEntity(Object body, HttpHeaders headers, HttpStatusCode statusCode,
             WebRequest request) {
         HttpServletRequest servletRequest = ((ServletWebRequest) request).getRequest();
-        String detail = body instanceof ProblemDetail pd && pd.getDetail() != null ? pd.getDetail()
+        String detail = statusCode.value() == 404 ? "no endpoint at " + servletRequest.getRequestURI()
+                : body instanceof ProblemDetail pd && pd.getDetail() != null ? pd.getDetail()
                 : "the request cannot be handled";
         Problem problem = new Problem(statusCode.value(), typeFor(statusCode.value()), titleFor(statusCode), detail);
         return cast(render(problem, servletRequest, headers));
@@ -123,6 +124,9 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             out.putAll(headers);
         }
         out.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
+        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds) {
+            out.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds.longValue()));
+        }
         return new ResponseEntity<>(problems.toDetail(problem, request), out, HttpStatusCode.valueOf(problem.status()));
     }
 

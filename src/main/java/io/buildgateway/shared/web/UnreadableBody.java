@@ -17,8 +17,14 @@ final class UnreadableBody {
             return "unknown field '" + unknown.getPropertyName() + "'";
         }
         if (cause instanceof MismatchedInputException mismatch && !mismatch.getPath().isEmpty()) {
-            String field = mismatch.getPath().get(mismatch.getPath().size() - 1).getPropertyName();
-            return field == null ? "the body does not have the expected shape" : "field '" + field + "' has the wrong type";
+            String field = null;
+            for (var reference : mismatch.getPath()) {
+                if (reference.getPropertyName() != null) {
+                    field = reference.getPropertyName();
+                }
+            }
+            return field == null ? "the body does not have the expected shape"
+                    : "field '" + field + "' has a value of the wrong type or outside its allowed values";
         }
         if (cause instanceof JacksonException) {
             return "the body is not valid JSON";

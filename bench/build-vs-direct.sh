@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Benchmark: the same small context built N times directly with the Docker CLI (docker build --no-cache, then
+# docker push) and N times through the gateway (curl, then poll until SUCCEEDED), against the same user-namespaced
+# daemon and registry. Prints the median of each and the ratio gateway/direct, measured in this run.
+# Then: the gateway's heap growth while it receives a 1 GiB context (sampled with jstat).
+#
+#   bench/build-vs-direct.sh [N]        (default N=10; needs root, like make run)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+N=${1:-10}
+PORT=${BENCH_PORT:-8090}
+STATE=$ROOT/.state/bench
+WORK=$(mktemp -d)
+GW_PID=""
+cleanup() {
+  [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
+  scripts/env.sh down bench >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BGW_REGISTRY_PORT=5002 scripts/env.sh up bench
+# shellcheck disable=SC1091
+source "$STATE/env.sh"
+[ -f target/build-gateway-0.1.0-SNAPSHOT.jar ] || mvn -q -B -DskipTests package
+
+ADMIN="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+rm -rf "$STATE/data"
+cat >"$WORK/gateway.yaml" <<YML
+gateway:
+  data-dir: $STATE/data
+  intake:
+    max-context-size: 2GB
+    max-uncompressed-size: 4GB
+  policy:
+    approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
+  hostpool:
+    registry:
+      address: $BGW_REGISTRY
+    hosts:
+      - name: bench
+        endpoint: $BGW_DOCKER_HOST
+        capacity: 1
+  builds:
+    dispatch-interval: 100ms
+YML
+GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar target/build-gateway-0.1.0-SNAPSHOT.jar \
+  --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
+GW_PID=$!
+for _ in $(seq 1 240); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && break; sleep 0.5; done
+TOKEN=$(curl -sf -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' "localhost:$PORT/api/v1/tokens" \
+  -d '{"name":"bench","roles":["BUILDER"],"teams":["bench"]}' | jq -r .token)
+
+# The context: FROM base/busybox, one RUN, a 1 MiB COPY.
+mkdir -p "$WORK/ctx"
+head -c 1048576 /dev/urandom >"$WORK/ctx/payload.bin"
+printf 'FROM %s/base/busybox\nCOPY payload.bin /srv/payload.bin\nRUN wc -c /srv/payload.bin\nUSER 65534\n' "$BGW_REGISTRY" \
+  >"$WORK/ctx/Dockerfile"
+tar -C "$WORK/ctx" -cf "$WORK/ctx.tar" .
+
+now() { date +%s.%N; }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+export DOCKER_HOST=$BGW_DOCKER_HOST DOCKER_BUILDKIT=0
+: >"$WORK/direct"; : >"$WORK/gateway"
+echo "warming up (one of each, not counted)" >&2
+docker build -q --no-cache --pull --network none -t "$BGW_REGISTRY/bench/direct:warm" "$WORK/ctx" >/dev/null
+docker push -q "$BGW_REGISTRY/bench/direct:warm" >/dev/null
+
+gateway_build() {
+  local id status
+  id=$(curl -sf -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-tar' --data-binary @"$WORK/ctx.tar" \
+    "localhost:$PORT/api/v1/builds?image=bench/app&tag=$1&noCache=true" | jq -r .id)
+  while :; do
+    status=$(curl -sf -H "Authorization: Bearer $TOKEN" "localhost:$PORT/api/v1/builds/$id" | jq -r .status)
+    case $status in SUCCEEDED) return 0 ;; FAILED|REJECTED|CANCELLED) echo "build $id $status" >&2; return 1 ;; esac
+    sleep 0.05
+  done
+}
+gateway_build warm
+
+for i in $(seq 1 "$N"); do
+  t0=$(now)
+  docker build -q --no-cache --pull --network none -t "$BGW_REGISTRY/bench/direct:$i" "$WORK/ctx" >/dev/null
+  docker push -q "$BGW_REGISTRY/bench/direct:$i" >/dev/null
+  t1=$(now)
+  gateway_build "$i"
+  t2=$(now)
+  echo "$t1 - $t0" | bc >>"$WORK/direct"
+  echo "$t2 - $t1" | bc >>"$WORK/gateway"
+done
+D=$(median <"$WORK/direct"); G=$(median <"$WORK/gateway")
+printf '\nbuild + push, median of %d (no cache, same daemon and registry)\n' "$N"
+printf '  direct docker CLI : %.3f s\n' "$D"
+printf '  through gateway   : %.3f s\n' "$G"
+printf '  ratio gateway/direct: %.2f (target <= 1.5)\n' "$(echo "$G / $D" | bc -l)"
+
+# Heap growth while receiving a 1 GiB context (a Dockerfile the policy rejects, so no build runs after intake).
+printf 'FROM scratch\n' >"$WORK/big/Dockerfile" 2>/dev/null || { mkdir -p "$WORK/big"; printf 'FROM scratch\n' >"$WORK/big/Dockerfile"; }
+head -c 1073741824 /dev/zero >"$WORK/big/blob"
+tar -C "$WORK/big" -cf "$WORK/big.tar" . && rm "$WORK/big/blob"
+heap_used() { jstat -gc "$GW_PID" | awk 'NR==2 {printf "%.0f\n", ($3+$4+$6+$8)*1024}'; }
+jcmd "$GW_PID" GC.run >/dev/null 2>&1 || true
+sleep 1
+BASE=$(heap_used)
+( while kill -0 "$GW_PID" 2>/dev/null; do heap_used; sleep 0.1; done ) >"$WORK/heap" &
+SAMPLER=$!
+t0=$(now)
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/x-tar' \
+  --data-binary @"$WORK/big.tar" "localhost:$PORT/api/v1/builds?image=bench/big&tag=1" >"$WORK/code"
+t1=$(now)
+kill "$SAMPLER" 2>/dev/null || true
+PEAK=$(sort -n "$WORK/heap" | tail -1)
+printf '\n1 GiB context: HTTP %s in %.1f s; heap before %d MiB, peak %d MiB, growth %d MiB (target < 256 MiB)\n' \
+  "$(cat "$WORK/code")" "$(echo "$t1 - $t0" | bc)" $((BASE / 1048576)) $((PEAK / 1048576)) $(((PEAK - BASE) / 1048576))

@@ -1,0 +1,65 @@
+package io.buildgateway;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import jakarta.persistence.Entity;
+import org.junit.jupiter.api.Test;
+import org.springframework.data.repository.Repository;
+
+/** The module map of DESIGN.md, enforced: dependencies point one way, and internals stay internal. */
+class ArchitectureTest {
+
+    private static final JavaClasses CLASSES = new ClassFileImporter()
+            .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS).importPackages("io.buildgateway");
+
+    private static void mayOnlyUse(String module, String... allowed) {
+        String[] packages = new String[allowed.length + 1];
+        packages[0] = "io.buildgateway." + module + "..";
+        for (int i = 0; i < allowed.length; i++) {
+            packages[i + 1] = "io.buildgateway." + allowed[i] + "..";
+        }
+        noClasses().that().resideInAPackage("io.buildgateway." + module + "..")
+                .should().dependOnClassesThat(com.tngtech.archunit.base.DescribedPredicate.describe(
+                        "a gateway module other than " + String.join(", ", packages),
+                        (com.tngtech.archunit.core.domain.JavaClass c) -> c.getPackageName()
+                                .startsWith("io.buildgateway.") && java.util.Arrays.stream(packages)
+                                .noneMatch(p -> c.getPackageName().startsWith(p.substring(0, p.length() - 2)))))
+                .check(CLASSES);
+    }
+
+    @Test
+    void modulesDependOneWay() {
+        mayOnlyUse("shared");
+        mayOnlyUse("auth", "shared");
+        mayOnlyUse("audit", "shared");
+        mayOnlyUse("dockerfile", "shared");
+        mayOnlyUse("policy", "dockerfile", "shared");
+        mayOnlyUse("intake", "shared");
+        mayOnlyUse("hostpool", "shared");
+        mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "shared");
+    }
+
+    @Test
+    void onlyTheHostPoolTouchesDockerJava() {
+        noClasses().that().resideOutsideOfPackage("io.buildgateway.hostpool..")
+                .should().dependOnClassesThat().resideInAPackage("com.github.dockerjava..").check(CLASSES);
+    }
+
+    @Test
+    void theDockerfileParserIsPureJava() {
+        noClasses().that().resideInAPackage("io.buildgateway.dockerfile..")
+                .should().dependOnClassesThat().resideInAnyPackage("org.springframework..", "jakarta..",
+                        "java.nio.file..", "java.net..")
+                .check(CLASSES);
+    }
+
+    @Test
+    void entitiesAndRepositoriesAreNotPublic() {
+        classes().that().areAnnotatedWith(Entity.class).should().notBePublic().check(CLASSES);
+        classes().that().areAssignableTo(Repository.class).should().notBePublic().check(CLASSES);
+    }
+}

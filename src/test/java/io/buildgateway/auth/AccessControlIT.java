@@ -1,0 +1,172 @@
+package io.buildgateway.auth;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.http.HttpRequest;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** Tokens, roles, teams, 401 versus 403, and that every refusal is in the audit trail. */
+class AccessControlIT extends IntegrationTest {
+
+    @Test
+    void unauthenticatedCallsGet401ProblemJsonAndAreAudited() {
+        Response r = get(null, "/api/v1/builds");
+
+        JsonNode p = problem(r, 401);
+        assertThat(r.header("WWW-Authenticate")).startsWith("Bearer");
+        String requestId = r.header("X-Request-Id");
+        assertThat(requestId).isNotBlank().isEqualTo(p.path("requestId").asString());
+        Map<String, Object> row = jdbc.queryForMap("select * from audit_event where request_id = ?", requestId);
+        assertThat(row.get("outcome")).isEqualTo("DENIED");
+        assertThat(row.get("actor")).isEqualTo("anonymous");
+        assertThat(row.get("action")).isEqualTo("http.refused");
+        assertThat(row.get("target")).isEqualTo("/api/v1/builds");
+    }
+
+    @Test
+    void unknownMalformedAndQueryStringTokensAre401() {
+        problem(get("bgw_not-a-real-token", "/api/v1/builds"), 401);
+        problem(send(request(null, "/api/v1/builds").header("Authorization", "Basic Zm9vOmJhcg==").GET()), 401);
+        JsonNode q = problem(get(null, "/api/v1/builds?access_token=" + ADMIN_SECRET), 401);
+        assertThat(q.path("detail").asString()).contains("query strings");
+    }
+
+    @Test
+    void revocationTakesEffectOnTheNextRequest() {
+        Response created = postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"short-lived\",\"roles\":[\"AUDITOR\"],\"teams\":[]}");
+        JsonNode token = read(created);
+        String secret = token.path("token").asString();
+        assertThat(get(secret, "/api/v1/builds").status()).isEqualTo(200);
+
+        Response revoked = send(request(ADMIN_SECRET, "/api/v1/tokens/" + token.path("id").asString()).DELETE());
+
+        assertThat(revoked.status()).isEqualTo(204);
+        JsonNode p = problem(get(secret, "/api/v1/builds"), 401);
+        assertThat(p.path("detail").asString()).contains("revoked");
+        assertThat(auditCount("token.revoked", "token/" + token.path("id").asString())).isEqualTo(1);
+    }
+
+    @Test
+    void expiryTakesEffectOnTheNextRequest() {
+        String expiresAt = Instant.now().plusSeconds(2).toString();
+        String secret = read(postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"expiring\",\"roles\":[\"AUDITOR\"],"
+                + "\"expiresAt\":\"" + expiresAt + "\"}")).path("token").asString();
+        assertThat(get(secret, "/api/v1/builds").status()).isEqualTo(200);
+
+        sleep(2500);
+
+        assertThat(problem(get(secret, "/api/v1/builds"), 401).path("detail").asString()).contains("expired");
+    }
+
+    @Test
+    void tokenSecretIsShownOnceAndStoredOnlyAsAHash() {
+        Response created = postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"ci-shown-once\",\"roles\":[\"BUILDER\"],\"teams\":[\"payments\"]}");
+
+        assertThat(created.status()).isEqualTo(201);
+        JsonNode token = read(created);
+        String secret = token.path("token").asString();
+        assertThat(secret).startsWith("bgw_").hasSizeGreaterThanOrEqualTo(40);
+        assertThat(token.path("roles").get(0).asString()).isEqualTo("BUILDER");
+        assertThat(created.header("Location")).endsWith(token.path("id").asString());
+        String list = get(ADMIN_SECRET, "/api/v1/tokens").body();
+        assertThat(list).contains("ci-shown-once").doesNotContain(secret);
+        String stored = jdbc.queryForObject("select secret_hash from api_token where id = ?::uuid", String.class,
+                token.path("id").asString());
+        assertThat(stored).hasSize(64).isNotEqualTo(secret);
+        String trail = String.join("\n", jdbc.queryForList("select details from audit_event", String.class));
+        assertThat(trail).doesNotContain(secret).doesNotContain(ADMIN_SECRET);
+    }
+
+    @Test
+    void builderCannotBuildForAnotherTeamAndNothingIsRecorded() {
+        String token = builder("payments");
+        long before = jdbc.queryForObject("select count(*) from build", Long.class);
+
+        Response r = submit(token, "image=lending/app&tag=1",
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 1000\n"));
+
+        JsonNode p = problem(r, 403);
+        assertThat(p.path("detail").asString()).contains("lending");
+        assertThat(jdbc.queryForObject("select count(*) from build", Long.class)).isEqualTo(before);
+        Map<String, Object> row = jdbc.queryForMap("select * from audit_event where request_id = ?",
+                r.header("X-Request-Id"));
+        assertThat(row.get("outcome")).isEqualTo("DENIED");
+        assertThat(row.get("target")).isEqualTo("/api/v1/builds");
+    }
+
+    @Test
+    void rolesAreCheckedOnEveryEndpoint() {
+        String builderToken = builder("payments");
+        String auditor = token(Set.of("AUDITOR"), Set.of());
+
+        problem(get(builderToken, "/api/v1/tokens"), 403);
+        problem(postJson(builderToken, "/api/v1/teams", "{\"name\":\"mine\"}"), 403);
+        problem(get(builderToken, "/api/v1/hosts"), 403);
+        problem(submit(auditor, "image=payments/x&tag=1", Tars.dockerfile("FROM scratch\n")), 403);
+        assertThat(get(auditor, "/api/v1/builds").status()).isEqualTo(200);
+        problem(get(builderToken, "/actuator/prometheus"), 403);
+    }
+
+    @Test
+    void teamsAreCreatedAndListedByAdmins() {
+        Response created = postJson(ADMIN_SECRET, "/api/v1/teams", "{\"name\":\"risk\",\"description\":\"Risk\"}");
+
+        assertThat(created.status()).as(created.body()).isEqualTo(201);
+        assertThat(get(ADMIN_SECRET, "/api/v1/teams").body()).contains("\"risk\"");
+        problem(postJson(ADMIN_SECRET, "/api/v1/teams", "{\"name\":\"risk\"}"), 409);
+        problem(postJson(ADMIN_SECRET, "/api/v1/teams", "{\"name\":\"Not Valid\"}"), 400);
+        assertThat(auditCount("team.created", "team/risk")).isEqualTo(1);
+    }
+
+    @Test
+    void requestIdsAreEchoedWhenValidAndGeneratedOtherwise() {
+        Response echoed = send(request(ADMIN_SECRET, "/api/v1/teams").header("X-Request-Id", "ci-run-42.step-7").GET());
+        Response replaced = send(request(ADMIN_SECRET, "/api/v1/teams").header("X-Request-Id", "bad id\twith junk").GET());
+
+        assertThat(echoed.header("X-Request-Id")).isEqualTo("ci-run-42.step-7");
+        assertThat(replaced.header("X-Request-Id")).isNotEqualTo("bad id\twith junk").matches("[0-9a-f-]{36}");
+    }
+
+    @Test
+    void healthIsAnonymousAndMetricsNeedAdmin() {
+        Response health = get(null, "/actuator/health/readiness");
+        assertThat(health.status()).isEqualTo(200);
+        assertThat(health.body()).contains("UP");
+        problem(get(null, "/actuator/prometheus"), 401);
+
+        Response metrics = get(ADMIN_SECRET, "/actuator/prometheus");
+
+        assertThat(metrics.status()).isEqualTo(200);
+        assertThat(metrics.body()).contains("gateway_builds_queue_depth").contains("gateway_intake_bytes");
+    }
+
+    @Test
+    void badJsonUnknownFieldsAndWrongMethodsAreClearProblems() {
+        assertThat(problem(postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":"), 400).path("detail").asString())
+                .contains("not valid JSON");
+        assertThat(problem(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"x\",\"roles\":[\"BUILDER\"],\"isAdmin\":true}"), 400).path("detail").asString())
+                .contains("isAdmin");
+        assertThat(problem(postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"x\",\"roles\":[\"GOD\"]}"), 400)
+                .path("detail").asString()).contains("roles");
+        problem(postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"x\",\"roles\":[]}"), 400);
+        problem(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"x\",\"roles\":[\"ADMIN\"],\"expiresAt\":\"2001-01-01T00:00:00Z\"}"), 400);
+        problem(send(request(ADMIN_SECRET, "/api/v1/tokens").PUT(HttpRequest.BodyPublishers.noBody())), 405);
+        problem(send(request(ADMIN_SECRET, "/api/v1/tokens").header("Content-Type", "text/xml")
+                .POST(HttpRequest.BodyPublishers.ofString("<x/>"))), 415);
+        problem(get(ADMIN_SECRET, "/api/v1/no-such-thing"), 404);
+        problem(get(ADMIN_SECRET, "/api/v1/builds/not-a-uuid"), 400);
+        problem(get(ADMIN_SECRET, "/api/v1/builds?status=DANCING"), 400);
+        problem(get(ADMIN_SECRET, "/api/v1/builds?limit=100000"), 400);
+        problem(send(request(ADMIN_SECRET, "/api/v1/tokens/" + java.util.UUID.randomUUID()).DELETE()), 404);
+    }
+}

@@ -1,0 +1,224 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The build path end to end, on the real user-namespaced daemon and registry. */
+class BuildPipelineIT extends IntegrationTest {
+
+    private static final String OK_DOCKERFILE = """
+            FROM %s/base/busybox
+            COPY payload.bin /srv/payload.bin
+            RUN echo "ifaces: $(ls /sys/class/net | tr '\\n' ' ')end" && echo "uid-map: $(cat /proc/self/uid_map)"
+            USER 65534
+            """;
+
+    @Test
+    void buildsFromApprovedBaseAndPushesAnImageThatCanBePulledByDigest() throws Exception {
+        String token = builder("payments");
+        byte[] context = Tars.tar().file("Dockerfile", OK_DOCKERFILE.formatted(registryAddress()))
+                .file("payload.bin", new byte[4096]).bytes();
+
+        Response accepted = submit(token, "image=payments/hello&tag=v1&noCache=true&label=owner=payments&buildArg=MODE=test",
+                context);
+
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        JsonNode queued = read(accepted);
+        String id = queued.path("id").asString();
+        assertThat(accepted.header("Location")).isEqualTo("/api/v1/builds/" + id);
+        assertThat(queued.path("status").asString()).isEqualTo("QUEUED");
+        assertThat(queued.path("contextDigest").asString()).isEqualTo("sha256:" + sha256(context));
+        assertThat(queued.path("team").asString()).isEqualTo("payments");
+
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        assertThat(done.path("host").asString()).isEqualTo("userns-1");
+        String digest = done.path("imageDigest").asString();
+        assertThat(digest).matches("sha256:[0-9a-f]{64}");
+        assertThat(done.path("imageRef").asString()).isEqualTo(registryAddress() + "/payments/hello@" + digest);
+
+        // Pull the manifest back by digest: the registry serves exactly the bytes with that digest.
+        Response manifest = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/payments/hello/manifests/" + digest))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET());
+        assertThat(manifest.status()).isEqualTo(200);
+        assertThat("sha256:" + sha256(manifest.body().getBytes())).isEqualTo(digest);
+
+        // The image carries the gateway's labels and the caller's.
+        String configDigest = json.readTree(manifest.body()).path("config").path("digest").asString();
+        JsonNode config = json.readTree(send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/payments/hello/blobs/" + configDigest)).GET()).body());
+        JsonNode labels = config.path("config").path("Labels");
+        assertThat(labels.path("io.buildgateway.build-id").asString()).isEqualTo(id);
+        assertThat(labels.path("io.buildgateway.context-digest").asString()).isEqualTo("sha256:" + sha256(context));
+        assertThat(labels.path("owner").asString()).isEqualTo("payments");
+        assertThat(config.path("config").path("User").asString()).isEqualTo("65534");
+
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(log).contains("Successfully built").contains("Pushed ");
+        // Step containers are remapped: container root is not host root.
+        assertThat(log).containsPattern("uid-map:\\s+0\\s+[1-9][0-9]*\\s+");
+
+        assertThat(auditCount("build.queued", "build/" + id)).isEqualTo(1);
+        assertThat(auditCount("build.started", "build/" + id)).isEqualTo(1);
+        assertThat(auditCount("build.succeeded", "build/" + id)).isEqualTo(1);
+    }
+
+    @Test
+    void runStepsSeeNoNetworkButLoopback() {
+        String token = builder("payments");
+        byte[] context = Tars.tar().file("Dockerfile", OK_DOCKERFILE.formatted(registryAddress()))
+                .file("payload.bin", "x").bytes();
+        String id = read(submit(token, "image=payments/netcheck&tag=1&noCache=true", context)).path("id").asString();
+
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+
+        assertThat(done.path("status").asString()).isEqualTo("SUCCEEDED");
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(log).contains("ifaces: lo end");
+    }
+
+    @Test
+    void refusesHostWithoutUserNamespaces() {
+        JsonNode hosts = read(get(ADMIN_SECRET, "/api/v1/hosts"));
+
+        JsonNode plain = find(hosts, "plain-1");
+        JsonNode userns = find(hosts, "userns-1");
+        assertThat(plain.path("healthy").asBoolean()).isFalse();
+        assertThat(plain.path("usernsRemap").asBoolean()).isFalse();
+        assertThat(plain.path("lastError").asString()).contains("user-namespace remapping");
+        assertThat(userns.path("healthy").asBoolean()).isTrue();
+        assertThat(userns.path("usernsRemap").asBoolean()).isTrue();
+        assertThat(userns.path("capacity").asInt()).isEqualTo(2);
+
+        // The plain host has twice the capacity, yet no build ever ran there.
+        String token = builder("payments");
+        for (int i = 0; i < 3; i++) {
+            String id = read(submit(token, "image=payments/spread&tag=" + i, Tars.tar()
+                    .file("Dockerfile", "FROM " + registryAddress() + "/base/busybox\nUSER 65534\n").bytes()))
+                    .path("id").asString();
+            awaitFinal(token, id, Duration.ofMinutes(2));
+        }
+        List<String> usedHosts = jdbc.queryForList("select distinct host from build where host is not null",
+                String.class);
+        assertThat(usedHosts).containsExactly("userns-1");
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'host.health-changed'"
+                + " and target = 'host/plain-1' and outcome = 'FAILED'", Long.class)).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void policyRejectionIs422WithFindingsAndARejectedRecord() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("ARG BASE=docker.io/library/alpine:3.20\nFROM ${BASE}\nUSER root\n");
+
+        Response r = submit(token, "image=payments/rejected&tag=1", context);
+
+        JsonNode problem = problem(r, 422);
+        String id = problem.path("buildId").asString();
+        assertThat(problem.path("findings").findValuesAsString("rule"))
+                .contains("unapproved-image", "final-user-root");
+        JsonNode build = read(get(token, "/api/v1/builds/" + id));
+        assertThat(build.path("status").asString()).isEqualTo("REJECTED");
+        assertThat(build.path("findings").size()).isEqualTo(problem.path("findings").size());
+        assertThat(build.path("finishedAt").isNull()).isFalse();
+        assertThat(auditCount("build.rejected", "build/" + id)).isEqualTo(1);
+        assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).contains("unapproved-image");
+    }
+
+    @Test
+    void cancelStopsALongRunningStepOnItsHost() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo started-long-step && sleep 600\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/slow&tag=1&noCache=true", context)).path("id").asString();
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        while (!get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-long-step")) {
+            assertThat(System.nanoTime()).as("the long step never started").isLessThan(deadline);
+            sleep(200);
+        }
+
+        Response cancel = send(request(token, "/api/v1/builds/" + id + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody()));
+
+        assertThat(cancel.status()).as(cancel.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, id, Duration.ofSeconds(30));
+        assertThat(done.path("status").asString()).isEqualTo("CANCELLED");
+        // The step container is gone from the daemon, not left sleeping.
+        String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
+        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        String running;
+        do {
+            running = run("curl", "-s", "--unix-socket", socket, "http://localhost/v1.41/containers/json");
+            if (!running.contains("sleep 600")) {
+                break;
+            }
+            sleep(250);
+        } while (System.nanoTime() < until);
+        assertThat(running).doesNotContain("sleep 600");
+        assertThat(auditCount("build.cancel-requested", "build/" + id)).isEqualTo(1);
+        assertThat(auditCount("build.cancelled", "build/" + id)).isEqualTo(1);
+
+        Response again = send(request(token, "/api/v1/builds/" + id + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        problem(again, 409);
+    }
+
+    @Test
+    void followingTheLogStreamsUntilTheBuildEnds() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo first && sleep 2 && echo second\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/follow&tag=1&noCache=true", context)).path("id").asString();
+
+        Response log = get(token, "/api/v1/builds/" + id + "/logs?follow=true");
+
+        assertThat(log.status()).isEqualTo(200);
+        assertThat(log.header("Content-Type")).startsWith("text/plain");
+        assertThat(log.body()).contains("first").contains("second").contains("Succeeded: ");
+        assertThat(read(get(token, "/api/v1/builds/" + id)).path("status").asString()).isEqualTo("SUCCEEDED");
+    }
+
+    @Test
+    void listsBuildsNewestFirstWithFiltersAndCursor() {
+        String token = builder("listing");
+        byte[] context = Tars.dockerfile("FROM docker.io/library/alpine\n");
+        for (int i = 0; i < 3; i++) {
+            submit(token, "image=listing/app&tag=" + i, context);
+        }
+
+        JsonNode first = read(get(token, "/api/v1/builds?image=listing/app&limit=2"));
+        JsonNode second = read(get(token, "/api/v1/builds?image=listing/app&limit=2&cursor="
+                + first.path("nextCursor").asString()));
+
+        assertThat(first.path("items").findValuesAsString("tag")).containsExactly("2", "1");
+        assertThat(second.path("items").findValuesAsString("tag")).containsExactly("0");
+        assertThat(second.path("nextCursor").isNull()).isTrue();
+        // Another team's builder sees none of them.
+        JsonNode other = read(get(builder("elsewhere"), "/api/v1/builds?image=listing/app"));
+        assertThat(other.path("items").size()).isZero();
+        problem(get(builder("elsewhere"), "/api/v1/builds/" + first.path("items").get(0).path("id").asString()), 403);
+    }
+
+    private static JsonNode find(JsonNode hosts, String name) {
+        for (JsonNode host : hosts) {
+            if (host.path("name").asString().equals(name)) {
+                return host;
+            }
+        }
+        throw new AssertionError("no host " + name + " in " + hosts);
+    }
+
+    private static String sha256(byte[] bytes) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    }
+}

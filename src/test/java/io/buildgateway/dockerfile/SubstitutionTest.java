@@ -1,0 +1,48 @@
+package io.buildgateway.dockerfile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SubstitutionTest {
+
+    private final Map<String, String> vars = new HashMap<>(Map.of("A", "a", "EMPTY", ""));
+
+    private String expand(String word) {
+        return Substitution.expand(word, vars::get, '\\');
+    }
+
+    @Test
+    void expandsPlainAndBracedNames() {
+        assertThat(expand("$A/${A}x$A_")).isEqualTo("a/ax");
+        assertThat(expand("$UNSET-${UNSET}")).isEqualTo("-");
+    }
+
+    @Test
+    void supportsDefaultAndAlternativeModifiers() {
+        assertThat(expand("${UNSET:-d}")).isEqualTo("d");
+        assertThat(expand("${EMPTY:-d}")).isEqualTo("d");
+        assertThat(expand("${EMPTY-d}")).isEqualTo("");
+        assertThat(expand("${UNSET-d}")).isEqualTo("d");
+        assertThat(expand("${A:+alt}")).isEqualTo("alt");
+        assertThat(expand("${EMPTY:+alt}")).isEqualTo("");
+        assertThat(expand("${EMPTY+alt}")).isEqualTo("alt");
+        assertThat(expand("${UNSET:-${A}b}")).isEqualTo("ab");
+    }
+
+    @Test
+    void escapesAndSingleQuotesAreLiteral() {
+        assertThat(expand("\\$A")).isEqualTo("$A");
+        assertThat(expand("'$A'")).isEqualTo("$A");
+        assertThat(expand("\"$A\"")).isEqualTo("a");
+        assertThat(Substitution.expand("`$A", vars::get, '`')).isEqualTo("$A");
+    }
+
+    @Test
+    void outputIsBounded() {
+        String nested = "${X:-".repeat(1000) + "y" + "}".repeat(1000);
+        assertThat(expand(nested).length()).isLessThanOrEqualTo(64 * 1024);
+    }
+}

@@ -1,0 +1,118 @@
+package io.buildgateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** The built-in gate: approved images and a non-root final user, evaluated on the build as it will run. */
+class PolicyEvaluatorTest {
+
+    private final PolicyEvaluator policy = new PolicyEvaluator(new PolicyProperties(List.of("reg.local/base/")));
+
+    private List<String> rules(String dockerfile) {
+        return rules(dockerfile, Map.of(), null);
+    }
+
+    private List<String> rules(String dockerfile, Map<String, String> args, String target) {
+        return policy.evaluate(dockerfile, args, target).findings().stream().map(Finding::rule).toList();
+    }
+
+    @Test
+    void passesAnApprovedBaseWithANonRootUser() {
+        Evaluation e = policy.evaluate("FROM reg.local/base/busybox:1\nRUN true\nUSER 1000:1000\n", Map.of(), null);
+
+        assertThat(e.passed()).isTrue();
+        assertThat(e.findings()).isEmpty();
+        assertThat(e.policyDigest()).matches("sha256:[0-9a-f]{64}");
+    }
+
+    @Test
+    void rejectsUnapprovedBaseImage() {
+        assertThat(rules("FROM docker.io/library/alpine\nUSER 1\n")).containsExactly("unapproved-image");
+        assertThat(rules("FROM reg.local/other/x\nUSER 1\n")).containsExactly("unapproved-image");
+        assertThat(rules("FROM reg.local/base/../evil/x\nUSER 1\n")).containsExactly("unapproved-image");
+    }
+
+    @Test
+    void resolvesBaseThroughArgDefaultsAndRequestBuildArgs() {
+        String dockerfile = "ARG REG=reg.local\nARG IMG=base/busybox\nFROM ${REG}/${IMG}\nUSER 1\n";
+        assertThat(rules(dockerfile)).isEmpty();
+        assertThat(rules(dockerfile, Map.of("REG", "evil.example"), null)).containsExactly("unapproved-image");
+        assertThat(rules("ARG B\nFROM $B\nUSER 1\n")).containsExactly("unapproved-image");
+        assertThat(rules("ARG B=x\nFROM ${B:-reg.local/base/ok}\nUSER 1\n")).containsExactly("unapproved-image");
+        assertThat(rules("ARG B\nFROM ${B:-reg.local/base/ok}\nUSER 1\n")).isEmpty();
+    }
+
+    @Test
+    void checksEveryStageAndCopyFromImagesButAllowsStageReferences() {
+        String multi = """
+                FROM reg.local/base/jdk AS build
+                RUN make
+                FROM build AS test
+                FROM reg.local/base/jre
+                COPY --from=build /out /app
+                COPY --from=docker.io/library/busybox /bin/sh /sh
+                RUN --mount=type=bind,from=ghcr.io/evil/tools,target=/t true
+                USER app
+                """;
+        List<String> found = rules(multi);
+        assertThat(found).containsExactly("unapproved-image", "unapproved-image");
+        assertThat(rules("FROM docker.io/library/golang AS build\nFROM reg.local/base/x\nUSER 1\n"))
+                .containsExactly("unapproved-image");
+    }
+
+    @Test
+    void rejectsRootFinalUserByNameUidAndIndirection() {
+        assertThat(rules("FROM reg.local/base/x\nUSER root\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER 0\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER 0:0\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER 000\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nARG U=root\nUSER $U\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nENV U=0\nUSER ${U}:${U}\n")).containsExactly("final-user-root");
+        assertThat(rules("ARG U=root\nFROM reg.local/base/x\nARG U\nUSER $U\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nARG U=app\nUSER $U\n", Map.of("U", "root"), null))
+                .containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER 1000\nUSER root\n")).containsExactly("final-user-root");
+    }
+
+    @Test
+    void missingUserMeansTheBaseUserWhichIsRoot() {
+        assertThat(rules("FROM reg.local/base/x\nRUN true\n")).containsExactly("final-user-root");
+    }
+
+    @Test
+    void onlyTheFinalStageAndItsAncestorsDecideTheUser() {
+        assertThat(rules("FROM reg.local/base/x AS build\nUSER root\nFROM reg.local/base/y\nUSER 10\n")).isEmpty();
+        assertThat(rules("FROM reg.local/base/x AS base\nUSER 10\nFROM base\nRUN true\n")).isEmpty();
+        assertThat(rules("FROM reg.local/base/x AS base\nUSER root\nFROM base\nRUN true\n"))
+                .containsExactly("final-user-root");
+    }
+
+    @Test
+    void theTargetStageIsTheFinalStage() {
+        String dockerfile = "FROM reg.local/base/x AS debug\nUSER root\nFROM reg.local/base/x AS prod\nUSER 10\n";
+        assertThat(rules(dockerfile, Map.of(), "prod")).isEmpty();
+        assertThat(rules(dockerfile, Map.of(), "debug")).containsExactly("final-user-root");
+        assertThat(rules(dockerfile, Map.of(), "nope")).containsExactly("unknown-target");
+    }
+
+    @Test
+    void aSyntaxDirectiveIsAnImageToo() {
+        assertThat(rules("# syntax=docker/dockerfile:1\nFROM reg.local/base/x\nUSER 1\n"))
+                .containsExactly("unapproved-image");
+        assertThat(rules("# syntax=reg.local/base/frontend:1\nFROM reg.local/base/x\nUSER 1\n")).isEmpty();
+    }
+
+    @Test
+    void syntaxErrorsAreFindingsWithLines() {
+        Evaluation e = policy.evaluate("FROM reg.local/base/x\nFROBNICATE now\nUSER 1\n", Map.of(), null);
+        assertThat(e.passed()).isFalse();
+        assertThat(e.findings()).singleElement().satisfies(f -> {
+            assertThat(f.rule()).isEqualTo("dockerfile-syntax");
+            assertThat(f.line()).isEqualTo(2);
+        });
+        assertThat(rules("# just a comment\n")).containsExactly("dockerfile-syntax");
+    }
+}

@@ -1,0 +1,42 @@
+package io.buildgateway.shared;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import org.junit.jupiter.api.Test;
+
+class ValueTypesTest {
+
+    @Test
+    void imageNamesAreTeamScopedAndLowercase() {
+        ImageName name = ImageName.parse("payments/api-server");
+        assertThat(name.team().value()).isEqualTo("payments");
+        assertThat(ImageName.parse("payments/tools/jq").repository()).isEqualTo("payments/tools/jq");
+        for (String bad : new String[] {"payments", "Payments/x", "payments/", "/x", "a//b", "reg.io:5000/a/b",
+                "a/b:tag", "a/b@sha256:00", "a/-b", "a/b..c"}) {
+            assertThatThrownBy(() -> ImageName.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
+    void tagsFollowTheRegistryGrammar() {
+        assertThat(ImageName.isValidTag("v1.2.3-rc_1")).isTrue();
+        assertThat(ImageName.isValidTag(".hidden")).isFalse();
+        assertThat(ImageName.isValidTag("a b")).isFalse();
+        assertThat(ImageName.isValidTag("x".repeat(129))).isFalse();
+    }
+
+    @Test
+    void digestsAreSha256Only() {
+        String hex = "a".repeat(64);
+        assertThat(Digest.parse("sha256:" + hex).hex()).isEqualTo(hex);
+        assertThatThrownBy(() -> Digest.parse("sha256:" + "A".repeat(64))).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Digest.parse("md5:abc")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void secretLookingNamesAreRedacted() {
+        assertThat(SecretNames.redact(java.util.Map.of("NPM_TOKEN", "s3cr3t", "MODE", "prod")))
+                .containsEntry("NPM_TOKEN", "***").containsEntry("MODE", "prod");
+    }
+}

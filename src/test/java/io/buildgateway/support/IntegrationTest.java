@@ -1,0 +1,205 @@
+package io.buildgateway.support;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Integration tests run the whole gateway against the real environment that {@code make test} brings up
+ * (scripts/env.sh): a user-namespaced dockerd, a plain dockerd without user namespaces, a registry, and an
+ * embedded PostgreSQL 17. Without that environment they fail with a message that says how to get it.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+public abstract class IntegrationTest {
+
+    public static final String ADMIN_SECRET = "it-admin-" + UUID.randomUUID();
+    /** A data folder of this JVM's own, so that a run never shares its PostgreSQL or store with another. */
+    public static final Path DATA = Path.of("target", "it-data", "run-" + ProcessHandle.current().pid() + "-"
+            + UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
+
+    @LocalServerPort
+    protected int port;
+    @Autowired
+    protected JdbcTemplate jdbc;
+    @Autowired
+    protected JsonMapper json;
+
+    protected final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @DynamicPropertySource
+    static void environment(DynamicPropertyRegistry registry) {
+        registry.add("gateway.data-dir", DATA::toString);
+        registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
+        registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);
+        registry.add("gateway.policy.approved-base-prefixes[0]", () -> registryAddress() + "/base/");
+        registry.add("gateway.hostpool.hosts[0].name", () -> "userns-1");
+        registry.add("gateway.hostpool.hosts[0].endpoint", () -> require("BGW_DOCKER_HOST"));
+        registry.add("gateway.hostpool.hosts[0].capacity", () -> "2");
+        registry.add("gateway.hostpool.hosts[1].name", () -> "plain-1");
+        registry.add("gateway.hostpool.hosts[1].endpoint", () -> require("BGW_PLAIN_DOCKER_HOST"));
+        registry.add("gateway.hostpool.hosts[1].capacity", () -> "4");
+        registry.add("gateway.hostpool.health-interval", () -> "2s");
+        registry.add("gateway.hostpool.build.timeout", () -> "5m");
+        registry.add("gateway.builds.dispatch-interval", () -> "200ms");
+        registry.add("gateway.intake.max-context-size", () -> "32MB");
+        registry.add("gateway.intake.max-uncompressed-size", () -> "64MB");
+        registry.add("gateway.intake.max-entries", () -> "2000");
+    }
+
+    public static String registryAddress() {
+        return require("BGW_REGISTRY");
+    }
+
+    public static String require(String name) {
+        String value = System.getenv(name);
+        if (value == null || value.isBlank()) {
+            fail(name + " is not set: integration tests need the real environment; run them with `make test` "
+                    + "(or `scripts/env.sh up test --plain-host && source .state/test/env.sh` first)");
+        }
+        return value;
+    }
+
+    protected String base() {
+        return "http://localhost:" + port;
+    }
+
+    // ---- HTTP helpers -------------------------------------------------------------------------------------------
+
+    public record Response(int status, Map<String, List<String>> headers, String body) {
+        public String header(String name) {
+            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name)).findFirst()
+                    .map(e -> e.getValue().get(0)).orElse(null);
+        }
+    }
+
+    protected Response send(HttpRequest.Builder request) {
+        try {
+            HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(2)).build(),
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            return new Response(r.statusCode(), r.headers().map(), r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    protected HttpRequest.Builder request(String token, String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
+    }
+
+    protected Response get(String token, String path) {
+        return send(request(token, path).GET());
+    }
+
+    protected Response postJson(String token, String path, String body) {
+        return send(request(token, path).header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)));
+    }
+
+    protected Response submit(String token, String query, byte[] context) {
+        return send(request(token, "/api/v1/builds?" + query).header("Content-Type", "application/x-tar")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+    }
+
+    protected JsonNode read(Response r) {
+        return json.readTree(r.body());
+    }
+
+    /** Asserts a problem+json of the given status and returns it. */
+    protected JsonNode problem(Response r, int status) {
+        assertThat(r.status()).as(r.body()).isEqualTo(status);
+        assertThat(r.header("Content-Type")).startsWith("application/problem+json");
+        JsonNode p = read(r);
+        assertThat(p.path("status").asInt()).isEqualTo(status);
+        assertThat(p.path("type").asString()).startsWith("https://");
+        assertThat(p.path("title").asString()).isNotBlank();
+        assertThat(p.path("detail").asString()).isNotBlank();
+        assertThat(r.body()).doesNotContain("Exception").doesNotContain("at io.").doesNotContain("SQL");
+        return p;
+    }
+
+    // ---- tokens -------------------------------------------------------------------------------------------------
+
+    protected String token(Set<String> roles, Set<String> teams) {
+        String body = json.writeValueAsString(Map.of("name", "t-" + UUID.randomUUID().toString().substring(0, 8),
+                "roles", roles, "teams", teams));
+        Response r = postJson(ADMIN_SECRET, "/api/v1/tokens", body);
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        return read(r).path("token").asString();
+    }
+
+    protected String builder(String... teams) {
+        return token(Set.of("BUILDER"), Set.of(teams));
+    }
+
+    // ---- builds -------------------------------------------------------------------------------------------------
+
+    protected JsonNode awaitFinal(String token, String buildId, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode build = read(get(token, "/api/v1/builds/" + buildId));
+            String status = build.path("status").asString();
+            if (Set.of("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED").contains(status)) {
+                return build;
+            }
+            sleep(200);
+        }
+        return fail("build " + buildId + " did not finish within " + timeout + "; log:\n"
+                + get(token, "/api/v1/builds/" + buildId + "/logs").body());
+    }
+
+    protected static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    protected long auditCount(String action, String target) {
+        return jdbc.queryForObject("select count(*) from audit_event where action = ? and target = ?", Long.class,
+                action, target);
+    }
+
+    /** Runs a command (curl against a daemon socket, say) and returns its standard output. */
+    protected static String run(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor();
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

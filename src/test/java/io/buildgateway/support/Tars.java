@@ -1,0 +1,101 @@
+package io.buildgateway.support;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
+
+/** Builds tar archives for tests, including the hostile shapes a normal tar tool refuses to write. */
+public final class Tars {
+
+    private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    private final TarArchiveOutputStream tar;
+
+    private Tars() {
+        tar = new TarArchiveOutputStream(bytes);
+        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+    }
+
+    public static Tars tar() {
+        return new Tars();
+    }
+
+    /** A context with just this Dockerfile. */
+    public static byte[] dockerfile(String text) {
+        return tar().file("Dockerfile", text).bytes();
+    }
+
+    public Tars file(String name, String content) {
+        return file(name, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    public Tars file(String name, byte[] content) {
+        TarArchiveEntry e = new TarArchiveEntry(name, true);
+        e.setSize(content.length);
+        e.setMode(0644);
+        return put(e, content);
+    }
+
+    public Tars dir(String name) {
+        TarArchiveEntry e = new TarArchiveEntry(name.endsWith("/") ? name : name + "/", true);
+        e.setMode(0755);
+        return put(e, null);
+    }
+
+    public Tars symlink(String name, String target) {
+        TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_SYMLINK, true);
+        e.setLinkName(target);
+        return put(e, null);
+    }
+
+    public Tars hardlink(String name, String target) {
+        TarArchiveEntry e = new TarArchiveEntry(name, TarConstants.LF_LINK, true);
+        e.setLinkName(target);
+        return put(e, null);
+    }
+
+    public Tars special(String name, byte type) {
+        TarArchiveEntry e = new TarArchiveEntry(name, type, true);
+        return put(e, null);
+    }
+
+    private Tars put(TarArchiveEntry entry, byte[] content) {
+        try {
+            tar.putArchiveEntry(entry);
+            if (content != null) {
+                tar.write(content);
+            }
+            tar.closeArchiveEntry();
+            return this;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public byte[] bytes() {
+        try {
+            tar.finish();
+            tar.close();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    public static byte[] gzip(byte[] data) {
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (GzipCompressorOutputStream gz = new GzipCompressorOutputStream(out)) {
+                gz.write(data);
+            }
+            return out.toByteArray();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
