@@ -38,6 +38,12 @@ public class ContextIntake {
         this.store = properties.storeDir().toAbsolutePath().normalize();
         this.incoming = store.resolve("incoming");
         Files.createDirectories(incoming);
+        // Uploads that were in flight when the gateway last stopped are incomplete by definition.
+        try (var leftovers = Files.newDirectoryStream(incoming, "*.part")) {
+            for (Path part : leftovers) {
+                Files.deleteIfExists(part);
+            }
+        }
         this.bytes = Counter.builder("gateway.intake.bytes").description("bytes of build context received")
                 .baseUnit("bytes").register(meters);
     }

@@ -169,4 +169,18 @@ class AccessControlIT extends IntegrationTest {
         problem(get(ADMIN_SECRET, "/api/v1/builds?limit=100000"), 400);
         problem(send(request(ADMIN_SECRET, "/api/v1/tokens/" + java.util.UUID.randomUUID()).DELETE()), 404);
     }
+
+    @Test
+    void hugeJsonBodiesAreRefusedWithoutBeingRead() {
+        String huge = "{\"name\":\"" + "x".repeat(2 * 1024 * 1024) + "\",\"roles\":[\"ADMIN\"]}";
+        long tokensBefore = jdbc.queryForObject("select count(*) from api_token", Long.class);
+
+        problem(postJson(ADMIN_SECRET, "/api/v1/tokens", huge), 413);
+        Response chunked = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(huge.getBytes()))));
+
+        problem(chunked, 400);
+        assertThat(jdbc.queryForObject("select count(*) from api_token", Long.class)).isEqualTo(tokensBefore);
+    }
 }

@@ -1,0 +1,109 @@
+package io.buildgateway.shared.web;
+
+import io.buildgateway.shared.Problem;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ReadListener;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletInputStream;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletRequestWrapper;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.stereotype.Component;
+import org.springframework.web.filter.OncePerRequestFilter;
+
+/**
+ * JSON request bodies are small by nature (tokens, teams, deployments): a declared length over
+ * {@value #MAX_BYTES} bytes is answered 413 before it is read, and an undeclared (chunked) one is cut off there, so
+ * no JSON body can make the gateway hold megabytes in memory. Build contexts are not JSON and have their own limits.
+ */
+@Component
+@Order(Ordered.HIGHEST_PRECEDENCE + 1)
+class JsonBodyLimit extends OncePerRequestFilter {
+
+    static final int MAX_BYTES = 256 * 1024;
+
+    private final ProblemResponses problems;
+
+    JsonBodyLimit(ProblemResponses problems) {
+        this.problems = problems;
+    }
+
+    @Override
+    protected boolean shouldNotFilter(HttpServletRequest request) {
+        String type = request.getContentType();
+        return type == null || !(type.toLowerCase().startsWith("application/json") || type.toLowerCase().contains("+json"));
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        if (request.getContentLengthLong() > MAX_BYTES) {
+            problems.write(new Problem(413, "too-large", "Payload too large",
+                    "JSON bodies are at most " + MAX_BYTES + " bytes"), request, response);
+            return;
+        }
+        chain.doFilter(new HttpServletRequestWrapper(request) {
+            private ServletInputStream capped;
+
+            @Override
+            public ServletInputStream getInputStream() throws IOException {
+                if (capped == null) {
+                    capped = new Capped(request.getInputStream());
+                }
+                return capped;
+            }
+        }, response);
+    }
+
+    private static final class Capped extends ServletInputStream {
+        private final ServletInputStream in;
+        private long read;
+
+        Capped(ServletInputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int b = in.read();
+            if (b >= 0) {
+                count(1);
+            }
+            return b;
+        }
+
+        @Override
+        public int read(byte[] buffer, int off, int len) throws IOException {
+            int n = in.read(buffer, off, len);
+            if (n > 0) {
+                count(n);
+            }
+            return n;
+        }
+
+        private void count(int n) throws IOException {
+            read += n;
+            if (read > MAX_BYTES) {
+                throw new IOException("JSON body larger than " + MAX_BYTES + " bytes");
+            }
+        }
+
+        @Override
+        public boolean isFinished() {
+            return in.isFinished();
+        }
+
+        @Override
+        public boolean isReady() {
+            return in.isReady();
+        }
+
+        @Override
+        public void setReadListener(ReadListener listener) {
+            in.setReadListener(listener);
+        }
+    }
+}
