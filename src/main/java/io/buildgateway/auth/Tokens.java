@@ -74,9 +74,9 @@ public class Tokens {
     public IssuedToken issue(String name, Set<Role> roles, Set<String> teamNames, Instant expiresAt,
             RequestInfo request) {
         Instant now = clock.instant();
-        if (name == null || name.isBlank() || name.length() > 100) {
-            throw Problem.badRequest("invalid-body", "name must be 1 to 100 characters")
-                    .with("errors", List.of(Map.of("field", "name", "message", "must be 1 to 100 characters")));
+        if (name == null || name.isBlank() || name.length() > 100 || name.chars().anyMatch(Character::isISOControl)) {
+            throw Problem.badRequest("invalid-body", "name must be 1 to 100 printable characters")
+                    .with("errors", List.of(Map.of("field", "name", "message", "must be 1 to 100 printable characters")));
         }
         if (roles == null || roles.isEmpty()) {
             throw Problem.badRequest("invalid-body", "a token needs at least one role")

@@ -98,7 +98,7 @@ class BuildController {
                     return;
                 }
                 try {
-                    Thread.sleep(200);
+                    Thread.sleep(50);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return;

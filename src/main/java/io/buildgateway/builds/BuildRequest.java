@@ -112,6 +112,8 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
                 errors.add(error(field, "label keys are at most 255 printable characters"));
             } else if (!argNames && key.startsWith(GATEWAY_LABEL_PREFIX)) {
                 errors.add(error(field, "labels under " + GATEWAY_LABEL_PREFIX + " are set by the gateway only"));
+            } else if (!argNames && v.chars().anyMatch(Character::isISOControl)) {
+                errors.add(error(field, "'" + key + "' has control characters in its value"));
             } else if (v.length() > 4096) {
                 errors.add(error(field, "'" + key + "' has a value longer than 4096 characters"));
             } else if (out.containsKey(key)) {

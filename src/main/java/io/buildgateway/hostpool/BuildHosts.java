@@ -171,68 +171,119 @@ public class BuildHosts {
         String name = registry + "/" + job.repository();
         String ref = name + ":" + job.tag();
         Instant deadline = clock.instant().plus(limits.timeout());
-        BuildCallback callback = new BuildCallback(output);
-        try (InputStream context = Files.newInputStream(job.context())) {
-            long memory = limits.memory().toBytes();
-            BuildImageCmd cmd = docker.buildImageCmd()
-                    .withTarInputStream(context)
-                    .withDockerfilePath(job.dockerfile())
-                    .withNetworkMode("none")
-                    .withPull(true)
-                    .withNoCache(job.noCache())
-                    .withRemove(true)
-                    .withForcerm(true)
-                    .withMemory(memory)
-                    .withMemswap(memory)
-                    .withLabels(job.labels())
-                    .withTags(Set.of(ref))
-                    .withBuildAuthConfigs(authConfigurations());
-            if (!limits.cpuset().isBlank()) {
-                cmd.withCpusetcpus(limits.cpuset());
+        long t0 = System.nanoTime();
+        try {
+            Step build;
+            try (InputStream context = Files.newInputStream(job.context())) {
+                build = build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), Map.of(),
+                        job.noCache(), true, output, cancelled, deadline);
             }
-            if (limits.cpuShares() > 0) {
-                cmd.withCpushares(Integer.toString(limits.cpuShares()));
+            if (build.outcome() != null) {
+                return build.outcome();
             }
-            if (job.target() != null && !job.target().isBlank()) {
-                cmd.withTarget(job.target());
+            long t1 = System.nanoTime();
+            Step labelled = label(docker, build.imageId(), job, output, cancelled, deadline);
+            long t2 = System.nanoTime();
+            if (labelled.outcome() != null) {
+                return labelled.outcome();
             }
-            job.buildArgs().forEach(cmd::withBuildArg);
-            cmd.exec(callback);
-            BuildOutcome.Result waited = await(callback, cancelled, deadline);
-            if (waited != null) {
-                return new BuildOutcome(waited, null, null, null, waited == BuildOutcome.Result.CANCELLED
-                        ? "cancelled while building" : "build exceeded the timeout of " + limits.timeout());
-            }
-            if (callback.error != null) {
-                return BuildOutcome.failed("build failed: " + callback.error);
-            }
-            if (callback.imageId == null) {
-                return BuildOutcome.failed("the daemon reported no image id");
-            }
+            docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
             docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth()).exec(push);
-            waited = await(push, cancelled, deadline);
+            BuildOutcome.Result waited = await(push, cancelled, deadline);
             if (waited != null) {
-                return new BuildOutcome(waited, callback.imageId, null, null, waited == BuildOutcome.Result.CANCELLED
-                        ? "cancelled while pushing" : "push exceeded the build timeout of " + limits.timeout());
+                return new BuildOutcome(waited, labelled.imageId(), null, null,
+                        waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
+                                : "push exceeded the build timeout of " + limits.timeout());
             }
             if (push.error != null || push.digest == null) {
                 return BuildOutcome.failed("push to " + registry + " failed: "
                         + (push.error != null ? push.error : "the registry returned no digest"));
             }
+            long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + push.digest + "\n");
-            return new BuildOutcome(BuildOutcome.Result.PUSHED, callback.imageId, push.digest,
+            log.info("build {} on {}: build {} ms, labels {} ms, push {} ms", job.buildId(), job.host(),
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
+            return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), push.digest,
                     name + "@" + push.digest, null);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            closeQuietly(callback);
             return new BuildOutcome(BuildOutcome.Result.CANCELLED, null, null, null, "the gateway is shutting down");
         } catch (Exception e) {
-            closeQuietly(callback);
             log.warn("build {} failed on {}", job.buildId(), job.host(), e);
             return BuildOutcome.failed("build host error: " + summary(e));
         }
+    }
+
+    /** A build step's result: the full image id, or the outcome that ended the build. */
+    private record Step(String imageId, BuildOutcome outcome) {
+    }
+
+    private Step build(DockerClient docker, InputStream context, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, boolean pull,
+            Consumer<String> output, BooleanSupplier cancelled, Instant deadline) throws InterruptedException {
+        HostPoolProperties.Limits limits = properties.build();
+        long memory = limits.memory().toBytes();
+        BuildCallback callback = new BuildCallback(output);
+        BuildImageCmd cmd = docker.buildImageCmd()
+                .withTarInputStream(context)
+                .withDockerfilePath(dockerfile)
+                .withNetworkMode("none")
+                .withPull(pull)
+                .withNoCache(noCache)
+                .withRemove(true)
+                .withForcerm(true)
+                .withMemory(memory)
+                .withMemswap(memory)
+                .withLabels(labels)
+                .withBuildAuthConfigs(authConfigurations());
+        if (!limits.cpuset().isBlank()) {
+            cmd.withCpusetcpus(limits.cpuset());
+        }
+        if (limits.cpuShares() > 0) {
+            cmd.withCpushares(Integer.toString(limits.cpuShares()));
+        }
+        if (target != null && !target.isBlank()) {
+            cmd.withTarget(target);
+        }
+        buildArgs.forEach(cmd::withBuildArg);
+        cmd.exec(callback);
+        BuildOutcome.Result waited = await(callback, cancelled, deadline);
+        if (waited != null) {
+            return new Step(null, new BuildOutcome(waited, null, null, null, waited == BuildOutcome.Result.CANCELLED
+                    ? "cancelled while building" : "build exceeded the timeout of " + limits.timeout()));
+        }
+        if (callback.error != null) {
+            return new Step(null, BuildOutcome.failed("build failed: " + callback.error));
+        }
+        if (callback.imageId == null) {
+            return new Step(null, BuildOutcome.failed("the daemon reported no image id"));
+        }
+        return new Step(docker.inspectImageCmd(callback.imageId).exec().getId(), null);
+    }
+
+    /**
+     * Puts the caller's and the gateway's labels on the built image in one step: a second build
+     * {@code FROM <image id>} with a single LABEL instruction. (Labels passed to the classic builder become one step,
+     * with a container of its own, per label.) {@code FROM} would consume ONBUILD triggers, so an image that declares
+     * them is labelled by rebuilding it with the labels as build options instead, from the cache just filled.
+     */
+    private Step label(DockerClient docker, String imageId, BuildJob job, Consumer<String> output,
+            BooleanSupplier cancelled, Instant deadline) throws Exception {
+        if (job.labels().isEmpty()) {
+            return new Step(imageId, null);
+        }
+        String[] onBuild = docker.inspectImageCmd(imageId).exec().getConfig().getOnBuild();
+        if (onBuild != null && onBuild.length > 0) {
+            try (InputStream context = Files.newInputStream(job.context())) {
+                return build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), job.labels(), false,
+                        false, output, cancelled, deadline);
+            }
+        }
+        byte[] tar = LabelStep.context(imageId, job.labels());
+        return build(docker, new java.io.ByteArrayInputStream(tar), "Dockerfile", null, Map.of(), Map.of(), true,
+                false, output, cancelled, deadline);
     }
 
     /**

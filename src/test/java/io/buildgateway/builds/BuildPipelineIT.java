@@ -29,7 +29,7 @@ class BuildPipelineIT extends IntegrationTest {
         byte[] context = Tars.tar().file("Dockerfile", OK_DOCKERFILE.formatted(registryAddress()))
                 .file("payload.bin", new byte[4096]).bytes();
 
-        Response accepted = submit(token, "image=payments/hello&tag=v1&noCache=true&label=owner=payments&buildArg=MODE=test",
+        Response accepted = submit(token, "image=payments/hello&tag=v1&noCache=true&label=owner=payments&label=note=%22q%22%20%24HOME%20%5C&buildArg=MODE=test",
                 context);
 
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
@@ -60,7 +60,12 @@ class BuildPipelineIT extends IntegrationTest {
                 + "/v2/payments/hello/blobs/" + configDigest)).GET()).body());
         JsonNode labels = config.path("config").path("Labels");
         assertThat(labels.path("io.buildgateway.build-id").asString()).isEqualTo(id);
+        assertThat(labels.path("io.buildgateway.context-digest").asString()).isEqualTo("sha256:" + sha256(context));
+        assertThat(labels.path("io.buildgateway.requested-by").asString()).startsWith("t-");
+        assertThat(labels.path("io.buildgateway.policy-digest").asString()).isEqualTo(
+                queued.path("policyDigest").asString());
         assertThat(labels.path("owner").asString()).isEqualTo("payments");
+        assertThat(labels.path("note").asString()).isEqualTo("\"q\" $HOME \\");
         assertThat(config.path("config").path("User").asString()).isEqualTo("65534");
 
         String log = get(token, "/api/v1/builds/" + id + "/logs").body();
@@ -71,6 +76,29 @@ class BuildPipelineIT extends IntegrationTest {
         assertThat(auditCount("build.queued", "build/" + id)).isEqualTo(1);
         assertThat(auditCount("build.started", "build/" + id)).isEqualTo(1);
         assertThat(auditCount("build.succeeded", "build/" + id)).isEqualTo(1);
+    }
+
+    @Test
+    void imagesThatDeclareOnbuildTriggersKeepThemAndGetTheirLabels() throws Exception {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "ONBUILD RUN echo triggered\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/onbuild-base&tag=1&label=kind=base", context))
+                .path("id").asString();
+
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        Response manifest = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/payments/onbuild-base/manifests/" + done.path("imageDigest").asString()))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET());
+        String configDigest = json.readTree(manifest.body()).path("config").path("digest").asString();
+        JsonNode config = json.readTree(send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/payments/onbuild-base/blobs/" + configDigest)).GET()).body()).path("config");
+        assertThat(config.path("OnBuild").get(0).asString()).isEqualTo("RUN echo triggered");
+        assertThat(config.path("Labels").path("io.buildgateway.build-id").asString()).isEqualTo(id);
+        assertThat(config.path("Labels").path("kind").asString()).isEqualTo("base");
+        assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).doesNotContain("\ntriggered\n");
     }
 
     @Test
