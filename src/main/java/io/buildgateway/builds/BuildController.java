@@ -2,6 +2,8 @@ package io.buildgateway.builds;
 
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.policy.Evaluation;
+import io.buildgateway.policy.PolicyEvaluator;
+import io.buildgateway.policy.Sarif;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
 import jakarta.servlet.http.HttpServletRequest;
@@ -36,11 +38,14 @@ class BuildController {
     private final BuildSubmissions submissions;
     private final BuildProperties properties;
     private final BuildLogs logs;
+    private final PolicyEvaluator policyEvaluator;
 
-    BuildController(BuildSubmissions submissions, BuildProperties properties, BuildLogs logs) {
+    BuildController(BuildSubmissions submissions, BuildProperties properties, BuildLogs logs,
+            PolicyEvaluator policyEvaluator) {
         this.submissions = submissions;
         this.properties = properties;
         this.logs = logs;
+        this.policyEvaluator = policyEvaluator;
     }
 
     @PostMapping(path = "/builds", consumes = {"application/x-tar", "application/tar", "application/gzip",
@@ -108,9 +113,10 @@ class BuildController {
         return ResponseEntity.ok().contentType(new MediaType("text", "plain", StandardCharsets.UTF_8)).body(body);
     }
 
-    @PostMapping(path = "/lint", consumes = MediaType.TEXT_PLAIN_VALUE)
+    @PostMapping(path = "/lint", consumes = MediaType.TEXT_PLAIN_VALUE,
+            produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    LintResult lintDockerfile(HttpServletRequest request) throws IOException {
+    ResponseEntity<Object> lintDockerfile(HttpServletRequest request) throws IOException {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.LINT_PARAMETERS, false);
         byte[] bytes;
@@ -121,19 +127,35 @@ class BuildController {
             throw new Problem(413, "too-large", "Payload too large", "a Dockerfile is at most " + MAX_DOCKERFILE
                     + " bytes");
         }
-        return LintResult.of(submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed.buildArgs(),
-                parsed.target()));
+        return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed), parsed);
     }
 
     @PostMapping(path = "/lint", consumes = {"application/x-tar", "application/tar", "application/gzip",
-            "application/x-gzip"})
+            "application/x-gzip"}, produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    LintResult lintContext(HttpServletRequest request) throws IOException {
+    ResponseEntity<Object> lintContext(HttpServletRequest request) throws IOException {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.LINT_PARAMETERS, false);
         try (InputStream body = request.getInputStream()) {
-            return LintResult.of(submissions.lintContext(body, request.getContentLengthLong(), parsed));
+            return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed),
+                    parsed);
         }
+    }
+
+    /** JSON by default; SARIF 2.1.0 when the client asks for application/sarif+json. */
+    private static ResponseEntity<Object> lintResponse(HttpServletRequest request, Evaluation evaluation,
+            BuildRequest parsed) {
+        String accept = request.getHeader("Accept");
+        if (accept != null && accept.contains(Sarif.MEDIA_TYPE)) {
+            return ResponseEntity.ok().contentType(MediaType.parseMediaType(Sarif.MEDIA_TYPE))
+                    .body(Sarif.of(evaluation, parsed.dockerfile()));
+        }
+        return ResponseEntity.ok().contentType(MediaType.APPLICATION_JSON).body(LintResult.of(evaluation));
+    }
+
+    @GetMapping("/policy")
+    PolicyEvaluator.PolicyView policy() {
+        return policyEvaluator.describe();
     }
 
     record LintResult(boolean passed, String policyDigest, List<io.buildgateway.policy.Finding> findings) {

@@ -82,7 +82,8 @@ public class BuildSubmissions {
         }
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
-        Evaluation evaluation = policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
+        Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
+                request.target(), team, request.image().repository(), context.files()));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(UUID.randomUUID());
         build.image = request.image().repository();
@@ -145,14 +146,19 @@ public class BuildSubmissions {
         return view(build);
     }
 
-    Evaluation lint(String dockerfile, Map<String, String> buildArgs, String target) {
-        return policy.evaluate(dockerfile, buildArgs, target);
+    Evaluation lint(String dockerfile, BuildRequest request) {
+        return policy.evaluate(new PolicyEvaluator.Request(dockerfile, request.buildArgs(), request.target(),
+                request.image() == null ? null : request.image().team().value(),
+                request.image() == null ? null : request.image().repository(), null));
     }
 
+    /** Lints a whole context. The archive is checked like a build's but not kept. */
     Evaluation lintContext(InputStream body, long contentLength, BuildRequest request) {
         intake.checkDeclaredLength(contentLength);
-        ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
-        return policy.evaluate(context.dockerfile(), request.buildArgs(), request.target());
+        ContextIntake.StoredContext context = intake.inspectOnly(body, request.dockerfile());
+        return policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(), request.target(),
+                request.image() == null ? null : request.image().team().value(),
+                request.image() == null ? null : request.image().repository(), context.files()));
     }
 
     BuildView get(UUID id, GatewayPrincipal principal) {

@@ -32,7 +32,7 @@ public final class DockerfileParser {
         try {
             return parse(new java.io.StringReader(text));
         } catch (RuntimeException e) {
-            return new Dockerfile(Map.of(), '\\', List.of(), List.of(new ParseError(1, "unparseable Dockerfile")));
+            return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "unparseable Dockerfile")));
         }
     }
 
@@ -42,7 +42,7 @@ public final class DockerfileParser {
         try {
             lines = readLines(reader, errors);
         } catch (IOException e) {
-            return new Dockerfile(Map.of(), '\\', List.of(), List.of(new ParseError(1, "cannot read Dockerfile")));
+            return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "cannot read Dockerfile")));
         }
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
@@ -72,10 +72,14 @@ public final class DockerfileParser {
             }
         }
         List<Instruction> instructions = new ArrayList<>();
+        Map<Integer, String> comments = new LinkedHashMap<>();
         while (i < lines.size()) {
             String raw = lines.get(i);
             String trimmed = raw.strip();
             if (trimmed.isEmpty() || trimmed.startsWith("#")) {
+                if (!trimmed.isEmpty()) {
+                    comments.put(i + 1, trimmed);
+                }
                 i++;
                 continue;
             }
@@ -89,6 +93,9 @@ public final class DockerfileParser {
                     i++;
                     // Skip comment and empty lines inside a continuation, as the builder does.
                     while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
+                        if (!lines.get(i).isBlank()) {
+                            comments.put(i + 1, lines.get(i).strip());
+                        }
                         i++;
                     }
                     if (i >= lines.size()) {
@@ -143,7 +150,7 @@ public final class DockerfileParser {
                 errors.add(new ParseError(start, "FROM needs an image"));
             }
         }
-        return new Dockerfile(directives, escape, instructions, errors);
+        return new Dockerfile(directives, escape, instructions, comments, errors);
     }
 
     private static List<String> readLines(Reader reader, List<ParseError> errors) throws IOException {

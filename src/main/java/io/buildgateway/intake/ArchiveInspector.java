@@ -22,7 +22,7 @@ public final class ArchiveInspector {
 
     /** What the intake needs to know about an accepted archive. */
     public record Inspection(boolean gzip, int entries, long uncompressedBytes, String dockerfile,
-            boolean hasDockerignore) {
+            boolean hasDockerignore, Set<String> files) {
     }
 
     public record Limits(long maxUncompressedSize, int maxEntries, long maxEntrySize, int maxPathLength,
@@ -54,6 +54,7 @@ public final class ArchiveInspector {
     private static Inspection read(TarArchiveInputStream tar, boolean gzip, String wanted, Limits limits)
             throws IOException, UnsafeArchiveException {
         Set<String> files = new HashSet<>();
+        Set<String> names = new HashSet<>();
         String dockerfile = null;
         boolean dockerignore = false;
         int entries = 0;
@@ -71,6 +72,9 @@ public final class ArchiveInspector {
                         + limits.maxPathLength() + " characters");
             }
             String name = normalizeEntry(raw);
+            if (!name.isEmpty()) {
+                names.add(entry.isDirectory() ? name + "/" : name);
+            }
             if (entry.isDirectory()) {
                 continue;
             }
@@ -126,7 +130,7 @@ public final class ArchiveInspector {
             throw new UnsafeArchiveException("missing-dockerfile", "the context has no regular file '" + wanted
                     + "' (set ?dockerfile= to its path inside the context)");
         }
-        return new Inspection(gzip, entries, total, dockerfile, dockerignore);
+        return new Inspection(gzip, entries, total, dockerfile, dockerignore, Set.copyOf(names));
     }
 
     /** Normalises an entry name and refuses absolute paths and {@code ..} components. */

@@ -50,7 +50,7 @@ public class ContextIntake {
 
     /** An accepted context in the store. */
     public record StoredContext(Digest digest, Path path, long size, boolean gzip, int entries,
-            long uncompressedBytes, String dockerfile, boolean hasDockerignore) {
+            long uncompressedBytes, String dockerfile, boolean hasDockerignore, java.util.Set<String> files) {
     }
 
     /**
@@ -70,6 +70,15 @@ public class ContextIntake {
     }
 
     public StoredContext receive(InputStream body, String dockerfilePath) {
+        return receive(body, dockerfilePath, true);
+    }
+
+    /** Checks a context exactly as {@link #receive} does, without keeping it (lint). */
+    public StoredContext inspectOnly(InputStream body, String dockerfilePath) {
+        return receive(body, dockerfilePath, false);
+    }
+
+    private StoredContext receive(InputStream body, String dockerfilePath, boolean keep) {
         String dockerfile;
         try {
             dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
@@ -89,9 +98,12 @@ public class ContextIntake {
             }
             Digest digest = Digest.sha256(sha.digest());
             Path target = pathOf(digest);
-            moveIntoStore(temp, target);
+            if (keep) {
+                moveIntoStore(temp, target);
+            }
             return new StoredContext(digest, target, size, inspection.gzip(), inspection.entries(),
-                    inspection.uncompressedBytes(), inspection.dockerfile(), inspection.hasDockerignore());
+                    inspection.uncompressedBytes(), inspection.dockerfile(), inspection.hasDockerignore(),
+                    inspection.files());
         } catch (IOException e) {
             throw Problem.badRequest("unreadable-body", "the request body could not be read completely");
         } finally {

@@ -1,17 +1,25 @@
 package io.buildgateway.policy;
 
-import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * The built-in gate's configuration.
+ * Where the policy lives and how often it is checked for changes.
  *
- * @param approvedBasePrefixes image references every FROM (and every other image the build could pull) must start
- *     with, for example {@code 127.0.0.1:5000/base/}
+ * @param dir the folder of policy files ({@code *.yaml}, read in name order)
+ * @param reloadInterval how often the files are checked; a changed, valid policy takes effect at once
+ * @param approvedBasePrefixes approved image prefixes added to the policy's own, for environments whose registry
+ *     address differs from the one in the files (the test and benchmark environments); they are part of the digest
  */
 @Validated
 @ConfigurationProperties("gateway.policy")
-public record PolicyProperties(@NotEmpty List<String> approvedBasePrefixes) {
+public record PolicyProperties(
+        @NotNull @DefaultValue("config/policy") Path dir,
+        @NotNull @DefaultValue("5s") Duration reloadInterval,
+        @DefaultValue List<String> approvedBasePrefixes) {
 }

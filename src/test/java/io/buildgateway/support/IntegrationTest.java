@@ -38,6 +38,9 @@ public abstract class IntegrationTest {
     public static final Path DATA = Path.of("target", "it-data", "run-" + ProcessHandle.current().pid() + "-"
             + UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
 
+    /** A copy of config/policy for this run, so that tests can change the policy and watch it reload. */
+    public static final Path POLICY = copyPolicy();
+
     @LocalServerPort
     protected int port;
     @Autowired
@@ -50,6 +53,8 @@ public abstract class IntegrationTest {
     @DynamicPropertySource
     static void environment(DynamicPropertyRegistry registry) {
         registry.add("gateway.data-dir", DATA::toString);
+        registry.add("gateway.policy.dir", POLICY::toString);
+        registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);
         registry.add("gateway.policy.approved-base-prefixes[0]", () -> registryAddress() + "/base/");
@@ -186,6 +191,20 @@ public abstract class IntegrationTest {
     protected long auditCount(String action, String target) {
         return jdbc.queryForObject("select count(*) from audit_event where action = ? and target = ?", Long.class,
                 action, target);
+    }
+
+    private static Path copyPolicy() {
+        try {
+            Path dir = java.nio.file.Files.createDirectories(DATA.resolve("policy"));
+            try (var files = java.nio.file.Files.list(Path.of("config", "policy"))) {
+                for (Path f : files.toList()) {
+                    java.nio.file.Files.copy(f, dir.resolve(f.getFileName()));
+                }
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Runs a command (curl against a daemon socket, say) and returns its standard output. */

@@ -1,0 +1,355 @@
+package io.buildgateway.policy;
+
+import static io.buildgateway.policy.BuiltinRules.add;
+
+import io.buildgateway.dockerfile.BuildStages;
+import io.buildgateway.dockerfile.Instruction;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/** Rules about instructions: secrets, ADD, ports, structure, metadata, and ignore comments. */
+final class BuiltinInstructionRules {
+
+    private static final Finding.Severity E = Finding.Severity.error;
+    private static final Finding.Severity W = Finding.Severity.warning;
+    private static final Finding.Severity I = Finding.Severity.info;
+
+    private BuiltinInstructionRules() {
+    }
+
+    static void register() {
+        // ---- secrets ----------------------------------------------------------------------------------------------
+        add("secret-in-arg-or-env", E, "secrets", "No secrets in ARG or ENV",
+                "ARG and ENV values are stored in the image's history and configuration for anyone who can pull it."
+                        + " Names that look like secrets (…_TOKEN, PASSWORD, API_KEY, …) and values that look like"
+                        + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret.",
+                List.of("BuildKit:SecretsUsedInArgOrEnv", "DS031", "CIS-4.10"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        Map<String, String> pairs = i.keyword().equals("ENV")
+                                ? BuiltinRules.env(i, s.dockerfile().escape())
+                                : i.keyword().equals("ARG") ? BuiltinRunRules.argPairs(i) : Map.of();
+                        pairs.forEach((k, v) -> {
+                            if (BuiltinRules.secretName(k)) {
+                                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " looks like a secret");
+                            } else if (BuiltinRules.looksSecretValue(v)) {
+                                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " has a value that looks like"
+                                        + " a credential");
+                            }
+                        });
+                    }
+                });
+        add("secret-build-arg", E, "secrets", "No secrets passed as build args",
+                "Build args end up in the image history like ARG defaults. A request whose build args look like"
+                        + " secrets is refused; the values are never echoed back.",
+                List.of("DS031", "CIS-4.10"),
+                (s, emit) -> s.buildArgs().forEach((k, v) -> {
+                    if (BuiltinRules.secretName(k) || BuiltinRules.looksSecretValue(v)) {
+                        emit.emit(null, null, "build arg " + k + " looks like a secret");
+                    }
+                }));
+        add("secret-in-label-or-run", W, "secrets", "No credentials written into RUN or LABEL",
+                "A credential in a RUN command line or a LABEL is in the image history.", List.of("CIS-4.10"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if ((i.keyword().equals("RUN") || i.keyword().equals("LABEL"))
+                                && BuiltinRules.looksSecretValue(Subject.script(i))) {
+                            emit.emit(i.line(), i.keyword(), i.keyword() + " contains something that looks like a"
+                                    + " credential");
+                        }
+                    }
+                });
+
+        // ---- ADD ------------------------------------------------------------------------------------------------
+        add("add-url-without-checksum", E, "network", "ADD of a URL has --checksum",
+                "ADD <url> fetches at build time whatever the server returns; only a --checksum=sha256:… pins it."
+                        + " (The build hosts have no network, so the daemon itself would fetch it.)",
+                List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("ADD") && i.flag("checksum").isEmpty()
+                                && sources(i).stream().anyMatch(BuiltinInstructionRules::isUrl)) {
+                            emit.emit(i.line(), "ADD", "ADD of a URL without --checksum");
+                        }
+                    }
+                });
+        add("add-instead-of-copy", W, "files", "COPY for local files, not ADD",
+                "ADD unpacks archives and fetches URLs implicitly; for plain files COPY says exactly what happens.",
+                List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("ADD") && sources(i).stream().noneMatch(w -> isUrl(w)
+                                || w.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.bz2|tbz2|tar\\.xz|txz|tar\\.zst)"))) {
+                            emit.emit(i.line(), "ADD", "use COPY instead of ADD for local files");
+                        }
+                    }
+                });
+        add("copy-whole-filesystem", E, "files", "COPY --from copies what it needs, not /",
+                "Copying the whole filesystem of another stage or image brings its users, setuid binaries, keys and"
+                        + " package database along, and undoes the approved base's hardening.", List.of(),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if ((i.keyword().equals("COPY") || i.keyword().equals("ADD")) && i.flag("from").isPresent()
+                                && sources(i).stream().anyMatch(w -> w.equals("/") || w.equals("/.") || w.equals("/*"))) {
+                            emit.emit(i.line(), i.keyword(), i.keyword() + " --from copies the whole filesystem");
+                        }
+                    }
+                });
+        add("copy-dest-slash", E, "structure", "COPY with several sources ends the destination with /",
+                "With more than one source the destination must be a folder.", List.of("DL3021", "DS011"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if ((i.keyword().equals("COPY") || i.keyword().equals("ADD")) && i.heredocs().isEmpty()) {
+                            List<String> w = words(i);
+                            if (w.size() > 2 && !w.get(w.size() - 1).endsWith("/")) {
+                                emit.emit(i.line(), i.keyword(), i.keyword() + " with several sources needs a"
+                                        + " destination ending in /");
+                            }
+                        }
+                    }
+                });
+
+        // ---- ports ----------------------------------------------------------------------------------------------
+        add("expose-ssh", E, "ports", "No SSH port exposed",
+                "An image that serves SSH is a host, not a container; use docker exec / kubectl exec.",
+                List.of("DS004", "CKV_DOCKER_1"),
+                (s, emit) -> ports(s, (i, port) -> {
+                    if (port == 22) {
+                        emit.emit(i.line(), "EXPOSE", "EXPOSE 22 (SSH)");
+                    }
+                }, emit));
+        add("invalid-port", E, "ports", "Exposed ports are valid",
+                "Ports are 0–65535, optionally a range, optionally /tcp, /udp or /sctp.", List.of("DL3011"),
+                BuiltinInstructionRules::invalidPorts);
+
+        // ---- structure ------------------------------------------------------------------------------------------
+        add("duplicate-stage-name", E, "structure", "Stage names are unique",
+                "Two stages with one name make COPY --from ambiguous.",
+                List.of("DL3024", "DS012", "CKV_DOCKER_11", "BuildKit:DuplicateStageName"),
+                (s, emit) -> {
+                    Set<String> seen = new HashSet<>();
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        List<String> w = i.words();
+                        if (i.keyword().equals("FROM") && w.size() >= 3 && w.get(1).equalsIgnoreCase("AS")
+                                && !seen.add(w.get(2).toLowerCase(Locale.ROOT))) {
+                            emit.emit(i.line(), "FROM", "stage name '" + w.get(2) + "' is used twice");
+                        }
+                    }
+                });
+        add("copy-from-own-stage", E, "structure", "COPY --from does not name its own stage",
+                "A stage cannot copy from itself: the builder fails, or (when another stage or image has the same name)"
+                        + " copies from something other than the author meant.", List.of("DL3023", "DS006"),
+                (s, emit) -> {
+                    String current = null;
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        List<String> w = i.words();
+                        if (i.keyword().equals("FROM")) {
+                            current = w.size() >= 3 && w.get(1).equalsIgnoreCase("AS") ? w.get(2).toLowerCase(Locale.ROOT)
+                                    : null;
+                        } else if (current != null && i.keyword().equals("COPY")
+                                && i.flag("from").map(f -> f.toLowerCase(Locale.ROOT)).filter(current::equals)
+                                .isPresent()) {
+                            emit.emit(i.line(), "COPY", "COPY --from=" + current + " inside stage " + current);
+                        }
+                    }
+                });
+        add("relative-workdir", W, "structure", "WORKDIR is absolute",
+                "A relative WORKDIR depends on every WORKDIR before it.",
+                List.of("DL3000", "DS009", "CKV_DOCKER_10", "BuildKit:WorkdirRelativePath"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        String dir = i.arguments().strip().replace("\"", "");
+                        if (i.keyword().equals("WORKDIR") && !dir.startsWith("/") && !dir.startsWith("$")
+                                && !dir.matches("[A-Za-z]:.*")) {
+                            emit.emit(i.line(), "WORKDIR", "WORKDIR " + dir + " is relative");
+                        }
+                    }
+                });
+        add("multiple-cmd-entrypoint-healthcheck", W, "structure", "One CMD, ENTRYPOINT and HEALTHCHECK per stage",
+                "Only the last one counts; the others mislead readers.",
+                List.of("DL4003", "DL4004", "DL3012", "DS007", "DS016", "DS023",
+                        "BuildKit:MultipleInstructionsDisallowed"),
+                (s, emit) -> {
+                    Map<String, Integer> counts = new HashMap<>();
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("FROM")) {
+                            counts.clear();
+                        } else if (Set.of("CMD", "ENTRYPOINT", "HEALTHCHECK").contains(i.keyword())
+                                && counts.merge(i.keyword(), 1, Integer::sum) == 2) {
+                            emit.emit(i.line(), i.keyword(), "more than one " + i.keyword() + " in a stage");
+                        }
+                    }
+                });
+        add("onbuild-misuse", E, "structure", "ONBUILD does not trigger ONBUILD, FROM or MAINTAINER",
+                "Docker refuses these triggers; they fail in whoever builds FROM this image.", List.of("DL3043"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        String inner = i.arguments().strip().split("\\s+", 2)[0].toUpperCase(Locale.ROOT);
+                        if (i.keyword().equals("ONBUILD") && Set.of("ONBUILD", "FROM", "MAINTAINER").contains(inner)) {
+                            emit.emit(i.line(), "ONBUILD", "ONBUILD " + inner + " is not allowed");
+                        }
+                    }
+                });
+        add("onbuild-trigger", I, "structure", "ONBUILD triggers are visible",
+                "ONBUILD instructions run later, in someone else's build; they are listed so reviewers see them.",
+                List.of(),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("ONBUILD")) {
+                            emit.emit(i.line(), "ONBUILD", "ONBUILD " + BuiltinRunRules.abbreviate(i.arguments()));
+                        }
+                    }
+                });
+        add("maintainer-deprecated", I, "style", "LABEL instead of MAINTAINER",
+                "MAINTAINER is deprecated and invisible to tools that read labels; use LABEL"
+                        + " org.opencontainers.image.authors.", List.of("DL4000", "DS022", "CKV_DOCKER_6", "BuildKit:MaintainerDeprecated"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("MAINTAINER")) {
+                            emit.emit(i.line(), "MAINTAINER", "MAINTAINER is deprecated; use a LABEL");
+                        }
+                    }
+                });
+        add("json-args-recommended", I, "style", "CMD and ENTRYPOINT in exec (JSON) form",
+                "The shell form wraps the process in /bin/sh -c, which does not forward signals.",
+                List.of("DL3025", "BuildKit:JSONArgsRecommended"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if ((i.keyword().equals("CMD") || i.keyword().equals("ENTRYPOINT")) && !i.isJsonForm()) {
+                            emit.emit(i.line(), i.keyword(), i.keyword() + " in shell form");
+                        }
+                    }
+                });
+        add("missing-healthcheck", W, "metadata", "The image declares a HEALTHCHECK",
+                "Without one, the platform cannot tell a hung service from a healthy one. Set requireHealthcheck in"
+                        + " the policy to have this reported (it is off by default).",
+                List.of("CKV_DOCKER_2", "DS026", "CIS-4.6"),
+                (s, emit) -> {
+                    if (!s.policy().requireHealthcheck() || s.plan() == null) {
+                        return;
+                    }
+                    boolean has = s.plan().targetChain().stream().flatMap(st -> st.instructions().stream())
+                            .anyMatch(i -> i.keyword().equals("HEALTHCHECK"));
+                    if (!has) {
+                        emit.emit(s.plan().targetStage().line(), "FROM", "the final stage has no HEALTHCHECK");
+                    }
+                });
+        add("missing-required-label", W, "metadata", "Required labels are present",
+                "The policy can require labels (owner, source, …) on every image.", List.of("DL3049"),
+                (s, emit) -> {
+                    if (s.plan() == null || s.policy().requiredLabels().isEmpty()) {
+                        return;
+                    }
+                    Set<String> present = new HashSet<>();
+                    for (BuildStages.Stage st : s.plan().targetChain()) {
+                        for (Instruction i : st.instructions()) {
+                            if (i.keyword().equals("LABEL")) {
+                                BuiltinRules.env(i, s.dockerfile().escape()).keySet().forEach(present::add);
+                            }
+                        }
+                    }
+                    for (String label : s.policy().requiredLabels()) {
+                        if (!present.contains(label)) {
+                            emit.emit(s.plan().targetStage().line(), "LABEL", "required label " + label + " is missing");
+                        }
+                    }
+                });
+        add("inline-ignore-comment", W, "policy", "Exceptions live in the policy, not in the Dockerfile",
+                "Inline ignore comments (# hadolint ignore=, # checkov:skip=, # trivy:ignore, # check=skip, …) are"
+                        + " not obeyed: an exception needs a waiver in the policy files, with a reason, an approver"
+                        + " and an expiry. The comment is reported so the author knows it had no effect.",
+                List.of(),
+                (s, emit) -> {
+                    String check = s.dockerfile().directives().get("check");
+                    if (check != null && check.contains("skip")) {
+                        emit.emit(1, null, "# check=" + check + " is not obeyed; ask for a waiver in the policy");
+                    }
+                    for (int line : s.dockerfile().commentLines().keySet()) {
+                        String comment = s.dockerfile().commentLines().get(line);
+                        if (BuiltinRules.inlineIgnore().matcher(comment).find()) {
+                            emit.emit(line, null, "ignore comment is not obeyed: " + BuiltinRunRules.abbreviate(
+                                    comment.strip()));
+                        }
+                    }
+                });
+        add("dockerfile-syntax", E, "structure", "The Dockerfile parses",
+                "A syntax error is reported with its line; nothing after a broken instruction can be trusted.",
+                List.of(), (s, emit) -> {
+                    s.dockerfile().errors().forEach(e -> emit.emit(e.line(), null, e.message()));
+                    if (s.dockerfile().instructions().stream().noneMatch(i -> i.keyword().equals("FROM"))) {
+                        emit.emit(1, null, "the Dockerfile has no FROM instruction");
+                    }
+                });
+        add("unknown-target", E, "structure", "The requested target is a stage",
+                "A target that names no stage would build something other than what was reviewed.", List.of(),
+                (s, emit) -> {
+                    if (s.plan() == null && s.target() != null && s.dockerfile().instructions().stream()
+                            .anyMatch(i -> i.keyword().equals("FROM"))) {
+                        emit.emit(null, null, "build target '" + s.target() + "' is not a stage name");
+                    }
+                });
+    }
+
+    static boolean isUrl(String w) {
+        String l = w.toLowerCase(Locale.ROOT);
+        return l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://");
+    }
+
+    /** The source words of COPY/ADD (everything but the destination), JSON or shell form. */
+    static List<String> sources(Instruction i) {
+        List<String> w = words(i);
+        return w.size() <= 1 ? List.of() : w.subList(0, w.size() - 1);
+    }
+
+    static List<String> words(Instruction i) {
+        return i.isJsonForm() ? i.json() : BuiltinRules.splitWords(i.arguments().split("<<", 2)[0]);
+    }
+
+    private static void ports(Subject s, java.util.function.BiConsumer<Instruction, Integer> each,
+            BuiltinRules.Emitter emit) {
+        for (Instruction i : s.dockerfile().instructions()) {
+            if (!i.keyword().equals("EXPOSE")) {
+                continue;
+            }
+            for (String word : i.words()) {
+                if (word.contains("$")) {
+                    continue;
+                }
+                String[] parts = word.split("/", 2);
+                String[] range = parts[0].split("-", 2);
+                for (String p : range) {
+                    if (p.matches("\\d{1,5}")) {
+                        each.accept(i, Integer.parseInt(p));
+                    }
+                }
+            }
+        }
+    }
+
+    private static final java.util.regex.Pattern PORT = java.util.regex.Pattern.compile(
+            "(\\d{1,5})(?:-(\\d{1,5}))?(?:/(?i:tcp|udp|sctp))?");
+
+    /** EXPOSE words that are not valid ports (variables are left to the builder). */
+    static void invalidPorts(Subject s, BuiltinRules.Emitter emit) {
+        for (Instruction i : s.dockerfile().instructions()) {
+            if (!i.keyword().equals("EXPOSE")) {
+                continue;
+            }
+            for (String word : i.words()) {
+                if (word.contains("$")) {
+                    continue;
+                }
+                java.util.regex.Matcher m = PORT.matcher(word);
+                boolean valid = m.matches() && Integer.parseInt(m.group(1)) <= 65535
+                        && (m.group(2) == null || Integer.parseInt(m.group(2)) <= 65535);
+                if (!valid) {
+                    emit.emit(i.line(), "EXPOSE", "'" + word + "' is not a valid port");
+                }
+            }
+        }
+    }
+}

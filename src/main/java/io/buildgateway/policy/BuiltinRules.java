@@ -1,0 +1,419 @@
+package io.buildgateway.policy;
+
+import io.buildgateway.dockerfile.BuildStages;
+import io.buildgateway.dockerfile.Instruction;
+import io.buildgateway.dockerfile.Substitution;
+import io.buildgateway.shared.SecretNames;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The registry of built-in rules: each with its metadata ({@link RuleInfo}) and its check. Rules report findings
+ * without a severity; the evaluator applies the policy's severities, waivers and threshold.
+ */
+final class BuiltinRules {
+
+    @FunctionalInterface
+    interface Emitter {
+        void emit(Integer line, String instruction, String message);
+    }
+
+    @FunctionalInterface
+    interface Check {
+        void run(Subject subject, Emitter emit);
+    }
+
+    record Rule(RuleInfo info, Check check) {
+    }
+
+    private static final Finding.Severity E = Finding.Severity.error;
+    private static final Finding.Severity W = Finding.Severity.warning;
+    private static final Finding.Severity I = Finding.Severity.info;
+    private static final List<Rule> RULES = new ArrayList<>();
+    private static final Pattern SECRET_VALUE = Pattern.compile(
+            "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
+                    + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");
+    private static final Pattern INLINE_IGNORE = Pattern.compile(
+            "(?i)#\\s*(hadolint\\s+(global\\s+)?ignore|checkov:skip|trivy:ignore|nosec|kics-scan\\s+ignore"
+                    + "|buildgateway:ignore|check=skip)");
+
+    private static void rule(String id, Finding.Severity severity, String category, String title, String rationale,
+            List<String> references, Check check) {
+        RULES.add(new Rule(new RuleInfo(id, severity, category, title, rationale, references), check));
+    }
+
+    static List<Rule> all() {
+        return List.copyOf(RULES);
+    }
+
+    static Set<String> ids() {
+        Set<String> ids = new HashSet<>();
+        RULES.forEach(r -> ids.add(r.info().id()));
+        return ids;
+    }
+
+    // ---- helpers -------------------------------------------------------------------------------------------------
+
+    private static void eachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
+        for (Instruction i : s.dockerfile().instructions()) {
+            if (i.keyword().equals("RUN")) {
+                f.accept(i, ShellCommands.split(Subject.script(i)));
+            }
+            if (i.keyword().equals("ONBUILD") && i.arguments().toUpperCase(Locale.ROOT).startsWith("RUN ")) {
+                Instruction inner = new Instruction("RUN", List.of(), i.arguments().substring(4), null, List.of(),
+                        i.line(), i.endLine());
+                f.accept(i, ShellCommands.split(inner.arguments()));
+            }
+        }
+    }
+
+    private static boolean anyArg(ShellCommands.Command c, String... options) {
+        for (String w : c.words()) {
+            for (String o : options) {
+                if (w.equals(o) || (o.startsWith("--") && w.startsWith(o + "="))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Words after the sub-command (e.g. the packages of {@code apt-get install}), without options. */
+    private static List<String> operands(ShellCommands.Command c, String subcommand) {
+        List<String> out = new ArrayList<>();
+        boolean after = false;
+        for (String w : c.args()) {
+            if (!after) {
+                after = w.equals(subcommand);
+                continue;
+            }
+            if (!w.startsWith("-") && !w.isEmpty()) {
+                out.add(w);
+            }
+        }
+        return out;
+    }
+
+    private static boolean isImageRef(String from, Set<String> stageNames) {
+        return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
+                && !from.matches("\\d+");
+    }
+
+    /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */
+    record Pull(String image, String written, int line, String where) {
+    }
+
+    static List<Pull> pulls(Subject s) {
+        List<Pull> out = new ArrayList<>();
+        String syntax = s.dockerfile().directives().get("syntax");
+        if (syntax != null) {
+            out.add(new Pull(syntax, syntax, 1, "# syntax="));
+        }
+        if (s.plan() == null) {
+            return out;
+        }
+        Set<String> names = new HashSet<>();
+        for (BuildStages.Stage stage : s.plan().stages()) {
+            if (stage.parentStage() < 0 && !stage.base().equalsIgnoreCase("scratch")) {
+                out.add(new Pull(stage.base(), stage.baseWritten(), stage.line(), "FROM"));
+            }
+            for (Instruction ins : stage.instructions()) {
+                if (ins.keyword().equals("COPY") || ins.keyword().equals("ADD")) {
+                    ins.flag("from").filter(f -> isImageRef(f, names))
+                            .ifPresent(f -> out.add(new Pull(f, f, ins.line(), ins.keyword() + " --from")));
+                }
+                if (ins.keyword().equals("RUN")) {
+                    for (Instruction.Flag flag : ins.flags()) {
+                        if (flag.name().equals("mount")) {
+                            for (String part : flag.value().split(",")) {
+                                if (part.startsWith("from=") && isImageRef(part.substring(5), names)) {
+                                    out.add(new Pull(part.substring(5), part.substring(5), ins.line(),
+                                            "RUN --mount from="));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if (stage.name() != null) {
+                names.add(stage.name());
+            }
+        }
+        return out;
+    }
+
+    /** Splits {@code registry/repo:tag@digest} into repository, tag (null when absent) and digest (null). */
+    record Ref(String repository, String tag, String digest) {
+        static Ref parse(String image) {
+            String rest = image;
+            String digest = null;
+            int at = rest.indexOf('@');
+            if (at >= 0) {
+                digest = rest.substring(at + 1);
+                rest = rest.substring(0, at);
+            }
+            int slash = rest.lastIndexOf('/');
+            int colon = rest.lastIndexOf(':');
+            String tag = null;
+            if (colon > slash) {
+                tag = rest.substring(colon + 1);
+                rest = rest.substring(0, colon);
+            }
+            return new Ref(rest, tag, digest);
+        }
+    }
+
+    private static String shown(Pull p) {
+        return p.image().equals(p.written()) ? "'" + p.image() + "'" : "'" + p.written() + "' (resolves to '"
+                + p.image() + "')";
+    }
+
+    static {
+        // ---- images ---------------------------------------------------------------------------------------------
+        rule("unapproved-image", E, "images", "Every image the build can pull is on the approved list",
+                "A build may pull images through FROM, COPY --from=<image>, RUN --mount=from=<image> and the # syntax="
+                        + " frontend. Each is checked after build-arg substitution with the request's own build args,"
+                        + " so an ARG cannot smuggle in an unapproved base; only images under an approved prefix (and"
+                        + " tag pattern) of the policy may be used. This closes the indirections hadolint's DL3026"
+                        + " and Trivy miss.",
+                List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
+                (s, emit) -> {
+                    for (Pull p : pulls(s)) {
+                        Ref ref = Ref.parse(p.image());
+                        boolean ok = !p.image().isBlank() && !p.image().contains("$") && !p.image().contains("..")
+                                && s.policy().approvedImages().stream().anyMatch(r -> r.matches(ref.repository(),
+                                        ref.tag()));
+                        if (!ok) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + (p.image().isBlank() ? " is empty" : " is not on the approved list"));
+                        }
+                    }
+                });
+        rule("denied-image", E, "images", "No image on the deny list",
+                "The deny list names images that must never be used, even under an approved prefix (a compromised or"
+                        + " withdrawn base, say). It is checked on the same resolved references as the approved list.",
+                List.of("DL3026"),
+                (s, emit) -> {
+                    for (Pull p : pulls(s)) {
+                        for (Pattern deny : s.policy().deniedImages()) {
+                            if (deny.matcher(p.image()).matches()) {
+                                emit.emit(p.line(), p.where(), p.where() + " image " + shown(p) + " is denied");
+                            }
+                        }
+                    }
+                });
+        rule("image-not-pinned", W, "images", "Images are pinned by digest",
+                "A tag can move; a digest cannot. Pinning every pulled image by @sha256 makes the build reproducible"
+                        + " and the base exactly the one reviewed. Production policies set requireDigest: true, which"
+                        + " makes this an error for every image, or per approved prefix.",
+                List.of("DL3006", "DL3007", "CIS-4.2"),
+                (s, emit) -> {
+                    for (Pull p : pulls(s)) {
+                        Ref ref = Ref.parse(p.image());
+                        if (ref.digest() == null && !p.image().isBlank()) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + " is not pinned by digest (@sha256:…)");
+                        }
+                    }
+                });
+        rule("image-digest-required", E, "images", "Images are pinned by digest where the policy demands it",
+                "With requireDigest (for the whole policy, or for one approved prefix) an image without @sha256 is"
+                        + " refused rather than warned about.", List.of("CIS-4.2"),
+                (s, emit) -> {
+                    for (Pull p : pulls(s)) {
+                        Ref ref = Ref.parse(p.image());
+                        boolean demanded = s.policy().requireDigest() || s.policy().approvedImages().stream()
+                                .anyMatch(r -> r.requireDigest() && r.matches(ref.repository(), ref.tag()));
+                        if (demanded && ref.digest() == null && !p.image().isBlank()) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + " must be pinned by digest (@sha256:…) under this policy");
+                        }
+                    }
+                });
+        rule("image-latest-tag", W, "images", "Images name a version, not latest or nothing",
+                "An image without a tag means :latest, which changes under the build without review.",
+                List.of("DL3006", "DL3007", "DS001", "CKV_DOCKER_7"),
+                (s, emit) -> {
+                    for (Pull p : pulls(s)) {
+                        Ref ref = Ref.parse(p.image());
+                        if (ref.digest() == null && (ref.tag() == null || ref.tag().equals("latest"))
+                                && !p.image().isBlank()) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + (ref.tag() == null ? " has no tag (means :latest)" : " uses :latest"));
+                        }
+                    }
+                });
+        rule("from-platform-flag", I, "images", "FROM --platform is not hard-coded",
+                "A constant --platform makes the image wrong for other architectures; use $BUILDPLATFORM or"
+                        + " $TARGETPLATFORM.",
+                List.of("DL3029", "BuildKit:FromPlatformFlagConstDisallowed"),
+                (s, emit) -> {
+                    for (Instruction i : s.dockerfile().instructions()) {
+                        if (i.keyword().equals("FROM") && i.flag("platform").filter(p -> !p.contains("$")).isPresent()) {
+                            emit.emit(i.line(), "FROM", "FROM --platform=" + i.flag("platform").get()
+                                    + " is a constant");
+                        }
+                    }
+                });
+
+        // ---- user -----------------------------------------------------------------------------------------------
+        rule("final-user-root", E, "user", "The final stage runs as a non-root user",
+                "Root in the container is one kernel bug away from root on the host (user namespaces on the build"
+                        + " hosts do not follow the image to production). The user that the target stage ends with —"
+                        + " by name or uid 0, through ARG and ENV indirection and build args, inherited through stage"
+                        + " chains — must not be root, and a stage that sets no USER inherits its base's (root for"
+                        + " most bases).",
+                List.of("DL3002", "DS002", "CKV_DOCKER_3", "CKV_DOCKER_8", "CIS-4.1"),
+                BuiltinRules::finalUser);
+        rule("sudo", E, "user", "No sudo in RUN",
+                "sudo in a build means the image ships sudo and a path to root at run time; build steps already run"
+                        + " as the current USER, so switch USER instead.",
+                List.of("DL3004", "DS010", "CKV2_DOCKER_1"),
+                (s, emit) -> eachRun(s, (i, cmds) -> {
+                    for (ShellCommands.Command c : cmds) {
+                        if (c.program().equals("sudo")) {
+                            emit.emit(i.line(), i.keyword(), "RUN uses sudo: " + c.text());
+                            return;
+                        }
+                    }
+                }));
+        rule("chpasswd", W, "user", "No passwords set in the image",
+                "Setting a password (chpasswd, passwd --stdin, usermod -p) bakes a credential into every copy of the"
+                        + " image.",
+                List.of("CKV2_DOCKER_17", "CIS-4.10"),
+                (s, emit) -> eachRun(s, (i, cmds) -> {
+                    for (ShellCommands.Command c : cmds) {
+                        if (c.program().equals("chpasswd") || (c.program().equals("usermod") && anyArg(c, "-p",
+                                "--password")) || (c.program().equals("passwd") && anyArg(c, "--stdin"))) {
+                            emit.emit(i.line(), i.keyword(), "RUN sets a password: " + c.program());
+                        }
+                    }
+                }));
+        registerRunRules();
+        registerInstructionRules();
+        registerContextRules();
+    }
+
+    private static void finalUser(Subject s, Emitter emit) {
+        if (s.plan() == null) {
+            return;
+        }
+        char escape = s.dockerfile().escape();
+        for (BuildStages.Stage stage : s.plan().targetChain()) {
+            Map<String, String> scope = new HashMap<>();
+            Instruction lastUser = null;
+            String lastValue = null;
+            for (Instruction ins : stage.instructions()) {
+                switch (ins.keyword()) {
+                    case "ARG" -> {
+                        for (String decl : ins.words()) {
+                            int eq = decl.indexOf('=');
+                            String name = eq < 0 ? decl : decl.substring(0, eq);
+                            String declared = eq < 0 ? null
+                                    : Substitution.expand(decl.substring(eq + 1), scope::get, escape);
+                            scope.put(name, s.plan().stageArg(name, declared));
+                        }
+                    }
+                    case "ENV" -> env(ins, escape).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
+                            escape)));
+                    case "USER" -> {
+                        lastUser = ins;
+                        lastValue = Substitution.expand(ins.arguments().strip(), scope::get, escape);
+                    }
+                    default -> {
+                    }
+                }
+            }
+            if (lastUser != null) {
+                String user = lastValue.split(":", 2)[0].strip();
+                if (user.isEmpty() || user.equals("root") || user.matches("0+")) {
+                    String written = lastUser.arguments().strip();
+                    emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
+                            + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
+                }
+                return;
+            }
+        }
+        emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
+                + " its base's user (root for most bases); add USER with a non-root user");
+    }
+
+    /** ENV pairs in either form ({@code ENV k=v k2=v2} or the legacy {@code ENV k v}). */
+    static Map<String, String> env(Instruction ins, char escape) {
+        Map<String, String> out = new LinkedHashMap<>();
+        List<String> words = splitWords(ins.arguments());
+        if (!words.isEmpty() && !words.get(0).contains("=")) {
+            String args = ins.arguments().strip();
+            int space = args.indexOf(' ');
+            if (space > 0) {
+                out.put(args.substring(0, space), args.substring(space + 1).strip());
+            }
+            return out;
+        }
+        for (String pair : words) {
+            int eq = pair.indexOf('=');
+            if (eq > 0) {
+                out.put(pair.substring(0, eq), pair.substring(eq + 1));
+            }
+        }
+        return out;
+    }
+
+    /** Whitespace-separated words that keep quoted runs together (quotes removed). */
+    static List<String> splitWords(String text) {
+        List<ShellCommands.Command> cmds = ShellCommands.split(text.replace(";", "\\;").replace("&", "\\&")
+                .replace("|", "\\|"));
+        List<String> out = new ArrayList<>();
+        cmds.forEach(c -> out.addAll(c.words()));
+        return out;
+    }
+
+    static boolean looksSecretValue(String value) {
+        return value != null && SECRET_VALUE.matcher(value).find();
+    }
+
+    static Pattern inlineIgnore() {
+        return INLINE_IGNORE;
+    }
+
+    private static void registerRunRules() {
+        BuiltinRunRules.register();
+    }
+
+    private static void registerInstructionRules() {
+        BuiltinInstructionRules.register();
+    }
+
+    private static void registerContextRules() {
+        BuiltinContextRules.register();
+    }
+
+    /** For the other rule files of this package. */
+    static void add(String id, Finding.Severity severity, String category, String title, String rationale,
+            List<String> references, Check check) {
+        rule(id, severity, category, title, rationale, references, check);
+    }
+
+    static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
+        eachRun(s, f);
+    }
+
+    static boolean hasArg(ShellCommands.Command c, String... options) {
+        return anyArg(c, options);
+    }
+
+    static List<String> packages(ShellCommands.Command c, String subcommand) {
+        return operands(c, subcommand);
+    }
+
+    static boolean secretName(String name) {
+        return SecretNames.looksSecret(name);
+    }
+}

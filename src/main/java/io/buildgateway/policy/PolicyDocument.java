@@ -1,0 +1,262 @@
+package io.buildgateway.policy;
+
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The policy as code, read from {@code config/policy/*.yaml}: which images may be pulled, the failure threshold,
+ * severity overrides (for everyone and per team), required labels, and waivers. Parsing is strict: an unknown key, a
+ * wrong type or a waiver without reason, approver or expiry is an error that names the file and the key, and the
+ * previous policy stays in force.
+ */
+public record PolicyDocument(
+        Finding.Severity failOn,
+        List<ImageRule> approvedImages,
+        List<Pattern> deniedImages,
+        boolean requireDigest,
+        List<String> requiredLabels,
+        boolean requireHealthcheck,
+        Map<String, RuleSetting> rules,
+        Map<String, TeamSettings> teams,
+        List<Waiver> waivers,
+        String digest,
+        String source) {
+
+    /** An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. */
+    public record ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+        boolean matches(String repository, String tag) {
+            return repository.startsWith(prefix) || (repository + "/").equals(prefix)
+                    ? tags == null || tag == null || tags.matcher(tag).matches() : false;
+        }
+    }
+
+    /** A rule's setting: its severity, or {@code off}. */
+    public record RuleSetting(Finding.Severity severity, boolean enabled) {
+    }
+
+    public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules) {
+    }
+
+    /** An approved exception: a rule, for a team (and optionally an image and a line), with reason, approver, expiry. */
+    public record Waiver(String rule, String team, String image, Integer line, String reason, String approver,
+            LocalDate expires) {
+        boolean covers(String ruleId, String team, String image, Integer line, LocalDate today) {
+            return rule.equals(ruleId) && !today.isAfter(expires)
+                    && (this.team.equals("*") || this.team.equals(team))
+                    && (this.image == null || this.image.equals(image))
+                    && (this.line == null || this.line.equals(line));
+        }
+    }
+
+    /** Thrown for a policy file that cannot be used; the message names the file and what is wrong. */
+    public static class InvalidPolicyException extends RuntimeException {
+        public InvalidPolicyException(String message) {
+            super(message);
+        }
+    }
+
+    private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
+            "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers");
+
+    /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
+    static PolicyDocument from(Map<String, Map<String, Object>> files, Set<String> knownRules, String digest,
+            String source) {
+        Finding.Severity failOn = Finding.Severity.error;
+        List<ImageRule> approved = new ArrayList<>();
+        List<Pattern> denied = new ArrayList<>();
+        boolean requireDigest = false;
+        List<String> requiredLabels = new ArrayList<>();
+        boolean requireHealthcheck = false;
+        Map<String, RuleSetting> rules = new LinkedHashMap<>();
+        Map<String, TeamSettings> teams = new LinkedHashMap<>();
+        List<Waiver> waivers = new ArrayList<>();
+        for (Map.Entry<String, Map<String, Object>> file : files.entrySet()) {
+            String where = file.getKey();
+            Map<String, Object> doc = file.getValue();
+            for (String key : doc.keySet()) {
+                if (!TOP_KEYS.contains(key)) {
+                    throw new InvalidPolicyException(where + ": unknown key '" + key + "' (known: " + TOP_KEYS + ")");
+                }
+            }
+            if (doc.containsKey("failOn")) {
+                failOn = severity(doc.get("failOn"), where + ": failOn");
+            }
+            if (doc.containsKey("requireDigest")) {
+                requireDigest = bool(doc.get("requireDigest"), where + ": requireDigest");
+            }
+            if (doc.containsKey("requireHealthcheck")) {
+                requireHealthcheck = bool(doc.get("requireHealthcheck"), where + ": requireHealthcheck");
+            }
+            for (Object item : list(doc.get("approvedImages"), where + ": approvedImages")) {
+                approved.add(imageRule(item, where + ": approvedImages"));
+            }
+            for (Object item : list(doc.get("deniedImages"), where + ": deniedImages")) {
+                denied.add(glob(string(item, where + ": deniedImages")));
+            }
+            for (Object item : list(doc.get("requiredLabels"), where + ": requiredLabels")) {
+                requiredLabels.add(string(item, where + ": requiredLabels"));
+            }
+            rules.putAll(ruleSettings(doc.get("rules"), knownRules, where + ": rules"));
+            for (Map.Entry<String, Object> team : map(doc.get("teams"), where + ": teams").entrySet()) {
+                String at = where + ": teams." + team.getKey();
+                Map<String, Object> t = map(team.getValue(), at);
+                for (String key : t.keySet()) {
+                    if (!Set.of("failOn", "rules").contains(key)) {
+                        throw new InvalidPolicyException(at + ": unknown key '" + key + "' (known: failOn, rules)");
+                    }
+                }
+                teams.put(team.getKey(), new TeamSettings(t.containsKey("failOn") ? severity(t.get("failOn"),
+                        at + ".failOn") : null, ruleSettings(t.get("rules"), knownRules, at + ".rules")));
+            }
+            List<Object> ws = list(doc.get("waivers"), where + ": waivers");
+            for (int i = 0; i < ws.size(); i++) {
+                waivers.add(waiver(ws.get(i), knownRules, where + ": waivers[" + i + "]"));
+            }
+        }
+        return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
+                List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
+                List.copyOf(waivers), digest, source);
+    }
+
+    private static ImageRule imageRule(Object item, String where) {
+        if (item instanceof String s) {
+            return new ImageRule(prefix(s, where), null, false);
+        }
+        Map<String, Object> m = map(item, where);
+        for (String key : m.keySet()) {
+            if (!Set.of("prefix", "tags", "requireDigest").contains(key)) {
+                throw new InvalidPolicyException(where + ": unknown key '" + key + "' (known: prefix, tags, requireDigest)");
+            }
+        }
+        String tags = m.containsKey("tags") ? string(m.get("tags"), where + ".tags") : null;
+        try {
+            return new ImageRule(prefix(string(m.get("prefix"), where + ".prefix"), where),
+                    tags == null ? null : Pattern.compile(tags),
+                    m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"));
+        } catch (java.util.regex.PatternSyntaxException e) {
+            throw new InvalidPolicyException(where + ".tags: not a valid regular expression");
+        }
+    }
+
+    private static String prefix(String value, String where) {
+        String v = value.endsWith("*") ? value.substring(0, value.length() - 1) : value;
+        if (v.isBlank() || v.contains("..") || v.contains("$")) {
+            throw new InvalidPolicyException(where + ": '" + value + "' is not an image prefix");
+        }
+        return v;
+    }
+
+    static Pattern glob(String glob) {
+        StringBuilder re = new StringBuilder();
+        for (char c : glob.toCharArray()) {
+            re.append(c == '*' ? ".*" : Pattern.quote(String.valueOf(c)));
+        }
+        return Pattern.compile(re.toString());
+    }
+
+    private static Map<String, RuleSetting> ruleSettings(Object value, Set<String> known, String where) {
+        Map<String, RuleSetting> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : map(value, where).entrySet()) {
+            if (!known.contains(e.getKey())) {
+                throw new InvalidPolicyException(where + ": unknown rule '" + e.getKey() + "'");
+            }
+            // YAML 1.1 reads a bare off/no as false.
+            String v = Boolean.FALSE.equals(e.getValue()) ? "off"
+                    : string(e.getValue(), where + "." + e.getKey()).toLowerCase(Locale.ROOT);
+            out.put(e.getKey(), v.equals("off") ? new RuleSetting(null, false)
+                    : new RuleSetting(severity(v, where + "." + e.getKey()), true));
+        }
+        return out;
+    }
+
+    private static Waiver waiver(Object item, Set<String> known, String where) {
+        Map<String, Object> m = map(item, where);
+        for (String key : m.keySet()) {
+            if (!Set.of("rule", "team", "image", "line", "reason", "approver", "expires").contains(key)) {
+                throw new InvalidPolicyException(where + ": unknown key '" + key + "'");
+            }
+        }
+        for (String required : List.of("rule", "team", "reason", "approver", "expires")) {
+            if (m.get(required) == null || m.get(required).toString().isBlank()) {
+                throw new InvalidPolicyException(where + ": a waiver needs '" + required + "'");
+            }
+        }
+        String rule = string(m.get("rule"), where + ".rule");
+        if (!known.contains(rule)) {
+            throw new InvalidPolicyException(where + ": unknown rule '" + rule + "'");
+        }
+        LocalDate expires;
+        Object e = m.get("expires");
+        try {
+            expires = e instanceof java.util.Date d ? d.toInstant().atZone(java.time.ZoneOffset.UTC).toLocalDate()
+                    : LocalDate.parse(e.toString());
+        } catch (java.time.format.DateTimeParseException ex) {
+            throw new InvalidPolicyException(where + ".expires: not a date (YYYY-MM-DD)");
+        }
+        Integer line = null;
+        if (m.get("line") != null) {
+            if (!(m.get("line") instanceof Integer i) || i < 1) {
+                throw new InvalidPolicyException(where + ".line: must be a positive whole number");
+            }
+            line = i;
+        }
+        return new Waiver(rule, string(m.get("team"), where + ".team"),
+                m.get("image") == null ? null : string(m.get("image"), where + ".image"), line,
+                string(m.get("reason"), where + ".reason"), string(m.get("approver"), where + ".approver"), expires);
+    }
+
+    private static Finding.Severity severity(Object value, String where) {
+        try {
+            return Finding.Severity.valueOf(string(value, where).toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidPolicyException(where + ": must be error, warning or info");
+        }
+    }
+
+    private static boolean bool(Object value, String where) {
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        throw new InvalidPolicyException(where + ": must be true or false");
+    }
+
+    private static String string(Object value, String where) {
+        if (value instanceof String s) {
+            return s;
+        }
+        throw new InvalidPolicyException(where + ": must be a string");
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object value, String where) {
+        if (value == null) {
+            return List.of();
+        }
+        if (value instanceof List<?> l) {
+            return (List<Object>) l;
+        }
+        throw new InvalidPolicyException(where + ": must be a list");
+    }
+
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> map(Object value, String where) {
+        if (value == null) {
+            return Map.of();
+        }
+        if (value instanceof Map<?, ?> m) {
+            for (Object k : m.keySet()) {
+                if (!(k instanceof String)) {
+                    throw new InvalidPolicyException(where + ": keys must be strings");
+                }
+            }
+            return (Map<String, Object>) m;
+        }
+        throw new InvalidPolicyException(where + ": must be a mapping");
+    }
+}

@@ -1,0 +1,121 @@
+package io.buildgateway.policy;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Splits the shell text of a RUN into simple commands (at {@code &&}, {@code ||}, {@code ;}, {@code |}, {@code &}
+ * and line breaks) and each into words, honouring single and double quotes and backslash escapes. Not a shell: it
+ * is what rules need to see "which program runs with which arguments", and it never fails.
+ */
+final class ShellCommands {
+
+    /** One simple command; {@code pipedFrom} is true when its input comes from the previous command's output. */
+    record Command(List<String> words, boolean pipedFrom) {
+        String program() {
+            for (String w : words) {
+                if (!w.contains("=") || w.startsWith("-")) {
+                    return basename(w);
+                }
+            }
+            return "";
+        }
+
+        /** The words after the program (and after leading VAR=value assignments). */
+        List<String> args() {
+            int i = 0;
+            while (i < words.size() && words.get(i).contains("=") && !words.get(i).startsWith("-")) {
+                i++;
+            }
+            return i + 1 <= words.size() ? words.subList(Math.min(i + 1, words.size()), words.size()) : List.of();
+        }
+
+        boolean has(String word) {
+            return words.contains(word);
+        }
+
+        String text() {
+            return String.join(" ", words);
+        }
+    }
+
+    private ShellCommands() {
+    }
+
+    static List<Command> split(String script) {
+        List<Command> commands = new ArrayList<>();
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        boolean piped = false;
+        int n = Math.min(script.length(), 256 * 1024);
+        for (int i = 0; i < n; i++) {
+            char c = script.charAt(i);
+            if (c == '\'') {
+                int end = script.indexOf('\'', i + 1);
+                end = end < 0 ? n : Math.min(end, n);
+                word.append(script, i + 1, end);
+                inWord = true;
+                i = end;
+            } else if (c == '"') {
+                int j = i + 1;
+                while (j < n && script.charAt(j) != '"') {
+                    if (script.charAt(j) == '\\' && j + 1 < n) {
+                        j++;
+                    }
+                    word.append(script.charAt(j));
+                    j++;
+                }
+                inWord = true;
+                i = j;
+            } else if (c == '\\' && i + 1 < n) {
+                char next = script.charAt(i + 1);
+                if (next != '\n') {
+                    word.append(next);
+                    inWord = true;
+                }
+                i++;
+            } else if (Character.isWhitespace(c) && c != '\n') {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+            } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{'
+                    && (i + 1 >= n || Character.isWhitespace(script.charAt(i + 1)))) {
+                if (inWord) {
+                    words.add(word.toString());
+                    word.setLength(0);
+                    inWord = false;
+                }
+                if (!words.isEmpty()) {
+                    commands.add(new Command(List.copyOf(words), piped));
+                    words.clear();
+                }
+                boolean pipe = c == '|' && (i + 1 >= n || script.charAt(i + 1) != '|');
+                if ((c == '&' || c == '|') && i + 1 < n && script.charAt(i + 1) == c) {
+                    i++;
+                }
+                piped = pipe;
+            } else if (c == '#' && !inWord) {
+                int end = script.indexOf('\n', i);
+                i = end < 0 ? n : end - 1;
+            } else {
+                word.append(c);
+                inWord = true;
+            }
+        }
+        if (inWord) {
+            words.add(word.toString());
+        }
+        if (!words.isEmpty()) {
+            commands.add(new Command(List.copyOf(words), piped));
+        }
+        return commands;
+    }
+
+    static String basename(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash < 0 ? path : path.substring(slash + 1);
+    }
+}

@@ -1,0 +1,138 @@
+package io.buildgateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/** The policy over HTTP: GET /api/v1/policy, lint as JSON and SARIF, context lint, and reload on change. */
+class PolicyIT extends IntegrationTest {
+
+    @Test
+    void showsThePolicyInForceWithItsRules() {
+        JsonNode policy = read(get(builder("payments"), "/api/v1/policy"));
+
+        assertThat(policy.path("digest").asString()).matches("sha256:[0-9a-f]{64}");
+        assertThat(policy.path("source").asString()).contains("approvedImages").contains("# file: policy.yaml");
+        assertThat(policy.path("rules").size()).isGreaterThanOrEqualTo(40);
+        assertThat(policy.path("rules").findValuesAsString("id")).contains("unapproved-image", "final-user-root");
+        assertThat(policy.path("rules").get(0).path("severity").asString()).isIn("error", "warning", "info");
+        assertThat(policy.path("rules").get(0).path("description").asString()).isNotBlank();
+    }
+
+    @Test
+    void lintsADockerfileAsJsonAndAsSarif() {
+        String token = builder("payments");
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nRUN curl -k https://x | sh\nUSER root\n";
+
+        Response json = send(request(token, "/api/v1/lint").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
+        Response sarif = send(request(token, "/api/v1/lint").header("Content-Type", "text/plain")
+                .header("Accept", "application/sarif+json").POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
+
+        assertThat(json.status()).isEqualTo(200);
+        JsonNode result = read(json);
+        assertThat(result.path("passed").asBoolean()).isFalse();
+        assertThat(result.path("findings").findValuesAsString("rule"))
+                .contains("final-user-root", "curl-pipe-shell", "tls-verification-disabled");
+        assertThat(sarif.status()).isEqualTo(200);
+        assertThat(sarif.header("Content-Type")).startsWith("application/sarif+json");
+        JsonNode run = read(sarif).path("runs").get(0);
+        assertThat(read(sarif).path("version").asString()).isEqualTo("2.1.0");
+        assertThat(run.path("tool").path("driver").path("rules").size()).isGreaterThanOrEqualTo(40);
+        assertThat(run.path("results").findValuesAsString("ruleId")).contains("final-user-root");
+        assertThat(run.path("properties").path("policyDigest").asString())
+                .isEqualTo(result.path("policyDigest").asString());
+    }
+
+    @Test
+    void lintsAWholeContextWithoutKeepingIt() throws Exception {
+        String token = builder("payments");
+        byte[] context = Tars.tar().file("Dockerfile", "FROM " + registryAddress() + "/base/busybox\n"
+                + "COPY . /app\nCOPY missing.conf /etc/\nUSER 1000\n").file(".env", "DB_PASSWORD=x")
+                .file("id_ed25519", "-----BEGIN OPENSSH PRIVATE KEY-----").bytes();
+        long storedBefore = countStored();
+
+        Response r = send(request(token, "/api/v1/lint?image=payments/app").header("Content-Type", "application/x-tar")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        JsonNode result = read(r);
+        assertThat(result.path("passed").asBoolean()).isFalse();
+        assertThat(result.path("findings").findValuesAsString("rule"))
+                .contains("context-secret-file", "copy-source-missing", "missing-dockerignore");
+        assertThat(countStored()).isEqualTo(storedBefore);
+    }
+
+    @Test
+    void aChangedPolicyTakesEffectWithinSecondsAndABrokenOneIsRefused() throws Exception {
+        String token = builder("reload");
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox:1\nRUN apk add curl\nUSER 1000\n";
+        Path file = POLICY.resolve("zz-test-reload.yaml");
+        String before = read(get(token, "/api/v1/policy")).path("digest").asString();
+        assertThat(lint(token, dockerfile).path("passed").asBoolean()).isTrue();
+        try {
+            Files.writeString(file, "teams:\n  reload:\n    failOn: warning\n");
+            String after = awaitDigestChange(token, before);
+
+            JsonNode strict = lint(token, dockerfile);
+            assertThat(strict.path("passed").asBoolean()).isFalse();
+            assertThat(strict.path("policyDigest").asString()).isEqualTo(after);
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'policy.loaded'"
+                    + " and details like ?", Long.class, "%" + after + "%")).isEqualTo(1);
+
+            Files.writeString(file, "teams:\n  reload:\n    failOn: sometimes\n");
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (jdbc.queryForObject("select count(*) from audit_event where action = 'policy.load-failed'",
+                    Long.class) == 0) {
+                assertThat(System.nanoTime()).as("the broken policy was never reported").isLessThan(deadline);
+                sleep(100);
+            }
+            assertThat(read(get(token, "/api/v1/policy")).path("digest").asString()).isEqualTo(after);
+        } finally {
+            Files.deleteIfExists(file);
+            awaitDigest(token, before);
+        }
+    }
+
+    private JsonNode lint(String token, String dockerfile) {
+        return read(send(request(token, "/api/v1/lint?image=reload/app").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(dockerfile))));
+    }
+
+    private String awaitDigestChange(String token, String from) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (true) {
+            String now = read(get(token, "/api/v1/policy")).path("digest").asString();
+            if (!now.equals(from)) {
+                return now;
+            }
+            assertThat(System.nanoTime()).as("the policy change was never picked up").isLessThan(deadline);
+            sleep(100);
+        }
+    }
+
+    private void awaitDigest(String token, String digest) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!read(get(token, "/api/v1/policy")).path("digest").asString().equals(digest)) {
+            assertThat(System.nanoTime()).as("the original policy did not come back").isLessThan(deadline);
+            sleep(100);
+        }
+    }
+
+    private static long countStored() throws Exception {
+        Path store = DATA.resolve("contexts");
+        if (!Files.exists(store)) {
+            return 0;
+        }
+        try (var files = Files.list(store)) {
+            return files.filter(Files::isRegularFile).count();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package io.buildgateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docs/policy-rules.md is generated from the rule registry. This test fails when the committed file is stale;
+ * regenerate it with {@code mvn test -Dtest=PolicyRulesDocTest -Dpolicy.docs.write=true}.
+ */
+class PolicyRulesDocTest {
+
+    private static final Path DOC = Path.of("docs", "policy-rules.md");
+
+    @Test
+    void committedRuleDocumentationMatchesTheRegistry() throws Exception {
+        String generated = generate();
+        if (Boolean.getBoolean("policy.docs.write")) {
+            Files.writeString(DOC, generated, StandardCharsets.UTF_8);
+        }
+        assertThat(Files.exists(DOC)).as(DOC + " is missing; run with -Dpolicy.docs.write=true").isTrue();
+        assertThat(Files.readString(DOC, StandardCharsets.UTF_8))
+                .as(DOC + " is stale; run mvn test -Dtest=PolicyRulesDocTest -Dpolicy.docs.write=true")
+                .isEqualTo(generated);
+    }
+
+    static String generate() {
+        List<RuleInfo> rules = PolicyEvaluator.registry();
+        StringBuilder out = new StringBuilder();
+        out.append("# Policy rules\n\n")
+                .append("Generated from the rule registry by `PolicyRulesDocTest` (do not edit by hand). ")
+                .append(rules.size()).append(" built-in rules. Severities are the defaults; the policy files in ")
+                .append("`config/policy/` override them (`rules:`), per team too (`teams:`), set the failure ")
+                .append("threshold (`failOn:`) and grant waivers (`waivers:`). `GET /api/v1/policy` shows the ")
+                .append("policy in force with its digest.\n\n");
+        out.append("## Coverage\n\nOur rule beside the rules of other tools that it covers. Rows with no other tool")
+                .append(" are checks none of them has.\n\n")
+                .append("| rule | severity | hadolint | Trivy | Checkov | BuildKit | CIS Docker |\n")
+                .append("|---|---|---|---|---|---|---|\n");
+        for (RuleInfo r : rules) {
+            out.append("| `").append(r.id()).append("` | ").append(r.severity()).append(" | ")
+                    .append(refs(r, "DL")).append(" | ").append(refs(r, "DS")).append(" | ")
+                    .append(refs(r, "CKV")).append(" | ").append(refs(r, "BuildKit:")).append(" | ")
+                    .append(refs(r, "CIS-")).append(" |\n");
+        }
+        out.append("\n## Rules\n");
+        String category = null;
+        for (RuleInfo r : rules.stream().sorted(java.util.Comparator.comparing(RuleInfo::category)).toList()) {
+            if (!r.category().equals(category)) {
+                category = r.category();
+                out.append("\n### ").append(category).append("\n");
+            }
+            out.append("\n#### `").append(r.id()).append("` — ").append(r.title()).append("\n\n")
+                    .append("Default severity: **").append(r.severity()).append("**.");
+            if (!r.references().isEmpty()) {
+                out.append(" Covers: ").append(String.join(", ", r.references())).append('.');
+            }
+            out.append("\n\n").append(r.rationale()).append('\n');
+        }
+        return out.toString();
+    }
+
+    private static String refs(RuleInfo r, String prefix) {
+        String s = r.references().stream().filter(x -> x.startsWith(prefix))
+                .map(x -> x.startsWith("BuildKit:") ? x.substring(9) : x.startsWith("CIS-") ? x.substring(4) : x)
+                .collect(Collectors.joining(", "));
+        return s.isEmpty() ? "—" : s;
+    }
+}
