@@ -25,6 +25,7 @@ public record PolicyDocument(
         Map<String, RuleSetting> rules,
         Map<String, TeamSettings> teams,
         List<Waiver> waivers,
+        List<CustomRules.CustomRule> customRules,
         String digest,
         String source) {
 
@@ -62,7 +63,8 @@ public record PolicyDocument(
     }
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
-            "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers");
+            "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
+            "customRules");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
     static PolicyDocument from(Map<String, Map<String, Object>> files, Set<String> knownRules, String digest,
@@ -76,6 +78,15 @@ public record PolicyDocument(
         Map<String, RuleSetting> rules = new LinkedHashMap<>();
         Map<String, TeamSettings> teams = new LinkedHashMap<>();
         List<Waiver> waivers = new ArrayList<>();
+        List<CustomRules.CustomRule> custom = new ArrayList<>();
+        Set<String> known = new java.util.HashSet<>(knownRules);
+        for (Map<String, Object> doc : files.values()) {
+            for (Object item : list(doc.get("customRules"), "customRules")) {
+                if (item instanceof Map<?, ?> m && m.get("id") instanceof String id) {
+                    known.add(id);
+                }
+            }
+        }
         for (Map.Entry<String, Map<String, Object>> file : files.entrySet()) {
             String where = file.getKey();
             Map<String, Object> doc = file.getValue();
@@ -102,7 +113,11 @@ public record PolicyDocument(
             for (Object item : list(doc.get("requiredLabels"), where + ": requiredLabels")) {
                 requiredLabels.add(string(item, where + ": requiredLabels"));
             }
-            rules.putAll(ruleSettings(doc.get("rules"), knownRules, where + ": rules"));
+            List<Object> cr = list(doc.get("customRules"), where + ": customRules");
+            for (int i = 0; i < cr.size(); i++) {
+                custom.add(customRule(cr.get(i), knownRules, custom, where + ": customRules[" + i + "]"));
+            }
+            rules.putAll(ruleSettings(doc.get("rules"), known, where + ": rules"));
             for (Map.Entry<String, Object> team : map(doc.get("teams"), where + ": teams").entrySet()) {
                 String at = where + ": teams." + team.getKey();
                 Map<String, Object> t = map(team.getValue(), at);
@@ -112,16 +127,45 @@ public record PolicyDocument(
                     }
                 }
                 teams.put(team.getKey(), new TeamSettings(t.containsKey("failOn") ? severity(t.get("failOn"),
-                        at + ".failOn") : null, ruleSettings(t.get("rules"), knownRules, at + ".rules")));
+                        at + ".failOn") : null, ruleSettings(t.get("rules"), known, at + ".rules")));
             }
             List<Object> ws = list(doc.get("waivers"), where + ": waivers");
             for (int i = 0; i < ws.size(); i++) {
-                waivers.add(waiver(ws.get(i), knownRules, where + ": waivers[" + i + "]"));
+                waivers.add(waiver(ws.get(i), known, where + ": waivers[" + i + "]"));
             }
         }
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
-                List.copyOf(waivers), digest, source);
+                List.copyOf(waivers), List.copyOf(custom), digest, source);
+    }
+
+    private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,
+            List<CustomRules.CustomRule> earlier, String where) {
+        Map<String, Object> m = map(item, where);
+        for (String key : m.keySet()) {
+            if (!Set.of("id", "severity", "description", "expression", "scope", "message").contains(key)) {
+                throw new InvalidPolicyException(where + ": unknown key '" + key
+                        + "' (known: id, severity, description, expression, scope, message)");
+            }
+        }
+        for (String required : List.of("id", "severity", "description", "expression")) {
+            if (m.get(required) == null) {
+                throw new InvalidPolicyException(where + ": a custom rule needs '" + required + "'");
+            }
+        }
+        String id = string(m.get("id"), where + ".id");
+        if (!CustomRules.validId(id, builtins) || earlier.stream().anyMatch(r -> r.info().id().equals(id))) {
+            throw new InvalidPolicyException(where + ".id: '" + id
+                    + "' must be lowercase words joined by '-' and unlike any other rule id");
+        }
+        String scope = m.get("scope") == null ? "instruction" : string(m.get("scope"), where + ".scope");
+        if (!scope.equals("instruction") && !scope.equals("build")) {
+            throw new InvalidPolicyException(where + ".scope: must be instruction or build");
+        }
+        return CustomRules.compile(id, severity(m.get("severity"), where + ".severity"),
+                string(m.get("description"), where + ".description"), string(m.get("expression"),
+                        where + ".expression"), scope.equals("instruction"),
+                m.get("message") == null ? null : string(m.get("message"), where + ".message"), where);
     }
 
     private static ImageRule imageRule(Object item, String where) {

@@ -68,18 +68,21 @@ public class PolicyEvaluator {
                 request.image(), doc, request.contextFiles());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        List<BuiltinRules.Rule> rules = new ArrayList<>(BuiltinRules.all());
+        for (CustomRules.CustomRule custom : doc.customRules()) {
+            rules.add(new BuiltinRules.Rule(custom.info(), (sub, emit) -> CustomRules.run(custom, sub, emit)));
+        }
         List<Finding> findings = new ArrayList<>();
-        for (BuiltinRules.Rule rule : BuiltinRules.all()) {
+        for (BuiltinRules.Rule rule : rules) {
             PolicyDocument.RuleSetting setting = setting(rule.info(), doc, team);
             if (!setting.enabled()) {
                 continue;
             }
             rule.check().run(subject, (line, instruction, message) -> {
-                PolicyDocument.Waiver waiver = doc.waivers().stream()
-                        .filter(w -> w.covers(rule.info().id(), request.team(), request.image(), line, today))
-                        .findFirst().orElse(null);
+                boolean waived = doc.waivers().stream()
+                        .anyMatch(w -> w.covers(rule.info().id(), request.team(), request.image(), line, today));
                 findings.add(new Finding(rule.info().id(), setting.severity(), message, line, instruction,
-                        waiver == null ? null : Boolean.TRUE));
+                        waived ? Boolean.TRUE : null));
             });
         }
         findings.sort(Comparator.comparing((Finding f) -> f.line() == null ? 0 : f.line()).thenComparing(Finding::rule));
@@ -91,10 +94,12 @@ public class PolicyEvaluator {
 
     public PolicyView describe() {
         PolicyDocument doc = policy.get();
-        List<RuleView> rules = BuiltinRules.all().stream().map(r -> {
-            PolicyDocument.RuleSetting s = setting(r.info(), doc, null);
-            return new RuleView(r.info().id(), s.enabled() ? s.severity() : r.info().severity(), s.enabled(),
-                    r.info().category(), r.info().title(), r.info().rationale(), r.info().references());
+        List<RuleInfo> all = new java.util.ArrayList<>(registry());
+        doc.customRules().forEach(c -> all.add(c.info()));
+        List<RuleView> rules = all.stream().map(r -> {
+            PolicyDocument.RuleSetting s = setting(r, doc, null);
+            return new RuleView(r.id(), s.enabled() ? s.severity() : r.severity(), s.enabled(), r.category(),
+                    r.title(), r.rationale(), r.references());
         }).toList();
         return new PolicyView(doc.digest(), doc.source(), rules);
     }

@@ -48,6 +48,41 @@ class PolicyRulesDocTest {
                     .append(refs(r, "CKV")).append(" | ").append(refs(r, "BuildKit:")).append(" | ")
                     .append(refs(r, "CIS-")).append(" |\n");
         }
+        out.append("""
+
+                ## The policy file
+
+                Every `*.yaml` in `config/policy/` is read in name order and merged (lists append, maps merge);
+                the digest covers all of them. Keys: `failOn` (error | warning | info), `approvedImages` (a prefix,
+                or `{prefix, tags: <regex>, requireDigest}`), `deniedImages` (globs), `requireDigest`,
+                `requireHealthcheck`, `requiredLabels`, `rules` (`<id>: error | warning | info | off`), `teams`
+                (`<team>: {failOn, rules}`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
+                expires: YYYY-MM-DD}`), `customRules`. Unknown keys, unknown rule ids, waivers without reason,
+                approver or expiry, and CEL that does not compile are refused at load with the file and key.
+
+                ## Custom rules (CEL)
+
+                ```yaml
+                customRules:
+                  - id: no-wget                  # lowercase words joined by '-', unlike any built-in id
+                    severity: warning            # the default; rules:/teams: override it like any rule
+                    description: Use curl, not wget
+                    scope: instruction           # instruction (default: once per instruction) | build (once)
+                    message: optional finding text (default: the description)
+                    expression: instruction.keyword == 'RUN' && instruction.arguments.contains('wget')
+                ```
+
+                A true result is a finding (at the instruction's line). An evaluation error is a finding too:
+                custom rules fail closed. The variables:
+
+                | variable | fields |
+                |---|---|
+                | `instruction` | `keyword`, `arguments` (as written, continuations joined), `words`, `flags` (map), `json` (exec-form list, empty for shell form), `line`, `stage` (index, -1 before the first FROM); empty map for `scope: build` |
+                | `dockerfile` | `instructions` (list of the above), `stages` (`index`, `name`, `base` — after build-arg substitution — `baseWritten`, `fromStage`, `line`), `target` (index of the target stage), `directives` (map) |
+                | `request` | `image`, `team`, `target`, `buildArgs` (map) |
+
+                The standard macros (`exists`, `all`, `exists_one`, `map`, `filter`) and functions are available.
+                """);
         out.append("\n## Rules\n");
         String category = null;
         for (RuleInfo r : rules.stream().sorted(java.util.Comparator.comparing(RuleInfo::category)).toList()) {
