@@ -85,16 +85,30 @@ final class BuiltinRules {
         return false;
     }
 
-    /** Words after the sub-command (e.g. the packages of {@code apt-get install}), without options. */
+    /** Options of package managers that take a value as the next word (so the value is not a package). */
+    private static final Set<String> VALUE_OPTIONS = Set.of("-r", "--requirement", "-c", "--constraint", "-i",
+            "--index-url", "--extra-index-url", "--trusted-host", "-f", "--find-links", "-t", "--target", "--prefix",
+            "--root", "-o", "--option", "--target-release", "--repository", "-X", "-p", "--virtual", "--registry",
+            "--install-dir", "--releasever", "--repo", "--enablerepo", "--disablerepo", "--installroot",
+            "--cache-dir", "--platform", "--python-version", "-C", "--config-settings");
+
+    /** Words after the sub-command (e.g. the packages of {@code apt-get install}), without options and their values. */
     private static List<String> operands(ShellCommands.Command c, String subcommand) {
         List<String> out = new ArrayList<>();
         boolean after = false;
+        boolean skipNext = false;
         for (String w : c.args()) {
             if (!after) {
                 after = w.equals(subcommand);
                 continue;
             }
-            if (!w.startsWith("-") && !w.isEmpty()) {
+            if (skipNext) {
+                skipNext = false;
+                continue;
+            }
+            if (VALUE_OPTIONS.contains(w)) {
+                skipNext = true;
+            } else if (!w.startsWith("-") && !w.isEmpty()) {
                 out.add(w);
             }
         }
@@ -123,6 +137,10 @@ final class BuiltinRules {
         for (BuildStages.Stage stage : s.plan().stages()) {
             if (stage.parentStage() < 0 && !stage.base().equalsIgnoreCase("scratch")) {
                 out.add(new Pull(stage.base(), stage.baseWritten(), stage.line(), "FROM"));
+            }
+            // A stage's own name inside it is a (broken) self-reference, reported by copy-from-own-stage; not a pull.
+            if (stage.name() != null) {
+                names.add(stage.name());
             }
             for (Instruction ins : stage.instructions()) {
                 if (ins.keyword().equals("COPY") || ins.keyword().equals("ADD")) {

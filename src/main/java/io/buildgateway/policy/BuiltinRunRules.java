@@ -219,6 +219,9 @@ final class BuiltinRunRules {
                     for (ShellCommands.Command c : cmds) {
                         if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
                                 && programs.contains("pip"))) {
+                            if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
+                                continue;
+                            }
                             List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
                                     .filter(w -> !w.contains("$")).toList();
                             if (!loose.isEmpty()) {

@@ -8,8 +8,13 @@ import java.util.regex.Pattern;
 public final class SecretNames {
 
     public static final String REDACTED = "***";
-    private static final Pattern SECRET = Pattern.compile(
-            "(?i).*(passw(or)?d|passwd|secret|token|api[_-]?key|private[_-]?key|access[_-]?key|credential|auth).*");
+    /**
+     * Words that name a secret anywhere in a name (DB_PASSWORD, dbPassword, NPM_TOKEN), key pairs (API_KEY,
+     * PRIVATE_KEY), and short words only as whole parts of the name (AUTH, PWD: not UNAUTHORIZED, not PWDX).
+     */
+    private static final Pattern SECRET = Pattern.compile("(?i).*(passw(or)?d|secret|token|credential|passphrase"
+            + "|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key"
+            + "|(^|[_.-])(auth|pwd|pat)($|[_.-])).*");
 
     private SecretNames() {
     }

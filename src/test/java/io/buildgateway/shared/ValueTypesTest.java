@@ -35,6 +35,18 @@ class ValueTypesTest {
     }
 
     @Test
+    void secretNamesAreRecognisedWithoutFalseFriends() {
+        for (String secret : new String[] {"DB_PASSWORD", "dbPassword", "NPM_TOKEN", "AWS_SECRET_ACCESS_KEY", "API_KEY",
+                "apiKey", "PRIVATE-KEY", "GITHUB_PAT", "BASIC_AUTH", "AUTH", "MYSQL_PWD", "GPG_PASSPHRASE"}) {
+            assertThat(SecretNames.looksSecret(secret)).as(secret).isTrue();
+        }
+        for (String plain : new String[] {"NODE_TLS_REJECT_UNAUTHORIZED", "AUTHOR", "PATH", "PWDX", "MODE",
+                "KEYBOARD", "APP_VERSION"}) {
+            assertThat(SecretNames.looksSecret(plain)).as(plain).isFalse();
+        }
+    }
+
+    @Test
     void secretLookingNamesAreRedacted() {
         assertThat(SecretNames.redact(java.util.Map.of("NPM_TOKEN", "s3cr3t", "MODE", "prod")))
                 .containsEntry("NPM_TOKEN", "***").containsEntry("MODE", "prod");

@@ -1,0 +1,4 @@
+ARG B
+# expect: unapproved-image
+FROM $B
+USER 1000

@@ -1,0 +1,6 @@
+ARG U=root
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/debian:12
+ARG U
+# expect: final-user-root
+USER $U

@@ -1,0 +1,4 @@
+# expect: image-not-pinned
+from 127.0.0.1:5000/base/debian:12
+# expect: final-user-root
+user root

@@ -1,0 +1,3 @@
+# expect: final-user-root
+FROM scratch
+COPY app /app

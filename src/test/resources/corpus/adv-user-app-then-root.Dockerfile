@@ -1,0 +1,6 @@
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/debian:12
+USER app
+RUN true
+# expect: final-user-root
+USER root

@@ -1,0 +1,5 @@
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/debian:12
+ARG RUNAS=root
+# expect: final-user-root
+USER ${RUNAS}

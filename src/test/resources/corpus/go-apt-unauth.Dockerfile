@@ -1,0 +1,14 @@
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/golang:1.22 AS build
+WORKDIR /go/src/app
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/distroless-static:nonroot
+COPY --from=build /out/app /app
+# expect: signature-verification-disabled
+RUN apt-get install -y --allow-unauthenticated --no-install-recommends tool=1.0 && rm -rf /var/lib/apt/lists/*
+USER nonroot:nonroot
+ENTRYPOINT ["/app"]

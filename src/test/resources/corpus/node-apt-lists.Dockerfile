@@ -1,0 +1,15 @@
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/node:20 AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/node:20-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+# expect: apt-lists-not-cleaned
+RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1
+USER node
+CMD ["node", "server.js"]

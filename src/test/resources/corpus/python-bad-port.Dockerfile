@@ -1,0 +1,12 @@
+# expect: image-not-pinned
+FROM 127.0.0.1:5000/base/python:3.12-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+WORKDIR /srv
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY app/ ./app/
+RUN useradd --uid 10001 --create-home app
+# expect: invalid-port
+EXPOSE 99999
+USER app
+CMD ["python", "-m", "app"]
