@@ -1,6 +1,6 @@
 # check=skip=all
 # expect-at 1: inline-ignore-comment
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/debian:12
 # expect: final-user-root
 USER root

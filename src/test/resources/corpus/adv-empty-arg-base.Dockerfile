@@ -1,4 +1,4 @@
 ARG B
-# expect: unapproved-image
+# expect: unapproved-image missing-healthcheck
 FROM $B
 USER 1000

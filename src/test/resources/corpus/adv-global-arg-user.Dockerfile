@@ -1,5 +1,5 @@
 ARG U=root
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/debian:12
 ARG U
 # expect: final-user-root

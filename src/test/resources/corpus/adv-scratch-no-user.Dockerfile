@@ -1,3 +1,3 @@
-# expect: final-user-root
+# expect: final-user-root missing-healthcheck
 FROM scratch
 COPY app /app

@@ -1,6 +1,6 @@
 ARG REGISTRY=127.0.0.1:5000
 ARG DEBIAN=debian:12
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM ${REGISTRY}/base/${DEBIAN}
 ARG APP_VERSION=1.0.0
 LABEL org.opencontainers.image.version="${APP_VERSION}"

@@ -5,7 +5,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/distroless-static:nonroot
 COPY --from=build /out/app /app
 # expect: maintainer-deprecated

@@ -5,7 +5,7 @@ COPY pom.xml .
 RUN mvn -B -q dependency:go-offline
 COPY src ./src
 RUN mvn -B -q package -DskipTests
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/jre:17
 WORKDIR /app
 COPY --from=build /src/target/app.jar /app/app.jar

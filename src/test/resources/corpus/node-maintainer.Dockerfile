@@ -3,7 +3,7 @@ FROM 127.0.0.1:5000/base/node:20 AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/node:20-slim
 ENV NODE_ENV=production
 WORKDIR /app

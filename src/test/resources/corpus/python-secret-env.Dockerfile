@@ -1,4 +1,4 @@
-# expect: image-not-pinned
+# expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /srv

@@ -13,7 +13,8 @@ public record Dockerfile(Map<String, String> directives, char escape, List<Instr
     public Dockerfile {
         directives = Map.copyOf(directives);
         instructions = List.copyOf(instructions);
-        commentLines = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(commentLines));
+        commentLines = commentLines.isEmpty() ? Map.of()
+                : java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(commentLines));
         errors = List.copyOf(errors);
     }
 }

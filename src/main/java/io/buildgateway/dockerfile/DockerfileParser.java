@@ -30,7 +30,8 @@ public final class DockerfileParser {
 
     public static Dockerfile parse(String text) {
         try {
-            return parse(new java.io.StringReader(text));
+            List<ParseError> errors = new ArrayList<>();
+            return parse(splitLines(text, errors), errors);
         } catch (RuntimeException e) {
             return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "unparseable Dockerfile")));
         }
@@ -44,6 +45,34 @@ public final class DockerfileParser {
         } catch (IOException e) {
             return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "cannot read Dockerfile")));
         }
+        return parse(lines, errors);
+    }
+
+    /** Lines as BufferedReader splits them (\n, \r\n or \r), BOM removed, bounded by {@link #MAX_BYTES}. */
+    static List<String> splitLines(String text, List<ParseError> errors) {
+        List<String> lines = new ArrayList<>();
+        int n = Math.min(text.length(), MAX_BYTES + 1);
+        if (text.length() > MAX_BYTES) {
+            errors.add(new ParseError(1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
+        }
+        int start = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? 1 : 0;
+        for (int i = start; i < n; i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r') {
+                lines.add(text.substring(start, i));
+                if (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                start = i + 1;
+            }
+        }
+        if (start < n) {
+            lines.add(text.substring(start, n));
+        }
+        return lines;
+    }
+
+    private static Dockerfile parse(List<String> lines, List<ParseError> errors) {
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
         // Parser directives: only at the very top, before any other line (comment, blank or instruction).
@@ -120,7 +149,7 @@ public final class DockerfileParser {
             List<Instruction.Flag> flags = new ArrayList<>();
             rest = takeFlags(rest, flags);
             List<Instruction.Heredoc> heredocs = new ArrayList<>();
-            if (Set.of("RUN", "COPY", "ADD").contains(keyword)) {
+            if (Set.of("RUN", "COPY", "ADD").contains(keyword) && rest.contains("<<")) {
                 Matcher h = HEREDOC.matcher(rest);
                 while (h.find()) {
                     boolean dash = !h.group(1).isEmpty();
@@ -130,7 +159,7 @@ public final class DockerfileParser {
                     boolean closed = false;
                     while (i < lines.size()) {
                         String line = lines.get(i++);
-                        String candidate = dash ? line.replaceFirst("^\t+", "") : line;
+                        String candidate = dash ? stripLeadingTabs(line) : line;
                         if (candidate.equals(delimiter)) {
                             closed = true;
                             break;
@@ -144,7 +173,7 @@ public final class DockerfileParser {
                     heredocs.add(new Instruction.Heredoc(delimiter, body.toString(), expand));
                 }
             }
-            List<String> json = JsonArray.parse(rest);
+            List<String> json = rest.startsWith("[") ? JsonArray.parse(rest) : null;
             instructions.add(new Instruction(keyword, flags, rest, json, heredocs, start, end));
             if (keyword.equals("FROM") && rest.isEmpty()) {
                 errors.add(new ParseError(start, "FROM needs an image"));
@@ -190,6 +219,14 @@ public final class DockerfileParser {
 
     private static boolean endsWithEscape(String line, char escape) {
         return !line.isEmpty() && line.charAt(line.length() - 1) == escape;
+    }
+
+    private static String stripLeadingTabs(String s) {
+        int i = 0;
+        while (i < s.length() && s.charAt(i) == '\t') {
+            i++;
+        }
+        return s.substring(i);
     }
 
     private static String stripTrailing(String s) {

@@ -33,6 +33,21 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
 
     /** Whitespace-separated words of the shell form (quotes kept as written). */
     public List<String> words() {
-        return List.of(arguments.trim().split("\\s+"));
+        List<String> out = new java.util.ArrayList<>(4);
+        int n = arguments.length();
+        int i = 0;
+        while (i < n) {
+            while (i < n && Character.isWhitespace(arguments.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            while (i < n && !Character.isWhitespace(arguments.charAt(i))) {
+                i++;
+            }
+            if (i > start) {
+                out.add(arguments.substring(start, i));
+            }
+        }
+        return out.isEmpty() ? List.of("") : List.copyOf(out);
     }
 }

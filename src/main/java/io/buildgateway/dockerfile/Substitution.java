@@ -4,7 +4,9 @@ import java.util.function.Function;
 
 /**
  * Variable substitution as the builder does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends: {@code $name},
- * {@code ${name}}, {@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}}; the escape
+ * {@code ${name}}, {@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}}, and the
+ * pattern forms {@code ${name#glob}}, {@code ${name##glob}}, {@code ${name%glob}}, {@code ${name%%glob}} (shortest or
+ * longest prefix or suffix removed) and {@code ${name/glob/replacement}} (first match replaced); the escape
  * character makes the next character literal; single quotes suppress expansion. Unknown variables expand to empty.
  * The output length is bounded so that nested defaults cannot blow up.
  */
@@ -108,9 +110,88 @@ public final class Substitution {
             if (set) {
                 expand(s, op + 1, to, lookup, escape, out, depth + 1);
             }
+        } else if (!colon && (kind == '#' || kind == '%' || kind == '/')) {
+            boolean longest = op + 1 < to && s.charAt(op + 1) == kind && kind != '/';
+            int patternStart = op + (longest ? 2 : 1);
+            String v = value == null ? "" : value;
+            if (kind == '/') {
+                int slash = s.indexOf('/', patternStart);
+                String pattern = s.substring(patternStart, slash < 0 || slash > to ? to : slash);
+                StringBuilder replacement = new StringBuilder();
+                if (slash >= 0 && slash < to) {
+                    expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);
+                }
+                out.append(replaceFirst(v, pattern, replacement.toString()));
+            } else {
+                StringBuilder pattern = new StringBuilder();
+                expand(s, patternStart, to, lookup, escape, pattern, depth + 1);
+                out.append(kind == '#' ? removePrefix(v, pattern.toString(), longest)
+                        : removeSuffix(v, pattern.toString(), longest));
+            }
         } else if (value != null) {
             out.append(value);
         }
+    }
+
+    private static String removePrefix(String value, String glob, boolean longest) {
+        java.util.regex.Pattern p = globPattern(glob);
+        if (longest) {
+            for (int end = value.length(); end >= 0; end--) {
+                if (p.matcher(value.substring(0, end)).matches()) {
+                    return value.substring(end);
+                }
+            }
+        } else {
+            for (int end = 0; end <= value.length(); end++) {
+                if (p.matcher(value.substring(0, end)).matches()) {
+                    return value.substring(end);
+                }
+            }
+        }
+        return value;
+    }
+
+    private static String removeSuffix(String value, String glob, boolean longest) {
+        java.util.regex.Pattern p = globPattern(glob);
+        if (longest) {
+            for (int start = 0; start <= value.length(); start++) {
+                if (p.matcher(value.substring(start)).matches()) {
+                    return value.substring(0, start);
+                }
+            }
+        } else {
+            for (int start = value.length(); start >= 0; start--) {
+                if (p.matcher(value.substring(start)).matches()) {
+                    return value.substring(0, start);
+                }
+            }
+        }
+        return value;
+    }
+
+    /** Replaces the first, longest match of the glob, as the shell's ${name/pattern/replacement} does. */
+    private static String replaceFirst(String value, String glob, String replacement) {
+        if (glob.isEmpty()) {
+            return value;
+        }
+        java.util.regex.Pattern p = globPattern(glob);
+        for (int start = 0; start < value.length(); start++) {
+            for (int end = value.length(); end > start; end--) {
+                if (p.matcher(value.substring(start, end)).matches()) {
+                    return value.substring(0, start) + replacement + value.substring(end);
+                }
+            }
+        }
+        return value;
+    }
+
+    /** Shell glob to regex: {@code *} any run, {@code ?} one character, everything else literal. */
+    private static java.util.regex.Pattern globPattern(String glob) {
+        StringBuilder re = new StringBuilder();
+        for (char c : glob.toCharArray()) {
+            re.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(c)));
+        }
+        return java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL);
     }
 
     private static int matchingBrace(String s, int from, int to) {

@@ -18,6 +18,9 @@ final class BuiltinInstructionRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
 
+    private static final java.util.regex.Pattern ARCHIVE = java.util.regex.Pattern.compile(
+            ".*\\.(tar|tar\\.gz|tgz|tar\\.bz2|tbz2|tar\\.xz|txz|tar\\.zst)");
+
     private BuiltinInstructionRules() {
     }
 
@@ -83,7 +86,7 @@ final class BuiltinInstructionRules {
                 (s, emit) -> {
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("ADD") && sources(i).stream().noneMatch(w -> isUrl(w)
-                                || w.matches(".*\\.(tar|tar\\.gz|tgz|tar\\.bz2|tbz2|tar\\.xz|txz|tar\\.zst)"))) {
+                                || ARCHIVE.matcher(w).matches())) {
                             emit.emit(i.line(), "ADD", "use COPY instead of ADD for local files");
                         }
                     }
@@ -133,8 +136,11 @@ final class BuiltinInstructionRules {
                 (s, emit) -> {
                     Set<String> seen = new HashSet<>();
                     for (Instruction i : s.dockerfile().instructions()) {
+                        if (!i.keyword().equals("FROM")) {
+                            continue;
+                        }
                         List<String> w = i.words();
-                        if (i.keyword().equals("FROM") && w.size() >= 3 && w.get(1).equalsIgnoreCase("AS")
+                        if (w.size() >= 3 && w.get(1).equalsIgnoreCase("AS")
                                 && !seen.add(w.get(2).toLowerCase(Locale.ROOT))) {
                             emit.emit(i.line(), "FROM", "stage name '" + w.get(2) + "' is used twice");
                         }
@@ -146,8 +152,8 @@ final class BuiltinInstructionRules {
                 (s, emit) -> {
                     String current = null;
                     for (Instruction i : s.dockerfile().instructions()) {
-                        List<String> w = i.words();
                         if (i.keyword().equals("FROM")) {
+                            List<String> w = i.words();
                             current = w.size() >= 3 && w.get(1).equalsIgnoreCase("AS") ? w.get(2).toLowerCase(Locale.ROOT)
                                     : null;
                         } else if (current != null && i.keyword().equals("COPY")
@@ -164,7 +170,7 @@ final class BuiltinInstructionRules {
                     for (Instruction i : s.dockerfile().instructions()) {
                         String dir = i.arguments().strip().replace("\"", "");
                         if (i.keyword().equals("WORKDIR") && !dir.startsWith("/") && !dir.startsWith("$")
-                                && !dir.matches("[A-Za-z]:.*")) {
+                                && !(dir.length() > 1 && dir.charAt(1) == ':')) {
                             emit.emit(i.line(), "WORKDIR", "WORKDIR " + dir + " is relative");
                         }
                     }
@@ -188,8 +194,11 @@ final class BuiltinInstructionRules {
                 "Docker refuses these triggers; they fail in whoever builds FROM this image.", List.of("DL3043"),
                 (s, emit) -> {
                     for (Instruction i : s.dockerfile().instructions()) {
-                        String inner = i.arguments().strip().split("\\s+", 2)[0].toUpperCase(Locale.ROOT);
-                        if (i.keyword().equals("ONBUILD") && Set.of("ONBUILD", "FROM", "MAINTAINER").contains(inner)) {
+                        if (!i.keyword().equals("ONBUILD")) {
+                            continue;
+                        }
+                        String inner = i.words().get(0).toUpperCase(Locale.ROOT);
+                        if (Set.of("ONBUILD", "FROM", "MAINTAINER").contains(inner)) {
                             emit.emit(i.line(), "ONBUILD", "ONBUILD " + inner + " is not allowed");
                         }
                     }
@@ -232,7 +241,7 @@ final class BuiltinInstructionRules {
                     if (!s.policy().requireHealthcheck() || s.plan() == null) {
                         return;
                     }
-                    boolean has = s.plan().targetChain().stream().flatMap(st -> st.instructions().stream())
+                    boolean has = s.targetChain().stream().flatMap(st -> st.instructions().stream())
                             .anyMatch(i -> i.keyword().equals("HEALTHCHECK"));
                     if (!has) {
                         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage has no HEALTHCHECK");
@@ -245,7 +254,7 @@ final class BuiltinInstructionRules {
                         return;
                     }
                     Set<String> present = new HashSet<>();
-                    for (BuildStages.Stage st : s.plan().targetChain()) {
+                    for (BuildStages.Stage st : s.targetChain()) {
                         for (Instruction i : st.instructions()) {
                             if (i.keyword().equals("LABEL")) {
                                 BuiltinRules.env(i, s.dockerfile().escape()).keySet().forEach(present::add);
@@ -322,7 +331,7 @@ final class BuiltinInstructionRules {
                 String[] parts = word.split("/", 2);
                 String[] range = parts[0].split("-", 2);
                 for (String p : range) {
-                    if (p.matches("\\d{1,5}")) {
+                    if (!p.isEmpty() && p.length() <= 5 && p.chars().allMatch(Character::isDigit)) {
                         each.accept(i, Integer.parseInt(p));
                     }
                 }

@@ -63,13 +63,9 @@ final class BuiltinRules {
 
     private static void eachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
         for (Instruction i : s.dockerfile().instructions()) {
-            if (i.keyword().equals("RUN")) {
-                f.accept(i, ShellCommands.split(Subject.script(i)));
-            }
-            if (i.keyword().equals("ONBUILD") && i.arguments().toUpperCase(Locale.ROOT).startsWith("RUN ")) {
-                Instruction inner = new Instruction("RUN", List.of(), i.arguments().substring(4), null, List.of(),
-                        i.line(), i.endLine());
-                f.accept(i, ShellCommands.split(inner.arguments()));
+            if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
+                    && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
+                f.accept(i, s.commands(i));
             }
         }
     }
@@ -77,7 +73,8 @@ final class BuiltinRules {
     private static boolean anyArg(ShellCommands.Command c, String... options) {
         for (String w : c.words()) {
             for (String o : options) {
-                if (w.equals(o) || (o.startsWith("--") && w.startsWith(o + "="))) {
+                if (w.equals(o) || (w.length() > o.length() && w.charAt(o.length()) == '=' && o.startsWith("--")
+                        && w.startsWith(o))) {
                     return true;
                 }
             }
@@ -117,7 +114,7 @@ final class BuiltinRules {
 
     private static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
-                && !from.matches("\\d+");
+                && !(from.length() > 0 && from.chars().allMatch(Character::isDigit));
     }
 
     /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */
@@ -203,7 +200,7 @@ final class BuiltinRules {
                         + " and Trivy miss.",
                 List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
                 (s, emit) -> {
-                    for (Pull p : pulls(s)) {
+                    for (Pull p : s.pulls()) {
                         Ref ref = Ref.parse(p.image());
                         boolean ok = !p.image().isBlank() && !p.image().contains("$") && !p.image().contains("..")
                                 && s.policy().approvedImages().stream().anyMatch(r -> r.matches(ref.repository(),
@@ -219,7 +216,7 @@ final class BuiltinRules {
                         + " withdrawn base, say). It is checked on the same resolved references as the approved list.",
                 List.of("DL3026"),
                 (s, emit) -> {
-                    for (Pull p : pulls(s)) {
+                    for (Pull p : s.pulls()) {
                         for (Pattern deny : s.policy().deniedImages()) {
                             if (deny.matcher(p.image()).matches()) {
                                 emit.emit(p.line(), p.where(), p.where() + " image " + shown(p) + " is denied");
@@ -233,7 +230,7 @@ final class BuiltinRules {
                         + " makes this an error for every image, or per approved prefix.",
                 List.of("DL3006", "DL3007", "CIS-4.2"),
                 (s, emit) -> {
-                    for (Pull p : pulls(s)) {
+                    for (Pull p : s.pulls()) {
                         Ref ref = Ref.parse(p.image());
                         if (ref.digest() == null && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
@@ -245,7 +242,7 @@ final class BuiltinRules {
                 "With requireDigest (for the whole policy, or for one approved prefix) an image without @sha256 is"
                         + " refused rather than warned about.", List.of("CIS-4.2"),
                 (s, emit) -> {
-                    for (Pull p : pulls(s)) {
+                    for (Pull p : s.pulls()) {
                         Ref ref = Ref.parse(p.image());
                         boolean demanded = s.policy().requireDigest() || s.policy().approvedImages().stream()
                                 .anyMatch(r -> r.requireDigest() && r.matches(ref.repository(), ref.tag()));
@@ -259,7 +256,7 @@ final class BuiltinRules {
                 "An image without a tag means :latest, which changes under the build without review.",
                 List.of("DL3006", "DL3007", "DS001", "CKV_DOCKER_7"),
                 (s, emit) -> {
-                    for (Pull p : pulls(s)) {
+                    for (Pull p : s.pulls()) {
                         Ref ref = Ref.parse(p.image());
                         if (ref.digest() == null && (ref.tag() == null || ref.tag().equals("latest"))
                                 && !p.image().isBlank()) {
@@ -324,7 +321,7 @@ final class BuiltinRules {
             return;
         }
         char escape = s.dockerfile().escape();
-        for (BuildStages.Stage stage : s.plan().targetChain()) {
+        for (BuildStages.Stage stage : s.targetChain()) {
             Map<String, String> scope = new HashMap<>();
             Instruction lastUser = null;
             String lastValue = null;
@@ -351,7 +348,7 @@ final class BuiltinRules {
             }
             if (lastUser != null) {
                 String user = lastValue.split(":", 2)[0].strip();
-                if (user.isEmpty() || user.equals("root") || user.matches("0+")) {
+                if (user.isEmpty() || user.equals("root") || user.chars().allMatch(ch -> ch == '0')) {
                     String written = lastUser.arguments().strip();
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
                             + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
@@ -393,8 +390,13 @@ final class BuiltinRules {
         return out;
     }
 
+    /** A cheap filter first (every pattern starts with one of these), then the expression. */
     static boolean looksSecretValue(String value) {
-        return value != null && SECRET_VALUE.matcher(value).find();
+        if (value == null || !(value.contains("AKIA") || value.contains("-----BEGIN") || value.contains("gh")
+                || value.contains("xox") || value.contains("glpat-") || value.contains("eyJ"))) {
+            return false;
+        }
+        return SECRET_VALUE.matcher(value).find();
     }
 
     static Pattern inlineIgnore() {

@@ -26,6 +26,10 @@ final class BuiltinRunRules {
             "NODE_TLS_REJECT_UNAUTHORIZED", "0", "PYTHONHTTPSVERIFY", "0", "GIT_SSL_NO_VERIFY", "*",
             "PIP_TRUSTED_HOST", "*", "NPM_CONFIG_STRICT_SSL", "false");
 
+    private static final Pattern CURL_SHORT_K = Pattern.compile("-[a-zA-Z]*k[a-zA-Z]*");
+    private static final Pattern RPM_VERSION = Pattern.compile("-[0-9]");
+    private static final Pattern OCTAL_MODE = Pattern.compile("[0-7]{3,4}");
+
     private BuiltinRunRules() {
     }
 
@@ -46,7 +50,7 @@ final class BuiltinRunRules {
                         }
                     }
                     for (ShellCommands.Command c : cmds) {
-                        if (SHELLS.contains(c.program()) && c.text().matches(".*\\$\\((curl|wget) .*")) {
+                        if (SHELLS.contains(c.program()) && (c.text().contains("$(curl ") || c.text().contains("$(wget "))) {
                             emit.emit(i.line(), i.keyword(), "download executed by a shell: " + c.program()
                                     + " $(curl …)");
                         }
@@ -62,9 +66,9 @@ final class BuiltinRunRules {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             String p = c.program();
-                            String text = c.text().toLowerCase(Locale.ROOT);
+                            String text = c.lowerText();
                             boolean bad = (p.equals("curl") && hasArg(c, "-k", "--insecure"))
-                                    || (p.equals("curl") && c.words().stream().anyMatch(w -> w.matches("-[a-zA-Z]*k[a-zA-Z]*")))
+                                    || (p.equals("curl") && c.words().stream().anyMatch(w -> CURL_SHORT_K.matcher(w).matches()))
                                     || (p.equals("wget") && hasArg(c, "--no-check-certificate"))
                                     || (p.startsWith("pip") && hasArg(c, "--trusted-host"))
                                     || ((p.equals("npm") || p.equals("yarn") || p.equals("pnpm"))
@@ -97,7 +101,7 @@ final class BuiltinRunRules {
                         "CKV2_DOCKER_15", "CIS-4.11"),
                 (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        String text = c.text().toLowerCase(Locale.ROOT);
+                        String text = c.lowerText();
                         if (hasArg(c, "--allow-unauthenticated", "--allow-insecure-repositories", "--force-yes",
                                 "--nogpgcheck", "--allow-untrusted", "--nosignature", "--nodigest", "--no-gpg-checks",
                                 "--insecure")
@@ -203,7 +207,7 @@ final class BuiltinRunRules {
         unpinned("gem-unpinned", "gem install", List.of("DL3028"), Set.of("gem"), "install",
                 w -> w.contains(":"));
         unpinned("yum-dnf-unpinned", "yum/dnf install", List.of("DL3033", "DL3041"), Set.of("yum", "dnf", "microdnf"),
-                "install", w -> w.matches(".*-[0-9].*") || w.endsWith(".rpm"));
+                "install", w -> RPM_VERSION.matcher(w).find() || w.endsWith(".rpm"));
         unpinned("zypper-unpinned", "zypper install", List.of("DL3037"), Set.of("zypper"), "install",
                 w -> w.contains("=") || w.contains(">") || w.contains("<") || w.endsWith(".rpm"));
         unpinned("go-install-unpinned", "go install", List.of("DL3062"), Set.of("go"), "install",
@@ -247,7 +251,7 @@ final class BuiltinRunRules {
     }
 
     static boolean octalSetuid(String mode) {
-        if (!mode.matches("[0-7]{3,4}")) {
+        if (!OCTAL_MODE.matcher(mode).matches()) {
             return false;
         }
         return mode.length() == 4 && (mode.charAt(0) - '0' & 6) != 0;

@@ -68,16 +68,17 @@ public class PolicyEvaluator {
                 request.image(), doc, request.contextFiles());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
         LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
-        List<BuiltinRules.Rule> rules = new ArrayList<>(BuiltinRules.all());
-        for (CustomRules.CustomRule custom : doc.customRules()) {
-            rules.add(new BuiltinRules.Rule(custom.info(), (sub, emit) -> CustomRules.run(custom, sub, emit)));
+        PlansOf plans = this.plans;
+        if (plans.doc() != doc) {
+            plans = new PlansOf(doc, new java.util.concurrent.ConcurrentHashMap<>());
+            this.plans = plans;
         }
+        RulePlan rulePlan = plans.byTeam().computeIfAbsent(request.team() == null ? "" : request.team(),
+                k -> rulePlan(doc, team));
         List<Finding> findings = new ArrayList<>();
-        for (BuiltinRules.Rule rule : rules) {
-            PolicyDocument.RuleSetting setting = setting(rule.info(), doc, team);
-            if (!setting.enabled()) {
-                continue;
-            }
+        for (int r = 0; r < rulePlan.rules().size(); r++) {
+            BuiltinRules.Rule rule = rulePlan.rules().get(r);
+            PolicyDocument.RuleSetting setting = rulePlan.settings().get(r);
             rule.check().run(subject, (line, instruction, message) -> {
                 boolean waived = doc.waivers().stream()
                         .anyMatch(w -> w.covers(rule.info().id(), request.team(), request.image(), line, today));
@@ -107,6 +108,33 @@ public class PolicyEvaluator {
     /** Every rule of the registry, for documentation and SARIF. */
     public static List<RuleInfo> registry() {
         return BuiltinRules.all().stream().map(BuiltinRules.Rule::info).toList();
+    }
+
+    /** The enabled rules of a policy for a team, with their settings: resolved once, not per evaluation. */
+    private record RulePlan(List<BuiltinRules.Rule> rules, List<PolicyDocument.RuleSetting> settings) {
+    }
+
+    /** The plans of one policy document (compared by identity: a reload makes a new document), per team. */
+    private record PlansOf(PolicyDocument doc, java.util.Map<String, RulePlan> byTeam) {
+    }
+
+    private volatile PlansOf plans = new PlansOf(null, java.util.Map.of());
+
+    private static RulePlan rulePlan(PolicyDocument doc, PolicyDocument.TeamSettings team) {
+        List<BuiltinRules.Rule> all = new ArrayList<>(BuiltinRules.all());
+        for (CustomRules.CustomRule custom : doc.customRules()) {
+            all.add(new BuiltinRules.Rule(custom.info(), (sub, emit) -> CustomRules.run(custom, sub, emit)));
+        }
+        List<BuiltinRules.Rule> rules = new ArrayList<>();
+        List<PolicyDocument.RuleSetting> settings = new ArrayList<>();
+        for (BuiltinRules.Rule rule : all) {
+            PolicyDocument.RuleSetting setting = setting(rule.info(), doc, team);
+            if (setting.enabled()) {
+                rules.add(rule);
+                settings.add(setting);
+            }
+        }
+        return new RulePlan(List.copyOf(rules), List.copyOf(settings));
     }
 
     private static PolicyDocument.RuleSetting setting(RuleInfo info, PolicyDocument doc,

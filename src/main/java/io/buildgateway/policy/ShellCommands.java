@@ -11,20 +11,43 @@ import java.util.List;
 final class ShellCommands {
 
     /** One simple command; {@code pipedFrom} is true when its input comes from the previous command's output. */
-    record Command(List<String> words, boolean pipedFrom) {
+    static final class Command {
+        private final List<String> words;
+        private final boolean pipedFrom;
+        private String program;
+        private String lowerText;
+
+        Command(List<String> words, boolean pipedFrom) {
+            this.words = words;
+            this.pipedFrom = pipedFrom;
+        }
+
+        List<String> words() {
+            return words;
+        }
+
+        boolean pipedFrom() {
+            return pipedFrom;
+        }
+
         String program() {
-            for (String w : words) {
-                if (!w.contains("=") || w.startsWith("-")) {
-                    return basename(w);
+            if (program == null) {
+                String p = "";
+                for (String w : words) {
+                    if (w.indexOf('=') < 0 || w.startsWith("-")) {
+                        p = basename(w);
+                        break;
+                    }
                 }
+                program = p;
             }
-            return "";
+            return program;
         }
 
         /** The words after the program (and after leading VAR=value assignments). */
         List<String> args() {
             int i = 0;
-            while (i < words.size() && words.get(i).contains("=") && !words.get(i).startsWith("-")) {
+            while (i < words.size() && words.get(i).indexOf('=') >= 0 && !words.get(i).startsWith("-")) {
                 i++;
             }
             return i + 1 <= words.size() ? words.subList(Math.min(i + 1, words.size()), words.size()) : List.of();
@@ -36,6 +59,14 @@ final class ShellCommands {
 
         String text() {
             return String.join(" ", words);
+        }
+
+        /** The whole command lower-cased, computed on first use. */
+        String lowerText() {
+            if (lowerText == null) {
+                lowerText = text().toLowerCase(java.util.Locale.ROOT);
+            }
+            return lowerText;
         }
     }
 

@@ -12,15 +12,15 @@ public final class SecretNames {
      * Words that name a secret anywhere in a name (DB_PASSWORD, dbPassword, NPM_TOKEN), key pairs (API_KEY,
      * PRIVATE_KEY), and short words only as whole parts of the name (AUTH, PWD: not UNAUTHORIZED, not PWDX).
      */
-    private static final Pattern SECRET = Pattern.compile("(?i).*(passw(or)?d|secret|token|credential|passphrase"
+    private static final Pattern SECRET = Pattern.compile("(?i)(passw(or)?d|secret|token|credential|passphrase"
             + "|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key"
-            + "|(^|[_.-])(auth|pwd|pat)($|[_.-])).*");
+            + "|(^|[_.-])(auth|pwd|pat)($|[_.-]))");
 
     private SecretNames() {
     }
 
     public static boolean looksSecret(String name) {
-        return name != null && SECRET.matcher(name).matches();
+        return name != null && SECRET.matcher(name).find();
     }
 
     /** A copy with the values of secret-looking keys replaced by {@value #REDACTED}. */

@@ -33,6 +33,20 @@ class SubstitutionTest {
     }
 
     @Test
+    void supportsPrefixSuffixAndReplacementPatterns() {
+        vars.put("IMG", "registry.local/base/debian:12-slim");
+        assertThat(expand("${IMG#*/}")).isEqualTo("base/debian:12-slim");
+        assertThat(expand("${IMG##*/}")).isEqualTo("debian:12-slim");
+        assertThat(expand("${IMG%:*}")).isEqualTo("registry.local/base/debian");
+        assertThat(expand("${IMG%%/*}")).isEqualTo("registry.local");
+        assertThat(expand("${IMG%-sl?m}")).isEqualTo("registry.local/base/debian:12");
+        assertThat(expand("${IMG/debian/alpine}")).isEqualTo("registry.local/base/alpine:12-slim");
+        assertThat(expand("${IMG/registry.local/$A}")).isEqualTo("a/base/debian:12-slim");
+        assertThat(expand("${UNSET#x}")).isEqualTo("");
+        assertThat(expand("${IMG#nomatch}")).isEqualTo("registry.local/base/debian:12-slim");
+    }
+
+    @Test
     void escapesAndSingleQuotesAreLiteral() {
         assertThat(expand("\\$A")).isEqualTo("$A");
         assertThat(expand("'$A'")).isEqualTo("$A");

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Lint throughput: the gateway's policy engine (every rule of the shipped policy) against the npm linters
+# dockerfilelint and dockerfile-utils, over the same corpus (src/test/resources/corpus), single thread, warm,
+# one process each. Prints files/s and p99 per file, and the ratio to the faster npm linter.
+#   bench/lint-throughput.sh [seconds]   (default 10; installs the npm linters into .state/bench-npm on demand)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+SECONDS_EACH=${1:-10}
+NPM_DIR=$ROOT/.state/bench-npm
+if [ ! -d "$NPM_DIR/node_modules/dockerfilelint" ] || [ ! -d "$NPM_DIR/node_modules/dockerfile-utils" ]; then
+  mkdir -p "$NPM_DIR"
+  (cd "$NPM_DIR" && npm install --silent --no-audit --no-fund dockerfilelint@1.8.0 dockerfile-utils@0.16.3 >/dev/null)
+fi
+mvn -q -B -DskipTests package >/dev/null
+CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+OUT=$(mktemp -d)
+javac -cp "$CP" -d "$OUT" bench/lint/LintBench.java
+# This machine shares its host (steal time moves every figure by tens of percent), so the engines run in alternation,
+# ROUNDS times, and the ratio is the median of the per-round ratios.
+ROUNDS=${ROUNDS:-3}
+: >"$OUT/ratios"
+for r in $(seq 1 "$ROUNDS"); do
+  OURS=$(java -cp "$CP:$OUT" LintBench src/test/resources/corpus config/policy "$SECONDS_EACH")
+  THEIRS=$(NODE_PATH=$NPM_DIR/node_modules node bench/lint/npm-linters.js src/test/resources/corpus "$SECONDS_EACH")
+  echo "round $r: $OURS"
+  echo "$THEIRS" | sed "s/^/round $r: /"
+  ours=$(echo "$OURS" | grep -oE '[0-9]+ files/s' | grep -oE '[0-9]+')
+  best=$(echo "$THEIRS" | grep -oE '[0-9]+ files/s' | grep -oE '[0-9]+' | sort -n | tail -1)
+  echo "$ours / $best" | bc -l >>"$OUT/ratios"
+done
+MEDIAN=$(sort -n "$OUT/ratios" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+rm -rf "$OUT"
+printf 'ratio gateway / faster npm linter, median of %d rounds: %.2f (target >= 2, with every rule of the default policy; p99 target < 1 ms)\n' \
+  "$ROUNDS" "$MEDIAN"

@@ -1,0 +1,33 @@
+// Lint throughput of the npm linters over the same corpus: one warm process, single thread.
+// Usage: node npm-linters.js <corpus dir> <seconds>
+const fs = require('fs');
+const path = require('path');
+const dir = process.argv[2];
+const seconds = Number(process.argv[3]);
+const files = fs.readdirSync(dir).filter(f => f.endsWith('.Dockerfile')).sort()
+  .map(f => fs.readFileSync(path.join(dir, f), 'utf8'));
+const linters = {
+  dockerfilelint: (() => { const d = require('dockerfilelint'); return s => d.run('/', s); })(),
+  'dockerfile-utils': (() => { const u = require('dockerfile-utils'); return s => u.validate(s); })(),
+};
+for (const [name, lint] of Object.entries(linters)) {
+  let sink = 0;
+  const warm = Date.now() + 5000;
+  while (Date.now() < warm) for (const f of files) sink += lint(f).length;
+  const samples = [];
+  const start = process.hrtime.bigint();
+  const end = start + BigInt(Math.round(seconds * 1e9));
+  outer: for (;;) {
+    for (const f of files) {
+      const t0 = process.hrtime.bigint();
+      sink += lint(f).length;
+      const t1 = process.hrtime.bigint();
+      samples.push(Number(t1 - t0));
+      if (t1 > end) break outer;
+    }
+  }
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  samples.sort((a, b) => a - b);
+  console.log(`${name}: ${(samples.length / elapsed).toFixed(0)} files/s, p50 ${(samples[samples.length >> 1] / 1e6).toFixed(3)} ms, ` +
+    `p99 ${(samples[Math.floor(samples.length * 0.99)] / 1e6).toFixed(3)} ms (checksum ${sink % 997})`);
+}
