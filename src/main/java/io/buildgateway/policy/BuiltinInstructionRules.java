@@ -120,11 +120,13 @@ final class BuiltinInstructionRules {
         add("expose-ssh", E, "ports", "No SSH port exposed",
                 "An image that serves SSH is a host, not a container; use docker exec / kubectl exec.",
                 List.of("DS004", "CKV_DOCKER_1"),
-                (s, emit) -> ports(s, (i, port) -> {
-                    if (port == 22) {
-                        emit.emit(i.line(), "EXPOSE", "EXPOSE 22 (SSH)");
+                (s, emit) -> exposed(s, (i, word) -> {
+                    java.util.regex.Matcher m = PORT.matcher(word);
+                    if (m.matches() && (m.group(1).equals("22") || m.group(2) != null
+                            && Integer.parseInt(m.group(1)) <= 22 && Integer.parseInt(m.group(2)) >= 22)) {
+                        emit.emit(i.line(), "EXPOSE", "EXPOSE " + word + " (SSH)");
                     }
-                }, emit));
+                }));
         add("invalid-port", E, "ports", "Exposed ports are valid",
                 "Ports are 0–65535, optionally a range, optionally /tcp, /udp or /sctp.", List.of("DL3011"),
                 BuiltinInstructionRules::invalidPorts);
@@ -318,21 +320,13 @@ final class BuiltinInstructionRules {
         return i.isJsonForm() ? i.json() : BuiltinRules.splitWords(i.arguments().split("<<", 2)[0]);
     }
 
-    private static void ports(Subject s, java.util.function.BiConsumer<Instruction, Integer> each,
-            BuiltinRules.Emitter emit) {
+    /** Every literal word of every EXPOSE (words with variables are left to the builder). */
+    private static void exposed(Subject s, java.util.function.BiConsumer<Instruction, String> each) {
         for (Instruction i : s.dockerfile().instructions()) {
-            if (!i.keyword().equals("EXPOSE")) {
-                continue;
-            }
-            for (String word : i.words()) {
-                if (word.contains("$")) {
-                    continue;
-                }
-                String[] parts = word.split("/", 2);
-                String[] range = parts[0].split("-", 2);
-                for (String p : range) {
-                    if (!p.isEmpty() && p.length() <= 5 && p.chars().allMatch(Character::isDigit)) {
-                        each.accept(i, Integer.parseInt(p));
+            if (i.keyword().equals("EXPOSE")) {
+                for (String word : i.words()) {
+                    if (!word.contains("$")) {
+                        each.accept(i, word);
                     }
                 }
             }
@@ -342,23 +336,15 @@ final class BuiltinInstructionRules {
     private static final java.util.regex.Pattern PORT = java.util.regex.Pattern.compile(
             "(\\d{1,5})(?:-(\\d{1,5}))?(?:/(?i:tcp|udp|sctp))?");
 
-    /** EXPOSE words that are not valid ports (variables are left to the builder). */
+    /** EXPOSE words that are not valid ports. */
     static void invalidPorts(Subject s, BuiltinRules.Emitter emit) {
-        for (Instruction i : s.dockerfile().instructions()) {
-            if (!i.keyword().equals("EXPOSE")) {
-                continue;
+        exposed(s, (i, word) -> {
+            java.util.regex.Matcher m = PORT.matcher(word);
+            boolean valid = m.matches() && Integer.parseInt(m.group(1)) <= 65535
+                    && (m.group(2) == null || Integer.parseInt(m.group(2)) <= 65535);
+            if (!valid) {
+                emit.emit(i.line(), "EXPOSE", "'" + word + "' is not a valid port");
             }
-            for (String word : i.words()) {
-                if (word.contains("$")) {
-                    continue;
-                }
-                java.util.regex.Matcher m = PORT.matcher(word);
-                boolean valid = m.matches() && Integer.parseInt(m.group(1)) <= 65535
-                        && (m.group(2) == null || Integer.parseInt(m.group(2)) <= 65535);
-                if (!valid) {
-                    emit.emit(i.line(), "EXPOSE", "'" + word + "' is not a valid port");
-                }
-            }
-        }
+        });
     }
 }
