@@ -147,18 +147,22 @@ public class BuildSubmissions {
     }
 
     Evaluation lint(String dockerfile, BuildRequest request) {
-        return policy.evaluate(new PolicyEvaluator.Request(dockerfile, request.buildArgs(), request.target(),
-                request.image() == null ? null : request.image().team().value(),
-                request.image() == null ? null : request.image().repository(), null));
+        return policy.evaluate(lintRequest(dockerfile, request, null));
     }
 
     /** Lints a whole context. The archive is checked like a build's but not kept. */
     Evaluation lintContext(InputStream body, long contentLength, BuildRequest request) {
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.inspectOnly(body, request.dockerfile());
-        return policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(), request.target(),
+        return policy.evaluate(lintRequest(context.dockerfile(), request, context.files()));
+    }
+
+    /** Lint takes the image (and so the team, for team settings and waivers) as optional. */
+    private static PolicyEvaluator.Request lintRequest(String dockerfile, BuildRequest request,
+            java.util.Set<String> contextFiles) {
+        return new PolicyEvaluator.Request(dockerfile, request.buildArgs(), request.target(),
                 request.image() == null ? null : request.image().team().value(),
-                request.image() == null ? null : request.image().repository(), context.files()));
+                request.image() == null ? null : request.image().repository(), contextFiles);
     }
 
     BuildView get(UUID id, GatewayPrincipal principal) {

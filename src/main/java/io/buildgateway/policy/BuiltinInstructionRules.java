@@ -4,6 +4,7 @@ import static io.buildgateway.policy.BuiltinRules.add;
 
 import io.buildgateway.dockerfile.BuildStages;
 import io.buildgateway.dockerfile.Instruction;
+import io.buildgateway.shared.SecretNames;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -37,7 +38,7 @@ final class BuiltinInstructionRules {
                                 ? BuiltinRules.env(i, s.dockerfile().escape())
                                 : i.keyword().equals("ARG") ? BuiltinRunRules.argPairs(i) : Map.of();
                         pairs.forEach((k, v) -> {
-                            if (BuiltinRules.secretName(k)) {
+                            if (SecretNames.looksSecret(k)) {
                                 emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " looks like a secret");
                             } else if (BuiltinRules.looksSecretValue(v)) {
                                 emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " has a value that looks like"
@@ -51,7 +52,7 @@ final class BuiltinInstructionRules {
                         + " secrets is refused; the values are never echoed back.",
                 List.of("DS031", "CIS-4.10"),
                 (s, emit) -> s.buildArgs().forEach((k, v) -> {
-                    if (BuiltinRules.secretName(k) || BuiltinRules.looksSecretValue(v)) {
+                    if (SecretNames.looksSecret(k) || BuiltinRules.looksSecretValue(v)) {
                         emit.emit(null, null, "build arg " + k + " looks like a secret");
                     }
                 }));

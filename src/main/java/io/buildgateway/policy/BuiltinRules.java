@@ -44,7 +44,8 @@ final class BuiltinRules {
             "(?i)#\\s*(hadolint\\s+(global\\s+)?ignore|checkov:skip|trivy:ignore|nosec|kics-scan\\s+ignore"
                     + "|buildgateway:ignore|check=skip)");
 
-    private static void rule(String id, Finding.Severity severity, String category, String title, String rationale,
+    /** Registers a rule (used by this class and the other rule files of the package). */
+    static void add(String id, Finding.Severity severity, String category, String title, String rationale,
             List<String> references, Check check) {
         RULES.add(new Rule(new RuleInfo(id, severity, category, title, rationale, references), check));
     }
@@ -61,7 +62,7 @@ final class BuiltinRules {
 
     // ---- helpers -------------------------------------------------------------------------------------------------
 
-    private static void eachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
+    static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
         for (Instruction i : s.dockerfile().instructions()) {
             if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
                     && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
@@ -70,7 +71,7 @@ final class BuiltinRules {
         }
     }
 
-    private static boolean anyArg(ShellCommands.Command c, String... options) {
+    static boolean hasArg(ShellCommands.Command c, String... options) {
         for (String w : c.words()) {
             for (String o : options) {
                 if (w.equals(o) || (w.length() > o.length() && w.charAt(o.length()) == '=' && o.startsWith("--")
@@ -90,7 +91,7 @@ final class BuiltinRules {
             "--cache-dir", "--platform", "--python-version", "-C", "--config-settings");
 
     /** Words after the sub-command (e.g. the packages of {@code apt-get install}), without options and their values. */
-    private static List<String> operands(ShellCommands.Command c, String subcommand) {
+    static List<String> packages(ShellCommands.Command c, String subcommand) {
         List<String> out = new ArrayList<>();
         boolean after = false;
         boolean skipNext = false;
@@ -192,7 +193,7 @@ final class BuiltinRules {
 
     static {
         // ---- images ---------------------------------------------------------------------------------------------
-        rule("unapproved-image", E, "images", "Every image the build can pull is on the approved list",
+        add("unapproved-image", E, "images", "Every image the build can pull is on the approved list",
                 "A build may pull images through FROM, COPY --from=<image>, RUN --mount=from=<image> and the # syntax="
                         + " frontend. Each is checked after build-arg substitution with the request's own build args,"
                         + " so an ARG cannot smuggle in an unapproved base; only images under an approved prefix (and"
@@ -211,7 +212,7 @@ final class BuiltinRules {
                         }
                     }
                 });
-        rule("denied-image", E, "images", "No image on the deny list",
+        add("denied-image", E, "images", "No image on the deny list",
                 "The deny list names images that must never be used, even under an approved prefix (a compromised or"
                         + " withdrawn base, say). It is checked on the same resolved references as the approved list.",
                 List.of("DL3026"),
@@ -224,7 +225,7 @@ final class BuiltinRules {
                         }
                     }
                 });
-        rule("image-not-pinned", W, "images", "Images are pinned by digest",
+        add("image-not-pinned", W, "images", "Images are pinned by digest",
                 "A tag can move; a digest cannot. Pinning every pulled image by @sha256 makes the build reproducible"
                         + " and the base exactly the one reviewed. Production policies set requireDigest: true, which"
                         + " makes this an error for every image, or per approved prefix.",
@@ -238,7 +239,7 @@ final class BuiltinRules {
                         }
                     }
                 });
-        rule("image-digest-required", E, "images", "Images are pinned by digest where the policy demands it",
+        add("image-digest-required", E, "images", "Images are pinned by digest where the policy demands it",
                 "With requireDigest (for the whole policy, or for one approved prefix) an image without @sha256 is"
                         + " refused rather than warned about.", List.of("CIS-4.2"),
                 (s, emit) -> {
@@ -252,7 +253,7 @@ final class BuiltinRules {
                         }
                     }
                 });
-        rule("image-latest-tag", W, "images", "Images name a version, not latest or nothing",
+        add("image-latest-tag", W, "images", "Images name a version, not latest or nothing",
                 "An image without a tag means :latest, which changes under the build without review.",
                 List.of("DL3006", "DL3007", "DS001", "CKV_DOCKER_7"),
                 (s, emit) -> {
@@ -265,7 +266,7 @@ final class BuiltinRules {
                         }
                     }
                 });
-        rule("from-platform-flag", I, "images", "FROM --platform is not hard-coded",
+        add("from-platform-flag", I, "images", "FROM --platform is not hard-coded",
                 "A constant --platform makes the image wrong for other architectures; use $BUILDPLATFORM or"
                         + " $TARGETPLATFORM.",
                 List.of("DL3029", "BuildKit:FromPlatformFlagConstDisallowed"),
@@ -279,7 +280,7 @@ final class BuiltinRules {
                 });
 
         // ---- user -----------------------------------------------------------------------------------------------
-        rule("final-user-root", E, "user", "The final stage runs as a non-root user",
+        add("final-user-root", E, "user", "The final stage runs as a non-root user",
                 "Root in the container is one kernel bug away from root on the host (user namespaces on the build"
                         + " hosts do not follow the image to production). The user that the target stage ends with —"
                         + " by name or uid 0, through ARG and ENV indirection and build args, inherited through stage"
@@ -287,11 +288,11 @@ final class BuiltinRules {
                         + " most bases).",
                 List.of("DL3002", "DS002", "CKV_DOCKER_3", "CKV_DOCKER_8", "CIS-4.1"),
                 BuiltinRules::finalUser);
-        rule("sudo", E, "user", "No sudo in RUN",
+        add("sudo", E, "user", "No sudo in RUN",
                 "sudo in a build means the image ships sudo and a path to root at run time; build steps already run"
                         + " as the current USER, so switch USER instead.",
                 List.of("DL3004", "DS010", "CKV2_DOCKER_1"),
-                (s, emit) -> eachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("sudo")) {
                             emit.emit(i.line(), i.keyword(), "RUN uses sudo: " + c.text());
@@ -299,21 +300,21 @@ final class BuiltinRules {
                         }
                     }
                 }));
-        rule("chpasswd", W, "user", "No passwords set in the image",
+        add("chpasswd", W, "user", "No passwords set in the image",
                 "Setting a password (chpasswd, passwd --stdin, usermod -p) bakes a credential into every copy of the"
                         + " image.",
                 List.of("CKV2_DOCKER_17", "CIS-4.10"),
-                (s, emit) -> eachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        if (c.program().equals("chpasswd") || (c.program().equals("usermod") && anyArg(c, "-p",
-                                "--password")) || (c.program().equals("passwd") && anyArg(c, "--stdin"))) {
+                        if (c.program().equals("chpasswd") || (c.program().equals("usermod") && hasArg(c, "-p",
+                                "--password")) || (c.program().equals("passwd") && hasArg(c, "--stdin"))) {
                             emit.emit(i.line(), i.keyword(), "RUN sets a password: " + c.program());
                         }
                     }
                 }));
-        registerRunRules();
-        registerInstructionRules();
-        registerContextRules();
+        BuiltinRunRules.register();
+        BuiltinInstructionRules.register();
+        BuiltinContextRules.register();
     }
 
     private static void finalUser(Subject s, Emitter emit) {
@@ -401,39 +402,5 @@ final class BuiltinRules {
 
     static Pattern inlineIgnore() {
         return INLINE_IGNORE;
-    }
-
-    private static void registerRunRules() {
-        BuiltinRunRules.register();
-    }
-
-    private static void registerInstructionRules() {
-        BuiltinInstructionRules.register();
-    }
-
-    private static void registerContextRules() {
-        BuiltinContextRules.register();
-    }
-
-    /** For the other rule files of this package. */
-    static void add(String id, Finding.Severity severity, String category, String title, String rationale,
-            List<String> references, Check check) {
-        rule(id, severity, category, title, rationale, references, check);
-    }
-
-    static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
-        eachRun(s, f);
-    }
-
-    static boolean hasArg(ShellCommands.Command c, String... options) {
-        return anyArg(c, options);
-    }
-
-    static List<String> packages(ShellCommands.Command c, String subcommand) {
-        return operands(c, subcommand);
-    }
-
-    static boolean secretName(String name) {
-        return SecretNames.looksSecret(name);
     }
 }

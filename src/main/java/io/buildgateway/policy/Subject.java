@@ -26,7 +26,6 @@ final class Subject {
     private final PolicyDocument policy;
     private final Set<String> contextFiles;
     private final Map<Instruction, List<ShellCommands.Command>> commands = new IdentityHashMap<>();
-    private final Map<Instruction, List<String>> words = new IdentityHashMap<>();
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
@@ -98,11 +97,6 @@ final class Subject {
     List<ShellCommands.Command> commands(Instruction run) {
         return commands.computeIfAbsent(run, r -> ShellCommands.split(r.keyword().equals("ONBUILD")
                 ? r.arguments().substring(4) : script(r)));
-    }
-
-    /** Whitespace-separated words that keep quoted runs together (quotes removed), split once. */
-    List<String> words(Instruction instruction) {
-        return words.computeIfAbsent(instruction, i -> BuiltinRules.splitWords(i.arguments()));
     }
 
     List<BuiltinRules.Pull> pulls() {
