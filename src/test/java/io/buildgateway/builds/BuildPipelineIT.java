@@ -168,11 +168,8 @@ class BuildPipelineIT extends IntegrationTest {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN echo started-long-step && sleep 600\nUSER 65534\n");
         String id = read(submit(token, "image=payments/slow&tag=1&noCache=true", context)).path("id").asString();
-        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
-        while (!get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-long-step")) {
-            assertThat(System.nanoTime()).as("the long step never started").isLessThan(deadline);
-            sleep(200);
-        }
+        eventually("the long step starting", Duration.ofMinutes(1),
+                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-long-step"));
 
         Response cancel = send(request(token, "/api/v1/builds/" + id + "/cancel")
                 .POST(HttpRequest.BodyPublishers.noBody()));
@@ -182,16 +179,8 @@ class BuildPipelineIT extends IntegrationTest {
         assertThat(done.path("status").asString()).isEqualTo("CANCELLED");
         // The step container is gone from the daemon, not left sleeping.
         String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
-        long until = System.nanoTime() + Duration.ofSeconds(20).toNanos();
-        String running;
-        do {
-            running = run("curl", "-s", "--unix-socket", socket, "http://localhost/v1.41/containers/json");
-            if (!running.contains("sleep 600")) {
-                break;
-            }
-            sleep(250);
-        } while (System.nanoTime() < until);
-        assertThat(running).doesNotContain("sleep 600");
+        eventually("the step container going away", Duration.ofSeconds(20), () -> !run("curl", "-s",
+                "--unix-socket", socket, "http://localhost/v1.41/containers/json").contains("sleep 600"));
         assertThat(auditCount("build.cancel-requested", "build/" + id)).isEqualTo(1);
         assertThat(auditCount("build.cancelled", "build/" + id)).isEqualTo(1);
 

@@ -75,11 +75,13 @@ class PolicyIT extends IntegrationTest {
         String token = builder("reload");
         String dockerfile = "FROM " + registryAddress() + "/base/busybox:1\nRUN apk add curl\nUSER 1000\n";
         Path file = POLICY.resolve("zz-test-reload.yaml");
-        String before = read(get(token, "/api/v1/policy")).path("digest").asString();
+        String before = digest(token);
         assertThat(lint(token, dockerfile).path("passed").asBoolean()).isTrue();
         try {
             Files.writeString(file, "teams:\n  reload:\n    failOn: warning\n");
-            String after = awaitDigestChange(token, before);
+            eventually("the policy change being picked up", Duration.ofSeconds(10),
+                    () -> !digest(token).equals(before));
+            String after = digest(token);
 
             JsonNode strict = lint(token, dockerfile);
             assertThat(strict.path("passed").asBoolean()).isFalse();
@@ -88,16 +90,12 @@ class PolicyIT extends IntegrationTest {
                     + " and details like ?", Long.class, "%" + after + "%")).isEqualTo(1);
 
             Files.writeString(file, "teams:\n  reload:\n    failOn: sometimes\n");
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (jdbc.queryForObject("select count(*) from audit_event where action = 'policy.load-failed'",
-                    Long.class) == 0) {
-                assertThat(System.nanoTime()).as("the broken policy was never reported").isLessThan(deadline);
-                sleep(100);
-            }
-            assertThat(read(get(token, "/api/v1/policy")).path("digest").asString()).isEqualTo(after);
+            eventually("the broken policy being reported", Duration.ofSeconds(10), () -> jdbc.queryForObject(
+                    "select count(*) from audit_event where action = 'policy.load-failed'", Long.class) > 0);
+            assertThat(digest(token)).isEqualTo(after);
         } finally {
             Files.deleteIfExists(file);
-            awaitDigest(token, before);
+            eventually("the original policy coming back", Duration.ofSeconds(10), () -> digest(token).equals(before));
         }
     }
 
@@ -106,24 +104,8 @@ class PolicyIT extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofString(dockerfile))));
     }
 
-    private String awaitDigestChange(String token, String from) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (true) {
-            String now = read(get(token, "/api/v1/policy")).path("digest").asString();
-            if (!now.equals(from)) {
-                return now;
-            }
-            assertThat(System.nanoTime()).as("the policy change was never picked up").isLessThan(deadline);
-            sleep(100);
-        }
-    }
-
-    private void awaitDigest(String token, String digest) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!read(get(token, "/api/v1/policy")).path("digest").asString().equals(digest)) {
-            assertThat(System.nanoTime()).as("the original policy did not come back").isLessThan(deadline);
-            sleep(100);
-        }
+    private String digest(String token) {
+        return read(get(token, "/api/v1/policy")).path("digest").asString();
     }
 
     private static long countStored() throws Exception {

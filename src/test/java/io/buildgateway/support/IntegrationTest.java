@@ -180,6 +180,17 @@ public abstract class IntegrationTest {
                 + get(token, "/api/v1/builds/" + buildId + "/logs").body());
     }
 
+    /** Polls until the condition holds; fails, naming what never happened, when the timeout passes first. */
+    protected static void eventually(String what, Duration timeout, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                fail(what + " did not happen within " + timeout);
+            }
+            sleep(100);
+        }
+    }
+
     protected static void sleep(long millis) {
         try {
             Thread.sleep(millis);
