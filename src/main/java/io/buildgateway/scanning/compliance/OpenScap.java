@@ -1,0 +1,439 @@
+package io.buildgateway.scanning.compliance;
+
+import io.buildgateway.scanning.compliance.ComplianceResult.Arf;
+import io.buildgateway.scanning.compliance.ComplianceResult.Status;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * Runs OpenSCAP on an image's root filesystem: {@code oscap xccdf eval} once per content file of the content folder
+ * (every {@code *-xccdf.xml} and {@code *-ds.xml}, in name order), with {@code OSCAP_PROBE_ROOT} set to the root
+ * filesystem as {@code oscap-chroot} does, then reads each XCCDF results file and keeps each ARF report.
+ *
+ * <p>The profile, when configured, is passed to every content file that declares it (exactly, or as the suffix
+ * {@code _<profile>} of a Profile id, as oscap matches it); a file that does not declare it is evaluated with its own
+ * default rule selection, so that the gateway's baseline and an SSG data stream can sit side by side. A profile that
+ * no file declares is a configuration error.
+ *
+ * <p>The timeout bounds a whole {@link #evaluate} call: each oscap run gets what is left of it and is killed, with
+ * the processes it started, when it runs out. (The first call also checks {@link #available()}, which allows
+ * {@code oscap --version} 30 seconds of its own.) Thread-safe; evaluations may run concurrently.
+ */
+public final class OpenScap {
+
+    private static final int OUTPUT_LIMIT = 64 * 1024;
+    private static final Duration VERSION_TIMEOUT = Duration.ofSeconds(30);
+    private static final int MESSAGE_LIMIT = 600;
+
+    private final String command;
+    private final Path contentDir;
+    private final String profile;
+    private final Duration timeout;
+
+    private final Object availability = new Object();
+    private Boolean available; // guarded by availability
+    private String unavailableReason = "not checked yet"; // guarded by availability
+
+    private final Map<Path, DeclaredProfiles> profileCache = new ConcurrentHashMap<>();
+
+    private record DeclaredProfiles(long size, FileTime modified, List<String> ids) {
+    }
+
+    /** One content file's evaluation. */
+    record Run(String content, Status status, List<RuleResult> rules, byte[] arf, String message) {
+
+        static Run error(String content, String message) {
+            return new Run(content, Status.ERROR, List.of(), null, message);
+        }
+    }
+
+    /** How an oscap process ended, with its merged output (bounded). */
+    record Exec(int exitCode, boolean timedOut, boolean interrupted, String output) {
+    }
+
+    /**
+     * @param oscapCommand  the oscap executable, a name looked up on the PATH ({@code oscap}) or a path
+     * @param contentDir    the folder of content files ({@code config/compliance})
+     * @param profileOrNull the XCCDF profile id (or oscap suffix of one), or null for each file's default selection
+     * @param timeout       the longest one {@link #evaluate} call may take
+     */
+    public OpenScap(String oscapCommand, Path contentDir, String profileOrNull, Duration timeout) {
+        this.command = Objects.requireNonNull(oscapCommand, "oscapCommand");
+        this.contentDir = Objects.requireNonNull(contentDir, "contentDir");
+        this.timeout = Objects.requireNonNull(timeout, "timeout");
+        if (oscapCommand.isBlank()) {
+            throw new IllegalArgumentException("the oscap command is blank");
+        }
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("the timeout must be positive: " + timeout);
+        }
+        this.profile = profileOrNull == null || profileOrNull.isBlank() ? null : profileOrNull.strip();
+    }
+
+    /** True when the oscap binary runs ({@code oscap --version} exits with 0); decided once, on the first call. */
+    public boolean available() {
+        synchronized (availability) {
+            if (available == null) {
+                checkAvailability();
+            }
+            return available != null && available;
+        }
+    }
+
+    private void checkAvailability() {
+        try {
+            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT);
+            if (exec.interrupted()) {
+                unavailableReason = "interrupted while running `" + command + " --version`";
+                return; // not decided: asked again next time
+            }
+            available = !exec.timedOut() && exec.exitCode() == 0;
+            unavailableReason = available ? null
+                    : exec.timedOut() ? "`" + command + " --version` did not answer within " + VERSION_TIMEOUT
+                    : "`" + command + " --version` exited with " + exec.exitCode() + ": " + lastLines(exec.output());
+        } catch (IOException e) {
+            available = false;
+            unavailableReason = "`" + command + "` cannot be run: " + e.getMessage();
+        }
+    }
+
+    /**
+     * Evaluates every content file against the root filesystem. Never throws for a failing rule nor for an oscap
+     * problem: those are {@code FAILED} and {@code ERROR} results. {@code NOT_RUN} when oscap is not available.
+     */
+    public ComplianceResult evaluate(Path rootfs) {
+        Objects.requireNonNull(rootfs, "rootfs");
+        if (!available()) {
+            String reason;
+            synchronized (availability) {
+                reason = unavailableReason;
+            }
+            return ComplianceResult.notRun("OpenSCAP is not available, no compliance check ran: " + reason);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Path root;
+        try {
+            root = rootfs.toRealPath();
+        } catch (IOException e) {
+            return error("the root filesystem " + rootfs + " cannot be read: " + e);
+        }
+        if (!Files.isDirectory(root)) {
+            return error("the root filesystem " + rootfs + " is not a directory");
+        }
+        List<Path> contents;
+        try {
+            contents = contentFiles();
+        } catch (IOException e) {
+            return error("the compliance content folder " + contentDir + " cannot be read: " + e);
+        }
+        if (contents.isEmpty()) {
+            return error("no compliance content: no *-xccdf.xml or *-ds.xml file in " + contentDir);
+        }
+        List<Boolean> useProfile = new ArrayList<>();
+        for (Path content : contents) {
+            useProfile.add(profile != null && declaresProfile(content));
+        }
+        if (profile != null && !useProfile.contains(true)) {
+            return error("the profile " + profile + " is declared by none of the content files " + names(contents));
+        }
+
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < contents.size(); i++) {
+            String name = contents.get(i).getFileName().toString();
+            long left = deadline - System.nanoTime();
+            if (Thread.currentThread().isInterrupted()) {
+                runs.add(Run.error(name, "not evaluated: interrupted"));
+            } else if (left <= 0) {
+                runs.add(Run.error(name, "not evaluated: the timeout of " + timeout + " was used up"));
+            } else {
+                runs.add(evaluateOne(root, contents.get(i), useProfile.get(i), Duration.ofNanos(left)));
+            }
+        }
+        return merge(runs);
+    }
+
+    private static ComplianceResult error(String message) {
+        return new ComplianceResult(Status.ERROR, List.of(), List.of(), message);
+    }
+
+    private List<Path> contentFiles() throws IOException {
+        try (Stream<Path> files = Files.list(contentDir)) {
+            return files.filter(p -> {
+                String n = p.getFileName().toString();
+                return (n.endsWith("-xccdf.xml") || n.endsWith("-ds.xml")) && Files.isRegularFile(p);
+            }).sorted(Comparator.comparing(p -> p.getFileName().toString())).toList();
+        }
+    }
+
+    private static String names(List<Path> files) {
+        return files.stream().map(p -> p.getFileName().toString()).collect(Collectors.joining(", "));
+    }
+
+    /** Whether the file declares the profile; when the file cannot be read, assumes it does and lets oscap decide. */
+    private boolean declaresProfile(Path content) {
+        List<String> ids;
+        try {
+            long size = Files.size(content);
+            FileTime modified = Files.getLastModifiedTime(content);
+            DeclaredProfiles cached = profileCache.get(content);
+            if (cached != null && cached.size() == size && cached.modified().equals(modified)) {
+                ids = cached.ids();
+            } else {
+                try (InputStream in = Files.newInputStream(content)) {
+                    ids = XccdfResults.profiles(in);
+                }
+                profileCache.put(content, new DeclaredProfiles(size, modified, List.copyOf(ids)));
+            }
+        } catch (IOException e) {
+            return true;
+        }
+        return ids.stream().anyMatch(id -> id.equals(profile) || id.endsWith("_" + profile));
+    }
+
+    private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit) {
+        String name = content.getFileName().toString();
+        Path work = null;
+        try {
+            work = Files.createTempDirectory("oscap-");
+            Path results = work.resolve("results.xml");
+            Path arf = work.resolve("arf.xml");
+            List<String> args = new ArrayList<>(List.of(command, "xccdf", "eval"));
+            if (withProfile) {
+                args.addAll(List.of("--profile", profile));
+            }
+            args.addAll(List.of("--results", results.toString(), "--results-arf", arf.toString(),
+                    content.toAbsolutePath().toString()));
+            ProcessBuilder builder = new ProcessBuilder(args).directory(work.toFile());
+            Map<String, String> env = builder.environment();
+            env.keySet().removeIf(k -> k.startsWith("OSCAP_"));
+            env.put("OSCAP_PROBE_ROOT", root.toString()); // what oscap-chroot sets
+            env.put("OSCAP_EVALUATION_TARGET", "chroot://" + root); // names the target in the results' facts
+            Exec exec = run(builder, limit);
+            if (exec.interrupted()) {
+                return Run.error(name, "interrupted; oscap was killed");
+            }
+            if (exec.timedOut()) {
+                return Run.error(name, "oscap did not finish within " + limit + " and was killed");
+            }
+            byte[] arfXml = Files.isRegularFile(arf) ? Files.readAllBytes(arf) : null;
+            XccdfResults.Parsed parsed = null;
+            String unreadable = "oscap wrote no results file";
+            if (Files.isRegularFile(results)) {
+                try (InputStream in = Files.newInputStream(results)) {
+                    parsed = XccdfResults.parse(in);
+                } catch (IOException e) {
+                    unreadable = e.getMessage();
+                }
+            }
+            return interpret(name, exec, parsed, unreadable, arfXml);
+        } catch (IOException e) {
+            return Run.error(name, "oscap could not be run: " + e);
+        } finally {
+            if (work != null) {
+                deleteTree(work);
+            }
+        }
+    }
+
+    /** Exit 0 = all pass, 2 = a rule failed, other = error; the rule results decide when they say more. */
+    static Run interpret(String name, Exec exec, XccdfResults.Parsed parsed, String unreadable, byte[] arf) {
+        int code = exec.exitCode();
+        List<RuleResult> rules = parsed != null ? parsed.rules() : List.of();
+        if (code != 0 && code != 2) {
+            return new Run(name, Status.ERROR, rules, arf, "oscap exited with " + code + ": "
+                    + lastLines(exec.output()));
+        }
+        if (parsed == null || !parsed.hasTestResult()) {
+            return new Run(name, Status.ERROR, rules, arf, parsed == null ? unreadable
+                    : "the results file has no TestResult");
+        }
+        List<String> broken = rules.stream().filter(r -> r.result().equals("error") || r.result().equals("unknown"))
+                .map(r -> r.ruleId() + " (" + r.result() + ")").toList();
+        if (!broken.isEmpty()) {
+            return new Run(name, Status.ERROR, rules, arf, broken.size() + " rule(s) could not be evaluated: "
+                    + String.join(", ", broken));
+        }
+        boolean failed = rules.stream().anyMatch(RuleResult::failed);
+        if (failed) {
+            return new Run(name, Status.FAILED, rules, arf, null);
+        }
+        if (code == 2) {
+            return new Run(name, Status.ERROR, rules, arf, "oscap exited with 2 but no rule failed: "
+                    + lastLines(exec.output()));
+        }
+        if (rules.stream().noneMatch(r -> r.result().equals("pass") || r.result().equals("fixed"))) {
+            return new Run(name, Status.ERROR, rules, arf, "no rule was checked (" + rules.size()
+                    + " selected, none passed or failed: not applicable or not checked)");
+        }
+        return new Run(name, Status.PASSED, rules, arf, null);
+    }
+
+    /**
+     * ERROR if any file errored (an error is never reported as a pass, and wins over failures, which stay listed),
+     * else FAILED if any rule failed, else PASSED.
+     */
+    static ComplianceResult merge(List<Run> runs) {
+        List<RuleResult> rules = runs.stream().flatMap(r -> r.rules().stream()).toList();
+        List<Arf> arfs = runs.stream().filter(r -> r.arf() != null).map(r -> new Arf(r.content(), r.arf())).toList();
+        List<RuleResult> failed = rules.stream().filter(RuleResult::failed).toList();
+        List<Run> errored = runs.stream().filter(r -> r.status() == Status.ERROR).toList();
+        String failures = failed.isEmpty() ? "" : failed.size() + " of " + rules.size() + " rules failed: "
+                + failed.stream().limit(10).map(r -> r.ruleId() + " (" + r.severity() + ")")
+                        .collect(Collectors.joining(", ")) + (failed.size() > 10 ? ", ..." : "");
+        if (runs.isEmpty()) {
+            return new ComplianceResult(Status.ERROR, rules, arfs, "no compliance content was evaluated");
+        }
+        if (!errored.isEmpty()) {
+            String errors = errored.stream().map(r -> r.content() + ": " + r.message())
+                    .collect(Collectors.joining("; "));
+            return new ComplianceResult(Status.ERROR, rules, arfs, bound(errors
+                    + (failures.isEmpty() ? "" : "; and " + failures)));
+        }
+        if (!failed.isEmpty()) {
+            return new ComplianceResult(Status.FAILED, rules, arfs, bound(failures));
+        }
+        long passed = rules.stream().filter(r -> r.result().equals("pass")).count();
+        return new ComplianceResult(Status.PASSED, rules, arfs, passed + " of " + rules.size()
+                + " rules passed, none failed (" + runs.size() + " content file" + (runs.size() == 1 ? "" : "s")
+                + ": " + runs.stream().map(Run::content).collect(Collectors.joining(", ")) + ")");
+    }
+
+    private static String bound(String message) {
+        return message.length() <= MESSAGE_LIMIT ? message : message.substring(0, MESSAGE_LIMIT - 3) + "...";
+    }
+
+    /** oscap's own error lines when it printed some, else its last lines; one line, bounded. */
+    static String lastLines(String output) {
+        List<String> lines = output.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        List<String> errors = lines.stream().filter(l -> l.startsWith("OpenSCAP Error") || l.startsWith("E: ")
+                || l.startsWith("Error")).toList();
+        List<String> chosen = !errors.isEmpty() ? errors : lines.subList(Math.max(0, lines.size() - 3), lines.size());
+        String joined = String.join(" | ", chosen);
+        return joined.isEmpty() ? "(no output)" : bound(joined);
+    }
+
+    /** Starts the process, drains its merged stdout and stderr into a bounded buffer, kills it at the deadline. */
+    private static Exec run(ProcessBuilder builder, Duration limit) throws IOException {
+        builder.redirectErrorStream(true);
+        builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
+        Process process = builder.start();
+        BoundedOutput output = new BoundedOutput(OUTPUT_LIMIT);
+        Thread drain = new Thread(() -> output.drain(process.getInputStream()), "oscap-output-" + process.pid());
+        drain.setDaemon(true);
+        drain.start();
+        boolean finished;
+        boolean interrupted = false;
+        try {
+            finished = process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            finished = false;
+            interrupted = true;
+        }
+        if (!finished) {
+            kill(process);
+        }
+        try {
+            drain.join(TimeUnit.SECONDS.toMillis(5));
+        } catch (InterruptedException e) {
+            interrupted = true;
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return new Exec(finished ? process.exitValue() : -1, !finished && !interrupted, interrupted, output.text());
+    }
+
+    private static void kill(Process process) {
+        process.descendants().forEach(ProcessHandle::destroyForcibly); // before the parent: they would be reparented
+        process.destroyForcibly();
+        try {
+            process.waitFor(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // a leftover in the temporary folder; nothing else to do
+                }
+            });
+        } catch (IOException ignored) {
+            // same
+        }
+    }
+
+    /** The first and the last {@code limit / 2} bytes of a stream, with a note of what was left out between. */
+    static final class BoundedOutput {
+
+        private final int half;
+        private final ByteArrayOutputStream head = new ByteArrayOutputStream();
+        private final byte[] tail;
+        private long tailWritten;
+
+        BoundedOutput(int limit) {
+            this.half = limit / 2;
+            this.tail = new byte[half];
+        }
+
+        void drain(InputStream in) {
+            byte[] buffer = new byte[8192];
+            try (in) {
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    write(buffer, n);
+                }
+            } catch (IOException ignored) {
+                // the process was killed or closed its output: keep what was read
+            }
+        }
+
+        synchronized void write(byte[] buffer, int n) {
+            int offset = 0;
+            if (head.size() < half) {
+                int take = Math.min(n, half - head.size());
+                head.write(buffer, 0, take);
+                offset = take;
+            }
+            for (int i = offset; i < n; i++) {
+                tail[(int) (tailWritten++ % half)] = buffer[i];
+            }
+        }
+
+        synchronized String text() {
+            StringBuilder text = new StringBuilder(head.toString(StandardCharsets.UTF_8));
+            if (tailWritten > 0) {
+                int kept = (int) Math.min(tailWritten, half);
+                if (tailWritten > half) {
+                    text.append("\n[... ").append(tailWritten - half).append(" bytes left out ...]\n");
+                }
+                byte[] ordered = new byte[kept];
+                int start = (int) (tailWritten % half);
+                for (int i = 0; i < kept; i++) {
+                    ordered[i] = tail[(tailWritten > half ? start + i : i) % half];
+                }
+                text.append(new String(ordered, StandardCharsets.UTF_8));
+            }
+            return text.toString();
+        }
+    }
+}

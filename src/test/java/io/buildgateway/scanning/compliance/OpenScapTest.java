@@ -1,0 +1,189 @@
+package io.buildgateway.scanning.compliance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.scanning.compliance.ComplianceResult.Status;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The runner without a real oscap: a missing command, and a fake oscap (a shell script) for the process plumbing. */
+class OpenScapTest {
+
+    @TempDir
+    Path tmp;
+
+    private static final String RESULTS = """
+            <Benchmark xmlns="http://checklists.nist.gov/xccdf/1.2" id="xccdf_t_benchmark_b">
+              <Profile id="xccdf_t_profile_p"/>
+              <Rule id="xccdf_t_rule_one" severity="high"><title>One</title></Rule>
+              <TestResult id="r"><rule-result idref="xccdf_t_rule_one"><result>%s</result></rule-result></TestResult>
+            </Benchmark>
+            """;
+
+    private Path content() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("content"));
+        Files.writeString(dir.resolve("t-xccdf.xml"), RESULTS.formatted("notchecked"));
+        Files.writeString(dir.resolve("t-oval.xml"), "<not-evaluated-on-its-own/>");
+        Files.writeString(dir.resolve("README.md"), "# not content");
+        return dir;
+    }
+
+    /**
+     * A fake oscap: {@code --version} exits 0; {@code xccdf eval} records its arguments and OSCAP_ environment, writes
+     * the results with the given rule result and an ARF, and exits with the given code after the given sleep.
+     */
+    private Path fakeOscap(String result, int exit, int sleepSeconds) throws IOException {
+        Path script = tmp.resolve("fake-oscap");
+        String results = RESULTS.formatted(result).replace("'", "");
+        Files.writeString(script, """
+                #!/bin/sh
+                [ "$1" = "--version" ] && { echo "OpenSCAP command line tool (oscap) fake"; exit 0; }
+                echo "$@" > %1$s/args
+                env | grep '^OSCAP_' | sort > %1$s/env
+                while [ $# -gt 0 ]; do
+                  case "$1" in
+                    --results) shift; printf '%%s' '%2$s' > "$1" ;;
+                    --results-arf) shift; echo '<arf:asset-report-collection/>' > "$1" ;;
+                  esac
+                  shift
+                done
+                echo "evaluating"
+                sleep %3$d
+                exit %4$d
+                """.formatted(tmp, results, sleepSeconds, exit));
+        Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwx------"));
+        return script;
+    }
+
+    @Test
+    void aMissingOscapIsNotRunNeverPassed() throws IOException {
+        OpenScap oscap = new OpenScap(tmp.resolve("no-such-oscap").toString(), content(), null,
+                Duration.ofSeconds(10));
+
+        ComplianceResult result = oscap.evaluate(tmp);
+
+        assertThat(oscap.available()).isFalse();
+        assertThat(result.status()).isEqualTo(Status.NOT_RUN);
+        assertThat(result.message()).contains("not available").contains("no-such-oscap");
+        assertThat(result.rules()).isEmpty();
+        assertThat(result.arfs()).isEmpty();
+    }
+
+    @Test
+    void runsOscapOnEachContentFileWithTheProbeRootAndReadsItsResults() throws IOException {
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs"));
+        Path content = content();
+        Files.writeString(content.resolve("u-ds.xml"), RESULTS.formatted("x"));
+        OpenScap oscap = new OpenScap(fakeOscap("pass", 0, 0).toString(), content, "p", Duration.ofSeconds(20));
+
+        ComplianceResult result = oscap.evaluate(rootfs);
+
+        assertThat(result.status()).isEqualTo(Status.PASSED);
+        assertThat(result.rules()).hasSize(2).allSatisfy(r -> {
+            assertThat(r.ruleId()).isEqualTo("xccdf_t_rule_one");
+            assertThat(r.title()).isEqualTo("One");
+            assertThat(r.severity()).isEqualTo("high");
+            assertThat(r.result()).isEqualTo("pass");
+        });
+        assertThat(result.arfs()).extracting(ComplianceResult.Arf::content).containsExactly("t-xccdf.xml", "u-ds.xml");
+        assertThat(new String(result.arfs().get(0).xml(), StandardCharsets.UTF_8)).contains("asset-report-collection");
+        assertThat(Files.readString(tmp.resolve("env"))).contains("OSCAP_PROBE_ROOT=" + rootfs.toRealPath());
+        assertThat(Files.readString(tmp.resolve("args"))).startsWith("xccdf eval --profile p --results ")
+                .contains("--results-arf ").endsWith(content.resolve("u-ds.xml").toAbsolutePath() + "\n");
+    }
+
+    @Test
+    void aFailedRuleIsFailedAndAnOscapErrorIsAnError() throws IOException {
+        Path content = content();
+
+        ComplianceResult failed = new OpenScap(fakeOscap("fail", 2, 0).toString(), content, null,
+                Duration.ofSeconds(20)).evaluate(tmp);
+        ComplianceResult errored = new OpenScap(fakeOscap("pass", 1, 0).toString(), content, null,
+                Duration.ofSeconds(20)).evaluate(tmp);
+        ComplianceResult inconsistent = new OpenScap(fakeOscap("pass", 2, 0).toString(), content, null,
+                Duration.ofSeconds(20)).evaluate(tmp);
+        ComplianceResult nothingChecked = new OpenScap(fakeOscap("notapplicable", 0, 0).toString(), content, null,
+                Duration.ofSeconds(20)).evaluate(tmp);
+        ComplianceResult ruleError = new OpenScap(fakeOscap("error", 0, 0).toString(), content, null,
+                Duration.ofSeconds(20)).evaluate(tmp);
+
+        assertThat(failed.status()).isEqualTo(Status.FAILED);
+        assertThat(failed.message()).contains("1 of 1 rules failed: xccdf_t_rule_one (high)");
+        assertThat(errored.status()).isEqualTo(Status.ERROR);
+        assertThat(errored.message()).contains("t-xccdf.xml: oscap exited with 1");
+        assertThat(inconsistent.status()).isEqualTo(Status.ERROR);
+        assertThat(nothingChecked.status()).isEqualTo(Status.ERROR);
+        assertThat(nothingChecked.message()).contains("no rule was checked");
+        assertThat(ruleError.status()).isEqualTo(Status.ERROR);
+        assertThat(ruleError.message()).contains("xccdf_t_rule_one (error)");
+    }
+
+    @Test
+    void killsOscapAtTheTimeout() throws IOException {
+        OpenScap oscap = new OpenScap(fakeOscap("pass", 0, 60).toString(), content(), null, Duration.ofSeconds(2));
+        assertThat(oscap.available()).isTrue();
+
+        long start = System.nanoTime();
+        ComplianceResult result = oscap.evaluate(tmp);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+        assertThat(result.status()).isEqualTo(Status.ERROR);
+        assertThat(result.message()).contains("did not finish within").contains("killed");
+    }
+
+    @Test
+    void aProfileNoFileDeclaresAndAnEmptyFolderAreErrors() throws IOException {
+        Path script = fakeOscap("pass", 0, 0);
+
+        ComplianceResult unknownProfile = new OpenScap(script.toString(), content(), "nosuch", Duration.ofSeconds(5))
+                .evaluate(tmp);
+        ComplianceResult noContent = new OpenScap(script.toString(), Files.createDirectories(tmp.resolve("empty")),
+                null, Duration.ofSeconds(5)).evaluate(tmp);
+        ComplianceResult noRootfs = new OpenScap(script.toString(), content(), null, Duration.ofSeconds(5))
+                .evaluate(tmp.resolve("missing"));
+
+        assertThat(unknownProfile.status()).isEqualTo(Status.ERROR);
+        assertThat(unknownProfile.message()).contains("profile nosuch is declared by none");
+        assertThat(noContent.status()).isEqualTo(Status.ERROR);
+        assertThat(noContent.message()).contains("no compliance content");
+        assertThat(noRootfs.status()).isEqualTo(Status.ERROR);
+    }
+
+    @Test
+    void anErrorWinsOverFailuresWhichStayListed() {
+        RuleResult fail = new RuleResult("b", "r1", "R1", "high", "fail");
+        RuleResult pass = new RuleResult("b", "r2", "R2", "low", "pass");
+        OpenScap.Run failed = new OpenScap.Run("a-xccdf.xml", Status.FAILED, List.of(fail, pass), new byte[1], null);
+        OpenScap.Run passed = new OpenScap.Run("b-ds.xml", Status.PASSED, List.of(pass), new byte[1], null);
+        OpenScap.Run errored = OpenScap.Run.error("c-ds.xml", "oscap exited with 1: boom");
+
+        ComplianceResult both = OpenScap.merge(List.of(failed, errored));
+        ComplianceResult onlyFailed = OpenScap.merge(List.of(passed, failed));
+
+        assertThat(both.status()).isEqualTo(Status.ERROR);
+        assertThat(both.message()).contains("c-ds.xml: oscap exited with 1: boom").contains("r1 (high)");
+        assertThat(both.rules()).containsExactly(fail, pass);
+        assertThat(both.arfs()).extracting(ComplianceResult.Arf::content).containsExactly("a-xccdf.xml");
+        assertThat(onlyFailed.status()).isEqualTo(Status.FAILED);
+        assertThat(OpenScap.merge(List.of(passed)).status()).isEqualTo(Status.PASSED);
+        assertThat(OpenScap.merge(List.of()).status()).isEqualTo(Status.ERROR);
+    }
+
+    @Test
+    void keepsTheHeadAndTailOfALongOutput() {
+        OpenScap.BoundedOutput output = new OpenScap.BoundedOutput(20);
+        byte[] bytes = "0123456789abcdefghijklmnopqrstuvwxyz".getBytes(StandardCharsets.US_ASCII);
+        output.write(bytes, bytes.length);
+
+        assertThat(output.text()).isEqualTo("0123456789\n[... 16 bytes left out ...]\nqrstuvwxyz");
+        assertThat(OpenScap.lastLines("a\n\nOpenSCAP Error: No profile matching suffix \"x\" [oscap.c:1]\nb\n"))
+                .isEqualTo("OpenSCAP Error: No profile matching suffix \"x\" [oscap.c:1]");
+    }
+}
