@@ -133,13 +133,25 @@ debian_mirror() {
 build_bases() {
   local sock=$1
   export DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0
-  if ! registry_has base/busybox latest; then
+  # Recipe 2 gives the base the account databases and os-release a real base has (the gateway's verification
+  # resolves users through /etc/passwd, and the compliance content requires these files). The recipe tag makes an
+  # older registry rebuild it.
+  if ! registry_has base/busybox recipe-2; then
     log "building base/busybox"
     local ctx; ctx=$(mktemp -d)
     cp /bin/busybox "$ctx/busybox"
-    printf 'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox","--install","-s","/bin"]\n' >"$ctx/Dockerfile"
+    mkdir -p "$ctx/etc"
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$ctx/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$ctx/etc/group"
+    printf 'root:*:19000:0:99999:7:::\nnobody:*:19000:0:99999:7:::\n' >"$ctx/etc/shadow"
+    printf 'ID=busybox\nNAME="BusyBox base"\nVERSION_ID=%s\nPRETTY_NAME="BusyBox base (gateway test base)"\n' \
+      "$(dpkg-query -W -f '${Version}' busybox-static 2>/dev/null | cut -d: -f2 | cut -d- -f1)" >"$ctx/etc/os-release"
+    chmod 0640 "$ctx/etc/shadow"
+    printf 'FROM scratch\nCOPY busybox /bin/busybox\nCOPY etc /etc\nRUN ["/bin/busybox","--install","-s","/bin"]\n' >"$ctx/Dockerfile"
     docker build -q --network none -t "$REGISTRY/base/busybox:latest" "$ctx" >/dev/null
+    docker tag "$REGISTRY/base/busybox:latest" "$REGISTRY/base/busybox:recipe-2"
     docker push -q "$REGISTRY/base/busybox:latest" >/dev/null
+    docker push -q "$REGISTRY/base/busybox:recipe-2" >/dev/null
     rm -rf "$ctx"
   fi
   if ! registry_has base/debian 12; then

@@ -41,6 +41,8 @@ class ArchitectureTest {
         mayOnlyUse("intake", "shared");
         mayOnlyUse("hostpool", "shared");
         mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "shared");
+        // scanning implements hostpool's ImageGate and has the policy judge its evidence; builds never calls it.
+        mayOnlyUse("scanning", "auth", "policy", "hostpool", "shared");
     }
 
     @Test

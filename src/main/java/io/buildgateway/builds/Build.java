@@ -45,6 +45,10 @@ class Build {
     @Column(name = "policy_digest")
     String policyDigest;
     String findings;
+    @Column(name = "base_image")
+    String baseImage;
+    @Column(name = "image_id")
+    String imageId;
     @Column(name = "image_digest")
     String imageDigest;
     @Column(name = "image_ref")

@@ -201,7 +201,7 @@ class BuildDispatcher {
                         "the build context " + b.contextDigest + " is no longer in the store");
             } else {
                 BuildJob job = new BuildJob(b.id.toString(), b.host, context, b.dockerfile, b.target, args, labels,
-                        b.noCache, b.image, b.tag);
+                        b.noCache, b.image, b.tag, b.team, b.baseImage);
                 outcome = hosts.run(job, output, cancel::get);
             }
         } catch (RuntimeException e) {
@@ -249,6 +249,7 @@ class BuildDispatcher {
             b.phase = null;
             b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
             b.imageDigest = outcome.imageDigest();
+            b.imageId = outcome.imageId();
             b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
             b.failureReason = outcome.reason();
             b.leaseOwner = null;

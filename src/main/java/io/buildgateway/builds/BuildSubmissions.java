@@ -50,10 +50,12 @@ public class BuildSubmissions {
     private final JsonMapper json;
     private final MeterRegistry meters;
     private final Clock clock;
+    private final io.buildgateway.hostpool.BuildHosts hosts;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
-            JsonMapper json, MeterRegistry meters, Clock clock) {
+            JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts) {
+        this.hosts = hosts;
         this.builds = builds;
         this.intake = intake;
         this.policy = policy;
@@ -74,6 +76,11 @@ public class BuildSubmissions {
             throw Problem.forbidden(principal.has(io.buildgateway.auth.Role.BUILDER)
                     ? "your token may build for teams " + principal.teams() + ", not '" + team + "'"
                     : "building needs the BUILDER role");
+        }
+        String target = hosts.registry() + "/" + request.image().repository();
+        if (policy.isApprovedImage(target)) {
+            // A team named like the base repository would otherwise overwrite an approved base with its own image.
+            throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
         if (builds.countByStatus(BuildStatus.QUEUED) >= properties.maxQueued()) {
             throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
@@ -100,6 +107,7 @@ public class BuildSubmissions {
         build.noCache = request.noCache();
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
+        build.baseImage = evaluation.baseImage();
         if (evaluation.passed()) {
             build.status = BuildStatus.QUEUED;
         } else {

@@ -52,12 +52,15 @@ public class BuildHosts {
     private final Clock clock;
     private final Map<String, Health> health = new ConcurrentHashMap<>();
     private final ScheduledExecutorService checker;
+    private final List<ImageGate> gates;
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
 
-    BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock) {
+    BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
+            org.springframework.beans.factory.ObjectProvider<ImageGate> gates) {
         this.properties = properties;
+        this.gates = gates.orderedStream().toList();
         this.clients = new DockerClients(properties);
         this.events = events;
         this.clock = clock;
@@ -187,6 +190,21 @@ public class BuildHosts {
             if (labelled.outcome() != null) {
                 return labelled.outcome();
             }
+            DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
+                    ref, output);
+            for (ImageGate gate : gates) {
+                ImageGate.Verdict verdict = gate.examine(built);
+                if (!verdict.passed()) {
+                    removeQuietly(docker, labelled.imageId());
+                    return new BuildOutcome(BuildOutcome.Result.FAILED, labelled.imageId(), null, null,
+                            verdict.reason());
+                }
+                if (cancelled.getAsBoolean()) {
+                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, labelled.imageId(), null, null,
+                            "cancelled while verifying");
+                }
+            }
+            long tv = System.nanoTime();
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
@@ -203,8 +221,11 @@ public class BuildHosts {
             }
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + push.digest + "\n");
-            log.info("build {} on {}: build {} ms, labels {} ms, push {} ms", job.buildId(), job.host(),
-                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (t3 - t2) / 1_000_000);
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms", job.buildId(), job.host(),
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (t3 - tv) / 1_000_000);
+            for (ImageGate gate : gates) {
+                gate.pushed(built, push.digest);
+            }
             return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), push.digest,
                     name + "@" + push.digest, null);
         } catch (InterruptedException e) {
@@ -392,6 +413,15 @@ public class BuildHosts {
                 error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
                         ? item.getErrorDetail().getMessage() : item.getError();
             }
+        }
+    }
+
+    /** A refused image must not stay on the host under any name another build could pull or push. */
+    private static void removeQuietly(DockerClient docker, String imageId) {
+        try {
+            docker.removeImageCmd(imageId).withForce(true).exec();
+        } catch (RuntimeException ignored) {
+            // still in use by a concurrent build's cache, or already gone; it carries no tag either way
         }
     }
 

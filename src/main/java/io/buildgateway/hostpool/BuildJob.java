@@ -8,9 +8,11 @@ import java.util.Map;
  *
  * @param repository {@code <team>/<name>} under the registry
  * @param labels the caller's labels merged with the gateway's own
+ * @param baseImage the image the final stage starts from, as the policy resolved it; null for {@code scratch}
  */
 public record BuildJob(String buildId, String host, Path context, String dockerfile, String target,
-        Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag) {
+        Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
+        String team, String baseImage) {
 
     @Override
     public String toString() {

@@ -26,6 +26,7 @@ public record PolicyDocument(
         Map<String, TeamSettings> teams,
         List<Waiver> waivers,
         List<CustomRules.CustomRule> customRules,
+        ImagePolicy image,
         String digest,
         String source) {
 
@@ -64,7 +65,7 @@ public record PolicyDocument(
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
             "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
-            "customRules");
+            "customRules", "image", "vulnerabilities");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
     static PolicyDocument from(Map<String, Map<String, Object>> files, Set<String> knownRules, String digest,
@@ -79,6 +80,7 @@ public record PolicyDocument(
         Map<String, TeamSettings> teams = new LinkedHashMap<>();
         List<Waiver> waivers = new ArrayList<>();
         List<CustomRules.CustomRule> custom = new ArrayList<>();
+        ImagePolicy image = ImagePolicy.DEFAULT;
         Set<String> known = new java.util.HashSet<>(knownRules);
         for (Map<String, Object> doc : files.values()) {
             for (Object item : list(doc.get("customRules"), "customRules")) {
@@ -118,6 +120,8 @@ public record PolicyDocument(
                 custom.add(customRule(cr.get(i), knownRules, custom, where + ": customRules[" + i + "]"));
             }
             rules.putAll(ruleSettings(doc.get("rules"), known, where + ": rules"));
+            image = ImagePolicy.parse(image, map(doc.get("image"), where + ": image"),
+                    map(doc.get("vulnerabilities"), where + ": vulnerabilities"), where);
             for (Map.Entry<String, Object> team : map(doc.get("teams"), where + ": teams").entrySet()) {
                 String at = where + ": teams." + team.getKey();
                 Map<String, Object> t = map(team.getValue(), at);
@@ -136,7 +140,7 @@ public record PolicyDocument(
         }
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
-                List.copyOf(waivers), List.copyOf(custom), digest, source);
+                List.copyOf(waivers), List.copyOf(custom), image, digest, source);
     }
 
     private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,

@@ -90,7 +90,9 @@ public class PolicyEvaluator {
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
         boolean passed = findings.stream().noneMatch(f -> !Boolean.TRUE.equals(f.waived())
                 && f.severity().ordinal() <= threshold.ordinal());
-        return new Evaluation(passed, doc.digest(), findings);
+        List<BuildStages.Stage> chain = subject.targetChain();
+        BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
+        return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null);
     }
 
     public PolicyView describe() {
@@ -105,9 +107,72 @@ public class PolicyEvaluator {
         return new PolicyView(doc.digest(), doc.source(), rules);
     }
 
-    /** Every rule of the registry, for documentation and SARIF. */
+    /** Every rule of the registry (Dockerfile rules, then image rules), for documentation and SARIF. */
     public static List<RuleInfo> registry() {
-        return BuiltinRules.all().stream().map(BuiltinRules.Rule::info).toList();
+        List<RuleInfo> all = new ArrayList<>(BuiltinRules.all().stream().map(BuiltinRules.Rule::info).toList());
+        all.addAll(ImageRules.ALL);
+        return List.copyOf(all);
+    }
+
+    static Set<String> knownRuleIds() {
+        Set<String> ids = new java.util.HashSet<>(BuiltinRules.ids());
+        ImageRules.ALL.forEach(r -> ids.add(r.id()));
+        return ids;
+    }
+
+    /** Whether a repository reference (without tag) falls under an approved image of the policy in force. */
+    public boolean isApprovedImage(String repository) {
+        return policy.get().approvedImages().stream().anyMatch(r -> r.matches(repository, null));
+    }
+
+    /** The policy's settings for built images, as in force now. */
+    public ImagePolicy imagePolicy() {
+        return policy.get().image();
+    }
+
+    /** The labels the policy requires on every image. */
+    public List<String> requiredLabels() {
+        return policy.get().requiredLabels();
+    }
+
+    /**
+     * One piece of evidence about a built image, found by the scanning module: the image rule it bears on, what was
+     * found and where, and whether the policy's vulnerability allowlist already accepts it (with the reason).
+     */
+    public record Evidence(String rule, String message, String allowedBecause) {
+    }
+
+    /**
+     * Applies the policy in force to evidence about a built image as it does to Dockerfile findings: each rule's
+     * severity (or off) for the team, waivers (by rule, team and image), and the failure threshold.
+     */
+    public Evaluation judge(String team, String image, List<Evidence> evidence) {
+        PolicyDocument doc = policy.get();
+        PolicyDocument.TeamSettings teamSettings = team == null ? null : doc.teams().get(team);
+        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        Map<String, RuleInfo> rules = new java.util.HashMap<>();
+        ImageRules.ALL.forEach(r -> rules.put(r.id(), r));
+        List<Finding> findings = new ArrayList<>();
+        for (Evidence e : evidence) {
+            RuleInfo info = rules.get(e.rule());
+            if (info == null) {
+                throw new IllegalArgumentException("not an image rule: " + e.rule());
+            }
+            PolicyDocument.RuleSetting setting = setting(info, doc, teamSettings);
+            if (!setting.enabled()) {
+                continue;
+            }
+            boolean waived = e.allowedBecause() != null || doc.waivers().stream()
+                    .anyMatch(w -> w.covers(info.id(), team, image, null, today));
+            String message = e.allowedBecause() == null ? e.message()
+                    : e.message() + " (allowed: " + e.allowedBecause() + ")";
+            findings.add(new Finding(info.id(), setting.severity(), message, null, null, waived ? Boolean.TRUE : null));
+        }
+        Finding.Severity threshold = teamSettings != null && teamSettings.failOn() != null ? teamSettings.failOn()
+                : doc.failOn();
+        boolean passed = findings.stream().noneMatch(f -> !Boolean.TRUE.equals(f.waived())
+                && f.severity().ordinal() <= threshold.ordinal());
+        return new Evaluation(passed, doc.digest(), findings, null);
     }
 
     /** The enabled rules of a policy for a team, with their settings: resolved once, not per evaluation. */

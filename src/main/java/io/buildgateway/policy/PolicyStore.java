@@ -135,7 +135,7 @@ class PolicyStore {
         StringBuilder source = new StringBuilder();
         files.forEach((name, text) -> source.append("# file: ").append(name).append('\n').append(text)
                 .append(text.endsWith("\n") ? "" : "\n"));
-        return PolicyDocument.from(parsed, BuiltinRules.ids(), digestOf(files, extraPrefixes), source.toString());
+        return PolicyDocument.from(parsed, PolicyEvaluator.knownRuleIds(), digestOf(files, extraPrefixes), source.toString());
     }
 
     private static Map<String, String> read(Path dir) {

@@ -103,6 +103,17 @@ class AccessControlIT extends IntegrationTest {
     }
 
     @Test
+    void noTeamCanPushOverAnApprovedBaseImage() {
+        // A token for a team named "base" would otherwise build base/debian:12 and push it over the approved base.
+        String token = builder("base");
+        long before = jdbc.queryForObject("select count(*) from build", Long.class);
+        JsonNode p = problem(submit(token, "image=base/debian&tag=12",
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 1000\n")), 403);
+        assertThat(p.path("detail").asString()).contains("approved base image");
+        assertThat(jdbc.queryForObject("select count(*) from build", Long.class)).isEqualTo(before);
+    }
+
+    @Test
     void rolesAreCheckedOnEveryEndpoint() {
         String builderToken = builder("payments");
         String auditor = token(Set.of("AUDITOR"), Set.of());
@@ -110,6 +121,8 @@ class AccessControlIT extends IntegrationTest {
         problem(get(builderToken, "/api/v1/tokens"), 403);
         problem(postJson(builderToken, "/api/v1/teams", "{\"name\":\"mine\"}"), 403);
         problem(get(builderToken, "/api/v1/hosts"), 403);
+        problem(postJson(builderToken, "/api/v1/advisories", "{}"), 403);
+        problem(postJson(token(Set.of("DEPLOYER"), Set.of()), "/api/v1/advisories", "{}"), 403);
         problem(submit(auditor, "image=payments/x&tag=1", Tars.dockerfile("FROM scratch\n")), 403);
         assertThat(get(auditor, "/api/v1/builds").status()).isEqualTo(200);
         problem(get(builderToken, "/actuator/prometheus"), 403);

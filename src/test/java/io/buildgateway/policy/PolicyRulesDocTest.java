@@ -34,7 +34,9 @@ class PolicyRulesDocTest {
         StringBuilder out = new StringBuilder();
         out.append("# Policy rules\n\n")
                 .append("Generated from the rule registry by `PolicyRulesDocTest` (do not edit by hand). ")
-                .append(rules.size()).append(" built-in rules. Severities are the defaults; the policy files in ")
+                .append(rules.size()).append(" built-in rules: those of the Dockerfile, checked before the build, ")
+                .append("and those of the built image (category `image`), checked by post-build verification ")
+                .append("before the push. Severities are the defaults; the policy files in ")
                 .append("`config/policy/` override them (`rules:`), per team too (`teams:`), set the failure ")
                 .append("threshold (`failOn:`) and grant waivers (`waivers:`). `GET /api/v1/policy` shows the ")
                 .append("policy in force with its digest.\n\n");
@@ -57,7 +59,10 @@ class PolicyRulesDocTest {
                 or `{prefix, tags: <regex>, requireDigest}`), `deniedImages` (globs), `requireDigest`,
                 `requireHealthcheck`, `requiredLabels`, `rules` (`<id>: error | warning | info | off`), `teams`
                 (`<team>: {failOn, rules}`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
-                expires: YYYY-MM-DD}`), `customRules`. Unknown keys, unknown rule ids, waivers without reason,
+                expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
+                `{path, refuse: [modify, delete]}`, globs with `*` and a trailing `/**`; `setuidAllowed`;
+                `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
+                `onlyWithFix`; `allow`: `{id, package?, reason, approver, expires}`). Unknown keys, unknown rule ids, waivers without reason,
                 approver or expiry, and CEL that does not compile are refused at load with the file and key.
 
                 ## Custom rules (CEL)

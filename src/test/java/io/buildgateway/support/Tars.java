@@ -35,9 +35,14 @@ public final class Tars {
     }
 
     public Tars file(String name, byte[] content) {
+        return file(name, content, 0644);
+    }
+
+    /** A file with these permission bits (setuid included: COPY keeps them). */
+    public Tars file(String name, byte[] content, int mode) {
         TarArchiveEntry e = new TarArchiveEntry(name, true);
         e.setSize(content.length);
-        e.setMode(0644);
+        e.setMode(mode);
         return put(e, content);
     }
 

@@ -24,6 +24,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
 class JsonBodyLimit extends OncePerRequestFilter {
 
     static final int MAX_BYTES = 256 * 1024;
+    /** Advisory imports carry a mirror's worth of OSV documents; they are parsed as a stream of small trees. */
+    static final long ADVISORY_MAX_BYTES = 64L * 1024 * 1024;
 
     private final ProblemResponses problems;
 
@@ -40,9 +42,10 @@ class JsonBodyLimit extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        if (request.getContentLengthLong() > MAX_BYTES) {
+        long limit = request.getRequestURI().equals("/api/v1/advisories") ? ADVISORY_MAX_BYTES : MAX_BYTES;
+        if (request.getContentLengthLong() > limit) {
             problems.write(new Problem(413, "too-large", "Payload too large",
-                    "JSON bodies are at most " + MAX_BYTES + " bytes"), request, response);
+                    "JSON bodies here are at most " + limit + " bytes"), request, response);
             return;
         }
         chain.doFilter(new HttpServletRequestWrapper(request) {
@@ -51,7 +54,7 @@ class JsonBodyLimit extends OncePerRequestFilter {
             @Override
             public ServletInputStream getInputStream() throws IOException {
                 if (capped == null) {
-                    capped = new Capped(request.getInputStream());
+                    capped = new Capped(request.getInputStream(), limit);
                 }
                 return capped;
             }
@@ -60,10 +63,12 @@ class JsonBodyLimit extends OncePerRequestFilter {
 
     private static final class Capped extends ServletInputStream {
         private final ServletInputStream in;
+        private final long limit;
         private long read;
 
-        Capped(ServletInputStream in) {
+        Capped(ServletInputStream in, long limit) {
             this.in = in;
+            this.limit = limit;
         }
 
         @Override
@@ -86,8 +91,8 @@ class JsonBodyLimit extends OncePerRequestFilter {
 
         private void count(int n) throws IOException {
             read += n;
-            if (read > MAX_BYTES) {
-                throw new IOException("JSON body larger than " + MAX_BYTES + " bytes");
+            if (read > limit) {
+                throw new IOException("JSON body larger than " + limit + " bytes");
             }
         }
 

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Benchmark: verification and scanning of images derived from base/debian:12, through a real gateway on the bench
+# environment (user-namespaced dockerd, registry, oscap). For each of N builds (no cache) it reads the scan's own
+# phase timings and the build's start/finish, and prints medians of:
+#   - SBOM + matching (filesystem read, package databases, CycloneDX, advisory match) — target < 1 s
+#   - the whole scan (layers + filesystem + SBOM + match + OpenSCAP)
+#   - the added end-to-end time of verification+scan relative to the rest of the build (same builds)
+# Then matching 1,000 images against 10,000 advisories (bench/scan/MatchBench.java) — target < 5 s.
+#
+#   bench/scan-time.sh [N]        (default N=5; needs root, like make run)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+N=${1:-5}
+PORT=${BENCH_PORT:-8091}
+STATE=$ROOT/.state/bench
+WORK=$(mktemp -d)
+GW_PID=""
+cleanup() {
+  [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
+  scripts/env.sh down bench >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+BGW_REGISTRY_PORT=5002 scripts/env.sh up bench
+# shellcheck disable=SC1091
+source "$STATE/env.sh"
+mvn -q -B -DskipTests package
+
+ADMIN="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+rm -rf "$STATE/data"
+cat >"$WORK/gateway.yaml" <<YML
+gateway:
+  data-dir: $STATE/data
+  policy:
+    approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
+  hostpool:
+    registry:
+      address: $BGW_REGISTRY
+    hosts:
+      - name: bench
+        endpoint: $BGW_DOCKER_HOST
+        capacity: 1
+  builds:
+    dispatch-interval: 100ms
+YML
+GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar target/build-gateway-0.1.0-SNAPSHOT.jar \
+  --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
+GW_PID=$!
+for _ in $(seq 1 240); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && break; sleep 0.5; done
+api() { curl -sf -H "Authorization: Bearer $1" "${@:2}"; }
+TOKEN=$(api "$ADMIN" -H 'Content-Type: application/json' "localhost:$PORT/api/v1/tokens" \
+  -d '{"name":"bench","roles":["BUILDER"],"teams":["bench"]}' | jq -r .token)
+SECURITY=$(api "$ADMIN" -H 'Content-Type: application/json' "localhost:$PORT/api/v1/tokens" \
+  -d '{"name":"bench-sec","roles":["SECURITY"],"teams":[]}' | jq -r .token)
+
+# 500 advisories naming Debian 12 source packages of the base (and others), so matching has work to do.
+python3 - "$WORK/advisories.json" <<'PY'
+import json, sys
+names = ["glibc", "bash", "coreutils", "tar", "gzip", "dpkg", "apt", "systemd", "util-linux", "zlib", "openssl",
+         "perl", "xz-utils", "ncurses", "shadow", "pam", "gnupg2", "libgcrypt20", "sed", "grep"]
+docs = [{"id": f"BENCH-{i}", "modified": "2026-01-01T00:00:00Z",
+         "affected": [{"package": {"ecosystem": "Debian:12", "name": names[i % len(names)] if i % 4 == 0 else f"other{i}"},
+                       "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "0.1-1"}]}]}]}
+        for i in range(500)]
+json.dump(docs, open(sys.argv[1], "w"))
+PY
+api "$SECURITY" -H 'Content-Type: application/json' --data-binary @"$WORK/advisories.json" \
+  "localhost:$PORT/api/v1/advisories" | jq -c '{imported, affectedImages}'
+
+mkdir -p "$WORK/ctx"
+printf 'FROM %s/base/debian:12\nRUN echo built > /etc/bench-stamp\nUSER nobody\nHEALTHCHECK NONE\n' "$BGW_REGISTRY" \
+  >"$WORK/ctx/Dockerfile"
+tar -C "$WORK/ctx" -cf "$WORK/ctx.tar" .
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+: >"$WORK/sbom"; : >"$WORK/scan"; : >"$WORK/compliance"; : >"$WORK/ratio"
+for i in $(seq 0 "$N"); do
+  id=$(api "$TOKEN" -H 'Content-Type: application/x-tar' --data-binary @"$WORK/ctx.tar" \
+    "localhost:$PORT/api/v1/builds?image=bench/deb&tag=$i&noCache=true" | jq -r .id)
+  curl -sfN -H "Authorization: Bearer $TOKEN" "localhost:$PORT/api/v1/builds/$id/logs?follow=true" >/dev/null
+  build=$(api "$TOKEN" "localhost:$PORT/api/v1/builds/$id")
+  [ "$(echo "$build" | jq -r .status)" = SUCCEEDED ] || { echo "build $id: $(echo "$build" | jq -c .)" >&2; exit 1; }
+  [ "$i" = 0 ] && continue   # warm-up
+  scans=$(api "$TOKEN" "localhost:$PORT/api/v1/images/$(echo "$build" | jq -r .imageDigest)/scans")
+  t=$(echo "$scans" | jq '.timings')
+  echo "$t" | jq '.filesystemMs + .sbomMs + .matchMs' >>"$WORK/sbom"
+  echo "$t" | jq '.totalMs' >>"$WORK/scan"
+  echo "$t" | jq '.complianceMs' >>"$WORK/compliance"
+  total_ms=$(echo "$build" | jq '((.finishedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.startedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate)) * 1000')
+  echo "$t $total_ms" | jq -s '.[0].totalMs / ([.[1] - .[0].totalMs, 1] | max)' >>"$WORK/ratio"
+  echo "build $i: $(echo "$t" | jq -c .) packages=$(echo "$scans" | jq '.vulnerabilities.counts') total=${total_ms} ms" >&2
+done
+printf '\nscan of a base/debian:12-derived image, median of %d builds\n' "$N"
+printf '  SBOM + matching (incl. reading the filesystem): %s ms (target < 1000 ms)\n' "$(median <"$WORK/sbom")"
+printf '  OpenSCAP compliance: %s ms\n' "$(median <"$WORK/compliance")"
+printf '  whole verification + scan: %s ms\n' "$(median <"$WORK/scan")"
+printf '  ratio verification+scan / rest of the build (build, labels, push): %.2f\n' "$(median <"$WORK/ratio")"
+
+kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
+GW_PID=""
+CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+javac -cp "$CP" -d "$WORK/match" bench/scan/MatchBench.java
+java -cp "$CP:$WORK/match" io.buildgateway.scanning.MatchBench 1000 10000

@@ -1,0 +1,219 @@
+package io.buildgateway.scanning;
+
+import io.buildgateway.policy.ImagePolicy;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.archivers.tar.TarConstants;
+
+/**
+ * Reads {@code docker save} output as a stream and inspects every layer tar in it: setuid/setgid files, world-writable
+ * files, credential files, and changes to protected paths (writes, whiteouts, opaque directories). Layers are
+ * identified by the SHA-256 of their uncompressed tar, which is the diff id the image configuration lists, so the
+ * caller can keep only the observations of the layers the build added. Pure: no daemon, no Spring.
+ */
+final class LayerAudit {
+
+    /** What one layer shows. {@code kind} is an image rule id. */
+    record Observation(String kind, String path, String message) {
+    }
+
+    private static final Set<String> TMP_DIRS = Set.of("/tmp", "/var/tmp", "/dev/shm", "/run/lock");
+    private static final Set<String> CREDENTIAL_NAMES = Set.of("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
+            ".netrc", ".pgpass", ".git-credentials", "credentials.json", ".dockercfg", ".s3cfg", ".htpasswd");
+    private static final Pattern CREDENTIAL_PATHS = Pattern.compile(
+            ".*/(\\.aws/credentials|\\.docker/config\\.json|\\.kube/config|\\.config/gcloud/credentials\\.db"
+                    + "|\\.azure/accessTokens\\.json|\\.ssh/id_[a-z0-9]+)$");
+    private static final Pattern KEYSTORE = Pattern.compile(".*\\.(p12|pfx|jks|keystore|ppk)$");
+    private static final Pattern MAYBE_KEY = Pattern.compile(".*(\\.(pem|key|npmrc|env|pypirc)|/\\.npmrc|/\\.pypirc)$");
+    private static final Pattern PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----");
+    private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
+    private static final int CONTENT_PEEK = 64 * 1024;
+
+    private final ImagePolicy policy;
+
+    LayerAudit(ImagePolicy policy) {
+        this.policy = policy;
+    }
+
+    /**
+     * Reads the whole save stream. Returns observations per layer diff id ({@code sha256:…}); layers the stream
+     * holds twice are read once.
+     */
+    Map<String, List<Observation>> read(InputStream save) throws IOException {
+        Map<String, List<Observation>> byLayer = new HashMap<>();
+        TarArchiveInputStream outer = new TarArchiveInputStream(save);
+        TarArchiveEntry entry;
+        while ((entry = outer.getNextEntry()) != null) {
+            if (!regular(entry) || !isLayerName(entry.getName())) {
+                continue;
+            }
+            BufferedInputStream in = new BufferedInputStream(outer, 8192);
+            if (!looksLikeTar(in)) {
+                continue;
+            }
+            MessageDigest sha = sha256();
+            DigestInputStream digesting = new DigestInputStream(in, sha);
+            List<Observation> found = readLayer(digesting);
+            digesting.transferTo(OutputStream.nullOutputStream());
+            byLayer.putIfAbsent("sha256:" + HexFormat.of().formatHex(sha.digest()), found);
+        }
+        return byLayer;
+    }
+
+    /** Legacy save ({@code <id>/layer.tar}) and OCI layout ({@code blobs/sha256/<hex>}). */
+    private static boolean isLayerName(String name) {
+        return name.endsWith("/layer.tar") || name.startsWith("blobs/sha256/");
+    }
+
+    /** A tar's first header carries "ustar" at offset 257; configs and manifests in blobs/ do not. */
+    private static boolean looksLikeTar(BufferedInputStream in) throws IOException {
+        in.mark(512);
+        byte[] head = in.readNBytes(512);
+        in.reset();
+        return head.length == 512 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar");
+    }
+
+    List<Observation> readLayer(InputStream layer) throws IOException {
+        List<Observation> found = new ArrayList<>();
+        // Not closed: closing would close the outer stream too.
+        TarArchiveInputStream tar = new TarArchiveInputStream(layer);
+        TarArchiveEntry e;
+        while ((e = tar.getNextEntry()) != null) {
+            String path = normalise(e.getName());
+            String name = path.substring(path.lastIndexOf('/') + 1);
+            String dir = path.substring(0, Math.max(path.lastIndexOf('/'), 0));
+            if (name.equals(".wh..wh..opq")) {
+                opaque(dir.isEmpty() ? "/" : dir, found);
+                continue;
+            }
+            if (name.startsWith(".wh.")) {
+                deleted((dir.isEmpty() ? "" : dir) + "/" + name.substring(4), found);
+                continue;
+            }
+            int mode = e.getMode();
+            for (ImagePolicy.ProtectedPath p : policy.protectedPaths()) {
+                if (p.refuseModify() && !e.isDirectory() && p.covers(path)) {
+                    found.add(new Observation(io.buildgateway.policy.ImageRules.PROTECTED_PATH, path,
+                            "the build writes protected path " + path + " (protected: " + p.path() + ")"));
+                    break;
+                }
+            }
+            if (regular(e) && (mode & 06000) != 0 && policy.setuidAllowed().stream()
+                    .noneMatch(a -> a.matcher(path).matches())) {
+                found.add(new Observation(io.buildgateway.policy.ImageRules.SETUID_ADDED, path, String.format(
+                        Locale.ROOT, "the build adds %s %s (mode %04o, uid %d)",
+                        (mode & 04000) != 0 ? "setuid" : "setgid", path, mode & 07777, e.getLongUserId())));
+            }
+            if (worldWritable(e, path, mode)) {
+                found.add(new Observation(io.buildgateway.policy.ImageRules.WORLD_WRITABLE, path, String.format(
+                        Locale.ROOT, "the build adds world-writable %s %s (mode %04o)",
+                        e.isDirectory() ? "directory" : "file", path, mode & 07777)));
+            }
+            if (regular(e)) {
+                String why = credential(path, name, e.getSize(), tar);
+                if (why != null) {
+                    found.add(new Observation(io.buildgateway.policy.ImageRules.PRIVATE_KEY, path,
+                            "the build adds " + why + " at " + path));
+                }
+            }
+        }
+        return found;
+    }
+
+    private static boolean worldWritable(TarArchiveEntry e, String path, int mode) {
+        if ((mode & 0002) == 0 || e.isSymbolicLink()) {
+            return false;
+        }
+        if (e.isDirectory()) {
+            // A sticky world-writable directory is the /tmp pattern: fine there, nowhere else.
+            return (mode & 01000) == 0 || !TMP_DIRS.contains(path);
+        }
+        return regular(e) && TMP_DIRS.stream().noneMatch(t -> path.startsWith(t + "/"));
+    }
+
+    private static String credential(String path, String name, long size, InputStream content) throws IOException {
+        if (CREDENTIAL_NAMES.contains(name) || CREDENTIAL_PATHS.matcher(path).matches()) {
+            return "credential file " + name;
+        }
+        if (KEYSTORE.matcher(name).matches()) {
+            return "key store " + name;
+        }
+        if (MAYBE_KEY.matcher(path).matches() || path.contains("/.ssh/")) {
+            String head = new String(content.readNBytes((int) Math.min(size, CONTENT_PEEK)),
+                    StandardCharsets.ISO_8859_1);
+            if (PRIVATE_KEY.matcher(head).find()) {
+                return "a private key";
+            }
+            if ((name.equals(".npmrc") || name.equals(".pypirc")) && TOKEN_LINE.matcher(head).find()) {
+                return "a registry token in " + name;
+            }
+        }
+        return null;
+    }
+
+    private void deleted(String path, List<Observation> found) {
+        for (ImagePolicy.ProtectedPath p : policy.protectedPaths()) {
+            if (p.refuseDelete() && (p.covers(path) || p.under(path))) {
+                found.add(new Observation(io.buildgateway.policy.ImageRules.PROTECTED_PATH, path,
+                        "the build deletes " + path + " (whiteout; protected: " + p.path() + ")"));
+                return;
+            }
+        }
+    }
+
+    private void opaque(String dir, List<Observation> found) {
+        for (ImagePolicy.ProtectedPath p : policy.protectedPaths()) {
+            if (p.refuseDelete() && (p.under(dir) || p.covers(dir))) {
+                found.add(new Observation(io.buildgateway.policy.ImageRules.PROTECTED_PATH, dir,
+                        "the build replaces directory " + dir + " wholesale (opaque whiteout), hiding protected "
+                                + p.path()));
+                return;
+            }
+        }
+    }
+
+    /**
+     * A regular file by its type flag. (commons-compress's {@code isFile()} is true for every entry whose name does
+     * not end in a slash, symlinks and hard links included.)
+     */
+    static boolean regular(TarArchiveEntry e) {
+        byte t = e.getLinkFlag();
+        return t == TarConstants.LF_NORMAL || t == TarConstants.LF_OLDNORM || t == TarConstants.LF_CONTIG;
+    }
+
+    /** {@code ./etc/passwd}, {@code etc/passwd/} → {@code /etc/passwd}. */
+    static String normalise(String name) {
+        String n = name;
+        while (n.startsWith("./")) {
+            n = n.substring(2);
+        }
+        if (n.endsWith("/")) {
+            n = n.substring(0, n.length() - 1);
+        }
+        return n.startsWith("/") ? n : "/" + n;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package io.buildgateway.scanning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.policy.ImagePolicy;
+import io.buildgateway.policy.ImageRules;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.junit.jupiter.api.Test;
+
+class LayerAuditTest {
+
+    private final LayerAudit audit = new LayerAudit(ImagePolicy.DEFAULT);
+
+    /** A layer tar: entries of (name, mode, content or null for a directory). */
+    static byte[] layer(Object... entries) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            for (int i = 0; i < entries.length; i += 3) {
+                String name = (String) entries[i];
+                int mode = (Integer) entries[i + 1];
+                String content = (String) entries[i + 2];
+                TarArchiveEntry e = new TarArchiveEntry(name);
+                e.setMode(mode | (name.endsWith("/") ? 040000 : 0100000));
+                byte[] bytes = content == null ? new byte[0] : content.getBytes(StandardCharsets.UTF_8);
+                e.setSize(bytes.length);
+                tar.putArchiveEntry(e);
+                tar.write(bytes);
+                tar.closeArchiveEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    static byte[] save(byte[]... layers) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            int n = 0;
+            for (byte[] layer : layers) {
+                TarArchiveEntry dir = new TarArchiveEntry("layer" + n + "/");
+                tar.putArchiveEntry(dir);
+                tar.closeArchiveEntry();
+                TarArchiveEntry e = new TarArchiveEntry("layer" + n++ + "/layer.tar");
+                e.setSize(layer.length);
+                tar.putArchiveEntry(e);
+                tar.write(layer);
+                tar.closeArchiveEntry();
+            }
+            byte[] manifest = "[{\"Config\":\"x.json\"}]".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry m = new TarArchiveEntry("manifest.json");
+            m.setSize(manifest.length);
+            tar.putArchiveEntry(m);
+            tar.write(manifest);
+            tar.closeArchiveEntry();
+        }
+        return out.toByteArray();
+    }
+
+    static String diffId(byte[] layer) throws Exception {
+        return "sha256:" + HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(layer));
+    }
+
+    private List<String> kinds(byte[] layer) throws IOException {
+        return audit.readLayer(new ByteArrayInputStream(layer)).stream()
+                .map(o -> o.kind() + " " + o.path()).toList();
+    }
+
+    @Test
+    void layersAreKeyedByTheirDiffId() throws Exception {
+        byte[] clean = layer("app/", 0755, null, "app/run.sh", 0755, "echo hi\n");
+        byte[] bad = layer("usr/local/bin/evil", 04755, "x");
+        Map<String, List<LayerAudit.Observation>> found = audit.read(new ByteArrayInputStream(save(clean, bad)));
+        assertThat(found).containsOnlyKeys(diffId(clean), diffId(bad));
+        assertThat(found.get(diffId(clean))).isEmpty();
+        assertThat(found.get(diffId(bad))).extracting(LayerAudit.Observation::kind)
+                .containsExactly(ImageRules.SETUID_ADDED);
+    }
+
+    @Test
+    void setuidAndSetgidFilesAreFound() throws IOException {
+        assertThat(kinds(layer("./usr/bin/a", 04755, "x", "usr/bin/b", 02755, "x", "usr/bin/c", 0755, "x")))
+                .containsExactly(ImageRules.SETUID_ADDED + " /usr/bin/a", ImageRules.SETUID_ADDED + " /usr/bin/b");
+    }
+
+    @Test
+    void setuidOnTheAllowlistIsAccepted() throws IOException {
+        ImagePolicy policy = new ImagePolicy(ImagePolicy.DEFAULT_PROTECTED,
+                List.of(java.util.regex.Pattern.compile("/usr/bin/ping")), java.util.Set.of(),
+                ImagePolicy.DEFAULT.vulnerabilities());
+        assertThat(new LayerAudit(policy).readLayer(new ByteArrayInputStream(layer("usr/bin/ping", 04755, "x"))))
+                .isEmpty();
+    }
+
+    @Test
+    void whiteoutsOfProtectedFilesAreDeletions() throws IOException {
+        assertThat(kinds(layer("etc/.wh.shadow", 0644, "", "var/lib/dpkg/.wh.status", 0644, "",
+                "etc/.wh.motd", 0644, "")))
+                .containsExactly(ImageRules.PROTECTED_PATH + " /etc/shadow",
+                        ImageRules.PROTECTED_PATH + " /var/lib/dpkg/status");
+    }
+
+    @Test
+    void deletingADirectoryThatHoldsProtectedPathsIsFound() throws IOException {
+        assertThat(kinds(layer(".wh.etc", 0644, ""))).containsExactly(ImageRules.PROTECTED_PATH + " /etc");
+        assertThat(kinds(layer("etc/.wh.sudoers.d", 0644, "")))
+                .containsExactly(ImageRules.PROTECTED_PATH + " /etc/sudoers.d");
+        assertThat(kinds(layer("etc/.wh..wh..opq", 0644, ""))).containsExactly(ImageRules.PROTECTED_PATH + " /etc");
+        assertThat(kinds(layer("srv/.wh..wh..opq", 0644, ""))).isEmpty();
+    }
+
+    @Test
+    void modifyingIsRefusedOnlyWhereThePolicySaysSo() throws IOException {
+        // Adding a user rewrites /etc/passwd (allowed: only its deletion is refused); sudoers may not change.
+        assertThat(kinds(layer("etc/passwd", 0644, "root:x:0:0::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n",
+                "etc/sudoers.d/app", 0440, "app ALL=(ALL) NOPASSWD: ALL\n", "etc/ssl/certs/evil.pem", 0644, "x")))
+                .containsExactly(ImageRules.PROTECTED_PATH + " /etc/sudoers.d/app",
+                        ImageRules.PROTECTED_PATH + " /etc/ssl/certs/evil.pem");
+    }
+
+    @Test
+    void worldWritableFilesAndDirectoriesOutsideTemporaryFolders() throws IOException {
+        assertThat(kinds(layer("app/data/", 0777, null, "app/x.sh", 0777, "x", "tmp/", 01777, null,
+                "tmp/scratch", 0666, "x", "app/shared/", 01777, null)))
+                .containsExactly(ImageRules.WORLD_WRITABLE + " /app/data", ImageRules.WORLD_WRITABLE + " /app/x.sh",
+                        ImageRules.WORLD_WRITABLE + " /app/shared");
+    }
+
+    @Test
+    void credentialFilesByNameAndByContent() throws IOException {
+        assertThat(kinds(layer("root/.ssh/id_rsa", 0600, "whatever", "app/tls.key", 0600,
+                "-----BEGIN EC PRIVATE KEY-----\nabc\n", "app/cert.pem", 0644, "-----BEGIN CERTIFICATE-----\n",
+                "root/.aws/credentials", 0600, "[default]", "home/a/.npmrc", 0600, "//r/:_authToken=abc\n",
+                "app/store.p12", 0600, "x", "root/.ssh/known_hosts", 0644, "host ssh-ed25519 AAAA")))
+                .containsExactly(ImageRules.PRIVATE_KEY + " /root/.ssh/id_rsa", ImageRules.PRIVATE_KEY + " /app/tls.key",
+                        ImageRules.PRIVATE_KEY + " /root/.aws/credentials", ImageRules.PRIVATE_KEY + " /home/a/.npmrc",
+                        ImageRules.PRIVATE_KEY + " /app/store.p12");
+    }
+
+    @Test
+    void entriesOtherThanLayersAreIgnored() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            byte[] json = "{\"not\":\"a layer\"}".getBytes(StandardCharsets.UTF_8);
+            TarArchiveEntry e = new TarArchiveEntry("blobs/sha256/abc");
+            e.setSize(json.length);
+            tar.putArchiveEntry(e);
+            tar.write(json);
+            tar.closeArchiveEntry();
+        }
+        assertThat(audit.read(new ByteArrayInputStream(out.toByteArray()))).isEmpty();
+    }
+}

@@ -1,0 +1,57 @@
+package io.buildgateway.scanning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+class OsvTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static Osv parse(String json) {
+        return Osv.parse(JSON.readTree(json), 0);
+    }
+
+    @Test
+    void aDebianAdvisoryWithUrgencyAndAGhsaWithCvss() {
+        Osv dsa = parse("""
+                {"id":"DSA-5678-1","modified":"2024-05-01T10:00:00.123Z","published":"2024-04-30T00:00:00Z",
+                 "aliases":["CVE-2024-2961"],"summary":"glibc security update",
+                 "affected":[{"package":{"ecosystem":"Debian:12","name":"glibc"},
+                   "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"},{"fixed":"2.36-9+deb12u6"}]}],
+                   "ecosystem_specific":{"urgency":"high"}}]}
+                """);
+        assertThat(dsa.modified()).isEqualTo(Instant.parse("2024-05-01T10:00:00.123Z"));
+        assertThat(dsa.aliases()).containsExactly("CVE-2024-2961");
+        assertThat(dsa.severity()).isEqualTo("unknown");
+        assertThat(dsa.affected().get(0).severity()).isEqualTo("high");
+        assertThat(dsa.affected().get(0).ranges().get(0).events()).hasSize(2);
+
+        Osv ghsa = parse("""
+                {"id":"GHSA-aaaa-bbbb-cccc","modified":"2024-01-01T00:00:00Z",
+                 "severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],
+                 "database_specific":{"severity":"MODERATE"},
+                 "affected":[{"package":{"ecosystem":"Maven","name":"org.x:y"},"versions":["1.0"]}]}
+                """);
+        assertThat(ghsa.severity()).isEqualTo("critical");
+        assertThat(ghsa.affected().get(0).versions()).containsExactly("1.0");
+        assertThat(parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\","
+                + "\"database_specific\":{\"severity\":\"MODERATE\"}}").severity()).isEqualTo("medium");
+    }
+
+    @Test
+    void brokenDocumentsAreRefusedWithTheReason() {
+        assertThatThrownBy(() -> parse("{\"modified\":\"2024-01-01T00:00:00Z\"}")).hasMessageContaining("'id'");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\"}")).hasMessageContaining("'modified'");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"soon\"}")).hasMessageContaining("RFC 3339");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"name\":\"y\"}}]}")).hasMessageContaining("ecosystem");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"y\"},\"ranges\":[{\"type\":\"SEMVER\","
+                + "\"events\":[{\"broken\":\"1\"}]}]}]}")).hasMessageContaining("broken");
+        assertThatThrownBy(() -> parse("[1]")).hasMessageContaining("object");
+    }
+}

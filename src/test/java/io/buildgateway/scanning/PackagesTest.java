@@ -1,0 +1,126 @@
+package io.buildgateway.scanning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
+import org.junit.jupiter.api.Test;
+
+class PackagesTest {
+
+    private static final Packages.Distro DEBIAN = new Packages.Distro("debian", "12", "Debian GNU/Linux 12");
+
+    @Test
+    void dpkgStatusGivesInstalledPackagesWithTheirSourceAndPurl() {
+        String status = """
+                Package: libc6
+                Status: install ok installed
+                Architecture: amd64
+                Source: glibc (2.36-9+deb12u4)
+                Version: 2.36-9+deb12u4
+                Description: GNU C Library: Shared libraries
+                 Contains the standard libraries.
+                 .
+                 More text.
+
+                Package: removed-thing
+                Status: deinstall ok config-files
+                Version: 1.0
+
+                Package: bash
+                Status: install ok installed
+                Architecture: amd64
+                Version: 5.2.15-2+b2
+                """;
+        List<Packages.Package> p = Packages.dpkg(status, DEBIAN, "/var/lib/dpkg/status");
+        assertThat(p).extracting(Packages.Package::name).containsExactly("libc6", "bash");
+        assertThat(p.get(0).sourceName()).isEqualTo("glibc");
+        assertThat(p.get(0).advisoryName()).isEqualTo("glibc");
+        assertThat(p.get(0).ecosystem()).isEqualTo("Debian:12");
+        assertThat(p.get(0).purl()).isEqualTo("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12");
+        assertThat(p.get(1).advisoryName()).isEqualTo("bash");
+    }
+
+    @Test
+    void apkInstalledGivesPackagesWithOrigin() {
+        String installed = "C:Q1abc=\nP:libcrypto3\nV:3.1.4-r5\nA:x86_64\no:openssl\n\nP:musl\nV:1.2.4-r2\nA:x86_64\n";
+        Packages.Distro alpine = new Packages.Distro("alpine", "3.19.1", "Alpine");
+        List<Packages.Package> p = Packages.apk(installed, alpine, "/lib/apk/db/installed");
+        assertThat(p).extracting(Packages.Package::name).containsExactly("libcrypto3", "musl");
+        assertThat(p.get(0).advisoryName()).isEqualTo("openssl");
+        assertThat(p.get(0).ecosystem()).isEqualTo("Alpine:v3.19");
+        assertThat(p.get(0).purl()).startsWith("pkg:apk/alpine/libcrypto3@3.1.4-r5");
+    }
+
+    @Test
+    void osReleaseNamesTheDistribution() {
+        Packages.Distro d = Packages.distro(Map.of("/usr/lib/os-release",
+                "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n"
+                        .getBytes(StandardCharsets.UTF_8)));
+        assertThat(d).isEqualTo(new Packages.Distro("debian", "12", "Debian GNU/Linux 12 (bookworm)"));
+        assertThat(d.osvEcosystem()).isEqualTo("Debian:12");
+        assertThat(Packages.distro(Map.of())).isNull();
+    }
+
+    @Test
+    void pythonAndNpmManifests() {
+        Packages.Package py = Packages.python("Metadata-Version: 2.1\nName: Requests_OAuthlib\nVersion: 1.3.1\n\n"
+                + "Name: not-a-header\n", "/usr/lib/python3/dist-packages/requests_oauthlib-1.3.1.dist-info/METADATA");
+        assertThat(py.name()).isEqualTo("requests-oauthlib");
+        assertThat(py.ecosystem()).isEqualTo("PyPI");
+        assertThat(py.purl()).isEqualTo("pkg:pypi/requests-oauthlib@1.3.1");
+        Packages.Package npm = Packages.npm("{\"name\":\"@babel/core\",\"version\":\"7.24.0\"}"
+                .getBytes(StandardCharsets.UTF_8), "/app/node_modules/@babel/core/package.json");
+        assertThat(npm.name()).isEqualTo("@babel/core");
+        assertThat(npm.purl()).isEqualTo("pkg:npm/%40babel/core@7.24.0");
+        assertThat(Packages.npm("{broken".getBytes(StandardCharsets.UTF_8), "/x/package.json")).isNull();
+    }
+
+    @Test
+    void jarsGiveMavenCoordinatesIncludingNestedJars() throws Exception {
+        byte[] inner = jar(Map.of("META-INF/maven/org.yaml/snakeyaml/pom.properties",
+                "groupId=org.yaml\nartifactId=snakeyaml\nversion=2.2\n"));
+        byte[] outer = jar(Map.of("META-INF/maven/com.acme/app/pom.properties",
+                "groupId=com.acme\nartifactId=app\nversion=1.0.0\n"), "BOOT-INF/lib/snakeyaml-2.2.jar", inner);
+        List<Packages.Package> p = Packages.fromArchive("/app/app.jar", new ByteArrayInputStream(outer));
+        assertThat(p).extracting(Packages.Package::purl)
+                .containsExactlyInAnyOrder("pkg:maven/com.acme/app@1.0.0", "pkg:maven/org.yaml/snakeyaml@2.2");
+        assertThat(p).extracting(Packages.Package::name).contains("org.yaml:snakeyaml");
+    }
+
+    @Test
+    void aJarWithOnlyAManifestIsNamedByIt() throws Exception {
+        byte[] jar = jar(Map.of("META-INF/MANIFEST.MF",
+                "Manifest-Version: 1.0\r\nImplementation-Title: legacy-lib\r\nImplementation-Version: 3.1\r\n"));
+        assertThat(Packages.fromArchive("/x.jar", new ByteArrayInputStream(jar)))
+                .extracting(Packages.Package::name, Packages.Package::version)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("legacy-lib", "3.1"));
+    }
+
+    @Test
+    void aBrokenArchiveYieldsNothingRatherThanFailing() throws Exception {
+        assertThat(Packages.fromArchive("/x.jar", new ByteArrayInputStream("not a zip".getBytes()))).isEmpty();
+    }
+
+    static byte[] jar(Map<String, String> texts, Object... binaries) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (Map.Entry<String, String> e : texts.entrySet()) {
+                zip.putNextEntry(new ZipEntry(e.getKey()));
+                zip.write(e.getValue().getBytes(StandardCharsets.UTF_8));
+                zip.closeEntry();
+            }
+            for (int i = 0; i < binaries.length; i += 2) {
+                zip.putNextEntry(new ZipEntry((String) binaries[i]));
+                zip.write((byte[]) binaries[i + 1]);
+                zip.closeEntry();
+            }
+        }
+        return out.toByteArray();
+    }
+}

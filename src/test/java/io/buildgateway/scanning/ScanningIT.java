@@ -1,0 +1,242 @@
+package io.buildgateway.scanning;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Verification and scanning between build and push, on the real daemon, registry, PostgreSQL and oscap: what passes
+ * is pushed with an SBOM, vulnerabilities and a compliance result; what fails never reaches the registry.
+ */
+class ScanningIT extends IntegrationTest {
+
+    /** The test registry outlives a run: every run builds repositories of its own. */
+    private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+
+    private String security() {
+        return token(Set.of("SECURITY"), Set.of());
+    }
+
+    private JsonNode build(String token, String image, byte[] context) {
+        Response accepted = submit(token, "image=" + image + "&tag=1&noCache=true", context);
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        return awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(4));
+    }
+
+    /** The registry never received the tag. */
+    private void assertNotInRegistry(String repository) {
+        Response manifest = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/"
+                + repository + "/manifests/1")).header("Accept",
+                "application/vnd.docker.distribution.manifest.v2+json").GET());
+        assertThat(manifest.status()).as("registry answer for " + repository).isEqualTo(404);
+    }
+
+    private static String osv(String id, String modified, String ecosystem, String name, String fixed,
+            String extra) {
+        return """
+                {"id":"%s","modified":"%s","aliases":["CVE-%s"],"summary":"test advisory",%s
+                 "affected":[{"package":{"ecosystem":"%s","name":"%s"},
+                   "ranges":[{"type":"ECOSYSTEM","events":[{"introduced":"0"}%s]}]}]}
+                """.formatted(id, modified, id.hashCode() & 0xffff, extra, ecosystem, name,
+                fixed == null ? "" : ",{\"fixed\":\"" + fixed + "\"}");
+    }
+
+    @Test
+    void aDebianImageGetsItsSbomVulnerabilitiesAndComplianceAndLaterAdvisoriesMarkItWithoutRebuild() {
+        String token = builder("scan");
+        String security = security();
+        // Low severity: recorded, not blocking (the shipped policy blocks critical with a fix).
+        Response first = postJson(security, "/api/v1/advisories", osv("TEST-DEB-1", "2026-01-01T00:00:00Z",
+                "Debian:12", "tar", "99:1.0-1", "\"database_specific\":{\"severity\":\"LOW\"},"));
+        assertThat(first.status()).as(first.body()).isEqualTo(200);
+        assertThat(read(first).path("imported").asInt()).isEqualTo(1);
+
+        JsonNode done = build(token, "scan/deb-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/debian:12\nUSER nobody\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        String digest = done.path("imageDigest").asString();
+
+        Response sbom = get(token, "/api/v1/images/" + digest + "/sbom");
+        assertThat(sbom.status()).isEqualTo(200);
+        assertThat(sbom.header("Content-Type")).startsWith("application/vnd.cyclonedx+json");
+        JsonNode bom = read(sbom);
+        assertThat(bom.path("bomFormat").asString()).isEqualTo("CycloneDX");
+        assertThat(bom.path("specVersion").asString()).isEqualTo("1.6");
+        List<String> purls = new ArrayList<>();
+        bom.path("components").forEach(c -> purls.add(c.path("purl").asString()));
+        assertThat(purls).hasSizeBetween(80, 120)
+                .anyMatch(p -> p.startsWith("pkg:deb/debian/bash@"))
+                .anyMatch(p -> p.startsWith("pkg:deb/debian/libc6@") && p.contains("distro=debian-12"));
+
+        JsonNode scans = read(get(token, "/api/v1/images/" + digest + "/scans"));
+        assertThat(scans.path("passed").asBoolean()).isTrue();
+        assertThat(scans.path("configuration").path("summary").path("uid").asInt()).isEqualTo(65534);
+        assertThat(scans.path("base").path("layers").asInt()).isEqualTo(1);
+        assertThat(scans.path("compliance").path("status").asString()).isEqualTo("passed");
+        assertThat(scans.path("compliance").path("rules").size()).isGreaterThanOrEqualTo(5);
+        assertThat(vulnerabilityIds(scans)).containsExactly("TEST-DEB-1");
+        assertThat(scans.path("vulnerabilities").path("items").get(0).path("package").asString()).isEqualTo("tar");
+        assertThat(scans.path("vulnerabilities").path("items").get(0).path("fixed").asString())
+                .isEqualTo("99:1.0-1");
+        assertThat(get(token, "/api/v1/images/" + digest + "/scans/compliance/arf").body())
+                .contains("arf:asset-report-collection");
+
+        // A later advisory marks the stored image: no rebuild.
+        Response later = postJson(security, "/api/v1/advisories", "[" + osv("TEST-DEB-2", "2026-02-01T00:00:00Z",
+                "Debian", "bash", null, "") + "]");
+        assertThat(read(later).path("affectedImages").asInt()).isGreaterThanOrEqualTo(1);
+        assertThat(vulnerabilityIds(read(get(token, "/api/v1/images/" + digest + "/scans"))))
+                .containsExactlyInAnyOrder("TEST-DEB-1", "TEST-DEB-2");
+
+        // The same document again changes nothing; a newer withdrawal removes the match.
+        assertThat(read(postJson(security, "/api/v1/advisories", osv("TEST-DEB-2", "2026-02-01T00:00:00Z",
+                "Debian", "bash", null, ""))).path("unchanged").asInt()).isEqualTo(1);
+        assertThat(read(postJson(security, "/api/v1/advisories", osv("TEST-DEB-2", "2026-03-01T00:00:00Z",
+                "Debian", "bash", null, "\"withdrawn\":\"2026-03-01T00:00:00Z\","))).path("withdrawn").asInt())
+                .isEqualTo(1);
+        assertThat(vulnerabilityIds(read(get(token, "/api/v1/images/" + digest + "/scans"))))
+                .containsExactly("TEST-DEB-1");
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'image.verified' and "
+                + "target = ?", Long.class, "build/" + done.path("id").asString())).isEqualTo(1);
+    }
+
+    @Test
+    void aDeliberatelyBrokenImageFailsComplianceAndIsNotPushed() {
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/broken-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/debian:12\nRUN echo 'backdoor:x:0:0::/root:/bin/sh' >> /etc/passwd\nUSER nobody\n"
+                + "HEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("image-compliance").contains("uid");
+        assertNotInRegistry("scan/broken-" + RUN);
+        assertThat(get(token, "/api/v1/builds/" + done.path("id").asString() + "/logs").body())
+                .contains("Verification FAILED");
+    }
+
+    @Test
+    void aSetuidBinaryTheDockerfilePolicyCannotSeeIsBlockedBeforePush() {
+        // chmod behind find -exec: no RUN-line rule sees it (the daemon strips setuid bits from COPY'd files, so
+        // RUN is the way in); the image's layer shows it.
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/setuid-" + RUN, Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN mkdir -p /opt/bin && cp /bin/busybox /opt/bin/tool && find /opt/bin/tool -exec chmod 4755 {} +\n"
+                + "USER 65534\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("layer-setuid-added")
+                .contains("/opt/bin/tool");
+        assertNotInRegistry("scan/setuid-" + RUN);
+        assertThat(auditCount("image.refused", "build/" + done.path("id").asString())).isEqualTo(1);
+    }
+
+    @Test
+    void deletingAProtectedFileIsBlockedBeforePush() {
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/noshadow-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nRUN rm /etc/shadow\nUSER 65534\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("layer-protected-path").contains("/etc/shadow");
+        assertNotInRegistry("scan/noshadow-" + RUN);
+    }
+
+    @Test
+    void swappingTheBaseLayersByIndirectionIsBlockedBeforePush() {
+        // The Dockerfile only pulls the approved base, but the final image is a fresh one with the base's content
+        // copied in: none of the approved base's layers (nor its verified digest) is in it.
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/swapped-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox AS approved\nFROM scratch\nCOPY --from=approved /bin /bin\n"
+                + "COPY --from=approved /etc /etc\nUSER 65534\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("image-base-lineage");
+        assertNotInRegistry("scan/swapped-" + RUN);
+    }
+
+    @Test
+    void aCriticalFixableVulnerabilityBlocksThePushUntilThePolicyAllowsIt() throws Exception {
+        String token = builder("scan");
+        String security = security();
+        Response imported = postJson(security, "/api/v1/advisories", osv("TEST-MVN-1", "2026-01-01T00:00:00Z",
+                "Maven", "com.acme:vuln-lib", "1.1", "\"severity\":[{\"type\":\"CVSS_V3\","
+                        + "\"score\":\"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H\"}],"));
+        assertThat(imported.status()).as(imported.body()).isEqualTo(200);
+        byte[] jar = PackagesTest.jar(java.util.Map.of("META-INF/maven/com.acme/vuln-lib/pom.properties",
+                "groupId=com.acme\nartifactId=vuln-lib\nversion=1.0\n"));
+        byte[] context = Tars.tar().file("Dockerfile", "FROM " + registryAddress() + "/base/busybox\n"
+                + "COPY vuln-lib-1.0.jar /app/lib/\nUSER 65534\nHEALTHCHECK NONE\n")
+                .file("vuln-lib-1.0.jar", jar).bytes();
+        JsonNode refused = build(token, "scan/vulnerable-" + RUN, context);
+        assertThat(refused.path("status").asString()).isEqualTo("FAILED");
+        assertThat(refused.path("failureReason").asString()).contains("image-vulnerability").contains("TEST-MVN-1")
+                .contains("fixed in 1.1");
+        assertNotInRegistry("scan/vulnerable-" + RUN);
+
+        Files.writeString(POLICY.resolve("zz-allow.yaml"), """
+                vulnerabilities:
+                  allow:
+                    - id: TEST-MVN-1
+                      package: com.acme:vuln-lib
+                      reason: not reachable, fix scheduled
+                      approver: security-team
+                      expires: 2099-01-01
+                """);
+        try {
+            sleep(1500); // the policy reloads within 300 ms in tests
+            JsonNode allowed = build(token, "scan/vulnerable-" + RUN, context);
+            assertThat(allowed.path("status").asString()).as(allowed.toString()).isEqualTo("SUCCEEDED");
+            JsonNode scans = read(get(token, "/api/v1/images/" + allowed.path("imageDigest").asString() + "/scans"));
+            assertThat(vulnerabilityIds(scans)).containsExactly("TEST-MVN-1");
+            assertThat(scans.path("configuration").path("findings").toString()).contains("\"waived\":true")
+                    .contains("not reachable");
+        } finally {
+            Files.delete(POLICY.resolve("zz-allow.yaml"));
+        }
+    }
+
+    @Test
+    void advisoryImportRefusesBadInputAndChangesNothing() {
+        String security = security();
+        long before = jdbc.queryForObject("select count(*) from advisory", Long.class);
+        problem(postJson(builder("scan"), "/api/v1/advisories", osv("TEST-X", "2026-01-01T00:00:00Z", "npm", "x",
+                null, "")), 403);
+        problem(postJson(security, "/api/v1/advisories", "{not json"), 400);
+        problem(postJson(security, "/api/v1/advisories", "[]"), 400);
+        problem(postJson(security, "/api/v1/advisories", "\"text\""), 400);
+        // One good and one broken document: the import is refused as a whole.
+        JsonNode p = problem(postJson(security, "/api/v1/advisories", "[" + osv("TEST-GOOD", "2026-01-01T00:00:00Z",
+                "npm", "x", null, "") + ",{\"id\":\"TEST-BAD\"}]"), 400);
+        assertThat(p.path("detail").asString()).contains("TEST-BAD").contains("modified");
+        problem(postJson(security, "/api/v1/advisories", "{\"id\":\"T\",\"modified\":\"yesterday\"}"), 400);
+        assertThat(jdbc.queryForObject("select count(*) from advisory", Long.class)).isEqualTo(before);
+    }
+
+    @Test
+    void imageEndpointsCheckDigestsAndTeams() {
+        String token = builder("scan-a");
+        problem(get(token, "/api/v1/images/latest/sbom"), 400);
+        problem(get(token, "/api/v1/images/sha256:" + "0".repeat(64) + "/scans"), 404);
+        JsonNode done = build(token, "scan-a/small-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nUSER 65534\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        String digest = done.path("imageDigest").asString();
+        problem(get(builder("scan-b"), "/api/v1/images/" + digest + "/sbom"), 403);
+        assertThat(get(token(Set.of("AUDITOR"), Set.of()), "/api/v1/images/" + digest + "/scans").status())
+                .isEqualTo(200);
+        assertThat(get(token, "/api/v1/images/" + digest + "/sbom").status()).isEqualTo(200);
+    }
+
+    private static List<String> vulnerabilityIds(JsonNode scans) {
+        List<String> ids = new ArrayList<>();
+        scans.path("vulnerabilities").path("items").forEach(v -> ids.add(v.path("advisoryId").asString()));
+        return ids;
+    }
+}
