@@ -96,8 +96,69 @@ final class Packages {
                 }
             }
         });
+        // A lock file names what an install would put in node_modules; where node_modules is in the image too, the
+        // installed manifests already gave those packages.
+        java.util.Set<String> npmSeen = new java.util.HashSet<>();
+        out.stream().filter(p -> p.type().equals("npm")).forEach(p -> npmSeen.add(p.name() + "@" + p.version()));
+        files.forEach((path, content) -> {
+            if (path.endsWith("/package-lock.json") && !path.contains("/node_modules/")) {
+                for (Package p : npmLock(content, path)) {
+                    if (npmSeen.add(p.name() + "@" + p.version())) {
+                        out.add(p);
+                    }
+                }
+            }
+        });
         out.addAll(javaPackages);
         return out;
+    }
+
+    /**
+     * The packages a {@code package-lock.json} pins: lockfile v2/v3 {@code packages} (keys
+     * {@code node_modules/<name>}, nested too; links skipped), or v1's nested {@code dependencies}.
+     */
+    static List<Package> npmLock(byte[] lock, String location) {
+        List<Package> out = new ArrayList<>();
+        try {
+            JsonNode root = JSON.readTree(lock);
+            JsonNode packages = root.path("packages");
+            if (packages.isObject()) {
+                for (var e : packages.properties()) {
+                    String key = e.getKey();
+                    int at = key.lastIndexOf("node_modules/");
+                    if (at < 0 || e.getValue().path("link").asBoolean(false)) {
+                        continue;
+                    }
+                    addNpm(out, key.substring(at + "node_modules/".length()), e.getValue().path("version"), location);
+                }
+            } else {
+                lockV1(root.path("dependencies"), location, out, 0);
+            }
+        } catch (RuntimeException e) {
+            // a broken lock file names no package
+        }
+        return out;
+    }
+
+    private static void lockV1(JsonNode dependencies, String location, List<Package> out, int depth) {
+        if (!dependencies.isObject() || depth > 64) {
+            return;
+        }
+        for (var e : dependencies.properties()) {
+            addNpm(out, e.getKey(), e.getValue().path("version"), location);
+            lockV1(e.getValue().path("dependencies"), location, out, depth + 1);
+        }
+    }
+
+    private static void addNpm(List<Package> out, String name, JsonNode version, String location) {
+        String v = version.isString() ? version.asString() : null;
+        if (v == null || v.contains(":") || name.isEmpty()) {
+            return; // file:, git:, http: specs are not registry versions
+        }
+        Package p = npm(JSON.writeValueAsBytes(java.util.Map.of("name", name, "version", v)), location);
+        if (p != null) {
+            out.add(p);
+        }
     }
 
     /** dpkg's status file (or a status.d fragment): installed paragraphs only. */

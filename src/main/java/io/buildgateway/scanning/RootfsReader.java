@@ -29,7 +29,7 @@ final class RootfsReader {
     private static final Pattern KEEP = Pattern.compile(
             "/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
                     + "|/var/lib/dpkg/status|/var/lib/dpkg/status\\.d/[^/]+|/lib/apk/db/installed"
-                    + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json"
+                    + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json|.*/package-lock\\.json"
                     + "|.*\\.dist-info/METADATA|.*\\.egg-info/PKG-INFO|.*\\.egg-info");
 
     private static final Pattern ARCHIVE = Pattern.compile(".*\\.(jar|war|ear)$");

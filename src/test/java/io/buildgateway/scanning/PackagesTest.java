@@ -82,6 +82,30 @@ class PackagesTest {
     }
 
     @Test
+    void npmLockFilesAddWhatNodeModulesDoesNotAlreadyShow() {
+        String v3 = """
+                {"lockfileVersion":3,"packages":{"":{"name":"app"},
+                 "node_modules/left-pad":{"version":"1.3.0"},
+                 "node_modules/@babel/core":{"version":"7.24.0"},
+                 "node_modules/a/node_modules/b":{"version":"2.0.0"},
+                 "node_modules/local":{"link":true},
+                 "node_modules/gitdep":{"version":"git+ssh://x"}}}
+                """;
+        assertThat(Packages.npmLock(v3.getBytes(StandardCharsets.UTF_8), "/app/package-lock.json"))
+                .extracting(p -> p.name() + "@" + p.version())
+                .containsExactly("left-pad@1.3.0", "@babel/core@7.24.0", "b@2.0.0");
+        String v1 = "{\"lockfileVersion\":1,\"dependencies\":{\"x\":{\"version\":\"1.0.0\","
+                + "\"dependencies\":{\"y\":{\"version\":\"0.1.0\"}}}}}";
+        assertThat(Packages.npmLock(v1.getBytes(StandardCharsets.UTF_8), "/l")).extracting(Packages.Package::name)
+                .containsExactly("x", "y");
+        List<Packages.Package> all = Packages.all(Map.of(
+                "/app/node_modules/left-pad/package.json",
+                "{\"name\":\"left-pad\",\"version\":\"1.3.0\"}".getBytes(StandardCharsets.UTF_8),
+                "/app/package-lock.json", v3.getBytes(StandardCharsets.UTF_8)), List.of());
+        assertThat(all).extracting(Packages.Package::name).containsOnlyOnce("left-pad");
+    }
+
+    @Test
     void jarsGiveMavenCoordinatesIncludingNestedJars() throws Exception {
         byte[] inner = jar(Map.of("META-INF/maven/org.yaml/snakeyaml/pom.properties",
                 "groupId=org.yaml\nartifactId=snakeyaml\nversion=2.2\n"));
