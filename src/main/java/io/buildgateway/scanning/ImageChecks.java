@@ -136,18 +136,18 @@ final class ImageChecks {
 
     /** Evidence from the observations of the layers the build added (those after the base's). */
     static List<Evidence> addedLayers(ImageFacts image, int baseLayers,
-            Map<String, List<LayerAudit.Observation>> observations) {
+            Map<String, LayerAudit.Layer> layers) {
         List<Evidence> out = new ArrayList<>();
         Set<String> seen = new HashSet<>();
         for (int i = baseLayers; i < image.layers().size(); i++) {
             String layer = image.layers().get(i);
-            List<LayerAudit.Observation> found = observations.get(layer);
-            if (found == null) {
+            LayerAudit.Layer read = layers.get(layer);
+            if (read == null) {
                 out.add(new Evidence(ImageRules.UNREADABLE, "layer " + (i + 1) + " (" + layer
                         + ") was not in the image's save stream", null));
                 continue;
             }
-            for (LayerAudit.Observation o : found) {
+            for (LayerAudit.Observation o : read.observations()) {
                 if (seen.add(o.kind() + "\0" + o.path())) {
                     out.add(new Evidence(o.kind(), "layer " + (i + 1) + ": " + o.message(), null));
                 }

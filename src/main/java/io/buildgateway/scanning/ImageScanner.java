@@ -30,6 +30,11 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +63,11 @@ class ImageScanner implements ImageGate {
     private final ApplicationEventPublisher events;
     private final JsonMapper json;
     private final Clock clock;
+    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "image-compliance");
+        t.setDaemon(true);
+        return t;
+    });
 
     ImageScanner(PolicyEvaluator policy, Advisories advisories, ScanStore store, OpenScap openScap,
             ScanningProperties properties, TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json,
@@ -102,43 +112,33 @@ class ImageScanner implements ImageGate {
         }
         int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), evidence);
 
+        // The filesystem for OpenSCAP comes from a second stream (export); it is read, extracted and evaluated while
+        // this thread reads the layers, so the two daemon streams and oscap overlap.
         long t = System.nanoTime();
+        Future<TimedCompliance> compliance = openScap.available()
+                ? workers.submit(() -> compliance(image))
+                : CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(
+                        "oscap is not available on this gateway (" + properties.oscapCommand() + ")"), 0));
+
+        Map<String, LayerAudit.Layer> layers = new LinkedHashMap<>();
         try {
             LayerAudit audit = new LayerAudit(imagePolicy);
-            Map<String, List<LayerAudit.Observation>> observations = new LinkedHashMap<>();
-            image.save(in -> observations.putAll(audit.read(in)));
-            evidence.addAll(ImageChecks.addedLayers(facts, baseLayers, observations));
+            image.save(in -> layers.putAll(audit.read(in)));
         } catch (IOException e) {
             evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: " + e.getMessage(),
                     null));
         }
+        evidence.addAll(ImageChecks.addedLayers(facts, baseLayers, layers));
+        LayerAudit.Flattened files = LayerAudit.flatten(facts.layers(), layers);
         timings.put("layersMs", ms(t));
 
-        t = System.nanoTime();
-        Path work = properties.workDir().resolve(image.job().buildId());
-        Path rootfs = openScap.available() ? work.resolve("rootfs") : null;
-        RootfsReader.Contents contents = new RootfsReader.Contents(Map.of(), List.of(), 0, 0);
-        try {
-            if (rootfs != null) {
-                Files.createDirectories(rootfs);
-            }
-            RootfsReader reader = new RootfsReader();
-            RootfsReader.Contents[] read = new RootfsReader.Contents[1];
-            image.export(in -> read[0] = reader.read(in, rootfs));
-            contents = read[0];
-        } catch (IOException e) {
-            evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's filesystem could not be read: "
-                    + e.getMessage(), null));
-        }
-        timings.put("filesystemMs", ms(t));
-
-        ImageChecks.ResolvedUser user = ImageChecks.resolveUser(facts.user(), contents.files().get("/etc/passwd"));
+        ImageChecks.ResolvedUser user = ImageChecks.resolveUser(facts.user(), files.files().get("/etc/passwd"));
         evidence.addAll(ImageChecks.configuration(facts, base, user, image.job().labels(), policy.requiredLabels(),
                 imagePolicy));
 
         t = System.nanoTime();
-        List<Packages.Package> packages = Packages.all(contents.files(), contents.javaPackages());
-        Packages.Distro distro = Packages.distro(contents.files());
+        List<Packages.Package> packages = Packages.all(files.files(), files.javaPackages());
+        Packages.Distro distro = Packages.distro(files.files());
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         String sbom = Sboms.cycloneDx(image.reference(), facts.id(), distro, packages, now);
         timings.put("sbomMs", ms(t));
@@ -149,23 +149,29 @@ class ImageScanner implements ImageGate {
         timings.put("matchMs", ms(t));
 
         t = System.nanoTime();
-        ComplianceResult compliance;
+        ComplianceResult result;
+        long complianceMs = 0;
         try {
-            compliance = rootfs == null || contents.entries() == 0
-                    ? new ComplianceResult(ComplianceResult.Status.NOT_RUN, List.of(), List.of(),
-                            rootfs == null ? "oscap is not available on this gateway" : "the filesystem was not read")
-                    : openScap.evaluate(rootfs);
-        } finally {
-            deleteQuietly(work);
+            TimedCompliance timed = compliance.get();
+            result = timed.result();
+            complianceMs = timed.ms();
+        } catch (ExecutionException e) {
+            log.error("compliance evaluation of build {} failed", image.job().buildId(), e.getCause());
+            result = new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
+                    "the compliance evaluation failed: " + e.getCause().getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            compliance.cancel(true);
+            throw e;
         }
-        evidence.addAll(complianceEvidence(compliance));
-        timings.put("complianceMs", ms(t));
+        evidence.addAll(complianceEvidence(result));
+        timings.put("complianceWaitMs", ms(t));
+        timings.put("complianceMs", complianceMs);
 
         Evaluation verdict = policy.judge(image.job().team(), repository, evidence);
         timings.put("totalMs", ms(start));
-        record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, compliance, verdict,
+        record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
                 timings, now);
-        report(image, packages, vulnerabilities, compliance, verdict, timings);
+        report(image, packages, vulnerabilities, result, verdict, timings);
         if (verdict.passed()) {
             return Verdict.pass();
         }
@@ -180,6 +186,32 @@ class ImageScanner implements ImageGate {
             reason.append("; …");
         }
         return Verdict.refuse(reason.toString());
+    }
+
+    /** Exports the image's filesystem into the work folder, evaluates the compliance content on it, removes it. */
+    private TimedCompliance compliance(BuiltImage image) {
+        long t = System.nanoTime();
+        Path work = properties.workDir().resolve(image.job().buildId());
+        try {
+            Path rootfs = Files.createDirectories(work.resolve("rootfs"));
+            RootfsReader reader = new RootfsReader();
+            image.export(in -> reader.read(in, rootfs));
+            return new TimedCompliance(openScap.evaluate(rootfs), ms(t));
+        } catch (IOException e) {
+            return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
+                    "the image's filesystem could not be read for compliance: " + e.getMessage()), ms(t));
+        } finally {
+            deleteQuietly(work);
+        }
+    }
+
+    /** A compliance result with the time its export, extraction and evaluation took. */
+    private record TimedCompliance(ComplianceResult result, long ms) {
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stop() {
+        workers.shutdownNow();
     }
 
     private List<Evidence> vulnerabilityEvidence(List<VulnerabilityMatcher.Vulnerability> vulnerabilities,

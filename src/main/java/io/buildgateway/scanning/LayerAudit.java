@@ -33,6 +33,45 @@ final class LayerAudit {
     record Observation(String kind, String path, String message) {
     }
 
+    /**
+     * One layer as the checks and the SBOM need it: its observations, the small files the SBOM and the user check
+     * read (by absolute path), the packages of the archives it holds (by path), and what it removes — whiteouts,
+     * opaque directories, and links or directories put where a kept file was.
+     */
+    record Layer(List<Observation> observations, Map<String, byte[]> files, Map<String, List<Packages.Package>> archives,
+            List<String> removed, List<String> opaqueDirs) {
+    }
+
+    /** The image's files as its last layer leaves them (for the kept files and archives only). */
+    record Flattened(Map<String, byte[]> files, List<Packages.Package> javaPackages) {
+    }
+
+    /** Applies the layers in the image's order, as the daemon's overlay does, to the kept files and archives. */
+    static Flattened flatten(List<String> order, Map<String, Layer> layers) {
+        Map<String, byte[]> files = new java.util.TreeMap<>();
+        Map<String, List<Packages.Package>> archives = new java.util.TreeMap<>();
+        for (String id : order) {
+            Layer layer = layers.get(id);
+            if (layer == null) {
+                continue;
+            }
+            for (String dir : layer.opaqueDirs()) {
+                String prefix = dir.equals("/") ? "/" : dir + "/";
+                files.keySet().removeIf(k -> k.startsWith(prefix));
+                archives.keySet().removeIf(k -> k.startsWith(prefix));
+            }
+            for (String gone : layer.removed()) {
+                files.keySet().removeIf(k -> k.equals(gone) || k.startsWith(gone + "/"));
+                archives.keySet().removeIf(k -> k.equals(gone) || k.startsWith(gone + "/"));
+            }
+            files.putAll(layer.files());
+            archives.putAll(layer.archives());
+        }
+        List<Packages.Package> java = new ArrayList<>();
+        archives.values().forEach(java::addAll);
+        return new Flattened(files, java);
+    }
+
     private static final Set<String> TMP_DIRS = Set.of("/tmp", "/var/tmp", "/dev/shm", "/run/lock");
     private static final Set<String> CREDENTIAL_NAMES = Set.of("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
             ".netrc", ".pgpass", ".git-credentials", "credentials.json", ".dockercfg", ".s3cfg", ".htpasswd");
@@ -45,6 +84,16 @@ final class LayerAudit {
     private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
     private static final int CONTENT_PEEK = 64 * 1024;
 
+    /** Files the SBOM and the user check read by content, at most {@link #KEEP_LIMIT} bytes each. */
+    static final Pattern KEEP = Pattern.compile(
+            "/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
+                    + "|/var/lib/dpkg/status|/var/lib/dpkg/status\\.d/[^/]+|/lib/apk/db/installed"
+                    + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json|.*/package-lock\\.json"
+                    + "|.*\\.dist-info/METADATA|.*\\.egg-info/PKG-INFO|.*\\.egg-info");
+    static final long KEEP_LIMIT = 32L * 1024 * 1024;
+    /** Archives whose Maven coordinates go into the SBOM. */
+    static final Pattern ARCHIVE = Pattern.compile(".*\\.(jar|war|ear)$");
+
     private final ImagePolicy policy;
 
     LayerAudit(ImagePolicy policy) {
@@ -55,8 +104,8 @@ final class LayerAudit {
      * Reads the whole save stream. Returns observations per layer diff id ({@code sha256:…}); layers the stream
      * holds twice are read once.
      */
-    Map<String, List<Observation>> read(InputStream save) throws IOException {
-        Map<String, List<Observation>> byLayer = new HashMap<>();
+    Map<String, Layer> read(InputStream save) throws IOException {
+        Map<String, Layer> byLayer = new HashMap<>();
         TarArchiveInputStream outer = new TarArchiveInputStream(save);
         TarArchiveEntry entry;
         while ((entry = outer.getNextEntry()) != null) {
@@ -69,7 +118,7 @@ final class LayerAudit {
             }
             MessageDigest sha = sha256();
             DigestInputStream digesting = new DigestInputStream(in, sha);
-            List<Observation> found = readLayer(digesting);
+            Layer found = readLayer(digesting);
             digesting.transferTo(OutputStream.nullOutputStream());
             byLayer.putIfAbsent("sha256:" + HexFormat.of().formatHex(sha.digest()), found);
         }
@@ -89,8 +138,12 @@ final class LayerAudit {
         return head.length == 512 && new String(head, 257, 5, StandardCharsets.US_ASCII).equals("ustar");
     }
 
-    List<Observation> readLayer(InputStream layer) throws IOException {
+    Layer readLayer(InputStream layer) throws IOException {
         List<Observation> found = new ArrayList<>();
+        Map<String, byte[]> files = new HashMap<>();
+        Map<String, List<Packages.Package>> archives = new HashMap<>();
+        List<String> removed = new ArrayList<>();
+        List<String> opaque = new ArrayList<>();
         // Not closed: closing would close the outer stream too.
         TarArchiveInputStream tar = new TarArchiveInputStream(layer);
         TarArchiveEntry e;
@@ -100,11 +153,16 @@ final class LayerAudit {
             String dir = path.substring(0, Math.max(path.lastIndexOf('/'), 0));
             if (name.equals(".wh..wh..opq")) {
                 opaque(dir.isEmpty() ? "/" : dir, found);
+                opaque.add(dir.isEmpty() ? "/" : dir);
                 continue;
             }
             if (name.startsWith(".wh.")) {
                 deleted((dir.isEmpty() ? "" : dir) + "/" + name.substring(4), found);
+                removed.add((dir.isEmpty() ? "" : dir) + "/" + name.substring(4));
                 continue;
+            }
+            if (!regular(e) && KEEP.matcher(path).matches()) {
+                removed.add(path); // a link or directory where a kept file was: its old content no longer counts
             }
             int mode = e.getMode();
             for (ImagePolicy.ProtectedPath p : policy.protectedPaths()) {
@@ -125,15 +183,24 @@ final class LayerAudit {
                         Locale.ROOT, "the build adds world-writable %s %s (mode %04o)",
                         e.isDirectory() ? "directory" : "file", path, mode & 07777)));
             }
+            byte[] kept = null;
+            if (regular(e) && e.getSize() <= KEEP_LIMIT && KEEP.matcher(path).matches()) {
+                kept = tar.readAllBytes();
+                files.put(path, kept);
+            } else if (regular(e) && ARCHIVE.matcher(path).matches()) {
+                archives.put(path, Packages.fromArchive(path, tar));
+                continue;
+            }
             if (regular(e)) {
-                String why = credential(path, name, e.getSize(), tar);
+                String why = credential(path, name, e.getSize(),
+                        kept != null ? new java.io.ByteArrayInputStream(kept) : tar);
                 if (why != null) {
                     found.add(new Observation(io.buildgateway.policy.ImageRules.PRIVATE_KEY, path,
                             "the build adds " + why + " at " + path));
                 }
             }
         }
-        return found;
+        return new Layer(found, files, archives, removed, opaque);
     }
 
     private static boolean worldWritable(TarArchiveEntry e, String path, int mode) {

@@ -2,41 +2,22 @@ package io.buildgateway.scanning;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Reads an image's flattened filesystem ({@code docker export}) once: keeps the small files the SBOM and the
- * configuration checks need (account databases, os-release, package databases, language manifests), reads the
- * manifests inside jars as they stream past, and — when asked — extracts the tree into a folder for OpenSCAP, with
- * owners and modes (setuid bits included) but no device nodes, and never writing outside the folder.
+ * Extracts an image's flattened filesystem ({@code docker export}) into a folder for OpenSCAP: owners and modes
+ * (setuid bits included) are kept, device nodes and fifos are skipped, and nothing is written outside the folder or
+ * through a link the image planted.
  */
 final class RootfsReader {
-
-    /** Files the scan keeps by content, at most this large each. */
-    private static final long KEEP_LIMIT = 32L * 1024 * 1024;
-    private static final Pattern KEEP = Pattern.compile(
-            "/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
-                    + "|/var/lib/dpkg/status|/var/lib/dpkg/status\\.d/[^/]+|/lib/apk/db/installed"
-                    + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json|.*/package-lock\\.json"
-                    + "|.*\\.dist-info/METADATA|.*\\.egg-info/PKG-INFO|.*\\.egg-info");
-
-    private static final Pattern ARCHIVE = Pattern.compile(".*\\.(jar|war|ear)$");
-
-    /** What the read kept: file contents by absolute path, and the Java packages found in archives. */
-    record Contents(Map<String, byte[]> files, List<Packages.Package> javaPackages, long entries, long bytes) {
-    }
 
     private final boolean canChown;
 
@@ -44,13 +25,11 @@ final class RootfsReader {
         this.canChown = "root".equals(System.getProperty("user.name"));
     }
 
-    Contents read(InputStream export, Path extractTo) throws IOException {
-        Map<String, byte[]> files = new LinkedHashMap<>();
-        List<Packages.Package> java = new ArrayList<>();
+    /** Extracts the stream into {@code extractTo}; returns the number of entries. */
+    long read(InputStream export, Path extractTo) throws IOException {
         Map<Path, Integer> dirModes = new LinkedHashMap<>();
-        Path root = extractTo == null ? null : extractTo.toRealPath();
+        Path root = extractTo.toRealPath();
         long entries = 0;
-        long bytes = 0;
         TarArchiveInputStream tar = new TarArchiveInputStream(export);
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
@@ -59,35 +38,13 @@ final class RootfsReader {
             if (path.contains("/../") || path.endsWith("/..")) {
                 throw new IOException("the exported filesystem has an entry outside its root: " + e.getName());
             }
-            bytes += LayerAudit.regular(e) ? e.getSize() : 0;
-            if (LayerAudit.regular(e) && e.getSize() <= KEEP_LIMIT && KEEP.matcher(path).matches()) {
-                byte[] content = tar.readAllBytes();
-                files.put(path, content);
-                if (root != null) {
-                    write(root, path, e, new java.io.ByteArrayInputStream(content), dirModes);
-                }
-                continue;
-            }
-            if (LayerAudit.regular(e) && ARCHIVE.matcher(path).matches()) {
-                if (root == null) {
-                    java.addAll(Packages.fromArchive(path, tar));
-                } else {
-                    Path target = write(root, path, e, tar, dirModes);
-                    try (InputStream in = Files.newInputStream(target)) {
-                        java.addAll(Packages.fromArchive(path, in));
-                    }
-                }
-                continue;
-            }
-            if (root != null) {
-                write(root, path, e, tar, dirModes);
-            }
+            write(root, path, e, tar, dirModes);
         }
         // Directory modes last: a read-only directory must not stop its own content from being written.
         for (Map.Entry<Path, Integer> d : dirModes.entrySet()) {
             Files.setAttribute(d.getKey(), "unix:mode", d.getValue(), LinkOption.NOFOLLOW_LINKS);
         }
-        return new Contents(files, java, entries, bytes);
+        return entries;
     }
 
     private Path write(Path root, String path, TarArchiveEntry e, InputStream content, Map<Path, Integer> dirModes)
@@ -147,7 +104,4 @@ final class RootfsReader {
         }
     }
 
-    static void drain(InputStream in) throws IOException {
-        in.transferTo(OutputStream.nullOutputStream());
-    }
 }

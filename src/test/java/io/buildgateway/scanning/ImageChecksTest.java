@@ -71,12 +71,16 @@ class ImageChecksTest {
         assertThat(out.get(0).message()).contains("1 of its 2 layers match");
     }
 
+    private static LayerAudit.Layer layer(LayerAudit.Observation o) {
+        return new LayerAudit.Layer(List.of(o), Map.of(), Map.of(), List.of(), List.of());
+    }
+
     @Test
     void onlyTheAddedLayersCount() {
         ImageFacts img = image("1", List.of("sha256:base", "sha256:added"), List.of(), Set.of(), Map.of());
-        Map<String, List<LayerAudit.Observation>> seen = Map.of(
-                "sha256:base", List.of(new LayerAudit.Observation(ImageRules.SETUID_ADDED, "/usr/bin/su", "base's")),
-                "sha256:added", List.of(new LayerAudit.Observation(ImageRules.WORLD_WRITABLE, "/app", "added")));
+        Map<String, LayerAudit.Layer> seen = Map.of(
+                "sha256:base", layer(new LayerAudit.Observation(ImageRules.SETUID_ADDED, "/usr/bin/su", "base's")),
+                "sha256:added", layer(new LayerAudit.Observation(ImageRules.WORLD_WRITABLE, "/app", "added")));
         assertThat(ImageChecks.addedLayers(img, 1, seen)).extracting(Evidence::rule)
                 .containsExactly(ImageRules.WORLD_WRITABLE);
         assertThat(ImageChecks.addedLayers(img, 0, seen)).hasSize(2);

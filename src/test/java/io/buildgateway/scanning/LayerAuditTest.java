@@ -70,7 +70,7 @@ class LayerAuditTest {
     }
 
     private List<String> kinds(byte[] layer) throws IOException {
-        return audit.readLayer(new ByteArrayInputStream(layer)).stream()
+        return audit.readLayer(new ByteArrayInputStream(layer)).observations().stream()
                 .map(o -> o.kind() + " " + o.path()).toList();
     }
 
@@ -78,10 +78,10 @@ class LayerAuditTest {
     void layersAreKeyedByTheirDiffId() throws Exception {
         byte[] clean = layer("app/", 0755, null, "app/run.sh", 0755, "echo hi\n");
         byte[] bad = layer("usr/local/bin/evil", 04755, "x");
-        Map<String, List<LayerAudit.Observation>> found = audit.read(new ByteArrayInputStream(save(clean, bad)));
+        Map<String, LayerAudit.Layer> found = audit.read(new ByteArrayInputStream(save(clean, bad)));
         assertThat(found).containsOnlyKeys(diffId(clean), diffId(bad));
-        assertThat(found.get(diffId(clean))).isEmpty();
-        assertThat(found.get(diffId(bad))).extracting(LayerAudit.Observation::kind)
+        assertThat(found.get(diffId(clean)).observations()).isEmpty();
+        assertThat(found.get(diffId(bad)).observations()).extracting(LayerAudit.Observation::kind)
                 .containsExactly(ImageRules.SETUID_ADDED);
     }
 
@@ -96,8 +96,8 @@ class LayerAuditTest {
         ImagePolicy policy = new ImagePolicy(ImagePolicy.DEFAULT_PROTECTED,
                 List.of(java.util.regex.Pattern.compile("/usr/bin/ping")), java.util.Set.of(),
                 ImagePolicy.DEFAULT.vulnerabilities());
-        assertThat(new LayerAudit(policy).readLayer(new ByteArrayInputStream(layer("usr/bin/ping", 04755, "x"))))
-                .isEmpty();
+        assertThat(new LayerAudit(policy).readLayer(new ByteArrayInputStream(layer("usr/bin/ping", 04755, "x")))
+                .observations()).isEmpty();
     }
 
     @Test
@@ -143,6 +143,60 @@ class LayerAuditTest {
                 .containsExactly(ImageRules.PRIVATE_KEY + " /root/.ssh/id_rsa", ImageRules.PRIVATE_KEY + " /app/tls.key",
                         ImageRules.PRIVATE_KEY + " /root/.aws/credentials", ImageRules.PRIVATE_KEY + " /home/a/.npmrc",
                         ImageRules.PRIVATE_KEY + " /app/store.p12");
+    }
+
+    @Test
+    void theKeptFilesAreWhatTheLastLayerLeaves() throws Exception {
+        byte[] base = layer("etc/passwd", 0644, "root:x:0:0::/:/bin/sh\n", "etc/os-release", 0644, "ID=debian\n",
+                "var/lib/dpkg/status", 0644, "Package: a\nVersion: 1\n", "opt/x/package-lock.json", 0644, "{}",
+                "srv/app/node_modules/left-pad/package.json", 0644, "{}");
+        byte[] mid = layer("etc/passwd", 0644, "root:x:0:0::/:/bin/sh\napp:x:1000:1000::/:/bin/sh\n",
+                "var/lib/dpkg/.wh.status", 0644, "", "srv/.wh..wh..opq", 0644, "");
+        byte[] top = layer("opt/.wh.x", 0644, "", "etc/apk-like-but-not-kept", 0644, "x");
+        Map<String, LayerAudit.Layer> read = audit.read(new ByteArrayInputStream(save(base, mid, top)));
+        LayerAudit.Flattened flat = LayerAudit.flatten(List.of(diffId(base), diffId(mid), diffId(top)), read);
+        assertThat(flat.files()).containsOnlyKeys("/etc/passwd", "/etc/os-release");
+        assertThat(new String(flat.files().get("/etc/passwd"), StandardCharsets.UTF_8)).contains("app:x:1000");
+        // In another order the same layers leave something else: order is the image's, not the stream's.
+        LayerAudit.Flattened reversed = LayerAudit.flatten(List.of(diffId(mid), diffId(base)), read);
+        assertThat(reversed.files()).containsKey("/var/lib/dpkg/status");
+    }
+
+    @Test
+    void aLinkWhereAKeptFileWasHidesItsOldContent() throws Exception {
+        byte[] base = layer("etc/passwd", 0644, "root:x:0:0::/:/bin/sh\n");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            TarArchiveEntry link = new TarArchiveEntry("etc/passwd", org.apache.commons.compress.archivers.tar
+                    .TarConstants.LF_SYMLINK);
+            link.setLinkName("/etc/passwd2");
+            tar.putArchiveEntry(link);
+            tar.closeArchiveEntry();
+        }
+        byte[] top = out.toByteArray();
+        Map<String, LayerAudit.Layer> read = audit.read(new ByteArrayInputStream(save(base, top)));
+        assertThat(LayerAudit.flatten(List.of(diffId(base), diffId(top)), read).files()).doesNotContainKey(
+                "/etc/passwd");
+    }
+
+    @Test
+    void jarsInLayersGiveTheirPackagesUnlessALaterLayerDeletesThem() throws Exception {
+        byte[] jar = PackagesTest.jar(Map.of("META-INF/maven/g/a/pom.properties",
+                "groupId=g\nartifactId=a\nversion=1\n"));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+            TarArchiveEntry e = new TarArchiveEntry("app/lib/a-1.jar");
+            e.setSize(jar.length);
+            tar.putArchiveEntry(e);
+            tar.write(jar);
+            tar.closeArchiveEntry();
+        }
+        byte[] withJar = out.toByteArray();
+        byte[] deleting = layer("app/.wh.lib", 0644, "");
+        Map<String, LayerAudit.Layer> read = audit.read(new ByteArrayInputStream(save(withJar, deleting)));
+        assertThat(LayerAudit.flatten(List.of(diffId(withJar)), read).javaPackages())
+                .extracting(Packages.Package::purl).containsExactly("pkg:maven/g/a@1");
+        assertThat(LayerAudit.flatten(List.of(diffId(withJar), diffId(deleting)), read).javaPackages()).isEmpty();
     }
 
     @Test

@@ -54,6 +54,9 @@ public abstract class IntegrationTest {
     static void environment(DynamicPropertyRegistry registry) {
         registry.add("gateway.data-dir", DATA::toString);
         registry.add("gateway.policy.dir", POLICY::toString);
+        // Image filesystems for OpenSCAP: in memory when the machine has a tmpfs, as make run does.
+        registry.add("gateway.scanning.work-dir", () -> java.nio.file.Files.isWritable(Path.of("/dev/shm"))
+                ? "/dev/shm/bgw-it-" + ProcessHandle.current().pid() : DATA.resolve("scans").toString());
         registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);

@@ -37,7 +37,7 @@ public record ComplianceResult(Status status, List<RuleResult> rules, List<Arf> 
         arfs = List.copyOf(arfs);
     }
 
-    static ComplianceResult notRun(String message) {
+    public static ComplianceResult notRun(String message) {
         return new ComplianceResult(Status.NOT_RUN, List.of(), List.of(), message);
     }
 
