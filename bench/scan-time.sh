@@ -91,7 +91,9 @@ for i in $(seq 0 "$N"); do
   echo "$t" | jq '.layersMs' >>"$WORK/layers"
   echo "$t" | jq '.totalMs' >>"$WORK/scan"
   echo "$t" | jq '.complianceMs' >>"$WORK/compliance"
-  total_ms=$(echo "$build" | jq '((.finishedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.startedAt | sub("\\.[0-9]+Z$"; "Z") | fromdate)) * 1000')
+  total_ms=$(echo "$build" | jq 'def t: (sub("\\.[0-9]+Z$"; "Z") | fromdate)
+      + ((capture("\\.(?<f>[0-9]+)Z$").f // "0") | ("0." + .) | tonumber);
+    ((.finishedAt | t) - (.startedAt | t)) * 1000 | floor')
   echo "$t $total_ms" | jq -s '.[0].totalMs / ([.[1] - .[0].totalMs, 1] | max)' >>"$WORK/ratio"
   echo "build $i: $(echo "$t" | jq -c .) vulnerabilities=$(echo "$scans" | jq -c '.vulnerabilities.counts') total=${total_ms} ms" >&2
 done
