@@ -151,7 +151,9 @@ class BuildDispatcher {
             if (host.isEmpty()) {
                 return Optional.<UUID>empty();
             }
-            List<Build> next = builds.claimNext();
+            // Rebuilds the security team starts may hold only their share of the pool, so developers still build.
+            long rebuildSlots = Math.max(1, (long) Math.floor(properties.rebuildShare() * hosts.totalCapacity()));
+            List<Build> next = builds.claimNext(builds.runningRebuilds() < rebuildSlots);
             if (next.isEmpty()) {
                 return Optional.<UUID>empty();
             }
@@ -259,6 +261,10 @@ class BuildDispatcher {
             details.put("imageDigest", b.imageDigest);
             details.put("imageRef", b.imageRef);
             details.put("reason", outcome.reason());
+            if (status == BuildStatus.SUCCEEDED) {
+                events.publishEvent(new BuildSucceeded(b.id, b.team, b.image, b.tag, b.imageDigest, b.imageId,
+                        b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt));
+            }
             events.publishEvent(new AuditRecord("build." + status.name().toLowerCase(), "build/" + id,
                     status == BuildStatus.SUCCEEDED ? Outcome.SUCCESS : Outcome.FAILED, details,
                     RequestInfo.system()));

@@ -19,6 +19,8 @@ import org.springframework.validation.annotation.Validated;
  * @param lease how long a claimed build stays owned without a heartbeat before it is recovered
  * @param maxLogSize build output beyond this is cut, with a note
  * @param maxBuildArgs the most build args and labels a request may carry, each
+ * @param rebuildShare the share of the pool's capacity that rebuilds may hold at once (at least one slot);
+ *        developers' queued builds are always claimed before rebuilds
  */
 @Validated
 @ConfigurationProperties("gateway.builds")
@@ -29,5 +31,7 @@ public record BuildProperties(
         @NotNull @DefaultValue("500ms") Duration dispatchInterval,
         @NotNull @DefaultValue("60s") Duration lease,
         @NotNull @DefaultValue("10MB") DataSize maxLogSize,
-        @Min(0) @DefaultValue("64") int maxBuildArgs) {
+        @Min(0) @DefaultValue("64") int maxBuildArgs,
+        @jakarta.validation.constraints.DecimalMin("0.0") @jakarta.validation.constraints.DecimalMax("1.0")
+        @DefaultValue("0.5") double rebuildShare) {
 }

@@ -20,10 +20,16 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
             + " and b.host is not null group by b.host")
     List<Object[]> activeByHost();
 
-    /** The oldest queued build nobody else is claiming right now. */
-    @Query(value = "select * from build where status = 'QUEUED' order by requested_at, id limit 1"
-            + " for update skip locked", nativeQuery = true)
-    List<Build> claimNext();
+    /**
+     * The next queued build nobody else is claiming right now: developers' builds before rebuilds, then oldest first;
+     * rebuilds only when {@code rebuildsAllowed}.
+     */
+    @Query(value = "select * from build where status = 'QUEUED' and (:rebuildsAllowed or rebuild_of is null)"
+            + " order by (rebuild_of is not null), requested_at, id limit 1 for update skip locked", nativeQuery = true)
+    List<Build> claimNext(boolean rebuildsAllowed);
+
+    @Query(value = "select count(*) from build where status = 'RUNNING' and rebuild_of is not null", nativeQuery = true)
+    long runningRebuilds();
 
     @Query("select b from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
             + " and b.leaseExpiresAt < :now")

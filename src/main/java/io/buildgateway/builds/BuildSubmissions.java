@@ -154,6 +154,70 @@ public class BuildSubmissions {
         return view(build);
     }
 
+    /**
+     * Queues a rebuild of a build's image from its stored context: the same Dockerfile, target, build args and
+     * labels, no build cache, the base pulled afresh (every build pulls), under the policy in force now. The new
+     * build records the one it rebuilds ({@code rebuildOf}); if today's policy refuses the Dockerfile it is recorded
+     * REJECTED like any submission. Called by the inventory's rebuild requests, which check the caller's role.
+     */
+    public BuildView rebuild(UUID originId, String requestedBy, String reason, RequestInfo info) {
+        Build origin = builds.findById(originId).orElseThrow(() -> Problem.notFound("build " + originId));
+        java.nio.file.Path stored = intake.pathOf(io.buildgateway.shared.Digest.parse(origin.contextDigest));
+        if (!java.nio.file.Files.exists(stored)) {
+            throw new Problem(409, "context-gone", "Conflict", "the context " + origin.contextDigest + " of build "
+                    + originId + " is no longer stored; it cannot be rebuilt");
+        }
+        ContextIntake.StoredContext context;
+        try (InputStream in = java.nio.file.Files.newInputStream(stored)) {
+            context = intake.inspectOnly(in, origin.dockerfile);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        Map<String, String> args = json.readValue(origin.buildArgs, new TypeReference<Map<String, String>>() { });
+        Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
+                origin.team, origin.image, context.files()));
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        Build build = new Build(UUID.randomUUID());
+        build.image = origin.image;
+        build.tag = origin.tag;
+        build.team = origin.team;
+        build.requestedBy = requestedBy;
+        build.requestedAt = now;
+        build.contextDigest = origin.contextDigest;
+        build.contextSize = origin.contextSize;
+        build.dockerfile = origin.dockerfile;
+        build.target = origin.target;
+        build.buildArgs = origin.buildArgs;
+        build.labels = origin.labels;
+        build.noCache = true;
+        build.rebuildOf = origin.id;
+        build.policyDigest = evaluation.policyDigest();
+        build.findings = json.writeValueAsString(evaluation.findings());
+        build.baseImage = evaluation.baseImage();
+        build.status = evaluation.passed() ? BuildStatus.QUEUED : BuildStatus.REJECTED;
+        if (!evaluation.passed()) {
+            build.finishedAt = now;
+            build.failureReason = "rejected by policy on rebuild";
+        }
+        tx.executeWithoutResult(s -> {
+            builds.save(build);
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("image", build.image);
+            details.put("tag", build.tag);
+            details.put("team", build.team);
+            details.put("rebuildOf", origin.id.toString());
+            details.put("reason", reason);
+            details.put("contextDigest", build.contextDigest);
+            details.put("policyDigest", evaluation.policyDigest());
+            events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
+                    "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
+        });
+        logs.append(build.id, (evaluation.passed() ? "Queued" : "Rejected by policy") + ": rebuild of " + origin.id
+                + " (" + reason + "), context " + build.contextDigest + ", no cache, base pulled afresh\n");
+        dispatcher.wake();
+        return view(build);
+    }
+
     Evaluation lint(String dockerfile, BuildRequest request) {
         return policy.evaluate(lintRequest(dockerfile, request, null));
     }

@@ -134,6 +134,34 @@ final class ImageChecks {
         return baseLayers.size();
     }
 
+    /**
+     * The registry digest the base was pulled by: of the base image's repo digests ({@code repo@sha256:…}), the one
+     * of the repository the Dockerfile named; a reference pinned by digest is its own answer.
+     */
+    static String baseDigest(String baseRef, ImageFacts base) {
+        if (baseRef == null) {
+            return null;
+        }
+        int at = baseRef.indexOf('@');
+        if (at > 0) {
+            return baseRef.substring(at + 1);
+        }
+        int slash = baseRef.lastIndexOf('/');
+        int colon = baseRef.lastIndexOf(':');
+        String repository = colon > slash ? baseRef.substring(0, colon) : baseRef;
+        String fallback = null;
+        for (String rd : base.repoDigests()) {
+            int sep = rd.indexOf('@');
+            if (sep > 0) {
+                if (rd.substring(0, sep).equals(repository)) {
+                    return rd.substring(sep + 1);
+                }
+                fallback = fallback == null ? rd.substring(sep + 1) : fallback;
+            }
+        }
+        return fallback;
+    }
+
     /** Evidence from the observations of the layers the build added (those after the base's). */
     static List<Evidence> addedLayers(ImageFacts image, int baseLayers,
             Map<String, LayerAudit.Layer> layers) {

@@ -26,7 +26,7 @@ class ScanStore {
     /** A stored scan, as the API shows it (large columns are read separately). */
     record Scan(UUID buildId, String imageId, String imageDigest, String repository, String tag, String team,
             Instant scannedAt, boolean passed, String policyDigest, String baseImage, String baseImageId,
-            int baseLayers, String config, String findings, String distro, String complianceStatus,
+            String baseDigest, int baseLayers, String config, String findings, String distro, String complianceStatus,
             String complianceRules, String complianceMessage, String timings) {
     }
 
@@ -35,13 +35,13 @@ class ScanStore {
             List<VulnerabilityMatcher.Vulnerability> vulnerabilities) {
         db.sql("""
                 insert into image_scan (build_id, image_id, image_digest, repository, tag, team, scanned_at, passed,
-                    policy_digest, base_image, base_image_id, base_layers, config, findings, distro, sbom,
+                    policy_digest, base_image, base_image_id, base_digest, base_layers, config, findings, distro, sbom,
                     compliance_status, compliance_rules, compliance_message, timings)
-                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
                 .params(s.buildId(), s.imageId(), s.imageDigest(), s.repository(), s.tag(), s.team(),
                         Timestamp.from(s.scannedAt()), s.passed(), s.policyDigest(), s.baseImage(), s.baseImageId(),
-                        s.baseLayers(), s.config(), s.findings(), s.distro(), sbom, s.complianceStatus(),
+                        s.baseDigest(), s.baseLayers(), s.config(), s.findings(), s.distro(), sbom, s.complianceStatus(),
                         s.complianceRules(), s.complianceMessage(), s.timings())
                 .update();
         for (var arf : arfs) {
@@ -82,16 +82,16 @@ class ScanStore {
     Optional<Scan> find(String digest) {
         return db.sql("""
                 select build_id, image_id, image_digest, repository, tag, team, scanned_at, passed, policy_digest,
-                    base_image, base_image_id, base_layers, config, findings, distro, compliance_status,
+                    base_image, base_image_id, base_digest, base_layers, config, findings, distro, compliance_status,
                     compliance_rules, compliance_message, timings
                 from image_scan where image_digest = ? or image_id = ? order by scanned_at desc limit 1
                 """)
                 .params(digest, digest)
                 .query((rs, n) -> new Scan(rs.getObject(1, UUID.class), rs.getString(2), rs.getString(3),
                         rs.getString(4), rs.getString(5), rs.getString(6), rs.getTimestamp(7).toInstant(),
-                        rs.getBoolean(8), rs.getString(9), rs.getString(10), rs.getString(11), rs.getInt(12),
-                        rs.getString(13), rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17),
-                        rs.getString(18), rs.getString(19)))
+                        rs.getBoolean(8), rs.getString(9), rs.getString(10), rs.getString(11), rs.getString(12),
+                        rs.getInt(13), rs.getString(14), rs.getString(15), rs.getString(16), rs.getString(17),
+                        rs.getString(18), rs.getString(19), rs.getString(20)))
                 .optional();
     }
 

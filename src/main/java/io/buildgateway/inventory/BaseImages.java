@@ -1,0 +1,209 @@
+package io.buildgateway.inventory;
+
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.RequestInfo;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Service;
+
+/**
+ * Watches the approved base tags the inventory's images were built on (and any configured ones): asks the registry
+ * for each tag's manifest digest (Registry API v2, {@code HEAD /v2/<repository>/manifests/<tag>}), records the
+ * current and previous digest and when it changed, and on a change marks the dependent images and deployments stale
+ * (by comparison, see {@link Deployments}), audits it, and starts rebuilds for the teams configured for automatic
+ * rebuilds — OpenShift's ImageChange trigger, for uploaded contexts.
+ */
+@Service
+class BaseImages {
+
+    private static final Logger log = LoggerFactory.getLogger(BaseImages.class);
+    private static final String ACCEPT = String.join(", ",
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json",
+            "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json");
+    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+
+    private final JdbcClient db;
+    private final InventoryProperties properties;
+    private final Rebuilds rebuilds;
+    private final ApplicationEventPublisher events;
+    private final Clock clock;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NEVER).build();
+
+    BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds, ApplicationEventPublisher events,
+            Clock clock) {
+        this.db = db;
+        this.properties = properties;
+        this.rebuilds = rebuilds;
+        this.events = events;
+        this.clock = clock;
+    }
+
+    record Change(String ref, String from, String to, List<Object> rebuilds) {
+    }
+
+    record Refresh(int checked, List<Change> changed, List<Map<String, String>> errors) {
+    }
+
+    @Scheduled(initialDelayString = "${gateway.inventory.base-watch-interval:5m}",
+            fixedDelayString = "${gateway.inventory.base-watch-interval:5m}")
+    void scheduled() {
+        try {
+            refresh(RequestInfo.system());
+        } catch (RuntimeException e) {
+            log.warn("base image watch failed; will retry", e);
+        }
+    }
+
+    /** Checks every watched tag now. Serialised across replicas by an advisory lock held while it runs. */
+    synchronized Refresh refresh(RequestInfo info) {
+        Set<String> refs = new LinkedHashSet<>(properties.watchedBases());
+        refs.addAll(db.sql("select distinct base_ref from image where base_ref is not null order by base_ref")
+                .query(String.class).list());
+        refs.removeIf(String::isBlank);
+        List<Change> changed = new ArrayList<>();
+        List<Map<String, String>> errors = new ArrayList<>();
+        for (String ref : refs) {
+            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            String digest;
+            try {
+                digest = resolve(ref);
+            } catch (IOException | RuntimeException e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                errors.add(Map.of("ref", ref, "error", why));
+                db.sql("""
+                        insert into base_image (ref, checked_at, error) values (?, ?, ?)
+                        on conflict (ref) do update set checked_at = excluded.checked_at, error = excluded.error
+                        """).params(ref, Timestamp.from(now), why).update();
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            String old = db.sql("select digest from base_image where ref = ?").param(ref).query(String.class)
+                    .optional().orElse(null);
+            if (old == null) {
+                db.sql("""
+                        insert into base_image (ref, digest, checked_at) values (?, ?, ?)
+                        on conflict (ref) do update set digest = excluded.digest, checked_at = excluded.checked_at,
+                            error = null
+                        """).params(ref, digest, Timestamp.from(now)).update();
+            } else if (!old.equals(digest)) {
+                db.sql("""
+                        update base_image set previous_digest = digest, digest = ?, changed_at = ?, checked_at = ?,
+                            error = null where ref = ?
+                        """).params(digest, Timestamp.from(now), Timestamp.from(now), ref).update();
+                db.sql("insert into base_image_change (ref, old_digest, new_digest, changed_at) values (?, ?, ?, ?)")
+                        .params(ref, old, digest, Timestamp.from(now)).update();
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("from", old);
+                details.put("to", digest);
+                details.put("dependentImages", db.sql("select count(*) from image where base_ref = ?").param(ref)
+                        .query(Integer.class).single());
+                events.publishEvent(new AuditRecord("base-image.changed", "base/" + ref, AuditRecord.Outcome.SUCCESS,
+                        details, info));
+                changed.add(new Change(ref, old, digest, autoRebuild(ref, info)));
+            } else {
+                db.sql("update base_image set checked_at = ?, error = null where ref = ?")
+                        .params(Timestamp.from(now), ref).update();
+            }
+        }
+        return new Refresh(refs.size(), changed, errors);
+    }
+
+    /** Rebuilds, per configured team, the images built on a base that moved. */
+    private List<Object> autoRebuild(String ref, RequestInfo info) {
+        List<Object> out = new ArrayList<>();
+        for (String team : properties.autoRebuildTeams()) {
+            if (team.isBlank()) {
+                continue;
+            }
+            List<Rebuilds.Target> targets = rebuilds.resolve(new Rebuilds.Selector(ref, null, null, null, null, team));
+            if (!targets.isEmpty()) {
+                out.add(rebuilds.request(new Rebuilds.Selector(ref, null, null, null, null, team),
+                        "automatic: base image " + ref + " moved", "gateway", info).id());
+            }
+        }
+        return out;
+    }
+
+    /** The digest the registry serves for a tag. Only references on the gateway's registry are watched. */
+    String resolve(String ref) throws IOException, InterruptedException {
+        URI registry = URI.create(properties.registryUrl());
+        String host = registry.getAuthority();
+        if (!ref.startsWith(host + "/")) {
+            throw new IOException("not on the gateway's registry " + host);
+        }
+        String rest = ref.substring(host.length() + 1);
+        int at = rest.indexOf('@');
+        if (at >= 0) {
+            return rest.substring(at + 1); // pinned by digest: it cannot move
+        }
+        int colon = rest.lastIndexOf(':');
+        String repository = colon > rest.lastIndexOf('/') ? rest.substring(0, colon) : rest;
+        String tag = colon > rest.lastIndexOf('/') ? rest.substring(colon + 1) : "latest";
+        HttpResponse<Void> r = http.send(HttpRequest.newBuilder(registry.resolve("/v2/" + repository + "/manifests/"
+                + tag)).method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept", ACCEPT)
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding());
+        if (r.statusCode() != 200) {
+            throw new IOException("registry answered HTTP " + r.statusCode() + " for " + ref);
+        }
+        String digest = r.headers().firstValue("Docker-Content-Digest").orElse("");
+        if (!DIGEST.matcher(digest).matches()) {
+            throw new IOException("registry sent no usable Docker-Content-Digest for " + ref);
+        }
+        return digest;
+    }
+
+    List<Map<String, Object>> list() {
+        Set<String> refs = new LinkedHashSet<>(properties.watchedBases());
+        refs.removeIf(String::isBlank);
+        Map<String, Map<String, Object>> out = new LinkedHashMap<>();
+        db.sql("select ref, digest, previous_digest, changed_at, checked_at, error from base_image order by ref")
+                .query(rs -> {
+                    Map<String, Object> b = new LinkedHashMap<>();
+                    b.put("ref", rs.getString(1));
+                    b.put("digest", rs.getString(2));
+                    b.put("previousDigest", rs.getString(3));
+                    b.put("changedAt", rs.getTimestamp(4) == null ? null : rs.getTimestamp(4).toInstant());
+                    b.put("checkedAt", rs.getTimestamp(5) == null ? null : rs.getTimestamp(5).toInstant());
+                    b.put("error", rs.getString(6));
+                    b.put("dependentImages", 0);
+                    out.put(rs.getString(1), b);
+                });
+        db.sql("select distinct base_ref from image where base_ref is not null").query(String.class).list()
+                .forEach(refs::add);
+        for (String ref : refs) {
+            out.computeIfAbsent(ref, r -> {
+                Map<String, Object> b = new LinkedHashMap<>();
+                b.put("ref", r);
+                b.put("digest", null);
+                b.put("checkedAt", null);
+                return b;
+            }).put("dependentImages", db.sql("select count(*) from image where base_ref = ?").param(ref)
+                    .query(Integer.class).single());
+        }
+        return new ArrayList<>(out.values());
+    }
+}

@@ -1,0 +1,178 @@
+package io.buildgateway.inventory;
+
+import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.RequestInfos;
+import jakarta.servlet.http.HttpServletRequest;
+import java.net.URI;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.security.access.prepost.PreAuthorize;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code /api/v1/images}, {@code /deployments}, {@code /rebuilds}, {@code /base-images} (API.md). */
+@RestController
+@RequestMapping(path = "/api/v1", produces = MediaType.APPLICATION_JSON_VALUE)
+class InventoryController {
+
+    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+    private static final Set<String> IMAGE_PARAMS = Set.of("team", "package", "packageVersionBelow", "cve", "base",
+            "fixable", "limit", "after");
+
+    private final Inventory inventory;
+    private final ImageQueries images;
+    private final Deployments deployments;
+    private final Rebuilds rebuilds;
+    private final BaseImages bases;
+
+    InventoryController(Inventory inventory, ImageQueries images, Deployments deployments, Rebuilds rebuilds,
+            BaseImages bases) {
+        this.inventory = inventory;
+        this.images = images;
+        this.deployments = deployments;
+        this.rebuilds = rebuilds;
+        this.bases = bases;
+    }
+
+    @GetMapping("/images")
+    @PreAuthorize("isAuthenticated()")
+    Map<String, Object> list(HttpServletRequest request) {
+        for (String p : request.getParameterMap().keySet()) {
+            if (!IMAGE_PARAMS.contains(p)) {
+                throw Problem.badRequest("invalid-parameter", "unknown parameter '" + p + "' (known: "
+                        + IMAGE_PARAMS + ")");
+            }
+        }
+        int limit = limit(request.getParameter("limit"));
+        String fixable = request.getParameter("fixable");
+        if (fixable != null && !fixable.equals("true") && !fixable.equals("false")) {
+            throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
+        }
+        String after = request.getParameter("after");
+        if (after != null && !DIGEST.matcher(after).matches()) {
+            throw Problem.badRequest("invalid-parameter", "after must be an image digest");
+        }
+        ImageQueries.Filter f = new ImageQueries.Filter(blank(request.getParameter("team")),
+                blank(request.getParameter("package")), blank(request.getParameter("packageVersionBelow")),
+                blank(request.getParameter("cve")), blank(request.getParameter("base")), "true".equals(fixable));
+        if (f.packageVersionBelow() != null && f.packageName() == null) {
+            throw Problem.badRequest("invalid-parameter", "packageVersionBelow needs package");
+        }
+        List<ImageQueries.ImageSummary> page = images.list(f, GatewayPrincipal.require(), limit + 1, after);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("items", page.size() > limit ? page.subList(0, limit) : page);
+        out.put("next", page.size() > limit ? page.get(limit - 1).digest() : null);
+        return out;
+    }
+
+    @GetMapping("/images/{digest}")
+    @PreAuthorize("isAuthenticated()")
+    Map<String, Object> image(@PathVariable String digest) {
+        if (!DIGEST.matcher(digest).matches()) {
+            throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>");
+        }
+        Inventory.Entry e = inventory.find(digest).orElseThrow(() -> Problem.notFound("image " + digest));
+        GatewayPrincipal principal = GatewayPrincipal.require();
+        if (!ImageQueries.readsAll(principal) && (e.team() == null || !principal.teams().contains(e.team()))) {
+            throw Problem.forbidden("image " + digest + " belongs to another team");
+        }
+        ImageQueries.ImageSummary s = images.summary(e);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("image", s);
+        out.put("scans", e.buildId() == null ? null : "/api/v1/images/" + digest + "/scans");
+        out.put("sbom", e.buildId() == null ? null : "/api/v1/images/" + digest + "/sbom");
+        out.put("deployments", deployments.list(null, false, true, null).stream()
+                .filter(d -> d.digest().equals(digest)).toList());
+        return out;
+    }
+
+    @PostMapping(path = "/deployments", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PreAuthorize("hasRole('DEPLOYER')")
+    ResponseEntity<Deployments.View> deploy(@RequestBody Deployments.NewDeployment body, HttpServletRequest request) {
+        Deployments.View v = deployments.record(body, GatewayPrincipal.require(), RequestInfos.of(request));
+        return ResponseEntity.created(URI.create("/api/v1/deployments/" + v.id())).body(v);
+    }
+
+    @GetMapping("/deployments")
+    @PreAuthorize("isAuthenticated()")
+    List<Deployments.View> deployments(@RequestParam(required = false) String environment,
+            @RequestParam(required = false) String stale) {
+        if (stale != null && !stale.equals("true") && !stale.equals("false")) {
+            throw Problem.badRequest("invalid-parameter", "stale must be true or false");
+        }
+        GatewayPrincipal principal = GatewayPrincipal.require();
+        return deployments.list(blank(environment), "true".equals(stale), true,
+                ImageQueries.readsAll(principal) ? null : principal.teams());
+    }
+
+    record RebuildRequest(Rebuilds.Selector selector, String reason, Boolean dryRun) {
+    }
+
+    @PostMapping(path = "/rebuilds", consumes = MediaType.APPLICATION_JSON_VALUE)
+    @PreAuthorize("hasRole('SECURITY') or hasRole('ADMIN')")
+    ResponseEntity<Object> rebuild(@RequestBody RebuildRequest body, HttpServletRequest request) {
+        if (body.selector() == null) {
+            throw Problem.badRequest("invalid-selector", "selector is required");
+        }
+        if (Boolean.TRUE.equals(body.dryRun())) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("dryRun", true);
+            out.put("reason", body.reason());
+            out.put("targets", rebuilds.resolve(body.selector()));
+            return ResponseEntity.ok(out);
+        }
+        Rebuilds.Requested r = rebuilds.request(body.selector(), body.reason(), GatewayPrincipal.require().name(),
+                RequestInfos.of(request));
+        return ResponseEntity.status(HttpStatus.ACCEPTED).location(URI.create("/api/v1/rebuilds/" + r.id())).body(r);
+    }
+
+    @GetMapping("/rebuilds/{id}")
+    @PreAuthorize("hasRole('SECURITY') or hasRole('ADMIN') or hasRole('AUDITOR')")
+    Map<String, Object> rebuildStatus(@PathVariable UUID id) {
+        return rebuilds.find(id);
+    }
+
+    @GetMapping("/base-images")
+    @PreAuthorize("isAuthenticated()")
+    List<Map<String, Object>> baseImages() {
+        return bases.list();
+    }
+
+    @PostMapping("/base-images/refresh")
+    @PreAuthorize("hasRole('SECURITY') or hasRole('ADMIN')")
+    BaseImages.Refresh refresh(HttpServletRequest request) {
+        return bases.refresh(RequestInfos.of(request));
+    }
+
+    private static int limit(String value) {
+        if (value == null) {
+            return 50;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= 500) {
+                return n;
+            }
+        } catch (NumberFormatException ignored) {
+            // falls through to the problem below
+        }
+        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to 500");
+    }
+
+    private static String blank(String s) {
+        return s == null || s.isBlank() ? null : s;
+    }
+}

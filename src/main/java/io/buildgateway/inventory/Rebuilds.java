@@ -1,0 +1,185 @@
+package io.buildgateway.inventory;
+
+import io.buildgateway.builds.BuildSubmissions;
+import io.buildgateway.builds.BuildView;
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.RequestInfo;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Rebuilds by selector: the images a selector picks (by base, package, advisory, or explicit digests — several
+ * criteria narrow each other) resolve to the repositories and tags they were pushed as, and each of those gets one
+ * rebuild of its latest successful build, from that build's stored context, with no cache and the base pulled
+ * afresh. A dry run lists the targets without queuing anything.
+ */
+@Service
+class Rebuilds {
+
+    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
+
+    private final JdbcClient db;
+    private final ImageQueries images;
+    private final BuildSubmissions builds;
+    private final ApplicationEventPublisher events;
+    private final JsonMapper json;
+    private final Clock clock;
+
+    Rebuilds(JdbcClient db, ImageQueries images, BuildSubmissions builds, ApplicationEventPublisher events,
+            JsonMapper json, Clock clock) {
+        this.db = db;
+        this.images = images;
+        this.builds = builds;
+        this.events = events;
+        this.json = json;
+        this.clock = clock;
+    }
+
+    record Selector(String base, String packageName, String packageVersionBelow, String cve, List<String> images,
+            String team) {
+    }
+
+    /** A repository and tag to rebuild, from its latest successful build. */
+    record Target(String repository, String tag, UUID originBuildId, String currentDigest) {
+    }
+
+    List<Target> resolve(Selector s) {
+        boolean any = s.base() != null || s.packageName() != null || s.cve() != null || s.team() != null
+                || (s.images() != null && !s.images().isEmpty());
+        if (!any) {
+            throw Problem.badRequest("invalid-selector",
+                    "a selector needs at least one of base, package, cve, images (rebuilding everything is refused)");
+        }
+        if (s.packageVersionBelow() != null && s.packageName() == null) {
+            throw Problem.badRequest("invalid-selector", "packageVersionBelow needs package");
+        }
+        Set<String> digests = new LinkedHashSet<>();
+        if (s.images() != null && !s.images().isEmpty()) {
+            for (String d : s.images()) {
+                if (d == null || !DIGEST.matcher(d).matches()) {
+                    throw Problem.badRequest("invalid-selector", "images must be sha256:<64 hex> digests");
+                }
+            }
+        }
+        ImageQueries.Filter filter = new ImageQueries.Filter(s.team(), s.packageName(), s.packageVersionBelow(),
+                s.cve(), s.base(), false);
+        boolean onlyImages = s.base() == null && s.packageName() == null && s.cve() == null && s.team() == null;
+        if (onlyImages) {
+            digests.addAll(s.images());
+        } else {
+            io.buildgateway.auth.GatewayPrincipal all = new io.buildgateway.auth.GatewayPrincipal(null, "rebuild",
+                    Set.of(io.buildgateway.auth.Role.SECURITY), Set.of());
+            images.list(filter, all, Integer.MAX_VALUE, null).forEach(i -> digests.add(i.digest()));
+            if (s.images() != null && !s.images().isEmpty()) {
+                digests.retainAll(s.images());
+            }
+        }
+        Map<String, Target> targets = new LinkedHashMap<>();
+        for (String digest : digests) {
+            db.sql("select distinct repository, tag from image_tag where digest = ?").param(digest)
+                    .query((rs, n) -> List.of(rs.getString(1), rs.getString(2))).list().forEach(rt -> {
+                        String key = rt.get(0) + ":" + rt.get(1);
+                        if (targets.containsKey(key)) {
+                            return;
+                        }
+                        db.sql("""
+                                select b.id, t.digest from build b
+                                left join image_tag t on t.repository = b.image and t.tag = b.tag and t.until is null
+                                where b.image = ? and b.tag = ? and b.status = 'SUCCEEDED'
+                                order by b.finished_at desc limit 1
+                                """).params(rt.get(0), rt.get(1))
+                                .query((rs, n) -> new Target(rt.get(0), rt.get(1), rs.getObject(1, UUID.class),
+                                        rs.getString(2))).optional().ifPresent(t -> targets.put(key, t));
+                    });
+        }
+        return new ArrayList<>(targets.values());
+    }
+
+    record Requested(UUID id, String reason, String requestedBy, List<UUID> builds, List<Map<String, Object>> targets) {
+    }
+
+    /** Queues the rebuilds; a target whose context is gone is reported, not fatal. */
+    Requested request(Selector selector, String reason, String requestedBy, RequestInfo info) {
+        if (reason == null || reason.isBlank() || reason.length() > 1000) {
+            throw Problem.badRequest("invalid-rebuild", "reason is required (at most 1000 characters)");
+        }
+        List<Target> targets = resolve(selector);
+        UUID id = UUID.randomUUID();
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        db.sql("insert into rebuild (id, reason, requested_by, selector, requested_at) values (?, ?, ?, ?, ?)")
+                .params(id, reason, requestedBy, json.writeValueAsString(selector), Timestamp.from(now)).update();
+        List<UUID> queued = new ArrayList<>();
+        List<Map<String, Object>> outcome = new ArrayList<>();
+        for (Target t : targets) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("repository", t.repository());
+            o.put("tag", t.tag());
+            o.put("originBuildId", t.originBuildId());
+            try {
+                BuildView b = builds.rebuild(t.originBuildId(), requestedBy, reason, info);
+                db.sql("insert into rebuild_build (rebuild_id, build_id, origin_build_id, repository, tag) "
+                        + "values (?, ?, ?, ?, ?)").params(id, b.id(), t.originBuildId(), t.repository(), t.tag())
+                        .update();
+                queued.add(b.id());
+                o.put("buildId", b.id());
+                o.put("status", b.status());
+            } catch (Problem p) {
+                o.put("status", "SKIPPED");
+                o.put("reason", p.getMessage());
+            }
+            outcome.add(o);
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("reason", reason);
+        details.put("selector", selector);
+        details.put("builds", queued.stream().map(UUID::toString).toList());
+        details.put("targets", targets.size());
+        events.publishEvent(new AuditRecord("rebuild.requested", "rebuild/" + id, AuditRecord.Outcome.SUCCESS,
+                details, info));
+        return new Requested(id, reason, requestedBy, queued, outcome);
+    }
+
+    Map<String, Object> find(UUID id) {
+        Map<String, Object> r = db.sql("select id, reason, requested_by, selector, requested_at from rebuild "
+                + "where id = ?").param(id).query().listOfRows().stream().findFirst()
+                .orElseThrow(() -> Problem.notFound("rebuild " + id));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", r.get("id"));
+        out.put("reason", r.get("reason"));
+        out.put("requestedBy", r.get("requested_by"));
+        out.put("requestedAt", ((Timestamp) r.get("requested_at")).toInstant());
+        out.put("selector", json.readTree((String) r.get("selector")));
+        out.put("builds", db.sql("""
+                select rb.build_id, rb.repository, rb.tag, rb.origin_build_id, b.status, b.image_digest,
+                    b.failure_reason
+                from rebuild_build rb join build b on b.id = rb.build_id where rb.rebuild_id = ?
+                order by rb.repository, rb.tag
+                """).param(id).query((rs, n) -> {
+                    Map<String, Object> b = new LinkedHashMap<>();
+                    b.put("id", rs.getObject(1, UUID.class));
+                    b.put("repository", rs.getString(2));
+                    b.put("tag", rs.getString(3));
+                    b.put("rebuildOf", rs.getObject(4, UUID.class));
+                    b.put("status", rs.getString(5));
+                    b.put("imageDigest", rs.getString(6));
+                    b.put("failureReason", rs.getString(7));
+                    return b;
+                }).list());
+        return out;
+    }
+}

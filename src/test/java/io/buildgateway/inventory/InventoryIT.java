@@ -1,0 +1,159 @@
+package io.buildgateway.inventory;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * The control room on the real environment: two images on a Debian base, their deployments, the base tag moving in
+ * the registry, a rebuild by base, and the deployments that stay stale until they are redeployed.
+ */
+class InventoryIT extends IntegrationTest {
+
+    private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+
+    private String docker(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "-H", require("BGW_DOCKER_HOST")));
+        cmd.addAll(List.of(args));
+        return run(cmd.toArray(new String[0]));
+    }
+
+    private JsonNode build(String token, String image, String dockerfile) {
+        Response accepted = submit(token, "image=" + image + "&tag=1&noCache=true", Tars.dockerfile(dockerfile));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(4));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        return done;
+    }
+
+    @Test
+    void aMovedBaseMarksDeploymentsStaleAndARebuildByBaseRebuildsThem() throws Exception {
+        String base = registryAddress() + "/base/debian:12-inv-" + RUN;
+        docker("tag", registryAddress() + "/base/debian:12", base);
+        assertThat(docker("push", base)).contains("digest: sha256:");
+
+        String builder = builder("inv");
+        String security = token(Set.of("SECURITY"), Set.of());
+        String deployer = token(Set.of("DEPLOYER"), Set.of());
+        String dockerfile = "FROM " + base + "\nRUN echo %s > /srv/name\nUSER nobody\nHEALTHCHECK NONE\n";
+        JsonNode a = build(builder, "inv/a-" + RUN, dockerfile.formatted("a"));
+        JsonNode b = build(builder, "inv/b-" + RUN, dockerfile.formatted("b"));
+
+        // The inventory knows both, with their base, tags and packages.
+        JsonNode byBase = read(get(security, "/api/v1/images?base=" + base));
+        assertThat(digests(byBase.path("items"))).containsExactlyInAnyOrder(a.path("imageDigest").asString(),
+                b.path("imageDigest").asString());
+        JsonNode one = byBase.path("items").get(0);
+        assertThat(one.path("tags").toString()).contains("\"1\"");
+        assertThat(one.path("base").get(0).path("digest").asString()).startsWith("sha256:");
+        assertThat(digests(read(get(security, "/api/v1/images?package=bash&packageVersionBelow=99&base=" + base))
+                .path("items"))).hasSize(2);
+        assertThat(read(get(security, "/api/v1/images?package=bash&packageVersionBelow=1.0&base=" + base))
+                .path("items").size()).isZero();
+        assertThat(read(get(builder("other"), "/api/v1/images?base=" + base)).path("items").size()).isZero();
+
+        for (JsonNode built : List.of(a, b)) {
+            Response deployed = postJson(deployer, "/api/v1/deployments", """
+                    {"environment":"prod","cluster":"c1","namespace":"inv-%s","workload":"%s",
+                     "image":"%s"}""".formatted(RUN, built.path("image").asString().replace("/", "-"),
+                    built.path("imageRef").asString()));
+            assertThat(deployed.status()).as(deployed.body()).isEqualTo(201);
+            assertThat(read(deployed).path("provenance").asString()).isEqualTo("gateway");
+        }
+        assertThat(read(postJson(security, "/api/v1/base-images/refresh", "")).path("changed").size()).isZero();
+        assertThat(stale(security)).isEmpty();
+
+        // The base tag moves in the registry.
+        Path ctx = Files.createTempDirectory("newbase");
+        Files.writeString(ctx.resolve("Dockerfile"), "FROM " + base + "\nRUN echo 2 > /etc/base-revision\n");
+        docker("build", "-q", "--network", "none", "-t", base, ctx.toString());
+        docker("push", base);
+        JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
+        assertThat(refresh.path("changed").toString()).contains(base);
+        assertThat(stale(security)).hasSize(2).allMatch(d -> d.path("reasons").toString().contains("base-changed"));
+        JsonNode watched = read(get(security, "/api/v1/base-images"));
+        assertThat(watched.toString()).contains(base).contains("previousDigest");
+
+        // Only the security team rebuilds.
+        String selector = "{\"selector\":{\"base\":\"" + base + "\"},\"reason\":\"base moved: " + RUN + "\"";
+        problem(postJson(builder, "/api/v1/rebuilds", selector + "}"), 403);
+        JsonNode dry = read(postJson(security, "/api/v1/rebuilds", selector + ",\"dryRun\":true}"));
+        assertThat(dry.path("targets").size()).isEqualTo(2);
+        Response requested = postJson(security, "/api/v1/rebuilds", selector + "}");
+        assertThat(requested.status()).as(requested.body()).isEqualTo(202);
+        JsonNode rebuild = read(requested);
+        assertThat(rebuild.path("builds").size()).isEqualTo(2);
+        List<String> newDigests = new ArrayList<>();
+        for (JsonNode id : rebuild.path("builds")) {
+            JsonNode done = awaitFinal(security, id.asString(), Duration.ofMinutes(4));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+            assertThat(done.path("rebuildOf").asString()).isIn(a.path("id").asString(), b.path("id").asString());
+            newDigests.add(done.path("imageDigest").asString());
+        }
+        assertThat(newDigests).doesNotContain(a.path("imageDigest").asString(), b.path("imageDigest").asString());
+        JsonNode status = read(get(security, "/api/v1/rebuilds/" + rebuild.path("id").asString()));
+        assertThat(status.path("builds").toString()).contains("SUCCEEDED");
+
+        // The old deployments stay stale (now also superseded) until a new deployment is recorded.
+        assertThat(stale(security)).hasSize(2).allMatch(d -> d.path("reasons").toString().contains("newer-build"));
+        JsonNode rebuiltA = read(get(security, "/api/v1/images?base=" + base)).path("items");
+        String newA = null;
+        for (JsonNode i : rebuiltA) {
+            if (i.path("repository").asString().equals("inv/a-" + RUN) && i.path("tags").size() > 0) {
+                newA = i.path("digest").asString();
+            }
+        }
+        assertThat(newA).isNotNull().isIn(newDigests);
+        assertThat(postJson(deployer, "/api/v1/deployments", """
+                {"environment":"prod","cluster":"c1","namespace":"inv-%s","workload":"inv-a-%s",
+                 "image":"%s/inv/a-%s@%s"}""".formatted(RUN, RUN, registryAddress(), RUN, newA)).status())
+                .isEqualTo(201);
+        assertThat(stale(security)).hasSize(1).allMatch(d -> d.path("workload").asString().equals("inv-b-" + RUN));
+        assertThat(auditCount("base-image.changed", "base/" + base)).isEqualTo(1);
+    }
+
+    @Test
+    void imagesTheGatewayDidNotBuildAreFlaggedFirst() {
+        String deployer = token(Set.of("DEPLOYER"), Set.of());
+        String digest = "sha256:" + "ab".repeat(32);
+        Response r = postJson(deployer, "/api/v1/deployments", """
+                {"environment":"staging","cluster":"c9","namespace":"x-%s","workload":"rogue",
+                 "image":"docker.io/library/nginx:1.25@%s"}""".formatted(RUN, digest));
+        assertThat(r.status()).as(r.body()).isEqualTo(201);
+        assertThat(read(r).path("provenance").asString()).isEqualTo("unknown");
+        JsonNode staging = read(get(deployer, "/api/v1/deployments?environment=staging&stale=true"));
+        assertThat(staging.get(0).path("reasons").toString()).contains("unknown-provenance");
+        problem(postJson(deployer, "/api/v1/deployments", "{\"environment\":\"p\",\"cluster\":\"c\","
+                + "\"namespace\":\"n\",\"workload\":\"w\",\"image\":\"nginx:latest\"}"), 400);
+        problem(postJson(deployer, "/api/v1/deployments", "{\"environment\":\"p\",\"cluster\":\"c\","
+                + "\"namespace\":\"n\",\"workload\":\"w\",\"image\":\"x@" + digest + "\",\"extra\":1}"), 400);
+        problem(postJson(builder("inv"), "/api/v1/deployments", "{}"), 403);
+        problem(get(deployer, "/api/v1/images?colour=blue"), 400);
+        problem(get(deployer, "/api/v1/images/not-a-digest"), 400);
+    }
+
+    private List<JsonNode> stale(String token) {
+        List<JsonNode> out = new ArrayList<>();
+        read(get(token, "/api/v1/deployments?environment=prod&stale=true")).forEach(d -> {
+            if (d.path("namespace").asString().equals("inv-" + RUN)) {
+                out.add(d);
+            }
+        });
+        return out;
+    }
+
+    private static List<String> digests(JsonNode items) {
+        List<String> out = new ArrayList<>();
+        items.forEach(i -> out.add(i.path("digest").asString()));
+        return out;
+    }
+}
