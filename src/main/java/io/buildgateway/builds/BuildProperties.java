@@ -21,6 +21,8 @@ import org.springframework.validation.annotation.Validated;
  * @param maxBuildArgs the most build args and labels a request may carry, each
  * @param rebuildShare the share of the pool's capacity that rebuilds may hold at once (at least one slot);
  *        developers' queued builds are always claimed before rebuilds
+ * @param contextRetention how long every build's context is kept; after that, only contexts still needed (queued or
+ *        running builds, the latest successful build of each repository and tag) are
  */
 @Validated
 @ConfigurationProperties("gateway.builds")
@@ -33,5 +35,6 @@ public record BuildProperties(
         @NotNull @DefaultValue("10MB") DataSize maxLogSize,
         @Min(0) @DefaultValue("64") int maxBuildArgs,
         @jakarta.validation.constraints.DecimalMin("0.0") @jakarta.validation.constraints.DecimalMax("1.0")
-        @DefaultValue("0.5") double rebuildShare) {
+        @DefaultValue("0.5") double rebuildShare,
+        @NotNull @DefaultValue("30d") Duration contextRetention) {
 }

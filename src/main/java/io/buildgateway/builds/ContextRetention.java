@@ -1,0 +1,118 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.intake.IntakeProperties;
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.RequestInfo;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.scheduling.annotation.Scheduled;
+import org.springframework.stereotype.Component;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * Prunes the context store. A context is kept while any of these needs it: a queued or running build; the latest
+ * successful build of each repository and tag (rebuilds start from it); any build requested within the retention
+ * period (gateway.builds.context-retention). Files younger than the retention period are never touched either, so a
+ * context being received (its build row is written after the file) is safe. Each pruning run is audited.
+ */
+@Component
+class ContextRetention {
+
+    private static final Logger log = LoggerFactory.getLogger(ContextRetention.class);
+
+    private final JdbcClient db;
+    private final Path store;
+    private final BuildProperties properties;
+    private final ApplicationEventPublisher events;
+    private final TransactionTemplate tx;
+    private final Clock clock;
+
+    ContextRetention(JdbcClient db, IntakeProperties intakeProperties,
+            BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, Clock clock) {
+        this.db = db;
+        this.store = intakeProperties.storeDir().toAbsolutePath().normalize();
+        this.properties = properties;
+        this.events = events;
+        this.tx = tx;
+        this.clock = clock;
+    }
+
+    @Scheduled(initialDelayString = "${gateway.builds.retention-interval:1h}",
+            fixedDelayString = "${gateway.builds.retention-interval:1h}")
+    void scheduled() {
+        try {
+            prune();
+        } catch (RuntimeException e) {
+            log.warn("context pruning failed; will retry", e);
+        }
+    }
+
+    record Pruned(int files, long bytes, List<String> digests) {
+    }
+
+    Pruned prune() {
+        Instant now = clock.instant();
+        Instant keepAfter = now.minus(properties.contextRetention());
+        Set<String> needed = new HashSet<>(db.sql("select distinct context_digest from build "
+                + "where status in ('QUEUED', 'RUNNING') or requested_at > ?")
+                .param(java.sql.Timestamp.from(keepAfter)).query(String.class).list());
+        needed.addAll(latestSucceeded());
+        List<String> deleted = new ArrayList<>();
+        long bytes = 0;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(store, "*.ctx")) {
+            for (Path file : files) {
+                String name = file.getFileName().toString();
+                String digest = "sha256:" + name.substring(0, name.length() - ".ctx".length());
+                if (!Digest.isValid(digest) || needed.contains(digest)
+                        || !Files.getLastModifiedTime(file).toInstant().isBefore(keepAfter)) {
+                    continue;
+                }
+                long size = Files.size(file);
+                if (Files.deleteIfExists(file)) {
+                    deleted.add(digest);
+                    bytes += size;
+                }
+            }
+        } catch (IOException e) {
+            log.warn("context store {} could not be listed", store, e);
+        }
+        if (!deleted.isEmpty()) {
+            long total = bytes;
+            tx.executeWithoutResult(s -> {
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("files", deleted.size());
+                details.put("bytes", total);
+                details.put("retention", properties.contextRetention().toString());
+                details.put("digests", deleted.stream().limit(100).toList());
+                events.publishEvent(new AuditRecord("context.pruned", "contexts", AuditRecord.Outcome.SUCCESS,
+                        details, RequestInfo.system()));
+            });
+            log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,
+                    properties.contextRetention());
+        }
+        return new Pruned(deleted.size(), bytes, deleted);
+    }
+
+    /** The context of the latest successful build of every repository and tag. */
+    private List<String> latestSucceeded() {
+        return db.sql("""
+                select distinct on (image, tag) context_digest from build where status = 'SUCCEEDED'
+                order by image, tag, finished_at desc
+                """).query(String.class).list();
+    }
+}

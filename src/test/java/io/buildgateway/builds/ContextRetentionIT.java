@@ -1,0 +1,64 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+/** The context store keeps what rebuilds and running builds need, and prunes the rest once it is old enough. */
+class ContextRetentionIT extends IntegrationTest {
+
+    @Autowired
+    ContextRetention retention;
+
+    private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+
+    private Path contextFile(JsonNode build) {
+        return DATA.resolve("contexts").resolve(build.path("contextDigest").asString().substring(7) + ".ctx");
+    }
+
+    private void age(JsonNode build) throws Exception {
+        Files.setLastModifiedTime(contextFile(build), FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
+        jdbc.update("update build set requested_at = now() - interval '60 days' where id = ?::uuid",
+                build.path("id").asString());
+    }
+
+    @Test
+    void onlyContextsNoLongerNeededArePruned() throws Exception {
+        String token = builder("ret");
+        String image = "image=ret/app-" + RUN + "&tag=1";
+        JsonNode first = awaitFinal(token, read(submit(token, image, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nRUN echo one\nUSER 65534\n"))).path("id").asString(), Duration.ofMinutes(3));
+        JsonNode latest = awaitFinal(token, read(submit(token, image, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nRUN echo two\nUSER 65534\n"))).path("id").asString(), Duration.ofMinutes(3));
+        assertThat(first.path("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(latest.path("status").asString()).isEqualTo("SUCCEEDED");
+        Response refused = submit(token, "image=ret/other-" + RUN + "&tag=1", Tars.dockerfile(
+                "FROM docker.io/library/alpine\nRUN echo " + RUN + "\n"));
+        assertThat(refused.status()).isEqualTo(422);
+        JsonNode rejected = read(get(token, "/api/v1/builds/" + read(refused).path("buildId").asString()));
+
+        age(first);
+        age(latest);
+        age(rejected);
+        ContextRetention.Pruned pruned = retention.prune();
+
+        assertThat(pruned.digests()).contains(first.path("contextDigest").asString(),
+                rejected.path("contextDigest").asString());
+        assertThat(pruned.digests()).doesNotContain(latest.path("contextDigest").asString());
+        assertThat(Files.exists(contextFile(first))).isFalse();
+        assertThat(Files.exists(contextFile(rejected))).isFalse();
+        assertThat(Files.exists(contextFile(latest))).isTrue();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'context.pruned'",
+                Long.class)).isPositive();
+    }
+}
