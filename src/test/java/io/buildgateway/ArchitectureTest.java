@@ -43,7 +43,8 @@ class ArchitectureTest {
         mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "shared");
         // scanning implements hostpool's ImageGate and has the policy judge its evidence; builds never calls it.
         mayOnlyUse("scanning", "auth", "policy", "hostpool", "shared");
-        mayOnlyUse("inventory", "auth", "builds", "scanning", "shared");
+        // inventory reads the policy for the teams that want automatic rebuilds when their base moves.
+        mayOnlyUse("inventory", "auth", "builds", "scanning", "policy", "shared");
     }
 
     @Test

@@ -30,8 +30,8 @@ import org.springframework.stereotype.Service;
  * Watches the approved base tags the inventory's images were built on (and any configured ones): asks the registry
  * for each tag's manifest digest (Registry API v2, {@code HEAD /v2/<repository>/manifests/<tag>}), records the
  * current and previous digest and when it changed, and on a change marks the dependent images and deployments stale
- * (by comparison, see {@link Deployments}), audits it, and starts rebuilds for the teams configured for automatic
- * rebuilds — OpenShift's ImageChange trigger, for uploaded contexts.
+ * (by comparison, see {@link Deployments}), audits it, and starts rebuilds for the teams whose policy says
+ * {@code autoRebuild: true} — OpenShift's ImageChange trigger, for uploaded contexts.
  */
 @Service
 class BaseImages {
@@ -46,13 +46,15 @@ class BaseImages {
     private final JdbcClient db;
     private final InventoryProperties properties;
     private final Rebuilds rebuilds;
+    private final io.buildgateway.policy.PolicyEvaluator policy;
     private final ApplicationEventPublisher events;
     private final Clock clock;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
-    BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds, ApplicationEventPublisher events,
-            Clock clock) {
+    BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds,
+            io.buildgateway.policy.PolicyEvaluator policy, ApplicationEventPublisher events, Clock clock) {
+        this.policy = policy;
         this.db = db;
         this.properties = properties;
         this.rebuilds = rebuilds;
@@ -132,10 +134,10 @@ class BaseImages {
         return new Refresh(refs.size(), changed, errors);
     }
 
-    /** Rebuilds, per configured team, the images built on a base that moved. */
+    /** Rebuilds, for each team whose policy says so, the images built on a base that moved. */
     private List<Object> autoRebuild(String ref, RequestInfo info) {
         List<Object> out = new ArrayList<>();
-        for (String team : properties.autoRebuildTeams()) {
+        for (String team : policy.autoRebuildTeams()) {
             if (team.isBlank()) {
                 continue;
             }

@@ -13,13 +13,11 @@ import org.springframework.validation.annotation.Validated;
  * @param registryUrl the registry the approved bases live in, as a URL ({@code http://127.0.0.1:5000})
  * @param baseWatchInterval how often the approved base tags are checked for a new digest
  * @param watchedBases base references watched even before any image uses them
- * @param autoRebuildTeams teams whose images are rebuilt automatically when their base tag moves
  */
 @Validated
 @ConfigurationProperties("gateway.inventory")
 public record InventoryProperties(
         @NotNull String registryUrl,
         @NotNull @DefaultValue("5m") Duration baseWatchInterval,
-        @DefaultValue("") List<String> watchedBases,
-        @DefaultValue("") List<String> autoRebuildTeams) {
+        @DefaultValue("") List<String> watchedBases) {
 }

@@ -42,7 +42,11 @@ public record PolicyDocument(
     public record RuleSetting(Finding.Severity severity, boolean enabled) {
     }
 
-    public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules) {
+    /**
+     * A team's own settings: its failure threshold, rule severities, and whether its images are rebuilt
+     * automatically when the base tag they were built on moves.
+     */
+    public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild) {
     }
 
     /** An approved exception: a rule, for a team (and optionally an image and a line), with reason, approver, expiry. */
@@ -126,12 +130,14 @@ public record PolicyDocument(
                 String at = where + ": teams." + team.getKey();
                 Map<String, Object> t = map(team.getValue(), at);
                 for (String key : t.keySet()) {
-                    if (!Set.of("failOn", "rules").contains(key)) {
-                        throw new InvalidPolicyException(at + ": unknown key '" + key + "' (known: failOn, rules)");
+                    if (!Set.of("failOn", "rules", "autoRebuild").contains(key)) {
+                        throw new InvalidPolicyException(at + ": unknown key '" + key
+                                + "' (known: failOn, rules, autoRebuild)");
                     }
                 }
                 teams.put(team.getKey(), new TeamSettings(t.containsKey("failOn") ? severity(t.get("failOn"),
-                        at + ".failOn") : null, ruleSettings(t.get("rules"), known, at + ".rules")));
+                        at + ".failOn") : null, ruleSettings(t.get("rules"), known, at + ".rules"),
+                        t.containsKey("autoRebuild") && bool(t.get("autoRebuild"), at + ".autoRebuild")));
             }
             List<Object> ws = list(doc.get("waivers"), where + ": waivers");
             for (int i = 0; i < ws.size(); i++) {

@@ -125,6 +125,17 @@ public class PolicyEvaluator {
         return policy.get().approvedImages().stream().anyMatch(r -> r.matches(repository, null));
     }
 
+    /** The teams whose images the policy has rebuilt automatically when their base tag moves. */
+    public java.util.Set<String> autoRebuildTeams() {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        policy.get().teams().forEach((team, settings) -> {
+            if (settings.autoRebuild()) {
+                out.add(team);
+            }
+        });
+        return out;
+    }
+
     /** The policy's settings for built images, as in force now. */
     public ImagePolicy imagePolicy() {
         return policy.get().image();

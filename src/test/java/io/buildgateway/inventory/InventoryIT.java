@@ -122,6 +122,39 @@ class InventoryIT extends IntegrationTest {
     }
 
     @Test
+    void teamsWhosePolicySaysSoAreRebuiltWhenTheirBaseMoves() throws Exception {
+        String base = registryAddress() + "/base/busybox:inv-auto-" + RUN;
+        docker("tag", registryAddress() + "/base/busybox", base);
+        docker("push", base);
+        String builder = builder("invauto");
+        String security = token(Set.of("SECURITY"), Set.of());
+        JsonNode built = build(builder, "invauto/app-" + RUN, "FROM " + base + "\nUSER 65534\nHEALTHCHECK NONE\n");
+        postJson(security, "/api/v1/base-images/refresh", "");
+        Path policy = POLICY.resolve("zz-auto-rebuild.yaml");
+        Files.writeString(policy, "teams:\n  invauto:\n    autoRebuild: true\n");
+        try {
+            sleep(1500); // the policy reloads within 300 ms in tests
+            Path ctx = Files.createTempDirectory("newbase");
+            Files.writeString(ctx.resolve("Dockerfile"), "FROM " + base + "\nRUN echo 2 > /etc/base-revision\n");
+            docker("build", "-q", "--network", "none", "-t", base, ctx.toString());
+            docker("push", base);
+            JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
+            JsonNode change = refresh.path("changed").get(0);
+            assertThat(change.path("ref").asString()).isEqualTo(base);
+            assertThat(change.path("rebuilds").size()).isEqualTo(1);
+            JsonNode rebuild = read(get(security, "/api/v1/rebuilds/" + change.path("rebuilds").get(0).asString()));
+            assertThat(rebuild.path("reason").asString()).contains("automatic").contains(base);
+            JsonNode done = awaitFinal(security, rebuild.path("builds").get(0).path("id").asString(),
+                    Duration.ofMinutes(3));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+            assertThat(done.path("rebuildOf").asString()).isEqualTo(built.path("id").asString());
+            assertThat(done.path("imageDigest").asString()).isNotEqualTo(built.path("imageDigest").asString());
+        } finally {
+            Files.delete(policy);
+        }
+    }
+
+    @Test
     void imagesTheGatewayDidNotBuildAreFlaggedFirst() {
         String deployer = token(Set.of("DEPLOYER"), Set.of());
         String digest = "sha256:" + "ab".repeat(32);

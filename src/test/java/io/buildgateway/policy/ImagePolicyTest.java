@@ -105,6 +105,18 @@ class ImagePolicyTest {
     }
 
     @Test
+    void teamsChooseAutomaticRebuilds() {
+        PolicyEvaluator p = Policies.evaluator("""
+                teams:
+                  payments: {autoRebuild: true}
+                  lending: {failOn: warning}
+                """);
+        assertThat(p.autoRebuildTeams()).containsExactly("payments");
+        assertThatThrownBy(() -> Policies.document("teams: {x: {autoRebuild: sometimes}}"))
+                .hasMessageContaining("autoRebuild");
+    }
+
+    @Test
     void imageRulesAreInTheRegistryAndCanBeWaived() {
         assertThat(PolicyEvaluator.registry()).extracting(RuleInfo::id).contains(ImageRules.SETUID_ADDED,
                 ImageRules.COMPLIANCE);

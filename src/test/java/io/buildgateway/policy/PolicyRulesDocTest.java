@@ -58,7 +58,7 @@ class PolicyRulesDocTest {
                 the digest covers all of them. Keys: `failOn` (error | warning | info), `approvedImages` (a prefix,
                 or `{prefix, tags: <regex>, requireDigest}`), `deniedImages` (globs), `requireDigest`,
                 `requireHealthcheck`, `requiredLabels`, `rules` (`<id>: error | warning | info | off`), `teams`
-                (`<team>: {failOn, rules}`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
+                (`<team>: {failOn, rules, autoRebuild}`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
                 expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
                 `{path, refuse: [modify, delete]}`, globs with `*` and a trailing `/**`; `setuidAllowed`;
                 `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
