@@ -10,53 +10,14 @@
 #
 #   bench/scan-time.sh [N]        (default N=5; needs root, like make run)
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-cd "$ROOT"
 N=${1:-5}
 PORT=${BENCH_PORT:-8091}
-STATE=$ROOT/.state/bench
-WORK=$(mktemp -d)
-GW_PID=""
-cleanup() {
-  [ -n "$GW_PID" ] && kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
-  scripts/env.sh down bench >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-BGW_REGISTRY_PORT=5002 scripts/env.sh up bench
-# shellcheck disable=SC1091
-source "$STATE/env.sh"
-mvn -q -B -DskipTests package
-
-ADMIN="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-rm -rf "$STATE/data"
-cat >"$WORK/gateway.yaml" <<YML
-gateway:
-  data-dir: $STATE/data
-  scanning:
-    work-dir: /dev/shm/build-gateway-bench-scans
-  policy:
-    approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
-  hostpool:
-    registry:
-      address: $BGW_REGISTRY
-    hosts:
-      - name: bench
-        endpoint: $BGW_DOCKER_HOST
-        capacity: 1
-  builds:
-    dispatch-interval: 100ms
-YML
-GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar target/build-gateway-0.1.0-SNAPSHOT.jar \
-  --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
-GW_PID=$!
-for _ in $(seq 1 240); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && break; sleep 0.5; done
+# shellcheck source=bench/gateway.sh
+source "$(dirname "$0")/gateway.sh"
+bench_up
 api() { curl -sf -H "Authorization: Bearer $1" "${@:2}"; }
-TOKEN=$(api "$ADMIN" -H 'Content-Type: application/json' "localhost:$PORT/api/v1/tokens" \
-  -d '{"name":"bench","roles":["BUILDER"],"teams":["bench"]}' | jq -r .token)
-SECURITY=$(api "$ADMIN" -H 'Content-Type: application/json' "localhost:$PORT/api/v1/tokens" \
-  -d '{"name":"bench-sec","roles":["SECURITY"],"teams":[]}' | jq -r .token)
+TOKEN=$(bench_token '["BUILDER"]' '["bench"]')
+SECURITY=$(bench_token '["SECURITY"]' '[]')
 
 # 500 advisories naming Debian 12 source packages of the base (and others), so matching has work to do.
 python3 - "$WORK/advisories.json" <<'PY'

@@ -178,14 +178,7 @@ public record ImagePolicy(List<ProtectedPath> protectedPaths, List<Pattern> setu
                 throw new PolicyDocument.InvalidPolicyException(where + ": an allowance needs '" + required + "'");
             }
         }
-        LocalDate expires;
-        Object e = m.get("expires");
-        try {
-            expires = e instanceof java.util.Date d ? d.toInstant().atZone(java.time.ZoneOffset.UTC).toLocalDate()
-                    : LocalDate.parse(e.toString());
-        } catch (java.time.format.DateTimeParseException ex) {
-            throw new PolicyDocument.InvalidPolicyException(where + ".expires: not a date (YYYY-MM-DD)");
-        }
+        LocalDate expires = PolicyDocument.date(m.get("expires"), where + ".expires");
         return new Allowance(m.get("id").toString(), m.get("package") == null ? null : m.get("package").toString(),
                 m.get("reason").toString(), m.get("approver").toString(), expires);
     }

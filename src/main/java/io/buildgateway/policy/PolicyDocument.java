@@ -245,14 +245,7 @@ public record PolicyDocument(
         if (!known.contains(rule)) {
             throw new InvalidPolicyException(where + ": unknown rule '" + rule + "'");
         }
-        LocalDate expires;
-        Object e = m.get("expires");
-        try {
-            expires = e instanceof java.util.Date d ? d.toInstant().atZone(java.time.ZoneOffset.UTC).toLocalDate()
-                    : LocalDate.parse(e.toString());
-        } catch (java.time.format.DateTimeParseException ex) {
-            throw new InvalidPolicyException(where + ".expires: not a date (YYYY-MM-DD)");
-        }
+        LocalDate expires = date(m.get("expires"), where + ".expires");
         Integer line = null;
         if (m.get("line") != null) {
             if (!(m.get("line") instanceof Integer i) || i < 1) {
@@ -263,6 +256,16 @@ public record PolicyDocument(
         return new Waiver(rule, string(m.get("team"), where + ".team"),
                 m.get("image") == null ? null : string(m.get("image"), where + ".image"), line,
                 string(m.get("reason"), where + ".reason"), string(m.get("approver"), where + ".approver"), expires);
+    }
+
+    /** A date as YAML gives it (SnakeYAML reads an unquoted 2027-01-31 as a Date) or as text. */
+    static LocalDate date(Object value, String where) {
+        try {
+            return value instanceof java.util.Date d ? d.toInstant().atZone(java.time.ZoneOffset.UTC).toLocalDate()
+                    : LocalDate.parse(value.toString());
+        } catch (java.time.format.DateTimeParseException ex) {
+            throw new InvalidPolicyException(where + ": not a date (YYYY-MM-DD)");
+        }
     }
 
     private static Finding.Severity severity(Object value, String where) {

@@ -104,6 +104,10 @@ public class Advisories {
             });
             outcomes.add(new ImportResult.Outcome(osv.id(), status, images));
         }
+        if (!affected.isEmpty()) {
+            events.publishEvent(new AdvisoriesMatched(outcomes.stream().filter(o -> o.affectedImages() > 0)
+                    .map(ImportResult.Outcome::id).toList(), Set.copyOf(affected)));
+        }
         ImportResult result = new ImportResult(parsed.size(), imported, updated, unchanged, withdrawn, affected.size(),
                 outcomes);
         Map<String, Object> details = new LinkedHashMap<>();

@@ -45,4 +45,18 @@ final class Digits {
         }
         return i;
     }
+
+    /**
+     * The order of two versions of which at least one did not parse: a parsed one sorts above an unparsed one, and
+     * two unparsed ones by their text, so the ordering stays total.
+     */
+    static int unparsed(boolean firstParsed, boolean secondParsed, String a, String b) {
+        if (firstParsed) {
+            return 1;
+        }
+        if (secondParsed) {
+            return -1;
+        }
+        return Integer.signum(String.valueOf(a).compareTo(String.valueOf(b)));
+    }
 }

@@ -34,13 +34,7 @@ public final class PypiVersions implements VersionOrdering {
         Matcher x = parse(a);
         Matcher y = parse(b);
         if (x == null || y == null) {
-            if (x != null) {
-                return 1;
-            }
-            if (y != null) {
-                return -1;
-            }
-            return Integer.signum(String.valueOf(a).compareTo(String.valueOf(b)));
+            return Digits.unparsed(x != null, y != null, a, b);
         }
         int c = Digits.compare(orZero(x.group("epoch")), orZero(y.group("epoch")));
         if (c == 0) {

@@ -27,13 +27,7 @@ public final class SemVers implements VersionOrdering {
         Matcher x = parse(a);
         Matcher y = parse(b);
         if (x == null || y == null) {
-            if (x != null) {
-                return 1;
-            }
-            if (y != null) {
-                return -1;
-            }
-            return Integer.signum(String.valueOf(a).compareTo(String.valueOf(b)));
+            return Digits.unparsed(x != null, y != null, a, b);
         }
         for (int group = 1; group <= 3; group++) {
             int c = Digits.compare(orZero(x.group(group)), orZero(y.group(group)));
