@@ -43,6 +43,7 @@ class ArchitectureTest {
         mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "shared");
         // scanning implements hostpool's ImageGate and has the policy judge its evidence; builds never calls it.
         mayOnlyUse("scanning", "auth", "policy", "hostpool", "shared");
+        mayOnlyUse("inventory", "auth", "builds", "scanning", "shared");
     }
 
     @Test
