@@ -47,14 +47,17 @@ class BaseImages {
     private final InventoryProperties properties;
     private final Rebuilds rebuilds;
     private final io.buildgateway.policy.PolicyEvaluator policy;
+    private final OwnerNotices notices;
     private final ApplicationEventPublisher events;
     private final Clock clock;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
     BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds,
-            io.buildgateway.policy.PolicyEvaluator policy, ApplicationEventPublisher events, Clock clock) {
+            io.buildgateway.policy.PolicyEvaluator policy, OwnerNotices notices, ApplicationEventPublisher events,
+            Clock clock) {
         this.policy = policy;
+        this.notices = notices;
         this.db = db;
         this.properties = properties;
         this.rebuilds = rebuilds;
@@ -125,6 +128,7 @@ class BaseImages {
                         .query(Integer.class).single());
                 events.publishEvent(new AuditRecord("base-image.changed", "base/" + ref, AuditRecord.Outcome.SUCCESS,
                         details, info));
+                notices.baseChanged(ref, old, digest);
                 changed.add(new Change(ref, old, digest, autoRebuild(ref, info)));
             } else {
                 db.sql("update base_image set checked_at = ?, error = null where ref = ?")

@@ -80,6 +80,12 @@ class InventoryIT extends IntegrationTest {
         JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
         assertThat(refresh.path("changed").toString()).contains(base);
         assertThat(stale(security)).hasSize(2).allMatch(d -> d.path("reasons").toString().contains("base-changed"));
+        // The owners are told, by a signed webhook.
+        eventually("the rebuild-needed webhook", Duration.ofSeconds(30), () -> WEBHOOKS.received("image.rebuild-needed")
+                .stream().anyMatch(r -> r.body().contains(base)));
+        assertThat(WEBHOOKS.received("image.rebuild-needed")).filteredOn(r -> r.body().contains(base))
+                .allMatch(r -> r.signedWith(io.buildgateway.support.Webhooks.SECRET))
+                .noneMatch(r -> r.signedWith("another-secret-0123456789"));
         JsonNode watched = read(get(security, "/api/v1/base-images"));
         assertThat(watched.toString()).contains(base).contains("previousDigest");
 
@@ -102,6 +108,9 @@ class InventoryIT extends IntegrationTest {
         assertThat(newDigests).doesNotContain(a.path("imageDigest").asString(), b.path("imageDigest").asString());
         JsonNode status = read(get(security, "/api/v1/rebuilds/" + rebuild.path("id").asString()));
         assertThat(status.path("builds").toString()).contains("SUCCEEDED");
+        // A rebuild they did not start finished: the owners hear of each.
+        eventually("rebuild.finished webhooks", Duration.ofSeconds(30), () -> WEBHOOKS.received("rebuild.finished")
+                .stream().filter(r -> newDigests.stream().anyMatch(r.body()::contains)).count() == 2);
 
         // The old deployments stay stale (now also superseded) until a new deployment is recorded.
         assertThat(stale(security)).hasSize(2).allMatch(d -> d.path("reasons").toString().contains("newer-build"));

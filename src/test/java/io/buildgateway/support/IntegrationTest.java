@@ -41,6 +41,9 @@ public abstract class IntegrationTest {
     /** A copy of config/policy for this run, so that tests can change the policy and watch it reload. */
     public static final Path POLICY = copyPolicy();
 
+    /** The webhook of team "inv" (the inventory tests' team): a real HTTP receiver in this JVM. */
+    public static final Webhooks WEBHOOKS = Webhooks.start();
+
     @LocalServerPort
     protected int port;
     @Autowired
@@ -54,6 +57,10 @@ public abstract class IntegrationTest {
     static void environment(DynamicPropertyRegistry registry) {
         registry.add("gateway.data-dir", DATA::toString);
         registry.add("gateway.policy.dir", POLICY::toString);
+        registry.add("gateway.notifications.webhooks[0].team", () -> "inv");
+        registry.add("gateway.notifications.webhooks[0].url", WEBHOOKS::url);
+        registry.add("gateway.notifications.webhooks[0].secret", () -> Webhooks.SECRET);
+        registry.add("gateway.notifications.poll-interval", () -> "200ms");
         // Image filesystems for OpenSCAP: in memory when the machine has a tmpfs, as make run does.
         registry.add("gateway.scanning.work-dir", () -> java.nio.file.Files.isWritable(Path.of("/dev/shm"))
                 ? "/dev/shm/bgw-it-" + ProcessHandle.current().pid() : DATA.resolve("scans").toString());
