@@ -19,13 +19,24 @@ import java.util.regex.Pattern;
 public final class DockerfileParser {
 
     public static final int MAX_BYTES = 4 * 1024 * 1024;
-    private static final Set<String> KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE",
-            "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
-            "WORKDIR");
+    /** Each keyword mapped to itself: instructions share these instances, so keyword comparisons are cheap. */
+    private static final Map<String, String> KEYWORDS = canonical("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
+            "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER",
+            "VOLUME", "WORKDIR");
+    private static final Set<String> DIRECTIVE_KEYS = Set.of("syntax", "escape", "check");
+    private static final Set<String> HEREDOC_KEYWORDS = Set.of("RUN", "COPY", "ADD");
     private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
 
     private DockerfileParser() {
+    }
+
+    private static Map<String, String> canonical(String... keywords) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (String k : keywords) {
+            out.put(k, k);
+        }
+        return Map.copyOf(out);
     }
 
     public static Dockerfile parse(String text) {
@@ -56,6 +67,18 @@ public final class DockerfileParser {
             errors.add(new ParseError(1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
         }
         int start = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? 1 : 0;
+        int cr = text.indexOf('\r');
+        if (cr < 0 || cr >= n) {
+            // Only \n line ends: let indexOf find them.
+            for (int nl = text.indexOf('\n', start); nl >= 0 && nl < n; nl = text.indexOf('\n', start)) {
+                lines.add(text.substring(start, nl));
+                start = nl + 1;
+            }
+            if (start < n) {
+                lines.add(text.substring(start, n));
+            }
+            return lines;
+        }
         for (int i = start; i < n; i++) {
             char c = text.charAt(i);
             if (c == '\n' || c == '\r') {
@@ -76,13 +99,13 @@ public final class DockerfileParser {
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
         // Parser directives: only at the very top, before any other line (comment, blank or instruction).
-        while (i < lines.size()) {
+        while (i < lines.size() && lines.get(i).startsWith("#")) {
             Matcher m = DIRECTIVE.matcher(lines.get(i));
             if (!m.matches()) {
                 break;
             }
             String key = m.group(1).toLowerCase(Locale.ROOT);
-            if (!Set.of("syntax", "escape", "check").contains(key)) {
+            if (!DIRECTIVE_KEYS.contains(key)) {
                 break;
             }
             if (directives.containsKey(key)) {
@@ -113,43 +136,53 @@ public final class DockerfileParser {
                 continue;
             }
             int start = i + 1;
-            StringBuilder logical = new StringBuilder();
-            String current = raw;
-            while (true) {
-                String stripped = stripTrailing(current);
-                if (endsWithEscape(stripped, escape)) {
-                    logical.append(stripped, 0, stripped.length() - 1);
-                    i++;
-                    // Skip comment and empty lines inside a continuation, as the builder does.
-                    while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
-                        if (!lines.get(i).isBlank()) {
-                            comments.put(i + 1, lines.get(i).strip());
-                        }
+            String text;
+            if (!endsWithEscape(stripTrailing(raw), escape)) {
+                text = trimmed; // the common case: the instruction is one line
+            } else {
+                StringBuilder logical = new StringBuilder();
+                String current = raw;
+                while (true) {
+                    String stripped = stripTrailing(current);
+                    if (endsWithEscape(stripped, escape)) {
+                        logical.append(stripped, 0, stripped.length() - 1);
                         i++;
-                    }
-                    if (i >= lines.size()) {
+                        // Skip comment and empty lines inside a continuation, as the builder does.
+                        while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
+                            if (!lines.get(i).isBlank()) {
+                                comments.put(i + 1, lines.get(i).strip());
+                            }
+                            i++;
+                        }
+                        if (i >= lines.size()) {
+                            break;
+                        }
+                        current = lines.get(i);
+                    } else {
+                        logical.append(current);
                         break;
                     }
-                    current = lines.get(i);
-                } else {
-                    logical.append(current);
-                    break;
                 }
+                text = logical.toString().strip();
             }
             int end = Math.min(i + 1, lines.size());
             i++;
-            String text = logical.toString().strip();
             int space = indexOfWhitespace(text);
-            String keyword = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
+            String written = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
+            String keyword = KEYWORDS.get(written);
             String rest = space < 0 ? "" : text.substring(space).strip();
-            if (!KEYWORDS.contains(keyword)) {
-                errors.add(new ParseError(start, "unknown instruction '" + truncate(keyword) + "'"));
+            if (keyword == null) {
+                errors.add(new ParseError(start, "unknown instruction '" + truncate(written) + "'"));
                 continue;
             }
-            List<Instruction.Flag> flags = new ArrayList<>();
-            rest = takeFlags(rest, flags);
-            List<Instruction.Heredoc> heredocs = new ArrayList<>();
-            if (Set.of("RUN", "COPY", "ADD").contains(keyword) && rest.contains("<<")) {
+            List<Instruction.Flag> flags = List.of();
+            if (rest.startsWith("--")) {
+                flags = new ArrayList<>();
+                rest = takeFlags(rest, flags);
+            }
+            List<Instruction.Heredoc> heredocs = List.of();
+            if (HEREDOC_KEYWORDS.contains(keyword) && rest.contains("<<")) {
+                heredocs = new ArrayList<>();
                 Matcher h = HEREDOC.matcher(rest);
                 while (h.find()) {
                     boolean dash = !h.group(1).isEmpty();

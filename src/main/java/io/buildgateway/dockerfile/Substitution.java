@@ -19,9 +19,26 @@ public final class Substitution {
 
     /** {@code lookup} returns null for an unset variable. */
     public static String expand(String word, Function<String, String> lookup, char escape) {
+        if (isLiteral(word, escape)) {
+            return word;
+        }
         StringBuilder out = new StringBuilder();
         expand(word, 0, word.length(), lookup, escape, out, 0);
         return out.toString();
+    }
+
+    /** True when expanding changes nothing: no variable, quote or escape character, and within the bound. */
+    private static boolean isLiteral(String word, char escape) {
+        if (word.length() > MAX_OUTPUT) {
+            return false;
+        }
+        for (int i = 0; i < word.length(); i++) {
+            char c = word.charAt(i);
+            if (c == '$' || c == escape || c == '\'' || c == '"') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void expand(String s, int from, int to, Function<String, String> lookup, char escape,
