@@ -63,11 +63,8 @@ final class BuiltinRules {
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
-        for (Instruction i : s.dockerfile().instructions()) {
-            if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
-                    && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
-                f.accept(i, s.commands(i));
-            }
+        for (Subject.Run run : s.runs()) {
+            f.accept(run.instruction(), run.commands());
         }
     }
 
@@ -119,7 +116,20 @@ final class BuiltinRules {
     }
 
     /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */
-    record Pull(String image, String written, int line, String where) {
+    record Pull(String image, String written, int line, String where, Ref ref) {
+        Pull(String image, String written, int line, String where) {
+            this(image, written, line, where, Ref.parse(image));
+        }
+    }
+
+    /** Whether an approved prefix of the policy (one that demands a digest, if asked) covers the reference. */
+    static boolean approved(PolicyDocument policy, Ref ref, boolean demandingDigest) {
+        for (PolicyDocument.ImageRule r : policy.approvedImages()) {
+            if ((!demandingDigest || r.requireDigest()) && r.matches(ref.repository(), ref.tag())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static List<Pull> pulls(Subject s) {
@@ -202,10 +212,8 @@ final class BuiltinRules {
                 List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
                         boolean ok = !p.image().isBlank() && !p.image().contains("$") && !p.image().contains("..")
-                                && s.policy().approvedImages().stream().anyMatch(r -> r.matches(ref.repository(),
-                                        ref.tag()));
+                                && approved(s.policy(), p.ref(), false);
                         if (!ok) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + (p.image().isBlank() ? " is empty" : " is not on the approved list"));
@@ -232,8 +240,7 @@ final class BuiltinRules {
                 List.of("DL3006", "DL3007", "CIS-4.2"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
-                        if (ref.digest() == null && !p.image().isBlank()) {
+                        if (p.ref().digest() == null && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + " is not pinned by digest (@sha256:…)");
                         }
@@ -244,10 +251,8 @@ final class BuiltinRules {
                         + " refused rather than warned about.", List.of("CIS-4.2"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
-                        boolean demanded = s.policy().requireDigest() || s.policy().approvedImages().stream()
-                                .anyMatch(r -> r.requireDigest() && r.matches(ref.repository(), ref.tag()));
-                        if (demanded && ref.digest() == null && !p.image().isBlank()) {
+                        boolean demanded = s.policy().requireDigest() || approved(s.policy(), p.ref(), true);
+                        if (demanded && p.ref().digest() == null && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + " must be pinned by digest (@sha256:…) under this policy");
                         }
@@ -258,7 +263,7 @@ final class BuiltinRules {
                 List.of("DL3006", "DL3007", "DS001", "CKV_DOCKER_7"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
+                        Ref ref = p.ref();
                         if (ref.digest() == null && (ref.tag() == null || ref.tag().equals("latest"))
                                 && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
@@ -271,8 +276,8 @@ final class BuiltinRules {
                         + " $TARGETPLATFORM.",
                 List.of("DL3029", "BuildKit:FromPlatformFlagConstDisallowed"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("FROM") && i.flag("platform").filter(p -> !p.contains("$")).isPresent()) {
+                    for (Instruction i : s.instructions("FROM")) {
+                        if (i.flag("platform").filter(p -> !p.contains("$")).isPresent()) {
                             emit.emit(i.line(), "FROM", "FROM --platform=" + i.flag("platform").get()
                                     + " is a constant");
                         }
@@ -329,7 +334,7 @@ final class BuiltinRules {
             for (Instruction ins : stage.instructions()) {
                 switch (ins.keyword()) {
                     case "ARG" -> {
-                        for (String decl : ins.words()) {
+                        for (String decl : s.words(ins)) {
                             int eq = decl.indexOf('=');
                             String name = eq < 0 ? decl : decl.substring(0, eq);
                             String declared = eq < 0 ? null
@@ -337,7 +342,7 @@ final class BuiltinRules {
                             scope.put(name, s.plan().stageArg(name, declared));
                         }
                     }
-                    case "ENV" -> env(ins, escape).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
+                    case "ENV" -> s.env(ins).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
                             escape)));
                     case "USER" -> {
                         lastUser = ins;
@@ -400,7 +405,17 @@ final class BuiltinRules {
         return SECRET_VALUE.matcher(value).find();
     }
 
-    static Pattern inlineIgnore() {
-        return INLINE_IGNORE;
+    /** Words one of which every inline ignore comment contains (lower-cased): a cheap filter before the expression. */
+    private static final List<String> INLINE_IGNORE_WORDS = List.of("hadolint", "checkov:skip", "trivy:ignore", "nosec",
+            "kics-scan", "buildgateway:ignore", "check=skip");
+
+    static boolean isInlineIgnore(String comment) {
+        String lower = comment.toLowerCase(Locale.ROOT);
+        for (String word : INLINE_IGNORE_WORDS) {
+            if (lower.contains(word)) {
+                return INLINE_IGNORE.matcher(comment).find();
+            }
+        }
+        return false;
     }
 }
