@@ -67,7 +67,8 @@ public class PolicyEvaluator {
         Subject subject = new Subject(parsed, plan, request.buildArgs(), request.target(), request.team(),
                 request.image(), doc, request.contextFiles());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
-        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        // Today's date only matters to waivers.
+        LocalDate today = doc.waivers().isEmpty() ? null : LocalDate.now(clock.withZone(ZoneOffset.UTC));
         PlansOf plans = this.plans;
         if (plans.doc() != doc) {
             plans = new PlansOf(doc, new java.util.concurrent.ConcurrentHashMap<>());
@@ -79,18 +80,36 @@ public class PolicyEvaluator {
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
             PolicyDocument.RuleSetting setting = rulePlan.settings().get(r);
-            rule.check().run(subject, (line, instruction, message) -> {
-                boolean waived = doc.waivers().stream()
-                        .anyMatch(w -> w.covers(rule.info().id(), request.team(), request.image(), line, today));
-                findings.add(new Finding(rule.info().id(), setting.severity(), message, line, instruction,
-                        waived ? Boolean.TRUE : null));
-            });
+            String id = rule.info().id();
+            rule.check().run(subject, (line, instruction, message) -> findings.add(new Finding(id,
+                    setting.severity(), message, line, instruction,
+                    waived(doc, id, request, line, today) ? Boolean.TRUE : null)));
         }
-        findings.sort(Comparator.comparing((Finding f) -> f.line() == null ? 0 : f.line()).thenComparing(Finding::rule));
+        findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = findings.stream().noneMatch(f -> !Boolean.TRUE.equals(f.waived())
-                && f.severity().ordinal() <= threshold.ordinal());
+        boolean passed = true;
+        for (Finding f : findings) {
+            if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
+                passed = false;
+                break;
+            }
+        }
         return new Evaluation(passed, doc.digest(), findings);
+    }
+
+    /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */
+    private static final Comparator<Finding> BY_LINE_THEN_RULE = (a, b) -> {
+        int byLine = Integer.compare(a.line() == null ? 0 : a.line(), b.line() == null ? 0 : b.line());
+        return byLine != 0 ? byLine : a.rule().compareTo(b.rule());
+    };
+
+    private static boolean waived(PolicyDocument doc, String rule, Request request, Integer line, LocalDate today) {
+        for (PolicyDocument.Waiver w : doc.waivers()) {
+            if (w.covers(rule, request.team(), request.image(), line, today)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public PolicyView describe() {
