@@ -19,19 +19,20 @@ import java.util.regex.Pattern;
 public final class DockerfileParser {
 
     public static final int MAX_BYTES = 4 * 1024 * 1024;
-    /** Each keyword mapped to itself: instructions share these instances, so keyword comparisons are cheap. */
-    private static final Map<String, String> KEYWORDS = canonical("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
-            "EXPOSE", "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER",
-            "VOLUME", "WORKDIR");
+    /** The keywords, most frequent first; instructions share these instances, so keyword comparisons are cheap. */
+    private static final List<String> KEYWORD_LIST = List.of("RUN", "COPY", "FROM", "ENV", "ARG", "USER", "WORKDIR",
+            "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "ADD", "HEALTHCHECK", "ONBUILD", "SHELL", "VOLUME", "STOPSIGNAL",
+            "MAINTAINER");
+    /** Each keyword mapped to itself. */
+    private static final Map<String, String> KEYWORDS = canonical(KEYWORD_LIST);
     private static final Set<String> DIRECTIVE_KEYS = Set.of("syntax", "escape", "check");
-    private static final Set<String> HEREDOC_KEYWORDS = Set.of("RUN", "COPY", "ADD");
     private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
 
     private DockerfileParser() {
     }
 
-    private static Map<String, String> canonical(String... keywords) {
+    private static Map<String, String> canonical(List<String> keywords) {
         Map<String, String> out = new java.util.HashMap<>();
         for (String k : keywords) {
             out.put(k, k);
@@ -99,7 +100,7 @@ public final class DockerfileParser {
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
         // Parser directives: only at the very top, before any other line (comment, blank or instruction).
-        while (i < lines.size() && lines.get(i).startsWith("#")) {
+        while (i < lines.size() && lines.get(i).startsWith("#") && lines.get(i).indexOf('=') > 0) {
             Matcher m = DIRECTIVE.matcher(lines.get(i));
             if (!m.matches()) {
                 break;
@@ -137,7 +138,7 @@ public final class DockerfileParser {
             }
             int start = i + 1;
             String text;
-            if (!endsWithEscape(stripTrailing(raw), escape)) {
+            if (!endsWithEscape(trimmed, escape)) { // trimmed ends as raw.stripTrailing() does
                 text = trimmed; // the common case: the instruction is one line
             } else {
                 StringBuilder logical = new StringBuilder();
@@ -168,20 +169,21 @@ public final class DockerfileParser {
             int end = Math.min(i + 1, lines.size());
             i++;
             int space = indexOfWhitespace(text);
-            String written = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
-            String keyword = KEYWORDS.get(written);
-            String rest = space < 0 ? "" : text.substring(space).strip();
+            String keyword = keyword(text, space < 0 ? text.length() : space);
             if (keyword == null) {
+                String written = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
                 errors.add(new ParseError(start, "unknown instruction '" + truncate(written) + "'"));
                 continue;
             }
+            // text is stripped, so what follows the keyword's whitespace runs to the end.
+            String rest = space < 0 ? "" : text.substring(skipWhitespace(text, space));
             List<Instruction.Flag> flags = List.of();
             if (rest.startsWith("--")) {
                 flags = new ArrayList<>();
                 rest = takeFlags(rest, flags);
             }
             List<Instruction.Heredoc> heredocs = List.of();
-            if (HEREDOC_KEYWORDS.contains(keyword) && rest.contains("<<")) {
+            if ((keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && rest.contains("<<")) {
                 heredocs = new ArrayList<>();
                 Matcher h = HEREDOC.matcher(rest);
                 while (h.find()) {
@@ -264,6 +266,33 @@ public final class DockerfileParser {
 
     private static String stripTrailing(String s) {
         return s.stripTrailing();
+    }
+
+    /**
+     * The canonical keyword that {@code text} starts with (its first {@code end} characters upper-cased), or null.
+     * ASCII words are compared in place; others go through {@code toUpperCase}, which maps a few non-ASCII letters
+     * (such as the dotless i) to ASCII ones.
+     */
+    private static String keyword(String text, int end) {
+        for (int k = 0; k < end; k++) {
+            if (text.charAt(k) >= 0x80) {
+                return KEYWORDS.get(text.substring(0, end).toUpperCase(Locale.ROOT));
+            }
+        }
+        for (String keyword : KEYWORD_LIST) {
+            if (keyword.length() == end && text.regionMatches(true, 0, keyword, 0, end)) {
+                return keyword;
+            }
+        }
+        return null;
+    }
+
+    private static int skipWhitespace(String s, int from) {
+        int k = from;
+        while (k < s.length() && Character.isWhitespace(s.charAt(k))) {
+            k++;
+        }
+        return k;
     }
 
     private static int indexOfWhitespace(String s) {

@@ -27,8 +27,14 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
         return json != null;
     }
 
+    /** The value of the first flag with this name. */
     public Optional<String> flag(String name) {
-        return flags.stream().filter(f -> f.name().equals(name)).map(Flag::value).findFirst();
+        for (Flag f : flags) {
+            if (f.name().equals(name)) {
+                return Optional.of(f.value());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Whitespace-separated words of the shell form (quotes kept as written). */
