@@ -112,7 +112,7 @@ final class BuiltinRules {
 
     private static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
-                && !(from.length() > 0 && from.chars().allMatch(Character::isDigit));
+                && !(from.length() > 0 && all(from, Character::isDigit));
     }
 
     /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */
@@ -354,7 +354,7 @@ final class BuiltinRules {
             }
             if (lastUser != null) {
                 String user = lastValue.split(":", 2)[0].strip();
-                if (user.isEmpty() || user.equals("root") || user.chars().allMatch(ch -> ch == '0')) {
+                if (user.isEmpty() || user.equals("root") || all(user, ch -> ch == '0')) {
                     String written = lastUser.arguments().strip();
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
                             + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
@@ -364,6 +364,16 @@ final class BuiltinRules {
         }
         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
                 + " its base's user (root for most bases); add USER with a non-root user");
+    }
+
+    /** Whether every character of a string passes the test (true for an empty string, as allMatch is). */
+    private static boolean all(String s, java.util.function.IntPredicate test) {
+        for (int k = 0; k < s.length(); k++) {
+            if (!test.test(s.charAt(k))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** ENV pairs in either form ({@code ENV k=v k2=v2} or the legacy {@code ENV k v}). */

@@ -71,15 +71,17 @@ final class BuiltinRunRules {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             String p = c.program();
-                            String text = c.lowerText();
+                            // The lower-cased text is only made when a test needs it ('=' only comes from '=').
                             boolean bad = (p.equals("curl") && hasArg(c, "-k", "--insecure"))
                                     || (p.equals("curl") && anyMatches(c.words(), CURL_SHORT_K))
                                     || (p.equals("wget") && hasArg(c, "--no-check-certificate"))
                                     || (p.startsWith("pip") && hasArg(c, "--trusted-host"))
                                     || ((p.equals("npm") || p.equals("yarn") || p.equals("pnpm"))
-                                    && text.contains("strict-ssl") && text.contains("false"))
-                                    || (p.equals("git") && text.contains("sslverify") && text.contains("false"))
-                                    || text.contains("sslverify=false") || text.contains("sslverify=0")
+                                    && c.lowerText().contains("strict-ssl") && c.lowerText().contains("false"))
+                                    || (p.equals("git") && c.lowerText().contains("sslverify")
+                                    && c.lowerText().contains("false"))
+                                    || (c.mentions('=') && (c.lowerText().contains("sslverify=false")
+                                    || c.lowerText().contains("sslverify=0")))
                                     || ((p.equals("export") || c.words().get(0).contains("="))
                                     && insecureAssignment(c.words()));
                             if (bad) {
@@ -101,13 +103,14 @@ final class BuiltinRunRules {
                         "CKV2_DOCKER_15", "CIS-4.11"),
                 (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        String text = c.lowerText();
+                        // The lower-cased text is only made when it can match: '=' and '"' only come from themselves.
                         if (PACKAGE_MANAGERS.contains(c.program()) && hasArg(c, "--allow-unauthenticated",
                                 "--allow-insecure-repositories", "--force-yes", "--nogpgcheck", "--allow-untrusted",
                                 "--nosignature", "--nodigest", "--no-gpg-checks", "--insecure")
-                                || text.contains("gpgcheck=0") || text.contains("gpgcheck=false")
-                                || text.contains("allowunauthenticated \"true\"") || text.contains("trusted=yes")
-                                || text.contains("allow-insecure=yes")) {
+                                || c.mentions('=') && (c.lowerText().contains("gpgcheck=0")
+                                || c.lowerText().contains("gpgcheck=false") || c.lowerText().contains("trusted=yes")
+                                || c.lowerText().contains("allow-insecure=yes"))
+                                || c.mentions('"') && c.lowerText().contains("allowunauthenticated \"true\"")) {
                             emit.emit(i.line(), i.keyword(), "package signature checks are disabled: "
                                     + abbreviate(c.text()));
                         }

@@ -76,15 +76,14 @@ public class PolicyEvaluator {
         }
         RulePlan rulePlan = plans.byTeam().computeIfAbsent(request.team() == null ? "" : request.team(),
                 k -> rulePlan(doc, team));
-        List<Finding> findings = new ArrayList<>();
+        Collector collector = new Collector(doc, request, today);
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
-            PolicyDocument.RuleSetting setting = rulePlan.settings().get(r);
-            String id = rule.info().id();
-            rule.check().run(subject, (line, instruction, message) -> findings.add(new Finding(id,
-                    setting.severity(), message, line, instruction,
-                    waived(doc, id, request, line, today) ? Boolean.TRUE : null)));
+            collector.rule = rule.info().id();
+            collector.severity = rulePlan.settings().get(r).severity();
+            rule.check().run(subject, collector);
         }
+        List<Finding> findings = collector.findings;
         findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
         boolean passed = true;
@@ -103,13 +102,34 @@ public class PolicyEvaluator {
         return byLine != 0 ? byLine : a.rule().compareTo(b.rule());
     };
 
-    private static boolean waived(PolicyDocument doc, String rule, Request request, Integer line, LocalDate today) {
-        for (PolicyDocument.Waiver w : doc.waivers()) {
-            if (w.covers(rule, request.team(), request.image(), line, today)) {
-                return true;
-            }
+    /** Turns what the rules emit into findings: the rule running now, its severity, and whether a waiver covers it. */
+    private static final class Collector implements BuiltinRules.Emitter {
+        private final PolicyDocument doc;
+        private final Request request;
+        private final LocalDate today;
+        private final List<Finding> findings = new ArrayList<>();
+        private String rule;
+        private Finding.Severity severity;
+
+        Collector(PolicyDocument doc, Request request, LocalDate today) {
+            this.doc = doc;
+            this.request = request;
+            this.today = today;
         }
-        return false;
+
+        @Override
+        public void emit(Integer line, String instruction, String message) {
+            findings.add(new Finding(rule, severity, message, line, instruction, waived(line) ? Boolean.TRUE : null));
+        }
+
+        private boolean waived(Integer line) {
+            for (PolicyDocument.Waiver w : doc.waivers()) {
+                if (w.covers(rule, request.team(), request.image(), line, today)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     public PolicyView describe() {

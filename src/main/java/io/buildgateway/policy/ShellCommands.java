@@ -63,6 +63,16 @@ final class ShellCommands {
             return words.contains(word);
         }
 
+        /** Whether a word contains the character. */
+        boolean mentions(char c) {
+            for (String w : words) {
+                if (w.indexOf(c) >= 0) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         String text() {
             if (text == null) {
                 text = String.join(" ", words);
