@@ -280,6 +280,11 @@ public final class DockerfileParser {
             }
         }
         for (String keyword : KEYWORD_LIST) {
+            if (keyword.length() == end && text.startsWith(keyword)) {
+                return keyword; // written in upper case, as usual
+            }
+        }
+        for (String keyword : KEYWORD_LIST) {
             if (keyword.length() == end && text.regionMatches(true, 0, keyword, 0, end)) {
                 return keyword;
             }

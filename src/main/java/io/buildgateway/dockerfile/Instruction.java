@@ -39,8 +39,19 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
 
     /** Whitespace-separated words of the shell form (quotes kept as written). */
     public List<String> words() {
-        List<String> out = new java.util.ArrayList<>(4);
+        int count = wordsIn(null);
+        if (count == 0) {
+            return List.of("");
+        }
+        String[] out = new String[count];
+        wordsIn(out);
+        return List.of(out);
+    }
+
+    /** Counts the words of the arguments and, when {@code out} is given, stores them in it. */
+    private int wordsIn(String[] out) {
         int n = arguments.length();
+        int count = 0;
         int i = 0;
         while (i < n) {
             while (i < n && Character.isWhitespace(arguments.charAt(i))) {
@@ -51,9 +62,12 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
                 i++;
             }
             if (i > start) {
-                out.add(arguments.substring(start, i));
+                if (out != null) {
+                    out[count] = arguments.substring(start, i);
+                }
+                count++;
             }
         }
-        return out.isEmpty() ? List.of("") : List.copyOf(out);
+        return count;
     }
 }

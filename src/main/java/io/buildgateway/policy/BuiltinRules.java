@@ -399,11 +399,40 @@ final class BuiltinRules {
 
     /** Whitespace-separated words that keep quoted runs together (quotes removed). */
     static List<String> splitWords(String text) {
+        List<String> out = new ArrayList<>();
+        if (text.length() <= 128 * 1024 && !hasShellSyntax(text)) {
+            // Without quotes, escapes, comments or grouping, the shell split is the split at whitespace.
+            int n = text.length();
+            int i = 0;
+            while (i < n) {
+                while (i < n && Character.isWhitespace(text.charAt(i))) {
+                    i++;
+                }
+                int start = i;
+                while (i < n && !Character.isWhitespace(text.charAt(i))) {
+                    i++;
+                }
+                if (i > start) {
+                    out.add(text.substring(start, i));
+                }
+            }
+            return out;
+        }
         List<ShellCommands.Command> cmds = ShellCommands.split(text.replace(";", "\\;").replace("&", "\\&")
                 .replace("|", "\\|"));
-        List<String> out = new ArrayList<>();
         cmds.forEach(c -> out.addAll(c.words()));
         return out;
+    }
+
+    /** Characters that make ShellCommands.split do more than split at whitespace (;, & and | are escaped here). */
+    private static boolean hasShellSyntax(String text) {
+        for (int k = 0; k < text.length(); k++) {
+            char c = text.charAt(k);
+            if (c == '\'' || c == '"' || c == '\\' || c == '#' || c == '(' || c == ')' || c == '{') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A cheap filter first (every pattern starts with one of these), then the expression. */
@@ -415,17 +444,26 @@ final class BuiltinRules {
         return SECRET_VALUE.matcher(value).find();
     }
 
-    /** Words one of which every inline ignore comment contains (lower-cased): a cheap filter before the expression. */
-    private static final List<String> INLINE_IGNORE_WORDS = List.of("hadolint", "checkov:skip", "trivy:ignore", "nosec",
-            "kics-scan", "buildgateway:ignore", "check=skip");
-
+    /**
+     * Whether a comment is an inline ignore comment. The expression only matches at a '#' followed by optional
+     * whitespace and then the first letter of one of its tool words (h, c, t, n, k or b, in ASCII either case, as
+     * (?i) folds only ASCII); comments without such a '#' (most of them) are answered without it.
+     */
     static boolean isInlineIgnore(String comment) {
-        String lower = comment.toLowerCase(Locale.ROOT);
-        for (String word : INLINE_IGNORE_WORDS) {
-            if (lower.contains(word)) {
+        for (int hash = comment.indexOf('#'); hash >= 0; hash = comment.indexOf('#', hash + 1)) {
+            int k = hash + 1;
+            while (k < comment.length() && isRegexSpace(comment.charAt(k))) {
+                k++;
+            }
+            if (k < comment.length() && "hHcCtTnNkKbB".indexOf(comment.charAt(k)) >= 0) {
                 return INLINE_IGNORE.matcher(comment).find();
             }
         }
         return false;
+    }
+
+    /** What \s matches without UNICODE_CHARACTER_CLASS. */
+    private static boolean isRegexSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }
 }

@@ -65,8 +65,8 @@ final class ShellCommands {
 
         /** Whether a word contains the character. */
         boolean mentions(char c) {
-            for (String w : words) {
-                if (w.indexOf(c) >= 0) {
+            for (int k = 0; k < words.size(); k++) {
+                if (words.get(k).indexOf(c) >= 0) {
                     return true;
                 }
             }

@@ -5,7 +5,6 @@ import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.Instruction;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,8 +27,8 @@ final class Subject {
     private final String image;
     private final PolicyDocument policy;
     private final Set<String> contextFiles;
-    private final Map<Instruction, Derived> derived = new IdentityHashMap<>();
-    private Map<String, List<Instruction>> byKeyword;
+    private Map<Instruction, Derived> derived;
+    private List<Instruction>[] byKeyword;
     private List<Run> runs;
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
@@ -101,13 +100,46 @@ final class Subject {
     /** The instructions with this (upper-case) keyword, in order. */
     List<Instruction> instructions(String keyword) {
         if (byKeyword == null) {
-            Map<String, List<Instruction>> index = new HashMap<>();
+            @SuppressWarnings("unchecked")
+            List<Instruction>[] index = new List[KEYWORD_SLOTS];
             for (Instruction i : dockerfile.instructions()) {
-                index.computeIfAbsent(i.keyword(), k -> new ArrayList<>(4)).add(i);
+                int slot = slot(i.keyword());
+                if (index[slot] == null) {
+                    index[slot] = new ArrayList<>(4);
+                }
+                index[slot].add(i);
             }
             byKeyword = index;
         }
-        return byKeyword.getOrDefault(keyword, List.of());
+        List<Instruction> found = byKeyword[slot(keyword)];
+        return found == null ? List.of() : found;
+    }
+
+    private static final int KEYWORD_SLOTS = 18;
+
+    /** A slot of the index per instruction keyword. */
+    private static int slot(String keyword) {
+        return switch (keyword) {
+            case "ADD" -> 0;
+            case "ARG" -> 1;
+            case "CMD" -> 2;
+            case "COPY" -> 3;
+            case "ENTRYPOINT" -> 4;
+            case "ENV" -> 5;
+            case "EXPOSE" -> 6;
+            case "FROM" -> 7;
+            case "HEALTHCHECK" -> 8;
+            case "LABEL" -> 9;
+            case "MAINTAINER" -> 10;
+            case "ONBUILD" -> 11;
+            case "RUN" -> 12;
+            case "SHELL" -> 13;
+            case "STOPSIGNAL" -> 14;
+            case "USER" -> 15;
+            case "VOLUME" -> 16;
+            case "WORKDIR" -> 17;
+            default -> throw new IllegalArgumentException("not an instruction keyword: " + keyword);
+        };
     }
 
     /** A RUN, or an ONBUILD RUN trigger, with its simple commands. */
@@ -139,6 +171,9 @@ final class Subject {
     }
 
     private Derived derived(Instruction i) {
+        if (derived == null) {
+            derived = new IdentityHashMap<>(16);
+        }
         Derived d = derived.get(i);
         if (d == null) {
             d = new Derived();
