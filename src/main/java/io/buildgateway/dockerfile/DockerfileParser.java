@@ -19,17 +19,33 @@ import java.util.regex.Pattern;
 public final class DockerfileParser {
 
     public static final int MAX_BYTES = 4 * 1024 * 1024;
-    /** The keywords, most frequent first; instructions share these instances, so keyword comparisons are cheap. */
+    /** The keywords; instructions share these instances, so keyword comparisons are cheap. */
     private static final List<String> KEYWORD_LIST = List.of("RUN", "COPY", "FROM", "ENV", "ARG", "USER", "WORKDIR",
             "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "ADD", "HEALTHCHECK", "ONBUILD", "SHELL", "VOLUME", "STOPSIGNAL",
             "MAINTAINER");
     /** Each keyword mapped to itself. */
     private static final Map<String, String> KEYWORDS = canonical(KEYWORD_LIST);
+    /** The keywords by their first letter, A to Z. */
+    private static final List<List<String>> BY_FIRST_LETTER = byFirstLetter(KEYWORD_LIST);
     private static final Set<String> DIRECTIVE_KEYS = Set.of("syntax", "escape", "check");
     private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
 
     private DockerfileParser() {
+    }
+
+    private static List<List<String>> byFirstLetter(List<String> keywords) {
+        List<List<String>> out = new ArrayList<>();
+        for (char c = 'A'; c <= 'Z'; c++) {
+            List<String> starting = new ArrayList<>();
+            for (String k : keywords) {
+                if (k.charAt(0) == c) {
+                    starting.add(k);
+                }
+            }
+            out.add(List.copyOf(starting));
+        }
+        return List.copyOf(out);
     }
 
     private static Map<String, String> canonical(List<String> keywords) {
@@ -279,12 +295,14 @@ public final class DockerfileParser {
                 return KEYWORDS.get(text.substring(0, end).toUpperCase(Locale.ROOT));
             }
         }
-        for (String keyword : KEYWORD_LIST) {
-            if (keyword.length() == end && text.startsWith(keyword)) {
-                return keyword; // written in upper case, as usual
-            }
+        if (end == 0) {
+            return null;
         }
-        for (String keyword : KEYWORD_LIST) {
+        int letter = (text.charAt(0) | 0x20) - 'a'; // an ASCII letter in either case, else out of range
+        if (letter < 0 || letter >= BY_FIRST_LETTER.size()) {
+            return null;
+        }
+        for (String keyword : BY_FIRST_LETTER.get(letter)) {
             if (keyword.length() == end && text.regionMatches(true, 0, keyword, 0, end)) {
                 return keyword;
             }
@@ -294,7 +312,7 @@ public final class DockerfileParser {
 
     private static int skipWhitespace(String s, int from) {
         int k = from;
-        while (k < s.length() && Character.isWhitespace(s.charAt(k))) {
+        while (k < s.length() && Chars.isWhitespace(s.charAt(k))) {
             k++;
         }
         return k;
@@ -302,7 +320,7 @@ public final class DockerfileParser {
 
     private static int indexOfWhitespace(String s) {
         for (int k = 0; k < s.length(); k++) {
-            if (Character.isWhitespace(s.charAt(k))) {
+            if (Chars.isWhitespace(s.charAt(k))) {
                 return k;
             }
         }

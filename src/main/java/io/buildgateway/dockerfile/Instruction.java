@@ -39,35 +39,30 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
 
     /** Whitespace-separated words of the shell form (quotes kept as written). */
     public List<String> words() {
-        int count = wordsIn(null);
-        if (count == 0) {
-            return List.of("");
-        }
-        String[] out = new String[count];
-        wordsIn(out);
-        return List.of(out);
-    }
-
-    /** Counts the words of the arguments and, when {@code out} is given, stores them in it. */
-    private int wordsIn(String[] out) {
-        int n = arguments.length();
+        String[] out = new String[4];
         int count = 0;
+        int n = arguments.length();
         int i = 0;
         while (i < n) {
-            while (i < n && Character.isWhitespace(arguments.charAt(i))) {
+            while (i < n && Chars.isWhitespace(arguments.charAt(i))) {
                 i++;
             }
             int start = i;
-            while (i < n && !Character.isWhitespace(arguments.charAt(i))) {
+            while (i < n && !Chars.isWhitespace(arguments.charAt(i))) {
                 i++;
             }
             if (i > start) {
-                if (out != null) {
-                    out[count] = arguments.substring(start, i);
+                if (count == out.length) {
+                    out = java.util.Arrays.copyOf(out, count * 2);
                 }
-                count++;
+                out[count++] = arguments.substring(start, i);
             }
         }
-        return count;
+        return switch (count) {
+            case 0 -> List.of("");
+            case 1 -> List.of(out[0]);
+            case 2 -> List.of(out[0], out[1]);
+            default -> List.of(java.util.Arrays.copyOf(out, count));
+        };
     }
 }

@@ -57,7 +57,7 @@ final class JsonArray {
     }
 
     private static int skip(String s, int i) {
-        while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+        while (i < s.length() && Chars.isWhitespace(s.charAt(i))) {
             i++;
         }
         return i;

@@ -29,16 +29,8 @@ public final class Substitution {
 
     /** True when expanding changes nothing: no variable, quote or escape character, and within the bound. */
     private static boolean isLiteral(String word, char escape) {
-        if (word.length() > MAX_OUTPUT) {
-            return false;
-        }
-        for (int i = 0; i < word.length(); i++) {
-            char c = word.charAt(i);
-            if (c == '$' || c == escape || c == '\'' || c == '"') {
-                return false;
-            }
-        }
-        return true;
+        return word.length() <= MAX_OUTPUT && word.indexOf('$') < 0 && word.indexOf(escape) < 0
+                && word.indexOf('\'') < 0 && word.indexOf('"') < 0;
     }
 
     private static void expand(String s, int from, int to, Function<String, String> lookup, char escape,

@@ -37,6 +37,8 @@ final class BuiltinRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
     private static final List<Rule> RULES = new ArrayList<>();
+    private static final Set<String> SUDO = Set.of("sudo");
+    private static final Set<String> PASSWORD_PROGRAMS = Set.of("chpasswd", "usermod", "passwd");
     private static final Pattern SECRET_VALUE = Pattern.compile(
             "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
                     + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");
@@ -65,6 +67,17 @@ final class BuiltinRules {
     static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
         for (Subject.Run run : s.runs()) {
             f.accept(run.instruction(), run.commands());
+        }
+    }
+
+    /**
+     * {@link #forEachRun} for a rule that only looks at commands of these programs: nothing to do (and no walk over
+     * the commands) when none of them runs anywhere in the file.
+     */
+    static void forEachRun(Subject s, Set<String> programs,
+            java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
+        if (s.runsAnyOf(programs)) {
+            forEachRun(s, f);
         }
     }
 
@@ -297,7 +310,7 @@ final class BuiltinRules {
                 "sudo in a build means the image ships sudo and a path to root at run time; build steps already run"
                         + " as the current USER, so switch USER instead.",
                 List.of("DL3004", "DS010", "CKV2_DOCKER_1"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, SUDO, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("sudo")) {
                             emit.emit(i.line(), i.keyword(), "RUN uses sudo: " + c.text());
@@ -309,7 +322,7 @@ final class BuiltinRules {
                 "Setting a password (chpasswd, passwd --stdin, usermod -p) bakes a credential into every copy of the"
                         + " image.",
                 List.of("CKV2_DOCKER_17", "CIS-4.10"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, PASSWORD_PROGRAMS, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("chpasswd") || (c.program().equals("usermod") && hasArg(c, "-p",
                                 "--password")) || (c.program().equals("passwd") && hasArg(c, "--stdin"))) {
@@ -405,11 +418,11 @@ final class BuiltinRules {
             int n = text.length();
             int i = 0;
             while (i < n) {
-                while (i < n && Character.isWhitespace(text.charAt(i))) {
+                while (i < n && ShellCommands.isWhitespace(text.charAt(i))) {
                     i++;
                 }
                 int start = i;
-                while (i < n && !Character.isWhitespace(text.charAt(i))) {
+                while (i < n && !ShellCommands.isWhitespace(text.charAt(i))) {
                     i++;
                 }
                 if (i > start) {

@@ -28,6 +28,8 @@ final class BuiltinRunRules {
 
     private static final Set<String> DOWNLOADERS = Set.of("curl", "wget", "fetch");
     private static final Set<String> APT = Set.of("apt-get", "apt");
+    private static final Set<String> CHMOD = Set.of("chmod");
+    private static final Set<String> CD = Set.of("cd");
     private static final Set<String> PACKAGE_MANAGERS = Set.of("apt", "apt-get", "aptitude", "yum", "dnf", "microdnf",
             "apk", "rpm", "zypper");
     private static final Pattern CURL_SHORT_K = Pattern.compile("-[a-zA-Z]*k[a-zA-Z]*");
@@ -147,7 +149,7 @@ final class BuiltinRunRules {
                         + " to root. chmod u+s / g+s / 4755 / 2755 in RUN and COPY/ADD --chmod with those bits are"
                         + " refused.", List.of("CIS-4.8"),
                 (s, emit) -> {
-                    forEachRun(s, (i, cmds) -> {
+                    forEachRun(s, CHMOD, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             if (c.program().equals("chmod") && setsSetuid(c.args())) {
                                 emit.emit(i.line(), i.keyword(), "RUN sets a setuid/setgid bit: " + abbreviate(c.text()));
@@ -165,7 +167,7 @@ final class BuiltinRunRules {
                 });
         add("cd-in-run", I, "style", "WORKDIR instead of cd",
                 "cd in RUN only lasts for that step and hides where later steps run.", List.of("DL3003", "DS013"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, CD, (i, cmds) -> {
                     if (runsProgram(cmds, "cd")) {
                         emit.emit(i.line(), i.keyword(), "use WORKDIR instead of cd");
                     }
@@ -173,7 +175,7 @@ final class BuiltinRunRules {
         add("apt-no-install-recommends", I, "packages", "apt-get install --no-install-recommends",
                 "Recommended packages are rarely needed and widen the attack surface.",
                 List.of("DL3015", "DS029", "CIS-4.3"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (APT.contains(c.program()) && c.args().contains("install")
                                 && !hasArg(c, "--no-install-recommends")
@@ -184,7 +186,7 @@ final class BuiltinRunRules {
                 }));
         add("apt-lists-not-cleaned", I, "packages", "apt lists are removed in the step that fetched them",
                 "/var/lib/apt/lists left in a layer adds size and stale metadata.", List.of("DL3009"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
                     if (aptInstalls(cmds) && !cleansAptLists(i, cmds)) {
                         emit.emit(i.line(), i.keyword(), "apt-get install without rm -rf /var/lib/apt/lists/*");
                     }
@@ -213,22 +215,27 @@ final class BuiltinRunRules {
         add(id, W, "packages", "Versions are pinned in " + what,
                 "An unpinned install takes whatever the repository serves on the day of the build, so two builds of"
                         + " the same context differ and a rebuild can pull in a broken or malicious release.",
-                refs, (s, emit) -> forEachRun(s, (i, cmds) -> {
-                    for (ShellCommands.Command c : cmds) {
-                        if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
-                                && programs.contains("pip"))) {
-                            if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
-                                continue;
-                            }
-                            List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
-                                    .filter(w -> !w.contains("$")).toList();
-                            if (!loose.isEmpty()) {
-                                emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
-                                        + abbreviate(String.join(" ", loose)));
+                refs, (s, emit) -> {
+                    if (!s.runsAnyOf(programs) && !(programs.contains("pip") && s.runsPython())) {
+                        return; // none of the programs runs: nothing to look at
+                    }
+                    forEachRun(s, (i, cmds) -> {
+                        for (ShellCommands.Command c : cmds) {
+                            if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
+                                    && programs.contains("pip"))) {
+                                if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
+                                    continue;
+                                }
+                                List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
+                                        .filter(w -> !w.contains("$")).toList();
+                                if (!loose.isEmpty()) {
+                                    emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
+                                            + abbreviate(String.join(" ", loose)));
+                                }
                             }
                         }
-                    }
-                }));
+                    });
+                });
     }
 
     private static void runFlag(Subject s, BuiltinRules.Emitter emit, String flag,

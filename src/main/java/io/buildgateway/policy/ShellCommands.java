@@ -125,14 +125,14 @@ final class ShellCommands {
                     inWord = true;
                 }
                 i++;
-            } else if (Character.isWhitespace(c) && c != '\n') {
+            } else if (isWhitespace(c) && c != '\n') {
                 if (inWord) {
                     words.add(word.toString());
                     word.setLength(0);
                     inWord = false;
                 }
             } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{'
-                    && (i + 1 >= n || Character.isWhitespace(script.charAt(i + 1)))) {
+                    && (i + 1 >= n || isWhitespace(script.charAt(i + 1)))) {
                 if (inWord) {
                     words.add(word.toString());
                     word.setLength(0);
@@ -173,7 +173,12 @@ final class ShellCommands {
     /** Characters that can only ever be part of a word, whatever precedes or follows them. */
     private static boolean ordinary(char c) {
         return !(c == '\'' || c == '"' || c == '\\' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')'
-                || c == '{' || c == '#' || Character.isWhitespace(c));
+                || c == '{' || c == '#' || isWhitespace(c));
+    }
+
+    /** Exactly {@link Character#isWhitespace(char)}: no character between '!' and DEL is whitespace. */
+    static boolean isWhitespace(char c) {
+        return (c <= ' ' || c >= 0x7F) && Character.isWhitespace(c);
     }
 
     static String basename(String path) {

@@ -5,6 +5,7 @@ import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.Instruction;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,7 @@ final class Subject {
     private Map<Instruction, Derived> derived;
     private List<Instruction>[] byKeyword;
     private List<Run> runs;
+    private Set<String> programs;
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
@@ -160,6 +162,40 @@ final class Subject {
             runs = out;
         }
         return runs;
+    }
+
+    /** Whether a command of a RUN runs one of these programs. */
+    boolean runsAnyOf(Set<String> names) {
+        for (String name : names) {
+            if (programs().contains(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a command of a RUN runs python (python3, python3.12, …). */
+    boolean runsPython() {
+        for (String program : programs()) {
+            if (program.startsWith("python")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The programs the commands of the RUN instructions run. */
+    private Set<String> programs() {
+        if (programs == null) {
+            Set<String> out = new HashSet<>();
+            for (Run run : runs()) {
+                for (ShellCommands.Command c : run.commands()) {
+                    out.add(c.program());
+                }
+            }
+            programs = out;
+        }
+        return programs;
     }
 
     /** What rules derive from one instruction, each computed on first use. */
