@@ -302,7 +302,9 @@ public final class DockerfileParser {
         if (letter < 0 || letter >= BY_FIRST_LETTER.size()) {
             return null;
         }
-        for (String keyword : BY_FIRST_LETTER.get(letter)) {
+        List<String> candidates = BY_FIRST_LETTER.get(letter);
+        for (int k = 0; k < candidates.size(); k++) {
+            String keyword = candidates.get(k);
             if (keyword.length() == end && text.regionMatches(true, 0, keyword, 0, end)) {
                 return keyword;
             }

@@ -29,9 +29,9 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
 
     /** The value of the first flag with this name. */
     public Optional<String> flag(String name) {
-        for (Flag f : flags) {
-            if (f.name().equals(name)) {
-                return Optional.of(f.value());
+        for (int k = 0; k < flags.size(); k++) { // by index: rules ask often, and an iterator is an allocation
+            if (flags.get(k).name().equals(name)) {
+                return Optional.of(flags.get(k).value());
             }
         }
         return Optional.empty();

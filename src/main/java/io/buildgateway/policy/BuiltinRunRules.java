@@ -241,7 +241,9 @@ final class BuiltinRunRules {
     private static void runFlag(Subject s, BuiltinRules.Emitter emit, String flag,
             java.util.function.Predicate<String> bad, String what) {
         for (Instruction i : s.instructions("RUN")) {
-            for (Instruction.Flag f : i.flags()) {
+            List<Instruction.Flag> flags = i.flags();
+            for (int k = 0; k < flags.size(); k++) {
+                Instruction.Flag f = flags.get(k);
                 if (f.name().equals(flag) && bad.test(f.value())) {
                     emit.emit(i.line(), "RUN", what + " is not allowed (" + flag + "=" + f.value() + ")");
                 }
@@ -307,8 +309,9 @@ final class BuiltinRunRules {
         if (mentionsDockerSocket(i.arguments())) {
             return true;
         }
-        for (Instruction.Flag f : i.flags()) {
-            if (mentionsDockerSocket(f.name()) || mentionsDockerSocket(f.value())) {
+        List<Instruction.Flag> flags = i.flags();
+        for (int k = 0; k < flags.size(); k++) {
+            if (mentionsDockerSocket(flags.get(k).name()) || mentionsDockerSocket(flags.get(k).value())) {
                 return true;
             }
         }

@@ -5,7 +5,6 @@ import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.Instruction;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +30,7 @@ final class Subject {
     private Map<Instruction, Derived> derived;
     private List<Instruction>[] byKeyword;
     private List<Run> runs;
-    private Set<String> programs;
+    private List<String> programs;
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
@@ -166,8 +165,9 @@ final class Subject {
 
     /** Whether a command of a RUN runs one of these programs. */
     boolean runsAnyOf(Set<String> names) {
-        for (String name : names) {
-            if (programs().contains(name)) {
+        List<String> all = programs();
+        for (int k = 0; k < all.size(); k++) {
+            if (names.contains(all.get(k))) {
                 return true;
             }
         }
@@ -176,21 +176,24 @@ final class Subject {
 
     /** Whether a command of a RUN runs python (python3, python3.12, …). */
     boolean runsPython() {
-        for (String program : programs()) {
-            if (program.startsWith("python")) {
+        List<String> all = programs();
+        for (int k = 0; k < all.size(); k++) {
+            if (all.get(k).startsWith("python")) {
                 return true;
             }
         }
         return false;
     }
 
-    /** The programs the commands of the RUN instructions run. */
-    private Set<String> programs() {
+    /** The programs the commands of the RUN instructions run, each once. */
+    private List<String> programs() {
         if (programs == null) {
-            Set<String> out = new HashSet<>();
+            List<String> out = new ArrayList<>();
             for (Run run : runs()) {
                 for (ShellCommands.Command c : run.commands()) {
-                    out.add(c.program());
+                    if (!out.contains(c.program())) {
+                        out.add(c.program());
+                    }
                 }
             }
             programs = out;
