@@ -83,7 +83,7 @@ public final class BuildStages {
                 currentLine = ins.line();
                 currentWritten = written;
                 currentBase = resolved;
-                Integer parent = byName.get(resolved.toLowerCase(Locale.ROOT));
+                Integer parent = byName.isEmpty() ? null : byName.get(resolved.toLowerCase(Locale.ROOT));
                 currentParent = parent == null ? -1 : parent;
                 if (currentName != null) {
                     byName.putIfAbsent(currentName, currentIndex);

@@ -19,13 +19,41 @@ import java.util.regex.Pattern;
 public final class DockerfileParser {
 
     public static final int MAX_BYTES = 4 * 1024 * 1024;
-    private static final Set<String> KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE",
-            "FROM", "HEALTHCHECK", "LABEL", "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME",
-            "WORKDIR");
+    /** The keywords; instructions share these instances, so keyword comparisons are cheap. */
+    private static final List<String> KEYWORD_LIST = List.of("RUN", "COPY", "FROM", "ENV", "ARG", "USER", "WORKDIR",
+            "CMD", "ENTRYPOINT", "EXPOSE", "LABEL", "ADD", "HEALTHCHECK", "ONBUILD", "SHELL", "VOLUME", "STOPSIGNAL",
+            "MAINTAINER");
+    /** Each keyword mapped to itself. */
+    private static final Map<String, String> KEYWORDS = canonical(KEYWORD_LIST);
+    /** The keywords by their first letter, A to Z. */
+    private static final List<List<String>> BY_FIRST_LETTER = byFirstLetter(KEYWORD_LIST);
+    private static final Set<String> DIRECTIVE_KEYS = Set.of("syntax", "escape", "check");
     private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
     private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
 
     private DockerfileParser() {
+    }
+
+    private static List<List<String>> byFirstLetter(List<String> keywords) {
+        List<List<String>> out = new ArrayList<>();
+        for (char c = 'A'; c <= 'Z'; c++) {
+            List<String> starting = new ArrayList<>();
+            for (String k : keywords) {
+                if (k.charAt(0) == c) {
+                    starting.add(k);
+                }
+            }
+            out.add(List.copyOf(starting));
+        }
+        return List.copyOf(out);
+    }
+
+    private static Map<String, String> canonical(List<String> keywords) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (String k : keywords) {
+            out.put(k, k);
+        }
+        return Map.copyOf(out);
     }
 
     public static Dockerfile parse(String text) {
@@ -56,6 +84,18 @@ public final class DockerfileParser {
             errors.add(new ParseError(1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
         }
         int start = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? 1 : 0;
+        int cr = text.indexOf('\r');
+        if (cr < 0 || cr >= n) {
+            // Only \n line ends: let indexOf find them.
+            for (int nl = text.indexOf('\n', start); nl >= 0 && nl < n; nl = text.indexOf('\n', start)) {
+                lines.add(text.substring(start, nl));
+                start = nl + 1;
+            }
+            if (start < n) {
+                lines.add(text.substring(start, n));
+            }
+            return lines;
+        }
         for (int i = start; i < n; i++) {
             char c = text.charAt(i);
             if (c == '\n' || c == '\r') {
@@ -76,13 +116,13 @@ public final class DockerfileParser {
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
         // Parser directives: only at the very top, before any other line (comment, blank or instruction).
-        while (i < lines.size()) {
+        while (i < lines.size() && lines.get(i).startsWith("#") && lines.get(i).indexOf('=') > 0) {
             Matcher m = DIRECTIVE.matcher(lines.get(i));
             if (!m.matches()) {
                 break;
             }
             String key = m.group(1).toLowerCase(Locale.ROOT);
-            if (!Set.of("syntax", "escape", "check").contains(key)) {
+            if (!DIRECTIVE_KEYS.contains(key)) {
                 break;
             }
             if (directives.containsKey(key)) {
@@ -113,43 +153,54 @@ public final class DockerfileParser {
                 continue;
             }
             int start = i + 1;
-            StringBuilder logical = new StringBuilder();
-            String current = raw;
-            while (true) {
-                String stripped = stripTrailing(current);
-                if (endsWithEscape(stripped, escape)) {
-                    logical.append(stripped, 0, stripped.length() - 1);
-                    i++;
-                    // Skip comment and empty lines inside a continuation, as the builder does.
-                    while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
-                        if (!lines.get(i).isBlank()) {
-                            comments.put(i + 1, lines.get(i).strip());
-                        }
+            String text;
+            if (!endsWithEscape(trimmed, escape)) { // trimmed ends as raw.stripTrailing() does
+                text = trimmed; // the common case: the instruction is one line
+            } else {
+                StringBuilder logical = new StringBuilder();
+                String current = raw;
+                while (true) {
+                    String stripped = stripTrailing(current);
+                    if (endsWithEscape(stripped, escape)) {
+                        logical.append(stripped, 0, stripped.length() - 1);
                         i++;
-                    }
-                    if (i >= lines.size()) {
+                        // Skip comment and empty lines inside a continuation, as the builder does.
+                        while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
+                            if (!lines.get(i).isBlank()) {
+                                comments.put(i + 1, lines.get(i).strip());
+                            }
+                            i++;
+                        }
+                        if (i >= lines.size()) {
+                            break;
+                        }
+                        current = lines.get(i);
+                    } else {
+                        logical.append(current);
                         break;
                     }
-                    current = lines.get(i);
-                } else {
-                    logical.append(current);
-                    break;
                 }
+                text = logical.toString().strip();
             }
             int end = Math.min(i + 1, lines.size());
             i++;
-            String text = logical.toString().strip();
             int space = indexOfWhitespace(text);
-            String keyword = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
-            String rest = space < 0 ? "" : text.substring(space).strip();
-            if (!KEYWORDS.contains(keyword)) {
-                errors.add(new ParseError(start, "unknown instruction '" + truncate(keyword) + "'"));
+            String keyword = keyword(text, space < 0 ? text.length() : space);
+            if (keyword == null) {
+                String written = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
+                errors.add(new ParseError(start, "unknown instruction '" + truncate(written) + "'"));
                 continue;
             }
-            List<Instruction.Flag> flags = new ArrayList<>();
-            rest = takeFlags(rest, flags);
-            List<Instruction.Heredoc> heredocs = new ArrayList<>();
-            if (Set.of("RUN", "COPY", "ADD").contains(keyword) && rest.contains("<<")) {
+            // text is stripped, so what follows the keyword's whitespace runs to the end.
+            String rest = space < 0 ? "" : text.substring(skipWhitespace(text, space));
+            List<Instruction.Flag> flags = List.of();
+            if (rest.startsWith("--")) {
+                flags = new ArrayList<>();
+                rest = takeFlags(rest, flags);
+            }
+            List<Instruction.Heredoc> heredocs = List.of();
+            if ((keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && rest.contains("<<")) {
+                heredocs = new ArrayList<>();
                 Matcher h = HEREDOC.matcher(rest);
                 while (h.find()) {
                     boolean dash = !h.group(1).isEmpty();
@@ -233,9 +284,45 @@ public final class DockerfileParser {
         return s.stripTrailing();
     }
 
+    /**
+     * The canonical keyword that {@code text} starts with (its first {@code end} characters upper-cased), or null.
+     * ASCII words are compared in place; others go through {@code toUpperCase}, which maps a few non-ASCII letters
+     * (such as the dotless i) to ASCII ones.
+     */
+    private static String keyword(String text, int end) {
+        for (int k = 0; k < end; k++) {
+            if (text.charAt(k) >= 0x80) {
+                return KEYWORDS.get(text.substring(0, end).toUpperCase(Locale.ROOT));
+            }
+        }
+        if (end == 0) {
+            return null;
+        }
+        int letter = (text.charAt(0) | 0x20) - 'a'; // an ASCII letter in either case, else out of range
+        if (letter < 0 || letter >= BY_FIRST_LETTER.size()) {
+            return null;
+        }
+        List<String> candidates = BY_FIRST_LETTER.get(letter);
+        for (int k = 0; k < candidates.size(); k++) {
+            String keyword = candidates.get(k);
+            if (keyword.length() == end && text.regionMatches(true, 0, keyword, 0, end)) {
+                return keyword;
+            }
+        }
+        return null;
+    }
+
+    private static int skipWhitespace(String s, int from) {
+        int k = from;
+        while (k < s.length() && Chars.isWhitespace(s.charAt(k))) {
+            k++;
+        }
+        return k;
+    }
+
     private static int indexOfWhitespace(String s) {
         for (int k = 0; k < s.length(); k++) {
-            if (Character.isWhitespace(s.charAt(k))) {
+            if (Chars.isWhitespace(s.charAt(k))) {
                 return k;
             }
         }

@@ -27,27 +27,42 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
         return json != null;
     }
 
+    /** The value of the first flag with this name. */
     public Optional<String> flag(String name) {
-        return flags.stream().filter(f -> f.name().equals(name)).map(Flag::value).findFirst();
+        for (int k = 0; k < flags.size(); k++) { // by index: rules ask often, and an iterator is an allocation
+            if (flags.get(k).name().equals(name)) {
+                return Optional.of(flags.get(k).value());
+            }
+        }
+        return Optional.empty();
     }
 
     /** Whitespace-separated words of the shell form (quotes kept as written). */
     public List<String> words() {
-        List<String> out = new java.util.ArrayList<>(4);
+        String[] out = new String[4];
+        int count = 0;
         int n = arguments.length();
         int i = 0;
         while (i < n) {
-            while (i < n && Character.isWhitespace(arguments.charAt(i))) {
+            while (i < n && Chars.isWhitespace(arguments.charAt(i))) {
                 i++;
             }
             int start = i;
-            while (i < n && !Character.isWhitespace(arguments.charAt(i))) {
+            while (i < n && !Chars.isWhitespace(arguments.charAt(i))) {
                 i++;
             }
             if (i > start) {
-                out.add(arguments.substring(start, i));
+                if (count == out.length) {
+                    out = java.util.Arrays.copyOf(out, count * 2);
+                }
+                out[count++] = arguments.substring(start, i);
             }
         }
-        return out.isEmpty() ? List.of("") : List.copyOf(out);
+        return switch (count) {
+            case 0 -> List.of("");
+            case 1 -> List.of(out[0]);
+            case 2 -> List.of(out[0], out[1]);
+            default -> List.of(java.util.Arrays.copyOf(out, count));
+        };
     }
 }

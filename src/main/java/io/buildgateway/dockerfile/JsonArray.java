@@ -28,52 +28,19 @@ final class JsonArray {
             if (i >= s.length() || s.charAt(i) != '"') {
                 return null;
             }
-            StringBuilder value = new StringBuilder();
             i++;
-            boolean closed = false;
-            while (i < s.length()) {
-                char c = s.charAt(i++);
-                if (c == '"') {
-                    closed = true;
-                    break;
-                }
-                if (c == '\\') {
-                    if (i >= s.length()) {
-                        return null;
-                    }
-                    char e = s.charAt(i++);
-                    switch (e) {
-                        case '"', '\\', '/' -> value.append(e);
-                        case 'b' -> value.append('\b');
-                        case 'f' -> value.append('\f');
-                        case 'n' -> value.append('\n');
-                        case 'r' -> value.append('\r');
-                        case 't' -> value.append('\t');
-                        case 'u' -> {
-                            if (i + 4 > s.length()) {
-                                return null;
-                            }
-                            try {
-                                value.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
-                            } catch (NumberFormatException ex) {
-                                return null;
-                            }
-                            i += 4;
-                        }
-                        default -> {
-                            return null;
-                        }
-                    }
-                } else if (c < 0x20) {
+            int close = plainEnd(s, i);
+            if (close < s.length() && s.charAt(close) == '"') {
+                out.add(s.substring(i, close)); // no escapes: the string as written
+                i = close + 1;
+            } else {
+                StringBuilder value = new StringBuilder();
+                i = unescape(s, i, value);
+                if (i < 0) {
                     return null;
-                } else {
-                    value.append(c);
                 }
+                out.add(value.toString());
             }
-            if (!closed) {
-                return null;
-            }
-            out.add(value.toString());
             i = skip(s, i);
             if (i >= s.length()) {
                 return null;
@@ -90,9 +57,62 @@ final class JsonArray {
     }
 
     private static int skip(String s, int i) {
-        while (i < s.length() && Character.isWhitespace(s.charAt(i))) {
+        while (i < s.length() && Chars.isWhitespace(s.charAt(i))) {
             i++;
         }
         return i;
+    }
+
+    /** The index of the first quote, backslash or control character from {@code i}. */
+    private static int plainEnd(String s, int i) {
+        while (i < s.length() && s.charAt(i) != '"' && s.charAt(i) != '\\' && s.charAt(i) >= 0x20) {
+            i++;
+        }
+        return i;
+    }
+
+    /** Reads a string's characters up to its closing quote; returns the index after it, or -1 when malformed. */
+    private static int unescape(String s, int i, StringBuilder value) {
+        boolean closed = false;
+        while (i < s.length()) {
+            char c = s.charAt(i++);
+            if (c == '"') {
+                closed = true;
+                break;
+            }
+            if (c == '\\') {
+                if (i >= s.length()) {
+                    return -1;
+                }
+                char e = s.charAt(i++);
+                switch (e) {
+                    case '"', '\\', '/' -> value.append(e);
+                    case 'b' -> value.append('\b');
+                    case 'f' -> value.append('\f');
+                    case 'n' -> value.append('\n');
+                    case 'r' -> value.append('\r');
+                    case 't' -> value.append('\t');
+                    case 'u' -> {
+                        if (i + 4 > s.length()) {
+                            return -1;
+                        }
+                        try {
+                            value.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                        } catch (NumberFormatException ex) {
+                            return -1;
+                        }
+                        i += 4;
+                    }
+                    default -> {
+                        return -1;
+                    }
+                }
+            } else if (c < 0x20) {
+                return -1;
+            } else {
+                value.append(c);
+            }
+        }
+        return closed ? i : -1;
     }
 }

@@ -19,9 +19,18 @@ public final class Substitution {
 
     /** {@code lookup} returns null for an unset variable. */
     public static String expand(String word, Function<String, String> lookup, char escape) {
+        if (isLiteral(word, escape)) {
+            return word;
+        }
         StringBuilder out = new StringBuilder();
         expand(word, 0, word.length(), lookup, escape, out, 0);
         return out.toString();
+    }
+
+    /** True when expanding changes nothing: no variable, quote or escape character, and within the bound. */
+    private static boolean isLiteral(String word, char escape) {
+        return word.length() <= MAX_OUTPUT && word.indexOf('$') < 0 && word.indexOf(escape) < 0
+                && word.indexOf('\'') < 0 && word.indexOf('"') < 0;
     }
 
     private static void expand(String s, int from, int to, Function<String, String> lookup, char escape,

@@ -60,26 +60,28 @@ final class BuiltinContextRules {
                     if (s.contextFiles() == null) {
                         return;
                     }
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (!(i.keyword().equals("COPY") || i.keyword().equals("ADD")) || i.flag("from").isPresent()
-                                || !i.heredocs().isEmpty()) {
-                            continue;
-                        }
-                        for (String source : BuiltinInstructionRules.sources(i)) {
-                            if (source.contains("$") || BuiltinInstructionRules.isUrl(source)) {
-                                continue;
-                            }
-                            String normalized = normalize(source);
-                            if (normalized == null) {
-                                emit.emit(i.line(), i.keyword(), i.keyword() + " source " + source
-                                        + " is outside the context");
-                            } else if (!present(normalized, s)) {
-                                emit.emit(i.line(), i.keyword(), i.keyword() + " source " + source
-                                        + " is not in the context");
+                    for (String keyword : List.of("COPY", "ADD")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (i.flag("from").isEmpty() && i.heredocs().isEmpty()) {
+                                missingSources(s, i, emit);
                             }
                         }
                     }
                 });
+    }
+
+    private static void missingSources(Subject s, Instruction i, BuiltinRules.Emitter emit) {
+        for (String source : BuiltinInstructionRules.sources(s, i)) {
+            if (source.contains("$") || BuiltinInstructionRules.isUrl(source)) {
+                continue;
+            }
+            String normalized = normalize(source);
+            if (normalized == null) {
+                emit.emit(i.line(), i.keyword(), i.keyword() + " source " + source + " is outside the context");
+            } else if (!present(normalized, s)) {
+                emit.emit(i.line(), i.keyword(), i.keyword() + " source " + source + " is not in the context");
+            }
+        }
     }
 
     private static boolean present(String source, Subject s) {

@@ -19,6 +19,8 @@ final class BuiltinInstructionRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
 
+    private static final Set<String> ONCE_PER_STAGE = Set.of("CMD", "ENTRYPOINT", "HEALTHCHECK");
+    private static final Set<String> NOT_TRIGGERS = Set.of("ONBUILD", "FROM", "MAINTAINER");
     private static final java.util.regex.Pattern ARCHIVE = java.util.regex.Pattern.compile(
             ".*\\.(tar|tar\\.gz|tgz|tar\\.bz2|tbz2|tar\\.xz|txz|tar\\.zst)");
 
@@ -33,18 +35,11 @@ final class BuiltinInstructionRules {
                         + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret.",
                 List.of("BuildKit:SecretsUsedInArgOrEnv", "DS031", "CIS-4.10"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        Map<String, String> pairs = i.keyword().equals("ENV")
-                                ? BuiltinRules.env(i, s.dockerfile().escape())
-                                : i.keyword().equals("ARG") ? BuiltinRunRules.argPairs(i) : Map.of();
-                        pairs.forEach((k, v) -> {
-                            if (SecretNames.looksSecret(k)) {
-                                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " looks like a secret");
-                            } else if (BuiltinRules.looksSecretValue(v)) {
-                                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " has a value that looks like"
-                                        + " a credential");
-                            }
-                        });
+                    for (Instruction i : s.instructions("ENV")) {
+                        secretPairs(i, s.env(i), emit);
+                    }
+                    for (Instruction i : s.instructions("ARG")) {
+                        secretPairs(i, s.argPairs(i), emit);
                     }
                 });
         add("secret-build-arg", E, "secrets", "No secrets passed as build args",
@@ -59,11 +54,12 @@ final class BuiltinInstructionRules {
         add("secret-in-label-or-run", W, "secrets", "No credentials written into RUN or LABEL",
                 "A credential in a RUN command line or a LABEL is in the image history.", List.of("CIS-4.10"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if ((i.keyword().equals("RUN") || i.keyword().equals("LABEL"))
-                                && BuiltinRules.looksSecretValue(Subject.script(i))) {
-                            emit.emit(i.line(), i.keyword(), i.keyword() + " contains something that looks like a"
-                                    + " credential");
+                    for (String keyword : List.of("RUN", "LABEL")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (BuiltinRules.looksSecretValue(Subject.script(i))) {
+                                emit.emit(i.line(), keyword, keyword + " contains something that looks like a"
+                                        + " credential");
+                            }
                         }
                     }
                 });
@@ -74,9 +70,8 @@ final class BuiltinInstructionRules {
                         + " (The build hosts have no network, so the daemon itself would fetch it.)",
                 List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("ADD") && i.flag("checksum").isEmpty()
-                                && sources(i).stream().anyMatch(BuiltinInstructionRules::isUrl)) {
+                    for (Instruction i : s.instructions("ADD")) {
+                        if (i.flag("checksum").isEmpty() && sources(s, i).stream().anyMatch(BuiltinInstructionRules::isUrl)) {
                             emit.emit(i.line(), "ADD", "ADD of a URL without --checksum");
                         }
                     }
@@ -85,9 +80,8 @@ final class BuiltinInstructionRules {
                 "ADD unpacks archives and fetches URLs implicitly; for plain files COPY says exactly what happens.",
                 List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("ADD") && sources(i).stream().noneMatch(w -> isUrl(w)
-                                || ARCHIVE.matcher(w).matches())) {
+                    for (Instruction i : s.instructions("ADD")) {
+                        if (sources(s, i).stream().noneMatch(w -> isUrl(w) || ARCHIVE.matcher(w).matches())) {
                             emit.emit(i.line(), "ADD", "use COPY instead of ADD for local files");
                         }
                     }
@@ -96,21 +90,26 @@ final class BuiltinInstructionRules {
                 "Copying the whole filesystem of another stage or image brings its users, setuid binaries, keys and"
                         + " package database along, and undoes the approved base's hardening.", List.of(),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if ((i.keyword().equals("COPY") || i.keyword().equals("ADD")) && i.flag("from").isPresent()
-                                && sources(i).stream().anyMatch(w -> w.equals("/") || w.equals("/.") || w.equals("/*"))) {
-                            emit.emit(i.line(), i.keyword(), i.keyword() + " --from copies the whole filesystem");
+                    for (String keyword : List.of("COPY", "ADD")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (i.flag("from").isPresent() && sources(s, i).stream()
+                                    .anyMatch(w -> w.equals("/") || w.equals("/.") || w.equals("/*"))) {
+                                emit.emit(i.line(), keyword, keyword + " --from copies the whole filesystem");
+                            }
                         }
                     }
                 });
         add("copy-dest-slash", E, "structure", "COPY with several sources ends the destination with /",
                 "With more than one source the destination must be a folder.", List.of("DL3021", "DS011"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if ((i.keyword().equals("COPY") || i.keyword().equals("ADD")) && i.heredocs().isEmpty()) {
-                            List<String> w = words(i);
+                    for (String keyword : List.of("COPY", "ADD")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (!i.heredocs().isEmpty()) {
+                                continue;
+                            }
+                            List<String> w = s.argumentWords(i);
                             if (w.size() > 2 && !w.get(w.size() - 1).endsWith("/")) {
-                                emit.emit(i.line(), i.keyword(), i.keyword() + " with several sources needs a"
+                                emit.emit(i.line(), keyword, keyword + " with several sources needs a"
                                         + " destination ending in /");
                             }
                         }
@@ -138,11 +137,8 @@ final class BuiltinInstructionRules {
                 List.of("DL3024", "DS012", "CKV_DOCKER_11", "BuildKit:DuplicateStageName"),
                 (s, emit) -> {
                     Set<String> seen = new HashSet<>();
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (!i.keyword().equals("FROM")) {
-                            continue;
-                        }
-                        List<String> w = i.words();
+                    for (Instruction i : s.instructions("FROM")) {
+                        List<String> w = s.words(i);
                         if (w.size() >= 3 && w.get(1).equalsIgnoreCase("AS")
                                 && !seen.add(w.get(2).toLowerCase(Locale.ROOT))) {
                             emit.emit(i.line(), "FROM", "stage name '" + w.get(2) + "' is used twice");
@@ -156,7 +152,7 @@ final class BuiltinInstructionRules {
                     String current = null;
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("FROM")) {
-                            List<String> w = i.words();
+                            List<String> w = s.words(i);
                             current = w.size() >= 3 && w.get(1).equalsIgnoreCase("AS") ? w.get(2).toLowerCase(Locale.ROOT)
                                     : null;
                         } else if (current != null && i.keyword().equals("COPY")
@@ -170,9 +166,9 @@ final class BuiltinInstructionRules {
                 "A relative WORKDIR depends on every WORKDIR before it.",
                 List.of("DL3000", "DS009", "CKV_DOCKER_10", "BuildKit:WorkdirRelativePath"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
+                    for (Instruction i : s.instructions("WORKDIR")) {
                         String dir = i.arguments().strip().replace("\"", "");
-                        if (i.keyword().equals("WORKDIR") && !dir.startsWith("/") && !dir.startsWith("$")
+                        if (!dir.startsWith("/") && !dir.startsWith("$")
                                 && !(dir.length() > 1 && dir.charAt(1) == ':')) {
                             emit.emit(i.line(), "WORKDIR", "WORKDIR " + dir + " is relative");
                         }
@@ -187,7 +183,7 @@ final class BuiltinInstructionRules {
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("FROM")) {
                             counts.clear();
-                        } else if (Set.of("CMD", "ENTRYPOINT", "HEALTHCHECK").contains(i.keyword())
+                        } else if (ONCE_PER_STAGE.contains(i.keyword())
                                 && counts.merge(i.keyword(), 1, Integer::sum) == 2) {
                             emit.emit(i.line(), i.keyword(), "more than one " + i.keyword() + " in a stage");
                         }
@@ -196,12 +192,9 @@ final class BuiltinInstructionRules {
         add("onbuild-misuse", E, "structure", "ONBUILD does not trigger ONBUILD, FROM or MAINTAINER",
                 "Docker refuses these triggers; they fail in whoever builds FROM this image.", List.of("DL3043"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (!i.keyword().equals("ONBUILD")) {
-                            continue;
-                        }
-                        String inner = i.words().get(0).toUpperCase(Locale.ROOT);
-                        if (Set.of("ONBUILD", "FROM", "MAINTAINER").contains(inner)) {
+                    for (Instruction i : s.instructions("ONBUILD")) {
+                        String inner = s.words(i).get(0).toUpperCase(Locale.ROOT);
+                        if (NOT_TRIGGERS.contains(inner)) {
                             emit.emit(i.line(), "ONBUILD", "ONBUILD " + inner + " is not allowed");
                         }
                     }
@@ -210,29 +203,27 @@ final class BuiltinInstructionRules {
                 "ONBUILD instructions run later, in someone else's build; they are listed so reviewers see them.",
                 List.of(),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("ONBUILD")) {
-                            emit.emit(i.line(), "ONBUILD", "ONBUILD " + BuiltinRunRules.abbreviate(i.arguments()));
-                        }
+                    for (Instruction i : s.instructions("ONBUILD")) {
+                        emit.emit(i.line(), "ONBUILD", "ONBUILD " + BuiltinRunRules.abbreviate(i.arguments()));
                     }
                 });
         add("maintainer-deprecated", I, "style", "LABEL instead of MAINTAINER",
                 "MAINTAINER is deprecated and invisible to tools that read labels; use LABEL"
                         + " org.opencontainers.image.authors.", List.of("DL4000", "DS022", "CKV_DOCKER_6", "BuildKit:MaintainerDeprecated"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("MAINTAINER")) {
-                            emit.emit(i.line(), "MAINTAINER", "MAINTAINER is deprecated; use a LABEL");
-                        }
+                    for (Instruction i : s.instructions("MAINTAINER")) {
+                        emit.emit(i.line(), "MAINTAINER", "MAINTAINER is deprecated; use a LABEL");
                     }
                 });
         add("json-args-recommended", I, "style", "CMD and ENTRYPOINT in exec (JSON) form",
                 "The shell form wraps the process in /bin/sh -c, which does not forward signals.",
                 List.of("DL3025", "BuildKit:JSONArgsRecommended"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if ((i.keyword().equals("CMD") || i.keyword().equals("ENTRYPOINT")) && !i.isJsonForm()) {
-                            emit.emit(i.line(), i.keyword(), i.keyword() + " in shell form");
+                    for (String keyword : List.of("CMD", "ENTRYPOINT")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (!i.isJsonForm()) {
+                                emit.emit(i.line(), keyword, keyword + " in shell form");
+                            }
                         }
                     }
                 });
@@ -244,9 +235,7 @@ final class BuiltinInstructionRules {
                     if (!s.policy().requireHealthcheck() || s.plan() == null) {
                         return;
                     }
-                    boolean has = s.targetChain().stream().flatMap(st -> st.instructions().stream())
-                            .anyMatch(i -> i.keyword().equals("HEALTHCHECK"));
-                    if (!has) {
+                    if (!declares(s.targetChain(), "HEALTHCHECK")) {
                         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage has no HEALTHCHECK");
                     }
                 });
@@ -260,7 +249,7 @@ final class BuiltinInstructionRules {
                     for (BuildStages.Stage st : s.targetChain()) {
                         for (Instruction i : st.instructions()) {
                             if (i.keyword().equals("LABEL")) {
-                                BuiltinRules.env(i, s.dockerfile().escape()).keySet().forEach(present::add);
+                                present.addAll(s.env(i).keySet());
                             }
                         }
                     }
@@ -282,7 +271,7 @@ final class BuiltinInstructionRules {
                     }
                     for (int line : s.dockerfile().commentLines().keySet()) {
                         String comment = s.dockerfile().commentLines().get(line);
-                        if (BuiltinRules.inlineIgnore().matcher(comment).find()) {
+                        if (BuiltinRules.isInlineIgnore(comment)) {
                             emit.emit(line, null, "ignore comment is not obeyed: " + BuiltinRunRules.abbreviate(
                                     comment.strip()));
                         }
@@ -292,15 +281,14 @@ final class BuiltinInstructionRules {
                 "A syntax error is reported with its line; nothing after a broken instruction can be trusted.",
                 List.of(), (s, emit) -> {
                     s.dockerfile().errors().forEach(e -> emit.emit(e.line(), null, e.message()));
-                    if (s.dockerfile().instructions().stream().noneMatch(i -> i.keyword().equals("FROM"))) {
+                    if (s.instructions("FROM").isEmpty()) {
                         emit.emit(1, null, "the Dockerfile has no FROM instruction");
                     }
                 });
         add("unknown-target", E, "structure", "The requested target is a stage",
                 "A target that names no stage would build something other than what was reviewed.", List.of(),
                 (s, emit) -> {
-                    if (s.plan() == null && s.target() != null && s.dockerfile().instructions().stream()
-                            .anyMatch(i -> i.keyword().equals("FROM"))) {
+                    if (s.plan() == null && s.target() != null && !s.instructions("FROM").isEmpty()) {
                         emit.emit(null, null, "build target '" + s.target() + "' is not a stage name");
                     }
                 });
@@ -312,23 +300,47 @@ final class BuiltinInstructionRules {
     }
 
     /** The source words of COPY/ADD (everything but the destination), JSON or shell form. */
-    static List<String> sources(Instruction i) {
-        List<String> w = words(i);
+    static List<String> sources(Subject s, Instruction i) {
+        List<String> w = s.argumentWords(i);
         return w.size() <= 1 ? List.of() : w.subList(0, w.size() - 1);
     }
 
+    /** The exec form's strings, or the shell words before any heredoc ({@code <<}). */
     static List<String> words(Instruction i) {
-        return i.isJsonForm() ? i.json() : BuiltinRules.splitWords(i.arguments().split("<<", 2)[0]);
+        if (i.isJsonForm()) {
+            return i.json();
+        }
+        int heredoc = i.arguments().indexOf("<<");
+        return BuiltinRules.splitWords(heredoc < 0 ? i.arguments() : i.arguments().substring(0, heredoc));
+    }
+
+    private static void secretPairs(Instruction i, Map<String, String> pairs, BuiltinRules.Emitter emit) {
+        pairs.forEach((k, v) -> {
+            if (SecretNames.looksSecret(k)) {
+                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " looks like a secret");
+            } else if (BuiltinRules.looksSecretValue(v)) {
+                emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " has a value that looks like a credential");
+            }
+        });
+    }
+
+    private static boolean declares(List<BuildStages.Stage> stages, String keyword) {
+        for (BuildStages.Stage st : stages) {
+            for (Instruction i : st.instructions()) {
+                if (i.keyword().equals(keyword)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Every literal word of every EXPOSE (words with variables are left to the builder). */
     private static void exposed(Subject s, java.util.function.BiConsumer<Instruction, String> each) {
-        for (Instruction i : s.dockerfile().instructions()) {
-            if (i.keyword().equals("EXPOSE")) {
-                for (String word : i.words()) {
-                    if (!word.contains("$")) {
-                        each.accept(i, word);
-                    }
+        for (Instruction i : s.instructions("EXPOSE")) {
+            for (String word : s.words(i)) {
+                if (!word.contains("$")) {
+                    each.accept(i, word);
                 }
             }
         }

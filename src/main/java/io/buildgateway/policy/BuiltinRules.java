@@ -37,6 +37,8 @@ final class BuiltinRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
     private static final List<Rule> RULES = new ArrayList<>();
+    private static final Set<String> SUDO = Set.of("sudo");
+    private static final Set<String> PASSWORD_PROGRAMS = Set.of("chpasswd", "usermod", "passwd");
     private static final Pattern SECRET_VALUE = Pattern.compile(
             "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
                     + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");
@@ -63,11 +65,19 @@ final class BuiltinRules {
     // ---- helpers -------------------------------------------------------------------------------------------------
 
     static void forEachRun(Subject s, java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
-        for (Instruction i : s.dockerfile().instructions()) {
-            if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
-                    && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
-                f.accept(i, s.commands(i));
-            }
+        for (Subject.Run run : s.runs()) {
+            f.accept(run.instruction(), run.commands());
+        }
+    }
+
+    /**
+     * {@link #forEachRun} for a rule that only looks at commands of these programs: nothing to do (and no walk over
+     * the commands) when none of them runs anywhere in the file.
+     */
+    static void forEachRun(Subject s, Set<String> programs,
+            java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
+        if (s.runsAnyOf(programs)) {
+            forEachRun(s, f);
         }
     }
 
@@ -115,11 +125,24 @@ final class BuiltinRules {
 
     private static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
-                && !(from.length() > 0 && from.chars().allMatch(Character::isDigit));
+                && !(from.length() > 0 && all(from, Character::isDigit));
     }
 
     /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */
-    record Pull(String image, String written, int line, String where) {
+    record Pull(String image, String written, int line, String where, Ref ref) {
+        Pull(String image, String written, int line, String where) {
+            this(image, written, line, where, Ref.parse(image));
+        }
+    }
+
+    /** Whether an approved prefix of the policy (one that demands a digest, if asked) covers the reference. */
+    static boolean approved(PolicyDocument policy, Ref ref, boolean demandingDigest) {
+        for (PolicyDocument.ImageRule r : policy.approvedImages()) {
+            if ((!demandingDigest || r.requireDigest()) && r.matches(ref.repository(), ref.tag())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static List<Pull> pulls(Subject s) {
@@ -202,10 +225,8 @@ final class BuiltinRules {
                 List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
                         boolean ok = !p.image().isBlank() && !p.image().contains("$") && !p.image().contains("..")
-                                && s.policy().approvedImages().stream().anyMatch(r -> r.matches(ref.repository(),
-                                        ref.tag()));
+                                && approved(s.policy(), p.ref(), false);
                         if (!ok) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + (p.image().isBlank() ? " is empty" : " is not on the approved list"));
@@ -232,8 +253,7 @@ final class BuiltinRules {
                 List.of("DL3006", "DL3007", "CIS-4.2"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
-                        if (ref.digest() == null && !p.image().isBlank()) {
+                        if (p.ref().digest() == null && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + " is not pinned by digest (@sha256:…)");
                         }
@@ -244,10 +264,8 @@ final class BuiltinRules {
                         + " refused rather than warned about.", List.of("CIS-4.2"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
-                        boolean demanded = s.policy().requireDigest() || s.policy().approvedImages().stream()
-                                .anyMatch(r -> r.requireDigest() && r.matches(ref.repository(), ref.tag()));
-                        if (demanded && ref.digest() == null && !p.image().isBlank()) {
+                        boolean demanded = s.policy().requireDigest() || approved(s.policy(), p.ref(), true);
+                        if (demanded && p.ref().digest() == null && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
                                     + " must be pinned by digest (@sha256:…) under this policy");
                         }
@@ -258,7 +276,7 @@ final class BuiltinRules {
                 List.of("DL3006", "DL3007", "DS001", "CKV_DOCKER_7"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        Ref ref = Ref.parse(p.image());
+                        Ref ref = p.ref();
                         if (ref.digest() == null && (ref.tag() == null || ref.tag().equals("latest"))
                                 && !p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
@@ -271,8 +289,8 @@ final class BuiltinRules {
                         + " $TARGETPLATFORM.",
                 List.of("DL3029", "BuildKit:FromPlatformFlagConstDisallowed"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("FROM") && i.flag("platform").filter(p -> !p.contains("$")).isPresent()) {
+                    for (Instruction i : s.instructions("FROM")) {
+                        if (i.flag("platform").filter(p -> !p.contains("$")).isPresent()) {
                             emit.emit(i.line(), "FROM", "FROM --platform=" + i.flag("platform").get()
                                     + " is a constant");
                         }
@@ -292,7 +310,7 @@ final class BuiltinRules {
                 "sudo in a build means the image ships sudo and a path to root at run time; build steps already run"
                         + " as the current USER, so switch USER instead.",
                 List.of("DL3004", "DS010", "CKV2_DOCKER_1"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, SUDO, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("sudo")) {
                             emit.emit(i.line(), i.keyword(), "RUN uses sudo: " + c.text());
@@ -304,7 +322,7 @@ final class BuiltinRules {
                 "Setting a password (chpasswd, passwd --stdin, usermod -p) bakes a credential into every copy of the"
                         + " image.",
                 List.of("CKV2_DOCKER_17", "CIS-4.10"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, PASSWORD_PROGRAMS, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("chpasswd") || (c.program().equals("usermod") && hasArg(c, "-p",
                                 "--password")) || (c.program().equals("passwd") && hasArg(c, "--stdin"))) {
@@ -329,7 +347,7 @@ final class BuiltinRules {
             for (Instruction ins : stage.instructions()) {
                 switch (ins.keyword()) {
                     case "ARG" -> {
-                        for (String decl : ins.words()) {
+                        for (String decl : s.words(ins)) {
                             int eq = decl.indexOf('=');
                             String name = eq < 0 ? decl : decl.substring(0, eq);
                             String declared = eq < 0 ? null
@@ -337,7 +355,7 @@ final class BuiltinRules {
                             scope.put(name, s.plan().stageArg(name, declared));
                         }
                     }
-                    case "ENV" -> env(ins, escape).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
+                    case "ENV" -> s.env(ins).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
                             escape)));
                     case "USER" -> {
                         lastUser = ins;
@@ -349,7 +367,7 @@ final class BuiltinRules {
             }
             if (lastUser != null) {
                 String user = lastValue.split(":", 2)[0].strip();
-                if (user.isEmpty() || user.equals("root") || user.chars().allMatch(ch -> ch == '0')) {
+                if (user.isEmpty() || user.equals("root") || all(user, ch -> ch == '0')) {
                     String written = lastUser.arguments().strip();
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
                             + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
@@ -359,6 +377,16 @@ final class BuiltinRules {
         }
         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
                 + " its base's user (root for most bases); add USER with a non-root user");
+    }
+
+    /** Whether every character of a string passes the test (true for an empty string, as allMatch is). */
+    private static boolean all(String s, java.util.function.IntPredicate test) {
+        for (int k = 0; k < s.length(); k++) {
+            if (!test.test(s.charAt(k))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** ENV pairs in either form ({@code ENV k=v k2=v2} or the legacy {@code ENV k v}). */
@@ -384,11 +412,40 @@ final class BuiltinRules {
 
     /** Whitespace-separated words that keep quoted runs together (quotes removed). */
     static List<String> splitWords(String text) {
+        List<String> out = new ArrayList<>();
+        if (text.length() <= 128 * 1024 && !hasShellSyntax(text)) {
+            // Without quotes, escapes, comments or grouping, the shell split is the split at whitespace.
+            int n = text.length();
+            int i = 0;
+            while (i < n) {
+                while (i < n && ShellCommands.isWhitespace(text.charAt(i))) {
+                    i++;
+                }
+                int start = i;
+                while (i < n && !ShellCommands.isWhitespace(text.charAt(i))) {
+                    i++;
+                }
+                if (i > start) {
+                    out.add(text.substring(start, i));
+                }
+            }
+            return out;
+        }
         List<ShellCommands.Command> cmds = ShellCommands.split(text.replace(";", "\\;").replace("&", "\\&")
                 .replace("|", "\\|"));
-        List<String> out = new ArrayList<>();
         cmds.forEach(c -> out.addAll(c.words()));
         return out;
+    }
+
+    /** Characters that make ShellCommands.split do more than split at whitespace (;, & and | are escaped here). */
+    private static boolean hasShellSyntax(String text) {
+        for (int k = 0; k < text.length(); k++) {
+            char c = text.charAt(k);
+            if (c == '\'' || c == '"' || c == '\\' || c == '#' || c == '(' || c == ')' || c == '{') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A cheap filter first (every pattern starts with one of these), then the expression. */
@@ -400,7 +457,26 @@ final class BuiltinRules {
         return SECRET_VALUE.matcher(value).find();
     }
 
-    static Pattern inlineIgnore() {
-        return INLINE_IGNORE;
+    /**
+     * Whether a comment is an inline ignore comment. The expression only matches at a '#' followed by optional
+     * whitespace and then the first letter of one of its tool words (h, c, t, n, k or b, in ASCII either case, as
+     * (?i) folds only ASCII); comments without such a '#' (most of them) are answered without it.
+     */
+    static boolean isInlineIgnore(String comment) {
+        for (int hash = comment.indexOf('#'); hash >= 0; hash = comment.indexOf('#', hash + 1)) {
+            int k = hash + 1;
+            while (k < comment.length() && isRegexSpace(comment.charAt(k))) {
+                k++;
+            }
+            if (k < comment.length() && "hHcCtTnNkKbB".indexOf(comment.charAt(k)) >= 0) {
+                return INLINE_IGNORE.matcher(comment).find();
+            }
+        }
+        return false;
+    }
+
+    /** What \s matches without UNICODE_CHARACTER_CLASS. */
+    private static boolean isRegexSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }
 }

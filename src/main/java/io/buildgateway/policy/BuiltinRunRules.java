@@ -26,7 +26,14 @@ final class BuiltinRunRules {
             "NODE_TLS_REJECT_UNAUTHORIZED", "0", "PYTHONHTTPSVERIFY", "0", "GIT_SSL_NO_VERIFY", "*",
             "PIP_TRUSTED_HOST", "*", "NPM_CONFIG_STRICT_SSL", "false");
 
+    private static final Set<String> DOWNLOADERS = Set.of("curl", "wget", "fetch");
+    private static final Set<String> APT = Set.of("apt-get", "apt");
+    private static final Set<String> CHMOD = Set.of("chmod");
+    private static final Set<String> CD = Set.of("cd");
+    private static final Set<String> PACKAGE_MANAGERS = Set.of("apt", "apt-get", "aptitude", "yum", "dnf", "microdnf",
+            "apk", "rpm", "zypper");
     private static final Pattern CURL_SHORT_K = Pattern.compile("-[a-zA-Z]*k[a-zA-Z]*");
+    private static final Pattern NPM_VERSIONED = Pattern.compile("@?[^@]+@[^@]+");
     private static final Pattern RPM_VERSION = Pattern.compile("-[0-9]");
     private static final Pattern OCTAL_MODE = Pattern.compile("[0-7]{3,4}");
 
@@ -43,7 +50,7 @@ final class BuiltinRunRules {
                     for (int k = 1; k < cmds.size(); k++) {
                         ShellCommands.Command prev = cmds.get(k - 1);
                         ShellCommands.Command next = cmds.get(k);
-                        if (next.pipedFrom() && Set.of("curl", "wget", "fetch").contains(prev.program())
+                        if (next.pipedFrom() && DOWNLOADERS.contains(prev.program())
                                 && (SHELLS.contains(next.program()) || next.program().equals("sudo"))) {
                             emit.emit(i.line(), i.keyword(), "download piped into a shell: " + prev.program() + " … | "
                                     + next.program());
@@ -66,15 +73,17 @@ final class BuiltinRunRules {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             String p = c.program();
-                            String text = c.lowerText();
+                            // The lower-cased text is only made when a test needs it ('=' only comes from '=').
                             boolean bad = (p.equals("curl") && hasArg(c, "-k", "--insecure"))
-                                    || (p.equals("curl") && c.words().stream().anyMatch(w -> CURL_SHORT_K.matcher(w).matches()))
+                                    || (p.equals("curl") && anyMatches(c.words(), CURL_SHORT_K))
                                     || (p.equals("wget") && hasArg(c, "--no-check-certificate"))
                                     || (p.startsWith("pip") && hasArg(c, "--trusted-host"))
                                     || ((p.equals("npm") || p.equals("yarn") || p.equals("pnpm"))
-                                    && text.contains("strict-ssl") && text.contains("false"))
-                                    || (p.equals("git") && text.contains("sslverify") && text.contains("false"))
-                                    || text.contains("sslverify=false") || text.contains("sslverify=0")
+                                    && c.lowerText().contains("strict-ssl") && c.lowerText().contains("false"))
+                                    || (p.equals("git") && c.lowerText().contains("sslverify")
+                                    && c.lowerText().contains("false"))
+                                    || (c.mentions('=') && (c.lowerText().contains("sslverify=false")
+                                    || c.lowerText().contains("sslverify=0")))
                                     || ((p.equals("export") || c.words().get(0).contains("="))
                                     && insecureAssignment(c.words()));
                             if (bad) {
@@ -82,16 +91,11 @@ final class BuiltinRunRules {
                             }
                         }
                     });
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("ENV") || i.keyword().equals("ARG")) {
-                            for (Map.Entry<String, String> e : (i.keyword().equals("ENV")
-                                    ? BuiltinRules.env(i, s.dockerfile().escape()) : argPairs(i)).entrySet()) {
-                                if (insecureAssignment(List.of(e.getKey() + "=" + e.getValue()))) {
-                                    emit.emit(i.line(), i.keyword(), i.keyword() + " " + e.getKey()
-                                            + " disables TLS verification");
-                                }
-                            }
-                        }
+                    for (Instruction i : s.instructions("ENV")) {
+                        insecurePairs(i, s.env(i), emit);
+                    }
+                    for (Instruction i : s.instructions("ARG")) {
+                        insecurePairs(i, s.argPairs(i), emit);
                     }
                 });
         add("signature-verification-disabled", E, "network", "Package signatures are always verified",
@@ -101,15 +105,14 @@ final class BuiltinRunRules {
                         "CKV2_DOCKER_15", "CIS-4.11"),
                 (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        String text = c.lowerText();
-                        if (hasArg(c, "--allow-unauthenticated", "--allow-insecure-repositories", "--force-yes",
-                                "--nogpgcheck", "--allow-untrusted", "--nosignature", "--nodigest", "--no-gpg-checks",
-                                "--insecure")
-                                && Set.of("apt", "apt-get", "aptitude", "yum", "dnf", "microdnf", "apk", "rpm",
-                                "zypper").contains(c.program())
-                                || text.contains("gpgcheck=0") || text.contains("gpgcheck=false")
-                                || text.contains("allowunauthenticated \"true\"") || text.contains("trusted=yes")
-                                || text.contains("allow-insecure=yes")) {
+                        // The lower-cased text is only made when it can match: '=' and '"' only come from themselves.
+                        if (PACKAGE_MANAGERS.contains(c.program()) && hasArg(c, "--allow-unauthenticated",
+                                "--allow-insecure-repositories", "--force-yes", "--nogpgcheck", "--allow-untrusted",
+                                "--nosignature", "--nodigest", "--no-gpg-checks", "--insecure")
+                                || c.mentions('=') && (c.lowerText().contains("gpgcheck=0")
+                                || c.lowerText().contains("gpgcheck=false") || c.lowerText().contains("trusted=yes")
+                                || c.lowerText().contains("allow-insecure=yes"))
+                                || c.mentions('"') && c.lowerText().contains("allowunauthenticated \"true\"")) {
                             emit.emit(i.line(), i.keyword(), "package signature checks are disabled: "
                                     + abbreviate(c.text()));
                         }
@@ -136,8 +139,7 @@ final class BuiltinRunRules {
                         + " linked or declared as a VOLUME.", List.of("CIS-5.31"),
                 (s, emit) -> {
                     for (Instruction i : s.dockerfile().instructions()) {
-                        String text = (i.arguments() + " " + i.flags()).toLowerCase(Locale.ROOT);
-                        if (text.contains("docker.sock") && !i.keyword().equals("LABEL")) {
+                        if (!i.keyword().equals("LABEL") && refersToDockerSocket(i)) {
                             emit.emit(i.line(), i.keyword(), i.keyword() + " refers to the Docker socket");
                         }
                     }
@@ -147,36 +149,35 @@ final class BuiltinRunRules {
                         + " to root. chmod u+s / g+s / 4755 / 2755 in RUN and COPY/ADD --chmod with those bits are"
                         + " refused.", List.of("CIS-4.8"),
                 (s, emit) -> {
-                    forEachRun(s, (i, cmds) -> {
+                    forEachRun(s, CHMOD, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
-                            if (c.program().equals("chmod") && c.args().stream().anyMatch(w ->
-                                    !w.startsWith("-") && SETUID_MODE.matcher(w).matches()
-                                    && (w.contains("s") || octalSetuid(w)))) {
+                            if (c.program().equals("chmod") && setsSetuid(c.args())) {
                                 emit.emit(i.line(), i.keyword(), "RUN sets a setuid/setgid bit: " + abbreviate(c.text()));
                             }
                         }
                     });
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if ((i.keyword().equals("COPY") || i.keyword().equals("ADD"))
-                                && i.flag("chmod").filter(BuiltinRunRules::octalSetuid).isPresent()) {
-                            emit.emit(i.line(), i.keyword(), i.keyword() + " --chmod=" + i.flag("chmod").get()
-                                    + " sets a setuid/setgid bit");
+                    for (String keyword : List.of("COPY", "ADD")) {
+                        for (Instruction i : s.instructions(keyword)) {
+                            if (i.flag("chmod").filter(BuiltinRunRules::octalSetuid).isPresent()) {
+                                emit.emit(i.line(), keyword, keyword + " --chmod=" + i.flag("chmod").get()
+                                        + " sets a setuid/setgid bit");
+                            }
                         }
                     }
                 });
         add("cd-in-run", I, "style", "WORKDIR instead of cd",
                 "cd in RUN only lasts for that step and hides where later steps run.", List.of("DL3003", "DS013"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
-                    if (cmds.stream().anyMatch(c -> c.program().equals("cd"))) {
+                (s, emit) -> forEachRun(s, CD, (i, cmds) -> {
+                    if (runsProgram(cmds, "cd")) {
                         emit.emit(i.line(), i.keyword(), "use WORKDIR instead of cd");
                     }
                 }));
         add("apt-no-install-recommends", I, "packages", "apt-get install --no-install-recommends",
                 "Recommended packages are rarely needed and widen the attack surface.",
                 List.of("DL3015", "DS029", "CIS-4.3"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        if (Set.of("apt-get", "apt").contains(c.program()) && c.args().contains("install")
+                        if (APT.contains(c.program()) && c.args().contains("install")
                                 && !hasArg(c, "--no-install-recommends")
                                 && !c.text().contains("APT::Install-Recommends")) {
                             emit.emit(i.line(), i.keyword(), "apt-get install without --no-install-recommends");
@@ -185,13 +186,8 @@ final class BuiltinRunRules {
                 }));
         add("apt-lists-not-cleaned", I, "packages", "apt lists are removed in the step that fetched them",
                 "/var/lib/apt/lists left in a layer adds size and stale metadata.", List.of("DL3009"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
-                    boolean installs = cmds.stream().anyMatch(c -> Set.of("apt-get", "apt").contains(c.program())
-                            && c.args().contains("install"));
-                    boolean cleans = cmds.stream().anyMatch(c -> c.program().equals("rm")
-                            && c.text().contains("/var/lib/apt/lists")) || i.flags().stream().anyMatch(f ->
-                            f.name().equals("mount") && f.value().contains("/var/lib/apt"));
-                    if (installs && !cleans) {
+                (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
+                    if (aptInstalls(cmds) && !cleansAptLists(i, cmds)) {
                         emit.emit(i.line(), i.keyword(), "apt-get install without rm -rf /var/lib/apt/lists/*");
                     }
                 }));
@@ -203,7 +199,7 @@ final class BuiltinRunRules {
                 w -> w.contains("==") || w.contains(">=") || w.contains("@") || w.endsWith(".whl") || w.endsWith(".txt")
                         || w.startsWith(".") || w.startsWith("/") || w.contains("://"));
         unpinned("npm-unpinned", "npm install", List.of("DL3016"), Set.of("npm"), "install",
-                w -> w.matches("@?[^@]+@[^@]+") || w.startsWith(".") || w.startsWith("/") || w.contains("://"));
+                w -> NPM_VERSIONED.matcher(w).matches() || w.startsWith(".") || w.startsWith("/") || w.contains("://"));
         unpinned("gem-unpinned", "gem install", List.of("DL3028"), Set.of("gem"), "install",
                 w -> w.contains(":"));
         unpinned("yum-dnf-unpinned", "yum/dnf install", List.of("DL3033", "DL3041"), Set.of("yum", "dnf", "microdnf"),
@@ -219,33 +215,133 @@ final class BuiltinRunRules {
         add(id, W, "packages", "Versions are pinned in " + what,
                 "An unpinned install takes whatever the repository serves on the day of the build, so two builds of"
                         + " the same context differ and a rebuild can pull in a broken or malicious release.",
-                refs, (s, emit) -> forEachRun(s, (i, cmds) -> {
-                    for (ShellCommands.Command c : cmds) {
-                        if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
-                                && programs.contains("pip"))) {
-                            if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
-                                continue;
-                            }
-                            List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
-                                    .filter(w -> !w.contains("$")).toList();
-                            if (!loose.isEmpty()) {
-                                emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
-                                        + abbreviate(String.join(" ", loose)));
+                refs, (s, emit) -> {
+                    if (!s.runsAnyOf(programs) && !(programs.contains("pip") && s.runsPython())) {
+                        return; // none of the programs runs: nothing to look at
+                    }
+                    forEachRun(s, (i, cmds) -> {
+                        for (ShellCommands.Command c : cmds) {
+                            if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
+                                    && programs.contains("pip"))) {
+                                if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
+                                    continue;
+                                }
+                                List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
+                                        .filter(w -> !w.contains("$")).toList();
+                                if (!loose.isEmpty()) {
+                                    emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
+                                            + abbreviate(String.join(" ", loose)));
+                                }
                             }
                         }
-                    }
-                }));
+                    });
+                });
     }
 
     private static void runFlag(Subject s, BuiltinRules.Emitter emit, String flag,
             java.util.function.Predicate<String> bad, String what) {
-        for (Instruction i : s.dockerfile().instructions()) {
-            if (i.keyword().equals("RUN")) {
-                for (Instruction.Flag f : i.flags()) {
-                    if (f.name().equals(flag) && bad.test(f.value())) {
-                        emit.emit(i.line(), "RUN", what + " is not allowed (" + flag + "=" + f.value() + ")");
-                    }
+        for (Instruction i : s.instructions("RUN")) {
+            List<Instruction.Flag> flags = i.flags();
+            for (int k = 0; k < flags.size(); k++) {
+                Instruction.Flag f = flags.get(k);
+                if (f.name().equals(flag) && bad.test(f.value())) {
+                    emit.emit(i.line(), "RUN", what + " is not allowed (" + flag + "=" + f.value() + ")");
                 }
+            }
+        }
+    }
+
+    private static boolean anyMatches(List<String> words, Pattern pattern) {
+        for (String w : words) {
+            if (pattern.matcher(w).matches()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean runsProgram(List<ShellCommands.Command> cmds, String program) {
+        for (ShellCommands.Command c : cmds) {
+            if (c.program().equals(program)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean aptInstalls(List<ShellCommands.Command> cmds) {
+        for (ShellCommands.Command c : cmds) {
+            if (APT.contains(c.program()) && c.args().contains("install")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean cleansAptLists(Instruction run, List<ShellCommands.Command> cmds) {
+        for (ShellCommands.Command c : cmds) {
+            if (c.program().equals("rm") && c.text().contains("/var/lib/apt/lists")) {
+                return true;
+            }
+        }
+        for (Instruction.Flag f : run.flags()) {
+            if (f.name().equals("mount") && f.value().contains("/var/lib/apt")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean setsSetuid(List<String> chmodArgs) {
+        for (String w : chmodArgs) {
+            if (!w.startsWith("-") && SETUID_MODE.matcher(w).matches() && (w.contains("s") || octalSetuid(w))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether the arguments or a flag mention docker.sock, in any case. Each part is looked at on its own: the name
+     * cannot span two parts, and lower-casing part by part gives what lower-casing the whole would.
+     */
+    private static boolean refersToDockerSocket(Instruction i) {
+        if (mentionsDockerSocket(i.arguments())) {
+            return true;
+        }
+        List<Instruction.Flag> flags = i.flags();
+        for (int k = 0; k < flags.size(); k++) {
+            if (mentionsDockerSocket(flags.get(k).name()) || mentionsDockerSocket(flags.get(k).value())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Exactly {@code text.toLowerCase(Locale.ROOT).contains("docker.sock")}, without lower-casing a copy: only a '.'
+     * lower-cases to '.', so each '.' is a candidate, and the characters around it are compared one by one (the
+     * characters whose lower case is one of the name's letters map one to one).
+     */
+    static boolean mentionsDockerSocket(String text) {
+        String name = "docker.sock";
+        for (int dot = text.indexOf('.', 6); dot >= 0 && dot + 5 <= text.length(); dot = text.indexOf('.', dot + 1)) {
+            int from = dot - 6;
+            int j = 0;
+            while (j < name.length() && Character.toLowerCase(text.charAt(from + j)) == name.charAt(j)) {
+                j++;
+            }
+            if (j == name.length()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static void insecurePairs(Instruction i, Map<String, String> pairs, BuiltinRules.Emitter emit) {
+        for (Map.Entry<String, String> e : pairs.entrySet()) {
+            if (insecureAssignment(e.getKey() + "=" + e.getValue())) {
+                emit.emit(i.line(), i.keyword(), i.keyword() + " " + e.getKey() + " disables TLS verification");
             }
         }
     }
@@ -259,14 +355,21 @@ final class BuiltinRunRules {
 
     private static boolean insecureAssignment(List<String> words) {
         for (String w : words) {
-            int eq = w.indexOf('=');
-            if (eq > 0) {
-                String name = w.substring(0, eq).toUpperCase(Locale.ROOT);
+            if (insecureAssignment(w)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code NAME=value} switches TLS verification off. */
+    private static boolean insecureAssignment(String w) {
+        int eq = w.indexOf('=');
+        if (eq > 0) {
+            String bad = INSECURE_ENV.get(w.substring(0, eq).toUpperCase(Locale.ROOT));
+            if (bad != null) {
                 String value = w.substring(eq + 1).toLowerCase(Locale.ROOT);
-                String bad = INSECURE_ENV.get(name);
-                if (bad != null && (bad.equals("*") ? !value.isEmpty() : value.equals(bad))) {
-                    return true;
-                }
+                return bad.equals("*") ? !value.isEmpty() : value.equals(bad);
             }
         }
         return false;

@@ -67,7 +67,8 @@ public class PolicyEvaluator {
         Subject subject = new Subject(parsed, plan, request.buildArgs(), request.target(), request.team(),
                 request.image(), doc, request.contextFiles());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
-        LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        // Today's date only matters to waivers.
+        LocalDate today = doc.waivers().isEmpty() ? null : LocalDate.now(clock.withZone(ZoneOffset.UTC));
         PlansOf plans = this.plans;
         if (plans.doc() != doc) {
             plans = new PlansOf(doc, new java.util.concurrent.ConcurrentHashMap<>());
@@ -75,24 +76,62 @@ public class PolicyEvaluator {
         }
         RulePlan rulePlan = plans.byTeam().computeIfAbsent(request.team() == null ? "" : request.team(),
                 k -> rulePlan(doc, team));
-        List<Finding> findings = new ArrayList<>();
+        Collector collector = new Collector(doc, request, today);
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
-            PolicyDocument.RuleSetting setting = rulePlan.settings().get(r);
-            rule.check().run(subject, (line, instruction, message) -> {
-                boolean waived = doc.waivers().stream()
-                        .anyMatch(w -> w.covers(rule.info().id(), request.team(), request.image(), line, today));
-                findings.add(new Finding(rule.info().id(), setting.severity(), message, line, instruction,
-                        waived ? Boolean.TRUE : null));
-            });
+            collector.rule = rule.info().id();
+            collector.severity = rulePlan.settings().get(r).severity();
+            rule.check().run(subject, collector);
         }
-        findings.sort(Comparator.comparing((Finding f) -> f.line() == null ? 0 : f.line()).thenComparing(Finding::rule));
+        List<Finding> findings = collector.findings;
+        findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = findings.stream().noneMatch(f -> !Boolean.TRUE.equals(f.waived())
-                && f.severity().ordinal() <= threshold.ordinal());
+        boolean passed = true;
+        for (Finding f : findings) {
+            if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
+                passed = false;
+                break;
+            }
+        }
         List<BuildStages.Stage> chain = subject.targetChain();
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null);
+    }
+
+    /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */
+    private static final Comparator<Finding> BY_LINE_THEN_RULE = (a, b) -> {
+        int byLine = Integer.compare(a.line() == null ? 0 : a.line(), b.line() == null ? 0 : b.line());
+        return byLine != 0 ? byLine : a.rule().compareTo(b.rule());
+    };
+
+    /** Turns what the rules emit into findings: the rule running now, its severity, and whether a waiver covers it. */
+    private static final class Collector implements BuiltinRules.Emitter {
+        private final PolicyDocument doc;
+        private final Request request;
+        private final LocalDate today;
+        private final List<Finding> findings = new ArrayList<>();
+        private String rule;
+        private Finding.Severity severity;
+
+        Collector(PolicyDocument doc, Request request, LocalDate today) {
+            this.doc = doc;
+            this.request = request;
+            this.today = today;
+        }
+
+        @Override
+        public void emit(Integer line, String instruction, String message) {
+            findings.add(new Finding(rule, severity, message, line, instruction, waived(line) ? Boolean.TRUE : null));
+        }
+
+        private boolean waived(Integer line) {
+            for (PolicyDocument.Waiver w : doc.waivers()) {
+                if (w.covers(rule, request.team(), request.image(), line, today)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     public PolicyView describe() {

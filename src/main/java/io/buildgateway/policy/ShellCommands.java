@@ -1,6 +1,7 @@
 package io.buildgateway.policy;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -15,6 +16,8 @@ final class ShellCommands {
         private final List<String> words;
         private final boolean pipedFrom;
         private String program;
+        private List<String> args;
+        private String text;
         private String lowerText;
 
         Command(List<String> words, boolean pipedFrom) {
@@ -46,19 +49,35 @@ final class ShellCommands {
 
         /** The words after the program (and after leading VAR=value assignments). */
         List<String> args() {
-            int i = 0;
-            while (i < words.size() && words.get(i).indexOf('=') >= 0 && !words.get(i).startsWith("-")) {
-                i++;
+            if (args == null) {
+                int i = 0;
+                while (i < words.size() && words.get(i).indexOf('=') >= 0 && !words.get(i).startsWith("-")) {
+                    i++;
+                }
+                args = i + 1 <= words.size() ? words.subList(Math.min(i + 1, words.size()), words.size()) : List.of();
             }
-            return i + 1 <= words.size() ? words.subList(Math.min(i + 1, words.size()), words.size()) : List.of();
+            return args;
         }
 
         boolean has(String word) {
             return words.contains(word);
         }
 
+        /** Whether a word contains the character. */
+        boolean mentions(char c) {
+            for (int k = 0; k < words.size(); k++) {
+                if (words.get(k).indexOf(c) >= 0) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
         String text() {
-            return String.join(" ", words);
+            if (text == null) {
+                text = String.join(" ", words);
+            }
+            return text;
         }
 
         /** The whole command lower-cased, computed on first use. */
@@ -106,22 +125,22 @@ final class ShellCommands {
                     inWord = true;
                 }
                 i++;
-            } else if (Character.isWhitespace(c) && c != '\n') {
+            } else if (isWhitespace(c) && c != '\n') {
                 if (inWord) {
                     words.add(word.toString());
                     word.setLength(0);
                     inWord = false;
                 }
             } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{'
-                    && (i + 1 >= n || Character.isWhitespace(script.charAt(i + 1)))) {
+                    && (i + 1 >= n || isWhitespace(script.charAt(i + 1)))) {
                 if (inWord) {
                     words.add(word.toString());
                     word.setLength(0);
                     inWord = false;
                 }
                 if (!words.isEmpty()) {
-                    commands.add(new Command(List.copyOf(words), piped));
-                    words.clear();
+                    commands.add(new Command(Collections.unmodifiableList(words), piped));
+                    words = new ArrayList<>();
                 }
                 boolean pipe = c == '|' && (i + 1 >= n || script.charAt(i + 1) != '|');
                 if ((c == '&' || c == '|') && i + 1 < n && script.charAt(i + 1) == c) {
@@ -132,17 +151,34 @@ final class ShellCommands {
                 int end = script.indexOf('\n', i);
                 i = end < 0 ? n : end - 1;
             } else {
-                word.append(c);
+                // A run of ordinary characters is appended at once; the loop looks at the next special one.
+                int j = i + 1;
+                while (j < n && ordinary(script.charAt(j))) {
+                    j++;
+                }
+                word.append(script, i, j);
                 inWord = true;
+                i = j - 1;
             }
         }
         if (inWord) {
             words.add(word.toString());
         }
         if (!words.isEmpty()) {
-            commands.add(new Command(List.copyOf(words), piped));
+            commands.add(new Command(Collections.unmodifiableList(words), piped));
         }
         return commands;
+    }
+
+    /** Characters that can only ever be part of a word, whatever precedes or follows them. */
+    private static boolean ordinary(char c) {
+        return !(c == '\'' || c == '"' || c == '\\' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')'
+                || c == '{' || c == '#' || isWhitespace(c));
+    }
+
+    /** Exactly {@link Character#isWhitespace(char)}: no character between '!' and DEL is whitespace. */
+    static boolean isWhitespace(char c) {
+        return (c <= ' ' || c >= 0x7F) && Character.isWhitespace(c);
     }
 
     static String basename(String path) {

@@ -4,6 +4,7 @@ import io.buildgateway.dockerfile.BuildStages;
 import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.Instruction;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,8 +13,9 @@ import java.util.Set;
 /**
  * What rules look at: the parsed Dockerfile, the build as it will run (stages after substitution, the target), the
  * request (build args, team, image) and, when a whole context was sent, its file names. Lives for one evaluation
- * and remembers what several rules derive (the split shell commands of each RUN, the images the build pulls), so
- * that 55 rules cost one parse of each.
+ * and remembers what several rules derive, so that 55 rules cost one derivation of each: the instructions by keyword
+ * (a rule visits only the instructions it is about, not the whole file), the split shell commands of each RUN, the
+ * words and ENV/ARG pairs of each instruction, and the images the build pulls.
  */
 final class Subject {
 
@@ -25,7 +27,10 @@ final class Subject {
     private final String image;
     private final PolicyDocument policy;
     private final Set<String> contextFiles;
-    private final Map<Instruction, List<ShellCommands.Command>> commands = new IdentityHashMap<>();
+    private Map<Instruction, Derived> derived;
+    private List<Instruction>[] byKeyword;
+    private List<Run> runs;
+    private List<String> programs;
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
@@ -93,10 +98,163 @@ final class Subject {
         return located;
     }
 
-    /** The simple commands of a RUN (or of an ONBUILD RUN trigger), split once. */
-    List<ShellCommands.Command> commands(Instruction run) {
-        return commands.computeIfAbsent(run, r -> ShellCommands.split(r.keyword().equals("ONBUILD")
-                ? r.arguments().substring(4) : script(r)));
+    /** The instructions with this (upper-case) keyword, in order. */
+    List<Instruction> instructions(String keyword) {
+        if (byKeyword == null) {
+            @SuppressWarnings("unchecked")
+            List<Instruction>[] index = new List[KEYWORD_SLOTS];
+            for (Instruction i : dockerfile.instructions()) {
+                int slot = slot(i.keyword());
+                if (index[slot] == null) {
+                    index[slot] = new ArrayList<>(4);
+                }
+                index[slot].add(i);
+            }
+            byKeyword = index;
+        }
+        List<Instruction> found = byKeyword[slot(keyword)];
+        return found == null ? List.of() : found;
+    }
+
+    private static final int KEYWORD_SLOTS = 18;
+
+    /** A slot of the index per instruction keyword. */
+    private static int slot(String keyword) {
+        return switch (keyword) {
+            case "ADD" -> 0;
+            case "ARG" -> 1;
+            case "CMD" -> 2;
+            case "COPY" -> 3;
+            case "ENTRYPOINT" -> 4;
+            case "ENV" -> 5;
+            case "EXPOSE" -> 6;
+            case "FROM" -> 7;
+            case "HEALTHCHECK" -> 8;
+            case "LABEL" -> 9;
+            case "MAINTAINER" -> 10;
+            case "ONBUILD" -> 11;
+            case "RUN" -> 12;
+            case "SHELL" -> 13;
+            case "STOPSIGNAL" -> 14;
+            case "USER" -> 15;
+            case "VOLUME" -> 16;
+            case "WORKDIR" -> 17;
+            default -> throw new IllegalArgumentException("not an instruction keyword: " + keyword);
+        };
+    }
+
+    /** A RUN, or an ONBUILD RUN trigger, with its simple commands. */
+    record Run(Instruction instruction, List<ShellCommands.Command> commands) {
+    }
+
+    /** Every RUN and ONBUILD RUN trigger in order, each split into commands once. */
+    List<Run> runs() {
+        if (runs == null) {
+            List<Run> out = new ArrayList<>();
+            for (Instruction i : dockerfile.instructions()) {
+                if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
+                        && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
+                    out.add(new Run(i, ShellCommands.split(i.keyword().equals("ONBUILD")
+                            ? i.arguments().substring(4) : script(i))));
+                }
+            }
+            runs = out;
+        }
+        return runs;
+    }
+
+    /** Whether a command of a RUN runs one of these programs. */
+    boolean runsAnyOf(Set<String> names) {
+        List<String> all = programs();
+        for (int k = 0; k < all.size(); k++) {
+            if (names.contains(all.get(k))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a command of a RUN runs python (python3, python3.12, …). */
+    boolean runsPython() {
+        List<String> all = programs();
+        for (int k = 0; k < all.size(); k++) {
+            if (all.get(k).startsWith("python")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The programs the commands of the RUN instructions run, each once. */
+    private List<String> programs() {
+        if (programs == null) {
+            List<String> out = new ArrayList<>();
+            for (Run run : runs()) {
+                for (ShellCommands.Command c : run.commands()) {
+                    if (!out.contains(c.program())) {
+                        out.add(c.program());
+                    }
+                }
+            }
+            programs = out;
+        }
+        return programs;
+    }
+
+    /** What rules derive from one instruction, each computed on first use. */
+    private static final class Derived {
+        List<String> words;
+        List<String> argumentWords;
+        Map<String, String> env;
+        Map<String, String> argPairs;
+    }
+
+    private Derived derived(Instruction i) {
+        if (derived == null) {
+            derived = new IdentityHashMap<>(16);
+        }
+        Derived d = derived.get(i);
+        if (d == null) {
+            d = new Derived();
+            derived.put(i, d);
+        }
+        return d;
+    }
+
+    /** {@link Instruction#words()}, split once. */
+    List<String> words(Instruction i) {
+        Derived d = derived(i);
+        if (d.words == null) {
+            d.words = i.words();
+        }
+        return d.words;
+    }
+
+    /** The arguments as words: the exec form's strings, or the shell words before any heredoc (quotes removed). */
+    List<String> argumentWords(Instruction i) {
+        Derived d = derived(i);
+        if (d.argumentWords == null) {
+            d.argumentWords = Collections.unmodifiableList(BuiltinInstructionRules.words(i));
+        }
+        return d.argumentWords;
+    }
+
+    /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them. */
+    Map<String, String> env(Instruction i) {
+        Derived d = derived(i);
+        if (d.env == null) {
+            d.env = Collections.unmodifiableMap(BuiltinRules.env(i, dockerfile.escape()));
+        }
+        return d.env;
+    }
+
+    /** The declarations of an ARG, name to default (null when none). */
+    Map<String, String> argPairs(Instruction i) {
+        Derived d = derived(i);
+        if (d.argPairs == null) {
+            d.argPairs = Collections.unmodifiableMap(BuiltinRunRules.argPairs(i));
+        }
+        return d.argPairs;
     }
 
     List<BuiltinRules.Pull> pulls() {

@@ -1,6 +1,7 @@
 package io.buildgateway.shared;
 
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -19,8 +20,20 @@ public final class SecretNames {
     private SecretNames() {
     }
 
+    /** Every name the expression matches contains one of these (lower-cased): a cheap filter before it. */
+    private static final String[] SECRET_WORDS = {"pass", "secret", "token", "credential", "key", "auth", "pwd", "pat"};
+
     public static boolean looksSecret(String name) {
-        return name != null && SECRET.matcher(name).find();
+        if (name == null) {
+            return false;
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        for (String word : SECRET_WORDS) {
+            if (lower.contains(word)) {
+                return SECRET.matcher(name).find();
+            }
+        }
+        return false;
     }
 
     /** A copy with the values of secret-looking keys replaced by {@value #REDACTED}. */
