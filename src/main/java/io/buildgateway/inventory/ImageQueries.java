@@ -2,13 +2,11 @@ package io.buildgateway.inventory;
 
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.auth.Role;
-import io.buildgateway.scanning.versions.VersionOrdering;
 import io.buildgateway.scanning.versions.VersionOrderings;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
@@ -21,6 +19,12 @@ import org.springframework.stereotype.Service;
  */
 @Service
 class ImageQueries {
+
+    /**
+     * A package version filter that package rows of at least 1/DENSE of the images (5 %) pass is answered by walking
+     * the images in digest order; a rarer one by collecting its builds first.
+     */
+    private static final int DENSE = 20;
 
     private final JdbcClient db;
 
@@ -38,16 +42,45 @@ class ImageQueries {
             int deployments, String provenance) {
     }
 
+    /**
+     * One page of images the filter selects, in digest order after {@code after}: at most {@code limit}, each with
+     * its summary. The selection is one query with the page's limit (a version filter asks one more first).
+     */
     List<ImageSummary> list(Filter f, GatewayPrincipal principal, int limit, String after) {
-        StringBuilder sql = new StringBuilder("""
+        Selection s = select(f, principal, after);
+        if (s == null) {
+            return List.of();
+        }
+        List<Object> params = new ArrayList<>(s.params());
+        params.add(limit);
+        return db.sql("""
                 select i.digest, i.repository, i.team, i.build_id, i.first_seen, i.base_ref, i.base_digest,
                     i.provenance
-                from image i where 1 = 1
-                """);
+                from image i where 1 = 1""" + s.where() + " order by i.digest limit ?").params(params)
+                .query(Inventory::entry).list().stream().map(this::summary).toList();
+    }
+
+    /** The digests of every image the filter selects, in digest order (what a rebuild needs: no summaries). */
+    List<String> digests(Filter f, GatewayPrincipal principal) {
+        Selection s = select(f, principal, null);
+        if (s == null) {
+            return List.of();
+        }
+        return db.sql("select i.digest from image i where 1 = 1" + s.where() + " order by i.digest")
+                .params(s.params()).query(String.class).list();
+    }
+
+    /** The conditions on {@code image i} a filter makes, with their parameters. */
+    private record Selection(String where, List<Object> params) {
+    }
+
+    /** The filter as SQL conditions; null when nothing can match. */
+    private Selection select(Filter f, GatewayPrincipal principal, String after) {
+        StringBuilder sql = new StringBuilder();
         List<Object> params = new ArrayList<>();
         if (!readsAll(principal)) {
             if (principal.teams().isEmpty()) {
-                return List.of();
+                return null;
             }
             sql.append(" and i.team = any (?)");
             params.add(principal.teams().toArray(new String[0]));
@@ -62,12 +95,41 @@ class ImageQueries {
             params.add(f.base());
         }
         if (f.cve() != null) {
-            sql.append(" and exists (select 1 from image_vulnerability v where v.build_id = i.build_id"
-                    + " and (v.advisory_id = ? or v.aliases like ?))");
+            // aliases is a JSON array of ids: containment finds an exact id through image_vulnerability_alias_ids
+            // (what LIKE '%"<id>"%' matched, without reading every row). An advisory concerns a share of the images
+            // at most, so its builds are collected from the two indexes first and then sorted.
+            sql.append(" and i.build_id in (select v.build_id from image_vulnerability v where v.advisory_id = ?"
+                    + " union all select v.build_id from image_vulnerability v"
+                    + " where v.aliases::jsonb @> jsonb_build_array(?::text))");
             params.add(f.cve());
-            params.add("%\"" + f.cve().replace("%", "").replace("_", "\\_") + "\"%");
+            params.add(f.cve().replace("%", ""));
         }
-        if (f.packageName() != null) {
+        if (f.packageVersionBelow() != null) {
+            // The package's own ordering decides, in Java, which of its installed versions are below; the query then
+            // asks for those (ecosystem, version) pairs, so that paging and the limit stay in SQL.
+            if (f.packageName() == null) {
+                return null;
+            }
+            Below below = versionsBelow(f.packageName(), f.packageVersionBelow());
+            if (below.rows() == 0) {
+                return null;
+            }
+            String versions = " and (p.ecosystem, p.version) in (select * from unnest(?::varchar[], ?::varchar[]))";
+            String[] ecosystems = below.versions().stream().map(v -> v[0]).toArray(String[]::new);
+            String[] numbers = below.versions().stream().map(v -> v[1]).toArray(String[]::new);
+            if (below.rows() * DENSE >= imagesEstimate()) {
+                // Common: walking the images in digest order finds a page of them quickly.
+                sql.append(" and exists (select 1 from image_package p where p.build_id = i.build_id"
+                        + " and (p.name = ? or p.advisory_name = ?)" + versions + ")");
+                params.addAll(List.of(f.packageName(), f.packageName(), ecosystems, numbers));
+            } else {
+                // Rare: collect the few builds from the name indexes first, then sort those.
+                sql.append(" and i.build_id in (select p.build_id from image_package p where p.name = ?" + versions
+                        + " union all select p.build_id from image_package p where p.advisory_name = ?" + versions
+                        + ")");
+                params.addAll(List.of(f.packageName(), ecosystems, numbers, f.packageName(), ecosystems, numbers));
+            }
+        } else if (f.packageName() != null) {
             sql.append(" and exists (select 1 from image_package p where p.build_id = i.build_id"
                     + " and (p.name = ? or p.advisory_name = ?))");
             params.add(f.packageName());
@@ -81,32 +143,40 @@ class ImageQueries {
             sql.append(" and i.digest > ?");
             params.add(after);
         }
-        sql.append(" order by i.digest");
-        List<Inventory.Entry> entries = db.sql(sql.toString()).params(params).query(Inventory::entry).list();
-        List<ImageSummary> out = new ArrayList<>();
-        for (Inventory.Entry e : entries) {
-            if (out.size() >= limit) {
-                break;
-            }
-            if (f.packageVersionBelow() != null && !hasPackageBelow(e.buildId(), f.packageName(),
-                    f.packageVersionBelow())) {
-                continue;
-            }
-            out.add(summary(e));
-        }
-        return out;
+        return new Selection(sql.toString(), params);
     }
 
-    /** Whether the image holds the package at a version below {@code below} in the package's own ordering. */
-    private boolean hasPackageBelow(UUID buildId, String name, String below) {
-        if (buildId == null) {
-            return false;
-        }
-        return db.sql("select ecosystem, version from image_package where build_id = ? and (name = ? or "
-                + "advisory_name = ?)").params(buildId, name, name).query((rs, n) -> {
-                    Optional<VersionOrdering> ordering = VersionOrderings.forEcosystem(rs.getString(1));
-                    return ordering.isPresent() && ordering.get().compare(rs.getString(2), below) < 0;
-                }).list().contains(Boolean.TRUE);
+    /** The installed (ecosystem, version) pairs of a package that are below a version, and how many rows hold them. */
+    private record Below(List<String[]> versions, long rows) {
+    }
+
+    /**
+     * The (ecosystem, version) pairs, among those installed anywhere for the package, that are below {@code below}
+     * in the ecosystem's own ordering (ecosystems without a known ordering never count as below).
+     */
+    private Below versionsBelow(String name, String below) {
+        List<String[]> versions = new ArrayList<>();
+        long[] rows = {0};
+        db.sql("""
+                select ecosystem, version, count(*) from (
+                    select ecosystem, version from image_package where name = ?
+                    union all select ecosystem, version from image_package where advisory_name = ?) p
+                group by ecosystem, version""").params(name, name).query(rs -> {
+                    String ecosystem = rs.getString(1);
+                    String version = rs.getString(2);
+                    if (VersionOrderings.forEcosystem(ecosystem).map(o -> o.compare(version, below) < 0)
+                            .orElse(false)) {
+                        versions.add(new String[] {ecosystem, version});
+                        rows[0] += rs.getLong(3);
+                    }
+                });
+        return new Below(versions, rows[0]);
+    }
+
+    /** The planner's own count of images (kept by ANALYZE), enough to tell a common package from a rare one. */
+    private long imagesEstimate() {
+        return db.sql("select greatest(reltuples, 0)::bigint from pg_class where oid = 'image'::regclass")
+                .query(Long.class).single();
     }
 
     ImageSummary summary(Inventory.Entry e) {

@@ -68,7 +68,6 @@ class Rebuilds {
         if (s.packageVersionBelow() != null && s.packageName() == null) {
             throw Problem.badRequest("invalid-selector", "packageVersionBelow needs package");
         }
-        Set<String> digests = new LinkedHashSet<>();
         if (s.images() != null && !s.images().isEmpty()) {
             for (String d : s.images()) {
                 if (d == null || !DIGEST.matcher(d).matches()) {
@@ -79,35 +78,32 @@ class Rebuilds {
         ImageQueries.Filter filter = new ImageQueries.Filter(s.team(), s.packageName(), s.packageVersionBelow(),
                 s.cve(), s.base(), false);
         boolean onlyImages = s.base() == null && s.packageName() == null && s.cve() == null && s.team() == null;
+        Set<String> digests = new LinkedHashSet<>();
         if (onlyImages) {
             digests.addAll(s.images());
         } else {
             io.buildgateway.auth.GatewayPrincipal all = new io.buildgateway.auth.GatewayPrincipal(null, "rebuild",
                     Set.of(io.buildgateway.auth.Role.SECURITY), Set.of());
-            images.list(filter, all, Integer.MAX_VALUE, null).forEach(i -> digests.add(i.digest()));
+            digests.addAll(images.digests(filter, all));
             if (s.images() != null && !s.images().isEmpty()) {
                 digests.retainAll(s.images());
             }
         }
-        Map<String, Target> targets = new LinkedHashMap<>();
-        for (String digest : digests) {
-            db.sql("select distinct repository, tag from image_tag where digest = ?").param(digest)
-                    .query((rs, n) -> List.of(rs.getString(1), rs.getString(2))).list().forEach(rt -> {
-                        String key = rt.get(0) + ":" + rt.get(1);
-                        if (targets.containsKey(key)) {
-                            return;
-                        }
-                        db.sql("""
-                                select b.id, t.digest from build b
-                                left join image_tag t on t.repository = b.image and t.tag = b.tag and t.until is null
-                                where b.image = ? and b.tag = ? and b.status = 'SUCCEEDED'
-                                order by b.finished_at desc limit 1
-                                """).params(rt.get(0), rt.get(1))
-                                .query((rs, n) -> new Target(rt.get(0), rt.get(1), rs.getObject(1, UUID.class),
-                                        rs.getString(2))).optional().ifPresent(t -> targets.put(key, t));
-                    });
-        }
-        return new ArrayList<>(targets.values());
+        // Every repository and tag the selected images were pushed as (first-selected image first), each with its
+        // latest successful build and where the tag points now: one statement for the whole selection.
+        return db.sql("""
+                with selected as (select digest, n from unnest(?::varchar[]) with ordinality as s (digest, n)),
+                pushed as (select t.repository, t.tag, min(s.n) as n from image_tag t
+                    join selected s on s.digest = t.digest group by t.repository, t.tag)
+                select p.repository, p.tag, latest.id, cur.digest from pushed p
+                cross join lateral (select b.id from build b
+                    where b.image = p.repository and b.tag = p.tag and b.status = 'SUCCEEDED'
+                    order by b.finished_at desc limit 1) latest
+                left join image_tag cur on cur.repository = p.repository and cur.tag = p.tag and cur.until is null
+                order by p.n, p.repository, p.tag
+                """).param(digests.toArray(new String[0]))
+                .query((rs, n) -> new Target(rs.getString(1), rs.getString(2), rs.getObject(3, UUID.class),
+                        rs.getString(4))).list();
     }
 
     record Requested(UUID id, String reason, String requestedBy, List<UUID> builds, List<Map<String, Object>> targets) {

