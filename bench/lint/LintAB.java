@@ -1,0 +1,127 @@
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Constructor;
+import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Supplier;
+import java.util.function.ToIntFunction;
+
+/**
+ * Before/after comparison of two builds of the policy engine in one JVM, for a host whose speed changes from one
+ * minute to the next: each build is loaded by its own class loader (so each is JIT-compiled on its own) and the two
+ * take turns over the corpus in short slices, so both see the same load. Prints the per-slice throughput of each and
+ * the median of the per-slice ratios B/A, by wall-clock and by thread CPU time.
+ * Usage: LintAB <classes A> <classes B> <dependency classpath> <corpus dir> <policy dir> <slices> <seconds per slice>
+ */
+public class LintAB {
+
+    public static void main(String[] args) throws Exception {
+        String deps = args[2];
+        List<String> files = new ArrayList<>();
+        try (var list = Files.list(Path.of(args[3]))) {
+            for (Path p : list.filter(p -> p.toString().endsWith(".Dockerfile")).sorted().toList()) {
+                files.add(Files.readString(p));
+            }
+        }
+        Path policy = Path.of(args[4]);
+        int slices = Integer.parseInt(args[5]);
+        double seconds = Double.parseDouble(args[6]);
+        List<ToIntFunction<String>> engines = List.of(engine(args[0], deps, policy), engine(args[1], deps, policy));
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        long sink = 0;
+        for (int warm = 0; warm < 10; warm++) {
+            for (ToIntFunction<String> e : engines) {
+                long end = System.nanoTime() + 500_000_000L;
+                while (System.nanoTime() < end) {
+                    for (String f : files) {
+                        sink += e.applyAsInt(f);
+                    }
+                }
+            }
+        }
+        double[][] wall = new double[2][slices];
+        double[][] cpu = new double[2][slices];
+        for (int s = 0; s < slices; s++) {
+            for (int turn = 0; turn < 2; turn++) {
+                int k = s % 2 == 0 ? turn : 1 - turn; // alternate which build goes first
+                ToIntFunction<String> e = engines.get(k);
+                long cpu0 = threads.getCurrentThreadCpuTime();
+                long start = System.nanoTime();
+                long end = start + (long) (seconds * 1e9);
+                long n = 0;
+                long now = start;
+                while (now < end) {
+                    for (String f : files) {
+                        sink += e.applyAsInt(f);
+                        n++;
+                    }
+                    now = System.nanoTime();
+                }
+                wall[k][s] = n / ((now - start) / 1e9);
+                cpu[k][s] = n / ((threads.getCurrentThreadCpuTime() - cpu0) / 1e9);
+            }
+        }
+        for (int k = 0; k < 2; k++) {
+            System.out.printf("%s: median %.0f files/s (slices %.0f-%.0f), by CPU time median %.0f files/s%n",
+                    k == 0 ? "A" : "B", median(wall[k]), min(wall[k]), max(wall[k]), median(cpu[k]));
+        }
+        System.out.printf("B/A, median of %d slice pairs: %.2f (by CPU time %.2f) (checksum %d)%n", slices,
+                median(ratios(wall)), median(ratios(cpu)), sink % 997);
+    }
+
+    private static ToIntFunction<String> engine(String classes, String deps, Path policy) throws Exception {
+        List<URL> urls = new ArrayList<>();
+        urls.add(Path.of(classes).toUri().toURL());
+        for (String d : deps.split(":")) {
+            urls.add(Path.of(d).toUri().toURL());
+        }
+        ClassLoader loader = new URLClassLoader(urls.toArray(URL[]::new), ClassLoader.getPlatformClassLoader());
+        Method load = loader.loadClass("io.buildgateway.policy.PolicyStore").getDeclaredMethod("load", Path.class,
+                List.class);
+        load.setAccessible(true);
+        Object doc = load.invoke(null, policy, List.of());
+        Class<?> evaluatorClass = loader.loadClass("io.buildgateway.policy.PolicyEvaluator");
+        Constructor<?> ctor = evaluatorClass.getDeclaredConstructor(Supplier.class, Clock.class);
+        ctor.setAccessible(true);
+        Object evaluator = ctor.newInstance((Supplier<Object>) () -> doc, Clock.systemUTC());
+        Method evaluate = evaluatorClass.getMethod("evaluate", String.class, Map.class, String.class);
+        Method findings = loader.loadClass("io.buildgateway.policy.Evaluation").getMethod("findings");
+        return f -> {
+            try {
+                return ((List<?>) findings.invoke(evaluate.invoke(evaluator, f, Map.of(), null))).size();
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+        };
+    }
+
+    private static double[] ratios(double[][] x) {
+        double[] r = new double[x[0].length];
+        for (int s = 0; s < r.length; s++) {
+            r[s] = x[1][s] / x[0][s];
+        }
+        return r;
+    }
+
+    private static double median(double[] x) {
+        double[] s = x.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+
+    private static double min(double[] x) {
+        return Arrays.stream(x).min().orElse(0);
+    }
+
+    private static double max(double[] x) {
+        return Arrays.stream(x).max().orElse(0);
+    }
+}
