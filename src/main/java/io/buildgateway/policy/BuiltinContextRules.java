@@ -89,8 +89,20 @@ final class BuiltinContextRules {
             return true;
         }
         if (source.contains("*") || source.contains("?") || source.contains("[")) {
-            PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + source);
-            return s.contextFiles().stream().anyMatch(f -> m.matches(Path.of(f)));
+            PathMatcher m;
+            try {
+                m = FileSystems.getDefault().getPathMatcher("glob:" + source);
+            } catch (IllegalArgumentException broken) { // PatternSyntaxException included
+                // A malformed pattern (an unclosed '[') matches nothing for the builder either: report it missing.
+                return false;
+            }
+            return s.contextFiles().stream().anyMatch(f -> {
+                try {
+                    return m.matches(Path.of(f));
+                } catch (java.nio.file.InvalidPathException odd) {
+                    return false;
+                }
+            });
         }
         String dir = source.endsWith("/") ? source : source + "/";
         return s.contextFiles().contains(source) || s.contextFiles().stream().anyMatch(f -> f.startsWith(dir));

@@ -174,6 +174,15 @@ class BuiltinRulesTest {
     }
 
     @Test
+    void aMalformedCopyGlobIsAFindingNotAnError() {
+        Set<String> files = Set.of("Dockerfile", "a[1].txt");
+        List<Finding> found = POLICY.evaluate(new PolicyEvaluator.Request(BASE + "COPY a[1.txt /app/\nUSER 1\n",
+                Map.of(), null, "payments", "payments/app", files)).findings();
+        assertThat(found).filteredOn(f -> f.rule().equals("copy-source-missing")).extracting(Finding::message)
+                .containsExactly("COPY source a[1.txt is not in the context");
+    }
+
+    @Test
     void contextRulesSeeTheFilesThatWereSent() {
         String dockerfile = BASE + "COPY app.jar /app/\nCOPY missing.txt conf/ /app/\nCOPY ../outside /x\n"
                 + "COPY lib/*.so /lib/\nUSER 1\n";
