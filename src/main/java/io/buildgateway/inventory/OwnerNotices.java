@@ -55,47 +55,41 @@ class OwnerNotices implements DigestSource {
         notifications.notify(b.team(), "rebuild.finished", payload);
     }
 
-    /** The base tag moved: every team with images on it is told which images and deployments need action. */
+    /** The base tag moved: every team with images on it is told which images need a rebuild and redeploy. */
     void baseChanged(String ref, String from, String to) {
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("reason", "base-changed");
+        payload.put("base", ref);
+        payload.put("from", from);
+        payload.put("to", to);
+        payload.put("action", "rebuild these images, then redeploy them");
+        notifyOwners("image.rebuild-needed", payload, "base_ref = ?", List.of(ref));
+    }
+
+    @EventListener
+    void vulnerable(AdvisoriesMatched matched) {
+        Map<String, Object> payload = new LinkedHashMap<>();
+        payload.put("reason", "advisory");
+        payload.put("advisories", matched.advisoryIds());
+        payload.put("action", "rebuild with the fixed packages where a fix exists, then redeploy");
+        notifyOwners("image.vulnerable", payload, "build_id = any (?)",
+                List.of((Object) matched.buildIds().toArray(new UUID[0])));
+    }
+
+    /** One notification per team owning images that match {@code where}, listing that team's images. */
+    private void notifyOwners(String event, Map<String, Object> common, String where, List<Object> params) {
         Map<String, List<Map<String, Object>>> byTeam = new TreeMap<>();
-        db.sql("select team, digest, repository from image where base_ref = ? and team is not null order by digest")
-                .param(ref).query(rs -> {
+        db.sql("select team, digest, repository from image where team is not null and " + where + " order by digest")
+                .params(params).query(rs -> {
                     Map<String, Object> image = new LinkedHashMap<>();
                     image.put("digest", rs.getString(2));
                     image.put("repository", rs.getString(3));
                     byTeam.computeIfAbsent(rs.getString(1), t -> new ArrayList<>()).add(image);
                 });
         byTeam.forEach((team, images) -> {
-            Map<String, Object> payload = new LinkedHashMap<>();
-            payload.put("reason", "base-changed");
-            payload.put("base", ref);
-            payload.put("from", from);
-            payload.put("to", to);
+            Map<String, Object> payload = new LinkedHashMap<>(common);
             payload.put("images", images);
-            payload.put("action", "rebuild these images, then redeploy them");
-            notifications.notify(team, "image.rebuild-needed", payload);
-        });
-    }
-
-    @EventListener
-    void vulnerable(AdvisoriesMatched matched) {
-        Map<String, List<Map<String, Object>>> byTeam = new TreeMap<>();
-        for (UUID build : matched.buildIds()) {
-            db.sql("select team, digest, repository from image where build_id = ? and team is not null").param(build)
-                    .query(rs -> {
-                        Map<String, Object> image = new LinkedHashMap<>();
-                        image.put("digest", rs.getString(2));
-                        image.put("repository", rs.getString(3));
-                        byTeam.computeIfAbsent(rs.getString(1), t -> new ArrayList<>()).add(image);
-                    });
-        }
-        byTeam.forEach((team, images) -> {
-            Map<String, Object> payload = new LinkedHashMap<>();
-            payload.put("reason", "advisory");
-            payload.put("advisories", matched.advisoryIds());
-            payload.put("images", images);
-            payload.put("action", "rebuild with the fixed packages where a fix exists, then redeploy");
-            notifications.notify(team, "image.vulnerable", payload);
+            notifications.notify(team, event, payload);
         });
     }
 
