@@ -18,7 +18,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.ApplicationEventPublisher;
@@ -41,7 +40,6 @@ class BaseImages {
             "application/vnd.docker.distribution.manifest.v2+json",
             "application/vnd.docker.distribution.manifest.list.v2+json",
             "application/vnd.oci.image.manifest.v1+json", "application/vnd.oci.image.index.v1+json");
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final JdbcClient db;
     private final InventoryProperties properties;
@@ -176,7 +174,7 @@ class BaseImages {
             throw new IOException("registry answered HTTP " + r.statusCode() + " for " + ref);
         }
         String digest = r.headers().firstValue("Docker-Content-Digest").orElse("");
-        if (!DIGEST.matcher(digest).matches()) {
+        if (!io.buildgateway.shared.Digest.isValid(digest)) {
             throw new IOException("registry sent no usable Docker-Content-Digest for " + ref);
         }
         return digest;

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -28,7 +27,6 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping(path = "/api/v1", produces = MediaType.APPLICATION_JSON_VALUE)
 class InventoryController {
 
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
     private static final Set<String> IMAGE_PARAMS = Set.of("team", "package", "packageVersionBelow", "cve", "base",
             "fixable", "limit", "after");
 
@@ -62,7 +60,7 @@ class InventoryController {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
         }
         String after = request.getParameter("after");
-        if (after != null && !DIGEST.matcher(after).matches()) {
+        if (after != null && !io.buildgateway.shared.Digest.isValid(after)) {
             throw Problem.badRequest("invalid-parameter", "after must be an image digest");
         }
         ImageQueries.Filter f = new ImageQueries.Filter(blank(request.getParameter("team")),
@@ -81,7 +79,7 @@ class InventoryController {
     @GetMapping("/images/{digest}")
     @PreAuthorize("isAuthenticated()")
     Map<String, Object> image(@PathVariable String digest) {
-        if (!DIGEST.matcher(digest).matches()) {
+        if (!io.buildgateway.shared.Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>");
         }
         Inventory.Entry e = inventory.find(digest).orElseThrow(() -> Problem.notFound("image " + digest));

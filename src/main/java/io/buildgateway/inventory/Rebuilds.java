@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
@@ -31,7 +30,6 @@ import tools.jackson.databind.json.JsonMapper;
 @Service
 class Rebuilds {
 
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final JdbcClient db;
     private final ImageQueries images;
@@ -70,7 +68,7 @@ class Rebuilds {
         }
         if (s.images() != null && !s.images().isEmpty()) {
             for (String d : s.images()) {
-                if (d == null || !DIGEST.matcher(d).matches()) {
+                if (d == null || !io.buildgateway.shared.Digest.isValid(d)) {
                     throw Problem.badRequest("invalid-selector", "images must be sha256:<64 hex> digests");
                 }
             }

@@ -8,7 +8,6 @@ import jakarta.servlet.http.HttpServletRequest;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.access.prepost.PreAuthorize;
@@ -30,7 +29,6 @@ import tools.jackson.databind.json.JsonMapper;
 class ImageController {
 
     static final String CYCLONEDX = "application/vnd.cyclonedx+json";
-    private static final Pattern DIGEST = Pattern.compile("sha256:[0-9a-f]{64}");
 
     private final ScanStore store;
     private final Advisories advisories;
@@ -115,7 +113,7 @@ class ImageController {
 
     /** The latest scan of the image, if the caller may read the image's team. */
     private ScanStore.Scan readable(String digest) {
-        if (!DIGEST.matcher(digest).matches()) {
+        if (!io.buildgateway.shared.Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>, not '"
                     + (digest.length() > 80 ? digest.substring(0, 80) + "…" : digest) + "'");
         }
