@@ -4,7 +4,8 @@
 # loads synthetic data set-based (bench/inventory/load.sql: 100,000 images, 300 packages each = 30 million package
 # rows, 20,000 advisories, 50,000 current deployments plus history) and then times, through the gateway's own
 # classes (bench/inventory/InventoryBench.java calls ImageQueries, Deployments and Rebuilds on a JdbcClient):
-#   - images by package below a version, by CVE, by base digest (one page of 50, as GET /api/v1/images serves it)
+#   - images by package below a version, by package, by CVE, by base digest (one page of 50, as GET
+#     /api/v1/images serves it)
 #   - stale deployments (GET /api/v1/deployments?stale=true, per environment, per team and all)
 #   - a rebuild dry-run by a base digest shared by 10,000 images
 # warm, 20+ runs each with varied parameters: p50 / p95 / max, the statements each question sent, the ratio of p95

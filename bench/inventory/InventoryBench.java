@@ -117,6 +117,9 @@ public final class InventoryBench {
         for (Map<String, String> q : packageQueries) {
             images.list(filter(null, q.get("package"), q.get("below"), null, null), security, 51, null);
         }
+        for (String p : packages) {
+            images.list(filter(null, p, null, null, null), security, 51, null);
+        }
         for (String cve : cveQueries) {
             images.list(filter(null, null, null, cve, null), security, 51, null);
         }
@@ -134,6 +137,8 @@ public final class InventoryBench {
         results.put("images by package below version", time(packageQueries.size(), i -> () -> images.list(
                 filter(null, packageQueries.get(i).get("package"), packageQueries.get(i).get("below"), null, null),
                 security, 51, null)));
+        results.put("images by package (any version)", time(packages.size(), i -> () -> images.list(
+                filter(null, packages.get(i), null, null, null), security, 51, null)));
         results.put("images by CVE", time(cveQueries.size(), i -> () -> images.list(
                 filter(null, null, null, cveQueries.get(i), null), security, 51, null)));
         results.put("images by base digest (or ref)", time(baseQueries.size(), i -> () -> images.list(

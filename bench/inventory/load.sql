@@ -13,8 +13,9 @@
 -- images, those near 2000 in ~1 %). Versions '1.N-M', N moving every 4 pushes.
 -- Advisories: OSV-style Debian ones on source packages; the newest 15 generations per source package are the ones
 -- that images still match (the rest are fixed in versions older than anything installed). 10-32 vulnerabilities per
--- image, a third of them without a fix. Deployments: deployments current ones in 4 environments, each workload
--- with 2 earlier (replaced) deployments; 1 % of images deployed are of unknown provenance.
+-- image, a third of them without a fix. Deployments: `deployments` current ones in 4 environments (prod lagging
+-- furthest behind the newest push), each workload with 2 earlier (replaced) deployments; 1 % of the images deployed
+-- are of unknown provenance.
 
 \set ON_ERROR_STOP on
 \timing off

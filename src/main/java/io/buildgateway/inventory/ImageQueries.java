@@ -21,8 +21,8 @@ import org.springframework.stereotype.Service;
 class ImageQueries {
 
     /**
-     * A package version filter that package rows of at least 1/DENSE of the images (5 %) pass is answered by walking
-     * the images in digest order; a rarer one by collecting its builds first.
+     * A package (at the versions asked) held by package rows of at least 1/DENSE of the images (5 %) is common: a
+     * page of its images is found by walking the images in digest order; a rarer one by collecting its builds first.
      */
     private static final int DENSE = 20;
 
@@ -114,26 +114,12 @@ class ImageQueries {
             if (below.rows() == 0) {
                 return null;
             }
-            String versions = " and (p.ecosystem, p.version) in (select * from unnest(?::varchar[], ?::varchar[]))";
             String[] ecosystems = below.versions().stream().map(v -> v[0]).toArray(String[]::new);
             String[] numbers = below.versions().stream().map(v -> v[1]).toArray(String[]::new);
-            if (below.rows() * DENSE >= imagesEstimate()) {
-                // Common: walking the images in digest order finds a page of them quickly.
-                sql.append(" and exists (select 1 from image_package p where p.build_id = i.build_id"
-                        + " and (p.name = ? or p.advisory_name = ?)" + versions + ")");
-                params.addAll(List.of(f.packageName(), f.packageName(), ecosystems, numbers));
-            } else {
-                // Rare: collect the few builds from the name indexes first, then sort those.
-                sql.append(" and i.build_id in (select p.build_id from image_package p where p.name = ?" + versions
-                        + " union all select p.build_id from image_package p where p.advisory_name = ?" + versions
-                        + ")");
-                params.addAll(List.of(f.packageName(), ecosystems, numbers, f.packageName(), ecosystems, numbers));
-            }
+            havingPackage(sql, params, f.packageName(), List.of(ecosystems, numbers), below.rows() >= common());
         } else if (f.packageName() != null) {
-            sql.append(" and exists (select 1 from image_package p where p.build_id = i.build_id"
-                    + " and (p.name = ? or p.advisory_name = ?))");
-            params.add(f.packageName());
-            params.add(f.packageName());
+            long common = common();
+            havingPackage(sql, params, f.packageName(), List.of(), packageRows(f.packageName(), common) >= common);
         }
         if (f.fixable()) {
             sql.append(" and exists (select 1 from image_vulnerability v where v.build_id = i.build_id"
@@ -173,10 +159,45 @@ class ImageQueries {
         return new Below(versions, rows[0]);
     }
 
-    /** The planner's own count of images (kept by ANALYZE), enough to tell a common package from a rare one. */
-    private long imagesEstimate() {
-        return db.sql("select greatest(reltuples, 0)::bigint from pg_class where oid = 'image'::regclass")
+    /**
+     * "Holds the package (at one of these (ecosystem, version) pairs)": the name matches the binary or the source
+     * package. Both forms answer the same; only the plan differs, and the planner cannot tell them apart by itself.
+     */
+    private static void havingPackage(StringBuilder sql, List<Object> params, String name, List<String[]> versions,
+            boolean common) {
+        String pairs = versions.isEmpty() ? ""
+                : " and (p.ecosystem, p.version) in (select * from unnest(?::varchar[], ?::varchar[]))";
+        if (common) {
+            // Common: the images are walked in digest order until the page is full, each looked up in the two name
+            // indexes (name, build_id). Written as scalar probes, which PostgreSQL runs per image; an EXISTS would be
+            // planned as a hash of every build holding the package (500,000 rows for a common source package).
+            sql.append(" and ((select true from image_package p where p.build_id = i.build_id and p.name = ?" + pairs
+                    + " limit 1) or (select true from image_package p where p.build_id = i.build_id"
+                    + " and p.advisory_name = ?" + pairs + " limit 1))");
+        } else {
+            // Rare: its few builds are collected from the two name indexes, then only those images sorted.
+            sql.append(" and i.build_id in (select p.build_id from image_package p where p.name = ?" + pairs
+                    + " union all select p.build_id from image_package p where p.advisory_name = ?" + pairs + ")");
+        }
+        params.add(name);
+        params.addAll(versions);
+        params.add(name);
+        params.addAll(versions);
+    }
+
+    /** How many package rows make a package common: 1/DENSE of the images, by the planner's count (ANALYZE's). */
+    private long common() {
+        long images = db.sql("select greatest(reltuples, 0)::bigint from pg_class where oid = 'image'::regclass")
                 .query(Long.class).single();
+        return Math.max(1, images / DENSE);
+    }
+
+    /** The package's rows (as binary or source name), counted up to {@code atMost}: a bounded look. */
+    private long packageRows(String name, long atMost) {
+        return db.sql("""
+                select count(*) from (select 1 from image_package where name = ?
+                    union all select 1 from image_package where advisory_name = ? limit ?) p""")
+                .params(name, name, atMost).query(Long.class).single();
     }
 
     ImageSummary summary(Inventory.Entry e) {
