@@ -47,6 +47,9 @@ class ArchitectureTest {
         mayOnlyUse("scanning", "auth", "policy", "hostpool", "shared");
         // inventory reads the policy for the teams that want automatic rebuilds when their base moves.
         mayOnlyUse("inventory", "auth", "builds", "scanning", "policy", "shared");
+        // provenance signs what builds report (BuildSucceeded) with the gateway key and stores it in the registry
+        // through the host pool, which alone holds the registry credentials.
+        mayOnlyUse("provenance", "auth", "builds", "hostpool", "signing", "shared");
     }
 
     @Test

@@ -63,6 +63,13 @@ class Build {
     String leaseOwner;
     @Column(name = "lease_expires_at")
     Instant leaseExpiresAt;
+    @Column(name = "userns_remap")
+    Boolean usernsRemap;
+    @Column(name = "network_mode")
+    String networkMode;
+    /** JSON array of the images the daemon pulled: {reference, digest, step}. */
+    @Column(name = "pulled_images")
+    String pulledImages;
 
     protected Build() {
     }

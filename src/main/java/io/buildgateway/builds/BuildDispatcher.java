@@ -239,6 +239,28 @@ class BuildDispatcher {
     }
 
     private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output) {
+        try {
+            record(id, outcome, output);
+        } catch (RuntimeException e) {
+            if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
+                throw e;
+            }
+            // A listener of BuildSucceeded (inventory, provenance signing) failed: nothing of the success committed.
+            // The image is in the registry, but without a record or signed provenance it is not the gateway's.
+            log.error("recording the pushed image of build {} failed", id, e);
+            record(id, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
+                    "the image was pushed as " + outcome.imageRef() + " but recording it failed ("
+                            + summary(e) + "); it has no signed provenance and must not be used", outcome.run()),
+                    output);
+        }
+    }
+
+    private static String summary(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.length() > 200 ? message.substring(0, 200) + "…" : message;
+    }
+
+    private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output) {
         BuildStatus status = statusOf(outcome);
         output.accept(switch (status) {
             case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
@@ -256,6 +278,11 @@ class BuildDispatcher {
             b.failureReason = outcome.reason();
             b.leaseOwner = null;
             b.leaseExpiresAt = null;
+            if (outcome.run() != null) {
+                b.usernsRemap = outcome.run().usernsRemap();
+                b.networkMode = outcome.run().networkMode();
+                b.pulledImages = json.writeValueAsString(outcome.run().pulled());
+            }
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("host", b.host);
             details.put("imageDigest", b.imageDigest);
@@ -263,12 +290,24 @@ class BuildDispatcher {
             details.put("reason", outcome.reason());
             if (status == BuildStatus.SUCCEEDED) {
                 events.publishEvent(new BuildSucceeded(b.id, b.team, b.image, b.tag, b.imageDigest, b.imageId,
-                        b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt));
+                        b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt, run(b, outcome)));
             }
             events.publishEvent(new AuditRecord("build." + status.name().toLowerCase(), "build/" + id,
                     status == BuildStatus.SUCCEEDED ? Outcome.SUCCESS : Outcome.FAILED, details,
                     RequestInfo.system()));
         });
+    }
+
+    private BuildSucceeded.Run run(Build b, BuildOutcome outcome) {
+        if (outcome.run() == null) {
+            throw new IllegalStateException("the host pool reported a push without the facts of its run");
+        }
+        return new BuildSucceeded.Run(b.imageRef, b.contextDigest, b.contextSize, b.dockerfile, b.target,
+                json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { }),
+                json.readValue(b.labels, new TypeReference<Map<String, String>>() { }), b.noCache, b.policyDigest,
+                b.host, outcome.run().usernsRemap(), outcome.run().networkMode(), b.requestedAt, b.startedAt,
+                outcome.run().pulled().stream()
+                        .map(p -> new BuildSucceeded.Pulled(p.reference(), p.digest(), p.step())).toList());
     }
 
     private void recoverSafely() {

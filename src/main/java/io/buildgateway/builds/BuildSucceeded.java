@@ -1,15 +1,47 @@
 package io.buildgateway.builds;
 
 import java.time.Instant;
+import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
  * Published in the transaction that records a build as SUCCEEDED: the image is in the registry under
- * {@code imageDigest}. The inventory listens for it.
+ * {@code imageDigest}. The inventory and the provenance listen for it; a listener that throws rolls the SUCCEEDED
+ * back (the build is then recorded FAILED).
  *
  * @param baseImage the image the final stage starts from, as the policy resolved it (null for scratch)
  * @param rebuildOf the build this one rebuilt, or null
+ * @param run how the build was asked for and how it ran: everything its provenance states
  */
 public record BuildSucceeded(UUID buildId, String team, String repository, String tag, String imageDigest,
-        String imageId, String baseImage, UUID rebuildOf, String requestedBy, Instant finishedAt) {
+        String imageId, String baseImage, UUID rebuildOf, String requestedBy, Instant finishedAt, Run run) {
+
+    /**
+     * What the caller chose and what the gateway decided for a build.
+     *
+     * @param imageRef {@code <registry>/<team>/<name>@sha256:…}, as pushed
+     * @param buildArgs the caller's build args as given (values of secret-looking names included: redact before
+     *        showing them)
+     * @param labels the caller's labels (not the gateway's own)
+     * @param usernsRemap whether the host ran it with user-namespace remapping
+     * @param networkMode the build steps' network mode
+     * @param pulled every image the daemon pulled for the build, by the digest it resolved
+     */
+    public record Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+            String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+            List<Pulled> pulled) {
+
+        public Run {
+            // Not Map.copyOf: a build arg given without a value (Engine API) is a null value, kept as such.
+            buildArgs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(buildArgs));
+            labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
+            pulled = List.copyOf(pulled);
+        }
+    }
+
+    /** An image the build pulled: the reference, the manifest digest the daemon resolved, the step that used it. */
+    public record Pulled(String reference, String digest, String step) {
+    }
 }

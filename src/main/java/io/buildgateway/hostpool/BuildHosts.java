@@ -46,6 +46,9 @@ public class BuildHosts {
     private static final Logger log = LoggerFactory.getLogger(BuildHosts.class);
     private static final Pattern BUILT = Pattern.compile("Successfully built ([0-9a-f]{12,64})");
 
+    /** Every build step runs without a network: only the daemon pulls (approved images), never a step. */
+    public static final String NETWORK_MODE = "none";
+
     private final HostPoolProperties properties;
     private final DockerClients clients;
     private final ApplicationEventPublisher events;
@@ -227,7 +230,8 @@ public class BuildHosts {
                 gate.pushed(built, push.digest);
             }
             return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), push.digest,
-                    name + "@" + push.digest, null);
+                    name + "@" + push.digest, null,
+                    new BuildOutcome.HostRun(host.name(), h.userns(), NETWORK_MODE, build.pulled()));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new BuildOutcome(BuildOutcome.Result.CANCELLED, null, null, null, "the gateway is shutting down");
@@ -237,8 +241,11 @@ public class BuildHosts {
         }
     }
 
-    /** A build step's result: the full image id, or the outcome that ended the build. */
-    private record Step(String imageId, BuildOutcome outcome) {
+    /** A build step's result: the full image id (and what the daemon pulled), or the outcome that ended it. */
+    private record Step(String imageId, BuildOutcome outcome, List<PulledImage> pulled) {
+        Step(String imageId, BuildOutcome outcome) {
+            this(imageId, outcome, List.of());
+        }
     }
 
     private Step build(DockerClient docker, InputStream context, String dockerfile, String target,
@@ -250,7 +257,7 @@ public class BuildHosts {
         BuildImageCmd cmd = docker.buildImageCmd()
                 .withTarInputStream(context)
                 .withDockerfilePath(dockerfile)
-                .withNetworkMode("none")
+                .withNetworkMode(NETWORK_MODE)
                 .withPull(pull)
                 .withNoCache(noCache)
                 .withRemove(true)
@@ -281,7 +288,7 @@ public class BuildHosts {
         if (callback.imageId == null) {
             return new Step(null, BuildOutcome.failed("the daemon reported no image id"));
         }
-        return new Step(docker.inspectImageCmd(callback.imageId).exec().getId(), null);
+        return new Step(docker.inspectImageCmd(callback.imageId).exec().getId(), null, callback.pulled());
     }
 
     /**
@@ -376,12 +383,22 @@ public class BuildHosts {
         return auth;
     }
 
+    /**
+     * Reads the daemon's build stream: output lines, the built image id, and the daemon's own pull messages
+     * ({@code status} items, which a build step cannot write: step output arrives as {@code stream}). The classic
+     * builder pulls for a step as {@code Digest: sha256:…} then {@code Status: … for <reference>}.
+     */
     private static final class BuildCallback extends StreamCallback<BuildResponseItem> {
         private final Consumer<String> output;
+        private final PullLog pulls = new PullLog();
         volatile String imageId;
 
         BuildCallback(Consumer<String> output) {
             this.output = output;
+        }
+
+        List<PulledImage> pulled() {
+            return pulls.pulled();
         }
 
         @Override
@@ -392,6 +409,10 @@ public class BuildHosts {
                 if (m.find()) {
                     imageId = m.group(1);
                 }
+                pulls.stream(item.getStream());
+            }
+            if (item.getStatus() != null) {
+                pulls.status(item.getStatus());
             }
             if (item.isErrorIndicated()) {
                 error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null

@@ -36,11 +36,28 @@ public record HostPoolProperties(
             String tlsCertPath) {
     }
 
-    /** The gateway's registry. The password is never printed. */
-    public record Registry(@NotBlank String address, String username, String password) {
+    /**
+     * The gateway's registry. The password is never printed.
+     *
+     * @param address {@code host[:port]}, as in image references
+     * @param url the registry's HTTP API ({@code https://registry.internal}); when unset, {@code http://} for a
+     *        loopback address (which the Docker daemon, too, reaches without TLS) and {@code https://} otherwise
+     */
+    public record Registry(@NotBlank String address, String username, String password, String url) {
+
+        public java.net.URI apiUrl() {
+            if (url != null && !url.isBlank()) {
+                return java.net.URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+            }
+            String host = address.startsWith("[") ? address.substring(0, address.indexOf(']') + 1)
+                    : address.contains(":") ? address.substring(0, address.indexOf(':')) : address;
+            boolean loopback = host.startsWith("127.") || host.equals("localhost") || host.equals("[::1]");
+            return java.net.URI.create((loopback ? "http://" : "https://") + address);
+        }
+
         @Override
         public String toString() {
-            return "Registry[address=" + address + ", username=" + username + ", password="
+            return "Registry[address=" + address + ", url=" + url + ", username=" + username + ", password="
                     + (password == null ? "unset" : "***") + "]";
         }
     }

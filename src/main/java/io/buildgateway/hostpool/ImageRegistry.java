@@ -1,0 +1,216 @@
+package io.buildgateway.hostpool;
+
+import io.buildgateway.shared.Digest;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.springframework.stereotype.Service;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The gateway's registry through its HTTP API (OCI Distribution), with the gateway's own credentials: reading and
+ * writing manifests and blobs that are not images built on a host — signed attestations. Credentials stay in the
+ * host pool, which is the only part of the gateway that writes to the registry. A registry that asks for
+ * authentication gets HTTP Basic, or a bearer token from its token service (the Docker token flow, as Harbor or
+ * distribution with token auth do) fetched with those credentials.
+ */
+@Service
+public class ImageRegistry {
+
+    private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
+    private static final Pattern REPOSITORY = Pattern.compile("[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*");
+    private static final Pattern REFERENCE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|sha256:[0-9a-f]{64}");
+
+    private final HostPoolProperties.Registry registry;
+    private final URI api;
+    private final JsonMapper json;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
+            .followRedirects(HttpClient.Redirect.NORMAL).build();
+    private final Map<String, String> tokens = new ConcurrentHashMap<>();
+
+    ImageRegistry(HostPoolProperties properties, JsonMapper json) {
+        this.registry = properties.registry();
+        this.api = registry.apiUrl();
+        this.json = json;
+    }
+
+    /** A manifest as stored: its media type, digest and exact bytes. */
+    public record Manifest(String mediaType, String digest, byte[] body) {
+    }
+
+    /** {@code host[:port]} of the registry, as image references name it. */
+    public String address() {
+        return registry.address();
+    }
+
+    /** The manifest under a tag or digest, if the registry has it. */
+    public Optional<Manifest> manifest(String repository, String reference, String... accept) throws IOException {
+        HttpResponse<byte[]> r = send(repository, "pull", HttpRequest.newBuilder(uri(repository, "manifests",
+                reference)).header("Accept", String.join(", ", accept)).GET());
+        if (r.statusCode() == 404) {
+            return Optional.empty();
+        }
+        expect(r, 200, "reading manifest " + repository + ":" + reference);
+        String digest = r.headers().firstValue("Docker-Content-Digest").orElse(sha256(r.body()));
+        return Optional.of(new Manifest(r.headers().firstValue("Content-Type").orElse(""), digest, r.body()));
+    }
+
+    public byte[] blob(String repository, String digest) throws IOException {
+        HttpResponse<byte[]> r = send(repository, "pull", HttpRequest.newBuilder(uri(repository, "blobs", digest))
+                .GET());
+        expect(r, 200, "reading blob " + digest + " of " + repository);
+        if (!sha256(r.body()).equals(digest)) {
+            throw new IOException("the registry served blob " + digest + " of " + repository + " with other content");
+        }
+        return r.body();
+    }
+
+    /** Uploads a blob (monolithically) unless the repository has it; returns its digest. */
+    public String pushBlob(String repository, byte[] content) throws IOException {
+        String digest = sha256(content);
+        HttpResponse<byte[]> head = send(repository, "pull", HttpRequest.newBuilder(uri(repository, "blobs", digest))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        if (head.statusCode() == 200) {
+            return digest;
+        }
+        HttpResponse<byte[]> start = send(repository, "push,pull", HttpRequest.newBuilder(
+                api.resolve("/v2/" + checked(repository) + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        expect(start, 202, "starting a blob upload to " + repository);
+        String location = start.headers().firstValue("Location")
+                .orElseThrow(() -> new IOException("the registry started an upload without a Location"));
+        URI upload = api.resolve(location);
+        String query = upload.getRawQuery();
+        URI put = URI.create(upload.toString().split("\\?", 2)[0] + "?" + (query == null ? "" : query + "&")
+                + "digest=" + URLEncoder.encode(digest, StandardCharsets.UTF_8));
+        HttpResponse<byte[]> done = send(repository, "push,pull", HttpRequest.newBuilder(put)
+                .header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(content)));
+        expect(done, 201, "uploading blob " + digest + " to " + repository);
+        return digest;
+    }
+
+    /** Stores a manifest under a tag (or its digest); returns the digest the registry stored it under. */
+    public String putManifest(String repository, String reference, String mediaType, byte[] body)
+            throws IOException {
+        HttpResponse<byte[]> r = send(repository, "push,pull", HttpRequest.newBuilder(uri(repository, "manifests",
+                reference)).header("Content-Type", mediaType).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+        expect(r, 201, "storing manifest " + repository + ":" + reference);
+        return r.headers().firstValue("Docker-Content-Digest").orElse(sha256(body));
+    }
+
+    private URI uri(String repository, String kind, String reference) {
+        if (!REFERENCE.matcher(reference).matches()) {
+            throw new IllegalArgumentException("not a tag or digest: " + reference);
+        }
+        return api.resolve("/v2/" + checked(repository) + "/" + kind + "/" + reference);
+    }
+
+    private static String checked(String repository) {
+        if (!REPOSITORY.matcher(repository).matches()) {
+            throw new IllegalArgumentException("not a repository name: " + repository);
+        }
+        return repository;
+    }
+
+    private HttpResponse<byte[]> send(String repository, String actions, HttpRequest.Builder request)
+            throws IOException {
+        String scope = "repository:" + repository + ":" + actions;
+        HttpRequest.Builder retry = request.copy();
+        String cached = tokens.get(scope);
+        if (cached != null) {
+            request.header("Authorization", cached);
+        }
+        HttpResponse<byte[]> r = exchange(request.timeout(Duration.ofSeconds(30)).build());
+        if (r.statusCode() != 401) {
+            return r;
+        }
+        String authorization = authorize(r.headers().firstValue("WWW-Authenticate").orElse(""), scope);
+        tokens.put(scope, authorization);
+        return exchange(retry.header("Authorization", authorization).timeout(Duration.ofSeconds(30)).build());
+    }
+
+    /** Answers a 401 challenge with the gateway's credentials: Basic, or a token from the named token service. */
+    private String authorize(String challenge, String scope) throws IOException {
+        if (registry.username() == null || registry.username().isBlank()) {
+            throw new IOException("the registry asks for authentication and gateway.hostpool.registry has no"
+                    + " username");
+        }
+        String basic = "Basic " + Base64.getEncoder().encodeToString((registry.username() + ":"
+                + (registry.password() == null ? "" : registry.password())).getBytes(StandardCharsets.UTF_8));
+        if (challenge.toLowerCase(Locale.ROOT).startsWith("basic")) {
+            return basic;
+        }
+        if (!challenge.toLowerCase(Locale.ROOT).startsWith("bearer")) {
+            throw new IOException("the registry asks for an unsupported authentication scheme");
+        }
+        Map<String, String> params = new LinkedHashMap<>();
+        Matcher m = CHALLENGE_PARAM.matcher(challenge);
+        while (m.find()) {
+            params.put(m.group(1).toLowerCase(Locale.ROOT), m.group(2));
+        }
+        String realm = params.get("realm");
+        if (realm == null) {
+            throw new IOException("the registry's bearer challenge names no token service (realm)");
+        }
+        StringBuilder url = new StringBuilder(realm).append(realm.contains("?") ? '&' : '?');
+        if (params.containsKey("service")) {
+            url.append("service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8))
+                    .append('&');
+        }
+        url.append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+        HttpResponse<byte[]> r = exchange(HttpRequest.newBuilder(URI.create(url.toString()))
+                .header("Authorization", basic).timeout(Duration.ofSeconds(30)).GET().build());
+        expect(r, 200, "getting a registry token");
+        JsonNode answer = json.readTree(r.body());
+        String token = answer.path("token").asString("");
+        if (token.isEmpty()) {
+            token = answer.path("access_token").asString("");
+        }
+        if (token.isEmpty()) {
+            throw new IOException("the registry's token service answered without a token");
+        }
+        return "Bearer " + token;
+    }
+
+    private HttpResponse<byte[]> exchange(HttpRequest request) throws IOException {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while talking to the registry", e);
+        }
+    }
+
+    private static void expect(HttpResponse<byte[]> r, int status, String what) throws IOException {
+        if (r.statusCode() != status) {
+            String body = new String(r.body() == null ? new byte[0] : r.body(), StandardCharsets.UTF_8);
+            throw new IOException(what + ": the registry answered HTTP " + r.statusCode()
+                    + (body.isBlank() ? "" : " " + (body.length() > 300 ? body.substring(0, 300) + "…" : body.strip())));
+        }
+    }
+
+    static String sha256(byte[] content) {
+        try {
+            return Digest.sha256(MessageDigest.getInstance("SHA-256").digest(content)).value();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,164 @@
+package io.buildgateway.provenance;
+
+import io.buildgateway.builds.BuildSucceeded;
+import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.SecretNames;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The in-toto Statement v1 with a SLSA Provenance v1 predicate for one pushed image, as a pure function of the
+ * build's record. Field by field it is documented in docs/slsa.md; change both together (the build type's version
+ * names this layout). Build args and labels are written with sorted keys and absent optional fields left out, so
+ * the same build always gives the same bytes.
+ */
+public final class ProvenanceStatement {
+
+    public static final String STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+    public static final String PREDICATE_TYPE = "https://slsa.dev/provenance/v1";
+    /** What a build of this gateway is; docs/slsa.md says what its parameters mean. */
+    public static final String BUILD_TYPE = "urn:buildgateway:buildtype:dockerfile-classic:v1";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private ProvenanceStatement() {
+    }
+
+    /**
+     * @param builderId the gateway's builder id (a URI naming this deployment)
+     * @param builderVersion the gateway's version
+     * @param registry {@code host[:port]} of the registry the image was pushed to
+     */
+    public static byte[] of(BuildSucceeded b, String builderId, String builderVersion, String registry) {
+        BuildSucceeded.Run run = b.run();
+        Digest image = Digest.parse(b.imageDigest());
+        Digest context = Digest.parse(run.contextDigest());
+
+        Map<String, Object> statement = new LinkedHashMap<>();
+        statement.put("_type", STATEMENT_TYPE);
+        statement.put("subject", List.of(resource(registry + "/" + b.repository(), null, image, null)));
+        statement.put("predicateType", PREDICATE_TYPE);
+
+        Map<String, Object> contextParameter = new LinkedHashMap<>();
+        contextParameter.put("digest", context.value());
+        contextParameter.put("location", contextLocation(context));
+        contextParameter.put("size", run.contextSize());
+        Map<String, Object> external = new LinkedHashMap<>();
+        external.put("image", b.repository());
+        external.put("tag", b.tag());
+        external.put("dockerfile", run.dockerfile());
+        putIfPresent(external, "target", run.target() == null || run.target().isBlank() ? null : run.target());
+        // A secret in a build arg is a policy finding; should one be waived, its value still never leaves the gateway.
+        external.put("buildArgs", new TreeMap<>(SecretNames.redact(run.buildArgs())));
+        external.put("labels", new TreeMap<>(run.labels()));
+        external.put("noCache", run.noCache());
+        external.put("context", contextParameter);
+
+        Map<String, Object> internal = new LinkedHashMap<>();
+        internal.put("policyDigest", run.policyDigest());
+        internal.put("host", run.host());
+        internal.put("usernsRemap", run.usernsRemap());
+        internal.put("networkMode", run.networkMode());
+        internal.put("registry", registry);
+        internal.put("requestedBy", b.requestedBy());
+        putIfPresent(internal, "rebuildOf", b.rebuildOf() == null ? null : b.rebuildOf().toString());
+
+        List<Object> dependencies = new ArrayList<>();
+        dependencies.add(resource("context", contextLocation(context), context, null));
+        for (BuildSucceeded.Pulled p : run.pulled()) {
+            dependencies.add(resource(p.reference(), purl(p.reference()), Digest.parse(p.digest()),
+                    p.step() == null ? null : Map.of("step", p.step())));
+        }
+
+        Map<String, Object> definition = new LinkedHashMap<>();
+        definition.put("buildType", BUILD_TYPE);
+        definition.put("externalParameters", external);
+        definition.put("internalParameters", internal);
+        definition.put("resolvedDependencies", dependencies);
+
+        Map<String, Object> builder = new LinkedHashMap<>();
+        builder.put("id", builderId);
+        builder.put("version", Map.of("build-gateway", builderVersion));
+        Map<String, Object> metadata = new LinkedHashMap<>();
+        metadata.put("invocationId", b.buildId().toString());
+        putIfPresent(metadata, "startedOn", run.startedAt() == null ? null
+                : run.startedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+        metadata.put("finishedOn", b.finishedAt().truncatedTo(ChronoUnit.MILLIS).toString());
+        Map<String, Object> runDetails = new LinkedHashMap<>();
+        runDetails.put("builder", builder);
+        runDetails.put("metadata", metadata);
+        if (b.imageId() != null && Digest.isValid(b.imageId())) {
+            runDetails.put("byproducts", List.of(resource("image-config", null, Digest.parse(b.imageId()), null)));
+        }
+
+        Map<String, Object> predicate = new LinkedHashMap<>();
+        predicate.put("buildDefinition", definition);
+        predicate.put("runDetails", runDetails);
+        statement.put("predicate", predicate);
+        return JSON.writeValueAsBytes(statement);
+    }
+
+    /** Where the context is kept: the gateway's content-addressed store, by digest (rebuilds take it from there). */
+    static String contextLocation(Digest context) {
+        return "urn:buildgateway:context:" + context.value();
+    }
+
+    /**
+     * A package URL (purl, type docker) for an image reference: {@code pkg:docker/<repository>@<tag or digest>
+     * ?repository_url=<registry>}.
+     */
+    static String purl(String reference) {
+        String rest = reference;
+        String version = null;
+        int at = rest.indexOf('@');
+        if (at >= 0) {
+            version = rest.substring(at + 1);
+            rest = rest.substring(0, at);
+        }
+        int slash = rest.lastIndexOf('/');
+        int colon = rest.lastIndexOf(':');
+        if (colon > slash) {
+            version = version == null ? rest.substring(colon + 1) : version;
+            rest = rest.substring(0, colon);
+        }
+        String registry = null;
+        int first = rest.indexOf('/');
+        if (first > 0) {
+            String head = rest.substring(0, first);
+            if (head.contains(".") || head.contains(":") || head.equals("localhost")) {
+                registry = head;
+                rest = rest.substring(first + 1);
+            }
+        }
+        StringBuilder out = new StringBuilder("pkg:docker/").append(rest);
+        if (version != null) {
+            out.append('@').append(URLEncoder.encode(version, StandardCharsets.UTF_8));
+        }
+        if (registry != null) {
+            out.append("?repository_url=").append(URLEncoder.encode(registry, StandardCharsets.UTF_8));
+        }
+        return out.toString();
+    }
+
+    private static Map<String, Object> resource(String name, String uri, Digest digest,
+            Map<String, String> annotations) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        putIfPresent(r, "name", name);
+        putIfPresent(r, "uri", uri);
+        r.put("digest", Map.of("sha256", digest.hex()));
+        putIfPresent(r, "annotations", annotations);
+        return r;
+    }
+
+    private static void putIfPresent(Map<String, Object> map, String key, Object value) {
+        if (value != null) {
+            map.put(key, value);
+        }
+    }
+}

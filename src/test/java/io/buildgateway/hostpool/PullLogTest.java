@@ -1,0 +1,59 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PullLogTest {
+
+    private static final String BUSYBOX = "sha256:2d2adc4e1a3898dcd296b49dd1e74a1c518f0158f953ce742033359c40edb110";
+    private static final String DEBIAN = "sha256:2339e1c87078bc5b36529f1d8728389754325a41dbda8593caf0c43a382911dd";
+
+    /** Messages as Debian 12's dockerd (20.10, classic builder, pull=1) sent them for a three-image build. */
+    @Test
+    void recordsEveryPulledImageWithTheDigestTheDaemonResolvedAndItsStep() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/5 : FROM 127.0.0.1:5014/base/busybox:latest AS a");
+        log.stream("\n");
+        log.status("Pulling from base/busybox");
+        log.status("Digest: " + BUSYBOX);
+        log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox:latest");
+        log.stream(" ---> 3e537480b3eb\n");
+        log.stream("Step 2/5 : RUN echo Status: Image is up to date for evil/image:1 > /x");
+        log.stream("Status: Downloaded newer image for evil/image:1\n"); // step output is stream, never status
+        log.stream("Step 3/5 : FROM 127.0.0.1:5014/base/debian:12");
+        log.status("Pulling from base/debian");
+        log.status("Digest: " + DEBIAN);
+        log.status("Status: Downloaded newer image for 127.0.0.1:5014/base/debian:12");
+        log.stream("Step 4/5 : COPY --from=a /x /x");
+        log.stream("Step 5/5 : COPY --from=127.0.0.1:5014/base/busybox:recipe-2 /bin/busybox /bb");
+        log.status("Pulling from base/busybox");
+        log.status("Digest: " + BUSYBOX);
+        log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox:recipe-2");
+
+        assertThat(log.pulled()).containsExactly(
+                new PulledImage("127.0.0.1:5014/base/busybox:latest", BUSYBOX,
+                        "FROM 127.0.0.1:5014/base/busybox:latest AS a"),
+                new PulledImage("127.0.0.1:5014/base/debian:12", DEBIAN, "FROM 127.0.0.1:5014/base/debian:12"),
+                new PulledImage("127.0.0.1:5014/base/busybox:recipe-2", BUSYBOX,
+                        "COPY --from=127.0.0.1:5014/base/busybox:recipe-2 /bin/busybox /bb"));
+    }
+
+    @Test
+    void aReferencePinnedByDigestIsItsOwnDigest() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/2 : FROM 127.0.0.1:5014/base/busybox@" + BUSYBOX);
+        log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox@" + BUSYBOX);
+        assertThat(log.pulled()).containsExactly(new PulledImage("127.0.0.1:5014/base/busybox@" + BUSYBOX, BUSYBOX,
+                "FROM 127.0.0.1:5014/base/busybox@" + BUSYBOX));
+    }
+
+    @Test
+    void aPullWithoutADigestIsNotRecordedAsResolved() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/1 : FROM 127.0.0.1:5014/base/busybox:latest");
+        log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox:latest");
+        assertThat(log.pulled()).isEqualTo(List.of());
+    }
+}
