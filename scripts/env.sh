@@ -42,6 +42,9 @@ install_packages() {
   command -v mvn >/dev/null || need+=(maven)
   command -v jq >/dev/null || need+=(jq)
   command -v bc >/dev/null || need+=(bc)
+  # A software PKCS#11 token and its tools, for the test of the signing key on a token (Pkcs11KeyIT).
+  command -v softhsm2-util >/dev/null || need+=(softhsm2)
+  command -v pkcs11-tool >/dev/null || need+=(opensc)
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     apt-get update -qq >/dev/null

@@ -73,26 +73,32 @@ class SigningConfig {
             throw new IllegalStateException("a PKCS#11 signing key needs gateway.signing.pkcs11-alias and its PIN in"
                     + " the environment variable " + properties.pkcs11PinEnv());
         }
+        return fromToken(properties.pkcs11Config(), properties.pkcs11Alias(), pin.toCharArray());
+    }
+
+    /** The key {@code alias} on the token that the SunPKCS11 configuration file names, logged in with the PIN. */
+    static GatewayKey fromToken(Path pkcs11Config, String alias, char[] pin) {
         try {
             Provider base = Security.getProvider("SunPKCS11");
             if (base == null) {
                 throw new IllegalStateException("this Java has no SunPKCS11 provider");
             }
-            Provider provider = base.configure(properties.pkcs11Config().toString());
+            Provider provider = base.configure(pkcs11Config.toString());
             KeyStore store = KeyStore.getInstance("PKCS11", provider);
-            store.load((InputStream) null, pin.toCharArray());
-            if (!(store.getKey(properties.pkcs11Alias(), null) instanceof PrivateKey key)) {
-                throw new IllegalStateException("the PKCS#11 token has no private key '" + properties.pkcs11Alias()
-                        + "'");
+            store.load((InputStream) null, pin);
+            if (!(store.getKey(alias, null) instanceof PrivateKey key)) {
+                throw new IllegalStateException("the PKCS#11 token has no private key '" + alias + "'");
             }
-            Certificate cert = store.getCertificate(properties.pkcs11Alias());
+            Certificate cert = store.getCertificate(alias);
             if (cert == null) {
-                throw new IllegalStateException("the PKCS#11 key '" + properties.pkcs11Alias()
+                throw new IllegalStateException("the PKCS#11 key '" + alias
                         + "' has no certificate, so its public key is unknown");
             }
             return GatewayKey.fromToken(provider, key, cert.getPublicKey());
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot open the PKCS#11 signing key: " + e.getMessage(), e);
+        } catch (GeneralSecurityException | IOException | java.security.ProviderException e) {
+            // ProviderException: the module did not load or the configured slot is not there.
+            String cause = e.getCause() != null && e.getCause() != e ? " (" + e.getCause().getMessage() + ")" : "";
+            throw new IllegalStateException("cannot open the PKCS#11 signing key: " + e.getMessage() + cause, e);
         }
     }
 }
