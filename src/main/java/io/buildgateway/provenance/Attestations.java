@@ -185,13 +185,17 @@ class Attestations {
         }
     }
 
-    /** retryInterval × 2^(attempts-1), at most maxBackoff. */
     Duration backoff(int attempts) {
-        Duration d = properties.retryInterval();
-        for (int i = 1; i < attempts && d.compareTo(properties.maxBackoff()) < 0; i++) {
+        return backoff(attempts, properties.retryInterval(), properties.maxBackoff());
+    }
+
+    /** interval × 2^(attempts-1), at most max. */
+    static Duration backoff(int attempts, Duration interval, Duration max) {
+        Duration d = interval;
+        for (int i = 1; i < attempts && d.compareTo(max) < 0; i++) {
             d = d.multipliedBy(2);
         }
-        return d.compareTo(properties.maxBackoff()) > 0 ? properties.maxBackoff() : d;
+        return d.compareTo(max) > 0 ? max : d;
     }
 
     /** Adds the envelope to the image's {@code .att} manifest; returns the manifest's digest. */

@@ -1,0 +1,202 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The registry client against a small registry in this JVM that speaks the OCI distribution API behind the Docker
+ * token flow (as Harbor or distribution with token auth do): 401 with a Bearer challenge, a token service that wants
+ * the gateway's Basic credentials and grants per repository and action.
+ */
+class ImageRegistryTest {
+
+    private HttpServer server;
+    private final Map<String, byte[]> blobs = new ConcurrentHashMap<>();
+    private final Map<String, byte[]> manifests = new ConcurrentHashMap<>();
+    private final List<String> tokenRequests = new ArrayList<>();
+    private volatile byte[] corruptBlob;
+    private String address;
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        address = "127.0.0.1:" + server.getAddress().getPort();
+        server.createContext("/token", this::token);
+        server.createContext("/v2/", this::v2);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private ImageRegistry client(String username, String password) {
+        return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry(address, username, password, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
+                JsonMapper.builder().build());
+    }
+
+    @Test
+    void pushesBlobsAndManifestsWithATokenFromTheRegistrysTokenService() throws IOException {
+        ImageRegistry registry = client("gateway", "pw");
+        byte[] envelope = "{\"payloadType\":\"x\"}".getBytes(StandardCharsets.UTF_8);
+        String digest = registry.pushBlob("team/app", envelope);
+        assertThat(digest).isEqualTo(ImageRegistry.sha256(envelope));
+        assertThat(blobs.get("team/app@" + digest)).isEqualTo(envelope);
+        assertThat(registry.pushBlob("team/app", envelope)).isEqualTo(digest); // already there: no second upload
+
+        byte[] manifest = "{\"schemaVersion\":2}".getBytes(StandardCharsets.UTF_8);
+        String stored = registry.putManifest("team/app", "sha256-" + "a".repeat(64) + ".att",
+                "application/vnd.oci.image.manifest.v1+json", manifest);
+        assertThat(stored).isEqualTo(ImageRegistry.sha256(manifest));
+        ImageRegistry.Manifest read = registry.manifest("team/app", "sha256-" + "a".repeat(64) + ".att",
+                "application/vnd.oci.image.manifest.v1+json").orElseThrow();
+        assertThat(read.body()).isEqualTo(manifest);
+        assertThat(read.mediaType()).isEqualTo("application/vnd.oci.image.manifest.v1+json");
+        assertThat(registry.manifest("team/app", "absent", "*/*")).isEmpty();
+        assertThat(registry.blob("team/app", digest)).isEqualTo(envelope);
+
+        assertThat(tokenRequests).isNotEmpty().allMatch(r -> r.contains("service=fake"))
+                .anyMatch(r -> r.contains("scope=repository:team/app:push,pull"));
+    }
+
+    @Test
+    void wrongCredentialsOrNoneAreAClearError() {
+        assertThatThrownBy(() -> client("gateway", "wrong").pushBlob("team/app", new byte[] {1}))
+                .isInstanceOf(IOException.class).hasMessageContaining("getting a registry token")
+                .hasMessageContaining("401");
+        assertThatThrownBy(() -> client(null, null).pushBlob("team/app", new byte[] {1}))
+                .isInstanceOf(IOException.class).hasMessageContaining("has no username");
+    }
+
+    @Test
+    void aBlobWithOtherContentThanItsDigestIsRefused() throws IOException {
+        ImageRegistry registry = client("gateway", "pw");
+        String digest = registry.pushBlob("team/app", "real".getBytes(StandardCharsets.UTF_8));
+        corruptBlob = "forged".getBytes(StandardCharsets.UTF_8);
+        assertThatThrownBy(() -> registry.blob("team/app", digest)).isInstanceOf(IOException.class)
+                .hasMessageContaining("other content");
+    }
+
+    @Test
+    void namesThatAreNotRepositoriesOrReferencesNeverReachTheRegistry() {
+        ImageRegistry registry = client("gateway", "pw");
+        assertThatThrownBy(() -> registry.manifest("team/../x", "v1", "*/*"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> registry.manifest("team/app", "v1/../../x", "*/*"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theApiUrlIsPlainHttpOnlyForLoopbackUnlessConfigured() {
+        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null).apiUrl())
+                .hasToString("http://127.0.0.1:5000");
+        assertThat(new HostPoolProperties.Registry("localhost:5000", null, null, null).apiUrl())
+                .hasToString("http://localhost:5000");
+        assertThat(new HostPoolProperties.Registry("registry.internal", null, null, null).apiUrl())
+                .hasToString("https://registry.internal");
+        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, "https://r.internal:8443/").apiUrl())
+                .hasToString("https://r.internal:8443");
+    }
+
+    // ---- the fake registry ------------------------------------------------------------------------------------------
+
+    private void token(HttpExchange x) throws IOException {
+        String query = URLDecoder.decode(x.getRequestURI().getRawQuery(), StandardCharsets.UTF_8);
+        synchronized (tokenRequests) {
+            tokenRequests.add(query);
+        }
+        String expected = "Basic " + Base64.getEncoder().encodeToString("gateway:pw".getBytes(StandardCharsets.UTF_8));
+        if (!expected.equals(x.getRequestHeaders().getFirst("Authorization"))) {
+            send(x, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", Map.of());
+            return;
+        }
+        String scope = query.replaceAll(".*scope=", "");
+        send(x, 200, "{\"token\":\"tok|" + scope + "\"}", Map.of());
+    }
+
+    private void v2(HttpExchange x) throws IOException {
+        String path = x.getRequestURI().getPath();
+        String method = x.getRequestMethod();
+        String[] parts = path.substring("/v2/".length()).split("/(?=blobs/|manifests/)", 2);
+        String repository = parts[0];
+        boolean writes = method.equals("PUT") || method.equals("POST");
+        String auth = x.getRequestHeaders().getFirst("Authorization");
+        String need = "repository:" + repository + ":" + (writes ? "push" : "pull");
+        if (auth == null || !auth.startsWith("Bearer tok|repository:" + repository + ":")
+                || !auth.contains(writes ? "push" : "pull")) {
+            send(x, 401, "", Map.of("WWW-Authenticate", "Bearer realm=\"http://" + address + "/token\",service=\"fake\","
+                    + "scope=\"" + need + "\""));
+            return;
+        }
+        String rest = parts.length > 1 ? parts[1] : "";
+        byte[] body = x.getRequestBody().readAllBytes();
+        if (rest.equals("blobs/uploads/") && method.equals("POST")) {
+            send(x, 202, "", Map.of("Location", "/v2/" + repository + "/blobs/uploads/u1?_state=abc"));
+        } else if (rest.startsWith("blobs/uploads/") && method.equals("PUT")) {
+            String digest = URLDecoder.decode(x.getRequestURI().getRawQuery(), StandardCharsets.UTF_8)
+                    .replaceAll(".*digest=", "");
+            assertThat(x.getRequestURI().getRawQuery()).startsWith("_state=abc&");
+            if (!ImageRegistry.sha256(body).equals(digest)) {
+                send(x, 400, "{\"errors\":[{\"code\":\"DIGEST_INVALID\"}]}", Map.of());
+                return;
+            }
+            blobs.put(repository + "@" + digest, body);
+            send(x, 201, "", Map.of("Docker-Content-Digest", digest));
+        } else if (rest.startsWith("blobs/")) {
+            byte[] blob = blobs.get(repository + "@" + rest.substring("blobs/".length()));
+            if (blob == null) {
+                send(x, 404, "", Map.of());
+            } else {
+                sendBytes(x, 200, method.equals("HEAD") ? null : corruptBlob != null ? corruptBlob : blob, Map.of());
+            }
+        } else if (rest.startsWith("manifests/") && method.equals("PUT")) {
+            manifests.put(repository + ":" + rest.substring("manifests/".length()), body);
+            send(x, 201, "", Map.of("Docker-Content-Digest", ImageRegistry.sha256(body)));
+        } else if (rest.startsWith("manifests/")) {
+            byte[] manifest = manifests.get(repository + ":" + rest.substring("manifests/".length()));
+            if (manifest == null) {
+                send(x, 404, "", Map.of());
+            } else {
+                sendBytes(x, 200, manifest, Map.of("Content-Type", "application/vnd.oci.image.manifest.v1+json",
+                        "Docker-Content-Digest", ImageRegistry.sha256(manifest)));
+            }
+        } else {
+            send(x, 404, "", Map.of());
+        }
+    }
+
+    private static void send(HttpExchange x, int status, String body, Map<String, String> headers) throws IOException {
+        sendBytes(x, status, body.isEmpty() ? null : body.getBytes(StandardCharsets.UTF_8), headers);
+    }
+
+    private static void sendBytes(HttpExchange x, int status, byte[] body, Map<String, String> headers)
+            throws IOException {
+        headers.forEach((k, v) -> x.getResponseHeaders().add(k, v));
+        x.sendResponseHeaders(status, body == null ? -1 : body.length);
+        if (body != null) {
+            x.getResponseBody().write(body);
+        }
+        x.close();
+    }
+}
