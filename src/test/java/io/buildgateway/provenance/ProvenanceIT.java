@@ -185,6 +185,71 @@ class ProvenanceIT extends IntegrationTest {
         assertThat(script("--key", pub.toString(), "--builder-id", "https://elsewhere", imageRef).exit()).isEqualTo(1);
     }
 
+    @org.springframework.beans.factory.annotation.Autowired
+    Attestations attestations;
+    @org.springframework.beans.factory.annotation.Autowired
+    ProvenanceHealth health;
+
+    /**
+     * A provenance the registry cannot take yet is recorded with its error, audited, not hammered, shown by the health,
+     * and stored on a later try. (The failure is made by a repository name the registry client refuses; the
+     * bookkeeping is the same for any failure.)
+     */
+    @Test
+    void anAttestationThatCannotBeStoredIsRetriedAndShownUntilItIs() {
+        java.util.UUID buildId = java.util.UUID.randomUUID();
+        String digest = "sha256:" + CosignAttestation.sha256(buildId.toString().getBytes(StandardCharsets.UTF_8))
+                .substring("sha256:".length());
+        String repository = "prov/retry-" + RUN;
+        jdbc.update("""
+                insert into build (id, image, tag, team, status, requested_by, requested_at, context_digest,
+                    context_size, dockerfile, build_args, labels)
+                values (?, ?, 'v1', 'prov', 'SUCCEEDED', 'it', now(), ?, 0, 'Dockerfile', '{}', '{}')
+                """, buildId, repository, "sha256:" + "0".repeat(64));
+        GatewayKey key = GatewayKey.generate();
+        String envelope = new String(Dsse.sign(key, Dsse.IN_TOTO, "{}".getBytes(StandardCharsets.UTF_8)).toJson(),
+                StandardCharsets.UTF_8);
+        jdbc.update("""
+                insert into image_provenance (image_digest, build_id, repository, team, predicate_type, key_id,
+                    envelope, payload_digest, signed_at, next_attempt_at)
+                values (?, ?, 'prov/Not-A-Repository', 'prov', 'https://slsa.dev/provenance/v1', ?, ?, ?,
+                    now() - interval '1 hour', now() - interval '1 second')
+                """, digest, buildId, key.keyId(), envelope, "sha256:" + "0".repeat(64));
+        try {
+            assertThat(attestations.attach(digest, buildId)).isFalse();
+            var row = jdbc.queryForMap("select attach_attempts, attach_error, next_attempt_at > now() + interval"
+                    + " '20 seconds' as later, attached_at from image_provenance where build_id = ?", buildId);
+            assertThat(row.get("attach_attempts")).isEqualTo(1);
+            assertThat((String) row.get("attach_error")).contains("not a repository name");
+            assertThat(row.get("later")).isEqualTo(true);
+            assertThat(row.get("attached_at")).isNull();
+            assertThat(auditCount("provenance.attach-failed", "image/" + digest)).isEqualTo(1);
+            // Not due yet: a second try now does nothing.
+            assertThat(attestations.attach(digest, buildId)).isFalse();
+            assertThat(jdbc.queryForObject("select attach_attempts from image_provenance where build_id = ?",
+                    Integer.class, buildId)).isEqualTo(1);
+            var down = health.health();
+            assertThat(down.getStatus().getCode()).isEqualTo("DOWN");
+            assertThat(((Number) down.getDetails().get("overdue")).longValue()).isGreaterThanOrEqualTo(1);
+
+            jdbc.update("update image_provenance set repository = ?, next_attempt_at = now() where build_id = ?",
+                    repository, buildId);
+            assertThat(attestations.attach(digest, buildId)).isTrue();
+            assertThat(jdbc.queryForObject("select attached_at is not null and attach_error is null"
+                    + " from image_provenance where build_id = ?", Boolean.class, buildId)).isTrue();
+            assertThat(auditCount("provenance.attached", "image/" + digest)).isEqualTo(1);
+            HttpResponse<byte[]> att = registry("/v2/" + repository + "/manifests/sha256-"
+                    + digest.substring("sha256:".length()) + ".att", "application/vnd.oci.image.manifest.v1+json");
+            assertThat(att.statusCode()).isEqualTo(200);
+            String layer = json.readTree(att.body()).path("layers").get(0).path("digest").asString();
+            assertThat(new String(registry("/v2/" + repository + "/blobs/" + layer, "*/*").body(),
+                    StandardCharsets.UTF_8)).isEqualTo(envelope);
+        } finally {
+            jdbc.update("delete from image_provenance where build_id = ?", buildId);
+        }
+        assertThat(health.health().getStatus().getCode()).isEqualTo("UP");
+    }
+
     private String registryDigest(String repository, String tag) {
         HttpResponse<byte[]> r = registry("/v2/" + repository + "/manifests/" + tag,
                 "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json");
