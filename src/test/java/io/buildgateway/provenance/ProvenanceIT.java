@@ -143,6 +143,11 @@ class ProvenanceIT extends IntegrationTest {
         problem(get(token, "/api/v1/images/sha256:" + "0".repeat(64) + "/provenance"), 404);
         problem(get(token, "/api/v1/images/latest/provenance"), 400);
         problem(get(null, "/api/v1/images/" + digest + "/provenance"), 401);
+        Response byBuild = get(token, "/api/v1/images/" + digest + "/provenance?buildId=" + buildId);
+        assertThat(byBuild.body()).isEqualTo(served.body());
+        assertThat(byBuild.header("X-Build-Id")).isEqualTo(buildId);
+        problem(get(token, "/api/v1/images/" + digest + "/provenance?buildId=" + java.util.UUID.randomUUID()), 404);
+        problem(get(token, "/api/v1/images/" + digest + "/provenance?buildId=nope"), 400);
 
         // --- the registry holds it as the image's cosign attestation ---------------------------------------------------
         eventually("the provenance stored in the registry", Duration.ofSeconds(30),
