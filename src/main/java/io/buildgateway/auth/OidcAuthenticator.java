@@ -1,11 +1,19 @@
 package io.buildgateway.auth;
 
+import com.nimbusds.jose.jwk.source.JWKSource;
+import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
+import com.nimbusds.jose.jwk.source.RateLimitReachedException;
+import com.nimbusds.jose.proc.SecurityContext;
+import com.nimbusds.jose.util.DefaultResourceRetriever;
+import java.net.MalformedURLException;
+import java.net.URI;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -83,6 +91,11 @@ final class OidcAuthenticator {
             return refused(401, "the token's claims are malformed or inconsistent (for example, it expires before "
                     + "it was issued)");
         } catch (JwtException e) {
+            if (hasCause(e, RateLimitReachedException.class)) {
+                // An unknown key id, and the keys were re-read moments ago: not a key the provider publishes.
+                return refused(401, "the token is signed with a key the identity provider does not publish (or "
+                        + "its keys could not be read in the last 30 seconds)");
+            }
             log.warn("cannot verify identity-provider tokens: {}", e.getMessage());
             return unavailable();
         } catch (RuntimeException e) {
@@ -121,23 +134,55 @@ final class OidcAuthenticator {
         return d;
     }
 
+    /**
+     * Spring Security's decoder over a Nimbus key source that caches the provider's keys (5 minutes, refreshed ahead
+     * of expiry), re-reads them for an unknown key id at most every 30 seconds (a stream of tokens with invented key
+     * ids must not make the gateway hammer the identity provider), and keeps using the last keys it read while the
+     * provider is unreachable.
+     */
     static JwtDecoder nimbusDecoder(AuthProperties.Oidc config) {
-        SimpleClientHttpRequestFactory requests = new SimpleClientHttpRequestFactory();
-        requests.setConnectTimeout(config.jwksTimeout());
-        requests.setReadTimeout(config.jwksTimeout());
-        RestTemplate rest = new RestTemplate(requests);
-        NimbusJwtDecoder.JwkSetUriJwtDecoderBuilder builder;
+        int timeout = (int) config.jwksTimeout().toMillis();
+        String jwkSetUri = config.jwkSetUri() == null || config.jwkSetUri().isBlank()
+                ? discoverJwkSetUri(config.issuerUri(), config.jwksTimeout()) : config.jwkSetUri();
+        JWKSource<SecurityContext> keys;
         try {
-            builder = config.jwkSetUri() == null || config.jwkSetUri().isBlank()
-                    ? NimbusJwtDecoder.withIssuerLocation(config.issuerUri())
-                    : NimbusJwtDecoder.withJwkSetUri(config.jwkSetUri());
-            return builder.restOperations(rest)
-                    .jwsAlgorithms(algs -> config.jwsAlgorithms().forEach(a -> algs.add(SignatureAlgorithm.from(a))))
+            keys = JWKSourceBuilder.<SecurityContext>create(URI.create(jwkSetUri).toURL(),
+                            new DefaultResourceRetriever(timeout, timeout, KEY_SET_SIZE_LIMIT))
+                    .cache(JWKSourceBuilder.DEFAULT_CACHE_TIME_TO_LIVE, JWKSourceBuilder.DEFAULT_CACHE_REFRESH_TIMEOUT)
+                    .rateLimited(JWKSourceBuilder.DEFAULT_RATE_LIMIT_MIN_INTERVAL)
+                    // During an outage of the provider, keys read before keep verifying tokens (for ten times the
+                    // cache period), so valid tokens keep working.
+                    .outageTolerant(true)
                     .build();
-        } catch (RuntimeException e) {
-            // Discovery failed (the provider is down or answers nonsense): not cached, tried again next request.
-            throw new JwtException("discovery of " + config.issuerUri() + " failed: " + e.getMessage(), e);
+        } catch (MalformedURLException | IllegalArgumentException e) {
+            throw new JwtException("the identity provider's key set address is not a URL: " + jwkSetUri, e);
         }
+        return NimbusJwtDecoder.withJwkSource(keys)
+                .jwsAlgorithms(algs -> config.jwsAlgorithms().forEach(a -> algs.add(SignatureAlgorithm.from(a))))
+                .build();
+    }
+
+    private static final int KEY_SET_SIZE_LIMIT = 1024 * 1024;
+
+    /** OpenID Connect discovery: the key set address from the issuer's metadata, whose issuer must be ours. */
+    static String discoverJwkSetUri(String issuer, Duration timeout) {
+        SimpleClientHttpRequestFactory requests = new SimpleClientHttpRequestFactory();
+        requests.setConnectTimeout(timeout);
+        requests.setReadTimeout(timeout);
+        String location = (issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer)
+                + "/.well-known/openid-configuration";
+        Map<?, ?> metadata;
+        try {
+            metadata = new RestTemplate(requests).getForObject(location, Map.class);
+        } catch (RuntimeException e) {
+            throw new JwtException("discovery at " + location + " failed: " + e.getMessage(), e);
+        }
+        if (metadata == null || !issuer.equals(metadata.get("issuer"))
+                || !(metadata.get("jwks_uri") instanceof String jwks) || jwks.isBlank()) {
+            throw new JwtException("discovery at " + location + " did not name issuer " + issuer
+                    + " and a jwks_uri; set gateway.auth.oidc.jwk-set-uri");
+        }
+        return jwks;
     }
 
     /** Issuer, audience, expiry and not-before, each with its own reason. */

@@ -174,6 +174,45 @@ class OidcAuthenticatorTest {
     }
 
     @Test
+    void tokensWithUnknownKeyIdsDoNotMakeTheGatewayHammerTheProvider() {
+        OidcAuthenticator fresh = new OidcAuthenticator(config(IDP.issuer(), IDP.jwksUri()), Clock.systemUTC());
+        assertThat(fresh.authenticate(IDP.token("alice", List.of("gateway-builders"))).status()).isEqualTo(200);
+        int before = IDP.jwksRequests();
+
+        for (int i = 0; i < 20; i++) {
+            assertThat(fresh.authenticate(IDP.unknownKey("kid-" + i)).status()).isEqualTo(401);
+        }
+
+        assertThat(IDP.jwksRequests() - before).isLessThanOrEqualTo(1);
+    }
+
+    @Test
+    void anOutageOfTheProviderAfterTheKeysWereReadDoesNotStopValidTokens() {
+        OidcAuthenticator fresh = new OidcAuthenticator(config(IDP.issuer(), IDP.jwksUri()), Clock.systemUTC());
+        assertThat(fresh.authenticate(IDP.token("alice", List.of("gateway-builders"))).status()).isEqualTo(200);
+        IDP.down(true);
+        try {
+            assertThat(fresh.authenticate(IDP.token("bob", List.of("gateway-builders"))).status()).isEqualTo(200);
+        } finally {
+            IDP.down(false);
+        }
+    }
+
+    @Test
+    void discoveryRetriesAfterTheProviderComesBack() {
+        OidcAuthenticator discovering = new OidcAuthenticator(config(IDP.issuer(), null), Clock.systemUTC());
+        IDP.down(true);
+        try {
+            assertThat(discovering.authenticate(IDP.token("alice", List.of("gateway-builders"))).status())
+                    .isEqualTo(503);
+        } finally {
+            IDP.down(false);
+        }
+        OidcAuthenticator.Outcome o = discovering.authenticate(IDP.token("alice", List.of("gateway-builders")));
+        assertThat(o.status()).as(o.reason()).isEqualTo(200);
+    }
+
+    @Test
     void recognisesJwtShapedCredentialsOnly() {
         assertThat(OidcAuthenticator.looksLikeJwt(IDP.token("alice", List.of()))).isTrue();
         assertThat(OidcAuthenticator.looksLikeJwt("bgw_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG")).isFalse();

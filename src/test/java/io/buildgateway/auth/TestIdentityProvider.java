@@ -60,8 +60,14 @@ final class TestIdentityProvider implements AutoCloseable {
             }
             respond(exchange, new JWKSet(key.toPublicJWK()).toString());
         });
-        server.createContext("/realms/test/.well-known/openid-configuration", exchange -> respond(exchange,
-                "{\"issuer\":\"" + issuer() + "\",\"jwks_uri\":\"" + jwksUri() + "\"}"));
+        server.createContext("/realms/test/.well-known/openid-configuration", exchange -> {
+            if (down) {
+                exchange.sendResponseHeaders(503, -1);
+                exchange.close();
+                return;
+            }
+            respond(exchange, "{\"issuer\":\"" + issuer() + "\",\"jwks_uri\":\"" + jwksUri() + "\"}");
+        });
         server.start();
     }
 
@@ -106,6 +112,12 @@ final class TestIdentityProvider implements AutoCloseable {
     /** A token of the same shape and key id, signed with a key the provider never published. */
     String forged(String user, List<String> groups) {
         return sign(otherKey, c -> c.claim("preferred_username", user).claim("groups", groups));
+    }
+
+    /** A token signed with a key the provider never published, under a key id it never used. */
+    String unknownKey(String keyId) {
+        RSAKey stranger = new RSAKey.Builder(otherKey).keyID(keyId).build();
+        return sign(stranger, c -> c.claim("preferred_username", "mallory").claim("groups", List.of("gateway-admins")));
     }
 
     private String sign(RSAKey with, Consumer<JWTClaimsSet.Builder> adjust) {
