@@ -111,6 +111,27 @@ class AuthPropertiesTest {
     }
 
     @Test
+    void theExampleConfigurationAndTheDefaultsBind() throws Exception {
+        var loader = new org.springframework.boot.env.YamlPropertySourceLoader();
+        for (String file : List.of("config/gateway.example.yaml", "src/main/resources/application.yaml")) {
+            MutablePropertySources sources = new MutablePropertySources();
+            loader.load(file, new org.springframework.core.io.FileSystemResource(file)).forEach(sources::addLast);
+            ApplicationConversionService conversion = new ApplicationConversionService();
+            conversion.addConverter(new TokenLifetimesConverter());
+            AuthProperties p = new Binder(ConfigurationPropertySources.from(sources),
+                    new org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver(sources),
+                    conversion).bindOrCreate("gateway.auth", AuthProperties.class);
+            assertThat(p.oidc().enabled()).as(file).isFalse();
+            if (file.startsWith("config")) {
+                assertThat(p.maxTokenLifetime().of(Role.ADMIN)).isEqualTo(Duration.ofDays(14));
+                assertThat(p.maxTokenLifetime().of(Role.BUILDER)).isEqualTo(Duration.ofDays(90));
+            } else {
+                assertThat(p.maxTokenLifetime().of(Role.ADMIN)).isEqualTo(Duration.ofDays(365));
+            }
+        }
+    }
+
+    @Test
     void secretsStayOutOfToString() {
         AuthProperties p = bind(Map.of("gateway.auth.bootstrap-token", "super-secret-bootstrap-value",
                 "gateway.auth.scrape-token", "scrape-secret-value"));

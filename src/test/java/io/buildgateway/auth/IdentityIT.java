@@ -311,9 +311,11 @@ class IdentityIT extends IntegrationTest {
         assertThat(s1).startsWith("bgw_").isNotEqualTo(s0);
         assertThat(Instant.parse(rotated.path("previousSecretRetiresAt").asString()))
                 .isBetween(Instant.now().plus(Duration.ofMinutes(59)), Instant.now().plus(Duration.ofMinutes(61)));
-        // Both secrets work during the grace period, as the same token.
+        // Both secrets work during the grace period, as the same token; the admin sees the old one still in use.
+        assertThat(findToken(id).path("previousSecretLastUsedAt").isNull()).isTrue();
         assertThat(get(s0, "/api/v1/builds").status()).isEqualTo(200);
         assertThat(get(s1, "/api/v1/builds").status()).isEqualTo(200);
+        assertThat(findToken(id).path("previousSecretLastUsedAt").isNull()).isFalse();
 
         // The token rotates itself, with no grace: the secret it used is retired at once, the oldest is gone.
         Response second = postJson(s1, "/api/v1/tokens/" + id + "/rotate", "{\"gracePeriod\":\"PT0S\"}");
