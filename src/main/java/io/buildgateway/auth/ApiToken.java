@@ -34,6 +34,14 @@ class ApiToken {
     private Instant revokedAt;
     @Column(name = "last_used_at")
     private Instant lastUsedAt;
+    @Column(name = "previous_secret_hash")
+    private String previousSecretHash;
+    @Column(name = "previous_secret_retires_at")
+    private Instant previousSecretRetiresAt;
+    @Column(name = "previous_secret_last_used_at")
+    private Instant previousSecretLastUsedAt;
+    @Column(name = "rotated_at")
+    private Instant rotatedAt;
 
     protected ApiToken() {
     }
@@ -87,6 +95,39 @@ class ApiToken {
 
     Instant lastUsedAt() {
         return lastUsedAt;
+    }
+
+    String secretHash() {
+        return secretHash;
+    }
+
+    String previousSecretHash() {
+        return previousSecretHash;
+    }
+
+    Instant previousSecretRetiresAt() {
+        return previousSecretRetiresAt;
+    }
+
+    Instant previousSecretLastUsedAt() {
+        return previousSecretLastUsedAt;
+    }
+
+    Instant rotatedAt() {
+        return rotatedAt;
+    }
+
+    /**
+     * A new secret: the current one becomes the previous secret, accepted until {@code previousRetiresAt}; a
+     * secret that was already previous is dropped at once (one previous secret at a time).
+     */
+    void rotate(String newSecretHash, Instant at, Instant previousRetiresAt, Instant newExpiresAt) {
+        previousSecretHash = secretHash;
+        previousSecretRetiresAt = previousRetiresAt;
+        previousSecretLastUsedAt = null;
+        secretHash = newSecretHash;
+        rotatedAt = at;
+        expiresAt = newExpiresAt;
     }
 
     boolean activeAt(Instant now) {

@@ -1,10 +1,14 @@
 package io.buildgateway.auth;
 
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.ProblemResponses;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -15,21 +19,32 @@ import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.web.filter.OncePerRequestFilter;
 
 /**
- * Reads {@code Authorization: Bearer <token>} and authenticates it against the token store. It never fails the
- * request itself: a missing or bad credential leaves the request anonymous, with the reason kept as a request
- * attribute for the 401 problem. Tokens in query strings are never read.
+ * Reads {@code Authorization: Bearer <token>}. A value shaped like a JWT goes to the identity provider's decoder
+ * ({@link OidcAuthenticator}, when one is configured); anything else is a gateway token ({@link Tokens}) or the
+ * scrape token. Every way produces the same {@link GatewayPrincipal}, so endpoints, team rules and the audit trail
+ * do not care how a caller authenticated. A missing or bad credential leaves the request anonymous, with the reason
+ * kept as a request attribute for the 401 problem; a valid identity with no gateway role is answered 403 here, and an
+ * unreachable identity provider 503. Tokens in query strings are never read; tokens are never logged.
  */
 class BearerTokenFilter extends OncePerRequestFilter {
 
     static final String FAILURE = BearerTokenFilter.class.getName() + ".failure";
+    /** Set when the request authenticated with a rotated token's previous secret, still within its grace period. */
+    static final String PREVIOUS_SECRET = BearerTokenFilter.class.getName() + ".previousSecret";
     static final String SCRAPE_AUTHORITY = "SCRAPE";
+    /** Identity-provider tokens with many groups are long; Tomcat's own header limit (8 KB) applies as well. */
+    static final int MAX_HEADER = 8192;
 
     private final Tokens tokens;
     private final AuthProperties properties;
+    private final OidcAuthenticator oidc;
+    private final ProblemResponses problems;
 
-    BearerTokenFilter(Tokens tokens, AuthProperties properties) {
+    BearerTokenFilter(Tokens tokens, AuthProperties properties, OidcAuthenticator oidc, ProblemResponses problems) {
         this.tokens = tokens;
         this.properties = properties;
+        this.oidc = oidc;
+        this.problems = problems;
     }
 
     @Override
@@ -44,19 +59,24 @@ class BearerTokenFilter extends OncePerRequestFilter {
             return;
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7) || header.substring(7).isBlank()
-                || header.length() > 1024) {
+                || header.length() > MAX_HEADER) {
             request.setAttribute(FAILURE, "malformed Authorization header; expected 'Bearer <token>'");
             chain.doFilter(request, response);
             return;
         }
         String secret = header.substring(7).trim();
         String scrape = properties.scrapeToken();
-        if (scrape != null && !scrape.isBlank() && java.security.MessageDigest.isEqual(
-                scrape.getBytes(java.nio.charset.StandardCharsets.UTF_8),
-                secret.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+        if (scrape != null && !scrape.isBlank() && MessageDigest.isEqual(scrape.getBytes(StandardCharsets.UTF_8),
+                secret.getBytes(StandardCharsets.UTF_8))) {
             GatewayPrincipal scraper = new GatewayPrincipal(null, "prometheus-scraper", Set.of(), Set.of());
-            authenticate(scraper, List.of(new SimpleGrantedAuthority(SCRAPE_AUTHORITY)));
+            setAuthentication(scraper, List.of(new SimpleGrantedAuthority(SCRAPE_AUTHORITY)));
             chain.doFilter(request, response);
+            return;
+        }
+        if (OidcAuthenticator.looksLikeJwt(secret)) {
+            if (identityProviderToken(secret, request, response)) {
+                chain.doFilter(request, response);
+            }
             return;
         }
         Tokens.Authentication result = tokens.authenticate(secret);
@@ -64,17 +84,60 @@ class BearerTokenFilter extends OncePerRequestFilter {
             request.setAttribute(FAILURE, switch (result.failure()) {
                 case EXPIRED -> "the token has expired";
                 case REVOKED -> "the token has been revoked";
+                case RETIRED -> "the token was rotated and this secret was retired at " + result.retiredAt()
+                        + "; use the new secret";
                 case UNKNOWN -> "the token is not known to this gateway";
             });
         } else {
-            List<GrantedAuthority> authorities = new ArrayList<>();
-            result.principal().roles().forEach(r -> authorities.add(new SimpleGrantedAuthority(r.authority())));
-            authenticate(result.principal(), authorities);
+            if (result.previousSecret()) {
+                request.setAttribute(PREVIOUS_SECRET, Boolean.TRUE);
+            }
+            authenticate(result.principal());
         }
         chain.doFilter(request, response);
     }
 
-    private static void authenticate(GatewayPrincipal principal, List<GrantedAuthority> authorities) {
+    /** Returns whether the request goes on (authenticated or anonymous with a reason) or was answered here. */
+    private boolean identityProviderToken(String token, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        if (oidc == null) {
+            request.setAttribute(FAILURE, "identity-provider tokens (JWTs) are not accepted: this gateway has no "
+                    + "identity provider configured (gateway.auth.oidc.issuer-uri)");
+            return true;
+        }
+        OidcAuthenticator.Outcome outcome = oidc.authenticate(token);
+        switch (outcome.status()) {
+            case 200 -> {
+                authenticate(outcome.principal());
+                return true;
+            }
+            case 403 -> {
+                // The audit trail shows who was refused, not "anonymous".
+                authenticate(outcome.principal());
+                problems.write(new Problem(403, "no-gateway-role", "Forbidden", outcome.reason()), request, response);
+                SecurityContextHolder.clearContext();
+                return false;
+            }
+            case 503 -> {
+                response.setHeader("Retry-After", "30");
+                problems.write(new Problem(503, "identity-provider-unavailable", "Service unavailable",
+                        outcome.reason()), request, response);
+                return false;
+            }
+            default -> {
+                request.setAttribute(FAILURE, outcome.reason());
+                return true;
+            }
+        }
+    }
+
+    static void authenticate(GatewayPrincipal principal) {
+        List<GrantedAuthority> authorities = new ArrayList<>();
+        principal.roles().forEach(r -> authorities.add(new SimpleGrantedAuthority(r.authority())));
+        setAuthentication(principal, authorities);
+    }
+
+    private static void setAuthentication(GatewayPrincipal principal, List<GrantedAuthority> authorities) {
         var authentication = UsernamePasswordAuthenticationToken.authenticated(principal, null, authorities);
         SecurityContextHolder.getContext().setAuthentication(authentication);
     }

@@ -20,6 +20,8 @@ import org.springframework.security.web.authentication.AnonymousAuthenticationFi
 @EnableMethodSecurity
 class SecurityConfig {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SecurityConfig.class);
+
     /** No user store: Boot would otherwise create a default user and log its generated password. */
     @Bean
     org.springframework.security.core.userdetails.UserDetailsService noUsers() {
@@ -29,15 +31,31 @@ class SecurityConfig {
     }
 
     @Bean
-    SecurityFilterChain api(HttpSecurity http, Tokens tokens, AuthProperties properties, ProblemResponses problems)
-            throws Exception {
+    SecurityFilterChain api(HttpSecurity http, Tokens tokens, AuthProperties properties, ProblemResponses problems,
+            java.time.Clock clock) throws Exception {
+        OidcAuthenticator oidc = null;
+        if (properties.oidc().enabled()) {
+            oidc = new OidcAuthenticator(properties.oidc(), clock);
+            log.info("accepting identity-provider JWTs from issuer {} for audiences {} (keys: {})",
+                    properties.oidc().issuerUri(), properties.oidc().audiences(),
+                    properties.oidc().jwkSetUri() == null ? "discovered" : properties.oidc().jwkSetUri());
+        }
+        if (!properties.mtls().clients().isEmpty()) {
+            log.info("{} client certificate subject(s) mapped to principals", properties.mtls().clients().size());
+        }
+        String needs = "this endpoint needs Authorization: Bearer <token>"
+                + (oidc != null ? " (a gateway token or an identity-provider JWT)" : "")
+                + (properties.mtls().clients().isEmpty() ? "" : " or a mapped client certificate");
         http.csrf(c -> c.disable())
                 .httpBasic(b -> b.disable())
                 .formLogin(f -> f.disable())
                 .logout(l -> l.disable())
                 .requestCache(c -> c.disable())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                .addFilterBefore(new BearerTokenFilter(tokens, properties), AnonymousAuthenticationFilter.class)
+                .addFilterBefore(new BearerTokenFilter(tokens, properties, oidc, problems),
+                        AnonymousAuthenticationFilter.class)
+                .addFilterBefore(new ClientCertificateFilter(new ClientCertificates(properties.mtls())),
+                        AnonymousAuthenticationFilter.class)
                 .authorizeHttpRequests(a -> a
                         // The continuation of an already authorised request (streamed logs) and error rendering.
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
@@ -52,7 +70,7 @@ class SecurityConfig {
                             Object reason = request.getAttribute(BearerTokenFilter.FAILURE);
                             Problem problem = new Problem(401, "unauthenticated", "Unauthorized",
                                     reason != null ? reason.toString()
-                                            : "this endpoint needs Authorization: Bearer <token>");
+                                            : needs);
                             response.setHeader("WWW-Authenticate", "Bearer realm=\"build-gateway\"");
                             problems.write(problem, request, response);
                         })

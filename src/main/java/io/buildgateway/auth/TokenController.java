@@ -1,9 +1,14 @@
 package io.buildgateway.auth;
 
+import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
+import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.springframework.http.ResponseEntity;
@@ -14,6 +19,7 @@ import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
 @RestController
@@ -42,6 +48,18 @@ class TokenController {
     record TeamRequest(String name, String description) {
     }
 
+    /** Both optional: the old secret's grace period (ISO-8601, e.g. PT1H) and the new secret's expiry. */
+    record RotateRequest(Duration gracePeriod, Instant expiresAt) {
+    }
+
+    record TokenRotated(UUID id, String name, Set<Role> roles, Set<String> teams, Instant expiresAt, String token,
+            Instant previousSecretRetiresAt) {
+        @Override
+        public String toString() {
+            return "TokenRotated[id=" + id + ", name=" + name + ", token=***]";
+        }
+    }
+
     @PostMapping("/tokens")
     ResponseEntity<TokenCreated> create(@RequestBody TokenRequest request) {
         Tokens.IssuedToken issued = tokens.issue(request.name(), request.roles(), request.teams(), request.expiresAt(),
@@ -54,6 +72,36 @@ class TokenController {
     @GetMapping("/tokens")
     List<Tokens.TokenView> list() {
         return tokens.list();
+    }
+
+    /** ADMIN, or the token itself (method-level rule replaces the class-level ADMIN rule); checked in Tokens. */
+    @PostMapping("/tokens/{id}/rotate")
+    @PreAuthorize("isAuthenticated()")
+    TokenRotated rotate(@PathVariable UUID id, @RequestBody(required = false) RotateRequest request,
+            HttpServletRequest http) {
+        RotateRequest body = request == null ? new RotateRequest(null, null) : request;
+        Tokens.RotatedToken rotated = tokens.rotate(id, body.gracePeriod(), body.expiresAt(),
+                GatewayPrincipal.require(), http.getAttribute(BearerTokenFilter.PREVIOUS_SECRET) != null,
+                RequestInfos.current());
+        var v = rotated.view();
+        return new TokenRotated(v.id(), v.name(), v.roles(), v.teams(), v.expiresAt(), rotated.secret(),
+                v.previousSecretRetiresAt());
+    }
+
+    @GetMapping("/tokens/expiring")
+    List<Tokens.TokenView> expiring(@RequestParam(defaultValue = "P14D") String within) {
+        Duration period;
+        try {
+            period = Duration.parse(within);
+        } catch (DateTimeParseException e) {
+            throw Problem.badRequest("invalid-parameter", "within must be an ISO-8601 duration such as P14D or PT12H")
+                    .with("errors", List.of(Map.of("field", "within", "message", "not an ISO-8601 duration")));
+        }
+        if (period.isNegative() || period.compareTo(Duration.ofDays(3660)) > 0) {
+            throw Problem.badRequest("invalid-parameter", "within must be between PT0S and P3660D")
+                    .with("errors", List.of(Map.of("field", "within", "message", "out of range")));
+        }
+        return tokens.expiring(period);
     }
 
     @DeleteMapping("/tokens/{id}")

@@ -10,6 +10,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
@@ -28,7 +29,9 @@ import org.springframework.transaction.annotation.Transactional;
 
 /**
  * Gateway tokens: issued as random 256-bit secrets shown once, stored as SHA-256 only, checked on every request so
- * that expiry and revocation take effect on the next call.
+ * that expiry and revocation take effect on the next call. Lifecycle (docs/identity.md): a maximum lifetime per
+ * role, rotation to a new secret with a grace period for the old one, the last-used time (written at most once per
+ * {@code gateway.auth.last-used-resolution}), and the list of tokens about to expire.
  */
 @Service
 public class Tokens {
@@ -53,7 +56,8 @@ public class Tokens {
 
     /** What a token looks like to an admin: everything but the secret. */
     public record TokenView(UUID id, String name, Set<Role> roles, Set<String> teams, Instant createdAt,
-            String createdBy, Instant expiresAt, Instant revokedAt, Instant lastUsedAt) {
+            String createdBy, Instant expiresAt, Instant revokedAt, Instant lastUsedAt, Instant rotatedAt,
+            Instant previousSecretRetiresAt, Instant previousSecretLastUsedAt) {
     }
 
     /** The one response that carries the secret. */
@@ -65,9 +69,26 @@ public class Tokens {
     }
 
     /** Why authentication failed, for the 401 detail. */
-    public enum Failure { UNKNOWN, EXPIRED, REVOKED }
+    public enum Failure { UNKNOWN, EXPIRED, REVOKED, RETIRED }
 
-    public record Authentication(GatewayPrincipal principal, Failure failure) {
+    /**
+     * A principal, or why not. {@code previousSecret}: the caller used a rotated token's previous secret within its
+     * grace period; {@code retiredAt}: when that secret stopped working (with {@link Failure#RETIRED}).
+     */
+    public record Authentication(GatewayPrincipal principal, Failure failure, boolean previousSecret,
+            Instant retiredAt) {
+
+        static Authentication failed(Failure failure) {
+            return new Authentication(null, failure, false, null);
+        }
+    }
+
+    /** The answer to a rotation: the token with its new secret, shown this once. */
+    public record RotatedToken(TokenView view, String secret) {
+        @Override
+        public String toString() {
+            return "RotatedToken[" + view + ", secret=***]";
+        }
     }
 
     @Transactional
@@ -89,27 +110,43 @@ public class Tokens {
                         .with("errors", List.of(Map.of("field", "teams", "message", "invalid team name")));
             }
         }
-        Instant latest = now.plus(properties.maxTokenLifetime());
-        Instant expiry = expiresAt == null ? latest : expiresAt;
-        if (!expiry.isAfter(now)) {
-            throw Problem.badRequest("invalid-body", "expiresAt must be in the future")
-                    .with("errors", List.of(Map.of("field", "expiresAt", "message", "must be in the future")));
-        }
-        if (expiry.isAfter(latest)) {
-            throw Problem.badRequest("invalid-body", "expiresAt is beyond the maximum token lifetime of "
-                    + properties.maxTokenLifetime().toDays() + " days")
-                    .with("errors", List.of(Map.of("field", "expiresAt", "message", "beyond the maximum lifetime")));
-        }
+        Instant expiry = expiry(EnumSet.copyOf(roles), expiresAt, now);
         for (String team : teamSet) {
             teams.ensure(team, request);
         }
         return create(name, EnumSet.copyOf(roles), teamSet, expiry, request);
     }
 
-    private IssuedToken create(String name, Set<Role> roles, Set<String> teamSet, Instant expiry, RequestInfo request) {
+    /** The requested expiry, or the maximum for these roles when none is asked for; 400 beyond the maximum. */
+    private Instant expiry(Set<Role> roles, Instant requested, Instant now) {
+        Duration max = properties.maxTokenLifetime().forRoles(roles);
+        Instant latest = now.plus(max);
+        Instant expiry = requested == null ? latest : requested;
+        if (!expiry.isAfter(now)) {
+            throw Problem.badRequest("invalid-body", "expiresAt must be in the future")
+                    .with("errors", List.of(Map.of("field", "expiresAt", "message", "must be in the future")));
+        }
+        if (expiry.isAfter(latest)) {
+            throw Problem.badRequest("invalid-body", "expiresAt is beyond the maximum token lifetime of "
+                    + describe(max) + " for a token with roles " + new TreeSet<>(roles))
+                    .with("maxLifetime", max.toString())
+                    .with("errors", List.of(Map.of("field", "expiresAt", "message", "beyond the maximum lifetime")));
+        }
+        return expiry;
+    }
+
+    private static String describe(Duration d) {
+        return d.toSeconds() % 86_400 == 0 ? d.toDays() + " days" : d.toString();
+    }
+
+    private static String newSecret() {
         byte[] bytes = new byte[32];
         RANDOM.nextBytes(bytes);
-        String secret = SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+        return SECRET_PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+    }
+
+    private IssuedToken create(String name, Set<Role> roles, Set<String> teamSet, Instant expiry, RequestInfo request) {
+        String secret = newSecret();
         return new IssuedToken(store(name, secret, roles, teamSet, expiry, request), secret);
     }
 
@@ -131,12 +168,14 @@ public class Tokens {
     /** Creates the bootstrap ADMIN token from a configured secret unless a token with that secret exists. */
     @Transactional
     public boolean ensureBootstrap(String secret) {
-        if (tokens.findBySecretHash(hash(secret)).isPresent()) {
+        if (tokens.findByAnySecretHash(hash(secret)).isPresent()) {
             return false;
         }
-        store("bootstrap-admin", secret, EnumSet.of(Role.ADMIN), Set.of(), null, RequestInfo.system());
+        store(BOOTSTRAP_NAME, secret, EnumSet.of(Role.ADMIN), Set.of(), null, RequestInfo.system());
         return true;
     }
+
+    private static final String BOOTSTRAP_NAME = "bootstrap-admin";
 
     @Transactional(readOnly = true)
     public List<TokenView> list() {
@@ -152,25 +191,103 @@ public class Tokens {
                 Map.of("name", token.name(), "alreadyRevoked", already), request));
     }
 
-    /** Checks a presented secret. Records the last use at most once a minute per token. */
+    /**
+     * Rotates a token's secret: the new secret is returned once; the old one keeps working for the grace period
+     * (default {@code gateway.auth.rotation-grace-period}), never beyond the token's old expiry. The new secret gets a
+     * new expiry under the same rules as a new token. An ADMIN may rotate any token; a token may rotate itself, with
+     * its current secret. The bootstrap token's secret lives in the environment and is not rotated here.
+     */
+    @Transactional
+    public RotatedToken rotate(UUID id, Duration gracePeriod, Instant expiresAt, GatewayPrincipal caller,
+            boolean callerUsedPreviousSecret, RequestInfo request) {
+        boolean self = id.equals(caller.tokenId());
+        if (!caller.has(Role.ADMIN)) {
+            if (!self) {
+                throw Problem.forbidden("only an ADMIN or the token itself may rotate token " + id);
+            }
+            if (callerUsedPreviousSecret) {
+                throw Problem.forbidden("a token rotates itself with its current secret, not with a retiring one");
+            }
+        }
+        ApiToken token = tokens.findById(id).orElseThrow(() -> Problem.notFound("token " + id));
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        if (token.revokedAt() != null) {
+            throw new Problem(409, "conflict", "Conflict", "token " + id + " is revoked; issue a new token");
+        }
+        if (!token.activeAt(now)) {
+            throw new Problem(409, "conflict", "Conflict", "token " + id + " has expired; issue a new token");
+        }
+        if (BOOTSTRAP_NAME.equals(token.name()) && RequestInfo.SYSTEM.equals(token.createdBy())) {
+            throw new Problem(409, "conflict", "Conflict", "the bootstrap token's secret is GATEWAY_BOOTSTRAP_TOKEN: "
+                    + "change it there, or issue an ADMIN token and revoke the bootstrap token");
+        }
+        Duration grace = gracePeriod == null ? properties.rotationGracePeriod() : gracePeriod;
+        if (grace.isNegative() || grace.compareTo(properties.maxRotationGracePeriod()) > 0) {
+            throw Problem.badRequest("invalid-body", "gracePeriod must be between PT0S and "
+                    + properties.maxRotationGracePeriod())
+                    .with("errors", List.of(Map.of("field", "gracePeriod", "message", "out of range")));
+        }
+        Instant expiry = expiry(token.roles(), expiresAt, now).truncatedTo(ChronoUnit.MICROS);
+        Instant retires = now.plus(grace);
+        if (token.expiresAt() != null && token.expiresAt().isBefore(retires)) {
+            retires = token.expiresAt();
+        }
+        boolean droppedPrevious = token.previousSecretHash() != null && token.previousSecretRetiresAt() != null
+                && token.previousSecretRetiresAt().isAfter(now);
+        String secret = newSecret();
+        token.rotate(hash(secret), now, retires, expiry);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("name", token.name());
+        details.put("by", self ? "self" : "admin");
+        details.put("gracePeriod", grace.toString());
+        details.put("previousSecretRetiresAt", retires.toString());
+        details.put("expiresAt", expiry.toString());
+        details.put("droppedEarlierSecret", droppedPrevious);
+        events.publishEvent(new AuditRecord("token.rotated", "token/" + id, Outcome.SUCCESS, details, request));
+        return new RotatedToken(view(token), secret);
+    }
+
+    /** Live tokens that expire within the given period from now, soonest first. */
+    @Transactional(readOnly = true)
+    public List<TokenView> expiring(Duration within) {
+        Instant now = clock.instant();
+        return tokens.findExpiring(now, now.plus(within)).stream().map(Tokens::view).toList();
+    }
+
+    /**
+     * Checks a presented secret: a token's current secret, or its previous one within the grace period after a
+     * rotation. Records the last use at most once per {@code gateway.auth.last-used-resolution} per token, so that
+     * a busy token does not cost a write per request.
+     */
     @Transactional
     public Authentication authenticate(String secret) {
-        Optional<ApiToken> found = tokens.findBySecretHash(hash(secret));
+        String hash = hash(secret);
+        Optional<ApiToken> found = tokens.findByAnySecretHash(hash);
         if (found.isEmpty()) {
-            return new Authentication(null, Failure.UNKNOWN);
+            return Authentication.failed(Failure.UNKNOWN);
         }
         ApiToken token = found.get();
         Instant now = clock.instant();
         if (token.revokedAt() != null) {
-            return new Authentication(null, Failure.REVOKED);
+            return Authentication.failed(Failure.REVOKED);
         }
         if (!token.activeAt(now)) {
-            return new Authentication(null, Failure.EXPIRED);
+            return Authentication.failed(Failure.EXPIRED);
         }
-        if (token.lastUsedAt() == null || token.lastUsedAt().isBefore(now.minusSeconds(60))) {
-            tokens.touch(token.id(), now);
+        boolean previous = !hash.equals(token.secretHash());
+        if (previous && (token.previousSecretRetiresAt() == null || !now.isBefore(token.previousSecretRetiresAt()))) {
+            return new Authentication(null, Failure.RETIRED, true, token.previousSecretRetiresAt());
         }
-        return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roles(), token.teams()), null);
+        Instant notAfter = now.minus(properties.lastUsedResolution());
+        if (token.lastUsedAt() == null || token.lastUsedAt().isBefore(notAfter)) {
+            tokens.touch(token.id(), now, notAfter);
+        }
+        if (previous && (token.previousSecretLastUsedAt() == null
+                || token.previousSecretLastUsedAt().isBefore(notAfter))) {
+            tokens.touchPrevious(token.id(), now, notAfter);
+        }
+        return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roles(), token.teams()), null,
+                previous, null);
     }
 
     static String hash(String secret) {
@@ -184,6 +301,7 @@ public class Tokens {
 
     private static TokenView view(ApiToken t) {
         return new TokenView(t.id(), t.name(), t.roles(), t.teams(), t.createdAt(), t.createdBy(), t.expiresAt(),
-                t.revokedAt(), t.lastUsedAt());
+                t.revokedAt(), t.lastUsedAt(), t.rotatedAt(), t.previousSecretRetiresAt(),
+                t.previousSecretLastUsedAt());
     }
 }
