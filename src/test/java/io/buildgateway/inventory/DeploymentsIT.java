@@ -16,6 +16,7 @@ import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -28,6 +29,9 @@ class DeploymentsIT extends IntegrationTest {
 
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
     private static final Pattern NEXT = Pattern.compile("<([^>]+)>; rel=\"next\"");
+
+    @Autowired
+    OwnerNotices owners;
 
     @Test
     void eachStaleReasonIsListedAndADeploymentWithoutOneIsNot() {
@@ -85,6 +89,11 @@ class DeploymentsIT extends IntegrationTest {
         assertThat(workloads(read(get(builder(team), "/api/v1/deployments?environment=" + env + "&stale=true"))))
                 .containsExactly("fixable", "moved", "on-old-base");
         assertThat(read(get(builder("other" + RUN), "/api/v1/deployments?environment=" + env)).size()).isZero();
+
+        // The owners' daily digest has the same list, without unknown provenance (no owner), across environments.
+        assertThat(owners.staleByTeam().get(team)).extracting(d -> d.get("workload"))
+                .containsExactly("fixable", "moved", "on-old-base");
+        assertThat(owners.staleByTeam().get(team).get(1).get("reasons").toString()).contains("newer-build");
 
         // Redeploying the workload on the tag's new image ends its staleness.
         deploy(deployer, env, "moved", team + "/moved", newer);
