@@ -122,9 +122,9 @@ class Deployments {
      *
      * <p>Staleness is decided in the database, a page at a time. Unknown provenance is a reason by itself, so those
      * deployments are one part of the list (few: from the partial index on unknown images). The others are read in
-     * list order in bounded chunks of {@code deployment_current}: each chunk's rows are tested with three index probes
-     * (base moved, tag moved, an advisory with a fix) until the page is full, so a page costs the rows it passes over,
-     * never the whole fleet. The reasons' details are built for the page's rows only.
+     * list order in bounded chunks of {@code deployment_current} (the page and some slack, then sized by the share
+     * kept so far): each chunk's rows are tested with three index probes (base moved, tag moved, an advisory with a
+     * fix) until the page is full, so a page costs the rows it passes over, never the whole fleet. The reasons' details are built for the page's rows only.
      *
      * @throws Problem (400) when {@code after} names no deployment
      */
@@ -143,17 +143,20 @@ class Deployments {
             out.addAll(unknown(q, from, limit + 1));
         }
         Key lower = from == null || from.unknown() ? null : from;
-        int size = Math.max(FIRST_CHUNK, 2 * (limit + 1));
+        int size = limit + 1 + SLACK;
         while (out.size() <= limit) {
             Chunk chunk = chunk(q, lower, size);
+            int before = out.size();
             if (chunk.ids().length > 0) {
-                out.addAll(rows(q, chunk.ids(), limit + 1 - out.size()));
+                out.addAll(rows(q, chunk.ids(), limit + 1 - before));
             }
-            if (chunk.ids().length < size) {
-                break; // the end of the list
+            if (chunk.ids().length < size || out.size() > limit) {
+                break; // the end of the list, or the page is full
             }
+            // The next chunk as large as this one's share of kept rows says the rest of the page needs, with room.
+            int kept = Math.max(1, out.size() - before);
             lower = chunk.last();
-            size = Math.min(size * 4, MAX_CHUNK);
+            size = (int) Math.min(MAX_CHUNK, (long) (limit + 1 - out.size()) * size / kept * 5 / 4 + SLACK);
         }
         return out.size() > limit ? new Page(List.copyOf(out.subList(0, limit)), true) : new Page(out, false);
     }
@@ -216,8 +219,11 @@ class Deployments {
               or exists (select 1 from image_vulnerability v where v.build_id = i.build_id and v.fixed is not null))
             """;
 
-    /** The first chunk of the list a page reads (at least twice the page), and the most any chunk reads. */
-    private static final int FIRST_CHUNK = 64;
+    /**
+     * A chunk of the list is the page plus this many (most deployments of a real fleet are stale, and when the
+     * question is stale=false all are kept), then sized by the share of the last chunk's rows kept; at most MAX_CHUNK.
+     */
+    private static final int SLACK = 64;
     private static final int MAX_CHUNK = 20_000;
 
     /** The ids of some deployments in list order, and the position of the last of them. */
