@@ -39,6 +39,9 @@ public final class InventoryBench {
 
     private static final double TARGET_MS = 100;
     private static final double REBUILD_TARGET_MS = 2000;
+    /** GET /api/v1/deployments serves 100 by default, at most 1,000. */
+    private static final int PAGE = 100;
+    private static final int WALK = 1000;
     private static final long BUDGET_NANOS = 90_000_000_000L; // per question; at least 3 runs are made regardless
 
     /** One execution's worth of statements, kept per distinct SQL text. */
@@ -114,38 +117,43 @@ public final class InventoryBench {
                 .query(Long.class).single();
 
         System.out.printf(Locale.ROOT, "%nwarm-up: every question once ...%n");
-        for (Map<String, String> q : packageQueries) {
+        for (Map<String, String> q : wanted("images by package below") ? packageQueries : List.<Map<String, String>>of()) {
             images.list(filter(null, q.get("package"), q.get("below"), null, null), security, 51, null);
         }
-        for (String p : packages) {
+        for (String p : wanted("images by package (any") ? packages : List.<String>of()) {
             images.list(filter(null, p, null, null, null), security, 51, null);
         }
-        for (String cve : cveQueries) {
+        for (String cve : wanted("images by CVE") ? cveQueries : List.<String>of()) {
             images.list(filter(null, null, null, cve, null), security, 51, null);
         }
-        for (String base : baseQueries) {
+        for (String base : wanted("images by base") ? baseQueries : List.<String>of()) {
             images.list(filter(null, null, null, null, base), security, 51, null);
         }
-        for (Object[] q : staleQueries) {
-            deployments.list((String) q[0], true, true, cast(q[1]));
+        StaleLister stale = StaleLister.of(deployments);
+        for (Object[] q : wanted("stale deployments") ? staleQueries : List.<Object[]>of()) {
+            stale.page((String) q[0], cast(q[1]), PAGE);
         }
-        rebuilds.resolve(new Rebuilds.Selector(widest, null, null, null, null, null));
+        if (wanted("rebuild dry-run")) {
+            rebuilds.resolve(new Rebuilds.Selector(widest, null, null, null, null, null));
+        }
 
         Map<String, Result> results = new LinkedHashMap<>();
         results.put("primary-key lookup (baseline)", time(digests.size(), i -> () -> inventory.find(digests.get(i))));
         double baseline = results.get("primary-key lookup (baseline)").p(50);
-        results.put("images by package below version", time(packageQueries.size(), i -> () -> images.list(
+        measure(results, "images by package below version", () -> time(packageQueries.size(), i -> () -> images.list(
                 filter(null, packageQueries.get(i).get("package"), packageQueries.get(i).get("below"), null, null),
                 security, 51, null)));
-        results.put("images by package (any version)", time(packages.size(), i -> () -> images.list(
+        measure(results, "images by package (any version)", () -> time(packages.size(), i -> () -> images.list(
                 filter(null, packages.get(i), null, null, null), security, 51, null)));
-        results.put("images by CVE", time(cveQueries.size(), i -> () -> images.list(
+        measure(results, "images by CVE", () -> time(cveQueries.size(), i -> () -> images.list(
                 filter(null, null, null, cveQueries.get(i), null), security, 51, null)));
-        results.put("images by base digest (or ref)", time(baseQueries.size(), i -> () -> images.list(
+        measure(results, "images by base digest (or ref)", () -> time(baseQueries.size(), i -> () -> images.list(
                 filter(null, null, null, null, baseQueries.get(i)), security, 51, null)));
-        results.put("stale deployments", time(staleQueries.size(), i -> () -> deployments.list(
-                (String) staleQueries.get(i)[0], true, true, cast(staleQueries.get(i)[1]))));
-        results.put("rebuild dry-run, " + widestCount + " images", time(5, i -> () -> rebuilds.resolve(
+        measure(results, "stale deployments, a page of " + PAGE, () -> time(staleQueries.size(), i -> () -> stale.page(
+                (String) staleQueries.get(i)[0], cast(staleQueries.get(i)[1]), PAGE)));
+        measure(results, "stale deployments, all (pages of " + WALK + ")", () -> time(staleQueries.size(), i -> () -> stale.all(
+                (String) staleQueries.get(i)[0], cast(staleQueries.get(i)[1]))));
+        measure(results, "rebuild dry-run, " + widestCount + " images", () -> time(5, i -> () -> rebuilds.resolve(
                 new Rebuilds.Selector(widest, null, null, null, null, null))));
 
         System.out.printf(Locale.ROOT, "%n%-36s %5s %9s %9s %9s %9s %8s %7s %7s  %s%n", "question", "runs", "p50 ms",
@@ -153,6 +161,7 @@ public final class InventoryBench {
         for (Map.Entry<String, Result> e : results.entrySet()) {
             Result r = e.getValue();
             double target = e.getKey().startsWith("rebuild") ? REBUILD_TARGET_MS : TARGET_MS;
+            // (the whole stale list has no target of its own: the API serves it a page at a time)
             System.out.printf(Locale.ROOT, "%-36s %5d %9.2f %9.2f %9.2f %9.0f %8.0f %7.2f %7.0f  %08x%s%n",
                     e.getKey(), r.millis.length, r.p(50), r.p(95), r.p(100), r.statements, r.rows, r.p(95) / target,
                     r.p(50) / baseline, r.fingerprint, r.capped ? "  (time budget reached)" : "");
@@ -173,6 +182,98 @@ public final class InventoryBench {
             }
         }
         pool.close();
+    }
+
+    /**
+     * The stale-deployment list through whichever Deployments the classpath has: this build's pages
+     * ({@code list(Query, after, limit)}) or, with BENCH_CLASSES of a build before paging, its one list of everything
+     * ({@code list(environment, staleOnly, current, teams)}), cut to the same page. Both answer lists of the same View
+     * record, so their CRCs compare. Reflection, because the bench is compiled against this build only.
+     */
+    interface StaleLister {
+        List<?> page(String environment, Set<String> teams, int limit);
+
+        List<?> all(String environment, Set<String> teams);
+
+        static StaleLister of(Deployments d) throws ReflectiveOperationException {
+            java.lang.reflect.Method old = java.util.Arrays.stream(Deployments.class.getDeclaredMethods())
+                    .filter(m -> m.getName().equals("list") && m.getParameterCount() == 4).findFirst().orElse(null);
+            if (old != null) { // (the Query class of this build may be on the classpath behind the old build's)
+                old.setAccessible(true);
+                return new StaleLister() {
+                    public List<?> page(String environment, Set<String> teams, int limit) {
+                        List<?> all = all(environment, teams);
+                        return List.copyOf(all.subList(0, Math.min(limit, all.size())));
+                    }
+
+                    public List<?> all(String environment, Set<String> teams) {
+                        return (List<?>) call(old, d, environment, true, true, teams);
+                    }
+                };
+            }
+            Class<?> query = Class.forName("io.buildgateway.inventory.Deployments$Query");
+            java.lang.reflect.Constructor<?> newQuery = query.getDeclaredConstructor(String.class, String.class,
+                    boolean.class, Set.class);
+            newQuery.setAccessible(true);
+            java.lang.reflect.Method list = Deployments.class.getDeclaredMethod("list", query, java.util.UUID.class,
+                    int.class);
+            list.setAccessible(true);
+            Class<?> page = Class.forName("io.buildgateway.inventory.Deployments$Page");
+            java.lang.reflect.Method items = page.getDeclaredMethod("items");
+            java.lang.reflect.Method more = page.getDeclaredMethod("more");
+            items.setAccessible(true);
+            more.setAccessible(true);
+            java.lang.reflect.Method id = Class.forName("io.buildgateway.inventory.Deployments$View")
+                    .getDeclaredMethod("id");
+            id.setAccessible(true);
+            return new StaleLister() {
+                public List<?> page(String environment, Set<String> teams, int limit) {
+                    return (List<?>) call(items, call(list, d, q(environment, teams), null, limit));
+                }
+
+                public List<?> all(String environment, Set<String> teams) {
+                    List<Object> out = new ArrayList<>();
+                    Object p = call(list, d, q(environment, teams), null, WALK);
+                    out.addAll((List<?>) call(items, p));
+                    while ((Boolean) call(more, p)) {
+                        p = call(list, d, q(environment, teams), call(id, out.get(out.size() - 1)), WALK);
+                        out.addAll((List<?>) call(items, p));
+                    }
+                    return out;
+                }
+
+                private Object q(String environment, Set<String> teams) {
+                    try {
+                        return newQuery.newInstance(environment, null, true, teams);
+                    } catch (ReflectiveOperationException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            };
+        }
+
+        private static Object call(java.lang.reflect.Method m, Object target, Object... args) {
+            try {
+                return m.invoke(target, args);
+            } catch (InvocationTargetException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /** BENCH_ONLY=<text>: only the questions whose name contains it (and the baseline). */
+    private static final String ONLY = System.getenv("BENCH_ONLY");
+
+    private static boolean wanted(String question) {
+        return ONLY == null || ONLY.isBlank() || question.contains(ONLY);
+    }
+
+    private static void measure(Map<String, Result> results, String question, Supplier<Result> run) {
+        if (wanted(question)) {
+            results.put(question, run.get());
+        }
     }
 
     record Result(double[] millis, double statements, double rows, long fingerprint, boolean capped,

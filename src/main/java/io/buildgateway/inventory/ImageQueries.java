@@ -118,8 +118,7 @@ class ImageQueries {
             String[] numbers = below.versions().stream().map(v -> v[1]).toArray(String[]::new);
             havingPackage(sql, params, f.packageName(), List.of(ecosystems, numbers), below.rows() >= common());
         } else if (f.packageName() != null) {
-            long common = common();
-            havingPackage(sql, params, f.packageName(), List.of(), packageRows(f.packageName(), common) >= common);
+            havingPackage(sql, params, f.packageName(), List.of(), packageRows(f.packageName()) >= common());
         }
         if (f.fixable()) {
             sql.append(" and exists (select 1 from image_vulnerability v where v.build_id = i.build_id"
@@ -138,16 +137,15 @@ class ImageQueries {
 
     /**
      * The (ecosystem, version) pairs, among those installed anywhere for the package, that are below {@code below}
-     * in the ecosystem's own ordering (ecosystems without a known ordering never count as below).
+     * in the ecosystem's own ordering (ecosystems without a known ordering never count as below). The installed
+     * versions come from package_version (V6), kept by each scan: a few rows, where reading them from image_package
+     * meant every package row of the name.
      */
     private Below versionsBelow(String name, String below) {
         List<String[]> versions = new ArrayList<>();
         long[] rows = {0};
-        db.sql("""
-                select ecosystem, version, count(*) from (
-                    select ecosystem, version from image_package where name = ?
-                    union all select ecosystem, version from image_package where advisory_name = ?) p
-                group by ecosystem, version""").params(name, name).query(rs -> {
+        db.sql("select ecosystem, version, package_rows from package_version where name = ?").param(name)
+                .query(rs -> {
                     String ecosystem = rs.getString(1);
                     String version = rs.getString(2);
                     if (VersionOrderings.forEcosystem(ecosystem).map(o -> o.compare(version, below) < 0)
@@ -192,12 +190,10 @@ class ImageQueries {
         return Math.max(1, images / DENSE);
     }
 
-    /** The package's rows (as binary or source name), counted up to {@code atMost}: a bounded look. */
-    private long packageRows(String name, long atMost) {
-        return db.sql("""
-                select count(*) from (select 1 from image_package where name = ?
-                    union all select 1 from image_package where advisory_name = ? limit ?) p""")
-                .params(name, name, atMost).query(Long.class).single();
+    /** The package's rows (as binary or source name), from the versions table (V6). */
+    private long packageRows(String name) {
+        return db.sql("select coalesce(sum(package_rows), 0) from package_version where name = ?").param(name)
+                .query(Long.class).single();
     }
 
     ImageSummary summary(Inventory.Entry e) {

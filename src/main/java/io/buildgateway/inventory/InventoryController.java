@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -21,6 +22,7 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.util.UriComponentsBuilder;
 
 /** {@code /api/v1/images}, {@code /deployments}, {@code /rebuilds}, {@code /base-images} (API.md). */
 @RestController
@@ -29,6 +31,9 @@ class InventoryController {
 
     private static final Set<String> IMAGE_PARAMS = Set.of("team", "package", "packageVersionBelow", "cve", "base",
             "fixable", "limit", "after");
+    /** A page of deployments: what GET /deployments serves without {@code limit}, and the most it serves. */
+    private static final int DEPLOYMENTS_DEFAULT = 100;
+    private static final int DEPLOYMENTS_MAX = 1000;
 
     private final Inventory inventory;
     private final ImageQueries images;
@@ -54,7 +59,7 @@ class InventoryController {
                         + IMAGE_PARAMS + ")");
             }
         }
-        int limit = limit(request.getParameter("limit"));
+        int limit = limit(request.getParameter("limit"), 50, 500);
         String fixable = request.getParameter("fixable");
         if (fixable != null && !fixable.equals("true") && !fixable.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
@@ -92,8 +97,12 @@ class InventoryController {
         out.put("image", s);
         out.put("scans", e.buildId() == null ? null : "/api/v1/images/" + digest + "/scans");
         out.put("sbom", e.buildId() == null ? null : "/api/v1/images/" + digest + "/sbom");
-        out.put("deployments", deployments.list(null, false, true, null).stream()
-                .filter(d -> d.digest().equals(digest)).toList());
+        // Where it runs, bounded like a page of GET /deployments?digest=, which has the rest (deploymentsNext).
+        Deployments.Page running = deployments.list(new Deployments.Query(null, digest, false, null), null,
+                DEPLOYMENTS_DEFAULT);
+        out.put("deployments", running.items());
+        out.put("deploymentsNext", running.more() ? "/api/v1/deployments?digest=" + digest + "&after="
+                + running.items().get(running.items().size() - 1).id() : null);
         return out;
     }
 
@@ -106,14 +115,38 @@ class InventoryController {
 
     @GetMapping("/deployments")
     @PreAuthorize("isAuthenticated()")
-    List<Deployments.View> deployments(@RequestParam(required = false) String environment,
-            @RequestParam(required = false) String stale) {
+    ResponseEntity<List<Deployments.View>> deployments(@RequestParam(required = false) String environment,
+            @RequestParam(required = false) String stale, @RequestParam(required = false) String digest,
+            @RequestParam(required = false) String limit, @RequestParam(required = false) String after,
+            HttpServletRequest request) {
         if (stale != null && !stale.equals("true") && !stale.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "stale must be true or false");
         }
+        if (digest != null && !io.buildgateway.shared.Digest.isValid(digest)) {
+            throw Problem.badRequest("invalid-parameter", "digest must be an image digest (sha256:<64 hex digits>)");
+        }
+        int n = limit(limit, DEPLOYMENTS_DEFAULT, DEPLOYMENTS_MAX);
+        UUID from = after == null ? null : deploymentId(after);
         GatewayPrincipal principal = GatewayPrincipal.require();
-        return deployments.list(blank(environment), "true".equals(stale), true,
-                ImageQueries.readsAll(principal) ? null : principal.teams());
+        Deployments.Page page = deployments.list(new Deployments.Query(blank(environment), digest,
+                "true".equals(stale), ImageQueries.readsAll(principal) ? null : principal.teams()), from, n);
+        ResponseEntity.BodyBuilder ok = ResponseEntity.ok();
+        if (page.more()) {
+            // The body stays the list it has always been; the next page is announced as a link (RFC 8288).
+            String next = UriComponentsBuilder.fromPath(request.getRequestURI()).query(request.getQueryString())
+                    .replaceQueryParam("after", page.items().get(page.items().size() - 1).id()).build()
+                    .toUriString();
+            ok.header(HttpHeaders.LINK, "<" + next + ">; rel=\"next\"");
+        }
+        return ok.body(page.items());
+    }
+
+    private static UUID deploymentId(String value) {
+        try {
+            return UUID.fromString(value);
+        } catch (IllegalArgumentException e) {
+            throw Problem.badRequest("invalid-parameter", Deployments.AFTER);
+        }
     }
 
     record RebuildRequest(Rebuilds.Selector selector, String reason, Boolean dryRun) {
@@ -155,19 +188,19 @@ class InventoryController {
         return bases.refresh(RequestInfos.of(request));
     }
 
-    private static int limit(String value) {
+    private static int limit(String value, int byDefault, int max) {
         if (value == null) {
-            return 50;
+            return byDefault;
         }
         try {
             int n = Integer.parseInt(value);
-            if (n >= 1 && n <= 500) {
+            if (n >= 1 && n <= max) {
                 return n;
             }
         } catch (NumberFormatException ignored) {
             // falls through to the problem below
         }
-        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to 500");
+        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to " + max);
     }
 
     private static String blank(String s) {

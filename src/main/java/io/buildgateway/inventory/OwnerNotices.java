@@ -96,7 +96,7 @@ class OwnerNotices implements DigestSource {
     @Override
     public Map<String, List<Map<String, Object>>> staleByTeam() {
         Map<String, List<Map<String, Object>>> out = new TreeMap<>();
-        for (Deployments.View d : deployments.list(null, true, true, null)) {
+        for (Deployments.View d : deployments.allStale()) {
             if (d.team() == null) {
                 continue; // unknown provenance: the security team's list, not an owner's
             }

@@ -57,6 +57,17 @@ class ScanStore {
                             p.location())
                     .update();
         }
+        // The versions installed per package name (binary and source), for the inventory's "below a version"
+        // question (V6). Sorted, so that concurrent scans lock the rows they share in the same order.
+        db.sql("""
+                insert into package_version (name, ecosystem, version, package_rows)
+                select name, ecosystem, version, count(*)
+                from (select name, ecosystem, version from image_package where build_id = ?
+                      union all select advisory_name, ecosystem, version from image_package where build_id = ?) p
+                group by name, ecosystem, version order by name, ecosystem, version
+                on conflict (name, ecosystem, version)
+                do update set package_rows = package_version.package_rows + excluded.package_rows
+                """).params(s.buildId(), s.buildId()).update();
         insertVulnerabilities(s.buildId(), vulnerabilities, s.scannedAt());
     }
 
