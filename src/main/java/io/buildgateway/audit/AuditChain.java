@@ -16,15 +16,21 @@ public final class AuditChain {
     private AuditChain() {
     }
 
-    public static String hash(String prevHash, AuditEvent event) {
+    /** One digest per thread: verification hashes every event of the chain. */
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(prevHash.getBytes(StandardCharsets.US_ASCII));
-            sha.update(event.canonical().getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(sha.digest());
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by every Java platform", e);
         }
+    });
+
+    public static String hash(String prevHash, AuditEvent event) {
+        MessageDigest sha = SHA256.get();
+        sha.reset();
+        sha.update(prevHash.getBytes(StandardCharsets.US_ASCII));
+        sha.update(event.canonical().getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(sha.digest());
     }
 
     /** Feeds events in sequence order; remembers the first break. */
@@ -32,11 +38,13 @@ public final class AuditChain {
         private String head = GENESIS;
         private long expectedSeq = 1;
         private long events;
+        private long lastSeq;
         private Long firstBrokenSeq;
         private String reason;
 
         public void accept(AuditEvent event) {
             events++;
+            lastSeq = Math.max(lastSeq, event.seq());
             if (firstBrokenSeq != null) {
                 return;
             }
@@ -70,6 +78,12 @@ public final class AuditChain {
             return events;
         }
 
+        /** The highest sequence number seen (0 for an empty chain). */
+        public long lastSeq() {
+            return lastSeq;
+        }
+
+        /** The hash of the last event of the unbroken prefix of the chain (the genesis when it is empty). */
         public String head() {
             return head;
         }

@@ -1,0 +1,246 @@
+package io.buildgateway.audit;
+
+import io.buildgateway.shared.Problem;
+import io.buildgateway.signing.GatewayKey;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.sql.Array;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Semaphore;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * Verifies the whole trail in constant memory: streams the chain through {@link AuditChain.Verifier}, then compares it,
+ * in the same snapshot, with every signed checkpoint in the {@code audit_checkpoint} table and in the checkpoint file.
+ * A checkpoint that disagrees with the chain is either forged (its signature does not verify: the evidence was
+ * tampered with) or proves that the chain lost or replaced events: beyond the chain's end (the tail was truncated,
+ * {@code firstBrokenSeq} = the first missing seq) or at a seq whose event is no longer the one signed
+ * ({@code firstBrokenSeq} = the first seq after the last checkpoint that still agrees). One verification runs at a
+ * time per replica.
+ */
+@Component
+class AuditVerification {
+
+    private static final Logger log = LoggerFactory.getLogger(AuditVerification.class);
+    private static final int LOOKUP_BATCH = 1000;
+
+    private final DataSource dataSource;
+    private final GatewayKey key;
+    private final AuditCheckpoints checkpoints;
+    private final Semaphore running = new Semaphore(1);
+
+    AuditVerification(DataSource dataSource, GatewayKey key, AuditCheckpoints checkpoints) {
+        this.dataSource = dataSource;
+        this.key = key;
+        this.checkpoints = checkpoints;
+    }
+
+    Verification verify() {
+        if (!running.tryAcquire()) {
+            throw new Problem(429, "verification-running", "Too Many Requests", "a verification of the audit trail"
+                    + " is already running on this gateway replica; try again when it has ended")
+                    .with("retryAfterSeconds", 5);
+        }
+        try {
+            Verification v = ChainReader.inSnapshot(dataSource, this::verify);
+            if (!v.valid()) {
+                log.error("audit trail verification failed: first broken seq {}: {}", v.firstBrokenSeq(), v.reason());
+            }
+            return v;
+        } catch (SQLException e) {
+            throw new IllegalStateException("reading the audit trail failed: " + e.getMessage(), e);
+        } finally {
+            running.release();
+        }
+    }
+
+    private Verification verify(Connection c) throws SQLException {
+        AuditChain.Verifier chain = new AuditChain.Verifier();
+        ChainReader.forEach(c, 0, chain::accept);
+        Findings findings = new Findings();
+        if (!chain.valid()) {
+            findings.broken(chain.firstBrokenSeq(), chain.reason());
+        }
+        Latest table = checkTable(c, chain, findings);
+        Latest file = checkpoints.file() == null ? null : checkFile(c, chain, findings);
+        Latest reported = file != null && file.checkpoint != null ? file : table;
+        Verification.CheckpointStatus status = reported == null || reported.checkpoint == null ? null
+                : new Verification.CheckpointStatus(reported.checkpoint.seq(), reported.checkpoint.hash(),
+                        reported.checkpoint.at(), reported.checkpoint.keyId(), reported.source,
+                        reported.matches && reported.checkpoint.signedBy(key.publicKey()));
+        if (status != null && !status.verified() && findings.valid()) {
+            findings.forged("the newest checkpoint (" + reported.source + ", seq " + status.seq() + ") is not signed"
+                    + " by this gateway's key " + key.keyId());
+        }
+        return new Verification(findings.valid(), chain.events(), chain.head(), findings.firstBrokenSeq,
+                findings.reason(), status);
+    }
+
+    /** The newest checkpoint of a source, and whether the chain agrees with it. */
+    private record Latest(String source, Checkpoint checkpoint, boolean matches) {
+    }
+
+    /** Streams the table's checkpoints with the chain's hash at each one's seq. */
+    private Latest checkTable(Connection c, AuditChain.Verifier chain, Findings findings) throws SQLException {
+        Comparison cmp = new Comparison("table", chain, findings);
+        try (PreparedStatement ps = c.prepareStatement("select c.id, c.seq, c.hash, c.payload, c.signature, e.hash"
+                + " from audit_checkpoint c left join audit_event e on e.seq = c.seq order by c.seq, c.id",
+                ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
+            ps.setFetchSize(ChainReader.FETCH_SIZE);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String where = "audit_checkpoint row " + rs.getLong(1);
+                    Checkpoint cp;
+                    try {
+                        cp = Checkpoint.of(rs.getString(4), rs.getString(5));
+                    } catch (IllegalArgumentException e) {
+                        findings.forged(where + " does not hold a checkpoint payload");
+                        continue;
+                    }
+                    if (cp.seq() != rs.getLong(2) || !cp.hash().equals(rs.getString(3))) {
+                        findings.forged(where + " was altered: its seq/hash columns differ from its signed payload");
+                        continue;
+                    }
+                    cmp.compare(cp, rs.getString(6), where);
+                }
+            }
+        }
+        return cmp.latest();
+    }
+
+    /** Reads the checkpoint file in order, looking the chain's hashes up a batch of lines at a time. */
+    private Latest checkFile(Connection c, AuditChain.Verifier chain, Findings findings) throws SQLException {
+        Comparison cmp = new Comparison("file", chain, findings);
+        List<Object[]> batch = new ArrayList<>(LOOKUP_BATCH);
+        try {
+            checkpoints.file().forEach((number, text) -> {
+                String where = "checkpoint file " + checkpoints.file().path() + " line " + number;
+                try {
+                    batch.add(new Object[] {Checkpoint.parseLine(text), where});
+                } catch (IllegalArgumentException e) {
+                    findings.forged(where + " is not a checkpoint");
+                }
+                if (batch.size() == LOOKUP_BATCH) {
+                    lookUp(c, batch, cmp);
+                }
+            });
+        } catch (IOException e) {
+            findings.forged("the checkpoint file " + checkpoints.file().path() + " cannot be read: " + e.getMessage());
+        } catch (UncheckedIOException e) {
+            throw new IllegalStateException(e);
+        }
+        lookUp(c, batch, cmp);
+        return cmp.latest();
+    }
+
+    private static void lookUp(Connection c, List<Object[]> batch, Comparison cmp) {
+        if (batch.isEmpty()) {
+            return;
+        }
+        Map<Long, String> hashes = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("select seq, hash from audit_event where seq = any(?)")) {
+            Array seqs = c.createArrayOf("bigint", batch.stream().map(b -> ((Checkpoint) b[0]).seq()).toArray());
+            ps.setArray(1, seqs);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    hashes.put(rs.getLong(1), rs.getString(2));
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("looking up checkpointed events failed: " + e.getMessage(), e);
+        }
+        for (Object[] b : batch) {
+            Checkpoint cp = (Checkpoint) b[0];
+            cmp.compare(cp, hashes.get(cp.seq()), (String) b[1]);
+        }
+        batch.clear();
+    }
+
+    /** Compares one source's checkpoints, in their order, with the chain. */
+    private final class Comparison {
+        private final String source;
+        private final long lastSeq;
+        private final Long chainBroken;
+        private final Findings findings;
+        private long lastAgreeing;
+        private Checkpoint latest;
+        private boolean latestMatches;
+
+        Comparison(String source, AuditChain.Verifier chain, Findings findings) {
+            this.source = source;
+            this.lastSeq = chain.lastSeq();
+            this.chainBroken = chain.firstBrokenSeq();
+            this.findings = findings;
+        }
+
+        void compare(Checkpoint cp, String chainHash, String where) {
+            latest = cp;
+            latestMatches = cp.hash().equals(chainHash);
+            if (latestMatches) {
+                lastAgreeing = Math.max(lastAgreeing, cp.seq());
+                return;
+            }
+            if (chainBroken != null && chainBroken <= cp.seq() && cp.seq() <= lastSeq) {
+                return; // the chain itself is broken at or before this seq: that is the first break
+            }
+            // The chain disagrees: is the checkpoint genuine? A forged one is tampered evidence, not a broken chain.
+            if (!cp.signedBy(key.publicKey())) {
+                findings.forged(where + " (seq " + cp.seq() + ") is not signed by this gateway's key " + key.keyId());
+                return;
+            }
+            if (chainHash == null && cp.seq() > lastSeq) {
+                findings.broken(lastSeq + 1, "the trail ends at seq " + lastSeq + " but " + where + " signed seq "
+                        + cp.seq() + " at " + cp.at() + ": events " + (lastSeq + 1) + " to " + cp.seq()
+                        + " were removed");
+            } else if (chainHash == null) {
+                findings.broken(cp.seq(), "event " + cp.seq() + ", signed by " + where + ", is missing");
+            } else {
+                findings.broken(lastAgreeing + 1, "event " + cp.seq() + " is not the event " + where + " signed at "
+                        + cp.at() + " (hash " + cp.hash() + "): the events after seq " + lastAgreeing
+                        + " were replaced");
+            }
+        }
+
+        Latest latest() {
+            return latest == null ? null : new Latest(source, latest, latestMatches);
+        }
+    }
+
+    /** The earliest break wins; forged checkpoints make the trail invalid without naming a seq of the chain. */
+    private static final class Findings {
+        private Long firstBrokenSeq;
+        private String brokenReason;
+        private String forgedReason;
+
+        void broken(long seq, String why) {
+            if (firstBrokenSeq == null || seq < firstBrokenSeq) {
+                firstBrokenSeq = seq;
+                brokenReason = why;
+            }
+        }
+
+        void forged(String why) {
+            if (forgedReason == null) {
+                forgedReason = why;
+            }
+        }
+
+        boolean valid() {
+            return firstBrokenSeq == null && forgedReason == null;
+        }
+
+        String reason() {
+            return brokenReason != null ? brokenReason : forgedReason;
+        }
+    }
+}
