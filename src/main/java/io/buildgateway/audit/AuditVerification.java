@@ -73,21 +73,24 @@ class AuditVerification {
         }
         Latest table = checkTable(c, chain, findings);
         Latest file = checkpoints.file() == null ? null : checkFile(c, chain, findings);
-        Latest reported = file != null && file.checkpoint != null ? file : table;
-        Verification.CheckpointStatus status = reported == null || reported.checkpoint == null ? null
+        // The newest checkpoint of each source must be genuine, even when it agrees with the chain.
+        for (Latest latest : new Latest[] {table, file}) {
+            if (latest != null && !latest.signed) {
+                findings.forged("the newest checkpoint in the " + latest.source + " (seq " + latest.checkpoint.seq()
+                        + ") is not signed by this gateway's key " + key.keyId());
+            }
+        }
+        Latest reported = file != null ? file : table;
+        Verification.CheckpointStatus status = reported == null ? null
                 : new Verification.CheckpointStatus(reported.checkpoint.seq(), reported.checkpoint.hash(),
                         reported.checkpoint.at(), reported.checkpoint.keyId(), reported.source,
-                        reported.matches && reported.checkpoint.signedBy(key.publicKey()));
-        if (status != null && !status.verified() && findings.valid()) {
-            findings.forged("the newest checkpoint (" + reported.source + ", seq " + status.seq() + ") is not signed"
-                    + " by this gateway's key " + key.keyId());
-        }
+                        reported.matches && reported.signed);
         return new Verification(findings.valid(), chain.events(), chain.head(), findings.firstBrokenSeq,
                 findings.reason(), status);
     }
 
     /** The newest checkpoint of a source, and whether the chain agrees with it. */
-    private record Latest(String source, Checkpoint checkpoint, boolean matches) {
+    private record Latest(String source, Checkpoint checkpoint, boolean matches, boolean signed) {
     }
 
     /** Streams the table's checkpoints with the chain's hash at each one's seq. */
@@ -212,7 +215,8 @@ class AuditVerification {
         }
 
         Latest latest() {
-            return latest == null ? null : new Latest(source, latest, latestMatches);
+            return latest == null ? null : new Latest(source, latest, latestMatches,
+                    latest.signedBy(key.publicKey()));
         }
     }
 

@@ -1,0 +1,160 @@
+package io.buildgateway.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.buildgateway.signing.GatewayKey;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The trail's formats as pure functions: canonical events, checkpoints and their file, syslog messages. */
+class AuditFormatsTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static AuditEvent event(long seq, String details) {
+        return new AuditEvent(seq, Instant.parse("2026-03-01T10:15:30.123456Z"), "ci \"payments\"", "token.issued",
+                "token/1", "SUCCESS", "10.0.0.7", "req-\u0001", details, "ab".repeat(32), AuditChain.GENESIS);
+    }
+
+    @Test
+    void theCanonicalFormIsTheSortedMapFormTheChainWasDocumentedWith() {
+        AuditEvent e = event(42, CanonicalJson.write(Map.of("name", "x\ny", "roles", List.of("ADMIN"))));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seq", e.seq());
+        m.put("at", e.at().toString());
+        m.put("actor", e.actor());
+        m.put("action", e.action());
+        m.put("target", e.target());
+        m.put("outcome", e.outcome());
+        m.put("sourceIp", e.sourceIp());
+        m.put("requestId", e.requestId());
+        m.put("details", e.details());
+
+        assertThat(e.canonical()).isEqualTo(CanonicalJson.write(m));
+        AuditEvent nulls = new AuditEvent(1, e.at(), "system", "a", null, "SUCCESS", null, null, "{}", null, null);
+        m.clear();
+        m.put("seq", 1L);
+        m.put("at", e.at().toString());
+        m.put("actor", "system");
+        m.put("action", "a");
+        m.put("target", null);
+        m.put("outcome", "SUCCESS");
+        m.put("sourceIp", null);
+        m.put("requestId", null);
+        m.put("details", "{}");
+        assertThat(nulls.canonical()).isEqualTo(CanonicalJson.write(m));
+    }
+
+    @Test
+    void anExportedLineCarriesTheStoredDetailsVerbatimAndEveryField() {
+        String details = CanonicalJson.write(Map.of("b", 1, "a", "\u00e9\t"));
+        JsonNode line = JSON.readTree(SyslogFormat.jsonLine(event(7, details)));
+
+        assertThat(line.path("seq").asLong()).isEqualTo(7);
+        assertThat(line.path("requestId").asString()).isEqualTo("req-\u0001");
+        assertThat(line.path("details").isObject()).isTrue();
+        assertThat(SyslogFormat.jsonLine(event(7, details))).contains("\"details\":" + details + ",");
+        assertThat(JSON.readTree(SyslogFormat.jsonLine(event(7, "not json"))).path("details").asString())
+                .isEqualTo("not json");
+    }
+
+    @Test
+    void aSyslogMessageIsRfc5424WithOctetCounting() {
+        String msg = SyslogFormat.message(13, SyslogFormat.severity("DENIED"), Instant.parse(
+                "2026-03-01T10:15:30.123456Z"), "gw 1", "build-gateway", "99", "audit", "{\"\u00e9\":1}");
+
+        assertThat(msg).isEqualTo("<108>1 2026-03-01T10:15:30.123456Z gw_1 build-gateway 99 audit - {\"\u00e9\":1}");
+        byte[] frame = SyslogFormat.frame(msg);
+        int octets = msg.getBytes(StandardCharsets.UTF_8).length;
+        assertThat(new String(frame, StandardCharsets.UTF_8)).isEqualTo(octets + " " + msg);
+        assertThat(octets).isGreaterThan(msg.length()); // counted in octets, not characters
+        assertThat(SyslogFormat.severity("SUCCESS")).isEqualTo(6);
+        assertThat(SyslogFormat.severity("REJECTED")).isEqualTo(5);
+        assertThat(SyslogFormat.field("", 10)).isEqualTo("-");
+        assertThat(SyslogFormat.field("x".repeat(60), 48)).hasSize(48);
+    }
+
+    @Test
+    void aCheckpointVerifiesWithTheGatewayKeyAndNotWhenAnythingChanges() {
+        GatewayKey key = GatewayKey.generate();
+        Checkpoint cp = Checkpoint.sign(1234, "cd".repeat(32), Instant.parse("2026-03-01T10:15:30.1234567Z"), key);
+
+        Checkpoint read = Checkpoint.parseLine(cp.line());
+        assertThat(read).isEqualTo(cp);
+        assertThat(read.at()).isEqualTo(Instant.parse("2026-03-01T10:15:30.123456Z"));
+        assertThat(read.signedBy(key.publicKey())).isTrue();
+        assertThat(read.signedBy(GatewayKey.generate().publicKey())).isFalse();
+
+        // the signature flipped in one byte; the payload's seq changed; a signature that is not base64
+        byte[] sig = Base64.getDecoder().decode(cp.signature());
+        sig[sig.length - 1] ^= 1;
+        assertThat(Checkpoint.of(cp.payload(), Base64.getEncoder().encodeToString(sig)).signedBy(key.publicKey()))
+                .isFalse();
+        assertThat(Checkpoint.of(cp.payload().replace("1234", "1233"), cp.signature()).signedBy(key.publicKey()))
+                .isFalse();
+        assertThat(Checkpoint.of(cp.payload(), "%%%").signedBy(key.publicKey())).isFalse();
+        // the readable outer fields are not what is trusted
+        String forgedOuter = cp.line().replace("\"seq\":1234", "\"seq\":9999");
+        assertThat(Checkpoint.parseLine(forgedOuter).seq()).isEqualTo(1234);
+        assertThatThrownBy(() -> Checkpoint.parseLine("{\"payload\":\"{}\",\"signature\":\"\"}"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Checkpoint.parseLine("garbage")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void theCheckpointFileIgnoresALineCutShort(@TempDir Path dir) throws IOException {
+        CheckpointFile file = new CheckpointFile(dir.resolve("sub").resolve("checkpoints.jsonl"));
+        assertThat(file.last()).isNull();
+        file.append("{\"n\":1}");
+        file.append("{\"n\":2}");
+        assertThat(file.last()).isEqualTo("{\"n\":2}");
+
+        Files.writeString(file.path(), "{\"n\":3", java.nio.file.StandardOpenOption.APPEND);
+        assertThat(file.last()).isEqualTo("{\"n\":2}");
+        List<String> lines = new java.util.ArrayList<>();
+        file.forEach((n, text) -> lines.add(n + ":" + text));
+        assertThat(lines).containsExactly("1:{\"n\":1}", "2:{\"n\":2}");
+
+        CheckpointFile big = new CheckpointFile(dir.resolve("big.jsonl"));
+        String longLine = "{\"x\":\"" + "y".repeat(20_000) + "\"}";
+        big.append("{\"n\":1}");
+        big.append(longLine);
+        assertThat(big.last()).isEqualTo(longLine);
+    }
+
+    /** docs/audit.md's offline check, run with the real openssl when the machine has it. */
+    @Test
+    void aCheckpointVerifiesOfflineWithOpenssl(@TempDir Path dir) throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/openssl")), "openssl is not installed");
+        GatewayKey key = GatewayKey.generate();
+        Checkpoint cp = Checkpoint.sign(77, "ef".repeat(32), Instant.now(), key);
+        Files.writeString(dir.resolve("gateway.pub"), key.publicKeyPem());
+        Files.writeString(dir.resolve("checkpoint.json"), cp.payload());
+        Files.write(dir.resolve("checkpoint.sig"), Base64.getDecoder().decode(cp.signature()));
+
+        assertThat(openssl(dir)).contains("Verified OK");
+        Files.writeString(dir.resolve("checkpoint.json"), cp.payload().replace("\"seq\":77", "\"seq\":78"));
+        assertThat(openssl(dir)).contains("Verification failure");
+    }
+
+    private static String openssl(Path dir) throws Exception {
+        Process p = new ProcessBuilder("/usr/bin/openssl", "dgst", "-sha256", "-verify", "gateway.pub", "-signature",
+                "checkpoint.sig", "checkpoint.json").directory(dir.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor();
+        return out;
+    }
+}
