@@ -12,6 +12,12 @@ public record AuditEvent(long seq, Instant at, String actor, String action, Stri
      * event of a verification.
      */
     String canonical() {
+        String[] around = canonicalAroundSeq();
+        return around[0] + seq + around[1];
+    }
+
+    /** The canonical form without the seq's digits: the text before them and the text after them. */
+    String[] canonicalAroundSeq() {
         StringBuilder out = new StringBuilder(256 + (details == null ? 0 : details.length()));
         out.append("{\"action\":");
         string(action, out);
@@ -25,12 +31,14 @@ public record AuditEvent(long seq, Instant at, String actor, String action, Stri
         string(outcome, out);
         out.append(",\"requestId\":");
         string(requestId, out);
-        out.append(",\"seq\":").append(seq);
+        out.append(",\"seq\":");
+        String head = out.toString();
+        out.setLength(0);
         out.append(",\"sourceIp\":");
         string(sourceIp, out);
         out.append(",\"target\":");
         string(target, out);
-        return out.append('}').toString();
+        return new String[] {head, out.append('}').toString()};
     }
 
     private static void string(String s, StringBuilder out) {

@@ -4,6 +4,8 @@ import io.buildgateway.shared.AuditRecord;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +28,10 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 public class AuditTrail {
 
     private static final Logger log = LoggerFactory.getLogger("audit");
-    /** The transaction-scoped advisory lock that serialises appends (and checkpoints' reading of the head). */
+    /**
+     * The transaction-scoped advisory lock that serialises appends (and checkpoints' reading of the head). The same
+     * number is written into the {@code audit_append} function (V7).
+     */
     static final long CHAIN_LOCK = 0x6267775f61756469L; // "bgw_audi"
     private static final Object COMMIT_HOOKED = new Object();
 
@@ -45,28 +50,36 @@ public class AuditTrail {
         append(record);
     }
 
+    /**
+     * Appends the event in the current transaction (or one of its own). The database function {@code audit_append}
+     * (V7) takes the chain's lock, reads the head and inserts the event with its hash in one round trip; the hash it
+     * computed is checked here against {@link AuditChain#hash}, so a disagreement (an encoding difference, say) rolls
+     * the transaction back instead of writing an event that would not verify.
+     */
     @Transactional(propagation = Propagation.REQUIRED)
     public AuditEvent append(AuditRecord record) {
-        jdbc.queryForObject("select pg_advisory_xact_lock(?)", Object.class, CHAIN_LOCK);
-        List<Object[]> last = jdbc.query("select seq, hash from audit_event order by seq desc limit 1",
-                (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
-        long seq = last.isEmpty() ? 1 : (Long) last.get(0)[0] + 1;
-        String prev = last.isEmpty() ? AuditChain.GENESIS : (String) last.get(0)[1];
         Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
         var r = record.request();
-        AuditEvent unsigned = new AuditEvent(seq, at, r.actor(), record.action(), record.target(),
+        AuditEvent unsigned = new AuditEvent(0, at, r.actor(), record.action(), record.target(),
                 record.outcome().name(), r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null,
-                prev);
-        String hash = AuditChain.hash(prev, unsigned);
-        jdbc.update("insert into audit_event (seq, at, actor, action, target, outcome, source_ip, request_id, details,"
-                        + " prev_hash, hash) values (?,?,?,?,?,?,?,?,?,?,?)",
-                seq, Timestamp.from(at), unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(),
-                unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), prev, hash);
-        log.info("audit seq={} actor={} action={} target={} outcome={}", seq, unsigned.actor(), unsigned.action(),
-                unsigned.target(), unsigned.outcome());
+                null);
+        String[] canonical = unsigned.canonicalAroundSeq();
+        AuditEvent appended = jdbc.queryForObject("select o_seq, o_hash, o_prev_hash"
+                + " from audit_append(?,?,?,?,?,?,?,?,?,?)", (rs, i) -> new AuditEvent(rs.getLong(1), at,
+                        unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
+                        rs.getString(2), rs.getString(3)),
+                OffsetDateTime.ofInstant(at, ZoneOffset.UTC), unsigned.actor(), unsigned.action(), unsigned.target(),
+                unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), canonical[0],
+                canonical[1]);
+        String expected = AuditChain.hash(appended.prevHash(), appended);
+        if (!expected.equals(appended.hash())) {
+            throw new IllegalStateException("audit event " + appended.seq() + ": the database computed hash "
+                    + appended.hash() + ", the gateway " + expected + "; not appended");
+        }
+        log.info("audit seq={} actor={} action={} target={} outcome={}", appended.seq(), appended.actor(),
+                appended.action(), appended.target(), appended.outcome());
         hookCommit();
-        return new AuditEvent(seq, at, unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(),
-                unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), hash, prev);
+        return appended;
     }
 
     /** Runs after every commit of a transaction that appended events (the export's wake-up). */

@@ -13,6 +13,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -26,18 +28,26 @@ import org.springframework.stereotype.Component;
  * tampered with) or proves that the chain lost or replaced events: beyond the chain's end (the tail was truncated,
  * {@code firstBrokenSeq} = the first missing seq) or at a seq whose event is no longer the one signed
  * ({@code firstBrokenSeq} = the first seq after the last checkpoint that still agrees). One verification runs at a
- * time per replica.
+ * time per replica; while its thread reads, {@link AuditChain.ParallelVerifier} hashes on the other processors.
  */
 @Component
 class AuditVerification {
 
     private static final Logger log = LoggerFactory.getLogger(AuditVerification.class);
     private static final int LOOKUP_BATCH = 1000;
+    private static final int HASH_BATCH = 1000;
+    /** Threads that hash while the caller's thread reads: one fewer than the processors (PostgreSQL needs one too). */
+    private static final int HASHERS = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
 
     private final DataSource dataSource;
     private final GatewayKey key;
     private final AuditCheckpoints checkpoints;
     private final Semaphore running = new Semaphore(1);
+    private final ExecutorService hashers = Executors.newFixedThreadPool(HASHERS, r -> {
+        Thread t = new Thread(r, "audit-verify-hash");
+        t.setDaemon(true);
+        return t;
+    });
 
     AuditVerification(DataSource dataSource, GatewayKey key, AuditCheckpoints checkpoints) {
         this.dataSource = dataSource;
@@ -65,8 +75,9 @@ class AuditVerification {
     }
 
     private Verification verify(Connection c) throws SQLException {
-        AuditChain.Verifier chain = new AuditChain.Verifier();
+        AuditChain.ParallelVerifier chain = new AuditChain.ParallelVerifier(hashers, HASH_BATCH, 2 * HASHERS + 2);
         ChainReader.forEach(c, 0, chain::accept);
+        chain.finish();
         Findings findings = new Findings();
         if (!chain.valid()) {
             findings.broken(chain.firstBrokenSeq(), chain.reason());
@@ -94,7 +105,7 @@ class AuditVerification {
     }
 
     /** Streams the table's checkpoints with the chain's hash at each one's seq. */
-    private Latest checkTable(Connection c, AuditChain.Verifier chain, Findings findings) throws SQLException {
+    private Latest checkTable(Connection c, AuditChain.Result chain, Findings findings) throws SQLException {
         Comparison cmp = new Comparison("table", chain, findings);
         try (PreparedStatement ps = c.prepareStatement("select c.id, c.seq, c.hash, c.payload, c.signature, e.hash"
                 + " from audit_checkpoint c left join audit_event e on e.seq = c.seq order by c.seq, c.id",
@@ -122,7 +133,7 @@ class AuditVerification {
     }
 
     /** Reads the checkpoint file in order, looking the chain's hashes up a batch of lines at a time. */
-    private Latest checkFile(Connection c, AuditChain.Verifier chain, Findings findings) throws SQLException {
+    private Latest checkFile(Connection c, AuditChain.Result chain, Findings findings) throws SQLException {
         Comparison cmp = new Comparison("file", chain, findings);
         List<Object[]> batch = new ArrayList<>(LOOKUP_BATCH);
         try {
@@ -179,7 +190,7 @@ class AuditVerification {
         private Checkpoint latest;
         private boolean latestMatches;
 
-        Comparison(String source, AuditChain.Verifier chain, Findings findings) {
+        Comparison(String source, AuditChain.Result chain, Findings findings) {
             this.source = source;
             this.lastSeq = chain.lastSeq();
             this.chainBroken = chain.firstBrokenSeq();

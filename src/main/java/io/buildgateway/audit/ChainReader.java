@@ -4,8 +4,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.OffsetDateTime;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
+import org.postgresql.PGStatement;
 
 /**
  * Reads the chain in sequence order in constant memory. PostgreSQL's driver fetches a result {@link #FETCH_SIZE}
@@ -61,6 +63,10 @@ final class ChainReader {
         try (PreparedStatement ps = c.prepareStatement("select " + COLUMNS + " from audit_event where seq > ?"
                 + " order by seq", ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY)) {
             ps.setFetchSize(FETCH_SIZE);
+            if (ps.isWrapperFor(PGStatement.class)) {
+                // binary results from the first execution: timestamps and numbers are decoded, not parsed from text
+                ps.unwrap(PGStatement.class).setPrepareThreshold(-1);
+            }
             ps.setLong(1, afterSeq);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -74,8 +80,8 @@ final class ChainReader {
 
     /** The event of the current row of a result selecting {@link #COLUMNS}, in that order. */
     static AuditEvent event(ResultSet rs) throws SQLException {
-        return new AuditEvent(rs.getLong(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getString(9),
-                rs.getString(10), rs.getString(11));
+        return new AuditEvent(rs.getLong(1), rs.getObject(2, OffsetDateTime.class).toInstant(), rs.getString(3),
+                rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8),
+                rs.getString(9), rs.getString(10), rs.getString(11));
     }
 }

@@ -50,7 +50,8 @@ public record Checkpoint(long seq, String hash, Instant at, String keyId, String
                     || !p.path("hash").isString() || !p.path("at").isString() || !p.path("keyId").isString()) {
                 throw new IllegalArgumentException("not a " + TYPE + " payload");
             }
-            return new Checkpoint(p.get("seq").asLong(), p.get("hash").asString(), Instant.parse(p.get("at").asString()),
+            return new Checkpoint(p.get("seq").asLong(), p.get("hash").asString(),
+                    Instant.parse(p.get("at").asString()),
                     p.get("keyId").asString(), payload, signature);
         } catch (JacksonException | java.time.format.DateTimeParseException e) {
             throw new IllegalArgumentException("not a " + TYPE + " payload", e);
@@ -74,7 +75,7 @@ public record Checkpoint(long seq, String hash, Instant at, String keyId, String
         }
     }
 
-    /** The JSON line written to the checkpoint file, the log and syslog: readable fields, the payload, the signature. */
+    /** The JSON line for the checkpoint file, the log and syslog: readable fields, the payload, the signature. */
     String line() {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("type", TYPE);

@@ -59,6 +59,85 @@ class AuditFormatsTest {
     }
 
     @Test
+    void theByteLevelHashEqualsTheHashOfTheDocumentedStrings() {
+        java.util.Random random = new java.util.Random(6);
+        String[] alphabet = {"a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u0000", "\u001f", "\u007f", "\u00e9",
+            "\u20ac", "\ud83d\ude00", "\ud800", "\udfff", "{", "}", "?"};
+        for (int i = 0; i < 5000; i++) {
+            String[] f = new String[6];
+            for (int k = 0; k < f.length; k++) {
+                StringBuilder b = new StringBuilder();
+                int n = random.nextInt(12);
+                for (int j = 0; j < n; j++) {
+                    b.append(alphabet[random.nextInt(alphabet.length)]);
+                }
+                f[k] = random.nextInt(8) == 0 ? null : b.toString();
+            }
+            // instants with 0, 3, 6 and 9 fraction digits, across years 0001 to 9999 and beyond
+            long seconds = random.nextLong(-62_135_596_800L, 253_402_300_799L + 10_000_000_000L);
+            int nano = switch (random.nextInt(4)) {
+                case 0 -> 0;
+                case 1 -> random.nextInt(1000) * 1_000_000;
+                case 2 -> random.nextInt(1_000_000) * 1000;
+                default -> random.nextInt(1_000_000_000);
+            };
+            AuditEvent e = new AuditEvent(random.nextLong(), Instant.ofEpochSecond(seconds, nano), f[0] == null ? "x"
+                    : f[0], f[1] == null ? "y" : f[1], f[2], "SUCCESS", f[3], f[4], f[5] == null ? "{}" : f[5], null,
+                    null);
+            String prev = random.nextBoolean() ? AuditChain.GENESIS : f[0] == null ? "" : f[0];
+            assertThat(AuditChain.hash(prev, e)).as(e.toString()).isEqualTo(AuditChain.hashOfStrings(prev, e));
+        }
+    }
+
+    @Test
+    void theParallelVerifierFindsWhatTheSequentialOneFinds() {
+        java.util.Random random = new java.util.Random(7);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            for (int round = 0; round < 300; round++) {
+                List<AuditEvent> chain = new java.util.ArrayList<>();
+                String prev = AuditChain.GENESIS;
+                int n = 1 + random.nextInt(60);
+                for (int i = 1; i <= n; i++) {
+                    AuditEvent e = event(i, "{\"i\":" + i + "}");
+                    e = new AuditEvent(i, e.at(), e.actor(), e.action(), e.target(), e.outcome(), e.sourceIp(),
+                            e.requestId(), e.details(), null, prev);
+                    prev = AuditChain.hash(prev, e);
+                    chain.add(new AuditEvent(i, e.at(), e.actor(), e.action(), e.target(), e.outcome(),
+                            e.sourceIp(), e.requestId(), e.details(), prev, e.prevHash()));
+                }
+                int k = random.nextInt(n);
+                AuditEvent t = chain.get(k);
+                switch (random.nextInt(6)) {
+                    case 0 -> chain.set(k, new AuditEvent(t.seq(), t.at(), "mallory", t.action(), t.target(),
+                            t.outcome(), t.sourceIp(), t.requestId(), t.details(), t.hash(), t.prevHash()));
+                    case 1 -> chain.remove(k);
+                    case 2 -> chain.set(k, new AuditEvent(t.seq(), t.at(), t.actor(), t.action(), t.target(),
+                            t.outcome(), t.sourceIp(), t.requestId(), t.details(), "0".repeat(64), t.prevHash()));
+                    case 3 -> chain.set(k, new AuditEvent(t.seq(), t.at(), t.actor(), t.action(), t.target(),
+                            t.outcome(), t.sourceIp(), t.requestId(), t.details(), t.hash(), "1".repeat(64)));
+                    case 4 -> chain.subList(k, chain.size()).clear();
+                    default -> { } // intact
+                }
+                AuditChain.Verifier sequential = new AuditChain.Verifier();
+                AuditChain.ParallelVerifier parallel = new AuditChain.ParallelVerifier(pool, 1 + random.nextInt(5),
+                        1 + random.nextInt(4));
+                chain.forEach(sequential::accept);
+                chain.forEach(parallel::accept);
+                parallel.finish();
+                assertThat(parallel.valid()).isEqualTo(sequential.valid());
+                assertThat(parallel.firstBrokenSeq()).isEqualTo(sequential.firstBrokenSeq());
+                assertThat(parallel.reason()).isEqualTo(sequential.reason());
+                assertThat(parallel.head()).isEqualTo(sequential.head());
+                assertThat(parallel.events()).isEqualTo(sequential.events());
+                assertThat(parallel.lastSeq()).isEqualTo(sequential.lastSeq());
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void anExportedLineCarriesTheStoredDetailsVerbatimAndEveryField() {
         String details = CanonicalJson.write(Map.of("b", 1, "a", "\u00e9\t"));
         JsonNode line = JSON.readTree(SyslogFormat.jsonLine(event(7, details)));

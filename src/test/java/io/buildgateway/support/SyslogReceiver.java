@@ -81,7 +81,8 @@ public final class SyslogReceiver {
                     .toEpochMilli()), Date.from(now.minus(1, ChronoUnit.DAYS)), Date.from(now.plus(1, ChronoUnit.DAYS)),
                     name, pair.getPublic());
             builder.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
+                new GeneralName(GeneralName.dNSName, "localhost"),
+                new GeneralName(GeneralName.iPAddress, "127.0.0.1")}));
             X509Certificate cert = new JcaX509CertificateConverter().getCertificate(builder.build(
                     new JcaContentSignerBuilder("SHA256withECDSA").build(pair.getPrivate())));
             KeyStore store = KeyStore.getInstance("PKCS12");
