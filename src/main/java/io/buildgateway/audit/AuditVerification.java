@@ -13,7 +13,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
 import javax.sql.DataSource;
@@ -36,8 +38,11 @@ class AuditVerification {
     private static final Logger log = LoggerFactory.getLogger(AuditVerification.class);
     private static final int LOOKUP_BATCH = 1000;
     private static final int HASH_BATCH = 1000;
-    /** Threads that hash while the caller's thread reads: one fewer than the processors (PostgreSQL needs one too). */
-    private static final int HASHERS = Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+    /** Threads that hash while the readers read. */
+    private static final int HASHERS = Math.max(1, Runtime.getRuntime().availableProcessors());
+    private static final int IN_FLIGHT = 2 * HASHERS + 2;
+    /** Connections that read ranges of the chain at once, each range at least {@link #minPerReader} events. */
+    private static final int READERS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
 
     private final DataSource dataSource;
     private final GatewayKey key;
@@ -48,11 +53,22 @@ class AuditVerification {
         t.setDaemon(true);
         return t;
     });
+    private final ExecutorService readerPool = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "audit-verify-read");
+        t.setDaemon(true);
+        return t;
+    });
+    private volatile long minPerReader = 100_000;
 
     AuditVerification(DataSource dataSource, GatewayKey key, AuditCheckpoints checkpoints) {
         this.dataSource = dataSource;
         this.key = key;
         this.checkpoints = checkpoints;
+    }
+
+    /** Below this many events per connection, one connection reads the whole chain (tests lower it). */
+    void minPerReader(long events) {
+        this.minPerReader = Math.max(1, events);
     }
 
     Verification verify() {
@@ -74,10 +90,96 @@ class AuditVerification {
         }
     }
 
+    /**
+     * Reads the chain with up to {@link #READERS} connections at once, each a range of seqs in the snapshot this
+     * transaction exports (so all see the same state), each range through its own {@link
+     * AuditChain.ParallelVerifier}; {@link AuditChain#combine} joins them as one sequential pass would have.
+     * {@code hash} false reads the same rows the same way without verifying them (the bench's baseline).
+     */
+    AuditChain.Result readChain(Connection c, boolean hash) throws SQLException {
+        long max;
+        try (PreparedStatement ps = c.prepareStatement("select coalesce(max(seq), 0) from audit_event");
+                ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            max = rs.getLong(1);
+        }
+        int n = (int) Math.max(1, Math.min(READERS, max / minPerReader));
+        String snapshot = null;
+        if (n > 1) {
+            try (PreparedStatement ps = c.prepareStatement("select pg_export_snapshot()");
+                    ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                snapshot = rs.getString(1);
+            }
+        }
+        long size = (max + n - 1) / n;
+        List<AuditChain.Part> parts = new ArrayList<>();
+        List<Future<Long>> others = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            long from = i * size + 1;
+            long to = i == n - 1 ? Long.MAX_VALUE : (i + 1) * size;
+            AuditChain.ParallelVerifier v = i == 0
+                    ? new AuditChain.ParallelVerifier(hashers, HASH_BATCH, IN_FLIGHT)
+                    : new AuditChain.ParallelVerifier(hashers, HASH_BATCH, IN_FLIGHT, from, null);
+            parts.add(new AuditChain.Part(from, to, v));
+            java.util.function.Consumer<RawEvent> sink = hash ? v::accept : e -> { };
+            if (i > 0) {
+                String shared = snapshot;
+                others.add(readerPool.submit(() -> ChainReader.inSnapshot(dataSource, shared,
+                        conn -> ChainReader.forEachRaw(conn, from - 1, to, sink))));
+            }
+        }
+        long read = ChainReader.forEachRaw(c, 0, parts.get(0).to(), hash ? parts.get(0).verifier()::accept
+                : e -> { });
+        for (Future<Long> f : others) {
+            try {
+                read += f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while verifying the audit trail", e);
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof SQLException sql) {
+                    throw sql;
+                }
+                throw new IllegalStateException("reading the audit trail failed: " + e.getCause(), e.getCause());
+            }
+        }
+        for (AuditChain.Part p : parts) {
+            p.verifier().finish();
+        }
+        return hash ? AuditChain.combine(parts) : new Counted(read);
+    }
+
+    /** Rows read without verifying them. */
+    private record Counted(long events) implements AuditChain.Result {
+        @Override
+        public boolean valid() {
+            return true;
+        }
+
+        @Override
+        public long lastSeq() {
+            return 0;
+        }
+
+        @Override
+        public String head() {
+            return null;
+        }
+
+        @Override
+        public Long firstBrokenSeq() {
+            return null;
+        }
+
+        @Override
+        public String reason() {
+            return null;
+        }
+    }
+
     private Verification verify(Connection c) throws SQLException {
-        AuditChain.ParallelVerifier chain = new AuditChain.ParallelVerifier(hashers, HASH_BATCH, 2 * HASHERS + 2);
-        ChainReader.forEach(c, 0, chain::accept);
-        chain.finish();
+        AuditChain.Result chain = readChain(c, true);
         Findings findings = new Findings();
         if (!chain.valid()) {
             findings.broken(chain.firstBrokenSeq(), chain.reason());

@@ -74,6 +74,90 @@ final class CanonicalBytes {
         return this;
     }
 
+    /** The bytes as they are (a stored prev_hash, for the raw path). */
+    CanonicalBytes bytes(byte[] b) {
+        if (b != null) {
+            room(b.length);
+            System.arraycopy(b, 0, buf, len, b.length);
+            len += b.length;
+        }
+        return this;
+    }
+
+    /**
+     * The canonical JSON of an event read as bytes: the same bytes as {@link #event(AuditEvent)} for the same
+     * stored values, escaping byte by byte (bytes of multi-byte UTF-8 sequences are never escaped).
+     */
+    CanonicalBytes event(RawEvent e) {
+        literal("{\"action\":");
+        string(e.action());
+        literal(",\"actor\":");
+        string(e.actor());
+        literal(",\"at\":");
+        instantMicros(e.atMicros());
+        literal(",\"details\":");
+        string(e.details());
+        literal(",\"outcome\":");
+        string(e.outcome());
+        literal(",\"requestId\":");
+        string(e.requestId());
+        literal(",\"seq\":");
+        literal(Long.toString(e.seq()));
+        literal(",\"sourceIp\":");
+        string(e.sourceIp());
+        literal(",\"target\":");
+        string(e.target());
+        literal("}");
+        return this;
+    }
+
+    private void string(byte[] s) {
+        if (s == null) {
+            literal("null");
+            return;
+        }
+        room(s.length * 6 + 2);
+        buf[len++] = '"';
+        for (byte b : s) {
+            if ((b & 0xff) >= 0x20 && b != '"' && b != '\\') {
+                buf[len++] = b;
+                continue;
+            }
+            escape((char) b);
+        }
+        buf[len++] = '"';
+    }
+
+    private void escape(char c) {
+        buf[len++] = '\\';
+        switch (c) {
+            case '"' -> buf[len++] = '"';
+            case '\\' -> buf[len++] = '\\';
+            case '\b' -> buf[len++] = 'b';
+            case '\f' -> buf[len++] = 'f';
+            case '\n' -> buf[len++] = 'n';
+            case '\r' -> buf[len++] = 'r';
+            case '\t' -> buf[len++] = 't';
+            default -> {
+                buf[len++] = 'u';
+                buf[len++] = '0';
+                buf[len++] = '0';
+                buf[len++] = HEX[c >> 4];
+                buf[len++] = HEX[c & 0xf];
+            }
+        }
+    }
+
+    private void instantMicros(long micros) {
+        long seconds = Math.floorDiv(micros, 1_000_000L);
+        int nano = (int) Math.floorMod(micros, 1_000_000L) * 1000;
+        if (seconds < -62_167_219_200L || seconds > 253_402_300_799L) { // outside years 0000-9999
+            string(Instant.ofEpochSecond(seconds, nano).toString());
+            return;
+        }
+        instant(seconds, nano);
+    }
+
     private void literal(String ascii) {
         room(ascii.length());
         for (int i = 0; i < ascii.length(); i++) {
@@ -106,23 +190,7 @@ final class CanonicalBytes {
                 buf[len++] = (byte) c;
                 continue;
             }
-            buf[len++] = '\\';
-            switch (c) {
-                case '"' -> buf[len++] = '"';
-                case '\\' -> buf[len++] = '\\';
-                case '\b' -> buf[len++] = 'b';
-                case '\f' -> buf[len++] = 'f';
-                case '\n' -> buf[len++] = 'n';
-                case '\r' -> buf[len++] = 'r';
-                case '\t' -> buf[len++] = 't';
-                default -> {
-                    buf[len++] = 'u';
-                    buf[len++] = '0';
-                    buf[len++] = '0';
-                    buf[len++] = HEX[c >> 4];
-                    buf[len++] = HEX[c & 0xf];
-                }
-            }
+            escape(c);
         }
         buf[len++] = '"';
     }
@@ -139,6 +207,12 @@ final class CanonicalBytes {
             string(at.toString());
             return;
         }
+        instant(at.getEpochSecond(), at.getNano());
+    }
+
+    private void instant(long epochSecond, int nano) {
+        LocalDateTime t = LocalDateTime.ofEpochSecond(epochSecond, 0, ZoneOffset.UTC);
+        int year = t.getYear();
         room(40);
         buf[len++] = '"';
         digits(year, 4);
@@ -152,7 +226,6 @@ final class CanonicalBytes {
         digits(t.getMinute(), 2);
         buf[len++] = ':';
         digits(t.getSecond(), 2);
-        int nano = at.getNano();
         if (nano > 0) {
             buf[len++] = '.';
             if (nano % 1_000_000 == 0) {

@@ -86,6 +86,16 @@ class AuditFormatsTest {
                     null);
             String prev = random.nextBoolean() ? AuditChain.GENESIS : f[0] == null ? "" : f[0];
             assertThat(AuditChain.hash(prev, e)).as(e.toString()).isEqualTo(AuditChain.hashOfStrings(prev, e));
+            // the bytes path of verification, on the event as stored (microseconds, a hex prevHash)
+            AuditEvent stored = new AuditEvent(e.seq(), e.at().truncatedTo(java.time.temporal.ChronoUnit.MICROS),
+                    e.actor(), e.action(), e.target(), e.outcome(), e.sourceIp(), e.requestId(), e.details(), null,
+                    AuditChain.GENESIS.replace('0', 'c'));
+            String hash = AuditChain.hashOfStrings(stored.prevHash(), stored);
+            AuditEvent hashed = new AuditEvent(stored.seq(), stored.at(), stored.actor(), stored.action(),
+                    stored.target(), stored.outcome(), stored.sourceIp(), stored.requestId(), stored.details(), hash,
+                    stored.prevHash());
+            assertThat(AuditChain.hashMatches(RawEvent.of(hashed))).as(e.toString()).isTrue();
+            assertThat(RawEvent.of(hashed).at()).isEqualTo(stored.at());
         }
     }
 
@@ -123,7 +133,7 @@ class AuditFormatsTest {
                 AuditChain.ParallelVerifier parallel = new AuditChain.ParallelVerifier(pool, 1 + random.nextInt(5),
                         1 + random.nextInt(4));
                 chain.forEach(sequential::accept);
-                chain.forEach(parallel::accept);
+                chain.forEach(e -> parallel.accept(RawEvent.of(e)));
                 parallel.finish();
                 assertThat(parallel.valid()).isEqualTo(sequential.valid());
                 assertThat(parallel.firstBrokenSeq()).isEqualTo(sequential.firstBrokenSeq());
@@ -131,6 +141,27 @@ class AuditFormatsTest {
                 assertThat(parallel.head()).isEqualTo(sequential.head());
                 assertThat(parallel.events()).isEqualTo(sequential.events());
                 assertThat(parallel.lastSeq()).isEqualTo(sequential.lastSeq());
+
+                // the same chain read in ranges of seqs by several verifiers (as several connections read it)
+                int readers = 1 + random.nextInt(4);
+                long size = Math.max(1, (n + readers - 1) / readers);
+                List<AuditChain.Part> parts = new java.util.ArrayList<>();
+                for (long from = 1; from <= n; from += size) {
+                    long to = from + size > n ? Long.MAX_VALUE : from + size - 1;
+                    AuditChain.ParallelVerifier v = from == 1 ? new AuditChain.ParallelVerifier(pool, 2, 2)
+                            : new AuditChain.ParallelVerifier(pool, 2, 2, from, null);
+                    long lo = from;
+                    chain.stream().filter(e -> e.seq() >= lo && e.seq() <= to).forEach(e -> v.accept(RawEvent.of(e)));
+                    parts.add(new AuditChain.Part(from, to, v.finish()));
+                }
+                AuditChain.Result combined = AuditChain.combine(parts);
+                String as = "round " + round + ", " + parts.size() + " parts";
+                assertThat(combined.valid()).as(as).isEqualTo(sequential.valid());
+                assertThat(combined.firstBrokenSeq()).as(as).isEqualTo(sequential.firstBrokenSeq());
+                assertThat(combined.reason()).as(as).isEqualTo(sequential.reason());
+                assertThat(combined.head()).as(as).isEqualTo(sequential.head());
+                assertThat(combined.events()).as(as).isEqualTo(sequential.events());
+                assertThat(combined.lastSeq()).as(as).isEqualTo(sequential.lastSeq());
             }
         } finally {
             pool.shutdown();

@@ -470,6 +470,43 @@ class AuditTamperIT extends IntegrationTest {
         assertThat(buffered[0]).isBetween(1, ChainReader.FETCH_SIZE);
     }
 
+    @Test
+    @Order(12)
+    void severalConnectionsReadingRangesFindTheSameBreaks() throws Exception {
+        verification.minPerReader(1000); // ranges of the ~15,000-event chain on every processor's connection
+        try {
+            Verification intact = verification.verify();
+            long max = maxSeq();
+            assertThat(intact.valid()).as(intact.reason()).isTrue();
+            assertThat(intact.events()).isEqualTo(max);
+            assertThat(intact.head()).isEqualTo(jdbc.queryForObject("select hash from audit_event where seq = ?",
+                    String.class, max));
+
+            long k = max - 100;
+            String[] actor = new String[1];
+            Verification changed = tampered(su -> {
+                actor[0] = su.queryForObject("select actor from audit_event where seq = ?", String.class, k);
+                su.update("update audit_event set actor = 'mallory' where seq = ?", k);
+            }, su -> su.update("update audit_event set actor = ? where seq = ?", actor[0], k));
+            assertThat(changed.firstBrokenSeq()).isEqualTo(k);
+
+            // a row deleted at every place a range could start (ranges of ceil(max / readers) seqs)
+            for (int readers = 2; readers <= Math.min(4, Runtime.getRuntime().availableProcessors()); readers++) {
+                long boundary = (max + readers - 1) / readers + 1;
+                List<Map<String, Object>> saved = new ArrayList<>();
+                Verification gap = tampered(su -> {
+                    saved.add(row(su, boundary));
+                    su.update("delete from audit_event where seq = ?", boundary);
+                }, su -> reinsert(su, saved.get(0)));
+                assertThat(gap.firstBrokenSeq()).as("readers " + readers).isEqualTo(boundary);
+                assertThat(gap.reason()).contains("gap");
+            }
+        } finally {
+            verification.minPerReader(100_000);
+        }
+        assertThat(verification.verify().valid()).isTrue();
+    }
+
     /** How many rows PostgreSQL's driver holds in memory for this result (its private buffer). */
     private static int bufferedRows(ResultSet rs) throws SQLException {
         try {
