@@ -45,18 +45,20 @@ public class AuditTrail {
     }
 
     @EventListener
-    @Transactional(propagation = Propagation.REQUIRED)
+    @Transactional(propagation = Propagation.SUPPORTS)
     public void on(AuditRecord record) {
         append(record);
     }
 
     /**
-     * Appends the event in the current transaction (or one of its own). The database function {@code audit_append}
-     * (V7) takes the chain's lock, reads the head and inserts the event with its hash in one round trip; the hash it
-     * computed is checked here against {@link AuditChain#hash}, so a disagreement (an encoding difference, say) rolls
-     * the transaction back instead of writing an event that would not verify.
+     * Appends the event in the current transaction, or, outside one, as a statement that commits itself. The database
+     * function {@code audit_append} (V7) takes the chain's lock, reads the head and inserts the event with its hash in
+     * one round trip; the hash it computed is checked here against {@link AuditChain#hash}, so a disagreement (an
+     * encoding difference, say) rolls the transaction back instead of writing an event that would not verify. An
+     * event on its own (a refused request, a host's health) thus costs one round trip, and the server releases the
+     * chain's lock at its commit without waiting for the gateway: no round trip is made while other appends wait.
      */
-    @Transactional(propagation = Propagation.REQUIRED)
+    @Transactional(propagation = Propagation.SUPPORTS)
     public AuditEvent append(AuditRecord record) {
         Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
         var r = record.request();
@@ -73,8 +75,9 @@ public class AuditTrail {
                 canonical[1]);
         String expected = AuditChain.hash(appended.prevHash(), appended);
         if (!expected.equals(appended.hash())) {
+            // inside a transaction this rolls it back; alone, the event committed already and verify will name it
             throw new IllegalStateException("audit event " + appended.seq() + ": the database computed hash "
-                    + appended.hash() + ", the gateway " + expected + "; not appended");
+                    + appended.hash() + ", the gateway " + expected);
         }
         log.info("audit seq={} actor={} action={} target={} outcome={}", appended.seq(), appended.actor(),
                 appended.action(), appended.target(), appended.outcome());
@@ -88,7 +91,14 @@ public class AuditTrail {
     }
 
     private void hookCommit() {
-        if (afterCommit.isEmpty() || !TransactionSynchronizationManager.isSynchronizationActive()
+        if (afterCommit.isEmpty()) {
+            return;
+        }
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+            afterCommit.forEach(Runnable::run); // the statement committed itself
+            return;
+        }
+        if (!TransactionSynchronizationManager.isSynchronizationActive()
                 || TransactionSynchronizationManager.hasResource(COMMIT_HOOKED)) {
             return;
         }
