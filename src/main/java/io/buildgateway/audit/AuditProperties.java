@@ -27,7 +27,7 @@ public record AuditProperties(
         @Valid @NotNull @DefaultValue Export export) {
 
     public AuditProperties {
-        if (checkpointInterval.isZero() || checkpointInterval.isNegative()) {
+        if (checkpointInterval != null && (checkpointInterval.isZero() || checkpointInterval.isNegative())) {
             throw new IllegalArgumentException("gateway.audit.checkpoint-interval must be positive");
         }
     }
@@ -91,7 +91,7 @@ public record AuditProperties(
             @DefaultValue("true") boolean checkpoints) {
 
         public Syslog {
-            if (!appName.matches("[!-~]{1,48}")) {
+            if (appName != null && !appName.matches("[!-~]{1,48}")) {
                 throw new IllegalArgumentException("gateway.audit.export.syslog.app-name must be 1 to 48 printable"
                         + " ASCII characters without spaces (RFC 5424 APP-NAME)");
             }
