@@ -4,17 +4,21 @@ import io.buildgateway.shared.AuditRecord;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
-import org.springframework.jdbc.core.RowMapper;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Propagation;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * Appends audit events in the publisher's transaction (or its own, when there is none). Appends are serialised by a
@@ -24,10 +28,16 @@ import org.springframework.transaction.annotation.Transactional;
 public class AuditTrail {
 
     private static final Logger log = LoggerFactory.getLogger("audit");
-    private static final long CHAIN_LOCK = 0x6267775f61756469L; // "bgw_audi"
+    /**
+     * The transaction-scoped advisory lock that serialises appends (and checkpoints' reading of the head). The same
+     * number is written into the {@code audit_append} function (V7).
+     */
+    static final long CHAIN_LOCK = 0x6267775f61756469L; // "bgw_audi"
+    private static final Object COMMIT_HOOKED = new Object();
 
     private final JdbcTemplate jdbc;
     private final Clock clock;
+    private final List<Runnable> afterCommit = new CopyOnWriteArrayList<>();
 
     AuditTrail(JdbcTemplate jdbc, Clock clock) {
         this.jdbc = jdbc;
@@ -35,80 +45,113 @@ public class AuditTrail {
     }
 
     @EventListener
-    @Transactional(propagation = Propagation.REQUIRED)
+    @Transactional(propagation = Propagation.SUPPORTS)
     public void on(AuditRecord record) {
         append(record);
     }
 
-    @Transactional(propagation = Propagation.REQUIRED)
+    /**
+     * Appends the event in the current transaction, or, outside one, as a statement that commits itself. The database
+     * function {@code audit_append} (V7) takes the chain's lock, reads the head and inserts the event with its hash in
+     * one round trip; the hash it computed is checked here against {@link AuditChain#hash}, so a disagreement (an
+     * encoding difference, say) rolls the transaction back instead of writing an event that would not verify. An
+     * event on its own (a refused request, a host's health) thus costs one round trip, and the server releases the
+     * chain's lock at its commit without waiting for the gateway: no round trip is made while other appends wait.
+     */
+    @Transactional(propagation = Propagation.SUPPORTS)
     public AuditEvent append(AuditRecord record) {
-        jdbc.queryForObject("select pg_advisory_xact_lock(?)", Object.class, CHAIN_LOCK);
-        List<Object[]> last = jdbc.query("select seq, hash from audit_event order by seq desc limit 1",
-                (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
-        long seq = last.isEmpty() ? 1 : (Long) last.get(0)[0] + 1;
-        String prev = last.isEmpty() ? AuditChain.GENESIS : (String) last.get(0)[1];
         Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
         var r = record.request();
-        AuditEvent unsigned = new AuditEvent(seq, at, r.actor(), record.action(), record.target(),
+        AuditEvent unsigned = new AuditEvent(0, at, r.actor(), record.action(), record.target(),
                 record.outcome().name(), r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null,
-                prev);
-        String hash = AuditChain.hash(prev, unsigned);
-        jdbc.update("insert into audit_event (seq, at, actor, action, target, outcome, source_ip, request_id, details,"
-                        + " prev_hash, hash) values (?,?,?,?,?,?,?,?,?,?,?)",
-                seq, Timestamp.from(at), unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(),
-                unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), prev, hash);
-        log.info("audit seq={} actor={} action={} target={} outcome={}", seq, unsigned.actor(), unsigned.action(),
-                unsigned.target(), unsigned.outcome());
-        return new AuditEvent(seq, at, unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(),
-                unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), hash, prev);
+                null);
+        String[] canonical = unsigned.canonicalAroundSeq();
+        AuditEvent appended = jdbc.queryForObject("select o_seq, o_hash, o_prev_hash"
+                + " from audit_append(?,?,?,?,?,?,?,?,?,?)", (rs, i) -> new AuditEvent(rs.getLong(1), at,
+                        unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
+                        rs.getString(2), rs.getString(3)),
+                OffsetDateTime.ofInstant(at, ZoneOffset.UTC), unsigned.actor(), unsigned.action(), unsigned.target(),
+                unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), canonical[0],
+                canonical[1]);
+        String expected = AuditChain.hash(appended.prevHash(), appended);
+        if (!expected.equals(appended.hash())) {
+            // inside a transaction this rolls it back; alone, the event committed already and verify will name it
+            throw new IllegalStateException("audit event " + appended.seq() + ": the database computed hash "
+                    + appended.hash() + ", the gateway " + expected);
+        }
+        log.info("audit seq={} actor={} action={} target={} outcome={}", appended.seq(), appended.actor(),
+                appended.action(), appended.target(), appended.outcome());
+        hookCommit();
+        return appended;
     }
 
-    /** A filtered page of events, oldest first from {@code afterSeq}. */
-    @Transactional(readOnly = true)
-    public List<AuditEvent> find(Instant since, Instant until, String actor, String action, String target,
-            long afterSeq, int limit) {
-        StringBuilder sql = new StringBuilder("select * from audit_event where seq > ?");
-        List<Object> args = new ArrayList<>();
-        args.add(afterSeq);
-        if (since != null) {
-            sql.append(" and at >= ?");
-            args.add(Timestamp.from(since));
-        }
-        if (until != null) {
-            sql.append(" and at < ?");
-            args.add(Timestamp.from(until));
-        }
-        if (actor != null) {
-            sql.append(" and actor = ?");
-            args.add(actor);
-        }
-        if (action != null) {
-            sql.append(" and action = ?");
-            args.add(action);
-        }
-        if (target != null) {
-            sql.append(" and target = ?");
-            args.add(target);
-        }
-        sql.append(" order by seq limit ?");
-        args.add(limit);
-        return jdbc.query(sql.toString(), ROW, args.toArray());
+    /** Runs after every commit of a transaction that appended events (the export's wake-up). */
+    void afterCommit(Runnable hook) {
+        afterCommit.add(hook);
     }
 
-    /** Streams the whole chain through a verifier in constant memory. */
-    @Transactional(readOnly = true)
-    public AuditChain.Verifier verify() {
-        AuditChain.Verifier verifier = new AuditChain.Verifier();
-        JdbcTemplate streaming = new JdbcTemplate(jdbc.getDataSource());
-        streaming.setFetchSize(5000);
-        streaming.query("select * from audit_event order by seq", rs -> {
-            verifier.accept(ROW.mapRow(rs, 0));
+    private void hookCommit() {
+        if (afterCommit.isEmpty()) {
+            return;
+        }
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+            afterCommit.forEach(Runnable::run); // the statement committed itself
+            return;
+        }
+        if (!TransactionSynchronizationManager.isSynchronizationActive()
+                || TransactionSynchronizationManager.hasResource(COMMIT_HOOKED)) {
+            return;
+        }
+        TransactionSynchronizationManager.bindResource(COMMIT_HOOKED, Boolean.TRUE);
+        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+            @Override
+            public void afterCompletion(int status) {
+                TransactionSynchronizationManager.unbindResourceIfPossible(COMMIT_HOOKED);
+                if (status == STATUS_COMMITTED) {
+                    afterCommit.forEach(Runnable::run);
+                }
+            }
         });
-        return verifier;
     }
 
-    static final RowMapper<AuditEvent> ROW = (rs, i) -> new AuditEvent(rs.getLong("seq"),
-            rs.getTimestamp("at").toInstant(), rs.getString("actor"), rs.getString("action"), rs.getString("target"),
-            rs.getString("outcome"), rs.getString("source_ip"), rs.getString("request_id"), rs.getString("details"),
-            rs.getString("hash"), rs.getString("prev_hash"));
+    /** Filters of {@code GET /api/v1/audit}; null means "any". {@code until} is exclusive. */
+    public record Query(Instant since, Instant until, String actor, String action, String target) {
+    }
+
+    /**
+     * Up to {@code limit} events matching the query, in sequence order (newest first when {@code newestFirst}),
+     * strictly beyond {@code beyondSeq} in that order when it is given.
+     */
+    @Transactional(readOnly = true)
+    public List<AuditEvent> find(Query q, boolean newestFirst, Long beyondSeq, int limit) {
+        StringBuilder sql = new StringBuilder("select " + ChainReader.COLUMNS + " from audit_event where true");
+        List<Object> args = new ArrayList<>();
+        if (beyondSeq != null) {
+            sql.append(newestFirst ? " and seq < ?" : " and seq > ?");
+            args.add(beyondSeq);
+        }
+        if (q.since() != null) {
+            sql.append(" and at >= ?");
+            args.add(Timestamp.from(q.since()));
+        }
+        if (q.until() != null) {
+            sql.append(" and at < ?");
+            args.add(Timestamp.from(q.until()));
+        }
+        if (q.actor() != null) {
+            sql.append(" and actor = ?");
+            args.add(q.actor());
+        }
+        if (q.action() != null) {
+            sql.append(" and action = ?");
+            args.add(q.action());
+        }
+        if (q.target() != null) {
+            sql.append(" and target = ?");
+            args.add(q.target());
+        }
+        sql.append(newestFirst ? " order by seq desc" : " order by seq").append(" limit ?");
+        args.add(limit);
+        return jdbc.query(sql.toString(), (rs, i) -> ChainReader.event(rs), args.toArray());
+    }
 }

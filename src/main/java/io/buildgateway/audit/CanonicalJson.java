@@ -20,9 +20,15 @@ final class CanonicalJson {
         return out.toString();
     }
 
+    /** JSON text written as it is (for a stored canonical {@code details} object inside an exported line). */
+    record Raw(String json) {
+    }
+
     private static void write(Object value, StringBuilder out) {
         if (value == null) {
             out.append("null");
+        } else if (value instanceof Raw raw) {
+            out.append(raw.json());
         } else if (value instanceof String s) {
             string(s, out);
         } else if (value instanceof Boolean b) {
@@ -62,10 +68,16 @@ final class CanonicalJson {
         }
     }
 
-    private static void string(String s, StringBuilder out) {
+    static void string(String s, StringBuilder out) {
         out.append('"');
+        int from = 0;
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
+            if (c >= 0x20 && c != '"' && c != '\\') {
+                continue;
+            }
+            out.append(s, from, i);
+            from = i + 1;
             switch (c) {
                 case '"' -> out.append("\\\"");
                 case '\\' -> out.append("\\\\");
@@ -74,15 +86,11 @@ final class CanonicalJson {
                 case '\n' -> out.append("\\n");
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
+                default -> out.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
             }
         }
-        out.append('"');
+        out.append(s, from, s.length()).append('"');
     }
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 }

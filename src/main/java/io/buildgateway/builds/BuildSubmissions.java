@@ -308,13 +308,19 @@ public class BuildSubmissions {
                         + b.status + ")");
             }
             b.cancelRequested = true;
+            BuildStatus atRequest = b.status;
             if (b.status == BuildStatus.QUEUED) {
                 b.status = BuildStatus.CANCELLED;
                 b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
                 b.failureReason = "cancelled before it started by " + info.actor();
             }
             events.publishEvent(new AuditRecord("build.cancel-requested", "build/" + id, Outcome.SUCCESS,
-                    Map.of("statusAtRequest", b.status.name()), info));
+                    Map.of("statusAtRequest", atRequest.name()), info));
+            if (b.status == BuildStatus.CANCELLED) {
+                // a queued build ends here; a running one ends (build.cancelled) when its host has stopped it
+                events.publishEvent(new AuditRecord("build.cancelled", "build/" + id, Outcome.SUCCESS,
+                        Map.of("reason", b.failureReason), info));
+            }
             return view(b);
         });
     }

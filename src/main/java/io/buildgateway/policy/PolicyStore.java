@@ -43,12 +43,16 @@ class PolicyStore {
     private final ApplicationEventPublisher events;
     private final ScheduledExecutorService watcher;
     private volatile PolicyDocument current;
+    /** The files of the policy in force, name to SHA-256: what a reload's audit event compares with. */
+    private volatile Map<String, String> currentFiles;
     private volatile String lastFailedDigest;
 
     PolicyStore(PolicyProperties properties, ApplicationEventPublisher events) {
         this.properties = properties;
         this.events = events;
-        this.current = load(properties.dir(), properties.approvedBasePrefixes());
+        Map<String, String> files = read(properties.dir());
+        this.current = load(files, properties.dir(), properties.approvedBasePrefixes());
+        this.currentFiles = fileDigests(files);
         log.info("policy {} loaded from {}", current.digest(), properties.dir().toAbsolutePath());
         this.watcher = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "policy-watch");
@@ -59,8 +63,12 @@ class PolicyStore {
 
     @EventListener(ApplicationReadyEvent.class)
     void start() {
-        audit("policy.loaded", AuditRecord.Outcome.SUCCESS, Map.of("digest", current.digest(),
-                "dir", properties.dir().toString()));
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("digest", current.digest());
+        details.put("dir", properties.dir().toString());
+        details.put("files", currentFiles);
+        details.put("waivers", current.waivers().stream().map(PolicyStore::describe).toList());
+        audit("policy.loaded", AuditRecord.Outcome.SUCCESS, details);
         long every = properties.reloadInterval().toMillis();
         watcher.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
     }
@@ -76,8 +84,10 @@ class PolicyStore {
 
     void reloadIfChanged() {
         String digest;
+        Map<String, String> files = null;
         try {
-            digest = digestOf(read(properties.dir()), properties.approvedBasePrefixes());
+            files = read(properties.dir());
+            digest = digestOf(files, properties.approvedBasePrefixes());
         } catch (RuntimeException e) {
             digest = "unreadable";
         }
@@ -85,13 +95,16 @@ class PolicyStore {
             return;
         }
         try {
-            PolicyDocument next = load(properties.dir(), properties.approvedBasePrefixes());
-            String previous = current.digest();
+            PolicyDocument next = files == null ? load(properties.dir(), properties.approvedBasePrefixes())
+                    : load(files, properties.dir(), properties.approvedBasePrefixes());
+            PolicyDocument previous = current;
+            Map<String, String> previousFiles = currentFiles;
+            Map<String, String> nextFiles = fileDigests(files == null ? read(properties.dir()) : files);
             current = next;
+            currentFiles = nextFiles;
             lastFailedDigest = null;
-            log.info("policy changed: {} -> {}", previous, next.digest());
-            audit("policy.loaded", AuditRecord.Outcome.SUCCESS, Map.of("digest", next.digest(), "previous", previous,
-                    "dir", properties.dir().toString()));
+            log.info("policy changed: {} -> {}", previous.digest(), next.digest());
+            audit("policy.loaded", AuditRecord.Outcome.SUCCESS, changes(previous, previousFiles, next, nextFiles));
         } catch (RuntimeException e) {
             lastFailedDigest = digest;
             log.error("policy change refused, {} stays in force: {}", current.digest(), e.getMessage());
@@ -108,9 +121,54 @@ class PolicyStore {
         }
     }
 
+    /**
+     * What a reload changed, for its audit event: both digests, every file's SHA-256, the files added, removed and
+     * modified, and the waivers added and removed (rule, team, image, line, approver, expiry; not the reason's text).
+     */
+    static Map<String, Object> changes(PolicyDocument previous, Map<String, String> previousFiles, PolicyDocument next,
+            Map<String, String> nextFiles) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("digest", next.digest());
+        details.put("previous", previous.digest());
+        details.put("files", nextFiles);
+        details.put("added", nextFiles.keySet().stream().filter(f -> !previousFiles.containsKey(f)).toList());
+        details.put("removed", previousFiles.keySet().stream().filter(f -> !nextFiles.containsKey(f)).toList());
+        details.put("modified", nextFiles.entrySet().stream().filter(f -> previousFiles.containsKey(f.getKey())
+                && !previousFiles.get(f.getKey()).equals(f.getValue())).map(Map.Entry::getKey).toList());
+        List<String> before = previous.waivers().stream().map(PolicyStore::describe).toList();
+        List<String> after = next.waivers().stream().map(PolicyStore::describe).toList();
+        details.put("waiversAdded", after.stream().filter(w -> !before.contains(w)).toList());
+        details.put("waiversRemoved", before.stream().filter(w -> !after.contains(w)).toList());
+        return details;
+    }
+
+    private static String describe(PolicyDocument.Waiver w) {
+        return w.rule() + " team=" + w.team() + (w.image() == null ? "" : " image=" + w.image())
+                + (w.line() == null ? "" : " line=" + w.line()) + " approver=" + w.approver() + " expires="
+                + w.expires();
+    }
+
+    private static Map<String, String> fileDigests(Map<String, String> files) {
+        Map<String, String> digests = new java.util.TreeMap<>();
+        files.forEach((name, text) -> digests.put(name, sha256(text)));
+        return digests;
+    }
+
+    private static String sha256(String text) {
+        try {
+            return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Reads and validates a policy folder; throws {@link PolicyDocument.InvalidPolicyException} with the reason. */
     static PolicyDocument load(Path dir, List<String> extraPrefixes) {
-        Map<String, String> files = read(dir);
+        return load(read(dir), dir, extraPrefixes);
+    }
+
+    static PolicyDocument load(Map<String, String> files, Path dir, List<String> extraPrefixes) {
         if (files.isEmpty()) {
             throw new PolicyDocument.InvalidPolicyException("no policy files (*.yaml) in " + dir.toAbsolutePath());
         }

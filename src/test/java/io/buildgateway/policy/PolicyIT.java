@@ -88,6 +88,16 @@ class PolicyIT extends IntegrationTest {
             assertThat(strict.path("policyDigest").asString()).isEqualTo(after);
             assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'policy.loaded'"
                     + " and details like ?", Long.class, "%" + after + "%")).isEqualTo(1);
+            // the reload's event says what changed: the file added, with its SHA-256
+            JsonNode change = json.readTree(jdbc.queryForObject("select details from audit_event where action ="
+                    + " 'policy.loaded' and details like ?", String.class, "%" + after + "%"));
+            // (added, or modified when the watcher saw the file before its content was written)
+            assertThat(change.path("added").toString() + change.path("modified").toString())
+                    .contains("\"zz-test-reload.yaml\"");
+            assertThat(change.path("files").path("zz-test-reload.yaml").asString()).isEqualTo(
+                    java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(Files.readAllBytes(file))));
+            assertThat(change.path("removed")).isEmpty();
 
             Files.writeString(file, "teams:\n  reload:\n    failOn: sometimes\n");
             eventually("the broken policy being reported", Duration.ofSeconds(10), () -> jdbc.queryForObject(

@@ -44,6 +44,10 @@ public abstract class IntegrationTest {
     /** The webhook of team "inv" (the inventory tests' team): a real HTTP receiver in this JVM. */
     public static final Webhooks WEBHOOKS = Webhooks.start();
 
+    /** The SIEM: the audit trail is exported to this syslog receiver over TLS, and to {@link #AUDIT_EXPORT_FILE}. */
+    public static final SyslogReceiver SYSLOG = SyslogReceiver.tls(DATA.resolve("syslog"));
+    public static final Path AUDIT_EXPORT_FILE = DATA.resolve("audit").resolve("export.jsonl");
+
     @LocalServerPort
     protected int port;
     @Autowired
@@ -61,6 +65,13 @@ public abstract class IntegrationTest {
         registry.add("gateway.notifications.webhooks[0].url", WEBHOOKS::url);
         registry.add("gateway.notifications.webhooks[0].secret", () -> Webhooks.SECRET);
         registry.add("gateway.notifications.poll-interval", () -> "200ms");
+        registry.add("gateway.audit.export.poll-interval", () -> "200ms");
+        registry.add("gateway.audit.export.retry-max", () -> "1s");
+        registry.add("gateway.audit.export.file.path", AUDIT_EXPORT_FILE::toString);
+        registry.add("gateway.audit.export.syslog.host", () -> "127.0.0.1");
+        registry.add("gateway.audit.export.syslog.port", SYSLOG::port);
+        registry.add("gateway.audit.export.syslog.tls", () -> "true");
+        registry.add("gateway.audit.export.syslog.trust-certificates", () -> SYSLOG.trustPem().toString());
         // Image filesystems for OpenSCAP: in memory when the machine has a tmpfs, as make run does.
         registry.add("gateway.scanning.work-dir", () -> java.nio.file.Files.isWritable(Path.of("/dev/shm"))
                 ? "/dev/shm/bgw-it-" + ProcessHandle.current().pid() : DATA.resolve("scans").toString());

@@ -160,7 +160,7 @@ class DeliveryWorker {
         String outcome = tx.execute(s -> {
             switch (result.kind()) {
                 case DELIVERED:
-                    return store.delivered(d, now, result.statusCode()) ? "delivered" : null;
+                    return delivered(d, now, result.statusCode());
                 case TRANSIENT:
                     Duration delay = backoff.delayAfter(d.attempts());
                     if (delay != null) {
@@ -183,6 +183,24 @@ class DeliveryWorker {
             log.info("notification {} to {} ({}) attempt {}: {} {}", d.id(), d.target(), d.channel().value(),
                     d.attempts(), outcome, result.error());
         }
+    }
+
+    /** A delivery is audited when it succeeds as when it fails for good (issue #6: notifications delivered/failed). */
+    private String delivered(Delivery d, Instant now, Integer statusCode) {
+        if (!store.delivered(d, now, statusCode)) {
+            return null;
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("deliveryId", d.id().toString());
+        details.put("team", d.team());
+        details.put("event", d.event());
+        details.put("channel", d.channel().value());
+        details.put("target", d.target());
+        details.put("attempts", d.attempts());
+        details.put("statusCode", statusCode);
+        events.publishEvent(new AuditRecord("notification.delivered", "notification/" + d.notificationId(),
+                Outcome.SUCCESS, details, RequestInfo.system()));
+        return "delivered";
     }
 
     private String fail(Delivery d, Integer statusCode, String error) {

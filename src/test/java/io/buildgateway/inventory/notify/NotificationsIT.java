@@ -204,6 +204,13 @@ class NotificationsIT {
 
         assertThat(auditCount("notification.queued", "notification/" + row.get("notification_id"))).isEqualTo(1);
         assertThat(auditCount("notification.failed", "notification/" + row.get("notification_id"))).isZero();
+        assertThat(auditCount("notification.delivered", "notification/" + row.get("notification_id")))
+                .isEqualTo(1);
+        // the webhook's secret, its Basic credentials and its query token are in no audit event
+        String trail = String.join("\n", jdbc.queryForList("select details from audit_event where target = ?",
+                String.class, "notification/" + row.get("notification_id")));
+        assertThat(trail).contains("\"channel\":\"webhook\"").doesNotContain(FLAKY_SECRET)
+                .doesNotContain(QUERY_TOKEN).doesNotContain("hook pw");
         assertThat(counter("webhook", "retried")).isGreaterThanOrEqualTo(1);
         assertThat(counter("webhook", "delivered")).isGreaterThanOrEqualTo(1);
     }
