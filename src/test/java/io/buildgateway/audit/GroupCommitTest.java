@@ -1,0 +1,156 @@
+package io.buildgateway.audit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.shared.AuditRecord;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+class GroupCommitTest {
+
+    private static AuditRecord record(String target) {
+        return new AuditRecord("test.event", target, AuditRecord.Outcome.SUCCESS, Map.of(), null);
+    }
+
+    private static AuditEvent event(long seq, AuditRecord r) {
+        return new AuditEvent(seq, Instant.EPOCH, "system", r.action(), r.target(), "SUCCESS", null, null, "{}",
+                "h" + seq, "p" + seq);
+    }
+
+    @Test
+    void callersThatArriveDuringAWriteShareTheNextBatchAndEachGetsItsOwnEvent() throws Exception {
+        AtomicLong seq = new AtomicLong();
+        List<Integer> batchSizes = Collections.synchronizedList(new ArrayList<>());
+        CountDownLatch firstBatchMayFinish = new CountDownLatch(1);
+        GroupCommit group = new GroupCommit(batch -> {
+            batchSizes.add(batch.size());
+            if (batchSizes.size() == 1) {
+                await(firstBatchMayFinish);
+            }
+            List<AuditEvent> out = new ArrayList<>();
+            batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
+            return out;
+        }, r -> {
+            throw new AssertionError("no batch fails here");
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            Future<AuditEvent> first = pool.submit(() -> group.append(record("t0")));
+            while (batchSizes.isEmpty()) {
+                Thread.onSpinWait();
+            }
+            List<Future<AuditEvent>> others = new ArrayList<>();
+            for (int i = 1; i <= 7; i++) {
+                String target = "t" + i;
+                others.add(pool.submit(() -> group.append(record(target))));
+            }
+            while (group.queued() < 7) {
+                Thread.onSpinWait();
+            }
+            firstBatchMayFinish.countDown();
+            assertThat(first.get(10, TimeUnit.SECONDS).target()).isEqualTo("t0");
+            for (int i = 0; i < 7; i++) {
+                assertThat(others.get(i).get(10, TimeUnit.SECONDS).target()).isEqualTo("t" + (i + 1));
+            }
+            assertThat(batchSizes).containsExactly(1, 7);
+            assertThat(group.queued()).isZero();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void manyWritersGetDistinctEventsAndNothingIsLeftBehind() throws Exception {
+        AtomicLong seq = new AtomicLong();
+        GroupCommit group = new GroupCommit(batch -> {
+            List<AuditEvent> out = new ArrayList<>();
+            batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
+            return out;
+        }, r -> event(seq.incrementAndGet(), r));
+        ExecutorService pool = Executors.newFixedThreadPool(16);
+        List<Future<List<Long>>> results = new ArrayList<>();
+        for (int t = 0; t < 16; t++) {
+            int thread = t;
+            results.add(pool.submit(() -> {
+                List<Long> seqs = new ArrayList<>();
+                for (int i = 0; i < 300; i++) {
+                    AuditEvent e = group.append(record(thread + "/" + i));
+                    assertThat(e.target()).isEqualTo(thread + "/" + i);
+                    seqs.add(e.seq());
+                }
+                return seqs;
+            }));
+        }
+        List<Long> all = new ArrayList<>();
+        for (Future<List<Long>> f : results) {
+            all.addAll(f.get(30, TimeUnit.SECONDS));
+        }
+        pool.shutdown();
+        assertThat(all).hasSize(16 * 300).doesNotHaveDuplicates();
+        assertThat(group.queued()).isZero();
+    }
+
+    @Test
+    void aFailedBatchIsRetriedEventByEventSoOnlyTheBadEventFails() throws Exception {
+        AtomicLong seq = new AtomicLong();
+        CountDownLatch firstBatchMayFinish = new CountDownLatch(1);
+        List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
+        GroupCommit group = new GroupCommit(batch -> {
+            batches.add(batch.size());
+            if (batches.size() == 1) {
+                await(firstBatchMayFinish);
+            }
+            if (batch.stream().anyMatch(r -> r.target().equals("bad"))) {
+                throw new IllegalStateException("rolled back");
+            }
+            List<AuditEvent> out = new ArrayList<>();
+            batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
+            return out;
+        }, r -> {
+            if (r.target().equals("bad")) {
+                throw new IllegalStateException("bad event");
+            }
+            return event(seq.incrementAndGet(), r);
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<AuditEvent> first = pool.submit(() -> group.append(record("first")));
+            while (batches.isEmpty()) {
+                Thread.onSpinWait();
+            }
+            Future<AuditEvent> good = pool.submit(() -> group.append(record("good")));
+            Future<AuditEvent> bad = pool.submit(() -> group.append(record("bad")));
+            while (group.queued() < 2) {
+                Thread.onSpinWait();
+            }
+            firstBatchMayFinish.countDown();
+            assertThat(first.get(10, TimeUnit.SECONDS).target()).isEqualTo("first");
+            assertThat(good.get(10, TimeUnit.SECONDS).target()).isEqualTo("good");
+            assertThat(org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                    () -> bad.get(10, TimeUnit.SECONDS)).getCause()).hasMessage("bad event");
+            assertThat(batches).containsExactly(1, 2);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            if (!latch.await(10, TimeUnit.SECONDS)) {
+                throw new AssertionError("the test never released the batch");
+            }
+        } catch (InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+}
