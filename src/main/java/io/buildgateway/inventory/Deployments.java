@@ -105,7 +105,7 @@ class Deployments {
     }
 
     /** What a page cursor must be. */
-    static final String AFTER = "after must be the id of a deployment (the last item of the previous page)";
+    static final String AFTER = "cursor must be the nextCursor of a previous page (the id of its last deployment)";
 
     /** Which current deployments a list shows; null fields do not narrow. */
     record Query(String environment, String digest, boolean staleOnly, Set<String> teams) {

@@ -30,10 +30,12 @@ import org.springframework.web.util.UriComponentsBuilder;
 class InventoryController {
 
     private static final Set<String> IMAGE_PARAMS = Set.of("team", "package", "packageVersionBelow", "cve", "base",
-            "fixable", "limit", "after");
-    /** A page of deployments: what GET /deployments serves without {@code limit}, and the most it serves. */
-    private static final int DEPLOYMENTS_DEFAULT = 100;
-    private static final int DEPLOYMENTS_MAX = 1000;
+            "fixable", "limit", "cursor", "after");
+    /** Pages as API.md's pagination rule has them (limit default 50, at most 500). */
+    private static final int DEPLOYMENTS_DEFAULT = 50;
+    private static final int DEPLOYMENTS_MAX = 500;
+    /** The deployments an image's detail embeds; GET /deployments?digest= has the rest. */
+    private static final int IMAGE_DEPLOYMENTS = 100;
 
     private final Inventory inventory;
     private final ImageQueries images;
@@ -64,9 +66,9 @@ class InventoryController {
         if (fixable != null && !fixable.equals("true") && !fixable.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
         }
-        String after = request.getParameter("after");
+        String after = cursor(request.getParameter("cursor"), request.getParameter("after"));
         if (after != null && !io.buildgateway.shared.Digest.isValid(after)) {
-            throw Problem.badRequest("invalid-parameter", "after must be an image digest");
+            throw Problem.badRequest("invalid-parameter", "cursor must be the nextCursor of a previous page");
         }
         ImageQueries.Filter f = new ImageQueries.Filter(blank(request.getParameter("team")),
                 blank(request.getParameter("package")), blank(request.getParameter("packageVersionBelow")),
@@ -77,7 +79,9 @@ class InventoryController {
         List<ImageQueries.ImageSummary> page = images.list(f, GatewayPrincipal.require(), limit + 1, after);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("items", page.size() > limit ? page.subList(0, limit) : page);
-        out.put("next", page.size() > limit ? page.get(limit - 1).digest() : null);
+        String next = page.size() > limit ? page.get(limit - 1).digest() : null;
+        out.put("nextCursor", next);
+        out.put("next", next); // the name of the first version, kept for its clients
         return out;
     }
 
@@ -99,9 +103,9 @@ class InventoryController {
         out.put("sbom", e.buildId() == null ? null : "/api/v1/images/" + digest + "/sbom");
         // Where it runs, bounded like a page of GET /deployments?digest=, which has the rest (deploymentsNext).
         Deployments.Page running = deployments.list(new Deployments.Query(null, digest, false, null), null,
-                DEPLOYMENTS_DEFAULT);
+                IMAGE_DEPLOYMENTS);
         out.put("deployments", running.items());
-        out.put("deploymentsNext", running.more() ? "/api/v1/deployments?digest=" + digest + "&after="
+        out.put("deploymentsNext", running.more() ? "/api/v1/deployments?digest=" + digest + "&cursor="
                 + running.items().get(running.items().size() - 1).id() : null);
         return out;
     }
@@ -115,10 +119,10 @@ class InventoryController {
 
     @GetMapping("/deployments")
     @PreAuthorize("isAuthenticated()")
-    ResponseEntity<List<Deployments.View>> deployments(@RequestParam(required = false) String environment,
+    ResponseEntity<Map<String, Object>> deployments(@RequestParam(required = false) String environment,
             @RequestParam(required = false) String stale, @RequestParam(required = false) String digest,
-            @RequestParam(required = false) String limit, @RequestParam(required = false) String after,
-            HttpServletRequest request) {
+            @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor,
+            @RequestParam(required = false) String after, HttpServletRequest request) {
         if (stale != null && !stale.equals("true") && !stale.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "stale must be true or false");
         }
@@ -126,19 +130,31 @@ class InventoryController {
             throw Problem.badRequest("invalid-parameter", "digest must be an image digest (sha256:<64 hex digits>)");
         }
         int n = limit(limit, DEPLOYMENTS_DEFAULT, DEPLOYMENTS_MAX);
-        UUID from = after == null ? null : deploymentId(after);
+        String position = cursor(cursor, after);
+        UUID from = position == null ? null : deploymentId(position);
         GatewayPrincipal principal = GatewayPrincipal.require();
         Deployments.Page page = deployments.list(new Deployments.Query(blank(environment), digest,
                 "true".equals(stale), ImageQueries.readsAll(principal) ? null : principal.teams()), from, n);
         ResponseEntity.BodyBuilder ok = ResponseEntity.ok();
-        if (page.more()) {
-            // The body stays the list it has always been; the next page is announced as a link (RFC 8288).
+        String nextCursor = page.more() ? page.items().get(page.items().size() - 1).id().toString() : null;
+        if (nextCursor != null) {
+            // Also as a link (RFC 8288), for clients that follow links rather than build URLs.
             String next = UriComponentsBuilder.fromPath(request.getRequestURI()).query(request.getQueryString())
-                    .replaceQueryParam("after", page.items().get(page.items().size() - 1).id()).build()
-                    .toUriString();
+                    .replaceQueryParam("after").replaceQueryParam("cursor", nextCursor).build().toUriString();
             ok.header(HttpHeaders.LINK, "<" + next + ">; rel=\"next\"");
         }
-        return ok.body(page.items());
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("items", page.items());
+        body.put("nextCursor", nextCursor);
+        return ok.body(body);
+    }
+
+    /** API.md names the page position {@code cursor}; the first version called it {@code after}: both are read. */
+    private static String cursor(String cursor, String after) {
+        if (cursor != null && after != null && !cursor.equals(after)) {
+            throw Problem.badRequest("invalid-parameter", "give cursor or after (the same thing), not both");
+        }
+        return cursor != null ? cursor : after;
     }
 
     private static UUID deploymentId(String value) {

@@ -60,7 +60,7 @@ class DeploymentsIT extends IntegrationTest {
         String foreign = digest("foreign " + RUN);
         deploy(deployer, env, "zz-foreign", "docker.io/library/nginx", foreign);
 
-        JsonNode stale = read(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true"));
+        JsonNode stale = items(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true"));
         // Unknown provenance first, then in workload order; the deployment with no reason is left out.
         assertThat(workloads(stale)).containsExactly("zz-foreign", "fixable", "moved", "on-old-base");
         assertThat(stale.get(0).path("provenance").asString()).isEqualTo("unknown");
@@ -80,15 +80,15 @@ class DeploymentsIT extends IntegrationTest {
         assertThat(stale.get(2).path("team").asString()).isEqualTo(team);
 
         // Without stale=true the same list has every deployment, the one without a reason included.
-        JsonNode all = read(get(deployer, "/api/v1/deployments?environment=" + env));
+        JsonNode all = items(get(deployer, "/api/v1/deployments?environment=" + env));
         assertThat(workloads(all)).containsExactly("zz-foreign", "current", "fixable", "moved", "on-old-base");
         assertThat(all.get(1).path("stale").asBoolean()).isFalse();
         assertThat(all.get(1).path("reasons").size()).isZero();
 
         // A builder sees its team's deployments (an image of unknown provenance has no team).
-        assertThat(workloads(read(get(builder(team), "/api/v1/deployments?environment=" + env + "&stale=true"))))
+        assertThat(workloads(items(get(builder(team), "/api/v1/deployments?environment=" + env + "&stale=true"))))
                 .containsExactly("fixable", "moved", "on-old-base");
-        assertThat(read(get(builder("other" + RUN), "/api/v1/deployments?environment=" + env)).size()).isZero();
+        assertThat(items(get(builder("other" + RUN), "/api/v1/deployments?environment=" + env)).size()).isZero();
 
         // The owners' daily digest has the same list, without unknown provenance (no owner), across environments.
         assertThat(owners.staleByTeam().get(team)).extracting(d -> d.get("workload"))
@@ -97,7 +97,7 @@ class DeploymentsIT extends IntegrationTest {
 
         // Redeploying the workload on the tag's new image ends its staleness.
         deploy(deployer, env, "moved", team + "/moved", newer);
-        assertThat(workloads(read(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true"))))
+        assertThat(workloads(items(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true"))))
                 .containsExactly("zz-foreign", "fixable", "on-old-base");
     }
 
@@ -112,7 +112,7 @@ class DeploymentsIT extends IntegrationTest {
         for (int i = 0; i < 4; i++) {
             deploy(deployer, env, "app-" + i, team + "/app", image(team, team + "/app-" + i, "1", null, null));
         }
-        JsonNode whole = read(get(deployer, "/api/v1/deployments?environment=" + env + "&limit=1000"));
+        JsonNode whole = items(get(deployer, "/api/v1/deployments?environment=" + env + "&limit=500"));
         assertThat(workloads(whole)).containsExactly("foreign-0", "foreign-1", "foreign-2", "app-0", "app-1", "app-2",
                 "app-3");
 
@@ -124,12 +124,14 @@ class DeploymentsIT extends IntegrationTest {
         while (path != null) {
             Response page = get(deployer, path);
             assertThat(page.status()).as(page.body()).isEqualTo(200);
-            JsonNode items = read(page);
+            JsonNode items = items(page);
             assertThat(items.size()).isBetween(1, 2);
             paged.addAll(workloads(items));
             path = next(page);
             if (path != null) {
-                assertThat(path).contains("after=" + items.get(items.size() - 1).path("id").asString())
+                assertThat(read(page).path("nextCursor").asString())
+                        .isEqualTo(items.get(items.size() - 1).path("id").asString());
+                assertThat(path).contains("cursor=" + items.get(items.size() - 1).path("id").asString())
                         .contains("environment=" + env).contains("limit=2");
             }
             pages++;
@@ -140,15 +142,17 @@ class DeploymentsIT extends IntegrationTest {
         assertThat(next(get(deployer, "/api/v1/deployments?environment=" + env + "&limit=7"))).isNull();
         // The cursor is the last item's id, also when given by hand; stale=true pages the same way.
         String afterThird = whole.get(2).path("id").asString();
-        assertThat(workloads(read(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true&after="
+        assertThat(workloads(items(get(deployer, "/api/v1/deployments?environment=" + env + "&stale=true&after="
                 + afterThird)))).containsExactly();
-        assertThat(workloads(read(get(deployer, "/api/v1/deployments?environment=" + env + "&after=" + afterThird
+        assertThat(workloads(items(get(deployer, "/api/v1/deployments?environment=" + env + "&after=" + afterThird
                 + "&limit=3")))).containsExactly("app-0", "app-1", "app-2");
 
         problem(get(deployer, "/api/v1/deployments?limit=0"), 400);
-        problem(get(deployer, "/api/v1/deployments?limit=1001"), 400);
+        problem(get(deployer, "/api/v1/deployments?limit=501"), 400);
         problem(get(deployer, "/api/v1/deployments?limit=ten"), 400);
         problem(get(deployer, "/api/v1/deployments?after=not-an-id"), 400);
+        problem(get(deployer, "/api/v1/deployments?cursor=not-an-id"), 400);
+        problem(get(deployer, "/api/v1/deployments?cursor=" + afterThird + "&after=" + UUID.randomUUID()), 400);
         problem(get(deployer, "/api/v1/deployments?after=" + UUID.randomUUID()), 400);
         problem(get(deployer, "/api/v1/deployments?digest=sha256:abc"), 400);
     }
@@ -172,22 +176,28 @@ class DeploymentsIT extends IntegrationTest {
         deploy(deployer, env, "w-101", team + "/fixable", fixable);
         String reader = token(Set.of("SECURITY"), Set.of());
         Response first = get(reader, "/api/v1/deployments?environment=" + env);
-        assertThat(read(first).size()).isEqualTo(100);
-        JsonNode rest = read(get(reader, next(first)));
-        assertThat(workloads(rest)).containsExactly("w-100", "w-101");
-        assertThat(read(get(reader, "/api/v1/deployments?environment=" + env + "&limit=1000")).size())
+        assertThat(items(first).size()).isEqualTo(50);
+        JsonNode second = items(get(reader, next(first)));
+        assertThat(second.size()).isEqualTo(50);
+        Response third = get(reader, "/api/v1/deployments?environment=" + env + "&cursor="
+                + read(get(reader, next(first))).path("nextCursor").asString());
+        assertThat(workloads(items(third))).containsExactly("w-100", "w-101");
+        assertThat(read(third).path("nextCursor").isNull()).isTrue();
+        assertThat(items(get(reader, "/api/v1/deployments?environment=" + env + "&limit=500")).size())
                 .isEqualTo(102);
+        assertThat(items(get(reader, "/api/v1/deployments?environment=" + env + "&limit=100")).size())
+                .isEqualTo(100);
         // One stale deployment behind 101 that are not: the list reads on past chunks that keep nothing.
         Response stale = get(reader, "/api/v1/deployments?environment=" + env + "&stale=true&limit=1");
-        assertThat(workloads(read(stale))).containsExactly("w-101");
+        assertThat(workloads(items(stale))).containsExactly("w-101");
         assertThat(next(stale)).isNull();
 
         JsonNode detail = read(get(reader, "/api/v1/images/" + image));
         assertThat(detail.path("image").path("deployments").asInt()).isEqualTo(101);
         assertThat(detail.path("deployments").size()).isEqualTo(100);
         String more = detail.path("deploymentsNext").asString();
-        assertThat(more).startsWith("/api/v1/deployments?digest=" + image + "&after=");
-        assertThat(workloads(read(get(reader, more)))).containsExactly("w-100");
+        assertThat(more).startsWith("/api/v1/deployments?digest=" + image + "&cursor=");
+        assertThat(workloads(items(get(reader, more)))).containsExactly("w-100");
         assertThat(read(get(reader, "/api/v1/images/" + image(team, team + "/idle", "1", null, null)))
                 .path("deploymentsNext").isNull()).isTrue();
     }
@@ -254,6 +264,14 @@ class DeploymentsIT extends IntegrationTest {
             }
         }
         return null;
+    }
+
+    /** A page of GET /deployments: {@code { "items": [...], "nextCursor" }} as API.md's pagination has it. */
+    private JsonNode items(Response page) {
+        assertThat(page.status()).as(page.body()).isEqualTo(200);
+        JsonNode body = read(page);
+        assertThat(body.has("nextCursor")).as(page.body()).isTrue();
+        return body.path("items");
     }
 
     private static List<String> workloads(JsonNode list) {

@@ -177,7 +177,7 @@ class InventoryIT extends IntegrationTest {
                  "image":"docker.io/library/nginx:1.25@%s"}""".formatted(RUN, digest));
         assertThat(r.status()).as(r.body()).isEqualTo(201);
         assertThat(read(r).path("provenance").asString()).isEqualTo("unknown");
-        JsonNode staging = read(get(deployer, "/api/v1/deployments?environment=staging&stale=true"));
+        JsonNode staging = read(get(deployer, "/api/v1/deployments?environment=staging&stale=true")).path("items");
         assertThat(staging.get(0).path("reasons").toString()).contains("unknown-provenance");
         problem(postJson(deployer, "/api/v1/deployments", "{\"environment\":\"p\",\"cluster\":\"c\","
                 + "\"namespace\":\"n\",\"workload\":\"w\",\"image\":\"nginx:latest\"}"), 400);
@@ -191,7 +191,7 @@ class InventoryIT extends IntegrationTest {
     /** This test's stale production deployments that carry the given reason. */
     private List<JsonNode> stale(String token, String reason) {
         List<JsonNode> out = new ArrayList<>();
-        read(get(token, "/api/v1/deployments?environment=prod&stale=true")).forEach(d -> {
+        read(get(token, "/api/v1/deployments?environment=prod&stale=true")).path("items").forEach(d -> {
             if (d.path("namespace").asString().equals("inv-" + RUN)
                     && d.path("reasons").toString().contains("\"" + reason + "\"")) {
                 out.add(d);
