@@ -42,9 +42,11 @@ class InventoryController {
     private final Deployments deployments;
     private final Rebuilds rebuilds;
     private final BaseImages bases;
+    private final ImageDetails details;
 
     InventoryController(Inventory inventory, ImageQueries images, Deployments deployments, Rebuilds rebuilds,
-            BaseImages bases) {
+            BaseImages bases, ImageDetails details) {
+        this.details = details;
         this.inventory = inventory;
         this.images = images;
         this.deployments = deployments;
@@ -101,6 +103,12 @@ class InventoryController {
         out.put("image", s);
         out.put("scans", e.buildId() == null ? null : "/api/v1/images/" + digest + "/scans");
         out.put("sbom", e.buildId() == null ? null : "/api/v1/images/" + digest + "/sbom");
+        out.put("provenance", e.buildId() == null ? null : "/api/v1/images/" + digest + "/provenance");
+        ImageDetails.Details d = details.of(digest);
+        out.put("config", d.config());
+        out.put("baseLineage", d.baseLineage());
+        out.put("scan", d.scan());
+        out.put("builds", d.builds());
         // Where it runs, bounded like a page of GET /deployments?digest=, which has the rest (deploymentsNext).
         Deployments.Page running = deployments.list(new Deployments.Query(null, digest, false, null), null,
                 IMAGE_DEPLOYMENTS);

@@ -60,6 +60,28 @@ class InventoryIT extends IntegrationTest {
         assertThat(read(get(security, "/api/v1/images?package=bash&packageVersionBelow=1.0&base=" + base))
                 .path("items").size()).isZero();
         assertThat(read(get(builder("other"), "/api/v1/images?base=" + base)).path("items").size()).isZero();
+        // Pages as API.md's pagination rule says: limit, cursor, nextCursor.
+        JsonNode firstPage = read(get(security, "/api/v1/images?base=" + base + "&limit=1"));
+        assertThat(firstPage.path("items").size()).isEqualTo(1);
+        JsonNode secondPage = read(get(security, "/api/v1/images?base=" + base + "&limit=1&cursor="
+                + firstPage.path("nextCursor").asString()));
+        assertThat(secondPage.path("items").get(0).path("digest").asString())
+                .isNotEqualTo(firstPage.path("items").get(0).path("digest").asString());
+        assertThat(secondPage.path("nextCursor").isNull()).isTrue();
+
+        // The image in detail: its configuration, base lineage, scan result and the build that made it.
+        JsonNode detail = read(get(security, "/api/v1/images/" + a.path("imageDigest").asString()));
+        assertThat(detail.path("config").path("user").asString()).isEqualTo("nobody");
+        assertThat(detail.path("config").has("exposedPorts")).isTrue();
+        assertThat(detail.path("config").has("entrypoint")).isTrue();
+        assertThat(detail.path("baseLineage").path("ref").asString()).isEqualTo(base);
+        assertThat(detail.path("baseLineage").path("digest").asString()).startsWith("sha256:");
+        assertThat(detail.path("baseLineage").path("baseLayers").asInt()).isPositive();
+        assertThat(detail.path("scan").path("passed").asBoolean()).isTrue();
+        assertThat(detail.path("scan").path("policyDigest").asString()).startsWith("sha256:");
+        assertThat(detail.path("builds").get(0).path("id").asString()).isEqualTo(a.path("id").asString());
+        assertThat(detail.path("builds").get(0).path("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(detail.path("provenance").asString()).endsWith("/provenance");
 
         for (JsonNode built : List.of(a, b)) {
             Response deployed = postJson(deployer, "/api/v1/deployments", """
