@@ -190,16 +190,7 @@ class DeliveryWorker {
         if (!store.delivered(d, now, statusCode)) {
             return null;
         }
-        Map<String, Object> details = new LinkedHashMap<>();
-        details.put("deliveryId", d.id().toString());
-        details.put("team", d.team());
-        details.put("event", d.event());
-        details.put("channel", d.channel().value());
-        details.put("target", d.target());
-        details.put("attempts", d.attempts());
-        details.put("statusCode", statusCode);
-        events.publishEvent(new AuditRecord("notification.delivered", "notification/" + d.notificationId(),
-                Outcome.SUCCESS, details, RequestInfo.system()));
+        audit(d, "notification.delivered", Outcome.SUCCESS, statusCode, null);
         return "delivered";
     }
 
@@ -207,6 +198,11 @@ class DeliveryWorker {
         if (!store.failed(d, statusCode, error)) {
             return null;
         }
+        audit(d, "notification.failed", Outcome.FAILED, statusCode, error);
+        return "failed";
+    }
+
+    private void audit(Delivery d, String action, Outcome outcome, Integer statusCode, String error) {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("deliveryId", d.id().toString());
         details.put("team", d.team());
@@ -215,10 +211,11 @@ class DeliveryWorker {
         details.put("target", d.target());
         details.put("attempts", d.attempts());
         details.put("statusCode", statusCode);
-        details.put("error", error);
-        events.publishEvent(new AuditRecord("notification.failed", "notification/" + d.notificationId(),
-                Outcome.FAILED, details, RequestInfo.system()));
-        return "failed";
+        if (outcome == Outcome.FAILED) {
+            details.put("error", error);
+        }
+        events.publishEvent(new AuditRecord(action, "notification/" + d.notificationId(), outcome, details,
+                RequestInfo.system()));
     }
 
     private Instant now() {
