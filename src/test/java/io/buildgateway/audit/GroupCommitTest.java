@@ -32,7 +32,7 @@ class GroupCommitTest {
         AtomicLong seq = new AtomicLong();
         List<Integer> batchSizes = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch firstBatchMayFinish = new CountDownLatch(1);
-        GroupCommit group = new GroupCommit(batch -> {
+        java.util.function.Function<List<AuditRecord>, List<AuditEvent>> write = batch -> {
             batchSizes.add(batch.size());
             if (batchSizes.size() == 1) {
                 await(firstBatchMayFinish);
@@ -40,9 +40,9 @@ class GroupCommitTest {
             List<AuditEvent> out = new ArrayList<>();
             batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
             return out;
-        }, r -> {
-            throw new AssertionError("no batch fails here");
-        });
+        };
+        // a batch of one goes to the single writer, larger ones to the batch writer: both record their size here
+        GroupCommit group = new GroupCommit(write, r -> write.apply(List.of(r)).get(0));
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
             Future<AuditEvent> first = pool.submit(() -> group.append(record("t0")));
@@ -103,13 +103,11 @@ class GroupCommitTest {
     @Test
     void aFailedBatchIsRetriedEventByEventSoOnlyTheBadEventFails() throws Exception {
         AtomicLong seq = new AtomicLong();
-        CountDownLatch firstBatchMayFinish = new CountDownLatch(1);
+        CountDownLatch firstMayFinish = new CountDownLatch(1);
         List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
+        List<String> singles = Collections.synchronizedList(new ArrayList<>());
         GroupCommit group = new GroupCommit(batch -> {
             batches.add(batch.size());
-            if (batches.size() == 1) {
-                await(firstBatchMayFinish);
-            }
             if (batch.stream().anyMatch(r -> r.target().equals("bad"))) {
                 throw new IllegalStateException("rolled back");
             }
@@ -117,6 +115,10 @@ class GroupCommitTest {
             batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
             return out;
         }, r -> {
+            singles.add(r.target());
+            if (singles.size() == 1) {
+                await(firstMayFinish);
+            }
             if (r.target().equals("bad")) {
                 throw new IllegalStateException("bad event");
             }
@@ -125,7 +127,7 @@ class GroupCommitTest {
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
             Future<AuditEvent> first = pool.submit(() -> group.append(record("first")));
-            while (batches.isEmpty()) {
+            while (singles.isEmpty()) {
                 Thread.onSpinWait();
             }
             Future<AuditEvent> good = pool.submit(() -> group.append(record("good")));
@@ -133,15 +135,31 @@ class GroupCommitTest {
             while (group.queued() < 2) {
                 Thread.onSpinWait();
             }
-            firstBatchMayFinish.countDown();
+            firstMayFinish.countDown();
             assertThat(first.get(10, TimeUnit.SECONDS).target()).isEqualTo("first");
             assertThat(good.get(10, TimeUnit.SECONDS).target()).isEqualTo("good");
             assertThat(org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
                     () -> bad.get(10, TimeUnit.SECONDS)).getCause()).hasMessage("bad event");
-            assertThat(batches).containsExactly(1, 2);
+            // the lone first event was written alone; the failed pair was tried as a batch, then event by event
+            assertThat(batches).containsExactly(2);
+            assertThat(singles).containsExactlyInAnyOrder("first", "good", "bad");
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    @Test
+    void aLoneEventThatFailsIsNotWrittenTwice() {
+        List<String> singles = new ArrayList<>();
+        GroupCommit group = new GroupCommit(batch -> {
+            throw new AssertionError("a lone event needs no batch");
+        }, r -> {
+            singles.add(r.target());
+            throw new IllegalStateException("committed, then found wrong");
+        });
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, () -> group.append(record("x")));
+        assertThat(singles).containsExactly("x");
+        assertThat(group.queued()).isZero();
     }
 
     private static void await(CountDownLatch latch) {
