@@ -23,14 +23,11 @@ PORT=${BENCH_PG_PORT:-55439}
 VERIFY_HEAP=${VERIFY_HEAP:-64m}
 
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/bgw-audit-bench.XXXXXX")
+# shellcheck source=bench/pg.sh
+source "$ROOT/bench/pg.sh"
 PG_PID=""
 cleanup() {
-  if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
-    kill -INT "$PG_PID" 2>/dev/null || true          # fast shutdown
-    for _ in $(seq 1 60); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$PG_PID" 2>/dev/null || true
-    wait "$PG_PID" 2>/dev/null || true
-  fi
+  pg_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -38,8 +35,6 @@ trap 'exit 130' INT TERM
 
 log() { printf '[audit-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 
-# shellcheck source=bench/pg.sh
-source "$ROOT/bench/pg.sh"
 pg_tools
 bench_compile bench/audit/AuditBench.java
 # Durability as PostgreSQL ships it (fsync, full-page writes, synchronous_commit on); memory and WAL sized so that no

@@ -31,14 +31,11 @@ PORT=${BENCH_PG_PORT:-55437}
 SKIP=${BENCH_SKIP:-}
 
 WORK=$(mktemp -d "${BENCH_DIR:-/var/tmp}/bgw-inventory-bench.XXXXXX")
+# shellcheck source=bench/pg.sh
+source "$ROOT/bench/pg.sh"
 PG_PID=""
 cleanup() {
-  if [ -n "$PG_PID" ] && kill -0 "$PG_PID" 2>/dev/null; then
-    kill -INT "$PG_PID" 2>/dev/null || true          # fast shutdown
-    for _ in $(seq 1 60); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.5; done
-    kill -KILL "$PG_PID" 2>/dev/null || true
-    wait "$PG_PID" 2>/dev/null || true
-  fi
+  pg_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -48,8 +45,6 @@ log() { printf '[inventory-bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
-# shellcheck source=bench/pg.sh
-source "$ROOT/bench/pg.sh"
 pg_tools
 bench_compile bench/inventory/InventoryBench.java
 # Durability is off (a throwaway database: fsync, full-page writes, WAL only what crash safety of nothing needs);

@@ -4,7 +4,8 @@
 #   pg_tools                      psql and unshare present, the binaries' jar fetched; sets JAR
 #   bench_compile <file.java>     compiles the gateway and the helper into $WORK/classes; sets CP
 #   pg_start <postgres -c ...>    initdb + postgres on 127.0.0.1:$PORT with those settings, waits until it answers;
-#                                 sets PG_PID (stop it in the caller's cleanup), PG* variables, PSQL and MIGRATIONS
+#                                 sets PG_PID, PG* variables, PSQL and MIGRATIONS
+#   pg_stop                       stops it (fast shutdown, then kill), for the caller's cleanup; nothing if not running
 
 pg_tools() {
   if ! command -v psql >/dev/null; then
@@ -49,4 +50,13 @@ pg_start() {
   PSQL=(psql -X -q -v ON_ERROR_STOP=1)
   # the real migrations, in version order
   mapfile -t MIGRATIONS < <(find db/migration -name 'V*__*.sql' -printf '%f\n' | sort -t_ -k1.2,1n)
+}
+
+pg_stop() {
+  if [ -n "${PG_PID:-}" ] && kill -0 "$PG_PID" 2>/dev/null; then
+    kill -INT "$PG_PID" 2>/dev/null || true          # fast shutdown
+    for _ in $(seq 1 60); do kill -0 "$PG_PID" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$PG_PID" 2>/dev/null || true
+    wait "$PG_PID" 2>/dev/null || true
+  fi
 }
