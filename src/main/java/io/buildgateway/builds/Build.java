@@ -35,6 +35,11 @@ class Build {
     String contextDigest;
     @Column(name = "context_size")
     long contextSize;
+    /** The re-packed context the daemon received (canonical Dockerfile); null before V11 and for rejections. */
+    @Column(name = "built_context_digest")
+    String builtContextDigest;
+    @Column(name = "built_context_size")
+    Long builtContextSize;
     String dockerfile;
     String target;
     @Column(name = "build_args")

@@ -68,8 +68,12 @@ class ContextRetention {
     Pruned prune() {
         Instant now = clock.instant();
         Instant keepAfter = now.minus(properties.contextRetention());
+        // A rejected build keeps its digest and findings, never its context (deleted when it was rejected).
         Set<String> needed = new HashSet<>(db.sql("select distinct context_digest from build "
-                + "where status in ('QUEUED', 'RUNNING') or requested_at > ?")
+                + "where status in ('QUEUED', 'RUNNING') or (requested_at > ? and status <> 'REJECTED')")
+                .param(java.sql.Timestamp.from(keepAfter)).query(String.class).list());
+        needed.addAll(db.sql("select distinct built_context_digest from build where built_context_digest is not null "
+                + "and (status in ('QUEUED', 'RUNNING') or requested_at > ?)")
                 .param(java.sql.Timestamp.from(keepAfter)).query(String.class).list());
         needed.addAll(latestSucceeded());
         List<String> deleted = new ArrayList<>();
