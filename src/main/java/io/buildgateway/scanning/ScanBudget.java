@@ -155,7 +155,7 @@ final class ScanBudget {
         if (declaredSize > max) {
             throw stop(tooLarge);
         }
-        byte[] bytes = in.readNBytes((int) Math.min(max + 1, Integer.MAX_VALUE - 16));
+        byte[] bytes = in.readNBytes(max >= Integer.MAX_VALUE - 16 ? Integer.MAX_VALUE - 16 : (int) max + 1);
         if (bytes.length > max) {
             throw stop(tooLarge);
         }
