@@ -241,10 +241,13 @@ class ImageScanner implements ImageGate {
         task.stop();
         try {
             compliance.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
-            log.warn("the compliance task of build {} did not end within {} of the scan stopping",
-                    image.job().buildId(), STOP_WAIT);
+        } catch (TimeoutException e) {
+            log.warn("the compliance task of build {} did not end within {} of the scan stopping; its folder is "
+                    + "removed when it ends", image.job().buildId(), STOP_WAIT);
+        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+            log.warn("the compliance task of build {} failed after the scan stopped", image.job().buildId(), e);
         }
+        log.info("scan of build {} stopped: {}", image.job().buildId(), reason);
         String message = "the scan stopped: " + reason;
         evidence.add(new Evidence(ImageRules.UNREADABLE, message, null));
         Evaluation judged = policy.judge(image.job().team(), image.job().repository(), evidence);
