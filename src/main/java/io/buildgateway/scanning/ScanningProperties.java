@@ -11,7 +11,8 @@ import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Scanning settings.
+ * Scanning settings. Going over any of the {@code max-*} limits stops the scan at once (nothing more is read or
+ * extracted), and the image fails with a reason that names the limit's key; so does the build's deadline passing.
  *
  * @param workDir where image filesystems are extracted for OpenSCAP (removed after each scan)
  * @param complianceContent the XCCDF/data-stream content evaluated on every image ({@code *-xccdf.xml},
@@ -29,9 +30,6 @@ import org.springframework.validation.annotation.Validated;
  * @param maxMetadataTotal the most package-metadata bytes one scan reads into memory in all
  * @param maxNesting how deep archives inside archives are read for the SBOM (1: a Spring Boot jar's
  *        {@code BOOT-INF/lib} jars; 0: no nested archive)
- *
- * <p>Going over any limit stops the scan at once (nothing more is read or extracted), and the image fails with a
- * reason that names the limit's key; so does the build's deadline passing.
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
