@@ -194,7 +194,7 @@ public class BuildHosts {
                 return labelled.outcome();
             }
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
-                    ref, output);
+                    ref, output, deadline);
             for (ImageGate gate : gates) {
                 ImageGate.Verdict verdict = gate.examine(built);
                 if (!verdict.passed()) {

@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.function.Consumer;
 
@@ -21,6 +22,12 @@ public interface BuiltImage {
 
     /** The facts of the image the build's final stage started from, as the host has it; empty for scratch. */
     Optional<ImageFacts> base() throws IOException;
+
+    /**
+     * When the build's timeout ends ({@code gateway.hostpool.build.timeout} after the build started): a gate must
+     * have answered by then.
+     */
+    Instant deadline();
 
     /** Appends a line to the build's log. */
     Consumer<String> output();

@@ -9,6 +9,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.transport.DockerHttpClient;
 import java.io.IOException;
 import java.io.InputStream;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -26,10 +27,12 @@ final class DockerBuiltImage implements BuiltImage {
     private final ImageFacts facts;
     private final Consumer<String> output;
     private final String reference;
+    private final Instant deadline;
 
     DockerBuiltImage(DockerClient docker, String apiVersion, BuildJob job, String imageId, String reference,
-            Consumer<String> output) {
+            Consumer<String> output, Instant deadline) {
         this.docker = docker;
+        this.deadline = deadline;
         this.reference = reference;
         this.apiVersion = apiVersion;
         this.job = job;
@@ -62,6 +65,11 @@ final class DockerBuiltImage implements BuiltImage {
         } catch (NotFoundException e) {
             throw new IOException("the base image " + job.baseImage() + " is not on the build host");
         }
+    }
+
+    @Override
+    public Instant deadline() {
+        return deadline;
     }
 
     @Override

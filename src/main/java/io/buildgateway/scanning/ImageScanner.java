@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
@@ -35,6 +36,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -68,6 +73,11 @@ class ImageScanner implements ImageGate {
         t.setDaemon(true);
         return t;
     });
+    private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "image-scan-deadline");
+        t.setDaemon(true);
+        return t;
+    });
 
     ImageScanner(PolicyEvaluator policy, Advisories advisories, ScanStore store, OpenScap openScap,
             ScanningProperties properties, TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json,
@@ -85,16 +95,26 @@ class ImageScanner implements ImageGate {
 
     @Override
     public Verdict examine(BuiltImage image) throws InterruptedException {
+        ScanBudget budget = new ScanBudget(ScanBudget.Limits.of(properties), image.deadline(), clock);
+        Duration left = budget.remaining();
+        // At the deadline the budget stops every read and closes the daemon streams still open (a read blocked on a
+        // daemon that stopped sending ends too); oscap is killed by the compliance task's own bound.
+        ScheduledFuture<?> expiry = left == null ? null
+                : timer.schedule(budget::expire, left.toMillis(), TimeUnit.MILLISECONDS);
         try {
-            return scan(image);
+            return scan(image, budget);
         } catch (RuntimeException e) {
             log.error("verification of build {} failed", image.job().buildId(), e);
             image.output().accept("Verification error: the image could not be verified; it is not pushed\n");
             return Verdict.refuse("the image could not be verified (internal error); it was not pushed");
+        } finally {
+            if (expiry != null) {
+                expiry.cancel(false);
+            }
         }
     }
 
-    private Verdict scan(BuiltImage image) throws InterruptedException {
+    private Verdict scan(BuiltImage image, ScanBudget budget) throws InterruptedException {
         long start = System.nanoTime();
         Map<String, Long> timings = new LinkedHashMap<>();
         ImagePolicy imagePolicy = policy.imagePolicy();
@@ -113,24 +133,32 @@ class ImageScanner implements ImageGate {
         int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), evidence);
 
         // The filesystem for OpenSCAP comes from a second stream (export); it is read, extracted and evaluated while
-        // this thread reads the layers, so the two daemon streams and oscap overlap.
+        // this thread reads the layers, so the two daemon streams and oscap overlap. Both count against one budget.
         long t = System.nanoTime();
-        Future<TimedCompliance> compliance = openScap.available()
-                ? workers.submit(() -> compliance(image))
-                : CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(
-                        "oscap is not available on this gateway (" + properties.oscapCommand() + ")"), 0));
+        ComplianceTask task = new ComplianceTask(image, budget);
+        Future<TimedCompliance> compliance = openScap.available() ? workers.submit(task)
+                : task.notRun("oscap is not available on this gateway (" + properties.oscapCommand() + ")");
 
         Map<String, LayerAudit.Layer> layers = new LinkedHashMap<>();
         try {
-            LayerAudit audit = new LayerAudit(imagePolicy);
+            LayerAudit audit = new LayerAudit(imagePolicy, budget);
             image.save(in -> layers.putAll(audit.read(in)));
-        } catch (IOException e) {
-            evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: " + e.getMessage(),
-                    null));
+        } catch (IOException | RuntimeException e) {
+            if (budget.stopped() == null) {
+                if (e instanceof RuntimeException r) {
+                    task.stop();
+                    throw r;
+                }
+                evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: "
+                        + e.getMessage(), null));
+            }
+        }
+        timings.put("layersMs", ms(t));
+        if (budget.stopped() != null) {
+            return stopped(image, base, baseLayers, evidence, budget, task, compliance, timings, start);
         }
         evidence.addAll(ImageChecks.addedLayers(facts, baseLayers, layers));
         LayerAudit.Flattened files = LayerAudit.flatten(facts.layers(), layers);
-        timings.put("layersMs", ms(t));
 
         ImageChecks.ResolvedUser user = ImageChecks.resolveUser(facts.user(), files.files().get("/etc/passwd"));
         evidence.addAll(ImageChecks.configuration(facts, base, user, image.job().labels(), policy.requiredLabels(),
@@ -149,19 +177,31 @@ class ImageScanner implements ImageGate {
         timings.put("matchMs", ms(t));
 
         t = System.nanoTime();
-        ComplianceResult result;
+        ComplianceResult result = null;
         long complianceMs = 0;
         try {
-            TimedCompliance timed = compliance.get();
+            Duration left = budget.remaining();
+            TimedCompliance timed = left == null ? compliance.get()
+                    : compliance.get(left.toMillis() + 1, TimeUnit.MILLISECONDS);
             result = timed.result();
             complianceMs = timed.ms();
+        } catch (TimeoutException e) {
+            budget.stop(ScanBudget.DEADLINE);
         } catch (ExecutionException e) {
             log.error("compliance evaluation of build {} failed", image.job().buildId(), e.getCause());
             result = new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
                     "the compliance evaluation failed: " + e.getCause().getClass().getSimpleName());
         } catch (InterruptedException e) {
-            compliance.cancel(true);
+            task.stop();
             throw e;
+        }
+        try {
+            budget.check(); // a limit the extraction reached, or the deadline passing while matching or evaluating
+        } catch (ScanBudget.Exceeded over) {
+            // handled below
+        }
+        if (budget.stopped() != null) {
+            return stopped(image, base, baseLayers, evidence, budget, task, compliance, timings, start);
         }
         evidence.addAll(complianceEvidence(result));
         timings.put("complianceWaitMs", ms(t));
@@ -170,7 +210,7 @@ class ImageScanner implements ImageGate {
         Evaluation verdict = policy.judge(image.job().team(), repository, evidence);
         timings.put("totalMs", ms(start));
         record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
-                timings, now);
+                timings, now, null);
         report(image, packages, vulnerabilities, result, verdict, timings);
         if (verdict.passed()) {
             return Verdict.pass();
@@ -188,20 +228,108 @@ class ImageScanner implements ImageGate {
         return Verdict.refuse(reason.toString());
     }
 
-    /** Exports the image's filesystem into the work folder, evaluates the compliance content on it, removes it. */
-    private TimedCompliance compliance(BuiltImage image) {
-        long t = System.nanoTime();
-        Path work = properties.workDir().resolve(image.job().buildId());
+    /**
+     * A limit was reached or the deadline passed: nothing more is read, oscap is killed, the extraction folder is
+     * removed, and the image fails with the budget's reason whatever the policy says of {@code image-unreadable}
+     * (an image that was not read in full was not verified). The scan is recorded and audited as refused, with no
+     * packages: a partial SBOM would claim more than is known.
+     */
+    private Verdict stopped(BuiltImage image, Optional<ImageFacts> base, int baseLayers, List<Evidence> evidence,
+            ScanBudget budget, ComplianceTask task, Future<TimedCompliance> compliance, Map<String, Long> timings,
+            long start) throws InterruptedException {
+        String reason = budget.stopped();
+        task.stop();
         try {
-            Path rootfs = Files.createDirectories(work.resolve("rootfs"));
-            RootfsReader reader = new RootfsReader();
-            image.export(in -> reader.read(in, rootfs));
-            return new TimedCompliance(openScap.evaluate(rootfs), ms(t));
-        } catch (IOException e) {
-            return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
-                    "the image's filesystem could not be read for compliance: " + e.getMessage()), ms(t));
-        } finally {
-            deleteQuietly(work);
+            compliance.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            log.warn("the compliance task of build {} did not end within {} of the scan stopping; its folder is "
+                    + "removed when it ends", image.job().buildId(), STOP_WAIT);
+        } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+            log.warn("the compliance task of build {} failed after the scan stopped", image.job().buildId(), e);
+        }
+        log.info("scan of build {} stopped: {}", image.job().buildId(), reason);
+        String message = "the scan stopped: " + reason;
+        evidence.add(new Evidence(ImageRules.UNREADABLE, message, null));
+        Evaluation judged = policy.judge(image.job().team(), image.job().repository(), evidence);
+        List<Finding> findings = new ArrayList<>(judged.findings());
+        if (findings.stream().noneMatch(f -> f.rule().equals(ImageRules.UNREADABLE) && f.message().equals(message)
+                && f.severity() == Finding.Severity.error && !Boolean.TRUE.equals(f.waived()))) {
+            findings.removeIf(f -> f.rule().equals(ImageRules.UNREADABLE) && f.message().equals(message));
+            findings.add(new Finding(ImageRules.UNREADABLE, Finding.Severity.error, message, null, null, null));
+        }
+        Evaluation verdict = new Evaluation(false, judged.policyDigest(), findings, null);
+        ComplianceResult result = new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
+                "not evaluated: " + reason);
+        ImageFacts facts = image.facts();
+        ImageChecks.ResolvedUser user = ImageChecks.resolveUser(facts.user(), null);
+        Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        String sbom = Sboms.cycloneDx(image.reference(), facts.id(), null, List.of(), now);
+        timings.put("totalMs", ms(start));
+        record(image, facts, base, baseLayers, user, null, List.of(), List.of(), sbom, result, verdict, timings, now,
+                reason);
+        image.output().accept("Verification STOPPED: " + reason + "; the image is not pushed (" + timings.get("totalMs")
+                + " ms)\n");
+        return Verdict.refuse("image verification stopped: " + reason + "; the image was not pushed");
+    }
+
+    /** How long a stopped scan waits for its compliance task to kill oscap and remove the extraction folder. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(30);
+
+    /**
+     * Exports the image's filesystem into the work folder within the budget, evaluates the compliance content on it
+     * (oscap bounded by the time left before the deadline), removes it. {@link #stop} interrupts it, which kills a
+     * running oscap; the interrupt reaches only this task's own run (the pool clears it between tasks).
+     */
+    private final class ComplianceTask implements java.util.concurrent.Callable<TimedCompliance> {
+
+        private final BuiltImage image;
+        private final ScanBudget budget;
+        private Thread runner; // guarded by this
+        private boolean stopped; // guarded by this
+
+        ComplianceTask(BuiltImage image, ScanBudget budget) {
+            this.image = image;
+            this.budget = budget;
+        }
+
+        Future<TimedCompliance> notRun(String why) {
+            return CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(why), 0));
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            if (runner != null) {
+                runner.interrupt();
+            }
+        }
+
+        @Override
+        public TimedCompliance call() {
+            synchronized (this) {
+                if (stopped) {
+                    return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(),
+                            List.of(), "not evaluated: the scan stopped"), 0);
+                }
+                runner = Thread.currentThread();
+            }
+            long t = System.nanoTime();
+            Path work = properties.workDir().resolve(image.job().buildId());
+            try {
+                Path rootfs = Files.createDirectories(work.resolve("rootfs"));
+                RootfsReader reader = new RootfsReader();
+                image.export(in -> reader.read(in, rootfs, budget));
+                budget.check();
+                return new TimedCompliance(openScap.evaluate(rootfs, budget.remaining()), ms(t));
+            } catch (IOException e) {
+                return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
+                        "the image's filesystem could not be read for compliance: " + e.getMessage()), ms(t));
+            } finally {
+                synchronized (this) {
+                    runner = null;
+                    Thread.interrupted(); // a stop that came late must not reach the pool's next task
+                }
+                deleteQuietly(work);
+            }
         }
     }
 
@@ -212,6 +340,7 @@ class ImageScanner implements ImageGate {
     @jakarta.annotation.PreDestroy
     void stop() {
         workers.shutdownNow();
+        timer.shutdownNow();
     }
 
     private List<Evidence> vulnerabilityEvidence(List<VulnerabilityMatcher.Vulnerability> vulnerabilities,
@@ -265,7 +394,7 @@ class ImageScanner implements ImageGate {
     private void record(BuiltImage image, ImageFacts facts, Optional<ImageFacts> base, int baseLayers,
             ImageChecks.ResolvedUser user, Packages.Distro distro, List<Packages.Package> packages,
             List<VulnerabilityMatcher.Vulnerability> vulnerabilities, String sbom, ComplianceResult compliance,
-            Evaluation verdict, Map<String, Long> timings, Instant now) {
+            Evaluation verdict, Map<String, Long> timings, Instant now, String stoppedBecause) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("user", user.configured());
         config.put("uid", user.uid());
@@ -297,6 +426,9 @@ class ImageScanner implements ImageGate {
             details.put("vulnerabilities", vulnerabilities.size());
             details.put("compliance", scan.complianceStatus());
             details.put("policyDigest", verdict.policyDigest());
+            if (stoppedBecause != null) {
+                details.put("stopped", stoppedBecause);
+            }
             details.put("findings", verdict.findings().stream().filter(f -> !Boolean.TRUE.equals(f.waived()))
                     .map(Finding::rule).distinct().toList());
             events.publishEvent(new AuditRecord(verdict.passed() ? "image.verified" : "image.refused",

@@ -84,20 +84,30 @@ final class LayerAudit {
     private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
     private static final int CONTENT_PEEK = 64 * 1024;
 
-    /** Files the SBOM and the user check read by content, at most {@link #KEEP_LIMIT} bytes each. */
+    /**
+     * Files the SBOM and the user check read by content, each within the budget's {@code max-metadata-bytes} (a
+     * larger one stops the scan).
+     */
     static final Pattern KEEP = Pattern.compile(
             "/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
                     + "|/var/lib/dpkg/status|/var/lib/dpkg/status\\.d/[^/]+|/lib/apk/db/installed"
                     + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json|.*/package-lock\\.json"
                     + "|.*\\.dist-info/METADATA|.*\\.egg-info/PKG-INFO|.*\\.egg-info");
-    static final long KEEP_LIMIT = 32L * 1024 * 1024;
     /** Archives whose Maven coordinates go into the SBOM. */
     static final Pattern ARCHIVE = Pattern.compile(".*\\.(jar|war|ear)$");
 
     private final ImagePolicy policy;
+    private final ScanBudget budget;
 
+    /** Without limits (the parsers' own tests). */
     LayerAudit(ImagePolicy policy) {
+        this(policy, ScanBudget.unlimited());
+    }
+
+    /** Counts every layer entry and every kept file against {@code budget}; throws its {@code Exceeded} when over. */
+    LayerAudit(ImagePolicy policy, ScanBudget budget) {
         this.policy = policy;
+        this.budget = budget;
     }
 
     /**
@@ -106,7 +116,7 @@ final class LayerAudit {
      */
     Map<String, Layer> read(InputStream save) throws IOException {
         Map<String, Layer> byLayer = new HashMap<>();
-        TarArchiveInputStream outer = new TarArchiveInputStream(save);
+        TarArchiveInputStream outer = new TarArchiveInputStream(budget.save(save));
         TarArchiveEntry entry;
         while ((entry = outer.getNextEntry()) != null) {
             if (!regular(entry) || !isLayerName(entry.getName())) {
@@ -148,6 +158,7 @@ final class LayerAudit {
         TarArchiveInputStream tar = new TarArchiveInputStream(layer);
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
+            budget.layerEntry();
             String path = normalise(e.getName());
             String name = path.substring(path.lastIndexOf('/') + 1);
             String dir = path.substring(0, Math.max(path.lastIndexOf('/'), 0));
@@ -184,11 +195,11 @@ final class LayerAudit {
                         e.isDirectory() ? "directory" : "file", path, mode & 07777)));
             }
             byte[] kept = null;
-            if (regular(e) && e.getSize() <= KEEP_LIMIT && KEEP.matcher(path).matches()) {
-                kept = tar.readAllBytes();
+            if (regular(e) && KEEP.matcher(path).matches()) {
+                kept = budget.metadata(path, e.getSize(), tar);
                 files.put(path, kept);
             } else if (regular(e) && ARCHIVE.matcher(path).matches()) {
-                archives.put(path, Packages.fromArchive(path, tar));
+                archives.put(path, Packages.fromArchive(path, tar, budget));
                 continue;
             }
             if (regular(e)) {

@@ -264,14 +264,22 @@ final class Packages {
 
     /**
      * The Maven coordinates in a jar/war/ear: every {@code META-INF/maven/…/pom.properties} (a shaded jar holds
-     * several), and the jars nested in it (Spring Boot's {@code BOOT-INF/lib}, a war's {@code WEB-INF/lib}), one
-     * level deep. Falls back to the manifest's title and version when there is no pom.properties.
+     * several), and the jars nested in it (Spring Boot's {@code BOOT-INF/lib}, a war's {@code WEB-INF/lib}), as deep
+     * as the budget's {@code max-nesting} allows (a deeper one stops the scan). Falls back to the manifest's title and
+     * version when there is no pom.properties. Every pom.properties and manifest is read within the budget's
+     * metadata limits.
      */
-    static List<Package> fromArchive(String location, InputStream in) throws IOException {
-        return fromArchive(location, in, 0);
+    static List<Package> fromArchive(String location, InputStream in, ScanBudget budget) throws IOException {
+        return fromArchive(location, in, budget, 0);
     }
 
-    private static List<Package> fromArchive(String location, InputStream in, int depth) throws IOException {
+    /** Without limits (the parsers' own tests). */
+    static List<Package> fromArchive(String location, InputStream in) throws IOException {
+        return fromArchive(location, in, ScanBudget.unlimited(), 0);
+    }
+
+    private static List<Package> fromArchive(String location, InputStream in, ScanBudget budget, int depth)
+            throws IOException {
         List<Package> out = new ArrayList<>();
         Map<String, String> manifest = null;
         ZipArchiveInputStream zip = new ZipArchiveInputStream(in, "UTF-8", true, true);
@@ -281,7 +289,8 @@ final class Packages {
                 String name = e.getName();
                 if (name.startsWith("META-INF/maven/") && name.endsWith("/pom.properties")) {
                     Properties p = new Properties();
-                    p.load(new java.io.ByteArrayInputStream(zip.readNBytes(64 * 1024)));
+                    p.load(new java.io.ByteArrayInputStream(budget.metadata(location + "!/" + name, e.getSize(),
+                            zip)));
                     String g = p.getProperty("groupId");
                     String a = p.getProperty("artifactId");
                     String v = p.getProperty("version");
@@ -290,12 +299,17 @@ final class Packages {
                                 purl("maven", g, a, v, Map.of()), location));
                     }
                 } else if (name.equals("META-INF/MANIFEST.MF")) {
-                    manifest = manifest(new String(zip.readNBytes(256 * 1024), StandardCharsets.UTF_8));
-                } else if (depth == 0 && name.endsWith(".jar") && !e.isDirectory()) {
-                    out.addAll(fromArchive(location + "!/" + name, zip, depth + 1));
+                    manifest = manifest(new String(budget.metadata(location + "!/" + name, e.getSize(), zip),
+                            StandardCharsets.UTF_8));
+                } else if (ARCHIVE_ENTRY.matcher(name).matches() && !e.isDirectory()) {
+                    budget.nested(location + "!/" + name, depth + 1);
+                    out.addAll(fromArchive(location + "!/" + name, zip, budget, depth + 1));
                 }
             }
+        } catch (ScanBudget.Exceeded over) {
+            throw over;
         } catch (IOException | RuntimeException broken) {
+            budget.check(); // a read the budget stopped (or the deadline) is not a broken jar
             // A jar the streaming reader cannot follow (stored entries with data descriptors): keep what was read.
         }
         if (out.isEmpty() && manifest != null) {
@@ -307,6 +321,9 @@ final class Packages {
         }
         return out;
     }
+
+    /** Archives inside an archive that are read for their coordinates. */
+    private static final java.util.regex.Pattern ARCHIVE_ENTRY = java.util.regex.Pattern.compile(".*\\.jar$");
 
     private static Map<String, String> manifest(String text) {
         Map<String, String> out = new LinkedHashMap<>();

@@ -15,7 +15,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 /**
  * Extracts an image's flattened filesystem ({@code docker export}) into a folder for OpenSCAP: owners and modes
  * (setuid bits included) are kept, device nodes and fifos are skipped, and nothing is written outside the folder or
- * through a link the image planted.
+ * through a link the image planted. Every entry and every byte is counted against the scan's budget: over a limit
+ * (or past the deadline) extraction stops with the budget's {@code Exceeded}, and the caller removes the folder.
  */
 final class RootfsReader {
 
@@ -25,14 +26,20 @@ final class RootfsReader {
         this.canChown = "root".equals(System.getProperty("user.name"));
     }
 
-    /** Extracts the stream into {@code extractTo}; returns the number of entries. */
+    /** Extracts the stream into {@code extractTo} without limits; returns the number of entries. */
     long read(InputStream export, Path extractTo) throws IOException {
+        return read(export, extractTo, ScanBudget.unlimited());
+    }
+
+    /** Extracts the stream into {@code extractTo} within {@code budget}; returns the number of entries. */
+    long read(InputStream export, Path extractTo, ScanBudget budget) throws IOException {
         Map<Path, Integer> dirModes = new LinkedHashMap<>();
         Path root = extractTo.toRealPath();
         long entries = 0;
-        TarArchiveInputStream tar = new TarArchiveInputStream(export);
+        TarArchiveInputStream tar = new TarArchiveInputStream(budget.export(export));
         TarArchiveEntry e;
         while ((e = tar.getNextEntry()) != null) {
+            budget.exportEntry();
             entries++;
             String path = LayerAudit.normalise(e.getName());
             if (path.contains("/../") || path.endsWith("/..")) {

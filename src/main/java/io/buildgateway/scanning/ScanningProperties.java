@@ -1,14 +1,18 @@
 package io.buildgateway.scanning;
 
 import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Positive;
+import jakarta.validation.constraints.PositiveOrZero;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 import org.springframework.validation.annotation.Validated;
 
 /**
- * Scanning settings.
+ * Scanning settings. Going over any of the {@code max-*} limits stops the scan at once (nothing more is read or
+ * extracted), and the image fails with a reason that names the limit's key; so does the build's deadline passing.
  *
  * @param workDir where image filesystems are extracted for OpenSCAP (removed after each scan)
  * @param complianceContent the XCCDF/data-stream content evaluated on every image ({@code *-xccdf.xml},
@@ -17,6 +21,15 @@ import org.springframework.validation.annotation.Validated;
  * @param oscapCommand the oscap binary; when it cannot run, compliance is reported as not run, never as passed
  * @param complianceRequired whether an image whose compliance could not run is refused (true) or pushed with
  *        compliance "not run" recorded (false)
+ * @param maxImageSize the most bytes one scan reads from the daemon's {@code docker save} stream (every layer), and
+ *        separately from its {@code docker export} stream (what is extracted for OpenSCAP)
+ * @param maxFiles the most entries one scan reads across the image's layers, and separately from its exported
+ *        filesystem
+ * @param maxMetadataBytes the largest single package-metadata file read into memory (dpkg status, apk installed,
+ *        package.json, package-lock.json, Python METADATA, os-release and passwd, a jar's pom.properties or manifest)
+ * @param maxMetadataTotal the most package-metadata bytes one scan reads into memory in all
+ * @param maxNesting how deep archives inside archives are read for the SBOM (1: a Spring Boot jar's
+ *        {@code BOOT-INF/lib} jars; 0: no nested archive)
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
@@ -26,5 +39,27 @@ public record ScanningProperties(
         @DefaultValue("") String complianceProfile,
         @NotNull @DefaultValue("oscap") String oscapCommand,
         @NotNull @DefaultValue("120s") Duration complianceTimeout,
-        @DefaultValue("false") boolean complianceRequired) {
+        @DefaultValue("false") boolean complianceRequired,
+        @NotNull @DefaultValue("4GB") DataSize maxImageSize,
+        @Positive @DefaultValue("500000") long maxFiles,
+        @NotNull @DefaultValue("32MB") DataSize maxMetadataBytes,
+        @NotNull @DefaultValue("128MB") DataSize maxMetadataTotal,
+        @PositiveOrZero @DefaultValue("3") int maxNesting) {
+
+    public ScanningProperties {
+        positive("max-image-size", maxImageSize);
+        positive("max-metadata-bytes", maxMetadataBytes);
+        positive("max-metadata-total", maxMetadataTotal);
+        if (maxMetadataTotal != null && maxMetadataBytes != null
+                && maxMetadataTotal.toBytes() < maxMetadataBytes.toBytes()) {
+            throw new IllegalArgumentException("gateway.scanning.max-metadata-total (" + maxMetadataTotal
+                    + ") is smaller than gateway.scanning.max-metadata-bytes (" + maxMetadataBytes + ")");
+        }
+    }
+
+    private static void positive(String key, DataSize size) {
+        if (size != null && size.toBytes() <= 0) {
+            throw new IllegalArgumentException("gateway.scanning." + key + " must be positive: " + size);
+        }
+    }
 }

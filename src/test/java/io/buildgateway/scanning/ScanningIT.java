@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -19,6 +20,9 @@ import tools.jackson.databind.JsonNode;
  * is pushed with an SBOM, vulnerabilities and a compliance result; what fails never reaches the registry.
  */
 class ScanningIT extends IntegrationTest {
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private ScanningProperties scanning;
 
     /** The test registry outlives a run: every run builds repositories of its own. */
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
@@ -200,6 +204,33 @@ class ScanningIT extends IntegrationTest {
         } finally {
             Files.delete(POLICY.resolve("zz-allow.yaml"));
         }
+    }
+
+    @Test
+    void anImageWithMoreFilesThanTheLimitFailsWithTheLimitsReasonIsNotPushedAndLeavesNoExtraction() {
+        // The tests' limit is 20,000 entries (IntegrationTest); one RUN step adds 20,001 empty files.
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/many-" + RUN, Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN mkdir /many && cd /many && seq 1 20001 | xargs touch\nUSER 65534\nHEALTHCHECK NONE\n"));
+        String buildId = done.path("id").asString();
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).startsWith("image verification stopped: ")
+                .contains("has more than 20000 files (limit gateway.scanning.max-files)");
+        assertNotInRegistry("scan/many-" + RUN);
+        assertThat(get(token, "/api/v1/builds/" + buildId + "/logs").body()).contains("Verification STOPPED");
+
+        // Recorded and audited like any refusal, with no packages claimed from an image that was not read in full.
+        Map<String, Object> scan = jdbc.queryForMap("select passed, findings, compliance_status from image_scan "
+                + "where build_id = ?::uuid", buildId);
+        assertThat(scan.get("passed")).isEqualTo(false);
+        assertThat(scan.get("findings").toString()).contains("image-unreadable").contains("max-files");
+        assertThat(jdbc.queryForObject("select count(*) from image_package where build_id = ?::uuid", Long.class,
+                buildId)).isZero();
+        assertThat(auditCount("image.refused", "build/" + buildId)).isEqualTo(1);
+        assertThat(jdbc.queryForObject("select details::text from audit_event where action = 'image.refused' and "
+                + "target = ?", String.class, "build/" + buildId)).contains("max-files");
+        // The extraction for OpenSCAP stopped too, and its folder is gone.
+        assertThat(scanning.workDir().resolve(buildId)).doesNotExist();
     }
 
     @Test

@@ -75,6 +75,8 @@ public abstract class IntegrationTest {
         // Image filesystems for OpenSCAP: in memory when the machine has a tmpfs, as make run does.
         registry.add("gateway.scanning.work-dir", () -> java.nio.file.Files.isWritable(Path.of("/dev/shm"))
                 ? "/dev/shm/bgw-it-" + ProcessHandle.current().pid() : DATA.resolve("scans").toString());
+        // About three times the entries of base/debian:12 (6,800), so that ScanningIT can go over it cheaply.
+        registry.add("gateway.scanning.max-files", () -> "20000");
         registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);

@@ -117,6 +117,15 @@ public final class OpenScap {
      * problem: those are {@code FAILED} and {@code ERROR} results. {@code NOT_RUN} when oscap is not available.
      */
     public ComplianceResult evaluate(Path rootfs) {
+        return evaluate(rootfs, null);
+    }
+
+    /**
+     * As {@link #evaluate(Path)}, within {@code limitOrNull} (the time left before the build's deadline) when it is
+     * shorter than the configured timeout: an oscap process still running when it runs out is killed, with the
+     * processes it started. An interrupt kills it too.
+     */
+    public ComplianceResult evaluate(Path rootfs, Duration limitOrNull) {
         Objects.requireNonNull(rootfs, "rootfs");
         if (!available()) {
             String reason;
@@ -125,7 +134,8 @@ public final class OpenScap {
             }
             return ComplianceResult.notRun("OpenSCAP is not available, no compliance check ran: " + reason);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
+        Duration allowed = limitOrNull != null && limitOrNull.compareTo(timeout) < 0 ? limitOrNull : timeout;
+        long deadline = System.nanoTime() + allowed.toNanos();
         Path root;
         try {
             root = rootfs.toRealPath();
@@ -159,7 +169,7 @@ public final class OpenScap {
             if (Thread.currentThread().isInterrupted()) {
                 runs.add(Run.error(name, "not evaluated: interrupted"));
             } else if (left <= 0) {
-                runs.add(Run.error(name, "not evaluated: the timeout of " + timeout + " was used up"));
+                runs.add(Run.error(name, "not evaluated: the timeout of " + allowed + " was used up"));
             } else {
                 runs.add(evaluateOne(root, contents.get(i), useProfile.get(i), Duration.ofNanos(left)));
             }

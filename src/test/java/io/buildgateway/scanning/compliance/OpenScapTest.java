@@ -139,6 +139,21 @@ class OpenScapTest {
     }
 
     @Test
+    void theBuildsDeadlineKillsOscapWhenItComesBeforeTheTimeout() throws IOException {
+        OpenScap oscap = new OpenScap(fakeOscap("pass", 0, 60).toString(), content(), null, Duration.ofMinutes(10));
+        assertThat(oscap.available()).isTrue();
+
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofSeconds(1));
+
+        assertThat(result.status()).isEqualTo(Status.ERROR);
+        assertThat(result.message()).contains("did not finish within").contains("killed");
+        assertThat(ProcessHandle.current().descendants().filter(p -> p.info().commandLine().orElse("")
+                .contains("fake-oscap")).count()).isZero();
+        // Nothing left of the deadline: not run at all.
+        assertThat(oscap.evaluate(tmp, Duration.ZERO).message()).contains("not evaluated");
+    }
+
+    @Test
     void aProfileNoFileDeclaresAndAnEmptyFolderAreErrors() throws IOException {
         Path script = fakeOscap("pass", 0, 0);
 
