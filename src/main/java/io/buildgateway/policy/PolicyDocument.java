@@ -30,11 +30,28 @@ public record PolicyDocument(
         String digest,
         String source) {
 
-    /** An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. */
-    public record ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+    /**
+     * An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. A prefix
+     * matches on path boundaries only: {@code base/busybox} approves {@code base/busybox} and {@code base/busybox/x},
+     * never {@code base/busybox-evil}. Only a prefix written with a trailing {@code *} ({@code anyContinuation})
+     * approves any repository that starts with it.
+     */
+    public record ImageRule(String prefix, Pattern tags, boolean requireDigest, boolean anyContinuation) {
+
+        public ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+            this(prefix, tags, requireDigest, false);
+        }
+
         boolean matches(String repository, String tag) {
-            return repository.startsWith(prefix) || (repository + "/").equals(prefix)
-                    ? tags == null || tag == null || tags.matcher(tag).matches() : false;
+            return covers(repository) ? tags == null || tag == null || tags.matcher(tag).matches() : false;
+        }
+
+        private boolean covers(String repository) {
+            if (anyContinuation) {
+                return repository.startsWith(prefix);
+            }
+            String bare = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+            return repository.equals(bare) || repository.startsWith(bare + "/");
         }
     }
 
@@ -180,7 +197,7 @@ public record PolicyDocument(
 
     private static ImageRule imageRule(Object item, String where) {
         if (item instanceof String s) {
-            return new ImageRule(prefix(s, where), null, false);
+            return new ImageRule(prefix(s, where), null, false, s.endsWith("*"));
         }
         Map<String, Object> m = map(item, where);
         for (String key : m.keySet()) {
@@ -190,9 +207,10 @@ public record PolicyDocument(
         }
         String tags = m.containsKey("tags") ? string(m.get("tags"), where + ".tags") : null;
         try {
-            return new ImageRule(prefix(string(m.get("prefix"), where + ".prefix"), where),
-                    tags == null ? null : Pattern.compile(tags),
-                    m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"));
+            String prefix = string(m.get("prefix"), where + ".prefix");
+            return new ImageRule(prefix(prefix, where), tags == null ? null : Pattern.compile(tags),
+                    m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"),
+                    prefix.endsWith("*"));
         } catch (java.util.regex.PatternSyntaxException e) {
             throw new InvalidPolicyException(where + ".tags: not a valid regular expression");
         }
