@@ -180,6 +180,33 @@ public class PolicyEvaluator {
         return policy.get().approvedImages().stream().anyMatch(r -> r.matches(repository, null));
     }
 
+    /** Whether the policy in force declares this build-arg name public (for everyone or for the team). */
+    public boolean isPublicBuildArg(String team, String name) {
+        return policy.get().publicBuildArg(team, name);
+    }
+
+    /**
+     * Build args as they may be stored, shown and audited: a public name's value as given, every other value as
+     * {@code sha256:<hex>} of its UTF-8 bytes (the daemon still gets the real value). Order kept.
+     */
+    public Map<String, String> shownBuildArgs(String team, Map<String, String> buildArgs) {
+        PolicyDocument doc = policy.get();
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        buildArgs.forEach((k, v) -> out.put(k, doc.publicBuildArg(team, k) ? v : valueDigest(v)));
+        return out;
+    }
+
+    /** {@code sha256:<hex>} of a build-arg value. */
+    public static String valueDigest(String value) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((value == null ? "" : value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "sha256:" + java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** The teams whose images the policy has rebuilt automatically when their base tag moves. */
     public java.util.Set<String> autoRebuildTeams() {
         java.util.Set<String> out = new java.util.TreeSet<>();
