@@ -139,14 +139,14 @@ public class ImageRegistry {
             String reference = "latest";
             int at = rest.indexOf('@');
             if (at >= 0) {
-                reference = rest.substring(at + 1);
+                String digest = rest.substring(at + 1);
                 rest = rest.substring(0, at);
-            } else {
-                int colon = rest.lastIndexOf(':');
-                if (colon > rest.lastIndexOf('/')) {
-                    reference = rest.substring(colon + 1);
-                    rest = rest.substring(0, colon);
-                }
+                reference = digest; // name:tag@digest: the digest decides, as for the daemon
+            }
+            int colon = rest.lastIndexOf(':');
+            if (colon > rest.lastIndexOf('/')) {
+                reference = at >= 0 ? reference : rest.substring(colon + 1);
+                rest = rest.substring(0, colon);
             }
             String repository = rest;
             java.util.Set<String> triggers = new java.util.LinkedHashSet<>();

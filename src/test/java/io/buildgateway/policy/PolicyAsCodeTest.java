@@ -110,12 +110,8 @@ class PolicyAsCodeTest {
 
     @Test
     void publicBuildArgsAreDeclaredGloballyAndPerTeamAndOthersAreShownAsDigests() {
-        PolicyEvaluator p = Policies.evaluator("publicBuildArgs: [VERSION]
-teams:
-  payments:
-"
-                + "    publicBuildArgs: [MODE]
-");
+        PolicyEvaluator p = Policies.evaluator("publicBuildArgs: [VERSION]\nteams:\n  payments:\n"
+                + "    publicBuildArgs: [MODE]\n");
         Map<String, String> args = new java.util.LinkedHashMap<>();
         args.put("VERSION", "1.2.3");
         args.put("MODE", "test");
@@ -129,32 +125,21 @@ teams:
         assertThat(p.isPublicBuildArg("payments", "MODE")).isTrue();
         assertThat(p.isPublicBuildArg("lending", "MODE")).isFalse();
         // Nothing is public unless declared
-        assertThat(Policies.evaluator("approvedImages: [x/]
-").shownBuildArgs("payments", args).values())
+        assertThat(Policies.evaluator("approvedImages: [x/]\n").shownBuildArgs("payments", args).values())
                 .allMatch(v -> v.matches("sha256:[0-9a-f]{64}"));
     }
 
     @Test
     void publicBuildArgsAreValidatedStrictly() {
-        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [DB_PASSWORD]
-"))
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [DB_PASSWORD]\n"))
                 .hasMessageContaining("publicBuildArgs").hasMessageContaining("looks like a secret");
-        assertThatThrownBy(() -> Policies.document("teams:
-  a:
-    publicBuildArgs: [API_TOKEN]
-"))
+        assertThatThrownBy(() -> Policies.document("teams:\n  a:\n    publicBuildArgs: [API_TOKEN]\n"))
                 .hasMessageContaining("teams.a.publicBuildArgs").hasMessageContaining("looks like a secret");
-        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [\"A B\"]
-"))
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [\"A B\"]\n"))
                 .hasMessageContaining("is not a build-arg name");
-        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [1]
-")).hasMessageContaining("must be a string");
-        assertThatThrownBy(() -> Policies.document("publicBuildArgs: VERSION
-")).hasMessageContaining("must be a list");
-        assertThatThrownBy(() -> Policies.document("teams:
-  a:
-    publicBuildArg: [X]
-"))
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [1]\n")).hasMessageContaining("must be a string");
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: VERSION\n")).hasMessageContaining("must be a list");
+        assertThatThrownBy(() -> Policies.document("teams:\n  a:\n    publicBuildArg: [X]\n"))
                 .hasMessageContaining("unknown key 'publicBuildArg'");
     }
 
