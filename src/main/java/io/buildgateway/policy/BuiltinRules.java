@@ -406,7 +406,12 @@ final class BuiltinRules {
             Map<String, String> scope = new HashMap<>();
             Instruction lastUser = null;
             String lastValue = null;
-            for (Instruction ins : stage.instructions()) {
+            // As the stage runs: ONBUILD triggers it inherits (a USER among them counts) first, then its own.
+            for (Expansion.Effective e : s.expansion().instructions()) {
+                if (e.stage() != stage.index()) {
+                    continue;
+                }
+                Instruction ins = e.written();
                 switch (ins.keyword()) {
                     case "ARG" -> {
                         for (String decl : s.words(ins)) {

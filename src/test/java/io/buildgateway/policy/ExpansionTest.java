@@ -134,6 +134,16 @@ class ExpansionTest {
     }
 
     @Test
+    void aUserTriggerCountsForTheFinalUser() {
+        Evaluation e = eval(BASE + "USER 1000\nONBUILD USER root\nFROM base\nRUN true\n", Map.of());
+        assertThat(errors(e)).extracting(Finding::rule, Finding::line)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("final-user-root", 3));
+        // The later stage's own USER comes after the trigger and wins
+        assertThat(errorRules(eval(BASE + "USER 1000\nONBUILD USER root\nFROM base\nUSER 1\n", Map.of())))
+                .isEmpty();
+    }
+
+    @Test
     void triggersInTheBaseImageConfigAreJudgedAtTheFromLine() {
         List<String> asked = new ArrayList<>();
         Function<String, List<String>> registry = ref -> {
