@@ -30,6 +30,9 @@ final class Expansion {
     private static final Set<String> EXPANDED = Set.of("ADD", "COPY", "WORKDIR", "USER", "EXPOSE", "VOLUME",
             "STOPSIGNAL");
     private static final int MAX_TRIGGERS = 256;
+    private static final Set<String> TRIGGER_KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
+            "EXPOSE", "HEALTHCHECK", "LABEL", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ONBUILD",
+            "FROM", "MAINTAINER");
 
     /**
      * One instruction as it runs: {@code instruction} after substitution (line pointing at the ONBUILD line for a
@@ -162,6 +165,13 @@ final class Expansion {
         }
         Instruction t = parsed.instructions().get(0);
         String kw = t.keyword();
+        if (!TRIGGER_KEYWORDS.contains(kw)) {
+            if (fromLine != null) {
+                problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base
+                        + "' is not an instruction: " + BuiltinRunRules.abbreviate(trigger)));
+            }
+            return List.of();
+        }
         if (kw.equals("ONBUILD") || kw.equals("FROM") || kw.equals("MAINTAINER")) {
             return List.of(); // refused by the builder; reported by onbuild-misuse for the file's own triggers
         }

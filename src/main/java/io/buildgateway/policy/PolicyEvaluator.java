@@ -24,7 +24,7 @@ import org.springframework.stereotype.Service;
 @Service
 public class PolicyEvaluator {
 
-    static final String RULESET_VERSION = "builtin-2";
+    static final String RULESET_VERSION = "builtin-3";
 
     private final Supplier<PolicyDocument> policy;
     private final Clock clock;
