@@ -152,6 +152,18 @@ class PolicyIT extends IntegrationTest {
         String trail = String.join("\n", jdbc.queryForList("select details from audit_event where target in (?, ?)",
                 String.class, "build/" + rejectedId, "build/" + id));
         assertThat(trail).contains(digest).doesNotContain(value);
+
+        // A digest cannot be built from: the rebuild is skipped with the reason, nothing is queued.
+        String security = token(java.util.Set.of("SECURITY"), java.util.Set.of());
+        String selector = "{\"selector\":{\"images\":[\"" + done.path("imageDigest").asString()
+                + "\"]},\"reason\":\"issue 11\"";
+        eventually("the image in the inventory", Duration.ofSeconds(30), () -> read(postJson(security,
+                "/api/v1/rebuilds", selector + ",\"dryRun\":true}")).path("targets").size() == 1);
+        Response rebuild = postJson(security, "/api/v1/rebuilds", selector + "}");
+        assertThat(rebuild.status()).as(rebuild.body()).isEqualTo(202);
+        assertThat(read(rebuild).path("builds")).isEmpty();
+        assertThat(rebuild.body()).contains("SKIPPED").contains("MODE").contains("cannot be rebuilt")
+                .doesNotContain(value);
     }
 
     private JsonNode lint(String token, String dockerfile) {
