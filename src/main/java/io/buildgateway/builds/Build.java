@@ -42,8 +42,15 @@ class Build {
     Long builtContextSize;
     String dockerfile;
     String target;
+    /** As stored and shown: public names' values as given, every other value as sha256:<hex> (issue #11). */
     @Column(name = "build_args")
     String buildArgs;
+    /**
+     * The real values, for the dispatcher only: never shown, never audited; the database clears them when the build
+     * ends (V10's trigger), so they live only while the build is queued or running.
+     */
+    @Column(name = "build_arg_values")
+    String buildArgValues;
     String labels;
     @Column(name = "no_cache")
     boolean noCache;

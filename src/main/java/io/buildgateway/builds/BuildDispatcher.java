@@ -184,7 +184,9 @@ class BuildDispatcher {
         Build b = builds.findById(id).orElseThrow();
         var output = logs.appender(id);
         output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
-        Map<String, String> args = json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { });
+        // The real values (kept only while the build is queued or running); build_args holds digests for the view.
+        Map<String, String> args = json.readValue(b.buildArgValues != null ? b.buildArgValues : b.buildArgs,
+                new TypeReference<Map<String, String>>() { });
         Map<String, String> labels = new LinkedHashMap<>(json.readValue(b.labels,
                 new TypeReference<Map<String, String>>() { }));
         // All labels are applied in one step after the build (hostpool's LabelStep), so each costs nothing extra.

@@ -69,6 +69,8 @@ public class BuildSubmissions {
         this.clock = clock;
     }
 
+    private static final java.util.regex.Pattern DIGEST = java.util.regex.Pattern.compile("sha256:[0-9a-f]{64}");
+
     BuildView submit(BuildRequest request, InputStream body, long contentLength, GatewayPrincipal principal,
             RequestInfo info) {
         String team = request.image().team().value();
@@ -102,7 +104,9 @@ public class BuildSubmissions {
         build.contextSize = context.size();
         build.dockerfile = request.dockerfile();
         build.target = request.target();
-        build.buildArgs = json.writeValueAsString(request.buildArgs());
+        Map<String, String> shownArgs = policy.shownBuildArgs(team, request.buildArgs());
+        build.buildArgs = json.writeValueAsString(shownArgs);
+        build.buildArgValues = evaluation.passed() ? json.writeValueAsString(request.buildArgs()) : null;
         build.labels = json.writeValueAsString(request.labels());
         build.noCache = request.noCache();
         build.policyDigest = evaluation.policyDigest();
@@ -126,7 +130,7 @@ public class BuildSubmissions {
             details.put("contextDigest", build.contextDigest);
             details.put("contextSize", build.contextSize);
             details.put("dockerfile", build.dockerfile);
-            details.put("buildArgs", SecretNames.redact(request.buildArgs()));
+            details.put("buildArgs", SecretNames.redact(shownArgs));
             details.put("policyDigest", evaluation.policyDigest());
             if (!evaluation.passed()) {
                 details.put("findings", evaluation.findings().stream().map(Finding::rule).toList());
@@ -174,6 +178,16 @@ public class BuildSubmissions {
             throw new java.io.UncheckedIOException(e);
         }
         Map<String, String> args = json.readValue(origin.buildArgs, new TypeReference<Map<String, String>>() { });
+        // Only public values are kept; a digest cannot be built from. Such a build is not rebuilt (the caller gets
+        // a 409 naming the args, and selector rebuilds report it SKIPPED); it must be submitted again.
+        List<String> secret = args.entrySet().stream()
+                .filter(e -> !policy.isPublicBuildArg(origin.team, e.getKey()) || DIGEST.matcher(e.getValue()).matches())
+                .map(Map.Entry::getKey).sorted().toList();
+        if (!secret.isEmpty()) {
+            throw new Problem(409, "build-args-not-kept", "Conflict", "build " + originId + " was given build args "
+                    + secret + " whose values are not kept (only their digests are, as the policy does not declare"
+                    + " them public); it cannot be rebuilt: submit it again");
+        }
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
                 origin.team, origin.image, context.files()));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
@@ -188,6 +202,7 @@ public class BuildSubmissions {
         build.dockerfile = origin.dockerfile;
         build.target = origin.target;
         build.buildArgs = origin.buildArgs;
+        build.buildArgValues = evaluation.passed() ? origin.buildArgs : null;
         build.labels = origin.labels;
         build.noCache = true;
         build.rebuildOf = origin.id;

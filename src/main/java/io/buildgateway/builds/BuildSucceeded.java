@@ -21,8 +21,9 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
      * What the caller chose and what the gateway decided for a build.
      *
      * @param imageRef {@code <registry>/<team>/<name>@sha256:…}, as pushed
-     * @param buildArgs the caller's build args as given (values of secret-looking names included: redact before
-     *        showing them)
+     * @param buildArgs the caller's build args as stored: values of names the policy declares public as given,
+     *        every other value as {@code sha256:<hex>} of it (issue #11); secret-looking names are still redacted
+     *        before showing
      * @param labels the caller's labels (not the gateway's own)
      * @param usernsRemap whether the host ran it with user-namespace remapping
      * @param networkMode the build steps' network mode

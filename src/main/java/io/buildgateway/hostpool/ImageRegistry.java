@@ -115,6 +115,98 @@ public class ImageRegistry {
         return r.headers().firstValue("Docker-Content-Digest").orElse(sha256(body));
     }
 
+    private static final String[] IMAGE_MANIFESTS = {"application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json"};
+    private static final int MAX_PLATFORMS = 32;
+
+    /**
+     * The ONBUILD triggers in the config of an image in this registry ({@code host:port/repo[:tag][@sha256:…]}, as
+     * the policy's approved bases name it), each as the instruction text the builder will run; empty when it has
+     * none. For a multi-platform index, the triggers of every platform's image (the build may get any of them). Read
+     * over the registry's HTTP API (manifest, then config blob, digests checked) with the gateway's credentials.
+     *
+     * @throws java.io.UncheckedIOException when the image is not in this registry, does not exist, or cannot be
+     *         read: callers judging a build must fail closed on it
+     */
+    public java.util.List<String> onBuildTriggers(String imageRef) {
+        try {
+            String prefix = address() + "/";
+            if (imageRef == null || !imageRef.startsWith(prefix)) {
+                throw new IOException("'" + imageRef + "' is not an image in the gateway's registry " + address());
+            }
+            String rest = imageRef.substring(prefix.length());
+            String reference = "latest";
+            int at = rest.indexOf('@');
+            if (at >= 0) {
+                String digest = rest.substring(at + 1);
+                rest = rest.substring(0, at);
+                reference = digest; // name:tag@digest: the digest decides, as for the daemon
+            }
+            int colon = rest.lastIndexOf(':');
+            if (colon > rest.lastIndexOf('/')) {
+                reference = at >= 0 ? reference : rest.substring(colon + 1);
+                rest = rest.substring(0, colon);
+            }
+            String repository = rest;
+            java.util.Set<String> triggers = new java.util.LinkedHashSet<>();
+            Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
+                    .orElseThrow(() -> new IOException("the registry has no image " + imageRef));
+            checkDigest(top, reference, imageRef);
+            JsonNode m = json.readTree(top.body());
+            if (m.has("manifests")) {
+                int n = 0;
+                for (JsonNode entry : m.path("manifests")) {
+                    if (++n > MAX_PLATFORMS) {
+                        throw new IOException("the index of " + imageRef + " lists more than " + MAX_PLATFORMS
+                                + " images");
+                    }
+                    String digest = entry.path("digest").asString("");
+                    if (entry.path("platform").path("os").asString("linux").equals("unknown")) {
+                        continue; // attestation manifests of buildx, not images
+                    }
+                    Manifest child = manifest(repository, digest, IMAGE_MANIFESTS)
+                            .orElseThrow(() -> new IOException("the registry lacks " + digest + " of " + imageRef));
+                    checkDigest(child, digest, imageRef);
+                    triggers.addAll(configTriggers(repository, json.readTree(child.body()), imageRef));
+                }
+            } else {
+                triggers.addAll(configTriggers(repository, m, imageRef));
+            }
+            return java.util.List.copyOf(triggers);
+        } catch (IOException | IllegalArgumentException | tools.jackson.core.JacksonException e) {
+            throw new java.io.UncheckedIOException(e instanceof IOException io ? io
+                    : new IOException("reading the config of " + imageRef + ": " + e.getMessage(), e));
+        }
+    }
+
+    private java.util.List<String> configTriggers(String repository, JsonNode manifest, String imageRef)
+            throws IOException {
+        String config = manifest.path("config").path("digest").asString("");
+        if (!config.startsWith("sha256:")) {
+            throw new IOException("the manifest of " + imageRef + " names no config blob");
+        }
+        JsonNode onBuild = json.readTree(blob(repository, config)).path("config").path("OnBuild");
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (onBuild.isArray()) {
+            for (JsonNode t : onBuild) {
+                if (!t.isString()) {
+                    throw new IOException("the config of " + imageRef + " has an ONBUILD trigger that is not text");
+                }
+                out.add(t.asString());
+            }
+        } else if (!onBuild.isMissingNode() && !onBuild.isNull()) {
+            throw new IOException("the config of " + imageRef + " has an OnBuild that is not a list");
+        }
+        return out;
+    }
+
+    private static void checkDigest(Manifest manifest, String reference, String imageRef) throws IOException {
+        if (reference.startsWith("sha256:") && !sha256(manifest.body()).equals(reference)) {
+            throw new IOException("the registry served a manifest of " + imageRef + " that is not " + reference);
+        }
+    }
+
     private URI uri(String repository, String kind, String reference) {
         if (!REFERENCE.matcher(reference).matches()) {
             throw new IllegalArgumentException("not a tag or digest: " + reference);

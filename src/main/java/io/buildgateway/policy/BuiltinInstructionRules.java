@@ -67,12 +67,25 @@ final class BuiltinInstructionRules {
         // ---- ADD ------------------------------------------------------------------------------------------------
         add("add-url-without-checksum", E, "network", "ADD of a URL has --checksum",
                 "ADD <url> fetches at build time whatever the server returns; only a --checksum=sha256:… pins it."
-                        + " (The build hosts have no network, so the daemon itself would fetch it.)",
+                        + " (The build hosts have no network, so the daemon itself would fetch it.) Sources are judged"
+                        + " after substitution, as the daemon expands them (ARG defaults, build args, ENV, ONBUILD"
+                        + " triggers included); a source that depends on a variable whose value is not known before"
+                        + " the build counts as a possible URL.",
                 List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("ADD")) {
-                        if (i.flag("checksum").isEmpty() && sources(s, i).stream().anyMatch(BuiltinInstructionRules::isUrl)) {
+                        if (i.flag("checksum").isPresent()) {
+                            continue;
+                        }
+                        List<String> sources = sources(s, i);
+                        if (sources.stream().anyMatch(BuiltinInstructionRules::isUrl)) {
                             emit.emit(i.line(), "ADD", "ADD of a URL without --checksum");
+                        } else {
+                            // Worst case: a source whose value is not known before the build may be a URL.
+                            sources.stream().filter(w -> w.contains("$")).findFirst().ifPresent(w -> emit.emit(
+                                    i.line(), "ADD", "ADD source '" + BuiltinRunRules.abbreviate(w) + "' depends on"
+                                            + " a variable whose value is not known before the build, so it may be"
+                                            + " a URL; give it a value (ARG default or build arg) or use COPY"));
                         }
                     }
                 });
@@ -296,7 +309,8 @@ final class BuiltinInstructionRules {
 
     static boolean isUrl(String w) {
         String l = w.toLowerCase(Locale.ROOT);
-        return l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://");
+        return l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://")
+                || l.startsWith("git://") || l.startsWith("ssh://");
     }
 
     /** The source words of COPY/ADD (everything but the destination), JSON or shell form. */

@@ -155,6 +155,8 @@ final class BuiltinRules {
             return out;
         }
         Set<String> names = new HashSet<>();
+        List<Expansion.Effective> effective = s.expansion().instructions();
+        int next = 0;
         for (BuildStages.Stage stage : s.plan().stages()) {
             if (stage.parentStage() < 0 && !stage.base().equalsIgnoreCase("scratch")) {
                 out.add(new Pull(stage.base(), stage.baseWritten(), stage.line(), "FROM"));
@@ -163,18 +165,23 @@ final class BuiltinRules {
             if (stage.name() != null) {
                 names.add(stage.name());
             }
-            for (Instruction ins : stage.instructions()) {
+            while (next < effective.size() && effective.get(next).stage() == stage.index()) {
+                Expansion.Effective e = effective.get(next++);
+                Instruction ins = e.instruction();
+                String where = e.via() == null ? ins.keyword() : "ONBUILD " + ins.keyword();
                 if (ins.keyword().equals("COPY") || ins.keyword().equals("ADD")) {
+                    String written = e.written().flag("from").orElse(null);
                     ins.flag("from").filter(f -> isImageRef(f, names))
-                            .ifPresent(f -> out.add(new Pull(f, f, ins.line(), ins.keyword() + " --from")));
+                            .ifPresent(f -> out.add(new Pull(f, written, ins.line(), where + " --from")));
                 }
                 if (ins.keyword().equals("RUN")) {
                     for (Instruction.Flag flag : ins.flags()) {
-                        if (flag.name().equals("mount")) {
+                        if (flag.name().equals("mount") && flag.value() != null) {
                             for (String part : flag.value().split(",")) {
-                                if (part.startsWith("from=") && isImageRef(part.substring(5), names)) {
-                                    out.add(new Pull(part.substring(5), part.substring(5), ins.line(),
-                                            "RUN --mount from="));
+                                String v = part.strip();
+                                if (v.startsWith("from=") && isImageRef(v.substring(5), names)) {
+                                    out.add(new Pull(v.substring(5), v.substring(5), ins.line(),
+                                            where + " --mount from="));
                                 }
                             }
                         }
@@ -207,11 +214,49 @@ final class BuiltinRules {
             }
             return new Ref(rest, tag, digest);
         }
+
+        private static final String DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+        private static final String PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*";
+        /** The reference grammar of distribution/reference (without IPv6 hosts), as the daemon parses it. */
+        private static final Pattern REFERENCE = Pattern.compile("(?:" + DOMAIN_COMPONENT + "(?:\\."
+                + DOMAIN_COMPONENT + ")*(?::[0-9]+)?/)?" + PATH_COMPONENT + "(?:/" + PATH_COMPONENT + ")*"
+                + "(?::[\\w][\\w.-]{0,127})?(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?");
+
+        /**
+         * Whether the daemon would parse this as an image reference: no whitespace, control characters, upper-case
+         * repository, empty parts; at most 255 characters of name.
+         */
+        static boolean valid(String image) {
+            if (image == null || image.isEmpty() || image.length() > 512 || !REFERENCE.matcher(image).matches()) {
+                return false;
+            }
+            // A first component without '.', ':' or "localhost" is a path component, so it must be lower case.
+            String name = parse(image).repository();
+            int slash = name.indexOf('/');
+            String first = slash < 0 ? name : name.substring(0, slash);
+            boolean domain = slash >= 0 && (first.contains(".") || first.contains(":") || first.equals("localhost"));
+            return name.length() <= 255 && (domain || first.equals(first.toLowerCase(Locale.ROOT)));
+        }
     }
 
     private static String shown(Pull p) {
-        return p.image().equals(p.written()) ? "'" + p.image() + "'" : "'" + p.written() + "' (resolves to '"
-                + p.image() + "')";
+        return p.image().equals(p.written()) || p.written() == null ? "'" + visible(p.image()) + "'"
+                : "'" + visible(p.written()) + "' (resolves to '" + visible(p.image()) + "')";
+    }
+
+    /** Control characters (a newline smuggled in through a build arg, say) shown escaped, not as themselves. */
+    static String visible(String text) {
+        StringBuilder out = new StringBuilder(Math.min(text.length(), 300));
+        for (int k = 0; k < text.length() && out.length() < 300; k++) {
+            char c = text.charAt(k);
+            if (c < 0x20 || c == 0x7f) {
+                out.append(c == '\n' ? "\\n" : c == '\t' ? "\\t" : c == '\r' ? "\\r"
+                        : String.format("\\u%04x", (int) c));
+            } else {
+                out.append(c);
+            }
+        }
+        return out.toString();
     }
 
     static {
@@ -225,12 +270,29 @@ final class BuiltinRules {
                 List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        boolean ok = !p.image().isBlank() && !p.image().contains("$") && !p.image().contains("..")
-                                && approved(s.policy(), p.ref(), false);
-                        if (!ok) {
+                        if (p.image().isBlank()) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p) + " is empty");
+                        } else if (p.image().contains("$")) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
-                                    + (p.image().isBlank() ? " is empty" : " is not on the approved list"));
+                                    + " depends on a variable whose value is not known before the build");
+                        } else if (!Ref.valid(p.image())) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + " is not a valid image reference");
+                        } else if (p.image().contains("..") || !approved(s.policy(), p.ref(), false)) {
+                            emit.emit(p.line(), p.where(), p.where() + " image " + shown(p)
+                                    + " is not on the approved list");
                         }
+                    }
+                });
+        add("base-image-triggers", E, "images", "The ONBUILD triggers of base images are known",
+                "An approved base image can carry ONBUILD triggers in its config; they run in this build with the"
+                        + " powers of ordinary instructions. The gateway reads them from the registry before the build"
+                        + " and judges them as the instructions they become (at the FROM line). A base whose triggers"
+                        + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
+                        + " on a guess.", List.of("DL3043"),
+                (s, emit) -> {
+                    for (Expansion.TriggerProblem p : s.expansion().problems()) {
+                        emit.emit(p.line(), "FROM", p.message());
                     }
                 });
         add("denied-image", E, "images", "No image on the deny list",
@@ -344,7 +406,12 @@ final class BuiltinRules {
             Map<String, String> scope = new HashMap<>();
             Instruction lastUser = null;
             String lastValue = null;
-            for (Instruction ins : stage.instructions()) {
+            // As the stage runs: ONBUILD triggers it inherits (a USER among them counts) first, then its own.
+            for (Expansion.Effective e : s.expansion().instructions()) {
+                if (e.stage() != stage.index()) {
+                    continue;
+                }
+                Instruction ins = e.written();
                 switch (ins.keyword()) {
                     case "ARG" -> {
                         for (String decl : s.words(ins)) {

@@ -7,10 +7,19 @@ import java.util.List;
  *
  * @param baseImage the image the target stage's chain starts from, after substitution (null for {@code scratch} or
  *        an unresolvable Dockerfile): what post-build verification compares the image's layers with
+ * @param pulls every image reference the build may pull, after substitution, in order and each once: FROM bases,
+ *        COPY/ADD --from images, RUN --mount from= images, the # syntax= frontend and those named by ONBUILD
+ *        triggers (of earlier stages and of base images' configs); empty for an image-rule verdict
  */
-public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
+public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
+        List<String> pulls) {
 
     public Evaluation {
         findings = List.copyOf(findings);
+        pulls = pulls == null ? List.of() : List.copyOf(pulls);
+    }
+
+    public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
+        this(passed, policyDigest, findings, baseImage, List.of());
     }
 }

@@ -26,15 +26,33 @@ public record PolicyDocument(
         Map<String, TeamSettings> teams,
         List<Waiver> waivers,
         List<CustomRules.CustomRule> customRules,
+        Set<String> publicBuildArgs,
         ImagePolicy image,
         String digest,
         String source) {
 
-    /** An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. */
-    public record ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+    /**
+     * An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. A prefix
+     * matches on path boundaries only: {@code base/busybox} approves {@code base/busybox} and {@code base/busybox/x},
+     * never {@code base/busybox-evil}. Only a prefix written with a trailing {@code *} ({@code anyContinuation})
+     * approves any repository that starts with it.
+     */
+    public record ImageRule(String prefix, Pattern tags, boolean requireDigest, boolean anyContinuation) {
+
+        public ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+            this(prefix, tags, requireDigest, false);
+        }
+
         boolean matches(String repository, String tag) {
-            return repository.startsWith(prefix) || (repository + "/").equals(prefix)
-                    ? tags == null || tag == null || tags.matcher(tag).matches() : false;
+            return covers(repository) ? tags == null || tag == null || tags.matcher(tag).matches() : false;
+        }
+
+        private boolean covers(String repository) {
+            if (anyContinuation) {
+                return repository.startsWith(prefix);
+            }
+            String bare = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+            return repository.equals(bare) || repository.startsWith(bare + "/");
         }
     }
 
@@ -46,7 +64,24 @@ public record PolicyDocument(
      * A team's own settings: its failure threshold, rule severities, and whether its images are rebuilt
      * automatically when the base tag they were built on moves.
      */
-    public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild) {
+    public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild,
+            Set<String> publicBuildArgs) {
+
+        public TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild) {
+            this(failOn, rules, autoRebuild, Set.of());
+        }
+    }
+
+    /**
+     * Whether the policy declares a build arg's name public, for everyone or for the team: only then is its value
+     * stored and shown as given; every other value is kept and shown as the SHA-256 of the value.
+     */
+    public boolean publicBuildArg(String team, String name) {
+        if (publicBuildArgs.contains(name)) {
+            return true;
+        }
+        TeamSettings t = team == null ? null : teams.get(team);
+        return t != null && t.publicBuildArgs().contains(name);
     }
 
     /** An approved exception: a rule, for a team (and optionally an image and a line), with reason, approver, expiry. */
@@ -69,7 +104,8 @@ public record PolicyDocument(
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
             "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
-            "customRules", "image", "vulnerabilities");
+            "customRules", "image", "vulnerabilities", "publicBuildArgs");
+    private static final Pattern BUILD_ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
     static PolicyDocument from(Map<String, Map<String, Object>> files, Set<String> knownRules, String digest,
@@ -84,6 +120,7 @@ public record PolicyDocument(
         Map<String, TeamSettings> teams = new LinkedHashMap<>();
         List<Waiver> waivers = new ArrayList<>();
         List<CustomRules.CustomRule> custom = new ArrayList<>();
+        Set<String> publicArgs = new java.util.TreeSet<>();
         ImagePolicy image = ImagePolicy.DEFAULT;
         Set<String> known = new java.util.HashSet<>(knownRules);
         for (Map<String, Object> doc : files.values()) {
@@ -116,6 +153,7 @@ public record PolicyDocument(
             for (Object item : list(doc.get("deniedImages"), where + ": deniedImages")) {
                 denied.add(glob(string(item, where + ": deniedImages")));
             }
+            publicArgs.addAll(publicBuildArgs(doc.get("publicBuildArgs"), where + ": publicBuildArgs"));
             for (Object item : list(doc.get("requiredLabels"), where + ": requiredLabels")) {
                 requiredLabels.add(string(item, where + ": requiredLabels"));
             }
@@ -130,14 +168,15 @@ public record PolicyDocument(
                 String at = where + ": teams." + team.getKey();
                 Map<String, Object> t = map(team.getValue(), at);
                 for (String key : t.keySet()) {
-                    if (!Set.of("failOn", "rules", "autoRebuild").contains(key)) {
+                    if (!Set.of("failOn", "rules", "autoRebuild", "publicBuildArgs").contains(key)) {
                         throw new InvalidPolicyException(at + ": unknown key '" + key
-                                + "' (known: failOn, rules, autoRebuild)");
+                                + "' (known: failOn, rules, autoRebuild, publicBuildArgs)");
                     }
                 }
                 teams.put(team.getKey(), new TeamSettings(t.containsKey("failOn") ? severity(t.get("failOn"),
                         at + ".failOn") : null, ruleSettings(t.get("rules"), known, at + ".rules"),
-                        t.containsKey("autoRebuild") && bool(t.get("autoRebuild"), at + ".autoRebuild")));
+                        t.containsKey("autoRebuild") && bool(t.get("autoRebuild"), at + ".autoRebuild"),
+                        Set.copyOf(publicBuildArgs(t.get("publicBuildArgs"), at + ".publicBuildArgs"))));
             }
             List<Object> ws = list(doc.get("waivers"), where + ": waivers");
             for (int i = 0; i < ws.size(); i++) {
@@ -146,7 +185,8 @@ public record PolicyDocument(
         }
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
-                List.copyOf(waivers), List.copyOf(custom), image, digest, source);
+                List.copyOf(waivers), List.copyOf(custom), java.util.Collections.unmodifiableSet(publicArgs), image,
+                digest, source);
     }
 
     private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,
@@ -178,9 +218,26 @@ public record PolicyDocument(
                 m.get("message") == null ? null : string(m.get("message"), where + ".message"), where);
     }
 
+    /** Build-arg names whose values may be stored and shown: names only, never one that looks like a secret. */
+    private static List<String> publicBuildArgs(Object value, String where) {
+        List<String> out = new ArrayList<>();
+        for (Object item : list(value, where)) {
+            String name = string(item, where);
+            if (!BUILD_ARG_NAME.matcher(name).matches()) {
+                throw new InvalidPolicyException(where + ": '" + name + "' is not a build-arg name");
+            }
+            if (io.buildgateway.shared.SecretNames.looksSecret(name)) {
+                throw new InvalidPolicyException(where + ": '" + name + "' looks like a secret; its value cannot be"
+                        + " public");
+            }
+            out.add(name);
+        }
+        return out;
+    }
+
     private static ImageRule imageRule(Object item, String where) {
         if (item instanceof String s) {
-            return new ImageRule(prefix(s, where), null, false);
+            return new ImageRule(prefix(s, where), null, false, s.endsWith("*"));
         }
         Map<String, Object> m = map(item, where);
         for (String key : m.keySet()) {
@@ -190,9 +247,10 @@ public record PolicyDocument(
         }
         String tags = m.containsKey("tags") ? string(m.get("tags"), where + ".tags") : null;
         try {
-            return new ImageRule(prefix(string(m.get("prefix"), where + ".prefix"), where),
-                    tags == null ? null : Pattern.compile(tags),
-                    m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"));
+            String prefix = string(m.get("prefix"), where + ".prefix");
+            return new ImageRule(prefix(prefix, where), tags == null ? null : Pattern.compile(tags),
+                    m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"),
+                    prefix.endsWith("*"));
         } catch (java.util.regex.PatternSyntaxException e) {
             throw new InvalidPolicyException(where + ".tags: not a valid regular expression");
         }

@@ -24,7 +24,7 @@ import org.springframework.stereotype.Service;
 @Service
 public class PolicyEvaluator {
 
-    static final String RULESET_VERSION = "builtin-2";
+    static final String RULESET_VERSION = "builtin-3";
 
     private final Supplier<PolicyDocument> policy;
     private final Clock clock;
@@ -39,9 +39,20 @@ public class PolicyEvaluator {
         this.clock = clock;
     }
 
-    /** What is evaluated: the Dockerfile text, the request, and the context's file names (null for a lone file). */
+    /**
+     * What is evaluated: the Dockerfile text, the request, the context's file names (null for a lone file), and
+     * {@code baseTriggers}: from an image reference (an approved base, after substitution) to the ONBUILD triggers
+     * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
+     * well-formed bases; if it throws (registry unreachable, manifest unreadable), the build gets an error finding
+     * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
+     */
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
-            Set<String> contextFiles) {
+            Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers) {
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, null);
+        }
     }
 
     /** The policy in force as the API shows it. */
@@ -65,7 +76,7 @@ public class PolicyEvaluator {
         Dockerfile parsed = DockerfileParser.parse(request.dockerfile());
         BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target());
         Subject subject = new Subject(parsed, plan, request.buildArgs(), request.target(), request.team(),
-                request.image(), doc, request.contextFiles());
+                request.image(), doc, request.contextFiles(), request.baseTriggers());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
         // Today's date only matters to waivers.
         LocalDate today = doc.waivers().isEmpty() ? null : LocalDate.now(clock.withZone(ZoneOffset.UTC));
@@ -95,7 +106,12 @@ public class PolicyEvaluator {
         }
         List<BuildStages.Stage> chain = subject.targetChain();
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
-        return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null);
+        java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
+        for (BuiltinRules.Pull p : subject.pulls()) {
+            pulls.add(p.image());
+        }
+        return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
+                List.copyOf(pulls));
     }
 
     /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */
@@ -162,6 +178,33 @@ public class PolicyEvaluator {
     /** Whether a repository reference (without tag) falls under an approved image of the policy in force. */
     public boolean isApprovedImage(String repository) {
         return policy.get().approvedImages().stream().anyMatch(r -> r.matches(repository, null));
+    }
+
+    /** Whether the policy in force declares this build-arg name public (for everyone or for the team). */
+    public boolean isPublicBuildArg(String team, String name) {
+        return policy.get().publicBuildArg(team, name);
+    }
+
+    /**
+     * Build args as they may be stored, shown and audited: a public name's value as given, every other value as
+     * {@code sha256:<hex>} of its UTF-8 bytes (the daemon still gets the real value). Order kept.
+     */
+    public Map<String, String> shownBuildArgs(String team, Map<String, String> buildArgs) {
+        PolicyDocument doc = policy.get();
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        buildArgs.forEach((k, v) -> out.put(k, doc.publicBuildArg(team, k) ? v : valueDigest(v)));
+        return out;
+    }
+
+    /** {@code sha256:<hex>} of a build-arg value. */
+    public static String valueDigest(String value) {
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest((value == null ? "" : value).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return "sha256:" + java.util.HexFormat.of().formatHex(d);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The teams whose images the policy has rebuilt automatically when their base tag moves. */

@@ -34,9 +34,18 @@ final class Subject {
     private List<Located> located;
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
+    private final java.util.function.Function<String, List<String>> baseTriggers;
+    private Expansion.Result expansion;
 
     Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
             String image, PolicyDocument policy, Set<String> contextFiles) {
+        this(dockerfile, plan, buildArgs, target, team, image, policy, contextFiles, null);
+    }
+
+    Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
+            String image, PolicyDocument policy, Set<String> contextFiles,
+            java.util.function.Function<String, List<String>> baseTriggers) {
+        this.baseTriggers = baseTriggers;
         this.dockerfile = dockerfile;
         this.plan = plan;
         this.buildArgs = buildArgs;
@@ -98,22 +107,62 @@ final class Subject {
         return located;
     }
 
-    /** The instructions with this (upper-case) keyword, in order. */
+    /**
+     * The build as the daemon runs it (see {@link Expansion}): every instruction of every stage after substitution,
+     * with the ONBUILD triggers each stage inherits. Without a plan (no FROM, unknown target): the file as written.
+     */
+    Expansion.Result expansion() {
+        if (expansion == null) {
+            if (plan == null) {
+                List<Expansion.Effective> out = new ArrayList<>();
+                for (Located l : located()) {
+                    if (!l.instruction().keyword().equals("FROM") && l.stage() >= 0) {
+                        out.add(new Expansion.Effective(l.instruction(), l.instruction(), l.stage(), null, null));
+                    }
+                }
+                expansion = new Expansion.Result(out, List.of());
+            } else {
+                expansion = Expansion.of(dockerfile, plan, baseTriggers, base -> {
+                    // Only approved, well-formed bases are read from the registry: never an address a Dockerfile
+                    // chose (the unapproved ones are refused anyway).
+                    BuiltinRules.Ref ref = BuiltinRules.Ref.parse(base);
+                    return BuiltinRules.Ref.valid(base) && BuiltinRules.approved(policy, ref, false);
+                });
+            }
+            for (Expansion.Effective e : expansion.instructions()) {
+                if (e.words() != null) {
+                    derived(e.instruction()).argumentWords = e.words();
+                }
+            }
+        }
+        return expansion;
+    }
+
+    /** The instructions with this (upper-case) keyword, in order: as they run (substituted, triggers included). */
     List<Instruction> instructions(String keyword) {
         if (byKeyword == null) {
             @SuppressWarnings("unchecked")
             List<Instruction>[] index = new List[KEYWORD_SLOTS];
-            for (Instruction i : dockerfile.instructions()) {
-                int slot = slot(i.keyword());
-                if (index[slot] == null) {
-                    index[slot] = new ArrayList<>(4);
+            for (Located l : located()) {
+                if (l.stage() < 0 || l.instruction().keyword().equals("FROM")) {
+                    add(index, l.instruction());
                 }
-                index[slot].add(i);
+            }
+            for (Expansion.Effective e : expansion().instructions()) {
+                add(index, e.instruction());
             }
             byKeyword = index;
         }
         List<Instruction> found = byKeyword[slot(keyword)];
         return found == null ? List.of() : found;
+    }
+
+    private static void add(List<Instruction>[] index, Instruction i) {
+        int slot = slot(i.keyword());
+        if (index[slot] == null) {
+            index[slot] = new ArrayList<>(4);
+        }
+        index[slot].add(i);
     }
 
     private static final int KEYWORD_SLOTS = 18;
@@ -151,13 +200,23 @@ final class Subject {
     List<Run> runs() {
         if (runs == null) {
             List<Run> out = new ArrayList<>();
-            for (Instruction i : dockerfile.instructions()) {
-                if (i.keyword().equals("RUN") || (i.keyword().equals("ONBUILD")
+            for (Located l : located()) {
+                Instruction i = l.instruction();
+                if ((l.stage() < 0 && i.keyword().equals("RUN")) || (i.keyword().equals("ONBUILD")
                         && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
                     out.add(new Run(i, ShellCommands.split(i.keyword().equals("ONBUILD")
                             ? i.arguments().substring(4) : script(i))));
                 }
             }
+            // The RUNs of every stage as they run, and base images' RUN triggers; an earlier stage's RUN triggers
+            // are judged once, at their ONBUILD line, above.
+            for (Expansion.Effective e : expansion().instructions()) {
+                if (e.instruction().keyword().equals("RUN")
+                        && (e.via() == null || e.via().startsWith("ONBUILD of base image"))) {
+                    out.add(new Run(e.instruction(), ShellCommands.split(script(e.instruction()))));
+                }
+            }
+            out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line()));
             runs = out;
         }
         return runs;

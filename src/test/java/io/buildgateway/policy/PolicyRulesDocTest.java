@@ -56,14 +56,35 @@ class PolicyRulesDocTest {
 
                 Every `*.yaml` in `config/policy/` is read in name order and merged (lists append, maps merge);
                 the digest covers all of them. Keys: `failOn` (error | warning | info), `approvedImages` (a prefix,
-                or `{prefix, tags: <regex>, requireDigest}`), `deniedImages` (globs), `requireDigest`,
-                `requireHealthcheck`, `requiredLabels`, `rules` (`<id>: error | warning | info | off`), `teams`
-                (`<team>: {failOn, rules, autoRebuild}`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
+                or `{prefix, tags: <regex>, requireDigest}`; a prefix matches on path boundaries only, so
+                `reg/base/busybox` approves `reg/base/busybox` and `reg/base/busybox/x` but not `reg/base/busybox-evil`;
+                a trailing `*` asks for any continuation), `deniedImages` (globs), `requireDigest`,
+                `requireHealthcheck`, `requiredLabels`, `publicBuildArgs` (build-arg names whose values are stored,
+                shown and audited as given; every other value is kept only as `sha256:<hex>` of the value, and a build
+                with such a value cannot be rebuilt; names that look like secrets are refused), `rules`
+                (`<id>: error | warning | info | off`), `teams` (`<team>: {failOn, rules, autoRebuild,
+                publicBuildArgs}`; a team's public names add to the global ones), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
                 expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
                 `{path, refuse: [modify, delete]}`, globs with `*` and a trailing `/**`; `setuidAllowed`;
                 `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
                 `onlyWithFix`; `allow`: `{id, package?, reason, approver, expires}`). Unknown keys, unknown rule ids, waivers without reason,
                 approver or expiry, and CEL that does not compile are refused at load with the file and key.
+
+                ## What the rules see
+
+                Rules judge the build as the daemon runs it. Variables are substituted the way the builder does,
+                per stage and in order (global ARGs for FROM; in a stage its ARG declarations with the request's
+                build args over their defaults, and ENV in scope, including the ENV of an earlier stage it builds
+                FROM) in ADD and COPY sources and flags, RUN flags (`--mount from=`), WORKDIR, USER, EXPOSE, VOLUME
+                and STOPSIGNAL. A word that uses a variable whose value is not known before the build (one the
+                Dockerfile never declares, in a stage built FROM an image whose ENV may set it), or that still holds a
+                `$` after substitution, is judged by its worst case: as an ADD source it may be a URL, as an image it
+                is not approved. ONBUILD triggers of a stage that a later stage builds FROM are judged as instructions
+                of the later stage (at the ONBUILD line, in the later stage's scope); the triggers in an approved base
+                image's config are read from the registry before the build and judged the same way (at the FROM
+                line); a base whose triggers cannot be read fails closed (`base-image-triggers`). Image references
+                that do not parse after substitution (whitespace or control characters such as a newline smuggled in
+                through a build arg, upper case, empty parts) are refused by `unapproved-image`.
 
                 ## Custom rules (CEL)
 

@@ -1,0 +1,277 @@
+package io.buildgateway.policy;
+
+import io.buildgateway.dockerfile.BuildStages;
+import io.buildgateway.dockerfile.Dockerfile;
+import io.buildgateway.dockerfile.DockerfileParser;
+import io.buildgateway.dockerfile.Instruction;
+import io.buildgateway.dockerfile.Substitution;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The instructions of every stage as the daemon will run them: variables substituted the way the builder does (ARG
+ * defaults, the request's build args, ENV in scope, per stage, in order) in the instructions the builder substitutes
+ * in (ADD, COPY and their flags, RUN's flags, WORKDIR, USER, EXPOSE, VOLUME, STOPSIGNAL), and the ONBUILD triggers a
+ * stage inherits — those of an earlier stage it builds FROM, and those in its base image's config — inserted at the
+ * start of the stage as the instructions they become.
+ *
+ * <p>A variable whose value cannot be known here (one the Dockerfile never declares, in a stage whose chain starts
+ * from an image: the image's ENV may set it) leaves the word as written, so it still contains {@code $}: rules
+ * judge such words by their worst case.
+ */
+final class Expansion {
+
+    /** Instructions whose arguments the builder substitutes variables in. */
+    private static final Set<String> EXPANDED = Set.of("ADD", "COPY", "WORKDIR", "USER", "EXPOSE", "VOLUME",
+            "STOPSIGNAL");
+    private static final int MAX_TRIGGERS = 256;
+    private static final Set<String> TRIGGER_KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
+            "EXPOSE", "HEALTHCHECK", "LABEL", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ONBUILD",
+            "FROM", "MAINTAINER");
+
+    /**
+     * One instruction as it runs: {@code instruction} after substitution (line pointing at the ONBUILD line for a
+     * trigger, at the FROM line for a base image's trigger), {@code written} as in the file (or the trigger text),
+     * its stage, and {@code via}: null for an ordinary instruction, else where the trigger came from.
+     */
+    record Effective(Instruction instruction, Instruction written, int stage, String via, List<String> words) {
+    }
+
+    /** A problem with the triggers of a base image: they could not be read, or one does not parse. */
+    record TriggerProblem(int line, String base, String message) {
+    }
+
+    record Result(List<Effective> instructions, List<TriggerProblem> problems) {
+    }
+
+    private Expansion() {
+    }
+
+    static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
+            java.util.function.Predicate<String> mayReadTriggers) {
+        List<Effective> out = new ArrayList<>();
+        List<TriggerProblem> problems = new ArrayList<>();
+        char escape = dockerfile.escape();
+        List<Map<String, String>> envOf = new ArrayList<>();
+        List<Boolean> rootKnown = new ArrayList<>();
+        Map<String, List<String>> triggerCache = new HashMap<>();
+        for (BuildStages.Stage stage : plan.stages()) {
+            Map<String, String> scope = new LinkedHashMap<>();
+            Map<String, String> env = new LinkedHashMap<>();
+            boolean known;
+            List<Instruction> inherited = new ArrayList<>();
+            String via;
+            if (stage.parentStage() >= 0 && stage.parentStage() < envOf.size()) {
+                env.putAll(envOf.get(stage.parentStage()));
+                scope.putAll(env);
+                known = rootKnown.get(stage.parentStage());
+                BuildStages.Stage parent = plan.stages().get(stage.parentStage());
+                via = "ONBUILD of stage " + (parent.name() != null ? parent.name() : String.valueOf(parent.index()));
+                for (Instruction i : parent.instructions()) {
+                    if (i.keyword().equals("ONBUILD")) {
+                        for (Instruction t : parse(i.arguments(), i.line(), null, problems, stage.base())) {
+                            inherited.add(t);
+                        }
+                    }
+                }
+            } else {
+                known = !stage.fromImage();
+                via = "ONBUILD of base image " + stage.base();
+                if (stage.fromImage() && baseTriggers != null && mayReadTriggers.test(stage.base())) {
+                    List<String> triggers = triggerCache.get(stage.base());
+                    if (triggers == null && !triggerCache.containsKey(stage.base())) {
+                        try {
+                            triggers = baseTriggers.apply(stage.base());
+                            triggers = triggers == null ? List.of() : triggers;
+                        } catch (RuntimeException e) {
+                            problems.add(new TriggerProblem(stage.line(), stage.base(),
+                                    "the ONBUILD triggers of base image '" + stage.base() + "' could not be read ("
+                                            + reason(e) + "); the build cannot be judged without them"));
+                        }
+                        triggerCache.put(stage.base(), triggers);
+                    }
+                    if (triggers != null) {
+                        if (triggers.size() > MAX_TRIGGERS) {
+                            problems.add(new TriggerProblem(stage.line(), stage.base(), "base image '"
+                                    + stage.base() + "' carries " + triggers.size() + " ONBUILD triggers (at most "
+                                    + MAX_TRIGGERS + " are judged)"));
+                            triggers = triggers.subList(0, MAX_TRIGGERS);
+                        }
+                        for (String t : triggers) {
+                            inherited.addAll(parse(t, stage.line(), stage.line(), problems, stage.base()));
+                        }
+                    }
+                }
+            }
+            final boolean rootIsKnown = known;
+            for (Instruction t : inherited) {
+                String kw = t.keyword();
+                if (kw.equals("ENV")) {
+                    BuiltinRules.env(t, escape).forEach((k, v) -> {
+                        String value = expandWord(v, scope, rootIsKnown, escape);
+                        scope.put(k, value);
+                        env.put(k, value);
+                    });
+                } else if (kw.equals("ARG")) {
+                    declareArgs(t, scope, env, plan, rootIsKnown, escape);
+                }
+                out.add(effective(t, t, stage.index(), via, scope, rootIsKnown, escape));
+            }
+            for (Instruction i : stage.instructions()) {
+                switch (i.keyword()) {
+                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape);
+                    case "ENV" -> BuiltinRules.env(i, escape).forEach((k, v) -> {
+                        String value = expandWord(v, scope, rootIsKnown, escape);
+                        scope.put(k, value);
+                        env.put(k, value);
+                    });
+                    default -> {
+                    }
+                }
+                out.add(effective(i, i, stage.index(), null, scope, rootIsKnown, escape));
+            }
+            envOf.add(env);
+            rootKnown.add(known);
+        }
+        return new Result(out, problems);
+    }
+
+    private static String reason(RuntimeException e) {
+        String m = e.getMessage();
+        if (m == null || m.isBlank()) {
+            return e.getClass().getSimpleName();
+        }
+        return m.length() > 200 ? m.substring(0, 200) + "…" : m;
+    }
+
+    /** Parses one trigger's text into the instruction it becomes, with the line of its ONBUILD (or FROM). */
+    private static List<Instruction> parse(String trigger, int line, Integer fromLine, List<TriggerProblem> problems,
+            String base) {
+        if (trigger == null || trigger.isBlank()) {
+            return List.of();
+        }
+        Dockerfile parsed = DockerfileParser.parse(trigger);
+        if (!parsed.errors().isEmpty() || parsed.instructions().size() != 1) {
+            if (fromLine != null) {
+                problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base
+                        + "' does not parse as one instruction: " + BuiltinRunRules.abbreviate(trigger)));
+            }
+            return List.of();
+        }
+        Instruction t = parsed.instructions().get(0);
+        String kw = t.keyword();
+        if (!TRIGGER_KEYWORDS.contains(kw)) {
+            if (fromLine != null) {
+                problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base
+                        + "' is not an instruction: " + BuiltinRunRules.abbreviate(trigger)));
+            }
+            return List.of();
+        }
+        if (kw.equals("ONBUILD") || kw.equals("FROM") || kw.equals("MAINTAINER")) {
+            return List.of(); // refused by the builder; reported by onbuild-misuse for the file's own triggers
+        }
+        return List.of(new Instruction(kw, t.flags(), t.arguments(), t.json(), t.heredocs(), line, line));
+    }
+
+    /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
+    private static void declareArgs(Instruction i, Map<String, String> scope, Map<String, String> env,
+            BuildStages.Plan plan, boolean known, char escape) {
+        for (String decl : i.words()) {
+            int eq = decl.indexOf('=');
+            String name = eq < 0 ? decl : decl.substring(0, eq);
+            String declared = eq < 0 ? null : expandWord(decl.substring(eq + 1), scope, known, escape);
+            if (!env.containsKey(name)) {
+                scope.put(name, plan.stageArg(name, declared));
+            }
+        }
+    }
+
+    private static Effective effective(Instruction i, Instruction written, int stage, String via,
+            Map<String, String> scope, boolean known, char escape) {
+        String kw = i.keyword();
+        boolean expandArgs = EXPANDED.contains(kw);
+        if (!expandArgs && i.flags().isEmpty()) {
+            return new Effective(i, written, stage, via, null);
+        }
+        List<Instruction.Flag> flags = new ArrayList<>(i.flags().size());
+        for (Instruction.Flag f : i.flags()) {
+            flags.add(new Instruction.Flag(f.name(), f.value() == null ? null
+                    : expandWord(f.value(), scope, known, escape)));
+        }
+        String arguments = i.arguments();
+        List<String> words = null;
+        if (kw.equals("ADD") || kw.equals("COPY")) {
+            List<String> raw = i.isJsonForm() ? i.json() : shellWords(beforeHeredoc(i.arguments()), escape);
+            words = new ArrayList<>(raw.size());
+            for (String w : raw) {
+                words.add(expandWord(w, scope, known, escape));
+            }
+        } else if (expandArgs && !i.isJsonForm()) {
+            arguments = expandWord(i.arguments().strip(), scope, known, escape);
+        }
+        Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine());
+        return new Effective(expanded, written, stage, via, words == null ? null : List.copyOf(words));
+    }
+
+    private static String beforeHeredoc(String arguments) {
+        int heredoc = arguments.indexOf("<<");
+        return heredoc < 0 ? arguments : arguments.substring(0, heredoc);
+    }
+
+    /** Expands a word; when it refers to a variable whose value cannot be known, returns it as written. */
+    static String expandWord(String word, Map<String, String> scope, boolean known, char escape) {
+        boolean[] unknown = {false};
+        String out = Substitution.expand(word, name -> {
+            if (scope.containsKey(name)) {
+                return scope.get(name);
+            }
+            if (!known) {
+                unknown[0] = true;
+            }
+            return null;
+        }, escape);
+        return unknown[0] ? word : out;
+    }
+
+    /** Splits at whitespace outside quotes, keeping quotes and escapes for the substitution to remove. */
+    static List<String> shellWords(String text, char escape) {
+        List<String> out = new ArrayList<>();
+        StringBuilder cur = new StringBuilder();
+        boolean inSingle = false;
+        boolean inDouble = false;
+        boolean any = false;
+        for (int k = 0; k < text.length(); k++) {
+            char c = text.charAt(k);
+            if (c == escape && !inSingle && k + 1 < text.length()) {
+                cur.append(c).append(text.charAt(++k));
+                any = true;
+            } else if (c == '\'' && !inDouble) {
+                inSingle = !inSingle;
+                cur.append(c);
+                any = true;
+            } else if (c == '"' && !inSingle) {
+                inDouble = !inDouble;
+                cur.append(c);
+                any = true;
+            } else if (!inSingle && !inDouble && Character.isWhitespace(c)) {
+                if (any) {
+                    out.add(cur.toString());
+                    cur.setLength(0);
+                    any = false;
+                }
+            } else {
+                cur.append(c);
+                any = true;
+            }
+        }
+        if (any) {
+            out.add(cur.toString());
+        }
+        return out;
+    }
+}

