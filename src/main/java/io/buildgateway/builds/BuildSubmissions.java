@@ -51,11 +51,15 @@ public class BuildSubmissions {
     private final MeterRegistry meters;
     private final Clock clock;
     private final io.buildgateway.hostpool.BuildHosts hosts;
+    /** Reads the ONBUILD triggers of approved base images before a build, so the policy judges what they become. */
+    private final io.buildgateway.hostpool.ImageRegistry registry;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
-            JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts) {
+            JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts,
+            io.buildgateway.hostpool.ImageRegistry registry) {
         this.hosts = hosts;
+        this.registry = registry;
         this.builds = builds;
         this.intake = intake;
         this.policy = policy;
@@ -92,7 +96,7 @@ public class BuildSubmissions {
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files()));
+                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(UUID.randomUUID());
         build.image = request.image().repository();
@@ -189,7 +193,7 @@ public class BuildSubmissions {
                     + " them public); it cannot be rebuilt: submit it again");
         }
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files()));
+                origin.team, origin.image, context.files(), registry::onBuildTriggers));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(UUID.randomUUID());
         build.image = origin.image;

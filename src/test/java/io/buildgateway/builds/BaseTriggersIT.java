@@ -1,0 +1,97 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * ONBUILD triggers that an approved base image carries in its config run with the powers of ordinary instructions in
+ * every image built FROM it. The gateway reads them from the registry before the build and judges them as the
+ * instructions they become; a local HTTP canary proves that the trigger's download never happened.
+ */
+class BaseTriggersIT extends IntegrationTest {
+
+    private static HttpServer canary;
+    private static final AtomicInteger CANARY_HITS = new AtomicInteger();
+
+    @BeforeAll
+    static void startCanary() throws IOException {
+        canary = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        canary.createContext("/", exchange -> {
+            CANARY_HITS.incrementAndGet();
+            byte[] body = "canary".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        canary.start();
+    }
+
+    @AfterAll
+    static void stopCanary() {
+        canary.stop(0);
+    }
+
+    /** The Docker CLI against the plain daemon, which reaches the registry's open endpoint (as an operator does). */
+    private static String docker(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("docker", "-H", require("BGW_PLAIN_DOCKER_HOST")));
+        cmd.addAll(List.of(args));
+        try {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+            pb.environment().put("DOCKER_BUILDKIT", "0");
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as("docker %s: %s", args, out).isZero();
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Test
+    void triggersInAnApprovedBaseImageAreJudgedAsTheInstructionsTheyBecome() throws IOException {
+        String base = registryAddress() + "/base/onbuild-canary:1";
+        Path ctx = Files.createTempDirectory("onbuild-base");
+        Files.writeString(ctx.resolve("Dockerfile"), "FROM " + registryAddress() + "/base/busybox\n"
+                + "ONBUILD ADD http://127.0.0.1:" + canary.getAddress().getPort() + "/secret /secret\n");
+        docker("pull", registryAddress() + "/base/busybox");
+        docker("build", "-q", "--network", "none", "-t", base, ctx.toString());
+        docker("push", base);
+
+        String token = builder("trig");
+        byte[] context = Tars.dockerfile("FROM " + base + "\nUSER 65534\n");
+        Response r = submit(token, "image=trig/app&tag=1", context);
+        JsonNode problem = problem(r, 422);
+        assertThat(problem.get("findings").toString()).as("a finding on the trigger's download")
+                .containsAnyOf("add-url", "remote-add", "http://127.0.0.1:" + canary.getAddress().getPort());
+        String buildId = problem.get("buildId").asText();
+        assertThat(read(get(token, "/api/v1/builds/" + buildId)).get("status").asText()).isEqualTo("REJECTED");
+        assertThat(CANARY_HITS.get()).as("requests the canary saw").isZero();
+    }
+
+    @Test
+    void anApprovedBaseWhoseConfigCannotBeReadFailsClosed() {
+        String token = builder("trig");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/does-not-exist:1\nUSER 65534\n");
+        JsonNode problem = problem(submit(token, "image=trig/missing&tag=1", context), 422);
+        assertThat(problem.get("findings").toString()).contains("base-image-triggers");
+        assertThat(CANARY_HITS.get()).isZero();
+    }
+}
