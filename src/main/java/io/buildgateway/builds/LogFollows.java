@@ -1,7 +1,9 @@
 package io.buildgateway.builds;
 
 import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.RequestInfos;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +21,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
@@ -43,13 +46,15 @@ class LogFollows {
     private final BuildLogs logs;
     private final BuildSubmissions submissions;
     private final JsonMapper json;
+    private final ApplicationEventPublisher events;
     private final ThreadPoolExecutor pool;
     private final Map<String, Integer> perCaller = new HashMap<>();
     private int total;
     private final AtomicInteger open = new AtomicInteger();
 
     LogFollows(BuildProperties properties, BuildLogs logs, BuildSubmissions submissions, JsonMapper json,
-            MeterRegistry meters) {
+            MeterRegistry meters, ApplicationEventPublisher events) {
+        this.events = events;
         this.settings = properties.follow();
         this.logs = logs;
         this.submissions = submissions;
@@ -97,7 +102,7 @@ class LogFollows {
         return emitter;
     }
 
-    private synchronized void admit(String caller) {
+    synchronized void admit(String caller) {
         int mine = perCaller.getOrDefault(caller, 0);
         if (mine >= settings.maxPerCaller()) {
             throw new Problem(429, "too-many-follows", "Too many requests", "you already follow " + mine
@@ -107,6 +112,9 @@ class LogFollows {
                     .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
         }
         if (total >= settings.maxTotal()) {
+            // A 5xx is not audited by the web layer; this refusal is one all the same.
+            events.publishEvent(new AuditRecord("http.refused", "logs/follow", AuditRecord.Outcome.REJECTED,
+                    Map.of("status", 503, "problem", "follows-busy", "openFollows", total), RequestInfos.current()));
             throw new Problem(503, "follows-busy", "Service unavailable", "the gateway has "
                     + total + " log follows open, its limit; retry later or read without follow")
                     .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
@@ -115,7 +123,7 @@ class LogFollows {
         total++;
     }
 
-    private synchronized void release(String caller) {
+    synchronized void release(String caller) {
         perCaller.computeIfPresent(caller, (k, v) -> v <= 1 ? null : v - 1);
         total--;
     }
