@@ -193,9 +193,9 @@ public class Tokens {
 
     /**
      * Rotates a token's secret: the new secret is returned once; the old one keeps working for the grace period
-     * (default {@code gateway.auth.rotation-grace-period}), never beyond the token's old expiry. The new secret gets a
-     * new expiry under the same rules as a new token. An ADMIN may rotate any token; a token may rotate itself, with
-     * its current secret. The bootstrap token's secret lives in the environment and is not rotated here.
+     * (default {@code gateway.auth.rotation-grace-period}), never beyond the token's old expiry. An ADMIN rotating a
+     * token may set a new expiry under the same rules as a new token (none given: the expiry stays); a token
+     * rotating itself, with its current secret, keeps its expiry (it may shorten it, never extend it). The bootstrap token's secret lives in the environment and is not rotated here.
      */
     @Transactional
     public RotatedToken rotate(UUID id, Duration gracePeriod, Instant expiresAt, GatewayPrincipal caller,
@@ -227,13 +227,15 @@ public class Tokens {
                     + properties.maxRotationGracePeriod())
                     .with("errors", List.of(Map.of("field", "gracePeriod", "message", "out of range")));
         }
-        Instant expiry = expiry(token.roles(), expiresAt, now).truncatedTo(ChronoUnit.MICROS);
+        Instant expiry = self || expiresAt == null ? selfRotationExpiry(token, expiresAt, now)
+                : expiry(token.roles(), expiresAt, now).truncatedTo(ChronoUnit.MICROS);
         Instant retires = now.plus(grace);
         if (token.expiresAt() != null && token.expiresAt().isBefore(retires)) {
             retires = token.expiresAt();
         }
         boolean droppedPrevious = token.previousSecretHash() != null && token.previousSecretRetiresAt() != null
                 && token.previousSecretRetiresAt().isAfter(now);
+        Instant previousExpiry = token.expiresAt();
         String secret = newSecret();
         token.rotate(hash(secret), now, retires, expiry);
         Map<String, Object> details = new LinkedHashMap<>();
@@ -242,9 +244,35 @@ public class Tokens {
         details.put("gracePeriod", grace.toString());
         details.put("previousSecretRetiresAt", retires.toString());
         details.put("expiresAt", expiry.toString());
+        details.put("previousExpiresAt", previousExpiry == null ? null : previousExpiry.toString());
         details.put("droppedEarlierSecret", droppedPrevious);
         events.publishEvent(new AuditRecord("token.rotated", "token/" + id, Outcome.SUCCESS, details, request));
         return new RotatedToken(view(token), secret);
+    }
+
+    /**
+     * A rotation that names no expiry keeps the token's expiry. A token rotating itself keeps the expiry it has: a stolen secret must not be able to keep itself alive by
+     * rotating again and again. It may ask for an earlier expiry, never a later one (400); only an ADMIN's rotation
+     * (of another token) sets a new expiry within the per-role maximum. This holds for ADMIN tokens rotating
+     * themselves as well: an admin who needs a longer-lived token issues a new one, which is audited as such.
+     */
+    private static Instant selfRotationExpiry(ApiToken token, Instant requested, Instant now) {
+        Instant current = token.expiresAt();
+        if (requested == null) {
+            return current;
+        }
+        if (!requested.isAfter(now)) {
+            throw Problem.badRequest("invalid-body", "expiresAt must be in the future")
+                    .with("errors", List.of(Map.of("field", "expiresAt", "message", "must be in the future")));
+        }
+        if (current != null && requested.isAfter(current)) {
+            throw Problem.badRequest("invalid-body", "a token rotating itself keeps its expiry (" + current
+                    + "); it may shorten it, not extend it. An ADMIN may set a later expiry")
+                    .with("expiresAt", current.toString())
+                    .with("errors", List.of(Map.of("field", "expiresAt",
+                            "message", "beyond the token's current expiry")));
+        }
+        return requested.truncatedTo(ChronoUnit.MICROS);
     }
 
     /** Live tokens that expire within the given period from now, soonest first. */

@@ -7,6 +7,8 @@ import io.buildgateway.policy.Sarif;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
 import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.OutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -25,7 +27,8 @@ import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
+import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
+import tools.jackson.databind.json.JsonMapper;
 
 @RestController
 @RequestMapping("/api/v1")
@@ -39,9 +42,13 @@ class BuildController {
     private final BuildProperties properties;
     private final BuildLogs logs;
     private final PolicyEvaluator policyEvaluator;
+    private final LogFollows follows;
+    private final JsonMapper json;
 
     BuildController(BuildSubmissions submissions, BuildProperties properties, BuildLogs logs,
-            PolicyEvaluator policyEvaluator) {
+            PolicyEvaluator policyEvaluator, LogFollows follows, JsonMapper json) {
+        this.follows = follows;
+        this.json = json;
         this.submissions = submissions;
         this.properties = properties;
         this.logs = logs;
@@ -84,33 +91,61 @@ class BuildController {
                 RequestInfos.current()));
     }
 
-    @GetMapping(path = "/builds/{id}/logs", produces = MediaType.TEXT_PLAIN_VALUE)
-    ResponseEntity<StreamingResponseBody> logs(@PathVariable UUID id,
-            @RequestParam(defaultValue = "false") boolean follow) {
-        submissions.statusForLogs(id, GatewayPrincipal.require());
-        StreamingResponseBody body = out -> {
-            long offset = 0;
-            Instant until = Instant.now().plus(Duration.ofHours(6));
-            while (true) {
-                boolean finalBefore = !follow || submissions.status(id).isFinal();
-                byte[] chunk;
-                while ((chunk = logs.read(id, offset, 64 * 1024)).length > 0) {
-                    out.write(chunk);
-                    offset += chunk.length;
-                }
-                out.flush();
-                if (finalBefore || Instant.now().isAfter(until)) {
-                    return;
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+    /**
+     * The build's log. text/plain (the default): the gateway's own lines as they are, every line of the build's
+     * steps after {@code "| "}; {@code Accept: application/x-ndjson}: one {@code {"source":"gateway"|"step","text"}}
+     * per line. {@code follow=true} streams until the build is final ({@link LogFollows}: threads and limits of its
+     * own, heartbeats); without it, the log so far, written on the request's own thread.
+     */
+    @GetMapping(path = "/builds/{id}/logs", produces = {MediaType.TEXT_PLAIN_VALUE, "application/x-ndjson"})
+    ResponseEntity<ResponseBodyEmitter> logs(@PathVariable UUID id,
+            @RequestParam(defaultValue = "false") boolean follow, HttpServletRequest request,
+            HttpServletResponse response) throws IOException {
+        GatewayPrincipal principal = GatewayPrincipal.require();
+        submissions.statusForLogs(id, principal);
+        boolean ndjson = wantsNdjson(request.getHeader("Accept"));
+        MediaType type = ndjson ? LogFollows.NDJSON : LogFollows.TEXT;
+        if (follow) {
+            ResponseBodyEmitter emitter = follows.open(LogFollows.caller(principal), id, ndjson);
+            return ResponseEntity.ok().contentType(type).header("X-Accel-Buffering", "no").body(emitter);
+        }
+        response.setStatus(200);
+        response.setContentType(type.toString());
+        OutputStream out = response.getOutputStream();
+        long offset = 0;
+        BuildLogs.Chunk chunk;
+        while ((chunk = logs.read(id, offset, BuildLogs.READ_MAX)).next() > offset) {
+            out.write(LogFollows.render(chunk.lines(), ndjson, json));
+            offset = chunk.next();
+        }
+        out.flush();
+        return null; // written above: the request is handled
+    }
+
+    /** NDJSON when the client names it, at a quality no lower than text/plain's; text/plain otherwise. */
+    static boolean wantsNdjson(String accept) {
+        if (accept == null || accept.isBlank()) {
+            return false;
+        }
+        List<MediaType> types;
+        try {
+            types = MediaType.parseMediaTypes(accept);
+        } catch (org.springframework.http.InvalidMediaTypeException e) {
+            return false;
+        }
+        double ndjson = 0;
+        double text = 0;
+        for (MediaType t : types) {
+            if (t.getType().equals("application") && t.getSubtype().equals("x-ndjson")) {
+                ndjson = Math.max(ndjson, t.getQualityValue());
+            } else if (t.getType().equals("text") && (t.getSubtype().equals("plain") || t.isWildcardSubtype())) {
+                text = Math.max(text, t.getQualityValue());
             }
-        };
-        return ResponseEntity.ok().contentType(new MediaType("text", "plain", StandardCharsets.UTF_8)).body(body);
+        }
+        if (ndjson > 0 && ndjson >= text) {
+            return true;
+        }
+        return false;
     }
 
     @PostMapping(path = "/lint", consumes = MediaType.TEXT_PLAIN_VALUE,

@@ -182,7 +182,8 @@ class BuildDispatcher {
 
     private void run(UUID id) {
         Build b = builds.findById(id).orElseThrow();
-        var output = logs.appender(id);
+        BuildLogs.Writer buildLog = logs.writer(id);
+        java.util.function.Consumer<String> output = buildLog::gateway;
         output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
         // The real values (kept only while the build is queued or running); build_args holds digests for the view.
         Map<String, String> args = json.readValue(b.buildArgValues != null ? b.buildArgValues : b.buildArgs,
@@ -206,13 +207,14 @@ class BuildDispatcher {
             } else {
                 BuildJob job = new BuildJob(b.id.toString(), b.host, context, b.dockerfile, b.target, args, labels,
                         b.noCache, b.image, b.tag, b.team, b.baseImage);
-                outcome = hosts.run(job, output, cancel::get);
+                outcome = hosts.run(job, output, buildLog::step, cancel::get);
             }
         } catch (RuntimeException e) {
             log.error("build {} failed unexpectedly", id, e);
             outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, "internal error while building");
         } finally {
             heartbeat.cancel(false);
+            buildLog.endSteps();
         }
         finish(id, outcome, output);
         BuildStatus status = statusOf(outcome);

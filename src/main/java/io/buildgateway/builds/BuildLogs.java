@@ -7,13 +7,51 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.UUID;
-import java.util.function.Consumer;
 import org.springframework.stereotype.Component;
 
-/** Build output, one append-only file per build, bounded in size. */
+/**
+ * Build output, one append-only file per build, bounded in size. Every stored line records where it came from:
+ * the gateway itself ({@link Source#GATEWAY}: "Queued", "Building on", "Pushing", verification, "Succeeded", ...)
+ * or the build (the daemon's stream: {@link Source#STEP}, which a RUN step writes to), so step output can never
+ * pass for the gateway's own lines (issue #11). Stored as {@code <id>.lines}, each line a one-letter source tag
+ * ({@code G}/{@code S}) and the text; line breaks ({@code \n}, {@code \r}) end a line, and control, line-separator
+ * and bidirectional-override characters are replaced by U+FFFD, so that no text can start a line or move the
+ * cursor. Logs of builds from before this format ({@code <id>.log}, untagged) are read as step output, the safe
+ * reading of lines whose source is not known.
+ */
 @Component
 class BuildLogs {
+
+    enum Source {
+        GATEWAY('G'), STEP('S');
+
+        final char tag;
+
+        Source(char tag) {
+            this.tag = tag;
+        }
+
+        String json() {
+            return name().toLowerCase();
+        }
+    }
+
+    record Line(Source source, String text) {
+    }
+
+    /** Lines read from an offset, and the offset after the last complete line. */
+    record Chunk(List<Line> lines, long next) {
+    }
+
+    /** The longest stored line, in characters (at most 3 bytes each in UTF-8); longer output is split. */
+    static final int MAX_LINE = 16 * 1024;
+    /** What a reader should ask for at least: one whole stored line always fits. */
+    static final int READ_MAX = 64 * 1024;
+    /** Before every line of a gateway message but its first, unless it is indented already. */
+    static final String CONTINUATION = "  ";
 
     private final Path dir;
     private final long maxSize;
@@ -25,58 +63,212 @@ class BuildLogs {
     }
 
     Path path(UUID build) {
+        return dir.resolve(build + ".lines");
+    }
+
+    private Path legacyPath(UUID build) {
         return dir.resolve(build + ".log");
     }
 
-    /** An appender that writes each chunk as it comes, and stops (with a note) at the size limit. */
-    Consumer<String> appender(UUID build) {
-        Path file = path(build);
-        return new Consumer<>() {
-            private long written = size(file);
-            private boolean cut;
+    /**
+     * A build's log as the dispatcher writes it while the build runs: the gateway's messages and the build's
+     * stream, kept apart. Step output may arrive in pieces; a piece without a line break waits for the rest (or
+     * for {@link #endSteps}, or for the next gateway line, which never joins it).
+     */
+    final class Writer {
+        private final Path file;
+        private final StringBuilder partial = new StringBuilder();
+        private long written;
+        private boolean cut;
 
-            @Override
-            public synchronized void accept(String text) {
-                if (cut) {
-                    return;
-                }
-                byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-                if (written + bytes.length > maxSize) {
-                    bytes = ("\n[build gateway: log cut at " + maxSize + " bytes]\n").getBytes(StandardCharsets.UTF_8);
-                    cut = true;
-                }
-                try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE,
-                        StandardOpenOption.APPEND)) {
-                    out.write(bytes);
-                    written += bytes.length;
-                } catch (IOException e) {
-                    cut = true;
-                }
-            }
-        };
-    }
-
-    void append(UUID build, String text) {
-        appender(build).accept(text);
-    }
-
-    /** Reads from {@code offset}; returns an empty array when nothing new is there. */
-    byte[] read(UUID build, long offset, int max) throws IOException {
-        Path file = path(build);
-        if (!Files.exists(file)) {
-            return new byte[0];
+        private Writer(Path file) {
+            this.file = file;
+            this.written = size(file);
         }
+
+        /**
+         * One message of the gateway's. Its first line starts at the margin; every further line is indented (two
+         * spaces unless it already starts with white space), because a message may embed values a build controls
+         * (a file name, a daemon's error, a finding): a line break in such a value must not make a line that
+         * reads like a message of the gateway's own, such as {@code Succeeded: …}.
+         */
+        synchronized void gateway(String text) {
+            endSteps();
+            boolean first = true;
+            for (String line : split(text, false)) {
+                if (line.isEmpty()) {
+                    continue;
+                }
+                boolean indented = line.charAt(0) == ' ' || line.charAt(0) == '\t';
+                store(Source.GATEWAY, first || indented ? line : CONTINUATION + line);
+                first = false;
+            }
+        }
+
+        synchronized void step(String text) {
+            partial.append(text);
+            List<String> lines = split(partial.toString(), true);
+            String rest = lines.remove(lines.size() - 1);
+            partial.setLength(0);
+            partial.append(rest);
+            if (partial.length() > 64 * 1024) {
+                lines.add(partial.toString());
+                partial.setLength(0);
+            }
+            for (String line : lines) {
+                store(Source.STEP, line);
+            }
+        }
+
+        /** The build's stream has ended: a last piece without a line break is stored as a line of its own. */
+        synchronized void endSteps() {
+            if (!partial.isEmpty()) {
+                String rest = partial.toString();
+                partial.setLength(0);
+                store(Source.STEP, rest);
+            }
+        }
+
+        private void store(Source source, String text) {
+            if (text.length() > MAX_LINE) {
+                // lines stay short enough that every read of READ_MAX bytes holds at least one whole line
+                int size = source == Source.GATEWAY ? MAX_LINE - CONTINUATION.length() : MAX_LINE;
+                for (int i = 0; i < text.length(); i += size) {
+                    String piece = text.substring(i, Math.min(text.length(), i + size));
+                    store(source, i > 0 && source == Source.GATEWAY ? CONTINUATION + piece : piece);
+                }
+                return;
+            }
+            if (cut) {
+                return;
+            }
+            byte[] bytes = (source.tag + neutralise(text) + "\n").getBytes(StandardCharsets.UTF_8);
+            if (written + bytes.length > maxSize) {
+                bytes = (Source.GATEWAY.tag + "[build gateway: log cut at " + maxSize + " bytes]\n")
+                        .getBytes(StandardCharsets.UTF_8);
+                cut = true;
+            }
+            try (OutputStream out = Files.newOutputStream(file, StandardOpenOption.CREATE,
+                    StandardOpenOption.APPEND)) {
+                out.write(bytes);
+                written += bytes.length;
+            } catch (IOException e) {
+                cut = true;
+            }
+        }
+    }
+
+    Writer writer(UUID build) {
+        return new Writer(path(build));
+    }
+
+    /** One message of the gateway's own (each line of it a gateway line). */
+    void append(UUID build, String text) {
+        writer(build).gateway(text);
+    }
+
+    /**
+     * Splits on line breaks ({@code \r\n}, {@code \n}, a lone {@code \r}). With {@code keepRest}, the last element is
+     * what follows the last break (possibly empty); without, a trailing text without a break is a line too.
+     */
+    static List<String> split(String text, boolean keepRest) {
+        List<String> lines = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\n' || c == '\r') {
+                lines.add(text.substring(start, i));
+                if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                start = i + 1;
+            }
+        }
+        if (keepRest) {
+            lines.add(text.substring(start));
+        } else if (start < text.length()) {
+            lines.add(text.substring(start));
+        }
+        return lines;
+    }
+
+    /**
+     * Replaces what could make a line look like something else on a terminal or in a viewer: C0/C1 controls (but
+     * tab), DEL, Unicode line and paragraph separators, and bidirectional embeddings, overrides and isolates.
+     */
+    static String neutralise(String text) {
+        StringBuilder out = null;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean bad = (c < 0x20 && c != '\t') || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029
+                    || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f
+                    || c == 0x061c;
+            if (bad && out == null) {
+                out = new StringBuilder(text.length()).append(text, 0, i);
+            }
+            if (out != null) {
+                out.append(bad ? '\uFFFD' : c);
+            }
+        }
+        return out == null ? text : out.toString();
+    }
+
+    /**
+     * Reads complete lines from {@code offset} (a byte offset into the stored log; 0 for the start), at most about
+     * {@code max} bytes; {@link Chunk#next} is where to continue. Nothing new: no lines, the same offset.
+     */
+    Chunk read(UUID build, long offset, int max) throws IOException {
+        Path file = path(build);
+        boolean legacy = false;
+        if (!Files.exists(file)) {
+            file = legacyPath(build);
+            legacy = true;
+            if (!Files.exists(file)) {
+                return new Chunk(List.of(), offset);
+            }
+        }
+        byte[] bytes;
         try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "r")) {
             long length = raf.length();
             if (offset >= length) {
-                return new byte[0];
+                return new Chunk(List.of(), offset);
             }
-            int n = (int) Math.min(max, length - offset);
-            byte[] out = new byte[n];
+            bytes = new byte[(int) Math.min(max, length - offset)];
             raf.seek(offset);
-            raf.readFully(out);
-            return out;
+            raf.readFully(bytes);
+            if (legacy && offset + bytes.length == length && bytes[bytes.length - 1] != '\n') {
+                // an old log is complete: its last line may lack a break
+                bytes = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+                bytes[bytes.length - 1] = '\n';
+            }
         }
+        int end = bytes.length;
+        while (end > 0 && bytes[end - 1] != '\n') {
+            end--;
+        }
+        if (end == 0) {
+            if (bytes.length == max) {
+                // one stored line longer than a read (cannot happen with lines this class writes): skip it whole
+                return new Chunk(List.of(new Line(Source.GATEWAY, "[build gateway: an over-long line was skipped]")),
+                        offset + bytes.length);
+            }
+            return new Chunk(List.of(), offset);
+        }
+        List<Line> lines = new ArrayList<>();
+        String text = new String(bytes, 0, end, StandardCharsets.UTF_8);
+        int start = 0;
+        for (int i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', start)) {
+            String line = text.substring(start, i);
+            start = i + 1;
+            if (legacy) {
+                lines.add(new Line(Source.STEP, neutralise(line)));
+            } else if (!line.isEmpty()) {
+                Source source = line.charAt(0) == Source.GATEWAY.tag ? Source.GATEWAY : Source.STEP;
+                lines.add(new Line(source, neutralise(line.substring(1))));
+            }
+        }
+        long consumed = Math.min(end, bytes.length);
+        return new Chunk(lines, legacy && offset + consumed > Files.size(file) ? Files.size(file) : offset + consumed);
     }
 
     private static long size(Path file) {

@@ -12,6 +12,8 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
 
     long countByStatus(BuildStatus status);
 
+    long countByStatusAndTeam(BuildStatus status, String team);
+
     /** Serialises scheduling decisions across replicas for the rest of the transaction. */
     @Query(value = "select pg_advisory_xact_lock(:key) is not null", nativeQuery = true)
     boolean claimLock(long key);

@@ -93,6 +93,7 @@ public class BuildSubmissions {
                     + properties.maxQueued() + " queued); retry later")
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
+        checkTeamQuota(team);
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
@@ -126,6 +127,11 @@ public class BuildSubmissions {
                     .count() + " error finding(s)";
         }
         tx.executeWithoutResult(s -> {
+            if (evaluation.passed()) {
+                // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
+                builds.claimLock(TEAM_QUOTA_LOCK ^ team.hashCode());
+                checkTeamQuota(team);
+            }
             builds.save(build);
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("image", build.image);
@@ -161,6 +167,26 @@ public class BuildSubmissions {
         dispatcher.wake();
         return view(build);
     }
+
+    /**
+     * A team at its quota of queued builds gets 429 with Retry-After (and the refusal is audited by the web layer),
+     * whatever room the global queue has: one team cannot fill the queue for every other. Checked before the
+     * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
+     */
+    private void checkTeamQuota(String team) {
+        long queuedForTeam = builds.countByStatusAndTeam(BuildStatus.QUEUED, team);
+        if (queuedForTeam >= properties.maxQueuedPerTeam()) {
+            throw new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
+                    + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
+                    + "); retry when some have started")
+                    .with("team", team)
+                    .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
+                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+        }
+    }
+
+    /** Advisory-lock key space of the per-team quota check ("bgw_team" xor the team's hash). */
+    private static final long TEAM_QUOTA_LOCK = 0x6267775f7465616dL;
 
     /**
      * Queues a rebuild of a build's image from its stored context: the same Dockerfile, target, build args and

@@ -165,6 +165,16 @@ public class BuildHosts {
      * lines go to {@code output}; {@code cancelled} is polled while the build runs.
      */
     public BuildOutcome run(BuildJob job, Consumer<String> output, BooleanSupplier cancelled) {
+        return run(job, output, output, cancelled);
+    }
+
+    /**
+     * As {@link #run(BuildJob, Consumer, BooleanSupplier)}, with the daemon's build stream (what the build's steps
+     * print, and the daemon's step lines) going to {@code stepOutput} and only the gateway's own messages to
+     * {@code output}, so that the log can tell them apart.
+     */
+    public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled) {
         HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
                 .findFirst().orElse(null);
         Health h = host == null ? null : health.get(host.name());
@@ -182,13 +192,13 @@ public class BuildHosts {
             Step build;
             try (InputStream context = Files.newInputStream(job.context())) {
                 build = build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), Map.of(),
-                        job.noCache(), true, output, cancelled, deadline);
+                        job.noCache(), true, stepOutput, cancelled, deadline);
             }
             if (build.outcome() != null) {
                 return build.outcome();
             }
             long t1 = System.nanoTime();
-            Step labelled = label(docker, build.imageId(), job, output, cancelled, deadline);
+            Step labelled = label(docker, build.imageId(), job, stepOutput, cancelled, deadline);
             long t2 = System.nanoTime();
             if (labelled.outcome() != null) {
                 return labelled.outcome();

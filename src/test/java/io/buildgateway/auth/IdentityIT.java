@@ -335,6 +335,45 @@ class IdentityIT extends IntegrationTest {
     }
 
     @Test
+    void aTokenRotatingItselfNeverGetsALongerLife() {
+        JsonNode token = issue("{\"name\":\"self-renewing\",\"roles\":[\"BUILDER\"],\"teams\":[\"idit\"],"
+                + "\"expiresAt\":\"" + Instant.now().plus(Duration.ofDays(2)) + "\"}");
+        String id = token.path("id").asString();
+        Instant original = Instant.parse(token.path("expiresAt").asString());
+
+        // Again and again, with and without asking: the expiry stays where it was.
+        String secret = token.path("token").asString();
+        for (int i = 0; i < 3; i++) {
+            Response r = postJson(secret, "/api/v1/tokens/" + id + "/rotate", "{\"gracePeriod\":\"PT0S\"}");
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(Instant.parse(read(r).path("expiresAt").asString())).isEqualTo(original);
+            secret = read(r).path("token").asString();
+        }
+        JsonNode longer = problem(postJson(secret, "/api/v1/tokens/" + id + "/rotate",
+                "{\"expiresAt\":\"" + original.plus(Duration.ofDays(1)) + "\"}"), 400);
+        assertThat(longer.path("detail").asString()).contains("keeps its expiry");
+        assertThat(Instant.parse(findToken(id).path("expiresAt").asString())).isEqualTo(original);
+        // Shorter is allowed.
+        Instant sooner = original.minus(Duration.ofDays(1));
+        Response shorter = postJson(secret, "/api/v1/tokens/" + id + "/rotate", "{\"expiresAt\":\"" + sooner + "\"}");
+        assertThat(shorter.status()).as(shorter.body()).isEqualTo(200);
+        assertThat(Instant.parse(read(shorter).path("expiresAt").asString())).isEqualTo(sooner);
+
+        // An ADMIN rotating it may set a new expiry within the per-role maximum (BUILDER: 30 days here), and only
+        // when asked: a rotation that names no expiry keeps it.
+        Response kept = postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate", "{}");
+        assertThat(Instant.parse(read(kept).path("expiresAt").asString())).isEqualTo(sooner);
+        Instant later = Instant.now().plus(Duration.ofDays(20)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Response extended = postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate",
+                "{\"expiresAt\":\"" + later + "\"}");
+        assertThat(extended.status()).as(extended.body()).isEqualTo(200);
+        assertThat(Instant.parse(read(extended).path("expiresAt").asString())).isEqualTo(later);
+        problem(postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate",
+                "{\"expiresAt\":\"" + Instant.now().plus(Duration.ofDays(31)) + "\"}"), 400);
+        assertThat(auditCount("token.rotated", "token/" + id)).isEqualTo(6);
+    }
+
+    @Test
     void rotationWithoutABodyUsesTheConfiguredGracePeriod() {
         String id = issue("{\"name\":\"default-grace\",\"roles\":[\"DEPLOYER\"]}").path("id").asString();
 

@@ -93,6 +93,9 @@ public abstract class IntegrationTest {
         registry.add("gateway.intake.max-context-size", () -> "32MB");
         registry.add("gateway.intake.max-uncompressed-size", () -> "64MB");
         registry.add("gateway.intake.max-entries", () -> "2000");
+        // Every test talks from 127.0.0.1, and many are refused on purpose: the per-source limit of refusals is
+        // tested on a gateway of its own (BuilderAbuseIT), not here.
+        registry.add("gateway.web.refusal-limit.limit", () -> "1000000");
     }
 
     public static String registryAddress() {

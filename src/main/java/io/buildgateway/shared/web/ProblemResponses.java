@@ -29,6 +29,12 @@ public class ProblemResponses {
         this.events = events;
     }
 
+    private volatile RefusalRateLimitFilter limit;
+
+    void limitRefusals(RefusalRateLimitFilter filter) {
+        this.limit = filter;
+    }
+
     public ProblemDetail toDetail(Problem problem, HttpServletRequest request) {
         ProblemDetail detail = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(problem.status()), problem.detail());
         detail.setType(problem.type());
@@ -44,8 +50,13 @@ public class ProblemResponses {
 
     /** Writes the problem to a raw servlet response (for filters) and audits it. */
     public void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
-        ProblemDetail detail = toDetail(problem, request);
         audit(problem, request);
+        render(problem, request, response);
+    }
+
+    /** Writes the problem to a raw servlet response without auditing it (the caller accounts for it). */
+    void render(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        ProblemDetail detail = toDetail(problem, request);
         response.setStatus(problem.status());
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         Map<String, Object> body = new LinkedHashMap<>();
@@ -60,9 +71,17 @@ public class ProblemResponses {
         json.writeValue(response.getOutputStream(), body);
     }
 
-    /** Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused. */
+    /**
+     * Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused. Refusals
+     * are also counted per source ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not
+     * audited one by one but in the window's {@code request.rate-limited} row.
+     */
     public void audit(Problem problem, HttpServletRequest request) {
         if (problem.status() < 400 || problem.status() >= 500) {
+            return;
+        }
+        RefusalRateLimitFilter limit = this.limit;
+        if (limit != null && !limit.auditIndividually(request)) {
             return;
         }
         AuditRecord.Outcome outcome = problem.status() == 401 || problem.status() == 403

@@ -1,0 +1,339 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.Tars;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * What one caller with a BUILDER token could do to everyone else (issue #11): fill the queue, hold log streams,
+ * flood the gateway with junk tokens. The whole gateway on a real embedded PostgreSQL 17, with no Docker daemon: its
+ * one build host is a socket that does not exist, so submitted builds stay QUEUED, which is what these tests need
+ * (a queue that fills, logs that stay open as long as a build is not final). The refusal limit test runs last: it
+ * blocks 127.0.0.1 for a window.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class BuilderAbuseIT {
+
+    static final Path DATA = Path.of("target", "it-data", "abuse-" + ProcessHandle.current().pid() + "-"
+            + UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
+    static final String ADMIN_SECRET = "it-admin-" + UUID.randomUUID();
+    static final String BASE = "127.0.0.1:5000/base/busybox";
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    JdbcTemplate jdbc;
+    @Autowired
+    JsonMapper json;
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @DynamicPropertySource
+    static void environment(DynamicPropertyRegistry registry) {
+        registry.add("gateway.data-dir", DATA::toString);
+        registry.add("gateway.scanning.work-dir", () -> DATA.resolve("scans").toString());
+        registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
+        registry.add("gateway.hostpool.hosts[0].name", () -> "absent");
+        registry.add("gateway.hostpool.hosts[0].endpoint", () -> "unix:///nonexistent/bgw-abuse-it.sock");
+        registry.add("gateway.builds.max-queued", () -> "10");
+        registry.add("gateway.builds.max-queued-per-team", () -> "2");
+        registry.add("gateway.builds.retry-after", () -> "7s");
+        registry.add("gateway.builds.follow.max-per-caller", () -> "4");
+        registry.add("gateway.builds.follow.max-total", () -> "16");
+        registry.add("gateway.builds.follow.heartbeat", () -> "2s");
+        registry.add("gateway.web.refusal-limit.limit", () -> "20");
+        registry.add("gateway.web.refusal-limit.window", () -> "15s");
+        registry.add("gateway.web.refusal-limit.flush-interval", () -> "500ms");
+    }
+
+    // ---- the queue ----------------------------------------------------------------------------------------------
+
+    @Test
+    @Order(1)
+    void aTeamAtItsQuotaGets429WhileOtherTeamsStillSubmit() {
+        String qa = builder("quota-a");
+        String qb = builder("quota-b");
+        assertThat(submit(qa, "quota-a/app").statusCode()).isEqualTo(202);
+        assertThat(submit(qa, "quota-a/app").statusCode()).isEqualTo(202);
+
+        HttpResponse<String> full = submit(qa, "quota-a/app");
+
+        assertThat(full.statusCode()).as(full.body()).isEqualTo(429);
+        assertThat(full.headers().firstValue("Content-Type")).hasValueSatisfying(
+                v -> assertThat(v).startsWith("application/problem+json"));
+        assertThat(full.headers().firstValue("Retry-After")).hasValue("7");
+        JsonNode problem = json.readTree(full.body());
+        assertThat(problem.path("type").asString()).endsWith("/team-queue-full");
+        assertThat(problem.path("detail").asString()).contains("quota-a").contains("2");
+        assertThat(jdbc.queryForObject("select count(*) from build where team = 'quota-a'", Long.class))
+                .isEqualTo(2);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
+                + " and details like '%team-queue-full%' and details like '%quota-a%'", Long.class)).isEqualTo(1);
+        // The other team is not affected.
+        assertThat(submit(qb, "quota-b/app").statusCode()).isEqualTo(202);
+    }
+
+    // ---- following logs -----------------------------------------------------------------------------------------
+
+    @Test
+    @Order(2)
+    void manyFollowsOfOneCallerDoNotStarveAnotherCaller() throws Exception {
+        String a = builder("follow-a");
+        String b = builder("follow-b");
+        String buildA = json.readTree(submit(a, "follow-a/app").body()).path("id").asString();
+        String buildB = json.readTree(submit(b, "follow-b/app").body()).path("id").asString();
+
+        List<HttpResponse<InputStream>> open = new ArrayList<>();
+        List<Integer> statuses = new ArrayList<>();
+        try {
+            for (int i = 0; i < 8; i++) {
+                HttpResponse<InputStream> r = http.send(request(a, "/api/v1/builds/" + buildA + "/logs?follow=true")
+                        .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+                statuses.add(r.statusCode());
+                if (r.statusCode() == 200) {
+                    open.add(r);
+                } else {
+                    String body = new String(r.body().readAllBytes(), StandardCharsets.UTF_8);
+                    assertThat(r.statusCode()).as(body).isEqualTo(429);
+                    assertThat(r.headers().firstValue("Retry-After")).isPresent();
+                    assertThat(r.headers().firstValue("Content-Type").orElseThrow())
+                            .startsWith("application/problem+json");
+                    assertThat(body).contains("too-many-follows");
+                }
+            }
+            assertThat(statuses).containsExactly(200, 200, 200, 200, 429, 429, 429, 429);
+            // Each open follow has started with the log so far.
+            for (HttpResponse<InputStream> r : open) {
+                assertThat(firstLine(r.body())).startsWith("Queued: ");
+            }
+
+            // Another caller follows, reads its build and its log at once.
+            long t0 = System.nanoTime();
+            HttpResponse<InputStream> other = http.send(request(b, "/api/v1/builds/" + buildB
+                    + "/logs?follow=true").GET().timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofInputStream());
+            assertThat(other.statusCode()).isEqualTo(200);
+            assertThat(firstLine(other.body())).startsWith("Queued: ");
+            other.body().close();
+            assertThat(get(b, "/api/v1/builds/" + buildB).statusCode()).isEqualTo(200);
+            HttpResponse<String> plain = get(b, "/api/v1/builds/" + buildB + "/logs");
+            assertThat(plain.statusCode()).isEqualTo(200);
+            assertThat(plain.body()).startsWith("Queued: ");
+            // So can the first caller, without follow.
+            assertThat(get(a, "/api/v1/builds/" + buildA + "/logs").statusCode()).isEqualTo(200);
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+        } finally {
+            for (HttpResponse<InputStream> r : open) {
+                r.body().close();
+            }
+        }
+        // Closed follows are noticed (at the latest at the next heartbeat) and free their slots.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        int status;
+        do {
+            Thread.sleep(500);
+            HttpResponse<InputStream> again = http.send(request(a, "/api/v1/builds/" + buildA + "/logs?follow=true")
+                    .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+            status = again.statusCode();
+            again.body().close();
+        } while (status != 200 && System.nanoTime() < deadline);
+        assertThat(status).isEqualTo(200);
+    }
+
+    @Test
+    @Order(3)
+    void aFollowStaysOpenPastTheOldThirtySecondCutWithHeartbeatsAndEndsWithTheBuild() throws Exception {
+        String token = builder("follow-long");
+        String build = json.readTree(submit(token, "follow-long/app").body()).path("id").asString();
+        HttpResponse<InputStream> follow = http.send(request(token, "/api/v1/builds/" + build + "/logs?follow=true")
+                .header("Accept", "application/x-ndjson").GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(follow.statusCode()).isEqualTo(200);
+        assertThat(follow.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/x-ndjson");
+        List<String> lines = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> ended = CompletableFuture.runAsync(() -> {
+            try (BufferedReader reader = new BufferedReader(new InputStreamReader(follow.body(),
+                    StandardCharsets.UTF_8))) {
+                for (String line; (line = reader.readLine()) != null; ) {
+                    lines.add(line);
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
+
+        Thread.sleep(34_000);
+
+        assertThat(ended).as("the follow is still open after 34 s").isNotDone();
+        assertThat(json.readTree(lines.get(0)).path("source").asString()).isEqualTo("gateway");
+        assertThat(json.readTree(lines.get(0)).path("text").asString()).startsWith("Queued: ");
+        assertThat(lines.stream().filter("{\"heartbeat\":true}"::equals).count()).isGreaterThanOrEqualTo(10);
+
+        HttpResponse<String> cancel = http.send(request(token, "/api/v1/builds/" + build + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(cancel.statusCode()).isEqualTo(202);
+        ended.get(10, TimeUnit.SECONDS);
+    }
+
+    // ---- refused requests ---------------------------------------------------------------------------------------
+
+    @Test
+    @Order(10)
+    void junkTokensFromOneSourceAreLimitedAndAuditedAsOneRowPerWindow() throws Exception {
+        Instant start = Instant.now().minusSeconds(1);
+        long refusedBefore = refusedRowsFromLoopback();
+        int unauthorized = 0;
+        int limited = 0;
+        for (int i = 0; i < 200; i++) {
+            HttpResponse<String> r = http.send(request("junk-" + i, "/api/v1/builds").GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.headers().firstValue("Content-Type").orElseThrow()).startsWith("application/problem+json");
+            if (r.statusCode() == 401) {
+                unauthorized++;
+            } else {
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(429);
+                assertThat(Long.parseLong(r.headers().firstValue("Retry-After").orElseThrow())).isBetween(1L, 15L);
+                assertThat(json.readTree(r.body()).path("type").asString()).endsWith("/rate-limited");
+                limited++;
+            }
+        }
+        assertThat(unauthorized).isBetween(1, 20);
+        assertThat(limited).isGreaterThanOrEqualTo(180);
+        // Blocked before the token is looked at: even a valid token gets 429 from this source now.
+        assertThat(get(ADMIN_SECRET, "/api/v1/builds").statusCode()).isEqualTo(429);
+
+        // Another source is not limited (a client bound to 127.0.0.2).
+        assertThat(rawStatusFrom("127.0.0.2", "junk-elsewhere")).isEqualTo(401);
+
+        // A few rows: the refusals up to the limit one by one, then one row for the window, when it ends.
+        assertThat(refusedRowsFromLoopback() - refusedBefore).isEqualTo(unauthorized);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(25);
+        List<Map<String, Object>> rows;
+        do {
+            Thread.sleep(500);
+            rows = jdbc.queryForList("select actor, target, outcome, source_ip, details from audit_event"
+                    + " where action = 'request.rate-limited' and source_ip = '127.0.0.1' and at >= ?",
+                    java.sql.Timestamp.from(start));
+        } while (rows.isEmpty() && System.nanoTime() < deadline);
+        assertThat(rows).hasSize(1);
+        JsonNode details = json.readTree((String) rows.get(0).get("details"));
+        assertThat(rows.get(0).get("target")).isEqualTo("source/127.0.0.1");
+        assertThat(rows.get(0).get("outcome")).isEqualTo("DENIED");
+        assertThat(details.path("source").asString()).isEqualTo("127.0.0.1");
+        assertThat(details.path("rateLimited").asLong()).isEqualTo(limited + 1);
+        assertThat(details.path("count").asLong()).isGreaterThanOrEqualTo(limited + 1);
+        assertThat(Instant.parse(details.path("windowEnd").asString()))
+                .isEqualTo(Instant.parse(details.path("windowStart").asString()).plusSeconds(15));
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where at >= ?", Long.class,
+                java.sql.Timestamp.from(start))).isLessThan(30L);
+        // The window has ended: the source may be refused (and audited) again.
+        assertThat(get("junk-after", "/api/v1/builds").statusCode()).isEqualTo(401);
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private long refusedRowsFromLoopback() {
+        return jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
+                + " and source_ip = '127.0.0.1'", Long.class);
+    }
+
+    /** A request from another loopback address: java.net.http cannot choose its local address, a socket can. */
+    private int rawStatusFrom(String localAddress, String token) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.bind(new InetSocketAddress(localAddress, 0));
+            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+            socket.setSoTimeout(10_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(("GET /api/v1/builds HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + token
+                    + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String status = new BufferedReader(new InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            return Integer.parseInt(status.split(" ")[1]);
+        }
+    }
+
+    private static String firstLine(InputStream in) throws IOException {
+        StringBuilder line = new StringBuilder();
+        for (int c; (c = in.read()) != -1 && c != '\n'; ) {
+            line.append((char) c);
+        }
+        return line.toString();
+    }
+
+    private String builder(String team) {
+        String body = json.writeValueAsString(Map.of("name", "t-" + UUID.randomUUID().toString().substring(0, 8),
+                "roles", Set.of("BUILDER"), "teams", Set.of(team)));
+        HttpResponse<String> r = send(request(ADMIN_SECRET, "/api/v1/tokens")
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(201);
+        return json.readTree(r.body()).path("token").asString();
+    }
+
+    private HttpResponse<String> submit(String token, String image) {
+        byte[] context = Tars.dockerfile("FROM " + BASE + "\nUSER 65534\n");
+        return send(request(token, "/api/v1/builds?image=" + image + "&tag=" + UUID.randomUUID().toString()
+                .substring(0, 8)).header("Content-Type", "application/x-tar")
+                .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+    }
+
+    private HttpResponse<String> get(String token, String path) {
+        return send(request(token, path).GET());
+    }
+
+    private HttpRequest.Builder request(String token, String path) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                .timeout(Duration.ofMinutes(2));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return b;
+    }
+
+    private HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return http.send(request.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Problem;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+import tools.jackson.databind.json.JsonMapper;
+
+class LogFollowsTest {
+
+    private final List<Object> events = new ArrayList<>();
+    private final LogFollows follows = new LogFollows(new BuildProperties(Path.of("unused"), 100, 20,
+            Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofSeconds(60), DataSize.ofMegabytes(10), 64, 0.5,
+            Duration.ofDays(30), new BuildProperties.Follow(2, 5, Duration.ofSeconds(15), Duration.ofMillis(250),
+                    Duration.ofHours(12), Duration.ofSeconds(5))),
+            null, null, JsonMapper.builder().build(), new SimpleMeterRegistry(), events::add);
+
+    @Test
+    void oneCallerHoldsAtMostItsShareAndAllCallersAtMostTheTotal() {
+        follows.admit("token/a");
+        follows.admit("token/a");
+        assertThatThrownBy(() -> follows.admit("token/a")).isInstanceOfSatisfying(Problem.class, p -> {
+            assertThat(p.status()).isEqualTo(429);
+            assertThat(p.typeName()).isEqualTo("too-many-follows");
+            assertThat(p.properties()).containsEntry("retryAfterSeconds", 5L);
+        });
+        follows.admit("token/b");
+        follows.admit("token/b");
+        follows.admit("principal/oidc:carol");
+        assertThatThrownBy(() -> follows.admit("principal/oidc:dave")).isInstanceOfSatisfying(Problem.class, p -> {
+            assertThat(p.status()).isEqualTo(503);
+            assertThat(p.typeName()).isEqualTo("follows-busy");
+        });
+        // the 503 is audited here (the web layer audits 4xx only)
+        assertThat(events).singleElement().isInstanceOfSatisfying(AuditRecord.class,
+                r -> assertThat(r.action()).isEqualTo("http.refused"));
+
+        // A closed follow frees its slot, for its caller and for everyone.
+        follows.release("token/a");
+        follows.admit("principal/oidc:dave");
+        assertThatThrownBy(() -> follows.admit("token/a")).isInstanceOf(Problem.class);
+        follows.release("token/b");
+        follows.admit("token/a");
+        follows.stop();
+    }
+
+    @Test
+    void heartbeatsAndLinesAreRenderedSoThatClientsCanTellThemApart() {
+        byte[] text = LogFollows.render(List.of(new BuildLogs.Line(BuildLogs.Source.GATEWAY, "Queued: x"),
+                new BuildLogs.Line(BuildLogs.Source.STEP, "")), false, JsonMapper.builder().build());
+        // an empty step line is "| ", never an empty line (an empty line is a heartbeat)
+        assertThat(new String(text)).isEqualTo("Queued: x\n| \n");
+        follows.stop();
+    }
+}
