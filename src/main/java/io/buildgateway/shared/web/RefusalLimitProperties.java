@@ -21,7 +21,7 @@ import org.springframework.validation.annotation.Validated;
 @Validated
 @ConfigurationProperties("gateway.web.refusal-limit")
 public record RefusalLimitProperties(
-        @Min(1) @DefaultValue("20") int limit,
+        @Min(1) @DefaultValue("100") int limit,
         @NotNull @DefaultValue("10s") Duration window,
         @Min(1) @DefaultValue("10000") int maxSources,
         @NotNull @DefaultValue("1s") Duration flushInterval) {
