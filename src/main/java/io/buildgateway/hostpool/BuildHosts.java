@@ -452,10 +452,8 @@ public class BuildHosts {
         AuthConfigurations configs = new AuthConfigurations();
         HostPoolProperties.Registry registry = properties.registry();
         if (tokens != null) {
-            List<RegistryTokens.Access> grants = plan.granted().stream()
-                    .map(r -> new RegistryTokens.Access(r, Set.of("pull"))).toList();
             configs.addConfig(new AuthConfig().withRegistryAddress(registry.address())
-                    .withRegistrytoken(tokens.mint("build/" + job.buildId(), grants,
+                    .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pullGrants(plan),
                             limits.timeout().plusMinutes(1))));
         } else if (registry.username() != null && !registry.username().isBlank()) {
             configs.addConfig(passwordAuth());
@@ -471,11 +469,8 @@ public class BuildHosts {
         if (tokens == null) {
             return passwordAuth();
         }
-        List<RegistryTokens.Access> grants = new java.util.ArrayList<>();
-        grants.add(new RegistryTokens.Access(job.repository(), Set.of("push", "pull")));
-        plan.granted().forEach(r -> grants.add(new RegistryTokens.Access(r, Set.of("pull"))));
         return new AuthConfig().withRegistryAddress(properties.registry().address())
-                .withRegistrytoken(tokens.mint("build/" + job.buildId(), grants,
+                .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pushGrants(job, plan),
                         properties.registry().tokens().pushTtl()));
     }
 

@@ -55,6 +55,22 @@ final class Confinement {
         return new Plan(granted, refused);
     }
 
+    /** What the build's token grants: pull on the granted repositories, nothing else. */
+    static List<RegistryTokens.Access> pullGrants(Plan plan) {
+        return plan.granted().stream().sorted().map(r -> new RegistryTokens.Access(r, Set.of("pull"))).toList();
+    }
+
+    /**
+     * What the push token grants: push and pull on the build's own repository, pull on the granted repositories (so
+     * that the registry mounts their layers instead of receiving them again).
+     */
+    static List<RegistryTokens.Access> pushGrants(BuildJob job, Plan plan) {
+        List<RegistryTokens.Access> grants = new ArrayList<>();
+        grants.add(new RegistryTokens.Access(job.repository(), Set.of("push", "pull")));
+        grants.addAll(pullGrants(plan));
+        return RegistryTokens.merge(grants);
+    }
+
     /** The repository of {@code registry/repo[:tag][@digest]}, or null for a reference to another registry. */
     static String repository(String reference, String registry) {
         if (reference == null || !reference.startsWith(registry + "/")) {

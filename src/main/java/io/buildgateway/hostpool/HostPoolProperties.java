@@ -49,10 +49,6 @@ public record HostPoolProperties(
     public record Registry(@NotBlank String address, String username, String password, String url,
             @Valid Tokens tokens) {
 
-        public Registry(String address, String username, String password, String url) {
-            this(address, username, password, url, null);
-        }
-
         public java.net.URI apiUrl() {
             if (url != null && !url.isBlank()) {
                 return java.net.URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
