@@ -201,13 +201,13 @@ public class BuildHosts {
             BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), h.userns(), NETWORK_MODE,
                     build.pulled());
             if (build.outcome() != null) {
-                BuildOutcome confined = confine(job, plan, build, null, output);
+                BuildOutcome confined = confine(job, h.userns(), plan, build, null, output);
                 return confined != null ? confined : build.outcome();
             }
             long t1 = System.nanoTime();
             Step labelled = label(docker, build.imageId(), job, pullAuth, output, cancelled, deadline);
             long t2 = System.nanoTime();
-            BuildOutcome confined = confine(job, plan, build, labelled, output);
+            BuildOutcome confined = confine(job, h.userns(), plan, build, labelled, output);
             if (confined != null) {
                 removeQuietly(docker, build.imageId());
                 if (labelled.imageId() != null) {
@@ -281,7 +281,7 @@ public class BuildHosts {
      * otherwise the failed outcome, audited as {@code build.confinement-violation}. Runs before verification and
      * push, and also on a failed build, whose error may show an attempt the confinement stopped.
      */
-    private BuildOutcome confine(BuildJob job, Confinement.Plan plan, Step build, Step labelled,
+    private BuildOutcome confine(BuildJob job, boolean userns, Confinement.Plan plan, Step build, Step labelled,
             Consumer<String> output) {
         String registry = properties.registry().address();
         List<PulledImage> pulled = new java.util.ArrayList<>(build.pulled());
@@ -314,7 +314,7 @@ public class BuildHosts {
             reason += " (" + build.outcome().reason() + ")";
         }
         return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason,
-                new BuildOutcome.HostRun(job.host(), true, NETWORK_MODE, pulled));
+                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, pulled));
     }
 
     private List<String> pullablePrefixes() {

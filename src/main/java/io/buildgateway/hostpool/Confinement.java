@@ -21,7 +21,9 @@ final class Confinement {
     private static final Pattern URL_IN_ERROR = Pattern.compile("(?:Get|Head|Post|Put) \"(https?://[^\"]+)\"");
     private static final Pattern PULL_DENIED = Pattern.compile("pull access denied for ([^,\\s]+)");
     private static final Pattern REGISTRY_REFUSED = Pattern.compile(
-            "(unauthorized: [^\\n]{0,200}|denied: [^\\n]{0,200}|authentication required)");
+            "(unauthorized: [^\\n]{0,200}|denied: requested access[^\\n]{0,200})");
+    /** How the classic builder reports a failed RUN: the command's text, which the build's author chose. */
+    private static final String RUN_FAILED = "The command '";
 
     private Confinement() {
     }
@@ -91,7 +93,8 @@ final class Confinement {
     /**
      * Every way the build left its confinement, as the daemon reported it: an image pulled from a repository not
      * granted (or from another registry), a remote source it downloaded itself, and, when the build failed, a
-     * connection it tried to something other than the registry or a request the registry refused.
+     * connection it tried to something other than the registry or a request the registry refused. (A failed RUN
+     * step's error quotes the step's command, which could say anything: it is not read.)
      *
      * @param error the daemon's error message when the build failed, else null
      */
@@ -108,7 +111,7 @@ final class Confinement {
         for (String step : fetched) {
             found.add("the daemon downloaded a remote source in step \"" + shorten(step) + "\"");
         }
-        if (error != null) {
+        if (error != null && !error.startsWith(RUN_FAILED)) {
             Matcher url = URL_IN_ERROR.matcher(error);
             while (url.find()) {
                 String target = withoutSecrets(url.group(1));

@@ -8,9 +8,20 @@ import java.util.List;
  * @param baseImage the image the target stage's chain starts from, after substitution (null for {@code scratch} or
  *        an unresolvable Dockerfile): what post-build verification compares the image's layers with
  */
-public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
+public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
+        List<String> pulls) {
 
+    /**
+     * @param pulls every image the build could pull (FROM, COPY --from, RUN --mount from=, # syntax=), after
+     *        substitution: on a passed evaluation, what the policy approved the daemon to pull (its registry token
+     *        and the post-build confinement check use it)
+     */
     public Evaluation {
         findings = List.copyOf(findings);
+        pulls = pulls == null ? List.of() : List.copyOf(pulls);
+    }
+
+    public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
+        this(passed, policyDigest, findings, baseImage, List.of());
     }
 }

@@ -95,7 +95,8 @@ public class PolicyEvaluator {
         }
         List<BuildStages.Stage> chain = subject.targetChain();
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
-        return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null);
+        return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
+                BuiltinRules.pulls(subject).stream().map(BuiltinRules.Pull::image).distinct().toList());
     }
 
     /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */

@@ -66,6 +66,12 @@ class ConfinementTest {
                 + "/base/busybox:nope not found: manifest unknown: manifest unknown")).isEmpty();
         assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "Head \"http://" + REGISTRY
                 + "/v2/base/busybox/manifests/x\": EOF")).isEmpty();
+        // A failed RUN quotes its command, which the author wrote: not evidence of anything.
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "The command '/bin/sh -c echo "
+                + "'Get \"http://10.0.0.1/\"' denied: requested access; false' returned a non-zero code: 1"))
+                .isEmpty();
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "COPY failed: open /x: permission"
+                + " denied: no")).isEmpty();
     }
 
     @Test
