@@ -362,6 +362,7 @@ down() {
   for d in "$STATE"/host1 "$STATE"/plain; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
   stop_pid "$STATE/host1/forwarder.pid" forwarder
   stop_pid "$STATE/registry/token-registry.pid" "token registry"
+  rm -f "$TOKEN_SOCKET"
   stop_pid "$STATE/registry/registry.pid" registry
   if ip netns list | grep -q "^$NETNS\b"; then log "removing network namespace $NETNS"; ip netns del "$NETNS"; fi
   return 0
