@@ -30,6 +30,11 @@ gateway:
   hostpool:
     registry:
       address: $BGW_REGISTRY
+      tokens:
+        key-path: $BGW_TOKEN_KEY
+        certificate-path: $BGW_TOKEN_CERT
+        issuer: $BGW_TOKEN_ISSUER
+        service: $BGW_TOKEN_SERVICE
     hosts:
       - name: bench
         endpoint: $BGW_DOCKER_HOST

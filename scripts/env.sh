@@ -2,6 +2,12 @@
 # Local environment for Build Gateway: install packages, start/stop a user-namespaced build host, a plain (non-userns)
 # daemon for the refusal test, a registry, and build the approved base images offline.
 #
+# Confinement (docs/security.md): the user-namespaced build daemon runs in a network namespace of its own with only
+# a loopback interface. Inside it, a forwarder (socat) listens on 127.0.0.1:<registry port> and leads to a second
+# registry process on the same storage that demands tokens signed by the gateway (a unix socket). So image references
+# are the same inside and outside, and the daemon reaches nothing else: no URL of an ADD, no other registry, no
+# other service of the machine. The open registry on the host's loopback is for the gateway and these scripts only.
+#
 #   scripts/env.sh up   <name> [--plain-host]   start (idempotent) and write <state>/env.sh with the addresses
 #   scripts/env.sh down <name>                  stop what `up` started, by pid
 #
@@ -18,7 +24,15 @@ for a in "$@"; do [ "$a" = --plain-host ] && PLAIN=true; done
 
 STATE=$ROOT/.state/$NAME
 # Unix socket paths are limited to ~100 bytes: sockets and exec roots go to a short folder named by a hash of ROOT.
-SHORT=/run/bgw-$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)-$NAME
+HASH=$(printf '%s' "$ROOT" | sha256sum | cut -c1-8)
+SHORT=/run/bgw-$HASH-$NAME
+# The build host's network namespace: loopback only, plus the forwarder to the token registry.
+NETNS=bgw-$HASH-$NAME-host1
+# The token registry's unix socket (reached from inside the namespace through the forwarder only).
+TOKEN_SOCKET=$SHORT-registry.sock
+TOKEN_DIR=$STATE/registry-token
+TOKEN_SERVICE=build-gateway-registry
+TOKEN_ISSUER=build-gateway
 case $NAME in
   run) REGISTRY_PORT=${BGW_REGISTRY_PORT:-5000} ;;
   test) REGISTRY_PORT=${BGW_REGISTRY_PORT:-5001} ;;
@@ -37,6 +51,9 @@ install_packages() {
   command -v debootstrap >/dev/null || need+=(debootstrap)
   command -v oscap >/dev/null || need+=(openscap-scanner)
   command -v newuidmap >/dev/null || need+=(uidmap)
+  command -v socat >/dev/null || need+=(socat)
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v ip >/dev/null || need+=(iproute2)
   command -v curl >/dev/null || need+=(curl)
   command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || need+=(maven)
@@ -67,20 +84,28 @@ wait_for_socket() {
   return 1
 }
 
-# start_dockerd <label> <userns:true|false>
+# start_dockerd <label> <userns:true|false> [<netns>]
+# With a network namespace the daemon (and the containerd it spawns) lives in it (nsenter: `ip netns exec` would
+# also remount /sys and hide the cgroup mounts dockerd needs); the gateway still reaches the
+# daemon's unix socket, which is a file.
 start_dockerd() {
-  local label=$1 userns=$2
+  local label=$1 userns=$2 netns=${3:-}
   local dir=$STATE/$label short=$SHORT-$label
   mkdir -p "$dir/data" "$short"
   local sock=$short/docker.sock pid=$dir/docker.pid
   if alive "$pid" && curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
-    log "dockerd $label already running"; echo "$sock"; return
+    if [ -z "$netns" ] || in_netns "$pid"; then
+      log "dockerd $label already running"; echo "$sock"; return
+    fi
+    log "dockerd $label runs outside $netns: restarting it inside"
+    stop_pid "$pid" "dockerd $label"
   fi
   rm -f "$sock"
-  local extra=()
+  local extra=() wrap=()
   [ "$userns" = true ] && extra+=(--userns-remap default)
-  log "starting dockerd $label (userns=$userns)"
-  setsid dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
+  [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
+  log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
+  setsid "${wrap[@]}" dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
       "${extra[@]}" --iptables=false --ip-masq=false --bridge=none \
       --insecure-registry "$REGISTRY" >"$dir/dockerd.log" 2>&1 </dev/null &
   if ! wait_for_socket "$sock"; then
@@ -123,6 +148,121 @@ YML
   log "registry did not come up; see $dir/registry.log"; exit 1
 }
 
+# The key that signs registry tokens (only the gateway reads it: 0600) and its self-signed certificate, which the
+# token registry trusts (rootcertbundle) and every token carries (x5c).
+token_keys() {
+  mkdir -p "$TOKEN_DIR"
+  chmod 0700 "$TOKEN_DIR"
+  if [ -s "$TOKEN_DIR/key.pem" ] && [ -s "$TOKEN_DIR/cert.pem" ]; then return; fi
+  log "generating the registry token key"
+  (umask 077 && openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$TOKEN_DIR/key.pem" 2>/dev/null)
+  chmod 0600 "$TOKEN_DIR/key.pem"
+  openssl req -new -x509 -key "$TOKEN_DIR/key.pem" -out "$TOKEN_DIR/cert.pem" -days 3650 \
+    -subj "/CN=build-gateway registry tokens ($NAME)" 2>/dev/null
+}
+
+# The registry the build daemon reaches: the same storage as the open one, token authentication, a unix socket.
+# Two registry processes on one filesystem storage are safe here: there is no blob descriptor cache (storage.cache
+# is unset), uploads finish with atomic renames, and each upload is served by the process that started it.
+start_token_registry() {
+  local dir=$STATE/registry
+  if alive "$dir/token-registry.pid" && [ -S "$TOKEN_SOCKET" ]; then
+    log "token registry already running on $TOKEN_SOCKET"; return
+  fi
+  rm -f "$TOKEN_SOCKET"
+  cat >"$dir/token-config.yml" <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  net: unix
+  addr: $TOKEN_SOCKET
+auth:
+  token:
+    # The gateway does not hand out tokens on request: it mints one per build and gives it to the daemon. The realm
+    # only names the gateway.
+    realm: http://localhost:${GATEWAY_PORT:-8080}/registry-token
+    service: $TOKEN_SERVICE
+    issuer: $TOKEN_ISSUER
+    rootcertbundle: $TOKEN_DIR/cert.pem
+YML
+  log "starting token registry on $TOKEN_SOCKET"
+  setsid docker-registry serve "$dir/token-config.yml" >"$dir/token-registry.log" 2>&1 </dev/null &
+  echo $! >"$dir/token-registry.pid"
+  local i
+  for i in $(seq 1 80); do
+    if [ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$TOKEN_SOCKET" http://localhost/v2/ 2>/dev/null)" = 401 ]; then
+      return
+    fi
+    sleep 0.25
+  done
+  log "token registry did not come up; see $dir/token-registry.log"; exit 1
+}
+
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+
+# mint_token <seconds> <repository>:<actions>... — a registry token as the gateway mints them (RS256, x5c).
+mint_token() {
+  local ttl=$1 now access header claims sig a
+  shift
+  now=$(date +%s)
+  access=$(for a in "$@"; do
+    jq -n -c --arg n "${a%%:*}" --arg acts "${a#*:}" '{type:"repository",name:$n,actions:($acts|split(","))}'
+  done | jq -s -c .)
+  header=$(printf '{"alg":"RS256","typ":"JWT","x5c":["%s"]}' \
+    "$(openssl x509 -in "$TOKEN_DIR/cert.pem" -outform DER | openssl base64 -A)" | b64url)
+  claims=$(jq -n -c --arg iss "$TOKEN_ISSUER" --arg aud "$TOKEN_SERVICE" --argjson now "$now" --argjson ttl "$ttl" \
+    --arg jti "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" --argjson access "$access" \
+    '{iss:$iss, sub:"env.sh", aud:$aud, iat:$now, nbf:($now-60), exp:($now+$ttl), jti:$jti, access:$access}' | b64url)
+  sig=$(printf '%s.%s' "$header" "$claims" | openssl dgst -sha256 -sign "$TOKEN_DIR/key.pem" -binary | b64url)
+  printf '%s.%s.%s' "$header" "$claims" "$sig"
+}
+
+# The Docker CLI's configuration for this environment's own pushes through the build host (base images here, a
+# moved base in tests, the bench's direct builds): a token for those repositories only, valid 12 hours, minted anew
+# by every `up`. Builds through the gateway never use it.
+docker_config() {
+  local dir=$STATE/docker-config token
+  mkdir -p "$dir"
+  chmod 0700 "$dir"
+  token=$(mint_token 43200 base/busybox:push,pull base/debian:push,pull bench/direct:push,pull)
+  (umask 077 && jq -n --arg r "$REGISTRY" --arg t "$token" '{auths: {($r): {registrytoken: $t}}}' >"$dir/config.json")
+}
+
+start_netns() {
+  if ! ip netns list | grep -q "^$NETNS\b"; then
+    log "creating network namespace $NETNS (loopback only)"
+    ip netns add "$NETNS"
+  fi
+  ip netns exec "$NETNS" ip link set lo up
+}
+
+in_netns() { [ -f "$1" ] && [ "$(ip netns identify "$(cat "$1")" 2>/dev/null)" = "$NETNS" ]; }
+
+# Inside the namespace, 127.0.0.1:<registry port> leads to the token registry, and nothing else is there.
+start_forwarder() {
+  local dir=$STATE/host1 pid=$STATE/host1/forwarder.pid i
+  mkdir -p "$dir"
+  if alive "$pid" && in_netns "$pid"; then log "forwarder already running in $NETNS"; return; fi
+  stop_pid "$pid" forwarder
+  log "starting the forwarder 127.0.0.1:$REGISTRY_PORT -> $TOKEN_SOCKET in $NETNS"
+  setsid nsenter "--net=/run/netns/$NETNS" socat "TCP-LISTEN:$REGISTRY_PORT,bind=127.0.0.1,reuseaddr,fork" \
+    "UNIX-CONNECT:$TOKEN_SOCKET" >"$dir/forwarder.log" 2>&1 </dev/null &
+  echo $! >"$pid"
+  for i in $(seq 1 40); do
+    if [ "$(ip netns exec "$NETNS" curl -s -o /dev/null -w '%{http_code}' "http://$REGISTRY/v2/" 2>/dev/null)" = 401 ]; then
+      return
+    fi
+    sleep 0.25
+  done
+  log "the forwarder did not come up; see $dir/forwarder.log"; exit 1
+}
+
 registry_has() { curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REGISTRY/v2/$1/manifests/$2"; }
 
 # The Debian mirror apt already uses (the first non-security Debian source), for debootstrap.
@@ -135,7 +275,7 @@ debian_mirror() {
 
 build_bases() {
   local sock=$1
-  export DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0
+  export DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 DOCKER_CONFIG=$STATE/docker-config
   # Recipe 2 gives the base the account databases and os-release a real base has (the gateway's verification
   # resolves users through /etc/passwd, and the compliance content requires these files). The recipe tag makes an
   # older registry rebuild it.
@@ -179,8 +319,13 @@ up() {
   install_packages
   mkdir -p "$STATE"
   start_registry
+  token_keys
+  start_token_registry
+  docker_config
+  start_netns
+  start_forwarder
   local sock plain=""
-  sock=$(start_dockerd host1 true)
+  sock=$(start_dockerd host1 true "$NETNS")
   build_bases "$sock"
   if [ "$PLAIN" = true ]; then plain=$(start_dockerd plain false); fi
   cat >"$STATE/env.sh" <<ENV
@@ -188,8 +333,15 @@ export BGW_STATE=$STATE
 export BGW_REGISTRY=$REGISTRY
 export BGW_DOCKER_HOST=unix://$sock
 export BGW_PLAIN_DOCKER_HOST=${plain:+unix://$plain}
+export BGW_DOCKER_CONFIG=$STATE/docker-config
+export BGW_NETNS=$NETNS
+export BGW_TOKEN_SOCKET=$TOKEN_SOCKET
+export BGW_TOKEN_KEY=$TOKEN_DIR/key.pem
+export BGW_TOKEN_CERT=$TOKEN_DIR/cert.pem
+export BGW_TOKEN_SERVICE=$TOKEN_SERVICE
+export BGW_TOKEN_ISSUER=$TOKEN_ISSUER
 ENV
-  log "environment ready: registry $REGISTRY, build host unix://$sock${plain:+, plain daemon unix://$plain}"
+  log "environment ready: registry $REGISTRY, build host unix://$sock (network namespace $NETNS)${plain:+, plain daemon unix://$plain}"
 }
 
 stop_pid() {
@@ -208,7 +360,11 @@ down() {
   [ -d "$STATE" ] || return 0
   stop_pid "$STATE/gateway.pid" gateway
   for d in "$STATE"/host1 "$STATE"/plain; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
+  stop_pid "$STATE/host1/forwarder.pid" forwarder
+  stop_pid "$STATE/registry/token-registry.pid" "token registry"
+  rm -f "$TOKEN_SOCKET"
   stop_pid "$STATE/registry/registry.pid" registry
+  if ip netns list | grep -q "^$NETNS\b"; then log "removing network namespace $NETNS"; ip netns del "$NETNS"; fi
   return 0
 }
 

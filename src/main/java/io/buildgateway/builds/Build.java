@@ -82,6 +82,9 @@ class Build {
     /** JSON array of the images the daemon pulled: {reference, digest, step}. */
     @Column(name = "pulled_images")
     String pulledImages;
+    /** JSON array of the image references the policy approved this build to pull; null on rows older than V10. */
+    @Column(name = "allowed_pulls")
+    String allowedPulls;
 
     protected Build() {
     }

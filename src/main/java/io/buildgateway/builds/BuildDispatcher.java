@@ -205,8 +205,10 @@ class BuildDispatcher {
                 outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null,
                         "the build context " + b.contextDigest + " is no longer in the store");
             } else {
+                List<String> allowedPulls = b.allowedPulls == null ? null
+                        : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
                 BuildJob job = new BuildJob(b.id.toString(), b.host, context, b.dockerfile, b.target, args, labels,
-                        b.noCache, b.image, b.tag, b.team, b.baseImage);
+                        b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls);
                 outcome = hosts.run(job, output, buildLog::step, cancel::get);
             }
         } catch (RuntimeException e) {

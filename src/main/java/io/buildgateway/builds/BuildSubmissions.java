@@ -117,6 +117,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
+        build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         if (evaluation.passed()) {
             build.status = BuildStatus.QUEUED;
         } else {
@@ -239,6 +240,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
+        build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         build.status = evaluation.passed() ? BuildStatus.QUEUED : BuildStatus.REJECTED;
         if (!evaluation.passed()) {
             build.finishedAt = now;

@@ -38,7 +38,10 @@ import org.springframework.stereotype.Service;
 /**
  * The pool of build hosts. A host is given builds only while its last health check succeeded and showed
  * user-namespace remapping. Builds run with the classic builder, network {@code none}, the base pulled afresh,
- * configured limits, and are tagged and pushed with the gateway's registry credentials only.
+ * configured limits, and are tagged and pushed with the gateway's registry credentials only. With registry tokens
+ * configured, the daemon gets a token that pulls only the images approved for the build, and a push token (its own
+ * repository) only right before the push; after the build, what the daemon pulled and fetched is checked against
+ * the approved set ({@link Confinement}) before anything is verified or pushed.
  */
 @Service
 public class BuildHosts {
@@ -56,6 +59,7 @@ public class BuildHosts {
     private final Map<String, Health> health = new ConcurrentHashMap<>();
     private final ScheduledExecutorService checker;
     private final List<ImageGate> gates;
+    private final RegistryTokens tokens;
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
@@ -67,6 +71,12 @@ public class BuildHosts {
         this.clients = new DockerClients(properties);
         this.events = events;
         this.clock = clock;
+        HostPoolProperties.Tokens tokenConfig = properties.registry().tokens();
+        this.tokens = tokenConfig == null ? null : new RegistryTokens(tokenConfig, clock);
+        if (tokens == null) {
+            log.warn("gateway.hostpool.registry.tokens is not set: build daemons pull and push with the gateway's own"
+                    + " registry credentials, not with per-build tokens (docs/security.md)");
+        }
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "host-health");
             t.setDaemon(true);
@@ -188,18 +198,33 @@ public class BuildHosts {
         String ref = name + ":" + job.tag();
         Instant deadline = clock.instant().plus(limits.timeout());
         long t0 = System.nanoTime();
+        Confinement.Plan plan = Confinement.plan(job, registry, pullablePrefixes());
+        plan.refused().forEach((reference, why) -> output.accept("Not granted to the build daemon: " + reference
+                + " (" + why + ")\n"));
+        AuthConfigurations pullAuth = buildAuth(job, plan, limits);
         try {
             Step build;
             try (InputStream context = Files.newInputStream(job.context())) {
                 build = build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), Map.of(),
-                        job.noCache(), true, stepOutput, cancelled, deadline);
+                        job.noCache(), true, pullAuth, stepOutput, cancelled, deadline);
             }
+            BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), h.userns(), NETWORK_MODE,
+                    build.pulled());
             if (build.outcome() != null) {
-                return build.outcome();
+                BuildOutcome confined = confine(job, h.userns(), plan, build, null, output);
+                return confined != null ? confined : build.outcome();
             }
             long t1 = System.nanoTime();
-            Step labelled = label(docker, build.imageId(), job, stepOutput, cancelled, deadline);
+            Step labelled = label(docker, build.imageId(), job, pullAuth, stepOutput, cancelled, deadline);
             long t2 = System.nanoTime();
+            BuildOutcome confined = confine(job, h.userns(), plan, build, labelled, output);
+            if (confined != null) {
+                removeQuietly(docker, build.imageId());
+                if (labelled.imageId() != null) {
+                    removeQuietly(docker, labelled.imageId());
+                }
+                return confined;
+            }
             if (labelled.outcome() != null) {
                 return labelled.outcome();
             }
@@ -221,7 +246,7 @@ public class BuildHosts {
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
-            docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth()).exec(push);
+            docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan)).exec(push);
             BuildOutcome.Result waited = await(push, cancelled, deadline);
             if (waited != null) {
                 return new BuildOutcome(waited, labelled.imageId(), null, null,
@@ -240,8 +265,7 @@ public class BuildHosts {
                 gate.pushed(built, push.digest);
             }
             return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), push.digest,
-                    name + "@" + push.digest, null,
-                    new BuildOutcome.HostRun(host.name(), h.userns(), NETWORK_MODE, build.pulled()));
+                    name + "@" + push.digest, null, run);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new BuildOutcome(BuildOutcome.Result.CANCELLED, null, null, null, "the gateway is shutting down");
@@ -251,16 +275,67 @@ public class BuildHosts {
         }
     }
 
-    /** A build step's result: the full image id (and what the daemon pulled), or the outcome that ended it. */
-    private record Step(String imageId, BuildOutcome outcome, List<PulledImage> pulled) {
+    /**
+     * A build step's result: the full image id, or the outcome that ended it; either way what the daemon pulled,
+     * the steps in which it downloaded a remote source, and its error.
+     */
+    private record Step(String imageId, BuildOutcome outcome, List<PulledImage> pulled, List<String> fetched,
+            String error) {
         Step(String imageId, BuildOutcome outcome) {
-            this(imageId, outcome, List.of());
+            this(imageId, outcome, List.of(), List.of(), null);
         }
+    }
+
+    /**
+     * The confinement check of a build (and its label step): null when the daemon stayed inside what was granted;
+     * otherwise the failed outcome, audited as {@code build.confinement-violation}. Runs before verification and
+     * push, and also on a failed build, whose error may show an attempt the confinement stopped.
+     */
+    private BuildOutcome confine(BuildJob job, boolean userns, Confinement.Plan plan, Step build, Step labelled,
+            Consumer<String> output) {
+        String registry = properties.registry().address();
+        List<PulledImage> pulled = new java.util.ArrayList<>(build.pulled());
+        List<String> fetched = new java.util.ArrayList<>(build.fetched());
+        String error = build.error();
+        if (labelled != null) {
+            pulled.addAll(labelled.pulled());
+            fetched.addAll(labelled.fetched());
+            error = error != null ? error : labelled.error();
+        }
+        List<String> violations = Confinement.violations(plan, registry, pulled, fetched, error);
+        if (violations.isEmpty()) {
+            return null;
+        }
+        for (String v : violations) {
+            output.accept("CONFINEMENT: " + v + "\n");
+        }
+        log.warn("build {} on {} left its confinement: {}", job.buildId(), job.host(), violations);
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("host", job.host());
+        details.put("team", job.team());
+        details.put("repository", job.repository());
+        details.put("violations", violations);
+        details.put("granted", plan.granted().stream().sorted().toList());
+        details.put("pulled", pulled.stream().map(p -> p.reference() + "@" + p.digest()).toList());
+        events.publishEvent(new AuditRecord("build.confinement-violation", "build/" + job.buildId(), Outcome.DENIED,
+                details, RequestInfo.system()));
+        String reason = "confinement violation: " + String.join("; ", violations);
+        if (build.outcome() != null && build.outcome().reason() != null) {
+            reason += " (" + build.outcome().reason() + ")";
+        }
+        return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason,
+                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, pulled));
+    }
+
+    private List<String> pullablePrefixes() {
+        HostPoolProperties.Tokens config = properties.registry().tokens();
+        return config == null ? List.of("base/") : config.pullablePrefixes();
     }
 
     private Step build(DockerClient docker, InputStream context, String dockerfile, String target,
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, boolean pull,
-            Consumer<String> output, BooleanSupplier cancelled, Instant deadline) throws InterruptedException {
+            AuthConfigurations auth, Consumer<String> output, BooleanSupplier cancelled, Instant deadline)
+            throws InterruptedException {
         HostPoolProperties.Limits limits = properties.build();
         long memory = limits.memory().toBytes();
         BuildCallback callback = new BuildCallback(output);
@@ -275,7 +350,7 @@ public class BuildHosts {
                 .withMemory(memory)
                 .withMemswap(memory)
                 .withLabels(labels)
-                .withBuildAuthConfigs(authConfigurations());
+                .withBuildAuthConfigs(auth);
         if (!limits.cpuset().isBlank()) {
             cmd.withCpusetcpus(limits.cpuset());
         }
@@ -290,15 +365,19 @@ public class BuildHosts {
         BuildOutcome.Result waited = await(callback, cancelled, deadline);
         if (waited != null) {
             return new Step(null, new BuildOutcome(waited, null, null, null, waited == BuildOutcome.Result.CANCELLED
-                    ? "cancelled while building" : "build exceeded the timeout of " + limits.timeout()));
+                    ? "cancelled while building" : "build exceeded the timeout of " + limits.timeout()),
+                    callback.pulled(), callback.fetched(), null);
         }
         if (callback.error != null) {
-            return new Step(null, BuildOutcome.failed("build failed: " + callback.error));
+            return new Step(null, BuildOutcome.failed("build failed: " + callback.error), callback.pulled(),
+                    callback.fetched(), callback.error);
         }
         if (callback.imageId == null) {
-            return new Step(null, BuildOutcome.failed("the daemon reported no image id"));
+            return new Step(null, BuildOutcome.failed("the daemon reported no image id"), callback.pulled(),
+                    callback.fetched(), null);
         }
-        return new Step(docker.inspectImageCmd(callback.imageId).exec().getId(), null, callback.pulled());
+        return new Step(docker.inspectImageCmd(callback.imageId).exec().getId(), null, callback.pulled(),
+                callback.fetched(), null);
     }
 
     /**
@@ -307,8 +386,8 @@ public class BuildHosts {
      * with a container of its own, per label.) {@code FROM} would consume ONBUILD triggers, so an image that declares
      * them is labelled by rebuilding it with the labels as build options instead, from the cache just filled.
      */
-    private Step label(DockerClient docker, String imageId, BuildJob job, Consumer<String> output,
-            BooleanSupplier cancelled, Instant deadline) throws Exception {
+    private Step label(DockerClient docker, String imageId, BuildJob job, AuthConfigurations auth,
+            Consumer<String> output, BooleanSupplier cancelled, Instant deadline) throws Exception {
         if (job.labels().isEmpty()) {
             return new Step(imageId, null);
         }
@@ -316,12 +395,12 @@ public class BuildHosts {
         if (onBuild != null && onBuild.length > 0) {
             try (InputStream context = Files.newInputStream(job.context())) {
                 return build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), job.labels(), false,
-                        false, output, cancelled, deadline);
+                        false, auth, output, cancelled, deadline);
             }
         }
         byte[] tar = LabelStep.context(imageId, job.labels());
         return build(docker, new java.io.ByteArrayInputStream(tar), "Dockerfile", null, Map.of(), Map.of(), true,
-                false, output, cancelled, deadline);
+                false, new AuthConfigurations(), output, cancelled, deadline);
     }
 
     /**
@@ -375,16 +454,37 @@ public class BuildHosts {
         }
     }
 
-    private AuthConfigurations authConfigurations() {
+    /**
+     * The daemon's credentials for the build's pulls: with tokens, one that pulls the granted repositories only,
+     * valid for the build's timeout (a late stage may pull late); without, the gateway's own credentials.
+     */
+    private AuthConfigurations buildAuth(BuildJob job, Confinement.Plan plan, HostPoolProperties.Limits limits) {
         AuthConfigurations configs = new AuthConfigurations();
         HostPoolProperties.Registry registry = properties.registry();
-        if (registry.username() != null && !registry.username().isBlank()) {
-            configs.addConfig(pushAuth());
+        if (tokens != null) {
+            configs.addConfig(new AuthConfig().withRegistryAddress(registry.address())
+                    .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pullGrants(plan),
+                            limits.timeout().plusMinutes(1))));
+        } else if (registry.username() != null && !registry.username().isBlank()) {
+            configs.addConfig(passwordAuth());
         }
         return configs;
     }
 
-    private AuthConfig pushAuth() {
+    /**
+     * The daemon's credentials for the push, minted right before it: push and pull on the build's own repository,
+     * pull on the granted repositories (so the registry can mount their layers instead of receiving them again).
+     */
+    private AuthConfig pushAuth(BuildJob job, Confinement.Plan plan) {
+        if (tokens == null) {
+            return passwordAuth();
+        }
+        return new AuthConfig().withRegistryAddress(properties.registry().address())
+                .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pushGrants(job, plan),
+                        properties.registry().tokens().pushTtl()));
+    }
+
+    private AuthConfig passwordAuth() {
         HostPoolProperties.Registry registry = properties.registry();
         AuthConfig auth = new AuthConfig().withRegistryAddress(registry.address());
         if (registry.username() != null && !registry.username().isBlank()) {
@@ -411,6 +511,10 @@ public class BuildHosts {
             return pulls.pulled();
         }
 
+        List<String> fetched() {
+            return pulls.fetched();
+        }
+
         @Override
         public void onNext(BuildResponseItem item) {
             if (item.getStream() != null) {
@@ -422,7 +526,7 @@ public class BuildHosts {
                 pulls.stream(item.getStream());
             }
             if (item.getStatus() != null) {
-                pulls.status(item.getStatus());
+                pulls.status(item.getStatus(), item.getId());
             }
             if (item.isErrorIndicated()) {
                 error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null

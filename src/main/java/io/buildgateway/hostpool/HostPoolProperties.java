@@ -4,6 +4,7 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
@@ -42,8 +43,11 @@ public record HostPoolProperties(
      * @param address {@code host[:port]}, as in image references
      * @param url the registry's HTTP API ({@code https://registry.internal}); when unset, {@code http://} for a
      *        loopback address (which the Docker daemon, too, reaches without TLS) and {@code https://} otherwise
+     * @param tokens how the gateway mints the registry tokens it gives build daemons (docs/security.md); when unset,
+     *        daemons pull and push with {@code username}/{@code password}
      */
-    public record Registry(@NotBlank String address, String username, String password, String url) {
+    public record Registry(@NotBlank String address, String username, String password, String url,
+            @Valid Tokens tokens) {
 
         public java.net.URI apiUrl() {
             if (url != null && !url.isBlank()) {
@@ -60,6 +64,24 @@ public record HostPoolProperties(
             return "Registry[address=" + address + ", url=" + url + ", username=" + username + ", password="
                     + (password == null ? "unset" : "***") + "]";
         }
+    }
+
+    /**
+     * The registry's token authentication as the gateway takes part in it: the registry the build daemons reach
+     * ({@code auth: token} in distribution's configuration) trusts {@code certificatePath} as its
+     * {@code rootcertbundle}, and accepts tokens with this issuer and service. The gateway signs them with
+     * {@code keyPath} (PKCS#8 PEM, RSA or EC P-256; readable by the gateway alone).
+     *
+     * @param pushTtl how long the token minted right before a push is valid
+     * @param pullablePrefixes repositories (under the registry) that any team's build may pull, such as the approved
+     *        bases; besides these a build may pull only its own team's repositories ({@code <team>/…}), whatever else
+     *        the policy approved
+     */
+    public record Tokens(@NotNull Path keyPath, @NotNull Path certificatePath,
+            @NotBlank @DefaultValue("build-gateway") String issuer,
+            @NotBlank @DefaultValue("build-gateway-registry") String service,
+            @NotNull @DefaultValue("10m") Duration pushTtl,
+            @NotNull @DefaultValue("base/") List<String> pullablePrefixes) {
     }
 
     /**

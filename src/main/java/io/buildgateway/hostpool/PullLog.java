@@ -11,6 +11,10 @@ import java.util.regex.Pattern;
  * messages, which build steps cannot produce: {@code Digest: sha256:…} and then
  * {@code Status: Image is up to date for <reference>} (or {@code Downloaded newer image for}). Not thread-safe: a
  * build stream is read by one thread.
+ *
+ * <p>It also notes remote sources the daemon itself fetched ({@code ADD <url>}): the classic builder reports their
+ * download as a {@code Downloading} progress message without an id (a layer of a pull always has one), and it is the
+ * only record of it, since the step header shows the instruction before build arguments are substituted.
  */
 final class PullLog {
 
@@ -19,6 +23,7 @@ final class PullLog {
     private static final Pattern DONE = Pattern.compile("Status: .* for (\\S+)");
 
     private final List<PulledImage> pulled = new ArrayList<>();
+    private final List<String> fetched = new ArrayList<>();
     private String step;
     private String digest;
 
@@ -29,6 +34,18 @@ final class PullLog {
             step = m.group(1).strip();
             digest = null;
         }
+    }
+
+    /** A {@code status} message of the build with its progress id (null or empty when it has none). */
+    void status(String text, String id) {
+        if ((id == null || id.isBlank()) && text.strip().equals("Downloading")) {
+            String where = step == null ? "(before the first step)" : step;
+            if (!fetched.contains(where)) {
+                fetched.add(where);
+            }
+            return;
+        }
+        status(text);
     }
 
     /** A {@code status} message of the build. */
@@ -59,5 +76,10 @@ final class PullLog {
 
     List<PulledImage> pulled() {
         return List.copyOf(pulled);
+    }
+
+    /** The steps (as the daemon printed them) in which the daemon downloaded a remote source itself. */
+    List<String> fetched() {
+        return List.copyOf(fetched);
     }
 }

@@ -51,7 +51,7 @@ class ImageRegistryTest {
 
     private ImageRegistry client(String username, String password) {
         return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry(address, username, password, null),
+                new HostPoolProperties.Registry(address, username, password, null, null),
                 new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
                 JsonMapper.builder().build());
     }
@@ -109,13 +109,14 @@ class ImageRegistryTest {
 
     @Test
     void theApiUrlIsPlainHttpOnlyForLoopbackUnlessConfigured() {
-        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null).apiUrl())
+        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null).apiUrl())
                 .hasToString("http://127.0.0.1:5000");
-        assertThat(new HostPoolProperties.Registry("localhost:5000", null, null, null).apiUrl())
+        assertThat(new HostPoolProperties.Registry("localhost:5000", null, null, null, null).apiUrl())
                 .hasToString("http://localhost:5000");
-        assertThat(new HostPoolProperties.Registry("registry.internal", null, null, null).apiUrl())
+        assertThat(new HostPoolProperties.Registry("registry.internal", null, null, null, null).apiUrl())
                 .hasToString("https://registry.internal");
-        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, "https://r.internal:8443/").apiUrl())
+        assertThat(new HostPoolProperties.Registry("127.0.0.1:5000", null, null, "https://r.internal:8443/", null)
+                .apiUrl())
                 .hasToString("https://r.internal:8443");
     }
 

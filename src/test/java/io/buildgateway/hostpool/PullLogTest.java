@@ -56,4 +56,36 @@ class PullLogTest {
         log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox:latest");
         assertThat(log.pulled()).isEqualTo(List.of());
     }
+
+    /**
+     * {@code ADD $U /x} as the daemon reported it when the URL answered: the step header shows the instruction
+     * unsubstituted, the download is a {@code Downloading} progress without an id; the layers of a pull carry one.
+     */
+    @Test
+    void notesTheStepsInWhichTheDaemonDownloadedARemoteSource() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/3 : FROM 127.0.0.1:5014/base/busybox");
+        log.status("Pulling from base/busybox", "latest");
+        log.status("Downloading", "a1b2c3d4e5f6");
+        log.status("Digest: " + BUSYBOX, null);
+        log.status("Status: Image is up to date for 127.0.0.1:5014/base/busybox:latest", null);
+        log.stream("Step 2/3 : ARG U=http://127.0.0.1:9999/x");
+        log.stream("Step 3/3 : ADD $U /x");
+        log.status("Downloading", null);
+        log.status("Downloading", "");
+
+        assertThat(log.fetched()).containsExactly("ADD $U /x");
+        assertThat(log.pulled()).extracting(PulledImage::reference)
+                .containsExactly("127.0.0.1:5014/base/busybox:latest");
+    }
+
+    @Test
+    void aBuildWithoutRemoteSourcesFetchedNothing() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/2 : FROM 127.0.0.1:5014/base/busybox");
+        log.status("Downloading", "a1b2c3d4e5f6");
+        log.stream("Step 2/2 : RUN echo Downloading");
+        log.stream("Downloading\n");
+        assertThat(log.fetched()).isEmpty();
+    }
 }

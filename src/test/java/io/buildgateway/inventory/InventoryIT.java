@@ -22,7 +22,9 @@ class InventoryIT extends IntegrationTest {
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
 
     private String docker(String... args) {
-        List<String> cmd = new ArrayList<>(List.of("docker", "-H", require("BGW_DOCKER_HOST")));
+        // The build host reaches the registry with tokens only: the environment's CLI configuration carries one.
+        List<String> cmd = new ArrayList<>(List.of("docker", "--config", require("BGW_DOCKER_CONFIG"), "-H",
+                require("BGW_DOCKER_HOST")));
         cmd.addAll(List.of(args));
         return run(cmd.toArray(new String[0]));
     }

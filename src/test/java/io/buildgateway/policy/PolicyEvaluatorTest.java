@@ -118,4 +118,21 @@ class PolicyEvaluatorTest {
         });
         assertThat(rules("# just a comment\n")).containsExactly("dockerfile-syntax");
     }
+
+    /** What the build daemon's registry token is limited to: every image named, after substitution, not stages. */
+    @Test
+    void listsEveryImageTheBuildCouldPullAfterSubstitution() {
+        Evaluation e = policy.evaluate("""
+                ARG TAG=12
+                FROM reg.local/base/debian:${TAG} AS build
+                RUN make
+                FROM build AS test
+                FROM scratch
+                COPY --from=build /out /app
+                COPY --from=reg.local/base/busybox:1 /bin/sh /sh
+                USER 1
+                """, Map.of("TAG", "13"), null);
+        assertThat(e.pulls()).containsExactly("reg.local/base/debian:13", "reg.local/base/busybox:1");
+        assertThat(e.baseImage()).isNull();
+    }
 }

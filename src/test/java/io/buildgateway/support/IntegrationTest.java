@@ -80,6 +80,11 @@ public abstract class IntegrationTest {
         registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);
+        // The build daemon reaches only the token registry (scripts/env.sh): the gateway mints its tokens.
+        registry.add("gateway.hostpool.registry.tokens.key-path", () -> require("BGW_TOKEN_KEY"));
+        registry.add("gateway.hostpool.registry.tokens.certificate-path", () -> require("BGW_TOKEN_CERT"));
+        registry.add("gateway.hostpool.registry.tokens.issuer", () -> require("BGW_TOKEN_ISSUER"));
+        registry.add("gateway.hostpool.registry.tokens.service", () -> require("BGW_TOKEN_SERVICE"));
         registry.add("gateway.policy.approved-base-prefixes[0]", () -> registryAddress() + "/base/");
         registry.add("gateway.hostpool.hosts[0].name", () -> "userns-1");
         registry.add("gateway.hostpool.hosts[0].endpoint", () -> require("BGW_DOCKER_HOST"));

@@ -1,0 +1,151 @@
+package io.buildgateway.hostpool;
+
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * What a build's daemon may pull, and whether what it did stayed inside that. Pure logic: the plan is derived from
+ * the job (the images the policy approved) and the host pool's own rule (a team's own repositories and the pullable
+ * prefixes), so a policy that approves too much by mistake still does not widen the daemon's registry token; the
+ * check compares the daemon's own reports (its pull messages, its download progress, its error) with the plan.
+ */
+final class Confinement {
+
+    private static final Pattern URL_IN_ERROR = Pattern.compile("(?:Get|Head|Post|Put) \"(https?://[^\"]+)\"");
+    private static final Pattern PULL_DENIED = Pattern.compile("pull access denied for ([^,\\s]+)");
+    private static final Pattern REGISTRY_REFUSED = Pattern.compile(
+            "(unauthorized: [^\\n]{0,200}|denied: requested access[^\\n]{0,200})");
+    /** How the classic builder reports a failed RUN: the command's text, which the build's author chose. */
+    private static final String RUN_FAILED = "The command '";
+
+    private Confinement() {
+    }
+
+    /**
+     * @param granted repositories (under the registry) the daemon's token may pull
+     * @param refused approved references the token does not cover, each with the reason
+     */
+    record Plan(Set<String> granted, Map<String, String> refused) {
+        Plan {
+            granted = Set.copyOf(new LinkedHashSet<>(granted));
+            refused = Map.copyOf(refused);
+        }
+    }
+
+    static Plan plan(BuildJob job, String registry, List<String> pullablePrefixes) {
+        Set<String> granted = new LinkedHashSet<>();
+        Map<String, String> refused = new LinkedHashMap<>();
+        for (String reference : job.allowedPulls()) {
+            String repository = repository(reference, registry);
+            if (repository == null) {
+                refused.put(reference, "not in the gateway's registry " + registry);
+            } else if (repository.startsWith(job.team() + "/")
+                    || pullablePrefixes.stream().anyMatch(repository::startsWith)) {
+                granted.add(repository);
+            } else {
+                refused.put(reference, "another team's repository, not under a pullable prefix "
+                        + pullablePrefixes);
+            }
+        }
+        return new Plan(granted, refused);
+    }
+
+    /** What the build's token grants: pull on the granted repositories, nothing else. */
+    static List<RegistryTokens.Access> pullGrants(Plan plan) {
+        return plan.granted().stream().sorted().map(r -> new RegistryTokens.Access(r, Set.of("pull"))).toList();
+    }
+
+    /**
+     * What the push token grants: push and pull on the build's own repository, pull on the granted repositories (so
+     * that the registry mounts their layers instead of receiving them again).
+     */
+    static List<RegistryTokens.Access> pushGrants(BuildJob job, Plan plan) {
+        List<RegistryTokens.Access> grants = new ArrayList<>();
+        grants.add(new RegistryTokens.Access(job.repository(), Set.of("push", "pull")));
+        grants.addAll(pullGrants(plan));
+        return RegistryTokens.merge(grants);
+    }
+
+    /** The repository of {@code registry/repo[:tag][@digest]}, or null for a reference to another registry. */
+    static String repository(String reference, String registry) {
+        if (reference == null || !reference.startsWith(registry + "/")) {
+            return null;
+        }
+        String rest = reference.substring(registry.length() + 1);
+        int at = rest.indexOf('@');
+        if (at >= 0) {
+            rest = rest.substring(0, at);
+        }
+        int colon = rest.indexOf(':');
+        if (colon >= 0) {
+            rest = rest.substring(0, colon);
+        }
+        return rest.isEmpty() ? null : rest;
+    }
+
+    /**
+     * Every way the build left its confinement, as the daemon reported it: an image pulled from a repository not
+     * granted (or from another registry), a remote source it downloaded itself, and, when the build failed, a
+     * connection it tried to something other than the registry or a request the registry refused. (A failed RUN
+     * step's error quotes the step's command, which could say anything: it is not read.)
+     *
+     * @param error the daemon's error message when the build failed, else null
+     */
+    static List<String> violations(Plan plan, String registry, List<PulledImage> pulled, List<String> fetched,
+            String error) {
+        List<String> found = new ArrayList<>();
+        for (PulledImage image : pulled) {
+            String repository = repository(image.reference(), registry);
+            if (repository == null || !plan.granted().contains(repository)) {
+                found.add("pulled " + image.reference() + " (" + image.digest() + "), which was not approved for"
+                        + " this build");
+            }
+        }
+        for (String step : fetched) {
+            found.add("the daemon downloaded a remote source in step \"" + shorten(step) + "\"");
+        }
+        if (error != null && !error.startsWith(RUN_FAILED)) {
+            Matcher url = URL_IN_ERROR.matcher(error);
+            while (url.find()) {
+                String target = withoutSecrets(url.group(1));
+                if (!target.startsWith("http://" + registry + "/") && !target.startsWith("https://" + registry + "/")) {
+                    found.add("the daemon tried to reach " + target);
+                }
+            }
+            Matcher denied = PULL_DENIED.matcher(error);
+            if (denied.find()) {
+                found.add("the registry refused the daemon a pull of " + denied.group(1) + " (not granted to this"
+                        + " build)");
+            } else {
+                Matcher refused = REGISTRY_REFUSED.matcher(error);
+                if (refused.find()) {
+                    found.add("the registry refused the daemon's request: " + refused.group(1).strip());
+                }
+            }
+        }
+        return List.copyOf(new LinkedHashSet<>(found));
+    }
+
+    /** A URL without user info, query or fragment (they may carry credentials). */
+    static String withoutSecrets(String url) {
+        try {
+            URI u = URI.create(url);
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (IllegalArgumentException | java.net.URISyntaxException e) {
+            int cut = url.indexOf('?');
+            return cut >= 0 ? url.substring(0, cut) : url;
+        }
+    }
+
+    private static String shorten(String text) {
+        String oneLine = text.replaceAll("\\s+", " ").strip();
+        return oneLine.length() > 200 ? oneLine.substring(0, 200) + "…" : oneLine;
+    }
+}

@@ -1,0 +1,241 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.InetSocketAddress;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Confinement that does not depend on the parser or the policy being right, on the real environment: the
+ * user-namespaced daemon in its loopback-only network namespace, the forwarder, the token registry. Each test shows
+ * what did not happen: a canary HTTP server in this JVM saw no request, another team's file reached neither the
+ * image nor the log, the registry refused a read without a token and a push outside the token.
+ */
+class ConfinementIT extends IntegrationTest {
+
+    private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+    private static final List<String> CANARY = new CopyOnWriteArrayList<>();
+    private static HttpServer canary;
+
+    @BeforeAll
+    static void startCanary() throws Exception {
+        canary = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        canary.createContext("/", exchange -> {
+            CANARY.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
+            byte[] body = "canary\n".getBytes();
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        canary.start();
+    }
+
+    @AfterAll
+    static void stopCanary() {
+        canary.stop(0);
+    }
+
+    private static int canaryPort() {
+        return canary.getAddress().getPort();
+    }
+
+    /** curl inside the build daemon's network namespace; prints the HTTP status (000: no connection). */
+    private static String curlInNamespace(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + require("BGW_NETNS"), "curl",
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "5"));
+        cmd.addAll(List.of(args));
+        return run(cmd.toArray(new String[0])).strip();
+    }
+
+    private static RegistryTokens tokens() {
+        return new RegistryTokens(new HostPoolProperties.Tokens(Path.of(require("BGW_TOKEN_KEY")),
+                Path.of(require("BGW_TOKEN_CERT")), require("BGW_TOKEN_ISSUER"), require("BGW_TOKEN_SERVICE"),
+                Duration.ofMinutes(10), List.of("base/")), Clock.systemUTC());
+    }
+
+    /** The error-severity rules the policy finds in {@code dockerfile} for {@code team}. */
+    private List<String> blockingRules(String token, String team, String dockerfile) {
+        JsonNode lint = read(send(request(token, "/api/v1/lint?image=" + team + "/app")
+                .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString(dockerfile))));
+        List<String> rules = new ArrayList<>();
+        for (JsonNode f : lint.path("findings")) {
+            if (f.path("severity").asString().equals("error") && !rules.contains(f.path("rule").asString())) {
+                rules.add(f.path("rule").asString());
+            }
+        }
+        return rules;
+    }
+
+    private String policyDigest(String token) {
+        return read(get(token, "/api/v1/policy")).path("digest").asString();
+    }
+
+    /** Writes a policy file and waits until the gateway has loaded it. */
+    private void policy(String token, Path file, String content) throws Exception {
+        String before = policyDigest(token);
+        Files.writeString(file, content);
+        eventually("the policy change being picked up", Duration.ofSeconds(15),
+                () -> !policyDigest(token).equals(before));
+    }
+
+    @Test
+    void aRemoteSourceThePolicyLetThroughIsNeverFetchedAndTheBuildFails() throws Exception {
+        String team = "cfa" + RUN;
+        String token = builder(team);
+        String url = "http://127.0.0.1:" + canaryPort() + "/x-" + RUN;
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nADD " + url + " /x\nUSER 65534\n"
+                + "HEALTHCHECK NONE\n";
+
+        // The canary is reachable from this machine: a daemon outside the namespace (the plain one) fetches it.
+        Path ctx = Files.createTempFile("canary", ".tar");
+        Files.write(ctx, Tars.dockerfile("FROM scratch\nADD " + url + "-control /x\n"));
+        run("curl", "-s", "--unix-socket", require("BGW_PLAIN_DOCKER_HOST").substring("unix://".length()), "-X",
+                "POST", "-H", "Content-Type: application/x-tar", "--data-binary", "@" + ctx,
+                "http://localhost/v1.41/build?networkmode=none&rm=1&forcerm=1");
+        assertThat(CANARY).containsExactly("GET /x-" + RUN + "-control");
+        // From inside the build daemon's namespace it is not there; the registry (through the forwarder) is.
+        assertThat(curlInNamespace("http://127.0.0.1:" + canaryPort() + "/probe")).isEqualTo("000");
+        assertThat(curlInNamespace("http://" + registryAddress() + "/v2/")).isEqualTo("401");
+        CANARY.clear();
+
+        // The policy lets the URL through for this team (every rule that would stop it is off).
+        List<String> rules = blockingRules(token, team, dockerfile);
+        Path file = POLICY.resolve("zz-confine-" + team + ".yaml");
+        StringBuilder override = new StringBuilder("teams:\n  " + team + ":\n    rules:\n");
+        rules.forEach(r -> override.append("      ").append(r).append(": \"off\"\n"));
+        try {
+            if (!rules.isEmpty()) {
+                policy(token, file, override.toString());
+            }
+            assertThat(blockingRules(token, team, dockerfile)).isEmpty();
+
+            Response accepted = submit(token, "image=" + team + "/app&tag=1&noCache=true",
+                    Tars.dockerfile(dockerfile));
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            String id = read(accepted).path("id").asString();
+            JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+            assertThat(done.path("failureReason").asString()).contains("confinement violation")
+                    .contains("tried to reach http://127.0.0.1:" + canaryPort() + "/x-" + RUN);
+            assertThat(CANARY).isEmpty();
+            assertThat(auditCount("build.confinement-violation", "build/" + id)).isEqualTo(1);
+            assertThat(jdbc.queryForObject("select outcome from audit_event where action ="
+                    + " 'build.confinement-violation' and target = ?", String.class, "build/" + id))
+                    .isEqualTo("DENIED");
+            assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).contains("CONFINEMENT:");
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void anotherTeamsImageApprovedByMistakeIsNotPulledAndItsSecretGoesNowhere() throws Exception {
+        String teamB = "cfb" + RUN;
+        String teamA = "cfc" + RUN;
+        String secret = "confine-secret-" + RUN + "-" + Long.toHexString(System.nanoTime());
+        String tokenB = builder(teamB);
+        String tokenA = builder(teamA);
+
+        // Team B's image, with a file only team B may read, built and pushed through the gateway (so the build host
+        // also has it locally, under its registry name).
+        JsonNode b = awaitFinal(tokenB, read(submit(tokenB, "image=" + teamB + "/secret&tag=1&noCache=true",
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nRUN echo " + secret
+                        + " > /opt-note\nUSER 65534\nHEALTHCHECK NONE\n"))).path("id").asString(), Duration.ofMinutes(3));
+        assertThat(b.path("status").asString()).as(b.toString()).isEqualTo("SUCCEEDED");
+
+        // By mistake, the policy approves team B's repositories as images anyone may build on.
+        Path file = POLICY.resolve("zz-confine-" + teamB + ".yaml");
+        String dockerfileA = "FROM " + registryAddress() + "/" + teamB + "/secret:1\nRUN cat /opt-note\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        try {
+            policy(tokenA, file, "approvedImages:\n  - prefix: " + registryAddress() + "/" + teamB + "/\n");
+            assertThat(blockingRules(tokenA, teamA, dockerfileA)).isEmpty();
+
+            Response accepted = submit(tokenA, "image=" + teamA + "/app&tag=1&noCache=true",
+                    Tars.dockerfile(dockerfileA));
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            String id = read(accepted).path("id").asString();
+            JsonNode done = awaitFinal(tokenA, id, Duration.ofMinutes(3));
+
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+            assertThat(done.path("failureReason").asString()).contains("confinement violation")
+                    .contains(teamB + "/secret");
+            String log = get(tokenA, "/api/v1/builds/" + id + "/logs").body();
+            assertThat(log).contains("Not granted to the build daemon: " + registryAddress() + "/" + teamB)
+                    .doesNotContain(secret);
+            assertThat(done.toString()).doesNotContain(secret);
+            assertThat(done.path("imageDigest").isMissingNode() || done.path("imageDigest").isNull()).isTrue();
+            assertThat(auditCount("build.confinement-violation", "build/" + id)).isEqualTo(1);
+            // No image of team A reached the registry.
+            assertThat(run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                    "http://" + registryAddress() + "/v2/" + teamA + "/app/manifests/1")).isEqualTo("404");
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where details like ?", Long.class,
+                    "%" + secret + "%")).isZero();
+        } finally {
+            Files.deleteIfExists(file);
+        }
+    }
+
+    @Test
+    void theRegistryTheDaemonReachesRefusesReadsWithoutATokenAndOutsideIt() {
+        String manifest = "http://" + registryAddress() + "/v2/base/busybox/manifests/latest";
+        String accept = "Accept: application/vnd.docker.distribution.manifest.v2+json";
+        // Anonymous: refused.
+        assertThat(curlInNamespace("-H", accept, manifest)).isEqualTo("401");
+        assertThat(curlInNamespace("http://" + registryAddress() + "/v2/_catalog")).isEqualTo("401");
+        // A token of a build that may pull base/busybox: that and nothing else.
+        String pull = tokens().mint("build/it-" + RUN, List.of(new RegistryTokens.Access("base/busybox",
+                Set.of("pull"))), Duration.ofMinutes(2));
+        assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull, manifest)).isEqualTo("200");
+        assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull,
+                "http://" + registryAddress() + "/v2/base/debian/manifests/12")).isEqualTo("401");
+        // A token signed by another key, or for another service, is refused.
+        assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull.substring(0,
+                pull.lastIndexOf('.') + 1) + "AAAA", manifest)).isEqualTo("401");
+    }
+
+    @Test
+    void thePushTokenPushesOnlyTheBuildsRepository() {
+        BuildJob job = new BuildJob("it-" + RUN, "userns-1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(),
+                false, "cfd" + RUN + "/app", "1", "cfd" + RUN, registryAddress() + "/base/busybox");
+        Confinement.Plan plan = Confinement.plan(job, registryAddress(), List.of("base/"));
+        String push = tokens().mint("build/" + job.buildId(), Confinement.pushGrants(job, plan),
+                Duration.ofMinutes(2));
+        String auth = "Authorization: Bearer " + push;
+        // Its own repository: an upload starts (202), and is cancelled again.
+        String own = run("nsenter", "--net=/run/netns/" + require("BGW_NETNS"), "curl", "-s", "-D", "-", "-o",
+                "/dev/null", "-m", "5", "-X", "POST", "-H", auth,
+                "http://" + registryAddress() + "/v2/" + job.repository() + "/blobs/uploads/");
+        assertThat(own).startsWith("HTTP/1.1 202");
+        String location = own.lines().filter(l -> l.toLowerCase().startsWith("location:")).findFirst().orElseThrow()
+                .substring("location:".length()).strip();
+        curlInNamespace("-X", "DELETE", "-H", auth, location.startsWith("http") ? location
+                : "http://" + registryAddress() + location);
+        // Any other repository, another team's or a base: refused.
+        for (String other : List.of("cfe" + RUN + "/app", "base/busybox", "cfd" + RUN + "/other")) {
+            assertThat(curlInNamespace("-X", "POST", "-H", auth,
+                    "http://" + registryAddress() + "/v2/" + other + "/blobs/uploads/")).as(other).isEqualTo("401");
+        }
+        // The build's own pull token cannot push at all.
+        String pull = tokens().mint("build/" + job.buildId(), Confinement.pullGrants(plan), Duration.ofMinutes(2));
+        assertThat(curlInNamespace("-X", "POST", "-H", "Authorization: Bearer " + pull,
+                "http://" + registryAddress() + "/v2/" + job.repository() + "/blobs/uploads/")).isEqualTo("401");
+    }
+}

@@ -1,0 +1,108 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class ConfinementTest {
+
+    private static final String REGISTRY = "127.0.0.1:5014";
+    private static final String DIGEST = "sha256:2d2adc4e1a3898dcd296b49dd1e74a1c518f0158f953ce742033359c40edb110";
+
+    private static BuildJob job(String team, List<String> allowedPulls) {
+        return new BuildJob("b1", "host1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(), false,
+                team + "/app", "1", team, null, allowedPulls);
+    }
+
+    @Test
+    void theTokenCoversApprovedBasesAndTheTeamsOwnRepositoriesOnly() {
+        Confinement.Plan plan = Confinement.plan(job("alpha", List.of(
+                REGISTRY + "/base/busybox:latest",
+                REGISTRY + "/base/debian:12@" + DIGEST,
+                REGISTRY + "/alpha/builder:3",
+                REGISTRY + "/beta/secret:1",
+                REGISTRY + "/alphabet/x:1",
+                "docker.io/library/alpine:3",
+                "127.0.0.1:5015/base/busybox")), REGISTRY, List.of("base/"));
+
+        assertThat(plan.granted()).containsExactlyInAnyOrder("base/busybox", "base/debian", "alpha/builder");
+        assertThat(plan.refused()).containsOnlyKeys(REGISTRY + "/beta/secret:1", REGISTRY + "/alphabet/x:1",
+                "docker.io/library/alpine:3", "127.0.0.1:5015/base/busybox");
+        assertThat(plan.refused().get(REGISTRY + "/beta/secret:1")).contains("another team's repository");
+        assertThat(plan.refused().get("docker.io/library/alpine:3")).contains("not in the gateway's registry");
+    }
+
+    @Test
+    void withoutTheCallersListTheBaseImageIsTheOnlyApprovedPull() {
+        BuildJob job = new BuildJob("b1", "host1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(), false,
+                "alpha/app", "1", "alpha", REGISTRY + "/base/busybox");
+        assertThat(job.allowedPulls()).containsExactly(REGISTRY + "/base/busybox");
+        assertThat(Confinement.plan(job, REGISTRY, List.of("base/")).granted()).containsExactly("base/busybox");
+        assertThat(new BuildJob("b1", "host1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(), false,
+                "alpha/app", "1", "alpha", null).allowedPulls()).isEmpty();
+    }
+
+    @Test
+    void repositoriesOfReferences() {
+        assertThat(Confinement.repository(REGISTRY + "/base/busybox", REGISTRY)).isEqualTo("base/busybox");
+        assertThat(Confinement.repository(REGISTRY + "/base/busybox:1.36", REGISTRY)).isEqualTo("base/busybox");
+        assertThat(Confinement.repository(REGISTRY + "/a/b/c:1@" + DIGEST, REGISTRY)).isEqualTo("a/b/c");
+        assertThat(Confinement.repository(REGISTRY + "/a/b@" + DIGEST, REGISTRY)).isEqualTo("a/b");
+        assertThat(Confinement.repository("127.0.0.1:50140/base/busybox", REGISTRY)).isNull();
+        assertThat(Confinement.repository("base/busybox", REGISTRY)).isNull();
+        assertThat(Confinement.repository(null, REGISTRY)).isNull();
+    }
+
+    @Test
+    void aBuildThatPulledOnlyWhatWasGrantedAndFetchedNothingStayedInside() {
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), Map.of());
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(new PulledImage(REGISTRY + "/base/busybox:latest",
+                DIGEST, "FROM " + REGISTRY + "/base/busybox")), List.of(), null)).isEmpty();
+        // A failed pull from the registry itself (a missing tag, say) is not an escape.
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "manifest for " + REGISTRY
+                + "/base/busybox:nope not found: manifest unknown: manifest unknown")).isEmpty();
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "Head \"http://" + REGISTRY
+                + "/v2/base/busybox/manifests/x\": EOF")).isEmpty();
+        // A failed RUN quotes its command, which the author wrote: not evidence of anything.
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "The command '/bin/sh -c echo "
+                + "'Get \"http://10.0.0.1/\"' denied: requested access; false' returned a non-zero code: 1"))
+                .isEmpty();
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "COPY failed: open /x: permission"
+                + " denied: no")).isEmpty();
+    }
+
+    @Test
+    void everyWayOutIsAViolation() {
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), Map.of());
+        List<String> v = Confinement.violations(plan, REGISTRY,
+                List.of(new PulledImage(REGISTRY + "/beta/secret:1", DIGEST, "FROM " + REGISTRY + "/beta/secret:1"),
+                        new PulledImage("docker.io/library/alpine:3", DIGEST, "FROM alpine:3")),
+                List.of("ADD $U /x"), null);
+        assertThat(v).hasSize(3);
+        assertThat(v.get(0)).contains(REGISTRY + "/beta/secret:1").contains("not approved");
+        assertThat(v.get(1)).contains("docker.io/library/alpine:3");
+        assertThat(v.get(2)).contains("downloaded a remote source").contains("ADD $U /x");
+    }
+
+    /** Errors as dockerd 20.10 in its loopback-only namespace reports them. */
+    @Test
+    void attemptsTheDaemonReportsInItsErrorAreViolations() {
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), Map.of());
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: Get "
+                + "\"http://user:pw@127.0.0.1:9999/x?token=abc\": dial tcp 127.0.0.1:9999: connect: connection refused"))
+                .containsExactly("the daemon tried to reach http://127.0.0.1:9999/x");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "Get \"https://registry-1.docker.io"
+                + "/v2/\": dial tcp: lookup registry-1.docker.io: connect: network is unreachable"))
+                .containsExactly("the daemon tried to reach https://registry-1.docker.io/v2/");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "pull access denied for "
+                + REGISTRY + "/beta/secret, repository does not exist or may require 'docker login': denied: "
+                + "requested access to the resource is denied")).singleElement().asString()
+                .contains("refused the daemon a pull of " + REGISTRY + "/beta/secret");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "Head \"http://" + REGISTRY
+                + "/v2/beta/secret/manifests/1\": unauthorized: authentication required")).singleElement().asString()
+                .contains("the registry refused");
+    }
+}
