@@ -142,9 +142,15 @@ final class Expansion {
     }
 
     private static String reason(RuntimeException e) {
-        String m = e.getMessage();
+        // The innermost message: a wrapper's (UncheckedIOException's) is its cause's class name and message, and
+        // findings never show class names.
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        String m = root.getMessage();
         if (m == null || m.isBlank()) {
-            return e.getClass().getSimpleName();
+            return "no reason given";
         }
         return m.length() > 200 ? m.substring(0, 200) + "…" : m;
     }

@@ -54,7 +54,7 @@ class ImageRegistryTriggersTest {
 
     private ImageRegistry client() {
         return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry(address, null, null, null),
+                new HostPoolProperties.Registry(address, null, null, null, null),
                 new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
                 JsonMapper.builder().build());
     }
