@@ -348,21 +348,24 @@ public final class ArchiveInspector {
          * extracted: a target that leaves the context at any step, or a chain deeper than 40 or circular, is refused.
          */
         private void resolveSymlinks() throws UnsafeArchiveException {
-            Map<String, List<String>> resolved = new HashMap<>();
+            Map<String, Resolved> resolved = new HashMap<>();
             for (String link : symlinks.keySet()) {
-                resolve(link, resolved, new HashSet<>(), 0);
+                resolve(link, resolved, new HashSet<>(), 1);
             }
         }
 
-        private List<String> resolve(String link, Map<String, List<String>> resolved, Set<String> inProgress,
-                int depth) throws UnsafeArchiveException {
-            List<String> done = resolved.get(link);
+        /** Where a symlink leads, and how many links deep its resolution goes (itself included). */
+        private record Resolved(List<String> path, int depth) {
+        }
+
+        private Resolved resolve(String link, Map<String, Resolved> resolved, Set<String> inProgress, int nesting)
+                throws UnsafeArchiveException {
+            Resolved done = resolved.get(link);
             if (done != null) {
                 return done;
             }
-            if (!inProgress.add(link) || depth > MAX_LINK_DEPTH) {
-                throw new UnsafeArchiveException("link-loop", "symlink '" + shown(link) + "' is part of a loop or a "
-                        + "chain of more than " + MAX_LINK_DEPTH + " links");
+            if (nesting > MAX_LINK_DEPTH || !inProgress.add(link)) {
+                throw loop(link);
             }
             String target = symlinks.get(link);
             if (target.startsWith("/")) {
@@ -370,6 +373,7 @@ public final class ArchiveInspector {
             }
             List<String> path = new ArrayList<>(List.of(link.split("/")));
             path.remove(path.size() - 1);
+            int depth = 1;
             for (String part : target.split("/")) {
                 if (part.isEmpty() || part.equals(".")) {
                     continue;
@@ -384,14 +388,23 @@ public final class ArchiveInspector {
                 path.add(part);
                 String here = String.join("/", path);
                 if (symlinks.containsKey(here)) {
-                    List<String> through = resolve(here, resolved, inProgress, depth + 1);
-                    path = new ArrayList<>(through);
+                    Resolved through = resolve(here, resolved, inProgress, nesting + 1);
+                    depth = Math.max(depth, through.depth() + 1);
+                    if (depth > MAX_LINK_DEPTH) {
+                        throw loop(link);
+                    }
+                    path = new ArrayList<>(through.path());
                 }
             }
             inProgress.remove(link);
-            List<String> result = List.copyOf(path);
+            Resolved result = new Resolved(List.copyOf(path), depth);
             resolved.put(link, result);
             return result;
+        }
+
+        private static UnsafeArchiveException loop(String link) {
+            return new UnsafeArchiveException("link-loop", "symlink '" + shown(link) + "' is part of a loop or a "
+                    + "chain of more than " + MAX_LINK_DEPTH + " links");
         }
 
         private UnsafeArchiveException escape(String link, String target) {
