@@ -109,7 +109,7 @@ class ArchiveInspectorTest {
     private static String wideKind(byte[] archive) {
         try {
             ArchiveInspector.inspect(new ByteArrayInputStream(archive), "Dockerfile",
-                    new ArchiveInspector.Limits(1 << 20, 1000, 1 << 20, 256, 64 * 1024));
+                    new ArchiveInspector.Limits(1 << 20, 1000, 1 << 20, 4096, 64 * 1024));
             return "accepted";
         } catch (UnsafeArchiveException e) {
             return e.kind();
@@ -314,5 +314,21 @@ class ArchiveInspectorTest {
             out.writeBytes(p);
         }
         return out.toByteArray();
+    }
+
+    /**
+     * Archives written by real tools (GNU tar in gnu and posix formats, gzip; Python's tarfile in GNU and PAX
+     * formats, with long names, non-ASCII names, hard links and symlinks) are accepted; the hostile seeds are not.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({
+            "gnu-tar-gnu-format, accepted", "gnu-tar-posix-format, accepted", "gnu-tar-gzip, accepted",
+            "gnu-long-names-and-links, accepted", "pax-long-names, accepted", "plain, accepted",
+            "duplicate-dockerfile, duplicate-path", "global-pax-header, ambiguous-archive",
+            "trailing-data, trailing-data", "symlink-chain-escape, link-escape", "symlink-loop, link-loop"})
+    void realToolsAreAcceptedAndHostileSeedsRefused(String seed, String expected) throws Exception {
+        byte[] archive = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("src/test/resources/io/buildgateway/"
+                + "fuzz/ParserFuzzTestInputs/archiveInspectorOnlyAcceptsOrRefuses", seed));
+        assertThat(wideKind(archive)).isEqualTo(expected);
     }
 }
