@@ -254,9 +254,16 @@ public final class ArchiveInspector {
                     Set.copyOf(hardlinkTargets));
         }
 
+        /** A sink's own failure (the disk it writes to) is the gateway's problem, not the archive's. */
         private void emit(Entry entry, InputStream data) throws IOException {
             if (sink != null) {
-                sink.accept(entry, data);
+                try {
+                    sink.accept(entry, data == null ? null : new ArchiveData(data));
+                } catch (ArchiveReadFailure e) {
+                    throw e.getCause();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException("writing the re-packed context failed", e);
+                }
             }
         }
 
@@ -410,6 +417,47 @@ public final class ArchiveInspector {
         private UnsafeArchiveException escape(String link, String target) {
             return new UnsafeArchiveException("link-escape", "symlink '" + shown(link) + "' points to '"
                     + shown(target) + "', which leaves the context once the archive's links are followed");
+        }
+    }
+
+    /** Tells the archive's read failures (refused as unreadable) from the sink's write failures (a server error). */
+    private static final class ArchiveReadFailure extends RuntimeException {
+        ArchiveReadFailure(IOException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
+        }
+    }
+
+    private static final class ArchiveData extends java.io.FilterInputStream {
+        ArchiveData(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() {
+            try {
+                return in.read();
+            } catch (IOException e) {
+                throw new ArchiveReadFailure(e);
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            try {
+                return in.read(b, off, len);
+            } catch (IOException e) {
+                throw new ArchiveReadFailure(e);
+            }
+        }
+
+        @Override
+        public void close() {
+            // the archive stream is closed by its owner
         }
     }
 

@@ -331,4 +331,22 @@ class ArchiveInspectorTest {
                 + "fuzz/ParserFuzzTestInputs/archiveInspectorOnlyAcceptsOrRefuses", seed));
         assertThat(wideKind(archive)).isEqualTo(expected);
     }
+
+    @Test
+    void aSinkFailureIsTheGatewaysAndATruncatedArchiveIsTheClients() {
+        byte[] archive = Tars.tar().file("Dockerfile", DF).file("data", new byte[4096]).bytes();
+        ArchiveInspector.EntrySink failing = (entry, data) -> {
+            throw new java.io.IOException("disk full");
+        };
+        assertThatThrownBy(() -> ArchiveInspector.inspect(new ByteArrayInputStream(archive), "Dockerfile", LIMITS,
+                failing)).isInstanceOf(java.io.UncheckedIOException.class);
+        ArchiveInspector.EntrySink reading = (entry, data) -> {
+            if (data != null) {
+                data.readAllBytes();
+            }
+        };
+        assertThatThrownBy(() -> ArchiveInspector.inspect(new ByteArrayInputStream(java.util.Arrays.copyOf(archive,
+                3000)), "Dockerfile", LIMITS, reading)).isInstanceOf(UnsafeArchiveException.class)
+                .extracting(e -> ((UnsafeArchiveException) e).kind()).isEqualTo("unreadable-archive");
+    }
 }
