@@ -264,9 +264,12 @@ final class GoTarView {
             if (space == pos || space >= data.length || data[space] != ' ') {
                 return malformedPax();
             }
-            int length = Integer.parseInt(new String(data, pos, space - pos, StandardCharsets.US_ASCII));
-            int end = pos + length;
-            if (length <= space - pos + 1 || end > data.length || data[end - 1] != '\n') {
+            long length = Long.parseLong(new String(data, pos, space - pos, StandardCharsets.US_ASCII));
+            if (length <= space - pos + 1 || length > data.length - pos) {
+                return malformedPax();
+            }
+            int end = pos + (int) length;
+            if (data[end - 1] != '\n') {
                 return malformedPax();
             }
             String record = decode(data, space + 1, end - 1 - (space + 1));
@@ -322,11 +325,14 @@ final class GoTarView {
     /** Octal (trimmed of spaces and NULs) or base-256, as Go's {@code parseNumeric}; null if invalid. */
     private Long number(int off, int len) {
         if ((block[off] & 0x80) != 0) {
-            if (len > 9 || (block[off] & 0x40) != 0) {
-                return null;
+            if ((block[off] & 0x40) != 0) {
+                return null; // negative
             }
             long v = block[off] & 0x3f;
             for (int i = off + 1; i < off + len; i++) {
+                if (v > (Long.MAX_VALUE >> 8)) {
+                    return null;
+                }
                 v = (v << 8) | (block[i] & 0xff);
             }
             return v;
