@@ -136,7 +136,12 @@ final class Repacker implements ArchiveInspector.EntrySink {
             tar.write(records);
             tar.closeArchiveEntry();
             // The header's own fields get the names cut at a character boundary; the PAX records are the names.
-            entry.setName(cut(entry.getName()));
+            String cut = cut(entry.getName());
+            // commons-compress writes a name ending in '/' as a directory: a cut file name must not end so.
+            while (!entry.isDirectory() && cut.endsWith("/")) {
+                cut = cut.substring(0, cut.length() - 1);
+            }
+            entry.setName(cut);
             if (entry.getLinkName() != null) {
                 entry.setLinkName(cut(entry.getLinkName()));
             }
