@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -39,18 +40,31 @@ public class ContextIntake {
         this.incoming = store.resolve("incoming");
         Files.createDirectories(incoming);
         // Uploads that were in flight when the gateway last stopped are incomplete by definition.
-        try (var leftovers = Files.newDirectoryStream(incoming, "*.part")) {
+        try (var leftovers = Files.newDirectoryStream(incoming)) {
             for (Path part : leftovers) {
-                Files.deleteIfExists(part);
+                if (Files.isDirectory(part) && part.getFileName().toString().endsWith(".links")) {
+                    try (var spilled = Files.list(part)) {
+                        for (Path f : (Iterable<Path>) spilled::iterator) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                    Files.deleteIfExists(part);
+                } else if (part.getFileName().toString().endsWith(".part")) {
+                    Files.deleteIfExists(part);
+                }
             }
         }
         this.bytes = Counter.builder("gateway.intake.bytes").description("bytes of build context received")
                 .baseUnit("bytes").register(meters);
     }
 
-    /** An accepted context in the store. */
+    /**
+     * An accepted context in the store. {@code hardlinkTargets}: the regular files that hard links of the archive
+     * share (the re-pack keeps their content to materialise the links).
+     */
     public record StoredContext(Digest digest, Path path, long size, boolean gzip, int entries,
-            long uncompressedBytes, String dockerfile, boolean hasDockerignore, java.util.Set<String> files) {
+            long uncompressedBytes, String dockerfile, boolean hasDockerignore, java.util.Set<String> files,
+            java.util.Set<String> hardlinkTargets) {
     }
 
     /**
@@ -103,7 +117,7 @@ public class ContextIntake {
             }
             return new StoredContext(digest, target, size, inspection.gzip(), inspection.entries(),
                     inspection.uncompressedBytes(), inspection.dockerfile(), inspection.hasDockerignore(),
-                    inspection.files());
+                    inspection.files(), inspection.hardlinkTargets());
         } catch (IOException e) {
             throw Problem.badRequest("unreadable-body", "the request body could not be read completely");
         } finally {
@@ -112,6 +126,99 @@ public class ContextIntake {
             } catch (IOException ignored) {
                 // best effort: a leftover .part file is removed at the next start
             }
+        }
+    }
+
+    /**
+     * Re-packs an accepted upload into the archive the daemon builds: read once more through the same inspection
+     * (so it is checked again), written as a fresh plain tar of directories, regular files (hard links
+     * materialised) and in-context symlinks, each path once, in the upload's order, with deterministic headers, and
+     * the Dockerfile at {@code dockerfilePath} replaced by {@code dockerfileBytes} (regular file, 0644). Streamed: the
+     * only copies are the output and the content of hard-linked files. The result is stored under its own digest
+     * (the same upload and Dockerfile always give the same digest); the upload stays where it is.
+     */
+    public StoredContext repack(StoredContext uploaded, String dockerfilePath, byte[] dockerfileBytes) {
+        String dockerfile;
+        try {
+            dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
+        } catch (UnsafeArchiveException e) {
+            throw Problem.badRequest(e.kind(), e.getMessage());
+        }
+        String id = UUID.randomUUID().toString();
+        Path temp = incoming.resolve(id + ".part");
+        Path spill = incoming.resolve(id + ".links");
+        try {
+            Files.createDirectories(spill);
+            MessageDigest sha = sha256();
+            ArchiveInspector.Inspection inspection;
+            Repacker repacker;
+            long size;
+            try (InputStream in = Files.newInputStream(uploaded.path());
+                    CountingOutputStream counted = new CountingOutputStream(new DigestOutputStream(
+                            new java.io.BufferedOutputStream(Files.newOutputStream(temp), BUFFER), sha))) {
+                repacker = new Repacker(counted, uploaded.hardlinkTargets(), dockerfileBytes, spill);
+                inspection = ArchiveInspector.inspect(in, dockerfile, limits(), repacker);
+                repacker.finish();
+                counted.flush();
+                size = counted.count;
+            } catch (UnsafeArchiveException e) {
+                throw Problem.badRequest(e.kind(), e.getMessage());
+            }
+            Digest digest = Digest.sha256(sha.digest());
+            Path target = pathOf(digest);
+            moveIntoStore(temp, target);
+            return new StoredContext(digest, target, size, false, repacker.entries(), repacker.uncompressedBytes(),
+                    new String(dockerfileBytes, StandardCharsets.UTF_8), inspection.hasDockerignore(),
+                    inspection.files(), java.util.Set.of());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("re-packing context " + uploaded.digest() + " failed", e);
+        } finally {
+            try {
+                Files.deleteIfExists(temp);
+                if (Files.isDirectory(spill)) {
+                    try (var files = Files.list(spill)) {
+                        for (Path f : (Iterable<Path>) files::iterator) {
+                            Files.deleteIfExists(f);
+                        }
+                    }
+                    Files.deleteIfExists(spill);
+                }
+            } catch (IOException ignored) {
+                // best effort: leftovers in incoming/ are removed at the next start
+            }
+        }
+    }
+
+    /**
+     * Removes a stored context at once (a REJECTED build's upload: its digest and findings stay in the build record
+     * and the audit trail). The store is content-addressed: the caller makes sure no other build still needs the
+     * same digest. Returns whether a file was removed.
+     */
+    public boolean delete(Digest digest) {
+        try {
+            return Files.deleteIfExists(pathOf(digest));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("deleting context " + digest + " failed", e);
+        }
+    }
+
+    private static final class CountingOutputStream extends java.io.FilterOutputStream {
+        private long count;
+
+        CountingOutputStream(OutputStream out) {
+            super(out);
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            out.write(b);
+            count++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            out.write(b, off, len);
+            count += len;
         }
     }
 

@@ -56,7 +56,52 @@ class HostileArchiveIT extends IntegrationTest {
                 Arguments.of("missing Dockerfile", Tars.tar().file("README", "no dockerfile").bytes(),
                         "missing-dockerfile"),
                 Arguments.of("Dockerfile as a symlink", Tars.tar().file("real", DOCKERFILE)
-                        .symlink("Dockerfile", "real").bytes(), "missing-dockerfile"),
+                        .symlink("Dockerfile", "real").bytes(), "dockerfile-not-regular"),
+                Arguments.of("Dockerfile as a hard link", Tars.tar().file("real", DOCKERFILE)
+                        .hardlink("Dockerfile", "real").bytes(), "dockerfile-not-regular"),
+                Arguments.of("Dockerfile as a directory", Tars.tar().dir("Dockerfile").file("Dockerfile/x", "x")
+                        .bytes(), "dockerfile-not-regular"),
+                Arguments.of("Dockerfile twice", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .file("Dockerfile", "FROM 127.0.0.1:5001/evil\n").end().bytes(), "duplicate-path"),
+                Arguments.of("a and ./a", RawTar.tar().file("Dockerfile", DOCKERFILE).file("a", "1").file("./a", "2")
+                        .end().bytes(), "duplicate-path"),
+                Arguments.of("file and directory of one name", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .file("a", "1").file("a/b", "2").end().bytes(), "duplicate-path"),
+                Arguments.of("entry beneath a symlink", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .link("x", '2', ".").file("x/Dockerfile", "FROM 127.0.0.1:5001/evil\n").end().bytes(),
+                        "path-through-link"),
+                Arguments.of("control character in a name", Tars.tar().file("Dockerfile", DOCKERFILE)
+                        .file("evil\u001b[2J", "x").bytes(), "control-character"),
+                Arguments.of("C1 control character in a name", Tars.tar().file("Dockerfile", DOCKERFILE)
+                        .file("evil\u009b", "x").bytes(), "control-character"),
+                Arguments.of("name that is not UTF-8", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .entry(new byte[] {'a', (byte) 0xc3}, '0', new byte[0], "", null).end().bytes(),
+                        "invalid-name"),
+                Arguments.of("data after the end of the archive", concat(valid, "more data".getBytes()),
+                        "trailing-data"),
+                Arguments.of("a header after one zero block", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .raw(new byte[512]).file("hidden", "x").end().bytes(), "trailing-data"),
+                Arguments.of("symlink escaping once resolved", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .link("esc", '2', "sub/link/..").link("sub/link", '2', "..").end().bytes(), "link-escape"),
+                Arguments.of("symlink chain escaping", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .link("e", '2', "s/l1/..").link("s/l1", '2', "../l2").link("l2", '2', "s/l3")
+                        .link("s/l3", '2', "..").end().bytes(), "link-escape"),
+                Arguments.of("symlink loop", RawTar.tar().file("Dockerfile", DOCKERFILE).link("a", '2', "b")
+                        .link("b", '2', "a").end().bytes(), "link-loop"),
+                Arguments.of("hard link to a later file", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .link("h", '1', "f").file("f", "x").end().bytes(), "link-escape"),
+                Arguments.of("hard link to a symlink", RawTar.tar().file("Dockerfile", DOCKERFILE)
+                        .link("s", '2', "Dockerfile").link("h", '1', "s").end().bytes(), "link-escape"),
+                Arguments.of("global PAX header", RawTar.tar().pax('g', "path=Dockerfile").file("Dockerfile",
+                        DOCKERFILE).end().bytes(), "ambiguous-archive"),
+                Arguments.of("GNU long name and PAX path", RawTar.tar().gnuLong('L', "Dockerfile")
+                        .pax('x', "path=other").file("x", DOCKERFILE).end().bytes(), "ambiguous-archive"),
+                Arguments.of("two PAX headers", RawTar.tar().pax('x', "path=Dockerfile").pax('x', "mtime=1")
+                        .file("x", DOCKERFILE).end().bytes(), "ambiguous-archive"),
+                Arguments.of("symlink with a data size", RawTar.tar().file("x", DOCKERFILE).sized("l", '2', "x",
+                        valid.length, valid).end().bytes(), "ambiguous-archive"),
+                Arguments.of("sparse file", RawTar.tar().file("Dockerfile", DOCKERFILE).entry("s", 'S', "").end()
+                        .bytes(), "special-file"),
                 Arguments.of("truncated archive", Arrays.copyOf(valid, 530), "unreadable-archive"),
                 Arguments.of("not an archive", "this is not a tar file at all, just text\n".repeat(50).getBytes(),
                         "unreadable-archive"),
@@ -75,9 +120,13 @@ class HostileArchiveIT extends IntegrationTest {
 
         JsonNode p = problem(r, 400);
         assertThat(p.path("type").asString()).endsWith("/" + type);
+        assertThat(p.path("detail").asString()).isNotBlank().doesNotContain("\u001b").doesNotContain("\u009b");
         assertThat(jdbc.queryForObject("select count(*) from build", Long.class)).isEqualTo(buildsBefore);
         assertThat(storeFiles()).isEqualTo(storeBefore);
-        assertThat(auditCount("http.refused", "/api/v1/builds")).isPositive();
+        // This very request is audited as refused, with the problem that names it.
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused' and target = "
+                + "'/api/v1/builds' and request_id = ? and details::jsonb ->> 'problem' = ?", Long.class,
+                p.path("requestId").asString(), type)).isEqualTo(1L);
     }
 
     @Test
@@ -145,6 +194,12 @@ class HostileArchiveIT extends IntegrationTest {
         try (Stream<Path> files = Files.walk(store)) {
             return files.filter(Files::isRegularFile).sorted().toList();
         }
+    }
+
+    private static byte[] concat(byte[] a, byte[] b) {
+        byte[] out = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
     }
 
     private static byte[] manyEntries(int n) {
