@@ -2,6 +2,7 @@ package io.buildgateway.builds;
 
 import io.buildgateway.hostpool.BuildHosts;
 import io.buildgateway.hostpool.BuildJob;
+import io.buildgateway.intake.ContextIntake;
 import io.buildgateway.hostpool.BuildOutcome;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
@@ -195,7 +196,14 @@ class BuildDispatcher {
         labels.put("io.buildgateway.requested-by", b.requestedBy);
         labels.put("io.buildgateway.context-digest", b.contextDigest);
         labels.put("io.buildgateway.policy-digest", b.policyDigest);
-        Path context = contexts.resolve(b.contextDigest.substring("sha256:".length()) + ".ctx");
+        // The daemon builds the re-packed context with the gateway's canonical Dockerfile (docs/security.md, layer A);
+        // only builds queued before V11 have none and are built from their upload.
+        String builtDigest = b.builtContextDigest != null ? b.builtContextDigest : b.contextDigest;
+        if (b.builtContextDigest != null) {
+            labels.put("io.buildgateway.built-context-digest", b.builtContextDigest);
+        }
+        String dockerfile = b.builtContextDigest != null ? ContextIntake.dockerfileEntry(b.dockerfile) : b.dockerfile;
+        Path context = contexts.resolve(builtDigest.substring("sha256:".length()) + ".ctx");
         AtomicBoolean cancel = new AtomicBoolean(false);
         Timer.Sample sample = Timer.start(meters);
         ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, cancel), 1, 1, TimeUnit.SECONDS);
@@ -203,11 +211,11 @@ class BuildDispatcher {
         try {
             if (!Files.exists(context)) {
                 outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null,
-                        "the build context " + b.contextDigest + " is no longer in the store");
+                        "the build context " + builtDigest + " is no longer in the store");
             } else {
                 List<String> allowedPulls = b.allowedPulls == null ? null
                         : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
-                BuildJob job = new BuildJob(b.id.toString(), b.host, context, b.dockerfile, b.target, args, labels,
+                BuildJob job = new BuildJob(b.id.toString(), b.host, context, dockerfile, b.target, args, labels,
                         b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls);
                 outcome = hosts.run(job, output, buildLog::step, cancel::get);
             }
@@ -313,7 +321,8 @@ class BuildDispatcher {
                 json.readValue(b.labels, new TypeReference<Map<String, String>>() { }), b.noCache, b.policyDigest,
                 b.host, outcome.run().usernsRemap(), outcome.run().networkMode(), b.requestedAt, b.startedAt,
                 outcome.run().pulled().stream()
-                        .map(p -> new BuildSucceeded.Pulled(p.reference(), p.digest(), p.step())).toList());
+                        .map(p -> new BuildSucceeded.Pulled(p.reference(), p.digest(), p.step())).toList(),
+                b.builtContextDigest, b.builtContextSize);
     }
 
     private void recoverSafely() {

@@ -32,7 +32,16 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
     public record Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
             String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
-            List<Pulled> pulled) {
+            List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
+
+        /** A run recorded before contexts were re-packed (no built context). */
+        public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+                Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+                String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+                List<Pulled> pulled) {
+            this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, null, null);
+        }
 
         public Run {
             // Not Map.copyOf: a build arg given without a value (Engine API) is a null value, kept as such.

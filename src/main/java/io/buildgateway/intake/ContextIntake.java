@@ -194,6 +194,18 @@ public class ContextIntake {
      * and the audit trail). The store is content-addressed: the caller makes sure no other build still needs the
      * same digest. Returns whether a file was removed.
      */
+    /**
+     * The Dockerfile's entry name in a re-packed context: the request's path normalised as the re-pack wrote it
+     * ({@code ./build//Dockerfile.prod} is {@code build/Dockerfile.prod}). The path was checked at submission.
+     */
+    public static String dockerfileEntry(String dockerfilePath) {
+        try {
+            return ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
+        } catch (UnsafeArchiveException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+    }
+
     public boolean delete(Digest digest) {
         try {
             return Files.deleteIfExists(pathOf(digest));

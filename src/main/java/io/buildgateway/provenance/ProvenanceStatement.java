@@ -68,9 +68,21 @@ public final class ProvenanceStatement {
         internal.put("registry", registry);
         internal.put("requestedBy", b.requestedBy());
         putIfPresent(internal, "rebuildOf", b.rebuildOf() == null ? null : b.rebuildOf().toString());
+        if (run.builtContextDigest() != null) {
+            // What the daemon received: the upload re-packed by the gateway with its canonical Dockerfile.
+            Map<String, Object> built = new LinkedHashMap<>();
+            built.put("digest", Digest.parse(run.builtContextDigest()).value());
+            built.put("location", contextLocation(Digest.parse(run.builtContextDigest())));
+            putIfPresent(built, "size", run.builtContextSize());
+            internal.put("builtContext", built);
+        }
 
         List<Object> dependencies = new ArrayList<>();
         dependencies.add(resource("context", contextLocation(context), context, null));
+        if (run.builtContextDigest() != null) {
+            Digest built = Digest.parse(run.builtContextDigest());
+            dependencies.add(resource("built-context", contextLocation(built), built, null));
+        }
         for (BuildSucceeded.Pulled p : run.pulled()) {
             dependencies.add(resource(p.reference(), purl(p.reference()), Digest.parse(p.digest()),
                     p.step() == null ? null : Map.of("step", p.step())));
