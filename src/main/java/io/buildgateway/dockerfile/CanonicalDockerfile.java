@@ -17,6 +17,17 @@ public final class CanonicalDockerfile {
     private CanonicalDockerfile() {
     }
 
+    /**
+     * The flags the classic builder of dockerd 20.10 accepts, by instruction (checked against it): any other is
+     * "Unknown flag" before the first step. (ONBUILD's trigger is not checked until it fires.)
+     */
+    static final java.util.Map<String, java.util.Set<String>> CLASSIC_FLAGS = java.util.Map.of(
+            "FROM", java.util.Set.of("platform"),
+            "COPY", java.util.Set.of("from", "chown", "chmod"),
+            "ADD", java.util.Set.of("chown", "chmod"),
+            "RUN", java.util.Set.of("mount"),
+            "HEALTHCHECK", java.util.Set.of("interval", "timeout", "start-period", "retries"));
+
     /** The canonical text ({@code null} when refused) and the problems that refused it. */
     public record Result(String text, List<Problem> problems) {
         public Result {
@@ -55,6 +66,14 @@ public final class CanonicalDockerfile {
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
                 continue;
+            }
+            if (!heredocsSupported) {
+                for (Instruction.Flag flag : in.flags()) {
+                    if (!CLASSIC_FLAGS.getOrDefault(in.keyword(), java.util.Set.of()).contains(flag.name())) {
+                        problems.add(new Problem(in.line(), in.keyword() + " --" + flag.name() + " is unknown to the"
+                                + " build host's builder (the classic builder of dockerd 20.10), which refuses it"));
+                    }
+                }
             }
             out.append(line).append('\n');
             if (!in.heredocs().isEmpty()) {

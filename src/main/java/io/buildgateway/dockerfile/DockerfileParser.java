@@ -379,6 +379,16 @@ public final class DockerfileParser {
             if (keyword.equals("FROM") && rest.isEmpty()) {
                 errors.add(new ParseError(start, "FROM needs an image"));
             }
+            if (keyword.equals("ONBUILD")) {
+                int sub = indexOfSeparator(rest);
+                String trigger = keyword(rest, sub < 0 ? rest.length() : sub);
+                if (rest.isEmpty() || "ONBUILD".equals(trigger) || "FROM".equals(trigger)
+                        || "MAINTAINER".equals(trigger)) {
+                    // The daemon refuses these before it runs anything.
+                    errors.add(new ParseError(start, rest.isEmpty() ? "ONBUILD needs an instruction"
+                            : trigger + " isn't allowed as an ONBUILD trigger"));
+                }
+            }
         }
         return new Dockerfile(directives, escape, instructions, comments, errors);
     }
