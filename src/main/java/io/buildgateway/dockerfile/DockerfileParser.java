@@ -379,6 +379,12 @@ public final class DockerfileParser {
             if (keyword.equals("FROM") && rest.isEmpty()) {
                 errors.add(new ParseError(start, "FROM needs an image"));
             }
+            if (keyword.equals("ENV") || keyword.equals("LABEL")) {
+                String refused = nameValueError(keyword, rest, escape);
+                if (refused != null) {
+                    errors.add(new ParseError(start, refused));
+                }
+            }
             if (keyword.equals("ONBUILD")) {
                 int sub = indexOfSeparator(rest);
                 String trigger = keyword(rest, sub < 0 ? rest.length() : sub);
@@ -574,6 +580,92 @@ public final class DockerfileParser {
             }
         }
         return -1;
+    }
+
+    /**
+     * The daemon's check of ENV and LABEL arguments ({@code parseNameVal}): either the old form {@code KEY name value}
+     * or words that all contain '='. The message of its refusal, or null.
+     */
+    static String nameValueError(String keyword, String rest, char escape) {
+        List<String> words = nameValueWords(rest, escape);
+        if (words.isEmpty()) {
+            return null;
+        }
+        if (words.get(0).indexOf('=') < 0) {
+            int sep = indexOfSeparator(rest);
+            return sep < 0 || skipSeparators(rest, sep) >= rest.length() ? keyword + " must have two arguments" : null;
+        }
+        for (String w : words) {
+            if (w.indexOf('=') < 0) {
+                return "Syntax error - can't find = in '" + truncate(w) + "'. Must be of the form: name=value";
+            }
+        }
+        return null;
+    }
+
+    /** The daemon's {@code parseWords}: words at Go whitespace, quotes and escapes kept in them. */
+    static List<String> nameValueWords(String rest, char escape) {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        boolean inQuote = false;
+        boolean blankOk = false;
+        char quote = 0;
+        int n = rest.length();
+        for (int pos = 0; pos < n; pos++) {
+            char ch = rest.charAt(pos);
+            if (!inWord && !inQuote) {
+                if (isGoSpace(ch)) {
+                    continue;
+                }
+                inWord = true;
+            }
+            if (inWord) {
+                if (isGoSpace(ch)) {
+                    inWord = false;
+                    if (blankOk || word.length() > 0) {
+                        words.add(word.toString());
+                    }
+                    word.setLength(0);
+                    blankOk = false;
+                    continue;
+                }
+                if (ch == '\'' || ch == '"') {
+                    quote = ch;
+                    blankOk = true;
+                    inWord = false;
+                    inQuote = true;
+                }
+                if (ch == escape) {
+                    if (pos + 1 == n) {
+                        continue;
+                    }
+                    word.append(ch);
+                    ch = rest.charAt(++pos);
+                }
+                word.append(ch);
+                continue;
+            }
+            // in a quote
+            if (ch == quote) {
+                inQuote = false;
+                inWord = true;
+            }
+            if (ch == escape && quote != '\'') {
+                if (pos + 1 == n) {
+                    inQuote = false;
+                    inWord = true;
+                    continue;
+                }
+                word.append(ch);
+                ch = rest.charAt(++pos);
+            }
+            word.append(ch);
+        }
+        if ((inWord || inQuote) && (blankOk || word.length() > 0)) {
+            words.add(word.toString());
+        }
+        return words;
     }
 
     private static String truncate(String s) {

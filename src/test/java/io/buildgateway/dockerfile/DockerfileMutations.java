@@ -101,8 +101,9 @@ public final class DockerfileMutations {
         switch (r.nextInt(22)) {
             case 0, 1, 2 -> {
                 // A continuation at a space, maybe with trailing blanks, comments and blank lines between.
+                // (not at an escaped space: joined with a tab that would split a value the daemon then refuses)
                 int space = instruction.indexOf(' ', instruction.indexOf(' ') + 1);
-                if (space < 0) {
+                if (space < 0 || instruction.charAt(space - 1) == escape) {
                     space = instruction.indexOf(' ');
                 }
                 StringBuilder s = new StringBuilder(instruction.substring(0, space + 1)).append(escape);

@@ -121,11 +121,11 @@ class ParserDifferentialIT {
         String context = what + "\n" + text.replace("\r", "\\r").replace("\f", "\\f") + "\ndaemon: " + daemon
                 + "\ngateway: " + originals(gateway) + " " + gateway.errors();
         if (daemon.total() < 0) {
-            // Refused by the gateway too: a syntax error, or a flag the classic builder does not know (a problem of
-            // the canonical writer for that builder).
-            boolean unknownFlag = CanonicalDockerfile.write(gateway, false).problems().stream()
-                    .anyMatch(p -> p.message().contains("is unknown to the build host's builder"));
-            assertThat(!gateway.errors().isEmpty() || unknownFlag)
+            // Refused by the gateway too: a syntax error, or no canonical text for the classic builder (a flag it
+            // does not know; or a line like `HEALTHCHECK NONE \<FF>`, which both read alike and the daemon then
+            // finds an argument too many in, while the writer refuses its trailing escape).
+            boolean noCanonical = CanonicalDockerfile.write(gateway, false).text() == null;
+            assertThat(!gateway.errors().isEmpty() || noCanonical)
                     .as("the daemon refused it before any step; the gateway did not: " + context).isTrue();
             return;
         }
@@ -149,7 +149,7 @@ class ParserDifferentialIT {
         int canonicalBuilt = 0;
         int refusedByBoth = 0;
         int fullyRun = 0;
-        for (DockerfileMutations.Case c : DockerfileMutations.generate(7_000, 70, base, 1)) {
+        for (DockerfileMutations.Case c : DockerfileMutations.generate(7_000, 250, base, 1)) {
             Dockerfile classic = DockerfileParser.parse(c.text(), false);
             Run daemon = build(c.text(), Map.of());
             assertSameReading(c.toString(), c.text(), classic, daemon);

@@ -132,4 +132,13 @@ class ParserDifferentialTest {
         String tooLong = "FROM a\nLABEL x=" + "y".repeat(DockerfileParser.MAX_LINE_BYTES - 7) + "\n";
         assertThat(DockerfileParser.parse(tooLong).errors()).extracting(ParseError::line).containsExactly(2);
     }
+
+    @Test
+    void envAndLabelArgumentsAreCheckedAsTheDaemonDoes() {
+        assertThat(DockerfileParser.parse("FROM a\nENV A=1 `\n").errors()).singleElement()
+                .satisfies(e -> assertThat(e.message()).contains("can't find ="));
+        assertThat(DockerfileParser.parse("FROM a\nENV A\n").errors()).singleElement()
+                .satisfies(e -> assertThat(e.message()).contains("must have two arguments"));
+        assertThat(DockerfileParser.parse("FROM a\nENV A 1 2\nLABEL a=\"b c\" d='e f' g=h\\ i\n").errors()).isEmpty();
+    }
 }
