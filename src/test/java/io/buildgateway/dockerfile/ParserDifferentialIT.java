@@ -149,7 +149,7 @@ class ParserDifferentialIT {
         int canonicalBuilt = 0;
         int refusedByBoth = 0;
         int fullyRun = 0;
-        for (DockerfileMutations.Case c : DockerfileMutations.generate(7_000, 250, base, 1)) {
+        for (DockerfileMutations.Case c : DockerfileMutations.generate(7_000, 150, base, 1)) {
             Dockerfile classic = DockerfileParser.parse(c.text(), false);
             Run daemon = build(c.text(), Map.of());
             assertSameReading(c.toString(), c.text(), classic, daemon);
