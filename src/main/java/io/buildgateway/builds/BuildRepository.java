@@ -14,6 +14,9 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
 
     long countByStatusAndTeam(BuildStatus status, String team);
 
+    /** Whether a build other than a rejected one still refers to this uploaded context (the store is by content). */
+    boolean existsByContextDigestAndStatusNot(String contextDigest, BuildStatus status);
+
     /** Serialises scheduling decisions across replicas for the rest of the transaction. */
     @Query(value = "select pg_advisory_xact_lock(:key) is not null", nativeQuery = true)
     boolean claimLock(long key);

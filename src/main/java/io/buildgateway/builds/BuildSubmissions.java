@@ -119,6 +119,9 @@ public class BuildSubmissions {
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         if (evaluation.passed()) {
+            ContextIntake.StoredContext built = repack(context, request.dockerfile(), evaluation);
+            build.builtContextDigest = built.digest().value();
+            build.builtContextSize = built.size();
             build.status = BuildStatus.QUEUED;
         } else {
             build.status = BuildStatus.REJECTED;
@@ -140,6 +143,9 @@ public class BuildSubmissions {
             details.put("team", team);
             details.put("contextDigest", build.contextDigest);
             details.put("contextSize", build.contextSize);
+            if (build.builtContextDigest != null) {
+                details.put("builtContextDigest", build.builtContextDigest);
+            }
             details.put("dockerfile", build.dockerfile);
             details.put("buildArgs", SecretNames.redact(shownArgs));
             details.put("policyDigest", evaluation.policyDigest());
@@ -151,6 +157,7 @@ public class BuildSubmissions {
         });
         meters.counter("gateway.builds.submitted", "team", team).increment();
         if (!evaluation.passed()) {
+            deleteRejectedContext(context.digest());
             meters.counter("gateway.builds.finished", "team", team, "status", "REJECTED").increment();
             StringBuilder log = new StringBuilder("Rejected by policy " + evaluation.policyDigest() + ":\n");
             evaluation.findings().forEach(f -> log.append("  ").append(f.severity()).append(' ').append(f.rule())
@@ -164,7 +171,8 @@ public class BuildSubmissions {
                     .with("findings", evaluation.findings());
         }
         logs.append(build.id, "Queued: context " + build.contextDigest + " (" + build.contextSize + " bytes), policy "
-                + evaluation.policyDigest() + " passed\n");
+                + evaluation.policyDigest() + " passed; the daemon builds the re-packed context "
+                + build.builtContextDigest + " with the gateway's canonical Dockerfile\n");
         dispatcher.wake();
         return view(build);
     }
@@ -188,6 +196,34 @@ public class BuildSubmissions {
 
     /** Advisory-lock key space of the per-team quota check ("bgw_team" xor the team's hash). */
     private static final long TEAM_QUOTA_LOCK = 0x6267775f7465616dL;
+
+    /**
+     * The context the daemon builds: the upload re-packed from the gateway's own inspection, with the canonical
+     * Dockerfile the policy's parse wrote in place of the submitted one (docs/security.md, layer A). Timed as
+     * {@code gateway.builds.prepare} (bench/build-vs-direct.sh reports its share of the gateway's overhead).
+     */
+    private ContextIntake.StoredContext repack(ContextIntake.StoredContext uploaded, String dockerfile,
+            Evaluation evaluation) {
+        if (evaluation.canonicalDockerfile() == null) {
+            // passed implies a canonical text (dockerfile-canonical is an unwaivable error); never build the upload
+            throw new IllegalStateException("a passed evaluation without a canonical Dockerfile");
+        }
+        long t0 = System.nanoTime();
+        ContextIntake.StoredContext built = intake.repack(uploaded, dockerfile,
+                evaluation.canonicalDockerfile().getBytes(StandardCharsets.UTF_8));
+        meters.timer("gateway.builds.prepare").record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        return built;
+    }
+
+    /**
+     * A rejected context is not kept: its digest and findings stay on the build record. The store is by content, so
+     * an upload that another (not rejected) build also sent stays for that one.
+     */
+    private void deleteRejectedContext(io.buildgateway.shared.Digest digest) {
+        if (!builds.existsByContextDigestAndStatusNot(digest.value(), BuildStatus.REJECTED)) {
+            intake.delete(digest);
+        }
+    }
 
     /**
      * Queues a rebuild of a build's image from its stored context: the same Dockerfile, target, build args and
@@ -242,6 +278,11 @@ public class BuildSubmissions {
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         build.status = evaluation.passed() ? BuildStatus.QUEUED : BuildStatus.REJECTED;
+        if (evaluation.passed()) {
+            ContextIntake.StoredContext built = repack(context, origin.dockerfile, evaluation);
+            build.builtContextDigest = built.digest().value();
+            build.builtContextSize = built.size();
+        }
         if (!evaluation.passed()) {
             build.finishedAt = now;
             build.failureReason = "rejected by policy on rebuild";

@@ -1,16 +1,16 @@
 package io.buildgateway.dockerfile;
 
 import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Parses a Dockerfile the way the classic builder and BuildKit's frontend read it. Bounded: inputs beyond
@@ -28,8 +28,6 @@ public final class DockerfileParser {
     /** The keywords by their first letter, A to Z. */
     private static final List<List<String>> BY_FIRST_LETTER = byFirstLetter(KEYWORD_LIST);
     private static final Set<String> DIRECTIVE_KEYS = Set.of("syntax", "escape", "check");
-    private static final Pattern DIRECTIVE = Pattern.compile("#\\s*([a-zA-Z][a-zA-Z0-9_-]*)\\s*=\\s*(.*?)\\s*");
-    private static final Pattern HEREDOC = Pattern.compile("<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_]*)\\2");
 
     private DockerfileParser() {
     }
@@ -57,26 +55,44 @@ public final class DockerfileParser {
     }
 
     public static Dockerfile parse(String text) {
+        return parse(text, true);
+    }
+
+    /**
+     * Parses as the daemon does; {@code heredocs} says whether {@code <<EOF} documents are read (BuildKit) or not (the
+     * classic builder of dockerd 20.10 has none: there, {@code <<EOF} is just text and the lines after it are
+     * instructions).
+     */
+    public static Dockerfile parse(String text, boolean heredocs) {
         try {
             List<ParseError> errors = new ArrayList<>();
-            return parse(splitLines(text, errors), errors);
+            return parse(splitLines(text, errors), errors, heredocs);
         } catch (RuntimeException e) {
             return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "unparseable Dockerfile")));
         }
     }
 
     public static Dockerfile parse(Reader reader) {
-        List<String> lines;
-        List<ParseError> errors = new ArrayList<>();
+        StringBuilder text = new StringBuilder();
+        char[] buffer = new char[8192];
         try {
-            lines = readLines(reader, errors);
+            for (int n = reader.read(buffer); n >= 0; n = reader.read(buffer)) {
+                text.append(buffer, 0, n);
+                if (text.length() > MAX_BYTES) {
+                    break;
+                }
+            }
         } catch (IOException e) {
             return new Dockerfile(Map.of(), '\\', List.of(), Map.of(), List.of(new ParseError(1, "cannot read Dockerfile")));
         }
-        return parse(lines, errors);
+        return parse(text.toString());
     }
 
-    /** Lines as BufferedReader splits them (\n, \r\n or \r), BOM removed, bounded by {@link #MAX_BYTES}. */
+    /**
+     * Lines as the daemon's scanner splits them: at \n only, one \r before it dropped (a lone \r is not a line end,
+     * it is whitespace inside the line); the BOM removed from the first line; bounded by {@link #MAX_BYTES}; a line
+     * longer than the scanner's buffer (65,535 bytes) is an error, as it is for the daemon.
+     */
     static List<String> splitLines(String text, List<ParseError> errors) {
         List<String> lines = new ArrayList<>();
         int n = Math.min(text.length(), MAX_BYTES + 1);
@@ -84,52 +100,191 @@ public final class DockerfileParser {
             errors.add(new ParseError(1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
         }
         int start = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? 1 : 0;
-        int cr = text.indexOf('\r');
-        if (cr < 0 || cr >= n) {
-            // Only \n line ends: let indexOf find them.
-            for (int nl = text.indexOf('\n', start); nl >= 0 && nl < n; nl = text.indexOf('\n', start)) {
-                lines.add(text.substring(start, nl));
-                start = nl + 1;
-            }
-            if (start < n) {
-                lines.add(text.substring(start, n));
-            }
-            return lines;
-        }
-        for (int i = start; i < n; i++) {
-            char c = text.charAt(i);
-            if (c == '\n' || c == '\r') {
-                lines.add(text.substring(start, i));
-                if (c == '\r' && i + 1 < n && text.charAt(i + 1) == '\n') {
-                    i++;
-                }
-                start = i + 1;
-            }
+        for (int nl = text.indexOf('\n', start); nl >= 0 && nl < n; nl = text.indexOf('\n', start)) {
+            int end = nl > start && text.charAt(nl - 1) == '\r' ? nl - 1 : nl;
+            lines.add(text.substring(start, end));
+            start = nl + 1;
         }
         if (start < n) {
-            lines.add(text.substring(start, n));
+            int end = text.charAt(n - 1) == '\r' ? n - 1 : n; // ScanLines drops a final \r at EOF too
+            lines.add(text.substring(start, end));
+        }
+        for (int k = 0; k < lines.size(); k++) {
+            String line = lines.get(k);
+            if (line.length() > MAX_LINE_BYTES / 3 && utf8Length(line) > MAX_LINE_BYTES) {
+                errors.add(new ParseError(k + 1, "dockerfile line greater than max allowed size of " + MAX_LINE_BYTES));
+                return lines.subList(0, k);
+            }
         }
         return lines;
     }
 
-    private static Dockerfile parse(List<String> lines, List<ParseError> errors) {
+    /** The daemon's scanner buffer (bufio.MaxScanTokenSize), less the line end. */
+    public static final int MAX_LINE_BYTES = 65535;
+
+    static int utf8Length(CharSequence s) {
+        int bytes = 0;
+        for (int k = 0; k < s.length(); k++) {
+            char c = s.charAt(k);
+            if (c < 0x80) {
+                bytes++;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && k + 1 < s.length() && Character.isLowSurrogate(s.charAt(k + 1))) {
+                bytes += 4;
+                k++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    /**
+     * Go's {@code unicode.IsSpace}, which the daemon trims lines with: unlike {@link Character#isWhitespace} it counts
+     * NEL and the no-break spaces and not the information separators U+001C..U+001F.
+     */
+    public static boolean isGoSpace(char c) {
+        if (c <= 0xFF) {
+            return c == ' ' || (c >= '\t' && c <= '\r') || c == 0x85 || c == 0xA0;
+        }
+        return c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F
+                || c == 0x205F || c == 0x3000;
+    }
+
+    /** The characters the daemon splits the keyword from its arguments at: {@code [\t\v\f\r ]}. */
+    static boolean isKeywordSeparator(char c) {
+        return c == ' ' || c == '\t' || c == 0x0B || c == '\f' || c == '\r';
+    }
+
+    /** Go's regexp {@code \s}: {@code [\t\n\f\r ]} (no vertical tab). */
+    private static boolean isRegexSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+    }
+
+    static String goTrimLeft(String s) {
+        int k = 0;
+        while (k < s.length() && isGoSpace(s.charAt(k))) {
+            k++;
+        }
+        return k == 0 ? s : s.substring(k);
+    }
+
+    public static String goTrim(String s) {
+        int b = 0;
+        int e = s.length();
+        while (b < e && isGoSpace(s.charAt(b))) {
+            b++;
+        }
+        while (e > b && isGoSpace(s.charAt(e - 1))) {
+            e--;
+        }
+        return b == 0 && e == s.length() ? s : s.substring(b, e);
+    }
+
+    /** A parser directive the daemon's expression {@code ^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$} accepts. */
+    private record Directive(String key, String value) {
+    }
+
+    static Directive directive(String line) {
+        int n = line.length();
+        if (n == 0 || line.charAt(0) != '#') {
+            return null;
+        }
+        int k = 1;
+        while (k < n && isRegexSpace(line.charAt(k))) {
+            k++;
+        }
+        int keyStart = k;
+        if (k >= n || !isAsciiLetter(line.charAt(k))) {
+            return null;
+        }
+        while (k < n && (isAsciiLetter(line.charAt(k)) || (line.charAt(k) >= '0' && line.charAt(k) <= '9'))) {
+            k++;
+        }
+        String key = line.substring(keyStart, k);
+        while (k < n && isRegexSpace(line.charAt(k))) {
+            k++;
+        }
+        if (k >= n || line.charAt(k) != '=') {
+            return null;
+        }
+        int afterEq = ++k;
+        while (k < n && isRegexSpace(line.charAt(k))) {
+            k++;
+        }
+        int end = n;
+        while (end > k && isRegexSpace(line.charAt(end - 1))) {
+            end--;
+        }
+        if (end > k) {
+            return new Directive(key, line.substring(k, end));
+        }
+        // Only whitespace after '=': the lazy group still takes one character, the last of the run.
+        return k > afterEq ? new Directive(key, line.substring(k - 1, k)) : null;
+    }
+
+    private static boolean isAsciiLetter(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    }
+
+    /**
+     * Where the daemon's continuation expression {@code ([^E])E[ \t]*$|^E[ \t]*$} matches: the index of the escape
+     * character that continues the line, or -1. Only spaces and tabs may follow it; an escaped escape does not
+     * continue.
+     */
+    static int continuation(String line, char escape) {
+        int k = line.length();
+        while (k > 0 && (line.charAt(k - 1) == ' ' || line.charAt(k - 1) == '\t')) {
+            k--;
+        }
+        if (k == 0 || line.charAt(k - 1) != escape) {
+            return -1;
+        }
+        return k == 1 || line.charAt(k - 2) != escape ? k - 1 : -1;
+    }
+
+    private static boolean isComment(String line) {
+        for (int k = 0; k < line.length(); k++) {
+            if (!isGoSpace(line.charAt(k))) {
+                return line.charAt(k) == '#';
+            }
+        }
+        return false;
+    }
+
+    private static boolean isBlank(String line) {
+        for (int k = 0; k < line.length(); k++) {
+            if (!isGoSpace(line.charAt(k))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Dockerfile parse(List<String> lines, List<ParseError> errors, boolean readHeredocs) {
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
-        // Parser directives: only at the very top, before any other line (comment, blank or instruction).
-        while (i < lines.size() && lines.get(i).startsWith("#") && lines.get(i).indexOf('=') > 0) {
-            Matcher m = DIRECTIVE.matcher(lines.get(i));
-            if (!m.matches()) {
+        // Parser directives: only at the very top. The daemon (dockerd 20.10) knows escape and syntax; any other line,
+        // an unknown directive included, ends them. `check` is kept for the rules that report it, but ends them too.
+        while (i < lines.size()) {
+            Directive d = directive(goTrimLeft(lines.get(i)));
+            if (d == null) {
                 break;
             }
-            String key = m.group(1).toLowerCase(Locale.ROOT);
+            String key = d.key().toLowerCase(Locale.ROOT);
             if (!DIRECTIVE_KEYS.contains(key)) {
                 break;
             }
             if (directives.containsKey(key)) {
-                errors.add(new ParseError(i + 1, "parser directive '" + key + "' given twice"));
+                errors.add(new ParseError(i + 1, "only one " + key + " parser directive can be used"));
+                break;
             }
-            directives.put(key, m.group(2));
+            directives.put(key, d.value());
             i++;
+            if (key.equals("check")) {
+                break; // unknown to the daemon: it ends directive parsing there
+            }
         }
         char escape = '\\';
         String escapeValue = directives.get("escape");
@@ -144,74 +299,70 @@ public final class DockerfileParser {
         Map<Integer, String> comments = new LinkedHashMap<>();
         while (i < lines.size()) {
             String raw = lines.get(i);
-            String trimmed = raw.strip();
-            if (trimmed.isEmpty() || trimmed.startsWith("#")) {
-                if (!trimmed.isEmpty()) {
-                    comments.put(i + 1, trimmed);
+            String first = goTrimLeft(raw);
+            if (first.isEmpty() || first.charAt(0) == '#') {
+                if (!first.isEmpty()) {
+                    comments.put(i + 1, first.strip());
                 }
                 i++;
                 continue;
             }
             int start = i + 1;
             String text;
-            if (!endsWithEscape(trimmed, escape)) { // trimmed ends as raw.stripTrailing() does
-                text = trimmed; // the common case: the instruction is one line
+            int cont = continuation(first, escape);
+            if (cont < 0) {
+                text = first; // the common case: the instruction is one line
             } else {
                 StringBuilder logical = new StringBuilder();
-                String current = raw;
-                while (true) {
-                    String stripped = stripTrailing(current);
-                    if (endsWithEscape(stripped, escape)) {
-                        logical.append(stripped, 0, stripped.length() - 1);
-                        i++;
-                        // Skip comment and empty lines inside a continuation, as the builder does.
-                        while (i < lines.size() && (lines.get(i).isBlank() || lines.get(i).strip().startsWith("#"))) {
-                            if (!lines.get(i).isBlank()) {
-                                comments.put(i + 1, lines.get(i).strip());
-                            }
-                            i++;
-                        }
-                        if (i >= lines.size()) {
-                            break;
-                        }
-                        current = lines.get(i);
-                    } else {
-                        logical.append(current);
-                        break;
+                logical.append(first, 0, cont);
+                while (cont >= 0 && i + 1 < lines.size()) {
+                    String next = lines.get(++i);
+                    // Comment and empty lines inside a continuation are skipped, as the builder does.
+                    if (isComment(next)) {
+                        comments.put(i + 1, next.strip());
+                        continue;
                     }
+                    if (isBlank(next)) {
+                        continue;
+                    }
+                    cont = continuation(next, escape);
+                    logical.append(next, 0, cont < 0 ? next.length() : cont);
                 }
-                text = logical.toString().strip();
+                text = logical.toString();
             }
+            text = goTrim(text);
             int end = Math.min(i + 1, lines.size());
             i++;
-            int space = indexOfWhitespace(text);
+            int space = indexOfSeparator(text);
             String keyword = keyword(text, space < 0 ? text.length() : space);
             if (keyword == null) {
                 String written = (space < 0 ? text : text.substring(0, space)).toUpperCase(Locale.ROOT);
                 errors.add(new ParseError(start, "unknown instruction '" + truncate(written) + "'"));
                 continue;
             }
-            // text is stripped, so what follows the keyword's whitespace runs to the end.
-            String rest = space < 0 ? "" : text.substring(skipWhitespace(text, space));
+            String rest = space < 0 ? "" : text.substring(skipSeparators(text, space));
             List<Instruction.Flag> flags = List.of();
             if (rest.startsWith("--")) {
                 flags = new ArrayList<>();
                 rest = takeFlags(rest, flags);
             }
+            rest = goTrim(rest);
+            List<String> json = rest.startsWith("[") ? JsonArray.parse(rest) : null;
             List<Instruction.Heredoc> heredocs = List.of();
-            if ((keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && rest.contains("<<")) {
-                heredocs = new ArrayList<>();
-                Matcher h = HEREDOC.matcher(rest);
-                while (h.find()) {
-                    boolean dash = !h.group(1).isEmpty();
-                    boolean expand = h.group(2).isEmpty();
-                    String delimiter = h.group(3);
+            if (readHeredocs && text.contains("<<") && canContainHeredoc(keyword, rest, json)) {
+                List<String[]> openers = Heredocs.openers(text);
+                if (!openers.isEmpty()) {
+                    heredocs = new ArrayList<>();
+                }
+                for (String[] opener : openers) {
+                    boolean dash = opener[1].equals("-");
+                    String delimiter = opener[2];
                     StringBuilder body = new StringBuilder();
                     boolean closed = false;
                     while (i < lines.size()) {
                         String line = lines.get(i++);
                         String candidate = dash ? stripLeadingTabs(line) : line;
-                        if (candidate.equals(delimiter)) {
+                        if (stripTrailingNewlines(candidate).equals(delimiter)) {
                             closed = true;
                             break;
                         }
@@ -221,55 +372,154 @@ public final class DockerfileParser {
                     if (!closed) {
                         errors.add(new ParseError(start, "heredoc '" + delimiter + "' is not terminated"));
                     }
-                    heredocs.add(new Instruction.Heredoc(delimiter, body.toString(), expand));
+                    heredocs.add(new Instruction.Heredoc(delimiter, body.toString(), opener[3].equals("expand")));
                 }
             }
-            List<String> json = rest.startsWith("[") ? JsonArray.parse(rest) : null;
-            instructions.add(new Instruction(keyword, flags, rest, json, heredocs, start, end));
+            instructions.add(new Instruction(keyword, flags, rest, json, heredocs, start, end, text));
             if (keyword.equals("FROM") && rest.isEmpty()) {
                 errors.add(new ParseError(start, "FROM needs an image"));
+            }
+            if (keyword.equals("ENV") || keyword.equals("LABEL")) {
+                String refused = nameValueError(keyword, rest, escape);
+                if (refused != null) {
+                    errors.add(new ParseError(start, refused));
+                }
+            }
+            if (keyword.equals("ONBUILD")) {
+                int sub = indexOfSeparator(rest);
+                String trigger = keyword(rest, sub < 0 ? rest.length() : sub);
+                if (rest.isEmpty() || "ONBUILD".equals(trigger) || "FROM".equals(trigger)
+                        || "MAINTAINER".equals(trigger)) {
+                    // The daemon refuses these before it runs anything.
+                    errors.add(new ParseError(start, rest.isEmpty() ? "ONBUILD needs an instruction"
+                            : trigger + " isn't allowed as an ONBUILD trigger"));
+                }
             }
         }
         return new Dockerfile(directives, escape, instructions, comments, errors);
     }
 
-    private static List<String> readLines(Reader reader, List<ParseError> errors) throws IOException {
-        BufferedReader buffered = new BufferedReader(reader);
-        List<String> lines = new ArrayList<>();
-        long total = 0;
-        String line;
-        boolean first = true;
-        while ((line = buffered.readLine()) != null) {
-            if (first && !line.isEmpty() && line.charAt(0) == '\uFEFF') {
-                line = line.substring(1);
+    /** BuildKit reads heredocs in RUN, COPY and ADD (also under ONBUILD), never in the exec form. */
+    private static boolean canContainHeredoc(String keyword, String rest, List<String> json) {
+        if (keyword.equals("ONBUILD")) {
+            int space = indexOfSeparator(rest);
+            String sub = keyword(rest, space < 0 ? rest.length() : space);
+            if (sub == null || sub.equals("ONBUILD")) {
+                return false;
             }
-            first = false;
-            total += line.length() + 1;
-            if (total > MAX_BYTES) {
-                errors.add(new ParseError(lines.size() + 1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
-                break;
+            String subRest = space < 0 ? "" : goTrim(rest.substring(space));
+            if (subRest.startsWith("--")) {
+                subRest = goTrim(takeFlags(subRest, new ArrayList<>()));
             }
-            lines.add(line);
+            return canContainHeredoc(sub, subRest, subRest.startsWith("[") ? JsonArray.parse(subRest) : null);
         }
-        return lines;
+        return (keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && json == null;
     }
 
-    private static String takeFlags(String rest, List<Instruction.Flag> flags) {
-        String remaining = rest;
-        while (remaining.startsWith("--")) {
-            int end = indexOfWhitespace(remaining);
-            String flag = end < 0 ? remaining : remaining.substring(0, end);
+    private static String stripTrailingNewlines(String s) {
+        int e = s.length();
+        while (e > 0 && (s.charAt(e - 1) == '\r' || s.charAt(e - 1) == '\n')) {
+            e--;
+        }
+        return e == s.length() ? s : s.substring(0, e);
+    }
+
+    /**
+     * The daemon's {@code extractBuilderFlags}: leading {@code --name[=value]} words, with quotes and backslashes
+     * inside them, a lone {@code --} ending them. It walks UTF-8 bytes and tests each byte as a Latin-1 rune for
+     * whitespace, as the daemon does; the flags' text is decoded back afterwards.
+     */
+    static String takeFlags(String rest, List<Instruction.Flag> flags) {
+        byte[] line = rest.getBytes(StandardCharsets.UTF_8);
+        final int inSpaces = 0;
+        final int inWord = 1;
+        final int inQuote = 2;
+        int phase = inSpaces;
+        ByteArrayOutputStream word = new ByteArrayOutputStream();
+        boolean blankOk = false;
+        int quote = 0;
+        int ch = 0;
+        List<String> words = new ArrayList<>();
+        String remaining = "";
+        for (int pos = 0; pos <= line.length; pos++) {
+            if (pos != line.length) {
+                ch = line[pos] & 0xFF;
+            }
+            if (phase == inSpaces) {
+                if (pos == line.length) {
+                    break;
+                }
+                if (isGoSpace((char) ch)) {
+                    continue;
+                }
+                if (ch != '-' || pos + 1 == line.length || line[pos + 1] != '-') {
+                    remaining = new String(line, pos, line.length - pos, StandardCharsets.UTF_8);
+                    break;
+                }
+                phase = inWord;
+            }
+            if ((phase == inWord || phase == inQuote) && pos == line.length) {
+                if (!isDoubleDash(word) && (blankOk || word.size() > 0)) {
+                    words.add(word.toString(StandardCharsets.UTF_8));
+                }
+                break;
+            }
+            if (phase == inWord) {
+                if (isGoSpace((char) ch)) {
+                    phase = inSpaces;
+                    if (isDoubleDash(word)) {
+                        remaining = new String(line, pos, line.length - pos, StandardCharsets.UTF_8);
+                        break;
+                    }
+                    if (blankOk || word.size() > 0) {
+                        words.add(word.toString(StandardCharsets.UTF_8));
+                    }
+                    word.reset();
+                    blankOk = false;
+                    continue;
+                }
+                if (ch == '\'' || ch == '"') {
+                    quote = ch;
+                    blankOk = true;
+                    phase = inQuote;
+                    continue;
+                }
+                if (ch == '\\') {
+                    if (pos + 1 == line.length) {
+                        continue;
+                    }
+                    pos++;
+                    ch = line[pos] & 0xFF;
+                }
+                word.write(ch);
+                continue;
+            }
+            if (phase == inQuote) {
+                if (ch == quote) {
+                    phase = inWord;
+                    continue;
+                }
+                if (ch == '\\') {
+                    if (pos + 1 == line.length) {
+                        phase = inWord;
+                        continue;
+                    }
+                    pos++;
+                    ch = line[pos] & 0xFF;
+                }
+                word.write(ch);
+            }
+        }
+        for (String w : words) {
+            String flag = w.startsWith("--") ? w.substring(2) : w;
             int eq = flag.indexOf('=');
-            String name = eq < 0 ? flag.substring(2) : flag.substring(2, eq);
-            String value = eq < 0 ? "" : flag.substring(eq + 1);
-            flags.add(new Instruction.Flag(name, value));
-            remaining = end < 0 ? "" : remaining.substring(end).strip();
+            flags.add(new Instruction.Flag(eq < 0 ? flag : flag.substring(0, eq), eq < 0 ? "" : flag.substring(eq + 1)));
         }
         return remaining;
     }
 
-    private static boolean endsWithEscape(String line, char escape) {
-        return !line.isEmpty() && line.charAt(line.length() - 1) == escape;
+    private static boolean isDoubleDash(ByteArrayOutputStream word) {
+        return word.size() == 2 && word.toString(StandardCharsets.ISO_8859_1).equals("--");
     }
 
     private static String stripLeadingTabs(String s) {
@@ -280,23 +530,26 @@ public final class DockerfileParser {
         return s.substring(i);
     }
 
-    private static String stripTrailing(String s) {
-        return s.stripTrailing();
-    }
-
     /**
-     * The canonical keyword that {@code text} starts with (its first {@code end} characters upper-cased), or null.
-     * ASCII words are compared in place; others go through {@code toUpperCase}, which maps a few non-ASCII letters
-     * (such as the dotless i) to ASCII ones.
+     * The canonical keyword that {@code text} starts with (its first {@code end} characters), or null. The daemon
+     * lower-cases the word rune by rune (Go's simple case mapping: the Kelvin sign is a k, the dotted capital I an i,
+     * the dotless i and the long s stay what they are) and looks it up; ASCII words are compared in place.
      */
-    private static String keyword(String text, int end) {
-        for (int k = 0; k < end; k++) {
-            if (text.charAt(k) >= 0x80) {
-                return KEYWORDS.get(text.substring(0, end).toUpperCase(Locale.ROOT));
-            }
-        }
+    static String keyword(String text, int end) {
         if (end == 0) {
             return null;
+        }
+        for (int k = 0; k < end; k++) {
+            if (text.charAt(k) >= 0x80) {
+                StringBuilder lower = new StringBuilder(end);
+                text.substring(0, end).codePoints().forEach(cp -> lower.appendCodePoint(Character.toLowerCase(cp)));
+                for (int j = 0; j < lower.length(); j++) {
+                    if (lower.charAt(j) >= 0x80) {
+                        return null;
+                    }
+                }
+                return KEYWORDS.get(lower.toString().toUpperCase(Locale.ROOT));
+            }
         }
         int letter = (text.charAt(0) | 0x20) - 'a'; // an ASCII letter in either case, else out of range
         if (letter < 0 || letter >= BY_FIRST_LETTER.size()) {
@@ -312,21 +565,107 @@ public final class DockerfileParser {
         return null;
     }
 
-    private static int skipWhitespace(String s, int from) {
+    private static int skipSeparators(String s, int from) {
         int k = from;
-        while (k < s.length() && Chars.isWhitespace(s.charAt(k))) {
+        while (k < s.length() && isKeywordSeparator(s.charAt(k))) {
             k++;
         }
         return k;
     }
 
-    private static int indexOfWhitespace(String s) {
+    static int indexOfSeparator(String s) {
         for (int k = 0; k < s.length(); k++) {
-            if (Chars.isWhitespace(s.charAt(k))) {
+            if (isKeywordSeparator(s.charAt(k))) {
                 return k;
             }
         }
         return -1;
+    }
+
+    /**
+     * The daemon's check of ENV and LABEL arguments ({@code parseNameVal}): either the old form {@code KEY name value}
+     * or words that all contain '='. The message of its refusal, or null.
+     */
+    static String nameValueError(String keyword, String rest, char escape) {
+        List<String> words = nameValueWords(rest, escape);
+        if (words.isEmpty()) {
+            return null;
+        }
+        if (words.get(0).indexOf('=') < 0) {
+            int sep = indexOfSeparator(rest);
+            return sep < 0 || skipSeparators(rest, sep) >= rest.length() ? keyword + " must have two arguments" : null;
+        }
+        for (String w : words) {
+            if (w.indexOf('=') < 0) {
+                return "Syntax error - can't find = in '" + truncate(w) + "'. Must be of the form: name=value";
+            }
+        }
+        return null;
+    }
+
+    /** The daemon's {@code parseWords}: words at Go whitespace, quotes and escapes kept in them. */
+    static List<String> nameValueWords(String rest, char escape) {
+        List<String> words = new ArrayList<>();
+        StringBuilder word = new StringBuilder();
+        boolean inWord = false;
+        boolean inQuote = false;
+        boolean blankOk = false;
+        char quote = 0;
+        int n = rest.length();
+        for (int pos = 0; pos < n; pos++) {
+            char ch = rest.charAt(pos);
+            if (!inWord && !inQuote) {
+                if (isGoSpace(ch)) {
+                    continue;
+                }
+                inWord = true;
+            }
+            if (inWord) {
+                if (isGoSpace(ch)) {
+                    inWord = false;
+                    if (blankOk || word.length() > 0) {
+                        words.add(word.toString());
+                    }
+                    word.setLength(0);
+                    blankOk = false;
+                    continue;
+                }
+                if (ch == '\'' || ch == '"') {
+                    quote = ch;
+                    blankOk = true;
+                    inWord = false;
+                    inQuote = true;
+                }
+                if (ch == escape) {
+                    if (pos + 1 == n) {
+                        continue;
+                    }
+                    word.append(ch);
+                    ch = rest.charAt(++pos);
+                }
+                word.append(ch);
+                continue;
+            }
+            // in a quote
+            if (ch == quote) {
+                inQuote = false;
+                inWord = true;
+            }
+            if (ch == escape && quote != '\'') {
+                if (pos + 1 == n) {
+                    inQuote = false;
+                    inWord = true;
+                    continue;
+                }
+                word.append(ch);
+                ch = rest.charAt(++pos);
+            }
+            word.append(ch);
+        }
+        if ((inWord || inQuote) && (blankOk || word.length() > 0)) {
+            words.add(word.toString());
+        }
+        return words;
     }
 
     private static String truncate(String s) {

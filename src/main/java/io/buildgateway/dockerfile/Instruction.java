@@ -6,10 +6,12 @@ import java.util.Optional;
 /**
  * One instruction. {@code keyword} is upper case; {@code flags} are the leading {@code --name[=value]} options;
  * {@code arguments} is the rest as written (continuations joined); {@code json} holds the exec-form array when the
- * arguments are a valid JSON string array; {@code heredocs} the bodies of {@code <<EOF} documents.
+ * arguments are a valid JSON string array; {@code heredocs} the bodies of {@code <<EOF} documents; {@code original}
+ * the whole logical line as the daemon joins it (continuations removed, trimmed): what the classic builder prints as
+ * its step and what the canonical writer writes.
  */
 public record Instruction(String keyword, List<Flag> flags, String arguments, List<String> json,
-        List<Heredoc> heredocs, int line, int endLine) {
+        List<Heredoc> heredocs, int line, int endLine, String original) {
 
     public Instruction {
         flags = List.copyOf(flags);

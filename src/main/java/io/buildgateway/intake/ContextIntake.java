@@ -190,11 +190,6 @@ public class ContextIntake {
     }
 
     /**
-     * Removes a stored context at once (a REJECTED build's upload: its digest and findings stay in the build record
-     * and the audit trail). The store is content-addressed: the caller makes sure no other build still needs the
-     * same digest. Returns whether a file was removed.
-     */
-    /**
      * The Dockerfile's entry name in a re-packed context: the request's path normalised as the re-pack wrote it
      * ({@code ./build//Dockerfile.prod} is {@code build/Dockerfile.prod}). The path was checked at submission.
      */
@@ -206,6 +201,11 @@ public class ContextIntake {
         }
     }
 
+    /**
+     * Removes a stored context at once (a REJECTED build's upload: its digest and findings stay in the build record
+     * and the audit trail). The store is content-addressed: the caller makes sure no other build still needs the
+     * same digest. Returns whether a file was removed.
+     */
     public boolean delete(Digest digest) {
         try {
             return Files.deleteIfExists(pathOf(digest));

@@ -298,6 +298,18 @@ final class BuiltinInstructionRules {
                         emit.emit(1, null, "the Dockerfile has no FROM instruction");
                     }
                 });
+        add(PolicyEvaluator.CANONICAL_RULE, E, "structure",
+                "What the policy checked is what the daemon builds",
+                "The daemon never sees the submitted Dockerfile: it builds one the gateway writes from its own parse"
+                        + " (directives explicit, one instruction per line, no comments or continuations, heredocs"
+                        + " only where the host's builder reads them). A construct that form cannot express without"
+                        + " ambiguity (a control character, a line the daemon would join or split, a heredoc for the"
+                        + " classic builder) is refused. Always an error and never waived, whatever the policy"
+                        + " files say: without the text there is nothing to build.",
+                List.of(), (s, emit) -> {
+                    // Reported by PolicyEvaluator itself from CanonicalDockerfile's problems, outside severities
+                    // and waivers.
+                });
         add("unknown-target", E, "structure", "The requested target is a stage",
                 "A target that names no stage would build something other than what was reviewed.", List.of(),
                 (s, emit) -> {

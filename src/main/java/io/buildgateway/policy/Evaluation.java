@@ -12,9 +12,13 @@ import java.util.List;
  *        triggers (of earlier stages and of base images' configs); empty for an image-rule verdict. On a passed
  *        evaluation, what the policy approved the daemon to pull: its registry token and the post-build
  *        confinement check use it
+ * @param canonicalDockerfile the Dockerfile to send to the daemon instead of the submitted one: written from the
+ *        parse the policy checked ({@link io.buildgateway.dockerfile.CanonicalDockerfile}); null when it cannot be
+ *        written (then a {@code dockerfile-canonical} error is among the findings and {@code passed} is false) and
+ *        for image evaluations
  */
 public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
-        List<String> pulls) {
+        List<String> pulls, String canonicalDockerfile) {
 
     public Evaluation {
         findings = List.copyOf(findings);
@@ -22,6 +26,6 @@ public record Evaluation(boolean passed, String policyDigest, List<Finding> find
     }
 
     public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
-        this(passed, policyDigest, findings, baseImage, List.of());
+        this(passed, policyDigest, findings, baseImage, List.of(), null);
     }
 }

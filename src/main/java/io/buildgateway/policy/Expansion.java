@@ -181,7 +181,7 @@ final class Expansion {
         if (kw.equals("ONBUILD") || kw.equals("FROM") || kw.equals("MAINTAINER")) {
             return List.of(); // refused by the builder; reported by onbuild-misuse for the file's own triggers
         }
-        return List.of(new Instruction(kw, t.flags(), t.arguments(), t.json(), t.heredocs(), line, line));
+        return List.of(new Instruction(kw, t.flags(), t.arguments(), t.json(), t.heredocs(), line, line, t.original()));
     }
 
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
@@ -220,7 +220,7 @@ final class Expansion {
         } else if (expandArgs && !i.isJsonForm()) {
             arguments = expandWord(i.arguments().strip(), scope, known, escape);
         }
-        Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine());
+        Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine(), i.original());
         return new Effective(expanded, written, stage, via, words == null ? null : List.copyOf(words));
     }
 

@@ -1,6 +1,7 @@
 package io.buildgateway.policy;
 
 import io.buildgateway.dockerfile.BuildStages;
+import io.buildgateway.dockerfile.CanonicalDockerfile;
 import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.DockerfileParser;
 import java.time.Clock;
@@ -45,15 +46,31 @@ public class PolicyEvaluator {
      * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
      * well-formed bases; if it throws (registry unreachable, manifest unreadable), the build gets an error finding
      * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
+     * {@code heredocsSupported}: whether the build host's builder reads heredocs (BuildKit); false for the classic
+     * builder of dockerd 20.10, the default, so that a heredoc is refused rather than run as instructions.
      */
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
-            Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers) {
+            Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
+            boolean heredocsSupported) {
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, false);
+        }
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles, boolean heredocsSupported) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, null, heredocsSupported);
+        }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles) {
-            this(dockerfile, buildArgs, target, team, image, contextFiles, null);
+            this(dockerfile, buildArgs, target, team, image, contextFiles, null, false);
         }
     }
+
+    /** The built-in rule whose findings are the canonical writer's problems: always an error, never waived. */
+    static final String CANONICAL_RULE = "dockerfile-canonical";
 
     /** The policy in force as the API shows it. */
     public record PolicyView(String digest, String source, List<RuleView> rules) {
@@ -95,9 +112,18 @@ public class PolicyEvaluator {
             rule.check().run(subject, collector);
         }
         List<Finding> findings = collector.findings;
+        // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
+        // the rule: there is nothing to build without the text.
+        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, request.heredocsSupported());
+        boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
+        for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
+                : List.<CanonicalDockerfile.Problem>of()) {
+            findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, p.message(), p.line(),
+                    instructionAt(parsed, p.line()), null));
+        }
         findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = true;
+        boolean passed = canonical.text() != null;
         for (Finding f : findings) {
             if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
                 passed = false;
@@ -111,7 +137,16 @@ public class PolicyEvaluator {
             pulls.add(p.image());
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
-                List.copyOf(pulls));
+                List.copyOf(pulls), canonical.text());
+    }
+
+    private static String instructionAt(Dockerfile parsed, int line) {
+        for (io.buildgateway.dockerfile.Instruction in : parsed.instructions()) {
+            if (in.line() == line) {
+                return in.keyword();
+            }
+        }
+        return null;
     }
 
     /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */
@@ -265,7 +300,7 @@ public class PolicyEvaluator {
                 : doc.failOn();
         boolean passed = findings.stream().noneMatch(f -> !Boolean.TRUE.equals(f.waived())
                 && f.severity().ordinal() <= threshold.ordinal());
-        return new Evaluation(passed, doc.digest(), findings, null);
+        return new Evaluation(passed, doc.digest(), findings, null, null, null);
     }
 
     /** The enabled rules of a policy for a team, with their settings: resolved once, not per evaluation. */

@@ -112,7 +112,9 @@ class BuiltinRulesTest {
                 Arguments.of("yum-dnf-unpinned", BASE + "RUN dnf install -y httpd\nUSER 1\n", 2),
                 Arguments.of("zypper-unpinned", BASE + "RUN zypper install -y nginx\nUSER 1\n", 2),
                 Arguments.of("go-install-unpinned", BASE + "RUN go install example.com/tool@latest\nUSER 1\n", 2),
-                Arguments.of("dockerfile-syntax", BASE + "RUNN x\nUSER 1\n", 2));
+                Arguments.of("dockerfile-syntax", BASE + "RUNN x\nUSER 1\n", 2),
+                Arguments.of("dockerfile-canonical", BASE + "RUN <<EOF\nUSER root\nEOF\nUSER 1\n", 2),
+                Arguments.of("dockerfile-canonical", BASE + "ENV A=1 \\\f\nUSER 1\n", 2));
     }
 
     @ParameterizedTest(name = "{0}: {1}")

@@ -135,4 +135,25 @@ class PolicyEvaluatorTest {
         assertThat(e.pulls()).containsExactly("reg.local/base/debian:13", "reg.local/base/busybox:1");
         assertThat(e.baseImage()).isNull();
     }
+
+    @Test
+    void theCanonicalDockerfileIsWhatTheDaemonGetsAndItsProblemsAreUnwaivableErrors() {
+        Evaluation e = policy.evaluate("# check=skip=all\n# escape=`\nFROM reg.local/base/x\nENV A=1 \\\n B=2\nUSER 1\n",
+                Map.of(), null);
+        assertThat(e.canonicalDockerfile()).isEqualTo("# escape=\\\nFROM reg.local/base/x\nENV A=1  B=2\nUSER 1\n");
+
+        Evaluation heredoc = policy.evaluate("FROM reg.local/base/x\nRUN <<EOF\nUSER root\nEOF\nUSER 1\n", Map.of(), null);
+        assertThat(heredoc.passed()).isFalse();
+        assertThat(heredoc.canonicalDockerfile()).isNull();
+        assertThat(heredoc.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).singleElement()
+                .satisfies(f -> {
+                    assertThat(f.severity()).isEqualTo(Finding.Severity.error);
+                    assertThat(f.line()).isEqualTo(2);
+                    assertThat(f.instruction()).isEqualTo("RUN");
+                    assertThat(f.waived()).isNull();
+                });
+        Evaluation buildkit = policy.evaluate(new PolicyEvaluator.Request(
+                "FROM reg.local/base/x\nRUN <<EOF\ntrue\nEOF\nUSER 1\n", Map.of(), null, null, null, null, true));
+        assertThat(buildkit.canonicalDockerfile()).isEqualTo("# escape=\\\nFROM reg.local/base/x\nRUN <<EOF\ntrue\nEOF\nUSER 1\n");
+    }
 }

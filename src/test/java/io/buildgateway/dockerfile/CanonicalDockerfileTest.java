@@ -1,0 +1,132 @@
+package io.buildgateway.dockerfile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+class CanonicalDockerfileTest {
+
+    @Test
+    void writesDirectivesExplicitlyOneInstructionPerLineWithoutComments() {
+        Dockerfile d = DockerfileParser.parse("""
+                # syntax=docker/dockerfile:1
+                # check=skip=all
+                FROM a
+                # a comment
+                RUN one \\
+                # between
+                   \t
+                  two
+
+                USER x
+                """);
+
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(d, false);
+
+        assertThat(r.problems()).isEmpty();
+        assertThat(r.text()).isEqualTo("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\nRUN one   two\nUSER x\n");
+    }
+
+    @Test
+    void writesTheEscapeTheParseUsed() {
+        Dockerfile d = DockerfileParser.parse("# escape=`\nFROM a\nRUN dir `\n  c:\\\n");
+
+        assertThat(CanonicalDockerfile.write(d, false).text()).isEqualTo("# escape=`\nFROM a\nRUN dir   c:\\\n");
+        // after an unknown directive the daemon ignores `# escape=`: so does the parse, and the text says so
+        Dockerfile ignored = DockerfileParser.parse("# check=x\n# escape=`\nFROM a\nENV A=x`\n");
+        assertThat(CanonicalDockerfile.write(ignored, false).text()).isEqualTo("# escape=\\\nFROM a\nENV A=x`\n");
+    }
+
+    @Test
+    void heredocsOnlyWhereTheBuilderReadsThem() {
+        Dockerfile d = DockerfileParser.parse("FROM a\nRUN <<EOF\nUSER root\nEOF\nUSER x\n");
+
+        CanonicalDockerfile.Result classic = CanonicalDockerfile.write(d, false);
+        assertThat(classic.text()).isNull();
+        assertThat(classic.problems()).singleElement().satisfies(p -> {
+            assertThat(p.line()).isEqualTo(2);
+            assertThat(p.message()).contains("heredoc");
+        });
+        CanonicalDockerfile.Result buildkit = CanonicalDockerfile.write(d, true);
+        assertThat(buildkit.problems()).isEmpty();
+        assertThat(buildkit.text()).isEqualTo("# escape=\\\nFROM a\nRUN <<EOF\nUSER root\nEOF\nUSER x\n");
+    }
+
+    @Test
+    void refusesWhatItCannotWriteUnambiguously() {
+        // a form feed the daemon keeps in the line
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nENV A=1 \\\f\nENV B=2\n"), false)
+                .problems()).singleElement().satisfies(p -> assertThat(p.line()).isEqualTo(2));
+        // a lone carriage return
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nLABEL a=\"x\ry\"\n"), false).text())
+                .isNull();
+        // an escape at the end of a joined line would join it with the next
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nENV A=1 \\\u00A0\nENV B=2\n"), false).problems())
+                .isNotEmpty();
+        // syntax errors: nothing is written
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nBOGUS x\n"), false).text()).isNull();
+        // a joined line longer than the daemon's line limit
+        String longRun = "FROM a\nRUN echo " + ("y".repeat(40_000) + " \\\n").repeat(2) + "z\n";
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse(longRun), false).problems())
+                .extracting(CanonicalDockerfile.Problem::message).anySatisfy(m -> assertThat(m).contains("65535"));
+    }
+
+    /** Round trip: parse, write, parse gives the same instructions; writing again gives the same text. */
+    @Test
+    void roundTripsTheWholeCorpusAndGeneratedMutations() throws IOException {
+        List<String> inputs = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/corpus"))) {
+            for (Path f : files.sorted().toList()) {
+                inputs.add(Files.readString(f, StandardCharsets.UTF_8));
+            }
+        }
+        int corpus = inputs.size();
+        DockerfileMutations.generate(1, 5000, "127.0.0.1:5000/base/busybox", 3)
+                .forEach(c -> inputs.add(c.text()));
+        int written = 0;
+        int refused = 0;
+        for (int k = 0; k < inputs.size(); k++) {
+            String text = inputs.get(k);
+            for (boolean heredocs : new boolean[] {false, true}) {
+                Dockerfile parsed = DockerfileParser.parse(text, heredocs);
+                CanonicalDockerfile.Result r = CanonicalDockerfile.write(parsed, heredocs);
+                if (r.text() == null) {
+                    assertThat(r.problems()).as("refused without a reason: %s", text).isNotEmpty();
+                    refused++;
+                    continue;
+                }
+                written++;
+                assertThat(r.problems()).isEmpty();
+                Dockerfile again = DockerfileParser.parse(r.text(), heredocs);
+                assertThat(again.errors()).as(text).isEmpty();
+                assertThat(again.escape()).isEqualTo(parsed.escape());
+                assertThat(again.instructions()).as(text).hasSameSizeAs(parsed.instructions());
+                for (int i = 0; i < again.instructions().size(); i++) {
+                    assertThat(CanonicalDockerfile.sameInstruction(parsed.instructions().get(i),
+                            again.instructions().get(i))).as("%s\n-> %s", text, r.text()).isTrue();
+                }
+                assertThat(CanonicalDockerfile.write(again, heredocs).text()).isEqualTo(r.text());
+                // and the canonical text has what its definition says: no comments, no continuations, no blanks
+                String[] lines = r.text().split("\n", -1);
+                int directives = parsed.directives().containsKey("syntax") ? 2 : 1;
+                for (int i = directives; i < lines.length - 1; i++) {
+                    if (!heredocs || parsed.instructions().stream().allMatch(in -> in.heredocs().isEmpty())) {
+                        assertThat(lines[i]).isNotBlank().doesNotStartWith("#");
+                        assertThat(DockerfileParser.continuation(lines[i], parsed.escape())).isNegative();
+                    }
+                }
+            }
+        }
+        // The property must have had something to hold for: most inputs are writable, and some are refused.
+        assertThat(written).as("written of %d (%d corpus files)", 2 * inputs.size(), corpus)
+                .isGreaterThan(inputs.size());
+        assertThat(refused).isPositive();
+    }
+}

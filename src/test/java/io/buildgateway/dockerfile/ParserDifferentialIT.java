@@ -1,0 +1,242 @@
+package io.buildgateway.dockerfile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientConfig;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import com.github.dockerjava.transport.DockerHttpClient;
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The daemon is the oracle: the classic builder of the user-namespaced dockerd 20.10 prints every instruction it
+ * parsed as "Step i/N : …" (N counts them all; each step is printed before it runs). For generated Dockerfiles full
+ * of parser corners, for the corpus, and for the canonical text the gateway writes, the daemon's list must be the
+ * gateway's parse. Builds run with network none and only cheap instructions; a step that fails ends the list there,
+ * so for those files N and every step reached are compared.
+ */
+class ParserDifferentialIT {
+
+    private static final Pattern STEP = Pattern.compile("Step (\\d+)/(\\d+) : (.*)", Pattern.DOTALL);
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+    private static DockerHttpClient docker;
+    private static String registry;
+    private static String base;
+
+    @BeforeAll
+    static void connect() {
+        registry = IntegrationTest.registryAddress();
+        base = registry + "/base/busybox";
+        DockerClientConfig config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(IntegrationTest.require("BGW_DOCKER_HOST")).build();
+        docker = new ApacheDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(5)).responseTimeout(Duration.ofSeconds(60)).build();
+    }
+
+    @AfterAll
+    static void close() throws IOException {
+        docker.close();
+    }
+
+    /** What the daemon reported: N (-1 when it printed no step), the steps' text, and its error if any. */
+    record Run(int total, List<String> steps, String error) {
+    }
+
+    static Run build(String dockerfile, Map<String, String> buildArgs) throws IOException {
+        Tars context = Tars.tar().file("Dockerfile", dockerfile);
+        for (String f : DockerfileMutations.CONTEXT_FILES) {
+            context.file(f, "content of " + f + "\n");
+        }
+        String args = URLEncoder.encode(JSON.writeValueAsString(buildArgs), StandardCharsets.UTF_8);
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.POST)
+                .path("/v1.41/build?networkmode=none&rm=1&forcerm=1&buildargs=" + args)
+                .headers(Map.of("Content-Type", "application/x-tar"))
+                .body(new ByteArrayInputStream(context.bytes())).build();
+        StringBuilder stream = new StringBuilder();
+        String error = null;
+        try (DockerHttpClient.Response response = docker.execute(request);
+                BufferedReader lines = new BufferedReader(new InputStreamReader(response.getBody(),
+                        StandardCharsets.UTF_8))) {
+            if (response.getStatusCode() != 200) {
+                return new Run(-1, List.of(), new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8));
+            }
+            for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                if (line.isBlank()) {
+                    continue; // messages end with \r\n; JSON escapes every \r inside them
+                }
+                JsonNode message = JSON.readTree(line);
+                if (message.has("stream")) {
+                    stream.append(message.path("stream").asString());
+                }
+                if (message.has("error")) {
+                    error = message.path("error").asString();
+                }
+            }
+        }
+        int total = -1;
+        List<String> steps = new ArrayList<>();
+        for (String line : stream.toString().split("\n")) {
+            // After its warnings (empty continuation lines) the daemon resets the terminal colour: ESC[0m.
+            Matcher m = STEP.matcher(line.replaceFirst("^(\u001b\\[[0-9;]*m)+", ""));
+            if (m.matches()) {
+                assertThat(Integer.parseInt(m.group(1))).as(stream.toString()).isEqualTo(steps.size() + 1);
+                total = Integer.parseInt(m.group(2));
+                steps.add(m.group(3));
+            }
+        }
+        return new Run(total, steps, error);
+    }
+
+    private static List<String> originals(Dockerfile d) {
+        return d.instructions().stream().map(Instruction::original).toList();
+    }
+
+    /**
+     * The daemon read {@code text} as the gateway did: both refuse it (the daemon before its first step), or N is
+     * the number of instructions and every step the daemon reached is the gateway's instruction at that place.
+     */
+    private static void assertSameReading(String what, String text, Dockerfile gateway, Run daemon) {
+        String context = what + "\n" + text.replace("\r", "\\r").replace("\f", "\\f") + "\ndaemon: " + daemon
+                + "\ngateway: " + originals(gateway) + " " + gateway.errors();
+        if (daemon.total() < 0) {
+            // Refused by the gateway too: a syntax error, or no canonical text for the classic builder (a flag it
+            // does not know; or a line like `HEALTHCHECK NONE \<FF>`, which both read alike and the daemon then
+            // finds an argument too many in, while the writer refuses its trailing escape).
+            boolean noCanonical = CanonicalDockerfile.write(gateway, false).text() == null;
+            assertThat(!gateway.errors().isEmpty() || noCanonical)
+                    .as("the daemon refused it before any step; the gateway did not: " + context).isTrue();
+            return;
+        }
+        assertThat(gateway.errors()).as(context).isEmpty();
+        assertThat(daemon.total()).as(context).isEqualTo(gateway.instructions().size());
+        assertThat(daemon.steps()).as(context)
+                .isEqualTo(originals(gateway).subList(0, daemon.steps().size()));
+    }
+
+    /** The canonical text, built: the daemon runs exactly the instructions the policy saw. */
+    private static void assertCanonicalRunsWhatThePolicySaw(String what, Dockerfile policyView, String canonical,
+            Map<String, String> buildArgs) throws IOException {
+        Run daemon = build(canonical, buildArgs);
+        String context = what + "\ncanonical:\n" + canonical + "\ndaemon: " + daemon;
+        assertThat(daemon.total()).as(context).isEqualTo(policyView.instructions().size());
+        assertThat(daemon.steps()).as(context).isEqualTo(originals(policyView).subList(0, daemon.steps().size()));
+    }
+
+    @Test
+    void generatedMutationsReadAsTheDaemonReadsThem() throws IOException {
+        int canonicalBuilt = 0;
+        int refusedByBoth = 0;
+        int fullyRun = 0;
+        for (DockerfileMutations.Case c : DockerfileMutations.generate(7_000, 150, base, 1)) {
+            Dockerfile classic = DockerfileParser.parse(c.text(), false);
+            Run daemon = build(c.text(), Map.of());
+            assertSameReading(c.toString(), c.text(), classic, daemon);
+            if (daemon.total() < 0) {
+                refusedByBoth++;
+            } else if (daemon.error() == null) {
+                fullyRun++;
+            }
+            // The policy reads heredocs as BuildKit would; without one, that is the classic reading.
+            Dockerfile policyView = DockerfileParser.parse(c.text());
+            CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(policyView, false);
+            if (canonical.text() != null) {
+                assertThat(policyView.instructions()).hasSameSizeAs(classic.instructions());
+                assertThat(originals(policyView)).isEqualTo(originals(classic));
+                if (canonicalBuilt++ % 2 == 0) { // half of them: the canonical form is also checked by the unit tests
+                    assertCanonicalRunsWhatThePolicySaw(c.toString(), policyView, canonical.text(), Map.of());
+                }
+            }
+        }
+        assertThat(canonicalBuilt).as("canonical texts built").isGreaterThan(10);
+        assertThat(fullyRun).as("builds that ran every step").isGreaterThan(10);
+        assertThat(refusedByBoth).as("files both refused").isPositive();
+    }
+
+    /**
+     * The corpus, with its registry pointed at the test registry so that the busybox and debian bases resolve (the
+     * same bytes go to the daemon and to the parser). Stages on other bases stop at their FROM; RUN steps that need
+     * the network fail: then N and the steps reached are compared.
+     */
+    @Test
+    void theCorpusReadsAsTheDaemonReadsIt() throws IOException {
+        List<Path> files;
+        try (Stream<Path> list = Files.list(Path.of("src/test/resources/corpus"))) {
+            files = list.sorted().toList();
+        }
+        int stepsCompared = 0;
+        int canonicalBuilt = 0;
+        for (Path file : files) {
+            String text = Files.readString(file, StandardCharsets.UTF_8).replace("127.0.0.1:5000", registry);
+            Dockerfile classic = DockerfileParser.parse(text, false);
+            Run daemon = build(text, Map.of());
+            assertSameReading(file.getFileName().toString(), text, classic, daemon);
+            stepsCompared += daemon.steps().size();
+            Dockerfile policyView = DockerfileParser.parse(text);
+            boolean hasHeredoc = policyView.instructions().stream().anyMatch(i -> !i.heredocs().isEmpty());
+            CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(policyView, false);
+            boolean classicFlags = policyView.instructions().stream().allMatch(i -> i.flags().stream().allMatch(
+                    f -> CanonicalDockerfile.CLASSIC_FLAGS.getOrDefault(i.keyword(), java.util.Set.of())
+                            .contains(f.name())));
+            assertThat(canonical.text() == null).as(file + " " + canonical.problems())
+                    .isEqualTo(hasHeredoc || !policyView.errors().isEmpty() || !classicFlags);
+            if (canonical.text() != null && daemon.total() >= 0) {
+                canonicalBuilt++;
+                assertCanonicalRunsWhatThePolicySaw(file.toString(), policyView, canonical.text(), Map.of());
+            }
+        }
+        assertThat(stepsCompared).isGreaterThan(files.size());
+        assertThat(canonicalBuilt).isGreaterThan(files.size() / 2);
+    }
+
+    /** The differentials of issue #11, and what the canonical text makes the daemon do. */
+    @Test
+    void theIssuesDifferentialsAreGoneAndTheCanonicalTextRunsWhatThePolicySaw() throws IOException {
+        List<String> cases = List.of(
+                // an unknown directive before escape: the daemon keeps \, so `USER root` is an instruction
+                "# check=skip=all\n# escape=`\nFROM " + base + "\nENV A=x`\nUSER root\n",
+                // a heredoc opener inside quotes opens nothing: `USER root` runs
+                "FROM " + base + "\nRUN true \"<<EOF\"\nUSER root\nLABEL EOF=1\n",
+                // an escape then a form feed is no continuation: `USER root` is its own instruction
+                "FROM " + base + "\nLABEL a=1 \\\f\nUSER root\n",
+                // a lone CR is no line end; comments inside continuations; CRLF and a BOM
+                "\uFEFF# syntax=docker/dockerfile:1\r\nFROM " + base + "\r\nLABEL a=\"x\ry\"\r\nENV A=1 \\\r\n# c\r\n\r\n"
+                        + "  B=2\r\nUSER root\r\n");
+        for (String text : cases) {
+            Dockerfile policyView = DockerfileParser.parse(text);
+            assertThat(originals(policyView)).contains("USER root");
+            Run daemon = build(text, Map.of());
+            assertSameReading("differential", text, DockerfileParser.parse(text, false), daemon);
+            assertThat(daemon.steps()).contains("USER root");
+            CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(policyView, false);
+            if (text.contains("\f") || text.contains("\"x\ry\"")) {
+                // not expressible on a line of its own: refused with a finding, never sent
+                assertThat(canonical.text()).isNull();
+                assertThat(canonical.problems()).isNotEmpty();
+            } else {
+                assertCanonicalRunsWhatThePolicySaw("differential", policyView, canonical.text(), Map.of());
+            }
+        }
+    }
+}
