@@ -420,7 +420,7 @@ public class BuildSubmissions {
         return new BuildView(b.id, b.image, b.tag, b.team, b.status, b.phase, b.requestedBy, b.requestedAt,
                 b.startedAt, b.finishedAt, b.host, b.contextDigest, b.contextSize, b.dockerfile, b.target,
                 SecretNames.redact(args), labels, b.noCache, b.policyDigest, findings, b.imageDigest, b.imageRef,
-                b.failureReason, b.rebuildOf);
+                b.failureReason, b.rebuildOf, b.builtContextDigest);
     }
 
     /** Opaque page cursor: the last item's request time and id. */

@@ -46,17 +46,25 @@ class ContextRetentionIT extends IntegrationTest {
                 "FROM docker.io/library/alpine\nRUN echo " + RUN + "\n"));
         assertThat(refused.status()).isEqualTo(422);
         JsonNode rejected = read(get(token, "/api/v1/builds/" + read(refused).path("buildId").asString()));
+        // A rejected context is deleted at once; its digest and findings stay on the record.
+        assertThat(rejected.path("contextDigest").asString()).startsWith("sha256:");
+        assertThat(rejected.path("findings").size()).isPositive();
+        assertThat(rejected.path("builtContextDigest").isNull()).isTrue();
+        assertThat(Files.exists(contextFile(rejected))).isFalse();
+        Path firstBuilt = DATA.resolve("contexts").resolve(first.path("builtContextDigest").asString().substring(7)
+                + ".ctx");
+        assertThat(Files.exists(firstBuilt)).isTrue();
 
         age(first);
+        Files.setLastModifiedTime(firstBuilt, FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
         age(latest);
-        age(rejected);
         ContextRetention.Pruned pruned = retention.prune();
 
         assertThat(pruned.digests()).contains(first.path("contextDigest").asString(),
-                rejected.path("contextDigest").asString());
+                first.path("builtContextDigest").asString());
         assertThat(pruned.digests()).doesNotContain(latest.path("contextDigest").asString());
         assertThat(Files.exists(contextFile(first))).isFalse();
-        assertThat(Files.exists(contextFile(rejected))).isFalse();
+        assertThat(Files.exists(firstBuilt)).isFalse();
         assertThat(Files.exists(contextFile(latest))).isTrue();
         assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'context.pruned'",
                 Long.class)).isPositive();

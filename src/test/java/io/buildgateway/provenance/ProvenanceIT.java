@@ -114,6 +114,10 @@ class ProvenanceIT extends IntegrationTest {
         assertThat(deps.get(0).path("name").asString()).isEqualTo("context");
         assertThat("sha256:" + deps.get(0).path("digest").path("sha256").asString())
                 .isEqualTo(build.path("contextDigest").asString());
+        assertThat(deps.get(1).path("name").asString()).isEqualTo("built-context");
+        assertThat("sha256:" + deps.get(1).path("digest").path("sha256").asString())
+                .isEqualTo(build.path("builtContextDigest").asString())
+                .isNotEqualTo(build.path("contextDigest").asString());
         String debian = registryDigest("base/debian", "12");
         String busybox = registryDigest("base/busybox", "recipe-2");
         List<String> pulled = new ArrayList<>();
@@ -122,7 +126,7 @@ class ProvenanceIT extends IntegrationTest {
         }
         assertThat(pulled).contains(registryAddress() + "/base/debian:12@" + debian,
                 registryAddress() + "/base/busybox:recipe-2@" + busybox);
-        assertThat(deps).hasSize(3);
+        assertThat(deps).hasSize(4);
 
         JsonNode runDetails = statement.path("predicate").path("runDetails");
         assertThat(runDetails.path("builder").path("id").asString()).isEqualTo("urn:buildgateway:builder:local");
