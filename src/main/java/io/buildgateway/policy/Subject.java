@@ -267,14 +267,19 @@ final class Subject {
 
     /** The ONBUILD RUN triggers written in the file, as {@link #runs()} has them (with the trigger's flags). */
     List<Instruction> onbuildRuns() {
-        List<Instruction> out = new ArrayList<>();
-        for (Run r : runs()) {
-            if (r.instruction().keyword().equals("ONBUILD")) {
-                out.add(r.instruction());
+        if (onbuildRuns == null) {
+            List<Instruction> out = new ArrayList<>(0);
+            for (Run r : runs()) {
+                if (r.instruction().keyword().equals("ONBUILD")) {
+                    out.add(r.instruction());
+                }
             }
+            onbuildRuns = out;
         }
-        return out;
+        return onbuildRuns;
     }
+
+    private List<Instruction> onbuildRuns;
 
     private Map<Integer, Set<String>> runScopes;
     private Set<String> declaredNames;
