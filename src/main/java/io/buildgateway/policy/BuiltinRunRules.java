@@ -231,8 +231,8 @@ final class BuiltinRunRules {
                 Set.of("yum", "dnf", "microdnf"), Set.of("install"), Set.of(), false,
                 w -> RPM_VERSION.matcher(w).find() || w.endsWith(".rpm"),
                 " A package is pinned as name-version or a local .rpm; a module (module install) as name:stream,"
-                        + " as in DL3033/DL3041; a group (group install, groupinstall) names no package version and is"
-                        + " not judged.");
+                        + " as in DL3033/DL3041; a group (group install, groupinstall, @group) names no package"
+                        + " version and is not judged, nor is an @module in a plain install.");
         unpinned("zypper-unpinned", "zypper install", List.of("DL3037"), Set.of("zypper"), Set.of("install", "in"),
                 Set.of(), false,
                 w -> w.indexOf('=') >= 0 || w.indexOf('>') >= 0 || w.indexOf('<') >= 0 || w.endsWith(".rpm"),
@@ -360,6 +360,9 @@ final class BuiltinRunRules {
                                 }
                                 if (c.has("module")) {
                                     test = w -> w.indexOf(':') >= 0;
+                                } else {
+                                    // @name is a group or a module: a group has no version, a module's is :stream
+                                    test = w -> w.startsWith("@") || pinned.test(w);
                                 }
                             }
                             if (p.equals("go") && words.size() > 1 && "run".equals(firstOf(c.args(), subs))) {
