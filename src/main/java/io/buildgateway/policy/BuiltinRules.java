@@ -516,12 +516,12 @@ final class BuiltinRules {
             return out;
         }
         List<ShellCommands.Command> cmds = ShellCommands.split(text.replace(";", "\\;").replace("&", "\\&")
-                .replace("|", "\\|"));
+                .replace("|", "\\|").replace("<", "\\<").replace(">", "\\>"));
         cmds.forEach(c -> out.addAll(c.words()));
         return out;
     }
 
-    /** Characters that make ShellCommands.split do more than split at whitespace (;, & and | are escaped here). */
+    /** Characters that make ShellCommands.split do more than split at whitespace (;, &, |, < and > are escaped here). */
     private static boolean hasShellSyntax(String text) {
         for (int k = 0; k < text.length(); k++) {
             char c = text.charAt(k);

@@ -45,7 +45,7 @@ class LintAgreementTest {
                 Arguments.of("tls-verification-disabled", "HEALTHCHECK CMD curl -k https://localhost/ || exit 1"),
                 Arguments.of("curl-pipe-shell", "HEALTHCHECK CMD curl -s http://localhost/h | sh"),
                 Arguments.of("yum-dnf-unpinned", "RUN dnf module install -y nodejs"),
-                Arguments.of("apk-unpinned", "RUN apk add curl<8"),
+                Arguments.of("apk-unpinned", "RUN apk add 'curl<8'"),
                 // a flag of an ONBUILD RUN trigger
                 Arguments.of("run-mount-ssh", "ONBUILD RUN --mount=type=ssh git clone git@x:y"),
                 Arguments.of("run-network-host", "ONBUILD RUN --network=host true"),
@@ -87,8 +87,8 @@ class LintAgreementTest {
                 Arguments.of("cd-in-run", "HEALTHCHECK CMD cd /app && ./check"),
                 // pins as hadolint accepts them, per manager
                 Arguments.of("pip-unpinned", "RUN pip install 'flask~=3.0' 'jinja2<4' 'click>=8' 'a!=1' 'b===2'"),
-                Arguments.of("apk-unpinned", "RUN apk add curl~8.5 musl>=1.2 zlib=1.3.1-r0"),
-                Arguments.of("zypper-unpinned", "RUN zypper in -y curl>=8 vim<10"),
+                Arguments.of("apk-unpinned", "RUN apk add curl~8.5 'musl>=1.2' zlib=1.3.1-r0"),
+                Arguments.of("zypper-unpinned", "RUN zypper in -y 'curl>=8' \"vim<10\""),
                 Arguments.of("apt-unpinned", "RUN aptitude install -y curl=7.88.1-10"),
                 Arguments.of("gem-unpinned", "RUN gem i rails:7.1.3"));
     }
@@ -145,6 +145,25 @@ class LintAgreementTest {
         assertThat(BuiltinRunRules.aptPinned("./pkg.deb")).isTrue();
         assertThat(BuiltinRunRules.goLocal("./cmd/app")).isTrue();
         assertThat(BuiltinRunRules.goLocal("example.com/x/cmd")).isFalse();
+    }
+
+    @Test
+    void redirectionsAreNotWords() {
+        assertThat(ShellCommands.split("apt-get install -y curl=1 > /dev/null 2>&1 && npm i a@1 &>/tmp/log")
+                .stream().map(ShellCommands.Command::words).toList())
+                .containsExactly(List.of("apt-get", "install", "-y", "curl=1"), List.of("npm", "i", "a@1"));
+        assertThat(ShellCommands.split("pip install flask>=3 <in.txt 2>>err").get(0).words())
+                .containsExactly("pip", "install", "flask");
+        assertThat(ShellCommands.split("python3 <<EOF\nimport x\nEOF").get(0).words()).containsExactly("python3");
+        assertThat(ShellCommands.split("diff <(sort a) b").stream().map(ShellCommands.Command::program).toList())
+                .contains("sort");
+        assertThat(ShellCommands.split("echo \"a > b\" 'c<d' e\\>f").get(0).words())
+                .containsExactly("echo", "a > b", "c<d", "e>f");
+        // unquoted, the shell reads pkg>=1 as pkg with its output sent to the file =1: pkg is not pinned
+        assertThat(rulesAt(BASE + "RUN npm install x@1 >/dev/null 2>&1\nUSER 1\n", 2)).doesNotContain("npm-unpinned");
+        assertThat(rulesAt(BASE + "RUN pip install flask>=3\nUSER 1\n", 2)).contains("pip-unpinned");
+        // a label's or an ENV's value keeps its < and >
+        assertThat(BuiltinRules.splitWords("a=\"x\" b=c>d")).containsExactly("a=x", "b=c>d");
     }
 
     @Test
