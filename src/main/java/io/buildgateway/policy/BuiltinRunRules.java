@@ -124,19 +124,19 @@ final class BuiltinRunRules {
                 }));
         add("run-security-insecure", E, "run", "No RUN --security=insecure",
                 "It runs the step with all capabilities and no seccomp: root on the build host for whoever writes"
-                        + " the Dockerfile.", List.of("BuildKit:--security=insecure"),
+                        + " the Dockerfile. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "security", v -> v.equals("insecure"), "RUN --security=insecure"));
         add("run-network-host", E, "run", "No RUN --network other than none/default",
                 "RUN --network=host gives a build step the host's network namespace, and with it everything the"
-                        + " host can reach.", List.of("BuildKit:--network=host"),
+                        + " host can reach. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "network", v -> !v.equals("none") && !v.equals("default"),
                         "RUN --network"));
         add("run-device", E, "run", "No devices in RUN",
-                "RUN --device hands a host device to a build step.", List.of("BuildKit:--device"),
+                "RUN --device hands a host device to a build step. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "device", v -> true, "RUN --device"));
         add("run-mount-ssh", E, "run", "No SSH agent forwarded into RUN",
                 "RUN --mount=type=ssh lends the caller's SSH keys to a build step; the gateway never forwards"
-                        + " agent sockets.", List.of("BuildKit:--mount=type=ssh"),
+                        + " agent sockets. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "mount", v -> v.contains("type=ssh"), "RUN --mount=type=ssh"));
         add("docker-socket", E, "run", "The Docker socket is never mounted, copied or declared",
                 "Whoever holds /var/run/docker.sock is root on that host. It must not be mounted into a step, copied,"
