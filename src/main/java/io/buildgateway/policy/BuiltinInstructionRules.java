@@ -70,8 +70,10 @@ final class BuiltinInstructionRules {
                         + " (The build hosts have no network, so the daemon itself would fetch it.) Sources are judged"
                         + " after substitution, as the daemon expands them (ARG defaults, build args, ENV, ONBUILD"
                         + " triggers included); a source that depends on a variable whose value is not known before"
-                        + " the build counts as a possible URL.",
-                List.of("DL3020", "DS005", "CKV_DOCKER_4", "CIS-4.9"),
+                        + " the build counts as a possible URL. Stricter than DL3020 because hadolint (and Trivy's"
+                        + " DS005) accept ADD <url>, asking for COPY only for local files; here a URL without"
+                        + " --checksum is an error, as its content is whatever the server sends on the day.",
+                List.of("CKV_DOCKER_4", "CIS-4.9"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("ADD")) {
                         if (i.flag("checksum").isPresent()) {
@@ -141,7 +143,7 @@ final class BuiltinInstructionRules {
                     }
                 }));
         add("invalid-port", E, "ports", "Exposed ports are valid",
-                "Ports are 0–65535, optionally a range, optionally /tcp, /udp or /sctp.", List.of("DL3011"),
+                "Ports are 0–65535, optionally a range, optionally /tcp, /udp or /sctp.", List.of("DL3011", "DS008"),
                 BuiltinInstructionRules::invalidPorts);
 
         // ---- structure ------------------------------------------------------------------------------------------
@@ -176,11 +178,12 @@ final class BuiltinInstructionRules {
                     }
                 });
         add("relative-workdir", W, "structure", "WORKDIR is absolute",
-                "A relative WORKDIR depends on every WORKDIR before it.",
+                "A relative WORKDIR depends on every WORKDIR before it. Quotes (double or single) are removed"
+                        + " before judging, as the builder does.",
                 List.of("DL3000", "DS009", "CKV_DOCKER_10", "BuildKit:WorkdirRelativePath"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("WORKDIR")) {
-                        String dir = i.arguments().strip().replace("\"", "");
+                        String dir = unquote(i.arguments().strip());
                         if (!dir.startsWith("/") && !dir.startsWith("$")
                                 && !(dir.length() > 1 && dir.charAt(1) == ':')) {
                             emit.emit(i.line(), "WORKDIR", "WORKDIR " + dir + " is relative");
@@ -243,7 +246,7 @@ final class BuiltinInstructionRules {
         add("missing-healthcheck", W, "metadata", "The image declares a HEALTHCHECK",
                 "Without one, the platform cannot tell a hung service from a healthy one. Set requireHealthcheck in"
                         + " the policy to have this reported (it is off by default).",
-                List.of("CKV_DOCKER_2", "DS026", "CIS-4.6"),
+                List.of("DL3057", "CKV_DOCKER_2", "DS026", "CIS-4.6"),
                 (s, emit) -> {
                     if (!s.policy().requireHealthcheck() || s.plan() == null) {
                         return;
@@ -317,6 +320,11 @@ final class BuiltinInstructionRules {
                         emit.emit(null, null, "build target '" + s.target() + "' is not a stage name");
                     }
                 });
+    }
+
+    /** A WORKDIR path without its quotes: double or single, as the builder's word processing removes both. */
+    static String unquote(String dir) {
+        return dir.indexOf('"') < 0 && dir.indexOf('\'') < 0 ? dir : dir.replace("\"", "").replace("'", "");
     }
 
     static boolean isUrl(String w) {

@@ -102,19 +102,33 @@ final class BuiltinRules {
 
     /** Words after the sub-command (e.g. the packages of {@code apt-get install}), without options and their values. */
     static List<String> packages(ShellCommands.Command c, String subcommand) {
+        return packages(c, Set.of(subcommand), Set.of(), false);
+    }
+
+    /**
+     * Words after the first of the sub-commands (e.g. the packages of {@code gem install} or {@code gem i}), without
+     * options and the values of the options that take one ({@link #VALUE_OPTIONS} and the installer's own
+     * {@code valueOptions}); with {@code stopAtDoubleDash}, nothing after {@code --} (gem passes those words to the
+     * extension's build).
+     */
+    static List<String> packages(ShellCommands.Command c, Set<String> subcommands, Set<String> valueOptions,
+            boolean stopAtDoubleDash) {
         List<String> out = new ArrayList<>();
         boolean after = false;
         boolean skipNext = false;
         for (String w : c.args()) {
             if (!after) {
-                after = w.equals(subcommand);
+                after = subcommands.contains(w);
                 continue;
             }
             if (skipNext) {
                 skipNext = false;
                 continue;
             }
-            if (VALUE_OPTIONS.contains(w)) {
+            if (stopAtDoubleDash && w.equals("--")) {
+                break;
+            }
+            if (VALUE_OPTIONS.contains(w) || valueOptions.contains(w)) {
                 skipNext = true;
             } else if (!w.startsWith("-") && !w.isEmpty()) {
                 out.add(w);
@@ -289,7 +303,7 @@ final class BuiltinRules {
                         + " powers of ordinary instructions. The gateway reads them from the registry before the build"
                         + " and judges them as the instructions they become (at the FROM line). A base whose triggers"
                         + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
-                        + " on a guess.", List.of("DL3043"),
+                        + " on a guess.", List.of(),
                 (s, emit) -> {
                     for (Expansion.TriggerProblem p : s.expansion().problems()) {
                         emit.emit(p.line(), "FROM", p.message());
@@ -311,8 +325,10 @@ final class BuiltinRules {
         add("image-not-pinned", W, "images", "Images are pinned by digest",
                 "A tag can move; a digest cannot. Pinning every pulled image by @sha256 makes the build reproducible"
                         + " and the base exactly the one reviewed. Production policies set requireDigest: true, which"
-                        + " makes this an error for every image, or per approved prefix.",
-                List.of("DL3006", "DL3007", "CIS-4.2"),
+                        + " makes this an error for every image, or per approved prefix. Stricter than DL3006/DL3007"
+                        + " because an explicit version tag can still move: hadolint only asks for a tag other than"
+                        + " latest (that is image-latest-tag); the shipped policy reports this at info level.",
+                List.of("CIS-4.2"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
                         if (p.ref().digest() == null && !p.image().isBlank()) {
@@ -365,7 +381,8 @@ final class BuiltinRules {
                         + " hosts do not follow the image to production). The user that the target stage ends with —"
                         + " by name or uid 0, through ARG and ENV indirection and build args, inherited through stage"
                         + " chains — must not be root, and a stage that sets no USER inherits its base's (root for"
-                        + " most bases).",
+                        + " most bases). Stricter than DL3002 because a final stage without USER counts as root:"
+                        + " hadolint only reports an explicit USER root (or 0) as the last USER.",
                 List.of("DL3002", "DS002", "CKV_DOCKER_3", "CKV_DOCKER_8", "CIS-4.1"),
                 BuiltinRules::finalUser);
         add("sudo", E, "user", "No sudo in RUN",
@@ -499,12 +516,12 @@ final class BuiltinRules {
             return out;
         }
         List<ShellCommands.Command> cmds = ShellCommands.split(text.replace(";", "\\;").replace("&", "\\&")
-                .replace("|", "\\|"));
+                .replace("|", "\\|").replace("<", "\\<").replace(">", "\\>"));
         cmds.forEach(c -> out.addAll(c.words()));
         return out;
     }
 
-    /** Characters that make ShellCommands.split do more than split at whitespace (;, & and | are escaped here). */
+    /** Characters that make ShellCommands.split do more than split at whitespace (;, &, |, < and > are escaped here). */
     private static boolean hasShellSyntax(String text) {
         for (int k = 0; k < text.length(); k++) {
             char c = text.charAt(k);

@@ -44,8 +44,10 @@ final class BuiltinRunRules {
         add("curl-pipe-shell", E, "network", "Nothing downloaded is piped into a shell",
                 "curl … | sh runs whatever the server (or anyone in the middle) sends, unreviewed and unpinned. The"
                         + " build hosts have no network, so it would fail anyway; the rule says why before a build is"
-                        + " wasted, and catches the pattern in ONBUILD triggers that run later elsewhere.",
-                List.of("DL4006", "CKV2_DOCKER_2", "CIS-4.11"),
+                        + " wasted, and catches the pattern in ONBUILD triggers that run later elsewhere, and in"
+                        + " HEALTHCHECK CMD. hadolint has no such rule (its DL4006 asks for pipefail before any pipe,"
+                        + " a different matter).",
+                List.of("CIS-4.11"),
                 (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (int k = 1; k < cmds.size(); k++) {
                         ShellCommands.Command prev = cmds.get(k - 1);
@@ -65,10 +67,12 @@ final class BuiltinRunRules {
                 }));
         add("tls-verification-disabled", E, "network", "TLS verification is never turned off",
                 "curl -k, wget --no-check-certificate, pip --trusted-host, npm strict-ssl false, git"
-                        + " http.sslVerify=false and their environment variables accept any certificate: a package"
-                        + " can then come from anyone able to intercept the connection.",
+                        + " http.sslVerify=false, yum/dnf sslverify=false and their environment variables accept any"
+                        + " certificate: a package can then come from anyone able to intercept the connection. RUN"
+                        + " and HEALTHCHECK CMD are checked.",
                 List.of("CKV2_DOCKER_2", "CKV2_DOCKER_3", "CKV2_DOCKER_4", "CKV2_DOCKER_5", "CKV2_DOCKER_6",
-                        "CKV2_DOCKER_12", "CKV2_DOCKER_13", "CKV2_DOCKER_14", "CKV2_DOCKER_16", "CIS-4.11"),
+                        "CKV2_DOCKER_12", "CKV2_DOCKER_13", "CKV2_DOCKER_14", "CKV2_DOCKER_15", "CKV2_DOCKER_16",
+                        "CIS-4.11"),
                 (s, emit) -> {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
@@ -102,7 +106,7 @@ final class BuiltinRunRules {
                 "apt --allow-unauthenticated, yum/dnf --nogpgcheck, gpgcheck=0, apk --allow-untrusted, rpm"
                         + " --nosignature and friends install packages nobody vouched for.",
                 List.of("CKV2_DOCKER_7", "CKV2_DOCKER_8", "CKV2_DOCKER_9", "CKV2_DOCKER_10", "CKV2_DOCKER_11",
-                        "CKV2_DOCKER_15", "CIS-4.11"),
+                        "CIS-4.11"),
                 (s, emit) -> forEachRun(s, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         // The lower-cased text is only made when it can match: '=' and '"' only come from themselves.
@@ -120,19 +124,19 @@ final class BuiltinRunRules {
                 }));
         add("run-security-insecure", E, "run", "No RUN --security=insecure",
                 "It runs the step with all capabilities and no seccomp: root on the build host for whoever writes"
-                        + " the Dockerfile.", List.of("BuildKit:--security=insecure"),
+                        + " the Dockerfile. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "security", v -> v.equals("insecure"), "RUN --security=insecure"));
         add("run-network-host", E, "run", "No RUN --network other than none/default",
                 "RUN --network=host gives a build step the host's network namespace, and with it everything the"
-                        + " host can reach.", List.of("BuildKit:--network=host"),
+                        + " host can reach. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "network", v -> !v.equals("none") && !v.equals("default"),
                         "RUN --network"));
         add("run-device", E, "run", "No devices in RUN",
-                "RUN --device hands a host device to a build step.", List.of("BuildKit:--device"),
+                "RUN --device hands a host device to a build step. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "device", v -> true, "RUN --device"));
         add("run-mount-ssh", E, "run", "No SSH agent forwarded into RUN",
                 "RUN --mount=type=ssh lends the caller's SSH keys to a build step; the gateway never forwards"
-                        + " agent sockets.", List.of("BuildKit:--mount=type=ssh"),
+                        + " agent sockets. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "mount", v -> v.contains("type=ssh"), "RUN --mount=type=ssh"));
         add("docker-socket", E, "run", "The Docker socket is never mounted, copied or declared",
                 "Whoever holds /var/run/docker.sock is root on that host. It must not be mounted into a step, copied,"
@@ -168,7 +172,7 @@ final class BuiltinRunRules {
         add("cd-in-run", I, "style", "WORKDIR instead of cd",
                 "cd in RUN only lasts for that step and hides where later steps run.", List.of("DL3003", "DS013"),
                 (s, emit) -> forEachRun(s, CD, (i, cmds) -> {
-                    if (runsProgram(cmds, "cd")) {
+                    if (!i.keyword().equals("HEALTHCHECK") && runsProgram(cmds, "cd")) {
                         emit.emit(i.line(), i.keyword(), "use WORKDIR instead of cd");
                     }
                 }));
@@ -177,7 +181,7 @@ final class BuiltinRunRules {
                 List.of("DL3015", "DS029", "CIS-4.3"),
                 (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        if (APT.contains(c.program()) && c.args().contains("install")
+                        if (APT.contains(c.program()) && c.args().contains("install") && !i.keyword().equals("HEALTHCHECK")
                                 && !hasArg(c, "--no-install-recommends")
                                 && !c.text().contains("APT::Install-Recommends")) {
                             emit.emit(i.line(), i.keyword(), "apt-get install without --no-install-recommends");
@@ -185,67 +189,247 @@ final class BuiltinRunRules {
                     }
                 }));
         add("apt-lists-not-cleaned", I, "packages", "apt lists are removed in the step that fetched them",
-                "/var/lib/apt/lists left in a layer adds size and stale metadata.", List.of("DL3009"),
+                "/var/lib/apt/lists left in a layer adds size and stale metadata. A cache mount on /var/lib/apt"
+                        + " counts as cleaning. Stricter than DL3009 because every stage is checked: hadolint only"
+                        + " reports the final stage and the stages whose name is reused, but a builder stage's layers"
+                        + " are built, cached and exported like any other, and a stage can become the target.",
+                List.of("DL3009"),
                 (s, emit) -> forEachRun(s, APT, (i, cmds) -> {
-                    if (aptInstalls(cmds) && !cleansAptLists(i, cmds)) {
+                    if (!i.keyword().equals("HEALTHCHECK") && aptInstalls(cmds) && !cleansAptLists(i, cmds)) {
                         emit.emit(i.line(), i.keyword(), "apt-get install without rm -rf /var/lib/apt/lists/*");
                     }
                 }));
-        unpinned("apt-unpinned", "apt-get/apt install", List.of("DL3008"), Set.of("apt-get", "apt"), "install",
-                w -> w.contains("=") || w.endsWith(".deb"));
-        unpinned("apk-unpinned", "apk add", List.of("DL3018"), Set.of("apk"), "add",
-                w -> w.contains("=") || w.contains("~") || w.endsWith(".apk"));
-        unpinned("pip-unpinned", "pip install", List.of("DL3013"), Set.of("pip", "pip3"), "install",
-                w -> w.contains("==") || w.contains(">=") || w.contains("@") || w.endsWith(".whl") || w.endsWith(".txt")
-                        || w.startsWith(".") || w.startsWith("/") || w.contains("://"));
-        unpinned("npm-unpinned", "npm install", List.of("DL3016"), Set.of("npm"), "install",
-                w -> NPM_VERSIONED.matcher(w).matches() || w.startsWith(".") || w.startsWith("/") || w.contains("://"));
-        unpinned("gem-unpinned", "gem install", List.of("DL3028"), Set.of("gem"), "install",
-                w -> w.contains(":"));
-        unpinned("yum-dnf-unpinned", "yum/dnf install", List.of("DL3033", "DL3041"), Set.of("yum", "dnf", "microdnf"),
-                "install", w -> RPM_VERSION.matcher(w).find() || w.endsWith(".rpm"));
-        unpinned("zypper-unpinned", "zypper install", List.of("DL3037"), Set.of("zypper"), "install",
-                w -> w.contains("=") || w.contains(">") || w.contains("<") || w.endsWith(".rpm"));
-        unpinned("go-install-unpinned", "go install", List.of("DL3062"), Set.of("go"), "install",
-                w -> w.contains("@") && !w.endsWith("@latest"));
+        unpinned("apt-unpinned", "apt-get/apt/aptitude install", List.of("DL3008"),
+                Set.of("apt-get", "apt", "aptitude"), Set.of("install"), Set.of(), false,
+                BuiltinRunRules::aptPinned,
+                " A package counts as pinned with =version (a glob such as =1.2.* included), as a local .deb or a"
+                        + " path. Stricter than DL3008 because a release selection (pkg/bookworm-backports) is not a"
+                        + " version: hadolint accepts any word with '/'.");
+        unpinned("apk-unpinned", "apk add", List.of("DL3018"), Set.of("apk"), Set.of("add"),
+                Set.of("-t", "--virtual", "-X", "--repository"), false,
+                w -> w.indexOf('=') >= 0 || w.indexOf('~') >= 0 || w.endsWith(".apk"),
+                " As in DL3018, a constraint containing '=' or '~' counts as pinned (=1.2, ~1.2, >=1.2, <=1.2,"
+                        + " =~1.2) and so does a local .apk; a bare < or > does not.");
+        unpinned("pip-unpinned", "pip install", List.of("DL3013"), Set.of("pip", "pip2", "pip3", "pipx"),
+                Set.of("install"), PIP_VALUE_OPTIONS, false, BuiltinRunRules::pipPinned,
+                " pip, pip2, pip3, pip3.x, pipx and python -m pip are installers. As in DL3013 any version specifier"
+                        + " counts as pinned (==, ===, ~=, !=, >=, <=, >, <), and so do local paths, wheels and source"
+                        + " archives; an install from requirement or constraint files (-r, -c) is left to those"
+                        + " files. A VCS source (git+https://…) is pinned only with @<revision> in its path, and a"
+                        + " plain URL only when it names an archive: a URL is not a pin because it contains ://.");
+        unpinned("npm-unpinned", "npm install", List.of("DL3016"), Set.of("npm"), Set.of("install", "i"),
+                NPM_VALUE_OPTIONS, false, BuiltinRunRules::npmPinned,
+                " As in DL3016: name@version or @tag (after the scope), a git source with #<commit> or"
+                        + " #semver:<range>, a tarball (.tar, .tgz, .tar.gz) and a folder (/, ./, ../, ~/) count as"
+                        + " pinned; a git or URL source without # does not. Stricter than DL3016 because the alias"
+                        + " npm i is checked as well.");
+        unpinned("gem-unpinned", "gem install", List.of("DL3028"), Set.of("gem"), Set.of("install", "i"),
+                GEM_VALUE_OPTIONS, true, w -> w.indexOf(':') >= 0 || w.endsWith(".gem"),
+                " As in DL3028: name:version, -v/--version, a local .gem; gem i is gem install, and the words after"
+                        + " -- are build options, not gems.");
+        unpinned("yum-dnf-unpinned", "yum/dnf install", List.of("DL3033", "DL3041"),
+                Set.of("yum", "dnf", "microdnf"), Set.of("install"), Set.of(), false,
+                w -> RPM_VERSION.matcher(w).find() || w.endsWith(".rpm"),
+                " A package is pinned as name-version or a local .rpm; a module (module install) as name:stream,"
+                        + " as in DL3033/DL3041; a group (group install, groupinstall, @group) names no package"
+                        + " version and is not judged, nor is an @module in a plain install.");
+        unpinned("zypper-unpinned", "zypper install", List.of("DL3037"), Set.of("zypper"), Set.of("install", "in"),
+                Set.of(), false,
+                w -> w.indexOf('=') >= 0 || w.indexOf('>') >= 0 || w.indexOf('<') >= 0 || w.endsWith(".rpm"),
+                " As in DL3037: =, >=, >, <=, < or a local .rpm.");
+        unpinned("go-install-unpinned", "go install/get/run", List.of("DL3062"), Set.of("go"),
+                Set.of("install", "get", "run"), Set.of("-C", "-o", "-tags", "-ldflags", "-gcflags", "-mod",
+                        "-modfile", "-exec", "-p", "-pkgdir", "-toolexec", "-overlay"), false,
+                w -> (w.indexOf('@') >= 0 && !w.endsWith("@latest")) || goLocal(w),
+                " go get and go run download a module like go install and are checked the same way; a local"
+                        + " package (., ./cmd/…, a .go file) is not downloaded. Stricter than DL3062 because @latest"
+                        + " is not a version.");
     }
 
-    private static void unpinned(String id, String what, List<String> refs, Set<String> programs, String sub,
-            java.util.function.Predicate<String> pinned) {
+    /** Options of pip (and pipx) that take a value as the next word. */
+    private static final Set<String> PIP_VALUE_OPTIONS = Set.of("--root-user-action", "--progress-bar",
+            "--upgrade-strategy", "--src", "-e", "--editable", "-b", "--build", "--abi", "--implementation",
+            "--no-binary", "--only-binary", "--proxy", "--timeout", "--retries", "--log", "--exists-action",
+            "--python", "--report", "--suffix", "--pip-args", "--cert", "--client-cert");
+    /** Options of npm that take a value as the next word. */
+    private static final Set<String> NPM_VALUE_OPTIONS = Set.of("--loglevel", "--cache", "--userconfig",
+            "--globalconfig", "--tag", "-w", "--workspace", "--omit", "--include", "--install-strategy", "--before",
+            "--location", "--script-shell", "--fetch-retries", "--fetch-timeout");
+    /** Options of gem that take a value as the next word. */
+    private static final Set<String> GEM_VALUE_OPTIONS = Set.of("--install-dir", "-n", "--bindir", "-s",
+            "--source", "-P", "--trust-policy", "--build-root", "-g", "--file", "--platform");
+    private static final List<String> TARBALL = List.of(".tar", ".tar.gz", ".tgz");
+    private static final List<String> PIP_ARCHIVE = List.of(".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz",
+            ".zip");
+    private static final List<String> PIP_VCS = List.of("git+", "hg+", "svn+", "bzr+", "git://", "svn://");
+
+    static boolean aptPinned(String w) {
+        return w.indexOf('=') >= 0 || w.endsWith(".deb") || w.startsWith("/") || w.startsWith("./")
+                || w.startsWith("../") || w.startsWith("~/");
+    }
+
+    static boolean pipPinned(String w) {
+        String l = w.toLowerCase(Locale.ROOT);
+        for (String vcs : PIP_VCS) {
+            if (l.startsWith(vcs)) {
+                // The revision is an '@' in the path (git+ssh://git@host/… has a user before the host).
+                int scheme = l.indexOf("://");
+                int path = l.indexOf('/', scheme < 0 ? 0 : scheme + 3);
+                return path >= 0 && l.indexOf('@', path) >= 0;
+            }
+        }
+        if (l.startsWith("file:")) {
+            return true;
+        }
+        if (l.contains("://")) {
+            return endsWithAny(l, PIP_ARCHIVE) || l.contains("#sha256=");
+        }
+        return w.indexOf('=') >= 0 || w.indexOf('<') >= 0 || w.indexOf('>') >= 0 || endsWithAny(l, PIP_ARCHIVE)
+                || w.startsWith(".") || w.indexOf('/') >= 0 || w.startsWith("~");
+    }
+
+    static boolean npmPinned(String w) {
+        String l = w.toLowerCase(Locale.ROOT);
+        if (endsWithAny(l, TARBALL)) {
+            return true;
+        }
+        if (l.contains("://") || l.startsWith("git@") || l.startsWith("github:") || l.startsWith("gitlab:")
+                || l.startsWith("bitbucket:") || l.startsWith("gist:")) {
+            return w.indexOf('#') >= 0;
+        }
+        if (w.startsWith("/") || w.startsWith("./") || w.startsWith("../") || w.startsWith("~/") || w.equals(".")
+                || w.equals("..")) {
+            return true;
+        }
+        if (w.indexOf('#') >= 0) {
+            return true; // user/repo#commit: a GitHub shorthand with a revision
+        }
+        return NPM_VERSIONED.matcher(w).matches();
+    }
+
+    static boolean goLocal(String w) {
+        return w.startsWith(".") || w.startsWith("/") || w.endsWith(".go");
+    }
+
+    private static boolean endsWithAny(String w, List<String> suffixes) {
+        for (String suffix : suffixes) {
+            if (w.endsWith(suffix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean isPip(String program) {
+        return program.equals("pip") || program.equals("pip2") || program.equals("pip3") || program.equals("pipx")
+                || program.startsWith("pip2.") || program.startsWith("pip3.");
+    }
+
+    private static void unpinned(String id, String what, List<String> refs, Set<String> programs,
+            Set<String> subs, Set<String> valueOptions, boolean stopAtDoubleDash,
+            java.util.function.Predicate<String> pinned, String semantics) {
+        boolean pip = programs.contains("pip");
         add(id, W, "packages", "Versions are pinned in " + what,
                 "An unpinned install takes whatever the repository serves on the day of the build, so two builds of"
-                        + " the same context differ and a rebuild can pull in a broken or malicious release.",
+                        + " the same context differ and a rebuild can pull in a broken or malicious release."
+                        + semantics + " A version taken from a variable counts as pinned, unless the variable is"
+                        + " declared only where the step cannot see it (another stage, or a global ARG not"
+                        + " redeclared in the stage): then it is empty when the step runs.",
                 refs, (s, emit) -> {
-                    if (!s.runsAnyOf(programs) && !(programs.contains("pip") && s.runsPython())) {
+                    if (!s.runsAnyOf(programs) && !(pip && (s.runsPython() || s.runsPrefixed("pip")))) {
                         return; // none of the programs runs: nothing to look at
                     }
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
-                            if (programs.contains(c.program()) || (c.program().startsWith("python") && c.has("pip")
-                                    && programs.contains("pip"))) {
-                                if (c.program().equals("gem") && hasArg(c, "-v", "--version")) {
-                                    continue;
+                            String p = c.program();
+                            boolean python = pip && p.startsWith("python") && c.has("pip");
+                            if (!programs.contains(p) && !(pip && isPip(p)) && !python) {
+                                continue;
+                            }
+                            if (p.equals("gem") && (hasArg(c, "-v", "--version"))) {
+                                continue;
+                            }
+                            if ((pip || python) && hasArg(c, "-c", "--constraint")) {
+                                continue; // versions come from the constraint file
+                            }
+                            List<String> words = packages(c, subs, valueOptions, stopAtDoubleDash);
+                            java.util.function.Predicate<String> test = pinned;
+                            if (programs.contains("yum")) {
+                                if (c.has("group") || c.has("groups")) {
+                                    continue; // a group names no package version
                                 }
-                                List<String> loose = packages(c, sub).stream().filter(w -> !pinned.test(w))
-                                        .filter(w -> !w.contains("$")).toList();
-                                if (!loose.isEmpty()) {
-                                    emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
-                                            + abbreviate(String.join(" ", loose)));
+                                if (c.has("module")) {
+                                    test = w -> w.indexOf(':') >= 0;
+                                } else {
+                                    // @name is a group or a module: a group has no version, a module's is :stream
+                                    test = w -> w.startsWith("@") || pinned.test(w);
                                 }
+                            }
+                            if (p.equals("go") && words.size() > 1 && "run".equals(firstOf(c.args(), subs))) {
+                                words = words.subList(0, 1); // go run pkg args…: the rest are the program's
+                            }
+                            List<String> loose = new java.util.ArrayList<>();
+                            for (String w : words) {
+                                if (w.indexOf('$') >= 0 ? outOfScope(s, i, w) : !test.test(w)) {
+                                    loose.add(w);
+                                }
+                            }
+                            if (!loose.isEmpty()) {
+                                emit.emit(i.line(), i.keyword(), what + " without pinned versions: "
+                                        + abbreviate(String.join(" ", loose)));
                             }
                         }
                     });
                 });
     }
 
+    private static String firstOf(List<String> words, Set<String> candidates) {
+        for (String w : words) {
+            if (candidates.contains(w)) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /** Whether a word names a variable that is declared in the file but not in scope for this RUN. */
+    private static boolean outOfScope(Subject s, Instruction run, String w) {
+        for (int k = w.indexOf('$'); k >= 0 && k + 1 < w.length(); k = w.indexOf('$', k + 1)) {
+            int from = w.charAt(k + 1) == '{' ? k + 2 : k + 1;
+            int to = from;
+            while (to < w.length() && (Character.isLetterOrDigit(w.charAt(to)) || w.charAt(to) == '_')) {
+                to++;
+            }
+            if (to > from && s.declaredButOutOfScope(run.line(), w.substring(from, to))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static void runFlag(Subject s, BuiltinRules.Emitter emit, String flag,
             java.util.function.Predicate<String> bad, String what) {
+        java.util.Set<Integer> seen = null;
         for (Instruction i : s.instructions("RUN")) {
             List<Instruction.Flag> flags = i.flags();
             for (int k = 0; k < flags.size(); k++) {
                 Instruction.Flag f = flags.get(k);
                 if (f.name().equals(flag) && bad.test(f.value())) {
                     emit.emit(i.line(), "RUN", what + " is not allowed (" + flag + "=" + f.value() + ")");
+                    if (seen == null) {
+                        seen = new java.util.HashSet<>();
+                    }
+                    seen.add(i.line());
+                }
+            }
+        }
+        // ONBUILD RUN triggers with their own flags, also when no stage of this file builds FROM theirs (a trigger
+        // that a later stage inherits is among the RUNs above, at the same line).
+        for (Instruction i : s.onbuildRuns()) {
+            for (Instruction.Flag f : i.flags()) {
+                if (f.name().equals(flag) && bad.test(f.value()) && (seen == null || !seen.contains(i.line()))) {
+                    emit.emit(i.line(), "ONBUILD", "ONBUILD " + what + " is not allowed (" + flag + "=" + f.value()
+                            + ")");
                 }
             }
         }

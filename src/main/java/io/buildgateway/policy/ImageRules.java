@@ -36,7 +36,7 @@ public final class ImageRules {
                             + "own /etc/passwd, so a name that maps to uid 0, a numeric 0, an empty user or a user the "
                             + "image does not define all count as root. The Dockerfile rule cannot see an image whose "
                             + "user comes from its base or from an ONBUILD trigger.",
-                    List.of("CIS-4.1", "DL3002", "DS-0002", "CKV_DOCKER_8")),
+                    List.of("CIS-4.1", "DL3002", "DS002", "CKV_DOCKER_8")),
             new RuleInfo(PRIVILEGED_PORT, E, "image", "The image exposes a privileged port (below 1024)",
                     "A non-root process cannot bind ports below 1024 without extra capabilities, so exposing one "
                             + "implies root or NET_BIND_SERVICE at run time. Ports the policy lists under "
@@ -46,10 +46,10 @@ public final class ImageRules {
                     "Environment variables are stored in the image configuration in clear and shown by every "
                             + "inspect; a secret-looking name or value baked in (from a base, a build arg or ENV) is "
                             + "readable by anyone who can pull the image.",
-                    List.of("CIS-4.10", "DS-0031")),
+                    List.of("CIS-4.10", "DS031")),
             new RuleInfo(REQUIRED_LABEL, W, "image", "A label the policy requires is missing from the image",
                     "Checked on the image (labels can come from the base), after the gateway's label step.",
-                    List.of("DL3048")),
+                    List.of("DL3049")),
             new RuleInfo(GATEWAY_LABELS, E, "image", "The gateway's own labels are missing or wrong",
                     "Every pushed image carries its build id, requester, context digest and policy digest as labels "
                             + "so that an image found anywhere can be traced back to its build record. A build that "
@@ -65,7 +65,7 @@ public final class ImageRules {
                     "Setuid and setgid binaries are how a process gains privileges it was not started with. The "
                             + "approved base's are accepted (the compliance content allowlists them); a build adding "
                             + "one is refused unless the policy lists its path under image.setuidAllowed.",
-                    List.of("CIS-4.8", "DS-0019")),
+                    List.of("CIS-4.8")),
             new RuleInfo(PROTECTED_PATH, E, "image",
                     "A layer the build added modifies, deletes or whites out a protected path",
                     "The approved base's hardening lives in files: sudoers, PAM, the CA store, the package database. "
@@ -81,7 +81,7 @@ public final class ImageRules {
                     "Private keys, cloud and registry credentials, .netrc, .pgpass, git credentials and keystores in "
                             + "a layer are readable by anyone who can pull the image, even when a later layer deletes "
                             + "them.",
-                    List.of("CIS-4.10", "DS-0031")),
+                    List.of("CIS-4.10", "DS031")),
             new RuleInfo(VULNERABILITY, E, "image", "A known vulnerability at or above the policy's threshold",
                     "Packages in the image's SBOM are matched against the advisories the security team imports "
                             + "(OSV). A vulnerability at or above vulnerabilities.failOn (with a fix available, when "

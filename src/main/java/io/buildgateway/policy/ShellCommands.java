@@ -6,7 +6,9 @@ import java.util.List;
 
 /**
  * Splits the shell text of a RUN into simple commands (at {@code &&}, {@code ||}, {@code ;}, {@code |}, {@code &}
- * and line breaks) and each into words, honouring single and double quotes and backslash escapes. Not a shell: it
+ * and line breaks) and each into words, honouring single and double quotes and backslash escapes. Redirections
+ * ({@code > file}, {@code 2>&1}, {@code <<EOF}, …) are not words: an unquoted {@code pkg>=1} is {@code pkg} with its
+ * output sent to the file {@code =1}, as the shell has it. Not a shell: it
  * is what rules need to see "which program runs with which arguments", and it never fails.
  */
 final class ShellCommands {
@@ -98,6 +100,7 @@ final class ShellCommands {
         StringBuilder word = new StringBuilder();
         boolean inWord = false;
         boolean piped = false;
+        boolean redirectTarget = false;
         int n = Math.min(script.length(), 256 * 1024);
         for (int i = 0; i < n; i++) {
             char c = script.charAt(i);
@@ -130,14 +133,43 @@ final class ShellCommands {
                     words.add(word.toString());
                     word.setLength(0);
                     inWord = false;
+                    if (redirectTarget) {
+                        words.remove(words.size() - 1);
+                        redirectTarget = false;
+                    }
                 }
+            } else if (c == '>' || c == '<' || (c == '&' && i + 1 < n && script.charAt(i + 1) == '>')) {
+                // A redirection (>, >>, 2>, &>, >&2, <, <<EOF, <<<): neither the descriptor number before it nor
+                // its target is a word of the command. Process substitution, <( … ), is left to the ( that follows.
+                if (inWord) {
+                    if (!allDigits(word)) {
+                        words.add(word.toString());
+                        if (redirectTarget) {
+                            words.remove(words.size() - 1);
+                            redirectTarget = false;
+                        }
+                    }
+                    word.setLength(0);
+                    inWord = false;
+                }
+                int j = i + 1;
+                while (j < n && (script.charAt(j) == '>' || script.charAt(j) == '<' || script.charAt(j) == '&'
+                        || script.charAt(j) == '|')) {
+                    j++;
+                }
+                i = j - 1;
+                redirectTarget = j >= n || script.charAt(j) != '(';
             } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{'
                     && (i + 1 >= n || isWhitespace(script.charAt(i + 1)))) {
                 if (inWord) {
                     words.add(word.toString());
                     word.setLength(0);
                     inWord = false;
+                    if (redirectTarget) {
+                        words.remove(words.size() - 1);
+                    }
                 }
+                redirectTarget = false;
                 if (!words.isEmpty()) {
                     commands.add(new Command(Collections.unmodifiableList(words), piped));
                     words = new ArrayList<>();
@@ -161,7 +193,7 @@ final class ShellCommands {
                 i = j - 1;
             }
         }
-        if (inWord) {
+        if (inWord && !redirectTarget) {
             words.add(word.toString());
         }
         if (!words.isEmpty()) {
@@ -173,7 +205,19 @@ final class ShellCommands {
     /** Characters that can only ever be part of a word, whatever precedes or follows them. */
     private static boolean ordinary(char c) {
         return !(c == '\'' || c == '"' || c == '\\' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')'
-                || c == '{' || c == '#' || isWhitespace(c));
+                || c == '{' || c == '#' || c == '<' || c == '>' || isWhitespace(c));
+    }
+
+    private static boolean allDigits(StringBuilder word) {
+        if (word.length() == 0 || word.length() > 2) {
+            return false;
+        }
+        for (int k = 0; k < word.length(); k++) {
+            if (word.charAt(k) < '0' || word.charAt(k) > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Exactly {@link Character#isWhitespace(char)}: no character between '!' and DEL is whitespace. */

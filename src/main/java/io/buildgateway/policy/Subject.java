@@ -202,24 +202,144 @@ final class Subject {
             List<Run> out = new ArrayList<>();
             for (Located l : located()) {
                 Instruction i = l.instruction();
-                if ((l.stage() < 0 && i.keyword().equals("RUN")) || (i.keyword().equals("ONBUILD")
-                        && i.arguments().regionMatches(true, 0, "RUN ", 0, 4))) {
-                    out.add(new Run(i, ShellCommands.split(i.keyword().equals("ONBUILD")
-                            ? i.arguments().substring(4) : script(i))));
+                if (l.stage() < 0 && i.keyword().equals("RUN")) {
+                    out.add(new Run(i, ShellCommands.split(script(i))));
+                } else if (i.keyword().equals("ONBUILD") && i.arguments().regionMatches(true, 0, "RUN", 0, 3)
+                        && i.arguments().length() > 3 && ShellCommands.isWhitespace(i.arguments().charAt(3))) {
+                    out.add(onbuildRun(i));
                 }
             }
             // The RUNs of every stage as they run, and base images' RUN triggers; an earlier stage's RUN triggers
-            // are judged once, at their ONBUILD line, above.
+            // are judged once, at their ONBUILD line, above. HEALTHCHECK CMD runs a shell command too (later, in
+            // the container): its commands are judged with the RUNs, under the keyword HEALTHCHECK.
             for (Expansion.Effective e : expansion().instructions()) {
-                if (e.instruction().keyword().equals("RUN")
+                String kw = e.instruction().keyword();
+                if ((kw.equals("RUN") || kw.equals("HEALTHCHECK"))
                         && (e.via() == null || e.via().startsWith("ONBUILD of base image"))) {
-                    out.add(new Run(e.instruction(), ShellCommands.split(script(e.instruction()))));
+                    String script = kw.equals("RUN") ? script(e.instruction()) : healthcheckScript(e.instruction());
+                    if (script != null) {
+                        out.add(new Run(e.instruction(), ShellCommands.split(script)));
+                    }
                 }
             }
             out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line()));
             runs = out;
         }
         return runs;
+    }
+
+    /**
+     * An {@code ONBUILD RUN} trigger as the RUN it becomes: the ONBUILD instruction (its line and keyword, for
+     * findings) carrying the trigger's own flags ({@code --mount}, {@code --network}, …), and the trigger's script.
+     */
+    private static Run onbuildRun(Instruction onbuild) {
+        Dockerfile parsed = io.buildgateway.dockerfile.DockerfileParser.parse(onbuild.arguments());
+        if (parsed.instructions().size() != 1 || !parsed.instructions().get(0).keyword().equals("RUN")) {
+            return new Run(onbuild, ShellCommands.split(onbuild.arguments().substring(4)));
+        }
+        Instruction inner = parsed.instructions().get(0);
+        Instruction asRun = new Instruction("ONBUILD", inner.flags(), onbuild.arguments(), onbuild.json(),
+                onbuild.heredocs(), onbuild.line(), onbuild.endLine());
+        return new Run(asRun, ShellCommands.split(script(inner)));
+    }
+
+    /**
+     * The shell text of {@code HEALTHCHECK [flags] CMD …}: the shell form as written, the exec form joined; null for
+     * {@code HEALTHCHECK NONE}.
+     */
+    static String healthcheckScript(Instruction healthcheck) {
+        String args = healthcheck.arguments().strip();
+        if (!args.regionMatches(true, 0, "CMD", 0, 3) || (args.length() > 3
+                && !ShellCommands.isWhitespace(args.charAt(3)) && args.charAt(3) != '[')) {
+            return null;
+        }
+        String rest = args.substring(3).strip();
+        if (rest.startsWith("[")) {
+            List<String> json = io.buildgateway.dockerfile.DockerfileParser.parse("CMD " + rest).instructions()
+                    .stream().findFirst().map(Instruction::json).orElse(null);
+            if (json != null) {
+                return json.isEmpty() ? null : json.get(0).equals("CMD-SHELL")
+                        ? String.join(" ", json.subList(1, json.size())) : String.join(" ", json);
+            }
+        }
+        return rest.isEmpty() ? null : rest;
+    }
+
+    /** The ONBUILD RUN triggers written in the file, as {@link #runs()} has them (with the trigger's flags). */
+    List<Instruction> onbuildRuns() {
+        if (onbuildRuns == null) {
+            List<Instruction> out = new ArrayList<>(0);
+            for (Run r : runs()) {
+                if (r.instruction().keyword().equals("ONBUILD")) {
+                    out.add(r.instruction());
+                }
+            }
+            onbuildRuns = out;
+        }
+        return onbuildRuns;
+    }
+
+    private List<Instruction> onbuildRuns;
+
+    private Map<Integer, Set<String>> runScopes;
+    private Set<String> declaredNames;
+
+    /**
+     * Whether the variable is declared somewhere in the file (ARG or ENV, global ARGs included) but is not in scope
+     * for the RUN at this line: not declared earlier in its stage, and not an ENV of a stage it builds FROM. Such a
+     * variable is empty when the RUN runs (a global ARG needs a redeclaration in the stage; an ARG ends with its
+     * stage). A variable the file never declares may come from the base image's ENV, so it is not judged here; nor
+     * are RUNs at lines without a known scope (ONBUILD triggers, which run in someone else's stage).
+     */
+    boolean declaredButOutOfScope(int runLine, String name) {
+        if (runScopes == null) {
+            runScopes = new java.util.HashMap<>();
+            declaredNames = new java.util.HashSet<>();
+            List<Set<String>> envOfStage = new ArrayList<>();
+            Set<String> scope = new java.util.HashSet<>();
+            Set<String> env = new java.util.HashSet<>();
+            int stage = -1;
+            for (Located l : located()) {
+                Instruction i = l.instruction();
+                switch (i.keyword()) {
+                    case "FROM" -> {
+                        if (stage >= 0) {
+                            envOfStage.add(env);
+                        }
+                        stage = l.stage();
+                        env = new java.util.HashSet<>();
+                        int parent = plan == null || stage >= plan.stages().size() ? -1
+                                : plan.stages().get(stage).parentStage();
+                        if (parent >= 0 && parent < envOfStage.size()) {
+                            env.addAll(envOfStage.get(parent));
+                        }
+                        scope = new java.util.HashSet<>(env);
+                    }
+                    case "ARG" -> {
+                        for (String n : argPairs(i).keySet()) {
+                            declaredNames.add(n);
+                            scope.add(n);
+                        }
+                    }
+                    case "ENV" -> {
+                        for (String n : env(i).keySet()) {
+                            declaredNames.add(n);
+                            scope.add(n);
+                            env.add(n);
+                        }
+                    }
+                    case "RUN" -> {
+                        if (stage >= 0) {
+                            runScopes.put(i.line(), Set.copyOf(scope));
+                        }
+                    }
+                    default -> {
+                    }
+                }
+            }
+        }
+        Set<String> scope = runScopes.get(runLine);
+        return scope != null && declaredNames.contains(name) && !scope.contains(name);
     }
 
     /** Whether a command of a RUN runs one of these programs. */
@@ -238,6 +358,17 @@ final class Subject {
         List<String> all = programs();
         for (int k = 0; k < all.size(); k++) {
             if (all.get(k).startsWith("python")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether a command of a RUN runs a program whose name starts with this prefix. */
+    boolean runsPrefixed(String prefix) {
+        List<String> all = programs();
+        for (int k = 0; k < all.size(); k++) {
+            if (all.get(k).startsWith(prefix)) {
                 return true;
             }
         }
