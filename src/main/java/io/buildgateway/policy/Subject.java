@@ -239,7 +239,7 @@ final class Subject {
         }
         Instruction inner = parsed.instructions().get(0);
         Instruction asRun = new Instruction("ONBUILD", inner.flags(), onbuild.arguments(), onbuild.json(),
-                onbuild.heredocs(), onbuild.line(), onbuild.endLine());
+                onbuild.heredocs(), onbuild.line(), onbuild.endLine(), onbuild.original());
         return new Run(asRun, ShellCommands.split(script(inner)));
     }
 
