@@ -114,24 +114,28 @@ start_dockerd() {
   echo "$sock"
 }
 
+# The part of a registry configuration both registry processes share: the storage folder, then the "http:" key.
+registry_storage_config() {
+  cat <<YML
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $1/data
+  delete:
+    enabled: true
+http:
+YML
+}
+
 start_registry() {
   local dir=$STATE/registry
   mkdir -p "$dir/data"
   if alive "$dir/registry.pid" && curl -sf "http://$REGISTRY/v2/" >/dev/null; then
     log "registry already running on $REGISTRY"; return
   fi
-  cat >"$dir/config.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: $REGISTRY
-YML
+  { registry_storage_config "$dir"; printf '  addr: %s\n' "$REGISTRY"; } >"$dir/config.yml"
   log "starting registry on $REGISTRY"
   setsid docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
   echo $! >"$dir/registry.pid"
@@ -170,16 +174,7 @@ start_token_registry() {
     log "token registry already running on $TOKEN_SOCKET"; return
   fi
   rm -f "$TOKEN_SOCKET"
-  cat >"$dir/token-config.yml" <<YML
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
+  { registry_storage_config "$dir"; cat <<YML
   net: unix
   addr: $TOKEN_SOCKET
 auth:
@@ -191,6 +186,7 @@ auth:
     issuer: $TOKEN_ISSUER
     rootcertbundle: $TOKEN_DIR/cert.pem
 YML
+  } >"$dir/token-config.yml"
   log "starting token registry on $TOKEN_SOCKET"
   setsid docker-registry serve "$dir/token-config.yml" >"$dir/token-registry.log" 2>&1 </dev/null &
   echo $! >"$dir/token-registry.pid"

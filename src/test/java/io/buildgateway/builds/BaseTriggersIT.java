@@ -2,17 +2,15 @@ package io.buildgateway.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.Canary;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -25,25 +23,16 @@ import tools.jackson.databind.JsonNode;
  */
 class BaseTriggersIT extends IntegrationTest {
 
-    private static HttpServer canary;
-    private static final AtomicInteger CANARY_HITS = new AtomicInteger();
+    private static Canary canary;
 
     @BeforeAll
-    static void startCanary() throws IOException {
-        canary = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        canary.createContext("/", exchange -> {
-            CANARY_HITS.incrementAndGet();
-            byte[] body = "canary".getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        canary.start();
+    static void startCanary() {
+        canary = Canary.start();
     }
 
     @AfterAll
     static void stopCanary() {
-        canary.stop(0);
+        canary.close();
     }
 
     /** The Docker CLI against the plain daemon, which reaches the registry's open endpoint (as an operator does). */
@@ -70,7 +59,7 @@ class BaseTriggersIT extends IntegrationTest {
         String base = registryAddress() + "/base/onbuild-canary:1";
         Path ctx = Files.createTempDirectory("onbuild-base");
         Files.writeString(ctx.resolve("Dockerfile"), "FROM " + registryAddress() + "/base/busybox\n"
-                + "ONBUILD ADD http://127.0.0.1:" + canary.getAddress().getPort() + "/secret /secret\n");
+                + "ONBUILD ADD http://127.0.0.1:" + canary.port() + "/secret /secret\n");
         docker("pull", registryAddress() + "/base/busybox");
         docker("build", "-q", "--network", "none", "-t", base, ctx.toString());
         docker("push", base);
@@ -80,10 +69,10 @@ class BaseTriggersIT extends IntegrationTest {
         Response r = submit(token, "image=trig/app&tag=1", context);
         JsonNode problem = problem(r, 422);
         assertThat(problem.get("findings").toString()).as("a finding on the trigger's download")
-                .containsAnyOf("add-url", "remote-add", "http://127.0.0.1:" + canary.getAddress().getPort());
+                .containsAnyOf("add-url", "remote-add", "http://127.0.0.1:" + canary.port());
         String buildId = problem.get("buildId").asText();
         assertThat(read(get(token, "/api/v1/builds/" + buildId)).get("status").asText()).isEqualTo("REJECTED");
-        assertThat(CANARY_HITS.get()).as("requests the canary saw").isZero();
+        assertThat(canary.requests()).as("requests the canary saw").isEmpty();
     }
 
     @Test
@@ -92,6 +81,6 @@ class BaseTriggersIT extends IntegrationTest {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/does-not-exist:1\nUSER 65534\n");
         JsonNode problem = problem(submit(token, "image=trig/missing&tag=1", context), 422);
         assertThat(problem.get("findings").toString()).contains("base-image-triggers");
-        assertThat(CANARY_HITS.get()).isZero();
+        assertThat(canary.requests()).isEmpty();
     }
 }

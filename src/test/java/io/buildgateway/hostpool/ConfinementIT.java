@@ -2,10 +2,9 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.Canary;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
-import java.net.InetSocketAddress;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -30,29 +28,20 @@ import tools.jackson.databind.JsonNode;
 class ConfinementIT extends IntegrationTest {
 
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-    private static final List<String> CANARY = new CopyOnWriteArrayList<>();
-    private static HttpServer canary;
+    private static Canary canary;
 
     @BeforeAll
-    static void startCanary() throws Exception {
-        canary = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        canary.createContext("/", exchange -> {
-            CANARY.add(exchange.getRequestMethod() + " " + exchange.getRequestURI());
-            byte[] body = "canary\n".getBytes();
-            exchange.sendResponseHeaders(200, body.length);
-            exchange.getResponseBody().write(body);
-            exchange.close();
-        });
-        canary.start();
+    static void startCanary() {
+        canary = Canary.start();
     }
 
     @AfterAll
     static void stopCanary() {
-        canary.stop(0);
+        canary.close();
     }
 
     private static int canaryPort() {
-        return canary.getAddress().getPort();
+        return canary.port();
     }
 
     /** curl inside the build daemon's network namespace; prints the HTTP status (000: no connection). */
@@ -108,11 +97,11 @@ class ConfinementIT extends IntegrationTest {
         run("curl", "-s", "--unix-socket", require("BGW_PLAIN_DOCKER_HOST").substring("unix://".length()), "-X",
                 "POST", "-H", "Content-Type: application/x-tar", "--data-binary", "@" + ctx,
                 "http://localhost/v1.41/build?networkmode=none&rm=1&forcerm=1");
-        assertThat(CANARY).containsExactly("GET /x-" + RUN + "-control");
+        assertThat(canary.requests()).containsExactly("GET /x-" + RUN + "-control");
         // From inside the build daemon's namespace it is not there; the registry (through the forwarder) is.
         assertThat(curlInNamespace("http://127.0.0.1:" + canaryPort() + "/probe")).isEqualTo("000");
         assertThat(curlInNamespace("http://" + registryAddress() + "/v2/")).isEqualTo("401");
-        CANARY.clear();
+        canary.clear();
 
         // The policy lets the URL through for this team (every rule that would stop it is off).
         List<String> rules = blockingRules(token, team, dockerfile);
@@ -134,7 +123,7 @@ class ConfinementIT extends IntegrationTest {
             assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
             assertThat(done.path("failureReason").asString()).contains("confinement violation")
                     .contains("tried to reach http://127.0.0.1:" + canaryPort() + "/x-" + RUN);
-            assertThat(CANARY).isEmpty();
+            assertThat(canary.requests()).isEmpty();
             assertThat(auditCount("build.confinement-violation", "build/" + id)).isEqualTo(1);
             assertThat(jdbc.queryForObject("select outcome from audit_event where action ="
                     + " 'build.confinement-violation' and target = ?", String.class, "build/" + id))
