@@ -50,6 +50,11 @@ class PolicyRulesDocTest {
                     .append(refs(r, "CKV")).append(" | ").append(refs(r, "BuildKit:")).append(" | ")
                     .append(refs(r, "CIS-")).append(" |\n");
         }
+        out.append("\nChecks of those tools that no rule above claims, and why (a gateway that builds with network")
+                .append(" none from approved bases, with the context in hand):\n\n| check | why |\n|---|---|\n");
+        BuiltinLintRules.NOT_APPLICABLE.forEach((check, why) -> out.append("| ")
+                .append(check.startsWith("BuildKit:") ? "BuildKit " + check.substring(9) : check).append(" | ")
+                .append(why).append(" |\n"));
         out.append("""
 
                 ## The policy file
