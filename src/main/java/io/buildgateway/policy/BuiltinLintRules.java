@@ -31,6 +31,11 @@ final class BuiltinLintRules {
     private static final Set<String> APK = Set.of("apk");
     private static final Set<String> CACHERS = Set.of("yum", "dnf", "microdnf", "zypper", "pip", "pip3", "yarn");
     private static final Set<String> USERADD = Set.of("useradd");
+    private static final Set<String> APT_ONLY = Set.of("apt");
+    private static final Set<String> INDEX_UPDATERS = Set.of("apt-get", "apt", "apk");
+    private static final Set<String> WGET = Set.of("wget");
+    private static final Set<String> CURL = Set.of("curl");
+    private static final Set<String> LN = Set.of("ln");
     private static final Set<String> DOWNLOADERS = Set.of("wget", "curl");
     private static final Set<String> POINTLESS = Set.of("ssh", "vim", "shutdown", "service", "ps", "free", "top",
             "kill", "mount", "ifconfig");
@@ -100,8 +105,6 @@ final class BuiltinLintRules {
                 + " `docker build --call=outline`, which the gateway does not offer.");
         m.put("BuildKit:ExposeInvalidFormat", "Covered by `invalid-port` (an IP address or host port in EXPOSE is"
                 + " not a valid port).");
-        m.put("BuildKit:UndeclaredArgInFrom", "Covered by `unapproved-image` (the older name of"
-                + " UndefinedArgInFrom).");
         return java.util.Collections.unmodifiableMap(m);
     }
 
@@ -183,7 +186,7 @@ final class BuiltinLintRules {
         add("apt-instead-of-apt-get", W, "packages", "apt-get in scripts, not apt",
                 "apt is the interactive front end; its output and options are not a stable interface for scripts"
                         + " (it warns so itself).", List.of("DL3027"),
-                (s, emit) -> forEachRun(s, Set.of("apt"), (i, cmds) -> {
+                (s, emit) -> forEachRun(s, APT_ONLY, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("apt")) {
                             emit.emit(i.line(), i.keyword(), "use apt-get instead of apt: " + abbreviate(c.text()));
@@ -230,7 +233,7 @@ final class BuiltinLintRules {
         add("update-without-install", W, "packages", "A package index update installs in the same step",
                 "RUN apt-get update (or apk update) alone is cached as a layer: a later RUN … install then uses the"
                         + " stale index of whenever that layer was built.", List.of("DS017"),
-                (s, emit) -> forEachRun(s, Set.of("apt-get", "apt", "apk"), (i, cmds) -> {
+                (s, emit) -> forEachRun(s, INDEX_UPDATERS, (i, cmds) -> {
                     boolean update = false;
                     boolean install = false;
                     for (ShellCommands.Command c : cmds) {
@@ -255,7 +258,7 @@ final class BuiltinLintRules {
         add("wget-and-curl", I, "run", "One download tool, not both wget and curl",
                 "Using both means shipping (and patching) both.", List.of("DL4001", "DS014"),
                 (s, emit) -> {
-                    if (!s.runsAnyOf(Set.of("wget")) || !s.runsAnyOf(Set.of("curl"))) {
+                    if (!s.runsAnyOf(WGET) || !s.runsAnyOf(CURL)) {
                         return;
                     }
                     forEachRun(s, DOWNLOADERS, (i, cmds) -> {
@@ -290,6 +293,18 @@ final class BuiltinLintRules {
                         if (POINTLESS.contains(c.program())) {
                             emit.emit(i.line(), i.keyword(), c.program() + " makes no sense in a build step");
                             return;
+                        }
+                    }
+                }));
+        add("default-shell-replaced", I, "run", "SHELL, not a symlink over /bin/sh",
+                "RUN ln -sf /bin/bash /bin/sh changes the shell of every later step and of everything in the"
+                        + " image that runs sh, invisibly; the SHELL instruction changes the build's shell only.",
+                List.of("DL4005"),
+                (s, emit) -> forEachRun(s, LN, (i, cmds) -> {
+                    for (ShellCommands.Command c : cmds) {
+                        List<String> a = c.args();
+                        if (c.program().equals("ln") && !a.isEmpty() && a.get(a.size() - 1).equals("/bin/sh")) {
+                            emit.emit(i.line(), i.keyword(), "ln over /bin/sh; use SHELL to change the shell");
                         }
                     }
                 }));
@@ -349,7 +364,8 @@ final class BuiltinLintRules {
                     }
                 });
         add("redundant-target-platform", I, "style", "No FROM --platform=$TARGETPLATFORM",
-                "It is the default.", List.of("BuildKit:RedundantTargetPlatform", "DL3065"),
+                "The target platform is what FROM uses anyway; saying so adds noise and suggests the stage is"
+                        + " special.", List.of("BuildKit:RedundantTargetPlatform", "DL3065"),
                 (s, emit) -> {
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("FROM")) {
