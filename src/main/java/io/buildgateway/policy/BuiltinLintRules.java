@@ -40,6 +40,7 @@ final class BuiltinLintRules {
     private static final Set<String> POINTLESS = Set.of("ssh", "vim", "shutdown", "service", "ps", "free", "top",
             "kill", "mount", "ifconfig");
     private static final Set<String> NON_POSIX_SHELLS = Set.of("pwsh", "powershell", "cmd", "cmd.exe");
+    private static final Set<String> PIPEFAIL_SHELLS = Set.of("bash", "zsh", "ash", "ksh", "mksh");
     private static final Set<String> RESERVED_STAGE_NAMES = Set.of("scratch", "context");
     /** Variables the builder defines without an ARG (proxies, and the platform variables in FROM). */
     private static final Set<String> PREDEFINED = Set.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
@@ -253,7 +254,9 @@ final class BuiltinLintRules {
         add("pipe-without-pipefail", W, "run", "A pipe in RUN fails when any part fails",
                 "/bin/sh -c judges a pipeline by its last command only: curl … | tar x succeeds even when the"
                         + " download failed. Set SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"] before the"
-                        + " RUN (or set -o pipefail in it).", List.of("DL4006", "DS032"),
+                        + " RUN (bash, zsh, ash or ksh: sh may not know the option). A set -o pipefail in the RUN"
+                        + " itself counts too, as in Trivy's DS032 (hadolint's DL4006 asks for SHELL regardless).",
+                List.of("DL4006", "DS032"),
                 BuiltinLintRules::pipefail);
         add("wget-and-curl", I, "run", "One download tool, not both wget and curl",
                 "Using both means shipping (and patching) both.", List.of("DL4001", "DS014"),
@@ -309,13 +312,14 @@ final class BuiltinLintRules {
                     }
                 }));
         add("consecutive-run", I, "style", "Consecutive RUNs are one step",
-                "Each RUN is a layer; consecutive RUNs with the same flags can be joined with && (a heredoc keeps"
-                        + " them readable).", List.of("DL3059"),
+                "Each RUN is a layer; consecutive short RUNs (two commands or fewer each) with the same flags can"
+                        + " be joined with &&. Longer RUNs are taken as split on purpose, as hadolint does.",
+                List.of("DL3059"),
                 (s, emit) -> {
                     Instruction previous = null;
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("RUN") && previous != null && previous.keyword().equals("RUN")
-                                && previous.flags().equals(i.flags())) {
+                                && previous.flags().equals(i.flags()) && shortRun(previous) && shortRun(i)) {
                             emit.emit(i.line(), "RUN", "RUN follows RUN (line " + previous.line() + "); join them");
                         }
                         previous = i;
@@ -491,7 +495,8 @@ final class BuiltinLintRules {
                     List<String> shell = i.isJsonForm() ? i.json() : List.of();
                     shellNonPosix = !shell.isEmpty() && NON_POSIX_SHELLS.contains(
                             ShellCommands.basename(shell.get(0)).toLowerCase(Locale.ROOT));
-                    shellPipefail = setsPipefail(shell);
+                    shellPipefail = !shell.isEmpty() && PIPEFAIL_SHELLS.contains(
+                            ShellCommands.basename(shell.get(0))) && setsPipefail(shell);
                 }
                 case "RUN" -> {
                     if (i.isJsonForm() || shellPipefail || shellNonPosix || !mayPipe(i)) {
@@ -521,6 +526,11 @@ final class BuiltinLintRules {
                 }
             }
         }
+    }
+
+    /** A RUN of at most two commands. */
+    private static boolean shortRun(Instruction run) {
+        return run.isJsonForm() || ShellCommands.split(Subject.script(run)).size() <= 2;
     }
 
     /** A cheap filter: a '|' that is not part of "||" somewhere in the script. */

@@ -46,6 +46,8 @@ class BuiltinLintRulesTest {
                 Arguments.of("pipe-without-pipefail",
                         BASE + "SHELL [\"/bin/bash\", \"-o\", \"pipefail\", \"-c\"]\nFROM reg.local/base/debian:12\n"
                                 + "RUN a | b\n", 4),
+                Arguments.of("pipe-without-pipefail", BASE + "SHELL [\"/bin/sh\", \"-o\", \"pipefail\", \"-c\"]\n"
+                        + "RUN a | b\n", 3),
                 Arguments.of("wget-and-curl", BASE + "RUN curl -o /a https://x/a\nRUN wget https://x/b\n", 3),
                 Arguments.of("useradd-high-uid", BASE + "RUN useradd -u 123456789 app\n", 2),
                 Arguments.of("useradd-high-uid", BASE + "RUN useradd --uid=123456789 app\n", 2),
@@ -131,6 +133,7 @@ class BuiltinLintRulesTest {
                 Arguments.of("consecutive-run", BASE + "RUN a\nCOPY x /x\nRUN b\n"),
                 Arguments.of("default-shell-replaced", BASE + "RUN ln -s /usr/bin/python3 /usr/local/bin/python\n"),
                 Arguments.of("consecutive-run", BASE + "RUN a\nRUN --mount=type=cache,target=/c b\n"),
+                Arguments.of("consecutive-run", BASE + "RUN a && b && c\nRUN d\n"),
                 Arguments.of("copy-from-unknown-stage", "FROM reg.local/base/debian:12 AS Builder\n"
                         + BASE + "COPY --from=builder /a /a\nCOPY --from=0 /b /b\n"),
                 Arguments.of("copy-from-unknown-stage", BASE + "COPY --from=reg.local/base/tools:1 /a /a\n"),
