@@ -8,5 +8,5 @@ WORKDIR /app
 RUN --mount=type=cache,target=/var/cache/apk apk add git=2.45.2-r0
 WORKDIR /app
 RUN apk add tar=1.35-r2 && rm -rf /var/cache/apk/*
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

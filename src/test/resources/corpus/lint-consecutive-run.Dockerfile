@@ -6,5 +6,5 @@ RUN chown 10001 /app/data
 COPY app.sh /app/app.sh
 RUN chmod 0755 /app/app.sh
 RUN --mount=type=secret,id=npmrc cat /run/secrets/npmrc > /dev/null
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

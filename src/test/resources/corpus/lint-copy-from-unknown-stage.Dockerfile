@@ -8,5 +8,5 @@ COPY --from=0 /version.txt /app/version0.txt
 COPY --from=builder /version.txt /app/version1.txt
 # expect: copy-from-unknown-stage
 COPY --from=1 /etc/hostname /app/self.txt
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -6,5 +6,5 @@ WORKDIR /app
 COPY app.sh bin/
 FROM base
 COPY app.sh lib/
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -4,5 +4,5 @@ WORKDIR /app
 RUN ln -sf /bin/bash /bin/sh
 WORKDIR /app
 RUN ln -s /usr/bin/python3 /usr/local/bin/python
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -3,5 +3,5 @@ ENV APP_HOME=/opt/app
 # expect: env-self-reference
 ENV BASE=/srv BIN=$BASE/bin
 ENV LIB=$APP_HOME/lib PATH=/opt/app/bin:$PATH
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

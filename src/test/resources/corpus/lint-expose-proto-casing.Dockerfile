@@ -2,5 +2,5 @@ FROM 127.0.0.1:5000/base/debian:12@sha256:ababababababababababababababababababab
 # expect: expose-proto-casing
 EXPOSE 8080/TCP
 EXPOSE 8443/tcp 5353/udp
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -6,5 +6,5 @@ WORKDIR /app
 RUN apt-get update && apt-get -qq install --no-install-recommends jq=1.6-2.1 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 RUN apt-get update && apt-get install -qy --no-install-recommends git=1:2.39.5-0 && rm -rf /var/lib/apt/lists/*
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -3,5 +3,5 @@ ARG BASE=127.0.0.1:5000/base/debian:12@sha256:ababababababababababababababababab
 LABEL team=payments
 FROM ${BASE}
 LABEL team=payments
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

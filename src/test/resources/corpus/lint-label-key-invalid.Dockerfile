@@ -4,5 +4,5 @@ LABEL com.docker.compose.project=x
 # expect: label-key-invalid
 LABEL Owner=payments
 LABEL org.opencontainers.image.title=app team-name=payments
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

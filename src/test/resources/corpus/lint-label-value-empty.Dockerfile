@@ -3,5 +3,5 @@ ARG VERSION=1.0.0
 # expect: label-value-empty
 LABEL org.opencontainers.image.description=""
 LABEL org.opencontainers.image.title=app org.opencontainers.image.version=$VERSION
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

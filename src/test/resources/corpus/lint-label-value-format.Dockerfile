@@ -10,5 +10,5 @@ LABEL org.opencontainers.image.created="2026-11-28T12:00:00Z" \
       org.opencontainers.image.licenses="Apache-2.0 OR MIT" \
       org.opencontainers.image.revision=0123456789abcdef0123456789abcdef01234567 \
       org.opencontainers.image.version=2.4.1
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

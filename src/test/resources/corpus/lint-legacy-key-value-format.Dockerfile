@@ -3,5 +3,5 @@ FROM 127.0.0.1:5000/base/debian:12@sha256:ababababababababababababababababababab
 ENV MODE production
 ENV LEVEL=info
 LABEL team=payments
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -11,5 +11,5 @@ WORKDIR /app
 RUN pip3 install --no-cache-dir gunicorn==22.0.0
 WORKDIR /app
 RUN --mount=type=cache,target=/root/.cache/pip pip3 install requests==2.32.3
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

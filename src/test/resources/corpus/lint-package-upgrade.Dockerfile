@@ -5,5 +5,5 @@ WORKDIR /app
 RUN apt-get update && apt-get -y dist-upgrade && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends --only-upgrade openssl=3.0.15-1 && rm -rf /var/lib/apt/lists/*
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

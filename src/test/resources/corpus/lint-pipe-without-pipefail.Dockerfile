@@ -6,5 +6,5 @@ WORKDIR /app
 RUN set -o pipefail && tar -cf - /etc | gzip > /tmp/etc2.tgz
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN tar -cf - /usr/share/doc | gzip > /tmp/doc.tgz
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

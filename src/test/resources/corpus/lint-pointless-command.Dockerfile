@@ -4,5 +4,5 @@ WORKDIR /app
 RUN service cron start
 WORKDIR /app
 RUN ps2pdf --version || true
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -2,5 +2,5 @@ FROM 127.0.0.1:5000/base/debian:12@sha256:ababababababababababababababababababab
 RUN true
 # expect: stage-name-casing
 FROM 127.0.0.1:5000/base/debian:12@sha256:abababababababababababababababababababababababababababababababab AS Runtime
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

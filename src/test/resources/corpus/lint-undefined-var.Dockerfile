@@ -11,5 +11,5 @@ COPY $SRC /files/
 ARG SRC=a.txt
 COPY $SRC /files/
 FROM app
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -6,5 +6,5 @@ WORKDIR /app
 RUN useradd -l -u 1000000002 bigger
 WORKDIR /app
 RUN useradd -u 10001 app
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -4,5 +4,5 @@ COPY tools/ /tools/
 RUN wget -q -O /tmp/a file:///tools/a
 WORKDIR /app
 RUN curl -fsS -o /tmp/b file:///tools/b
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 10001

@@ -47,7 +47,6 @@ final class BuiltinLintRules {
             "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy");
     private static final Set<String> SYSTEM_DIRS = Set.of("/proc", "/boot", "/dev", "/initrd", "/lost+found");
 
-    private static final Pattern LABEL_KEY = Pattern.compile("[a-z0-9](?:[a-z0-9]|[.-](?=[a-z0-9]))*");
     private static final Pattern RFC3339 = Pattern.compile(
             "\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:[Zz]|[+-]\\d{2}:\\d{2})");
     private static final Pattern URL = Pattern.compile("(?i)[a-z][a-z0-9+.-]*://[^\\s/?#]+[^\\s]*");
@@ -349,7 +348,7 @@ final class BuiltinLintRules {
                 "Stage names are matched case-insensitively; a mixed-case name reads as if it were not.",
                 List.of("BuildKit:StageNameCasing"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
+                    for (Instruction i : s.instructions("FROM")) {
                         String name = stageName(s, i);
                         if (name != null && !name.equals(name.toLowerCase(Locale.ROOT))) {
                             emit.emit(i.line(), "FROM", "stage name '" + name + "' should be lower case");
@@ -360,7 +359,7 @@ final class BuiltinLintRules {
                 "These names mean something else to the builder (the empty image, the build context).",
                 List.of("BuildKit:ReservedStageName"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
+                    for (Instruction i : s.instructions("FROM")) {
                         String name = stageName(s, i);
                         if (name != null && RESERVED_STAGE_NAMES.contains(name.toLowerCase(Locale.ROOT))) {
                             emit.emit(i.line(), "FROM", "stage name '" + name + "' is reserved");
@@ -371,8 +370,8 @@ final class BuiltinLintRules {
                 "The target platform is what FROM uses anyway; saying so adds noise and suggests the stage is"
                         + " special.", List.of("BuildKit:RedundantTargetPlatform", "DL3065"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("FROM")) {
+                    for (Instruction i : s.instructions("FROM")) {
+                        if (!i.flags().isEmpty()) {
                             String p = i.flag("platform").orElse("");
                             if (p.equals("$TARGETPLATFORM") || p.equals("${TARGETPLATFORM}")) {
                                 emit.emit(i.line(), "FROM", "--platform=" + p + " is the default");
@@ -395,8 +394,8 @@ final class BuiltinLintRules {
                 "80/TCP works, but tools that compare ports as text see a different port.",
                 List.of("BuildKit:ExposeProtoCasing"),
                 (s, emit) -> {
-                    for (Instruction i : s.dockerfile().instructions()) {
-                        if (i.keyword().equals("EXPOSE")) {
+                    for (Instruction i : s.instructions("EXPOSE")) {
+                        if (i.arguments().indexOf('/') >= 0) {
                             for (String w : s.words(i)) {
                                 int slash = w.indexOf('/');
                                 if (slash >= 0 && !w.substring(slash).equals(w.substring(slash).toLowerCase(
@@ -425,9 +424,15 @@ final class BuiltinLintRules {
                         + " writes where the runtime mounts its own.", List.of("DS030"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("WORKDIR")) {
-                        String dir = stripQuotes(i.arguments().strip());
+                        String args = i.arguments();
+                        int at = args.indexOf('/');
+                        if (at < 0 || at + 1 >= args.length() || "pbdil".indexOf(args.charAt(at + 1)) < 0) {
+                            continue; // no system directory starts with any other letter
+                        }
+                        String dir = stripQuotes(args.strip());
                         for (String sys : SYSTEM_DIRS) {
-                            if (dir.equals(sys) || dir.startsWith(sys + "/")) {
+                            if (dir.startsWith(sys) && (dir.length() == sys.length()
+                                    || dir.charAt(sys.length()) == '/')) {
                                 emit.emit(i.line(), "WORKDIR", "WORKDIR " + dir + " is a system directory");
                                 break;
                             }
@@ -444,7 +449,7 @@ final class BuiltinLintRules {
                     if (k.contains("$")) {
                         return;
                     }
-                    String reason = !LABEL_KEY.matcher(k).matches()
+                    String reason = !validLabelKey(k)
                             ? "is not lower-case letters and digits separated by single '.' or '-'"
                             : k.startsWith("com.docker.") || k.startsWith("io.docker.")
                             || k.startsWith("org.dockerproject.") ? "uses a namespace reserved by Docker" : null;
@@ -528,6 +533,27 @@ final class BuiltinLintRules {
         }
     }
 
+    /** Lower-case letters and digits separated by single '.' or '-', starting and ending with one of them. */
+    static boolean validLabelKey(String k) {
+        int n = k.length();
+        if (n == 0) {
+            return false;
+        }
+        for (int j = 0; j < n; j++) {
+            char c = k.charAt(j);
+            boolean alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+            if (!alnum && ((c != '.' && c != '-') || j == 0 || j == n - 1 || !alnumAt(k, j + 1))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean alnumAt(String k, int j) {
+        char c = k.charAt(j);
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    }
+
     /** A RUN of at most two commands. */
     private static boolean shortRun(Instruction run) {
         return run.isJsonForm() || ShellCommands.split(Subject.script(run)).size() <= 2;
@@ -557,6 +583,13 @@ final class BuiltinLintRules {
     }
 
     private static void copyFromUnknownStage(Subject s, BuiltinRules.Emitter emit) {
+        boolean any = false;
+        for (Instruction i : s.instructions("COPY")) {
+            any |= i.flag("from").isPresent();
+        }
+        if (!any) {
+            return;
+        }
         Set<String> names = new HashSet<>();
         int stage = -1;
         for (Instruction i : s.dockerfile().instructions()) {
@@ -589,18 +622,23 @@ final class BuiltinLintRules {
     }
 
     private static void relativeCopyDestination(Subject s, BuiltinRules.Emitter emit) {
-        Map<String, Boolean> stageHasWorkdir = new HashMap<>();
+        if (s.instructions("COPY").isEmpty()) {
+            return;
+        }
+        Map<String, Boolean> stageHasWorkdir = null;
         boolean workdir = false;
         String stage = null;
         for (Instruction i : s.dockerfile().instructions()) {
             switch (i.keyword()) {
                 case "FROM" -> {
-                    if (stage != null) {
-                        stageHasWorkdir.put(stage, workdir);
+                    if (stage != null && workdir) {
+                        if (stageHasWorkdir == null) {
+                            stageHasWorkdir = new HashMap<>();
+                        }
+                        stageHasWorkdir.put(stage, true);
                     }
-                    List<String> w = s.words(i);
-                    String base = w.isEmpty() ? "" : w.get(0).toLowerCase(Locale.ROOT);
-                    workdir = stageHasWorkdir.getOrDefault(base, false);
+                    workdir = stageHasWorkdir != null
+                            && stageHasWorkdir.getOrDefault(s.words(i).get(0).toLowerCase(Locale.ROOT), false);
                     String name = stageName(s, i);
                     stage = name == null ? "" : name.toLowerCase(Locale.ROOT);
                 }
@@ -628,6 +666,16 @@ final class BuiltinLintRules {
     }
 
     private static void envSelfReference(Subject s, BuiltinRules.Emitter emit) {
+        boolean candidate = false;
+        for (Instruction i : s.instructions("ENV")) {
+            if (i.arguments().indexOf('$') >= 0 && s.env(i).size() > 1) {
+                candidate = true;
+                break;
+            }
+        }
+        if (!candidate) {
+            return; // no ENV defines two variables and uses one
+        }
         Set<String> known = new HashSet<>();
         for (Instruction i : s.dockerfile().instructions()) {
             switch (i.keyword()) {
@@ -658,6 +706,9 @@ final class BuiltinLintRules {
             "EXPOSE", "VOLUME", "STOPSIGNAL", "ARG");
 
     private static void undefinedVar(Subject s, BuiltinRules.Emitter emit) {
+        if (!usesVariables(s)) {
+            return; // most files: no $ outside RUN, CMD and ENTRYPOINT, so nothing to resolve
+        }
         char escape = s.dockerfile().escape();
         Set<String> global = new HashSet<>();
         Map<String, Set<String>> stageScopes = new HashMap<>();
@@ -731,6 +782,28 @@ final class BuiltinLintRules {
         }
     }
 
+    /** Whether an instruction after the first FROM that the builder substitutes mentions '$'. */
+    private static boolean usesVariables(Subject s) {
+        boolean inStage = false;
+        for (Instruction i : s.dockerfile().instructions()) {
+            String k = i.keyword();
+            if (k.equals("FROM")) {
+                inStage = true;
+            } else if (inStage && VARIABLE_KEYWORDS.contains(k)) {
+                if (i.arguments().indexOf('$') >= 0) {
+                    return true;
+                }
+                List<Instruction.Flag> flags = i.flags();
+                for (int f = 0; f < flags.size(); f++) {
+                    if (flags.get(f).value() != null && flags.get(f).value().indexOf('$') >= 0) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
     // ---- helpers --------------------------------------------------------------------------------------------------
 
     /** The names a text refers to as $NAME or ${NAME…}; escaped dollars are not references. */
@@ -764,13 +837,30 @@ final class BuiltinLintRules {
         return out;
     }
 
-    /** The name after AS of a FROM instruction, or null. */
+    /** The name after AS of a FROM instruction (its last word when the one before is AS), or null. */
     private static String stageName(Subject s, Instruction i) {
         if (!i.keyword().equals("FROM")) {
             return null;
         }
-        List<String> w = s.words(i);
-        return w.size() >= 3 && w.get(w.size() - 2).equalsIgnoreCase("as") ? w.get(w.size() - 1) : null;
+        String a = i.arguments();
+        int end = a.length();
+        while (end > 0 && ShellCommands.isWhitespace(a.charAt(end - 1))) {
+            end--;
+        }
+        int start = end;
+        while (start > 0 && !ShellCommands.isWhitespace(a.charAt(start - 1))) {
+            start--;
+        }
+        int asEnd = start;
+        while (asEnd > 0 && ShellCommands.isWhitespace(a.charAt(asEnd - 1))) {
+            asEnd--;
+        }
+        // "AS" preceded by whitespace (there is an image before it) and followed by whitespace.
+        if (start == end || asEnd == start || asEnd < 4 || !a.regionMatches(true, asEnd - 2, "as", 0, 2)
+                || !ShellCommands.isWhitespace(a.charAt(asEnd - 3))) {
+            return null;
+        }
+        return a.substring(start, end);
     }
 
     @FunctionalInterface
