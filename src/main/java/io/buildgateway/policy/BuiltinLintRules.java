@@ -329,7 +329,10 @@ final class BuiltinLintRules {
         add("copy-from-unknown-stage", W, "structure", "COPY --from names an earlier stage",
                 "A --from that names no earlier stage is taken as an image name and pulled (and refused by"
                         + " unapproved-image), which is rarely what the author meant: usually a typo or a stage"
-                        + " defined later. An index must be that of an earlier stage.", List.of("DL3022"),
+                        + " defined later. An index must be that of an earlier stage. Unlike hadolint's DL3022, an"
+                        + " earlier stage's index and an image reference (with '/', ':', '.' or '@') are accepted:"
+                        + " the index is valid Docker, and images are judged by unapproved-image.",
+                List.of("DL3022"),
                 BuiltinLintRules::copyFromUnknownStage);
         add("copy-relative-dest-without-workdir", W, "structure", "COPY to a relative path only after WORKDIR",
                 "A relative destination is resolved against the working directory, which without a WORKDIR in"
@@ -442,7 +445,8 @@ final class BuiltinLintRules {
 
         // ---- metadata -------------------------------------------------------------------------------------------
         add("label-key-invalid", W, "metadata", "Label keys are valid",
-                "Keys are lower-case letters and digits separated by single '.' or '-', and do not use the"
+                "Keys start with a lower-case letter, are lower-case letters and digits separated by single '.' or"
+                        + " '-', and do not use the"
                         + " namespaces Docker reserves (com.docker., io.docker., org.dockerproject.).",
                 List.of("DL3048"),
                 (s, emit) -> labels(s, (i, k, v) -> {
@@ -533,7 +537,7 @@ final class BuiltinLintRules {
         }
     }
 
-    /** Lower-case letters and digits separated by single '.' or '-', starting and ending with one of them. */
+    /** Lower-case letters and digits separated by single '.' or '-', starting with a letter, ending alphanumeric. */
     static boolean validLabelKey(String k) {
         int n = k.length();
         if (n == 0) {
@@ -542,7 +546,8 @@ final class BuiltinLintRules {
         for (int j = 0; j < n; j++) {
             char c = k.charAt(j);
             boolean alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-            if (!alnum && ((c != '.' && c != '-') || j == 0 || j == n - 1 || !alnumAt(k, j + 1))) {
+            if ((j == 0 && !(c >= 'a' && c <= 'z'))
+                    || (!alnum && ((c != '.' && c != '-') || j == n - 1 || !alnumAt(k, j + 1)))) {
                 return false;
             }
         }

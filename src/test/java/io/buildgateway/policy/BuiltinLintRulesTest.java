@@ -77,6 +77,7 @@ class BuiltinLintRulesTest {
                 Arguments.of("label-key-invalid", BASE + "LABEL Team=payments\n", 2),
                 Arguments.of("label-key-invalid", BASE + "LABEL com.docker.thing=x\n", 2),
                 Arguments.of("label-key-invalid", BASE + "LABEL a..b=x\n", 2),
+                Arguments.of("label-key-invalid", BASE + "LABEL 1team=x\n", 2),
                 Arguments.of("label-value-empty", BASE + "LABEL org.opencontainers.image.title=\"\"\n", 2),
                 Arguments.of("label-value-format", BASE + "LABEL org.opencontainers.image.created=yesterday\n", 2),
                 Arguments.of("label-value-format", BASE + "LABEL org.opencontainers.image.source=git.example/a\n", 2),
