@@ -203,6 +203,24 @@ class BuiltinLintRulesTest {
     }
 
     @Test
+    void truncatedAndMangledFilesNeverThrow() throws Exception {
+        // Every prefix (at a stride) of every lint corpus file, and the same with quotes and '$' stripped or doubled:
+        // the rules read half-written instructions without an exception.
+        List<java.nio.file.Path> files = CorpusTest.files()
+                .filter(p -> p.getFileName().toString().startsWith("lint-")).toList();
+        assertThat(files).hasSizeGreaterThanOrEqualTo(25);
+        for (java.nio.file.Path file : files) {
+            String text = java.nio.file.Files.readString(file);
+            for (String variant : List.of(text, text.replace("\"", ""), text.replace("$", "$$"),
+                    text.replace(" ", "  AS "), text.replace("=", ""))) {
+                for (int end = 0; end <= variant.length(); end += 5) {
+                    POLICY.evaluate(variant.substring(0, end), Map.of(), null);
+                }
+            }
+        }
+    }
+
+    @Test
     void variablesAreFoundInEveryForm() {
         assertThat(BuiltinLintRules.variables("a$B c${D} ${E:-x} \\$F $1 ${G_H}", '\\'))
                 .containsExactly("B", "D", "E", "G_H");
