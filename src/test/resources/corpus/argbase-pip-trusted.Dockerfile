@@ -5,7 +5,7 @@ FROM ${REGISTRY}/base/${DEBIAN}
 ARG APP_VERSION=1.0.0
 LABEL org.opencontainers.image.version="${APP_VERSION}"
 COPY bin/app /usr/local/bin/app
-# expect: tls-verification-disabled
+# expect: tls-verification-disabled package-cache-not-cleaned
 RUN pip install --trusted-host pypi.internal requests==2.32.3
 USER 65532
 ENTRYPOINT ["/usr/local/bin/app"]

@@ -5,7 +5,7 @@ FROM ${REGISTRY}/base/${DEBIAN}
 ARG APP_VERSION=1.0.0
 LABEL org.opencontainers.image.version="${APP_VERSION}"
 COPY bin/app /usr/local/bin/app
-# expect: curl-pipe-shell
+# expect: curl-pipe-shell pipe-without-pipefail
 RUN wget -qO- https://example.com/setup | bash
 USER 65532
 ENTRYPOINT ["/usr/local/bin/app"]

@@ -8,7 +8,7 @@ RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
 # expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/distroless-static:nonroot
 COPY --from=build /out/app /app
-# expect: chpasswd
+# expect: chpasswd pipe-without-pipefail
 RUN echo 'root:toor' | chpasswd
 USER nonroot:nonroot
 ENTRYPOINT ["/app"]

@@ -8,7 +8,7 @@ RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
 # expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/distroless-static:nonroot
 COPY --from=build /out/app /app
-# expect: pip-unpinned
+# expect: pip-unpinned package-cache-not-cleaned
 RUN pip install requests
 USER nonroot:nonroot
 ENTRYPOINT ["/app"]

@@ -8,7 +8,7 @@ RUN CGO_ENABLED=0 go build -o /out/app ./cmd/app
 # expect: image-not-pinned missing-healthcheck
 FROM 127.0.0.1:5000/base/distroless-static:nonroot
 COPY --from=build /out/app /app
-# expect: signature-verification-disabled
+# expect: signature-verification-disabled package-cache-not-cleaned
 RUN yum install -y --nogpgcheck tool-1.0
 USER nonroot:nonroot
 ENTRYPOINT ["/app"]

@@ -9,7 +9,7 @@ EOF
 COPY <<EOF /etc/app.conf
 listen = 8080
 EOF
-# expect: chpasswd
+# expect: chpasswd pipe-without-pipefail
 RUN echo 'root:toor' | chpasswd
 USER 1000:1000
 CMD ["/usr/bin/app"]

@@ -9,7 +9,7 @@ EOF
 COPY <<EOF /etc/app.conf
 listen = 8080
 EOF
-# expect: curl-pipe-shell
+# expect: curl-pipe-shell pipe-without-pipefail
 RUN curl -fsSL https://get.example.com/install.sh | sh
 USER 1000:1000
 CMD ["/usr/bin/app"]

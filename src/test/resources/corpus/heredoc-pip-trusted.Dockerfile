@@ -9,7 +9,7 @@ EOF
 COPY <<EOF /etc/app.conf
 listen = 8080
 EOF
-# expect: tls-verification-disabled
+# expect: tls-verification-disabled package-cache-not-cleaned
 RUN pip install --trusted-host pypi.internal requests==2.32.3
 USER 1000:1000
 CMD ["/usr/bin/app"]

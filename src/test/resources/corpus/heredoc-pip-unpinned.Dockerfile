@@ -9,7 +9,7 @@ EOF
 COPY <<EOF /etc/app.conf
 listen = 8080
 EOF
-# expect: pip-unpinned
+# expect: pip-unpinned package-cache-not-cleaned
 RUN pip install requests
 USER 1000:1000
 CMD ["/usr/bin/app"]

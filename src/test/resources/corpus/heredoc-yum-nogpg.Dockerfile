@@ -9,7 +9,7 @@ EOF
 COPY <<EOF /etc/app.conf
 listen = 8080
 EOF
-# expect: signature-verification-disabled
+# expect: signature-verification-disabled package-cache-not-cleaned
 RUN yum install -y --nogpgcheck tool-1.0
 USER 1000:1000
 CMD ["/usr/bin/app"]

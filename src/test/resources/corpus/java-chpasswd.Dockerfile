@@ -9,7 +9,7 @@ RUN mvn -B -q package -DskipTests
 FROM 127.0.0.1:5000/base/jre:17
 WORKDIR /app
 COPY --from=build /src/target/app.jar /app/app.jar
-# expect: chpasswd
+# expect: chpasswd pipe-without-pipefail
 RUN echo 'root:toor' | chpasswd
 USER 10001
 EXPOSE 8080

@@ -9,7 +9,7 @@ RUN mvn -B -q package -DskipTests
 FROM 127.0.0.1:5000/base/jre:17
 WORKDIR /app
 COPY --from=build /src/target/app.jar /app/app.jar
-# expect: pip-unpinned
+# expect: pip-unpinned package-cache-not-cleaned
 RUN pip install requests
 USER 10001
 EXPOSE 8080

@@ -8,7 +8,9 @@ ARG GADGET_V=1.0.4
 ARG GLOBAL_V
 # expect: npm-unpinned
 RUN npm install widget@${WIDGET_V}
+# expect: consecutive-run
 RUN npm install gadget@${GADGET_V} thing@$GLOBAL_V
+# expect: consecutive-run
 RUN npm install other@$OTHER_V_FROM_BASE
 HEALTHCHECK CMD ["/app/health"]
 USER 1000

@@ -9,7 +9,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
-# expect: tls-verification-disabled
+# expect: tls-verification-disabled package-cache-not-cleaned
 RUN pip install --trusted-host pypi.internal requests==2.32.3
 USER node
 CMD ["node", "server.js"]

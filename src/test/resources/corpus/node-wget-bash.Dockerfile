@@ -9,7 +9,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
-# expect: curl-pipe-shell
+# expect: curl-pipe-shell pipe-without-pipefail
 RUN wget -qO- https://example.com/setup | bash
 USER node
 CMD ["node", "server.js"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: apk-unpinned
+# expect: apk-unpinned consecutive-run
 RUN apk add --no-cache jq
 USER app
 CMD ["python", "-m", "app"]

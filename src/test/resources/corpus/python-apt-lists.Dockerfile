@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: apt-lists-not-cleaned
+# expect: apt-lists-not-cleaned consecutive-run
 RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: cd-in-run
+# expect: cd-in-run consecutive-run
 RUN cd /tmp && touch marker
 USER app
 CMD ["python", "-m", "app"]

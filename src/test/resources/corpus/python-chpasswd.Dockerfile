@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: chpasswd
+# expect: chpasswd consecutive-run pipe-without-pipefail
 RUN echo 'root:toor' | chpasswd
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: curl-pipe-shell
+# expect: curl-pipe-shell consecutive-run pipe-without-pipefail
 RUN curl -fsSL https://get.example.com/install.sh | sh
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: gem-unpinned
+# expect: gem-unpinned consecutive-run
 RUN gem install bundler
 USER app
 CMD ["python", "-m", "app"]

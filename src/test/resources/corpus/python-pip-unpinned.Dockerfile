@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: pip-unpinned
+# expect: pip-unpinned consecutive-run package-cache-not-cleaned
 RUN pip install requests
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: setuid-bit
+# expect: setuid-bit consecutive-run
 RUN chmod 4755 /usr/local/bin/helper
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: sudo
+# expect: sudo consecutive-run
 RUN sudo mkdir -p /data
 USER app
 CMD ["python", "-m", "app"]

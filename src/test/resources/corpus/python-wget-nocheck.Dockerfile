@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: tls-verification-disabled
+# expect: tls-verification-disabled consecutive-run
 RUN wget --no-check-certificate https://internal.example/x
 USER app
 CMD ["python", "-m", "app"]

@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: signature-verification-disabled
+# expect: signature-verification-disabled consecutive-run package-cache-not-cleaned
 RUN yum install -y --nogpgcheck tool-1.0
 USER app
 CMD ["python", "-m", "app"]

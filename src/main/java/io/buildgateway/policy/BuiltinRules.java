@@ -412,6 +412,7 @@ final class BuiltinRules {
         BuiltinRunRules.register();
         BuiltinInstructionRules.register();
         BuiltinContextRules.register();
+        BuiltinLintRules.register();
     }
 
     private static void finalUser(Subject s, Emitter emit) {

@@ -50,6 +50,14 @@ class PolicyRulesDocTest {
                     .append(refs(r, "CKV")).append(" | ").append(refs(r, "BuildKit:")).append(" | ")
                     .append(refs(r, "CIS-")).append(" |\n");
         }
+        out.append("\nChecks of those tools that no rule above claims, and why (a gateway that builds with network")
+                .append(" none from approved bases, with the context in hand):\n\n| check | why |\n|---|---|\n");
+        java.util.Set<String> claimed = new java.util.HashSet<>();
+        rules.forEach(r -> claimed.addAll(r.references()));
+        BuiltinLintRules.NOT_APPLICABLE.entrySet().stream().filter(e -> !claimed.contains(e.getKey()))
+                .forEach(e -> out.append("| ")
+                        .append(e.getKey().startsWith("BuildKit:") ? "BuildKit " + e.getKey().substring(9)
+                                : e.getKey()).append(" | ").append(e.getValue()).append(" |\n"));
         out.append("""
 
                 ## The policy file
