@@ -1,0 +1,199 @@
+package io.buildgateway.policy;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Runs the {@code shellcheck} binary (Debian's package) once per Dockerfile over all its scripts
+ * ({@link ShellScripts}): one temporary file per script, {@code --format=json1}, no rc file, no sourcing of other
+ * files, a timeout and a bound on what is read back. The only process I/O of the policy module lives here; the
+ * evaluator turns what it returns into findings ({@code shellcheck-SC<code>}), with severities and waivers like
+ * any rule.
+ */
+public final class ShellCheck {
+
+    /** Rule ids of ShellCheck findings: {@code shellcheck-SC2086}. */
+    static final Pattern RULE_ID = Pattern.compile("shellcheck-SC[0-9]{4}");
+
+    /** The rule of a ShellCheck pass that could not run (binary missing, timeout, unreadable output). */
+    static final RuleInfo UNAVAILABLE = new RuleInfo("shellcheck", Finding.Severity.error, "shell",
+            "ShellCheck could not check the RUN scripts",
+            "When the policy asks for ShellCheck, a pass that cannot run (binary missing, timeout, unreadable output)"
+                    + " fails closed instead of passing silently. ShellCheck's own findings carry the rule id"
+                    + " shellcheck-SC<code> (e.g. shellcheck-SC2086) and can be set to error/warning/info/off under"
+                    + " rules: and waived like any rule.",
+            List.of("ShellCheck SC codes"));
+
+    private static final int MAX_OUTPUT = 4 * 1024 * 1024;
+    private static final int MAX_COMMENTS = 500;
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** One ShellCheck comment: the script it is about, its line there, level ("error", "style", …), SC code. */
+    public record Comment(int script, int line, int column, String level, int code, String message) {
+    }
+
+    /** ShellCheck could not run or its answer could not be read. */
+    public static final class Unavailable extends RuntimeException {
+        Unavailable(String message) {
+            super(message);
+        }
+    }
+
+    private final String binary;
+    private final Duration timeout;
+
+    public ShellCheck(String binary, Duration timeout) {
+        this.binary = binary;
+        this.timeout = timeout;
+    }
+
+    /** The executable, resolved on PATH when given by name; null when there is none. */
+    Path executable() {
+        if (binary.contains("/")) {
+            Path p = Path.of(binary);
+            return Files.isExecutable(p) ? p : null;
+        }
+        String path = System.getenv("PATH");
+        for (String dir : (path == null ? "/usr/bin:/bin" : path).split(":")) {
+            if (!dir.isEmpty()) {
+                Path p = Path.of(dir, binary);
+                if (Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Checks the scripts; comments sorted by script, then line. Throws {@link Unavailable}. */
+    List<Comment> check(List<ShellScripts.Script> scripts) {
+        if (scripts.isEmpty()) {
+            return List.of();
+        }
+        Path exe = executable();
+        if (exe == null) {
+            throw new Unavailable("the shellcheck binary ('" + binary + "') is not installed");
+        }
+        Path dir = null;
+        Process process = null;
+        try {
+            dir = Files.createTempDirectory("bgw-shellcheck");
+            List<String> command = new ArrayList<>(List.of(exe.toString(), "--format=json1", "--norc",
+                    "--color=never"));
+            for (int s = 0; s < scripts.size(); s++) {
+                Path file = dir.resolve(s + ".sh");
+                Files.writeString(file, scripts.get(s).text(), StandardCharsets.UTF_8);
+                command.add(file.getFileName().toString());
+            }
+            ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+                    .redirectError(ProcessBuilder.Redirect.DISCARD).redirectInput(ProcessBuilder.Redirect.PIPE);
+            pb.environment().clear();
+            pb.environment().put("LC_ALL", "C.UTF-8");
+            process = pb.start();
+            process.getOutputStream().close();
+            InputStream stdout = process.getInputStream();
+            CompletableFuture<byte[]> read = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return stdout.readNBytes(MAX_OUTPUT + 1);
+                } catch (IOException e) {
+                    return null;
+                }
+            }, r -> {
+                Thread t = new Thread(r, "shellcheck-output");
+                t.setDaemon(true);
+                t.start();
+            });
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new Unavailable("shellcheck did not finish within " + timeout.toSeconds() + " s");
+            }
+            byte[] out = read.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            int rc = process.exitValue();
+            if (out == null || out.length > MAX_OUTPUT) {
+                throw new Unavailable("shellcheck's output is unreadable or larger than " + MAX_OUTPUT + " bytes");
+            }
+            if (rc != 0 && rc != 1) {
+                throw new Unavailable("shellcheck failed (exit code " + rc + ")");
+            }
+            return parse(out, scripts.size());
+        } catch (IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new Unavailable("shellcheck could not run: " + e.getClass().getSimpleName());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("interrupted while waiting for shellcheck");
+        } finally {
+            if (process != null && process.isAlive()) {
+                process.destroyForcibly();
+            }
+            if (dir != null) {
+                deleteQuietly(dir);
+            }
+        }
+    }
+
+    private static List<Comment> parse(byte[] out, int scripts) {
+        JsonNode root;
+        try {
+            root = JSON.readTree(out);
+        } catch (RuntimeException e) {
+            throw new Unavailable("shellcheck's output is not the JSON expected");
+        }
+        JsonNode comments = root.get("comments");
+        if (comments == null || !comments.isArray()) {
+            throw new Unavailable("shellcheck's output is not the JSON expected");
+        }
+        List<Comment> list = new ArrayList<>();
+        for (JsonNode c : comments) {
+            String file = c.path("file").asString("");
+            int dot = file.indexOf('.');
+            int script;
+            try {
+                script = Integer.parseInt(dot < 0 ? file : file.substring(0, dot));
+            } catch (NumberFormatException e) {
+                continue;
+            }
+            if (script < 0 || script >= scripts) {
+                continue;
+            }
+            list.add(new Comment(script, c.path("line").asInt(0), c.path("column").asInt(0),
+                    c.path("level").asString("warning"), c.path("code").asInt(0), c.path("message").asString("")));
+            if (list.size() >= MAX_COMMENTS) {
+                break;
+            }
+        }
+        list.sort(Comparator.comparingInt(Comment::script).thenComparingInt(Comment::line)
+                .thenComparingInt(Comment::column));
+        return list;
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Files.deleteIfExists(p);
+            }
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            // a temporary folder left behind holds only the scripts of this Dockerfile
+        }
+    }
+
+    /** Our default severity of a ShellCheck level. */
+    static Finding.Severity severity(String level) {
+        return switch (level) {
+            case "error" -> Finding.Severity.error;
+            case "warning" -> Finding.Severity.warning;
+            default -> Finding.Severity.info;
+        };
+    }
+}
