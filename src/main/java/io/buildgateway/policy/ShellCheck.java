@@ -30,11 +30,21 @@ public final class ShellCheck {
     /** The rule of a ShellCheck pass that could not run (binary missing, timeout, unreadable output). */
     static final RuleInfo UNAVAILABLE = new RuleInfo("shellcheck", Finding.Severity.error, "shell",
             "ShellCheck could not check the RUN scripts",
-            "When the policy asks for ShellCheck, a pass that cannot run (binary missing, timeout, unreadable output)"
-                    + " fails closed instead of passing silently. ShellCheck's own findings carry the rule id"
-                    + " shellcheck-SC<code> (e.g. shellcheck-SC2086) and can be set to error/warning/info/off under"
-                    + " rules: and waived like any rule.",
-            List.of("ShellCheck SC codes"));
+            "The optional ShellCheck pass (Debian's shellcheck binary) checks every shell-form RUN and ONBUILD RUN,"
+                    + " heredoc bodies included. It is off in the build gate unless the policy says"
+                    + " `shellcheck: {enabled: true}`, and on for `POST /api/v1/lint?shellcheck=true` (`=false` turns"
+                    + " it off there). Each ShellCheck comment is a finding with the rule id `shellcheck-SC<code>`"
+                    + " (e.g. `shellcheck-SC2086`) at the Dockerfile line it is about (a continuation's own line, a"
+                    + " heredoc body's line; the column is in the message); its default severity is ShellCheck's level"
+                    + " (error, warning; info and style as info), and `rules:`/`teams:` set any SC id to"
+                    + " error | warning | info | off and `waivers:` waive it, like any rule. The stage's SHELL decides"
+                    + " the dialect (sh, bash, dash, ksh; other shells are not checked), a heredoc's own shebang or the"
+                    + " shell it is fed to (`RUN bash <<EOF`) decides for its body, and the ARG and ENV names in scope"
+                    + " count as assigned (no SC2154 for them). ShellCheck runs once per Dockerfile, without rc file"
+                    + " and without following sourced files, with a timeout (`gateway.policy.shellcheck.timeout`,"
+                    + " 20 s) and bounded output. When the pass was asked for and cannot run (binary missing, timeout,"
+                    + " unreadable output), this rule's finding fails the build closed, and lint answers 503.",
+            List.of());
 
     private static final int MAX_OUTPUT = 4 * 1024 * 1024;
     private static final int MAX_COMMENTS = 500;
