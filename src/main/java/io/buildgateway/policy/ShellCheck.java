@@ -48,7 +48,10 @@ public final class ShellCheck {
 
     private static final int MAX_OUTPUT = 4 * 1024 * 1024;
     private static final int MAX_COMMENTS = 500;
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** Built on first use: the policy module's classes load with every policy, most of which never run ShellCheck. */
+    private static final class Json {
+        static final JsonMapper MAPPER = JsonMapper.builder().build();
+    }
 
     /** One ShellCheck comment: the script it is about, its line there, level ("error", "style", …), SC code. */
     public record Comment(int script, int line, int column, String level, int code, String message) {
@@ -155,7 +158,7 @@ public final class ShellCheck {
     private static List<Comment> parse(byte[] out, int scripts) {
         JsonNode root;
         try {
-            root = JSON.readTree(out);
+            root = Json.MAPPER.readTree(out);
         } catch (RuntimeException e) {
             throw new Unavailable("shellcheck's output is not the JSON expected");
         }
