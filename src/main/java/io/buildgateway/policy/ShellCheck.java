@@ -41,7 +41,8 @@ public final class ShellCheck {
                     + " the dialect (sh, bash, dash, ksh; other shells are not checked), a heredoc's own shebang or the"
                     + " shell it is fed to (`RUN bash <<EOF`) decides for its body, and the ARG and ENV names in scope"
                     + " count as assigned (no SC2154 for them). ShellCheck runs once per Dockerfile, without rc file"
-                    + " and without following sourced files, with a timeout (`gateway.policy.shellcheck.timeout`,"
+                    + " and without following sourced files (SC1090, which needs a directive a Dockerfile cannot"
+                    + " carry, and SC2187 are left out, as hadolint does), with a timeout (`gateway.policy.shellcheck.timeout`,"
                     + " 20 s) and bounded output. When the pass was asked for and cannot run (binary missing, timeout,"
                     + " unreadable output), this rule's finding fails the build closed, and lint answers 503.",
             List.of());
@@ -104,7 +105,7 @@ public final class ShellCheck {
         try {
             dir = Files.createTempDirectory("bgw-shellcheck");
             List<String> command = new ArrayList<>(List.of(exe.toString(), "--format=json1", "--norc",
-                    "--color=never"));
+                    "--color=never", "--exclude=SC1090,SC2187"));
             for (int s = 0; s < scripts.size(); s++) {
                 Path file = dir.resolve(s + ".sh");
                 Files.writeString(file, scripts.get(s).text(), StandardCharsets.UTF_8);

@@ -25,9 +25,9 @@ final class ShellScripts {
     /** Lines before the script's first line: the shebang and the export of known names. */
     static final int HEADER_LINES = 2;
 
-    /** Lower-case proxy variables the builder passes to RUN when they are given as build args. */
-    private static final List<String> PREDEFINED = List.of("http_proxy", "https_proxy", "ftp_proxy", "no_proxy",
-            "all_proxy");
+    /** The proxy variables the builder passes to RUN when they are given as build args (predefined ARGs). */
+    private static final List<String> PREDEFINED = List.of("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy",
+            "FTP_PROXY", "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy");
 
     private ShellScripts() {
     }

@@ -125,6 +125,12 @@ class ShellCheckTest {
     }
 
     @Test
+    void aSourcedFileIsNotFollowedAndSc1090IsLeftOutAsHadolintDoes() {
+        assertThat(sc(ON, "FROM reg.local/base/alpine:3.20\nARG profile=/etc/profile\nRUN . \"$profile\"\n"))
+                .extracting(Finding::rule).doesNotContain("shellcheck-SC1090");
+    }
+
+    @Test
     void onbuildRunIsCheckedAtItsLine() {
         assertThat(at(sc(ON, "FROM reg.local/base/alpine:3.20\nONBUILD RUN echo \"$undefined_o\"\n")))
                 .containsExactly("shellcheck-SC2154@2");
