@@ -59,6 +59,8 @@ install_packages() {
   command -v mvn >/dev/null || need+=(maven)
   command -v jq >/dev/null || need+=(jq)
   command -v bc >/dev/null || need+=(bc)
+  # ShellCheck, for the optional pass over RUN scripts (policy shellcheck.enabled, lint?shellcheck=true).
+  command -v shellcheck >/dev/null || need+=(shellcheck)
   # A software PKCS#11 token and its tools, for the test of the signing key on a token (Pkcs11KeyIT).
   command -v softhsm2-util >/dev/null || need+=(softhsm2)
   command -v pkcs11-tool >/dev/null || need+=(opensc)

@@ -162,7 +162,8 @@ class BuildController {
             throw new Problem(413, "too-large", "Payload too large", "a Dockerfile is at most " + MAX_DOCKERFILE
                     + " bytes");
         }
-        return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed), parsed);
+        return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed,
+                shellcheckParameter(request)), parsed);
     }
 
     @PostMapping(path = "/lint", consumes = {"application/x-tar", "application/tar", "application/gzip",
@@ -172,9 +173,21 @@ class BuildController {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.LINT_PARAMETERS, false);
         try (InputStream body = request.getInputStream()) {
-            return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed),
-                    parsed);
+            return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed,
+                    shellcheckParameter(request)), parsed);
         }
+    }
+
+    /** {@code shellcheck=true|false}: asks for (or off) the ShellCheck pass; absent, the policy decides. */
+    private static Boolean shellcheckParameter(HttpServletRequest request) {
+        String[] values = request.getParameterValues("shellcheck");
+        if (values == null) {
+            return null;
+        }
+        if (values.length == 1 && (values[0].equals("true") || values[0].equals("false"))) {
+            return Boolean.valueOf(values[0]);
+        }
+        throw Problem.badRequest("invalid-parameter", "shellcheck must be true or false, given once");
     }
 
     /** JSON by default; SARIF 2.1.0 when the client asks for application/sarif+json. */

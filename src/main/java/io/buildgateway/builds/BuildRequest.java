@@ -18,7 +18,7 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
 
     static final Set<String> BUILD_PARAMETERS = Set.of("image", "tag", "dockerfile", "target", "buildArg", "label",
             "noCache");
-    static final Set<String> LINT_PARAMETERS = Set.of("image", "dockerfile", "target", "buildArg");
+    static final Set<String> LINT_PARAMETERS = Set.of("image", "dockerfile", "target", "buildArg", "shellcheck");
     static final String GATEWAY_LABEL_PREFIX = "io.buildgateway.";
     private static final Pattern ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
     private static final Pattern TARGET = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");

@@ -307,22 +307,40 @@ public class BuildSubmissions {
     }
 
     Evaluation lint(String dockerfile, BuildRequest request) {
-        return policy.evaluate(lintRequest(dockerfile, request, null));
+        return lint(dockerfile, request, null);
+    }
+
+    /** Lints a Dockerfile; {@code shellcheck}: true asks for the ShellCheck pass, null lets the policy decide. */
+    Evaluation lint(String dockerfile, BuildRequest request, Boolean shellcheck) {
+        return evaluateLint(lintRequest(dockerfile, request, null, shellcheck));
     }
 
     /** Lints a whole context. The archive is checked like a build's but not kept. */
     Evaluation lintContext(InputStream body, long contentLength, BuildRequest request) {
+        return lintContext(body, contentLength, request, null);
+    }
+
+    Evaluation lintContext(InputStream body, long contentLength, BuildRequest request, Boolean shellcheck) {
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.inspectOnly(body, request.dockerfile());
-        return policy.evaluate(lintRequest(context.dockerfile(), request, context.files()));
+        return evaluateLint(lintRequest(context.dockerfile(), request, context.files(), shellcheck));
+    }
+
+    /** A ShellCheck pass that was asked for and cannot run is the service's failure, said plainly: a 503. */
+    private Evaluation evaluateLint(PolicyEvaluator.Request request) {
+        try {
+            return policy.evaluate(request);
+        } catch (io.buildgateway.policy.ShellCheck.Unavailable e) {
+            throw new Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", e.getMessage());
+        }
     }
 
     /** Lint takes the image (and so the team, for team settings and waivers) as optional. */
     private static PolicyEvaluator.Request lintRequest(String dockerfile, BuildRequest request,
-            java.util.Set<String> contextFiles) {
+            java.util.Set<String> contextFiles, Boolean shellcheck) {
         return new PolicyEvaluator.Request(dockerfile, request.buildArgs(), request.target(),
                 request.image() == null ? null : request.image().team().value(),
-                request.image() == null ? null : request.image().repository(), contextFiles);
+                request.image() == null ? null : request.image().repository(), contextFiles, null, shellcheck);
     }
 
     BuildView get(UUID id, GatewayPrincipal principal) {

@@ -241,7 +241,29 @@ final class BuiltinRules {
          * repository, empty parts; at most 255 characters of name.
          */
         static boolean valid(String image) {
-            if (image == null || image.isEmpty() || image.length() > 512 || !REFERENCE.matcher(image).matches()) {
+            if (image == null || image.isEmpty() || image.length() > 512) {
+                return false;
+            }
+            // The grammar is the dearest single check of a lint (a regex per pulled image), and the same few base
+            // references come back in file after file: answers are remembered, at most VALID_CACHE of them.
+            Boolean known = VALID.get(image);
+            if (known != null) {
+                return known;
+            }
+            boolean answer = parses(image);
+            if (VALID.size() >= VALID_CACHE) {
+                VALID.clear();
+            }
+            VALID.put(image, answer);
+            return answer;
+        }
+
+        private static final int VALID_CACHE = 4096;
+        private static final java.util.concurrent.ConcurrentHashMap<String, Boolean> VALID =
+                new java.util.concurrent.ConcurrentHashMap<>();
+
+        private static boolean parses(String image) {
+            if (!REFERENCE.matcher(image).matches()) {
                 return false;
             }
             // A first component without '.', ':' or "localhost" is a path component, so it must be lower case.

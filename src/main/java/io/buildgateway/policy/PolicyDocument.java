@@ -29,7 +29,16 @@ public record PolicyDocument(
         Set<String> publicBuildArgs,
         ImagePolicy image,
         String digest,
-        String source) {
+        String source,
+        boolean shellcheck) {
+
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+            boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
+            Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
+            Set<String> publicBuildArgs, ImagePolicy image, String digest, String source) {
+        this(failOn, approvedImages, deniedImages, requireDigest, requiredLabels, requireHealthcheck, rules, teams,
+                waivers, customRules, publicBuildArgs, image, digest, source, false);
+    }
 
     /**
      * An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. A prefix
@@ -104,7 +113,7 @@ public record PolicyDocument(
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
             "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
-            "customRules", "image", "vulnerabilities", "publicBuildArgs");
+            "customRules", "image", "vulnerabilities", "publicBuildArgs", "shellcheck");
     private static final Pattern BUILD_ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
@@ -122,6 +131,7 @@ public record PolicyDocument(
         List<CustomRules.CustomRule> custom = new ArrayList<>();
         Set<String> publicArgs = new java.util.TreeSet<>();
         ImagePolicy image = ImagePolicy.DEFAULT;
+        boolean shellcheck = false;
         Set<String> known = new java.util.HashSet<>(knownRules);
         for (Map<String, Object> doc : files.values()) {
             for (Object item : list(doc.get("customRules"), "customRules")) {
@@ -140,6 +150,19 @@ public record PolicyDocument(
             }
             if (doc.containsKey("failOn")) {
                 failOn = severity(doc.get("failOn"), where + ": failOn");
+            }
+            if (doc.containsKey("shellcheck")) {
+                Map<String, Object> sc = map(doc.get("shellcheck"), where + ": shellcheck");
+                for (String key : sc.keySet()) {
+                    if (!key.equals("enabled")) {
+                        throw new InvalidPolicyException(where + ": shellcheck: unknown key '" + key
+                                + "' (known: enabled; set the severity of an SC code under rules:, e.g."
+                                + " shellcheck-SC2086: warning)");
+                    }
+                }
+                if (sc.containsKey("enabled")) {
+                    shellcheck = bool(sc.get("enabled"), where + ": shellcheck.enabled");
+                }
             }
             if (doc.containsKey("requireDigest")) {
                 requireDigest = bool(doc.get("requireDigest"), where + ": requireDigest");
@@ -186,7 +209,7 @@ public record PolicyDocument(
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
                 List.copyOf(waivers), List.copyOf(custom), java.util.Collections.unmodifiableSet(publicArgs), image,
-                digest, source);
+                digest, source, shellcheck);
     }
 
     private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,
@@ -275,7 +298,7 @@ public record PolicyDocument(
     private static Map<String, RuleSetting> ruleSettings(Object value, Set<String> known, String where) {
         Map<String, RuleSetting> out = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : map(value, where).entrySet()) {
-            if (!known.contains(e.getKey())) {
+            if (!known.contains(e.getKey()) && !ShellCheck.RULE_ID.matcher(e.getKey()).matches()) {
                 throw new InvalidPolicyException(where + ": unknown rule '" + e.getKey() + "'");
             }
             // YAML 1.1 reads a bare off/no as false.
@@ -300,7 +323,7 @@ public record PolicyDocument(
             }
         }
         String rule = string(m.get("rule"), where + ".rule");
-        if (!known.contains(rule)) {
+        if (!known.contains(rule) && !ShellCheck.RULE_ID.matcher(rule).matches()) {
             throw new InvalidPolicyException(where + ": unknown rule '" + rule + "'");
         }
         LocalDate expires = date(m.get("expires"), where + ".expires");

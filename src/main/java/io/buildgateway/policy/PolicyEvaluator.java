@@ -29,19 +29,25 @@ public class PolicyEvaluator {
 
     private final Supplier<PolicyDocument> policy;
     private final Clock clock;
+    private final ShellCheck shellCheck;
 
     /** The canonical writing's cost (bench/build-vs-direct.sh reports its share of the gateway's overhead). */
     private static final io.micrometer.core.instrument.Timer CANONICAL_TIMER = io.micrometer.core.instrument.Metrics
             .timer("gateway.policy.canonical");
 
     @Autowired
-    PolicyEvaluator(PolicyStore store, Clock clock) {
-        this(store::current, clock);
+    PolicyEvaluator(PolicyStore store, Clock clock, ShellCheckProperties shellCheck) {
+        this(store::current, clock, new ShellCheck(shellCheck.binary(), shellCheck.timeout()));
     }
 
     PolicyEvaluator(Supplier<PolicyDocument> policy, Clock clock) {
+        this(policy, clock, new ShellCheck("shellcheck", java.time.Duration.ofSeconds(20)));
+    }
+
+    PolicyEvaluator(Supplier<PolicyDocument> policy, Clock clock, ShellCheck shellCheck) {
         this.policy = policy;
         this.clock = clock;
+        this.shellCheck = shellCheck;
     }
 
     /**
@@ -52,24 +58,33 @@ public class PolicyEvaluator {
      * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
      * {@code heredocsSupported}: whether the build host's builder reads heredocs (BuildKit); false for the classic
      * builder of dockerd 20.10, the default, so that a heredoc is refused rather than run as instructions.
+     * {@code shellcheck}: null lets the policy decide ({@code shellcheck.enabled}); true asks for the ShellCheck pass
+     * (lint), and then a ShellCheck that cannot run throws {@link ShellCheck.Unavailable} instead of an error
+     * finding; false turns it off.
      */
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
             Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
-            boolean heredocsSupported) {
+            boolean heredocsSupported, Boolean shellcheck) {
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
+                Boolean shellcheck) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, false, shellcheck);
+        }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers) {
-            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, false);
+            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, false, null);
         }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles, boolean heredocsSupported) {
-            this(dockerfile, buildArgs, target, team, image, contextFiles, null, heredocsSupported);
+            this(dockerfile, buildArgs, target, team, image, contextFiles, null, heredocsSupported, null);
         }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles) {
-            this(dockerfile, buildArgs, target, team, image, contextFiles, null, false);
+            this(dockerfile, buildArgs, target, team, image, contextFiles, null, false, null);
         }
     }
 
@@ -115,6 +130,9 @@ public class PolicyEvaluator {
             collector.severity = rulePlan.settings().get(r).severity();
             rule.check().run(subject, collector);
         }
+        if (request.shellcheck() != null ? request.shellcheck() : doc.shellcheck()) {
+            shellCheck(subject, request, doc, team, collector);
+        }
         List<Finding> findings = collector.findings;
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
@@ -153,6 +171,48 @@ public class PolicyEvaluator {
             }
         }
         return null;
+    }
+
+    /**
+     * The ShellCheck pass: every RUN script, one run of the binary, each comment a finding {@code shellcheck-SC<code>}
+     * at its Dockerfile line, with ShellCheck's level as the default severity (error, warning; info and style as
+     * info), the policy's (or the team's) setting of that id overriding it, and waivers applying as to any rule.
+     */
+    private void shellCheck(Subject subject, Request request, PolicyDocument doc, PolicyDocument.TeamSettings team,
+            Collector collector) {
+        List<ShellScripts.Script> scripts = ShellScripts.of(subject, request.dockerfile());
+        List<ShellCheck.Comment> comments;
+        try {
+            comments = shellCheck.check(scripts);
+        } catch (ShellCheck.Unavailable e) {
+            if (Boolean.TRUE.equals(request.shellcheck())) {
+                throw e;
+            }
+            PolicyDocument.RuleSetting s = setting(ShellCheck.UNAVAILABLE, doc, team);
+            if (s.enabled()) {
+                collector.rule = ShellCheck.UNAVAILABLE.id();
+                collector.severity = s.severity();
+                collector.emit(null, null, "the policy asks for ShellCheck, which could not run: " + e.getMessage());
+            }
+            return;
+        }
+        for (ShellCheck.Comment c : comments) {
+            ShellScripts.Script script = scripts.get(c.script());
+            int line = script.dockerfileLine(c.line());
+            if (line < 0) {
+                continue;
+            }
+            String id = "shellcheck-SC" + c.code();
+            PolicyDocument.RuleSetting s = team != null && team.rules().containsKey(id) ? team.rules().get(id)
+                    : doc.rules().get(id);
+            if (s != null && !s.enabled()) {
+                continue;
+            }
+            collector.rule = id;
+            collector.severity = s != null ? s.severity() : ShellCheck.severity(c.level());
+            collector.emit(line, script.keyword(), "SC" + c.code() + " (" + c.level() + ", column " + c.column()
+                    + "): " + c.message());
+        }
     }
 
     /** Findings by line (none counts as 0), then rule id; the sort is stable, so a rule's own order stays. */
@@ -207,12 +267,14 @@ public class PolicyEvaluator {
     public static List<RuleInfo> registry() {
         List<RuleInfo> all = new ArrayList<>(BuiltinRules.all().stream().map(BuiltinRules.Rule::info).toList());
         all.addAll(ImageRules.ALL);
+        all.add(ShellCheck.UNAVAILABLE);
         return List.copyOf(all);
     }
 
     static Set<String> knownRuleIds() {
         Set<String> ids = new java.util.HashSet<>(BuiltinRules.ids());
         ImageRules.ALL.forEach(r -> ids.add(r.id()));
+        ids.add(ShellCheck.UNAVAILABLE.id());
         return ids;
     }
 

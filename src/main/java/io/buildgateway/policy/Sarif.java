@@ -29,6 +29,23 @@ public final class Sarif {
             rule.put("properties", Map.of("tags", List.of("security", r.category()), "references", r.references()));
             rules.add(rule);
         }
+        // ShellCheck's codes are open-ended: each one found gets a rule entry of its own, pointing at its wiki page.
+        java.util.Set<String> shellcheck = new java.util.TreeSet<>();
+        for (Finding f : evaluation.findings()) {
+            if (ShellCheck.RULE_ID.matcher(f.rule()).matches()) {
+                shellcheck.add(f.rule());
+            }
+        }
+        for (String id : shellcheck) {
+            String code = id.substring("shellcheck-".length());
+            Map<String, Object> rule = new LinkedHashMap<>();
+            rule.put("id", id);
+            rule.put("name", id);
+            rule.put("shortDescription", Map.of("text", "ShellCheck " + code + " in a RUN script"));
+            rule.put("helpUri", "https://www.shellcheck.net/wiki/" + code);
+            rule.put("properties", Map.of("tags", List.of("shell", "shellcheck")));
+            rules.add(rule);
+        }
         List<Map<String, Object>> results = new ArrayList<>();
         for (Finding f : evaluation.findings()) {
             Map<String, Object> result = new LinkedHashMap<>();

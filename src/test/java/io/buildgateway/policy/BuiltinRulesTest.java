@@ -144,7 +144,8 @@ class BuiltinRulesTest {
         BuiltinLintRulesTest.violations().forEach(a -> covered.add((String) a.get()[0]));
         covered.addAll(Set.of("secret-build-arg", "image-digest-required", "unknown-target", "context-secret-file",
                 "context-git-directory", "missing-dockerignore", "copy-source-missing",
-                "base-image-triggers")); // base-image-triggers: ExpansionTest
+                "base-image-triggers", // base-image-triggers: ExpansionTest
+                "shellcheck")); // shellcheck: ShellCheckTest (against the real binary)
         // The image rules judge built images: their cases are in the scanning module's tests (ImageChecksTest,
         // LayerAuditTest, ImagePolicyTest and ScanningIT on real images).
         ImageRules.ALL.forEach(r -> covered.add(r.id()));

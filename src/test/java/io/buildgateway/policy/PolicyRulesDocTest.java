@@ -75,7 +75,9 @@ class PolicyRulesDocTest {
                 expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
                 `{path, refuse: [modify, delete]}`, globs with `*` and a trailing `/**`; `setuidAllowed`;
                 `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
-                `onlyWithFix`; `allow`: `{id, package?, reason, approver, expires}`). Unknown keys, unknown rule ids, waivers without reason,
+                `onlyWithFix`; `allow`: `{id, package?, reason, approver, expires}`), and `shellcheck`
+                (`{enabled: true | false}`: the ShellCheck pass over RUN scripts in the build gate, see the rule
+                `shellcheck`; its findings' ids `shellcheck-SC<code>` are valid under `rules`, `teams` and `waivers`). Unknown keys, unknown rule ids, waivers without reason,
                 approver or expiry, and CEL that does not compile are refused at load with the file and key.
 
                 ## What the rules see
