@@ -1,5 +1,5 @@
 ARG BASE=127.0.0.1:5000/base/debian:12@sha256:abababababababababababababababababababababababababababababababab
-# expect: instruction-before-from
+# expect: instruction-before-from dockerfile-canonical
 LABEL team=payments
 FROM ${BASE}
 LABEL team=payments

@@ -60,7 +60,17 @@ public final class CanonicalDockerfile {
             out.append("# syntax=").append(syntax).append('\n');
         }
         out.append("# escape=").append(parsed.escape()).append('\n');
+        boolean staged = false;
         for (Instruction in : parsed.instructions()) {
+            // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
+            // current context") or with no FROM at all, before it runs a step.
+            if (in.keyword().equals("FROM")) {
+                staged = true;
+            } else if (!staged && !in.keyword().equals("ARG")) {
+                problems.add(new Problem(in.line(), in.keyword() + " comes before the first FROM: the build host's"
+                        + " builder refuses the file (no build stage)"));
+                continue;
+            }
             String line = in.original();
             String problem = unwritable(line, parsed.escape());
             if (problem != null) {
@@ -94,6 +104,9 @@ public final class CanonicalDockerfile {
                     out.append(body).append(h.delimiter()).append('\n');
                 }
             }
+        }
+        if (!staged && problems.isEmpty() && !parsed.instructions().isEmpty()) {
+            problems.add(new Problem(1, "there is no FROM: the build host's builder refuses the file (no build stage)"));
         }
         if (!problems.isEmpty()) {
             return new Result(null, problems);

