@@ -7,5 +7,5 @@ RUN dnf group install -y "Development Tools" && dnf clean all
 RUN dnf install -y @development-tools && dnf clean all
 # expect: yum-dnf-unpinned consecutive-run
 RUN dnf module install -y nodejs && dnf clean all
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -12,5 +12,5 @@ RUN go run github.com/example/gen@v0.3.0 -out /tmp/gen.go
 RUN go run ./cmd/gen -out /tmp/gen.go
 # expect: consecutive-run
 RUN go install .
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

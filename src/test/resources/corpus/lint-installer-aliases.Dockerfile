@@ -20,5 +20,5 @@ RUN pipx install black==24.1.0
 RUN pip3.12 install --no-cache-dir flask==3.0.0
 # expect: consecutive-run
 RUN aptitude install -y curl=7.88.1-10
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -13,5 +13,5 @@ RUN pip install --no-cache-dir mypkg.tar.gz
 RUN go install .
 # expect: pip-unpinned consecutive-run
 RUN pip install --no-cache-dir mypkg
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -12,5 +12,5 @@ RUN npm install git+https://git.example/team/widget.git#v2.1.0
 RUN npm install git+ssh://git@git.example/team/widget.git#semver:^2.1
 # expect: consecutive-run
 RUN npm install https://registry.example/widget/-/widget-2.1.0.tgz
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

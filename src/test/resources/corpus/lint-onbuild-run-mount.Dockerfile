@@ -6,5 +6,5 @@ ONBUILD RUN --mount=type=cache,target=/var/lib/apt apt-get update && apt-get ins
 ONBUILD RUN --mount=type=ssh git clone git@git.example:team/repo.git /src
 # expect: onbuild-trigger apt-lists-not-cleaned
 ONBUILD RUN apt-get update && apt-get install -y --no-install-recommends curl=7.88.1-10
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -7,5 +7,5 @@ RUN pip install --no-cache-dir --root-user-action ignore flask==3.0.0
 RUN gem install nokogiri:1.16.0 -- --use-system-libraries true
 # expect: npm-unpinned consecutive-run
 RUN npm install --loglevel verbose express
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -8,5 +8,5 @@ RUN apk add --no-cache curl~8.5 'musl>=1.2' zlib=1.3.1-r0
 RUN zypper in -y 'curl>=8' 'vim<10' && zypper clean
 # expect: apk-unpinned consecutive-run
 RUN apk add --no-cache 'busybox<2'
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

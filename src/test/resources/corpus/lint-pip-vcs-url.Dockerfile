@@ -12,5 +12,5 @@ RUN pip install --no-cache-dir git+https://git.example/team/tool.git@v1.2.0
 RUN pip install --no-cache-dir git+ssh://git@git.example/team/tool.git@3f2c1ab
 # expect: consecutive-run
 RUN pip install --no-cache-dir https://files.example/tool-1.2.0.tar.gz
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -6,5 +6,5 @@ RUN npm install express@4.19.2 > /dev/null 2>&1
 RUN pip install --no-cache-dir 'flask>=3' 2>>/tmp/pip.log
 # expect: pip-unpinned consecutive-run
 RUN pip install --no-cache-dir flask>=3
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

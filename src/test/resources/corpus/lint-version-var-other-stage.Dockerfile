@@ -12,5 +12,5 @@ RUN npm install widget@${WIDGET_V}
 RUN npm install gadget@${GADGET_V} thing@$GLOBAL_V
 # expect: consecutive-run
 RUN npm install other@$OTHER_V_FROM_BASE
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000

@@ -3,5 +3,5 @@ FROM 127.0.0.1:5000/base/debian:12@sha256:ababababababababababababababababababab
 WORKDIR '/usr/local'
 # expect: relative-workdir
 WORKDIR 'app'
-HEALTHCHECK CMD ["/app/health"]
+HEALTHCHECK --interval=30s CMD ["/app/health"]
 USER 1000
