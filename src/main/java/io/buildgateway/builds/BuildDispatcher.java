@@ -183,12 +183,16 @@ class BuildDispatcher {
 
     private void run(UUID id) {
         Build b = builds.findById(id).orElseThrow();
-        BuildLogs.Writer buildLog = logs.writer(id);
-        java.util.function.Consumer<String> output = buildLog::gateway;
-        output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
         // The real values (kept only while the build is queued or running); build_args holds digests for the view.
         Map<String, String> args = json.readValue(b.buildArgValues != null ? b.buildArgValues : b.buildArgs,
                 new TypeReference<Map<String, String>>() { });
+        // A value shown as its digest (a name the policy does not declare public) never reaches the log, the
+        // failure reason or the audit trail, wherever the daemon or a step repeats it.
+        BuildArgRedactor redactor = BuildArgRedactor.ofShown(args, json.readValue(b.buildArgs,
+                new TypeReference<Map<String, String>>() { }));
+        BuildLogs.Writer buildLog = logs.writer(id, redactor);
+        java.util.function.Consumer<String> output = buildLog::gateway;
+        output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
         Map<String, String> labels = new LinkedHashMap<>(json.readValue(b.labels,
                 new TypeReference<Map<String, String>>() { }));
         // All labels are applied in one step after the build (hostpool's LabelStep), so each costs nothing extra.
@@ -226,7 +230,7 @@ class BuildDispatcher {
             heartbeat.cancel(false);
             buildLog.endSteps();
         }
-        finish(id, outcome, output);
+        finish(id, outcome, output, redactor);
         BuildStatus status = statusOf(outcome);
         sample.stop(meters.timer("gateway.build.duration", "team", b.team, "status", status.name()));
         meters.counter("gateway.builds.finished", "team", b.team, "status", status.name()).increment();
@@ -252,9 +256,10 @@ class BuildDispatcher {
         };
     }
 
-    private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output) {
+    private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+            BuildArgRedactor redactor) {
         try {
-            record(id, outcome, output);
+            record(id, outcome, output, redactor);
         } catch (RuntimeException e) {
             if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
                 throw e;
@@ -265,7 +270,7 @@ class BuildDispatcher {
             record(id, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
                     "the image was pushed as " + outcome.imageRef() + " but recording it failed ("
                             + summary(e) + "); it has no signed provenance and must not be used", outcome.run()),
-                    output);
+                    output, redactor);
         }
     }
 
@@ -274,12 +279,15 @@ class BuildDispatcher {
         return message.length() > 200 ? message.substring(0, 200) + "…" : message;
     }
 
-    private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output) {
+    private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+            BuildArgRedactor redactor) {
         BuildStatus status = statusOf(outcome);
+        // The daemon's error may quote a build arg's value and may span lines: redacted, on one line.
+        String reason = redactor.reason(outcome.reason());
         output.accept(switch (status) {
             case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
-            case CANCELLED -> "Cancelled: " + outcome.reason() + "\n";
-            default -> "Failed: " + outcome.reason() + "\n";
+            case CANCELLED -> "Cancelled: " + reason + "\n";
+            default -> "Failed: " + reason + "\n";
         });
         tx.executeWithoutResult(s -> {
             Build b = builds.findById(id).orElseThrow();
@@ -289,7 +297,7 @@ class BuildDispatcher {
             b.imageDigest = outcome.imageDigest();
             b.imageId = outcome.imageId();
             b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
-            b.failureReason = outcome.reason();
+            b.failureReason = reason;
             b.leaseOwner = null;
             b.leaseExpiresAt = null;
             if (outcome.run() != null) {
@@ -301,7 +309,7 @@ class BuildDispatcher {
             details.put("host", b.host);
             details.put("imageDigest", b.imageDigest);
             details.put("imageRef", b.imageRef);
-            details.put("reason", outcome.reason());
+            details.put("reason", reason);
             if (status == BuildStatus.SUCCEEDED) {
                 events.publishEvent(new BuildSucceeded(b.id, b.team, b.image, b.tag, b.imageDigest, b.imageId,
                         b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt, run(b, outcome)));

@@ -77,12 +77,14 @@ class BuildLogs {
      */
     final class Writer {
         private final Path file;
+        private final BuildArgRedactor redactor;
         private final StringBuilder partial = new StringBuilder();
         private long written;
         private boolean cut;
 
-        private Writer(Path file) {
+        private Writer(Path file, BuildArgRedactor redactor) {
             this.file = file;
+            this.redactor = redactor;
             this.written = size(file);
         }
 
@@ -130,6 +132,8 @@ class BuildLogs {
         }
 
         private void store(Source source, String text) {
+            // before any split at MAX_LINE, so that a value is never cut in two (it is whole within a line)
+            text = redactor.redact(text);
             if (text.length() > MAX_LINE) {
                 // lines stay short enough that every read of READ_MAX bytes holds at least one whole line
                 int size = source == Source.GATEWAY ? MAX_LINE - CONTINUATION.length() : MAX_LINE;
@@ -159,7 +163,15 @@ class BuildLogs {
     }
 
     Writer writer(UUID build) {
-        return new Writer(path(build));
+        return writer(build, BuildArgRedactor.NONE);
+    }
+
+    /**
+     * A writer that replaces the values of the build's non-public build args in every line, the gateway's and the
+     * build's (a step may print a value, a daemon error may quote it).
+     */
+    Writer writer(UUID build, BuildArgRedactor redactor) {
+        return new Writer(path(build), redactor);
     }
 
     /** One message of the gateway's own (each line of it a gateway line). */

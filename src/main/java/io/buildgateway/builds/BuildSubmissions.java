@@ -98,6 +98,10 @@ public class BuildSubmissions {
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
                 request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers));
+        // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
+        BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
+                name -> policy.isPublicBuildArg(team, name));
+        List<Finding> findings = redact(evaluation.findings(), redactor);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(UUID.randomUUID());
         build.image = request.image().repository();
@@ -115,7 +119,7 @@ public class BuildSubmissions {
         build.labels = json.writeValueAsString(request.labels());
         build.noCache = request.noCache();
         build.policyDigest = evaluation.policyDigest();
-        build.findings = json.writeValueAsString(evaluation.findings());
+        build.findings = json.writeValueAsString(findings);
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         if (evaluation.passed()) {
@@ -126,7 +130,7 @@ public class BuildSubmissions {
         } else {
             build.status = BuildStatus.REJECTED;
             build.finishedAt = now;
-            build.failureReason = "rejected by policy: " + evaluation.findings().stream()
+            build.failureReason = "rejected by policy: " + findings.stream()
                     .filter(f -> f.severity() == Finding.Severity.error && !Boolean.TRUE.equals(f.waived()))
                     .count() + " error finding(s)";
         }
@@ -150,7 +154,7 @@ public class BuildSubmissions {
             details.put("buildArgs", SecretNames.redact(shownArgs));
             details.put("policyDigest", evaluation.policyDigest());
             if (!evaluation.passed()) {
-                details.put("findings", evaluation.findings().stream().map(Finding::rule).toList());
+                details.put("findings", findings.stream().map(Finding::rule).toList());
             }
             events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
                     "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
@@ -160,7 +164,7 @@ public class BuildSubmissions {
             deleteRejectedContext(context.digest());
             meters.counter("gateway.builds.finished", "team", team, "status", "REJECTED").increment();
             StringBuilder log = new StringBuilder("Rejected by policy " + evaluation.policyDigest() + ":\n");
-            evaluation.findings().forEach(f -> log.append("  ").append(f.severity()).append(' ').append(f.rule())
+            findings.forEach(f -> log.append("  ").append(f.severity()).append(' ').append(f.rule())
                     .append(f.line() == null ? "" : " (line " + f.line() + ")").append(": ").append(f.message())
                     .append('\n'));
             logs.append(build.id, log.toString());
@@ -168,13 +172,22 @@ public class BuildSubmissions {
                     "the Dockerfile does not pass the security policy; see findings")
                     .with("buildId", build.id.toString())
                     .with("policyDigest", evaluation.policyDigest())
-                    .with("findings", evaluation.findings());
+                    .with("findings", findings);
         }
         logs.append(build.id, "Queued: context " + build.contextDigest + " (" + build.contextSize + " bytes), policy "
                 + evaluation.policyDigest() + " passed; the daemon builds the re-packed context "
                 + build.builtContextDigest + " with the gateway's canonical Dockerfile\n");
         dispatcher.wake();
         return view(build);
+    }
+
+    /** Findings with the values of non-public build args replaced in their message and instruction. */
+    static List<Finding> redact(List<Finding> findings, BuildArgRedactor redactor) {
+        if (redactor.isEmpty()) {
+            return findings;
+        }
+        return findings.stream().map(f -> new Finding(f.rule(), f.severity(), redactor.redact(f.message()), f.line(),
+                redactor.redact(f.instruction()), f.waived())).toList();
     }
 
     /**

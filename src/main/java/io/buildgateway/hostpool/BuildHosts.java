@@ -280,9 +280,13 @@ public class BuildHosts {
      * the steps in which it downloaded a remote source, and its error.
      */
     private record Step(String imageId, BuildOutcome outcome, List<PulledImage> pulled, List<String> fetched,
-            String error) {
+            String error, String failedStep) {
         Step(String imageId, BuildOutcome outcome) {
-            this(imageId, outcome, List.of(), List.of(), null);
+            this(imageId, outcome, List.of(), List.of(), null, null);
+        }
+
+        Step(String imageId, BuildOutcome outcome, List<PulledImage> pulled, List<String> fetched, String error) {
+            this(imageId, outcome, pulled, fetched, error, null);
         }
     }
 
@@ -297,12 +301,16 @@ public class BuildHosts {
         List<PulledImage> pulled = new java.util.ArrayList<>(build.pulled());
         List<String> fetched = new java.util.ArrayList<>(build.fetched());
         String error = build.error();
+        String failedStep = build.failedStep();
         if (labelled != null) {
             pulled.addAll(labelled.pulled());
             fetched.addAll(labelled.fetched());
-            error = error != null ? error : labelled.error();
+            if (error == null) {
+                error = labelled.error();
+                failedStep = labelled.failedStep();
+            }
         }
-        List<String> violations = Confinement.violations(plan, registry, pulled, fetched, error);
+        List<String> violations = Confinement.violations(plan, registry, pulled, fetched, error, failedStep);
         if (violations.isEmpty()) {
             return null;
         }
@@ -370,7 +378,7 @@ public class BuildHosts {
         }
         if (callback.error != null) {
             return new Step(null, BuildOutcome.failed("build failed: " + callback.error), callback.pulled(),
-                    callback.fetched(), callback.error);
+                    callback.fetched(), callback.error, callback.failedStep());
         }
         if (callback.imageId == null) {
             return new Step(null, BuildOutcome.failed("the daemon reported no image id"), callback.pulled(),
@@ -515,6 +523,10 @@ public class BuildHosts {
             return pulls.fetched();
         }
 
+        String failedStep() {
+            return pulls.failedStep();
+        }
+
         @Override
         public void onNext(BuildResponseItem item) {
             if (item.getStream() != null) {
@@ -531,6 +543,7 @@ public class BuildHosts {
             if (item.isErrorIndicated()) {
                 error = item.getErrorDetail() != null && item.getErrorDetail().getMessage() != null
                         ? item.getErrorDetail().getMessage() : item.getError();
+                pulls.error(error);
                 output.accept("ERROR: " + error + "\n");
             }
         }

@@ -22,6 +22,17 @@ final class Confinement {
     private static final Pattern PULL_DENIED = Pattern.compile("pull access denied for ([^,\\s]+)");
     private static final Pattern REGISTRY_REFUSED = Pattern.compile(
             "(unauthorized: [^\\n]{0,200}|denied: requested access[^\\n]{0,200})");
+    /** Any http(s) URL in a daemon error (up to white space, a quote or an angle bracket). */
+    private static final Pattern ANY_URL = Pattern.compile("https?://[^\\s\"'<>]+");
+    /**
+     * How the classic builder and its remote-source code report a fetch of a URL that failed or was refused:
+     * {@code failed to GET <url> with status 401 Unauthorized: <body>} (an ADD of a URL that answered with an error
+     * status), {@code error downloading …}, {@code invalid response status …}, and any error of an ADD step
+     * ({@code ADD failed: …}, e.g. {@code ADD failed: Get "<url>": dial tcp …}).
+     */
+    private static final Pattern FETCH_FORM = Pattern.compile(
+            "failed to GET |error downloading|invalid response status|^ADD failed:", Pattern.CASE_INSENSITIVE);
+    private static final Pattern STATUS = Pattern.compile("with status (\\d{3}[ A-Za-z]{0,40})");
     /** How the classic builder reports a failed RUN: the command's text, which the build's author chose. */
     private static final String RUN_FAILED = "The command '";
 
@@ -100,6 +111,19 @@ final class Confinement {
      */
     static List<String> violations(Plan plan, String registry, List<PulledImage> pulled, List<String> fetched,
             String error) {
+        return violations(plan, registry, pulled, fetched, error, null);
+    }
+
+    /**
+     * As {@link #violations(Plan, String, List, List, String)}, knowing the step that was running when the daemon
+     * reported its error ({@link PullLog#failedStep()}): any URL named by the error of a failed fetch (one of the
+     * {@link #FETCH_FORM} forms, or any error of an ADD step) is a violation, whatever its host, the registry's
+     * included: the daemon tried to download a remote source itself, which a build may not, and a refusal
+     * ({@code 401 Unauthorized}) or a missing file ({@code 404 Not Found}) only means the attempt failed. Outside
+     * an ADD, a URL of the registry's own API ({@code /v2/}) is a pull's, not a fetch.
+     */
+    static List<String> violations(Plan plan, String registry, List<PulledImage> pulled, List<String> fetched,
+            String error, String failedStep) {
         List<String> found = new ArrayList<>();
         for (PulledImage image : pulled) {
             String repository = repository(image.reference(), registry);
@@ -112,13 +136,16 @@ final class Confinement {
             found.add("the daemon downloaded a remote source in step \"" + shorten(step) + "\"");
         }
         if (error != null && !error.startsWith(RUN_FAILED)) {
+            Set<String> reached = new LinkedHashSet<>();
             Matcher url = URL_IN_ERROR.matcher(error);
             while (url.find()) {
                 String target = withoutSecrets(url.group(1));
                 if (!target.startsWith("http://" + registry + "/") && !target.startsWith("https://" + registry + "/")) {
                     found.add("the daemon tried to reach " + target);
+                    reached.add(target);
                 }
             }
+            found.addAll(fetchAttempts(error, failedStep, registry, reached));
             Matcher denied = PULL_DENIED.matcher(error);
             if (denied.find()) {
                 found.add("the registry refused the daemon a pull of " + denied.group(1) + " (not granted to this"
@@ -131,6 +158,29 @@ final class Confinement {
             }
         }
         return List.copyOf(new LinkedHashSet<>(found));
+    }
+
+    /** The URLs a failed fetch's error names (see {@link #violations}), but those in {@code reported} already. */
+    private static List<String> fetchAttempts(String error, String failedStep, String registry, Set<String> reported) {
+        boolean inAdd = failedStep != null && failedStep.regionMatches(true, 0, "ADD ", 0, 4);
+        if (!inAdd && !FETCH_FORM.matcher(error).find()) {
+            return List.of();
+        }
+        Matcher status = STATUS.matcher(error);
+        String how = status.find() ? " (status " + status.group(1).strip() + ")" : "";
+        List<String> found = new ArrayList<>();
+        Matcher url = ANY_URL.matcher(error);
+        while (url.find()) {
+            String raw = url.group().replaceAll("[:,.;)\\]]+$", "");
+            String target = withoutSecrets(raw);
+            boolean registryApi = target.startsWith("http://" + registry + "/v2/")
+                    || target.startsWith("https://" + registry + "/v2/");
+            boolean addStep = inAdd || error.regionMatches(true, 0, "ADD failed:", 0, 11);
+            if (reported.add(target) && (addStep || !registryApi)) {
+                found.add("the daemon tried to fetch " + target + " itself (a remote source of an ADD)" + how);
+            }
+        }
+        return found;
     }
 
     /** A URL without user info, query or fragment (they may carry credentials). */

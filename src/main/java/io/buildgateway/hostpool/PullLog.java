@@ -26,6 +26,7 @@ final class PullLog {
     private final List<String> fetched = new ArrayList<>();
     private String step;
     private String digest;
+    private String failedStep;
 
     /** A {@code stream} message of the build. */
     void stream(String text) {
@@ -72,6 +73,21 @@ final class PullLog {
             }
             digest = null;
         }
+    }
+
+    /**
+     * The daemon's error (an {@code errorDetail} message, which ends the build): notes the step that was running,
+     * so that the confinement check can tell the error of an ADD (a fetch of a URL) from any other.
+     */
+    void error(String message) {
+        if (failedStep == null) {
+            failedStep = step == null ? "(before the first step)" : step;
+        }
+    }
+
+    /** The step (as the daemon printed it) running when the daemon reported its error; null without an error. */
+    String failedStep() {
+        return failedStep;
     }
 
     List<PulledImage> pulled() {

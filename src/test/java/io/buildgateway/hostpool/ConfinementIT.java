@@ -129,6 +129,22 @@ class ConfinementIT extends IntegrationTest {
                     + " 'build.confinement-violation' and target = ?", String.class, "build/" + id))
                     .isEqualTo("DENIED");
             assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).contains("CONFINEMENT:");
+
+            // The registry is reachable from the namespace, but an ADD of a URL of it is a remote fetch all the
+            // same: the daemon's GET fails (ADD failed: failed to GET … with status 404 Not Found; 401 Unauthorized
+            // for a path under /v2/), and that failed fetch is a violation too.
+            String fromRegistry = "FROM " + registryAddress() + "/base/busybox\nADD http://" + registryAddress()
+                    + "/x-" + RUN + " /x\nUSER 65534\nHEALTHCHECK NONE\n";
+            assertThat(blockingRules(token, team, fromRegistry)).isEmpty();
+            Response second = submit(token, "image=" + team + "/app&tag=2&noCache=true",
+                    Tars.dockerfile(fromRegistry));
+            assertThat(second.status()).as(second.body()).isEqualTo(202);
+            String id2 = read(second).path("id").asString();
+            JsonNode done2 = awaitFinal(token, id2, Duration.ofMinutes(3));
+            assertThat(done2.path("status").asString()).as(done2.toString()).isEqualTo("FAILED");
+            assertThat(done2.path("failureReason").asString()).as(done2.toString()).contains("confinement violation")
+                    .contains("http://" + registryAddress() + "/x-" + RUN);
+            assertThat(auditCount("build.confinement-violation", "build/" + id2)).isEqualTo(1);
         } finally {
             Files.deleteIfExists(file);
         }

@@ -105,4 +105,57 @@ class ConfinementTest {
                 + "/v2/beta/secret/manifests/1\": unauthorized: authentication required")).singleElement().asString()
                 .contains("the registry refused");
     }
+
+    /**
+     * A remote fetch of an ADD, in each form the classic builder reports it, is a violation whatever the URL's host
+     * (the registry's included: the daemon has no business fetching from it by URL), and whatever the status.
+     */
+    @Test
+    void aFailedFetchOfAnAddIsAViolationInEveryForm() {
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), Map.of());
+        String add = "ADD $U /x";
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: failed to GET http://"
+                + REGISTRY + "/x with status 401 Unauthorized: {\"errors\":[]}", add)).singleElement().asString()
+                .contains("tried to fetch http://" + REGISTRY + "/x").contains("401 Unauthorized");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: failed to GET "
+                + "http://127.0.0.1:5020/x with status 404 Not Found: 404 page not found", add)).singleElement()
+                .asString().contains("tried to fetch http://127.0.0.1:5020/x").contains("404 Not Found");
+        // without the step known (a label step's error, say), the message alone is enough
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "failed to GET http://127.0.0.1:5020"
+                + "/x?token=abc with status 401 Unauthorized")).singleElement().asString()
+                .contains("tried to fetch http://127.0.0.1:5020/x").doesNotContain("token=abc");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "error downloading "
+                + "https://files.example/x.tgz: EOF", null)).singleElement().asString()
+                .contains("tried to fetch https://files.example/x.tgz");
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "invalid response status 403 from "
+                + "http://" + REGISTRY + "/secret", null)).singleElement().asString()
+                .contains("tried to fetch http://" + REGISTRY + "/secret");
+        // Get "<url>" of the registry itself, in an ADD: a fetch, not a pull
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "Get \"http://" + REGISTRY
+                + "/v2/base/busybox/blobs/" + DIGEST + "\": EOF", add)).singleElement().asString()
+                .contains("tried to fetch http://" + REGISTRY + "/v2/base/busybox/blobs/");
+        // any error of an ADD step that names a URL
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: something new about "
+                + "http://" + REGISTRY + "/y", null)).hasSize(1);
+        // a Get "<url>" elsewhere is reported once, as before
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: Get "
+                + "\"http://127.0.0.1:9999/x\": dial tcp 127.0.0.1:9999: connect: connection refused", add))
+                .containsExactly("the daemon tried to reach http://127.0.0.1:9999/x");
+    }
+
+    @Test
+    void aFailedRunOrAPullOfTheRegistryIsNoFetch() {
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), Map.of());
+        // a RUN's error quotes its command, even one that looks like a fetch's error
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "The command '/bin/sh -c echo "
+                + "failed to GET http://10.0.0.1/x with status 401 Unauthorized; false' returned a non-zero code: 1",
+                "RUN echo failed to GET http://10.0.0.1/x with status 401 Unauthorized; false")).isEmpty();
+        // the registry's API named by a pull's error outside an ADD
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "error downloading http://" + REGISTRY
+                + "/v2/base/busybox/blobs/" + DIGEST + ": unexpected EOF", "FROM " + REGISTRY + "/base/busybox"))
+                .isEmpty();
+        // an ADD of a file of the context that failed names no URL
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "ADD failed: file not found in build"
+                + " context or excluded by .dockerignore: stat x: file does not exist", "ADD x /x")).isEmpty();
+    }
 }

@@ -88,4 +88,38 @@ class PullLogTest {
         log.stream("Downloading\n");
         assertThat(log.fetched()).isEmpty();
     }
+
+    /** The daemon's error names the step it ended: an ADD's, whatever a RUN before it printed. */
+    @Test
+    void notesTheStepTheDaemonsErrorEnded() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/3 : FROM 127.0.0.1:5014/base/busybox");
+        log.stream("Step 2/3 : RUN echo 'failed to GET http://10.0.0.1/x with status 401 Unauthorized'");
+        log.stream("failed to GET http://10.0.0.1/x with status 401 Unauthorized\n");
+        assertThat(log.failedStep()).isNull();
+        log.stream("Step 3/3 : ADD $U /x");
+        log.error("ADD failed: failed to GET http://127.0.0.1:5020/x with status 401 Unauthorized");
+        log.error("a second error does not move it");
+        assertThat(log.failedStep()).isEqualTo("ADD $U /x");
+
+        Confinement.Plan plan = new Confinement.Plan(java.util.Set.of("base/busybox"), java.util.Map.of());
+        for (String error : List.of(
+                "ADD failed: failed to GET http://127.0.0.1:5020/x with status 401 Unauthorized: unauthorized",
+                "failed to GET http://127.0.0.1:5020/x with status 404 Not Found: 404 page not found",
+                "Get \"http://127.0.0.1:5014/x\": EOF",
+                "error downloading http://127.0.0.1:5014/x: EOF",
+                "invalid response status 401 Unauthorized for http://127.0.0.1:5014/x")) {
+            assertThat(Confinement.violations(plan, "127.0.0.1:5014", log.pulled(), log.fetched(), error,
+                    log.failedStep())).as(error).singleElement().asString().contains("127.0.0.1:50");
+        }
+    }
+
+    @Test
+    void aRunThatFailedIsTheFailedStep() {
+        PullLog log = new PullLog();
+        log.stream("Step 1/2 : FROM 127.0.0.1:5014/base/busybox");
+        log.stream("Step 2/2 : RUN false");
+        log.error("The command '/bin/sh -c false' returned a non-zero code: 1");
+        assertThat(log.failedStep()).isEqualTo("RUN false");
+    }
 }

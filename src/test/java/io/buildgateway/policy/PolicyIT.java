@@ -166,6 +166,49 @@ class PolicyIT extends IntegrationTest {
                 .doesNotContain(value);
     }
 
+    /**
+     * A non-public build arg's value appears nowhere the gateway shows or stores text: not in the findings of a
+     * refused build (422 body, build view, log, audit), nor in the failure reason, log and audit of a build the
+     * daemon failed because of it (its error quotes the value). Each place names it {@code [build arg S]} instead.
+     */
+    @Test
+    void aNonPublicBuildArgValueIsInNoFindingLogFailureReasonOrAuditRow() {
+        String token = builder("payments");
+        String value = "v" + java.util.UUID.randomUUID().toString().replace("-", "").substring(0, 15);
+        String base = "FROM " + registryAddress() + "/base/busybox\nARG S\n";
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        java.util.List<String> texts = new java.util.ArrayList<>();
+        for (String refused : java.util.List.of("COPY $S /x\nUSER 1000\n", "EXPOSE $S\nUSER 1000\n")) {
+            Response r = submit(token, "image=payments/leak&tag=1&buildArg=S=" + value,
+                    Tars.tar().file("Dockerfile", base + refused).bytes());
+            JsonNode problem = problem(r, 422);
+            assertThat(r.body()).as(refused).doesNotContain(value).contains("[build arg S]");
+            texts.add(r.body());
+            ids.add(problem.path("buildId").asString());
+        }
+        for (String failing : java.util.List.of("USER $S\n", "STOPSIGNAL $S\nUSER 1000\n")) {
+            Response r = submit(token, "image=payments/leak&tag=1&noCache=true&buildArg=S=" + value,
+                    Tars.tar().file("Dockerfile", base + failing).bytes());
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            texts.add(r.body());
+            String id = read(r).path("id").asString();
+            JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+            assertThat(done.path("failureReason").asString()).as(failing).contains("[build arg S]")
+                    .doesNotContain("\n").doesNotContain("\r");
+            ids.add(id);
+        }
+        for (String id : ids) {
+            String view = get(token, "/api/v1/builds/" + id).body();
+            String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+            texts.add(view);
+            texts.add(log);
+            texts.addAll(jdbc.queryForList("select details::text from audit_event where target = ?", String.class,
+                    "build/" + id));
+        }
+        assertThat(String.join("\n", texts)).doesNotContain(value);
+    }
+
     private JsonNode lint(String token, String dockerfile) {
         return read(send(request(token, "/api/v1/lint?image=reload/app").header("Content-Type", "text/plain")
                 .POST(HttpRequest.BodyPublishers.ofString(dockerfile))));

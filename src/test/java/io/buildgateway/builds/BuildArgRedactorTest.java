@@ -1,0 +1,84 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class BuildArgRedactorTest {
+
+    private static Map<String, String> args(String... pairs) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (int i = 0; i < pairs.length; i += 2) {
+            out.put(pairs[i], pairs[i + 1]);
+        }
+        return out;
+    }
+
+    @Test
+    void replacesEveryOccurrenceOfANonPublicValueButNotPublicOrShortOnes() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t", "VERSION", "1.2.3", "X", "abc"),
+                Set.of("VERSION")::contains);
+        assertThat(r.redact("COPY source s3cr3t is not in the context; again s3cr3ts3cr3t"))
+                .isEqualTo("COPY source [build arg S] is not in the context; again [build arg S][build arg S]");
+        assertThat(r.redact("version 1.2.3 and abc")).isEqualTo("version 1.2.3 and abc");
+        assertThat(r.redact("nothing here")).isEqualTo("nothing here");
+        assertThat(r.redact(null)).isNull();
+    }
+
+    @Test
+    void aLongerValueIsReplacedWholeBeforeOneItContains() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("A", "abcd", "B", "xxabcdxx"), n -> false);
+        assertThat(r.redact("1 xxabcdxx 2 abcd")).isEqualTo("1 [build arg B] 2 [build arg A]");
+    }
+
+    @Test
+    void theShownValuesTellWhichArgsArePublic() {
+        Map<String, String> values = args("S", "s3cr3t-value", "P", "public-value");
+        Map<String, String> shown = args("S", "sha256:" + "0".repeat(64), "P", "public-value");
+        BuildArgRedactor r = BuildArgRedactor.ofShown(values, shown);
+        assertThat(r.redact("s3cr3t-value public-value")).isEqualTo("[build arg S] public-value");
+        assertThat(BuildArgRedactor.ofShown(Map.of(), Map.of()).isEmpty()).isTrue();
+    }
+
+    @Test
+    void aFailureReasonIsRedactedAndOnOneLine() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t"), n -> false);
+        assertThat(r.reason("build failed: Invalid signal: s3cr3t\r\nSucceeded: x\u0007\u2028y"))
+                .isEqualTo("build failed: Invalid signal: [build arg S]  Succeeded: x  y");
+        assertThat(BuildArgRedactor.NONE.reason("a\nb")).isEqualTo("a b");
+        assertThat(r.reason(null)).isNull();
+    }
+
+    @Test
+    void findingsAreRedactedInMessageAndInstruction() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t"), n -> false);
+        var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error("expose-port",
+                "'s3cr3t' is not a valid port", 2, "EXPOSE s3cr3t")), r);
+        assertThat(findings.get(0).message()).isEqualTo("'[build arg S]' is not a valid port");
+        assertThat(findings.get(0).instruction()).isEqualTo("EXPOSE [build arg S]");
+        assertThat(findings.get(0).rule()).isEqualTo("expose-port");
+    }
+
+    @Test
+    void theLogWriterRedactsGatewayAndStepLines(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        BuildProperties p = new BuildProperties(dir, 100, 20, java.time.Duration.ofSeconds(30),
+                java.time.Duration.ofMillis(500), java.time.Duration.ofSeconds(60),
+                org.springframework.util.unit.DataSize.ofBytes(1 << 20), 64, 0.5, java.time.Duration.ofDays(30),
+                new BuildProperties.Follow(4, 64, java.time.Duration.ofSeconds(15), java.time.Duration.ofMillis(250),
+                        java.time.Duration.ofHours(12), java.time.Duration.ofSeconds(5)));
+        BuildLogs logs = new BuildLogs(p);
+        java.util.UUID id = java.util.UUID.randomUUID();
+        BuildLogs.Writer w = logs.writer(id, BuildArgRedactor.of(args("S", "s3cr3t"), n -> false));
+        w.step("Step 2/2 : STOPSIGNAL s3");
+        w.step("cr3t\n");
+        w.gateway("Failed: build failed: Invalid signal: s3cr3t\n");
+        String stored = java.nio.file.Files.readString(logs.path(id));
+        assertThat(stored).doesNotContain("s3cr3t").contains("STOPSIGNAL [build arg S]")
+                .contains("Invalid signal: [build arg S]");
+    }
+}
