@@ -114,8 +114,9 @@ final class Expansion {
                 if (kw.equals("ENV")) {
                     BuiltinRules.env(t, escape).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
-                        scope.put(k, value);
-                        env.put(k, value);
+                        String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
+                        scope.put(name, value);
+                        env.put(name, value);
                     });
                 } else if (kw.equals("ARG")) {
                     declareArgs(t, scope, env, plan, rootIsKnown, escape);
@@ -127,8 +128,9 @@ final class Expansion {
                     case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape);
                     case "ENV" -> BuiltinRules.env(i, escape).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
-                        scope.put(k, value);
-                        env.put(k, value);
+                        String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
+                        scope.put(name, value);
+                        env.put(name, value);
                     });
                     default -> {
                     }
@@ -187,7 +189,10 @@ final class Expansion {
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
     private static void declareArgs(Instruction i, Map<String, String> scope, Map<String, String> env,
             BuildStages.Plan plan, boolean known, char escape) {
-        for (String decl : i.words()) {
+        for (String decl : i.words(escape)) {
+            if (decl.isEmpty()) {
+                continue;
+            }
             int eq = decl.indexOf('=');
             String name = eq < 0 ? decl : decl.substring(0, eq);
             String declared = eq < 0 ? null : expandWord(decl.substring(eq + 1), scope, known, escape);
@@ -212,7 +217,9 @@ final class Expansion {
         String arguments = i.arguments();
         List<String> words = null;
         if (kw.equals("ADD") || kw.equals("COPY")) {
-            List<String> raw = i.isJsonForm() ? i.json() : shellWords(beforeHeredoc(i.arguments()), escape);
+            // The daemon splits at whitespace first, whatever the quotes and escapes, then processes each word.
+            List<String> raw = i.isJsonForm() ? i.json()
+                    : Instruction.daemonFields(i.heredocs().isEmpty() ? i.arguments() : beforeHeredoc(i.arguments()));
             words = new ArrayList<>(raw.size());
             for (String w : raw) {
                 words.add(expandWord(w, scope, known, escape));

@@ -411,11 +411,11 @@ final class Subject {
         return d;
     }
 
-    /** {@link Instruction#words()}, split once. */
+    /** {@link Instruction#words(char)} (the daemon's split), split once. */
     List<String> words(Instruction i) {
         Derived d = derived(i);
         if (d.words == null) {
-            d.words = i.words();
+            d.words = i.words(dockerfile.escape());
         }
         return d.words;
     }
@@ -429,11 +429,21 @@ final class Subject {
         return d.argumentWords;
     }
 
-    /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them. */
+    private static String unquote(String word) {
+        if (word.indexOf('"') < 0 && word.indexOf('\'') < 0 && word.indexOf('\\') < 0) {
+            return word;
+        }
+        return String.join(" ", BuiltinRules.splitWords(word));
+    }
+
+    /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them, quotes removed. */
     Map<String, String> env(Instruction i) {
         Derived d = derived(i);
         if (d.env == null) {
-            d.env = Collections.unmodifiableMap(BuiltinRules.env(i, dockerfile.escape()));
+            // The rules judge the words with their quotes removed (the expansion processes them as written).
+            Map<String, String> pairs = new java.util.LinkedHashMap<>();
+            BuiltinRules.env(i, dockerfile.escape()).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
+            d.env = Collections.unmodifiableMap(pairs);
         }
         return d.env;
     }
