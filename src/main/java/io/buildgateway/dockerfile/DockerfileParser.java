@@ -422,6 +422,10 @@ public final class DockerfileParser {
                 args = goTrim(takeFlags(args, new ArrayList<>()));
             }
         }
+        if ("HEALTHCHECK".equals(kw) && args.length() > 3 && args.regionMatches(true, 0, "CMD", 0, 3)
+                && isKeywordSeparator(args.charAt(3))) {
+            args = goTrim(args.substring(3)); // parseHealthConfig reads CMD's arguments with parseMaybeJSON
+        }
         if (!args.startsWith("[")) {
             return null;
         }

@@ -250,41 +250,4 @@ final class Expansion {
         }, escape);
         return unknown[0] ? word : out;
     }
-
-    /** Splits at whitespace outside quotes, keeping quotes and escapes for the substitution to remove. */
-    static List<String> shellWords(String text, char escape) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        boolean inSingle = false;
-        boolean inDouble = false;
-        boolean any = false;
-        for (int k = 0; k < text.length(); k++) {
-            char c = text.charAt(k);
-            if (c == escape && !inSingle && k + 1 < text.length()) {
-                cur.append(c).append(text.charAt(++k));
-                any = true;
-            } else if (c == '\'' && !inDouble) {
-                inSingle = !inSingle;
-                cur.append(c);
-                any = true;
-            } else if (c == '"' && !inSingle) {
-                inDouble = !inDouble;
-                cur.append(c);
-                any = true;
-            } else if (!inSingle && !inDouble && Character.isWhitespace(c)) {
-                if (any) {
-                    out.add(cur.toString());
-                    cur.setLength(0);
-                    any = false;
-                }
-            } else {
-                cur.append(c);
-                any = true;
-            }
-        }
-        if (any) {
-            out.add(cur.toString());
-        }
-        return out;
-    }
 }

@@ -452,7 +452,14 @@ final class Subject {
     Map<String, String> argPairs(Instruction i) {
         Derived d = derived(i);
         if (d.argPairs == null) {
-            d.argPairs = Collections.unmodifiableMap(BuiltinRunRules.argPairs(i));
+            // The daemon's parseWords (Go spaces outside quotes and escapes), quotes then removed for the rules.
+            Map<String, String> pairs = new java.util.LinkedHashMap<>();
+            for (String decl : io.buildgateway.dockerfile.DockerfileParser.nameValueWords(i.arguments(),
+                    dockerfile.escape())) {
+                int eq = decl.indexOf('=');
+                pairs.put(unquote(eq < 0 ? decl : decl.substring(0, eq)), eq < 0 ? null : unquote(decl.substring(eq + 1)));
+            }
+            d.argPairs = Collections.unmodifiableMap(pairs);
         }
         return d.argPairs;
     }

@@ -168,7 +168,7 @@ class ParserDifferentialTest {
         // B3: parseJSON decodes the first value and ignores the rest; the gateway refuses such a file
         for (String ins : List.of("ADD [\"http://127.0.0.1:8099/json\",\"/x\"]\"z\"", "RUN [\"a\"] b", "CMD [] x",
                 "ENTRYPOINT [\"a\"]]", "SHELL [\"sh\"]#", "VOLUME [\"/v\"]/w", "ONBUILD COPY [\"a\",\"b\"]c",
-                "COPY --chown=1 [\"a\",\"b\"] c")) {
+                "COPY --chown=1 [\"a\",\"b\"] c", "HEALTHCHECK --interval=5s CMD [\"true\"] x")) {
             Dockerfile d = DockerfileParser.parse("FROM a\n" + ins + "\n");
             assertThat(d.errors()).as(ins).singleElement().satisfies(e -> {
                 assertThat(e.line()).isEqualTo(2);
