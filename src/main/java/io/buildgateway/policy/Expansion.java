@@ -112,20 +112,22 @@ final class Expansion {
             for (Instruction t : inherited) {
                 String kw = t.keyword();
                 if (kw.equals("ENV")) {
-                    BuiltinRules.env(t, escape).forEach((k, v) -> {
+                    // The daemon parses a trigger anew with the default escape (its words split with '\\'), and
+                    // processes the words with the stage's.
+                    BuiltinRules.env(t, '\\').forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
                         String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
                         scope.put(name, value);
                         env.put(name, value);
                     });
                 } else if (kw.equals("ARG")) {
-                    declareArgs(t, scope, env, plan, rootIsKnown, escape);
+                    declareArgs(t, scope, env, plan, rootIsKnown, escape, '\\');
                 }
                 out.add(effective(t, t, stage.index(), via, scope, rootIsKnown, escape));
             }
             for (Instruction i : stage.instructions()) {
                 switch (i.keyword()) {
-                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape);
+                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape, escape);
                     case "ENV" -> BuiltinRules.env(i, escape).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
                         String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
@@ -188,8 +190,8 @@ final class Expansion {
 
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
     private static void declareArgs(Instruction i, Map<String, String> scope, Map<String, String> env,
-            BuildStages.Plan plan, boolean known, char escape) {
-        for (String decl : i.words(escape)) {
+            BuildStages.Plan plan, boolean known, char escape, char splitEscape) {
+        for (String decl : i.words(splitEscape)) {
             if (decl.isEmpty()) {
                 continue;
             }

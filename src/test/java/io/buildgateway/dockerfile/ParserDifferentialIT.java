@@ -129,7 +129,9 @@ class ParserDifferentialIT {
                     .as("the daemon refused it before any step; the gateway did not: " + context).isTrue();
             return;
         }
-        assertThat(gateway.errors()).as(context).isEmpty();
+        // The one refusal on purpose of what the daemon reads: a JSON array followed by text (it ignores the text).
+        assertThat(gateway.errors()).as(context)
+                .allMatch(e -> e.message().contains("text after the JSON array"));
         assertThat(daemon.total()).as(context).isEqualTo(gateway.instructions().size());
         assertThat(daemon.steps()).as(context)
                 .isEqualTo(originals(gateway).subList(0, daemon.steps().size()));

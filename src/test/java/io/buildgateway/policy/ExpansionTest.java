@@ -291,4 +291,13 @@ class ExpansionTest {
         assertThat(errorRules(eval("FROM scratch\nADD [\"http://e/x\",\"/x\"] \t\u00A0\nUSER 1\n", Map.of())))
                 .containsExactly("add-url-without-checksum");
     }
+    @Test
+    void aTriggerIsSplitWithTheDefaultEscape() {
+        // The daemon parses a stored ONBUILD trigger anew with '\\' as the escape: a backtick does not group there.
+        for (String kw : List.of("ENV", "ARG")) {
+            Evaluation e = eval("# escape=`\nFROM scratch AS p\nONBUILD " + kw + " A=x` U=http://127.0.0.1:8099/tick\n"
+                    + "FROM p\nADD $U /x\nUSER 1\n", Map.of());
+            assertThat(errorRules(e)).as(kw).contains("add-url-without-checksum");
+        }
+    }
 }
