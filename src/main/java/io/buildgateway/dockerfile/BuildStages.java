@@ -74,7 +74,7 @@ public final class BuildStages {
                     stages.add(new Stage(currentIndex, currentName, currentLine, currentWritten, currentBase,
                             currentParent, current));
                 }
-                List<String> words = ins.words();
+                List<String> words = ins.words(dockerfile.escape());
                 String written = words.isEmpty() ? "" : words.get(0);
                 String resolved = Substitution.expand(written, globals::get, dockerfile.escape());
                 currentIndex = stages.size();
@@ -91,7 +91,7 @@ public final class BuildStages {
                 current = new ArrayList<>();
             } else if (current == null) {
                 if (ins.keyword().equals("ARG")) {
-                    for (String decl : ins.words()) {
+                    for (String decl : ins.words(dockerfile.escape())) {
                         int eq = decl.indexOf('=');
                         String name = eq < 0 ? decl : decl.substring(0, eq);
                         String value = buildArgs.containsKey(name) ? buildArgs.get(name)

@@ -153,7 +153,7 @@ public final class DockerfileParser {
     }
 
     /** The characters the daemon splits the keyword from its arguments at: {@code [\t\v\f\r ]}. */
-    static boolean isKeywordSeparator(char c) {
+    public static boolean isKeywordSeparator(char c) {
         return c == ' ' || c == '\t' || c == 0x0B || c == '\f' || c == '\r';
     }
 
@@ -348,6 +348,10 @@ public final class DockerfileParser {
             }
             rest = goTrim(rest);
             List<String> json = rest.startsWith("[") ? JsonArray.parse(rest) : null;
+            String trailing = jsonTrailingError(keyword, rest);
+            if (trailing != null) {
+                errors.add(new ParseError(start, trailing));
+            }
             List<Instruction.Heredoc> heredocs = List.of();
             if (readHeredocs && text.contains("<<") && canContainHeredoc(keyword, rest, json)) {
                 List<String[]> openers = Heredocs.openers(text);
@@ -397,6 +401,40 @@ public final class DockerfileParser {
             }
         }
         return new Dockerfile(directives, escape, instructions, comments, errors);
+    }
+
+    /**
+     * The daemon decodes the first JSON value of the arguments and ignores what follows it, so {@code ["a"]"b"} is
+     * the exec form {@code ["a"]} to it where a reader of the whole text sees the shell form. Such arguments (also
+     * an ONBUILD trigger's) are refused: the message, or null when the arguments are not of that kind.
+     */
+    static String jsonTrailingError(String keyword, String rest) {
+        String args = rest;
+        String kw = keyword;
+        if (keyword.equals("ONBUILD")) {
+            int space = indexOfSeparator(rest);
+            kw = keyword(rest, space < 0 ? rest.length() : space);
+            if (kw == null || space < 0) {
+                return null;
+            }
+            args = goTrim(rest.substring(space));
+            if (args.startsWith("--")) {
+                args = goTrim(takeFlags(args, new ArrayList<>()));
+            }
+        }
+        if ("HEALTHCHECK".equals(kw) && args.length() > 3 && args.regionMatches(true, 0, "CMD", 0, 3)
+                && isKeywordSeparator(args.charAt(3))) {
+            args = goTrim(args.substring(3)); // parseHealthConfig reads CMD's arguments with parseMaybeJSON
+        }
+        if (!args.startsWith("[")) {
+            return null;
+        }
+        int[] end = new int[1];
+        if (JsonArray.prefix(args, end) == null || goTrim(args.substring(end[0])).isEmpty()) {
+            return null;
+        }
+        return kw + ": text after the JSON array '" + truncate(args.substring(end[0])) + "' (the daemon would ignore"
+                + " it and read the exec form)";
     }
 
     /** BuildKit reads heredocs in RUN, COPY and ADD (also under ONBUILD), never in the exec form. */
@@ -604,7 +642,7 @@ public final class DockerfileParser {
     }
 
     /** The daemon's {@code parseWords}: words at Go whitespace, quotes and escapes kept in them. */
-    static List<String> nameValueWords(String rest, char escape) {
+    public static List<String> nameValueWords(String rest, char escape) {
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
         boolean inWord = false;

@@ -39,6 +39,48 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
         return Optional.empty();
     }
 
+    /**
+     * The words the daemon makes of the arguments (quotes and escapes kept as written, for the word processing that
+     * follows): ADD, COPY, VOLUME, EXPOSE and FROM are split at runs of {@code [\t\v\f\r ]} regardless of quotes
+     * and escapes ({@code parseStringsWhitespaceDelimited}); ARG, ENV and LABEL at Go's {@code unicode.IsSpace}
+     * outside quotes and escapes ({@code parseWords}); any other instruction as {@link #words()} does.
+     */
+    public List<String> words(char escape) {
+        switch (keyword) {
+            case "ADD", "COPY", "VOLUME", "EXPOSE", "FROM" -> {
+                List<String> out = daemonFields(arguments);
+                return out.isEmpty() ? List.of("") : out;
+            }
+            case "ARG", "ENV", "LABEL" -> {
+                List<String> out = DockerfileParser.nameValueWords(arguments, escape);
+                return out.isEmpty() ? List.of("") : List.copyOf(out);
+            }
+            default -> {
+                return words();
+            }
+        }
+    }
+
+    /** The daemon's {@code tokenWhitespace} split: at runs of tab, vertical tab, form feed, carriage return, space. */
+    public static List<String> daemonFields(String text) {
+        java.util.ArrayList<String> out = new java.util.ArrayList<>();
+        int n = text.length();
+        int i = 0;
+        while (i < n) {
+            while (i < n && DockerfileParser.isKeywordSeparator(text.charAt(i))) {
+                i++;
+            }
+            int start = i;
+            while (i < n && !DockerfileParser.isKeywordSeparator(text.charAt(i))) {
+                i++;
+            }
+            if (i > start) {
+                out.add(text.substring(start, i));
+            }
+        }
+        return List.copyOf(out);
+    }
+
     /** Whitespace-separated words of the shell form (quotes kept as written). */
     public List<String> words() {
         String[] out = new String[4];

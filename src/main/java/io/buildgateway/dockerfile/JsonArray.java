@@ -17,11 +17,26 @@ final class JsonArray {
         if (!s.startsWith("[") || !s.endsWith("]")) {
             return null;
         }
+        int[] end = new int[1];
+        List<String> out = prefix(s, end);
+        return out != null && end[0] == s.length() ? out : null;
+    }
+
+    /**
+     * The daemon's {@code parseJSON}: the first JSON value of {@code s} (which starts with '['), decoded as an array
+     * of strings; what follows it is not read. Null when it does not decode as one; else {@code end[0]} is the index
+     * after its closing bracket.
+     */
+    static List<String> prefix(String s, int[] end) {
+        if (!s.startsWith("[")) {
+            return null;
+        }
         List<String> out = new ArrayList<>();
         int i = 1;
         i = skip(s, i);
-        if (s.charAt(i) == ']') {
-            return i == s.length() - 1 ? out : null;
+        if (i < s.length() && s.charAt(i) == ']') {
+            end[0] = i + 1;
+            return out;
         }
         while (i < s.length()) {
             i = skip(s, i);
@@ -47,7 +62,8 @@ final class JsonArray {
             }
             char sep = s.charAt(i++);
             if (sep == ']') {
-                return i == s.length() ? out : null;
+                end[0] = i;
+                return out;
             }
             if (sep != ',') {
                 return null;
@@ -56,8 +72,10 @@ final class JsonArray {
         return null;
     }
 
+    /** JSON's whitespace only: space, tab, line feed, carriage return (as Go's decoder reads it). */
     private static int skip(String s, int i) {
-        while (i < s.length() && Chars.isWhitespace(s.charAt(i))) {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n'
+                || s.charAt(i) == '\r')) {
             i++;
         }
         return i;
@@ -95,6 +113,11 @@ final class JsonArray {
                     case 'u' -> {
                         if (i + 4 > s.length()) {
                             return -1;
+                        }
+                        for (int h = i; h < i + 4; h++) {
+                            if (Character.digit(s.charAt(h), 16) < 0 || s.charAt(h) > 'f') {
+                                return -1; // only 4 hex digits, as Go's decoder takes them (no sign)
+                            }
                         }
                         try {
                             value.append((char) Integer.parseInt(s.substring(i, i + 4), 16));

@@ -1,6 +1,7 @@
 package io.buildgateway.policy;
 
 import io.buildgateway.dockerfile.BuildStages;
+import io.buildgateway.dockerfile.DockerfileParser;
 import io.buildgateway.dockerfile.Instruction;
 import io.buildgateway.dockerfile.Substitution;
 import io.buildgateway.shared.SecretNames;
@@ -496,15 +497,30 @@ final class BuiltinRules {
         return true;
     }
 
-    /** ENV pairs in either form ({@code ENV k=v k2=v2} or the legacy {@code ENV k v}). */
+    /**
+     * ENV (or LABEL) pairs in either form, as the daemon's {@code parseNameVal} reads them: words at Go's
+     * {@code unicode.IsSpace} outside quotes and escapes ({@code ENV k=v k2=v2}, values with their quotes as written,
+     * for the word processing), or the legacy {@code ENV k v}, split once at a run of {@code [\t\v\f\r ]}.
+     */
     static Map<String, String> env(Instruction ins, char escape) {
         Map<String, String> out = new LinkedHashMap<>();
-        List<String> words = splitWords(ins.arguments());
+        List<String> words = DockerfileParser.nameValueWords(ins.arguments(), escape);
         if (!words.isEmpty() && !words.get(0).contains("=")) {
-            String args = ins.arguments().strip();
-            int space = args.indexOf(' ');
-            if (space > 0) {
-                out.put(args.substring(0, space), args.substring(space + 1).strip());
+            String args = ins.arguments();
+            int b = 0;
+            while (b < args.length() && isDaemonSeparator(args.charAt(b))) {
+                b++;
+            }
+            int sep = b;
+            while (sep < args.length() && !isDaemonSeparator(args.charAt(sep))) {
+                sep++;
+            }
+            int value = sep;
+            while (value < args.length() && isDaemonSeparator(args.charAt(value))) {
+                value++;
+            }
+            if (sep < args.length() && sep > b) {
+                out.put(args.substring(b, sep), args.substring(value));
             }
             return out;
         }
@@ -515,6 +531,11 @@ final class BuiltinRules {
             }
         }
         return out;
+    }
+
+    /** The daemon's {@code tokenWhitespace}: {@code [\t\v\f\r ]}. */
+    private static boolean isDaemonSeparator(char c) {
+        return c == ' ' || c == '\t' || c == 0x0B || c == '\f' || c == '\r';
     }
 
     /** Whitespace-separated words that keep quoted runs together (quotes removed). */

@@ -559,15 +559,6 @@ final class BuiltinRunRules {
         return false;
     }
 
-    static Map<String, String> argPairs(Instruction i) {
-        Map<String, String> out = new java.util.LinkedHashMap<>();
-        for (String decl : BuiltinRules.splitWords(i.arguments())) {
-            int eq = decl.indexOf('=');
-            out.put(eq < 0 ? decl : decl.substring(0, eq), eq < 0 ? null : decl.substring(eq + 1));
-        }
-        return out;
-    }
-
     static String abbreviate(String text) {
         return text.length() > 120 ? text.substring(0, 120) + "…" : text;
     }

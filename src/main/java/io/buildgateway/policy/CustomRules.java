@@ -103,7 +103,7 @@ final class CustomRules {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("keyword", i.keyword());
             m.put("arguments", i.arguments());
-            m.put("words", i.words());
+            m.put("words", s.words(i)); // as the daemon splits them
             Map<String, String> flags = new LinkedHashMap<>();
             i.flags().forEach(f -> flags.putIfAbsent(f.name(), f.value()));
             m.put("flags", flags);

@@ -112,23 +112,27 @@ final class Expansion {
             for (Instruction t : inherited) {
                 String kw = t.keyword();
                 if (kw.equals("ENV")) {
-                    BuiltinRules.env(t, escape).forEach((k, v) -> {
+                    // The daemon parses a trigger anew with the default escape (its words split with '\\'), and
+                    // processes the words with the stage's.
+                    BuiltinRules.env(t, '\\').forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
-                        scope.put(k, value);
-                        env.put(k, value);
+                        String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
+                        scope.put(name, value);
+                        env.put(name, value);
                     });
                 } else if (kw.equals("ARG")) {
-                    declareArgs(t, scope, env, plan, rootIsKnown, escape);
+                    declareArgs(t, scope, env, plan, rootIsKnown, escape, '\\');
                 }
                 out.add(effective(t, t, stage.index(), via, scope, rootIsKnown, escape));
             }
             for (Instruction i : stage.instructions()) {
                 switch (i.keyword()) {
-                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape);
+                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape, escape);
                     case "ENV" -> BuiltinRules.env(i, escape).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
-                        scope.put(k, value);
-                        env.put(k, value);
+                        String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
+                        scope.put(name, value);
+                        env.put(name, value);
                     });
                     default -> {
                     }
@@ -186,8 +190,11 @@ final class Expansion {
 
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
     private static void declareArgs(Instruction i, Map<String, String> scope, Map<String, String> env,
-            BuildStages.Plan plan, boolean known, char escape) {
-        for (String decl : i.words()) {
+            BuildStages.Plan plan, boolean known, char escape, char splitEscape) {
+        for (String decl : i.words(splitEscape)) {
+            if (decl.isEmpty()) {
+                continue;
+            }
             int eq = decl.indexOf('=');
             String name = eq < 0 ? decl : decl.substring(0, eq);
             String declared = eq < 0 ? null : expandWord(decl.substring(eq + 1), scope, known, escape);
@@ -212,7 +219,9 @@ final class Expansion {
         String arguments = i.arguments();
         List<String> words = null;
         if (kw.equals("ADD") || kw.equals("COPY")) {
-            List<String> raw = i.isJsonForm() ? i.json() : shellWords(beforeHeredoc(i.arguments()), escape);
+            // The daemon splits at whitespace first, whatever the quotes and escapes, then processes each word.
+            List<String> raw = i.isJsonForm() ? i.json()
+                    : Instruction.daemonFields(i.heredocs().isEmpty() ? i.arguments() : beforeHeredoc(i.arguments()));
             words = new ArrayList<>(raw.size());
             for (String w : raw) {
                 words.add(expandWord(w, scope, known, escape));
@@ -242,42 +251,5 @@ final class Expansion {
             return null;
         }, escape);
         return unknown[0] ? word : out;
-    }
-
-    /** Splits at whitespace outside quotes, keeping quotes and escapes for the substitution to remove. */
-    static List<String> shellWords(String text, char escape) {
-        List<String> out = new ArrayList<>();
-        StringBuilder cur = new StringBuilder();
-        boolean inSingle = false;
-        boolean inDouble = false;
-        boolean any = false;
-        for (int k = 0; k < text.length(); k++) {
-            char c = text.charAt(k);
-            if (c == escape && !inSingle && k + 1 < text.length()) {
-                cur.append(c).append(text.charAt(++k));
-                any = true;
-            } else if (c == '\'' && !inDouble) {
-                inSingle = !inSingle;
-                cur.append(c);
-                any = true;
-            } else if (c == '"' && !inSingle) {
-                inDouble = !inDouble;
-                cur.append(c);
-                any = true;
-            } else if (!inSingle && !inDouble && Character.isWhitespace(c)) {
-                if (any) {
-                    out.add(cur.toString());
-                    cur.setLength(0);
-                    any = false;
-                }
-            } else {
-                cur.append(c);
-                any = true;
-            }
-        }
-        if (any) {
-            out.add(cur.toString());
-        }
-        return out;
     }
 }

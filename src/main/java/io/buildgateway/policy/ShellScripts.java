@@ -94,7 +94,7 @@ final class ShellScripts {
                         }
                     }
                     stageIndex++;
-                    List<String> words = i.words();
+                    List<String> words = subject.words(i);
                     Scope parent = stages.get(words.get(0).toLowerCase(Locale.ROOT));
                     shell = parent == null ? "sh" : parent.shell();
                     names = new LinkedHashSet<>(parent == null ? Set.of() : parent.names());

@@ -411,11 +411,11 @@ final class Subject {
         return d;
     }
 
-    /** {@link Instruction#words()}, split once. */
+    /** {@link Instruction#words(char)} (the daemon's split), split once. */
     List<String> words(Instruction i) {
         Derived d = derived(i);
         if (d.words == null) {
-            d.words = i.words();
+            d.words = i.words(dockerfile.escape());
         }
         return d.words;
     }
@@ -429,11 +429,21 @@ final class Subject {
         return d.argumentWords;
     }
 
-    /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them. */
+    private static String unquote(String word) {
+        if (word.indexOf('"') < 0 && word.indexOf('\'') < 0 && word.indexOf('\\') < 0) {
+            return word;
+        }
+        return String.join(" ", BuiltinRules.splitWords(word));
+    }
+
+    /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them, quotes removed. */
     Map<String, String> env(Instruction i) {
         Derived d = derived(i);
         if (d.env == null) {
-            d.env = Collections.unmodifiableMap(BuiltinRules.env(i, dockerfile.escape()));
+            // The rules judge the words with their quotes removed (the expansion processes them as written).
+            Map<String, String> pairs = new java.util.LinkedHashMap<>();
+            BuiltinRules.env(i, dockerfile.escape()).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
+            d.env = Collections.unmodifiableMap(pairs);
         }
         return d.env;
     }
@@ -442,7 +452,14 @@ final class Subject {
     Map<String, String> argPairs(Instruction i) {
         Derived d = derived(i);
         if (d.argPairs == null) {
-            d.argPairs = Collections.unmodifiableMap(BuiltinRunRules.argPairs(i));
+            // The daemon's parseWords (Go spaces outside quotes and escapes), quotes then removed for the rules.
+            Map<String, String> pairs = new java.util.LinkedHashMap<>();
+            for (String decl : io.buildgateway.dockerfile.DockerfileParser.nameValueWords(i.arguments(),
+                    dockerfile.escape())) {
+                int eq = decl.indexOf('=');
+                pairs.put(unquote(eq < 0 ? decl : decl.substring(0, eq)), eq < 0 ? null : unquote(decl.substring(eq + 1)));
+            }
+            d.argPairs = Collections.unmodifiableMap(pairs);
         }
         return d.argPairs;
     }

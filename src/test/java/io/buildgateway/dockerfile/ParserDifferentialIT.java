@@ -129,7 +129,9 @@ class ParserDifferentialIT {
                     .as("the daemon refused it before any step; the gateway did not: " + context).isTrue();
             return;
         }
-        assertThat(gateway.errors()).as(context).isEmpty();
+        // The one refusal on purpose of what the daemon reads: a JSON array followed by text (it ignores the text).
+        assertThat(gateway.errors()).as(context)
+                .allMatch(e -> e.message().contains("text after the JSON array"));
         assertThat(daemon.total()).as(context).isEqualTo(gateway.instructions().size());
         assertThat(daemon.steps()).as(context)
                 .isEqualTo(originals(gateway).subList(0, daemon.steps().size()));
@@ -236,6 +238,37 @@ class ParserDifferentialIT {
                 assertThat(canonical.problems()).isNotEmpty();
             } else {
                 assertCanonicalRunsWhatThePolicySaw("differential", policyView, canonical.text(), Map.of());
+            }
+        }
+    }
+    /**
+     * The red team's cases B1..B4: the daemon reads a URL source in each (it tries to download it: nothing listens
+     * there, so its error names the address); the gateway reads the URL too, or refuses the file (B3).
+     */
+    @Test
+    void theRedTeamsArgumentSplitsAreTheDaemons() throws IOException {
+        String url = "http://127.0.0.1:8099/";
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("B1", "FROM " + base + "\nADD f1.txt\\ " + url + "esc /x\n");
+        cases.put("B2", "FROM " + base + "\nENV U\t" + url + "tab\nADD $U /x\n");
+        cases.put("B4", "FROM " + base + "\nENV A=x\u00A0U=" + url + "nbsp\nADD $U /x\n");
+        cases.put("B3", "FROM " + base + "\nADD [\"" + url + "json\",\"/x\"]\"z\"\n");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            String text = c.getValue();
+            Run daemon = build(text, Map.of());
+            assertThat(daemon.error()).as(c.getKey() + ": " + daemon).contains("127.0.0.1:8099");
+            Dockerfile gateway = DockerfileParser.parse(text);
+            Instruction add = gateway.instructions().get(gateway.instructions().size() - 1);
+            switch (c.getKey()) {
+                case "B1" -> assertThat(add.words('\\')).contains(url + "esc");
+                case "B3" -> assertThat(gateway.errors()).isNotEmpty();
+                default -> {
+                    Instruction env = gateway.instructions().get(1);
+                    assertThat(String.join("|", env.words('\\'))).as(c.getKey()).contains(url);
+                }
+            }
+            if (!c.getKey().equals("B3")) {
+                assertSameReading(c.getKey(), text, DockerfileParser.parse(text, false), daemon);
             }
         }
     }

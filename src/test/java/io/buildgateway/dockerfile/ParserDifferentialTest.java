@@ -2,6 +2,7 @@ package io.buildgateway.dockerfile;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -140,5 +141,43 @@ class ParserDifferentialTest {
         assertThat(DockerfileParser.parse("FROM a\nENV A\n").errors()).singleElement()
                 .satisfies(e -> assertThat(e.message()).contains("must have two arguments"));
         assertThat(DockerfileParser.parse("FROM a\nENV A 1 2\nLABEL a=\"b c\" d='e f' g=h\\ i\n").errors()).isEmpty();
+    }
+    @Test
+    void addCopyVolumeExposeAndFromAreSplitAtWhitespaceWhateverTheQuotesAndEscapes() {
+        // B1: parseMaybeJSONToList / parseStringsWhitespaceDelimited split at [\t\v\f\r ]+ first
+        Instruction add = DockerfileParser.parse("FROM a\nADD a\\ http://127.0.0.1:8099/esc /x\n").instructions().get(1);
+        assertThat(add.words('\\')).containsExactly("a\\", "http://127.0.0.1:8099/esc", "/x");
+        Instruction quoted = DockerfileParser.parse("FROM a\nCOPY \"a b\"\u000Bc\u00A0d /x\n").instructions().get(1);
+        assertThat(quoted.words('\\')).containsExactly("\"a", "b\"", "c\u00A0d", "/x");
+        Instruction expose = DockerfileParser.parse("FROM a\nEXPOSE 80\t\"443 8080\"\n").instructions().get(1);
+        assertThat(expose.words('\\')).containsExactly("80", "\"443", "8080\"");
+    }
+
+    @Test
+    void argEnvAndLabelWordsAreSplitAtGoSpacesOutsideQuotes() {
+        // B4: parseWords uses unicode.IsSpace (NBSP and NEL included), quotes and escapes group
+        Instruction arg = DockerfileParser.parse("FROM a\nARG A=x\u00A0U=y\u0085V=\"p q\" W=r\\ s\n").instructions()
+                .get(1);
+        assertThat(arg.words('\\')).containsExactly("A=x", "U=y", "V=\"p q\"", "W=r\\ s");
+        // with the backtick escape, a backslash does not group
+        assertThat(arg.words('`')).containsExactly("A=x", "U=y", "V=\"p q\"", "W=r\\", "s");
+    }
+
+    @Test
+    void aJsonArrayFollowedByTextIsRefused() {
+        // B3: parseJSON decodes the first value and ignores the rest; the gateway refuses such a file
+        for (String ins : List.of("ADD [\"http://127.0.0.1:8099/json\",\"/x\"]\"z\"", "RUN [\"a\"] b", "CMD [] x",
+                "ENTRYPOINT [\"a\"]]", "SHELL [\"sh\"]#", "VOLUME [\"/v\"]/w", "ONBUILD COPY [\"a\",\"b\"]c",
+                "COPY --chown=1 [\"a\",\"b\"] c", "HEALTHCHECK --interval=5s CMD [\"true\"] x")) {
+            Dockerfile d = DockerfileParser.parse("FROM a\n" + ins + "\n");
+            assertThat(d.errors()).as(ins).singleElement().satisfies(e -> {
+                assertThat(e.line()).isEqualTo(2);
+                assertThat(e.message()).contains("text after the JSON array");
+            });
+        }
+        // Trailing whitespace only: the exec form, as the daemon reads it
+        Dockerfile ok = DockerfileParser.parse("FROM a\nRUN [\"a\", \"b\"] \t\u00A0\n");
+        assertThat(ok.errors()).isEmpty();
+        assertThat(ok.instructions().get(1).json()).containsExactly("a", "b");
     }
 }

@@ -241,4 +241,63 @@ class ExpansionTest {
         assertThat(e.pulls()).containsExactly("reg.local/base/dockerfile:1" + DIGEST,
                 "reg.local/base/debian:12" + DIGEST);
     }
+    // Red-team cases B1..B4: the daemon's argument splitting, not a shell's.
+
+    @Test
+    void addWordsAreSplitAtWhitespaceBeforeEscapesAreRead() {
+        // B1: the daemon splits ADD's arguments at whitespace first: `a\`, the URL, `/x`
+        for (String dockerfile : List.of("FROM scratch\nADD a\\ http://127.0.0.1:8099/esc /x\nUSER 1\n",
+                "FROM scratch\nADD \"a http://127.0.0.1:8099/esc\" /x\nUSER 1\n",
+                BASE + "ONBUILD ADD a\\ http://127.0.0.1:8099/esc /x\nFROM base\nUSER 1\n")) {
+            assertThat(errorRules(eval(dockerfile, Map.of()))).as(dockerfile).contains("add-url-without-checksum");
+        }
+    }
+
+    @Test
+    void legacyEnvSplitsNameAndValueAtATab() {
+        // B2
+        for (String sep : List.of("\t", "\u000B", "\f", " \t ")) {
+            Evaluation e = eval("FROM scratch\nENV U" + sep + "http://127.0.0.1:8099/tab\nADD $U /x\nUSER 1\n",
+                    Map.of());
+            // (a vertical tab or form feed also makes the canonical form refuse the file)
+            assertThat(errorRules(e)).as("%x", (int) sep.charAt(0)).contains("add-url-without-checksum");
+        }
+    }
+
+    @Test
+    void envArgAndLabelWordsAreSplitAtGoSpaces() {
+        // B4: NBSP and NEL are spaces to Go's unicode.IsSpace
+        for (String sp : List.of("\u00A0", "\u0085", "\u2003", "\u3000")) {
+            for (String kw : List.of("ENV", "ARG")) {
+                Evaluation e = eval("FROM scratch\n" + kw + " A=x" + sp + "U=http://127.0.0.1:8099/nbsp\nADD $U /x\n"
+                        + "USER 1\n", Map.of());
+                assertThat(errorRules(e)).as(kw + " %x", (int) sp.charAt(0)).contains("add-url-without-checksum");
+            }
+        }
+        // Quotes still group: one pair, whose value has a space in it
+        assertThat(errorRules(eval("FROM scratch\nENV A=\"x U=http://e/y\"\nADD $U /x\nUSER 1\n", Map.of())))
+                .isEmpty();
+    }
+
+    @Test
+    void aJsonArrayFollowedByTextIsASyntaxError() {
+        // B3: the daemon reads the exec form and ignores the rest
+        for (String ins : List.of("ADD [\"http://127.0.0.1:8099/json\",\"/x\"]\"z\"", "RUN [\"true\"] x",
+                "CMD [\"a\"]]", "ONBUILD ADD [\"http://e/x\",\"/x\"]z")) {
+            Evaluation e = eval("FROM scratch\n" + ins + "\nUSER 1\n", Map.of());
+            assertThat(errorRules(e)).as(ins).contains("dockerfile-syntax");
+        }
+        // trailing whitespace only: the exec form
+        assertThat(errorRules(eval("FROM scratch\nADD [\"http://e/x\",\"/x\"] \t\u00A0\nUSER 1\n", Map.of())))
+                .containsExactly("add-url-without-checksum");
+    }
+    @Test
+    void aTriggerIsSplitWithTheDefaultEscape() {
+        // The daemon parses a stored ONBUILD trigger anew with '\\' as the escape: a backtick does not group there.
+        for (String kw : List.of("ENV", "ARG")) {
+            Evaluation e = eval("# escape=`\nFROM scratch AS p\nONBUILD " + kw + " A=x` U=http://127.0.0.1:8099/tick\n"
+                    + "FROM p\nADD $U /x\nUSER 1\n", Map.of());
+            assertThat(errorRules(e)).as(kw).contains("add-url-without-checksum");
+        }
+    }
 }
