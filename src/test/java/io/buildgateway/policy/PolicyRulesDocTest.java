@@ -69,7 +69,10 @@ class PolicyRulesDocTest {
                 a trailing `*` asks for any continuation), `deniedImages` (globs), `requireDigest`,
                 `requireHealthcheck`, `requiredLabels`, `publicBuildArgs` (build-arg names whose values are stored,
                 shown and audited as given; every other value is kept only as `sha256:<hex>` of the value, and a build
-                with such a value cannot be rebuilt; names that look like secrets are refused), `rules`
+                with such a value cannot be rebuilt; names that look like secrets are refused; wherever such a value of 4
+                characters or more would appear in a finding message, a build-log line (the gateway's or a step's), a
+                failure reason or audit details, it is replaced by `[build arg NAME]`: shorter values are left alone, as
+                replacing them would mangle every log), `rules`
                 (`<id>: error | warning | info | off`), `teams` (`<team>: {failOn, rules, autoRebuild,
                 publicBuildArgs}`; a team's public names add to the global ones), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
                 expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
