@@ -1,5 +1,6 @@
 package io.buildgateway.hostpool;
 
+import io.buildgateway.shared.ImageReference;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -86,19 +87,7 @@ final class Confinement {
 
     /** The repository of {@code registry/repo[:tag][@digest]}, or null for a reference to another registry. */
     static String repository(String reference, String registry) {
-        if (reference == null || !reference.startsWith(registry + "/")) {
-            return null;
-        }
-        String rest = reference.substring(registry.length() + 1);
-        int at = rest.indexOf('@');
-        if (at >= 0) {
-            rest = rest.substring(0, at);
-        }
-        int colon = rest.indexOf(':');
-        if (colon >= 0) {
-            rest = rest.substring(0, colon);
-        }
-        return rest.isEmpty() ? null : rest;
+        return reference == null ? null : ImageReference.split(reference).repositoryOn(registry);
     }
 
     /**

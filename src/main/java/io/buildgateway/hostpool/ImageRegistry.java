@@ -1,5 +1,6 @@
 package io.buildgateway.hostpool;
 
+import io.buildgateway.shared.ImageReference;
 import io.buildgateway.shared.Digest;
 import java.io.IOException;
 import java.net.URI;
@@ -131,24 +132,12 @@ public class ImageRegistry {
      */
     public java.util.List<String> onBuildTriggers(String imageRef) {
         try {
-            String prefix = address() + "/";
-            if (imageRef == null || !imageRef.startsWith(prefix)) {
+            ImageReference split = imageRef == null ? null : ImageReference.split(imageRef);
+            String repository = split == null ? null : split.repositoryOn(address());
+            if (repository == null) {
                 throw new IOException("'" + imageRef + "' is not an image in the gateway's registry " + address());
             }
-            String rest = imageRef.substring(prefix.length());
-            String reference = "latest";
-            int at = rest.indexOf('@');
-            if (at >= 0) {
-                String digest = rest.substring(at + 1);
-                rest = rest.substring(0, at);
-                reference = digest; // name:tag@digest: the digest decides, as for the daemon
-            }
-            int colon = rest.lastIndexOf(':');
-            if (colon > rest.lastIndexOf('/')) {
-                reference = at >= 0 ? reference : rest.substring(colon + 1);
-                rest = rest.substring(0, colon);
-            }
-            String repository = rest;
+            String reference = split.manifestReference(); // name:tag@digest: the digest decides, as for the daemon
             java.util.Set<String> triggers = new java.util.LinkedHashSet<>();
             Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
                     .orElseThrow(() -> new IOException("the registry has no image " + imageRef));

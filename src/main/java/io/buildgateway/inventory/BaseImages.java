@@ -156,17 +156,15 @@ class BaseImages {
     String resolve(String ref) throws IOException, InterruptedException {
         URI registry = URI.create(properties.registryUrl());
         String host = registry.getAuthority();
-        if (!ref.startsWith(host + "/")) {
+        io.buildgateway.shared.ImageReference split = io.buildgateway.shared.ImageReference.split(ref);
+        String repository = split.repositoryOn(host);
+        if (repository == null) {
             throw new IOException("not on the gateway's registry " + host);
         }
-        String rest = ref.substring(host.length() + 1);
-        int at = rest.indexOf('@');
-        if (at >= 0) {
-            return rest.substring(at + 1); // pinned by digest: it cannot move
+        if (split.digest() != null) {
+            return split.digest(); // pinned by digest: it cannot move
         }
-        int colon = rest.lastIndexOf(':');
-        String repository = colon > rest.lastIndexOf('/') ? rest.substring(0, colon) : rest;
-        String tag = colon > rest.lastIndexOf('/') ? rest.substring(colon + 1) : "latest";
+        String tag = split.manifestReference();
         HttpResponse<Void> r = http.send(HttpRequest.newBuilder(registry.resolve("/v2/" + repository + "/manifests/"
                 + tag)).method("HEAD", HttpRequest.BodyPublishers.noBody()).header("Accept", ACCEPT)
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding());

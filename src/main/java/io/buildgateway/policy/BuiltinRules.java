@@ -213,21 +213,8 @@ final class BuiltinRules {
     /** Splits {@code registry/repo:tag@digest} into repository, tag (null when absent) and digest (null). */
     record Ref(String repository, String tag, String digest) {
         static Ref parse(String image) {
-            String rest = image;
-            String digest = null;
-            int at = rest.indexOf('@');
-            if (at >= 0) {
-                digest = rest.substring(at + 1);
-                rest = rest.substring(0, at);
-            }
-            int slash = rest.lastIndexOf('/');
-            int colon = rest.lastIndexOf(':');
-            String tag = null;
-            if (colon > slash) {
-                tag = rest.substring(colon + 1);
-                rest = rest.substring(0, colon);
-            }
-            return new Ref(rest, tag, digest);
+            io.buildgateway.shared.ImageReference split = io.buildgateway.shared.ImageReference.split(image);
+            return new Ref(split.name(), split.tag(), split.digest());
         }
 
         private static final String DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";

@@ -51,4 +51,23 @@ class ValueTypesTest {
         assertThat(SecretNames.redact(java.util.Map.of("NPM_TOKEN", "s3cr3t", "MODE", "prod")))
                 .containsEntry("NPM_TOKEN", "***").containsEntry("MODE", "prod");
     }
+
+    @Test
+    void imageReferencesSplitAsTheDaemonSplitsThem() {
+        ImageReference pinned = ImageReference.split("127.0.0.1:5001/base/debian:12@sha256:" + "a".repeat(64));
+        assertThat(pinned.name()).isEqualTo("127.0.0.1:5001/base/debian");
+        assertThat(pinned.tag()).isEqualTo("12");
+        assertThat(pinned.manifestReference()).isEqualTo("sha256:" + "a".repeat(64));
+        assertThat(pinned.repositoryOn("127.0.0.1:5001")).isEqualTo("base/debian");
+        // A registry port is not a tag; no tag means latest
+        ImageReference bare = ImageReference.split("127.0.0.1:5001/team/app");
+        assertThat(bare.tag()).isNull();
+        assertThat(bare.manifestReference()).isEqualTo("latest");
+        assertThat(bare.repositoryOn("127.0.0.1:5001")).isEqualTo("team/app");
+        // Another registry, a registry that is only a prefix of this one's name, or no repository at all
+        assertThat(bare.repositoryOn("127.0.0.1:5000")).isNull();
+        assertThat(ImageReference.split("127.0.0.1:50011/team/app").repositoryOn("127.0.0.1:5001")).isNull();
+        assertThat(ImageReference.split("127.0.0.1:5001/").repositoryOn("127.0.0.1:5001")).isNull();
+        assertThat(ImageReference.split("busybox:1.36").name()).isEqualTo("busybox");
+    }
 }
