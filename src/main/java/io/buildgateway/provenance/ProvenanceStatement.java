@@ -126,19 +126,9 @@ public final class ProvenanceStatement {
      * ?repository_url=<registry>}.
      */
     static String purl(String reference) {
-        String rest = reference;
-        String version = null;
-        int at = rest.indexOf('@');
-        if (at >= 0) {
-            version = rest.substring(at + 1);
-            rest = rest.substring(0, at);
-        }
-        int slash = rest.lastIndexOf('/');
-        int colon = rest.lastIndexOf(':');
-        if (colon > slash) {
-            version = version == null ? rest.substring(colon + 1) : version;
-            rest = rest.substring(0, colon);
-        }
+        io.buildgateway.shared.ImageReference split = io.buildgateway.shared.ImageReference.split(reference);
+        String rest = split.name();
+        String version = split.digest() != null ? split.digest() : split.tag();
         String registry = null;
         int first = rest.indexOf('/');
         if (first > 0) {
