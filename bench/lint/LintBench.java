@@ -47,6 +47,12 @@ public class LintBench {
         }
         long[] samples = new long[4_000_000];
         int n = 0;
+        // The process's CPU time over the measured window (every thread: the JIT compilers and the GC count, as
+        // node's process.cpuUsage() counts V8's): files per CPU-second is what stays of the engine's own speed
+        // when the shared host preempts the process, which files/s by the wall clock does not.
+        var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean();
+        long cpu0 = os.getProcessCpuTime();
         long start = System.nanoTime();
         long end = start + (long) (seconds * 1e9);
         outer:
@@ -65,10 +71,12 @@ public class LintBench {
             }
         }
         double elapsed = (System.nanoTime() - start) / 1e9;
+        double cpuSeconds = (os.getProcessCpuTime() - cpu0) / 1e9;
         long[] sorted = Arrays.copyOf(samples, n);
         Arrays.sort(sorted);
-        System.out.printf("gateway policy engine: %d files in corpus, %d rules, %.0f files/s, p50 %.3f ms, "
-                        + "p99 %.3f ms, max %.3f ms (checksum %d)%n", files.size(), rules, n / elapsed,
-                sorted[n / 2] / 1e6, sorted[(int) (n * 0.99)] / 1e6, sorted[n - 1] / 1e6, findings % 997);
+        System.out.printf("gateway policy engine: %d files in corpus, %d rules, %.0f files/s, %.0f files/cpu-s, "
+                        + "p50 %.3f ms, p99 %.3f ms, max %.3f ms (checksum %d)%n", files.size(), rules, n / elapsed,
+                n / cpuSeconds, sorted[n / 2] / 1e6, sorted[(int) (n * 0.99)] / 1e6, sorted[n - 1] / 1e6,
+                findings % 997);
     }
 }

@@ -15,6 +15,7 @@ for (const [name, lint] of Object.entries(linters)) {
   const warm = Date.now() + 5000;
   while (Date.now() < warm) for (const f of files) sink += lint(f).length;
   const samples = [];
+  const cpu0 = process.cpuUsage();
   const start = process.hrtime.bigint();
   const end = start + BigInt(Math.round(seconds * 1e9));
   outer: for (;;) {
@@ -27,7 +28,9 @@ for (const [name, lint] of Object.entries(linters)) {
     }
   }
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   samples.sort((a, b) => a - b);
-  console.log(`${name}: ${(samples.length / elapsed).toFixed(0)} files/s, p50 ${(samples[samples.length >> 1] / 1e6).toFixed(3)} ms, ` +
+  console.log(`${name}: ${(samples.length / elapsed).toFixed(0)} files/s, ${(samples.length / cpuSeconds).toFixed(0)} files/cpu-s, p50 ${(samples[samples.length >> 1] / 1e6).toFixed(3)} ms, ` +
     `p99 ${(samples[Math.floor(samples.length * 0.99)] / 1e6).toFixed(3)} ms (checksum ${sink % 997})`);
 }
