@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lint throughput: the gateway's policy engine (every rule of the shipped policy) against the npm linters
 # dockerfilelint and dockerfile-utils, over the same corpus (src/test/resources/corpus), single thread, warm,
-# one process each, each with 5 s of warm-up before its measured window. Prints files/s (wall clock), files per
+# one process each, each with the same warm-up before its measured window (WARMUP seconds, default 20: under load
+# the JVM's C2 compiler has not finished after 5 s — docs/benchmarks.md — and node's warm-up is over in one). Prints files/s (wall clock), files per
 # CPU-second of the whole process (JIT and GC threads included, on both sides) and p99 per file, and the ratios to
 # the faster npm linter by both: on a host shared with other work the wall-clock ratio measures the load as much as
 # the engines, the CPU-time ratio much less.
@@ -10,6 +11,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 SECONDS_EACH=${1:-10}
+WARMUP=${WARMUP:-20}
 NPM_DIR=$ROOT/.state/bench-npm
 if [ ! -d "$NPM_DIR/node_modules/dockerfilelint" ] || [ ! -d "$NPM_DIR/node_modules/dockerfile-utils" ]; then
   mkdir -p "$NPM_DIR"
@@ -25,8 +27,8 @@ ROUNDS=${ROUNDS:-3}
 : >"$OUT/ratios"
 : >"$OUT/cpu-ratios"
 for r in $(seq 1 "$ROUNDS"); do
-  OURS=$(java -cp "$CP:$OUT" LintBench src/test/resources/corpus config/policy "$SECONDS_EACH")
-  THEIRS=$(NODE_PATH=$NPM_DIR/node_modules node bench/lint/npm-linters.js src/test/resources/corpus "$SECONDS_EACH")
+  OURS=$(java -cp "$CP:$OUT" LintBench src/test/resources/corpus config/policy "$SECONDS_EACH" "$WARMUP")
+  THEIRS=$(NODE_PATH=$NPM_DIR/node_modules node bench/lint/npm-linters.js src/test/resources/corpus "$SECONDS_EACH" "$WARMUP")
   echo "round $r: $OURS"
   echo "$THEIRS" | sed "s/^/round $r: /"
   ours=$(echo "$OURS" | grep -oE '[0-9]+ files/s' | grep -oE '[0-9]+')

@@ -11,13 +11,15 @@ import java.util.function.Supplier;
 
 /**
  * Lint throughput of the gateway's policy engine: every rule of the shipped policy over the corpus, one thread,
- * warm. Prints files/s and latency percentiles per file. Usage: LintBench <corpus dir> <policy dir> <seconds>.
+ * warm. Prints files/s and latency percentiles per file. Usage: LintBench <corpus dir> <policy dir> <seconds>
+ * [warm-up seconds, 5]. Runs what POST /api/v1/lint runs ({@link PolicyEvaluator#lint}).
  */
 public class LintBench {
     public static void main(String[] args) throws Exception {
         Path corpus = Path.of(args[0]);
         Path policyDir = Path.of(args[1]);
         double seconds = Double.parseDouble(args[2]);
+        double warmupSeconds = args.length > 3 ? Double.parseDouble(args[3]) : 5;
         List<String> files;
         try (var list = Files.list(corpus)) {
             files = list.filter(p -> p.toString().endsWith(".Dockerfile")).sorted().map(p -> {
@@ -39,10 +41,10 @@ public class LintBench {
         int rules = evaluator.describe().rules().size();
 
         long findings = 0;
-        long warmupEnd = System.nanoTime() + 5_000_000_000L;
+        long warmupEnd = System.nanoTime() + (long) (warmupSeconds * 1e9);
         while (System.nanoTime() < warmupEnd) {
             for (String f : files) {
-                findings += evaluator.evaluate(f, Map.of(), null).findings().size();
+                findings += evaluator.lint(new PolicyEvaluator.Request(f, Map.of(), null, null, null, null)).findings().size();
             }
         }
         long[] samples = new long[4_000_000];
@@ -59,7 +61,7 @@ public class LintBench {
         while (true) {
             for (String f : files) {
                 long t0 = System.nanoTime();
-                Evaluation e = evaluator.evaluate(f, Map.of(), null);
+                Evaluation e = evaluator.lint(new PolicyEvaluator.Request(f, Map.of(), null, null, null, null));
                 long t1 = System.nanoTime();
                 findings += e.findings().size();
                 if (n < samples.length) {
