@@ -202,18 +202,32 @@ public final class Substitution {
      */
     private static final class Glob {
         private final String glob;
+        private final boolean globSurrogate;
+        /** The length every match has when there is no '*' (each other glob character matches one), else -1. */
+        private final int fixedLength;
         private java.util.regex.Pattern regex;
+        private String lastValue;
+        private boolean lastValueSurrogate;
 
         Glob(String glob) {
             this.glob = glob;
+            this.globSurrogate = hasSurrogate(glob);
+            this.fixedLength = glob.indexOf('*') < 0 ? glob.length() : -1;
         }
 
         boolean matches(String value, int from, int to) {
-            if (hasSurrogate(glob, 0, glob.length()) || hasSurrogate(value, from, to)) {
+            if (value != lastValue) {
+                lastValue = value;
+                lastValueSurrogate = hasSurrogate(value);
+            }
+            if (globSurrogate || lastValueSurrogate) {
                 if (regex == null) {
                     regex = globPattern(glob);
                 }
                 return regex.matcher(value.substring(from, to)).matches();
+            }
+            if (fixedLength >= 0 && to - from != fixedLength) {
+                return false;
             }
             // The classic wildcard walk: on a mismatch, let the last '*' take one more character.
             int g = 0;
@@ -240,8 +254,8 @@ public final class Substitution {
             return g == glob.length();
         }
 
-        private static boolean hasSurrogate(String s, int from, int to) {
-            for (int k = from; k < to; k++) {
+        private static boolean hasSurrogate(String s) {
+            for (int k = 0; k < s.length(); k++) {
                 if (Character.isSurrogate(s.charAt(k))) {
                     return true;
                 }
