@@ -91,7 +91,7 @@ public class ShellCheckCost {
     }
 
     private static int lint(PolicyEvaluator evaluator, String dockerfile, boolean shellcheck) {
-        return evaluator.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, null, null, null, null,
+        return evaluator.lint(new PolicyEvaluator.Request(dockerfile, Map.of(), null, null, null, null, null,
                 shellcheck)).findings().size();
     }
 

@@ -49,8 +49,8 @@ public final class CanonicalDockerfile {
 
     /**
      * As {@link #write(Dockerfile, boolean)}; {@code selfCheck} false leaves out the re-parse of the output, for a
-     * caller that only wants the problems (a lint: nothing is built from the text, and the re-parse was a third of
-     * a lint's time). Whatever is built must come from a checked writing.
+     * caller that only wants the problems (a lint: nothing is built from the text, and the re-parse was about a
+     * tenth of a lint's time, docs/benchmarks.md). Whatever is built must come from a checked writing.
      */
     public static Result write(Dockerfile parsed, boolean heredocsSupported, boolean selfCheck) {
         List<Problem> problems = new ArrayList<>();
