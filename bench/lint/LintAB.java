@@ -92,11 +92,24 @@ public class LintAB {
         Constructor<?> ctor = evaluatorClass.getDeclaredConstructor(Supplier.class, Clock.class);
         ctor.setAccessible(true);
         Object evaluator = ctor.newInstance((Supplier<Object>) () -> doc, Clock.systemUTC());
-        Method evaluate = evaluatorClass.getMethod("evaluate", String.class, Map.class, String.class);
         Method findings = loader.loadClass("io.buildgateway.policy.Evaluation").getMethod("findings");
+        // What POST /api/v1/lint runs: lint(Request) where the build has it, else evaluate (as the lint endpoints
+        // called before lint left out the canonical writer's self-check).
+        Class<?> requestClass = loader.loadClass("io.buildgateway.policy.PolicyEvaluator$Request");
+        Constructor<?> request = requestClass.getConstructor(String.class, Map.class, String.class, String.class,
+                String.class, java.util.Set.class);
+        Method lint;
+        try {
+            lint = evaluatorClass.getMethod("lint", requestClass);
+        } catch (NoSuchMethodException e) {
+            lint = evaluatorClass.getMethod("evaluate", requestClass);
+        }
+        Method run = lint;
+        System.out.println(classes + ": " + run);
         return f -> {
             try {
-                return ((List<?>) findings.invoke(evaluate.invoke(evaluator, f, Map.of(), null))).size();
+                return ((List<?>) findings.invoke(run.invoke(evaluator, request.newInstance(f, Map.of(), null, null,
+                        null, null)))).size();
             } catch (ReflectiveOperationException e) {
                 throw new IllegalStateException(e);
             }

@@ -342,7 +342,7 @@ public class BuildSubmissions {
     /** A ShellCheck pass that was asked for and cannot run is the service's failure, said plainly: a 503. */
     private Evaluation evaluateLint(PolicyEvaluator.Request request) {
         try {
-            return policy.evaluate(request);
+            return policy.lint(request);
         } catch (io.buildgateway.policy.ShellCheck.Unavailable e) {
             throw new Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", e.getMessage());
         }

@@ -143,16 +143,16 @@ public final class Substitution {
     }
 
     private static String removePrefix(String value, String glob, boolean longest) {
-        java.util.regex.Pattern p = globPattern(glob);
+        Glob p = new Glob(glob);
         if (longest) {
             for (int end = value.length(); end >= 0; end--) {
-                if (p.matcher(value.substring(0, end)).matches()) {
+                if (p.matches(value, 0, end)) {
                     return value.substring(end);
                 }
             }
         } else {
             for (int end = 0; end <= value.length(); end++) {
-                if (p.matcher(value.substring(0, end)).matches()) {
+                if (p.matches(value, 0, end)) {
                     return value.substring(end);
                 }
             }
@@ -161,16 +161,16 @@ public final class Substitution {
     }
 
     private static String removeSuffix(String value, String glob, boolean longest) {
-        java.util.regex.Pattern p = globPattern(glob);
+        Glob p = new Glob(glob);
         if (longest) {
             for (int start = 0; start <= value.length(); start++) {
-                if (p.matcher(value.substring(start)).matches()) {
+                if (p.matches(value, start, value.length())) {
                     return value.substring(0, start);
                 }
             }
         } else {
             for (int start = value.length(); start >= 0; start--) {
-                if (p.matcher(value.substring(start)).matches()) {
+                if (p.matches(value, start, value.length())) {
                     return value.substring(0, start);
                 }
             }
@@ -183,15 +183,85 @@ public final class Substitution {
         if (glob.isEmpty()) {
             return value;
         }
-        java.util.regex.Pattern p = globPattern(glob);
+        Glob p = new Glob(glob);
         for (int start = 0; start < value.length(); start++) {
             for (int end = value.length(); end > start; end--) {
-                if (p.matcher(value.substring(start, end)).matches()) {
+                if (p.matches(value, start, end)) {
                     return value.substring(0, start) + replacement + value.substring(end);
                 }
             }
         }
         return value;
+    }
+
+    /**
+     * A shell glob: {@code *} any run, {@code ?} one character, everything else literal. Matched by hand (the
+     * substitutions above try it at every position, and a regex compiled and run on a substring each time was the
+     * costliest step of a lint with such a modifier); with a surrogate in the glob or the value, the regex it always
+     * was decides, so that {@code ?} and literals keep the regex's code-point reading exactly.
+     */
+    private static final class Glob {
+        private final String glob;
+        private final boolean globSurrogate;
+        /** The length every match has when there is no '*' (each other glob character matches one), else -1. */
+        private final int fixedLength;
+        private java.util.regex.Pattern regex;
+        private String lastValue;
+        private boolean lastValueSurrogate;
+
+        Glob(String glob) {
+            this.glob = glob;
+            this.globSurrogate = hasSurrogate(glob);
+            this.fixedLength = glob.indexOf('*') < 0 ? glob.length() : -1;
+        }
+
+        boolean matches(String value, int from, int to) {
+            if (value != lastValue) {
+                lastValue = value;
+                lastValueSurrogate = hasSurrogate(value);
+            }
+            if (globSurrogate || lastValueSurrogate) {
+                if (regex == null) {
+                    regex = globPattern(glob);
+                }
+                return regex.matcher(value.substring(from, to)).matches();
+            }
+            if (fixedLength >= 0 && to - from != fixedLength) {
+                return false;
+            }
+            // The classic wildcard walk: on a mismatch, let the last '*' take one more character.
+            int g = 0;
+            int v = from;
+            int star = -1;
+            int starAt = 0;
+            while (v < to) {
+                if (g < glob.length() && glob.charAt(g) == '*') {
+                    star = g++;
+                    starAt = v;
+                } else if (g < glob.length() && (glob.charAt(g) == '?' || glob.charAt(g) == value.charAt(v))) {
+                    g++;
+                    v++;
+                } else if (star >= 0) {
+                    g = star + 1;
+                    v = ++starAt;
+                } else {
+                    return false;
+                }
+            }
+            while (g < glob.length() && glob.charAt(g) == '*') {
+                g++;
+            }
+            return g == glob.length();
+        }
+
+        private static boolean hasSurrogate(String s) {
+            for (int k = 0; k < s.length(); k++) {
+                if (Character.isSurrogate(s.charAt(k))) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /** Shell glob to regex: {@code *} any run, {@code ?} one character, everything else literal. */

@@ -108,6 +108,18 @@ public class PolicyEvaluator {
     }
 
     public Evaluation evaluate(Request request) {
+        return evaluate(request, true);
+    }
+
+    /**
+     * A lint: the findings and verdict {@link #evaluate(Request)} gives, without a canonical Dockerfile (nothing is
+     * built from a lint, so its canonical writing is not re-parsed to prove it reads the same; a build's is).
+     */
+    public Evaluation lint(Request request) {
+        return evaluate(request, false);
+    }
+
+    private Evaluation evaluate(Request request, boolean forBuild) {
         PolicyDocument doc = policy.get();
         Dockerfile parsed = DockerfileParser.parse(request.dockerfile());
         BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target());
@@ -137,7 +149,7 @@ public class PolicyEvaluator {
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
-        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, request.heredocsSupported());
+        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, request.heredocsSupported(), forBuild);
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
         for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
@@ -161,7 +173,7 @@ public class PolicyEvaluator {
             pulls.add(p.image());
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
-                List.copyOf(pulls), canonical.text());
+                List.copyOf(pulls), forBuild ? canonical.text() : null);
     }
 
     private static String instructionAt(Dockerfile parsed, int line) {
