@@ -83,7 +83,8 @@ class GwContextTest {
                 "docs/README.md", "docs/x.md", "docs/sub/y.md", "a/node_modules/m", "node_modules/n",
                 "x/cache/y/z", "x/q.tmp", "r.tmp", "secret1.txt", "secret12.txt", "a.cfg", "b.cfg", "c.cfg",
                 "sp ace/f i", "#hash", "#comment-like", "src/main/App.java", "src/test/AppTest.java",
-                "src/test/data/keep.json", "src/test/data/drop.json", ".git/HEAD", "x.md", "deep/a/b/c/x.md");
+                "src/test/data/keep.json", "src/test/data/drop.json", ".git/HEAD", "x.md", "deep/a/b/c/x.md",
+                "secret.env", "app.conf", "vendor/lib.go", "tmpf");
         Files.createDirectories(dir.resolve("emptykeep"));
         Files.createDirectories(dir.resolve("emptyout"));
         ignore("""
@@ -107,6 +108,10 @@ class GwContextTest {
                 !src/test/data/keep.json
                 **.md
                 !deep/**/x.md
+                *.env
+                *.conf
+                vendor
+                tmpf
                 """);
 
         assertSameAsDockerCli("Dockerfile");
