@@ -50,6 +50,7 @@ class OpenApiContractIT extends IntegrationTest {
         }
         assertThat(missing).as("operations in docs/api.md that the generated document lacks (it has %s)",
                 generated).isEmpty();
+        assertThat(generated).as("the /error fallback is not an operation").noneMatch(op -> op.endsWith(" /error"));
     }
 
     @Test
@@ -64,6 +65,19 @@ class OpenApiContractIT extends IntegrationTest {
         JsonNode builds = api.path("paths").path("/api/v1/builds").path("get").path("parameters");
         assertThat(builds.findValuesAsString("name")).contains("image", "team", "status", "requestedBy", "limit",
                 "cursor");
+        JsonNode submit = api.path("paths").path("/api/v1/builds").path("post");
+        assertThat(submit.path("parameters").findValuesAsString("name")).contains("image", "tag", "dockerfile",
+                "target", "buildArg", "label", "noCache");
+        assertThat(submit.path("requestBody").path("content").has("application/x-tar")).isTrue();
+        JsonNode images = api.path("paths").path("/api/v1/images").path("get");
+        assertThat(images.path("parameters").findValuesAsString("name")).contains("team", "package",
+                "packageVersionBelow", "cve", "base", "fixable", "limit", "cursor");
+        // Typed answers: the page is a schema with its fields, not an open map.
+        assertThat(images.path("responses").path("200").toString()).contains("ImagePage");
+        assertThat(api.path("components").path("schemas").path("ImagePage").path("properties").has("nextCursor"))
+                .isTrue();
+        assertThat(api.path("components").path("schemas").path("DeploymentPage").path("properties").has("items"))
+                .isTrue();
 
         Response ui = send(request(null, "/swagger-ui/index.html").GET());
         assertThat(ui.status()).isEqualTo(200);
