@@ -64,6 +64,16 @@ class GwScriptTest {
     }
 
     @Test
+    void aMalformedFilterStopsBeforeAnyRequest() throws Exception {
+        Path file = token("rw-------");
+
+        Run r = run(List.of("sh", GwContextTest.GW.toString(), "images", "team=payments", "cve"), file);
+
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains("a filter is KEY=VALUE, not cve").doesNotContain("no answer");
+    }
+
+    @Test
     void unknownCommandsPrintUsageAndExit2() throws Exception {
         Run r = run(List.of("sh", GwContextTest.GW.toString(), "frobnicate"), null);
 
