@@ -5,6 +5,7 @@ import jakarta.servlet.DispatcherType;
 import io.buildgateway.shared.web.ProblemResponses;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.method.configuration.EnableMethodSecurity;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
@@ -12,7 +13,8 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 
 /**
- * Stateless bearer-token security. Only the health endpoints are anonymous; Prometheus needs ADMIN or the scrape
+ * Stateless bearer-token security. Only the health endpoints and the API document (/v3/api-docs, the Swagger UI)
+ * are anonymous; Prometheus needs ADMIN or the scrape
  * token; everything else needs a token, and roles are checked on each endpoint ({@code @PreAuthorize}). 401 and 403
  * are problem+json and audited.
  */
@@ -64,6 +66,9 @@ class SecurityConfig {
                         .hasAnyAuthority(Role.ADMIN.authority(), BearerTokenFilter.SCRAPE_AUTHORITY)
                         .requestMatchers("/actuator/**").hasAuthority(Role.ADMIN.authority())
                         .requestMatchers("/error").permitAll()
+                        // The API document and its UI: what the API is, never data; the operations still need a token.
+                        .requestMatchers(HttpMethod.GET, "/v3/api-docs", "/v3/api-docs/**", "/v3/api-docs.yaml",
+                                "/swagger-ui.html", "/swagger-ui/**").permitAll()
                         .anyRequest().authenticated())
                 .exceptionHandling(e -> e
                         .authenticationEntryPoint((request, response, ex) -> {

@@ -6,6 +6,11 @@ import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.policy.Sarif;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
+import io.swagger.v3.oas.annotations.Parameter;
+import io.swagger.v3.oas.annotations.enums.ParameterIn;
+import io.swagger.v3.oas.annotations.media.ArraySchema;
+import io.swagger.v3.oas.annotations.media.Content;
+import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.OutputStream;
@@ -55,9 +60,25 @@ class BuildController {
         this.policyEvaluator = policyEvaluator;
     }
 
+    /**
+     * The query is read by {@link BuildRequest#parse} (each parameter once, repeatable ones as pairs, unknown ones
+     * refused): the annotations only describe it to the generated document.
+     */
     @PostMapping(path = "/builds", consumes = {"application/x-tar", "application/tar", "application/gzip",
             "application/x-gzip"})
     @PreAuthorize("hasRole('BUILDER')")
+    @Parameter(in = ParameterIn.QUERY, name = "image", required = true, description = "<team>/<name>")
+    @Parameter(in = ParameterIn.QUERY, name = "tag", required = true)
+    @Parameter(in = ParameterIn.QUERY, name = "dockerfile", description = "path inside the context (Dockerfile)")
+    @Parameter(in = ParameterIn.QUERY, name = "target", description = "the stage to build")
+    @Parameter(in = ParameterIn.QUERY, name = "buildArg", description = "KEY=VALUE, repeatable",
+            array = @ArraySchema(schema = @Schema(type = "string")))
+    @Parameter(in = ParameterIn.QUERY, name = "label", description = "KEY=VALUE, repeatable",
+            array = @ArraySchema(schema = @Schema(type = "string")))
+    @Parameter(in = ParameterIn.QUERY, name = "noCache", schema = @Schema(type = "boolean"))
+    @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, description = "the build context",
+            content = {@Content(mediaType = "application/x-tar", schema = @Schema(type = "string", format = "binary")),
+                    @Content(mediaType = "application/gzip", schema = @Schema(type = "string", format = "binary"))})
     ResponseEntity<BuildView> submit(HttpServletRequest request) throws IOException {
         BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
                 BuildRequest.BUILD_PARAMETERS, true);

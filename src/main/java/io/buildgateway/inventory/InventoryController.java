@@ -3,9 +3,9 @@ package io.buildgateway.inventory;
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
+import io.swagger.v3.oas.annotations.Parameter;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -54,42 +54,59 @@ class InventoryController {
         this.bases = bases;
     }
 
+    /** A page of images; {@code next} is the name the first version gave {@code nextCursor}, kept for its clients. */
+    record ImagePage(List<ImageQueries.ImageSummary> items, String nextCursor, String next) {
+    }
+
+    /**
+     * The parameters are read as strings and checked here, so that a wrong value gets the same problem (and an
+     * unknown parameter is refused, not ignored) whatever Spring's conversion would say.
+     */
     @GetMapping("/images")
     @PreAuthorize("isAuthenticated()")
-    Map<String, Object> list(HttpServletRequest request) {
+    ImagePage list(@RequestParam(required = false) String team,
+            @RequestParam(name = "package", required = false) String packageName,
+            @RequestParam(required = false) String packageVersionBelow, @RequestParam(required = false) String cve,
+            @RequestParam(required = false) String base, @RequestParam(required = false) String fixable,
+            @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor,
+            @Parameter(deprecated = true, description = "the first version's name of cursor")
+            @RequestParam(required = false) String after, HttpServletRequest request) {
         for (String p : request.getParameterMap().keySet()) {
             if (!IMAGE_PARAMS.contains(p)) {
                 throw Problem.badRequest("invalid-parameter", "unknown parameter '" + p + "' (known: "
                         + IMAGE_PARAMS + ")");
             }
         }
-        int limit = limit(request.getParameter("limit"), 50, 500);
-        String fixable = request.getParameter("fixable");
+        int n = limit(limit, 50, 500);
         if (fixable != null && !fixable.equals("true") && !fixable.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
         }
-        String after = cursor(request.getParameter("cursor"), request.getParameter("after"));
-        if (after != null && !io.buildgateway.shared.Digest.isValid(after)) {
+        String position = cursor(cursor, after);
+        if (position != null && !io.buildgateway.shared.Digest.isValid(position)) {
             throw Problem.badRequest("invalid-parameter", "cursor must be the nextCursor of a previous page");
         }
-        ImageQueries.Filter f = new ImageQueries.Filter(blank(request.getParameter("team")),
-                blank(request.getParameter("package")), blank(request.getParameter("packageVersionBelow")),
-                blank(request.getParameter("cve")), blank(request.getParameter("base")), "true".equals(fixable));
+        ImageQueries.Filter f = new ImageQueries.Filter(blank(team), blank(packageName), blank(packageVersionBelow),
+                blank(cve), blank(base), "true".equals(fixable));
         if (f.packageVersionBelow() != null && f.packageName() == null) {
             throw Problem.badRequest("invalid-parameter", "packageVersionBelow needs package");
         }
-        List<ImageQueries.ImageSummary> page = images.list(f, GatewayPrincipal.require(), limit + 1, after);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("items", page.size() > limit ? page.subList(0, limit) : page);
-        String next = page.size() > limit ? page.get(limit - 1).digest() : null;
-        out.put("nextCursor", next);
-        out.put("next", next); // the name of the first version, kept for its clients
-        return out;
+        List<ImageQueries.ImageSummary> page = images.list(f, GatewayPrincipal.require(), n + 1, position);
+        String next = page.size() > n ? page.get(n - 1).digest() : null;
+        return new ImagePage(page.size() > n ? page.subList(0, n) : page, next, next);
+    }
+
+    /**
+     * An image with its scan, SBOM and provenance links (null before the gateway built it), configuration, base
+     * lineage, latest scan, builds, and where it runs (the first page; {@code deploymentsNext} has the rest).
+     */
+    record ImageDetail(ImageQueries.ImageSummary image, String scans, String sbom, String provenance,
+            Map<String, Object> config, Map<String, Object> baseLineage, Map<String, Object> scan,
+            List<Map<String, Object>> builds, List<Deployments.View> deployments, String deploymentsNext) {
     }
 
     @GetMapping("/images/{digest}")
     @PreAuthorize("isAuthenticated()")
-    Map<String, Object> image(@PathVariable String digest) {
+    ImageDetail image(@PathVariable String digest) {
         if (!io.buildgateway.shared.Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>");
         }
@@ -98,24 +115,16 @@ class InventoryController {
         if (!ImageQueries.readsAll(principal) && (e.team() == null || !principal.teams().contains(e.team()))) {
             throw Problem.forbidden("image " + digest + " belongs to another team");
         }
-        ImageQueries.ImageSummary s = images.summary(e);
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("image", s);
-        out.put("scans", e.buildId() == null ? null : "/api/v1/images/" + digest + "/scans");
-        out.put("sbom", e.buildId() == null ? null : "/api/v1/images/" + digest + "/sbom");
-        out.put("provenance", e.buildId() == null ? null : "/api/v1/images/" + digest + "/provenance");
+        String links = e.buildId() == null ? null : "/api/v1/images/" + digest + "/";
         ImageDetails.Details d = details.of(digest);
-        out.put("config", d.config());
-        out.put("baseLineage", d.baseLineage());
-        out.put("scan", d.scan());
-        out.put("builds", d.builds());
         // Where it runs, bounded like a page of GET /deployments?digest=, which has the rest (deploymentsNext).
         Deployments.Page running = deployments.list(new Deployments.Query(null, digest, false, null), null,
                 IMAGE_DEPLOYMENTS);
-        out.put("deployments", running.items());
-        out.put("deploymentsNext", running.more() ? "/api/v1/deployments?digest=" + digest + "&cursor="
-                + running.items().get(running.items().size() - 1).id() : null);
-        return out;
+        return new ImageDetail(images.summary(e), links == null ? null : links + "scans",
+                links == null ? null : links + "sbom", links == null ? null : links + "provenance", d.config(),
+                d.baseLineage(), d.scan(), d.builds(), running.items(),
+                running.more() ? "/api/v1/deployments?digest=" + digest + "&cursor="
+                        + running.items().get(running.items().size() - 1).id() : null);
     }
 
     @PostMapping(path = "/deployments", consumes = MediaType.APPLICATION_JSON_VALUE)
@@ -125,11 +134,16 @@ class InventoryController {
         return ResponseEntity.created(URI.create("/api/v1/deployments/" + v.id())).body(v);
     }
 
+    /** A page of deployments; also linked as {@code Link: <…>; rel="next"}. */
+    record DeploymentPage(List<Deployments.View> items, String nextCursor) {
+    }
+
     @GetMapping("/deployments")
     @PreAuthorize("isAuthenticated()")
-    ResponseEntity<Map<String, Object>> deployments(@RequestParam(required = false) String environment,
+    ResponseEntity<DeploymentPage> deployments(@RequestParam(required = false) String environment,
             @RequestParam(required = false) String stale, @RequestParam(required = false) String digest,
             @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor,
+            @Parameter(deprecated = true, description = "the first version's name of cursor")
             @RequestParam(required = false) String after, HttpServletRequest request) {
         if (stale != null && !stale.equals("true") && !stale.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "stale must be true or false");
@@ -151,10 +165,7 @@ class InventoryController {
                     .replaceQueryParam("after").replaceQueryParam("cursor", nextCursor).build().toUriString();
             ok.header(HttpHeaders.LINK, "<" + next + ">; rel=\"next\"");
         }
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("items", page.items());
-        body.put("nextCursor", nextCursor);
-        return ok.body(body);
+        return ok.body(new DeploymentPage(page.items(), nextCursor));
     }
 
     /** API.md names the page position {@code cursor}; the first version called it {@code after}: both are read. */
@@ -176,6 +187,10 @@ class InventoryController {
     record RebuildRequest(Rebuilds.Selector selector, String reason, Boolean dryRun) {
     }
 
+    /** What a rebuild with this selector would build ({@code dryRun: true}); nothing is queued. */
+    record RebuildDryRun(boolean dryRun, String reason, List<Rebuilds.Target> targets) {
+    }
+
     @PostMapping(path = "/rebuilds", consumes = MediaType.APPLICATION_JSON_VALUE)
     @PreAuthorize("hasRole('SECURITY') or hasRole('ADMIN')")
     ResponseEntity<Object> rebuild(@RequestBody RebuildRequest body, HttpServletRequest request) {
@@ -183,11 +198,7 @@ class InventoryController {
             throw Problem.badRequest("invalid-selector", "selector is required");
         }
         if (Boolean.TRUE.equals(body.dryRun())) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("dryRun", true);
-            out.put("reason", body.reason());
-            out.put("targets", rebuilds.resolve(body.selector()));
-            return ResponseEntity.ok(out);
+            return ResponseEntity.ok(new RebuildDryRun(true, body.reason(), rebuilds.resolve(body.selector())));
         }
         Rebuilds.Requested r = rebuilds.request(body.selector(), body.reason(), GatewayPrincipal.require().name(),
                 RequestInfos.of(request));

@@ -48,7 +48,8 @@ class Rebuilds {
         this.clock = clock;
     }
 
-    record Selector(String base, String packageName, String packageVersionBelow, String cve, List<String> images,
+    /** API.md names the package {@code package} (a Java keyword): read under that name as well. */
+    record Selector(String base, @com.fasterxml.jackson.annotation.JsonAlias("package") String packageName, String packageVersionBelow, String cve, List<String> images,
             String team) {
     }
 

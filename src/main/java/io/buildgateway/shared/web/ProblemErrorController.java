@@ -15,6 +15,7 @@ import org.springframework.web.bind.annotation.RestController;
  * Errors raised outside Spring MVC (in filters, or by the servlet container) land on {@code /error}; this answers
  * them as problem+json too, with the original status and no internals.
  */
+@io.swagger.v3.oas.annotations.Hidden // the error fallback is no operation of the API
 @RestController
 class ProblemErrorController implements ErrorController {
 
