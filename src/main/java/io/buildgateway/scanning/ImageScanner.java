@@ -14,6 +14,7 @@ import io.buildgateway.scanning.compliance.ComplianceResult;
 import io.buildgateway.scanning.compliance.OpenScap;
 import io.buildgateway.scanning.compliance.RuleResult;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.RequestInfo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -66,6 +67,7 @@ class ImageScanner implements ImageGate {
     private final OpenScap openScap;
     private final LayerCache layerCache;
     private final ComplianceCache complianceCache;
+    private final BuildPhases phases;
     private final ScanningProperties properties;
     private final TransactionTemplate tx;
     private final ApplicationEventPublisher events;
@@ -84,7 +86,9 @@ class ImageScanner implements ImageGate {
 
     ImageScanner(PolicyEvaluator policy, Advisories advisories, ScanStore store, OpenScap openScap,
             LayerCache layerCache, ComplianceCache complianceCache, ScanningProperties properties,
-            TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json, Clock clock) {
+            TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json, Clock clock,
+            BuildPhases phases) {
+        this.phases = phases;
         this.policy = policy;
         this.advisories = advisories;
         this.store = store;
@@ -156,6 +160,7 @@ class ImageScanner implements ImageGate {
             if (budget.stopped() == null) {
                 if (e instanceof RuntimeException r) {
                     capture.close();
+                    deleteQuietly(properties.workDir().resolve(image.job().buildId()));
                     throw r;
                 }
                 evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: "
@@ -165,6 +170,7 @@ class ImageScanner implements ImageGate {
         timings.put("layersMs", ms(t));
         if (budget.stopped() != null || !evaluate) {
             capture.close();
+            deleteQuietly(properties.workDir().resolve(image.job().buildId()));
         }
         if (budget.stopped() != null) {
             return stopped(image, base, baseLayers, evidence, budget, task,
@@ -230,6 +236,11 @@ class ImageScanner implements ImageGate {
 
         Evaluation verdict = policy.judge(image.job().team(), repository, evidence);
         timings.put("totalMs", ms(start));
+        String id = image.job().buildId();
+        phases.record(id, BuildPhases.VERIFY, TimeUnit.MILLISECONDS.toNanos(timings.get("layersMs")));
+        phases.record(id, BuildPhases.SBOM, TimeUnit.MILLISECONDS.toNanos(timings.get("sbomMs")));
+        phases.record(id, BuildPhases.VULNERABILITIES, TimeUnit.MILLISECONDS.toNanos(timings.get("matchMs")));
+        phases.record(id, BuildPhases.OPENSCAP, TimeUnit.MILLISECONDS.toNanos(timings.get("complianceMs")));
         record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
                 timings, now, null);
         report(image, packages, vulnerabilities, result, verdict, timings);

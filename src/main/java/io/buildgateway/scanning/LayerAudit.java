@@ -141,7 +141,7 @@ final class LayerAudit {
             digesting.transferTo(OutputStream.nullOutputStream());
             String diffId = "sha256:" + HexFormat.of().formatHex(sha.digest());
             if (captureOrNull != null) {
-                captureOrNull.read(diffId, source);
+                captureOrNull.read(diffId);
             }
             byLayer.putIfAbsent(diffId, found);
         }

@@ -198,6 +198,7 @@ final class LayerCache {
         private final Map<String, Copied> pending = new LinkedHashMap<>();
         private final List<String> missing = new ArrayList<>();
         private Copied current;
+        private OutputStream currentOut;
         private String candidate;
 
         private record Copied(Path tar, String fingerprint, long size) {
@@ -232,15 +233,15 @@ final class LayerCache {
             Path tar = scratch.resolve("layer-" + UUID.randomUUID() + ".tar");
             OutputStream out = Files.newOutputStream(tar, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             current = new Copied(tar, fingerprint, size);
-            return new Tee(in, out);
+            Tee tee = new Tee(in, out);
+            currentOut = tee.out;
+            return tee;
         }
 
         /** The layer just read had this diff id. */
-        void read(String diffId, InputStream layerStream) throws IOException {
+        void read(String diffId) throws IOException {
             if (current != null) {
-                if (layerStream instanceof Tee tee) {
-                    tee.out.close();
-                }
+                currentOut.close();
                 if (has(diffId) || pending.containsKey(diffId)) {
                     Files.deleteIfExists(current.tar());
                 } else {
@@ -250,6 +251,7 @@ final class LayerCache {
                 missing.add(diffId); // the fingerprint matched another layer: read it again
             }
             current = null;
+            currentOut = null;
             candidate = null;
         }
 
@@ -272,8 +274,18 @@ final class LayerCache {
             pending.clear();
         }
 
+        /** Removes the copies not stored, the one a stopped read left half-written, and the scratch folder. */
         @Override
         public void close() {
+            if (current != null) {
+                try {
+                    currentOut.close();
+                    Files.deleteIfExists(current.tar());
+                } catch (IOException ignored) {
+                    // the scratch folder is removed with the scan's work folder
+                }
+                current = null;
+            }
             for (Copied c : pending.values()) {
                 try {
                     Files.deleteIfExists(c.tar());
@@ -282,6 +294,11 @@ final class LayerCache {
                 }
             }
             pending.clear();
+            try {
+                Files.deleteIfExists(scratch);
+            } catch (IOException ignored) {
+                // not empty (another capture of the same scan) or gone: removed with the scan's work folder
+            }
         }
     }
 
