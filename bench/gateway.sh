@@ -49,7 +49,8 @@ YML
   GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar "$JAR" \
     --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
   GW_PID=$!
-  for _ in $(seq 1 240); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5; done
+  # Up to 10 minutes: on a loaded 2-core machine the JVM alone took over 2 minutes to start.
+  for _ in $(seq 1 1200); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5; done
   echo "the gateway did not become ready; see $STATE/gateway.log" >&2
   exit 1
 }
