@@ -1,6 +1,8 @@
 # Shared by the bench scripts (source it): the bench environment (its own registry :5002 and user-namespaced
 # daemon), a gateway from the packaged jar on $PORT with its data under .state/bench, and cleanup on exit.
 #   bench_up [extra yaml under gateway:]   — sets STATE, WORK, GW_PID, ADMIN, BGW_* and waits for readiness
+# BENCH_JAR: run this jar instead of packaging the working tree (A/B runs against another commit's jar);
+# BGW_REGISTRY_PORT: the bench registry's port (default 5002), for machines shared by several environments.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 STATE=$ROOT/.state/bench
@@ -14,10 +16,11 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 bench_up() {
-  BGW_REGISTRY_PORT=5002 scripts/env.sh up bench
+  BGW_REGISTRY_PORT=${BGW_REGISTRY_PORT:-5002} scripts/env.sh up bench
   # shellcheck disable=SC1091
   source "$STATE/env.sh"
-  mvn -q -B -DskipTests package
+  JAR=${BENCH_JAR:-target/build-gateway-0.1.0-SNAPSHOT.jar}
+  [ -n "${BENCH_JAR:-}" ] || mvn -q -B -DskipTests package
   ADMIN="bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   rm -rf "$STATE/data"
   cat >"$WORK/gateway.yaml" <<YML
@@ -43,10 +46,11 @@ gateway:
     dispatch-interval: 100ms
 ${1:-}
 YML
-  GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar target/build-gateway-0.1.0-SNAPSHOT.jar \
+  GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar "$JAR" \
     --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
   GW_PID=$!
-  for _ in $(seq 1 240); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5; done
+  # Up to 10 minutes: on a loaded 2-core machine the JVM alone took over 2 minutes to start.
+  for _ in $(seq 1 1200); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5; done
   echo "the gateway did not become ready; see $STATE/gateway.log" >&2
   exit 1
 }

@@ -70,9 +70,12 @@ class BuildDispatcher {
     private final int maxWorkers;
     private final AtomicBoolean started = new AtomicBoolean();
 
+    private final io.buildgateway.shared.BuildPhases phases;
+
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
-            Clock clock, io.buildgateway.intake.IntakeProperties intake) {
+            Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases) {
+        this.phases = phases;
         this.builds = builds;
         this.hosts = hosts;
         this.logs = logs;
@@ -230,7 +233,11 @@ class BuildDispatcher {
             heartbeat.cancel(false);
             buildLog.endSteps();
         }
+        // A line per phase before the final line; signing happens in the transaction that marks the build
+        // SUCCEEDED, so its line follows the final one.
+        output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
         finish(id, outcome, output, redactor);
+        output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
         BuildStatus status = statusOf(outcome);
         sample.stop(meters.timer("gateway.build.duration", "team", b.team, "status", status.name()));
         meters.counter("gateway.builds.finished", "team", b.team, "status", status.name()).increment();

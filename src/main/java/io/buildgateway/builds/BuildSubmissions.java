@@ -53,13 +53,16 @@ public class BuildSubmissions {
     private final io.buildgateway.hostpool.BuildHosts hosts;
     /** Reads the ONBUILD triggers of approved base images before a build, so the policy judges what they become. */
     private final io.buildgateway.hostpool.ImageRegistry registry;
+    private final io.buildgateway.shared.BuildPhases phases;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
             JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts,
-            io.buildgateway.hostpool.ImageRegistry registry) {
+            io.buildgateway.hostpool.ImageRegistry registry,
+            io.buildgateway.shared.BuildPhases phases) {
         this.hosts = hosts;
         this.registry = registry;
+        this.phases = phases;
         this.builds = builds;
         this.intake = intake;
         this.policy = policy;
@@ -95,7 +98,9 @@ public class BuildSubmissions {
         }
         checkTeamQuota(team);
         intake.checkDeclaredLength(contentLength);
+        long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
+        long policyStart = System.nanoTime();
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
                 request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
@@ -134,6 +139,9 @@ public class BuildSubmissions {
                     .filter(f -> f.severity() == Finding.Severity.error && !Boolean.TRUE.equals(f.waived()))
                     .count() + " error finding(s)";
         }
+        long policyEnd = System.nanoTime();
+        phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.INTAKE, policyStart - intakeStart);
+        phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.POLICY, policyEnd - policyStart);
         tx.executeWithoutResult(s -> {
             if (evaluation.passed()) {
                 // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
@@ -167,6 +175,7 @@ public class BuildSubmissions {
             findings.forEach(f -> log.append("  ").append(f.severity()).append(' ').append(f.rule())
                     .append(f.line() == null ? "" : " (line " + f.line() + ")").append(": ").append(f.message())
                     .append('\n'));
+            log.append(io.buildgateway.shared.BuildPhases.lines(phases.take(build.id.toString())));
             logs.append(build.id, log.toString());
             throw new Problem(422, "policy-rejected", "Rejected by policy",
                     "the Dockerfile does not pass the security policy; see findings")

@@ -59,14 +59,17 @@ public class BuildHosts {
     private final Map<String, Health> health = new ConcurrentHashMap<>();
     private final ScheduledExecutorService checker;
     private final List<ImageGate> gates;
+    private final io.buildgateway.shared.BuildPhases phases;
     private final RegistryTokens tokens;
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
-            org.springframework.beans.factory.ObjectProvider<ImageGate> gates) {
+            org.springframework.beans.factory.ObjectProvider<ImageGate> gates,
+            io.buildgateway.shared.BuildPhases phases) {
         this.properties = properties;
+        this.phases = phases;
         this.gates = gates.orderedStream().toList();
         this.clients = new DockerClients(properties);
         this.events = events;
@@ -228,6 +231,7 @@ public class BuildHosts {
             if (labelled.outcome() != null) {
                 return labelled.outcome();
             }
+            phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.BUILD, t2 - t0);
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
                     ref, output, deadline);
             for (ImageGate gate : gates) {
@@ -259,6 +263,7 @@ public class BuildHosts {
             }
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + push.digest + "\n");
+            phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.PUSH, t3 - tv);
             log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms", job.buildId(), job.host(),
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (t3 - tv) / 1_000_000);
             for (ImageGate gate : gates) {

@@ -38,8 +38,11 @@ public class Provenance {
     private final Clock clock;
     private final String version;
 
+    private final io.buildgateway.shared.BuildPhases phases;
+
     Provenance(JdbcClient db, GatewayKey key, ImageRegistry registry, ProvenanceProperties properties,
-            ApplicationEventPublisher events, Clock clock) {
+            ApplicationEventPublisher events, Clock clock, io.buildgateway.shared.BuildPhases phases) {
+        this.phases = phases;
         this.db = db;
         this.key = key;
         this.registry = registry;
@@ -61,6 +64,7 @@ public class Provenance {
 
     @EventListener
     void sign(BuildSucceeded b) {
+        long start = System.nanoTime();
         Digest image = Digest.parse(b.imageDigest());
         byte[] statement = ProvenanceStatement.of(b, properties.builderId(), version, registry.address());
         Dsse.Envelope envelope = Dsse.sign(key, Dsse.IN_TOTO, statement);
@@ -90,6 +94,8 @@ public class Provenance {
         events.publishEvent(new AuditRecord("provenance.signed", "image/" + image.value(),
                 AuditRecord.Outcome.SUCCESS, details, RequestInfo.system()));
         events.publishEvent(new Signed(image.value(), b.buildId()));
+        phases.record(b.buildId().toString(), io.buildgateway.shared.BuildPhases.PROVENANCE,
+                System.nanoTime() - start);
     }
 
     /** The newest provenance of an image (the last build that pushed these bytes), or of one build of it. */

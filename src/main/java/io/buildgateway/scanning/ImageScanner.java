@@ -9,10 +9,12 @@ import io.buildgateway.policy.ImagePolicy;
 import io.buildgateway.policy.ImageRules;
 import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.policy.PolicyEvaluator.Evidence;
+import io.buildgateway.scanning.compliance.ComplianceCache;
 import io.buildgateway.scanning.compliance.ComplianceResult;
 import io.buildgateway.scanning.compliance.OpenScap;
 import io.buildgateway.scanning.compliance.RuleResult;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.RequestInfo;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,6 +65,9 @@ class ImageScanner implements ImageGate {
     private final Advisories advisories;
     private final ScanStore store;
     private final OpenScap openScap;
+    private final LayerCache layerCache;
+    private final ComplianceCache complianceCache;
+    private final BuildPhases phases;
     private final ScanningProperties properties;
     private final TransactionTemplate tx;
     private final ApplicationEventPublisher events;
@@ -80,12 +85,16 @@ class ImageScanner implements ImageGate {
     });
 
     ImageScanner(PolicyEvaluator policy, Advisories advisories, ScanStore store, OpenScap openScap,
-            ScanningProperties properties, TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json,
-            Clock clock) {
+            LayerCache layerCache, ComplianceCache complianceCache, ScanningProperties properties,
+            TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json, Clock clock,
+            BuildPhases phases) {
+        this.phases = phases;
         this.policy = policy;
         this.advisories = advisories;
         this.store = store;
         this.openScap = openScap;
+        this.layerCache = layerCache;
+        this.complianceCache = complianceCache;
         this.properties = properties;
         this.tx = tx;
         this.events = events;
@@ -132,21 +141,26 @@ class ImageScanner implements ImageGate {
         }
         int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), evidence);
 
-        // The filesystem for OpenSCAP comes from a second stream (export); it is read, extracted and evaluated while
-        // this thread reads the layers, so the two daemon streams and oscap overlap. Both count against one budget.
+        // One read of the layers (docker save) serves the checks, the SBOM and OpenSCAP: the layers the layer cache
+        // does not hold yet are copied aside as they are read, and OpenSCAP's root filesystem is then built from the
+        // cache while this thread writes the SBOM and matches advisories.
         long t = System.nanoTime();
-        ComplianceTask task = new ComplianceTask(image, budget);
-        Future<TimedCompliance> compliance = openScap.available() ? workers.submit(task)
-                : task.notRun("oscap is not available on this gateway (" + properties.oscapCommand() + ")");
-
+        boolean evaluate = openScap.available();
+        ComplianceTask task = new ComplianceTask(image, budget, imagePolicy);
         Map<String, LayerAudit.Layer> layers = new LinkedHashMap<>();
+        boolean layersRead = false;
+        // Owned by the compliance task once it is handed over; closed here otherwise.
+        LayerCache.Capture capture = layerCache.capture(properties.workDir().resolve(image.job().buildId())
+                .resolve("layers"), false);
         try {
             LayerAudit audit = new LayerAudit(imagePolicy, budget);
-            image.save(in -> layers.putAll(audit.read(in)));
+            image.save(in -> layers.putAll(audit.read(in, evaluate ? capture : null)));
+            layersRead = true;
         } catch (IOException | RuntimeException e) {
             if (budget.stopped() == null) {
                 if (e instanceof RuntimeException r) {
-                    task.stop();
+                    capture.close();
+                    deleteQuietly(properties.workDir().resolve(image.job().buildId()));
                     throw r;
                 }
                 evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: "
@@ -154,9 +168,17 @@ class ImageScanner implements ImageGate {
             }
         }
         timings.put("layersMs", ms(t));
-        if (budget.stopped() != null) {
-            return stopped(image, base, baseLayers, evidence, budget, task, compliance, timings, start);
+        if (budget.stopped() != null || !evaluate) {
+            capture.close();
+            deleteQuietly(properties.workDir().resolve(image.job().buildId()));
         }
+        if (budget.stopped() != null) {
+            return stopped(image, base, baseLayers, evidence, budget, task,
+                    task.notRun("not evaluated: the scan stopped"), timings, start);
+        }
+        task.capture(capture, layersRead);
+        Future<TimedCompliance> compliance = evaluate ? workers.submit(task)
+                : task.notRun("oscap is not available on this gateway (" + properties.oscapCommand() + ")");
         evidence.addAll(ImageChecks.addedLayers(facts, baseLayers, layers));
         LayerAudit.Flattened files = LayerAudit.flatten(facts.layers(), layers);
 
@@ -178,13 +200,13 @@ class ImageScanner implements ImageGate {
 
         t = System.nanoTime();
         ComplianceResult result = null;
-        long complianceMs = 0;
+        Map<String, Long> complianceParts = Map.of();
         try {
             Duration left = budget.remaining();
             TimedCompliance timed = left == null ? compliance.get()
                     : compliance.get(left.toMillis() + 1, TimeUnit.MILLISECONDS);
             result = timed.result();
-            complianceMs = timed.ms();
+            complianceParts = timed.parts();
         } catch (TimeoutException e) {
             budget.stop(ScanBudget.DEADLINE);
         } catch (ExecutionException e) {
@@ -205,10 +227,20 @@ class ImageScanner implements ImageGate {
         }
         evidence.addAll(complianceEvidence(result));
         timings.put("complianceWaitMs", ms(t));
-        timings.put("complianceMs", complianceMs);
+        timings.put("complianceMs", complianceParts.getOrDefault("complianceMs", 0L));
+        complianceParts.forEach((k, v) -> {
+            if (!k.equals("complianceMs")) {
+                timings.put(k, v);
+            }
+        });
 
         Evaluation verdict = policy.judge(image.job().team(), repository, evidence);
         timings.put("totalMs", ms(start));
+        String id = image.job().buildId();
+        phases.record(id, BuildPhases.VERIFY, TimeUnit.MILLISECONDS.toNanos(timings.get("layersMs")));
+        phases.record(id, BuildPhases.SBOM, TimeUnit.MILLISECONDS.toNanos(timings.get("sbomMs")));
+        phases.record(id, BuildPhases.VULNERABILITIES, TimeUnit.MILLISECONDS.toNanos(timings.get("matchMs")));
+        phases.record(id, BuildPhases.OPENSCAP, TimeUnit.MILLISECONDS.toNanos(timings.get("complianceMs")));
         record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
                 timings, now, null);
         report(image, packages, vulnerabilities, result, verdict, timings);
@@ -276,24 +308,37 @@ class ImageScanner implements ImageGate {
     private static final Duration STOP_WAIT = Duration.ofSeconds(30);
 
     /**
-     * Exports the image's filesystem into the work folder within the budget, evaluates the compliance content on it
-     * (oscap bounded by the time left before the deadline), removes it. {@link #stop} interrupts it, which kills a
-     * running oscap; the interrupt reaches only this task's own run (the pool clears it between tasks).
+     * Evaluates the compliance content on the image's root filesystem, built from its layers: a result stored for the
+     * same layer chain and configuration is reused; otherwise the layers captured while they were read are stored in
+     * the layer cache (a layer whose fingerprint misled is read once more from the daemon), the root filesystem is
+     * laid out from the cache as hard links, and oscap runs on it (bounded by the time left before the deadline).
+     * The work folder is removed afterwards. {@link #stop} interrupts it, which kills a running oscap; the interrupt
+     * reaches only this task's own run (the pool clears it between tasks).
      */
     private final class ComplianceTask implements java.util.concurrent.Callable<TimedCompliance> {
 
         private final BuiltImage image;
         private final ScanBudget budget;
+        private final ImagePolicy imagePolicy;
+        private LayerCache.Capture capture;
+        private boolean layersRead;
         private Thread runner; // guarded by this
         private boolean stopped; // guarded by this
 
-        ComplianceTask(BuiltImage image, ScanBudget budget) {
+        ComplianceTask(BuiltImage image, ScanBudget budget, ImagePolicy imagePolicy) {
             this.image = image;
             this.budget = budget;
+            this.imagePolicy = imagePolicy;
+        }
+
+        /** Hands over the layers captured while the save stream was read; this task closes it. */
+        void capture(LayerCache.Capture captured, boolean read) {
+            this.capture = captured;
+            this.layersRead = read;
         }
 
         Future<TimedCompliance> notRun(String why) {
-            return CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(why), 0));
+            return CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(why), Map.of()));
         }
 
         synchronized void stop() {
@@ -307,23 +352,61 @@ class ImageScanner implements ImageGate {
         public TimedCompliance call() {
             synchronized (this) {
                 if (stopped) {
+                    if (capture != null) {
+                        capture.close();
+                    }
                     return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(),
-                            List.of(), "not evaluated: the scan stopped"), 0);
+                            List.of(), "not evaluated: the scan stopped"), Map.of());
                 }
                 runner = Thread.currentThread();
             }
+            Map<String, Long> parts = new LinkedHashMap<>();
             long t = System.nanoTime();
             Path work = properties.workDir().resolve(image.job().buildId());
             try {
-                Path rootfs = Files.createDirectories(work.resolve("rootfs"));
-                RootfsReader reader = new RootfsReader();
-                image.export(in -> reader.read(in, rootfs, budget));
-                budget.check();
-                return new TimedCompliance(openScap.evaluate(rootfs, budget.remaining()), ms(t));
+                if (!layersRead) {
+                    return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(),
+                            List.of(), "the image's layers could not be read for compliance"), parts);
+                }
+                List<String> chain = image.facts().layers();
+                String key = ComplianceCache.key(chain, openScap.configurationDigest());
+                Optional<ComplianceResult> known = complianceCache.get(key);
+                if (known.isPresent()) {
+                    parts.put("complianceReused", 1L);
+                    parts.put("complianceMs", ms(t));
+                    return new TimedCompliance(known.get(), parts);
+                }
+                parts.put("complianceReused", 0L);
+                long s = System.nanoTime();
+                capture.store(budget);
+                if (!chain.stream().allMatch(layerCache::has)) {
+                    // A fingerprint named a cached layer that the digest then showed was another: read them again.
+                    try (LayerCache.Capture again = layerCache.capture(work.resolve("layers-again"), true)) {
+                        LayerAudit audit = new LayerAudit(imagePolicy, ScanBudget.unlimited());
+                        image.save(in -> audit.read(in, again));
+                        again.store(budget);
+                    }
+                }
+                parts.put("layerCacheMs", ms(s));
+                s = System.nanoTime();
+                try (LayerCache.Lease lease = layerCache.lease(chain)) {
+                    Path rootfs = Files.createDirectories(work.resolve("rootfs"));
+                    new RootfsView().build(layerCache, chain, rootfs, budget);
+                    parts.put("rootfsMs", ms(s));
+                    budget.check();
+                    s = System.nanoTime();
+                    ComplianceResult result = openScap.evaluate(rootfs, budget.remaining());
+                    parts.put("oscapMs", ms(s));
+                    complianceCache.put(key, result);
+                    parts.put("complianceMs", ms(t));
+                    return new TimedCompliance(result, parts);
+                }
             } catch (IOException e) {
+                parts.put("complianceMs", ms(t));
                 return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(), List.of(),
-                        "the image's filesystem could not be read for compliance: " + e.getMessage()), ms(t));
+                        "the image's filesystem could not be built for compliance: " + e.getMessage()), parts);
             } finally {
+                capture.close();
                 synchronized (this) {
                     runner = null;
                     Thread.interrupted(); // a stop that came late must not reach the pool's next task
@@ -333,8 +416,8 @@ class ImageScanner implements ImageGate {
         }
     }
 
-    /** A compliance result with the time its export, extraction and evaluation took. */
-    private record TimedCompliance(ComplianceResult result, long ms) {
+    /** A compliance result with the times its parts took (layer cache, root filesystem, oscap; whether reused). */
+    private record TimedCompliance(ComplianceResult result, Map<String, Long> parts) {
     }
 
     @jakarta.annotation.PreDestroy

@@ -115,6 +115,14 @@ final class LayerAudit {
      * holds twice are read once.
      */
     Map<String, Layer> read(InputStream save) throws IOException {
+        return read(save, null);
+    }
+
+    /**
+     * As {@link #read(InputStream)}, and the layers the cache does not hold yet are captured for it as they are
+     * read (the stream is read once for both).
+     */
+    Map<String, Layer> read(InputStream save, LayerCache.Capture captureOrNull) throws IOException {
         Map<String, Layer> byLayer = new HashMap<>();
         TarArchiveInputStream outer = new TarArchiveInputStream(budget.save(save));
         TarArchiveEntry entry;
@@ -126,11 +134,16 @@ final class LayerAudit {
             if (!looksLikeTar(in)) {
                 continue;
             }
+            InputStream source = captureOrNull == null ? in : captureOrNull.layer(entry.getSize(), in);
             MessageDigest sha = sha256();
-            DigestInputStream digesting = new DigestInputStream(in, sha);
+            DigestInputStream digesting = new DigestInputStream(source, sha);
             Layer found = readLayer(digesting);
             digesting.transferTo(OutputStream.nullOutputStream());
-            byLayer.putIfAbsent("sha256:" + HexFormat.of().formatHex(sha.digest()), found);
+            String diffId = "sha256:" + HexFormat.of().formatHex(sha.digest());
+            if (captureOrNull != null) {
+                captureOrNull.read(diffId);
+            }
+            byLayer.putIfAbsent(diffId, found);
         }
         return byLayer;
     }

@@ -1,6 +1,8 @@
 package io.buildgateway.scanning;
 
+import io.buildgateway.scanning.compliance.ComplianceCache;
 import io.buildgateway.scanning.compliance.OpenScap;
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.health.contributor.Health;
@@ -28,6 +30,17 @@ class ScanningConfig {
                     + "openscap-scanner (scripts/env.sh does)", properties.oscapCommand());
         }
         return oscap;
+    }
+
+    @Bean
+    LayerCache layerCache(ScanningProperties properties) throws IOException {
+        return new LayerCache(properties.workDir().resolve("layers"), properties.layerCacheSize().toBytes());
+    }
+
+    @Bean
+    ComplianceCache complianceCache(ScanningProperties properties) throws IOException {
+        return new ComplianceCache(properties.workDir().resolve("compliance-results"),
+                properties.complianceCacheEntries());
     }
 
     @Bean

@@ -14,7 +14,8 @@ import org.springframework.validation.annotation.Validated;
  * Scanning settings. Going over any of the {@code max-*} limits stops the scan at once (nothing more is read or
  * extracted), and the image fails with a reason that names the limit's key; so does the build's deadline passing.
  *
- * @param workDir where image filesystems are extracted for OpenSCAP (removed after each scan)
+ * @param workDir where OpenSCAP's root filesystems are laid out (removed after each scan), next to the layer cache
+ *        and the stored OpenSCAP results (one file system: the root filesystems are hard links into the cache)
  * @param complianceContent the XCCDF/data-stream content evaluated on every image ({@code *-xccdf.xml},
  *        {@code *-ds.xml})
  * @param complianceProfile the XCCDF profile to evaluate, or empty for the content's default
@@ -30,6 +31,10 @@ import org.springframework.validation.annotation.Validated;
  * @param maxMetadataTotal the most package-metadata bytes one scan reads into memory in all
  * @param maxNesting how deep archives inside archives are read for the SBOM (1: a Spring Boot jar's
  *        {@code BOOT-INF/lib} jars; 0: no nested archive)
+ * @param layerCacheSize the most bytes (of layer tars) the cache of extracted layers under {@code work-dir/layers}
+ *        keeps; the least recently used layers no scan is using are removed beyond it
+ * @param complianceCacheEntries the most OpenSCAP results kept by layer chain under
+ *        {@code work-dir/compliance-results}; 0 keeps none (every image is evaluated)
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
@@ -44,12 +49,15 @@ public record ScanningProperties(
         @Positive @DefaultValue("500000") long maxFiles,
         @NotNull @DefaultValue("32MB") DataSize maxMetadataBytes,
         @NotNull @DefaultValue("128MB") DataSize maxMetadataTotal,
-        @PositiveOrZero @DefaultValue("3") int maxNesting) {
+        @PositiveOrZero @DefaultValue("3") int maxNesting,
+        @NotNull @DefaultValue("10GB") DataSize layerCacheSize,
+        @PositiveOrZero @DefaultValue("10000") int complianceCacheEntries) {
 
     public ScanningProperties {
         positive("max-image-size", maxImageSize);
         positive("max-metadata-bytes", maxMetadataBytes);
         positive("max-metadata-total", maxMetadataTotal);
+        positive("layer-cache-size", layerCacheSize);
         if (maxMetadataTotal != null && maxMetadataBytes != null
                 && maxMetadataTotal.toBytes() < maxMetadataBytes.toBytes()) {
             throw new IllegalArgumentException("gateway.scanning.max-metadata-total (" + maxMetadataTotal

@@ -265,6 +265,49 @@ class ScanningIT extends IntegrationTest {
         assertThat(get(token, "/api/v1/images/" + digest + "/sbom").status()).isEqualTo(200);
     }
 
+    @org.springframework.beans.factory.annotation.Autowired
+    private io.micrometer.core.instrument.MeterRegistry meters;
+
+    @Test
+    void anIdenticalRebuildReusesTheComplianceResultAndEveryBuildReportsItsPhases() {
+        String token = builder("scan");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"
+                + "LABEL run=" + RUN + "\nHEALTHCHECK NONE\n");
+        long openscapBefore = phaseCount("openscap");
+        long provenanceBefore = phaseCount("provenance");
+        JsonNode first = build(token, "scan/again-" + RUN, context);
+        JsonNode second = build(token, "scan/again-" + RUN, context);
+        assertThat(first.path("status").asString()).as(first.toString()).isEqualTo("SUCCEEDED");
+        assertThat(second.path("status").asString()).as(second.toString()).isEqualTo("SUCCEEDED");
+        JsonNode a = read(get(token, "/api/v1/images/" + first.path("imageDigest").asString() + "/scans"));
+        JsonNode b = read(get(token, "/api/v1/images/" + second.path("imageDigest").asString() + "/scans"));
+        // The same layers (no step adds one), so the same root filesystem: the second build's result is the first's.
+        assertThat(b.path("timings").path("complianceReused").asLong()).isEqualTo(1);
+        assertThat(b.path("timings").has("oscapMs")).isFalse();
+        assertThat(b.path("compliance").path("status").asString()).isEqualTo("passed")
+                .isEqualTo(a.path("compliance").path("status").asString());
+        assertThat(b.path("compliance").path("rules")).isEqualTo(a.path("compliance").path("rules"));
+        assertThat(get(token, "/api/v1/images/" + second.path("imageDigest").asString() + "/scans/compliance/arf")
+                .body()).contains("arf:asset-report-collection");
+
+        String log = get(token, "/api/v1/builds/" + second.path("id").asString() + "/logs").body();
+        // Provenance is signed in the transaction that ends the build: its line follows the final one (and may come
+        // after this read), its timer is counted below.
+        for (String phase : List.of("intake", "policy", "build", "verify", "sbom", "vulnerabilities", "openscap",
+                "push")) {
+            assertThat(log).containsPattern("Phase " + phase + ": \\d+ ms");
+        }
+        assertThat(log.indexOf("Phase push:")).isLessThan(log.indexOf("Succeeded:"));
+        // Other tests' builds may run meanwhile: at least these two.
+        assertThat(phaseCount("openscap")).isGreaterThanOrEqualTo(openscapBefore + 2);
+        assertThat(phaseCount("provenance")).isGreaterThanOrEqualTo(provenanceBefore + 2);
+    }
+
+    private long phaseCount(String phase) {
+        return meters.find("gateway.build.phase").tag("phase", phase).timers().stream()
+                .mapToLong(io.micrometer.core.instrument.Timer::count).sum();
+    }
+
     private static List<String> vulnerabilityIds(JsonNode scans) {
         List<String> ids = new ArrayList<>();
         scans.path("vulnerabilities").path("items").forEach(v -> ids.add(v.path("advisoryId").asString()));

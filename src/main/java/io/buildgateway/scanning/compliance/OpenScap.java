@@ -48,6 +48,7 @@ public final class OpenScap {
     private final Object availability = new Object();
     private Boolean available; // guarded by availability
     private String unavailableReason = "not checked yet"; // guarded by availability
+    private String version = ""; // guarded by availability
 
     private final Map<Path, DeclaredProfiles> profileCache = new ConcurrentHashMap<>();
 
@@ -103,6 +104,7 @@ public final class OpenScap {
                 return; // not decided: asked again next time
             }
             available = !exec.timedOut() && exec.exitCode() == 0;
+            version = available ? exec.output().lines().findFirst().orElse("") : "";
             unavailableReason = available ? null
                     : exec.timedOut() ? "`" + command + " --version` did not answer within " + VERSION_TIMEOUT
                     : "`" + command + " --version` exited with " + exec.exitCode() + ": " + lastLines(exec.output());
@@ -110,6 +112,44 @@ public final class OpenScap {
             available = false;
             unavailableReason = "`" + command + "` cannot be run: " + e.getMessage();
         }
+    }
+
+    /**
+     * What decides an evaluation besides the root filesystem: the oscap command and the version it reports, the
+     * profile, and the name and bytes of every file in the content folder (the XCCDF and data-stream files
+     * {@link #evaluate} reads and the OVAL files they refer to),
+     * as {@code sha256:<hex>}. Two evaluations with the same digest on the same filesystem give the same rule
+     * results, which is what lets a result be reused for the same layer chain.
+     */
+    public String configurationDigest() throws IOException {
+        String v;
+        synchronized (availability) {
+            v = version;
+        }
+        java.security.MessageDigest sha;
+        try {
+            sha = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        for (String part : List.of(command, v, profile == null ? "" : profile)) {
+            sha.update(part.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+        }
+        List<Path> all;
+        try (Stream<Path> files = Files.list(contentDir)) { // the OVAL files the XCCDF refers to count too
+            all = files.filter(Files::isRegularFile).sorted(Comparator.comparing(p -> p.getFileName().toString()))
+                    .toList();
+        }
+        for (Path content : all) {
+            sha.update(content.getFileName().toString().getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            byte[] bytes = Files.readAllBytes(content);
+            sha.update(Long.toString(bytes.length).getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            sha.update(bytes);
+        }
+        return "sha256:" + java.util.HexFormat.of().formatHex(sha.digest());
     }
 
     /**
