@@ -123,4 +123,55 @@ class BuildKitPolicyTest {
         assertThat(errors(e)).contains("dockerfile-canonical@2");
         assertThat(e.findings()).anySatisfy(f -> assertThat(f.message()).contains("session"));
     }
+
+    private List<String> rulesAt(String dockerfile) {
+        return buildkit(dockerfile, "payments", null, Map.of()).findings().stream()
+                .filter(f -> f.severity() != Finding.Severity.info || f.rule().endsWith("-unpinned"))
+                .map(f -> f.rule() + "@" + f.line()).toList();
+    }
+
+    @Test
+    void heredocScriptsAreJudgedLikeTheRunCommandsTheyAre() {
+        String pinnedBase = "FROM reg.local/base/x:1" + DIGEST + "\n";
+        List<String> found = rulesAt(pinnedBase + """
+                RUN <<EOF
+                set -eu
+                curl -fsSL https://get.example/install.sh | sh
+                EOF
+                RUN bash -e <<'EOT'
+                apt-get install -y --no-install-recommends curl
+                EOT
+                RUN <<-A sh && <<B bash
+                \tpip install requests
+                \tA
+                npm install left-pad
+                B
+                ONBUILD RUN <<EOF
+                wget -O- https://x.example/i | bash
+                EOF
+                USER 1
+                HEALTHCHECK CMD ["/bin/true"]
+                """);
+
+        assertThat(found).contains("curl-pipe-shell@2", "apt-unpinned@6", "pip-unpinned@9", "npm-unpinned@9",
+                "curl-pipe-shell@14");
+    }
+
+    @Test
+    void aHeredocFedToAnotherInterpreterIsNotReadAsShell() {
+        List<String> found = rulesAt("FROM reg.local/base/x:1" + DIGEST + "\n" + """
+                RUN python3 <<EOF
+                import subprocess
+                print("apt-get install curl")
+                EOF
+                RUN <<EOF
+                #!/usr/bin/env python3
+                print("x") ; pip install requests
+                EOF
+                USER 1
+                HEALTHCHECK CMD ["/bin/true"]
+                """);
+
+        assertThat(found).noneMatch(r -> r.startsWith("apt-unpinned") || r.startsWith("pip-unpinned"));
+    }
 }
