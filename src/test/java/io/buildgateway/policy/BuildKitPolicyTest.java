@@ -174,4 +174,17 @@ class BuildKitPolicyTest {
 
         assertThat(found).noneMatch(r -> r.startsWith("apt-unpinned") || r.startsWith("pip-unpinned"));
     }
+
+    @Test
+    void aBaseImagesOnbuildCacheMountIsRefusedAsItCannotBeNamespaced() {
+        String dockerfile = "FROM reg.local/base/x:1" + DIGEST + "\nUSER 1\nHEALTHCHECK CMD [\"/bin/true\"]\n";
+        Evaluation withCache = policy.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, "payments",
+                "payments/app", null, base -> List.of("RUN --mount=type=cache,target=/root/.m2 mvn -o install"),
+                true, null, null));
+        Evaluation withoutCache = policy.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, "payments",
+                "payments/app", null, base -> List.of("RUN --mount=type=bind,target=/s true"), true, null, null));
+
+        assertThat(errors(withCache)).containsExactly("base-image-triggers@1");
+        assertThat(withoutCache.passed()).as(withoutCache.findings().toString()).isTrue();
+    }
 }
