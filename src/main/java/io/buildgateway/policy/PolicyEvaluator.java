@@ -56,8 +56,10 @@ public class PolicyEvaluator {
      * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
      * well-formed bases; if it throws (registry unreachable, manifest unreadable), the build gets an error finding
      * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
-     * {@code heredocsSupported}: whether the build host's builder reads heredocs (BuildKit); false for the classic
-     * builder of dockerd 20.10, the default, so that a heredoc is refused rather than run as instructions.
+     * {@code heredocsSupported}: whether the build host builds with BuildKit (heredocs, {@code RUN --mount} and the
+     * other flags of its built-in Dockerfile 1.7 frontend, checked and written by
+     * {@link CanonicalDockerfile.Options}); false for the classic builder of dockerd 20.10, the default, so that a
+     * heredoc is refused rather than run as instructions.
      * {@code shellcheck}: null lets the policy decide ({@code shellcheck.enabled}); true asks for the ShellCheck pass
      * (lint), and then a ShellCheck that cannot run throws {@link ShellCheck.Unavailable} instead of an error
      * finding; false turns it off.
