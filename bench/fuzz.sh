@@ -5,7 +5,8 @@
 #   bench/fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for target in dockerfileParserNeverThrowsAndStaysBounded substitutionOutputIsBounded archiveInspectorOnlyAcceptsOrRefuses; do
+for target in dockerfileParserNeverThrowsAndStaysBounded substitutionOutputIsBounded archiveInspectorOnlyAcceptsOrRefuses \
+    canonicalBuildKitFormNamespacesEveryCacheMount; do
   echo "fuzzing $target for 60s"
   JAZZER_FUZZ=1 mvn -q -B test -Dtest="ParserFuzzTest#$target" \
     -Dsurefire.failIfNoSpecifiedTests=false 2>&1 | grep -E "#[0-9]+.*(DONE|pulse|NEW)|Done|crash|Exception|FAIL|Tests run" | tail -3

@@ -101,14 +101,17 @@ public class BuildSubmissions {
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         long policyStart = System.nanoTime();
+        UUID id = UUID.randomUUID();
+        // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers));
+                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers)
+                .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString() : null)));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
         BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
                 name -> policy.isPublicBuildArg(team, name));
         List<Finding> findings = redact(evaluation.findings(), redactor);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        Build build = new Build(UUID.randomUUID());
+        Build build = new Build(id);
         build.image = request.image().repository();
         build.tag = request.tag();
         build.team = team;
@@ -277,10 +280,13 @@ public class BuildSubmissions {
                     + secret + " whose values are not kept (only their digests are, as the policy does not declare"
                     + " them public); it cannot be rebuilt: submit it again");
         }
+        UUID id = UUID.randomUUID();
+        // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files(), registry::onBuildTriggers));
+                origin.team, origin.image, context.files(), registry::onBuildTriggers)
+                .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString())));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        Build build = new Build(UUID.randomUUID());
+        Build build = new Build(id);
         build.image = origin.image;
         build.tag = origin.tag;
         build.team = origin.team;

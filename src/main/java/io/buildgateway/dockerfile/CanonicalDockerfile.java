@@ -40,19 +40,71 @@ public final class CanonicalDockerfile {
     }
 
     /**
+     * The flags the Dockerfile 1.7 frontend built into BuildKit 0.13 (dockerd 26) accepts without a {@code # syntax=}
+     * line, by instruction. {@code COPY --parents} and {@code COPY/ADD --exclude} are labs-only in 1.7 (stable in
+     * later frontends) and {@code RUN --security} and {@code --device} are labs-only too: see {@link #LABS_FLAGS}.
+     */
+    static final java.util.Map<String, java.util.Set<String>> BUILDKIT_FLAGS = java.util.Map.of(
+            "FROM", java.util.Set.of("platform"),
+            "COPY", java.util.Set.of("from", "chown", "chmod", "link"),
+            "ADD", java.util.Set.of("chown", "chmod", "link", "checksum", "keep-git-dir"),
+            "RUN", java.util.Set.of("mount", "network"),
+            "HEALTHCHECK", java.util.Set.of("interval", "timeout", "start-period", "start-interval", "retries"));
+
+    /**
+     * Flags of the labs frontend (docker/dockerfile:1.7-labs) the gateway can judge: accepted only with an approved
+     * {@code # syntax=} frontend, which then decides whether it knows them.
+     */
+    static final java.util.Map<String, java.util.Set<String>> LABS_FLAGS = java.util.Map.of(
+            "COPY", java.util.Set.of("parents", "exclude"),
+            "ADD", java.util.Set.of("exclude"));
+
+    /**
+     * How to write: {@code buildkit} whether the host builds with BuildKit (heredocs, {@code RUN --mount} and the
+     * other flags of its built-in frontend) or with the classic builder; {@code cacheNamespace} the namespace every
+     * cache mount's id is moved into ({@code [a-z0-9._-]+}, e.g. the team, or the team and a build id for a build
+     * that must not read any existing cache), null when there is none (then a cache mount is refused under BuildKit);
+     * {@code frontend} maps a {@code # syntax=} value to the approved frontend image pinned by digest, or null when
+     * it is not approved (null function: the directive is written as it is, for callers that judge it elsewhere).
+     */
+    public record Options(boolean buildkit, String cacheNamespace,
+            java.util.function.UnaryOperator<String> frontend) {
+
+        public Options {
+            if (cacheNamespace != null && !validNamespace(cacheNamespace)) {
+                throw new IllegalArgumentException("not a cache namespace: " + cacheNamespace);
+            }
+        }
+
+        public static boolean validNamespace(String namespace) {
+            return namespace.matches("[a-z0-9][a-z0-9._-]{0,127}");
+        }
+
+        public static Options classic() {
+            return new Options(false, null, null);
+        }
+    }
+
+    /**
      * @param parsed the gateway's parse of the submitted Dockerfile
      * @param heredocsSupported whether the host's builder reads heredocs (BuildKit); the classic builder does not
      */
     public static Result write(Dockerfile parsed, boolean heredocsSupported) {
-        return write(parsed, heredocsSupported, true);
+        return write(parsed, new Options(heredocsSupported, null, null), true);
+    }
+
+    /** As {@link #write(Dockerfile, Options, boolean)} with the self-check. */
+    public static Result write(Dockerfile parsed, Options options) {
+        return write(parsed, options, true);
     }
 
     /**
-     * As {@link #write(Dockerfile, boolean)}; {@code selfCheck} false leaves out the re-parse of the output, for a
-     * caller that only wants the problems (a lint: nothing is built from the text, and the re-parse was about a
-     * tenth of a lint's time, docs/benchmarks.md). Whatever is built must come from a checked writing.
+     * {@code selfCheck} false leaves out the re-parse of the output, for a caller that only wants the problems (a
+     * lint: nothing is built from the text, and the re-parse was about a tenth of a lint's time,
+     * docs/benchmarks.md). Whatever is built must come from a checked writing.
      */
-    public static Result write(Dockerfile parsed, boolean heredocsSupported, boolean selfCheck) {
+    public static Result write(Dockerfile parsed, Options options, boolean selfCheck) {
+        boolean heredocsSupported = options.buildkit();
         List<Problem> problems = new ArrayList<>();
         if (!parsed.errors().isEmpty()) {
             problems.add(new Problem(parsed.errors().get(0).line(),
@@ -61,15 +113,27 @@ public final class CanonicalDockerfile {
         }
         StringBuilder out = new StringBuilder();
         String syntax = parsed.directives().get("syntax");
+        String writtenSyntax = syntax;
         if (syntax != null) {
             String problem = unwritable(syntax, '\\');
             if (problem != null) {
                 problems.add(new Problem(1, "the syntax directive " + problem));
+            } else if (options.frontend() != null) {
+                writtenSyntax = options.frontend().apply(syntax);
+                if (writtenSyntax == null) {
+                    problems.add(new Problem(1, "the # syntax= frontend '" + syntax + "' is not approved: a frontend"
+                            + " image runs the whole build, so only those the policy lists under frontends (pinned"
+                            + " by digest, in the gateway's registry) may be named; remove the line to build with the"
+                            + " build host's built-in frontend"));
+                    writtenSyntax = syntax;
+                }
             }
-            out.append("# syntax=").append(syntax).append('\n');
+            out.append("# syntax=").append(writtenSyntax).append('\n');
         }
+        boolean labs = syntax != null && options.frontend() != null;
         out.append("# escape=").append(parsed.escape()).append('\n');
         boolean staged = false;
+        List<Instruction> expected = new ArrayList<>(parsed.instructions().size());
         for (Instruction in : parsed.instructions()) {
             // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
             // current context") or with no FROM at all, before it runs a step.
@@ -80,7 +144,12 @@ public final class CanonicalDockerfile {
                         + " builder refuses the file (no build stage)"));
                 continue;
             }
-            String line = in.original();
+            Instruction written = in;
+            if (heredocsSupported) {
+                written = buildkitForm(in, options, labs, problems);
+            }
+            expected.add(written);
+            String line = written.original();
             String problem = unwritable(line, parsed.escape());
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
@@ -124,7 +193,12 @@ public final class CanonicalDockerfile {
         if (!selfCheck) {
             return new Result(text, problems);
         }
-        String difference = difference(parsed, DockerfileParser.parse(text, heredocsSupported));
+        java.util.Map<String, String> directives = new java.util.HashMap<>(parsed.directives());
+        if (writtenSyntax != null) {
+            directives.put("syntax", writtenSyntax);
+        }
+        Dockerfile intended = new Dockerfile(directives, parsed.escape(), expected, parsed.commentLines(), List.of());
+        String difference = difference(intended, DockerfileParser.parse(text, heredocsSupported));
         if (difference != null) {
             problems.add(new Problem(difference.startsWith("@") ? Integer.parseInt(difference.substring(1,
                     difference.indexOf(' '))) : 1, "the canonical form would read differently: "
@@ -132,6 +206,142 @@ public final class CanonicalDockerfile {
             return new Result(null, problems);
         }
         return new Result(text, problems);
+    }
+
+    /**
+     * The instruction as BuildKit's built-in frontend is to receive it: its flags checked against the frontend's,
+     * {@code RUN --network} only {@code none}, each {@code RUN --mount} read and checked, and every cache mount's id
+     * moved into the cache namespace (the line rewritten, its other flags written {@code --name=value}). ONBUILD RUN
+     * triggers are checked and rewritten the same way: they run in a later build with the mounts written here.
+     */
+    private static Instruction buildkitForm(Instruction in, Options options, boolean labs, List<Problem> problems) {
+        if (in.keyword().equals("ONBUILD")) {
+            return onbuildForm(in, options, problems);
+        }
+        java.util.Set<String> known = BUILDKIT_FLAGS.getOrDefault(in.keyword(), java.util.Set.of());
+        java.util.Set<String> labsOnly = LABS_FLAGS.getOrDefault(in.keyword(), java.util.Set.of());
+        int before = problems.size();
+        for (Instruction.Flag flag : in.flags()) {
+            if (known.contains(flag.name()) || (labs && labsOnly.contains(flag.name()))) {
+                continue;
+            }
+            if (labsOnly.contains(flag.name())) {
+                problems.add(new Problem(in.line(), in.keyword() + " --" + flag.name() + " is a labs feature of the"
+                        + " Dockerfile 1.7 frontend that the build hosts' built-in frontend (BuildKit 0.13) refuses:"
+                        + (flag.name().equals("parents") ? " copy each directory with a COPY of its own"
+                        : " list the sources to copy, or keep the excluded files out of the context (.dockerignore)")
+                        + ", or name a labs frontend the policy approves (frontends) with # syntax="));
+            } else if (in.keyword().equals("RUN") && flag.name().equals("security")) {
+                problems.add(new Problem(in.line(), "RUN --security=" + flag.value() + " is refused: a build step"
+                        + " gets no extra privileges on a gateway build host (and the built-in frontend does not"
+                        + " know the flag)"));
+            } else {
+                problems.add(new Problem(in.line(), in.keyword() + " --" + flag.name() + " is unknown to the build"
+                        + " hosts' builder (BuildKit 0.13's built-in Dockerfile 1.7 frontend), which refuses it"));
+            }
+        }
+        if (!in.keyword().equals("RUN") || problems.size() > before) {
+            return in;
+        }
+        List<Instruction.Flag> flags = runFlags(in.flags(), in.line(), "RUN", options, problems);
+        if (flags == null) {
+            return in;
+        }
+        String line = "RUN " + flagText(flags) + in.arguments();
+        return new Instruction("RUN", flags, in.arguments(), in.json(), in.heredocs(), in.line(), in.endLine(), line);
+    }
+
+    /** ONBUILD RUN with flags: the trigger checked and rewritten like a RUN. */
+    private static Instruction onbuildForm(Instruction in, Options options, List<Problem> problems) {
+        String args = in.arguments();
+        int space = DockerfileParser.indexOfSeparator(args);
+        if (space < 0 || !"RUN".equals(DockerfileParser.keyword(args, space))) {
+            return in;
+        }
+        String rest = args.substring(space);
+        String trimmed = DockerfileParser.goTrimLeft(rest);
+        if (!trimmed.startsWith("--")) {
+            return in;
+        }
+        List<Instruction.Flag> triggerFlags = new ArrayList<>();
+        String command = DockerfileParser.goTrim(DockerfileParser.takeFlags(trimmed, triggerFlags));
+        for (Instruction.Flag flag : triggerFlags) {
+            if (!flag.name().equals("mount") && !flag.name().equals("network")) {
+                problems.add(new Problem(in.line(), "ONBUILD RUN --" + flag.name() + " is refused: the trigger would"
+                        + " run with it in a later build, and BuildKit's built-in frontend does not know it"));
+            }
+        }
+        List<Instruction.Flag> flags = runFlags(triggerFlags, in.line(), "ONBUILD RUN", options, problems);
+        if (flags == null) {
+            return in;
+        }
+        String arguments = "RUN " + flagText(flags) + command;
+        return new Instruction("ONBUILD", in.flags(), arguments, in.json(), in.heredocs(), in.line(), in.endLine(),
+                "ONBUILD " + arguments);
+    }
+
+    /**
+     * RUN's flags as they are to be written: {@code --network} must be {@code none}; each mount must read as one the
+     * gateway builds; cache mounts get their namespaced id. Null when nothing changes or something is refused.
+     */
+    private static List<Instruction.Flag> runFlags(List<Instruction.Flag> flags, int line, String what,
+            Options options, List<Problem> problems) {
+        boolean changed = false;
+        boolean refused = false;
+        List<Instruction.Flag> out = new ArrayList<>(flags.size());
+        for (Instruction.Flag flag : flags) {
+            if (flag.name().equals("network") && !flag.value().equals("none")) {
+                problems.add(new Problem(line, what + " --network=" + flag.value() + " is refused: build steps run"
+                        + " with no network on the gateway's hosts; only --network=none may be written"));
+                refused = true;
+            }
+            if (!flag.name().equals("mount")) {
+                out.add(flag);
+                continue;
+            }
+            RunMount mount;
+            try {
+                mount = RunMount.parse(flag.value());
+            } catch (RunMount.Refused e) {
+                problems.add(new Problem(line, what + " --mount=" + flag.value() + " is refused: " + e.getMessage()));
+                refused = true;
+                continue;
+            }
+            if (mount.type().equals("cache")) {
+                if (options.cacheNamespace() == null) {
+                    problems.add(new Problem(line, what + " has a cache mount, and no cache namespace was given to"
+                            + " keep it apart from other teams' caches"));
+                    refused = true;
+                    continue;
+                }
+                out.add(new Instruction.Flag("mount", mount.namespaced(options.cacheNamespace()).value()));
+                changed = true;
+            } else {
+                out.add(flag);
+            }
+        }
+        return changed && !refused ? out : null;
+    }
+
+    /** Flags as {@code --name=value } each, the value in double quotes where the flag reader needs them. */
+    private static String flagText(List<Instruction.Flag> flags) {
+        StringBuilder out = new StringBuilder();
+        for (Instruction.Flag f : flags) {
+            out.append("--").append(f.name()).append('=');
+            String v = f.value();
+            boolean plain = !v.isEmpty();
+            for (int k = 0; k < v.length() && plain; k++) {
+                char c = v.charAt(k);
+                plain = !DockerfileParser.isGoSpace(c) && c != '"' && c != '\'' && c != '\\' && c < 0x80;
+            }
+            if (plain) {
+                out.append(v);
+            } else {
+                out.append('"').append(v.replace("\\", "\\\\").replace("\"", "\\\"")).append('"');
+            }
+            out.append(' ');
+        }
+        return out.toString();
     }
 
     /** Why this logical line cannot stand alone on a line of the canonical text, or null. */

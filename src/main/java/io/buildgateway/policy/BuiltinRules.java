@@ -164,7 +164,9 @@ final class BuiltinRules {
         List<Pull> out = new ArrayList<>();
         String syntax = s.dockerfile().directives().get("syntax");
         if (syntax != null) {
-            out.add(new Pull(syntax, syntax, 1, "# syntax="));
+            // An approved frontend is pulled as the policy pins it (the canonical Dockerfile names it so).
+            String pinned = s.policy().frontend(syntax);
+            out.add(new Pull(pinned != null ? pinned : syntax, syntax, 1, "# syntax="));
         }
         if (s.plan() == null) {
             return out;
@@ -192,11 +194,9 @@ final class BuiltinRules {
                 if (ins.keyword().equals("RUN")) {
                     for (Instruction.Flag flag : ins.flags()) {
                         if (flag.name().equals("mount") && flag.value() != null) {
-                            for (String part : flag.value().split(",")) {
-                                String v = part.strip();
-                                if (v.startsWith("from=") && isImageRef(v.substring(5), names)) {
-                                    out.add(new Pull(v.substring(5), v.substring(5), ins.line(),
-                                            where + " --mount from="));
+                            for (String from : mountFroms(flag.value())) {
+                                if (isImageRef(from, names)) {
+                                    out.add(new Pull(from, from, ins.line(), where + " --mount from="));
                                 }
                             }
                         }
@@ -208,6 +208,27 @@ final class BuiltinRules {
             }
         }
         return out;
+    }
+
+    /**
+     * The {@code from=} of a mount (bind or cache: a stage, an image or a named context) as BuildKit's CSV reading
+     * finds it; a mount that does not read (refused by the canonical writer) is searched field by field, keys in any
+     * case, so that no spelling hides an image from the approval.
+     */
+    static List<String> mountFroms(String value) {
+        try {
+            String from = io.buildgateway.dockerfile.RunMount.parse(value).from();
+            return from == null ? List.of() : List.of(from);
+        } catch (io.buildgateway.dockerfile.RunMount.Refused e) {
+            List<String> out = new ArrayList<>();
+            for (String part : value.split(",")) {
+                String v = part.strip().replace("\"", "");
+                if (v.regionMatches(true, 0, "from=", 0, 5) && !v.substring(5).isEmpty()) {
+                    out.add(v.substring(5));
+                }
+            }
+            return out;
+        }
     }
 
     /** Splits {@code registry/repo:tag@digest} into repository, tag (null when absent) and digest (null). */
@@ -286,14 +307,19 @@ final class BuiltinRules {
     static {
         // ---- images ---------------------------------------------------------------------------------------------
         add("unapproved-image", E, "images", "Every image the build can pull is on the approved list",
-                "A build may pull images through FROM, COPY --from=<image>, RUN --mount=from=<image> and the # syntax="
-                        + " frontend. Each is checked after build-arg substitution with the request's own build args,"
+                "A build may pull images through FROM, COPY --from=<image> and RUN --mount=from=<image> (bind and"
+                        + " cache mounts). Each is checked after build-arg substitution with the request's own build args,"
                         + " so an ARG cannot smuggle in an unapproved base; only images under an approved prefix (and"
                         + " tag pattern) of the policy may be used. This closes the indirections hadolint's DL3026"
-                        + " and Trivy miss.",
+                        + " and Trivy miss. A # syntax= frontend is not judged here: it runs the whole build, so only"
+                        + " the policy's frontends list approves one (dockerfile-canonical refuses any other).",
                 List.of("DL3026", "CIS-4.2", "BuildKit:UndefinedArgInFrom", "BuildKit:InvalidDefaultArgInFrom"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
+                        if (p.where().equals("# syntax=")) {
+                            continue; // a frontend is approved by the policy's frontends, or refused by
+                                      // dockerfile-canonical: it runs the whole build, so a base approval is not enough
+                        }
                         if (p.image().isBlank()) {
                             emit.emit(p.line(), p.where(), p.where() + " image " + shown(p) + " is empty");
                         } else if (p.image().contains("$")) {

@@ -126,11 +126,12 @@ final class BuiltinRunRules {
                 "It runs the step with all capabilities and no seccomp: root on the build host for whoever writes"
                         + " the Dockerfile. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "security", v -> v.equals("insecure"), "RUN --security=insecure"));
-        add("run-network-host", E, "run", "No RUN --network other than none/default",
+        add("run-network-host", E, "run", "No RUN --network other than none",
                 "RUN --network=host gives a build step the host's network namespace, and with it everything the"
-                        + " host can reach. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
-                (s, emit) -> runFlag(s, emit, "network", v -> !v.equals("none") && !v.equals("default"),
-                        "RUN --network"));
+                        + " host can reach; default asks for whatever network the builder would give, which on a"
+                        + " gateway host is none, so only none says what the step gets. ONBUILD RUN triggers are"
+                        + " checked with their own flags; no linter has this check.", List.of(),
+                (s, emit) -> runFlag(s, emit, "network", v -> !v.equals("none"), "RUN --network"));
         add("run-device", E, "run", "No devices in RUN",
                 "RUN --device hands a host device to a build step. ONBUILD RUN triggers are checked with their own flags; no linter has this check.", List.of(),
                 (s, emit) -> runFlag(s, emit, "device", v -> true, "RUN --device"));

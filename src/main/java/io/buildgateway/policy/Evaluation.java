@@ -8,7 +8,7 @@ import java.util.List;
  * @param baseImage the image the target stage's chain starts from, after substitution (null for {@code scratch} or
  *        an unresolvable Dockerfile): what post-build verification compares the image's layers with
  * @param pulls every image reference the build may pull, after substitution, in order and each once: FROM bases,
- *        COPY/ADD --from images, RUN --mount from= images, the # syntax= frontend and those named by ONBUILD
+ *        COPY/ADD --from images, RUN --mount from= images, the # syntax= frontend (as the policy's frontends pin it) and those named by ONBUILD
  *        triggers (of earlier stages and of base images' configs); empty for an image-rule verdict. On a passed
  *        evaluation, what the policy approved the daemon to pull: its registry token and the post-build
  *        confinement check use it

@@ -185,7 +185,31 @@ final class Expansion {
         if (kw.equals("ONBUILD") || kw.equals("FROM") || kw.equals("MAINTAINER")) {
             return List.of(); // refused by the builder; reported by onbuild-misuse for the file's own triggers
         }
+        if (fromLine != null && kw.equals("RUN") && hasCacheMount(t)) {
+            // The daemon inserts a base's triggers itself: the canonical Dockerfile cannot move this cache mount
+            // into the building team's namespace, so it would share a cache with every team on that base.
+            problems.add(new TriggerProblem(line, base, "an ONBUILD RUN trigger of base image '" + base + "' has a"
+                    + " cache mount, whose id the gateway cannot keep within the building team's namespace: "
+                    + BuiltinRunRules.abbreviate(trigger)));
+        }
         return List.of(new Instruction(kw, t.flags(), t.arguments(), t.json(), t.heredocs(), line, line, t.original()));
+    }
+
+    private static boolean hasCacheMount(Instruction run) {
+        for (Instruction.Flag f : run.flags()) {
+            if (f.name().equals("mount")) {
+                try {
+                    if (io.buildgateway.dockerfile.RunMount.parse(f.value()).type().equals("cache")) {
+                        return true;
+                    }
+                } catch (io.buildgateway.dockerfile.RunMount.Refused e) {
+                    if (f.value().toLowerCase(java.util.Locale.ROOT).contains("cache")) {
+                        return true; // unreadable: judged by its worst case
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */

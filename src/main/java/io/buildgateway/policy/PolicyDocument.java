@@ -30,14 +30,49 @@ public record PolicyDocument(
         ImagePolicy image,
         String digest,
         String source,
-        boolean shellcheck) {
+        boolean shellcheck,
+        List<String> frontends) {
 
     PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
             boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
             Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
             Set<String> publicBuildArgs, ImagePolicy image, String digest, String source) {
         this(failOn, approvedImages, deniedImages, requireDigest, requiredLabels, requireHealthcheck, rules, teams,
-                waivers, customRules, publicBuildArgs, image, digest, source, false);
+                waivers, customRules, publicBuildArgs, image, digest, source, false, List.of());
+    }
+
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+            boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
+            Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
+            Set<String> publicBuildArgs, ImagePolicy image, String digest, String source, boolean shellcheck) {
+        this(failOn, approvedImages, deniedImages, requireDigest, requiredLabels, requireHealthcheck, rules, teams,
+                waivers, customRules, publicBuildArgs, image, digest, source, shellcheck, List.of());
+    }
+
+    /** A frontend reference: a registry host, a repository, an optional tag, and a sha256 digest. */
+    private static final Pattern FRONTEND = Pattern.compile(
+            "(?:[a-zA-Z0-9-]+(?:\\.[a-zA-Z0-9-]+)+|localhost)(?::[0-9]+)?/[a-z0-9._/-]+(?::[\\w][\\w.-]{0,127})?@sha256:[0-9a-f]{64}");
+
+    /**
+     * The approved frontend a {@code # syntax=} value names, as the policy lists it (pinned by digest), or null. The
+     * value names it when the repository is the same, its tag (if it has one) is the entry's tag, and its digest (if
+     * it has one) is the entry's digest: {@code reg/base/dockerfile:1.7-labs} and {@code reg/base/dockerfile@sha256:…}
+     * both name {@code reg/base/dockerfile:1.7-labs@sha256:…}.
+     */
+    public String frontend(String syntax) {
+        if (syntax == null) {
+            return null;
+        }
+        io.buildgateway.shared.ImageReference asked = io.buildgateway.shared.ImageReference.split(syntax);
+        for (String entry : frontends) {
+            io.buildgateway.shared.ImageReference approved = io.buildgateway.shared.ImageReference.split(entry);
+            if (approved.name().equals(asked.name())
+                    && (asked.tag() == null || asked.tag().equals(approved.tag()))
+                    && (asked.digest() == null || asked.digest().equals(approved.digest()))) {
+                return entry;
+            }
+        }
+        return null;
     }
 
     /**
@@ -113,7 +148,7 @@ public record PolicyDocument(
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
             "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
-            "customRules", "image", "vulnerabilities", "publicBuildArgs", "shellcheck");
+            "customRules", "image", "vulnerabilities", "publicBuildArgs", "shellcheck", "frontends");
     private static final Pattern BUILD_ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
@@ -132,6 +167,7 @@ public record PolicyDocument(
         Set<String> publicArgs = new java.util.TreeSet<>();
         ImagePolicy image = ImagePolicy.DEFAULT;
         boolean shellcheck = false;
+        List<String> frontends = new ArrayList<>();
         Set<String> known = new java.util.HashSet<>(knownRules);
         for (Map<String, Object> doc : files.values()) {
             for (Object item : list(doc.get("customRules"), "customRules")) {
@@ -173,6 +209,14 @@ public record PolicyDocument(
             for (Object item : list(doc.get("approvedImages"), where + ": approvedImages")) {
                 approved.add(imageRule(item, where + ": approvedImages"));
             }
+            for (Object item : list(doc.get("frontends"), where + ": frontends")) {
+                String frontend = string(item, where + ": frontends");
+                if (!FRONTEND.matcher(frontend).matches()) {
+                    throw new InvalidPolicyException(where + ": frontends: '" + frontend + "' is not a frontend image"
+                            + " of a registry pinned by digest (registry/repository[:tag]@sha256:<64 hex>)");
+                }
+                frontends.add(frontend);
+            }
             for (Object item : list(doc.get("deniedImages"), where + ": deniedImages")) {
                 denied.add(glob(string(item, where + ": deniedImages")));
             }
@@ -209,7 +253,7 @@ public record PolicyDocument(
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
                 List.copyOf(waivers), List.copyOf(custom), java.util.Collections.unmodifiableSet(publicArgs), image,
-                digest, source, shellcheck);
+                digest, source, shellcheck, List.copyOf(frontends));
     }
 
     private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,

@@ -56,15 +56,33 @@ public class PolicyEvaluator {
      * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
      * well-formed bases; if it throws (registry unreachable, manifest unreadable), the build gets an error finding
      * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
-     * {@code heredocsSupported}: whether the build host's builder reads heredocs (BuildKit); false for the classic
-     * builder of dockerd 20.10, the default, so that a heredoc is refused rather than run as instructions.
+     * {@code heredocsSupported}: whether the build host builds with BuildKit (heredocs, {@code RUN --mount} and the
+     * other flags of its built-in Dockerfile 1.7 frontend, checked and written by
+     * {@link CanonicalDockerfile.Options}); false for the classic builder of dockerd 20.10, the default, so that a
+     * heredoc is refused rather than run as instructions.
      * {@code shellcheck}: null lets the policy decide ({@code shellcheck.enabled}); true asks for the ShellCheck pass
      * (lint), and then a ShellCheck that cannot run throws {@link ShellCheck.Unavailable} instead of an error
      * finding; false turns it off.
+     * {@code cacheNamespace}: the namespace the canonical Dockerfile moves every {@code RUN --mount=type=cache} id
+     * into ({@code [a-z0-9][a-z0-9._-]*}); null means the team's own (see {@link #cacheNamespace(String, String)}).
+     * A build that must not read any existing cache (noCache, a rebuild) gets one of its own.
      */
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
             Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
-            boolean heredocsSupported, Boolean shellcheck) {
+            boolean heredocsSupported, Boolean shellcheck, String cacheNamespace) {
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
+                boolean heredocsSupported, Boolean shellcheck) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, heredocsSupported, shellcheck,
+                    null);
+        }
+
+        /** This request with its cache mounts in the given namespace. */
+        public Request withCacheNamespace(String namespace) {
+            return new Request(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers,
+                    heredocsSupported, shellcheck, namespace);
+        }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
@@ -86,6 +104,14 @@ public class PolicyEvaluator {
                 Set<String> contextFiles) {
             this(dockerfile, buildArgs, target, team, image, contextFiles, null, false, null);
         }
+    }
+
+    /**
+     * The cache namespace of a team's builds: the team, or, for a build that must start from an empty cache (noCache,
+     * a security rebuild), the team and the build's own id, so that it reads no cache any earlier build wrote.
+     */
+    public static String cacheNamespace(String team, String freshFor) {
+        return freshFor == null ? team : team + ".fresh-" + freshFor.toLowerCase(java.util.Locale.ROOT);
     }
 
     /** The built-in rule whose findings are the canonical writer's problems: always an error, never waived. */
@@ -149,17 +175,38 @@ public class PolicyEvaluator {
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
-        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, request.heredocsSupported(), forBuild);
+        String namespace = request.cacheNamespace() != null ? request.cacheNamespace() : request.team();
+        if (namespace != null && !CanonicalDockerfile.Options.validNamespace(namespace)) {
+            namespace = null; // then a cache mount is refused: never a shared cache by accident
+        }
+        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, new CanonicalDockerfile.Options(
+                request.heredocsSupported(), namespace, doc::frontend), forBuild);
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        boolean canonicalRefused = false;
         boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
         for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
                 : List.<CanonicalDockerfile.Problem>of()) {
+            if (unwaivedErrorAt(findings, p.line())) {
+                // A rule already refuses this line (RUN --network=host, a type=ssh mount…) and says why; the build
+                // is refused either way (no canonical text), so the writer's own word on it would only repeat it.
+                continue;
+            }
             findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, p.message(), p.line(),
                     instructionAt(parsed, p.line()), null));
         }
+        for (String name : request.buildArgs() == null ? Set.<String>of() : request.buildArgs().keySet()) {
+            if (name.startsWith("BUILDKIT_")) {
+                // BuildKit's frontend reads these as its own settings (BUILDKIT_SYNTAX picks the frontend image,
+                // BUILDKIT_CACHE_MOUNT_NS the cache namespace…): a request steering the builder is not a build arg.
+                findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "build arg " + name + " is a setting"
+                        + " of BuildKit's frontend, not of the Dockerfile; the gateway sets the builder up itself",
+                        null, null, null));
+                canonicalRefused = true;
+            }
+        }
         findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = canonical.text() != null;
+        boolean passed = canonical.text() != null && !canonicalRefused;
         for (Finding f : findings) {
             if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
                 passed = false;
@@ -174,6 +221,16 @@ public class PolicyEvaluator {
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
                 List.copyOf(pulls), forBuild ? canonical.text() : null);
+    }
+
+    private static boolean unwaivedErrorAt(List<Finding> findings, int line) {
+        for (Finding f : findings) {
+            if (f.line() != null && f.line() == line && f.severity() == Finding.Severity.error
+                    && !Boolean.TRUE.equals(f.waived()) && !f.rule().equals(CANONICAL_RULE)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String instructionAt(Dockerfile parsed, int line) {

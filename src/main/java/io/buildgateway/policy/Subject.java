@@ -240,7 +240,10 @@ final class Subject {
         Instruction inner = parsed.instructions().get(0);
         Instruction asRun = new Instruction("ONBUILD", inner.flags(), onbuild.arguments(), onbuild.json(),
                 onbuild.heredocs(), onbuild.line(), onbuild.endLine(), onbuild.original());
-        return new Run(asRun, ShellCommands.split(script(inner)));
+        // The trigger's heredoc bodies follow the ONBUILD line in the file; they are the trigger's script too.
+        Instruction withBodies = new Instruction("RUN", inner.flags(), inner.arguments(), inner.json(),
+                onbuild.heredocs(), onbuild.line(), onbuild.endLine(), inner.original());
+        return new Run(asRun, ShellCommands.split(script(withBodies)));
     }
 
     /**
@@ -478,15 +481,62 @@ final class Subject {
         return targetChain;
     }
 
-    /** The shell text a RUN executes: the command (exec form joined) and its heredoc bodies. */
+    /**
+     * The shell text a RUN executes: the command (exec form joined) and its heredoc bodies. A body BuildKit hands to
+     * an interpreter that is not a shell is that program's input, not shell: {@code RUN python3 <<EOF}, or
+     * {@code RUN <<EOF} whose body starts with a {@code #!} line naming one (BuildKit then runs the body as that
+     * file). Every other body is read as shell, also one written to a file ({@code cat <<EOF >x.sh}), which may be
+     * run later.
+     */
     static String script(Instruction run) {
         if (run.heredocs().isEmpty() && !run.isJsonForm()) {
             return run.arguments();
         }
         StringBuilder out = new StringBuilder(run.isJsonForm() ? String.join(" ", run.json()) : run.arguments());
+        boolean fedToOther = !run.isJsonForm() && run.heredocs().size() == 1 && feedsAnotherInterpreter(run);
         for (Instruction.Heredoc h : run.heredocs()) {
+            if (fedToOther || (run.heredocs().size() == 1 && run.arguments().strip().startsWith("<<")
+                    && otherShebang(h.body()))) {
+                continue;
+            }
             out.append('\n').append(h.body());
         }
         return out.toString();
+    }
+
+    private static final Set<String> NOT_SHELLS = Set.of("python", "python2", "python3", "perl", "node", "ruby",
+            "php", "lua");
+
+    private static String interpreter(String word) {
+        String name = word.substring(word.lastIndexOf('/') + 1);
+        return name.matches("python3\\.[0-9]+") ? "python3" : name;
+    }
+
+    /** {@code python3 <<EOF} (options between allowed): the one heredoc is that interpreter's program. */
+    private static boolean feedsAnotherInterpreter(Instruction run) {
+        String[] words = run.arguments().strip().split("\\s+");
+        if (words.length < 2 || !words[words.length - 1].startsWith("<<") || !NOT_SHELLS.contains(interpreter(words[0]))) {
+            return false;
+        }
+        for (int w = 1; w < words.length - 1; w++) {
+            if (!words[w].startsWith("-") || words[w].equals("-c") || words[w].equals("-e")) {
+                return false; // python -c '…' <<EOF: the code is in the command, the heredoc is its stdin
+            }
+        }
+        return true;
+    }
+
+    /** A body starting with {@code #!} naming an interpreter that is not a shell ({@code #!/usr/bin/env python3}). */
+    private static boolean otherShebang(String body) {
+        if (!body.startsWith("#!")) {
+            return false;
+        }
+        int nl = body.indexOf('\n');
+        String[] words = body.substring(2, nl < 0 ? body.length() : nl).strip().split("\\s+");
+        String program = interpreter(words[0]);
+        if (program.equals("env") && words.length > 1) {
+            program = interpreter(words[words.length - 1]);
+        }
+        return NOT_SHELLS.contains(program);
     }
 }

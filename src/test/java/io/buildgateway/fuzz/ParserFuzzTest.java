@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import io.buildgateway.dockerfile.CanonicalDockerfile;
 import io.buildgateway.dockerfile.Dockerfile;
 import io.buildgateway.dockerfile.DockerfileParser;
+import io.buildgateway.dockerfile.Instruction;
+import io.buildgateway.dockerfile.RunMount;
 import io.buildgateway.dockerfile.Substitution;
 import io.buildgateway.intake.ArchiveInspector;
 import io.buildgateway.intake.UnsafeArchiveException;
@@ -25,6 +28,35 @@ class ParserFuzzTest {
         Dockerfile parsed = DockerfileParser.parse(text);
         assertThat(parsed.instructions().size()).isLessThanOrEqualTo(text.length() + 1);
         parsed.instructions().forEach(i -> assertThat(i.line()).isPositive());
+    }
+
+    /**
+     * The BuildKit form of the canonical writer: never throws, and whatever it writes has every cache mount of every
+     * RUN in the namespace it was given (a Dockerfile cannot keep an id of its own choosing).
+     */
+    @FuzzTest(maxDuration = "60s")
+    void canonicalBuildKitFormNamespacesEveryCacheMount(FuzzedDataProvider data) {
+        String text = data.consumeRemainingAsString();
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(DockerfileParser.parse(text, true),
+                new CanonicalDockerfile.Options(true, "team", null));
+        if (r.text() == null) {
+            assertThat(r.problems()).isNotEmpty();
+            return;
+        }
+        for (Instruction i : DockerfileParser.parse(r.text(), true).instructions()) {
+            for (Instruction.Flag f : i.keyword().equals("RUN") ? i.flags() : java.util.List.<Instruction.Flag>of()) {
+                if (f.name().equals("mount")) {
+                    try {
+                        RunMount m = RunMount.parse(f.value());
+                        if (m.type().equals("cache")) {
+                            assertThat(m.cacheId()).startsWith("bgw-team-");
+                        }
+                    } catch (RunMount.Refused e) {
+                        throw new AssertionError("written but unreadable: " + f.value(), e);
+                    }
+                }
+            }
+        }
     }
 
     @FuzzTest(maxDuration = "60s")

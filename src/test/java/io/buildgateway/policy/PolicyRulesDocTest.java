@@ -80,8 +80,41 @@ class PolicyRulesDocTest {
                 `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
                 `onlyWithFix`; `allow`: `{id, package?, reason, approver, expires}`), and `shellcheck`
                 (`{enabled: true | false}`: the ShellCheck pass over RUN scripts in the build gate, see the rule
-                `shellcheck`; its findings' ids `shellcheck-SC<code>` are valid under `rules`, `teams` and `waivers`). Unknown keys, unknown rule ids, waivers without reason,
+                `shellcheck`; its findings' ids `shellcheck-SC<code>` are valid under `rules`, `teams` and `waivers`),
+                and `frontends` (Dockerfile frontend images a `# syntax=` line may name, each pinned by digest in a
+                registry: `registry/repository[:tag]@sha256:<64 hex>`, e.g.
+                `127.0.0.1:5000/base/dockerfile:1.7-labs@sha256:…`; a frontend runs the whole build, so an
+                `approvedImages` prefix does not approve one; a `# syntax=` value naming a listed frontend by its
+                repository with the same tag, or the same digest, or neither, is written into the canonical Dockerfile
+                as the listed, digest-pinned reference, and any other `# syntax=` line is refused by
+                `dockerfile-canonical`; the frontend must be in the gateway's registry under a repository the build
+                token grants (`gateway.hostpool.registry.tokens.pullable-prefixes`, default `base/`); with an approved
+                frontend `COPY --parents` and `COPY/ADD --exclude` are accepted, the frontend deciding whether it
+                knows them). Unknown keys, unknown rule ids, waivers without reason,
                 approver or expiry, and CEL that does not compile are refused at load with the file and key.
+
+                ## BuildKit build hosts
+
+                On a BuildKit host (dockerd 26, BuildKit 0.13, its built-in Dockerfile 1.7 frontend) the canonical
+                Dockerfile keeps heredocs (RUN, COPY, ADD; quoted markers, `<<-`, several on one line) and the flags
+                that frontend knows: `FROM --platform`; `COPY --from/--chown/--chmod/--link`; `ADD
+                --chown/--chmod/--link/--checksum/--keep-git-dir`; `RUN --mount` and `RUN --network=none`;
+                `HEALTHCHECK --interval/--timeout/--start-period/--start-interval/--retries`. Anything else is refused
+                by `dockerfile-canonical` with the reason: `--parents` and `--exclude` (labs features of that
+                frontend) unless an approved `# syntax=` frontend is named, any `RUN --network` but `none`,
+                `RUN --security`, and mounts the gateway cannot build (`type=secret` and `type=ssh` need a client
+                session, which the gateway never passes; an unknown key or type, a key given twice, a mount without a
+                target). Mounts are read as BuildKit reads them (one CSV line of `key=value` fields), and the `from=`
+                of a bind or cache mount is an image pull judged by `unapproved-image` unless it names a stage. Every
+                cache mount's `id` (or, without one, its target: BuildKit's default id) is replaced by
+                `bgw-<namespace>-<first 16 hex digits of SHA-256 of that id>`, `sharing` and every other field kept,
+                in RUN and ONBUILD RUN: the namespace is the build's team, or for a `noCache` build and every rebuild
+                `<team>.fresh-<build id>`, so no team reads or writes another's cache mounts and a fresh build reads
+                none. Build args named `BUILDKIT_*` (the frontend's own settings: `BUILDKIT_SYNTAX` would choose the
+                frontend image) are refused. Heredoc bodies are judged as the RUN's script (installers, pins,
+                `curl | sh`, ShellCheck at the body's own lines), except a body handed to an interpreter that is not a
+                shell (`RUN python3 <<EOF`, or `RUN <<EOF` whose body starts with `#!` naming python, perl, node, ruby,
+                php or lua).
 
                 ## What the rules see
 

@@ -1,0 +1,81 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Issue #13 on a real BuildKit host: cache mounts that another team's build cannot see, a fresh cache for noCache
+ * builds, the modern syntax end to end, and a heredoc script whose commands the policy judges.
+ *
+ * <p>Needs the BuildKit build hosts (the "buildkit" work: dockerd 26, builds with {@code version=2} and
+ * {@code heredocsSupported=true} in the policy request). On the classic builder these builds are refused by
+ * {@code dockerfile-canonical} (heredocs, {@code RUN --mount}), so this class fails there until that work is merged.
+ */
+class BuildKitCacheIT extends IntegrationTest {
+
+    private static final Duration BUILD = Duration.ofMinutes(3);
+
+    private String dockerfile(String run) {
+        return "FROM " + registryAddress() + "/base/busybox\n" + run + "\nUSER 65534\n";
+    }
+
+    private JsonNode build(String token, String team, String run, boolean noCache) {
+        Response r = submit(token, "image=" + team + "/cache&tag=1" + (noCache ? "&noCache=true" : ""),
+                Tars.dockerfile(dockerfile(run)));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        return awaitFinal(token, read(r).get("id").asText(), BUILD);
+    }
+
+    @Test
+    void aCacheMountIsTheTeamsOwnAndANoCacheBuildStartsEmpty() {
+        String alpha = builder("cachea");
+        String beta = builder("cacheb");
+        String mount = "RUN --mount=type=cache,target=/cache ";
+
+        assertThat(build(alpha, "cachea", mount + "sh -c 'echo alpha > /cache/marker'", false).get("status")
+                .asText()).isEqualTo("SUCCEEDED");
+        // the same team, the same target: its own cache, so the file is there (the check below can fail)
+        assertThat(build(alpha, "cachea", mount + "test -e /cache/marker", false).get("status").asText())
+                .isEqualTo("SUCCEEDED");
+        // another team naming the same target, or the id the first team's mount had by default, sees nothing
+        assertThat(build(beta, "cacheb", mount + "test ! -e /cache/marker", false).get("status").asText())
+                .isEqualTo("SUCCEEDED");
+        assertThat(build(beta, "cacheb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker", false)
+                .get("status").asText()).isEqualTo("SUCCEEDED");
+        // a noCache build of the first team starts from an empty cache mount
+        assertThat(build(alpha, "cachea", mount + "test ! -e /cache/marker", true).get("status").asText())
+                .isEqualTo("SUCCEEDED");
+    }
+
+    @Test
+    void theModernSyntaxBuildsAndTheBuildShowsTheNamespacedDockerfile() {
+        String token = builder("modern");
+        String text = "FROM " + registryAddress() + "/base/busybox AS src\nRUN <<EOT\nset -e\nmkdir -p /out\n"
+                + "echo built > /out/a\nEOT\n"
+                + "FROM " + registryAddress() + "/base/busybox\n"
+                + "COPY --link --chmod=0644 --from=src /out/a /a\n"
+                + "COPY <<EOF /etc/app.conf\nkey=value\nEOF\n"
+                + "RUN --mount=type=cache,target=/var/cache/x --mount=type=bind,from=src,source=/out,target=/in "
+                + "cp /in/a /b\nUSER 65534\n";
+        Response r = submit(token, "image=modern/app&tag=1", Tars.dockerfile(text));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, read(r).get("id").asText(), BUILD);
+
+        assertThat(done.get("status").asText()).as(done.toString()).isEqualTo("SUCCEEDED");
+    }
+
+    @Test
+    void aHeredocScriptsCommandsAreJudged() {
+        String token = builder("heredoc");
+        Response r = submit(token, "image=heredoc/app&tag=1", Tars.dockerfile(dockerfile(
+                "RUN <<EOF\nset -e\nwget -qO- http://127.0.0.1:9/install.sh | sh\nEOF")));
+
+        JsonNode problem = problem(r, 422);
+        assertThat(problem.get("findings").toString()).contains("curl-pipe-shell");
+    }
+}
