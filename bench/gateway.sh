@@ -1,5 +1,5 @@
 # Shared by the bench scripts (source it): the bench environment (its own registry :5002 and user-namespaced
-# daemon), a gateway from the packaged jar on $PORT with its data under .state/bench, and cleanup on exit.
+# daemon; BENCH_REGISTRY_PORT moves it), a gateway from the packaged jar on $PORT with its data under .state/bench, and cleanup on exit.
 #   bench_up [extra yaml under gateway:]   — sets STATE, WORK, GW_PID, ADMIN, BGW_* and waits for readiness
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -14,7 +14,7 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 bench_up() {
-  BGW_REGISTRY_PORT=5002 scripts/env.sh up bench
+  BGW_REGISTRY_PORT=${BENCH_REGISTRY_PORT:-5002} scripts/env.sh up bench
   # shellcheck disable=SC1091
   source "$STATE/env.sh"
   mvn -q -B -DskipTests package
