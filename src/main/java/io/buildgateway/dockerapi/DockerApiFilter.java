@@ -66,11 +66,7 @@ class DockerApiFilter extends OncePerRequestFilter {
             chain.doFilter(request, response);
             return;
         }
-        String path = request.getRequestURI();
-        Matcher versioned = VERSIONED.matcher(path);
-        if (versioned.matches()) {
-            path = versioned.group(1);
-        }
+        String path = unversioned(request.getRequestURI());
         String method = request.getMethod();
         try {
             if (path.equals("/_ping") && (method.equals("GET") || method.equals("HEAD"))) {
@@ -90,11 +86,29 @@ class DockerApiFilter extends OncePerRequestFilter {
         }
     }
 
+    /** The path without its {@code /v1.NN} prefix. */
+    static String unversioned(String path) {
+        Matcher versioned = VERSIONED.matcher(path);
+        return versioned.matches() ? versioned.group(1) : path;
+    }
+
+    /**
+     * Whether a path is one the gateway serves with a caller's authority ({@code /version}, {@code /info},
+     * {@code /build}). Every other path is answered the same refusal, with or without a credential (the CLI's
+     * buildx plugin sends none on some requests): a caller without one is then told what to do instead rather than
+     * to log in for a request that would be refused anyway. Refusals are audited either way.
+     */
+    static boolean needsCredential(String path) {
+        String p = unversioned(path);
+        return p.equals("/version") || p.equals("/info") || p.equals("/build");
+    }
+
     /** What the gateway says to a Docker API request it does not serve: what it serves, and what to do instead. */
     static String unsupported(String method, String path) {
         String what = DockerBuildParameters.shorten(method + " " + path);
         String instead;
-        if (path.equals("/session") || path.startsWith("/grpc")) {
+        if (path.equals("/session") || path.startsWith("/grpc") || path.startsWith("/containers/buildx_buildkit")) {
+            // buildx asks for /grpc first and, refused, looks for (and would create) its buildkitd container
             instead = "BuildKit (buildx) is not served here: build with the classic builder, DOCKER_BUILDKIT=0 "
                     + "docker build -t <team>/<name>:<tag> ., or use `gw build`";
         } else if (path.startsWith("/containers") || path.startsWith("/exec")) {
@@ -191,8 +205,12 @@ class DockerApiFilter extends OncePerRequestFilter {
                 // ends in an error, so the CLI prints the findings and exits non-zero.
                 errors.audit(problem, request);
                 DockerBuildStream stream = DockerBuildStream.open(response, json);
-                new DockerBuildFollower(submissions, principal, properties.pollInterval())
-                        .rejected(java.util.UUID.fromString(rejected), stream);
+                try {
+                    new DockerBuildFollower(submissions, principal, properties.pollInterval())
+                            .rejected(java.util.UUID.fromString(rejected), stream);
+                } catch (DockerBuildStream.Gone gone) {
+                    // nothing to stop: the build was rejected and recorded
+                }
                 return;
             }
             throw problem;

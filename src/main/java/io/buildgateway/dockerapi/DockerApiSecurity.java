@@ -3,7 +3,6 @@ package io.buildgateway.dockerapi;
 import io.buildgateway.auth.GatewayAuthentication;
 import io.buildgateway.shared.Problem;
 import jakarta.servlet.DispatcherType;
-import java.util.regex.Pattern;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.Ordered;
@@ -14,13 +13,12 @@ import org.springframework.security.web.SecurityFilterChain;
 
 /**
  * The security chain of the Docker Engine API's port, ahead of the API's: the same authentication (bearer token in
- * the CLI's {@code HttpHeaders}, or a mapped client certificate), only {@code /_ping} anonymous (the CLI's first
- * request, which tells nothing but the API version), and 401/403 in the daemon's error shape, audited.
+ * the CLI's {@code HttpHeaders}, or a mapped client certificate) for {@code /version}, {@code /info} and
+ * {@code /build}; {@code /_ping} (the CLI's first request, which tells nothing but the API version) and the refusal
+ * of everything else need none; 401/403 in the daemon's error shape, audited.
  */
 @Configuration
 class DockerApiSecurity {
-
-    static final Pattern PING = Pattern.compile("(/v[0-9]{1,2}\\.[0-9]{1,3})?/_ping");
 
     @Bean
     @Order(Ordered.HIGHEST_PRECEDENCE)
@@ -40,8 +38,9 @@ class DockerApiSecurity {
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .authorizeHttpRequests(a -> a
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
-                        .requestMatchers(r -> PING.matcher(r.getRequestURI()).matches()).permitAll()
-                        .anyRequest().authenticated())
+                        .requestMatchers(r -> DockerApiFilter.needsCredential(r.getRequestURI())).authenticated()
+                        // /_ping, and refusals of what is not served (DockerApiFilter answers them, audited)
+                        .anyRequest().permitAll())
                 .exceptionHandling(e -> e
                         .authenticationEntryPoint((request, response, ex) -> {
                             Object reason = GatewayAuthentication.failure(request);

@@ -18,9 +18,22 @@ class DockerBuildFollowerTest {
     }
 
     @Test
+    void onlyWhatIsServedNeedsACredential() {
+        assertThat(DockerApiFilter.needsCredential("/v1.47/build")).isTrue();
+        assertThat(DockerApiFilter.needsCredential("/build")).isTrue();
+        assertThat(DockerApiFilter.needsCredential("/v1.51/version")).isTrue();
+        assertThat(DockerApiFilter.needsCredential("/info")).isTrue();
+        assertThat(DockerApiFilter.needsCredential("/_ping")).isFalse();
+        assertThat(DockerApiFilter.needsCredential("/v1.47/containers/create")).isFalse();
+        assertThat(DockerApiFilter.needsCredential("/v1.47/build/prune")).isFalse();
+    }
+
+    @Test
     void unsupportedPathsSayWhatToDoInstead() {
         assertThat(DockerApiFilter.unsupported("POST", "/session")).contains("DOCKER_BUILDKIT=0").contains("gw build");
         assertThat(DockerApiFilter.unsupported("POST", "/grpc")).contains("DOCKER_BUILDKIT=0");
+        assertThat(DockerApiFilter.unsupported("GET", "/containers/buildx_buildkit_default/json"))
+                .contains("DOCKER_BUILDKIT=0");
         assertThat(DockerApiFilter.unsupported("POST", "/containers/create")).contains("runs no containers");
         assertThat(DockerApiFilter.unsupported("POST", "/images/docker.io/a/b/push")).contains("pushes every image");
         assertThat(DockerApiFilter.unsupported("GET", "/images/json")).contains("`gw`");
