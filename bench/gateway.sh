@@ -1,5 +1,5 @@
 # Shared by the bench scripts (source it): the bench environment (its own registry :5002 and user-namespaced
-# daemon), a gateway from the packaged jar on $PORT with its data under .state/bench, and cleanup on exit.
+# daemon; BENCH_REGISTRY_PORT moves it), a gateway from the packaged jar on $PORT with its data under .state/bench, and cleanup on exit.
 #   bench_up [extra yaml under gateway:]   — sets STATE, WORK, GW_PID, ADMIN, BGW_* and waits for readiness
 # BENCH_JAR: run this jar instead of packaging the working tree (A/B runs against another commit's jar);
 # BGW_REGISTRY_PORT: the bench registry's port (default 5002), for machines shared by several environments.
@@ -16,7 +16,7 @@ bench_cleanup() {
 trap bench_cleanup EXIT
 
 bench_up() {
-  BGW_REGISTRY_PORT=${BGW_REGISTRY_PORT:-5002} scripts/env.sh up bench
+  BGW_REGISTRY_PORT=${BENCH_REGISTRY_PORT:-${BGW_REGISTRY_PORT:-5002}} scripts/env.sh up bench
   # shellcheck disable=SC1091
   source "$STATE/env.sh"
   JAR=${BENCH_JAR:-target/build-gateway-0.1.0-SNAPSHOT.jar}
@@ -49,8 +49,10 @@ YML
   GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar "$JAR" \
     --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
   GW_PID=$!
-  # Up to 10 minutes: on a loaded 2-core machine the JVM alone took over 2 minutes to start.
-  for _ in $(seq 1 1200); do curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5; done
+  # BENCH_READY_POLLS: half-seconds to wait for readiness (a loaded machine starts the JVM slowly)
+  for _ in $(seq 1 "${BENCH_READY_POLLS:-1200}"); do
+    curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && return; sleep 0.5
+  done
   echo "the gateway did not become ready; see $STATE/gateway.log" >&2
   exit 1
 }

@@ -5,6 +5,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 STATE=$ROOT/.state/run
 PORT=${GATEWAY_PORT:-8080}
+# The Docker Engine API (docker build against the gateway; docs/docker-cli.md): plain HTTP on loopback only.
+DOCKER_API_PORT=${GATEWAY_DOCKER_API_PORT:-2375}
 
 scripts/env.sh up run
 # shellcheck disable=SC1091
@@ -40,6 +42,10 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then SCAN_DIR=/dev/shm/build-gateway-scan
 cat >"$STATE/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
+  docker-api:
+    enabled: true
+    port: $DOCKER_API_PORT
+    address: 127.0.0.1
   scanning:
     work-dir: $SCAN_DIR
   policy:
@@ -67,6 +73,7 @@ for _ in $(seq 1 240); do
   if curl -sf "http://localhost:$PORT/actuator/health/readiness" >/dev/null 2>&1; then
     echo
     echo "Build Gateway is up on http://localhost:$PORT (registry $BGW_REGISTRY, build host $BGW_DOCKER_HOST)."
+    echo "docker build through it: DOCKER_HOST=tcp://127.0.0.1:$DOCKER_API_PORT DOCKER_BUILDKIT=0 (docs/docker-cli.md)."
     if [ "$SHOW_TOKEN" = true ]; then
       echo "Admin token (shown once; also in $STATE/admin-token, mode 0600):"
       echo "  $GATEWAY_BOOTSTRAP_TOKEN"

@@ -50,6 +50,8 @@ class ArchitectureTest {
         // provenance signs what builds report (BuildSucceeded) with the gateway key and stores it in the registry
         // through the host pool, which alone holds the registry credentials.
         mayOnlyUse("provenance", "auth", "builds", "hostpool", "signing", "shared");
+        // the Docker Engine API port submits through builds, as POST /api/v1/builds does, and shows its findings.
+        mayOnlyUse("dockerapi", "auth", "builds", "policy", "shared");
     }
 
     @Test

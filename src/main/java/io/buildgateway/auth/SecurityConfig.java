@@ -10,7 +10,6 @@ import org.springframework.security.config.annotation.method.configuration.Enabl
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
 import org.springframework.security.web.SecurityFilterChain;
-import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 
 /**
  * Stateless bearer-token security. Only the health endpoints and the API document (/v3/api-docs, the Swagger UI)
@@ -22,8 +21,6 @@ import org.springframework.security.web.authentication.AnonymousAuthenticationFi
 @EnableMethodSecurity
 class SecurityConfig {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SecurityConfig.class);
-
     /** No user store: Boot would otherwise create a default user and log its generated password. */
     @Bean
     org.springframework.security.core.userdetails.UserDetailsService noUsers() {
@@ -33,31 +30,16 @@ class SecurityConfig {
     }
 
     @Bean
-    SecurityFilterChain api(HttpSecurity http, Tokens tokens, AuthProperties properties, ProblemResponses problems,
-            java.time.Clock clock) throws Exception {
-        OidcAuthenticator oidc = null;
-        if (properties.oidc().enabled()) {
-            oidc = new OidcAuthenticator(properties.oidc(), clock);
-            log.info("accepting identity-provider JWTs from issuer {} for audiences {} (keys: {})",
-                    properties.oidc().issuerUri(), properties.oidc().audiences(),
-                    properties.oidc().jwkSetUri() == null ? "discovered" : properties.oidc().jwkSetUri());
-        }
-        if (!properties.mtls().clients().isEmpty()) {
-            log.info("{} client certificate subject(s) mapped to principals", properties.mtls().clients().size());
-        }
-        String needs = "this endpoint needs Authorization: Bearer <token>"
-                + (oidc != null ? " (a gateway token or an identity-provider JWT)" : "")
-                + (properties.mtls().clients().isEmpty() ? "" : " or a mapped client certificate");
+    SecurityFilterChain api(HttpSecurity http, GatewayAuthentication authentication, ProblemResponses problems)
+            throws Exception {
+        String needs = "this endpoint needs " + authentication.needs();
+        authentication.authenticate(http);
         http.csrf(c -> c.disable())
                 .httpBasic(b -> b.disable())
                 .formLogin(f -> f.disable())
                 .logout(l -> l.disable())
                 .requestCache(c -> c.disable())
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
-                .addFilterBefore(new BearerTokenFilter(tokens, properties, oidc, problems),
-                        AnonymousAuthenticationFilter.class)
-                .addFilterBefore(new ClientCertificateFilter(new ClientCertificates(properties.mtls())),
-                        AnonymousAuthenticationFilter.class)
                 .authorizeHttpRequests(a -> a
                         // The continuation of an already authorised request (streamed logs) and error rendering.
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()

@@ -371,8 +371,41 @@ public class BuildSubmissions {
                 request.image() == null ? null : request.image().repository(), contextFiles, null, shellcheck);
     }
 
-    BuildView get(UUID id, GatewayPrincipal principal) {
+    public BuildView get(UUID id, GatewayPrincipal principal) {
         return view(readable(id, principal));
+    }
+
+    /**
+     * The front door for other protocols (the Docker Engine API's {@code POST /build}): the parameters of
+     * {@code POST /api/v1/builds} as a query map, validated by the same rules (400 problem listing every invalid
+     * one), then {@link #submit(BuildRequest, InputStream, long, GatewayPrincipal, RequestInfo)} unchanged: team
+     * rules, quota, intake, policy, audit.
+     */
+    public BuildView submit(Map<String, String[]> parameters, InputStream body, long contentLength,
+            GatewayPrincipal principal, RequestInfo info) {
+        BuildRequest request = BuildRequest.parse(parameters, properties.maxBuildArgs(), BuildRequest.BUILD_PARAMETERS,
+                true);
+        return submit(request, body, contentLength, principal, info);
+    }
+
+    /** One line of a build's log: the gateway's own or the build's (a step's output), never to be confused. */
+    public record LogLine(boolean gateway, String text) {
+    }
+
+    /** Lines of a build's log from a byte offset, and where to continue ({@code next}). */
+    public record LogRead(List<LogLine> lines, long next) {
+    }
+
+    /** Reads a build's log from {@code offset} for a caller who may read the build (else 403/404 problem). */
+    public LogRead readLog(UUID id, long offset, GatewayPrincipal principal) {
+        readable(id, principal);
+        try {
+            BuildLogs.Chunk chunk = logs.read(id, offset, BuildLogs.READ_MAX);
+            return new LogRead(chunk.lines().stream()
+                    .map(l -> new LogLine(l.source() == BuildLogs.Source.GATEWAY, l.text())).toList(), chunk.next());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private Build readable(UUID id, GatewayPrincipal principal) {
@@ -430,7 +463,7 @@ public class BuildSubmissions {
     }
 
     /** Queued: cancelled at once. Running: flagged; the worker stops it on its host within a second. */
-    BuildView cancel(UUID id, GatewayPrincipal principal, RequestInfo info) {
+    public BuildView cancel(UUID id, GatewayPrincipal principal, RequestInfo info) {
         Build build = readable(id, principal);
         if (!principal.canBuildFor(build.team) && !principal.has(io.buildgateway.auth.Role.ADMIN)) {
             throw Problem.forbidden("cancelling needs the BUILDER role for team '" + build.team + "' or ADMIN");

@@ -3,6 +3,7 @@ package io.buildgateway.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -82,6 +83,9 @@ class IdentityIT extends IntegrationTest {
         registry.add("spring.ssl.bundle.pem.gateway.truststore.certificate", () -> "file:" + ca[0]);
         registry.add("server.ssl.bundle", () -> "gateway");
         registry.add("server.ssl.client-auth", () -> "want");
+        // The Docker Engine API port with the same TLS (DOCKER_TLS_VERIFY with the CI agent's certificate).
+        registry.add("gateway.docker-api.ssl-bundle", () -> "gateway");
+        registry.add("gateway.docker-api.client-auth", () -> "want");
         registry.add("gateway.auth.mtls.clients[0].subject", () -> CI_SUBJECT);
         registry.add("gateway.auth.mtls.clients[0].roles[0]", () -> "BUILDER");
         registry.add("gateway.auth.mtls.clients[0].teams[0]", () -> "idit");
@@ -242,6 +246,54 @@ class IdentityIT extends IntegrationTest {
         assertThat(build.path("requestedBy").asString()).isEqualTo("mtls:ci-agent-idit");
         JsonNode done = awaitFinal(ADMIN_SECRET, build.path("id").asString(), Duration.ofMinutes(3));
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+    }
+
+    /** DOCKER_CERT_PATH for a client certificate: ca.pem (the gateway's issuer), cert.pem, key.pem. */
+    private static Path dockerCertPath(TestCertificates.Identity client, String name) throws IOException {
+        Path dir = OWN_DATA.resolve("docker-certs").resolve(name);
+        Path[] files = TestCertificates.write(client, dir, "client");
+        java.nio.file.Files.move(files[0], dir.resolve("cert.pem"));
+        java.nio.file.Files.move(files[1], dir.resolve("key.pem"));
+        java.nio.file.Files.writeString(dir.resolve("ca.pem"), TestCertificates.pem(CA.certificate()));
+        java.nio.file.Files.createDirectories(dir.resolve("config"));
+        java.nio.file.Files.writeString(dir.resolve("config").resolve("config.json"), "{}");
+        return dir;
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    org.springframework.boot.web.server.context.WebServerApplicationContext webServer;
+
+    private DockerCli.Run dockerBuild(TestCertificates.Identity client, String name, String image) throws IOException {
+        Path certs = dockerCertPath(client, name);
+        Path context = OWN_DATA.resolve("docker-ctx-" + name);
+        java.nio.file.Files.createDirectories(context);
+        java.nio.file.Files.writeString(context.resolve("Dockerfile"), "FROM " + registryAddress()
+                + "/base/busybox\nUSER 65534\n");
+        return DockerCli.run(certs.resolve("config"), "tcp://127.0.0.1:" + DockerCli.enginePort(webServer),
+                Map.of("DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH", certs.toString()), "build", "-t", image,
+                context.toString());
+    }
+
+    @Test
+    void theDockerCliBuildsWithAMappedClientCertificateOverTls() throws IOException {
+        DockerCli.Run run = dockerBuild(CI_AGENT, "agent", "idit/docker-tls:1");
+
+        assertThat(run.exit()).as(run.output()).isZero();
+        assertThat(run.output()).contains("Successfully built and pushed " + registryAddress() + "/idit/docker-tls:1");
+        assertThat(jdbc.queryForObject("select requested_by from build where image = 'idit/docker-tls'",
+                String.class)).isEqualTo("mtls:ci-agent-idit");
+    }
+
+    @Test
+    void theDockerCliWithAnUnmappedOrForeignCertificateBuildsNothing() throws IOException {
+        DockerCli.Run stranger = dockerBuild(STRANGER, "stranger", "idit/docker-stranger:1");
+        assertThat(stranger.exit()).as(stranger.output()).isNotZero();
+        assertThat(stranger.output()).contains("CN=stranger").contains("not mapped");
+
+        DockerCli.Run rogue = dockerBuild(ROGUE, "rogue", "idit/docker-rogue:1");
+        assertThat(rogue.exit()).as(rogue.output()).isNotZero();
+        assertThat(jdbc.queryForObject("select count(*) from build where image in ('idit/docker-stranger',"
+                + " 'idit/docker-rogue')", Long.class)).isZero();
     }
 
     @Test

@@ -101,6 +101,10 @@ public abstract class IntegrationTest {
         // Every test talks from 127.0.0.1, and many are refused on purpose: the per-source limit of refusals is
         // tested on a gateway of its own (BuilderAbuseIT), not here.
         registry.add("gateway.web.refusal-limit.limit", () -> "1000000");
+        // The Docker Engine API on a free port of its own, loopback only (DockerCliIT drives the real Docker CLI).
+        registry.add("gateway.docker-api.enabled", () -> "true");
+        registry.add("gateway.docker-api.port", () -> "0");
+        registry.add("gateway.docker-api.address", () -> "127.0.0.1");
     }
 
     public static String registryAddress() {

@@ -1,0 +1,81 @@
+package io.buildgateway.dockerapi;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Map;
+import org.apache.catalina.connector.Connector;
+import org.apache.commons.logging.LogFactory;
+import org.apache.coyote.AbstractProtocol;
+import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.springframework.boot.ssl.SslBundles;
+import org.springframework.boot.tomcat.SslConnectorCustomizer;
+import org.springframework.boot.tomcat.TomcatWebServerFactory;
+import org.springframework.boot.tomcat.servlet.TomcatServletWebServerFactory;
+import org.springframework.boot.web.server.WebServerFactoryCustomizer;
+import org.springframework.stereotype.Component;
+
+/**
+ * The Docker Engine API's port: a second Tomcat connector of the gateway's own server, with a thread pool of its
+ * own (a build's stream holds a thread until the build ends, and must not take the API's), TLS from a Spring SSL
+ * bundle when configured. Requests that arrive on it are told apart by their local port ({@link #serves}).
+ */
+@Component
+class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
+
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerApiServer.class);
+
+    private final DockerApiProperties properties;
+    private final SslBundles bundles;
+    private volatile Connector connector;
+
+    DockerApiServer(DockerApiProperties properties, SslBundles bundles) {
+        this.properties = properties;
+        this.bundles = bundles;
+    }
+
+    @Override
+    public void customize(TomcatServletWebServerFactory factory) {
+        if (!properties.enabled()) {
+            return;
+        }
+        Connector c = new Connector(TomcatWebServerFactory.DEFAULT_PROTOCOL);
+        c.setPort(properties.port());
+        if (c.getProtocolHandler() instanceof AbstractProtocol<?> protocol) {
+            protocol.setMaxThreads(properties.maxThreads());
+            if (properties.address() != null && !properties.address().isBlank()) {
+                try {
+                    protocol.setAddress(InetAddress.getByName(properties.address()));
+                } catch (UnknownHostException e) {
+                    throw new IllegalArgumentException("gateway.docker-api.address: " + properties.address()
+                            + " is not an address", e);
+                }
+            }
+        }
+        if (c.getProtocolHandler() instanceof AbstractHttp11Protocol<?> http11) {
+            // A refused upload is not read to its end beyond this (as on the API's port).
+            http11.setMaxSwallowSize(2 * 1024 * 1024);
+        }
+        if (properties.sslBundle() != null && !properties.sslBundle().isBlank()) {
+            new SslConnectorCustomizer(LogFactory.getLog(DockerApiServer.class), c, properties.clientAuth())
+                    .customize(bundles.getBundle(properties.sslBundle()), Map.of());
+        }
+        factory.addAdditionalConnectors(c);
+        this.connector = c;
+        log.info("Docker Engine API on port {} ({}{})", properties.port(),
+                properties.sslBundle() == null || properties.sslBundle().isBlank() ? "plain HTTP" : "TLS",
+                properties.sslBundle() == null || properties.sslBundle().isBlank() ? ""
+                        : ", client certificates: " + properties.clientAuth());
+    }
+
+    /** The port the connector listens on (the chosen one when configured as 0); -1 when the API is off. */
+    int port() {
+        Connector c = connector;
+        return c == null ? -1 : c.getLocalPort();
+    }
+
+    /** Whether a request arrived on the Docker Engine API's port. */
+    boolean serves(jakarta.servlet.http.HttpServletRequest request) {
+        Connector c = connector;
+        return c != null && request.getLocalPort() == c.getLocalPort();
+    }
+}

@@ -1,0 +1,69 @@
+package io.buildgateway.dockerapi;
+
+import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.ProblemResponses;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Refusals in the Engine API's own shape, {@code {"message": "..."}} with {@code Content-Type: application/json}
+ * exactly (the Go client reads {@code message} only for that type, and prints it as "Error response from daemon:
+ * ..."), audited like every refusal of the gateway ({@code http.refused}, {@link ProblemResponses#audit}).
+ */
+@Component
+class DockerErrors {
+
+    /** The problem type of Engine API requests the gateway does not serve. */
+    static final String UNSUPPORTED = "docker-api-unsupported";
+
+    private final ProblemResponses problems;
+    private final JsonMapper json;
+
+    DockerErrors(ProblemResponses problems, JsonMapper json) {
+        this.problems = problems;
+        this.json = json;
+    }
+
+    /** Audits (4xx) and answers a problem as the daemon answers errors. */
+    void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        problems.audit(problem, request);
+        render(problem.status(), message(problem), request, response);
+    }
+
+    /** Audits a refusal answered otherwise (a rejected build's stream). */
+    void audit(Problem problem, HttpServletRequest request) {
+        problems.audit(problem, request);
+    }
+
+    /** Answers without auditing (a 5xx, logged by the caller). */
+    void render(int status, String message, HttpServletRequest request, HttpServletResponse response)
+            throws IOException {
+        if (response.isCommitted()) {
+            return;
+        }
+        response.resetBuffer();
+        response.setStatus(status);
+        response.setContentType("application/json");
+        Object requestId = request.getAttribute(io.buildgateway.shared.web.RequestIdFilter.ATTRIBUTE);
+        String text = requestId == null ? message : message + " (request " + requestId + ")";
+        json.writeValue(response.getOutputStream(), Map.of("message", text));
+    }
+
+    /** The problem's detail, with each invalid field when it names several. */
+    static String message(Problem problem) {
+        StringBuilder b = new StringBuilder(problem.detail());
+        if (problem.properties().get("errors") instanceof List<?> errors && errors.size() > 1) {
+            for (Object e : errors) {
+                if (e instanceof Map<?, ?> m) {
+                    b.append("; ").append(m.get("field")).append(": ").append(m.get("message"));
+                }
+            }
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,164 @@
+package io.buildgateway.dockerapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class DockerBuildParametersTest {
+
+    private static final String REGISTRY = "registry.internal:5000";
+
+    /** The query the Docker 28 CLI's classic builder sends for `docker build -t payments/app:1.0 .`. */
+    private static Map<String, String[]> cliDefaults() {
+        Map<String, String[]> q = new LinkedHashMap<>();
+        q.put("t", new String[] {"payments/app:1.0"});
+        q.put("buildargs", new String[] {"{}"});
+        q.put("cachefrom", new String[] {"null"});
+        q.put("cgroupparent", new String[] {""});
+        q.put("cpuperiod", new String[] {"0"});
+        q.put("cpuquota", new String[] {"0"});
+        q.put("cpusetcpus", new String[] {""});
+        q.put("cpusetmems", new String[] {""});
+        q.put("cpushares", new String[] {"0"});
+        q.put("dockerfile", new String[] {"Dockerfile"});
+        q.put("labels", new String[] {"{}"});
+        q.put("memory", new String[] {"0"});
+        q.put("memswap", new String[] {"0"});
+        q.put("networkmode", new String[] {"default"});
+        q.put("rm", new String[] {"1"});
+        q.put("shmsize", new String[] {"0"});
+        q.put("target", new String[] {""});
+        q.put("ulimits", new String[] {"null"});
+        q.put("version", new String[] {"1"});
+        return q;
+    }
+
+    private static DockerBuildParameters.Parsed parse(Map<String, String[]> q) {
+        return DockerBuildParameters.parse(q, REGISTRY, "linux/amd64");
+    }
+
+    @Test
+    void acceptsWhatTheCliSendsWhenNoOptionIsSet() {
+        DockerBuildParameters.Parsed parsed = parse(cliDefaults());
+
+        assertThat(parsed.parameters().keySet()).containsExactly("image", "tag", "dockerfile");
+        assertThat(parsed.parameters().get("image")).containsExactly("payments/app");
+        assertThat(parsed.parameters().get("tag")).containsExactly("1.0");
+    }
+
+    @Test
+    void translatesBuildArgsLabelsTargetAndNoCache() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("buildargs", new String[] {"{\"VERSION\":\"1.2\",\"UNSET\":null}"});
+        q.put("labels", new String[] {"{\"org.example.owner\":\"payments\"}"});
+        q.put("target", new String[] {"runtime"});
+        q.put("nocache", new String[] {"1"});
+        q.put("dockerfile", new String[] {"build/Dockerfile.prod"});
+
+        Map<String, String[]> p = parse(q).parameters();
+
+        assertThat(p.get("buildArg")).containsExactly("VERSION=1.2");
+        assertThat(p.get("label")).containsExactly("org.example.owner=payments");
+        assertThat(p.get("target")).containsExactly("runtime");
+        assertThat(p.get("noCache")).containsExactly("true");
+        assertThat(p.get("dockerfile")).containsExactly("build/Dockerfile.prod");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "networkmode|host|--network",
+        "cpusetcpus|0-1|--cpuset-cpus",
+        "cgroupparent|/system|--cgroup-parent",
+        "securityopt|seccomp=unconfined|--security-opt",
+        "isolation|hyperv|--isolation",
+        "extrahosts|metadata:169.254.169.254|--add-host",
+        "remote|https://example.com/ctx.tar|a remote context",
+        "ulimits|[{\"Name\":\"nofile\",\"Hard\":1,\"Soft\":1}]|--ulimit",
+        "outputs|[{\"Type\":\"local\"}]|--output",
+        "squash|1|--squash",
+        "memory|1073741824|--memory",
+        "cachefrom|[\"evil/cache\"]|--cache-from",
+    })
+    void refusesHostLevelOptions(String parameter, String value, String flag) {
+        Map<String, String[]> q = cliDefaults();
+        q.put(parameter, new String[] {value});
+
+        assertThatThrownBy(() -> parse(q)).isInstanceOf(DockerBuildParameters.Refused.class)
+                .hasMessageContaining(flag);
+    }
+
+    @Test
+    void refusesAnotherPlatformAndAcceptsTheHosts() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("platform", new String[] {"linux/amd64"});
+        assertThat(parse(q).parameters()).containsKey("image");
+
+        q.put("platform", new String[] {"linux/arm64"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("--platform linux/arm64")
+                .hasMessageContaining("linux/amd64 only");
+    }
+
+    @Test
+    void reportsEveryRefusedOptionAtOnce() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("networkmode", new String[] {"host"});
+        q.put("securityopt", new String[] {"apparmor=unconfined"});
+
+        assertThatThrownBy(() -> parse(q)).isInstanceOfSatisfying(DockerBuildParameters.Refused.class,
+                r -> assertThat(r.reasons()).hasSize(2));
+    }
+
+    @Test
+    void namesTheImageWithOrWithoutTheGatewaysRegistry() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("t", new String[] {REGISTRY + "/payments/app"});
+        Map<String, String[]> p = parse(q).parameters();
+        assertThat(p.get("image")).containsExactly("payments/app");
+        assertThat(p).doesNotContainKey("tag");
+
+        q.put("t", new String[] {"ghcr.io/payments/app:1"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("pushes to " + REGISTRY + " only");
+    }
+
+    @Test
+    void needsExactlyOneNameWithoutDigest() {
+        Map<String, String[]> q = cliDefaults();
+        q.remove("t");
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("-t <team>/<name>");
+
+        q.put("t", new String[] {"payments/app:1", "payments/app:latest"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("give one -t");
+
+        q.put("t", new String[] {"payments/app@sha256:" + "a".repeat(64)});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("digest");
+    }
+
+    @Test
+    void refusesBuildKitAndMalformedJson() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("version", new String[] {"2"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("DOCKER_BUILDKIT=0");
+
+        Map<String, String[]> bad = cliDefaults();
+        bad.put("buildargs", new String[] {"{\"A\":"});
+        assertThatThrownBy(() -> parse(bad)).hasMessageContaining("buildargs is not a JSON object");
+
+        Map<String, String[]> number = cliDefaults();
+        number.put("labels", new String[] {"{\"A\":1}"});
+        assertThatThrownBy(() -> parse(number)).hasMessageContaining("must be a string");
+    }
+
+    @Test
+    void quotesRefusedValuesBoundedAndPrintable() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("networkmode", new String[] {"x\u001b[2J" + "y".repeat(200)});
+
+        assertThatThrownBy(() -> parse(q)).satisfies(e -> assertThat(e.getMessage())
+                .doesNotContain("\u001b").contains("…").hasSizeLessThan(300));
+    }
+}

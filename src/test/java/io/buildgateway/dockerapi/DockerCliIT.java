@@ -1,0 +1,225 @@
+package io.buildgateway.dockerapi;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.DockerCli;
+import io.buildgateway.support.DockerCli.Run;
+import io.buildgateway.support.IntegrationTest;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
+
+/**
+ * The stock Docker CLI on this machine (/usr/local/bin/docker, classic builder: DOCKER_BUILDKIT=0) against the
+ * gateway's Docker Engine API port: what a developer types, and what the terminal and the exit status show.
+ */
+@ExtendWith(OutputCaptureExtension.class)
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class DockerCliIT extends IntegrationTest {
+
+    /** A registry credential in the CLI's config.json: the CLI sends it in X-Registry-Config with every build. */
+    private static final String REGISTRY_CANARY = "registry-canary-" + UUID.randomUUID();
+
+    @Autowired
+    DockerApiServer server;
+
+    private String token;
+    private Path work;
+
+    @BeforeAll
+    void setUp() throws IOException {
+        token = builder("dcli");
+        work = Files.createTempDirectory(DATA.getParent() == null ? Path.of("target") : DATA.getParent(),
+                "docker-cli-");
+    }
+
+    /** A config.json with the given Authorization header (null: none) and a registry credential beside it. */
+    private Path config(String authorization) throws IOException {
+        Path dir = Files.createTempDirectory(work, "config-");
+        Map<String, Object> config = new java.util.LinkedHashMap<>();
+        config.put("auths", Map.of(registryAddress(), Map.of("auth", Base64.getEncoder().encodeToString(
+                ("ci:" + REGISTRY_CANARY).getBytes(StandardCharsets.UTF_8)))));
+        if (authorization != null) {
+            config.put("HttpHeaders", Map.of("Authorization", authorization));
+        }
+        Files.writeString(dir.resolve("config.json"), json.writeValueAsString(config));
+        return dir;
+    }
+
+    private Path context(String dockerfile) throws IOException {
+        Path dir = Files.createTempDirectory(work, "ctx-");
+        Files.writeString(dir.resolve("Dockerfile"), dockerfile);
+        Files.writeString(dir.resolve("hello.txt"), "hello\n");
+        return dir;
+    }
+
+    private Run docker(Path config, String host, String... args) {
+        return DockerCli.run(config, host, Map.of(), args);
+    }
+
+    private Run gateway(Path config, String... args) {
+        return docker(config, "tcp://127.0.0.1:" + server.port(), args);
+    }
+
+    private String passing() {
+        return "FROM " + registryAddress() + "/base/busybox\nARG GREETING=hi\nCOPY hello.txt /hello.txt\n"
+                + "RUN echo \"$GREETING\" > /greeting.txt\nUSER 65534\n";
+    }
+
+    @Test
+    void buildsWithTheStockCliAndThePushedDigestPulls(CapturedOutput gatewayLog) throws IOException {
+        Run run = gateway(config("Bearer " + token), "build", "-t", "dcli/app:1.0", "--build-arg", "GREETING=bonjour-dcli",
+                "--label", "org.example.team=dcli", context(passing()).toString());
+
+        assertThat(run.exit()).as(run.output()).isZero();
+        assertThat(run.output()).contains("Step 1/").contains("[gateway] build ")
+                .contains("passed policy sha256:")
+                .containsPattern("\\[gateway\\] Successfully built and pushed " + java.util.regex.Pattern.quote(
+                        registryAddress()) + "/dcli/app:1.0 as " + java.util.regex.Pattern.quote(registryAddress())
+                        + "/dcli/app@sha256:[0-9a-f]{64}");
+        String ref = run.output().lines().filter(l -> l.contains("Successfully built and pushed "))
+                .map(l -> l.substring(l.indexOf(" as ") + 4).trim()).findFirst().orElseThrow();
+
+        // The record is the one POST /api/v1/builds makes: same pipeline, same team rules, the CLI's options kept.
+        Map<String, Object> build = jdbc.queryForMap("select id, status, team, requested_by, labels, build_args,"
+                + " image_ref from build where image_ref = ?", ref);
+        assertThat(build.get("status")).isEqualTo("SUCCEEDED");
+        assertThat(build.get("team")).isEqualTo("dcli");
+        assertThat(String.valueOf(build.get("labels"))).contains("org.example.team");
+        assertThat(String.valueOf(build.get("build_args"))).contains("GREETING");
+
+        // The image is in the registry under that digest: the test environment's plain daemon pulls it.
+        Run pull = docker(config(null), require("BGW_PLAIN_DOCKER_HOST"), "pull", ref);
+        assertThat(pull.exit()).as(pull.output()).isZero();
+        docker(config(null), require("BGW_PLAIN_DOCKER_HOST"), "rmi", ref);
+
+        // X-Registry-Config (the CLI's registry credentials) is dropped: not in the gateway's log, the build
+        // record, nor the audit trail.
+        // The CLI sends base64 of {"<registry>":{"username":"ci","password":"<canary>",...}}: no base64 run in the log
+        // may decode to the canary either.
+        assertThat(gatewayLog.getAll()).doesNotContain(REGISTRY_CANARY);
+        java.util.regex.Matcher base64 = java.util.regex.Pattern.compile("[A-Za-z0-9+/_-]{40,}={0,2}")
+                .matcher(gatewayLog.getAll());
+        while (base64.find()) {
+            String decoded;
+            try {
+                decoded = new String(Base64.getMimeDecoder().decode(base64.group()), StandardCharsets.ISO_8859_1);
+            } catch (IllegalArgumentException notBase64) {
+                continue;
+            }
+            assertThat(decoded).as("base64 in the gateway's log").doesNotContain(REGISTRY_CANARY);
+        }
+        assertThat(jdbc.queryForObject("select count(*) from build where cast(build.* as text) like ?", Long.class,
+                "%" + REGISTRY_CANARY.substring(16) + "%")).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where cast(audit_event.* as text) like ?",
+                Long.class, "%" + REGISTRY_CANARY.substring(16) + "%")).isZero();
+    }
+
+    @Test
+    void aRejectedBuildExitsNonZeroWithItsFindings() throws IOException {
+        Run run = gateway(config("Bearer " + token), "build", "-t", "dcli/rejected:1",
+                context("FROM docker.io/library/alpine:3.20\nUSER root\n").toString());
+
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("Rejected by policy").contains("error ")
+                .contains("rejected by policy").contains("the findings are above");
+        assertThat(jdbc.queryForObject("select count(*) from build where image = 'dcli/rejected'"
+                + " and status = 'REJECTED'", Long.class)).isEqualTo(1L);
+    }
+
+    @Test
+    void aWrongTokenIsRefusedAndAudited() throws IOException {
+        Run run = gateway(config("Bearer not-a-token-" + UUID.randomUUID()), "build", "-t", "dcli/app:wrong",
+                context(passing()).toString());
+
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("the token is not known to this gateway").doesNotContain("not-a-token-");
+        assertThat(refusals(401, "/build")).isPositive();
+        Run none = gateway(config(null), "build", "-t", "dcli/app:none", context(passing()).toString());
+        assertThat(none.exit()).isNotZero();
+        assertThat(none.output()).contains("HttpHeaders");
+    }
+
+    @Test
+    void anotherTeamsImageNameIsRefused() throws IOException {
+        Run run = gateway(config("Bearer " + token), "build", "-t", "payments/app:1", context(passing()).toString());
+
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("not 'payments'");
+        assertThat(refusals(403, "/build")).isPositive();
+    }
+
+    @Test
+    void hostLevelOptionsAreRefusedNotPassedOn() throws IOException {
+        Run run = gateway(config("Bearer " + token), "build", "-t", "dcli/app:host", "--network", "host",
+                "--add-host", "x:10.0.0.1", "--cpuset-cpus", "0", context(passing()).toString());
+
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("--network (networkmode=host)").contains("--add-host")
+                .contains("--cpuset-cpus");
+        assertThat(jdbc.queryForObject("select count(*) from build where image = 'dcli/app' and tag = 'host'",
+                Long.class)).isZero();
+    }
+
+    @Test
+    void runAndPushAreRefusedWithWhatToDoInstead() throws IOException {
+        Run run = gateway(config("Bearer " + token), "run", "--rm", registryAddress() + "/base/busybox", "true");
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("runs no containers");
+
+        Run push = gateway(config("Bearer " + token), "push", "dcli/app:1.0");
+        assertThat(push.exit()).as(push.output()).isNotZero();
+        assertThat(push.output()).contains("pushes every image it builds itself");
+        assertThat(refusals(403, "/containers/create")).isPositive();
+        assertThat(refusals(403, "dcli/app/push")).isPositive();
+    }
+
+    @Test
+    void aCliWithBuildKitIsToldToUseTheClassicBuilder() throws IOException {
+        Run run = DockerCli.run(config("Bearer " + token), "tcp://127.0.0.1:" + server.port(),
+                Map.of("DOCKER_BUILDKIT", "1"), "build", "-t", "dcli/app:buildkit", context(passing()).toString());
+
+        assertThat(run.exit()).as(run.output()).isNotZero();
+        assertThat(run.output()).contains("DOCKER_BUILDKIT=0");
+        assertThat(jdbc.queryForObject("select count(*) from build where image = 'dcli/app' and tag = 'buildkit'",
+                Long.class)).isZero();
+    }
+
+    @Test
+    void eachPortServesOnlyItsOwnApi() {
+        String engine = "http://127.0.0.1:" + server.port();
+        Response ping = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(engine + "/_ping")).GET());
+        assertThat(ping.status()).isEqualTo(200);
+        assertThat(ping.header("API-Version")).isEqualTo(DockerApiFilter.API_VERSION);
+        assertThat(ping.body()).isEqualTo("OK");
+
+        // The gateway's API is not reachable through the Engine API port, even with a valid token ...
+        Response api = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(engine + "/api/v1/builds"))
+                .header("Authorization", "Bearer " + token).GET());
+        assertThat(api.status()).isEqualTo(403);
+        assertThat(api.header("Content-Type")).isEqualTo("application/json");
+        assertThat(read(api).path("message").asString()).contains("serves only `docker build`");
+        // ... and the Engine API is not served on the API's port.
+        assertThat(get(token, "/v1.47/version").status()).isEqualTo(404);
+        Response version = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(engine + "/v1.47/version"))
+                .header("Authorization", "Bearer " + token).GET());
+        assertThat(read(version).path("ApiVersion").asString()).isEqualTo(DockerApiFilter.API_VERSION);
+    }
+
+    /** http.refused audit rows with this status whose target ends with the path (any /v1.NN/ prefix). */
+    private long refusals(int status, String path) {
+        return jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
+                + " and target like ? and cast(details as jsonb)->>'status' = ?", Long.class, "%" + path, String.valueOf(status));
+    }
+}
