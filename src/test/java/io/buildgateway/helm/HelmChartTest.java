@@ -141,6 +141,27 @@ class HelmChartTest {
         return t.getMetadata().getLabels().get("app.kubernetes.io/component");
     }
 
+    @Test
+    void theStrictReadingCatchesAFieldKubernetesWouldIgnore() {
+        String misspelled = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: x}
+                spec:
+                  selector: {matchLabels: {a: b}}
+                  template:
+                    metadata: {labels: {a: b}}
+                    spec:
+                      containers:
+                        - name: c
+                          image: i
+                          securityContxt: {privileged: false}
+                """;
+        assertThatThrownBy(() -> parse(misspelled)).hasMessageContaining("securityContxt");
+        assertThatThrownBy(() -> parse("apiVersion: example.com/v1\nkind: Unknown\nmetadata: {name: x}\n"))
+                .hasMessageContaining("a known Kubernetes kind");
+    }
+
     // ---- lint and schema -------------------------------------------------------------------------------------------
 
     @Test
@@ -409,6 +430,15 @@ class HelmChartTest {
                 "buildhost -> registry TCP/443",
                 "buildhost -> egress-proxy TCP/3128",
                 "buildhost -> dns UDP/53", "buildhost -> dns TCP/53");
+    }
+
+    @Test
+    void withoutThePoliciesEverythingReachesTheDaemonsSoTheEdgeComputationIsNotVacuous() {
+        List<HasMetadata> objects = parse(render("networkPolicy.enabled=false"));
+        assertThat(all(objects, NetworkPolicy.class)).isEmpty();
+        Set<String> edges = NetworkEdges.allowed(List.of(), NS, podTemplates(objects));
+        assertThat(edges).contains("stranger -> buildhost TCP/2376", "other-app -> gateway TCP/8080",
+                "buildhost -> internet TCP/443", "gateway -> internet TCP/443");
     }
 
     @Test
