@@ -228,7 +228,8 @@ docker_config() {
   local dir=$STATE/docker-config token
   mkdir -p "$dir"
   chmod 0700 "$dir"
-  token=$(mint_token 43200 base/busybox:push,pull base/debian:push,pull bench/direct:push,pull)
+  token=$(mint_token 43200 base/busybox:push,pull base/debian:push,pull base/debian-jre:push,pull \
+    base/debian-dockerd:push,pull bench/direct:push,pull)
   (umask 077 && jq -n --arg r "$REGISTRY" --arg t "$token" '{auths: {($r): {registrytoken: $t}}}' >"$dir/config.json")
 }
 
@@ -311,6 +312,40 @@ build_bases() {
     docker import "$tarball" "$REGISTRY/base/debian:12" >/dev/null
     docker push -q "$REGISTRY/base/debian:12" >/dev/null
   fi
+  # The gateway's own image (Dockerfile.gateway) runs on a JRE from Debian's packages. Builds have no network, so
+  # apt cannot run inside one: the JRE is part of an approved base made here, like base/debian:12, by debootstrap
+  # (minbase plus openjdk-17-jre-headless and its dependencies, ca-certificates-java configured in the chroot).
+  import_debootstrap base/debian-jre 12 bookworm openjdk-17-jre-headless
+  # The build host image (Dockerfile.buildhost): Debian 13's dockerd 26 (the daemon of issue #13) with its own
+  # runc, containerd and the uidmap tools for --userns-remap, as an approved base. Only when asked
+  # (BGW_BUILDHOST_BASE=1): make test does not build the build host image, and this base is ~300 MB.
+  if [ "${BGW_BUILDHOST_BASE:-0}" = 1 ]; then
+    import_debootstrap base/debian-dockerd 13 trixie docker.io,docker-cli,containerd,runc,uidmap,ca-certificates,tini
+  fi
+}
+
+# import_debootstrap <repository> <tag> <suite> <packages,...>: a minbase of <suite> with the packages, cached as a
+# tarball in $CACHE, imported and pushed as <registry>/<repository>:<tag> unless the registry has it.
+import_debootstrap() {
+  local repo=$1 tag=$2 suite=$3 include=$4
+  registry_has "$repo" "$tag" && return 0
+  mkdir -p "$CACHE"
+  local tarball=$CACHE/${repo//\//-}-$tag-minbase.tar
+  if [ ! -s "$tarball" ]; then
+    log "debootstrap $suite minbase with $include (a few minutes)"
+    local mirror rootfs
+    mirror=$(debian_mirror)
+    rootfs=$(mktemp -d)
+    debootstrap --variant=minbase --include="$include" "$suite" "$rootfs" "$mirror" \
+      >"$STATE/debootstrap-${repo//\//-}.log" 2>&1
+    # Package lists and apt caches are not part of an image.
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -cf "$tarball.tmp" . && mv "$tarball.tmp" "$tarball"
+    rm -rf "$rootfs"
+  fi
+  log "importing $repo:$tag"
+  docker import "$tarball" "$REGISTRY/$repo:$tag" >/dev/null
+  docker push -q "$REGISTRY/$repo:$tag" >/dev/null
 }
 
 up() {

@@ -59,7 +59,11 @@ public abstract class IntegrationTest {
 
     @DynamicPropertySource
     static void environment(DynamicPropertyRegistry registry) {
-        registry.add("gateway.data-dir", DATA::toString);
+        // A few values are placeholders with the suite's value as default, so that a test class that needs a gateway
+        // of its own (GatewayImageIT: another data folder, larger contexts) sets them under the bgw.it.* names in a
+        // @DynamicPropertySource of its own: the same names in two such methods would collide, and the superclass's
+        // method runs last.
+        registry.add("gateway.data-dir", () -> "${bgw.it.data-dir:" + DATA + "}");
         registry.add("gateway.policy.dir", POLICY::toString);
         registry.add("gateway.notifications.webhooks[0].team", () -> "inv");
         registry.add("gateway.notifications.webhooks[0].url", WEBHOOKS::url);
@@ -67,8 +71,8 @@ public abstract class IntegrationTest {
         registry.add("gateway.notifications.poll-interval", () -> "200ms");
         registry.add("gateway.audit.export.poll-interval", () -> "200ms");
         registry.add("gateway.audit.export.retry-max", () -> "1s");
-        registry.add("gateway.audit.export.file.path", AUDIT_EXPORT_FILE::toString);
-        registry.add("gateway.audit.export.syslog.host", () -> "127.0.0.1");
+        registry.add("gateway.audit.export.file.path", () -> "${bgw.it.audit-export-file:" + AUDIT_EXPORT_FILE + "}");
+        registry.add("gateway.audit.export.syslog.host", () -> "${bgw.it.syslog-host:127.0.0.1}");
         registry.add("gateway.audit.export.syslog.port", SYSLOG::port);
         registry.add("gateway.audit.export.syslog.tls", () -> "true");
         registry.add("gateway.audit.export.syslog.trust-certificates", () -> SYSLOG.trustPem().toString());
@@ -95,8 +99,8 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.health-interval", () -> "2s");
         registry.add("gateway.hostpool.build.timeout", () -> "5m");
         registry.add("gateway.builds.dispatch-interval", () -> "200ms");
-        registry.add("gateway.intake.max-context-size", () -> "32MB");
-        registry.add("gateway.intake.max-uncompressed-size", () -> "64MB");
+        registry.add("gateway.intake.max-context-size", () -> "${bgw.it.max-context-size:32MB}");
+        registry.add("gateway.intake.max-uncompressed-size", () -> "${bgw.it.max-uncompressed-size:64MB}");
         registry.add("gateway.intake.max-entries", () -> "2000");
         // Every test talks from 127.0.0.1, and many are refused on purpose: the per-source limit of refusals is
         // tested on a gateway of its own (BuilderAbuseIT), not here.

@@ -1,0 +1,451 @@
+package io.buildgateway.helm;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.LintResult;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesResource;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodTemplateSpec;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.networking.v1.NetworkPolicy;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import java.io.IOException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * helm/build-gateway, offline: linted and rendered by the real Helm engine (helm-java: Helm's Go library in-process),
+ * every manifest parsed strictly into fabric8's Kubernetes model, and the rules of issue #16 asserted on the model:
+ * the restricted Pod Security Standard for every pod but the build hosts, secrets only by reference, and
+ * NetworkPolicies that allow exactly the edges of the issue (computed from the policies, {@link NetworkEdges}).
+ */
+class HelmChartTest {
+
+    static final Path CHART = Path.of("helm", "build-gateway");
+    static final Path VALUES = Path.of("src", "test", "resources", "helm", "values-test.yaml");
+    static final String NS = "builds";
+
+    /** The Secret names values-test.yaml gives; nothing else may be referenced. */
+    static final Set<String> SECRETS = Set.of("bg-database", "bg-bootstrap", "bg-signing", "bg-registry",
+            "bg-registry-tokens", "bg-scrape", "bg-smtp", "bg-buildhost-server-tls", "bg-buildhost-client-tls");
+
+    static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
+
+    static {
+        SERIALIZATION.registerKubernetesResource(ServiceMonitor.class);
+    }
+
+    static String render(String... sets) {
+        var template = new Helm(CHART).template().withName("bg").withNamespace(NS).withKubeVersion("1.31.0").withValuesFile(VALUES);
+        for (String set : sets) {
+            int eq = set.indexOf('=');
+            template = template.set(set.substring(0, eq), set.substring(eq + 1));
+        }
+        return template.call();
+    }
+
+    /** Every document of the rendering as its fabric8 model class, refusing fields the model does not know. */
+    static List<HasMetadata> parse(String rendered) {
+        List<HasMetadata> out = new ArrayList<>();
+        for (String doc : rendered.split("(?m)^---\\s*$")) {
+            if (doc.lines().allMatch(l -> l.isBlank() || l.trim().startsWith("#"))) {
+                continue;
+            }
+            Object parsed = SERIALIZATION.unmarshal(doc);
+            assertThat(parsed).as("a known Kubernetes kind:\n" + doc).isInstanceOf(HasMetadata.class)
+                    .isNotInstanceOf(GenericKubernetesResource.class);
+            assertNoUnknownFields(parsed, ((HasMetadata) parsed).getKind(), new IdentityHashMap<>());
+            out.add((HasMetadata) parsed);
+        }
+        return out;
+    }
+
+    /** fabric8 keeps fields it does not know (a typo, a wrong level) in additionalProperties: there must be none. */
+    static void assertNoUnknownFields(Object o, String path, IdentityHashMap<Object, Boolean> seen) {
+        if (o == null || seen.put(o, true) != null) {
+            return;
+        }
+        if (o instanceof Collection<?> c) {
+            c.forEach(e -> assertNoUnknownFields(e, path + "[]", seen));
+            return;
+        }
+        if (o instanceof Map<?, ?> m) {
+            m.forEach((k, v) -> assertNoUnknownFields(v, path + "." + k, seen));
+            return;
+        }
+        if (!o.getClass().getName().startsWith("io.fabric8.") && !(o instanceof ServiceMonitor)
+                && !o.getClass().getName().startsWith("io.buildgateway.")) {
+            return;
+        }
+        for (Method m : o.getClass().getMethods()) {
+            if (m.getParameterCount() != 0 || Modifier.isStatic(m.getModifiers()) || !m.getName().startsWith("get")
+                    || m.getDeclaringClass() == Object.class) {
+                continue;
+            }
+            Object value;
+            try {
+                value = m.invoke(o);
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                continue;
+            }
+            if (m.getName().equals("getAdditionalProperties")) {
+                assertThat((Map<?, ?>) value).as("fields the model does not know at " + path).isNullOrEmpty();
+            } else if (value instanceof KubernetesResource || value instanceof Collection<?>
+                    || (value instanceof Map<?, ?> && !m.getName().equals("getLabels")
+                            && !m.getName().equals("getAnnotations"))
+                    || (value != null && value.getClass().getName().startsWith("io.fabric8.kubernetes.api"))) {
+                assertNoUnknownFields(value, path + "." + m.getName().substring(3), seen);
+            }
+        }
+    }
+
+    static <T> List<T> all(List<HasMetadata> objects, Class<T> kind) {
+        return objects.stream().filter(kind::isInstance).map(kind::cast).toList();
+    }
+
+    static <T extends HasMetadata> T one(List<HasMetadata> objects, Class<T> kind, String name) {
+        return all(objects, kind).stream().filter(o -> o.getMetadata().getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + kind.getSimpleName() + " " + name));
+    }
+
+    static List<PodTemplateSpec> podTemplates(List<HasMetadata> objects) {
+        List<PodTemplateSpec> out = new ArrayList<>();
+        all(objects, Deployment.class).forEach(d -> out.add(d.getSpec().getTemplate()));
+        all(objects, StatefulSet.class).forEach(s -> out.add(s.getSpec().getTemplate()));
+        return out;
+    }
+
+    static String component(PodTemplateSpec t) {
+        return t.getMetadata().getLabels().get("app.kubernetes.io/component");
+    }
+
+    @Test
+    void theStrictReadingCatchesAFieldKubernetesWouldIgnore() {
+        String misspelled = """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: x}
+                spec:
+                  selector: {matchLabels: {a: b}}
+                  template:
+                    metadata: {labels: {a: b}}
+                    spec:
+                      containers:
+                        - name: c
+                          image: i
+                          securityContxt: {privileged: false}
+                """;
+        assertThatThrownBy(() -> parse(misspelled)).hasMessageContaining("securityContxt");
+        assertThatThrownBy(() -> parse("apiVersion: example.com/v1\nkind: Unknown\nmetadata: {name: x}\n"))
+                .hasMessageContaining("a known Kubernetes kind");
+    }
+
+    // ---- lint and schema -------------------------------------------------------------------------------------------
+
+    @Test
+    void theChartLintsCleanAndRendersEveryKindTheIssueNames() {
+        LintResult lint = new Helm(CHART).lint().strict().call();
+        assertThat(lint.isFailed()).as(String.join("\n", lint.getMessages())).isFalse();
+
+        List<HasMetadata> objects = parse(render());
+        assertThat(objects).extracting(HasMetadata::getKind).contains("Deployment", "StatefulSet", "Service",
+                "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor", "ConfigMap",
+                "PersistentVolumeClaim", "ServiceAccount");
+        Deployment gateway = one(objects, Deployment.class, "bg-build-gateway");
+        Container c = gateway.getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(c.getImage()).isEqualTo("registry.corp.example/platform/build-gateway@sha256:" + "1".repeat(64));
+        assertThat(c.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/actuator/health/readiness");
+        assertThat(c.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/actuator/health/liveness");
+        assertThat(c.getResources().getLimits()).containsKeys("cpu", "memory");
+        assertThat(gateway.getSpec().getReplicas()).as("the HPA owns the replica count").isNull();
+
+        HorizontalPodAutoscaler hpa = all(objects, HorizontalPodAutoscaler.class).get(0);
+        assertThat(hpa.getSpec().getScaleTargetRef().getName()).isEqualTo("bg-build-gateway");
+        assertThat(hpa.getSpec().getMetrics()).anyMatch(m -> m.getExternal() != null
+                && m.getExternal().getMetric().getName().equals("gateway_builds_queue_depth"));
+        PodDisruptionBudget pdb = one(objects, PodDisruptionBudget.class, "bg-build-gateway");
+        assertThat(pdb.getSpec().getSelector().getMatchLabels())
+                .isEqualTo(gateway.getSpec().getSelector().getMatchLabels());
+
+        // The policy folder from a ConfigMap, mounted as a folder (not subPath) so that updates reach the pod.
+        assertThat(c.getVolumeMounts()).anyMatch(m -> m.getMountPath().equals("/etc/build-gateway/policy")
+                && m.getSubPath() == null);
+        String config = all(objects, io.fabric8.kubernetes.api.model.ConfigMap.class).stream()
+                .filter(m -> m.getMetadata().getName().equals("bg-build-gateway-config")).findFirst().orElseThrow()
+                .getData().get("application.yaml");
+        assertThat(config).contains("tcp://bg-build-gateway-buildhost-2.bg-build-gateway-buildhost.builds.svc:2376")
+                .contains("tls-cert-path: /etc/build-gateway/buildhost-tls")
+                .contains("dir: /etc/build-gateway/policy").contains("generate-if-missing: false");
+
+        ServiceMonitor monitor = all(objects, ServiceMonitor.class).get(0);
+        assertThat(monitor.getSpec().endpoints.get(0).path).isEqualTo("/actuator/prometheus");
+        assertThat(monitor.getSpec().endpoints.get(0).bearerTokenSecret.getName()).isEqualTo("bg-scrape");
+    }
+
+    @Test
+    void theSchemaRejectsBadValuesInLintAndInTemplate(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        Path copy = tmp.resolve("build-gateway");
+        try (Stream<Path> files = Files.walk(CHART)) {
+            for (Path f : files.toList()) {
+                Path to = copy.resolve(CHART.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(f, to);
+                }
+            }
+        }
+        Files.copy(Path.of("src", "test", "resources", "helm", "values-bad.yaml"), copy.resolve("values.yaml"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        LintResult lint = new Helm(copy).lint().call();
+        assertThat(lint.isFailed()).isTrue();
+        String messages = String.join("\n", lint.getMessages());
+        assertThat(messages).contains("values don't meet the specifications of the schema");
+
+        // The same values given to a render of the real chart: refused before anything is rendered, naming each.
+        assertThatThrownBy(() -> new Helm(CHART).template().withName("bg").withNamespace(NS).withKubeVersion("1.31.0")
+                .withValuesFile(VALUES).withValuesFile(Path.of("src", "test", "resources", "helm", "values-bad.yaml"))
+                .call()).hasMessageContaining("password").hasMessageContaining("replicas")
+                .hasMessageContaining("capacity").hasMessageContaining("cidrs");
+        // One wrong value at a time, too.
+        assertThatThrownBy(() -> render("signing.mode=file")).hasMessageContaining("/signing/mode");
+        assertThatThrownBy(() -> render("image.digest=sha256:abc")).hasMessageContaining("/image/digest");
+    }
+
+    @Test
+    void requiredReferencesAreRequired() {
+        assertThatThrownBy(() -> render("database.existingSecret=")).hasMessageContaining("database.existingSecret");
+        assertThatThrownBy(() -> render("signing.existingSecret=")).hasMessageContaining("signing.existingSecret");
+        assertThatThrownBy(() -> render("buildHosts.serverTlsSecret=")).hasMessageContaining("serverTlsSecret");
+        assertThatThrownBy(() -> render("buildHosts.clientTlsSecret=")).hasMessageContaining("clientTlsSecret");
+    }
+
+    // ---- pod security ------------------------------------------------------------------------------------------
+
+    /** The restricted Pod Security Standard (Kubernetes 1.25+), plus a read-only root filesystem (issue #16). */
+    static List<String> restrictedViolations(PodSpec pod) {
+        List<String> v = new ArrayList<>();
+        if (Boolean.TRUE.equals(pod.getHostNetwork()) || Boolean.TRUE.equals(pod.getHostPID())
+                || Boolean.TRUE.equals(pod.getHostIPC())) {
+            v.add("host namespaces");
+        }
+        Set<String> allowedVolumes = Set.of("ConfigMap", "Csi", "DownwardAPI", "EmptyDir", "Ephemeral",
+                "PersistentVolumeClaim", "Projected", "Secret");
+        for (Volume vol : pod.getVolumes() == null ? List.<Volume>of() : pod.getVolumes()) {
+            if (vol.getHostPath() != null) {
+                v.add("hostPath volume " + vol.getName());
+            }
+            boolean allowed = vol.getConfigMap() != null || vol.getCsi() != null || vol.getDownwardAPI() != null
+                    || vol.getEmptyDir() != null || vol.getEphemeral() != null
+                    || vol.getPersistentVolumeClaim() != null || vol.getProjected() != null || vol.getSecret() != null;
+            if (!allowed) {
+                v.add("volume type of " + vol.getName() + " not in " + allowedVolumes);
+            }
+        }
+        var podSc = pod.getSecurityContext();
+        List<Container> containers = new ArrayList<>(pod.getContainers());
+        if (pod.getInitContainers() != null) {
+            containers.addAll(pod.getInitContainers());
+        }
+        for (Container c : containers) {
+            SecurityContext sc = c.getSecurityContext();
+            String n = c.getName() + ": ";
+            if (sc == null) {
+                v.add(n + "no securityContext");
+                continue;
+            }
+            if (Boolean.TRUE.equals(sc.getPrivileged())) {
+                v.add(n + "privileged");
+            }
+            if (!Boolean.FALSE.equals(sc.getAllowPrivilegeEscalation())) {
+                v.add(n + "allowPrivilegeEscalation not false");
+            }
+            if (sc.getCapabilities() == null || sc.getCapabilities().getDrop() == null
+                    || !sc.getCapabilities().getDrop().contains("ALL")) {
+                v.add(n + "capabilities not dropping ALL");
+            }
+            if (sc.getCapabilities() != null && sc.getCapabilities().getAdd() != null
+                    && !Set.of("NET_BIND_SERVICE").containsAll(sc.getCapabilities().getAdd())) {
+                v.add(n + "adds capabilities " + sc.getCapabilities().getAdd());
+            }
+            boolean nonRoot = Boolean.TRUE.equals(sc.getRunAsNonRoot())
+                    || (sc.getRunAsNonRoot() == null && podSc != null && Boolean.TRUE.equals(podSc.getRunAsNonRoot()));
+            if (!nonRoot) {
+                v.add(n + "runAsNonRoot not true");
+            }
+            Long uid = sc.getRunAsUser() != null ? sc.getRunAsUser() : podSc == null ? null : podSc.getRunAsUser();
+            if (uid != null && uid == 0) {
+                v.add(n + "runAsUser 0");
+            }
+            var seccomp = sc.getSeccompProfile() != null ? sc.getSeccompProfile()
+                    : podSc == null ? null : podSc.getSeccompProfile();
+            if (seccomp == null || !Set.of("RuntimeDefault", "Localhost").contains(seccomp.getType())) {
+                v.add(n + "seccomp not RuntimeDefault/Localhost");
+            }
+            if (!Boolean.TRUE.equals(sc.getReadOnlyRootFilesystem())) {
+                v.add(n + "root filesystem writable");
+            }
+            if (c.getPorts() != null && c.getPorts().stream().anyMatch(p -> p.getHostPort() != null
+                    && p.getHostPort() != 0)) {
+                v.add(n + "hostPort");
+            }
+        }
+        return v;
+    }
+
+    @Test
+    void everyPodButTheBuildHostsMeetsTheRestrictedStandardAndTheBuildHostsArePrivilegedOnlyOnTaintedNodes() {
+        for (String[] variant : new String[][] {{}, {"database.bundled.enabled=true", "database.url="}}) {
+            List<HasMetadata> objects = parse(render(variant));
+            List<PodTemplateSpec> pods = podTemplates(objects);
+            assertThat(pods).extracting(HelmChartTest::component)
+                    .contains("gateway", "buildhost");
+            for (PodTemplateSpec t : pods) {
+                PodSpec spec = t.getSpec();
+                assertThat(spec.getAutomountServiceAccountToken()).as(component(t)).isFalse();
+                if (component(t).equals("buildhost")) {
+                    continue;
+                }
+                assertThat(restrictedViolations(spec)).as(component(t)).isEmpty();
+            }
+            PodSpec host = pods.stream().filter(t -> component(t).equals("buildhost")).findFirst().orElseThrow()
+                    .getSpec();
+            // The exception, and it is real: the build hosts do violate the standard (privileged dockerd).
+            assertThat(restrictedViolations(host)).anyMatch(s -> s.endsWith("privileged"));
+            assertThat(host.getNodeSelector()).containsEntry("build-gateway/build-host", "true");
+            assertThat(host.getTolerations()).anyMatch(tol -> tol.getKey().equals("build-gateway/build-host")
+                    && tol.getEffect().equals("NoSchedule"));
+            assertThat(host.getVolumes()).noneMatch(v -> v.getHostPath() != null);
+            // Said loudly, in the manifest itself.
+            StatefulSet sts = one(objects, StatefulSet.class, "bg-build-gateway-buildhost");
+            assertThat(sts.getMetadata().getAnnotations().get("build-gateway.io/privileged")).startsWith("true");
+            long privilegedPods = pods.stream().filter(t -> t.getSpec().getContainers().stream()
+                    .anyMatch(c -> c.getSecurityContext() != null
+                            && Boolean.TRUE.equals(c.getSecurityContext().getPrivileged()))).count();
+            assertThat(privilegedPods).isEqualTo(1);
+            if (variant.length > 0) {
+                assertThat(pods).extracting(HelmChartTest::component).contains("postgresql");
+            }
+        }
+    }
+
+    // ---- secrets -----------------------------------------------------------------------------------------------
+
+    @Test
+    void everySecretIsReferencedByNameNeverInlined() {
+        String rendered = render();
+        List<HasMetadata> objects = parse(rendered);
+        assertThat(objects).extracting(HasMetadata::getKind).doesNotContain("Secret");
+
+        Set<String> referenced = new TreeSet<>();
+        for (PodTemplateSpec t : podTemplates(objects)) {
+            for (Container c : t.getSpec().getContainers()) {
+                for (EnvVar e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
+                    boolean secretLooking = e.getName().matches(".*(PASSWORD|TOKEN|SECRET|PIN|KEY|SCRAPETOKEN).*");
+                    if (secretLooking) {
+                        assertThat(e.getValue()).as(e.getName() + " inlined").isNull();
+                        assertThat(e.getValueFrom().getSecretKeyRef()).as(e.getName()).isNotNull();
+                    }
+                    if (e.getValueFrom() != null && e.getValueFrom().getSecretKeyRef() != null) {
+                        referenced.add(e.getValueFrom().getSecretKeyRef().getName());
+                    }
+                }
+                assertThat(c.getEnvFrom()).as("no bulk env from Secrets").isNullOrEmpty();
+            }
+            for (Volume v : t.getSpec().getVolumes() == null ? List.<Volume>of() : t.getSpec().getVolumes()) {
+                if (v.getSecret() != null) {
+                    referenced.add(v.getSecret().getSecretName());
+                    assertThat(v.getSecret().getDefaultMode()).as(v.getName() + " mode").isEqualTo(0400);
+                }
+            }
+        }
+        all(objects, ServiceMonitor.class).forEach(m -> m.getSpec().endpoints
+                .forEach(e -> referenced.add(e.bearerTokenSecret.getName())));
+        // Every Secret the values name is used, and nothing else is referenced.
+        assertThat(referenced).containsExactlyInAnyOrderElementsOf(SECRETS);
+
+        // The database, signing key, registry credentials and token key, bootstrap token: by reference.
+        Container gw = one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+        assertThat(gw.getEnv()).extracting(EnvVar::getName).contains("SPRING_DATASOURCE_PASSWORD",
+                "SPRING_FLYWAY_PASSWORD", "GATEWAY_BOOTSTRAP_TOKEN", "GATEWAY_HOSTPOOL_REGISTRY_PASSWORD",
+                "GATEWAY_AUTH_SCRAPETOKEN");
+        // ConfigMaps carry no secret material.
+        assertThat(rendered).doesNotContain("BEGIN PRIVATE KEY").doesNotContain("BEGIN EC PRIVATE KEY");
+        // And the chart has no value that takes a secret: the schema refuses one.
+        assertThatThrownBy(() -> render("database.password=hunter2hunter2")).hasMessageContaining("password");
+        assertThatThrownBy(() -> render("registry.password=hunter2hunter2")).hasMessageContaining("password");
+    }
+
+    @Test
+    void thePkcs11KeyIsReferencedTooAndTheKeyFileIsNotMounted() {
+        List<HasMetadata> objects = parse(render("signing.mode=pkcs11", "signing.existingSecret=",
+                "signing.pkcs11.configMap=bg-hsm", "signing.pkcs11.pinSecret=bg-hsm-pin"));
+        Container gw = one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+        assertThat(gw.getEnv()).anyMatch(e -> e.getName().equals("GATEWAY_PKCS11_PIN")
+                && e.getValueFrom().getSecretKeyRef().getName().equals("bg-hsm-pin"));
+        assertThat(gw.getVolumeMounts()).extracting(m -> m.getMountPath())
+                .contains("/etc/build-gateway/pkcs11").doesNotContain("/etc/build-gateway/signing");
+    }
+
+    // ---- network policies --------------------------------------------------------------------------------------
+
+    @Test
+    void theNetworkPoliciesAllowExactlyTheIssuesEdges() {
+        List<HasMetadata> objects = parse(render());
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
+        assertThat(edges).containsExactlyInAnyOrder(
+                "api-client -> gateway TCP/8080",
+                "monitoring -> gateway TCP/8080",
+                "gateway -> buildhost TCP/2376",
+                "gateway -> database TCP/5432",
+                "gateway -> registry TCP/443",
+                "gateway -> idp TCP/443",
+                "gateway -> smtp TCP/587",
+                "gateway -> webhooks TCP/443",
+                "gateway -> dns UDP/53", "gateway -> dns TCP/53",
+                "buildhost -> registry TCP/443",
+                "buildhost -> egress-proxy TCP/3128",
+                "buildhost -> dns UDP/53", "buildhost -> dns TCP/53");
+    }
+
+    @Test
+    void withoutThePoliciesEverythingReachesTheDaemonsSoTheEdgeComputationIsNotVacuous() {
+        List<HasMetadata> objects = parse(render("networkPolicy.enabled=false"));
+        assertThat(all(objects, NetworkPolicy.class)).isEmpty();
+        Set<String> edges = NetworkEdges.allowed(List.of(), NS, podTemplates(objects));
+        assertThat(edges).contains("stranger -> buildhost TCP/2376", "other-app -> gateway TCP/8080",
+                "buildhost -> internet TCP/443", "gateway -> internet TCP/443");
+    }
+
+    @Test
+    void withTheBundledDatabaseOnlyTheGatewayReachesItAndItReachesNothing() {
+        List<HasMetadata> objects = parse(render("database.bundled.enabled=true", "database.url="));
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
+        assertThat(edges).contains("gateway -> postgresql TCP/5432").doesNotContain("gateway -> database TCP/5432");
+        assertThat(edges).filteredOn(e -> e.contains("postgresql")).containsExactly("gateway -> postgresql TCP/5432");
+    }
+}
