@@ -170,8 +170,9 @@ final class Packages {
             String name = p.get("Package");
             String version = p.get("Version");
             String state = p.getOrDefault("Status", "install ok installed");
-            if (name == null || version == null || !state.endsWith(" installed")) {
-                continue;
+            if (name == null || version == null || name.isEmpty() || version.isEmpty()
+                    || !state.endsWith(" installed")) {
+                continue; // an empty field names no package (found by PackageDatabaseFuzzTest)
             }
             String source = p.get("Source");
             if (source != null) {
@@ -254,8 +255,8 @@ final class Packages {
                 version = line.substring(8).trim();
             }
         }
-        if (name == null || version == null) {
-            return null;
+        if (name == null || version == null || name.isEmpty() || version.isEmpty()) {
+            return null; // an empty header names no package (found by PackageDatabaseFuzzTest)
         }
         String normalised = name.toLowerCase(java.util.Locale.ROOT).replaceAll("[-_.]+", "-");
         return new Package("pypi", "PyPI", normalised, version, null, purl("pypi", null, normalised, version, Map.of()),

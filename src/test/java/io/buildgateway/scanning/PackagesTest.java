@@ -147,4 +147,15 @@ class PackagesTest {
         }
         return out.toByteArray();
     }
+
+    // Found by PackageDatabaseFuzzTest (seeds odd-fields, pkg-info): an empty Package/Version or Name/Version field
+    // made a package with an empty name or version in the SBOM.
+    @Test
+    void emptyFieldsNameNoPackage() {
+        assertThat(Packages.dpkg("Package:\nVersion: 1\nStatus: install ok installed\n\nPackage: a\nVersion:\n",
+                DEBIAN, "/var/lib/dpkg/status")).isEmpty();
+        assertThat(Packages.python("Name:   \nVersion: 1\n", "/x/PKG-INFO")).isNull();
+        assertThat(Packages.python("Name: a\nVersion:\n", "/x/PKG-INFO")).isNull();
+        assertThat(Packages.dpkg("Package: a\nVersion: 1\n", DEBIAN, "/var/lib/dpkg/status")).hasSize(1);
+    }
 }
