@@ -262,6 +262,8 @@ class BuildDispatcher {
             log.error("build {} ended {} on this replica but was already {} ({}); its outcome is not recorded{}", id,
                     statusOf(outcome), ended.from(), ended.getMessage(), outcome.imageRef() == null ? ""
                             : ": the image pushed as " + outcome.imageRef() + " has no record and must not be used");
+            output.accept("Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
+                    + " replace it\n");
         } catch (RuntimeException e) {
             if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
                 throw e;
