@@ -367,8 +367,13 @@ final class Packages {
 
     static String purl(String type, String namespace, String name, String version, Map<String, String> qualifiers) {
         try {
-            return new PackageURL(type, namespace, name, version, qualifiers.isEmpty() ? null
+            String purl = new PackageURL(type, namespace, name, version, qualifiers.isEmpty() ? null
                     : new TreeMap<>(qualifiers), null).canonicalize();
+            // packageurl-java escapes a byte below 0x10 as one hex digit ("%0" for NUL), which its own parser then
+            // refuses: such a purl would make the SBOM unreadable to its consumers, so the package has none (found
+            // by PackageDatabaseFuzzTest, a version with control characters in a jar's pom.properties).
+            new PackageURL(purl);
+            return purl;
         } catch (MalformedPackageURLException e) {
             return null;
         }

@@ -158,4 +158,13 @@ class PackagesTest {
         assertThat(Packages.python("Name: a\nVersion:\n", "/x/PKG-INFO")).isNull();
         assertThat(Packages.dpkg("Package: a\nVersion: 1\n", DEBIAN, "/var/lib/dpkg/status")).hasSize(1);
     }
+
+    // Found by PackageDatabaseFuzzTest (crash-965c6425…): a version with control characters got a purl that does not
+    // parse ("pkg:maven/org.y/y@3%0n2…"); such a package is listed without a purl.
+    @Test
+    void aPurlThatWouldNotParseIsLeftOut() throws Exception {
+        assertThat(Packages.purl("maven", "org.y", "y", "3\u0000n2", java.util.Map.of())).isNull();
+        String plain = Packages.purl("maven", "org.y", "y", "3 n2", java.util.Map.of());
+        assertThat(new com.github.packageurl.PackageURL(plain).getVersion()).isEqualTo("3 n2");
+    }
 }
