@@ -370,9 +370,13 @@ final class Packages {
             String purl = new PackageURL(type, namespace, name, version, qualifiers.isEmpty() ? null
                     : new TreeMap<>(qualifiers), null).canonicalize();
             // packageurl-java escapes a byte below 0x10 as one hex digit ("%0" for NUL), which its own parser then
-            // refuses: such a purl would make the SBOM unreadable to its consumers, so the package has none (found
-            // by PackageDatabaseFuzzTest, a version with control characters in a jar's pom.properties).
-            new PackageURL(purl);
+            // refuses, and a non-ASCII byte sign-extended ("%FFFFEF"), which reads back as other characters. Such a
+            // purl would make the SBOM unreadable or name another version, so the package has none (found by
+            // PackageDatabaseFuzzTest: control and non-ASCII characters in pom.properties, dpkg and Python fields).
+            PackageURL back = new PackageURL(purl);
+            if (!java.util.Objects.equals(back.getVersion(), version) || !back.canonicalize().equals(purl)) {
+                return null;
+            }
             return purl;
         } catch (MalformedPackageURLException e) {
             return null;

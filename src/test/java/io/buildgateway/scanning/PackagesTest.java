@@ -164,6 +164,9 @@ class PackagesTest {
     @Test
     void aPurlThatWouldNotParseIsLeftOut() throws Exception {
         assertThat(Packages.purl("maven", "org.y", "y", "3\u0000n2", java.util.Map.of())).isNull();
+        // crash-b5411e4c…, crash-6b770e7f…: a non-ASCII character was escaped as "%FFFFEF…" and read back as another
+        assertThat(Packages.purl("deb", "debian", "a", "\uFFFD2.3~rc1-4", java.util.Map.of())).isNull();
+        assertThat(Packages.purl("pypi", null, "a", "2\u00e931.0", java.util.Map.of())).isNull();
         String plain = Packages.purl("maven", "org.y", "y", "3 n2", java.util.Map.of());
         assertThat(new com.github.packageurl.PackageURL(plain).getVersion()).isEqualTo("3 n2");
     }
