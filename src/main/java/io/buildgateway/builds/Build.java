@@ -6,10 +6,23 @@ import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
 import jakarta.persistence.Table;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
 
-/** A build row; also the queue entry while QUEUED, and the lease while RUNNING. */
+/**
+ * A build row; also the queue entry while QUEUED, and the lease while RUNNING. Its status changes only through the
+ * transitions below, each of which refuses a build in the wrong state with {@link IllegalTransition}:
+ *
+ * <pre>
+ *   (new) --queue--> QUEUED --claim--> RUNNING --finish--> SUCCEEDED | FAILED | CANCELLED
+ *   (new) --reject--> REJECTED          RUNNING --expire--> FAILED (its lease lapsed: the replica running it stopped)
+ *   QUEUED --cancel--> CANCELLED        RUNNING --cancel--> RUNNING, flagged (its worker stops it, then finish)
+ * </pre>
+ *
+ * The claim is the start: one transaction takes the queue entry, picks the host and sets the lease, so there is no
+ * state between them. The final states (SUCCEEDED, FAILED, REJECTED, CANCELLED) have no way out.
+ */
 @Entity
 @Table(name = "build")
 class Build {
@@ -91,5 +104,108 @@ class Build {
 
     Build(UUID id) {
         this.id = id;
+    }
+
+    /** The failure reason of a build whose replica stopped. */
+    static final String LEASE_EXPIRED = "the gateway replica running this build stopped (lease expired)";
+
+    /** A transition asked of a build whose status does not allow it (a programming or a race outcome, never input). */
+    static final class IllegalTransition extends IllegalStateException {
+        private final BuildStatus from;
+        private final String transition;
+
+        IllegalTransition(UUID id, BuildStatus from, String transition) {
+            super("build " + id + " cannot " + transition + " from " + (from == null ? "new" : from));
+            this.from = from;
+            this.transition = transition;
+        }
+
+        /** The status the build had; null for a build not yet recorded. */
+        BuildStatus from() {
+            return from;
+        }
+
+        String transition() {
+            return transition;
+        }
+    }
+
+    private void require(String transition, BuildStatus expected) {
+        if (status != expected) {
+            throw new IllegalTransition(id, status, transition);
+        }
+    }
+
+    /** A new submission the policy passed enters the queue. */
+    void queue() {
+        require("queue", null);
+        status = BuildStatus.QUEUED;
+    }
+
+    /** A new submission the policy refused is recorded as ended. */
+    void reject(String reason, Instant at) {
+        require("reject", null);
+        status = BuildStatus.REJECTED;
+        finishedAt = at;
+        failureReason = reason;
+    }
+
+    /** The dispatcher takes a queued build for {@code host} and starts it, holding a lease that it renews. */
+    void claim(String onHost, String owner, Instant at, Duration lease) {
+        require("claim", BuildStatus.QUEUED);
+        status = BuildStatus.RUNNING;
+        phase = "BUILDING";
+        host = onHost;
+        startedAt = at;
+        leaseOwner = owner;
+        leaseExpiresAt = at.plus(lease);
+    }
+
+    /** The worker records how a running build ended; the lease is released. */
+    void finish(BuildStatus outcome, String reason, Instant at) {
+        if (outcome != BuildStatus.SUCCEEDED && outcome != BuildStatus.FAILED && outcome != BuildStatus.CANCELLED) {
+            throw new IllegalArgumentException("a running build ends SUCCEEDED, FAILED or CANCELLED, not " + outcome);
+        }
+        require("finish", BuildStatus.RUNNING);
+        status = outcome;
+        phase = null;
+        finishedAt = at;
+        failureReason = reason;
+        leaseOwner = null;
+        leaseExpiresAt = null;
+    }
+
+    /**
+     * A running build whose lease lapsed (its replica stopped renewing it) is failed; the lease is released. A lease
+     * still valid at {@code now} is refused: its owner may still be running the build.
+     */
+    void expire(Instant now) {
+        require("expire", BuildStatus.RUNNING);
+        if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
+            throw new IllegalTransition(id, status, "expire while its lease runs until " + leaseExpiresAt);
+        }
+        status = BuildStatus.FAILED;
+        phase = null;
+        finishedAt = now;
+        failureReason = LEASE_EXPIRED;
+        leaseOwner = null;
+        leaseExpiresAt = null;
+    }
+
+    /**
+     * A cancel request. A queued build ends here (true); a running one is flagged for its worker, which stops it on
+     * its host and then finishes it CANCELLED (false). An ended build cannot be cancelled.
+     */
+    boolean cancel(String actor, Instant at) {
+        if (status == BuildStatus.QUEUED) {
+            cancelRequested = true;
+            status = BuildStatus.CANCELLED;
+            finishedAt = at;
+            failureReason = "cancelled before it started by " + actor;
+            return true;
+        }
+        require("cancel", BuildStatus.RUNNING);
+        cancelRequested = true;
+        return false;
     }
 }

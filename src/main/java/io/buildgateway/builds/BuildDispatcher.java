@@ -163,12 +163,7 @@ class BuildDispatcher {
             }
             Build b = next.get(0);
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            b.status = BuildStatus.RUNNING;
-            b.phase = "BUILDING";
-            b.host = host.get();
-            b.startedAt = now;
-            b.leaseOwner = replica;
-            b.leaseExpiresAt = now.plus(properties.lease());
+            b.claim(host.get(), replica, now, properties.lease());
             events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
                     Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis()),
                     RequestInfo.system()));
@@ -267,6 +262,15 @@ class BuildDispatcher {
             BuildArgRedactor redactor) {
         try {
             record(id, outcome, output, redactor);
+        } catch (Build.IllegalTransition ended) {
+            // Another replica failed the build while this one ran it (its lease lapsed: a pause longer than the
+            // lease, or the database unreachable for the heartbeat). That decision was recorded and audited; the
+            // late outcome does not overwrite it.
+            log.error("build {} ended {} on this replica but was already {} ({}); its outcome is not recorded{}", id,
+                    statusOf(outcome), ended.from(), ended.getMessage(), outcome.imageRef() == null ? ""
+                            : ": the image pushed as " + outcome.imageRef() + " has no record and must not be used");
+            output.accept("Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
+                    + " replace it\n");
         } catch (RuntimeException e) {
             if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
                 throw e;
@@ -297,16 +301,11 @@ class BuildDispatcher {
             default -> "Failed: " + reason + "\n";
         });
         tx.executeWithoutResult(s -> {
-            Build b = builds.findById(id).orElseThrow();
-            b.status = status;
-            b.phase = null;
-            b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            Build b = builds.lockById(id).orElseThrow();
+            b.finish(status, reason, clock.instant().truncatedTo(ChronoUnit.MICROS));
             b.imageDigest = outcome.imageDigest();
             b.imageId = outcome.imageId();
             b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
-            b.failureReason = reason;
-            b.leaseOwner = null;
-            b.leaseExpiresAt = null;
             if (outcome.run() != null) {
                 b.usernsRemap = outcome.run().usernsRemap();
                 b.networkMode = outcome.run().networkMode();
@@ -343,16 +342,12 @@ class BuildDispatcher {
     private void recoverSafely() {
         try {
             tx.executeWithoutResult(s -> {
-                for (Build b : builds.expiredLeases(clock.instant())) {
-                    b.status = BuildStatus.FAILED;
-                    b.phase = null;
-                    b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
-                    b.failureReason = "the gateway replica running this build stopped (lease expired)";
+                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                for (Build b : builds.expiredLeases(now)) {
+                    String owner = String.valueOf(b.leaseOwner);
+                    b.expire(now);
                     events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
-                            Map.of("reason", b.failureReason, "leaseOwner", String.valueOf(b.leaseOwner)),
-                            RequestInfo.system()));
-                    b.leaseOwner = null;
-                    b.leaseExpiresAt = null;
+                            Map.of("reason", b.failureReason, "leaseOwner", owner), RequestInfo.system()));
                     logs.append(b.id, "Failed: " + b.failureReason + "\n");
                 }
             });

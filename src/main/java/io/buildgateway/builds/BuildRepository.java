@@ -1,10 +1,13 @@
 package io.buildgateway.builds;
 
 import java.time.Instant;
+import jakarta.persistence.LockModeType;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import org.springframework.data.jpa.repository.JpaRepository;
 import org.springframework.data.jpa.repository.JpaSpecificationExecutor;
+import org.springframework.data.jpa.repository.Lock;
 import org.springframework.data.jpa.repository.Modifying;
 import org.springframework.data.jpa.repository.Query;
 
@@ -36,9 +39,22 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     @Query(value = "select count(*) from build where status = 'RUNNING' and rebuild_of is not null", nativeQuery = true)
     long runningRebuilds();
 
-    @Query("select b from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
-            + " and b.leaseExpiresAt < :now")
+    /**
+     * Running builds whose lease lapsed, locked; one another replica is finishing or failing right now is skipped (it
+     * is decided there, and seen again next round if it is still running).
+     */
+    @Query(value = "select * from build where status = 'RUNNING' and lease_expires_at < :now"
+            + " for update skip locked", nativeQuery = true)
     List<Build> expiredLeases(Instant now);
+
+    /**
+     * The build, locked for a transition: a concurrent one (a worker finishing, another replica expiring the lease,
+     * a cancel) waits for it and then sees the status it left, so the entity's transitions are decided on the
+     * committed status, never on a copy read before.
+     */
+    @Lock(LockModeType.PESSIMISTIC_WRITE)
+    @Query("select b from Build b where b.id = :id")
+    Optional<Build> lockById(UUID id);
 
     @Modifying
     @Query("update Build b set b.leaseExpiresAt = :until where b.id = :id and b.leaseOwner = :owner"

@@ -134,13 +134,11 @@ public class BuildSubmissions {
             ContextIntake.StoredContext built = repack(context, request.dockerfile(), evaluation);
             build.builtContextDigest = built.digest().value();
             build.builtContextSize = built.size();
-            build.status = BuildStatus.QUEUED;
+            build.queue();
         } else {
-            build.status = BuildStatus.REJECTED;
-            build.finishedAt = now;
-            build.failureReason = "rejected by policy: " + findings.stream()
+            build.reject("rejected by policy: " + findings.stream()
                     .filter(f -> f.severity() == Finding.Severity.error && !Boolean.TRUE.equals(f.waived()))
-                    .count() + " error finding(s)";
+                    .count() + " error finding(s)", now);
         }
         long policyEnd = System.nanoTime();
         phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.INTAKE, policyStart - intakeStart);
@@ -305,15 +303,13 @@ public class BuildSubmissions {
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
-        build.status = evaluation.passed() ? BuildStatus.QUEUED : BuildStatus.REJECTED;
         if (evaluation.passed()) {
             ContextIntake.StoredContext built = repack(context, origin.dockerfile, evaluation);
             build.builtContextDigest = built.digest().value();
             build.builtContextSize = built.size();
-        }
-        if (!evaluation.passed()) {
-            build.finishedAt = now;
-            build.failureReason = "rejected by policy on rebuild";
+            build.queue();
+        } else {
+            build.reject("rejected by policy on rebuild", now);
         }
         tx.executeWithoutResult(s -> {
             builds.save(build);
@@ -469,21 +465,18 @@ public class BuildSubmissions {
             throw Problem.forbidden("cancelling needs the BUILDER role for team '" + build.team + "' or ADMIN");
         }
         return tx.execute(s -> {
-            Build b = builds.findById(id).orElseThrow();
-            if (b.status.isFinal()) {
+            Build b = builds.lockById(id).orElseThrow();
+            BuildStatus atRequest = b.status;
+            boolean ended;
+            try {
+                ended = b.cancel(info.actor(), clock.instant().truncatedTo(ChronoUnit.MICROS));
+            } catch (Build.IllegalTransition alreadyEnded) {
                 throw new Problem(409, "build-final", "Conflict", "build " + id + " has already ended ("
                         + b.status + ")");
             }
-            b.cancelRequested = true;
-            BuildStatus atRequest = b.status;
-            if (b.status == BuildStatus.QUEUED) {
-                b.status = BuildStatus.CANCELLED;
-                b.finishedAt = clock.instant().truncatedTo(ChronoUnit.MICROS);
-                b.failureReason = "cancelled before it started by " + info.actor();
-            }
             events.publishEvent(new AuditRecord("build.cancel-requested", "build/" + id, Outcome.SUCCESS,
                     Map.of("statusAtRequest", atRequest.name()), info));
-            if (b.status == BuildStatus.CANCELLED) {
+            if (ended) {
                 // a queued build ends here; a running one ends (build.cancelled) when its host has stopped it
                 events.publishEvent(new AuditRecord("build.cancelled", "build/" + id, Outcome.SUCCESS,
                         Map.of("reason", b.failureReason), info));

@@ -40,8 +40,7 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
         if (modified == null) {
             throw new InvalidAdvisory(where + ": 'modified' is required (RFC 3339)");
         }
-        List<String> aliases = new ArrayList<>();
-        node.path("aliases").forEach(a -> aliases.add(a.asString()));
+        List<String> aliases = strings(node.path("aliases"), where + ": 'aliases'");
         String severity = severity(node);
         List<Affected> affected = new ArrayList<>();
         int i = 0;
@@ -69,12 +68,14 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
                     if (!List.of("introduced", "fixed", "last_affected", "limit").contains(kind)) {
                         throw new InvalidAdvisory(at + ": unknown range event '" + kind + "'");
                     }
+                    if (e.path(kind).isContainer()) {
+                        throw new InvalidAdvisory(at + ": the range event '" + kind + "' must be a version string");
+                    }
                     events.add(new AffectedRange.Event(kind, e.path(kind).asString()));
                 }
                 ranges.add(new AffectedRange(type, events));
             }
-            List<String> versions = new ArrayList<>();
-            a.path("versions").forEach(v -> versions.add(v.asString()));
+            List<String> versions = strings(a.path("versions"), at + ": 'versions'");
             String own = affectedSeverity(a);
             affected.add(new Affected(ecosystem, name, ranges, versions, own));
         }
@@ -122,6 +123,22 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
             case "low", "unimportant", "negligible" -> "low";
             default -> "unknown";
         };
+    }
+
+    /**
+     * The values of a list as text, as before; a value that is itself an object or a list is refused (its coercion
+     * would throw, a 500 on the import). Scalars stay coerced as they always were, so every advisory already stored
+     * still reads back the same.
+     */
+    private static List<String> strings(JsonNode list, String where) {
+        List<String> out = new ArrayList<>();
+        for (JsonNode v : list) {
+            if (v.isContainer()) {
+                throw new InvalidAdvisory(where + " must be a list of strings");
+            }
+            out.add(v.asString());
+        }
+        return out;
     }
 
     private static String text(JsonNode node, String field) {

@@ -170,8 +170,9 @@ final class Packages {
             String name = p.get("Package");
             String version = p.get("Version");
             String state = p.getOrDefault("Status", "install ok installed");
-            if (name == null || version == null || !state.endsWith(" installed")) {
-                continue;
+            if (name == null || version == null || name.isEmpty() || version.isEmpty()
+                    || !state.endsWith(" installed")) {
+                continue; // an empty field names no package (found by PackageDatabaseFuzzTest)
             }
             String source = p.get("Source");
             if (source != null) {
@@ -254,8 +255,8 @@ final class Packages {
                 version = line.substring(8).trim();
             }
         }
-        if (name == null || version == null) {
-            return null;
+        if (name == null || version == null || name.isEmpty() || version.isEmpty()) {
+            return null; // an empty header names no package (found by PackageDatabaseFuzzTest)
         }
         String normalised = name.toLowerCase(java.util.Locale.ROOT).replaceAll("[-_.]+", "-");
         return new Package("pypi", "PyPI", normalised, version, null, purl("pypi", null, normalised, version, Map.of()),
@@ -366,8 +367,17 @@ final class Packages {
 
     static String purl(String type, String namespace, String name, String version, Map<String, String> qualifiers) {
         try {
-            return new PackageURL(type, namespace, name, version, qualifiers.isEmpty() ? null
+            String purl = new PackageURL(type, namespace, name, version, qualifiers.isEmpty() ? null
                     : new TreeMap<>(qualifiers), null).canonicalize();
+            // packageurl-java escapes a byte below 0x10 as one hex digit ("%0" for NUL), which its own parser then
+            // refuses, and a non-ASCII byte sign-extended ("%FFFFEF"), which reads back as other characters. Such a
+            // purl would make the SBOM unreadable or name another version, so the package has none (found by
+            // PackageDatabaseFuzzTest: control and non-ASCII characters in pom.properties, dpkg and Python fields).
+            PackageURL back = new PackageURL(purl);
+            if (!java.util.Objects.equals(back.getVersion(), version) || !back.canonicalize().equals(purl)) {
+                return null;
+            }
+            return purl;
         } catch (MalformedPackageURLException e) {
             return null;
         }

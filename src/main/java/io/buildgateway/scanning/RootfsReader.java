@@ -84,7 +84,14 @@ final class RootfsReader {
         }
         if (e.isLink()) {
             Path linked = root.resolve(LayerAudit.normalise(e.getLinkName()).substring(1)).normalize();
-            if (!linked.startsWith(root) || !Files.isRegularFile(linked, LinkOption.NOFOLLOW_LINKS)) {
+            Path linkedParent = linked.getParent();
+            // The link's target must be a file we wrote: its folder is resolved physically, because a symlink the
+            // image planted on the way ("up" -> "..") would otherwise hard-link a file of the gateway's host into the
+            // folder OpenSCAP reads and reports on (found by LayerFuzzTest).
+            if (!linked.startsWith(root) || linkedParent == null
+                    || !Files.isDirectory(linkedParent)
+                    || !linkedParent.toRealPath().startsWith(root)
+                    || !Files.isRegularFile(linked, LinkOption.NOFOLLOW_LINKS)) {
                 return target; // a hard link to nothing we wrote: skipped, as device nodes are
             }
             try {

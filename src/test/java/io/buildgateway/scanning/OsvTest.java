@@ -54,4 +54,22 @@ class OsvTest {
                 + "\"events\":[{\"broken\":\"1\"}]}]}]}")).hasMessageContaining("broken");
         assertThatThrownBy(() -> parse("[1]")).hasMessageContaining("object");
     }
+
+    // Found by OsvFuzzTest (seed non-string-values): an object where a string belongs made the node's coercion throw,
+    // and the import answered 500. Refused with the reason now; scalars stay read as before.
+    @Test
+    void anObjectWhereAStringBelongsIsRefusedNotACrash() {
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"aliases\":[{\"x\":1}]}"))
+                .isInstanceOf(Osv.InvalidAdvisory.class).hasMessageContaining("'aliases'");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"y\"},\"versions\":[[\"1\"]]}]}"))
+                .isInstanceOf(Osv.InvalidAdvisory.class).hasMessageContaining("'versions'");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"y\"},\"ranges\":[{\"type\":\"SEMVER\","
+                + "\"events\":[{\"fixed\":{\"a\":1}}]}]}]}"))
+                .isInstanceOf(Osv.InvalidAdvisory.class).hasMessageContaining("'fixed'");
+        Osv numbers = parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"y\"},\"versions\":[1.5]}]}");
+        assertThat(numbers.affected().get(0).versions()).containsExactly("1.5");
+    }
 }

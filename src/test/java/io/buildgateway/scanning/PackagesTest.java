@@ -147,4 +147,27 @@ class PackagesTest {
         }
         return out.toByteArray();
     }
+
+    // Found by PackageDatabaseFuzzTest (seeds odd-fields, pkg-info): an empty Package/Version or Name/Version field
+    // made a package with an empty name or version in the SBOM.
+    @Test
+    void emptyFieldsNameNoPackage() {
+        assertThat(Packages.dpkg("Package:\nVersion: 1\nStatus: install ok installed\n\nPackage: a\nVersion:\n",
+                DEBIAN, "/var/lib/dpkg/status")).isEmpty();
+        assertThat(Packages.python("Name:   \nVersion: 1\n", "/x/PKG-INFO")).isNull();
+        assertThat(Packages.python("Name: a\nVersion:\n", "/x/PKG-INFO")).isNull();
+        assertThat(Packages.dpkg("Package: a\nVersion: 1\n", DEBIAN, "/var/lib/dpkg/status")).hasSize(1);
+    }
+
+    // Found by PackageDatabaseFuzzTest (crash-965c6425…): a version with control characters got a purl that does not
+    // parse ("pkg:maven/org.y/y@3%0n2…"); such a package is listed without a purl.
+    @Test
+    void aPurlThatWouldNotParseIsLeftOut() throws Exception {
+        assertThat(Packages.purl("maven", "org.y", "y", "3\u0000n2", java.util.Map.of())).isNull();
+        // crash-b5411e4c…, crash-6b770e7f…: a non-ASCII character was escaped as "%FFFFEF…" and read back as another
+        assertThat(Packages.purl("deb", "debian", "a", "\uFFFD2.3~rc1-4", java.util.Map.of())).isNull();
+        assertThat(Packages.purl("pypi", null, "a", "2\u00e931.0", java.util.Map.of())).isNull();
+        String plain = Packages.purl("maven", "org.y", "y", "3 n2", java.util.Map.of());
+        assertThat(new com.github.packageurl.PackageURL(plain).getVersion()).isEqualTo("3 n2");
+    }
 }

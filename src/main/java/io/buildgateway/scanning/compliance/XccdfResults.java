@@ -44,6 +44,8 @@ final class XccdfResults {
             return read(xml);
         } catch (XMLStreamException e) {
             throw new IOException("unreadable XCCDF results: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw jdkParserFailure("unreadable XCCDF results", e);
         } finally {
             if (xml != null) {
                 try {
@@ -74,6 +76,8 @@ final class XccdfResults {
             return ids;
         } catch (XMLStreamException e) {
             throw new IOException("unreadable content: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw jdkParserFailure("unreadable content", e);
         } finally {
             if (xml != null) {
                 try {
@@ -92,6 +96,15 @@ final class XccdfResults {
         factory.setProperty(XMLInputFactory.IS_SUPPORTING_EXTERNAL_ENTITIES, false);
         factory.setProperty(XMLConstants.ACCESS_EXTERNAL_DTD, "");
         return factory;
+    }
+
+    /**
+     * The JDK's parser fails on some malformed input with a runtime exception of its own instead of an
+     * XMLStreamException: a NUL inside a DOCTYPE throws MissingResourceException (the message key InvalidCharInDTD is
+     * missing from its resources; found by XccdfFuzzTest). Such input is unreadable like any other.
+     */
+    private static IOException jdkParserFailure(String what, RuntimeException e) {
+        return new IOException(what + ": the XML parser failed (" + e.getClass().getSimpleName() + ")", e);
     }
 
     private static void refuseDoctype(int event) throws XMLStreamException {

@@ -155,4 +155,15 @@ class XccdfResultsTest {
                 .containsExactly("xccdf_org.ssgproject.content_profile_standard",
                         "xccdf_org.ssgproject.content_profile_cis");
     }
+
+    // Found by XccdfFuzzTest (crash-18e987ca…): a NUL inside a DOCTYPE made the JDK's parser throw
+    // MissingResourceException, which escaped as something other than "unreadable".
+    @Test
+    void aParserFailureOfTheJdkIsUnreadableInputToo() {
+        byte[] xml = "<?xml version=\"1.0\"?>\n<!DOCTYPE r [<!\u0000\u0000>]>\n<r/>".getBytes(StandardCharsets.UTF_8);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> XccdfResults.parse(new ByteArrayInputStream(xml)))
+                .isInstanceOf(IOException.class).hasMessageStartingWith("unreadable XCCDF results");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> XccdfResults.profiles(new ByteArrayInputStream(xml)))
+                .isInstanceOf(IOException.class).hasMessageStartingWith("unreadable content");
+    }
 }

@@ -1,0 +1,214 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Consumer;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** The build's state machine: every transition from every status, legal ones with their effects. */
+class BuildTransitionsTest {
+
+    private static final Instant T0 = Instant.parse("2026-12-02T08:00:00Z");
+    private static final Duration LEASE = Duration.ofSeconds(60);
+    /** After the lease taken at T0 lapsed. */
+    private static final Instant LAPSED = T0.plus(LEASE).plusMillis(1);
+
+    enum Transition {
+        QUEUE(b -> b.queue()),
+        REJECT(b -> b.reject("rejected by policy: 1 error finding(s)", T0)),
+        CLAIM(b -> b.claim("host1", "replica-a", T0, LEASE)),
+        FINISH_SUCCEEDED(b -> b.finish(BuildStatus.SUCCEEDED, null, LAPSED)),
+        FINISH_FAILED(b -> b.finish(BuildStatus.FAILED, "step 2 exited 1", LAPSED)),
+        FINISH_CANCELLED(b -> b.finish(BuildStatus.CANCELLED, "cancelled by alice", LAPSED)),
+        EXPIRE(b -> b.expire(LAPSED)),
+        CANCEL(b -> b.cancel("alice", LAPSED));
+
+        final Consumer<Build> apply;
+
+        Transition(Consumer<Build> apply) {
+            this.apply = apply;
+        }
+    }
+
+    /** The status each legal transition leads to, by starting status (null: a new build); absent: refused. */
+    private static final Map<Transition, BuildStatus> FROM_NEW = Map.of(
+            Transition.QUEUE, BuildStatus.QUEUED,
+            Transition.REJECT, BuildStatus.REJECTED);
+    private static final Map<BuildStatus, Map<Transition, BuildStatus>> LEGAL = new EnumMap<>(Map.of(
+            BuildStatus.QUEUED, Map.of(
+                    Transition.CLAIM, BuildStatus.RUNNING,
+                    Transition.CANCEL, BuildStatus.CANCELLED),
+            BuildStatus.RUNNING, Map.of(
+                    Transition.FINISH_SUCCEEDED, BuildStatus.SUCCEEDED,
+                    Transition.FINISH_FAILED, BuildStatus.FAILED,
+                    Transition.FINISH_CANCELLED, BuildStatus.CANCELLED,
+                    Transition.EXPIRE, BuildStatus.FAILED,
+                    Transition.CANCEL, BuildStatus.RUNNING),
+            BuildStatus.SUCCEEDED, Map.of(),
+            BuildStatus.FAILED, Map.of(),
+            BuildStatus.REJECTED, Map.of(),
+            BuildStatus.CANCELLED, Map.of()));
+
+    /** A build in {@code status}, reached through legal transitions only. */
+    private static Build in(BuildStatus status) {
+        Build b = new Build(UUID.randomUUID());
+        if (status == null) {
+            return b;
+        }
+        switch (status) {
+            case REJECTED -> b.reject("rejected by policy: 1 error finding(s)", T0);
+            case QUEUED -> b.queue();
+            case CANCELLED -> {
+                b.queue();
+                b.cancel("alice", T0);
+            }
+            default -> {
+                b.queue();
+                b.claim("host1", "replica-a", T0, LEASE);
+                if (status != BuildStatus.RUNNING) {
+                    b.finish(status, status == BuildStatus.FAILED ? "step 2 exited 1" : null, LAPSED);
+                }
+            }
+        }
+        assertThat(b.status).isEqualTo(status);
+        return b;
+    }
+
+    static Stream<Arguments> everyPair() {
+        List<Arguments> pairs = new ArrayList<>();
+        List<BuildStatus> from = new ArrayList<>(Arrays.asList(BuildStatus.values()));
+        from.add(0, null);
+        for (BuildStatus status : from) {
+            Map<Transition, BuildStatus> legal = status == null ? FROM_NEW : LEGAL.get(status);
+            for (Transition t : Transition.values()) {
+                pairs.add(Arguments.of(status, t, legal.get(t)));
+            }
+        }
+        return pairs.stream();
+    }
+
+    @ParameterizedTest(name = "{0} --{1}--> {2}")
+    @MethodSource("everyPair")
+    void everyTransitionFromEveryStatusIsLegalOrRefusedAndRefusalChangesNothing(BuildStatus from, Transition t,
+            BuildStatus expected) {
+        Build b = in(from);
+        if (expected != null) {
+            t.apply.accept(b);
+            assertThat(b.status).isEqualTo(expected);
+            return;
+        }
+        List<Object> before = snapshot(b);
+        assertThatThrownBy(() -> t.apply.accept(b)).isInstanceOf(Build.IllegalTransition.class)
+                .hasMessageContaining("cannot").hasMessageContaining(from == null ? "from new" : "from " + from)
+                .satisfies(e -> assertThat(((Build.IllegalTransition) e).from()).isEqualTo(from));
+        assertThat(snapshot(b)).as("a refused transition leaves the build as it was").isEqualTo(before);
+    }
+
+    @Test
+    void theTableCoversEveryStatusAndEveryFinalStatusHasNoWayOut() {
+        assertThat(LEGAL.keySet()).containsExactlyInAnyOrder(BuildStatus.values());
+        LEGAL.forEach((status, legal) -> assertThat(legal.isEmpty()).as("%s", status).isEqualTo(status.isFinal()));
+        assertThat(everyPair()).hasSize((BuildStatus.values().length + 1) * Transition.values().length);
+    }
+
+    @Test
+    void claimStartsTheBuildOnItsHostWithALease() {
+        Build b = in(BuildStatus.QUEUED);
+        b.claim("host2", "replica-b", T0, LEASE);
+        assertThat(b.phase).isEqualTo("BUILDING");
+        assertThat(b.host).isEqualTo("host2");
+        assertThat(b.startedAt).isEqualTo(T0);
+        assertThat(b.leaseOwner).isEqualTo("replica-b");
+        assertThat(b.leaseExpiresAt).isEqualTo(T0.plus(LEASE));
+    }
+
+    @Test
+    void finishRecordsTheOutcomeAndReleasesTheLease() {
+        Build b = in(BuildStatus.RUNNING);
+        b.finish(BuildStatus.FAILED, "step 2 exited 1", LAPSED);
+        assertThat(b.phase).isNull();
+        assertThat(b.finishedAt).isEqualTo(LAPSED);
+        assertThat(b.failureReason).isEqualTo("step 2 exited 1");
+        assertThat(b.leaseOwner).isNull();
+        assertThat(b.leaseExpiresAt).isNull();
+        assertThat(b.host).as("where it ran stays on the record").isEqualTo("host1");
+    }
+
+    @Test
+    void aRunningBuildEndsOnlySucceededFailedOrCancelled() {
+        for (BuildStatus not : List.of(BuildStatus.QUEUED, BuildStatus.RUNNING, BuildStatus.REJECTED)) {
+            Build b = in(BuildStatus.RUNNING);
+            assertThatThrownBy(() -> b.finish(not, "x", LAPSED)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining(not.name());
+            assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+        }
+    }
+
+    @Test
+    void expireFailsOnlyABuildWhoseLeaseLapsed() {
+        Build running = in(BuildStatus.RUNNING);
+        assertThatThrownBy(() -> running.expire(T0.plus(LEASE))).isInstanceOf(Build.IllegalTransition.class)
+                .hasMessageContaining("lease runs until " + T0.plus(LEASE));
+        assertThat(running.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(running.leaseOwner).isEqualTo("replica-a");
+
+        running.expire(LAPSED);
+        assertThat(running.status).isEqualTo(BuildStatus.FAILED);
+        assertThat(running.failureReason).isEqualTo(Build.LEASE_EXPIRED);
+        assertThat(running.finishedAt).isEqualTo(LAPSED);
+        assertThat(running.leaseOwner).isNull();
+        assertThat(running.leaseExpiresAt).isNull();
+    }
+
+    @Test
+    void theWorkerOfAnExpiredBuildCannotOverwriteTheFailure() {
+        Build b = in(BuildStatus.RUNNING);
+        b.expire(LAPSED);
+        assertThatThrownBy(() -> b.finish(BuildStatus.SUCCEEDED, null, LAPSED.plusSeconds(5)))
+                .isInstanceOf(Build.IllegalTransition.class).hasMessageContaining("cannot finish from FAILED");
+        assertThat(b.failureReason).isEqualTo(Build.LEASE_EXPIRED);
+    }
+
+    @Test
+    void cancelEndsAQueuedBuildAndFlagsARunningOne() {
+        Build queued = in(BuildStatus.QUEUED);
+        assertThat(queued.cancel("alice", LAPSED)).isTrue();
+        assertThat(queued.cancelRequested).isTrue();
+        assertThat(queued.finishedAt).isEqualTo(LAPSED);
+        assertThat(queued.failureReason).isEqualTo("cancelled before it started by alice");
+
+        Build running = in(BuildStatus.RUNNING);
+        assertThat(running.cancel("alice", LAPSED)).isFalse();
+        assertThat(running.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(running.cancelRequested).isTrue();
+        assertThat(running.finishedAt).isNull();
+        assertThat(running.leaseOwner).isEqualTo("replica-a");
+    }
+
+    @Test
+    void rejectRecordsTheReasonAndTheEnd() {
+        Build b = in(null);
+        b.reject("rejected by policy on rebuild", T0);
+        assertThat(b.finishedAt).isEqualTo(T0);
+        assertThat(b.failureReason).isEqualTo("rejected by policy on rebuild");
+        assertThat(b.startedAt).isNull();
+    }
+
+    private static List<Object> snapshot(Build b) {
+        return Arrays.asList(b.status, b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
+                b.leaseExpiresAt, b.cancelRequested);
+    }
+}
