@@ -97,7 +97,8 @@ public class BuildSubmissions {
         intake.checkDeclaredLength(contentLength);
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers));
+                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers,
+                hosts.readsHeredocs(), null));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
         BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
                 name -> policy.isPublicBuildArg(team, name));
@@ -269,7 +270,7 @@ public class BuildSubmissions {
                     + " them public); it cannot be rebuilt: submit it again");
         }
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files(), registry::onBuildTriggers));
+                origin.team, origin.image, context.files(), registry::onBuildTriggers, hosts.readsHeredocs(), null));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(UUID.randomUUID());
         build.image = origin.image;
