@@ -43,10 +43,6 @@ public record HostPoolProperties(
         public Host {
             builder = builder == null ? Builder.BUILDKIT : builder;
         }
-
-        public Host(String name, String endpoint, int capacity, String tlsCertPath) {
-            this(name, endpoint, capacity, tlsCertPath, Builder.BUILDKIT);
-        }
     }
 
     /** Which of the daemon's builders runs a host's builds. */
