@@ -343,7 +343,7 @@ public class BuildHosts {
                     job.noCache(), properties.build(), stepOutput, cancelled, deadline, clock);
         }
         List<PulledImage> used = used(result.trace(), pulls.pulled());
-        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, used);
+        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
         BuildOutcome ended = result.stopped() != null
                 ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
@@ -377,14 +377,26 @@ public class BuildHosts {
         for (String reference : trace.used()) {
             int at = reference.indexOf('@');
             String name = at > 0 ? reference.substring(0, at) : reference;
-            boolean known = pulled.stream().anyMatch(p -> p.reference().equals(name)
-                    || p.reference().equals(reference) || (at > 0 && p.digest().equals(reference.substring(at + 1))));
+            boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
+                    || (at > 0 && p.digest().equals(reference.substring(at + 1))));
             if (!known) {
                 used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
                         "FROM " + reference));
             }
         }
         return used;
+    }
+
+    /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */
+    private static String withTag(String reference) {
+        int at = reference.indexOf('@');
+        String name = at > 0 ? reference.substring(0, at) : reference;
+        return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : name + ":latest";
+    }
+
+    /** Only images known by a digest go into the build's record (provenance names every one by digest). */
+    private static List<PulledImage> digested(List<PulledImage> images) {
+        return images.stream().filter(p -> p.digest().startsWith("sha256:")).toList();
     }
 
     /**
@@ -444,7 +456,7 @@ public class BuildHosts {
             reason += " (" + build.outcome().reason() + ")";
         }
         return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason,
-                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, pulled));
+                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, digested(pulled)));
     }
 
     private List<String> pullablePrefixes() {
