@@ -325,6 +325,17 @@ public class BuildHosts {
             throws Exception {
         com.github.dockerjava.transport.DockerHttpClient http = clients.http(host);
         String registry = properties.registry().address();
+        if (!plan.refused().isEmpty()) {
+            // BuildKit would take a refused image from the host's store (another build's) without asking the
+            // registry: a build that names one is stopped before it runs, as a confinement violation.
+            List<PulledImage> refused = plan.refused().keySet().stream()
+                    .map(r -> new PulledImage(r, "(not granted)", "FROM " + r)).toList();
+            Step stopped = new Step(null, BuildOutcome.failed("an image the build names is not granted to it"),
+                    refused, List.of(), null, null);
+            BuildOutcome confined = confine(job, true, plan, stopped, null, output);
+            return new Built(null, confined != null ? confined : stopped.outcome(),
+                    new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, List.of()), 0);
+        }
         List<String> toPull = job.allowedPulls().stream()
                 .filter(r -> plan.granted().contains(Confinement.repository(r, registry))).distinct().toList();
         String token = tokens == null ? null : tokens.mint("build/" + job.buildId(), Confinement.pullGrants(plan),
