@@ -45,7 +45,6 @@ log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
 
 install_packages() {
   local need=()
-  command -v dockerd >/dev/null || need+=(docker.io)
   command -v docker-registry >/dev/null || need+=(docker-registry)
   [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q 'static' || dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
   command -v debootstrap >/dev/null || need+=(debootstrap)
@@ -75,6 +74,71 @@ install_packages() {
   fi
 }
 
+# The build hosts run Debian 13's dockerd 26 (BuildKit by default: heredocs, RUN --mount, COPY --link; issue #13) on
+# this Debian 12 userland. Debian 13 (trixie) is added as an apt source at pin priority 50, below an installed
+# package's 100, so nothing is ever taken from it unless named here; its runc (it needs a newer glibc) is pinned away
+# and bookworm's runc 1.1.5 serves. Before the upgrade, Debian 12's dockerd 20.10 is kept (dpkg -x) in the cache: the
+# test environment starts it as an "old" host that health must refuse for BuildKit builds.
+DOCKER_VERSION=26.1.5
+TRIXIE_SOURCES=/etc/apt/sources.list.d/build-gateway-trixie.sources
+TRIXIE_PIN=/etc/apt/preferences.d/build-gateway-trixie
+OLD_DOCKER=$CACHE/docker-20.10
+
+daemon_is_current() {
+  dpkg-query -W -f '${Version}' docker.io 2>/dev/null | grep -q "^$DOCKER_VERSION" \
+    && dpkg -s docker-buildx >/dev/null 2>&1
+}
+
+keep_old_daemon() {
+  [ -x "$OLD_DOCKER/usr/sbin/dockerd" ] && return 0
+  local v tmp
+  v=$(apt-cache madison docker.io | awk -F'|' '$2 ~ /20\.10/ {gsub(/ /,"",$2); print $2; exit}')
+  [ -n "$v" ] || { log "no docker.io 20.10 in the apt lists: the old test host will be missing"; return 0; }
+  log "keeping Debian 12's dockerd $v in $OLD_DOCKER (the old host of the tests)"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -qq "docker.io=$v" >/dev/null 2>&1 && dpkg -x docker.io_*.deb "$tmp/root")
+  mkdir -p "$CACHE"
+  rm -rf "$OLD_DOCKER"
+  mv "$tmp/root" "$OLD_DOCKER"
+  rm -rf "$tmp"
+}
+
+install_daemon() {
+  if daemon_is_current && [ -f "$TRIXIE_PIN" ] && { [ "$NAME" != test ] || [ -x "$OLD_DOCKER/usr/sbin/dockerd" ]; }; then
+    return 0
+  fi
+  local mirror
+  mirror=$(debian_mirror)
+  if [ ! -f "$TRIXIE_SOURCES" ] || [ ! -f "$TRIXIE_PIN" ]; then
+    log "adding Debian 13 (trixie) as a source at pin priority 50 (only the daemon packages are taken from it)"
+    cat >"$TRIXIE_SOURCES" <<SRC
+Types: deb
+URIs: $mirror
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    cat >"$TRIXIE_PIN" <<PIN
+# Build Gateway (scripts/env.sh): only the packages named on the apt-get line come from trixie.
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+
+# Debian 13's runc needs a newer glibc than Debian 12's; bookworm's runc 1.1.5 serves dockerd 26.
+Package: runc
+Pin: release n=trixie
+Pin-Priority: -1
+PIN
+  fi
+  apt-get update -qq >/dev/null
+  keep_old_daemon
+  if ! daemon_is_current; then
+    log "installing dockerd $DOCKER_VERSION, containerd, docker-cli and docker-buildx from Debian 13"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      docker.io/trixie docker-cli/trixie containerd/trixie docker-buildx/trixie >/dev/null
+  fi
+}
+
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 wait_for_socket() {
@@ -86,7 +150,7 @@ wait_for_socket() {
   return 1
 }
 
-# start_dockerd <label> <userns:true|false> [<netns>]
+# start_dockerd <label> <userns:true|false> [<netns>] — $DOCKERD names another daemon binary (the old test host).
 # With a network namespace the daemon (and the containerd it spawns) lives in it (nsenter: `ip netns exec` would
 # also remount /sys and hide the cgroup mounts dockerd needs); the gateway still reaches the
 # daemon's unix socket, which is a file.
@@ -107,7 +171,7 @@ start_dockerd() {
   [ "$userns" = true ] && extra+=(--userns-remap default)
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
   log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
-  setsid "${wrap[@]}" dockerd --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
+  setsid "${wrap[@]}" "${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
       "${extra[@]}" --iptables=false --ip-masq=false --bridge=none \
       --insecure-registry "$REGISTRY" >"$dir/dockerd.log" 2>&1 </dev/null &
   if ! wait_for_socket "$sock"; then
@@ -350,6 +414,7 @@ import_debootstrap() {
 
 up() {
   install_packages
+  install_daemon
   mkdir -p "$STATE"
   start_registry
   token_keys
@@ -361,11 +426,18 @@ up() {
   sock=$(start_dockerd host1 true "$NETNS")
   build_bases "$sock"
   if [ "$PLAIN" = true ]; then plain=$(start_dockerd plain false); fi
+  # The test environment's old host: Debian 12's dockerd 20.10 with user namespaces, which health must refuse for
+  # BuildKit builds (it runs no builds: no network namespace needed).
+  local old=""
+  if [ "$NAME" = test ] && [ -x "$OLD_DOCKER/usr/sbin/dockerd" ]; then
+    old=$(PATH="$OLD_DOCKER/usr/sbin:$OLD_DOCKER/usr/bin:$PATH" DOCKERD="$OLD_DOCKER/usr/sbin/dockerd" start_dockerd old true)
+  fi
   cat >"$STATE/env.sh" <<ENV
 export BGW_STATE=$STATE
 export BGW_REGISTRY=$REGISTRY
 export BGW_DOCKER_HOST=unix://$sock
 export BGW_PLAIN_DOCKER_HOST=${plain:+unix://$plain}
+export BGW_OLD_DOCKER_HOST=${old:+unix://$old}
 export BGW_DOCKER_CONFIG=$STATE/docker-config
 export BGW_NETNS=$NETNS
 export BGW_TOKEN_SOCKET=$TOKEN_SOCKET
@@ -392,7 +464,7 @@ stop_pid() {
 down() {
   [ -d "$STATE" ] || return 0
   stop_pid "$STATE/gateway.pid" gateway
-  for d in "$STATE"/host1 "$STATE"/plain; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
+  for d in "$STATE"/host1 "$STATE"/plain "$STATE"/old; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
   stop_pid "$STATE/host1/forwarder.pid" forwarder
   stop_pid "$STATE/registry/token-registry.pid" "token registry"
   rm -f "$TOKEN_SOCKET"

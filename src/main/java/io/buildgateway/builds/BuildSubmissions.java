@@ -104,7 +104,8 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers)
+                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers,
+                hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString() : null)));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
         BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
@@ -281,7 +282,7 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files(), registry::onBuildTriggers)
+                origin.team, origin.image, context.files(), registry::onBuildTriggers, hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString())));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(id);

@@ -117,9 +117,12 @@ public class BuildHosts {
             Info info = clients.control(host).infoCmd().exec();
             List<String> options = info.getSecurityOptions() == null ? List.of() : info.getSecurityOptions();
             boolean userns = options.stream().anyMatch(o -> o.equals("name=userns") || o.startsWith("name=userns,"));
-            next = userns ? new Health(true, true, clock.instant(), null)
-                    : new Health(false, false, clock.instant(),
-                            "daemon does not run with user-namespace remapping (--userns-remap); refused as a build host");
+            com.github.dockerjava.api.model.Version version = clients.control(host).versionCmd().exec();
+            String tooOld = BuildHostVersions.refusal(host.builder(), version.getVersion(), version.getApiVersion());
+            next = !userns ? new Health(false, false, clock.instant(),
+                            "daemon does not run with user-namespace remapping (--userns-remap); refused as a build host")
+                    : tooOld != null ? new Health(false, true, clock.instant(), tooOld)
+                    : new Health(true, true, clock.instant(), null);
         } catch (RuntimeException e) {
             next = new Health(false, false, clock.instant(), "daemon unreachable: " + summary(e));
         }
@@ -134,6 +137,7 @@ public class BuildHosts {
             details.put("healthy", next.healthy());
             details.put("usernsRemap", next.userns());
             details.put("error", next.error());
+            details.put("builder", host.builder().name().toLowerCase(java.util.Locale.ROOT));
             events.publishEvent(new AuditRecord("host.health-changed", "host/" + host.name(),
                     next.healthy() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
         }
@@ -163,6 +167,15 @@ public class BuildHosts {
                 .filter(h -> activeByHost.getOrDefault(h.name(), 0) < h.capacity())
                 .min(Comparator.comparingDouble(h -> (double) activeByHost.getOrDefault(h.name(), 0) / h.capacity()))
                 .map(HostPoolProperties.Host::name);
+    }
+
+    /**
+     * Whether every host's builder reads heredocs (BuildKit), so that a build accepted now reads as the policy read
+     * it on whichever host runs it; a pool with a classic-builder fallback host refuses them.
+     */
+    public boolean readsHeredocs() {
+        return !properties.hosts().isEmpty()
+                && properties.hosts().stream().allMatch(h -> h.builder() == HostPoolProperties.Builder.BUILDKIT);
     }
 
     public int totalCapacity() {
@@ -206,31 +219,23 @@ public class BuildHosts {
                 + " (" + why + ")\n"));
         AuthConfigurations pullAuth = buildAuth(job, plan, limits);
         try {
-            Step build;
-            try (InputStream context = Files.newInputStream(job.context())) {
-                build = build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), Map.of(),
-                        job.noCache(), true, pullAuth, stepOutput, cancelled, deadline);
+            long t1;
+            long t2;
+            Built done;
+            if (host.builder() == HostPoolProperties.Builder.BUILDKIT) {
+                done = buildKit(host, job, plan, output, stepOutput, cancelled, deadline);
+                t1 = System.nanoTime();
+                t2 = t1;
+            } else {
+                done = classic(docker, h, job, plan, pullAuth, output, stepOutput, cancelled, deadline);
+                t1 = done.builtAt();
+                t2 = System.nanoTime();
             }
-            BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), h.userns(), NETWORK_MODE,
-                    build.pulled());
-            if (build.outcome() != null) {
-                BuildOutcome confined = confine(job, h.userns(), plan, build, null, output);
-                return confined != null ? confined : build.outcome();
+            if (done.outcome() != null) {
+                return done.outcome();
             }
-            long t1 = System.nanoTime();
-            Step labelled = label(docker, build.imageId(), job, pullAuth, stepOutput, cancelled, deadline);
-            long t2 = System.nanoTime();
-            BuildOutcome confined = confine(job, h.userns(), plan, build, labelled, output);
-            if (confined != null) {
-                removeQuietly(docker, build.imageId());
-                if (labelled.imageId() != null) {
-                    removeQuietly(docker, labelled.imageId());
-                }
-                return confined;
-            }
-            if (labelled.outcome() != null) {
-                return labelled.outcome();
-            }
+            Step labelled = new Step(done.imageId(), null);
+            BuildOutcome.HostRun run = done.run();
             phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.BUILD, t2 - t0);
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
                     ref, output, deadline);
@@ -278,6 +283,136 @@ public class BuildHosts {
             log.warn("build {} failed on {}", job.buildId(), job.host(), e);
             return BuildOutcome.failed("build host error: " + summary(e));
         }
+    }
+
+
+    /** A built (and labelled) image id, or the outcome that ended the build; the host's facts for the record. */
+    private record Built(String imageId, BuildOutcome outcome, BuildOutcome.HostRun run, long builtAt) {
+    }
+
+    /** The classic builder's build, then the label step; confinement checked on both. */
+    private Built classic(DockerClient docker, Health h, BuildJob job, Confinement.Plan plan,
+            AuthConfigurations pullAuth, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, Instant deadline) throws Exception {
+        Step build;
+        try (InputStream context = Files.newInputStream(job.context())) {
+            build = build(docker, context, job.dockerfile(), job.target(), job.buildArgs(), Map.of(),
+                    job.noCache(), true, pullAuth, stepOutput, cancelled, deadline);
+        }
+        BuildOutcome.HostRun run = new BuildOutcome.HostRun(job.host(), h.userns(), NETWORK_MODE, build.pulled());
+        if (build.outcome() != null) {
+            BuildOutcome confined = confine(job, h.userns(), plan, build, null, output);
+            return new Built(null, confined != null ? confined : build.outcome(), run, 0);
+        }
+        long t1 = System.nanoTime();
+        Step labelled = label(docker, build.imageId(), job, pullAuth, stepOutput, cancelled, deadline);
+        BuildOutcome confined = confine(job, h.userns(), plan, build, labelled, output);
+        if (confined != null) {
+            removeQuietly(docker, build.imageId());
+            if (labelled.imageId() != null) {
+                removeQuietly(docker, labelled.imageId());
+            }
+            return new Built(null, confined, run, t1);
+        }
+        if (labelled.outcome() != null) {
+            return new Built(null, labelled.outcome(), run, t1);
+        }
+        return new Built(labelled.imageId(), null, run, t1);
+    }
+
+    /**
+     * A BuildKit build ({@link BuildKitBuild}): the granted images pulled first with the build's pull token, then
+     * the build from the host's image store with the labels in the same build; confinement checked against what the
+     * build's FROM steps used, what BuildKit fetched itself and its error.
+     */
+    private Built buildKit(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan,
+            Consumer<String> output, Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline)
+            throws Exception {
+        com.github.dockerjava.transport.DockerHttpClient http = clients.http(host);
+        String registry = properties.registry().address();
+        if (!plan.refused().isEmpty()) {
+            // BuildKit would take a refused image from the host's store (another build's) without asking the
+            // registry: a build that names one is stopped before it runs, as a confinement violation.
+            List<PulledImage> refused = plan.refused().keySet().stream()
+                    .map(r -> new PulledImage(r, "(not granted)", "FROM " + r)).toList();
+            Step stopped = new Step(null, BuildOutcome.failed("an image the build names is not granted to it"),
+                    refused, List.of(), null, null);
+            BuildOutcome confined = confine(job, true, plan, stopped, null, output);
+            return new Built(null, confined != null ? confined : stopped.outcome(),
+                    new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, List.of()), 0);
+        }
+        List<String> toPull = job.allowedPulls().stream()
+                .filter(r -> plan.granted().contains(Confinement.repository(r, registry))).distinct().toList();
+        String token = tokens == null ? null : tokens.mint("build/" + job.buildId(), Confinement.pullGrants(plan),
+                properties.build().timeout().plusMinutes(1));
+        BuildKitBuild.Pull pulls = BuildKitBuild.pull(http, toPull, registry, token, output);
+        if (pulls.error() != null) {
+            Step failed = new Step(null, BuildOutcome.failed(pulls.error()), pulls.pulled(), List.of(), pulls.error(),
+                    "FROM");
+            BuildOutcome confined = confine(job, true, plan, failed, null, output);
+            return new Built(null, confined != null ? confined : failed.outcome(),
+                    new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, pulls.pulled()), 0);
+        }
+        BuildKitBuild.Result result;
+        try (InputStream context = Files.newInputStream(job.context())) {
+            result = BuildKitBuild.build(http, context, job.dockerfile(), job.target(), job.buildArgs(), job.labels(),
+                    job.noCache(), properties.build(), stepOutput, cancelled, deadline, clock);
+        }
+        List<PulledImage> used = used(result.trace(), pulls.pulled());
+        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, digested(used));
+        String error = result.error() != null ? result.error() : result.trace().error();
+        BuildOutcome ended = result.stopped() != null
+                ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
+                        ? "cancelled while building" : "build exceeded the timeout of " + properties.build().timeout())
+                : error != null ? BuildOutcome.failed("build failed: " + error)
+                : result.imageId() == null ? BuildOutcome.failed("the daemon reported no image id") : null;
+        if (error != null && result.stopped() == null) {
+            output.accept("ERROR: " + error + "\n");
+        }
+        Step step = new Step(result.imageId(), ended, used, result.trace().fetched(),
+                result.stopped() == null ? error : null, result.trace().failedStep());
+        BuildOutcome confined = confine(job, true, plan, step, null, output);
+        if (confined != null) {
+            if (result.imageId() != null) {
+                removeQuietly(clients.build(host), result.imageId());
+            }
+            return new Built(null, confined, run, 0);
+        }
+        if (ended != null) {
+            return new Built(null, ended, run, 0);
+        }
+        return new Built(result.imageId(), null, run, 0);
+    }
+
+    /**
+     * The images the build's FROM steps used, each by the digest of its pull; one the gateway did not pull came
+     * from the host's image store (another build's), which the confinement check judges by its repository.
+     */
+    private static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled) {
+        List<PulledImage> used = new java.util.ArrayList<>(pulled);
+        for (String reference : trace.used()) {
+            int at = reference.indexOf('@');
+            String name = at > 0 ? reference.substring(0, at) : reference;
+            boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
+                    || (at > 0 && p.digest().equals(reference.substring(at + 1))));
+            if (!known) {
+                used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
+                        "FROM " + reference));
+            }
+        }
+        return used;
+    }
+
+    /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */
+    private static String withTag(String reference) {
+        int at = reference.indexOf('@');
+        String name = at > 0 ? reference.substring(0, at) : reference;
+        return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : name + ":latest";
+    }
+
+    /** Only images known by a digest go into the build's record (provenance names every one by digest). */
+    private static List<PulledImage> digested(List<PulledImage> images) {
+        return images.stream().filter(p -> p.digest().startsWith("sha256:")).toList();
     }
 
     /**
@@ -337,7 +472,7 @@ public class BuildHosts {
             reason += " (" + build.outcome().reason() + ")";
         }
         return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason,
-                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, pulled));
+                new BuildOutcome.HostRun(job.host(), userns, NETWORK_MODE, digested(pulled)));
     }
 
     private List<String> pullablePrefixes() {

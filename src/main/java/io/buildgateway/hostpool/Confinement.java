@@ -36,6 +36,9 @@ final class Confinement {
     private static final Pattern STATUS = Pattern.compile("with status (\\d{3}[ A-Za-z]{0,40})");
     /** How the classic builder reports a failed RUN: the command's text, which the build's author chose. */
     private static final String RUN_FAILED = "The command '";
+    /** How BuildKit reports a failed RUN: {@code process "<command>" did not complete successfully: …}. */
+    private static final Pattern BUILDKIT_RUN_FAILED = Pattern.compile(
+            "process \".*\" did not complete successfully: [^\"]*", Pattern.DOTALL);
 
     private Confinement() {
     }
@@ -124,7 +127,7 @@ final class Confinement {
         for (String step : fetched) {
             found.add("the daemon downloaded a remote source in step \"" + shorten(step) + "\"");
         }
-        if (error != null && !error.startsWith(RUN_FAILED)) {
+        if (error != null && !error.startsWith(RUN_FAILED) && !BUILDKIT_RUN_FAILED.matcher(error).matches()) {
             Set<String> reached = new LinkedHashSet<>();
             Matcher url = URL_IN_ERROR.matcher(error);
             while (url.find()) {

@@ -24,6 +24,7 @@ final class DockerClients implements Closeable {
     private final HostPoolProperties properties;
     private final Map<String, DockerClient> control = new ConcurrentHashMap<>();
     private final Map<String, DockerClient> build = new ConcurrentHashMap<>();
+    private final Map<String, com.github.dockerjava.transport.DockerHttpClient> http = new ConcurrentHashMap<>();
     private final Path emptyConfig;
 
     DockerClients(HostPoolProperties properties) {
@@ -43,7 +44,20 @@ final class DockerClients implements Closeable {
         return build.computeIfAbsent(host.name(), n -> create(host, null));
     }
 
+    /**
+     * The host's HTTP transport without a response timeout, for requests docker-java's commands cannot express (a
+     * BuildKit build: {@code version=2}).
+     */
+    com.github.dockerjava.transport.DockerHttpClient http(HostPoolProperties.Host host) {
+        return http.computeIfAbsent(host.name(), n -> transport(host, null));
+    }
+
     private DockerClient create(HostPoolProperties.Host host, Duration responseTimeout) {
+        DockerClientConfig built = config(host);
+        return DockerClientImpl.getInstance(built, transport(host, responseTimeout));
+    }
+
+    private DockerClientConfig config(HostPoolProperties.Host host) {
         DefaultDockerClientConfig.Builder config = DefaultDockerClientConfig.createDefaultConfigBuilder()
                 .withDockerHost(host.endpoint())
                 .withApiVersion(properties.apiVersion())
@@ -55,7 +69,11 @@ final class DockerClients implements Closeable {
         if (tls) {
             config.withDockerCertPath(host.tlsCertPath());
         }
-        DockerClientConfig built = config.build();
+        return config.build();
+    }
+
+    private ApacheDockerHttpClient transport(HostPoolProperties.Host host, Duration responseTimeout) {
+        DockerClientConfig built = config(host);
         ApacheDockerHttpClient.Builder http = new ApacheDockerHttpClient.Builder()
                 .dockerHost(built.getDockerHost())
                 .sslConfig(built.getSSLConfig())
@@ -64,7 +82,7 @@ final class DockerClients implements Closeable {
         if (responseTimeout != null) {
             http.responseTimeout(responseTimeout);
         }
-        return DockerClientImpl.getInstance(built, http.build());
+        return http.build();
     }
 
     @Override
@@ -73,6 +91,9 @@ final class DockerClients implements Closeable {
             closeQuietly(client);
         }
         for (DockerClient client : build.values()) {
+            closeQuietly(client);
+        }
+        for (com.github.dockerjava.transport.DockerHttpClient client : http.values()) {
             closeQuietly(client);
         }
     }

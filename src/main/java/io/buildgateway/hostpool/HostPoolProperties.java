@@ -16,7 +16,8 @@ import org.springframework.validation.annotation.Validated;
  * Build hosts, the registry the gateway pushes to, and the limits of every build.
  *
  * @param hosts the build hosts (name, Docker endpoint {@code unix://} or {@code tcp://}, concurrent builds)
- * @param apiVersion Engine API version to speak (docker-java does not negotiate; 1.41 is Debian 12's dockerd)
+ * @param apiVersion Engine API version docker-java speaks (it does not negotiate; 1.41 is understood by Debian 12's
+ *        dockerd 20.10 and by dockerd 26); BuildKit builds use {@value BuildHostVersions#BUILDKIT_API} on their own
  * @param healthInterval how often each host's {@code /info} is checked
  * @param registry where images are pushed, with the gateway's own credentials
  * @param build limits applied to every build
@@ -32,9 +33,24 @@ public record HostPoolProperties(
 
     /**
      * @param tlsCertPath for {@code tcp://} endpoints: a folder with ca.pem, cert.pem, key.pem (mutual TLS)
+     * @param builder {@code buildkit} (the default: dockerd {@value BuildHostVersions#MIN_ENGINE} or newer, refused
+     *        by health when older) or {@code classic}, the deprecated classic builder, an explicit fallback for a
+     *        host with an older daemon (no heredocs, no BuildKit-only flags)
      */
     public record Host(@NotBlank String name, @NotBlank String endpoint, @Min(1) @DefaultValue("2") int capacity,
-            String tlsCertPath) {
+            String tlsCertPath, @DefaultValue("buildkit") Builder builder) {
+
+        public Host {
+            builder = builder == null ? Builder.BUILDKIT : builder;
+        }
+    }
+
+    /** Which of the daemon's builders runs a host's builds. */
+    public enum Builder {
+        /** {@code POST /build?version=2}: BuildKit, the daemon's default builder since dockerd 23. */
+        BUILDKIT,
+        /** The classic builder ({@code version=1}), deprecated by Docker: only as an explicit per-host fallback. */
+        CLASSIC
     }
 
     /**

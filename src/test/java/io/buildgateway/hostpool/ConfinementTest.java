@@ -70,6 +70,14 @@ class ConfinementTest {
         assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "The command '/bin/sh -c echo "
                 + "'Get \"http://10.0.0.1/\"' denied: requested access; false' returned a non-zero code: 1"))
                 .isEmpty();
+        // BuildKit's form of the same (captured from dockerd 26.1.5).
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "process \"/bin/sh -c echo "
+                + "'Get \"http://10.0.0.1/\"' denied: requested access; false\" did not complete successfully:"
+                + " exit code: 1")).isEmpty();
+        // ... which a fetch's error does not pass for.
+        assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "failed to GET http://10.0.0.1/x"
+                + " with status 401 Unauthorized: process \"x\" did not complete successfully: exit code: 1",
+                "ADD http://10.0.0.1/x /x")).isNotEmpty();
         assertThat(Confinement.violations(plan, REGISTRY, List.of(), List.of(), "COPY failed: open /x: permission"
                 + " denied: no")).isEmpty();
     }

@@ -96,6 +96,10 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.hosts[1].name", () -> "plain-1");
         registry.add("gateway.hostpool.hosts[1].endpoint", () -> require("BGW_PLAIN_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[1].capacity", () -> "4");
+        // Debian 12's dockerd 20.10 with user namespaces (scripts/env.sh): refused for BuildKit builds as too old.
+        registry.add("gateway.hostpool.hosts[2].name", () -> "old-1");
+        registry.add("gateway.hostpool.hosts[2].endpoint", () -> require("BGW_OLD_DOCKER_HOST"));
+        registry.add("gateway.hostpool.hosts[2].capacity", () -> "4");
         registry.add("gateway.hostpool.health-interval", () -> "2s");
         registry.add("gateway.hostpool.build.timeout", () -> "5m");
         registry.add("gateway.builds.dispatch-interval", () -> "200ms");

@@ -1,0 +1,216 @@
+package io.buildgateway.hostpool;
+
+import com.github.dockerjava.transport.DockerHttpClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One BuildKit build on a host, through docker-java's HTTP transport ({@code POST /build?version=2}; docker-java's
+ * build command has no builder version): the canonical context as the body, network {@code none}, the build args,
+ * target, labels (BuildKit writes them into the image config, no extra step) and no-cache. The response is read on a
+ * thread of its own; cancel and timeout close it, and closing the request cancels the build inside BuildKit (the
+ * daemon stops the running step's container at once).
+ *
+ * <p>BuildKit in dockerd has no client session here, so it gets no registry credentials and pulls nothing itself:
+ * the approved images are pulled first by the daemon's image service ({@code POST /images/create} with the build's
+ * pull token), and the build uses them from the host's image store ({@code pull=0}). An image that was not pulled for
+ * it fails the build ("no active sessions") instead of being fetched.
+ */
+final class BuildKitBuild {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** What the build produced: the image id or the error, the trace's facts, and how the wait ended. */
+    record Result(String imageId, String error, BuildKitTrace trace, BuildOutcome.Result stopped) {
+    }
+
+    /** An image pulled before the build, by the digest the registry gave. */
+    record Pull(List<PulledImage> pulled, String error) {
+    }
+
+    private BuildKitBuild() {
+    }
+
+    /** Pulls each reference with the registry token (an {@code X-Registry-Auth} of the daemon's image service). */
+    static Pull pull(DockerHttpClient http, List<String> references, String registry, String token,
+            Consumer<String> output) {
+        List<PulledImage> pulled = new ArrayList<>();
+        for (String reference : references) {
+            Map<String, String> auth = new LinkedHashMap<>();
+            auth.put("serveraddress", registry);
+            if (token != null) {
+                auth.put("registrytoken", token);
+            }
+            String header = Base64.getUrlEncoder().encodeToString(JSON.writeValueAsBytes(auth));
+            DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                    .method(DockerHttpClient.Request.Method.POST)
+                    .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/create?fromImage=" + encode(reference))
+                    .headers(Map.of("X-Registry-Auth", header)).build();
+            PullLog log = new PullLog();
+            log.stream("Step 0/0 : FROM " + reference);
+            try (DockerHttpClient.Response response = http.execute(request);
+                    BufferedReader lines = reader(response.getBody())) {
+                String line;
+                while ((line = lines.readLine()) != null) {
+                    JsonNode item = JSON.readTree(line);
+                    if (item.hasNonNull("errorDetail") || item.hasNonNull("error")) {
+                        String error = item.path("errorDetail").path("message").asString(item.path("error").asString(""));
+                        return new Pull(pulled, "pull of " + reference + " failed: " + error);
+                    }
+                    if (item.hasNonNull("status")) {
+                        log.status(item.path("status").asString(), item.path("id").asString(null));
+                    }
+                }
+                if (response.getStatusCode() >= 400) {
+                    return new Pull(pulled, "pull of " + reference + " failed: HTTP " + response.getStatusCode());
+                }
+            } catch (IOException | RuntimeException e) {
+                return new Pull(pulled, "pull of " + reference + " failed: " + BuildHosts.summary(e));
+            }
+            for (PulledImage p : log.pulled()) {
+                PulledImage image = new PulledImage(p.reference(), p.digest(), "FROM " + reference);
+                output.accept("Pulled " + p.reference() + "@" + p.digest() + "\n");
+                pulled.add(image);
+            }
+        }
+        return new Pull(pulled, null);
+    }
+
+    /**
+     * Runs the build; {@code stepOutput} gets the decoded trace. Blocks until the daemon answers the image id or an
+     * error, or until {@code cancelled} or the deadline stops it (then the request is closed).
+     */
+    static Result build(DockerHttpClient http, InputStream context, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, HostPoolProperties.Limits limits,
+            Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline, Clock clock)
+            throws InterruptedException {
+        StringBuilder query = new StringBuilder("/v" + BuildHostVersions.BUILDKIT_API + "/build?version=2")
+                .append("&networkmode=").append(BuildHosts.NETWORK_MODE)
+                .append("&pull=0&rm=1&forcerm=1")
+                .append("&dockerfile=").append(encode(dockerfile))
+                .append("&nocache=").append(noCache ? 1 : 0)
+                .append("&buildargs=").append(encode(JSON.writeValueAsString(buildArgs)))
+                .append("&labels=").append(encode(JSON.writeValueAsString(labels)))
+                .append("&memory=").append(limits.memory().toBytes())
+                .append("&memswap=").append(limits.memory().toBytes());
+        if (target != null && !target.isBlank()) {
+            query.append("&target=").append(encode(target));
+        }
+        if (!limits.cpuset().isBlank()) {
+            query.append("&cpusetcpus=").append(encode(limits.cpuset()));
+        }
+        if (limits.cpuShares() > 0) {
+            query.append("&cpushares=").append(limits.cpuShares());
+        }
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.POST).path(query.toString())
+                .headers(Map.of("Content-Type", "application/x-tar")).body(context).build();
+        BuildKitTrace trace = new BuildKitTrace(stepOutput);
+        AtomicReference<DockerHttpClient.Response> open = new AtomicReference<>();
+        AtomicReference<String> imageId = new AtomicReference<>();
+        AtomicReference<String> error = new AtomicReference<>();
+        CountDownLatch done = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        Thread reader = new Thread(() -> {
+            try (DockerHttpClient.Response response = http.execute(request)) {
+                open.set(response);
+                if (stop.get()) {
+                    return;
+                }
+                try (BufferedReader lines = reader(response.getBody())) {
+                    String line;
+                    while ((line = lines.readLine()) != null) {
+                        read(line, trace, imageId, error, stepOutput);
+                    }
+                }
+                if (response.getStatusCode() >= 400 && error.get() == null) {
+                    error.set("the daemon answered HTTP " + response.getStatusCode());
+                }
+            } catch (IOException | RuntimeException e) {
+                if (!stop.get()) {
+                    error.compareAndSet(null, BuildHosts.summary(e));
+                }
+            } finally {
+                trace.finish();
+                done.countDown();
+            }
+        }, "buildkit-build");
+        reader.setDaemon(true);
+        reader.start();
+        BuildOutcome.Result stopped = null;
+        while (!done.await(250, TimeUnit.MILLISECONDS)) {
+            if (stopped == null && cancelled.getAsBoolean()) {
+                stopped = BuildOutcome.Result.CANCELLED;
+            } else if (stopped == null && clock.instant().isAfter(deadline)) {
+                stopped = BuildOutcome.Result.TIMED_OUT;
+            }
+            if (stopped != null) {
+                stop.set(true);
+                DockerHttpClient.Response response = open.get();
+                if (response != null) {
+                    closeQuietly(response);
+                }
+            }
+        }
+        return new Result(imageId.get(), error.get(), trace, stopped);
+    }
+
+    private static void read(String line, BuildKitTrace trace, AtomicReference<String> imageId,
+            AtomicReference<String> error, Consumer<String> stepOutput) {
+        if (line.isBlank()) {
+            return;
+        }
+        JsonNode item;
+        try {
+            item = JSON.readTree(line);
+        } catch (RuntimeException e) {
+            stepOutput.accept("(an unreadable message of the daemon)\n");
+            return;
+        }
+        String id = item.path("id").asString("");
+        if (id.equals("moby.buildkit.trace")) {
+            trace.accept(item.path("aux").asString(""));
+        } else if (id.equals("moby.image.id")) {
+            imageId.set(item.path("aux").path("ID").asString(null));
+        } else if (item.hasNonNull("errorDetail") || item.hasNonNull("error")) {
+            error.compareAndSet(null,
+                    item.path("errorDetail").path("message").asString(item.path("error").asString("unknown error")));
+        } else if (item.hasNonNull("stream")) {
+            stepOutput.accept(item.path("stream").asString());
+        }
+    }
+
+    private static BufferedReader reader(InputStream body) {
+        return new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8));
+    }
+
+    private static String encode(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8);
+    }
+
+    private static void closeQuietly(java.io.Closeable c) {
+        try {
+            c.close();
+        } catch (IOException | RuntimeException ignored) {
+            // closing a response the daemon may already have ended
+        }
+    }
+}

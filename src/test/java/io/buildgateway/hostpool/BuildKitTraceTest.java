@@ -1,0 +1,86 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * The trace decoder on real bytes: the responses of dockerd 26.1.5's {@code POST /build?version=2} captured by
+ * scripts on the test environment's build host (src/test/resources/buildkit): a modern-syntax multi-stage build
+ * (heredoc RUN, a cache mount, COPY --chmod, COPY --link) without and with the cache, and a failing RUN.
+ */
+class BuildKitTraceTest {
+
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    private static BuildKitTrace replay(String resource, StringBuilder log) throws IOException {
+        BuildKitTrace trace = new BuildKitTrace(log::append);
+        try (InputStream in = BuildKitTraceTest.class.getResourceAsStream("/buildkit/" + resource)) {
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                JsonNode item = JSON.readTree(line);
+                if ("moby.buildkit.trace".equals(item.path("id").asString(""))) {
+                    trace.accept(item.path("aux").asString());
+                }
+            }
+        }
+        trace.finish();
+        return trace;
+    }
+
+    @Test
+    void aFreshBuildReadsAsThePlainProgressWithStepsLogsAndDone() throws IOException {
+        StringBuilder log = new StringBuilder();
+        BuildKitTrace trace = replay("modern-syntax.ndjson", log);
+        String text = log.toString();
+        assertThat(text).containsPattern("(?m)^#\\d+ \\[build 2/3\\] RUN <<EOT \\(echo hello from heredoc\\.\\.\\.\\)$");
+        assertThat(text).containsPattern("(?m)^#\\d+ hello from heredoc$");
+        assertThat(text).containsPattern("(?m)^#\\d+ cached$");
+        assertThat(text).containsPattern("(?m)^#\\d+ \\[stage-1 3/4\\] COPY --link hello.txt /hello.txt$");
+        assertThat(text).containsPattern("(?m)^#\\d+ DONE \\d+\\.\\ds$");
+        assertThat(text).doesNotContain("ERROR");
+        assertThat(trace.error()).isNull();
+        assertThat(trace.used()).singleElement().asString().endsWith("/base/busybox:latest");
+        assertThat(text).startsWith("\n#1 ");
+        List<BuildKitTrace.Step> steps = trace.steps();
+        assertThat(steps).extracting(BuildKitTrace.Step::instruction)
+                .contains("RUN --mount=type=cache,target=/cache echo cached > /cache/f && cat /cache/f",
+                        "COPY --from=build --chmod=0644 /x /x", "RUN echo done");
+        assertThat(steps).filteredOn(s -> "stage-1".equals(s.stage())).extracting(BuildKitTrace.Step::total)
+                .containsOnly(4);
+    }
+
+    @Test
+    void aCachedBuildShowsItsStepsCached() throws IOException {
+        StringBuilder log = new StringBuilder();
+        replay("modern-syntax-cached.ndjson", log);
+        assertThat(log.toString()).containsPattern("(?m)^#(\\d+) \\[build 2/3\\] RUN <<EOT \\(echo hello from heredoc\\.\\.\\.\\)\\n#\\1 CACHED$")
+                .doesNotContainPattern("(?m)^#\\d+ hello from heredoc$");
+    }
+
+    @Test
+    void aFailingRunShowsItsOutputAndTheErrorAndNamesTheStep() throws IOException {
+        StringBuilder log = new StringBuilder();
+        BuildKitTrace trace = replay("failing-run.ndjson", log);
+        String text = log.toString();
+        assertThat(text).containsPattern("(?m)^#(\\d+) about to fail$").containsPattern("(?m)^#\\d+ to stderr$")
+                .containsPattern("(?m)^#\\d+ ERROR: process \"/bin/sh -c echo about to fail .*exit code: 3$");
+        assertThat(trace.failedStep()).isEqualTo("RUN echo about to fail && echo to stderr >&2 && exit 3");
+        assertThat(trace.error()).contains("exit code: 3");
+    }
+
+    @Test
+    void bytesThatAreNotATraceAreShownAsUnreadableNotThrown() {
+        StringBuilder log = new StringBuilder();
+        BuildKitTrace trace = new BuildKitTrace(log::append);
+        trace.accept("not base64 !");
+        trace.accept("//8=");
+        assertThat(log.toString()).contains("not base64").contains("unreadable BuildKit trace message");
+        assertThat(trace.steps()).isEmpty();
+    }
+}
