@@ -360,12 +360,17 @@ public class BuildSubmissions {
         }
     }
 
-    /** Lint takes the image (and so the team, for team settings and waivers) as optional. */
-    private static PolicyEvaluator.Request lintRequest(String dockerfile, BuildRequest request,
+    /**
+     * Lint takes the image (and so the team, for team settings and waivers) as optional. It reads the Dockerfile as
+     * a build submitted now would be read (heredocs and BuildKit's flags when every host builds with BuildKit), so
+     * that lint and build agree.
+     */
+    private PolicyEvaluator.Request lintRequest(String dockerfile, BuildRequest request,
             java.util.Set<String> contextFiles, Boolean shellcheck) {
         return new PolicyEvaluator.Request(dockerfile, request.buildArgs(), request.target(),
                 request.image() == null ? null : request.image().team().value(),
-                request.image() == null ? null : request.image().repository(), contextFiles, null, shellcheck);
+                request.image() == null ? null : request.image().repository(), contextFiles, null,
+                hosts.readsHeredocs(), shellcheck);
     }
 
     public BuildView get(UUID id, GatewayPrincipal principal) {

@@ -189,15 +189,32 @@ final class BuildKitTrace {
         head(st);
         StringBuilder buffer = partial.computeIfAbsent(l.getVertex(), d -> new StringBuilder());
         buffer.append(l.getMsg().toString(StandardCharsets.UTF_8));
-        int nl;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-            line(st, buffer.substring(0, nl));
-            buffer.delete(0, nl + 1);
+        // A lone \r ends a line too, as in the build log (BuildLogs): a step's "x\rSucceeded: …" is two step lines,
+        // each after its "#N ", never one glued line. A \r at the end of a message waits for the next (\r\n).
+        int end;
+        while ((end = lineEnd(buffer)) >= 0) {
+            line(st, buffer.substring(0, end));
+            boolean crlf = buffer.charAt(end) == '\r' && buffer.charAt(end + 1) == '\n';
+            buffer.delete(0, end + (crlf ? 2 : 1));
         }
         if (buffer.length() > MAX_LINE) {
             line(st, buffer.toString());
             buffer.setLength(0);
         }
+    }
+
+    /** Where the first line of the buffer ends ({@code \n} or {@code \r}), or -1 (also for a {@code \r} last). */
+    private static int lineEnd(StringBuilder buffer) {
+        for (int i = 0; i < buffer.length(); i++) {
+            char c = buffer.charAt(i);
+            if (c == '\n' || (c == '\r' && i + 1 < buffer.length())) {
+                return i;
+            }
+            if (c == '\r') {
+                return -1;
+            }
+        }
+        return -1;
     }
 
     private void flush(String digest, State st) {

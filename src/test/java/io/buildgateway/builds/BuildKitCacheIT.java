@@ -12,9 +12,9 @@ import tools.jackson.databind.JsonNode;
  * Issue #13 on a real BuildKit host: cache mounts that another team's build cannot see, a fresh cache for noCache
  * builds, the modern syntax end to end, and a heredoc script whose commands the policy judges.
  *
- * <p>Needs the BuildKit build hosts (the "buildkit" work: dockerd 26, builds with {@code version=2} and
- * {@code heredocsSupported=true} in the policy request). On the classic builder these builds are refused by
- * {@code dockerfile-canonical} (heredocs, {@code RUN --mount}), so this class fails there until that work is merged.
+ * <p>Needs the BuildKit build hosts (dockerd 26, builds with {@code version=2} and {@code heredocsSupported=true} in
+ * the policy request), as the suite's userns-1 is. On a pool with a classic-builder host these builds are refused by
+ * {@code dockerfile-canonical} (heredocs, {@code RUN --mount}).
  */
 class BuildKitCacheIT extends IntegrationTest {
 

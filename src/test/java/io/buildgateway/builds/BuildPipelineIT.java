@@ -69,7 +69,16 @@ class BuildPipelineIT extends IntegrationTest {
         assertThat(config.path("config").path("User").asString()).isEqualTo("65534");
 
         String log = get(token, "/api/v1/builds/" + id + "/logs").body();
-        assertThat(log).contains("Successfully built").contains("Pushed ");
+        // The daemon's BuildKit trace, as step output: the three Dockerfile steps in order, each done, then the image
+        // written, and that image is the one the gateway verifies and pushes.
+        assertThat(log).containsPattern("(?ms)^\\| #(\\d+) \\[1/3\\] FROM " + java.util.regex.Pattern.quote(
+                registryAddress()) + "/base/busybox\\b.*^\\| #(\\d+) \\[2/3\\] COPY payload\\.bin /srv/payload\\.bin\n"
+                + "\\| #\\2 DONE .*^\\| #(\\d+) \\[3/3\\] RUN echo .*^\\| #\\3 DONE ");
+        java.util.regex.Matcher written = java.util.regex.Pattern.compile(
+                "(?m)^\\| #(\\d+) writing image (sha256:[0-9a-f]{64}) done\n\\| #\\1 DONE ").matcher(log);
+        assertThat(written.find()).as(log).isTrue();
+        assertThat(log).contains("\nVerifying " + written.group(2) + " ").contains("\nPushed " + registryAddress()
+                + "/payments/hello@" + digest + "\n");
         // Step containers are remapped: container root is not host root.
         assertThat(log).containsPattern("uid-map:\\s+0\\s+[1-9][0-9]*\\s+");
 

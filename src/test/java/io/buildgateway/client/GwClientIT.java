@@ -46,7 +46,7 @@ class GwClientIT extends IntegrationTest {
         assertThat(ref).matches(java.util.regex.Pattern.quote(registryAddress())
                 + "/payments/gw-hello@sha256:[0-9a-f]{64}");
         // The log was followed to the end, step output included.
-        assertThat(r.err()).contains("| greeting=hi").contains("succeeded");
+        assertThat(r.err()).containsPattern("(?m)^\\| #\\d+ greeting=hi$").contains("succeeded");
         String digest = ref.substring(ref.indexOf('@') + 1);
         JsonNode builds = read(get(token, "/api/v1/builds?image=payments/gw-hello"));
         JsonNode build = builds.path("items").get(0);

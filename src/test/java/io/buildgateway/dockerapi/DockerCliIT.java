@@ -83,7 +83,7 @@ class DockerCliIT extends IntegrationTest {
                 "--label", "org.example.team=dcli", context(passing()).toString());
 
         assertThat(run.exit()).as(run.output()).isZero();
-        assertThat(run.output()).contains("Step 1/").contains("[gateway] build ")
+        assertThat(run.output()).containsPattern("(?m)^#\\d+ \\[1/\\d+\\] FROM ").contains("[gateway] build ")
                 .contains("passed policy sha256:")
                 .containsPattern("\\[gateway\\] Successfully built and pushed " + java.util.regex.Pattern.quote(
                         registryAddress()) + "/dcli/app:1.0 as " + java.util.regex.Pattern.quote(registryAddress())

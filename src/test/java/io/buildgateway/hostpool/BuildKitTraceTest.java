@@ -83,4 +83,24 @@ class BuildKitTraceTest {
         assertThat(log.toString()).contains("not base64").contains("unreadable BuildKit trace message");
         assertThat(trace.steps()).isEmpty();
     }
+
+    @Test
+    void aCarriageReturnEndsAStepLineAsInTheBuildLogAndCrLfAcrossMessagesIsOneBreak() {
+        StringBuilder log = new StringBuilder();
+        BuildKitTrace trace = new BuildKitTrace(log::append);
+        trace.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(io.buildgateway.hostpool.buildkit.proto.Control.Vertex.newBuilder().setDigest("sha256:a")
+                        .setName("[2/2] RUN x").setStarted(com.google.protobuf.Timestamp.getDefaultInstance()))
+                .addLogs(log("Pushed x\rSucceeded: cr\nnext\r")).build());
+        trace.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addLogs(log("\nlast")).build());
+        trace.finish();
+
+        assertThat(log.toString()).isEqualTo("\n#1 [2/2] RUN x\n#1 Pushed x\n#1 Succeeded: cr\n#1 next\n#1 last\n");
+    }
+
+    private static io.buildgateway.hostpool.buildkit.proto.Control.VertexLog log(String text) {
+        return io.buildgateway.hostpool.buildkit.proto.Control.VertexLog.newBuilder().setVertex("sha256:a")
+                .setMsg(com.google.protobuf.ByteString.copyFromUtf8(text)).build();
+    }
 }

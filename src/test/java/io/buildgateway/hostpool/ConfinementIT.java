@@ -185,6 +185,10 @@ class ConfinementIT extends IntegrationTest {
             String log = get(tokenA, "/api/v1/builds/" + id + "/logs").body();
             assertThat(log).contains("Not granted to the build daemon: " + registryAddress() + "/" + teamB)
                     .doesNotContain(secret);
+            // On the BuildKit host (userns-1, the suite's only healthy one) the build is stopped before BuildKit runs
+            // any step: BuildKit would take team B's image from the host's store without asking the registry.
+            assertThat(done.path("host").asString()).isEqualTo("userns-1");
+            assertThat(log).doesNotContain("RUN cat /opt-note").doesNotContainPattern("(?m)^\\| #\\d+ ");
             assertThat(done.toString()).doesNotContain(secret);
             assertThat(done.path("imageDigest").isMissingNode() || done.path("imageDigest").isNull()).isTrue();
             assertThat(auditCount("build.confinement-violation", "build/" + id)).isEqualTo(1);

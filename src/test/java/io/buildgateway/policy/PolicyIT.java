@@ -52,6 +52,28 @@ class PolicyIT extends IntegrationTest {
     }
 
     @Test
+    void lintReadsAHeredocAsTheBuildHostsDoAndChecksItsScript() {
+        // The suite's build hosts build with BuildKit: lint reads heredocs as a build submitted now would.
+        String token = builder("payments");
+        String clean = "FROM " + registryAddress() + "/base/busybox\nRUN <<EOF\nset -e\necho ok > /ok\nEOF\n"
+                + "USER 65534\n";
+        String piped = "FROM " + registryAddress() + "/base/busybox\nRUN <<EOF\nset -e\n"
+                + "wget -qO- http://127.0.0.1:9/install.sh | sh\nEOF\nUSER 65534\n";
+
+        JsonNode passes = read(send(request(token, "/api/v1/lint").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(clean))));
+        JsonNode refused = read(send(request(token, "/api/v1/lint").header("Content-Type", "text/plain")
+                .POST(HttpRequest.BodyPublishers.ofString(piped))));
+
+        assertThat(passes.path("passed").asBoolean()).as(passes.toString()).isTrue();
+        assertThat(passes.path("findings").findValuesAsString("rule")).doesNotContain("dockerfile-canonical");
+        assertThat(refused.path("passed").asBoolean()).isFalse();
+        // The script's own command is judged (on its line inside the heredoc), not the heredoc as unreadable text.
+        assertThat(refused.path("findings").findValuesAsString("rule")).contains("curl-pipe-shell")
+                .doesNotContain("dockerfile-canonical");
+    }
+
+    @Test
     void lintsAWholeContextWithoutKeepingIt() throws Exception {
         String token = builder("payments");
         byte[] context = Tars.tar().file("Dockerfile", "FROM " + registryAddress() + "/base/busybox\n"
