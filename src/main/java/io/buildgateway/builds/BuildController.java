@@ -6,9 +6,6 @@ import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.policy.Sarif;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
-import io.swagger.v3.oas.annotations.Parameter;
-import io.swagger.v3.oas.annotations.enums.ParameterIn;
-import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
 import jakarta.servlet.http.HttpServletRequest;
@@ -23,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.springdoc.core.annotations.ParameterObject;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.access.prepost.PreAuthorize;
@@ -61,27 +59,19 @@ class BuildController {
     }
 
     /**
-     * The query is read by {@link BuildRequest#parse} (each parameter once, repeatable ones as pairs, unknown ones
-     * refused): the annotations only describe it to the generated document.
+     * The query arrives as a {@link BuildQuery} read from the raw parameters ({@link BuildQueryResolver}: each
+     * parameter once, repeatable ones as pairs, unknown ones refused), which {@link BuildRequest#of} validates; its
+     * components describe it to the generated document.
      */
     @PostMapping(path = "/builds", consumes = {"application/x-tar", "application/tar", "application/gzip",
             "application/x-gzip"})
     @PreAuthorize("hasRole('BUILDER')")
-    @Parameter(in = ParameterIn.QUERY, name = "image", required = true, description = "<team>/<name>")
-    @Parameter(in = ParameterIn.QUERY, name = "tag", required = true)
-    @Parameter(in = ParameterIn.QUERY, name = "dockerfile", description = "path inside the context (Dockerfile)")
-    @Parameter(in = ParameterIn.QUERY, name = "target", description = "the stage to build")
-    @Parameter(in = ParameterIn.QUERY, name = "buildArg", description = "KEY=VALUE, repeatable",
-            array = @ArraySchema(schema = @Schema(type = "string")))
-    @Parameter(in = ParameterIn.QUERY, name = "label", description = "KEY=VALUE, repeatable",
-            array = @ArraySchema(schema = @Schema(type = "string")))
-    @Parameter(in = ParameterIn.QUERY, name = "noCache", schema = @Schema(type = "boolean"))
     @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, description = "the build context",
             content = {@Content(mediaType = "application/x-tar", schema = @Schema(type = "string", format = "binary")),
                     @Content(mediaType = "application/gzip", schema = @Schema(type = "string", format = "binary"))})
-    ResponseEntity<BuildView> submit(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.BUILD_PARAMETERS, true);
+    ResponseEntity<BuildView> submit(@ParameterObject BuildQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = BuildRequest.of(query, properties.maxBuildArgs(), true);
         try (InputStream body = request.getInputStream()) {
             BuildView build = submissions.submit(parsed, body, request.getContentLengthLong(),
                     GatewayPrincipal.require(), RequestInfos.current());

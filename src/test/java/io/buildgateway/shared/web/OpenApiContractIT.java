@@ -68,6 +68,17 @@ class OpenApiContractIT extends IntegrationTest {
         JsonNode submit = api.path("paths").path("/api/v1/builds").path("post");
         assertThat(submit.path("parameters").findValuesAsString("name")).contains("image", "tag", "dockerfile",
                 "target", "buildArg", "label", "noCache");
+        // Read from the raw parameters (BuildQuery): what only that reading knows is not a parameter to send.
+        assertThat(submit.path("parameters").findValuesAsString("name")).doesNotContain("unknown", "repeated");
+        for (JsonNode p : submit.path("parameters")) {
+            String type = p.path("schema").path("type").asString();
+            switch (p.path("name").asString()) {
+                case "buildArg", "label" -> assertThat(type).as(p.toString()).isEqualTo("array");
+                case "noCache" -> assertThat(type).as(p.toString()).isEqualTo("boolean");
+                case "image" -> assertThat(p.path("required").asBoolean()).as(p.toString()).isTrue();
+                default -> assertThat(p.path("in").asString()).as(p.toString()).isEqualTo("query");
+            }
+        }
         assertThat(submit.path("requestBody").path("content").has("application/x-tar")).isTrue();
         JsonNode images = api.path("paths").path("/api/v1/images").path("get");
         assertThat(images.path("parameters").findValuesAsString("name")).contains("team", "package",
