@@ -8,6 +8,7 @@ import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.OutputStream;
@@ -162,9 +163,14 @@ class BuildController {
     @PostMapping(path = "/lint", consumes = MediaType.TEXT_PLAIN_VALUE,
             produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    ResponseEntity<Object> lintDockerfile(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.LINT_PARAMETERS, false);
+    @ApiResponse(responseCode = "200", description = "the policy's findings: JSON, or SARIF 2.1.0 on request",
+            content = {@Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = LintResult.class)),
+                    @Content(mediaType = Sarif.MEDIA_TYPE, schema = @Schema(type = "object",
+                            description = "a SARIF 2.1.0 log"))})
+    ResponseEntity<Object> lintDockerfile(@ParameterObject LintQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = query.request(properties.maxBuildArgs());
         byte[] bytes;
         try (InputStream body = request.getInputStream()) {
             bytes = body.readNBytes(MAX_DOCKERFILE + 1);
@@ -174,31 +180,24 @@ class BuildController {
                     + " bytes");
         }
         return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed,
-                shellcheckParameter(request)), parsed);
+                query.shellcheckRequested()), parsed);
     }
 
     @PostMapping(path = "/lint", consumes = {"application/x-tar", "application/tar", "application/gzip",
             "application/x-gzip"}, produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    ResponseEntity<Object> lintContext(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.LINT_PARAMETERS, false);
+    @ApiResponse(responseCode = "200", description = "the policy's findings: JSON, or SARIF 2.1.0 on request",
+            content = {@Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = LintResult.class)),
+                    @Content(mediaType = Sarif.MEDIA_TYPE, schema = @Schema(type = "object",
+                            description = "a SARIF 2.1.0 log"))})
+    ResponseEntity<Object> lintContext(@ParameterObject LintQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = query.request(properties.maxBuildArgs());
         try (InputStream body = request.getInputStream()) {
             return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed,
-                    shellcheckParameter(request)), parsed);
+                    query.shellcheckRequested()), parsed);
         }
-    }
-
-    /** {@code shellcheck=true|false}: asks for (or off) the ShellCheck pass; absent, the policy decides. */
-    private static Boolean shellcheckParameter(HttpServletRequest request) {
-        String[] values = request.getParameterValues("shellcheck");
-        if (values == null) {
-            return null;
-        }
-        if (values.length == 1 && (values[0].equals("true") || values[0].equals("false"))) {
-            return Boolean.valueOf(values[0]);
-        }
-        throw Problem.badRequest("invalid-parameter", "shellcheck must be true or false, given once");
     }
 
     /** JSON by default; SARIF 2.1.0 when the client asks for application/sarif+json. */

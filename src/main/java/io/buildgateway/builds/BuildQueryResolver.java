@@ -10,7 +10,7 @@ import org.springframework.web.method.support.ModelAndViewContainer;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 
 /**
- * Gives a controller its {@link BuildQuery} read from the raw parameter map ({@link BuildQuery#of}) instead of
+ * Gives a controller its {@link BuildQuery} (or {@link LintQuery}) read from the raw parameter map ({@link BuildQuery#of}) instead of
  * Spring's binding, which would join repeated values and split comma-separated ones. Registered before Spring's
  * catch-all model-attribute binding, which would otherwise take the record.
  */
@@ -24,12 +24,15 @@ class BuildQueryResolver implements WebMvcConfigurer, HandlerMethodArgumentResol
 
     @Override
     public boolean supportsParameter(MethodParameter parameter) {
-        return parameter.getParameterType() == BuildQuery.class;
+        return parameter.getParameterType() == BuildQuery.class || parameter.getParameterType() == LintQuery.class;
     }
 
     @Override
-    public BuildQuery resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
+    public Object resolveArgument(MethodParameter parameter, ModelAndViewContainer mavContainer,
             NativeWebRequest webRequest, WebDataBinderFactory binderFactory) {
+        if (parameter.getParameterType() == LintQuery.class) {
+            return LintQuery.of(webRequest.getParameterMap());
+        }
         return BuildQuery.of(webRequest.getParameterMap(), BuildRequest.BUILD_PARAMETERS);
     }
 }

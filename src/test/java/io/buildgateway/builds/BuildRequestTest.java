@@ -88,4 +88,22 @@ class BuildRequestTest {
         assertThat(catchThrowableOfType(Problem.class, () -> BuildRequest.parse(query("tag", "1"), 3,
                 BuildRequest.LINT_PARAMETERS, false)).detail()).isEqualTo("tag: unknown parameter");
     }
+
+    @Test
+    void theLintQueryIsValidatedAsABuildsWithShellcheckGivenOnce() {
+        LintQuery q = LintQuery.of(query("image", "payments/app", "shellcheck", "false", "buildArg", "A=1,2"));
+        assertThat(q.request(3).buildArgs()).containsExactly(Map.entry("A", "1,2"));
+        assertThat(q.shellcheckRequested()).isFalse();
+        assertThat(LintQuery.of(query("dockerfile", "x/Dockerfile")).shellcheckRequested()).isNull();
+        for (Map<String, String[]> bad : List.of(query("shellcheck", "true", "shellcheck", "true"),
+                query("shellcheck", "yes"))) {
+            assertThat(catchThrowableOfType(Problem.class, () -> LintQuery.of(bad).shellcheckRequested()).detail())
+                    .isEqualTo("shellcheck must be true or false, given once");
+        }
+        // A tag is not a lint parameter: refused as unknown, and its value still checked, as before.
+        Problem p = catchThrowableOfType(Problem.class, () -> LintQuery.of(query("tag", "-bad")).request(3));
+        assertThat(p.properties().get("errors")).isEqualTo(List.of(
+                Map.of("field", "tag", "message", "unknown parameter"),
+                Map.of("field", "tag", "message", "must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}")));
+    }
 }

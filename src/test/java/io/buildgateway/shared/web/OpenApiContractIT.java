@@ -80,6 +80,13 @@ class OpenApiContractIT extends IntegrationTest {
             }
         }
         assertThat(submit.path("requestBody").path("content").has("application/x-tar")).isTrue();
+        JsonNode lint = api.path("paths").path("/api/v1/lint").path("post").path("parameters");
+        assertThat(lint.findValuesAsString("name")).contains("image", "dockerfile", "target", "buildArg",
+                "shellcheck").doesNotContain("given", "shellcheckRepeated", "tag", "unknown", "repeated");
+        assertThat(api.path("paths").path("/api/v1/lint").path("post").path("responses").path("200").path("content")
+                .path("application/json").toString()).contains("LintResult");
+        assertThat(api.path("components").path("schemas").path("LintResult").path("properties").has("findings"))
+                .isTrue();
         JsonNode images = api.path("paths").path("/api/v1/images").path("get");
         assertThat(images.path("parameters").findValuesAsString("name")).contains("team", "package",
                 "packageVersionBelow", "cve", "base", "fixable", "limit", "cursor");
