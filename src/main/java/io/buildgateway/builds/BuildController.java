@@ -6,11 +6,9 @@ import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.policy.Sarif;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
-import io.swagger.v3.oas.annotations.Parameter;
-import io.swagger.v3.oas.annotations.enums.ParameterIn;
-import io.swagger.v3.oas.annotations.media.ArraySchema;
 import io.swagger.v3.oas.annotations.media.Content;
 import io.swagger.v3.oas.annotations.media.Schema;
+import io.swagger.v3.oas.annotations.responses.ApiResponse;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.OutputStream;
@@ -23,6 +21,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import org.springdoc.core.annotations.ParameterObject;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.security.access.prepost.PreAuthorize;
@@ -61,27 +60,19 @@ class BuildController {
     }
 
     /**
-     * The query is read by {@link BuildRequest#parse} (each parameter once, repeatable ones as pairs, unknown ones
-     * refused): the annotations only describe it to the generated document.
+     * The query arrives as a {@link BuildQuery} read from the raw parameters ({@link BuildQueryResolver}: each
+     * parameter once, repeatable ones as pairs, unknown ones refused), which {@link BuildRequest#of} validates; its
+     * components describe it to the generated document.
      */
     @PostMapping(path = "/builds", consumes = {"application/x-tar", "application/tar", "application/gzip",
             "application/x-gzip"})
     @PreAuthorize("hasRole('BUILDER')")
-    @Parameter(in = ParameterIn.QUERY, name = "image", required = true, description = "<team>/<name>")
-    @Parameter(in = ParameterIn.QUERY, name = "tag", required = true)
-    @Parameter(in = ParameterIn.QUERY, name = "dockerfile", description = "path inside the context (Dockerfile)")
-    @Parameter(in = ParameterIn.QUERY, name = "target", description = "the stage to build")
-    @Parameter(in = ParameterIn.QUERY, name = "buildArg", description = "KEY=VALUE, repeatable",
-            array = @ArraySchema(schema = @Schema(type = "string")))
-    @Parameter(in = ParameterIn.QUERY, name = "label", description = "KEY=VALUE, repeatable",
-            array = @ArraySchema(schema = @Schema(type = "string")))
-    @Parameter(in = ParameterIn.QUERY, name = "noCache", schema = @Schema(type = "boolean"))
     @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, description = "the build context",
             content = {@Content(mediaType = "application/x-tar", schema = @Schema(type = "string", format = "binary")),
                     @Content(mediaType = "application/gzip", schema = @Schema(type = "string", format = "binary"))})
-    ResponseEntity<BuildView> submit(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.BUILD_PARAMETERS, true);
+    ResponseEntity<BuildView> submit(@ParameterObject BuildQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = BuildRequest.of(query, properties.maxBuildArgs(), true);
         try (InputStream body = request.getInputStream()) {
             BuildView build = submissions.submit(parsed, body, request.getContentLengthLong(),
                     GatewayPrincipal.require(), RequestInfos.current());
@@ -172,9 +163,14 @@ class BuildController {
     @PostMapping(path = "/lint", consumes = MediaType.TEXT_PLAIN_VALUE,
             produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    ResponseEntity<Object> lintDockerfile(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.LINT_PARAMETERS, false);
+    @ApiResponse(responseCode = "200", description = "the policy's findings: JSON, or SARIF 2.1.0 on request",
+            content = {@Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = LintResult.class)),
+                    @Content(mediaType = Sarif.MEDIA_TYPE, schema = @Schema(type = "object",
+                            description = "a SARIF 2.1.0 log"))})
+    ResponseEntity<Object> lintDockerfile(@ParameterObject LintQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = query.request(properties.maxBuildArgs());
         byte[] bytes;
         try (InputStream body = request.getInputStream()) {
             bytes = body.readNBytes(MAX_DOCKERFILE + 1);
@@ -184,31 +180,24 @@ class BuildController {
                     + " bytes");
         }
         return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed,
-                shellcheckParameter(request)), parsed);
+                query.shellcheckRequested()), parsed);
     }
 
     @PostMapping(path = "/lint", consumes = {"application/x-tar", "application/tar", "application/gzip",
             "application/x-gzip"}, produces = {MediaType.APPLICATION_JSON_VALUE, Sarif.MEDIA_TYPE})
     @PreAuthorize("hasRole('BUILDER') or hasRole('SECURITY') or hasRole('ADMIN')")
-    ResponseEntity<Object> lintContext(HttpServletRequest request) throws IOException {
-        BuildRequest parsed = BuildRequest.parse(request.getParameterMap(), properties.maxBuildArgs(),
-                BuildRequest.LINT_PARAMETERS, false);
+    @ApiResponse(responseCode = "200", description = "the policy's findings: JSON, or SARIF 2.1.0 on request",
+            content = {@Content(mediaType = MediaType.APPLICATION_JSON_VALUE,
+                    schema = @Schema(implementation = LintResult.class)),
+                    @Content(mediaType = Sarif.MEDIA_TYPE, schema = @Schema(type = "object",
+                            description = "a SARIF 2.1.0 log"))})
+    ResponseEntity<Object> lintContext(@ParameterObject LintQuery query, HttpServletRequest request)
+            throws IOException {
+        BuildRequest parsed = query.request(properties.maxBuildArgs());
         try (InputStream body = request.getInputStream()) {
             return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed,
-                    shellcheckParameter(request)), parsed);
+                    query.shellcheckRequested()), parsed);
         }
-    }
-
-    /** {@code shellcheck=true|false}: asks for (or off) the ShellCheck pass; absent, the policy decides. */
-    private static Boolean shellcheckParameter(HttpServletRequest request) {
-        String[] values = request.getParameterValues("shellcheck");
-        if (values == null) {
-            return null;
-        }
-        if (values.length == 1 && (values[0].equals("true") || values[0].equals("false"))) {
-            return Boolean.valueOf(values[0]);
-        }
-        throw Problem.badRequest("invalid-parameter", "shellcheck must be true or false, given once");
     }
 
     /** JSON by default; SARIF 2.1.0 when the client asks for application/sarif+json. */

@@ -25,14 +25,17 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
 
     static BuildRequest parse(Map<String, String[]> parameters, int maxArgs, Set<String> allowed,
             boolean imageRequired) {
+        return of(BuildQuery.of(parameters, allowed), maxArgs, imageRequired);
+    }
+
+    /** The query validated: a 400 problem listing every invalid parameter, or the request. */
+    static BuildRequest of(BuildQuery query, int maxArgs, boolean imageRequired) {
         List<Map<String, String>> errors = new ArrayList<>();
-        for (String name : parameters.keySet()) {
-            if (!allowed.contains(name)) {
-                errors.add(error(name, "unknown parameter"));
-            }
+        for (String name : query.unknown()) {
+            errors.add(error(name, "unknown parameter"));
         }
         ImageName image = null;
-        String imageValue = single(parameters, "image", errors);
+        String imageValue = single(query, "image", query.image(), errors);
         if (imageValue == null) {
             if (imageRequired) {
                 errors.add(error("image", "required: <team>/<name>"));
@@ -44,24 +47,24 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
                 errors.add(error("image", e.getMessage()));
             }
         }
-        String tag = single(parameters, "tag", errors);
+        String tag = single(query, "tag", query.tag(), errors);
         if (tag == null) {
             tag = "latest";
         } else if (!ImageName.isValidTag(tag)) {
             errors.add(error("tag", "must match [A-Za-z0-9_][A-Za-z0-9._-]{0,127}"));
         }
-        String dockerfile = single(parameters, "dockerfile", errors);
+        String dockerfile = single(query, "dockerfile", query.dockerfile(), errors);
         if (dockerfile == null) {
             dockerfile = "Dockerfile";
         }
-        String target = single(parameters, "target", errors);
+        String target = single(query, "target", query.target(), errors);
         if (target != null && !TARGET.matcher(target).matches()) {
             errors.add(error("target", "must be a stage name [A-Za-z0-9][A-Za-z0-9._-]{0,127}"));
         }
-        Map<String, String> buildArgs = pairs(parameters.get("buildArg"), "buildArg", maxArgs, errors, true);
-        Map<String, String> labels = pairs(parameters.get("label"), "label", maxArgs, errors, false);
+        Map<String, String> buildArgs = pairs(query.buildArg(), "buildArg", maxArgs, errors, true);
+        Map<String, String> labels = pairs(query.label(), "label", maxArgs, errors, false);
         boolean noCache = false;
-        String noCacheValue = single(parameters, "noCache", errors);
+        String noCacheValue = single(query, "noCache", query.noCache(), errors);
         if (noCacheValue != null) {
             if (noCacheValue.equals("true") || noCacheValue.equals("false")) {
                 noCache = Boolean.parseBoolean(noCacheValue);
@@ -77,24 +80,20 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
         return new BuildRequest(image, tag, dockerfile, target, buildArgs, labels, noCache);
     }
 
-    private static String single(Map<String, String[]> parameters, String name, List<Map<String, String>> errors) {
-        String[] values = parameters.get(name);
-        if (values == null || values.length == 0) {
-            return null;
-        }
-        if (values.length > 1) {
+    private static String single(BuildQuery query, String name, String value, List<Map<String, String>> errors) {
+        if (query.repeated().contains(name)) {
             errors.add(error(name, "given more than once"));
         }
-        return values[0];
+        return value;
     }
 
-    private static Map<String, String> pairs(String[] values, String field, int max, List<Map<String, String>> errors,
-            boolean argNames) {
+    private static Map<String, String> pairs(List<String> values, String field, int max,
+            List<Map<String, String>> errors, boolean argNames) {
         Map<String, String> out = new LinkedHashMap<>();
         if (values == null) {
             return out;
         }
-        if (values.length > max) {
+        if (values.size() > max) {
             errors.add(error(field, "at most " + max + " allowed"));
             return out;
         }

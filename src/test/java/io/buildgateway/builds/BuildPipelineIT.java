@@ -24,6 +24,22 @@ class BuildPipelineIT extends IntegrationTest {
             """;
 
     @Test
+    void aSubmissionQueryIsReadAsGivenNotAsSpringWouldBindIt() {
+        String token = builder("payments");
+        byte[] context = Tars.tar().file("Dockerfile", OK_DOCKERFILE.formatted(registryAddress())).bytes();
+
+        // A repeated tag would be joined into "1,2" by Spring's binding, a typo dropped: both are refused, with
+        // the invalid value, in one problem.
+        JsonNode p = problem(submit(token, "image=payments/query&tag=1&tag=2&noCach=true&noCache=yes", context),
+                400);
+        assertThat(p.path("type").asString()).endsWith("/invalid-parameter");
+        assertThat(p.path("detail").asString()).isEqualTo("the request has 3 invalid parameters");
+        assertThat(p.path("errors").findValuesAsString("field")).containsExactly("noCach", "tag", "noCache");
+        assertThat(p.path("errors").findValuesAsString("message")).containsExactly("unknown parameter",
+                "given more than once", "must be true or false");
+    }
+
+    @Test
     void buildsFromApprovedBaseAndPushesAnImageThatCanBePulledByDigest() throws Exception {
         String token = builder("payments");
         byte[] context = Tars.tar().file("Dockerfile", OK_DOCKERFILE.formatted(registryAddress()))

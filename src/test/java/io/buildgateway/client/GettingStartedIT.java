@@ -2,15 +2,20 @@ package io.buildgateway.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.IntegrationTest;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 
 /**
  * docs/getting-started.md cannot rot: every {@code sh} block of it runs, in order and in one shell, against this
@@ -21,6 +26,9 @@ class GettingStartedIT extends IntegrationTest {
 
     @TempDir
     Path work;
+
+    @Autowired
+    WebServerApplicationContext server;
 
     @Test
     void everyCommandOfTheGettingStartedPageRuns() throws Exception {
@@ -34,6 +42,14 @@ class GettingStartedIT extends IntegrationTest {
         b.environment().put("GW_URL", base());
         b.environment().put("REGISTRY", registryAddress());
         b.environment().put("ADMIN", ADMIN_SECRET);
+        // The docker build block: the gateway's Docker API port as make run's 127.0.0.1:2375, and the developer's
+        // own daemon (where the image is pulled and run) as the test environment's plain one.
+        b.environment().put("GW_DOCKER_HOST", "tcp://127.0.0.1:" + DockerCli.enginePort(server));
+        b.environment().put("DOCKER_HOST", require("BGW_PLAIN_DOCKER_HOST"));
+        b.environment().remove("DOCKER_CONFIG");
+        b.environment().remove("DOCKER_TLS_VERIFY");
+        b.environment().remove("DOCKER_CERT_PATH");
+        b.environment().remove("DOCKER_BUILDKIT");
         Process p = b.start();
         p.getOutputStream().close();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -44,6 +60,13 @@ class GettingStartedIT extends IntegrationTest {
                 .contains("lint passed")
                 .contains("gw exited 3").contains("unapproved-image")
                 .contains("\"valid\": true");
+        // docker build through the gateway, then the image pulled by its digest and run on the developer's daemon.
+        assertThat(out).containsPattern("Successfully built and pushed " + Pattern.quote(registryAddress())
+                        + "/payments/app:1.0 as " + Pattern.quote(registryAddress()) + "/payments/app@sha256:[0-9a-f]{64}")
+                .contains("hello from the gateway");
+        String app = out.lines().filter(l -> l.contains("Successfully built and pushed ")).findFirst().orElseThrow();
+        DockerCli.run(work, require("BGW_PLAIN_DOCKER_HOST"), Map.of(), "rmi",
+                app.substring(app.indexOf(" as ") + 4).trim());
         assertThat(out).as("the .dockerignore kept local.env out").doesNotContain("context-secret-file");
     }
 

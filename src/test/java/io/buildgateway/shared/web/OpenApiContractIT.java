@@ -68,7 +68,25 @@ class OpenApiContractIT extends IntegrationTest {
         JsonNode submit = api.path("paths").path("/api/v1/builds").path("post");
         assertThat(submit.path("parameters").findValuesAsString("name")).contains("image", "tag", "dockerfile",
                 "target", "buildArg", "label", "noCache");
+        // Read from the raw parameters (BuildQuery): what only that reading knows is not a parameter to send.
+        assertThat(submit.path("parameters").findValuesAsString("name")).doesNotContain("unknown", "repeated");
+        for (JsonNode p : submit.path("parameters")) {
+            String type = p.path("schema").path("type").asString();
+            switch (p.path("name").asString()) {
+                case "buildArg", "label" -> assertThat(type).as(p.toString()).isEqualTo("array");
+                case "noCache" -> assertThat(type).as(p.toString()).isEqualTo("boolean");
+                case "image" -> assertThat(p.path("required").asBoolean()).as(p.toString()).isTrue();
+                default -> assertThat(p.path("in").asString()).as(p.toString()).isEqualTo("query");
+            }
+        }
         assertThat(submit.path("requestBody").path("content").has("application/x-tar")).isTrue();
+        JsonNode lint = api.path("paths").path("/api/v1/lint").path("post").path("parameters");
+        assertThat(lint.findValuesAsString("name")).contains("image", "dockerfile", "target", "buildArg",
+                "shellcheck").doesNotContain("given", "shellcheckRepeated", "tag", "unknown", "repeated");
+        assertThat(api.path("paths").path("/api/v1/lint").path("post").path("responses").path("200").path("content")
+                .path("application/json").toString()).contains("LintResult");
+        assertThat(api.path("components").path("schemas").path("LintResult").path("properties").has("findings"))
+                .isTrue();
         JsonNode images = api.path("paths").path("/api/v1/images").path("get");
         assertThat(images.path("parameters").findValuesAsString("name")).contains("team", "package",
                 "packageVersionBelow", "cve", "base", "fixable", "limit", "cursor");
