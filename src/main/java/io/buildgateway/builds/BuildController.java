@@ -70,6 +70,8 @@ class BuildController {
     @io.swagger.v3.oas.annotations.parameters.RequestBody(required = true, description = "the build context",
             content = {@Content(mediaType = "application/x-tar", schema = @Schema(type = "string", format = "binary")),
                     @Content(mediaType = "application/gzip", schema = @Schema(type = "string", format = "binary"))})
+    @ApiResponse(responseCode = "202", description = "accepted: queued, or REJECTED with the policy's findings; Location names the build", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = BuildView.class)))
     ResponseEntity<BuildView> submit(@ParameterObject BuildQuery query, HttpServletRequest request)
             throws IOException {
         BuildRequest parsed = BuildRequest.of(query, properties.maxBuildArgs(), true);
@@ -98,6 +100,8 @@ class BuildController {
     }
 
     @PostMapping("/builds/{id}/cancel")
+    @ApiResponse(responseCode = "202", description = "the cancellation is accepted; the build as it stands", content = @Content(
+            mediaType = MediaType.APPLICATION_JSON_VALUE, schema = @Schema(implementation = BuildView.class)))
     ResponseEntity<BuildView> cancel(@PathVariable UUID id) {
         return ResponseEntity.accepted().body(submissions.cancel(id, GatewayPrincipal.require(),
                 RequestInfos.current()));

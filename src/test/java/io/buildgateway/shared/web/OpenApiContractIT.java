@@ -80,6 +80,11 @@ class OpenApiContractIT extends IntegrationTest {
             }
         }
         assertThat(submit.path("requestBody").path("content").has("application/x-tar")).isTrue();
+        // Both answer 202 Accepted with the build, as docs/api.md says; the document must not claim a 200.
+        for (JsonNode accepted : List.of(submit, api.path("paths").path("/api/v1/builds/{id}/cancel").path("post"))) {
+            assertThat(accepted.path("responses").path("202").toString()).as(accepted.toString()).contains("BuildView");
+            assertThat(accepted.path("responses").has("200")).as(accepted.toString()).isFalse();
+        }
         JsonNode lint = api.path("paths").path("/api/v1/lint").path("post").path("parameters");
         assertThat(lint.findValuesAsString("name")).contains("image", "dockerfile", "target", "buildArg",
                 "shellcheck").doesNotContain("given", "shellcheckRepeated", "tag", "unknown", "repeated");
