@@ -1,7 +1,7 @@
 package io.buildgateway.intake;
 
+import io.buildgateway.shared.ReadTee;
 import java.io.ByteArrayOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -408,71 +408,19 @@ final class GoTarView {
         }
     }
 
-    /**
-     * Passes every byte read through the view, in order: skips are reads, and mark/reset is not offered, so the view
-     * sees exactly the stream the tar reader consumed.
-     */
-    static final class Tee extends FilterInputStream {
+    /** Passes every byte read through the view ({@link ReadTee}: skips are reads, no mark/reset). */
+    static final class Tee extends ReadTee {
 
         private final GoTarView view;
-        private final byte[] one = new byte[1];
-        private byte[] scratch;
 
         Tee(InputStream in, GoTarView view) {
-            super(in);
+            super(in, view::accept);
             this.view = view;
-        }
-
-        @Override
-        public int read() throws IOException {
-            int n = read(one, 0, 1);
-            return n == 1 ? one[0] & 0xff : -1;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = in.read(b, off, len);
-            if (n > 0) {
-                view.accept(b, off, n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            if (scratch == null) {
-                scratch = new byte[64 * 1024];
-            }
-            long skipped = 0;
-            while (skipped < n) {
-                int r = read(scratch, 0, (int) Math.min(scratch.length, n - skipped));
-                if (r < 0) {
-                    break;
-                }
-                skipped += r;
-            }
-            return skipped;
-        }
-
-        @Override
-        public boolean markSupported() {
-            return false;
-        }
-
-        @Override
-        public void mark(int limit) {
-        }
-
-        @Override
-        public void reset() throws IOException {
-            throw new IOException("mark/reset not supported");
         }
 
         /** Reads the stream to its end (the bytes after the tar reader stopped), so the view checks them too. */
         void drain() throws IOException {
-            if (scratch == null) {
-                scratch = new byte[64 * 1024];
-            }
+            byte[] scratch = scratch();
             while (read(scratch, 0, scratch.length) >= 0) {
                 if (view.problem() != null) {
                     return;

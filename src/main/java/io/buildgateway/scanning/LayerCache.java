@@ -1,9 +1,9 @@
 package io.buildgateway.scanning;
 
+import io.buildgateway.shared.ReadTee;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -233,9 +233,9 @@ final class LayerCache {
             Path tar = scratch.resolve("layer-" + UUID.randomUUID() + ".tar");
             OutputStream out = Files.newOutputStream(tar, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             current = new Copied(tar, fingerprint, size);
-            Tee tee = new Tee(in, out);
-            currentOut = tee.out;
-            return tee;
+            OutputStream copy = new java.io.BufferedOutputStream(out, 64 * 1024);
+            currentOut = copy;
+            return new ReadTee(in, copy::write);
         }
 
         /** The layer just read had this diff id. */
@@ -299,53 +299,6 @@ final class LayerCache {
             } catch (IOException ignored) {
                 // not empty (another capture of the same scan) or gone: removed with the scan's work folder
             }
-        }
-    }
-
-    /** Copies what is read to {@code out}. */
-    private static final class Tee extends FilterInputStream {
-        private final OutputStream out;
-
-        Tee(InputStream in, OutputStream out) {
-            super(in);
-            this.out = new java.io.BufferedOutputStream(out, 64 * 1024);
-        }
-
-        @Override
-        public int read() throws IOException {
-            int b = super.read();
-            if (b >= 0) {
-                out.write(b);
-            }
-            return b;
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            int n = super.read(b, off, len);
-            if (n > 0) {
-                out.write(b, off, n);
-            }
-            return n;
-        }
-
-        @Override
-        public long skip(long n) throws IOException {
-            byte[] buffer = new byte[(int) Math.min(n, 8192)];
-            long skipped = 0;
-            while (skipped < n) {
-                int r = read(buffer, 0, (int) Math.min(buffer.length, n - skipped));
-                if (r < 0) {
-                    break;
-                }
-                skipped += r;
-            }
-            return skipped;
-        }
-
-        @Override
-        public boolean markSupported() {
-            return false;
         }
     }
 
