@@ -111,7 +111,9 @@ class LayerRootfsEquivalenceIT {
     /** The old path: a created container's export, extracted. */
     private static Path exported(String image) throws Exception {
         Path rootfs = Files.createDirectories(tmp.resolve("export-" + image));
-        String container = docker("create", image, "/bin/true");
+        // The id is the last line: on a fresh host `docker create` first prints its pull's progress (merged output).
+        String created = docker("create", image, "/bin/true");
+        String container = created.substring(created.lastIndexOf('\n') + 1).strip();
         try {
             dockerStream(in -> new RootfsReader().read(in, rootfs), "export", container);
         } finally {
