@@ -167,12 +167,7 @@ class Build {
             throw new IllegalArgumentException("a running build ends SUCCEEDED, FAILED or CANCELLED, not " + outcome);
         }
         require("finish", BuildStatus.RUNNING);
-        status = outcome;
-        phase = null;
-        finishedAt = at;
-        failureReason = reason;
-        leaseOwner = null;
-        leaseExpiresAt = null;
+        end(outcome, reason, at);
     }
 
     /**
@@ -184,10 +179,15 @@ class Build {
         if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
             throw new IllegalTransition(id, status, "expire while its lease runs until " + leaseExpiresAt);
         }
-        status = BuildStatus.FAILED;
+        end(BuildStatus.FAILED, LEASE_EXPIRED, now);
+    }
+
+    /** A running build ends: its outcome and time recorded, its phase and lease released. */
+    private void end(BuildStatus outcome, String reason, Instant at) {
+        status = outcome;
         phase = null;
-        finishedAt = now;
-        failureReason = LEASE_EXPIRED;
+        finishedAt = at;
+        failureReason = reason;
         leaseOwner = null;
         leaseExpiresAt = null;
     }
