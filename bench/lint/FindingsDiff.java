@@ -20,7 +20,8 @@ import java.util.function.Supplier;
  * base, pulls, canonical text) between A's evaluate and B's evaluate, and what the lint endpoint answers (findings,
  * verdict) between A's evaluate and B's lint when B has one. Prints the first differences and the counts.
  * Usage: FindingsDiff <classes A> <classes B> <dependency classpath> <corpus dir> <variants per file> <seed>
- * <policy dir>...
+ * <policy dir>... — usually config/policy and bench/lint/policy-strict (digests, a deny list, severities and rules
+ * off, team overrides, waivers: what the shipped policy leaves at defaults).
  */
 public class FindingsDiff {
 

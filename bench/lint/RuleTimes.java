@@ -86,7 +86,7 @@ public class RuleTimes {
                     add(byPhase, fileRule[f], 3 + k, t - prev);
                     prev = t;
                 }
-                CanonicalDockerfile.write(parsed, false, false); // as a lint writes it: no self-check
+                CanonicalDockerfile.write(parsed, CanonicalDockerfile.Options.classic(), false); // as a lint writes it: no self-check
                 long t = System.nanoTime();
                 add(byPhase, fileRule[f], phases.length - 1, t - prev);
             }

@@ -76,8 +76,11 @@ public final class CanonicalDockerfile {
             }
         }
 
+        private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile(
+                "[a-z0-9][a-z0-9._-]{0,127}");
+
         public static boolean validNamespace(String namespace) {
-            return namespace.matches("[a-z0-9][a-z0-9._-]{0,127}");
+            return NAMESPACE.matcher(namespace).matches();
         }
 
         public static Options classic() {
@@ -111,7 +114,8 @@ public final class CanonicalDockerfile {
                     "no canonical Dockerfile can be written while it has syntax errors"));
             return new Result(null, problems);
         }
-        StringBuilder out = new StringBuilder();
+        // Sized for a typical line per instruction, so that the text is not copied again and again as it grows.
+        StringBuilder out = new StringBuilder(64 + 64 * parsed.instructions().size());
         String syntax = parsed.directives().get("syntax");
         String writtenSyntax = syntax;
         if (syntax != null) {

@@ -56,7 +56,7 @@ final class BuiltinInstructionRules {
                 (s, emit) -> {
                     for (String keyword : List.of("RUN", "LABEL")) {
                         for (Instruction i : s.instructions(keyword)) {
-                            if (BuiltinRules.looksSecretValue(Subject.script(i))) {
+                            if (BuiltinRules.looksSecretValue(s.scriptOf(i))) {
                                 emit.emit(i.line(), keyword, keyword + " contains something that looks like a"
                                         + " credential");
                             }

@@ -318,7 +318,7 @@ final class BuiltinLintRules {
                     Instruction previous = null;
                     for (Instruction i : s.dockerfile().instructions()) {
                         if (i.keyword().equals("RUN") && previous != null && previous.keyword().equals("RUN")
-                                && previous.flags().equals(i.flags()) && shortRun(previous) && shortRun(i)) {
+                                && previous.flags().equals(i.flags()) && shortRun(s, previous) && shortRun(s, i)) {
                             emit.emit(i.line(), "RUN", "RUN follows RUN (line " + previous.line() + "); join them");
                         }
                         previous = i;
@@ -508,7 +508,7 @@ final class BuiltinLintRules {
                             ShellCommands.basename(shell.get(0))) && setsPipefail(shell);
                 }
                 case "RUN" -> {
-                    if (i.isJsonForm() || shellPipefail || shellNonPosix || !mayPipe(i)) {
+                    if (i.isJsonForm() || shellPipefail || shellNonPosix || !mayPipe(s, i)) {
                         continue;
                     }
                     if (runsByLine == null) {
@@ -518,8 +518,7 @@ final class BuiltinLintRules {
                         }
                     }
                     Subject.Run run = runsByLine.get(i.line());
-                    List<ShellCommands.Command> cmds = run == null ? ShellCommands.split(Subject.script(i))
-                            : run.commands();
+                    List<ShellCommands.Command> cmds = run == null ? s.commands(i) : run.commands();
                     for (ShellCommands.Command c : cmds) {
                         if (c.program().equals("set") && setsPipefail(c.words())) {
                             break;
@@ -559,14 +558,14 @@ final class BuiltinLintRules {
         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
     }
 
-    /** A RUN of at most two commands. */
-    private static boolean shortRun(Instruction run) {
-        return run.isJsonForm() || ShellCommands.split(Subject.script(run)).size() <= 2;
+    /** A RUN of at most two commands (split once per evaluation, with the other rules' reading of the RUN). */
+    private static boolean shortRun(Subject s, Instruction run) {
+        return run.isJsonForm() || s.commands(run).size() <= 2;
     }
 
     /** A cheap filter: a '|' that is not part of "||" somewhere in the script. */
-    private static boolean mayPipe(Instruction i) {
-        String text = Subject.script(i);
+    private static boolean mayPipe(Subject s, Instruction i) {
+        String text = s.scriptOf(i);
         for (int k = text.indexOf('|'); k >= 0; k = text.indexOf('|', k + 2)) {
             if (k + 1 >= text.length() || text.charAt(k + 1) != '|') {
                 return true;

@@ -487,7 +487,8 @@ final class BuiltinRules {
                 }
             }
             if (lastUser != null) {
-                String user = lastValue.split(":", 2)[0].strip();
+                int colon = lastValue.indexOf(':');
+                String user = (colon < 0 ? lastValue : lastValue.substring(0, colon)).strip();
                 if (user.isEmpty() || user.equals("root") || all(user, ch -> ch == '0')) {
                     String written = lastUser.arguments().strip();
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "

@@ -525,7 +525,10 @@ final class BuiltinRunRules {
 
     private static void insecurePairs(Instruction i, Map<String, String> pairs, BuiltinRules.Emitter emit) {
         for (Map.Entry<String, String> e : pairs.entrySet()) {
-            if (insecureAssignment(e.getKey() + "=" + e.getValue())) {
+            // As insecureAssignment(key + "=" + value) reads it (a null value as "null"), without the concatenation.
+            String key = e.getKey();
+            if (key.indexOf('=') >= 0 ? insecureAssignment(key + "=" + e.getValue())
+                    : !key.isEmpty() && insecureValue(key, String.valueOf(e.getValue()))) {
                 emit.emit(i.line(), i.keyword(), i.keyword() + " " + e.getKey() + " disables TLS verification");
             }
         }
@@ -550,12 +553,15 @@ final class BuiltinRunRules {
     /** Whether {@code NAME=value} switches TLS verification off. */
     private static boolean insecureAssignment(String w) {
         int eq = w.indexOf('=');
-        if (eq > 0) {
-            String bad = INSECURE_ENV.get(w.substring(0, eq).toUpperCase(Locale.ROOT));
-            if (bad != null) {
-                String value = w.substring(eq + 1).toLowerCase(Locale.ROOT);
-                return bad.equals("*") ? !value.isEmpty() : value.equals(bad);
-            }
+        return eq > 0 && insecureValue(w.substring(0, eq), w.substring(eq + 1));
+    }
+
+    /** Whether setting the variable {@code name} to {@code value} switches TLS verification off. */
+    private static boolean insecureValue(String name, String value) {
+        String bad = INSECURE_ENV.get(name.toUpperCase(Locale.ROOT));
+        if (bad != null) {
+            String lower = value.toLowerCase(Locale.ROOT);
+            return bad.equals("*") ? !lower.isEmpty() : lower.equals(bad);
         }
         return false;
     }

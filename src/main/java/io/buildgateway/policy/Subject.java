@@ -203,7 +203,7 @@ final class Subject {
             for (Located l : located()) {
                 Instruction i = l.instruction();
                 if (l.stage() < 0 && i.keyword().equals("RUN")) {
-                    out.add(new Run(i, ShellCommands.split(script(i))));
+                    out.add(new Run(i, commands(i)));
                 } else if (i.keyword().equals("ONBUILD") && i.arguments().regionMatches(true, 0, "RUN", 0, 3)
                         && i.arguments().length() > 3 && ShellCommands.isWhitespace(i.arguments().charAt(3))) {
                     out.add(onbuildRun(i));
@@ -214,9 +214,17 @@ final class Subject {
             // the container): its commands are judged with the RUNs, under the keyword HEALTHCHECK.
             for (Expansion.Effective e : expansion().instructions()) {
                 String kw = e.instruction().keyword();
-                if ((kw.equals("RUN") || kw.equals("HEALTHCHECK"))
+                if (kw.equals("RUN") && (e.via() == null || e.via().startsWith("ONBUILD of base image"))) {
+                    // A RUN's script does not depend on its flags, the only part the expansion changes: the commands
+                    // are those of the RUN as written, split once for both.
+                    List<ShellCommands.Command> commands = commands(e.instruction());
+                    if (e.written() != e.instruction() && derived(e.written()).commands == null) {
+                        derived(e.written()).commands = commands;
+                    }
+                    out.add(new Run(e.instruction(), commands));
+                } else if (kw.equals("HEALTHCHECK")
                         && (e.via() == null || e.via().startsWith("ONBUILD of base image"))) {
-                    String script = kw.equals("RUN") ? script(e.instruction()) : healthcheckScript(e.instruction());
+                    String script = healthcheckScript(e.instruction());
                     if (script != null) {
                         out.add(new Run(e.instruction(), ShellCommands.split(script)));
                     }
@@ -396,6 +404,8 @@ final class Subject {
 
     /** What rules derive from one instruction, each computed on first use. */
     private static final class Derived {
+        String script;
+        List<ShellCommands.Command> commands;
         List<String> words;
         List<String> argumentWords;
         Map<String, String> env;
@@ -412,6 +422,27 @@ final class Subject {
             derived.put(i, d);
         }
         return d;
+    }
+
+    /** {@link #script(Instruction)}, made once per instruction. */
+    String scriptOf(Instruction run) {
+        Derived d = derived(run);
+        if (d.script == null) {
+            d.script = script(run);
+        }
+        return d.script;
+    }
+
+    /**
+     * The simple commands of a RUN ({@link ShellCommands#split} of its {@link #script}), split once per instruction
+     * and shared with {@link #runs()}: every rule that looks at a RUN's commands reads the same list.
+     */
+    List<ShellCommands.Command> commands(Instruction run) {
+        Derived d = derived(run);
+        if (d.commands == null) {
+            d.commands = ShellCommands.split(scriptOf(run));
+        }
+        return d.commands;
     }
 
     /** {@link Instruction#words(char)} (the daemon's split), split once. */
@@ -509,12 +540,55 @@ final class Subject {
 
     private static String interpreter(String word) {
         String name = word.substring(word.lastIndexOf('/') + 1);
-        return name.matches("python3\\.[0-9]+") ? "python3" : name;
+        return isVersionedPython3(name) ? "python3" : name;
+    }
+
+    /** Exactly {@code name.matches("python3\\.[0-9]+")}, without compiling the expression on every call. */
+    static boolean isVersionedPython3(String name) {
+        if (name.length() < 9 || !name.startsWith("python3.")) {
+            return false;
+        }
+        for (int k = 8; k < name.length(); k++) {
+            if (name.charAt(k) < '0' || name.charAt(k) > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Exactly {@code text.strip().split("\\s+")}: the words between runs of ASCII whitespace (space, \t, \n, 0x0B,
+     * \f, \r), with {@code [""]} for a text that is blank; without compiling the expression on every call.
+     */
+    static String[] splitAtWhitespace(String text) {
+        String stripped = text.strip();
+        if (stripped.isEmpty()) {
+            return new String[] {""};
+        }
+        List<String> out = new ArrayList<>();
+        int n = stripped.length();
+        int k = 0;
+        while (k < n) {
+            int start = k;
+            while (k < n && !asciiSpace(stripped.charAt(k))) {
+                k++;
+            }
+            // strip() leaves no ASCII space at either end, so no word is empty.
+            out.add(stripped.substring(start, k));
+            while (k < n && asciiSpace(stripped.charAt(k))) {
+                k++;
+            }
+        }
+        return out.toArray(new String[0]);
+    }
+
+    private static boolean asciiSpace(char c) {
+        return c == ' ' || c == '\t' || c == '\n' || c == 0x0B || c == '\f' || c == '\r';
     }
 
     /** {@code python3 <<EOF} (options between allowed): the one heredoc is that interpreter's program. */
     private static boolean feedsAnotherInterpreter(Instruction run) {
-        String[] words = run.arguments().strip().split("\\s+");
+        String[] words = splitAtWhitespace(run.arguments());
         if (words.length < 2 || !words[words.length - 1].startsWith("<<") || !NOT_SHELLS.contains(interpreter(words[0]))) {
             return false;
         }
@@ -532,7 +606,7 @@ final class Subject {
             return false;
         }
         int nl = body.indexOf('\n');
-        String[] words = body.substring(2, nl < 0 ? body.length() : nl).strip().split("\\s+");
+        String[] words = splitAtWhitespace(body.substring(2, nl < 0 ? body.length() : nl));
         String program = interpreter(words[0]);
         if (program.equals("env") && words.length > 1) {
             program = interpreter(words[words.length - 1]);
