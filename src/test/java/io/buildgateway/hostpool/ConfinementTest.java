@@ -36,6 +36,23 @@ class ConfinementTest {
     }
 
     @Test
+    void theQuarantineOfImagesStillBeingCheckedIsNeverGrantedEvenUnderAPullablePrefix() {
+        Confinement.Plan plan = Confinement.plan(job("alpha", List.of(
+                REGISTRY + "/gateway__quarantine/b0:checking",
+                REGISTRY + "/gateway__quarantine",
+                REGISTRY + "/gateway__quarantined/x:1",
+                REGISTRY + "/base/busybox")), REGISTRY, List.of("base/", "gateway"), "gateway__quarantine");
+
+        assertThat(plan.granted()).containsExactlyInAnyOrder("base/busybox", "gateway__quarantined/x");
+        assertThat(plan.refused()).containsOnlyKeys(REGISTRY + "/gateway__quarantine/b0:checking",
+                REGISTRY + "/gateway__quarantine");
+        assertThat(plan.refused().get(REGISTRY + "/gateway__quarantine/b0:checking")).contains("quarantine");
+        // the push token of a quarantine push: that repository only, besides pulls of the granted ones
+        assertThat(Confinement.pushGrants("gateway__quarantine/b1", plan)).extracting(RegistryTokens.Access::repository)
+                .containsExactlyInAnyOrder("gateway__quarantine/b1", "base/busybox", "gateway__quarantined/x");
+    }
+
+    @Test
     void withoutTheCallersListTheBaseImageIsTheOnlyApprovedPull() {
         BuildJob job = new BuildJob("b1", "host1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(), false,
                 "alpha/app", "1", "alpha", REGISTRY + "/base/busybox");
