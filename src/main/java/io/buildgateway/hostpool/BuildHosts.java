@@ -89,10 +89,6 @@ public class BuildHosts {
                 throw new IllegalStateException("gateway.hostpool.registry.quarantine (" + quarantine + ") lies under"
                         + " a pullable prefix " + pullablePrefixes() + ": builds could pull images not yet checked");
             }
-            if (!quarantine.contains("__")) {
-                log.warn("gateway.hostpool.registry.quarantine ({}) has no '__': a team of that name could own"
-                        + " repositories under it (team names cannot contain '__')", quarantine);
-            }
         }
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "host-health");
@@ -221,6 +217,12 @@ public class BuildHosts {
         if (host == null || h == null || !h.healthy() || !h.userns()) {
             return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
         }
+        String quarantine = properties.registry().quarantine();
+        if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
+                || job.repository().startsWith(quarantine + "/"))) {
+            return BuildOutcome.failed("repository " + job.repository() + " is under the gateway's quarantine "
+                    + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
+        }
         DockerClient docker = clients.build(host);
         HostPoolProperties.Limits limits = properties.build();
         String registry = properties.registry().address();
@@ -254,7 +256,6 @@ public class BuildHosts {
             phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.BUILD, t2 - t0);
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
                     ref, output, deadline);
-            String quarantine = properties.registry().quarantine();
             if (!quarantine.isEmpty()) {
                 return checkWhilePushing(docker, job, plan, built, labelled.imageId(), quarantine + "/"
                         + job.buildId(), run, output, cancelled, deadline, t0, t1, t2);

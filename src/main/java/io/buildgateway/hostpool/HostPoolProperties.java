@@ -63,14 +63,14 @@ public record HostPoolProperties(
      *        daemons pull and push with {@code username}/{@code password}
      * @param quarantine the repository prefix under which a build's daemon pushes its image while the gateway still
      *        verifies and scans it ({@code <quarantine>/<build id>}; docs/security.md "Quarantine push"): no build
-     *        is ever granted it, and no team can be named so ({@code __} is not allowed in team names). The image is
+     *        is ever granted a pull of it and no build may name an image under it, whatever its team. The image is
      *        given its name only when every check passed; refused, its manifest is deleted. Empty: the push starts
      *        only after the checks (slower; for a registry that does not mount blobs across repositories)
      */
     public record Registry(@NotBlank String address, String username, String password, String url,
             @Valid Tokens tokens, @DefaultValue(QUARANTINE) String quarantine) {
 
-        public static final String QUARANTINE = "gateway__quarantine";
+        public static final String QUARANTINE = "gateway-quarantine";
 
         @org.springframework.boot.context.properties.bind.ConstructorBinding
         public Registry {

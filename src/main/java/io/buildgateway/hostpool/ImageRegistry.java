@@ -35,9 +35,7 @@ import tools.jackson.databind.json.JsonMapper;
 public class ImageRegistry {
 
     private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
-    /** distribution's path components: separators {@code .}, {@code _}, {@code __} or dashes between alphanumerics. */
-    private static final Pattern REPOSITORY = Pattern.compile(
-            "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
+    private static final Pattern REPOSITORY = Pattern.compile("[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*");
     private static final Pattern REFERENCE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|sha256:[0-9a-f]{64}");
 
     private final HostPoolProperties.Registry registry;

@@ -79,7 +79,7 @@ class BuildPipelineIT extends IntegrationTest {
 
         // The daemon pushed the image into the build's quarantine while it was checked (the blobs it uploaded are
         // linked there), and the gateway gave the same manifest its name and deleted the quarantine's manifest.
-        String quarantine = "http://" + registryAddress() + "/v2/gateway__quarantine/" + id;
+        String quarantine = "http://" + registryAddress() + "/v2/gateway-quarantine/" + id;
         assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/blobs/" + configDigest))
                 .method("HEAD", HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(200);
         assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/manifests/" + digest))

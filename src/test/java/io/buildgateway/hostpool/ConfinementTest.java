@@ -38,18 +38,18 @@ class ConfinementTest {
     @Test
     void theQuarantineOfImagesStillBeingCheckedIsNeverGrantedEvenUnderAPullablePrefix() {
         Confinement.Plan plan = Confinement.plan(job("alpha", List.of(
-                REGISTRY + "/gateway__quarantine/b0:checking",
-                REGISTRY + "/gateway__quarantine",
-                REGISTRY + "/gateway__quarantined/x:1",
-                REGISTRY + "/base/busybox")), REGISTRY, List.of("base/", "gateway"), "gateway__quarantine");
+                REGISTRY + "/gateway-quarantine/b0:checking",
+                REGISTRY + "/gateway-quarantine",
+                REGISTRY + "/gateway-quarantined/x:1",
+                REGISTRY + "/base/busybox")), REGISTRY, List.of("base/", "gateway"), "gateway-quarantine");
 
-        assertThat(plan.granted()).containsExactlyInAnyOrder("base/busybox", "gateway__quarantined/x");
-        assertThat(plan.refused()).containsOnlyKeys(REGISTRY + "/gateway__quarantine/b0:checking",
-                REGISTRY + "/gateway__quarantine");
-        assertThat(plan.refused().get(REGISTRY + "/gateway__quarantine/b0:checking")).contains("quarantine");
+        assertThat(plan.granted()).containsExactlyInAnyOrder("base/busybox", "gateway-quarantined/x");
+        assertThat(plan.refused()).containsOnlyKeys(REGISTRY + "/gateway-quarantine/b0:checking",
+                REGISTRY + "/gateway-quarantine");
+        assertThat(plan.refused().get(REGISTRY + "/gateway-quarantine/b0:checking")).contains("quarantine");
         // the push token of a quarantine push: that repository only, besides pulls of the granted ones
-        assertThat(Confinement.pushGrants("gateway__quarantine/b1", plan)).extracting(RegistryTokens.Access::repository)
-                .containsExactlyInAnyOrder("gateway__quarantine/b1", "base/busybox", "gateway__quarantined/x");
+        assertThat(Confinement.pushGrants("gateway-quarantine/b1", plan)).extracting(RegistryTokens.Access::repository)
+                .containsExactlyInAnyOrder("gateway-quarantine/b1", "base/busybox", "gateway-quarantined/x");
     }
 
     @Test

@@ -52,14 +52,14 @@ class ScanningIT extends IntegrationTest {
     private void assertNotInRegistry(String repository, JsonNode build) {
         assertNotInRegistry(repository);
         Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/gateway__quarantine/" + build.path("id").asString() + "/tags/list")).GET());
+                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/tags/list")).GET());
         if (tags.status() != 404) {
             assertThat(tags.status()).as(tags.body()).isEqualTo(200);
             JsonNode listed = read(tags).path("tags");
             assertThat(listed.isNull() || listed.isMissingNode() || listed.isEmpty()).as(tags.body()).isTrue();
         }
         Response held = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/gateway__quarantine/" + build.path("id").asString() + "/manifests/checking")).header("Accept",
+                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/manifests/checking")).header("Accept",
                 "application/vnd.docker.distribution.manifest.v2+json").GET());
         assertThat(held.status()).as("quarantine of " + build.path("id").asString()).isEqualTo(404);
     }
