@@ -12,6 +12,7 @@ import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.RequestInfo;
 import jakarta.annotation.PreDestroy;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
@@ -61,14 +62,16 @@ public class BuildHosts {
     private final List<ImageGate> gates;
     private final io.buildgateway.shared.BuildPhases phases;
     private final RegistryTokens tokens;
+    private final ImageRegistry registryApi;
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
             org.springframework.beans.factory.ObjectProvider<ImageGate> gates,
-            io.buildgateway.shared.BuildPhases phases) {
+            io.buildgateway.shared.BuildPhases phases, ImageRegistry registryApi) {
         this.properties = properties;
+        this.registryApi = registryApi;
         this.phases = phases;
         this.gates = gates.orderedStream().toList();
         this.clients = new DockerClients(properties);
@@ -79,6 +82,13 @@ public class BuildHosts {
         if (tokens == null) {
             log.warn("gateway.hostpool.registry.tokens is not set: build daemons pull and push with the gateway's own"
                     + " registry credentials, not with per-build tokens (docs/security.md)");
+        }
+        String quarantine = properties.registry().quarantine();
+        if (!quarantine.isEmpty()) {
+            if (pullablePrefixes().stream().anyMatch(p -> (quarantine + "/").startsWith(p))) {
+                throw new IllegalStateException("gateway.hostpool.registry.quarantine (" + quarantine + ") lies under"
+                        + " a pullable prefix " + pullablePrefixes() + ": builds could pull images not yet checked");
+            }
         }
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "host-health");
@@ -207,6 +217,12 @@ public class BuildHosts {
         if (host == null || h == null || !h.healthy() || !h.userns()) {
             return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
         }
+        String quarantine = properties.registry().quarantine();
+        if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
+                || job.repository().startsWith(quarantine + "/"))) {
+            return BuildOutcome.failed("repository " + job.repository() + " is under the gateway's quarantine "
+                    + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
+        }
         DockerClient docker = clients.build(host);
         HostPoolProperties.Limits limits = properties.build();
         String registry = properties.registry().address();
@@ -214,7 +230,8 @@ public class BuildHosts {
         String ref = name + ":" + job.tag();
         Instant deadline = clock.instant().plus(limits.timeout());
         long t0 = System.nanoTime();
-        Confinement.Plan plan = Confinement.plan(job, registry, pullablePrefixes());
+        Confinement.Plan plan = Confinement.plan(job, registry, pullablePrefixes(),
+                properties.registry().quarantine());
         plan.refused().forEach((reference, why) -> output.accept("Not granted to the build daemon: " + reference
                 + " (" + why + ")\n"));
         AuthConfigurations pullAuth = buildAuth(job, plan, limits);
@@ -239,6 +256,10 @@ public class BuildHosts {
             phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.BUILD, t2 - t0);
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
                     ref, output, deadline);
+            if (!quarantine.isEmpty()) {
+                return checkWhilePushing(docker, job, plan, built, labelled.imageId(), quarantine + "/"
+                        + job.buildId(), run, output, cancelled, deadline, t0, t1, t2);
+            }
             for (ImageGate gate : gates) {
                 ImageGate.Verdict verdict = gate.examine(built);
                 if (!verdict.passed()) {
@@ -255,7 +276,8 @@ public class BuildHosts {
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
-            docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan)).exec(push);
+            docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan, job.repository()))
+                    .exec(push);
             BuildOutcome.Result waited = await(push, cancelled, deadline);
             if (waited != null) {
                 return new BuildOutcome(waited, labelled.imageId(), null, null,
@@ -285,6 +307,112 @@ public class BuildHosts {
         }
     }
 
+
+    /**
+     * The push beside the checks (docs/security.md "Quarantine push"): the daemon pushes the image to the build's
+     * quarantine repository ({@code <quarantine>/<build id>}, which no build is granted and no team owns) while the
+     * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
+     * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
+     * tell the gates it was pushed. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
+     * reached the quarantine; nothing is recorded as pushed. The push phase's time is what the build waited for the
+     * push and the naming after the checks, the part the checks did not hide.
+     */
+    private BuildOutcome checkWhilePushing(DockerClient docker, BuildJob job, Confinement.Plan plan,
+            DockerBuiltImage built, String imageId, String quarantine, BuildOutcome.HostRun run,
+            Consumer<String> output, BooleanSupplier cancelled, Instant deadline, long t0, long t1, long t2)
+            throws Exception {
+        String registry = properties.registry().address();
+        String name = registry + "/" + job.repository();
+        String held = registry + "/" + quarantine;
+        docker.tagImageCmd(imageId, held, QUARANTINE_TAG).withForce().exec();
+        PushCallback push = new PushCallback();
+        long tp = System.nanoTime();
+        docker.pushImageCmd(held).withTag(QUARANTINE_TAG).withAuthConfig(pushAuth(job, plan, quarantine))
+                .exec(push);
+        boolean named = false;
+        try {
+            for (ImageGate gate : gates) {
+                ImageGate.Verdict verdict = gate.examine(built);
+                if (!verdict.passed()) {
+                    removeQuietly(docker, imageId);
+                    return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
+                }
+                if (cancelled.getAsBoolean()) {
+                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                            "cancelled while verifying");
+                }
+            }
+            long tv = System.nanoTime();
+            output.accept("Pushing " + name + ":" + job.tag() + "\n");
+            BuildOutcome.Result waited = await(push, cancelled, deadline);
+            if (waited != null) {
+                return new BuildOutcome(waited, imageId, null, null,
+                        waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
+                                : "push exceeded the build timeout of " + properties.build().timeout());
+            }
+            long pushed = System.nanoTime();
+            if (push.error != null || push.digest == null) {
+                return BuildOutcome.failed("push to " + registry + " failed: "
+                        + (push.error != null ? push.error : "the registry returned no digest"));
+            }
+            String digest = registryApi.promote(quarantine, push.digest, job.repository(), job.tag());
+            named = true;
+            docker.tagImageCmd(imageId, name, job.tag()).withForce().exec();
+            untagQuietly(docker, held + ":" + QUARANTINE_TAG);
+            long t3 = System.nanoTime();
+            output.accept("Pushed " + name + "@" + digest + "\n");
+            phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.PUSH, t3 - tv);
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms beside it, then waited {} ms"
+                    + " and named it in {} ms", job.buildId(), job.host(), (t1 - t0) / 1_000_000,
+                    (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (pushed - tp) / 1_000_000,
+                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000);
+            for (ImageGate gate : gates) {
+                gate.pushed(built, digest);
+            }
+            return new BuildOutcome(BuildOutcome.Result.PUSHED, imageId, digest, name + "@" + digest, null, run);
+        } finally {
+            if (!named) {
+                // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
+                discard(push, quarantine, job);
+            }
+        }
+    }
+
+    /** The tag of an image in its build's quarantine repository (the repository alone names the build). */
+    static final String QUARANTINE_TAG = "checking";
+
+    /**
+     * Stops the quarantine push (closing its stream makes the daemon stop) and deletes what reached the registry.
+     * Should the deletion fail, the image stays in a repository no build and no team
+     * can read, and the warning says so; the build's outcome is unchanged.
+     */
+    private void discard(PushCallback push, String quarantine, BuildJob job) {
+        closeQuietly(push);
+        try {
+            if (!push.done.await(30, TimeUnit.SECONDS)) {
+                log.warn("build {}: the daemon did not end its quarantine push within 30 s", job.buildId());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        try {
+            if (push.digest != null) {
+                registryApi.deleteManifest(quarantine, push.digest);
+            }
+            registryApi.deleteManifest(quarantine, QUARANTINE_TAG);
+        } catch (IOException | RuntimeException e) {
+            log.warn("build {}: could not delete its image from the quarantine repository {} (it stays unreadable"
+                    + " to builds and teams): {}", job.buildId(), quarantine, summary(e));
+        }
+    }
+
+    private static void untagQuietly(DockerClient docker, String reference) {
+        try {
+            docker.removeImageCmd(reference).withNoPrune(true).exec();
+        } catch (RuntimeException ignored) {
+            // already gone; the image keeps its real tag either way
+        }
+    }
 
     /** A built (and labelled) image id, or the outcome that ended the build; the host's facts for the record. */
     private record Built(String imageId, BuildOutcome outcome, BuildOutcome.HostRun run, long builtAt) {
@@ -620,15 +748,16 @@ public class BuildHosts {
     }
 
     /**
-     * The daemon's credentials for the push, minted right before it: push and pull on the build's own repository,
+     * The daemon's credentials for the push, minted right before it: push and pull on {@code repository} (the build's
+     * own, or its quarantine),
      * pull on the granted repositories (so the registry can mount their layers instead of receiving them again).
      */
-    private AuthConfig pushAuth(BuildJob job, Confinement.Plan plan) {
+    private AuthConfig pushAuth(BuildJob job, Confinement.Plan plan, String repository) {
         if (tokens == null) {
             return passwordAuth();
         }
         return new AuthConfig().withRegistryAddress(properties.registry().address())
-                .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pushGrants(job, plan),
+                .withRegistrytoken(tokens.mint("build/" + job.buildId(), Confinement.pushGrants(repository, plan),
                         properties.registry().tokens().pushTtl()));
     }
 

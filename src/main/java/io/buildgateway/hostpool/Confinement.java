@@ -55,12 +55,23 @@ final class Confinement {
     }
 
     static Plan plan(BuildJob job, String registry, List<String> pullablePrefixes) {
+        return plan(job, registry, pullablePrefixes, "");
+    }
+
+    /**
+     * As {@link #plan(BuildJob, String, List)}; a repository under {@code quarantine} (images still being checked,
+     * or refused) is never granted, whatever the prefixes say.
+     */
+    static Plan plan(BuildJob job, String registry, List<String> pullablePrefixes, String quarantine) {
         Set<String> granted = new LinkedHashSet<>();
         Map<String, String> refused = new LinkedHashMap<>();
         for (String reference : job.allowedPulls()) {
             String repository = repository(reference, registry);
             if (repository == null) {
                 refused.put(reference, "not in the gateway's registry " + registry);
+            } else if (!quarantine.isEmpty() && (repository.equals(quarantine)
+                    || repository.startsWith(quarantine + "/"))) {
+                refused.put(reference, "the gateway's quarantine of images not yet checked, never pullable");
             } else if (repository.startsWith(job.team() + "/")
                     || pullablePrefixes.stream().anyMatch(repository::startsWith)) {
                 granted.add(repository);
@@ -82,8 +93,13 @@ final class Confinement {
      * that the registry mounts their layers instead of receiving them again).
      */
     static List<RegistryTokens.Access> pushGrants(BuildJob job, Plan plan) {
+        return pushGrants(job.repository(), plan);
+    }
+
+    /** As {@link #pushGrants(BuildJob, Plan)}, pushing to {@code repository} (the build's quarantine). */
+    static List<RegistryTokens.Access> pushGrants(String repository, Plan plan) {
         List<RegistryTokens.Access> grants = new ArrayList<>();
-        grants.add(new RegistryTokens.Access(job.repository(), Set.of("push", "pull")));
+        grants.add(new RegistryTokens.Access(repository, Set.of("push", "pull")));
         grants.addAll(pullGrants(plan));
         return RegistryTokens.merge(grants);
     }

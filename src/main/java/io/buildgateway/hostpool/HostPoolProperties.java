@@ -61,9 +61,29 @@ public record HostPoolProperties(
      *        loopback address (which the Docker daemon, too, reaches without TLS) and {@code https://} otherwise
      * @param tokens how the gateway mints the registry tokens it gives build daemons (docs/security.md); when unset,
      *        daemons pull and push with {@code username}/{@code password}
+     * @param quarantine the repository prefix under which a build's daemon pushes its image while the gateway still
+     *        verifies and scans it ({@code <quarantine>/<build id>}; docs/security.md "Quarantine push"): no build
+     *        is ever granted a pull of it and no build may name an image under it, whatever its team. The image is
+     *        given its name only when every check passed; refused, its manifest is deleted. Empty: the push starts
+     *        only after the checks (slower; for a registry that does not mount blobs across repositories)
      */
     public record Registry(@NotBlank String address, String username, String password, String url,
-            @Valid Tokens tokens) {
+            @Valid Tokens tokens, @DefaultValue(QUARANTINE) String quarantine) {
+
+        public static final String QUARANTINE = "gateway-quarantine";
+
+        @org.springframework.boot.context.properties.bind.ConstructorBinding
+        public Registry {
+            quarantine = quarantine == null ? "" : quarantine.strip();
+            if (quarantine.endsWith("/")) {
+                quarantine = quarantine.substring(0, quarantine.length() - 1);
+            }
+        }
+
+        /** The registry without quarantine pushes (tests of the HTTP API and the reference parsing). */
+        public Registry(String address, String username, String password, String url, Tokens tokens) {
+            this(address, username, password, url, tokens, "");
+        }
 
         public java.net.URI apiUrl() {
             if (url != null && !url.isBlank()) {
@@ -78,7 +98,7 @@ public record HostPoolProperties(
         @Override
         public String toString() {
             return "Registry[address=" + address + ", url=" + url + ", username=" + username + ", password="
-                    + (password == null ? "unset" : "***") + "]";
+                    + (password == null ? "unset" : "***") + ", quarantine=" + quarantine + "]";
         }
     }
 

@@ -210,9 +210,93 @@ public class ImageRegistry {
         return repository;
     }
 
+    /**
+     * Gives the image the registry holds as {@code from@digest} (a quarantine repository) the name {@code to:tag}:
+     * every blob its manifest names is mounted from {@code from} into {@code to} (no bytes move), then the same
+     * manifest bytes are stored under the tag, so the digest is the one the daemon pushed; then the quarantine's
+     * manifest is deleted. A registry that does not mount across repositories (it answers 202, an upload) is
+     * refused with a reason: copying every layer would cost more than the push it saved.
+     *
+     * @return the digest now tagged {@code to:tag} (always {@code digest})
+     */
+    public String promote(String from, String digest, String to, String tag) throws IOException {
+        String scope = "repository:" + checked(to) + ":push,pull repository:" + checked(from) + ":pull";
+        Manifest manifest = manifest(from, digest, IMAGE_MANIFESTS)
+                .orElseThrow(() -> new IOException("the registry has no manifest " + digest + " in " + from));
+        checkDigest(manifest, digest, from + "@" + digest);
+        JsonNode m = json.readTree(manifest.body());
+        if (m.has("manifests")) {
+            throw new IOException("the pushed image " + from + "@" + digest + " is an index, not one image");
+        }
+        java.util.Set<String> blobs = new java.util.LinkedHashSet<>();
+        blobs.add(m.path("config").path("digest").asString(""));
+        for (JsonNode layer : m.path("layers")) {
+            blobs.add(layer.path("digest").asString(""));
+        }
+        for (String blob : blobs) {
+            if (!Digest.isValid(blob)) {
+                throw new IOException("the manifest " + from + "@" + digest + " names a blob that is not a digest");
+            }
+            URI mount = api.resolve("/v2/" + to + "/blobs/uploads/?mount=" + URLEncoder.encode(blob,
+                    StandardCharsets.UTF_8) + "&from=" + URLEncoder.encode(from, StandardCharsets.UTF_8));
+            HttpResponse<byte[]> r = sendScoped(scope, HttpRequest.newBuilder(mount)
+                    .POST(HttpRequest.BodyPublishers.noBody()));
+            if (r.statusCode() == 202) {
+                r.headers().firstValue("Location").ifPresent(l -> {
+                    try {
+                        sendScoped(scope, HttpRequest.newBuilder(api.resolve(l)).DELETE());
+                    } catch (IOException ignored) {
+                        // an abandoned upload session expires in the registry
+                    }
+                });
+                throw new IOException("the registry did not mount blob " + blob + " from " + from + " into " + to
+                        + " (it does not mount across repositories; set gateway.hostpool.registry.quarantine to"
+                        + " empty to push after the checks instead)");
+            }
+            expect(r, 201, "mounting blob " + blob + " from " + from + " into " + to);
+        }
+        HttpResponse<byte[]> put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
+                .header("Content-Type", manifest.mediaType())
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())));
+        expect(put, 201, "storing manifest " + to + ":" + tag);
+        String stored = put.headers().firstValue("Docker-Content-Digest").orElse(sha256(manifest.body()));
+        if (!stored.equals(digest)) {
+            throw new IOException("the registry stored " + to + ":" + tag + " as " + stored + ", not " + digest);
+        }
+        deleteManifest(from, digest);
+        return stored;
+    }
+
+    /**
+     * Deletes the manifest {@code repository@reference} (a digest, or a tag, which is first resolved to its digest);
+     * true when the registry held it. The registry also drops the tags that named it; its blobs stay until the
+     * registry's garbage collection.
+     */
+    public boolean deleteManifest(String repository, String reference) throws IOException {
+        String digest = reference;
+        if (!reference.startsWith("sha256:")) {
+            Optional<Manifest> tagged = manifest(repository, reference, IMAGE_MANIFESTS);
+            if (tagged.isEmpty()) {
+                return false;
+            }
+            digest = tagged.get().digest();
+        }
+        HttpResponse<byte[]> r = send(repository, "delete,pull,push", HttpRequest.newBuilder(uri(repository,
+                "manifests", digest)).DELETE());
+        if (r.statusCode() == 404) {
+            return false;
+        }
+        expect(r, 202, "deleting manifest " + repository + "@" + digest);
+        return true;
+    }
+
     private HttpResponse<byte[]> send(String repository, String actions, HttpRequest.Builder request)
             throws IOException {
-        String scope = "repository:" + repository + ":" + actions;
+        return sendScoped("repository:" + repository + ":" + actions, request);
+    }
+
+    /** {@code scope}: one or more token scopes separated by spaces (each becomes a {@code scope} parameter). */
+    private HttpResponse<byte[]> sendScoped(String scope, HttpRequest.Builder request) throws IOException {
         HttpRequest.Builder retry = request.copy();
         String cached = tokens.get(scope);
         if (cached != null) {
@@ -255,7 +339,9 @@ public class ImageRegistry {
             url.append("service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8))
                     .append('&');
         }
-        url.append("scope=").append(URLEncoder.encode(scope, StandardCharsets.UTF_8));
+        url.append(java.util.Arrays.stream(scope.split(" "))
+                .map(one -> "scope=" + URLEncoder.encode(one, StandardCharsets.UTF_8))
+                .collect(java.util.stream.Collectors.joining("&")));
         HttpResponse<byte[]> r = exchange(HttpRequest.newBuilder(URI.create(url.toString()))
                 .header("Authorization", basic).timeout(Duration.ofSeconds(30)).GET().build());
         expect(r, 200, "getting a registry token");

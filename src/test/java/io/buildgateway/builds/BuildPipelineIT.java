@@ -76,6 +76,22 @@ class BuildPipelineIT extends IntegrationTest {
                 + "/v2/payments/hello/blobs/" + configDigest)).GET()).body());
         JsonNode labels = config.path("config").path("Labels");
         assertThat(labels.path("io.buildgateway.build-id").asString()).isEqualTo(id);
+
+        // The daemon pushed the image into the build's quarantine while it was checked (the blobs it uploaded are
+        // linked there), and the gateway gave the same manifest its name and deleted the quarantine's manifest.
+        String quarantine = "http://" + registryAddress() + "/v2/gateway-quarantine/" + id;
+        assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/blobs/" + configDigest))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(200);
+        assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/manifests/" + digest))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET()).status())
+                .isEqualTo(404);
+        assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/manifests/checking"))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET()).status())
+                .isEqualTo(404);
+        assertThat(send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/payments/hello/manifests/v1")).header("Accept",
+                "application/vnd.docker.distribution.manifest.v2+json").GET()).header("Docker-Content-Digest"))
+                .isEqualTo(digest);
         assertThat(labels.path("io.buildgateway.context-digest").asString()).isEqualTo("sha256:" + sha256(context));
         assertThat(labels.path("io.buildgateway.requested-by").asString()).startsWith("t-");
         assertThat(labels.path("io.buildgateway.policy-digest").asString()).isEqualTo(

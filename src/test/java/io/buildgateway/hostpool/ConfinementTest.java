@@ -36,6 +36,23 @@ class ConfinementTest {
     }
 
     @Test
+    void theQuarantineOfImagesStillBeingCheckedIsNeverGrantedEvenUnderAPullablePrefix() {
+        Confinement.Plan plan = Confinement.plan(job("alpha", List.of(
+                REGISTRY + "/gateway-quarantine/b0:checking",
+                REGISTRY + "/gateway-quarantine",
+                REGISTRY + "/gateway-quarantined/x:1",
+                REGISTRY + "/base/busybox")), REGISTRY, List.of("base/", "gateway"), "gateway-quarantine");
+
+        assertThat(plan.granted()).containsExactlyInAnyOrder("base/busybox", "gateway-quarantined/x");
+        assertThat(plan.refused()).containsOnlyKeys(REGISTRY + "/gateway-quarantine/b0:checking",
+                REGISTRY + "/gateway-quarantine");
+        assertThat(plan.refused().get(REGISTRY + "/gateway-quarantine/b0:checking")).contains("quarantine");
+        // the push token of a quarantine push: that repository only, besides pulls of the granted ones
+        assertThat(Confinement.pushGrants("gateway-quarantine/b1", plan)).extracting(RegistryTokens.Access::repository)
+                .containsExactlyInAnyOrder("gateway-quarantine/b1", "base/busybox", "gateway-quarantined/x");
+    }
+
+    @Test
     void withoutTheCallersListTheBaseImageIsTheOnlyApprovedPull() {
         BuildJob job = new BuildJob("b1", "host1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(), false,
                 "alpha/app", "1", "alpha", REGISTRY + "/base/busybox");

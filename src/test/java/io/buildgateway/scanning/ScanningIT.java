@@ -45,6 +45,25 @@ class ScanningIT extends IntegrationTest {
         assertThat(manifest.status()).as("registry answer for " + repository).isEqualTo(404);
     }
 
+    /**
+     * The refused image is in the registry under no name: its build's quarantine repository, to which the daemon
+     * pushed it while it was checked, has no tag left (its manifest was deleted).
+     */
+    private void assertNotInRegistry(String repository, JsonNode build) {
+        assertNotInRegistry(repository);
+        Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/tags/list")).GET());
+        if (tags.status() != 404) {
+            assertThat(tags.status()).as(tags.body()).isEqualTo(200);
+            JsonNode listed = read(tags).path("tags");
+            assertThat(listed.isNull() || listed.isMissingNode() || listed.isEmpty()).as(tags.body()).isTrue();
+        }
+        Response held = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/manifests/checking")).header("Accept",
+                "application/vnd.docker.distribution.manifest.v2+json").GET());
+        assertThat(held.status()).as("quarantine of " + build.path("id").asString()).isEqualTo(404);
+    }
+
     private static String osv(String id, String modified, String ecosystem, String name, String fixed,
             String extra) {
         return """
@@ -122,7 +141,7 @@ class ScanningIT extends IntegrationTest {
                 + "HEALTHCHECK NONE\n"));
         assertThat(done.path("status").asString()).isEqualTo("FAILED");
         assertThat(done.path("failureReason").asString()).contains("image-compliance").contains("uid");
-        assertNotInRegistry("scan/broken-" + RUN);
+        assertNotInRegistry("scan/broken-" + RUN, done);
         assertThat(get(token, "/api/v1/builds/" + done.path("id").asString() + "/logs").body())
                 .contains("Verification FAILED");
     }
@@ -138,7 +157,7 @@ class ScanningIT extends IntegrationTest {
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
         assertThat(done.path("failureReason").asString()).contains("layer-setuid-added")
                 .contains("/opt/bin/tool");
-        assertNotInRegistry("scan/setuid-" + RUN);
+        assertNotInRegistry("scan/setuid-" + RUN, done);
         assertThat(auditCount("image.refused", "build/" + done.path("id").asString())).isEqualTo(1);
     }
 
@@ -149,7 +168,7 @@ class ScanningIT extends IntegrationTest {
                 + "/base/busybox\nRUN rm /etc/shadow\nUSER 65534\nHEALTHCHECK NONE\n"));
         assertThat(done.path("status").asString()).isEqualTo("FAILED");
         assertThat(done.path("failureReason").asString()).contains("layer-protected-path").contains("/etc/shadow");
-        assertNotInRegistry("scan/noshadow-" + RUN);
+        assertNotInRegistry("scan/noshadow-" + RUN, done);
     }
 
     @Test
@@ -162,7 +181,7 @@ class ScanningIT extends IntegrationTest {
                 + "COPY --from=approved /etc /etc\nUSER 65534\nHEALTHCHECK NONE\n"));
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
         assertThat(done.path("failureReason").asString()).contains("image-base-lineage");
-        assertNotInRegistry("scan/swapped-" + RUN);
+        assertNotInRegistry("scan/swapped-" + RUN, done);
     }
 
     @Test
@@ -216,7 +235,7 @@ class ScanningIT extends IntegrationTest {
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
         assertThat(done.path("failureReason").asString()).startsWith("image verification stopped: ")
                 .contains("has more than 20000 files (limit gateway.scanning.max-files)");
-        assertNotInRegistry("scan/many-" + RUN);
+        assertNotInRegistry("scan/many-" + RUN, done);
         assertThat(get(token, "/api/v1/builds/" + buildId + "/logs").body()).contains("Verification STOPPED");
 
         // Recorded and audited like any refusal, with no packages claimed from an image that was not read in full.
