@@ -313,6 +313,10 @@ class BuildDispatcher {
             }
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("host", b.host);
+            if (outcome.run() != null && outcome.run().ephemeral()) {
+                details.put("hostInstance", outcome.run().hostInstance());
+                details.put("daemonId", outcome.run().daemonId());
+            }
             details.put("imageDigest", b.imageDigest);
             details.put("imageRef", b.imageRef);
             details.put("reason", reason);
@@ -336,7 +340,10 @@ class BuildDispatcher {
                 b.host, outcome.run().usernsRemap(), outcome.run().networkMode(), b.requestedAt, b.startedAt,
                 outcome.run().pulled().stream()
                         .map(p -> new BuildSucceeded.Pulled(p.reference(), p.digest(), p.step())).toList(),
-                b.builtContextDigest, b.builtContextSize);
+                b.builtContextDigest, b.builtContextSize, outcome.run().ephemeral()
+                        ? new BuildSucceeded.EphemeralHost(outcome.run().hostInstance(), outcome.run().daemonId(),
+                                outcome.run().hostFacts())
+                        : null);
     }
 
     private void recoverSafely() {

@@ -28,11 +28,22 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
      * @param usernsRemap whether the host ran it with user-namespace remapping
      * @param networkMode the build steps' network mode
      * @param pulled every image the daemon pulled for the build, by the digest it resolved
+     * @param ephemeralHost the host started for this build alone and destroyed after it; null on a fixed host
      */
     public record Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
             String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
-            List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
+            List<Pulled> pulled, String builtContextDigest, Long builtContextSize, EphemeralHost ephemeralHost) {
+
+        /** A run on a fixed host. */
+        public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+                Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+                String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+                List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
+            this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, builtContextDigest,
+                    builtContextSize, null);
+        }
 
         /** A run recorded before contexts were re-packed (no built context). */
         public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
@@ -40,7 +51,7 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
                 String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
                 List<Pulled> pulled) {
             this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
-                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, null, null);
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, null, null, null);
         }
 
         public Run {
@@ -48,6 +59,16 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
             buildArgs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(buildArgs));
             labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
             pulled = List.copyOf(pulled);
+        }
+    }
+
+    /**
+     * An ephemeral build host (issue #16): its id (never reused), its daemon's {@code ID}, and what else identifies
+     * it (provider, Pod name and UID, node).
+     */
+    public record EphemeralHost(String id, String daemonId, Map<String, String> facts) {
+        public EphemeralHost {
+            facts = facts == null ? Map.of() : Map.copyOf(facts);
         }
     }
 

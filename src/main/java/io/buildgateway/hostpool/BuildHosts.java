@@ -63,6 +63,9 @@ public class BuildHosts {
     private final io.buildgateway.shared.BuildPhases phases;
     private final RegistryTokens tokens;
     private final ImageRegistry registryApi;
+    private final FixedHosts fixed;
+    /** On-demand hosts (issue #16); null unless gateway.hostpool.ephemeral.enabled. */
+    private final EphemeralHosts ephemeral;
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
@@ -90,11 +93,56 @@ public class BuildHosts {
                         + " a pullable prefix " + pullablePrefixes() + ": builds could pull images not yet checked");
             }
         }
+        this.fixed = new FixedHosts(properties.hosts());
+        this.ephemeral = ephemeralHosts(properties);
         this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "host-health");
             t.setDaemon(true);
             return t;
         });
+    }
+
+    private EphemeralHosts ephemeralHosts(HostPoolProperties properties) {
+        HostPoolProperties.Ephemeral config = properties.ephemeral();
+        if (config == null || !config.enabled()) {
+            return null;
+        }
+        if (properties.hosts().stream().anyMatch(h -> h.name().equals(config.name()))) {
+            throw new IllegalStateException("gateway.hostpool.ephemeral.name " + config.name()
+                    + " is also the name of a fixed host");
+        }
+        return switch (config.provider()) {
+            case LOCAL -> new LocalEphemeralHosts(config, properties.registry().address(), this::verifyEphemeral,
+                    events::publishEvent);
+            case KUBERNETES -> new KubernetesEphemeralHosts(config,
+                    new io.fabric8.kubernetes.client.KubernetesClientBuilder().build(), this::verifyEphemeral,
+                    events::publishEvent);
+        };
+    }
+
+    /**
+     * The check every ephemeral host passes before it is given a build, as health checks a fixed host: user-namespace
+     * remapping on, a daemon new enough for BuildKit. Returns the daemon's {@code ID}, which differs for every fresh
+     * daemon (it is generated with its data root).
+     */
+    private String verifyEphemeral(HostPoolProperties.Host host) {
+        DockerClient control = clients.control(host);
+        Info info = control.infoCmd().exec();
+        List<String> options = info.getSecurityOptions() == null ? List.of() : info.getSecurityOptions();
+        if (options.stream().noneMatch(o -> o.equals("name=userns") || o.startsWith("name=userns,"))) {
+            throw new IllegalStateException("the ephemeral daemon does not run with user-namespace remapping");
+        }
+        com.github.dockerjava.api.model.Version version = control.versionCmd().exec();
+        String tooOld = BuildHostVersions.refusal(host.builder(), version.getVersion(), version.getApiVersion());
+        if (tooOld != null) {
+            throw new IllegalStateException(tooOld);
+        }
+        return info.getId();
+    }
+
+    /** The ephemeral pool, for tests in this package; null when off. */
+    EphemeralHosts ephemeralHosts() {
+        return ephemeral;
     }
 
     /**
@@ -104,6 +152,9 @@ public class BuildHosts {
     @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
     void startChecks() {
         checkAll();
+        if (ephemeral != null) {
+            ephemeral.begin();
+        }
         checker.scheduleWithFixedDelay(this::checkAll, properties.healthInterval().toMillis(),
                 properties.healthInterval().toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -111,6 +162,9 @@ public class BuildHosts {
     @PreDestroy
     void stop() {
         checker.shutdownNow();
+        if (ephemeral != null) {
+            ephemeral.close();
+        }
         clients.close();
     }
 
@@ -118,6 +172,10 @@ public class BuildHosts {
     public void checkAll() {
         for (HostPoolProperties.Host host : properties.hosts()) {
             check(host);
+        }
+        if (ephemeral != null) {
+            // a warm pool that could not be filled (a start failed) is tried again every round
+            ephemeral.refill();
         }
     }
 
@@ -155,20 +213,35 @@ public class BuildHosts {
 
     /** Every configured host with its health, given the active builds per host (from the build queue). */
     public List<HostStatus> status(Map<String, Integer> activeByHost) {
-        return properties.hosts().stream().map(h -> {
+        List<HostStatus> all = new java.util.ArrayList<>(properties.hosts().stream().map(h -> {
             Health s = health.get(h.name());
             return new HostStatus(h.name(), h.endpoint(), s != null && s.healthy(), s != null && s.userns(),
                     activeByHost.getOrDefault(h.name(), 0), h.capacity(), s == null ? null : s.checkedAt(),
                     s == null ? "not checked yet" : s.error());
-        }).toList();
+        }).toList());
+        if (ephemeral != null) {
+            // The pool as one row: its endpoint names the provider and the idle hosts it keeps warm.
+            all.add(new HostStatus(ephemeral.name(), "ephemeral:" + ephemeral.kind() + "?warm="
+                    + ephemeral.warmCount(), ephemeral.healthy(), true,
+                    activeByHost.getOrDefault(ephemeral.name(), 0), ephemeral.capacity(), clock.instant(),
+                    ephemeral.lastError()));
+        }
+        return all;
     }
 
     public boolean anyHealthy() {
-        return health.values().stream().anyMatch(Health::healthy);
+        return ephemeral != null ? ephemeral.healthy() : health.values().stream().anyMatch(Health::healthy);
     }
 
-    /** The least-loaded healthy host with a free slot, if any. */
+    /**
+     * The least-loaded healthy host with a free slot, if any. With ephemeral hosts on, every build goes to the
+     * ephemeral pool (a host of its own); the fixed hosts get none.
+     */
     public Optional<String> choose(Map<String, Integer> activeByHost) {
+        if (ephemeral != null) {
+            return ephemeral.healthy() && activeByHost.getOrDefault(ephemeral.name(), 0) < ephemeral.capacity()
+                    ? Optional.of(ephemeral.name()) : Optional.empty();
+        }
         return properties.hosts().stream()
                 .filter(h -> {
                     Health s = health.get(h.name());
@@ -184,11 +257,17 @@ public class BuildHosts {
      * it on whichever host runs it; a pool with a classic-builder fallback host refuses them.
      */
     public boolean readsHeredocs() {
+        if (ephemeral != null) {
+            return true; // every ephemeral host is a BuildKit daemon
+        }
         return !properties.hosts().isEmpty()
                 && properties.hosts().stream().allMatch(h -> h.builder() == HostPoolProperties.Builder.BUILDKIT);
     }
 
     public int totalCapacity() {
+        if (ephemeral != null) {
+            return ephemeral.capacity();
+        }
         return properties.hosts().stream().mapToInt(HostPoolProperties.Host::capacity).sum();
     }
 
@@ -211,18 +290,69 @@ public class BuildHosts {
      */
     public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled) {
-        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
-                .findFirst().orElse(null);
-        Health h = host == null ? null : health.get(host.name());
-        if (host == null || h == null || !h.healthy() || !h.userns()) {
-            return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
-        }
         String quarantine = properties.registry().quarantine();
         if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
                 || job.repository().startsWith(quarantine + "/"))) {
             return BuildOutcome.failed("repository " + job.repository() + " is under the gateway's quarantine "
                     + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
         }
+        if (ephemeral != null && ephemeral.name().equals(job.host())) {
+            return runEphemeral(job, output, stepOutput, cancelled);
+        }
+        BuildHostProvider.Lease lease;
+        try {
+            lease = fixed.acquire(job.host(), job.buildId());
+        } catch (BuildHostProvider.Unavailable e) {
+            return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
+        }
+        try {
+            HostPoolProperties.Host host = lease.host();
+            Health h = health.get(host.name());
+            if (h == null || !h.healthy() || !h.userns()) {
+                return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
+            }
+            return runOn(host, h, job, output, stepOutput, cancelled);
+        } finally {
+            fixed.release(lease);
+        }
+    }
+
+    /**
+     * A build on a host started for it alone (from the warm pool when one is idle), destroyed afterwards whatever
+     * the outcome — pushed, failed, cancelled, timed out or an error of the gateway's. The host's identity goes into
+     * the outcome for the record and the provenance.
+     */
+    private BuildOutcome runEphemeral(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled) {
+        BuildHostProvider.Lease lease;
+        try {
+            lease = ephemeral.acquire(job.host(), job.buildId());
+        } catch (BuildHostProvider.Unavailable e) {
+            return BuildOutcome.failed(e.getMessage());
+        }
+        try {
+            output.accept("Ephemeral build host " + lease.instance() + " (daemon " + lease.daemonId()
+                    + "): started for this build alone, destroyed after it\n");
+            BuildOutcome outcome = runOn(lease.host(), new Health(true, true, clock.instant(), null), job, output,
+                    stepOutput, cancelled);
+            if (outcome.run() == null) {
+                return outcome;
+            }
+            BuildOutcome.HostRun run = outcome.run();
+            Map<String, String> facts = new LinkedHashMap<>(lease.facts());
+            facts.put("provider", ephemeral.kind());
+            return new BuildOutcome(outcome.result(), outcome.imageId(), outcome.imageDigest(), outcome.imageRef(),
+                    outcome.reason(), new BuildOutcome.HostRun(job.host(), run.usernsRemap(), run.networkMode(),
+                            run.pulled(), lease.instance(), lease.daemonId(), facts));
+        } finally {
+            clients.forget(lease.host().name());
+            ephemeral.release(lease);
+        }
+    }
+
+    private BuildOutcome runOn(HostPoolProperties.Host host, Health h, BuildJob job, Consumer<String> output,
+            Consumer<String> stepOutput, BooleanSupplier cancelled) {
+        String quarantine = properties.registry().quarantine();
         DockerClient docker = clients.build(host);
         HostPoolProperties.Limits limits = properties.build();
         String registry = properties.registry().address();

@@ -23,10 +23,24 @@ public record BuildOutcome(Result result, String imageId, String imageDigest, St
      *        health check that admitted this build (the pool never runs a build on a host without it)
      * @param networkMode the network mode of every build step ({@value BuildHosts#NETWORK_MODE})
      * @param pulled every image the daemon pulled for the build, in the order it pulled them
+     * @param hostInstance the ephemeral host started for this build alone (issue #16); null on a fixed host
+     * @param daemonId the ephemeral host's daemon {@code ID} ({@code /info}), read when it was handed out
+     * @param hostFacts what else identifies the ephemeral host (provider, Pod name and UID, node)
      */
-    public record HostRun(String host, boolean usernsRemap, String networkMode, List<PulledImage> pulled) {
+    public record HostRun(String host, boolean usernsRemap, String networkMode, List<PulledImage> pulled,
+            String hostInstance, String daemonId, java.util.Map<String, String> hostFacts) {
         public HostRun {
             pulled = List.copyOf(pulled);
+            hostFacts = hostFacts == null ? java.util.Map.of() : java.util.Map.copyOf(hostFacts);
+        }
+
+        /** A run on a fixed, long-lived host. */
+        public HostRun(String host, boolean usernsRemap, String networkMode, List<PulledImage> pulled) {
+            this(host, usernsRemap, networkMode, pulled, null, null, null);
+        }
+
+        public boolean ephemeral() {
+            return hostInstance != null;
         }
     }
 

@@ -85,6 +85,22 @@ final class DockerClients implements Closeable {
         return http.build();
     }
 
+    /** Closes and drops the clients of a host that is gone (an ephemeral host after its build). */
+    void forget(String hostName) {
+        DockerClient c = control.remove(hostName);
+        if (c != null) {
+            closeQuietly(c);
+        }
+        DockerClient b = build.remove(hostName);
+        if (b != null) {
+            closeQuietly(b);
+        }
+        com.github.dockerjava.transport.DockerHttpClient h = http.remove(hostName);
+        if (h != null) {
+            closeQuietly(h);
+        }
+    }
+
     @Override
     public void close() {
         for (DockerClient client : control.values()) {

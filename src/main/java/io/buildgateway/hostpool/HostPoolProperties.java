@@ -7,6 +7,7 @@ import jakarta.validation.constraints.NotNull;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -21,6 +22,7 @@ import org.springframework.validation.annotation.Validated;
  * @param healthInterval how often each host's {@code /info} is checked
  * @param registry where images are pushed, with the gateway's own credentials
  * @param build limits applied to every build
+ * @param ephemeral on-demand build hosts: a fresh daemon (or Pod) per build, thrown away afterwards (issue #16)
  */
 @Validated
 @ConfigurationProperties("gateway.hostpool")
@@ -29,7 +31,83 @@ public record HostPoolProperties(
         @NotBlank @DefaultValue("1.41") String apiVersion,
         @NotNull @DefaultValue("15s") Duration healthInterval,
         @Valid @NotNull Registry registry,
-        @Valid @NotNull @DefaultValue Limits build) {
+        @Valid @NotNull @DefaultValue Limits build,
+        @Valid @NotNull @DefaultValue Ephemeral ephemeral) {
+
+    /**
+     * On-demand, ephemeral build hosts (docs/operations.md "Ephemeral build hosts"). When enabled, every build runs
+     * on a host started for it alone and destroyed after it, whatever its outcome; the fixed {@code hosts} are still
+     * checked and listed but given no builds.
+     *
+     * @param provider {@code local}: a fresh dockerd per build on this machine (scripts/buildhost.sh);
+     *        {@code kubernetes}: a build-host Pod per build
+     * @param name the pool's name, as builds record their host ({@code build.host}, provenance {@code host})
+     * @param maxHosts builds running on ephemeral hosts at once (the pool's capacity)
+     * @param warm hosts kept started and idle, so that a build does not wait for a daemon to start
+     * @param startTimeout a host not ready by then is destroyed and the start counts as failed
+     */
+    public record Ephemeral(@DefaultValue("false") boolean enabled, @DefaultValue("local") Provider provider,
+            @NotBlank @DefaultValue("ephemeral") String name, @Min(1) @DefaultValue("2") int maxHosts,
+            @Min(0) @DefaultValue("1") int warm, @NotNull @DefaultValue("2m") Duration startTimeout,
+            @Valid @NotNull @DefaultValue Local local, @Valid @NotNull @DefaultValue Kubernetes kubernetes) {
+
+        public Ephemeral {
+            provider = provider == null ? Provider.LOCAL : provider;
+        }
+
+        public static Ephemeral off() {
+            return new Ephemeral(false, Provider.LOCAL, "ephemeral", 2, 1, Duration.ofMinutes(2),
+                    new Local(Path.of("scripts/buildhost.sh"), null, null, null),
+                    new Kubernetes(null, null, null, "build-host", 2376, null, null, null, null, null, null, null));
+        }
+    }
+
+    /** Where ephemeral hosts come from. */
+    public enum Provider { LOCAL, KUBERNETES }
+
+    /**
+     * The local provider: scripts/buildhost.sh starts and stops each host (run as root, as env.sh runs host1).
+     *
+     * @param script the script
+     * @param root where the hosts' data roots go (one folder per host, removed with it); an overlayfs-capable disk
+     * @param runDir sockets and exec roots (short: unix socket paths are limited to ~100 bytes); default
+     *        {@code /run/bgw-eph-<hash of root>}
+     * @param tokenSocket the token registry's unix socket, which each host's forwarder leads to
+     */
+    public record Local(@DefaultValue("scripts/buildhost.sh") Path script, Path root, Path runDir,
+            Path tokenSocket) {
+    }
+
+    /**
+     * The Kubernetes provider: one Pod per build from the build host image (Dockerfile.buildhost), in the gateway's
+     * namespace, on the dedicated tainted nodes, reached over mutual TLS.
+     *
+     * @param namespace where the Pods go (default: the client's namespace, i.e. the gateway's own in a cluster)
+     * @param image the build host image, by digest in production
+     * @param serverTlsSecret the Secret (by name: never read by the gateway) with the host's ca.pem, cert.pem, key.pem
+     * @param clientTlsPath the gateway's client certificate folder (ca.pem, cert.pem, key.pem) for the daemons
+     * @param subdomain the headless Service of the build hosts: the Pod is reached as
+     *        {@code <pod>.<subdomain>.<namespace>.svc}, which the hosts' wildcard certificate names; unset: the Pod IP
+     * @param ownerPod the gateway's own Pod name (downward API): the build-host Pods get it as owner, so Kubernetes
+     *        deletes them if the gateway's Pod goes away before it could
+     * @param labels added to the Pod's labels (the NetworkPolicy selecting build hosts must match them)
+     */
+    public record Kubernetes(String namespace, String image, String serverTlsSecret,
+            @DefaultValue("build-host") String namePrefix, @DefaultValue("2376") int port, String clientTlsPath,
+            String subdomain, String ownerPod, String serviceAccount, Map<String, String> labels,
+            Map<String, String> nodeSelector, List<Toleration> tolerations) {
+
+        public Kubernetes {
+            labels = labels == null ? Map.of() : Map.copyOf(labels);
+            nodeSelector = nodeSelector == null ? Map.of() : Map.copyOf(nodeSelector);
+            tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);
+        }
+    }
+
+    /** A toleration of the build-host nodes' taint. */
+    public record Toleration(String key, @DefaultValue("Equal") String operator, String value,
+            @DefaultValue("NoSchedule") String effect) {
+    }
 
     /**
      * @param tlsCertPath for {@code tcp://} endpoints: a folder with ca.pem, cert.pem, key.pem (mutual TLS)

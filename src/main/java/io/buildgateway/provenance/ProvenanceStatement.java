@@ -68,6 +68,16 @@ public final class ProvenanceStatement {
         internal.put("registry", registry);
         internal.put("requestedBy", b.requestedBy());
         putIfPresent(internal, "rebuildOf", b.rebuildOf() == null ? null : b.rebuildOf().toString());
+        if (run.ephemeralHost() != null) {
+            // Issue #16: a host started for this build alone and destroyed after it (SLSA Build L3 "ephemeral").
+            // Absent: one of the configured, long-lived hosts that consecutive builds share.
+            internal.put("ephemeral", true);
+            Map<String, Object> instance = new LinkedHashMap<>();
+            instance.put("id", run.ephemeralHost().id());
+            putIfPresent(instance, "daemonId", run.ephemeralHost().daemonId());
+            new TreeMap<>(run.ephemeralHost().facts()).forEach(instance::put);
+            internal.put("hostInstance", instance);
+        }
         if (run.builtContextDigest() != null) {
             // What the daemon received: the upload re-packed by the gateway with its canonical Dockerfile.
             Map<String, Object> built = new LinkedHashMap<>();

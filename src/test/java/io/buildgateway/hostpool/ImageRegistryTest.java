@@ -52,7 +52,8 @@ class ImageRegistryTest {
     private ImageRegistry client(String username, String password) {
         return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
                 new HostPoolProperties.Registry(address, username, password, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off()),
                 JsonMapper.builder().build());
     }
 

@@ -55,7 +55,8 @@ class ImageRegistryTriggersTest {
     private ImageRegistry client() {
         return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
                 new HostPoolProperties.Registry(address, null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1))),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off()),
                 JsonMapper.builder().build());
     }
 

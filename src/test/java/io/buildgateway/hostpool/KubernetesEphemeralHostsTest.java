@@ -1,0 +1,224 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.buildgateway.shared.AuditRecord;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kubernetes provider of ephemeral build hosts against fabric8's mock API server in CRUD mode: it stores and
+ * serves the objects it is sent, but no scheduler or kubelet runs, so this test plays the kubelet (marks a new Pod
+ * Ready with an IP, or Failed) and the daemon check is a stub. What is verified is the provider's conversation with
+ * the API: the Pod template, waiting for readiness, deletion after the build, the warm pool, a Pod that fails. Not
+ * verified: that a real cluster schedules and runs the Pod (docs/operations.md says so).
+ */
+@EnableKubernetesMockClient(crud = true)
+class KubernetesEphemeralHostsTest {
+
+    static KubernetesClient client;
+
+    private static final String NS = "builds";
+    private final List<AuditRecord> audit = new CopyOnWriteArrayList<>();
+    private volatile boolean failAll;
+    private final Set<String> verified = ConcurrentHashMap.newKeySet();
+    private Thread kubelet;
+    private KubernetesEphemeralHosts pool;
+
+    private static HostPoolProperties.Ephemeral config(int warm) {
+        HostPoolProperties.Kubernetes k8s = new HostPoolProperties.Kubernetes(NS,
+                "registry.corp.example/platform/build-host@sha256:" + "ab".repeat(32), "build-host-tls",
+                "build-host", 2376, "/etc/build-gateway/buildhost-client", "bgw-buildhost", "gateway-0", null,
+                Map.of("app.kubernetes.io/instance", "bgw"), Map.of("build-gateway/build-host", "true"),
+                List.of(new HostPoolProperties.Toleration("build-gateway/build-host", "Equal", "true",
+                        "NoSchedule")));
+        return new HostPoolProperties.Ephemeral(true, HostPoolProperties.Provider.KUBERNETES, "ephemeral", 2, warm,
+                Duration.ofSeconds(20), new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
+                        null), k8s);
+    }
+
+    @BeforeEach
+    void start() {
+        // The gateway's own Pod, owner of the build-host Pods (the mock server gives it its UID).
+        if (client.pods().inNamespace(NS).withName("gateway-0").get() == null) {
+            client.pods().inNamespace(NS).resource(new PodBuilder().withNewMetadata().withName("gateway-0")
+                    .endMetadata().build()).create();
+        }
+        kubelet = new Thread(this::playKubelet, "fake-kubelet");
+        kubelet.setDaemon(true);
+        kubelet.start();
+    }
+
+    @AfterEach
+    void stop() {
+        if (kubelet != null) {
+            kubelet.interrupt();
+        }
+        if (pool != null) {
+            pool.close();
+        }
+    }
+
+    /** Marks each new build-host Pod Ready with an IP (or Failed when asked), as a kubelet would. */
+    private void playKubelet() {
+        while (!Thread.currentThread().isInterrupted()) {
+            for (Pod p : client.pods().inNamespace(NS).withLabel(KubernetesEphemeralHosts.POOL_LABEL).list()
+                    .getItems()) {
+                if (p.getStatus() != null && p.getStatus().getPhase() != null) {
+                    continue;
+                }
+                boolean fail = failAll;
+                p.setStatus(fail ? new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Failed").build()
+                        : new io.fabric8.kubernetes.api.model.PodStatusBuilder().withPhase("Running")
+                                .withPodIP("10.1.2." + (p.getMetadata().getName().hashCode() & 0x7f))
+                                .withConditions(new PodConditionBuilder().withType("Ready").withStatus("True")
+                                        .build()).build());
+                try {
+                    client.pods().inNamespace(NS).resource(p).updateStatus();
+                } catch (RuntimeException deletedMeanwhile) {
+                    // the provider deleted it first
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private KubernetesEphemeralHosts pool(int warm) {
+        pool = new KubernetesEphemeralHosts(config(warm), client, host -> {
+            verified.add(host.endpoint());
+            return "daemon-of-" + host.name();
+        }, audit::add);
+        return pool;
+    }
+
+    private List<Pod> buildHostPods() {
+        return client.pods().inNamespace(NS).withLabel(KubernetesEphemeralHosts.POOL_LABEL, "ephemeral").list()
+                .getItems();
+    }
+
+    @Test
+    void aBuildGetsAPodOfItsOwnFromTheTemplateWhichIsDeletedAfterwards() throws Exception {
+        KubernetesEphemeralHosts hosts = pool(0);
+        BuildHostProvider.Lease lease = hosts.acquire("ephemeral", "build-1");
+
+        assertThat(lease.ephemeral()).isTrue();
+        String podName = "build-host-" + lease.instance();
+        assertThat(lease.host().endpoint()).isEqualTo("tcp://" + podName + ".bgw-buildhost." + NS + ".svc:2376");
+        assertThat(lease.host().tlsCertPath()).isEqualTo("/etc/build-gateway/buildhost-client");
+        assertThat(lease.host().builder()).isEqualTo(HostPoolProperties.Builder.BUILDKIT);
+        assertThat(verified).containsExactly(lease.host().endpoint());
+        assertThat(lease.daemonId()).isEqualTo("daemon-of-" + lease.instance());
+        assertThat(lease.facts()).containsEntry("pod", podName).containsKey("podUid");
+
+        Pod pod = client.pods().inNamespace(NS).withName(podName).get();
+        assertThat(pod.getMetadata().getLabels()).containsEntry("app.kubernetes.io/component", "buildhost")
+                .containsEntry("app.kubernetes.io/instance", "bgw")
+                .containsEntry(KubernetesEphemeralHosts.ID_LABEL, lease.instance());
+        assertThat(pod.getMetadata().getOwnerReferences()).singleElement()
+                .satisfies(o -> assertThat(o.getUid()).isEqualTo(client.pods().inNamespace(NS).withName("gateway-0")
+                        .get().getMetadata().getUid()));
+        assertThat(pod.getSpec().getRestartPolicy()).isEqualTo("Never");
+        assertThat(pod.getSpec().getAutomountServiceAccountToken()).isFalse();
+        assertThat(pod.getSpec().getHostname()).isEqualTo(podName);
+        assertThat(pod.getSpec().getSubdomain()).isEqualTo("bgw-buildhost");
+        assertThat(pod.getSpec().getNodeSelector()).containsEntry("build-gateway/build-host", "true");
+        assertThat(pod.getSpec().getTolerations()).singleElement().satisfies(t -> {
+            assertThat(t.getKey()).isEqualTo("build-gateway/build-host");
+            assertThat(t.getEffect()).isEqualTo("NoSchedule");
+        });
+        Container dockerd = pod.getSpec().getContainers().get(0);
+        assertThat(dockerd.getImage()).contains("@sha256:");
+        assertThat(dockerd.getSecurityContext().getPrivileged()).isTrue();
+        // The server certificate by reference only: the provider never creates or reads a Secret.
+        assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
+            assertThat(v.getName()).isEqualTo("tls");
+            assertThat(v.getSecret().getSecretName()).isEqualTo("build-host-tls");
+        });
+        assertThat(client.secrets().inNamespace(NS).list().getItems()).isEmpty();
+        // The daemon's data root dies with the Pod.
+        assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
+            assertThat(v.getName()).isEqualTo("docker-data");
+            assertThat(v.getEmptyDir()).isNotNull();
+        });
+
+        hosts.release(lease);
+        eventually(() -> hosts.live().isEmpty());
+        assertThat(buildHostPods()).isEmpty();
+        assertThat(audit).extracting(AuditRecord::action).containsExactly("host.ephemeral-started",
+                "host.ephemeral-acquired", "host.ephemeral-destroyed");
+
+        BuildHostProvider.Lease next = hosts.acquire("ephemeral", "build-2");
+        assertThat(next.instance()).isNotEqualTo(lease.instance());
+        hosts.release(next);
+        eventually(() -> hosts.live().isEmpty());
+        assertThat(buildHostPods()).isEmpty();
+    }
+
+    @Test
+    void theWarmPoolHandsOutAReadyPodAndStartsTheNextOne() throws Exception {
+        KubernetesEphemeralHosts hosts = pool(1);
+        hosts.begin();
+        eventually(() -> hosts.warmCount() == 1);
+        String warm = hosts.live().iterator().next();
+
+        BuildHostProvider.Lease lease = hosts.acquire("ephemeral", "build-1");
+
+        assertThat(lease.instance()).isEqualTo(warm);
+        eventually(() -> hosts.warmCount() == 1 && hosts.live().size() == 2);
+        assertThat(buildHostPods()).hasSize(2);
+        hosts.release(lease);
+        eventually(() -> hosts.live().size() == 1);
+        assertThat(buildHostPods()).extracting(p -> p.getMetadata().getName())
+                .doesNotContain("build-host-" + warm);
+        assertThat(hosts.drain(Duration.ofSeconds(20))).isTrue();
+        assertThat(buildHostPods()).isEmpty();
+    }
+
+    @Test
+    void aPodThatFailsBeforeItIsReadyIsDeletedAndTheBuildIsToldWhy() {
+        KubernetesEphemeralHosts hosts = pool(0);
+        failAll = true;
+        assertThatThrownBy(() -> hosts.acquire("ephemeral", "build-1"))
+                .isInstanceOf(BuildHostProvider.Unavailable.class)
+                .hasMessageContaining("ended before it was ready");
+        eventually(() -> hosts.live().isEmpty());
+        assertThat(buildHostPods()).isEmpty();
+        assertThat(hosts.healthy()).isFalse();
+        assertThat(hosts.lastError()).contains("ended before it was ready");
+    }
+
+    private static void eventually(BooleanSupplier condition) {
+        long end = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("condition not met within 30 s");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+}
