@@ -34,12 +34,13 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 /**
  * Keys and certificates made by the test, with BouncyCastle (on the classpath through docker-java): a CA, a server
  * certificate for localhost signed by it, and client certificates signed by it or by a CA the gateway does not
- * trust. Nothing is committed; everything lives in a folder of the test run.
+ * trust. Nothing is committed; everything lives in a folder of the test run. Public for the build host image's
+ * mutual TLS (images.BuildHostImageIT).
  */
-final class TestCertificates {
+public final class TestCertificates {
 
     /** A key and its certificate chain. */
-    record Identity(KeyPair keys, X509Certificate certificate, X509Certificate issuer) {
+    public record Identity(KeyPair keys, X509Certificate certificate, X509Certificate issuer) {
     }
 
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -47,13 +48,13 @@ final class TestCertificates {
     private TestCertificates() {
     }
 
-    static Identity ca(String subject) {
+    public static Identity ca(String subject) {
         KeyPair keys = keyPair();
         X509Certificate cert = sign(subject, keys, subject, keys, true, null);
         return new Identity(keys, cert, cert);
     }
 
-    static Identity server(Identity ca) {
+    public static Identity server(Identity ca) {
         KeyPair keys = keyPair();
         GeneralNames names = new GeneralNames(new GeneralName[] {new GeneralName(GeneralName.dNSName, "localhost"),
                 new GeneralName(GeneralName.iPAddress, "127.0.0.1")});
@@ -61,7 +62,7 @@ final class TestCertificates {
                 ca.certificate().getSubjectX500Principal().getName(), ca.keys(), false, names), ca.certificate());
     }
 
-    static Identity client(Identity ca, String subject) {
+    public static Identity client(Identity ca, String subject) {
         KeyPair keys = keyPair();
         return new Identity(keys, sign(subject, keys, ca.certificate().getSubjectX500Principal().getName(), ca.keys(),
                 false, null), ca.certificate());
@@ -102,7 +103,7 @@ final class TestCertificates {
         }
     }
 
-    static String pem(Object object) {
+    public static String pem(Object object) {
         StringWriter out = new StringWriter();
         try (JcaPEMWriter writer = new JcaPEMWriter(out)) {
             writer.writeObject(object);
@@ -112,7 +113,6 @@ final class TestCertificates {
         return out.toString();
     }
 
-    /** Writes the certificate and the private key as PEM files and returns {certificate, key}. */
     /** Presents its one certificate whatever CAs the server asks for. */
     private static final class Insistent extends javax.net.ssl.X509ExtendedKeyManager {
         private final javax.net.ssl.X509ExtendedKeyManager delegate;
@@ -158,11 +158,16 @@ final class TestCertificates {
         }
     }
 
-    static Path[] write(Identity identity, Path dir, String name) {
+    /** Writes the certificate and the private key as PEM files ({@code name.crt}, {@code name.key}) and returns them. */
+    public static Path[] write(Identity identity, Path dir, String name) {
+        return write(identity, dir.resolve(name + ".crt"), dir.resolve(name + ".key"));
+    }
+
+    /** Writes the certificate and the private key (PKCS#8) to these two files and returns {certificate, key}. */
+    public static Path[] write(Identity identity, Path cert, Path key) {
         try {
-            Files.createDirectories(dir);
-            Path cert = dir.resolve(name + ".crt");
-            Path key = dir.resolve(name + ".key");
+            Files.createDirectories(cert.toAbsolutePath().getParent());
+            Files.createDirectories(key.toAbsolutePath().getParent());
             Files.writeString(cert, pem(identity.certificate()));
             // PKCS#8, the one private-key encoding every PEM reader takes.
             Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder(64,
@@ -183,7 +188,7 @@ final class TestCertificates {
      * As above; with {@code always}, the certificate is sent even when the server names other CAs as acceptable (a
      * well-behaved client would then send none), to see that the server refuses it.
      */
-    static SSLContext clientContext(Identity trusted, Identity client, boolean always) {
+    public static SSLContext clientContext(Identity trusted, Identity client, boolean always) {
         try {
             KeyStore trust = KeyStore.getInstance("PKCS12");
             trust.load(null, null);

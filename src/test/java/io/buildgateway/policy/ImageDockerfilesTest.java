@@ -42,8 +42,8 @@ class ImageDockerfilesTest {
                 Set.of("Dockerfile", "build-gateway.jar", "config/policy/policy.yaml", "config/compliance"));
         assertThat(e.passed()).as(unwaived(e)).isTrue();
         assertThat(e.findings()).noneMatch(f -> Boolean.TRUE.equals(f.waived()));
-        assertThat(e.baseImage()).isEqualTo("127.0.0.1:5000/base/debian-jre:12");
-        assertThat(e.pulls()).containsOnly("127.0.0.1:5000/base/debian-jre:12");
+        assertThat(e.baseImage()).isEqualTo("127.0.0.1:5000/base/debian-jre-tools:12");
+        assertThat(e.pulls()).containsOnly("127.0.0.1:5000/base/debian-jre-tools:12");
     }
 
     @Test

@@ -90,9 +90,13 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.registry.tokens.issuer", () -> require("BGW_TOKEN_ISSUER"));
         registry.add("gateway.hostpool.registry.tokens.service", () -> require("BGW_TOKEN_SERVICE"));
         registry.add("gateway.policy.approved-base-prefixes[0]", () -> registryAddress() + "/base/");
-        registry.add("gateway.hostpool.hosts[0].name", () -> "userns-1");
-        registry.add("gateway.hostpool.hosts[0].endpoint", () -> require("BGW_DOCKER_HOST"));
+        // The first host, which the least-loaded choice prefers among equally loaded ones, is a bgw.it.host0.*
+        // placeholder: BuildHostImageIT puts the build host container there (and userns-1 after the others).
+        registry.add("gateway.hostpool.hosts[0].name", () -> "${bgw.it.host0.name:userns-1}");
+        registry.add("gateway.hostpool.hosts[0].endpoint", () -> "${bgw.it.host0.endpoint:"
+                + require("BGW_DOCKER_HOST") + "}");
         registry.add("gateway.hostpool.hosts[0].capacity", () -> "2");
+        registry.add("gateway.hostpool.hosts[0].tls-cert-path", () -> "${bgw.it.host0.tls-cert-path:}");
         registry.add("gateway.hostpool.hosts[1].name", () -> "plain-1");
         registry.add("gateway.hostpool.hosts[1].endpoint", () -> require("BGW_PLAIN_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[1].capacity", () -> "4");
