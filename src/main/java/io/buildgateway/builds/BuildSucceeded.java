@@ -28,11 +28,24 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
      * @param usernsRemap whether the host ran it with user-namespace remapping
      * @param networkMode the build steps' network mode
      * @param pulled every image the daemon pulled for the build, by the digest it resolved
+     * @param fetched every response the egress proxy passed to the build (issue #14), in order
+     * @param tunnels every CONNECT tunnel the egress proxy opened for the build, in order
      */
     public record Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
             String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
-            List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
+            List<Pulled> pulled, String builtContextDigest, Long builtContextSize, List<Fetched> fetched,
+            List<Tunnelled> tunnels) {
+
+        /** A run without egress. */
+        public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+                Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+                String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+                List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
+            this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, builtContextDigest,
+                    builtContextSize, List.of(), List.of());
+        }
 
         /** A run recorded before contexts were re-packed (no built context). */
         public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
@@ -48,7 +61,17 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
             buildArgs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(buildArgs));
             labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
             pulled = List.copyOf(pulled);
+            fetched = fetched == null ? List.of() : List.copyOf(fetched);
+            tunnels = tunnels == null ? List.of() : List.copyOf(tunnels);
         }
+    }
+
+    /** A response the egress proxy passed: the URL (no userinfo), its status, size and body sha256 (hex). */
+    public record Fetched(String url, int status, long size, String sha256) {
+    }
+
+    /** A CONNECT tunnel the egress proxy opened: host, port and the bytes each way (no digest: TLS inside). */
+    public record Tunnelled(String host, int port, long bytesOut, long bytesIn) {
     }
 
     /** An image the build pulled: the reference, the manifest digest the daemon resolved, the step that used it. */
