@@ -370,7 +370,15 @@ start_egress_forwarder() {
     stop_pid "$relay" "egress relay"
     rm -f "$EGRESS_SOCKET"
     log "starting the egress relay $EGRESS_SOCKET -> 127.0.0.1:$EGRESS_PORT (the gateway's egress proxy)"
-    setsid socat "UNIX-LISTEN:$EGRESS_SOCKET,fork,mode=0600" "TCP:127.0.0.1:$EGRESS_PORT" \
+    # Per connection, the port in $STATE/egress-port if a test wrote it (a test gateway's listener on a free port:
+    # several gateways may share a test JVM), else $EGRESS_PORT (make run's gateway.egress.listen).
+    # (A script: socat's address syntax would split an inline command at its colons.)
+    cat >"$dir/egress-connect.sh" <<SH
+#!/bin/sh
+exec socat STDIO "TCP:127.0.0.1:\$(cat '$STATE/egress-port' 2>/dev/null || echo $EGRESS_PORT)"
+SH
+    chmod 0755 "$dir/egress-connect.sh"
+    setsid socat "UNIX-LISTEN:$EGRESS_SOCKET,fork,mode=0600" "EXEC:$dir/egress-connect.sh" \
       >"$dir/egress-relay.log" 2>&1 </dev/null &
     echo $! >"$relay"
   fi
@@ -568,6 +576,7 @@ export BGW_TOKEN_CERT=$TOKEN_DIR/cert.pem
 export BGW_TOKEN_SERVICE=$TOKEN_SERVICE
 export BGW_TOKEN_ISSUER=$TOKEN_ISSUER
 export BGW_EGRESS_PORT=$EGRESS_PORT
+export BGW_EGRESS_PORT_FILE=$STATE/egress-port
 export BGW_EGRESS_STEP_ADDRESS=$EGRESS_GATEWAY_IP:$EGRESS_PORT
 export BGW_MIRROR_URL=${MIRROR_PORT:+http://127.0.0.1:$MIRROR_PORT}
 export BGW_CANARY_URL=${CANARY_PORT:+http://127.0.0.1:$CANARY_PORT}
@@ -595,6 +604,7 @@ down() {
   stop_pid "$STATE/host1/forwarder.pid" forwarder
   stop_pid "$STATE/host1/egress-forwarder.pid" "egress forwarder"
   stop_pid "$STATE/host1/egress-relay.pid" "egress relay"
+  rm -f "$STATE/egress-port"
   rm -f "$EGRESS_SOCKET"
   stop_pid "$STATE/mirror/http.pid" "test mirror"
   stop_pid "$STATE/canary/http.pid" "canary server"

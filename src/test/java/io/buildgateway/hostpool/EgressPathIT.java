@@ -68,8 +68,11 @@ class EgressPathIT {
         HttpClient upstream = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         String expected = "Basic " + Base64.getEncoder().encodeToString(("build-x:" + SECRET)
                 .getBytes(StandardCharsets.UTF_8));
-        proxy = HttpServer.create(new InetSocketAddress("127.0.0.1",
-                Integer.parseInt(IntegrationTest.require("BGW_EGRESS_PORT"))), 16);
+        // A free port, told to the relay of scripts/env.sh through its port file (as EgressBuildIT tells it the test
+        // gateway's listener).
+        proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        Files.writeString(Path.of(IntegrationTest.require("BGW_EGRESS_PORT_FILE")),
+                Integer.toString(proxy.getAddress().getPort()));
         proxy.createContext("/", exchange -> {
             try (exchange) {
                 URI target = exchange.getRequestURI();
