@@ -397,24 +397,35 @@ SH
 }
 
 # The mirrors of make test (issue #14), as static files in $CACHE/egress-mirror (kept between runs):
-#   debian/  a flat apt repository ("deb [trusted=yes] http://127.0.0.1:<mirror port>/debian ./") of a few real,
-#            small .deb files of Debian 12 that need nothing beyond a minbase (apt-get download; dpkg-scanpackages);
+#   debian/  an apt repository ("deb [trusted=yes] http://127.0.0.1:<mirror port>/debian stable main") of a few
+#            real, small .deb files of Debian 12 that need nothing beyond a minbase (apt-get download;
+#            dpkg-scanpackages; a Release file with the indexes' SHA256). Not a flat repository: apt asks a flat one
+#            for ".../debian/./Packages", a dot segment the egress proxy refuses (docs/egress.md);
 #   maven2/  a Maven repository layout with one real library (jar, pom, .sha1) taken from the local ~/.m2.
 MIRROR_DEBS="hello tree"
 MIRROR_MAVEN_ARTIFACT=${BGW_MIRROR_MAVEN_ARTIFACT:-org/slf4j/slf4j-api}
 build_mirrors() {
   local root=$CACHE/egress-mirror
-  mkdir -p "$root/debian" "$root/maven2"
+  local pool=$root/debian/pool/main index=$root/debian/dists/stable/main/binary-amd64
+  mkdir -p "$pool" "$index" "$root/maven2"
   local p missing=()
-  for p in $MIRROR_DEBS; do ls "$root/debian/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p"); done
+  for p in $MIRROR_DEBS; do ls "$pool/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p"); done
   if [ ${#missing[@]} -gt 0 ]; then
     log "downloading ${missing[*]} for the test apt mirror"
     # As root into a folder _apt cannot write: apt says so on stderr and downloads unsandboxed, which is what we want.
-    (cd "$root/debian" && apt-get download -qq "${missing[@]}" >/dev/null 2>&1)
-    rm -f "$root/debian/Packages" "$root/debian/Packages.gz"
+    (cd "$pool" && apt-get download -qq "${missing[@]}" >/dev/null 2>&1)
+    rm -f "$root/debian/dists/stable/Release"
   fi
-  if [ ! -s "$root/debian/Packages.gz" ]; then
-    (cd "$root/debian" && dpkg-scanpackages --multiversion . /dev/null 2>/dev/null >Packages && gzip -9kf Packages)
+  if [ ! -s "$root/debian/dists/stable/Release" ]; then
+    (cd "$root/debian" && dpkg-scanpackages --multiversion pool/main /dev/null 2>/dev/null >"$index/Packages" \
+      && gzip -9kf "$index/Packages")
+    {
+      printf 'Origin: build-gateway test mirror\nSuite: stable\nCodename: stable\nComponents: main\n'
+      printf 'Architectures: amd64\nDate: %s\nSHA256:\n' "$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
+      for f in Packages Packages.gz; do
+        printf ' %s %s main/binary-amd64/%s\n' "$(sha256sum "$index/$f" | cut -d' ' -f1)" "$(stat -c %s "$index/$f")" "$f"
+      done
+    } >"$root/debian/dists/stable/Release"
   fi
   if ! find "$root/maven2" -name '*.jar' | grep -q .; then
     local m2=${BGW_M2:-$HOME/.m2/repository} v src dst f
