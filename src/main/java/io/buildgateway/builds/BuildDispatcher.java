@@ -273,14 +273,16 @@ class BuildDispatcher {
     private final Map<UUID, io.buildgateway.egress.EgressRecord> egressRecords =
             new java.util.concurrent.ConcurrentHashMap<>();
 
-    /** The build's egress session, or null (no allowlist, or no egress module in this gateway). */
+    /** The build's egress session, or null (no allowlist recorded, or no egress proxy in this gateway). */
     private io.buildgateway.egress.EgressSession openEgress(Build b, java.util.function.Consumer<String> buildLog) {
         io.buildgateway.egress.Egress proxy = egress.getIfAvailable();
         BuildEgress grants = egressGrants.getIfAvailable();
         if (proxy == null || grants == null) {
             return null;
         }
-        io.buildgateway.egress.EgressGrant grant = grants.grant(b.id, b.team);
+        // The allowlist recorded at submission (with the policy digest it came from); no ADD <url> fetched by the
+        // daemon yet (docs/egress.md).
+        io.buildgateway.egress.EgressGrant grant = grants.grantFor(b, java.util.Set.of());
         return grant == null || grant.allow().isEmpty() ? null : proxy.open(grant, buildLog);
     }
 

@@ -12,6 +12,9 @@ import java.util.Locale;
  */
 final class Allowlist {
 
+    /** The reason of a URL that is well formed but under no entry. */
+    static final String NOT_ALLOWED = "not in the egress allowlist";
+
     private final List<UrlPrefix> entries;
 
     private Allowlist(List<UrlPrefix> entries) {
@@ -44,7 +47,7 @@ final class Allowlist {
                 return new Verdict(n.url(), true, null);
             }
         }
-        return new Verdict(n.url(), false, "not in the egress allowlist");
+        return new Verdict(n.url(), false, NOT_ALLOWED);
     }
 
     /** A CONNECT target {@code host:port}: admitted when an https entry names that host and port. */
