@@ -48,10 +48,6 @@ public record HostPoolProperties(
             builder = builder == null ? Builder.BUILDKIT : builder;
             egressAddress = egressAddress == null || egressAddress.isBlank() ? null : egressAddress.strip();
         }
-
-        public Host(String name, String endpoint, int capacity, String tlsCertPath, Builder builder) {
-            this(name, endpoint, capacity, tlsCertPath, builder, null);
-        }
     }
 
     /** Which of the daemon's builders runs a host's builds. */
