@@ -124,7 +124,9 @@ class EgressBuildIT extends IntegrationTest {
 
         String digest = done.path("imageDigest").asString();
         JsonNode provenance = read(get(token, "/api/v1/images/" + digest + "/provenance"));
-        String statement = provenance.toString();
+        // A DSSE envelope: the in-toto statement is its base64 payload.
+        String statement = new String(java.util.Base64.getDecoder().decode(provenance.path("payload").asString()),
+                java.nio.charset.StandardCharsets.UTF_8);
         assertThat(statement).contains("hello_").contains("egress-proxy");
 
         // The proxy's credentials: neither in the log, nor in the audit trail, nor in the pushed image.
