@@ -8,6 +8,14 @@
 # are the same inside and outside, and the daemon reaches nothing else: no URL of an ADD, no other registry, no
 # other service of the machine. The open registry on the host's loopback is for the gateway and these scripts only.
 #
+# Controlled egress (issue #14, docs/egress.md): the build daemon has a bridge (docker0, $EGRESS_BRIDGE) inside its
+# namespace, and nothing routes beyond it. A second forwarder listens on 0.0.0.0:<egress port> inside the namespace
+# (so on the bridge's address for RUN steps, on 127.0.0.1 for the daemon itself) and leads, through a unix socket and
+# a relay on the host, to the gateway's egress proxy on 127.0.0.1:<egress port>. A build step with network (only for
+# a team with an egress allowlist) reaches that proxy and nothing else. For `make test` the same script serves local
+# mirrors (an apt repository of real .deb files, a Maven repository layout) and a canary server that logs every
+# request, all on the host's loopback: reachable from a build only through the proxy.
+#
 #   scripts/env.sh up   <name> [--plain-host]   start (idempotent) and write <state>/env.sh with the addresses
 #   scripts/env.sh down <name>                  stop what `up` started, by pid
 #
@@ -39,6 +47,16 @@ case $NAME in
   *) REGISTRY_PORT=${BGW_REGISTRY_PORT:-5002} ;;
 esac
 REGISTRY=127.0.0.1:$REGISTRY_PORT
+# The gateway's egress proxy (gateway.egress.listen), the local mirrors and the canary: one port each, derived from
+# the registry port unless given.
+EGRESS_PORT=${BGW_EGRESS_PORT:-$((REGISTRY_PORT + 100))}
+MIRROR_PORT=${BGW_MIRROR_PORT:-$((REGISTRY_PORT + 200))}
+CANARY_PORT=${BGW_CANARY_PORT:-$((REGISTRY_PORT + 300))}
+EGRESS_SOCKET=$SHORT-egress.sock
+# The build host's bridge inside its namespace: RUN steps with network get an address on it and reach the egress
+# forwarder at its first address. It lives in the namespace only, so every environment may use the same one.
+EGRESS_BRIDGE=${BGW_EGRESS_BRIDGE:-10.213.0.1/24}
+EGRESS_GATEWAY_IP=${EGRESS_BRIDGE%/*}
 CACHE=${BGW_CACHE:-/var/cache/build-gateway}
 
 log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
@@ -58,6 +76,8 @@ install_packages() {
   command -v mvn >/dev/null || need+=(maven)
   command -v jq >/dev/null || need+=(jq)
   command -v bc >/dev/null || need+=(bc)
+  # dpkg-scanpackages, for the test apt mirror of controlled egress (issue #14).
+  command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)
   # ShellCheck, for the optional pass over RUN scripts (policy shellcheck.enabled, lint?shellcheck=true).
   command -v shellcheck >/dev/null || need+=(shellcheck)
   # A software PKCS#11 token and its tools, for the test of the signing key on a token (Pkcs11KeyIT).
@@ -151,6 +171,11 @@ wait_for_socket() {
 }
 
 # start_dockerd <label> <userns:true|false> [<netns>] — $DOCKERD names another daemon binary (the old test host).
+# A daemon in a network namespace gets the egress bridge ($EGRESS_BRIDGE): BuildKit's network mode "default" puts a
+# RUN step on it. Network mode "host" cannot serve: a step of a user-namespaced daemon that joins the daemon's own
+# namespace fails in runc ("mount sysfs:/sys: operation not permitted": the step's user namespace does not own that
+# network namespace), so the daemon's namespace gets a bridge whose only neighbour is the egress forwarder. No
+# iptables, no masquerading: nothing in the namespace routes beyond it. Other daemons keep --bridge=none.
 # With a network namespace the daemon (and the containerd it spawns) lives in it (nsenter: `ip netns exec` would
 # also remount /sys and hide the cgroup mounts dockerd needs); the gateway still reaches the
 # daemon's unix socket, which is a file.
@@ -159,12 +184,18 @@ start_dockerd() {
   local dir=$STATE/$label short=$SHORT-$label
   mkdir -p "$dir/data" "$short"
   local sock=$short/docker.sock pid=$dir/docker.pid
+  local bridge=(--bridge=none)
+  [ -n "$netns" ] && bridge=(--bip "$EGRESS_BRIDGE")
   if alive "$pid" && curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
-    if [ -z "$netns" ] || in_netns "$pid"; then
+    if [ -n "$netns" ] && [ "$(cat "$dir/bridge" 2>/dev/null)" != "${bridge[*]}" ]; then
+      log "dockerd $label runs without the egress bridge: restarting it"
+      stop_pid "$pid" "dockerd $label"
+    elif [ -z "$netns" ] || in_netns "$pid"; then
       log "dockerd $label already running"; echo "$sock"; return
+    else
+      log "dockerd $label runs outside $netns: restarting it inside"
+      stop_pid "$pid" "dockerd $label"
     fi
-    log "dockerd $label runs outside $netns: restarting it inside"
-    stop_pid "$pid" "dockerd $label"
   fi
   rm -f "$sock"
   local extra=() wrap=()
@@ -172,8 +203,9 @@ start_dockerd() {
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
   log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
   setsid "${wrap[@]}" "${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
-      "${extra[@]}" --iptables=false --ip-masq=false --bridge=none \
+      "${extra[@]}" --iptables=false --ip-masq=false "${bridge[@]}" \
       --insecure-registry "$REGISTRY" >"$dir/dockerd.log" 2>&1 </dev/null &
+  echo "${bridge[*]}" >"$dir/bridge"
   if ! wait_for_socket "$sock"; then
     log "dockerd $label did not come up; see $dir/dockerd.log"; tail -20 "$dir/dockerd.log" >&2; exit 1
   fi
@@ -326,6 +358,108 @@ start_forwarder() {
   log "the forwarder did not come up; see $dir/forwarder.log"; exit 1
 }
 
+# The egress path of RUN steps (issue #14): inside the namespace 0.0.0.0:<egress port> leads to a unix socket, and a
+# relay on the host leads from it to the gateway's egress proxy on 127.0.0.1:<egress port>. When the gateway is not
+# running a step's connection is refused, as when the proxy refuses it.
+start_egress_forwarder() {
+  local dir=$STATE/host1 relay=$STATE/host1/egress-relay.pid fwd=$STATE/host1/egress-forwarder.pid
+  mkdir -p "$dir"
+  if alive "$relay" && [ -S "$EGRESS_SOCKET" ]; then
+    log "egress relay already running on $EGRESS_SOCKET"
+  else
+    stop_pid "$relay" "egress relay"
+    rm -f "$EGRESS_SOCKET"
+    log "starting the egress relay $EGRESS_SOCKET -> 127.0.0.1:$EGRESS_PORT (the gateway's egress proxy)"
+    # Per connection, the port in $STATE/egress-port if a test wrote it (a test gateway's listener on a free port:
+    # several gateways may share a test JVM), else $EGRESS_PORT (make run's gateway.egress.listen).
+    # (A script: socat's address syntax would split an inline command at its colons.)
+    cat >"$dir/egress-connect.sh" <<SH
+#!/bin/sh
+exec socat STDIO "TCP:127.0.0.1:\$(cat '$STATE/egress-port' 2>/dev/null || echo $EGRESS_PORT)"
+SH
+    chmod 0755 "$dir/egress-connect.sh"
+    setsid socat "UNIX-LISTEN:$EGRESS_SOCKET,fork,mode=0600" "EXEC:$dir/egress-connect.sh" \
+      >"$dir/egress-relay.log" 2>&1 </dev/null &
+    echo $! >"$relay"
+  fi
+  if alive "$fwd" && in_netns "$fwd"; then log "egress forwarder already running in $NETNS"; return; fi
+  stop_pid "$fwd" "egress forwarder"
+  log "starting the egress forwarder 0.0.0.0:$EGRESS_PORT -> $EGRESS_SOCKET in $NETNS"
+  setsid nsenter "--net=/run/netns/$NETNS" socat "TCP-LISTEN:$EGRESS_PORT,bind=0.0.0.0,reuseaddr,fork" \
+    "UNIX-CONNECT:$EGRESS_SOCKET" >"$dir/egress-forwarder.log" 2>&1 </dev/null &
+  echo $! >"$fwd"
+  local i
+  for i in $(seq 1 40); do
+    if ip netns exec "$NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$EGRESS_PORT" 2>/dev/null; then return; fi
+    sleep 0.25
+  done
+  log "the egress forwarder did not come up; see $dir/egress-forwarder.log"; exit 1
+}
+
+# The mirrors of make test (issue #14), as static files in $CACHE/egress-mirror (kept between runs):
+#   debian/  an apt repository ("deb [trusted=yes] http://127.0.0.1:<mirror port>/debian stable main") of a few
+#            real, small .deb files of Debian 12 that need nothing beyond a minbase (apt-get download;
+#            dpkg-scanpackages; a Release file with the indexes' SHA256). Not a flat repository: apt asks a flat one
+#            for ".../debian/./Packages", a dot segment the egress proxy refuses (docs/egress.md);
+#   maven2/  a Maven repository layout with one real library (jar, pom, .sha1) taken from the local ~/.m2.
+MIRROR_DEBS="hello tree"
+MIRROR_MAVEN_ARTIFACT=${BGW_MIRROR_MAVEN_ARTIFACT:-org/slf4j/slf4j-api}
+build_mirrors() {
+  local root=$CACHE/egress-mirror
+  local pool=$root/debian/pool/main index=$root/debian/dists/stable/main/binary-amd64
+  mkdir -p "$pool" "$index" "$root/maven2"
+  local p missing=()
+  for p in $MIRROR_DEBS; do ls "$pool/${p}_"*.deb >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "downloading ${missing[*]} for the test apt mirror"
+    # As root into a folder _apt cannot write: apt says so on stderr and downloads unsandboxed, which is what we want.
+    (cd "$pool" && apt-get download -qq "${missing[@]}" >/dev/null 2>&1)
+    rm -f "$root/debian/dists/stable/Release"
+  fi
+  if [ ! -s "$root/debian/dists/stable/Release" ]; then
+    (cd "$root/debian" && dpkg-scanpackages --multiversion pool/main /dev/null 2>/dev/null >"$index/Packages" \
+      && gzip -9kf "$index/Packages")
+    {
+      printf 'Origin: build-gateway test mirror\nSuite: stable\nCodename: stable\nComponents: main\n'
+      printf 'Architectures: amd64\nDate: %s\nSHA256:\n' "$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S UTC')"
+      for f in Packages Packages.gz; do
+        printf ' %s %s main/binary-amd64/%s\n' "$(sha256sum "$index/$f" | cut -d' ' -f1)" "$(stat -c %s "$index/$f")" "$f"
+      done
+    } >"$root/debian/dists/stable/Release"
+  fi
+  if ! find "$root/maven2" -name '*.jar' | grep -q .; then
+    local m2=${BGW_M2:-$HOME/.m2/repository} v src dst f
+    v=$(for d in "$m2/$MIRROR_MAVEN_ARTIFACT"/[0-9]*/; do
+      d=$(basename "$d"); [ -f "$m2/$MIRROR_MAVEN_ARTIFACT/$d/$(basename "$MIRROR_MAVEN_ARTIFACT")-$d.jar" ] && echo "$d"
+    done | sort -V | tail -n1)
+    [ -n "$v" ] || { log "no $MIRROR_MAVEN_ARTIFACT jar in $m2: the test Maven mirror stays empty"; return 0; }
+    src=$m2/$MIRROR_MAVEN_ARTIFACT/$v
+    dst=$root/maven2/$MIRROR_MAVEN_ARTIFACT/$v
+    mkdir -p "$dst"
+    for f in jar pom; do
+      cp "$src/$(basename "$MIRROR_MAVEN_ARTIFACT")-$v.$f" "$dst/"
+      sha1sum "$dst/$(basename "$MIRROR_MAVEN_ARTIFACT")-$v.$f" | cut -d' ' -f1 >"$dst/$(basename "$MIRROR_MAVEN_ARTIFACT")-$v.$f.sha1"
+    done
+    log "test Maven mirror: $MIRROR_MAVEN_ARTIFACT $v"
+  fi
+}
+
+# start_http <label> <folder> <port>: python3's static file server on 127.0.0.1, one log line per request.
+start_http() {
+  local label=$1 folder=$2 port=$3 dir=$STATE/$1
+  mkdir -p "$dir" "$folder"
+  if alive "$dir/http.pid"; then log "$label already serving on 127.0.0.1:$port"; return; fi
+  log "serving $folder on 127.0.0.1:$port ($label)"
+  (cd "$folder" && exec setsid python3 -u -m http.server "$port" --bind 127.0.0.1) >"$dir/requests.log" 2>&1 </dev/null &
+  echo $! >"$dir/http.pid"
+  local i
+  for i in $(seq 1 40); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && return
+    sleep 0.25
+  done
+  log "$label did not come up on port $port; see $dir/requests.log"; exit 1
+}
+
 registry_has() { curl -sf -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' "http://$REGISTRY/v2/$1/manifests/$2"; }
 
 # The Debian mirror apt already uses (the first non-security Debian source), for debootstrap.
@@ -432,6 +566,7 @@ up() {
   docker_config
   start_netns
   start_forwarder
+  start_egress_forwarder
   local sock plain=""
   sock=$(start_dockerd host1 true "$NETNS")
   build_bases "$sock"
@@ -441,6 +576,12 @@ up() {
   local old=""
   if [ "$NAME" = test ] && [ -x "$OLD_DOCKER/usr/sbin/dockerd" ]; then
     old=$(PATH="$OLD_DOCKER/usr/sbin:$OLD_DOCKER/usr/bin:$PATH" DOCKERD="$OLD_DOCKER/usr/sbin/dockerd" start_dockerd old true)
+  fi
+  if [ "$NAME" = test ]; then
+    build_mirrors
+    start_http mirror "$CACHE/egress-mirror" "$MIRROR_PORT"
+    mkdir -p "$STATE/canary/www"
+    start_http canary "$STATE/canary/www" "$CANARY_PORT"
   fi
   cat >"$STATE/env.sh" <<ENV
 export BGW_STATE=$STATE
@@ -455,6 +596,12 @@ export BGW_TOKEN_KEY=$TOKEN_DIR/key.pem
 export BGW_TOKEN_CERT=$TOKEN_DIR/cert.pem
 export BGW_TOKEN_SERVICE=$TOKEN_SERVICE
 export BGW_TOKEN_ISSUER=$TOKEN_ISSUER
+export BGW_EGRESS_PORT=$EGRESS_PORT
+export BGW_EGRESS_PORT_FILE=$STATE/egress-port
+export BGW_EGRESS_STEP_ADDRESS=$EGRESS_GATEWAY_IP:$EGRESS_PORT
+export BGW_MIRROR_URL=${MIRROR_PORT:+http://127.0.0.1:$MIRROR_PORT}
+export BGW_CANARY_URL=${CANARY_PORT:+http://127.0.0.1:$CANARY_PORT}
+export BGW_CANARY_LOG=$STATE/canary/requests.log
 ENV
   log "environment ready: registry $REGISTRY, build host unix://$sock (network namespace $NETNS)${plain:+, plain daemon unix://$plain}"
 }
@@ -476,6 +623,12 @@ down() {
   stop_pid "$STATE/gateway.pid" gateway
   for d in "$STATE"/host1 "$STATE"/plain "$STATE"/old; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
   stop_pid "$STATE/host1/forwarder.pid" forwarder
+  stop_pid "$STATE/host1/egress-forwarder.pid" "egress forwarder"
+  stop_pid "$STATE/host1/egress-relay.pid" "egress relay"
+  rm -f "$STATE/egress-port"
+  rm -f "$EGRESS_SOCKET"
+  stop_pid "$STATE/mirror/http.pid" "test mirror"
+  stop_pid "$STATE/canary/http.pid" "canary server"
   stop_pid "$STATE/registry/token-registry.pid" "token registry"
   rm -f "$TOKEN_SOCKET"
   stop_pid "$STATE/registry/registry.pid" registry

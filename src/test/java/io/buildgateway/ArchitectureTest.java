@@ -42,7 +42,9 @@ class ArchitectureTest {
         mayOnlyUse("policy", "dockerfile", "shared");
         mayOnlyUse("intake", "shared");
         mayOnlyUse("hostpool", "shared");
-        mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "shared");
+        // egress: the proxy and its records; builds opens a session per build and serves the records.
+        mayOnlyUse("egress", "shared");
+        mayOnlyUse("builds", "auth", "intake", "policy", "hostpool", "egress", "shared");
         // scanning implements hostpool's ImageGate and has the policy judge its evidence; builds never calls it.
         mayOnlyUse("scanning", "auth", "policy", "hostpool", "shared");
         // inventory reads the policy for the teams that want automatic rebuilds when their base moves.

@@ -98,6 +98,14 @@ class Build {
     /** JSON array of the image references the policy approved this build to pull; null on rows older than V10. */
     @Column(name = "allowed_pulls")
     String allowedPulls;
+    /** JSON array of the team's egress allowlist at submission (docs/egress.md); null or [] = network none. */
+    @Column(name = "egress_allow")
+    String egressAllow;
+    @Column(name = "egress_refuse_tunnels")
+    boolean egressRefuseTunnels;
+    /** The earlier build of the same team whose fetches this one is pinned to; null when not pinned. */
+    @Column(name = "pin_fetches_from")
+    UUID pinFetchesFrom;
 
     protected Build() {
     }

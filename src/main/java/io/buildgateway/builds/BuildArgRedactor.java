@@ -60,6 +60,17 @@ final class BuildArgRedactor {
                 && values.get(name).equals(shown.get(name)));
     }
 
+    /** This redactor with one more secret (the egress proxy's, issue #14), shown as {@code replacement}. */
+    BuildArgRedactor with(String value, String replacement) {
+        if (value == null || value.length() < MIN_LENGTH) {
+            return this;
+        }
+        List<Secret> more = new ArrayList<>(secrets);
+        more.add(new Secret(value, replacement));
+        more.sort(Comparator.comparingInt((Secret s) -> s.value().length()).reversed());
+        return new BuildArgRedactor(List.copyOf(more));
+    }
+
     boolean isEmpty() {
         return secrets.isEmpty();
     }

@@ -71,11 +71,17 @@ class BuildDispatcher {
     private final AtomicBoolean started = new AtomicBoolean();
 
     private final io.buildgateway.shared.BuildPhases phases;
+    private final org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress;
+    private final org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants;
 
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
-            Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases) {
+            Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
+            org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
+            org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants) {
         this.phases = phases;
+        this.egress = egress;
+        this.egressGrants = egressGrants;
         this.builds = builds;
         this.hosts = hosts;
         this.logs = logs;
@@ -186,11 +192,26 @@ class BuildDispatcher {
                 new TypeReference<Map<String, String>>() { });
         // A value shown as its digest (a name the policy does not declare public) never reaches the log, the
         // failure reason or the audit trail, wherever the daemon or a step repeats it.
-        BuildArgRedactor redactor = BuildArgRedactor.ofShown(args, json.readValue(b.buildArgs,
+        BuildArgRedactor shownRedactor = BuildArgRedactor.ofShown(args, json.readValue(b.buildArgs,
                 new TypeReference<Map<String, String>>() { }));
+        BuildArgRedactor redactor = shownRedactor;
+        // Controlled egress (issue #14): a build whose team has an allowlist gets a session of the egress proxy for
+        // as long as it runs; its secret is redacted from everything the build log shows, like a build arg's value.
+        java.util.concurrent.atomic.AtomicReference<BuildLogs.Writer> logRef = new java.util.concurrent.atomic.AtomicReference<>();
+        io.buildgateway.egress.EgressSession session = openEgress(b, line -> {
+            BuildLogs.Writer w = logRef.get();
+            if (w != null) {
+                w.gateway(line.endsWith("\n") ? line : line + "\n");
+            }
+        });
+        if (session != null) {
+            redactor = redactor.with(session.secret(), "[egress proxy secret]");
+        }
         BuildLogs.Writer buildLog = logs.writer(id, redactor);
+        logRef.set(buildLog);
         java.util.function.Consumer<String> output = buildLog::gateway;
-        output.accept("Building on " + b.host + " (network none, user namespaces on)\n");
+        output.accept("Building on " + b.host + (session == null ? " (network none, user namespaces on)\n"
+                : " (network to the egress proxy only, user namespaces on)\n"));
         Map<String, String> labels = new LinkedHashMap<>(json.readValue(b.labels,
                 new TypeReference<Map<String, String>>() { }));
         // All labels are applied in one step after the build (hostpool's LabelStep), so each costs nothing extra.
@@ -218,7 +239,8 @@ class BuildDispatcher {
                 List<String> allowedPulls = b.allowedPulls == null ? null
                         : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
                 BuildJob job = new BuildJob(b.id.toString(), b.host, context, dockerfile, b.target, args, labels,
-                        b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls);
+                        b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
+                        session == null ? null : session.proxyUrl());
                 outcome = hosts.run(job, output, buildLog::step, cancel::get);
             }
         } catch (RuntimeException e) {
@@ -228,14 +250,54 @@ class BuildDispatcher {
             heartbeat.cancel(false);
             buildLog.endSteps();
         }
+        io.buildgateway.egress.EgressRecord fetched = closeEgress(id, session);
+        if (fetched != null && outcome.result() == BuildOutcome.Result.PUSHED) {
+            // The proxy's record goes with the outcome into BuildSucceeded (provenance's resolvedDependencies).
+            egressRecords.put(id, fetched);
+        }
         // A line per phase before the final line; signing happens in the transaction that marks the build
         // SUCCEEDED, so its line follows the final one.
         output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
-        finish(id, outcome, output, redactor);
+        try {
+            finish(id, outcome, output, redactor);
+        } finally {
+            egressRecords.remove(id);
+        }
         output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
         BuildStatus status = statusOf(outcome);
         sample.stop(meters.timer("gateway.build.duration", "team", b.team, "status", status.name()));
         meters.counter("gateway.builds.finished", "team", b.team, "status", status.name()).increment();
+    }
+
+    /** Records of builds' egress between the end of their run and their SUCCEEDED transaction. */
+    private final Map<UUID, io.buildgateway.egress.EgressRecord> egressRecords =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** The build's egress session, or null (no allowlist recorded, or no egress proxy in this gateway). */
+    private io.buildgateway.egress.EgressSession openEgress(Build b, java.util.function.Consumer<String> buildLog) {
+        io.buildgateway.egress.Egress proxy = egress.getIfAvailable();
+        BuildEgress grants = egressGrants.getIfAvailable();
+        if (proxy == null || grants == null) {
+            return null;
+        }
+        // The allowlist recorded at submission (with the policy digest it came from); no ADD <url> fetched by the
+        // daemon yet (docs/egress.md).
+        io.buildgateway.egress.EgressGrant grant = grants.grantFor(b, java.util.Set.of());
+        return grant == null || grant.allow().isEmpty() ? null : proxy.open(grant, buildLog);
+    }
+
+    /** Closes the session (always: its credentials die with the build) and returns what passed through it. */
+    private io.buildgateway.egress.EgressRecord closeEgress(UUID id, io.buildgateway.egress.EgressSession session) {
+        if (session == null) {
+            return null;
+        }
+        try {
+            session.close();
+            return session.record();
+        } catch (RuntimeException e) {
+            log.error("closing the egress session of build {} failed", id, e);
+            return null;
+        }
     }
 
     private void beat(UUID id, AtomicBoolean cancel) {
@@ -343,7 +405,16 @@ class BuildDispatcher {
                 b.builtContextDigest, b.builtContextSize, outcome.run().ephemeral()
                         ? new BuildSucceeded.EphemeralHost(outcome.run().hostInstance(), outcome.run().daemonId(),
                                 outcome.run().hostFacts())
-                        : null);
+                        : null,
+                egressRecord(b.id).fetches().stream().map(f -> new BuildSucceeded.Fetched(f.url(), f.status(), f.size(),
+                        f.sha256())).toList(),
+                egressRecord(b.id).tunnels().stream().map(t -> new BuildSucceeded.Tunnelled(t.host(), t.port(),
+                        t.bytesOut(), t.bytesIn())).toList());
+    }
+
+    private io.buildgateway.egress.EgressRecord egressRecord(UUID id) {
+        io.buildgateway.egress.EgressRecord r = egressRecords.get(id);
+        return r != null ? r : new io.buildgateway.egress.EgressRecord(List.of(), List.of(), List.of());
     }
 
     private void recoverSafely() {

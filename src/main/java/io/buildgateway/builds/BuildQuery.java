@@ -23,10 +23,14 @@ record BuildQuery(
         @Parameter(description = "KEY=VALUE, repeatable") List<String> buildArg,
         @Parameter(description = "KEY=VALUE, repeatable") List<String> label,
         @Parameter(schema = @Schema(type = "boolean")) String noCache,
+        @Parameter(description = "the id of an earlier build of the same team whose egress fetches this build is"
+                + " pinned to (docs/egress.md)", schema = @Schema(type = "string", format = "uuid"))
+        String pinFetchesFrom,
         @Parameter(hidden = true) Set<String> unknown,
         @Parameter(hidden = true) Set<String> repeated) {
 
-    private static final List<String> SINGLE = List.of("image", "tag", "dockerfile", "target", "noCache");
+    private static final List<String> SINGLE = List.of("image", "tag", "dockerfile", "target", "noCache",
+            "pinFetchesFrom");
 
     /** The query from a servlet parameter map, {@code allowed} naming the parameters the endpoint takes. */
     static BuildQuery of(Map<String, String[]> parameters, Set<String> allowed) {
@@ -45,7 +49,7 @@ record BuildQuery(
         }
         return new BuildQuery(first(parameters, "image"), first(parameters, "tag"), first(parameters, "dockerfile"),
                 first(parameters, "target"), all(parameters, "buildArg"), all(parameters, "label"),
-                first(parameters, "noCache"), unknown, repeated);
+                first(parameters, "noCache"), first(parameters, "pinFetchesFrom"), unknown, repeated);
     }
 
     private static String first(Map<String, String[]> parameters, String name) {

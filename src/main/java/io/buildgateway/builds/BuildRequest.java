@@ -14,10 +14,15 @@ import java.util.regex.Pattern;
  * {@code errors: [{field, message}]}. Unknown parameters are refused, so that a typo is not silently ignored.
  */
 record BuildRequest(ImageName image, String tag, String dockerfile, String target, Map<String, String> buildArgs,
-        Map<String, String> labels, boolean noCache) {
+        Map<String, String> labels, boolean noCache, java.util.UUID pinFetchesFrom) {
+
+    BuildRequest(ImageName image, String tag, String dockerfile, String target, Map<String, String> buildArgs,
+            Map<String, String> labels, boolean noCache) {
+        this(image, tag, dockerfile, target, buildArgs, labels, noCache, null);
+    }
 
     static final Set<String> BUILD_PARAMETERS = Set.of("image", "tag", "dockerfile", "target", "buildArg", "label",
-            "noCache");
+            "noCache", "pinFetchesFrom");
     static final Set<String> LINT_PARAMETERS = Set.of("image", "dockerfile", "target", "buildArg", "shellcheck");
     static final String GATEWAY_LABEL_PREFIX = "io.buildgateway.";
     private static final Pattern ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
@@ -72,12 +77,24 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
                 errors.add(error("noCache", "must be true or false"));
             }
         }
+        java.util.UUID pinFetchesFrom = null;
+        String pinValue = single(query, "pinFetchesFrom", query.pinFetchesFrom(), errors);
+        if (pinValue != null) {
+            try {
+                if (!pinValue.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+                    throw new IllegalArgumentException();
+                }
+                pinFetchesFrom = java.util.UUID.fromString(pinValue);
+            } catch (IllegalArgumentException e) {
+                errors.add(error("pinFetchesFrom", "must be the id (UUID) of an earlier build of the same team"));
+            }
+        }
         if (!errors.isEmpty()) {
             throw Problem.badRequest("invalid-parameter", errors.size() == 1
                     ? errors.get(0).get("field") + ": " + errors.get(0).get("message")
                     : "the request has " + errors.size() + " invalid parameters").with("errors", errors);
         }
-        return new BuildRequest(image, tag, dockerfile, target, buildArgs, labels, noCache);
+        return new BuildRequest(image, tag, dockerfile, target, buildArgs, labels, noCache, pinFetchesFrom);
     }
 
     private static String single(BuildQuery query, String name, String value, List<Map<String, String>> errors) {

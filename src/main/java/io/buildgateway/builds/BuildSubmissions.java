@@ -97,6 +97,7 @@ public class BuildSubmissions {
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
         checkTeamQuota(team);
+        checkPin(request.pinFetchesFrom(), team);
         intake.checkDeclaredLength(contentLength);
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
@@ -131,6 +132,8 @@ public class BuildSubmissions {
         build.findings = json.writeValueAsString(findings);
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
+        recordEgress(build, team);
+        build.pinFetchesFrom = request.pinFetchesFrom();
         if (evaluation.passed()) {
             ContextIntake.StoredContext built = repack(context, request.dockerfile(), evaluation);
             build.builtContextDigest = built.digest().value();
@@ -163,6 +166,9 @@ public class BuildSubmissions {
             details.put("dockerfile", build.dockerfile);
             details.put("buildArgs", SecretNames.redact(shownArgs));
             details.put("policyDigest", evaluation.policyDigest());
+            if (build.pinFetchesFrom != null) {
+                details.put("pinFetchesFrom", build.pinFetchesFrom.toString());
+            }
             if (!evaluation.passed()) {
                 details.put("findings", findings.stream().map(Finding::rule).toList());
             }
@@ -216,6 +222,25 @@ public class BuildSubmissions {
                     .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
+    }
+
+    /**
+     * A build may pin its downloads to an earlier build of its own team only (docs/egress.md). Another team's build
+     * and a build that does not exist get the same answer, so the parameter does not tell whether an id exists.
+     */
+    private void checkPin(UUID pin, String team) {
+        if (pin != null && builds.findById(pin).filter(b -> b.team.equals(team)).isEmpty()) {
+            String message = "no build " + pin + " of team '" + team + "' to pin the fetches to";
+            throw Problem.badRequest("invalid-parameter", "pinFetchesFrom: " + message)
+                    .with("errors", List.of(Map.of("field", "pinFetchesFrom", "message", message)));
+        }
+    }
+
+    /** The team's egress allowlist as the policy in force gives it, kept with the build like its allowed pulls. */
+    private void recordEgress(Build build, String team) {
+        PolicyEvaluator.EgressAllowance egress = policy.egress(team);
+        build.egressAllow = json.writeValueAsString(egress.allow());
+        build.egressRefuseTunnels = egress.refuseTunnels();
     }
 
     /** Advisory-lock key space of the per-team quota check ("bgw_team" xor the team's hash). */
@@ -304,6 +329,7 @@ public class BuildSubmissions {
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
+        recordEgress(build, origin.team);
         if (evaluation.passed()) {
             ContextIntake.StoredContext built = repack(context, origin.dockerfile, evaluation);
             build.builtContextDigest = built.digest().value();

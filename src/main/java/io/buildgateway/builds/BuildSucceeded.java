@@ -29,20 +29,44 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
      * @param networkMode the build steps' network mode
      * @param pulled every image the daemon pulled for the build, by the digest it resolved
      * @param ephemeralHost the host started for this build alone and destroyed after it; null on a fixed host
+     * @param fetched every response the egress proxy passed to the build (issue #14), in order
+     * @param tunnels every CONNECT tunnel the egress proxy opened for the build, in order
      */
     public record Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
             String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
-            List<Pulled> pulled, String builtContextDigest, Long builtContextSize, EphemeralHost ephemeralHost) {
+            List<Pulled> pulled, String builtContextDigest, Long builtContextSize, EphemeralHost ephemeralHost,
+            List<Fetched> fetched, List<Tunnelled> tunnels) {
 
-        /** A run on a fixed host. */
+        /** A run on a fixed host without egress. */
         public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
                 Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
                 String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
                 List<Pulled> pulled, String builtContextDigest, Long builtContextSize) {
             this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
                     host, usernsRemap, networkMode, requestedAt, startedAt, pulled, builtContextDigest,
-                    builtContextSize, null);
+                    builtContextSize, null, List.of(), List.of());
+        }
+
+        /** A run on an ephemeral host without egress. */
+        public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+                Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+                String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+                List<Pulled> pulled, String builtContextDigest, Long builtContextSize, EphemeralHost ephemeralHost) {
+            this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, builtContextDigest,
+                    builtContextSize, ephemeralHost, List.of(), List.of());
+        }
+
+        /** A run on a fixed host with egress. */
+        public Run(String imageRef, String contextDigest, long contextSize, String dockerfile, String target,
+                Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String policyDigest,
+                String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
+                List<Pulled> pulled, String builtContextDigest, Long builtContextSize, List<Fetched> fetched,
+                List<Tunnelled> tunnels) {
+            this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, builtContextDigest,
+                    builtContextSize, null, fetched, tunnels);
         }
 
         /** A run recorded before contexts were re-packed (no built context). */
@@ -51,7 +75,7 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
                 String host, boolean usernsRemap, String networkMode, Instant requestedAt, Instant startedAt,
                 List<Pulled> pulled) {
             this(imageRef, contextDigest, contextSize, dockerfile, target, buildArgs, labels, noCache, policyDigest,
-                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, null, null, null);
+                    host, usernsRemap, networkMode, requestedAt, startedAt, pulled, null, null);
         }
 
         public Run {
@@ -59,6 +83,8 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
             buildArgs = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(buildArgs));
             labels = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(labels));
             pulled = List.copyOf(pulled);
+            fetched = fetched == null ? List.of() : List.copyOf(fetched);
+            tunnels = tunnels == null ? List.of() : List.copyOf(tunnels);
         }
     }
 
@@ -70,6 +96,14 @@ public record BuildSucceeded(UUID buildId, String team, String repository, Strin
         public EphemeralHost {
             facts = facts == null ? Map.of() : Map.copyOf(facts);
         }
+    }
+
+    /** A response the egress proxy passed: the URL (no userinfo), its status, size and body sha256 (hex). */
+    public record Fetched(String url, int status, long size, String sha256) {
+    }
+
+    /** A CONNECT tunnel the egress proxy opened: host, port and the bytes each way (no digest: TLS inside). */
+    public record Tunnelled(String host, int port, long bytesOut, long bytesIn) {
     }
 
     /** An image the build pulled: the reference, the manifest digest the daemon resolved, the step that used it. */

@@ -353,6 +353,11 @@ public class BuildHosts {
     private BuildOutcome runOn(HostPoolProperties.Host host, Health h, BuildJob job, Consumer<String> output,
             Consumer<String> stepOutput, BooleanSupplier cancelled) {
         String quarantine = properties.registry().quarantine();
+        if (job.egressProxy() != null && (host.builder() != HostPoolProperties.Builder.BUILDKIT
+                || host.egressAddress() == null)) {
+            return BuildOutcome.failed("build host " + job.host() + " has no egress path (a BuildKit host with"
+                    + " gateway.hostpool.hosts[].egress-address), and this build's team has an egress allowlist");
+        }
         DockerClient docker = clients.build(host);
         HostPoolProperties.Limits limits = properties.build();
         String registry = properties.registry().address();
@@ -611,13 +616,24 @@ public class BuildHosts {
             return new Built(null, confined != null ? confined : failed.outcome(),
                     new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, pulls.pulled()), 0);
         }
+        Map<String, String> buildArgs = job.buildArgs();
+        String networkMode = NETWORK_MODE;
+        String recordedMode = NETWORK_MODE;
+        if (job.egressProxy() != null) {
+            // Checked before the build: a host without an egress path never runs the build without its network.
+            buildArgs = EgressPath.buildArgs(job.buildArgs(), EgressPath.stepProxy(job.egressProxy(),
+                    host.egressAddress()));
+            networkMode = EgressPath.BUILDKIT_NETWORK_MODE;
+            recordedMode = EgressPath.RECORDED_NETWORK_MODE;
+            output.accept("Steps have network to the egress proxy only (docs/egress.md)\n");
+        }
         BuildKitBuild.Result result;
         try (InputStream context = Files.newInputStream(job.context())) {
-            result = BuildKitBuild.build(http, context, job.dockerfile(), job.target(), job.buildArgs(), job.labels(),
-                    job.noCache(), properties.build(), stepOutput, cancelled, deadline, clock);
+            result = BuildKitBuild.build(http, context, job.dockerfile(), job.target(), buildArgs, job.labels(),
+                    job.noCache(), properties.build(), networkMode, stepOutput, cancelled, deadline, clock);
         }
         List<PulledImage> used = used(result.trace(), pulls.pulled());
-        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, NETWORK_MODE, digested(used));
+        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode, digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
         BuildOutcome ended = result.stopped() != null
                 ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED

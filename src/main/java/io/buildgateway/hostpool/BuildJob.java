@@ -14,14 +14,26 @@ import java.util.Map;
  *        {@code COPY --from} images), as resolved by the policy. The daemon's registry token covers these
  *        repositories only (and of them only the team's own and the pullable prefixes), and after the build every
  *        image the daemon pulled must be among them.
+ * @param egressProxy the build's egress proxy URL with its credentials ({@code http://build-<id>:<secret>@host:port},
+ *        as the gateway's egress module handed it out; the host pool puts the host's own {@code egressAddress} in
+ *        place of {@code host:port}), or null: the build's steps run with network {@code none}. A plain value, so
+ *        that the host pool does not depend on the egress module (docs/architecture.md).
  */
 public record BuildJob(String buildId, String host, Path context, String dockerfile, String target,
         Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
-        String team, String baseImage, List<String> allowedPulls) {
+        String team, String baseImage, List<String> allowedPulls, String egressProxy) {
 
     public BuildJob {
         allowedPulls = allowedPulls == null ? (baseImage == null ? List.of() : List.of(baseImage))
                 : List.copyOf(allowedPulls);
+    }
+
+    /** A job without egress: its steps run with network none. */
+    public BuildJob(String buildId, String host, Path context, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
+            String team, String baseImage, List<String> allowedPulls) {
+        this(buildId, host, context, dockerfile, target, buildArgs, labels, noCache, repository, tag, team, baseImage,
+                allowedPulls, null);
     }
 
     /** A job whose only approved pull is its base image (until the caller passes the policy's full list). */
@@ -29,11 +41,13 @@ public record BuildJob(String buildId, String host, Path context, String dockerf
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
             String team, String baseImage) {
         this(buildId, host, context, dockerfile, target, buildArgs, labels, noCache, repository, tag, team, baseImage,
-                null);
+                null, null);
     }
 
+    /** The egress proxy's credentials never appear in a job's text. */
     @Override
     public String toString() {
-        return "BuildJob[" + buildId + " " + repository + ":" + tag + " on " + host + "]";
+        return "BuildJob[" + buildId + " " + repository + ":" + tag + " on " + host
+                + (egressProxy == null ? "" : ", with egress") + "]";
     }
 }

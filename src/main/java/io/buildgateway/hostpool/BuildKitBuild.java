@@ -102,8 +102,20 @@ final class BuildKitBuild {
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, HostPoolProperties.Limits limits,
             Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline, Clock clock)
             throws InterruptedException {
+        return build(http, context, dockerfile, target, buildArgs, labels, noCache, limits, BuildHosts.NETWORK_MODE,
+                stepOutput, cancelled, deadline, clock);
+    }
+
+    /**
+     * As above, in BuildKit's network mode {@code networkMode}: {@code none}, or {@link EgressPath#BUILDKIT_NETWORK_MODE}
+     * for a build with egress (its steps on the bridge that leads only to the egress proxy).
+     */
+    static Result build(DockerHttpClient http, InputStream context, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, HostPoolProperties.Limits limits,
+            String networkMode, Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline, Clock clock)
+            throws InterruptedException {
         StringBuilder query = new StringBuilder("/v" + BuildHostVersions.BUILDKIT_API + "/build?version=2")
-                .append("&networkmode=").append(BuildHosts.NETWORK_MODE)
+                .append("&networkmode=").append(encode(networkMode))
                 .append("&pull=0&rm=1&forcerm=1")
                 .append("&dockerfile=").append(encode(dockerfile))
                 .append("&nocache=").append(noCache ? 1 : 0)

@@ -114,12 +114,17 @@ public record HostPoolProperties(
      * @param builder {@code buildkit} (the default: dockerd {@value BuildHostVersions#MIN_ENGINE} or newer, refused
      *        by health when older) or {@code classic}, the deprecated classic builder, an explicit fallback for a
      *        host with an older daemon (no heredocs, no BuildKit-only flags)
+     * @param egressAddress {@code ip:port} at which this host's build steps reach the gateway's egress proxy (the
+     *        egress forwarder on the bridge inside the daemon's network namespace, docs/egress.md); unset: the host
+     *        has no egress path, and a build whose team has an egress allowlist fails on it instead of getting
+     *        network
      */
     public record Host(@NotBlank String name, @NotBlank String endpoint, @Min(1) @DefaultValue("2") int capacity,
-            String tlsCertPath, @DefaultValue("buildkit") Builder builder) {
+            String tlsCertPath, @DefaultValue("buildkit") Builder builder, String egressAddress) {
 
         public Host {
             builder = builder == null ? Builder.BUILDKIT : builder;
+            egressAddress = egressAddress == null || egressAddress.isBlank() ? null : egressAddress.strip();
         }
     }
 

@@ -31,7 +31,17 @@ public record PolicyDocument(
         String digest,
         String source,
         boolean shellcheck,
-        List<String> frontends) {
+        List<String> frontends,
+        List<io.buildgateway.shared.UrlPrefix> egress) {
+
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+            boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
+            Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
+            Set<String> publicBuildArgs, ImagePolicy image, String digest, String source, boolean shellcheck,
+            List<String> frontends) {
+        this(failOn, approvedImages, deniedImages, requireDigest, requiredLabels, requireHealthcheck, rules, teams,
+                waivers, customRules, publicBuildArgs, image, digest, source, shellcheck, frontends, List.of());
+    }
 
     PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
             boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
@@ -109,11 +119,36 @@ public record PolicyDocument(
      * automatically when the base tag they were built on moves.
      */
     public record TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild,
-            Set<String> publicBuildArgs) {
+            Set<String> publicBuildArgs, List<io.buildgateway.shared.UrlPrefix> egress, boolean refuseTunnels) {
+
+        public TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild,
+                Set<String> publicBuildArgs) {
+            this(failOn, rules, autoRebuild, publicBuildArgs, List.of(), false);
+        }
 
         public TeamSettings(Finding.Severity failOn, Map<String, RuleSetting> rules, boolean autoRebuild) {
             this(failOn, rules, autoRebuild, Set.of());
         }
+    }
+
+    /**
+     * A team's effective egress allowlist: the global entries, then its own, each once, in their normal form. Other
+     * teams' entries never apply. Empty: the team's builds run with network none.
+     */
+    public List<String> egressFor(String team) {
+        java.util.LinkedHashSet<String> out = new java.util.LinkedHashSet<>();
+        egress.forEach(p -> out.add(p.toString()));
+        TeamSettings t = team == null ? null : teams.get(team);
+        if (t != null) {
+            t.egress().forEach(p -> out.add(p.toString()));
+        }
+        return List.copyOf(out);
+    }
+
+    /** Whether the team set {@code egressTunnels: refuse}: only digest-recorded downloads, no CONNECT. */
+    public boolean refusesTunnels(String team) {
+        TeamSettings t = team == null ? null : teams.get(team);
+        return t != null && t.refuseTunnels();
     }
 
     /**
@@ -148,7 +183,7 @@ public record PolicyDocument(
 
     private static final Set<String> TOP_KEYS = Set.of("apiVersion", "kind", "failOn", "approvedImages",
             "deniedImages", "requireDigest", "requiredLabels", "requireHealthcheck", "rules", "teams", "waivers",
-            "customRules", "image", "vulnerabilities", "publicBuildArgs", "shellcheck", "frontends");
+            "customRules", "image", "vulnerabilities", "publicBuildArgs", "shellcheck", "frontends", "egress");
     private static final Pattern BUILD_ARG_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,127}");
 
     /** Merges the maps parsed from several files (in name order): lists append, maps merge, scalars override. */
@@ -168,6 +203,7 @@ public record PolicyDocument(
         ImagePolicy image = ImagePolicy.DEFAULT;
         boolean shellcheck = false;
         List<String> frontends = new ArrayList<>();
+        List<io.buildgateway.shared.UrlPrefix> egress = new ArrayList<>();
         Set<String> known = new java.util.HashSet<>(knownRules);
         for (Map<String, Object> doc : files.values()) {
             for (Object item : list(doc.get("customRules"), "customRules")) {
@@ -217,6 +253,7 @@ public record PolicyDocument(
                 }
                 frontends.add(frontend);
             }
+            egress.addAll(egress(doc.get("egress"), where + ": egress"));
             for (Object item : list(doc.get("deniedImages"), where + ": deniedImages")) {
                 denied.add(glob(string(item, where + ": deniedImages")));
             }
@@ -235,15 +272,30 @@ public record PolicyDocument(
                 String at = where + ": teams." + team.getKey();
                 Map<String, Object> t = map(team.getValue(), at);
                 for (String key : t.keySet()) {
-                    if (!Set.of("failOn", "rules", "autoRebuild", "publicBuildArgs").contains(key)) {
+                    if (!Set.of("failOn", "rules", "autoRebuild", "publicBuildArgs", "egress", "egressTunnels")
+                            .contains(key)) {
                         throw new InvalidPolicyException(at + ": unknown key '" + key
-                                + "' (known: failOn, rules, autoRebuild, publicBuildArgs)");
+                                + "' (known: failOn, rules, autoRebuild, publicBuildArgs, egress, egressTunnels)");
                     }
                 }
+                boolean refuseTunnels = false;
+                if (t.containsKey("egressTunnels")) {
+                    String v = t.get("egressTunnels") instanceof String str ? str : null;
+                    if (!"allow".equals(v) && !"refuse".equals(v)) {
+                        throw new InvalidPolicyException(at + ".egressTunnels: must be allow or refuse");
+                    }
+                    refuseTunnels = v.equals("refuse");
+                }
+                TeamSettings earlier = teams.get(team.getKey());
+                List<io.buildgateway.shared.UrlPrefix> teamEgress = new ArrayList<>(
+                        earlier == null ? List.of() : earlier.egress());
+                teamEgress.addAll(egress(t.get("egress"), at + ".egress"));
                 teams.put(team.getKey(), new TeamSettings(t.containsKey("failOn") ? severity(t.get("failOn"),
                         at + ".failOn") : null, ruleSettings(t.get("rules"), known, at + ".rules"),
                         t.containsKey("autoRebuild") && bool(t.get("autoRebuild"), at + ".autoRebuild"),
-                        Set.copyOf(publicBuildArgs(t.get("publicBuildArgs"), at + ".publicBuildArgs"))));
+                        Set.copyOf(publicBuildArgs(t.get("publicBuildArgs"), at + ".publicBuildArgs")),
+                        List.copyOf(teamEgress), refuseTunnels || (earlier != null && earlier.refuseTunnels()
+                                && !t.containsKey("egressTunnels"))));
             }
             List<Object> ws = list(doc.get("waivers"), where + ": waivers");
             for (int i = 0; i < ws.size(); i++) {
@@ -253,7 +305,22 @@ public record PolicyDocument(
         return new PolicyDocument(failOn, List.copyOf(approved), List.copyOf(denied), requireDigest,
                 List.copyOf(requiredLabels), requireHealthcheck, Map.copyOf(rules), Map.copyOf(teams),
                 List.copyOf(waivers), List.copyOf(custom), java.util.Collections.unmodifiableSet(publicArgs), image,
-                digest, source, shellcheck, List.copyOf(frontends));
+                digest, source, shellcheck, List.copyOf(frontends), List.copyOf(egress));
+    }
+
+    /** The entries of an {@code egress:} list, each parsed strictly; a bad one is a load error that names it. */
+    private static List<io.buildgateway.shared.UrlPrefix> egress(Object value, String where) {
+        List<io.buildgateway.shared.UrlPrefix> out = new ArrayList<>();
+        List<Object> items = list(value, where);
+        for (int i = 0; i < items.size(); i++) {
+            String entry = string(items.get(i), where + "[" + i + "]");
+            try {
+                out.add(io.buildgateway.shared.UrlPrefix.parse(entry));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidPolicyException(where + "[" + i + "]: " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     private static CustomRules.CustomRule customRule(Object item, Set<String> builtins,

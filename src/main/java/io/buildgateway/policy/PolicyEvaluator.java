@@ -379,6 +379,19 @@ public class PolicyEvaluator {
         }
     }
 
+    /**
+     * What a team's builds may fetch through the egress proxy under the policy in force (docs/egress.md): the global
+     * {@code egress:} entries and the team's own, in normal form, and whether the team refuses CONNECT tunnels.
+     */
+    public record EgressAllowance(String policyDigest, List<String> allow, boolean refuseTunnels) {
+    }
+
+    /** The team's effective egress allowlist under the policy in force, read from one snapshot of it. */
+    public EgressAllowance egress(String team) {
+        PolicyDocument doc = policy.get();
+        return new EgressAllowance(doc.digest(), doc.egressFor(team), doc.refusesTunnels(team));
+    }
+
     /** The teams whose images the policy has rebuilt automatically when their base tag moves. */
     public java.util.Set<String> autoRebuildTeams() {
         java.util.Set<String> out = new java.util.TreeSet<>();

@@ -98,6 +98,21 @@ public final class ProvenanceStatement {
                     p.step() == null ? null : Map.of("step", p.step())));
         }
 
+        // What the build's steps fetched through the egress proxy (docs/egress.md): each response by its sha256, each
+        // CONNECT tunnel by host and port only (what went through it is TLS the gateway did not read).
+        for (BuildSucceeded.Fetched f : run.fetched()) {
+            dependencies.add(resource(null, f.url(), Digest.parse(f.sha256().startsWith("sha256:") ? f.sha256()
+                    : "sha256:" + f.sha256()),
+                    Map.of("egress", "fetch", "status", Integer.toString(f.status()), "size", Long.toString(f.size()))));
+        }
+        for (BuildSucceeded.Tunnelled t : run.tunnels()) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("uri", "https://" + t.host() + ":" + t.port());
+            r.put("annotations", Map.of("egress", "tunnel", "bytesOut", Long.toString(t.bytesOut()),
+                    "bytesIn", Long.toString(t.bytesIn())));
+            dependencies.add(r);
+        }
+
         Map<String, Object> definition = new LinkedHashMap<>();
         definition.put("buildType", BUILD_TYPE);
         definition.put("externalParameters", external);

@@ -97,6 +97,11 @@ public abstract class IntegrationTest {
                 + require("BGW_DOCKER_HOST") + "}");
         registry.add("gateway.hostpool.hosts[0].capacity", () -> "2");
         registry.add("gateway.hostpool.hosts[0].tls-cert-path", () -> "${bgw.it.host0.tls-cert-path:}");
+        // Controlled egress (issue #14): where the build host's steps reach the egress proxy (scripts/env.sh's
+        // bridge and forwarder); the proxy listens on a free port, which EgressBuildIT tells the relay.
+        registry.add("gateway.hostpool.hosts[0].egress-address", () -> System.getenv()
+                .getOrDefault("BGW_EGRESS_STEP_ADDRESS", ""));
+        registry.add("gateway.egress.listen", () -> "127.0.0.1:0");
         registry.add("gateway.hostpool.hosts[1].name", () -> "plain-1");
         registry.add("gateway.hostpool.hosts[1].endpoint", () -> require("BGW_PLAIN_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[1].capacity", () -> "4");

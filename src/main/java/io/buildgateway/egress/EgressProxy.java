@@ -1,0 +1,152 @@
+package io.buildgateway.egress;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.http.HttpClient;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.stereotype.Component;
+
+/**
+ * The egress proxy: a forward HTTP proxy on a listener of its own ({@code gateway.egress.listen}). Each build gets a
+ * session with credentials ({@code build-<uuid>} and a fresh 256-bit secret) valid until the session closes; a
+ * connection is one request (the response ends with {@code Connection: close}), judged by {@link ProxyExchange}.
+ * Blocking sockets and a bounded thread pool: a build fetches little at once, and the code stays readable.
+ */
+@Component
+public class EgressProxy implements Egress, SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(EgressProxy.class);
+
+    private final EgressProperties properties;
+    private final EgressRecords records;
+    private final Clock clock;
+    private final SecureRandom random = new SecureRandom();
+    private final Map<UUID, Session> sessions = new ConcurrentHashMap<>();
+    private final HttpClient upstream;
+    private final AtomicInteger threads = new AtomicInteger();
+    private volatile ServerSocket server;
+    private volatile ExecutorService workers;
+    private volatile Thread acceptor;
+
+    EgressProxy(EgressProperties properties, EgressRecords records, Clock clock) {
+        this.properties = properties;
+        this.records = records;
+        this.clock = clock;
+        // No proxy of its own, no redirects followed (the client follows, and the new URL is judged again), no cookies.
+        this.upstream = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .followRedirects(HttpClient.Redirect.NEVER).proxy(HttpClient.Builder.NO_PROXY)
+                .connectTimeout(properties.connectTimeout()).build();
+    }
+
+    @Override
+    public EgressSession open(EgressGrant grant, Consumer<String> buildLog) {
+        byte[] bytes = new byte[32];
+        random.nextBytes(bytes);
+        String secret = HexFormat.of().formatHex(bytes);
+        int port = properties.advertisedPort() != 0 ? properties.advertisedPort() : listenPort();
+        Session session = new Session(grant, secret, Allowlist.of(grant.allow()), buildLog, records, clock,
+                "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port, sessions::remove);
+        if (sessions.putIfAbsent(grant.buildId(), session) != null) {
+            throw new IllegalStateException("build " + grant.buildId() + " already has an egress session");
+        }
+        return session;
+    }
+
+    /** The port the listener is bound to (the build side's forwarder leads here). */
+    public int listenPort() {
+        ServerSocket s = server;
+        if (s == null) {
+            throw new IllegalStateException("the egress proxy is not listening");
+        }
+        return s.getLocalPort();
+    }
+
+    /** The open session whose credentials these are, or null. */
+    Session authenticate(UUID build, String secret) {
+        Session s = sessions.get(build);
+        return s != null && s.accepts(secret) ? s : null;
+    }
+
+    @Override
+    public synchronized void start() {
+        if (server != null) {
+            return;
+        }
+        String listen = properties.listen();
+        int colon = listen.lastIndexOf(':');
+        try {
+            ServerSocket s = new ServerSocket();
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress(InetAddress.getByName(listen.substring(0, colon)),
+                    Integer.parseInt(listen.substring(colon + 1))), 128);
+            server = s;
+        } catch (IOException e) {
+            throw new UncheckedIOException("gateway.egress.listen " + listen + ": " + e.getMessage(), e);
+        }
+        workers = new ThreadPoolExecutor(0, properties.maxConnections(), 60, TimeUnit.SECONDS,
+                new SynchronousQueue<>(), r -> {
+                    Thread t = new Thread(r, "egress-" + threads.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                }, new ThreadPoolExecutor.CallerRunsPolicy());
+        acceptor = new Thread(this::accept, "egress-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        log.info("egress proxy listening on {}:{}", server.getInetAddress().getHostAddress(), server.getLocalPort());
+    }
+
+    private void accept() {
+        ServerSocket s = server;
+        while (s != null && !s.isClosed()) {
+            try {
+                Socket client = s.accept();
+                workers.execute(() -> new ProxyExchange(this, client, upstream, properties, clock, records).run());
+            } catch (SocketException e) {
+                return; // closed
+            } catch (IOException | RuntimeException e) {
+                log.warn("egress proxy: accept failed: {}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public synchronized void stop() {
+        ServerSocket s = server;
+        server = null;
+        if (s != null) {
+            try {
+                s.close();
+            } catch (IOException e) {
+                log.debug("closing the egress listener", e);
+            }
+        }
+        sessions.values().forEach(Session::close);
+        if (workers != null) {
+            workers.shutdownNow();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return server != null;
+    }
+}

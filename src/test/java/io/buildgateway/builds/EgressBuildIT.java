@@ -1,0 +1,197 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Controlled egress end to end (issue #14): the whole gateway with its egress proxy, the real build host (dockerd 26,
+ * user namespaces, its own network namespace with the egress bridge and forwarder), the registry and PostgreSQL, and
+ * the test mirrors of scripts/env.sh. A Debian build installs a package from the apt mirror and succeeds, with every
+ * fetch in {@code GET …/fetches}, the audit trail and the provenance; a fetch outside the allowlist fails the step
+ * with the proxy's line in the log; another team's allowlist does not apply (network none); the canary sees no
+ * request; the proxy's secret is in neither the image, the log nor the audit trail.
+ */
+class EgressBuildIT extends IntegrationTest {
+
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 6);
+
+    @Autowired
+    private io.buildgateway.egress.EgressProxy proxy;
+
+    /** The relay of scripts/env.sh leads to this gateway's egress listener (a free port). */
+    @BeforeEach
+    void tellTheRelay() throws Exception {
+        Files.writeString(Path.of(require("BGW_EGRESS_PORT_FILE")), Integer.toString(proxy.listenPort()));
+    }
+
+    private String mirror() {
+        return require("BGW_MIRROR_URL");
+    }
+
+    private String canaryRequests() throws Exception {
+        Path log = Path.of(require("BGW_CANARY_LOG"));
+        return Files.exists(log) ? Files.readString(log) : "";
+    }
+
+    private String policyDigest(String token) {
+        return read(get(token, "/api/v1/policy")).path("digest").asString();
+    }
+
+    /** Gives the team an allowlist (or none) and switches off the lint rules that would block the Dockerfile. */
+    private void policy(String token, String team, List<String> egress, String dockerfile) throws Exception {
+        String before = policyDigest(token);
+        StringBuilder doc = new StringBuilder("teams:\n  " + team + ":\n");
+        if (!egress.isEmpty()) {
+            doc.append("    egress:\n");
+            egress.forEach(e -> doc.append("      - \"").append(e).append("\"\n"));
+        }
+        List<String> blocking = blockingRules(token, team, dockerfile);
+        if (!blocking.isEmpty()) {
+            doc.append("    rules:\n");
+            blocking.forEach(r -> doc.append("      ").append(r).append(": \"off\"\n"));
+        }
+        Files.writeString(POLICY.resolve("zz-egress-" + team + ".yaml"), doc.toString());
+        eventually("the policy change being picked up", Duration.ofSeconds(15),
+                () -> !policyDigest(token).equals(before));
+    }
+
+    private List<String> blockingRules(String token, String team, String dockerfile) {
+        JsonNode lint = read(send(request(token, "/api/v1/lint?image=" + team + "/app")
+                .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString(dockerfile))));
+        List<String> rules = new ArrayList<>();
+        for (JsonNode f : lint.path("findings")) {
+            if (f.path("severity").asString().equals("error") && !rules.contains(f.path("rule").asString())) {
+                rules.add(f.path("rule").asString());
+            }
+        }
+        return rules;
+    }
+
+    private JsonNode build(String token, String team, String dockerfile) {
+        Response accepted = submit(token, "image=" + team + "/app&tag=1&noCache=true", Tars.dockerfile(dockerfile));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        return awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(6));
+    }
+
+    private String log(String token, String id) {
+        return get(token, "/api/v1/builds/" + id + "/logs").body();
+    }
+
+    @Test
+    void aDebianBuildInstallsFromTheAptMirrorAndEveryFetchIsRecorded() throws Exception {
+        String team = "ega" + RUN;
+        String token = builder(team);
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "RUN echo 'deb [trusted=yes] " + mirror() + "/debian stable main' > /etc/apt/sources.list"
+                + " && apt-get update && apt-get install -y --no-install-recommends hello"
+                + " && rm -rf /var/lib/apt/lists/* && hello\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(mirror() + "/debian/"), dockerfile);
+        String canaryBefore = canaryRequests();
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        assertThat(log).contains("Hello, world!").contains("network to the egress proxy only");
+
+        JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
+        List<String> urls = new ArrayList<>();
+        for (JsonNode f : fetches.path("fetches")) {
+            urls.add(f.path("url").asString());
+            if (f.path("status").asInt() == 200) {
+                assertThat(f.path("sha256").asString()).matches("(sha256:)?[0-9a-f]{64}");
+            }
+        }
+        assertThat(urls).anyMatch(u -> u.matches(java.util.regex.Pattern.quote(mirror())
+                + "/debian/pool/main/hello_[^/]+\\.deb"))
+                .anyMatch(u -> u.startsWith(mirror() + "/debian/dists/stable/main/binary-amd64/Packages"));
+        assertThat(auditCount("build.fetch", "build/" + id)).isGreaterThanOrEqualTo(2);
+
+        String digest = done.path("imageDigest").asString();
+        JsonNode provenance = read(get(token, "/api/v1/images/" + digest + "/provenance"));
+        // A DSSE envelope: the in-toto statement is its base64 payload.
+        String statement = new String(java.util.Base64.getDecoder().decode(provenance.path("payload").asString()),
+                java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(statement).contains("hello_").contains("egress-proxy");
+
+        // The proxy's credentials: neither in the log, nor in the audit trail, nor in the pushed image.
+        String user = "build-" + id + ":";
+        assertThat(log).doesNotContainPattern(java.util.regex.Pattern.quote(user) + "(?!\\[egress proxy secret\\])");
+        String audit = jdbc.queryForList("select details::text from audit_event where target = ?", String.class,
+                "build/" + id).toString();
+        assertThat(audit).doesNotContain(user);
+        String image = imageConfig(done.path("imageRef").asString());
+        assertThat(image).contains("hello").doesNotContain(user).doesNotContain("HTTP_PROXY")
+                .doesNotContain(require("BGW_EGRESS_STEP_ADDRESS"));
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void aFetchOutsideTheAllowlistFailsTheStepWithTheProxysLine() throws Exception {
+        String team = "egr" + RUN;
+        String token = builder(team);
+        String canary = require("BGW_CANARY_URL");
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "RUN echo 'deb [trusted=yes] " + canary + "/debian stable main' > /etc/apt/sources.list"
+                + " && apt-get update && apt-get install -y --no-install-recommends hello\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(mirror() + "/debian/"), dockerfile);
+        String canaryBefore = canaryRequests();
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("FAILED");
+        assertThat(log).contains("egress refused: " + canary + "/debian/").contains("team " + team);
+        assertThat(auditCount("build.egress-refused", "build/" + id)).isGreaterThanOrEqualTo(1);
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void anotherTeamsAllowlistDoesNotApplyAndATeamWithoutOneBuildsWithNetworkNone() throws Exception {
+        String withList = "egw" + RUN;
+        String without = "egn" + RUN;
+        String token = builder(withList, without);
+        String address = require("BGW_EGRESS_STEP_ADDRESS");
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "RUN (exec 3<>/dev/tcp/" + address.replace(':', '/') + ") 2>/dev/null && echo proxy-reached"
+                + " || echo proxy-unreachable\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, withList, List.of(mirror() + "/debian/"), dockerfile);
+        policy(token, without, List.of(), dockerfile);
+
+        JsonNode done = build(token, without, dockerfile);
+        String log = log(token, done.path("id").asString());
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        assertThat(log).contains("(network none, user namespaces on)").contains("proxy-unreachable")
+                .doesNotContainPattern("(?m)proxy-reached$");
+    }
+
+    /** The pushed image's configuration blob (history included), from the open registry. */
+    private String imageConfig(String imageRef) throws Exception {
+        String name = imageRef.substring(registryAddress().length() + 1, imageRef.indexOf('@'));
+        String digest = imageRef.substring(imageRef.indexOf('@') + 1);
+        String manifest = http.send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + name
+                + "/manifests/" + digest)).header("Accept", "application/vnd.oci.image.manifest.v1+json,"
+                + "application/vnd.docker.distribution.manifest.v2+json").build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String config = json.readTree(manifest).path("config").path("digest").asString();
+        return http.send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + name
+                + "/blobs/" + config)).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+}

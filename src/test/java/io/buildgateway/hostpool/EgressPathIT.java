@@ -1,0 +1,191 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.IntegrationTest;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * The build host's egress path (issue #14, docs/egress.md) on the test environment's real build host, below the
+ * gateway: a step of a user-namespaced dockerd 26 in its own network namespace reaches, through the egress bridge,
+ * the forwarder and the relay of scripts/env.sh, whatever listens on the host at {@code 127.0.0.1:<egress port>} —
+ * here a minimal forward proxy of the test's own that checks the credentials and records each absolute-form GET —
+ * and nothing else: not the canary on the host's loopback, not the proxy without the egress network. The proxy's
+ * secret is not in the pushed image's configuration or history. The gateway's own proxy is tested with the whole
+ * gateway in {@code EgressBuildIT}.
+ */
+class EgressPathIT {
+
+    private static final HostPoolProperties.Limits LIMITS = new HostPoolProperties.Limits(DataSize.ofMegabytes(512),
+            "", 512, Duration.ofMinutes(5));
+    private static final String SECRET = "s" + UUID.randomUUID().toString().replace("-", "");
+    private static final List<String> SEEN = new CopyOnWriteArrayList<>();
+    private static DockerHttpClient http;
+    private static HttpServer proxy;
+    private static String registry;
+    private static String token;
+
+    @BeforeAll
+    static void start() throws IOException {
+        registry = IntegrationTest.registryAddress();
+        http = new ApacheDockerHttpClient.Builder().dockerHost(DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(IntegrationTest.require("BGW_DOCKER_HOST")).build().getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(5)).build();
+        RegistryTokens tokens = new RegistryTokens(new HostPoolProperties.Tokens(
+                Path.of(IntegrationTest.require("BGW_TOKEN_KEY")), Path.of(IntegrationTest.require("BGW_TOKEN_CERT")),
+                IntegrationTest.require("BGW_TOKEN_ISSUER"), IntegrationTest.require("BGW_TOKEN_SERVICE"),
+                Duration.ofMinutes(10), List.of("base/")), Clock.systemUTC());
+        token = tokens.mint("build/EgressPathIT", List.of(new RegistryTokens.Access("base/debian", Set.of("pull"))),
+                Duration.ofMinutes(10));
+        HttpClient upstream = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+        String expected = "Basic " + Base64.getEncoder().encodeToString(("build-x:" + SECRET)
+                .getBytes(StandardCharsets.UTF_8));
+        // A free port, told to the relay of scripts/env.sh through its port file (as EgressBuildIT tells it the test
+        // gateway's listener).
+        proxy = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        Files.writeString(Path.of(IntegrationTest.require("BGW_EGRESS_PORT_FILE")),
+                Integer.toString(proxy.getAddress().getPort()));
+        proxy.createContext("/", exchange -> {
+            try (exchange) {
+                URI target = exchange.getRequestURI();
+                SEEN.add(exchange.getRequestMethod() + " " + target);
+                if (!expected.equals(exchange.getRequestHeaders().getFirst("Proxy-Authorization"))) {
+                    exchange.sendResponseHeaders(407, -1);
+                    return;
+                }
+                if (target.getScheme() == null || !target.toString().startsWith(
+                        IntegrationTest.require("BGW_MIRROR_URL") + "/")) {
+                    exchange.sendResponseHeaders(403, -1);
+                    return;
+                }
+                HttpResponse<InputStream> answer = upstream.send(HttpRequest.newBuilder(target).GET().build(),
+                        HttpResponse.BodyHandlers.ofInputStream());
+                exchange.sendResponseHeaders(answer.statusCode(), 0);
+                try (InputStream in = answer.body(); OutputStream out = exchange.getResponseBody()) {
+                    in.transferTo(out);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        proxy.start();
+    }
+
+    @AfterAll
+    static void stop() throws IOException {
+        proxy.stop(0);
+        http.close();
+    }
+
+    @Test
+    void aStepInstallsFromTheMirrorThroughTheProxyAndReachesNothingElse() throws Exception {
+        String base = registry + "/base/debian:12";
+        assertThat(BuildKitBuild.pull(http, List.of(base), registry, token, s -> { }).error()).isNull();
+        String mirror = IntegrationTest.require("BGW_MIRROR_URL");
+        String canary = IntegrationTest.require("BGW_CANARY_URL");
+        int canaryPort = URI.create(canary).getPort();
+        String marker = Long.toString(System.nanoTime(), 36);
+        Path canaryLog = Path.of(IntegrationTest.require("BGW_CANARY_LOG"));
+        String canaryBefore = Files.readString(canaryLog);
+        byte[] context = ustar("Dockerfile", "FROM " + base + "\n"
+                + "RUN echo 'deb [trusted=yes] " + mirror + "/debian stable main' > /etc/apt/sources.list"
+                + " && apt-get update && apt-get install -y --no-install-recommends hello && hello\n"
+                // The canary on the host's loopback, straight and by the bridge's gateway address: unreachable.
+                + "RUN for a in 127.0.0.1 10.213.0.1; do (exec 3<>/dev/tcp/$a/" + canaryPort + ") 2>/dev/null"
+                + " && echo reached-$a || echo unreachable-$a; done; echo " + marker + "\n");
+        String stepProxy = EgressPath.stepProxy("http://build-x:" + SECRET + "@127.0.0.1:1",
+                IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS"));
+        StringBuilder log = new StringBuilder();
+        BuildKitBuild.Result result = BuildKitBuild.build(http, new ByteArrayInputStream(context), "Dockerfile", null,
+                EgressPath.buildArgs(Map.of(), stepProxy), Map.of(), true, LIMITS, EgressPath.BUILDKIT_NETWORK_MODE,
+                log::append, () -> false, Instant.now().plus(Duration.ofMinutes(5)), Clock.systemUTC());
+
+        assertThat(result.error()).as(log.toString()).isNull();
+        assertThat(log.toString()).contains("Hello, world!").contains("unreachable-127.0.0.1")
+                .contains("unreachable-10.213.0.1").doesNotContainPattern("(?m)^#\\d+ reached-");
+        assertThat(SEEN).anyMatch(s -> s.startsWith("GET " + mirror + "/debian/dists/stable/main/binary-amd64/Packages"))
+                .anyMatch(s -> s.matches("GET " + java.util.regex.Pattern.quote(mirror)
+                        + "/debian/pool/main/hello_[^/]+\\.deb"))
+                .noneMatch(s -> s.contains("/./"));
+        String image = inspect(result.imageId()) + inspect(result.imageId() + "/history");
+        assertThat(image).contains("hello").doesNotContain(SECRET);
+        assertThat(Files.readString(canaryLog)).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void withoutTheEgressNetworkAStepDoesNotReachTheProxy() throws Exception {
+        String base = registry + "/base/debian:12";
+        assertThat(BuildKitBuild.pull(http, List.of(base), registry, token, s -> { }).error()).isNull();
+        int before = SEEN.size();
+        String address = IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS").replace(':', '/');
+        byte[] context = ustar("Dockerfile", "FROM " + base + "\n"
+                + "RUN (exec 3<>/dev/tcp/" + address + ") 2>/dev/null && echo reached || echo unreachable-"
+                + System.nanoTime() + "\n");
+        StringBuilder log = new StringBuilder();
+        BuildKitBuild.Result result = BuildKitBuild.build(http, new ByteArrayInputStream(context), "Dockerfile", null,
+                Map.of(), Map.of(), true, LIMITS, log::append, () -> false,
+                Instant.now().plus(Duration.ofMinutes(2)), Clock.systemUTC());
+        assertThat(result.error()).as(log.toString()).isNull();
+        assertThat(log.toString()).contains("unreachable-").doesNotContainPattern("(?m)^#\\d+ reached$");
+        assertThat(SEEN).hasSize(before);
+    }
+
+    private static byte[] ustar(String... namesAndContents) {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
+                new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
+            for (int i = 0; i < namesAndContents.length; i += 2) {
+                byte[] content = namesAndContents[i + 1].getBytes(StandardCharsets.UTF_8);
+                org.apache.commons.compress.archivers.tar.TarArchiveEntry e =
+                        new org.apache.commons.compress.archivers.tar.TarArchiveEntry(namesAndContents[i]);
+                e.setSize(content.length);
+                e.setMode(0644);
+                e.setModTime(1_700_000_000_000L);
+                tar.putArchiveEntry(e);
+                tar.write(content);
+                tar.closeArchiveEntry();
+            }
+            tar.finish();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+
+    private static String inspect(String path) throws IOException {
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.GET).path("/v1.45/images/" + path
+                        + (path.endsWith("/history") ? "" : "/json")).build();
+        try (DockerHttpClient.Response response = http.execute(request)) {
+            return new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+}
