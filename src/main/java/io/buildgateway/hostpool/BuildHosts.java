@@ -111,7 +111,7 @@ public class BuildHosts {
         }
     }
 
-    private void check(HostPoolProperties.Host host) {
+    private synchronized void check(HostPoolProperties.Host host) {
         Health next;
         try {
             Info info = clients.control(host).infoCmd().exec();
@@ -125,6 +125,19 @@ public class BuildHosts {
                     : new Health(true, true, clock.instant(), null);
         } catch (RuntimeException e) {
             next = new Health(false, false, clock.instant(), "daemon unreachable: " + summary(e));
+        }
+        Health before = health.get(host.name());
+        if (before != null && !before.healthy() && next.healthy()) {
+            // The daemon is back (restarted after it died, say): what the gateway's builds left on it when it went
+            // away is removed before the host is given builds again. Untagged images and containers only: a
+            // tagged image was pushed and is the host's cache.
+            try {
+                int removed = clean(clients.control(host), BUILD_ID_LABEL, true);
+                log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
+                        + " builds", host.name(), removed);
+            } catch (RuntimeException e) {
+                log.warn("build host {} is back but its leftovers could not be listed: {}", host.name(), summary(e));
+            }
         }
         Health previous = health.put(host.name(), next);
         if (previous == null || previous.healthy() != next.healthy()) {
@@ -201,6 +214,96 @@ public class BuildHosts {
      */
     public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled) {
+        return run(job, output, stepOutput, cancelled, () -> true);
+    }
+
+    /**
+     * As {@link #run(BuildJob, Consumer, Consumer, BooleanSupplier)}; {@code mayPush} is asked once, right before
+     * the image is tagged and pushed, and a false answer stops the build there, cancelled, with nothing pushed (the
+     * dispatcher answers whether this replica still holds the build's lease, renewing it). A build that fails
+     * because its host's daemon stopped answering fails as "host lost", and the host is marked unhealthy at once.
+     */
+    public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+        BuildOutcome outcome = runOn(job, output, stepOutput, cancelled, mayPush);
+        if (outcome.result() != BuildOutcome.Result.FAILED) {
+            return outcome;
+        }
+        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
+                .findFirst().orElse(null);
+        if (host == null) {
+            return outcome;
+        }
+        // A failure may be the daemon's death: asked now, an unreachable daemon makes the host unhealthy before the
+        // next claim, and the build's reason says what happened rather than how the stream ended.
+        check(host);
+        Health now = health.get(host.name());
+        if (now != null && !now.healthy() && now.error() != null && now.error().startsWith("daemon unreachable")) {
+            log.warn("build {}: host {} lost during the build ({})", job.buildId(), host.name(), outcome.reason());
+            return new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null, HOST_LOST + ": build"
+                    + " host " + host.name() + " stopped answering during the build (" + outcome.reason() + ")",
+                    outcome.run());
+        }
+        return outcome;
+    }
+
+    /** How the failure reason of a build whose host's daemon died starts. */
+    public static final String HOST_LOST = "host lost";
+
+    /** The label the gateway puts on every image it builds; what leftovers are found and cleaned by. */
+    public static final String BUILD_ID_LABEL = "io.buildgateway.build-id";
+
+    /**
+     * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
+     * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
+     * Best effort: returns how many objects were removed, or -1 when the host could not be asked.
+     */
+    public int cleanBuild(String hostName, String buildId) {
+        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(hostName))
+                .findFirst().orElse(null);
+        if (host == null) {
+            return -1;
+        }
+        try {
+            return clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false);
+        } catch (RuntimeException e) {
+            log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
+            return -1;
+        }
+    }
+
+    /**
+     * Containers with the label (any state) and images with it: every such image when {@code danglingOnly} is
+     * false, else only untagged ones (a tagged image is a pushed one, which the host keeps as cache).
+     */
+    private static int clean(DockerClient docker, String label, boolean danglingOnly) {
+        int removed = 0;
+        for (com.github.dockerjava.api.model.Container c : docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(List.of(label)).exec()) {
+            try {
+                docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                removed++;
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+        }
+        var images = docker.listImagesCmd().withLabelFilter(label);
+        if (danglingOnly) {
+            images.withDanglingFilter(true);
+        }
+        for (com.github.dockerjava.api.model.Image i : images.exec()) {
+            try {
+                docker.removeImageCmd(i.getId()).withForce(true).exec();
+                removed++;
+            } catch (RuntimeException ignored) {
+                // in use as another image's parent, or already gone
+            }
+        }
+        return removed;
+    }
+
+    private BuildOutcome runOn(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
         HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
                 .findFirst().orElse(null);
         Health h = host == null ? null : health.get(host.name());
@@ -252,6 +355,12 @@ public class BuildHosts {
                 }
             }
             long tv = System.nanoTime();
+            if (cancelled.getAsBoolean() || !mayPush.getAsBoolean()) {
+                removeQuietly(docker, labelled.imageId());
+                return new BuildOutcome(BuildOutcome.Result.CANCELLED, labelled.imageId(), null, null,
+                        cancelled.getAsBoolean() ? "cancelled before pushing"
+                                : "stopped before pushing: this replica no longer holds the build");
+            }
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
