@@ -62,7 +62,8 @@ class BuildDispatcher {
     private final MeterRegistry meters;
     private final Clock clock;
     private final Path contexts;
-    private final String replica = "replica-" + UUID.randomUUID();
+    /** This replica's lease owner name: {@code gateway.replica-name} (the pod's name, say) and a random suffix. */
+    private final String replica;
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -76,7 +77,9 @@ class BuildDispatcher {
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
             Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
-            io.buildgateway.hostpool.ImageRegistry registry) {
+            io.buildgateway.hostpool.ImageRegistry registry,
+            @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
+        this.replica = (replicaName.isBlank() ? "replica" : replicaName) + "-" + UUID.randomUUID();
         this.phases = phases;
         this.registry = registry;
         this.builds = builds;
@@ -169,7 +172,8 @@ class BuildDispatcher {
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             b.claim(host.get(), replica, now, properties.lease());
             events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
-                    Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis()),
+                    Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis(),
+                            "replica", replica, "attempt", b.attempts),
                     RequestInfo.system()));
             return Optional.of(b.id);
         });
