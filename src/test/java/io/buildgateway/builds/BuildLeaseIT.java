@@ -38,8 +38,8 @@ class BuildLeaseIT extends IntegrationTest {
                 () -> log(token, id).contains("Stopped on this replica: its lease lapsed"));
         sleep(3_000);
         String log = log(token, id);
-        assertThat(log).doesNotContainPattern("\\| #\\d+ done-leased-step").doesNotContain("Pushing").doesNotContain("Succeeded")
-                .doesNotContain("Not recorded");
+        assertThat(log).doesNotContainPattern("\\| #\\d+ done-leased-step").doesNotContain("Pushing")
+                .doesNotContain("Succeeded").doesNotContain("Not recorded");
         JsonNode after = read(get(token, "/api/v1/builds/" + id));
         assertThat(after.path("status").asString()).isEqualTo("FAILED");
         assertThat(after.path("imageRef").isNull() || after.path("imageRef").isMissingNode()).isTrue();
@@ -92,7 +92,8 @@ class BuildLeaseIT extends IntegrationTest {
 
     static String manifestStatus(String repository, String tag) {
         return run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
-                "Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json",
+                "Accept: application/vnd.oci.image.manifest.v1+json,"
+                        + " application/vnd.docker.distribution.manifest.v2+json",
                 "http://" + registryAddress() + "/v2/" + repository + "/manifests/" + tag).strip();
     }
 

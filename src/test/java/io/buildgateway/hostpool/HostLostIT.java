@@ -56,7 +56,8 @@ class HostLostIT extends IntegrationTest {
         sleep(3_000);
         assertThat(read(get(token, "/api/v1/builds/" + next)).path("status").asString()).isEqualTo("QUEUED");
 
-        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host").redirectErrorStream(true);
+        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host")
+                .redirectErrorStream(true);
         up.environment().put("BGW_REGISTRY_PORT", registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
         Process p = up.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
