@@ -18,6 +18,7 @@ import java.util.UUID;
  *   (new) --queue--> QUEUED --claim--> RUNNING --finish--> SUCCEEDED | FAILED | CANCELLED
  *   (new) --reject--> REJECTED          RUNNING --expire--> FAILED (its lease lapsed: the replica running it stopped)
  *   QUEUED --cancel--> CANCELLED        RUNNING --cancel--> RUNNING, flagged (its worker stops it, then finish)
+ *   RUNNING --requeue--> QUEUED (its lease lapsed on its first attempt and nothing of it reached the registry)
  * </pre>
  *
  * The claim is the start: one transaction takes the queue entry, picks the host and sets the lease, so there is no
@@ -106,6 +107,8 @@ class Build {
     /** The earlier build of the same team whose fetches this one is pinned to; null when not pinned. */
     @Column(name = "pin_fetches_from")
     UUID pinFetchesFrom;
+    /** How many times the build was claimed (V14): a build whose replica was lost is re-queued at most once. */
+    int attempts = 1;
 
     protected Build() {
     }
@@ -115,7 +118,11 @@ class Build {
     }
 
     /** The failure reason of a build whose replica stopped. */
-    static final String LEASE_EXPIRED = "the gateway replica running this build stopped (lease expired)";
+    static final String LEASE_EXPIRED = "replica lost: the gateway replica running this build stopped renewing its"
+            + " lease";
+
+    /** The most attempts a build gets: its first, and one more after its replica was lost (when that is safe). */
+    static final int MAX_ATTEMPTS = 2;
 
     /** A transition asked of a build whose status does not allow it (a programming or a race outcome, never input). */
     static final class IllegalTransition extends IllegalStateException {
@@ -183,11 +190,38 @@ class Build {
      * still valid at {@code now} is refused: its owner may still be running the build.
      */
     void expire(Instant now) {
+        expire(now, LEASE_EXPIRED);
+    }
+
+    /** As {@link #expire(Instant)}, with a reason that says more (why it was not re-queued). */
+    void expire(Instant now, String reason) {
         require("expire", BuildStatus.RUNNING);
         if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
             throw new IllegalTransition(id, status, "expire while its lease runs until " + leaseExpiresAt);
         }
-        end(BuildStatus.FAILED, LEASE_EXPIRED, now);
+        end(BuildStatus.FAILED, reason, now);
+    }
+
+    /**
+     * A running build whose lease lapsed goes back to the queue for one more attempt: its replica was lost and the
+     * caller checked that nothing of it reached the registry (docs/operations.md, "Faults and recovery"). Refused
+     * while the lease runs, and for a build that already had its second attempt: that one is expired instead.
+     */
+    void requeue(Instant now) {
+        require("requeue", BuildStatus.RUNNING);
+        if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
+            throw new IllegalTransition(id, status, "requeue while its lease runs until " + leaseExpiresAt);
+        }
+        if (attempts >= MAX_ATTEMPTS) {
+            throw new IllegalTransition(id, status, "requeue after " + attempts + " attempts");
+        }
+        attempts++;
+        status = BuildStatus.QUEUED;
+        phase = null;
+        host = null;
+        startedAt = null;
+        leaseOwner = null;
+        leaseExpiresAt = null;
     }
 
     /** A running build ends: its outcome and time recorded, its phase and lease released. */

@@ -62,7 +62,8 @@ class BuildDispatcher {
     private final MeterRegistry meters;
     private final Clock clock;
     private final Path contexts;
-    private final String replica = "replica-" + UUID.randomUUID();
+    /** This replica's lease owner name: {@code gateway.replica-name} (the pod's name, say) and a random suffix. */
+    private final String replica;
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -73,13 +74,18 @@ class BuildDispatcher {
     private final io.buildgateway.shared.BuildPhases phases;
     private final org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress;
     private final org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants;
+    private final io.buildgateway.hostpool.ImageRegistry registry;
 
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
             Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
             org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
-            org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants) {
+            org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
+            io.buildgateway.hostpool.ImageRegistry registry,
+            @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
+        this.replica = (replicaName.isBlank() ? "replica" : replicaName) + "-" + UUID.randomUUID();
         this.phases = phases;
+        this.registry = registry;
         this.egress = egress;
         this.egressGrants = egressGrants;
         this.builds = builds;
@@ -112,7 +118,8 @@ class BuildDispatcher {
         if (started.compareAndSet(false, true)) {
             loop.scheduleWithFixedDelay(this::dispatchSafely, 0, properties.dispatchInterval().toMillis(),
                     TimeUnit.MILLISECONDS);
-            loop.scheduleWithFixedDelay(this::recoverSafely, 5, 15, TimeUnit.SECONDS);
+            long check = properties.leaseCheckInterval().toMillis();
+            loop.scheduleWithFixedDelay(this::recoverSafely, Math.min(5_000, check), check, TimeUnit.MILLISECONDS);
         }
     }
 
@@ -171,7 +178,8 @@ class BuildDispatcher {
             Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
             b.claim(host.get(), replica, now, properties.lease());
             events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
-                    Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis()),
+                    Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis(),
+                            "replica", replica, "attempt", b.attempts),
                     RequestInfo.system()));
             return Optional.of(b.id);
         });
@@ -228,8 +236,12 @@ class BuildDispatcher {
         String dockerfile = b.builtContextDigest != null ? ContextIntake.dockerfileEntry(b.dockerfile) : b.dockerfile;
         Path context = contexts.resolve(builtDigest.substring("sha256:".length()) + ".ctx");
         AtomicBoolean cancel = new AtomicBoolean(false);
+        // Set when a heartbeat finds the build no longer this replica's (another replica expired or re-queued it):
+        // the worker then stops the daemon's build and pushes, records, signs and publishes nothing.
+        AtomicBoolean lost = new AtomicBoolean(false);
         Timer.Sample sample = Timer.start(meters);
-        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, cancel), 1, 1, TimeUnit.SECONDS);
+        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, cancel, lost), 1, 1,
+                TimeUnit.SECONDS);
         BuildOutcome outcome;
         try {
             if (!Files.exists(context)) {
@@ -241,7 +253,8 @@ class BuildDispatcher {
                 BuildJob job = new BuildJob(b.id.toString(), b.host, context, dockerfile, b.target, args, labels,
                         b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
                         session == null ? null : session.proxyUrl());
-                outcome = hosts.run(job, output, buildLog::step, cancel::get);
+                outcome = hosts.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
+                        () -> stillOurs(id, lost));
             }
         } catch (RuntimeException e) {
             log.error("build {} failed unexpectedly", id, e);
@@ -254,6 +267,15 @@ class BuildDispatcher {
         if (fetched != null && outcome.result() == BuildOutcome.Result.PUSHED) {
             // The proxy's record goes with the outcome into BuildSucceeded (provenance's resolvedDependencies).
             egressRecords.put(id, fetched);
+        }
+        if (lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
+            phases.take(id.toString());
+            meters.counter("gateway.builds.lease-lost", "team", b.team).increment();
+            log.warn("build {}: this replica lost its lease while running it (another replica ended or re-queued"
+                    + " it); stopped on {} with nothing pushed or recorded", id, b.host);
+            output.accept("Stopped on this replica: its lease lapsed and another replica took the build over;"
+                    + " nothing of this run was pushed or recorded\n");
+            return;
         }
         // A line per phase before the final line; signing happens in the transaction that marks the build
         // SUCCEEDED, so its line follows the final one.
@@ -300,16 +322,44 @@ class BuildDispatcher {
         }
     }
 
-    private void beat(UUID id, AtomicBoolean cancel) {
+    private void beat(UUID id, AtomicBoolean cancel, AtomicBoolean lost) {
         try {
-            tx.executeWithoutResult(s -> builds.heartbeat(id, replica,
-                    clock.instant().plus(properties.lease()).truncatedTo(ChronoUnit.MICROS)));
+            if (!renew(id)) {
+                if (lost.compareAndSet(false, true)) {
+                    log.warn("build {}: its lease is no longer this replica's; stopping it", id);
+                }
+                return;
+            }
             if (Boolean.TRUE.equals(builds.cancelRequested(id))) {
                 cancel.set(true);
             }
         } catch (RuntimeException e) {
             log.warn("heartbeat of build {} failed", id, e);
         }
+    }
+
+    /** Renews the build's lease; false when it is no longer RUNNING under this replica (0 rows). */
+    private boolean renew(UUID id) {
+        Integer renewed = tx.execute(s -> builds.heartbeat(id, replica,
+                clock.instant().plus(properties.lease()).truncatedTo(ChronoUnit.MICROS)));
+        return renewed != null && renewed == 1;
+    }
+
+    /**
+     * Asked right before the push: renews the lease, so that no other replica can expire the build for a whole lease
+     * from now, and answers whether it is still this replica's. A database that cannot be asked answers no: an
+     * image pushed without a lease could be pushed again by a second attempt.
+     */
+    private boolean stillOurs(UUID id, AtomicBoolean lost) {
+        try {
+            if (renew(id)) {
+                return true;
+            }
+            lost.set(true);
+        } catch (RuntimeException e) {
+            log.warn("build {}: its lease could not be renewed before the push; not pushing", id, e);
+        }
+        return false;
     }
 
     private static BuildStatus statusOf(BuildOutcome outcome) {
@@ -364,6 +414,10 @@ class BuildDispatcher {
         });
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
+            if (b.status == BuildStatus.RUNNING && !replica.equals(b.leaseOwner)) {
+                // Re-queued after this replica's lease lapsed and claimed again by another: not this run's to end.
+                throw new Build.IllegalTransition(id, b.status, "finish a run another replica holds");
+            }
             b.finish(status, reason, clock.instant().truncatedTo(ChronoUnit.MICROS));
             b.imageDigest = outcome.imageDigest();
             b.imageId = outcome.imageId();
@@ -417,20 +471,71 @@ class BuildDispatcher {
         return r != null ? r : new io.buildgateway.egress.EgressRecord(List.of(), List.of(), List.of());
     }
 
+    /**
+     * Decides the builds whose lease lapsed (their replica was lost: killed, partitioned from the database, or paused
+     * longer than the lease). A build is re-queued once when that is safe: not asked to cancel, on its first attempt,
+     * and nothing of it in the registry (its tag does not carry its build id). Otherwise it fails, "replica lost",
+     * with why it was not re-queued. Either way what it left on its host is removed by its label first (the daemon
+     * stopped the build when the lost replica's connection closed). Audited; a line in the build's log.
+     */
     private void recoverSafely() {
         try {
             tx.executeWithoutResult(s -> {
                 Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
                 for (Build b : builds.expiredLeases(now)) {
                     String owner = String.valueOf(b.leaseOwner);
-                    b.expire(now);
-                    events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
-                            Map.of("reason", b.failureReason, "leaseOwner", owner), RequestInfo.system()));
-                    logs.append(b.id, "Failed: " + b.failureReason + "\n");
+                    String host = b.host;
+                    String notRequeued = notRequeued(b);
+                    if (host != null) {
+                        int removed = hosts.cleanBuild(host, b.id.toString());
+                        if (removed > 0) {
+                            log.info("build {}: removed {} leftover(s) of its lost run from {}", b.id, removed, host);
+                        }
+                    }
+                    if (notRequeued == null) {
+                        int attempt = b.attempts + 1;
+                        b.requeue(now);
+                        Map<String, Object> details = new LinkedHashMap<>();
+                        details.put("reason", "replica lost");
+                        details.put("leaseOwner", owner);
+                        details.put("host", host);
+                        details.put("attempt", attempt);
+                        events.publishEvent(new AuditRecord("build.requeued", "build/" + b.id, Outcome.SUCCESS,
+                                details, RequestInfo.system()));
+                        logs.append(b.id, "Replica lost: the gateway replica running this build on " + host
+                                + " stopped renewing its lease; nothing of it reached the registry, so it is"
+                                + " queued again (attempt " + attempt + " of " + Build.MAX_ATTEMPTS + ")\n");
+                        meters.counter("gateway.builds.requeued", "team", b.team).increment();
+                    } else {
+                        b.expire(now, Build.LEASE_EXPIRED + "; " + notRequeued);
+                        events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
+                                Map.of("reason", b.failureReason, "leaseOwner", owner), RequestInfo.system()));
+                        logs.append(b.id, "Failed: " + b.failureReason + "\n");
+                    }
                 }
             });
         } catch (RuntimeException e) {
             log.warn("lease recovery failed; will retry", e);
+        }
+    }
+
+    /** Why a build whose replica was lost is not re-queued; null when a second attempt is safe. */
+    private String notRequeued(Build b) {
+        if (b.cancelRequested) {
+            return "not re-queued: it had been asked to cancel";
+        }
+        if (b.attempts >= Build.MAX_ATTEMPTS) {
+            return "not re-queued: this was its attempt " + b.attempts + " of " + Build.MAX_ATTEMPTS;
+        }
+        try {
+            java.util.Optional<String> pushedBy = registry.label(b.image, b.tag, BuildHosts.BUILD_ID_LABEL);
+            if (pushedBy.isPresent() && pushedBy.get().equals(b.id.toString())) {
+                return "not re-queued: its image had reached the registry as " + b.image + ":" + b.tag
+                        + " (unverified by a record; do not use it)";
+            }
+            return null;
+        } catch (java.io.IOException | RuntimeException e) {
+            return "not re-queued: the registry could not tell whether it had pushed (" + summary(e) + ")";
         }
     }
 }

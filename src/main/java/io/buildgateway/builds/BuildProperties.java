@@ -26,6 +26,9 @@ import org.springframework.validation.annotation.Validated;
  * @param contextRetention how long every build's context is kept; after that, only contexts still needed (queued or
  *        running builds, the latest successful build of each repository and tag) are
  * @param follow {@code GET /builds/{id}/logs?follow=true}: its own threads and limits
+ * @param leaseCheckInterval how often each replica looks for builds whose lease lapsed (their replica was lost) and
+ *        re-queues or fails them: a lost replica's builds are decided within {@code lease + lease-check-interval}
+ *        (docs/operations.md, "Faults and recovery")
  */
 @Validated
 @ConfigurationProperties("gateway.builds")
@@ -41,9 +44,14 @@ public record BuildProperties(
         @jakarta.validation.constraints.DecimalMin("0.0") @jakarta.validation.constraints.DecimalMax("1.0")
         @DefaultValue("0.5") double rebuildShare,
         @NotNull @DefaultValue("30d") Duration contextRetention,
-        @jakarta.validation.Valid @NotNull @DefaultValue Follow follow) {
+        @jakarta.validation.Valid @NotNull @DefaultValue Follow follow,
+        @NotNull @DefaultValue("15s") Duration leaseCheckInterval) {
 
     public BuildProperties {
+        if (lease.compareTo(Duration.ofSeconds(3)) < 0) {
+            throw new IllegalArgumentException("gateway.builds.lease (" + lease + ") must be at least 3s: the worker"
+                    + " renews it every second and a lease shorter than a few heartbeats lapses on one slow one");
+        }
         if (maxQueuedPerTeam > maxQueued) {
             throw new IllegalArgumentException("gateway.builds.max-queued-per-team (" + maxQueuedPerTeam
                     + ") must not be more than gateway.builds.max-queued (" + maxQueued + ")");

@@ -179,7 +179,7 @@ public class BuildHosts {
         }
     }
 
-    private void check(HostPoolProperties.Host host) {
+    private synchronized void check(HostPoolProperties.Host host) {
         Health next;
         try {
             Info info = clients.control(host).infoCmd().exec();
@@ -193,6 +193,19 @@ public class BuildHosts {
                     : new Health(true, true, clock.instant(), null);
         } catch (RuntimeException e) {
             next = new Health(false, false, clock.instant(), "daemon unreachable: " + summary(e));
+        }
+        Health before = health.get(host.name());
+        if (before != null && !before.healthy() && next.healthy()) {
+            // The daemon is back (restarted after it died, say): what the gateway's builds left on it when it went
+            // away is removed before the host is given builds again. Untagged images and containers only: a
+            // tagged image was pushed and is the host's cache.
+            try {
+                int removed = clean(clients.control(host), BUILD_ID_LABEL, true);
+                log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
+                        + " builds", host.name(), removed);
+            } catch (RuntimeException e) {
+                log.warn("build host {} is back but its leftovers could not be listed: {}", host.name(), summary(e));
+            }
         }
         Health previous = health.put(host.name(), next);
         if (previous == null || previous.healthy() != next.healthy()) {
@@ -290,6 +303,97 @@ public class BuildHosts {
      */
     public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled) {
+        return run(job, output, stepOutput, cancelled, () -> true);
+    }
+
+    /**
+     * As {@link #run(BuildJob, Consumer, Consumer, BooleanSupplier)}; {@code mayPush} is asked once, right before
+     * the image is tagged and pushed, and a false answer stops the build there, cancelled, with nothing pushed (the
+     * dispatcher answers whether this replica still holds the build's lease, renewing it). A build that fails
+     * because its host's daemon stopped answering fails as "host lost", and the host is marked unhealthy at once.
+     */
+    public BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+        BuildOutcome outcome = dispatch(job, output, stepOutput, cancelled, mayPush);
+        if (outcome.result() != BuildOutcome.Result.FAILED) {
+            return outcome;
+        }
+        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
+                .findFirst().orElse(null);
+        if (host == null) {
+            return outcome;
+        }
+        // A failure may be the daemon's death: asked now, an unreachable daemon makes the host unhealthy before the
+        // next claim, and the build's reason says what happened rather than how the stream ended.
+        check(host);
+        Health now = health.get(host.name());
+        if (now != null && !now.healthy() && now.error() != null && now.error().startsWith("daemon unreachable")) {
+            log.warn("build {}: host {} lost during the build ({})", job.buildId(), host.name(), outcome.reason());
+            return new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null, HOST_LOST + ": build"
+                    + " host " + host.name() + " stopped answering during the build (" + outcome.reason() + ")",
+                    outcome.run());
+        }
+        return outcome;
+    }
+
+    /** How the failure reason of a build whose host's daemon died starts. */
+    public static final String HOST_LOST = "host lost";
+
+    /** The label the gateway puts on every image it builds; what leftovers are found and cleaned by. */
+    public static final String BUILD_ID_LABEL = "io.buildgateway.build-id";
+
+    /**
+     * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
+     * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
+     * Best effort: returns how many objects were removed, or -1 when the host could not be asked.
+     */
+    public int cleanBuild(String hostName, String buildId) {
+        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(hostName))
+                .findFirst().orElse(null);
+        if (host == null) {
+            return -1;
+        }
+        try {
+            return clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false);
+        } catch (RuntimeException e) {
+            log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
+            return -1;
+        }
+    }
+
+    /**
+     * Containers with the label (any state) and images with it: every such image when {@code danglingOnly} is
+     * false, else only untagged ones (a tagged image is a pushed one, which the host keeps as cache).
+     */
+    private static int clean(DockerClient docker, String label, boolean danglingOnly) {
+        int removed = 0;
+        for (com.github.dockerjava.api.model.Container c : docker.listContainersCmd().withShowAll(true)
+                .withLabelFilter(List.of(label)).exec()) {
+            try {
+                docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                removed++;
+            } catch (RuntimeException ignored) {
+                // already gone
+            }
+        }
+        var images = docker.listImagesCmd().withLabelFilter(label);
+        if (danglingOnly) {
+            images.withDanglingFilter(true);
+        }
+        for (com.github.dockerjava.api.model.Image i : images.exec()) {
+            try {
+                docker.removeImageCmd(i.getId()).withForce(true).exec();
+                removed++;
+            } catch (RuntimeException ignored) {
+                // in use as another image's parent, or already gone
+            }
+        }
+        return removed;
+    }
+
+    /** The build on its host: a fixed one (leased), or an ephemeral one started for it. */
+    private BuildOutcome dispatch(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
         String quarantine = properties.registry().quarantine();
         if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
                 || job.repository().startsWith(quarantine + "/"))) {
@@ -297,7 +401,7 @@ public class BuildHosts {
                     + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
         }
         if (ephemeral != null && ephemeral.name().equals(job.host())) {
-            return runEphemeral(job, output, stepOutput, cancelled);
+            return runEphemeral(job, output, stepOutput, cancelled, mayPush);
         }
         BuildHostProvider.Lease lease;
         try {
@@ -311,7 +415,7 @@ public class BuildHosts {
             if (h == null || !h.healthy() || !h.userns()) {
                 return BuildOutcome.failed("build host " + job.host() + " is not a healthy user-namespaced host");
             }
-            return runOn(host, h, job, output, stepOutput, cancelled);
+            return runOn(host, h, job, output, stepOutput, cancelled, mayPush);
         } finally {
             fixed.release(lease);
         }
@@ -323,7 +427,7 @@ public class BuildHosts {
      * the outcome for the record and the provenance.
      */
     private BuildOutcome runEphemeral(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
-            BooleanSupplier cancelled) {
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
         BuildHostProvider.Lease lease;
         try {
             lease = ephemeral.acquire(job.host(), job.buildId());
@@ -334,7 +438,7 @@ public class BuildHosts {
             output.accept("Ephemeral build host " + lease.instance() + " (daemon " + lease.daemonId()
                     + "): started for this build alone, destroyed after it\n");
             BuildOutcome outcome = runOn(lease.host(), new Health(true, true, clock.instant(), null), job, output,
-                    stepOutput, cancelled);
+                    stepOutput, cancelled, mayPush);
             if (outcome.run() == null) {
                 return outcome;
             }
@@ -351,7 +455,7 @@ public class BuildHosts {
     }
 
     private BuildOutcome runOn(HostPoolProperties.Host host, Health h, BuildJob job, Consumer<String> output,
-            Consumer<String> stepOutput, BooleanSupplier cancelled) {
+            Consumer<String> stepOutput, BooleanSupplier cancelled, BooleanSupplier mayPush) {
         String quarantine = properties.registry().quarantine();
         if (job.egressProxy() != null && (host.builder() != HostPoolProperties.Builder.BUILDKIT
                 || host.egressAddress() == null)) {
@@ -393,7 +497,7 @@ public class BuildHosts {
                     ref, output, deadline);
             if (!quarantine.isEmpty()) {
                 return checkWhilePushing(docker, job, plan, built, labelled.imageId(), quarantine + "/"
-                        + job.buildId(), run, output, cancelled, deadline, t0, t1, t2);
+                        + job.buildId(), run, output, cancelled, mayPush, deadline, t0, t1, t2);
             }
             for (ImageGate gate : gates) {
                 ImageGate.Verdict verdict = gate.examine(built);
@@ -408,6 +512,12 @@ public class BuildHosts {
                 }
             }
             long tv = System.nanoTime();
+            if (cancelled.getAsBoolean() || !mayPush.getAsBoolean()) {
+                removeQuietly(docker, labelled.imageId());
+                return new BuildOutcome(BuildOutcome.Result.CANCELLED, labelled.imageId(), null, null,
+                        cancelled.getAsBoolean() ? "cancelled before pushing"
+                                : "stopped before pushing: this replica no longer holds the build");
+            }
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
             PushCallback push = new PushCallback();
@@ -454,8 +564,8 @@ public class BuildHosts {
      */
     private BuildOutcome checkWhilePushing(DockerClient docker, BuildJob job, Confinement.Plan plan,
             DockerBuiltImage built, String imageId, String quarantine, BuildOutcome.HostRun run,
-            Consumer<String> output, BooleanSupplier cancelled, Instant deadline, long t0, long t1, long t2)
-            throws Exception {
+            Consumer<String> output, BooleanSupplier cancelled, BooleanSupplier mayPush, Instant deadline, long t0,
+            long t1, long t2) throws Exception {
         String registry = properties.registry().address();
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
@@ -489,6 +599,11 @@ public class BuildHosts {
             if (push.error != null || push.digest == null) {
                 return BuildOutcome.failed("push to " + registry + " failed: "
                         + (push.error != null ? push.error : "the registry returned no digest"));
+            }
+            if (!mayPush.getAsBoolean()) {
+                // the quarantine copy is deleted in finally: nothing of this run is named or recorded
+                return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                        "stopped before naming the image: this replica no longer holds the build");
             }
             String digest = registryApi.promote(quarantine, push.digest, job.repository(), job.tag());
             named = true;

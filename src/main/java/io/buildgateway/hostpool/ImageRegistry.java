@@ -116,6 +116,28 @@ public class ImageRegistry {
         return r.headers().firstValue("Docker-Content-Digest").orElse(sha256(body));
     }
 
+    /**
+     * The value of a label in the config of the image a tag names, or empty when the tag does not exist or the image
+     * has no such label; for an index, empty (the gateway pushes single images). Whether a build reached the
+     * registry is told by its {@code io.buildgateway.build-id} label on its tag.
+     *
+     * @throws IOException when the registry cannot be asked: a caller deciding whether something was pushed must
+     *         then assume that it was
+     */
+    public Optional<String> label(String repository, String tag, String label) throws IOException {
+        Optional<Manifest> manifest = manifest(repository, tag, "application/vnd.oci.image.manifest.v1+json",
+                "application/vnd.docker.distribution.manifest.v2+json");
+        if (manifest.isEmpty()) {
+            return Optional.empty();
+        }
+        String config = json.readTree(manifest.get().body()).path("config").path("digest").asString("");
+        if (!config.startsWith("sha256:")) {
+            return Optional.empty();
+        }
+        JsonNode value = json.readTree(blob(repository, config)).path("config").path("Labels").path(label);
+        return value.isString() ? Optional.of(value.asString()) : Optional.empty();
+    }
+
     private static final String[] IMAGE_MANIFESTS = {"application/vnd.oci.image.manifest.v1+json",
         "application/vnd.docker.distribution.manifest.v2+json", "application/vnd.oci.image.index.v1+json",
         "application/vnd.docker.distribution.manifest.list.v2+json"};

@@ -51,9 +51,15 @@ class BaseImages {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
+    /** Serialises the watch across replicas ("bgw_base"): one replica records a move, the others then see it. */
+    static final long WATCH_LOCK = 0x6267775f62617365L;
+
+    private final org.springframework.transaction.support.TransactionTemplate tx;
+
     BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds,
             io.buildgateway.policy.PolicyEvaluator policy, OwnerNotices notices, ApplicationEventPublisher events,
-            Clock clock) {
+            Clock clock, org.springframework.transaction.support.TransactionTemplate tx) {
+        this.tx = tx;
         this.policy = policy;
         this.notices = notices;
         this.db = db;
@@ -79,8 +85,20 @@ class BaseImages {
         }
     }
 
-    /** Checks every watched tag now. Serialised across replicas by an advisory lock held while it runs. */
+    /**
+     * Checks every watched tag now. Serialised across replicas by a transaction-scoped PostgreSQL advisory lock held
+     * while it runs, in one transaction: a replica that waited for another's watch reads the digests that one
+     * recorded and finds no change, so a moved base is recorded, audited, notified and rebuilt once, not once per
+     * replica.
+     */
     synchronized Refresh refresh(RequestInfo info) {
+        return tx.execute(s -> {
+            db.sql("select pg_advisory_xact_lock(?) is not null").param(WATCH_LOCK).query(Boolean.class).single();
+            return refreshLocked(info);
+        });
+    }
+
+    private Refresh refreshLocked(RequestInfo info) {
         Set<String> refs = new LinkedHashSet<>(properties.watchedBases());
         refs.addAll(db.sql("select distinct base_ref from image where base_ref is not null order by base_ref")
                 .query(String.class).list());

@@ -47,9 +47,16 @@ class PolicyStore {
     private volatile Map<String, String> currentFiles;
     private volatile String lastFailedDigest;
 
-    PolicyStore(PolicyProperties properties, ApplicationEventPublisher events) {
+    private final org.springframework.jdbc.core.JdbcTemplate jdbc;
+    private final org.springframework.transaction.support.TransactionTemplate tx;
+
+    PolicyStore(PolicyProperties properties, ApplicationEventPublisher events,
+            org.springframework.jdbc.core.JdbcTemplate jdbc,
+            org.springframework.transaction.support.TransactionTemplate tx) {
         this.properties = properties;
         this.events = events;
+        this.jdbc = jdbc;
+        this.tx = tx;
         Map<String, String> files = read(properties.dir());
         this.current = load(files, properties.dir(), properties.approvedBasePrefixes());
         this.currentFiles = fileDigests(files);
@@ -69,6 +76,15 @@ class PolicyStore {
         details.put("files", currentFiles);
         details.put("waivers", current.waivers().stream().map(PolicyStore::describe).toList());
         audit("policy.loaded", AuditRecord.Outcome.SUCCESS, details);
+        try {
+            // The replicas' shared view of the policy in force starts from what this replica loaded, so that its
+            // next change is recorded once whichever replica sees it first.
+            jdbc.update("insert into policy_head (id, digest, changed_at) values (1, ?, now()) on conflict (id) do"
+                    + " update set digest = excluded.digest, failed_digest = null, changed_at = now()"
+                    + " where policy_head.digest is distinct from excluded.digest", current.digest());
+        } catch (RuntimeException e) {
+            log.warn("could not record the policy in force in policy_head", e);
+        }
         long every = properties.reloadInterval().toMillis();
         watcher.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
     }
@@ -104,12 +120,42 @@ class PolicyStore {
             currentFiles = nextFiles;
             lastFailedDigest = null;
             log.info("policy changed: {} -> {}", previous.digest(), next.digest());
-            audit("policy.loaded", AuditRecord.Outcome.SUCCESS, changes(previous, previousFiles, next, nextFiles));
+            auditOnce(next.digest(), false, "policy.loaded", AuditRecord.Outcome.SUCCESS,
+                    changes(previous, previousFiles, next, nextFiles));
         } catch (RuntimeException e) {
             lastFailedDigest = digest;
             log.error("policy change refused, {} stays in force: {}", current.digest(), e.getMessage());
-            audit("policy.load-failed", AuditRecord.Outcome.FAILED, Map.of("error", e.getMessage(), "inForce",
-                    current.digest()));
+            auditOnce(digest, true, "policy.load-failed", AuditRecord.Outcome.FAILED, Map.of("error",
+                    e.getMessage(), "inForce", current.digest()));
+        }
+    }
+
+    /**
+     * Audits a change of the policy files once across replicas: every replica watching the folder loads the change
+     * (each holds the policy in memory), but only the one that moves the shared {@code policy_head} row records it,
+     * in the same transaction; the others find the row already moved (its lock makes them wait and then see it).
+     */
+    private void auditOnce(String digest, boolean failed, String action, AuditRecord.Outcome outcome,
+            Map<String, ?> details) {
+        try {
+            tx.executeWithoutResult(s -> {
+                int moved = failed
+                        ? jdbc.update("insert into policy_head (id, digest, failed_digest, changed_at)"
+                                + " values (1, ?, ?, now()) on conflict (id) do update set failed_digest ="
+                                + " excluded.failed_digest, changed_at = now() where policy_head.failed_digest is"
+                                + " distinct from excluded.failed_digest", current.digest(), digest)
+                        : jdbc.update("insert into policy_head (id, digest, changed_at) values (1, ?, now())"
+                                + " on conflict (id) do update set digest = excluded.digest, failed_digest = null,"
+                                + " changed_at = now() where policy_head.digest is distinct from excluded.digest",
+                                digest);
+                if (moved == 1) {
+                    events.publishEvent(new AuditRecord(action, "policy", outcome, details, RequestInfo.system()));
+                } else {
+                    log.info("{} {}: already recorded by another replica", action, digest);
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn("could not audit {}", action, e);
         }
     }
 

@@ -4,42 +4,104 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
-/** The state machine against a real race: a lease another replica expires while the build still runs. */
+/**
+ * The state machine against a real race: a lease another replica expires while the build still runs on this one.
+ * As the database sees it, the replica running the build stopped: its lease lapsed and is no longer its own to renew.
+ * The worker is alive, though (a pause longer than the lease, a partition from the database): its next heartbeat
+ * updates 0 rows, and it must stop the daemon's build and push, record, sign and publish nothing (issue #17).
+ */
 class BuildLeaseIT extends IntegrationTest {
 
     @Test
-    void aBuildFailedForItsLapsedLeaseStaysFailedWhenItsWorkerFinishesLate() {
+    void aWorkerWhoseLeaseLapsedStopsItsBuildAndPushesNothing() {
         String token = builder("payments");
-        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
-                + "RUN echo started-leased-step && sleep 25 && echo done-leased-step\nUSER 65534\n");
-        String id = read(submit(token, "image=payments/leased&tag=1&noCache=true", context)).path("id").asString();
-        eventually("the step starting", Duration.ofMinutes(1),
-                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-leased-step"));
+        String tag = "lapsed-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = startSleeper(token, tag, 25);
 
-        // As the database sees it, the replica running the build stopped: its lease lapsed and is no longer its own
-        // to renew. The lease recovery (every 15 s, on any replica) fails the build.
+        // Its second attempt already (so the lease recovery fails it rather than re-queueing it).
         jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
-                + " '1 second' where id = ?::uuid", id);
-        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(40));
+                + " '1 second', attempts = 2 where id = ?::uuid", id);
+        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
         assertThat(failed.path("status").asString()).isEqualTo("FAILED");
-        assertThat(failed.path("failureReason").asString()).isEqualTo(Build.LEASE_EXPIRED);
+        assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)
+                .contains("not re-queued: this was its attempt 2 of 2");
 
-        // The worker was not stopped (nothing told it): its build ends, and its outcome is refused by the
-        // transition instead of overwriting the failure.
-        eventually("the worker's late outcome", Duration.ofMinutes(3),
-                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("Not recorded: the build had"
-                        + " already ended FAILED"));
+        // The worker learns it at its next heartbeat and stops the daemon's build: the step never ends.
+        eventually("the worker stopping", Duration.ofSeconds(30),
+                () -> log(token, id).contains("Stopped on this replica: its lease lapsed"));
+        sleep(3_000);
+        String log = log(token, id);
+        assertThat(log).doesNotContainPattern("\\| #\\d+ done-leased-step").doesNotContain("Pushing")
+                .doesNotContain("Succeeded").doesNotContain("Not recorded");
         JsonNode after = read(get(token, "/api/v1/builds/" + id));
         assertThat(after.path("status").asString()).isEqualTo("FAILED");
-        assertThat(after.path("failureReason").asString()).isEqualTo(Build.LEASE_EXPIRED);
         assertThat(after.path("imageRef").isNull() || after.path("imageRef").isMissingNode()).isTrue();
         assertThat(auditCount("build.failed", "build/" + id)).isEqualTo(1);
         assertThat(auditCount("build.succeeded", "build/" + id)).isZero();
-        assertThat(jdbc.queryForObject("select lease_owner is null and lease_expires_at is null from build"
-                + " where id = ?::uuid", Boolean.class, id)).isTrue();
+        assertThat(auditCount("build.requeued", "build/" + id)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from image where build_id = ?::uuid", Long.class, id))
+                .isZero();
+        assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
+                id)).isZero();
+        assertThat(manifestStatus("payments/leased", tag)).as("nothing pushed").isEqualTo("404");
+        assertThat(imagesLabelled(id)).as("nothing left on the host").isEqualTo("[]");
+    }
+
+    @Test
+    void aBuildWhoseReplicaWasLostIsQueuedAgainOnceAndRunsToItsEnd() {
+        String token = builder("payments");
+        String tag = "requeued-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = startSleeper(token, tag, 6);
+
+        jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
+                + " '1 second' where id = ?::uuid", id);
+        eventually("the re-queue", Duration.ofSeconds(10), () -> auditCount("build.requeued", "build/" + id) == 1);
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(log(token, id)).isEqualTo("SUCCEEDED");
+        String log = log(token, id);
+        assertThat(log).contains("Replica lost: the gateway replica running this build")
+                .contains("queued again (attempt 2 of 2)").contains("Stopped on this replica");
+        assertThat(jdbc.queryForObject("select attempts from build where id = ?::uuid", Integer.class, id))
+                .isEqualTo(2);
+        assertThat(auditCount("build.started", "build/" + id)).isEqualTo(2);
+        assertThat(auditCount("build.succeeded", "build/" + id)).isEqualTo(1);
+        assertThat(auditCount("build.failed", "build/" + id)).isZero();
+        assertThat(log.split("Pushing ", -1)).as("pushed by the second attempt only").hasSize(2);
+        assertThat(manifestStatus("payments/leased", tag)).isEqualTo("200");
+    }
+
+    private String startSleeper(String token, String tag, int seconds) {
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo started-leased-step && sleep " + seconds + " && echo done-leased-step\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/leased&tag=" + tag + "&noCache=true", context)).path("id")
+                .asString();
+        eventually("the step starting", Duration.ofMinutes(1), () -> log(token, id).contains("started-leased-step"));
+        return id;
+    }
+
+    private String log(String token, String id) {
+        return get(token, "/api/v1/builds/" + id + "/logs").body();
+    }
+
+    static String manifestStatus(String repository, String tag) {
+        return run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                "Accept: application/vnd.oci.image.manifest.v1+json,"
+                        + " application/vnd.docker.distribution.manifest.v2+json",
+                "http://" + registryAddress() + "/v2/" + repository + "/manifests/" + tag).strip();
+    }
+
+    /** The images on the build host labelled with the build's id, as the daemon lists them (JSON). */
+    static String imagesLabelled(String buildId) {
+        String filters = URLEncoder.encode("{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}",
+                StandardCharsets.UTF_8);
+        return run("curl", "-s", "--unix-socket", require("BGW_DOCKER_HOST").substring("unix://".length()),
+                "http://localhost/images/json?filters=" + filters).strip();
     }
 }

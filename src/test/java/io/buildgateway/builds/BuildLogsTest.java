@@ -26,7 +26,8 @@ class BuildLogsTest {
                 java.time.Duration.ofMillis(500), java.time.Duration.ofSeconds(60), DataSize.ofBytes(maxBytes), 64,
                 0.5, java.time.Duration.ofDays(30), new BuildProperties.Follow(4, 64,
                         java.time.Duration.ofSeconds(15), java.time.Duration.ofMillis(250),
-                        java.time.Duration.ofHours(12), java.time.Duration.ofSeconds(5)));
+                        java.time.Duration.ofHours(12), java.time.Duration.ofSeconds(5)),
+                java.time.Duration.ofSeconds(15));
         return new BuildLogs(p);
     }
 

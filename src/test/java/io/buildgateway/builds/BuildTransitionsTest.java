@@ -34,6 +34,7 @@ class BuildTransitionsTest {
         FINISH_FAILED(b -> b.finish(BuildStatus.FAILED, "step 2 exited 1", LAPSED)),
         FINISH_CANCELLED(b -> b.finish(BuildStatus.CANCELLED, "cancelled by alice", LAPSED)),
         EXPIRE(b -> b.expire(LAPSED)),
+        REQUEUE(b -> b.requeue(LAPSED)),
         CANCEL(b -> b.cancel("alice", LAPSED));
 
         final Consumer<Build> apply;
@@ -56,6 +57,7 @@ class BuildTransitionsTest {
                     Transition.FINISH_FAILED, BuildStatus.FAILED,
                     Transition.FINISH_CANCELLED, BuildStatus.CANCELLED,
                     Transition.EXPIRE, BuildStatus.FAILED,
+                    Transition.REQUEUE, BuildStatus.QUEUED,
                     Transition.CANCEL, BuildStatus.RUNNING),
             BuildStatus.SUCCEEDED, Map.of(),
             BuildStatus.FAILED, Map.of(),
@@ -183,6 +185,35 @@ class BuildTransitionsTest {
     }
 
     @Test
+    void requeueGivesABuildWhoseLeaseLapsedOneMoreAttemptOnly() {
+        Build b = in(BuildStatus.RUNNING);
+        assertThatThrownBy(() -> b.requeue(T0.plus(LEASE))).isInstanceOf(Build.IllegalTransition.class)
+                .hasMessageContaining("lease runs until");
+        assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+
+        b.requeue(LAPSED);
+        assertThat(b.status).isEqualTo(BuildStatus.QUEUED);
+        assertThat(b.attempts).isEqualTo(2);
+        assertThat(b.host).isNull();
+        assertThat(b.startedAt).isNull();
+        assertThat(b.leaseOwner).isNull();
+        assertThat(b.leaseExpiresAt).isNull();
+        assertThat(b.finishedAt).isNull();
+        assertThat(b.failureReason).isNull();
+
+        Instant again = LAPSED.plusSeconds(1);
+        b.claim("host2", "replica-b", again, LEASE);
+        Instant lapsedAgain = again.plus(LEASE).plusMillis(1);
+        assertThatThrownBy(() -> b.requeue(lapsedAgain)).isInstanceOf(Build.IllegalTransition.class)
+                .hasMessageContaining("after 2 attempts");
+        assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(b.attempts).isEqualTo(2);
+        b.expire(lapsedAgain, Build.LEASE_EXPIRED + "; not re-queued: its second attempt");
+        assertThat(b.status).isEqualTo(BuildStatus.FAILED);
+        assertThat(b.failureReason).startsWith("replica lost");
+    }
+
+    @Test
     void cancelEndsAQueuedBuildAndFlagsARunningOne() {
         Build queued = in(BuildStatus.QUEUED);
         assertThat(queued.cancel("alice", LAPSED)).isTrue();
@@ -209,6 +240,6 @@ class BuildTransitionsTest {
 
     private static List<Object> snapshot(Build b) {
         return Arrays.asList(b.status, b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
-                b.leaseExpiresAt, b.cancelRequested);
+                b.leaseExpiresAt, b.cancelRequested, b.attempts);
     }
 }

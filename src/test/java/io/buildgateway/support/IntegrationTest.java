@@ -112,6 +112,9 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.health-interval", () -> "2s");
         registry.add("gateway.hostpool.build.timeout", () -> "5m");
         registry.add("gateway.builds.dispatch-interval", () -> "200ms");
+        // Builds whose lease lapsed (BuildLeaseIT, ReplicasIT) are decided within a second of it.
+        registry.add("gateway.builds.lease-check-interval", () -> "1s");
+        registry.add("gateway.replica-name", () -> "replica-a");
         registry.add("gateway.intake.max-context-size", () -> "${bgw.it.max-context-size:32MB}");
         registry.add("gateway.intake.max-uncompressed-size", () -> "${bgw.it.max-uncompressed-size:64MB}");
         registry.add("gateway.intake.max-entries", () -> "2000");

@@ -1,0 +1,340 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.springframework.beans.factory.annotation.Autowired;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Issue #17: two gateway replicas on one PostgreSQL. Replica A is this JVM's gateway (the suite's, with its embedded
+ * PostgreSQL); replica B is a second JVM of the gateway started from the same classes, connected to A's database as
+ * the least-privilege login, sharing the data folder (contexts, logs, signing key: the ReadWriteMany volume of a
+ * real deployment) and the policy folder, with a short lease (5 s) so that its loss is decided quickly.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ReplicasIT extends IntegrationTest {
+
+    private static final Duration B_LEASE = Duration.ofSeconds(5);
+
+    @Autowired
+    EmbeddedPostgres postgres;
+
+    private Process replicaB;
+    private int portB;
+    private Path logB;
+
+    @BeforeAll
+    void startReplicaB() throws Exception {
+        portB = freePort();
+        logB = DATA.resolve("replica-b.log");
+        String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(e -> !e.endsWith("test-classes")).collect(Collectors.joining(File.pathSeparator));
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-Xmx768m", "-XX:TieredStopAtLevel=1", "-cp", classpath,
+                "io.buildgateway.BuildGatewayApplication"));
+        String scans = Files.isWritable(Path.of("/dev/shm")) ? "/dev/shm/bgw-it-b-" + ProcessHandle.current().pid()
+                : DATA.resolve("scans-b").toString();
+        for (String[] p : new String[][] {
+            {"server.port", Integer.toString(portB)},
+            {"spring.datasource.url", "jdbc:postgresql://localhost:" + postgres.getPort() + "/postgres"},
+            {"spring.datasource.username", "build_gateway"},
+            {"spring.datasource.password", ""},
+            {"spring.flyway.user", "postgres"},
+            {"spring.flyway.password", ""},
+            {"gateway.data-dir", DATA.toString()},
+            {"gateway.policy.dir", POLICY.toString()},
+            {"gateway.policy.reload-interval", "300ms"},
+            {"gateway.policy.approved-base-prefixes[0]", registryAddress() + "/base/"},
+            {"gateway.auth.bootstrap-token", ADMIN_SECRET},
+            {"gateway.hostpool.registry.address", registryAddress()},
+            {"gateway.hostpool.registry.tokens.key-path", require("BGW_TOKEN_KEY")},
+            {"gateway.hostpool.registry.tokens.certificate-path", require("BGW_TOKEN_CERT")},
+            {"gateway.hostpool.registry.tokens.issuer", require("BGW_TOKEN_ISSUER")},
+            {"gateway.hostpool.registry.tokens.service", require("BGW_TOKEN_SERVICE")},
+            {"gateway.hostpool.hosts[0].name", "userns-1"},
+            {"gateway.hostpool.hosts[0].endpoint", require("BGW_DOCKER_HOST")},
+            {"gateway.hostpool.hosts[0].capacity", "2"},
+            {"gateway.hostpool.health-interval", "2s"},
+            {"gateway.hostpool.build.timeout", "5m"},
+            {"gateway.builds.dispatch-interval", "200ms"},
+            {"gateway.builds.lease", B_LEASE.toSeconds() + "s"},
+            {"gateway.builds.lease-check-interval", "1s"},
+            {"gateway.replica-name", "replica-b"},
+            {"gateway.scanning.work-dir", scans},
+            {"gateway.scanning.max-files", "20000"},
+            {"gateway.intake.max-context-size", "32MB"},
+            {"gateway.intake.max-uncompressed-size", "64MB"},
+            {"gateway.intake.max-entries", "2000"},
+            {"gateway.web.refusal-limit.limit", "1000000"},
+        }) {
+            command.add("--" + p[0] + "=" + p[1]);
+        }
+        replicaB = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(logB.toFile())).start();
+        long deadline = System.nanoTime() + Duration.ofMinutes(4).toNanos();
+        while (true) {
+            if (!replicaB.isAlive()) {
+                throw new IllegalStateException("replica B exited " + replicaB.exitValue() + "; " + tail());
+            }
+            try {
+                if (send(HttpRequest.newBuilder(URI.create(baseB() + "/actuator/health/readiness")).GET())
+                        .status() == 200) {
+                    break;
+                }
+            } catch (UncheckedIOException notYet) {
+                // not listening yet
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("replica B did not become ready; " + tail());
+            }
+            sleep(500);
+        }
+    }
+
+    @AfterAll
+    void stopReplicaB() {
+        if (replicaB != null && replicaB.isAlive()) {
+            replicaB.destroy();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void buildsSpreadOverBothReplicasEachRunsOnceAndTheAuditStaysOneChain() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo spread > /spread.txt\nUSER 65534\n");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 8; i++) {
+            String base = i % 2 == 0 ? base() : baseB();
+            Response r = send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds?image=payments/spread&tag=s"
+                    + i + "&noCache=true")).header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            ids.add(read(r).path("id").asString());
+        }
+        for (String id : ids) {
+            // Read through the other replica half of the time: the record and the log are shared.
+            JsonNode done = awaitFinal(token, id, Duration.ofMinutes(5));
+            assertThat(done.path("status").asString()).as(id).isEqualTo("SUCCEEDED");
+            assertThat(getB(token, "/api/v1/builds/" + id + "/logs").body()).contains("Succeeded: ");
+            assertThat(auditCount("build.started", "build/" + id)).as("started once").isEqualTo(1);
+            assertThat(auditCount("build.succeeded", "build/" + id)).as("succeeded once").isEqualTo(1);
+            assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid",
+                    Long.class, id)).as("signed once").isEqualTo(1);
+        }
+        long onB = startedBy(ids, "replica-b-");
+        long onA = startedBy(ids, "replica-a-");
+        assertThat(onA + onB).isEqualTo(ids.size());
+        assertThat(onA).as("builds claimed by replica A").isPositive();
+        assertThat(onB).as("builds claimed by replica B").isPositive();
+
+        JsonNode verifyA = read(get(ADMIN_SECRET, "/api/v1/audit/verify"));
+        JsonNode verifyB = read(getB(ADMIN_SECRET, "/api/v1/audit/verify"));
+        assertThat(verifyA.path("valid").asBoolean()).as(verifyA.toString()).isTrue();
+        assertThat(verifyB.path("valid").asBoolean()).as(verifyB.toString()).isTrue();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event", Long.class))
+                .isGreaterThanOrEqualTo(verifyA.path("events").asLong());
+    }
+
+    @Test
+    @Order(2)
+    void aPolicyChangeIsRecordedOnceThoughBothReplicasLoadIt() throws IOException {
+        Path file;
+        try (var files = Files.list(POLICY)) {
+            file = files.filter(f -> f.toString().endsWith(".yaml")).sorted().findFirst().orElseThrow();
+        }
+        String original = Files.readString(file);
+        String before = read(get(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString();
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        try {
+            Files.writeString(file, original + "\n# ReplicasIT " + UUID.randomUUID() + "\n");
+            eventually("both replicas loading the change", Duration.ofSeconds(20), () -> {
+                String a = read(get(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString();
+                String b = read(getB(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString();
+                return !a.equals(before) && a.equals(b);
+            });
+            sleep(2_000);
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'policy.loaded'"
+                    + " and seq > ?", Long.class, seq)).as("one policy.loaded for one change").isEqualTo(1);
+        } finally {
+            Files.writeString(file, original);
+        }
+        eventually("both replicas back on the policy", Duration.ofSeconds(20),
+                () -> read(get(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString().equals(before)
+                        && read(getB(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString().equals(before));
+        sleep(2_000);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'policy.loaded'"
+                + " and seq > ?", Long.class, seq)).as("and one for the change back").isEqualTo(2);
+    }
+
+    @Test
+    @Order(3)
+    void aMovedBaseIsRecordedOnceWhenBothReplicasWatch() {
+        String repository = "base/replicas-watch";
+        String tag = "w" + UUID.randomUUID().toString().substring(0, 8);
+        copyManifest("base/busybox", "latest", repository, tag);
+        String token = builder("payments");
+        String id = read(submit(token, "image=payments/watched&tag=1", Tars.dockerfile("FROM " + registryAddress()
+                + "/" + repository + ":" + tag + "\nUSER 65534\n"))).path("id").asString();
+        assertThat(awaitFinal(token, id, Duration.ofMinutes(3)).path("status").asString()).isEqualTo("SUCCEEDED");
+        String security = token(Set.of("SECURITY"), Set.of());
+        assertThat(postJson(security, "/api/v1/base-images/refresh", "").status()).isEqualTo(200);
+
+        copyManifest("base/debian", "12", repository, tag);
+        CompletableFuture<Response> a = CompletableFuture.supplyAsync(
+                () -> postJson(security, "/api/v1/base-images/refresh", ""));
+        CompletableFuture<Response> b = CompletableFuture.supplyAsync(() -> send(HttpRequest.newBuilder(
+                URI.create(baseB() + "/api/v1/base-images/refresh")).header("Authorization", "Bearer " + security)
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(""))));
+        assertThat(a.join().status()).as(a.join().body()).isEqualTo(200);
+        assertThat(b.join().status()).as(b.join().body()).isEqualTo(200);
+        String ref = registryAddress() + "/" + repository + ":" + tag;
+        assertThat(jdbc.queryForObject("select count(*) from base_image_change where ref = ?", Long.class, ref))
+                .isEqualTo(1);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'base-image.changed'"
+                + " and target = ?", Long.class, "base/" + ref)).isEqualTo(1);
+    }
+
+    @Test
+    @Order(4)
+    void aReplicaKilledMidBuildHasItsBuildQueuedAgainAndRunOnceToItsEnd() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo started-killed-step && sleep 15 && echo done-killed-step\nUSER 65534\n");
+        List<String> ids = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Response r = send(HttpRequest.newBuilder(URI.create(baseB() + "/api/v1/builds?image=payments/killed&tag=k"
+                    + i + "-" + UUID.randomUUID().toString().substring(0, 6) + "&noCache=true"))
+                    .header("Authorization", "Bearer " + token).header("Content-Type", "application/x-tar")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            ids.add(read(r).path("id").asString());
+        }
+        String[] victim = new String[1];
+        eventually("a build running on replica B", Duration.ofMinutes(2), () -> {
+            for (String id : ids) {
+                String owner = jdbc.queryForObject("select lease_owner from build where id = ?::uuid", String.class,
+                        id);
+                if (owner != null && owner.startsWith("replica-b-")
+                        && get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-killed-step")) {
+                    victim[0] = id;
+                    return true;
+                }
+            }
+            return false;
+        });
+        String id = victim[0];
+        run("kill", "-9", Long.toString(replicaB.pid()));
+        long killed = System.nanoTime();
+        eventually("the lost build queued again", Duration.ofSeconds(30),
+                () -> auditCount("build.requeued", "build/" + id) == 1);
+        long recoveredMillis = (System.nanoTime() - killed) / 1_000_000;
+        System.out.println("ReplicasIT: build " + id + " re-queued " + recoveredMillis + " ms after kill -9 of"
+                + " replica B (lease " + B_LEASE + ", check every 1s)");
+        assertThat(recoveredMillis).as("within lease + check interval + a heartbeat, with margin")
+                .isLessThan(B_LEASE.toMillis() + 1_000 + 1_000 + 5_000);
+
+        for (String each : ids) {
+            JsonNode done = awaitFinal(token, each, Duration.ofMinutes(5));
+            assertThat(done.path("status").asString()).as(get(token, "/api/v1/builds/" + each + "/logs").body())
+                    .isEqualTo("SUCCEEDED");
+            assertThat(auditCount("build.succeeded", "build/" + each)).as("pushed and recorded once").isEqualTo(1);
+        }
+        assertThat(jdbc.queryForObject("select attempts from build where id = ?::uuid", Integer.class, id))
+                .isEqualTo(2);
+        assertThat(auditCount("build.started", "build/" + id)).isEqualTo(2);
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(log).contains("Replica lost:").contains("queued again (attempt 2 of 2)");
+        assertThat(log.split("Pushing ", -1)).as("one push, by the second attempt").hasSize(2);
+        assertThat(jdbc.queryForObject("select count(*) from build where status = 'RUNNING'"
+                + " and lease_owner like 'replica-b-%'", Long.class)).as("nothing stays RUNNING").isZero();
+        String dangling = run("curl", "-s", "--unix-socket", require("BGW_DOCKER_HOST").substring("unix://".length()),
+                "http://localhost/images/json?filters=" + java.net.URLEncoder.encode("{\"dangling\":[\"true\"],"
+                        + "\"label\":[\"io.buildgateway.build-id=" + id + "\"]}", StandardCharsets.UTF_8)).strip();
+        assertThat(dangling).as("nothing of the killed run left on the host").isEqualTo("[]");
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------------------------
+
+    private String baseB() {
+        return "http://localhost:" + portB;
+    }
+
+    private Response getB(String token, String path) {
+        return send(HttpRequest.newBuilder(URI.create(baseB() + path)).header("Authorization", "Bearer " + token)
+                .GET());
+    }
+
+    private long startedBy(List<String> ids, String replicaPrefix) {
+        return ids.stream().filter(id -> jdbc.queryForObject("select count(*) from audit_event where action ="
+                + " 'build.started' and target = ? and details like ?", Long.class, "build/" + id,
+                "%\"replica\":\"" + replicaPrefix + "%") == 1).count();
+    }
+
+    /** Puts the image of {@code from:fromTag} under {@code to:toTag} in the registry (blobs mounted, not copied). */
+    private void copyManifest(String from, String fromTag, String to, String toTag) {
+        String registry = "http://" + registryAddress();
+        String accept = "application/vnd.oci.image.manifest.v1+json, "
+                + "application/vnd.docker.distribution.manifest.v2+json";
+        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/" + fromTag))
+                .header("Accept", accept).GET());
+        assertThat(m.status()).as(m.body()).isEqualTo(200);
+        JsonNode manifest = json.readTree(m.body());
+        List<String> blobs = new ArrayList<>();
+        blobs.add(manifest.path("config").path("digest").asString());
+        manifest.path("layers").forEach(l -> blobs.add(l.path("digest").asString()));
+        for (String blob : blobs) {
+            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
+                    + blob + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
+        }
+        Response put = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/" + toTag))
+                .header("Content-Type", m.header("Content-Type"))
+                .PUT(HttpRequest.BodyPublishers.ofString(m.body())));
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+    }
+
+    private String tail() {
+        try {
+            List<String> lines = Files.readAllLines(logB);
+            return "its log ends:\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "no log";
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}

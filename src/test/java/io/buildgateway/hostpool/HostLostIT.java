@@ -1,0 +1,87 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Issue #17: the build host's dockerd killed ({@code kill -9}) mid-build. The build fails "host lost", the host is
+ * unhealthy and gets no builds; once the daemon is back (restarted by {@code scripts/env.sh up}, as an operator or
+ * the host's supervisor would), it is healthy again and the gateway's leftovers on it are gone. The suite's only
+ * healthy host is the one killed, so the next build waits for it instead of going elsewhere (ReplicasIT and the
+ * operations doc cover the choice of another host: {@code BuildHosts.choose} takes healthy hosts only).
+ */
+class HostLostIT extends IntegrationTest {
+
+    @Test
+    void aBuildWhoseDaemonDiesFailsHostLostAndTheHostComesBackClean() throws Exception {
+        String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
+        Path pidFile = Path.of(require("BGW_STATE"), "host1", "docker.pid");
+        String token = builder("payments");
+
+        // A leftover of the gateway's on the host: an untagged image with the gateway's build-id label, as a build
+        // the daemon was writing when it died leaves.
+        String planted = "planted-" + UUID.randomUUID().toString().substring(0, 8);
+        String built = run("sh", "-c", "printf 'FROM " + registryAddress() + "/base/busybox\\nLABEL planted=1\\n' |"
+                + " DOCKER_BUILDKIT=0 docker -H unix://" + socket + " build -q --label io.buildgateway.build-id="
+                + planted + " -");
+        assertThat(images(socket, planted)).as(built).contains("sha256:");
+
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo started-host-step && sleep 30 && echo done-host-step\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/hostlost&tag=" + planted + "&noCache=true", context))
+                .path("id").asString();
+        eventually("the step starting", Duration.ofMinutes(1),
+                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-host-step"));
+        long pid = Long.parseLong(Files.readString(pidFile).strip());
+        run("kill", "-9", Long.toString(pid));
+
+        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(60));
+        assertThat(failed.path("status").asString()).isEqualTo("FAILED");
+        assertThat(failed.path("failureReason").asString()).startsWith(BuildHosts.HOST_LOST + ": build host userns-1");
+        assertThat(host("userns-1").path("healthy").asBoolean()).isFalse();
+
+        // The next build is not given to the lost host: it waits.
+        String next = read(submit(token, "image=payments/hostlost&tag=next-" + planted,
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
+        sleep(3_000);
+        assertThat(read(get(token, "/api/v1/builds/" + next)).path("status").asString()).isEqualTo("QUEUED");
+
+        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host")
+                .redirectErrorStream(true);
+        up.environment().put("BGW_REGISTRY_PORT", registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
+        Process p = up.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+
+        eventually("the host healthy again", Duration.ofSeconds(30), () -> host("userns-1").path("healthy")
+                .asBoolean());
+        assertThat(images(socket, planted)).as("the gateway's leftovers removed").isEqualTo("[]");
+        JsonNode done = awaitFinal(token, next, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).isEqualTo("SUCCEEDED");
+        assertThat(auditCount("host.health-changed", "host/userns-1")).isGreaterThanOrEqualTo(2);
+    }
+
+    private JsonNode host(String name) {
+        for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
+            if (h.path("name").asString().equals(name)) {
+                return h;
+            }
+        }
+        throw new AssertionError("no host " + name);
+    }
+
+    private static String images(String socket, String buildId) {
+        return run("curl", "-s", "--unix-socket", socket, "http://localhost/images/json?filters=" + URLEncoder.encode(
+                "{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}", StandardCharsets.UTF_8)).strip();
+    }
+}
