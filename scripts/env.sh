@@ -39,6 +39,9 @@ case $NAME in
   *) REGISTRY_PORT=${BGW_REGISTRY_PORT:-5002} ;;
 esac
 REGISTRY=127.0.0.1:$REGISTRY_PORT
+# The daemon's own cap on its BuildKit build cache (daemon.json builder.gc, docs/operations.md): a backstop below
+# the gateway's per-host cap (gateway.hostpool.hosts[].build-cache-max), which prunes when a build ends above it.
+BUILD_CACHE_KEEP=${BGW_BUILD_CACHE_KEEP:-10GB}
 CACHE=${BGW_CACHE:-/var/cache/build-gateway}
 
 log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
@@ -150,6 +153,19 @@ wait_for_socket() {
   return 1
 }
 
+# daemon_config <keep> — a build host's daemon.json: BuildKit's garbage collection keeps cache mounts unused for 48
+# hours up to a quarter of <keep>, and the whole build cache at <keep>, least recently used first (docs/operations.md
+# "BuildKit build cache"). daemon.json takes one value per filter key ("type=…", a single "="; commas inside one
+# value would AND the types, which no record matches), so the first rule names the cache mounts only.
+daemon_config() {
+  local keep=$1 small
+  small=$(( $(numfmt --from=iec "${keep%B}") / 4 ))
+  jq -n --arg keep "$keep" --arg small "$small" '{
+    builder: { gc: { enabled: true, defaultKeepStorage: $keep, policy: [
+      { keepStorage: ($small + "B"), keepDuration: "48h", filter: ["type=exec.cachemount"] },
+      { keepStorage: $keep, all: true } ] } } }'
+}
+
 # start_dockerd <label> <userns:true|false> [<netns>] — $DOCKERD names another daemon binary (the old test host).
 # With a network namespace the daemon (and the containerd it spawns) lives in it (nsenter: `ip netns exec` would
 # also remount /sys and hide the cgroup mounts dockerd needs); the gateway still reaches the
@@ -169,6 +185,9 @@ start_dockerd() {
   rm -f "$sock"
   local extra=() wrap=()
   [ "$userns" = true ] && extra+=(--userns-remap default)
+  # Its own daemon.json (never /etc/docker's): the BuildKit cache's garbage collection, moby's builder.gc keys.
+  daemon_config "$BUILD_CACHE_KEEP" >"$dir/daemon.json"
+  extra+=(--config-file "$dir/daemon.json")
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
   log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
   setsid "${wrap[@]}" "${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \

@@ -36,9 +36,15 @@ public record HostPoolProperties(
      * @param builder {@code buildkit} (the default: dockerd {@value BuildHostVersions#MIN_ENGINE} or newer, refused
      *        by health when older) or {@code classic}, the deprecated classic builder, an explicit fallback for a
      *        host with an older daemon (no heredocs, no BuildKit-only flags)
+     * @param buildCacheMax the most BuildKit build cache (layers' build records, cache mounts, context uploads) the
+     *        host keeps: when a build ends with more, the pool prunes it down to this, least recently used first
+     *        (docs/operations.md); unset: no cap of the gateway's (the daemon's own {@code builder.gc} still applies)
+     * @param buildCacheUnusedFor when the cache is pruned down to the cap, only records unused for at least this long
+     *        go (the {@code unused-for} filter of {@code POST /build/prune}); unset or 0: any record not in use
      */
     public record Host(@NotBlank String name, @NotBlank String endpoint, @Min(1) @DefaultValue("2") int capacity,
-            String tlsCertPath, @DefaultValue("buildkit") Builder builder) {
+            String tlsCertPath, @DefaultValue("buildkit") Builder builder, DataSize buildCacheMax,
+            Duration buildCacheUnusedFor) {
 
         public Host {
             builder = builder == null ? Builder.BUILDKIT : builder;

@@ -93,6 +93,9 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.hosts[0].name", () -> "userns-1");
         registry.add("gateway.hostpool.hosts[0].endpoint", () -> require("BGW_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[0].capacity", () -> "2");
+        // A cap on its BuildKit cache that the suite's builds stay below: every build ends with the cache read (shown
+        // by GET /api/v1/hosts); BuildCachePruneIT prunes below a small cap of its own.
+        registry.add("gateway.hostpool.hosts[0].build-cache-max", () -> "20GB");
         registry.add("gateway.hostpool.hosts[1].name", () -> "plain-1");
         registry.add("gateway.hostpool.hosts[1].endpoint", () -> require("BGW_PLAIN_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[1].capacity", () -> "4");
