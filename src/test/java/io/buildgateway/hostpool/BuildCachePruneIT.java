@@ -59,8 +59,11 @@ class BuildCachePruneIT extends IntegrationTest {
                 .isEqualTo("SUCCEEDED");
         // three cache mounts of 12 MB each: 36 MB of cache mounts alone, over the cap of 24 MB
         for (int i = 0; i < 3; i++) {
-            assertThat(build(alpha, "prunea", "RUN --mount=type=cache,id=fill" + i + "-" + nonce
-                    + ",target=/fill dd if=/dev/urandom of=/fill/data bs=1048576 count=12")).isEqualTo("SUCCEEDED");
+            // a target of its own each: the namespaced id is derived from the target, and the same step text would
+            // come from the layer cache
+            assertThat(build(alpha, "prunea", "RUN --mount=type=cache,target=/fill" + i + "-" + nonce
+                    + " dd if=/dev/urandom of=/fill" + i + "-" + nonce + "/data bs=1048576 count=12"))
+                    .isEqualTo("SUCCEEDED");
         }
         eventually("GET /api/v1/hosts shows the cache the builds filled", Duration.ofSeconds(30),
                 () -> host().path("buildCacheBytes").asLong(0) > CAP);
