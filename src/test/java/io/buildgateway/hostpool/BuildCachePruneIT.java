@@ -59,8 +59,8 @@ class BuildCachePruneIT extends IntegrationTest {
                 .isEqualTo("SUCCEEDED");
         // three cache mounts of 12 MB each: 36 MB of cache mounts alone, over the cap of 24 MB
         for (int i = 0; i < 3; i++) {
-            // a target of its own each: the namespaced id is derived from the target, and the same step text would
-            // come from the layer cache
+            // a target of its own each: with one target and ids fill0-…, fill1-…, fill2-… the three builds got one
+            // namespaced mount (seen on dockerd 26) and the later two came from the layer cache
             assertThat(build(alpha, "prunea", "RUN --mount=type=cache,target=/fill" + i + "-" + nonce
                     + " dd if=/dev/urandom of=/fill" + i + "-" + nonce + "/data bs=1048576 count=12"))
                     .isEqualTo("SUCCEEDED");
