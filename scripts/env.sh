@@ -57,6 +57,9 @@ EGRESS_SOCKET=$SHORT-egress.sock
 # forwarder at its first address. It lives in the namespace only, so every environment may use the same one.
 EGRESS_BRIDGE=${BGW_EGRESS_BRIDGE:-10.213.0.1/24}
 EGRESS_GATEWAY_IP=${EGRESS_BRIDGE%/*}
+# The daemon's own cap on its BuildKit build cache (daemon.json builder.gc, docs/operations.md): a backstop below
+# the gateway's per-host cap (gateway.hostpool.hosts[].build-cache-max), which prunes when a build ends above it.
+BUILD_CACHE_KEEP=${BGW_BUILD_CACHE_KEEP:-10GB}
 CACHE=${BGW_CACHE:-/var/cache/build-gateway}
 
 log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
@@ -170,6 +173,19 @@ wait_for_socket() {
   return 1
 }
 
+# daemon_config <keep> — a build host's daemon.json: BuildKit's garbage collection keeps cache mounts unused for 48
+# hours up to a quarter of <keep>, and the whole build cache at <keep>, least recently used first (docs/operations.md
+# "BuildKit build cache"). daemon.json takes one value per filter key ("type=…", a single "="; commas inside one
+# value would AND the types, which no record matches), so the first rule names the cache mounts only.
+daemon_config() {
+  local keep=$1 small
+  small=$(( $(numfmt --from=iec "${keep%B}") / 4 ))
+  jq -n --arg keep "$keep" --arg small "$small" '{
+    builder: { gc: { enabled: true, defaultKeepStorage: $keep, policy: [
+      { keepStorage: ($small + "B"), keepDuration: "48h", filter: ["type=exec.cachemount"] },
+      { keepStorage: $keep, all: true } ] } } }'
+}
+
 # start_dockerd <label> <userns:true|false> [<netns>] — $DOCKERD names another daemon binary (the old test host).
 # A daemon in a network namespace gets the egress bridge ($EGRESS_BRIDGE): BuildKit's network mode "default" puts a
 # RUN step on it. Network mode "host" cannot serve: a step of a user-namespaced daemon that joins the daemon's own
@@ -200,6 +216,9 @@ start_dockerd() {
   rm -f "$sock"
   local extra=() wrap=()
   [ "$userns" = true ] && extra+=(--userns-remap default)
+  # Its own daemon.json (never /etc/docker's): the BuildKit cache's garbage collection, moby's builder.gc keys.
+  daemon_config "$BUILD_CACHE_KEEP" >"$dir/daemon.json"
+  extra+=(--config-file "$dir/daemon.json")
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
   log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
   setsid "${wrap[@]}" "${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \

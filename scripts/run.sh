@@ -62,6 +62,7 @@ gateway:
       - name: host1
         endpoint: $BGW_DOCKER_HOST
         capacity: 2
+        build-cache-max: 8GB
 YML
 
 echo "[run] starting the gateway on :$PORT (log: $STATE/gateway.log)" >&2

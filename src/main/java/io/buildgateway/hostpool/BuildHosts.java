@@ -66,15 +66,20 @@ public class BuildHosts {
     private final FixedHosts fixed;
     /** On-demand hosts (issue #16); null unless gateway.hostpool.ephemeral.enabled. */
     private final EphemeralHosts ephemeral;
+    private final io.micrometer.core.instrument.MeterRegistry meters;
+    /** The last build cache size read per BuildKit host (health checks and the end of each build). */
+    private final Map<String, Long> cacheBytes = new ConcurrentHashMap<>();
 
     private record Health(boolean healthy, boolean userns, Instant checkedAt, String error) {
     }
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
             org.springframework.beans.factory.ObjectProvider<ImageGate> gates,
-            io.buildgateway.shared.BuildPhases phases, ImageRegistry registryApi) {
+            io.buildgateway.shared.BuildPhases phases, ImageRegistry registryApi,
+            io.micrometer.core.instrument.MeterRegistry meters) {
         this.properties = properties;
         this.registryApi = registryApi;
+        this.meters = meters;
         this.phases = phases;
         this.gates = gates.orderedStream().toList();
         this.clients = new DockerClients(properties);
@@ -208,6 +213,9 @@ public class BuildHosts {
             }
         }
         Health previous = health.put(host.name(), next);
+        if (next.healthy() && host.builder() == HostPoolProperties.Builder.BUILDKIT) {
+            readCache(host);
+        }
         if (previous == null || previous.healthy() != next.healthy()) {
             if (next.healthy()) {
                 log.info("build host {} is healthy (userns remapping on)", host.name());
@@ -230,14 +238,15 @@ public class BuildHosts {
             Health s = health.get(h.name());
             return new HostStatus(h.name(), h.endpoint(), s != null && s.healthy(), s != null && s.userns(),
                     activeByHost.getOrDefault(h.name(), 0), h.capacity(), s == null ? null : s.checkedAt(),
-                    s == null ? "not checked yet" : s.error());
+                    s == null ? "not checked yet" : s.error(), cacheBytes.get(h.name()),
+                    h.buildCacheMax() == null ? null : h.buildCacheMax().toBytes());
         }).toList());
         if (ephemeral != null) {
             // The pool as one row: its endpoint names the provider and the idle hosts it keeps warm.
             all.add(new HostStatus(ephemeral.name(), "ephemeral:" + ephemeral.kind() + "?warm="
                     + ephemeral.warmCount(), ephemeral.healthy(), true,
                     activeByHost.getOrDefault(ephemeral.name(), 0), ephemeral.capacity(), clock.instant(),
-                    ephemeral.lastError()));
+                    ephemeral.lastError(), null, null));
         }
         return all;
     }
@@ -479,7 +488,11 @@ public class BuildHosts {
             long t2;
             Built done;
             if (host.builder() == HostPoolProperties.Builder.BUILDKIT) {
-                done = buildKit(host, job, plan, output, stepOutput, cancelled, deadline);
+                try {
+                    done = buildKit(host, job, plan, output, stepOutput, cancelled, deadline);
+                } finally {
+                    afterBuild(host, job.buildId());
+                }
                 t1 = System.nanoTime();
                 t2 = t1;
             } else {
@@ -662,6 +675,74 @@ public class BuildHosts {
         } catch (RuntimeException ignored) {
             // already gone; the image keeps its real tag either way
         }
+    }
+
+    /**
+     * After a BuildKit build, whatever its outcome: reads the host's build cache and, above the host's cap, prunes it
+     * down to the cap (least recently used first), on the health checker's thread so that the build's result does
+     * not wait and prunes of one host never overlap. Each prune is audited ({@code host.cache-pruned}) and timed
+     * ({@code gateway.hostpool.cache.prune}).
+     */
+    private void afterBuild(HostPoolProperties.Host host, String buildId) {
+        try {
+            checker.execute(() -> enforceCap(host, buildId));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("the gateway is stopping: the build cache of {} is not checked after build {}", host.name(),
+                    buildId);
+        }
+    }
+
+    /** Reads the host's build cache size; null when the daemon did not answer (health reports the daemon). */
+    private BuildCache.Usage readCache(HostPoolProperties.Host host) {
+        try {
+            BuildCache.Usage usage = BuildCache.usage(clients.http(host));
+            if (cacheBytes.put(host.name(), usage.bytes()) == null) {
+                io.micrometer.core.instrument.Gauge.builder("gateway.hostpool.cache.size", cacheBytes,
+                        m -> m.getOrDefault(host.name(), 0L)).tag("host", host.name()).baseUnit("bytes")
+                        .description("the BuildKit build cache of a build host, as last read").register(meters);
+            }
+            return usage;
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("cannot read the build cache of {}: {}", host.name(), summary(e));
+            return null;
+        }
+    }
+
+    void enforceCap(HostPoolProperties.Host host, String buildId) {
+        BuildCache.Usage before = readCache(host);
+        if (before == null || host.buildCacheMax() == null || before.bytes() <= host.buildCacheMax().toBytes()) {
+            return;
+        }
+        long cap = host.buildCacheMax().toBytes();
+        long t0 = System.nanoTime();
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("host", host.name());
+        details.put("build", buildId);
+        details.put("cap", cap);
+        details.put("bytesBefore", before.bytes());
+        Outcome outcome;
+        try {
+            long unusedFor = host.buildCacheUnusedFor() == null ? 0 : host.buildCacheUnusedFor().toSeconds();
+            long reclaimed = BuildCache.prune(clients.http(host), cap, unusedFor > 0 ? unusedFor + "s" : null);
+            BuildCache.Usage after = readCache(host);
+            details.put("bytesAfter", after == null ? null : after.bytes());
+            details.put("reclaimed", reclaimed);
+            outcome = Outcome.SUCCESS;
+            log.info("build cache of {} pruned from {} to {} bytes (cap {}) after build {}", host.name(),
+                    before.bytes(), after == null ? "?" : after.bytes(), cap, buildId);
+        } catch (java.io.IOException | RuntimeException e) {
+            details.put("error", summary(e));
+            outcome = Outcome.FAILED;
+            log.warn("pruning the build cache of {} failed: {}", host.name(), summary(e));
+        }
+        long nanos = System.nanoTime() - t0;
+        details.put("durationMs", TimeUnit.NANOSECONDS.toMillis(nanos));
+        io.micrometer.core.instrument.Timer.builder("gateway.hostpool.cache.prune").tag("host", host.name())
+                .tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+                .description("one prune of a build host's BuildKit cache down to its cap").register(meters)
+                .record(nanos, TimeUnit.NANOSECONDS);
+        events.publishEvent(new AuditRecord("host.cache-pruned", "host/" + host.name(), outcome, details,
+                RequestInfo.system()));
     }
 
     /** A built (and labelled) image id, or the outcome that ended the build; the host's facts for the record. */

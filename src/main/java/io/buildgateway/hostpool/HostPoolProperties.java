@@ -118,9 +118,15 @@ public record HostPoolProperties(
      *        egress forwarder on the bridge inside the daemon's network namespace, docs/egress.md); unset: the host
      *        has no egress path, and a build whose team has an egress allowlist fails on it instead of getting
      *        network
+     * @param buildCacheMax the most BuildKit build cache (layers' build records, cache mounts, context uploads) the
+     *        host keeps: when a build ends with more, the pool prunes it down to this, least recently used first
+     *        (docs/operations.md); unset: no cap of the gateway's (the daemon's own {@code builder.gc} still applies)
+     * @param buildCacheUnusedFor when the cache is pruned down to the cap, only records unused for at least this long
+     *        go (the {@code unused-for} filter of {@code POST /build/prune}); unset or 0: any record not in use
      */
     public record Host(@NotBlank String name, @NotBlank String endpoint, @Min(1) @DefaultValue("2") int capacity,
-            String tlsCertPath, @DefaultValue("buildkit") Builder builder, String egressAddress) {
+            String tlsCertPath, @DefaultValue("buildkit") Builder builder, String egressAddress, DataSize buildCacheMax,
+            Duration buildCacheUnusedFor) {
 
         public Host {
             builder = builder == null ? Builder.BUILDKIT : builder;

@@ -156,7 +156,7 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
             facts.put("node", ready.getSpec().getNodeName());
         }
         return new Started(new HostPoolProperties.Host(id, "tcp://" + address + ":" + k8s.port(), 1,
-                k8s.clientTlsPath(), HostPoolProperties.Builder.BUILDKIT, null), facts);
+                k8s.clientTlsPath(), HostPoolProperties.Builder.BUILDKIT, null, null, null), facts);
     }
 
     @Override

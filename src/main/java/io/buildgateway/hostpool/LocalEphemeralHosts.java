@@ -87,7 +87,7 @@ final class LocalEphemeralHosts extends EphemeralHosts {
         if (!endpoint.startsWith("unix://")) {
             throw new IOException("scripts/buildhost.sh start printed no endpoint: " + tail(r.out()));
         }
-        return new Started(new HostPoolProperties.Host(id, endpoint, 1, null, HostPoolProperties.Builder.BUILDKIT, null),
+        return new Started(new HostPoolProperties.Host(id, endpoint, 1, null, HostPoolProperties.Builder.BUILDKIT, null, null, null),
                 Map.of("networkNamespace", "bgw-eph-" + id));
     }
 

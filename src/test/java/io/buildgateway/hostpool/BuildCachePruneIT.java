@@ -1,0 +1,98 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.util.unit.DataSize;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Issue #13, the cache cap on the real dockerd 26 (userns-1): builds with cache mounts fill the host's BuildKit cache
+ * over a small cap, the pool prunes it below the cap (least recently used first) and audits it, and after the prune a
+ * team's cache mount is still its own.
+ *
+ * <p>The suite's userns-1 has a cap its builds stay below (IntegrationTest): the builds here show that every build
+ * ends with the cache read; the prune itself is the pool's end-of-build step run with a small cap on the same host,
+ * since a gateway of its own with that cap would share the suite's database and dispatch the suite's builds.
+ */
+class BuildCachePruneIT extends IntegrationTest {
+
+    private static final Duration BUILD = Duration.ofMinutes(3);
+    private static final long CAP = DataSize.ofMegabytes(24).toBytes();
+
+    @Autowired
+    BuildHosts hosts;
+
+    @Autowired
+    HostPoolProperties properties;
+
+    private String build(String token, String team, String run) {
+        String text = "FROM " + registryAddress() + "/base/busybox\n" + run + "\nUSER 65534\n";
+        Response r = submit(token, "image=" + team + "/fill&tag=1", Tars.dockerfile(text));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, read(r).get("id").asText(), BUILD);
+        return done.get("status").asText();
+    }
+
+    private JsonNode host() {
+        for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
+            if (h.get("name").asText().equals("userns-1")) {
+                return h;
+            }
+        }
+        throw new AssertionError("userns-1 is not in GET /api/v1/hosts");
+    }
+
+    @Test
+    void theCacheIsPrunedBelowTheCapAuditedAndTeamsStaySeparate() {
+        String alpha = builder("prunea");
+        String beta = builder("pruneb");
+        String mount = "RUN --mount=type=cache,target=/cache ";
+        long nonce = System.nanoTime();
+        assertThat(build(alpha, "prunea", mount + "sh -c 'echo " + nonce + " > /cache/marker'"))
+                .isEqualTo("SUCCEEDED");
+        // three cache mounts of 12 MB each: 36 MB of cache mounts alone, over the cap of 24 MB
+        for (int i = 0; i < 3; i++) {
+            // a target of its own each: with one target and ids fill0-…, fill1-…, fill2-… the three builds got one
+            // namespaced mount (seen on dockerd 26) and the later two came from the layer cache
+            assertThat(build(alpha, "prunea", "RUN --mount=type=cache,target=/fill" + i + "-" + nonce
+                    + " dd if=/dev/urandom of=/fill" + i + "-" + nonce + "/data bs=1048576 count=12"))
+                    .isEqualTo("SUCCEEDED");
+        }
+        eventually("GET /api/v1/hosts shows the cache the builds filled", Duration.ofSeconds(30),
+                () -> host().path("buildCacheBytes").asLong(0) > CAP);
+        assertThat(host().get("buildCacheMax").asLong()).isEqualTo(DataSize.ofGigabytes(20).toBytes());
+        long before = auditCount("host.cache-pruned", "host/userns-1");
+
+        HostPoolProperties.Host userns = properties.hosts().get(0);
+        hosts.enforceCap(new HostPoolProperties.Host(userns.name(), userns.endpoint(), userns.capacity(),
+                userns.tlsCertPath(), userns.builder(), userns.egressAddress(), DataSize.ofBytes(CAP), null), "test");
+
+        assertThat(auditCount("host.cache-pruned", "host/userns-1")).isEqualTo(before + 1);
+        Map<String, Object> row = jdbc.queryForMap("select outcome, details::text as details from audit_event"
+                + " where action = 'host.cache-pruned' and target = 'host/userns-1' order by seq desc limit 1");
+        JsonNode details = json.readTree((String) row.get("details"));
+        assertThat(row.get("outcome").toString()).as(details.toString()).isEqualToIgnoringCase("success");
+        assertThat(details.get("bytesBefore").asLong()).isGreaterThan(CAP);
+        assertThat(details.get("bytesAfter").asLong()).as(details.toString()).isLessThanOrEqualTo(CAP);
+        assertThat(details.get("cap").asLong()).isEqualTo(CAP);
+        assertThat(host().get("buildCacheBytes").asLong()).isLessThanOrEqualTo(CAP);
+
+        // after the prune: each team's mount of the same target is still its own
+        for (String team : List.of("prunea", "pruneb")) {
+            String token = team.equals("prunea") ? alpha : beta;
+            assertThat(build(token, team, mount + "sh -c 'echo " + team + " > /cache/after-" + nonce + "'"))
+                    .isEqualTo("SUCCEEDED");
+        }
+        assertThat(build(alpha, "prunea", mount + "grep -qx prunea /cache/after-" + nonce)).isEqualTo("SUCCEEDED");
+        assertThat(build(beta, "pruneb", mount + "grep -qx pruneb /cache/after-" + nonce)).isEqualTo("SUCCEEDED");
+        assertThat(build(beta, "pruneb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker"))
+                .isEqualTo("SUCCEEDED");
+    }
+}
