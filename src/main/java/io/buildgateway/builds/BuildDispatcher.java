@@ -162,7 +162,8 @@ class BuildDispatcher {
                 return Optional.<UUID>empty();
             }
             Build b = next.get(0);
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            // The database's clock, not this JVM's: the lease is judged by other replicas (docs/operations.md).
+            Instant now = builds.databaseNow();
             b.claim(host.get(), replica, now, properties.lease());
             events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
                     Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis()),
@@ -241,7 +242,7 @@ class BuildDispatcher {
     private void beat(UUID id, AtomicBoolean cancel) {
         try {
             tx.executeWithoutResult(s -> builds.heartbeat(id, replica,
-                    clock.instant().plus(properties.lease()).truncatedTo(ChronoUnit.MICROS)));
+                    builds.databaseNow().plus(properties.lease())));
             if (Boolean.TRUE.equals(builds.cancelRequested(id))) {
                 cancel.set(true);
             }
@@ -302,7 +303,7 @@ class BuildDispatcher {
         });
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
-            b.finish(status, reason, clock.instant().truncatedTo(ChronoUnit.MICROS));
+            b.finish(status, reason, builds.databaseNow());
             b.imageDigest = outcome.imageDigest();
             b.imageId = outcome.imageId();
             b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
@@ -342,7 +343,7 @@ class BuildDispatcher {
     private void recoverSafely() {
         try {
             tx.executeWithoutResult(s -> {
-                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                Instant now = builds.databaseNow();
                 for (Build b : builds.expiredLeases(now)) {
                     String owner = String.valueOf(b.leaseOwner);
                     b.expire(now);
