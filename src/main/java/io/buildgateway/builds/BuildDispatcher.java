@@ -259,10 +259,46 @@ class BuildDispatcher {
         };
     }
 
+    /**
+     * How long a worker keeps trying to record its build's outcome while the database cannot be reached: the
+     * outcome (and its audit event, in the same transaction) is retried rather than lost. Past this, the lease
+     * recovery of whichever replica sees the database first fails the build.
+     */
+    static final Duration RECORD_RETRY = Duration.ofMinutes(10);
+
     private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
             BuildArgRedactor redactor) {
+        long giveUp = System.nanoTime() + RECORD_RETRY.toNanos();
+        long backoffMillis = 500;
+        boolean said = false;
+        while (true) {
+            try {
+                finishOnce(id, outcome, output, redactor, !said);
+                return;
+            } catch (RuntimeException e) {
+                if (!io.buildgateway.shared.DatabaseUnavailable.is(e) || System.nanoTime() > giveUp) {
+                    throw e;
+                }
+                if (!said) {
+                    log.warn("build {} ended {} but the database cannot be reached; retrying to record it", id,
+                            statusOf(outcome));
+                    said = true;
+                }
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 5_000);
+            }
+        }
+    }
+
+    private void finishOnce(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+            BuildArgRedactor redactor, boolean firstAttempt) {
         try {
-            record(id, outcome, output, redactor);
+            record(id, outcome, output, redactor, firstAttempt);
         } catch (Build.IllegalTransition ended) {
             // Another replica failed the build while this one ran it (its lease lapsed: a pause longer than the
             // lease, or the database unreachable for the heartbeat). That decision was recorded and audited; the
@@ -273,7 +309,7 @@ class BuildDispatcher {
             output.accept("Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
                     + " replace it\n");
         } catch (RuntimeException e) {
-            if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
+            if (statusOf(outcome) != BuildStatus.SUCCEEDED || io.buildgateway.shared.DatabaseUnavailable.is(e)) {
                 throw e;
             }
             // A listener of BuildSucceeded (inventory, provenance signing) failed: nothing of the success committed.
@@ -282,7 +318,7 @@ class BuildDispatcher {
             record(id, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
                     "the image was pushed as " + outcome.imageRef() + " but recording it failed ("
                             + summary(e) + "); it has no signed provenance and must not be used", outcome.run()),
-                    output, redactor);
+                    output, redactor, true);
         }
     }
 
@@ -292,15 +328,18 @@ class BuildDispatcher {
     }
 
     private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
-            BuildArgRedactor redactor) {
+            BuildArgRedactor redactor, boolean writeFinalLine) {
         BuildStatus status = statusOf(outcome);
         // The daemon's error may quote a build arg's value and may span lines: redacted, on one line.
         String reason = redactor.reason(outcome.reason());
-        output.accept(switch (status) {
-            case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
-            case CANCELLED -> "Cancelled: " + reason + "\n";
-            default -> "Failed: " + reason + "\n";
-        });
+        if (writeFinalLine) {
+            // Once, even when recording is retried while the database is away.
+            output.accept(switch (status) {
+                case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
+                case CANCELLED -> "Cancelled: " + reason + "\n";
+                default -> "Failed: " + reason + "\n";
+            });
+        }
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
             b.finish(status, reason, builds.databaseNow());
