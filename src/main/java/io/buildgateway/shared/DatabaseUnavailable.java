@@ -50,6 +50,39 @@ public final class DatabaseUnavailable {
         return false;
     }
 
+    /**
+     * Runs {@code action} (a transaction) and, while it fails because the database cannot be reached, runs it again
+     * after 0.5 s, 1 s, 2 s, ... (at most 5 s apart) for up to {@code patience}; then, or on any other failure,
+     * throws. A transaction that failed this way committed nothing, so running it again records it once.
+     */
+    public static void retrying(Runnable action, java.time.Duration patience, String what) {
+        long giveUp = System.nanoTime() + patience.toNanos();
+        long backoff = 500;
+        boolean said = false;
+        while (true) {
+            try {
+                action.run();
+                return;
+            } catch (RuntimeException e) {
+                if (!is(e) || System.nanoTime() > giveUp) {
+                    throw e;
+                }
+                if (!said) {
+                    org.slf4j.LoggerFactory.getLogger(DatabaseUnavailable.class).warn(
+                            "{}: the database cannot be reached; retrying for up to {}", what, patience);
+                    said = true;
+                }
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoff = Math.min(backoff * 2, 5_000);
+            }
+        }
+    }
+
     static boolean isConnectionState(String state) {
         return state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
                 || state.equals("57P03"));
