@@ -34,6 +34,7 @@ public class LoadClient {
     static final AtomicInteger tooMany = new AtomicInteger();
     static final AtomicInteger tooManyWithRetryAfter = new AtomicInteger();
     static final AtomicInteger submitErrors = new AtomicInteger();
+    static final AtomicInteger unavailable = new AtomicInteger();
     static final AtomicInteger statusErrors = new AtomicInteger();
     static final AtomicInteger followed = new AtomicInteger();
 
@@ -120,6 +121,13 @@ public class LoadClient {
                 m.find();
                 accepted.put(m.group(1), team);
                 return m.group(1);
+            }
+            if (r.statusCode() == 503) {
+                // The gateway's back-pressure (database pool exhausted or the database away): retry as told.
+                unavailable.incrementAndGet();
+                long wait = r.headers().firstValue("Retry-After").map(Long::parseLong).orElse(5L);
+                Thread.sleep(Math.max(1, wait) * 1000);
+                continue;
             }
             if (r.statusCode() == 429) {
                 tooMany.incrementAndGet();
@@ -248,6 +256,7 @@ public class LoadClient {
         }
         System.out.printf("%-44s %d (with Retry-After: %d)%n", "429 at the team quota (" + QUOTA + ")", tooMany.get(),
                 tooManyWithRetryAfter.get());
+        System.out.printf("%-44s %d%n", "503 with Retry-After (retried)", unavailable.get());
         System.out.printf("%-44s %d / %d%n", "other submit errors / status errors", submitErrors.get(),
                 statusErrors.get());
         System.out.printf("%-44s %d%n", "logs followed to the end", followed.get());
