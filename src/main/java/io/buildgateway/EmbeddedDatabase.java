@@ -57,7 +57,12 @@ class EmbeddedDatabase {
     static final String OWNER = "postgres";
     static final String APP_LOGIN = "build_gateway";
 
+    /**
+     * Bound to {@code spring.datasource.hikari.*} like the pool Spring Boot builds in production, so the same
+     * settings decide how the gateway rides out a database restart (docs/operations.md, "PostgreSQL restarted").
+     */
     @Bean
+    @org.springframework.boot.context.properties.ConfigurationProperties("spring.datasource.hikari")
     DataSource dataSource(EmbeddedPostgres postgres,
             @Value("${gateway.database.embedded-least-privilege:true}") boolean leastPrivilege) throws SQLException {
         String user = OWNER;

@@ -175,7 +175,8 @@ class BuildDispatcher {
                 return Optional.<UUID>empty();
             }
             Build b = next.get(0);
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            // The database's clock, not this JVM's: the lease is judged by other replicas (docs/operations.md).
+            Instant now = builds.databaseNow();
             b.claim(host.get(), replica, now, properties.lease());
             events.publishEvent(new AuditRecord("build.started", "build/" + b.id, Outcome.SUCCESS,
                     Map.of("host", b.host, "waitedMillis", Duration.between(b.requestedAt, now).toMillis(),
@@ -341,7 +342,7 @@ class BuildDispatcher {
     /** Renews the build's lease; false when it is no longer RUNNING under this replica (0 rows). */
     private boolean renew(UUID id) {
         Integer renewed = tx.execute(s -> builds.heartbeat(id, replica,
-                clock.instant().plus(properties.lease()).truncatedTo(ChronoUnit.MICROS)));
+                builds.databaseNow().plus(properties.lease())));
         return renewed != null && renewed == 1;
     }
 
@@ -370,10 +371,46 @@ class BuildDispatcher {
         };
     }
 
+    /**
+     * How long a worker keeps trying to record its build's outcome while the database cannot be reached: the
+     * outcome (and its audit event, in the same transaction) is retried rather than lost. Past this, the lease
+     * recovery of whichever replica sees the database first fails the build.
+     */
+    static final Duration RECORD_RETRY = Duration.ofMinutes(10);
+
     private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
             BuildArgRedactor redactor) {
+        long giveUp = System.nanoTime() + RECORD_RETRY.toNanos();
+        long backoffMillis = 500;
+        boolean said = false;
+        while (true) {
+            try {
+                finishOnce(id, outcome, output, redactor, !said);
+                return;
+            } catch (RuntimeException e) {
+                if (!io.buildgateway.shared.DatabaseUnavailable.is(e) || System.nanoTime() > giveUp) {
+                    throw e;
+                }
+                if (!said) {
+                    log.warn("build {} ended {} but the database cannot be reached; retrying to record it", id,
+                            statusOf(outcome));
+                    said = true;
+                }
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 5_000);
+            }
+        }
+    }
+
+    private void finishOnce(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+            BuildArgRedactor redactor, boolean firstAttempt) {
         try {
-            record(id, outcome, output, redactor);
+            record(id, outcome, output, redactor, firstAttempt);
         } catch (Build.IllegalTransition ended) {
             // Another replica failed the build while this one ran it (its lease lapsed: a pause longer than the
             // lease, or the database unreachable for the heartbeat). That decision was recorded and audited; the
@@ -384,7 +421,7 @@ class BuildDispatcher {
             output.accept("Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
                     + " replace it\n");
         } catch (RuntimeException e) {
-            if (statusOf(outcome) != BuildStatus.SUCCEEDED) {
+            if (statusOf(outcome) != BuildStatus.SUCCEEDED || io.buildgateway.shared.DatabaseUnavailable.is(e)) {
                 throw e;
             }
             // A listener of BuildSucceeded (inventory, provenance signing) failed: nothing of the success committed.
@@ -393,7 +430,7 @@ class BuildDispatcher {
             record(id, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
                     "the image was pushed as " + outcome.imageRef() + " but recording it failed ("
                             + summary(e) + "); it has no signed provenance and must not be used", outcome.run()),
-                    output, redactor);
+                    output, redactor, true);
         }
     }
 
@@ -403,22 +440,25 @@ class BuildDispatcher {
     }
 
     private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
-            BuildArgRedactor redactor) {
+            BuildArgRedactor redactor, boolean writeFinalLine) {
         BuildStatus status = statusOf(outcome);
         // The daemon's error may quote a build arg's value and may span lines: redacted, on one line.
         String reason = redactor.reason(outcome.reason());
-        output.accept(switch (status) {
-            case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
-            case CANCELLED -> "Cancelled: " + reason + "\n";
-            default -> "Failed: " + reason + "\n";
-        });
+        if (writeFinalLine) {
+            // Once, even when recording is retried while the database is away.
+            output.accept(switch (status) {
+                case SUCCEEDED -> "Succeeded: " + outcome.imageRef() + "\n";
+                case CANCELLED -> "Cancelled: " + reason + "\n";
+                default -> "Failed: " + reason + "\n";
+            });
+        }
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
             if (b.status == BuildStatus.RUNNING && !replica.equals(b.leaseOwner)) {
                 // Re-queued after this replica's lease lapsed and claimed again by another: not this run's to end.
                 throw new Build.IllegalTransition(id, b.status, "finish a run another replica holds");
             }
-            b.finish(status, reason, clock.instant().truncatedTo(ChronoUnit.MICROS));
+            b.finish(status, reason, builds.databaseNow());
             b.imageDigest = outcome.imageDigest();
             b.imageId = outcome.imageId();
             b.imageRef = status == BuildStatus.SUCCEEDED ? outcome.imageRef() : null;
@@ -481,7 +521,7 @@ class BuildDispatcher {
     private void recoverSafely() {
         try {
             tx.executeWithoutResult(s -> {
-                Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+                Instant now = builds.databaseNow();
                 for (Build b : builds.expiredLeases(now)) {
                     String owner = String.valueOf(b.leaseOwner);
                     String host = b.host;

@@ -48,6 +48,18 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     List<Build> expiredLeases(Instant now);
 
     /**
+     * The database's clock, in microseconds since the epoch: leases are set, renewed and judged by this one clock
+     * (docs/operations.md, "Clock skew"), so replicas whose own clocks disagree still agree on when a lease lapsed.
+     * {@code clock_timestamp()}, not {@code now()}: a long transaction must not see an old time.
+     */
+    @Query(value = "select cast(floor(extract(epoch from clock_timestamp()) * 1000000) as bigint)", nativeQuery = true)
+    long databaseMicros();
+
+    default Instant databaseNow() {
+        return Instant.EPOCH.plus(databaseMicros(), java.time.temporal.ChronoUnit.MICROS);
+    }
+
+    /**
      * The build, locked for a transition: a concurrent one (a worker finishing, another replica expiring the lease,
      * a cancel) waits for it and then sees the status it left, so the entity's transitions are decided on the
      * committed status, never on a copy read before.

@@ -135,7 +135,15 @@ public class BuildSubmissions {
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
         if (evaluation.passed()) {
-            ContextIntake.StoredContext built = repack(context, request.dockerfile(), evaluation);
+            ContextIntake.StoredContext built;
+            try {
+                built = repack(context, request.dockerfile(), evaluation);
+            } catch (Problem storeFull) {
+                // 507 (the store filled up between the upload and its re-pack): no build row, and the upload goes
+                // too unless another build uses the same bytes, so a full store leaves nothing half-submitted.
+                deleteRejectedContext(context.digest());
+                throw storeFull;
+            }
             build.builtContextDigest = built.digest().value();
             build.builtContextSize = built.size();
             build.queue();

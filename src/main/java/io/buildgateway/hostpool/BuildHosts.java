@@ -533,18 +533,43 @@ public class BuildHosts {
             }
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
-            PushCallback push = new PushCallback();
-            docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan, job.repository()))
-                    .exec(push);
-            BuildOutcome.Result waited = await(push, cancelled, deadline);
-            if (waited != null) {
-                return new BuildOutcome(waited, labelled.imageId(), null, null,
-                        waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
-                                : "push exceeded the build timeout of " + limits.timeout());
-            }
-            if (push.error != null || push.digest == null) {
-                return BuildOutcome.failed("push to " + registry + " failed: "
-                        + (push.error != null ? push.error : "the registry returned no digest"));
+            PushRetry retry = new PushRetry();
+            PushCallback push;
+            while (true) {
+                push = new PushCallback();
+                // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
+                docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan, job.repository()))
+                        .exec(push);
+                BuildOutcome.Result waited = await(push, cancelled, deadline);
+                if (waited != null) {
+                    return new BuildOutcome(waited, labelled.imageId(), null, null,
+                            waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
+                                    : "push exceeded the build timeout of " + limits.timeout()
+                                            + (retry.attempts() > 0 ? " after " + (retry.attempts() + 1)
+                                                    + " attempts" : ""));
+                }
+                if (push.error == null && push.digest != null) {
+                    break;
+                }
+                String error = push.error != null ? push.error : "the registry returned no digest";
+                java.time.Duration wait = retry.afterFailure(error, clock.instant(), deadline);
+                if (wait == null) {
+                    return BuildOutcome.failed("push to " + registry + " failed"
+                            + (retry.attempts() > 1 ? " " + retry.attempts() + " times within the build's deadline"
+                                    : "") + ": " + error);
+                }
+                output.accept("Push to " + registry + " failed (" + error + "); attempt " + (retry.attempts() + 1)
+                        + " in " + wait.toSeconds() + " s\n");
+                log.warn("build {}: push attempt {} to {} failed: {}", job.buildId(), retry.attempts(), registry,
+                        error);
+                long until = System.nanoTime() + wait.toNanos();
+                while (System.nanoTime() < until) {
+                    if (cancelled.getAsBoolean()) {
+                        return new BuildOutcome(BuildOutcome.Result.CANCELLED, labelled.imageId(), null, null,
+                                "cancelled while pushing");
+                    }
+                    Thread.sleep(Math.min(200, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+                }
             }
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + push.digest + "\n");

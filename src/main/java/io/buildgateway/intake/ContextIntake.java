@@ -33,6 +33,7 @@ public class ContextIntake {
     private final Path store;
     private final Path incoming;
     private final Counter bytes;
+    private final Counter storeFull;
 
     ContextIntake(IntakeProperties properties, MeterRegistry meters) throws IOException {
         this.properties = properties;
@@ -54,6 +55,8 @@ public class ContextIntake {
                 }
             }
         }
+        this.storeFull = Counter.builder("gateway.intake.store.full")
+                .description("submissions refused 507 because the context store could not be written").register(meters);
         this.bytes = Counter.builder("gateway.intake.bytes").description("bytes of build context received")
                 .baseUnit("bytes").register(meters);
     }
@@ -119,6 +122,9 @@ public class ContextIntake {
                     inspection.uncompressedBytes(), inspection.dockerfile(), inspection.hasDockerignore(),
                     inspection.files(), inspection.hardlinkTargets());
         } catch (IOException e) {
+            if (e instanceof StoreWriteFailure || isOutOfSpace(e)) {
+                throw storeFull(e);
+            }
             throw Problem.badRequest("unreadable-body", "the request body could not be read completely");
         } finally {
             try {
@@ -171,6 +177,9 @@ public class ContextIntake {
                     new String(dockerfileBytes, StandardCharsets.UTF_8), inspection.hasDockerignore(),
                     inspection.files(), java.util.Set.of());
         } catch (IOException e) {
+            if (isOutOfSpace(e)) {
+                throw storeFull(e);
+            }
             throw new java.io.UncheckedIOException("re-packing context " + uploaded.digest() + " failed", e);
         } finally {
             try {
@@ -243,14 +252,29 @@ public class ContextIntake {
         long max = properties.maxContextSize().toBytes();
         long total = 0;
         byte[] buffer = new byte[BUFFER];
-        try (OutputStream out = new DigestOutputStream(Files.newOutputStream(temp), sha)) {
+        OutputStream out;
+        try {
+            out = new DigestOutputStream(Files.newOutputStream(temp), sha);
+        } catch (IOException e) {
+            throw new StoreWriteFailure(e);
+        }
+        try (OutputStream closing = out) {
             int n;
             while ((n = body.read(buffer)) > 0) {
                 total += n;
                 if (total > max) {
                     throw tooLarge(max);
                 }
-                out.write(buffer, 0, n);
+                try {
+                    out.write(buffer, 0, n);
+                } catch (IOException e) {
+                    throw new StoreWriteFailure(e);
+                }
+            }
+            try {
+                out.flush();
+            } catch (IOException e) {
+                throw new StoreWriteFailure(e);
             }
         }
         if (total == 0) {
@@ -258,6 +282,40 @@ public class ContextIntake {
                     + "a tar or tar.gz archive");
         }
         return total;
+    }
+
+    /** A write to the store failed (not a read of the request body): the gateway's fault, never the client's. */
+    private static final class StoreWriteFailure extends IOException {
+        StoreWriteFailure(IOException cause) {
+            super(cause.getMessage(), cause);
+        }
+    }
+
+    /** ENOSPC or EDQUOT, as the JDK reports them in the message of a write's IOException (there is no subclass). */
+    static boolean isOutOfSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && (message.contains("No space left on device")
+                    || message.contains("Disk quota exceeded"))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * 507 when the store is full (or a write to it failed): nothing of the submission was kept (the partial file is
+     * removed by the caller's finally) and no build row is written; the client may retry once space returns.
+     */
+    private Problem storeFull(IOException e) {
+        storeFull.increment();
+        boolean full = isOutOfSpace(e);
+        org.slf4j.LoggerFactory.getLogger(ContextIntake.class).error("the context store {} cannot take a context: {}",
+                store, e.getMessage());
+        return new Problem(507, "insufficient-storage", "Insufficient storage", full
+                ? "the gateway's context store is full; nothing of this submission was kept; retry later"
+                : "the gateway could not write to its context store; nothing of this submission was kept; retry later")
+                .with("retryAfterSeconds", 60);
     }
 
     private static void moveIntoStore(Path temp, Path target) throws IOException {

@@ -498,7 +498,8 @@ class ImageScanner implements ImageGate {
                 json.writeValueAsString(config), json.writeValueAsString(verdict.findings()),
                 distro == null ? null : distro.prettyName(), compliance.status().name().toLowerCase(Locale.ROOT),
                 json.writeValueAsString(compliance.rules()), compliance.message(), json.writeValueAsString(timings));
-        tx.executeWithoutResult(s -> {
+        // Recorded once the database is back, if it is away (a restart): the verdict does not depend on it.
+        io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s -> {
             store.insert(scan, sbom, compliance.arfs(), packages, vulnerabilities);
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("imageId", facts.id());
@@ -517,7 +518,7 @@ class ImageScanner implements ImageGate {
             events.publishEvent(new AuditRecord(verdict.passed() ? "image.verified" : "image.refused",
                     "build/" + buildId, verdict.passed() ? AuditRecord.Outcome.SUCCESS : AuditRecord.Outcome.REJECTED,
                     details, RequestInfo.system()));
-        });
+        }), java.time.Duration.ofMinutes(5), "recording the scan of build " + image.job().buildId());
     }
 
     private static void report(BuiltImage image, List<Packages.Package> packages,
@@ -540,7 +541,11 @@ class ImageScanner implements ImageGate {
 
     @Override
     public void pushed(BuiltImage image, String manifestDigest) {
-        store.pushed(UUID.fromString(image.job().buildId()), manifestDigest);
+        // After the push, the image is in the registry: its scan row learns the digest even across a restart of the
+        // database (a build whose scan row lacks it would not be found by digest in the inventory).
+        io.buildgateway.shared.DatabaseUnavailable.retrying(
+                () -> store.pushed(UUID.fromString(image.job().buildId()), manifestDigest),
+                java.time.Duration.ofMinutes(5), "recording the pushed digest of build " + image.job().buildId());
     }
 
     private static long ms(long since) {

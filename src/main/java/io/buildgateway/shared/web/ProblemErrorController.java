@@ -1,5 +1,6 @@
 package io.buildgateway.shared.web;
 
+import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
@@ -29,6 +30,20 @@ class ProblemErrorController implements ErrorController {
     ResponseEntity<ProblemDetail> error(HttpServletRequest request) {
         Object code = request.getAttribute(RequestDispatcher.ERROR_STATUS_CODE);
         int status = code instanceof Integer i ? i : 500;
+        // A filter (the token lookup) that could not reach the database: 503 with Retry-After, as in MVC.
+        if (status == 500 && request.getAttribute(RequestDispatcher.ERROR_EXCEPTION) instanceof Throwable failure
+                && DatabaseUnavailable.is(failure)) {
+            Problem problem = ProblemHandler.databaseUnavailable();
+            ProblemDetail body = problems.toDetail(problem, request);
+            Object failedUri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
+            if (failedUri != null) {
+                body.setInstance(java.net.URI.create(failedUri.toString()));
+            }
+            return ResponseEntity.status(503).contentType(MediaType.APPLICATION_PROBLEM_JSON)
+                    .header(org.springframework.http.HttpHeaders.RETRY_AFTER,
+                            Long.toString(DatabaseUnavailable.RETRY_AFTER_SECONDS))
+                    .body(body);
+        }
         HttpStatus resolved = HttpStatus.resolve(status);
         String title = resolved == null ? "Error" : resolved.getReasonPhrase();
         String detail = status == 413 ? "the request body is larger than the gateway accepts"

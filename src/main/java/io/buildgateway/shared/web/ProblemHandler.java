@@ -1,5 +1,6 @@
 package io.buildgateway.shared.web;
 
+import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.ConstraintViolationException;
@@ -66,9 +67,16 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                 request, null);
     }
 
-    /** The last resort: an unexpected failure is logged with its stack trace and answered without internals. */
+    /**
+     * The last resort: an unexpected failure is logged with its stack trace and answered without internals. The
+     * database being unreachable is no fault of the request nor a bug: 503 with {@code Retry-After}.
+     */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
+        if (DatabaseUnavailable.is(e)) {
+            log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
+            return render(databaseUnavailable(), request, null);
+        }
         log.error("unexpected failure on {} {}", request.getMethod(), request.getRequestURI(), e);
         return render(new Problem(500, "internal", "Internal error",
                 "the gateway failed to handle this request; the request id identifies it in the gateway's logs"),
@@ -115,6 +123,14 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                 : "the request cannot be handled";
         Problem problem = new Problem(statusCode.value(), typeFor(statusCode.value()), titleFor(statusCode), detail);
         return cast(render(problem, servletRequest, headers));
+    }
+
+    /** 503 while the database cannot be reached (stopped, restarting, failing over); the client retries. */
+    static Problem databaseUnavailable() {
+        return new Problem(503, "database-unavailable", "Service unavailable",
+                "the gateway's database cannot be reached right now; nothing of this request was recorded; retry"
+                        + " after the time in Retry-After")
+                .with("retryAfterSeconds", DatabaseUnavailable.RETRY_AFTER_SECONDS);
     }
 
     private ResponseEntity<ProblemDetail> render(Problem problem, HttpServletRequest request, HttpHeaders headers) {

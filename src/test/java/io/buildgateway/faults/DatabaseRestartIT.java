@@ -1,0 +1,87 @@
+package io.buildgateway.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Restartable;
+import io.buildgateway.support.Tars;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * Issue #17, "PostgreSQL restarted during builds and appends": the PostgreSQL this gateway uses (the embedded one
+ * under the run's data folder) is really stopped (fast shutdown, every connection cut) while a build runs, and started
+ * again on the same port and data. Meanwhile the API answers 503 problem+json with Retry-After; afterwards it answers
+ * by itself, the running build ends recorded once, and the audit chain is one valid chain.
+ */
+class DatabaseRestartIT extends IntegrationTest {
+
+    @Test
+    void whileTheDatabaseIsDownTheApiAnswers503AndAfterwardsNothingIsLostOrDoubled() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo db-restart-step && sleep 10 && echo db-restart-done\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/db-restart&tag=1&noCache=true", context)).path("id")
+                .asString();
+        eventually("the step starting", Duration.ofMinutes(2),
+                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("db-restart-step"));
+
+        Restartable postgres = Restartable.postgres(DATA.resolve("postgres"), DATA.resolve("postgres.log"));
+        String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
+        postgres.stop("INT", Duration.ofSeconds(30));
+        try {
+            // A read (the token lookup in the security filter fails first), a submission, an admin call.
+            JsonNode read = problem(get(token, "/api/v1/builds/" + id), 503);
+            assertThat(read.path("type").asString()).endsWith("/database-unavailable");
+            Response submitted = submit(token, "image=payments/db-restart-during&tag=1", context);
+            problem(submitted, 503);
+            assertThat(Long.parseLong(submitted.header("Retry-After"))).isPositive();
+            problem(get(ADMIN_SECRET, "/api/v1/audit?limit=1"), 503);
+            // Long enough for the build's step to end while the database is away: its outcome waits to be recorded.
+            sleep(12_000);
+        } finally {
+            postgres.start(null, Duration.ofSeconds(60), () -> {
+                try (var c = java.sql.DriverManager.getConnection(url)) {
+                    return c.isValid(1);
+                } catch (java.sql.SQLException e) {
+                    return false;
+                }
+            });
+        }
+
+        // Recovered by itself: no restart of the gateway, the pool replaced its dead connections.
+        eventually("the API answering again", Duration.ofSeconds(30),
+                () -> get(token, "/api/v1/builds/" + id).status() == 200);
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(get(token, "/api/v1/builds/" + id + "/logs").body())
+                .isEqualTo("SUCCEEDED");
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(log).contains("db-restart-done");
+        assertThat(log.split("Succeeded: ", -1)).hasSize(2);
+        for (String action : new String[] {"build.queued", "build.started", "build.succeeded"}) {
+            assertThat(auditCount(action, "build/" + id)).as(action).isEqualTo(1);
+        }
+        assertThat(auditCount("build.failed", "build/" + id)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
+                id)).isEqualTo(1);
+        // The submission refused with 503 left no record; the same submission now is accepted once.
+        assertThat(jdbc.queryForObject("select count(*) from build where image = 'payments/db-restart-during'",
+                Long.class)).isZero();
+        assertThat(submit(token, "image=payments/db-restart-during&tag=1", context).status()).isEqualTo(202);
+        assertThat(jdbc.queryForObject("select count(*) from build where image = 'payments/db-restart-during'",
+                Long.class)).isEqualTo(1);
+        JsonNode verify = read(get(ADMIN_SECRET, "/api/v1/audit/verify"));
+        assertThat(verify.path("valid").asBoolean()).as(verify.toString()).isTrue();
+    }
+
+    /** The port, from postmaster.pid (its fourth line), as the restarted server will listen on it again. */
+    private static int postgresPort() {
+        try {
+            return Integer.parseInt(java.nio.file.Files.readAllLines(DATA.resolve("postgres")
+                    .resolve("postmaster.pid")).get(3).trim());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.buildgateway.faults;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Primary;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+
+/**
+ * A gateway of its own (its own data folder and PostgreSQL) for two faults of issue #17 that need the replica
+ * itself to be different: its context store is a small tmpfs (a full disk, then space returned), and its clock runs
+ * {@link #SKEW} ahead of the database's (a replica whose clock is wrong, judging the leases of others).
+ */
+class SkewedReplicaFullStoreIT extends IntegrationTest {
+
+    /** Ahead of the database; below the 30 s of not-before the registry tokens the gateway mints allow. */
+    static final Duration SKEW = Duration.ofSeconds(25);
+    static final Path OWN_DATA = Path.of(DATA + "-skewed-full").toAbsolutePath();
+    static final Path STORE = OWN_DATA.resolve("contexts");
+
+    @DynamicPropertySource
+    static void ownReplica(DynamicPropertyRegistry registry) {
+        mountStore("size=2m");
+        registry.add("bgw.it.data-dir", OWN_DATA::toString);
+        registry.add("gateway.intake.store-dir", STORE::toString);
+    }
+
+    @TestConfiguration(proxyBeanMethods = false)
+    static class SkewedClock {
+        @Bean
+        @Primary
+        Clock skewedClock() {
+            return Clock.offset(Clock.systemUTC(), SKEW);
+        }
+    }
+
+    @AfterAll
+    static void unmount() {
+        run("umount", "-l", STORE.toString());
+    }
+
+    @Test
+    void aFullContextStoreAnswers507KeepsNothingAndRecoversWhenSpaceReturns() throws IOException {
+        String token = builder("payments");
+        List<String> before = storeFiles();
+        long buildsBefore = builds("payments/full-store");
+
+        // Larger than the store: the upload itself cannot be written.
+        byte[] tooLarge = contextWith(3 * 1024 * 1024);
+        Response r = submit(token, "image=payments/full-store&tag=1", tooLarge);
+        JsonNode problem = problem(r, 507);
+        assertThat(problem.path("type").asString()).endsWith("/insufficient-storage");
+        assertThat(Long.parseLong(r.header("Retry-After"))).isPositive();
+        assertThat(storeFiles()).isEqualTo(before);
+        assertThat(builds("payments/full-store")).isEqualTo(buildsBefore);
+
+        // The upload fits, its re-pack (a second copy) does not: the stored upload is removed again, no build row.
+        byte[] fitsOnce = contextWith(1024 * 1024 + 256 * 1024);
+        problem(submit(token, "image=payments/full-store&tag=2", fitsOnce), 507);
+        assertThat(storeFiles()).isEqualTo(before);
+        assertThat(builds("payments/full-store")).isEqualTo(buildsBefore);
+
+        // Space returns: the same submission is accepted, and builds from an intact context.
+        mountStore("remount,size=64m");
+        Response accepted = submit(token, "image=payments/full-store&tag=2", fitsOnce);
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(4));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        assertThat(builds("payments/full-store")).isEqualTo(buildsBefore + 1);
+    }
+
+    @Test
+    void aReplicaWhoseClockRunsAheadDoesNotExpireALeaseTheDatabaseStillHolds() {
+        String token = builder("payments");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN echo skew-step && sleep 60 && echo skew-done\nUSER 65534\n");
+        String id = read(submit(token, "image=payments/skew&tag=1&noCache=true", context)).path("id").asString();
+        eventually("the step starting", Duration.ofMinutes(2),
+                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("skew-step"));
+        // As if another replica ran the build and renewed its lease 20 s ahead, by the database's clock. This
+        // replica's clock is 25 s ahead: judged by it, that lease lapsed already.
+        jdbc.update("update build set lease_owner = 'another-replica', lease_expires_at = clock_timestamp()"
+                + " + interval '20 seconds' where id = ?::uuid", id);
+        // The lease recovery runs every 15 s: at least once in these 17 s, all before the lease ends.
+        sleep(17_000);
+        assertThat(jdbc.queryForObject("select status from build where id = ?::uuid", String.class, id))
+                .isEqualTo("RUNNING");
+        assertThat(jdbc.queryForObject("select lease_owner from build where id = ?::uuid", String.class, id))
+                .isEqualTo("another-replica");
+        // Once the database's clock passes the lease, it is expired (the check can fail, and does, in time).
+        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(45));
+        assertThat(failed.path("status").asString()).isEqualTo("FAILED");
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'build.failed'"
+                + " and target = ?", Long.class, "build/" + id)).isEqualTo(1);
+    }
+
+    private long builds(String image) {
+        return jdbc.queryForObject("select count(*) from build where image = ?", Long.class, image);
+    }
+
+    /** A context of incompressible bytes (so gzip cannot help) that the policy accepts. */
+    private static byte[] contextWith(int bytes) {
+        byte[] payload = new byte[bytes];
+        new Random(bytes).nextBytes(payload);
+        return Tars.tar().file("Dockerfile", ("FROM " + registryAddress() + "/base/busybox\n"
+                + "COPY payload.bin /payload.bin\nUSER 65534\n").getBytes()).file("payload.bin", payload).bytes();
+    }
+
+    private static List<String> storeFiles() {
+        try (var files = Files.walk(STORE)) {
+            return files.filter(Files::isRegularFile).map(p -> STORE.relativize(p).toString()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static void mountStore(String options) {
+        try {
+            Files.createDirectories(STORE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        boolean mounted = run("findmnt", "-n", STORE.toString()).contains(STORE.toString());
+        if (!mounted || options.startsWith("remount")) {
+            String out = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", STORE.toString());
+            assertThat(out).as("mount -o " + options + " " + STORE).isEmpty();
+        }
+    }
+}
