@@ -74,7 +74,13 @@ class PolicyRulesDocTest {
                 failure reason or audit details, it is replaced by `[build arg NAME]`: shorter values are left alone, as
                 replacing them would mangle every log), `rules`
                 (`<id>: error | warning | info | off`), `teams` (`<team>: {failOn, rules, autoRebuild,
-                publicBuildArgs}`; a team's public names add to the global ones), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
+                publicBuildArgs, egress, egressTunnels}`; a team's public names add to the global ones), `egress` (a list of
+                mirror URL prefixes, globally and per team, e.g. `"http://mirror.corp/debian/"`: a team's builds may fetch
+                through the gateway's egress proxy from the global entries and its own, never another team's; each entry is
+                `http|https://host[:port]/path/`, parsed strictly at load (no userinfo, query, fragment, `.`/`..` segment or
+                encoded separator; a bad entry fails the load naming it); a team with no entry builds with network none; per team
+                `egressTunnels: allow | refuse` (default `allow`; `refuse` = no CONNECT, only digest-recorded downloads); see
+                `docs/egress.md`), `waivers` (`{rule, team | "*", image?, line?, reason, approver,
                 expires: YYYY-MM-DD}`), `customRules`, and for built images `image` (`protectedPaths`: paths or
                 `{path, refuse: [modify, delete]}`, globs with `*` and a trailing `/**`; `setuidAllowed`;
                 `allowedPorts`) and `vulnerabilities` (`failOn`: critical | high | medium | low | none;
