@@ -33,6 +33,7 @@ class ScanStore {
     void insert(Scan s, String sbom, List<io.buildgateway.scanning.compliance.ComplianceResult.Arf> arfs,
             List<Packages.Package> packages,
             List<VulnerabilityMatcher.Vulnerability> vulnerabilities) {
+        replaceEarlierAttempt(s.buildId());
         db.sql("""
                 insert into image_scan (build_id, image_id, image_digest, repository, tag, team, scanned_at, passed,
                     policy_digest, base_image, base_image_id, base_digest, base_layers, config, findings, distro, sbom,
@@ -69,6 +70,23 @@ class ScanStore {
                 do update set package_rows = package_version.package_rows + excluded.package_rows
                 """).params(s.buildId(), s.buildId()).update();
         insertVulnerabilities(s.buildId(), vulnerabilities, s.scannedAt());
+    }
+
+    /**
+     * A build re-queued after its replica was lost (issue #17, docs/operations.md) runs and is scanned again under the
+     * same id: the earlier attempt's scan (never pushed, or the build would not have been re-queued) is replaced, its
+     * package counts taken back, its packages, vulnerabilities and ARF results deleted with it (on delete cascade).
+     */
+    private void replaceEarlierAttempt(UUID buildId) {
+        db.sql("""
+                update package_version v set package_rows = v.package_rows - p.n
+                from (select name, ecosystem, version, count(*) n
+                      from (select name, ecosystem, version from image_package where build_id = ?
+                            union all select advisory_name, ecosystem, version from image_package where build_id = ?) q
+                      group by name, ecosystem, version) p
+                where v.name = p.name and v.ecosystem = p.ecosystem and v.version = p.version
+                """).params(buildId, buildId).update();
+        db.sql("delete from image_scan where build_id = ?").param(buildId).update();
     }
 
     private void insertVulnerabilities(UUID buildId, Collection<VulnerabilityMatcher.Vulnerability> vulnerabilities,
