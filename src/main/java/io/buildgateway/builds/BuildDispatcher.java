@@ -241,7 +241,10 @@ class BuildDispatcher {
         // the worker then stops the daemon's build and pushes, records, signs and publishes nothing.
         AtomicBoolean lost = new AtomicBoolean(false);
         Timer.Sample sample = Timer.start(meters);
-        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, cancel, lost), 1, 1,
+        // The attempt is part of the lease: a re-queued build claimed again by this same replica is a new run, and
+        // the old run's heartbeat must find it no longer its own.
+        int attempt = b.attempts;
+        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, attempt, cancel, lost), 1, 1,
                 TimeUnit.SECONDS);
         BuildOutcome outcome;
         try {
@@ -255,7 +258,7 @@ class BuildDispatcher {
                         b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
                         session == null ? null : session.proxyUrl());
                 outcome = hosts.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
-                        () -> stillOurs(id, lost));
+                        () -> stillOurs(id, attempt, lost));
             }
         } catch (RuntimeException e) {
             log.error("build {} failed unexpectedly", id, e);
@@ -323,9 +326,9 @@ class BuildDispatcher {
         }
     }
 
-    private void beat(UUID id, AtomicBoolean cancel, AtomicBoolean lost) {
+    private void beat(UUID id, int attempt, AtomicBoolean cancel, AtomicBoolean lost) {
         try {
-            if (!renew(id)) {
+            if (!renew(id, attempt)) {
                 if (lost.compareAndSet(false, true)) {
                     log.warn("build {}: its lease is no longer this replica's; stopping it", id);
                 }
@@ -340,8 +343,8 @@ class BuildDispatcher {
     }
 
     /** Renews the build's lease; false when it is no longer RUNNING under this replica (0 rows). */
-    private boolean renew(UUID id) {
-        Integer renewed = tx.execute(s -> builds.heartbeat(id, replica,
+    private boolean renew(UUID id, int attempt) {
+        Integer renewed = tx.execute(s -> builds.heartbeat(id, replica, attempt,
                 builds.databaseNow().plus(properties.lease())));
         return renewed != null && renewed == 1;
     }
@@ -351,9 +354,9 @@ class BuildDispatcher {
      * from now, and answers whether it is still this replica's. A database that cannot be asked answers no: an
      * image pushed without a lease could be pushed again by a second attempt.
      */
-    private boolean stillOurs(UUID id, AtomicBoolean lost) {
+    private boolean stillOurs(UUID id, int attempt, AtomicBoolean lost) {
         try {
-            if (renew(id)) {
+            if (renew(id, attempt)) {
                 return true;
             }
             lost.set(true);

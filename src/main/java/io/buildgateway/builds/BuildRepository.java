@@ -70,8 +70,8 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
 
     @Modifying
     @Query("update Build b set b.leaseExpiresAt = :until where b.id = :id and b.leaseOwner = :owner"
-            + " and b.status = io.buildgateway.builds.BuildStatus.RUNNING")
-    int heartbeat(UUID id, String owner, Instant until);
+            + " and b.attempts = :attempt and b.status = io.buildgateway.builds.BuildStatus.RUNNING")
+    int heartbeat(UUID id, String owner, int attempt, Instant until);
 
     @Query("select b.cancelRequested from Build b where b.id = :id")
     Boolean cancelRequested(UUID id);

@@ -92,10 +92,17 @@ class BaseImages {
      * replica.
      */
     synchronized Refresh refresh(RequestInfo info) {
-        return tx.execute(s -> {
+        Refresh found = tx.execute(s -> {
             db.sql("select pg_advisory_xact_lock(?) is not null").param(WATCH_LOCK).query(Boolean.class).single();
             return refreshLocked(info);
         });
+        // Rebuilds are requested after the watch's transaction committed: a rebuild submits builds in transactions
+        // of their own, which must see the recorded move (and whose rows the rebuild's links must see).
+        List<Change> changed = new ArrayList<>();
+        for (Change c : found.changed()) {
+            changed.add(new Change(c.ref(), c.from(), c.to(), autoRebuild(c.ref(), info)));
+        }
+        return new Refresh(found.checked(), changed, found.errors());
     }
 
     private Refresh refreshLocked(RequestInfo info) {
@@ -145,7 +152,7 @@ class BaseImages {
                 events.publishEvent(new AuditRecord("base-image.changed", "base/" + ref, AuditRecord.Outcome.SUCCESS,
                         details, info));
                 notices.baseChanged(ref, old, digest);
-                changed.add(new Change(ref, old, digest, autoRebuild(ref, info)));
+                changed.add(new Change(ref, old, digest, List.of()));
             } else {
                 db.sql("update base_image set checked_at = ?, error = null where ref = ?")
                         .params(Timestamp.from(now), ref).update();

@@ -117,6 +117,9 @@ public abstract class IntegrationTest {
         registry.add("gateway.builds.dispatch-interval", () -> "200ms");
         // Builds whose lease lapsed (BuildLeaseIT, ReplicasIT) are decided within a second of it.
         registry.add("gateway.builds.lease-check-interval", () -> "1s");
+        // Only explicit refreshes watch the bases in tests: several Spring contexts share one database, and a
+        // scheduled watch in one of them would record a move another test is waiting to see.
+        registry.add("gateway.inventory.base-watch-interval", () -> "24h");
         registry.add("gateway.replica-name", () -> "replica-a");
         registry.add("gateway.intake.max-context-size", () -> "${bgw.it.max-context-size:32MB}");
         registry.add("gateway.intake.max-uncompressed-size", () -> "${bgw.it.max-uncompressed-size:64MB}");
