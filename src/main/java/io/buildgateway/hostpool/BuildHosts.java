@@ -509,8 +509,8 @@ public class BuildHosts {
             DockerBuiltImage built = new DockerBuiltImage(docker, properties.apiVersion(), job, labelled.imageId(),
                     ref, output, deadline);
             if (!quarantine.isEmpty()) {
-                return checkWhilePushing(docker, job, plan, built, labelled.imageId(), quarantine + "/"
-                        + job.buildId(), run, output, cancelled, mayPush, deadline, t0, t1, t2);
+                return checkWhilePushing(docker, job, plan, built, labelled.imageId(), quarantineOf(quarantine, job),
+                        run, output, cancelled, mayPush, deadline, t0, t1, t2);
             }
             for (ImageGate gate : gates) {
                 ImageGate.Verdict verdict = gate.examine(built);
@@ -593,7 +593,7 @@ public class BuildHosts {
 
     /**
      * The push beside the checks (docs/security.md "Quarantine push"): the daemon pushes the image to the build's
-     * quarantine repository ({@code <quarantine>/<build id>}, which no build is granted and no team owns) while the
+     * quarantine repository ({@code <quarantine>/<build id>/<run>}, which no build is granted and no team owns) while the
      * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
      * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
      * tell the gates it was pushed. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
@@ -613,10 +613,14 @@ public class BuildHosts {
         docker.pushImageCmd(held).withTag(QUARANTINE_TAG).withAuthConfig(pushAuth(job, plan, quarantine))
                 .exec(push);
         boolean named = false;
+        boolean refused = false;
         try {
             for (ImageGate gate : gates) {
                 ImageGate.Verdict verdict = gate.examine(built);
                 if (!verdict.passed()) {
+                    // let the push end first: a push stopped by closing its stream may still write its manifest
+                    // after the deletion (the daemon ends it on its own time), so the refused image would stay
+                    refused = true;
                     removeQuietly(docker, imageId);
                     return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
                 }
@@ -661,31 +665,62 @@ public class BuildHosts {
         } finally {
             if (!named) {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
-                discard(push, quarantine, job);
+                discard(push, quarantine, job, refused ? deadline : null);
             }
         }
     }
 
-    /** The tag of an image in its build's quarantine repository (the repository alone names the build). */
+    /** The tag of an image in its run's quarantine repository (the repository alone names the build and run). */
     static final String QUARANTINE_TAG = "checking";
 
     /**
-     * Stops the quarantine push (closing its stream makes the daemon stop) and deletes what reached the registry.
-     * Should the deletion fail, the image stays in a repository no build and no team
-     * can read, and the warning says so; the build's outcome is unchanged.
+     * The quarantine repository of one run of a build, {@code <quarantine>/<build id>/<run>}: a re-queued build's
+     * second run (or a lapsed first run still pushing from another replica) never shares a repository with its
+     * other run, so one run's discard cannot delete the manifest the other is naming.
      */
-    private void discard(PushCallback push, String quarantine, BuildJob job) {
-        closeQuietly(push);
+    static String quarantineOf(String quarantine, BuildJob job) {
+        return quarantine + "/" + job.buildId() + "/" + java.util.HexFormat.of().formatHex(
+                java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
+    }
+
+    private static final java.security.SecureRandom RUNS = new java.security.SecureRandom();
+
+    /**
+     * Ends the quarantine push and deletes what reached the registry. With {@code waitUntil} (a refusal: the image is
+     * already built and the push nearly done) the push runs to its end first, so its manifest cannot land after the
+     * deletion; otherwise (cancel, timeout, error) closing the stream stops the daemon, and as the daemon may still
+     * write the manifest after the client is gone, the deletion is repeated once a little later on the checker's
+     * thread. Should a deletion fail, the image stays in a repository no build and no team can read, and the
+     * warning says so; the build's outcome is unchanged.
+     */
+    private void discard(PushCallback push, String quarantine, BuildJob job, Instant waitUntil) {
         try {
-            if (!push.done.await(30, TimeUnit.SECONDS)) {
-                log.warn("build {}: the daemon did not end its quarantine push within 30 s", job.buildId());
+            boolean ended = waitUntil != null && push.done.await(Math.max(1,
+                    java.time.Duration.between(Instant.now(), waitUntil).toMillis()), TimeUnit.MILLISECONDS);
+            if (!ended) {
+                closeQuietly(push);
+                if (!push.done.await(30, TimeUnit.SECONDS)) {
+                    log.warn("build {}: the daemon did not end its quarantine push within 30 s", job.buildId());
+                }
+            }
+            deleteQuarantined(push.digest, quarantine, job);
+            if (!ended) {
+                try {
+                    checker.schedule(() -> deleteQuarantined(null, quarantine, job), 10, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                    log.debug("the gateway is stopping: {} is not checked again", quarantine);
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            deleteQuarantined(push.digest, quarantine, job);
         }
+    }
+
+    private void deleteQuarantined(String digest, String quarantine, BuildJob job) {
         try {
-            if (push.digest != null) {
-                registryApi.deleteManifest(quarantine, push.digest);
+            if (digest != null) {
+                registryApi.deleteManifest(quarantine, digest);
             }
             registryApi.deleteManifest(quarantine, QUARANTINE_TAG);
         } catch (IOException | RuntimeException e) {

@@ -151,7 +151,7 @@ public record HostPoolProperties(
      * @param tokens how the gateway mints the registry tokens it gives build daemons (docs/security.md); when unset,
      *        daemons pull and push with {@code username}/{@code password}
      * @param quarantine the repository prefix under which a build's daemon pushes its image while the gateway still
-     *        verifies and scans it ({@code <quarantine>/<build id>}; docs/security.md "Quarantine push"): no build
+     *        verifies and scans it ({@code <quarantine>/<build id>/<run>}; docs/security.md "Quarantine push"): no build
      *        is ever granted a pull of it and no build may name an image under it, whatever its team. The image is
      *        given its name only when every check passed; refused, its manifest is deleted. Empty: the push starts
      *        only after the checks (slower; for a registry that does not mount blobs across repositories)

@@ -51,17 +51,19 @@ class ScanningIT extends IntegrationTest {
      */
     private void assertNotInRegistry(String repository, JsonNode build) {
         assertNotInRegistry(repository);
-        Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/tags/list")).GET());
-        if (tags.status() != 404) {
-            assertThat(tags.status()).as(tags.body()).isEqualTo(200);
-            JsonNode listed = read(tags).path("tags");
-            assertThat(listed.isNull() || listed.isMissingNode() || listed.isEmpty()).as(tags.body()).isTrue();
+        for (String quarantine : quarantineRepositories(build.path("id").asString())) {
+            Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/"
+                    + quarantine + "/tags/list")).GET());
+            if (tags.status() != 404) {
+                assertThat(tags.status()).as(tags.body()).isEqualTo(200);
+                JsonNode listed = read(tags).path("tags");
+                assertThat(listed.isNull() || listed.isMissingNode() || listed.isEmpty()).as(tags.body()).isTrue();
+            }
+            Response held = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/"
+                    + quarantine + "/manifests/checking")).header("Accept",
+                    "application/vnd.docker.distribution.manifest.v2+json").GET());
+            assertThat(held.status()).as(quarantine).isEqualTo(404);
         }
-        Response held = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/gateway-quarantine/" + build.path("id").asString() + "/manifests/checking")).header("Accept",
-                "application/vnd.docker.distribution.manifest.v2+json").GET());
-        assertThat(held.status()).as("quarantine of " + build.path("id").asString()).isEqualTo(404);
     }
 
     private static String osv(String id, String modified, String ecosystem, String name, String fixed,

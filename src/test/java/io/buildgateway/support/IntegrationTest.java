@@ -194,6 +194,25 @@ public abstract class IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
     }
 
+    /**
+     * The registry's quarantine repositories of a build ({@code gateway-quarantine/<build id>/<run>}, one per run),
+     * from the registry's catalog.
+     */
+    protected List<String> quarantineRepositories(String buildId) {
+        Response catalog = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/_catalog?n=100000")).GET());
+        if (catalog.status() != 200) {
+            throw new AssertionError("registry catalog: " + catalog.status() + " " + catalog.body());
+        }
+        List<String> found = new java.util.ArrayList<>();
+        for (JsonNode name : read(catalog).path("repositories")) {
+            if (name.asString().startsWith("gateway-quarantine/" + buildId + "/")) {
+                found.add(name.asString());
+            }
+        }
+        return found;
+    }
+
     protected JsonNode read(Response r) {
         return json.readTree(r.body());
     }
