@@ -197,7 +197,10 @@ class HelmChartTest {
                 .getData().get("application.yaml");
         assertThat(config).contains("tcp://bg-build-gateway-buildhost-2.bg-build-gateway-buildhost.builds.svc:2376")
                 .contains("tls-cert-path: /etc/build-gateway/buildhost-tls")
-                .contains("dir: /etc/build-gateway/policy").contains("generate-if-missing: false");
+                .contains("dir: /etc/build-gateway/policy").contains("generate-if-missing: false")
+                .contains("replica-name: ${POD_NAME}");
+        assertThat(c.getEnv()).anyMatch(e -> e.getName().equals("POD_NAME")
+                && e.getValueFrom().getFieldRef().getFieldPath().equals("metadata.name"));
 
         ServiceMonitor monitor = all(objects, ServiceMonitor.class).get(0);
         assertThat(monitor.getSpec().endpoints.get(0).path).isEqualTo("/actuator/prometheus");
@@ -447,5 +450,101 @@ class HelmChartTest {
         Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
         assertThat(edges).contains("gateway -> postgresql TCP/5432").doesNotContain("gateway -> database TCP/5432");
         assertThat(edges).filteredOn(e -> e.contains("postgresql")).containsExactly("gateway -> postgresql TCP/5432");
+    }
+
+    // ---- ephemeral build hosts ---------------------------------------------------------------------------------
+
+    static final String[] EPHEMERAL = {"buildHosts.ephemeral.enabled=true"};
+
+    @Test
+    void ephemeralBuildHostsGiveTheGatewayPodsOfItsNamespaceAndNothingElse() {
+        List<HasMetadata> objects = parse(render(EPHEMERAL));
+        // The fixed hosts are gone; the headless Service stays (the Pods' DNS names live under it).
+        assertThat(all(objects, StatefulSet.class)).isEmpty();
+        assertThat(objects).anyMatch(o -> o.getKind().equals("Service")
+                && o.getMetadata().getName().equals("bg-build-gateway-buildhost"));
+        assertThat(objects).extracting(HasMetadata::getKind).doesNotContain("ClusterRole", "ClusterRoleBinding");
+
+        var role = one(objects, io.fabric8.kubernetes.api.model.rbac.Role.class, "bg-build-gateway-buildhosts");
+        assertThat(role.getRules()).hasSize(1);
+        var rule = role.getRules().get(0);
+        assertThat(rule.getApiGroups()).containsExactly("");
+        assertThat(rule.getResources()).containsExactly("pods");
+        assertThat(rule.getVerbs()).containsExactlyInAnyOrder("create", "get", "list", "watch", "delete");
+        assertThat(rule.getResourceNames()).isNullOrEmpty();
+        var binding = one(objects, io.fabric8.kubernetes.api.model.rbac.RoleBinding.class,
+                "bg-build-gateway-buildhosts");
+        assertThat(binding.getRoleRef().getKind()).isEqualTo("Role");
+        assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
+        assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getKind()).isEqualTo("ServiceAccount");
+            assertThat(s.getName()).isEqualTo("bg-build-gateway");
+            assertThat(s.getNamespace()).isEqualTo(NS);
+        });
+
+        // Only the gateway's Pod gets an API token, and it knows its own name (the owner of the Pods it starts).
+        PodSpec gateway = one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec();
+        assertThat(gateway.getAutomountServiceAccountToken()).isTrue();
+        assertThat(gateway.getContainers().get(0).getEnv()).anyMatch(e -> e.getName().equals("POD_NAME")
+                && e.getValueFrom().getFieldRef().getFieldPath().equals("metadata.name"));
+        assertThat(restrictedViolations(gateway)).isEmpty();
+
+        // The gateway's configuration, bound as the gateway binds it, yields the Pod it will create: the chart's
+        // build-host image, nodes, certificate and DNS name, and no token.
+        String config = one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config")
+                .getData().get("application.yaml");
+        assertThat(config).doesNotContain("tcp://bg-build-gateway-buildhost-0").contains("owner-pod: ${POD_NAME}");
+        var pod = io.buildgateway.hostpool.EphemeralPods.podFor(config, "h1");
+        assertThat(pod.getMetadata().getNamespace()).isEqualTo(NS);
+        PodSpec host = pod.getSpec();
+        assertThat(host.getContainers().get(0).getImage()).startsWith("registry.corp.example/platform/build-host");
+        assertThat(host.getSubdomain()).isEqualTo("bg-build-gateway-buildhost");
+        assertThat(host.getAutomountServiceAccountToken()).isFalse();
+        // Keys with '/' and dots survive Spring's binding (the chart brackets them), or the NetworkPolicies below
+        // would not select the Pod and the scheduler would not place it on the build-host nodes.
+        assertThat(host.getNodeSelector()).containsExactlyEntriesOf(Map.of("build-gateway/build-host", "true"));
+        assertThat(pod.getMetadata().getLabels()).containsEntry("app.kubernetes.io/instance", "bg")
+                .containsEntry("app.kubernetes.io/component", "buildhost");
+        assertThat(host.getTolerations()).anyMatch(t -> t.getKey().equals("build-gateway/build-host"));
+        assertThat(host.getVolumes()).anyMatch(v -> v.getSecret() != null
+                && v.getSecret().getSecretName().equals("bg-buildhost-server-tls"));
+        assertThat(restrictedViolations(host)).as("privileged, the chart's one exception").anyMatch(
+                s -> s.endsWith("privileged"));
+
+        // The chart's NetworkPolicies cover those Pods: only the gateway reaches them, they reach only the registry
+        // and the egress proxy; the gateway alone reaches the API server.
+        List<PodTemplateSpec> pods = new ArrayList<>(podTemplates(objects));
+        pods.add(new PodTemplateSpec(pod.getMetadata(), pod.getSpec()));
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, pods);
+        assertThat(edges).contains("gateway -> buildhost TCP/2376", "gateway -> api-server TCP/443",
+                "gateway -> api-server TCP/6443", "buildhost -> registry TCP/443", "buildhost -> egress-proxy TCP/3128");
+        assertThat(edges).filteredOn(e -> e.endsWith("-> buildhost TCP/2376")).containsExactly(
+                "gateway -> buildhost TCP/2376");
+        assertThat(edges).filteredOn(e -> e.startsWith("buildhost -> ")).allMatch(e -> e.matches(
+                "buildhost -> (registry|egress-proxy|dns) .*"));
+        assertThat(edges).filteredOn(e -> e.contains("api-server")).allMatch(e -> e.startsWith("gateway -> "));
+    }
+
+    @Test
+    void withoutEphemeralHostsTheGatewayHasNoTokenNoRoleAndNoWayToTheApiServer() throws IOException {
+        List<HasMetadata> objects = parse(render());
+        assertThat(objects).extracting(HasMetadata::getKind).doesNotContain("Role", "RoleBinding");
+        assertThat(one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec()
+                .getAutomountServiceAccountToken()).isFalse();
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
+        assertThat(edges).noneMatch(e -> e.contains("api-server"));
+        // Ephemeral hosts without the API server's address would leave the gateway unable to start a host.
+        Path noApiServer = Files.createTempFile("values-", ".yaml");
+        try {
+            Files.writeString(noApiServer, "buildHosts: {ephemeral: {enabled: true}}\n"
+                    + "networkPolicy: {apiServer: {cidrs: [], ports: [443]}}\n");
+            assertThatThrownBy(() -> new Helm(CHART).template().withName("bg").withNamespace(NS)
+                    .withKubeVersion("1.31.0").withValuesFile(VALUES).withValuesFile(noApiServer).call())
+                    .hasMessageContaining("networkPolicy.apiServer.cidrs is required");
+        } finally {
+            Files.deleteIfExists(noApiServer);
+        }
+        assertThatThrownBy(() -> render("buildHosts.ephemeral.enabled=true", "buildHosts.ephemeral.warm=-1"))
+                .hasMessageContaining("warm");
     }
 }

@@ -38,7 +38,7 @@ final class NetworkEdges {
     }
 
     static final List<String> PORTS = List.of("TCP/8080", "TCP/2376", "TCP/5432", "TCP/443", "TCP/3128", "TCP/587",
-            "TCP/53", "UDP/53", "TCP/22", "TCP/80");
+            "TCP/6443", "TCP/53", "UDP/53", "TCP/22", "TCP/80");
 
     private static String releaseNamespace;
 
@@ -60,7 +60,7 @@ final class NetworkEdges {
         endpoints.add(new Endpoint("stranger", "default", Map.of("app", "x"), "10.244.4.2", false));
         for (String[] ext : new String[][] {{"registry", "10.20.0.10"}, {"egress-proxy", "10.20.0.20"},
                 {"database", "10.20.0.30"}, {"idp", "10.20.0.40"}, {"smtp", "10.20.0.50"},
-                {"webhooks", "10.20.0.60"}, {"internet", "93.184.216.34"}}) {
+                {"webhooks", "10.20.0.60"}, {"api-server", "10.20.0.70"}, {"internet", "93.184.216.34"}}) {
             endpoints.add(new Endpoint(ext[0], null, Map.of(), ext[1], false));
         }
         Set<String> edges = new TreeSet<>();
