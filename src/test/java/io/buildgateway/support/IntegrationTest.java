@@ -199,15 +199,25 @@ public abstract class IntegrationTest {
      * from the registry's catalog.
      */
     protected List<String> quarantineRepositories(String buildId) {
-        Response catalog = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/_catalog?n=100000")).GET());
-        if (catalog.status() != 200) {
-            throw new AssertionError("registry catalog: " + catalog.status() + " " + catalog.body());
-        }
         List<String> found = new java.util.ArrayList<>();
-        for (JsonNode name : read(catalog).path("repositories")) {
-            if (name.asString().startsWith("gateway-quarantine/" + buildId + "/")) {
-                found.add(name.asString());
+        String last = "";
+        while (true) {
+            // the registry pages its catalog (at most 1000 names a page), in lexical order
+            Response catalog = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                    + "/v2/_catalog?n=1000" + (last.isEmpty() ? "" : "&last=" + java.net.URLEncoder.encode(last,
+                            java.nio.charset.StandardCharsets.UTF_8)))).GET());
+            if (catalog.status() != 200) {
+                throw new AssertionError("registry catalog: " + catalog.status() + " " + catalog.body());
+            }
+            JsonNode names = read(catalog).path("repositories");
+            for (JsonNode name : names) {
+                if (name.asString().startsWith("gateway-quarantine/" + buildId + "/")) {
+                    found.add(name.asString());
+                }
+                last = name.asString();
+            }
+            if (names.size() < 1000) {
+                break;
             }
         }
         return found;
