@@ -53,13 +53,24 @@ class EgressBuildIT extends IntegrationTest {
 
     /** Gives the team an allowlist (or none) and switches off the lint rules that would block the Dockerfile. */
     private void policy(String token, String team, List<String> egress, String dockerfile) throws Exception {
+        policy(token, team, egress, dockerfile, List.of());
+    }
+
+    /**
+     * The same; {@code add-url-outside-egress} stays on unless named in {@code alsoOff} (a test that wants the
+     * proxy's own check at run time switches the policy's earlier one off).
+     */
+    private void policy(String token, String team, List<String> egress, String dockerfile, List<String> alsoOff)
+            throws Exception {
         String before = policyDigest(token);
         StringBuilder doc = new StringBuilder("teams:\n  " + team + ":\n");
         if (!egress.isEmpty()) {
             doc.append("    egress:\n");
             egress.forEach(e -> doc.append("      - \"").append(e).append("\"\n"));
         }
-        List<String> blocking = blockingRules(token, team, dockerfile);
+        List<String> blocking = new ArrayList<>(blockingRules(token, team, dockerfile));
+        blocking.remove("add-url-outside-egress");
+        blocking.addAll(alsoOff);
         if (!blocking.isEmpty()) {
             doc.append("    rules:\n");
             blocking.forEach(r -> doc.append("      ").append(r).append(": \"off\"\n"));
@@ -257,7 +268,8 @@ class EgressBuildIT extends IntegrationTest {
         String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
                 + "ADD --checksum=sha256:" + "0".repeat(64) + " " + canary + "/lib.jar /opt/lib/\n"
                 + "USER 65534\nHEALTHCHECK NONE\n";
-        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile);
+        // The policy refuses it at submission (add-url-outside-egress, below); off here to reach the proxy's check.
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile, List.of("add-url-outside-egress"));
         String canaryBefore = canaryRequests();
 
         JsonNode done = build(token, team, dockerfile);
@@ -272,6 +284,22 @@ class EgressBuildIT extends IntegrationTest {
     }
 
     @Test
+    void aTeamWithoutAnAllowlistHasItsAddOfAUrlRefusedByThePolicy() throws Exception {
+        String team = "egp" + RUN;
+        String token = builder(team);
+        String jarUrl = mavenArtifact()[0] + ".jar";
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "ADD --checksum=sha256:" + sha256Of(jarUrl) + " " + jarUrl + " /opt/lib/\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(), dockerfile);
+
+        Response refused = submit(token, "image=" + team + "/app&tag=1", Tars.dockerfile(dockerfile));
+        assertThat(refused.status()).as(refused.body()).isEqualTo(422);
+        assertThat(read(refused).path("findings").findValuesAsString("rule")).contains("add-url-outside-egress");
+        assertThat(refused.body()).contains("not in the egress allowlist of team " + team);
+    }
+
+    @Test
     void anotherTeamsAllowlistDoesNotApplyToAdd() throws Exception {
         String team = "ego" + RUN;
         String other = "egm" + RUN;
@@ -281,7 +309,7 @@ class EgressBuildIT extends IntegrationTest {
                 + "ADD --checksum=sha256:" + sha256Of(jarUrl) + " " + jarUrl + " /opt/lib/\n"
                 + "USER 65534\nHEALTHCHECK NONE\n";
         policy(token, other, List.of(mirror() + "/maven2/"), dockerfile);
-        policy(token, team, List.of(mirror() + "/debian/"), dockerfile);
+        policy(token, team, List.of(mirror() + "/debian/"), dockerfile, List.of("add-url-outside-egress"));
 
         JsonNode done = build(token, team, dockerfile);
         String id = done.path("id").asString();
