@@ -1,6 +1,5 @@
 package io.buildgateway.dockerfile;
 
-import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -96,22 +95,45 @@ public final class RemoteAdds {
         return new Add(i.line(), sources, checksum, problem == null ? names : List.of(), problem);
     }
 
-    /** The name BuildKit's Dockerfile frontend gives a remote source: the last segment of the URL's path. */
+    /**
+     * The name BuildKit's Dockerfile frontend gives a remote source: the last segment of the URL's path, decoded as Go's
+     * {@code url.Parse} decodes it (null for a malformed escape).
+     */
     static String name(String url) {
-        try {
-            String path = URI.create(url).getPath();
-            if (path == null) {
-                return null;
+        int scheme = url.indexOf("://");
+        int from = scheme < 0 ? 0 : scheme + 3;
+        int end = url.length();
+        for (int k = from; k < url.length(); k++) {
+            if (url.charAt(k) == '?' || url.charAt(k) == '#') {
+                end = k;
+                break;
             }
-            String trimmed = path;
-            while (trimmed.length() > 1 && trimmed.endsWith("/")) {
-                trimmed = trimmed.substring(0, trimmed.length() - 1);
-            }
-            String base = trimmed.substring(trimmed.lastIndexOf('/') + 1);
-            return base.isEmpty() || base.equals(".") || trimmed.equals("/") ? "__unnamed__" : base;
-        } catch (IllegalArgumentException e) {
-            return null;
         }
+        int slash = url.indexOf('/', from);
+        String path = slash < 0 || slash >= end ? "" : url.substring(slash, end);
+        while (path.length() > 1 && path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        String base = path.substring(path.lastIndexOf('/') + 1);
+        if (base.isEmpty() || base.equals(".")) {
+            return "__unnamed__";
+        }
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int k = 0; k < base.length(); k++) {
+            char c = base.charAt(k);
+            if (c == '%') {
+                if (k + 2 >= base.length() || Character.digit(base.charAt(k + 1), 16) < 0
+                        || Character.digit(base.charAt(k + 2), 16) < 0) {
+                    return null;
+                }
+                out.write(Integer.parseInt(base.substring(k + 1, k + 3), 16));
+                k += 2;
+            } else {
+                byte[] b = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
+            }
+        }
+        return out.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**

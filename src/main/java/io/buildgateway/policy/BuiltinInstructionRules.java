@@ -113,7 +113,8 @@ final class BuiltinInstructionRules {
                             }
                             if (!egressAdmits(allow, w)) {
                                 emit.emit(i.line(), "ADD", "ADD of " + BuiltinRunRules.abbreviate(w) + ": not in the"
-                                        + " egress allowlist of team " + s.team() + (allow.isEmpty()
+                                        + " egress allowlist" + (s.team() == null ? "" : " of team " + s.team())
+                                        + (allow.isEmpty()
                                         ? " (it has none: its builds run with network none)" : ""));
                             }
                         }

@@ -41,6 +41,9 @@ class RemoteAddsTest {
         assertThat(RemoteAdds.name("http://mirror")).isEqualTo("__unnamed__");
         assertThat(RemoteAdds.name("http://mirror/a/b/")).isEqualTo("b");
         assertThat(RemoteAdds.name("http://mirror/a/b.tgz?x=1")).isEqualTo("b.tgz");
+        assertThat(RemoteAdds.name("http://mirror?q=/x")).isEqualTo("__unnamed__");
+        assertThat(RemoteAdds.name("http://mirror/a/lib%2B1.jar#f")).isEqualTo("lib+1.jar");
+        assertThat(RemoteAdds.name("http://mirror/a/bad%2")).isNull();
     }
 
     @Test
