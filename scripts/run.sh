@@ -50,6 +50,11 @@ gateway:
     work-dir: $SCAN_DIR
   policy:
     approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
+  # Controlled egress (docs/egress.md): the proxy listens where env.sh's relay leads (127.0.0.1:<egress port>);
+  # host1's steps reach it at the bridge address of its network namespace. Builds get network only for teams
+  # with an egress: allowlist in config/policy/.
+  egress:
+    listen: 127.0.0.1:$BGW_EGRESS_PORT
   hostpool:
     registry:
       address: $BGW_REGISTRY
@@ -63,7 +68,10 @@ gateway:
         endpoint: $BGW_DOCKER_HOST
         capacity: 2
         build-cache-max: 8GB
+        egress-address: $BGW_EGRESS_STEP_ADDRESS
 YML
+# The relay reads the proxy's port from this file when a test gateway wrote one; make run's is the fixed port.
+rm -f "$BGW_EGRESS_PORT_FILE"
 
 echo "[run] starting the gateway on :$PORT (log: $STATE/gateway.log)" >&2
 GATEWAY_PORT=$PORT setsid java -Xmx512m -jar "$JAR" --spring.config.additional-location="file:$STATE/gateway.yaml" \
@@ -75,6 +83,7 @@ for _ in $(seq 1 240); do
     echo
     echo "Build Gateway is up on http://localhost:$PORT (registry $BGW_REGISTRY, build host $BGW_DOCKER_HOST)."
     echo "docker build through it: DOCKER_HOST=tcp://127.0.0.1:$DOCKER_API_PORT DOCKER_BUILDKIT=0 (docs/docker-cli.md)."
+    echo "Egress proxy on 127.0.0.1:$BGW_EGRESS_PORT, steps reach it at $BGW_EGRESS_STEP_ADDRESS: teams with an egress: allowlist in config/policy/ (docs/egress.md)."
     if [ "$SHOW_TOKEN" = true ]; then
       echo "Admin token (shown once; also in $STATE/admin-token, mode 0600):"
       echo "  $GATEWAY_BOOTSTRAP_TOKEN"

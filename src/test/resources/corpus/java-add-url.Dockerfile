@@ -9,7 +9,7 @@ RUN mvn -B -q package -DskipTests
 FROM 127.0.0.1:5000/base/jre:17
 WORKDIR /app
 COPY --from=build /src/target/app.jar /app/app.jar
-# expect: add-url-without-checksum
+# expect: add-url-outside-egress add-url-without-checksum
 ADD https://example.com/tool.tar.gz /opt/
 USER 10001
 EXPOSE 8080

@@ -9,7 +9,7 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
-# expect: add-url-without-checksum
+# expect: add-url-outside-egress add-url-without-checksum
 ADD https://example.com/tool.tar.gz /opt/
 USER node
 CMD ["node", "server.js"]

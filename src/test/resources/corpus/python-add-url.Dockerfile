@@ -6,7 +6,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY app/ ./app/
 RUN useradd --uid 10001 --create-home app
-# expect: add-url-without-checksum
+# expect: add-url-outside-egress add-url-without-checksum
 ADD https://example.com/tool.tar.gz /opt/
 USER app
 CMD ["python", "-m", "app"]

@@ -75,17 +75,19 @@ class BuildDispatcher {
     private final org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress;
     private final org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants;
     private final io.buildgateway.hostpool.ImageRegistry registry;
+    private final RemoteAddFetch remoteAdds;
 
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
             Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
             org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
-            io.buildgateway.hostpool.ImageRegistry registry,
+            io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
             @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
         this.replica = (replicaName.isBlank() ? "replica" : replicaName) + "-" + UUID.randomUUID();
         this.phases = phases;
         this.registry = registry;
+        this.remoteAdds = remoteAdds;
         this.egress = egress;
         this.egressGrants = egressGrants;
         this.builds = builds;
@@ -247,18 +249,26 @@ class BuildDispatcher {
         ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, attempt, cancel, lost), 1, 1,
                 TimeUnit.SECONDS);
         BuildOutcome outcome;
+        RemoteAddFetch.Prepared prepared = null;
         try {
             if (!Files.exists(context)) {
                 outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null,
                         "the build context " + builtDigest + " is no longer in the store");
             } else {
-                List<String> allowedPulls = b.allowedPulls == null ? null
-                        : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
-                BuildJob job = new BuildJob(b.id.toString(), b.host, context, dockerfile, b.target, args, labels,
-                        b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
-                        session == null ? null : session.proxyUrl());
-                outcome = hosts.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
-                        () -> stillOurs(id, attempt, lost));
+                // ADD <url> of an egress build: fetched by the gateway through the build's session (docs/egress.md).
+                prepared = session == null || b.builtContextDigest == null ? RemoteAddFetch.Prepared.unchanged(context)
+                        : fetchRemoteAdds(b, context, session, output);
+                if (prepared.failure() != null) {
+                    outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, prepared.failure());
+                } else {
+                    List<String> allowedPulls = b.allowedPulls == null ? null
+                            : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
+                    BuildJob job = new BuildJob(b.id.toString(), b.host, prepared.context(), dockerfile, b.target,
+                            args, labels, b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
+                            session == null ? null : session.proxyUrl());
+                    outcome = hosts.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
+                            () -> stillOurs(id, attempt, lost));
+                }
             }
         } catch (RuntimeException e) {
             log.error("build {} failed unexpectedly", id, e);
@@ -266,6 +276,7 @@ class BuildDispatcher {
         } finally {
             heartbeat.cancel(false);
             buildLog.endSteps();
+            RemoteAddFetch.delete(prepared == null ? null : prepared.scratch());
         }
         io.buildgateway.egress.EgressRecord fetched = closeEgress(id, session);
         if (fetched != null && outcome.result() == BuildOutcome.Result.PUSHED) {
@@ -310,6 +321,17 @@ class BuildDispatcher {
         // daemon yet (docs/egress.md).
         io.buildgateway.egress.EgressGrant grant = grants.grantFor(b, java.util.Set.of());
         return grant == null || grant.allow().isEmpty() ? null : proxy.open(grant, buildLog);
+    }
+
+    private RemoteAddFetch.Prepared fetchRemoteAdds(Build b, Path context,
+            io.buildgateway.egress.EgressSession session, java.util.function.Consumer<String> output) {
+        try {
+            return remoteAdds.prepare(b.id, context, b.dockerfile, session, line -> output.accept(line + "\n"));
+        } catch (java.io.IOException e) {
+            log.warn("build {}: fetching its ADD <url>s failed", b.id, e);
+            return new RemoteAddFetch.Prepared(null, null, "fetching the build's ADD <url>s failed: "
+                    + e.getMessage());
+        }
     }
 
     /** Closes the session (always: its credentials die with the build) and returns what passed through it. */

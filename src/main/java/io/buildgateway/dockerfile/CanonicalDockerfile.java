@@ -328,7 +328,7 @@ public final class CanonicalDockerfile {
     }
 
     /** Flags as {@code --name=value } each, the value in double quotes where the flag reader needs them. */
-    private static String flagText(List<Instruction.Flag> flags) {
+    static String flagText(List<Instruction.Flag> flags) {
         StringBuilder out = new StringBuilder();
         for (Instruction.Flag f : flags) {
             out.append("--").append(f.name()).append('=');

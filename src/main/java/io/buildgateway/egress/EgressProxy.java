@@ -64,7 +64,8 @@ public class EgressProxy implements Egress, SmartLifecycle {
         String secret = HexFormat.of().formatHex(bytes);
         int port = properties.advertisedPort() != 0 ? properties.advertisedPort() : listenPort();
         Session session = new Session(grant, secret, Allowlist.of(grant.allow()), buildLog, records, clock,
-                "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port, sessions::remove);
+                "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port, sessions::remove,
+                this::localAddress, properties.responseTimeout());
         if (sessions.putIfAbsent(grant.buildId(), session) != null) {
             throw new IllegalStateException("build " + grant.buildId() + " already has an egress session");
         }
@@ -78,6 +79,16 @@ public class EgressProxy implements Egress, SmartLifecycle {
             throw new IllegalStateException("the egress proxy is not listening");
         }
         return s.getLocalPort();
+    }
+
+    /** Where the gateway itself reaches the listener (its own fetches for ADD <url>): loopback for a wildcard. */
+    private InetSocketAddress localAddress() {
+        ServerSocket s = server;
+        if (s == null) {
+            throw new IllegalStateException("the egress proxy is not listening");
+        }
+        InetAddress a = s.getInetAddress();
+        return new InetSocketAddress(a.isAnyLocalAddress() ? InetAddress.getLoopbackAddress() : a, s.getLocalPort());
     }
 
     /** The open session whose credentials these are, or null. */

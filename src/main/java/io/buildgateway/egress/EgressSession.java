@@ -12,6 +12,23 @@ public interface EgressSession extends AutoCloseable {
     /** What passed, tunnelled and was refused so far. */
     EgressRecord record();
 
+    /**
+     * Fetches a URL for the build, as the build: a GET through the proxy's own listener with this session's
+     * credentials, so it is judged by the allowlist (and the pin), recorded with its digest, or refused with the
+     * build-log line exactly as a step's request (used for {@code ADD <url>}, docs/egress.md). A body is written to
+     * {@code body} only for status 200; redirects are not followed here.
+     */
+    Fetched fetch(String url, java.io.OutputStream body) throws java.io.IOException;
+
+    /**
+     * The proxy's answer to {@link #fetch}: status, size and sha256 (hex) of the body as received, its
+     * {@code Last-Modified} and {@code Location} headers (or null), and for a status other than 200 the start of
+     * the proxy's text (its refusal line).
+     */
+    record Fetched(int status, String reason, long size, String sha256, String lastModified, String location,
+            String text) {
+    }
+
     /** Credentials are invalid from now on; the records are flushed to the database. */
     @Override
     void close();

@@ -32,6 +32,8 @@ final class Session implements EgressSession {
     private final Clock clock;
     private final String proxyUrl;
     private final Consumer<UUID> onClose;
+    private final java.util.function.Supplier<java.net.InetSocketAddress> listener;
+    private final java.time.Duration fetchTimeout;
     private final AtomicLong seq = new AtomicLong();
     private final List<EgressRecord.Fetch> fetches = new ArrayList<>();
     private final List<EgressRecord.Tunnel> tunnels = new ArrayList<>();
@@ -41,7 +43,8 @@ final class Session implements EgressSession {
     private volatile boolean closed;
 
     Session(EgressGrant grant, String secret, Allowlist allowlist, Consumer<String> buildLog, EgressRecords records,
-            Clock clock, String proxyUrl, Consumer<UUID> onClose) {
+            Clock clock, String proxyUrl, Consumer<UUID> onClose,
+            java.util.function.Supplier<java.net.InetSocketAddress> listener, java.time.Duration fetchTimeout) {
         this.grant = grant;
         this.secret = secret;
         this.secretBytes = secret.getBytes(StandardCharsets.US_ASCII);
@@ -51,6 +54,8 @@ final class Session implements EgressSession {
         this.clock = clock;
         this.proxyUrl = proxyUrl;
         this.onClose = onClose;
+        this.listener = listener;
+        this.fetchTimeout = fetchTimeout;
     }
 
     @Override
@@ -61,6 +66,14 @@ final class Session implements EgressSession {
     @Override
     public String secret() {
         return secret;
+    }
+
+    @Override
+    public Fetched fetch(String url, java.io.OutputStream body) throws IOException {
+        if (closed) {
+            throw new IOException("the build's egress session is closed");
+        }
+        return SelfFetch.get(listener.get(), "build-" + grant.buildId(), secret, url, body, fetchTimeout);
     }
 
     @Override

@@ -199,6 +199,94 @@ public class ContextIntake {
     }
 
     /**
+     * A folder of its own under the store's {@code incoming/} for a build's temporary files (removed by the caller;
+     * leftovers at the next start): the store's disk, not {@code /tmp}.
+     */
+    public Path scratch() throws IOException {
+        Path dir = incoming.resolve(UUID.randomUUID() + ".links");
+        Files.createDirectories(dir);
+        return dir;
+    }
+
+    /** The Dockerfile of a stored re-packed context, as the daemon will read it (at most 4 MiB). */
+    public String dockerfileOf(Path built, String dockerfilePath) throws IOException {
+        String name = dockerfileEntry(dockerfilePath);
+        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                new java.io.BufferedInputStream(Files.newInputStream(built), BUFFER), StandardCharsets.UTF_8.name())) {
+            for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
+                if (e.isFile() && e.getName().equals(name)) {
+                    if (e.getSize() > 4L * 1024 * 1024) {
+                        throw new IOException("the Dockerfile of " + built.getFileName() + " is over 4 MiB");
+                    }
+                    return new String(tar.readAllBytes(), StandardCharsets.UTF_8);
+                }
+            }
+        }
+        throw new IOException("the stored context " + built.getFileName() + " has no " + name);
+    }
+
+    /** A file fetched for a build, to add to its context at {@code name} (mode and whole-second mtime as given). */
+    public record FetchedFile(String name, Path file, int mode, long mtime) {
+    }
+
+    /**
+     * The build's context as the daemon receives it when the gateway fetched files for it ({@code ADD <url>},
+     * docs/egress.md): the stored re-packed context {@code built} read again (so it is checked again), the Dockerfile
+     * at {@code dockerfilePath} replaced by {@code dockerfileBytes}, the folder {@code folder} and the fetched files
+     * in it added after the context's entries, and {@code .dockerignore} (when the context has one) told not to
+     * exclude that folder. Written to {@code out}, not into the store: it lives as long as the build's run.
+     *
+     * @return the digest of what was written
+     */
+    public Digest withFetched(Path built, String dockerfilePath, byte[] dockerfileBytes, String folder,
+            java.util.List<FetchedFile> files, Path out) throws IOException {
+        String dockerfile;
+        try {
+            dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
+        } catch (UnsafeArchiveException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
+        }
+        MessageDigest sha = sha256();
+        Path spill = scratch();
+        try (InputStream in = Files.newInputStream(built);
+                OutputStream o = new DigestOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(out),
+                        BUFFER), sha)) {
+            Repacker repacker = new Repacker(o, java.util.Set.of(), dockerfileBytes, spill);
+            repacker.appendToDockerignore(("!" + folder + "\n!" + folder + "/**\n")
+                    .getBytes(StandardCharsets.UTF_8));
+            ArchiveInspector.Inspection inspection = ArchiveInspector.inspect(in, dockerfile, limits(), repacker);
+            if (inspection.files().stream().anyMatch(f -> f.equals(folder) || f.startsWith(folder + "/"))) {
+                throw new IOException("the context already has " + folder);
+            }
+            java.util.Set<String> folders = new java.util.TreeSet<>();
+            for (FetchedFile f : files) {
+                for (int slash = f.name().indexOf('/'); slash > 0; slash = f.name().indexOf('/', slash + 1)) {
+                    folders.add(f.name().substring(0, slash));
+                }
+            }
+            long now = java.time.Instant.now().getEpochSecond();
+            for (String d : folders) {
+                repacker.addDirectory(d, now);
+            }
+            for (FetchedFile f : files) {
+                repacker.addFile(f.name(), f.mode(), f.mtime(), f.file());
+            }
+            repacker.finish();
+        } catch (UnsafeArchiveException e) {
+            throw new IOException("the stored context " + built.getFileName() + " no longer reads: "
+                    + e.getMessage(), e);
+        } finally {
+            try (var left = Files.list(spill)) {
+                for (Path f : (Iterable<Path>) left::iterator) {
+                    Files.deleteIfExists(f);
+                }
+            }
+            Files.deleteIfExists(spill);
+        }
+        return Digest.sha256(sha.digest());
+    }
+
+    /**
      * The Dockerfile's entry name in a re-packed context: the request's path normalised as the re-pack wrote it
      * ({@code ./build//Dockerfile.prod} is {@code build/Dockerfile.prod}). The path was checked at submission.
      */

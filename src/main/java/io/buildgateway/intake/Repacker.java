@@ -70,7 +70,15 @@ final class Repacker implements ArchiveInspector.EntrySink {
                 }
             }
             case FILE -> {
-                if (hardlinkTargets.contains(e.name())) {
+                if (dockerignoreSuffix != null && e.name().equals(".dockerignore")) {
+                    byte[] content = data.readNBytes((int) Math.min(e.size(), 16 * 1024 * 1024));
+                    byte[] joined = new byte[content.length + 1 + dockerignoreSuffix.length];
+                    System.arraycopy(content, 0, joined, 0, content.length);
+                    joined[content.length] = '\n';
+                    System.arraycopy(dockerignoreSuffix, 0, joined, content.length + 1, dockerignoreSuffix.length);
+                    put(header(e.name(), TarConstants.LF_NORMAL, e.mode(), e.mtime(), joined.length, null),
+                            new ByteArrayInputStream(joined));
+                } else if (hardlinkTargets.contains(e.name())) {
                     Path spill = spillDir.resolve(spilled.size() + ".spill");
                     try (OutputStream out = Files.newOutputStream(spill)) {
                         copy(data, out, e.size());
@@ -96,6 +104,25 @@ final class Repacker implements ArchiveInspector.EntrySink {
                             in);
                 }
             }
+        }
+    }
+
+    /** Text added to the end of the context's {@code .dockerignore} (null: none). */
+    private byte[] dockerignoreSuffix;
+
+    void appendToDockerignore(byte[] suffix) {
+        this.dockerignoreSuffix = suffix;
+    }
+
+    /** A directory after the upload's entries (files fetched for the build: {@link ContextIntake#withFetched}). */
+    void addDirectory(String name, long mtime) throws IOException {
+        put(header(name + "/", TarConstants.LF_DIR, 0755, mtime, 0, null), null);
+    }
+
+    /** A regular file after the upload's entries, its content from {@code file}. */
+    void addFile(String name, int mode, long mtime, Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            put(header(name, TarConstants.LF_NORMAL, mode, mtime, Files.size(file), null), in);
         }
     }
 

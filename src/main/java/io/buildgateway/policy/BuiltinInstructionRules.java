@@ -67,7 +67,8 @@ final class BuiltinInstructionRules {
         // ---- ADD ------------------------------------------------------------------------------------------------
         add("add-url-without-checksum", E, "network", "ADD of a URL has --checksum",
                 "ADD <url> fetches at build time whatever the server returns; only a --checksum=sha256:… pins it."
-                        + " (The build hosts have no network, so the daemon itself would fetch it.) Sources are judged"
+                        + " (Only a team whose egress allowlist admits the URL may ADD it at all, and the gateway"
+                        + " then checks the digest on what it fetched: add-url-outside-egress.) Sources are judged"
                         + " after substitution, as the daemon expands them (ARG defaults, build args, ENV, ONBUILD"
                         + " triggers included); a source that depends on a variable whose value is not known before"
                         + " the build counts as a possible URL. Stricter than DL3020 because hadolint (and Trivy's"
@@ -88,6 +89,34 @@ final class BuiltinInstructionRules {
                                     i.line(), "ADD", "ADD source '" + BuiltinRunRules.abbreviate(w) + "' depends on"
                                             + " a variable whose value is not known before the build, so it may be"
                                             + " a URL; give it a value (ARG default or build arg) or use COPY"));
+                        }
+                    }
+                });
+        add("add-url-outside-egress", E, "network", "ADD of a URL is admitted by the team's egress allowlist",
+                "The gateway fetches an ADD <url> for the build through the build's egress proxy session and hands"
+                        + " the daemon a COPY of the file (docs/egress.md): a URL only the team's effective egress"
+                        + " allowlist (the global egress: entries and the team's own, never another team's) admits."
+                        + " A team without an allowlist builds with network none, so every ADD <url> of it is refused"
+                        + " here rather than failing in the confined daemon. Only http(s) URLs are fetched; git, ftp"
+                        + " and ssh sources are refused. The egress proxy judges the URL again when it is fetched.",
+                List.of(),
+                (s, emit) -> {
+                    List<io.buildgateway.shared.UrlPrefix> allow = null;
+                    for (Instruction i : s.instructions("ADD")) {
+                        for (String w : sources(s, i)) {
+                            if (!isUrl(w)) {
+                                continue;
+                            }
+                            if (allow == null) {
+                                allow = s.policy().egressFor(s.team()).stream()
+                                        .map(io.buildgateway.shared.UrlPrefix::parse).toList();
+                            }
+                            if (!egressAdmits(allow, w)) {
+                                emit.emit(i.line(), "ADD", "ADD of " + BuiltinRunRules.abbreviate(w) + ": not in the"
+                                        + " egress allowlist" + (s.team() == null ? "" : " of team " + s.team())
+                                        + (allow.isEmpty()
+                                        ? " (it has none: its builds run with network none)" : ""));
+                            }
                         }
                     }
                 });
@@ -325,6 +354,26 @@ final class BuiltinInstructionRules {
     /** A WORKDIR path without its quotes: double or single, as the builder's word processing removes both. */
     static String unquote(String dir) {
         return dir.indexOf('"') < 0 && dir.indexOf('\'') < 0 ? dir : dir.replace("\"", "").replace("'", "");
+    }
+
+    /** Whether an entry admits this URL, read as the egress proxy reads a request (an unsafe path: never). */
+    static boolean egressAdmits(List<io.buildgateway.shared.UrlPrefix> allow, String url) {
+        try {
+            java.net.URI u = new java.net.URI(url);
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
+            if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null || u.getRawUserInfo() != null) {
+                return false;
+            }
+            String path = u.getRawPath() == null || u.getRawPath().isEmpty() ? "/" : u.getRawPath();
+            if (io.buildgateway.shared.UrlPrefix.unsafePath(path) != null) {
+                return false;
+            }
+            int port = u.getPort() < 0 ? io.buildgateway.shared.UrlPrefix.defaultPort(scheme) : u.getPort();
+            String host = u.getHost().toLowerCase(Locale.ROOT);
+            return allow.stream().anyMatch(p -> p.admits(scheme, host, port, path));
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
     }
 
     static boolean isUrl(String w) {

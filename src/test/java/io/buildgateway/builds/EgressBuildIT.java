@@ -53,13 +53,24 @@ class EgressBuildIT extends IntegrationTest {
 
     /** Gives the team an allowlist (or none) and switches off the lint rules that would block the Dockerfile. */
     private void policy(String token, String team, List<String> egress, String dockerfile) throws Exception {
+        policy(token, team, egress, dockerfile, List.of());
+    }
+
+    /**
+     * The same; {@code add-url-outside-egress} stays on unless named in {@code alsoOff} (a test that wants the
+     * proxy's own check at run time switches the policy's earlier one off).
+     */
+    private void policy(String token, String team, List<String> egress, String dockerfile, List<String> alsoOff)
+            throws Exception {
         String before = policyDigest(token);
         StringBuilder doc = new StringBuilder("teams:\n  " + team + ":\n");
         if (!egress.isEmpty()) {
             doc.append("    egress:\n");
             egress.forEach(e -> doc.append("      - \"").append(e).append("\"\n"));
         }
-        List<String> blocking = blockingRules(token, team, dockerfile);
+        List<String> blocking = new ArrayList<>(blockingRules(token, team, dockerfile));
+        blocking.remove("add-url-outside-egress");
+        blocking.addAll(alsoOff);
         if (!blocking.isEmpty()) {
             doc.append("    rules:\n");
             blocking.forEach(r -> doc.append("      ").append(r).append(": \"off\"\n"));
@@ -180,6 +191,189 @@ class EgressBuildIT extends IntegrationTest {
         assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
         assertThat(log).contains("(network none, user namespaces on)").contains("proxy-unreachable")
                 .doesNotContainPattern("(?m)proxy-reached$");
+    }
+
+    /** The Maven mirror's one library: {@code <mirror>/maven2/org/slf4j/slf4j-api/<v>/slf4j-api-<v>} and its version. */
+    private String[] mavenArtifact() throws Exception {
+        String listing = http.send(HttpRequest.newBuilder(URI.create(mirror() + "/maven2/org/slf4j/slf4j-api/"))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("href=\"([0-9][^\"/]*)/\"").matcher(listing);
+        assertThat(m.find()).as("a version of slf4j-api in the Maven mirror: " + listing).isTrue();
+        String v = m.group(1);
+        return new String[] {mirror() + "/maven2/org/slf4j/slf4j-api/" + v + "/slf4j-api-" + v, v};
+    }
+
+    private String sha256Of(String url) throws Exception {
+        byte[] body = http.send(HttpRequest.newBuilder(URI.create(url)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(body));
+    }
+
+    private static String sha256Hex(JsonNode fetch) {
+        String s = fetch.path("sha256").asString();
+        return s.startsWith("sha256:") ? s.substring(7) : s;
+    }
+
+    private String provenanceOf(String token, JsonNode done) {
+        JsonNode provenance = read(get(token, "/api/v1/images/" + done.path("imageDigest").asString()
+                + "/provenance"));
+        return new String(java.util.Base64.getDecoder().decode(provenance.path("payload").asString()),
+                java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void addOfAnAllowlistedUrlIsFetchedThroughTheProxyAndRecordedWithItsDigest() throws Exception {
+        String team = "egd" + RUN;
+        String token = builder(team);
+        String[] artifact = mavenArtifact();
+        String jarUrl = artifact[0] + ".jar";
+        String jarName = "slf4j-api-" + artifact[1] + ".jar";
+        String sha = sha256Of(jarUrl);
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "ADD --checksum=sha256:" + sha + " " + jarUrl + " /opt/lib/\n"
+                + "RUN stat -c 'mode %a owner %u' /opt/lib/" + jarName + " && sha256sum /opt/lib/" + jarName + "\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile);
+        String canaryBefore = canaryRequests();
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        // ADD's meaning kept: the file under its URL's name in the folder, mode 0600, root's, the same bytes.
+        assertThat(log).contains("ADD " + jarUrl + ": fetched by the gateway through the egress proxy")
+                .contains("mode 600 owner 0").contains(sha + "  /opt/lib/" + jarName);
+
+        JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
+        JsonNode jar = null;
+        for (JsonNode f : fetches.path("fetches")) {
+            if (f.path("url").asString().equals(jarUrl)) {
+                jar = f;
+            }
+        }
+        assertThat(jar).as(fetches.toString()).isNotNull();
+        assertThat(jar.path("status").asInt()).isEqualTo(200);
+        assertThat(sha256Hex(jar)).isEqualTo(sha);
+        assertThat(jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
+                String.class, "build/" + id, "build.fetch").toString()).contains(jarUrl).contains(sha);
+        assertThat(provenanceOf(token, done)).contains(jarUrl).contains(sha);
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void addOfAUrlOutsideTheAllowlistFailsWithTheProxysLineAndTheCanarySeesNothing() throws Exception {
+        String team = "egc" + RUN;
+        String token = builder(team);
+        String canary = require("BGW_CANARY_URL");
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "ADD --checksum=sha256:" + "0".repeat(64) + " " + canary + "/lib.jar /opt/lib/\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        // The policy refuses it at submission (add-url-outside-egress, below); off here to reach the proxy's check.
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile, List.of("add-url-outside-egress"));
+        String canaryBefore = canaryRequests();
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("FAILED");
+        assertThat(log).contains("egress refused: " + canary + "/lib.jar is not in the egress allowlist of team "
+                + team);
+        assertThat(done.path("failureReason").asString()).contains("egress refused: " + canary + "/lib.jar");
+        assertThat(auditCount("build.egress-refused", "build/" + id)).isEqualTo(1);
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void aTeamWithoutAnAllowlistHasItsAddOfAUrlRefusedByThePolicy() throws Exception {
+        String team = "egp" + RUN;
+        String token = builder(team);
+        String jarUrl = mavenArtifact()[0] + ".jar";
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "ADD --checksum=sha256:" + sha256Of(jarUrl) + " " + jarUrl + " /opt/lib/\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(), dockerfile);
+
+        Response refused = submit(token, "image=" + team + "/app&tag=1", Tars.dockerfile(dockerfile));
+        assertThat(refused.status()).as(refused.body()).isEqualTo(422);
+        assertThat(read(refused).path("findings").findValuesAsString("rule")).contains("add-url-outside-egress");
+        assertThat(refused.body()).contains("not in the egress allowlist of team " + team);
+    }
+
+    @Test
+    void anotherTeamsAllowlistDoesNotApplyToAdd() throws Exception {
+        String team = "ego" + RUN;
+        String other = "egm" + RUN;
+        String token = builder(team, other);
+        String jarUrl = mavenArtifact()[0] + ".jar";
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
+                + "ADD --checksum=sha256:" + sha256Of(jarUrl) + " " + jarUrl + " /opt/lib/\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, other, List.of(mirror() + "/maven2/"), dockerfile);
+        policy(token, team, List.of(mirror() + "/debian/"), dockerfile, List.of("add-url-outside-egress"));
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("FAILED");
+        assertThat(log).contains("egress refused: " + jarUrl + " is not in the egress allowlist of team " + team);
+        assertThat(read(get(token, "/api/v1/builds/" + id + "/fetches")).path("fetches")).isEmpty();
+    }
+
+    @Test
+    void aJavaBuildResolvesAPomAndAJarFromTheMavenMirror() throws Exception {
+        String team = "egj" + RUN;
+        String token = builder(team);
+        String[] artifact = mavenArtifact();
+        String dockerfile = "FROM " + registryAddress() + "/base/debian-jre-tools:12\n"
+                + "COPY Resolver.class /opt/resolver/\n"
+                + "RUN java -cp /opt/resolver Resolver " + mirror() + "/maven2 org.slf4j:slf4j-api:" + artifact[1]
+                + " /opt/m2\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile);
+        String canaryBefore = canaryRequests();
+
+        Response accepted = submit(token, "image=" + team + "/app&tag=1&noCache=true", Tars.tar()
+                .file("Dockerfile", dockerfile).file("Resolver.class", resolverClass()).bytes());
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        JsonNode done = awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(6));
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        assertThat(log).contains("resolved " + artifact[0] + ".pom").contains("resolved " + artifact[0] + ".jar")
+                .contains("jar entries: ");
+
+        JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
+        String audit = jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
+                String.class, "build/" + id, "build.fetch").toString();
+        String provenance = provenanceOf(token, done);
+        for (String ext : List.of("pom", "jar")) {
+            String url = artifact[0] + "." + ext;
+            String sha = sha256Of(url);
+            JsonNode found = null;
+            for (JsonNode f : fetches.path("fetches")) {
+                if (f.path("url").asString().equals(url)) {
+                    found = f;
+                }
+            }
+            assertThat(found).as(url + " in " + fetches).isNotNull();
+            assertThat(sha256Hex(found)).isEqualTo(sha);
+            assertThat(audit).contains(url).contains(sha);
+            assertThat(provenance).contains(url).contains(sha);
+        }
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    /** The test's resolver (src/test/resources/…/egress/Resolver.java), compiled for Java 17. */
+    private static byte[] resolverClass() throws Exception {
+        Path dir = Files.createTempDirectory("resolver");
+        Path source = dir.resolve("Resolver.java");
+        try (var in = EgressBuildIT.class.getResourceAsStream("egress/Resolver.java")) {
+            Files.copy(in, source);
+        }
+        int rc = javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "--release", "17", "-d",
+                dir.toString(), source.toString());
+        assertThat(rc).as("javac Resolver.java").isZero();
+        return Files.readAllBytes(dir.resolve("Resolver.class"));
     }
 
     /** The pushed image's configuration blob (history included), from the open registry. */

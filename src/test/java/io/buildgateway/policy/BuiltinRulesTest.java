@@ -83,6 +83,8 @@ class BuiltinRulesTest {
                 Arguments.of("copy-whole-filesystem", BASE + "COPY --from=reg.local/base/debian:12 / /\nUSER 1\n", 2),
                 Arguments.of("copy-dest-slash", BASE + "COPY a b /dest\nUSER 1\n", 2),
                 Arguments.of("add-url-without-checksum", BASE + "ADD https://x.example/a.tgz /opt/\nUSER 1\n", 2),
+                Arguments.of("add-url-outside-egress", BASE + "ADD --checksum=sha256:" + "a".repeat(64)
+                        + " https://x.example/a.tgz /opt/\nUSER 1\n", 2),
                 Arguments.of("add-instead-of-copy", BASE + "ADD app.jar /app/\nUSER 1\n", 2),
                 Arguments.of("expose-ssh", BASE + "EXPOSE 22\nUSER 1\n", 2),
                 Arguments.of("invalid-port", BASE + "EXPOSE 70000\nUSER 1\n", 2),

@@ -35,6 +35,34 @@ class EgressPolicyTest {
     }
 
     @Test
+    void anAddOfAUrlNeedsTheTeamsOwnEffectiveAllowlist() {
+        PolicyEvaluator p = Policies.evaluator(POLICY);
+        String sum = " --checksum=sha256:" + "a".repeat(64);
+        String jar = "ADD" + sum + " https://maven.corp/repository/maven-public/org/x/x-1.jar /opt/\nUSER 1\n";
+        assertThat(addRefusals(p, "payments", jar)).isEmpty();
+        // another team's entry never applies; the global entries do
+        assertThat(addRefusals(p, "web", jar)).singleElement().asString()
+                .contains("not in the egress allowlist of team web");
+        assertThat(addRefusals(p, "web", "ADD" + sum + " http://mirror.corp/debian/x.deb /opt/\nUSER 1\n")).isEmpty();
+        // a path that only starts like an entry, a dot segment, another scheme: refused
+        assertThat(addRefusals(p, "payments", "ADD" + sum
+                + " https://maven.corp/repository/maven-public-secret/x.jar /opt/\nUSER 1\n")).hasSize(1);
+        assertThat(addRefusals(p, "web", "ADD" + sum + " http://mirror.corp/debian/../x.deb /opt/\nUSER 1\n"))
+                .hasSize(1);
+        assertThat(addRefusals(p, "web", "ADD" + sum + " https://mirror.corp/debian/x.deb /opt/\nUSER 1\n"))
+                .hasSize(1);
+        // no allowlist at all: every ADD of a URL is refused at submission
+        assertThat(addRefusals(Policies.evaluator("approvedImages: [reg.local/base/]\n"), "payments", jar))
+                .singleElement().asString().contains("it has none");
+    }
+
+    private static List<String> addRefusals(PolicyEvaluator p, String team, String instructions) {
+        return p.evaluate(new PolicyEvaluator.Request("FROM reg.local/base/debian:12\n" + instructions,
+                java.util.Map.of(), null, team, team + "/app", null, null)).findings().stream()
+                .filter(f -> f.rule().equals("add-url-outside-egress")).map(Finding::message).toList();
+    }
+
+    @Test
     void tunnelsAreAllowedUnlessTheTeamRefusesThem() {
         PolicyEvaluator p = Policies.evaluator(POLICY);
         assertThat(p.egress("payments").refuseTunnels()).isTrue();

