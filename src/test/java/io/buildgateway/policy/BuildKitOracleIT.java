@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
  * against a prediction from the policy's expanded COPY/ADD words (context files' contents are their names).</li>
  * </ul>
  *
- * What the policy refuses never reaches the daemon: that half is {@code PolicyRefusalBeforeTheDaemonIT}.
+ * What the policy refuses never reaches the daemon: that half is {@code BuildKitOracleRefusalIT}.
  */
 class BuildKitOracleIT {
 
