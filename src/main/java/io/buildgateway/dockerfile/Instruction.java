@@ -61,6 +61,26 @@ public record Instruction(String keyword, List<Flag> flags, String arguments, Li
         }
     }
 
+    /**
+     * Whether a word of COPY or ADD is a heredoc marker ({@code <<EOF}, {@code <<-"EOF"}): BuildKit splits the
+     * arguments at whitespace and takes every such word out of the sources (the document is a source of its own), so
+     * the words after it are still sources and the destination ({@code parseSourcesAndDest}).
+     */
+    public static boolean isHeredocMarker(String word) {
+        return word.contains("<<") && Heredocs.words(word).size() == 1 && !Heredocs.openers(word).isEmpty();
+    }
+
+    /**
+     * The words of a COPY or ADD without its heredoc markers: the sources and the destination as BuildKit reads them
+     * ({@code words} split as the daemon splits them, see {@link #words(char)}).
+     */
+    public List<String> withoutHeredocMarkers(List<String> words) {
+        if (heredocs.isEmpty()) {
+            return words;
+        }
+        return words.stream().filter(w -> !isHeredocMarker(w)).toList();
+    }
+
     /** The daemon's {@code tokenWhitespace} split: at runs of tab, vertical tab, form feed, carriage return, space. */
     public static List<String> daemonFields(String text) {
         java.util.ArrayList<String> out = new java.util.ArrayList<>();

@@ -32,8 +32,11 @@ import java.util.regex.Pattern;
  */
 final class BuildKitTrace {
 
-    /** A Dockerfile step's vertex name: {@code [2/3] RUN …} or {@code [build 2/3] RUN …}. */
-    static final Pattern STEP = Pattern.compile("\\[(?:(\\S+) )?(\\d+)/(\\d+)\\] (.*)", Pattern.DOTALL);
+    /**
+     * A Dockerfile step's vertex name: {@code [2/3] RUN …} or {@code [build 2/3] RUN …}; BuildKit pads i to the width
+     * of N ({@code [ 2/10] ADD …}, {@code [build  2/10] …}), which BuildKitOracleIT found.
+     */
+    static final Pattern STEP = Pattern.compile("\\[(?:(\\S+) +)? *(\\d+)/(\\d+)\\] (.*)", Pattern.DOTALL);
     private static final Pattern FROM = Pattern.compile(
             "(?:\\[[^\\]]*\\] )?FROM (\\S+?)(?:@(sha256:[0-9a-f]{64}))?(?:\\s.*)?", Pattern.DOTALL);
     /** A log line longer than this is cut (a step can print anything). */

@@ -388,10 +388,14 @@ final class BuiltinInstructionRules {
         return w.size() <= 1 ? List.of() : w.subList(0, w.size() - 1);
     }
 
-    /** The exec form's strings, or the shell words before any heredoc ({@code <<}). */
+    /** The exec form's strings; of COPY and ADD the words but the heredoc markers; else the words before any heredoc. */
     static List<String> words(Instruction i) {
         if (i.isJsonForm()) {
             return i.json();
+        }
+        if (i.keyword().equals("COPY") || i.keyword().equals("ADD")) {
+            // BuildKit takes the heredoc markers out and keeps every other word: `ADD <url> <<EOF /d/` fetches <url>.
+            return i.withoutHeredocMarkers(BuiltinRules.splitWords(i.arguments()));
         }
         int heredoc = i.arguments().indexOf("<<");
         return BuiltinRules.splitWords(heredoc < 0 ? i.arguments() : i.arguments().substring(0, heredoc));

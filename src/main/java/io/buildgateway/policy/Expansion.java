@@ -244,8 +244,10 @@ final class Expansion {
         List<String> words = null;
         if (kw.equals("ADD") || kw.equals("COPY")) {
             // The daemon splits at whitespace first, whatever the quotes and escapes, then processes each word.
+            // A heredoc marker is no path: the words after it are still sources and the destination
+            // (BuildKitOracleIT found `ADD <url> <<EOF /d/` read as a destination alone).
             List<String> raw = i.isJsonForm() ? i.json()
-                    : Instruction.daemonFields(i.heredocs().isEmpty() ? i.arguments() : beforeHeredoc(i.arguments()));
+                    : i.withoutHeredocMarkers(Instruction.daemonFields(i.arguments()));
             words = new ArrayList<>(raw.size());
             for (String w : raw) {
                 words.add(expandWord(w, scope, known, escape));
@@ -255,11 +257,6 @@ final class Expansion {
         }
         Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine(), i.original());
         return new Effective(expanded, written, stage, via, words == null ? null : List.copyOf(words));
-    }
-
-    private static String beforeHeredoc(String arguments) {
-        int heredoc = arguments.indexOf("<<");
-        return heredoc < 0 ? arguments : arguments.substring(0, heredoc);
     }
 
     /** Expands a word; when it refers to a variable whose value cannot be known, returns it as written. */

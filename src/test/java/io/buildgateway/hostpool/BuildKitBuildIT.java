@@ -6,6 +6,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.DockerHttpClient;
 import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -148,31 +149,13 @@ class BuildKitBuildIT {
                 .anyMatch(l -> l.strip().equals(command));
     }
 
-    /**
-     * A plain ustar context (name, content, …): whole-second times, no PAX headers. (dockerd's BuildKit takes a body
-     * that starts with a PAX header for a Dockerfile, not for a tar; the test helper's POSIX mode writes one for the
-     * sub-second times of commons-compress.)
-     */
+    /** A plain ustar context (name, content, …): see {@link Tars#ustar()}. */
     private static byte[] ustar(String... namesAndContents) {
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =
-                new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(bytes)) {
-            for (int i = 0; i < namesAndContents.length; i += 2) {
-                byte[] content = namesAndContents[i + 1].getBytes(StandardCharsets.UTF_8);
-                org.apache.commons.compress.archivers.tar.TarArchiveEntry e =
-                        new org.apache.commons.compress.archivers.tar.TarArchiveEntry(namesAndContents[i]);
-                e.setSize(content.length);
-                e.setMode(0644);
-                e.setModTime(1_700_000_000_000L);
-                tar.putArchiveEntry(e);
-                tar.write(content);
-                tar.closeArchiveEntry();
-            }
-            tar.finish();
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+        Tars tar = Tars.ustar();
+        for (int i = 0; i < namesAndContents.length; i += 2) {
+            tar.file(namesAndContents[i], namesAndContents[i + 1]);
         }
-        return bytes.toByteArray();
+        return tar.bytes();
     }
 
     private static String ps() {

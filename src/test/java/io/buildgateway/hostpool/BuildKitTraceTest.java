@@ -74,6 +74,31 @@ class BuildKitTraceTest {
         assertThat(trace.error()).contains("exit code: 3");
     }
 
+    /**
+     * BuildKit pads a step's number to the width of the step count ({@code [ 2/10]}, {@code [build  3/12]}, seen on
+     * dockerd 26 by BuildKitOracleIT): such a step is still a step, and an ADD of a URL among the first nine steps of
+     * a long build is still a remote fetch for the confinement check.
+     */
+    @Test
+    void aPaddedStepNumberIsStillAStepAndItsRemoteAddIsSeen() {
+        BuildKitTrace trace = new BuildKitTrace(s -> { });
+        trace.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:a", "[ 2/10] ADD http://127.0.0.1:9/x /x"))
+                .addVertexes(vertex("sha256:b", "[build  3/12] RUN echo b"))
+                .addVertexes(vertex("sha256:c", "[10/10] RUN echo c")).build());
+        trace.finish();
+
+        assertThat(trace.fetched()).containsExactly("ADD http://127.0.0.1:9/x /x");
+        assertThat(trace.steps()).containsExactly(new BuildKitTrace.Step(null, 2, 10, "ADD http://127.0.0.1:9/x /x"),
+                new BuildKitTrace.Step("build", 3, 12, "RUN echo b"), new BuildKitTrace.Step(null, 10, 10, "RUN echo c"));
+        assertThat(BuildKitTrace.instruction("[ 4/10] RUN x")).isEqualTo("RUN x");
+    }
+
+    private static io.buildgateway.hostpool.buildkit.proto.Control.Vertex vertex(String digest, String name) {
+        return io.buildgateway.hostpool.buildkit.proto.Control.Vertex.newBuilder().setDigest(digest).setName(name)
+                .setStarted(com.google.protobuf.Timestamp.getDefaultInstance()).build();
+    }
+
     @Test
     void bytesThatAreNotATraceAreShownAsUnreadableNotThrown() {
         StringBuilder log = new StringBuilder();

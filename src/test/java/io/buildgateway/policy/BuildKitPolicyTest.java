@@ -187,4 +187,26 @@ class BuildKitPolicyTest {
         assertThat(errors(withCache)).containsExactly("base-image-triggers@1");
         assertThat(withoutCache.passed()).as(withoutCache.findings().toString()).isTrue();
     }
+
+    /**
+     * BuildKit takes a COPY's or ADD's heredoc markers out of its words and keeps the rest: {@code ADD <url> <<EOF
+     * /d/} fetches the URL (BuildKitOracleIT). The policy read only the words before the first marker, so the URL
+     * looked like the destination and the ADD passed.
+     */
+    @Test
+    void aSourceBesideAHeredocIsStillASource() {
+        Evaluation url = buildkit(BASE + "ADD http://127.0.0.1:9/x <<EOF /d/\nhi\nEOF\nUSER 1\n", "payments", null,
+                Map.of());
+        Evaluation variable = buildkit(BASE + "ARG U\nADD $U <<EOF /d/\nhi\nEOF\nUSER 1\n", "payments", null,
+                Map.of("U", "http://127.0.0.1:9/y"));
+        Evaluation whole = buildkit(BASE + "FROM reg.local/base/x AS a\nFROM reg.local/base/x\n"
+                + "COPY --from=a / <<EOF /d/\nhi\nEOF\nUSER 1\n", "payments", null, Map.of());
+        Evaluation heredocOnly = buildkit(BASE + "COPY <<EOF <<-\"B\" /d/\nhi\nEOF\n\tho\n\tB\nUSER 1\n", "payments",
+                null, Map.of());
+
+        assertThat(errors(url)).containsExactly("add-url-without-checksum@2");
+        assertThat(errors(variable)).containsExactly("add-url-without-checksum@3");
+        assertThat(errors(whole)).containsExactly("copy-whole-filesystem@4");
+        assertThat(heredocOnly.passed()).as(heredocOnly.findings().toString()).isTrue();
+    }
 }

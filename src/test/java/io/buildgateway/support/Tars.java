@@ -14,15 +14,26 @@ public final class Tars {
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final TarArchiveOutputStream tar;
+    private final boolean ustar;
 
-    private Tars() {
+    private Tars(boolean ustar) {
+        this.ustar = ustar;
         tar = new TarArchiveOutputStream(bytes);
-        tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-        tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        tar.setLongFileMode(ustar ? TarArchiveOutputStream.LONGFILE_ERROR : TarArchiveOutputStream.LONGFILE_POSIX);
+        tar.setBigNumberMode(ustar ? TarArchiveOutputStream.BIGNUMBER_ERROR : TarArchiveOutputStream.BIGNUMBER_POSIX);
     }
 
     public static Tars tar() {
-        return new Tars();
+        return new Tars(false);
+    }
+
+    /**
+     * A plain ustar archive: whole-second times and no PAX header ever (a name too long for ustar fails). dockerd's
+     * BuildKit reads a body that starts with a PAX header as a Dockerfile, not as a tar, and the POSIX mode of
+     * {@link #tar()} writes one for the sub-second times of commons-compress.
+     */
+    public static Tars ustar() {
+        return new Tars(true);
     }
 
     /** A context with just this Dockerfile. */
@@ -70,6 +81,9 @@ public final class Tars {
     }
 
     private Tars put(TarArchiveEntry entry, byte[] content) {
+        if (ustar) {
+            entry.setModTime(1_700_000_000_000L);
+        }
         try {
             tar.putArchiveEntry(entry);
             if (content != null) {
