@@ -204,8 +204,8 @@ class BuildKitPolicyTest {
         Evaluation heredocOnly = buildkit(BASE + "COPY <<EOF <<-\"B\" /d/\nhi\nEOF\n\tho\n\tB\nUSER 1\n", "payments",
                 null, Map.of());
 
-        assertThat(errors(url)).containsExactly("add-url-without-checksum@2");
-        assertThat(errors(variable)).containsExactly("add-url-without-checksum@3");
+        assertThat(errors(url)).containsExactly("add-url-outside-egress@2", "add-url-without-checksum@2");
+        assertThat(errors(variable)).containsExactly("add-url-outside-egress@3", "add-url-without-checksum@3");
         assertThat(errors(whole)).containsExactly("copy-whole-filesystem@4");
         assertThat(heredocOnly.passed()).as(heredocOnly.findings().toString()).isTrue();
     }
