@@ -94,7 +94,7 @@ public final class Restartable {
     }
 
     /**
-     * Starts the same command again (as the same user, in a user namespace of its own when it had one, in its own
+     * Starts the same command again, unless the process is still running (as the same user, in a user namespace of its own when it had one, in its own
      * session, output appended to the log) and waits until {@code ready} holds. Returns the new pid, also written to
      * {@code pidFile} when given.
      *
@@ -105,6 +105,11 @@ public final class Restartable {
      * {@code -o} would have to re-quote the options, and which leaves the server a grandchild).
      */
     public long start(Path pidFile, Duration timeout, BooleanSupplier ready) {
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            // never stopped (its stop failed or was not reached): a fault test starts in finally whatever happened
+            awaitReady(timeout, ready);
+            return pid;
+        }
         List<String> cmd = new ArrayList<>(List.of("setsid"));
         if (ownUserNamespace) {
             cmd.add("unshare");
@@ -126,13 +131,7 @@ public final class Restartable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + what + " again", e);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!ready.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(what + " did not come back within " + timeout + "; see " + log);
-            }
-            sleep(100);
-        }
+        awaitReady(timeout, ready);
         ProcessHandle.of(pid).ifPresent(h -> h.children().findFirst().ifPresent(c -> {
             if (c.info().command().map(x -> x.equals(command.get(0))).orElse(false)) {
                 pid = c.pid();
@@ -146,6 +145,16 @@ public final class Restartable {
             }
         }
         return pid;
+    }
+
+    private void awaitReady(Duration timeout, BooleanSupplier ready) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!ready.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(what + " did not come back within " + timeout + "; see " + log);
+            }
+            sleep(100);
+        }
     }
 
     private static int gidOf(int uid) {
