@@ -327,8 +327,7 @@ public class BuildHosts {
         if (outcome.result() != BuildOutcome.Result.FAILED) {
             return outcome;
         }
-        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
-                .findFirst().orElse(null);
+        HostPoolProperties.Host host = fixed.named(job.host()).orElse(null);
         if (host == null) {
             return outcome;
         }
@@ -357,8 +356,7 @@ public class BuildHosts {
      * Best effort: returns how many objects were removed, or -1 when the host could not be asked.
      */
     public int cleanBuild(String hostName, String buildId) {
-        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(hostName))
-                .findFirst().orElse(null);
+        HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
         if (host == null) {
             return -1;
         }
