@@ -199,16 +199,24 @@ public abstract class IntegrationTest {
      * from the registry's catalog.
      */
     protected List<String> quarantineRepositories(String buildId) {
-        Response catalog = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
-                + "/v2/_catalog?n=100000")).GET());
-        if (catalog.status() != 200) {
-            throw new AssertionError("registry catalog: " + catalog.status() + " " + catalog.body());
-        }
+        // A page at a time: the registry refuses more than its catalog.maxentries (1,000) in one answer, and the
+        // suite makes a quarantine repository per build run.
         List<String> found = new java.util.ArrayList<>();
-        for (JsonNode name : read(catalog).path("repositories")) {
-            if (name.asString().startsWith("gateway-quarantine/" + buildId + "/")) {
-                found.add(name.asString());
+        String page = "/v2/_catalog?n=1000";
+        while (page != null) {
+            Response catalog = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + page)).GET());
+            if (catalog.status() != 200) {
+                throw new AssertionError("registry catalog: " + catalog.status() + " " + catalog.body());
             }
+            for (JsonNode name : read(catalog).path("repositories")) {
+                if (name.asString().startsWith("gateway-quarantine/" + buildId + "/")) {
+                    found.add(name.asString());
+                }
+            }
+            String link = catalog.header("Link");
+            java.util.regex.Matcher next = link == null ? null
+                    : java.util.regex.Pattern.compile("<([^>]+)>;\\s*rel=\"next\"").matcher(link);
+            page = next != null && next.find() ? next.group(1) : null;
         }
         return found;
     }
