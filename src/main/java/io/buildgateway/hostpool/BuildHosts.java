@@ -327,8 +327,7 @@ public class BuildHosts {
         if (outcome.result() != BuildOutcome.Result.FAILED) {
             return outcome;
         }
-        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(job.host()))
-                .findFirst().orElse(null);
+        HostPoolProperties.Host host = fixed.named(job.host()).orElse(null);
         if (host == null) {
             return outcome;
         }
@@ -357,8 +356,7 @@ public class BuildHosts {
      * Best effort: returns how many objects were removed, or -1 when the host could not be asked.
      */
     public int cleanBuild(String hostName, String buildId) {
-        HostPoolProperties.Host host = properties.hosts().stream().filter(h -> h.name().equals(hostName))
-                .findFirst().orElse(null);
+        HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
         if (host == null) {
             return -1;
         }
@@ -533,54 +531,22 @@ public class BuildHosts {
             }
             docker.tagImageCmd(labelled.imageId(), name, job.tag()).withForce().exec();
             output.accept("Pushing " + ref + "\n");
-            PushRetry retry = new PushRetry();
-            PushCallback push;
-            while (true) {
-                push = new PushCallback();
-                // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
-                docker.pushImageCmd(name).withTag(job.tag()).withAuthConfig(pushAuth(job, plan, job.repository()))
-                        .exec(push);
-                BuildOutcome.Result waited = await(push, cancelled, deadline);
-                if (waited != null) {
-                    return new BuildOutcome(waited, labelled.imageId(), null, null,
-                            waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
-                                    : "push exceeded the build timeout of " + limits.timeout()
-                                            + (retry.attempts() > 0 ? " after " + (retry.attempts() + 1)
-                                                    + " attempts" : ""));
-                }
-                if (push.error == null && push.digest != null) {
-                    break;
-                }
-                String error = push.error != null ? push.error : "the registry returned no digest";
-                java.time.Duration wait = retry.afterFailure(error, clock.instant(), deadline);
-                if (wait == null) {
-                    return BuildOutcome.failed("push to " + registry + " failed"
-                            + (retry.attempts() > 1 ? " " + retry.attempts() + " times within the build's deadline"
-                                    : "") + ": " + error);
-                }
-                output.accept("Push to " + registry + " failed (" + error + "); attempt " + (retry.attempts() + 1)
-                        + " in " + wait.toSeconds() + " s\n");
-                log.warn("build {}: push attempt {} to {} failed: {}", job.buildId(), retry.attempts(), registry,
-                        error);
-                long until = System.nanoTime() + wait.toNanos();
-                while (System.nanoTime() < until) {
-                    if (cancelled.getAsBoolean()) {
-                        return new BuildOutcome(BuildOutcome.Result.CANCELLED, labelled.imageId(), null, null,
-                                "cancelled while pushing");
-                    }
-                    Thread.sleep(Math.min(200, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
-                }
-            }
+            PushRetry retry = retry(job, labelled.imageId(), deadline, cancelled, output);
+            // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
+            String pushed = retry.run("push to " + registry, () -> awaitPush(startPush(docker, name, job.tag(),
+                    pushAuth(job, plan, job.repository())), retry, cancelled, deadline));
             long t3 = System.nanoTime();
-            output.accept("Pushed " + name + "@" + push.digest + "\n");
+            output.accept("Pushed " + name + "@" + pushed + "\n");
             phases.record(job.buildId(), io.buildgateway.shared.BuildPhases.PUSH, t3 - tv);
             log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms", job.buildId(), job.host(),
                     (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (t3 - tv) / 1_000_000);
             for (ImageGate gate : gates) {
-                gate.pushed(built, push.digest);
+                gate.pushed(built, pushed);
             }
-            return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), push.digest,
-                    name + "@" + push.digest, null, run);
+            return new BuildOutcome(BuildOutcome.Result.PUSHED, labelled.imageId(), pushed,
+                    name + "@" + pushed, null, run);
+        } catch (PushRetry.Stopped e) {
+            return e.outcome();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return new BuildOutcome(BuildOutcome.Result.CANCELLED, null, null, null, "the gateway is shutting down");
@@ -608,10 +574,9 @@ public class BuildHosts {
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
         docker.tagImageCmd(imageId, held, QUARANTINE_TAG).withForce().exec();
-        PushCallback push = new PushCallback();
         long tp = System.nanoTime();
-        docker.pushImageCmd(held).withTag(QUARANTINE_TAG).withAuthConfig(pushAuth(job, plan, quarantine))
-                .exec(push);
+        // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
+        PushCallback[] push = {startPush(docker, held, QUARANTINE_TAG, pushAuth(job, plan, quarantine))};
         boolean named = false;
         boolean refused = false;
         try {
@@ -631,23 +596,28 @@ public class BuildHosts {
             }
             long tv = System.nanoTime();
             output.accept("Pushing " + name + ":" + job.tag() + "\n");
-            BuildOutcome.Result waited = await(push, cancelled, deadline);
-            if (waited != null) {
-                return new BuildOutcome(waited, imageId, null, null,
-                        waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
-                                : "push exceeded the build timeout of " + properties.build().timeout());
-            }
+            PushRetry pushing = retry(job, imageId, deadline, cancelled, output);
+            String quarantined = pushing.run("push to " + registry, () -> {
+                if (pushing.attempts() > 0) {
+                    push[0] = startPush(docker, held, QUARANTINE_TAG, pushAuth(job, plan, quarantine));
+                }
+                return awaitPush(push[0], pushing, cancelled, deadline);
+            });
             long pushed = System.nanoTime();
-            if (push.error != null || push.digest == null) {
-                return BuildOutcome.failed("push to " + registry + " failed: "
-                        + (push.error != null ? push.error : "the registry returned no digest"));
-            }
             if (!mayPush.getAsBoolean()) {
                 // the quarantine copy is deleted in finally: nothing of this run is named or recorded
                 return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
                         "stopped before naming the image: this replica no longer holds the build");
             }
-            String digest = registryApi.promote(quarantine, push.digest, job.repository(), job.tag());
+            // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
+            PushRetry naming = retry(job, imageId, deadline, cancelled, output);
+            String digest = naming.run("naming the image in " + registry, () -> {
+                try {
+                    return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                } catch (ImageRegistry.Unreachable e) {
+                    throw new PushRetry.Failed(e.getMessage());
+                }
+            });
             named = true;
             docker.tagImageCmd(imageId, name, job.tag()).withForce().exec();
             untagQuietly(docker, held + ":" + QUARANTINE_TAG);
@@ -665,7 +635,7 @@ public class BuildHosts {
         } finally {
             if (!named) {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
-                discard(push, quarantine, job, refused ? deadline : null);
+                discard(push[0], quarantine, job, refused ? deadline : null);
             }
         }
     }
@@ -684,6 +654,31 @@ public class BuildHosts {
     }
 
     private static final java.security.SecureRandom RUNS = new java.security.SecureRandom();
+
+    /** The retry of one registry operation of this build (push, quarantine push, naming), within its deadline. */
+    private PushRetry retry(BuildJob job, String imageId, Instant deadline, BooleanSupplier cancelled,
+            Consumer<String> output) {
+        return new PushRetry(job.buildId(), imageId, properties.build().timeout(), deadline, clock, cancelled, output);
+    }
+
+    private static PushCallback startPush(DockerClient docker, String name, String tag, AuthConfig auth) {
+        PushCallback push = new PushCallback();
+        docker.pushImageCmd(name).withTag(tag).withAuthConfig(auth).exec(push);
+        return push;
+    }
+
+    /** One push attempt's end: the pushed digest, or why it failed (tried again) or stopped (not). */
+    private String awaitPush(PushCallback push, PushRetry retry, BooleanSupplier cancelled, Instant deadline)
+            throws PushRetry.Failed, PushRetry.Stopped, InterruptedException {
+        BuildOutcome.Result waited = await(push, cancelled, deadline);
+        if (waited != null) {
+            throw retry.stopped(waited);
+        }
+        if (push.error != null || push.digest == null) {
+            throw new PushRetry.Failed(push.error != null ? push.error : "the registry returned no digest");
+        }
+        return push.digest;
+    }
 
     /**
      * Ends the quarantine push and deletes what reached the registry. With {@code waitUntil} (a refusal: the image is

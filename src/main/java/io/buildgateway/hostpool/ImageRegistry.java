@@ -378,9 +378,22 @@ public class ImageRegistry {
         return "Bearer " + token;
     }
 
+    /**
+     * The registry could not be asked, or answered that it cannot serve now (5xx): worth asking again later, unlike
+     * an answer that refuses or does not fit (issue #17, the registry down during a push).
+     */
+    public static final class Unreachable extends IOException {
+        Unreachable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private HttpResponse<byte[]> exchange(HttpRequest request) throws IOException {
         try {
             return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+        } catch (IOException e) {
+            throw new Unreachable("the registry at " + request.uri().getAuthority() + " cannot be reached ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while talking to the registry", e);
@@ -390,8 +403,9 @@ public class ImageRegistry {
     private static void expect(HttpResponse<byte[]> r, int status, String what) throws IOException {
         if (r.statusCode() != status) {
             String body = new String(r.body() == null ? new byte[0] : r.body(), StandardCharsets.UTF_8);
-            throw new IOException(what + ": the registry answered HTTP " + r.statusCode()
-                    + (body.isBlank() ? "" : " " + (body.length() > 300 ? body.substring(0, 300) + "…" : body.strip())));
+            String message = what + ": the registry answered HTTP " + r.statusCode()
+                    + (body.isBlank() ? "" : " " + (body.length() > 300 ? body.substring(0, 300) + "…" : body.strip()));
+            throw r.statusCode() >= 500 ? new Unreachable(message, null) : new IOException(message);
         }
     }
 

@@ -1,27 +1,128 @@
 package io.buildgateway.hostpool;
 
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Locale;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * When a failed push is tried again (issue #17, "the registry down during a push"): after 1 s, then twice as long
- * each time up to 30 s, for as long as the next attempt starts before the build's deadline; a refusal by the
+ * One registry operation of a build tried again while the registry is away (issue #17, "the registry down during a
+ * push"): the push after the checks, the quarantine push beside them, and the naming of the quarantined image
+ * ({@link ImageRegistry#promote}) all go through {@link #run}. A failed attempt is tried again after 1 s, then twice
+ * as long each time up to 30 s, for as long as the next attempt starts before the build's deadline; a refusal by the
  * registry ({@code denied}: the push token's grant) is final at once, since asking again gets the same answer. A
- * build whose pushes all failed is FAILED with the last error and the number of attempts; nothing is recorded
- * (no inventory row, no provenance) for an image the registry did not take.
+ * cancel is obeyed while waiting. When the attempts run out the build is FAILED with the last error and the number
+ * of attempts; nothing is recorded (no inventory row, no provenance) for an image the registry did not take.
  */
 final class PushRetry {
+
+    private static final Logger log = LoggerFactory.getLogger(PushRetry.class);
 
     static final Duration FIRST = Duration.ofSeconds(1);
     static final Duration MAX = Duration.ofSeconds(30);
 
+    /**
+     * One attempt: its result, {@link Failed} to be tried again, or {@link Stopped} to end the build; any other
+     * exception is not the registry being away and ends the retry as it is.
+     */
+    @FunctionalInterface
+    interface Attempt<T> {
+        T run() throws Exception;
+    }
+
+    /** An attempt that failed with the registry's (or the daemon's) error; tried again unless final. */
+    static final class Failed extends Exception {
+        Failed(String error) {
+            super(error, null, false, false);
+        }
+    }
+
+    /** The build ends here with this outcome (cancelled, timed out, or out of attempts). */
+    static final class Stopped extends Exception {
+        private final transient BuildOutcome outcome;
+
+        Stopped(BuildOutcome outcome) {
+            super(outcome.reason(), null, false, false);
+            this.outcome = outcome;
+        }
+
+        BuildOutcome outcome() {
+            return outcome;
+        }
+    }
+
+    private final String buildId;
+    private final String imageId;
+    private final Duration timeout;
+    private final Instant deadline;
+    private final Clock clock;
+    private final BooleanSupplier cancelled;
+    private final Consumer<String> output;
     private int attempts;
     private Duration backoff = FIRST;
+
+    /** The backoff alone, for a test of when attempts are made. */
+    PushRetry() {
+        this(null, null, null, null, Clock.systemUTC(), () -> false, line -> { });
+    }
+
+    PushRetry(String buildId, String imageId, Duration timeout, Instant deadline, Clock clock,
+            BooleanSupplier cancelled, Consumer<String> output) {
+        this.buildId = buildId;
+        this.imageId = imageId;
+        this.timeout = timeout;
+        this.deadline = deadline;
+        this.clock = clock;
+        this.cancelled = cancelled;
+        this.output = output;
+    }
+
+    /**
+     * Runs {@code attempt} until it succeeds, tried again after each {@link Failed} as the class says. {@code what}
+     * names the operation in the log and in the failure reason ("push to 127.0.0.1:5000").
+     */
+    <T> T run(String what, Attempt<T> attempt) throws Exception {
+        while (true) {
+            String error;
+            try {
+                return attempt.run();
+            } catch (Failed e) {
+                error = e.getMessage();
+            }
+            Duration wait = afterFailure(error, clock.instant(), deadline);
+            if (wait == null) {
+                throw new Stopped(BuildOutcome.failed(what + " failed" + (attempts > 1 ? " " + attempts
+                        + " times within the build's deadline" : "") + ": " + error));
+            }
+            output.accept(Character.toUpperCase(what.charAt(0)) + what.substring(1) + " failed (" + error
+                    + "); attempt " + (attempts + 1) + " in " + wait.toSeconds() + " s\n");
+            log.warn("build {}: attempt {} of the {} failed: {}", buildId, attempts, what, error);
+            long until = System.nanoTime() + wait.toNanos();
+            while (System.nanoTime() < until) {
+                if (cancelled.getAsBoolean()) {
+                    throw stopped(BuildOutcome.Result.CANCELLED);
+                }
+                Thread.sleep(Math.min(200, Math.max(1, (until - System.nanoTime()) / 1_000_000)));
+            }
+        }
+    }
+
+    /** How an attempt ends the build when its wait was cut short: a cancel, or the build's deadline. */
+    Stopped stopped(BuildOutcome.Result waited) {
+        return new Stopped(new BuildOutcome(waited, imageId, null, null,
+                waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
+                        : "push exceeded the build timeout of " + timeout
+                                + (attempts > 0 ? " after " + (attempts + 1) + " attempts" : "")));
+    }
 
     /** Counts an attempt that failed; returns the wait before the next one, or null when the build gives up. */
     Duration afterFailure(String error, Instant now, Instant deadline) {
         attempts++;
-        if (error != null && error.toLowerCase(java.util.Locale.ROOT).contains("denied")) {
+        if (error != null && error.toLowerCase(Locale.ROOT).contains("denied")) {
             return null;
         }
         Duration wait = backoff;

@@ -112,6 +112,10 @@ public class ContextIntake {
                 inspection = ArchiveInspector.inspect(in, dockerfile, limits());
             } catch (UnsafeArchiveException e) {
                 throw Problem.badRequest(e.kind(), e.getMessage());
+            } catch (java.io.UncheckedIOException e) {
+                // the re-pack's own write, which the inspector keeps apart from the archive's faults: a full store
+                // is a 507 below, like a full store during the upload, not an internal error
+                throw e.getCause();
             }
             Digest digest = Digest.sha256(sha.digest());
             Path target = pathOf(digest);
@@ -169,6 +173,10 @@ public class ContextIntake {
                 size = counted.count;
             } catch (UnsafeArchiveException e) {
                 throw Problem.badRequest(e.kind(), e.getMessage());
+            } catch (java.io.UncheckedIOException e) {
+                // the re-pack's own write, which the inspector keeps apart from the archive's faults: a full store
+                // is a 507 below, like a full store during the upload, not an internal error
+                throw e.getCause();
             }
             Digest digest = Digest.sha256(sha.digest());
             Path target = pathOf(digest);

@@ -29,8 +29,8 @@ class DatabaseRestartIT extends IntegrationTest {
 
         Restartable postgres = Restartable.postgres(DATA.resolve("postgres"), DATA.resolve("postgres.log"));
         String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
-        postgres.stop("INT", Duration.ofSeconds(30));
         try {
+            postgres.stop("INT", Duration.ofSeconds(30));
             // A read (the token lookup in the security filter fails first), a submission, an admin call.
             JsonNode read = problem(get(token, "/api/v1/builds/" + id), 503);
             assertThat(read.path("type").asString()).endsWith("/database-unavailable");

@@ -38,17 +38,25 @@ class RegistryDownIT extends IntegrationTest {
                 dir.resolve("token-registry.log"));
         Restartable openRegistry = Restartable.fromPidFile("registry", dir.resolve("registry.pid"),
                 dir.resolve("registry.log"));
-        tokenRegistry.stop("TERM", Duration.ofSeconds(20));
-        openRegistry.stop("TERM", Duration.ofSeconds(20));
         try {
+            tokenRegistry.stop("TERM", Duration.ofSeconds(20));
+            openRegistry.stop("TERM", Duration.ofSeconds(20));
             eventually("a failed push attempt", Duration.ofMinutes(3),
                     () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("; attempt 2 in "));
             assertThat(read(get(token, "/api/v1/builds/" + id)).path("status").asString()).isEqualTo("RUNNING");
         } finally {
-            Files.deleteIfExists(socket);
-            tokenRegistry.start(dir.resolve("token-registry.pid"), Duration.ofSeconds(30), () -> Files.exists(socket));
-            openRegistry.start(dir.resolve("registry.pid"), Duration.ofSeconds(30),
-                    () -> status("http://" + registryAddress() + "/v2/") == 200);
+            // both, whatever happened, so the environment is left as it was found; the old socket file goes
+            // first, so that its presence means the new process listens
+            try {
+                if (!ProcessHandle.of(tokenRegistry.pid()).map(ProcessHandle::isAlive).orElse(false)) {
+                    Files.deleteIfExists(socket);
+                }
+                tokenRegistry.start(dir.resolve("token-registry.pid"), Duration.ofSeconds(30),
+                        () -> Files.exists(socket));
+            } finally {
+                openRegistry.start(dir.resolve("registry.pid"), Duration.ofSeconds(30),
+                        () -> status("http://" + registryAddress() + "/v2/") == 200);
+            }
         }
 
         JsonNode done = awaitFinal(token, id, Duration.ofMinutes(4));

@@ -2,8 +2,14 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class PushRetryTest {
@@ -40,5 +46,71 @@ class PushRetryTest {
         PushRetry retry = new PushRetry();
         assertThat(retry.afterFailure("EOF", T0, T0.plusSeconds(1))).isNull();
         assertThat(new PushRetry().afterFailure("EOF", T0, T0.plusMillis(1001))).isEqualTo(Duration.ofSeconds(1));
+    }
+
+    // ---- run(): the one retry of the push, the quarantine push and the naming -----------------------------------
+
+    private final List<String> lines = new ArrayList<>();
+
+    private PushRetry retry(Duration untilDeadline, boolean cancelled) {
+        Clock clock = Clock.fixed(T0, ZoneOffset.UTC);
+        return new PushRetry("b-1", "sha256:image", Duration.ofMinutes(5), T0.plus(untilDeadline), clock,
+                () -> cancelled, lines::add);
+    }
+
+    @Test
+    void anAttemptThatFailsIsTriedAgainAndItsFailureIsInTheBuildLog() throws Exception {
+        PushRetry retry = retry(Duration.ofMinutes(5), false);
+        int[] calls = {0};
+        String digest = retry.run("push to registry:5000", () -> {
+            if (calls[0]++ == 0) {
+                throw new PushRetry.Failed("Get \"http://registry:5000/v2/\": EOF");
+            }
+            return "sha256:pushed";
+        });
+        assertThat(digest).isEqualTo("sha256:pushed");
+        assertThat(calls[0]).isEqualTo(2);
+        assertThat(lines).containsExactly(
+                "Push to registry:5000 failed (Get \"http://registry:5000/v2/\": EOF); attempt 2 in 1 s\n");
+    }
+
+    @Test
+    void whenNoAttemptFitsBeforeTheDeadlineTheBuildFailsWithTheLastError() {
+        PushRetry retry = retry(Duration.ofMillis(500), false);
+        assertThatThrownBy(() -> retry.run("naming the image in registry:5000", () -> {
+            throw new PushRetry.Failed("the registry at registry:5000 cannot be reached (Connection refused)");
+        })).isInstanceOfSatisfying(PushRetry.Stopped.class, s -> {
+            assertThat(s.outcome().result()).isEqualTo(BuildOutcome.Result.FAILED);
+            assertThat(s.outcome().reason()).isEqualTo("naming the image in registry:5000 failed: the registry at"
+                    + " registry:5000 cannot be reached (Connection refused)");
+            assertThat(s.outcome().imageDigest()).isNull();
+        });
+        assertThat(lines).isEmpty();
+    }
+
+    @Test
+    void aCancelWhileWaitingForTheNextAttemptEndsTheBuildCancelled() {
+        PushRetry retry = retry(Duration.ofMinutes(5), true);
+        int[] calls = {0};
+        assertThatThrownBy(() -> retry.run("push to registry:5000", () -> {
+            calls[0]++;
+            throw new PushRetry.Failed("EOF");
+        })).isInstanceOfSatisfying(PushRetry.Stopped.class, s -> {
+            assertThat(s.outcome().result()).isEqualTo(BuildOutcome.Result.CANCELLED);
+            assertThat(s.outcome().reason()).isEqualTo("cancelled while pushing");
+        });
+        assertThat(calls[0]).isEqualTo(1);
+    }
+
+    @Test
+    void anErrorThatIsNotTheRegistryBeingAwayIsNotRetried() {
+        PushRetry retry = retry(Duration.ofMinutes(5), false);
+        int[] calls = {0};
+        assertThatThrownBy(() -> retry.run("naming the image in registry:5000", () -> {
+            calls[0]++;
+            throw new java.io.IOException("the pushed image is an index, not one image");
+        })).isInstanceOf(java.io.IOException.class);
+        assertThat(calls[0]).isEqualTo(1);
+        assertThat(lines).isEmpty();
     }
 }

@@ -24,6 +24,8 @@ public final class Restartable {
     private final Map<String, String> environment;
     private final Path directory;
     private final int uid;
+    /** Whether it runs in a user namespace of its own with no uid mapped (zonky's {@code unshare -U} as root). */
+    private final boolean ownUserNamespace;
     private final Path log;
     private volatile long pid;
 
@@ -45,6 +47,12 @@ public final class Restartable {
             this.directory = Files.readSymbolicLink(proc.resolve("cwd"));
             this.uid = Files.readAllLines(proc.resolve("status")).stream().filter(l -> l.startsWith("Uid:"))
                     .map(l -> Integer.parseInt(l.split("\\s+")[1])).findFirst().orElse(0);
+            this.ownUserNamespace = !Files.readSymbolicLink(proc.resolve("ns/user"))
+                    .equals(Files.readSymbolicLink(Path.of("/proc/self/ns/user")));
+            if (ownUserNamespace && !Files.readString(proc.resolve("uid_map")).isBlank()) {
+                throw new IllegalStateException(what + " (pid " + pid + ") runs in a user namespace with a uid"
+                        + " mapping, which this helper cannot reproduce");
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read /proc/" + pid + " of " + what, e);
         }
@@ -86,27 +94,30 @@ public final class Restartable {
     }
 
     /**
-     * Starts the same command again (as the same user, in its own session, output appended to the log) and waits
-     * until {@code ready} holds. Returns the new pid, also written to {@code pidFile} when given.
+     * Starts the same command again, unless the process is still running (as the same user, in a user namespace of its own when it had one, in its own
+     * session, output appended to the log) and waits until {@code ready} holds. Returns the new pid, also written to
+     * {@code pidFile} when given.
+     *
+     * <p>The embedded PostgreSQL run as root is started by zonky as {@code unshare -U pg_ctl … start}: in a user
+     * namespace without a mapping its uid reads as the overflow uid, so the postmaster does not refuse root, while
+     * the kernel still checks its files as root's. /proc shows such a process as uid 0, so the namespace is what
+     * tells: the postmaster's own command line runs again under {@code unshare -U} (not through pg_ctl, whose
+     * {@code -o} would have to re-quote the options, and which leaves the server a grandchild).
      */
     public long start(Path pidFile, Duration timeout, BooleanSupplier ready) {
+        if (ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            // never stopped (its stop failed or was not reached): a fault test starts in finally whatever happened
+            awaitReady(timeout, ready);
+            return pid;
+        }
         List<String> cmd = new ArrayList<>(List.of("setsid"));
-        if (uid != 0) {
+        if (ownUserNamespace) {
+            cmd.add("unshare");
+            cmd.add("-U");
+        } else if (uid != 0) {
             cmd.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + gidOf(uid), "--clear-groups"));
         }
-        Path executable = Path.of(command.get(0));
-        if (executable.getFileName().toString().equals("postgres")
-                && Files.isExecutable(executable.resolveSibling("pg_ctl"))) {
-            // As the embedded PostgreSQL was started: through pg_ctl (its postmaster refuses root otherwise).
-            int d = command.indexOf("-D");
-            List<String> options = new ArrayList<>(command.subList(1, command.size()));
-            options.remove(d);
-            options.remove(d - 1);
-            cmd.addAll(List.of(executable.resolveSibling("pg_ctl").toString(), "-D", command.get(d + 1), "-o",
-                    String.join(" ", options), "-w", "-t", "60", "start"));
-        } else {
-            cmd.addAll(command);
-        }
+        cmd.addAll(command);
         ProcessBuilder b = new ProcessBuilder(cmd).directory(directory.toFile())
                 .redirectInput(Redirect.from(new java.io.File("/dev/null")))
                 .redirectOutput(Redirect.appendTo(log.toFile())).redirectErrorStream(true);
@@ -114,19 +125,13 @@ public final class Restartable {
         b.environment().putAll(environment);
         try {
             Process p = b.start();
-            // setsid execs the command (no fork when the caller leads no process group of its own), so this is the
-            // server's pid; if it forked, the child is found below.
+            // setsid and unshare exec the command (setsid forks only when the caller leads a process group, which a
+            // child of the JVM does not), so this is the server's pid; if it forked, the child is found below.
             pid = p.pid();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot start " + what + " again", e);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!ready.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(what + " did not come back within " + timeout + "; see " + log);
-            }
-            sleep(100);
-        }
+        awaitReady(timeout, ready);
         ProcessHandle.of(pid).ifPresent(h -> h.children().findFirst().ifPresent(c -> {
             if (c.info().command().map(x -> x.equals(command.get(0))).orElse(false)) {
                 pid = c.pid();
@@ -140,6 +145,16 @@ public final class Restartable {
             }
         }
         return pid;
+    }
+
+    private void awaitReady(Duration timeout, BooleanSupplier ready) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!ready.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(what + " did not come back within " + timeout + "; see " + log);
+            }
+            sleep(100);
+        }
     }
 
     private static int gidOf(int uid) {
