@@ -34,6 +34,8 @@ import tools.jackson.databind.json.JsonMapper;
 @Service
 public class ImageRegistry {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ImageRegistry.class);
+
     private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
     private static final Pattern REPOSITORY = Pattern.compile("[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*");
     private static final Pattern REFERENCE = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|sha256:[0-9a-f]{64}");
@@ -259,27 +261,33 @@ public class ImageRegistry {
             if (!Digest.isValid(blob)) {
                 throw new IOException("the manifest " + from + "@" + digest + " names a blob that is not a digest");
             }
-            URI mount = api.resolve("/v2/" + to + "/blobs/uploads/?mount=" + URLEncoder.encode(blob,
-                    StandardCharsets.UTF_8) + "&from=" + URLEncoder.encode(from, StandardCharsets.UTF_8));
-            HttpResponse<byte[]> r = sendScoped(scope, HttpRequest.newBuilder(mount)
-                    .POST(HttpRequest.BodyPublishers.noBody()));
-            if (r.statusCode() == 202) {
-                r.headers().firstValue("Location").ifPresent(l -> {
-                    try {
-                        sendScoped(scope, HttpRequest.newBuilder(api.resolve(l)).DELETE());
-                    } catch (IOException ignored) {
-                        // an abandoned upload session expires in the registry
-                    }
-                });
-                throw new IOException("the registry did not mount blob " + blob + " from " + from + " into " + to
-                        + " (it does not mount across repositories; set gateway.hostpool.registry.quarantine to"
-                        + " empty to push after the checks instead)");
-            }
-            expect(r, 201, "mounting blob " + blob + " from " + from + " into " + to);
         }
-        HttpResponse<byte[]> put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
-                .header("Content-Type", manifest.mediaType())
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())));
+        // The registry's filesystem storage rewrites a repository's link to a blob on every mount, and a manifest
+        // stored while another build's mount rewrites the same link can find it empty (HTTP 400 DIGEST_INVALID /
+        // MANIFEST_BLOB_UNKNOWN: seen by bench/load.sh, many builds naming images in one repository at once). So a
+        // blob the repository already links is not mounted again, and a manifest refused for a blob is stored again
+        // after the blob is linked again, a few times.
+        HttpResponse<byte[]> put = null;
+        for (int attempt = 1; attempt <= PROMOTE_ATTEMPTS; attempt++) {
+            for (String blob : blobs) {
+                mountUnlessLinked(scope, blob, from, to);
+            }
+            put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
+                    .header("Content-Type", manifest.mediaType())
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())));
+            if (put.statusCode() != 400 || !new String(put.body(), StandardCharsets.UTF_8)
+                    .contains("MANIFEST_BLOB_UNKNOWN") || attempt == PROMOTE_ATTEMPTS) {
+                break;
+            }
+            log.info("storing manifest {}:{} found a blob unlinked (attempt {} of {}); linking again", to, tag,
+                    attempt, PROMOTE_ATTEMPTS);
+            try {
+                Thread.sleep(200L * attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while naming " + to + ":" + tag);
+            }
+        }
         expect(put, 201, "storing manifest " + to + ":" + tag);
         String stored = put.headers().firstValue("Docker-Content-Digest").orElse(sha256(manifest.body()));
         if (!stored.equals(digest)) {
@@ -287,6 +295,35 @@ public class ImageRegistry {
         }
         deleteManifest(from, digest);
         return stored;
+    }
+
+    /** Times {@link #promote} stores a manifest the registry refused for an unlinked blob (see there). */
+    static final int PROMOTE_ATTEMPTS = 4;
+
+    /** Links {@code blob} into {@code to} by mounting it from {@code from}, unless {@code to} already links it. */
+    private void mountUnlessLinked(String scope, String blob, String from, String to) throws IOException {
+        HttpResponse<byte[]> head = sendScoped(scope, HttpRequest.newBuilder(uri(to, "blobs", blob))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        if (head.statusCode() == 200) {
+            return;
+        }
+        URI mount = api.resolve("/v2/" + to + "/blobs/uploads/?mount=" + URLEncoder.encode(blob,
+                StandardCharsets.UTF_8) + "&from=" + URLEncoder.encode(from, StandardCharsets.UTF_8));
+        HttpResponse<byte[]> r = sendScoped(scope, HttpRequest.newBuilder(mount)
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        if (r.statusCode() == 202) {
+            r.headers().firstValue("Location").ifPresent(l -> {
+                try {
+                    sendScoped(scope, HttpRequest.newBuilder(api.resolve(l)).DELETE());
+                } catch (IOException ignored) {
+                    // an abandoned upload session expires in the registry
+                }
+            });
+            throw new IOException("the registry did not mount blob " + blob + " from " + from + " into " + to
+                    + " (it does not mount across repositories; set gateway.hostpool.registry.quarantine to"
+                    + " empty to push after the checks instead)");
+        }
+        expect(r, 201, "mounting blob " + blob + " from " + from + " into " + to);
     }
 
     /**

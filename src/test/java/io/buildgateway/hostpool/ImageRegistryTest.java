@@ -33,6 +33,10 @@ class ImageRegistryTest {
     private final Map<String, byte[]> manifests = new ConcurrentHashMap<>();
     private final List<String> tokenRequests = new ArrayList<>();
     private volatile byte[] corruptBlob;
+    private final List<String> mounts = java.util.Collections.synchronizedList(new ArrayList<>());
+    /** repository@digest whose link the next manifest PUT to that repository finds gone (another mount's rewrite). */
+    private volatile String loseLink;
+    private volatile boolean alwaysLose;
     private String address;
 
     @BeforeEach
@@ -121,6 +125,45 @@ class ImageRegistryTest {
                 .hasToString("https://r.internal:8443");
     }
 
+    /** A quarantined image: config {@code c} and layer {@code l} linked in q/b1/r1; its manifest's digest. */
+    private String quarantined(String c, String l) {
+        blobs.put("q/b1/r1@" + c, "config".getBytes(StandardCharsets.UTF_8));
+        blobs.put("q/b1/r1@" + l, "layer".getBytes(StandardCharsets.UTF_8));
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"digest\":\"" + c + "\"},\"layers\":[{\"digest\":\"" + l + "\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(manifest);
+        manifests.put("q/b1/r1:" + digest, manifest);
+        return digest;
+    }
+
+    @Test
+    void promotingMountsOnlyWhatTheRepositoryLacksAndLinksAgainWhenTheManifestFindsABlobGone() throws IOException {
+        String c = "sha256:" + "c".repeat(64);
+        String l = "sha256:" + "1".repeat(64);
+        String digest = quarantined(c, l);
+        blobs.put("team/app@" + l, "layer".getBytes(StandardCharsets.UTF_8)); // the base layer, linked already
+        loseLink = "team/app@" + c; // another build's mount rewrites the config's link while the manifest is stored
+
+        assertThat(client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1")).isEqualTo(digest);
+        assertThat(mounts).containsExactly("team/app@" + c, "team/app@" + c);
+        assertThat(manifests).containsKey("team/app:v1").doesNotContainKey("q/b1/r1:" + digest);
+    }
+
+    @Test
+    void aManifestRefusedForAnUnlinkedBlobEveryTimeFailsWithTheRegistrysAnswer() {
+        String c = "sha256:" + "c".repeat(64);
+        String digest = quarantined(c, "sha256:" + "1".repeat(64));
+        loseLink = "team/app@" + c;
+        alwaysLose = true;
+        assertThatThrownBy(() -> client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1"))
+                .isInstanceOf(IOException.class).hasMessageContaining("storing manifest team/app:v1")
+                .hasMessageContaining("MANIFEST_BLOB_UNKNOWN");
+        // the layer once, the config again before every attempt
+        assertThat(mounts).hasSize(ImageRegistry.PROMOTE_ATTEMPTS + 1);
+        assertThat(manifests).doesNotContainKey("team/app:v1").containsKey("q/b1/r1:" + digest);
+    }
+
     // ---- the fake registry ------------------------------------------------------------------------------------------
 
     private void token(HttpExchange x) throws IOException {
@@ -133,7 +176,10 @@ class ImageRegistryTest {
             send(x, 401, "{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}", Map.of());
             return;
         }
-        String scope = query.replaceAll(".*scope=", "");
+        // every scope parameter, in order (a promote asks for the target's push and the quarantine's pull at once)
+        String scope = String.join(" ", java.util.Arrays.stream(x.getRequestURI().getRawQuery().split("&"))
+                .filter(kv -> kv.startsWith("scope=")).map(kv -> URLDecoder.decode(kv.substring(6),
+                        StandardCharsets.UTF_8)).toList());
         send(x, 200, "{\"token\":\"tok|" + scope + "\"}", Map.of());
     }
 
@@ -153,7 +199,22 @@ class ImageRegistryTest {
         }
         String rest = parts.length > 1 ? parts[1] : "";
         byte[] body = x.getRequestBody().readAllBytes();
-        if (rest.equals("blobs/uploads/") && method.equals("POST")) {
+        String query = x.getRequestURI().getRawQuery();
+        if (rest.equals("blobs/uploads/") && method.equals("POST") && query != null && query.contains("mount=")) {
+            Map<String, String> q = new java.util.HashMap<>();
+            for (String kv : query.split("&")) {
+                String[] p = kv.split("=", 2);
+                q.put(p[0], URLDecoder.decode(p[1], StandardCharsets.UTF_8));
+            }
+            byte[] blob = blobs.get(q.get("from") + "@" + q.get("mount"));
+            if (blob == null) {
+                send(x, 202, "", Map.of("Location", "/v2/" + repository + "/blobs/uploads/u2?_state=abc"));
+                return;
+            }
+            blobs.put(repository + "@" + q.get("mount"), blob);
+            mounts.add(repository + "@" + q.get("mount"));
+            send(x, 201, "", Map.of("Location", "/v2/" + repository + "/blobs/" + q.get("mount")));
+        } else if (rest.equals("blobs/uploads/") && method.equals("POST")) {
             send(x, 202, "", Map.of("Location", "/v2/" + repository + "/blobs/uploads/u1?_state=abc"));
         } else if (rest.startsWith("blobs/uploads/") && method.equals("PUT")) {
             String digest = URLDecoder.decode(x.getRequestURI().getRawQuery(), StandardCharsets.UTF_8)
@@ -172,6 +233,17 @@ class ImageRegistryTest {
             } else {
                 sendBytes(x, 200, method.equals("HEAD") ? null : corruptBlob != null ? corruptBlob : blob, Map.of());
             }
+        } else if (rest.startsWith("manifests/") && method.equals("PUT") && loseLink != null
+                && loseLink.startsWith(repository + "@")) {
+            blobs.remove(loseLink);
+            if (!alwaysLose) {
+                loseLink = null;
+            }
+            send(x, 400, "{\"errors\":[{\"code\":\"DIGEST_INVALID\"},{\"code\":\"MANIFEST_BLOB_UNKNOWN\"}]}",
+                    Map.of());
+        } else if (rest.startsWith("manifests/") && method.equals("DELETE")) {
+            send(x, manifests.remove(repository + ":" + rest.substring("manifests/".length())) == null ? 404 : 202,
+                    "", Map.of());
         } else if (rest.startsWith("manifests/") && method.equals("PUT")) {
             manifests.put(repository + ":" + rest.substring("manifests/".length()), body);
             send(x, 201, "", Map.of("Docker-Content-Digest", ImageRegistry.sha256(body)));
