@@ -374,6 +374,9 @@ public final class CanonicalDockerfile {
     private static boolean hasControl(String s, boolean allowCr) {
         for (int k = 0; k < s.length(); k++) {
             char c = s.charAt(k);
+            if (c >= 0x20 && c < 0x7F) {
+                continue; // printable ASCII, nearly every character of a Dockerfile: none of the tests below
+            }
             if ((c < 0x20 && c != '\t' && !(allowCr && c == '\r')) || (c >= 0x7F && c <= 0x9F) || c == 0x2028
                     || c == 0x2029 || c == '\uFEFF') {
                 return true;
