@@ -362,7 +362,9 @@ public final class CanonicalDockerfile {
         if (line.indexOf('\uFFFD') >= 0) {
             return "has a character that is not valid UTF-8";
         }
-        if (DockerfileParser.utf8Length(line) > DockerfileParser.MAX_LINE_BYTES) {
+        // A char is at most 3 bytes of UTF-8 (a surrogate pair 4 for 2): only a line this long needs counting.
+        if (line.length() > DockerfileParser.MAX_LINE_BYTES / 3
+                && DockerfileParser.utf8Length(line) > DockerfileParser.MAX_LINE_BYTES) {
             return "is longer than the daemon's " + DockerfileParser.MAX_LINE_BYTES + "-byte line limit once joined";
         }
         return null;
@@ -372,6 +374,9 @@ public final class CanonicalDockerfile {
     private static boolean hasControl(String s, boolean allowCr) {
         for (int k = 0; k < s.length(); k++) {
             char c = s.charAt(k);
+            if (c >= 0x20 && c < 0x7F) {
+                continue; // printable ASCII, nearly every character of a Dockerfile: none of the tests below
+            }
             if ((c < 0x20 && c != '\t' && !(allowCr && c == '\r')) || (c >= 0x7F && c <= 0x9F) || c == 0x2028
                     || c == 0x2029 || c == '\uFEFF') {
                 return true;

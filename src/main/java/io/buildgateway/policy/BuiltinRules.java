@@ -457,6 +457,9 @@ final class BuiltinRules {
         }
         char escape = s.dockerfile().escape();
         for (BuildStages.Stage stage : s.targetChain()) {
+            if (!setsUser(s, stage.index())) {
+                continue; // nothing to resolve: its ARG and ENV only matter to a USER of the same stage
+            }
             Map<String, String> scope = new HashMap<>();
             Instruction lastUser = null;
             String lastValue = null;
@@ -499,6 +502,16 @@ final class BuiltinRules {
         }
         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
                 + " its base's user (root for most bases); add USER with a non-root user");
+    }
+
+    /** Whether the stage, as it runs (inherited triggers included), has a USER instruction. */
+    private static boolean setsUser(Subject s, int stage) {
+        for (Expansion.Effective e : s.expansion().instructions()) {
+            if (e.stage() == stage && e.written().keyword().equals("USER")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether every character of a string passes the test (true for an empty string, as allMatch is). */

@@ -65,12 +65,19 @@ final class CustomRules {
 
     /** Runs every custom rule on a subject. An evaluation error is itself a finding: rules fail closed. */
     static void run(CustomRule rule, Subject s, BuiltinRules.Emitter emit) {
-        Map<String, Object> dockerfile = model(s);
-        Map<String, Object> request = new LinkedHashMap<>();
-        request.put("image", s.image() == null ? "" : s.image());
-        request.put("team", s.team() == null ? "" : s.team());
-        request.put("target", s.target() == null ? "" : s.target());
-        request.put("buildArgs", s.buildArgs());
+        // The model depends on the subject only: built for the first custom rule, read by the others.
+        Models models = s.customRuleModels();
+        if (models == null) {
+            Map<String, Object> request = new LinkedHashMap<>();
+            request.put("image", s.image() == null ? "" : s.image());
+            request.put("team", s.team() == null ? "" : s.team());
+            request.put("target", s.target() == null ? "" : s.target());
+            request.put("buildArgs", s.buildArgs());
+            models = new Models(model(s), request);
+            s.customRuleModels(models);
+        }
+        Map<String, Object> dockerfile = models.dockerfile();
+        Map<String, Object> request = models.request();
         if (!rule.perInstruction()) {
             evaluate(rule, Map.of("instruction", Map.of(), "dockerfile", dockerfile, "request", request), null,
                     null, emit);
@@ -94,6 +101,10 @@ final class CustomRules {
             emit.emit(line, keyword, "custom rule could not be evaluated (" + e.getMessage().lines().findFirst()
                     .orElse("error") + "); failing closed");
         }
+    }
+
+    /** What CEL sees of one evaluation: {@code dockerfile} and {@code request}, the same for every custom rule. */
+    record Models(Map<String, Object> dockerfile, Map<String, Object> request) {
     }
 
     static Map<String, Object> model(Subject s) {

@@ -65,8 +65,24 @@ final class ShellCommands {
             return words.contains(word);
         }
 
-        /** Whether a word contains the character. */
+        /**
+         * Whether a word contains the character. Two rules ask it of every command, for '=' and '"': those two
+         * answers are found in one walk and kept.
+         */
         boolean mentions(char c) {
+            if (c == '=' || c == '"') {
+                if (quoteOrEquals == 0) {
+                    quoteOrEquals = (byte) (1 | (scan('=') ? 2 : 0) | (scan('"') ? 4 : 0));
+                }
+                return (quoteOrEquals & (c == '=' ? 2 : 4)) != 0;
+            }
+            return scan(c);
+        }
+
+        /** 0 until {@link #mentions} is first asked; then 1, with 2 when a word has '=', 4 when one has '"'. */
+        private byte quoteOrEquals;
+
+        private boolean scan(char c) {
             for (int k = 0; k < words.size(); k++) {
                 if (words.get(k).indexOf(c) >= 0) {
                     return true;
@@ -130,23 +146,24 @@ final class ShellCommands {
                 i++;
             } else if (isWhitespace(c) && c != '\n') {
                 if (inWord) {
-                    words.add(word.toString());
+                    // A redirection's target is not a word of the command.
+                    if (redirectTarget) {
+                        redirectTarget = false;
+                    } else {
+                        words.add(word.toString());
+                    }
                     word.setLength(0);
                     inWord = false;
-                    if (redirectTarget) {
-                        words.remove(words.size() - 1);
-                        redirectTarget = false;
-                    }
                 }
             } else if (c == '>' || c == '<' || (c == '&' && i + 1 < n && script.charAt(i + 1) == '>')) {
                 // A redirection (>, >>, 2>, &>, >&2, <, <<EOF, <<<): neither the descriptor number before it nor
                 // its target is a word of the command. Process substitution, <( … ), is left to the ( that follows.
                 if (inWord) {
                     if (!allDigits(word)) {
-                        words.add(word.toString());
                         if (redirectTarget) {
-                            words.remove(words.size() - 1);
                             redirectTarget = false;
+                        } else {
+                            words.add(word.toString());
                         }
                     }
                     word.setLength(0);
@@ -162,12 +179,11 @@ final class ShellCommands {
             } else if (c == '\n' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')' || c == '{'
                     && (i + 1 >= n || isWhitespace(script.charAt(i + 1)))) {
                 if (inWord) {
-                    words.add(word.toString());
+                    if (!redirectTarget) {
+                        words.add(word.toString());
+                    }
                     word.setLength(0);
                     inWord = false;
-                    if (redirectTarget) {
-                        words.remove(words.size() - 1);
-                    }
                 }
                 redirectTarget = false;
                 if (!words.isEmpty()) {

@@ -88,6 +88,17 @@ final class Subject {
         return contextFiles;
     }
 
+    private CustomRules.Models customRuleModels;
+
+    /** The CEL model of this subject, once a custom rule has made it (null before). */
+    CustomRules.Models customRuleModels() {
+        return customRuleModels;
+    }
+
+    void customRuleModels(CustomRules.Models models) {
+        customRuleModels = models;
+    }
+
     /** Every instruction with the index of its stage ({@code -1} before the first FROM). */
     record Located(Instruction instruction, int stage) {
     }
@@ -353,11 +364,22 @@ final class Subject {
         return scope != null && declaredNames.contains(name) && !scope.contains(name);
     }
 
-    /** Whether a command of a RUN runs one of these programs. */
+    /**
+     * Whether a command of a RUN runs one of these programs. Asked by most RUN rules, each with a few names, of a
+     * file whose RUNs often run dozens of programs: the smaller side is walked, the other looked up.
+     */
     boolean runsAnyOf(Set<String> names) {
-        List<String> all = programs();
-        for (int k = 0; k < all.size(); k++) {
-            if (names.contains(all.get(k))) {
+        programs();
+        if (names.size() < programs.size()) {
+            for (String name : names) {
+                if (programSet.contains(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        for (int k = 0; k < programs.size(); k++) {
+            if (names.contains(programs.get(k))) {
                 return true;
             }
         }
@@ -390,17 +412,21 @@ final class Subject {
     private List<String> programs() {
         if (programs == null) {
             List<String> out = new ArrayList<>();
+            Set<String> seen = new java.util.HashSet<>();
             for (Run run : runs()) {
                 for (ShellCommands.Command c : run.commands()) {
-                    if (!out.contains(c.program())) {
+                    if (seen.add(c.program())) {
                         out.add(c.program());
                     }
                 }
             }
+            programSet = seen;
             programs = out;
         }
         return programs;
     }
+
+    private Set<String> programSet;
 
     /** What rules derive from one instruction, each computed on first use. */
     private static final class Derived {

@@ -83,4 +83,22 @@ class DockerfileParserTest {
         assertThat(DockerfileParser.parse("").instructions()).isEmpty();
         assertThat(DockerfileParser.parse("\\\n\\\n\\").errors()).isNotEmpty();
     }
+
+    @Test
+    void nameValueWordsWithoutQuotesOrEscapesAreTheCharacterByCharacterReading() {
+        // plainWords is the fast path of nameValueWords; quotedWords the reading it must agree with.
+        String alphabet = "ab=$ \t\n\u000B\f\r\u0085\u00A0\u1680\u2003\u2028\u202F\u3000xé{}";
+        java.util.Random r = new java.util.Random(21);
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder t = new StringBuilder();
+            for (int k = r.nextInt(14); k > 0; k--) {
+                t.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            String text = t.toString();
+            org.assertj.core.api.Assertions.assertThat(DockerfileParser.plainWords(text)).as("'%s'", text)
+                    .isEqualTo(DockerfileParser.quotedWords(text, '\\'))
+                    .isEqualTo(DockerfileParser.quotedWords(text, '`'))
+                    .isEqualTo(DockerfileParser.nameValueWords(text, '\\'));
+        }
+    }
 }
