@@ -83,7 +83,8 @@ for r in $(seq 1 "$REPLICAS"); do
     bench_gateway "gateway-$name" "$port" "" "${common[@]}" "--gateway.replica-name=load-$name" \
       "--spring.datasource.url=jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
       --spring.datasource.username=build_gateway --spring.datasource.password= \
-      --spring.flyway.user=postgres --spring.flyway.password=
+      --spring.flyway.user=postgres --spring.flyway.password= \
+      --spring.datasource.hikari.maximum-pool-size=20 # as the embedded pool of replica A (Hikari's default is 10)
     echo "$GW_PID" >"$STATE/gateway-$name.pid"
   fi
   PIDS+=("$GW_PID")

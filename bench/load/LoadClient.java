@@ -73,8 +73,17 @@ public class LoadClient {
                     if (team.equals("quiet")) {
                         Thread.sleep(2000); // the neighbour's one build arrives once the flood is queued
                     }
-                    String id = submitUntilAccepted(base, token, team, n, end);
-                    if (id != null) {
+                    // The quiet client submits one build (the last number); each flood client submits its share
+                    // of the others one after another (builds n, n + floodClients, …), so LOAD_BUILDS may exceed
+                    // LOAD_CLIENTS.
+                    int floodClients = Math.max(1, submitters - 1);
+                    int first = team.equals("quiet") ? BUILDS - 1 : n;
+                    int last = team.equals("quiet") ? BUILDS - 1 : BUILDS - 2;
+                    for (int k = first; k <= last && System.nanoTime() < end; k += floodClients) {
+                        String id = submitUntilAccepted(base, token, team, k, end);
+                        if (id == null) {
+                            break;
+                        }
                         follow(base, token, id, end);
                         awaitFinal(base, token, id, end);
                     }
