@@ -5,18 +5,20 @@
 # host and LOAD_HOSTS-1 more from scripts/buildhost.sh, each a dockerd 26 with userns-remap, its own data root and
 # network namespace with the registry forwarder; stopped at exit), listed as fixed hosts on every replica.
 # LOAD_CLIENTS concurrent clients (default 200; one token each; client i talks to replica i mod LOAD_REPLICAS) of
-# which LOAD_BUILDS (default 30) submit one small build each — all but one from a team that floods ("flood", over its
-# queue quota, so it gets 429 with Retry-After and waits as told), one from a team with a single build ("quiet") —
-# follow their logs and poll the status until final; the other clients poll the status of the flood's builds every
-# 250 ms. Bounded: every loop ends by count or at LOAD_DEADLINE_SECONDS. Then the table of docs/benchmarks.md
-# ("Load"), lost and run-twice read from the database and the audit trail; exit 1 when either is not 0.
+# up to LOAD_BUILDS submit LOAD_BUILDS small builds (default 30): one client of a team with a single build ("quiet"),
+# the others of a team that floods ("flood", over its queue quota, so it gets 429 with Retry-After and waits as told),
+# each flood client its share one after another; each follows its build's log and polls the status until final;
+# clients without a build poll the status of the flood's builds every 250 ms. Bounded: every loop ends by count or at
+# LOAD_DEADLINE_SECONDS. Then the table of docs/benchmarks.md ("Load"), lost and run-twice read from the database and
+# the audit trail; exit 1 when either is not 0.
 #
 #   bench/load.sh                               # its own environment (scripts/env.sh up bench, BGW_REGISTRY_PORT)
 #   LOAD_ENV=.state/test/env.sh bench/load.sh   # an environment already up (its env.sh)
 #   LOAD_CLIENTS=200 LOAD_BUILDS=500 LOAD_DEADLINE_SECONDS=3600 bench/load.sh   # the numbers
 # Also: LOAD_HOST_CAPACITY (builds at once per host, default 1), LOAD_PORT (replica A; the others follow, default
 # 18190), LOAD_PG_PORT (the embedded PostgreSQL, default LOAD_PORT+9), LOAD_XMX (per replica, default 512m),
-# LOAD_KEEP=1 (leave replicas and hosts running; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree).
+# LOAD_KEEP=1 (leave replicas and hosts running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar
+# instead of packaging the tree).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
@@ -97,7 +99,10 @@ chmod 0600 "$STATE/gateway.env"
 {
   echo "#!/bin/sh"
   for p in "${PIDS[@]}"; do echo "kill $p 2>/dev/null"; done
-  for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do echo "BGW_BUILDHOST_ROOT=$BGW_BUILDHOST_ROOT $ROOT/scripts/buildhost.sh stop $id"; done
+  for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do
+    echo "BGW_BUILDHOST_ROOT=$BGW_BUILDHOST_ROOT $ROOT/scripts/buildhost.sh stop $id"
+  done
+  if [ -n "$BENCH_OWN_ENV" ]; then echo "$ROOT/scripts/env.sh down bench"; fi
 } >"$STATE/stop.sh"
 chmod 0700 "$STATE/stop.sh"
 
