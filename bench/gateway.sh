@@ -47,7 +47,7 @@ bench_env() {
   fi
   JAR=${BENCH_JAR:-target/build-gateway-0.1.0-SNAPSHOT.jar}
   [ -n "${BENCH_JAR:-}" ] || [ "${BENCH_SKIP_PACKAGE:-0}" = 1 ] || mvn -q -B -DskipTests package
-  ADMIN=${ADMIN:-"bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"}
+  ADMIN=${BENCH_ADMIN:-"bench-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"}
 }
 
 bench_gateway() {

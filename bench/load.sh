@@ -45,7 +45,7 @@ load_hosts_down() {
   for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do scripts/buildhost.sh stop "$id" >/dev/null 2>&1 || true; done
 }
 
-ADMIN="load-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+BENCH_ADMIN="load-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 bench_env "${LOAD_ENV:-}"
 rm -rf "$STATE/data"
 mkdir -p "$STATE"
