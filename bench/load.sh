@@ -1,94 +1,118 @@
 #!/usr/bin/env bash
-# bench/load.sh — issue #17 "Load": a gateway from the packaged jar on loopback, LOAD_CLIENTS concurrent clients
-# (default 200; one token each) of which LOAD_BUILDS (default 30) submit one small build each — all but one from a
-# team that floods ("flood", over its queue quota, so it gets 429 with Retry-After and waits as told), one from a
-# team with a single build ("quiet") — follow their logs and poll the status until final; the other clients poll the
-# status of the flood's builds every 250 ms. Bounded: every loop ends by count or at LOAD_DEADLINE_SECONDS.
-# Prints the table of docs/benchmarks.md ("Load"). Defaults finish in a few minutes on a small VM.
+# bench/load.sh — issue #17 "Load": LOAD_REPLICAS gateway replicas (default 2, from the packaged jar, on loopback)
+# on one PostgreSQL (replica A's embedded one; the others connect to it as the least-privilege login and share the
+# data folder: contexts, logs, signing key), LOAD_HOSTS build hosts (default 3: the environment's user-namespaced
+# host and LOAD_HOSTS-1 more from scripts/buildhost.sh, each a dockerd 26 with userns-remap, its own data root and
+# network namespace with the registry forwarder; stopped at exit), listed as fixed hosts on every replica.
+# LOAD_CLIENTS concurrent clients (default 200; one token each; client i talks to replica i mod LOAD_REPLICAS) of
+# up to LOAD_BUILDS submit LOAD_BUILDS small builds (default 30): one client of a team with a single build ("quiet"),
+# the others of a team that floods ("flood", over its queue quota, so it gets 429 with Retry-After and waits as told),
+# each flood client its share one after another; each follows its build's log and polls the status until final;
+# clients without a build poll the status of the flood's builds every 250 ms. Bounded: every loop ends by count or at
+# LOAD_DEADLINE_SECONDS. Then the table of docs/benchmarks.md ("Load"), lost and run-twice read from the database and
+# the audit trail; exit 1 when either is not 0.
 #
-#   bench/load.sh                          # its own environment (scripts/env.sh up bench, registry BGW_REGISTRY_PORT)
+#   bench/load.sh                               # its own environment (scripts/env.sh up bench, BGW_REGISTRY_PORT)
 #   LOAD_ENV=.state/test/env.sh bench/load.sh   # an environment already up (its env.sh)
-#   LOAD_CLIENTS=200 LOAD_BUILDS=500 LOAD_TEAM_QUOTA=20 bench/load.sh   # the issue's numbers, on a big machine
-# Also: LOAD_HOST_CAPACITY (builds at once on the host, default 2), LOAD_PORT (default 18090), LOAD_KEEP=1 (leave
-# the gateway running; chaos.sh uses it), BENCH_JAR (a jar to run instead of packaging the tree).
+#   LOAD_CLIENTS=200 LOAD_BUILDS=500 LOAD_DEADLINE_SECONDS=3600 bench/load.sh   # the issue's numbers
+# Also: LOAD_HOST_CAPACITY (builds at once per host, default 1), LOAD_PORT (replica A; the others follow, default
+# 18190), LOAD_PG_PORT (the embedded PostgreSQL, default LOAD_PORT+9), LOAD_XMX (per replica, default 512m),
+# LOAD_KEEP=1 (leave replicas and hosts running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar
+# instead of packaging the tree).
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$ROOT"
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
-PORT=${LOAD_PORT:-18090}
-STATE=$ROOT/.state/load
-mkdir -p "$STATE"
-WORK=$(mktemp -d)
-GW_PID=""
-OWN_ENV=""
-cleanup() {
-  if [ -n "$GW_PID" ] && [ "${LOAD_KEEP:-0}" != 1 ]; then kill "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null || true; fi
-  if [ -n "$OWN_ENV" ] && [ "${LOAD_KEEP:-0}" != 1 ]; then scripts/env.sh down bench >/dev/null 2>&1 || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+REPLICAS=${LOAD_REPLICAS:-2}
+HOSTS=${LOAD_HOSTS:-3}
+CAPACITY=${LOAD_HOST_CAPACITY:-1}
+PORT=${LOAD_PORT:-18190}
+PG_PORT=${LOAD_PG_PORT:-$((PORT + 9))}
+export BENCH_STATE
+BENCH_STATE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.state/load
+BENCH_KEEP=${LOAD_KEEP:-0}
+BENCH_JAVA_OPTS="-Xmx${LOAD_XMX:-512m}"
+BENCH_CLEANUP_HOOK=load_hosts_down
+# shellcheck source=bench/gateway.sh
+source "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
 
-if [ -n "${LOAD_ENV:-}" ]; then
-  # shellcheck disable=SC1090
-  source "$LOAD_ENV"
-else
-  BGW_REGISTRY_PORT=${BGW_REGISTRY_PORT:-5002} scripts/env.sh up bench
-  OWN_ENV=1
-  # shellcheck disable=SC1091
-  source .state/bench/env.sh
-fi
-JAR=${BENCH_JAR:-target/build-gateway-0.1.0-SNAPSHOT.jar}
-[ -n "${BENCH_JAR:-}" ] || [ -f "$JAR" ] || mvn -q -B -DskipTests package
-ADMIN="load-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# The extra build hosts: ids unique to this checkout (buildhost.sh's folders and namespaces are machine-wide).
+HOST_PREFIX=load$(printf '%s' "$ROOT" | sha256sum | cut -c1-6)
+export BGW_BUILDHOST_ROOT=$STATE/hosts
+HOST_IDS=()
+# shellcheck disable=SC2317 # called by bench_cleanup through BENCH_CLEANUP_HOOK
+load_hosts_down() {
+  local id
+  for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do scripts/buildhost.sh stop "$id" >/dev/null 2>&1 || true; done
+}
+
+BENCH_ADMIN="load-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+bench_env "${LOAD_ENV:-}"
 rm -rf "$STATE/data"
-cat >"$WORK/gateway.yaml" <<YML
-gateway:
-  data-dir: $STATE/data
-  scanning:
-    work-dir: /dev/shm/build-gateway-load-scans
-  policy:
-    approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
-  hostpool:
-    registry:
-      address: $BGW_REGISTRY
-      tokens:
-        key-path: $BGW_TOKEN_KEY
-        certificate-path: $BGW_TOKEN_CERT
-        issuer: $BGW_TOKEN_ISSUER
-        service: $BGW_TOKEN_SERVICE
-    # scripts/env.sh starts one user-namespaced build host per environment (the plain and old daemons are refused
-    # for builds by design); more hosts need more environments' daemons listed here.
-    hosts:
+mkdir -p "$STATE"
+
+hosts_yaml="    hosts:
       - name: load-1
         endpoint: $BGW_DOCKER_HOST
-        capacity: ${LOAD_HOST_CAPACITY:-2}
-  builds:
-    dispatch-interval: 100ms
-    max-queued: 1000
-    max-queued-per-team: $LOAD_TEAM_QUOTA
-    retry-after: 2s
-    follow:
-      max-total: $((LOAD_CLIENTS + 16))
-  intake:
-    store-dir: ${LOAD_STORE_DIR:-$STATE/data/contexts}
-  web:
-    refusal-limit:
-      limit: 1000000
-YML
-GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$PORT java -Xmx1g -jar "$JAR" \
-  --spring.config.additional-location="file:$WORK/gateway.yaml" >"$STATE/gateway.log" 2>&1 </dev/null &
-GW_PID=$!
-echo "$GW_PID" >"$STATE/gateway.pid"
-for _ in $(seq 1 "${LOAD_READY_POLLS:-1200}"); do
-  curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null && break
-  kill -0 "$GW_PID" 2>/dev/null || { echo "the gateway exited; see $STATE/gateway.log" >&2; exit 1; }
-  sleep 0.5
+        capacity: $CAPACITY"
+for n in $(seq 2 "$HOSTS"); do
+  id=$HOST_PREFIX-h$n
+  scripts/buildhost.sh stop "$id" >/dev/null 2>&1 || true # a previous run's, if it was killed
+  HOST_IDS+=("$id")
+  endpoint=$(scripts/buildhost.sh start "$id")
+  hosts_yaml+="
+      - name: load-$n
+        endpoint: $endpoint
+        capacity: $CAPACITY"
 done
-curl -sf "localhost:$PORT/actuator/health/readiness" >/dev/null || { echo "not ready; see $STATE/gateway.log" >&2; exit 1; }
-printf 'LOAD_BASE=http://127.0.0.1:%s\nLOAD_ADMIN=%s\n' "$PORT" "$ADMIN" >"$STATE/gateway.env"
+export BENCH_HOSTS_YAML=$hosts_yaml
+
+# Settings of every replica (command-line arguments override the common yaml of bench/gateway.sh).
+common=(--gateway.builds.max-queued=1000 "--gateway.builds.max-queued-per-team=$LOAD_TEAM_QUOTA"
+  --gateway.builds.retry-after=2s "--gateway.builds.follow.max-total=$((LOAD_CLIENTS + 16))"
+  "--gateway.intake.store-dir=${LOAD_STORE_DIR:-$STATE/data/contexts}" --gateway.web.refusal-limit.limit=1000000)
+BASES=""
+PIDS=()
+for r in $(seq 1 "$REPLICAS"); do
+  name=$(echo abcdefghij | cut -c"$r")
+  port=$((PORT + r - 1))
+  if [ "$r" = 1 ]; then
+    bench_gateway gateway "$port" "" "${common[@]}" "--gateway.replica-name=load-a" \
+      "--gateway.database.embedded-port=$PG_PORT"
+    echo "$GW_PID" >"$STATE/gateway.pid"
+    # The others need A's database (and A's migrations): they start once A is ready.
+    bench_ready "$port" "$GW_PID"
+  else
+    bench_gateway "gateway-$name" "$port" "" "${common[@]}" "--gateway.replica-name=load-$name" \
+      "--spring.datasource.url=jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
+      --spring.datasource.username=build_gateway --spring.datasource.password= \
+      --spring.flyway.user=postgres --spring.flyway.password= \
+      --spring.datasource.hikari.maximum-pool-size=20 # as the embedded pool of replica A (Hikari's default is 10)
+    echo "$GW_PID" >"$STATE/gateway-$name.pid"
+  fi
+  PIDS+=("$GW_PID")
+  BASES+="${BASES:+,}http://127.0.0.1:$port"
+done
+for r in $(seq 2 "$REPLICAS"); do bench_ready "$((PORT + r - 1))" "${PIDS[$((r - 1))]}"; done
+printf 'LOAD_BASE=http://127.0.0.1:%s\nLOAD_BASES=%s\nLOAD_ADMIN=%s\n' "$PORT" "$BASES" "$ADMIN" >"$STATE/gateway.env"
 chmod 0600 "$STATE/gateway.env"
-echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, host capacity ${LOAD_HOST_CAPACITY:-2}; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-LOAD_BASE=http://127.0.0.1:$PORT LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
-  java -Xmx512m bench/load/LoadClient.java
-echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# With LOAD_KEEP=1 the caller stops what was started with this script (replicas, then the extra hosts).
+{
+  echo "#!/bin/sh"
+  for p in "${PIDS[@]}"; do echo "kill $p 2>/dev/null"; done
+  for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do
+    echo "BGW_BUILDHOST_ROOT=$BGW_BUILDHOST_ROOT $ROOT/scripts/buildhost.sh stop $id"
+  done
+  if [ -n "$BENCH_OWN_ENV" ]; then echo "$ROOT/scripts/env.sh down bench"; fi
+} >"$STATE/stop.sh"
+chmod 0700 "$STATE/stop.sh"
+
+# The client reads the database itself (lost, run twice, waits): PostgreSQL's JDBC driver from the gateway's jar.
+unzip -q -o -j "$JAR" 'BOOT-INF/lib/postgresql-*.jar' -d "$WORK/pgjdbc"
+echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, $REPLICAS replicas, $HOSTS hosts" \
+  "× capacity $CAPACITY; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
+rc=0
+LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
+  LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
+  java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java || rc=$?
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
+exit "$rc"

@@ -1,6 +1,8 @@
-// bench/load.sh's client (issue #17, "Load"): N concurrent clients on loopback against one gateway, run with the
-// JDK's source launcher (java LoadClient.java), no dependencies. Bounded everywhere: every loop ends by count or by
-// the run's deadline. Prints the table of docs/benchmarks.md ("Load").
+// bench/load.sh's client (issue #17, "Load"): N concurrent clients on loopback spread over the gateway replicas
+// (LOAD_BASES, comma-separated: client i talks to replica i mod n), run with the JDK's source launcher
+// (java -cp postgresql.jar LoadClient.java). Bounded everywhere: every loop ends by count or by the run's deadline.
+// Prints the table of docs/benchmarks.md ("Load"); lost and run twice are read from the database (LOAD_JDBC_URL, as
+// the owner) and the audit trail, and the exit status is 1 when either is not 0.
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
 import java.net.URI;
@@ -8,8 +10,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.*;
 import java.util.concurrent.*;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -17,7 +22,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 public class LoadClient {
-    static final String BASE = System.getenv("LOAD_BASE");
+    static final List<String> BASES = List.of(env("LOAD_BASES", env("LOAD_BASE", "")).split(","));
+    static final String BASE = BASES.get(0);
+    static final String JDBC = System.getenv("LOAD_JDBC_URL");
     static final String ADMIN = System.getenv("LOAD_ADMIN");
     static final String REGISTRY = System.getenv("LOAD_REGISTRY");
     static final int CLIENTS = Integer.parseInt(env("LOAD_CLIENTS", "200"));
@@ -45,7 +52,6 @@ public class LoadClient {
 
     public static void main(String[] args) throws Exception {
         long end = System.nanoTime() + DEADLINE.toNanos();
-        Instant started = Instant.now();
         int submitters = Math.min(BUILDS, CLIENTS);
         // One token per client: the per-caller limits (log follows) are per token, as for real CI jobs.
         List<String> tokens = new ArrayList<>();
@@ -59,6 +65,7 @@ public class LoadClient {
         for (int i = 0; i < CLIENTS; i++) {
             int n = i;
             String token = tokens.get(i);
+            String base = BASES.get(i % BASES.size());
             all.add(pool.submit(() -> {
                 go.await();
                 if (n < submitters) {
@@ -66,13 +73,22 @@ public class LoadClient {
                     if (team.equals("quiet")) {
                         Thread.sleep(2000); // the neighbour's one build arrives once the flood is queued
                     }
-                    String id = submitUntilAccepted(token, team, n, end);
-                    if (id != null) {
-                        follow(token, id, end);
-                        awaitFinal(token, id, end);
+                    // The quiet client submits one build (the last number); each flood client submits its share
+                    // of the others one after another (builds n, n + floodClients, …), so LOAD_BUILDS may exceed
+                    // LOAD_CLIENTS.
+                    int floodClients = Math.max(1, submitters - 1);
+                    int first = team.equals("quiet") ? BUILDS - 1 : n;
+                    int last = team.equals("quiet") ? BUILDS - 1 : BUILDS - 2;
+                    for (int k = first; k <= last && System.nanoTime() < end; k += floodClients) {
+                        String id = submitUntilAccepted(base, token, team, k, end);
+                        if (id == null) {
+                            break;
+                        }
+                        follow(base, token, id, end);
+                        awaitFinal(base, token, id, end);
                     }
                 } else {
-                    watch(token, end);
+                    watch(base, token, end);
                 }
                 return null;
             }));
@@ -82,7 +98,7 @@ public class LoadClient {
             f.get();
         }
         pool.shutdown();
-        report(started);
+        System.exit(report() ? 0 : 1);
     }
 
     static String token(String name, String team) throws Exception {
@@ -99,13 +115,13 @@ public class LoadClient {
     }
 
     /** Submits; on 429 waits Retry-After (counted) and tries again, until accepted or the deadline. */
-    static String submitUntilAccepted(String token, String team, int n, long end) throws Exception {
+    static String submitUntilAccepted(String base, String token, String team, int n, long end) throws Exception {
         byte[] tar = tar("FROM " + REGISTRY + "/base/busybox\nRUN echo load-" + n + "\nUSER 65534\n");
         while (System.nanoTime() < end) {
             long t0 = System.nanoTime();
             HttpResponse<String> r;
             try {
-                r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + "/api/v1/builds?image=" + team + "/load&tag=t"
+                r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds?image=" + team + "/load&tag=t"
                         + n)).header("Authorization", "Bearer " + token).header("Content-Type", "application/x-tar")
                         .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.ofByteArray(tar)).build(),
                         HttpResponse.BodyHandlers.ofString());
@@ -145,9 +161,9 @@ public class LoadClient {
         return null;
     }
 
-    static void follow(String token, String id, long end) {
+    static void follow(String base, String token, String id, long end) {
         try {
-            HttpResponse<InputStream> r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + "/api/v1/builds/" + id
+            HttpResponse<InputStream> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds/" + id
                     + "/logs?follow=true")).header("Authorization", "Bearer " + token)
                     .timeout(Duration.ofNanos(Math.max(1, end - System.nanoTime()))).GET().build(),
                     HttpResponse.BodyHandlers.ofInputStream());
@@ -162,9 +178,9 @@ public class LoadClient {
         }
     }
 
-    static String status(String token, String id) throws Exception {
+    static String status(String base, String token, String id) throws Exception {
         long t0 = System.nanoTime();
-        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + "/api/v1/builds/" + id))
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds/" + id))
                 .header("Authorization", "Bearer " + token).timeout(Duration.ofSeconds(30)).GET().build(),
                 HttpResponse.BodyHandlers.ofString());
         statusNanos.add(System.nanoTime() - t0);
@@ -176,9 +192,9 @@ public class LoadClient {
         return m.find() ? m.group(1) : null;
     }
 
-    static void awaitFinal(String token, String id, long end) throws Exception {
+    static void awaitFinal(String base, String token, String id, long end) throws Exception {
         while (System.nanoTime() < end) {
-            String s = status(token, id);
+            String s = status(base, token, id);
             if (s != null && FINAL.contains(s)) {
                 finalStatus.put(id, s);
                 return;
@@ -188,102 +204,164 @@ public class LoadClient {
     }
 
     /** A client that only reads: the status of builds of its team, every 250 ms, until every build is final. */
-    static void watch(String token, long end) throws Exception {
+    static void watch(String base, String token, long end) throws Exception {
         Random random = new Random();
         Thread.sleep(3000);
         while (System.nanoTime() < end && (accepted.isEmpty() || finalStatus.size() < accepted.size())) {
             List<String> ids = accepted.entrySet().stream().filter(e -> e.getValue().equals("flood"))
                     .map(Map.Entry::getKey).toList();
             if (!ids.isEmpty()) {
-                status(token, ids.get(random.nextInt(ids.size())));
+                status(base, token, ids.get(random.nextInt(ids.size())));
             }
             Thread.sleep(250);
         }
     }
 
-    static void report(Instant started) throws Exception {
+    /** The table; true when nothing was lost and nothing ran twice (read from the database and the audit trail). */
+    static boolean report() throws Exception {
+        Map<String, String[]> rows = new HashMap<>(); // id -> team, status, failure_reason, host, lapsed
+        Map<String, Long> waitMillis = new HashMap<>();
+        List<Long> runMillis = new ArrayList<>();
         Map<String, Integer> starts = new HashMap<>();
-        Map<String, Long> waited = new HashMap<>();
-        String cursor = null;
-        do {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(BASE
-                    + "/api/v1/audit?action=build.started&order=asc&limit=500&since=" + started.minusSeconds(5)
-                    + (cursor == null ? "" : "&cursor=" + cursor))).header("Authorization", "Bearer " + ADMIN)
-                    .GET().build(), HttpResponse.BodyHandlers.ofString());
-            Matcher m = Pattern.compile("\"target\"\\s*:\\s*\"build/([0-9a-f-]+)\"[^}]*?\"waitedMillis\"\\s*:\\s*(\\d+)")
-                    .matcher(r.body());
-            while (m.find()) {
-                starts.merge(m.group(1), 1, Integer::sum);
-                waited.put(m.group(1), Long.parseLong(m.group(2)));
+        Map<String, Integer> successes = new HashMap<>();
+        Map<String, Integer> requeues = new HashMap<>();
+        Map<String, Integer> provenances = new HashMap<>();
+        Map<String, Integer> perReplica = new TreeMap<>();
+        try (Connection c = DriverManager.getConnection(JDBC, "postgres", ""); Statement st = c.createStatement()) {
+            try (ResultSet rs = st.executeQuery("select id::text, team, status, coalesce(failure_reason, ''),"
+                    + " coalesce(host, '-'), status = 'RUNNING' and lease_expires_at < clock_timestamp(),"
+                    + " (extract(epoch from started_at - requested_at) * 1000)::bigint,"
+                    + " (extract(epoch from finished_at - started_at) * 1000)::bigint from build")) {
+                while (rs.next()) {
+                    String id = rs.getString(1);
+                    rows.put(id, new String[] {rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                        Boolean.toString(rs.getBoolean(6))});
+                    long w = rs.getLong(7);
+                    if (!rs.wasNull()) {
+                        waitMillis.put(id, w);
+                    }
+                    long run = rs.getLong(8);
+                    if (!rs.wasNull() && "SUCCEEDED".equals(rs.getString(3))) {
+                        runMillis.add(run);
+                    }
+                }
             }
-            Matcher next = Pattern.compile("\"next\"\\s*:\\s*\"([^\"]+)\"").matcher(r.body());
-            cursor = next.find() ? next.group(1) : null;
-        } while (cursor != null);
-        // Not final by the deadline: still QUEUED or RUNNING (a slow machine) is unfinished; anything else (gone,
-        // unreadable) is lost.
-        long unfinished = 0;
-        long lost = 0;
-        for (String id : accepted.keySet()) {
-            if (finalStatus.containsKey(id)) {
-                continue;
+            try (ResultSet rs = st.executeQuery("select substr(target, 7), action, count(*) from audit_event"
+                    + " where action in ('build.started', 'build.succeeded', 'build.requeued')"
+                    + " and target like 'build/%' group by 1, 2")) {
+                while (rs.next()) {
+                    Map<String, Integer> m = switch (rs.getString(2)) {
+                        case "build.started" -> starts;
+                        case "build.succeeded" -> successes;
+                        default -> requeues;
+                    };
+                    m.put(rs.getString(1), rs.getInt(3));
+                }
             }
-            String s = status(ADMIN, id);
-            if ("QUEUED".equals(s) || "RUNNING".equals(s)) {
-                unfinished++;
-            } else if (s != null && FINAL.contains(s)) {
-                finalStatus.put(id, s);
-            } else {
-                lost++;
+            try (ResultSet rs = st.executeQuery("select build_id::text, count(*) from image_provenance group by 1")) {
+                while (rs.next()) {
+                    provenances.put(rs.getString(1), rs.getInt(2));
+                }
+            }
+            try (ResultSet rs = st.executeQuery("select coalesce(substring(details from '\"replica\":\"(load-[a-z])'),"
+                    + " '?'), count(*) from audit_event where action = 'build.started' group by 1")) {
+                while (rs.next()) {
+                    perReplica.put(rs.getString(1), rs.getInt(2));
+                }
             }
         }
-        long succeeded = finalStatus.values().stream().filter("SUCCEEDED"::equals).count();
-        long failed = finalStatus.values().stream().filter(v -> !v.equals("SUCCEEDED")).count();
-        long twice = starts.values().stream().filter(c -> c > 1).count();
-        System.out.printf("%-44s %s%n", "clients / builds asked", CLIENTS + " / " + BUILDS);
-        System.out.printf("%-44s %d%n", "builds submitted (202)", accepted.size());
-        System.out.printf("%-44s %d%n", "succeeded", succeeded);
-        System.out.printf("%-44s %d%n", "failed (any other final status)", failed);
-        System.out.printf("%-44s %d%n", "unfinished at the deadline (QUEUED/RUNNING)", unfinished);
-        System.out.printf("%-44s %d%s%n", "lost (accepted, then gone)", lost, lost == 0 ? "" : "   <-- must be 0");
-        System.out.printf("%-44s %d%s%n", "run twice (build.started > 1)", twice, twice == 0 ? "" : "   <-- must be 0");
-        System.out.printf("%-44s %s%n", "submit p50 / p99 (ms, upload ~300 B)", pct(submitNanos));
-        System.out.printf("%-44s %s%n", "status p50 / p99 (ms)", pct(statusNanos));
+        Set<String> ids = new TreeSet<>(accepted.keySet());
+        ids.addAll(rows.keySet());
+        long missing = accepted.keySet().stream().filter(id -> !rows.containsKey(id)).count();
+        long unknownToClient = rows.keySet().stream().filter(id -> !accepted.containsKey(id)).count();
+        long lostRun = rows.values().stream().filter(r -> r[1].equals("FAILED") && r[2].contains(" lost")).count();
+        long lapsed = rows.values().stream().filter(r -> r[4].equals("true")).count();
+        long lost = missing + lostRun + lapsed;
+        long twice = ids.stream().filter(id -> starts.getOrDefault(id, 0) > 1 || successes.getOrDefault(id, 0) > 1
+                || provenances.getOrDefault(id, 0) > 1).count();
+        long requeued = requeues.values().stream().mapToLong(Integer::longValue).sum();
+        Map<String, Long> byStatus = new TreeMap<>();
+        Map<String, Long> byHost = new TreeMap<>();
+        for (String[] r : rows.values()) {
+            byStatus.merge(r[1], 1L, Long::sum);
+            if (!r[3].equals("-")) {
+                byHost.merge(r[3], 1L, Long::sum);
+            }
+        }
+        long succeeded = byStatus.getOrDefault("SUCCEEDED", 0L);
+        long unfinished = byStatus.getOrDefault("QUEUED", 0L) + byStatus.getOrDefault("RUNNING", 0L) - lapsed;
+        long failed = rows.size() - succeeded - unfinished - lapsed;
+        Collections.sort(runMillis);
+        long slot = runMillis.isEmpty() ? -1 : runMillis.get(runMillis.size() / 2);
+
+        String f = "%-50s %s%n";
+        System.out.printf(f, "clients / builds asked / replicas", CLIENTS + " / " + BUILDS + " / " + BASES.size());
+        System.out.printf(f, "builds submitted (202 to a client)", accepted.size());
+        System.out.printf(f, "succeeded", succeeded);
+        System.out.printf(f, "failed (FAILED, REJECTED, CANCELLED)", failed + "   " + byStatus);
+        System.out.printf(f, "unfinished at the deadline (QUEUED/RUNNING)", unfinished);
+        System.out.printf(f, "lost (db: no row, 'lost' failure, lapsed lease)", lost + " (" + missing + ", " + lostRun
+                + ", " + lapsed + ")" + (lost == 0 ? "" : "   <-- must be 0"));
+        System.out.printf(f, "run twice (audit: started/succeeded > 1, 2 signed)", twice
+                + (twice == 0 ? "" : "   <-- must be 0"));
+        System.out.printf(f, "re-queued (build.requeued) / rows no client saw", requeued + " / " + unknownToClient);
+        System.out.printf(f, "submit p50 / p99 ms (upload 2 KiB; target 200)", pct(submitNanos, 200));
+        System.out.printf(f, "status p50 / p99 ms (target 50)", pct(statusNanos, 50));
         for (String team : List.of("flood", "quiet")) {
-            List<Long> w = accepted.entrySet().stream().filter(e -> e.getValue().equals(team))
-                    .map(e -> waited.get(e.getKey())).filter(Objects::nonNull).sorted().toList();
-            System.out.printf("%-44s %s%n", "queue wait " + team + " (ms: median / max, n)", w.isEmpty() ? "-"
+            List<Long> w = rows.entrySet().stream().filter(e -> e.getValue()[0].equals(team))
+                    .map(e -> waitMillis.get(e.getKey())).filter(Objects::nonNull).sorted().toList();
+            System.out.printf(f, "queue wait " + team + " ms (median / max, n)", w.isEmpty() ? "-"
                     : w.get(w.size() / 2) + " / " + w.get(w.size() - 1) + ", " + w.size());
         }
-        System.out.printf("%-44s %d (with Retry-After: %d)%n", "429 at the team quota (" + QUOTA + ")", tooMany.get(),
-                tooManyWithRetryAfter.get());
-        System.out.printf("%-44s %d%n", "503 with Retry-After (retried)", unavailable.get());
-        System.out.printf("%-44s %d / %d%n", "other submit errors / status errors", submitErrors.get(),
-                statusErrors.get());
-        System.out.printf("%-44s %d%n", "logs followed to the end", followed.get());
-        HttpResponse<String> prom = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + "/actuator/prometheus"))
-                .header("Authorization", "Bearer " + ADMIN).GET().build(), HttpResponse.BodyHandlers.ofString());
-        double heap = 0;
-        double threads = 0;
-        for (String line : prom.body().split("\n")) {
-            if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
-                heap += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            } else if (line.startsWith("jvm_threads_live_threads")) {
-                threads = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
-            }
+        Long quiet = rows.entrySet().stream().filter(e -> e.getValue()[0].equals("quiet"))
+                .map(e -> waitMillis.get(e.getKey())).filter(Objects::nonNull).findFirst().orElse(null);
+        System.out.printf(f, "one build slot (median run of a build, ms)", slot < 0 ? "-" : slot + "; quiet waited "
+                + (quiet == null ? "-" : quiet + (quiet <= slot ? ": met" : ": NOT met")));
+        System.out.printf(f, "429 at the team quota (" + QUOTA + ")", tooMany.get() + " (with Retry-After: "
+                + tooManyWithRetryAfter.get() + ")");
+        System.out.printf(f, "503 with Retry-After (retried)", unavailable.get());
+        System.out.printf(f, "other submit errors / status errors", submitErrors.get() + " / " + statusErrors.get());
+        System.out.printf(f, "logs followed to the end", followed.get());
+        System.out.printf(f, "builds per host", byHost);
+        System.out.printf(f, "builds started per replica", perReplica);
+        for (int i = 0; i < BASES.size(); i++) {
+            System.out.printf(f, "replica " + (char) ('a' + i) + " heap used / live threads at the end", gauges(BASES
+                    .get(i)));
         }
-        System.out.printf("%-44s %.0f MiB / %.0f%n", "gateway heap used / live threads at the end", heap / 1048576,
-                threads);
-        System.out.println(lost == 0 && twice == 0 ? "RESULT ok" : "RESULT LOST-OR-TWICE");
+        boolean ok = lost == 0 && twice == 0;
+        System.out.println(ok ? "RESULT ok" : "RESULT LOST-OR-TWICE");
+        return ok;
     }
 
-    static String pct(List<Long> nanos) {
+    static String gauges(String base) {
+        try {
+            HttpResponse<String> prom = HTTP.send(HttpRequest.newBuilder(URI.create(base + "/actuator/prometheus"))
+                    .header("Authorization", "Bearer " + ADMIN).timeout(Duration.ofSeconds(60)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString());
+            double heap = 0;
+            double threads = 0;
+            for (String line : prom.body().split("\n")) {
+                if (line.startsWith("jvm_memory_used_bytes{") && line.contains("area=\"heap\"")) {
+                    heap += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                } else if (line.startsWith("jvm_threads_live_threads")) {
+                    threads = Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+                }
+            }
+            return String.format("%.0f MiB / %.0f", heap / 1048576, threads);
+        } catch (Exception e) {
+            return "unreadable: " + e;
+        }
+    }
+
+    static String pct(List<Long> nanos, long targetMillis) {
         if (nanos.isEmpty()) {
             return "-";
         }
         List<Long> s = new ArrayList<>(nanos);
         Collections.sort(s);
-        return String.format("%.1f / %.1f (n=%d)", s.get(s.size() / 2) / 1e6,
-                s.get(Math.min(s.size() - 1, (int) Math.ceil(s.size() * 0.99) - 1)) / 1e6, s.size());
+        double p99 = s.get(Math.min(s.size() - 1, (int) Math.ceil(s.size() * 0.99) - 1)) / 1e6;
+        return String.format("%.1f / %.1f (n=%d)%s", s.get(s.size() / 2) / 1e6, p99, s.size(),
+                p99 < targetMillis ? ": met" : ": NOT met");
     }
 
     /** A ustar archive with one file, Dockerfile. */
