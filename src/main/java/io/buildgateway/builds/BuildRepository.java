@@ -29,11 +29,16 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     List<Object[]> activeByHost();
 
     /**
-     * The next queued build nobody else is claiming right now: developers' builds before rebuilds, then oldest first;
-     * rebuilds only when {@code rebuildsAllowed}.
+     * The next queued build nobody else is claiming right now: developers' builds before rebuilds, then fair share
+     * between teams (the build of the team that runs the fewest builds right now), then oldest first; rebuilds only
+     * when {@code rebuildsAllowed}. So a team that floods the queue takes the free slots only while no other team
+     * waits: another team's single build waits for one slot at most (issue #17, "Load"). Claims are serialised by
+     * {@link #claimLock}, so the running counts are the committed ones.
      */
-    @Query(value = "select * from build where status = 'QUEUED' and (:rebuildsAllowed or rebuild_of is null)"
-            + " order by (rebuild_of is not null), requested_at, id limit 1 for update skip locked", nativeQuery = true)
+    @Query(value = "select * from build q where q.status = 'QUEUED' and (:rebuildsAllowed or q.rebuild_of is null)"
+            + " order by (q.rebuild_of is not null),"
+            + " (select count(*) from build r where r.status = 'RUNNING' and r.team = q.team),"
+            + " q.requested_at, q.id limit 1 for update skip locked", nativeQuery = true)
     List<Build> claimNext(boolean rebuildsAllowed);
 
     @Query(value = "select count(*) from build where status = 'RUNNING' and rebuild_of is not null", nativeQuery = true)

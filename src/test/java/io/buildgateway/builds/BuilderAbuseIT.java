@@ -61,6 +61,10 @@ class BuilderAbuseIT {
     JdbcTemplate jdbc;
     @Autowired
     JsonMapper json;
+    @Autowired
+    BuildRepository builds;
+    @Autowired
+    org.springframework.transaction.support.TransactionTemplate tx;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -71,7 +75,7 @@ class BuilderAbuseIT {
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.hostpool.hosts[0].name", () -> "absent");
         registry.add("gateway.hostpool.hosts[0].endpoint", () -> "unix:///nonexistent/bgw-abuse-it.sock");
-        registry.add("gateway.builds.max-queued", () -> "10");
+        registry.add("gateway.builds.max-queued", () -> "20");
         registry.add("gateway.builds.max-queued-per-team", () -> "2");
         registry.add("gateway.builds.retry-after", () -> "7s");
         registry.add("gateway.builds.follow.max-per-caller", () -> "4");
@@ -107,6 +111,43 @@ class BuilderAbuseIT {
                 + " and details like '%team-queue-full%' and details like '%quota-a%'", Long.class)).isEqualTo(1);
         // The other team is not affected.
         assertThat(submit(qb, "quota-b/app").statusCode()).isEqualTo(202);
+    }
+
+    /**
+     * Fair share (issue #17, "Load"): the claim takes the queued build of the team that runs the fewest builds, so a
+     * team that floods the queue cannot make another team's single build wait longer than one slot. Asked of the
+     * real claim query in a transaction that is rolled back (no host here ever claims: the one host is absent).
+     */
+    @Test
+    @Order(2)
+    void theClaimPrefersTheTeamThatRunsTheFewestBuildsOverAnOlderBuildOfAFloodingTeam() {
+        String flood = builder("flood");
+        String quiet = builder("quiet");
+        String first = id(submit(flood, "flood/app"));
+        String second = id(submit(flood, "flood/app"));
+        String single = id(submit(quiet, "quiet/app"));
+        List<String> ours = List.of(first, second, single);
+
+        List<String> claimed = tx.execute(status -> {
+            status.setRollbackOnly();
+            // only this test's builds are queued, in the rolled-back transaction
+            jdbc.update("update build set status = 'CANCELLED' where status = 'QUEUED' and id::text not in (?, ?, ?)",
+                    first, second, single);
+            List<String> picks = new ArrayList<>();
+            picks.add(builds.claimNext(true).get(0).id.toString()); // nobody runs anything: the oldest
+            jdbc.update("update build set status = 'RUNNING', host = 'absent' where id = ?::uuid", first);
+            picks.add(builds.claimNext(true).get(0).id.toString()); // flood runs one: the quiet team's, though newer
+            return picks;
+        });
+
+        assertThat(claimed).containsExactly(first, single);
+        assertThat(jdbc.queryForList("select status from build where id::text in (?, ?, ?)", String.class,
+                ours.toArray())).containsOnly("QUEUED");
+    }
+
+    private String id(HttpResponse<String> submitted) {
+        assertThat(submitted.statusCode()).as(submitted.body()).isEqualTo(202);
+        return json.readTree(submitted.body()).path("id").asString();
     }
 
     // ---- following logs -----------------------------------------------------------------------------------------
