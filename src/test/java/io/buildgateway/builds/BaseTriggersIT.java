@@ -11,8 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -23,17 +21,8 @@ import tools.jackson.databind.JsonNode;
  */
 class BaseTriggersIT extends IntegrationTest {
 
-    private static Canary canary;
-
-    @BeforeAll
-    static void startCanary() {
-        canary = Canary.start();
-    }
-
-    @AfterAll
-    static void stopCanary() {
-        canary.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final Canary canary = Canary.start(); // stopped after the class
 
     /** The Docker CLI against the plain daemon, which reaches the registry's open endpoint (as an operator does). */
     private static String docker(String... args) {

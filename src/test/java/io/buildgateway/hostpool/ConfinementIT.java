@@ -14,8 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -28,17 +26,8 @@ import tools.jackson.databind.JsonNode;
 class ConfinementIT extends IntegrationTest {
 
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
-    private static Canary canary;
-
-    @BeforeAll
-    static void startCanary() {
-        canary = Canary.start();
-    }
-
-    @AfterAll
-    static void stopCanary() {
-        canary.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final Canary canary = Canary.start(); // stopped after the class
 
     private static int canaryPort() {
         return canary.port();

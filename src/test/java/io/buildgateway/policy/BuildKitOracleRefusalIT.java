@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -23,17 +21,8 @@ import tools.jackson.databind.JsonNode;
  */
 class BuildKitOracleRefusalIT extends IntegrationTest {
 
-    private static Canary canary;
-
-    @BeforeAll
-    static void startCanary() {
-        canary = Canary.start();
-    }
-
-    @AfterAll
-    static void stopCanary() {
-        canary.close();
-    }
+    @org.junit.jupiter.api.extension.RegisterExtension
+    static final Canary canary = Canary.start(); // stopped after the class
 
     /** Builds {@code dockerfile} with BuildKit on the plain daemon (no user namespaces, the host's network). */
     private static void buildOnThePlainDaemon(String dockerfile) throws Exception {

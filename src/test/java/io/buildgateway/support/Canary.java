@@ -10,9 +10,11 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A local HTTP canary on loopback: the oracle of the confinement tests. It answers every request and remembers it
- * ({@code METHOD path}), so a test can show that a build host never fetched what the policy forbids.
+ * ({@code METHOD path}), so a test can show that a build host never fetched what the policy forbids. A test class
+ * keeps one for all its tests with {@code @RegisterExtension static final Canary canary = Canary.start();}: it is
+ * stopped after the class.
  */
-public final class Canary implements AutoCloseable {
+public final class Canary implements AutoCloseable, org.junit.jupiter.api.extension.AfterAllCallback {
 
     private final HttpServer server;
     private final List<String> requests = new CopyOnWriteArrayList<>();
@@ -55,5 +57,10 @@ public final class Canary implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+    }
+
+    @Override
+    public void afterAll(org.junit.jupiter.api.extension.ExtensionContext context) {
+        close();
     }
 }
