@@ -23,7 +23,9 @@ STORE=$CHAOS_STATE/store
 LOAD_PID=""
 cleanup() {
   if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; fi
-  if [ -f "$CHAOS_STATE/gateway.pid" ]; then kill "$(cat "$CHAOS_STATE/gateway.pid")" 2>/dev/null || true; fi
+  # the loaded gateway's replicas and extra build hosts (bench/load.sh with LOAD_KEEP=1 leaves stop.sh for them)
+  if [ -x "$CHAOS_STATE/stop.sh" ]; then "$CHAOS_STATE/stop.sh" >/dev/null 2>&1 || true
+  elif [ -f "$CHAOS_STATE/gateway.pid" ]; then kill "$(cat "$CHAOS_STATE/gateway.pid")" 2>/dev/null || true; fi
   rm -f "$STORE/filler"
   if findmnt -n "$STORE" >/dev/null 2>&1; then umount -l "$STORE" || true; fi
 }
@@ -75,20 +77,28 @@ started_twice() { # builds with more than one build.started since the run began
 chain() { curl -s -H "Authorization: Bearer $LOAD_ADMIN" "$LOAD_BASE/api/v1/audit/verify" | jq -r 'if .valid then "valid" else "BROKEN" end' 2>/dev/null || echo unknown; }
 line() { printf '%-11s | killed: %-44s | recovered: %-52s | lost: %s\n' "$@"; }
 
-restart_by_cmdline() { # <cmdline file> <log>
-  setsid xargs -0 -a "$1" sh -c 'exec "$@"' sh >>"$2" 2>&1 </dev/null &
+restart_by_cmdline() { # <cmdline file> <log> [unshare]: with "unshare", in a user namespace of its own
+  if [ "${3:-}" = unshare ]; then
+    setsid unshare -U xargs -0 -a "$1" sh -c 'exec "$@"' sh >>"$2" 2>&1 </dev/null &
+  else
+    setsid xargs -0 -a "$1" sh -c 'exec "$@"' sh >>"$2" 2>&1 </dev/null &
+  fi
 }
 
 fault_postgres() {
   local data=$CHAOS_STATE/data/postgres pid during after id t0 back status
   pid=$(head -1 "$data/postmaster.pid")
   cp "/proc/$pid/cmdline" "$CHAOS_STATE/pg.cmdline"
+  # The embedded PostgreSQL runs as root inside a user namespace of its own (unshare -U, where it is not root);
+  # started again as plain root it refuses ("cannot be run as root"), so it goes back into one.
+  local userns=""
+  [ "$(readlink "/proc/$pid/ns/user")" = "$(readlink /proc/self/ns/user)" ] || userns=unshare
   kill -INT "$pid"; while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   t0=$(date +%s)
   sleep 2
   during=$(submit "pg-during-$t0")
   sleep "$OUTAGE"
-  restart_by_cmdline "$CHAOS_STATE/pg.cmdline" "$CHAOS_STATE/data/postgres.log"
+  restart_by_cmdline "$CHAOS_STATE/pg.cmdline" "$CHAOS_STATE/data/postgres.log" $userns
   for _ in $(seq 1 120); do curl -sf "$LOAD_BASE/actuator/health/readiness" >/dev/null && break; sleep 0.5; done
   back=$(( $(date +%s) - t0 ))
   after=$(submit "pg-after-$t0"); id=${after#* }; id=${id%% *}
