@@ -70,18 +70,29 @@ final_of() { # <id> <seconds>: the build's final status, or "LOST"
   done
   echo LOST
 }
-started_twice() { # builds with more than one build.started since the run began
-  curl -s -H "Authorization: Bearer $LOAD_ADMIN" "$LOAD_BASE/api/v1/audit?action=build.started&limit=1000" |
-    jq '[.items[].target] | group_by(.) | map(select(length > 1)) | length'
+started_twice() { # builds with more than one build.started since the run began (every page: 500 at most each)
+  local cursor="" page targets="[]"
+  while :; do
+    page=$(curl -s -G -H "Authorization: Bearer $LOAD_ADMIN" --data-urlencode "action=build.started" \
+      --data-urlencode "limit=500" ${cursor:+--data-urlencode "cursor=$cursor"} "$LOAD_BASE/api/v1/audit")
+    targets=$(jq -n --argjson a "$targets" --argjson p "$page" '$a + [$p.items[].target]') || { echo unknown; return; }
+    cursor=$(jq -r '.nextCursor // empty' <<<"$page")
+    [ -n "$cursor" ] || break
+  done
+  jq 'group_by(.) | map(select(length > 1)) | length' <<<"$targets"
 }
 chain() { curl -s -H "Authorization: Bearer $LOAD_ADMIN" "$LOAD_BASE/api/v1/audit/verify" | jq -r 'if .valid then "valid" else "BROKEN" end' 2>/dev/null || echo unknown; }
 line() { printf '%-11s | killed: %-44s | recovered: %-52s | lost: %s\n' "$@"; }
 
 restart_by_cmdline() { # <cmdline file> <log> [unshare]: with "unshare", in a user namespace of its own
+  # The command line as an array, run by setsid (and unshare) with exec, no fork: $! is the server's own pid, so the
+  # pid files env.sh stops by stay true (through xargs, $! was xargs's pid and the server outlived the bench).
+  local cmd
+  mapfile -d '' -t cmd <"$1"
   if [ "${3:-}" = unshare ]; then
-    setsid unshare -U xargs -0 -a "$1" sh -c 'exec "$@"' sh >>"$2" 2>&1 </dev/null &
+    setsid unshare -U "${cmd[@]}" >>"$2" 2>&1 </dev/null &
   else
-    setsid xargs -0 -a "$1" sh -c 'exec "$@"' sh >>"$2" 2>&1 </dev/null &
+    setsid "${cmd[@]}" >>"$2" 2>&1 </dev/null &
   fi
 }
 

@@ -36,6 +36,13 @@ public final class DatabaseUnavailable {
             if (t instanceof ConnectException) {
                 return true;
             }
+            // PostgreSQL stopped in the middle of a transaction: its rollback fails on the dead connection, and that
+            // failure replaces the one that caused it ("Application exception overridden by rollback exception").
+            // HikariCP's closed connection says so without an SQLState; bench/chaos.sh saw it answered 500.
+            if (t instanceof SQLException sql && sql.getSQLState() == null
+                    && "Connection is closed".equals(sql.getMessage())) {
+                return true;
+            }
             // Spring's translations, by name, so that shared needs neither spring-jdbc nor Hibernate on its API.
             String name = t.getClass().getName();
             if (name.equals("org.springframework.jdbc.CannotGetJdbcConnectionException")

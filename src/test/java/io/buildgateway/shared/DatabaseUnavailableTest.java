@@ -22,6 +22,11 @@ class DatabaseUnavailableTest {
                 "terminating connection due to administrator command", "57P01")))).isTrue();
         assertThat(DatabaseUnavailable.is(new RuntimeException(new ConnectException("Connection refused"))))
                 .isTrue();
+        // the rollback of a transaction whose connection PostgreSQL cut (HikariCP: no SQLState), as bench/chaos.sh
+        // got it while PostgreSQL stopped under load
+        assertThat(DatabaseUnavailable.is(new org.springframework.orm.jpa.JpaSystemException(
+                new org.hibernate.TransactionException("Unable to rollback against JDBC Connection",
+                        new SQLException("Connection is closed"))))).isTrue();
     }
 
     @Test
@@ -30,5 +35,7 @@ class DatabaseUnavailableTest {
                 new SQLException("duplicate key value violates unique constraint", "23505")))).isFalse();
         assertThat(DatabaseUnavailable.is(new SQLException("syntax error", "42601"))).isFalse();
         assertThat(DatabaseUnavailable.is(new IllegalStateException("boom"))).isFalse();
+        assertThat(DatabaseUnavailable.is(new SQLException("Connection is closed", "42000"))).isFalse();
+        assertThat(DatabaseUnavailable.is(new SQLException("closed"))).isFalse();
     }
 }
