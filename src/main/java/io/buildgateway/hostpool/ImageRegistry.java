@@ -87,9 +87,7 @@ public class ImageRegistry {
     /** Uploads a blob (monolithically) unless the repository has it; returns its digest. */
     public String pushBlob(String repository, byte[] content) throws IOException {
         String digest = sha256(content);
-        HttpResponse<byte[]> head = send(repository, "pull", HttpRequest.newBuilder(uri(repository, "blobs", digest))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
-        if (head.statusCode() == 200) {
+        if (links("repository:" + repository + ":pull", repository, digest)) {
             return digest;
         }
         HttpResponse<byte[]> start = send(repository, "push,pull", HttpRequest.newBuilder(
@@ -300,11 +298,15 @@ public class ImageRegistry {
     /** Times {@link #promote} stores a manifest the registry refused for an unlinked blob (see there). */
     static final int PROMOTE_ATTEMPTS = 4;
 
+    /** Whether {@code repository} links the blob {@code digest} (a HEAD answered 200), asked with {@code scope}. */
+    private boolean links(String scope, String repository, String digest) throws IOException {
+        return sendScoped(scope, HttpRequest.newBuilder(uri(repository, "blobs", digest))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode() == 200;
+    }
+
     /** Links {@code blob} into {@code to} by mounting it from {@code from}, unless {@code to} already links it. */
     private void mountUnlessLinked(String scope, String blob, String from, String to) throws IOException {
-        HttpResponse<byte[]> head = sendScoped(scope, HttpRequest.newBuilder(uri(to, "blobs", blob))
-                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
-        if (head.statusCode() == 200) {
+        if (links(scope, to, blob)) {
             return;
         }
         URI mount = api.resolve("/v2/" + to + "/blobs/uploads/?mount=" + URLEncoder.encode(blob,
