@@ -20,7 +20,7 @@ SECONDS_EACH=${1:-10}
 CORPUS=${CORPUS:-bench/lint/real-world}
 WARMUP=${WARMUP:-20}
 # Warm means each engine's compiler is done: the JVM warms up at least WARMUP s and then until its compiler threads
-# are quiet (under 5 % of a core over 2 s), at most WARMUP_MAX s (default 120), and the npm linters then get the same
+# are quiet (under 5 % of a core over 2 s, three times in a row), at most WARMUP_MAX s (default 120), and the npm linters then get the same
 # warm-up time as the JVM took (node's is over within seconds). On a quiet host the JVM is quiet by WARMUP; on a
 # loaded one its C2 thread (97 rules, each compiled apart) needs a minute or more of wall clock, and a window that
 # starts before it is done measures the JIT's one-off compilation, not lint throughput, against a node that has long
