@@ -24,7 +24,7 @@ wait_for 180 on_b || { line replica-kill "-" "replica load-b ran no build within
 mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and lease_owner like 'load-b-%'")
 
 # Its command line, environment and folder, to start it again as it was.
-tr '\0' '\n' <"/proc/$pid/environ" >"$CHAOS_STATE/replica-b.environ"
+cp "/proc/$pid/environ" "$CHAOS_STATE/replica-b.environ" # NUL-separated: values may hold newlines (BENCH_HOSTS_YAML)
 cp "/proc/$pid/cmdline" "$CHAOS_STATE/replica-b.cmdline"
 cwd=$(readlink "/proc/$pid/cwd")
 kill -9 "$pid"
@@ -38,7 +38,7 @@ if wait_for 300 decided; then took="$(( $(date +%s) - t0 ))s"; else took="NOT wi
 
 # Started again: the same java command, environment and folder (its port, token and database as before).
 mapfile -d '' -t cmd <"$CHAOS_STATE/replica-b.cmdline"
-mapfile -t envs <"$CHAOS_STATE/replica-b.environ"
+mapfile -d '' -t envs <"$CHAOS_STATE/replica-b.environ"
 (cd "$cwd" && exec env -i "${envs[@]}" setsid "${cmd[@]}" >>"$CHAOS_STATE/gateway-b.log" 2>&1 </dev/null) &
 newpid=$!
 echo "$newpid" >"$PIDFILE"
