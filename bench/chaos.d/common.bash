@@ -36,6 +36,8 @@ undecided() {
 # Lost, over the whole database: a build RUNNING on a lease that lapsed more than the check interval ago (nobody
 # decided it), plus the given ids with no row.
 lost_now() {
+  # distinct ids: a killed build is often one of the hook's own probes, given twice
+  set -- $(printf '%s\n' "$@" | sort -u)
   local ids; ids=$(in_list "$@")
   local lapsed missing
   # (a failed query must not read as 0: command substitutions do not inherit errexit)
