@@ -10,9 +10,11 @@
 # Faults here: postgres (the gateway's PostgreSQL stopped with a fast shutdown for CHAOS_OUTAGE s, then started again
 # as it was), registry (both registry processes of the environment killed by pid, restarted after CHAOS_OUTAGE s),
 # disk-full (the context store filled to the last byte, then freed). Clock skew cannot be injected into a running JVM:
-# SkewedReplicaFullStoreIT covers it. Hooks: every executable bench/chaos.d/*.sh (the replica faults: two replicas,
-# kill -9 of a replica, dockerd killed) is run with LOAD_BASE, LOAD_ADMIN, BGW_* and CHAOS_STATE in its environment and
-# prints its own line in the same format.
+# SkewedReplicaFullStoreIT covers it. Hooks: every executable bench/chaos.d/*.sh is run after them with LOAD_BASE(S),
+# LOAD_ADMIN, LOAD_PG_PORT, BGW_* and CHAOS_STATE in its environment and prints its own line in the same format:
+# dockerd-kill.sh (a build host's dockerd killed with kill -9 mid-build, then started again) and replica-kill.sh (one
+# of the two replicas killed with kill -9 mid-build, then started again). The load's ports: LOAD_PORT (replica A, B
+# next to it) and LOAD_PG_PORT, as bench/load.sh; on a shared machine give them ports of your own.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -25,7 +27,14 @@ cleanup() {
   if [ -n "$LOAD_PID" ]; then kill "$LOAD_PID" 2>/dev/null || true; fi
   # the loaded gateway's replicas and extra build hosts (bench/load.sh with LOAD_KEEP=1 leaves stop.sh for them)
   if [ -x "$CHAOS_STATE/stop.sh" ]; then "$CHAOS_STATE/stop.sh" >/dev/null 2>&1 || true
-  elif [ -f "$CHAOS_STATE/gateway.pid" ]; then kill "$(cat "$CHAOS_STATE/gateway.pid")" 2>/dev/null || true; fi
+  else
+    # the load stopped before it wrote stop.sh (its gateways not ready in time): its replicas and build hosts
+    local f d
+    for f in "$CHAOS_STATE"/gateway*.pid; do [ -f "$f" ] && { kill "$(cat "$f")" 2>/dev/null || true; }; done
+    for d in "$CHAOS_STATE"/hosts/*/; do
+      [ -d "$d" ] && BGW_BUILDHOST_ROOT=$CHAOS_STATE/hosts scripts/buildhost.sh stop "$(basename "$d")" >/dev/null 2>&1
+    done
+  fi
   rm -f "$STORE/filler"
   if findmnt -n "$STORE" >/dev/null 2>&1; then umount -l "$STORE" || true; fi
 }
@@ -37,10 +46,11 @@ if [ -n "${CHAOS_ENV:-}" ]; then export LOAD_ENV=$CHAOS_ENV; fi
 mkdir -p "$STORE"
 findmnt -n "$STORE" >/dev/null 2>&1 || mount -t tmpfs -o size="${CHAOS_STORE_SIZE:-256m}" tmpfs "$STORE"
 rm -f "$CHAOS_STATE/gateway.env"
-LOAD_STORE_DIR=$STORE LOAD_KEEP=1 LOAD_CLIENTS=${CHAOS_CLIENTS:-40} LOAD_BUILDS=${CHAOS_BUILDS:-20} \
+LOAD_STORE_DIR=$STORE LOAD_KEEP=1 LOAD_FAULTS=1 LOAD_CLIENTS=${CHAOS_CLIENTS:-40} LOAD_BUILDS=${CHAOS_BUILDS:-20} \
   LOAD_DEADLINE_SECONDS=${CHAOS_DEADLINE:-900} bench/load.sh >"$CHAOS_STATE/chaos-load.log" 2>&1 &
 LOAD_PID=$!
-for _ in $(seq 1 1200); do [ -s "$CHAOS_STATE/gateway.env" ] && break; sleep 0.5; done
+# CHAOS_START_SECONDS: two replicas took over 10 minutes to be ready at load 36 on 2 cores
+for _ in $(seq 1 "$(( ${CHAOS_START_SECONDS:-1800} * 2 ))"); do [ -s "$CHAOS_STATE/gateway.env" ] && break; sleep 0.5; done
 [ -s "$CHAOS_STATE/gateway.env" ] || { echo "the loaded gateway did not start; see $CHAOS_STATE/chaos-load.log" >&2; exit 1; }
 set -a
 # shellcheck disable=SC1091

@@ -5,7 +5,9 @@
 #   bench_env [env.sh]                     — sources that env.sh (an environment already up), or starts the bench
 #                                            environment (stopped on exit); sets BGW_*, JAR (packaging the tree)
 #   bench_gateway <name> <port> <yaml> [--key=value …]
-#                                          — starts one gateway JVM (log $STATE/<name>.log, stopped on exit) with the
+#                                          — starts one gateway JVM (log $STATE/<name>.log and its config
+#                                            $STATE/<name>.yaml, kept so that a replica bench/chaos.d killed can be
+#                                            started again as it was; stopped on exit) with the
 #                                            common settings, <yaml> under gateway: and the arguments; sets GW_PID and
 #                                            adds it to GW_PIDS; BENCH_HOSTS_YAML replaces the one-host list,
 #                                            BENCH_JAVA_OPTS the -Xmx1g
@@ -53,7 +55,7 @@ bench_env() {
 bench_gateway() {
   local name=$1 port=$2 extra=${3:-}
   shift 3
-  cat >"$WORK/$name.yaml" <<YML
+  cat >"$STATE/$name.yaml" <<YML
 gateway:
   data-dir: $STATE/data
   scanning:
@@ -78,7 +80,7 @@ $extra
 YML
   # shellcheck disable=SC2086
   GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$port java ${BENCH_JAVA_OPTS:--Xmx1g} -jar "$JAR" \
-    --spring.config.additional-location="file:$WORK/$name.yaml" "$@" >"$STATE/$name.log" 2>&1 </dev/null &
+    --spring.config.additional-location="file:$STATE/$name.yaml" "$@" >"$STATE/$name.log" 2>&1 </dev/null &
   GW_PID=$!
   GW_PIDS+=("$GW_PID")
 }

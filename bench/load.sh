@@ -93,7 +93,9 @@ for r in $(seq 1 "$REPLICAS"); do
   BASES+="${BASES:+,}http://127.0.0.1:$port"
 done
 for r in $(seq 2 "$REPLICAS"); do bench_ready "$((PORT + r - 1))" "${PIDS[$((r - 1))]}"; done
-printf 'LOAD_BASE=http://127.0.0.1:%s\nLOAD_BASES=%s\nLOAD_ADMIN=%s\n' "$PORT" "$BASES" "$ADMIN" >"$STATE/gateway.env"
+# LOAD_PG_PORT: bench/chaos.d's hooks read what a fault did from the database (psql as the owner, on loopback).
+printf 'LOAD_BASE=http://127.0.0.1:%s\nLOAD_BASES=%s\nLOAD_ADMIN=%s\nLOAD_PG_PORT=%s\n' "$PORT" "$BASES" "$ADMIN" \
+  "$PG_PORT" >"$STATE/gateway.env"
 chmod 0600 "$STATE/gateway.env"
 # With LOAD_KEEP=1 the caller stops what was started with this script (replicas, then the extra hosts).
 {

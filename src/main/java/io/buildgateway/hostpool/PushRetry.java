@@ -64,6 +64,9 @@ final class PushRetry {
     private final Consumer<String> output;
     private int attempts;
     private Duration backoff = FIRST;
+    /** The operation {@link #run} is trying ("push to 127.0.0.1:5000") and its last error, for the reason. */
+    private String what;
+    private String lastError;
 
     /** The backoff alone, for a test of when attempts are made. */
     PushRetry() {
@@ -86,12 +89,14 @@ final class PushRetry {
      * names the operation in the log and in the failure reason ("push to 127.0.0.1:5000").
      */
     <T> T run(String what, Attempt<T> attempt) throws Exception {
+        this.what = what;
         while (true) {
             String error;
             try {
                 return attempt.run();
             } catch (Failed e) {
                 error = e.getMessage();
+                lastError = error;
             }
             Duration wait = afterFailure(error, clock.instant(), deadline);
             if (wait == null) {
@@ -111,12 +116,17 @@ final class PushRetry {
         }
     }
 
-    /** How an attempt ends the build when its wait was cut short: a cancel, or the build's deadline. */
+    /**
+     * How an attempt ends the build when its wait was cut short: a cancel, or the build's deadline. The deadline's
+     * reason names the operation (and so the registry) and, after failed attempts, the last error: an attempt that
+     * hangs on a registry that went away must not end the build with a reason that does not say where.
+     */
     Stopped stopped(BuildOutcome.Result waited) {
         return new Stopped(new BuildOutcome(waited, imageId, null, null,
                 waited == BuildOutcome.Result.CANCELLED ? "cancelled while pushing"
-                        : "push exceeded the build timeout of " + timeout
-                                + (attempts > 0 ? " after " + (attempts + 1) + " attempts" : "")));
+                        : (what != null ? what : "push") + " exceeded the build timeout of " + timeout
+                                + (attempts > 0 ? " after " + (attempts + 1) + " attempts (last error: " + lastError
+                                        + ")" : "")));
     }
 
     /** Counts an attempt that failed; returns the wait before the next one, or null when the build gives up. */

@@ -113,4 +113,20 @@ class PushRetryTest {
         assertThat(calls[0]).isEqualTo(1);
         assertThat(lines).isEmpty();
     }
+
+    @Test
+    void theDeadlineDuringAnAttemptEndsTheBuildWithAReasonNamingTheRegistryAndTheLastError() {
+        PushRetry retry = retry(Duration.ofMinutes(5), false);
+        int[] calls = {0};
+        assertThatThrownBy(() -> retry.run("push to registry:5000", () -> {
+            if (calls[0]++ == 0) {
+                throw new PushRetry.Failed("Get \"http://registry:5000/v2/\": EOF");
+            }
+            throw retry.stopped(BuildOutcome.Result.TIMED_OUT); // the second attempt still running at the deadline
+        })).isInstanceOfSatisfying(PushRetry.Stopped.class, s -> {
+            assertThat(s.outcome().result()).isEqualTo(BuildOutcome.Result.TIMED_OUT);
+            assertThat(s.outcome().reason()).isEqualTo("push to registry:5000 exceeded the build timeout of PT5M"
+                    + " after 2 attempts (last error: Get \"http://registry:5000/v2/\": EOF)");
+        });
+    }
 }

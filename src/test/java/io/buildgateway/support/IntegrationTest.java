@@ -113,7 +113,7 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.hosts[2].endpoint", () -> require("BGW_OLD_DOCKER_HOST"));
         registry.add("gateway.hostpool.hosts[2].capacity", () -> "4");
         registry.add("gateway.hostpool.health-interval", () -> "2s");
-        registry.add("gateway.hostpool.build.timeout", () -> "5m");
+        registry.add("gateway.hostpool.build.timeout", () -> "${bgw.it.build-timeout:5m}");
         registry.add("gateway.builds.dispatch-interval", () -> "200ms");
         // Builds whose lease lapsed (BuildLeaseIT, ReplicasIT) are decided within a second of it.
         registry.add("gateway.builds.lease-check-interval", () -> "1s");
