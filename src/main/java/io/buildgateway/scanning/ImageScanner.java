@@ -395,7 +395,8 @@ class ImageScanner implements ImageGate {
                     parts.put("rootfsMs", ms(s));
                     budget.check();
                     s = System.nanoTime();
-                    ComplianceResult result = openScap.evaluate(rootfs, budget.remaining());
+                    ComplianceResult result = openScap.evaluate(rootfs, budget.remaining(), image.facts().id(),
+                            image.output());
                     parts.put("oscapMs", ms(s));
                     complianceCache.put(key, result);
                     parts.put("complianceMs", ms(t));

@@ -24,7 +24,8 @@ class ScanningConfig {
     OpenScap openScap(ScanningProperties properties) {
         OpenScap oscap = new OpenScap(properties.oscapCommand(), properties.complianceContent(),
                 properties.complianceProfile().isBlank() ? null : properties.complianceProfile(),
-                properties.complianceTimeout());
+                new OpenScap.RunLimit(properties.complianceTimeoutFloor(), properties.complianceTimeoutPerGb(),
+                        properties.complianceTimeout()));
         if (!oscap.available()) {
             log.warn("COMPLIANCE NOT RUN: '{}' cannot run, so no image gets an OpenSCAP evaluation; install "
                     + "openscap-scanner (scripts/env.sh does)", properties.oscapCommand());

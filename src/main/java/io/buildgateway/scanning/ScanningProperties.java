@@ -20,6 +20,10 @@ import org.springframework.validation.annotation.Validated;
  *        {@code *-ds.xml})
  * @param complianceProfile the XCCDF profile to evaluate, or empty for the content's default
  * @param oscapCommand the oscap binary; when it cannot run, compliance is reported as not run, never as passed
+ * @param complianceTimeout the longest one oscap run may take (the ceiling of its limit), whatever the size of the
+ *        root filesystem; a run killed at its limit is run once more (docs/scanning.md, "Limits")
+ * @param complianceTimeoutFloor the shortest limit of one oscap run (a root filesystem of nearly nothing)
+ * @param complianceTimeoutPerGb what each GiB of regular files in the root filesystem adds to the floor
  * @param complianceRequired whether an image whose compliance could not run is refused (true) or pushed with
  *        compliance "not run" recorded (false)
  * @param maxImageSize the most bytes one scan reads from the daemon's {@code docker save} stream (every layer), and
@@ -44,6 +48,8 @@ public record ScanningProperties(
         @DefaultValue("") String complianceProfile,
         @NotNull @DefaultValue("oscap") String oscapCommand,
         @NotNull @DefaultValue("120s") Duration complianceTimeout,
+        @NotNull @DefaultValue("30s") Duration complianceTimeoutFloor,
+        @NotNull @DefaultValue("60s") Duration complianceTimeoutPerGb,
         @DefaultValue("false") boolean complianceRequired,
         @NotNull @DefaultValue("4GB") DataSize maxImageSize,
         @Positive @DefaultValue("500000") long maxFiles,
@@ -58,6 +64,19 @@ public record ScanningProperties(
         positive("max-metadata-bytes", maxMetadataBytes);
         positive("max-metadata-total", maxMetadataTotal);
         positive("layer-cache-size", layerCacheSize);
+        if (complianceTimeoutFloor != null && (complianceTimeoutFloor.isNegative() || complianceTimeoutFloor.isZero())) {
+            throw new IllegalArgumentException("gateway.scanning.compliance-timeout-floor must be positive: "
+                    + complianceTimeoutFloor);
+        }
+        if (complianceTimeoutPerGb != null && complianceTimeoutPerGb.isNegative()) {
+            throw new IllegalArgumentException("gateway.scanning.compliance-timeout-per-gb must not be negative: "
+                    + complianceTimeoutPerGb);
+        }
+        if (complianceTimeout != null && complianceTimeoutFloor != null
+                && complianceTimeout.compareTo(complianceTimeoutFloor) < 0) {
+            throw new IllegalArgumentException("gateway.scanning.compliance-timeout (" + complianceTimeout
+                    + ") is shorter than gateway.scanning.compliance-timeout-floor (" + complianceTimeoutFloor + ")");
+        }
         if (maxMetadataTotal != null && maxMetadataBytes != null
                 && maxMetadataTotal.toBytes() < maxMetadataBytes.toBytes()) {
             throw new IllegalArgumentException("gateway.scanning.max-metadata-total (" + maxMetadataTotal

@@ -17,8 +17,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs OpenSCAP on an image's root filesystem: {@code oscap xccdf eval} once per content file of the content folder
@@ -30,20 +33,30 @@ import java.util.stream.Stream;
  * default rule selection, so that the gateway's baseline and an SSG data stream can sit side by side. A profile that
  * no file declares is a configuration error.
  *
- * <p>The timeout bounds a whole {@link #evaluate} call: each oscap run gets what is left of it and is killed, with
- * the processes it started, when it runs out. (The first call also checks {@link #available()}, which allows
- * {@code oscap --version} 30 seconds of its own.) Thread-safe; evaluations may run concurrently.
+ * <p>Each oscap run may take the time its {@link RunLimit} gives the size of the root filesystem (a floor, plus so
+ * much per GiB of regular files, at most a ceiling), and never past the caller's limit (the build's deadline). A run
+ * still going at its limit is killed with every process it started; a run killed at its own limit (not at the
+ * caller's) is run once more, when the caller's limit leaves time, and only a second timeout makes that content file
+ * an {@code ERROR} (an oscap that once hung for minutes under load, issue #13's full test run). Both are logged with
+ * the image and the time taken, and told to the caller's notes (the build log). (The first call also checks
+ * {@link #available()}, which allows {@code oscap --version} 30 seconds of its own.) Thread-safe; evaluations may run
+ * concurrently.
  */
 public final class OpenScap {
 
     private static final int OUTPUT_LIMIT = 64 * 1024;
     private static final Duration VERSION_TIMEOUT = Duration.ofSeconds(30);
     private static final int MESSAGE_LIMIT = 600;
+    private static final long GIB = 1024L * 1024 * 1024;
+    private static final Logger log = LoggerFactory.getLogger(OpenScap.class);
+    /** setsid(1) and kill(1), to run oscap in a process group of its own and kill the group; null when missing. */
+    private static final String SETSID = executable("/usr/bin/setsid", "/bin/setsid");
+    private static final String KILL = executable("/usr/bin/kill", "/bin/kill");
 
     private final String command;
     private final Path contentDir;
     private final String profile;
-    private final Duration timeout;
+    private final RunLimit runLimit;
 
     private final Object availability = new Object();
     private Boolean available; // guarded by availability
@@ -63,27 +76,88 @@ public final class OpenScap {
         }
     }
 
-    /** How an oscap process ended, with its merged output (bounded). */
-    record Exec(int exitCode, boolean timedOut, boolean interrupted, String output) {
+    /** How an oscap process ended, with its merged output (bounded), and how many processes were killed. */
+    record Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed) {
+
+        Exec(int exitCode, boolean timedOut, boolean interrupted, String output) {
+            this(exitCode, timedOut, interrupted, output, 0);
+        }
+    }
+
+    /**
+     * The time one oscap run may take: {@code floor} plus {@code perGiB} for each GiB of regular files in the root
+     * filesystem it evaluates, at most {@code ceiling}.
+     */
+    public record RunLimit(Duration floor, Duration perGiB, Duration ceiling) {
+
+        public RunLimit {
+            Objects.requireNonNull(floor, "floor");
+            Objects.requireNonNull(perGiB, "perGiB");
+            Objects.requireNonNull(ceiling, "ceiling");
+            if (floor.isNegative() || floor.isZero()) {
+                throw new IllegalArgumentException("the oscap run's floor must be positive: " + floor);
+            }
+            if (perGiB.isNegative()) {
+                throw new IllegalArgumentException("the oscap run's time per GiB must not be negative: " + perGiB);
+            }
+            if (ceiling.compareTo(floor) < 0) {
+                throw new IllegalArgumentException("the oscap run's ceiling " + ceiling + " is below its floor "
+                        + floor);
+            }
+        }
+
+        /** The same limit whatever the size. */
+        public static RunLimit fixed(Duration timeout) {
+            return new RunLimit(timeout, Duration.ZERO, timeout);
+        }
+
+        /** The limit for a root filesystem of {@code bytes} (negative: unknown, the ceiling). */
+        public Duration forBytes(long bytes) {
+            if (bytes < 0) {
+                return ceiling;
+            }
+            // perGiB x bytes / GiB in nanoseconds, without overflow for any size a scan admits
+            java.math.BigInteger scaled = java.math.BigInteger.valueOf(perGiB.toNanos())
+                    .multiply(java.math.BigInteger.valueOf(bytes)).divide(java.math.BigInteger.valueOf(GIB));
+            long limit = scaled.bitLength() < 63 ? scaled.longValue() : Long.MAX_VALUE;
+            Duration d = floor.plusNanos(Math.min(limit, ceiling.toNanos()));
+            return d.compareTo(ceiling) > 0 ? ceiling : d;
+        }
     }
 
     /**
      * @param oscapCommand  the oscap executable, a name looked up on the PATH ({@code oscap}) or a path
      * @param contentDir    the folder of content files ({@code config/compliance})
      * @param profileOrNull the XCCDF profile id (or oscap suffix of one), or null for each file's default selection
-     * @param timeout       the longest one {@link #evaluate} call may take
+     * @param timeout       the longest one oscap run may take, whatever the size of the root filesystem
      */
     public OpenScap(String oscapCommand, Path contentDir, String profileOrNull, Duration timeout) {
+        this(oscapCommand, contentDir, profileOrNull, RunLimit.fixed(Objects.requireNonNull(timeout, "timeout")));
+    }
+
+    /**
+     * @param oscapCommand  the oscap executable, a name looked up on the PATH ({@code oscap}) or a path
+     * @param contentDir    the folder of content files ({@code config/compliance})
+     * @param profileOrNull the XCCDF profile id (or oscap suffix of one), or null for each file's default selection
+     * @param runLimit      the longest one oscap run may take, by the size of the root filesystem
+     */
+    public OpenScap(String oscapCommand, Path contentDir, String profileOrNull, RunLimit runLimit) {
         this.command = Objects.requireNonNull(oscapCommand, "oscapCommand");
         this.contentDir = Objects.requireNonNull(contentDir, "contentDir");
-        this.timeout = Objects.requireNonNull(timeout, "timeout");
+        this.runLimit = Objects.requireNonNull(runLimit, "runLimit");
         if (oscapCommand.isBlank()) {
             throw new IllegalArgumentException("the oscap command is blank");
         }
-        if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("the timeout must be positive: " + timeout);
-        }
         this.profile = profileOrNull == null || profileOrNull.isBlank() ? null : profileOrNull.strip();
+    }
+
+    private static String executable(String... candidates) {
+        for (String c : candidates) {
+            if (Files.isExecutable(Path.of(c))) {
+                return c;
+            }
+        }
+        return null;
     }
 
     /** True when the oscap binary runs ({@code oscap --version} exits with 0); decided once, on the first call. */
@@ -98,7 +172,7 @@ public final class OpenScap {
 
     private void checkAvailability() {
         try {
-            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT);
+            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, false);
             if (exec.interrupted()) {
                 unavailableReason = "interrupted while running `" + command + " --version`";
                 return; // not decided: asked again next time
@@ -160,12 +234,21 @@ public final class OpenScap {
         return evaluate(rootfs, null);
     }
 
-    /**
-     * As {@link #evaluate(Path)}, within {@code limitOrNull} (the time left before the build's deadline) when it is
-     * shorter than the configured timeout: an oscap process still running when it runs out is killed, with the
-     * processes it started. An interrupt kills it too.
-     */
+    /** As {@link #evaluate(Path, Duration, String, Consumer)}, for no image in particular and without notes. */
     public ComplianceResult evaluate(Path rootfs, Duration limitOrNull) {
+        return evaluate(rootfs, limitOrNull, rootfs.toString(), note -> { });
+    }
+
+    /**
+     * As {@link #evaluate(Path)}, within {@code limitOrNull} (the time left before the build's deadline): an oscap
+     * process still running at its run limit or at that limit is killed, with the processes it started; one killed
+     * at its run limit is run once more if time is left (logged, and told to {@code notes}, with {@code image}). An
+     * interrupt kills it too.
+     *
+     * @param image what the root filesystem is of, for the log (an image id); never a secret
+     * @param notes lines for the build's log: a timeout and its retry
+     */
+    public ComplianceResult evaluate(Path rootfs, Duration limitOrNull, String image, Consumer<String> notes) {
         Objects.requireNonNull(rootfs, "rootfs");
         if (!available()) {
             String reason;
@@ -174,8 +257,7 @@ public final class OpenScap {
             }
             return ComplianceResult.notRun("OpenSCAP is not available, no compliance check ran: " + reason);
         }
-        Duration allowed = limitOrNull != null && limitOrNull.compareTo(timeout) < 0 ? limitOrNull : timeout;
-        long deadline = System.nanoTime() + allowed.toNanos();
+        long deadline = limitOrNull == null ? Long.MAX_VALUE : System.nanoTime() + Math.max(0, limitOrNull.toNanos());
         Path root;
         try {
             root = rootfs.toRealPath();
@@ -202,19 +284,97 @@ public final class OpenScap {
             return error("the profile " + profile + " is declared by none of the content files " + names(contents));
         }
 
+        Size size = size(root);
+        Duration perRun = runLimit.forBytes(size.bytes());
         List<Run> runs = new ArrayList<>();
         for (int i = 0; i < contents.size(); i++) {
             String name = contents.get(i).getFileName().toString();
-            long left = deadline - System.nanoTime();
             if (Thread.currentThread().isInterrupted()) {
                 runs.add(Run.error(name, "not evaluated: interrupted"));
-            } else if (left <= 0) {
-                runs.add(Run.error(name, "not evaluated: the timeout of " + allowed + " was used up"));
-            } else {
-                runs.add(evaluateOne(root, contents.get(i), useProfile.get(i), Duration.ofNanos(left)));
+                continue;
             }
+            Run run = null;
+            for (int attempt = 1; attempt <= 2 && run == null; attempt++) {
+                long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
+                if (left <= 0) {
+                    run = Run.error(name, attempt == 1 ? "not evaluated: the build's deadline was reached"
+                            : "oscap did not finish within " + perRun + " and was killed; no time was left before "
+                                    + "the build's deadline to run it again");
+                    break;
+                }
+                boolean ownLimit = left > perRun.toNanos();
+                Duration limit = ownLimit ? perRun : Duration.ofNanos(left);
+                long start = System.nanoTime();
+                Attempt a = evaluateOne(root, contents.get(i), useProfile.get(i), limit);
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                if (!a.timedOut()) {
+                    if (attempt == 2) {
+                        log.warn("OpenSCAP on image {}: the second run of {} ended in {} ms: {}", image, name,
+                                took.toMillis(), a.run().status());
+                        notes.accept("OpenSCAP: the second run of " + name + " ended in " + took.toMillis()
+                                + " ms (" + a.run().status().name().toLowerCase(java.util.Locale.ROOT) + ")\n");
+                    }
+                    run = a.run();
+                } else if (attempt == 1 && ownLimit) {
+                    log.warn("OpenSCAP on image {}: oscap on {} timed out after {} ms (limit {} for a root filesystem "
+                            + "of {} in {} files) and was killed with {} process(es); running it once more", image,
+                            name, took.toMillis(), perRun, human(size.bytes()), size.files(), a.killed());
+                    notes.accept("OpenSCAP: oscap on " + name + " did not finish within " + perRun + " ("
+                            + took.toMillis() + " ms) and was killed; running it once more\n");
+                } else {
+                    if (attempt == 2) {
+                        log.warn("OpenSCAP on image {}: oscap on {} timed out again after {} ms and was killed with "
+                                + "{} process(es); compliance is an error", image, name, took.toMillis(), a.killed());
+                        notes.accept("OpenSCAP: oscap on " + name + " timed out again (" + took.toMillis()
+                                + " ms) and was killed\n");
+                        run = Run.error(name, "oscap did not finish within " + perRun + " and was killed; run once "
+                                + "more, it was killed again after " + took.toMillis() + " ms");
+                    } else {
+                        log.warn("OpenSCAP on image {}: oscap on {} was killed at the build's deadline after {} ms",
+                                image, name, took.toMillis());
+                        run = a.run();
+                    }
+                }
+            }
+            runs.add(run);
         }
         return merge(runs);
+    }
+
+    /** The regular files' bytes and the entries of a root filesystem; -1 bytes when it could not be walked. */
+    record Size(long bytes, long files) {
+    }
+
+    /** Walks the root filesystem without following links (its files are hard links into the layer cache). */
+    static Size size(Path root) {
+        long[] totals = new long[2];
+        try {
+            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path file,
+                        java.nio.file.attribute.BasicFileAttributes attrs) {
+                    totals[1]++;
+                    if (attrs.isRegularFile()) {
+                        totals[0] += attrs.size();
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+                    totals[1]++;
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException e) {
+            return new Size(-1, totals[1]);
+        }
+        return new Size(totals[0], totals[1]);
+    }
+
+    private static String human(long bytes) {
+        return bytes < 0 ? "unknown size" : bytes < 10L * 1024 * 1024 ? (bytes / 1024) + " KiB"
+                : (bytes / (1024 * 1024)) + " MiB";
     }
 
     private static ComplianceResult error(String message) {
@@ -255,14 +415,28 @@ public final class OpenScap {
         return ids.stream().anyMatch(id -> id.equals(profile) || id.endsWith("_" + profile));
     }
 
-    private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit) {
+    /** One oscap run's result, and whether it was killed at its limit (then {@code killed} processes). */
+    private record Attempt(Run run, boolean timedOut, int killed) {
+    }
+
+    private Attempt evaluateOne(Path root, Path content, boolean withProfile, Duration limit) {
+        Exec[] exec = new Exec[1]; // how oscap ended, when it was started
+        Run run = evaluateOne(root, content, withProfile, limit, exec);
+        return new Attempt(run, exec[0] != null && exec[0].timedOut(), exec[0] == null ? 0 : exec[0].killed());
+    }
+
+    private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit, Exec[] ran) {
         String name = content.getFileName().toString();
         Path work = null;
         try {
             work = Files.createTempDirectory("oscap-");
             Path results = work.resolve("results.xml");
             Path arf = work.resolve("arf.xml");
-            List<String> args = new ArrayList<>(List.of(command, "xccdf", "eval"));
+            List<String> args = new ArrayList<>();
+            if (SETSID != null) {
+                args.add(SETSID); // a process group of its own, killed as one at the limit
+            }
+            args.addAll(List.of(command, "xccdf", "eval"));
             if (withProfile) {
                 args.addAll(List.of("--profile", profile));
             }
@@ -273,7 +447,8 @@ public final class OpenScap {
             env.keySet().removeIf(k -> k.startsWith("OSCAP_"));
             env.put("OSCAP_PROBE_ROOT", root.toString()); // what oscap-chroot sets
             env.put("OSCAP_EVALUATION_TARGET", "chroot://" + root); // names the target in the results' facts
-            Exec exec = run(builder, limit);
+            Exec exec = run(builder, limit, SETSID != null);
+            ran[0] = exec;
             if (exec.interrupted()) {
                 return Run.error(name, "interrupted; oscap was killed");
             }
@@ -378,7 +553,7 @@ public final class OpenScap {
     }
 
     /** Starts the process, drains its merged stdout and stderr into a bounded buffer, kills it at the deadline. */
-    private static Exec run(ProcessBuilder builder, Duration limit) throws IOException {
+    private static Exec run(ProcessBuilder builder, Duration limit, boolean ownGroup) throws IOException {
         builder.redirectErrorStream(true);
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         Process process = builder.start();
@@ -394,8 +569,9 @@ public final class OpenScap {
             finished = false;
             interrupted = true;
         }
+        int killed = 0;
         if (!finished) {
-            kill(process);
+            killed = kill(process, ownGroup);
         }
         try {
             drain.join(TimeUnit.SECONDS.toMillis(5));
@@ -405,17 +581,59 @@ public final class OpenScap {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
-        return new Exec(finished ? process.exitValue() : -1, !finished && !interrupted, interrupted, output.text());
+        return new Exec(finished ? process.exitValue() : -1, !finished && !interrupted, interrupted, output.text(),
+                killed);
     }
 
-    private static void kill(Process process) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly); // before the parent: they would be reparented
+    /**
+     * Kills the process and every process it started (SIGKILL). A process started through {@code setsid} leads a
+     * process group of its own: the group is killed at once ({@code kill -KILL -- -<pgid>}), so that no process of
+     * it reacts to another's death or starts one more meanwhile. Then, and without {@code setsid}, the process and
+     * the descendants read before are killed, parents first (a parent killed after its child could act on the
+     * child's death; a child is reparented out of the tree when its parent dies, hence the list read first).
+     * Returns how many processes were killed.
+     */
+    static int kill(Process process, boolean ownGroup) {
+        List<ProcessHandle> tree = process.descendants().toList();
+        if (ownGroup && KILL != null) {
+            try {
+                Process group = new ProcessBuilder(KILL, "-KILL", "--", "-" + process.pid())
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+                if (!group.waitFor(5, TimeUnit.SECONDS)) {
+                    group.destroyForcibly();
+                }
+            } catch (IOException e) {
+                log.warn("oscap's process group {} could not be killed: {}", process.pid(), e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         process.destroyForcibly();
-        try {
-            process.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
+        java.util.Set<ProcessHandle> all = new java.util.LinkedHashSet<>();
+        all.add(process.toHandle());
+        all.addAll(tree); // ProcessHandle.descendants lists children before their children
+        tree.forEach(ProcessHandle::destroyForcibly);
+        for (ProcessHandle p : tree) { // what a listed process started before it was killed
+            p.descendants().forEach(d -> {
+                d.destroyForcibly();
+                all.add(d);
+            });
+        }
+        boolean interrupted = false;
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        for (ProcessHandle p : all) {
+            try {
+                p.onExit().get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                log.warn("oscap's process {} did not end within 5 s of SIGKILL", p.pid());
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
+        return all.size();
     }
 
     private static void deleteTree(Path dir) {

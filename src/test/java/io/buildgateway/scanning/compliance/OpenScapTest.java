@@ -153,6 +153,110 @@ class OpenScapTest {
         assertThat(oscap.evaluate(tmp, Duration.ZERO).message()).contains("not evaluated");
     }
 
+    /**
+     * A fake oscap that hangs on its first {@code xccdf eval} (a shell that starts a child, {@code sleep}, and a
+     * grandchild, so that a tree must be killed) and succeeds on the later ones; each run's start is counted.
+     */
+    private Path hangsOnce(String result, int hangingRuns) throws IOException {
+        Path script = fakeOscap(result, 0, 0);
+        Path wrapper = tmp.resolve("hangs-once-oscap");
+        Files.writeString(wrapper, """
+                #!/bin/sh
+                [ "$1" = "--version" ] && exec %1$s --version
+                echo run >> %2$s/runs
+                if [ "$(wc -l < %2$s/runs)" -le %3$d ]; then
+                  sh -c 'sleep 300; echo grandchild-survived >> %2$s/survivors' &
+                  sleep 300
+                  echo survived >> %2$s/survivors
+                fi
+                exec %1$s "$@"
+                """.formatted(script, tmp, hangingRuns));
+        Files.setPosixFilePermissions(wrapper, PosixFilePermissions.fromString("rwx------"));
+        return wrapper;
+    }
+
+    private static long fakeProcessesLeft() {
+        return ProcessHandle.allProcesses().filter(p -> p.info().commandLine().orElse("").contains("sleep 300")
+                && ProcessHandle.current().descendants().anyMatch(d -> d.pid() == p.pid())
+                || p.info().commandLine().orElse("").contains("hangs-once-oscap")).count();
+    }
+
+    @Test
+    void anOscapRunThatTimesOutIsKilledWithItsTreeAndRunOnceMore() throws Exception {
+        OpenScap oscap = new OpenScap(hangsOnce("pass", 1).toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(2), Duration.ZERO, Duration.ofSeconds(30)));
+        List<String> notes = new java.util.ArrayList<>();
+
+        long start = System.nanoTime();
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofMinutes(1), "sha256:abc", notes::add);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+        assertThat(result.status()).as(result.message()).isEqualTo(Status.PASSED);
+        assertThat(Files.readAllLines(tmp.resolve("runs"))).hasSize(2);
+        assertThat(notes).hasSize(2);
+        assertThat(notes.get(0)).contains("t-xccdf.xml").contains("did not finish within PT2S").contains("once more");
+        assertThat(notes.get(1)).contains("second run of t-xccdf.xml").contains("(passed)");
+        Thread.sleep(500);
+        assertThat(tmp.resolve("survivors")).doesNotExist();
+        assertThat(fakeProcessesLeft()).isZero();
+    }
+
+    @Test
+    void onlyASecondTimeoutIsAnError() throws Exception {
+        OpenScap oscap = new OpenScap(hangsOnce("pass", 2).toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(1), Duration.ZERO, Duration.ofSeconds(30)));
+        List<String> notes = new java.util.ArrayList<>();
+
+        ComplianceResult result = oscap.evaluate(tmp, null, "sha256:abc", notes::add);
+
+        assertThat(result.status()).isEqualTo(Status.ERROR);
+        assertThat(result.message()).contains("t-xccdf.xml: oscap did not finish within PT1S and was killed")
+                .contains("killed again");
+        assertThat(Files.readAllLines(tmp.resolve("runs"))).hasSize(2);
+        assertThat(notes).hasSize(2);
+        assertThat(notes.get(1)).contains("timed out again");
+        assertThat(tmp.resolve("survivors")).doesNotExist();
+        assertThat(fakeProcessesLeft()).isZero();
+    }
+
+    @Test
+    void noRetryWhenTheBuildsDeadlineKilledIt() throws Exception {
+        OpenScap oscap = new OpenScap(hangsOnce("pass", 1).toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(30), Duration.ZERO, Duration.ofSeconds(30)));
+
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofSeconds(2), "sha256:abc", n -> { });
+
+        assertThat(result.status()).isEqualTo(Status.ERROR);
+        assertThat(result.message()).contains("did not finish within").contains("killed");
+        assertThat(Files.readAllLines(tmp.resolve("runs"))).hasSize(1);
+    }
+
+    @Test
+    void theRunLimitGrowsWithTheRootFilesystemBetweenItsFloorAndCeiling() throws IOException {
+        OpenScap.RunLimit limit = new OpenScap.RunLimit(Duration.ofSeconds(30), Duration.ofSeconds(60),
+                Duration.ofSeconds(120));
+
+        assertThat(limit.forBytes(0)).isEqualTo(Duration.ofSeconds(30));
+        assertThat(limit.forBytes(512L << 20)).isEqualTo(Duration.ofSeconds(60));
+        assertThat(limit.forBytes(1L << 30)).isEqualTo(Duration.ofSeconds(90));
+        assertThat(limit.forBytes(10L << 30)).isEqualTo(Duration.ofSeconds(120));
+        assertThat(limit.forBytes(Long.MAX_VALUE)).isEqualTo(Duration.ofSeconds(120));
+        assertThat(limit.forBytes(-1)).as("unknown size").isEqualTo(Duration.ofSeconds(120));
+        assertThat(OpenScap.RunLimit.fixed(Duration.ofSeconds(5)).forBytes(1L << 40)).isEqualTo(Duration.ofSeconds(5));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> new OpenScap.RunLimit(Duration.ofSeconds(30),
+                Duration.ZERO, Duration.ofSeconds(10))).isInstanceOf(IllegalArgumentException.class);
+
+        Path root = Files.createDirectories(tmp.resolve("sized"));
+        Files.write(root.resolve("a"), new byte[3000]);
+        Files.createDirectories(root.resolve("d"));
+        Files.write(root.resolve("d/b"), new byte[1000]);
+        Files.createLink(root.resolve("d/hard"), root.resolve("a"));
+        Files.createSymbolicLink(root.resolve("link"), Path.of("/"));
+        OpenScap.Size size = OpenScap.size(root);
+        assertThat(size.bytes()).isEqualTo(7000); // a hard link is a file of the view; a symlink is not followed
+        assertThat(size.files()).isEqualTo(4);
+    }
+
     @Test
     void aProfileNoFileDeclaresAndAnEmptyFolderAreErrors() throws IOException {
         Path script = fakeOscap("pass", 0, 0);
