@@ -41,10 +41,15 @@ public record RunMount(String type, Map<String, String> options, List<String> fi
             "tmpfs", Set.of("type", "target", "size"));
     private static final Set<String> SHARING = Set.of("shared", "private", "locked");
 
-    /** A mount value the frontend would refuse, or one the gateway refuses: the reason. */
+    /**
+     * A mount value the frontend would refuse, or one the gateway refuses: the reason. Only its message is ever read,
+     * and a lint meets it up to three times per refused mount (expansion, pulls, canonical writer; every
+     * {@code type=secret} or {@code type=ssh} mount is one): no stack trace is filled in, which cost more than the
+     * whole parse of the mount.
+     */
     public static final class Refused extends Exception {
         Refused(String message) {
-            super(message);
+            super(message, null, false, false);
         }
     }
 

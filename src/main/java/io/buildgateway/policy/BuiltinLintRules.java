@@ -54,6 +54,8 @@ final class BuiltinLintRules {
     private static final Pattern SEMVER = Pattern.compile("v?(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)"
             + "(?:-[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?");
     private static final Pattern EMAIL = Pattern.compile("[^@\\s<>]+@[^@\\s<>]+\\.[^@\\s<>]+");
+    /** {@code String.split("\\s+")} compiles this on every call; precompiled, the same split. */
+    private static final Pattern WHITESPACE_RUN = Pattern.compile("\\s+");
     private static final Pattern SPDX_ID = Pattern.compile("(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*");
 
     /**
@@ -914,7 +916,7 @@ final class BuiltinLintRules {
         String spaced = value.replace("(", " ( ").replace(")", " ) ");
         boolean expectId = true;
         int depth = 0;
-        for (String t : spaced.trim().split("\\s+")) {
+        for (String t : WHITESPACE_RUN.split(spaced.trim())) {
             if (t.equals("(")) {
                 if (!expectId) {
                     return false;

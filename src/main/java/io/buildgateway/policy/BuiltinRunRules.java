@@ -569,8 +569,37 @@ final class BuiltinRunRules {
     /** Whether {@code NAME=value} switches TLS verification off. */
     private static boolean insecureAssignment(String w) {
         int eq = w.indexOf('=');
-        return eq > 0 && insecureValue(w.substring(0, eq), w.substring(eq + 1));
+        if (eq <= 0) {
+            return false;
+        }
+        // Asked of every word with '=' of every command: an ASCII name that is none of the variables (nearly all of
+        // them) is answered without cutting and upper-casing the word; anything else as before.
+        if (asciiNameOfNoInsecureVariable(w, eq)) {
+            return false;
+        }
+        return insecureValue(w.substring(0, eq), w.substring(eq + 1));
     }
+
+    /**
+     * Whether {@code w}'s first {@code length} characters are ASCII and, upper-cased, none of {@link #INSECURE_ENV}'s
+     * names: then {@code INSECURE_ENV.get(name.toUpperCase(Locale.ROOT))} is null. (Outside ASCII, upper-casing can
+     * change the length, e.g. 'ß' to "SS", so such names are left to the full test.)
+     */
+    static boolean asciiNameOfNoInsecureVariable(String w, int length) {
+        for (int k = 0; k < length; k++) {
+            if (w.charAt(k) >= 0x80) {
+                return false;
+            }
+        }
+        for (String name : INSECURE_NAMES) {
+            if (name.length() == length && w.regionMatches(true, 0, name, 0, length)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static final List<String> INSECURE_NAMES = List.copyOf(INSECURE_ENV.keySet());
 
     /** Whether setting the variable {@code name} to {@code value} switches TLS verification off. */
     private static boolean insecureValue(String name, String value) {

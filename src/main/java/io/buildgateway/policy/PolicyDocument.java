@@ -105,8 +105,11 @@ public record PolicyDocument(
             if (anyContinuation) {
                 return repository.startsWith(prefix);
             }
-            String bare = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
-            return repository.equals(bare) || repository.startsWith(bare + "/");
+            // repository equals the prefix without its trailing '/', or starts with that and a '/': asked per pulled
+            // image and approved prefix of every lint, so without building the two strings each time.
+            int bare = prefix.endsWith("/") ? prefix.length() - 1 : prefix.length();
+            return repository.regionMatches(0, prefix, 0, bare)
+                    && (repository.length() == bare || repository.charAt(bare) == '/');
         }
     }
 

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
  * The lint's hand-written fast paths answer as what they replace: curl's {@code -k} among short options as the
- * expression, and a command's {@code mentions} of '=' and '"' (kept after the first question) as a fresh walk.
+ * expression, a command's {@code mentions} of '=' and '"' (kept after the first question) as a fresh walk, the
+ * ASCII shortcut of the TLS variables' names as their upper-cased lookup, and an image prefix's path-boundary test as
+ * the two strings it used to build.
  */
 class LintFastPathsTest {
 
@@ -39,6 +42,55 @@ class LintFastPathsTest {
                 assertThat(c.mentions(asked)).isEqualTo(walk);
                 assertThat(c.mentions(asked == '=' ? '"' : '=')).isEqualTo(words.stream()
                         .anyMatch(w -> w.indexOf(asked == '=' ? '"' : '=') >= 0));
+            }
+        }
+    }
+
+    @Test
+    void asciiShortcutOfTheTlsVariablesIsTheirLookup() {
+        // Names near the variables' own (case changes, one letter off, non-ASCII letters that upper-case to theirs:
+        // 'ı' to 'I', 'ß' to "SS", 'ſ' to 'S'), and random ones.
+        List<String> seeds = List.of("GIT_SSL_NO_VERIFY", "git_ssl_no_verify", "Git_Ssl_No_Verify", "GIT_ßL_NO_VERIFY",
+                "GIT_SSL_NO_VERıFY", "GIT_ſSL_NO_VERIFY", "PIP_TRUSTED_HOST", "pip_trusted_hosts", "PYTHONHTTPSVERIFY",
+                "NODE_TLS_REJECT_UNAUTHORIZED", "NPM_CONFIG_STRICT_SSL", "npm_config_strict_ssl", "NPM_CONFIG_STRICT_SS",
+                "CGO_ENABLED", "", "=");
+        Random r = new Random(14);
+        List<String> names = new java.util.ArrayList<>(seeds);
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder w = new StringBuilder(seeds.get(r.nextInt(seeds.size())));
+            for (int k = r.nextInt(3); k > 0 && w.length() > 0; k--) {
+                w.setCharAt(r.nextInt(w.length()), "aAsSıſß_é=".charAt(r.nextInt(10)));
+            }
+            names.add(w.toString());
+        }
+        int shortcut = 0;
+        for (String name : names) {
+            boolean lookupMisses = !Set.of("NODE_TLS_REJECT_UNAUTHORIZED", "PYTHONHTTPSVERIFY", "GIT_SSL_NO_VERIFY",
+                    "PIP_TRUSTED_HOST", "NPM_CONFIG_STRICT_SSL").contains(name.toUpperCase(java.util.Locale.ROOT));
+            if (BuiltinRunRules.asciiNameOfNoInsecureVariable(name, name.length())) {
+                shortcut++;
+                assertThat(lookupMisses).as("'%s'", name).isTrue();
+            }
+        }
+        assertThat(shortcut).isGreaterThan(1000);
+        assertThat(BuiltinRunRules.asciiNameOfNoInsecureVariable("git_ssl_no_verify", 17)).isFalse();
+        assertThat(BuiltinRunRules.asciiNameOfNoInsecureVariable("GIT_SSL_NO_VERıFY", 17)).isFalse(); // left to the lookup
+        assertThat(BuiltinRunRules.asciiNameOfNoInsecureVariable("CGO_ENABLED=0", 11)).isTrue();
+    }
+
+    @Test
+    void imagePrefixOnPathBoundariesAsBefore() {
+        List<String> prefixes = List.of("127.0.0.1:5000/base/", "127.0.0.1:5000/base/busybox", "base", "base/", "b/",
+                "/", "");
+        List<String> repositories = List.of("127.0.0.1:5000/base/busybox", "127.0.0.1:5000/base/busybox-evil",
+                "127.0.0.1:5000/base/busybox/x", "127.0.0.1:5000/base", "127.0.0.1:5000/basex", "base", "base/x",
+                "basex", "b", "b/", "", "/", "//x");
+        for (String prefix : prefixes) {
+            PolicyDocument.ImageRule rule = new PolicyDocument.ImageRule(prefix, null, false);
+            for (String repository : repositories) {
+                String bare = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+                boolean before = repository.equals(bare) || repository.startsWith(bare + "/");
+                assertThat(rule.matches(repository, null)).as("%s under %s", repository, prefix).isEqualTo(before);
             }
         }
     }
