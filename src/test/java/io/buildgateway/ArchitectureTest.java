@@ -56,6 +56,22 @@ class ArchitectureTest {
         mayOnlyUse("dockerapi", "auth", "builds", "policy", "shared");
     }
 
+    /**
+     * Issue #13, "the build sequence in one place": builds drives build, confinement, checks and push; the host pool
+     * offers the operations and never runs the sequence itself (it neither calls the gates nor names an image).
+     */
+    @Test
+    void theBuildSequenceIsInBuildsNotInTheHostPool() {
+        noClasses().that().resideInAPackage("io.buildgateway.hostpool..")
+                .should().callMethod(io.buildgateway.hostpool.ImageGate.class, "examine",
+                        io.buildgateway.hostpool.BuiltImage.class)
+                .orShould().callMethod(io.buildgateway.hostpool.ImageGate.class, "pushed",
+                        io.buildgateway.hostpool.BuiltImage.class, String.class)
+                .orShould().callMethod(io.buildgateway.hostpool.ImageRegistry.class, "promote", String.class,
+                        String.class, String.class, String.class)
+                .check(CLASSES);
+    }
+
     @Test
     void onlyTheHostPoolTouchesDockerJava() {
         noClasses().that().resideOutsideOfPackage("io.buildgateway.hostpool..")

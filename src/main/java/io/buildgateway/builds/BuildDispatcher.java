@@ -54,6 +54,7 @@ class BuildDispatcher {
 
     private final BuildRepository builds;
     private final BuildHosts hosts;
+    private final BuildSequence sequence;
     private final BuildLogs logs;
     private final BuildProperties properties;
     private final ApplicationEventPublisher events;
@@ -77,9 +78,9 @@ class BuildDispatcher {
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final RemoteAddFetch remoteAdds;
 
-    BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildLogs logs, BuildProperties properties,
-            ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json, MeterRegistry meters,
-            Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
+    BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildSequence sequence, BuildLogs logs,
+            BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json,
+            MeterRegistry meters, Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
             org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
             io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
@@ -92,6 +93,7 @@ class BuildDispatcher {
         this.egressGrants = egressGrants;
         this.builds = builds;
         this.hosts = hosts;
+        this.sequence = sequence;
         this.logs = logs;
         this.properties = properties;
         this.events = events;
@@ -225,7 +227,8 @@ class BuildDispatcher {
                 : " (network to the egress proxy only, user namespaces on)\n"));
         Map<String, String> labels = new LinkedHashMap<>(json.readValue(b.labels,
                 new TypeReference<Map<String, String>>() { }));
-        // All labels are applied in one step after the build (hostpool's LabelStep), so each costs nothing extra.
+        // BuildKit writes every label in the build; the classic builder applies them in one step after it (hostpool's
+        // LabelStep), so each costs nothing extra.
         labels.put("io.buildgateway.build-id", b.id.toString());
         labels.put("io.buildgateway.requested-by", b.requestedBy);
         labels.put("io.buildgateway.context-digest", b.contextDigest);
@@ -266,7 +269,7 @@ class BuildDispatcher {
                     BuildJob job = new BuildJob(b.id.toString(), b.host, prepared.context(), dockerfile, b.target,
                             args, labels, b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
                             session == null ? null : session.proxyUrl());
-                    outcome = hosts.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
+                    outcome = sequence.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
                             () -> stillOurs(id, attempt, lost));
                 }
             }

@@ -1,4 +1,7 @@
-package io.buildgateway.hostpool;
+package io.buildgateway.builds;
+
+import io.buildgateway.hostpool.BuildOutcome;
+import io.buildgateway.hostpool.HostPush;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -12,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * One registry operation of a build tried again while the registry is away (issue #17, "the registry down during a
  * push"): the push after the checks, the quarantine push beside them, and the naming of the quarantined image
- * ({@link ImageRegistry#promote}) all go through {@link #run}. A failed attempt is tried again after 1 s, then twice
+ * ({@code ImageRegistry.promote}) all go through {@link #run}. A failed attempt is tried again after 1 s, then twice
  * as long each time up to 30 s, for as long as the next attempt starts before the build's deadline; a refusal by the
  * registry ({@code denied}: the push token's grant) is final at once, since asking again gets the same answer. A
  * cancel is obeyed while waiting. When the attempts run out the build is FAILED with the last error and the number
@@ -100,8 +103,9 @@ final class PushRetry {
             }
             Duration wait = afterFailure(error, clock.instant(), deadline);
             if (wait == null) {
-                throw new Stopped(BuildOutcome.failed(what + " failed" + (attempts > 1 ? " " + attempts
-                        + " times within the build's deadline" : "") + ": " + error));
+                throw new Stopped(new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, what + " failed"
+                        + (attempts > 1 ? " " + attempts + " times within the build's deadline" : "") + ": "
+                        + error));
             }
             output.accept(Character.toUpperCase(what.charAt(0)) + what.substring(1) + " failed (" + error
                     + "); attempt " + (attempts + 1) + " in " + wait.toSeconds() + " s\n");
@@ -145,5 +149,18 @@ final class PushRetry {
 
     int attempts() {
         return attempts;
+    }
+
+    /** One push attempt's end: the pushed digest, or why it failed (tried again) or stopped (not). */
+    String awaitPush(HostPush push, BooleanSupplier cancelled, Instant deadline)
+            throws Failed, Stopped, InterruptedException {
+        HostPush.Ended end = push.await(cancelled, deadline);
+        if (end.stopped() != null) {
+            throw stopped(end.stopped());
+        }
+        if (end.error() != null || end.digest() == null) {
+            throw new Failed(end.error() != null ? end.error() : "the registry returned no digest");
+        }
+        return end.digest();
     }
 }

@@ -1,9 +1,10 @@
-package io.buildgateway.hostpool;
+package io.buildgateway.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.buildgateway.hostpool.BuildOutcome;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

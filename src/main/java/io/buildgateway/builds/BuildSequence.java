@@ -1,0 +1,203 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.hostpool.BuildHost;
+import io.buildgateway.hostpool.BuildHosts;
+import io.buildgateway.hostpool.BuildJob;
+import io.buildgateway.hostpool.BuildOutcome;
+import io.buildgateway.hostpool.BuiltImage;
+import io.buildgateway.hostpool.HostBuild;
+import io.buildgateway.hostpool.ImageGate;
+import io.buildgateway.hostpool.ImageRegistry;
+import io.buildgateway.shared.BuildPhases;
+import jakarta.annotation.PreDestroy;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.stereotype.Service;
+
+/**
+ * A build's sequence on its host (issue #13, "the build sequence in one place"): the host leased from the pool
+ * ({@link BuildHosts#lease}), the build on it, the confinement check ({@link ConfinementCheck}), the image checks
+ * (every {@link ImageGate}: verification and scanning, which the scanning module implements), then the push — to the
+ * build's quarantine repository beside the checks and named only when they passed ({@link QuarantinePush}), or after
+ * them — with its retry ({@link PushRetry}), and the outcome. {@code cancelled} and the build's deadline are obeyed
+ * at every step; {@code mayPush} is asked right before anything is named. The host pool owns the host-level
+ * operations ({@link BuildHost}); this class owns the order and the decisions.
+ */
+@Service
+class BuildSequence {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildSequence.class);
+
+    private final BuildHosts hosts;
+    private final List<ImageGate> gates;
+    private final BuildPhases phases;
+    private final Clock clock;
+    private final ConfinementCheck confinement;
+    private final QuarantinePush quarantinePush;
+    private final ScheduledExecutorService later;
+
+    BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
+            ApplicationEventPublisher events, Clock clock) {
+        this.hosts = hosts;
+        this.gates = gates.orderedStream().toList();
+        this.phases = phases;
+        this.clock = clock;
+        this.confinement = new ConfinementCheck(events::publishEvent);
+        this.later = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "quarantine-cleanup");
+            t.setDaemon(true);
+            return t;
+        });
+        this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later);
+    }
+
+    @PreDestroy
+    void stop() {
+        later.shutdownNow();
+    }
+
+    /**
+     * Runs a build on its host and pushes the result. Blocks until pushed, failed, cancelled or timed out. The
+     * daemon's build stream (what the build's steps print, and the daemon's step lines) goes to {@code stepOutput}
+     * and only the gateway's own messages to {@code output}, so that the log can tell them apart; {@code cancelled}
+     * is polled while the build runs. {@code mayPush} is asked once, right before the image is tagged and pushed (or
+     * named), and a false answer stops the build there, cancelled, with nothing pushed (the dispatcher answers whether
+     * this replica still holds the build's lease, renewing it). A build that fails because its host's daemon stopped
+     * answering fails as "host lost", and the host is marked unhealthy at once.
+     */
+    BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput, BooleanSupplier cancelled,
+            BooleanSupplier mayPush) {
+        BuildOutcome outcome = dispatch(job, output, stepOutput, cancelled, mayPush);
+        if (outcome.result() != BuildOutcome.Result.FAILED) {
+            return outcome;
+        }
+        // A failure may be the daemon's death: asked now, an unreachable daemon makes the host unhealthy before the
+        // next claim, and the build's reason says what happened rather than how the stream ended.
+        if (hosts.lostDuringBuild(job.host())) {
+            log.warn("build {}: host {} lost during the build ({})", job.buildId(), job.host(), outcome.reason());
+            return new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null, BuildHosts.HOST_LOST
+                    + ": build host " + job.host() + " stopped answering during the build (" + outcome.reason() + ")",
+                    outcome.run());
+        }
+        return outcome;
+    }
+
+    /**
+     * The build on its host: a fixed one (leased), or an ephemeral one started for it alone (from the warm pool when
+     * one is idle), destroyed afterwards whatever the outcome — pushed, failed, cancelled, timed out or an error of
+     * the gateway's; the ephemeral host's identity goes into the outcome for the record and the provenance.
+     */
+    private BuildOutcome dispatch(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+        String quarantine = hosts.quarantine();
+        if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
+                || job.repository().startsWith(quarantine + "/"))) {
+            return failed("repository " + job.repository() + " is under the gateway's quarantine "
+                    + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
+        }
+        BuildHost host;
+        try {
+            host = hosts.lease(job);
+        } catch (BuildHosts.NoHost e) {
+            return failed(e.getMessage());
+        }
+        try (host) {
+            if (host.ephemeral()) {
+                output.accept("Ephemeral build host " + host.instance() + " (daemon " + host.daemonId()
+                        + "): started for this build alone, destroyed after it\n");
+            }
+            return host.identify(runOn(host, job, output, stepOutput, cancelled, mayPush));
+        }
+    }
+
+    private BuildOutcome runOn(BuildHost host, BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+        String quarantine = hosts.quarantine();
+        if (job.egressProxy() != null && !host.hasEgressPath()) {
+            return failed("build host " + job.host() + " has no egress path (a BuildKit host with"
+                    + " gateway.hostpool.hosts[].egress-address), and this build's team has an egress allowlist");
+        }
+        String registry = hosts.registry();
+        String name = registry + "/" + job.repository();
+        String ref = name + ":" + job.tag();
+        Instant deadline = clock.instant().plus(hosts.buildTimeout());
+        long t0 = System.nanoTime();
+        host.prepare(output);
+        try {
+            HostBuild done = host.build(output, stepOutput, cancelled, deadline);
+            BuildOutcome confined = confinement.check(job, host, done, output);
+            if (confined != null) {
+                done.images().forEach(host::remove);
+                return confined;
+            }
+            if (done.ended() != null) {
+                return done.ended();
+            }
+            long t2 = System.nanoTime();
+            long t1 = done.labelledFrom() != 0 ? done.labelledFrom() : t2;
+            String imageId = done.imageId();
+            BuildOutcome.HostRun run = done.run();
+            phases.record(job.buildId(), BuildPhases.BUILD, t2 - t0);
+            BuiltImage built = host.image(imageId, ref, output, deadline);
+            if (!quarantine.isEmpty()) {
+                return quarantinePush.checkWhilePushing(host, job, built, imageId,
+                        QuarantinePush.quarantineOf(quarantine, job), run, output, cancelled, mayPush, deadline, t0,
+                        t1, t2);
+            }
+            for (ImageGate gate : gates) {
+                ImageGate.Verdict verdict = gate.examine(built);
+                if (!verdict.passed()) {
+                    host.remove(imageId);
+                    return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
+                }
+                if (cancelled.getAsBoolean()) {
+                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                            "cancelled while verifying");
+                }
+            }
+            long tv = System.nanoTime();
+            if (cancelled.getAsBoolean() || !mayPush.getAsBoolean()) {
+                host.remove(imageId);
+                return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                        cancelled.getAsBoolean() ? "cancelled before pushing"
+                                : "stopped before pushing: this replica no longer holds the build");
+            }
+            host.tag(imageId, name, job.tag());
+            output.accept("Pushing " + ref + "\n");
+            PushRetry retry = quarantinePush.retry(job, imageId, deadline, cancelled, output);
+            // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
+            String pushed = retry.run("push to " + registry, () -> retry.awaitPush(host.push(name, job.tag(),
+                    job.repository()), cancelled, deadline));
+            long t3 = System.nanoTime();
+            output.accept("Pushed " + name + "@" + pushed + "\n");
+            phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms", job.buildId(), job.host(),
+                    (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (t3 - tv) / 1_000_000);
+            for (ImageGate gate : gates) {
+                gate.pushed(built, pushed);
+            }
+            return new BuildOutcome(BuildOutcome.Result.PUSHED, imageId, pushed, name + "@" + pushed, null, run);
+        } catch (PushRetry.Stopped e) {
+            return e.outcome();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new BuildOutcome(BuildOutcome.Result.CANCELLED, null, null, null, "the gateway is shutting down");
+        } catch (Exception e) {
+            log.warn("build {} failed on {}", job.buildId(), job.host(), e);
+            return failed("build host error: " + BuildHosts.summary(e));
+        }
+    }
+
+    private static BuildOutcome failed(String reason) {
+        return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason);
+    }
+}

@@ -1,0 +1,194 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.hostpool.BuildHost;
+import io.buildgateway.hostpool.BuildHosts;
+import io.buildgateway.hostpool.BuildJob;
+import io.buildgateway.hostpool.BuildOutcome;
+import io.buildgateway.hostpool.BuiltImage;
+import io.buildgateway.hostpool.HostPush;
+import io.buildgateway.hostpool.ImageGate;
+import io.buildgateway.hostpool.ImageRegistry;
+import io.buildgateway.shared.BuildPhases;
+import java.io.IOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The push beside the checks (docs/security.md "Quarantine push"): the daemon pushes the image to the build's
+ * quarantine repository ({@code <quarantine>/<build id>/<run>}, which no build is granted and no team owns) while the
+ * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
+ * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
+ * tell the gates it was pushed. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
+ * reached the quarantine; nothing is recorded as pushed. The push phase's time is what the build waited for the
+ * push and the naming after the checks, the part the checks did not hide.
+ */
+final class QuarantinePush {
+
+    private static final Logger log = LoggerFactory.getLogger(QuarantinePush.class);
+
+    /** The tag of an image in its run's quarantine repository (the repository alone names the build and run). */
+    static final String QUARANTINE_TAG = "checking";
+
+    private static final java.security.SecureRandom RUNS = new java.security.SecureRandom();
+
+    private final String registry;
+    private final ImageRegistry registryApi;
+    private final List<ImageGate> gates;
+    private final BuildPhases phases;
+    private final Duration timeout;
+    private final Clock clock;
+    /** Where a discarded push's deletion is repeated a little later. */
+    private final ScheduledExecutorService later;
+
+    QuarantinePush(BuildHosts hosts, ImageRegistry registryApi, List<ImageGate> gates, BuildPhases phases,
+            Clock clock, ScheduledExecutorService later) {
+        this.registry = hosts.registry();
+        this.registryApi = registryApi;
+        this.gates = gates;
+        this.phases = phases;
+        this.timeout = hosts.buildTimeout();
+        this.clock = clock;
+        this.later = later;
+    }
+
+    /**
+     * The quarantine repository of one run of a build, {@code <quarantine>/<build id>/<run>}: a re-queued build's
+     * second run (or a lapsed first run still pushing from another replica) never shares a repository with its
+     * other run, so one run's discard cannot delete the manifest the other is naming.
+     */
+    static String quarantineOf(String quarantine, BuildJob job) {
+        return quarantine + "/" + job.buildId() + "/" + java.util.HexFormat.of().formatHex(
+                java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
+    }
+
+    /** Checks the image while it is pushed to {@code quarantine}, then names it (or discards it), as the class says. */
+    BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, BuiltImage built, String imageId, String quarantine,
+            BuildOutcome.HostRun run, Consumer<String> output, BooleanSupplier cancelled, BooleanSupplier mayPush,
+            Instant deadline, long t0, long t1, long t2) throws Exception {
+        String name = registry + "/" + job.repository();
+        String held = registry + "/" + quarantine;
+        host.tag(imageId, held, QUARANTINE_TAG);
+        long tp = System.nanoTime();
+        // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
+        HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
+        boolean named = false;
+        boolean refused = false;
+        try {
+            for (ImageGate gate : gates) {
+                ImageGate.Verdict verdict = gate.examine(built);
+                if (!verdict.passed()) {
+                    // let the push end first: a push stopped by closing its stream may still write its manifest
+                    // after the deletion (the daemon ends it on its own time), so the refused image would stay
+                    refused = true;
+                    host.remove(imageId);
+                    return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
+                }
+                if (cancelled.getAsBoolean()) {
+                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                            "cancelled while verifying");
+                }
+            }
+            long tv = System.nanoTime();
+            output.accept("Pushing " + name + ":" + job.tag() + "\n");
+            PushRetry pushing = retry(job, imageId, deadline, cancelled, output);
+            String quarantined = pushing.run("push to " + registry, () -> {
+                if (pushing.attempts() > 0) {
+                    push[0] = host.push(held, QUARANTINE_TAG, quarantine);
+                }
+                return pushing.awaitPush(push[0], cancelled, deadline);
+            });
+            long pushed = System.nanoTime();
+            if (!mayPush.getAsBoolean()) {
+                // the quarantine copy is deleted in finally: nothing of this run is named or recorded
+                return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
+                        "stopped before naming the image: this replica no longer holds the build");
+            }
+            // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
+            PushRetry naming = retry(job, imageId, deadline, cancelled, output);
+            String digest = naming.run("naming the image in " + registry, () -> {
+                try {
+                    return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                } catch (ImageRegistry.Unreachable e) {
+                    throw new PushRetry.Failed(e.getMessage());
+                }
+            });
+            named = true;
+            host.tag(imageId, name, job.tag());
+            host.untag(held + ":" + QUARANTINE_TAG);
+            long t3 = System.nanoTime();
+            output.accept("Pushed " + name + "@" + digest + "\n");
+            phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms beside it, then waited {} ms"
+                    + " and named it in {} ms", job.buildId(), job.host(), (t1 - t0) / 1_000_000,
+                    (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (pushed - tp) / 1_000_000,
+                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000);
+            for (ImageGate gate : gates) {
+                gate.pushed(built, digest);
+            }
+            return new BuildOutcome(BuildOutcome.Result.PUSHED, imageId, digest, name + "@" + digest, null, run);
+        } finally {
+            if (!named) {
+                // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
+                discard(push[0], quarantine, job, refused ? deadline : null);
+            }
+        }
+    }
+
+    /** The retry of one registry operation of this build (push, quarantine push, naming), within its deadline. */
+    PushRetry retry(BuildJob job, String imageId, Instant deadline, BooleanSupplier cancelled,
+            Consumer<String> output) {
+        return new PushRetry(job.buildId(), imageId, timeout, deadline, clock, cancelled, output);
+    }
+
+    /**
+     * Ends the quarantine push and deletes what reached the registry. With {@code waitUntil} (a refusal: the image is
+     * already built and the push nearly done) the push runs to its end first, so its manifest cannot land after the
+     * deletion; otherwise (cancel, timeout, error) closing the stream stops the daemon, and as the daemon may still
+     * write the manifest after the client is gone, the deletion is repeated once a little later on another thread.
+     * Should a deletion fail, the image stays in a repository no build and no team can read, and the warning says
+     * so; the build's outcome is unchanged.
+     */
+    private void discard(HostPush push, String quarantine, BuildJob job, Instant waitUntil) {
+        try {
+            boolean ended = waitUntil != null && push.awaitEnd(Math.max(1,
+                    Duration.between(Instant.now(), waitUntil).toMillis()));
+            if (!ended) {
+                push.stop();
+                if (!push.awaitEnd(TimeUnit.SECONDS.toMillis(30))) {
+                    log.warn("build {}: the daemon did not end its quarantine push within 30 s", job.buildId());
+                }
+            }
+            deleteQuarantined(push.digest(), quarantine, job);
+            if (!ended) {
+                try {
+                    later.schedule(() -> deleteQuarantined(null, quarantine, job), 10, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                    log.debug("the gateway is stopping: {} is not checked again", quarantine);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            deleteQuarantined(push.digest(), quarantine, job);
+        }
+    }
+
+    private void deleteQuarantined(String digest, String quarantine, BuildJob job) {
+        try {
+            if (digest != null) {
+                registryApi.deleteManifest(quarantine, digest);
+            }
+            registryApi.deleteManifest(quarantine, QUARANTINE_TAG);
+        } catch (IOException | RuntimeException e) {
+            log.warn("build {}: could not delete its image from the quarantine repository {} (it stays unreadable"
+                    + " to builds and teams): {}", job.buildId(), quarantine, BuildHosts.summary(e));
+        }
+    }
+}

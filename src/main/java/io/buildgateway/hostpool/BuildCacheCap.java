@@ -1,0 +1,112 @@
+package io.buildgateway.hostpool;
+
+import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.RequestInfo;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The BuildKit cache of each build host, held under the host's cap ({@code hosts[].build-cache-max}): its size read at
+ * health checks and after each build (shown by {@code GET /api/v1/hosts}, gauge {@code gateway.hostpool.cache.size}),
+ * pruned least recently used first when it is over the cap.
+ */
+final class BuildCacheCap {
+
+    private static final Logger log = LoggerFactory.getLogger(BuildHosts.class);
+
+    private final DockerClients clients;
+    private final io.micrometer.core.instrument.MeterRegistry meters;
+    private final Consumer<Object> events;
+    /** The health checker's thread: prunes of one host never overlap, and a build's result does not wait. */
+    private final Executor checker;
+    /** The last build cache size read per BuildKit host (health checks and the end of each build). */
+    private final Map<String, Long> cacheBytes = new ConcurrentHashMap<>();
+
+    BuildCacheCap(DockerClients clients, io.micrometer.core.instrument.MeterRegistry meters, Consumer<Object> events,
+            Executor checker) {
+        this.clients = clients;
+        this.meters = meters;
+        this.events = events;
+        this.checker = checker;
+    }
+
+    /** The cache size last read on the host; null when never read. */
+    Long bytes(String host) {
+        return cacheBytes.get(host);
+    }
+
+    /**
+     * After a BuildKit build, whatever its outcome: reads the host's build cache and, above the host's cap, prunes it
+     * down to the cap (least recently used first), on the health checker's thread so that the build's result does
+     * not wait and prunes of one host never overlap. Each prune is audited ({@code host.cache-pruned}) and timed
+     * ({@code gateway.hostpool.cache.prune}).
+     */
+    void afterBuild(HostPoolProperties.Host host, String buildId) {
+        try {
+            checker.execute(() -> enforceCap(host, buildId));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            log.debug("the gateway is stopping: the build cache of {} is not checked after build {}", host.name(),
+                    buildId);
+        }
+    }
+
+    /** Reads the host's build cache size; null when the daemon did not answer (health reports the daemon). */
+    BuildCache.Usage readCache(HostPoolProperties.Host host) {
+        try {
+            BuildCache.Usage usage = BuildCache.usage(clients.http(host));
+            if (cacheBytes.put(host.name(), usage.bytes()) == null) {
+                io.micrometer.core.instrument.Gauge.builder("gateway.hostpool.cache.size", cacheBytes,
+                        m -> m.getOrDefault(host.name(), 0L)).tag("host", host.name()).baseUnit("bytes")
+                        .description("the BuildKit build cache of a build host, as last read").register(meters);
+            }
+            return usage;
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("cannot read the build cache of {}: {}", host.name(), BuildHosts.summary(e));
+            return null;
+        }
+    }
+
+    void enforceCap(HostPoolProperties.Host host, String buildId) {
+        BuildCache.Usage before = readCache(host);
+        if (before == null || host.buildCacheMax() == null || before.bytes() <= host.buildCacheMax().toBytes()) {
+            return;
+        }
+        long cap = host.buildCacheMax().toBytes();
+        long t0 = System.nanoTime();
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("host", host.name());
+        details.put("build", buildId);
+        details.put("cap", cap);
+        details.put("bytesBefore", before.bytes());
+        Outcome outcome;
+        try {
+            long unusedFor = host.buildCacheUnusedFor() == null ? 0 : host.buildCacheUnusedFor().toSeconds();
+            long reclaimed = BuildCache.prune(clients.http(host), cap, unusedFor > 0 ? unusedFor + "s" : null);
+            BuildCache.Usage after = readCache(host);
+            details.put("bytesAfter", after == null ? null : after.bytes());
+            details.put("reclaimed", reclaimed);
+            outcome = Outcome.SUCCESS;
+            log.info("build cache of {} pruned from {} to {} bytes (cap {}) after build {}", host.name(),
+                    before.bytes(), after == null ? "?" : after.bytes(), cap, buildId);
+        } catch (java.io.IOException | RuntimeException e) {
+            details.put("error", BuildHosts.summary(e));
+            outcome = Outcome.FAILED;
+            log.warn("pruning the build cache of {} failed: {}", host.name(), BuildHosts.summary(e));
+        }
+        long nanos = System.nanoTime() - t0;
+        details.put("durationMs", TimeUnit.NANOSECONDS.toMillis(nanos));
+        io.micrometer.core.instrument.Timer.builder("gateway.hostpool.cache.prune").tag("host", host.name())
+                .tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+                .description("one prune of a build host's BuildKit cache down to its cap").register(meters)
+                .record(nanos, TimeUnit.NANOSECONDS);
+        events.accept(new AuditRecord("host.cache-pruned", "host/" + host.name(), outcome, details,
+                RequestInfo.system()));
+    }
+}

@@ -1,0 +1,112 @@
+package io.buildgateway.hostpool;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * A build on a BuildKit host ({@link BuildKitBuild}): the granted images pulled first with the build's pull token,
+ * then the build from the host's image store with the labels in the same build; the evidence for the confinement
+ * check is what the build's FROM steps used, what BuildKit fetched itself and its error.
+ */
+final class BuildKitBuilder {
+
+    private final HostPoolProperties properties;
+    private final DockerClients clients;
+    private final RegistryAuth auth;
+    private final Clock clock;
+
+    BuildKitBuilder(HostPoolProperties properties, DockerClients clients, RegistryAuth auth, Clock clock) {
+        this.properties = properties;
+        this.clients = clients;
+        this.auth = auth;
+        this.clock = clock;
+    }
+
+    HostBuild build(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan, Consumer<String> output,
+            Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline) throws Exception {
+        com.github.dockerjava.transport.DockerHttpClient http = clients.http(host);
+        String registry = properties.registry().address();
+        if (!plan.refused().isEmpty()) {
+            // BuildKit would take a refused image from the host's store (another build's) without asking the
+            // registry: a build that names one is stopped before it runs, as a confinement violation.
+            List<PulledImage> refused = plan.refused().keySet().stream()
+                    .map(r -> new PulledImage(r, "(not granted)", "FROM " + r)).toList();
+            BuildOutcome stopped = BuildOutcome.failed("an image the build names is not granted to it");
+            return new HostBuild(null, stopped, new BuildOutcome.HostRun(host.name(), true, BuildHosts.NETWORK_MODE,
+                    List.of()), true, refused, List.of(), null, null, stopped.reason(), List.of(), 0);
+        }
+        List<String> toPull = job.allowedPulls().stream()
+                .filter(r -> plan.granted().contains(Confinement.repository(r, registry))).distinct().toList();
+        String token = auth.pullToken(job, plan);
+        BuildKitBuild.Pull pulls = BuildKitBuild.pull(http, toPull, registry, token, output);
+        if (pulls.error() != null) {
+            return new HostBuild(null, BuildOutcome.failed(pulls.error()), new BuildOutcome.HostRun(host.name(), true,
+                    BuildHosts.NETWORK_MODE, pulls.pulled()), true, pulls.pulled(), List.of(), pulls.error(), "FROM",
+                    pulls.error(), List.of(), 0);
+        }
+        Map<String, String> buildArgs = job.buildArgs();
+        String networkMode = BuildHosts.NETWORK_MODE;
+        String recordedMode = BuildHosts.NETWORK_MODE;
+        if (job.egressProxy() != null) {
+            // Checked before the build: a host without an egress path never runs the build without its network.
+            buildArgs = EgressPath.buildArgs(job.buildArgs(), EgressPath.stepProxy(job.egressProxy(),
+                    host.egressAddress()));
+            networkMode = EgressPath.BUILDKIT_NETWORK_MODE;
+            recordedMode = EgressPath.RECORDED_NETWORK_MODE;
+            output.accept("Steps have network to the egress proxy only (docs/egress.md)\n");
+        }
+        BuildKitBuild.Result result;
+        try (InputStream context = Files.newInputStream(job.context())) {
+            result = BuildKitBuild.build(http, context, job.dockerfile(), job.target(), buildArgs, job.labels(),
+                    job.noCache(), properties.build(), networkMode, stepOutput, cancelled, deadline, clock);
+        }
+        List<PulledImage> used = used(result.trace(), pulls.pulled());
+        BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
+                HostBuild.digested(used));
+        String error = result.error() != null ? result.error() : result.trace().error();
+        BuildOutcome ended = result.stopped() != null
+                ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
+                        ? "cancelled while building" : "build exceeded the timeout of " + properties.build().timeout())
+                : error != null ? BuildOutcome.failed("build failed: " + error)
+                : result.imageId() == null ? BuildOutcome.failed("the daemon reported no image id") : null;
+        if (error != null && result.stopped() == null) {
+            output.accept("ERROR: " + error + "\n");
+        }
+        return new HostBuild(ended == null ? result.imageId() : null, ended, run, true, used,
+                result.trace().fetched(), result.stopped() == null ? error : null, result.trace().failedStep(),
+                ended == null ? null : ended.reason(),
+                result.imageId() == null ? List.of() : List.of(result.imageId()), 0);
+    }
+
+    /**
+     * The images the build's FROM steps used, each by the digest of its pull; one the gateway did not pull came
+     * from the host's image store (another build's), which the confinement check judges by its repository.
+     */
+    private static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled) {
+        List<PulledImage> used = new java.util.ArrayList<>(pulled);
+        for (String reference : trace.used()) {
+            int at = reference.indexOf('@');
+            String name = at > 0 ? reference.substring(0, at) : reference;
+            boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
+                    || (at > 0 && p.digest().equals(reference.substring(at + 1))));
+            if (!known) {
+                used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
+                        "FROM " + reference));
+            }
+        }
+        return used;
+    }
+
+    /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */
+    private static String withTag(String reference) {
+        int at = reference.indexOf('@');
+        String name = at > 0 ? reference.substring(0, at) : reference;
+        return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : name + ":latest";
+    }
+}
