@@ -74,6 +74,8 @@ install_packages() {
   command -v socat >/dev/null || need+=(socat)
   command -v openssl >/dev/null || need+=(openssl)
   command -v ip >/dev/null || need+=(iproute2)
+  # ebtables-nft: the isolation of the egress bridge's ports (start_isolation).
+  command -v ebtables-nft >/dev/null || need+=(iptables)
   command -v curl >/dev/null || need+=(curl)
   command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || need+=(maven)
@@ -356,6 +358,26 @@ start_netns() {
   ip netns exec "$NETNS" ip link set lo up
 }
 
+# Steps of concurrent egress builds share the bridge (docker0) in the namespace, and dockerd without iptables has no
+# --icc=false. So the namespace gets an nftables table of family bridge (ebtables-nft's "filter", from the iptables
+# package; the kernel's nf_tables, no nft binary needed) whose FORWARD chain (hook forward) drops every frame the
+# bridge would forward from one port to another: one step never reaches another, whoever's build it is. A step's
+# traffic to the bridge's own address (the egress forwarder) is delivered to the namespace (hook input), not
+# forwarded, so the egress path stays. The namespace has no other bridge, so the rule needs no port names.
+# Idempotent; `up` fails rather than run egress steps without it.
+ISOLATION_RULE="-j DROP"
+isolation_present() {
+  ip netns exec "$NETNS" ebtables-nft -t filter -L FORWARD 2>/dev/null | grep -qx -- "$ISOLATION_RULE"
+}
+start_isolation() {
+  if isolation_present; then log "bridge isolation already in $NETNS"; return; fi
+  log "isolating the ports of the egress bridge in $NETNS (nftables, family bridge: table filter, chain FORWARD: drop)"
+  # shellcheck disable=SC2086
+  if ! ip netns exec "$NETNS" ebtables-nft -t filter -A FORWARD $ISOLATION_RULE || ! isolation_present; then
+    log "could not install the bridge isolation rule in $NETNS (ebtables-nft, nf_tables bridge family)"; exit 1
+  fi
+}
+
 in_netns() { [ -f "$1" ] && [ "$(ip netns identify "$(cat "$1")" 2>/dev/null)" = "$NETNS" ]; }
 
 # Inside the namespace, 127.0.0.1:<registry port> leads to the token registry, and nothing else is there.
@@ -584,6 +606,7 @@ up() {
   start_token_registry
   docker_config
   start_netns
+  start_isolation
   start_forwarder
   start_egress_forwarder
   local sock plain=""
@@ -618,6 +641,7 @@ export BGW_TOKEN_ISSUER=$TOKEN_ISSUER
 export BGW_EGRESS_PORT=$EGRESS_PORT
 export BGW_EGRESS_PORT_FILE=$STATE/egress-port
 export BGW_EGRESS_STEP_ADDRESS=$EGRESS_GATEWAY_IP:$EGRESS_PORT
+export BGW_EGRESS_ISOLATION="ebtables-nft -t filter FORWARD $ISOLATION_RULE"
 export BGW_MIRROR_URL=${MIRROR_PORT:+http://127.0.0.1:$MIRROR_PORT}
 export BGW_CANARY_URL=${CANARY_PORT:+http://127.0.0.1:$CANARY_PORT}
 export BGW_CANARY_LOG=$STATE/canary/requests.log

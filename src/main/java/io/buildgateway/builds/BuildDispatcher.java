@@ -260,7 +260,7 @@ class BuildDispatcher {
             } else {
                 // ADD <url> of an egress build: fetched by the gateway through the build's session (docs/egress.md).
                 prepared = session == null || b.builtContextDigest == null ? RemoteAddFetch.Prepared.unchanged(context)
-                        : fetchRemoteAdds(b, context, session, output);
+                        : fetchRemoteAdds(b, context, args, session, output);
                 if (prepared.failure() != null) {
                     outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, prepared.failure());
                 } else {
@@ -326,10 +326,11 @@ class BuildDispatcher {
         return grant == null || grant.allow().isEmpty() ? null : proxy.open(grant, buildLog);
     }
 
-    private RemoteAddFetch.Prepared fetchRemoteAdds(Build b, Path context,
+    private RemoteAddFetch.Prepared fetchRemoteAdds(Build b, Path context, Map<String, String> args,
             io.buildgateway.egress.EgressSession session, java.util.function.Consumer<String> output) {
         try {
-            return remoteAdds.prepare(b.id, context, b.dockerfile, session, line -> output.accept(line + "\n"));
+            return remoteAdds.prepare(b.id, context, b.dockerfile, args, b.target, session,
+                    line -> output.accept(line + "\n"));
         } catch (java.io.IOException e) {
             log.warn("build {}: fetching its ADD <url>s failed", b.id, e);
             return new RemoteAddFetch.Prepared(null, null, "fetching the build's ADD <url>s failed: "

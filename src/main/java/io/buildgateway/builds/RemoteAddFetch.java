@@ -25,7 +25,9 @@ import org.springframework.stereotype.Component;
  * the daemon's own process, which has no route out and no per-build proxy, so the gateway fetches each URL for the
  * build through the build's own egress session (judged by its allowlist or pin, recorded with its sha256, refused
  * with the proxy's line), checks {@code --checksum}, and hands the daemon the built context with the fetched files
- * added and each such ADD rewritten into a COPY of them ({@code dockerfile.RemoteAdds}). A build without a session
+ * added and each such ADD rewritten into a COPY of them ({@code dockerfile.RemoteAdds}); an ONBUILD ADD trigger of a
+ * stage that a later stage of the same Dockerfile builds FROM is fetched and rewritten the same way (into an ONBUILD
+ * COPY, which fires with this build's context). A build without a session
  * is left alone: its ADD of a URL fails in the confined daemon, as before.
  */
 @Component
@@ -50,10 +52,10 @@ class RemoteAddFetch {
         }
     }
 
-    Prepared prepare(UUID build, Path context, String dockerfilePath, EgressSession session, Consumer<String> log)
-            throws IOException {
+    Prepared prepare(UUID build, Path context, String dockerfilePath, Map<String, String> buildArgs, String target,
+            EgressSession session, Consumer<String> log) throws IOException {
         String canonical = intake.dockerfileOf(context, dockerfilePath);
-        List<RemoteSources.Add> adds = RemoteSources.find(canonical);
+        List<RemoteSources.Add> adds = RemoteSources.find(canonical, buildArgs, target);
         if (adds.isEmpty()) {
             return Prepared.unchanged(context);
         }

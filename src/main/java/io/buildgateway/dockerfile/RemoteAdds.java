@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
  * gateway on the fetched body (a COPY has no such flag); mode 0600 without {@code --chmod} comes from the fetched
  * file's mode in the context, so the classic builder (which has no COPY {@code --chmod}) gives it too. Whatever
  * cannot be rewritten with the same meaning is a problem, and the build fails with it rather than build something
- * else: a URL with a variable in it, a git, ftp or ssh source, a URL beside local sources, another flag.
+ * else: a URL with a variable in it, a git, ftp or ssh source, a URL beside local sources, another flag. An
+ * {@code ONBUILD ADD <url>} of a stage that a later stage of the same file builds FROM fires in this build and is
+ * rewritten the same way, into an {@code ONBUILD COPY} (which copies from this build's context when it fires).
  */
 public final class RemoteAdds {
 
@@ -40,22 +42,82 @@ public final class RemoteAdds {
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._+~@=,-]+");
     private static final Pattern CHECKSUM = Pattern.compile("sha256:[0-9a-f]{64}");
 
-    /** The ADDs of this canonical text that have a remote source (an ONBUILD trigger's ADD is not one of them). */
+    /**
+     * The ADDs of this canonical text that have a remote source, without ONBUILD triggers (as {@link #find(String,
+     * Map, String)} with no build args and the last stage as target).
+     */
     public static List<Add> find(String canonical) {
+        return find(canonical, Map.of(), null, false);
+    }
+
+    /**
+     * The ADDs of this canonical text that have a remote source, and the {@code ONBUILD ADD}s with one that fire in
+     * this build: the triggers of a stage that a later stage builds {@code FROM} (BuildKit runs them at the start of
+     * that stage, with this build's context), unless that stage is the target, whose triggers go into the pushed
+     * image's config as written and never fire here. A trigger's {@link Add#line()} is its ONBUILD line. The ONBUILD
+     * ADDs of a stage nothing builds FROM, and of the target, are left alone: they do not run in this build.
+     */
+    public static List<Add> find(String canonical, Map<String, String> buildArgs, String target) {
+        return find(canonical, buildArgs, target, true);
+    }
+
+    private static List<Add> find(String canonical, Map<String, String> buildArgs, String target,
+            boolean triggers) {
         Dockerfile parsed = DockerfileParser.parse(canonical);
+        Set<Integer> firing = triggers ? firingOnbuildLines(parsed, buildArgs, target) : Set.of();
         List<Add> out = new ArrayList<>();
         for (Instruction i : parsed.instructions()) {
-            if (!i.keyword().equals("ADD") || !i.heredocs().isEmpty()) {
+            Instruction add = i;
+            if (i.keyword().equals("ONBUILD")) {
+                if (!firing.contains(i.line()) || (add = trigger(i)) == null) {
+                    continue;
+                }
+            }
+            if (!add.keyword().equals("ADD") || !add.heredocs().isEmpty()) {
                 continue;
             }
-            List<String> words = words(i);
+            List<String> words = words(add);
             List<String> sources = words.size() <= 1 ? List.of() : words.subList(0, words.size() - 1);
             if (sources.stream().noneMatch(RemoteAdds::isRemote)) {
                 continue;
             }
-            out.add(judge(i, sources));
+            Add judged = judge(add, sources);
+            out.add(new Add(i.line(), judged.urls(), judged.checksum(), judged.names(), judged.problem() == null
+                    || add == i ? judged.problem() : "ONBUILD " + judged.problem()));
         }
         return out;
+    }
+
+    /** The lines of the ONBUILD instructions of every stage that a later stage builds FROM and that is not the target. */
+    private static Set<Integer> firingOnbuildLines(Dockerfile parsed, Map<String, String> buildArgs, String target) {
+        BuildStages.Plan plan = BuildStages.plan(parsed, buildArgs == null ? Map.of() : buildArgs, target);
+        if (plan == null) {
+            return Set.of();
+        }
+        Set<Integer> parents = new java.util.HashSet<>();
+        for (BuildStages.Stage s : plan.stages()) {
+            if (s.parentStage() >= 0 && s.parentStage() != plan.target()) {
+                parents.add(s.parentStage());
+            }
+        }
+        Set<Integer> lines = new java.util.HashSet<>();
+        for (int p : parents) {
+            for (Instruction i : plan.stages().get(p).instructions()) {
+                if (i.keyword().equals("ONBUILD")) {
+                    lines.add(i.line());
+                }
+            }
+        }
+        return lines;
+    }
+
+    /**
+     * The instruction an ONBUILD trigger becomes, parsed as the daemon parses it (anew, with the default escape), or
+     * null when it is not one instruction.
+     */
+    private static Instruction trigger(Instruction onbuild) {
+        Dockerfile t = DockerfileParser.parse(onbuild.arguments());
+        return t.errors().isEmpty() && t.instructions().size() == 1 ? t.instructions().get(0) : null;
     }
 
     private static Add judge(Instruction i, List<String> sources) {
@@ -150,18 +212,22 @@ public final class RemoteAdds {
             if (paths == null) {
                 continue;
             }
-            if (!i.keyword().equals("ADD") || !lines[i.line() - 1].trim().equals(i.original())) {
+            boolean onbuild = i.keyword().equals("ONBUILD");
+            Instruction add = onbuild ? trigger(i) : i;
+            if (add == null || !add.keyword().equals("ADD")
+                    || !lines[i.line() - 1].trim().equals(i.original())) {
                 throw new IllegalArgumentException("line " + i.line() + " is not an ADD instruction of its own");
             }
-            List<String> words = words(i);
+            List<String> words = words(add);
             if (words.size() - 1 != paths.size()) {
                 throw new IllegalArgumentException("line " + i.line() + " has " + (words.size() - 1)
                         + " sources, not " + paths.size());
             }
-            List<Instruction.Flag> kept = i.flags().stream().filter(f -> KEPT_FLAGS.contains(f.name())).toList();
+            List<Instruction.Flag> kept = add.flags().stream().filter(f -> KEPT_FLAGS.contains(f.name())).toList();
             String dest = words.get(words.size() - 1);
-            StringBuilder line = new StringBuilder("COPY ").append(CanonicalDockerfile.flagText(kept));
-            if (i.isJsonForm()) {
+            StringBuilder line = new StringBuilder(onbuild ? "ONBUILD COPY " : "COPY ")
+                    .append(CanonicalDockerfile.flagText(kept));
+            if (add.isJsonForm()) {
                 line.append('[');
                 paths.forEach(p -> line.append(quote(p)).append(", "));
                 line.append(quote(dest)).append(']');

@@ -21,6 +21,9 @@ import java.util.regex.Pattern;
  */
 final class BuiltinRules {
 
+    /** How {@link Expansion.Effective#via()} names a trigger from a base image's config, before the image. */
+    static final String BASE_TRIGGER = "ONBUILD of base image ";
+
     @FunctionalInterface
     interface Emitter {
         void emit(Integer line, String instruction, String message);
@@ -339,10 +342,29 @@ final class BuiltinRules {
                         + " powers of ordinary instructions. The gateway reads them from the registry before the build"
                         + " and judges them as the instructions they become (at the FROM line). A base whose triggers"
                         + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
-                        + " on a guess.", List.of(),
+                        + " on a guess. A base whose trigger ADDs a URL is refused too: the build daemon has no"
+                        + " route out, and the gateway, which fetches an ADD <url> for an egress build and hands"
+                        + " the daemon a COPY of it (docs/egress.md), cannot rewrite a trigger that the daemon reads"
+                        + " from the base image's config.", List.of(),
                 (s, emit) -> {
                     for (Expansion.TriggerProblem p : s.expansion().problems()) {
                         emit.emit(p.line(), "FROM", p.message());
+                    }
+                    for (Expansion.Effective e : s.expansion().instructions()) {
+                        if (e.via() == null || !e.via().startsWith(BASE_TRIGGER) || e.words() == null
+                                || !e.instruction().keyword().equals("ADD")) {
+                            continue;
+                        }
+                        for (String w : e.words().subList(0, Math.max(0, e.words().size() - 1))) {
+                            if (BuiltinInstructionRules.isUrl(w)) {
+                                emit.emit(e.instruction().line(), "FROM", "base image '"
+                                        + e.via().substring(BASE_TRIGGER.length()) + "' has an ONBUILD trigger that"
+                                        + " adds the URL " + BuiltinRunRules.abbreviate(w) + ": the confined build"
+                                        + " daemon cannot fetch it and the gateway cannot rewrite a base image's"
+                                        + " trigger; use a base without it, or fetch the file with ADD <url> in this"
+                                        + " Dockerfile");
+                            }
+                        }
                     }
                 });
         add("denied-image", E, "images", "No image on the deny list",

@@ -81,7 +81,7 @@ final class Expansion {
                 }
             } else {
                 known = !stage.fromImage();
-                via = "ONBUILD of base image " + stage.base();
+                via = BuiltinRules.BASE_TRIGGER + stage.base();
                 if (stage.fromImage() && baseTriggers != null && mayReadTriggers.test(stage.base())) {
                     List<String> triggers = triggerCache.get(stage.base());
                     if (triggers == null && !triggerCache.containsKey(stage.base())) {

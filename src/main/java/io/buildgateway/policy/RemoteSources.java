@@ -20,13 +20,19 @@ public final class RemoteSources {
     public record Add(int line, List<String> urls, String checksum, List<String> names, String problem) {
     }
 
-    /** The ADDs with URL sources of a canonical Dockerfile. */
-    public static List<Add> find(String canonicalDockerfile) {
-        return io.buildgateway.dockerfile.RemoteAdds.find(canonicalDockerfile).stream()
+    /**
+     * The ADDs with URL sources of a canonical Dockerfile, and the ONBUILD ADD triggers with one that fire in this
+     * build (those of a stage a later stage builds FROM, not the target's), each at its ONBUILD line.
+     */
+    public static List<Add> find(String canonicalDockerfile, Map<String, String> buildArgs, String target) {
+        return io.buildgateway.dockerfile.RemoteAdds.find(canonicalDockerfile, buildArgs, target).stream()
                 .map(a -> new Add(a.line(), a.urls(), a.checksum(), a.names(), a.problem())).toList();
     }
 
-    /** The canonical text with the ADD at each line replaced by a COPY of these context paths (one per URL). */
+    /**
+     * The canonical text with the ADD (or ONBUILD ADD) at each line replaced by a COPY (or ONBUILD COPY) of these
+     * context paths (one per URL).
+     */
     public static String rewrite(String canonicalDockerfile, Map<Integer, List<String>> contextPaths) {
         return io.buildgateway.dockerfile.RemoteAdds.rewrite(canonicalDockerfile, contextPaths);
     }

@@ -261,6 +261,68 @@ class EgressBuildIT extends IntegrationTest {
     }
 
     @Test
+    void anOnbuildAddOfAnEarlierStageIsFetchedThroughTheProxyWhenItFires() throws Exception {
+        String team = "egt" + RUN;
+        String token = builder(team);
+        String[] artifact = mavenArtifact();
+        String jarUrl = artifact[0] + ".jar";
+        String jarName = "slf4j-api-" + artifact[1] + ".jar";
+        String sha = sha256Of(jarUrl);
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12 AS tools\n"
+                + "ONBUILD ADD --chown=1:2 --checksum=sha256:" + sha + " " + jarUrl + " /opt/lib/\n"
+                + "FROM tools\n"
+                + "RUN stat -c 'mode %a owner %u:%g' /opt/lib/" + jarName + " && sha256sum /opt/lib/" + jarName + "\n"
+                + "USER 65534\nHEALTHCHECK NONE\n";
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile);
+        String canaryBefore = canaryRequests();
+
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        // The trigger fired in the second stage as ADD would: under its URL's name, mode 0600, --chown kept.
+        assertThat(log).contains("ADD " + jarUrl + ": fetched by the gateway through the egress proxy")
+                .contains("mode 600 owner 1:2").contains(sha + "  /opt/lib/" + jarName);
+        JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
+        assertThat(fetches.path("fetches").findValuesAsString("url")).as(fetches.toString()).containsExactly(jarUrl);
+        assertThat(sha256Hex(fetches.path("fetches").get(0))).isEqualTo(sha);
+        assertThat(jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
+                String.class, "build/" + id, "build.fetch").toString()).contains(jarUrl).contains(sha);
+        assertThat(provenanceOf(token, done)).contains(jarUrl).contains(sha);
+        // The pushed image is the second stage's: no trigger of the first one in its config; its history shows the
+        // trigger as it ran, the COPY of the fetched file (as for a plain ADD <url>).
+        assertThat(imageConfig(done.path("imageRef").asString())).doesNotContain("\"OnBuild\":[\"")
+                .contains("COPY --chown=1:2 .buildgateway-add-" + id + "/1/" + jarName + " /opt/lib/");
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
+    void anOnbuildAddOutsideTheAllowlistIsRefusedAndTheCanarySeesNothing() throws Exception {
+        String team = "egu" + RUN;
+        String token = builder(team);
+        String canary = require("BGW_CANARY_URL");
+        String dockerfile = "FROM " + registryAddress() + "/base/debian:12 AS tools\n"
+                + "ONBUILD ADD --checksum=sha256:" + "0".repeat(64) + " " + canary + "/trigger.jar /opt/lib/\n"
+                + "FROM tools\nUSER 65534\nHEALTHCHECK NONE\n";
+        String canaryBefore = canaryRequests();
+        // The policy refuses it at submission, at the ONBUILD line ...
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile);
+        Response refused = submit(token, "image=" + team + "/app&tag=1", Tars.dockerfile(dockerfile));
+        assertThat(refused.status()).as(refused.body()).isEqualTo(422);
+        assertThat(read(refused).path("findings").findValuesAsString("rule")).contains("add-url-outside-egress");
+        // ... and with that rule off, the proxy refuses the fetch before the daemon runs.
+        policy(token, team, List.of(mirror() + "/maven2/"), dockerfile, List.of("add-url-outside-egress"));
+        JsonNode done = build(token, team, dockerfile);
+        String id = done.path("id").asString();
+        String log = log(token, id);
+        assertThat(done.path("status").asString()).as(log).isEqualTo("FAILED");
+        assertThat(log).contains("egress refused: " + canary + "/trigger.jar is not in the egress allowlist of team "
+                + team);
+        assertThat(auditCount("build.egress-refused", "build/" + id)).isEqualTo(1);
+        assertThat(canaryRequests()).isEqualTo(canaryBefore);
+    }
+
+    @Test
     void addOfAUrlOutsideTheAllowlistFailsWithTheProxysLineAndTheCanarySeesNothing() throws Exception {
         String team = "egc" + RUN;
         String token = builder(team);

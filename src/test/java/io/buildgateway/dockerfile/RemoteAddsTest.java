@@ -56,6 +56,58 @@ class RemoteAddsTest {
         assertThat(problem("ADD http://m/a*b.jar /o/\n")).contains("pattern");
     }
 
+    @Test
+    void findsTheOnbuildAddOfAStageALaterStageBuildsFromAtItsOnbuildLine() {
+        String text = HEAD.replace("debian:12\n", "debian:12 AS tools\n")
+                + "ONBUILD ADD --chown=10:10 --checksum=" + SUM + " http://mirror/a/lib-1.jar /opt/\n"
+                + "FROM tools\nRUN true\n";
+        assertThat(RemoteAdds.find(text, Map.of(), null)).containsExactly(new RemoteAdds.Add(3,
+                List.of("http://mirror/a/lib-1.jar"), SUM, List.of("lib-1.jar"), null));
+        // Without the build's plan (the plain find) triggers are not looked at.
+        assertThat(RemoteAdds.find(text)).isEmpty();
+    }
+
+    @Test
+    void rewritesTheTriggerIntoAnOnbuildCopyOfTheFetchedFile() {
+        String text = HEAD.replace("debian:12\n", "debian:12 AS tools\n")
+                + "ONBUILD ADD --chown=10:10 --chmod=0640 --checksum=" + SUM + " http://mirror/a/lib-1.jar /opt/\n"
+                + "ONBUILD ADD [\"http://mirror/a/b.txt\", \"/o p/\"]\n"
+                + "ONBUILD RUN true\nFROM tools\nUSER 1\n";
+        String out = RemoteAdds.rewrite(text, Map.of(3, List.of(".f/1/lib-1.jar"), 4, List.of(".f/2/b.txt")));
+        assertThat(out).isEqualTo(HEAD.replace("debian:12\n", "debian:12 AS tools\n")
+                + "ONBUILD COPY --chown=10:10 --chmod=0640 .f/1/lib-1.jar /opt/\n"
+                + "ONBUILD COPY [\".f/2/b.txt\", \"/o p/\"]\n"
+                + "ONBUILD RUN true\nFROM tools\nUSER 1\n");
+        assertThat(RemoteAdds.find(out, Map.of(), null)).isEmpty();
+    }
+
+    @Test
+    void leavesTheTriggersOfTheTargetAndOfAStageNothingBuildsFromAlone() {
+        String trigger = "ONBUILD ADD --checksum=" + SUM + " http://mirror/a/lib.jar /opt/\n";
+        // The last stage's triggers go into the pushed image's config; they do not fire in this build.
+        assertThat(RemoteAdds.find(HEAD + trigger, Map.of(), null)).isEmpty();
+        // A stage no later stage builds FROM (COPY --from does not run triggers).
+        assertThat(RemoteAdds.find(HEAD.replace("debian:12\n", "debian:12 AS a\n") + trigger
+                + "FROM reg.local/base/debian:12\nCOPY --from=a /x /x\n", Map.of(), null)).isEmpty();
+        // The target: its triggers stay as written even when a later stage (not built) builds FROM it.
+        String two = HEAD.replace("debian:12\n", "debian:12 AS a\n") + trigger + "FROM a AS b\nRUN true\n";
+        assertThat(RemoteAdds.find(two, Map.of(), "a")).isEmpty();
+        assertThat(RemoteAdds.find(two, Map.of(), "b")).hasSize(1);
+        // A FROM that names the stage through a build arg.
+        String byArg = "ARG S=x\n" + HEAD.substring(HEAD.indexOf("FROM")).replace("debian:12\n", "debian:12 AS a\n")
+                + trigger + "FROM ${S}\nRUN true\n";
+        assertThat(RemoteAdds.find(byArg, Map.of("S", "a"), null)).hasSize(1);
+        assertThat(RemoteAdds.find(byArg, Map.of(), null)).isEmpty();
+    }
+
+    @Test
+    void refusesATriggerItCannotRewriteWithTheSameMeaning() {
+        List<RemoteAdds.Add> adds = RemoteAdds.find(HEAD.replace("debian:12\n", "debian:12 AS a\n")
+                + "ONBUILD ADD http://m/${V}/a.jar /o/\nFROM a\n", Map.of(), null);
+        assertThat(adds).hasSize(1);
+        assertThat(adds.get(0).problem()).startsWith("ONBUILD ADD http://m/${V}/a.jar").contains("variable");
+    }
+
     private static String problem(String line) {
         List<RemoteAdds.Add> adds = RemoteAdds.find(HEAD + line);
         assertThat(adds).hasSize(1);

@@ -158,6 +158,81 @@ class EgressPathIT {
         assertThat(SEEN).hasSize(before);
     }
 
+    /**
+     * Two egress builds at the same time on the same host share the bridge in the daemon's namespace; a step of one
+     * must not reach a step of the other (scripts/env.sh start_isolation), while each still reaches the egress
+     * forwarder on the bridge's own address. Build A's step listens on a TCP port and prints its address; build B's
+     * step is started once A listens, gets A's address as a build arg, tries it and the first addresses of the
+     * bridge's /24, and fetches a file through the proxy (the positive control: B has network to the forwarder).
+     */
+    @Test
+    void aStepOfOneEgressBuildDoesNotReachAStepOfAnotherOnTheSameHost() throws Exception {
+        String base = registry + "/base/busybox:latest";
+        String busyboxToken = new RegistryTokens(new HostPoolProperties.Tokens(
+                Path.of(IntegrationTest.require("BGW_TOKEN_KEY")), Path.of(IntegrationTest.require("BGW_TOKEN_CERT")),
+                IntegrationTest.require("BGW_TOKEN_ISSUER"), IntegrationTest.require("BGW_TOKEN_SERVICE"),
+                Duration.ofMinutes(10), List.of("base/")), Clock.systemUTC()).mint("build/EgressPathIT",
+                List.of(new RegistryTokens.Access("base/busybox", Set.of("pull"))), Duration.ofMinutes(10));
+        assertThat(BuildKitBuild.pull(http, List.of(base), registry, busyboxToken, s -> { }).error()).isNull();
+        String nonce = Long.toString(System.nanoTime(), 36);
+        String stepProxy = EgressPath.stepProxy("http://build-x:" + SECRET + "@127.0.0.1:1",
+                IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS"));
+        String bridge = IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS").replaceFirst("\\.\\d+:\\d+$", ".");
+        java.util.concurrent.atomic.AtomicBoolean stopA = new java.util.concurrent.atomic.AtomicBoolean();
+        StringBuffer logA = new StringBuffer();
+        byte[] contextA = ustar("Dockerfile", "FROM " + base + "\n"
+                + "RUN printf '#!/bin/sh\\necho hello-from-A-" + nonce + "\\n' > /answer && chmod 0755 /answer"
+                + " && (nc -ll -p 7070 -e /answer &) && sleep 1"
+                + " && echo \"listening-" + nonce + "-$(ip -4 -o addr | grep -o 'inet [0-9.]*' | grep -v 127.0.0.1"
+                + " | cut -d' ' -f2 | head -n1)-\" && sleep 180\n");
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<BuildKitBuild.Result> a = pool.submit(() -> BuildKitBuild.build(http,
+                    new ByteArrayInputStream(contextA), "Dockerfile", null, EgressPath.buildArgs(Map.of(), stepProxy),
+                    Map.of(), true, LIMITS, EgressPath.BUILDKIT_NETWORK_MODE, logA::append, stopA::get,
+                    Instant.now().plus(Duration.ofMinutes(5)), Clock.systemUTC()));
+            java.util.regex.Pattern listening = java.util.regex.Pattern.compile(
+                    "listening-" + nonce + "-([0-9.]+)-");
+            String peer = null;
+            for (int i = 0; i < 240 && peer == null; i++) {
+                java.util.regex.Matcher m = listening.matcher(logA);
+                if (m.find()) {
+                    peer = m.group(1);
+                } else {
+                    assertThat(a.isDone()).as(logA.toString()).isFalse();
+                    Thread.sleep(500);
+                }
+            }
+            assertThat(peer).as(logA.toString()).isNotNull().startsWith(bridge);
+            String mirror = IntegrationTest.require("BGW_MIRROR_URL");
+            byte[] contextB = ustar("Dockerfile", "FROM " + base + "\n"
+                    + "ARG PEER\n"
+                    + "RUN echo probing-$PEER; (nc -w 3 $PEER 7070 </dev/null | grep -q hello-from-A) && echo reach''ed-peer-"
+                    + nonce + " || echo unreach''able-peer-" + nonce + ";"
+                    + " for i in $(seq 2 20); do (nc -w 3 " + bridge + "$i 7070 </dev/null | grep -q hello-from-A"
+                    + " && echo reach''ed-scan-" + nonce + "-$i) & done; wait;"
+                    + " wget -q -O - " + mirror + "/debian/dists/stable/Release | grep -q 'build-gateway test mirror'"
+                    + " && echo proxy-reach''ed-" + nonce + " || echo proxy-unreach''able-" + nonce + "\n");
+            StringBuilder logB = new StringBuilder();
+            BuildKitBuild.Result b = BuildKitBuild.build(http, new ByteArrayInputStream(contextB), "Dockerfile", null,
+                    EgressPath.buildArgs(Map.of("PEER", peer), stepProxy), Map.of(), true, LIMITS,
+                    EgressPath.BUILDKIT_NETWORK_MODE, logB::append, () -> false,
+                    Instant.now().plus(Duration.ofMinutes(3)), Clock.systemUTC());
+            assertThat(a.isDone()).as("A's step was still listening while B ran: " + logA).isFalse();
+            assertThat(b.error()).as(logB.toString()).isNull();
+            assertThat(logB.toString()).as("B's step through the proxy (the positive control)")
+                    .contains("proxy-reached-" + nonce);
+            assertThat(logB.toString()).as("B's step must not reach A's step on " + peer)
+                    .contains("unreachable-peer-" + nonce).doesNotContainPattern("(?<!un)reached-peer-" + nonce)
+                    .doesNotContain("reached-scan-" + nonce);
+            stopA.set(true);
+            a.get(2, java.util.concurrent.TimeUnit.MINUTES);
+        } finally {
+            stopA.set(true);
+            pool.shutdownNow();
+        }
+    }
+
     private static byte[] ustar(String... namesAndContents) {
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
         try (org.apache.commons.compress.archivers.tar.TarArchiveOutputStream tar =

@@ -56,6 +56,40 @@ class EgressPolicyTest {
                 .singleElement().asString().contains("it has none");
     }
 
+    @Test
+    void anOnbuildAddOfAUrlInThisFileIsJudgedByTheAllowlistWhereItFires() {
+        PolicyEvaluator p = Policies.evaluator(POLICY);
+        String sum = " --checksum=sha256:" + "a".repeat(64);
+        String file = "FROM reg.local/base/debian:12 AS tools\nONBUILD ADD" + sum + " %s /opt/\nFROM tools\nUSER 1\n";
+        java.util.function.BiFunction<String, String, List<Finding>> eval = (team, url) -> p.evaluate(
+                new PolicyEvaluator.Request(file.formatted(url), java.util.Map.of(), null, team, team + "/app", null,
+                        null)).findings().stream().filter(f -> f.severity() == Finding.Severity.error).toList();
+        String jar = "https://maven.corp/repository/maven-public/org/x/x-1.jar";
+        assertThat(eval.apply("payments", jar)).isEmpty();
+        assertThat(eval.apply("web", jar)).extracting(Finding::rule, Finding::line)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("add-url-outside-egress", 2));
+    }
+
+    @Test
+    void aBaseImagesOnbuildAddOfAUrlIsRefusedEvenWhenTheAllowlistAdmitsIt() {
+        PolicyEvaluator p = Policies.evaluator(POLICY);
+        String jar = "https://maven.corp/repository/maven-public/org/x/x-1.jar";
+        List<Finding> errors = p.evaluate(new PolicyEvaluator.Request("FROM reg.local/base/onbuild:1\nUSER 1\n",
+                java.util.Map.of(), null, "payments", "payments/app", null,
+                ref -> List.of("ADD --checksum=sha256:" + "a".repeat(64) + " " + jar + " /opt/"))).findings().stream()
+                .filter(f -> f.severity() == Finding.Severity.error).toList();
+        assertThat(errors).singleElement().satisfies(f -> {
+            assertThat(f.rule()).isEqualTo("base-image-triggers");
+            assertThat(f.line()).isEqualTo(1);
+            assertThat(f.message()).contains("base image 'reg.local/base/onbuild:1'").contains(jar)
+                    .contains("cannot rewrite");
+        });
+        // A base trigger that adds a local file is no such case.
+        assertThat(p.evaluate(new PolicyEvaluator.Request("FROM reg.local/base/onbuild:1\nUSER 1\n",
+                java.util.Map.of(), null, "payments", "payments/app", null, ref -> List.of("COPY a /a")))
+                .findings()).noneMatch(f -> f.rule().equals("base-image-triggers"));
+    }
+
     private static List<String> addRefusals(PolicyEvaluator p, String team, String instructions) {
         return p.evaluate(new PolicyEvaluator.Request("FROM reg.local/base/debian:12\n" + instructions,
                 java.util.Map.of(), null, team, team + "/app", null, null)).findings().stream()
