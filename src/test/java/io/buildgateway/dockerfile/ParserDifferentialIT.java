@@ -35,6 +35,11 @@ import tools.jackson.databind.json.JsonMapper;
  * of parser corners, for the corpus, and for the canonical text the gateway writes, the daemon's list must be the
  * gateway's parse. Builds run with network none and only cheap instructions; a step that fails ends the list there,
  * so for those files N and every step reached are compared.
+ *
+ * <p>This is the classic builder's judgement (dockerd 26 without {@code version=2}: BuildKit's parser, the classic
+ * builder's steps). The build hosts build with BuildKit: {@code policy.BuildKitMutationsIT} builds a seeded sample
+ * of the same generated mutations through BuildKit and judges them by its steps and the image's configuration, with
+ * BuildKit as the truth where the builders differ (heredocs).
  */
 class ParserDifferentialIT {
 

@@ -127,6 +127,11 @@ public final class BuildKitOracle implements AutoCloseable {
         }
     }
 
+    /** The image's configuration as the daemon stores it ({@code Config} of {@code GET /images/{id}/json}). */
+    public tools.jackson.databind.JsonNode config(String image) throws IOException {
+        return JSON.readTree(call("GET", "/v1.45/images/" + image + "/json", null)).path("Config");
+    }
+
     /** Removes an image the oracle built (untagged: by id). */
     public void remove(String image) throws IOException {
         call("DELETE", "/v1.45/images/" + image + "?force=1", null);
