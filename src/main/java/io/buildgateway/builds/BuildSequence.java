@@ -13,6 +13,7 @@ import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BooleanSupplier;
@@ -153,16 +154,12 @@ class BuildSequence {
                         QuarantinePush.quarantineOf(quarantine, job), run, output, cancelled, mayPush, deadline, t0,
                         t1, t2);
             }
-            for (ImageGate gate : gates) {
-                ImageGate.Verdict verdict = gate.examine(built);
-                if (!verdict.passed()) {
+            Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
+            if (stopped.isPresent()) {
+                if (stopped.get().result() == BuildOutcome.Result.FAILED) {
                     host.remove(imageId);
-                    return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
                 }
-                if (cancelled.getAsBoolean()) {
-                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
-                            "cancelled while verifying");
-                }
+                return stopped.get();
             }
             long tv = System.nanoTime();
             if (cancelled.getAsBoolean() || !mayPush.getAsBoolean()) {

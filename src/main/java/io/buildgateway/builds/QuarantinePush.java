@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -82,19 +83,15 @@ final class QuarantinePush {
         boolean named = false;
         boolean refused = false;
         try {
-            for (ImageGate gate : gates) {
-                ImageGate.Verdict verdict = gate.examine(built);
-                if (!verdict.passed()) {
+            Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
+            if (stopped.isPresent()) {
+                if (stopped.get().result() == BuildOutcome.Result.FAILED) {
                     // let the push end first: a push stopped by closing its stream may still write its manifest
                     // after the deletion (the daemon ends it on its own time), so the refused image would stay
                     refused = true;
                     host.remove(imageId);
-                    return new BuildOutcome(BuildOutcome.Result.FAILED, imageId, null, null, verdict.reason());
                 }
-                if (cancelled.getAsBoolean()) {
-                    return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
-                            "cancelled while verifying");
-                }
+                return stopped.get();
             }
             long tv = System.nanoTime();
             output.accept("Pushing " + name + ":" + job.tag() + "\n");

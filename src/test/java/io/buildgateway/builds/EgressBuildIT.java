@@ -203,6 +203,25 @@ class EgressBuildIT extends IntegrationTest {
         return new String[] {mirror() + "/maven2/org/slf4j/slf4j-api/" + v + "/slf4j-api-" + v, v};
     }
 
+    /** slf4j-api's jar in the test's Maven mirror: its URL, file name and SHA-256. */
+    private record MirroredJar(String url, String name, String sha256) {
+    }
+
+    private MirroredJar mirroredJar() throws Exception {
+        String[] artifact = mavenArtifact();
+        String url = artifact[0] + ".jar";
+        return new MirroredJar(url, "slf4j-api-" + artifact[1] + ".jar", sha256Of(url));
+    }
+
+    /** The build's fetch of {@code url} is in its audit trail and its provenance, with the digest. */
+    private void assertFetchInAuditAndProvenance(String token, JsonNode done, String url, String sha)
+            throws Exception {
+        String id = done.path("id").asString();
+        assertThat(jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
+                String.class, "build/" + id, "build.fetch").toString()).contains(url).contains(sha);
+        assertThat(provenanceOf(token, done)).contains(url).contains(sha);
+    }
+
     private String sha256Of(String url) throws Exception {
         byte[] body = http.send(HttpRequest.newBuilder(URI.create(url)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofByteArray()).body();
@@ -225,10 +244,10 @@ class EgressBuildIT extends IntegrationTest {
     void addOfAnAllowlistedUrlIsFetchedThroughTheProxyAndRecordedWithItsDigest() throws Exception {
         String team = "egd" + RUN;
         String token = builder(team);
-        String[] artifact = mavenArtifact();
-        String jarUrl = artifact[0] + ".jar";
-        String jarName = "slf4j-api-" + artifact[1] + ".jar";
-        String sha = sha256Of(jarUrl);
+        MirroredJar mirrored = mirroredJar();
+        String jarUrl = mirrored.url();
+        String jarName = mirrored.name();
+        String sha = mirrored.sha256();
         String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
                 + "ADD --checksum=sha256:" + sha + " " + jarUrl + " /opt/lib/\n"
                 + "RUN stat -c 'mode %a owner %u' /opt/lib/" + jarName + " && sha256sum /opt/lib/" + jarName + "\n"
@@ -254,9 +273,7 @@ class EgressBuildIT extends IntegrationTest {
         assertThat(jar).as(fetches.toString()).isNotNull();
         assertThat(jar.path("status").asInt()).isEqualTo(200);
         assertThat(sha256Hex(jar)).isEqualTo(sha);
-        assertThat(jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
-                String.class, "build/" + id, "build.fetch").toString()).contains(jarUrl).contains(sha);
-        assertThat(provenanceOf(token, done)).contains(jarUrl).contains(sha);
+        assertFetchInAuditAndProvenance(token, done, jarUrl, sha);
         assertThat(canaryRequests()).isEqualTo(canaryBefore);
     }
 
@@ -264,10 +281,10 @@ class EgressBuildIT extends IntegrationTest {
     void anOnbuildAddOfAnEarlierStageIsFetchedThroughTheProxyWhenItFires() throws Exception {
         String team = "egt" + RUN;
         String token = builder(team);
-        String[] artifact = mavenArtifact();
-        String jarUrl = artifact[0] + ".jar";
-        String jarName = "slf4j-api-" + artifact[1] + ".jar";
-        String sha = sha256Of(jarUrl);
+        MirroredJar mirrored = mirroredJar();
+        String jarUrl = mirrored.url();
+        String jarName = mirrored.name();
+        String sha = mirrored.sha256();
         String dockerfile = "FROM " + registryAddress() + "/base/debian:12 AS tools\n"
                 + "ONBUILD ADD --chown=1:2 --checksum=sha256:" + sha + " " + jarUrl + " /opt/lib/\n"
                 + "FROM tools\n"
@@ -286,9 +303,7 @@ class EgressBuildIT extends IntegrationTest {
         JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
         assertThat(fetches.path("fetches").findValuesAsString("url")).as(fetches.toString()).containsExactly(jarUrl);
         assertThat(sha256Hex(fetches.path("fetches").get(0))).isEqualTo(sha);
-        assertThat(jdbc.queryForList("select details::text from audit_event where target = ? and action = ?",
-                String.class, "build/" + id, "build.fetch").toString()).contains(jarUrl).contains(sha);
-        assertThat(provenanceOf(token, done)).contains(jarUrl).contains(sha);
+        assertFetchInAuditAndProvenance(token, done, jarUrl, sha);
         // The pushed image is the second stage's: no trigger of the first one in its config; its history shows the
         // trigger as it ran, the COPY of the fetched file (as for a plain ADD <url>).
         assertThat(imageConfig(done.path("imageRef").asString())).doesNotContain("\"OnBuild\":[\"")
