@@ -1,5 +1,6 @@
 package io.buildgateway.auth;
 
+import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.ProblemResponses;
 import jakarta.servlet.FilterChain;
@@ -24,7 +25,7 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * scrape token. Every way produces the same {@link GatewayPrincipal}, so endpoints, team rules and the audit trail
  * do not care how a caller authenticated. A missing or bad credential leaves the request anonymous, with the reason
  * kept as a request attribute for the 401 problem; a valid identity with no gateway role is answered 403 here, and an
- * unreachable identity provider 503. Tokens in query strings are never read; tokens are never logged.
+ * unreachable identity provider or database 503. Tokens in query strings are never read; tokens are never logged.
  */
 class BearerTokenFilter extends OncePerRequestFilter {
 
@@ -79,7 +80,18 @@ class BearerTokenFilter extends OncePerRequestFilter {
             }
             return;
         }
-        Tokens.Authentication result = tokens.authenticate(secret);
+        Tokens.Authentication result;
+        try {
+            result = tokens.authenticate(secret);
+        } catch (RuntimeException e) {
+            if (!DatabaseUnavailable.is(e)) {
+                throw e;
+            }
+            // Answered here, not by a failed filter chain: the container would count and log the request as a 500
+            // before the error page turned it into the 503 (DatabaseRestartIT counts the gateway's own metrics).
+            problems.write(DatabaseUnavailable.problem(), request, response);
+            return;
+        }
         if (result.principal() == null) {
             request.setAttribute(FAILURE, switch (result.failure()) {
                 case EXPIRED -> "the token has expired";

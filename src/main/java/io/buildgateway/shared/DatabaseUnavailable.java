@@ -24,6 +24,17 @@ public final class DatabaseUnavailable {
     private DatabaseUnavailable() {
     }
 
+    /**
+     * The answer to a request that failed this way: 503 {@code database-unavailable}, with {@code retryAfterSeconds}
+     * (rendered as the {@code Retry-After} header too). Nothing of the request was recorded.
+     */
+    public static Problem problem() {
+        return new Problem(503, "database-unavailable", "Service unavailable",
+                "the gateway's database cannot be reached right now; nothing of this request was recorded; retry"
+                        + " after the time in Retry-After")
+                .with("retryAfterSeconds", RETRY_AFTER_SECONDS);
+    }
+
     public static boolean is(Throwable failure) {
         int depth = 0;
         for (Throwable t = failure; t != null && depth < 20; t = t.getCause(), depth++) {

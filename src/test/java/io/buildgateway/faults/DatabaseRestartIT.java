@@ -6,7 +6,10 @@ import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Restartable;
 import io.buildgateway.support.Tars;
 import java.time.Duration;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -16,6 +19,15 @@ import tools.jackson.databind.JsonNode;
  * by itself, the running build ends recorded once, and the audit chain is one valid chain.
  */
 class DatabaseRestartIT extends IntegrationTest {
+
+    @Autowired
+    MeterRegistry meters;
+
+    /** Requests the gateway itself counted with this status (Spring's {@code http.server.requests}). */
+    private long served(int status) {
+        return meters.find("http.server.requests").tag("status", Integer.toString(status)).timers().stream()
+                .mapToLong(Timer::count).sum();
+    }
 
     @Test
     void whileTheDatabaseIsDownTheApiAnswers503AndAfterwardsNothingIsLostOrDoubled() {
@@ -29,6 +41,8 @@ class DatabaseRestartIT extends IntegrationTest {
 
         Restartable postgres = Restartable.postgres(DATA.resolve("postgres"), DATA.resolve("postgres.log"));
         String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
+        long errorsBefore = served(500);
+        long unavailableBefore = served(503);
         try {
             postgres.stop("INT", Duration.ofSeconds(30));
             // A read (the token lookup in the security filter fails first), a submission, an admin call.
@@ -38,6 +52,12 @@ class DatabaseRestartIT extends IntegrationTest {
             problem(submitted, 503);
             assertThat(Long.parseLong(submitted.header("Retry-After"))).isPositive();
             problem(get(ADMIN_SECRET, "/api/v1/audit?limit=1"), 503);
+            // The client saw 503s; the gateway must not have counted (and logged) any of them as a 500 on the way:
+            // a token lookup failing in the security filter once was, before the error page made it a 503.
+            // (A request is counted as it completes, just after its client has the answer.)
+            eventually("the gateway counting the three 503s", Duration.ofSeconds(10),
+                    () -> served(503) >= unavailableBefore + 3);
+            assertThat(served(500)).as("requests the gateway counted as 500").isEqualTo(errorsBefore);
             // Long enough for the build's step to end while the database is away: its outcome waits to be recorded.
             sleep(12_000);
         } finally {

@@ -127,10 +127,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
 
     /** 503 while the database cannot be reached (stopped, restarting, failing over); the client retries. */
     static Problem databaseUnavailable() {
-        return new Problem(503, "database-unavailable", "Service unavailable",
-                "the gateway's database cannot be reached right now; nothing of this request was recorded; retry"
-                        + " after the time in Retry-After")
-                .with("retryAfterSeconds", DatabaseUnavailable.RETRY_AFTER_SECONDS);
+        return DatabaseUnavailable.problem();
     }
 
     private ResponseEntity<ProblemDetail> render(Problem problem, HttpServletRequest request, HttpHeaders headers) {

@@ -58,6 +58,9 @@ public class ProblemResponses {
     void render(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
         ProblemDetail detail = toDetail(problem, request);
         response.setStatus(problem.status());
+        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds) {
+            response.setHeader("Retry-After", Long.toString(seconds.longValue()));
+        }
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", detail.getType().toString());
