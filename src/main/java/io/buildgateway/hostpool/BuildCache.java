@@ -20,8 +20,12 @@ final class BuildCache {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** The build cache's size and record count, as the daemon reported them. */
-    record Usage(long bytes, int records) {
+    /**
+     * The build cache's size and record count, as the daemon reported them; {@code inUseBytes} is the part of
+     * {@code bytes} in records a running build (or a result BuildKit still holds) uses, which no prune can remove
+     * until they are released.
+     */
+    record Usage(long bytes, int records, long inUseBytes) {
     }
 
     private BuildCache() {
@@ -33,14 +37,19 @@ final class BuildCache {
                 .path("/v" + BuildHostVersions.BUILDKIT_API + "/system/df?type=build-cache").build();
         JsonNode df = execute(http, request, "GET /system/df");
         long bytes = 0;
+        long inUse = 0;
         int records = 0;
         for (JsonNode entry : df.path("BuildCache")) {
             records++;
             if (!entry.path("Shared").asBoolean(false)) {
-                bytes += Math.max(0, entry.path("Size").asLong(0));
+                long size = Math.max(0, entry.path("Size").asLong(0));
+                bytes += size;
+                if (entry.path("InUse").asBoolean(false)) {
+                    inUse += size;
+                }
             }
         }
-        return new Usage(bytes, records);
+        return new Usage(bytes, records, inUse);
     }
 
     /**

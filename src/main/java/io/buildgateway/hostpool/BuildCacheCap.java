@@ -85,12 +85,15 @@ final class BuildCacheCap {
         details.put("build", buildId);
         details.put("cap", cap);
         details.put("bytesBefore", before.bytes());
+        details.put("bytesInUseBefore", before.inUseBytes());
         Outcome outcome;
         try {
             long unusedFor = host.buildCacheUnusedFor() == null ? 0 : host.buildCacheUnusedFor().toSeconds();
             long reclaimed = BuildCache.prune(clients.http(host), cap, unusedFor > 0 ? unusedFor + "s" : null);
             BuildCache.Usage after = readCache(host);
             details.put("bytesAfter", after == null ? null : after.bytes());
+            // What a prune cannot remove yet (a running build's records); the next build's check prunes again.
+            details.put("bytesInUseAfter", after == null ? null : after.inUseBytes());
             details.put("reclaimed", reclaimed);
             outcome = Outcome.SUCCESS;
             log.info("build cache of {} pruned from {} to {} bytes (cap {}) after build {}", host.name(),

@@ -2,8 +2,10 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +51,15 @@ class BuildCachePruneIT extends IntegrationTest {
         throw new AssertionError("userns-1 is not in GET /api/v1/hosts");
     }
 
+    /** The details of the last {@code host.cache-pruned} event of userns-1, which must have succeeded. */
+    private JsonNode lastPrune() {
+        Map<String, Object> row = jdbc.queryForMap("select outcome, details::text as details from audit_event"
+                + " where action = 'host.cache-pruned' and target = 'host/userns-1' order by seq desc limit 1");
+        JsonNode details = json.readTree((String) row.get("details"));
+        assertThat(row.get("outcome").toString()).as(details.toString()).isEqualToIgnoringCase("success");
+        return details;
+    }
+
     @Test
     void theCacheIsPrunedBelowTheCapAuditedAndTeamsStaySeparate() {
         String alpha = builder("prunea");
@@ -71,16 +82,26 @@ class BuildCachePruneIT extends IntegrationTest {
         long before = auditCount("host.cache-pruned", "host/userns-1");
 
         HostPoolProperties.Host userns = properties.hosts().get(0);
-        hosts.enforceCap(new HostPoolProperties.Host(userns.name(), userns.endpoint(), userns.capacity(),
-                userns.tlsCertPath(), userns.builder(), userns.egressAddress(), DataSize.ofBytes(CAP), null), "test");
-
+        HostPoolProperties.Host capped = new HostPoolProperties.Host(userns.name(), userns.endpoint(),
+                userns.capacity(), userns.tlsCertPath(), userns.builder(), userns.egressAddress(),
+                DataSize.ofBytes(CAP), null);
+        hosts.enforceCap(capped, "test");
         assertThat(auditCount("host.cache-pruned", "host/userns-1")).isEqualTo(before + 1);
-        Map<String, Object> row = jdbc.queryForMap("select outcome, details::text as details from audit_event"
-                + " where action = 'host.cache-pruned' and target = 'host/userns-1' order by seq desc limit 1");
-        JsonNode details = json.readTree((String) row.get("details"));
-        assertThat(row.get("outcome").toString()).as(details.toString()).isEqualToIgnoringCase("success");
+        JsonNode details = lastPrune();
         assertThat(details.get("bytesBefore").asLong()).isGreaterThan(CAP);
-        assertThat(details.get("bytesAfter").asLong()).as(details.toString()).isLessThanOrEqualTo(CAP);
+        // BuildKit never prunes a record that is still held (a running build's, or a result it has not released
+        // yet: bytesInUseAfter); the pool prunes again after the next build, as it does here until the host is
+        // under the cap. CI once saw 893 MB stay after a prune, with nothing to say why: the daemon's own view is in
+        // the message now.
+        long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+        while (details.path("bytesAfter").asLong(Long.MAX_VALUE) > CAP && System.nanoTime() < deadline) {
+            sleep(5_000);
+            hosts.enforceCap(capped, "test");
+            details = lastPrune();
+        }
+        assertThat(details.get("bytesAfter").asLong()).as(details + "\n" + DockerCli.run(
+                Path.of(require("BGW_DOCKER_CONFIG")), require("BGW_DOCKER_HOST"), Map.of(), "system", "df", "-v")
+                .output()).isLessThanOrEqualTo(CAP);
         assertThat(details.get("cap").asLong()).isEqualTo(CAP);
         assertThat(host().get("buildCacheBytes").asLong()).isLessThanOrEqualTo(CAP);
 
