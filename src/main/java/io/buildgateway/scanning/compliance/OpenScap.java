@@ -41,6 +41,14 @@ import org.slf4j.LoggerFactory;
  * the image and the time taken, and told to the caller's notes (the build log). (The first call also checks
  * {@link #available()}, which allows {@code oscap --version} 30 seconds of its own.) Thread-safe; evaluations may run
  * concurrently.
+ *
+ * <p>oscap validates its content against the SCAP schemas before it evaluates (most of a small scan's time). It does
+ * so on a content file's first run here; once a run of it got through (exit 0 or 2 with a results file that has a
+ * TestResult, neither killed nor interrupted), later runs of the same content file with the same
+ * {@link #configurationDigest()} (oscap's version, the profile, the name and bytes of every file of the content
+ * folder, OVAL files included) pass {@code --skip-valid}: oscap in this JVM has validated exactly those bytes. A run
+ * oscap refused (invalid content), a killed, timed-out or interrupted run, or a run during which the folder's
+ * digest changed, validates nothing; a run that skipped validation while the folder changed is run again with it.
  */
 public final class OpenScap {
 
@@ -64,6 +72,13 @@ public final class OpenScap {
     private String version = ""; // guarded by availability
 
     private final Map<Path, DeclaredProfiles> profileCache = new ConcurrentHashMap<>();
+
+    /**
+     * The content files oscap has validated in this JVM: {@code <configurationDigest> <file name>}. At most
+     * {@link #VALIDATED_LIMIT} keys (the digest changes only when oscap or the content does); emptied when full.
+     */
+    private final java.util.Set<String> validated = ConcurrentHashMap.newKeySet();
+    static final int VALIDATED_LIMIT = 256;
 
     private record DeclaredProfiles(long size, FileTime modified, List<String> ids) {
     }
@@ -305,7 +320,7 @@ public final class OpenScap {
                 boolean ownLimit = left > perRun.toNanos();
                 Duration limit = ownLimit ? perRun : Duration.ofNanos(left);
                 long start = System.nanoTime();
-                Attempt a = evaluateOne(root, contents.get(i), useProfile.get(i), limit);
+                Attempt a = attempt(root, contents.get(i), useProfile.get(i), limit);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 if (!a.timedOut()) {
                     if (attempt == 2) {
@@ -415,17 +430,74 @@ public final class OpenScap {
         return ids.stream().anyMatch(id -> id.equals(profile) || id.endsWith("_" + profile));
     }
 
-    /** One oscap run's result, and whether it was killed at its limit (then {@code killed} processes). */
-    private record Attempt(Run run, boolean timedOut, int killed) {
+    /**
+     * One oscap run's result, whether it was killed at its limit (then {@code killed} processes), and whether oscap
+     * validated the content and accepted it in that run.
+     */
+    private record Attempt(Run run, boolean timedOut, int killed, boolean validated) {
     }
 
-    private Attempt evaluateOne(Path root, Path content, boolean withProfile, Duration limit) {
+    /**
+     * One oscap run of a content file, with {@code --skip-valid} when oscap has validated the same bytes before (same
+     * {@link #configurationDigest()} and file name). The digest is read before and after the run: a run that
+     * validated is remembered only when the folder did not change meanwhile, and a run that skipped validation while
+     * it changed is run again, validating, within what is left of {@code limit}. Without a digest (the folder cannot
+     * be read), oscap validates.
+     */
+    private Attempt attempt(Path root, Path content, boolean withProfile, Duration limit) {
+        String name = content.getFileName().toString();
+        long start = System.nanoTime();
+        String before = digestOrNull();
+        String key = before == null ? null : before + " " + name;
+        boolean skip = key != null && validated.contains(key);
+        Attempt a = evaluateOne(root, content, withProfile, limit, skip);
+        if (key == null || !(skip || a.validated())) {
+            return a;
+        }
+        String after = digestOrNull();
+        if (before.equals(after)) {
+            if (!skip && validated.add(key)) {
+                if (validated.size() > VALIDATED_LIMIT) {
+                    validated.clear();
+                    validated.add(key);
+                }
+                log.info("OpenSCAP: oscap validated {} (content {}); later runs of the same content skip schema "
+                        + "validation", name, before);
+            }
+            return a;
+        }
+        if (!skip || a.timedOut() || Thread.currentThread().isInterrupted()) {
+            return a; // validated, but perhaps not the bytes of the key: not remembered
+        }
+        log.warn("OpenSCAP: the compliance content changed while oscap evaluated {} without validation; "
+                + "evaluating it again with validation", name);
+        Duration rest = limit.minusNanos(System.nanoTime() - start);
+        if (rest.isNegative() || rest.isZero()) {
+            return new Attempt(Run.error(name, "the compliance content changed during the evaluation and no time was "
+                    + "left to evaluate it again with validation"), false, 0, false);
+        }
+        return evaluateOne(root, content, withProfile, rest, false);
+    }
+
+    /** {@link #configurationDigest()}, or null when the content folder cannot be read (then oscap validates). */
+    private String digestOrNull() {
+        try {
+            return configurationDigest();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return null;
+        }
+    }
+
+    private Attempt evaluateOne(Path root, Path content, boolean withProfile, Duration limit, boolean skipValidation) {
         Exec[] exec = new Exec[1]; // how oscap ended, when it was started
-        Run run = evaluateOne(root, content, withProfile, limit, exec);
-        return new Attempt(run, exec[0] != null && exec[0].timedOut(), exec[0] == null ? 0 : exec[0].killed());
+        boolean[] validatedRun = new boolean[1];
+        Run run = evaluateOne(root, content, withProfile, limit, skipValidation, exec, validatedRun);
+        return new Attempt(run, exec[0] != null && exec[0].timedOut(), exec[0] == null ? 0 : exec[0].killed(),
+                validatedRun[0]);
     }
 
-    private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit, Exec[] ran) {
+    private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit, boolean skipValidation,
+            Exec[] ran, boolean[] validatedRun) {
         String name = content.getFileName().toString();
         Path work = null;
         try {
@@ -437,6 +509,9 @@ public final class OpenScap {
                 args.add(SETSID); // a process group of its own, killed as one at the limit
             }
             args.addAll(List.of(command, "xccdf", "eval"));
+            if (skipValidation) {
+                args.add("--skip-valid"); // oscap validated these bytes before, in this JVM
+            }
             if (withProfile) {
                 args.addAll(List.of("--profile", profile));
             }
@@ -465,6 +540,9 @@ public final class OpenScap {
                     unreadable = e.getMessage();
                 }
             }
+            // oscap validates before it evaluates: a results file with a TestResult means it accepted the content
+            validatedRun[0] = !skipValidation && (exec.exitCode() == 0 || exec.exitCode() == 2) && parsed != null
+                    && parsed.hasTestResult();
             return interpret(name, exec, parsed, unreadable, arfXml);
         } catch (IOException e) {
             return Run.error(name, "oscap could not be run: " + e);
