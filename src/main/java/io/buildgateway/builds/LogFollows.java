@@ -2,6 +2,7 @@ package io.buildgateway.builds;
 
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
 import jakarta.annotation.PreDestroy;
@@ -134,16 +135,37 @@ class LogFollows {
         long offset = 0;
         long started = System.nanoTime();
         long lastWrite = started;
+        Long unavailableSince = null;
         try {
             while (!gone.get()) {
-                boolean finalBefore = submissions.status(build).isFinal();
-                BuildLogs.Chunk chunk;
-                while ((chunk = logs.read(build, offset, BuildLogs.READ_MAX)).next() > offset) {
-                    if (!chunk.lines().isEmpty()) {
-                        emitter.send(render(chunk.lines(), ndjson, json), type);
-                        lastWrite = System.nanoTime();
+                boolean finalBefore = false;
+                try {
+                    finalBefore = submissions.status(build).isFinal();
+                    BuildLogs.Chunk chunk;
+                    while ((chunk = logs.read(build, offset, BuildLogs.READ_MAX)).next() > offset) {
+                        if (!chunk.lines().isEmpty()) {
+                            emitter.send(render(chunk.lines(), ndjson, json), type);
+                            lastWrite = System.nanoTime();
+                        }
+                        offset = chunk.next();
                     }
-                    offset = chunk.next();
+                    unavailableSince = null;
+                } catch (RuntimeException e) {
+                    // The database away (restarting, failing over): the follow waits for it, with heartbeats, instead
+                    // of ending the stream with an error (bench/chaos.sh saw each open follow logged as a 500).
+                    if (!DatabaseUnavailable.is(e)) {
+                        throw e;
+                    }
+                    long now = System.nanoTime();
+                    unavailableSince = unavailableSince == null ? now : unavailableSince;
+                    if (now - unavailableSince > DATABASE_PATIENCE.toNanos()) {
+                        log.warn("following the log of build {}: the database has been away for {}; the follow"
+                                + " ends", build, DATABASE_PATIENCE);
+                        emitter.send(render(List.of(new BuildLogs.Line(BuildLogs.Source.GATEWAY, "log follow ended:"
+                                + " the gateway's database cannot be reached; read the log again once it is back")),
+                                ndjson, json), type);
+                        break;
+                    }
                 }
                 if (finalBefore) {
                     break;
@@ -191,6 +213,9 @@ class LogFollows {
     }
 
     static final String STEP_PREFIX = "| ";
+
+    /** How long a follow waits for an unreachable database before it ends with a line saying so. */
+    static final java.time.Duration DATABASE_PATIENCE = java.time.Duration.ofSeconds(60);
 
     @PreDestroy
     void stop() {

@@ -30,7 +30,7 @@ class DatabaseRestartIT extends IntegrationTest {
     }
 
     @Test
-    void whileTheDatabaseIsDownTheApiAnswers503AndAfterwardsNothingIsLostOrDoubled() {
+    void whileTheDatabaseIsDownTheApiAnswers503AndAfterwardsNothingIsLostOrDoubled() throws Exception {
         String token = builder("payments");
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN echo db-restart-step && sleep 10 && echo db-restart-done\nUSER 65534\n");
@@ -38,6 +38,21 @@ class DatabaseRestartIT extends IntegrationTest {
                 .asString();
         eventually("the step starting", Duration.ofMinutes(2),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("db-restart-step"));
+
+        // A follow of the build's log open across the outage: it waits for the database and reaches the build's end.
+        // Open (its answer's head received: the lines so far are sent at once) before the database goes.
+        java.net.http.HttpResponse<java.io.InputStream> following = http.send(
+                request(token, "/api/v1/builds/" + id + "/logs?follow=true").GET().build(),
+                java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(following.statusCode()).isEqualTo(200);
+        java.util.concurrent.CompletableFuture<String> follow = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try (java.io.InputStream in = following.body()) {
+                        return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    } catch (java.io.IOException e) {
+                        return "read failed: " + e;
+                    }
+                });
 
         Restartable postgres = Restartable.postgres(DATA.resolve("postgres"), DATA.resolve("postgres.log"));
         String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
@@ -78,6 +93,11 @@ class DatabaseRestartIT extends IntegrationTest {
                 .isEqualTo("SUCCEEDED");
         String log = get(token, "/api/v1/builds/" + id + "/logs").body();
         assertThat(log).contains("db-restart-done");
+        String followed = follow.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(followed).as(followed).contains("db-restart-done").contains("Succeeded: ")
+                .doesNotContain("log follow ended");
+        // Nothing of the whole outage was a 500 to the gateway: not the filter's lookups, not the open follow.
+        assertThat(served(500)).as("requests the gateway counted as 500").isEqualTo(errorsBefore);
         assertThat(log.split("Succeeded: ", -1)).hasSize(2);
         for (String action : new String[] {"build.queued", "build.started", "build.succeeded"}) {
             assertThat(auditCount(action, "build/" + id)).as(action).isEqualTo(1);
