@@ -258,6 +258,27 @@ class EgressRelayIT extends IntegrationTest {
         assertThat(MIRROR_REQUESTS.size() - mirrorBefore).isEqualTo(1);
     }
 
+    /** The holder recorded in the row does not answer (its replica went away before its lease lapsed): 502. */
+    @Test
+    void aHolderThatDoesNotAnswerGives502() throws Exception {
+        UUID build = runningBuild();
+        int closedPort;
+        try (java.net.ServerSocket gone = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closedPort = gone.getLocalPort();
+        }
+        String secret = "ef".repeat(32);
+        sessions.opened(build, "127.0.0.1:" + closedPort, EgressRelay.sha256(secret));
+        try {
+            HttpResponse<byte[]> r = fetchVia(replicaB(), build, secret, m2() + "x.jar", Map.of());
+            assertThat(r.statusCode()).isEqualTo(502);
+            assertThat(new String(r.body(), StandardCharsets.UTF_8)).contains("did not answer").doesNotContain(secret);
+            assertThat(relaysOnB()).isZero();
+        } finally {
+            sessions.closed(build, EgressRelay.sha256(secret));
+            ended(build);
+        }
+    }
+
     /** A relayed request that reaches a replica without the session is answered 407 there: never relayed on. */
     @Test
     void aRelayedRequestForASessionTheTargetDoesNotHoldGets407() throws Exception {
