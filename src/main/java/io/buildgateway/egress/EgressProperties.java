@@ -22,6 +22,10 @@ import org.springframework.validation.annotation.Validated;
  * @param idleTimeout reading a proxy client's request, and silence on a tunnel
  * @param maxConnections connections served at once; more wait in the listener's backlog
  * @param maxPinnedBody a pinned build's response is buffered to a file to check its digest first: at most this much
+ * @param peerAddress where the other replicas reach this replica's listener to relay a build step's connection to
+ *        the replica that holds its session: {@code host:port}, {@code [v6]:port}, or a host alone (the listener's
+ *        port); blank = the listener's own address, loopback for a wildcard listener (replicas on one host only).
+ *        The Helm chart sets the pod's IP (docs/egress.md, "Several replicas")
  */
 @Validated
 @ConfigurationProperties("gateway.egress")
@@ -32,5 +36,6 @@ public record EgressProperties(
         @NotNull @DefaultValue("60s") Duration responseTimeout,
         @NotNull @DefaultValue("5m") Duration idleTimeout,
         @Min(1) @DefaultValue("64") int maxConnections,
-        @NotNull @DefaultValue("2GB") DataSize maxPinnedBody) {
+        @NotNull @DefaultValue("2GB") DataSize maxPinnedBody,
+        @DefaultValue("") String peerAddress) {
 }

@@ -12,6 +12,7 @@ import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.HexFormat;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -20,6 +21,8 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -30,6 +33,10 @@ import org.springframework.stereotype.Component;
  * session with credentials ({@code build-<uuid>} and a fresh 256-bit secret) valid until the session closes; a
  * connection is one request (the response ends with {@code Connection: close}), judged by {@link ProxyExchange}.
  * Blocking sockets and a bounded thread pool: a build fetches little at once, and the code stays readable.
+ *
+ * <p>Several replicas: each open session is also a row of {@code egress_session} ({@link EgressSessions}) naming
+ * this replica's {@code gateway.egress.peer-address}; a connection with credentials of a session another replica
+ * holds is relayed there ({@link EgressRelay}, docs/egress.md "Several replicas").
  */
 @Component
 public class EgressProxy implements Egress, SmartLifecycle {
@@ -38,6 +45,8 @@ public class EgressProxy implements Egress, SmartLifecycle {
 
     private final EgressProperties properties;
     private final EgressRecords records;
+    private final EgressSessions sessionTable;
+    private final Counter relays;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
     private final Map<UUID, Session> sessions = new ConcurrentHashMap<>();
@@ -46,10 +55,16 @@ public class EgressProxy implements Egress, SmartLifecycle {
     private volatile ServerSocket server;
     private volatile ExecutorService workers;
     private volatile Thread acceptor;
+    private volatile String peerAddress;
 
-    EgressProxy(EgressProperties properties, EgressRecords records, Clock clock) {
+    EgressProxy(EgressProperties properties, EgressRecords records, EgressSessions sessionTable, MeterRegistry meters,
+            Clock clock) {
         this.properties = properties;
         this.records = records;
+        this.sessionTable = sessionTable;
+        this.relays = Counter.builder("gateway.egress.relays")
+                .description("egress proxy connections relayed to the replica that holds the build's session")
+                .register(meters);
         this.clock = clock;
         // No proxy of its own, no redirects followed (the client follows, and the new URL is judged again), no cookies.
         this.upstream = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
@@ -63,13 +78,57 @@ public class EgressProxy implements Egress, SmartLifecycle {
         random.nextBytes(bytes);
         String secret = HexFormat.of().formatHex(bytes);
         int port = properties.advertisedPort() != 0 ? properties.advertisedPort() : listenPort();
+        String hash = EgressRelay.sha256(secret);
         Session session = new Session(grant, secret, Allowlist.of(grant.allow()), buildLog, records, clock,
-                "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port, sessions::remove,
-                this::localAddress, properties.responseTimeout());
+                "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port,
+                build -> closed(build, hash), this::localAddress, properties.responseTimeout());
         if (sessions.putIfAbsent(grant.buildId(), session) != null) {
             throw new IllegalStateException("build " + grant.buildId() + " already has an egress session");
         }
+        try {
+            sessionTable.opened(grant.buildId(), peerAddress(), hash);
+        } catch (RuntimeException e) {
+            // Steps whose connections reach this replica still work; those that reach another get 407.
+            log.error("egress: could not record build {}'s session in egress_session; other replicas cannot relay"
+                    + " its proxy connections here", grant.buildId(), e);
+        }
         return session;
+    }
+
+    private void closed(UUID build, String hash) {
+        sessions.remove(build);
+        try {
+            sessionTable.closed(build, hash);
+        } catch (RuntimeException e) {
+            // The row stays open, but no relay follows it once the build has ended or its lease lapsed.
+            log.warn("egress: could not mark build {}'s session closed in egress_session", build, e);
+        }
+    }
+
+    /** Where the other replicas reach this replica's listener ({@code gateway.egress.peer-address}, normalised). */
+    public String peerAddress() {
+        String p = peerAddress;
+        if (p == null) {
+            throw new IllegalStateException("the egress proxy is not listening");
+        }
+        return p;
+    }
+
+    /** For credentials no local session accepts: relay to the replica that holds the session, or refuse. */
+    EgressRelay.Decision relayDecision(UUID build, String secret, boolean relayed) {
+        Optional<EgressRelay.Holder> holder = Optional.empty();
+        if (!relayed) {
+            try {
+                holder = sessionTable.holder(build);
+            } catch (RuntimeException e) {
+                log.warn("egress: could not read egress_session for build {}: {}", build, e.toString());
+            }
+        }
+        return EgressRelay.decide(build, secret, relayed, holder, peerAddress());
+    }
+
+    void relayed() {
+        relays.increment();
     }
 
     /** The port the listener is bound to (the build side's forwarder leads here). */
@@ -109,6 +168,7 @@ public class EgressProxy implements Egress, SmartLifecycle {
             s.setReuseAddress(true);
             s.bind(new InetSocketAddress(InetAddress.getByName(listen.substring(0, colon)),
                     Integer.parseInt(listen.substring(colon + 1))), 128);
+            peerAddress = EgressRelay.peerAddress(properties.peerAddress(), s.getInetAddress(), s.getLocalPort());
             server = s;
         } catch (IOException e) {
             throw new UncheckedIOException("gateway.egress.listen " + listen + ": " + e.getMessage(), e);
@@ -122,7 +182,8 @@ public class EgressProxy implements Egress, SmartLifecycle {
         acceptor = new Thread(this::accept, "egress-accept");
         acceptor.setDaemon(true);
         acceptor.start();
-        log.info("egress proxy listening on {}:{}", server.getInetAddress().getHostAddress(), server.getLocalPort());
+        log.info("egress proxy listening on {}:{}; other replicas reach it at {}",
+                server.getInetAddress().getHostAddress(), server.getLocalPort(), peerAddress);
     }
 
     private void accept() {

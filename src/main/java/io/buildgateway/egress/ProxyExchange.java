@@ -69,7 +69,7 @@ final class ProxyExchange implements Runnable {
     }
 
     /** A request head: method, target, version, headers (names in lower case, in order). */
-    record Head(String method, String target, List<String[]> headers) {
+    record Head(String method, String target, String version, List<String[]> headers) {
         List<String> all(String name) {
             List<String> out = new ArrayList<>();
             for (String[] h : headers) {
@@ -100,7 +100,7 @@ final class ProxyExchange implements Runnable {
                 respond(out, 400, "Bad Request", "egress: " + e.getMessage(), Map.of());
                 return;
             }
-            Session session = authenticate(head, out);
+            Session session = authenticate(head, in, out);
             if (session == null) {
                 return;
             }
@@ -351,8 +351,11 @@ final class ProxyExchange implements Runnable {
         respond(out, 403, "Forbidden", line, Map.of());
     }
 
-    /** The session these Basic credentials open, or null after answering 407. */
-    private Session authenticate(Head head, OutputStream out) throws IOException {
+    /**
+     * The session these Basic credentials open, or null after answering 407 or after relaying the connection to the
+     * replica that holds the session (docs/egress.md, "Several replicas").
+     */
+    private Session authenticate(Head head, InputStream in, OutputStream out) throws IOException {
         List<String> values = head.all("proxy-authorization");
         String source = client.getInetAddress().getHostAddress();
         if (values.isEmpty()) {
@@ -361,6 +364,8 @@ final class ProxyExchange implements Runnable {
             return null;
         }
         Session session = null;
+        UUID build = null;
+        String secret = null;
         String reason = "Proxy-Authorization is not Basic build-<id>:<secret>";
         if (values.size() == 1) {
             String v = values.get(0).trim();
@@ -370,8 +375,9 @@ final class ProxyExchange implements Runnable {
                             StandardCharsets.UTF_8);
                     int colon = decoded.indexOf(':');
                     if (colon > 0 && decoded.startsWith("build-")) {
-                        UUID build = UUID.fromString(decoded.substring(6, colon));
-                        session = proxy.authenticate(build, decoded.substring(colon + 1));
+                        build = UUID.fromString(decoded.substring(6, colon));
+                        secret = decoded.substring(colon + 1);
+                        session = proxy.authenticate(build, secret);
                         reason = "unknown or closed credentials for build " + build;
                     }
                 } catch (IllegalArgumentException e) {
@@ -379,11 +385,38 @@ final class ProxyExchange implements Runnable {
                 }
             }
         }
+        if (session == null && build != null) {
+            EgressRelay.Decision decision = proxy.relayDecision(build, secret,
+                    !head.all(EgressRelay.MARKER).isEmpty());
+            if (decision instanceof EgressRelay.Relay relay) {
+                relay(head, in, out, relay.peerAddress());
+                return null;
+            }
+            reason = ((EgressRelay.Refuse) decision).reason();
+        }
         if (session == null) {
             records.unauthenticated(source, reason);
             proxyAuthRequired(out, "egress: " + reason);
         }
         return session;
+    }
+
+    /** The whole connection to the holding replica's egress listener, which authenticates and judges it again. */
+    private void relay(Head head, InputStream in, OutputStream out, String peerAddress) throws IOException {
+        try (Socket peer = new Socket()) {
+            try {
+                peer.connect(EgressRelay.socketAddress(peerAddress), (int) properties.connectTimeout().toMillis());
+                peer.setSoTimeout((int) Math.min(Integer.MAX_VALUE, properties.idleTimeout().toMillis()));
+            } catch (IOException | IllegalArgumentException e) {
+                log.warn("egress: the replica at {} that holds a build's session did not answer: {}", peerAddress,
+                        e.toString());
+                respond(out, 502, "Bad Gateway", "egress: the gateway replica that holds the build's egress session"
+                        + " did not answer", Map.of());
+                return;
+            }
+            proxy.relayed();
+            EgressRelay.relay(head, in, client, out, peer);
+        }
     }
 
     private void proxyAuthRequired(OutputStream out, String text) throws IOException {
@@ -451,7 +484,7 @@ final class ProxyExchange implements Runnable {
         if (l == null) {
             throw new BadRequest("the request head ended early");
         }
-        return new Head(parts[0], parts[1], headers);
+        return new Head(parts[0], parts[1], parts[2], headers);
     }
 
     private static String line(InputStream in, int[] budget) throws IOException, BadRequest {

@@ -47,13 +47,21 @@ class ReplicasIT extends IntegrationTest {
     @Autowired
     EmbeddedPostgres postgres;
 
+    @Autowired
+    io.buildgateway.egress.EgressProxy egressA;
+    @Autowired
+    io.micrometer.core.instrument.MeterRegistry metersA;
+
     private Process replicaB;
     private int portB;
+    /** Replica B's egress listener (gateway.egress.listen on loopback; its peer address by default). */
+    private int egressPortB;
     private Path logB;
 
     @BeforeAll
     void startReplicaB() throws Exception {
         portB = freePort();
+        egressPortB = freePort();
         logB = DATA.resolve("replica-b.log");
         String classpath = Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(e -> !e.endsWith("test-classes")).collect(Collectors.joining(File.pathSeparator));
@@ -82,6 +90,8 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.hostpool.hosts[0].name", "userns-1"},
             {"gateway.hostpool.hosts[0].endpoint", require("BGW_DOCKER_HOST")},
             {"gateway.hostpool.hosts[0].capacity", "2"},
+            {"gateway.hostpool.hosts[0].egress-address", System.getenv().getOrDefault("BGW_EGRESS_STEP_ADDRESS", "")},
+            {"gateway.egress.listen", "127.0.0.1:" + egressPortB},
             {"gateway.hostpool.health-interval", "2s"},
             {"gateway.hostpool.build.timeout", "5m"},
             {"gateway.builds.dispatch-interval", "200ms"},
@@ -224,8 +234,63 @@ class ReplicasIT extends IntegrationTest {
                 + " and target = ?", Long.class, "base/" + ref)).isEqualTo(1);
     }
 
+    /**
+     * Controlled egress with two replicas (docs/egress.md, "Several replicas"): the build host's egress path is
+     * pointed at the replica that did NOT claim the build, so every proxy connection of its RUN step lands there and
+     * must be relayed to the replica holding the session (without the relay: 407, the step fails).
+     */
     @Test
     @Order(4)
+    void anEgressBuildsProxyConnectionsLandingOnTheOtherReplicaAreRelayedToItsHolder() throws Exception {
+        String team = "egrelay";
+        String token = builder(team);
+        String mirror = require("BGW_MIRROR_URL");
+        Path policyFile = POLICY.resolve("zz-replicas-egress.yaml");
+        String before = read(get(token, "/api/v1/policy")).path("digest").asString();
+        Files.writeString(policyFile, "teams:\n  " + team + ":\n    egress:\n      - \"" + mirror + "/debian/\"\n");
+        try {
+            eventually("both replicas loading the egress policy", Duration.ofSeconds(20), () -> {
+                String a = read(get(token, "/api/v1/policy")).path("digest").asString();
+                return !a.equals(before) && a.equals(read(getB(token, "/api/v1/policy")).path("digest").asString());
+            });
+            double relaysOnA = metersA.counter("gateway.egress.relays").count();
+            // the step waits a little, so that the egress path points at the other replica before it connects
+            byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                    + "RUN sleep 3 && wget -q -O - " + mirror + "/debian/dists/stable/Release"
+                    + " | grep -q 'build-gateway test mirror'\nUSER 65534\n");
+            Response r = send(HttpRequest.newBuilder(URI.create(base() + "/api/v1/builds?image=" + team
+                    + "/app&tag=relay&noCache=true")).header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            String id = read(r).path("id").asString();
+            String[] owner = new String[1];
+            eventually("the build being claimed", Duration.ofSeconds(60), () -> (owner[0] = jdbc.queryForObject(
+                    "select lease_owner from build where id = ?::uuid", String.class, id)) != null);
+            boolean heldByA = owner[0].startsWith("replica-a");
+            int other = heldByA ? egressPortB : egressA.listenPort();
+            Files.writeString(Path.of(require("BGW_EGRESS_PORT_FILE")), Integer.toString(other));
+            JsonNode done = awaitFinal(token, id, Duration.ofMinutes(5));
+            String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+            assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+            // the holder recorded the fetch once, the session row is closed, and it named the holder's listener
+            assertThat(jdbc.queryForObject("select count(*) from build_fetch where build_id = ?::uuid and url = ?",
+                    Long.class, id, mirror + "/debian/dists/stable/Release")).isEqualTo(1);
+            assertThat(auditCount("build.fetch", "build/" + id)).isEqualTo(1);
+            assertThat(jdbc.queryForObject("select peer_address from egress_session where build_id = ?::uuid"
+                    + " and closed_at is not null", String.class, id))
+                    .isEqualTo("127.0.0.1:" + (heldByA ? egressA.listenPort() : egressPortB));
+            if (!heldByA) {
+                assertThat(metersA.counter("gateway.egress.relays").count()).isGreaterThan(relaysOnA);
+            }
+            System.out.println("ReplicasIT: egress build " + id + " held by " + owner[0] + ", its step's proxy"
+                    + " connections relayed by the other replica");
+        } finally {
+            Files.deleteIfExists(policyFile);
+        }
+    }
+
+    @Test
+    @Order(5)
     void aReplicaKilledMidBuildHasItsBuildQueuedAgainAndRunOnceToItsEnd() {
         String token = builder("payments");
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"

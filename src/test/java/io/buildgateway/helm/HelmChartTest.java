@@ -201,6 +201,10 @@ class HelmChartTest {
                 .contains("replica-name: ${POD_NAME}");
         assertThat(c.getEnv()).anyMatch(e -> e.getName().equals("POD_NAME")
                 && e.getValueFrom().getFieldRef().getFieldPath().equals("metadata.name"));
+        // Egress with several replicas: the others relay a build's proxy connection to the pod's IP.
+        assertThat(config).contains("peer-address: ${POD_IP}");
+        assertThat(c.getEnv()).anyMatch(e -> e.getName().equals("POD_IP")
+                && e.getValueFrom().getFieldRef().getFieldPath().equals("status.podIP"));
 
         ServiceMonitor monitor = all(objects, ServiceMonitor.class).get(0);
         assertThat(monitor.getSpec().endpoints.get(0).path).isEqualTo("/actuator/prometheus");
