@@ -505,11 +505,20 @@ class BuildHostImageIT extends IntegrationTest {
                 HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * A free port below the kernel's ephemeral range (32768+): the forwarder binds it only later, and a port from that
+     * range can be taken meanwhile by an outgoing connection of this JVM (seen: "Address already in use").
+     */
     private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        java.util.Random random = new java.util.Random();
+        for (int i = 0; i < 200; i++) {
+            int port = 20000 + random.nextInt(12000);
+            try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+                return s.getLocalPort();
+            } catch (IOException taken) {
+                // try another
+            }
         }
+        throw new IllegalStateException("no free port in 20000-31999");
     }
 }
