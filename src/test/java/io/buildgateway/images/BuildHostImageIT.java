@@ -50,9 +50,9 @@ import tools.jackson.databind.JsonNode;
  * {@code BGW_EGRESS_PROXY} set (as the chart sets it with {@code egress.enabled}), is the gateway's host
  * {@code buildhost-egress}, whose entrypoint sets up the bridge, the rules and the forwarder before dockerd starts; its
  * forwarder's target ({@code 127.0.0.1:3129} inside its namespace, as the chart's Service would be) leads to this
- * gateway's egress proxy. An egress build on it installs a package from the test apt mirror through the proxy, cannot
- * reach the daemon's own port on the bridge address, and a request for the canary through the proxy is refused (the
- * canary sees nothing). Started without privilege, or with a rule that cannot be installed, or a malformed proxy
+ * gateway's egress proxy. An egress build on it installs a package from the test apt mirror through the proxy and
+ * cannot reach the daemon's own port on the bridge address; a second one, whose apt asks the proxy for the canary,
+ * fails with the proxy's refusal (the canary sees nothing). Started without privilege, or with a rule that cannot be installed, or a malformed proxy
  * address, the image exits non-zero with the reason and dockerd never starts (fails closed).
  *
  * <p>Skipped, with the reason, only when the registry has no {@code base/debian-dockerd:13} (scripts/env.sh could not
