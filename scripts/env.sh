@@ -565,18 +565,26 @@ build_bases() {
   local want_dockerd=0
   [ "$NAME" = test ] && want_dockerd=1
   if [ "${BGW_BUILDHOST_BASE:-$want_dockerd}" = 1 ]; then
-    import_debootstrap base/debian-dockerd 13 trixie docker.io,docker-cli,containerd,runc,uidmap,ca-certificates,tini \
+    # iptables (iptables-nft, ebtables-nft), iproute2 and socat: the egress path the image's entrypoint sets up when
+    # BGW_EGRESS_PROXY is set (buildhost/entrypoint.sh, docs/egress.md "Helm build hosts").
+    import_debootstrap base/debian-dockerd 13 trixie docker.io,docker-cli,containerd,runc,uidmap,ca-certificates,tini,iptables,iproute2,socat \
       || log "base/debian-dockerd:13 could not be made (see $STATE/debootstrap-base-debian-dockerd.log): the build host image tests will be skipped"
   fi
 }
 
 # import_debootstrap <repository> <tag> <suite> <packages,...>: a minbase of <suite> with the packages, cached as a
 # tarball in $CACHE, imported and pushed as <registry>/<repository>:<tag> unless the registry has it.
+# Both are named by a hash of the recipe (suite, variant, package list, the cleanup below: recipe_hash), so that a
+# changed recipe is made again on a machine that has an older one (the tarball <repo>-<tag>-<hash>-minbase.tar, the
+# registry tag <tag>-r<hash> pushed next to <tag>), and an unchanged one is not.
+IMPORT_RECIPE_VERSION=1
+recipe_hash() { printf '%s|' "$IMPORT_RECIPE_VERSION" minbase "$@" | sha256sum | cut -c1-12; }
 import_debootstrap() {
-  local repo=$1 tag=$2 suite=$3 include=$4
-  registry_has "$repo" "$tag" && return 0
+  local repo=$1 tag=$2 suite=$3 include=$4 recipe
+  recipe=$(recipe_hash "$suite" "$include")
+  registry_has "$repo" "$tag-r$recipe" && return 0
   mkdir -p "$CACHE"
-  local tarball=$CACHE/${repo//\//-}-$tag-minbase.tar
+  local tarball=$CACHE/${repo//\//-}-$tag-$recipe-minbase.tar
   if [ ! -s "$tarball" ]; then
     log "debootstrap $suite minbase with $include (a few minutes)"
     local mirror rootfs
@@ -592,9 +600,11 @@ import_debootstrap() {
     tar -C "$rootfs" -cf "$tarball.tmp.$$" . && mv "$tarball.tmp.$$" "$tarball"
     rm -rf "$rootfs"
   fi
-  log "importing $repo:$tag"
+  log "importing $repo:$tag (recipe $recipe)"
   docker import "$tarball" "$REGISTRY/$repo:$tag" >/dev/null
+  docker tag "$REGISTRY/$repo:$tag" "$REGISTRY/$repo:$tag-r$recipe"
   docker push -q "$REGISTRY/$repo:$tag" >/dev/null
+  docker push -q "$REGISTRY/$repo:$tag-r$recipe" >/dev/null
 }
 
 up() {

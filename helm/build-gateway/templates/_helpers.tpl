@@ -77,3 +77,13 @@ jdbc:postgresql://{{ include "bg.fullname" . }}-postgresql:5432/build_gateway
     - {protocol: UDP, port: 53}
     - {protocol: TCP, port: 53}
 {{- end -}}
+
+{{/* The gateway's egress proxy Service (egress.enabled): the build hosts' forwarders lead to it. */}}
+{{- define "bg.egressService" -}}
+{{ include "bg.fullname" . }}-egress
+{{- end }}
+
+{{/* The bridge address inside a build host pod (egress.bridgeCidr without its /24): where steps reach the forwarder. */}}
+{{- define "bg.egressBridgeAddress" -}}
+{{ (split "/" .Values.egress.bridgeCidr)._0 }}
+{{- end }}

@@ -21,6 +21,14 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class DockerClients implements Closeable {
 
+    /**
+     * No response timeout, said explicitly: 0 makes the client set the socket's read timeout to infinite on every
+     * request. Leaving it unset (null) does not: a pooled TLS connection kept the read timeout it last had (the 5 s of
+     * the connect/handshake timeout), so a build or push through a tcp + TLS host died after 5 s without output
+     * ({@code DockerClientsTimeoutTest}).
+     */
+    static final Duration NO_RESPONSE_TIMEOUT = Duration.ZERO;
+
     private final HostPoolProperties properties;
     private final Map<String, DockerClient> control = new ConcurrentHashMap<>();
     private final Map<String, DockerClient> build = new ConcurrentHashMap<>();
@@ -41,7 +49,7 @@ final class DockerClients implements Closeable {
     }
 
     DockerClient build(HostPoolProperties.Host host) {
-        return build.computeIfAbsent(host.name(), n -> create(host, null));
+        return build.computeIfAbsent(host.name(), n -> create(host, NO_RESPONSE_TIMEOUT));
     }
 
     /**
@@ -49,7 +57,7 @@ final class DockerClients implements Closeable {
      * BuildKit build: {@code version=2}).
      */
     com.github.dockerjava.transport.DockerHttpClient http(HostPoolProperties.Host host) {
-        return http.computeIfAbsent(host.name(), n -> transport(host, null));
+        return http.computeIfAbsent(host.name(), n -> transport(host, NO_RESPONSE_TIMEOUT));
     }
 
     private DockerClient create(HostPoolProperties.Host host, Duration responseTimeout) {
@@ -79,10 +87,7 @@ final class DockerClients implements Closeable {
                 .sslConfig(built.getSSLConfig())
                 .maxConnections(32)
                 .connectionTimeout(Duration.ofSeconds(5));
-        if (responseTimeout != null) {
-            http.responseTimeout(responseTimeout);
-        }
-        return http.build();
+        return http.responseTimeout(responseTimeout).build();
     }
 
     /** Closes and drops the clients of a host that is gone (an ephemeral host after its build). */

@@ -551,4 +551,133 @@ class HelmChartTest {
         assertThatThrownBy(() -> render("buildHosts.ephemeral.enabled=true", "buildHosts.ephemeral.warm=-1"))
                 .hasMessageContaining("warm");
     }
+
+    // ---- controlled egress on the build hosts (issue #14) ---------------------------------------------------------
+
+    static String renderEgressUnchecked(String... sets) {
+        try {
+            return renderEgress(sets);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** An installation with egress on: one gateway replica (the default of these tests), the mirrors' address. */
+    static String renderEgress(String... sets) throws IOException {
+        Path values = Files.createTempFile("values-egress-", ".yaml");
+        try {
+            Files.writeString(values, """
+                    egress: {enabled: true}
+                    gateway: {replicas: 1, autoscaling: {enabled: false}}
+                    networkPolicy: {mirrors: {cidrs: [10.20.0.80/32], ports: [80, 443]}}
+                    """);
+            var template = new Helm(CHART).template().withName("bg").withNamespace(NS).withKubeVersion("1.31.0")
+                    .withValuesFile(VALUES).withValuesFile(values);
+            for (String set : sets) {
+                int eq = set.indexOf('=');
+                template = template.set(set.substring(0, eq), set.substring(eq + 1));
+            }
+            return template.call();
+        } finally {
+            Files.deleteIfExists(values);
+        }
+    }
+
+    static Container buildHostContainer(List<HasMetadata> objects) {
+        return one(objects, StatefulSet.class, "bg-build-gateway-buildhost").getSpec().getTemplate().getSpec()
+                .getContainers().get(0);
+    }
+
+    @Test
+    void withEgressTheBuildHostsGetTheProxyAndOnlyTheyReachTheGatewaysEgressListener() throws IOException {
+        List<HasMetadata> objects = parse(renderEgress());
+        // A ClusterIP Service for the proxy listener, selecting the gateway's pods, on the port the pod declares.
+        var service = one(objects, io.fabric8.kubernetes.api.model.Service.class, "bg-build-gateway-egress");
+        assertThat(service.getSpec().getType()).isEqualTo("ClusterIP");
+        assertThat(service.getSpec().getPorts()).singleElement().satisfies(p -> {
+            assertThat(p.getPort()).isEqualTo(3128);
+            assertThat(p.getTargetPort().getStrVal()).isEqualTo("egress-proxy");
+        });
+        Deployment gateway = one(objects, Deployment.class, "bg-build-gateway");
+        assertThat(service.getSpec().getSelector()).isEqualTo(gateway.getSpec().getSelector().getMatchLabels());
+        assertThat(gateway.getSpec().getTemplate().getSpec().getContainers().get(0).getPorts())
+                .anyMatch(p -> "egress-proxy".equals(p.getName()) && p.getContainerPort() == 3128);
+
+        // The gateway listens for it and tells each host where its steps reach the forwarder (the bridge address).
+        String config = one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config")
+                .getData().get("application.yaml");
+        assertThat(config).contains("listen: 0.0.0.0:3128").contains("advertised-port: 3128")
+                .contains("egress-address: 10.213.0.1:3128");
+        assertThat(config.split("egress-address: 10.213.0.1:3128", -1)).as("one per host").hasSize(4);
+
+        // The build host pods get the proxy's Service address, the bridge and the port: the entrypoint's inputs.
+        Map<String, String> env = new java.util.HashMap<>();
+        for (EnvVar e : buildHostContainer(objects).getEnv()) {
+            env.put(e.getName(), e.getValue());
+        }
+        assertThat(env).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "BGW_EGRESS_PROXY", "bg-build-gateway-egress.builds.svc:3128",
+                "BGW_EGRESS_BRIDGE", "10.213.0.1/24",
+                "BGW_EGRESS_PORT", "3128"));
+        assertThat(buildHostContainer(objects).getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+
+        // NetworkPolicies: the build hosts reach the gateway on 3128 only (plus what they reached before), the
+        // listener admits the build hosts only, and the gateway (not the hosts) reaches the mirrors.
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
+        assertThat(edges).contains("buildhost -> gateway TCP/3128", "gateway -> mirrors TCP/80",
+                "gateway -> mirrors TCP/443");
+        // ... and the other replicas, relaying a step's connection to the replica holding its session, on 3128 only.
+        assertThat(edges).filteredOn(e -> e.endsWith("-> gateway TCP/3128"))
+                .containsExactlyInAnyOrder("buildhost -> gateway TCP/3128", "gateway -> gateway TCP/3128");
+        assertThat(edges).filteredOn(e -> e.startsWith("gateway -> gateway")).containsExactly(
+                "gateway -> gateway TCP/3128");
+        assertThat(config).contains("peer-address: ${POD_IP}");
+        assertThat(edges).filteredOn(e -> e.startsWith("buildhost -> ")).containsExactlyInAnyOrder(
+                "buildhost -> gateway TCP/3128", "buildhost -> registry TCP/443", "buildhost -> egress-proxy TCP/3128",
+                "buildhost -> dns UDP/53", "buildhost -> dns TCP/53");
+        assertThat(edges).filteredOn(e -> e.contains("mirrors")).allMatch(e -> e.startsWith("gateway -> "));
+
+        // Another port and bridge are carried through.
+        List<HasMetadata> other = parse(renderEgress("egress.proxyPort=3130", "egress.bridgeCidr=192.168.77.1/24"));
+        assertThat(one(other, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config").getData()
+                .get("application.yaml")).contains("egress-address: 192.168.77.1:3130").contains("listen: 0.0.0.0:3130");
+        assertThat(buildHostContainer(other).getEnv()).extracting(EnvVar::getValue)
+                .contains("bg-build-gateway-egress.builds.svc:3130", "192.168.77.1/24", "3130");
+        assertThat(NetworkEdges.allowed(all(other, NetworkPolicy.class), NS, podTemplates(other)))
+                .doesNotContain("buildhost -> gateway TCP/3128");
+    }
+
+    @Test
+    void withoutEgressNothingOfItIsRendered() {
+        List<HasMetadata> objects = parse(render());
+        assertThat(objects).noneMatch(o -> o.getMetadata().getName().equals("bg-build-gateway-egress"));
+        assertThat(buildHostContainer(objects).getEnv()).isNullOrEmpty();
+        String config = one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config")
+                .getData().get("application.yaml");
+        assertThat(config).doesNotContain("egress-address").doesNotContain("advertised-port");
+        assertThat(one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec()
+                .getContainers().get(0).getPorts()).noneMatch(p -> "egress-proxy".equals(p.getName()));
+        Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
+        assertThat(edges).noneMatch(e -> e.contains("-> gateway TCP/3128")).noneMatch(e -> e.contains("mirrors"));
+    }
+
+    @Test
+    void egressIsRefusedWhereItCouldNotWorkAndBadValuesAreRefusedByTheSchema() {
+        // Several replicas are fine: a step's connection that lands on a replica without its build's session is
+        // relayed to the holder (docs/egress.md, "Several replicas"; ReplicasIT, EgressRelayIT).
+        List<HasMetadata> three = parse(renderEgressUnchecked("gateway.replicas=3"));
+        assertThat(NetworkEdges.allowed(all(three, NetworkPolicy.class), NS, podTemplates(three)))
+                .contains("gateway -> gateway TCP/3128");
+        assertThat(renderEgressUnchecked("gateway.autoscaling.enabled=true")).contains("peer-address: ${POD_IP}");
+        // Ephemeral build-host Pods do not get the egress environment yet.
+        assertThatThrownBy(() -> renderEgress("buildHosts.ephemeral.enabled=true"))
+                .hasMessageContaining("not supported with buildHosts.ephemeral.enabled");
+        // The bridge: a private address/24 that is a host of it; the port: not the daemon's or the API's.
+        for (String bad : List.of("8.8.8.1/24", "10.213.0.0/24", "10.213.0.1/16", "10.213.0.255/24", "x")) {
+            assertThatThrownBy(() -> renderEgress("egress.bridgeCidr=" + bad)).as(bad)
+                    .hasMessageContaining("/egress/bridgeCidr");
+        }
+        assertThatThrownBy(() -> renderEgress("egress.proxyPort=2376")).hasMessageContaining("/egress/proxyPort");
+        assertThatThrownBy(() -> renderEgress("egress.proxyPort=0")).hasMessageContaining("/egress/proxyPort");
+    }
 }

@@ -60,7 +60,8 @@ final class NetworkEdges {
         endpoints.add(new Endpoint("stranger", "default", Map.of("app", "x"), "10.244.4.2", false));
         for (String[] ext : new String[][] {{"registry", "10.20.0.10"}, {"egress-proxy", "10.20.0.20"},
                 {"database", "10.20.0.30"}, {"idp", "10.20.0.40"}, {"smtp", "10.20.0.50"},
-                {"webhooks", "10.20.0.60"}, {"api-server", "10.20.0.70"}, {"internet", "93.184.216.34"}}) {
+                {"webhooks", "10.20.0.60"}, {"api-server", "10.20.0.70"}, {"mirrors", "10.20.0.80"},
+                {"internet", "93.184.216.34"}}) {
             endpoints.add(new Endpoint(ext[0], null, Map.of(), ext[1], false));
         }
         Set<String> edges = new TreeSet<>();
@@ -69,7 +70,8 @@ final class NetworkEdges {
                 continue;
             }
             for (Endpoint dst : endpoints) {
-                if (src == dst || !(src.release() || dst.release())) {
+                // src == dst stands for two pods of one component (two gateway replicas): an edge when allowed.
+                if (!(src.release() || dst.release())) {
                     continue;
                 }
                 for (String port : PORTS) {

@@ -1,0 +1,136 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.dockerjava.transport.DockerHttpClient;
+import io.buildgateway.auth.TestCertificates;
+import io.buildgateway.auth.TestCertificates.Identity;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * The build transport of a tcp + TLS host waits as long as the daemon is silent (a quiet RUN step, a long push):
+ * with docker-java's default (no response timeout given) a pooled TLS connection kept the 5 s connect/handshake
+ * timeout as its read timeout, and a build through a TLS host died after 5 s without output. A real TLS server here
+ * answers a quick call at once and then, on the same kept connection, a second one after 7 s of silence; the build
+ * transport must wait for it (without the explicit 0 of {@code DockerClients.NO_RESPONSE_TIMEOUT} this fails with
+ * "Read timed out").
+ */
+class DockerClientsTimeoutTest {
+
+    private static final Duration SILENCE = Duration.ofSeconds(7);
+
+    @TempDir
+    Path certs;
+    private SSLServerSocket server;
+    private Thread serving;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (server != null) {
+            server.close();
+        }
+        if (serving != null) {
+            serving.join(2000);
+        }
+    }
+
+    @Test
+    void aTlsHostsBuildTransportWaitsThroughSilenceLongerThanTheConnectTimeout() throws Exception {
+        Identity hostCa = TestCertificates.ca("CN=Hosts CA,O=Build Gateway Test");
+        Identity clientCa = TestCertificates.ca("CN=Clients CA,O=Build Gateway Test");
+        int port = startSilentTlsServer(TestCertificates.server(hostCa));
+        // The gateway's side, as a host's tls-cert-path: the hosts' CA, its client certificate and key.
+        Files.writeString(certs.resolve("ca.pem"), TestCertificates.pem(hostCa.certificate()));
+        TestCertificates.write(TestCertificates.client(clientCa, "CN=build-gateway"), certs.resolve("cert.pem"),
+                certs.resolve("key.pem"));
+        HostPoolProperties.Host host = new HostPoolProperties.Host("tls-host", "tcp://127.0.0.1:" + port, 1,
+                certs.toString(), null, null, null, null);
+        HostPoolProperties properties = new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off());
+        try (DockerClients clients = new DockerClients(properties)) {
+            DockerHttpClient http = clients.http(host);
+            // A quick call first, as the pool makes before a build: the build then runs on the kept connection.
+            try (DockerHttpClient.Response ping = http.execute(DockerHttpClient.Request.builder()
+                    .method(DockerHttpClient.Request.Method.GET).path("/_ping").build())) {
+                assertThat(new String(ping.getBody().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("OK");
+            }
+            long start = System.nanoTime();
+            try (DockerHttpClient.Response response = http.execute(DockerHttpClient.Request.builder()
+                    .method(DockerHttpClient.Request.Method.GET).path("/build").build())) {
+                assertThat(response.getStatusCode()).isEqualTo(200);
+                assertThat(new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("OK");
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(SILENCE);
+        }
+    }
+
+    /** A TLS server that reads one request per connection, is silent for {@link #SILENCE}, then answers 200 OK. */
+    private int startSilentTlsServer(Identity identity) throws Exception {
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("server", identity.keys().getPrivate(), new char[0],
+                new java.security.cert.Certificate[] {identity.certificate(), identity.issuer()});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(kmf.getKeyManagers(), null, null);
+        server = (SSLServerSocket) context.getServerSocketFactory().createServerSocket(0, 5,
+                InetAddress.getLoopbackAddress());
+        serving = new Thread(() -> {
+            while (!server.isClosed()) {
+                try (SSLSocket socket = (SSLSocket) server.accept()) {
+                    // Keep-alive: a request for /_ping is answered at once, any other after the silence.
+                    String request;
+                    while ((request = readHeaders(socket.getInputStream())) != null) {
+                        if (!request.startsWith("GET /_ping ")) {
+                            Thread.sleep(SILENCE.toMillis());
+                        }
+                        OutputStream out = socket.getOutputStream();
+                        out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK".getBytes(StandardCharsets.US_ASCII));
+                        out.flush();
+                    }
+                } catch (IOException e) {
+                    // closed by the test, or the client gave up (the failure the test reports)
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }, "silent-tls-server");
+        serving.setDaemon(true);
+        serving.start();
+        return server.getLocalPort();
+    }
+
+    private static String readHeaders(InputStream in) throws IOException {
+        ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) >= 0) {
+            seen.write(b);
+            String s = seen.toString(StandardCharsets.US_ASCII);
+            if (s.endsWith("\r\n\r\n")) {
+                return s;
+            }
+        }
+        return null;
+    }
+}
