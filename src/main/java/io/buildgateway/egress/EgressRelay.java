@@ -12,6 +12,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Several replicas (docs/egress.md): a build step's proxy connection may reach a replica that does not hold the
@@ -180,32 +181,11 @@ final class EgressRelay {
         OutputStream peerOut = peer.getOutputStream();
         peerOut.write(relayedHead(head));
         peerOut.flush();
-        Thread up = new Thread(() -> pump(clientIn, peer, peerOut), "egress-relay-up");
+        Thread up = new Thread(() -> ProxyExchange.pump(clientIn, peer, new AtomicLong(), peerOut), "egress-relay-up");
         up.setDaemon(true);
         up.start();
         // The holder answers one request per connection (or ends the tunnel) and closes: then nothing more can go up,
         // and the caller closes both sockets, which ends the other direction.
-        pump(peer.getInputStream(), client, clientOut);
-    }
-
-    /** Copies until end of stream or error, then half-closes {@code to}'s output so the other direction can end. */
-    private static void pump(InputStream from, Socket to, OutputStream out) {
-        byte[] buf = new byte[32 * 1024];
-        try {
-            int n;
-            while ((n = from.read(buf)) > 0) {
-                out.write(buf, 0, n);
-                out.flush();
-            }
-        } catch (IOException e) {
-            // one side closed or timed out: the relay ends
-        } finally {
-            try {
-                out.flush();
-                to.shutdownOutput();
-            } catch (IOException e) {
-                // already closed
-            }
-        }
+        ProxyExchange.pump(peer.getInputStream(), client, new AtomicLong(), clientOut);
     }
 }

@@ -325,8 +325,11 @@ final class ProxyExchange implements Runnable {
         }
     }
 
-    /** Copies until end of stream or error, then half-closes {@code to}'s output so the other direction can end. */
-    private static void pump(InputStream from, Socket to, AtomicLong count, OutputStream out) {
+    /**
+     * Copies until end of stream or error, counting the bytes, then half-closes {@code to}'s output so the other
+     * direction can end. Tunnels and relays (EgressRelay) both.
+     */
+    static void pump(InputStream from, Socket to, AtomicLong count, OutputStream out) {
         byte[] buf = new byte[32 * 1024];
         try {
             int n;
