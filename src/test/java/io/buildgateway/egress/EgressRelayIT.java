@@ -181,8 +181,13 @@ class EgressRelayIT extends IntegrationTest {
             assertThat(run("curl", "-sS", "-o", "/dev/null", "-w%{http_code}", "-p", "-x", "http://build-" + build
                     + ":" + s.secret() + "@127.0.0.1:" + b.listenPort(), m2() + "x.jar")).isEqualTo("200");
             assertThat(relaysOnB()).isEqualTo(3);
+            // (in the session's memory first, then in its own transaction: the test waits for both)
             eventually("the tunnel and fetches being recorded by A", Duration.ofSeconds(10),
-                    () -> !s.record().tunnels().isEmpty() && s.record().fetches().size() == 2);
+                    () -> !s.record().tunnels().isEmpty() && s.record().fetches().size() == 2
+                            && jdbc.queryForObject("select count(*) from build_tunnel where build_id = ?", Long.class,
+                                    build) == 1
+                            && jdbc.queryForObject("select count(*) from build_fetch where build_id = ?", Long.class,
+                                    build) == 2);
 
             // the holder judged and recorded each once; the mirror never saw the marker or the credentials
             assertThat(s.record().fetches()).hasSize(2).allSatisfy(f -> {
