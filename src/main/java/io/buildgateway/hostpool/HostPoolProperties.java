@@ -57,7 +57,7 @@ public record HostPoolProperties(
 
         public static Ephemeral off() {
             return new Ephemeral(false, Provider.LOCAL, "ephemeral", 2, 1, Duration.ofMinutes(2),
-                    new Local(Path.of("scripts/buildhost.sh"), null, null, null),
+                    new Local(Path.of("scripts/buildhost.sh"), null, null, null, null),
                     new Kubernetes(null, null, null, "build-host", 2376, null, null, null, null, null, null, null,
                             null));
         }
@@ -74,9 +74,13 @@ public record HostPoolProperties(
      * @param runDir sockets and exec roots (short: unix socket paths are limited to ~100 bytes); default
      *        {@code /run/bgw-eph-<hash of root>}
      * @param tokenSocket the token registry's unix socket, which each host's forwarder leads to
+     * @param egress the egress path of the hosts (issue #14, docs/egress.md): {@code proxy} is the gateway's egress
+     *        proxy as this machine reaches it; each host's daemon gets the bridge and a forwarder to it (the script's
+     *        BGW_BUILDHOST_EGRESS*), and the host the egress address {@code <bridge address>:<port>}; unset: the
+     *        hosts have no egress path and a build whose team has an egress allowlist fails on them
      */
     public record Local(@DefaultValue("scripts/buildhost.sh") Path script, Path root, Path runDir,
-            Path tokenSocket) {
+            Path tokenSocket, @Valid HostEgress egress) {
     }
 
     /**

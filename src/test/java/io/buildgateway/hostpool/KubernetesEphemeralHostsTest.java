@@ -54,7 +54,7 @@ class KubernetesEphemeralHostsTest {
                         "NoSchedule")), egress);
         return new HostPoolProperties.Ephemeral(true, HostPoolProperties.Provider.KUBERNETES, "ephemeral", 2, warm,
                 Duration.ofSeconds(20), new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
-                        null), k8s);
+                        null, null), k8s);
     }
 
     @BeforeEach
