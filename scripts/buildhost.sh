@@ -33,7 +33,7 @@ ROOT=${BGW_BUILDHOST_ROOT:-/var/lib/build-gateway/ephemeral}
 RUN=${BGW_BUILDHOST_RUN:-/run/bgw-eph}
 
 log() { printf '[buildhost %s] %s\n' "${ID:-}" "$*" >&2; }
-# shellcheck source=lib/egress-bridge.sh
+# shellcheck source=scripts/lib/egress-bridge.sh disable=SC1091
 . "$(dirname "$0")/lib/egress-bridge.sh"
 
 if [ "$CMD" = list ]; then
@@ -88,9 +88,10 @@ start() {
     [[ "$egress" =~ ^[A-Za-z0-9._-]+:[0-9]{1,5}$ ]] || { log "BGW_BUILDHOST_EGRESS=$egress is not host:port"; exit 2; }
     [[ "$egress_bridge" =~ ^(10|172|192)\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/24$ ]] \
       || { log "BGW_BUILDHOST_EGRESS_BRIDGE=$egress_bridge is not a private address/24"; exit 2; }
-    [[ "$egress_port" =~ ^[0-9]{1,5}$ ]] && [ "$egress_port" -ge 1 ] && [ "$egress_port" -le 65535 ] \
-      && [ "$egress_port" != "$port" ] \
-      || { log "BGW_BUILDHOST_EGRESS_PORT=$egress_port is not a port other than the registry's"; exit 2; }
+    if ! [[ "$egress_port" =~ ^[0-9]{1,5}$ ]] || [ "$egress_port" -lt 1 ] || [ "$egress_port" -gt 65535 ] \
+        || [ "$egress_port" = "$port" ]; then
+      log "BGW_BUILDHOST_EGRESS_PORT=$egress_port is not a port other than the registry's"; exit 2
+    fi
     bridge=(--bip "$egress_bridge")
   fi
   mkdir -p "$DIR/data" "$SHORT"

@@ -63,7 +63,7 @@ BUILD_CACHE_KEEP=${BGW_BUILD_CACHE_KEEP:-10GB}
 CACHE=${BGW_CACHE:-/var/cache/build-gateway}
 
 log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
-# shellcheck source=lib/egress-bridge.sh
+# shellcheck source=scripts/lib/egress-bridge.sh disable=SC1091
 . "$ROOT/scripts/lib/egress-bridge.sh"
 
 install_packages() {

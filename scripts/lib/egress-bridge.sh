@@ -34,12 +34,12 @@ egress_bridge_isolation() {
 # the unix socket (a file: reachable from inside), whatever leads from it to the gateway's egress proxy. Waits until
 # it listens; non-zero when it does not come up.
 egress_forwarder() {
-  local netns=$1 port=$2 socket=$3 logfile=$4 pidfile=$5 i
+  local netns=$1 port=$2 socket=$3 logfile=$4 pidfile=$5 _
   log "starting the egress forwarder 0.0.0.0:$port -> $socket in $netns"
   setsid nsenter "--net=/run/netns/$netns" socat "TCP-LISTEN:$port,bind=0.0.0.0,reuseaddr,fork" \
     "UNIX-CONNECT:$socket" >"$logfile" 2>&1 </dev/null &
   echo $! >"$pidfile"
-  for i in $(seq 1 40); do
+  for _ in $(seq 1 40); do
     if ip netns exec "$netns" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null; then return 0; fi
     sleep 0.25
   done
