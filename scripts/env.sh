@@ -63,6 +63,8 @@ BUILD_CACHE_KEEP=${BGW_BUILD_CACHE_KEEP:-10GB}
 CACHE=${BGW_CACHE:-/var/cache/build-gateway}
 
 log() { printf '[env %s] %s\n' "$NAME" "$*" >&2; }
+# shellcheck source=scripts/lib/egress-bridge.sh disable=SC1091
+. "$ROOT/scripts/lib/egress-bridge.sh"
 
 install_packages() {
   local need=()
@@ -358,24 +360,12 @@ start_netns() {
   ip netns exec "$NETNS" ip link set lo up
 }
 
-# Steps of concurrent egress builds share the bridge (docker0) in the namespace, and dockerd without iptables has no
-# --icc=false. So the namespace gets an nftables table of family bridge (ebtables-nft's "filter", from the iptables
-# package; the kernel's nf_tables, no nft binary needed) whose FORWARD chain (hook forward) drops every frame the
-# bridge would forward from one port to another: one step never reaches another, whoever's build it is. A step's
-# traffic to the bridge's own address (the egress forwarder) is delivered to the namespace (hook input), not
-# forwarded, so the egress path stays. The namespace has no other bridge, so the rule needs no port names.
-# Idempotent; `up` fails rather than run egress steps without it.
-ISOLATION_RULE="-j DROP"
-isolation_present() {
-  ip netns exec "$NETNS" ebtables-nft -t filter -L FORWARD 2>/dev/null | grep -qx -- "$ISOLATION_RULE"
-}
+# The isolation of the egress bridge's ports (scripts/lib/egress-bridge.sh, shared with scripts/buildhost.sh's
+# ephemeral hosts): ebtables-nft FORWARD drop in the namespace. Idempotent; `up` fails rather than run egress steps
+# without it.
+ISOLATION_RULE=$EGRESS_ISOLATION_RULE
 start_isolation() {
-  if isolation_present; then log "bridge isolation already in $NETNS"; return; fi
-  log "isolating the ports of the egress bridge in $NETNS (nftables, family bridge: table filter, chain FORWARD: drop)"
-  # shellcheck disable=SC2086
-  if ! ip netns exec "$NETNS" ebtables-nft -t filter -A FORWARD $ISOLATION_RULE || ! isolation_present; then
-    log "could not install the bridge isolation rule in $NETNS (ebtables-nft, nf_tables bridge family)"; exit 1
-  fi
+  egress_bridge_isolation "$NETNS" || exit 1
 }
 
 in_netns() { [ -f "$1" ] && [ "$(ip netns identify "$(cat "$1")" 2>/dev/null)" = "$NETNS" ]; }
@@ -425,16 +415,7 @@ SH
   fi
   if alive "$fwd" && in_netns "$fwd"; then log "egress forwarder already running in $NETNS"; return; fi
   stop_pid "$fwd" "egress forwarder"
-  log "starting the egress forwarder 0.0.0.0:$EGRESS_PORT -> $EGRESS_SOCKET in $NETNS"
-  setsid nsenter "--net=/run/netns/$NETNS" socat "TCP-LISTEN:$EGRESS_PORT,bind=0.0.0.0,reuseaddr,fork" \
-    "UNIX-CONNECT:$EGRESS_SOCKET" >"$dir/egress-forwarder.log" 2>&1 </dev/null &
-  echo $! >"$fwd"
-  local i
-  for i in $(seq 1 40); do
-    if ip netns exec "$NETNS" bash -c "exec 3<>/dev/tcp/127.0.0.1/$EGRESS_PORT" 2>/dev/null; then return; fi
-    sleep 0.25
-  done
-  log "the egress forwarder did not come up; see $dir/egress-forwarder.log"; exit 1
+  egress_forwarder "$NETNS" "$EGRESS_PORT" "$EGRESS_SOCKET" "$dir/egress-forwarder.log" "$fwd" || exit 1
 }
 
 # The mirrors of make test (issue #14), as static files in $CACHE/egress-mirror (kept between runs):

@@ -57,8 +57,9 @@ public record HostPoolProperties(
 
         public static Ephemeral off() {
             return new Ephemeral(false, Provider.LOCAL, "ephemeral", 2, 1, Duration.ofMinutes(2),
-                    new Local(Path.of("scripts/buildhost.sh"), null, null, null),
-                    new Kubernetes(null, null, null, "build-host", 2376, null, null, null, null, null, null, null));
+                    new Local(Path.of("scripts/buildhost.sh"), null, null, null, null),
+                    new Kubernetes(null, null, null, "build-host", 2376, null, null, null, null, null, null, null,
+                            null));
         }
     }
 
@@ -73,9 +74,13 @@ public record HostPoolProperties(
      * @param runDir sockets and exec roots (short: unix socket paths are limited to ~100 bytes); default
      *        {@code /run/bgw-eph-<hash of root>}
      * @param tokenSocket the token registry's unix socket, which each host's forwarder leads to
+     * @param egress the egress path of the hosts (issue #14, docs/egress.md): {@code proxy} is the gateway's egress
+     *        proxy as this machine reaches it; each host's daemon gets the bridge and a forwarder to it (the script's
+     *        BGW_BUILDHOST_EGRESS*), and the host the egress address {@code <bridge address>:<port>}; unset: the
+     *        hosts have no egress path and a build whose team has an egress allowlist fails on them
      */
     public record Local(@DefaultValue("scripts/buildhost.sh") Path script, Path root, Path runDir,
-            Path tokenSocket) {
+            Path tokenSocket, @Valid HostEgress egress) {
     }
 
     /**
@@ -91,16 +96,59 @@ public record HostPoolProperties(
      * @param ownerPod the gateway's own Pod name (downward API): the build-host Pods get it as owner, so Kubernetes
      *        deletes them if the gateway's Pod goes away before it could
      * @param labels added to the Pod's labels (the NetworkPolicy selecting build hosts must match them)
+     * @param egress the egress path of the Pods (issue #14, docs/egress.md): each Pod gets BGW_EGRESS_PROXY,
+     *        BGW_EGRESS_BRIDGE and BGW_EGRESS_PORT, as the chart's fixed build hosts do, and the host the egress
+     *        address {@code <bridge address>:<port>}; unset: the Pods have no egress path and a build whose team has
+     *        an egress allowlist fails on them
      */
     public record Kubernetes(String namespace, String image, String serverTlsSecret,
             @DefaultValue("build-host") String namePrefix, @DefaultValue("2376") int port, String clientTlsPath,
             String subdomain, String ownerPod, String serviceAccount, Map<String, String> labels,
-            Map<String, String> nodeSelector, List<Toleration> tolerations) {
+            Map<String, String> nodeSelector, List<Toleration> tolerations, @Valid HostEgress egress) {
 
         public Kubernetes {
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             nodeSelector = nodeSelector == null ? Map.of() : Map.copyOf(nodeSelector);
             tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);
+        }
+    }
+
+    /**
+     * The egress path an ephemeral host sets up for itself (buildhost/entrypoint.sh, scripts/buildhost.sh): a bridge
+     * inside the daemon's network namespace whose only neighbour is a forwarder to the gateway's egress proxy.
+     *
+     * @param proxy the gateway's egress proxy as the host reaches it, {@code host:port}
+     * @param bridge the bridge's own address and /24 (dockerd's {@code --bip}), private, inside the host only
+     * @param port the forwarder's port on the bridge address
+     */
+    public record HostEgress(@NotBlank String proxy, @DefaultValue("10.213.0.1/24") String bridge,
+            @Min(1) @DefaultValue("3128") int port) {
+
+        private static final java.util.regex.Pattern PROXY = java.util.regex.Pattern.compile(
+                "[A-Za-z0-9._-]+:[0-9]{1,5}");
+        private static final java.util.regex.Pattern BRIDGE = java.util.regex.Pattern.compile(
+                "((?:10|172|192)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3})/24");
+
+        public HostEgress {
+            bridge = bridge == null || bridge.isBlank() ? "10.213.0.1/24" : bridge.strip();
+            // Checked here too so that a wrong setting stops the gateway at start, not each host at its start.
+            if (proxy == null || !PROXY.matcher(proxy.strip()).matches()) {
+                throw new IllegalArgumentException("the hosts' egress proxy must be host:port, not " + proxy);
+            }
+            proxy = proxy.strip();
+            if (!BRIDGE.matcher(bridge).matches()) {
+                throw new IllegalArgumentException("the hosts' egress bridge must be a private address/24 such as"
+                        + " 10.213.0.1/24, not " + bridge);
+            }
+            if (port < 1 || port > 65535 || port == 2376) {
+                throw new IllegalArgumentException("the hosts' egress port must be a port other than 2376, not "
+                        + port);
+            }
+        }
+
+        /** Where the host's steps reach the forwarder: {@code <bridge address>:<port>}. */
+        public String address() {
+            return bridge.substring(0, bridge.indexOf('/')) + ":" + port;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.AuditRecord;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -95,6 +96,7 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
                 .withName("dockerd")
                 .withImage(k8s.image())
                 .withImagePullPolicy("IfNotPresent")
+                .withEnv(egressEnv())
                 .withNewSecurityContext().withPrivileged(true).withRunAsUser(0L).withReadOnlyRootFilesystem(true)
                 .endSecurityContext()
                 .addNewPort().withName("docker-tls").withContainerPort(k8s.port()).withProtocol("TCP").endPort()
@@ -122,6 +124,21 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
             }
         }
         return pod.build();
+    }
+
+    /**
+     * The egress path's environment (buildhost/entrypoint.sh), as the chart gives its fixed build hosts: a bridge
+     * with a forwarder to the gateway's egress proxy; a Pod whose rules cannot be installed exits before dockerd
+     * starts, so it never becomes Ready. Empty without egress settings (the daemon's bridge stays none).
+     */
+    private List<EnvVar> egressEnv() {
+        HostPoolProperties.HostEgress egress = k8s.egress();
+        if (egress == null) {
+            return List.of();
+        }
+        return List.of(new EnvVar("BGW_EGRESS_PROXY", egress.proxy(), null),
+                new EnvVar("BGW_EGRESS_BRIDGE", egress.bridge(), null),
+                new EnvVar("BGW_EGRESS_PORT", Integer.toString(egress.port()), null));
     }
 
     static boolean ready(Pod p) {
@@ -156,7 +173,8 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
             facts.put("node", ready.getSpec().getNodeName());
         }
         return new Started(new HostPoolProperties.Host(id, "tcp://" + address + ":" + k8s.port(), 1,
-                k8s.clientTlsPath(), HostPoolProperties.Builder.BUILDKIT, null, null, null), facts);
+                k8s.clientTlsPath(), HostPoolProperties.Builder.BUILDKIT,
+                k8s.egress() == null ? null : k8s.egress().address(), null, null), facts);
     }
 
     @Override

@@ -21,7 +21,8 @@ import java.util.function.Consumer;
  * one shell script rather than redone in Java: network namespaces, nsenter, socat and mount clean-up are shell
  * tools' work, an operator can run the same script by hand, and the gateway runs as root locally anyway (as
  * {@code make run} does). Base images are not shared: every host starts with an empty image store, and the build
- * pulls its granted images with its own token.
+ * pulls its granted images with its own token. With {@code local.egress} set, each daemon also gets the egress bridge
+ * and a forwarder to the gateway's egress proxy (issue #14; the script sets it up as env.sh does for its host).
  */
 final class LocalEphemeralHosts extends EphemeralHosts {
 
@@ -87,7 +88,9 @@ final class LocalEphemeralHosts extends EphemeralHosts {
         if (!endpoint.startsWith("unix://")) {
             throw new IOException("scripts/buildhost.sh start printed no endpoint: " + tail(r.out()));
         }
-        return new Started(new HostPoolProperties.Host(id, endpoint, 1, null, HostPoolProperties.Builder.BUILDKIT, null, null, null),
+        // With egress settings the script gave the daemon the bridge and the forwarder (or failed the start).
+        return new Started(new HostPoolProperties.Host(id, endpoint, 1, null, HostPoolProperties.Builder.BUILDKIT,
+                local.egress() == null ? null : local.egress().address(), null, null),
                 Map.of("networkNamespace", "bgw-eph-" + id));
     }
 
@@ -134,6 +137,12 @@ final class LocalEphemeralHosts extends EphemeralHosts {
         env.put("BGW_TOKEN_SOCKET", local.tokenSocket().toString());
         env.put("BGW_BUILDHOST_ROOT", root.toString());
         env.put("BGW_BUILDHOST_RUN", runDir.toString());
+        env.remove("BGW_BUILDHOST_EGRESS");
+        if (local.egress() != null) {
+            env.put("BGW_BUILDHOST_EGRESS", local.egress().proxy());
+            env.put("BGW_BUILDHOST_EGRESS_BRIDGE", local.egress().bridge());
+            env.put("BGW_BUILDHOST_EGRESS_PORT", Integer.toString(local.egress().port()));
+        }
         pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         Process p = pb.start();
         // Both streams are small (an endpoint, a few log lines); read on their own threads so neither blocks.

@@ -648,6 +648,45 @@ class HelmChartTest {
     }
 
     @Test
+    void withEgressTheEphemeralBuildHostPodsGetTheSameEgressPath() throws IOException {
+        List<HasMetadata> objects = parse(renderEgress("buildHosts.ephemeral.enabled=true"));
+        assertThat(all(objects, StatefulSet.class)).isEmpty();
+        String config = one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config")
+                .getData().get("application.yaml");
+        // The Pod the gateway will create, from its configuration as the gateway binds it.
+        var pod = io.buildgateway.hostpool.EphemeralPods.podFor(config, "h1");
+        Map<String, String> env = new java.util.HashMap<>();
+        for (EnvVar e : pod.getSpec().getContainers().get(0).getEnv()) {
+            env.put(e.getName(), e.getValue());
+        }
+        assertThat(env).containsExactlyInAnyOrderEntriesOf(Map.of(
+                "BGW_EGRESS_PROXY", "bg-build-gateway-egress.builds.svc:3128",
+                "BGW_EGRESS_BRIDGE", "10.213.0.1/24",
+                "BGW_EGRESS_PORT", "3128"));
+        // ... and the host its egress address (the forwarder on the bridge), so egress builds are not refused on it.
+        assertThat(io.buildgateway.hostpool.EphemeralPods.egressAddress(config)).isEqualTo("10.213.0.1:3128");
+        // The NetworkPolicies let those Pods reach the gateway's egress listener.
+        List<PodTemplateSpec> pods = new ArrayList<>(podTemplates(objects));
+        pods.add(new PodTemplateSpec(pod.getMetadata(), pod.getSpec()));
+        assertThat(NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, pods))
+                .contains("buildhost -> gateway TCP/3128");
+
+        // Another port and bridge are carried through; without egress the Pods get none of it.
+        String other = one(parse(renderEgress("buildHosts.ephemeral.enabled=true", "egress.proxyPort=3130",
+                "egress.bridgeCidr=192.168.77.1/24")), io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-config").getData()
+                .get("application.yaml");
+        assertThat(io.buildgateway.hostpool.EphemeralPods.podFor(other, "h1").getSpec().getContainers().get(0)
+                .getEnv()).extracting(EnvVar::getValue).containsExactly("bg-build-gateway-egress.builds.svc:3130",
+                        "192.168.77.1/24", "3130");
+        assertThat(io.buildgateway.hostpool.EphemeralPods.egressAddress(other)).isEqualTo("192.168.77.1:3130");
+        String plain = one(parse(render(EPHEMERAL)), io.fabric8.kubernetes.api.model.ConfigMap.class,
+                "bg-build-gateway-config").getData().get("application.yaml");
+        assertThat(io.buildgateway.hostpool.EphemeralPods.podFor(plain, "h1").getSpec().getContainers().get(0)
+                .getEnv()).isNullOrEmpty();
+        assertThat(io.buildgateway.hostpool.EphemeralPods.egressAddress(plain)).isNull();
+    }
+
+    @Test
     void withoutEgressNothingOfItIsRendered() {
         List<HasMetadata> objects = parse(render());
         assertThat(objects).noneMatch(o -> o.getMetadata().getName().equals("bg-build-gateway-egress"));
@@ -669,9 +708,6 @@ class HelmChartTest {
         assertThat(NetworkEdges.allowed(all(three, NetworkPolicy.class), NS, podTemplates(three)))
                 .contains("gateway -> gateway TCP/3128");
         assertThat(renderEgressUnchecked("gateway.autoscaling.enabled=true")).contains("peer-address: ${POD_IP}");
-        // Ephemeral build-host Pods do not get the egress environment yet.
-        assertThatThrownBy(() -> renderEgress("buildHosts.ephemeral.enabled=true"))
-                .hasMessageContaining("not supported with buildHosts.ephemeral.enabled");
         // The bridge: a private address/24 that is a host of it; the port: not the daemon's or the API's.
         for (String bad : List.of("8.8.8.1/24", "10.213.0.0/24", "10.213.0.1/16", "10.213.0.255/24", "x")) {
             assertThatThrownBy(() -> renderEgress("egress.bridgeCidr=" + bad)).as(bad)

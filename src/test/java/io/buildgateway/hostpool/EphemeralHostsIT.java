@@ -27,6 +27,8 @@ import tools.jackson.databind.JsonNode;
  * the registry forwarder) started by scripts/buildhost.sh and destroyed after the build, with a warm pool of one.
  * Asserted from outside the gateway too: the daemon ids the provenance names differ, and afterwards no data root,
  * network namespace, mount or process of a used host is left, whether the build succeeded, failed or was cancelled.
+ * The hosts have the egress path (issue #14: {@code local.egress}, the script's bridge and forwarder to this gateway's
+ * egress proxy): a team with an egress allowlist fetches from the test mirror on an ephemeral host.
  */
 class EphemeralHostsIT extends IntegrationTest {
 
@@ -48,6 +50,20 @@ class EphemeralHostsIT extends IntegrationTest {
                 .toAbsolutePath().toString());
         registry.add("gateway.hostpool.ephemeral.local.root", HOSTS::toString);
         registry.add("gateway.hostpool.ephemeral.local.token-socket", () -> require("BGW_TOKEN_SOCKET"));
+        // Controlled egress: the gateway's egress proxy on a port known before it starts, which each host's relay
+        // leads to (scripts/buildhost.sh BGW_BUILDHOST_EGRESS).
+        registry.add("bgw.it.egress-listen", () -> "127.0.0.1:" + EGRESS_PORT);
+        registry.add("gateway.hostpool.ephemeral.local.egress.proxy", () -> "127.0.0.1:" + EGRESS_PORT);
+    }
+
+    private static final int EGRESS_PORT = freePort();
+
+    private static int freePort() {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Autowired
@@ -166,6 +182,63 @@ class EphemeralHostsIT extends IntegrationTest {
         assertThat(awaitFinal(token, cancelled, Duration.ofMinutes(1)).path("status").asString())
                 .isEqualTo("CANCELLED");
         assertGone(instance);
+    }
+
+    /**
+     * Issue #14 on ephemeral hosts: a RUN step of a team with an egress allowlist fetches from the test mirror
+     * through the host's bridge, forwarder and relay and the gateway's proxy; the fetch is recorded, the canary sees
+     * nothing, and the host goes afterwards (its relay and forwarder with it).
+     */
+    @Test
+    void anEgressBuildOnAnEphemeralHostFetchesFromTheMirrorThroughTheProxy() throws Exception {
+        String team = "ege" + RUN;
+        String token = builder(team);
+        String mirror = require("BGW_MIRROR_URL");
+        String release = mirror + "/debian/dists/stable/Release";
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN wget -q -O /release.txt " + release + " && grep -q 'build-gateway test mirror' /release.txt\n"
+                + "USER 65534\n";
+        egressPolicy(token, team, mirror + "/debian/", dockerfile);
+        Path canaryLog = Path.of(require("BGW_CANARY_LOG"));
+        String canaryBefore = Files.exists(canaryLog) ? Files.readString(canaryLog) : "";
+
+        Response accepted = submit(token, "image=" + team + "/app&tag=1&noCache=true", Tars.dockerfile(dockerfile));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String id = read(accepted).path("id").asString();
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(4));
+        String logs = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(done.path("status").asString()).as(done + "\n" + logs).isEqualTo("SUCCEEDED");
+        assertThat(done.path("host").asString()).isEqualTo("ephemeral");
+        assertThat(logs).contains("network to the egress proxy only");
+        JsonNode fetches = read(get(token, "/api/v1/builds/" + id + "/fetches"));
+        assertThat(fetches.path("fetches").findValuesAsString("url")).as(fetches.toString()).contains(release);
+        assertThat(auditCount("build.fetch", "build/" + id)).isGreaterThanOrEqualTo(1);
+        assertThat(Files.exists(canaryLog) ? Files.readString(canaryLog) : "").isEqualTo(canaryBefore);
+        Matcher m = HOST_LINE.matcher(logs);
+        assertThat(m.find()).as(logs).isTrue();
+        assertGone(m.group(1));
+    }
+
+    /** Gives the team the egress allowlist and switches off the lint rules that would block the Dockerfile. */
+    private void egressPolicy(String token, String team, String allowed, String dockerfile) throws Exception {
+        String before = read(get(token, "/api/v1/policy")).path("digest").asString();
+        JsonNode lint = read(send(request(token, "/api/v1/lint?image=" + team + "/app")
+                .header("Content-Type", "text/plain").POST(HttpRequest.BodyPublishers.ofString(dockerfile))));
+        StringBuilder doc = new StringBuilder("teams:\n  " + team + ":\n    egress:\n      - \"" + allowed + "\"\n");
+        List<String> off = new ArrayList<>();
+        for (JsonNode f : lint.path("findings")) {
+            String rule = f.path("rule").asString();
+            if (f.path("severity").asString().equals("error") && !off.contains(rule)) {
+                off.add(rule);
+            }
+        }
+        if (!off.isEmpty()) {
+            doc.append("    rules:\n");
+            off.forEach(r -> doc.append("      ").append(r).append(": \"off\"\n"));
+        }
+        Files.writeString(POLICY.resolve("zz-egress-" + team + ".yaml"), doc.toString());
+        eventually("the policy change being picked up", Duration.ofSeconds(15),
+                () -> !read(get(token, "/api/v1/policy")).path("digest").asString().equals(before));
     }
 
     /** Nothing of the host is left: by the gateway's account, the script's check, and by looking ourselves. */

@@ -20,8 +20,16 @@ public final class EphemeralPods {
     private EphemeralPods() {
     }
 
-    /** The Pod of ephemeral host {@code id} under {@code applicationYaml} (the chart's application.yaml). */
-    public static Pod podFor(String applicationYaml, String id) {
+    /**
+     * The egress address the Kubernetes provider gives its hosts under {@code applicationYaml} (the forwarder on the
+     * Pods' bridge), null without egress settings.
+     */
+    public static String egressAddress(String applicationYaml) {
+        HostPoolProperties.HostEgress egress = bind(applicationYaml).ephemeral().kubernetes().egress();
+        return egress == null ? null : egress.address();
+    }
+
+    private static HostPoolProperties bind(String applicationYaml) {
         StandardEnvironment env = new StandardEnvironment();
         try {
             new YamlPropertySourceLoader().load("chart", new ByteArrayResource(applicationYaml.getBytes(
@@ -29,8 +37,13 @@ public final class EphemeralPods {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        HostPoolProperties properties = Binder.get(env).bind("gateway.hostpool", HostPoolProperties.class)
+        return Binder.get(env).bind("gateway.hostpool", HostPoolProperties.class)
                 .orElseThrow(() -> new AssertionError("no gateway.hostpool in the configuration"));
+    }
+
+    /** The Pod of ephemeral host {@code id} under {@code applicationYaml} (the chart's application.yaml). */
+    public static Pod podFor(String applicationYaml, String id) {
+        HostPoolProperties properties = bind(applicationYaml);
         if (properties.ephemeral() == null || !properties.ephemeral().enabled()
                 || properties.ephemeral().provider() != HostPoolProperties.Provider.KUBERNETES) {
             throw new AssertionError("the configuration has no Kubernetes ephemeral hosts: " + properties.ephemeral());
@@ -42,7 +55,7 @@ public final class EphemeralPods {
         HostPoolProperties.Ephemeral unowned = new HostPoolProperties.Ephemeral(e.enabled(), e.provider(), e.name(),
                 e.maxHosts(), e.warm(), e.startTimeout(), e.local(), new HostPoolProperties.Kubernetes(k.namespace(),
                         k.image(), k.serverTlsSecret(), k.namePrefix(), k.port(), k.clientTlsPath(), k.subdomain(),
-                        null, k.serviceAccount(), k.labels(), k.nodeSelector(), k.tolerations()));
+                        null, k.serviceAccount(), k.labels(), k.nodeSelector(), k.tolerations(), k.egress()));
         KubernetesEphemeralHosts hosts = new KubernetesEphemeralHosts(unowned, null, host -> null, audit -> { });
         return hosts.template(id);
     }

@@ -42,15 +42,19 @@ class KubernetesEphemeralHostsTest {
     private KubernetesEphemeralHosts pool;
 
     private static HostPoolProperties.Ephemeral config(int warm) {
+        return config(warm, null);
+    }
+
+    private static HostPoolProperties.Ephemeral config(int warm, HostPoolProperties.HostEgress egress) {
         HostPoolProperties.Kubernetes k8s = new HostPoolProperties.Kubernetes(NS,
                 "registry.corp.example/platform/build-host@sha256:" + "ab".repeat(32), "build-host-tls",
                 "build-host", 2376, "/etc/build-gateway/buildhost-client", "bgw-buildhost", "gateway-0", null,
                 Map.of("app.kubernetes.io/instance", "bgw"), Map.of("build-gateway/build-host", "true"),
                 List.of(new HostPoolProperties.Toleration("build-gateway/build-host", "Equal", "true",
-                        "NoSchedule")));
+                        "NoSchedule")), egress);
         return new HostPoolProperties.Ephemeral(true, HostPoolProperties.Provider.KUBERNETES, "ephemeral", 2, warm,
                 Duration.ofSeconds(20), new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
-                        null), k8s);
+                        null, null), k8s);
     }
 
     @BeforeEach
@@ -104,7 +108,11 @@ class KubernetesEphemeralHostsTest {
     }
 
     private KubernetesEphemeralHosts pool(int warm) {
-        pool = new KubernetesEphemeralHosts(config(warm), client, host -> {
+        return pool(warm, null);
+    }
+
+    private KubernetesEphemeralHosts pool(int warm, HostPoolProperties.HostEgress egress) {
+        pool = new KubernetesEphemeralHosts(config(warm, egress), client, host -> {
             verified.add(host.endpoint());
             return "daemon-of-" + host.name();
         }, audit::add);
@@ -149,6 +157,9 @@ class KubernetesEphemeralHostsTest {
         Container dockerd = pod.getSpec().getContainers().get(0);
         assertThat(dockerd.getImage()).contains("@sha256:");
         assertThat(dockerd.getSecurityContext().getPrivileged()).isTrue();
+        // Without egress settings: no egress environment (the daemon's bridge stays none), no egress address.
+        assertThat(dockerd.getEnv()).isEmpty();
+        assertThat(lease.host().egressAddress()).isNull();
         // The server certificate by reference only: the provider never creates or reads a Secret.
         assertThat(pod.getSpec().getVolumes()).anySatisfy(v -> {
             assertThat(v.getName()).isEqualTo("tls");
@@ -172,6 +183,35 @@ class KubernetesEphemeralHostsTest {
         hosts.release(next);
         eventually(() -> hosts.live().isEmpty());
         assertThat(buildHostPods()).isEmpty();
+    }
+
+    @Test
+    void withEgressSettingsThePodGetsTheEgressPathAndTheHostItsForwardersAddress() throws Exception {
+        KubernetesEphemeralHosts hosts = pool(0, new HostPoolProperties.HostEgress(
+                "bgw-build-gateway-egress.builds.svc:3128", "10.213.0.1/24", 3128));
+        BuildHostProvider.Lease lease = hosts.acquire("ephemeral", "build-1");
+
+        Container dockerd = client.pods().inNamespace(NS).withName("build-host-" + lease.instance()).get().getSpec()
+                .getContainers().get(0);
+        // The same environment as the chart's fixed build hosts (templates/buildhost.yaml, buildhost/entrypoint.sh).
+        assertThat(dockerd.getEnv()).extracting(e -> e.getName() + "=" + e.getValue()).containsExactly(
+                "BGW_EGRESS_PROXY=bgw-build-gateway-egress.builds.svc:3128", "BGW_EGRESS_BRIDGE=10.213.0.1/24",
+                "BGW_EGRESS_PORT=3128");
+        // Steps reach the forwarder on the bridge address: a build with egress is not refused on this host.
+        assertThat(lease.host().egressAddress()).isEqualTo("10.213.0.1:3128");
+        assertThat(lease.host().builder()).isEqualTo(HostPoolProperties.Builder.BUILDKIT);
+        hosts.release(lease);
+        eventually(() -> hosts.live().isEmpty());
+    }
+
+    @Test
+    void wrongEgressSettingsAreRefusedAtStart() {
+        assertThatThrownBy(() -> new HostPoolProperties.HostEgress("no-port", "10.213.0.1/24", 3128))
+                .hasMessageContaining("host:port");
+        assertThatThrownBy(() -> new HostPoolProperties.HostEgress("proxy:3128", "10.213.0.1/16", 3128))
+                .hasMessageContaining("/24");
+        assertThatThrownBy(() -> new HostPoolProperties.HostEgress("proxy:3128", "10.213.0.1/24", 2376))
+                .hasMessageContaining("2376");
     }
 
     @Test
