@@ -33,7 +33,7 @@ class ProblemErrorController implements ErrorController {
         // A filter (the token lookup) that could not reach the database: 503 with Retry-After, as in MVC.
         if (status == 500 && request.getAttribute(RequestDispatcher.ERROR_EXCEPTION) instanceof Throwable failure
                 && DatabaseUnavailable.is(failure)) {
-            Problem problem = ProblemHandler.databaseUnavailable();
+            Problem problem = DatabaseUnavailable.problem();
             ProblemDetail body = problems.toDetail(problem, request);
             Object failedUri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
             if (failedUri != null) {

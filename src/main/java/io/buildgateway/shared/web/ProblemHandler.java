@@ -75,7 +75,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
         if (DatabaseUnavailable.is(e)) {
             log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
-            return render(databaseUnavailable(), request, null);
+            return render(DatabaseUnavailable.problem(), request, null);
         }
         log.error("unexpected failure on {} {}", request.getMethod(), request.getRequestURI(), e);
         return render(new Problem(500, "internal", "Internal error",
@@ -123,11 +123,6 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
                 : "the request cannot be handled";
         Problem problem = new Problem(statusCode.value(), typeFor(statusCode.value()), titleFor(statusCode), detail);
         return cast(render(problem, servletRequest, headers));
-    }
-
-    /** 503 while the database cannot be reached (stopped, restarting, failing over); the client retries. */
-    static Problem databaseUnavailable() {
-        return DatabaseUnavailable.problem();
     }
 
     private ResponseEntity<ProblemDetail> render(Problem problem, HttpServletRequest request, HttpHeaders headers) {
