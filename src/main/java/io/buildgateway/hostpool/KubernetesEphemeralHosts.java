@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -32,6 +31,8 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
 
     static final String ID_LABEL = "build-gateway.io/ephemeral-host";
     static final String POOL_LABEL = "build-gateway.io/ephemeral-pool";
+    /** How often a start or a delete reads its Pod. */
+    static final Duration POLL = Duration.ofMillis(250);
 
     private final KubernetesClient client;
     private final HostPoolProperties.Kubernetes k8s;
@@ -157,8 +158,10 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
     @Override
     protected Started start(String id, Duration timeout) throws Exception {
         client.pods().inNamespace(namespace).resource(template(id)).create();
-        Pod ready = client.pods().inNamespace(namespace).withName(podName(id))
-                .waitUntilCondition(p -> ready(p) || ended(p), timeout.toMillis(), TimeUnit.MILLISECONDS);
+        Pod ready = awaitPod(id, p -> p != null && (ready(p) || ended(p)), timeout);
+        if (ready == null) {
+            throw new IllegalStateException("build host Pod " + podName(id) + " was not ready within " + timeout);
+        }
         if (!ready(ready)) {
             throw new IllegalStateException("build host Pod " + podName(id) + " ended before it was ready: "
                     + (ready == null || ready.getStatus() == null ? "no status" : ready.getStatus().getPhase()));
@@ -181,8 +184,31 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
     protected List<String> destroy(String id) throws Exception {
         var pod = client.pods().inNamespace(namespace).withName(podName(id));
         pod.withGracePeriod(10).delete();
-        pod.waitUntilCondition(java.util.Objects::isNull, 2, TimeUnit.MINUTES);
+        awaitPod(id, java.util.Objects::isNull, Duration.ofMinutes(2));
         return pod.get() == null ? List.of() : List.of("Pod " + podName(id) + " still exists");
+    }
+
+    /**
+     * Reads the Pod every {@link #POLL} until the condition holds or the timeout passes; returns the last Pod read
+     * (null once deleted), or null on timeout when the condition is not about deletion. Polling rather than
+     * fabric8's informer-based {@code waitUntilCondition}: no watch per wait, which costs a real API server more
+     * than a GET every 250 ms, and whose close with an event in flight stalled the mock server's event loop for
+     * up to a minute in the unit tests.
+     */
+    private Pod awaitPod(String id, java.util.function.Predicate<Pod> condition, Duration timeout)
+            throws InterruptedException {
+        var resource = client.pods().inNamespace(namespace).withName(podName(id));
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            Pod p = resource.get();
+            if (condition.test(p)) {
+                return p;
+            }
+            if (System.nanoTime() >= deadline) {
+                return condition.test(null) ? p : null;
+            }
+            Thread.sleep(POLL.toMillis());
+        }
     }
 
     @Override

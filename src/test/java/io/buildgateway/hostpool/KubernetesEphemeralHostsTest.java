@@ -37,15 +37,18 @@ class KubernetesEphemeralHostsTest {
     private static final String NS = "builds";
     private final List<AuditRecord> audit = new CopyOnWriteArrayList<>();
     private volatile boolean failAll;
+    private volatile boolean neverReady;
+    private Duration startTimeout = Duration.ofSeconds(20);
     private final Set<String> verified = ConcurrentHashMap.newKeySet();
     private Thread kubelet;
     private KubernetesEphemeralHosts pool;
 
-    private static HostPoolProperties.Ephemeral config(int warm) {
-        return config(warm, null);
+    private HostPoolProperties.Ephemeral config(int warm, HostPoolProperties.HostEgress egress) {
+        return config(warm, egress, startTimeout);
     }
 
-    private static HostPoolProperties.Ephemeral config(int warm, HostPoolProperties.HostEgress egress) {
+    private static HostPoolProperties.Ephemeral config(int warm, HostPoolProperties.HostEgress egress,
+            Duration startTimeout) {
         HostPoolProperties.Kubernetes k8s = new HostPoolProperties.Kubernetes(NS,
                 "registry.corp.example/platform/build-host@sha256:" + "ab".repeat(32), "build-host-tls",
                 "build-host", 2376, "/etc/build-gateway/buildhost-client", "bgw-buildhost", "gateway-0", null,
@@ -53,7 +56,7 @@ class KubernetesEphemeralHostsTest {
                 List.of(new HostPoolProperties.Toleration("build-gateway/build-host", "Equal", "true",
                         "NoSchedule")), egress);
         return new HostPoolProperties.Ephemeral(true, HostPoolProperties.Provider.KUBERNETES, "ephemeral", 2, warm,
-                Duration.ofSeconds(20), new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
+                startTimeout, new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
                         null, null), k8s);
     }
 
@@ -70,12 +73,17 @@ class KubernetesEphemeralHostsTest {
     }
 
     @AfterEach
-    void stop() {
-        if (kubelet != null) {
-            kubelet.interrupt();
-        }
+    void stop() throws InterruptedException {
         if (pool != null) {
             pool.close();
+        }
+        // The fake kubelet must not outlive its test: it would mark the next test's Pods by this test's flags.
+        if (kubelet != null) {
+            kubelet.interrupt();
+            kubelet.join(10_000);
+        }
+        for (Pod p : buildHostPods()) {
+            client.pods().inNamespace(NS).resource(p).withGracePeriod(0).delete();
         }
     }
 
@@ -84,7 +92,7 @@ class KubernetesEphemeralHostsTest {
         while (!Thread.currentThread().isInterrupted()) {
             for (Pod p : client.pods().inNamespace(NS).withLabel(KubernetesEphemeralHosts.POOL_LABEL).list()
                     .getItems()) {
-                if (p.getStatus() != null && p.getStatus().getPhase() != null) {
+                if (neverReady || p.getStatus() != null && p.getStatus().getPhase() != null) {
                     continue;
                 }
                 boolean fail = failAll;
@@ -245,6 +253,20 @@ class KubernetesEphemeralHostsTest {
         assertThat(buildHostPods()).isEmpty();
         assertThat(hosts.healthy()).isFalse();
         assertThat(hosts.lastError()).contains("ended before it was ready");
+    }
+
+    @Test
+    void aPodThatIsNeverReadyIsGivenUpAfterTheStartTimeoutAndDeleted() {
+        startTimeout = Duration.ofSeconds(2);
+        KubernetesEphemeralHosts hosts = pool(0);
+        neverReady = true;
+        assertThatThrownBy(() -> hosts.acquire("ephemeral", "build-1"))
+                .isInstanceOf(BuildHostProvider.Unavailable.class)
+                .hasMessageContaining("not ready within");
+        eventually(() -> hosts.live().isEmpty());
+        assertThat(buildHostPods()).isEmpty();
+        assertThat(hosts.healthy()).isFalse();
+        assertThat(hosts.lastError()).contains("not ready within");
     }
 
     private static void eventually(BooleanSupplier condition) {
