@@ -167,6 +167,9 @@ class EgressProxyIT extends IntegrationTest {
             assertThat(r.body()).isEqualTo(jar);
             // curl, as a RUN step would call it with HTTP_PROXY
             assertThat(curl(o.session.proxyUrl(), m2() + "org/x/x-1.0.jar")).isEqualTo("200");
+            // the proxy records a fetch once the whole body has passed, which the client may see first
+            eventually("both fetches being recorded", Duration.ofSeconds(10),
+                    () -> o.session.record().fetches().size() == 2);
             assertThat(o.session.record().fetches()).hasSize(2).allSatisfy(f -> {
                 assertThat(f.url()).isEqualTo(m2() + "org/x/x-1.0.jar");
                 assertThat(f.status()).isEqualTo(200);
