@@ -44,6 +44,11 @@ final class DockerClients implements Closeable {
         }
     }
 
+    /** The empty folder given to docker-java as its config folder (deleted on close). */
+    Path configFolder() {
+        return emptyConfig;
+    }
+
     DockerClient control(HostPoolProperties.Host host) {
         return control.computeIfAbsent(host.name(), n -> create(host, Duration.ofSeconds(10)));
     }
@@ -90,6 +95,18 @@ final class DockerClients implements Closeable {
         return http.responseTimeout(responseTimeout).build();
     }
 
+    /**
+     * Drops the host's clients without closing them, so the next request opens new connections: called when a host's
+     * daemon is back after it died. Its pooled connections led to the dead daemon, and a POST on one fails with
+     * "Broken pipe" (Apache's client retries only idempotent requests). Not closed: a build that outlived a slow health
+     * check may still hold one; it is collected once that build lets go.
+     */
+    void renew(String hostName) {
+        control.remove(hostName);
+        build.remove(hostName);
+        http.remove(hostName);
+    }
+
     /** Closes and drops the clients of a host that is gone (an ephemeral host after its build). */
     void forget(String hostName) {
         DockerClient c = control.remove(hostName);
@@ -116,6 +133,11 @@ final class DockerClients implements Closeable {
         }
         for (com.github.dockerjava.transport.DockerHttpClient client : http.values()) {
             closeQuietly(client);
+        }
+        try {
+            Files.deleteIfExists(emptyConfig);
+        } catch (IOException e) {
+            // not empty after all, or gone: left to the system's temp cleaner
         }
     }
 

@@ -68,9 +68,11 @@ final class HostHealth {
         }
         Health before = health.get(host.name());
         if (before != null && !before.healthy() && next.healthy()) {
-            // The daemon is back (restarted after it died, say): what the gateway's builds left on it when it went
-            // away is removed before the host is given builds again. Untagged images and containers only: a
-            // tagged image was pushed and is the host's cache.
+            // The daemon is back (restarted after it died, say): connections pooled before it died lead nowhere, so
+            // the host gets new clients. What the gateway's builds left on it when it went away is removed before
+            // the host is given builds again. Untagged images and containers only: a tagged image was pushed and is
+            // the host's cache.
+            clients.renew(host.name());
             try {
                 int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"

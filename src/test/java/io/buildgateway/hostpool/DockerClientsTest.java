@@ -1,0 +1,52 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.springframework.util.unit.DataSize;
+
+/** What the client cache promises without a daemon: renewal after a host came back, and nothing left in /tmp. */
+class DockerClientsTest {
+
+    private static final HostPoolProperties.Host HOST = new HostPoolProperties.Host("h1", "unix:///nonexistent.sock",
+            1, null, null, null, null, null);
+
+    private static HostPoolProperties properties() {
+        return new HostPoolProperties(List.of(HOST), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off());
+    }
+
+    @Test
+    void aHostIsGivenTheSameClientsUntilRenewedThenNewOnes() {
+        try (DockerClients clients = new DockerClients(properties())) {
+            var control = clients.control(HOST);
+            var build = clients.build(HOST);
+            var http = clients.http(HOST);
+            assertThat(clients.control(HOST)).isSameAs(control);
+            assertThat(clients.build(HOST)).isSameAs(build);
+            assertThat(clients.http(HOST)).isSameAs(http);
+
+            clients.renew(HOST.name());
+
+            assertThat(clients.control(HOST)).isNotSameAs(control);
+            assertThat(clients.build(HOST)).isNotSameAs(build);
+            assertThat(clients.http(HOST)).isNotSameAs(http);
+        }
+    }
+
+    @Test
+    void closingDeletesTheEmptyConfigFolder() {
+        DockerClients clients = new DockerClients(properties());
+        Path folder = clients.configFolder();
+        clients.control(HOST);
+        assertThat(folder).isDirectory();
+        clients.close();
+        assertThat(Files.exists(folder)).isFalse();
+    }
+}
