@@ -143,13 +143,24 @@ class ReplicasIT extends IntegrationTest {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN echo spread > /spread.txt\nUSER 65534\n");
         List<String> ids = new ArrayList<>();
-        for (int i = 0; i < 8; i++) {
-            String base = i % 2 == 0 ? base() : baseB();
-            Response r = send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds?image=payments/spread&tag=s"
-                    + i + "&noCache=true")).header("Authorization", "Bearer " + token)
-                    .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
-            assertThat(r.status()).as(r.body()).isEqualTo(202);
-            ids.add(read(r).path("id").asString());
+        // Waves of four until both replicas have claimed some: which replica claims a queued build is a race, and on
+        // a loaded machine one replica took all eight of a single batch. At least 8 builds, at most 20.
+        for (int wave = 0; wave < 5; wave++) {
+            for (int i = 0; i < 4; i++) {
+                String base = i % 2 == 0 ? base() : baseB();
+                Response r = send(HttpRequest.newBuilder(URI.create(base + "/api/v1/builds?image=payments/spread&tag=s"
+                        + wave + "-" + i + "&noCache=true")).header("Authorization", "Bearer " + token)
+                        .header("Content-Type", "application/x-tar")
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+                assertThat(r.status()).as(r.body()).isEqualTo(202);
+                ids.add(read(r).path("id").asString());
+            }
+            for (String id : ids) {
+                awaitFinal(token, id, Duration.ofMinutes(5));
+            }
+            if (ids.size() >= 8 && startedBy(ids, "replica-a-") > 0 && startedBy(ids, "replica-b-") > 0) {
+                break;
+            }
         }
         for (String id : ids) {
             // Read through the other replica half of the time: the record and the log are shared.
