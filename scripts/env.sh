@@ -16,6 +16,7 @@
 # mirrors (an apt repository of real .deb files, a Maven repository layout) and a canary server that logs every
 # request, all on the host's loopback: reachable from a build only through the proxy.
 #
+#   scripts/env.sh install <name>               install the packages and daemons only (idempotent, needs apt)
 #   scripts/env.sh up   <name> [--plain-host]   start (idempotent) and write <state>/env.sh with the addresses
 #   scripts/env.sh down <name>                  stop what `up` started, by pid
 #
@@ -24,8 +25,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-CMD=${1:?usage: env.sh up|down <name>}
-NAME=${2:?usage: env.sh up|down <name>}
+CMD=${1:?usage: env.sh install|up|down <name>}
+NAME=${2:?usage: env.sh install|up|down <name>}
 shift 2 || true
 PLAIN=false
 for a in "$@"; do [ "$a" = --plain-host ] && PLAIN=true; done
@@ -671,7 +672,8 @@ down() {
 }
 
 case $CMD in
+  install) install_packages; install_daemon ;;
   up) up ;;
   down) down ;;
-  *) echo "usage: env.sh up|down <name> [--plain-host]" >&2; exit 2 ;;
+  *) echo "usage: env.sh install|up|down <name> [--plain-host]" >&2; exit 2 ;;
 esac
