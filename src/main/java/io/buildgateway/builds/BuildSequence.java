@@ -148,12 +148,13 @@ class BuildSequence {
             String imageId = done.imageId();
             BuildOutcome.HostRun run = done.run();
             phases.record(job.buildId(), BuildPhases.BUILD, t2 - t0);
-            BuiltImage built = host.image(imageId, ref, output, deadline);
             if (!quarantine.isEmpty()) {
-                return quarantinePush.checkWhilePushing(host, job, built, imageId,
+                // the quarantine push starts first; the image is read (inspected, then saved by the gates) beside it
+                return quarantinePush.checkWhilePushing(host, job, imageId, ref,
                         QuarantinePush.quarantineOf(quarantine, job), run, output, cancelled, mayPush, deadline, t0,
                         t1, t2);
             }
+            BuiltImage built = host.image(imageId, ref, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {

@@ -70,8 +70,12 @@ final class QuarantinePush {
                 java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
     }
 
-    /** Checks the image while it is pushed to {@code quarantine}, then names it (or discards it), as the class says. */
-    BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, BuiltImage built, String imageId, String quarantine,
+    /**
+     * Checks the image while it is pushed to {@code quarantine}, then names it (or discards it), as the class says.
+     * The push starts before anything else reads the image: the image's inspection ({@code reference} is the name
+     * the gates know it by) and every gate run beside it.
+     */
+    BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, String imageId, String reference, String quarantine,
             BuildOutcome.HostRun run, Consumer<String> output, BooleanSupplier cancelled, BooleanSupplier mayPush,
             Instant deadline, long t0, long t1, long t2) throws Exception {
         String name = registry + "/" + job.repository();
@@ -83,6 +87,7 @@ final class QuarantinePush {
         boolean named = false;
         boolean refused = false;
         try {
+            BuiltImage built = host.image(imageId, reference, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {
