@@ -45,6 +45,8 @@ class BuildSequence {
     private final ConfinementCheck confinement;
     private final QuarantinePush quarantinePush;
     private final ScheduledExecutorService later;
+    /** Where a build's host-side tags change beside the registry's naming (one short daemon call each). */
+    private final java.util.concurrent.ExecutorService beside;
 
     BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
             ApplicationEventPublisher events, Clock clock) {
@@ -58,12 +60,18 @@ class BuildSequence {
             t.setDaemon(true);
             return t;
         });
-        this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later);
+        this.beside = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "host-tags");
+            t.setDaemon(true);
+            return t;
+        });
+        this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later, beside);
     }
 
     @PreDestroy
     void stop() {
         later.shutdownNow();
+        beside.shutdownNow();
     }
 
     /**
