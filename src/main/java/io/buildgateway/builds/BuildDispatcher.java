@@ -302,6 +302,7 @@ class BuildDispatcher {
             finish(id, outcome, output, redactor);
         } finally {
             egressRecords.remove(id);
+            logs.wake(id); // final now: its follows end without waiting for their next poll
         }
         output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
         BuildStatus status = statusOf(outcome);

@@ -45,6 +45,8 @@ class BuildSequence {
     private final ConfinementCheck confinement;
     private final QuarantinePush quarantinePush;
     private final ScheduledExecutorService later;
+    /** Where a build's host-side tags change beside the registry's naming (one short daemon call each). */
+    private final java.util.concurrent.ExecutorService beside;
 
     BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
             ApplicationEventPublisher events, Clock clock) {
@@ -58,12 +60,18 @@ class BuildSequence {
             t.setDaemon(true);
             return t;
         });
-        this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later);
+        this.beside = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "host-tags");
+            t.setDaemon(true);
+            return t;
+        });
+        this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later, beside);
     }
 
     @PreDestroy
     void stop() {
         later.shutdownNow();
+        beside.shutdownNow();
     }
 
     /**
@@ -148,12 +156,13 @@ class BuildSequence {
             String imageId = done.imageId();
             BuildOutcome.HostRun run = done.run();
             phases.record(job.buildId(), BuildPhases.BUILD, t2 - t0);
-            BuiltImage built = host.image(imageId, ref, output, deadline);
             if (!quarantine.isEmpty()) {
-                return quarantinePush.checkWhilePushing(host, job, built, imageId,
+                // the quarantine push starts first; the image is read (inspected, then saved by the gates) beside it
+                return quarantinePush.checkWhilePushing(host, job, imageId, ref,
                         QuarantinePush.quarantineOf(quarantine, job), run, output, cancelled, mayPush, deadline, t0,
                         t1, t2);
             }
+            BuiltImage built = host.image(imageId, ref, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {

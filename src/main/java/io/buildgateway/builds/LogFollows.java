@@ -136,8 +136,10 @@ class LogFollows {
         long started = System.nanoTime();
         long lastWrite = started;
         Long unavailableSince = null;
+        BuildLogs.Appends appends = logs.watch(build);
         try {
             while (!gone.get()) {
+                long seen = appends.version(); // before the status is read: a wake-up after it ends the wait below
                 boolean finalBefore = false;
                 try {
                     finalBefore = submissions.status(build).isFinal();
@@ -178,7 +180,7 @@ class LogFollows {
                     emitter.send(heartbeat, type);
                     lastWrite = now;
                 }
-                Thread.sleep(settings.pollInterval().toMillis());
+                appends.await(seen, settings.pollInterval().toMillis());
             }
             emitter.complete();
         } catch (IOException | IllegalStateException e) {
@@ -189,6 +191,8 @@ class LogFollows {
         } catch (RuntimeException e) {
             log.warn("following the log of build {} failed", build, e);
             emitter.completeWithError(e);
+        } finally {
+            logs.unwatch(build);
         }
     }
 

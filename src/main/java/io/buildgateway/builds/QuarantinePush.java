@@ -48,9 +48,11 @@ final class QuarantinePush {
     private final Clock clock;
     /** Where a discarded push's deletion is repeated a little later. */
     private final ScheduledExecutorService later;
+    /** Where the host's tags change while the registry names the image. */
+    private final java.util.concurrent.Executor beside;
 
     QuarantinePush(BuildHosts hosts, ImageRegistry registryApi, List<ImageGate> gates, BuildPhases phases,
-            Clock clock, ScheduledExecutorService later) {
+            Clock clock, ScheduledExecutorService later, java.util.concurrent.Executor beside) {
         this.registry = hosts.registry();
         this.registryApi = registryApi;
         this.gates = gates;
@@ -58,6 +60,7 @@ final class QuarantinePush {
         this.timeout = hosts.buildTimeout();
         this.clock = clock;
         this.later = later;
+        this.beside = beside;
     }
 
     /**
@@ -70,8 +73,12 @@ final class QuarantinePush {
                 java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
     }
 
-    /** Checks the image while it is pushed to {@code quarantine}, then names it (or discards it), as the class says. */
-    BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, BuiltImage built, String imageId, String quarantine,
+    /**
+     * Checks the image while it is pushed to {@code quarantine}, then names it (or discards it), as the class says.
+     * The push starts before anything else reads the image: the image's inspection ({@code reference} is the name
+     * the gates know it by) and every gate run beside it.
+     */
+    BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, String imageId, String reference, String quarantine,
             BuildOutcome.HostRun run, Consumer<String> output, BooleanSupplier cancelled, BooleanSupplier mayPush,
             Instant deadline, long t0, long t1, long t2) throws Exception {
         String name = registry + "/" + job.repository();
@@ -83,6 +90,7 @@ final class QuarantinePush {
         boolean named = false;
         boolean refused = false;
         try {
+            BuiltImage built = host.image(imageId, reference, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {
@@ -108,18 +116,31 @@ final class QuarantinePush {
                 return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
                         "stopped before naming the image: this replica no longer holds the build");
             }
-            // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
-            PushRetry naming = retry(job, imageId, deadline, cancelled, output);
-            String digest = naming.run("naming the image in " + registry, () -> {
-                try {
-                    return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
-                } catch (ImageRegistry.Unreachable e) {
-                    throw new PushRetry.Failed(e.getMessage());
-                }
-            });
+            // Every check passed and the replica still holds the build: the host's tags change (the final name on,
+            // the quarantine's off) beside the registry's naming instead of after it. Should the naming fail, the
+            // final name comes off the host again, so nothing is left named for a build that failed.
+            java.util.concurrent.CompletableFuture<Void> hostTags = java.util.concurrent.CompletableFuture.runAsync(
+                    () -> {
+                        host.tag(imageId, name, job.tag());
+                        host.untag(held + ":" + QUARANTINE_TAG);
+                    }, beside);
+            String digest;
+            try {
+                // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
+                PushRetry naming = retry(job, imageId, deadline, cancelled, output);
+                digest = naming.run("naming the image in " + registry, () -> {
+                    try {
+                        return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                    } catch (ImageRegistry.Unreachable e) {
+                        throw new PushRetry.Failed(e.getMessage());
+                    }
+                });
+            } catch (Exception | Error e) {
+                unname(host, hostTags, name + ":" + job.tag(), job);
+                throw e;
+            }
             named = true;
-            host.tag(imageId, name, job.tag());
-            host.untag(held + ":" + QUARANTINE_TAG);
+            awaitHostTags(hostTags);
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + digest + "\n");
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
@@ -136,6 +157,37 @@ final class QuarantinePush {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
                 discard(push[0], quarantine, job, refused ? deadline : null);
             }
+        }
+    }
+
+    /** Waits for the host's tags; a daemon's failure to tag fails the build as it did when the tags came after. */
+    private static void awaitHostTags(java.util.concurrent.CompletableFuture<Void> hostTags) throws Exception {
+        try {
+            hostTags.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) {
+                throw cause;
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * The naming failed: once the host's tags are done (whatever their outcome), the final name is taken off the host
+     * again. Waited for a while, so that the build ends with its host as it found it; should that wait be cut short,
+     * the untag still follows the tags.
+     */
+    private static void unname(BuildHost host, java.util.concurrent.CompletableFuture<Void> hostTags, String reference,
+            BuildJob job) {
+        java.util.concurrent.CompletableFuture<Void> off = hostTags.handle((done, failed) -> null)
+                .thenRun(() -> host.untag(reference));
+        try {
+            off.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.warn("build {}: taking {} off its host after the failed naming: {}", job.buildId(), reference,
+                    e.toString());
         }
     }
 

@@ -15,7 +15,8 @@ import java.util.function.Consumer;
  * build alone), with the operations the build sequence (builds.BuildSequence) calls on it: build (with the build's
  * pull credentials, the confinement's evidence and, on BuildKit hosts, the cache cap afterwards), read the image,
  * tag, push with a push token minted for that push, remove and untag. Closing it returns the host (an ephemeral one
- * is destroyed). Not shared between threads.
+ * is destroyed). Not shared between threads, except that {@link #tag} and {@link #untag} may run on another thread
+ * beside the build's own (the host's tags change while the registry names the image: builds.QuarantinePush).
  */
 public final class BuildHost implements AutoCloseable {
 

@@ -64,7 +64,13 @@ public class ImageRegistry {
 
     /** The manifest under a tag or digest, if the registry has it. */
     public Optional<Manifest> manifest(String repository, String reference, String... accept) throws IOException {
-        HttpResponse<byte[]> r = send(repository, "pull", HttpRequest.newBuilder(uri(repository, "manifests",
+        return scopedManifest("repository:" + repository + ":pull", repository, reference, accept);
+    }
+
+    /** {@link #manifest(String, String, String...)} asked with {@code scope} (which must grant pull on it). */
+    private Optional<Manifest> scopedManifest(String scope, String repository, String reference, String... accept)
+            throws IOException {
+        HttpResponse<byte[]> r = sendScoped(scope, HttpRequest.newBuilder(uri(repository, "manifests",
                 reference)).header("Accept", String.join(", ", accept)).GET());
         if (r.statusCode() == 404) {
             return Optional.empty();
@@ -234,7 +240,8 @@ public class ImageRegistry {
 
     /**
      * Gives the image the registry holds as {@code from@digest} (a quarantine repository) the name {@code to:tag}:
-     * every blob its manifest names is mounted from {@code from} into {@code to} (no bytes move), then the same
+     * every blob its manifest names is mounted from {@code from} into {@code to} (no bytes move; up to
+     * {@link #MOUNT_PARALLELISM} at once, every failed mount reported), then, once every blob is linked, the same
      * manifest bytes are stored under the tag, so the digest is the one the daemon pushed; then the quarantine's
      * manifest is deleted. A registry that does not mount across repositories (it answers 202, an upload) is
      * refused with a reason: copying every layer would cost more than the push it saved.
@@ -243,7 +250,9 @@ public class ImageRegistry {
      */
     public String promote(String from, String digest, String to, String tag) throws IOException {
         String scope = "repository:" + checked(to) + ":push,pull repository:" + checked(from) + ":pull";
-        Manifest manifest = manifest(from, digest, IMAGE_MANIFESTS)
+        // asked with the naming's scope, so that its token (when the registry wants one) is fetched once, here,
+        // before the mounts run in parallel
+        Manifest manifest = scopedManifest(scope, from, digest, IMAGE_MANIFESTS)
                 .orElseThrow(() -> new IOException("the registry has no manifest " + digest + " in " + from));
         checkDigest(manifest, digest, from + "@" + digest);
         JsonNode m = json.readTree(manifest.body());
@@ -267,9 +276,7 @@ public class ImageRegistry {
         // after the blob is linked again, a few times.
         HttpResponse<byte[]> put = null;
         for (int attempt = 1; attempt <= PROMOTE_ATTEMPTS; attempt++) {
-            for (String blob : blobs) {
-                mountUnlessLinked(scope, blob, from, to);
-            }
+            mountAll(scope, blobs, from, to);
             put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
                     .header("Content-Type", manifest.mediaType())
                     .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())));
@@ -297,6 +304,90 @@ public class ImageRegistry {
 
     /** Times {@link #promote} stores a manifest the registry refused for an unlinked blob (see there). */
     static final int PROMOTE_ATTEMPTS = 4;
+
+    /** At most this many blob mounts of one image are in flight at once (issue #13: one after another cost ~2 round
+     * trips per blob on the naming's critical path). */
+    static final int MOUNT_PARALLELISM = 4;
+
+    /**
+     * Links every blob into {@code to} ({@link #mountUnlessLinked}), up to {@link #MOUNT_PARALLELISM} at once, and
+     * returns only when every mount has ended. Every failed mount is reported, in the manifest's order: the first
+     * failure's exception carries the others as suppressed and its message names them all; it is
+     * {@link Unreachable} (worth a retry) only when every failure was. The caller stores the manifest only after this
+     * returned normally, so a manifest never names a blob that is not linked.
+     */
+    private void mountAll(String scope, java.util.Collection<String> blobs, String from, String to)
+            throws IOException {
+        if (blobs.size() <= 1) {
+            for (String blob : blobs) {
+                mountUnlessLinked(scope, blob, from, to);
+            }
+            return;
+        }
+        java.util.List<String> order = java.util.List.copyOf(blobs);
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        IOException[] failed = new IOException[order.size()];
+        // At most MOUNT_PARALLELISM workers (this thread is one), each taking the next blob until none is left.
+        Runnable worker = () -> {
+            for (int i = next.getAndIncrement(); i < order.size(); i = next.getAndIncrement()) {
+                try {
+                    mountUnlessLinked(scope, order.get(i), from, to);
+                } catch (IOException e) {
+                    failed[i] = e;
+                } catch (RuntimeException e) {
+                    failed[i] = new IOException("mounting blob " + order.get(i) + " from " + from + " into " + to
+                            + ": " + e, e);
+                }
+            }
+        };
+        int helpers = Math.min(MOUNT_PARALLELISM, order.size()) - 1;
+        java.util.List<java.util.concurrent.Future<?>> started = new java.util.ArrayList<>(helpers);
+        try {
+            for (int h = 0; h < helpers; h++) {
+                started.add(MOUNTS.submit(worker));
+            }
+            worker.run();
+            for (java.util.concurrent.Future<?> f : started) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            started.forEach(f -> f.cancel(true));
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while mounting blobs into " + to);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IOException("mounting blobs into " + to + ": " + e.getCause(), e.getCause());
+        }
+        java.util.List<IOException> failures = new java.util.ArrayList<>();
+        for (IOException e : failed) {
+            if (e != null) {
+                failures.add(e);
+            }
+        }
+        if (failures.isEmpty()) {
+            return;
+        }
+        String message = failures.size() + " of " + order.size() + " blob mounts from " + from + " into " + to
+                + " failed: " + failures.stream().map(Throwable::getMessage)
+                        .collect(java.util.stream.Collectors.joining("; "));
+        boolean transient_ = failures.stream().allMatch(e -> e instanceof Unreachable);
+        IOException thrown = transient_ ? new Unreachable(message, failures.get(0)) : new IOException(message,
+                failures.get(0));
+        failures.stream().skip(1).forEach(thrown::addSuppressed);
+        throw thrown;
+    }
+
+    /**
+     * The threads that mount blobs beside a naming's own thread: shared by every build, daemon threads that end when
+     * idle, never more than {@code 4 × (MOUNT_PARALLELISM - 1)} (then the submitting thread waits for one: a naming
+     * is never refused).
+     */
+    private static final java.util.concurrent.ThreadPoolExecutor MOUNTS = new java.util.concurrent.ThreadPoolExecutor(
+            0, 4 * (MOUNT_PARALLELISM - 1), 30, java.util.concurrent.TimeUnit.SECONDS,
+            new java.util.concurrent.SynchronousQueue<>(), r -> {
+                Thread t = new Thread(r, "registry-mount");
+                t.setDaemon(true);
+                return t;
+            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
 
     /** Whether {@code repository} links the blob {@code digest} (a HEAD answered 200), asked with {@code scope}. */
     private boolean links(String scope, String repository, String digest) throws IOException {

@@ -168,4 +168,46 @@ class BuildLogsTest {
         assertThat(BuildController.wantsNdjson("text/plain, application/x-ndjson;q=0.5")).isFalse();
         assertThat(BuildController.wantsNdjson("garbage;;;")).isFalse();
     }
+
+    @Test
+    void aFinalBuildWakesItsFollowsAtOnceAndOnlyItsOwn() throws Exception {
+        BuildLogs logs = logs(1 << 20);
+        UUID build = UUID.randomUUID();
+        UUID other = UUID.randomUUID();
+        BuildLogs.Appends a = logs.watch(build);
+        BuildLogs.Appends b = logs.watch(build); // a second follow of the same build shares the count
+        BuildLogs.Appends o = logs.watch(other);
+        assertThat(b).isSameAs(a);
+        long seen = a.version();
+
+        Thread waker = new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            logs.wake(build);
+        });
+        long t0 = System.nanoTime();
+        waker.start();
+        a.await(seen, 10_000); // woken after ~100 ms, not at the 10 s poll
+        assertThat(System.nanoTime() - t0).isLessThan(5_000_000_000L);
+        assertThat(a.version()).isGreaterThan(seen);
+        waker.join();
+
+        long otherSeen = o.version();
+        t0 = System.nanoTime();
+        o.await(otherSeen, 150); // another build's wake-up does not end this wait: its poll interval does
+        assertThat(System.nanoTime() - t0).isGreaterThanOrEqualTo(150_000_000L);
+        assertThat(o.version()).isEqualTo(otherSeen);
+
+        logs.unwatch(build);
+        logs.wake(build); // one follow left: still counted
+        assertThat(a.version()).isEqualTo(seen + 2);
+        logs.unwatch(build);
+        logs.wake(build); // no follow left: forgotten, nothing to wake
+        assertThat(logs.watch(build)).isNotSameAs(a);
+        logs.unwatch(build);
+        logs.unwatch(other);
+    }
 }

@@ -38,6 +38,14 @@ class ImageRegistryTest {
     private volatile String loseLink;
     private volatile boolean alwaysLose;
     private String address;
+    private final java.util.concurrent.ExecutorService handlers = java.util.concurrent.Executors.newFixedThreadPool(8);
+    /** Status a mount of this digest is answered with instead of being served (e.g. 503). */
+    private final Map<String, Integer> failMount = new ConcurrentHashMap<>();
+    /** Mounts being served right now, and the most at once. */
+    private final java.util.concurrent.atomic.AtomicInteger mountsInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicInteger mostMountsAtOnce = new java.util.concurrent.atomic.AtomicInteger();
+    /** When set, each mount waits (at most 5 s) until this many mounts have arrived. */
+    private volatile java.util.concurrent.CountDownLatch mountsMeet;
 
     @BeforeEach
     void start() throws IOException {
@@ -45,12 +53,14 @@ class ImageRegistryTest {
         address = "127.0.0.1:" + server.getAddress().getPort();
         server.createContext("/token", this::token);
         server.createContext("/v2/", this::v2);
+        server.setExecutor(handlers); // several requests at once, as a real registry serves them
         server.start();
     }
 
     @AfterEach
     void stop() {
         server.stop(0);
+        handlers.shutdownNow();
     }
 
     private ImageRegistry client(String username, String password) {
@@ -164,6 +174,66 @@ class ImageRegistryTest {
         assertThat(manifests).doesNotContainKey("team/app:v1").containsKey("q/b1/r1:" + digest);
     }
 
+    /** A quarantined image of a config and {@code layers} layers (digests c…, 1…, 2…, …); its manifest's digest. */
+    private String quarantinedWithLayers(int layers) {
+        StringBuilder list = new StringBuilder();
+        blobs.put("q/b1/r1@sha256:" + "c".repeat(64), "config".getBytes(StandardCharsets.UTF_8));
+        for (int i = 1; i <= layers; i++) {
+            String l = "sha256:" + String.valueOf(i).repeat(64);
+            blobs.put("q/b1/r1@" + l, ("layer" + i).getBytes(StandardCharsets.UTF_8));
+            list.append(i == 1 ? "" : ",").append("{\"digest\":\"").append(l).append("\"}");
+        }
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"digest\":\"sha256:" + "c".repeat(64) + "\"},\"layers\":[" + list + "]}")
+                .getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(manifest);
+        manifests.put("q/b1/r1:" + digest, manifest);
+        return digest;
+    }
+
+    @Test
+    void promotingMountsTheBlobsInParallelBoundedAndThenStoresTheManifest() throws IOException {
+        String digest = quarantinedWithLayers(5); // six blobs
+        mountsMeet = new java.util.concurrent.CountDownLatch(ImageRegistry.MOUNT_PARALLELISM);
+
+        assertThat(client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1")).isEqualTo(digest);
+        // one after another, the first mount would have waited 5 s for the others and the most at once would be 1
+        assertThat(mostMountsAtOnce.get()).isEqualTo(ImageRegistry.MOUNT_PARALLELISM);
+        assertThat(mounts).hasSize(6);
+        assertThat(manifests).containsKey("team/app:v1").doesNotContainKey("q/b1/r1:" + digest);
+        // the naming's one scope covers the quarantine's read: a token per scope, not one per parallel request
+        assertThat(tokenRequests.stream().filter(r -> r.contains("team/app:push,pull"))).hasSize(1);
+    }
+
+    @Test
+    void everyFailedMountIsReportedAndNoManifestNamesTheImage() {
+        String digest = quarantinedWithLayers(3);
+        blobs.remove("q/b1/r1@sha256:" + "1".repeat(64)); // not in the quarantine: 202, an upload, not a mount
+        blobs.remove("q/b1/r1@sha256:" + "3".repeat(64));
+
+        assertThatThrownBy(() -> client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1"))
+                .isInstanceOf(IOException.class).isNotInstanceOf(ImageRegistry.Unreachable.class)
+                .hasMessageContaining("2 of 4 blob mounts from q/b1/r1 into team/app failed")
+                .hasMessageContaining("sha256:" + "1".repeat(64)).hasMessageContaining("sha256:" + "3".repeat(64))
+                .satisfies(e -> assertThat(e.getSuppressed()).hasSize(1));
+        assertThat(manifests).doesNotContainKey("team/app:v1").containsKey("q/b1/r1:" + digest);
+    }
+
+    @Test
+    void mountsTheRegistryCouldNotServeAreWorthARetryOnlyWhenNoneWasRefused() {
+        String digest = quarantinedWithLayers(2);
+        failMount.put("sha256:" + "1".repeat(64), 503);
+        failMount.put("sha256:" + "2".repeat(64), 503);
+        assertThatThrownBy(() -> client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1"))
+                .isInstanceOf(ImageRegistry.Unreachable.class).hasMessageContaining("2 of 3 blob mounts");
+
+        blobs.remove("q/b1/r1@sha256:" + "c".repeat(64)); // and one the registry will not mount
+        assertThatThrownBy(() -> client("gateway", "pw").promote("q/b1/r1", digest, "team/other", "v1"))
+                .isInstanceOf(IOException.class).isNotInstanceOf(ImageRegistry.Unreachable.class)
+                .hasMessageContaining("3 of 3 blob mounts").hasMessageContaining("does not mount across");
+        assertThat(manifests).doesNotContainKey("team/app:v1").doesNotContainKey("team/other:v1");
+    }
+
     // ---- the fake registry ------------------------------------------------------------------------------------------
 
     private void token(HttpExchange x) throws IOException {
@@ -191,8 +261,7 @@ class ImageRegistryTest {
         boolean writes = method.equals("PUT") || method.equals("POST");
         String auth = x.getRequestHeaders().getFirst("Authorization");
         String need = "repository:" + repository + ":" + (writes ? "push" : "pull");
-        if (auth == null || !auth.startsWith("Bearer tok|repository:" + repository + ":")
-                || !auth.contains(writes ? "push" : "pull")) {
+        if (!grants(auth, repository, writes ? "push" : "pull")) {
             send(x, 401, "", Map.of("WWW-Authenticate", "Bearer realm=\"http://" + address + "/token\",service=\"fake\","
                     + "scope=\"" + need + "\""));
             return;
@@ -205,6 +274,24 @@ class ImageRegistryTest {
             for (String kv : query.split("&")) {
                 String[] p = kv.split("=", 2);
                 q.put(p[0], URLDecoder.decode(p[1], StandardCharsets.UTF_8));
+            }
+            int now = mountsInFlight.incrementAndGet();
+            mostMountsAtOnce.accumulateAndGet(now, Math::max);
+            try {
+                java.util.concurrent.CountDownLatch meet = mountsMeet;
+                if (meet != null) {
+                    meet.countDown();
+                    meet.await(5, java.util.concurrent.TimeUnit.SECONDS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                mountsInFlight.decrementAndGet();
+            }
+            Integer status = failMount.get(q.get("mount"));
+            if (status != null) {
+                send(x, status, "{\"errors\":[{\"code\":\"UNAVAILABLE\"}]}", Map.of());
+                return;
             }
             byte[] blob = blobs.get(q.get("from") + "@" + q.get("mount"));
             if (blob == null) {
@@ -258,6 +345,21 @@ class ImageRegistryTest {
         } else {
             send(x, 404, "", Map.of());
         }
+    }
+
+    /** Whether the bearer token (the fake's "tok|" + its scopes, space-separated) grants {@code action} on it. */
+    private static boolean grants(String auth, String repository, String action) {
+        if (auth == null || !auth.startsWith("Bearer tok|")) {
+            return false;
+        }
+        for (String scope : auth.substring("Bearer tok|".length()).split(" ")) {
+            String[] p = scope.split(":");
+            if (p.length == 3 && p[0].equals("repository") && p[1].equals(repository)
+                    && java.util.Arrays.asList(p[2].split(",")).contains(action)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void send(HttpExchange x, int status, String body, Map<String, String> headers) throws IOException {
