@@ -78,17 +78,17 @@ final class BuiltinRunRules {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             String p = c.program();
-                            // The lower-cased text is only made when a test needs it ('=' only comes from '=').
+                            // No lower-cased text is made for these tests ('=' only comes from '='; lowerContains).
                             boolean bad = (p.equals("curl") && hasArg(c, "-k", "--insecure"))
                                     || (p.equals("curl") && anyShortOptionWithK(c.words()))
                                     || (p.equals("wget") && hasArg(c, "--no-check-certificate"))
                                     || (p.startsWith("pip") && hasArg(c, "--trusted-host"))
                                     || ((p.equals("npm") || p.equals("yarn") || p.equals("pnpm"))
-                                    && c.lowerText().contains("strict-ssl") && c.lowerText().contains("false"))
-                                    || (p.equals("git") && c.lowerText().contains("sslverify")
-                                    && c.lowerText().contains("false"))
-                                    || (c.mentions('=') && (c.lowerText().contains("sslverify=false")
-                                    || c.lowerText().contains("sslverify=0")))
+                                    && c.lowerContains("strict-ssl") && c.lowerContains("false"))
+                                    || (p.equals("git") && c.lowerContains("sslverify")
+                                    && c.lowerContains("false"))
+                                    || (c.mentions('=') && (c.lowerContains("sslverify=false")
+                                    || c.lowerContains("sslverify=0")))
                                     || ((p.equals("export") || c.words().get(0).contains("="))
                                     && insecureAssignment(c.words()));
                             if (bad) {
@@ -114,9 +114,9 @@ final class BuiltinRunRules {
                         if (PACKAGE_MANAGERS.contains(c.program()) && hasArg(c, "--allow-unauthenticated",
                                 "--allow-insecure-repositories", "--force-yes", "--nogpgcheck", "--allow-untrusted",
                                 "--nosignature", "--nodigest", "--no-gpg-checks", "--insecure")
-                                || c.mentions('=') && (c.lowerText().contains("gpgcheck=0")
-                                || c.lowerText().contains("gpgcheck=false") || c.lowerText().contains("trusted=yes")
-                                || c.lowerText().contains("allow-insecure=yes"))
+                                || c.mentions('=') && (c.lowerContains("gpgcheck=0")
+                                || c.lowerContains("gpgcheck=false") || c.lowerContains("trusted=yes")
+                                || c.lowerContains("allow-insecure=yes"))
                                 || c.mentions('"') && c.lowerText().contains("allowunauthenticated \"true\"")) {
                             emit.emit(i.line(), i.keyword(), "package signature checks are disabled: "
                                     + abbreviate(c.text()));

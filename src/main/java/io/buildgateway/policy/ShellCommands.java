@@ -98,6 +98,65 @@ final class ShellCommands {
             return text;
         }
 
+        /**
+         * Exactly {@code lowerText().contains(needle)} for a needle of lower-case ASCII without a space, without
+         * joining and lower-casing the command: such a needle lies within one word, and {@code toLowerCase} of the
+         * joined text is the words lower-cased and joined (a space is no letter, so no word's context crosses it).
+         * An ASCII word is searched with ASCII case folding; any other word is lower-cased as before (the only way
+         * a non-ASCII character can become ASCII, e.g. the Kelvin sign to 'k').
+         */
+        boolean lowerContains(String needle) {
+            if (lowerText != null) {
+                return lowerText.contains(needle);
+            }
+            for (int w = 0; w < words.size(); w++) {
+                String word = words.get(w);
+                if (word.length() < needle.length()) {
+                    continue;
+                }
+                if (isAscii(word)) {
+                    if (asciiFoldedIndexOf(word, needle)) {
+                        return true;
+                    }
+                } else if (word.toLowerCase(java.util.Locale.ROOT).contains(needle)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static boolean isAscii(String word) {
+            for (int k = 0; k < word.length(); k++) {
+                if (word.charAt(k) >= 0x80) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Whether the ASCII word, lower-cased, contains the lower-case ASCII needle. */
+        private static boolean asciiFoldedIndexOf(String word, String needle) {
+            int last = word.length() - needle.length();
+            char first = needle.charAt(0);
+            for (int k = 0; k <= last; k++) {
+                if (lower(word.charAt(k)) != first) {
+                    continue;
+                }
+                int j = 1;
+                while (j < needle.length() && lower(word.charAt(k + j)) == needle.charAt(j)) {
+                    j++;
+                }
+                if (j == needle.length()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static char lower(char c) {
+            return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+        }
+
         /** The whole command lower-cased, computed on first use. */
         String lowerText() {
             if (lowerText == null) {
