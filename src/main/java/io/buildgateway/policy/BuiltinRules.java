@@ -81,7 +81,13 @@ final class BuiltinRules {
     static void forEachRun(Subject s, Set<String> programs,
             java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
         if (s.runsAnyOf(programs)) {
-            forEachRun(s, f);
+            // Only the RUNs that run one of them: every rule that passes its programs here finds nothing in a RUN
+            // without them (each looks at commands of those programs only), so the others are not walked.
+            for (Subject.Run run : s.runs()) {
+                if (run.runsAnyOf(programs)) {
+                    f.accept(run.instruction(), run.commands());
+                }
+            }
         }
     }
 

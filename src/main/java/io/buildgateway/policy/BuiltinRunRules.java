@@ -20,6 +20,8 @@ final class BuiltinRunRules {
     private static final Finding.Severity I = Finding.Severity.info;
     private static final Set<String> SHELLS = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python", "python3",
             "perl", "ruby", "node", "busybox");
+    private static final Set<String> SHELLS_OR_SUDO = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python",
+            "python3", "perl", "ruby", "node", "busybox", "sudo");
     private static final Pattern SETUID_MODE = Pattern.compile("(?:[ugoa]*\\+[rwxXt]*s[rwxXst]*|[0-7]?[2-7][0-7]{3})");
     /** Variables that switch TLS verification off, with the value that does it ({@code *}: any non-empty). */
     private static final Map<String, String> INSECURE_ENV = Map.of(
@@ -49,7 +51,8 @@ final class BuiltinRunRules {
                         + " HEALTHCHECK CMD. hadolint has no such rule (its DL4006 asks for pipefail before any pipe,"
                         + " a different matter).",
                 List.of("CIS-4.11"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, SHELLS_OR_SUDO, (i, cmds) -> {
+                    // Both findings need a shell (or, after a download, sudo) among the RUN's programs.
                     for (int k = 1; k < cmds.size(); k++) {
                         ShellCommands.Command prev = cmds.get(k - 1);
                         ShellCommands.Command next = cmds.get(k);
@@ -341,8 +344,15 @@ final class BuiltinRunRules {
                     if (!s.runsAnyOf(programs) && !(pip && (s.runsPython() || s.runsPrefixed("pip")))) {
                         return; // none of the programs runs: nothing to look at
                     }
-                    forEachRun(s, (i, cmds) -> {
-                        for (ShellCommands.Command c : cmds) {
+                    for (Subject.Run run : s.runs()) {
+                        // A command is looked at only for one of the programs, a pip* or (for pip) a python*:
+                        // a RUN without any of them is skipped unwalked.
+                        if (!run.runsAnyOf(programs) && !(pip && (run.runsPrefixed("python")
+                                || run.runsPrefixed("pip")))) {
+                            continue;
+                        }
+                        Instruction i = run.instruction();
+                        for (ShellCommands.Command c : run.commands()) {
                             String p = c.program();
                             boolean python = pip && p.startsWith("python") && c.has("pip");
                             if (!programs.contains(p) && !(pip && isPip(p)) && !python) {
@@ -381,7 +391,7 @@ final class BuiltinRunRules {
                                         + abbreviate(String.join(" ", loose)));
                             }
                         }
-                    });
+                    }
                 });
     }
 
