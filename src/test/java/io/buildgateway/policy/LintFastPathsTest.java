@@ -83,6 +83,27 @@ class LintFastPathsTest {
     }
 
     @Test
+    void secretValueFilterKeepsEveryMatchOfTheExpression() {
+        // Fragments of every pattern, near misses ("gh" and "xox" with other letters or separators), token bodies.
+        List<String> parts = List.of("AKIA", "ABCDEFGHIJKLMNOP", "-----BEGIN ", "RSA ", "PRIVATE KEY", "gh", "ghp_",
+                "ghs_", "ghx_", "ghp-", "xox", "xoxb-", "xoxz-", "xoxa_", "glpat-", "eyJ", "abcdefghij0123456789",
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ".", "_", "-", " ", "github.com", "high", "p", "s", "b");
+        Random r = new Random(16);
+        int matched = 0;
+        for (int n = 0; n < 50_000; n++) {
+            StringBuilder b = new StringBuilder();
+            for (int k = r.nextInt(8); k >= 0; k--) {
+                b.append(parts.get(r.nextInt(parts.size())));
+            }
+            String v = b.toString();
+            boolean expression = BuiltinRules.matchesSecretValue(v);
+            matched += expression ? 1 : 0;
+            assertThat(BuiltinRules.looksSecretValue(v)).as("'%s'", v).isEqualTo(expression);
+        }
+        assertThat(matched).isGreaterThan(500);
+    }
+
+    @Test
     void asciiShortcutOfTheTlsVariablesIsTheirLookup() {
         // Names near the variables' own (case changes, one letter off, non-ASCII letters that upper-case to theirs:
         // 'ı' to 'I', 'ß' to "SS", 'ſ' to 'S'), and random ones.
