@@ -358,6 +358,9 @@ final class BuiltinInstructionRules {
 
     /** Whether an entry admits this URL, read as the egress proxy reads a request (an unsafe path: never). */
     static boolean egressAdmits(List<io.buildgateway.shared.UrlPrefix> allow, String url) {
+        if (allow.isEmpty()) {
+            return false; // what every path below answers without a prefix (no allowlist: network none), unparsed
+        }
         try {
             java.net.URI u = new java.net.URI(url);
             String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
