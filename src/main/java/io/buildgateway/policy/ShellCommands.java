@@ -27,6 +27,12 @@ final class ShellCommands {
             this.pipedFrom = pipedFrom;
         }
 
+        /** A command whose words' '=' and '"' the split saw as it made them ({@link #mentions}' bits 2 and 4). */
+        Command(List<String> words, boolean pipedFrom, int marks) {
+            this(words, pipedFrom);
+            this.quoteOrEquals = (byte) (1 | marks);
+        }
+
         List<String> words() {
             return words;
         }
@@ -173,6 +179,10 @@ final class ShellCommands {
         List<Command> commands = new ArrayList<>();
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
+        // Whether the word being made has an '=' (2) or a '"' (4), and the command's words so far: what mentions('=')
+        // and mentions('"') answer, known without a second walk over the words (two rules ask it of every command).
+        int wordMarks = 0;
+        int marks = 0;
         boolean inWord = false;
         boolean piped = false;
         boolean redirectTarget = false;
@@ -183,6 +193,7 @@ final class ShellCommands {
                 int end = script.indexOf('\'', i + 1);
                 end = end < 0 ? n : Math.min(end, n);
                 word.append(script, i + 1, end);
+                wordMarks |= marks(script, i + 1, end);
                 inWord = true;
                 i = end;
             } else if (c == '"') {
@@ -192,6 +203,7 @@ final class ShellCommands {
                         j++;
                     }
                     word.append(script.charAt(j));
+                    wordMarks |= mark(script.charAt(j));
                     j++;
                 }
                 inWord = true;
@@ -200,6 +212,7 @@ final class ShellCommands {
                 char next = script.charAt(i + 1);
                 if (next != '\n') {
                     word.append(next);
+                    wordMarks |= mark(next);
                     inWord = true;
                 }
                 i++;
@@ -210,8 +223,10 @@ final class ShellCommands {
                         redirectTarget = false;
                     } else {
                         words.add(word.toString());
+                        marks |= wordMarks;
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
             } else if (c == '>' || c == '<' || (c == '&' && i + 1 < n && script.charAt(i + 1) == '>')) {
@@ -223,9 +238,11 @@ final class ShellCommands {
                             redirectTarget = false;
                         } else {
                             words.add(word.toString());
+                            marks |= wordMarks;
                         }
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
                 int j = i + 1;
@@ -240,15 +257,18 @@ final class ShellCommands {
                 if (inWord) {
                     if (!redirectTarget) {
                         words.add(word.toString());
+                        marks |= wordMarks;
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
                 redirectTarget = false;
                 if (!words.isEmpty()) {
-                    commands.add(new Command(Collections.unmodifiableList(words), piped));
+                    commands.add(new Command(Collections.unmodifiableList(words), piped, marks));
                     words = new ArrayList<>();
                 }
+                marks = 0;
                 boolean pipe = c == '|' && (i + 1 >= n || script.charAt(i + 1) != '|');
                 if ((c == '&' || c == '|') && i + 1 < n && script.charAt(i + 1) == c) {
                     i++;
@@ -260,7 +280,9 @@ final class ShellCommands {
             } else {
                 // A run of ordinary characters is appended at once; the loop looks at the next special one.
                 int j = i + 1;
+                wordMarks |= mark(c);
                 while (j < n && ordinary(script.charAt(j))) {
+                    wordMarks |= mark(script.charAt(j));
                     j++;
                 }
                 word.append(script, i, j);
@@ -270,11 +292,25 @@ final class ShellCommands {
         }
         if (inWord && !redirectTarget) {
             words.add(word.toString());
+            marks |= wordMarks;
         }
         if (!words.isEmpty()) {
-            commands.add(new Command(Collections.unmodifiableList(words), piped));
+            commands.add(new Command(Collections.unmodifiableList(words), piped, marks));
         }
         return commands;
+    }
+
+    /** {@link Command#mentions}' bit of a character: 2 for '=', 4 for '"', else 0. */
+    private static int mark(char c) {
+        return c == '=' ? 2 : c == '"' ? 4 : 0;
+    }
+
+    private static int marks(String text, int from, int to) {
+        int out = 0;
+        for (int k = from; k < to; k++) {
+            out |= mark(text.charAt(k));
+        }
+        return out;
     }
 
     /** Characters that can only ever be part of a word, whatever precedes or follows them. */

@@ -104,6 +104,25 @@ class LintFastPathsTest {
     }
 
     @Test
+    void splitKnowsWhatMentionsWouldFindByWalking() {
+        // Scripts of quotes, escapes, '=', redirections (whose targets are no words), separators and comments.
+        String alphabet = "a=\"'\\ >2<&|;\n#(){}x=1 ";
+        Random r = new Random(17);
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder script = new StringBuilder();
+            for (int k = r.nextInt(24); k > 0; k--) {
+                script.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            for (ShellCommands.Command c : ShellCommands.split(script.toString())) {
+                for (char asked : new char[] {'=', '"'}) {
+                    boolean walk = c.words().stream().anyMatch(w -> w.indexOf(asked) >= 0);
+                    assertThat(c.mentions(asked)).as("%s in %s of '%s'", asked, c.words(), script).isEqualTo(walk);
+                }
+            }
+        }
+    }
+
+    @Test
     void asciiShortcutOfTheTlsVariablesIsTheirLookup() {
         // Names near the variables' own (case changes, one letter off, non-ASCII letters that upper-case to theirs:
         // 'ı' to 'I', 'ß' to "SS", 'ſ' to 'S'), and random ones.
