@@ -115,9 +115,11 @@ final class ShellCommands {
             if (lowerText != null) {
                 return lowerText.contains(needle);
             }
+            // No character but '=' lower-cases to '=': a needle with one is only in a word with one.
+            boolean equals = needle.indexOf('=') >= 0;
             for (int w = 0; w < words.size(); w++) {
                 String word = words.get(w);
-                if (word.length() < needle.length()) {
+                if (word.length() < needle.length() || equals && word.indexOf('=') < 0) {
                     continue;
                 }
                 if (isAscii(word)) {
