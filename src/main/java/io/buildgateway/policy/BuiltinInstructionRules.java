@@ -165,6 +165,9 @@ final class BuiltinInstructionRules {
                 "An image that serves SSH is a host, not a container; use docker exec / kubectl exec.",
                 List.of("DS004", "CKV_DOCKER_1"),
                 (s, emit) -> exposed(s, (i, word) -> {
+                    if (!word.contains("22") && word.indexOf('-') < 0) {
+                        return; // neither port 22 nor a range: the expression's answer, without it
+                    }
                     java.util.regex.Matcher m = PORT.matcher(word);
                     if (m.matches() && (m.group(1).equals("22") || m.group(2) != null
                             && Integer.parseInt(m.group(1)) <= 22 && Integer.parseInt(m.group(2)) >= 22)) {
