@@ -110,7 +110,8 @@ public class RuleTimes {
         }
         Arrays.sort(order, (a, b) -> Long.compare(byPhase[b], byPhase[a]));
         System.out.println("-- phases, costliest first: µs per file (share)");
-        for (int k = 0; k < Math.min(30, order.length); k++) {
+        // -DruleTimes.top=N prints N phases (default 30; 200 prints every rule, the cheapest ones last).
+        for (int k = 0; k < Math.min(Integer.getInteger("ruleTimes.top", 30), order.length); k++) {
             int p = order[k];
             // the file where this phase costs most
             int worst = 0;

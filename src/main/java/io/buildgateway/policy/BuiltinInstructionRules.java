@@ -165,6 +165,9 @@ final class BuiltinInstructionRules {
                 "An image that serves SSH is a host, not a container; use docker exec / kubectl exec.",
                 List.of("DS004", "CKV_DOCKER_1"),
                 (s, emit) -> exposed(s, (i, word) -> {
+                    if (!word.contains("22") && word.indexOf('-') < 0) {
+                        return; // neither port 22 nor a range: the expression's answer, without it
+                    }
                     java.util.regex.Matcher m = PORT.matcher(word);
                     if (m.matches() && (m.group(1).equals("22") || m.group(2) != null
                             && Integer.parseInt(m.group(1)) <= 22 && Integer.parseInt(m.group(2)) >= 22)) {
@@ -358,6 +361,9 @@ final class BuiltinInstructionRules {
 
     /** Whether an entry admits this URL, read as the egress proxy reads a request (an unsafe path: never). */
     static boolean egressAdmits(List<io.buildgateway.shared.UrlPrefix> allow, String url) {
+        if (allow.isEmpty()) {
+            return false; // what every path below answers without a prefix (no allowlist: network none), unparsed
+        }
         try {
             java.net.URI u = new java.net.URI(url);
             String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);

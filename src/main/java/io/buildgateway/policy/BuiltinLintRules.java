@@ -147,8 +147,11 @@ final class BuiltinLintRules {
                 List.of("DL3005", "DL3017", "DL3031", "DL3035", "DL3039", "DS024"),
                 (s, emit) -> forEachRun(s, UPGRADERS, (i, cmds) -> {
                     for (ShellCommands.Command c : cmds) {
-                        String sub = subcommand(c);
                         String p = c.program();
+                        if (!UPGRADERS.contains(p)) {
+                            continue; // the switch's default: no sub-command to find
+                        }
+                        String sub = subcommand(c);
                         boolean upgrade = switch (p) {
                             case "apt-get", "apt" -> sub.equals("upgrade") || sub.equals("dist-upgrade")
                                     || sub.equals("full-upgrade");
@@ -239,8 +242,8 @@ final class BuiltinLintRules {
                     boolean update = false;
                     boolean install = false;
                     for (ShellCommands.Command c : cmds) {
-                        String sub = subcommand(c);
                         if (APT.contains(c.program()) || c.program().equals("apk")) {
+                            String sub = subcommand(c);
                             update |= sub.equals("update");
                             install |= sub.equals("install") || sub.equals("add") || sub.equals("upgrade")
                                     || sub.equals("dist-upgrade");

@@ -81,7 +81,13 @@ final class BuiltinRules {
     static void forEachRun(Subject s, Set<String> programs,
             java.util.function.BiConsumer<Instruction, List<ShellCommands.Command>> f) {
         if (s.runsAnyOf(programs)) {
-            forEachRun(s, f);
+            // Only the RUNs that run one of them: every rule that passes its programs here finds nothing in a RUN
+            // without them (each looks at commands of those programs only), so the others are not walked.
+            for (Subject.Run run : s.runs()) {
+                if (run.runsAnyOf(programs)) {
+                    f.accept(run.instruction(), run.commands());
+                }
+            }
         }
     }
 
@@ -625,12 +631,35 @@ final class BuiltinRules {
         return false;
     }
 
-    /** A cheap filter first (every pattern starts with one of these), then the expression. */
+    /**
+     * A cheap filter first (every pattern starts with one of these), then the expression. The filter looks for
+     * "gh" and "xox" with the two characters their patterns demand after them ({@code gh[pousr]_},
+     * {@code xox[baprs]-}): a bare "gh" is in most scripts (github, high, …), and the expression searched from every
+     * position of a long RUN script was the dearest part of secret-in-label-or-run.
+     */
     static boolean looksSecretValue(String value) {
-        if (value == null || !(value.contains("AKIA") || value.contains("-----BEGIN") || value.contains("gh")
-                || value.contains("xox") || value.contains("glpat-") || value.contains("eyJ"))) {
+        if (value == null || !(value.contains("AKIA") || value.contains("-----BEGIN")
+                || followedBy(value, "gh", "pousr", '_') || followedBy(value, "xox", "baprs", '-')
+                || value.contains("glpat-") || value.contains("eyJ"))) {
             return false;
         }
+        return SECRET_VALUE.matcher(value).find();
+    }
+
+    /** Whether {@code start} occurs followed by one of {@code kinds} and then {@code separator}. */
+    private static boolean followedBy(String value, String start, String kinds, char separator) {
+        for (int k = value.indexOf(start); k >= 0; k = value.indexOf(start, k + 1)) {
+            int after = k + start.length();
+            if (after + 1 < value.length() && kinds.indexOf(value.charAt(after)) >= 0
+                    && value.charAt(after + 1) == separator) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The expression alone (kept for LintFastPathsTest's comparison with the filtered test). */
+    static boolean matchesSecretValue(String value) {
         return SECRET_VALUE.matcher(value).find();
     }
 

@@ -20,6 +20,8 @@ final class BuiltinRunRules {
     private static final Finding.Severity I = Finding.Severity.info;
     private static final Set<String> SHELLS = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python", "python3",
             "perl", "ruby", "node", "busybox");
+    private static final Set<String> SHELLS_OR_SUDO = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python",
+            "python3", "perl", "ruby", "node", "busybox", "sudo");
     private static final Pattern SETUID_MODE = Pattern.compile("(?:[ugoa]*\\+[rwxXt]*s[rwxXst]*|[0-7]?[2-7][0-7]{3})");
     /** Variables that switch TLS verification off, with the value that does it ({@code *}: any non-empty). */
     private static final Map<String, String> INSECURE_ENV = Map.of(
@@ -49,7 +51,8 @@ final class BuiltinRunRules {
                         + " HEALTHCHECK CMD. hadolint has no such rule (its DL4006 asks for pipefail before any pipe,"
                         + " a different matter).",
                 List.of("CIS-4.11"),
-                (s, emit) -> forEachRun(s, (i, cmds) -> {
+                (s, emit) -> forEachRun(s, SHELLS_OR_SUDO, (i, cmds) -> {
+                    // Both findings need a shell (or, after a download, sudo) among the RUN's programs.
                     for (int k = 1; k < cmds.size(); k++) {
                         ShellCommands.Command prev = cmds.get(k - 1);
                         ShellCommands.Command next = cmds.get(k);
@@ -78,17 +81,17 @@ final class BuiltinRunRules {
                     forEachRun(s, (i, cmds) -> {
                         for (ShellCommands.Command c : cmds) {
                             String p = c.program();
-                            // The lower-cased text is only made when a test needs it ('=' only comes from '=').
+                            // No lower-cased text is made for these tests ('=' only comes from '='; lowerContains).
                             boolean bad = (p.equals("curl") && hasArg(c, "-k", "--insecure"))
                                     || (p.equals("curl") && anyShortOptionWithK(c.words()))
                                     || (p.equals("wget") && hasArg(c, "--no-check-certificate"))
                                     || (p.startsWith("pip") && hasArg(c, "--trusted-host"))
                                     || ((p.equals("npm") || p.equals("yarn") || p.equals("pnpm"))
-                                    && c.lowerText().contains("strict-ssl") && c.lowerText().contains("false"))
-                                    || (p.equals("git") && c.lowerText().contains("sslverify")
-                                    && c.lowerText().contains("false"))
-                                    || (c.mentions('=') && (c.lowerText().contains("sslverify=false")
-                                    || c.lowerText().contains("sslverify=0")))
+                                    && c.lowerContains("strict-ssl") && c.lowerContains("false"))
+                                    || (p.equals("git") && c.lowerContains("sslverify")
+                                    && c.lowerContains("false"))
+                                    || (c.mentions('=') && (c.lowerContains("sslverify=false")
+                                    || c.lowerContains("sslverify=0")))
                                     || ((p.equals("export") || c.words().get(0).contains("="))
                                     && insecureAssignment(c.words()));
                             if (bad) {
@@ -114,9 +117,9 @@ final class BuiltinRunRules {
                         if (PACKAGE_MANAGERS.contains(c.program()) && hasArg(c, "--allow-unauthenticated",
                                 "--allow-insecure-repositories", "--force-yes", "--nogpgcheck", "--allow-untrusted",
                                 "--nosignature", "--nodigest", "--no-gpg-checks", "--insecure")
-                                || c.mentions('=') && (c.lowerText().contains("gpgcheck=0")
-                                || c.lowerText().contains("gpgcheck=false") || c.lowerText().contains("trusted=yes")
-                                || c.lowerText().contains("allow-insecure=yes"))
+                                || c.mentions('=') && (c.lowerContains("gpgcheck=0")
+                                || c.lowerContains("gpgcheck=false") || c.lowerContains("trusted=yes")
+                                || c.lowerContains("allow-insecure=yes"))
                                 || c.mentions('"') && c.lowerText().contains("allowunauthenticated \"true\"")) {
                             emit.emit(i.line(), i.keyword(), "package signature checks are disabled: "
                                     + abbreviate(c.text()));
@@ -341,8 +344,15 @@ final class BuiltinRunRules {
                     if (!s.runsAnyOf(programs) && !(pip && (s.runsPython() || s.runsPrefixed("pip")))) {
                         return; // none of the programs runs: nothing to look at
                     }
-                    forEachRun(s, (i, cmds) -> {
-                        for (ShellCommands.Command c : cmds) {
+                    for (Subject.Run run : s.runs()) {
+                        // A command is looked at only for one of the programs, a pip* or (for pip) a python*:
+                        // a RUN without any of them is skipped unwalked.
+                        if (!run.runsAnyOf(programs) && !(pip && (run.runsPrefixed("python")
+                                || run.runsPrefixed("pip")))) {
+                            continue;
+                        }
+                        Instruction i = run.instruction();
+                        for (ShellCommands.Command c : run.commands()) {
                             String p = c.program();
                             boolean python = pip && p.startsWith("python") && c.has("pip");
                             if (!programs.contains(p) && !(pip && isPip(p)) && !python) {
@@ -381,7 +391,7 @@ final class BuiltinRunRules {
                                         + abbreviate(String.join(" ", loose)));
                             }
                         }
-                    });
+                    }
                 });
     }
 

@@ -27,6 +27,12 @@ final class ShellCommands {
             this.pipedFrom = pipedFrom;
         }
 
+        /** A command whose words' '=' and '"' the split saw as it made them ({@link #mentions}' bits 2 and 4). */
+        Command(List<String> words, boolean pipedFrom, int marks) {
+            this(words, pipedFrom);
+            this.quoteOrEquals = (byte) (1 | marks);
+        }
+
         List<String> words() {
             return words;
         }
@@ -98,6 +104,67 @@ final class ShellCommands {
             return text;
         }
 
+        /**
+         * Exactly {@code lowerText().contains(needle)} for a needle of lower-case ASCII without a space, without
+         * joining and lower-casing the command: such a needle lies within one word, and {@code toLowerCase} of the
+         * joined text is the words lower-cased and joined (a space is no letter, so no word's context crosses it).
+         * An ASCII word is searched with ASCII case folding; any other word is lower-cased as before (the only way
+         * a non-ASCII character can become ASCII, e.g. the Kelvin sign to 'k').
+         */
+        boolean lowerContains(String needle) {
+            if (lowerText != null) {
+                return lowerText.contains(needle);
+            }
+            // No character but '=' lower-cases to '=': a needle with one is only in a word with one.
+            boolean equals = needle.indexOf('=') >= 0;
+            for (int w = 0; w < words.size(); w++) {
+                String word = words.get(w);
+                if (word.length() < needle.length() || equals && word.indexOf('=') < 0) {
+                    continue;
+                }
+                if (isAscii(word)) {
+                    if (asciiFoldedIndexOf(word, needle)) {
+                        return true;
+                    }
+                } else if (word.toLowerCase(java.util.Locale.ROOT).contains(needle)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static boolean isAscii(String word) {
+            for (int k = 0; k < word.length(); k++) {
+                if (word.charAt(k) >= 0x80) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Whether the ASCII word, lower-cased, contains the lower-case ASCII needle. */
+        private static boolean asciiFoldedIndexOf(String word, String needle) {
+            int last = word.length() - needle.length();
+            char first = needle.charAt(0);
+            for (int k = 0; k <= last; k++) {
+                if (lower(word.charAt(k)) != first) {
+                    continue;
+                }
+                int j = 1;
+                while (j < needle.length() && lower(word.charAt(k + j)) == needle.charAt(j)) {
+                    j++;
+                }
+                if (j == needle.length()) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        private static char lower(char c) {
+            return c >= 'A' && c <= 'Z' ? (char) (c + 32) : c;
+        }
+
         /** The whole command lower-cased, computed on first use. */
         String lowerText() {
             if (lowerText == null) {
@@ -114,6 +181,10 @@ final class ShellCommands {
         List<Command> commands = new ArrayList<>();
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
+        // Whether the word being made has an '=' (2) or a '"' (4), and the command's words so far: what mentions('=')
+        // and mentions('"') answer, known without a second walk over the words (two rules ask it of every command).
+        int wordMarks = 0;
+        int marks = 0;
         boolean inWord = false;
         boolean piped = false;
         boolean redirectTarget = false;
@@ -124,6 +195,7 @@ final class ShellCommands {
                 int end = script.indexOf('\'', i + 1);
                 end = end < 0 ? n : Math.min(end, n);
                 word.append(script, i + 1, end);
+                wordMarks |= marks(script, i + 1, end);
                 inWord = true;
                 i = end;
             } else if (c == '"') {
@@ -133,6 +205,7 @@ final class ShellCommands {
                         j++;
                     }
                     word.append(script.charAt(j));
+                    wordMarks |= mark(script.charAt(j));
                     j++;
                 }
                 inWord = true;
@@ -141,6 +214,7 @@ final class ShellCommands {
                 char next = script.charAt(i + 1);
                 if (next != '\n') {
                     word.append(next);
+                    wordMarks |= mark(next);
                     inWord = true;
                 }
                 i++;
@@ -151,8 +225,10 @@ final class ShellCommands {
                         redirectTarget = false;
                     } else {
                         words.add(word.toString());
+                        marks |= wordMarks;
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
             } else if (c == '>' || c == '<' || (c == '&' && i + 1 < n && script.charAt(i + 1) == '>')) {
@@ -164,9 +240,11 @@ final class ShellCommands {
                             redirectTarget = false;
                         } else {
                             words.add(word.toString());
+                            marks |= wordMarks;
                         }
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
                 int j = i + 1;
@@ -181,15 +259,18 @@ final class ShellCommands {
                 if (inWord) {
                     if (!redirectTarget) {
                         words.add(word.toString());
+                        marks |= wordMarks;
                     }
                     word.setLength(0);
+                    wordMarks = 0;
                     inWord = false;
                 }
                 redirectTarget = false;
                 if (!words.isEmpty()) {
-                    commands.add(new Command(Collections.unmodifiableList(words), piped));
+                    commands.add(new Command(Collections.unmodifiableList(words), piped, marks));
                     words = new ArrayList<>();
                 }
+                marks = 0;
                 boolean pipe = c == '|' && (i + 1 >= n || script.charAt(i + 1) != '|');
                 if ((c == '&' || c == '|') && i + 1 < n && script.charAt(i + 1) == c) {
                     i++;
@@ -201,7 +282,9 @@ final class ShellCommands {
             } else {
                 // A run of ordinary characters is appended at once; the loop looks at the next special one.
                 int j = i + 1;
+                wordMarks |= mark(c);
                 while (j < n && ordinary(script.charAt(j))) {
+                    wordMarks |= mark(script.charAt(j));
                     j++;
                 }
                 word.append(script, i, j);
@@ -211,11 +294,25 @@ final class ShellCommands {
         }
         if (inWord && !redirectTarget) {
             words.add(word.toString());
+            marks |= wordMarks;
         }
         if (!words.isEmpty()) {
-            commands.add(new Command(Collections.unmodifiableList(words), piped));
+            commands.add(new Command(Collections.unmodifiableList(words), piped, marks));
         }
         return commands;
+    }
+
+    /** {@link Command#mentions}' bit of a character: 2 for '=', 4 for '"', else 0. */
+    private static int mark(char c) {
+        return c == '=' ? 2 : c == '"' ? 4 : 0;
+    }
+
+    private static int marks(String text, int from, int to) {
+        int out = 0;
+        for (int k = from; k < to; k++) {
+            out |= mark(text.charAt(k));
+        }
+        return out;
     }
 
     /** Characters that can only ever be part of a word, whatever precedes or follows them. */

@@ -203,8 +203,45 @@ final class Subject {
         };
     }
 
-    /** A RUN, or an ONBUILD RUN trigger, with its simple commands. */
-    record Run(Instruction instruction, List<ShellCommands.Command> commands) {
+    /**
+     * A RUN, or an ONBUILD RUN trigger, with its simple commands and the programs they run (each once): a rule about
+     * some programs skips a RUN that runs none of them without walking its commands.
+     */
+    record Run(Instruction instruction, List<ShellCommands.Command> commands, Set<String> programs) {
+        Run(Instruction instruction, List<ShellCommands.Command> commands) {
+            this(instruction, commands, programsOf(commands));
+        }
+
+        private static Set<String> programsOf(List<ShellCommands.Command> commands) {
+            if (commands.isEmpty()) {
+                return Set.of();
+            }
+            Set<String> out = new java.util.HashSet<>(Math.max(4, commands.size() * 2));
+            for (int k = 0; k < commands.size(); k++) {
+                out.add(commands.get(k).program());
+            }
+            return out;
+        }
+
+        /** Whether a command of this RUN runs one of these programs. */
+        boolean runsAnyOf(Set<String> names) {
+            for (String name : names) {
+                if (programs.contains(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Whether a command of this RUN runs a program whose name starts with this prefix. */
+        boolean runsPrefixed(String prefix) {
+            for (String program : programs) {
+                if (program.startsWith(prefix)) {
+                    return true;
+                }
+            }
+            return false;
+        }
     }
 
     /** Every RUN and ONBUILD RUN trigger in order, each split into commands once. */

@@ -47,6 +47,82 @@ class LintFastPathsTest {
     }
 
     @Test
+    void lowerContainsIsTheLowerCasedTextsContains() {
+        // Words from the needles' letters in either case, near-letters outside ASCII that lower-case to ASCII or
+        // change length ('K' Kelvin to 'k', 'İ' to "i̇", 'ſ', final 'Σ'), spaces inside quoted words, and '='.
+        List<String> needles = List.of("sslverify=false", "sslverify=0", "sslverify", "strict-ssl", "false",
+                "gpgcheck=0", "gpgcheck=false", "trusted=yes", "allow-insecure=yes");
+        String alphabet = "sSlLvVeErRiIfFyY=0aAtTcCkKgGpPhHuUdD-nNo \u212A\u0130\u017F\u03A3é";
+        Random r = new Random(15);
+        for (int n = 0; n < 20_000; n++) {
+            List<String> words = new java.util.ArrayList<>();
+            for (int w = 1 + r.nextInt(3); w > 0; w--) {
+                StringBuilder b = new StringBuilder();
+                if (r.nextInt(3) == 0) {
+                    String needle = needles.get(r.nextInt(needles.size()));
+                    for (int k = 0; k < needle.length(); k++) {
+                        char ch = needle.charAt(k);
+                        b.append(r.nextBoolean() ? Character.toUpperCase(ch) : ch);
+                    }
+                }
+                for (int k = r.nextInt(8); k > 0; k--) {
+                    b.insert(r.nextInt(b.length() + 1), alphabet.charAt(r.nextInt(alphabet.length())));
+                }
+                words.add(b.toString());
+            }
+            for (String needle : needles) {
+                ShellCommands.Command c = new ShellCommands.Command(List.copyOf(words), false);
+                boolean expected = String.join(" ", words).toLowerCase(java.util.Locale.ROOT).contains(needle);
+                assertThat(c.lowerContains(needle)).as("%s %s", words, needle).isEqualTo(expected);
+            }
+        }
+        assertThat(new ShellCommands.Command(List.of("git", "config", "http.sslVerify=FALSE"), false)
+                .lowerContains("sslverify=false")).isTrue();
+        assertThat(new ShellCommands.Command(List.of("gpgchec\u212A=0"), false).lowerContains("gpgcheck=0")).isTrue();
+        assertThat(new ShellCommands.Command(List.of("sslver\u0130fy=0"), false).lowerContains("sslverify=0")).isFalse();
+    }
+
+    @Test
+    void secretValueFilterKeepsEveryMatchOfTheExpression() {
+        // Fragments of every pattern, near misses ("gh" and "xox" with other letters or separators), token bodies.
+        List<String> parts = List.of("AKIA", "ABCDEFGHIJKLMNOP", "-----BEGIN ", "RSA ", "PRIVATE KEY", "gh", "ghp_",
+                "ghs_", "ghx_", "ghp-", "xox", "xoxb-", "xoxz-", "xoxa_", "glpat-", "eyJ", "abcdefghij0123456789",
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef", ".", "_", "-", " ", "github.com", "high", "p", "s", "b");
+        Random r = new Random(16);
+        int matched = 0;
+        for (int n = 0; n < 50_000; n++) {
+            StringBuilder b = new StringBuilder();
+            for (int k = r.nextInt(8); k >= 0; k--) {
+                b.append(parts.get(r.nextInt(parts.size())));
+            }
+            String v = b.toString();
+            boolean expression = BuiltinRules.matchesSecretValue(v);
+            matched += expression ? 1 : 0;
+            assertThat(BuiltinRules.looksSecretValue(v)).as("'%s'", v).isEqualTo(expression);
+        }
+        assertThat(matched).isGreaterThan(500);
+    }
+
+    @Test
+    void splitKnowsWhatMentionsWouldFindByWalking() {
+        // Scripts of quotes, escapes, '=', redirections (whose targets are no words), separators and comments.
+        String alphabet = "a=\"'\\ >2<&|;\n#(){}x=1 ";
+        Random r = new Random(17);
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder script = new StringBuilder();
+            for (int k = r.nextInt(24); k > 0; k--) {
+                script.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            for (ShellCommands.Command c : ShellCommands.split(script.toString())) {
+                for (char asked : new char[] {'=', '"'}) {
+                    boolean walk = c.words().stream().anyMatch(w -> w.indexOf(asked) >= 0);
+                    assertThat(c.mentions(asked)).as("%s in %s of '%s'", asked, c.words(), script).isEqualTo(walk);
+                }
+            }
+        }
+    }
+
+    @Test
     void asciiShortcutOfTheTlsVariablesIsTheirLookup() {
         // Names near the variables' own (case changes, one letter off, non-ASCII letters that upper-case to theirs:
         // 'ı' to 'I', 'ß' to "SS", 'ſ' to 'S'), and random ones.
