@@ -9,6 +9,7 @@ import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestInfo;
+import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.SecretNames;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.persistence.criteria.Predicate;
@@ -91,6 +92,7 @@ public class BuildSubmissions {
             // A team named like the base repository would otherwise overwrite an approved base with its own image.
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
+        long quotaStart = RequestTimings.start();
         if (builds.countByStatus(BuildStatus.QUEUED) >= properties.maxQueued()) {
             throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                     + properties.maxQueued() + " queued); retry later")
@@ -98,10 +100,13 @@ public class BuildSubmissions {
         }
         checkTeamQuota(team);
         checkPin(request.pinFetchesFrom(), team);
+        RequestTimings.end("quota", quotaStart);
         intake.checkDeclaredLength(contentLength);
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         long policyStart = System.nanoTime();
+        RequestTimings.end("upload", intakeStart);
+        long lintStart = RequestTimings.start();
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
@@ -134,8 +139,10 @@ public class BuildSubmissions {
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
+        RequestTimings.end("lint", lintStart);
         if (evaluation.passed()) {
             ContextIntake.StoredContext built;
+            long repackStart = RequestTimings.start();
             try {
                 built = repack(context, request.dockerfile(), evaluation);
             } catch (Problem storeFull) {
@@ -144,6 +151,7 @@ public class BuildSubmissions {
                 deleteRejectedContext(context.digest());
                 throw storeFull;
             }
+            RequestTimings.end("repack", repackStart);
             build.builtContextDigest = built.digest().value();
             build.builtContextSize = built.size();
             build.queue();
@@ -155,13 +163,19 @@ public class BuildSubmissions {
         long policyEnd = System.nanoTime();
         phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.INTAKE, policyStart - intakeStart);
         phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.POLICY, policyEnd - policyStart);
+        long[] commitStart = {0};
         tx.executeWithoutResult(s -> {
+            long lockStart = RequestTimings.start();
             if (evaluation.passed()) {
                 // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
                 builds.claimLock(TEAM_QUOTA_LOCK ^ team.hashCode());
                 checkTeamQuota(team);
             }
+            RequestTimings.end("lock", lockStart);
+            long insertStart = RequestTimings.start();
             builds.save(build);
+            RequestTimings.end("insert", insertStart);
+            long auditStart = RequestTimings.start();
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("image", build.image);
             details.put("tag", build.tag);
@@ -182,7 +196,10 @@ public class BuildSubmissions {
             }
             events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
                     "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
+            RequestTimings.end("audit", auditStart);
+            commitStart[0] = RequestTimings.start();
         });
+        RequestTimings.end("commit", commitStart[0]);
         meters.counter("gateway.builds.submitted", "team", team).increment();
         if (!evaluation.passed()) {
             deleteRejectedContext(context.digest());
@@ -199,10 +216,12 @@ public class BuildSubmissions {
                     .with("policyDigest", evaluation.policyDigest())
                     .with("findings", findings);
         }
+        long logStart = RequestTimings.start();
         logs.append(build.id, "Queued: context " + build.contextDigest + " (" + build.contextSize + " bytes), policy "
                 + evaluation.policyDigest() + " passed; the daemon builds the re-packed context "
                 + build.builtContextDigest + " with the gateway's canonical Dockerfile\n");
         dispatcher.wake();
+        RequestTimings.end("log", logStart);
         return view(build);
     }
 
