@@ -93,12 +93,13 @@ public class BuildSubmissions {
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
         long quotaStart = RequestTimings.start();
-        if (builds.countByStatus(BuildStatus.QUEUED) >= properties.maxQueued()) {
+        BuildRepository.QueueCounts queued = builds.queueCounts(team);
+        if (queued.getQueued() >= properties.maxQueued()) {
             throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                     + properties.maxQueued() + " queued); retry later")
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
-        checkTeamQuota(team);
+        checkTeamQuota(team, queued.getQueuedForTeam());
         checkPin(request.pinFetchesFrom(), team);
         RequestTimings.end("quota", quotaStart);
         intake.checkDeclaredLength(contentLength);
@@ -169,11 +170,13 @@ public class BuildSubmissions {
             if (evaluation.passed()) {
                 // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
                 builds.claimLock(TEAM_QUOTA_LOCK ^ team.hashCode());
-                checkTeamQuota(team);
+                checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team));
             }
             RequestTimings.end("lock", lockStart);
             long insertStart = RequestTimings.start();
-            builds.save(build);
+            // Persisted (no select: Build is Persistable) and flushed now, before the audit event takes the audit
+            // chain's lock, which is held until the commit: the row's INSERT is no longer inside that lock.
+            builds.saveAndFlush(build);
             RequestTimings.end("insert", insertStart);
             long auditStart = RequestTimings.start();
             Map<String, Object> details = new LinkedHashMap<>();
@@ -239,8 +242,7 @@ public class BuildSubmissions {
      * whatever room the global queue has: one team cannot fill the queue for every other. Checked before the
      * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
      */
-    private void checkTeamQuota(String team) {
-        long queuedForTeam = builds.countByStatusAndTeam(BuildStatus.QUEUED, team);
+    private void checkTeamQuota(String team, long queuedForTeam) {
         if (queuedForTeam >= properties.maxQueuedPerTeam()) {
             throw new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
                     + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
@@ -366,7 +368,7 @@ public class BuildSubmissions {
             build.reject("rejected by policy on rebuild", now);
         }
         tx.executeWithoutResult(s -> {
-            builds.save(build);
+            builds.saveAndFlush(build); // before the audit chain's lock, as in submit
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("image", build.image);
             details.put("tag", build.tag);
