@@ -17,8 +17,9 @@
 #   LOAD_CLIENTS=200 LOAD_BUILDS=500 LOAD_DEADLINE_SECONDS=3600 bench/load.sh   # the issue's numbers
 # Also: LOAD_HOST_CAPACITY (builds at once per host, default 1), LOAD_PORT (replica A; the others follow, default
 # 18190), LOAD_PG_PORT (the embedded PostgreSQL, default LOAD_PORT+9), LOAD_XMX (per replica, default 512m),
-# LOAD_KEEP=1 (leave replicas and hosts running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar
-# instead of packaging the tree).
+# LOAD_JAVA_OPTS (more JVM options per replica, e.g. a GC to compare), LOAD_TIMINGS=1 (per-request timing lines in
+# the replicas' logs, docs/operations.md "Logs"; bench/load/timings.py), LOAD_KEEP=1 (leave replicas and hosts
+# running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
@@ -30,7 +31,7 @@ PG_PORT=${LOAD_PG_PORT:-$((PORT + 9))}
 export BENCH_STATE
 BENCH_STATE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.state/load
 BENCH_KEEP=${LOAD_KEEP:-0}
-BENCH_JAVA_OPTS="-Xmx${LOAD_XMX:-512m}"
+BENCH_JAVA_OPTS="-Xmx${LOAD_XMX:-512m} ${LOAD_JAVA_OPTS:-}"
 BENCH_CLEANUP_HOOK=load_hosts_down
 # shellcheck source=bench/gateway.sh
 source "$(dirname "${BASH_SOURCE[0]}")/gateway.sh"
@@ -70,6 +71,8 @@ export BENCH_HOSTS_YAML=$hosts_yaml
 common=(--gateway.builds.max-queued=1000 "--gateway.builds.max-queued-per-team=$LOAD_TEAM_QUOTA"
   --gateway.builds.retry-after=2s "--gateway.builds.follow.max-total=$((LOAD_CLIENTS + 16))"
   "--gateway.intake.store-dir=${LOAD_STORE_DIR:-$STATE/data/contexts}" --gateway.web.refusal-limit.limit=1000000)
+# LOAD_TIMINGS=1: each request's timing line in the replicas' logs (bench/load/timings.py summarises them)
+if [ "${LOAD_TIMINGS:-0}" = 1 ]; then common+=(--logging.level.io.buildgateway.timing=DEBUG); fi
 BASES=""
 PIDS=()
 for r in $(seq 1 "$REPLICAS"); do

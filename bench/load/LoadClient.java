@@ -95,12 +95,42 @@ public class LoadClient {
                 return null;
             }));
         }
+        long[] xactsBefore = transactions();
+        long started = System.nanoTime();
         go.countDown();
         for (Future<?> f : all) {
             f.get();
         }
         pool.shutdown();
+        long[] xactsAfter = transactions();
+        long seconds = Math.max(1, (System.nanoTime() - started) / 1_000_000_000L);
+        xactLine = xactsBefore == null || xactsAfter == null ? "-" : String.format("%d (%.0f per build, %d/s); rows"
+                + " written %d (%.0f per build)", xactsAfter[0] - xactsBefore[0], (xactsAfter[0] - xactsBefore[0])
+                / (double) Math.max(1, accepted.size()), (xactsAfter[0] - xactsBefore[0]) / seconds,
+                xactsAfter[1] - xactsBefore[1], (xactsAfter[1] - xactsBefore[1]) / (double) Math.max(1,
+                accepted.size()));
         System.exit(report() ? 0 : 1);
+    }
+
+    static String xactLine = "-";
+
+    /**
+     * The database's committed and rolled-back transactions and rows written (inserted, updated, deleted) so far,
+     * from pg_stat_database (every replica, the bench's own reads included; a backend reports within a second or so,
+     * hence the pause); null when it cannot be read.
+     */
+    static long[] transactions() {
+        try (Connection c = DriverManager.getConnection(JDBC, "postgres", ""); Statement st = c.createStatement()) {
+            Thread.sleep(1500);
+            try (ResultSet rs = st.executeQuery("select sum(xact_commit + xact_rollback)::bigint,"
+                    + " sum(tup_inserted + tup_updated + tup_deleted)::bigint from pg_stat_database")) {
+                rs.next();
+                return new long[] {rs.getLong(1), rs.getLong(2)};
+            }
+        } catch (Exception e) {
+            System.err.println("pg_stat_database: " + e);
+            return null;
+        }
     }
 
     static String token(String name, String team) throws Exception {
@@ -333,6 +363,7 @@ public class LoadClient {
         System.out.printf(f, "503 with Retry-After (retried)", unavailable.get());
         System.out.printf(f, "other submit errors / status errors", submitErrors.get() + " / " + statusErrors.get());
         System.out.printf(f, "logs followed to the end", followed.get());
+        System.out.printf(f, "db transactions during the run (pg_stat_database)", xactLine);
         System.out.printf(f, "builds per host", byHost);
         System.out.printf(f, "builds started per replica", perReplica);
         for (int i = 0; i < BASES.size(); i++) {

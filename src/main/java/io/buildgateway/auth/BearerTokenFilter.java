@@ -2,6 +2,7 @@ package io.buildgateway.auth;
 
 import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.web.ProblemResponses;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -81,6 +82,7 @@ class BearerTokenFilter extends OncePerRequestFilter {
             return;
         }
         Tokens.Authentication result;
+        long authStart = RequestTimings.start();
         try {
             result = tokens.authenticate(secret);
         } catch (RuntimeException e) {
@@ -91,6 +93,8 @@ class BearerTokenFilter extends OncePerRequestFilter {
             // before the error page turned it into the 503 (DatabaseRestartIT counts the gateway's own metrics).
             problems.write(DatabaseUnavailable.problem(), request, response);
             return;
+        } finally {
+            RequestTimings.end("auth", authStart);
         }
         if (result.principal() == null) {
             request.setAttribute(FAILURE, switch (result.failure()) {
@@ -117,7 +121,9 @@ class BearerTokenFilter extends OncePerRequestFilter {
                     + "identity provider configured (gateway.auth.oidc.issuer-uri)");
             return true;
         }
+        long authStart = RequestTimings.start();
         OidcAuthenticator.Outcome outcome = oidc.authenticate(token);
+        RequestTimings.end("auth", authStart);
         switch (outcome.status()) {
             case 200 -> {
                 authenticate(outcome.principal());

@@ -5,10 +5,14 @@ import jakarta.persistence.Entity;
 import jakarta.persistence.EnumType;
 import jakarta.persistence.Enumerated;
 import jakarta.persistence.Id;
+import jakarta.persistence.PostLoad;
+import jakarta.persistence.PostPersist;
 import jakarta.persistence.Table;
+import jakarta.persistence.Transient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;
+import org.springframework.data.domain.Persistable;
 
 /**
  * A build row; also the queue entry while QUEUED, and the lease while RUNNING. Its status changes only through the
@@ -23,10 +27,15 @@ import java.util.UUID;
  *
  * The claim is the start: one transaction takes the queue entry, picks the host and sets the lease, so there is no
  * state between them. The final states (SUCCEEDED, FAILED, REJECTED, CANCELLED) have no way out.
+ *
+ * <p>{@link Persistable}: the id is assigned here, so Spring Data cannot tell a new build from its id; without this a
+ * submission's {@code save} was a {@code merge}, which first selects the row by id (one more round trip per
+ * submission, issue #17 latency). A build made with {@link #Build(UUID)} is new until it is persisted; one Hibernate
+ * loaded is not.
  */
 @Entity
 @Table(name = "build")
-class Build {
+class Build implements Persistable<UUID> {
 
     @Id
     UUID id;
@@ -109,12 +118,32 @@ class Build {
     UUID pinFetchesFrom;
     /** How many times the build was claimed (V14): a build whose replica was lost is re-queued at most once. */
     int attempts = 1;
+    /** True for a build made by the gateway and not yet persisted: {@code save} persists it without a select. */
+    @Transient
+    private boolean isNew;
 
     protected Build() {
     }
 
     Build(UUID id) {
         this.id = id;
+        this.isNew = true;
+    }
+
+    @Override
+    public UUID getId() {
+        return id;
+    }
+
+    @Override
+    public boolean isNew() {
+        return isNew;
+    }
+
+    @PostPersist
+    @PostLoad
+    void persisted() {
+        isNew = false;
     }
 
     /** The failure reason of a build whose replica stopped. */

@@ -9,6 +9,7 @@ import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestInfo;
+import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.SecretNames;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.persistence.criteria.Predicate;
@@ -91,17 +92,22 @@ public class BuildSubmissions {
             // A team named like the base repository would otherwise overwrite an approved base with its own image.
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
-        if (builds.countByStatus(BuildStatus.QUEUED) >= properties.maxQueued()) {
+        long quotaStart = RequestTimings.start();
+        BuildRepository.QueueCounts queued = builds.queueCounts(team);
+        if (queued.getQueued() >= properties.maxQueued()) {
             throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                     + properties.maxQueued() + " queued); retry later")
                     .with("retryAfterSeconds", properties.retryAfter().toSeconds());
         }
-        checkTeamQuota(team);
+        checkTeamQuota(team, queued.getQueuedForTeam());
         checkPin(request.pinFetchesFrom(), team);
+        RequestTimings.end("quota", quotaStart);
         intake.checkDeclaredLength(contentLength);
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
         long policyStart = System.nanoTime();
+        RequestTimings.end("upload", intakeStart);
+        long lintStart = RequestTimings.start();
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
@@ -134,8 +140,10 @@ public class BuildSubmissions {
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
+        RequestTimings.end("lint", lintStart);
         if (evaluation.passed()) {
             ContextIntake.StoredContext built;
+            long repackStart = RequestTimings.start();
             try {
                 built = repack(context, request.dockerfile(), evaluation);
             } catch (Problem storeFull) {
@@ -144,6 +152,7 @@ public class BuildSubmissions {
                 deleteRejectedContext(context.digest());
                 throw storeFull;
             }
+            RequestTimings.end("repack", repackStart);
             build.builtContextDigest = built.digest().value();
             build.builtContextSize = built.size();
             build.queue();
@@ -155,13 +164,21 @@ public class BuildSubmissions {
         long policyEnd = System.nanoTime();
         phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.INTAKE, policyStart - intakeStart);
         phases.record(build.id.toString(), io.buildgateway.shared.BuildPhases.POLICY, policyEnd - policyStart);
+        long[] commitStart = {0};
         tx.executeWithoutResult(s -> {
+            long lockStart = RequestTimings.start();
             if (evaluation.passed()) {
                 // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
                 builds.claimLock(TEAM_QUOTA_LOCK ^ team.hashCode());
-                checkTeamQuota(team);
+                checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team));
             }
-            builds.save(build);
+            RequestTimings.end("lock", lockStart);
+            long insertStart = RequestTimings.start();
+            // Persisted (no select: Build is Persistable) and flushed now, before the audit event takes the audit
+            // chain's lock, which is held until the commit: the row's INSERT is no longer inside that lock.
+            builds.saveAndFlush(build);
+            RequestTimings.end("insert", insertStart);
+            long auditStart = RequestTimings.start();
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("image", build.image);
             details.put("tag", build.tag);
@@ -182,7 +199,10 @@ public class BuildSubmissions {
             }
             events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
                     "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
+            RequestTimings.end("audit", auditStart);
+            commitStart[0] = RequestTimings.start();
         });
+        RequestTimings.end("commit", commitStart[0]);
         meters.counter("gateway.builds.submitted", "team", team).increment();
         if (!evaluation.passed()) {
             deleteRejectedContext(context.digest());
@@ -199,10 +219,12 @@ public class BuildSubmissions {
                     .with("policyDigest", evaluation.policyDigest())
                     .with("findings", findings);
         }
+        long logStart = RequestTimings.start();
         logs.append(build.id, "Queued: context " + build.contextDigest + " (" + build.contextSize + " bytes), policy "
                 + evaluation.policyDigest() + " passed; the daemon builds the re-packed context "
                 + build.builtContextDigest + " with the gateway's canonical Dockerfile\n");
         dispatcher.wake();
+        RequestTimings.end("log", logStart);
         return view(build);
     }
 
@@ -220,8 +242,7 @@ public class BuildSubmissions {
      * whatever room the global queue has: one team cannot fill the queue for every other. Checked before the
      * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
      */
-    private void checkTeamQuota(String team) {
-        long queuedForTeam = builds.countByStatusAndTeam(BuildStatus.QUEUED, team);
+    private void checkTeamQuota(String team, long queuedForTeam) {
         if (queuedForTeam >= properties.maxQueuedPerTeam()) {
             throw new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
                     + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
@@ -347,7 +368,7 @@ public class BuildSubmissions {
             build.reject("rejected by policy on rebuild", now);
         }
         tx.executeWithoutResult(s -> {
-            builds.save(build);
+            builds.saveAndFlush(build); // before the audit chain's lock, as in submit
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("image", build.image);
             details.put("tag", build.tag);

@@ -242,4 +242,20 @@ class BuildTransitionsTest {
         return Arrays.asList(b.status, b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
                 b.leaseExpiresAt, b.cancelRequested, b.attempts);
     }
+
+    /** A build the gateway makes is new (persisted without a select) until persisted; one Hibernate loads is not. */
+    @Test
+    void aBuildMadeHereIsNewUntilPersistedALoadedOneIsNot() {
+        UUID id = UUID.randomUUID();
+        Build made = new Build(id);
+        assertThat(made.isNew()).isTrue();
+        assertThat(made.getId()).isEqualTo(id);
+        made.persisted();
+        assertThat(made.isNew()).isFalse();
+
+        Build loaded = new Build(); // as Hibernate instantiates it, then @PostLoad
+        loaded.persisted();
+        assertThat(loaded.isNew()).isFalse();
+        assertThat(new Build().isNew()).isFalse();
+    }
 }
