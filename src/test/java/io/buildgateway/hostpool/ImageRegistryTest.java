@@ -135,23 +135,11 @@ class ImageRegistryTest {
                 .hasToString("https://r.internal:8443");
     }
 
-    /** A quarantined image: config {@code c} and layer {@code l} linked in q/b1/r1; its manifest's digest. */
-    private String quarantined(String c, String l) {
-        blobs.put("q/b1/r1@" + c, "config".getBytes(StandardCharsets.UTF_8));
-        blobs.put("q/b1/r1@" + l, "layer".getBytes(StandardCharsets.UTF_8));
-        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                + "\"config\":{\"digest\":\"" + c + "\"},\"layers\":[{\"digest\":\"" + l + "\"}]}")
-                .getBytes(StandardCharsets.UTF_8);
-        String digest = ImageRegistry.sha256(manifest);
-        manifests.put("q/b1/r1:" + digest, manifest);
-        return digest;
-    }
-
     @Test
     void promotingMountsOnlyWhatTheRepositoryLacksAndLinksAgainWhenTheManifestFindsABlobGone() throws IOException {
         String c = "sha256:" + "c".repeat(64);
         String l = "sha256:" + "1".repeat(64);
-        String digest = quarantined(c, l);
+        String digest = quarantinedWithLayers(1);
         blobs.put("team/app@" + l, "layer".getBytes(StandardCharsets.UTF_8)); // the base layer, linked already
         loseLink = "team/app@" + c; // another build's mount rewrites the config's link while the manifest is stored
 
@@ -163,7 +151,7 @@ class ImageRegistryTest {
     @Test
     void aManifestRefusedForAnUnlinkedBlobEveryTimeFailsWithTheRegistrysAnswer() {
         String c = "sha256:" + "c".repeat(64);
-        String digest = quarantined(c, "sha256:" + "1".repeat(64));
+        String digest = quarantinedWithLayers(1);
         loseLink = "team/app@" + c;
         alwaysLose = true;
         assertThatThrownBy(() -> client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1"))
