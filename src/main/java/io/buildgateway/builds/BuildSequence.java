@@ -9,6 +9,7 @@ import io.buildgateway.hostpool.HostBuild;
 import io.buildgateway.hostpool.ImageGate;
 import io.buildgateway.hostpool.ImageRegistry;
 import io.buildgateway.shared.BuildPhases;
+import io.buildgateway.shared.DaemonThreads;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Instant;
@@ -55,16 +56,8 @@ class BuildSequence {
         this.phases = phases;
         this.clock = clock;
         this.confinement = new ConfinementCheck(events::publishEvent);
-        this.later = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "quarantine-cleanup");
-            t.setDaemon(true);
-            return t;
-        });
-        this.beside = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "host-tags");
-            t.setDaemon(true);
-            return t;
-        });
+        this.later = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("quarantine-cleanup"));
+        this.beside = Executors.newCachedThreadPool(DaemonThreads.named("host-tags"));
         this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later, beside);
     }
 

@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.RequestInfo;
 import java.security.SecureRandom;
 import java.time.Duration;
@@ -65,16 +66,8 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         this.config = config;
         this.verifier = verifier;
         this.audit = audit;
-        this.starter = Executors.newFixedThreadPool(2, daemon("ephemeral-host-start"));
-        this.teardown = Executors.newFixedThreadPool(2, daemon("ephemeral-host-stop"));
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        return r -> {
-            Thread t = new Thread(r, name);
-            t.setDaemon(true);
-            return t;
-        };
+        this.starter = Executors.newFixedThreadPool(2, DaemonThreads.named("ephemeral-host-start"));
+        this.teardown = Executors.newFixedThreadPool(2, DaemonThreads.named("ephemeral-host-stop"));
     }
 
     /** Starts the host {@code id}; returns how to reach it once its daemon answers. */

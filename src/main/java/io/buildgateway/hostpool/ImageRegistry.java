@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.ImageReference;
 import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.DaemonThreads;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -383,11 +384,8 @@ public class ImageRegistry {
      */
     private static final java.util.concurrent.ThreadPoolExecutor MOUNTS = new java.util.concurrent.ThreadPoolExecutor(
             0, 4 * (MOUNT_PARALLELISM - 1), 30, java.util.concurrent.TimeUnit.SECONDS,
-            new java.util.concurrent.SynchronousQueue<>(), r -> {
-                Thread t = new Thread(r, "registry-mount");
-                t.setDaemon(true);
-                return t;
-            }, new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+            new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("registry-mount"),
+            new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
 
     /** Whether {@code repository} links the blob {@code digest} (a HEAD answered 200), asked with {@code scope}. */
     private boolean links(String scope, String repository, String digest) throws IOException {
