@@ -159,12 +159,12 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
     protected Started start(String id, Duration timeout) throws Exception {
         client.pods().inNamespace(namespace).resource(template(id)).create();
         Pod ready = awaitPod(id, p -> p != null && (ready(p) || ended(p)), timeout);
-        if (ready == null) {
+        if (ready == null || !ended(ready) && !ready(ready)) {
             throw new IllegalStateException("build host Pod " + podName(id) + " was not ready within " + timeout);
         }
         if (!ready(ready)) {
             throw new IllegalStateException("build host Pod " + podName(id) + " ended before it was ready: "
-                    + (ready == null || ready.getStatus() == null ? "no status" : ready.getStatus().getPhase()));
+                    + (ready.getStatus() == null ? "no status" : ready.getStatus().getPhase()));
         }
         String address = k8s.subdomain() != null && !k8s.subdomain().isBlank()
                 ? podName(id) + "." + k8s.subdomain() + "." + namespace + ".svc"
@@ -182,15 +182,14 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
 
     @Override
     protected List<String> destroy(String id) throws Exception {
-        var pod = client.pods().inNamespace(namespace).withName(podName(id));
-        pod.withGracePeriod(10).delete();
-        awaitPod(id, java.util.Objects::isNull, Duration.ofMinutes(2));
-        return pod.get() == null ? List.of() : List.of("Pod " + podName(id) + " still exists");
+        client.pods().inNamespace(namespace).withName(podName(id)).withGracePeriod(10).delete();
+        return awaitPod(id, java.util.Objects::isNull, Duration.ofMinutes(2)) == null ? List.of()
+                : List.of("Pod " + podName(id) + " still exists");
     }
 
     /**
      * Reads the Pod every {@link #POLL} until the condition holds or the timeout passes; returns the last Pod read
-     * (null once deleted), or null on timeout when the condition is not about deletion. Polling rather than
+     * (null when there is none), whether the condition held or not: the caller tells which. Polling rather than
      * fabric8's informer-based {@code waitUntilCondition}: no watch per wait, which costs a real API server more
      * than a GET every 250 ms, and whose close with an event in flight stalled the mock server's event loop for
      * up to a minute in the unit tests.
@@ -201,11 +200,8 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (true) {
             Pod p = resource.get();
-            if (condition.test(p)) {
+            if (condition.test(p) || System.nanoTime() >= deadline) {
                 return p;
-            }
-            if (System.nanoTime() >= deadline) {
-                return condition.test(null) ? p : null;
             }
             Thread.sleep(POLL.toMillis());
         }
