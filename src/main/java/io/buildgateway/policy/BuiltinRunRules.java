@@ -20,8 +20,8 @@ final class BuiltinRunRules {
     private static final Finding.Severity I = Finding.Severity.info;
     private static final Set<String> SHELLS = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python", "python3",
             "perl", "ruby", "node", "busybox");
-    private static final Set<String> SHELLS_OR_SUDO = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python",
-            "python3", "perl", "ruby", "node", "busybox", "sudo");
+    private static final Set<String> SHELLS_OR_SUDO = java.util.stream.Stream.concat(SHELLS.stream(),
+            java.util.stream.Stream.of("sudo")).collect(java.util.stream.Collectors.toUnmodifiableSet());
     private static final Pattern SETUID_MODE = Pattern.compile("(?:[ugoa]*\\+[rwxXt]*s[rwxXst]*|[0-7]?[2-7][0-7]{3})");
     /** Variables that switch TLS verification off, with the value that does it ({@code *}: any non-empty). */
     private static final Map<String, String> INSECURE_ENV = Map.of(
