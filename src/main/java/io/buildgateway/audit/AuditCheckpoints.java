@@ -1,5 +1,6 @@
 package io.buildgateway.audit;
 
+import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.signing.GatewayKey;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -55,11 +56,7 @@ class AuditCheckpoints {
         this.export = export;
         this.file = properties.checkpointFile() == null || properties.checkpointFile().toString().isBlank() ? null
                 : new CheckpointFile(properties.checkpointFile());
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "audit-checkpoint");
-            t.setDaemon(true);
-            return t;
-        });
+        this.timer = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-checkpoint"));
     }
 
     /** The checkpoint file, or null when none is configured. */

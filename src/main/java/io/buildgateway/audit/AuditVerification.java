@@ -1,5 +1,6 @@
 package io.buildgateway.audit;
 
+import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.signing.GatewayKey;
 import java.io.IOException;
@@ -48,16 +49,8 @@ class AuditVerification {
     private final GatewayKey key;
     private final AuditCheckpoints checkpoints;
     private final Semaphore running = new Semaphore(1);
-    private final ExecutorService hashers = Executors.newFixedThreadPool(HASHERS, r -> {
-        Thread t = new Thread(r, "audit-verify-hash");
-        t.setDaemon(true);
-        return t;
-    });
-    private final ExecutorService readerPool = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "audit-verify-read");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService hashers = Executors.newFixedThreadPool(HASHERS, DaemonThreads.named("audit-verify-hash"));
+    private final ExecutorService readerPool = Executors.newCachedThreadPool(DaemonThreads.named("audit-verify-read"));
     private volatile long minPerReader = 100_000;
 
     AuditVerification(DataSource dataSource, GatewayKey key, AuditCheckpoints checkpoints) {

@@ -1,5 +1,6 @@
 package io.buildgateway.audit;
 
+import io.buildgateway.shared.DaemonThreads;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -53,11 +54,7 @@ final class SyslogSink implements ExportSink {
         this.config = config;
         this.tls = config.tls() ? socketFactory(config.trustCertificates()) : null;
         this.hostname = config.hostname() != null && !config.hostname().isBlank() ? config.hostname() : localName();
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "audit-syslog-watchdog");
-            t.setDaemon(true);
-            return t;
-        });
+        this.watchdog = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("audit-syslog-watchdog"));
     }
 
     @Override

@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Info;
+import io.buildgateway.shared.DaemonThreads;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
@@ -70,11 +71,7 @@ public class BuildHosts {
             }
         }
         this.fixed = new FixedHosts(properties.hosts());
-        this.checker = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "host-health");
-            t.setDaemon(true);
-            return t;
-        });
+        this.checker = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("host-health"));
         this.cache = new BuildCacheCap(clients, meters, events::publishEvent, checker);
         this.health = new HostHealth(clients, clock, events::publishEvent, cache);
         this.ephemeral = ephemeralHosts(properties, events);

@@ -1,6 +1,7 @@
 package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.DaemonThreads;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -28,11 +29,7 @@ final class LocalEphemeralHosts extends EphemeralHosts {
 
     /** Threads that read the script's output (not the common pool: it has one thread on a 2-core machine). */
     private static final java.util.concurrent.ExecutorService READERS = java.util.concurrent.Executors
-            .newCachedThreadPool(r -> {
-                Thread t = new Thread(r, "buildhost-script-output");
-                t.setDaemon(true);
-                return t;
-            });
+            .newCachedThreadPool(DaemonThreads.named("buildhost-script-output"));
 
     private final HostPoolProperties.Local local;
     private final String registry;

@@ -2,6 +2,7 @@ package io.buildgateway.provenance;
 
 import io.buildgateway.hostpool.ImageRegistry;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.RequestInfo;
 import io.micrometer.core.instrument.Gauge;
@@ -50,11 +51,7 @@ class Attestations {
     private final ApplicationEventPublisher events;
     private final TransactionTemplate tx;
     private final Clock clock;
-    private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "provenance-attach");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService worker = Executors.newSingleThreadExecutor(DaemonThreads.named("provenance-attach"));
 
     Attestations(JdbcClient db, ImageRegistry registry, ProvenanceProperties properties,
             ApplicationEventPublisher events, TransactionTemplate tx, Clock clock, MeterRegistry meters) {
