@@ -30,9 +30,18 @@ class InventoryIT extends IntegrationTest {
     }
 
     private JsonNode build(String token, String image, String dockerfile) {
+        return succeeded(token, queue(token, image, dockerfile));
+    }
+
+    /** Submits a build and returns its id (the two builds of a test run side by side on the host's slots). */
+    private String queue(String token, String image, String dockerfile) {
         Response accepted = submit(token, "image=" + image + "&tag=1&noCache=true", Tars.dockerfile(dockerfile));
         assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
-        JsonNode done = awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(4));
+        return read(accepted).path("id").asString();
+    }
+
+    private JsonNode succeeded(String token, String id) {
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(4));
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
         return done;
     }
@@ -47,8 +56,10 @@ class InventoryIT extends IntegrationTest {
         String security = token(Set.of("SECURITY"), Set.of());
         String deployer = token(Set.of("DEPLOYER"), Set.of());
         String dockerfile = "FROM " + base + "\nRUN echo %s > /srv/name\nUSER nobody\nHEALTHCHECK NONE\n";
-        JsonNode a = build(builder, "inv/a-" + RUN, dockerfile.formatted("a"));
-        JsonNode b = build(builder, "inv/b-" + RUN, dockerfile.formatted("b"));
+        String idA = queue(builder, "inv/a-" + RUN, dockerfile.formatted("a"));
+        String idB = queue(builder, "inv/b-" + RUN, dockerfile.formatted("b"));
+        JsonNode a = succeeded(builder, idA);
+        JsonNode b = succeeded(builder, idB);
 
         // The inventory knows both, with their base, tags and packages.
         JsonNode byBase = read(get(security, "/api/v1/images?base=" + base));
