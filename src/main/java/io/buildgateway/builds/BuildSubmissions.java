@@ -118,7 +118,7 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers,
+                request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
                 hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString() : null)));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
@@ -233,6 +233,16 @@ public class BuildSubmissions {
         dispatcher.wake();
         RequestTimings.end("log", logStart);
         return view(build);
+    }
+
+    /** The ONBUILD triggers of a base from the registry, the time marked as the request's phase {@code triggers}. */
+    private List<String> timedTriggers(String imageRef) {
+        long start = RequestTimings.start();
+        try {
+            return registry.onBuildTriggers(imageRef);
+        } finally {
+            RequestTimings.end("triggers", start);
+        }
     }
 
     /** Findings with the values of non-public build args replaced in their message and instruction. */
