@@ -18,7 +18,8 @@
 # Also: LOAD_HOST_CAPACITY (builds at once per host, default 1), LOAD_PORT (replica A; the others follow, default
 # 18190), LOAD_PG_PORT (the embedded PostgreSQL, default LOAD_PORT+9), LOAD_XMX (per replica, default 512m),
 # LOAD_JAVA_OPTS (more JVM options per replica, e.g. a GC to compare), LOAD_TIMINGS=1 (per-request timing lines in
-# the replicas' logs, docs/operations.md "Logs"; bench/load/timings.py), LOAD_KEEP=1 (leave replicas and hosts
+# the replicas' logs, docs/operations.md "Logs"; bench/load/timings.py), LOAD_CPU=1 (CPU seconds per process group
+# and per gateway thread group during the run, bench/load/cpu.py, sampled every LOAD_CPU_INTERVAL s), LOAD_KEEP=1 (leave replicas and hosts
 # running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
@@ -118,6 +119,20 @@ echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QU
 rc=0
 LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
   LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
-  java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java || rc=$?
+  java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java &
+client=$!
+# LOAD_CPU=1: CPU seconds per process group and per gateway thread group while the client runs (bench/load/cpu.py)
+if [ "${LOAD_CPU:-0}" = 1 ]; then
+  named=(load-client=$client)
+  for r in $(seq 1 "$REPLICAS"); do named+=("gateway-$(echo abcdefghij | cut -c"$r")=${PIDS[$((r - 1))]}"); done
+  python3 bench/load/cpu.py "$STATE/cpu.txt" "$WORK/cpu.stop" "${LOAD_CPU_INTERVAL:-0.5}" "${named[@]}" &
+  sampler=$!
+fi
+wait "$client" || rc=$?
+if [ -n "${sampler:-}" ]; then
+  touch "$WORK/cpu.stop"
+  wait "$sampler" || true
+  cat "$STATE/cpu.txt"
+fi
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
 exit "$rc"

@@ -67,13 +67,23 @@ class ApiToken {
     }
 
     Set<Role> roles() {
-        EnumSet<Role> set = EnumSet.noneOf(Role.class);
-        Arrays.stream(roles.split(",")).filter(s -> !s.isBlank()).map(Role::valueOf).forEach(set::add);
-        return set;
+        return roles(roles);
     }
 
     Set<String> teams() {
-        return Arrays.stream(teams.split(",")).filter(s -> !s.isBlank())
+        return teams(teams);
+    }
+
+    /** The roles of the column's text ({@code ADMIN,BUILDER}). */
+    static Set<Role> roles(String column) {
+        EnumSet<Role> set = EnumSet.noneOf(Role.class);
+        Arrays.stream(column.split(",")).filter(s -> !s.isBlank()).map(Role::valueOf).forEach(set::add);
+        return set;
+    }
+
+    /** The teams of the column's text ({@code payments,web}). */
+    static Set<String> teams(String column) {
+        return Arrays.stream(column.split(",")).filter(s -> !s.isBlank())
                 .collect(Collectors.toCollection(LinkedHashSet::new));
     }
 

@@ -44,9 +44,11 @@ public class Tokens {
     private final AuthProperties properties;
     private final ApplicationEventPublisher events;
     private final Clock clock;
+    private final org.springframework.jdbc.core.JdbcTemplate jdbc;
 
     Tokens(ApiTokenRepository tokens, Teams teams, AuthProperties properties, ApplicationEventPublisher events,
-            Clock clock) {
+            Clock clock, org.springframework.jdbc.core.JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
         this.tokens = tokens;
         this.teams = teams;
         this.properties = properties;
@@ -286,20 +288,24 @@ public class Tokens {
      * Checks a presented secret: a token's current secret, or its previous one within the grace period after a
      * rotation. Records the last use at most once per {@code gateway.auth.last-used-resolution} per token, so that
      * a busy token does not cost a write per request.
+     *
+     * <p>Every request passes here (issue #17, latency), so it is one statement on a connection in auto-commit mode:
+     * no transaction around it (no BEGIN/COMMIT round trip, no persistence context, no flush), only the columns the
+     * check needs. It reads the row as committed now, so a revocation, rotation or expiry takes effect on the next
+     * request as before. The last-use writes, when due, are statements of their own; they never decide anything.
      */
-    @Transactional
     public Authentication authenticate(String secret) {
         String hash = hash(secret);
-        Optional<ApiToken> found = tokens.findByAnySecretHash(hash);
+        List<TokenCheck> found = jdbc.query(TokenCheck.SELECT, TokenCheck::read, hash, hash);
         if (found.isEmpty()) {
             return Authentication.failed(Failure.UNKNOWN);
         }
-        ApiToken token = found.get();
+        TokenCheck token = found.get(0);
         Instant now = clock.instant();
         if (token.revokedAt() != null) {
             return Authentication.failed(Failure.REVOKED);
         }
-        if (!token.activeAt(now)) {
+        if (token.expiresAt() != null && !now.isBefore(token.expiresAt())) {
             return Authentication.failed(Failure.EXPIRED);
         }
         boolean previous = !hash.equals(token.secretHash());
@@ -308,14 +314,42 @@ public class Tokens {
         }
         Instant notAfter = now.minus(properties.lastUsedResolution());
         if (token.lastUsedAt() == null || token.lastUsedAt().isBefore(notAfter)) {
-            tokens.touch(token.id(), now, notAfter);
+            jdbc.update("update api_token set last_used_at = ? where id = ?"
+                    + " and (last_used_at is null or last_used_at < ?)", utc(now), token.id(), utc(notAfter));
         }
         if (previous && (token.previousSecretLastUsedAt() == null
                 || token.previousSecretLastUsedAt().isBefore(notAfter))) {
-            tokens.touchPrevious(token.id(), now, notAfter);
+            jdbc.update("update api_token set previous_secret_last_used_at = ? where id = ?"
+                    + " and (previous_secret_last_used_at is null or previous_secret_last_used_at < ?)", utc(now),
+                    token.id(), utc(notAfter));
         }
-        return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roles(), token.teams()), null,
-                previous, null);
+        return new Authentication(new GatewayPrincipal(token.id(), token.name(), ApiToken.roles(token.roles()),
+                ApiToken.teams(token.teams())), null, previous, null);
+    }
+
+    private static java.time.OffsetDateTime utc(Instant at) {
+        return at.truncatedTo(ChronoUnit.MICROS).atOffset(java.time.ZoneOffset.UTC);
+    }
+
+    /** What {@link #authenticate(String)} reads of a token: one row by either secret's hash (both columns unique). */
+    record TokenCheck(UUID id, String name, String secretHash, String roles, String teams, Instant expiresAt,
+            Instant revokedAt, Instant lastUsedAt, Instant previousSecretRetiresAt, Instant previousSecretLastUsedAt) {
+
+        static final String SELECT = "select id, name, secret_hash, roles, teams, expires_at, revoked_at, last_used_at,"
+                + " previous_secret_retires_at, previous_secret_last_used_at from api_token"
+                + " where secret_hash = ? or previous_secret_hash = ?";
+
+        static TokenCheck read(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+            return new TokenCheck(rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("secret_hash"),
+                    rs.getString("roles"), rs.getString("teams"), instant(rs, "expires_at"),
+                    instant(rs, "revoked_at"), instant(rs, "last_used_at"), instant(rs, "previous_secret_retires_at"),
+                    instant(rs, "previous_secret_last_used_at"));
+        }
+
+        private static Instant instant(java.sql.ResultSet rs, String column) throws java.sql.SQLException {
+            java.time.OffsetDateTime at = rs.getObject(column, java.time.OffsetDateTime.class);
+            return at == null ? null : at.toInstant();
+        }
     }
 
     static String hash(String secret) {

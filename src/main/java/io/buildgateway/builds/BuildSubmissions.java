@@ -55,12 +55,14 @@ public class BuildSubmissions {
     /** Reads the ONBUILD triggers of approved base images before a build, so the policy judges what they become. */
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final io.buildgateway.shared.BuildPhases phases;
+    private final org.springframework.jdbc.core.JdbcTemplate jdbc;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
             JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts,
             io.buildgateway.hostpool.ImageRegistry registry,
-            io.buildgateway.shared.BuildPhases phases) {
+            io.buildgateway.shared.BuildPhases phases, org.springframework.jdbc.core.JdbcTemplate jdbc) {
+        this.jdbc = jdbc;
         this.hosts = hosts;
         this.registry = registry;
         this.phases = phases;
@@ -118,7 +120,7 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), registry::onBuildTriggers,
+                request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
                 hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString() : null)));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
@@ -233,6 +235,16 @@ public class BuildSubmissions {
         dispatcher.wake();
         RequestTimings.end("log", logStart);
         return view(build);
+    }
+
+    /** The ONBUILD triggers of a base from the registry, the time marked as the request's phase {@code triggers}. */
+    private List<String> timedTriggers(String imageRef) {
+        long start = RequestTimings.start();
+        try {
+            return registry.onBuildTriggers(imageRef);
+        } finally {
+            RequestTimings.end("triggers", start);
+        }
     }
 
     /** Findings with the values of non-public build args replaced in their message and instruction. */
@@ -435,8 +447,62 @@ public class BuildSubmissions {
                 hosts.readsHeredocs(), shellcheck);
     }
 
+    /**
+     * A build as its caller may see it (the status read, polled by every CI job: issue #17, latency). One statement
+     * on a connection in auto-commit mode — no transaction around it, no persistence context — reading the row by
+     * its primary key, only the columns of the view.
+     */
     public BuildView get(UUID id, GatewayPrincipal principal) {
-        return view(readable(id, principal));
+        List<Build> found = jdbc.query(VIEW_SELECT, BuildSubmissions::viewRow, id);
+        if (found.isEmpty()) {
+            throw Problem.notFound("build " + id);
+        }
+        Build build = found.get(0);
+        if (!principal.canRead(build.team)) {
+            throw Problem.forbidden("build " + id + " belongs to team '" + build.team + "', which your token cannot read");
+        }
+        return view(build);
+    }
+
+    /** The columns {@link #view(Build)} shows, and nothing else of the row. */
+    static final String VIEW_SELECT = "select id, image, tag, team, status, phase, requested_by, requested_at,"
+            + " started_at, finished_at, host, context_digest, context_size, dockerfile, target, build_args, labels,"
+            + " no_cache, policy_digest, findings, image_digest, image_ref, failure_reason, rebuild_of,"
+            + " built_context_digest from build where id = ?";
+
+    /** A detached, read-only {@link Build} with the columns of {@link #VIEW_SELECT}; never saved. */
+    static Build viewRow(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        Build b = new Build(rs.getObject("id", UUID.class));
+        b.image = rs.getString("image");
+        b.tag = rs.getString("tag");
+        b.team = rs.getString("team");
+        b.status = BuildStatus.valueOf(rs.getString("status"));
+        b.phase = rs.getString("phase");
+        b.requestedBy = rs.getString("requested_by");
+        b.requestedAt = instant(rs, "requested_at");
+        b.startedAt = instant(rs, "started_at");
+        b.finishedAt = instant(rs, "finished_at");
+        b.host = rs.getString("host");
+        b.contextDigest = rs.getString("context_digest");
+        b.contextSize = rs.getLong("context_size");
+        b.dockerfile = rs.getString("dockerfile");
+        b.target = rs.getString("target");
+        b.buildArgs = rs.getString("build_args");
+        b.labels = rs.getString("labels");
+        b.noCache = rs.getBoolean("no_cache");
+        b.policyDigest = rs.getString("policy_digest");
+        b.findings = rs.getString("findings");
+        b.imageDigest = rs.getString("image_digest");
+        b.imageRef = rs.getString("image_ref");
+        b.failureReason = rs.getString("failure_reason");
+        b.rebuildOf = rs.getObject("rebuild_of", UUID.class);
+        b.builtContextDigest = rs.getString("built_context_digest");
+        return b;
+    }
+
+    private static Instant instant(java.sql.ResultSet rs, String column) throws java.sql.SQLException {
+        java.time.OffsetDateTime at = rs.getObject(column, java.time.OffsetDateTime.class);
+        return at == null ? null : at.toInstant();
     }
 
     /**

@@ -48,10 +48,38 @@ public class ImageRegistry {
             .followRedirects(HttpClient.Redirect.NORMAL).build();
     private final Map<String, String> tokens = new ConcurrentHashMap<>();
 
+    /** How long a base's ONBUILD triggers read by tag are reused ({@link #onBuildTriggers}); zero: never. */
+    private final Duration triggersTtl;
+    private final java.util.function.LongSupplier nanoTime;
+    private final Map<String, CachedTriggers> triggerCache = new ConcurrentHashMap<>();
+    /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
+    static final int TRIGGER_CACHE_ENTRIES = 256;
+
+    private record CachedTriggers(java.util.List<String> triggers, long readAt) {
+    }
+
     ImageRegistry(HostPoolProperties properties, JsonMapper json) {
+        this(properties, json, Duration.ZERO, System::nanoTime);
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    ImageRegistry(HostPoolProperties properties, JsonMapper json,
+            @org.springframework.beans.factory.annotation.Value("${gateway.hostpool.base-triggers-ttl:10s}")
+            Duration triggersTtl) {
+        this(properties, json, triggersTtl, System::nanoTime);
+    }
+
+    ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
+            java.util.function.LongSupplier nanoTime) {
         this.registry = properties.registry();
         this.api = registry.apiUrl();
         this.json = json;
+        if (triggersTtl == null || triggersTtl.isNegative()) {
+            throw new IllegalArgumentException("gateway.hostpool.base-triggers-ttl must not be negative: "
+                    + triggersTtl);
+        }
+        this.triggersTtl = triggersTtl;
+        this.nanoTime = nanoTime;
     }
 
     /** A manifest as stored: its media type, digest and exact bytes. */
@@ -156,10 +184,36 @@ public class ImageRegistry {
      * none. For a multi-platform index, the triggers of every platform's image (the build may get any of them). Read
      * over the registry's HTTP API (manifest, then config blob, digests checked) with the gateway's credentials.
      *
+     * <p>Every submission asks this for its base (issue #17: the two registry round trips were most of a
+     * submission's policy check at load), so an answer is reused: for a reference by digest (content-addressed, it
+     * cannot change) until the cache is full; for a reference by tag for {@code gateway.hostpool.base-triggers-ttl}
+     * (default 10 s; 0 reads the registry every time), so a base re-tagged with other triggers is seen by submissions
+     * at most that much later. Failures are never reused: the next submission asks again.
+     *
      * @throws java.io.UncheckedIOException when the image is not in this registry, does not exist, or cannot be
      *         read: callers judging a build must fail closed on it
      */
     public java.util.List<String> onBuildTriggers(String imageRef) {
+        boolean byDigest = imageRef != null && imageRef.contains("@sha256:");
+        boolean reuse = byDigest || !triggersTtl.isZero();
+        if (reuse) {
+            CachedTriggers cached = triggerCache.get(imageRef);
+            if (cached != null && (byDigest || nanoTime.getAsLong() - cached.readAt() < triggersTtl.toNanos())) {
+                return cached.triggers();
+            }
+        }
+        long readAt = nanoTime.getAsLong();
+        java.util.List<String> triggers = readOnBuildTriggers(imageRef);
+        if (reuse) {
+            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
+                triggerCache.clear();
+            }
+            triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
+        }
+        return triggers;
+    }
+
+    private java.util.List<String> readOnBuildTriggers(String imageRef) {
         try {
             ImageReference split = imageRef == null ? null : ImageReference.split(imageRef);
             String repository = split == null ? null : split.repositoryOn(address());

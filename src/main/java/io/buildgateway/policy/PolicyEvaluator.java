@@ -146,6 +146,7 @@ public class PolicyEvaluator {
     }
 
     private Evaluation evaluate(Request request, boolean forBuild) {
+        long parseStart = io.buildgateway.shared.RequestTimings.start();
         PolicyDocument doc = policy.get();
         Dockerfile parsed = DockerfileParser.parse(request.dockerfile());
         BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target());
@@ -162,6 +163,8 @@ public class PolicyEvaluator {
         RulePlan rulePlan = plans.byTeam().computeIfAbsent(request.team() == null ? "" : request.team(),
                 k -> rulePlan(doc, team));
         Collector collector = new Collector(doc, request, today);
+        io.buildgateway.shared.RequestTimings.end("parse", parseStart);
+        long rulesStart = io.buildgateway.shared.RequestTimings.start();
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
             collector.rule = rule.info().id();
@@ -172,6 +175,7 @@ public class PolicyEvaluator {
             shellCheck(subject, request, doc, team, collector);
         }
         List<Finding> findings = collector.findings;
+        io.buildgateway.shared.RequestTimings.end("rules", rulesStart);
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
@@ -182,6 +186,8 @@ public class PolicyEvaluator {
         CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, new CanonicalDockerfile.Options(
                 request.heredocsSupported(), namespace, doc::frontend), forBuild);
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
+        io.buildgateway.shared.RequestTimings.end("canonical", io.buildgateway.shared.RequestTimings.start() == 0 ? 0
+                : t0);
         boolean canonicalRefused = false;
         boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
         for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()

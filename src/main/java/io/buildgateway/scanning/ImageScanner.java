@@ -73,11 +73,8 @@ class ImageScanner implements ImageGate {
     private final ApplicationEventPublisher events;
     private final JsonMapper json;
     private final Clock clock;
-    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "image-compliance");
-        t.setDaemon(true);
-        return t;
-    });
+    /** OpenSCAP's legs (root filesystem, oscap, results): background work, below the API's CPU priority. */
+    private final ExecutorService workers;
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "image-scan-deadline");
         t.setDaemon(true);
@@ -87,7 +84,8 @@ class ImageScanner implements ImageGate {
     ImageScanner(PolicyEvaluator policy, Advisories advisories, ScanStore store, OpenScap openScap,
             LayerCache layerCache, ComplianceCache complianceCache, ScanningProperties properties,
             TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json, Clock clock,
-            BuildPhases phases) {
+            BuildPhases phases, io.buildgateway.shared.BackgroundPriority priority) {
+        this.workers = Executors.newCachedThreadPool(priority.threads("image-compliance"));
         this.phases = phases;
         this.policy = policy;
         this.advisories = advisories;

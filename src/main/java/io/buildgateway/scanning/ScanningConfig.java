@@ -21,11 +21,11 @@ class ScanningConfig {
     private static final Logger log = LoggerFactory.getLogger(ScanningConfig.class);
 
     @Bean
-    OpenScap openScap(ScanningProperties properties) {
+    OpenScap openScap(ScanningProperties properties, io.buildgateway.shared.BackgroundPriority priority) {
         OpenScap oscap = new OpenScap(properties.oscapCommand(), properties.complianceContent(),
                 properties.complianceProfile().isBlank() ? null : properties.complianceProfile(),
                 new OpenScap.RunLimit(properties.complianceTimeoutFloor(), properties.complianceTimeoutPerGb(),
-                        properties.complianceTimeout()));
+                        properties.complianceTimeout())).runningAt(priority);
         if (!oscap.available()) {
             log.warn("COMPLIANCE NOT RUN: '{}' cannot run, so no image gets an OpenSCAP evaluation; install "
                     + "openscap-scanner (scripts/env.sh does)", properties.oscapCommand());

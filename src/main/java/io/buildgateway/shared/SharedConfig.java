@@ -1,6 +1,7 @@
 package io.buildgateway.shared;
 
 import java.time.Clock;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
@@ -11,5 +12,11 @@ class SharedConfig {
     @Bean
     Clock clock() {
         return Clock.systemUTC();
+    }
+
+    /** The CPU priority of background work (OpenSCAP, its root filesystems): {@code gateway.background.nice}. */
+    @Bean
+    BackgroundPriority backgroundPriority(@Value("${gateway.background.nice:10}") int nice) {
+        return new BackgroundPriority(nice);
     }
 }

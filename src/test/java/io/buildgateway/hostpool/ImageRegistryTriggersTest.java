@@ -26,6 +26,8 @@ class ImageRegistryTriggersTest {
     private String address;
     /** path below /v2/ to content type and body */
     private final Map<String, Map.Entry<String, byte[]>> content = new ConcurrentHashMap<>();
+    /** Requests the registry answered, by path below /v2/. */
+    private final List<String> requests = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
 
     @BeforeEach
     void start() throws IOException {
@@ -41,6 +43,7 @@ class ImageRegistryTriggersTest {
     }
 
     private void v2(HttpExchange ex) throws IOException {
+        requests.add(ex.getRequestURI().getPath().substring("/v2/".length()));
         Map.Entry<String, byte[]> c = content.get(ex.getRequestURI().getPath().substring("/v2/".length()));
         if (c == null) {
             ex.sendResponseHeaders(404, -1);
@@ -53,11 +56,14 @@ class ImageRegistryTriggersTest {
     }
 
     private ImageRegistry client() {
-        return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
+        return new ImageRegistry(properties(), JsonMapper.builder().build());
+    }
+
+    private HostPoolProperties properties() {
+        return new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
                 new HostPoolProperties.Registry(address, null, null, null, null),
                 new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off()),
-                JsonMapper.builder().build());
+                HostPoolProperties.Ephemeral.off());
     }
 
     /** Stores an image (config with these triggers, manifest) under repo:tag; returns the manifest digest. */
@@ -119,5 +125,48 @@ class ImageRegistryTriggersTest {
         server.stop(0);
         assertThatThrownBy(() -> client().onBuildTriggers(address + "/base/busybox:1"))
                 .isInstanceOf(UncheckedIOException.class);
+    }
+
+    @Test
+    void answersByTagAreReusedForTheTtlThenReadAgainAndAReTagIsSeen() {
+        long[] now = {0};
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                () -> now[0]);
+        image("base/busybox", "1", "[\"RUN a\"]");
+        assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
+        int first = requests.size();
+        assertThat(first).isEqualTo(2); // the manifest, then the config blob
+        image("base/busybox", "1", "[\"RUN b\"]"); // re-tagged
+        now[0] = Duration.ofSeconds(9).toNanos();
+        assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
+        assertThat(requests).hasSize(first); // not asked again within the ttl
+        now[0] = Duration.ofSeconds(10).toNanos();
+        assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN b");
+        assertThat(requests).hasSize(first + 2);
+    }
+
+    @Test
+    void answersByDigestAreReusedWhateverTheTtlAndNothingIsReusedWithTtlZero() {
+        String digest = image("base/busybox", "1", "[\"RUN a\"]");
+        ImageRegistry noTtl = client(); // ttl 0
+        String byDigest = address + "/base/busybox:1@" + digest;
+        assertThat(noTtl.onBuildTriggers(byDigest)).containsExactly("RUN a");
+        assertThat(noTtl.onBuildTriggers(byDigest)).containsExactly("RUN a");
+        assertThat(requests).hasSize(2); // content-addressed: read once
+        assertThat(noTtl.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
+        assertThat(noTtl.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
+        assertThat(requests).hasSize(6); // by tag with ttl 0: every time
+    }
+
+    @Test
+    void failuresAreNeverReused() {
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofHours(1),
+                () -> 0L);
+        assertThatThrownBy(() -> registry.onBuildTriggers(address + "/base/late:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("no image");
+        image("base/late", "1", "[\"RUN late\"]");
+        assertThat(registry.onBuildTriggers(address + "/base/late:1")).containsExactly("RUN late");
+        assertThatThrownBy(() -> new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(-1),
+                () -> 0L)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("base-triggers-ttl");
     }
 }

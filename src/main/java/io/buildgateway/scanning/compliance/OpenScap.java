@@ -65,6 +65,8 @@ public final class OpenScap {
     private final Path contentDir;
     private final String profile;
     private final RunLimit runLimit;
+    /** The CPU priority of evaluation runs (issue #17: below the API's); the version check runs as it is. */
+    private volatile io.buildgateway.shared.BackgroundPriority priority = io.buildgateway.shared.BackgroundPriority.off();
 
     private final Object availability = new Object();
     private Boolean available; // guarded by availability
@@ -166,6 +168,12 @@ public final class OpenScap {
         this.profile = profileOrNull == null || profileOrNull.isBlank() ? null : profileOrNull.strip();
     }
 
+    /** Runs evaluations at this CPU priority (nice, and the session's autogroup); returns this. */
+    public OpenScap runningAt(io.buildgateway.shared.BackgroundPriority priority) {
+        this.priority = Objects.requireNonNull(priority, "priority");
+        return this;
+    }
+
     private static String executable(String... candidates) {
         for (String c : candidates) {
             if (Files.isExecutable(Path.of(c))) {
@@ -187,7 +195,7 @@ public final class OpenScap {
 
     private void checkAvailability() {
         try {
-            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, false);
+            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, false, pid -> { });
             if (exec.interrupted()) {
                 unavailableReason = "interrupted while running `" + command + " --version`";
                 return; // not decided: asked again next time
@@ -517,12 +525,13 @@ public final class OpenScap {
             }
             args.addAll(List.of("--results", results.toString(), "--results-arf", arf.toString(),
                     content.toAbsolutePath().toString()));
-            ProcessBuilder builder = new ProcessBuilder(args).directory(work.toFile());
+            io.buildgateway.shared.BackgroundPriority background = priority;
+            ProcessBuilder builder = new ProcessBuilder(background.command(args)).directory(work.toFile());
             Map<String, String> env = builder.environment();
             env.keySet().removeIf(k -> k.startsWith("OSCAP_"));
             env.put("OSCAP_PROBE_ROOT", root.toString()); // what oscap-chroot sets
             env.put("OSCAP_EVALUATION_TARGET", "chroot://" + root); // names the target in the results' facts
-            Exec exec = run(builder, limit, SETSID != null);
+            Exec exec = run(builder, limit, SETSID != null, SETSID != null ? background::lowerSession : pid -> { });
             ran[0] = exec;
             if (exec.interrupted()) {
                 return Run.error(name, "interrupted; oscap was killed");
@@ -631,10 +640,12 @@ public final class OpenScap {
     }
 
     /** Starts the process, drains its merged stdout and stderr into a bounded buffer, kills it at the deadline. */
-    private static Exec run(ProcessBuilder builder, Duration limit, boolean ownGroup) throws IOException {
+    private static Exec run(ProcessBuilder builder, Duration limit, boolean ownGroup,
+            java.util.function.LongConsumer started) throws IOException {
         builder.redirectErrorStream(true);
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
         Process process = builder.start();
+        started.accept(process.pid());
         BoundedOutput output = new BoundedOutput(OUTPUT_LIMIT);
         Thread drain = new Thread(() -> output.drain(process.getInputStream()), "oscap-output-" + process.pid());
         drain.setDaemon(true);
