@@ -62,6 +62,18 @@ class BuildPipelineIT extends IntegrationTest {
         String digest = done.path("imageDigest").asString();
         assertThat(digest).matches("sha256:[0-9a-f]{64}");
         assertThat(done.path("imageRef").asString()).isEqualTo(registryAddress() + "/payments/hello@" + digest);
+        // The status read (one statement of the view's columns) shows exactly what the list (the entity) shows:
+        // a column added to the view but not to the statement would differ here.
+        JsonNode listed = null;
+        for (JsonNode item : read(get(token, "/api/v1/builds?image=payments/hello&limit=500")).path("items")) {
+            if (item.path("id").asString().equals(id)) {
+                listed = item;
+            }
+        }
+        assertThat(listed).as("the build in the list").isNotNull();
+        assertThat(done).isEqualTo(listed);
+        assertThat(done.path("buildArgs").toString()).contains("MODE");
+        assertThat(done.path("labels").path("owner").asString()).isEqualTo("payments");
 
         // Pull the manifest back by digest: the registry serves exactly the bytes with that digest.
         Response manifest = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
