@@ -519,7 +519,7 @@ class ImageScanner implements ImageGate {
                     ComplianceResult result = openScap.evaluate(rootfs, budget.remaining(), image.facts().id(),
                             image.output());
                     parts.put("oscapMs", ms(s));
-                    complianceCache.put(key, result);
+                    keepLater(key, result);
                     parts.put("complianceMs", ms(t));
                     return new TimedCompliance(result, parts);
                 }
@@ -536,6 +536,18 @@ class ImageScanner implements ImageGate {
                 }
                 deleteQuietly(work);
             }
+        }
+    }
+
+    /**
+     * Keeps a result for the same layer chain on another thread: writing it (the ARF with it) and pruning the folder
+     * is not the scan's to wait for; a rebuild that comes before it is written evaluates again.
+     */
+    private void keepLater(String key, ComplianceResult result) {
+        try {
+            workers.execute(() -> complianceCache.put(key, result));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            complianceCache.put(key, result);
         }
     }
 
