@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * quarantine repository ({@code <quarantine>/<build id>/<run>}, which no build is granted and no team owns) while the
  * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
  * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
- * tell the gates it was pushed. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
+ * tell the gates it was pushed; the quarantine's copy is deleted beside the build's recording. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
  * reached the quarantine; nothing is recorded as pushed. The push phase's time is what the build waited for the
  * push and the naming after the checks, the part the checks did not hide.
  */
@@ -140,6 +140,10 @@ final class QuarantinePush {
                 throw e;
             }
             named = true;
+            // The quarantine's copy goes on another thread, beside the build's recording: the named manifest does not
+            // depend on it (its blobs are linked in the team's repository), and the copy is unreadable to builds and
+            // teams until it is gone (a failed delete is logged, as on a discard).
+            deleteLater(quarantined, quarantine, job);
             awaitHostTags(hostTags);
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + digest + "\n");
@@ -226,6 +230,15 @@ final class QuarantinePush {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             deleteQuarantined(push.digest(), quarantine, job);
+        }
+    }
+
+    /** Deletes the named image's quarantine copy on the cleanup thread (here, should the gateway be stopping). */
+    private void deleteLater(String digest, String quarantine, BuildJob job) {
+        try {
+            later.execute(() -> deleteQuarantined(digest, quarantine, job));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            deleteQuarantined(digest, quarantine, job);
         }
     }
 

@@ -297,9 +297,11 @@ public class ImageRegistry {
      * Gives the image the registry holds as {@code from@digest} (a quarantine repository) the name {@code to:tag}:
      * every blob its manifest names is mounted from {@code from} into {@code to} (no bytes move; up to
      * {@link #MOUNT_PARALLELISM} at once, every failed mount reported), then, once every blob is linked, the same
-     * manifest bytes are stored under the tag, so the digest is the one the daemon pushed; then the quarantine's
-     * manifest is deleted. A registry that does not mount across repositories (it answers 202, an upload) is
-     * refused with a reason: copying every layer would cost more than the push it saved.
+     * manifest bytes are stored under the tag, so the digest is the one the daemon pushed. The quarantine's manifest
+     * is left for the caller to delete ({@link #deleteManifest}) once the build is recorded: that round trip is not
+     * on the naming's path, and a failed delete does not undo a naming that succeeded. A registry that does not
+     * mount across repositories (it answers 202, an upload) is refused with a reason: copying every layer would cost
+     * more than the push it saved.
      *
      * @return the digest now tagged {@code to:tag} (always {@code digest})
      */
@@ -353,7 +355,6 @@ public class ImageRegistry {
         if (!stored.equals(digest)) {
             throw new IOException("the registry stored " + to + ":" + tag + " as " + stored + ", not " + digest);
         }
-        deleteManifest(from, digest);
         return stored;
     }
 

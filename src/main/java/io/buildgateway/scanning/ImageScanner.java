@@ -145,6 +145,11 @@ class ImageScanner implements ImageGate {
         long t = System.nanoTime();
         boolean evaluate = openScap.available();
         ComplianceTask task = new ComplianceTask(image, budget, imagePolicy);
+        if (evaluate) {
+            // the layers the cache already holds (the base's, from earlier builds on it) are laid out for OpenSCAP
+            // while the daemon prepares and sends the save stream; the image's own layers follow once read
+            task.layOutCachedEarly();
+        }
         Map<String, LayerAudit.Layer> layers = new LinkedHashMap<>();
         boolean layersRead = false;
         // Owned by the compliance task once it is handed over; closed here otherwise.
@@ -158,6 +163,7 @@ class ImageScanner implements ImageGate {
             if (budget.stopped() == null) {
                 if (e instanceof RuntimeException r) {
                     capture.close();
+                    task.abandonEarly();
                     deleteQuietly(properties.workDir().resolve(image.job().buildId()));
                     throw r;
                 }
@@ -168,6 +174,7 @@ class ImageScanner implements ImageGate {
         timings.put("layersMs", ms(t));
         if (budget.stopped() != null || !evaluate) {
             capture.close();
+            task.abandonEarly();
             deleteQuietly(properties.workDir().resolve(image.job().buildId()));
         }
         if (budget.stopped() != null) {
@@ -239,8 +246,11 @@ class ImageScanner implements ImageGate {
         phases.record(id, BuildPhases.SBOM, TimeUnit.MILLISECONDS.toNanos(timings.get("sbomMs")));
         phases.record(id, BuildPhases.VULNERABILITIES, TimeUnit.MILLISECONDS.toNanos(timings.get("matchMs")));
         phases.record(id, BuildPhases.OPENSCAP, TimeUnit.MILLISECONDS.toNanos(timings.get("complianceMs")));
+        t = System.nanoTime();
         record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
                 timings, now, null);
+        // where a scan's time went (the record has these too, but for the time it took itself)
+        log.info("scan of build {}: {}, record {} ms", id, timings, ms(t));
         report(image, packages, vulnerabilities, result, verdict, timings);
         if (verdict.passed()) {
             return Verdict.pass();
@@ -322,6 +332,14 @@ class ImageScanner implements ImageGate {
         private boolean layersRead;
         private Thread runner; // guarded by this
         private boolean stopped; // guarded by this
+        /** The view OpenSCAP reads; its lower layers may be laid out early ({@link #layOutCachedEarly}). */
+        private RootfsView view = new RootfsView();
+        /** The early layout's run: how many of the chain's bottom layers it laid out; null when not started. */
+        private Future<Integer> early;
+        /** The early layout's hold on the layers it laid out (set on its thread, read after awaiting it). */
+        private LayerCache.Lease earlyLease;
+        private long earlyMs;
+        private volatile boolean earlyStopped;
 
         ComplianceTask(BuiltImage image, ScanBudget budget, ImagePolicy imagePolicy) {
             this.image = image;
@@ -339,8 +357,104 @@ class ImageScanner implements ImageGate {
             return CompletableFuture.completedFuture(new TimedCompliance(ComplianceResult.notRun(why), Map.of()));
         }
 
+        /**
+         * Starts laying out, on a thread of its own, the bottom of the image's layer chain that the layer cache
+         * holds already (for an image built on a base the gateway has scanned before, the base's layers), in the
+         * folder OpenSCAP will read; the task lays the rest over it once the save stream has been read. The chain is
+         * the image configuration's diff ids, as for the whole view, and the cache holds a layer only under the
+         * digest of the bytes it was extracted from, so this is the view the task would build itself, sooner.
+         */
+        void layOutCachedEarly() {
+            try {
+                early = workers.submit(this::layOutCached);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                early = null;
+            }
+        }
+
+        private int layOutCached() throws IOException {
+            long t = System.nanoTime();
+            List<String> chain = image.facts().layers();
+            int n = 0;
+            while (n < chain.size() && layerCache.has(chain.get(n))) {
+                n++;
+            }
+            if (n == 0) {
+                return 0;
+            }
+            List<String> cached = chain.subList(0, n);
+            earlyLease = layerCache.lease(cached); // throws when one was pruned meanwhile: the task lays out all
+            Path rootfs = Files.createDirectories(work().resolve("rootfs"));
+            for (int i = 0; i < n; i++) {
+                if (earlyStopped) {
+                    throw new IOException("the scan stopped");
+                }
+                view.add(layerCache, List.of(cached.get(i)), rootfs, budget);
+            }
+            earlyMs = ms(t);
+            return n;
+        }
+
+        /**
+         * Waits for the early layout and returns how many layers of the chain it laid out; 0 when it was not started
+         * or failed, in which case the view starts again from an empty folder.
+         */
+        private int awaitEarly() throws IOException {
+            if (early == null) {
+                return 0;
+            }
+            int laid;
+            try {
+                laid = early.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while the root filesystem was laid out");
+            } catch (TimeoutException e) {
+                earlyStopped = true; // still running: abandonEarly waits for it before the folder goes
+                throw new IOException("laying out the base's layers did not end within " + STOP_WAIT);
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                log.debug("early layout of build {} failed; laid out again", image.job().buildId(), e);
+                early = null;
+                closeEarlyLease();
+                view = new RootfsView();
+                deleteQuietly(work().resolve("rootfs"));
+                return 0;
+            }
+            early = null;
+            return laid;
+        }
+
+        /** The task will not run (or is ending): the early layout is stopped and waited for, its hold released. */
+        void abandonEarly() {
+            earlyStopped = true;
+            Future<Integer> started = early;
+            if (started != null) {
+                try {
+                    started.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
+                    log.debug("early layout of build {} ended: {}", image.job().buildId(), e.toString());
+                }
+                early = null;
+            }
+            closeEarlyLease();
+        }
+
+        private void closeEarlyLease() {
+            if (earlyLease != null) {
+                earlyLease.close();
+                earlyLease = null;
+            }
+        }
+
+        private Path work() {
+            return properties.workDir().resolve(image.job().buildId());
+        }
+
         synchronized void stop() {
             stopped = true;
+            earlyStopped = true;
             if (runner != null) {
                 runner.interrupt();
             }
@@ -353,6 +467,8 @@ class ImageScanner implements ImageGate {
                     if (capture != null) {
                         capture.close();
                     }
+                    abandonEarly();
+                    deleteQuietly(work());
                     return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(),
                             List.of(), "not evaluated: the scan stopped"), Map.of());
                 }
@@ -388,15 +504,20 @@ class ImageScanner implements ImageGate {
                 parts.put("layerCacheMs", ms(s));
                 s = System.nanoTime();
                 try (LayerCache.Lease lease = layerCache.lease(chain)) {
+                    int laid = awaitEarly();
+                    parts.put("rootfsWaitMs", ms(s));
+                    parts.put("rootfsEarlyLayers", (long) laid);
+                    parts.put("rootfsEarlyMs", earlyMs);
                     Path rootfs = Files.createDirectories(work.resolve("rootfs"));
-                    new RootfsView().build(layerCache, chain, rootfs, budget);
+                    view.add(layerCache, chain.subList(laid, chain.size()), rootfs, budget);
+                    view.finish();
                     parts.put("rootfsMs", ms(s));
                     budget.check();
                     s = System.nanoTime();
                     ComplianceResult result = openScap.evaluate(rootfs, budget.remaining(), image.facts().id(),
                             image.output());
                     parts.put("oscapMs", ms(s));
-                    complianceCache.put(key, result);
+                    keepLater(key, result);
                     parts.put("complianceMs", ms(t));
                     return new TimedCompliance(result, parts);
                 }
@@ -406,12 +527,25 @@ class ImageScanner implements ImageGate {
                         "the image's filesystem could not be built for compliance: " + e.getMessage()), parts);
             } finally {
                 capture.close();
+                abandonEarly();
                 synchronized (this) {
                     runner = null;
                     Thread.interrupted(); // a stop that came late must not reach the pool's next task
                 }
                 deleteQuietly(work);
             }
+        }
+    }
+
+    /**
+     * Keeps a result for the same layer chain on another thread: writing it (the ARF with it) and pruning the folder
+     * is not the scan's to wait for; a rebuild that comes before it is written evaluates again.
+     */
+    private void keepLater(String key, ComplianceResult result) {
+        try {
+            workers.execute(() -> complianceCache.put(key, result));
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            complianceCache.put(key, result);
         }
     }
 

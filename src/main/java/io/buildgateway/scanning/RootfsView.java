@@ -27,6 +27,10 @@ import java.util.Map;
 final class RootfsView {
 
     private final boolean canChown;
+    private Path root; // set by the first layer laid out
+    private final Map<Path, DirAttributes> dirs = new LinkedHashMap<>();
+    private long entries;
+    private boolean finished;
 
     RootfsView() {
         this.canChown = "root".equals(System.getProperty("user.name"));
@@ -37,67 +41,38 @@ final class RootfsView {
 
     /** Builds the view of {@code diffIds} (bottom first) in the empty folder {@code rootfs}; returns its entries. */
     long build(LayerCache cache, List<String> diffIds, Path rootfs, ScanBudget budget) throws IOException {
-        Path root = rootfs.toRealPath();
-        Map<Path, DirAttributes> dirs = new LinkedHashMap<>();
-        long entries = 0;
+        add(cache, diffIds, rootfs, budget);
+        return finish();
+    }
+
+    /**
+     * Lays {@code diffIds} over what this view holds so far (bottom first), in {@code rootfs}: the same empty folder
+     * on the first call, the same folder on every later one. Directory modes and owners wait for {@link #finish}, so
+     * that a later layer can still write into a directory a lower one made read-only; a scan lays out the layers the
+     * cache already holds (its base's) while the image's own layers are still being read, and the rest after.
+     */
+    void add(LayerCache cache, List<String> diffIds, Path rootfs, ScanBudget budget) throws IOException {
+        if (finished) {
+            throw new IllegalStateException("the view is finished");
+        }
+        Path real = rootfs.toRealPath();
+        if (root == null) {
+            root = real;
+        } else if (!root.equals(real)) {
+            throw new IllegalArgumentException("a view is laid out in one folder: " + root + ", not " + rootfs);
+        }
         for (String id : diffIds) {
             budget.check();
-            Path tree = cache.tree(id).toRealPath();
-            List<Op> ops = read(cache.ops(id));
-            for (Op op : ops) { // what this layer removes from the layers below, before what it adds
-                if (op.kind() == LayerCache.OP_OPAQUE) {
-                    Path d = inside(root, op.path());
-                    if (d != null && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-                        try (var children = Files.list(d)) {
-                            for (Path c : children.toList()) {
-                                remove(c, dirs);
-                            }
-                        }
-                    }
-                } else if (op.kind() == LayerCache.OP_WHITEOUT) {
-                    Path p = inside(root, op.path());
-                    if (p != null) {
-                        remove(p, dirs);
-                    }
-                }
-            }
-            for (Op op : ops) {
-                if (op.kind() == LayerCache.OP_OPAQUE || op.kind() == LayerCache.OP_WHITEOUT) {
-                    continue;
-                }
-                entries++;
-                if (op.path().equals("/")) {
-                    dirs.put(root, op.attributes());
-                    continue;
-                }
-                Path target = inside(root, op.path());
-                if (target == null) {
-                    throw new IOException("layer " + id + " has an entry outside the root: " + op.path());
-                }
-                Path parent = Files.createDirectories(target.getParent());
-                if (!parent.toRealPath().startsWith(root)) {
-                    throw new IOException("layer " + id + " writes through a link out of the root: " + op.path());
-                }
-                if (op.kind() == LayerCache.OP_DIR) {
-                    if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                        Files.deleteIfExists(target);
-                        Files.createDirectory(target);
-                    }
-                    dirs.put(target, op.attributes());
-                    continue;
-                }
-                if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
-                    remove(target, dirs);
-                } else {
-                    Files.deleteIfExists(target); // unlink before write
-                }
-                if (op.kind() == LayerCache.OP_SYMLINK) {
-                    Files.createSymbolicLink(target, Path.of(op.link()));
-                } else {
-                    Files.createLink(target, tree.resolve(op.path().substring(1)));
-                }
-            }
+            layer(cache, id);
         }
+    }
+
+    /** Gives the directories their modes and owners (the last layer that lists one wins); returns the entries. */
+    long finish() throws IOException {
+        if (finished) {
+            return entries;
+        }
+        finished = true;
         for (Map.Entry<Path, DirAttributes> d : dirs.entrySet()) {
             if (canChown) {
                 Files.setAttribute(d.getKey(), "unix:uid", (int) d.getValue().uid(), LinkOption.NOFOLLOW_LINKS);
@@ -106,6 +81,64 @@ final class RootfsView {
             Files.setAttribute(d.getKey(), "unix:mode", d.getValue().mode(), LinkOption.NOFOLLOW_LINKS);
         }
         return entries;
+    }
+
+    private void layer(LayerCache cache, String id) throws IOException {
+        Path tree = cache.tree(id).toRealPath();
+        List<Op> ops = read(cache.ops(id));
+        for (Op op : ops) { // what this layer removes from the layers below, before what it adds
+            if (op.kind() == LayerCache.OP_OPAQUE) {
+                Path d = inside(root, op.path());
+                if (d != null && Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+                    try (var children = Files.list(d)) {
+                        for (Path c : children.toList()) {
+                            remove(c, dirs);
+                        }
+                    }
+                }
+            } else if (op.kind() == LayerCache.OP_WHITEOUT) {
+                Path p = inside(root, op.path());
+                if (p != null) {
+                    remove(p, dirs);
+                }
+            }
+        }
+        for (Op op : ops) {
+            if (op.kind() == LayerCache.OP_OPAQUE || op.kind() == LayerCache.OP_WHITEOUT) {
+                continue;
+            }
+            entries++;
+            if (op.path().equals("/")) {
+                dirs.put(root, op.attributes());
+                continue;
+            }
+            Path target = inside(root, op.path());
+            if (target == null) {
+                throw new IOException("layer " + id + " has an entry outside the root: " + op.path());
+            }
+            Path parent = Files.createDirectories(target.getParent());
+            if (!parent.toRealPath().startsWith(root)) {
+                throw new IOException("layer " + id + " writes through a link out of the root: " + op.path());
+            }
+            if (op.kind() == LayerCache.OP_DIR) {
+                if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                    Files.deleteIfExists(target);
+                    Files.createDirectory(target);
+                }
+                dirs.put(target, op.attributes());
+                continue;
+            }
+            if (Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                remove(target, dirs);
+            } else {
+                Files.deleteIfExists(target); // unlink before write
+            }
+            if (op.kind() == LayerCache.OP_SYMLINK) {
+                Files.createSymbolicLink(target, Path.of(op.link()));
+            } else {
+                Files.createLink(target, tree.resolve(op.path().substring(1)));
+            }
+        }
     }
 
     /** The path under the root, or null when it names the root itself or leaves it. */

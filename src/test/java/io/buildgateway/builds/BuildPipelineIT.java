@@ -96,6 +96,12 @@ class BuildPipelineIT extends IntegrationTest {
         String quarantine = "http://" + registryAddress() + "/v2/" + runs.get(0);
         assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/blobs/" + configDigest))
                 .method("HEAD", HttpRequest.BodyPublishers.noBody())).status()).isEqualTo(200);
+        // the quarantine's copy is deleted beside the build's recording, not before it: given a few seconds
+        for (int i = 0; i < 100 && send(HttpRequest.newBuilder(URI.create(quarantine + "/manifests/" + digest))
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET()).status() != 404;
+                i++) {
+            Thread.sleep(50);
+        }
         assertThat(send(HttpRequest.newBuilder(URI.create(quarantine + "/manifests/" + digest))
                 .header("Accept", "application/vnd.docker.distribution.manifest.v2+json").GET()).status())
                 .isEqualTo(404);

@@ -145,6 +145,9 @@ class ImageRegistryTest {
 
         assertThat(client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1")).isEqualTo(digest);
         assertThat(mounts).containsExactly("team/app@" + c, "team/app@" + c);
+        // the quarantine's manifest stays for the caller to delete, off the naming's path; its deletion leaves the name
+        assertThat(manifests).containsKey("team/app:v1").containsKey("q/b1/r1:" + digest);
+        assertThat(client("gateway", "pw").deleteManifest("q/b1/r1", digest)).isTrue();
         assertThat(manifests).containsKey("team/app:v1").doesNotContainKey("q/b1/r1:" + digest);
     }
 
@@ -188,7 +191,8 @@ class ImageRegistryTest {
         // one after another, the first mount would have waited 5 s for the others and the most at once would be 1
         assertThat(mostMountsAtOnce.get()).isEqualTo(ImageRegistry.MOUNT_PARALLELISM);
         assertThat(mounts).hasSize(6);
-        assertThat(manifests).containsKey("team/app:v1").doesNotContainKey("q/b1/r1:" + digest);
+        // the quarantine's manifest stays for the caller to delete, off the naming's path
+        assertThat(manifests).containsKey("team/app:v1").containsKey("q/b1/r1:" + digest);
         // the naming's one scope covers the quarantine's read: a token per scope, not one per parallel request
         assertThat(tokenRequests.stream().filter(r -> r.contains("team/app:push,pull"))).hasSize(1);
     }

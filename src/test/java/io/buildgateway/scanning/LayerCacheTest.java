@@ -151,6 +151,44 @@ class LayerCacheTest {
         assertThat(baseOnly.resolve("usr/lib/old")).hasContent("old");
     }
 
+    /**
+     * A scan lays out the layers the cache holds (the base's) while the image's own are still read, and the rest
+     * afterwards: the same view as in one go, and a directory a lower layer made read-only still takes the upper
+     * layer's files, since modes are set only when the view is finished.
+     */
+    @Test
+    void aViewLaidOutInTwoStepsIsTheViewLaidOutAtOnce() throws Exception {
+        String base = store(tar(E.dir("etc/"), E.file("etc/passwd", 0644, "root:x:0:0\n"),
+                new E("opt/", '5', 0555, null, null), E.file("opt/a", 0644, "a"),
+                E.file("etc/conf", 0644, "old")));
+        String derived = store(tar(E.file("opt/b", 0644, "b"), E.file("etc/.wh.conf", 0644, ""),
+                E.file("etc/passwd", 0644, "root:x:0:0\nu:x:1:1\n")));
+
+        Path once = view(List.of(base, derived));
+        Path steps = Files.createDirectories(tmp.resolve("rootfs-steps"));
+        RootfsView view = new RootfsView();
+        view.add(cache, List.of(base), steps, ScanBudget.unlimited());
+        view.add(cache, List.of(derived), steps, ScanBudget.unlimited());
+        long entries = view.finish();
+
+        for (Path root : List.of(once, steps)) {
+            assertThat(root.resolve("opt/a")).hasContent("a");
+            assertThat(root.resolve("opt/b")).hasContent("b");
+            assertThat(root.resolve("etc/conf")).doesNotExist();
+            assertThat(root.resolve("etc/passwd")).hasContent("root:x:0:0\nu:x:1:1\n");
+            assertThat((int) Files.getAttribute(root.resolve("opt"), "unix:mode") & 07777).isEqualTo(0555);
+        }
+        assertThat(entries).isEqualTo(new RootfsView().build(cache, List.of(base, derived),
+                Files.createDirectories(tmp.resolve("rootfs-count")), ScanBudget.unlimited()));
+        // a finished view takes no more layers, and a view stays in the folder it started in
+        assertThatThrownBy(() -> view.add(cache, List.of(derived), steps, ScanBudget.unlimited()))
+                .isInstanceOf(IllegalStateException.class);
+        RootfsView other = new RootfsView();
+        other.add(cache, List.of(base), Files.createDirectories(tmp.resolve("rootfs-a")), ScanBudget.unlimited());
+        assertThatThrownBy(() -> other.add(cache, List.of(derived), Files.createDirectories(tmp.resolve("rootfs-b")),
+                ScanBudget.unlimited())).isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void removingAViewLeavesTheCacheIntact() throws Exception {
         String base = store(BASE);
