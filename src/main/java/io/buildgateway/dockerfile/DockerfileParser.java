@@ -313,7 +313,7 @@ public final class DockerfileParser {
             if (cont < 0) {
                 text = first; // the common case: the instruction is one line
             } else {
-                StringBuilder logical = new StringBuilder();
+                StringBuilder logical = new StringBuilder(first.length() + 256); // a continued RUN is long
                 logical.append(first, 0, cont);
                 while (cont >= 0 && i + 1 < lines.size()) {
                     String next = lines.get(++i);

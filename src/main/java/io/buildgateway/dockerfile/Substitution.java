@@ -27,8 +27,11 @@ public final class Substitution {
         return out.toString();
     }
 
-    /** True when expanding changes nothing: no variable, quote or escape character, and within the bound. */
-    private static boolean isLiteral(String word, char escape) {
+    /**
+     * True when expanding changes nothing: no variable, quote or escape character, and within the bound; then
+     * {@link #expand} returns the word itself, whatever the lookup.
+     */
+    public static boolean isLiteral(String word, char escape) {
         return word.length() <= MAX_OUTPUT && word.indexOf('$') < 0 && word.indexOf(escape) < 0
                 && word.indexOf('\'') < 0 && word.indexOf('"') < 0;
     }

@@ -25,19 +25,19 @@ final class BuiltinLintRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
 
-    private static final Set<String> APT = Set.of("apt-get", "apt");
-    private static final Set<String> UPGRADERS = Set.of("apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper");
-    private static final Set<String> INSTALLERS = Set.of("apt-get", "apt", "yum", "dnf", "microdnf", "zypper");
-    private static final Set<String> APK = Set.of("apk");
-    private static final Set<String> CACHERS = Set.of("yum", "dnf", "microdnf", "zypper", "pip", "pip3", "yarn");
-    private static final Set<String> USERADD = Set.of("useradd");
-    private static final Set<String> APT_ONLY = Set.of("apt");
-    private static final Set<String> INDEX_UPDATERS = Set.of("apt-get", "apt", "apk");
-    private static final Set<String> WGET = Set.of("wget");
-    private static final Set<String> CURL = Set.of("curl");
-    private static final Set<String> LN = Set.of("ln");
-    private static final Set<String> DOWNLOADERS = Set.of("wget", "curl");
-    private static final Set<String> POINTLESS = Set.of("ssh", "vim", "shutdown", "service", "ps", "free", "top",
+    private static final Set<String> APT = Subject.Programs.of("apt-get", "apt");
+    private static final Set<String> UPGRADERS = Subject.Programs.of("apt-get", "apt", "apk", "yum", "dnf", "microdnf", "zypper");
+    private static final Set<String> INSTALLERS = Subject.Programs.of("apt-get", "apt", "yum", "dnf", "microdnf", "zypper");
+    private static final Set<String> APK = Subject.Programs.of("apk");
+    private static final Set<String> CACHERS = Subject.Programs.of("yum", "dnf", "microdnf", "zypper", "pip", "pip3", "yarn");
+    private static final Set<String> USERADD = Subject.Programs.of("useradd");
+    private static final Set<String> APT_ONLY = Subject.Programs.of("apt");
+    private static final Set<String> INDEX_UPDATERS = Subject.Programs.of("apt-get", "apt", "apk");
+    private static final Set<String> WGET = Subject.Programs.of("wget");
+    private static final Set<String> CURL = Subject.Programs.of("curl");
+    private static final Set<String> LN = Subject.Programs.of("ln");
+    private static final Set<String> DOWNLOADERS = Subject.Programs.of("wget", "curl");
+    private static final Set<String> POINTLESS = Subject.Programs.of("ssh", "vim", "shutdown", "service", "ps", "free", "top",
             "kill", "mount", "ifconfig");
     private static final Set<String> NON_POSIX_SHELLS = Set.of("pwsh", "powershell", "cmd", "cmd.exe");
     private static final Set<String> PIPEFAIL_SHELLS = Set.of("bash", "zsh", "ash", "ksh", "mksh");

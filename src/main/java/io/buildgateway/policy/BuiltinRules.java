@@ -41,8 +41,8 @@ final class BuiltinRules {
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
     private static final List<Rule> RULES = new ArrayList<>();
-    private static final Set<String> SUDO = Set.of("sudo");
-    private static final Set<String> PASSWORD_PROGRAMS = Set.of("chpasswd", "usermod", "passwd");
+    private static final Set<String> SUDO = Subject.Programs.of("sudo");
+    private static final Set<String> PASSWORD_PROGRAMS = Subject.Programs.of("chpasswd", "usermod", "passwd");
     private static final Pattern SECRET_VALUE = Pattern.compile(
             "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
                     + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");

@@ -18,21 +18,21 @@ final class BuiltinRunRules {
     private static final Finding.Severity E = Finding.Severity.error;
     private static final Finding.Severity W = Finding.Severity.warning;
     private static final Finding.Severity I = Finding.Severity.info;
-    private static final Set<String> SHELLS = Set.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python", "python3",
+    private static final Set<String> SHELLS = Subject.Programs.of("sh", "bash", "ash", "dash", "zsh", "ksh", "python", "python3",
             "perl", "ruby", "node", "busybox");
-    private static final Set<String> SHELLS_OR_SUDO = java.util.stream.Stream.concat(SHELLS.stream(),
-            java.util.stream.Stream.of("sudo")).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    private static final Set<String> SHELLS_OR_SUDO = Subject.Programs.of(java.util.stream.Stream.concat(
+            SHELLS.stream(), java.util.stream.Stream.of("sudo")).collect(java.util.stream.Collectors.toUnmodifiableSet()));
     private static final Pattern SETUID_MODE = Pattern.compile("(?:[ugoa]*\\+[rwxXt]*s[rwxXst]*|[0-7]?[2-7][0-7]{3})");
     /** Variables that switch TLS verification off, with the value that does it ({@code *}: any non-empty). */
     private static final Map<String, String> INSECURE_ENV = Map.of(
             "NODE_TLS_REJECT_UNAUTHORIZED", "0", "PYTHONHTTPSVERIFY", "0", "GIT_SSL_NO_VERIFY", "*",
             "PIP_TRUSTED_HOST", "*", "NPM_CONFIG_STRICT_SSL", "false");
 
-    private static final Set<String> DOWNLOADERS = Set.of("curl", "wget", "fetch");
-    private static final Set<String> APT = Set.of("apt-get", "apt");
-    private static final Set<String> CHMOD = Set.of("chmod");
-    private static final Set<String> CD = Set.of("cd");
-    private static final Set<String> PACKAGE_MANAGERS = Set.of("apt", "apt-get", "aptitude", "yum", "dnf", "microdnf",
+    private static final Set<String> DOWNLOADERS = Subject.Programs.of("curl", "wget", "fetch");
+    private static final Set<String> APT = Subject.Programs.of("apt-get", "apt");
+    private static final Set<String> CHMOD = Subject.Programs.of("chmod");
+    private static final Set<String> CD = Subject.Programs.of("cd");
+    private static final Set<String> PACKAGE_MANAGERS = Subject.Programs.of("apt", "apt-get", "aptitude", "yum", "dnf", "microdnf",
             "apk", "rpm", "zypper");
     /** What {@link #anyShortOptionWithK} decides by hand (kept for BuiltinRunRulesTest's comparison). */
     static final Pattern CURL_SHORT_K = Pattern.compile("-[a-zA-Z]*k[a-zA-Z]*");
@@ -330,9 +330,10 @@ final class BuiltinRunRules {
                 || program.startsWith("pip2.") || program.startsWith("pip3.");
     }
 
-    private static void unpinned(String id, String what, List<String> refs, Set<String> programs,
+    private static void unpinned(String id, String what, List<String> refs, Set<String> programNames,
             Set<String> subs, Set<String> valueOptions, boolean stopAtDoubleDash,
             java.util.function.Predicate<String> pinned, String semantics) {
+        Set<String> programs = Subject.Programs.of(programNames); // a bit per name: a RUN's programs by one AND
         boolean pip = programs.contains("pip");
         add(id, W, "packages", "Versions are pinned in " + what,
                 "An unpinned install takes whatever the repository serves on the day of the build, so two builds of"

@@ -235,10 +235,20 @@ final class Expansion {
         if (!expandArgs && i.flags().isEmpty()) {
             return new Effective(i, written, stage, via, null);
         }
-        List<Instruction.Flag> flags = new ArrayList<>(i.flags().size());
-        for (Instruction.Flag f : i.flags()) {
-            flags.add(new Instruction.Flag(f.name(), f.value() == null ? null
-                    : expandWord(f.value(), scope, known, escape)));
+        // Most flags and arguments have nothing to substitute (expandWord then returns the very string): a new
+        // flag list, and a new instruction, only when something changed.
+        List<Instruction.Flag> flags = i.flags();
+        for (int k = 0; k < flags.size(); k++) {
+            Instruction.Flag f = flags.get(k);
+            String value = f.value() == null ? null : expandWord(f.value(), scope, known, escape);
+            if (value != f.value()) {
+                if (flags == i.flags()) {
+                    flags = new ArrayList<>(i.flags().subList(0, k));
+                }
+                flags.add(new Instruction.Flag(f.name(), value));
+            } else if (flags != i.flags()) {
+                flags.add(f);
+            }
         }
         String arguments = i.arguments();
         List<String> words = null;
@@ -248,19 +258,28 @@ final class Expansion {
             // (BuildKitOracleIT found `ADD <url> <<EOF /d/` read as a destination alone).
             List<String> raw = i.isJsonForm() ? i.json()
                     : i.withoutHeredocMarkers(Instruction.daemonFields(i.arguments()));
-            words = new ArrayList<>(raw.size());
-            for (String w : raw) {
-                words.add(expandWord(w, scope, known, escape));
+            String[] expanded = new String[raw.size()];
+            for (int k = 0; k < expanded.length; k++) {
+                expanded[k] = expandWord(raw.get(k), scope, known, escape);
             }
+            words = List.of(expanded);
         } else if (expandArgs && !i.isJsonForm()) {
             arguments = expandWord(i.arguments().strip(), scope, known, escape);
         }
+        if (words == null && flags == i.flags() && arguments.equals(i.arguments())) {
+            // Nothing substituted: the instruction runs as written. (ADD and COPY always get an instruction of
+            // their own: their expanded words are kept per instruction, apart from the words of the written one.)
+            return new Effective(i, written, stage, via, null);
+        }
         Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine(), i.original());
-        return new Effective(expanded, written, stage, via, words == null ? null : List.copyOf(words));
+        return new Effective(expanded, written, stage, via, words);
     }
 
     /** Expands a word; when it refers to a variable whose value cannot be known, returns it as written. */
     static String expandWord(String word, Map<String, String> scope, boolean known, char escape) {
+        if (Substitution.isLiteral(word, escape)) {
+            return word; // what expand returns for it, without a lookup made for nothing
+        }
         boolean[] unknown = {false};
         String out = Substitution.expand(word, name -> {
             if (scope.containsKey(name)) {

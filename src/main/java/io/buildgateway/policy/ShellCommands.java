@@ -44,7 +44,8 @@ final class ShellCommands {
         String program() {
             if (program == null) {
                 String p = "";
-                for (String w : words) {
+                for (int k = 0; k < words.size(); k++) { // by index: no iterator per command
+                    String w = words.get(k);
                     if (w.indexOf('=') < 0 || w.startsWith("-")) {
                         p = basename(w);
                         break;
@@ -316,7 +317,21 @@ final class ShellCommands {
     }
 
     /** Characters that can only ever be part of a word, whatever precedes or follows them. */
-    private static boolean ordinary(char c) {
+    static boolean ordinary(char c) {
+        return c < 0x80 ? ORDINARY_ASCII[c] : !isWhitespace(c);
+    }
+
+    /** {@link #ordinaryByTest} of every ASCII character, looked up instead of thirteen comparisons per character. */
+    private static final boolean[] ORDINARY_ASCII = new boolean[0x80];
+
+    static {
+        for (char c = 0; c < 0x80; c++) {
+            ORDINARY_ASCII[c] = ordinaryByTest(c);
+        }
+    }
+
+    /** What {@link #ordinary} answers, by its definition. */
+    static boolean ordinaryByTest(char c) {
         return !(c == '\'' || c == '"' || c == '\\' || c == ';' || c == '&' || c == '|' || c == '(' || c == ')'
                 || c == '{' || c == '#' || c == '<' || c == '>' || isWhitespace(c));
     }

@@ -171,6 +171,96 @@ class LintFastPathsTest {
         }
     }
 
+    @Test
+    void ordinaryCharactersByTableAreTheTest() {
+        for (int k = 0; k <= Character.MAX_VALUE; k++) {
+            char c = (char) k;
+            assertThat(ShellCommands.ordinary(c)).as("char %d", (int) c).isEqualTo(ShellCommands.ordinaryByTest(c));
+        }
+    }
+
+    @Test
+    void aLiteralWordExpandsToItselfWithoutALookup() {
+        // Words of variables, quotes and both escapes among plain characters: a word the shortcut passes is what the
+        // full expansion (with a scope that knows every name, and one that knows none) returns.
+        String alphabet = "a$\\`'\"{}:-=/. _é";
+        Random r = new Random(14);
+        for (int n = 0; n < 20_000; n++) {
+            StringBuilder w = new StringBuilder();
+            for (int k = r.nextInt(9); k > 0; k--) {
+                w.append(alphabet.charAt(r.nextInt(alphabet.length())));
+            }
+            String word = w.toString();
+            for (char escape : new char[] {'\\', '`'}) {
+                for (boolean known : new boolean[] {false, true}) {
+                    String full = io.buildgateway.dockerfile.Substitution.expand(word, name -> known ? "v" : null,
+                            escape);
+                    if (io.buildgateway.dockerfile.Substitution.isLiteral(word, escape)) {
+                        assertThat(full).as(word).isSameAs(word);
+                        assertThat(Expansion.expandWord(word, java.util.Map.of(), known, escape)).isSameAs(word);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void anInstructionWithNothingToSubstituteRunsAsWritten() {
+        io.buildgateway.dockerfile.Dockerfile d = io.buildgateway.dockerfile.DockerfileParser.parse(
+                "FROM scratch\nARG V=1\nRUN --mount=type=cache,target=/c true\nRUN --mount=type=cache,target=/$V true\n"
+                        + "WORKDIR /app\nWORKDIR /app/$V\nCOPY a b\n");
+        io.buildgateway.dockerfile.BuildStages.Plan plan = io.buildgateway.dockerfile.BuildStages.plan(d, java.util.Map.of(), null);
+        List<Expansion.Effective> effective = Expansion.of(d, plan, null, b -> false).instructions();
+        assertThat(effective).extracting(e -> e.instruction().keyword())
+                .containsExactly("ARG", "RUN", "RUN", "WORKDIR", "WORKDIR", "COPY");
+        assertThat(effective.get(1).instruction()).isSameAs(effective.get(1).written());
+        assertThat(effective.get(2).instruction()).isNotSameAs(effective.get(2).written());
+        assertThat(effective.get(2).instruction().flag("mount")).contains("type=cache,target=/1");
+        assertThat(effective.get(3).instruction()).isSameAs(effective.get(3).written());
+        assertThat(effective.get(4).instruction().arguments()).isEqualTo("/app/1");
+        // COPY keeps an instruction of its own, with its expanded words.
+        assertThat(effective.get(5).instruction()).isNotSameAs(effective.get(5).written());
+        assertThat(effective.get(5).words()).containsExactly("a", "b");
+    }
+
+    @Test
+    void programMasksAnswerAsLookups() {
+        // Every rule's program set has bits (the rules' classes are initialised by then), and a RUN's and a file's
+        // answer by masks is the lookup's, for the rules' sets, sets made later and plain sets.
+        BuiltinRules.all();
+        List<String> programs = List.of("apt-get", "apt", "apk", "yum", "dnf", "pip", "pip3", "curl", "wget", "sudo",
+                "sh", "bash", "chmod", "cd", "ln", "useradd", "gem", "npm", "go", "make", "python3", "echo", "rm");
+        Random r = new Random(15);
+        for (int n = 0; n < 2_000; n++) {
+            StringBuilder script = new StringBuilder();
+            for (int c = r.nextInt(6); c > 0; c--) {
+                script.append(programs.get(r.nextInt(programs.size()))).append(" x && ");
+            }
+            script.append("true");
+            List<ShellCommands.Command> commands = ShellCommands.split(script.toString());
+            io.buildgateway.dockerfile.Instruction run = io.buildgateway.dockerfile.DockerfileParser
+                    .parse("FROM scratch\nRUN " + script).instructions().get(1);
+            Subject.Run masked = new Subject.Run(run, commands);
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (int k = r.nextInt(4); k > 0; k--) {
+                names.add(r.nextBoolean() ? programs.get(r.nextInt(programs.size())) : "p" + r.nextInt(40));
+            }
+            boolean expected = commands.stream().anyMatch(c -> names.contains(c.program()));
+            Set<String> asProgramsBefore = Subject.Programs.of(names); // may number names the RUN's mask lacks
+            assertThat(masked.runsAnyOf(names)).as("%s in %s", names, script).isEqualTo(expected);
+            assertThat(masked.runsAnyOf(asProgramsBefore)).as("%s in %s", names, script).isEqualTo(expected);
+            assertThat(new Subject.Run(run, commands).runsAnyOf(asProgramsBefore)).isEqualTo(expected);
+        }
+        for (String name : List.of("apt-get", "sudo", "chmod", "useradd", "zypper", "busybox")) {
+            Set<String> set = Subject.Programs.of(name);
+            assertThat(set).containsExactly(name);
+            Subject.Run run = new Subject.Run(io.buildgateway.dockerfile.DockerfileParser
+                    .parse("FROM scratch\nRUN " + name + " x").instructions().get(1),
+                    ShellCommands.split(name + " x"));
+            assertThat(run.runsAnyOf(set)).isTrue();
+        }
+    }
+
     private static String word(Random r) {
         StringBuilder w = new StringBuilder();
         for (int k = r.nextInt(6); k > 0; k--) {
