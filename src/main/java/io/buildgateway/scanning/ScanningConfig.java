@@ -25,7 +25,8 @@ class ScanningConfig {
         OpenScap oscap = new OpenScap(properties.oscapCommand(), properties.complianceContent(),
                 properties.complianceProfile().isBlank() ? null : properties.complianceProfile(),
                 new OpenScap.RunLimit(properties.complianceTimeoutFloor(), properties.complianceTimeoutPerGb(),
-                        properties.complianceTimeout())).runningAt(priority);
+                        properties.complianceTimeout())).runningAt(priority)
+                .stallingAfter(properties.complianceStallTimeout());
         if (!oscap.available()) {
             log.warn("COMPLIANCE NOT RUN: '{}' cannot run, so no image gets an OpenSCAP evaluation; install "
                     + "openscap-scanner (scripts/env.sh does)", properties.oscapCommand());

@@ -39,6 +39,8 @@ import org.springframework.validation.annotation.Validated;
  *        keeps; the least recently used layers no scan is using are removed beyond it
  * @param complianceCacheEntries the most OpenSCAP results kept by layer chain under
  *        {@code work-dir/compliance-results}; 0 keeps none (every image is evaluated)
+ * @param complianceStallTimeout how long a first oscap run may use no CPU time before it is killed as hung and run
+ *        once more (oscap 1.3.7 sometimes stops mid-run); 0 waits for the run limit
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
@@ -57,7 +59,8 @@ public record ScanningProperties(
         @NotNull @DefaultValue("128MB") DataSize maxMetadataTotal,
         @PositiveOrZero @DefaultValue("3") int maxNesting,
         @NotNull @DefaultValue("10GB") DataSize layerCacheSize,
-        @PositiveOrZero @DefaultValue("10000") int complianceCacheEntries) {
+        @PositiveOrZero @DefaultValue("10000") int complianceCacheEntries,
+        @NotNull @DefaultValue("8s") Duration complianceStallTimeout) {
 
     public ScanningProperties {
         positive("max-image-size", maxImageSize);
@@ -67,6 +70,10 @@ public record ScanningProperties(
         if (complianceTimeoutFloor != null && (complianceTimeoutFloor.isNegative() || complianceTimeoutFloor.isZero())) {
             throw new IllegalArgumentException("gateway.scanning.compliance-timeout-floor must be positive: "
                     + complianceTimeoutFloor);
+        }
+        if (complianceStallTimeout != null && complianceStallTimeout.isNegative()) {
+            throw new IllegalArgumentException("gateway.scanning.compliance-stall-timeout must not be negative: "
+                    + complianceStallTimeout);
         }
         if (complianceTimeoutPerGb != null && complianceTimeoutPerGb.isNegative()) {
             throw new IllegalArgumentException("gateway.scanning.compliance-timeout-per-gb must not be negative: "

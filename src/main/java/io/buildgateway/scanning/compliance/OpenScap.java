@@ -67,6 +67,15 @@ public final class OpenScap {
     private final RunLimit runLimit;
     /** The CPU priority of evaluation runs (issue #17: below the API's); the version check runs as it is. */
     private volatile io.buildgateway.shared.BackgroundPriority priority = io.buildgateway.shared.BackgroundPriority.off();
+    /**
+     * How long a first run may use no CPU time at all before it counts as hung ({@link #stallingAfter}); zero: never.
+     */
+    private volatile Duration stallLimit = DEFAULT_STALL_LIMIT;
+    /**
+     * oscap 1.3.7 (Debian 12) now and then stops in the middle of a run and uses no CPU time until it is killed
+     * (0 to 7 builds in 26 of {@code bench/build-vs-direct.sh}); run again at once, it ends in a fraction of a second.
+     */
+    static final Duration DEFAULT_STALL_LIMIT = Duration.ofSeconds(8);
 
     private final Object availability = new Object();
     private Boolean available; // guarded by availability
@@ -94,10 +103,14 @@ public final class OpenScap {
     }
 
     /** How an oscap process ended, with its merged output (bounded), and how many processes were killed. */
-    record Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed) {
+    record Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed, Duration stalled) {
 
         Exec(int exitCode, boolean timedOut, boolean interrupted, String output) {
-            this(exitCode, timedOut, interrupted, output, 0);
+            this(exitCode, timedOut, interrupted, output, 0, null);
+        }
+
+        Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed) {
+            this(exitCode, timedOut, interrupted, output, killed, null);
         }
     }
 
@@ -174,6 +187,20 @@ public final class OpenScap {
         return this;
     }
 
+    /**
+     * A first run of a content file whose processes use no CPU time for {@code limit} is killed as hung and run once
+     * more, as one killed at its run limit is, instead of waiting out that limit (30 s or more). The second run is
+     * given the whole run limit and is never judged by this: a run starved of CPU on a busy host is slow, not an
+     * error. Zero turns it off.
+     */
+    public OpenScap stallingAfter(Duration limit) {
+        if (limit == null || limit.isNegative()) {
+            throw new IllegalArgumentException("the stall limit must not be negative: " + limit);
+        }
+        this.stallLimit = limit;
+        return this;
+    }
+
     private static String executable(String... candidates) {
         for (String c : candidates) {
             if (Files.isExecutable(Path.of(c))) {
@@ -195,7 +222,7 @@ public final class OpenScap {
 
     private void checkAvailability() {
         try {
-            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, false, pid -> { });
+            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, Duration.ZERO, false, pid -> { });
             if (exec.interrupted()) {
                 unavailableReason = "interrupted while running `" + command + " --version`";
                 return; // not decided: asked again next time
@@ -328,7 +355,8 @@ public final class OpenScap {
                 boolean ownLimit = left > perRun.toNanos();
                 Duration limit = ownLimit ? perRun : Duration.ofNanos(left);
                 long start = System.nanoTime();
-                Attempt a = attempt(root, contents.get(i), useProfile.get(i), limit);
+                Duration stall = attempt == 1 && ownLimit ? stallLimit : Duration.ZERO;
+                Attempt a = attempt(root, contents.get(i), useProfile.get(i), limit, stall);
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
                 if (!a.timedOut()) {
                     if (attempt == 2) {
@@ -338,6 +366,13 @@ public final class OpenScap {
                                 + " ms (" + a.run().status().name().toLowerCase(java.util.Locale.ROOT) + ")\n");
                     }
                     run = a.run();
+                } else if (attempt == 1 && ownLimit && a.stalled() != null) {
+                    log.warn("OpenSCAP on image {}: oscap on {} used no CPU time for {} ms (after {} ms; limit {} for "
+                            + "a root filesystem of {} in {} files): hung, killed with {} process(es); running it once "
+                            + "more", image, name, a.stalled().toMillis(), took.toMillis(), perRun,
+                            human(size.bytes()), size.files(), a.killed());
+                    notes.accept("OpenSCAP: oscap on " + name + " hung (no CPU time for " + a.stalled().toMillis()
+                            + " ms) and was killed; running it once more\n");
                 } else if (attempt == 1 && ownLimit) {
                     log.warn("OpenSCAP on image {}: oscap on {} timed out after {} ms (limit {} for a root filesystem "
                             + "of {} in {} files) and was killed with {} process(es); running it once more", image,
@@ -442,7 +477,7 @@ public final class OpenScap {
      * One oscap run's result, whether it was killed at its limit (then {@code killed} processes), and whether oscap
      * validated the content and accepted it in that run.
      */
-    private record Attempt(Run run, boolean timedOut, int killed, boolean validated) {
+    private record Attempt(Run run, boolean timedOut, int killed, boolean validated, Duration stalled) {
     }
 
     /**
@@ -452,13 +487,13 @@ public final class OpenScap {
      * it changed is run again, validating, within what is left of {@code limit}. Without a digest (the folder cannot
      * be read), oscap validates.
      */
-    private Attempt attempt(Path root, Path content, boolean withProfile, Duration limit) {
+    private Attempt attempt(Path root, Path content, boolean withProfile, Duration limit, Duration stall) {
         String name = content.getFileName().toString();
         long start = System.nanoTime();
         String before = digestOrNull();
         String key = before == null ? null : before + " " + name;
         boolean skip = key != null && validated.contains(key);
-        Attempt a = evaluateOne(root, content, withProfile, limit, skip);
+        Attempt a = evaluateOne(root, content, withProfile, limit, skip, stall);
         if (key == null || !(skip || a.validated())) {
             return a;
         }
@@ -482,9 +517,9 @@ public final class OpenScap {
         Duration rest = limit.minusNanos(System.nanoTime() - start);
         if (rest.isNegative() || rest.isZero()) {
             return new Attempt(Run.error(name, "the compliance content changed during the evaluation and no time was "
-                    + "left to evaluate it again with validation"), false, 0, false);
+                    + "left to evaluate it again with validation"), false, 0, false, null);
         }
-        return evaluateOne(root, content, withProfile, rest, false);
+        return evaluateOne(root, content, withProfile, rest, false, stall);
     }
 
     /** {@link #configurationDigest()}, or null when the content folder cannot be read (then oscap validates). */
@@ -496,16 +531,17 @@ public final class OpenScap {
         }
     }
 
-    private Attempt evaluateOne(Path root, Path content, boolean withProfile, Duration limit, boolean skipValidation) {
+    private Attempt evaluateOne(Path root, Path content, boolean withProfile, Duration limit, boolean skipValidation,
+            Duration stall) {
         Exec[] exec = new Exec[1]; // how oscap ended, when it was started
         boolean[] validatedRun = new boolean[1];
-        Run run = evaluateOne(root, content, withProfile, limit, skipValidation, exec, validatedRun);
+        Run run = evaluateOne(root, content, withProfile, limit, skipValidation, stall, exec, validatedRun);
         return new Attempt(run, exec[0] != null && exec[0].timedOut(), exec[0] == null ? 0 : exec[0].killed(),
-                validatedRun[0]);
+                validatedRun[0], exec[0] == null ? null : exec[0].stalled());
     }
 
     private Run evaluateOne(Path root, Path content, boolean withProfile, Duration limit, boolean skipValidation,
-            Exec[] ran, boolean[] validatedRun) {
+            Duration stall, Exec[] ran, boolean[] validatedRun) {
         String name = content.getFileName().toString();
         Path work = null;
         try {
@@ -531,10 +567,15 @@ public final class OpenScap {
             env.keySet().removeIf(k -> k.startsWith("OSCAP_"));
             env.put("OSCAP_PROBE_ROOT", root.toString()); // what oscap-chroot sets
             env.put("OSCAP_EVALUATION_TARGET", "chroot://" + root); // names the target in the results' facts
-            Exec exec = run(builder, limit, SETSID != null, SETSID != null ? background::lowerSession : pid -> { });
+            Exec exec = run(builder, limit, stall, SETSID != null,
+                    SETSID != null ? background::lowerSession : pid -> { });
             ran[0] = exec;
             if (exec.interrupted()) {
                 return Run.error(name, "interrupted; oscap was killed");
+            }
+            if (exec.timedOut() && exec.stalled() != null) {
+                return Run.error(name, "oscap used no CPU time for " + exec.stalled().toMillis() + " ms (hung) and "
+                        + "was killed");
             }
             if (exec.timedOut()) {
                 return Run.error(name, "oscap did not finish within " + limit + " and was killed");
@@ -639,8 +680,11 @@ public final class OpenScap {
         return joined.isEmpty() ? "(no output)" : bound(joined);
     }
 
-    /** Starts the process, drains its merged stdout and stderr into a bounded buffer, kills it at the deadline. */
-    private static Exec run(ProcessBuilder builder, Duration limit, boolean ownGroup,
+    /**
+     * Starts the process, drains its merged stdout and stderr into a bounded buffer, kills it at the deadline, or
+     * earlier when {@code stall} is positive and the process and its descendants used no CPU time for that long.
+     */
+    private static Exec run(ProcessBuilder builder, Duration limit, Duration stall, boolean ownGroup,
             java.util.function.LongConsumer started) throws IOException {
         builder.redirectErrorStream(true);
         builder.redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
@@ -650,10 +694,23 @@ public final class OpenScap {
         Thread drain = new Thread(() -> output.drain(process.getInputStream()), "oscap-output-" + process.pid());
         drain.setDaemon(true);
         drain.start();
-        boolean finished;
+        boolean finished = false;
         boolean interrupted = false;
+        Duration stalled = null;
         try {
-            finished = process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS);
+            if (stall == null || stall.isZero() || !CpuTime.readable()) {
+                finished = process.waitFor(limit.toNanos(), TimeUnit.NANOSECONDS);
+            } else {
+                long end = System.nanoTime() + limit.toNanos();
+                CpuTime cpu = new CpuTime(process.toHandle(), stall);
+                for (long left = end - System.nanoTime(); left > 0 && !finished; left = end - System.nanoTime()) {
+                    finished = process.waitFor(Math.min(left, CpuTime.POLL.toNanos()), TimeUnit.NANOSECONDS);
+                    if (!finished && cpu.stalled()) {
+                        stalled = cpu.idleFor();
+                        break;
+                    }
+                }
+            }
         } catch (InterruptedException e) {
             finished = false;
             interrupted = true;
@@ -671,7 +728,60 @@ public final class OpenScap {
             Thread.currentThread().interrupt();
         }
         return new Exec(finished ? process.exitValue() : -1, !finished && !interrupted, interrupted, output.text(),
-                killed);
+                killed, finished || interrupted ? null : stalled);
+    }
+
+    /**
+     * The CPU time a process and its descendants have used, read from {@code /proc/<pid>/stat} (user + system clock
+     * ticks, every thread of the process included), and since when it has not grown. A process that waits on a lock
+     * forever uses none; one that works, even slowly on a busy host at a low priority, uses some every few seconds.
+     */
+    static final class CpuTime {
+
+        static final Duration POLL = Duration.ofMillis(500);
+        private final ProcessHandle process;
+        private final long stallNanos;
+        private long lastTicks = -1;
+        private long lastChange = System.nanoTime();
+
+        CpuTime(ProcessHandle process, Duration stall) {
+            this.process = process;
+            this.stallNanos = stall.toNanos();
+        }
+
+        static boolean readable() {
+            return Files.isReadable(Path.of("/proc/self/stat"));
+        }
+
+        /** Reads the ticks again; true when they have not grown for the stall limit. */
+        boolean stalled() {
+            long ticks = ticks(process);
+            long total = ticks < 0 ? -1 : ticks + process.descendants().mapToLong(CpuTime::ticks)
+                    .filter(t -> t > 0).sum();
+            long now = System.nanoTime();
+            if (total < 0 || total != lastTicks) {
+                lastTicks = total;
+                lastChange = now;
+                return false;
+            }
+            return now - lastChange >= stallNanos;
+        }
+
+        Duration idleFor() {
+            return Duration.ofNanos(System.nanoTime() - lastChange);
+        }
+
+        /** utime + stime of {@code /proc/<pid>/stat}, or -1 when it cannot be read (the process ended). */
+        static long ticks(ProcessHandle p) {
+            try {
+                String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
+                // the command name (field 2) is in parentheses and may hold spaces: count fields after its ')'
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of the whole line
+            } catch (IOException | RuntimeException e) {
+                return -1;
+            }
+        }
     }
 
     /**

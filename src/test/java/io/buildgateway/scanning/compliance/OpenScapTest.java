@@ -202,6 +202,78 @@ class OpenScapTest {
     }
 
     @Test
+    void aFirstRunThatUsesNoCpuTimeIsKilledAsHungLongBeforeItsLimitAndRunOnceMore() throws Exception {
+        // oscap 1.3.7 sometimes stops mid-run: here a tree that sleeps, so it uses no CPU time at all
+        OpenScap oscap = new OpenScap(hangsOnce("pass", 1).toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(60), Duration.ZERO, Duration.ofSeconds(60)))
+                .stallingAfter(Duration.ofSeconds(1));
+        List<String> notes = new java.util.ArrayList<>();
+
+        long start = System.nanoTime();
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofMinutes(5), "sha256:abc", notes::add);
+
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+        assertThat(result.status()).as(result.message()).isEqualTo(Status.PASSED);
+        assertThat(Files.readAllLines(tmp.resolve("runs"))).hasSize(2);
+        assertThat(notes).hasSize(2);
+        assertThat(notes.get(0)).contains("t-xccdf.xml").contains("hung (no CPU time for").contains("once more");
+        assertThat(notes.get(1)).contains("second run of t-xccdf.xml").contains("(passed)");
+        Thread.sleep(500);
+        assertThat(tmp.resolve("survivors")).doesNotExist();
+        assertThat(fakeProcessesLeft()).isZero();
+    }
+
+    @Test
+    void aRunThatKeepsUsingCpuTimeIsNotTakenForHung() throws Exception {
+        // busy for 3 s (a shell loop: CPU time grows), then the fake oscap's result
+        Path script = fakeOscap("pass", 0, 0);
+        Path busy = tmp.resolve("busy-oscap");
+        Files.writeString(busy, """
+                #!/bin/bash
+                [ "$1" = "--version" ] && exec %1$s --version
+                echo run >> %2$s/runs
+                end=$((SECONDS + 3)); while [ $SECONDS -lt $end ]; do :; done
+                exec %1$s "$@"
+                """.formatted(script, tmp));
+        Files.setPosixFilePermissions(busy, PosixFilePermissions.fromString("rwx------"));
+        OpenScap oscap = new OpenScap(busy.toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(60), Duration.ZERO, Duration.ofSeconds(60)))
+                .stallingAfter(Duration.ofSeconds(1));
+        List<String> notes = new java.util.ArrayList<>();
+
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofMinutes(5), "sha256:abc", notes::add);
+
+        assertThat(result.status()).as(result.message()).isEqualTo(Status.PASSED);
+        assertThat(Files.readAllLines(tmp.resolve("runs"))).hasSize(1);
+        assertThat(notes).isEmpty();
+    }
+
+    @Test
+    void theSecondRunIsNotJudgedByTheStallLimitOnlyByTheRunLimit() throws Exception {
+        OpenScap oscap = new OpenScap(hangsOnce("pass", 2).toString(), content(), null,
+                new OpenScap.RunLimit(Duration.ofSeconds(4), Duration.ZERO, Duration.ofSeconds(4)))
+                .stallingAfter(Duration.ofSeconds(1));
+        List<String> notes = new java.util.ArrayList<>();
+
+        long start = System.nanoTime();
+        ComplianceResult result = oscap.evaluate(tmp, Duration.ofMinutes(5), "sha256:abc", notes::add);
+
+        // first run: hung after ~1 s; second run: waited out its 4 s limit, then an error
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofSeconds(4));
+        assertThat(result.status()).isEqualTo(Status.ERROR);
+        assertThat(notes.get(0)).contains("hung");
+        assertThat(notes.get(1)).contains("timed out again");
+        assertThat(fakeProcessesLeft()).isZero();
+    }
+
+    @Test
+    void theStallLimitMustNotBeNegative() {
+        OpenScap oscap = new OpenScap("oscap", Path.of("config/compliance"), null, Duration.ofSeconds(5));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> oscap.stallingAfter(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void onlyASecondTimeoutIsAnError() throws Exception {
         OpenScap oscap = new OpenScap(hangsOnce("pass", 2).toString(), content(), null,
                 new OpenScap.RunLimit(Duration.ofSeconds(1), Duration.ZERO, Duration.ofSeconds(30)));
