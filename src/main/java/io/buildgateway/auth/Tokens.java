@@ -1,5 +1,7 @@
 package io.buildgateway.auth;
 
+import static io.buildgateway.shared.Columns.instant;
+
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.Problem;
@@ -344,11 +346,6 @@ public class Tokens {
                     rs.getString("roles"), rs.getString("teams"), instant(rs, "expires_at"),
                     instant(rs, "revoked_at"), instant(rs, "last_used_at"), instant(rs, "previous_secret_retires_at"),
                     instant(rs, "previous_secret_last_used_at"));
-        }
-
-        private static Instant instant(java.sql.ResultSet rs, String column) throws java.sql.SQLException {
-            java.time.OffsetDateTime at = rs.getObject(column, java.time.OffsetDateTime.class);
-            return at == null ? null : at.toInstant();
         }
     }
 

@@ -1,5 +1,7 @@
 package io.buildgateway.builds;
 
+import static io.buildgateway.shared.Columns.instant;
+
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.intake.ContextIntake;
 import io.buildgateway.policy.Evaluation;
@@ -498,11 +500,6 @@ public class BuildSubmissions {
         b.rebuildOf = rs.getObject("rebuild_of", UUID.class);
         b.builtContextDigest = rs.getString("built_context_digest");
         return b;
-    }
-
-    private static Instant instant(java.sql.ResultSet rs, String column) throws java.sql.SQLException {
-        java.time.OffsetDateTime at = rs.getObject(column, java.time.OffsetDateTime.class);
-        return at == null ? null : at.toInstant();
     }
 
     /**
