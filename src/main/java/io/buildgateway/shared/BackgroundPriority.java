@@ -97,15 +97,25 @@ public final class BackgroundPriority {
         }
     }
 
-    /** {@code command} run through {@code nice -n <n>}; unchanged when off or without a {@code nice} binary. */
+    /**
+     * {@code command} run at the background nice value: through {@code nice -n <n - the calling thread's>}, since
+     * {@code nice -n} adds to the value the process inherits (from a thread of {@link #threads} that is already the
+     * background value: then nothing is added, where {@code nice -n 10} would have made it 19). Unchanged when off,
+     * when the calling thread is already as nice, or without a {@code nice} binary.
+     */
     public List<String> command(List<String> command) {
         if (nice == 0 || NICE == null) {
+            return command;
+        }
+        Integer current = niceOf(Path.of("/proc/thread-self/stat"));
+        int add = current == null ? nice : nice - current;
+        if (add <= 0) {
             return command;
         }
         List<String> out = new ArrayList<>(command.size() + 3);
         out.add(NICE);
         out.add("-n");
-        out.add(Integer.toString(nice));
+        out.add(Integer.toString(add));
         out.addAll(command);
         return out;
     }

@@ -78,6 +78,25 @@ class BackgroundPriorityTest {
     }
 
     @Test
+    void aCommandStartedFromABackgroundThreadRunsAtTheBackgroundValueNotTwiceIt() throws Exception {
+        assumeTrue(linux() && Files.isExecutable(Path.of("/usr/bin/nice")), "Linux with nice(1)");
+        BackgroundPriority priority = new BackgroundPriority(10);
+        ExecutorService pool = Executors.newSingleThreadExecutor(priority.threads("bg-command"));
+        try {
+            String out = pool.submit(() -> {
+                Process p = new ProcessBuilder(priority.command(List.of("sh", "-c", "cut -d' ' -f19 /proc/self/stat")))
+                        .redirectErrorStream(true).start();
+                String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+                p.waitFor();
+                return text;
+            }).get();
+            assertThat(out).isEqualTo("10"); // the thread's 10 inherited, nothing added (nice -n 10 would make 19)
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void theAutogroupOfAProcessInItsOwnSessionIsLoweredAndTheGatewaysOwnNever() throws Exception {
         assumeTrue(linux() && Files.isExecutable(Path.of("/usr/bin/setsid")), "Linux with setsid(1)");
         Path self = Path.of("/proc/self/autogroup");
