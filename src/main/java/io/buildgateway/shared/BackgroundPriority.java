@@ -3,7 +3,6 @@ package io.buildgateway.shared;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,7 +35,7 @@ import org.slf4j.LoggerFactory;
 public final class BackgroundPriority {
 
     private static final Logger log = LoggerFactory.getLogger(BackgroundPriority.class);
-    private static final String NICE = executable("/usr/bin/nice", "/bin/nice");
+    private static final String NICE = ProcFiles.firstExecutable("/usr/bin/nice", "/bin/nice");
     private static final int PRIO_PROCESS = 0;
 
     private final int nice;
@@ -61,14 +60,11 @@ public final class BackgroundPriority {
 
     /** Daemon threads named {@code name} that run at the background priority. */
     public ThreadFactory threads(String name) {
-        return r -> {
-            Thread t = new Thread(() -> {
-                lowerCurrentThread();
-                r.run();
-            }, name);
-            t.setDaemon(true);
-            return t;
-        };
+        ThreadFactory daemons = DaemonThreads.named(name);
+        return r -> daemons.newThread(() -> {
+            lowerCurrentThread();
+            r.run();
+        });
     }
 
     /**
@@ -179,32 +175,13 @@ public final class BackgroundPriority {
 
     /** Field 19 (nice) of a {@code /proc/.../stat} line; null when unreadable. */
     static Integer niceOf(Path stat) {
-        String[] f = statFields(stat);
+        String[] f = ProcFiles.statFields(stat);
         return f == null || f.length < 17 ? null : Integer.valueOf(f[16]);
     }
 
     private static Long sessionOf(Path stat) {
-        String[] f = statFields(stat);
+        String[] f = ProcFiles.statFields(stat);
         return f == null || f.length < 4 ? null : Long.valueOf(f[3]);
-    }
-
-    /** The fields after the command name (field 3, state, is index 0). */
-    private static String[] statFields(Path stat) {
-        try {
-            String raw = Files.readString(stat, StandardCharsets.ISO_8859_1);
-            return raw.substring(raw.lastIndexOf(')') + 2).split(" ");
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static String executable(String... candidates) {
-        for (String c : candidates) {
-            if (Files.isExecutable(Path.of(c))) {
-                return c;
-            }
-        }
-        return null;
     }
 
     private interface LibC extends Library {

@@ -2,6 +2,7 @@ package io.buildgateway.scanning.compliance;
 
 import io.buildgateway.scanning.compliance.ComplianceResult.Arf;
 import io.buildgateway.scanning.compliance.ComplianceResult.Status;
+import io.buildgateway.shared.ProcFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,15 +59,16 @@ public final class OpenScap {
     private static final long GIB = 1024L * 1024 * 1024;
     private static final Logger log = LoggerFactory.getLogger(OpenScap.class);
     /** setsid(1) and kill(1), to run oscap in a process group of its own and kill the group; null when missing. */
-    private static final String SETSID = executable("/usr/bin/setsid", "/bin/setsid");
-    private static final String KILL = executable("/usr/bin/kill", "/bin/kill");
+    private static final String SETSID = ProcFiles.firstExecutable("/usr/bin/setsid", "/bin/setsid");
+    private static final String KILL = ProcFiles.firstExecutable("/usr/bin/kill", "/bin/kill");
 
     private final String command;
     private final Path contentDir;
     private final String profile;
     private final RunLimit runLimit;
     /** The CPU priority of evaluation runs (issue #17: below the API's); the version check runs as it is. */
-    private volatile io.buildgateway.shared.BackgroundPriority priority = io.buildgateway.shared.BackgroundPriority.off();
+    private volatile io.buildgateway.shared.BackgroundPriority priority =
+            io.buildgateway.shared.BackgroundPriority.off();
     /**
      * How long a first run may use no CPU time at all before it counts as hung ({@link #stallingAfter}); zero: never.
      */
@@ -104,14 +106,6 @@ public final class OpenScap {
 
     /** How an oscap process ended, with its merged output (bounded), and how many processes were killed. */
     record Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed, Duration stalled) {
-
-        Exec(int exitCode, boolean timedOut, boolean interrupted, String output) {
-            this(exitCode, timedOut, interrupted, output, 0, null);
-        }
-
-        Exec(int exitCode, boolean timedOut, boolean interrupted, String output, int killed) {
-            this(exitCode, timedOut, interrupted, output, killed, null);
-        }
     }
 
     /**
@@ -201,15 +195,6 @@ public final class OpenScap {
         return this;
     }
 
-    private static String executable(String... candidates) {
-        for (String c : candidates) {
-            if (Files.isExecutable(Path.of(c))) {
-                return c;
-            }
-        }
-        return null;
-    }
-
     /** True when the oscap binary runs ({@code oscap --version} exits with 0); decided once, on the first call. */
     public boolean available() {
         synchronized (availability) {
@@ -222,7 +207,8 @@ public final class OpenScap {
 
     private void checkAvailability() {
         try {
-            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, Duration.ZERO, false, pid -> { });
+            Exec exec = run(new ProcessBuilder(command, "--version"), VERSION_TIMEOUT, Duration.ZERO, false,
+                    pid -> { });
             if (exec.interrupted()) {
                 unavailableReason = "interrupted while running `" + command + " --version`";
                 return; // not decided: asked again next time
@@ -773,12 +759,10 @@ public final class OpenScap {
 
         /** utime + stime of {@code /proc/<pid>/stat}, or -1 when it cannot be read (the process ended). */
         static long ticks(ProcessHandle p) {
+            String[] f = ProcFiles.statFields(Path.of("/proc/" + p.pid() + "/stat"));
             try {
-                String stat = Files.readString(Path.of("/proc/" + p.pid() + "/stat"));
-                // the command name (field 2) is in parentheses and may hold spaces: count fields after its ')'
-                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-                return Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of the whole line
-            } catch (IOException | RuntimeException e) {
+                return f == null ? -1 : Long.parseLong(f[11]) + Long.parseLong(f[12]); // fields 14 and 15 of the line
+            } catch (RuntimeException e) {
                 return -1;
             }
         }
