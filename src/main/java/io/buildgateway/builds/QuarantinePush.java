@@ -27,9 +27,10 @@ import org.slf4j.LoggerFactory;
  * quarantine repository ({@code <quarantine>/<build id>/<run>}, which no build is granted and no team owns) while the
  * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
  * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
- * tell the gates it was pushed; the quarantine's copy is deleted beside the build's recording. A refusal, a cancel, a timeout or an error stops the push and deletes whatever
- * reached the quarantine; nothing is recorded as pushed. The push phase's time is what the build waited for the
- * push and the naming after the checks, the part the checks did not hide.
+ * tell the gates it was pushed; the quarantine's copy is deleted beside the build's recording. A refusal, a cancel,
+ * a timeout or an error stops the push and deletes whatever reached the quarantine; nothing is recorded as pushed.
+ * The push phase's time is what the build waited for the push and the naming after the checks, the part the checks
+ * did not hide.
  */
 final class QuarantinePush {
 

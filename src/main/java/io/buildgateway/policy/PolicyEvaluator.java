@@ -179,6 +179,7 @@ public class PolicyEvaluator {
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
+        long canonicalStart = io.buildgateway.shared.RequestTimings.start();
         String namespace = request.cacheNamespace() != null ? request.cacheNamespace() : request.team();
         if (namespace != null && !CanonicalDockerfile.Options.validNamespace(namespace)) {
             namespace = null; // then a cache mount is refused: never a shared cache by accident
@@ -186,8 +187,7 @@ public class PolicyEvaluator {
         CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, new CanonicalDockerfile.Options(
                 request.heredocsSupported(), namespace, doc::frontend), forBuild);
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
-        io.buildgateway.shared.RequestTimings.end("canonical", io.buildgateway.shared.RequestTimings.start() == 0 ? 0
-                : t0);
+        io.buildgateway.shared.RequestTimings.end("canonical", canonicalStart);
         boolean canonicalRefused = false;
         boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
         for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
