@@ -34,14 +34,14 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(EnvironmentLocks.class);
 
     /** The locks one class holds, released in the reverse order. */
-    private static final class Held implements AutoCloseable {
+    public static final class Held implements AutoCloseable {
         private final Deque<FileLock> locks = new ArrayDeque<>();
 
-        void add(FileLock lock) {
+        private void add(FileLock lock) {
             locks.push(lock);
         }
 
-        void release(FileLock lock) throws IOException {
+        private void release(FileLock lock) throws IOException {
             locks.remove(lock);
             lock.channel().close();
         }
@@ -61,20 +61,8 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
             return; // a @Nested class runs inside its outer class's locks
         }
         EnvironmentUse use = test.getAnnotation(EnvironmentUse.class);
-        boolean exclusive = use != null && use.exclusive();
-        Held held = new Held();
-        context.getStore(NS).put(Held.class, held);
-        FileLock turnstile = lock("turnstile", false);
-        held.add(turnstile);
-        held.add(lock("environment", !exclusive));
-        if (!exclusive) {
-            held.release(turnstile);
-        }
-        if (use != null) {
-            for (String part : use.holds()) {
-                held.add(lock(part, false));
-            }
-        }
+        context.getStore(NS).put(Held.class, acquire(folder(), use != null && use.exclusive(),
+                use == null ? new String[0] : use.holds()));
     }
 
     @Override
@@ -85,10 +73,32 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
         }
     }
 
-    private static FileLock lock(String name, boolean shared) throws IOException {
-        Path file = folder().resolve("it-" + name + ".lock");
-        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.READ);
+    /**
+     * Waits for the environment's lock in {@code folder} (exclusive or shared) and then for each of {@code parts},
+     * and returns them held.
+     */
+    public static Held acquire(Path folder, boolean exclusive, String... parts) throws IOException {
+        Held held = new Held();
+        try {
+            FileLock turnstile = lock(folder, "turnstile", false);
+            held.add(turnstile);
+            held.add(lock(folder, "environment", !exclusive));
+            if (!exclusive) {
+                held.release(turnstile);
+            }
+            for (String part : parts) {
+                held.add(lock(folder, part, false));
+            }
+            return held;
+        } catch (IOException | RuntimeException e) {
+            held.close();
+            throw e;
+        }
+    }
+
+    private static FileLock lock(Path folder, String name, boolean shared) throws IOException {
+        FileChannel channel = FileChannel.open(folder.resolve("it-" + name + ".lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE, StandardOpenOption.READ);
         try {
             return channel.lock(0, Long.MAX_VALUE, shared);
         } catch (IOException | RuntimeException e) {
