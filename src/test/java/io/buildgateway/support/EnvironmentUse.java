@@ -19,8 +19,11 @@ import java.lang.annotation.Target;
 public @interface EnvironmentUse {
 
     /**
-     * The class stops or kills a part of the shared environment (the registry, the build host's daemon) or empties
-     * what others use (the build host's cache): it runs while no other class runs.
+     * The class stops or kills a part of the shared environment (the registry, the build host's daemon), empties what
+     * others use (the build host's cache), or reads what other builds on the host would change: BuildKit merges the
+     * identical steps of builds that run at once into one vertex, named after the build that made it, so the step
+     * numbers the oracle tests compare come from another build's Dockerfile while the other JVM builds the same base.
+     * It runs while no other class runs.
      */
     boolean exclusive() default false;
 
