@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The locks that keep the integration tests of two JVMs apart, between real processes: a second JVM holds a lock (as
@@ -100,6 +102,13 @@ class EnvironmentLocksTest {
 
     private static final Duration WAITS = Duration.ofMillis(500);
 
+    /** That the acquisition has not completed after a while. */
+    private static void assertWaits(CompletableFuture<EnvironmentLocks.Held> acquisition, String what)
+            throws InterruptedException {
+        Thread.sleep(WAITS.toMillis());
+        assertThat(acquisition).as(what).isNotDone();
+    }
+
     @AfterEach
     void stopHolders() throws Exception {
         for (Process p : holders) {
@@ -117,28 +126,17 @@ class EnvironmentLocksTest {
         }
     }
 
-    @Test
-    void anExclusiveClassRunsAloneAndTheOthersWaitForItsEnd() throws Exception {
-        holder("exclusive", true);
-        awaitHeld("exclusive");
+    /** An exclusive class runs alone: a shared one waits for its end, and it waits for the shared ones to end. */
+    @ParameterizedTest(name = "the other JVM exclusive: {0}")
+    @ValueSource(booleans = {true, false})
+    void anExclusiveClassAndASharedOneNeverRunAtOnce(boolean otherExclusive) throws Exception {
+        holder("other", otherExclusive);
+        awaitHeld("other");
 
-        CompletableFuture<EnvironmentLocks.Held> shared = ask(false);
-        Thread.sleep(WAITS.toMillis());
-        assertThat(shared).as("a shared class while an exclusive one runs").isNotDone();
-        release("exclusive");
-        shared.get(10, TimeUnit.SECONDS).close();
-    }
-
-    @Test
-    void anExclusiveClassWaitsForTheSharedOnesToEnd() throws Exception {
-        holder("shared", false);
-        awaitHeld("shared");
-
-        CompletableFuture<EnvironmentLocks.Held> exclusive = ask(true);
-        Thread.sleep(WAITS.toMillis());
-        assertThat(exclusive).as("an exclusive class while a shared one runs").isNotDone();
-        release("shared");
-        exclusive.get(10, TimeUnit.SECONDS).close();
+        CompletableFuture<EnvironmentLocks.Held> mine = ask(!otherExclusive);
+        assertWaits(mine, "this class while the other JVM's runs");
+        release("other");
+        mine.get(10, TimeUnit.SECONDS).close();
     }
 
     @Test
@@ -150,13 +148,11 @@ class EnvironmentLocksTest {
         assertThat(holds("exclusive")).isFalse();
 
         CompletableFuture<EnvironmentLocks.Held> next = ask(false);
-        Thread.sleep(WAITS.toMillis());
-        assertThat(next).as("a shared class that came after the waiting exclusive one").isNotDone();
+        assertWaits(next, "a shared class that came after the waiting exclusive one");
 
         release("first");
         awaitHeld("exclusive");
-        Thread.sleep(WAITS.toMillis());
-        assertThat(next).as("a shared class while the exclusive one runs").isNotDone();
+        assertWaits(next, "a shared class while the exclusive one runs");
         release("exclusive");
         next.get(10, TimeUnit.SECONDS).close();
     }
