@@ -5,6 +5,12 @@
 # Two steps share the two cores: while the environment starts (daemons, base images, mirrors: a minute or two), Maven
 # compiles and runs the unit tests and fuzz seeds, which need no services. The integration tests start once both are
 # done. Packages are installed first, alone: apt and Maven's downloads do not race for the network.
+#
+# The integration tests run in two JVMs at once (failsafe's forkCount, -Dit.forks=1 for one): each has its own
+# gateway, embedded PostgreSQL and data folder, and both share the environment. Much of an integration test's time is
+# waiting (for a daemon, a lease, a deadline), so the second JVM uses what the first leaves of the two cores. The few
+# classes that stop a part of the environment (the registry, the host's daemon) or empty its build cache run alone,
+# and those that re-point the egress relay one at a time (support.EnvironmentUse, EnvironmentLocks).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"

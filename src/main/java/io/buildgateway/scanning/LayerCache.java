@@ -9,7 +9,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -89,7 +89,9 @@ final class LayerCache {
             for (Path p : entries) {
                 String name = p.getFileName().toString();
                 if (name.startsWith(".")) {
-                    deleteTree(p); // an extraction or removal a stopped gateway left behind
+                    if (!ownedByALiveProcess(name)) {
+                        deleteTree(p); // an extraction or removal a stopped gateway left behind
+                    }
                 } else if (HEX.matcher(name).matches() && Files.isRegularFile(p.resolve("meta"))) {
                     try (DataInputStream in = new DataInputStream(Files.newInputStream(p.resolve("meta")))) {
                         String fingerprint = in.readUTF();
@@ -312,7 +314,7 @@ final class LayerCache {
         if (has(diffId)) {
             return;
         }
-        Path staging = dir.resolve(".new-" + UUID.randomUUID());
+        Path staging = dir.resolve(".new-" + PID + "-" + UUID.randomUUID());
         try {
             Path tree = Files.createDirectories(staging.resolve("tree"));
             try (DataOutputStream ops = new DataOutputStream(new java.io.BufferedOutputStream(
@@ -330,8 +332,15 @@ final class LayerCache {
                         Files.move(staging, dir.resolve(h), StandardCopyOption.ATOMIC_MOVE);
                         sizes.put(h, size);
                         byFingerprint.put(fingerprint, h);
-                    } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
+                    } catch (AtomicMoveNotSupportedException e) {
                         throw new IOException("layer cache entry " + h + " cannot be put in place: " + e, e);
+                    } catch (FileSystemException e) {
+                        // the JDK reports a rename onto a non-empty folder as "Directory not empty", not as one of
+                        // its subclasses
+                        if (!Files.isDirectory(dir.resolve(h), LinkOption.NOFOLLOW_LINKS)) {
+                            throw e;
+                        }
+                        adopt(h, e);
                     }
                 }
             }
@@ -339,6 +348,42 @@ final class LayerCache {
             deleteTree(staging);
         }
         prune();
+    }
+
+    /**
+     * Another cache on the same folder (another gateway process, or a second instance in one JVM) put the entry in
+     * place first, complete (renamed into place whole): it is kept, as when another scan of this cache stored it.
+     */
+    private void adopt(String h, IOException collision) throws IOException {
+        try (DataInputStream in = new DataInputStream(Files.newInputStream(dir.resolve(h).resolve("meta")))) {
+            String fingerprint = in.readUTF();
+            sizes.put(h, in.readLong());
+            byFingerprint.put(fingerprint, h);
+        } catch (IOException e) {
+            IOException failure = new IOException("layer cache entry " + h + " cannot be put in place: " + collision
+                    + "; the entry there is unreadable: " + e, collision);
+            failure.addSuppressed(e);
+            throw failure;
+        }
+    }
+
+    private static final long PID = ProcessHandle.current().pid();
+
+    /**
+     * Whether a staging or trash folder ({@code .new-<pid>-…}, {@code .old-<pid>-…}) belongs to a process that still
+     * runs: another gateway on the same folder is extracting or removing there. Older names carry no pid.
+     */
+    static boolean ownedByALiveProcess(String name) {
+        String[] parts = name.split("-", 3);
+        if (parts.length < 3) {
+            return false;
+        }
+        try {
+            long pid = Long.parseLong(parts[1]);
+            return pid != PID && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (NumberFormatException e) {
+            return false;
+        }
     }
 
     /**
@@ -455,7 +500,7 @@ final class LayerCache {
                 if (inUse.containsKey(h)) {
                     continue;
                 }
-                Path trash = dir.resolve(".old-" + UUID.randomUUID());
+                Path trash = dir.resolve(".old-" + PID + "-" + UUID.randomUUID());
                 try {
                     Files.move(dir.resolve(h), trash, StandardCopyOption.ATOMIC_MOVE);
                 } catch (IOException e) {

@@ -2,6 +2,7 @@ package io.buildgateway.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.net.URI;
@@ -25,6 +26,7 @@ import tools.jackson.databind.JsonNode;
  * with the proxy's line in the log; another team's allowlist does not apply (network none); the canary sees no
  * request; the proxy's secret is in neither the image, the log nor the audit trail.
  */
+@EnvironmentUse(holds = EnvironmentUse.EGRESS_RELAY)
 class EgressBuildIT extends IntegrationTest {
 
     private static final String RUN = UUID.randomUUID().toString().substring(0, 6);

@@ -2,6 +2,7 @@ package io.buildgateway.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
@@ -40,6 +41,7 @@ import tools.jackson.databind.JsonNode;
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@EnvironmentUse(holds = EnvironmentUse.EGRESS_RELAY)
 class ReplicasIT extends IntegrationTest {
 
     private static final Duration B_LEASE = Duration.ofSeconds(5);

@@ -2,6 +2,7 @@ package io.buildgateway.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Restartable;
 import io.buildgateway.support.Tars;
@@ -20,6 +21,7 @@ import tools.jackson.databind.JsonNode;
  * {@link RegistryDownIT} (the registry comes back: the build succeeds once), {@link RegistryDeadlineIT} (it does not
  * come back before the deadline: the build fails and nothing is recorded).
  */
+@EnvironmentUse(exclusive = true)
 abstract class RegistryOutages extends IntegrationTest {
 
     protected final Path dir = Path.of(require("BGW_STATE")).resolve("registry");

@@ -3,6 +3,7 @@ package io.buildgateway.hostpool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.DockerCli;
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.nio.file.Path;
@@ -23,6 +24,7 @@ import tools.jackson.databind.JsonNode;
  * ends with the cache read; the prune itself is the pool's end-of-build step run with a small cap on the same host,
  * since a gateway of its own with that cap would share the suite's database and dispatch the suite's builds.
  */
+@EnvironmentUse(exclusive = true)
 class BuildCachePruneIT extends IntegrationTest {
 
     private static final Duration BUILD = Duration.ofMinutes(3);

@@ -6,6 +6,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 import com.github.dockerjava.transport.DockerHttpClient;
 import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -42,6 +43,7 @@ import org.springframework.util.unit.DataSize;
  * secret is not in the pushed image's configuration or history. The gateway's own proxy is tested with the whole
  * gateway in {@code EgressBuildIT}.
  */
+@EnvironmentUse(holds = EnvironmentUse.EGRESS_RELAY)
 class EgressPathIT {
 
     private static final HostPoolProperties.Limits LIMITS = new HostPoolProperties.Limits(DataSize.ofMegabytes(512),

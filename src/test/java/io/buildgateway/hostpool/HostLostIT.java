@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.net.URLEncoder;
@@ -20,6 +21,7 @@ import tools.jackson.databind.JsonNode;
  * healthy host is the one killed, so the next build waits for it instead of going elsewhere (ReplicasIT and the
  * operations doc cover the choice of another host: {@code BuildHosts.choose} takes healthy hosts only).
  */
+@EnvironmentUse(exclusive = true)
 class HostLostIT extends IntegrationTest {
 
     @Test

@@ -11,6 +11,7 @@ import io.buildgateway.dockerfile.Instruction;
 import io.buildgateway.dockerfile.ParseError;
 import io.buildgateway.dockerfile.Substitution;
 import io.buildgateway.hostpool.BuildKitOracle;
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.Tars;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -50,6 +51,7 @@ import tools.jackson.databind.JsonNode;
  * same steps and configuration. The sample's size is {@code -Dit.mutations.sample} (default 60), drawn with a fixed
  * seed ({@code -Dit.mutations.seed}) so that a failure repeats.
  */
+@EnvironmentUse(exclusive = true)
 class BuildKitMutationsIT {
 
     private static final Pattern SYNTAX = Pattern.compile("(?im)^(\uFEFF?[ \t]*#[ \t\u000B]*)syntax([ \t]*=)");

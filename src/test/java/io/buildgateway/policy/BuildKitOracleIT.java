@@ -9,6 +9,7 @@ import io.buildgateway.dockerfile.DockerfileParser;
 import io.buildgateway.dockerfile.Instruction;
 import io.buildgateway.dockerfile.Substitution;
 import io.buildgateway.hostpool.BuildKitOracle;
+import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.Tars;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -37,6 +38,7 @@ import org.junit.jupiter.api.Test;
  *
  * What the policy refuses never reaches the daemon: that half is {@code BuildKitOracleRefusalIT}.
  */
+@EnvironmentUse(exclusive = true)
 class BuildKitOracleIT {
 
     /** Nothing listens there, in the build daemon's network namespace: a fetch fails with an error naming it. */

@@ -265,6 +265,40 @@ class LayerCacheTest {
         assertThat(cache.dir().resolve(".new-leftover")).doesNotExist();
     }
 
+    @Test
+    void aSecondCacheOnTheSameFolderKeepsTheEntryTheFirstStored() throws Exception {
+        // two gateways (or two instances in one JVM) on one work folder, each unaware of what the other stored
+        LayerCache other = new LayerCache(cache.dir(), Long.MAX_VALUE);
+        String id = store(BASE);
+        assertThat(other.has(id)).isFalse();
+
+        other.store(id, "fp-" + id, BASE.length, new ByteArrayInputStream(BASE), ScanBudget.unlimited());
+
+        assertThat(other.has(id)).isTrue();
+        assertThat(other.size()).isEqualTo(BASE.length);
+        Path rootfs = Files.createDirectories(tmp.resolve("rootfs-other"));
+        new RootfsView().build(other, List.of(id), rootfs, ScanBudget.unlimited());
+        assertThat(rootfs.resolve("etc/passwd")).hasContent("root:x:0:0\n");
+        try (var entries = Files.list(cache.dir())) {
+            assertThat(entries.map(e -> e.getFileName().toString())).as("no staging folder left")
+                    .containsExactly(LayerCache.hex(id));
+        }
+    }
+
+    @Test
+    void aCacheOpenedBesideALiveOneLeavesItsExtractionsAlone() throws Exception {
+        long live = ProcessHandle.current().parent().orElseThrow().pid();
+        Path theirs = Files.createDirectories(cache.dir().resolve(".new-" + live + "-x/tree"));
+        Path deadOnes = Files.createDirectories(cache.dir().resolve(".new-" + Integer.MAX_VALUE + "-x/tree"));
+        Path oldName = Files.createDirectories(cache.dir().resolve(".old-" + java.util.UUID.randomUUID()));
+
+        new LayerCache(cache.dir(), Long.MAX_VALUE);
+
+        assertThat(theirs).exists();
+        assertThat(deadOnes.getParent()).doesNotExist();
+        assertThat(oldName).doesNotExist();
+    }
+
     /** Reads a save stream through the audit with a capture, stores what it captured; returns the capture. */
     private LayerCache.Capture read(byte[] save, boolean always) throws IOException {
         LayerCache.Capture capture = cache.capture(tmp.resolve("scratch"), always);
