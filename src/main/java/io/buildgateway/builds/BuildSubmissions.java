@@ -58,6 +58,7 @@ public class BuildSubmissions {
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final io.buildgateway.shared.BuildPhases phases;
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
+    private final RetryAfterSpread retryAfter;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
@@ -79,6 +80,7 @@ public class BuildSubmissions {
         this.json = json;
         this.meters = meters;
         this.clock = clock;
+        this.retryAfter = new RetryAfterSpread(properties.retryAfter(), properties.retryAfterSpread());
     }
 
     private static final java.util.regex.Pattern DIGEST = java.util.regex.Pattern.compile("sha256:[0-9a-f]{64}");
@@ -101,7 +103,7 @@ public class BuildSubmissions {
         if (queued.getQueued() >= properties.maxQueued()) {
             throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                     + properties.maxQueued() + " queued); retry later")
-                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+                    .with("retryAfterSeconds", retryAfter.seconds());
         }
         checkTeamQuota(team, queued.getQueuedForTeam());
         checkPin(request.pinFetchesFrom(), team);
@@ -270,7 +272,7 @@ public class BuildSubmissions {
                     + "); retry when some have started")
                     .with("team", team)
                     .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
-                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+                    .with("retryAfterSeconds", retryAfter.seconds());
         }
     }
 
