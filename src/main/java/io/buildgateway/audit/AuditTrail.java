@@ -47,13 +47,7 @@ public class AuditTrail {
         this.jdbc = jdbc;
         this.clock = clock;
         TransactionTemplate own = new TransactionTemplate(new DataSourceTransactionManager(jdbc.getDataSource()));
-        this.alone = new GroupCommit(batch -> own.execute(status -> {
-            List<AuditEvent> out = new ArrayList<>(batch.size());
-            for (AuditRecord r : batch) {
-                out.add(appendHere(r));
-            }
-            return out;
-        }), this::appendHere);
+        this.alone = new GroupCommit(batch -> own.execute(status -> appendAll(batch)), this::appendHere);
     }
 
     @EventListener
@@ -105,6 +99,87 @@ public class AuditTrail {
         hookCommit();
         return appended;
     }
+
+    /**
+     * Appends {@code records} in the current transaction, in their order, with <b>one</b> statement: every element of
+     * the arrays goes through {@code audit_append} (V7) as a lateral call, row by row in array order. The chain's lock
+     * is taken by the first and held to the commit; a batch of refused requests therefore holds it for one round trip
+     * and its commit instead of one round trip per event (issue #17: a flood's 429s, written together by
+     * {@link GroupCommit}, kept accepted submissions and the dispatcher's claims waiting for the lock). Each returned
+     * hash is checked as in {@link #appendHere}; the events come back by their position in the batch.
+     */
+    List<AuditEvent> appendAll(List<AuditRecord> records) {
+        if (records.size() == 1) {
+            return List.of(appendHere(records.get(0)));
+        }
+        int n = records.size();
+        List<AuditEvent> unsigned = new ArrayList<>(n);
+        String[][] columns = new String[10][n];
+        for (int i = 0; i < n; i++) {
+            AuditRecord record = records.get(i);
+            Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            var r = record.request();
+            AuditEvent e = new AuditEvent(0, at, r.actor(), record.action(), record.target(), record.outcome().name(),
+                    r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null, null);
+            String[] canonical = e.canonicalAroundSeq();
+            unsigned.add(e);
+            columns[0][i] = at.toString(); // ISO-8601 in UTC with all of its (microsecond) digits
+            columns[1][i] = e.actor();
+            columns[2][i] = e.action();
+            columns[3][i] = e.target();
+            columns[4][i] = e.outcome();
+            columns[5][i] = e.sourceIp();
+            columns[6][i] = e.requestId();
+            columns[7][i] = e.details();
+            columns[8][i] = canonical[0];
+            columns[9][i] = canonical[1];
+        }
+        AuditEvent[] appended = new AuditEvent[n];
+        jdbc.execute((java.sql.Connection con) -> {
+            try (java.sql.PreparedStatement st = con.prepareStatement(APPEND_ALL)) {
+                for (int c = 0; c < columns.length; c++) {
+                    st.setArray(c + 1, con.createArrayOf("text", columns[c]));
+                }
+                try (java.sql.ResultSet rs = st.executeQuery()) {
+                    while (rs.next()) {
+                        int i = rs.getInt(1) - 1;
+                        AuditEvent e = unsigned.get(i);
+                        appended[i] = new AuditEvent(rs.getLong(2), e.at(), e.actor(), e.action(), e.target(),
+                                e.outcome(), e.sourceIp(), e.requestId(), e.details(), rs.getString(3),
+                                rs.getString(4));
+                    }
+                }
+            }
+            return null;
+        });
+        List<AuditEvent> out = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            AuditEvent a = appended[i];
+            if (a == null) {
+                throw new IllegalStateException("audit batch: no event appended for position " + (i + 1) + " of " + n);
+            }
+            String expected = AuditChain.hash(a.prevHash(), a);
+            if (!expected.equals(a.hash())) {
+                throw new IllegalStateException("audit event " + a.seq() + ": the database computed hash " + a.hash()
+                        + ", the gateway " + expected);
+            }
+            log.info("audit seq={} actor={} action={} target={} outcome={}", a.seq(), a.actor(), a.action(),
+                    a.target(), a.outcome());
+            out.add(a);
+        }
+        hookCommit();
+        return out;
+    }
+
+    /** One batch through {@code audit_append}: a lateral call per array element, in the arrays' order. */
+    private static final String APPEND_ALL = "select t.n, r.o_seq, r.o_hash, r.o_prev_hash"
+            + " from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
+            + " ?::text[], ?::text[]) with ordinality"
+            + " as t(at, actor, action, target, outcome, source_ip, request_id, details, head, tail, n)"
+            + " cross join lateral audit_append(t.at::timestamptz, t.actor::varchar, t.action::varchar,"
+            + " t.target::varchar, t.outcome::varchar, t.source_ip::varchar, t.request_id::varchar, t.details,"
+            + " t.head, t.tail) r"
+            + " order by t.n";
 
     /** Runs after every commit of a transaction that appended events (the export's wake-up). */
     void afterCommit(Runnable hook) {

@@ -16,7 +16,7 @@ import org.springframework.validation.annotation.Validated;
  * @param maxQueued queued builds beyond which submissions get 429
  * @param maxQueuedPerTeam queued builds of one team beyond which that team's submissions get 429 (at most
  *        {@code max-queued}), so that one team cannot fill the queue for everyone
- * @param retryAfter the {@code Retry-After} a 429 suggests
+ * @param retryAfter the {@code Retry-After} a 429 suggests (the mean of what refused clients are told)
  * @param dispatchInterval how often the queue is polled (submissions also wake it at once)
  * @param lease how long a claimed build stays owned without a heartbeat before it is recovered
  * @param maxLogSize build output beyond this is cut, with a note
@@ -29,6 +29,9 @@ import org.springframework.validation.annotation.Validated;
  * @param leaseCheckInterval how often each replica looks for builds whose lease lapsed (their replica was lost) and
  *        re-queues or fails them: a lost replica's builds are decided within {@code lease + lease-check-interval}
  *        (docs/operations.md, "Faults and recovery")
+ * @param retryAfterSpread how far a 429's {@code Retry-After} may lie from {@code retry-after}, as a fraction of it
+ *        (0 to below 1; default 0.5: 30s gives 15–45 s), so that clients refused together do not return together
+ *        ({@link RetryAfterSpread})
  */
 @Validated
 @ConfigurationProperties("gateway.builds")
@@ -45,7 +48,9 @@ public record BuildProperties(
         @DefaultValue("0.5") double rebuildShare,
         @NotNull @DefaultValue("30d") Duration contextRetention,
         @jakarta.validation.Valid @NotNull @DefaultValue Follow follow,
-        @NotNull @DefaultValue("15s") Duration leaseCheckInterval) {
+        @NotNull @DefaultValue("15s") Duration leaseCheckInterval,
+        @jakarta.validation.constraints.DecimalMin("0.0") @jakarta.validation.constraints.DecimalMax(value = "1.0",
+                inclusive = false) @DefaultValue("0.5") double retryAfterSpread) {
 
     public BuildProperties {
         if (lease.compareTo(Duration.ofSeconds(3)) < 0) {

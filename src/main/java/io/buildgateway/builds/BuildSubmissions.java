@@ -58,6 +58,8 @@ public class BuildSubmissions {
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final io.buildgateway.shared.BuildPhases phases;
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
+    private final RetryAfterSpread retryAfter;
+    private final QuotaReservations reservations = new QuotaReservations();
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
@@ -79,6 +81,7 @@ public class BuildSubmissions {
         this.json = json;
         this.meters = meters;
         this.clock = clock;
+        this.retryAfter = new RetryAfterSpread(properties.retryAfter(), properties.retryAfterSpread());
     }
 
     private static final java.util.regex.Pattern DIGEST = java.util.regex.Pattern.compile("sha256:[0-9a-f]{64}");
@@ -97,15 +100,25 @@ public class BuildSubmissions {
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
         long quotaStart = RequestTimings.start();
-        BuildRepository.QueueCounts queued = builds.queueCounts(team);
-        if (queued.getQueued() >= properties.maxQueued()) {
-            throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
-                    + properties.maxQueued() + " queued); retry later")
-                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+        // Reserved before the count, so that of a team's submissions arriving together each sees the ones before it
+        // as under way (QuotaReservations): no more than the quota's free slots go on to the costly part.
+        try (QuotaReservations.Reservation reservation = reservations.reserve(team)) {
+            BuildRepository.QueueCounts queued = builds.queueCounts(team);
+            if (queued.getQueued() >= properties.maxQueued()) {
+                throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
+                        + properties.maxQueued() + " queued); retry later")
+                        .with("retryAfterSeconds", retryAfter.seconds());
+            }
+            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.others());
+            checkPin(request.pinFetchesFrom(), team);
+            RequestTimings.end("quota", quotaStart);
+            return receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
         }
-        checkTeamQuota(team, queued.getQueuedForTeam());
-        checkPin(request.pinFetchesFrom(), team);
-        RequestTimings.end("quota", quotaStart);
+    }
+
+    /** The part of {@link #submit} after the cheap checks: upload, policy, re-pack, the record and its audit event. */
+    private BuildView receiveAndRecord(BuildRequest request, InputStream body, long contentLength,
+            GatewayPrincipal principal, RequestInfo info, String team, QuotaReservations.Reservation reservation) {
         intake.checkDeclaredLength(contentLength);
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
@@ -117,7 +130,7 @@ public class BuildSubmissions {
         // the lock below, each after ~0.7 s of CPU for lint and re-pack. The decision itself stays under the lock.
         // The upload is left to context retention, as the lock's refusal leaves it: another submission of the same
         // bytes may be between its upload and its insert.
-        checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team));
+        checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team) + reservation.others());
         long lintStart = RequestTimings.start();
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
@@ -270,7 +283,7 @@ public class BuildSubmissions {
                     + "); retry when some have started")
                     .with("team", team)
                     .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
-                    .with("retryAfterSeconds", properties.retryAfter().toSeconds());
+                    .with("retryAfterSeconds", retryAfter.seconds());
         }
     }
 

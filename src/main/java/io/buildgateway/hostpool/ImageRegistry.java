@@ -52,6 +52,9 @@ public class ImageRegistry {
     private final Duration triggersTtl;
     private final java.util.function.LongSupplier nanoTime;
     private final Map<String, CachedTriggers> triggerCache = new ConcurrentHashMap<>();
+    /** Reads of triggers under way, by reference: concurrent misses share one ({@link #onBuildTriggers}). */
+    private final Map<String, java.util.concurrent.CompletableFuture<java.util.List<String>>> triggerReads =
+            new ConcurrentHashMap<>();
     /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
     static final int TRIGGER_CACHE_ENTRIES = 256;
 
@@ -202,15 +205,39 @@ public class ImageRegistry {
                 return cached.triggers();
             }
         }
-        long readAt = nanoTime.getAsLong();
-        java.util.List<String> triggers = readOnBuildTriggers(imageRef);
-        if (reuse) {
+        if (!reuse) {
+            return readOnBuildTriggers(imageRef);
+        }
+        // One read per reference at a time: submissions that miss the cache together (a burst at start, or when the
+        // entry just lapsed) wait for the read already under way instead of each reading the registry (issue #17:
+        // the first burst of a load run made ~60 reads of the same base at once, ~0.8 s each). They get its answer
+        // or its failure; a failure is not cached, so the next submission asks again.
+        java.util.concurrent.CompletableFuture<java.util.List<String>> mine =
+                new java.util.concurrent.CompletableFuture<>();
+        java.util.concurrent.CompletableFuture<java.util.List<String>> running = triggerReads.putIfAbsent(imageRef,
+                mine);
+        if (running != null) {
+            try {
+                return running.join();
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+        try {
+            long readAt = nanoTime.getAsLong();
+            java.util.List<String> triggers = readOnBuildTriggers(imageRef);
             if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
                 triggerCache.clear();
             }
             triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
+            mine.complete(triggers);
+            return triggers;
+        } catch (RuntimeException | Error e) {
+            mine.completeExceptionally(e);
+            throw e;
+        } finally {
+            triggerReads.remove(imageRef, mine);
         }
-        return triggers;
     }
 
     private java.util.List<String> readOnBuildTriggers(String imageRef) {

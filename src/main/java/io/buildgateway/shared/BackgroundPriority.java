@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Request work before background work (issue #17, latency): the gateway's background CPU work — OpenSCAP and the
  * threads that lay out its root filesystems — runs at a lower CPU priority (a higher Linux nice value,
- * {@code gateway.background.nice}, default 10; 0 leaves everything at the JVM's own) than the threads that answer
+ * {@code gateway.background.nice}; 0, the default since 2026-12-03, leaves everything at the JVM's own) than the threads that answer
  * requests, so that an API call waits less behind a scan when the cores are busy. Lowering one's own priority needs no
  * privilege; nothing here ever raises one.
  * <ul>

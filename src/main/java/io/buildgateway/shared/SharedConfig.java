@@ -16,7 +16,7 @@ class SharedConfig {
 
     /** The CPU priority of background work (OpenSCAP, its root filesystems): {@code gateway.background.nice}. */
     @Bean
-    BackgroundPriority backgroundPriority(@Value("${gateway.background.nice:10}") int nice) {
+    BackgroundPriority backgroundPriority(@Value("${gateway.background.nice:0}") int nice) {
         return new BackgroundPriority(nice);
     }
 }

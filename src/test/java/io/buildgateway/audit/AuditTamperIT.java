@@ -446,6 +446,39 @@ class AuditTamperIT extends IntegrationTest {
                 .isGreaterThan(before);
     }
 
+    @Test
+    @Order(9)
+    void aBatchIsAppendedByOneStatementInItsOrderAndVerifies() {
+        String run = "batch-" + UUID.randomUUID().toString().substring(0, 8);
+        List<AuditRecord> batch = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            // nulls (no source address, no request id), non-ASCII and JSON escapes go through the arrays unchanged
+            batch.add(new AuditRecord("test.batch", "item/" + i, i % 3 == 0 ? Outcome.REJECTED : Outcome.SUCCESS,
+                    Map.of("i", i, "text", "ä \"q\" \\ {" + i + "}"),
+                    new RequestInfo(run, i % 2 == 0 ? null : "10.0.0." + i, i % 5 == 0 ? null : run + "-" + i)));
+        }
+        TransactionTemplate tx = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        List<AuditEvent> events = tx.execute(s -> trail.appendAll(batch));
+
+        assertThat(events).hasSize(40);
+        for (int i = 0; i < 40; i++) {
+            assertThat(events.get(i).target()).isEqualTo("item/" + i);
+            if (i > 0) {
+                assertThat(events.get(i).seq()).isEqualTo(events.get(i - 1).seq() + 1);
+                assertThat(events.get(i).prevHash()).isEqualTo(events.get(i - 1).hash());
+            }
+        }
+        List<String> stored = jdbc.queryForList("select target || '|' || coalesce(source_ip, '-') || '|'"
+                + " || coalesce(request_id, '-') || '|' || details from audit_event where actor = ? order by seq",
+                String.class, run);
+        assertThat(stored).hasSize(40);
+        assertThat(stored.get(0)).isEqualTo("item/0|-|-|" + events.get(0).details());
+        assertThat(stored.get(7)).isEqualTo("item/7|10.0.0.7|" + run + "-7|" + events.get(7).details());
+        assertThat(events.get(7).details()).contains("ä");
+        Verification v = verification.verify();
+        assertThat(v.valid()).as(v.reason()).isTrue();
+    }
+
     // ---- streaming ----------------------------------------------------------------------------------------------
 
     @Test

@@ -42,8 +42,18 @@ class ImageRegistryTriggersTest {
         server.stop(0);
     }
 
+    /** When set, each request waits for it (so that callers can be made to overlap). */
+    private volatile java.util.concurrent.CountDownLatch hold;
+
     private void v2(HttpExchange ex) throws IOException {
         requests.add(ex.getRequestURI().getPath().substring("/v2/".length()));
+        if (hold != null) {
+            try {
+                hold.await(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         Map.Entry<String, byte[]> c = content.get(ex.getRequestURI().getPath().substring("/v2/".length()));
         if (c == null) {
             ex.sendResponseHeaders(404, -1);
@@ -168,5 +178,51 @@ class ImageRegistryTriggersTest {
         assertThat(registry.onBuildTriggers(address + "/base/late:1")).containsExactly("RUN late");
         assertThatThrownBy(() -> new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(-1),
                 () -> 0L)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("base-triggers-ttl");
+    }
+
+    @Test
+    void concurrentMissesShareOneReadAndItsFailure() throws Exception {
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                System::nanoTime);
+        image("base/busybox", "1", "[\"RUN a\"]");
+        hold = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(20);
+        try {
+            List<java.util.concurrent.Future<List<String>>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                answers.add(pool.submit(() -> registry.onBuildTriggers(address + "/base/busybox:1")));
+            }
+            while (requests.isEmpty()) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(200); // the others arrive while the first read waits for the registry
+            hold.countDown();
+            for (var a : answers) {
+                assertThat(a.get(10, java.util.concurrent.TimeUnit.SECONDS)).containsExactly("RUN a");
+            }
+            assertThat(requests).hasSize(2); // one manifest, one config blob: one read for all twenty
+
+            hold = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<List<String>>> failing = new java.util.ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                failing.add(pool.submit(() -> registry.onBuildTriggers(address + "/base/absent:1")));
+            }
+            while (requests.size() < 3) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(200);
+            hold.countDown();
+            for (var f : failing) {
+                assertThatThrownBy(() -> f.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                        .hasCauseInstanceOf(UncheckedIOException.class).hasMessageContaining("no image");
+            }
+            assertThat(requests).hasSize(3);
+            hold = null;
+            image("base/absent", "1", "[]");
+            assertThat(registry.onBuildTriggers(address + "/base/absent:1")).isEmpty(); // the failure was not kept
+        } finally {
+            hold = null;
+            pool.shutdownNow();
+        }
     }
 }
