@@ -7,12 +7,14 @@ import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -414,9 +416,17 @@ public class ContextIntake {
                 .with("retryAfterSeconds", 60);
     }
 
+    /**
+     * Puts a written context in place durably: its bytes are on disk before the rename, and the rename is on disk
+     * (the folder synced) before the caller commits the build row and answers 202, so a machine that crashes after
+     * the answer still has the context of every build it accepted. A file already in place was stored this way.
+     */
     private static void moveIntoStore(Path temp, Path target) throws IOException {
         if (Files.exists(target)) {
             return;
+        }
+        try (FileChannel file = FileChannel.open(temp, StandardOpenOption.WRITE)) {
+            file.force(true);
         }
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -424,6 +434,9 @@ public class ContextIntake {
             // another request stored the same bytes first
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (FileChannel folder = FileChannel.open(target.getParent(), StandardOpenOption.READ)) {
+            folder.force(true);
         }
     }
 
