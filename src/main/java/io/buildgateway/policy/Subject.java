@@ -138,6 +138,16 @@ final class Subject {
                     // chose (the unapproved ones are refused anyway).
                     BuiltinRules.Ref ref = BuiltinRules.Ref.parse(base);
                     return BuiltinRules.Ref.valid(base) && BuiltinRules.approved(policy, ref, false);
+                }, new Expansion.FileWords() {
+                    @Override
+                    public Map<String, String> env(Instruction i) {
+                        return rawEnv(i);
+                    }
+
+                    @Override
+                    public List<String> words(Instruction i) {
+                        return Subject.this.words(i);
+                    }
                 });
             }
             for (Expansion.Effective e : expansion.instructions()) {
@@ -630,6 +640,7 @@ final class Subject {
         List<String> words;
         List<String> argumentWords;
         Map<String, String> env;
+        Map<String, String> rawEnv;
         Map<String, String> argPairs;
     }
 
@@ -697,10 +708,22 @@ final class Subject {
         if (d.env == null) {
             // The rules judge the words with their quotes removed (the expansion processes them as written).
             Map<String, String> pairs = new java.util.LinkedHashMap<>();
-            BuiltinRules.env(i, dockerfile.escape()).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
+            rawEnv(i).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
             d.env = Collections.unmodifiableMap(pairs);
         }
         return d.env;
+    }
+
+    /**
+     * {@link BuiltinRules#env} of an instruction of this file, with its quotes, made once: the expansion reads it for
+     * the scope and {@link #env} for the rules. Read only.
+     */
+    private Map<String, String> rawEnv(Instruction i) {
+        Derived d = derived(i);
+        if (d.rawEnv == null) {
+            d.rawEnv = BuiltinRules.env(i, dockerfile.escape());
+        }
+        return d.rawEnv;
     }
 
     /** The declarations of an ARG, name to default (null when none). */
