@@ -164,7 +164,9 @@ public class PolicyEvaluator {
                 k -> rulePlan(doc, team));
         Collector collector = new Collector(doc, request, today);
         io.buildgateway.shared.RequestTimings.end("parse", parseStart);
-        long rulesStart = io.buildgateway.shared.RequestTimings.start();
+        // Timed or not is the thread's request's state, the same for the whole lint: one thread-local read decides.
+        boolean timed = parseStart != 0;
+        long rulesStart = timed ? io.buildgateway.shared.RequestTimings.start() : 0;
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
             collector.rule = rule.info().id();
@@ -179,7 +181,7 @@ public class PolicyEvaluator {
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
-        long canonicalStart = io.buildgateway.shared.RequestTimings.start();
+        long canonicalStart = timed ? io.buildgateway.shared.RequestTimings.start() : 0;
         String namespace = request.cacheNamespace() != null ? request.cacheNamespace() : request.team();
         if (namespace != null && !CanonicalDockerfile.Options.validNamespace(namespace)) {
             namespace = null; // then a cache mount is refused: never a shared cache by accident
