@@ -191,7 +191,10 @@ public class PolicyEvaluator {
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         io.buildgateway.shared.RequestTimings.end("canonical", canonicalStart);
         boolean canonicalRefused = false;
-        boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
+        boolean syntaxReported = false;
+        for (int k = 0; k < findings.size() && !syntaxReported; k++) { // by index: no stream per lint
+            syntaxReported = findings.get(k).rule().equals("dockerfile-syntax");
+        }
         for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
                 : List.<CanonicalDockerfile.Problem>of()) {
             if (unwaivedErrorAt(findings, p.line())) {

@@ -429,10 +429,22 @@ final class Subject {
                     }
                 }
             }
-            out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line()));
+            if (!byLine(out)) {
+                out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line())); // stable, as before
+            }
             runs = out;
         }
         return runs;
+    }
+
+    /** Whether the RUNs are in line order already (then the stable sort by line would leave them as they are). */
+    private static boolean byLine(List<Run> runs) {
+        for (int k = 1; k < runs.size(); k++) {
+            if (runs.get(k - 1).instruction().line() > runs.get(k).instruction().line()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
