@@ -656,7 +656,45 @@ final class Subject {
         Map<String, String> argPairs;
     }
 
+    /**
+     * What is derived from this very instruction (by identity). The file's own instructions, which rules ask about
+     * most, have a slot each, found by their start line (no two start on the same line) and checked to be the same
+     * instance; any other (an expanded or trigger instruction, or one that merely has the same line) is looked up by
+     * identity. So most instructions never need an identity hash, whose first computation per object is a call into
+     * the VM (~30-40 ns each, for objects made anew by every lint).
+     */
     private Derived derived(Instruction i) {
+        if (slotOfLine == null) {
+            List<Instruction> all = dockerfile.instructions();
+            int last = 0;
+            for (int k = 0; k < all.size(); k++) {
+                last = Math.max(last, all.get(k).line());
+            }
+            // A file whose instructions start beyond what a slot table should hold (a 4 MB file of blank lines)
+            // takes the identity map for everything.
+            slotOfLine = new int[last <= 65_536 ? last + 1 : 0];
+            if (slotOfLine.length > 0) {
+                for (int k = 0; k < all.size(); k++) {
+                    int line = all.get(k).line();
+                    if (line >= 0) {
+                        slotOfLine[line] = k + 1; // 0: none starts there; a line given twice keeps the last
+                    }
+                }
+            }
+            derivedOfFile = new Derived[all.size()];
+        }
+        int line = i.line();
+        if (line >= 0 && line < slotOfLine.length) {
+            int slot = slotOfLine[line] - 1;
+            if (slot >= 0 && dockerfile.instructions().get(slot) == i) {
+                Derived d = derivedOfFile[slot];
+                if (d == null) {
+                    d = new Derived();
+                    derivedOfFile[slot] = d;
+                }
+                return d;
+            }
+        }
         if (derived == null) {
             derived = new IdentityHashMap<>(16);
         }
@@ -667,6 +705,11 @@ final class Subject {
         }
         return d;
     }
+
+    /** For each line, 1 + the index of the file's instruction that starts there, or 0; made on first use. */
+    private int[] slotOfLine;
+    /** What is derived from each of the file's own instructions, by index. */
+    private Derived[] derivedOfFile;
 
     /** {@link #script(Instruction)}, made once per instruction. */
     String scriptOf(Instruction run) {
