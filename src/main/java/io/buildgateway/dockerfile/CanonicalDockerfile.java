@@ -107,6 +107,19 @@ public final class CanonicalDockerfile {
      * docs/benchmarks.md). Whatever is built must come from a checked writing.
      */
     public static Result write(Dockerfile parsed, Options options, boolean selfCheck) {
+        return write(parsed, options, selfCheck, true);
+    }
+
+    /**
+     * The problems {@link #write(Dockerfile, Options, boolean)} without its self-check reports, without writing the
+     * text (a lint wants only them: nothing is built from it). Exactly that call's problems; it has a text exactly
+     * when there are none.
+     */
+    public static List<Problem> problems(Dockerfile parsed, Options options) {
+        return write(parsed, options, false, false).problems();
+    }
+
+    private static Result write(Dockerfile parsed, Options options, boolean selfCheck, boolean withText) {
         boolean heredocsSupported = options.buildkit();
         List<Problem> problems = new ArrayList<>();
         if (!parsed.errors().isEmpty()) {
@@ -115,7 +128,7 @@ public final class CanonicalDockerfile {
             return new Result(null, problems);
         }
         // Sized for a typical line per instruction, so that the text is not copied again and again as it grows.
-        StringBuilder out = new StringBuilder(64 + 64 * parsed.instructions().size());
+        StringBuilder out = withText ? new StringBuilder(64 + 64 * parsed.instructions().size()) : null;
         String syntax = parsed.directives().get("syntax");
         String writtenSyntax = syntax;
         if (syntax != null) {
@@ -132,12 +145,16 @@ public final class CanonicalDockerfile {
                     writtenSyntax = syntax;
                 }
             }
-            out.append("# syntax=").append(writtenSyntax).append('\n');
+            if (out != null) {
+                out.append("# syntax=").append(writtenSyntax).append('\n');
+            }
         }
         boolean labs = syntax != null && options.frontend() != null;
-        out.append("# escape=").append(parsed.escape()).append('\n');
+        if (out != null) {
+            out.append("# escape=").append(parsed.escape()).append('\n');
+        }
         boolean staged = false;
-        List<Instruction> expected = new ArrayList<>(parsed.instructions().size());
+        List<Instruction> expected = selfCheck ? new ArrayList<>(parsed.instructions().size()) : null;
         for (Instruction in : parsed.instructions()) {
             // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
             // current context") or with no FROM at all, before it runs a step.
@@ -152,7 +169,9 @@ public final class CanonicalDockerfile {
             if (heredocsSupported) {
                 written = buildkitForm(in, options, labs, problems);
             }
-            expected.add(written);
+            if (expected != null) {
+                expected.add(written);
+            }
             String line = written.original();
             String problem = unwritable(line, parsed.escape());
             if (problem != null) {
@@ -167,7 +186,9 @@ public final class CanonicalDockerfile {
                     }
                 }
             }
-            out.append(line).append('\n');
+            if (out != null) {
+                out.append(line).append('\n');
+            }
             if (!in.heredocs().isEmpty()) {
                 if (!heredocsSupported) {
                     problems.add(new Problem(in.line(), in.keyword() + " has a heredoc, which the build host's builder"
@@ -183,7 +204,9 @@ public final class CanonicalDockerfile {
                             break;
                         }
                     }
-                    out.append(body).append(h.delimiter()).append('\n');
+                    if (out != null) {
+                        out.append(body).append(h.delimiter()).append('\n');
+                    }
                 }
             }
         }
@@ -192,6 +215,9 @@ public final class CanonicalDockerfile {
         }
         if (!problems.isEmpty()) {
             return new Result(null, problems);
+        }
+        if (out == null) {
+            return new Result(null, problems); // no problems; the text was not asked for
         }
         String text = out.toString();
         if (!selfCheck) {

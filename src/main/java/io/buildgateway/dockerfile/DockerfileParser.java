@@ -1,7 +1,6 @@
 package io.buildgateway.dockerfile;
 
 import java.io.BufferedReader;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
@@ -348,7 +347,10 @@ public final class DockerfileParser {
             }
             rest = goTrim(rest);
             List<String> json = rest.startsWith("[") ? JsonArray.parse(rest) : null;
-            String trailing = jsonTrailingError(keyword, rest);
+            // An exec form that parsed whole and ends at its ']' has nothing after its array (most CMD, ENTRYPOINT
+            // and RUN [..] lines): the daemon's first-value reading is the same array, so there is nothing to refuse.
+            String trailing = json != null && rest.endsWith("]") && !keyword.equals("ONBUILD")
+                    && !keyword.equals("HEALTHCHECK") ? null : jsonTrailingError(keyword, rest);
             if (trailing != null) {
                 errors.add(new ParseError(start, trailing));
             }
@@ -473,7 +475,7 @@ public final class DockerfileParser {
         final int inWord = 1;
         final int inQuote = 2;
         int phase = inSpaces;
-        ByteArrayOutputStream word = new ByteArrayOutputStream();
+        Bytes word = new Bytes();
         boolean blankOk = false;
         int quote = 0;
         int ch = 0;
@@ -497,8 +499,8 @@ public final class DockerfileParser {
                 phase = inWord;
             }
             if ((phase == inWord || phase == inQuote) && pos == line.length) {
-                if (!isDoubleDash(word) && (blankOk || word.size() > 0)) {
-                    words.add(word.toString(StandardCharsets.UTF_8));
+                if (!isDoubleDash(word) && (blankOk || word.size > 0)) {
+                    words.add(word.utf8());
                 }
                 break;
             }
@@ -509,10 +511,10 @@ public final class DockerfileParser {
                         remaining = new String(line, pos, line.length - pos, StandardCharsets.UTF_8);
                         break;
                     }
-                    if (blankOk || word.size() > 0) {
-                        words.add(word.toString(StandardCharsets.UTF_8));
+                    if (blankOk || word.size > 0) {
+                        words.add(word.utf8());
                     }
-                    word.reset();
+                    word.size = 0;
                     blankOk = false;
                     continue;
                 }
@@ -556,8 +558,28 @@ public final class DockerfileParser {
         return remaining;
     }
 
-    private static boolean isDoubleDash(ByteArrayOutputStream word) {
-        return word.size() == 2 && word.toString(StandardCharsets.ISO_8859_1).equals("--");
+    private static boolean isDoubleDash(Bytes word) {
+        return word.size == 2 && word.bytes[0] == '-' && word.bytes[1] == '-';
+    }
+
+    /**
+     * A flag word's bytes as they are collected: what a {@code ByteArrayOutputStream} did here, without a lock per
+     * byte.
+     */
+    private static final class Bytes {
+        byte[] bytes = new byte[32];
+        int size;
+
+        void write(int b) {
+            if (size == bytes.length) {
+                bytes = java.util.Arrays.copyOf(bytes, size * 2);
+            }
+            bytes[size++] = (byte) b;
+        }
+
+        String utf8() {
+            return new String(bytes, 0, size, StandardCharsets.UTF_8);
+        }
     }
 
     private static String stripLeadingTabs(String s) {

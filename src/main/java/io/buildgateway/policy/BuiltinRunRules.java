@@ -538,6 +538,9 @@ final class BuiltinRunRules {
     static boolean mentionsDockerSocket(String text) {
         String name = "docker.sock";
         for (int dot = text.indexOf('.', 6); dot >= 0 && dot + 5 <= text.length(); dot = text.indexOf('.', dot + 1)) {
+            if ((text.charAt(dot + 1) | 0x20) != 's') {
+                continue; // only 's' and 'S' lower-case to 's': most dots (file names, versions) end here
+            }
             int from = dot - 6;
             int j = 0;
             while (j < name.length() && Character.toLowerCase(text.charAt(from + j)) == name.charAt(j)) {

@@ -54,6 +54,38 @@ final class Expansion {
 
     static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
             java.util.function.Predicate<String> mayReadTriggers) {
+        char escape = dockerfile.escape();
+        return of(dockerfile, plan, baseTriggers, mayReadTriggers, new FileWords() {
+            @Override
+            public Map<String, String> env(Instruction i) {
+                return BuiltinRules.env(i, escape);
+            }
+
+            @Override
+            public List<String> words(Instruction i) {
+                return i.words(escape);
+            }
+        });
+    }
+
+    /**
+     * What the expansion reads of the file's own ENV and ARG instructions, with the file's escape character:
+     * {@link BuiltinRules#env} and {@link Instruction#words(char)}. A caller that keeps them for its rules (the
+     * {@link Subject}) hands its own, so that each is made once per lint; what it returns is only read here.
+     */
+    interface FileWords {
+        Map<String, String> env(Instruction i);
+
+        List<String> words(Instruction i);
+    }
+
+    /**
+     * {@link #of(Dockerfile, BuildStages.Plan, Function, java.util.function.Predicate)} with the pairs and words of
+     * the file's own ENV and ARG instructions read through {@code fileWords} (base images' and stages' ONBUILD
+     * triggers are parsed anew, as the daemon does, and read as before).
+     */
+    static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
+            java.util.function.Predicate<String> mayReadTriggers, FileWords fileWords) {
         List<Effective> out = new ArrayList<>();
         List<TriggerProblem> problems = new ArrayList<>();
         char escape = dockerfile.escape();
@@ -121,14 +153,14 @@ final class Expansion {
                         env.put(name, value);
                     });
                 } else if (kw.equals("ARG")) {
-                    declareArgs(t, scope, env, plan, rootIsKnown, escape, '\\');
+                    declareArgs(t.words('\\'), scope, env, plan, rootIsKnown, escape);
                 }
                 out.add(effective(t, t, stage.index(), via, scope, rootIsKnown, escape));
             }
             for (Instruction i : stage.instructions()) {
                 switch (i.keyword()) {
-                    case "ARG" -> declareArgs(i, scope, env, plan, rootIsKnown, escape, escape);
-                    case "ENV" -> BuiltinRules.env(i, escape).forEach((k, v) -> {
+                    case "ARG" -> declareArgs(fileWords.words(i), scope, env, plan, rootIsKnown, escape);
+                    case "ENV" -> fileWords.env(i).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
                         String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
                         scope.put(name, value);
@@ -213,9 +245,10 @@ final class Expansion {
     }
 
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
-    private static void declareArgs(Instruction i, Map<String, String> scope, Map<String, String> env,
-            BuildStages.Plan plan, boolean known, char escape, char splitEscape) {
-        for (String decl : i.words(splitEscape)) {
+    /** An ARG's declarations ({@link Instruction#words(char)} of it) into the scope. */
+    private static void declareArgs(List<String> declarations, Map<String, String> scope, Map<String, String> env,
+            BuildStages.Plan plan, boolean known, char escape) {
+        for (String decl : declarations) {
             if (decl.isEmpty()) {
                 continue;
             }

@@ -164,7 +164,9 @@ public class PolicyEvaluator {
                 k -> rulePlan(doc, team));
         Collector collector = new Collector(doc, request, today);
         io.buildgateway.shared.RequestTimings.end("parse", parseStart);
-        long rulesStart = io.buildgateway.shared.RequestTimings.start();
+        // Timed or not is the thread's request's state, the same for the whole lint: one thread-local read decides.
+        boolean timed = parseStart != 0;
+        long rulesStart = timed ? io.buildgateway.shared.RequestTimings.start() : 0;
         for (int r = 0; r < rulePlan.rules().size(); r++) {
             BuiltinRules.Rule rule = rulePlan.rules().get(r);
             collector.rule = rule.info().id();
@@ -179,18 +181,35 @@ public class PolicyEvaluator {
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
         long t0 = System.nanoTime();
-        long canonicalStart = io.buildgateway.shared.RequestTimings.start();
+        long canonicalStart = timed ? io.buildgateway.shared.RequestTimings.start() : 0;
         String namespace = request.cacheNamespace() != null ? request.cacheNamespace() : request.team();
         if (namespace != null && !CanonicalDockerfile.Options.validNamespace(namespace)) {
             namespace = null; // then a cache mount is refused: never a shared cache by accident
         }
-        CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, new CanonicalDockerfile.Options(
-                request.heredocsSupported(), namespace, doc::frontend), forBuild);
+        CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(request.heredocsSupported(), namespace,
+                doc::frontend);
+        // A lint needs only the writer's problems (it has a text exactly when there are none), not the text itself.
+        List<CanonicalDockerfile.Problem> canonicalProblems;
+        String canonicalText;
+        boolean written;
+        if (forBuild) {
+            CanonicalDockerfile.Result canonical = CanonicalDockerfile.write(parsed, options, true);
+            canonicalProblems = canonical.problems();
+            canonicalText = canonical.text();
+            written = canonicalText != null;
+        } else {
+            canonicalProblems = CanonicalDockerfile.problems(parsed, options);
+            canonicalText = null;
+            written = canonicalProblems.isEmpty();
+        }
         CANONICAL_TIMER.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS);
         io.buildgateway.shared.RequestTimings.end("canonical", canonicalStart);
         boolean canonicalRefused = false;
-        boolean syntaxReported = findings.stream().anyMatch(f -> f.rule().equals("dockerfile-syntax"));
-        for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonical.problems()
+        boolean syntaxReported = false;
+        for (int k = 0; k < findings.size() && !syntaxReported; k++) { // by index: no stream per lint
+            syntaxReported = findings.get(k).rule().equals("dockerfile-syntax");
+        }
+        for (CanonicalDockerfile.Problem p : parsed.errors().isEmpty() || !syntaxReported ? canonicalProblems
                 : List.<CanonicalDockerfile.Problem>of()) {
             if (unwaivedErrorAt(findings, p.line())) {
                 // A rule already refuses this line (RUN --network=host, a type=ssh mount…) and says why; the build
@@ -212,7 +231,7 @@ public class PolicyEvaluator {
         }
         findings.sort(BY_LINE_THEN_RULE);
         Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = canonical.text() != null && !canonicalRefused;
+        boolean passed = written && !canonicalRefused;
         for (Finding f : findings) {
             if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
                 passed = false;
@@ -226,7 +245,7 @@ public class PolicyEvaluator {
             pulls.add(p.image());
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
-                List.copyOf(pulls), forBuild ? canonical.text() : null);
+                List.copyOf(pulls), canonicalText);
     }
 
     private static boolean unwaivedErrorAt(List<Finding> findings, int line) {

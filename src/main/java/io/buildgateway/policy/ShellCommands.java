@@ -182,6 +182,11 @@ final class ShellCommands {
         List<Command> commands = new ArrayList<>();
         List<String> words = new ArrayList<>();
         StringBuilder word = new StringBuilder();
+        // A word that is so far one run of ordinary characters is kept as that span of the script (most words are
+        // one such run: they become a substring, not a copy into the builder and a copy out of it); the builder
+        // takes the span over as soon as anything else is added to the word. So at most one of them is non-empty.
+        int spanStart = -1;
+        int spanEnd = -1;
         // Whether the word being made has an '=' (2) or a '"' (4), and the command's words so far: what mentions('=')
         // and mentions('"') answer, known without a second walk over the words (two rules ask it of every command).
         int wordMarks = 0;
@@ -195,11 +200,19 @@ final class ShellCommands {
             if (c == '\'') {
                 int end = script.indexOf('\'', i + 1);
                 end = end < 0 ? n : Math.min(end, n);
+                if (spanStart >= 0) {
+                    word.append(script, spanStart, spanEnd);
+                    spanStart = -1;
+                }
                 word.append(script, i + 1, end);
                 wordMarks |= marks(script, i + 1, end);
                 inWord = true;
                 i = end;
             } else if (c == '"') {
+                if (spanStart >= 0) {
+                    word.append(script, spanStart, spanEnd);
+                    spanStart = -1;
+                }
                 int j = i + 1;
                 while (j < n && script.charAt(j) != '"') {
                     if (script.charAt(j) == '\\' && j + 1 < n) {
@@ -214,6 +227,10 @@ final class ShellCommands {
             } else if (c == '\\' && i + 1 < n) {
                 char next = script.charAt(i + 1);
                 if (next != '\n') {
+                    if (spanStart >= 0) {
+                        word.append(script, spanStart, spanEnd);
+                        spanStart = -1;
+                    }
                     word.append(next);
                     wordMarks |= mark(next);
                     inWord = true;
@@ -225,10 +242,11 @@ final class ShellCommands {
                     if (redirectTarget) {
                         redirectTarget = false;
                     } else {
-                        words.add(word.toString());
+                        words.add(spanStart >= 0 ? script.substring(spanStart, spanEnd) : word.toString());
                         marks |= wordMarks;
                     }
                     word.setLength(0);
+                    spanStart = -1;
                     wordMarks = 0;
                     inWord = false;
                 }
@@ -236,15 +254,16 @@ final class ShellCommands {
                 // A redirection (>, >>, 2>, &>, >&2, <, <<EOF, <<<): neither the descriptor number before it nor
                 // its target is a word of the command. Process substitution, <( … ), is left to the ( that follows.
                 if (inWord) {
-                    if (!allDigits(word)) {
+                    if (!(spanStart >= 0 ? allDigits(script, spanStart, spanEnd) : allDigits(word, 0, word.length()))) {
                         if (redirectTarget) {
                             redirectTarget = false;
                         } else {
-                            words.add(word.toString());
+                            words.add(spanStart >= 0 ? script.substring(spanStart, spanEnd) : word.toString());
                             marks |= wordMarks;
                         }
                     }
                     word.setLength(0);
+                    spanStart = -1;
                     wordMarks = 0;
                     inWord = false;
                 }
@@ -259,10 +278,11 @@ final class ShellCommands {
                     && (i + 1 >= n || isWhitespace(script.charAt(i + 1)))) {
                 if (inWord) {
                     if (!redirectTarget) {
-                        words.add(word.toString());
+                        words.add(spanStart >= 0 ? script.substring(spanStart, spanEnd) : word.toString());
                         marks |= wordMarks;
                     }
                     word.setLength(0);
+                    spanStart = -1;
                     wordMarks = 0;
                     inWord = false;
                 }
@@ -281,20 +301,29 @@ final class ShellCommands {
                 int end = script.indexOf('\n', i);
                 i = end < 0 ? n : end - 1;
             } else {
-                // A run of ordinary characters is appended at once; the loop looks at the next special one.
+                // A run of ordinary characters is taken at once; the loop looks at the next special one.
                 int j = i + 1;
                 wordMarks |= mark(c);
                 while (j < n && ordinary(script.charAt(j))) {
                     wordMarks |= mark(script.charAt(j));
                     j++;
                 }
-                word.append(script, i, j);
+                if (!inWord) {
+                    spanStart = i; // the word starts with this run: kept as a span until something else is added
+                    spanEnd = j;
+                } else {
+                    if (spanStart >= 0) {
+                        word.append(script, spanStart, spanEnd);
+                        spanStart = -1;
+                    }
+                    word.append(script, i, j);
+                }
                 inWord = true;
                 i = j - 1;
             }
         }
         if (inWord && !redirectTarget) {
-            words.add(word.toString());
+            words.add(spanStart >= 0 ? script.substring(spanStart, spanEnd) : word.toString());
             marks |= wordMarks;
         }
         if (!words.isEmpty()) {
@@ -336,12 +365,13 @@ final class ShellCommands {
                 || c == '{' || c == '#' || c == '<' || c == '>' || isWhitespace(c));
     }
 
-    private static boolean allDigits(StringBuilder word) {
-        if (word.length() == 0 || word.length() > 2) {
+    /** Whether {@code text[from, to)} is one or two ASCII digits (a file descriptor before a redirection). */
+    private static boolean allDigits(CharSequence text, int from, int to) {
+        if (to == from || to - from > 2) {
             return false;
         }
-        for (int k = 0; k < word.length(); k++) {
-            if (word.charAt(k) < '0' || word.charAt(k) > '9') {
+        for (int k = from; k < to; k++) {
+            if (text.charAt(k) < '0' || text.charAt(k) > '9') {
                 return false;
             }
         }

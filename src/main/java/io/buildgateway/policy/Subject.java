@@ -138,6 +138,16 @@ final class Subject {
                     // chose (the unapproved ones are refused anyway).
                     BuiltinRules.Ref ref = BuiltinRules.Ref.parse(base);
                     return BuiltinRules.Ref.valid(base) && BuiltinRules.approved(policy, ref, false);
+                }, new Expansion.FileWords() {
+                    @Override
+                    public Map<String, String> env(Instruction i) {
+                        return rawEnv(i);
+                    }
+
+                    @Override
+                    public List<String> words(Instruction i) {
+                        return Subject.this.words(i);
+                    }
                 });
             }
             for (Expansion.Effective e : expansion.instructions()) {
@@ -419,10 +429,22 @@ final class Subject {
                     }
                 }
             }
-            out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line()));
+            if (!byLine(out)) {
+                out.sort(java.util.Comparator.comparingInt(r -> r.instruction().line())); // stable, as before
+            }
             runs = out;
         }
         return runs;
+    }
+
+    /** Whether the RUNs are in line order already (then the stable sort by line would leave them as they are). */
+    private static boolean byLine(List<Run> runs) {
+        for (int k = 1; k < runs.size(); k++) {
+            if (runs.get(k - 1).instruction().line() > runs.get(k).instruction().line()) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -630,10 +652,49 @@ final class Subject {
         List<String> words;
         List<String> argumentWords;
         Map<String, String> env;
+        Map<String, String> rawEnv;
         Map<String, String> argPairs;
     }
 
+    /**
+     * What is derived from this very instruction (by identity). The file's own instructions, which rules ask about
+     * most, have a slot each, found by their start line (no two start on the same line) and checked to be the same
+     * instance; any other (an expanded or trigger instruction, or one that merely has the same line) is looked up by
+     * identity. So most instructions never need an identity hash, whose first computation per object is a call into
+     * the VM (~30-40 ns each, for objects made anew by every lint).
+     */
     private Derived derived(Instruction i) {
+        if (slotOfLine == null) {
+            List<Instruction> all = dockerfile.instructions();
+            int last = 0;
+            for (int k = 0; k < all.size(); k++) {
+                last = Math.max(last, all.get(k).line());
+            }
+            // A file whose instructions start beyond what a slot table should hold (a 4 MB file of blank lines)
+            // takes the identity map for everything.
+            slotOfLine = new int[last <= 65_536 ? last + 1 : 0];
+            if (slotOfLine.length > 0) {
+                for (int k = 0; k < all.size(); k++) {
+                    int line = all.get(k).line();
+                    if (line >= 0) {
+                        slotOfLine[line] = k + 1; // 0: none starts there; a line given twice keeps the last
+                    }
+                }
+            }
+            derivedOfFile = new Derived[all.size()];
+        }
+        int line = i.line();
+        if (line >= 0 && line < slotOfLine.length) {
+            int slot = slotOfLine[line] - 1;
+            if (slot >= 0 && dockerfile.instructions().get(slot) == i) {
+                Derived d = derivedOfFile[slot];
+                if (d == null) {
+                    d = new Derived();
+                    derivedOfFile[slot] = d;
+                }
+                return d;
+            }
+        }
         if (derived == null) {
             derived = new IdentityHashMap<>(16);
         }
@@ -644,6 +705,11 @@ final class Subject {
         }
         return d;
     }
+
+    /** For each line, 1 + the index of the file's instruction that starts there, or 0; made on first use. */
+    private int[] slotOfLine;
+    /** What is derived from each of the file's own instructions, by index. */
+    private Derived[] derivedOfFile;
 
     /** {@link #script(Instruction)}, made once per instruction. */
     String scriptOf(Instruction run) {
@@ -697,10 +763,22 @@ final class Subject {
         if (d.env == null) {
             // The rules judge the words with their quotes removed (the expansion processes them as written).
             Map<String, String> pairs = new java.util.LinkedHashMap<>();
-            BuiltinRules.env(i, dockerfile.escape()).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
+            rawEnv(i).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
             d.env = Collections.unmodifiableMap(pairs);
         }
         return d.env;
+    }
+
+    /**
+     * {@link BuiltinRules#env} of an instruction of this file, with its quotes, made once: the expansion reads it for
+     * the scope and {@link #env} for the rules. Read only.
+     */
+    private Map<String, String> rawEnv(Instruction i) {
+        Derived d = derived(i);
+        if (d.rawEnv == null) {
+            d.rawEnv = BuiltinRules.env(i, dockerfile.escape());
+        }
+        return d.rawEnv;
     }
 
     /** The declarations of an ARG, name to default (null when none). */

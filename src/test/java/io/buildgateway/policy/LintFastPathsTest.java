@@ -104,6 +104,35 @@ class LintFastPathsTest {
     }
 
     @Test
+    void mountFromsShortcutAnswersAsReadingTheMount() {
+        // Mount values of keys, values, commas, quotes, case changes of "from", a non-ASCII letter and spaces.
+        List<String> parts = List.of("type=", "cache", "bind", "secret", "target=", "/x", "from=", "FROM=", "fRoM",
+                "fro", "m", "src=", "id=", "img", ",", ",", "\"", "=", "é", " ", "ro", "f", "rom=");
+        Random r = new Random(19);
+        int withImage = 0;
+        int shortcut = 0;
+        for (int n = 0; n < 30_000; n++) {
+            StringBuilder b = new StringBuilder();
+            for (int k = r.nextInt(10); k >= 0; k--) {
+                b.append(parts.get(r.nextInt(parts.size())));
+            }
+            String v = b.toString();
+            List<String> expected = BuiltinRules.mountFromsParsed(v);
+            withImage += expected.isEmpty() ? 0 : 1;
+            shortcut += BuiltinRules.asciiWithoutQuoteOrFrom(v) ? 1 : 0;
+            assertThat(BuiltinRules.mountFroms(v)).as("'%s'", v).isEqualTo(expected);
+        }
+        assertThat(withImage).isGreaterThan(1_000);
+        assertThat(shortcut).isGreaterThan(1_000);
+        // A refused mount's quotes are dropped before its fields are read: they can join a "from".
+        for (String v : List.of("fr\"om=img", "type=bind,FROM=img,target=/x", "type=cache,target=/root/.m2",
+                "type=secret,id=npmrc", "from=img,from=other", "type=bind,\"from=img\",target=/x")) {
+            assertThat(BuiltinRules.mountFroms(v)).as("'%s'", v).isEqualTo(BuiltinRules.mountFromsParsed(v));
+        }
+        assertThat(BuiltinRules.mountFroms("fr\"om=img")).containsExactly("img");
+    }
+
+    @Test
     void splitKnowsWhatMentionsWouldFindByWalking() {
         // Scripts of quotes, escapes, '=', redirections (whose targets are no words), separators and comments.
         String alphabet = "a=\"'\\ >2<&|;\n#(){}x=1 ";
