@@ -92,6 +92,7 @@ final class QuarantinePush {
         boolean refused = false;
         try {
             BuiltImage built = host.image(imageId, reference, output, deadline);
+            long ti = System.nanoTime();
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {
@@ -149,9 +150,11 @@ final class QuarantinePush {
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + digest + "\n");
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
-            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms beside it, then waited {} ms"
-                    + " and named it in {} ms", job.buildId(), job.host(), (t1 - t0) / 1_000_000,
-                    (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (pushed - tp) / 1_000_000,
+            long pushEnd = push[0].endedAt() != 0 ? push[0].endedAt() : pushed;
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms (inspected after {} ms), push {} ms"
+                    + " beside it (its stream ended after {} ms), then waited {} ms and named it in {} ms",
+                    job.buildId(), job.host(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000,
+                    (ti - t2) / 1_000_000, (pushed - tp) / 1_000_000, (pushEnd - tp) / 1_000_000,
                     Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000);
             for (ImageGate gate : gates) {
                 gate.pushed(built, digest);

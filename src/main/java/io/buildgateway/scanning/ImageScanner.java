@@ -132,12 +132,14 @@ class ImageScanner implements ImageGate {
         List<Evidence> evidence = new ArrayList<>();
 
         Optional<ImageFacts> base = Optional.empty();
+        long tb = System.nanoTime();
         try {
             base = image.base();
         } catch (IOException e) {
             evidence.add(new Evidence(ImageRules.UNREADABLE, e.getMessage(), null));
         }
         int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), evidence);
+        timings.put("baseMs", ms(tb));
 
         // One read of the layers (docker save) serves the checks, the SBOM and OpenSCAP: the layers the layer cache
         // does not hold yet are copied aside as they are read, and OpenSCAP's root filesystem is then built from the
@@ -157,7 +159,13 @@ class ImageScanner implements ImageGate {
                 .resolve("layers"), false);
         try {
             LayerAudit audit = new LayerAudit(imagePolicy, budget);
-            image.save(in -> layers.putAll(audit.read(in, evaluate ? capture : null)));
+            long ts = System.nanoTime();
+            image.save(in -> {
+                // where the read's time goes: the daemon's answer, its first byte, the rest (docs/benchmarks.md)
+                timings.put("saveOpenMs", ms(ts));
+                layers.putAll(audit.read(FirstByte.noting(in, first -> timings.put("saveFirstByteMs",
+                        (first - ts) / 1_000_000)), evaluate ? capture : null));
+            });
             layersRead = true;
         } catch (IOException | RuntimeException e) {
             if (budget.stopped() == null) {
