@@ -84,6 +84,9 @@ final class QuarantinePush {
             Instant deadline, long t0, long t1, long t2) throws Exception {
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
+        // the image's inspection (read-only) runs beside the quarantine tag and the push's start
+        java.util.concurrent.CompletableFuture<BuiltImage> inspection = inspect(host, imageId, reference, output,
+                deadline);
         host.tag(imageId, held, QUARANTINE_TAG);
         long tp = System.nanoTime();
         // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
@@ -91,7 +94,7 @@ final class QuarantinePush {
         boolean named = false;
         boolean refused = false;
         try {
-            BuiltImage built = host.image(imageId, reference, output, deadline);
+            BuiltImage built = awaitBeside(inspection);
             long ti = System.nanoTime();
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
@@ -170,11 +173,36 @@ final class QuarantinePush {
 
     /** Waits for the host's tags; a daemon's failure to tag fails the build as it did when the tags came after. */
     private static void awaitHostTags(java.util.concurrent.CompletableFuture<Void> hostTags) throws Exception {
+        awaitBeside(hostTags);
+    }
+
+    /** The image's inspection on the executor beside the build's thread (here, should the gateway be stopping). */
+    private java.util.concurrent.CompletableFuture<BuiltImage> inspect(BuildHost host, String imageId,
+            String reference, Consumer<String> output, Instant deadline) {
         try {
-            hostTags.get();
+            return java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> host.image(imageId, reference, output, deadline), beside);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            java.util.concurrent.CompletableFuture<BuiltImage> here = new java.util.concurrent.CompletableFuture<>();
+            try {
+                here.complete(host.image(imageId, reference, output, deadline));
+            } catch (RuntimeException e) {
+                here.completeExceptionally(e);
+            }
+            return here;
+        }
+    }
+
+    /** The result of work done beside the build's thread, its failure thrown as the work threw it. */
+    private static <T> T awaitBeside(java.util.concurrent.CompletableFuture<T> beside) throws Exception {
+        try {
+            return beside.get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
             }
             throw e;
         }
