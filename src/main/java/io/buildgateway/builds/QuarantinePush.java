@@ -91,6 +91,9 @@ final class QuarantinePush {
         long tp = System.nanoTime();
         // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
         HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
+        java.util.concurrent.atomic.AtomicBoolean checking = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepared = prepareNaming(push[0], quarantine,
+                job, deadline, checking);
         boolean named = false;
         boolean refused = false;
         try {
@@ -130,12 +133,14 @@ final class QuarantinePush {
                         host.untag(held + ":" + QUARANTINE_TAG);
                     }, beside);
             String digest;
+            ImageRegistry.Naming reads = prepared(prepared, quarantined);
             try {
                 // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
                 PushRetry naming = retry(job, imageId, deadline, cancelled, output);
                 digest = naming.run("naming the image in " + registry, () -> {
                     try {
-                        return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                        return reads != null && naming.attempts() == 0 ? registryApi.promote(reads, job.tag())
+                                : registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
                     } catch (ImageRegistry.Unreachable e) {
                         throw new PushRetry.Failed(e.getMessage());
                     }
@@ -164,6 +169,7 @@ final class QuarantinePush {
             }
             return new BuildOutcome(BuildOutcome.Result.PUSHED, imageId, digest, name + "@" + digest, null, run);
         } finally {
+            checking.set(false);
             if (!named) {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
                 discard(push[0], quarantine, job, refused ? deadline : null);
@@ -175,6 +181,49 @@ final class QuarantinePush {
     private static void awaitHostTags(java.util.concurrent.CompletableFuture<Void> hostTags) throws Exception {
         awaitBeside(hostTags);
     }
+
+    /**
+     * Reads what the naming needs from the registry (the quarantined manifest, which of its blobs the build's
+     * repository links already: {@link ImageRegistry#prepareNaming}) as soon as the quarantine push has ended, while
+     * the checks still run; reads only, nothing is linked or named. Null (the naming reads them itself) when the push
+     * failed, the checks ended first without passing, or the reads failed.
+     */
+    private java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepareNaming(HostPush push,
+            String quarantine, BuildJob job, Instant deadline, java.util.concurrent.atomic.AtomicBoolean checking) {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    long wait = Math.max(1, Duration.between(clock.instant(), deadline).toMillis());
+                    String digest = push.awaitEnd(wait) ? push.digest() : null;
+                    return digest == null || !checking.get() ? null
+                            : registryApi.prepareNaming(quarantine, digest, job.repository());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                } catch (IOException | RuntimeException e) {
+                    log.debug("build {}: the naming's reads were not prepared ({}); the naming reads them",
+                            job.buildId(), e.toString());
+                    return null;
+                }
+            }, beside);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /** The prepared reads for the manifest {@code digest} (waited for while they run), or null. */
+    private static ImageRegistry.Naming prepared(java.util.concurrent.CompletableFuture<ImageRegistry.Naming> reads,
+            String digest) throws InterruptedException {
+        try {
+            ImageRegistry.Naming naming = reads.get(PREPARED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return naming != null && naming.digest().equals(digest) ? naming : null;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    /** How long the naming waits for reads prepared beside the checks before it reads for itself. */
+    private static final Duration PREPARED_WAIT = Duration.ofSeconds(5);
 
     /** The image's inspection on the executor beside the build's thread (here, should the gateway be stopping). */
     private java.util.concurrent.CompletableFuture<BuiltImage> inspect(BuildHost host, String imageId,
