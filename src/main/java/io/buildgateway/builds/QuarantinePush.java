@@ -133,8 +133,11 @@ final class QuarantinePush {
                         host.untag(held + ":" + QUARANTINE_TAG);
                     }, beside);
             String digest;
-            ImageRegistry.Naming reads = prepared(prepared, quarantined);
+            boolean readsPrepared;
             try {
+                // inside the try: an interrupt while waiting for the prepared reads takes the final name off the host
+                ImageRegistry.Naming reads = prepared(prepared, quarantined);
+                readsPrepared = reads != null;
                 // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
                 PushRetry naming = retry(job, imageId, deadline, cancelled, output);
                 digest = naming.run("naming the image in " + registry, () -> {
@@ -160,10 +163,11 @@ final class QuarantinePush {
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
             long pushEnd = push[0].endedAt() != 0 ? push[0].endedAt() : pushed;
             log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms (inspected after {} ms), push {} ms"
-                    + " beside it (its stream ended after {} ms), then waited {} ms and named it in {} ms",
+                    + " beside it (its stream ended after {} ms), then waited {} ms and named it in {} ms ({})",
                     job.buildId(), job.host(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000,
                     (ti - t2) / 1_000_000, (pushed - tp) / 1_000_000, (pushEnd - tp) / 1_000_000,
-                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000);
+                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000,
+                    readsPrepared ? "its reads prepared beside the checks" : "reading for itself");
             for (ImageGate gate : gates) {
                 gate.pushed(built, digest);
             }
