@@ -84,14 +84,21 @@ final class QuarantinePush {
             Instant deadline, long t0, long t1, long t2) throws Exception {
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
+        // the image's inspection (read-only) runs beside the quarantine tag and the push's start
+        java.util.concurrent.CompletableFuture<BuiltImage> inspection = inspect(host, imageId, reference, output,
+                deadline);
         host.tag(imageId, held, QUARANTINE_TAG);
         long tp = System.nanoTime();
         // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
         HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
+        java.util.concurrent.atomic.AtomicBoolean checking = new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepared = prepareNaming(push[0], quarantine,
+                job, deadline, checking);
         boolean named = false;
         boolean refused = false;
         try {
-            BuiltImage built = host.image(imageId, reference, output, deadline);
+            BuiltImage built = awaitBeside(inspection);
+            long ti = System.nanoTime();
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
                 if (stopped.get().result() == BuildOutcome.Result.FAILED) {
@@ -126,12 +133,17 @@ final class QuarantinePush {
                         host.untag(held + ":" + QUARANTINE_TAG);
                     }, beside);
             String digest;
+            boolean readsPrepared;
             try {
+                // inside the try: an interrupt while waiting for the prepared reads takes the final name off the host
+                ImageRegistry.Naming reads = prepared(prepared, quarantined);
+                readsPrepared = reads != null;
                 // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
                 PushRetry naming = retry(job, imageId, deadline, cancelled, output);
                 digest = naming.run("naming the image in " + registry, () -> {
                     try {
-                        return registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                        return reads != null && naming.attempts() == 0 ? registryApi.promote(reads, job.tag())
+                                : registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
                     } catch (ImageRegistry.Unreachable e) {
                         throw new PushRetry.Failed(e.getMessage());
                     }
@@ -149,15 +161,19 @@ final class QuarantinePush {
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + digest + "\n");
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
-            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms, push {} ms beside it, then waited {} ms"
-                    + " and named it in {} ms", job.buildId(), job.host(), (t1 - t0) / 1_000_000,
-                    (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000, (pushed - tp) / 1_000_000,
-                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000);
+            long pushEnd = push[0].endedAt() != 0 ? push[0].endedAt() : pushed;
+            log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms (inspected after {} ms), push {} ms"
+                    + " beside it (its stream ended after {} ms), then waited {} ms and named it in {} ms ({})",
+                    job.buildId(), job.host(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000,
+                    (ti - t2) / 1_000_000, (pushed - tp) / 1_000_000, (pushEnd - tp) / 1_000_000,
+                    Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000,
+                    readsPrepared ? "its reads prepared beside the checks" : "reading for itself");
             for (ImageGate gate : gates) {
                 gate.pushed(built, digest);
             }
             return new BuildOutcome(BuildOutcome.Result.PUSHED, imageId, digest, name + "@" + digest, null, run);
         } finally {
+            checking.set(false);
             if (!named) {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
                 discard(push[0], quarantine, job, refused ? deadline : null);
@@ -167,11 +183,79 @@ final class QuarantinePush {
 
     /** Waits for the host's tags; a daemon's failure to tag fails the build as it did when the tags came after. */
     private static void awaitHostTags(java.util.concurrent.CompletableFuture<Void> hostTags) throws Exception {
+        awaitBeside(hostTags);
+    }
+
+    /**
+     * Reads what the naming needs from the registry (the quarantined manifest, which of its blobs the build's
+     * repository links already: {@link ImageRegistry#prepareNaming}) as soon as the quarantine push has ended, while
+     * the checks still run; reads only, nothing is linked or named. Null (the naming reads them itself) when the push
+     * failed, the checks ended first without passing, or the reads failed.
+     */
+    private java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepareNaming(HostPush push,
+            String quarantine, BuildJob job, Instant deadline, java.util.concurrent.atomic.AtomicBoolean checking) {
         try {
-            hostTags.get();
+            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    long wait = Math.max(1, Duration.between(clock.instant(), deadline).toMillis());
+                    String digest = push.awaitEnd(wait) ? push.digest() : null;
+                    return digest == null || !checking.get() ? null
+                            : registryApi.prepareNaming(quarantine, digest, job.repository());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return null;
+                } catch (IOException | RuntimeException e) {
+                    log.debug("build {}: the naming's reads were not prepared ({}); the naming reads them",
+                            job.buildId(), e.toString());
+                    return null;
+                }
+            }, beside);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        }
+    }
+
+    /** The prepared reads for the manifest {@code digest} (waited for while they run), or null. */
+    private static ImageRegistry.Naming prepared(java.util.concurrent.CompletableFuture<ImageRegistry.Naming> reads,
+            String digest) throws InterruptedException {
+        try {
+            ImageRegistry.Naming naming = reads.get(PREPARED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return naming != null && naming.digest().equals(digest) ? naming : null;
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            return null;
+        }
+    }
+
+    /** How long the naming waits for reads prepared beside the checks before it reads for itself. */
+    private static final Duration PREPARED_WAIT = Duration.ofSeconds(5);
+
+    /** The image's inspection on the executor beside the build's thread (here, should the gateway be stopping). */
+    private java.util.concurrent.CompletableFuture<BuiltImage> inspect(BuildHost host, String imageId,
+            String reference, Consumer<String> output, Instant deadline) {
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(
+                    () -> host.image(imageId, reference, output, deadline), beside);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            java.util.concurrent.CompletableFuture<BuiltImage> here = new java.util.concurrent.CompletableFuture<>();
+            try {
+                here.complete(host.image(imageId, reference, output, deadline));
+            } catch (RuntimeException e) {
+                here.completeExceptionally(e);
+            }
+            return here;
+        }
+    }
+
+    /** The result of work done beside the build's thread, its failure thrown as the work threw it. */
+    private static <T> T awaitBeside(java.util.concurrent.CompletableFuture<T> beside) throws Exception {
+        try {
+            return beside.get();
         } catch (java.util.concurrent.ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
             }
             throw e;
         }

@@ -42,6 +42,8 @@ final class DaemonStreams {
     abstract static class StreamCallback<T> extends ResultCallback.Adapter<T> {
         final CountDownLatch done = new CountDownLatch(1);
         volatile String error;
+        /** {@link System#nanoTime()} when the stream ended (0 while it runs): a timing for the build's log. */
+        volatile long endedAt;
 
         @Override
         public void onError(Throwable throwable) {
@@ -50,6 +52,7 @@ final class DaemonStreams {
             }
             // Not super.onError: it logs every stream end as an error, including the cancels we cause ourselves.
             closeQuietly(this);
+            endedAt = System.nanoTime();
             done.countDown();
         }
 
@@ -58,6 +61,7 @@ final class DaemonStreams {
             try {
                 super.onComplete();
             } finally {
+                endedAt = System.nanoTime();
                 done.countDown();
             }
         }

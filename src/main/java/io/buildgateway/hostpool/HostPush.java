@@ -43,6 +43,11 @@ public final class HostPush {
         DaemonStreams.closeQuietly(callback);
     }
 
+    /** {@link System#nanoTime()} when the push's stream ended, 0 while it runs (a timing for the build's log). */
+    public long endedAt() {
+        return callback.endedAt;
+    }
+
     /** The manifest digest the daemon reported so far; null until it has pushed the manifest. */
     public String digest() {
         return callback.digest;

@@ -333,6 +333,64 @@ public class ImageRegistry {
      * @return the digest now tagged {@code to:tag} (always {@code digest})
      */
     public String promote(String from, String digest, String to, String tag) throws IOException {
+        return store(read(from, digest, to), tag, true);
+    }
+
+    /**
+     * What a naming reads before it writes (issue #13): the quarantined manifest, checked against its digest, and
+     * which of its blobs {@code to} already links. Only reads, so the build sequence prepares it while the checks
+     * still run (nothing is linked, stored or named by it); {@link #promote(Naming, String)} then mounts only what
+     * {@code to} lacked and stores the manifest.
+     */
+    public Naming prepareNaming(String from, String digest, String to) throws IOException {
+        Naming naming = read(from, digest, to);
+        java.util.Set<String> linked = new java.util.HashSet<>();
+        for (String blob : naming.blobs) {
+            if (links(naming.scope, to, blob)) {
+                linked.add(blob);
+            }
+        }
+        return new Naming(naming.from, naming.digest, naming.to, naming.scope, naming.manifest, naming.blobs,
+                java.util.Set.copyOf(linked));
+    }
+
+    /**
+     * {@link #promote(String, String, String, String)} from a prepared {@link Naming}: its first attempt mounts only
+     * the blobs the preparation found unlinked (a blob unlinked since makes the registry refuse the manifest, and the
+     * next attempt asks again about every blob, as a naming without preparation does).
+     */
+    public String promote(Naming prepared, String tag) throws IOException {
+        return store(prepared, tag, false);
+    }
+
+    /** A naming's reads: see {@link #prepareNaming}; {@code linked} is empty until the blobs were asked about. */
+    public static final class Naming {
+        private final String from;
+        private final String digest;
+        private final String to;
+        private final String scope;
+        private final Manifest manifest;
+        private final java.util.Set<String> blobs;
+        private final java.util.Set<String> linked;
+
+        private Naming(String from, String digest, String to, String scope, Manifest manifest,
+                java.util.Set<String> blobs, java.util.Set<String> linked) {
+            this.from = from;
+            this.digest = digest;
+            this.to = to;
+            this.scope = scope;
+            this.manifest = manifest;
+            this.blobs = blobs;
+            this.linked = linked;
+        }
+
+        /** The quarantined manifest's digest this naming is for. */
+        public String digest() {
+            return digest;
+        }
+    }
+
+    private Naming read(String from, String digest, String to) throws IOException {
         String scope = "repository:" + checked(to) + ":push,pull repository:" + checked(from) + ":pull";
         // asked with the naming's scope, so that its token (when the registry wants one) is fetched once, here,
         // before the mounts run in parallel
@@ -353,6 +411,21 @@ public class ImageRegistry {
                 throw new IOException("the manifest " + from + "@" + digest + " names a blob that is not a digest");
             }
         }
+        return new Naming(from, digest, to, scope, manifest, java.util.Collections.unmodifiableSet(blobs),
+                java.util.Set.of());
+    }
+
+    /**
+     * Mounts and stores, as {@link #promote(String, String, String, String)} says; with {@code askFirst} false the
+     * first attempt trusts {@code naming.linked} instead of asking about each blob again.
+     */
+    private String store(Naming naming, String tag, boolean askFirst) throws IOException {
+        String from = naming.from;
+        String to = naming.to;
+        String scope = naming.scope;
+        String digest = naming.digest;
+        Manifest manifest = naming.manifest;
+        java.util.Set<String> blobs = naming.blobs;
         // The registry's filesystem storage rewrites a repository's link to a blob on every mount, and a manifest
         // stored while another build's mount rewrites the same link can find it empty (HTTP 400 DIGEST_INVALID /
         // MANIFEST_BLOB_UNKNOWN: seen by bench/load.sh, many builds naming images in one repository at once). So a
@@ -360,7 +433,13 @@ public class ImageRegistry {
         // after the blob is linked again, a few times.
         HttpResponse<byte[]> put = null;
         for (int attempt = 1; attempt <= PROMOTE_ATTEMPTS; attempt++) {
-            mountAll(scope, blobs, from, to);
+            if (attempt == 1 && !askFirst) {
+                java.util.Set<String> unlinked = new java.util.LinkedHashSet<>(blobs);
+                unlinked.removeAll(naming.linked);
+                mountAll(scope, unlinked, from, to, false);
+            } else {
+                mountAll(scope, blobs, from, to, true);
+            }
             put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
                     .header("Content-Type", manifest.mediaType())
                     .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest.body())));
@@ -399,11 +478,11 @@ public class ImageRegistry {
      * {@link Unreachable} (worth a retry) only when every failure was. The caller stores the manifest only after this
      * returned normally, so a manifest never names a blob that is not linked.
      */
-    private void mountAll(String scope, java.util.Collection<String> blobs, String from, String to)
+    private void mountAll(String scope, java.util.Collection<String> blobs, String from, String to, boolean askFirst)
             throws IOException {
         if (blobs.size() <= 1) {
             for (String blob : blobs) {
-                mountUnlessLinked(scope, blob, from, to);
+                mountUnlessLinked(scope, blob, from, to, askFirst);
             }
             return;
         }
@@ -414,7 +493,7 @@ public class ImageRegistry {
         Runnable worker = () -> {
             for (int i = next.getAndIncrement(); i < order.size(); i = next.getAndIncrement()) {
                 try {
-                    mountUnlessLinked(scope, order.get(i), from, to);
+                    mountUnlessLinked(scope, order.get(i), from, to, askFirst);
                 } catch (IOException e) {
                     failed[i] = e;
                 } catch (RuntimeException e) {
@@ -475,9 +554,13 @@ public class ImageRegistry {
                 .method("HEAD", HttpRequest.BodyPublishers.noBody())).statusCode() == 200;
     }
 
-    /** Links {@code blob} into {@code to} by mounting it from {@code from}, unless {@code to} already links it. */
-    private void mountUnlessLinked(String scope, String blob, String from, String to) throws IOException {
-        if (links(scope, to, blob)) {
+    /**
+     * Links {@code blob} into {@code to} by mounting it from {@code from}, unless {@code to} already links it (asked
+     * first when {@code askFirst}; otherwise the caller knows it does not).
+     */
+    private void mountUnlessLinked(String scope, String blob, String from, String to, boolean askFirst)
+            throws IOException {
+        if (askFirst && links(scope, to, blob)) {
             return;
         }
         URI mount = api.resolve("/v2/" + to + "/blobs/uploads/?mount=" + URLEncoder.encode(blob,

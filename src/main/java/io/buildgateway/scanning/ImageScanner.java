@@ -75,6 +75,9 @@ class ImageScanner implements ImageGate {
     private final Clock clock;
     /** OpenSCAP's legs (root filesystem, oscap, results): background work, below the API's CPU priority. */
     private final ExecutorService workers;
+    /** The base image's inspection, beside the save stream (a short daemon call, at the request threads' priority). */
+    private final ExecutorService inspections = Executors.newCachedThreadPool(
+            io.buildgateway.shared.DaemonThreads.named("image-base"));
     private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "image-scan-deadline");
         t.setDaemon(true);
@@ -131,13 +134,11 @@ class ImageScanner implements ImageGate {
                 + "vulnerabilities, compliance)\n");
         List<Evidence> evidence = new ArrayList<>();
 
-        Optional<ImageFacts> base = Optional.empty();
-        try {
-            base = image.base();
-        } catch (IOException e) {
-            evidence.add(new Evidence(ImageRules.UNREADABLE, e.getMessage(), null));
-        }
-        int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), evidence);
+        // The base's inspection (a daemon call) runs beside the save stream's request instead of before it; its
+        // evidence still comes first, as when it was read first.
+        long tb = System.nanoTime();
+        long[] baseEnd = new long[1];
+        CompletableFuture<Optional<ImageFacts>> baseRead = readBase(image, baseEnd);
 
         // One read of the layers (docker save) serves the checks, the SBOM and OpenSCAP: the layers the layer cache
         // does not hold yet are copied aside as they are read, and OpenSCAP's root filesystem is then built from the
@@ -157,7 +158,13 @@ class ImageScanner implements ImageGate {
                 .resolve("layers"), false);
         try {
             LayerAudit audit = new LayerAudit(imagePolicy, budget);
-            image.save(in -> layers.putAll(audit.read(in, evaluate ? capture : null)));
+            long ts = System.nanoTime();
+            image.save(in -> {
+                // where the read's time goes: the daemon's answer, its first byte, the rest (docs/benchmarks.md)
+                timings.put("saveOpenMs", ms(ts));
+                layers.putAll(audit.read(FirstByte.noting(in, first -> timings.put("saveFirstByteMs",
+                        (first - ts) / 1_000_000)), evaluate ? capture : null));
+            });
             layersRead = true;
         } catch (IOException | RuntimeException e) {
             if (budget.stopped() == null) {
@@ -177,13 +184,32 @@ class ImageScanner implements ImageGate {
             task.abandonEarly();
             deleteQuietly(properties.workDir().resolve(image.job().buildId()));
         }
+        Future<TimedCompliance> compliance = null;
+        if (budget.stopped() == null) {
+            // OpenSCAP needs the layers only: it starts before the base's inspection is awaited
+            task.capture(capture, layersRead);
+            compliance = evaluate ? workers.submit(task)
+                    : task.notRun("oscap is not available on this gateway (" + properties.oscapCommand() + ")");
+        }
+        Optional<ImageFacts> base = Optional.empty();
+        List<Evidence> baseEvidence = new ArrayList<>();
+        try {
+            base = awaitBase(baseRead);
+        } catch (IOException e) {
+            baseEvidence.add(new Evidence(ImageRules.UNREADABLE, e.getMessage(), null));
+        } catch (RuntimeException | InterruptedException e) {
+            if (compliance != null) {
+                task.stop(); // kills oscap; the task removes its folder
+            }
+            throw e;
+        }
+        timings.put("baseMs", (baseEnd[0] - tb) / 1_000_000); // written before the future completed
+        int baseLayers = ImageChecks.lineage(facts, base, image.job().baseImage(), baseEvidence);
+        evidence.addAll(0, baseEvidence);
         if (budget.stopped() != null) {
             return stopped(image, base, baseLayers, evidence, budget, task,
-                    task.notRun("not evaluated: the scan stopped"), timings, start);
+                    compliance != null ? compliance : task.notRun("not evaluated: the scan stopped"), timings, start);
         }
-        task.capture(capture, layersRead);
-        Future<TimedCompliance> compliance = evaluate ? workers.submit(task)
-                : task.notRun("oscap is not available on this gateway (" + properties.oscapCommand() + ")");
         evidence.addAll(ImageChecks.addedLayers(facts, baseLayers, layers));
         LayerAudit.Flattened files = LayerAudit.flatten(facts.layers(), layers);
 
@@ -266,6 +292,51 @@ class ImageScanner implements ImageGate {
             reason.append("; …");
         }
         return Verdict.refuse(reason.toString());
+    }
+
+    /** Starts the base's inspection on a thread of its own; {@code endedAt[0]} gets the time it ended. */
+    private CompletableFuture<Optional<ImageFacts>> readBase(BuiltImage image, long[] endedAt) {
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return image.base();
+                } catch (IOException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                } finally {
+                    endedAt[0] = System.nanoTime();
+                }
+            }, inspections);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            CompletableFuture<Optional<ImageFacts>> here = new CompletableFuture<>();
+            try {
+                here.complete(image.base());
+            } catch (IOException | RuntimeException e) {
+                here.completeExceptionally(e);
+            }
+            endedAt[0] = System.nanoTime();
+            return here;
+        }
+    }
+
+    /** The base's inspection's result: its IOException (the base is not on the host) or its RuntimeException. */
+    private static Optional<ImageFacts> awaitBase(CompletableFuture<Optional<ImageFacts>> baseRead)
+            throws IOException, InterruptedException {
+        try {
+            return baseRead.get();
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                    ? c.getCause() : e.getCause();
+            if (cause instanceof IOException io) {
+                throw io;
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
     }
 
     /**
@@ -556,6 +627,7 @@ class ImageScanner implements ImageGate {
     @jakarta.annotation.PreDestroy
     void stop() {
         workers.shutdownNow();
+        inspections.shutdownNow();
         timer.shutdownNow();
     }
 

@@ -152,6 +152,39 @@ class ImageRegistryTest {
     }
 
     @Test
+    void aNamingPreparedBesideTheChecksOnlyReadsThenMountsWhatWasUnlinkedAndLinksAgainABlobGoneSince()
+            throws IOException {
+        String c = "sha256:" + "c".repeat(64);
+        String one = "sha256:" + "1".repeat(64);
+        String two = "sha256:" + "2".repeat(64);
+        String digest = quarantinedWithLayers(2);
+        blobs.put("team/app@" + one, "layer".getBytes(StandardCharsets.UTF_8)); // the base layer, linked already
+        ImageRegistry registry = client("gateway", "pw");
+
+        ImageRegistry.Naming naming = registry.prepareNaming("q/b1/r1", digest, "team/app");
+        assertThat(naming.digest()).isEqualTo(digest);
+        // reads only: nothing linked, nothing named
+        assertThat(mounts).isEmpty();
+        assertThat(manifests).doesNotContainKey("team/app:v1");
+
+        loseLink = "team/app@" + one; // the link the preparation saw is gone when the manifest is stored
+        assertThat(registry.promote(naming, "v1")).isEqualTo(digest);
+        // the first attempt mounts what was unlinked (config, layer 2) without asking again; the registry refuses the
+        // manifest for layer 1; the next attempt asks about every blob and links layer 1 again
+        assertThat(mounts).containsExactlyInAnyOrder("team/app@" + c, "team/app@" + two, "team/app@" + one);
+        assertThat(manifests).containsKey("team/app:v1");
+    }
+
+    @Test
+    void aPreparedNamingChecksTheManifestsDigest() {
+        String digest = quarantinedWithLayers(1);
+        manifests.put("q/b1/r1:" + digest, "{\"schemaVersion\":2}".getBytes(StandardCharsets.UTF_8));
+        assertThatThrownBy(() -> client("gateway", "pw").prepareNaming("q/b1/r1", digest, "team/app"))
+                .isInstanceOf(IOException.class).hasMessageContaining("is not " + digest);
+        assertThat(mounts).isEmpty();
+    }
+
+    @Test
     void aManifestRefusedForAnUnlinkedBlobEveryTimeFailsWithTheRegistrysAnswer() {
         String c = "sha256:" + "c".repeat(64);
         String digest = quarantinedWithLayers(1);
