@@ -75,29 +75,45 @@ public class AuditTrail {
     }
 
     private AuditEvent appendHere(AuditRecord record) {
-        Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        var r = record.request();
-        AuditEvent unsigned = new AuditEvent(0, at, r.actor(), record.action(), record.target(),
-                record.outcome().name(), r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null,
-                null);
+        AuditEvent unsigned = unsigned(record);
         String[] canonical = unsigned.canonicalAroundSeq();
         AuditEvent appended = jdbc.queryForObject("select o_seq, o_hash, o_prev_hash"
-                + " from audit_append(?,?,?,?,?,?,?,?,?,?)", (rs, i) -> new AuditEvent(rs.getLong(1), at,
-                        unsigned.actor(), unsigned.action(), unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
+                + " from audit_append(?,?,?,?,?,?,?,?,?,?)", (rs, i) -> appended(unsigned, rs.getLong(1),
                         rs.getString(2), rs.getString(3)),
-                OffsetDateTime.ofInstant(at, ZoneOffset.UTC), unsigned.actor(), unsigned.action(), unsigned.target(),
-                unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), canonical[0],
-                canonical[1]);
+                OffsetDateTime.ofInstant(unsigned.at(), ZoneOffset.UTC), unsigned.actor(), unsigned.action(),
+                unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
+                canonical[0], canonical[1]);
+        checked(appended);
+        hookCommit();
+        return appended;
+    }
+
+    /** The record as an event not yet in the chain: its time now, to the microsecond the database keeps. */
+    private AuditEvent unsigned(AuditRecord record) {
+        Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        var r = record.request();
+        return new AuditEvent(0, at, r.actor(), record.action(), record.target(), record.outcome().name(),
+                r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null, null);
+    }
+
+    /** The event as {@code audit_append} put it in the chain. */
+    private static AuditEvent appended(AuditEvent unsigned, long seq, String hash, String prevHash) {
+        return new AuditEvent(seq, unsigned.at(), unsigned.actor(), unsigned.action(), unsigned.target(),
+                unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(), hash, prevHash);
+    }
+
+    /**
+     * Checks the hash the database computed against {@link AuditChain#hash}: inside a transaction a disagreement
+     * rolls it back; alone, the event committed already and verify will name it. Logs the appended event.
+     */
+    private static void checked(AuditEvent appended) {
         String expected = AuditChain.hash(appended.prevHash(), appended);
         if (!expected.equals(appended.hash())) {
-            // inside a transaction this rolls it back; alone, the event committed already and verify will name it
             throw new IllegalStateException("audit event " + appended.seq() + ": the database computed hash "
                     + appended.hash() + ", the gateway " + expected);
         }
         log.info("audit seq={} actor={} action={} target={} outcome={}", appended.seq(), appended.actor(),
                 appended.action(), appended.target(), appended.outcome());
-        hookCommit();
-        return appended;
     }
 
     /**
@@ -116,14 +132,10 @@ public class AuditTrail {
         List<AuditEvent> unsigned = new ArrayList<>(n);
         String[][] columns = new String[10][n];
         for (int i = 0; i < n; i++) {
-            AuditRecord record = records.get(i);
-            Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            var r = record.request();
-            AuditEvent e = new AuditEvent(0, at, r.actor(), record.action(), record.target(), record.outcome().name(),
-                    r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null, null);
+            AuditEvent e = unsigned(records.get(i));
             String[] canonical = e.canonicalAroundSeq();
             unsigned.add(e);
-            columns[0][i] = at.toString(); // ISO-8601 in UTC with all of its (microsecond) digits
+            columns[0][i] = e.at().toString(); // ISO-8601 in UTC with all of its (microsecond) digits
             columns[1][i] = e.actor();
             columns[2][i] = e.action();
             columns[3][i] = e.target();
@@ -143,10 +155,7 @@ public class AuditTrail {
                 try (java.sql.ResultSet rs = st.executeQuery()) {
                     while (rs.next()) {
                         int i = rs.getInt(1) - 1;
-                        AuditEvent e = unsigned.get(i);
-                        appended[i] = new AuditEvent(rs.getLong(2), e.at(), e.actor(), e.action(), e.target(),
-                                e.outcome(), e.sourceIp(), e.requestId(), e.details(), rs.getString(3),
-                                rs.getString(4));
+                        appended[i] = appended(unsigned.get(i), rs.getLong(2), rs.getString(3), rs.getString(4));
                     }
                 }
             }
@@ -158,13 +167,7 @@ public class AuditTrail {
             if (a == null) {
                 throw new IllegalStateException("audit batch: no event appended for position " + (i + 1) + " of " + n);
             }
-            String expected = AuditChain.hash(a.prevHash(), a);
-            if (!expected.equals(a.hash())) {
-                throw new IllegalStateException("audit event " + a.seq() + ": the database computed hash " + a.hash()
-                        + ", the gateway " + expected);
-            }
-            log.info("audit seq={} actor={} action={} target={} outcome={}", a.seq(), a.actor(), a.action(),
-                    a.target(), a.outcome());
+            checked(a);
             out.add(a);
         }
         hookCommit();

@@ -157,7 +157,7 @@ final class QuarantinePush {
             // depend on it (its blobs are linked in the team's repository), and the copy is unreadable to builds and
             // teams until it is gone (a failed delete is logged, as on a discard).
             deleteLater(quarantined, quarantine, job);
-            awaitHostTags(hostTags);
+            awaitBeside(hostTags); // a daemon's failure to tag fails the build, as when the tags came after
             long t3 = System.nanoTime();
             output.accept("Pushed " + name + "@" + digest + "\n");
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
@@ -179,11 +179,6 @@ final class QuarantinePush {
                 discard(push[0], quarantine, job, refused ? deadline : null);
             }
         }
-    }
-
-    /** Waits for the host's tags; a daemon's failure to tag fails the build as it did when the tags came after. */
-    private static void awaitHostTags(java.util.concurrent.CompletableFuture<Void> hostTags) throws Exception {
-        awaitBeside(hostTags);
     }
 
     /**
