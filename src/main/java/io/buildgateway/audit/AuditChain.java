@@ -3,7 +3,12 @@ package io.buildgateway.audit;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Semaphore;
 
 /**
  * The hash chain as pure functions: {@code hash = SHA-256(prevHash ‖ canonical event)}, with a genesis of 64 zeros.
@@ -171,11 +176,11 @@ public final class AuditChain {
      * break in the links are not hashed.
      */
     public static final class ParallelVerifier implements Result {
-        private final java.util.concurrent.Executor executor;
+        private final Executor executor;
         private final int batchSize;
-        private final java.util.concurrent.Semaphore inFlight;
+        private final Semaphore inFlight;
         private final int permits;
-        private java.util.List<RawEvent> batch;
+        private List<RawEvent> batch;
         private byte[] prevStored;
         private byte[] firstPrevHash;
         private long expectedSeq;
@@ -190,7 +195,7 @@ public final class AuditChain {
         private RuntimeException failure;
         private boolean finished;
 
-        public ParallelVerifier(java.util.concurrent.Executor executor, int batchSize, int inFlight) {
+        public ParallelVerifier(Executor executor, int batchSize, int inFlight) {
             this(executor, batchSize, inFlight, 1, GENESIS_BYTES);
         }
 
@@ -199,15 +204,15 @@ public final class AuditChain {
          * event before it, or null when another verifier reads that part (then the first event's link is not checked
          * here: see {@link #firstPrevHash()}).
          */
-        ParallelVerifier(java.util.concurrent.Executor executor, int batchSize, int inFlight, long startSeq,
+        ParallelVerifier(Executor executor, int batchSize, int inFlight, long startSeq,
                 byte[] startPrevHash) {
             this.executor = executor;
             this.expectedSeq = startSeq;
             this.prevStored = startPrevHash;
             this.batchSize = batchSize;
             this.permits = inFlight;
-            this.inFlight = new java.util.concurrent.Semaphore(inFlight);
-            this.batch = new java.util.ArrayList<>(batchSize);
+            this.inFlight = new Semaphore(inFlight);
+            this.batch = new ArrayList<>(batchSize);
         }
 
         /** On the caller's thread, in sequence order. */
@@ -225,7 +230,7 @@ public final class AuditChain {
             }
             if (prevStored == null) {
                 firstPrevHash = event.prevHash(); // the link to the previous part, checked by the caller
-            } else if (!java.util.Arrays.equals(prevStored, event.prevHash())) {
+            } else if (!Arrays.equals(prevStored, event.prevHash())) {
                 linkBroken(event.seq(), "prevHash does not match the hash of event " + (event.seq() - 1));
                 return;
             }
@@ -244,8 +249,8 @@ public final class AuditChain {
         }
 
         private void submit() {
-            java.util.List<RawEvent> work = batch;
-            batch = new java.util.ArrayList<>(batchSize);
+            List<RawEvent> work = batch;
+            batch = new ArrayList<>(batchSize);
             inFlight.acquireUninterruptibly();
             try {
                 executor.execute(() -> {
@@ -365,7 +370,7 @@ public final class AuditChain {
      * break decides, where a break may also be at a part's start (its first event does not link to the previous
      * part's last) or at a part's end (the previous part stopped short of its last seq: a gap).
      */
-    static Result combine(java.util.List<Part> parts) {
+    static Result combine(List<Part> parts) {
         long events = 0;
         long lastSeq = 0;
         for (Part p : parts) {
@@ -388,7 +393,7 @@ public final class AuditChain {
                     return new Combined(events, lastSeq, previous, expected, "sequence gap: expected " + expected
                             + ", found " + firstSeqFrom(parts, i));
                 }
-                if (v.firstPrevHash() != null && !java.util.Arrays.equals(v.firstPrevHash(), prevLast)) {
+                if (v.firstPrevHash() != null && !Arrays.equals(v.firstPrevHash(), prevLast)) {
                     return new Combined(events, lastSeq, previous, p.from(), "prevHash does not match the hash of"
                             + " event " + (p.from() - 1));
                 }
@@ -404,7 +409,7 @@ public final class AuditChain {
         return new Combined(events, lastSeq, new String(prevLast, StandardCharsets.UTF_8), null, null);
     }
 
-    private static String firstSeqFrom(java.util.List<Part> parts, int i) {
+    private static String firstSeqFrom(List<Part> parts, int i) {
         for (int j = i; j < parts.size(); j++) {
             if (parts.get(j).verifier().events() > 0) {
                 return Long.toString(parts.get(j).verifier().firstSeq());

@@ -1,6 +1,9 @@
 package io.buildgateway.audit;
 
 import io.buildgateway.shared.AuditRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -147,12 +150,12 @@ public class AuditTrail {
             columns[9][i] = canonical[1];
         }
         AuditEvent[] appended = new AuditEvent[n];
-        jdbc.execute((java.sql.Connection con) -> {
-            try (java.sql.PreparedStatement st = con.prepareStatement(APPEND_ALL)) {
+        jdbc.execute((Connection con) -> {
+            try (PreparedStatement st = con.prepareStatement(APPEND_ALL)) {
                 for (int c = 0; c < columns.length; c++) {
                     st.setArray(c + 1, con.createArrayOf("text", columns[c]));
                 }
-                try (java.sql.ResultSet rs = st.executeQuery()) {
+                try (ResultSet rs = st.executeQuery()) {
                     while (rs.next()) {
                         int i = rs.getInt(1) - 1;
                         appended[i] = appended(unsigned.get(i), rs.getLong(2), rs.getString(3), rs.getString(4));

@@ -19,6 +19,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
+import java.util.function.Consumer;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -115,7 +116,7 @@ class AuditVerification {
                     ? new AuditChain.ParallelVerifier(hashers, HASH_BATCH, IN_FLIGHT)
                     : new AuditChain.ParallelVerifier(hashers, HASH_BATCH, IN_FLIGHT, from, null);
             parts.add(new AuditChain.Part(from, to, v));
-            java.util.function.Consumer<RawEvent> sink = hash ? v::accept : e -> { };
+            Consumer<RawEvent> sink = hash ? v::accept : e -> { };
             if (i > 0) {
                 String shared = snapshot;
                 others.add(readerPool.submit(() -> ChainReader.inSnapshot(dataSource, shared,

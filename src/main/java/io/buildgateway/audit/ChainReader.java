@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.function.Consumer;
 import javax.sql.DataSource;
@@ -171,7 +172,7 @@ final class ChainReader {
             }
             micros = v + PG_EPOCH_MICROS;
         } else {
-            java.time.Instant i = rs.getObject(2, OffsetDateTime.class).toInstant();
+            Instant i = rs.getObject(2, OffsetDateTime.class).toInstant();
             micros = i.getEpochSecond() * 1_000_000L + i.getNano() / 1000;
         }
         return new RawEvent(rs.getLong(1), micros, rs.getBytes(3), rs.getBytes(4), rs.getBytes(5), rs.getBytes(6),

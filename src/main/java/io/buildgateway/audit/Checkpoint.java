@@ -4,6 +4,7 @@ import io.buildgateway.signing.GatewayKey;
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.LinkedHashMap;
@@ -53,7 +54,7 @@ public record Checkpoint(long seq, String hash, Instant at, String keyId, String
             return new Checkpoint(p.get("seq").asLong(), p.get("hash").asString(),
                     Instant.parse(p.get("at").asString()),
                     p.get("keyId").asString(), payload, signature);
-        } catch (JacksonException | java.time.format.DateTimeParseException e) {
+        } catch (JacksonException | DateTimeParseException e) {
             throw new IllegalArgumentException("not a " + TYPE + " payload", e);
         }
     }

@@ -2,6 +2,7 @@ package io.buildgateway.audit;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.json.JsonMapper;
@@ -21,7 +22,7 @@ final class SyslogFormat {
 
     /** The event as one line of JSON (no newline). */
     static String jsonLine(AuditEvent e) {
-        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        Map<String, Object> m = new LinkedHashMap<>();
         m.put("seq", e.seq());
         m.put("at", e.at().toString());
         m.put("actor", e.actor());

@@ -11,9 +11,11 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -136,7 +138,7 @@ class DockerApiFilter extends OncePerRequestFilter {
         response.setHeader("Pragma", "no-cache");
         response.setContentType("text/plain; charset=utf-8");
         if (!head) {
-            response.getOutputStream().write("OK".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            response.getOutputStream().write("OK".getBytes(StandardCharsets.US_ASCII));
         }
     }
 
@@ -207,7 +209,7 @@ class DockerApiFilter extends OncePerRequestFilter {
                 DockerBuildStream stream = DockerBuildStream.open(response, json);
                 try {
                     new DockerBuildFollower(submissions, principal, properties.pollInterval())
-                            .rejected(java.util.UUID.fromString(rejected), stream);
+                            .rejected(UUID.fromString(rejected), stream);
                 } catch (DockerBuildStream.Gone gone) {
                     // nothing to stop: the build was rejected and recorded
                 }

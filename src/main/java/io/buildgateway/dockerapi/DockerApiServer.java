@@ -1,5 +1,6 @@
 package io.buildgateway.dockerapi;
 
+import jakarta.servlet.http.HttpServletRequest;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.util.Map;
@@ -7,6 +8,8 @@ import org.apache.catalina.connector.Connector;
 import org.apache.commons.logging.LogFactory;
 import org.apache.coyote.AbstractProtocol;
 import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.boot.tomcat.SslConnectorCustomizer;
 import org.springframework.boot.tomcat.TomcatWebServerFactory;
@@ -22,7 +25,7 @@ import org.springframework.stereotype.Component;
 @Component
 class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(DockerApiServer.class);
+    private static final Logger log = LoggerFactory.getLogger(DockerApiServer.class);
 
     private final DockerApiProperties properties;
     private final SslBundles bundles;
@@ -74,7 +77,7 @@ class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServ
     }
 
     /** Whether a request arrived on the Docker Engine API's port. */
-    boolean serves(jakarta.servlet.http.HttpServletRequest request) {
+    boolean serves(HttpServletRequest request) {
         Connector c = connector;
         return c != null && request.getLocalPort() == c.getLocalPort();
     }

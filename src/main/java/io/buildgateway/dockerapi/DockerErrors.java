@@ -2,6 +2,7 @@ package io.buildgateway.dockerapi;
 
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.ProblemResponses;
+import io.buildgateway.shared.web.RequestIdFilter;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -49,7 +50,7 @@ class DockerErrors {
         response.resetBuffer();
         response.setStatus(status);
         response.setContentType("application/json");
-        Object requestId = request.getAttribute(io.buildgateway.shared.web.RequestIdFilter.ATTRIBUTE);
+        Object requestId = request.getAttribute(RequestIdFilter.ATTRIBUTE);
         String text = requestId == null ? message : message + " (request " + requestId + ")";
         json.writeValue(response.getOutputStream(), Map.of("message", text));
     }

@@ -1,5 +1,8 @@
 package io.buildgateway.egress;
 
+import java.io.IOException;
+import java.io.OutputStream;
+
 /** One build's use of the egress proxy: credentials valid until {@link #close()}, and what passed so far. */
 public interface EgressSession extends AutoCloseable {
 
@@ -18,7 +21,7 @@ public interface EgressSession extends AutoCloseable {
      * build-log line exactly as a step's request (used for {@code ADD <url>}, docs/egress.md). A body is written to
      * {@code body} only for status 200; redirects are not followed here.
      */
-    Fetched fetch(String url, java.io.OutputStream body) throws java.io.IOException;
+    Fetched fetch(String url, OutputStream body) throws IOException;
 
     /**
      * The proxy's answer to {@link #fetch}: status, size and sha256 (hex) of the body as received, its

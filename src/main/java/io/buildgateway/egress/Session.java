@@ -2,9 +2,12 @@ package io.buildgateway.egress;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -15,6 +18,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +36,8 @@ final class Session implements EgressSession {
     private final Clock clock;
     private final String proxyUrl;
     private final Consumer<UUID> onClose;
-    private final java.util.function.Supplier<java.net.InetSocketAddress> listener;
-    private final java.time.Duration fetchTimeout;
+    private final Supplier<InetSocketAddress> listener;
+    private final Duration fetchTimeout;
     private final AtomicLong seq = new AtomicLong();
     private final List<EgressRecord.Fetch> fetches = new ArrayList<>();
     private final List<EgressRecord.Tunnel> tunnels = new ArrayList<>();
@@ -44,7 +48,7 @@ final class Session implements EgressSession {
 
     Session(EgressGrant grant, String secret, Allowlist allowlist, Consumer<String> buildLog, EgressRecords records,
             Clock clock, String proxyUrl, Consumer<UUID> onClose,
-            java.util.function.Supplier<java.net.InetSocketAddress> listener, java.time.Duration fetchTimeout) {
+            Supplier<InetSocketAddress> listener, Duration fetchTimeout) {
         this.grant = grant;
         this.secret = secret;
         this.secretBytes = secret.getBytes(StandardCharsets.US_ASCII);
@@ -69,7 +73,7 @@ final class Session implements EgressSession {
     }
 
     @Override
-    public Fetched fetch(String url, java.io.OutputStream body) throws IOException {
+    public Fetched fetch(String url, OutputStream body) throws IOException {
         if (closed) {
             throw new IOException("the build's egress session is closed");
         }

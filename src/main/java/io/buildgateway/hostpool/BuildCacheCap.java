@@ -1,12 +1,18 @@
 package io.buildgateway.hostpool;
 
-import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.RequestInfo;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -22,14 +28,14 @@ final class BuildCacheCap {
     private static final Logger log = LoggerFactory.getLogger(BuildHosts.class);
 
     private final DockerClients clients;
-    private final io.micrometer.core.instrument.MeterRegistry meters;
+    private final MeterRegistry meters;
     private final Consumer<Object> events;
     /** The health checker's thread: prunes of one host never overlap, and a build's result does not wait. */
     private final Executor checker;
     /** The last build cache size read per BuildKit host (health checks and the end of each build). */
     private final Map<String, Long> cacheBytes = new ConcurrentHashMap<>();
 
-    BuildCacheCap(DockerClients clients, io.micrometer.core.instrument.MeterRegistry meters, Consumer<Object> events,
+    BuildCacheCap(DockerClients clients, MeterRegistry meters, Consumer<Object> events,
             Executor checker) {
         this.clients = clients;
         this.meters = meters;
@@ -51,7 +57,7 @@ final class BuildCacheCap {
     void afterBuild(HostPoolProperties.Host host, String buildId) {
         try {
             checker.execute(() -> enforceCap(host, buildId));
-        } catch (java.util.concurrent.RejectedExecutionException e) {
+        } catch (RejectedExecutionException e) {
             log.debug("the gateway is stopping: the build cache of {} is not checked after build {}", host.name(),
                     buildId);
         }
@@ -62,12 +68,12 @@ final class BuildCacheCap {
         try {
             BuildCache.Usage usage = BuildCache.usage(clients.http(host));
             if (cacheBytes.put(host.name(), usage.bytes()) == null) {
-                io.micrometer.core.instrument.Gauge.builder("gateway.hostpool.cache.size", cacheBytes,
+                Gauge.builder("gateway.hostpool.cache.size", cacheBytes,
                         m -> m.getOrDefault(host.name(), 0L)).tag("host", host.name()).baseUnit("bytes")
                         .description("the BuildKit build cache of a build host, as last read").register(meters);
             }
             return usage;
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             log.warn("cannot read the build cache of {}: {}", host.name(), BuildHosts.summary(e));
             return null;
         }
@@ -98,15 +104,15 @@ final class BuildCacheCap {
             outcome = Outcome.SUCCESS;
             log.info("build cache of {} pruned from {} to {} bytes (cap {}) after build {}", host.name(),
                     before.bytes(), after == null ? "?" : after.bytes(), cap, buildId);
-        } catch (java.io.IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             details.put("error", BuildHosts.summary(e));
             outcome = Outcome.FAILED;
             log.warn("pruning the build cache of {} failed: {}", host.name(), BuildHosts.summary(e));
         }
         long nanos = System.nanoTime() - t0;
         details.put("durationMs", TimeUnit.NANOSECONDS.toMillis(nanos));
-        io.micrometer.core.instrument.Timer.builder("gateway.hostpool.cache.prune").tag("host", host.name())
-                .tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+        Timer.builder("gateway.hostpool.cache.prune").tag("host", host.name())
+                .tag("outcome", outcome.name().toLowerCase(Locale.ROOT))
                 .description("one prune of a build host's BuildKit cache down to its cap").register(meters)
                 .record(nanos, TimeUnit.NANOSECONDS);
         events.accept(new AuditRecord("host.cache-pruned", "host/" + host.name(), outcome, details,

@@ -2,10 +2,14 @@ package io.buildgateway.hostpool;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Info;
+import com.github.dockerjava.api.model.Version;
 import io.buildgateway.shared.DaemonThreads;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +19,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
 
@@ -53,7 +58,7 @@ public class BuildHosts {
     private final EphemeralHosts ephemeral;
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
-            io.micrometer.core.instrument.MeterRegistry meters) {
+            MeterRegistry meters) {
         this.properties = properties;
         this.clients = new DockerClients(properties);
         this.clock = clock;
@@ -90,7 +95,7 @@ public class BuildHosts {
             case LOCAL -> new LocalEphemeralHosts(config, properties.registry().address(), this::verifyEphemeral,
                     events::publishEvent);
             case KUBERNETES -> new KubernetesEphemeralHosts(config,
-                    new io.fabric8.kubernetes.client.KubernetesClientBuilder().build(), this::verifyEphemeral,
+                    new KubernetesClientBuilder().build(), this::verifyEphemeral,
                     events::publishEvent);
         };
     }
@@ -107,7 +112,7 @@ public class BuildHosts {
         if (options.stream().noneMatch(o -> o.equals("name=userns") || o.startsWith("name=userns,"))) {
             throw new IllegalStateException("the ephemeral daemon does not run with user-namespace remapping");
         }
-        com.github.dockerjava.api.model.Version version = control.versionCmd().exec();
+        Version version = control.versionCmd().exec();
         String tooOld = BuildHostVersions.refusal(host.builder(), version.getVersion(), version.getApiVersion());
         if (tooOld != null) {
             throw new IllegalStateException(tooOld);
@@ -124,7 +129,7 @@ public class BuildHosts {
      * Checks start once the application is ready, so that the first health change reaches the audit trail (event
      * listeners and the schema exist by then). The first check runs synchronously: a ready gateway knows its hosts.
      */
-    @org.springframework.context.event.EventListener(org.springframework.boot.context.event.ApplicationReadyEvent.class)
+    @org.springframework.context.event.EventListener(ApplicationReadyEvent.class)
     void startChecks() {
         checkAll();
         if (ephemeral != null) {
@@ -156,7 +161,7 @@ public class BuildHosts {
 
     /** Every configured host with its health, given the active builds per host (from the build queue). */
     public List<HostStatus> status(Map<String, Integer> activeByHost) {
-        List<HostStatus> all = new java.util.ArrayList<>(properties.hosts().stream().map(h -> {
+        List<HostStatus> all = new ArrayList<>(properties.hosts().stream().map(h -> {
             HostHealth.Health s = health.get(h.name());
             return new HostStatus(h.name(), h.endpoint(), s != null && s.healthy(), s != null && s.userns(),
                     activeByHost.getOrDefault(h.name(), 0), h.capacity(), s == null ? null : s.checkedAt(),

@@ -1,5 +1,6 @@
 package io.buildgateway.hostpool;
 
+import java.util.Map;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.stereotype.Component;
@@ -16,7 +17,7 @@ class BuildHostsHealth implements HealthIndicator {
 
     @Override
     public Health health() {
-        var status = hosts.status(java.util.Map.of());
+        var status = hosts.status(Map.of());
         long healthy = status.stream().filter(HostStatus::healthy).count();
         Health.Builder builder = healthy > 0 ? Health.up() : Health.down();
         return builder.withDetail("healthy", healthy).withDetail("configured", status.size()).build();

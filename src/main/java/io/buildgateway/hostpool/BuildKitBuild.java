@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import com.github.dockerjava.transport.DockerHttpClient;
 import java.io.BufferedReader;
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -140,7 +142,7 @@ final class BuildKitBuild {
         AtomicReference<String> imageId = new AtomicReference<>();
         AtomicReference<String> error = new AtomicReference<>();
         CountDownLatch done = new CountDownLatch(1);
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean stop = new AtomicBoolean();
         Thread reader = new Thread(() -> {
             try (DockerHttpClient.Response response = http.execute(request)) {
                 open.set(response);
@@ -218,7 +220,7 @@ final class BuildKitBuild {
         return URLEncoder.encode(value, StandardCharsets.UTF_8);
     }
 
-    private static void closeQuietly(java.io.Closeable c) {
+    private static void closeQuietly(Closeable c) {
         try {
             c.close();
         } catch (IOException | RuntimeException ignored) {

@@ -1,9 +1,11 @@
 package io.buildgateway.hostpool;
 
+import com.github.dockerjava.transport.DockerHttpClient;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
@@ -30,7 +32,7 @@ final class BuildKitBuilder {
 
     HostBuild build(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan, Consumer<String> output,
             Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline) throws Exception {
-        com.github.dockerjava.transport.DockerHttpClient http = clients.http(host);
+        DockerHttpClient http = clients.http(host);
         String registry = properties.registry().address();
         if (!plan.refused().isEmpty()) {
             // BuildKit would take a refused image from the host's store (another build's) without asking the
@@ -89,7 +91,7 @@ final class BuildKitBuilder {
      * from the host's image store (another build's), which the confinement check judges by its repository.
      */
     private static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled) {
-        List<PulledImage> used = new java.util.ArrayList<>(pulled);
+        List<PulledImage> used = new ArrayList<>(pulled);
         for (String reference : trace.used()) {
             int at = reference.indexOf('@');
             String name = at > 0 ? reference.substring(0, at) : reference;

@@ -13,6 +13,7 @@ import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
@@ -248,7 +249,7 @@ final class BuildKitTrace {
     private static String seconds(Timestamp started, Timestamp completed) {
         long nanos = (completed.getSeconds() - started.getSeconds()) * 1_000_000_000L
                 + (completed.getNanos() - started.getNanos());
-        return String.format(java.util.Locale.ROOT, "%.1fs", Math.max(0, nanos) / 1e9);
+        return String.format(Locale.ROOT, "%.1fs", Math.max(0, nanos) / 1e9);
     }
 
     private static String oneLine(String text) {

@@ -1,6 +1,7 @@
 package io.buildgateway.hostpool;
 
 import java.util.List;
+import java.util.Map;
 
 /**
  * How a build on a host ended: pushed with a manifest digest, failed with a reason, cancelled, or timed out.
@@ -28,10 +29,10 @@ public record BuildOutcome(Result result, String imageId, String imageDigest, St
      * @param hostFacts what else identifies the ephemeral host (provider, Pod name and UID, node)
      */
     public record HostRun(String host, boolean usernsRemap, String networkMode, List<PulledImage> pulled,
-            String hostInstance, String daemonId, java.util.Map<String, String> hostFacts) {
+            String hostInstance, String daemonId, Map<String, String> hostFacts) {
         public HostRun {
             pulled = List.copyOf(pulled);
-            hostFacts = hostFacts == null ? java.util.Map.of() : java.util.Map.copyOf(hostFacts);
+            hostFacts = hostFacts == null ? Map.of() : Map.copyOf(hostFacts);
         }
 
         /** A run on a fixed, long-lived host. */

@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.command.BuildImageCmd;
 import com.github.dockerjava.api.model.AuthConfigurations;
 import com.github.dockerjava.api.model.BuildResponseItem;
+import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.time.Clock;
@@ -148,7 +149,7 @@ final class ClassicBuilder {
             }
         }
         byte[] tar = LabelStep.context(imageId, job.labels());
-        return build(docker, new java.io.ByteArrayInputStream(tar), "Dockerfile", null, Map.of(), Map.of(), true,
+        return build(docker, new ByteArrayInputStream(tar), "Dockerfile", null, Map.of(), Map.of(), true,
                 false, new AuthConfigurations(), output, cancelled, deadline);
     }
 

@@ -2,6 +2,7 @@ package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.ImageReference;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -196,7 +197,7 @@ final class Confinement {
         try {
             URI u = URI.create(url);
             return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), null, null).toString();
-        } catch (IllegalArgumentException | java.net.URISyntaxException e) {
+        } catch (IllegalArgumentException | URISyntaxException e) {
             int cut = url.indexOf('?');
             return cut >= 0 ? url.substring(0, cut) : url;
         }

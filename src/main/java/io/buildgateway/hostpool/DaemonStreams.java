@@ -2,6 +2,8 @@ package io.buildgateway.hostpool;
 
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.model.PushResponseItem;
+import java.io.Closeable;
+import java.io.IOException;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
@@ -67,7 +69,7 @@ final class DaemonStreams {
         }
 
         @Override
-        public void close() throws java.io.IOException {
+        public void close() throws IOException {
             super.close();
         }
     }
@@ -88,7 +90,7 @@ final class DaemonStreams {
         }
     }
 
-    static void closeQuietly(java.io.Closeable c) {
+    static void closeQuietly(Closeable c) {
         try {
             c.close();
         } catch (Exception ignored) {

@@ -5,6 +5,7 @@ import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import com.github.dockerjava.transport.DockerHttpClient;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,7 +33,7 @@ final class DockerClients implements Closeable {
     private final HostPoolProperties properties;
     private final Map<String, DockerClient> control = new ConcurrentHashMap<>();
     private final Map<String, DockerClient> build = new ConcurrentHashMap<>();
-    private final Map<String, com.github.dockerjava.transport.DockerHttpClient> http = new ConcurrentHashMap<>();
+    private final Map<String, DockerHttpClient> http = new ConcurrentHashMap<>();
     private final Path emptyConfig;
 
     DockerClients(HostPoolProperties properties) {
@@ -61,7 +62,7 @@ final class DockerClients implements Closeable {
      * The host's HTTP transport without a response timeout, for requests docker-java's commands cannot express (a
      * BuildKit build: {@code version=2}).
      */
-    com.github.dockerjava.transport.DockerHttpClient http(HostPoolProperties.Host host) {
+    DockerHttpClient http(HostPoolProperties.Host host) {
         return http.computeIfAbsent(host.name(), n -> transport(host, NO_RESPONSE_TIMEOUT));
     }
 
@@ -117,7 +118,7 @@ final class DockerClients implements Closeable {
         if (b != null) {
             closeQuietly(b);
         }
-        com.github.dockerjava.transport.DockerHttpClient h = http.remove(hostName);
+        DockerHttpClient h = http.remove(hostName);
         if (h != null) {
             closeQuietly(h);
         }
@@ -131,7 +132,7 @@ final class DockerClients implements Closeable {
         for (DockerClient client : build.values()) {
             closeQuietly(client);
         }
-        for (com.github.dockerjava.transport.DockerHttpClient client : http.values()) {
+        for (DockerHttpClient client : http.values()) {
             closeQuietly(client);
         }
         try {

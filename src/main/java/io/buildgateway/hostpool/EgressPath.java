@@ -3,6 +3,7 @@ package io.buildgateway.hostpool;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -25,7 +26,7 @@ final class EgressPath {
     /** How the build's record and provenance name the network of a build with egress. */
     static final String RECORDED_NETWORK_MODE = "egress-proxy";
     /** Predefined proxy build args, upper and lower case (tools read one or the other). */
-    static final java.util.List<String> PROXY_ARGS = java.util.List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
+    static final List<String> PROXY_ARGS = List.of("HTTP_PROXY", "HTTPS_PROXY", "http_proxy",
             "https_proxy");
     /**
      * Nothing bypasses the proxy: an empty {@code NO_PROXY}. (A mirror may even be on an address a tool would treat

@@ -1,7 +1,7 @@
 package io.buildgateway.hostpool;
 
-import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.RequestInfo;
 import java.security.SecureRandom;
@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingDeque;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
@@ -183,7 +184,7 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         }
         try {
             teardown.execute(() -> destroyAndAudit(lease.instance(), lease.daemonId(), "build ended"));
-        } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+        } catch (RejectedExecutionException shutDown) {
             destroyAndAudit(lease.instance(), lease.daemonId(), "build ended");
         }
     }

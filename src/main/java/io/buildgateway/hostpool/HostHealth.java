@@ -1,14 +1,18 @@
 package io.buildgateway.hostpool;
 
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Image;
 import com.github.dockerjava.api.model.Info;
-import io.buildgateway.shared.AuditRecord;
+import com.github.dockerjava.api.model.Version;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.RequestInfo;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
@@ -57,7 +61,7 @@ final class HostHealth {
             Info info = clients.control(host).infoCmd().exec();
             List<String> options = info.getSecurityOptions() == null ? List.of() : info.getSecurityOptions();
             boolean userns = options.stream().anyMatch(o -> o.equals("name=userns") || o.startsWith("name=userns,"));
-            com.github.dockerjava.api.model.Version version = clients.control(host).versionCmd().exec();
+            Version version = clients.control(host).versionCmd().exec();
             String tooOld = BuildHostVersions.refusal(host.builder(), version.getVersion(), version.getApiVersion());
             next = !userns ? new Health(false, false, clock.instant(),
                             "daemon does not run with user-namespace remapping (--userns-remap); refused as a build host")
@@ -96,7 +100,7 @@ final class HostHealth {
             details.put("healthy", next.healthy());
             details.put("usernsRemap", next.userns());
             details.put("error", next.error());
-            details.put("builder", host.builder().name().toLowerCase(java.util.Locale.ROOT));
+            details.put("builder", host.builder().name().toLowerCase(Locale.ROOT));
             events.accept(new AuditRecord("host.health-changed", "host/" + host.name(),
                     next.healthy() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
         }
@@ -108,7 +112,7 @@ final class HostHealth {
      */
     static int clean(DockerClient docker, String label, boolean danglingOnly) {
         int removed = 0;
-        for (com.github.dockerjava.api.model.Container c : docker.listContainersCmd().withShowAll(true)
+        for (Container c : docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(List.of(label)).exec()) {
             try {
                 docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
@@ -121,7 +125,7 @@ final class HostHealth {
         if (danglingOnly) {
             images.withDanglingFilter(true);
         }
-        for (com.github.dockerjava.api.model.Image i : images.exec()) {
+        for (Image i : images.exec()) {
             try {
                 docker.removeImageCmd(i.getId()).withForce(true).exec();
                 removed++;

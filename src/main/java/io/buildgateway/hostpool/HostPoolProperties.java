@@ -4,10 +4,12 @@ import jakarta.validation.Valid;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotBlank;
 import jakarta.validation.constraints.NotNull;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
@@ -124,9 +126,9 @@ public record HostPoolProperties(
     public record HostEgress(@NotBlank String proxy, @DefaultValue("10.213.0.1/24") String bridge,
             @Min(1) @DefaultValue("3128") int port) {
 
-        private static final java.util.regex.Pattern PROXY = java.util.regex.Pattern.compile(
+        private static final Pattern PROXY = Pattern.compile(
                 "[A-Za-z0-9._-]+:[0-9]{1,5}");
-        private static final java.util.regex.Pattern BRIDGE = java.util.regex.Pattern.compile(
+        private static final Pattern BRIDGE = Pattern.compile(
                 "((?:10|172|192)\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3})/24");
 
         public HostEgress {
@@ -222,14 +224,14 @@ public record HostPoolProperties(
             this(address, username, password, url, tokens, "");
         }
 
-        public java.net.URI apiUrl() {
+        public URI apiUrl() {
             if (url != null && !url.isBlank()) {
-                return java.net.URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
+                return URI.create(url.endsWith("/") ? url.substring(0, url.length() - 1) : url);
             }
             String host = address.startsWith("[") ? address.substring(0, address.indexOf(']') + 1)
                     : address.contains(":") ? address.substring(0, address.indexOf(':')) : address;
             boolean loopback = host.startsWith("127.") || host.equals("localhost") || host.equals("[::1]");
-            return java.net.URI.create((loopback ? "http://" : "https://") + address);
+            return URI.create((loopback ? "http://" : "https://") + address);
         }
 
         @Override

@@ -1,9 +1,11 @@
 package io.buildgateway.hostpool;
 
-import io.buildgateway.shared.ImageReference;
-import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.DaemonThreads;
+import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.ImageReference;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -13,14 +15,34 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.SynchronousQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -35,7 +57,7 @@ import tools.jackson.databind.json.JsonMapper;
 @Service
 public class ImageRegistry {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ImageRegistry.class);
+    private static final Logger log = LoggerFactory.getLogger(ImageRegistry.class);
 
     private static final Pattern CHALLENGE_PARAM = Pattern.compile("(\\w+)=\"([^\"]*)\"");
     private static final Pattern REPOSITORY = Pattern.compile("[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*");
@@ -50,15 +72,15 @@ public class ImageRegistry {
 
     /** How long a base's ONBUILD triggers read by tag are reused ({@link #onBuildTriggers}); zero: never. */
     private final Duration triggersTtl;
-    private final java.util.function.LongSupplier nanoTime;
+    private final LongSupplier nanoTime;
     private final Map<String, CachedTriggers> triggerCache = new ConcurrentHashMap<>();
     /** Reads of triggers under way, by reference: concurrent misses share one ({@link #onBuildTriggers}). */
-    private final Map<String, java.util.concurrent.CompletableFuture<java.util.List<String>>> triggerReads =
+    private final Map<String, CompletableFuture<List<String>>> triggerReads =
             new ConcurrentHashMap<>();
     /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
     static final int TRIGGER_CACHE_ENTRIES = 256;
 
-    private record CachedTriggers(java.util.List<String> triggers, long readAt) {
+    private record CachedTriggers(List<String> triggers, long readAt) {
     }
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json) {
@@ -73,7 +95,7 @@ public class ImageRegistry {
     }
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
-            java.util.function.LongSupplier nanoTime) {
+            LongSupplier nanoTime) {
         this.registry = properties.registry();
         this.api = registry.apiUrl();
         this.json = json;
@@ -196,7 +218,7 @@ public class ImageRegistry {
      * @throws java.io.UncheckedIOException when the image is not in this registry, does not exist, or cannot be
      *         read: callers judging a build must fail closed on it
      */
-    public java.util.List<String> onBuildTriggers(String imageRef) {
+    public List<String> onBuildTriggers(String imageRef) {
         boolean byDigest = imageRef != null && imageRef.contains("@sha256:");
         boolean reuse = byDigest || !triggersTtl.isZero();
         if (reuse) {
@@ -212,20 +234,20 @@ public class ImageRegistry {
         // entry just lapsed) wait for the read already under way instead of each reading the registry (issue #17:
         // the first burst of a load run made ~60 reads of the same base at once, ~0.8 s each). They get its answer
         // or its failure; a failure is not cached, so the next submission asks again.
-        java.util.concurrent.CompletableFuture<java.util.List<String>> mine =
-                new java.util.concurrent.CompletableFuture<>();
-        java.util.concurrent.CompletableFuture<java.util.List<String>> running = triggerReads.putIfAbsent(imageRef,
+        CompletableFuture<List<String>> mine =
+                new CompletableFuture<>();
+        CompletableFuture<List<String>> running = triggerReads.putIfAbsent(imageRef,
                 mine);
         if (running != null) {
             try {
                 return running.join();
-            } catch (java.util.concurrent.CompletionException e) {
+            } catch (CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;
             }
         }
         try {
             long readAt = nanoTime.getAsLong();
-            java.util.List<String> triggers = readOnBuildTriggers(imageRef);
+            List<String> triggers = readOnBuildTriggers(imageRef);
             if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
                 triggerCache.clear();
             }
@@ -240,7 +262,7 @@ public class ImageRegistry {
         }
     }
 
-    private java.util.List<String> readOnBuildTriggers(String imageRef) {
+    private List<String> readOnBuildTriggers(String imageRef) {
         try {
             ImageReference split = imageRef == null ? null : ImageReference.split(imageRef);
             String repository = split == null ? null : split.repositoryOn(address());
@@ -248,7 +270,7 @@ public class ImageRegistry {
                 throw new IOException("'" + imageRef + "' is not an image in the gateway's registry " + address());
             }
             String reference = split.manifestReference(); // name:tag@digest: the digest decides, as for the daemon
-            java.util.Set<String> triggers = new java.util.LinkedHashSet<>();
+            Set<String> triggers = new LinkedHashSet<>();
             Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
                     .orElseThrow(() -> new IOException("the registry has no image " + imageRef));
             checkDigest(top, reference, imageRef);
@@ -272,21 +294,21 @@ public class ImageRegistry {
             } else {
                 triggers.addAll(configTriggers(repository, m, imageRef));
             }
-            return java.util.List.copyOf(triggers);
+            return List.copyOf(triggers);
         } catch (IOException | IllegalArgumentException | tools.jackson.core.JacksonException e) {
-            throw new java.io.UncheckedIOException(e instanceof IOException io ? io
+            throw new UncheckedIOException(e instanceof IOException io ? io
                     : new IOException("reading the config of " + imageRef + ": " + e.getMessage(), e));
         }
     }
 
-    private java.util.List<String> configTriggers(String repository, JsonNode manifest, String imageRef)
+    private List<String> configTriggers(String repository, JsonNode manifest, String imageRef)
             throws IOException {
         String config = manifest.path("config").path("digest").asString("");
         if (!config.startsWith("sha256:")) {
             throw new IOException("the manifest of " + imageRef + " names no config blob");
         }
         JsonNode onBuild = json.readTree(blob(repository, config)).path("config").path("OnBuild");
-        java.util.List<String> out = new java.util.ArrayList<>();
+        List<String> out = new ArrayList<>();
         if (onBuild.isArray()) {
             for (JsonNode t : onBuild) {
                 if (!t.isString()) {
@@ -344,14 +366,14 @@ public class ImageRegistry {
      */
     public Naming prepareNaming(String from, String digest, String to) throws IOException {
         Naming naming = read(from, digest, to);
-        java.util.Set<String> linked = new java.util.HashSet<>();
+        Set<String> linked = new HashSet<>();
         for (String blob : naming.blobs) {
             if (links(naming.scope, to, blob)) {
                 linked.add(blob);
             }
         }
         return new Naming(naming.from, naming.digest, naming.to, naming.scope, naming.manifest, naming.blobs,
-                java.util.Set.copyOf(linked));
+                Set.copyOf(linked));
     }
 
     /**
@@ -370,11 +392,11 @@ public class ImageRegistry {
         private final String to;
         private final String scope;
         private final Manifest manifest;
-        private final java.util.Set<String> blobs;
-        private final java.util.Set<String> linked;
+        private final Set<String> blobs;
+        private final Set<String> linked;
 
         private Naming(String from, String digest, String to, String scope, Manifest manifest,
-                java.util.Set<String> blobs, java.util.Set<String> linked) {
+                Set<String> blobs, Set<String> linked) {
             this.from = from;
             this.digest = digest;
             this.to = to;
@@ -401,7 +423,7 @@ public class ImageRegistry {
         if (m.has("manifests")) {
             throw new IOException("the pushed image " + from + "@" + digest + " is an index, not one image");
         }
-        java.util.Set<String> blobs = new java.util.LinkedHashSet<>();
+        Set<String> blobs = new LinkedHashSet<>();
         blobs.add(m.path("config").path("digest").asString(""));
         for (JsonNode layer : m.path("layers")) {
             blobs.add(layer.path("digest").asString(""));
@@ -411,8 +433,8 @@ public class ImageRegistry {
                 throw new IOException("the manifest " + from + "@" + digest + " names a blob that is not a digest");
             }
         }
-        return new Naming(from, digest, to, scope, manifest, java.util.Collections.unmodifiableSet(blobs),
-                java.util.Set.of());
+        return new Naming(from, digest, to, scope, manifest, Collections.unmodifiableSet(blobs),
+                Set.of());
     }
 
     /**
@@ -425,7 +447,7 @@ public class ImageRegistry {
         String scope = naming.scope;
         String digest = naming.digest;
         Manifest manifest = naming.manifest;
-        java.util.Set<String> blobs = naming.blobs;
+        Set<String> blobs = naming.blobs;
         // The registry's filesystem storage rewrites a repository's link to a blob on every mount, and a manifest
         // stored while another build's mount rewrites the same link can find it empty (HTTP 400 DIGEST_INVALID /
         // MANIFEST_BLOB_UNKNOWN: seen by bench/load.sh, many builds naming images in one repository at once). So a
@@ -434,7 +456,7 @@ public class ImageRegistry {
         HttpResponse<byte[]> put = null;
         for (int attempt = 1; attempt <= PROMOTE_ATTEMPTS; attempt++) {
             if (attempt == 1 && !askFirst) {
-                java.util.Set<String> unlinked = new java.util.LinkedHashSet<>(blobs);
+                Set<String> unlinked = new LinkedHashSet<>(blobs);
                 unlinked.removeAll(naming.linked);
                 mountAll(scope, unlinked, from, to, false);
             } else {
@@ -453,7 +475,7 @@ public class ImageRegistry {
                 Thread.sleep(200L * attempt);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while naming " + to + ":" + tag);
+                throw new InterruptedIOException("interrupted while naming " + to + ":" + tag);
             }
         }
         expect(put, 201, "storing manifest " + to + ":" + tag);
@@ -478,7 +500,7 @@ public class ImageRegistry {
      * {@link Unreachable} (worth a retry) only when every failure was. The caller stores the manifest only after this
      * returned normally, so a manifest never names a blob that is not linked.
      */
-    private void mountAll(String scope, java.util.Collection<String> blobs, String from, String to, boolean askFirst)
+    private void mountAll(String scope, Collection<String> blobs, String from, String to, boolean askFirst)
             throws IOException {
         if (blobs.size() <= 1) {
             for (String blob : blobs) {
@@ -486,8 +508,8 @@ public class ImageRegistry {
             }
             return;
         }
-        java.util.List<String> order = java.util.List.copyOf(blobs);
-        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> order = List.copyOf(blobs);
+        AtomicInteger next = new AtomicInteger();
         IOException[] failed = new IOException[order.size()];
         // At most MOUNT_PARALLELISM workers (this thread is one), each taking the next blob until none is left.
         Runnable worker = () -> {
@@ -503,23 +525,23 @@ public class ImageRegistry {
             }
         };
         int helpers = Math.min(MOUNT_PARALLELISM, order.size()) - 1;
-        java.util.List<java.util.concurrent.Future<?>> started = new java.util.ArrayList<>(helpers);
+        List<Future<?>> started = new ArrayList<>(helpers);
         try {
             for (int h = 0; h < helpers; h++) {
                 started.add(MOUNTS.submit(worker));
             }
             worker.run();
-            for (java.util.concurrent.Future<?> f : started) {
+            for (Future<?> f : started) {
                 f.get();
             }
         } catch (InterruptedException e) {
             started.forEach(f -> f.cancel(true));
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while mounting blobs into " + to);
-        } catch (java.util.concurrent.ExecutionException e) {
+            throw new InterruptedIOException("interrupted while mounting blobs into " + to);
+        } catch (ExecutionException e) {
             throw new IOException("mounting blobs into " + to + ": " + e.getCause(), e.getCause());
         }
-        java.util.List<IOException> failures = new java.util.ArrayList<>();
+        List<IOException> failures = new ArrayList<>();
         for (IOException e : failed) {
             if (e != null) {
                 failures.add(e);
@@ -530,7 +552,7 @@ public class ImageRegistry {
         }
         String message = failures.size() + " of " + order.size() + " blob mounts from " + from + " into " + to
                 + " failed: " + failures.stream().map(Throwable::getMessage)
-                        .collect(java.util.stream.Collectors.joining("; "));
+                        .collect(Collectors.joining("; "));
         boolean transient_ = failures.stream().allMatch(e -> e instanceof Unreachable);
         IOException thrown = transient_ ? new Unreachable(message, failures.get(0)) : new IOException(message,
                 failures.get(0));
@@ -543,10 +565,10 @@ public class ImageRegistry {
      * idle, never more than {@code 4 × (MOUNT_PARALLELISM - 1)} (then the submitting thread waits for one: a naming
      * is never refused).
      */
-    private static final java.util.concurrent.ThreadPoolExecutor MOUNTS = new java.util.concurrent.ThreadPoolExecutor(
-            0, 4 * (MOUNT_PARALLELISM - 1), 30, java.util.concurrent.TimeUnit.SECONDS,
-            new java.util.concurrent.SynchronousQueue<>(), DaemonThreads.named("registry-mount"),
-            new java.util.concurrent.ThreadPoolExecutor.CallerRunsPolicy());
+    private static final ThreadPoolExecutor MOUNTS = new ThreadPoolExecutor(
+            0, 4 * (MOUNT_PARALLELISM - 1), 30, TimeUnit.SECONDS,
+            new SynchronousQueue<>(), DaemonThreads.named("registry-mount"),
+            new ThreadPoolExecutor.CallerRunsPolicy());
 
     /** Whether {@code repository} links the blob {@code digest} (a HEAD answered 200), asked with {@code scope}. */
     private boolean links(String scope, String repository, String digest) throws IOException {
@@ -654,9 +676,9 @@ public class ImageRegistry {
             url.append("service=").append(URLEncoder.encode(params.get("service"), StandardCharsets.UTF_8))
                     .append('&');
         }
-        url.append(java.util.Arrays.stream(scope.split(" "))
+        url.append(Arrays.stream(scope.split(" "))
                 .map(one -> "scope=" + URLEncoder.encode(one, StandardCharsets.UTF_8))
-                .collect(java.util.stream.Collectors.joining("&")));
+                .collect(Collectors.joining("&")));
         HttpResponse<byte[]> r = exchange(HttpRequest.newBuilder(URI.create(url.toString()))
                 .header("Authorization", basic).timeout(Duration.ofSeconds(30)).GET().build());
         expect(r, 200, "getting a registry token");

@@ -12,7 +12,9 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
 
 /**
  * Ephemeral hosts in Kubernetes: a build-host Pod (the image of Dockerfile.buildhost: dockerd 26 with
@@ -183,7 +185,7 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
     @Override
     protected List<String> destroy(String id) throws Exception {
         client.pods().inNamespace(namespace).withName(podName(id)).withGracePeriod(10).delete();
-        return awaitPod(id, java.util.Objects::isNull, Duration.ofMinutes(2)) == null ? List.of()
+        return awaitPod(id, Objects::isNull, Duration.ofMinutes(2)) == null ? List.of()
                 : List.of("Pod " + podName(id) + " still exists");
     }
 
@@ -194,7 +196,7 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
      * than a GET every 250 ms, and whose close with an event in flight stalled the mock server's event loop for
      * up to a minute in the unit tests.
      */
-    private Pod awaitPod(String id, java.util.function.Predicate<Pod> condition, Duration timeout)
+    private Pod awaitPod(String id, Predicate<Pod> condition, Duration timeout)
             throws InterruptedException {
         var resource = client.pods().inNamespace(namespace).withName(podName(id));
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -215,7 +217,7 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
             return List.of();
         }
         return client.pods().inNamespace(namespace).withLabel(POOL_LABEL, pool).list().getItems().stream()
-                .map(p -> p.getMetadata().getLabels().get(ID_LABEL)).filter(java.util.Objects::nonNull).toList();
+                .map(p -> p.getMetadata().getLabels().get(ID_LABEL)).filter(Objects::nonNull).toList();
     }
 
 }

@@ -2,16 +2,22 @@ package io.buildgateway.hostpool;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.DaemonThreads;
+import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -28,7 +34,7 @@ import java.util.function.Consumer;
 final class LocalEphemeralHosts extends EphemeralHosts {
 
     /** Threads that read the script's output (not the common pool: it has one thread on a 2-core machine). */
-    private static final java.util.concurrent.ExecutorService READERS = java.util.concurrent.Executors
+    private static final ExecutorService READERS = Executors
             .newCachedThreadPool(DaemonThreads.named("buildhost-script-output"));
 
     private final HostPoolProperties.Local local;
@@ -57,7 +63,7 @@ final class LocalEphemeralHosts extends EphemeralHosts {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
                     .digest(s.getBytes(StandardCharsets.UTF_8))).substring(0, 8);
-        } catch (java.security.NoSuchAlgorithmException e) {
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -140,11 +146,11 @@ final class LocalEphemeralHosts extends EphemeralHosts {
             env.put("BGW_BUILDHOST_EGRESS_BRIDGE", local.egress().bridge());
             env.put("BGW_BUILDHOST_EGRESS_PORT", Integer.toString(local.egress().port()));
         }
-        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
         Process p = pb.start();
         // Both streams are small (an endpoint, a few log lines); read on their own threads so neither blocks.
-        var out = java.util.concurrent.CompletableFuture.supplyAsync(() -> read(p.getInputStream()), READERS);
-        var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> read(p.getErrorStream()), READERS);
+        var out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()), READERS);
+        var err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()), READERS);
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
             p.destroyForcibly();
             p.waitFor(10, TimeUnit.SECONDS);
@@ -153,7 +159,7 @@ final class LocalEphemeralHosts extends EphemeralHosts {
         return new Result(p.exitValue(), out.join(), err.join());
     }
 
-    private static String read(java.io.InputStream in) {
+    private static String read(InputStream in) {
         try (in) {
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {

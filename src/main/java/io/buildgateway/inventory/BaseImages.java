@@ -1,6 +1,9 @@
 package io.buildgateway.inventory;
 
+import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.ImageReference;
 import io.buildgateway.shared.RequestInfo;
 import java.io.IOException;
 import java.net.URI;
@@ -24,6 +27,7 @@ import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Watches the approved base tags the inventory's images were built on (and any configured ones): asks the registry
@@ -44,7 +48,7 @@ class BaseImages {
     private final JdbcClient db;
     private final InventoryProperties properties;
     private final Rebuilds rebuilds;
-    private final io.buildgateway.policy.PolicyEvaluator policy;
+    private final PolicyEvaluator policy;
     private final OwnerNotices notices;
     private final ApplicationEventPublisher events;
     private final Clock clock;
@@ -54,11 +58,11 @@ class BaseImages {
     /** Serialises the watch across replicas ("bgw_base"): one replica records a move, the others then see it. */
     static final long WATCH_LOCK = 0x6267775f62617365L;
 
-    private final org.springframework.transaction.support.TransactionTemplate tx;
+    private final TransactionTemplate tx;
 
     BaseImages(JdbcClient db, InventoryProperties properties, Rebuilds rebuilds,
-            io.buildgateway.policy.PolicyEvaluator policy, OwnerNotices notices, ApplicationEventPublisher events,
-            Clock clock, org.springframework.transaction.support.TransactionTemplate tx) {
+            PolicyEvaluator policy, OwnerNotices notices, ApplicationEventPublisher events,
+            Clock clock, TransactionTemplate tx) {
         this.tx = tx;
         this.policy = policy;
         this.notices = notices;
@@ -181,7 +185,7 @@ class BaseImages {
     String resolve(String ref) throws IOException, InterruptedException {
         URI registry = URI.create(properties.registryUrl());
         String host = registry.getAuthority();
-        io.buildgateway.shared.ImageReference split = io.buildgateway.shared.ImageReference.split(ref);
+        ImageReference split = ImageReference.split(ref);
         String repository = split.repositoryOn(host);
         if (repository == null) {
             throw new IOException("not on the gateway's registry " + host);
@@ -197,7 +201,7 @@ class BaseImages {
             throw new IOException("registry answered HTTP " + r.statusCode() + " for " + ref);
         }
         String digest = r.headers().firstValue("Docker-Content-Digest").orElse("");
-        if (!io.buildgateway.shared.Digest.isValid(digest)) {
+        if (!Digest.isValid(digest)) {
             throw new IOException("registry sent no usable Docker-Content-Digest for " + ref);
         }
         return digest;

@@ -4,6 +4,8 @@ import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestInfo;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
@@ -313,7 +315,7 @@ class Deployments {
     }
 
     /** A row of {@link #DETAILS} as a deployment with its reasons, in the order the API has always listed them. */
-    private View view(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+    private View view(ResultSet rs, int n) throws SQLException {
         List<Map<String, Object>> reasons = new ArrayList<>();
         String provenance = rs.getString("provenance");
         if ("unknown".equals(provenance)) {

@@ -2,6 +2,8 @@ package io.buildgateway.inventory;
 
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -85,8 +87,8 @@ class ImageDetails {
         return new Map[] {config, lineage, scan};
     }
 
-    private static java.time.Instant instant(ResultSet rs, String column) throws SQLException {
-        java.sql.Timestamp t = rs.getTimestamp(column);
+    private static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
         return t == null ? null : t.toInstant();
     }
 }

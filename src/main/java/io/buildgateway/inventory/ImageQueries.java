@@ -3,6 +3,7 @@ package io.buildgateway.inventory;
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.auth.Role;
 import io.buildgateway.scanning.versions.VersionOrderings;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -38,7 +39,7 @@ class ImageQueries {
 
     /** One image as the list shows it (API.md's shape). */
     record ImageSummary(String digest, String ref, String team, String repository, List<String> tags,
-            java.time.Instant builtAt, UUID buildId, List<Map<String, String>> base, Map<String, Integer> vulnerabilities,
+            Instant builtAt, UUID buildId, List<Map<String, String>> base, Map<String, Integer> vulnerabilities,
             int deployments, String provenance) {
     }
 

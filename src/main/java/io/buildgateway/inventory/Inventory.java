@@ -3,6 +3,8 @@ package io.buildgateway.inventory;
 import io.buildgateway.builds.BuildSucceeded;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.RequestInfo;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.LinkedHashMap;
@@ -81,7 +83,7 @@ public class Inventory {
                 """).param(digest).query(Inventory::entry).optional();
     }
 
-    static Entry entry(java.sql.ResultSet rs, int n) throws java.sql.SQLException {
+    static Entry entry(ResultSet rs, int n) throws SQLException {
         return new Entry(rs.getString(1), rs.getString(2), rs.getString(3), rs.getObject(4, UUID.class),
                 rs.getTimestamp(5).toInstant(), rs.getString(6), rs.getString(7), rs.getString(8));
     }

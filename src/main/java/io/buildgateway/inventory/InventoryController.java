@@ -1,6 +1,7 @@
 package io.buildgateway.inventory;
 
 import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
 import io.swagger.v3.oas.annotations.Parameter;
@@ -82,7 +83,7 @@ class InventoryController {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
         }
         String position = cursor(cursor, after);
-        if (position != null && !io.buildgateway.shared.Digest.isValid(position)) {
+        if (position != null && !Digest.isValid(position)) {
             throw Problem.badRequest("invalid-parameter", "cursor must be the nextCursor of a previous page");
         }
         ImageQueries.Filter f = new ImageQueries.Filter(blank(team), blank(packageName), blank(packageVersionBelow),
@@ -107,7 +108,7 @@ class InventoryController {
     @GetMapping("/images/{digest}")
     @PreAuthorize("isAuthenticated()")
     ImageDetail image(@PathVariable String digest) {
-        if (!io.buildgateway.shared.Digest.isValid(digest)) {
+        if (!Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>");
         }
         Inventory.Entry e = inventory.find(digest).orElseThrow(() -> Problem.notFound("image " + digest));
@@ -148,7 +149,7 @@ class InventoryController {
         if (stale != null && !stale.equals("true") && !stale.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "stale must be true or false");
         }
-        if (digest != null && !io.buildgateway.shared.Digest.isValid(digest)) {
+        if (digest != null && !Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-parameter", "digest must be an image digest (sha256:<64 hex digits>)");
         }
         int n = limit(limit, DEPLOYMENTS_DEFAULT, DEPLOYMENTS_MAX);

@@ -1,8 +1,11 @@
 package io.buildgateway.inventory;
 
+import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.auth.Role;
 import io.buildgateway.builds.BuildSubmissions;
 import io.buildgateway.builds.BuildView;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestInfo;
 import java.sql.Timestamp;
@@ -69,7 +72,7 @@ class Rebuilds {
         }
         if (s.images() != null && !s.images().isEmpty()) {
             for (String d : s.images()) {
-                if (d == null || !io.buildgateway.shared.Digest.isValid(d)) {
+                if (d == null || !Digest.isValid(d)) {
                     throw Problem.badRequest("invalid-selector", "images must be sha256:<64 hex> digests");
                 }
             }
@@ -81,8 +84,8 @@ class Rebuilds {
         if (onlyImages) {
             digests.addAll(s.images());
         } else {
-            io.buildgateway.auth.GatewayPrincipal all = new io.buildgateway.auth.GatewayPrincipal(null, "rebuild",
-                    Set.of(io.buildgateway.auth.Role.SECURITY), Set.of());
+            GatewayPrincipal all = new GatewayPrincipal(null, "rebuild",
+                    Set.of(Role.SECURITY), Set.of());
             digests.addAll(images.digests(filter, all));
             if (s.images() != null && !s.images().isEmpty()) {
                 digests.retainAll(s.images());

@@ -1,6 +1,8 @@
 package io.buildgateway.provenance;
 
 import io.buildgateway.shared.Digest;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,8 +92,8 @@ final class CosignAttestation {
 
     static String sha256(byte[] content) {
         try {
-            return Digest.sha256(java.security.MessageDigest.getInstance("SHA-256").digest(content)).value();
-        } catch (java.security.NoSuchAlgorithmException e) {
+            return Digest.sha256(MessageDigest.getInstance("SHA-256").digest(content)).value();
+        } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }

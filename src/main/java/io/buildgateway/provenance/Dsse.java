@@ -4,6 +4,7 @@ import io.buildgateway.signing.GatewayKey;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.PublicKey;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,7 +65,7 @@ public final class Dsse {
                     throw new VerificationException("not a DSSE envelope: payloadType, payload and signatures are"
                             + " required");
                 }
-                List<Signature> sigs = new java.util.ArrayList<>();
+                List<Signature> sigs = new ArrayList<>();
                 for (JsonNode s : n.path("signatures")) {
                     sigs.add(new Signature(s.path("keyid").asString(""), s.path("sig").asString("")));
                 }

@@ -3,6 +3,7 @@ package io.buildgateway.provenance;
 import io.buildgateway.builds.BuildSucceeded;
 import io.buildgateway.hostpool.ImageRegistry;
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.RequestInfo;
 import io.buildgateway.signing.GatewayKey;
@@ -38,10 +39,10 @@ public class Provenance {
     private final Clock clock;
     private final String version;
 
-    private final io.buildgateway.shared.BuildPhases phases;
+    private final BuildPhases phases;
 
     Provenance(JdbcClient db, GatewayKey key, ImageRegistry registry, ProvenanceProperties properties,
-            ApplicationEventPublisher events, Clock clock, io.buildgateway.shared.BuildPhases phases) {
+            ApplicationEventPublisher events, Clock clock, BuildPhases phases) {
         this.phases = phases;
         this.db = db;
         this.key = key;
@@ -94,7 +95,7 @@ public class Provenance {
         events.publishEvent(new AuditRecord("provenance.signed", "image/" + image.value(),
                 AuditRecord.Outcome.SUCCESS, details, RequestInfo.system()));
         events.publishEvent(new Signed(image.value(), b.buildId()));
-        phases.record(b.buildId().toString(), io.buildgateway.shared.BuildPhases.PROVENANCE,
+        phases.record(b.buildId().toString(), BuildPhases.PROVENANCE,
                 System.nanoTime() - start);
     }
 

@@ -2,6 +2,7 @@ package io.buildgateway.provenance;
 
 import io.buildgateway.builds.BuildSucceeded;
 import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.ImageReference;
 import io.buildgateway.shared.SecretNames;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -151,7 +152,7 @@ public final class ProvenanceStatement {
      * ?repository_url=<registry>}.
      */
     static String purl(String reference) {
-        io.buildgateway.shared.ImageReference split = io.buildgateway.shared.ImageReference.split(reference);
+        ImageReference split = ImageReference.split(reference);
         String rest = split.name();
         String version = split.digest() != null ? split.digest() : split.tag();
         String registry = null;

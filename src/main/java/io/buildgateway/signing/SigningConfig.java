@@ -5,11 +5,13 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.PrivateKey;
 import java.security.Provider;
+import java.security.ProviderException;
 import java.security.Security;
 import java.security.cert.Certificate;
 import org.slf4j.Logger;
@@ -60,7 +62,7 @@ class SigningConfig {
         Path tmp = Files.createTempFile(dir, ".signing", ".tmp",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
         Files.writeString(tmp, key.privateKeyPem(), StandardCharsets.US_ASCII);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
         Files.writeString(Path.of(file + ".pub"), key.publicKeyPem(), StandardCharsets.US_ASCII);
         log.warn("generated a new signing key at {} (public key at {}.pub): fine for one VM or a test; a managed"
                 + " deployment provisions its key (see docs/operations.md)", file, file);
@@ -95,7 +97,7 @@ class SigningConfig {
                         + "' has no certificate, so its public key is unknown");
             }
             return GatewayKey.fromToken(provider, key, cert.getPublicKey());
-        } catch (GeneralSecurityException | IOException | java.security.ProviderException e) {
+        } catch (GeneralSecurityException | IOException | ProviderException e) {
             // ProviderException: the module did not load or the configured slot is not there.
             String cause = e.getCause() != null && e.getCause() != e ? " (" + e.getCause().getMessage() + ")" : "";
             throw new IllegalStateException("cannot open the PKCS#11 signing key: " + e.getMessage() + cause, e);

@@ -1,6 +1,7 @@
 package io.buildgateway.inventory.notify;
 
 import java.time.Instant;
+import java.time.temporal.Temporal;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -78,7 +79,7 @@ final class Messages {
 
     private String scalar(Object value) {
         if (value == null || value instanceof CharSequence || value instanceof Number || value instanceof Boolean
-                || value instanceof Enum<?> || value instanceof UUID || value instanceof java.time.temporal.Temporal) {
+                || value instanceof Enum<?> || value instanceof UUID || value instanceof Temporal) {
             return String.valueOf(value);
         }
         return json.writeValueAsString(value);
