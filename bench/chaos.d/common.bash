@@ -14,13 +14,15 @@ probe_token() {
     | jq -r .token
 }
 
-# submit_probe <token> <tag> <seconds its step runs>: the build id (empty when refused)
+# submit_probe <token> <tag> <seconds its step runs> [replica's base URL, default LOAD_BASE]: the build id (empty
+# when refused). The replica that takes a submission wakes its own dispatcher at once, the other claims only on its
+# next poll: to have a given replica run the probe, submit it there.
 submit_probe() {
-  local d
+  local d base=${4:-$LOAD_BASE}
   d=$(mktemp -d)
   printf 'FROM %s/base/busybox\nRUN echo chaos-%s && sleep %s\nUSER 65534\n' "$BGW_REGISTRY" "$2" "$3" >"$d/Dockerfile"
   tar -C "$d" -c Dockerfile | curl -s --max-time 60 -H "Authorization: Bearer $1" -H 'Content-Type: application/x-tar' \
-    --data-binary @- "$LOAD_BASE/api/v1/builds?image=probe/chaos&tag=$2&noCache=true" | jq -r '.id // empty' || true
+    --data-binary @- "$base/api/v1/builds?image=probe/chaos&tag=$2&noCache=true" | jq -r '.id // empty' || true
   rm -rf "$d"
 }
 

@@ -16,7 +16,8 @@ pid=$(cat "$PIDFILE")
 kill -0 "$pid"
 
 # Builds for replica B to run: the load's own, and probes whose step lasts long enough to be killed mid-build. Which
-# replica claims a queued build is a race (the load's team may also be at its quota): probes are submitted, one every
+# replica claims a queued build is a race (the load's team may also be at its quota): probes are submitted to replica B
+# (which wakes its own dispatcher at once; submitted to A, A won every race in a run of 2026-12-03), one every
 # 15 s, until replica B runs a build, at most CHAOS_REPLICA_PROBES (default 12). A replica that never got a build is
 # reported as such, not as a loss: nothing was killed.
 TOKEN=$(probe_token replica)
@@ -31,7 +32,7 @@ until on_b; do
     exit 0
   fi
   n=$((n + 1))
-  id=$(submit_probe "$TOKEN" "replica-$(date +%s)-$n" 25)
+  id=$(submit_probe "$TOKEN" "replica-$(date +%s)-$n" 25 "$VICTIM_BASE")
   [ -n "$id" ] && probes+=("$id")
   wait_for 15 on_b && break
 done

@@ -172,7 +172,7 @@ class BuildSequence {
             }
             host.tag(imageId, name, job.tag());
             output.accept("Pushing " + ref + "\n");
-            PushRetry retry = quarantinePush.retry(job, imageId, deadline, cancelled, output);
+            PushRetry retry = quarantinePush.retryOnHost(job, imageId, deadline, cancelled, output);
             // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
             String pushed = retry.run("push to " + registry, () -> retry.awaitPush(host.push(name, job.tag(),
                     job.repository()), cancelled, deadline));

@@ -65,6 +65,12 @@ final class PushRetry {
     private final Clock clock;
     private final BooleanSupplier cancelled;
     private final Consumer<String> output;
+    /**
+     * Asked after each failed attempt of an operation the build host's daemon makes (the push, the quarantine push):
+     * true when that daemon stopped answering. Its push cannot succeed then, whatever the registry does, so the build
+     * ends at once and {@code BuildSequence.run} names it "host lost" instead of waiting out the deadline.
+     */
+    private final BooleanSupplier hostLost;
     private int attempts;
     private Duration backoff = FIRST;
     /** The operation {@link #run} is trying ("push to 127.0.0.1:5000") and its last error, for the reason. */
@@ -78,6 +84,12 @@ final class PushRetry {
 
     PushRetry(String buildId, String imageId, Duration timeout, Instant deadline, Clock clock,
             BooleanSupplier cancelled, Consumer<String> output) {
+        this(buildId, imageId, timeout, deadline, clock, cancelled, output, () -> false);
+    }
+
+    PushRetry(String buildId, String imageId, Duration timeout, Instant deadline, Clock clock,
+            BooleanSupplier cancelled, Consumer<String> output, BooleanSupplier hostLost) {
+        this.hostLost = hostLost;
         this.buildId = buildId;
         this.imageId = imageId;
         this.timeout = timeout;
@@ -100,6 +112,12 @@ final class PushRetry {
             } catch (Failed e) {
                 error = e.getMessage();
                 lastError = error;
+            }
+            if (hostLost.getAsBoolean()) {
+                attempts++;
+                log.warn("build {}: the {} failed and its build host stopped answering: {}", buildId, what, error);
+                throw new Stopped(new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, what
+                        + " failed: " + error + " (the build host's daemon stopped answering)"));
             }
             Duration wait = afterFailure(error, clock.instant(), deadline);
             if (wait == null) {

@@ -41,6 +41,7 @@ final class QuarantinePush {
 
     private static final java.security.SecureRandom RUNS = new java.security.SecureRandom();
 
+    private final BuildHosts hosts;
     private final String registry;
     private final ImageRegistry registryApi;
     private final List<ImageGate> gates;
@@ -54,6 +55,7 @@ final class QuarantinePush {
 
     QuarantinePush(BuildHosts hosts, ImageRegistry registryApi, List<ImageGate> gates, BuildPhases phases,
             Clock clock, ScheduledExecutorService later, java.util.concurrent.Executor beside) {
+        this.hosts = hosts;
         this.registry = hosts.registry();
         this.registryApi = registryApi;
         this.gates = gates;
@@ -111,7 +113,7 @@ final class QuarantinePush {
             }
             long tv = System.nanoTime();
             output.accept("Pushing " + name + ":" + job.tag() + "\n");
-            PushRetry pushing = retry(job, imageId, deadline, cancelled, output);
+            PushRetry pushing = retryOnHost(job, imageId, deadline, cancelled, output);
             String quarantined = pushing.run("push to " + registry, () -> {
                 if (pushing.attempts() > 0) {
                     push[0] = host.push(held, QUARANTINE_TAG, quarantine);
@@ -279,6 +281,16 @@ final class QuarantinePush {
     PushRetry retry(BuildJob job, String imageId, Instant deadline, BooleanSupplier cancelled,
             Consumer<String> output) {
         return new PushRetry(job.buildId(), imageId, timeout, deadline, clock, cancelled, output);
+    }
+
+    /**
+     * The retry of a push the build host's daemon makes: as {@link #retry}, but it ends at once, without waiting out
+     * the deadline, when a failed attempt finds the host's daemon unreachable (the build then fails "host lost").
+     */
+    PushRetry retryOnHost(BuildJob job, String imageId, Instant deadline, BooleanSupplier cancelled,
+            Consumer<String> output) {
+        return new PushRetry(job.buildId(), imageId, timeout, deadline, clock, cancelled, output,
+                () -> hosts.lostDuringBuild(job.host()));
     }
 
     /**

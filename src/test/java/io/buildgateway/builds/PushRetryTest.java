@@ -130,4 +130,25 @@ class PushRetryTest {
                     + " after 2 attempts (last error: Get \"http://registry:5000/v2/\": EOF)");
         });
     }
+
+    @Test
+    void aDaemonPushEndsAtOnceWhenItsHostStoppedAnsweringInsteadOfWaitingOutTheDeadline() {
+        Clock clock = Clock.fixed(T0, ZoneOffset.UTC);
+        int[] asked = {0};
+        PushRetry retry = new PushRetry("b-1", "sha256:image", Duration.ofMinutes(5), T0.plusSeconds(300), clock,
+                () -> false, lines::add, () -> asked[0]++ > 0);
+        int[] calls = {0};
+        assertThatThrownBy(() -> retry.run("push to registry:5000", () -> {
+            calls[0]++;
+            throw new PushRetry.Failed("Connection refused");
+        })).isInstanceOfSatisfying(PushRetry.Stopped.class, stopped -> {
+            assertThat(stopped.outcome().result()).isEqualTo(BuildOutcome.Result.FAILED);
+            assertThat(stopped.outcome().reason()).isEqualTo("push to registry:5000 failed: Connection refused"
+                    + " (the build host's daemon stopped answering)");
+        });
+        // the first failure found the host alive and was tried again after 1 s; the second found it gone
+        assertThat(calls[0]).isEqualTo(2);
+        assertThat(retry.attempts()).isEqualTo(2);
+        assertThat(lines).hasSize(1);
+    }
 }
