@@ -88,6 +88,7 @@ class ImageController {
         compliance.put("arf", store.arfContents(scan.buildId()).stream()
                 .map(c -> Map.of("content", c, "href", "/api/v1/images/" + digest + "/scans/compliance/arf?content="
                         + c)).toList());
+        compliance.put("composedWith", store.composedWith(scan.buildId()).map(json::readTree).orElse(null));
         out.put("compliance", compliance);
         out.put("timings", json.readTree(scan.timings()));
         return out;

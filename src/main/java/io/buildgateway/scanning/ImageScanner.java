@@ -67,6 +67,10 @@ class ImageScanner implements ImageGate {
     private final OpenScap openScap;
     private final LayerCache layerCache;
     private final ComplianceCache complianceCache;
+    /** OpenSCAP composed over a base's stored evaluation, and the base's own evaluation after a build. */
+    private final ComposedCompliance composer;
+    /** The keys of base chains being evaluated in the background (one evaluation per base at a time). */
+    private final java.util.Set<String> basesInFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final BuildPhases phases;
     private final ScanningProperties properties;
     private final TransactionTemplate tx;
@@ -89,6 +93,7 @@ class ImageScanner implements ImageGate {
             TransactionTemplate tx, ApplicationEventPublisher events, JsonMapper json, Clock clock,
             BuildPhases phases, io.buildgateway.shared.BackgroundPriority priority) {
         this.workers = Executors.newCachedThreadPool(priority.threads("image-compliance"));
+        this.composer = new ComposedCompliance(openScap, complianceCache, layerCache);
         this.phases = phases;
         this.policy = policy;
         this.advisories = advisories;
@@ -265,6 +270,10 @@ class ImageScanner implements ImageGate {
             }
         });
 
+        if (evaluate && result != null && result.composedWith() == null && complianceParts.getOrDefault(
+                "complianceReused", 0L) == 0L && baseLayers > 0 && baseLayers < facts.layers().size()) {
+            evaluateBaseLater(facts.layers().subList(0, baseLayers), facts.id());
+        }
         Evaluation verdict = policy.judge(image.job().team(), repository, evidence);
         timings.put("totalMs", ms(start));
         String id = image.job().buildId();
@@ -558,6 +567,7 @@ class ImageScanner implements ImageGate {
                 Optional<ComplianceResult> known = complianceCache.get(key);
                 if (known.isPresent()) {
                     parts.put("complianceReused", 1L);
+                    parts.put("complianceComposed", known.get().composedWith() != null ? 1L : 0L);
                     parts.put("complianceMs", ms(t));
                     return new TimedCompliance(known.get(), parts);
                 }
@@ -585,9 +595,16 @@ class ImageScanner implements ImageGate {
                     parts.put("rootfsMs", ms(s));
                     budget.check();
                     s = System.nanoTime();
-                    ComplianceResult result = openScap.evaluate(rootfs, budget.remaining(), image.facts().id(),
-                            image.output());
-                    parts.put("oscapMs", ms(s));
+                    ComposedCompliance.Outcome outcome = composer.evaluate(chain, rootfs, work, budget,
+                            image.facts().id(), image.output());
+                    ComplianceResult result = outcome.result();
+                    parts.put("oscapMs", ms(s) - outcome.deltaMs());
+                    parts.put("complianceComposed", result.composedWith() != null ? 1L : 0L);
+                    if (result.composedWith() != null) {
+                        parts.put("complianceBaseLayers", (long) result.composedWith().baseLayers());
+                        parts.put("deltaMs", outcome.deltaMs());
+                        parts.put("deltaEntries", outcome.deltaEntries());
+                    }
                     keepLater(key, result);
                     parts.put("complianceMs", ms(t));
                     return new TimedCompliance(result, parts);
@@ -618,6 +635,49 @@ class ImageScanner implements ImageGate {
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
             complianceCache.put(key, result);
         }
+    }
+
+    /**
+     * Evaluates a base's own layer chain once, in the background at the workers' (background) priority, after a
+     * derived image's scan found no stored result for it, so that later images on that base are composed over it
+     * (docs/scanning.md, "Composed over the base's evaluation"). Not beside the image's own run: that would take CPU
+     * from the build's critical path for a result only later builds use. The layers are in the cache (the scan just
+     * stored them); one pruned meanwhile makes the lease fail and nothing is evaluated.
+     */
+    private void evaluateBaseLater(List<String> baseChain, String imageId) {
+        String key;
+        try {
+            key = ComplianceCache.key(baseChain, openScap.configurationDigest());
+        } catch (IOException e) {
+            return;
+        }
+        if (complianceCache.has(key) || !basesInFlight.add(key)) {
+            return;
+        }
+        try {
+            workers.execute(() -> {
+                Path work = properties.workDir().resolve("base-" + key.substring(0, 16) + "-" + UUID.randomUUID());
+                long t = System.nanoTime();
+                try {
+                    ComplianceResult r = composer.evaluateChain(baseChain, work, null,
+                            "the base layers of " + imageId);
+                    log.info("OpenSCAP on the {} base layer(s) of image {}: {} in {} ms (kept for composing)",
+                            baseChain.size(), imageId, r.status(), ms(t));
+                } catch (IOException | RuntimeException e) {
+                    log.info("OpenSCAP on the base layers of image {} not evaluated: {}", imageId, e.toString());
+                } finally {
+                    basesInFlight.remove(key);
+                    deleteQuietly(work);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            basesInFlight.remove(key);
+        }
+    }
+
+    /** How many base evaluations run in the background now (for tests that wait for one to be kept). */
+    int baseEvaluationsRunning() {
+        return basesInFlight.size();
     }
 
     /** A compliance result with the times its parts took (layer cache, root filesystem, oscap; whether reused). */
@@ -706,6 +766,9 @@ class ImageScanner implements ImageGate {
         // Recorded once the database is back, if it is away (a restart): the verdict does not depend on it.
         io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s -> {
             store.insert(scan, sbom, compliance.arfs(), packages, vulnerabilities);
+            if (compliance.composedWith() != null) {
+                store.composedWith(buildId, json.writeValueAsString(compliance.composedWith()));
+            }
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("imageId", facts.id());
             details.put("repository", image.job().repository());
@@ -714,6 +777,9 @@ class ImageScanner implements ImageGate {
             details.put("packages", packages.size());
             details.put("vulnerabilities", vulnerabilities.size());
             details.put("compliance", scan.complianceStatus());
+            if (compliance.composedWith() != null) {
+                details.put("complianceComposedWith", compliance.composedWith().baseKey());
+            }
             details.put("policyDigest", verdict.policyDigest());
             if (stoppedBecause != null) {
                 details.put("stopped", stoppedBecause);
@@ -734,6 +800,8 @@ class ImageScanner implements ImageGate {
                 .append(vulnerabilities.size()).append("; compliance: ")
                 .append(compliance.status().name().toLowerCase(Locale.ROOT))
                 .append(compliance.status() == ComplianceResult.Status.NOT_RUN ? " (" + compliance.message() + ")" : "")
+                .append(compliance.composedWith() == null ? "" : " (composed over the base's evaluation of "
+                        + compliance.composedWith().baseLayers() + " layer(s))")
                 .append('\n');
         for (Finding f : verdict.findings()) {
             out.append("  ").append(f.severity()).append(' ').append(f.rule()).append(": ").append(f.message())

@@ -36,7 +36,7 @@ final class RootfsView {
         this.canChown = "root".equals(System.getProperty("user.name"));
     }
 
-    private record DirAttributes(int mode, long uid, long gid) {
+    record DirAttributes(int mode, long uid, long gid) {
     }
 
     /** Builds the view of {@code diffIds} (bottom first) in the empty folder {@code rootfs}; returns its entries. */
@@ -164,10 +164,11 @@ final class RootfsView {
         }
     }
 
-    private record Op(byte kind, String path, String link, DirAttributes attributes) {
+    record Op(byte kind, String path, String link, DirAttributes attributes) {
     }
 
-    private static List<Op> read(Path opsFile) throws IOException {
+    /** A cached layer's operations in tar order ({@link LayerCache#ops}). */
+    static List<Op> read(Path opsFile) throws IOException {
         List<Op> ops = new ArrayList<>();
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(opsFile)))) {
             while (true) {

@@ -103,6 +103,16 @@ class ScanStore {
         }
     }
 
+    /** The base evaluation the scan's compliance result was composed with (JSON), or null. */
+    void composedWith(UUID buildId, String baseJson) {
+        db.sql("update image_scan set compliance_base = ? where build_id = ?").params(baseJson, buildId).update();
+    }
+
+    Optional<String> composedWith(UUID buildId) {
+        return db.sql("select compliance_base from image_scan where build_id = ?").param(buildId)
+                .query((rs, n) -> Optional.ofNullable(rs.getString(1))).optional().flatMap(o -> o);
+    }
+
     void pushed(UUID buildId, String digest) {
         db.sql("update image_scan set image_digest = ? where build_id = ?").params(digest, buildId).update();
     }

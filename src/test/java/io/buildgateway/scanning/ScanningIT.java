@@ -324,6 +324,58 @@ class ScanningIT extends IntegrationTest {
         assertThat(phaseCount("provenance")).isGreaterThanOrEqualTo(provenanceBefore + 2);
     }
 
+    @org.springframework.beans.factory.annotation.Autowired
+    private ImageScanner scanner;
+
+    @Test
+    void aDerivedDebianImageIsEvaluatedOverItsBasesEvaluationAndKeepsItsVerdict() throws Exception {
+        String token = builder("scan");
+        String from = "FROM " + registryAddress() + "/base/debian:12\n";
+        // The first image on the base: composed if an earlier build's base evaluation is kept, else evaluated in
+        // full, and the base's own layers evaluated in the background for the images that follow.
+        JsonNode first = build(token, "scan/compose-" + RUN, Tars.dockerfile(from + "RUN echo " + RUN
+                + "-1 > /srv/one\nUSER nobody\nHEALTHCHECK NONE\n"));
+        assertThat(first.path("status").asString()).as(first.toString()).isEqualTo("SUCCEEDED");
+        long until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+        while (scanner.baseEvaluationsRunning() > 0 && System.nanoTime() < until) {
+            Thread.sleep(200);
+        }
+        assertThat(scanner.baseEvaluationsRunning()).as("the base's evaluation ended").isZero();
+
+        JsonNode clean = build(token, "scan/compose-" + RUN, Tars.dockerfile(from + "RUN echo " + RUN
+                + "-2 > /srv/two && mkdir /srv/data && chmod 0750 /srv/data\nUSER nobody\nHEALTHCHECK NONE\n"));
+        assertThat(clean.path("status").asString()).as(clean.toString()).isEqualTo("SUCCEEDED");
+        JsonNode scan = read(get(token, "/api/v1/images/" + clean.path("imageDigest").asString() + "/scans"));
+        assertThat(scan.path("timings").path("complianceComposed").asLong()).as(scan.toString()).isEqualTo(1);
+        assertThat(scan.path("timings").path("complianceReused").asLong()).isZero();
+        JsonNode composedWith = scan.path("compliance").path("composedWith");
+        assertThat(composedWith.path("baseLayers").asInt()).isEqualTo(scan.path("base").path("layers").asInt())
+                .isPositive();
+        assertThat(composedWith.path("contents").toString()).contains("gateway-baseline-xccdf.xml");
+        assertThat(scan.path("compliance").path("status").asString()).isEqualTo("passed");
+        assertThat(scan.path("compliance").path("rules")).hasSize(5);
+        // the delta run's ARF and the base's it points to
+        assertThat(scan.path("compliance").path("arf").toString()).contains("\"gateway-baseline-xccdf.xml\"")
+                .contains("base:gateway-baseline-xccdf.xml");
+        String baseArf = get(token, "/api/v1/images/" + clean.path("imageDigest").asString()
+                + "/scans/compliance/arf?content=base:gateway-baseline-xccdf.xml").body();
+        assertThat(baseArf).contains("arf:asset-report-collection");
+        assertThat(get(token, "/api/v1/builds/" + clean.path("id").asString() + "/logs").body())
+                .contains("composed over the base's evaluation");
+
+        // composed, and still refused for what its own layer did
+        JsonNode broken = build(token, "scan/compose-bad-" + RUN, Tars.dockerfile(from
+                + "RUN echo 'toor:x:0:0::/root:/bin/sh' >> /etc/passwd && echo " + RUN
+                + " > /srv/three\nUSER nobody\nHEALTHCHECK NONE\n"));
+        assertThat(broken.path("status").asString()).isEqualTo("FAILED");
+        assertThat(broken.path("failureReason").asString()).contains("image-compliance").contains("uid");
+        assertThat(get(token, "/api/v1/builds/" + broken.path("id").asString() + "/logs").body())
+                .contains("compliance: failed (composed over the base's evaluation of "
+                        + composedWith.path("baseLayers").asInt() + " layer(s))")
+                .contains("only-root-has-uid-0");
+        assertNotInRegistry("scan/compose-bad-" + RUN, broken);
+    }
+
     private long phaseCount(String phase) {
         return meters.find("gateway.build.phase").tag("phase", phase).timers().stream()
                 .mapToLong(io.micrometer.core.instrument.Timer::count).sum();

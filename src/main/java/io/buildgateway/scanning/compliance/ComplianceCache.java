@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class ComplianceCache {
 
     private static final Logger log = LoggerFactory.getLogger(ComplianceCache.class);
-    private static final int FORMAT = 1;
+    private static final int FORMAT = 2; // 2: with the base a result was composed with
 
     private final Path dir;
     private final int maxEntries;
@@ -61,6 +61,11 @@ public final class ComplianceCache {
         return HexFormat.of().formatHex(sha.digest());
     }
 
+    /** Whether a result is kept under the key (without reading it). */
+    public boolean has(String key) {
+        return Files.isRegularFile(dir.resolve(key));
+    }
+
     public Optional<ComplianceResult> get(String key) {
         Path file = dir.resolve(key);
         if (!Files.isRegularFile(file)) {
@@ -83,8 +88,19 @@ public final class ComplianceCache {
                 String content = in.readUTF();
                 arfs.add(new ComplianceResult.Arf(content, in.readNBytes(in.readInt())));
             }
+            ComplianceResult.ComposedWith composed = null;
+            if (in.readBoolean()) {
+                int layers = in.readInt();
+                String baseKey = in.readUTF();
+                int c = in.readInt();
+                List<String> contents = new ArrayList<>(c);
+                for (int i = 0; i < c; i++) {
+                    contents.add(in.readUTF());
+                }
+                composed = new ComplianceResult.ComposedWith(layers, baseKey, contents);
+            }
             Files.setLastModifiedTime(file, FileTime.from(Instant.now()));
-            return Optional.of(new ComplianceResult(status, rules, arfs, message));
+            return Optional.of(new ComplianceResult(status, rules, arfs, message, composed));
         } catch (IOException | IllegalArgumentException e) {
             log.warn("compliance result {} is unreadable; evaluating again", file, e);
             return Optional.empty();
@@ -117,6 +133,16 @@ public final class ComplianceCache {
                     out.writeUTF(arf.content());
                     out.writeInt(arf.xml().length);
                     out.write(arf.xml());
+                }
+                ComplianceResult.ComposedWith composed = result.composedWith();
+                out.writeBoolean(composed != null);
+                if (composed != null) {
+                    out.writeInt(composed.baseLayers());
+                    out.writeUTF(composed.baseKey());
+                    out.writeInt(composed.contents().size());
+                    for (String c : composed.contents()) {
+                        out.writeUTF(c);
+                    }
                 }
             }
             Files.move(tmp, dir.resolve(key), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

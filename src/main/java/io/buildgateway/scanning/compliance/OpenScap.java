@@ -16,6 +16,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -285,6 +286,16 @@ public final class OpenScap {
      * @param notes lines for the build's log: a timeout and its retry
      */
     public ComplianceResult evaluate(Path rootfs, Duration limitOrNull, String image, Consumer<String> notes) {
+        return evaluate(rootfs, null, limitOrNull, image, notes);
+    }
+
+    /**
+     * As {@link #evaluate(Path, Duration, String, Consumer)}, for the content files named in {@code onlyOrNull} (all
+     * when null): a composed evaluation runs the composable content files on the delta view and the rest on the
+     * whole root filesystem. The profile is checked against every content file of the folder, as for a whole run.
+     */
+    public ComplianceResult evaluate(Path rootfs, java.util.Set<String> onlyOrNull, Duration limitOrNull, String image,
+            Consumer<String> notes) {
         Objects.requireNonNull(rootfs, "rootfs");
         if (!available()) {
             String reason;
@@ -318,6 +329,21 @@ public final class OpenScap {
         }
         if (profile != null && !useProfile.contains(true)) {
             return error("the profile " + profile + " is declared by none of the content files " + names(contents));
+        }
+        if (onlyOrNull != null) {
+            List<Path> chosen = new ArrayList<>();
+            List<Boolean> chosenProfile = new ArrayList<>();
+            for (int i = 0; i < contents.size(); i++) {
+                if (onlyOrNull.contains(contents.get(i).getFileName().toString())) {
+                    chosen.add(contents.get(i));
+                    chosenProfile.add(useProfile.get(i));
+                }
+            }
+            if (chosen.isEmpty()) {
+                return error("none of the content files " + onlyOrNull + " is in " + contentDir);
+            }
+            contents = chosen;
+            useProfile = chosenProfile;
         }
 
         Size size = size(root);
@@ -423,6 +449,36 @@ public final class OpenScap {
 
     private static ComplianceResult error(String message) {
         return new ComplianceResult(Status.ERROR, List.of(), List.of(), message);
+    }
+
+    /** The names of the content files evaluated ({@code *-xccdf.xml}, {@code *-ds.xml}), in order. */
+    public List<String> contentNames() throws IOException {
+        return contentFiles().stream().map(p -> p.getFileName().toString()).toList();
+    }
+
+    /**
+     * What each content file declares about composing its rules ({@link Composition}): the content files with a
+     * valid {@code <name>.compose} beside them. A declaration that cannot be read or parsed is left out (that content
+     * file is evaluated in full) and logged.
+     */
+    public Map<String, Composition> compositions() throws IOException {
+        Map<String, Composition> out = new java.util.LinkedHashMap<>();
+        for (Path content : contentFiles()) {
+            String name = content.getFileName().toString();
+            Path declared = contentDir.resolve(Composition.fileFor(name));
+            if (!Files.isRegularFile(declared)) {
+                continue;
+            }
+            List<String> problems = new ArrayList<>();
+            Optional<Composition> c = Composition.parse(Files.readString(declared, StandardCharsets.UTF_8), problems);
+            if (c.isPresent()) {
+                out.put(name, c.get());
+            } else {
+                log.warn("compliance composition {} is not valid, {} is evaluated in full: {}", declared, name,
+                        problems);
+            }
+        }
+        return out;
     }
 
     private List<Path> contentFiles() throws IOException {
