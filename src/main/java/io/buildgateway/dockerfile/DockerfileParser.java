@@ -647,6 +647,12 @@ public final class DockerfileParser {
      * or words that all contain '='. The message of its refusal, or null.
      */
     static String nameValueError(String keyword, String rest, char escape) {
+        // Most ENV and LABEL lines are NAME=value words without quotes or escapes: answered without making the words.
+        return plainAssignments(rest, escape) ? null : nameValueErrorByWords(keyword, rest, escape);
+    }
+
+    /** {@link #nameValueError} from the words themselves: the daemon's check as it reads. */
+    static String nameValueErrorByWords(String keyword, String rest, char escape) {
         List<String> words = nameValueWords(rest, escape);
         if (words.isEmpty()) {
             return null;
@@ -661,6 +667,33 @@ public final class DockerfileParser {
             }
         }
         return null;
+    }
+
+    /**
+     * Whether the text has no quote and no escape character (so its words are {@link #plainWords}) and every word
+     * has an '=': then {@link #nameValueErrorByWords} has nothing to say (no words, or all of the NAME=value form).
+     */
+    private static boolean plainAssignments(String rest, char escape) {
+        if (rest.indexOf('\'') >= 0 || rest.indexOf('"') >= 0 || rest.indexOf(escape) >= 0) {
+            return false;
+        }
+        int n = rest.length();
+        int pos = 0;
+        while (pos < n) {
+            while (pos < n && isGoSpace(rest.charAt(pos))) {
+                pos++;
+            }
+            int start = pos;
+            boolean assignment = false;
+            while (pos < n && !isGoSpace(rest.charAt(pos))) {
+                assignment |= rest.charAt(pos) == '=';
+                pos++;
+            }
+            if (pos > start && !assignment) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The daemon's {@code parseWords}: words at Go whitespace, quotes and escapes kept in them. */

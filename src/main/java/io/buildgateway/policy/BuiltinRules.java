@@ -92,10 +92,15 @@ final class BuiltinRules {
     }
 
     static boolean hasArg(ShellCommands.Command c, String... options) {
-        for (String w : c.words()) {
+        List<String> words = c.words();
+        for (int k = 0; k < words.size(); k++) { // by index: asked of every package manager's command by many rules
+            String w = words.get(k);
+            // A word matches an option only when it starts with the option's first character (an empty word only
+            // an empty option): most words are no option at all and are passed over at that one comparison.
+            char first = w.isEmpty() ? 0 : w.charAt(0);
             for (String o : options) {
-                if (w.equals(o) || (w.length() > o.length() && w.charAt(o.length()) == '=' && o.startsWith("--")
-                        && w.startsWith(o))) {
+                if ((o.isEmpty() ? w.isEmpty() : o.charAt(0) == first) && (w.equals(o) || (w.length() > o.length()
+                        && w.charAt(o.length()) == '=' && o.startsWith("--") && w.startsWith(o)))) {
                     return true;
                 }
             }

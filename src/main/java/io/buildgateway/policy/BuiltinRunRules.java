@@ -90,8 +90,8 @@ final class BuiltinRunRules {
                                     && c.lowerContains("strict-ssl") && c.lowerContains("false"))
                                     || (p.equals("git") && c.lowerContains("sslverify")
                                     && c.lowerContains("false"))
-                                    || (c.mentions('=') && (c.lowerContains("sslverify=false")
-                                    || c.lowerContains("sslverify=0")))
+                                    || (c.mentions('=') && c.lowerContainsAnyAssignment("sslverify=false",
+                                    "sslverify=0"))
                                     || ((p.equals("export") || c.words().get(0).contains("="))
                                     && insecureAssignment(c.words()));
                             if (bad) {
@@ -117,9 +117,8 @@ final class BuiltinRunRules {
                         if (PACKAGE_MANAGERS.contains(c.program()) && hasArg(c, "--allow-unauthenticated",
                                 "--allow-insecure-repositories", "--force-yes", "--nogpgcheck", "--allow-untrusted",
                                 "--nosignature", "--nodigest", "--no-gpg-checks", "--insecure")
-                                || c.mentions('=') && (c.lowerContains("gpgcheck=0")
-                                || c.lowerContains("gpgcheck=false") || c.lowerContains("trusted=yes")
-                                || c.lowerContains("allow-insecure=yes"))
+                                || c.mentions('=') && c.lowerContainsAnyAssignment("gpgcheck=0", "gpgcheck=false",
+                                "trusted=yes", "allow-insecure=yes")
                                 || c.mentions('"') && c.lowerText().contains("allowunauthenticated \"true\"")) {
                             emit.emit(i.line(), i.keyword(), "package signature checks are disabled: "
                                     + abbreviate(c.text()));

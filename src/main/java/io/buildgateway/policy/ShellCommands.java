@@ -134,6 +134,38 @@ final class ShellCommands {
             return false;
         }
 
+        /**
+         * Exactly {@code lowerContains(a) || lowerContains(b) || …} for needles that each have an '=' (lower-case
+         * ASCII, no space): one walk over the words with an '=' instead of one per needle, a non-ASCII word
+         * lower-cased once.
+         */
+        boolean lowerContainsAnyAssignment(String... needles) {
+            if (lowerText != null) {
+                for (String needle : needles) {
+                    if (lowerText.contains(needle)) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+            for (int w = 0; w < words.size(); w++) {
+                String word = words.get(w);
+                if (word.indexOf('=') < 0) {
+                    continue; // no character but '=' lower-cases to '=': every needle has one
+                }
+                String lower = isAscii(word) ? null : word.toLowerCase(java.util.Locale.ROOT);
+                for (String needle : needles) {
+                    if (word.length() < needle.length()) {
+                        continue;
+                    }
+                    if (lower == null ? asciiFoldedIndexOf(word, needle) : lower.contains(needle)) {
+                        return true;
+                    }
+                }
+            }
+            return false;
+        }
+
         private static boolean isAscii(String word) {
             for (int k = 0; k < word.length(); k++) {
                 if (word.charAt(k) >= 0x80) {
@@ -213,15 +245,20 @@ final class ShellCommands {
                     word.append(script, spanStart, spanEnd);
                     spanStart = -1;
                 }
+                // The quoted text goes into the word in runs between backslashes (each backslash dropped, the
+                // character after it kept), not character by character.
                 int j = i + 1;
+                int run = j;
                 while (j < n && script.charAt(j) != '"') {
                     if (script.charAt(j) == '\\' && j + 1 < n) {
-                        j++;
+                        word.append(script, run, j);
+                        wordMarks |= marks(script, run, j);
+                        run = ++j; // the escaped character starts the next run
                     }
-                    word.append(script.charAt(j));
-                    wordMarks |= mark(script.charAt(j));
                     j++;
                 }
+                word.append(script, run, j);
+                wordMarks |= marks(script, run, j);
                 inWord = true;
                 i = j;
             } else if (c == '\\' && i + 1 < n) {

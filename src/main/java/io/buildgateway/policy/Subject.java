@@ -750,6 +750,7 @@ final class Subject {
         return d.argumentWords;
     }
 
+    /** The word with its quotes and escapes removed as the rules read it; the word itself when it has none. */
     private static String unquote(String word) {
         if (word.indexOf('"') < 0 && word.indexOf('\'') < 0 && word.indexOf('\\') < 0) {
             return word;
@@ -762,9 +763,22 @@ final class Subject {
         Derived d = derived(i);
         if (d.env == null) {
             // The rules judge the words with their quotes removed (the expansion processes them as written).
-            Map<String, String> pairs = new java.util.LinkedHashMap<>();
-            rawEnv(i).forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
-            d.env = Collections.unmodifiableMap(pairs);
+            // Most pairs have no quote or escape: then the pairs as written are the ones the rules see.
+            Map<String, String> raw = rawEnv(i);
+            boolean unquoted = true;
+            for (Map.Entry<String, String> e : raw.entrySet()) {
+                if (unquote(e.getKey()) != e.getKey() || unquote(e.getValue()) != e.getValue()) {
+                    unquoted = false;
+                    break;
+                }
+            }
+            if (unquoted) {
+                d.env = Collections.unmodifiableMap(raw);
+            } else {
+                Map<String, String> pairs = new java.util.LinkedHashMap<>();
+                raw.forEach((k, v) -> pairs.put(unquote(k), unquote(v)));
+                d.env = Collections.unmodifiableMap(pairs);
+            }
         }
         return d.env;
     }

@@ -75,6 +75,18 @@ class LintFastPathsTest {
                 boolean expected = String.join(" ", words).toLowerCase(java.util.Locale.ROOT).contains(needle);
                 assertThat(c.lowerContains(needle)).as("%s %s", words, needle).isEqualTo(expected);
             }
+            // The rules' groups of '=' needles in one walk: as the lower-cased text's contains of any of them,
+            // before and after the lower-cased text is made.
+            String lowered = String.join(" ", words).toLowerCase(java.util.Locale.ROOT);
+            for (List<String> group : List.of(List.of("sslverify=false", "sslverify=0"), List.of("gpgcheck=0",
+                    "gpgcheck=false", "trusted=yes", "allow-insecure=yes"))) {
+                boolean expected = group.stream().anyMatch(lowered::contains);
+                ShellCommands.Command c = new ShellCommands.Command(List.copyOf(words), false);
+                String[] asked = group.toArray(String[]::new);
+                assertThat(c.lowerContainsAnyAssignment(asked)).as("%s %s", words, group).isEqualTo(expected);
+                c.lowerText();
+                assertThat(c.lowerContainsAnyAssignment(asked)).as("%s %s", words, group).isEqualTo(expected);
+            }
         }
         assertThat(new ShellCommands.Command(List.of("git", "config", "http.sslVerify=FALSE"), false)
                 .lowerContains("sslverify=false")).isTrue();
@@ -288,6 +300,48 @@ class LintFastPathsTest {
                     ShellCommands.split(name + " x"));
             assertThat(run.runsAnyOf(set)).isTrue();
         }
+    }
+
+    @Test
+    void hasArgAnswersAsTheWalkOverEveryOption() {
+        // Options and words from option-like pieces: '-', '--', '=', letters, empty ones, and words that only share
+        // a first character with an option.
+        String[] pieces = {"-", "--", "=", "k", "y", "yes", "q", "2", "x", ""};
+        Random r = new Random(21);
+        for (int n = 0; n < 20_000; n++) {
+            String[] options = new String[1 + r.nextInt(3)];
+            for (int k = 0; k < options.length; k++) {
+                options[k] = piecesOf(r, pieces);
+            }
+            List<String> words = List.of(piecesOf(r, pieces), piecesOf(r, pieces), piecesOf(r, pieces));
+            ShellCommands.Command c = new ShellCommands.Command(words, false);
+            assertThat(BuiltinRules.hasArg(c, options)).as("%s %s", words, List.of(options))
+                    .isEqualTo(hasArgByWalk(words, options));
+        }
+        ShellCommands.Command apt = new ShellCommands.Command(List.of("apt-get", "install", "--yes=1", "curl"), false);
+        assertThat(BuiltinRules.hasArg(apt, "-y", "--yes")).isTrue();
+        assertThat(BuiltinRules.hasArg(apt, "-y", "--assume-yes")).isFalse();
+    }
+
+    /** hasArg as it was written before its first-character test, kept verbatim. */
+    private static boolean hasArgByWalk(List<String> words, String... options) {
+        for (String w : words) {
+            for (String o : options) {
+                if (w.equals(o) || (w.length() > o.length() && w.charAt(o.length()) == '=' && o.startsWith("--")
+                        && w.startsWith(o))) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String piecesOf(Random r, String[] pieces) {
+        StringBuilder w = new StringBuilder();
+        for (int k = r.nextInt(4); k > 0; k--) {
+            w.append(pieces[r.nextInt(pieces.length)]);
+        }
+        return w.toString();
     }
 
     private static String word(Random r) {
