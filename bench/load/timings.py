@@ -7,9 +7,10 @@
 Reads the lines `timing <METHOD> <path> <status> total=<ms> <phase>=<ms> ... [note]`, groups them by method, path
 (ids replaced by {id}) and status class, and prints per group the count and p50 / p99 / max of the total and of each
 phase, in milliseconds. With --slow N it also prints the N slowest requests as logged. With --split S the requests
-are summarised twice: those logged in the first S seconds after the first timing line of all files (a run's cold
-start: the replicas' JIT, empty caches, the first burst) and those after it; the lines' leading ISO timestamps
-(Spring Boot's default log pattern) place them.
+are summarised twice: those that started in the first S seconds after the first submission of all files started
+(`POST /api/v1/builds`; a run's cold start: the replicas' JIT, empty caches, the first burst) and those that started
+after it; a request's start is its line's leading ISO timestamp (Spring Boot's default log pattern, written when it
+ended) less its total. Requests before the first submission (the bench's token set-up) are left out.
 """
 from datetime import datetime
 import re
@@ -35,7 +36,8 @@ def read(names):
                 if not m:
                     continue
                 stamp = STAMP.match(raw)
-                at = datetime.fromisoformat(stamp.group(1)).timestamp() if stamp else None
+                # the request's start: logged at its end, less its total
+                at = datetime.fromisoformat(stamp.group(1)).timestamp() - float(m.group(4)) / 1000 if stamp else None
                 lines.append((at, raw, m))
     return lines
 
@@ -84,10 +86,11 @@ def main(args):
     if not stamped:
         print("no timestamps at the start of the timing lines: --split needs Spring Boot's default log pattern")
         return 1
-    t0 = min(at for at, _, _ in stamped)
-    print(f"== the first {split:g} s (from the first timing line) ==")
-    summarise([line for line in stamped if line[0] < t0 + split], slow)
-    print(f"== after the first {split:g} s ==")
+    submissions = [at for at, _, m in stamped if m.group(1) == "POST" and m.group(2).split("?")[0] == "/api/v1/builds"]
+    t0 = min(submissions) if submissions else min(at for at, _, _ in stamped)
+    print(f"== started in the first {split:g} s (from the first submission's start) ==")
+    summarise([line for line in stamped if t0 <= line[0] < t0 + split], slow)
+    print(f"== started after the first {split:g} s ==")
     return summarise([line for line in stamped if line[0] >= t0 + split], slow)
 
 
