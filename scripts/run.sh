@@ -78,7 +78,8 @@ GATEWAY_PORT=$PORT setsid java -Xmx512m -jar "$JAR" --spring.config.additional-l
   >"$STATE/gateway.log" 2>&1 </dev/null &
 echo $! >"$STATE/gateway.pid"
 
-for _ in $(seq 1 240); do
+# Readiness also waits for the start's warm-up (gateway.warmup.max-duration, 60 s: docs/operations.md).
+for _ in $(seq 1 480); do
   if curl -sf "http://localhost:$PORT/actuator/health/readiness" >/dev/null 2>&1; then
     echo
     echo "Build Gateway is up on http://localhost:$PORT (registry $BGW_REGISTRY, build host $BGW_DOCKER_HOST)."
@@ -100,5 +101,5 @@ for _ in $(seq 1 240); do
   fi
   sleep 0.5
 done
-echo "[run] the gateway did not become ready in 120 s; see $STATE/gateway.log" >&2
+echo "[run] the gateway did not become ready in 240 s; see $STATE/gateway.log" >&2
 exit 1

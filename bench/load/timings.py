@@ -2,15 +2,22 @@
 """Summarises the gateway's per-request timing log (logger io.buildgateway.timing at DEBUG; issue #17).
 
     bench/load/timings.py .state/load/gateway.log .state/load/gateway-b.log
+    bench/load/timings.py --split 20 .state/load/gateway.log .state/load/gateway-b.log
 
 Reads the lines `timing <METHOD> <path> <status> total=<ms> <phase>=<ms> ... [note]`, groups them by method, path
 (ids replaced by {id}) and status class, and prints per group the count and p50 / p99 / max of the total and of each
-phase, in milliseconds. With --slow N it also prints the N slowest requests as logged.
+phase, in milliseconds. With --slow N it also prints the N slowest requests as logged. With --split S the requests
+are summarised twice: those that started in the first S seconds after the first submission of all files started
+(`POST /api/v1/builds`; a run's cold start: the replicas' JIT, empty caches, the first burst) and those that started
+after it; a request's start is its line's leading ISO timestamp (Spring Boot's default log pattern, written when it
+ended) less its total. Requests before the first submission (the bench's token set-up) are left out.
 """
+from datetime import datetime
 import re
 import sys
 
 LINE = re.compile(r"timing (\S+) (\S+) (\d{3}) total=([\d.]+)((?: [a-z]+=[\d.]+)*)(?: (\S+))?\s*$")
+STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)")
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|sha256:[0-9a-f]{64}")
 
 
@@ -19,26 +26,34 @@ def pct(values, p):
     return values[min(len(values) - 1, int(len(values) * p / 100))]
 
 
-def main(args):
-    slow = 0
-    if args[:1] == ["--slow"]:
-        slow, args = int(args[1]), args[2:]
-    groups = {}
-    requests = []
-    for name in args or ["/dev/stdin"]:
+def read(names):
+    """(seconds since the epoch or None, raw line, match) of every timing line."""
+    lines = []
+    for name in names or ["/dev/stdin"]:
         with open(name, errors="replace") as f:
             for raw in f:
                 m = LINE.search(raw)
                 if not m:
                     continue
-                method, path, status, total, phases, note = m.groups()
-                key = (method, ID.sub("{id}", path.split("?")[0]), status[0] + "xx" + (" " + note if note else ""))
-                g = groups.setdefault(key, {})
-                g.setdefault("total", []).append(float(total))
-                for part in phases.split():
-                    phase, ms = part.split("=")
-                    g.setdefault(phase, []).append(float(ms))
-                requests.append((float(total), raw.strip()))
+                stamp = STAMP.match(raw)
+                # the request's start: logged at its end, less its total
+                at = datetime.fromisoformat(stamp.group(1)).timestamp() - float(m.group(4)) / 1000 if stamp else None
+                lines.append((at, raw, m))
+    return lines
+
+
+def summarise(lines, slow):
+    groups = {}
+    requests = []
+    for _, raw, m in lines:
+        method, path, status, total, phases, note = m.groups()
+        key = (method, ID.sub("{id}", path.split("?")[0]), status[0] + "xx" + (" " + note if note else ""))
+        g = groups.setdefault(key, {})
+        g.setdefault("total", []).append(float(total))
+        for part in phases.split():
+            phase, ms = part.split("=")
+            g.setdefault(phase, []).append(float(ms))
+        requests.append((float(total), raw.strip()))
     if not groups:
         print("no timing lines (is logger io.buildgateway.timing at DEBUG?)")
         return 1
@@ -53,6 +68,30 @@ def main(args):
         for _, line in sorted(requests, reverse=True)[:slow]:
             print("  " + line)
     return 0
+
+
+def main(args):
+    slow = 0
+    split = None
+    while args[:1] in (["--slow"], ["--split"]):
+        if args[0] == "--slow":
+            slow = int(args[1])
+        else:
+            split = float(args[1])
+        args = args[2:]
+    lines = read(args)
+    if split is None:
+        return summarise(lines, slow)
+    stamped = [line for line in lines if line[0] is not None]
+    if not stamped:
+        print("no timestamps at the start of the timing lines: --split needs Spring Boot's default log pattern")
+        return 1
+    submissions = [at for at, _, m in stamped if m.group(1) == "POST" and m.group(2).split("?")[0] == "/api/v1/builds"]
+    t0 = min(submissions) if submissions else min(at for at, _, _ in stamped)
+    print(f"== started in the first {split:g} s (from the first submission's start) ==")
+    summarise([line for line in stamped if t0 <= line[0] < t0 + split], slow)
+    print(f"== started after the first {split:g} s ==")
+    return summarise([line for line in stamped if line[0] >= t0 + split], slow)
 
 
 if __name__ == "__main__":

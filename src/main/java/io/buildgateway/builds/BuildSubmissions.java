@@ -468,7 +468,9 @@ public class BuildSubmissions {
      * its primary key, only the columns of the view.
      */
     public BuildView get(UUID id, GatewayPrincipal principal) {
+        long readStart = RequestTimings.start();
         List<Build> found = jdbc.query(VIEW_SELECT, BuildSubmissions::viewRow, id);
+        RequestTimings.end("read", readStart);
         if (found.isEmpty()) {
             throw Problem.notFound("build " + id);
         }
@@ -476,7 +478,10 @@ public class BuildSubmissions {
         if (!principal.canRead(build.team)) {
             throw Problem.forbidden("build " + id + " belongs to team '" + build.team + "', which your token cannot read");
         }
-        return view(build);
+        long viewStart = RequestTimings.start();
+        BuildView view = view(build);
+        RequestTimings.end("view", viewStart);
+        return view;
     }
 
     /** The columns {@link #view(Build)} shows, and nothing else of the row. */

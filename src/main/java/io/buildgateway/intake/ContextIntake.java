@@ -15,6 +15,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -205,6 +206,39 @@ public class ContextIntake {
             } catch (IOException ignored) {
                 // best effort: leftovers in incoming/ are removed at the next start
             }
+        }
+    }
+
+    /**
+     * The warm-up's run of {@link #receive} and {@link #repack} over an archive in memory (docs/operations.md,
+     * "Warm-up before readiness"): the same inspection, digest and re-pack code, but nothing is written to the store,
+     * nothing is kept and no metric counts it. Returns the re-packed archive's digest. Only for archives without hard
+     * links (the re-pack would spill their content to disk), which the warm-up's own archives are; one with links is
+     * refused.
+     */
+    public Digest rehearse(byte[] archive, String dockerfilePath, java.util.function.Function<StoredContext,
+            byte[]> dockerfileFor) {
+        try {
+            String dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
+            MessageDigest sha = sha256();
+            ArchiveInspector.Inspection inspection = ArchiveInspector.inspect(
+                    new DigestInputStream(new java.io.ByteArrayInputStream(archive), sha), dockerfile, limits());
+            if (!inspection.hardlinkTargets().isEmpty()) {
+                throw new IllegalArgumentException("a rehearsal's archive has no hard links");
+            }
+            StoredContext uploaded = new StoredContext(Digest.sha256(sha.digest()), null, archive.length,
+                    inspection.gzip(), inspection.entries(), inspection.uncompressedBytes(), inspection.dockerfile(),
+                    inspection.hasDockerignore(), inspection.files(), inspection.hardlinkTargets());
+            MessageDigest repacked = sha256();
+            Repacker repacker = new Repacker(new DigestOutputStream(OutputStream.nullOutputStream(), repacked),
+                    java.util.Set.of(), dockerfileFor.apply(uploaded), incoming);
+            ArchiveInspector.inspect(new java.io.ByteArrayInputStream(archive), dockerfile, limits(), repacker);
+            repacker.finish();
+            return Digest.sha256(repacked.digest());
+        } catch (UnsafeArchiveException e) {
+            throw Problem.badRequest(e.kind(), e.getMessage());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 

@@ -106,6 +106,7 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.intake.max-uncompressed-size", "64MB"},
             {"gateway.intake.max-entries", "2000"},
             {"gateway.web.refusal-limit.limit", "1000000"},
+            {"gateway.warmup.max-duration", "3s"},
         }) {
             command.add("--" + p[0] + "=" + p[1]);
         }

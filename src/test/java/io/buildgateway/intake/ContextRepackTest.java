@@ -222,4 +222,44 @@ class ContextRepackTest {
         sha.update(Files.readAllBytes(file));
         return HexFormat.of().formatHex(sha.digest());
     }
+
+    /** The warm-up's rehearsal runs the same inspection and re-pack: the same digests, and nothing kept or counted. */
+    @Test
+    void aRehearsalGivesTheRepacksDigestAndWritesAndCountsNothing() throws Exception {
+        ContextIntake intake = intake();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        ContextIntake counted = new ContextIntake(new IntakeProperties(dir.resolve("store"), DataSize.ofMegabytes(64),
+                DataSize.ofMegabytes(64), 1000, DataSize.ofMegabytes(64), 4096, DataSize.ofKilobytes(64)), meters);
+        byte[] upload = Tars.tar().dir("./").dir("app").file("./Dockerfile", "FROM base  # as sent\n")
+                .file("app/run.sh", "#!/bin/sh\necho hi\n".getBytes(), 04755).symlink("app/current", "run.sh")
+                .file("big", new byte[300_000]).bytes();
+        List<Path> before = files();
+        ContextIntake.StoredContext[] seen = {null};
+
+        Digest rehearsed = counted.rehearse(upload, "Dockerfile", uploaded -> {
+            seen[0] = uploaded;
+            return CANONICAL;
+        });
+
+        assertThat(files()).isEqualTo(before);
+        assertThat(meters.get("gateway.intake.bytes").counter().count()).isZero();
+        ContextIntake.StoredContext received = intake.receive(new ByteArrayInputStream(upload), "Dockerfile");
+        assertThat(seen[0].digest()).isEqualTo(received.digest());
+        assertThat(seen[0].dockerfile()).isEqualTo(received.dockerfile());
+        assertThat(seen[0].files()).isEqualTo(received.files());
+        assertThat(rehearsed).isEqualTo(intake.repack(received, "Dockerfile", CANONICAL).digest());
+        // an archive the rehearsal refuses as an upload is refused
+        assertThatThrownBy(() -> counted.rehearse(Tars.tar().file("../x", "x").file("Dockerfile", "FROM a\n")
+                .bytes(), "Dockerfile", uploaded -> CANONICAL)).isInstanceOf(Problem.class);
+        // hard links would spill to disk: not for a rehearsal
+        assertThatThrownBy(() -> counted.rehearse(Tars.tar().file("Dockerfile", "FROM a\n").file("a", "a")
+                .hardlink("b", "a").bytes(), "Dockerfile", uploaded -> CANONICAL))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    private List<Path> files() throws IOException {
+        try (Stream<Path> all = Files.walk(dir)) {
+            return all.filter(Files::isRegularFile).sorted().toList();
+        }
+    }
 }

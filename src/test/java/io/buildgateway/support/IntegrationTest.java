@@ -131,6 +131,8 @@ public abstract class IntegrationTest {
         registry.add("gateway.docker-api.enabled", () -> "true");
         registry.add("gateway.docker-api.port", () -> "0");
         registry.add("gateway.docker-api.address", () -> "127.0.0.1");
+        // The warm-up before readiness runs in every test context, kept short: each context of the suite pays it once.
+        registry.add("gateway.warmup.max-duration", () -> "3s");
     }
 
     public static String registryAddress() {

@@ -1,0 +1,340 @@
+package io.buildgateway.builds;
+
+import io.buildgateway.auth.GatewayPrincipal;
+import io.buildgateway.auth.Role;
+import io.buildgateway.auth.Tokens;
+import io.buildgateway.intake.ContextIntake;
+import io.buildgateway.policy.Evaluation;
+import io.buildgateway.policy.PolicyEvaluator;
+import io.buildgateway.policy.PolicyProperties;
+import io.buildgateway.shared.Problem;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.ApplicationArguments;
+import org.springframework.boot.ApplicationRunner;
+import org.springframework.boot.availability.ApplicationAvailability;
+import org.springframework.boot.availability.ReadinessState;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
+import org.springframework.context.ApplicationContext;
+import org.springframework.core.Ordered;
+import org.springframework.core.annotation.Order;
+import org.springframework.core.io.Resource;
+import org.springframework.core.io.support.PathMatchingResourcePatternResolver;
+import org.springframework.jdbc.core.JdbcTemplate;
+import org.springframework.stereotype.Component;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * A starting replica rehearses its hot request paths before it takes traffic (issue #17, latency: at 60 clients the
+ * submit p99 was the run's first 20 seconds, cold JIT compilers among the causes). An {@link ApplicationRunner}:
+ * Spring Boot publishes {@code ReadinessState.ACCEPTING_TRAFFIC} only after every runner has returned, so the
+ * readiness probe ({@code /actuator/health/readiness}: the chart's readinessProbe, {@code bench/gateway.sh}) answers
+ * 503 OUT_OF_SERVICE while this runs; the web server is already up, which lets the rounds go through it too.
+ *
+ * <p>Each round, for at most {@code gateway.warmup.max-duration} or {@code rounds} rounds: a token check of a secret
+ * nobody holds (the statement every request runs; an unknown token writes nothing); the status read of an existing
+ * build if there is one, as a reader of all teams, and of an id that does not exist (404, thrown and dropped here,
+ * so not audited: only the web layer audits refusals), and the view written as JSON; a submission without a record:
+ * the team quota's counts, the archive's inspection and re-pack in memory ({@link ContextIntake#rehearse}: nothing
+ * written to the store or counted), the policy over a bundled Dockerfile with its canonical text, the findings as
+ * JSON; a lint of it; and one liveness probe over HTTP (Tomcat, the filters, the actuator, JSON). What it never does:
+ * write a build row, an audit event, a token's last use or a context file, read the registry (a base's ONBUILD
+ * triggers are taken as none) or run ShellCheck. A leg that fails is logged once and left out of later rounds; the
+ * warm-up never stops the start.
+ */
+@Component
+@Order(Ordered.LOWEST_PRECEDENCE)
+class WarmUp implements ApplicationRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
+    /** The team the rehearsed submissions name (only read: its queue count, its policy settings). */
+    static final String TEAM = "warm-up";
+    private static final String DOCKERFILE = "Dockerfile";
+
+    /**
+     * What a warm-up did: rounds, how long, what ended it, each leg's count, failed legs, and readiness meanwhile:
+     * the probe's HTTP status at the first round and after the last, and the application's readiness state (what
+     * the probe's {@code readinessState} member reads) at the same two moments.
+     */
+    record Report(int rounds, Duration took, String endedBy, Map<String, Integer> legs, Map<String, String> failed,
+            List<Integer> readiness, List<ReadinessState> readinessStates) {
+    }
+
+    private final WarmUpProperties properties;
+    private final Tokens tokens;
+    private final BuildSubmissions submissions;
+    private final BuildRepository builds;
+    private final ContextIntake intake;
+    private final PolicyEvaluator policy;
+    private final PolicyProperties policyProperties;
+    private final io.buildgateway.hostpool.BuildHosts hosts;
+    private final JsonMapper json;
+    private final JdbcTemplate jdbc;
+    private final ApplicationContext context;
+    private final ApplicationAvailability availability;
+    private volatile Report last;
+
+    WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, BuildRepository builds,
+            ContextIntake intake, PolicyEvaluator policy, PolicyProperties policyProperties,
+            io.buildgateway.hostpool.BuildHosts hosts, JsonMapper json, JdbcTemplate jdbc, ApplicationContext context,
+            ApplicationAvailability availability) {
+        this.availability = availability;
+        this.properties = properties;
+        this.tokens = tokens;
+        this.submissions = submissions;
+        this.builds = builds;
+        this.intake = intake;
+        this.policy = policy;
+        this.policyProperties = policyProperties;
+        this.hosts = hosts;
+        this.json = json;
+        this.jdbc = jdbc;
+        this.context = context;
+    }
+
+    @Override
+    public void run(ApplicationArguments args) {
+        if (!properties.enabled()) {
+            LOG.info("warm-up: off (gateway.warmup.enabled=false); readiness does not wait for one");
+            return;
+        }
+        LOG.info("warm-up: rehearsing the request paths for at most {} or {} rounds before readiness"
+                + " (gateway.warmup.*)", properties.maxDuration(), properties.rounds());
+        Report report = rehearse(properties.maxDuration(), properties.rounds());
+        last = report;
+        LOG.info("warm-up: {} rounds in {} ms, ended by {}; {}; readiness answered {} ({}) meanwhile{}",
+                report.rounds(), report.took().toMillis(), report.endedBy(), report.legs(), report.readiness(),
+                report.readinessStates(),
+                report.failed().isEmpty() ? "" : "; left out after a failure: " + report.failed());
+    }
+
+    /** The report of the warm-up this replica ran at its start (null when it was off). */
+    Report last() {
+        return last;
+    }
+
+    /** Rehearses the request paths until {@code maxDuration} has passed or {@code maxRounds} rounds are done. */
+    Report rehearse(Duration maxDuration, int maxRounds) {
+        long start = System.nanoTime();
+        long deadline = start + maxDuration.toNanos();
+        List<Sample> samples = samples();
+        GatewayPrincipal reader = new GatewayPrincipal(null, "warm-up", Set.of(Role.AUDITOR), Set.of());
+        List<UUID> existing = jdbc.query("select id from build limit 1", (rs, n) -> rs.getObject(1, UUID.class));
+        Probe probe = Probe.of(context);
+        List<Integer> readiness = new ArrayList<>();
+        List<ReadinessState> states = new ArrayList<>();
+        states.add(availability.getReadinessState());
+        Map<String, Integer> legs = new LinkedHashMap<>();
+        Map<String, String> failed = new LinkedHashMap<>();
+        Build[] shown = {null};
+        List<Leg> plan = List.of(
+                new Leg("token checks", (i, s) -> tokenCheck()),
+                new Leg("status reads", (i, s) -> {
+                    statusRead(existing.isEmpty() ? null : existing.get(0), reader, shown[0]);
+                }),
+                new Leg("submissions", (i, s) -> shown[0] = submission(s)),
+                new Leg("lints", (i, s) -> lint(s)),
+                new Leg("probe requests", (i, s) -> {
+                    if (probe == null) {
+                        throw new IllegalStateException("no web server port to probe");
+                    }
+                    if (i == 0) {
+                        readiness.add(probe.get("/actuator/health/readiness"));
+                    }
+                    probe.get("/actuator/health/liveness");
+                }));
+        int round = 0;
+        String endedBy = "rounds";
+        for (; round < maxRounds; round++) {
+            if (System.nanoTime() - deadline > 0) {
+                endedBy = "time (" + maxDuration + ")";
+                break;
+            }
+            Sample sample = samples.get(round % samples.size());
+            for (Leg leg : plan) {
+                if (failed.containsKey(leg.name())) {
+                    continue;
+                }
+                try {
+                    leg.body().run(round, sample);
+                    legs.merge(leg.name(), 1, Integer::sum);
+                } catch (RuntimeException | IOException e) {
+                    failed.put(leg.name(), e.getClass().getSimpleName() + ": " + e.getMessage());
+                    LOG.warn("warm-up: {} left out of the rest of the warm-up after a failure", leg.name(), e);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    states.add(availability.getReadinessState());
+                    return new Report(round, Duration.ofNanos(System.nanoTime() - start), "interrupt", legs, failed,
+                            readiness, states);
+                }
+            }
+        }
+        if (probe != null && !failed.containsKey("probe requests")) {
+            try {
+                readiness.add(probe.get("/actuator/health/readiness"));
+            } catch (IOException | RuntimeException e) {
+                failed.put("probe requests", e.getClass().getSimpleName() + ": " + e.getMessage());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        states.add(availability.getReadinessState());
+        return new Report(round, Duration.ofNanos(System.nanoTime() - start), endedBy, legs, failed, readiness,
+                states);
+    }
+
+    private void tokenCheck() {
+        byte[] random = new byte[32];
+        ThreadLocalRandom.current().nextBytes(random);
+        if (tokens.authenticate(Tokens.SECRET_PREFIX + HexFormat.of().formatHex(random)).principal() != null) {
+            throw new IllegalStateException("a random secret authenticated");
+        }
+    }
+
+    private void statusRead(UUID existing, GatewayPrincipal reader, Build shown) {
+        if (existing != null) {
+            json.writeValueAsBytes(submissions.get(existing, reader));
+        }
+        try {
+            submissions.get(UUID.randomUUID(), reader);
+            throw new IllegalStateException("a random build id was found");
+        } catch (Problem notFound) {
+            if (notFound.status() != 404) {
+                throw notFound;
+            }
+        }
+        if (shown != null) {
+            json.writeValueAsBytes(submissions.view(shown));
+        }
+    }
+
+    /** A submission's path without its record; returns the build it would have recorded (never saved). */
+    private Build submission(Sample sample) {
+        BuildRepository.QueueCounts counts = builds.queueCounts(TEAM);
+        if (counts.getQueued() < 0 || counts.getQueuedForTeam() < 0) {
+            throw new IllegalStateException("negative queue counts");
+        }
+        Evaluation[] evaluation = {null};
+        String[] dockerfile = {null};
+        io.buildgateway.shared.Digest built = intake.rehearse(sample.archive(), DOCKERFILE, uploaded -> {
+            dockerfile[0] = uploaded.dockerfile();
+            evaluation[0] = policy.evaluate(new PolicyEvaluator.Request(uploaded.dockerfile(), Map.of(), null, TEAM,
+                    TEAM + "/warm-up", uploaded.files(), ref -> List.of(), hosts.readsHeredocs(), Boolean.FALSE)
+                    .withCacheNamespace(PolicyEvaluator.cacheNamespace(TEAM, null)));
+            String canonical = evaluation[0].canonicalDockerfile();
+            return (canonical != null ? canonical : uploaded.dockerfile()).getBytes(StandardCharsets.UTF_8);
+        });
+        Build build = new Build(UUID.randomUUID());
+        build.image = TEAM + "/warm-up";
+        build.tag = "warm-up";
+        build.team = TEAM;
+        build.requestedBy = "warm-up";
+        build.requestedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
+        build.contextDigest = built.value();
+        build.contextSize = sample.archive().length;
+        build.dockerfile = DOCKERFILE;
+        build.buildArgs = json.writeValueAsString(policy.shownBuildArgs(TEAM, Map.of()));
+        build.labels = json.writeValueAsString(Map.of());
+        build.policyDigest = evaluation[0].policyDigest();
+        build.findings = json.writeValueAsString(evaluation[0].findings());
+        build.allowedPulls = json.writeValueAsString(evaluation[0].pulls());
+        build.egressAllow = json.writeValueAsString(policy.egress(TEAM).allow());
+        build.builtContextDigest = built.value();
+        return build;
+    }
+
+    private void lint(Sample sample) {
+        policy.lint(new PolicyEvaluator.Request(sample.dockerfile(), Map.of(), null, null, null, null, null,
+                hosts.readsHeredocs(), Boolean.FALSE));
+    }
+
+    /** The bundled Dockerfiles (classpath warmup/), and one like a small CI build from an approved base. */
+    private List<Sample> samples() {
+        List<Sample> samples = new ArrayList<>();
+        String base = policyProperties.approvedBasePrefixes().isEmpty() ? hosts.registry() + "/base/"
+                : policyProperties.approvedBasePrefixes().get(0);
+        samples.add(Sample.of("FROM " + base + "busybox\nRUN echo warm-up > /warm-up.txt\nUSER 65534\n"));
+        try {
+            for (Resource r : new PathMatchingResourcePatternResolver(getClass().getClassLoader())
+                    .getResources("classpath*:warmup/*.Dockerfile")) {
+                try (var in = r.getInputStream()) {
+                    samples.add(Sample.of(new String(in.readAllBytes(), StandardCharsets.UTF_8)));
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("warm-up: the bundled Dockerfiles could not be read; only the built-in one is used", e);
+        }
+        return samples;
+    }
+
+    /** A Dockerfile and a context of it with a few files, as a client would send it. */
+    record Sample(String dockerfile, byte[] archive) {
+        static Sample of(String dockerfile) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            try (TarArchiveOutputStream tar = new TarArchiveOutputStream(out)) {
+                put(tar, DOCKERFILE, dockerfile.getBytes(StandardCharsets.UTF_8));
+                put(tar, "requirements.txt", "flask==3.0.3\n".getBytes(StandardCharsets.UTF_8));
+                put(tar, "app/main.py", "print('warm-up')\n".getBytes(StandardCharsets.UTF_8));
+                put(tar, "package.json", "{\"name\":\"warm-up\"}\n".getBytes(StandardCharsets.UTF_8));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return new Sample(dockerfile, out.toByteArray());
+        }
+
+        private static void put(TarArchiveOutputStream tar, String name, byte[] content) throws IOException {
+            TarArchiveEntry entry = new TarArchiveEntry(name);
+            entry.setSize(content.length);
+            entry.setMode(0644);
+            tar.putArchiveEntry(entry);
+            tar.write(content);
+            tar.closeArchiveEntry();
+        }
+    }
+
+    private record Leg(String name, Body body) {
+    }
+
+    @FunctionalInterface
+    private interface Body {
+        void run(int round, Sample sample) throws IOException, InterruptedException;
+    }
+
+    /** Requests to this replica's own HTTP port on loopback (no credentials: the probes are open). */
+    private record Probe(HttpClient http, String base) {
+        static Probe of(ApplicationContext context) {
+            if (!(context instanceof WebServerApplicationContext web) || web.getWebServer() == null
+                    || web.getWebServer().getPort() <= 0) {
+                return null;
+            }
+            return new Probe(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
+                    "http://127.0.0.1:" + web.getWebServer().getPort());
+        }
+
+        int get(String path) throws IOException, InterruptedException {
+            return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5)).GET()
+                    .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.boot.availability.ApplicationAvailability;
+import org.springframework.boot.availability.ReadinessState;
+
+/**
+ * The warm-up before readiness (docs/operations.md, "Warm-up before readiness"): it ran at this gateway's start while
+ * the readiness probe still refused traffic, went through every leg, and rehearsing writes nothing: no build row, no
+ * audit event, no file in the context store.
+ */
+class WarmUpIT extends IntegrationTest {
+
+    @Autowired
+    WarmUp warmUp;
+    @Autowired
+    ApplicationAvailability availability;
+    @Value("${gateway.intake.store-dir}")
+    Path store;
+
+    @Test
+    void theStartsWarmUpRanWhileReadinessRefusedTraffic() {
+        WarmUp.Report report = warmUp.last();
+        assertThat(report).as("the warm-up at this context's start").isNotNull();
+        assertThat(report.rounds()).isPositive();
+        assertThat(report.failed()).as("legs left out after a failure").isEmpty();
+        assertThat(report.legs()).containsOnlyKeys("token checks", "status reads", "submissions", "lints",
+                "probe requests").allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
+        // At its first round and after its last: the application refused traffic, and the probe said so.
+        assertThat(report.readinessStates()).containsExactly(ReadinessState.REFUSING_TRAFFIC,
+                ReadinessState.REFUSING_TRAFFIC);
+        assertThat(report.readiness()).containsExactly(503, 503);
+        // and once it ended, the gateway went ready
+        assertThat(availability.getReadinessState()).isEqualTo(ReadinessState.ACCEPTING_TRAFFIC);
+        assertThat(get(null, "/actuator/health/readiness").status()).isEqualTo(200);
+    }
+
+    @Test
+    void rehearsingWritesNoBuildRowAuditEventOrStoredContext() throws IOException {
+        long builds = jdbc.queryForObject("select count(*) from build", Long.class);
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        List<Path> stored = storeFiles();
+
+        WarmUp.Report report = warmUp.rehearse(Duration.ofMinutes(2), 40);
+
+        assertThat(report.rounds()).isEqualTo(40);
+        assertThat(report.endedBy()).isEqualTo("rounds");
+        assertThat(report.failed()).isEmpty();
+        assertThat(report.legs()).containsEntry("submissions", 40).containsEntry("status reads", 40);
+        assertThat(jdbc.queryForObject("select count(*) from build", Long.class)).isEqualTo(builds);
+        assertThat(jdbc.queryForObject("select count(*) from build where team = ? or requested_by = ?", Long.class,
+                WarmUp.TEAM, "warm-up")).isZero();
+        // Builds of earlier test classes may still be finishing: only events about those may appear meanwhile.
+        assertThat(jdbc.queryForList("select action || ' ' || coalesce(target, '') from audit_event where seq > ?"
+                + " and not (target like 'build/%' and substring(target from 7)::uuid in (select id from build))"
+                + " and action not like 'host.%'", String.class, seq)).isEmpty();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and (actor = 'warm-up'"
+                + " or details like '%warm-up%')", Long.class, seq)).isZero();
+        assertThat(storeFiles()).isEqualTo(stored);
+    }
+
+    private List<Path> storeFiles() throws IOException {
+        if (!Files.isDirectory(store)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.walk(store)) {
+            return files.filter(Files::isRegularFile).sorted().toList();
+        }
+    }
+}
