@@ -34,16 +34,9 @@ if [ ! -d "$NPM_DIR/node_modules/dockerfilelint" ] || [ ! -d "$NPM_DIR/node_modu
 fi
 # SKIP_PACKAGE=1 uses target/classes as they are (compiled by hand, e.g. while comparing builds).
 [ "${SKIP_PACKAGE:-0}" = 1 ] || mvn -o -q -B -Dstyle.color=never -DskipTests package >/dev/null
-# Offline, as every Maven run here; the classpath goes to a file, not through Maven's (coloured) console output,
-# whose ANSI escape codes once ended up at the start of the classpath.
-CP_FILE=$(mktemp)
-mvn -o -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
-CP=target/classes:$(cat "$CP_FILE")
-rm -f "$CP_FILE"
-if printf '%s' "$CP" | LC_ALL=C grep -q '[^[:print:]]'; then
-  echo "the dependency classpath has non-printable characters: $CP" >&2
-  exit 1
-fi
+# shellcheck source=bench/classpath.bash
+source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
+CP=$(bench_classpath)
 OUT=$(mktemp -d)
 javac -cp "$CP" -d "$OUT" bench/lint/LintBench.java
 # This machine shares its host (steal time moves every figure by tens of percent), so the engines run in alternation,

@@ -27,7 +27,9 @@ pg_tools() {
 bench_compile() {
   log "compiling the gateway and the bench helper"
   mvn -q -B -DskipTests compile
-  CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+  # shellcheck source=bench/classpath.bash
+  source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
+  CP=$(bench_classpath)
   mkdir -p "$WORK/classes"
   javac -nowarn -d "$WORK/classes" -cp "$CP" "$1"
 }

@@ -67,6 +67,8 @@ printf '  ratio verification+scan / rest of the build (build, labels, push): %.2
 
 kill "$GW_PID" 2>/dev/null && wait "$GW_PID" 2>/dev/null || true
 GW_PID=""
-CP=target/classes:$(mvn -q -B dependency:build-classpath -Dmdep.outputFile=/dev/stdout)
+# shellcheck source=bench/classpath.bash
+source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
+CP=$(bench_classpath)
 javac -cp "$CP" -d "$WORK/match" bench/scan/MatchBench.java
 java -cp "$CP:$WORK/match" io.buildgateway.scanning.MatchBench 1000 10000

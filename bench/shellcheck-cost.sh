@@ -12,16 +12,9 @@ CORPUS=${CORPUS:-bench/lint/real-world}
 command -v shellcheck >/dev/null || { echo "shellcheck is not installed (apt-get install shellcheck)" >&2; exit 1; }
 shellcheck --version | sed -n 2p
 [ "${SKIP_PACKAGE:-0}" = 1 ] || mvn -o -q -B -Dstyle.color=never -DskipTests package >/dev/null
-# Offline, as every Maven run here; the classpath goes to a file, not through Maven's (coloured) console output,
-# whose ANSI escape codes once ended up at the start of the classpath.
-CP_FILE=$(mktemp)
-mvn -o -q -B -Dstyle.color=never dependency:build-classpath -Dmdep.outputFile="$CP_FILE" >/dev/null
-CP=target/classes:$(cat "$CP_FILE")
-rm -f "$CP_FILE"
-if printf '%s' "$CP" | LC_ALL=C grep -q '[^[:print:]]'; then
-  echo "the dependency classpath has non-printable characters: $CP" >&2
-  exit 1
-fi
+# shellcheck source=bench/classpath.bash
+source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
+CP=$(bench_classpath)
 OUT=$(mktemp -d)
 javac -cp "$CP" -d "$OUT" bench/lint/ShellCheckCost.java
 echo "corpus $CORPUS, load average $(cut -d' ' -f1-3 /proc/loadavg)"
