@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.hostpool.BuildHosts;
 import io.buildgateway.support.Restartable;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -32,8 +29,7 @@ class HostLostDuringPushIT extends RegistryOutages {
             tokenRegistry.stop("TERM", Duration.ofSeconds(20));
             eventually("the push failing and retried", Duration.ofMinutes(1), () -> get(token, "/api/v1/builds/" + id
                     + "/logs").body().contains("Push to " + registryAddress() + " failed ("));
-            long pid = Long.parseLong(Files.readString(Path.of(require("BGW_STATE"), "host1", "docker.pid")).strip());
-            run("kill", "-9", Long.toString(pid));
+            killBuildHostDaemon();
 
             // The build's deadline is minutes away; the retries' backoff reaches the dead daemon within seconds.
             JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(40));
@@ -48,21 +44,9 @@ class HostLostDuringPushIT extends RegistryOutages {
             try {
                 startAgain(tokenRegistry, openRegistry);
             } finally {
-                ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host")
-                        .redirectErrorStream(true);
-                up.environment().put("BGW_REGISTRY_PORT",
-                        registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
-                Process p = up.start();
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                assertThat(p.waitFor()).as(out).isZero();
-                eventually("the host healthy again", Duration.ofSeconds(30), () -> {
-                    for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
-                        if (h.path("name").asString().equals("userns-1")) {
-                            return h.path("healthy").asBoolean();
-                        }
-                    }
-                    return false;
-                });
+                startEnvironmentAgain();
+                eventually("the host healthy again", Duration.ofSeconds(30),
+                        () -> host("userns-1").path("healthy").asBoolean());
             }
         }
     }

@@ -7,8 +7,6 @@ import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -27,7 +25,6 @@ class HostLostIT extends IntegrationTest {
     @Test
     void aBuildWhoseDaemonDiesFailsHostLostAndTheHostComesBackClean() throws Exception {
         String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
-        Path pidFile = Path.of(require("BGW_STATE"), "host1", "docker.pid");
         String token = builder("payments");
 
         // A leftover of the gateway's on the host: an untagged image with the gateway's build-id label, as a build
@@ -45,8 +42,7 @@ class HostLostIT extends IntegrationTest {
                 .path("id").asString();
         eventually("the step starting", Duration.ofMinutes(1),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-host-step"));
-        long pid = Long.parseLong(Files.readString(pidFile).strip());
-        run("kill", "-9", Long.toString(pid));
+        killBuildHostDaemon();
 
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(60));
         assertThat(failed.path("status").asString()).isEqualTo("FAILED");
@@ -59,12 +55,7 @@ class HostLostIT extends IntegrationTest {
         sleep(3_000);
         assertThat(read(get(token, "/api/v1/builds/" + next)).path("status").asString()).isEqualTo("QUEUED");
 
-        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host")
-                .redirectErrorStream(true);
-        up.environment().put("BGW_REGISTRY_PORT", registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
-        Process p = up.start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor()).as(out).isZero();
+        startEnvironmentAgain();
 
         eventually("the host healthy again", Duration.ofSeconds(30), () -> host("userns-1").path("healthy")
                 .asBoolean());
@@ -72,15 +63,6 @@ class HostLostIT extends IntegrationTest {
         JsonNode done = awaitFinal(token, next, Duration.ofMinutes(3));
         assertThat(done.path("status").asString()).isEqualTo("SUCCEEDED");
         assertThat(auditCount("host.health-changed", "host/userns-1")).isGreaterThanOrEqualTo(2);
-    }
-
-    private JsonNode host(String name) {
-        for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
-            if (h.path("name").asString().equals(name)) {
-                return h;
-            }
-        }
-        throw new AssertionError("no host " + name);
     }
 
     private static String images(String socket, String buildId) {

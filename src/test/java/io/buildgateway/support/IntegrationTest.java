@@ -10,6 +10,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -321,5 +322,35 @@ public abstract class IntegrationTest {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    // ---- the environment's build host, for the fault tests that kill its daemon ---------------------------------
+
+    /** Kills the environment's user-namespaced build host's dockerd ({@code kill -9}), as a crash would. */
+    protected void killBuildHostDaemon() throws IOException {
+        long pid = Long.parseLong(Files.readString(Path.of(require("BGW_STATE"), "host1", "docker.pid")).strip());
+        run("kill", "-9", Long.toString(pid));
+    }
+
+    /**
+     * Starts again what of the environment is not running (the killed daemon, say) with {@code scripts/env.sh up},
+     * as an operator or the host's supervisor would, on this environment's registry port.
+     */
+    protected void startEnvironmentAgain() throws IOException, InterruptedException {
+        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host").redirectErrorStream(true);
+        up.environment().put("BGW_REGISTRY_PORT", registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
+        Process p = up.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+    }
+
+    /** A build host's record in {@code GET /api/v1/hosts}. */
+    protected JsonNode host(String name) {
+        for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
+            if (h.path("name").asString().equals(name)) {
+                return h;
+            }
+        }
+        throw new AssertionError("no host " + name);
     }
 }
