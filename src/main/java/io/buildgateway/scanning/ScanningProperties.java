@@ -41,6 +41,8 @@ import org.springframework.validation.annotation.Validated;
  *        {@code work-dir/compliance-results}; 0 keeps none (every image is evaluated)
  * @param complianceStallTimeout how long a first oscap run may use no CPU time before it is killed as hung and run
  *        once more (oscap 1.3.7 sometimes stops mid-run); 0 waits for the run limit
+ * @param leftoverAge how old a folder in {@code work-dir} that is not a cache must be before it is removed as the
+ *        leftover of a scan whose replica died ({@link ScanLeftovers}); longer than a build's timeout
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
@@ -60,7 +62,8 @@ public record ScanningProperties(
         @PositiveOrZero @DefaultValue("3") int maxNesting,
         @NotNull @DefaultValue("10GB") DataSize layerCacheSize,
         @PositiveOrZero @DefaultValue("10000") int complianceCacheEntries,
-        @NotNull @DefaultValue("8s") Duration complianceStallTimeout) {
+        @NotNull @DefaultValue("8s") Duration complianceStallTimeout,
+        @NotNull @DefaultValue("1h") Duration leftoverAge) {
 
     public ScanningProperties {
         positive("max-image-size", maxImageSize);
