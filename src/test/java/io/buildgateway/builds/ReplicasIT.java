@@ -107,6 +107,7 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.intake.max-entries", "2000"},
             {"gateway.web.refusal-limit.limit", "1000000"},
             {"gateway.warmup.max-duration", "3s"},
+            {"gateway.warmup.rounds", "10"},
         }) {
             command.add("--" + p[0] + "=" + p[1]);
         }

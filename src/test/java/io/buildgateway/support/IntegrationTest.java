@@ -132,8 +132,10 @@ public abstract class IntegrationTest {
         registry.add("gateway.docker-api.enabled", () -> "true");
         registry.add("gateway.docker-api.port", () -> "0");
         registry.add("gateway.docker-api.address", () -> "127.0.0.1");
-        // The warm-up before readiness runs in every test context, kept short: each context of the suite pays it once.
+        // The warm-up before readiness runs in every test context (WarmUpIT checks the one of its context), kept to
+        // ten rounds: each context of the suite pays it once (~10 contexts; 3 s each made make test ~20 s longer).
         registry.add("gateway.warmup.max-duration", () -> "3s");
+        registry.add("gateway.warmup.rounds", () -> "10");
     }
 
     public static String registryAddress() {

@@ -108,6 +108,8 @@ class NotificationsIT {
         registry.add("gateway.data-dir", DATA::toString);
         registry.add("gateway.scanning.work-dir", () -> DATA.resolve("scans").toString());
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
+        // the warm-up before readiness kept to ten rounds (the default's 10,000 took 44-56 s of make test's two cores)
+        registry.add("gateway.warmup.rounds", () -> "10");
         registry.add("gateway.hostpool.hosts[0].name", () -> "absent");
         registry.add("gateway.hostpool.hosts[0].endpoint", () -> "unix:///nonexistent/bgw-notify-it.sock");
         registry.add("gateway.notifications.poll-interval", () -> "200ms");
