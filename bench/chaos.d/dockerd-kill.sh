@@ -20,9 +20,21 @@ unhealthy() { ! healthy; }
 TOKEN=$(probe_token dockerd)
 probes=()
 for n in 1 2 3; do b=$(submit_probe "$TOKEN" "dockerd-$(date +%s)-$n" 25); [ -n "$b" ] && probes+=("$b"); done
+# The kill must land while the daemon runs a build step: a probe's RUN sleeps 25 s, so a probe RUNNING on the host
+# for 3 s is in its step. A load build RUNNING there may already be past the daemon (scanned, pushed, being signed) and
+# may rightly succeed without it, so the victims are the probes on the host when one got there, else (after 120 s)
+# whatever runs there; the line names the outcome of every victim that did not fail "host lost".
+probe_ids=$(in_list "${probes[@]}")
+probe_on_host() { [ "$(sql "select count(*) from build where status = 'RUNNING' and host = '$HOST' and id in ($probe_ids) and started_at < clock_timestamp() - interval '3 seconds'")" -gt 0 ]; }
 on_host() { [ "$(sql "select count(*) from build where status = 'RUNNING' and host = '$HOST' and started_at < clock_timestamp() - interval '3 seconds'")" -gt 0 ]; }
-wait_for 180 on_host || { line dockerd-kill "-" "host $HOST ran no build within 180 s" "probes: $(undecided "${probes[@]}") undecided"; exit 1; }
-mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and host = '$HOST'")
+if wait_for 120 probe_on_host; then
+  mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and host = '$HOST' and id in ($probe_ids)")
+  chosen="probe"
+else
+  wait_for 60 on_host || { line dockerd-kill "-" "host $HOST ran no build within 180 s" "probes: $(undecided "${probes[@]}") undecided"; exit 1; }
+  mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and host = '$HOST'")
+  chosen="load build"
+fi
 
 pid=$(cat "$dir/docker.pid")
 cp "/proc/$pid/cmdline" "$CHAOS_STATE/dockerd-h2.cmdline"
@@ -35,6 +47,7 @@ if wait_for 180 final; then took="$(( $(date +%s) - t0 ))s"; else took="NOT with
 ids=$(in_list "${victims[@]}")
 host_lost=$(sql "select count(*) from build where id in ($ids) and status = 'FAILED' and failure_reason like 'host lost%'")
 other=$(sql "select count(*) from build where id in ($ids) and coalesce(failure_reason, '') not like 'host lost%'")
+others=$(sql "select coalesce(string_agg(status || coalesce(': ' || left(failure_reason, 60), ''), '; '), '') from build where id in ($ids) and coalesce(failure_reason, '') not like 'host lost%'")
 if wait_for 30 unhealthy; then marked="unhealthy"; else marked="still HEALTHY"; fi
 
 # Started again in its namespace with the same command line; nsenter execs dockerd, so $! is the daemon.
@@ -50,6 +63,6 @@ dangling=$(curl -s --unix-socket "$sock" -G "http://localhost/images/json" \
 # the other probes end somewhere (another host, or this one once back)
 probes_final() { [ "$(undecided "${probes[@]}")" = 0 ]; }
 wait_for "${CHAOS_PROBE_WAIT:-60}" probes_final || true
-line dockerd-kill "dockerd of $HOST (pid $pid, kill -9), ${#victims[@]} running" \
-  "$host_lost failed 'host lost' in $took ($other other); host $marked, $back, leftovers $leftovers containers $dangling images; audit $(chain)" \
+line dockerd-kill "dockerd of $HOST (pid $pid, kill -9), ${#victims[@]} running ($chosen)" \
+  "$host_lost failed 'host lost' in $took ($other other${others:+: $others}); host $marked, $back, leftovers $leftovers containers $dangling images; audit $(chain)" \
   "$(lost_now "${victims[@]}" "${probes[@]}") (probes undecided: $(undecided "${probes[@]}")); twice: $(twice_now)"
