@@ -496,6 +496,14 @@ debian_mirror() {
 build_bases() {
   local sock=$1
   export DOCKER_HOST=unix://$sock DOCKER_BUILDKIT=0 DOCKER_CONFIG=$STATE/docker-config
+  # On a fresh machine each debootstrap below downloads and unpacks for a minute or more, mostly waiting for the
+  # mirror and the disk: the ones the registry lacks are made at once in the background while busybox is built, and
+  # imported in order below once all have ended (a failed one is tried again there, and reported there).
+  local prefetch=()
+  want_base base/debian-jre-tools 12 bookworm "$JRE_TOOLS_PACKAGES" \
+    && { debootstrap_tarball base/debian-jre-tools 12 bookworm "$JRE_TOOLS_PACKAGES" & prefetch+=($!); }
+  want_dockerd_base && want_base base/debian-dockerd 13 trixie "$DOCKERD_BASE_PACKAGES" \
+    && { debootstrap_tarball base/debian-dockerd 13 trixie "$DOCKERD_BASE_PACKAGES" & prefetch+=($!); }
   # Recipe 2 gives the base the account databases and os-release a real base has (the gateway's verification
   # resolves users through /etc/passwd, and the compliance content requires these files). The recipe tag makes an
   # older registry rebuild it.
@@ -538,21 +546,31 @@ build_bases() {
   # Builds have no network, so apt cannot run inside one: they are part of an approved base made here, like
   # base/debian:12, by debootstrap (minbase plus these packages and their dependencies, ca-certificates-java
   # configured in the chroot).
-  import_debootstrap base/debian-jre-tools 12 bookworm openjdk-17-jre-headless,openscap-scanner,shellcheck
+  for job in "${prefetch[@]}"; do wait "$job" || true; done
+  import_debootstrap base/debian-jre-tools 12 bookworm "$JRE_TOOLS_PACKAGES"
   # The build host image (Dockerfile.buildhost): Debian 13's dockerd 26 (the daemon of issue #13) with its own
   # runc, containerd and the uidmap tools for --userns-remap, as an approved base (~300 MB, cached like the others).
   # make test runs that image as a build host (BuildHostImageIT); `make run` makes it only when asked
   # (BGW_BUILDHOST_BASE=1), and BGW_BUILDHOST_BASE=0 skips it for test too. When debootstrap cannot make it (no
   # trixie on the mirror), the environment still comes up and the tests that need it are reported as skipped.
-  local want_dockerd=0
-  [ "$NAME" = test ] && want_dockerd=1
-  if [ "${BGW_BUILDHOST_BASE:-$want_dockerd}" = 1 ]; then
-    # iptables (iptables-nft, ebtables-nft), iproute2 and socat: the egress path the image's entrypoint sets up when
-    # BGW_EGRESS_PROXY is set (buildhost/entrypoint.sh, docs/egress.md "Helm build hosts").
-    import_debootstrap base/debian-dockerd 13 trixie docker.io,docker-cli,containerd,runc,uidmap,ca-certificates,tini,iptables,iproute2,socat \
+  if want_dockerd_base; then
+    import_debootstrap base/debian-dockerd 13 trixie "$DOCKERD_BASE_PACKAGES" \
       || log "base/debian-dockerd:13 could not be made (see $STATE/debootstrap-base-debian-dockerd.log): the build host image tests will be skipped"
   fi
 }
+
+JRE_TOOLS_PACKAGES=openjdk-17-jre-headless,openscap-scanner,shellcheck
+# iptables (iptables-nft, ebtables-nft), iproute2 and socat: the egress path the build host image's entrypoint sets up
+# when BGW_EGRESS_PROXY is set (buildhost/entrypoint.sh, docs/egress.md "Helm build hosts").
+DOCKERD_BASE_PACKAGES=docker.io,docker-cli,containerd,runc,uidmap,ca-certificates,tini,iptables,iproute2,socat
+# The build host image's base is made for the test environment, or when BGW_BUILDHOST_BASE=1 (0 skips it for test).
+want_dockerd_base() {
+  local want=0
+  [ "$NAME" = test ] && want=1
+  [ "${BGW_BUILDHOST_BASE:-$want}" = 1 ]
+}
+# want_base <repository> <tag> <suite> <packages,...>: true when the registry lacks that recipe's image.
+want_base() { ! registry_has "$1" "$2-r$(recipe_hash "$3" "$4")"; }
 
 # import_debootstrap <repository> <tag> <suite> <packages,...>: a minbase of <suite> with the packages, cached as a
 # tarball in $CACHE, imported and pushed as <registry>/<repository>:<tag> unless the registry has it.
@@ -565,6 +583,20 @@ import_debootstrap() {
   local repo=$1 tag=$2 suite=$3 include=$4 recipe
   recipe=$(recipe_hash "$suite" "$include")
   registry_has "$repo" "$tag-r$recipe" && return 0
+  debootstrap_tarball "$@" || return 1
+  local tarball=$CACHE/${repo//\//-}-$tag-$recipe-minbase.tar
+  log "importing $repo:$tag (recipe $recipe)"
+  docker import "$tarball" "$REGISTRY/$repo:$tag" >/dev/null
+  docker tag "$REGISTRY/$repo:$tag" "$REGISTRY/$repo:$tag-r$recipe"
+  docker push -q "$REGISTRY/$repo:$tag" >/dev/null
+  docker push -q "$REGISTRY/$repo:$tag-r$recipe" >/dev/null
+}
+
+# debootstrap_tarball <repository> <tag> <suite> <packages,...>: import_debootstrap's tarball in $CACHE, made unless
+# it is there (so build_bases can make several at once in the background and import them in order afterwards).
+debootstrap_tarball() {
+  local repo=$1 tag=$2 suite=$3 include=$4 recipe
+  recipe=$(recipe_hash "$suite" "$include")
   mkdir -p "$CACHE"
   local tarball=$CACHE/${repo//\//-}-$tag-$recipe-minbase.tar
   if [ ! -s "$tarball" ]; then
@@ -579,14 +611,9 @@ import_debootstrap() {
     # Package lists and apt caches are not part of an image.
     rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
     # A temporary name of this process's own: environments of several worktrees share the cache.
-    tar -C "$rootfs" -cf "$tarball.tmp.$$" . && mv "$tarball.tmp.$$" "$tarball"
+    tar -C "$rootfs" -cf "$tarball.tmp.$BASHPID" . && mv "$tarball.tmp.$BASHPID" "$tarball"
     rm -rf "$rootfs"
   fi
-  log "importing $repo:$tag (recipe $recipe)"
-  docker import "$tarball" "$REGISTRY/$repo:$tag" >/dev/null
-  docker tag "$REGISTRY/$repo:$tag" "$REGISTRY/$repo:$tag-r$recipe"
-  docker push -q "$REGISTRY/$repo:$tag" >/dev/null
-  docker push -q "$REGISTRY/$repo:$tag-r$recipe" >/dev/null
 }
 
 up() {
