@@ -155,7 +155,9 @@ public final class CanonicalDockerfile {
         }
         boolean staged = false;
         List<Instruction> expected = selfCheck ? new ArrayList<>(parsed.instructions().size()) : null;
-        for (Instruction in : parsed.instructions()) {
+        List<Instruction> instructions = parsed.instructions();
+        for (int index = 0; index < instructions.size(); index++) {
+            Instruction in = instructions.get(index);
             // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
             // current context") or with no FROM at all, before it runs a step.
             if (in.keyword().equals("FROM")) {
@@ -178,9 +180,12 @@ public final class CanonicalDockerfile {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
                 continue;
             }
-            if (!heredocsSupported) {
-                for (Instruction.Flag flag : in.flags()) {
-                    if (!CLASSIC_FLAGS.getOrDefault(in.keyword(), java.util.Set.of()).contains(flag.name())) {
+            List<Instruction.Flag> flags = in.flags();
+            if (!heredocsSupported && !flags.isEmpty()) {
+                java.util.Set<String> known = CLASSIC_FLAGS.getOrDefault(in.keyword(), java.util.Set.of());
+                for (int f = 0; f < flags.size(); f++) { // by index: an iterator per instruction showed in JFR
+                    Instruction.Flag flag = flags.get(f);
+                    if (!known.contains(flag.name())) {
                         problems.add(new Problem(in.line(), in.keyword() + " --" + flag.name() + " is unknown to the"
                                 + " build host's builder (the classic builder of dockerd 20.10), which refuses it"));
                     }

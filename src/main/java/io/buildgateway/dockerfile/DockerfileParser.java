@@ -90,32 +90,84 @@ public final class DockerfileParser {
     /**
      * Lines as the daemon's scanner splits them: at \n only, one \r before it dropped (a lone \r is not a line end,
      * it is whitespace inside the line); the BOM removed from the first line; bounded by {@link #MAX_BYTES}; a line
-     * longer than the scanner's buffer (65,535 bytes) is an error, as it is for the daemon.
+     * longer than the scanner's buffer (65,535 bytes) is an error, as it is for the daemon. Kept as offsets into the
+     * text ({@link Lines}): the parser reads most lines in place and copies only what an instruction keeps.
      */
-    static List<String> splitLines(String text, List<ParseError> errors) {
-        List<String> lines = new ArrayList<>();
+    static Lines splitLines(String text, List<ParseError> errors) {
         int n = Math.min(text.length(), MAX_BYTES + 1);
         if (text.length() > MAX_BYTES) {
             errors.add(new ParseError(1, "Dockerfile is larger than " + MAX_BYTES + " bytes"));
         }
+        int[] starts = new int[Math.max(16, n / 24)];
+        int[] ends = new int[starts.length];
+        int size = 0;
         int start = !text.isEmpty() && text.charAt(0) == '\uFEFF' ? 1 : 0;
         for (int nl = text.indexOf('\n', start); nl >= 0 && nl < n; nl = text.indexOf('\n', start)) {
-            int end = nl > start && text.charAt(nl - 1) == '\r' ? nl - 1 : nl;
-            lines.add(text.substring(start, end));
+            if (size == starts.length) {
+                starts = java.util.Arrays.copyOf(starts, size * 2);
+                ends = java.util.Arrays.copyOf(ends, size * 2);
+            }
+            starts[size] = start;
+            ends[size++] = nl > start && text.charAt(nl - 1) == '\r' ? nl - 1 : nl;
             start = nl + 1;
         }
         if (start < n) {
-            int end = text.charAt(n - 1) == '\r' ? n - 1 : n; // ScanLines drops a final \r at EOF too
-            lines.add(text.substring(start, end));
+            if (size == starts.length) {
+                starts = java.util.Arrays.copyOf(starts, size + 1);
+                ends = java.util.Arrays.copyOf(ends, size + 1);
+            }
+            starts[size] = start;
+            ends[size++] = text.charAt(n - 1) == '\r' ? n - 1 : n; // ScanLines drops a final \r at EOF too
         }
-        for (int k = 0; k < lines.size(); k++) {
-            String line = lines.get(k);
-            if (line.length() > MAX_LINE_BYTES / 3 && utf8Length(line) > MAX_LINE_BYTES) {
+        for (int k = 0; k < size; k++) {
+            if (ends[k] - starts[k] > MAX_LINE_BYTES / 3
+                    && utf8Length(text.subSequence(starts[k], ends[k])) > MAX_LINE_BYTES) {
                 errors.add(new ParseError(k + 1, "dockerfile line greater than max allowed size of " + MAX_LINE_BYTES));
-                return lines.subList(0, k);
+                return new Lines(text, starts, ends, k);
             }
         }
-        return lines;
+        return new Lines(text, starts, ends, size);
+    }
+
+    /** The lines of a text as offsets: line {@code k} is {@code text[start(k), end(k))}, without its line end. */
+    static final class Lines {
+        private final String text;
+        private final int[] starts;
+        private final int[] ends;
+        private final int size;
+
+        Lines(String text, int[] starts, int[] ends, int size) {
+            this.text = text;
+            this.starts = starts;
+            this.ends = ends;
+            this.size = size;
+        }
+
+        int size() {
+            return size;
+        }
+
+        int start(int k) {
+            return starts[k];
+        }
+
+        int end(int k) {
+            return ends[k];
+        }
+
+        /** Line {@code k} as a string of its own. */
+        String get(int k) {
+            return text.substring(starts[k], ends[k]);
+        }
+
+        /** Every line as a string (for tests). */
+        List<String> all() {
+            List<String> out = new ArrayList<>(size);
+            for (int k = 0; k < size; k++) {
+                out.add(get(k));
+            }
+            return out;
+        }
     }
 
     /** The daemon's scanner buffer (bufio.MaxScanTokenSize), less the line end. */
@@ -233,35 +285,54 @@ public final class DockerfileParser {
      * continue.
      */
     static int continuation(String line, char escape) {
-        int k = line.length();
-        while (k > 0 && (line.charAt(k - 1) == ' ' || line.charAt(k - 1) == '\t')) {
-            k--;
-        }
-        if (k == 0 || line.charAt(k - 1) != escape) {
-            return -1;
-        }
-        return k == 1 || line.charAt(k - 2) != escape ? k - 1 : -1;
+        return continuation(line, 0, line.length(), escape);
     }
 
-    private static boolean isComment(String line) {
-        for (int k = 0; k < line.length(); k++) {
-            if (!isGoSpace(line.charAt(k))) {
-                return line.charAt(k) == '#';
+    /** {@link #continuation(String, char)} of {@code text[from, to)}: the escape's index in {@code text}, or -1. */
+    static int continuation(String text, int from, int to, char escape) {
+        int k = to;
+        while (k > from && (text.charAt(k - 1) == ' ' || text.charAt(k - 1) == '\t')) {
+            k--;
+        }
+        if (k == from || text.charAt(k - 1) != escape) {
+            return -1;
+        }
+        return k == from + 1 || text.charAt(k - 2) != escape ? k - 1 : -1;
+    }
+
+    /** Whether {@code text[from, to)} is a comment line: its first character that is no Go space is '#'. */
+    private static boolean isComment(String text, int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (!isGoSpace(text.charAt(k))) {
+                return text.charAt(k) == '#';
             }
         }
         return false;
     }
 
-    private static boolean isBlank(String line) {
-        for (int k = 0; k < line.length(); k++) {
-            if (!isGoSpace(line.charAt(k))) {
+    /** Whether {@code text[from, to)} is only Go spaces. */
+    private static boolean isBlank(String text, int from, int to) {
+        for (int k = from; k < to; k++) {
+            if (!isGoSpace(text.charAt(k))) {
                 return false;
             }
         }
         return true;
     }
 
-    private static Dockerfile parse(List<String> lines, List<ParseError> errors, boolean readHeredocs) {
+    /** {@code text[from, to)} without the Go spaces at either end, as a string. */
+    private static String goTrim(String text, int from, int to) {
+        while (from < to && isGoSpace(text.charAt(from))) {
+            from++;
+        }
+        while (to > from && isGoSpace(text.charAt(to - 1))) {
+            to--;
+        }
+        return text.substring(from, to);
+    }
+
+    private static Dockerfile parse(Lines lines, List<ParseError> errors, boolean readHeredocs) {
+        String source = lines.text;
         Map<String, String> directives = new LinkedHashMap<>();
         int i = 0;
         // Parser directives: only at the very top. The daemon (dockerd 20.10) knows escape and syntax; any other line,
@@ -297,39 +368,44 @@ public final class DockerfileParser {
         List<Instruction> instructions = new ArrayList<>();
         Map<Integer, String> comments = new LinkedHashMap<>();
         while (i < lines.size()) {
-            String raw = lines.get(i);
-            String first = goTrimLeft(raw);
-            if (first.isEmpty() || first.charAt(0) == '#') {
-                if (!first.isEmpty()) {
-                    comments.put(i + 1, first.strip());
+            // The line is read in place: a blank line costs no string, a comment only its text, and a continued
+            // instruction's lines go straight from the source into the joined text.
+            int lineEnd = lines.end(i);
+            int first = lines.start(i);
+            while (first < lineEnd && isGoSpace(source.charAt(first))) {
+                first++;
+            }
+            if (first == lineEnd || source.charAt(first) == '#') {
+                if (first < lineEnd) {
+                    comments.put(i + 1, source.substring(first, lineEnd).strip());
                 }
                 i++;
                 continue;
             }
             int start = i + 1;
             String text;
-            int cont = continuation(first, escape);
+            int cont = continuation(source, first, lineEnd, escape);
             if (cont < 0) {
-                text = first; // the common case: the instruction is one line
+                text = goTrim(source, first, lineEnd); // the common case: the instruction is one line
             } else {
-                StringBuilder logical = new StringBuilder(first.length() + 256); // a continued RUN is long
-                logical.append(first, 0, cont);
+                StringBuilder logical = new StringBuilder(lineEnd - first + 256); // a continued RUN is long
+                logical.append(source, first, cont);
                 while (cont >= 0 && i + 1 < lines.size()) {
-                    String next = lines.get(++i);
+                    int from = lines.start(++i);
+                    int to = lines.end(i);
                     // Comment and empty lines inside a continuation are skipped, as the builder does.
-                    if (isComment(next)) {
-                        comments.put(i + 1, next.strip());
+                    if (isComment(source, from, to)) {
+                        comments.put(i + 1, source.substring(from, to).strip());
                         continue;
                     }
-                    if (isBlank(next)) {
+                    if (isBlank(source, from, to)) {
                         continue;
                     }
-                    cont = continuation(next, escape);
-                    logical.append(next, 0, cont < 0 ? next.length() : cont);
+                    cont = continuation(source, from, to, escape);
+                    logical.append(source, from, cont < 0 ? to : cont);
                 }
-                text = logical.toString();
+                text = goTrim(logical.toString());
             }
-            text = goTrim(text);
             int end = Math.min(i + 1, lines.size());
             i++;
             int space = indexOfSeparator(text);
@@ -366,13 +442,22 @@ public final class DockerfileParser {
                     StringBuilder body = new StringBuilder();
                     boolean closed = false;
                     while (i < lines.size()) {
-                        String line = lines.get(i++);
-                        String candidate = dash ? stripLeadingTabs(line) : line;
-                        if (stripTrailingNewlines(candidate).equals(delimiter)) {
+                        int from = lines.start(i);
+                        int to = lines.end(i++);
+                        if (dash) {
+                            while (from < to && source.charAt(from) == '\t') {
+                                from++; // stripLeadingTabs
+                            }
+                        }
+                        int bare = to; // stripTrailingNewlines
+                        while (bare > from && (source.charAt(bare - 1) == '\r' || source.charAt(bare - 1) == '\n')) {
+                            bare--;
+                        }
+                        if (bare - from == delimiter.length() && source.startsWith(delimiter, from)) {
                             closed = true;
                             break;
                         }
-                        body.append(candidate).append('\n');
+                        body.append(source, from, to).append('\n');
                     }
                     end = i;
                     if (!closed) {
@@ -454,14 +539,6 @@ public final class DockerfileParser {
             return canContainHeredoc(sub, subRest, subRest.startsWith("[") ? JsonArray.parse(subRest) : null);
         }
         return (keyword.equals("RUN") || keyword.equals("COPY") || keyword.equals("ADD")) && json == null;
-    }
-
-    private static String stripTrailingNewlines(String s) {
-        int e = s.length();
-        while (e > 0 && (s.charAt(e - 1) == '\r' || s.charAt(e - 1) == '\n')) {
-            e--;
-        }
-        return e == s.length() ? s : s.substring(0, e);
     }
 
     /**
@@ -580,14 +657,6 @@ public final class DockerfileParser {
         String utf8() {
             return new String(bytes, 0, size, StandardCharsets.UTF_8);
         }
-    }
-
-    private static String stripLeadingTabs(String s) {
-        int i = 0;
-        while (i < s.length() && s.charAt(i) == '\t') {
-            i++;
-        }
-        return s.substring(i);
     }
 
     /**
