@@ -86,10 +86,15 @@ final class QuarantinePush {
             Instant deadline, long t0, long t1, long t2) throws Exception {
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
+        // the pulled images' layers are linked into the quarantine (registry calls) beside the quarantine tag (a
+        // daemon call), so that the push finds them there instead of uploading them again
+        long tl = System.nanoTime();
+        java.util.concurrent.CompletableFuture<Integer> lending = lendPulledLayers(host, run, quarantine, job);
         // the image's inspection (read-only) runs beside the quarantine tag and the push's start
         java.util.concurrent.CompletableFuture<BuiltImage> inspection = inspect(host, imageId, reference, output,
                 deadline);
         host.tag(imageId, held, QUARANTINE_TAG);
+        String lent = awaitLending(lending, tl, job);
         long tp = System.nanoTime();
         // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
         HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
@@ -165,9 +170,9 @@ final class QuarantinePush {
             phases.record(job.buildId(), BuildPhases.PUSH, t3 - tv);
             long pushEnd = push[0].endedAt() != 0 ? push[0].endedAt() : pushed;
             log.info("build {} on {}: build {} ms, labels {} ms, verify {} ms (inspected after {} ms), push {} ms"
-                    + " beside it (its stream ended after {} ms), then waited {} ms and named it in {} ms ({})",
+                    + " beside it (its stream ended after {} ms; {}), then waited {} ms and named it in {} ms ({})",
                     job.buildId(), job.host(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000, (tv - t2) / 1_000_000,
-                    (ti - t2) / 1_000_000, (pushed - tp) / 1_000_000, (pushEnd - tp) / 1_000_000,
+                    (ti - t2) / 1_000_000, (pushed - tp) / 1_000_000, (pushEnd - tp) / 1_000_000, lent,
                     Math.max(0, pushed - tv) / 1_000_000, (t3 - pushed) / 1_000_000,
                     readsPrepared ? "its reads prepared beside the checks" : "reading for itself");
             for (ImageGate gate : gates) {
@@ -180,6 +185,75 @@ final class QuarantinePush {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
                 discard(push[0], quarantine, job, refused ? deadline : null);
             }
+        }
+    }
+
+    /** How long the push's start waits for the pulled images' layers to be linked into the quarantine. */
+    private static final Duration LENDING_WAIT = Duration.ofSeconds(5);
+
+    /**
+     * Links the layers of every image the daemon pulled for this build from a repository granted to it (its base,
+     * the images of its {@code COPY --from}) into the build's quarantine repository, with the gateway's credentials,
+     * before the daemon pushes there (docs/security.md "Quarantine push", "Base layers"). dockerd's push asks the
+     * target repository about a layer first and then tries mounts only from the repositories its own records name,
+     * most alike to the target first: earlier builds' quarantine repositories, which this build's push token does
+     * not read, so it used to upload the base's layers into every quarantine repository again (4–5.5 s a build on a
+     * Debian base). Linked here, the push's first question finds them. Nothing widens: these are layers of images
+     * the build's own token was granted to pull. On another thread; a failure is logged and the push uploads what
+     * is missing, as before.
+     */
+    private java.util.concurrent.CompletableFuture<Integer> lendPulledLayers(BuildHost host,
+            BuildOutcome.HostRun run, String quarantine, BuildJob job) {
+        if (run == null || run.pulled().isEmpty()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(0);
+        }
+        java.util.Set<String> granted = java.util.Set.copyOf(host.granted());
+        java.util.Map<String, String> images = new java.util.LinkedHashMap<>(); // repository@digest -> repository
+        for (io.buildgateway.hostpool.PulledImage pulled : run.pulled()) {
+            String repository = pulled.reference() == null ? null
+                    : io.buildgateway.shared.ImageReference.split(pulled.reference()).repositoryOn(registry);
+            if (repository != null && granted.contains(repository) && pulled.digest() != null
+                    && io.buildgateway.shared.Digest.isValid(pulled.digest())) {
+                images.put(repository + "@" + pulled.digest(), repository);
+            }
+        }
+        if (images.isEmpty()) {
+            return java.util.concurrent.CompletableFuture.completedFuture(0);
+        }
+        java.util.function.Supplier<Integer> lend = () -> {
+            int layers = 0;
+            for (java.util.Map.Entry<String, String> image : images.entrySet()) {
+                String digest = image.getKey().substring(image.getValue().length() + 1);
+                try {
+                    layers += registryApi.mountLayers(image.getValue(), digest, quarantine);
+                } catch (IOException | RuntimeException e) {
+                    log.info("build {}: the layers of {} were not linked into {} before its push (the daemon uploads"
+                            + " what is missing): {}", job.buildId(), image.getKey(), quarantine,
+                            BuildHosts.summary(e));
+                }
+            }
+            return layers;
+        };
+        try {
+            return java.util.concurrent.CompletableFuture.supplyAsync(lend, beside);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            return java.util.concurrent.CompletableFuture.completedFuture(lend.get());
+        }
+    }
+
+    /** Waits (a while) for {@link #lendPulledLayers}; what it did, for the build's log line. */
+    private static String awaitLending(java.util.concurrent.CompletableFuture<Integer> lending, long started,
+            BuildJob job) {
+        try {
+            int layers = lending.get(LENDING_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            return layers + " pulled layers linked before it in " + (System.nanoTime() - started) / 1_000_000 + " ms";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "pulled layers not linked: interrupted";
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.info("build {}: its pulled layers were not linked into the quarantine within {} s; pushing anyway",
+                    job.buildId(), LENDING_WAIT.toSeconds());
+            return "pulled layers not linked in time";
         }
     }
 

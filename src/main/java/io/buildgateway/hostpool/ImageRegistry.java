@@ -605,6 +605,82 @@ public class ImageRegistry {
     }
 
     /**
+     * Links the layers of the image {@code from@digest} into {@code to} by cross-repository mounts (no bytes move),
+     * before a build host's daemon pushes an image built on it into {@code to} (issue #13, docs/security.md
+     * "Quarantine push": the base's layers). dockerd's push first asks the target repository whether it links a
+     * layer (one HEAD, with the blob digest its own records give the layer) and otherwise tries at most three or
+     * four cross-repository mounts from the repositories its records name, most alike to the target first; for a
+     * build's new quarantine repository those are earlier builds' quarantine repositories, which its push token may
+     * not read, so without this it uploads the base's layers again on every build. {@code digest} may name an index:
+     * the layers of each of its images are linked (not attestation entries). The layer list of a digest is read once
+     * and reused (content-addressed). Every layer is mounted, four at once; the first failure is thrown after all
+     * ended (the push then uploads what was not linked, as before).
+     *
+     * @return how many layers were linked
+     */
+    public int mountLayers(String from, String digest, String to) throws IOException {
+        if (!Digest.isValid(digest)) {
+            throw new IllegalArgumentException("not a digest: " + digest);
+        }
+        String scope = "repository:" + checked(to) + ":push,pull repository:" + checked(from) + ":pull";
+        String key = from + "@" + digest;
+        List<String> layers = layerLists.get(key);
+        if (layers == null) {
+            layers = readLayers(scope, from, digest);
+            if (layerLists.size() >= LAYER_LIST_ENTRIES) {
+                layerLists.clear();
+            }
+            layerLists.put(key, layers);
+        }
+        mountAll(scope, layers, from, to, false);
+        return layers.size();
+    }
+
+    /** The layer lists of images layers were lent from, by {@code repository@digest}; bounded as the triggers'. */
+    private final Map<String, List<String>> layerLists = new ConcurrentHashMap<>();
+    static final int LAYER_LIST_ENTRIES = 256;
+
+    /** The layer digests of {@code from@digest} (of each image, for an index), each once, in the manifests' order. */
+    private List<String> readLayers(String scope, String from, String digest) throws IOException {
+        Manifest top = scopedManifest(scope, from, digest, IMAGE_MANIFESTS)
+                .orElseThrow(() -> new IOException("the registry has no manifest " + digest + " in " + from));
+        checkDigest(top, digest, from + "@" + digest);
+        JsonNode m = json.readTree(top.body());
+        Set<String> layers = new LinkedHashSet<>();
+        if (m.has("manifests")) {
+            int n = 0;
+            for (JsonNode entry : m.path("manifests")) {
+                if (++n > MAX_PLATFORMS) {
+                    throw new IOException("the index " + from + "@" + digest + " lists more than " + MAX_PLATFORMS
+                            + " images");
+                }
+                String child = entry.path("digest").asString("");
+                if (entry.path("platform").path("os").asString("linux").equals("unknown")
+                        || !Digest.isValid(child)) {
+                    continue; // attestation manifests of buildx, not images
+                }
+                Manifest image = scopedManifest(scope, from, child, IMAGE_MANIFESTS)
+                        .orElseThrow(() -> new IOException("the registry lacks " + child + " of " + from));
+                checkDigest(image, child, from + "@" + child);
+                addLayers(json.readTree(image.body()), layers, from + "@" + child);
+            }
+        } else {
+            addLayers(m, layers, from + "@" + digest);
+        }
+        return List.copyOf(layers);
+    }
+
+    private static void addLayers(JsonNode manifest, Set<String> layers, String what) throws IOException {
+        for (JsonNode layer : manifest.path("layers")) {
+            String blob = layer.path("digest").asString("");
+            if (!Digest.isValid(blob)) {
+                throw new IOException("the manifest " + what + " names a layer that is not a digest");
+            }
+            layers.add(blob);
+        }
+    }
+
+    /**
      * Deletes the manifest {@code repository@reference} (a digest, or a tag, which is first resolved to its digest);
      * true when the registry held it. The registry also drops the tags that named it; its blobs stay until the
      * registry's garbage collection.

@@ -140,6 +140,63 @@ class BuildPipelineIT extends IntegrationTest {
     }
 
     @Test
+    void aDerivedImagesQuarantinePushUploadsOnlyItsOwnLayersNotTheBasesAgain() throws Exception {
+        String token = builder("payments");
+        Response baseManifest = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress()
+                + "/v2/base/busybox/manifests/latest")).header("Accept",
+                "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+                .GET());
+        assertThat(baseManifest.status()).isEqualTo(200);
+        List<String> baseLayers = json.readTree(baseManifest.body()).path("layers").findValuesAsString("digest");
+        assertThat(baseLayers).isNotEmpty();
+        // what the build host's daemon asks the registry (its token registry's access log)
+        java.nio.file.Path registryLog = java.nio.file.Path.of(require("BGW_STATE"), "registry",
+                "token-registry.log");
+        long from = java.nio.file.Files.size(registryLog);
+
+        // Four builds in a row: dockerd's push tries at most three mounts (one for a layer under 100 kB), from the
+        // repositories its own records name, the most alike to the target first: earlier builds' quarantine
+        // repositories, which no push token reads (the registry answers 401), so the base's layers were uploaded
+        // again unless the gateway linked them into the quarantine before the push.
+        List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            byte[] context = Tars.tar().file("Dockerfile", ("FROM %s/base/busybox\nCOPY payload.bin"
+                    + " /srv/payload.bin\nUSER 65534\n").formatted(registryAddress())).file("payload.bin",
+                    ("derived " + i + " " + java.util.UUID.randomUUID()).getBytes(
+                            java.nio.charset.StandardCharsets.UTF_8)).bytes();
+            Response accepted = submit(token, "image=payments/derived&tag=d" + i + "&noCache=true", context);
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            String id = read(accepted).path("id").asString();
+            JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+            ids.add(id);
+        }
+
+        String requests;
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(registryLog)) {
+            in.skipNBytes(Math.min(from, java.nio.file.Files.size(registryLog)));
+            requests = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).replace("%3A", ":")
+                    .replace("%3a", ":");
+        }
+        for (String id : ids) {
+            List<String> runs = quarantineRepositories(id);
+            assertThat(runs).hasSize(1);
+            String quarantine = java.util.regex.Pattern.quote(runs.get(0));
+            // the daemon did push into the quarantine, and its uploads show in the log: the image's own layer
+            assertThat(requests).as("build %s's push in the registry's log", id)
+                    .containsPattern("\"PUT /v2/" + quarantine + "/blobs/uploads/\\S*digest=sha256:");
+            for (String layer : baseLayers) {
+                // the push asked the quarantine about the base's layer and found it (linked by the gateway before)
+                assertThat(requests).as("build %s: the base layer %s found in its quarantine", id, layer)
+                        .containsPattern("\"HEAD /v2/" + quarantine + "/blobs/" + layer + " HTTP/1\\.1\" 200 ");
+                assertThat(requests).as("build %s: the base layer %s uploaded again", id, layer)
+                        .doesNotContainPattern("\"(PUT|PATCH) /v2/" + quarantine + "/blobs/uploads/\\S*digest="
+                                + layer);
+            }
+        }
+    }
+
+    @Test
     void imagesThatDeclareOnbuildTriggersKeepThemAndGetTheirLabels() throws Exception {
         String token = builder("payments");
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"

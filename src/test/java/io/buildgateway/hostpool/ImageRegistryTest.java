@@ -259,6 +259,68 @@ class ImageRegistryTest {
         assertThat(manifests).doesNotContainKey("team/app:v1").doesNotContainKey("team/other:v1");
     }
 
+    @Test
+    void mountsThePulledImagesLayersIntoAQuarantineReadingEachLayerListOnce() throws IOException {
+        String one = "sha256:" + "1".repeat(64);
+        String two = "sha256:" + "2".repeat(64);
+        blobs.put("base/deb@" + one, "layer1".getBytes(StandardCharsets.UTF_8));
+        blobs.put("base/deb@" + two, "layer2".getBytes(StandardCharsets.UTF_8));
+        byte[] image = ("{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:" + "c".repeat(64) + "\"},"
+                + "\"layers\":[{\"digest\":\"" + one + "\"},{\"digest\":\"" + two + "\"}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(image);
+        manifests.put("base/deb:" + digest, image);
+        ImageRegistry registry = client("gateway", "pw");
+
+        assertThat(registry.mountLayers("base/deb", digest, "q/b1/r1")).isEqualTo(2);
+        // the layers only: the daemon pushes the derived image's own config
+        assertThat(mounts).containsExactlyInAnyOrder("q/b1/r1@" + one, "q/b1/r1@" + two);
+
+        manifests.remove("base/deb:" + digest); // content-addressed: the next build's lending does not read it again
+        assertThat(registry.mountLayers("base/deb", digest, "q/b2/r1")).isEqualTo(2);
+        assertThat(mounts).contains("q/b2/r1@" + one, "q/b2/r1@" + two);
+    }
+
+    @Test
+    void mountsTheLayersOfEveryImageOfAnIndexButNotItsAttestations() throws IOException {
+        String one = "sha256:" + "1".repeat(64);
+        String two = "sha256:" + "2".repeat(64);
+        blobs.put("base/deb@" + one, "amd64".getBytes(StandardCharsets.UTF_8));
+        blobs.put("base/deb@" + two, "arm64".getBytes(StandardCharsets.UTF_8));
+        String amd = putImage("base/deb", one);
+        String arm = putImage("base/deb", two);
+        String attestation = putImage("base/deb", "sha256:" + "a".repeat(64));
+        byte[] index = ("{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" + amd + "\",\"platform\":"
+                + "{\"os\":\"linux\",\"architecture\":\"amd64\"}},{\"digest\":\"" + arm + "\",\"platform\":"
+                + "{\"os\":\"linux\",\"architecture\":\"arm64\"}},{\"digest\":\"" + attestation + "\","
+                + "\"platform\":{\"os\":\"unknown\",\"architecture\":\"unknown\"}}]}")
+                .getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(index);
+        manifests.put("base/deb:" + digest, index);
+
+        assertThat(client("gateway", "pw").mountLayers("base/deb", digest, "q/b1/r1")).isEqualTo(2);
+        assertThat(mounts).containsExactlyInAnyOrder("q/b1/r1@" + one, "q/b1/r1@" + two);
+    }
+
+    @Test
+    void aLayerTheRegistryWillNotMountFailsTheLendingWithItsDigest() {
+        String one = "sha256:" + "1".repeat(64);
+        String digest = putImage("base/deb", one); // the layer is not in base/deb: 202, an upload
+        assertThatThrownBy(() -> client("gateway", "pw").mountLayers("base/deb", digest, "q/b1/r1"))
+                .isInstanceOf(IOException.class).hasMessageContaining(one);
+        assertThatThrownBy(() -> client("gateway", "pw").mountLayers("base/deb", "latest", "q/b1/r1"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    /** An image manifest in {@code repository} with one layer; its digest. */
+    private String putImage(String repository, String layer) {
+        byte[] image = ("{\"schemaVersion\":2,\"config\":{\"digest\":\"sha256:" + "c".repeat(64) + "\"},"
+                + "\"layers\":[{\"digest\":\"" + layer + "\"}]}").getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(image);
+        manifests.put(repository + ":" + digest, image);
+        return digest;
+    }
+
     // ---- the fake registry ------------------------------------------------------------------------------------------
 
     private void token(HttpExchange x) throws IOException {
