@@ -8,17 +8,31 @@ import io.buildgateway.hostpool.BuiltImage;
 import io.buildgateway.hostpool.HostPush;
 import io.buildgateway.hostpool.ImageGate;
 import io.buildgateway.hostpool.ImageRegistry;
+import io.buildgateway.hostpool.PulledImage;
 import io.buildgateway.shared.BuildPhases;
+import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.ImageReference;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,10 +65,10 @@ final class QuarantinePush {
     /** Where a discarded push's deletion is repeated a little later. */
     private final ScheduledExecutorService later;
     /** Where the host's tags change while the registry names the image. */
-    private final java.util.concurrent.Executor beside;
+    private final Executor beside;
 
     QuarantinePush(BuildHosts hosts, ImageRegistry registryApi, List<ImageGate> gates, BuildPhases phases,
-            Clock clock, ScheduledExecutorService later, java.util.concurrent.Executor beside) {
+            Clock clock, ScheduledExecutorService later, Executor beside) {
         this.hosts = hosts;
         this.registry = hosts.registry();
         this.registryApi = registryApi;
@@ -72,7 +86,7 @@ final class QuarantinePush {
      * other run, so one run's discard cannot delete the manifest the other is naming.
      */
     static String quarantineOf(String quarantine, BuildJob job) {
-        return quarantine + "/" + job.buildId() + "/" + java.util.HexFormat.of().formatHex(
+        return quarantine + "/" + job.buildId() + "/" + HexFormat.of().formatHex(
                 java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
     }
 
@@ -89,17 +103,17 @@ final class QuarantinePush {
         // the pulled images' layers are linked into the quarantine (registry calls) beside the quarantine tag (a
         // daemon call), so that the push finds them there instead of uploading them again
         long tl = System.nanoTime();
-        java.util.concurrent.CompletableFuture<Integer> lending = lendPulledLayers(host, run, quarantine, job);
+        CompletableFuture<Integer> lending = lendPulledLayers(host, run, quarantine, job);
         // the image's inspection (read-only) runs beside the quarantine tag and the push's start
-        java.util.concurrent.CompletableFuture<BuiltImage> inspection = inspect(host, imageId, reference, output,
+        CompletableFuture<BuiltImage> inspection = inspect(host, imageId, reference, output,
                 deadline);
         host.tag(imageId, held, QUARANTINE_TAG);
         String lent = awaitLending(lending, tl, job);
         long tp = System.nanoTime();
         // the latest attempt of the quarantine push: the first runs beside the checks, a failed one is started again
         HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
-        java.util.concurrent.atomic.AtomicBoolean checking = new java.util.concurrent.atomic.AtomicBoolean(true);
-        java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepared = prepareNaming(push[0], quarantine,
+        AtomicBoolean checking = new AtomicBoolean(true);
+        CompletableFuture<ImageRegistry.Naming> prepared = prepareNaming(push[0], quarantine,
                 job, deadline, checking);
         boolean named = false;
         boolean refused = false;
@@ -134,7 +148,7 @@ final class QuarantinePush {
             // Every check passed and the replica still holds the build: the host's tags change (the final name on,
             // the quarantine's off) beside the registry's naming instead of after it. Should the naming fail, the
             // final name comes off the host again, so nothing is left named for a build that failed.
-            java.util.concurrent.CompletableFuture<Void> hostTags = java.util.concurrent.CompletableFuture.runAsync(
+            CompletableFuture<Void> hostTags = CompletableFuture.runAsync(
                     () -> {
                         host.tag(imageId, name, job.tag());
                         host.untag(held + ":" + QUARANTINE_TAG);
@@ -202,27 +216,27 @@ final class QuarantinePush {
      * the build's own token was granted to pull. On another thread; a failure is logged and the push uploads what
      * is missing, as before.
      */
-    private java.util.concurrent.CompletableFuture<Integer> lendPulledLayers(BuildHost host,
+    private CompletableFuture<Integer> lendPulledLayers(BuildHost host,
             BuildOutcome.HostRun run, String quarantine, BuildJob job) {
         if (run == null || run.pulled().isEmpty()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(0);
+            return CompletableFuture.completedFuture(0);
         }
-        java.util.Set<String> granted = java.util.Set.copyOf(host.granted());
-        java.util.Map<String, String> images = new java.util.LinkedHashMap<>(); // repository@digest -> repository
-        for (io.buildgateway.hostpool.PulledImage pulled : run.pulled()) {
+        Set<String> granted = Set.copyOf(host.granted());
+        Map<String, String> images = new LinkedHashMap<>(); // repository@digest -> repository
+        for (PulledImage pulled : run.pulled()) {
             String repository = pulled.reference() == null ? null
-                    : io.buildgateway.shared.ImageReference.split(pulled.reference()).repositoryOn(registry);
+                    : ImageReference.split(pulled.reference()).repositoryOn(registry);
             if (repository != null && granted.contains(repository) && pulled.digest() != null
-                    && io.buildgateway.shared.Digest.isValid(pulled.digest())) {
+                    && Digest.isValid(pulled.digest())) {
                 images.put(repository + "@" + pulled.digest(), repository);
             }
         }
         if (images.isEmpty()) {
-            return java.util.concurrent.CompletableFuture.completedFuture(0);
+            return CompletableFuture.completedFuture(0);
         }
-        java.util.function.Supplier<Integer> lend = () -> {
+        Supplier<Integer> lend = () -> {
             int layers = 0;
-            for (java.util.Map.Entry<String, String> image : images.entrySet()) {
+            for (Map.Entry<String, String> image : images.entrySet()) {
                 String digest = image.getKey().substring(image.getValue().length() + 1);
                 try {
                     layers += registryApi.mountLayers(image.getValue(), digest, quarantine);
@@ -235,14 +249,14 @@ final class QuarantinePush {
             return layers;
         };
         try {
-            return java.util.concurrent.CompletableFuture.supplyAsync(lend, beside);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            return java.util.concurrent.CompletableFuture.completedFuture(lend.get());
+            return CompletableFuture.supplyAsync(lend, beside);
+        } catch (RejectedExecutionException stopping) {
+            return CompletableFuture.completedFuture(lend.get());
         }
     }
 
     /** Waits (a while) for {@link #lendPulledLayers}; what it did, for the build's log line. */
-    private static String awaitLending(java.util.concurrent.CompletableFuture<Integer> lending, long started,
+    private static String awaitLending(CompletableFuture<Integer> lending, long started,
             BuildJob job) {
         try {
             int layers = lending.get(LENDING_WAIT.toMillis(), TimeUnit.MILLISECONDS);
@@ -250,7 +264,7 @@ final class QuarantinePush {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "pulled layers not linked: interrupted";
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             log.info("build {}: its pulled layers were not linked into the quarantine within {} s; pushing anyway",
                     job.buildId(), LENDING_WAIT.toSeconds());
             return "pulled layers not linked in time";
@@ -263,10 +277,10 @@ final class QuarantinePush {
      * the checks still run; reads only, nothing is linked or named. Null (the naming reads them itself) when the push
      * failed, the checks ended first without passing, or the reads failed.
      */
-    private java.util.concurrent.CompletableFuture<ImageRegistry.Naming> prepareNaming(HostPush push,
-            String quarantine, BuildJob job, Instant deadline, java.util.concurrent.atomic.AtomicBoolean checking) {
+    private CompletableFuture<ImageRegistry.Naming> prepareNaming(HostPush push,
+            String quarantine, BuildJob job, Instant deadline, AtomicBoolean checking) {
         try {
-            return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            return CompletableFuture.supplyAsync(() -> {
                 try {
                     long wait = Math.max(1, Duration.between(clock.instant(), deadline).toMillis());
                     String digest = push.awaitEnd(wait) ? push.digest() : null;
@@ -281,18 +295,18 @@ final class QuarantinePush {
                     return null;
                 }
             }, beside);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            return java.util.concurrent.CompletableFuture.completedFuture(null);
+        } catch (RejectedExecutionException stopping) {
+            return CompletableFuture.completedFuture(null);
         }
     }
 
     /** The prepared reads for the manifest {@code digest} (waited for while they run), or null. */
-    private static ImageRegistry.Naming prepared(java.util.concurrent.CompletableFuture<ImageRegistry.Naming> reads,
+    private static ImageRegistry.Naming prepared(CompletableFuture<ImageRegistry.Naming> reads,
             String digest) throws InterruptedException {
         try {
             ImageRegistry.Naming naming = reads.get(PREPARED_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             return naming != null && naming.digest().equals(digest) ? naming : null;
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             return null;
         }
     }
@@ -301,13 +315,13 @@ final class QuarantinePush {
     private static final Duration PREPARED_WAIT = Duration.ofSeconds(5);
 
     /** The image's inspection on the executor beside the build's thread (here, should the gateway be stopping). */
-    private java.util.concurrent.CompletableFuture<BuiltImage> inspect(BuildHost host, String imageId,
+    private CompletableFuture<BuiltImage> inspect(BuildHost host, String imageId,
             String reference, Consumer<String> output, Instant deadline) {
         try {
-            return java.util.concurrent.CompletableFuture.supplyAsync(
+            return CompletableFuture.supplyAsync(
                     () -> host.image(imageId, reference, output, deadline), beside);
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
-            java.util.concurrent.CompletableFuture<BuiltImage> here = new java.util.concurrent.CompletableFuture<>();
+        } catch (RejectedExecutionException stopping) {
+            CompletableFuture<BuiltImage> here = new CompletableFuture<>();
             try {
                 here.complete(host.image(imageId, reference, output, deadline));
             } catch (RuntimeException e) {
@@ -318,10 +332,10 @@ final class QuarantinePush {
     }
 
     /** The result of work done beside the build's thread, its failure thrown as the work threw it. */
-    private static <T> T awaitBeside(java.util.concurrent.CompletableFuture<T> beside) throws Exception {
+    private static <T> T awaitBeside(CompletableFuture<T> beside) throws Exception {
         try {
             return beside.get();
-        } catch (java.util.concurrent.ExecutionException e) {
+        } catch (ExecutionException e) {
             if (e.getCause() instanceof Exception cause) {
                 throw cause;
             }
@@ -337,15 +351,15 @@ final class QuarantinePush {
      * again. Waited for a while, so that the build ends with its host as it found it; should that wait be cut short,
      * the untag still follows the tags.
      */
-    private static void unname(BuildHost host, java.util.concurrent.CompletableFuture<Void> hostTags, String reference,
+    private static void unname(BuildHost host, CompletableFuture<Void> hostTags, String reference,
             BuildJob job) {
-        java.util.concurrent.CompletableFuture<Void> off = hostTags.handle((done, failed) -> null)
+        CompletableFuture<Void> off = hostTags.handle((done, failed) -> null)
                 .thenRun(() -> host.untag(reference));
         try {
             off.get(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        } catch (ExecutionException | TimeoutException e) {
             log.warn("build {}: taking {} off its host after the failed naming: {}", job.buildId(), reference,
                     e.toString());
         }
@@ -389,7 +403,7 @@ final class QuarantinePush {
             if (!ended) {
                 try {
                     later.schedule(() -> deleteQuarantined(null, quarantine, job), 10, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                } catch (RejectedExecutionException stopping) {
                     log.debug("the gateway is stopping: {} is not checked again", quarantine);
                 }
             }
@@ -403,7 +417,7 @@ final class QuarantinePush {
     private void deleteLater(String digest, String quarantine, BuildJob job) {
         try {
             later.execute(() -> deleteQuarantined(digest, quarantine, job));
-        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+        } catch (RejectedExecutionException stopping) {
             deleteQuarantined(digest, quarantine, job);
         }
     }
