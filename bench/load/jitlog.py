@@ -11,7 +11,9 @@ when the JVM exits) and prints, for the compilations queued after SECONDS of JVM
   - why compiled code was thrown away: uncommon traps by reason and action (deoptimisation), failed dependencies
     (class hierarchy changes, e.g. classes loaded or generated at run time), and code made not entrant without
     either (the code cache sweeper's flushing of "cold" code, or a tier's code replaced by the next tier's);
-  - the code cache sweeper's sweeps, when logged.
+  - the code cache sweeper's sweeps, when logged;
+  - how the compile tasks ended, per level: installed, or dropped (a "stale task" waited in the queue longer than
+    -XX:TieredCompileTaskTimeout while its method was not called, and is queued again on the next calls).
 """
 import re
 import sys
@@ -57,9 +59,24 @@ def report(name, after, top):
     trap_methods = Counter()
     deps = Counter()
     sweeps = 0
+    done = Counter()  # (level, outcome): compile tasks ended after SECONDS (outcome: ok or the failure's reason)
+    task = None
     with open(name, errors="replace") as f:
         pending_trap = None
         for line in f:
+            if line.startswith("<task "):
+                task = attrs(line)
+                continue
+            if task is not None and line.startswith("<failure"):
+                task["failure"] = attrs(line).get("reason", "?")
+                continue
+            if task is not None and line.startswith("<task_done"):
+                a = attrs(line)
+                if float(a.get("stamp", "0") or 0) >= after:
+                    outcome = "ok" if a.get("success") == "1" else task.get("failure", "failed")
+                    done[(task.get("level", "4"), outcome)] += 1
+                task = None
+                continue
             m = TAG.search(line)
             if pending_trap is not None and "<jvms" in line:
                 a = attrs(line)
@@ -117,6 +134,10 @@ def report(name, after, top):
     for (kind, ctxk, witness), n in deps.most_common(top):
         print(f"  {n:5d}  {kind} ctxk={ctxk} witness={witness}")
     print(f"sweeper entries: {sweeps}")
+    print("compile tasks ended (level, outcome: count; 'stale task': dropped from the queue unused, the method was not"
+          " called within TieredCompileTaskTimeout while it waited):")
+    for (level, outcome), n in sorted(done.items()):
+        print(f"  L{level} {outcome}: {n}")
 
 
 if __name__ == "__main__":
