@@ -29,6 +29,8 @@ final class TokenCheckCache {
     private final int maxEntries;
     private final LongSupplier nanos;
     private final ConcurrentHashMap<String, Entry> entries = new ConcurrentHashMap<>();
+    /** When a token was last forgotten: a row read before it may be the row as it was before the change. */
+    private volatile long forgottenAt;
 
     TokenCheckCache(Duration ttl, int maxEntries, LongSupplier nanos) {
         if (ttl.isNegative()) {
@@ -37,6 +39,7 @@ final class TokenCheckCache {
         this.ttlNanos = ttl.toNanos();
         this.maxEntries = maxEntries;
         this.nanos = nanos;
+        this.forgottenAt = nanos.getAsLong() - 1;
     }
 
     /** The row of this secret's hash if it was read less than the time to live ago, else null. */
@@ -55,9 +58,12 @@ final class TokenCheckCache {
         return e.check();
     }
 
-    /** Keeps a row just read from the database under the hash it was found by. */
+    /**
+     * Keeps a row just read from the database under the hash it was found by, unless a token was forgotten since the
+     * read started (the read may have seen the row before that revocation or rotation committed).
+     */
     void put(String hash, Tokens.TokenCheck check, long readAtNanos) {
-        if (ttlNanos == 0) {
+        if (ttlNanos == 0 || readAtNanos - forgottenAt <= 0) {
             return;
         }
         if (entries.size() >= maxEntries) {
@@ -75,8 +81,12 @@ final class TokenCheckCache {
                 ? new Entry(e.check().withLastUse(lastUsedAt, previousSecretLastUsedAt), e.readAtNanos()) : e);
     }
 
-    /** Drops every kept row of this token (both of its secrets): it was revoked or rotated here. */
+    /**
+     * Drops every kept row of this token (both of its secrets): it was revoked or rotated here. Called when the change
+     * is made and again after it commits, so that a request between the two does not keep the row as it was.
+     */
     void forget(UUID tokenId) {
+        forgottenAt = nanos.getAsLong();
         entries.values().removeIf(e -> e.check().id().equals(tokenId));
     }
 

@@ -194,7 +194,7 @@ public class Tokens {
         ApiToken token = tokens.findById(id).orElseThrow(() -> Problem.notFound("token " + id));
         boolean already = token.revokedAt() != null;
         token.revoke(clock.instant());
-        cache.forget(id);
+        forgetNowAndAfterCommit(id);
         events.publishEvent(new AuditRecord("token.revoked", "token/" + id, Outcome.SUCCESS,
                 Map.of("name", token.name(), "alreadyRevoked", already), request));
     }
@@ -246,7 +246,7 @@ public class Tokens {
         Instant previousExpiry = token.expiresAt();
         String secret = newSecret();
         token.rotate(hash(secret), now, retires, expiry);
-        cache.forget(id);
+        forgetNowAndAfterCommit(id);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", token.name());
         details.put("by", self ? "self" : "admin");
@@ -346,6 +346,20 @@ public class Tokens {
         }
         return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roleSet(), token.teamSet()),
                 null, previous, null);
+    }
+
+    /** A revocation or rotation on this replica: its rows are dropped now and once the change is committed. */
+    private void forgetNowAndAfterCommit(UUID id) {
+        cache.forget(id);
+        if (org.springframework.transaction.support.TransactionSynchronizationManager.isSynchronizationActive()) {
+            org.springframework.transaction.support.TransactionSynchronizationManager.registerSynchronization(
+                    new org.springframework.transaction.support.TransactionSynchronization() {
+                        @Override
+                        public void afterCompletion(int status) {
+                            cache.forget(id);
+                        }
+                    });
+        }
     }
 
     private static java.time.OffsetDateTime utc(Instant at) {

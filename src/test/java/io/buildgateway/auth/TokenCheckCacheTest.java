@@ -60,6 +60,22 @@ class TokenCheckCacheTest {
     }
 
     @Test
+    void aRowReadBeforeATokenWasForgottenIsNotKept() {
+        UUID id = UUID.randomUUID();
+        long readAt = cache.now();
+        nanos.addAndGet(1_000);
+        cache.forget(id); // a revocation committed while the read was under way
+        nanos.addAndGet(1_000);
+
+        cache.put("h1", row(id, "h1"), readAt);
+
+        assertThat(cache.get("h1")).isNull();
+        long later = cache.now();
+        cache.put("h1", row(id, "h1"), later);
+        assertThat(cache.get("h1")).isNotNull();
+    }
+
+    @Test
     void aLastUseWrittenHereIsKeptWithoutMakingTheRowYounger() {
         UUID id = UUID.randomUUID();
         Tokens.TokenCheck r = row(id, "h1");
