@@ -15,6 +15,12 @@
 # BENCH_JAR: run this jar instead of packaging the working tree (A/B runs against another commit's jar);
 # BGW_REGISTRY_PORT: the bench registry's port (default 5002), for machines shared by several environments;
 # BENCH_KEEP=1: leave the gateways and the environment running at exit (bench/chaos.sh drives a kept load).
+# BENCH_JIT_OPTS: the JIT options every start of the gateway uses (Dockerfile.gateway, scripts/run.sh; why:
+# docs/operations.md, "JIT compilation on few cores"); set it empty to run a jar with the JVM's defaults (an A/B
+# against a commit from before them).
+JIT_DEFAULT="-XX:Tier3DelayOn=1000000 -XX:Tier4InvocationThreshold=15000 -XX:Tier4MinInvocationThreshold=1800"
+JIT_DEFAULT+=" -XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000"
+BENCH_JIT_OPTS=${BENCH_JIT_OPTS-$JIT_DEFAULT}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 STATE=${BENCH_STATE:-$ROOT/.state/bench}
@@ -79,7 +85,7 @@ ${BENCH_HOSTS_YAML:-    hosts:
 $extra
 YML
   # shellcheck disable=SC2086
-  GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$port java ${BENCH_JAVA_OPTS:--Xmx1g} -jar "$JAR" \
+  GATEWAY_BOOTSTRAP_TOKEN=$ADMIN GATEWAY_PORT=$port java $BENCH_JIT_OPTS ${BENCH_JAVA_OPTS:--Xmx1g} -jar "$JAR" \
     --spring.config.additional-location="file:$STATE/$name.yaml" "$@" >"$STATE/$name.log" 2>&1 </dev/null &
   GW_PID=$!
   GW_PIDS+=("$GW_PID")

@@ -74,7 +74,10 @@ YML
 rm -f "$BGW_EGRESS_PORT_FILE"
 
 echo "[run] starting the gateway on :$PORT (log: $STATE/gateway.log)" >&2
-GATEWAY_PORT=$PORT setsid java -Xmx512m -jar "$JAR" --spring.config.additional-location="file:$STATE/gateway.yaml" \
+# The JIT options: docs/operations.md, "JIT compilation on few cores" (the same in Dockerfile.gateway and bench/gateway.sh)
+GATEWAY_PORT=$PORT setsid java -XX:Tier3DelayOn=1000000 -XX:Tier4InvocationThreshold=15000 \
+  -XX:Tier4MinInvocationThreshold=1800 -XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000 \
+  -Xmx512m -jar "$JAR" --spring.config.additional-location="file:$STATE/gateway.yaml" \
   >"$STATE/gateway.log" 2>&1 </dev/null &
 echo $! >"$STATE/gateway.pid"
 

@@ -2,6 +2,7 @@ package io.buildgateway.auth;
 
 import io.buildgateway.shared.TeamName;
 import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
 import java.time.Duration;
 import java.util.HashSet;
@@ -24,6 +25,10 @@ import org.springframework.validation.annotation.Validated;
  * @param rotationGracePeriod how long a rotated token's old secret keeps working when the request names no period
  * @param maxRotationGracePeriod the longest grace period a rotation may ask for
  * @param lastUsedResolution a token's last-used time is written at most once per this period (no write per request)
+ * @param tokenCheckTtl how long a replica keeps a token's row after reading it for a request ({@code TokenCheckCache}):
+ *        a revocation or rotation made on another replica takes effect here at most this much later (on this replica:
+ *        at once; expiry: exactly); 0 reads the row on every request
+ * @param tokenCheckCacheEntries the most token rows a replica keeps (a full cache is emptied)
  * @param oidc JWTs of the company's identity provider; off unless {@code issuer-uri} is set
  * @param mtls client certificates of machine clients, by subject; used when the server asks for client certificates
  */
@@ -36,10 +41,19 @@ public record AuthProperties(
         @NotNull @DefaultValue("24h") Duration rotationGracePeriod,
         @NotNull @DefaultValue("7d") Duration maxRotationGracePeriod,
         @NotNull @DefaultValue("60s") Duration lastUsedResolution,
+        @NotNull @DefaultValue("2s") Duration tokenCheckTtl,
+        @Min(1) @DefaultValue("10000") int tokenCheckCacheEntries,
         @Valid @NotNull @DefaultValue Oidc oidc,
         @Valid @NotNull @DefaultValue Mtls mtls) {
 
+    /** The longest {@code token-check-ttl} accepted: how late a revocation on another replica may take effect. */
+    static final Duration MAX_TOKEN_CHECK_TTL = Duration.ofSeconds(30);
+
     public AuthProperties {
+        if (tokenCheckTtl != null && (tokenCheckTtl.isNegative() || tokenCheckTtl.compareTo(MAX_TOKEN_CHECK_TTL) > 0)) {
+            throw new IllegalArgumentException("gateway.auth.token-check-ttl must be between 0 and "
+                    + MAX_TOKEN_CHECK_TTL + " (a revocation on another replica takes effect that much later)");
+        }
         if (rotationGracePeriod != null && maxRotationGracePeriod != null
                 && (rotationGracePeriod.isNegative() || rotationGracePeriod.compareTo(maxRotationGracePeriod) > 0)) {
             throw new IllegalArgumentException("gateway.auth.rotation-grace-period must be between 0 and "
@@ -203,6 +217,7 @@ public record AuthProperties(
                 + ", scrapeToken=" + (blank(scrapeToken) ? "unset" : "***")
                 + ", maxTokenLifetime=" + maxTokenLifetime + ", rotationGracePeriod=" + rotationGracePeriod
                 + ", maxRotationGracePeriod=" + maxRotationGracePeriod + ", lastUsedResolution=" + lastUsedResolution
+                + ", tokenCheckTtl=" + tokenCheckTtl + ", tokenCheckCacheEntries=" + tokenCheckCacheEntries
                 + ", oidc=" + oidc + ", mtls=" + mtls + "]";
     }
 }

@@ -47,10 +47,13 @@ public class Tokens {
     private final ApplicationEventPublisher events;
     private final Clock clock;
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
+    private final TokenCheckCache cache;
 
     Tokens(ApiTokenRepository tokens, Teams teams, AuthProperties properties, ApplicationEventPublisher events,
             Clock clock, org.springframework.jdbc.core.JdbcTemplate jdbc) {
         this.jdbc = jdbc;
+        this.cache = new TokenCheckCache(properties.tokenCheckTtl(), properties.tokenCheckCacheEntries(),
+                System::nanoTime);
         this.tokens = tokens;
         this.teams = teams;
         this.properties = properties;
@@ -191,6 +194,7 @@ public class Tokens {
         ApiToken token = tokens.findById(id).orElseThrow(() -> Problem.notFound("token " + id));
         boolean already = token.revokedAt() != null;
         token.revoke(clock.instant());
+        forgetNowAndAfterCommit(id);
         events.publishEvent(new AuditRecord("token.revoked", "token/" + id, Outcome.SUCCESS,
                 Map.of("name", token.name(), "alreadyRevoked", already), request));
     }
@@ -242,6 +246,7 @@ public class Tokens {
         Instant previousExpiry = token.expiresAt();
         String secret = newSecret();
         token.rotate(hash(secret), now, retires, expiry);
+        forgetNowAndAfterCommit(id);
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("name", token.name());
         details.put("by", self ? "self" : "admin");
@@ -291,18 +296,25 @@ public class Tokens {
      * rotation. Records the last use at most once per {@code gateway.auth.last-used-resolution} per token, so that
      * a busy token does not cost a write per request.
      *
-     * <p>Every request passes here (issue #17, latency), so it is one statement on a connection in auto-commit mode:
-     * no transaction around it (no BEGIN/COMMIT round trip, no persistence context, no flush), only the columns the
-     * check needs. It reads the row as committed now, so a revocation, rotation or expiry takes effect on the next
-     * request as before. The last-use writes, when due, are statements of their own; they never decide anything.
+     * <p>Every request passes here (issue #17, latency), so the row is one statement on a connection in auto-commit
+     * mode (no transaction, only the columns the check needs), and a row found is kept for
+     * {@code gateway.auth.token-check-ttl} ({@link TokenCheckCache}: expiry and a retired secret are still decided
+     * from the clock on every request; a revocation or rotation on this replica takes effect on the next request, one
+     * on another replica at most that long after). The last-use writes, when due, are statements of their own; they
+     * never decide anything.
      */
     public Authentication authenticate(String secret) {
         String hash = hash(secret);
-        List<TokenCheck> found = jdbc.query(TokenCheck.SELECT, TokenCheck::read, hash, hash);
-        if (found.isEmpty()) {
-            return Authentication.failed(Failure.UNKNOWN);
+        TokenCheck token = cache.get(hash);
+        if (token == null) {
+            long readAt = cache.now();
+            List<TokenCheck> found = jdbc.query(TokenCheck.SELECT, TokenCheck::read, hash, hash);
+            if (found.isEmpty()) {
+                return Authentication.failed(Failure.UNKNOWN);
+            }
+            token = found.get(0);
+            cache.put(hash, token, readAt);
         }
-        TokenCheck token = found.get(0);
         Instant now = clock.instant();
         if (token.revokedAt() != null) {
             return Authentication.failed(Failure.REVOKED);
@@ -315,37 +327,74 @@ public class Tokens {
             return new Authentication(null, Failure.RETIRED, true, token.previousSecretRetiresAt());
         }
         Instant notAfter = now.minus(properties.lastUsedResolution());
-        if (token.lastUsedAt() == null || token.lastUsedAt().isBefore(notAfter)) {
+        boolean lastUseDue = token.lastUsedAt() == null || token.lastUsedAt().isBefore(notAfter);
+        boolean previousUseDue = previous && (token.previousSecretLastUsedAt() == null
+                || token.previousSecretLastUsedAt().isBefore(notAfter));
+        if (lastUseDue) {
             jdbc.update("update api_token set last_used_at = ? where id = ?"
                     + " and (last_used_at is null or last_used_at < ?)", utc(now), token.id(), utc(notAfter));
         }
-        if (previous && (token.previousSecretLastUsedAt() == null
-                || token.previousSecretLastUsedAt().isBefore(notAfter))) {
+        if (previousUseDue) {
             jdbc.update("update api_token set previous_secret_last_used_at = ? where id = ?"
                     + " and (previous_secret_last_used_at is null or previous_secret_last_used_at < ?)", utc(now),
                     token.id(), utc(notAfter));
         }
-        return new Authentication(new GatewayPrincipal(token.id(), token.name(), ApiToken.roles(token.roles()),
-                ApiToken.teams(token.teams())), null, previous, null);
+        if (lastUseDue || previousUseDue) {
+            // the kept row learns what was written, so the requests within the resolution do not write it again
+            cache.usedAt(hash, token, lastUseDue ? now : token.lastUsedAt(),
+                    previousUseDue ? now : token.previousSecretLastUsedAt());
+        }
+        return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roleSet(), token.teamSet()),
+                null, previous, null);
+    }
+
+    /** A revocation or rotation on this replica: its rows are dropped now and once the change is committed. */
+    private void forgetNowAndAfterCommit(UUID id) {
+        cache.forget(id);
+        if (org.springframework.transaction.support.TransactionSynchronizationManager.isSynchronizationActive()) {
+            org.springframework.transaction.support.TransactionSynchronizationManager.registerSynchronization(
+                    new org.springframework.transaction.support.TransactionSynchronization() {
+                        @Override
+                        public void afterCompletion(int status) {
+                            cache.forget(id);
+                        }
+                    });
+        }
     }
 
     private static java.time.OffsetDateTime utc(Instant at) {
         return at.truncatedTo(ChronoUnit.MICROS).atOffset(java.time.ZoneOffset.UTC);
     }
 
-    /** What {@link #authenticate(String)} reads of a token: one row by either secret's hash (both columns unique). */
+    /**
+     * What {@link #authenticate(String)} reads of a token: one row by either secret's hash (both columns unique).
+     * Kept by {@link TokenCheckCache}, so the roles and teams are parsed once per read, not once per request.
+     */
     record TokenCheck(UUID id, String name, String secretHash, String roles, String teams, Instant expiresAt,
-            Instant revokedAt, Instant lastUsedAt, Instant previousSecretRetiresAt, Instant previousSecretLastUsedAt) {
+            Instant revokedAt, Instant lastUsedAt, Instant previousSecretRetiresAt, Instant previousSecretLastUsedAt,
+            Set<Role> roleSet, Set<String> teamSet) {
 
         static final String SELECT = "select id, name, secret_hash, roles, teams, expires_at, revoked_at, last_used_at,"
                 + " previous_secret_retires_at, previous_secret_last_used_at from api_token"
                 + " where secret_hash = ? or previous_secret_hash = ?";
+
+        TokenCheck(UUID id, String name, String secretHash, String roles, String teams, Instant expiresAt,
+                Instant revokedAt, Instant lastUsedAt, Instant previousSecretRetiresAt,
+                Instant previousSecretLastUsedAt) {
+            this(id, name, secretHash, roles, teams, expiresAt, revokedAt, lastUsedAt, previousSecretRetiresAt,
+                    previousSecretLastUsedAt, Set.copyOf(ApiToken.roles(roles)), Set.copyOf(ApiToken.teams(teams)));
+        }
 
         static TokenCheck read(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
             return new TokenCheck(rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("secret_hash"),
                     rs.getString("roles"), rs.getString("teams"), instant(rs, "expires_at"),
                     instant(rs, "revoked_at"), instant(rs, "last_used_at"), instant(rs, "previous_secret_retires_at"),
                     instant(rs, "previous_secret_last_used_at"));
+        }
+
+        TokenCheck withLastUse(Instant lastUsed, Instant previousLastUsed) {
+            return new TokenCheck(id, name, secretHash, roles, teams, expiresAt, revokedAt, lastUsed,
+                    previousSecretRetiresAt, previousLastUsed, roleSet, teamSet);
         }
     }
 

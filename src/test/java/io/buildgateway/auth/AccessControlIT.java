@@ -53,6 +53,33 @@ class AccessControlIT extends IntegrationTest {
         assertThat(auditCount("token.revoked", "token/" + token.path("id").asString())).isEqualTo(1);
     }
 
+    /**
+     * A revocation made by another replica reaches this one through the database only: this replica keeps a token's
+     * row for {@code gateway.auth.token-check-ttl} (2 s) after reading it, so the revoked token works here at most
+     * that long (the suite's replica is the only one, so the other replica's revocation is its write to the row).
+     */
+    @Test
+    void aRevocationOnAnotherReplicaTakesEffectHereWithinTheTokenCheckTtl() {
+        JsonNode token = read(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"revoked-elsewhere\",\"roles\":[\"AUDITOR\"],\"teams\":[]}"));
+        String secret = token.path("token").asString();
+        String id = token.path("id").asString();
+        assertThat(get(secret, "/api/v1/builds").status()).isEqualTo(200);
+        long revokedAt = System.nanoTime();
+
+        jdbc.update("update api_token set revoked_at = now() where id = ?::uuid", id);
+
+        eventually("the revoked token refused", java.time.Duration.ofSeconds(10),
+                () -> get(secret, "/api/v1/builds").status() == 401);
+        long tookMillis = (System.nanoTime() - revokedAt) / 1_000_000;
+        assertThat(tookMillis).as("the row is kept 2 s at most (the rest: requests on a busy machine)")
+                .isLessThan(5_000);
+        Response refused = get(secret, "/api/v1/builds");
+        assertThat(problem(refused, 401).path("detail").asString()).contains("revoked");
+        assertThat(jdbc.queryForObject("select outcome from audit_event where request_id = ?", String.class,
+                refused.header("X-Request-Id"))).isEqualTo("DENIED");
+    }
+
     @Test
     void expiryTakesEffectOnTheNextRequest() {
         String expiresAt = Instant.now().plusSeconds(2).toString();

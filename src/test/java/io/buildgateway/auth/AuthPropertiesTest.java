@@ -36,6 +36,17 @@ class AuthPropertiesTest {
         assertThat(p.maxTokenLifetime().forRoles(Set.of(Role.ADMIN))).isEqualTo(Duration.ofDays(365));
         assertThat(p.rotationGracePeriod()).isEqualTo(Duration.ofHours(24));
         assertThat(p.lastUsedResolution()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(p.tokenCheckTtl()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void theTokenCheckTtlIsBoundedSoARevocationElsewhereIsNeverLateByMoreThanHalfAMinute() {
+        assertThat(bind(Map.of("gateway.auth.token-check-ttl", "0s")).tokenCheckTtl()).isZero();
+        assertThat(bind(Map.of("gateway.auth.token-check-ttl", "30s")).tokenCheckTtl()).hasSeconds(30);
+        assertThatThrownBy(() -> bind(Map.of("gateway.auth.token-check-ttl", "31s")))
+                .hasStackTraceContaining("token-check-ttl must be between 0 and PT30S");
+        assertThatThrownBy(() -> bind(Map.of("gateway.auth.token-check-ttl", "-1s")))
+                .hasStackTraceContaining("token-check-ttl must be between 0 and PT30S");
     }
 
     @Test
