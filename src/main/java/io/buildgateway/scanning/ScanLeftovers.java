@@ -12,6 +12,7 @@ import java.time.Instant;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.scheduling.annotation.Scheduled;
 import org.springframework.stereotype.Component;
 
@@ -38,6 +39,7 @@ class ScanLeftovers {
     private final Duration age;
     private final Clock clock;
 
+    @Autowired
     ScanLeftovers(ScanningProperties properties, Clock clock) {
         this(properties.workDir(), properties.leftoverAge(), clock);
     }
