@@ -30,7 +30,10 @@ final class BuildCacheCap {
     private final DockerClients clients;
     private final MeterRegistry meters;
     private final Consumer<Object> events;
-    /** The health checker's thread: prunes of one host never overlap, and a build's result does not wait. */
+    /**
+     * One thread of its own ({@code host-cache}): prunes of one host never overlap, a build's result does not wait,
+     * and a prune that takes long (or a daemon that stops answering during one) never holds the health checks.
+     */
     private final Executor checker;
     /** The last build cache size read per BuildKit host (health checks and the end of each build). */
     private final Map<String, Long> cacheBytes = new ConcurrentHashMap<>();
@@ -50,8 +53,8 @@ final class BuildCacheCap {
 
     /**
      * After a BuildKit build, whatever its outcome: reads the host's build cache and, above the host's cap, prunes it
-     * down to the cap (least recently used first), on the health checker's thread so that the build's result does
-     * not wait and prunes of one host never overlap. Each prune is audited ({@code host.cache-pruned}) and timed
+     * down to the cap (least recently used first), on the cache's own thread so that the build's result does
+     * not wait, prunes of one host never overlap and health checks never wait for a prune. Each prune is audited ({@code host.cache-pruned}) and timed
      * ({@code gateway.hostpool.cache.prune}).
      */
     void afterBuild(HostPoolProperties.Host host, String buildId) {
@@ -63,10 +66,13 @@ final class BuildCacheCap {
         }
     }
 
-    /** Reads the host's build cache size; null when the daemon did not answer (health reports the daemon). */
+    /**
+     * Reads the host's build cache size; null when the daemon did not answer within 10 s (health reports the
+     * daemon). Health checks call it: the bounded transport keeps a daemon paused mid-read from stopping them.
+     */
     BuildCache.Usage readCache(HostPoolProperties.Host host) {
         try {
-            BuildCache.Usage usage = BuildCache.usage(clients.http(host));
+            BuildCache.Usage usage = BuildCache.usage(clients.controlHttp(host));
             if (cacheBytes.put(host.name(), usage.bytes()) == null) {
                 Gauge.builder("gateway.hostpool.cache.size", cacheBytes,
                         m -> m.getOrDefault(host.name(), 0L)).tag("host", host.name()).baseUnit("bytes")
@@ -95,7 +101,7 @@ final class BuildCacheCap {
         Outcome outcome;
         try {
             long unusedFor = host.buildCacheUnusedFor() == null ? 0 : host.buildCacheUnusedFor().toSeconds();
-            long reclaimed = BuildCache.prune(clients.http(host), cap, unusedFor > 0 ? unusedFor + "s" : null);
+            long reclaimed = BuildCache.prune(clients.maintenanceHttp(host), cap, unusedFor > 0 ? unusedFor + "s" : null);
             BuildCache.Usage after = readCache(host);
             details.put("bytesAfter", after == null ? null : after.bytes());
             // What a prune cannot remove yet (a running build's records); the next build's check prunes again.

@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -50,6 +51,7 @@ public class BuildHosts {
     private final DockerClients clients;
     private final Clock clock;
     private final ScheduledExecutorService checker;
+    private final ExecutorService cacheWorker;
     private final RegistryAuth auth;
     private final FixedHosts fixed;
     private final HostHealth health;
@@ -77,7 +79,10 @@ public class BuildHosts {
         }
         this.fixed = new FixedHosts(properties.hosts());
         this.checker = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("host-health"));
-        this.cache = new BuildCacheCap(clients, meters, events::publishEvent, checker);
+        // the caches' reads and prunes after builds on a thread of their own: a prune (or a daemon paused during
+        // one) must not hold the health checks of every host
+        this.cacheWorker = Executors.newSingleThreadExecutor(DaemonThreads.named("host-cache"));
+        this.cache = new BuildCacheCap(clients, meters, events::publishEvent, cacheWorker);
         this.health = new HostHealth(clients, clock, events::publishEvent, cache);
         this.ephemeral = ephemeralHosts(properties, events);
     }
@@ -142,6 +147,7 @@ public class BuildHosts {
     @PreDestroy
     void stop() {
         checker.shutdownNow();
+        cacheWorker.shutdownNow();
         if (ephemeral != null) {
             ephemeral.close();
         }

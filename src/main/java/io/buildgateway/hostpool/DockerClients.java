@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -34,6 +35,8 @@ final class DockerClients implements Closeable {
     private final Map<String, DockerClient> control = new ConcurrentHashMap<>();
     private final Map<String, DockerClient> build = new ConcurrentHashMap<>();
     private final Map<String, DockerHttpClient> http = new ConcurrentHashMap<>();
+    private final Map<String, DockerHttpClient> controlHttp = new ConcurrentHashMap<>();
+    private final Map<String, DockerHttpClient> maintenanceHttp = new ConcurrentHashMap<>();
     private final Path emptyConfig;
 
     DockerClients(HostPoolProperties properties) {
@@ -64,6 +67,20 @@ final class DockerClients implements Closeable {
      */
     DockerHttpClient http(HostPoolProperties.Host host) {
         return http.computeIfAbsent(host.name(), n -> transport(host, NO_RESPONSE_TIMEOUT));
+    }
+
+    /**
+     * The host's HTTP transport with the control client's 10 s response timeout, for the short raw requests of the
+     * health check (the build cache's size): a daemon that stops answering mid-request (paused, wedged) must not
+     * hold the health checker's one thread, or no host's health is checked again.
+     */
+    DockerHttpClient controlHttp(HostPoolProperties.Host host) {
+        return controlHttp.computeIfAbsent(host.name(), n -> transport(host, Duration.ofSeconds(10)));
+    }
+
+    /** The host's HTTP transport for maintenance that may take long (a build cache prune): 10 minutes at most. */
+    DockerHttpClient maintenanceHttp(HostPoolProperties.Host host) {
+        return maintenanceHttp.computeIfAbsent(host.name(), n -> transport(host, Duration.ofMinutes(10)));
     }
 
     private DockerClient create(HostPoolProperties.Host host, Duration responseTimeout) {
@@ -106,6 +123,8 @@ final class DockerClients implements Closeable {
         control.remove(hostName);
         build.remove(hostName);
         http.remove(hostName);
+        controlHttp.remove(hostName);
+        maintenanceHttp.remove(hostName);
     }
 
     /** Closes and drops the clients of a host that is gone (an ephemeral host after its build). */
@@ -118,9 +137,11 @@ final class DockerClients implements Closeable {
         if (b != null) {
             closeQuietly(b);
         }
-        DockerHttpClient h = http.remove(hostName);
-        if (h != null) {
-            closeQuietly(h);
+        for (Map<String, DockerHttpClient> transports : List.of(http, controlHttp, maintenanceHttp)) {
+            DockerHttpClient h = transports.remove(hostName);
+            if (h != null) {
+                closeQuietly(h);
+            }
         }
     }
 
@@ -132,8 +153,10 @@ final class DockerClients implements Closeable {
         for (DockerClient client : build.values()) {
             closeQuietly(client);
         }
-        for (DockerHttpClient client : http.values()) {
-            closeQuietly(client);
+        for (Map<String, DockerHttpClient> transports : List.of(http, controlHttp, maintenanceHttp)) {
+            for (DockerHttpClient client : transports.values()) {
+                closeQuietly(client);
+            }
         }
         try {
             Files.deleteIfExists(emptyConfig);

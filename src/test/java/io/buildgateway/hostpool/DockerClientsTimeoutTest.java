@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.github.dockerjava.transport.DockerHttpClient;
 import io.buildgateway.auth.TestCertificates;
 import io.buildgateway.auth.TestCertificates.Identity;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -36,6 +37,8 @@ import org.springframework.util.unit.DataSize;
 class DockerClientsTimeoutTest {
 
     private static final Duration SILENCE = Duration.ofSeconds(7);
+    /** How long the server is silent before it answers a request other than a ping (per test). */
+    private Duration silence = SILENCE;
 
     @TempDir
     Path certs;
@@ -84,7 +87,43 @@ class DockerClientsTimeoutTest {
         }
     }
 
-    /** A TLS server that reads one request per connection, is silent for {@link #SILENCE}, then answers 200 OK. */
+    /**
+     * The health check reads the build cache's size: a daemon that stops answering mid-read (paused, wedged) must
+     * not hold the health checker's one thread, or no host's health is checked again (BuildHostImageIT paused a host
+     * right after a build, whose cache read then waited for ever on the transport without a response timeout).
+     */
+    @Test
+    void theHealthChecksBuildCacheReadGivesUpOnADaemonThatStopsAnswering() throws Exception {
+        silence = Duration.ofSeconds(60);
+        HostPoolProperties.Host host = tlsHost();
+        try (DockerClients clients = new DockerClients(properties(host))) {
+            BuildCacheCap cap = new BuildCacheCap(clients, new SimpleMeterRegistry(),
+                    event -> { }, Runnable::run);
+            long start = System.nanoTime();
+            assertThat(cap.readCache(host)).as("no answer: no size").isNull();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+        }
+    }
+
+    private HostPoolProperties.Host tlsHost() throws Exception {
+        Identity hostCa = TestCertificates.ca("CN=Hosts CA,O=Build Gateway Test");
+        Identity clientCa = TestCertificates.ca("CN=Clients CA,O=Build Gateway Test");
+        int port = startSilentTlsServer(TestCertificates.server(hostCa));
+        Files.writeString(certs.resolve("ca.pem"), TestCertificates.pem(hostCa.certificate()));
+        TestCertificates.write(TestCertificates.client(clientCa, "CN=build-gateway"), certs.resolve("cert.pem"),
+                certs.resolve("key.pem"));
+        return new HostPoolProperties.Host("tls-host", "tcp://127.0.0.1:" + port, 1, certs.toString(), null, null,
+                null, null);
+    }
+
+    private static HostPoolProperties properties(HostPoolProperties.Host host) {
+        return new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off());
+    }
+
+    /** A TLS server that reads one request per connection, is silent for {@link #silence}, then answers 200 OK. */
     private int startSilentTlsServer(Identity identity) throws Exception {
         KeyStore keys = KeyStore.getInstance("PKCS12");
         keys.load(null, null);
@@ -103,7 +142,7 @@ class DockerClientsTimeoutTest {
                     String request;
                     while ((request = readHeaders(socket.getInputStream())) != null) {
                         if (!request.startsWith("GET /_ping ")) {
-                            Thread.sleep(SILENCE.toMillis());
+                            Thread.sleep(silence.toMillis());
                         }
                         OutputStream out = socket.getOutputStream();
                         out.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK".getBytes(StandardCharsets.US_ASCII));
