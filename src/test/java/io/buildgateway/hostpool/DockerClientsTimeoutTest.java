@@ -57,20 +57,8 @@ class DockerClientsTimeoutTest {
 
     @Test
     void aTlsHostsBuildTransportWaitsThroughSilenceLongerThanTheConnectTimeout() throws Exception {
-        Identity hostCa = TestCertificates.ca("CN=Hosts CA,O=Build Gateway Test");
-        Identity clientCa = TestCertificates.ca("CN=Clients CA,O=Build Gateway Test");
-        int port = startSilentTlsServer(TestCertificates.server(hostCa));
-        // The gateway's side, as a host's tls-cert-path: the hosts' CA, its client certificate and key.
-        Files.writeString(certs.resolve("ca.pem"), TestCertificates.pem(hostCa.certificate()));
-        TestCertificates.write(TestCertificates.client(clientCa, "CN=build-gateway"), certs.resolve("cert.pem"),
-                certs.resolve("key.pem"));
-        HostPoolProperties.Host host = new HostPoolProperties.Host("tls-host", "tcp://127.0.0.1:" + port, 1,
-                certs.toString(), null, null, null, null);
-        HostPoolProperties properties = new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off());
-        try (DockerClients clients = new DockerClients(properties)) {
+        HostPoolProperties.Host host = tlsHost();
+        try (DockerClients clients = new DockerClients(properties(host))) {
             DockerHttpClient http = clients.http(host);
             // A quick call first, as the pool makes before a build: the build then runs on the kept connection.
             try (DockerHttpClient.Response ping = http.execute(DockerHttpClient.Request.builder()
@@ -105,6 +93,7 @@ class DockerClientsTimeoutTest {
         }
     }
 
+    /** A host behind the silent TLS server, with the gateway's side as a host's tls-cert-path: CA, cert and key. */
     private HostPoolProperties.Host tlsHost() throws Exception {
         Identity hostCa = TestCertificates.ca("CN=Hosts CA,O=Build Gateway Test");
         Identity clientCa = TestCertificates.ca("CN=Clients CA,O=Build Gateway Test");
