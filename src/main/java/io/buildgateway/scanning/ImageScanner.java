@@ -26,7 +26,6 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -42,7 +41,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.ApplicationEventPublisher;
@@ -176,7 +174,7 @@ class ImageScanner implements ImageGate {
                 if (e instanceof RuntimeException r) {
                     capture.close();
                     task.abandonEarly();
-                    deleteQuietly(properties.workDir().resolve(image.job().buildId()));
+                    LayerCache.deleteTree(properties.workDir().resolve(image.job().buildId()));
                     throw r;
                 }
                 evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's layers could not be read: "
@@ -187,7 +185,7 @@ class ImageScanner implements ImageGate {
         if (budget.stopped() != null || !evaluate) {
             capture.close();
             task.abandonEarly();
-            deleteQuietly(properties.workDir().resolve(image.job().buildId()));
+            LayerCache.deleteTree(properties.workDir().resolve(image.job().buildId()));
         }
         Future<TimedCompliance> compliance = null;
         if (budget.stopped() == null) {
@@ -497,7 +495,7 @@ class ImageScanner implements ImageGate {
                 early = null;
                 closeEarlyLease();
                 view = new RootfsView();
-                deleteQuietly(work().resolve("rootfs"));
+                LayerCache.deleteTree(work().resolve("rootfs"));
                 return 0;
             }
             early = null;
@@ -548,7 +546,7 @@ class ImageScanner implements ImageGate {
                         capture.close();
                     }
                     abandonEarly();
-                    deleteQuietly(work());
+                    LayerCache.deleteTree(work());
                     return new TimedCompliance(new ComplianceResult(ComplianceResult.Status.ERROR, List.of(),
                             List.of(), "not evaluated: the scan stopped"), Map.of());
                 }
@@ -620,7 +618,7 @@ class ImageScanner implements ImageGate {
                     runner = null;
                     Thread.interrupted(); // a stop that came late must not reach the pool's next task
                 }
-                deleteQuietly(work);
+                LayerCache.deleteTree(work);
             }
         }
     }
@@ -667,7 +665,7 @@ class ImageScanner implements ImageGate {
                     log.info("OpenSCAP on the base layers of image {} not evaluated: {}", imageId, e.toString());
                 } finally {
                     basesInFlight.remove(key);
-                    deleteQuietly(work);
+                    LayerCache.deleteTree(work);
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
@@ -823,22 +821,5 @@ class ImageScanner implements ImageGate {
 
     private static long ms(long since) {
         return (System.nanoTime() - since) / 1_000_000;
-    }
-
-    private static void deleteQuietly(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(dir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // removed on the next scan's cleanup or by the operator; logged below if the folder stays
-                }
-            });
-        } catch (IOException e) {
-            log.warn("could not remove scan folder {}", dir, e);
-        }
     }
 }

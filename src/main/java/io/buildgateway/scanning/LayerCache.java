@@ -30,7 +30,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.slf4j.Logger;
@@ -531,25 +530,37 @@ final class LayerCache {
         }
     }
 
+    /**
+     * Removes a tree without following links out of it; what cannot be removed is left for the next clean-up and
+     * logged. Each directory is made the owner's to list, enter and write before its entries are read: a directory
+     * the image made read-only must not keep its content from a gateway that is not root (made writable after its
+     * children, as before, it did).
+     */
     static void deleteTree(Path root) {
         if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        try (Stream<Path> walk = Files.walk(root)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
-                try {
-                    if (!Files.isSymbolicLink(p) && Files.isDirectory(p)) {
-                        // a directory the image made read-only must not keep its content
-                        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
-                    }
-                    Files.deleteIfExists(p);
-                } catch (IOException ignored) {
-                    // left for the next start's clean-up
-                }
-            });
+        try {
+            deleteEntry(root);
         } catch (IOException e) {
             log.warn("could not remove {}", root, e);
         }
+    }
+
+    private static void deleteEntry(Path entry) throws IOException {
+        if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
+            try {
+                Files.setPosixFilePermissions(entry, PosixFilePermissions.fromString("rwx------"));
+            } catch (IOException | UnsupportedOperationException notOwner) {
+                // not the owner (and not root), or no POSIX modes: the listing or the deletes below say what stays
+            }
+            try (DirectoryStream<Path> children = Files.newDirectoryStream(entry)) {
+                for (Path child : children) {
+                    deleteEntry(child);
+                }
+            }
+        }
+        Files.deleteIfExists(entry);
     }
 
     static Set<String> hexes(List<String> diffIds) {

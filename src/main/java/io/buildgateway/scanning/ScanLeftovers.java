@@ -5,7 +5,6 @@ import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -75,42 +74,17 @@ class ScanLeftovers {
                 }
                 Instant modified = Files.getLastModifiedTime(entry, LinkOption.NOFOLLOW_LINKS).toInstant();
                 if (modified.isBefore(before)) {
-                    try {
-                        long bytes = delete(entry);
-                        removed++;
-                        log.info("removed the scan leftover {} ({} bytes, last modified {})", entry, bytes, modified);
-                    } catch (IOException e) {
+                    LayerCache.deleteTree(entry);
+                    if (Files.exists(entry, LinkOption.NOFOLLOW_LINKS)) {
                         log.warn("could not remove the scan leftover {} (last modified {}); will retry", entry,
-                                modified, e);
+                                modified);
+                    } else {
+                        removed++;
+                        log.info("removed the scan leftover {} (last modified {})", entry, modified);
                     }
                 }
             }
         }
         return removed;
-    }
-
-    /**
-     * Deletes a folder or file without following links out of it; returns the bytes of the files removed. A folder
-     * is made the owner's to list, enter and write before its entries are read (a root filesystem keeps the image's
-     * directory modes, and one without the owner's write bit would keep its content from a gateway that is not root).
-     */
-    private static long delete(Path entry) throws IOException {
-        long bytes = 0;
-        if (Files.isDirectory(entry, LinkOption.NOFOLLOW_LINKS)) {
-            try {
-                Files.setPosixFilePermissions(entry, PosixFilePermissions.fromString("rwx------"));
-            } catch (IOException | UnsupportedOperationException e) {
-                // not the owner (and not root): the listing or the deletes below say what stays
-            }
-            try (DirectoryStream<Path> children = Files.newDirectoryStream(entry)) {
-                for (Path child : children) {
-                    bytes += delete(child);
-                }
-            }
-        } else if (Files.isRegularFile(entry, LinkOption.NOFOLLOW_LINKS)) {
-            bytes = Files.size(entry);
-        }
-        Files.deleteIfExists(entry);
-        return bytes;
     }
 }
