@@ -17,9 +17,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -222,13 +221,13 @@ final class QuarantinePush {
             return CompletableFuture.completedFuture(0);
         }
         Set<String> granted = Set.copyOf(host.granted());
-        Map<String, String> images = new LinkedHashMap<>(); // repository@digest -> repository
+        Set<PulledFrom> images = new LinkedHashSet<>();
         for (PulledImage pulled : run.pulled()) {
             String repository = pulled.reference() == null ? null
                     : ImageReference.split(pulled.reference()).repositoryOn(registry);
             if (repository != null && granted.contains(repository) && pulled.digest() != null
                     && Digest.isValid(pulled.digest())) {
-                images.put(repository + "@" + pulled.digest(), repository);
+                images.add(new PulledFrom(repository, pulled.digest()));
             }
         }
         if (images.isEmpty()) {
@@ -236,13 +235,12 @@ final class QuarantinePush {
         }
         Supplier<Integer> lend = () -> {
             int layers = 0;
-            for (Map.Entry<String, String> image : images.entrySet()) {
-                String digest = image.getKey().substring(image.getValue().length() + 1);
+            for (PulledFrom image : images) {
                 try {
-                    layers += registryApi.mountLayers(image.getValue(), digest, quarantine);
+                    layers += registryApi.mountLayers(image.repository(), image.digest(), quarantine);
                 } catch (IOException | RuntimeException e) {
                     log.info("build {}: the layers of {} were not linked into {} before its push (the daemon uploads"
-                            + " what is missing): {}", job.buildId(), image.getKey(), quarantine,
+                            + " what is missing): {}", job.buildId(), image, quarantine,
                             BuildHosts.summary(e));
                 }
             }
@@ -252,6 +250,14 @@ final class QuarantinePush {
             return CompletableFuture.supplyAsync(lend, beside);
         } catch (RejectedExecutionException stopping) {
             return CompletableFuture.completedFuture(lend.get());
+        }
+    }
+
+    /** An image the daemon pulled for the build: its repository on our registry and its manifest digest. */
+    private record PulledFrom(String repository, String digest) {
+        @Override
+        public String toString() {
+            return repository + "@" + digest;
         }
     }
 
