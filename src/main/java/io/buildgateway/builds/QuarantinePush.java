@@ -117,7 +117,8 @@ final class QuarantinePush {
         boolean named = false;
         boolean refused = false;
         try {
-            BuiltImage built = awaitBeside(inspection);
+            // the gates may read the image's own layers from the quarantine copy once this push has ended
+            BuiltImage built = new Quarantined(awaitBeside(inspection), push[0], quarantine);
             long ti = System.nanoTime();
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
             if (stopped.isPresent()) {
@@ -198,6 +199,73 @@ final class QuarantinePush {
                 // refused, cancelled, timed out, failed, or an exception on the way: nothing may stay pushed
                 discard(push[0], quarantine, job, refused ? deadline : null);
             }
+        }
+    }
+
+    /**
+     * The inspected image, as the gates see it, with its quarantine copy: the push started first (its first attempt,
+     * beside the checks), and once it has ended with a manifest digest the gates may read the image from there with
+     * the gateway's credentials (the scanner reads the layers it has not read before: docs/security.md).
+     */
+    private final class Quarantined implements BuiltImage {
+        private final BuiltImage image;
+        private final HostPush push;
+        private final String quarantine;
+
+        Quarantined(BuiltImage image, HostPush push, String quarantine) {
+            this.image = image;
+            this.push = push;
+            this.quarantine = quarantine;
+        }
+
+        @Override
+        public Optional<io.buildgateway.hostpool.RegistryCopy> registryCopy(Duration wait)
+                throws InterruptedException {
+            if (!push.awaitEnd(Math.max(1, wait.toMillis())) || push.digest() == null
+                    || !Digest.isValid(push.digest())) {
+                return Optional.empty();
+            }
+            return Optional.of(new io.buildgateway.hostpool.RegistryCopy(registryApi, quarantine, push.digest()));
+        }
+
+        @Override
+        public BuildJob job() {
+            return image.job();
+        }
+
+        @Override
+        public String reference() {
+            return image.reference();
+        }
+
+        @Override
+        public io.buildgateway.hostpool.ImageFacts facts() {
+            return image.facts();
+        }
+
+        @Override
+        public Optional<io.buildgateway.hostpool.ImageFacts> base() throws IOException {
+            return image.base();
+        }
+
+        @Override
+        public Instant deadline() {
+            return image.deadline();
+        }
+
+        @Override
+        public Consumer<String> output() {
+            return image.output();
+        }
+
+        @Override
+        public void save(StreamReader reader) throws IOException {
+            image.save(reader);
+        }
+
+        @Override
+        public void export(StreamReader reader) throws IOException {
+            image.export(reader);
         }
     }
 

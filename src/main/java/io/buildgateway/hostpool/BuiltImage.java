@@ -38,6 +38,14 @@ public interface BuiltImage {
     /** Streams the flattened root filesystem of the image as a tar. */
     void export(StreamReader reader) throws IOException;
 
+    /**
+     * The image as the push beside the checks stored it in the registry, once that push has ended (waited for up to
+     * {@code wait}); empty when the image is not pushed beside the checks, or its push failed or did not end in time.
+     */
+    default Optional<RegistryCopy> registryCopy(java.time.Duration wait) throws InterruptedException {
+        return Optional.empty();
+    }
+
     @FunctionalInterface
     interface StreamReader {
         void read(InputStream in) throws IOException;

@@ -4,6 +4,7 @@ import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.ImageReference;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -142,6 +143,51 @@ public class ImageRegistry {
             throw new IOException("the registry served blob " + digest + " of " + repository + " with other content");
         }
         return r.body();
+    }
+
+    /**
+     * Streams a blob of {@code repository} to {@code reader} without holding it in memory; the caller checks what it
+     * read against {@code digest} (an image layer: its digest is known only once it was read to the end).
+     */
+    public void streamBlob(String repository, String digest, BuiltImage.StreamReader reader) throws IOException {
+        if (!Digest.isValid(digest)) {
+            throw new IllegalArgumentException("not a digest: " + digest);
+        }
+        String scope = "repository:" + checked(repository) + ":pull";
+        HttpRequest.Builder request = HttpRequest.newBuilder(uri(repository, "blobs", digest)).GET();
+        HttpRequest.Builder retry = request.copy();
+        String cached = tokens.get(scope);
+        if (cached != null) {
+            request.header("Authorization", cached);
+        }
+        HttpResponse<InputStream> r = exchangeStream(request.timeout(Duration.ofSeconds(30)).build());
+        if (r.statusCode() == 401) {
+            String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
+            r.body().close();
+            String authorization = authorize(challenge, scope);
+            tokens.put(scope, authorization);
+            r = exchangeStream(retry.header("Authorization", authorization).timeout(Duration.ofSeconds(30)).build());
+        }
+        try (InputStream body = r.body()) {
+            if (r.statusCode() != 200) {
+                String message = "reading blob " + digest + " of " + repository + ": the registry answered HTTP "
+                        + r.statusCode();
+                throw r.statusCode() >= 500 ? new Unreachable(message, null) : new IOException(message);
+            }
+            reader.read(body);
+        }
+    }
+
+    private HttpResponse<InputStream> exchangeStream(HttpRequest request) throws IOException {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        } catch (IOException e) {
+            throw new Unreachable("the registry at " + request.uri().getAuthority() + " cannot be reached ("
+                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while talking to the registry", e);
+        }
     }
 
     /** Uploads a blob (monolithically) unless the repository has it; returns its digest. */

@@ -65,6 +65,10 @@ class ImageScanner implements ImageGate {
     private final OpenScap openScap;
     private final LayerCache layerCache;
     private final ComplianceCache complianceCache;
+    /** What the layer audit found in each layer read before, so that it is not read again. */
+    private final LayerAuditCache auditCache;
+    /** Reads the layers not read before from the image's quarantine copy in the registry. */
+    private final RegistryLayers registryLayers;
     /** OpenSCAP composed over a base's stored evaluation, and the base's own evaluation after a build. */
     private final ComposedCompliance composer;
     /** The keys of base chains being evaluated in the background (one evaluation per base at a time). */
@@ -99,6 +103,8 @@ class ImageScanner implements ImageGate {
         this.openScap = openScap;
         this.layerCache = layerCache;
         this.complianceCache = complianceCache;
+        this.auditCache = new LayerAuditCache(properties.layerAuditCache().toBytes());
+        this.registryLayers = new RegistryLayers(json);
         this.properties = properties;
         this.tx = tx;
         this.events = events;
@@ -156,19 +162,40 @@ class ImageScanner implements ImageGate {
         }
         Map<String, LayerAudit.Layer> layers = new LinkedHashMap<>();
         boolean layersRead = false;
+        Path scratch = properties.workDir().resolve(image.job().buildId()).resolve("layers");
         // Owned by the compliance task once it is handed over; closed here otherwise.
-        LayerCache.Capture capture = layerCache.capture(properties.workDir().resolve(image.job().buildId())
-                .resolve("layers"), false);
+        LayerCache.Capture capture = layerCache.capture(scratch, false);
         try {
             LayerAudit audit = new LayerAudit(imagePolicy, budget);
-            long ts = System.nanoTime();
-            image.save(in -> {
-                // where the read's time goes: the daemon's answer, its first byte, the rest (docs/benchmarks.md)
-                timings.put("saveOpenMs", ms(ts));
-                layers.putAll(audit.read(FirstByte.noting(in, first -> timings.put("saveFirstByteMs",
-                        (first - ts) / 1_000_000)), evaluate ? capture : null));
-            });
-            layersRead = true;
+            String auditKey = LayerAuditCache.policyKey(imagePolicy);
+            // The layers this gateway has read before (a base's) are not read again: only the others, from the image's
+            // quarantine copy in the registry, once its push has ended; the save stream otherwise (docs/scanning.md).
+            LayerSource source = readFromRegistry(image, audit, auditKey, evaluate, capture, budget, timings, layers,
+                    evidence);
+            if (source == LayerSource.SAVE_AGAIN) {
+                capture.close(); // what a failed registry read captured: the save stream captures it again
+                capture = layerCache.capture(scratch, false);
+            }
+            if (source == LayerSource.REGISTRY) {
+                layersRead = true;
+            } else if (source != LayerSource.MISMATCH) {
+                timings.put("layersFromSave", 1L);
+                long ts = System.nanoTime();
+                LayerCache.Capture saving = capture;
+                Map<String, LayerAudit.Read> read = new LinkedHashMap<>();
+                image.save(in -> {
+                    // where the read's time goes: the daemon's answer, its first byte, the rest (docs/benchmarks.md)
+                    timings.put("saveOpenMs", ms(ts));
+                    read.putAll(audit.readAll(FirstByte.noting(in, first -> timings.put("saveFirstByteMs",
+                            (first - ts) / 1_000_000)), evaluate ? saving : null));
+                });
+                read.forEach((id, r) -> {
+                    layers.put(id, r.layer());
+                    auditCache.put(id, auditKey, new LayerAuditCache.Entry(r.layer(), r.entries(), r.metadataBytes(),
+                            r.tarBytes()));
+                });
+                layersRead = true;
+            }
         } catch (IOException | RuntimeException e) {
             if (budget.stopped() == null) {
                 if (e instanceof RuntimeException r) {
@@ -299,6 +326,139 @@ class ImageScanner implements ImageGate {
             reason.append("; …");
         }
         return Verdict.refuse(reason.toString());
+    }
+
+    /** Where a scan read the image's layers. */
+    private enum LayerSource {
+        /** Only the layers not read before, from the registry; the others' audits were kept. */
+        REGISTRY,
+        /** The registry's copy is not the built image: evidence, nothing read elsewhere. */
+        MISMATCH,
+        /** From {@code docker save}: nothing was read from the registry. */
+        SAVE,
+        /** From {@code docker save}, after a registry read that failed part way (its captures are dropped). */
+        SAVE_AGAIN
+    }
+
+    /**
+     * Reads the image's layers whose audit result (or, with OpenSCAP, whose extracted copy) this gateway does not hold
+     * from the image's quarantine copy in the registry, checked against the image id and diff ids the daemon reported
+     * ({@link RegistryLayers}), and takes the other layers' kept audits (counted against the scan's limits as if
+     * read). {@link LayerSource#SAVE} when there is nothing to gain (no layer was read before: the first build on a
+     * base), no quarantine copy (no quarantine, a failed push, one that did not end within
+     * {@code gateway.scanning.registry-wait}), or the registry could not be read; {@link LayerSource#MISMATCH}, with
+     * evidence, when the copy is not the built image: the gateway would name that copy, so reading the image from the
+     * daemon instead would verify something else than what is pushed.
+     */
+    private LayerSource readFromRegistry(BuiltImage image, LayerAudit audit, String auditKey, boolean evaluate,
+            LayerCache.Capture capture, ScanBudget budget, Map<String, Long> timings,
+            Map<String, LayerAudit.Layer> layers, List<Evidence> evidence) throws IOException {
+        List<String> chain = image.facts().layers();
+        if (!properties.registryLayers() || chain.isEmpty()) {
+            return LayerSource.SAVE;
+        }
+        Map<String, LayerAuditCache.Entry> kept = new java.util.HashMap<>();
+        List<Integer> wanted = new ArrayList<>();
+        for (int i = 0; i < chain.size(); i++) {
+            String id = chain.get(i);
+            Optional<LayerAuditCache.Entry> audited = auditCache.get(id, auditKey);
+            audited.ifPresent(e -> kept.put(id, e));
+            if (audited.isEmpty() || (evaluate && !layerCache.has(id))) {
+                wanted.add(i);
+            }
+        }
+        if (wanted.size() == chain.size()) {
+            return LayerSource.SAVE; // nothing read before: the save stream reads no more than the registry would
+        }
+        long tw = System.nanoTime();
+        Optional<io.buildgateway.hostpool.RegistryCopy> copy;
+        try {
+            copy = image.registryCopy(properties.registryWait());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while waiting for the quarantine push");
+        }
+        timings.put("registryWaitMs", ms(tw));
+        if (copy.isEmpty()) {
+            timings.put("registryFallback", 1L);
+            return LayerSource.SAVE;
+        }
+        long tr = System.nanoTime();
+        RegistryLayers.Source source = source(copy.get());
+        try {
+            List<RegistryLayers.Layer> listed = registryLayers.layers(source, image.facts().id(), chain);
+            RegistryLayers.Result result = registryLayers.read(source, listed, wanted, audit, budget,
+                    evaluate ? capture : null);
+            for (String id : chain) {
+                LayerAudit.Read fresh = result.read().get(id);
+                if (fresh != null) {
+                    layers.putIfAbsent(id, fresh.layer());
+                    auditCache.put(id, auditKey, new LayerAuditCache.Entry(fresh.layer(), fresh.entries(),
+                            fresh.metadataBytes(), fresh.tarBytes()));
+                } else if (!layers.containsKey(id)) {
+                    LayerAuditCache.Entry e = kept.get(id);
+                    budget.reusedLayer(e.entries(), e.metadataBytes(), e.tarBytes());
+                    layers.put(id, e.layer());
+                }
+            }
+            timings.put("layersFromRegistry", (long) result.read().size());
+            timings.put("layersReused", (long) (layers.size() - result.read().size()));
+            timings.put("registryBytes", result.blobBytes());
+            timings.put("registryReadMs", ms(tr));
+            return LayerSource.REGISTRY;
+        } catch (RegistryLayers.Mismatch e) {
+            log.warn("build {}: the image's quarantine copy {}@{} is not the built image {}: {}",
+                    image.job().buildId(), copy.get().repository(), copy.get().digest(), image.facts().id(),
+                    e.getMessage());
+            layers.clear();
+            timings.put("registryMismatch", 1L);
+            evidence.add(new Evidence(ImageRules.UNREADABLE, "the image's copy in the registry is not the built image ("
+                    + e.getMessage() + "); it is not named", null));
+            return LayerSource.MISMATCH;
+        } catch (ScanBudget.Exceeded e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            if (budget.stopped() != null) {
+                throw e instanceof IOException io ? io : new ScanBudget.Exceeded(budget.stopped());
+            }
+            log.info("build {}: its layers are read from docker save instead of the registry: {}",
+                    image.job().buildId(), e.toString());
+            layers.clear();
+            timings.put("registryFallback", 1L);
+            return LayerSource.SAVE_AGAIN;
+        }
+    }
+
+    private static RegistryLayers.Source source(io.buildgateway.hostpool.RegistryCopy copy) {
+        return new RegistryLayers.Source() {
+            @Override
+            public String manifestDigest() {
+                return copy.digest();
+            }
+
+            @Override
+            public byte[] manifest() throws IOException {
+                return copy.manifest(RegistryLayers.DOCKER_MANIFEST, RegistryLayers.OCI_MANIFEST)
+                        .orElseThrow(() -> new IOException("the registry has no manifest " + copy.digest() + " in "
+                                + copy.repository()))
+                        .body();
+            }
+
+            @Override
+            public byte[] blob(String digest) throws IOException {
+                return copy.blob(digest);
+            }
+
+            @Override
+            public void stream(String digest, BuiltImage.StreamReader reader) throws IOException {
+                copy.stream(digest, reader);
+            }
+        };
+    }
+
+    /** Forgets the kept layer audits (tests that need a scan to read every layer from the daemon again). */
+    void forgetLayerAudits() {
+        auditCache.clear();
     }
 
     /** Starts the base's inspection on a thread of its own; {@code endedAt[0]} gets the time it ended. */

@@ -111,6 +111,14 @@ final class LayerAudit {
     }
 
     /**
+     * One layer read to its end: its audit, its diff id (the SHA-256 of the bytes read), and what reading it counted
+     * against the scan's limits (entries, package-metadata bytes, tar bytes), so that a kept result can count the same
+     * when it is reused ({@link LayerAuditCache}).
+     */
+    record Read(String diffId, Layer layer, long entries, long metadataBytes, long tarBytes) {
+    }
+
+    /**
      * Reads the whole save stream. Returns observations per layer diff id ({@code sha256:…}); layers the stream
      * holds twice are read once.
      */
@@ -124,6 +132,13 @@ final class LayerAudit {
      */
     Map<String, Layer> read(InputStream save, LayerCache.Capture captureOrNull) throws IOException {
         Map<String, Layer> byLayer = new HashMap<>();
+        readAll(save, captureOrNull).forEach((id, r) -> byLayer.put(id, r.layer()));
+        return byLayer;
+    }
+
+    /** As {@link #read(InputStream, LayerCache.Capture)}, with what each layer's reading counted. */
+    Map<String, Read> readAll(InputStream save, LayerCache.Capture captureOrNull) throws IOException {
+        Map<String, Read> byLayer = new HashMap<>();
         TarArchiveInputStream outer = new TarArchiveInputStream(budget.save(save));
         TarArchiveEntry entry;
         while ((entry = outer.getNextEntry()) != null) {
@@ -135,17 +150,49 @@ final class LayerAudit {
                 continue;
             }
             InputStream source = captureOrNull == null ? in : captureOrNull.layer(entry.getSize(), in);
-            MessageDigest sha = sha256();
-            DigestInputStream digesting = new DigestInputStream(source, sha);
-            Layer found = readLayer(digesting);
-            digesting.transferTo(OutputStream.nullOutputStream());
-            String diffId = "sha256:" + HexFormat.of().formatHex(sha.digest());
+            Read found = readOne(source);
             if (captureOrNull != null) {
-                captureOrNull.read(diffId);
+                captureOrNull.read(found.diffId());
             }
-            byLayer.putIfAbsent(diffId, found);
+            byLayer.putIfAbsent(found.diffId(), found);
         }
         return byLayer;
+    }
+
+    /**
+     * Reads one layer tar to its end (what follows the tar's end too, as it is part of the digest): its audit and its
+     * diff id, computed from these bytes.
+     */
+    Read readOne(InputStream layerTar) throws IOException {
+        long entries = budget.layerEntries();
+        long metadata = budget.metadataRead();
+        MessageDigest sha = sha256();
+        long[] bytes = {0};
+        InputStream counting = new java.io.FilterInputStream(layerTar) {
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b >= 0) {
+                    bytes[0]++;
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                if (n > 0) {
+                    bytes[0] += n;
+                }
+                return n;
+            }
+
+        };
+        DigestInputStream digesting = new DigestInputStream(counting, sha);
+        Layer found = readLayer(digesting);
+        digesting.transferTo(OutputStream.nullOutputStream());
+        String diffId = "sha256:" + HexFormat.of().formatHex(sha.digest());
+        return new Read(diffId, found, budget.layerEntries() - entries, budget.metadataRead() - metadata, bytes[0]);
     }
 
     /** Legacy save ({@code <id>/layer.tar}) and OCI layout ({@code blobs/sha256/<hex>}). */

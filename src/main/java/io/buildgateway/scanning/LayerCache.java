@@ -183,6 +183,15 @@ final class LayerCache {
         }
     }
 
+    /** A layer tar's fingerprint: the SHA-256 of its size and its first {@link #FINGERPRINT_BYTES} bytes. */
+    static String fingerprint(long size, byte[] head) {
+        MessageDigest sha = sha256();
+        sha.update(Long.toString(size).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        sha.update((byte) ':');
+        sha.update(head, 0, Math.min(head.length, FINGERPRINT_BYTES));
+        return HexFormat.of().formatHex(sha.digest());
+    }
+
     /** Starts capturing the layers of one {@code docker save} stream; temporary copies go to {@code scratch}. */
     Capture capture(Path scratch, boolean always) {
         return new Capture(scratch, always);
@@ -201,6 +210,8 @@ final class LayerCache {
         private Copied current;
         private OutputStream currentOut;
         private String candidate;
+        private byte[] currentHead;
+        private long currentCopied;
 
         private record Copied(Path tar, String fingerprint, long size) {
         }
@@ -218,13 +229,9 @@ final class LayerCache {
             in.mark(FINGERPRINT_BYTES + 1);
             byte[] head = in.readNBytes(FINGERPRINT_BYTES);
             in.reset();
-            MessageDigest sha = sha256();
-            sha.update(Long.toString(size).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            sha.update((byte) ':');
-            sha.update(head);
-            String fingerprint = HexFormat.of().formatHex(sha.digest());
+            String fingerprint = size < 0 ? null : fingerprint(size, head);
             synchronized (lock) {
-                candidate = always ? null : byFingerprint.get(fingerprint);
+                candidate = always || fingerprint == null ? null : byFingerprint.get(fingerprint);
             }
             current = null;
             if (candidate != null) {
@@ -234,13 +241,30 @@ final class LayerCache {
             Path tar = scratch.resolve("layer-" + UUID.randomUUID() + ".tar");
             OutputStream out = Files.newOutputStream(tar, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             current = new Copied(tar, fingerprint, size);
+            currentHead = head;
+            currentCopied = 0;
             OutputStream copy = new java.io.BufferedOutputStream(out, 64 * 1024);
             currentOut = copy;
-            return new ReadTee(in, copy::write);
+            return new ReadTee(in, (b, off, len) -> {
+                copy.write(b, off, len);
+                currentCopied += len;
+            });
+        }
+
+        /**
+         * The stream to read the next layer from when its size is not known before it was read (a layer decompressed
+         * from the registry): always copied aside; its fingerprint is taken once it was read to the end.
+         */
+        InputStream layer(BufferedInputStream in) throws IOException {
+            return layer(-1, in);
         }
 
         /** The layer just read had this diff id. */
         void read(String diffId) throws IOException {
+            if (current != null && current.fingerprint() == null) {
+                current = new Copied(current.tar(), fingerprint(currentCopied, currentHead), currentCopied);
+            }
+            currentHead = null;
             if (current != null) {
                 currentOut.close();
                 if (has(diffId) || pending.containsKey(diffId)) {

@@ -49,6 +49,8 @@ final class ScanBudget {
     private final AtomicLong layerFiles = new AtomicLong();
     private final AtomicLong exportFiles = new AtomicLong();
     private final AtomicLong metadataTotal = new AtomicLong();
+    /** Layer bytes of a scan that reads its layers one by one (from the registry, or kept from earlier scans). */
+    private final AtomicLong layerBytes = new AtomicLong();
     private final AtomicReference<String> stopped = new AtomicReference<>();
     private final Set<Closeable> open = ConcurrentHashMap.newKeySet();
 
@@ -122,6 +124,49 @@ final class ScanBudget {
         }
     }
 
+    /** The layer entries counted so far (the audit's own count, for what a cached layer's reading cost). */
+    long layerEntries() {
+        return layerFiles.get();
+    }
+
+    /** The package-metadata bytes read into memory so far. */
+    long metadataRead() {
+        return metadataTotal.get();
+    }
+
+    /**
+     * A layer whose audit result was kept from an earlier scan, counted as if it were read again: its entries, its
+     * package metadata and its bytes, against the same limits with the same reasons.
+     */
+    void reusedLayer(long entries, long metadataBytes, long tarBytes) throws Exceeded {
+        check();
+        if (layerFiles.addAndGet(entries) > limits.maxFiles()) {
+            throw stop("image has more than " + limits.maxFiles() + " files (limit gateway.scanning.max-files)");
+        }
+        if (metadataTotal.addAndGet(metadataBytes) > limits.maxMetadataTotal()) {
+            throw stop("image's package metadata is larger than " + size(limits.maxMetadataTotal())
+                    + " in total (limit gateway.scanning.max-metadata-total)");
+        }
+        countLayerBytes(tarBytes);
+    }
+
+    /**
+     * A layer read from the registry (uncompressed), counted against the image size limit with the other layers of
+     * the same scan (the save stream counts every layer's bytes), checked on every read, and closed when the deadline
+     * passes.
+     */
+    InputStream registryLayer(InputStream in) {
+        return new Guarded(in, null);
+    }
+
+    private void countLayerBytes(long n) throws Exceeded {
+        if (layerBytes.addAndGet(n) > limits.maxImageBytes()) {
+            throw stop(IMAGE_TOO_LARGE.formatted(size(limits.maxImageBytes())));
+        }
+    }
+
+    private static final String IMAGE_TOO_LARGE = "image is larger than %s (limit gateway.scanning.max-image-size)";
+
     /** One entry of the exported filesystem. */
     void exportEntry() throws Exceeded {
         check();
@@ -133,8 +178,7 @@ final class ScanBudget {
 
     /** The {@code docker save} stream, counted against the image size limit and checked on every read. */
     InputStream save(InputStream in) {
-        return new Guarded(in, "image is larger than " + size(limits.maxImageBytes())
-                + " (limit gateway.scanning.max-image-size)");
+        return new Guarded(in, IMAGE_TOO_LARGE.formatted(size(limits.maxImageBytes())));
     }
 
     /** The {@code docker export} stream, counted against the image size limit and checked on every read. */
@@ -210,7 +254,9 @@ final class ScanBudget {
         }
 
         private void count(long n) throws Exceeded {
-            if (n > 0) {
+            if (n > 0 && overLimit == null) {
+                countLayerBytes(n); // a registry layer: counted with the scan's other layers
+            } else if (n > 0) {
                 read += n;
                 if (read > limits.maxImageBytes()) {
                     throw stop(overLimit);

@@ -43,6 +43,14 @@ import org.springframework.validation.annotation.Validated;
  *        once more (oscap 1.3.7 sometimes stops mid-run); 0 waits for the run limit
  * @param leftoverAge how old a folder in {@code work-dir} that is not a cache must be before it is removed as the
  *        leftover of a scan whose replica died ({@link ScanLeftovers}); longer than a build's timeout
+ * @param layerAuditCache the most bytes (estimated) of layer-audit results kept in memory by diff id and policy
+ *        ({@link LayerAuditCache}), so that a layer read once is not read again; 0 keeps none (every scan reads
+ *        every layer from {@code docker save})
+ * @param registryLayers whether a scan reads only the layers it has not read before, from the image's quarantine
+ *        copy in the registry (docs/scanning.md "Reading only the image's own layers"), instead of {@code docker
+ *        save} of the whole image
+ * @param registryWait how long a scan waits for the quarantine push to end before it reads the image from
+ *        {@code docker save} instead
  */
 @Validated
 @ConfigurationProperties("gateway.scanning")
@@ -63,13 +71,35 @@ public record ScanningProperties(
         @NotNull @DefaultValue("10GB") DataSize layerCacheSize,
         @PositiveOrZero @DefaultValue("10000") int complianceCacheEntries,
         @NotNull @DefaultValue("8s") Duration complianceStallTimeout,
-        @NotNull @DefaultValue("1h") Duration leftoverAge) {
+        @NotNull @DefaultValue("1h") Duration leftoverAge,
+        @NotNull @DefaultValue("64MB") DataSize layerAuditCache,
+        @DefaultValue("true") boolean registryLayers,
+        @NotNull @DefaultValue("5s") Duration registryWait) {
+
+    /** The settings as before the registry read (tests that construct them in full). */
+    public ScanningProperties(Path workDir, Path complianceContent, String complianceProfile, String oscapCommand,
+            Duration complianceTimeout, Duration complianceTimeoutFloor, Duration complianceTimeoutPerGb,
+            boolean complianceRequired, DataSize maxImageSize, long maxFiles, DataSize maxMetadataBytes,
+            DataSize maxMetadataTotal, int maxNesting, DataSize layerCacheSize, int complianceCacheEntries,
+            Duration complianceStallTimeout, Duration leftoverAge) {
+        this(workDir, complianceContent, complianceProfile, oscapCommand, complianceTimeout, complianceTimeoutFloor,
+                complianceTimeoutPerGb, complianceRequired, maxImageSize, maxFiles, maxMetadataBytes, maxMetadataTotal,
+                maxNesting, layerCacheSize, complianceCacheEntries, complianceStallTimeout, leftoverAge,
+                DataSize.ofMegabytes(64), true, Duration.ofSeconds(5));
+    }
 
     public ScanningProperties {
         positive("max-image-size", maxImageSize);
         positive("max-metadata-bytes", maxMetadataBytes);
         positive("max-metadata-total", maxMetadataTotal);
         positive("layer-cache-size", layerCacheSize);
+        if (layerAuditCache != null && layerAuditCache.toBytes() < 0) {
+            throw new IllegalArgumentException("gateway.scanning.layer-audit-cache must not be negative: "
+                    + layerAuditCache);
+        }
+        if (registryWait != null && registryWait.isNegative()) {
+            throw new IllegalArgumentException("gateway.scanning.registry-wait must not be negative: " + registryWait);
+        }
         if (complianceTimeoutFloor != null && (complianceTimeoutFloor.isNegative() || complianceTimeoutFloor.isZero())) {
             throw new IllegalArgumentException("gateway.scanning.compliance-timeout-floor must be positive: "
                     + complianceTimeoutFloor);
