@@ -76,17 +76,6 @@ public record ScanningProperties(
         @DefaultValue("true") boolean registryLayers,
         @NotNull @DefaultValue("5s") Duration registryWait) {
 
-    /** The settings as before the registry read (tests that construct them in full). */
-    public ScanningProperties(Path workDir, Path complianceContent, String complianceProfile, String oscapCommand,
-            Duration complianceTimeout, Duration complianceTimeoutFloor, Duration complianceTimeoutPerGb,
-            boolean complianceRequired, DataSize maxImageSize, long maxFiles, DataSize maxMetadataBytes,
-            DataSize maxMetadataTotal, int maxNesting, DataSize layerCacheSize, int complianceCacheEntries,
-            Duration complianceStallTimeout, Duration leftoverAge) {
-        this(workDir, complianceContent, complianceProfile, oscapCommand, complianceTimeout, complianceTimeoutFloor,
-                complianceTimeoutPerGb, complianceRequired, maxImageSize, maxFiles, maxMetadataBytes, maxMetadataTotal,
-                maxNesting, layerCacheSize, complianceCacheEntries, complianceStallTimeout, leftoverAge,
-                DataSize.ofMegabytes(64), true, Duration.ofSeconds(5));
-    }
 
     public ScanningProperties {
         positive("max-image-size", maxImageSize);

@@ -300,6 +300,7 @@ class ScanBudgetTest {
     private static ScanningProperties properties(DataSize image, DataSize metadata, DataSize total) {
         return new ScanningProperties(Path.of("/tmp/scans"), Path.of("config/compliance"), "", "oscap",
                 Duration.ofMinutes(2), Duration.ofSeconds(30), Duration.ofSeconds(60), false, image, 500_000, metadata,
-                total, 3, DataSize.ofGigabytes(10), 10_000, Duration.ofSeconds(8), Duration.ofHours(1));
+                total, 3, DataSize.ofGigabytes(10), 10_000, Duration.ofSeconds(8), Duration.ofHours(1),
+                DataSize.ofMegabytes(64), true, Duration.ofSeconds(5));
     }
 }

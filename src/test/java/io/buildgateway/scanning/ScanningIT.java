@@ -376,6 +376,64 @@ class ScanningIT extends IntegrationTest {
         assertNotInRegistry("scan/compose-bad-" + RUN, broken);
     }
 
+    /**
+     * Issue #13: a build on a base this gateway has read before reads only its own layer, from its quarantine copy in
+     * the registry (the base's ~50 MB of blobs are not read again), and finds, lists and evaluates what the same
+     * build read from {@code docker save} does. The image is refused for what its own layer adds, so that there are
+     * findings to compare.
+     */
+    @Test
+    void aSecondBuildOnABaseReadsOnlyItsOwnLayerFromTheRegistryAndFindsWhatTheSaveStreamFinds() {
+        String token = builder("scan");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/debian:12\nRUN echo " + RUN
+                + " > /srv/own && cp /bin/true /srv/tool && find /srv/tool -exec chmod 4755 {} +"
+                + " && chmod 0666 /srv/own\n"
+                + "USER nobody\nHEALTHCHECK NONE\n");
+        scanner.forgetLayerAudits(); // the first build reads every layer from docker save
+        JsonNode saved = build(token, "scan/from-registry-" + RUN, context);
+        JsonNode fromRegistry = build(token, "scan/from-registry-" + RUN, context);
+        for (JsonNode b : List.of(saved, fromRegistry)) {
+            assertThat(b.path("status").asString()).as(b.toString()).isEqualTo("FAILED");
+            assertThat(b.path("failureReason").asString()).contains("layer-setuid-added");
+        }
+        Map<String, Object> a = scanRow(saved);
+        Map<String, Object> b = scanRow(fromRegistry);
+        JsonNode ta = json.readTree((String) a.get("timings"));
+        JsonNode tb = json.readTree((String) b.get("timings"));
+        int baseLayers = ((Number) b.get("base_layers")).intValue();
+        int layers = json.readTree((String) b.get("config")).path("layers").asInt();
+        assertThat(baseLayers).isPositive();
+        assertThat(layers).isEqualTo(baseLayers + 1);
+
+        assertThat(ta.path("layersFromSave").asLong()).as(ta.toString()).isEqualTo(1);
+        assertThat(ta.has("layersFromRegistry")).as(ta.toString()).isFalse();
+        assertThat(tb.has("layersFromSave")).as(tb.toString()).isFalse();
+        assertThat(tb.path("layersFromRegistry").asLong()).as(tb.toString()).isEqualTo(1);
+        assertThat(tb.path("layersReused").asLong()).as(tb.toString()).isEqualTo(baseLayers);
+        // its own layer (a few KB compressed), not the base's tens of MB
+        assertThat(tb.path("registryBytes").asLong()).as(tb.toString()).isPositive().isLessThan(1L << 20);
+
+        assertThat(json.readTree((String) b.get("findings"))).isEqualTo(json.readTree((String) a.get("findings")))
+                .isNotEmpty();
+        assertThat(packages(fromRegistry)).isEqualTo(packages(saved)).hasSizeGreaterThan(50);
+        assertThat(b.get("distro")).isEqualTo(a.get("distro"));
+        assertThat(b.get("compliance_status")).isEqualTo(a.get("compliance_status"));
+        assertThat(json.readTree((String) b.get("compliance_rules")))
+                .isEqualTo(json.readTree((String) a.get("compliance_rules")));
+        assertNotInRegistry("scan/from-registry-" + RUN, fromRegistry);
+    }
+
+    private Map<String, Object> scanRow(JsonNode build) {
+        return jdbc.queryForMap("select findings, timings, config, base_layers, distro, compliance_status,"
+                + " compliance_rules from image_scan where build_id = ?::uuid", build.path("id").asString());
+    }
+
+    private List<String> packages(JsonNode build) {
+        return jdbc.queryForList("select type || ' ' || name || ' ' || version || ' ' || coalesce(purl, '') || ' '"
+                + " || coalesce(location, '') from image_package where build_id = ?::uuid order by 1", String.class,
+                build.path("id").asString());
+    }
+
     private long phaseCount(String phase) {
         return meters.find("gateway.build.phase").tag("phase", phase).timers().stream()
                 .mapToLong(io.micrometer.core.instrument.Timer::count).sum();
