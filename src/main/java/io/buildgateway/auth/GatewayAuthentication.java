@@ -1,7 +1,10 @@
 package io.buildgateway.auth;
 
 import io.buildgateway.shared.web.ProblemResponses;
+import jakarta.servlet.http.HttpServletRequest;
 import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
 import org.springframework.stereotype.Component;
@@ -15,7 +18,7 @@ import org.springframework.stereotype.Component;
 @Component
 public class GatewayAuthentication {
 
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(GatewayAuthentication.class);
+    private static final Logger log = LoggerFactory.getLogger(GatewayAuthentication.class);
 
     private final Tokens tokens;
     private final AuthProperties properties;
@@ -55,7 +58,7 @@ public class GatewayAuthentication {
     }
 
     /** The reason an authentication failed, when a filter recorded one (never the credential itself). */
-    public static Object failure(jakarta.servlet.http.HttpServletRequest request) {
+    public static Object failure(HttpServletRequest request) {
         return request.getAttribute(BearerTokenFilter.FAILURE);
     }
 }

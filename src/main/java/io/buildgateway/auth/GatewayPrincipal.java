@@ -1,5 +1,6 @@
 package io.buildgateway.auth;
 
+import java.security.Principal;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
@@ -8,7 +9,7 @@ import org.springframework.security.core.context.SecurityContextHolder;
 
 /** The authenticated caller: the token (or identity) name, its roles and its teams. */
 public record GatewayPrincipal(UUID tokenId, String name, Set<Role> roles, Set<String> teams)
-        implements java.security.Principal {
+        implements Principal {
 
     public GatewayPrincipal {
         roles = Set.copyOf(roles);

@@ -3,6 +3,7 @@ package io.buildgateway.auth;
 import com.nimbusds.jose.jwk.source.JWKSource;
 import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
 import com.nimbusds.jose.jwk.source.RateLimitReachedException;
+import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jose.util.DefaultResourceRetriever;
 import java.net.MalformedURLException;
@@ -84,7 +85,7 @@ final class OidcAuthenticator {
             if (hasCause(e, ParseException.class)) {
                 return refused(401, "the bearer token is not a well-formed JWT");
             }
-            if (e.getCause() == null || hasCause(e, com.nimbusds.jose.proc.BadJOSEException.class)) {
+            if (e.getCause() == null || hasCause(e, BadJOSEException.class)) {
                 return refused(401, "the token's signature does not verify against the identity provider's keys "
                         + "(unknown key, algorithm not accepted, or invalid signature)");
             }

@@ -1,14 +1,16 @@
 package io.buildgateway.auth;
 
 import io.buildgateway.shared.Problem;
-import jakarta.servlet.DispatcherType;
 import io.buildgateway.shared.web.ProblemResponses;
+import jakarta.servlet.DispatcherType;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.config.annotation.method.configuration.EnableMethodSecurity;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.config.http.SessionCreationPolicy;
+import org.springframework.security.core.userdetails.UserDetailsService;
+import org.springframework.security.core.userdetails.UsernameNotFoundException;
 import org.springframework.security.web.SecurityFilterChain;
 
 /**
@@ -23,9 +25,9 @@ class SecurityConfig {
 
     /** No user store: Boot would otherwise create a default user and log its generated password. */
     @Bean
-    org.springframework.security.core.userdetails.UserDetailsService noUsers() {
+    UserDetailsService noUsers() {
         return username -> {
-            throw new org.springframework.security.core.userdetails.UsernameNotFoundException("no users");
+            throw new UsernameNotFoundException("no users");
         };
     }
 

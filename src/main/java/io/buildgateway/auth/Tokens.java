@@ -11,9 +11,13 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.Base64;
 import java.util.EnumSet;
@@ -26,8 +30,11 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import org.springframework.transaction.support.TransactionSynchronization;
+import org.springframework.transaction.support.TransactionSynchronizationManager;
 
 /**
  * Gateway tokens: issued as random 256-bit secrets shown once, stored as SHA-256 only, checked on every request so
@@ -46,11 +53,11 @@ public class Tokens {
     private final AuthProperties properties;
     private final ApplicationEventPublisher events;
     private final Clock clock;
-    private final org.springframework.jdbc.core.JdbcTemplate jdbc;
+    private final JdbcTemplate jdbc;
     private final TokenCheckCache cache;
 
     Tokens(ApiTokenRepository tokens, Teams teams, AuthProperties properties, ApplicationEventPublisher events,
-            Clock clock, org.springframework.jdbc.core.JdbcTemplate jdbc) {
+            Clock clock, JdbcTemplate jdbc) {
         this.jdbc = jdbc;
         this.cache = new TokenCheckCache(properties.tokenCheckTtl(), properties.tokenCheckCacheEntries(),
                 System::nanoTime);
@@ -351,9 +358,9 @@ public class Tokens {
     /** A revocation or rotation on this replica: its rows are dropped now and once the change is committed. */
     private void forgetNowAndAfterCommit(UUID id) {
         cache.forget(id);
-        if (org.springframework.transaction.support.TransactionSynchronizationManager.isSynchronizationActive()) {
-            org.springframework.transaction.support.TransactionSynchronizationManager.registerSynchronization(
-                    new org.springframework.transaction.support.TransactionSynchronization() {
+        if (TransactionSynchronizationManager.isSynchronizationActive()) {
+            TransactionSynchronizationManager.registerSynchronization(
+                    new TransactionSynchronization() {
                         @Override
                         public void afterCompletion(int status) {
                             cache.forget(id);
@@ -362,8 +369,8 @@ public class Tokens {
         }
     }
 
-    private static java.time.OffsetDateTime utc(Instant at) {
-        return at.truncatedTo(ChronoUnit.MICROS).atOffset(java.time.ZoneOffset.UTC);
+    private static OffsetDateTime utc(Instant at) {
+        return at.truncatedTo(ChronoUnit.MICROS).atOffset(ZoneOffset.UTC);
     }
 
     /**
@@ -385,7 +392,7 @@ public class Tokens {
                     previousSecretLastUsedAt, Set.copyOf(ApiToken.roles(roles)), Set.copyOf(ApiToken.teams(teams)));
         }
 
-        static TokenCheck read(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
+        static TokenCheck read(ResultSet rs, int row) throws SQLException {
             return new TokenCheck(rs.getObject("id", UUID.class), rs.getString("name"), rs.getString("secret_hash"),
                     rs.getString("roles"), rs.getString("teams"), instant(rs, "expires_at"),
                     instant(rs, "revoked_at"), instant(rs, "last_used_at"), instant(rs, "previous_secret_retires_at"),

@@ -2,8 +2,10 @@ package io.buildgateway.intake;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -13,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
@@ -146,7 +149,7 @@ public final class ArchiveInspector {
                 String name = normalizeEntry(raw);
                 int mode = entry.getMode() & 07777;
                 long mtime = entry.getLastModifiedTime() == null ? 0
-                        : entry.getLastModifiedTime().to(java.util.concurrent.TimeUnit.SECONDS);
+                        : entry.getLastModifiedTime().to(TimeUnit.SECONDS);
                 if (entry.isDirectory()) {
                     claim(name, 'd');
                     if (!name.isEmpty()) {
@@ -262,7 +265,7 @@ public final class ArchiveInspector {
                 } catch (ArchiveReadFailure e) {
                     throw e.getCause();
                 } catch (IOException e) {
-                    throw new java.io.UncheckedIOException("writing the re-packed context failed", e);
+                    throw new UncheckedIOException("writing the re-packed context failed", e);
                 }
             }
         }
@@ -432,7 +435,7 @@ public final class ArchiveInspector {
         }
     }
 
-    private static final class ArchiveData extends java.io.FilterInputStream {
+    private static final class ArchiveData extends FilterInputStream {
         ArchiveData(InputStream in) {
             super(in);
         }

@@ -4,9 +4,14 @@ import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.Problem;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayInputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -19,7 +24,14 @@ import java.security.DigestInputStream;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.UUID;
+import java.util.function.Function;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Service;
 
 /**
@@ -69,8 +81,8 @@ public class ContextIntake {
      * share (the re-pack keeps their content to materialise the links).
      */
     public record StoredContext(Digest digest, Path path, long size, boolean gzip, int entries,
-            long uncompressedBytes, String dockerfile, boolean hasDockerignore, java.util.Set<String> files,
-            java.util.Set<String> hardlinkTargets) {
+            long uncompressedBytes, String dockerfile, boolean hasDockerignore, Set<String> files,
+            Set<String> hardlinkTargets) {
     }
 
     /**
@@ -115,7 +127,7 @@ public class ContextIntake {
                 inspection = ArchiveInspector.inspect(in, dockerfile, limits());
             } catch (UnsafeArchiveException e) {
                 throw Problem.badRequest(e.kind(), e.getMessage());
-            } catch (java.io.UncheckedIOException e) {
+            } catch (UncheckedIOException e) {
                 // the re-pack's own write, which the inspector keeps apart from the archive's faults: a full store
                 // is a 507 below, like a full store during the upload, not an internal error
                 throw e.getCause();
@@ -168,7 +180,7 @@ public class ContextIntake {
             long size;
             try (InputStream in = Files.newInputStream(uploaded.path());
                     CountingOutputStream counted = new CountingOutputStream(new DigestOutputStream(
-                            new java.io.BufferedOutputStream(Files.newOutputStream(temp), BUFFER), sha))) {
+                            new BufferedOutputStream(Files.newOutputStream(temp), BUFFER), sha))) {
                 repacker = new Repacker(counted, uploaded.hardlinkTargets(), dockerfileBytes, spill);
                 inspection = ArchiveInspector.inspect(in, dockerfile, limits(), repacker);
                 repacker.finish();
@@ -176,7 +188,7 @@ public class ContextIntake {
                 size = counted.count;
             } catch (UnsafeArchiveException e) {
                 throw Problem.badRequest(e.kind(), e.getMessage());
-            } catch (java.io.UncheckedIOException e) {
+            } catch (UncheckedIOException e) {
                 // the re-pack's own write, which the inspector keeps apart from the archive's faults: a full store
                 // is a 507 below, like a full store during the upload, not an internal error
                 throw e.getCause();
@@ -186,12 +198,12 @@ public class ContextIntake {
             moveIntoStore(temp, target);
             return new StoredContext(digest, target, size, false, repacker.entries(), repacker.uncompressedBytes(),
                     new String(dockerfileBytes, StandardCharsets.UTF_8), inspection.hasDockerignore(),
-                    inspection.files(), java.util.Set.of());
+                    inspection.files(), Set.of());
         } catch (IOException e) {
             if (isOutOfSpace(e)) {
                 throw storeFull(e);
             }
-            throw new java.io.UncheckedIOException("re-packing context " + uploaded.digest() + " failed", e);
+            throw new UncheckedIOException("re-packing context " + uploaded.digest() + " failed", e);
         } finally {
             try {
                 Files.deleteIfExists(temp);
@@ -216,13 +228,13 @@ public class ContextIntake {
      * links (the re-pack would spill their content to disk), which the warm-up's own archives are; one with links is
      * refused.
      */
-    public Digest rehearse(byte[] archive, String dockerfilePath, java.util.function.Function<StoredContext,
+    public Digest rehearse(byte[] archive, String dockerfilePath, Function<StoredContext,
             byte[]> dockerfileFor) {
         try {
             String dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
             MessageDigest sha = sha256();
             ArchiveInspector.Inspection inspection = ArchiveInspector.inspect(
-                    new DigestInputStream(new java.io.ByteArrayInputStream(archive), sha), dockerfile, limits());
+                    new DigestInputStream(new ByteArrayInputStream(archive), sha), dockerfile, limits());
             if (!inspection.hardlinkTargets().isEmpty()) {
                 throw new IllegalArgumentException("a rehearsal's archive has no hard links");
             }
@@ -231,14 +243,14 @@ public class ContextIntake {
                     inspection.hasDockerignore(), inspection.files(), inspection.hardlinkTargets());
             MessageDigest repacked = sha256();
             Repacker repacker = new Repacker(new DigestOutputStream(OutputStream.nullOutputStream(), repacked),
-                    java.util.Set.of(), dockerfileFor.apply(uploaded), incoming);
-            ArchiveInspector.inspect(new java.io.ByteArrayInputStream(archive), dockerfile, limits(), repacker);
+                    Set.of(), dockerfileFor.apply(uploaded), incoming);
+            ArchiveInspector.inspect(new ByteArrayInputStream(archive), dockerfile, limits(), repacker);
             repacker.finish();
             return Digest.sha256(repacked.digest());
         } catch (UnsafeArchiveException e) {
             throw Problem.badRequest(e.kind(), e.getMessage());
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -255,8 +267,8 @@ public class ContextIntake {
     /** The Dockerfile of a stored re-packed context, as the daemon will read it (at most 4 MiB). */
     public String dockerfileOf(Path built, String dockerfilePath) throws IOException {
         String name = dockerfileEntry(dockerfilePath);
-        try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
-                new java.io.BufferedInputStream(Files.newInputStream(built), BUFFER), StandardCharsets.UTF_8.name())) {
+        try (var tar = new TarArchiveInputStream(
+                new BufferedInputStream(Files.newInputStream(built), BUFFER), StandardCharsets.UTF_8.name())) {
             for (var e = tar.getNextEntry(); e != null; e = tar.getNextEntry()) {
                 if (e.isFile() && e.getName().equals(name)) {
                     if (e.getSize() > 4L * 1024 * 1024) {
@@ -283,7 +295,7 @@ public class ContextIntake {
      * @return the digest of what was written
      */
     public Digest withFetched(Path built, String dockerfilePath, byte[] dockerfileBytes, String folder,
-            java.util.List<FetchedFile> files, Path out) throws IOException {
+            List<FetchedFile> files, Path out) throws IOException {
         String dockerfile;
         try {
             dockerfile = ArchiveInspector.normalizeDockerfilePath(dockerfilePath);
@@ -293,22 +305,22 @@ public class ContextIntake {
         MessageDigest sha = sha256();
         Path spill = scratch();
         try (InputStream in = Files.newInputStream(built);
-                OutputStream o = new DigestOutputStream(new java.io.BufferedOutputStream(Files.newOutputStream(out),
+                OutputStream o = new DigestOutputStream(new BufferedOutputStream(Files.newOutputStream(out),
                         BUFFER), sha)) {
-            Repacker repacker = new Repacker(o, java.util.Set.of(), dockerfileBytes, spill);
+            Repacker repacker = new Repacker(o, Set.of(), dockerfileBytes, spill);
             repacker.appendToDockerignore(("!" + folder + "\n!" + folder + "/**\n")
                     .getBytes(StandardCharsets.UTF_8));
             ArchiveInspector.Inspection inspection = ArchiveInspector.inspect(in, dockerfile, limits(), repacker);
             if (inspection.files().stream().anyMatch(f -> f.equals(folder) || f.startsWith(folder + "/"))) {
                 throw new IOException("the context already has " + folder);
             }
-            java.util.Set<String> folders = new java.util.TreeSet<>();
+            Set<String> folders = new TreeSet<>();
             for (FetchedFile f : files) {
                 for (int slash = f.name().indexOf('/'); slash > 0; slash = f.name().indexOf('/', slash + 1)) {
                     folders.add(f.name().substring(0, slash));
                 }
             }
-            long now = java.time.Instant.now().getEpochSecond();
+            long now = Instant.now().getEpochSecond();
             for (String d : folders) {
                 repacker.addDirectory(d, now);
             }
@@ -351,11 +363,11 @@ public class ContextIntake {
         try {
             return Files.deleteIfExists(pathOf(digest));
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException("deleting context " + digest + " failed", e);
+            throw new UncheckedIOException("deleting context " + digest + " failed", e);
         }
     }
 
-    private static final class CountingOutputStream extends java.io.FilterOutputStream {
+    private static final class CountingOutputStream extends FilterOutputStream {
         private long count;
 
         CountingOutputStream(OutputStream out) {
@@ -442,7 +454,7 @@ public class ContextIntake {
     private Problem storeFull(IOException e) {
         storeFull.increment();
         boolean full = isOutOfSpace(e);
-        org.slf4j.LoggerFactory.getLogger(ContextIntake.class).error("the context store {} cannot take a context: {}",
+        LoggerFactory.getLogger(ContextIntake.class).error("the context store {} cannot take a context: {}",
                 store, e.getMessage());
         return new Problem(507, "insufficient-storage", "Insufficient storage", full
                 ? "the gateway's context store is full; nothing of this submission was kept; retry later"

@@ -9,6 +9,7 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
@@ -360,7 +361,7 @@ final class GoTarView {
         while (end < off + len && b[end] != 0) {
             end++;
         }
-        return java.util.Arrays.copyOfRange(b, off, end);
+        return Arrays.copyOfRange(b, off, end);
     }
 
     private static String cString(byte[] b, int off, int len) throws CharacterCodingException {

@@ -11,6 +11,7 @@ import java.nio.file.attribute.FileTime;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.apache.commons.compress.archivers.tar.TarConstants;
@@ -135,7 +136,7 @@ final class Repacker implements ArchiveInspector.EntrySink {
     private static TarArchiveEntry header(String name, byte type, int mode, long mtime, long size, String link) {
         TarArchiveEntry entry = new TarArchiveEntry(name, type, true);
         entry.setMode(mode);
-        entry.setModTime(FileTime.from(mtime, java.util.concurrent.TimeUnit.SECONDS));
+        entry.setModTime(FileTime.from(mtime, TimeUnit.SECONDS));
         entry.setUserId(0);
         entry.setGroupId(0);
         entry.setUserName("");
@@ -158,7 +159,7 @@ final class Repacker implements ArchiveInspector.EntrySink {
         if (!pax.isEmpty()) {
             byte[] records = pax.toString().getBytes(StandardCharsets.UTF_8);
             TarArchiveEntry header = header(PAX_NAME, TarConstants.LF_PAX_EXTENDED_HEADER_LC, 0644,
-                    entry.getLastModifiedTime().to(java.util.concurrent.TimeUnit.SECONDS), records.length, null);
+                    entry.getLastModifiedTime().to(TimeUnit.SECONDS), records.length, null);
             tar.putArchiveEntry(header);
             tar.write(records);
             tar.closeArchiveEntry();

@@ -4,6 +4,8 @@ import java.net.ConnectException;
 import java.sql.SQLException;
 import java.sql.SQLRecoverableException;
 import java.sql.SQLTransientConnectionException;
+import java.time.Duration;
+import org.slf4j.LoggerFactory;
 
 /**
  * Whether a failure means "the database cannot be reached right now" (stopped, restarting, the network to it cut)
@@ -73,7 +75,7 @@ public final class DatabaseUnavailable {
      * after 0.5 s, 1 s, 2 s, ... (at most 5 s apart) for up to {@code patience}; then, or on any other failure,
      * throws. A transaction that failed this way committed nothing, so running it again records it once.
      */
-    public static void retrying(Runnable action, java.time.Duration patience, String what) {
+    public static void retrying(Runnable action, Duration patience, String what) {
         long giveUp = System.nanoTime() + patience.toNanos();
         long backoff = 500;
         boolean said = false;
@@ -86,7 +88,7 @@ public final class DatabaseUnavailable {
                     throw e;
                 }
                 if (!said) {
-                    org.slf4j.LoggerFactory.getLogger(DatabaseUnavailable.class).warn(
+                    LoggerFactory.getLogger(DatabaseUnavailable.class).warn(
                             "{}: the database cannot be reached; retrying for up to {}", what, patience);
                     said = true;
                 }

@@ -4,10 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
+import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Set;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -69,7 +72,7 @@ class AccessControlIT extends IntegrationTest {
 
         jdbc.update("update api_token set revoked_at = now() where id = ?::uuid", id);
 
-        eventually("the revoked token refused", java.time.Duration.ofSeconds(10),
+        eventually("the revoked token refused", Duration.ofSeconds(10),
                 () -> get(secret, "/api/v1/builds").status() == 401);
         long tookMillis = (System.nanoTime() - revokedAt) / 1_000_000;
         assertThat(tookMillis).as("the row is kept 2 s at most (the rest: requests on a busy machine)")
@@ -207,7 +210,7 @@ class AccessControlIT extends IntegrationTest {
         problem(get(ADMIN_SECRET, "/api/v1/builds/not-a-uuid"), 400);
         problem(get(ADMIN_SECRET, "/api/v1/builds?status=DANCING"), 400);
         problem(get(ADMIN_SECRET, "/api/v1/builds?limit=100000"), 400);
-        problem(send(request(ADMIN_SECRET, "/api/v1/tokens/" + java.util.UUID.randomUUID()).DELETE()), 404);
+        problem(send(request(ADMIN_SECRET, "/api/v1/tokens/" + UUID.randomUUID()).DELETE()), 404);
     }
 
     @Test
@@ -218,7 +221,7 @@ class AccessControlIT extends IntegrationTest {
         problem(postJson(ADMIN_SECRET, "/api/v1/tokens", huge), 413);
         Response chunked = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofInputStream(
-                        () -> new java.io.ByteArrayInputStream(huge.getBytes()))));
+                        () -> new ByteArrayInputStream(huge.getBytes()))));
 
         problem(chunked, 400);
         assertThat(jdbc.queryForObject("select count(*) from api_token", Long.class)).isEqualTo(tokensBefore);

@@ -10,10 +10,13 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver;
 import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
 import org.springframework.boot.convert.ApplicationConversionService;
+import org.springframework.boot.env.YamlPropertySourceLoader;
 import org.springframework.core.env.MapPropertySource;
 import org.springframework.core.env.MutablePropertySources;
+import org.springframework.core.io.FileSystemResource;
 
 /** The auth settings as an operator writes them: bound the way Spring Boot binds them, and validated. */
 class AuthPropertiesTest {
@@ -123,14 +126,14 @@ class AuthPropertiesTest {
 
     @Test
     void theExampleConfigurationAndTheDefaultsBind() throws Exception {
-        var loader = new org.springframework.boot.env.YamlPropertySourceLoader();
+        var loader = new YamlPropertySourceLoader();
         for (String file : List.of("config/gateway.example.yaml", "src/main/resources/application.yaml")) {
             MutablePropertySources sources = new MutablePropertySources();
-            loader.load(file, new org.springframework.core.io.FileSystemResource(file)).forEach(sources::addLast);
+            loader.load(file, new FileSystemResource(file)).forEach(sources::addLast);
             ApplicationConversionService conversion = new ApplicationConversionService();
             conversion.addConverter(new TokenLifetimesConverter());
             AuthProperties p = new Binder(ConfigurationPropertySources.from(sources),
-                    new org.springframework.boot.context.properties.bind.PropertySourcesPlaceholdersResolver(sources),
+                    new PropertySourcesPlaceholdersResolver(sources),
                     conversion).bindOrCreate("gateway.auth", AuthProperties.class);
             assertThat(p.oidc().enabled()).as(file).isFalse();
             if (file.startsWith("config")) {

@@ -7,15 +7,20 @@ import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
@@ -24,6 +29,8 @@ import java.util.UUID;
 import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.web.server.context.WebServerApplicationContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
@@ -58,8 +65,8 @@ class IdentityIT extends IntegrationTest {
 
     private static EmbeddedPostgres startPostgres() {
         try {
-            java.nio.file.Files.createDirectories(OWN_DATA);
-            java.io.File log = OWN_DATA.resolve("postgres.log").toFile();
+            Files.createDirectories(OWN_DATA);
+            File log = OWN_DATA.resolve("postgres.log").toFile();
             return EmbeddedPostgres.builder().setDataDirectory(OWN_DATA.resolve("postgres"))
                     .setCleanDataDirectory(false).setServerConfig("max_connections", "100")
                     .setOutputRedirector(ProcessBuilder.Redirect.appendTo(log))
@@ -252,22 +259,22 @@ class IdentityIT extends IntegrationTest {
     private static Path dockerCertPath(TestCertificates.Identity client, String name) throws IOException {
         Path dir = OWN_DATA.resolve("docker-certs").resolve(name);
         Path[] files = TestCertificates.write(client, dir, "client");
-        java.nio.file.Files.move(files[0], dir.resolve("cert.pem"));
-        java.nio.file.Files.move(files[1], dir.resolve("key.pem"));
-        java.nio.file.Files.writeString(dir.resolve("ca.pem"), TestCertificates.pem(CA.certificate()));
-        java.nio.file.Files.createDirectories(dir.resolve("config"));
-        java.nio.file.Files.writeString(dir.resolve("config").resolve("config.json"), "{}");
+        Files.move(files[0], dir.resolve("cert.pem"));
+        Files.move(files[1], dir.resolve("key.pem"));
+        Files.writeString(dir.resolve("ca.pem"), TestCertificates.pem(CA.certificate()));
+        Files.createDirectories(dir.resolve("config"));
+        Files.writeString(dir.resolve("config").resolve("config.json"), "{}");
         return dir;
     }
 
-    @org.springframework.beans.factory.annotation.Autowired
-    org.springframework.boot.web.server.context.WebServerApplicationContext webServer;
+    @Autowired
+    WebServerApplicationContext webServer;
 
     private DockerCli.Run dockerBuild(TestCertificates.Identity client, String name, String image) throws IOException {
         Path certs = dockerCertPath(client, name);
         Path context = OWN_DATA.resolve("docker-ctx-" + name);
-        java.nio.file.Files.createDirectories(context);
-        java.nio.file.Files.writeString(context.resolve("Dockerfile"), "FROM " + registryAddress()
+        Files.createDirectories(context);
+        Files.writeString(context.resolve("Dockerfile"), "FROM " + registryAddress()
                 + "/base/busybox\nUSER 65534\n");
         return DockerCli.run(certs.resolve("config"), "tcp://127.0.0.1:" + DockerCli.enginePort(webServer),
                 Map.of("DOCKER_TLS_VERIFY", "1", "DOCKER_CERT_PATH", certs.toString()), "build", "-t", image,
@@ -415,7 +422,7 @@ class IdentityIT extends IntegrationTest {
         // when asked: a rotation that names no expiry keeps it.
         Response kept = postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate", "{}");
         assertThat(Instant.parse(read(kept).path("expiresAt").asString())).isEqualTo(sooner);
-        Instant later = Instant.now().plus(Duration.ofDays(20)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        Instant later = Instant.now().plus(Duration.ofDays(20)).truncatedTo(ChronoUnit.SECONDS);
         Response extended = postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate",
                 "{\"expiresAt\":\"" + later + "\"}");
         assertThat(extended.status()).as(extended.body()).isEqualTo(200);
@@ -469,12 +476,12 @@ class IdentityIT extends IntegrationTest {
 
         get(secret, "/api/v1/builds");
         Instant first = jdbc.queryForObject("select last_used_at from api_token where id = ?::uuid",
-                java.sql.Timestamp.class, id).toInstant();
+                Timestamp.class, id).toInstant();
         for (int i = 0; i < 5; i++) {
             get(secret, "/api/v1/builds");
         }
         Instant after = jdbc.queryForObject("select last_used_at from api_token where id = ?::uuid",
-                java.sql.Timestamp.class, id).toInstant();
+                Timestamp.class, id).toInstant();
 
         assertThat(after).isEqualTo(first);
         assertThat(Instant.parse(findToken(id).path("lastUsedAt").asString())).isEqualTo(first);
@@ -505,7 +512,7 @@ class IdentityIT extends IntegrationTest {
 
     private List<String> ids(Response r) {
         assertThat(r.status()).as(r.body()).isEqualTo(200);
-        List<String> ids = new java.util.ArrayList<>();
+        List<String> ids = new ArrayList<>();
         read(r).forEach(t -> ids.add(t.path("id").asString()));
         return ids;
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
@@ -109,11 +110,11 @@ class OidcAuthenticatorTest {
     void refusesAnUnsignedTokenAndATamperedOne() {
         String valid = IDP.token("alice", List.of("gateway-builders"));
         String[] parts = valid.split("\\.");
-        String none = java.util.Base64.getUrlEncoder().withoutPadding()
+        String none = Base64.getUrlEncoder().withoutPadding()
                 .encodeToString("{\"alg\":\"none\",\"typ\":\"JWT\"}".getBytes()) + "." + parts[1] + ".";
-        String payload = new String(java.util.Base64.getUrlDecoder().decode(parts[1]))
+        String payload = new String(Base64.getUrlDecoder().decode(parts[1]))
                 .replace("gateway-builders", "gateway-admins");
-        String tampered = parts[0] + "." + java.util.Base64.getUrlEncoder().withoutPadding()
+        String tampered = parts[0] + "." + Base64.getUrlEncoder().withoutPadding()
                 .encodeToString(payload.getBytes()) + "." + parts[2];
 
         assertThat(authenticator.authenticate(none).status()).isEqualTo(401);

@@ -4,20 +4,28 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.math.BigInteger;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.SecureRandom;
+import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.Date;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -114,36 +122,36 @@ public final class TestCertificates {
     }
 
     /** Presents its one certificate whatever CAs the server asks for. */
-    private static final class Insistent extends javax.net.ssl.X509ExtendedKeyManager {
-        private final javax.net.ssl.X509ExtendedKeyManager delegate;
+    private static final class Insistent extends X509ExtendedKeyManager {
+        private final X509ExtendedKeyManager delegate;
 
-        Insistent(javax.net.ssl.X509ExtendedKeyManager delegate) {
+        Insistent(X509ExtendedKeyManager delegate) {
             this.delegate = delegate;
         }
 
         @Override
-        public String[] getClientAliases(String keyType, java.security.Principal[] issuers) {
+        public String[] getClientAliases(String keyType, Principal[] issuers) {
             return new String[] {"client"};
         }
 
         @Override
-        public String chooseClientAlias(String[] keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
             return "client";
         }
 
         @Override
-        public String chooseEngineClientAlias(String[] keyType, java.security.Principal[] issuers,
-                javax.net.ssl.SSLEngine engine) {
+        public String chooseEngineClientAlias(String[] keyType, Principal[] issuers,
+                SSLEngine engine) {
             return "client";
         }
 
         @Override
-        public String[] getServerAliases(String keyType, java.security.Principal[] issuers) {
+        public String[] getServerAliases(String keyType, Principal[] issuers) {
             return null;
         }
 
         @Override
-        public String chooseServerAlias(String keyType, java.security.Principal[] issuers, java.net.Socket socket) {
+        public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
             return null;
         }
 
@@ -153,7 +161,7 @@ public final class TestCertificates {
         }
 
         @Override
-        public java.security.PrivateKey getPrivateKey(String alias) {
+        public PrivateKey getPrivateKey(String alias) {
             return delegate.getPrivateKey(alias);
         }
     }
@@ -170,7 +178,7 @@ public final class TestCertificates {
             Files.createDirectories(key.toAbsolutePath().getParent());
             Files.writeString(cert, pem(identity.certificate()));
             // PKCS#8, the one private-key encoding every PEM reader takes.
-            Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder(64,
+            Files.writeString(key, "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64,
                     "\n".getBytes()).encodeToString(identity.keys().getPrivate().getEncoded())
                     + "\n-----END PRIVATE KEY-----\n");
             return new Path[] {cert, key};
@@ -200,14 +208,14 @@ public final class TestCertificates {
                 KeyStore keys = KeyStore.getInstance("PKCS12");
                 keys.load(null, null);
                 keys.setKeyEntry("client", client.keys().getPrivate(), new char[0],
-                        new java.security.cert.Certificate[] {client.certificate(), client.issuer()});
+                        new Certificate[] {client.certificate(), client.issuer()});
                 kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
                 kmf.init(keys, new char[0]);
             }
             SSLContext context = SSLContext.getInstance("TLS");
-            javax.net.ssl.KeyManager[] managers = kmf == null ? null : kmf.getKeyManagers();
+            KeyManager[] managers = kmf == null ? null : kmf.getKeyManagers();
             if (managers != null && always) {
-                managers = new javax.net.ssl.KeyManager[] {new Insistent((javax.net.ssl.X509ExtendedKeyManager) managers[0])};
+                managers = new KeyManager[] {new Insistent((X509ExtendedKeyManager) managers[0])};
             }
             context.init(managers, tmf.getTrustManagers(), RANDOM);
             return context;

@@ -1,5 +1,6 @@
 package io.buildgateway.auth;
 
+import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
@@ -8,6 +9,7 @@ import com.nimbusds.jose.jwk.JWKSet;
 import com.nimbusds.jose.jwk.RSAKey;
 import com.nimbusds.jwt.JWTClaimsSet;
 import com.nimbusds.jwt.SignedJWT;
+import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,7 +77,7 @@ final class TestIdentityProvider implements AutoCloseable {
         return new TestIdentityProvider();
     }
 
-    private static void respond(com.sun.net.httpserver.HttpExchange exchange, String body) throws IOException {
+    private static void respond(HttpExchange exchange, String body) throws IOException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         exchange.getResponseHeaders().set("Content-Type", "application/json");
         exchange.sendResponseHeaders(200, bytes.length);
@@ -137,7 +139,7 @@ final class TestIdentityProvider implements AutoCloseable {
                     .type(JOSEObjectType.JWT).build(), claims.build());
             jwt.sign(new RSASSASigner((RSAPrivateKey) with.toPrivateKey()));
             return jwt.serialize();
-        } catch (com.nimbusds.jose.JOSEException e) {
+        } catch (JOSEException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -5,8 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.buildgateway.support.Tars;
 import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
 import org.apache.commons.compress.archivers.tar.TarConstants;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class ArchiveInspectorTest {
 
@@ -210,7 +218,7 @@ class ArchiveInspectorTest {
         // No end blocks at all is how some writers end; both readers stop at the end of the stream.
         assertThat(rawKind(RawTar.tar().file("Dockerfile", DF))).isEqualTo("accepted");
         // A header cut short: commons-compress would call it the end, Go an error.
-        assertThat(kind(java.util.Arrays.copyOf(RawTar.tar().file("Dockerfile", DF).file("b", "x").bytes(), 1024 + 100)))
+        assertThat(kind(Arrays.copyOf(RawTar.tar().file("Dockerfile", DF).file("b", "x").bytes(), 1024 + 100)))
                 .isEqualTo("unreadable-archive");
     }
 
@@ -309,7 +317,7 @@ class ArchiveInspectorTest {
     }
 
     private static byte[] concat(byte[]... parts) {
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
         for (byte[] p : parts) {
             out.writeBytes(p);
         }
@@ -320,14 +328,14 @@ class ArchiveInspectorTest {
      * Archives written by real tools (GNU tar in gnu and posix formats, gzip; Python's tarfile in GNU and PAX
      * formats, with long names, non-ASCII names, hard links and symlinks) are accepted; the hostile seeds are not.
      */
-    @org.junit.jupiter.params.ParameterizedTest
-    @org.junit.jupiter.params.provider.CsvSource({
+    @ParameterizedTest
+    @CsvSource({
             "gnu-tar-gnu-format, accepted", "gnu-tar-posix-format, accepted", "gnu-tar-gzip, accepted",
             "gnu-long-names-and-links, accepted", "pax-long-names, accepted", "plain, accepted",
             "duplicate-dockerfile, duplicate-path", "global-pax-header, ambiguous-archive",
             "trailing-data, trailing-data", "symlink-chain-escape, link-escape", "symlink-loop, link-loop"})
     void realToolsAreAcceptedAndHostileSeedsRefused(String seed, String expected) throws Exception {
-        byte[] archive = java.nio.file.Files.readAllBytes(java.nio.file.Path.of("src/test/resources/io/buildgateway/"
+        byte[] archive = Files.readAllBytes(Path.of("src/test/resources/io/buildgateway/"
                 + "fuzz/ParserFuzzTestInputs/archiveInspectorOnlyAcceptsOrRefuses", seed));
         assertThat(wideKind(archive)).isEqualTo(expected);
     }
@@ -336,16 +344,16 @@ class ArchiveInspectorTest {
     void aSinkFailureIsTheGatewaysAndATruncatedArchiveIsTheClients() {
         byte[] archive = Tars.tar().file("Dockerfile", DF).file("data", new byte[4096]).bytes();
         ArchiveInspector.EntrySink failing = (entry, data) -> {
-            throw new java.io.IOException("disk full");
+            throw new IOException("disk full");
         };
         assertThatThrownBy(() -> ArchiveInspector.inspect(new ByteArrayInputStream(archive), "Dockerfile", LIMITS,
-                failing)).isInstanceOf(java.io.UncheckedIOException.class);
+                failing)).isInstanceOf(UncheckedIOException.class);
         ArchiveInspector.EntrySink reading = (entry, data) -> {
             if (data != null) {
                 data.readAllBytes();
             }
         };
-        assertThatThrownBy(() -> ArchiveInspector.inspect(new ByteArrayInputStream(java.util.Arrays.copyOf(archive,
+        assertThatThrownBy(() -> ArchiveInspector.inspect(new ByteArrayInputStream(Arrays.copyOf(archive,
                 3000)), "Dockerfile", LIMITS, reading)).isInstanceOf(UnsafeArchiveException.class)
                 .extracting(e -> ((UnsafeArchiveException) e).kind()).isEqualTo("unreadable-archive");
     }

@@ -22,6 +22,7 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.util.unit.DataSize;
@@ -170,8 +171,8 @@ class ContextRepackTest {
         ContextIntake.StoredContext repacked = intake.repack(uploaded, "build/Dockerfile.prod", CANONICAL);
 
         assertThat(read(repacked.path())).extracting(Item::name, Item::content).containsExactly(
-                org.assertj.core.groups.Tuple.tuple("Dockerfile", "FROM root\n"),
-                org.assertj.core.groups.Tuple.tuple("build/Dockerfile.prod", new String(CANONICAL)));
+                Tuple.tuple("Dockerfile", "FROM root\n"),
+                Tuple.tuple("build/Dockerfile.prod", new String(CANONICAL)));
     }
 
     @Test

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.ConnectException;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
+import org.hibernate.TransactionException;
 import org.junit.jupiter.api.Test;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.CannotGetJdbcConnectionException;
+import org.springframework.orm.jpa.JpaSystemException;
 import org.springframework.transaction.CannotCreateTransactionException;
 
 class DatabaseUnavailableTest {
@@ -24,8 +26,8 @@ class DatabaseUnavailableTest {
                 .isTrue();
         // the rollback of a transaction whose connection PostgreSQL cut (HikariCP: no SQLState), as bench/chaos.sh
         // got it while PostgreSQL stopped under load
-        assertThat(DatabaseUnavailable.is(new org.springframework.orm.jpa.JpaSystemException(
-                new org.hibernate.TransactionException("Unable to rollback against JDBC Connection",
+        assertThat(DatabaseUnavailable.is(new JpaSystemException(
+                new TransactionException("Unable to rollback against JDBC Connection",
                         new SQLException("Connection is closed"))))).isTrue();
     }
 

@@ -3,6 +3,7 @@ package io.buildgateway.shared;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class ValueTypesTest {
@@ -48,7 +49,7 @@ class ValueTypesTest {
 
     @Test
     void secretLookingNamesAreRedacted() {
-        assertThat(SecretNames.redact(java.util.Map.of("NPM_TOKEN", "s3cr3t", "MODE", "prod")))
+        assertThat(SecretNames.redact(Map.of("NPM_TOKEN", "s3cr3t", "MODE", "prod")))
                 .containsEntry("NPM_TOKEN", "***").containsEntry("MODE", "prod");
     }
 

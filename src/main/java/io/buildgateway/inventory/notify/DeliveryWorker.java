@@ -2,6 +2,7 @@ package io.buildgateway.inventory.notify;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.DaemonThreads;
 import io.buildgateway.shared.RequestInfo;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
@@ -77,7 +78,7 @@ class DeliveryWorker {
         this.events = events;
         this.metrics = metrics;
         this.clock = clock;
-        this.loop = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "notify-poll"));
+        this.loop = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("notify-poll"));
         this.senders = Executors.newFixedThreadPool(PARALLELISM,
                 r -> daemon(r, "notify-send-" + threads.incrementAndGet()));
     }

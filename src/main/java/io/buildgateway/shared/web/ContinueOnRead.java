@@ -1,5 +1,6 @@
 package io.buildgateway.shared.web;
 
+import org.apache.catalina.connector.Connector;
 import org.springframework.boot.tomcat.TomcatConnectorCustomizer;
 import org.springframework.stereotype.Component;
 
@@ -11,7 +12,7 @@ import org.springframework.stereotype.Component;
 class ContinueOnRead implements TomcatConnectorCustomizer {
 
     @Override
-    public void customize(org.apache.catalina.connector.Connector connector) {
+    public void customize(Connector connector) {
         connector.setProperty("continueResponseTiming", "onRead");
     }
 }

@@ -2,9 +2,12 @@ package io.buildgateway.shared.web;
 
 import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
+import io.swagger.v3.oas.annotations.Hidden;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
+import java.net.URI;
 import org.springframework.boot.webmvc.error.ErrorController;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -16,7 +19,7 @@ import org.springframework.web.bind.annotation.RestController;
  * Errors raised outside Spring MVC (in filters, or by the servlet container) land on {@code /error}; this answers
  * them as problem+json too, with the original status and no internals.
  */
-@io.swagger.v3.oas.annotations.Hidden // the error fallback is no operation of the API
+@Hidden // the error fallback is no operation of the API
 @RestController
 class ProblemErrorController implements ErrorController {
 
@@ -37,10 +40,10 @@ class ProblemErrorController implements ErrorController {
             ProblemDetail body = problems.toDetail(problem, request);
             Object failedUri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
             if (failedUri != null) {
-                body.setInstance(java.net.URI.create(failedUri.toString()));
+                body.setInstance(URI.create(failedUri.toString()));
             }
             return ResponseEntity.status(503).contentType(MediaType.APPLICATION_PROBLEM_JSON)
-                    .header(org.springframework.http.HttpHeaders.RETRY_AFTER,
+                    .header(HttpHeaders.RETRY_AFTER,
                             Long.toString(DatabaseUnavailable.RETRY_AFTER_SECONDS))
                     .body(body);
         }
@@ -53,7 +56,7 @@ class ProblemErrorController implements ErrorController {
         problems.audit(problem, request);
         ProblemDetail body = problems.toDetail(problem, request);
         if (uri != null) {
-            body.setInstance(java.net.URI.create(uri.toString()));
+            body.setInstance(URI.create(uri.toString()));
         }
         return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
     }

@@ -9,6 +9,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
 import org.springframework.http.HttpStatusCode;
 import org.springframework.http.MediaType;
 import org.springframework.http.ProblemDetail;
@@ -144,7 +145,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     }
 
     private static String titleFor(HttpStatusCode status) {
-        return status instanceof org.springframework.http.HttpStatus s ? s.getReasonPhrase() : "Error";
+        return status instanceof HttpStatus s ? s.getReasonPhrase() : "Error";
     }
 
     private static String typeFor(int status) {

@@ -5,6 +5,7 @@ import io.buildgateway.shared.Problem;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.springframework.context.ApplicationEventPublisher;
@@ -39,7 +40,7 @@ public class ProblemResponses {
         ProblemDetail detail = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(problem.status()), problem.detail());
         detail.setType(problem.type());
         detail.setTitle(problem.title());
-        detail.setInstance(java.net.URI.create(request.getRequestURI()));
+        detail.setInstance(URI.create(request.getRequestURI()));
         problem.properties().forEach(detail::setProperty);
         Object requestId = request.getAttribute(RequestIdFilter.ATTRIBUTE);
         if (requestId != null) {

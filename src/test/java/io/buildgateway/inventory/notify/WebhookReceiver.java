@@ -2,6 +2,7 @@ package io.buildgateway.inventory.notify;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.buildgateway.shared.DaemonThreads;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -41,11 +42,7 @@ final class WebhookReceiver implements AutoCloseable {
             HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
             WebhookReceiver receiver = new WebhookReceiver(server);
             server.createContext("/", receiver::handle);
-            server.setExecutor(Executors.newFixedThreadPool(8, r -> {
-                Thread t = new Thread(r, "test-webhook-receiver");
-                t.setDaemon(true);
-                return t;
-            }));
+            server.setExecutor(Executors.newFixedThreadPool(8, DaemonThreads.named("test-webhook-receiver")));
             server.start();
             return receiver;
         } catch (IOException e) {
