@@ -198,17 +198,19 @@ public final class Substitution {
     }
 
     /**
-     * A shell glob: {@code *} any run, {@code ?} one character, everything else literal. Matched by hand (the
-     * substitutions above try it at every position, and a regex compiled and run on a substring each time was the
-     * costliest step of a lint with such a modifier); with a surrogate in the glob or the value, the regex it always
-     * was decides, so that {@code ?} and literals keep the regex's code-point reading exactly.
+     * A shell glob: {@code *} any run, {@code ?} one character, everything else literal. Matched by hand with the
+     * classic wildcard walk (O(glob × value) at worst: the substitutions above try it at every position, and a regex
+     * compiled and run on a substring each time was the costliest step of a lint with such a modifier). With a
+     * surrogate in the glob or the value the same walk runs on code points, so that {@code ?} takes a whole
+     * character; a regex built from the glob used to decide that case, and with many {@code *} it backtracked
+     * exponentially (a submitted Dockerfile could hold a lint thread for minutes: found by fuzzing).
      */
     private static final class Glob {
         private final String glob;
         private final boolean globSurrogate;
         /** The length every match has when there is no '*' (each other glob character matches one), else -1. */
         private final int fixedLength;
-        private java.util.regex.Pattern regex;
+        private int[] globPoints;
         private String lastValue;
         private boolean lastValueSurrogate;
 
@@ -224,24 +226,31 @@ public final class Substitution {
                 lastValueSurrogate = hasSurrogate(value);
             }
             if (globSurrogate || lastValueSurrogate) {
-                if (regex == null) {
-                    regex = globPattern(glob);
+                if (globPoints == null) {
+                    globPoints = glob.codePoints().toArray();
                 }
-                return regex.matcher(value.substring(from, to)).matches();
+                int[] points = value.substring(from, to).codePoints().toArray();
+                return walk(globPoints.length, k -> globPoints[k], points.length, k -> points[k]);
             }
             if (fixedLength >= 0 && to - from != fixedLength) {
                 return false;
             }
-            // The classic wildcard walk: on a mismatch, let the last '*' take one more character.
+            return walk(glob.length(), glob::charAt, to - from, k -> value.charAt(from + k));
+        }
+
+        /** The classic wildcard walk: on a mismatch, let the last '*' take one more character. */
+        private static boolean walk(int globLength, java.util.function.IntUnaryOperator globAt, int valueLength,
+                java.util.function.IntUnaryOperator valueAt) {
             int g = 0;
-            int v = from;
+            int v = 0;
             int star = -1;
             int starAt = 0;
-            while (v < to) {
-                if (g < glob.length() && glob.charAt(g) == '*') {
+            while (v < valueLength) {
+                int c = g < globLength ? globAt.applyAsInt(g) : -1;
+                if (c == '*') {
                     star = g++;
                     starAt = v;
-                } else if (g < glob.length() && (glob.charAt(g) == '?' || glob.charAt(g) == value.charAt(v))) {
+                } else if (c != -1 && (c == '?' || c == valueAt.applyAsInt(v))) {
                     g++;
                     v++;
                 } else if (star >= 0) {
@@ -251,10 +260,10 @@ public final class Substitution {
                     return false;
                 }
             }
-            while (g < glob.length() && glob.charAt(g) == '*') {
+            while (g < globLength && globAt.applyAsInt(g) == '*') {
                 g++;
             }
-            return g == glob.length();
+            return g == globLength;
         }
 
         private static boolean hasSurrogate(String s) {
@@ -265,15 +274,6 @@ public final class Substitution {
             }
             return false;
         }
-    }
-
-    /** Shell glob to regex: {@code *} any run, {@code ?} one character, everything else literal. */
-    private static java.util.regex.Pattern globPattern(String glob) {
-        StringBuilder re = new StringBuilder();
-        for (char c : glob.toCharArray()) {
-            re.append(c == '*' ? ".*" : c == '?' ? "." : java.util.regex.Pattern.quote(String.valueOf(c)));
-        }
-        return java.util.regex.Pattern.compile(re.toString(), java.util.regex.Pattern.DOTALL);
     }
 
     private static int matchingBrace(String s, int from, int to) {

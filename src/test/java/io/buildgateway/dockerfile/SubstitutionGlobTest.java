@@ -1,7 +1,9 @@
 package io.buildgateway.dockerfile;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Random;
 import java.util.regex.Pattern;
@@ -9,7 +11,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The glob modifiers ({@code ${v#p} ${v##p} ${v%p} ${v%%p} ${v/p/r}}) are matched by hand; they must answer as the
- * regex they were (each glob character quoted, {@code *} as {@code .*}, {@code ?} as {@code .}, DOTALL) on every
+ * regex they were (each glob code point quoted, {@code *} as {@code .*}, {@code ?} as {@code .}, DOTALL) on every
  * input: here against that regex, written out again, over random globs and values from a small alphabet that makes
  * matches, near-misses and backtracking common, surrogates and line breaks included.
  */
@@ -38,6 +40,22 @@ class SubstitutionGlobTest {
         }
     }
 
+    /**
+     * A value with a character outside the BMP and a glob of many stars that never matches: the regex this case used
+     * to take backtracked exponentially (8 stars ~20 s, 10 more than a minute — a Dockerfile could hold a lint thread);
+     * the walk answers at once. The fuse is a hang guard far above any honest run, not a timing.
+     */
+    @Test
+    void manyStarsBesideASurrogateDoNotBacktrackForEver() {
+        String value = "\uD83D\uDE00" + "x".repeat(40);
+        String word = "${A#" + "*".repeat(24) + "y}";
+        String out = assertTimeoutPreemptively(Duration.ofSeconds(30),
+                () -> Substitution.expand(word, Map.of("A", value)::get, '\\'));
+        assertThat(out).isEqualTo(value);
+        assertThat(Substitution.expand("${A#*?x}", Map.of("A", value)::get, '\\')).isEqualTo("x".repeat(39));
+        assertThat(Substitution.expand("${A%%x*}", Map.of("A", value)::get, '\\')).isEqualTo("\uD83D\uDE00");
+    }
+
     private static String random(Random r, int maxLength) {
         StringBuilder out = new StringBuilder();
         int n = r.nextInt(maxLength + 1);
@@ -49,9 +67,8 @@ class SubstitutionGlobTest {
 
     private static Pattern regex(String glob) {
         StringBuilder re = new StringBuilder();
-        for (char c : glob.toCharArray()) {
-            re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
-        }
+        // by code point: quoting each char of a surrogate pair on its own made a regex that never matched the pair
+        glob.codePoints().forEach(c -> re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(Character.toString(c))));
         return Pattern.compile(re.toString(), Pattern.DOTALL);
     }
 
