@@ -9,6 +9,7 @@ import io.buildgateway.hostpool.HostPush;
 import io.buildgateway.hostpool.ImageGate;
 import io.buildgateway.hostpool.ImageRegistry;
 import io.buildgateway.hostpool.PulledImage;
+import io.buildgateway.hostpool.RegistryCopy;
 import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.Digest;
 import io.buildgateway.shared.ImageReference;
@@ -219,13 +220,13 @@ final class QuarantinePush {
         }
 
         @Override
-        public Optional<io.buildgateway.hostpool.RegistryCopy> registryCopy(Duration wait)
+        public Optional<RegistryCopy> registryCopy(Duration wait)
                 throws InterruptedException {
             if (!push.awaitEnd(Math.max(1, wait.toMillis())) || push.digest() == null
                     || !Digest.isValid(push.digest())) {
                 return Optional.empty();
             }
-            return Optional.of(new io.buildgateway.hostpool.RegistryCopy(registryApi, quarantine, push.digest()));
+            return Optional.of(new RegistryCopy(registryApi, quarantine, push.digest()));
         }
 
         @Override

@@ -179,15 +179,7 @@ public class ImageRegistry {
     }
 
     private HttpResponse<InputStream> exchangeStream(HttpRequest request) throws IOException {
-        try {
-            return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-        } catch (IOException e) {
-            throw new Unreachable("the registry at " + request.uri().getAuthority() + " cannot be reached ("
-                    + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while talking to the registry", e);
-        }
+        return send(request, HttpResponse.BodyHandlers.ofInputStream());
     }
 
     /** Uploads a blob (monolithically) unless the repository has it; returns its digest. */
@@ -826,8 +818,13 @@ public class ImageRegistry {
     }
 
     private HttpResponse<byte[]> exchange(HttpRequest request) throws IOException {
+        return send(request, HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    /** One request; a failure to reach the registry is {@link Unreachable}, worth asking again later. */
+    private <T> HttpResponse<T> send(HttpRequest request, HttpResponse.BodyHandler<T> body) throws IOException {
         try {
-            return http.send(request, HttpResponse.BodyHandlers.ofByteArray());
+            return http.send(request, body);
         } catch (IOException e) {
             throw new Unreachable("the registry at " + request.uri().getAuthority() + " cannot be reached ("
                     + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()) + ")", e);

@@ -3,6 +3,7 @@ package io.buildgateway.scanning;
 import io.buildgateway.hostpool.BuiltImage;
 import io.buildgateway.hostpool.ImageFacts;
 import io.buildgateway.hostpool.ImageGate;
+import io.buildgateway.hostpool.RegistryCopy;
 import io.buildgateway.policy.Evaluation;
 import io.buildgateway.policy.Finding;
 import io.buildgateway.policy.ImagePolicy;
@@ -17,6 +18,7 @@ import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.RequestInfo;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -26,6 +28,7 @@ import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -357,7 +360,7 @@ class ImageScanner implements ImageGate {
         if (!properties.registryLayers() || chain.isEmpty()) {
             return LayerSource.SAVE;
         }
-        Map<String, LayerAuditCache.Entry> kept = new java.util.HashMap<>();
+        Map<String, LayerAuditCache.Entry> kept = new HashMap<>();
         List<Integer> wanted = new ArrayList<>();
         for (int i = 0; i < chain.size(); i++) {
             String id = chain.get(i);
@@ -371,12 +374,12 @@ class ImageScanner implements ImageGate {
             return LayerSource.SAVE; // nothing read before: the save stream reads no more than the registry would
         }
         long tw = System.nanoTime();
-        Optional<io.buildgateway.hostpool.RegistryCopy> copy;
+        Optional<RegistryCopy> copy;
         try {
             copy = image.registryCopy(properties.registryWait());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while waiting for the quarantine push");
+            throw new InterruptedIOException("interrupted while waiting for the quarantine push");
         }
         timings.put("registryWaitMs", ms(tw));
         if (copy.isEmpty()) {
@@ -429,7 +432,7 @@ class ImageScanner implements ImageGate {
         }
     }
 
-    private static RegistryLayers.Source source(io.buildgateway.hostpool.RegistryCopy copy) {
+    private static RegistryLayers.Source source(RegistryCopy copy) {
         return new RegistryLayers.Source() {
             @Override
             public String manifestDigest() {
@@ -646,7 +649,7 @@ class ImageScanner implements ImageGate {
                 laid = early.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new java.io.InterruptedIOException("interrupted while the root filesystem was laid out");
+                throw new InterruptedIOException("interrupted while the root filesystem was laid out");
             } catch (TimeoutException e) {
                 earlyStopped = true; // still running: abandonEarly waits for it before the folder goes
                 throw new IOException("laying out the base's layers did not end within " + STOP_WAIT);
