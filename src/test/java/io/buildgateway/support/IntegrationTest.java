@@ -332,6 +332,23 @@ public abstract class IntegrationTest {
     protected void killBuildHostDaemon() throws IOException {
         long pid = Long.parseLong(Files.readString(Path.of(require("BGW_STATE"), "host1", "docker.pid")).strip());
         run("kill", "-9", Long.toString(pid));
+        // SIGKILL is not the end: a daemon in the middle of a mount or a write ends when the kernel lets it, and a
+        // dockerd started again meanwhile refuses to run beside its pid file's live process ("process with PID …
+        // is still running": make test, 2026-12-04, left host1 down for every later test), a zombie included.
+        Path stat = Path.of("/proc", Long.toString(pid), "stat");
+        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < until) {
+            if (!Files.exists(stat)) {
+                return;
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for dockerd " + pid + " to end", e);
+            }
+        }
+        throw new IOException("dockerd " + pid + " still runs 60 s after kill -9");
     }
 
     /**
