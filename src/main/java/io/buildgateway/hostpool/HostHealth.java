@@ -57,8 +57,9 @@ final class HostHealth {
 
     synchronized void check(HostPoolProperties.Host host) {
         Health next;
+        Info info = null;
         try {
-            Info info = clients.control(host).infoCmd().exec();
+            info = clients.control(host).infoCmd().exec();
             List<String> options = info.getSecurityOptions() == null ? List.of() : info.getSecurityOptions();
             boolean userns = options.stream().anyMatch(o -> o.equals("name=userns") || o.startsWith("name=userns,"));
             Version version = clients.control(host).versionCmd().exec();
@@ -78,7 +79,11 @@ final class HostHealth {
             // the host's cache.
             clients.renew(host.name());
             try {
-                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true);
+                // Only what was created before the daemon came back: another replica that saw it back first may
+                // already run a build on it, whose untagged image must stay. The cutoff is this replica's last sight
+                // of the host down, moved to the daemon's clock (its time now against ours).
+                long cutoff = before.checkedAt().plus(daemonOffset(info)).getEpochSecond();
+                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
                         + " builds", host.name(), removed);
             } catch (RuntimeException e) {
@@ -111,9 +116,18 @@ final class HostHealth {
      * false, else only untagged ones (a tagged image is a pushed one, which the host keeps as cache).
      */
     static int clean(DockerClient docker, String label, boolean danglingOnly) {
+        return clean(docker, label, danglingOnly, Long.MAX_VALUE);
+    }
+
+    /** As {@link #clean(DockerClient, String, boolean)}, only what the daemon created before {@code createdBefore}
+     * (epoch seconds, the daemon's clock). */
+    static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore) {
         int removed = 0;
         for (Container c : docker.listContainersCmd().withShowAll(true)
                 .withLabelFilter(List.of(label)).exec()) {
+            if (c.getCreated() != null && c.getCreated() >= createdBefore) {
+                continue;
+            }
             try {
                 docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
                 removed++;
@@ -126,6 +140,9 @@ final class HostHealth {
             images.withDanglingFilter(true);
         }
         for (Image i : images.exec()) {
+            if (i.getCreated() != null && i.getCreated() >= createdBefore) {
+                continue;
+            }
             try {
                 docker.removeImageCmd(i.getId()).withForce(true).exec();
                 removed++;
@@ -134,5 +151,16 @@ final class HostHealth {
             }
         }
         return removed;
+    }
+
+    /** The daemon's clock minus ours, from its {@code SystemTime}; zero when it does not say. */
+    java.time.Duration daemonOffset(Info info) {
+        try {
+            return info == null || info.getSystemTime() == null ? java.time.Duration.ZERO
+                    : java.time.Duration.between(clock.instant(), java.time.OffsetDateTime.parse(info.getSystemTime())
+                            .toInstant());
+        } catch (RuntimeException e) {
+            return java.time.Duration.ZERO;
+        }
     }
 }
