@@ -1,6 +1,7 @@
 package io.buildgateway.scanning;
 
 import io.buildgateway.hostpool.BuiltImage;
+import io.buildgateway.shared.Digest;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,7 +10,6 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -180,7 +180,7 @@ final class RegistryLayers {
                 InputStream layerTar = captureOrNull == null ? buffered : captureOrNull.layer(buffered);
                 LayerAudit.Read one = audit.readOne(layerTar);
                 blob.transferTo(OutputStream.nullOutputStream()); // what follows the compressed stream's end
-                String blobRead = "sha256:" + HexFormat.of().formatHex(blobSha.digest());
+                String blobRead = Digest.sha256(blobSha.digest()).value();
                 if (!blobRead.equals(layer.blobDigest())) {
                     throw new Mismatch("the registry served layer blob " + layer.blobDigest() + " with other bytes ("
                             + blobRead + ")");
@@ -218,7 +218,7 @@ final class RegistryLayers {
     }
 
     static String sha256(byte[] bytes) {
-        return "sha256:" + HexFormat.of().formatHex(sha256().digest(bytes));
+        return Digest.sha256(sha256().digest(bytes)).value();
     }
 
     private static MessageDigest sha256() {
