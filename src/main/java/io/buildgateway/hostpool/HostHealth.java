@@ -9,7 +9,9 @@ import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.RequestInfo;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -154,13 +156,13 @@ final class HostHealth {
     }
 
     /** The daemon's clock minus ours, from its {@code SystemTime}; zero when it does not say. */
-    java.time.Duration daemonOffset(Info info) {
+    Duration daemonOffset(Info info) {
         try {
-            return info == null || info.getSystemTime() == null ? java.time.Duration.ZERO
-                    : java.time.Duration.between(clock.instant(), java.time.OffsetDateTime.parse(info.getSystemTime())
+            return info == null || info.getSystemTime() == null ? Duration.ZERO
+                    : Duration.between(clock.instant(), OffsetDateTime.parse(info.getSystemTime())
                             .toInstant());
         } catch (RuntimeException e) {
-            return java.time.Duration.ZERO;
+            return Duration.ZERO;
         }
     }
 }
