@@ -1,0 +1,127 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.EnvironmentUse;
+import io.buildgateway.support.IntegrationTest;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Issue #17, the race {@code HostLostIT} once lost to in {@code make test}, reproduced on purpose on the real
+ * user-namespaced dockerd: a host comes back, another replica sees it first and starts a build on it, and only then
+ * does this replica see it back and clean it of the gateway's leftovers. The cleanup must remove what the gateway left
+ * when the host went away and keep what the other replica created since: its untagged image and container are a build
+ * in progress. {@code HostHealth} takes as its cutoff this replica's last sight of the host down, moved to the daemon's
+ * clock, so the test runs it with this replica's clock in step with the daemon's and an hour ahead and behind (a
+ * replica with a skewed clock would otherwise cut an hour off or an hour on).
+ *
+ * <p>The host's "down" is its endpoint unreachable, not a killed daemon ({@code HostLostIT} kills one): the endpoint
+ * is a symbolic link to the daemon's socket that is missing while the host is down. The other replica's build is an
+ * image and a container with the gateway's build-id label, created after the down check.
+ */
+@EnvironmentUse(exclusive = true) // the cleanup removes every such leftover of the shared host older than its cutoff
+class HostRecoveryRaceIT extends IntegrationTest {
+
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest(name = "this replica's clock {0} h off the daemon's")
+    @ValueSource(ints = {0, 1, -1})
+    void theCleanupOfARecoveredHostKeepsWhatAnotherReplicaStartedOnItSinceItCameBack(int skewHours)
+            throws Exception {
+        String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
+        String run = UUID.randomUUID().toString().substring(0, 8);
+        List<String> made = new ArrayList<>();
+        try {
+            // What a build left on the host when it went away: an untagged image and a container, labelled.
+            String oldImage = plantImage(socket, "left-" + run);
+            String oldContainer = plantContainer(socket, oldImage, "left-" + run);
+            made.add(oldContainer);
+            made.add(oldImage);
+            sleep(2_100); // the daemon's creation times are in whole seconds; the down check is a later second
+
+            Path link = dir.resolve("docker.sock");
+            HostPoolProperties.Host host = new HostPoolProperties.Host("race-" + run, "unix://" + link, 1, null,
+                    HostPoolProperties.Builder.BUILDKIT, null, null, null);
+            Clock skewed = Clock.offset(Clock.systemUTC(), Duration.ofHours(skewHours));
+            try (DockerClients clients = new DockerClients(properties(host))) {
+                HostHealth health = new HostHealth(clients, skewed, event -> { },
+                        new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run));
+                health.check(host);
+                assertThat(health.get(host.name()).healthy()).as(health.get(host.name()).error()).isFalse();
+                sleep(2_100);
+
+                // The other replica saw the host back first: its build's image and container, made after the
+                // down check.
+                String newImage = plantImage(socket, "other-" + run);
+                String newContainer = plantContainer(socket, newImage, "other-" + run);
+                made.add(newContainer);
+                made.add(newImage);
+
+                Files.createSymbolicLink(link, Paths.get(socket));
+                health.check(host);
+                assertThat(health.get(host.name()).healthy()).as(health.get(host.name()).error()).isTrue();
+
+                assertThat(exists(socket, "images", oldImage)).as("the leftover image removed").isFalse();
+                assertThat(exists(socket, "containers", oldContainer)).as("the leftover container removed")
+                        .isFalse();
+                assertThat(exists(socket, "images", newImage)).as("the other replica's image kept").isTrue();
+                assertThat(exists(socket, "containers", newContainer)).as("the other replica's container kept")
+                        .isTrue();
+            }
+        } finally {
+            for (String id : made) {
+                run("sh", "-c", "docker -H unix://" + socket + " rm -f " + id + " >/dev/null 2>&1; docker -H unix://"
+                        + socket + " rmi -f " + id + " >/dev/null 2>&1; true");
+            }
+        }
+    }
+
+    /** An untagged image with the gateway's build-id label (FROM scratch: a registry base needs a pull token). */
+    private static String plantImage(String socket, String buildId) {
+        String id = run("sh", "-c", "printf 'FROM scratch\\nLABEL planted=" + buildId + "\\n' | DOCKER_BUILDKIT=0"
+                + " docker -H unix://" + socket + " build -q --label " + BuildHosts.BUILD_ID_LABEL + "=" + buildId
+                + " -").strip();
+        id = id.substring(id.lastIndexOf('\n') + 1); // after the CLI's deprecation notice on stderr
+        assertThat(id).startsWith("sha256:");
+        return id;
+    }
+
+    /** A created (never started) container of the image, with the gateway's build-id label. */
+    private static String plantContainer(String socket, String image, String buildId) {
+        String id = run("docker", "-H", "unix://" + socket, "create", "--label", BuildHosts.BUILD_ID_LABEL + "="
+                + buildId, image, "true").strip();
+        id = id.substring(id.lastIndexOf('\n') + 1);
+        assertThat(id).matches("[0-9a-f]{64}");
+        return id;
+    }
+
+    private static boolean exists(String socket, String kind, String id) {
+        String status = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socket,
+                "http://localhost/" + kind + "/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json").strip();
+        assertThat(status).isIn("200", "404");
+        return status.equals("200");
+    }
+
+    private static HostPoolProperties properties(HostPoolProperties.Host host) {
+        return new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0,
+                        Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off());
+    }
+}
