@@ -46,7 +46,7 @@ class CompilerThreadPriority {
     private volatile boolean stopped;
 
     @Autowired
-    CompilerThreadPriority(@Value("${gateway.jit.nice:0}") int nice) {
+    CompilerThreadPriority(@Value("${gateway.jit.nice:10}") int nice) {
         this(nice, OWN_TASKS);
     }
 
