@@ -84,8 +84,9 @@ public final class BackgroundPriority {
             if (current != null && current >= nice) {
                 return true;
             }
-            if (LibC.INSTANCE.setpriority(PRIO_PROCESS, (int) tid, nice) != 0) {
-                return failed("setpriority failed, errno " + Native.getLastError(), null);
+            int errno = setThreadNice(tid, nice);
+            if (errno != 0) {
+                return failed("setpriority failed, errno " + errno, null);
             }
             return true;
         } catch (LinkageError | RuntimeException e) {
@@ -171,6 +172,18 @@ public final class BackgroundPriority {
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /**
+     * {@code setpriority(PRIO_PROCESS, tid, nice)}: the nice value of one thread of this process (Linux keeps one per
+     * thread). Returns 0, or the errno it failed with; throws {@link LinkageError} where JNA or libc cannot be loaded.
+     */
+    static int setThreadNice(long tid, int nice) {
+        if (LibC.INSTANCE.setpriority(PRIO_PROCESS, (int) tid, nice) == 0) {
+            return 0;
+        }
+        int errno = Native.getLastError();
+        return errno == 0 ? -1 : errno;
     }
 
     /** Field 19 (nice) of a {@code /proc/.../stat} line; null when unreadable. */
