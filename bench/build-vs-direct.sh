@@ -8,7 +8,12 @@
 #   bench/build-vs-direct.sh [N]        (default N=10; needs root, like make run)
 # BENCH_BASE=debian builds FROM base/debian:12 (~6,000 files: OpenSCAP's run is ~10x busybox's) instead of
 # base/busybox; BENCH_SKIP_BIG=1 leaves out the 1 GiB context; BENCH_EXTRA_YAML adds settings under gateway: (e.g.
-# "  scanning:\n    compliance-cache-entries: 0" to evaluate every image); BENCH_JAR, BGW_REGISTRY_PORT: bench/gateway.sh.
+# "  scanning.compliance-cache-entries: 0" to evaluate every image: a dotted key, since bench/gateway.sh's YAML already
+# has a scanning: block); BENCH_JAR, BGW_REGISTRY_PORT: bench/gateway.sh.
+# BENCH_PRINT_TIMINGS=1 prints each measured scan's timings.
+# BENCH_PAYLOAD_MB=256 makes the COPY's random payload that many MiB instead of 1 (an image whose own layer is large:
+# the quarantine push must upload it before the registry holds it); BENCH_SKIP_CLI=1 leaves out the Docker CLI →
+# gateway path (its median then prints as 0).
 set -euo pipefail
 N=${1:-10}
 PORT=${BENCH_PORT:-8090}
@@ -25,7 +30,7 @@ bench_up "  intake:
 ${BENCH_EXTRA_YAML:-}"
 TOKEN=$(bench_token '["BUILDER"]' '["bench"]')
 
-# The context: FROM base/busybox (or base/debian:12 with BENCH_BASE=debian), one RUN, a 1 MiB COPY.
+# The context: FROM base/busybox (or base/debian:12 with BENCH_BASE=debian), one RUN, a 1 MiB COPY (BENCH_PAYLOAD_MB).
 case "${BENCH_BASE:-busybox}" in
   busybox) BASE_IMAGE=base/busybox ;;
   debian) BASE_IMAGE=base/debian:12 ;;
@@ -33,7 +38,8 @@ case "${BENCH_BASE:-busybox}" in
 esac
 echo "base: $BASE_IMAGE" >&2
 mkdir -p "$WORK/ctx"
-head -c 1048576 /dev/urandom >"$WORK/ctx/payload.bin"
+head -c $((${BENCH_PAYLOAD_MB:-1} * 1048576)) /dev/urandom >"$WORK/ctx/payload.bin"
+echo "payload: ${BENCH_PAYLOAD_MB:-1} MiB" >&2
 printf 'FROM %s/'"$BASE_IMAGE"'\nCOPY payload.bin /srv/payload.bin\nRUN wc -c /srv/payload.bin\nUSER 65534\n' "$BGW_REGISTRY" \
   >"$WORK/ctx/Dockerfile"
 tar -C "$WORK/ctx" -cf "$WORK/ctx.tar" .
@@ -69,6 +75,7 @@ for w in 1 2 3; do gateway_build "warm$w"; done
 mkdir -p "$WORK/cli-config"
 printf '{"HttpHeaders": {"Authorization": "Bearer %s"}}\n' "$TOKEN" >"$WORK/cli-config/config.json"
 cli_build() {
+  [ "${BENCH_SKIP_CLI:-}" = 1 ] && return 0
   DOCKER_BUILDKIT=0 DOCKER_HOST=tcp://127.0.0.1:$DOCKER_API_PORT DOCKER_CONFIG=$WORK/cli-config \
     docker build -q --no-cache -t "bench/cli:$1" "$WORK/ctx" >/dev/null 2>"$WORK/cli.err" \
     || { cat "$WORK/cli.err" >&2; return 1; }
@@ -86,7 +93,7 @@ for i in $(seq 1 "$N"); do
   t3=$(now)
   echo "$t1 - $t0" | bc >>"$WORK/direct"
   echo "$t2 - $t1" | bc >>"$WORK/gateway"
-  echo "$t3 - $t2" | bc >>"$WORK/cli"
+  if [ "${BENCH_SKIP_CLI:-}" = 1 ]; then echo 0 >>"$WORK/cli"; else echo "$t3 - $t2" | bc >>"$WORK/cli"; fi
 done
 D=$(median <"$WORK/direct"); G=$(median <"$WORK/gateway"); C=$(median <"$WORK/cli")
 printf '\nbuild + push, median of %d (no cache, same daemon and registry)\n' "$N"
@@ -119,7 +126,7 @@ PHASES=$(echo "$PROM" | awk '$1 ~ /^gateway_build_phase_seconds_(sum|count)\{/ {
 
 # OpenSCAP per measured gateway build, from each scan's timings: oscap's own run, the whole compliance leg, and how
 # many were composed over the base's evaluation (complianceComposed; a jar before it has no such field: 0).
-: >"$WORK/oscap"; : >"$WORK/compliance"; COMPOSED=0
+: >"$WORK/oscap"; : >"$WORK/compliance"; : >"$WORK/layers"; : >"$WORK/rwait"; COMPOSED=0; SAVED=0
 for i in $(seq 1 "$N"); do
   id=$(cat "$WORK/gateway-id.$i")
   digest=$(curl -sf -H "Authorization: Bearer $TOKEN" "localhost:$PORT/api/v1/builds/$id" | jq -r .imageDigest)
@@ -127,9 +134,17 @@ for i in $(seq 1 "$N"); do
   echo "$timings" | jq -r '.oscapMs // 0' >>"$WORK/oscap"
   echo "$timings" | jq -r '.complianceMs // 0' >>"$WORK/compliance"
   if [ "$(echo "$timings" | jq -r '.complianceComposed // 0')" = 1 ]; then COMPOSED=$((COMPOSED + 1)); fi
+  echo "$timings" | jq -r '.layersMs // 0' >>"$WORK/layers"
+  echo "$timings" | jq -r '.registryWaitMs // 0' >>"$WORK/rwait"
+  if [ "$(echo "$timings" | jq -r '.layersFromSave // 0')" = 1 ]; then SAVED=$((SAVED + 1)); fi
+  if [ -n "${BENCH_PRINT_TIMINGS:-}" ]; then echo "  scan $i: $timings"; fi
 done
 printf '  OpenSCAP per build (%s): oscap median %s ms, compliance leg median %s ms; composed over the base: %d of %d\n' \
   "$BASE_IMAGE" "$(median <"$WORK/oscap")" "$(median <"$WORK/compliance")" "$COMPOSED" "$N"
+# Where the scan read the layers (layersMs: the read, from the request; registryWaitMs: the wait for the quarantine
+# push before a registry read, 0 when none), and how many read them from docker save.
+printf '  layers read per build: median %s ms (registry wait median %s ms); from docker save in %d of %d\n' \
+  "$(median <"$WORK/layers")" "$(median <"$WORK/rwait")" "$SAVED" "$N"
 [ "${BENCH_SKIP_BIG:-}" = 1 ] && exit 0
 
 # Heap growth while receiving a 1 GiB context (a Dockerfile the policy rejects, so no build runs after intake).
