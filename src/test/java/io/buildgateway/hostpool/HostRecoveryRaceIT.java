@@ -2,7 +2,6 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URLEncoder;
@@ -32,8 +31,12 @@ import org.springframework.util.unit.DataSize;
  * <p>The host's "down" is its endpoint unreachable, not a killed daemon ({@code HostLostIT} kills one): the endpoint
  * is a symbolic link to the daemon's socket that is missing while the host is down. The other replica's build is an
  * image and a container with the gateway's build-id label, created after the down check.
+ *
+ * <p>The daemon is the environment's old user-namespaced one (dockerd 20.10), as a {@code builder: classic} host so
+ * that health accepts it: the suites' gateways refuse it for BuildKit and build nothing on it, so the cleanup (which
+ * removes every such leftover older than its cutoff) cannot take what another test class builds at the same time, and
+ * the class needs no exclusive hold of the environment. The cleanup does not depend on the builder.
  */
-@EnvironmentUse(exclusive = true) // the cleanup removes every such leftover of the shared host older than its cutoff
 class HostRecoveryRaceIT extends IntegrationTest {
 
     @TempDir
@@ -43,7 +46,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
     @ValueSource(ints = {0, 1, -1})
     void theCleanupOfARecoveredHostKeepsWhatAnotherReplicaStartedOnItSinceItCameBack(int skewHours)
             throws Exception {
-        String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
+        String socket = require("BGW_OLD_DOCKER_HOST").substring("unix://".length());
         String run = UUID.randomUUID().toString().substring(0, 8);
         List<String> made = new ArrayList<>();
         try {
@@ -56,7 +59,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
 
             Path link = dir.resolve("docker.sock");
             HostPoolProperties.Host host = new HostPoolProperties.Host("race-" + run, "unix://" + link, 1, null,
-                    HostPoolProperties.Builder.BUILDKIT, null, null, null);
+                    HostPoolProperties.Builder.CLASSIC, null, null, null);
             Clock skewed = Clock.offset(Clock.systemUTC(), Duration.ofHours(skewHours));
             try (DockerClients clients = new DockerClients(properties(host))) {
                 HostHealth health = new HostHealth(clients, skewed, event -> { },

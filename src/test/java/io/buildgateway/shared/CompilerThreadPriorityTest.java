@@ -27,10 +27,12 @@ class CompilerThreadPriorityTest {
     void afterOnePassEveryCompilerThreadOfThisJvmRunsAtTheSetting() throws IOException {
         assumeTrue(Files.isDirectory(TASKS) && Files.isDirectory(Path.of("/proc/thread-self")), "Linux only");
         int own = BackgroundPriority.niceOf(Path.of("/proc/thread-self/stat"));
-        assumeTrue(own < 19, "the JVM already runs at nice 19");
-        int nice = own + 1;
         Map<Long, Integer> before = compilerThreads();
         assertThat(before).as("the JIT compiler threads of this JVM").isNotEmpty();
+        // One above the least nice compiler thread: a Spring context started earlier in this JVM (gateway.jit.nice
+        // defaults to 10) may already have reniced them, and this must still show a change.
+        int nice = Math.max(own, before.values().stream().min(Integer::compare).orElseThrow()) + 1;
+        assumeTrue(nice <= 19, "the compiler threads already run at nice 19");
         assertThat(before.values()).as("compiler threads not yet at the setting").anyMatch(n -> n < nice);
 
         int changed = new CompilerThreadPriority(nice, TASKS).pass();
