@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.springframework.util.unit.DataSize;
 
 /** What the client cache promises without a daemon: renewal after a host came back, and nothing left in /tmp. */
 class DockerClientsTest {
@@ -16,10 +13,7 @@ class DockerClientsTest {
             1, null, null, null, null, null);
 
     private static HostPoolProperties properties() {
-        return new HostPoolProperties(List.of(HOST), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off());
+        return TestHostPools.properties(HOST);
     }
 
     @Test

@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
-import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
@@ -24,7 +23,6 @@ import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.springframework.util.unit.DataSize;
 
 /**
  * The build transport of a tcp + TLS host waits as long as the daemon is silent (a quiet RUN step, a long push):
@@ -58,7 +56,7 @@ class DockerClientsTimeoutTest {
     @Test
     void aTlsHostsBuildTransportWaitsThroughSilenceLongerThanTheConnectTimeout() throws Exception {
         HostPoolProperties.Host host = tlsHost();
-        try (DockerClients clients = new DockerClients(properties(host))) {
+        try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
             DockerHttpClient http = clients.http(host);
             // A quick call first, as the pool makes before a build: the build then runs on the kept connection.
             try (DockerHttpClient.Response ping = http.execute(DockerHttpClient.Request.builder()
@@ -84,7 +82,7 @@ class DockerClientsTimeoutTest {
     void theHealthChecksBuildCacheReadGivesUpOnADaemonThatStopsAnswering() throws Exception {
         silence = Duration.ofSeconds(60);
         HostPoolProperties.Host host = tlsHost();
-        try (DockerClients clients = new DockerClients(properties(host))) {
+        try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
             BuildCacheCap cap = new BuildCacheCap(clients, new SimpleMeterRegistry(),
                     event -> { }, Runnable::run);
             long start = System.nanoTime();
@@ -103,13 +101,6 @@ class DockerClientsTimeoutTest {
                 certs.resolve("key.pem"));
         return new HostPoolProperties.Host("tls-host", "tcp://127.0.0.1:" + port, 1, certs.toString(), null, null,
                 null, null);
-    }
-
-    private static HostPoolProperties properties(HostPoolProperties.Host host) {
-        return new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off());
     }
 
     /** A TLS server that reads one request per connection, is silent for {@link #silence}, then answers 200 OK. */

@@ -17,7 +17,6 @@ import java.util.UUID;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.springframework.util.unit.DataSize;
 
 /**
  * Issue #17, the race {@code HostLostIT} once lost to in {@code make test}, reproduced on purpose on the real
@@ -61,7 +60,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
             HostPoolProperties.Host host = new HostPoolProperties.Host("race-" + run, "unix://" + link, 1, null,
                     HostPoolProperties.Builder.CLASSIC, null, null, null);
             Clock skewed = Clock.offset(Clock.systemUTC(), Duration.ofHours(skewHours));
-            try (DockerClients clients = new DockerClients(properties(host))) {
+            try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
                 HostHealth health = new HostHealth(clients, skewed, event -> { },
                         new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run));
                 health.check(host);
@@ -118,13 +117,5 @@ class HostRecoveryRaceIT extends IntegrationTest {
                 "http://localhost/" + kind + "/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json").strip();
         assertThat(status).isIn("200", "404");
         return status.equals("200");
-    }
-
-    private static HostPoolProperties properties(HostPoolProperties.Host host) {
-        return new HostPoolProperties(List.of(host), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0,
-                        Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off());
     }
 }

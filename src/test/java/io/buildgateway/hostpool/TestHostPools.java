@@ -1,0 +1,19 @@
+package io.buildgateway.hostpool;
+
+import java.time.Duration;
+import java.util.List;
+import org.springframework.util.unit.DataSize;
+
+/** Host pool settings for tests that make {@link DockerClients} of their own: the given hosts, defaults otherwise. */
+final class TestHostPools {
+
+    private TestHostPools() {
+    }
+
+    static HostPoolProperties properties(HostPoolProperties.Host... hosts) {
+        return new HostPoolProperties(List.of(hosts), "1.41", Duration.ofSeconds(15),
+                new HostPoolProperties.Registry("127.0.0.1:5000", null, null, null, null),
+                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
+                HostPoolProperties.Ephemeral.off());
+    }
+}
