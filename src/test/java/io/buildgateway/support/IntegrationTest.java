@@ -336,19 +336,7 @@ public abstract class IntegrationTest {
         // dockerd started again meanwhile refuses to run beside its pid file's live process ("process with PID …
         // is still running": make test, 2026-12-04, left host1 down for every later test), a zombie included.
         Path stat = Path.of("/proc", Long.toString(pid), "stat");
-        long until = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < until) {
-            if (!Files.exists(stat)) {
-                return;
-            }
-            try {
-                Thread.sleep(100);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while waiting for dockerd " + pid + " to end", e);
-            }
-        }
-        throw new IOException("dockerd " + pid + " still runs 60 s after kill -9");
+        eventually("dockerd " + pid + " ending after kill -9", Duration.ofSeconds(60), () -> !Files.exists(stat));
     }
 
     /**
