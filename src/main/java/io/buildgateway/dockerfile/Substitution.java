@@ -1,6 +1,7 @@
 package io.buildgateway.dockerfile;
 
 import java.util.function.Function;
+import java.util.function.IntUnaryOperator;
 
 /**
  * Variable substitution as the builder does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends: {@code $name},
@@ -239,8 +240,8 @@ public final class Substitution {
         }
 
         /** The classic wildcard walk: on a mismatch, let the last '*' take one more character. */
-        private static boolean walk(int globLength, java.util.function.IntUnaryOperator globAt, int valueLength,
-                java.util.function.IntUnaryOperator valueAt) {
+        private static boolean walk(int globLength, IntUnaryOperator globAt, int valueLength,
+                IntUnaryOperator valueAt) {
             int g = 0;
             int v = 0;
             int star = -1;
