@@ -24,11 +24,16 @@ class BuildKitCacheIT extends IntegrationTest {
         return "FROM " + registryAddress() + "/base/busybox\n" + run + "\nUSER 65534\n";
     }
 
-    private JsonNode build(String token, String team, String run, boolean noCache) {
+    /** Builds {@code run} for {@code team} and asserts it SUCCEEDED, showing the build and its log when not. */
+    private void succeeds(String token, String team, String run, boolean noCache) {
         Response r = submit(token, "image=" + team + "/cache&tag=1" + (noCache ? "&noCache=true" : ""),
                 Tars.dockerfile(dockerfile(run)));
         assertThat(r.status()).as(r.body()).isEqualTo(202);
-        return awaitFinal(token, read(r).get("id").asText(), BUILD);
+        String id = read(r).get("id").asText();
+        JsonNode done = awaitFinal(token, id, BUILD);
+        assertThat(done.get("status").asText())
+                .as(() -> run + "\n" + done + "\n" + get(token, "/api/v1/builds/" + id + "/logs").body())
+                .isEqualTo("SUCCEEDED");
     }
 
     @Test
@@ -37,19 +42,14 @@ class BuildKitCacheIT extends IntegrationTest {
         String beta = builder("cacheb");
         String mount = "RUN --mount=type=cache,target=/cache ";
 
-        assertThat(build(alpha, "cachea", mount + "sh -c 'echo alpha > /cache/marker'", false).get("status")
-                .asText()).isEqualTo("SUCCEEDED");
+        succeeds(alpha, "cachea", mount + "sh -c 'echo alpha > /cache/marker'", false);
         // the same team, the same target: its own cache, so the file is there (the check below can fail)
-        assertThat(build(alpha, "cachea", mount + "test -e /cache/marker", false).get("status").asText())
-                .isEqualTo("SUCCEEDED");
+        succeeds(alpha, "cachea", mount + "test -e /cache/marker", false);
         // another team naming the same target, or the id the first team's mount had by default, sees nothing
-        assertThat(build(beta, "cacheb", mount + "test ! -e /cache/marker", false).get("status").asText())
-                .isEqualTo("SUCCEEDED");
-        assertThat(build(beta, "cacheb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker", false)
-                .get("status").asText()).isEqualTo("SUCCEEDED");
+        succeeds(beta, "cacheb", mount + "test ! -e /cache/marker", false);
+        succeeds(beta, "cacheb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker", false);
         // a noCache build of the first team starts from an empty cache mount
-        assertThat(build(alpha, "cachea", mount + "test ! -e /cache/marker", true).get("status").asText())
-                .isEqualTo("SUCCEEDED");
+        succeeds(alpha, "cachea", mount + "test ! -e /cache/marker", true);
     }
 
     @Test

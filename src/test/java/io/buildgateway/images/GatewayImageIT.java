@@ -122,6 +122,13 @@ class GatewayImageIT extends IntegrationTest {
         assertThat(shellcheck.exit()).as(shellcheck.output()).isZero();
         assertThat(shellcheck.output()).contains("ShellCheck - shell script analysis tool");
 
+        // The HEALTHCHECK as BuildKit wrote it into the image: probed every 5 s while the gateway starts, so the wait
+        // below ends seconds after it is up rather than at the next 30 s probe.
+        DockerCli.Run health = DockerCli.run(config, plain, Map.of(), "image", "inspect", "-f",
+                "{{json .Config.Healthcheck}}", image);
+        assertThat(health.output()).as(health.output()).contains("\"StartInterval\":5000000000")
+                .contains("\"Interval\":30000000000").contains("io.buildgateway.HealthProbe");
+
         String name = "bgw-gateway-image-it-" + RUN;
         try {
             DockerCli.Run started = DockerCli.run(config, plain, Map.of(), "run", "-d", "--name", name, "--network",
