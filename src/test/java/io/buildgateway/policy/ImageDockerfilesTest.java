@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The repository's own images (Dockerfile.gateway, Dockerfile.buildhost) against the shipped policy
- * (config/policy), as POST /api/v1/lint judges them: they pass, and the build host passes only because of its one
+ * (config/policy), as POST /api/v1/lint judges them on a pool of BuildKit hosts: they pass, and the build host passes only because of its one
  * reviewed waiver (it runs dockerd as root). GatewayImageIT builds the gateway's image through the gateway itself.
  */
 class ImageDockerfilesTest {
@@ -27,8 +27,14 @@ class ImageDockerfilesTest {
 
     private static Evaluation lint(Path policy, String file, String team, String image, Set<String> context)
             throws IOException {
+        return lint(policy, file, team, image, context, false);
+    }
+
+    /** {@code buildkit}: judged for a BuildKit host (dockerd 26), as lint and builds judge it on such a pool. */
+    private static Evaluation lint(Path policy, String file, String team, String image, Set<String> context,
+            boolean buildkit) throws IOException {
         return shipped(policy).evaluate(new PolicyEvaluator.Request(Files.readString(Path.of(file)), ARGS, null,
-                team, image, context));
+                team, image, context, buildkit));
     }
 
     private static String unwaived(Evaluation e) {
@@ -36,14 +42,25 @@ class ImageDockerfilesTest {
                 .map(f -> f.rule() + "@" + f.line() + ": " + f.message()).collect(Collectors.joining("\n"));
     }
 
+    /**
+     * Built on BuildKit hosts (dockerd 26, the default pool): its HEALTHCHECK's {@code --start-interval} is a flag the
+     * classic builder of dockerd 20.10 does not know, so on a classic host the build is refused before it starts.
+     */
     @Test
     void theGatewaysImagePassesTheShippedPolicyWithoutAWaiver() throws IOException {
+        Set<String> context = Set.of("Dockerfile", "build-gateway.jar", "config/policy/policy.yaml",
+                "config/compliance");
         Evaluation e = lint(Path.of("config/policy"), "Dockerfile.gateway", "platform", "platform/build-gateway",
-                Set.of("Dockerfile", "build-gateway.jar", "config/policy/policy.yaml", "config/compliance"));
+                context, true);
         assertThat(e.passed()).as(unwaived(e)).isTrue();
         assertThat(e.findings()).noneMatch(f -> Boolean.TRUE.equals(f.waived()));
         assertThat(e.baseImage()).isEqualTo("127.0.0.1:5000/base/debian-jre-tools:12");
         assertThat(e.pulls()).containsOnly("127.0.0.1:5000/base/debian-jre-tools:12");
+
+        Evaluation classic = lint(Path.of("config/policy"), "Dockerfile.gateway", "platform",
+                "platform/build-gateway", context, false);
+        assertThat(unwaived(classic)).isEqualTo("dockerfile-canonical@44: HEALTHCHECK --start-interval is unknown to "
+                + "the build host's builder (the classic builder of dockerd 20.10), which refuses it");
     }
 
     @Test
