@@ -12,7 +12,8 @@ import org.springframework.validation.annotation.Validated;
  * Where the policy lives and how often it is checked for changes.
  *
  * @param dir the folder of policy files ({@code *.yaml}, read in name order)
- * @param reloadInterval how often the files are checked; a changed, valid policy takes effect at once
+ * @param reloadInterval how often the files are checked; a changed, valid policy takes effect at the second check
+ *     that reads the same files (a file caught mid-write is never loaded)
  * @param approvedBasePrefixes approved image prefixes added to the policy's own, for environments whose registry
  *     address differs from the one in the files (the test and benchmark environments); they are part of the digest
  */

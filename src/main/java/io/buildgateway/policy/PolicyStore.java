@@ -46,6 +46,8 @@ class PolicyStore {
     /** The files of the policy in force, name to SHA-256: what a reload's audit event compares with. */
     private volatile Map<String, String> currentFiles;
     private volatile String lastFailedDigest;
+    /** The files a change is loaded from must read the same at two checks in a row. */
+    private final Settle settle = new Settle();
 
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
     private final org.springframework.transaction.support.TransactionTemplate tx;
@@ -108,7 +110,11 @@ class PolicyStore {
             digest = "unreadable";
         }
         if (digest.equals(current.digest()) || digest.equals(lastFailedDigest)) {
+            settle.reset();
             return;
+        }
+        if (!settle.settled(digest)) {
+            return; // changed since the last check: loaded at the next one if the files still read the same
         }
         try {
             PolicyDocument next = files == null ? load(properties.dir(), properties.approvedBasePrefixes())
@@ -274,6 +280,29 @@ class PolicyStore {
             return Digest.sha256(sha.digest()).value();
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * A change of the policy files is loaded only once two checks in a row read the same files. A file caught while
+     * it is written (truncated, half written: an empty {@code policy.yaml} reads as an empty document, which is
+     * valid) would otherwise be put in force and audited for one check interval, and another replica reading the
+     * finished file a moment later would record a second change (ReplicasIT saw exactly that). What a change costs:
+     * it takes effect one interval later.
+     */
+    static final class Settle {
+        private String seen;
+
+        /** True when {@code digest} is what the previous call saw too; remembers it for the next call. */
+        synchronized boolean settled(String digest) {
+            boolean same = digest.equals(seen);
+            seen = digest;
+            return same;
+        }
+
+        /** The files read as the policy in force (or as the last refused change) again: nothing is pending. */
+        synchronized void reset() {
+            seen = null;
         }
     }
 }
