@@ -35,11 +35,10 @@ if [[ $# -gt 0 ]]; then
   mapfile -t TARGETS < <(printf '%s\n' "${TARGETS[@]}" | grep -F -- "$1")
 fi
 # Compiled once; each target then runs in a JVM of its own (Jazzer fuzzes one @FuzzTest per run). Offline, as every
-# Maven run of the benches: the install has put every dependency and plugin in the local repository. -DargLine=
-# gives the fuzzing JVM both compilers back (the pom's test JVMs run C1 only, which suits make test, not throughput).
+# Maven run of the benches: the install has put every dependency and plugin in the local repository.
 mvn -o -q -B test-compile
 for target in "${TARGETS[@]}"; do
   echo "fuzzing $target for 60s"
-  JAZZER_FUZZ=1 mvn -o -q -B surefire:test -DargLine= -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false 2>&1 \
+  JAZZER_FUZZ=1 mvn -o -q -B surefire:test -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false 2>&1 \
     | grep -E "#[0-9]+.*(DONE|pulse|NEW)|Done|crash|Exception|FAIL|Tests run|Finding|reproducer" | tail -4 || true
 done
