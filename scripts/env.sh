@@ -178,16 +178,19 @@ wait_for_socket() {
   return 1
 }
 
-# daemon_config <keep> — a build host's daemon.json: BuildKit's garbage collection keeps cache mounts unused for 48
-# hours up to a quarter of <keep>, and the whole build cache at <keep>, least recently used first (docs/operations.md
-# "BuildKit build cache"). daemon.json takes one value per filter key ("type=…", a single "="; commas inside one
-# value would AND the types, which no record matches), so the first rule names the cache mounts only.
+# daemon_config <keep> — a build host's daemon.json: BuildKit's garbage collection drops cache mounts unused for 48
+# hours while the build cache is above a quarter of <keep>, and holds the whole build cache at <keep>, least recently
+# used first (docs/operations.md "BuildKit build cache"). daemon.json takes one value per filter key ("type=…", a
+# single "="; commas inside one value would AND the types, which no record matches). The 48 hours are the filter
+# "unused-for=48h": a GC rule has no "keepDuration" key in dockerd's daemon.json (it was ignored, and every cache
+# mount not in use went as soon as the whole cache passed a quarter of <keep>; BuildKitCacheIT saw a team's cache
+# mount gone between two builds).
 daemon_config() {
   local keep=$1 small
   small=$(( $(numfmt --from=iec "${keep%B}") / 4 ))
   jq -n --arg keep "$keep" --arg small "$small" '{
     builder: { gc: { enabled: true, defaultKeepStorage: $keep, policy: [
-      { keepStorage: ($small + "B"), keepDuration: "48h", filter: ["type=exec.cachemount"] },
+      { keepStorage: ($small + "B"), filter: ["type=exec.cachemount", "unused-for=48h"] },
       { keepStorage: $keep, all: true } ] } } }'
 }
 
@@ -207,8 +210,13 @@ start_dockerd() {
   local sock=$short/docker.sock pid=$dir/docker.pid
   local bridge=(--bridge=none)
   [ -n "$netns" ] && bridge=(--bip "$EGRESS_BRIDGE")
+  local config
+  config=$(daemon_config "$BUILD_CACHE_KEEP")
   if alive "$pid" && curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
-    if [ -n "$netns" ] && [ "$(cat "$dir/bridge" 2>/dev/null)" != "${bridge[*]}" ]; then
+    if [ "$(cat "$dir/daemon.json" 2>/dev/null)" != "$config" ]; then
+      log "dockerd $label runs with another daemon.json: restarting it"
+      stop_pid "$pid" "dockerd $label"
+    elif [ -n "$netns" ] && [ "$(cat "$dir/bridge" 2>/dev/null)" != "${bridge[*]}" ]; then
       log "dockerd $label runs without the egress bridge: restarting it"
       stop_pid "$pid" "dockerd $label"
     elif [ -z "$netns" ] || in_netns "$pid"; then
@@ -222,7 +230,7 @@ start_dockerd() {
   local extra=() wrap=()
   [ "$userns" = true ] && extra+=(--userns-remap default)
   # Its own daemon.json (never /etc/docker's): the BuildKit cache's garbage collection, moby's builder.gc keys.
-  daemon_config "$BUILD_CACHE_KEEP" >"$dir/daemon.json"
+  printf '%s\n' "$config" >"$dir/daemon.json"
   extra+=(--config-file "$dir/daemon.json")
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
   log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
