@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The repository's own images (Dockerfile.gateway, Dockerfile.buildhost) against the shipped policy
- * (config/policy), as POST /api/v1/lint judges them on a pool of BuildKit hosts: they pass, and the build host passes only because of its one
- * reviewed waiver (it runs dockerd as root). GatewayImageIT builds the gateway's image through the gateway itself.
+ * (config/policy), as POST /api/v1/lint judges them on a pool of BuildKit hosts: they pass, and the build host passes
+ * only because of its one reviewed waiver (it runs dockerd as root). GatewayImageIT builds the gateway's image through
+ * the gateway itself.
  */
 class ImageDockerfilesTest {
 
