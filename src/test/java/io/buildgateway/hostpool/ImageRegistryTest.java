@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -18,7 +17,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -64,11 +62,8 @@ class ImageRegistryTest {
     }
 
     private ImageRegistry client(String username, String password) {
-        return new ImageRegistry(new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry(address, username, password, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off()),
-                JsonMapper.builder().build());
+        return new ImageRegistry(TestHostPools.properties(
+                new HostPoolProperties.Registry(address, username, password, null, null)), JsonMapper.builder().build());
     }
 
     @Test

@@ -16,7 +16,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.json.JsonMapper;
 
 /** ImageRegistry#onBuildTriggers against a small OCI distribution registry in this JVM (no authentication). */
@@ -70,10 +69,7 @@ class ImageRegistryTriggersTest {
     }
 
     private HostPoolProperties properties() {
-        return new HostPoolProperties(List.of(), "1.41", Duration.ofSeconds(15),
-                new HostPoolProperties.Registry(address, null, null, null, null),
-                new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off());
+        return TestHostPools.properties(new HostPoolProperties.Registry(address, null, null, null, null));
     }
 
     /** Stores an image (config with these triggers, manifest) under repo:tag; returns the manifest digest. */
