@@ -200,12 +200,9 @@ class BuildHostImageIT extends IntegrationTest {
         for (String v : volumes) {
             docker("volume", "rm", "-f", v);
         }
-        // The image was built on the suite's userns-1: its build cache must not stay behind (BuildCachePruneIT needs
-        // the host's cache prunable below its small cap).
-        if (image != null) {
-            DockerCli.run(WORK.resolve("docker-config"), require("BGW_DOCKER_HOST"), Map.of(), "builder", "prune",
-                    "-af");
-        }
+        // No "docker builder prune" here: the suite's userns-1 is shared with the other JVM's classes, and a prune of
+        // everything while one of their builds ran failed it in CI ("failed to get dead record …: not found").
+        // The cache this image leaves is BuildCachePruneIT's to clear, while it holds the environment alone.
     }
 
     @Test
