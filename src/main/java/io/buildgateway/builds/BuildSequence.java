@@ -135,6 +135,13 @@ class BuildSequence {
         long t0 = System.nanoTime();
         host.prepare(output);
         try {
+            // The gates hear of the build before it runs (the scanner lays out the base's files for OpenSCAP while
+            // the image is built), inside the try whose finally tells them it ended: a gate that throws here fails
+            // the build like any host error, and what it prepared still goes.
+            List<String> baseLayers = host.baseLayers();
+            for (ImageGate gate : gates) {
+                gate.starting(job.buildId(), baseLayers);
+            }
             HostBuild done = host.build(output, stepOutput, cancelled, deadline);
             BuildOutcome confined = confinement.check(job, host, done, output);
             if (confined != null) {
@@ -193,6 +200,14 @@ class BuildSequence {
         } catch (Exception e) {
             log.warn("build {} failed on {}", job.buildId(), job.host(), e);
             return failed("build host error: " + BuildHosts.summary(e));
+        } finally {
+            for (ImageGate gate : gates) {
+                try {
+                    gate.ended(job.buildId());
+                } catch (RuntimeException e) {
+                    log.warn("build {}: a gate failed to clean up after the build", job.buildId(), e);
+                }
+            }
         }
     }
 

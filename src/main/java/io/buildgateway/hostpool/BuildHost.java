@@ -111,6 +111,24 @@ public final class BuildHost implements AutoCloseable {
         return classic.build(docker, userns, job, pullAuth, stepOutput, cancelled, deadline);
     }
 
+    /**
+     * The diff ids of the base image the host holds now under the build's base reference, bottom first; empty when
+     * the build has no base, the host holds none (a new or ephemeral host) or the daemon does not answer. Read before
+     * the build: the build's own pull may still replace it.
+     */
+    public List<String> baseLayers() {
+        if (job.baseImage() == null) {
+            return List.of();
+        }
+        try {
+            var inspected = docker.inspectImageCmd(job.baseImage()).exec();
+            return inspected.getRootFS() == null || inspected.getRootFS().getLayers() == null ? List.of()
+                    : List.copyOf(inspected.getRootFS().getLayers());
+        } catch (RuntimeException e) {
+            return List.of(); // not on the host (yet), or the daemon did not answer: the build will say which
+        }
+    }
+
     /** What the build did outside what was granted to it (empty when it stayed inside); see {@link Confinement}. */
     public List<String> violations(HostBuild built) {
         return Confinement.violations(plan, properties.registry().address(), built.pulled(), built.fetched(),

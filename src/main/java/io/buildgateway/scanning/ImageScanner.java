@@ -76,6 +76,8 @@ class ImageScanner implements ImageGate {
     private final ComposedCompliance composer;
     /** The keys of base chains being evaluated in the background (one evaluation per base at a time). */
     private final java.util.Set<String> basesInFlight = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** The layout started at each build's start that no scan has taken over yet, by build id. */
+    private final Map<String, EarlyLayout> startedEarly = new java.util.concurrent.ConcurrentHashMap<>();
     private final BuildPhases phases;
     private final ScanningProperties properties;
     private final TransactionTemplate tx;
@@ -573,14 +575,13 @@ class ImageScanner implements ImageGate {
         private boolean layersRead;
         private Thread runner; // guarded by this
         private boolean stopped; // guarded by this
-        /** The view OpenSCAP reads; its lower layers may be laid out early ({@link #layOutCachedEarly}). */
-        private RootfsView view = new RootfsView();
-        /** The early layout's run: how many of the chain's bottom layers it laid out; null when not started. */
-        private Future<Integer> early;
-        /** The early layout's hold on the layers it laid out (set on its thread, read after awaiting it). */
-        private LayerCache.Lease earlyLease;
-        private long earlyMs;
-        private volatile boolean earlyStopped;
+        /**
+         * The layout of the chain's bottom layers that the layer cache holds, under way before this task needs it
+         * ({@link #layOutCachedEarly}); null when none was started, or it failed and the view starts again empty.
+         */
+        private volatile EarlyLayout early;
+        /** Whether {@link #early} was started at the build's start ({@link #starting}) rather than the scan's. */
+        private boolean earlyAtStart;
 
         ComplianceTask(BuiltImage image, ScanBudget budget, ImagePolicy imagePolicy) {
             this.image = image;
@@ -599,93 +600,70 @@ class ImageScanner implements ImageGate {
         }
 
         /**
-         * Starts laying out, on a thread of its own, the bottom of the image's layer chain that the layer cache
-         * holds already (for an image built on a base the gateway has scanned before, the base's layers), in the
-         * folder OpenSCAP will read; the task lays the rest over it once the save stream has been read. The chain is
-         * the image configuration's diff ids, as for the whole view, and the cache holds a layer only under the
-         * digest of the bytes it was extracted from, so this is the view the task would build itself, sooner.
+         * Takes over the layout started at the build's start when the image's chain begins with the base it laid
+         * out; otherwise starts laying out, on a thread of its own, the bottom of the image's layer chain that the
+         * layer cache holds already (for an image built on a base the gateway has scanned before, the base's
+         * layers), in the folder OpenSCAP will read. The task lays the rest over it once the save stream has been
+         * read. The chain is the image configuration's diff ids, as for the whole view, and the cache holds a layer
+         * only under the digest of the bytes it was extracted from, so this is the view the task would build itself,
+         * sooner.
          */
         void layOutCachedEarly() {
-            try {
-                early = workers.submit(this::layOutCached);
-            } catch (java.util.concurrent.RejectedExecutionException stopping) {
-                early = null;
-            }
-        }
-
-        private int layOutCached() throws IOException {
-            long t = System.nanoTime();
+            String buildId = image.job().buildId();
             List<String> chain = image.facts().layers();
-            int n = 0;
-            while (n < chain.size() && layerCache.has(chain.get(n))) {
-                n++;
-            }
-            if (n == 0) {
-                return 0;
-            }
-            List<String> cached = chain.subList(0, n);
-            earlyLease = layerCache.lease(cached); // throws when one was pruned meanwhile: the task lays out all
-            Path rootfs = Files.createDirectories(work().resolve("rootfs"));
-            for (int i = 0; i < n; i++) {
-                if (earlyStopped) {
-                    throw new IOException("the scan stopped");
+            EarlyLayout atStart = startedEarly.remove(buildId);
+            if (atStart != null) {
+                if (chain.size() >= atStart.layers.size()
+                        && chain.subList(0, atStart.layers.size()).equals(atStart.layers)) {
+                    early = atStart;
+                    earlyAtStart = true;
+                    return;
                 }
-                view.add(layerCache, List.of(cached.get(i)), rootfs, budget);
+                // the build pulled a base other than the one the host held at its start: laid out again below
+                atStart.abandon();
+                LayerCache.deleteTree(work());
             }
-            earlyMs = ms(t);
-            return n;
+            List<String> cached = cachedPrefix(chain);
+            if (!cached.isEmpty()) {
+                EarlyLayout layout = new EarlyLayout(buildId, cached, budget);
+                if (layout.start()) {
+                    early = layout;
+                }
+            }
         }
 
         /**
-         * Waits for the early layout and returns how many layers of the chain it laid out; 0 when it was not started
-         * or failed, in which case the view starts again from an empty folder.
+         * Waits for the early layout and returns how many layers of the chain it laid out; 0 when there was none or
+         * it failed, in which case the view starts again from an empty folder.
          */
         private int awaitEarly() throws IOException {
-            if (early == null) {
+            EarlyLayout layout = early;
+            if (layout == null) {
                 return 0;
             }
-            int laid;
             try {
-                laid = early.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                return layout.await();
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new InterruptedIOException("interrupted while the root filesystem was laid out");
             } catch (TimeoutException e) {
-                earlyStopped = true; // still running: abandonEarly waits for it before the folder goes
+                layout.halt(); // still running: abandonEarly waits for it before the folder goes
                 throw new IOException("laying out the base's layers did not end within " + STOP_WAIT);
             } catch (ExecutionException | java.util.concurrent.CancellationException e) {
                 log.debug("early layout of build {} failed; laid out again", image.job().buildId(), e);
+                layout.release();
                 early = null;
-                closeEarlyLease();
-                view = new RootfsView();
                 LayerCache.deleteTree(work().resolve("rootfs"));
                 return 0;
             }
-            early = null;
-            return laid;
         }
 
         /** The task will not run (or is ending): the early layout is stopped and waited for, its hold released. */
         void abandonEarly() {
-            earlyStopped = true;
-            Future<Integer> started = early;
-            if (started != null) {
-                try {
-                    started.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
-                    log.debug("early layout of build {} ended: {}", image.job().buildId(), e.toString());
-                }
+            EarlyLayout layout = early;
+            if (layout != null) {
+                layout.abandon();
                 early = null;
-            }
-            closeEarlyLease();
-        }
-
-        private void closeEarlyLease() {
-            if (earlyLease != null) {
-                earlyLease.close();
-                earlyLease = null;
             }
         }
 
@@ -695,7 +673,10 @@ class ImageScanner implements ImageGate {
 
         synchronized void stop() {
             stopped = true;
-            earlyStopped = true;
+            EarlyLayout layout = early;
+            if (layout != null) {
+                layout.halt();
+            }
             if (runner != null) {
                 runner.interrupt();
             }
@@ -747,9 +728,12 @@ class ImageScanner implements ImageGate {
                 s = System.nanoTime();
                 try (LayerCache.Lease lease = layerCache.lease(chain)) {
                     int laid = awaitEarly();
+                    EarlyLayout layout = early;
+                    RootfsView view = layout != null ? layout.view : new RootfsView();
                     parts.put("rootfsWaitMs", ms(s));
                     parts.put("rootfsEarlyLayers", (long) laid);
-                    parts.put("rootfsEarlyMs", earlyMs);
+                    parts.put("rootfsEarlyMs", layout != null ? layout.ms : 0L);
+                    parts.put("rootfsEarlyAtStart", layout != null && earlyAtStart ? 1L : 0L);
                     Path rootfs = Files.createDirectories(work.resolve("rootfs"));
                     view.add(layerCache, chain.subList(laid, chain.size()), rootfs, budget);
                     view.finish();
@@ -783,6 +767,132 @@ class ImageScanner implements ImageGate {
                 }
                 LayerCache.deleteTree(work);
             }
+        }
+    }
+
+    /**
+     * The build is starting: when OpenSCAP runs here and the layer cache holds the bottom of the base the host has
+     * now (a base the gateway has scanned before), its files are laid out for OpenSCAP while the image is built. The
+     * scan takes the layout over when the built image's chain begins with it; {@link #ended} removes it otherwise.
+     */
+    @Override
+    public void starting(String buildId, List<String> baseLayers) {
+        if (baseLayers.isEmpty() || !openScap.available()) {
+            return;
+        }
+        List<String> cached = cachedPrefix(baseLayers);
+        if (cached.isEmpty()) {
+            return;
+        }
+        EarlyLayout layout = new EarlyLayout(buildId, cached, ScanBudget.unlimited());
+        EarlyLayout before = startedEarly.put(buildId, layout);
+        if (before != null) { // the same build started twice on this replica: the older layout is not anyone's
+            before.abandon();
+        }
+        if (!layout.start()) {
+            startedEarly.remove(buildId, layout);
+        }
+    }
+
+    /** The build is over: a layout from its start that no scan took over is stopped and its folder removed. */
+    @Override
+    public void ended(String buildId) {
+        EarlyLayout left = startedEarly.remove(buildId);
+        if (left != null) {
+            left.abandon();
+            LayerCache.deleteTree(properties.workDir().resolve(buildId));
+        }
+    }
+
+    /** The bottom of {@code chain} that the layer cache holds (empty when it does not hold the first layer). */
+    private List<String> cachedPrefix(List<String> chain) {
+        int n = 0;
+        while (n < chain.size() && layerCache.has(chain.get(n))) {
+            n++;
+        }
+        return List.copyOf(chain.subList(0, n));
+    }
+
+    /**
+     * The bottom layers of an image's chain that the layer cache holds, laid out in the build's {@code rootfs}
+     * folder on a pool thread before OpenSCAP needs them: from the build's start ({@link #starting}, the base on the
+     * host) or from the scan's ({@code ComplianceTask.layOutCachedEarly}, the image's own chain). It holds a lease
+     * on its layers until released, so that the cache's pruning cannot take them from under the view.
+     */
+    private final class EarlyLayout {
+
+        private final String buildId;
+        /** What it lays out, bottom first. */
+        final List<String> layers;
+        final RootfsView view = new RootfsView();
+        /** Made with the layout, so that whoever takes it over waits on the same run. */
+        private final java.util.concurrent.FutureTask<Integer> run;
+        private volatile boolean halted;
+        /** Its hold on {@link #layers}: set on its thread, read after awaiting {@link #run}. */
+        private LayerCache.Lease lease;
+        /** How long the layout took (set on its thread, read after awaiting it). */
+        long ms;
+
+        EarlyLayout(String buildId, List<String> layers, ScanBudget budget) {
+            this.buildId = buildId;
+            this.layers = layers;
+            this.run = new java.util.concurrent.FutureTask<>(() -> layOut(budget));
+        }
+
+        /** Starts the layout on the pool; false when the pool refuses it (the gateway is stopping). */
+        boolean start() {
+            try {
+                workers.execute(run);
+                return true;
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                run.cancel(false);
+                return false;
+            }
+        }
+
+        private int layOut(ScanBudget budget) throws IOException {
+            long t = System.nanoTime();
+            lease = layerCache.lease(layers); // throws when one was pruned meanwhile: the task lays out all
+            Path rootfs = Files.createDirectories(properties.workDir().resolve(buildId).resolve("rootfs"));
+            for (String id : layers) {
+                if (halted) {
+                    throw new IOException("the layout was stopped");
+                }
+                view.add(layerCache, List.of(id), rootfs, budget);
+            }
+            ms = ms(t);
+            return layers.size();
+        }
+
+        /** Waits for the layout (at most {@link #STOP_WAIT}) and returns how many layers it laid out. */
+        int await() throws InterruptedException, ExecutionException, TimeoutException {
+            return run.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        }
+
+        /** Asks the layout to stop after the layer it is laying out; it then fails. */
+        void halt() {
+            halted = true;
+        }
+
+        /** Releases its hold on the layers; call once the run has ended. */
+        void release() {
+            if (lease != null) {
+                lease.close();
+                lease = null;
+            }
+        }
+
+        /** Stops the layout, waits for its end and releases its hold; its folder is the caller's to remove. */
+        void abandon() {
+            halt();
+            try {
+                run.get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException | java.util.concurrent.CancellationException e) {
+                log.debug("early layout of build {} ended: {}", buildId, e.toString());
+            }
+            release();
         }
     }
 

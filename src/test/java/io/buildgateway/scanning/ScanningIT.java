@@ -351,6 +351,11 @@ class ScanningIT extends IntegrationTest {
         JsonNode composedWith = scan.path("compliance").path("composedWith");
         assertThat(composedWith.path("baseLayers").asInt()).isEqualTo(scan.path("base").path("layers").asInt())
                 .isPositive();
+        // The base's files were laid out for OpenSCAP from the build's start (the layer cache holds them since the
+        // first build), and the scan took that layout over instead of laying them out again.
+        assertThat(scan.path("timings").path("rootfsEarlyAtStart").asLong()).as(scan.toString()).isEqualTo(1);
+        assertThat(scan.path("timings").path("rootfsEarlyLayers").asInt()).as(scan.toString())
+                .isEqualTo(scan.path("base").path("layers").asInt());
         assertThat(composedWith.path("contents").toString()).contains("gateway-baseline-xccdf.xml");
         assertThat(scan.path("compliance").path("status").asString()).isEqualTo("passed");
         assertThat(scan.path("compliance").path("rules")).hasSize(5);
@@ -374,6 +379,13 @@ class ScanningIT extends IntegrationTest {
                         + composedWith.path("baseLayers").asInt() + " layer(s))")
                 .contains("only-root-has-uid-0");
         assertNotInRegistry("scan/compose-bad-" + RUN, broken);
+
+        // A build that fails at its own step is never scanned: what its start laid out is removed when it ends.
+        JsonNode failed = build(token, "scan/compose-failed-" + RUN, Tars.dockerfile(from + "RUN echo " + RUN
+                + " && false\nUSER nobody\nHEALTHCHECK NONE\n"));
+        assertThat(failed.path("status").asString()).as(failed.toString()).isEqualTo("FAILED");
+        assertThat(failed.path("failureReason").asString()).startsWith("build failed");
+        assertThat(scanning.workDir().resolve(failed.path("id").asString())).doesNotExist();
     }
 
     /**
