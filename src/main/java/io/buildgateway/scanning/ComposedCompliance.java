@@ -80,18 +80,90 @@ final class ComposedCompliance {
     }
 
     /**
+     * Where the merged root filesystem comes from: the whole view, or one that holds only what the delta view of a
+     * given base reads ({@link PartialRootfs}). Each is laid out when first asked for.
+     */
+    interface Views {
+
+        /** The whole merged view. */
+        Path full() throws IOException;
+
+        /**
+         * A merged view that holds, as the whole one does, every path the own layers (the chain above its bottom
+         * {@code baseLayers}) write and the named paths, with what resolving them meets; the whole view when that
+         * cannot be laid out apart.
+         */
+        Path partial(int baseLayers, Set<String> named) throws IOException;
+
+        /** One laid-out view serves both. */
+        static Views of(Path rootfs) {
+            return new Views() {
+                @Override
+                public Path full() {
+                    return rootfs;
+                }
+
+                @Override
+                public Path partial(int baseLayers, Set<String> named) {
+                    return rootfs;
+                }
+            };
+        }
+    }
+
+    /**
+     * Whether {@code chain} would be evaluated on its own layers alone: composed over a stored base for every content
+     * file, so that the whole merged view is needed only if the delta run fails.
+     */
+    boolean deltaOnly(List<String> chain) {
+        return chain.size() > 1 && deltaOnlyOver(chain.subList(0, chain.size() - 1));
+    }
+
+    /**
+     * Whether an image whose chain begins with {@code bottom} would be evaluated on its own layers alone (see
+     * {@link #deltaOnly}): a stored result for {@code bottom} or one of its prefixes lets every content file compose.
+     */
+    boolean deltaOnlyOver(List<String> bottom) {
+        if (bottom.isEmpty()) {
+            return false;
+        }
+        try {
+            Map<String, Composition> declared = openScap.compositions();
+            if (declared.isEmpty()) {
+                return false;
+            }
+            List<String> probe = new ArrayList<>(bottom);
+            probe.add(""); // base() looks at proper prefixes only
+            Optional<Base> base = base(probe, openScap.configurationDigest());
+            return base.isPresent()
+                    && composable(declared, base.get().result()).containsAll(openScap.contentNames());
+        } catch (IOException e) {
+            return false; // asked again, and answered, by the evaluation itself
+        }
+    }
+
+    /**
      * Evaluates the image whose merged root filesystem is {@code rootfs} (laid out from {@code chain}, leased by the
      * caller): composed over the chain's base where it may be, in full otherwise. {@code work} is a folder for the
      * delta view, removed by the caller.
      */
     Outcome evaluate(List<String> chain, Path rootfs, Path work, ScanBudget budget, String image,
             Consumer<String> notes) throws IOException {
+        return evaluate(chain, Views.of(rootfs), work, budget, image, notes);
+    }
+
+    /**
+     * As above, with the merged view laid out only as far as needed: a content file composed over the base reads the
+     * partial view; the whole view is laid out only for what is evaluated in full.
+     */
+    Outcome evaluate(List<String> chain, Views views, Path work, ScanBudget budget, String image,
+            Consumer<String> notes) throws IOException {
         String config = openScap.configurationDigest();
         Map<String, Composition> declared = openScap.compositions();
         Optional<Base> base = declared.isEmpty() ? Optional.empty() : base(chain, config);
         Set<String> composed = base.map(b -> composable(declared, b.result())).orElse(Set.of());
         if (composed.isEmpty()) {
-            return new Outcome(openScap.evaluate(rootfs, null, budget.remaining(), image, notes), 0, 0);
+            return new Outcome(openScap.evaluate(views.full(), null, budget.remaining(), image, notes), 0, 0);
         }
         long t = System.nanoTime();
         Set<String> named = new LinkedHashSet<>();
@@ -100,6 +172,7 @@ final class ComposedCompliance {
             named.addAll(declared.get(c).namedPaths());
             rules.addAll(declared.get(c).rules().keySet());
         }
+        Path rootfs = views.partial(base.get().layers(), named);
         Path delta = Files.createDirectories(work.resolve("delta"));
         long entries = DeltaView.build(rootfs, layers, chain.subList(base.get().layers(), chain.size()), named, delta,
                 budget);
@@ -113,13 +186,14 @@ final class ComposedCompliance {
             notes.accept("OpenSCAP: the run on the image's own layers "
                     + (undeclared.isEmpty() ? "ended in an error" : "reported rules its content does not declare "
                     + "composable " + undeclared) + "; evaluating the whole root filesystem\n");
-            return new Outcome(openScap.evaluate(rootfs, null, budget.remaining(), image, notes), deltaMs, entries);
+            return new Outcome(openScap.evaluate(views.full(), null, budget.remaining(), image, notes), deltaMs,
+                    entries);
         }
         parts.add(withBaseArfs(onDelta, base.get(), composed));
         List<String> rest = new ArrayList<>(openScap.contentNames());
         rest.removeAll(composed);
         if (!rest.isEmpty()) {
-            parts.add(openScap.evaluate(rootfs, new LinkedHashSet<>(rest), budget.remaining(), image, notes));
+            parts.add(openScap.evaluate(views.full(), new LinkedHashSet<>(rest), budget.remaining(), image, notes));
         }
         ComplianceResult all = ComplianceResult.combine(parts);
         String message = (all.message() == null ? "" : all.message() + "; ") + String.join(", ", composed)

@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -623,9 +624,12 @@ class ImageScanner implements ImageGate {
                 atStart.abandon();
                 LayerCache.deleteTree(work());
             }
+            if (composer.deltaOnly(chain)) {
+                return; // composed over a stored base: the evaluation reads a partial view, laid out when needed
+            }
             List<String> cached = cachedPrefix(chain);
             if (!cached.isEmpty()) {
-                EarlyLayout layout = new EarlyLayout(buildId, cached, budget);
+                EarlyLayout layout = new EarlyLayout(buildId, cached, budget, false);
                 if (layout.start()) {
                     early = layout;
                 }
@@ -682,6 +686,83 @@ class ImageScanner implements ImageGate {
             }
         }
 
+        /**
+         * The merged views this task's evaluation asks for, each laid out when first asked: the whole one (over what
+         * the early layout laid out), or the partial one a composed evaluation reads ({@link PartialRootfs}), which
+         * spares the base's files a link each. Their layout time is kept apart from oscap's.
+         */
+        private final class Views implements ComposedCompliance.Views {
+
+            private final List<String> chain;
+            private final Path work;
+            private final Map<String, Long> parts;
+            private Path full;
+            private Path partial;
+            long layoutMs;
+
+            Views(List<String> chain, Path work, Map<String, Long> parts) {
+                this.chain = chain;
+                this.work = work;
+                this.parts = parts;
+            }
+
+            @Override
+            public Path full() throws IOException {
+                if (full != null) {
+                    return full;
+                }
+                long s = System.nanoTime();
+                int laid = awaitEarly();
+                EarlyLayout layout = early;
+                RootfsView view = layout != null ? layout.view : new RootfsView();
+                parts.put("rootfsWaitMs", ms(s));
+                parts.put("rootfsEarlyLayers", (long) laid);
+                parts.put("rootfsEarlyMs", layout != null ? layout.ms : 0L);
+                parts.put("rootfsEarlyAtStart", layout != null && earlyAtStart ? 1L : 0L);
+                Path rootfs = Files.createDirectories(work.resolve("rootfs"));
+                view.add(layerCache, chain.subList(laid, chain.size()), rootfs, budget);
+                view.finish();
+                long took = ms(s);
+                parts.put("rootfsMs", took);
+                layoutMs += took;
+                budget.check();
+                full = rootfs;
+                return full;
+            }
+
+            @Override
+            public Path partial(int baseLayers, Set<String> named) throws IOException {
+                if (full != null) {
+                    return full;
+                }
+                if (partial != null) {
+                    return partial;
+                }
+                if (early != null && awaitEarly() > 0) {
+                    return full(); // the base was laid out already (it was not expected to compose): it is used
+                }
+                long s = System.nanoTime();
+                Path dir = Files.createDirectories(work.resolve("rootfs-partial"));
+                PartialRootfs.Layout laid = PartialRootfs.build(layerCache, chain,
+                        chain.subList(baseLayers, chain.size()), named, dir, budget);
+                long took = ms(s);
+                layoutMs += took;
+                parts.put("rootfsPartialMs", took);
+                parts.put("rootfsPartialRounds", (long) laid.rounds());
+                parts.put("rootfsPartialPaths", (long) laid.paths());
+                if (!laid.settled()) {
+                    log.info("the partial view of build {} did not settle in {} rounds; laid out in full",
+                            image.job().buildId(), laid.rounds());
+                    LayerCache.deleteTree(dir);
+                    return full();
+                }
+                parts.put("rootfsPartial", 1L);
+                budget.check();
+                partial = dir;
+                return partial;
+            }
+        }
+
         @Override
         public TimedCompliance call() {
             synchronized (this) {
@@ -727,23 +808,11 @@ class ImageScanner implements ImageGate {
                 parts.put("layerCacheMs", ms(s));
                 s = System.nanoTime();
                 try (LayerCache.Lease lease = layerCache.lease(chain)) {
-                    int laid = awaitEarly();
-                    EarlyLayout layout = early;
-                    RootfsView view = layout != null ? layout.view : new RootfsView();
-                    parts.put("rootfsWaitMs", ms(s));
-                    parts.put("rootfsEarlyLayers", (long) laid);
-                    parts.put("rootfsEarlyMs", layout != null ? layout.ms : 0L);
-                    parts.put("rootfsEarlyAtStart", layout != null && earlyAtStart ? 1L : 0L);
-                    Path rootfs = Files.createDirectories(work.resolve("rootfs"));
-                    view.add(layerCache, chain.subList(laid, chain.size()), rootfs, budget);
-                    view.finish();
-                    parts.put("rootfsMs", ms(s));
-                    budget.check();
-                    s = System.nanoTime();
-                    ComposedCompliance.Outcome outcome = composer.evaluate(chain, rootfs, work, budget,
+                    Views views = new Views(chain, work, parts);
+                    ComposedCompliance.Outcome outcome = composer.evaluate(chain, views, work, budget,
                             image.facts().id(), image.output());
                     ComplianceResult result = outcome.result();
-                    parts.put("oscapMs", ms(s) - outcome.deltaMs());
+                    parts.put("oscapMs", ms(s) - outcome.deltaMs() - views.layoutMs);
                     parts.put("complianceComposed", result.composedWith() != null ? 1L : 0L);
                     if (result.composedWith() != null) {
                         parts.put("complianceBaseLayers", (long) result.composedWith().baseLayers());
@@ -784,7 +853,7 @@ class ImageScanner implements ImageGate {
         if (cached.isEmpty()) {
             return;
         }
-        EarlyLayout layout = new EarlyLayout(buildId, cached, ScanBudget.unlimited());
+        EarlyLayout layout = new EarlyLayout(buildId, cached, ScanBudget.unlimited(), true);
         EarlyLayout before = startedEarly.put(buildId, layout);
         if (before != null) { // the same build started twice on this replica: the older layout is not anyone's
             before.abandon();
@@ -833,10 +902,16 @@ class ImageScanner implements ImageGate {
         /** How long the layout took (set on its thread, read after awaiting it). */
         long ms;
 
-        EarlyLayout(String buildId, List<String> layers, ScanBudget budget) {
+        /**
+         * With {@code unlessComposed}, the layout first asks whether an image on {@code layers} would be evaluated
+         * over a stored base on its own layers alone ({@link ComposedCompliance#deltaOnlyOver}), and then lays out
+         * nothing: the question reads stored results, so it is asked on the pool's thread, not the build's.
+         */
+        EarlyLayout(String buildId, List<String> layers, ScanBudget budget, boolean unlessComposed) {
             this.buildId = buildId;
             this.layers = layers;
-            this.run = new java.util.concurrent.FutureTask<>(() -> layOut(budget));
+            this.run = new java.util.concurrent.FutureTask<>(() -> unlessComposed && composer.deltaOnlyOver(layers)
+                    ? 0 : layOut(budget));
         }
 
         /** Starts the layout on the pool; false when the pool refuses it (the gateway is stopping). */

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 
 /**
  * An image's root filesystem for OpenSCAP, built from its cached layers ({@link LayerCache}) in the image's order as
@@ -52,6 +53,16 @@ final class RootfsView {
      * cache already holds (its base's) while the image's own layers are still being read, and the rest after.
      */
     void add(LayerCache cache, List<String> diffIds, Path rootfs, ScanBudget budget) throws IOException {
+        add(cache, diffIds, rootfs, budget, path -> true);
+    }
+
+    /**
+     * As {@link #add(LayerCache, List, Path, ScanBudget)}, with only the operations whose path {@code wanted} accepts
+     * (opaque directories and whiteouts included): {@link PartialRootfs} lays out the few paths a composed evaluation
+     * reads.
+     */
+    void add(LayerCache cache, List<String> diffIds, Path rootfs, ScanBudget budget, Predicate<String> wanted)
+            throws IOException {
         if (finished) {
             throw new IllegalStateException("the view is finished");
         }
@@ -63,7 +74,7 @@ final class RootfsView {
         }
         for (String id : diffIds) {
             budget.check();
-            layer(cache, id);
+            layer(cache, id, wanted);
         }
     }
 
@@ -83,9 +94,10 @@ final class RootfsView {
         return entries;
     }
 
-    private void layer(LayerCache cache, String id) throws IOException {
+    private void layer(LayerCache cache, String id, Predicate<String> wanted) throws IOException {
         Path tree = cache.tree(id).toRealPath();
         List<Op> ops = read(cache.ops(id));
+        ops.removeIf(op -> !wanted.test(op.path()));
         for (Op op : ops) { // what this layer removes from the layers below, before what it adds
             if (op.kind() == LayerCache.OP_OPAQUE) {
                 Path d = inside(root, op.path());

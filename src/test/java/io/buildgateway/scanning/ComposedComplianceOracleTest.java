@@ -167,6 +167,29 @@ class ComposedComplianceOracleTest {
                 "derived", note -> { });
         ComplianceResult full = oscap.evaluate(rootfs);
         assertThat(full.status()).isIn(ComplianceResult.Status.PASSED, ComplianceResult.Status.FAILED);
+        // The same evaluation over the partial merged view a scan lays out when it composes (PartialRootfs): the
+        // same verdict per rule, and the whole view asked for only when something is evaluated in full.
+        Path again = Files.createTempDirectory(tmp, "derived-partial-");
+        boolean[] fullAsked = new boolean[1];
+        ComposedCompliance.Outcome partial = composer.evaluate(chain, new ComposedCompliance.Views() {
+            @Override
+            public Path full() {
+                fullAsked[0] = true;
+                return rootfs;
+            }
+
+            @Override
+            public Path partial(int baseLayers, java.util.Set<String> named) throws IOException {
+                Path dir = Files.createDirectories(again.resolve("rootfs-partial"));
+                PartialRootfs.Layout laid = PartialRootfs.build(cache, chain, chain.subList(baseLayers,
+                        chain.size()), named, dir, ScanBudget.unlimited());
+                assertThat(laid.settled()).isTrue();
+                return dir;
+            }
+        }, again, ScanBudget.unlimited(), "derived", note -> { });
+        assertThat(rules(partial.result())).isEqualTo(rules(composed.result()));
+        assertThat(partial.result().status()).isEqualTo(composed.result().status());
+        assertThat(fullAsked[0]).as("the whole view was needed").isEqualTo(composed.result().composedWith() == null);
         return new Judged(rules(baseResult), composed.result(), rules(full));
     }
 
