@@ -97,6 +97,26 @@ final class DeltaView {
      * under {@code OSCAP_PROBE_ROOT}), and the resolution stops where the merged tree has nothing.
      */
     private void named(String path) throws IOException {
+        resolve(merged, path, here -> {
+            Path rel = Path.of(here.substring(1));
+            if (Files.exists(merged.resolve(rel), LinkOption.NOFOLLOW_LINKS)) {
+                copy(rel);
+            }
+        });
+    }
+
+    /** What {@link #resolve} reports each path it looks at to. */
+    interface Visit {
+        void at(String path) throws IOException;
+    }
+
+    /**
+     * Resolves {@code path} in the tree rooted at {@code root} one component at a time, as the kernel does with the
+     * root as {@code /}: symbolic links are followed (an absolute target from the root, {@code ..} stopping at it, at
+     * most 40), and {@code visit} hears every path looked at, as {@code /a/b} below the root, before it is looked at.
+     * It stops where the tree has nothing, or a file stands where a directory is needed.
+     */
+    static void resolve(Path root, String path, Visit visit) throws IOException {
         Deque<String> todo = new ArrayDeque<>(components(path));
         List<String> at = new ArrayList<>(); // the resolved directory so far, as components below the root
         int links = 0;
@@ -108,12 +128,9 @@ final class DeltaView {
                 }
                 continue;
             }
-            Path rel = relative(at, c);
-            Path m = merged.resolve(rel);
-            if (!Files.exists(m, LinkOption.NOFOLLOW_LINKS)) {
-                return;
-            }
-            copy(rel);
+            String here = (at.isEmpty() ? "" : "/" + String.join("/", at)) + "/" + c;
+            visit.at(here);
+            Path m = root.resolve(here.substring(1));
             if (Files.isSymbolicLink(m)) {
                 if (++links > MAX_LINKS) {
                     return;
@@ -128,13 +145,13 @@ final class DeltaView {
                 }
             } else if (Files.isDirectory(m, LinkOption.NOFOLLOW_LINKS)) {
                 at.add(c);
-            } else if (!todo.isEmpty()) {
-                return; // a file where a directory was needed: the path does not resolve
+            } else {
+                return; // nothing there, or a file where a directory was needed: the path does not resolve further
             }
         }
     }
 
-    private static List<String> components(String path) {
+    static List<String> components(String path) {
         List<String> out = new ArrayList<>();
         for (String c : path.split("/")) {
             if (!c.isEmpty() && !c.equals(".")) {
@@ -142,14 +159,6 @@ final class DeltaView {
             }
         }
         return out;
-    }
-
-    private static Path relative(List<String> dir, String name) {
-        Path p = Path.of(name);
-        for (int i = dir.size() - 1; i >= 0; i--) {
-            p = Path.of(dir.get(i)).resolve(p);
-        }
-        return p;
     }
 
     /** Copies {@code rel} (a path below the root whose parents are directories in the merged tree) and its parents. */

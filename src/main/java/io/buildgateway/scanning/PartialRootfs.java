@@ -2,7 +2,6 @@ package io.buildgateway.scanning;
 
 import java.io.IOException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -39,7 +38,6 @@ final class PartialRootfs {
 
     /** Rounds before giving up; a usrmerged Debian base settles in two or three. */
     static final int MAX_ROUNDS = 8;
-    private static final int MAX_LINKS = 40; // as the kernel's path resolution
 
     /** What a layout did: whether it settled (else the caller lays out in full), its rounds and the paths it holds. */
     record Layout(boolean settled, int rounds, int paths) {
@@ -85,7 +83,7 @@ final class PartialRootfs {
             Set<String> met = new LinkedHashSet<>();
             Path root = rootfs.toRealPath();
             for (String p : wanted) {
-                resolve(root, p, met);
+                DeltaView.resolve(root, p, met::add); // every path resolving it looks at
             }
             met.removeAll(wanted);
             if (met.isEmpty()) {
@@ -150,59 +148,9 @@ final class PartialRootfs {
         return slash == 0 ? "/" : path.substring(0, slash);
     }
 
-    /**
-     * Resolves {@code path} in the view rooted at {@code root} one component at a time, following symbolic links
-     * inside the root (an absolute target from the root, {@code ..} stopping at it), and adds to {@code met} every
-     * path it looks at; it stops where the view has nothing or a file stands where a directory is needed.
-     */
-    static void resolve(Path root, String path, Set<String> met) throws IOException {
-        Deque<String> todo = new ArrayDeque<>(components(path));
-        List<String> at = new ArrayList<>();
-        int links = 0;
-        while (!todo.isEmpty()) {
-            String c = todo.pop();
-            if (c.equals("..")) {
-                if (!at.isEmpty()) {
-                    at.remove(at.size() - 1);
-                }
-                continue;
-            }
-            String here = (at.isEmpty() ? "" : "/" + String.join("/", at)) + "/" + c;
-            met.add(here);
-            Path p = root.resolve(here.substring(1));
-            if (Files.isSymbolicLink(p)) {
-                if (++links > MAX_LINKS) {
-                    return;
-                }
-                String target = Files.readSymbolicLink(p).toString();
-                if (target.startsWith("/")) {
-                    at.clear();
-                }
-                List<String> next = components(target);
-                for (int i = next.size() - 1; i >= 0; i--) {
-                    todo.push(next.get(i));
-                }
-            } else if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                at.add(c);
-            } else {
-                return; // nothing there, or a file: what follows does not resolve
-            }
-        }
-    }
-
-    private static List<String> components(String path) {
-        List<String> out = new ArrayList<>();
-        for (String c : path.split("/")) {
-            if (!c.isEmpty() && !c.equals(".")) {
-                out.add(c);
-            }
-        }
-        return out;
-    }
-
     private static String normalise(String path) {
         Deque<String> parts = new ArrayDeque<>();
-        for (String c : components(path)) {
+        for (String c : DeltaView.components(path)) {
             if (c.equals("..")) {
                 parts.pollLast();
             } else {

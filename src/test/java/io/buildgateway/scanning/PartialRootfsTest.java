@@ -15,9 +15,9 @@ import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The partial merged view ({@link PartialRootfs}) serves a composed evaluation exactly as the whole one does: the delta
@@ -33,18 +33,13 @@ class PartialRootfsTest {
     private static final Set<String> NAMED = Set.of("/etc/shadow", "/etc/passwd", "/etc/group", "/etc/os-release",
             "/usr/lib/os-release");
 
-    private Path tmp;
+    @TempDir
+    Path tmp;
     private LayerCache cache;
 
     @BeforeEach
     void setUp() throws IOException {
-        tmp = Files.createTempDirectory("partial-rootfs-");
         cache = new LayerCache(tmp.resolve("layers"), Long.MAX_VALUE);
-    }
-
-    @AfterEach
-    void tearDown() {
-        LayerCache.deleteTree(tmp);
     }
 
     /** A usrmerged base: /bin, /sbin and /lib are links into /usr, os-release is a link, thousands of other files. */
