@@ -112,31 +112,39 @@ final class ComposedCompliance {
     }
 
     /**
-     * Whether {@code chain} would be evaluated on its own layers alone: composed over a stored base for every content
-     * file, so that the whole merged view is needed only if the delta run fails.
+     * What the evaluation of a chain will do, decided from the content's declarations and the stored results: the base
+     * it composes over (empty: none) and the content files composed over it; every other content file of
+     * {@code contents} is evaluated in full.
      */
-    boolean deltaOnly(List<String> chain) {
-        return chain.size() > 1 && deltaOnlyOver(chain.subList(0, chain.size() - 1));
+    record Plan(Map<String, Composition> declared, Optional<Base> base, Set<String> composed, List<String> contents) {
+
+        /** Composed over a stored base for every content file: the whole merged view is needed only if that fails. */
+        boolean deltaOnly() {
+            return base.isPresent() && composed.containsAll(contents);
+        }
+    }
+
+    /** The plan of {@code chain}'s evaluation; it reads the base's stored result (its ARFs with it) once. */
+    Plan plan(List<String> chain) throws IOException {
+        Map<String, Composition> declared = openScap.compositions();
+        Optional<Base> base = declared.isEmpty() ? Optional.empty() : base(chain, openScap.configurationDigest());
+        Set<String> composed = base.map(b -> composable(declared, b.result())).orElse(Set.of());
+        return new Plan(declared, base, composed, openScap.contentNames());
     }
 
     /**
-     * Whether an image whose chain begins with {@code bottom} would be evaluated on its own layers alone (see
-     * {@link #deltaOnly}): a stored result for {@code bottom} or one of its prefixes lets every content file compose.
+     * Whether an image whose chain begins with {@code bottom} would be evaluated on its own layers alone
+     * ({@link Plan#deltaOnly}): a stored result for {@code bottom} or one of its prefixes lets every content file
+     * compose.
      */
     boolean deltaOnlyOver(List<String> bottom) {
         if (bottom.isEmpty()) {
             return false;
         }
+        List<String> probe = new ArrayList<>(bottom);
+        probe.add(""); // base() looks at proper prefixes only
         try {
-            Map<String, Composition> declared = openScap.compositions();
-            if (declared.isEmpty()) {
-                return false;
-            }
-            List<String> probe = new ArrayList<>(bottom);
-            probe.add(""); // base() looks at proper prefixes only
-            Optional<Base> base = base(probe, openScap.configurationDigest());
-            return base.isPresent()
-                    && composable(declared, base.get().result()).containsAll(openScap.contentNames());
+            return plan(probe).deltaOnly();
         } catch (IOException e) {
             return false; // asked again, and answered, by the evaluation itself
         }
@@ -149,19 +157,19 @@ final class ComposedCompliance {
      */
     Outcome evaluate(List<String> chain, Path rootfs, Path work, ScanBudget budget, String image,
             Consumer<String> notes) throws IOException {
-        return evaluate(chain, Views.of(rootfs), work, budget, image, notes);
+        return evaluate(chain, plan(chain), Views.of(rootfs), work, budget, image, notes);
     }
 
     /**
-     * As above, with the merged view laid out only as far as needed: a content file composed over the base reads the
-     * partial view; the whole view is laid out only for what is evaluated in full.
+     * As above, by {@code plan} (made by {@link #plan} for this chain), with the merged view laid out only as far as
+     * needed: a content file composed over the base reads the partial view; the whole view is laid out only for what
+     * is evaluated in full.
      */
-    Outcome evaluate(List<String> chain, Views views, Path work, ScanBudget budget, String image,
+    Outcome evaluate(List<String> chain, Plan plan, Views views, Path work, ScanBudget budget, String image,
             Consumer<String> notes) throws IOException {
-        String config = openScap.configurationDigest();
-        Map<String, Composition> declared = openScap.compositions();
-        Optional<Base> base = declared.isEmpty() ? Optional.empty() : base(chain, config);
-        Set<String> composed = base.map(b -> composable(declared, b.result())).orElse(Set.of());
+        Map<String, Composition> declared = plan.declared();
+        Optional<Base> base = plan.base();
+        Set<String> composed = plan.composed();
         if (composed.isEmpty()) {
             return new Outcome(openScap.evaluate(views.full(), null, budget.remaining(), image, notes), 0, 0);
         }
@@ -190,7 +198,7 @@ final class ComposedCompliance {
                     entries);
         }
         parts.add(withBaseArfs(onDelta, base.get(), composed));
-        List<String> rest = new ArrayList<>(openScap.contentNames());
+        List<String> rest = new ArrayList<>(plan.contents());
         rest.removeAll(composed);
         if (!rest.isEmpty()) {
             parts.add(openScap.evaluate(views.full(), new LinkedHashSet<>(rest), budget.remaining(), image, notes));

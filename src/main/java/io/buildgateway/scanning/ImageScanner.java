@@ -583,6 +583,11 @@ class ImageScanner implements ImageGate {
         private volatile EarlyLayout early;
         /** Whether {@link #early} was started at the build's start ({@link #starting}) rather than the scan's. */
         private boolean earlyAtStart;
+        /**
+         * The evaluation's plan, made once at the scan's start (it reads the base's stored result, ARFs and all) and
+         * followed by {@link #call}; null when it could not be made then (the task makes it itself).
+         */
+        private ComposedCompliance.Plan plan;
 
         ComplianceTask(BuiltImage image, ScanBudget budget, ImagePolicy imagePolicy) {
             this.image = image;
@@ -624,7 +629,12 @@ class ImageScanner implements ImageGate {
                 atStart.abandon();
                 LayerCache.deleteTree(work());
             }
-            if (composer.deltaOnly(chain)) {
+            try {
+                plan = composer.plan(chain);
+            } catch (IOException e) {
+                plan = null; // the task asks again, and reports what it finds
+            }
+            if (plan != null && plan.deltaOnly()) {
                 return; // composed over a stored base: the evaluation reads a partial view, laid out when needed
             }
             List<String> cached = cachedPrefix(chain);
@@ -809,8 +819,9 @@ class ImageScanner implements ImageGate {
                 s = System.nanoTime();
                 try (LayerCache.Lease lease = layerCache.lease(chain)) {
                     Views views = new Views(chain, work, parts);
-                    ComposedCompliance.Outcome outcome = composer.evaluate(chain, views, work, budget,
-                            image.facts().id(), image.output());
+                    ComposedCompliance.Outcome outcome = composer.evaluate(chain,
+                            plan != null ? plan : composer.plan(chain), views, work, budget, image.facts().id(),
+                            image.output());
                     ComplianceResult result = outcome.result();
                     parts.put("oscapMs", ms(s) - outcome.deltaMs() - views.layoutMs);
                     parts.put("complianceComposed", result.composedWith() != null ? 1L : 0L);

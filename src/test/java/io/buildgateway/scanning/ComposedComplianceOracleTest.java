@@ -171,7 +171,7 @@ class ComposedComplianceOracleTest {
         // same verdict per rule, and the whole view asked for only when something is evaluated in full.
         Path again = Files.createTempDirectory(tmp, "derived-partial-");
         boolean[] fullAsked = new boolean[1];
-        ComposedCompliance.Outcome partial = composer.evaluate(chain, new ComposedCompliance.Views() {
+        ComposedCompliance.Views views = new ComposedCompliance.Views() {
             @Override
             public Path full() {
                 fullAsked[0] = true;
@@ -186,7 +186,9 @@ class ComposedComplianceOracleTest {
                 assertThat(laid.settled()).isTrue();
                 return dir;
             }
-        }, again, ScanBudget.unlimited(), "derived", note -> { });
+        };
+        ComposedCompliance.Outcome partial = composer.evaluate(chain, composer.plan(chain), views, again,
+                ScanBudget.unlimited(), "derived", note -> { });
         assertThat(rules(partial.result())).isEqualTo(rules(composed.result()));
         assertThat(partial.result().status()).isEqualTo(composed.result().status());
         assertThat(fullAsked[0]).as("the whole view was needed").isEqualTo(composed.result().composedWith() == null);
