@@ -336,11 +336,7 @@ class ScanningIT extends IntegrationTest {
         JsonNode first = build(token, "scan/compose-" + RUN, Tars.dockerfile(from + "RUN echo " + RUN
                 + "-1 > /srv/one\nUSER nobody\nHEALTHCHECK NONE\n"));
         assertThat(first.path("status").asString()).as(first.toString()).isEqualTo("SUCCEEDED");
-        long until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (scanner.baseEvaluationsRunning() > 0 && System.nanoTime() < until) {
-            Thread.sleep(200);
-        }
-        assertThat(scanner.baseEvaluationsRunning()).as("the base's evaluation ended").isZero();
+        eventually("the base's evaluation ended", Duration.ofMinutes(2), () -> scanner.baseEvaluationsRunning() == 0);
 
         JsonNode clean = build(token, "scan/compose-" + RUN, Tars.dockerfile(from + "RUN echo " + RUN
                 + "-2 > /srv/two && mkdir /srv/data && chmod 0750 /srv/data\nUSER nobody\nHEALTHCHECK NONE\n"));
@@ -371,9 +367,9 @@ class ScanningIT extends IntegrationTest {
 
         // Without the base's stored result (lost, or not yet evaluated) an image is evaluated in full: the base's
         // files, which the layer cache holds, are laid out from the build's start, and the scan takes that over.
-        try (var results = java.nio.file.Files.list(scanning.workDir().resolve("compliance-results"))) {
-            for (java.nio.file.Path r : results.toList()) {
-                java.nio.file.Files.delete(r);
+        try (var results = Files.list(scanning.workDir().resolve("compliance-results"))) {
+            for (var r : results.toList()) {
+                Files.delete(r);
             }
         }
         // A build that fails at its own step is never scanned: what its start laid out goes when it ends.
@@ -391,10 +387,7 @@ class ScanningIT extends IntegrationTest {
         assertThat(fullTimings.path("rootfsEarlyAtStart").asLong()).as(fullScan.toString()).isEqualTo(1);
         assertThat(fullTimings.path("rootfsEarlyLayers").asInt()).as(fullScan.toString())
                 .isEqualTo(fullScan.path("base").path("layers").asInt());
-        until = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (scanner.baseEvaluationsRunning() > 0 && System.nanoTime() < until) {
-            Thread.sleep(200);
-        }
+        eventually("the base's evaluation ended", Duration.ofMinutes(2), () -> scanner.baseEvaluationsRunning() == 0);
 
         // composed, and still refused for what its own layer did
         JsonNode broken = build(token, "scan/compose-bad-" + RUN, Tars.dockerfile(from
