@@ -27,6 +27,12 @@ WARMUP=${WARMUP:-20}
 # finished its own. WARMUP_MAX=$WARMUP gives the old behaviour (a fixed warm-up). The JVM prints the C2 share of
 # its window ("cpu by thread"), so a window that still has the compiler in it shows.
 WARMUP_MAX=${WARMUP_MAX:-120}
+# The engine runs with the JIT options the gateway itself starts with (scripts/run.sh, Dockerfile.gateway; why:
+# docs/operations.md, "JIT compilation on few cores"), as bench/gateway.sh does for the other benches: the lint is
+# measured as the gateway runs it. With the JVM's defaults two of six JVMs settled ~40 % slower on 2026-12-05, none
+# of six with these (docs/benchmarks.md). LINT_JIT_OPTS= (empty) gives the JVM's defaults.
+LINT_JIT_OPTS=${LINT_JIT_OPTS-"-XX:Tier3DelayOn=1000000 -XX:Tier4InvocationThreshold=15000 \
+-XX:Tier4MinInvocationThreshold=1800 -XX:Tier4CompileThreshold=45000 -XX:Tier4BackEdgeThreshold=120000"}
 NPM_DIR=$ROOT/.state/bench-npm
 if [ ! -d "$NPM_DIR/node_modules/dockerfilelint" ] || [ ! -d "$NPM_DIR/node_modules/dockerfile-utils" ]; then
   mkdir -p "$NPM_DIR"
@@ -47,7 +53,8 @@ ROUNDS=${ROUNDS:-3}
 echo "corpus $CORPUS: $(ls "$CORPUS"/*.Dockerfile | wc -l) files, $(cat "$CORPUS"/*.Dockerfile | wc -l) lines"
 for r in $(seq 1 "$ROUNDS"); do
   echo "round $r: load average $(cut -d' ' -f1-3 /proc/loadavg) at start"
-  OURS=$(java -cp "$CP:$OUT" LintBench "$CORPUS" config/policy "$SECONDS_EACH" "$WARMUP" "$WARMUP_MAX")
+  # shellcheck disable=SC2086 # the options are words
+  OURS=$(java $LINT_JIT_OPTS -cp "$CP:$OUT" LintBench "$CORPUS" config/policy "$SECONDS_EACH" "$WARMUP" "$WARMUP_MAX")
   TOOK=$(echo "$OURS" | grep -oE '^warm-up [0-9]+' | grep -oE '[0-9]+')
   OURS=$(echo "$OURS" | grep -v '^warm-up')
   echo "round $r: warm-up $TOOK s on both sides"
