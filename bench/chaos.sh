@@ -164,7 +164,12 @@ for f in $FAULTS; do "fault_${f//-/_}"; done
 line clock-skew "not injectable into a running JVM" "SkewedReplicaFullStoreIT (leases by the database clock)" "-"
 for hook in bench/chaos.d/*.sh; do
   [ -x "$hook" ] || continue
-  "$hook" || line "$(basename "$hook" .sh)" "hook failed" "-" "unknown"
+  ok=1
+  "$hook" 2>"$CHAOS_STATE/hook.err" || ok=0
+  cat "$CHAOS_STATE/hook.err" >&2 # what it said, as before; its last line names a failure
+  if [ "$ok" = 0 ]; then
+    line "$(basename "$hook" .sh)" "hook failed: $(tail -1 "$CHAOS_STATE/hook.err" | cut -c1-120)" "-" "unknown"
+  fi
 done
 wait "$LOAD_PID" || true
 LOAD_PID=""

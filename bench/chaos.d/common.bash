@@ -3,6 +3,9 @@
 # database (psql as its owner on loopback, LOAD_PG_PORT from the load's gateway.env) and the audit trail, as
 # bench/load.sh's table is.
 set -euo pipefail
+# A hook that stops on an error says where (bench/chaos.sh puts the last line of its stderr into the fault's line):
+# one 2026-12-05 run printed only "hook failed", and a re-run did not fail again.
+trap 'echo "line $LINENO: $BASH_COMMAND exited with $?" >&2' ERR
 : "${LOAD_BASE:?}" "${LOAD_ADMIN:?}" "${CHAOS_STATE:?}" "${LOAD_PG_PORT:?}" "${BGW_REGISTRY:?}"
 
 sql() { psql -X -A -t -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$LOAD_PG_PORT" -U postgres -d postgres -c "$1"; }
