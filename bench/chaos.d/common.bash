@@ -2,7 +2,7 @@
 # Sourced by the hooks of bench/chaos.sh (it runs only the executable *.sh here). What a fault did is read from the
 # database (psql as its owner on loopback, LOAD_PG_PORT from the load's gateway.env) and the audit trail, as
 # bench/load.sh's table is.
-set -euo pipefail
+set -Eeuo pipefail # -E: the ERR trap below also in functions
 # A hook that stops on an error says where (bench/chaos.sh puts the last line of its stderr into the fault's line):
 # one 2026-12-05 run printed only "hook failed", and a re-run did not fail again.
 trap 'echo "line $LINENO: $BASH_COMMAND exited with $?" >&2' ERR
