@@ -168,7 +168,15 @@ public final class SyslogReceiver {
         while (!s.isClosed()) {
             try {
                 Socket c = s.accept();
-                connections.add(c);
+                synchronized (this) {
+                    // stop() may have run between accept() returning and here: a connection it could not see must
+                    // not outlive it (CI once saw an event sent after stop() arrive on such a connection)
+                    if (server != s) {
+                        c.close();
+                        return;
+                    }
+                    connections.add(c);
+                }
                 Thread t = new Thread(() -> read(c), "syslog-connection");
                 t.setDaemon(true);
                 t.start();
@@ -199,6 +207,9 @@ public final class SyslogReceiver {
                 if (frame.length < length) {
                     malformed.add("frame cut short");
                     return;
+                }
+                if (!connections.contains(c)) {
+                    return; // stop() closed this connection: a receiver that is down hears nothing more
                 }
                 parse(new String(frame, StandardCharsets.UTF_8));
             }
