@@ -95,8 +95,30 @@ public class AuditTrail {
     private AuditEvent unsigned(AuditRecord record) {
         Instant at = clock.instant().truncatedTo(ChronoUnit.MICROS);
         var r = record.request();
-        return new AuditEvent(0, at, r.actor(), record.action(), record.target(), record.outcome().name(),
-                r.sourceIp(), r.requestId(), CanonicalJson.write(record.details()), null, null);
+        return new AuditEvent(0, at, bounded(r.actor(), 200), bounded(record.action(), 100),
+                bounded(record.target(), 1024), record.outcome().name(), bounded(r.sourceIp(), 64),
+                bounded(r.requestId(), 128), CanonicalJson.write(record.details()), null, null);
+    }
+
+    /**
+     * A field cut to its column's size (V1), saying how long it was: a refused request's path can be longer than the
+     * target column, and an append that failed on it left the refusal unrecorded and the request answered 500. The
+     * cut never splits a surrogate pair. A NUL, which PostgreSQL refuses in text, becomes U+FFFD.
+     */
+    static String bounded(String value, int max) {
+        if (value == null) {
+            return null;
+        }
+        String clean = value.indexOf('\0') < 0 ? value : value.replace('\0', '\uFFFD');
+        if (clean.length() <= max) {
+            return clean;
+        }
+        String suffix = "\u2026[" + clean.length() + " chars in all]";
+        int keep = max - suffix.length();
+        if (keep > 0 && Character.isHighSurrogate(clean.charAt(keep - 1))) {
+            keep--;
+        }
+        return clean.substring(0, Math.max(keep, 0)) + suffix;
     }
 
     /** The event as {@code audit_append} put it in the chain. */

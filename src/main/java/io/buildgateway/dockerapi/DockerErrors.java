@@ -2,6 +2,7 @@ package io.buildgateway.dockerapi;
 
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.ProblemResponses;
+import io.buildgateway.shared.web.RefusalShape;
 import io.buildgateway.shared.web.RequestIdFilter;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -17,17 +18,30 @@ import tools.jackson.databind.json.JsonMapper;
  * ..."), audited like every refusal of the gateway ({@code http.refused}, {@link ProblemResponses#audit}).
  */
 @Component
-class DockerErrors {
+class DockerErrors implements RefusalShape {
 
     /** The problem type of Engine API requests the gateway does not serve. */
     static final String UNSUPPORTED = "docker-api-unsupported";
 
     private final ProblemResponses problems;
     private final JsonMapper json;
+    private final DockerApiServer server;
 
-    DockerErrors(ProblemResponses problems, JsonMapper json) {
+    DockerErrors(ProblemResponses problems, JsonMapper json, DockerApiServer server) {
         this.problems = problems;
         this.json = json;
+        this.server = server;
+    }
+
+    /** Refusals written before the Docker port's own filter runs (the query check, Tomcat's) speak its shape too. */
+    @Override
+    public boolean claims(HttpServletRequest request) {
+        return server.serves(request);
+    }
+
+    @Override
+    public void render(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        render(problem.status(), message(problem), request, response);
     }
 
     /** Audits (4xx) and answers a problem as the daemon answers errors. */

@@ -5,11 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.DockerCli.Run;
 import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.RawHttp;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeAll;
@@ -215,6 +217,59 @@ class DockerCliIT extends IntegrationTest {
         Response version = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(engine + "/v1.47/version"))
                 .header("Authorization", "Bearer " + token).GET());
         assertThat(read(version).path("ApiVersion").asString()).isEqualTo(DockerApiFilter.API_VERSION);
+    }
+
+    /**
+     * Hostile input on the Engine API's port is refused in the Engine API's shape ({@code {"message"}}, which the CLI
+     * prints), audited, and records nothing: an unreadable query or path (refused before the port's own filter runs,
+     * by the query check and by Tomcat) and hostile values in every query parameter of {@code POST /build}.
+     */
+    @Test
+    void hostileRequestsOnTheEnginePortAreRefusedInItsShapeAndRecordNothing() {
+        Map<String, String> auth = Map.of("Authorization", "Bearer " + token);
+        for (String target : List.of("/v1.47/version?x=%ff", "/v1.47/build?t=%00", "/v1.47/build?t=a%C3%28",
+                "/v1.47/containers/%2F..%2Fx/json", "/v1.47/images/%00/json", "/_ping?%")) {
+            String method = target.contains("/build") ? "POST" : "GET";
+            RawHttp.Answer a = RawHttp.send(server.port(), method, target, auth, null);
+            engineRefusal(method + " " + target, a);
+        }
+
+        long builds = dcliBuilds();
+        List<String> parameters = List.of("t", "dockerfile", "buildargs", "labels", "target", "nocache", "q", "rm",
+                "forcerm", "pull", "networkmode", "platform", "remote", "cachefrom", "extrahosts", "cpusetcpus",
+                "memory", "shmsize", "ulimits", "securityopt", "outputs", "version");
+        List<String> values = List.of("%ff", "%00", "%7B", "%5B1%2C2", "-1", "99999999999999999999",
+                "a".repeat(3000), "..%2F..%2Fetc%2Fpasswd", "%27%20or%201%3D1--");
+        int sent = 0;
+        for (String parameter : parameters) {
+            for (String value : values) {
+                String query = parameter.equals("t") ? "t=" + value : "t=dcli/app:hostile&" + parameter + "=" + value;
+                RawHttp.Answer a = RawHttp.send(server.port(), "POST", "/v1.47/build?" + query, Map.of(
+                        "Authorization", "Bearer " + token, "Content-Type", "application/x-tar"),
+                        "not a tar at all".getBytes(StandardCharsets.UTF_8));
+                String what = "POST /build?" + RawHttp.abbreviated(query);
+                assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
+                engineRefusal(what, a);
+                sent++;
+            }
+        }
+        assertThat(sent).isEqualTo(parameters.size() * values.size());
+        assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
+    }
+
+    private void engineRefusal(String what, RawHttp.Answer a) {
+        assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
+        assertThat(a.header("Content-Type")).as(what).isEqualTo("application/json");
+        String message = read(new Response(a.status(), Map.of(), a.body())).path("message").asString();
+        assertThat(message).as(what).isNotBlank().doesNotContain("Exception").doesNotContain("<html");
+        String id = a.header("X-Request-Id");
+        assertThat(id).as(what).isNotBlank();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ? and action ="
+                + " 'http.refused'", Long.class, id)).as(what + " in the audit trail").isOne();
+    }
+
+    private long dcliBuilds() {
+        return jdbc.queryForObject("select count(*) from build where team = 'dcli'", Long.class);
     }
 
     /** http.refused audit rows with this status whose target ends with the path (any /v1.NN/ prefix). */

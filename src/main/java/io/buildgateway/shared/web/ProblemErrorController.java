@@ -5,7 +5,6 @@ import io.buildgateway.shared.Problem;
 import io.swagger.v3.oas.annotations.Hidden;
 import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
-import java.net.URI;
 import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
@@ -40,7 +39,7 @@ class ProblemErrorController implements ErrorController {
             ProblemDetail body = problems.toDetail(problem, request);
             Object failedUri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
             if (failedUri != null) {
-                body.setInstance(URI.create(failedUri.toString()));
+                body.setInstance(ProblemResponses.instance(failedUri.toString()));
             }
             return ResponseEntity.status(503).contentType(MediaType.APPLICATION_PROBLEM_JSON)
                     .header(HttpHeaders.RETRY_AFTER,
@@ -56,7 +55,7 @@ class ProblemErrorController implements ErrorController {
         problems.audit(problem, request);
         ProblemDetail body = problems.toDetail(problem, request);
         if (uri != null) {
-            body.setInstance(URI.create(uri.toString()));
+            body.setInstance(ProblemResponses.instance(uri.toString()));
         }
         return ResponseEntity.status(status).contentType(MediaType.APPLICATION_PROBLEM_JSON).body(body);
     }

@@ -6,6 +6,7 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.ConstraintViolationException;
 import java.util.List;
 import java.util.Map;
+import org.apache.tomcat.util.http.InvalidParameterException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.http.HttpHeaders;
@@ -58,6 +59,15 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         Problem problem = Problem.badRequest("invalid-parameter", "parameter '" + e.getName() + "' has an invalid value")
                 .with("errors", List.of(Map.of("field", e.getName(), "message", "invalid value")));
         return render(problem, request, null);
+    }
+
+    /**
+     * Tomcat cannot read the parameters (a form body with a broken escape, say; a broken query string is refused
+     * earlier by {@link QueryStringCheck}): the request's fault, not the gateway's.
+     */
+    @ExceptionHandler(InvalidParameterException.class)
+    ResponseEntity<ProblemDetail> unreadableParameters(InvalidParameterException e, HttpServletRequest request) {
+        return render(Problem.badRequest("invalid-query", "the request's parameters cannot be read"), request, null);
     }
 
     @ExceptionHandler(ConstraintViolationException.class)

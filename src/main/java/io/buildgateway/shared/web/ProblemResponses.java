@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -24,10 +25,12 @@ public class ProblemResponses {
 
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
+    private final ObjectProvider<RefusalShape> shapes;
 
-    public ProblemResponses(JsonMapper json, ApplicationEventPublisher events) {
+    public ProblemResponses(JsonMapper json, ApplicationEventPublisher events, ObjectProvider<RefusalShape> shapes) {
         this.json = json;
         this.events = events;
+        this.shapes = shapes;
     }
 
     private volatile RefusalRateLimitFilter limit;
@@ -40,7 +43,7 @@ public class ProblemResponses {
         ProblemDetail detail = ProblemDetail.forStatusAndDetail(HttpStatus.valueOf(problem.status()), problem.detail());
         detail.setType(problem.type());
         detail.setTitle(problem.title());
-        detail.setInstance(URI.create(request.getRequestURI()));
+        detail.setInstance(instance(request.getRequestURI()));
         problem.properties().forEach(detail::setProperty);
         Object requestId = request.getAttribute(RequestIdFilter.ATTRIBUTE);
         if (requestId != null) {
@@ -49,10 +52,28 @@ public class ProblemResponses {
         return detail;
     }
 
-    /** Writes the problem to a raw servlet response (for filters) and audits it. */
+    /**
+     * Writes the problem to a raw servlet response (for filters and the container's own refusals) and audits it. A
+     * listener with a shape of its own ({@link RefusalShape}) gets the refusal in that shape.
+     */
     public void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
         audit(problem, request);
+        for (RefusalShape shape : shapes) {
+            if (shape.claims(request)) {
+                shape.render(problem, request, response);
+                return;
+            }
+        }
         render(problem, request, response);
+    }
+
+    /** The request's path as the problem's instance; a path that is no URI (Tomcat refused it for that) is left out. */
+    static URI instance(String path) {
+        try {
+            return path == null ? null : new URI(path);
+        } catch (java.net.URISyntaxException e) {
+            return null;
+        }
     }
 
     /** Writes the problem to a raw servlet response without auditing it (the caller accounts for it). */
