@@ -60,6 +60,8 @@ public class BuildSubmissions {
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
     private final RetryAfterSpread retryAfter;
     private final QuotaReservations reservations = new QuotaReservations();
+    /** A team found at its quota is refused again for 500 ms without a count (issue #17). */
+    private final QuotaMemory quotaMemory = new QuotaMemory(500_000_000L, System::nanoTime);
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
@@ -102,6 +104,10 @@ public class BuildSubmissions {
         long quotaStart = RequestTimings.start();
         // Reserved before the count, so that of a team's submissions arriving together each sees the ones before it
         // as under way (QuotaReservations): no more than the quota's free slots go on to the costly part.
+        long remembered = quotaMemory.atQuota(team);
+        if (remembered >= 0) {
+            throw teamQueueFull(team, remembered);
+        }
         try (QuotaReservations.Reservation reservation = reservations.reserve(team)) {
             BuildRepository.QueueCounts queued = builds.queueCounts(team);
             if (queued.getQueued() >= properties.maxQueued()) {
@@ -277,14 +283,19 @@ public class BuildSubmissions {
      * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
      */
     private void checkTeamQuota(String team, long queuedForTeam) {
+        quotaMemory.counted(team, queuedForTeam, properties.maxQueuedPerTeam());
         if (queuedForTeam >= properties.maxQueuedPerTeam()) {
-            throw new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
-                    + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
-                    + "); retry when some have started")
-                    .with("team", team)
-                    .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
-                    .with("retryAfterSeconds", retryAfter.seconds());
+            throw teamQueueFull(team, queuedForTeam);
         }
+    }
+
+    private Problem teamQueueFull(String team, long queuedForTeam) {
+        return new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
+                + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
+                + "); retry when some have started")
+                .with("team", team)
+                .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
+                .with("retryAfterSeconds", retryAfter.seconds());
     }
 
     /**
@@ -613,7 +624,7 @@ public class BuildSubmissions {
         if (!principal.canBuildFor(build.team) && !principal.has(io.buildgateway.auth.Role.ADMIN)) {
             throw Problem.forbidden("cancelling needs the BUILDER role for team '" + build.team + "' or ADMIN");
         }
-        return tx.execute(s -> {
+        BuildView cancelled = tx.execute(s -> {
             Build b = builds.lockById(id).orElseThrow();
             BuildStatus atRequest = b.status;
             boolean ended;
@@ -632,6 +643,8 @@ public class BuildSubmissions {
             }
             return view(b);
         });
+        quotaMemory.forget(build.team); // the freed slot is usable at once, not after the memory's 500 ms
+        return cancelled;
     }
 
     BuildView view(Build b) {

@@ -189,6 +189,8 @@ class AccessControlIT extends IntegrationTest {
 
         assertThat(metrics.status()).isEqualTo(200);
         assertThat(metrics.body()).contains("gateway_builds_queue_depth").contains("gateway_intake_bytes");
+        // the request's own timer is kept; Spring Security's observation per filter is off (SecurityConfig)
+        assertThat(metrics.body()).contains("http_server_requests_seconds").doesNotContain("spring_security_");
     }
 
     @Test

@@ -114,6 +114,17 @@ class BuilderAbuseIT {
                 + " and details like '%team-queue-full%' and details like '%quota-a%'", Long.class)).isEqualTo(1);
         // The other team is not affected.
         assertThat(submit(qb, "quota-b/app").statusCode()).isEqualTo(202);
+
+        // Refused again at once (the replica remembers the team at its quota for 500 ms, QuotaMemory) ...
+        assertThat(submit(qa, "quota-a/app").statusCode()).isEqualTo(429);
+        // ... and a cancel frees the slot at once all the same.
+        String queued = jdbc.queryForObject("select cast(id as varchar) from build where team = 'quota-a'"
+                + " order by requested_at limit 1", String.class);
+        HttpResponse<String> cancel = send(request(qa, "/api/v1/builds/" + queued + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(202);
+        HttpResponse<String> again = submit(qa, "quota-a/app");
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
     }
 
     /**
