@@ -229,6 +229,93 @@ class EgressProxyIT extends IntegrationTest {
                 o.build)).isEqualTo(7);
     }
 
+    /**
+     * The proxy's own parser against what a hostile build step can write on its socket: each request below is
+     * answered with a 4xx (never a 2xx, never silence), reaches neither the mirror nor the canary, and the proxy
+     * serves the session's allowed fetch afterwards.
+     */
+    @Test
+    void malformedAndConfusingProxyRequestsAreRefusedAndReachNothing() throws Exception {
+        MIRROR_FILES.put("/m2/ok.txt", "ok".getBytes(StandardCharsets.UTF_8));
+        canary.clear();
+        Opened o = open("egress-a", List.of(m2()), false, null);
+        int mirrorBefore = MIRROR_REQUESTS.size();
+        try {
+            String auth = "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString((o.user() + ":"
+                    + o.session.secret()).getBytes(StandardCharsets.UTF_8)) + "\r\n";
+            String mirrorHost = "127.0.0.1:" + mirrorPort();
+            String canaryHost = "127.0.0.1:" + canary.port();
+            Map<String, String> requests = new java.util.LinkedHashMap<>();
+            requests.put("garbage", "HELLO\r\n\r\n");
+            requests.put("no target", "GET  HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("lower-case method", "get http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("HTTP/2.0", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/2.0\r\n" + auth + "\r\n");
+            requests.put("NUL in a header", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\nX-A: a\0b\r\n" + auth
+                    + "\r\n");
+            requests.put("bare CR", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\nX-A: a\rb\r\n" + auth
+                    + "\r\n");
+            requests.put("folded header", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth
+                    + " continued\r\n\r\n");
+            requests.put("a 40 KiB head", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth + "X-Big: "
+                    + "b".repeat(40 * 1024) + "\r\n\r\n");
+            requests.put("101 headers", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth
+                    + "X-H: h\r\n".repeat(101) + "\r\n");
+            requests.put("credentials not base64", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n"
+                    + "Proxy-Authorization: Basic !!!\r\n\r\n");
+            requests.put("credentials without a colon", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n"
+                    + "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString(o.user().getBytes(
+                    StandardCharsets.UTF_8)) + "\r\n\r\n");
+            requests.put("a build id that is no UUID", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n"
+                    + "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString(("build-../x:"
+                    + o.session.secret()).getBytes(StandardCharsets.UTF_8)) + "\r\n\r\n");
+            requests.put("two credentials", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth + auth
+                    + "\r\n");
+            requests.put("origin form", "GET /m2/ok.txt HTTP/1.1\r\nHost: " + mirrorHost + "\r\n" + auth + "\r\n");
+            requests.put("userinfo naming the mirror, host the canary", "GET http://" + mirrorHost + "@" + canaryHost
+                    + "/m2/ok.txt HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("backslash authority", "GET http://" + canaryHost + "\\@" + mirrorHost
+                    + "/m2/ok.txt HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("encoded NUL in the path", "GET http://" + canaryHost + "/%00 HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("a body on GET", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth
+                    + "Transfer-Encoding: chunked\r\n\r\nzz\r\n");
+            requests.put("two lengths", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth
+                    + "Content-Length: 0\r\nContent-Length: 5\r\n\r\nhello");
+            requests.put("TRACE", "TRACE http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("CONNECT without a port", "CONNECT 127.0.0.1 HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("CONNECT to the canary", "CONNECT " + canaryHost + " HTTP/1.1\r\n" + auth + "\r\n");
+            requests.put("a head that never ends", "GET http://" + mirrorHost + "/m2/ok.txt HTTP/1.1\r\n" + auth);
+            List<String> wrong = new java.util.ArrayList<>();
+            for (var r : requests.entrySet()) {
+                int status = rawStatus(r.getValue());
+                if (status < 400 || status > 499) {
+                    wrong.add(r.getKey() + " -> " + status);
+                }
+            }
+            assertThat(wrong).as("answers that are not a 4xx").isEmpty();
+            assertThat(canary.requests()).isEmpty();
+            assertThat(MIRROR_REQUESTS.subList(mirrorBefore, MIRROR_REQUESTS.size())).isEmpty();
+            // the proxy still serves the session
+            assertThat(fetch(o, m2() + "ok.txt").statusCode()).isEqualTo(200);
+        } finally {
+            o.session.close();
+        }
+    }
+
+    /** Writes the bytes, closes the writing side, and returns the status of the answer (-1: none within 10 s). */
+    private int rawStatus(String request) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", proxy.listenPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            s.shutdownOutput();
+            byte[] head = s.getInputStream().readNBytes(12);
+            String line = new String(head, StandardCharsets.ISO_8859_1);
+            return line.startsWith("HTTP/1.1 ") && line.length() == 12 ? Integer.parseInt(line.substring(9, 12)) : -1;
+        } catch (java.net.SocketTimeoutException e) {
+            return -1;
+        }
+    }
+
     @Test
     void wrongMissingOrClosedCredentialsGet407() throws Exception {
         MIRROR_FILES.put("/m2/a.txt", "a".getBytes(StandardCharsets.UTF_8));

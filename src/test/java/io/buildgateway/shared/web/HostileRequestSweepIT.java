@@ -134,7 +134,9 @@ class HostileRequestSweepIT extends IntegrationTest {
             verdict(method + " /api/v1/builds", a, Expect.REFUSED);
         }
         for (String path : List.of("/api/v1/builds/%2F..%2Fx", "/api/v1/%00", "/api/v1/builds/%C3%28",
-                "/api/v1/builds/" + "b".repeat(3000), "/api/v1/builds?a=%ff")) {
+                "/api/v1/builds/" + "b".repeat(3000), "/api/v1/builds?a=%ff", "/actuator/health?probe=%ff",
+                "/actuator/health/%2F..%2Fenv", "/actuator/prometheus?name=%00", "/actuator/env", "/actuator/heapdump",
+                "/v3/api-docs?group=%C3%28", "/swagger-ui.html?url=%zz")) {
             verdict("GET " + RawHttp.abbreviated(path) + " without a token", RawHttp.send(port, "GET", path,
                     Map.of(), null), Expect.REFUSED);
         }
