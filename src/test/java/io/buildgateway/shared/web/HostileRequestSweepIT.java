@@ -141,6 +141,15 @@ class HostileRequestSweepIT extends IntegrationTest {
                     Map.of(), null), Expect.REFUSED);
         }
         assertThat(wrong).isEmpty();
+        // a refusal is recorded once, whoever wrote it: a HEAD's refusal has no body on the wire, and the error
+        // report valve (which answers what nothing wrote to) must not record it a second time
+        for (String path : List.of("/api/v1/builds/" + UUID.randomUUID(), "/api/v1/builds?limit=0", "/api/v1/nothing",
+                "/api/v1/builds?a=%ff")) {
+            Answer head = RawHttp.send(port, "HEAD", path, Map.of("Authorization", "Bearer " + admin), null);
+            assertThat(head.status()).as(path).isBetween(400, 499);
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ?", Long.class,
+                    head.header("X-Request-Id"))).as("audit rows of HEAD " + path).isOne();
+        }
         // a path longer than the audit trail's target column is recorded cut, saying how long it was
         String longPath = "/api/v1/builds/" + "c".repeat(3000);
         Answer a = RawHttp.send(port, "GET", longPath, Map.of("Authorization", "Bearer " + admin), null);
