@@ -63,6 +63,7 @@ class QueryStringCheck extends OncePerRequestFilter {
 
     private static String decodeFault(String query, int from, int to) {
         ByteBuffer bytes = ByteBuffer.allocate(to - from);
+        boolean nonAscii = false;
         for (int i = from; i < to; i++) {
             char c = query.charAt(i);
             if (c == '%') {
@@ -73,6 +74,7 @@ class QueryStringCheck extends OncePerRequestFilter {
                 if (b == 0) {
                     return "a NUL (%00) at offset " + i;
                 }
+                nonAscii |= b < 0;
                 bytes.put(b);
                 i += 2;
             } else if (c == 0) {
@@ -82,6 +84,9 @@ class QueryStringCheck extends OncePerRequestFilter {
             } else {
                 return "a character that is not percent-encoded at offset " + i;
             }
+        }
+        if (!nonAscii) {
+            return null; // ASCII is UTF-8: most queries of every request end here, without a decoder
         }
         bytes.flip();
         try {
