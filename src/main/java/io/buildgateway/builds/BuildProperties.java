@@ -32,6 +32,10 @@ import org.springframework.validation.annotation.Validated;
  * @param retryAfterSpread how far a 429's {@code Retry-After} may lie from {@code retry-after}, as a fraction of it
  *        (0 to below 1; default 0.5: 30s gives 15–45 s), so that clients refused together do not return together
  *        ({@link RetryAfterSpread})
+ * @param retryAfterPacing a team at its quota is told to come back at paced times, spaced by how fast this replica
+ *        saw its queue drain, one after another, instead of all of them every {@code retry-after}
+ *        ({@link RetryAfterPacing}; off: every refusal gets {@code retry-after} with its spread)
+ * @param retryAfterMax the longest {@code Retry-After} pacing gives
  */
 @Validated
 @ConfigurationProperties("gateway.builds")
@@ -50,12 +54,18 @@ public record BuildProperties(
         @jakarta.validation.Valid @NotNull @DefaultValue Follow follow,
         @NotNull @DefaultValue("15s") Duration leaseCheckInterval,
         @jakarta.validation.constraints.DecimalMin("0.0") @jakarta.validation.constraints.DecimalMax(value = "1.0",
-                inclusive = false) @DefaultValue("0.5") double retryAfterSpread) {
+                inclusive = false) @DefaultValue("0.5") double retryAfterSpread,
+        @DefaultValue("true") boolean retryAfterPacing,
+        @NotNull @DefaultValue("5m") Duration retryAfterMax) {
 
     public BuildProperties {
         if (lease.compareTo(Duration.ofSeconds(3)) < 0) {
             throw new IllegalArgumentException("gateway.builds.lease (" + lease + ") must be at least 3s: the worker"
                     + " renews it every second and a lease shorter than a few heartbeats lapses on one slow one");
+        }
+        if (retryAfterMax.toSeconds() < 1) {
+            throw new IllegalArgumentException("gateway.builds.retry-after-max (" + retryAfterMax
+                    + ") must be at least 1s");
         }
         if (maxQueuedPerTeam > maxQueued) {
             throw new IllegalArgumentException("gateway.builds.max-queued-per-team (" + maxQueuedPerTeam

@@ -62,6 +62,8 @@ public class BuildSubmissions {
     private final QuotaReservations reservations = new QuotaReservations();
     /** A team found at its quota is refused again for 500 ms without a count (issue #17). */
     private final QuotaMemory quotaMemory = new QuotaMemory(500_000_000L, System::nanoTime);
+    /** When a team at its quota is told to come back (issue #17); null: the spread {@code retry-after} for all. */
+    private final RetryAfterPacing pacing;
 
     BuildSubmissions(BuildRepository builds, ContextIntake intake, PolicyEvaluator policy, BuildProperties properties,
             BuildLogs logs, BuildDispatcher dispatcher, ApplicationEventPublisher events, TransactionTemplate tx,
@@ -84,6 +86,8 @@ public class BuildSubmissions {
         this.meters = meters;
         this.clock = clock;
         this.retryAfter = new RetryAfterSpread(properties.retryAfter(), properties.retryAfterSpread());
+        this.pacing = properties.retryAfterPacing()
+                ? new RetryAfterPacing(properties.retryAfterMax().toSeconds(), System::nanoTime) : null;
     }
 
     private static final java.util.regex.Pattern DIGEST = java.util.regex.Pattern.compile("sha256:[0-9a-f]{64}");
@@ -118,7 +122,11 @@ public class BuildSubmissions {
             checkTeamQuota(team, queued.getQueuedForTeam() + reservation.others());
             checkPin(request.pinFetchesFrom(), team);
             RequestTimings.end("quota", quotaStart);
-            return receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
+            BuildView accepted = receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
+            if (pacing != null && accepted.status() == BuildStatus.QUEUED) {
+                pacing.accepted(team); // a slot of the team's quota taken: how fast its queue drains
+            }
+            return accepted;
         }
     }
 
@@ -295,7 +303,8 @@ public class BuildSubmissions {
                 + "); retry when some have started")
                 .with("team", team)
                 .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
-                .with("retryAfterSeconds", retryAfter.seconds());
+                .with("retryAfterSeconds", pacing != null ? pacing.refused(team, retryAfter.seconds())
+                        : retryAfter.seconds());
     }
 
     /**

@@ -71,7 +71,7 @@ class BuildArgRedactorTest {
                 org.springframework.util.unit.DataSize.ofBytes(1 << 20), 64, 0.5, java.time.Duration.ofDays(30),
                 new BuildProperties.Follow(4, 64, java.time.Duration.ofSeconds(15), java.time.Duration.ofMillis(250),
                         java.time.Duration.ofHours(12), java.time.Duration.ofSeconds(5)),
-                java.time.Duration.ofSeconds(15), 0.5);
+                java.time.Duration.ofSeconds(15), 0.5, true, java.time.Duration.ofMinutes(5));
         BuildLogs logs = new BuildLogs(p);
         java.util.UUID id = java.util.UUID.randomUUID();
         BuildLogs.Writer w = logs.writer(id, BuildArgRedactor.of(args("S", "s3cr3t"), n -> false));

@@ -27,7 +27,7 @@ class BuildLogsTest {
                 0.5, java.time.Duration.ofDays(30), new BuildProperties.Follow(4, 64,
                         java.time.Duration.ofSeconds(15), java.time.Duration.ofMillis(250),
                         java.time.Duration.ofHours(12), java.time.Duration.ofSeconds(5)),
-                java.time.Duration.ofSeconds(15), 0.5);
+                java.time.Duration.ofSeconds(15), 0.5, true, java.time.Duration.ofMinutes(5));
         return new BuildLogs(p);
     }
 

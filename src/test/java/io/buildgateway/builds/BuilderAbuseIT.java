@@ -81,6 +81,7 @@ class BuilderAbuseIT {
         registry.add("gateway.builds.max-queued-per-team", () -> "2");
         registry.add("gateway.builds.retry-after", () -> "7s");
         registry.add("gateway.builds.retry-after-spread", () -> "0"); // exactly 7 below; RetryAfterSpreadTest
+        registry.add("gateway.builds.retry-after-pacing", () -> "false"); // the same; RetryAfterPacingTest
         registry.add("gateway.builds.follow.max-per-caller", () -> "4");
         registry.add("gateway.builds.follow.max-total", () -> "16");
         registry.add("gateway.builds.follow.heartbeat", () -> "2s");

@@ -20,7 +20,8 @@ class LogFollowsTest {
     private final LogFollows follows = new LogFollows(new BuildProperties(Path.of("unused"), 100, 20,
             Duration.ofSeconds(30), Duration.ofMillis(500), Duration.ofSeconds(60), DataSize.ofMegabytes(10), 64, 0.5,
             Duration.ofDays(30), new BuildProperties.Follow(2, 5, Duration.ofSeconds(15), Duration.ofMillis(250),
-                    Duration.ofHours(12), Duration.ofSeconds(5)), java.time.Duration.ofSeconds(15), 0.5),
+                    Duration.ofHours(12), Duration.ofSeconds(5)), java.time.Duration.ofSeconds(15), 0.5, true,
+            Duration.ofMinutes(5)),
             null, null, JsonMapper.builder().build(), new SimpleMeterRegistry(), events::add);
 
     @Test
