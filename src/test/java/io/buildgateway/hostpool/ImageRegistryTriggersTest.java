@@ -136,19 +136,51 @@ class ImageRegistryTriggersTest {
     @Test
     void answersByTagAreReusedForTheTtlThenReadAgainAndAReTagIsSeen() {
         long[] now = {0};
+        List<Runnable> refreshes = new java.util.ArrayList<>();
         ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
-                () -> now[0]);
+                () -> now[0], refreshes::add);
         image("base/busybox", "1", "[\"RUN a\"]");
         assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
         int first = requests.size();
         assertThat(first).isEqualTo(2); // the manifest, then the config blob
         image("base/busybox", "1", "[\"RUN b\"]"); // re-tagged
-        now[0] = Duration.ofSeconds(9).toNanos();
+        now[0] = Duration.ofSeconds(4).toNanos();
         assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
         assertThat(requests).hasSize(first); // not asked again within the ttl
+        assertThat(refreshes).isEmpty(); // nor read ahead before half of it
         now[0] = Duration.ofSeconds(10).toNanos();
         assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN b");
         assertThat(requests).hasSize(first + 2);
+        assertThat(refreshes).isEmpty(); // a lapsed entry is read by the caller, who waits for it
+    }
+
+    @Test
+    void anAnswerPastHalfItsTtlIsReadAgainAheadWhileStillGivenOut() {
+        long[] now = {0};
+        List<Runnable> refreshes = new java.util.ArrayList<>();
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                () -> now[0], refreshes::add);
+        image("base/busybox", "1", "[\"RUN a\"]");
+        String ref = address + "/base/busybox:1";
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN a");
+        image("base/busybox", "1", "[\"RUN b\"]"); // re-tagged
+        now[0] = Duration.ofSeconds(6).toNanos();
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN a"); // within the ttl: given out at once
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN a");
+        assertThat(refreshes).hasSize(1); // one read ahead for both
+        assertThat(requests).hasSize(2);
+        refreshes.remove(0).run();
+        assertThat(requests).hasSize(4);
+        // the read ahead started at 6 s: at 15 s (past the first read's ttl) its answer is given without waiting
+        now[0] = Duration.ofSeconds(15).toNanos();
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN b");
+        assertThat(requests).hasSize(4);
+        // a read ahead that fails leaves the entry to lapse at its ttl; then the caller reads and fails closed
+        assertThat(refreshes).hasSize(1);
+        content.clear();
+        refreshes.remove(0).run();
+        now[0] = Duration.ofSeconds(16).toNanos();
+        assertThatThrownBy(() -> registry.onBuildTriggers(ref)).isInstanceOf(UncheckedIOException.class);
     }
 
     @Test
