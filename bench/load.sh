@@ -21,7 +21,8 @@
 # the replicas' logs, docs/operations.md "Logs"; bench/load/timings.py), LOAD_CPU=1 (CPU seconds per process group
 # and per gateway thread group during the run, bench/load/cpu.py, sampled every LOAD_CPU_INTERVAL s), LOAD_KEEP=1 (leave replicas and hosts
 # running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree),
-# LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below).
+# LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below), LOAD_SPLIT_CPUS=1
+# (the gateway side on one CPU, everything else on the others: below).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
@@ -48,8 +49,11 @@ load_hosts_down() {
   for id in ${HOST_IDS[@]+"${HOST_IDS[@]}"}; do scripts/buildhost.sh stop "$id" >/dev/null 2>&1 || true; done
   # what LOAD_HOSTS_NICE lowered (the environment's daemons outlive this run) goes back to the default priority
   for t in ${RENICED[@]+"${RENICED[@]}"}; do renice -n 0 -p "$t" >/dev/null 2>&1 || true; done
+  # and what LOAD_SPLIT_CPUS pinned may run on every CPU again
+  for p in ${SPLIT[@]+"${SPLIT[@]}"}; do taskset -a -p -c "0-$(($(nproc) - 1))" "$p" >/dev/null 2>&1 || true; done
 }
 RENICED=()
+SPLIT=()
 
 BENCH_ADMIN="load-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 bench_env "${LOAD_ENV:-}"
@@ -132,12 +136,33 @@ if [ -n "${LOAD_HOSTS_NICE:-}" ]; then
   echo "load: build hosts' daemons, registry and forwarders at nice $LOAD_HOSTS_NICE (${#RENICED[@]} threads;" \
     "LOAD_HOSTS_NICE)"
 fi
+# LOAD_SPLIT_CPUS=1 (off by default): the production topology on one machine. The gateway side (the replicas with
+# what they start, every PostgreSQL process, the load client) runs on the first CPU only; every other process of the
+# machine (the build hosts' daemons, containerd, the registries, their forwarders, and all they start) on the others.
+# In production the build hosts and the registry are machines of their own; here this keeps them off the gateway's
+# core, and gives the gateway one core of the two, less than it has without the split. Each process's affinity goes
+# back to every CPU at the end. Not comparable with a run without it: the table says which it was.
+GW_CPU=0
+CLIENT_PIN=(env)
+if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
+  CLIENT_PIN=(taskset -c "$GW_CPU")
+  HOST_CPUS=1-$(($(nproc) - 1))
+  gw_side=" ${PIDS[*]} $(pgrep -x postgres | tr '\n' ' ') $$ "
+  for p in $(ps -o pid= --ppid 2 -N | tr -d ' '); do # every process but the kernel's threads
+    case "$gw_side" in *" $p "*) continue ;; esac
+    case $p in 1 | 2) continue ;; esac
+    taskset -a -p -c "$HOST_CPUS" "$p" >/dev/null 2>&1 && SPLIT+=("$p")
+  done
+  for p in ${PIDS[@]} $(pgrep -x postgres); do taskset -a -p -c "$GW_CPU" "$p" >/dev/null 2>&1 && SPLIT+=("$p"); done
+  echo "load: the gateway side (replicas, PostgreSQL, load client) on CPU $GW_CPU, every other process (${#SPLIT[@]}" \
+    "in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS)"
+fi
 echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, $REPLICAS replicas, $HOSTS hosts" \
   "× capacity $CAPACITY; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
 rc=0
 LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
   LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
-  java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java &
+  "${CLIENT_PIN[@]}" java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java &
 client=$!
 # LOAD_CPU=1: CPU seconds per process group and per gateway thread group while the client runs (bench/load/cpu.py)
 if [ "${LOAD_CPU:-0}" = 1 ]; then
