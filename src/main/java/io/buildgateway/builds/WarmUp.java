@@ -59,8 +59,9 @@ import tools.jackson.databind.json.JsonMapper;
  * the team quota's counts, the archive's inspection and re-pack in memory ({@link ContextIntake#rehearse}: nothing
  * written to the store or counted), the policy over a bundled Dockerfile with its canonical text, the findings as
  * JSON; a lint of it; and one liveness probe over HTTP (Tomcat, the filters, the actuator, JSON). What it never does:
- * write a build row, an audit event, a token's last use or a context file, read the registry (a base's ONBUILD
- * triggers are taken as none) or run ShellCheck. A leg that fails is logged once and left out of later rounds; the
+ * write a build row, an audit event, a token's last use or a context file, or run ShellCheck. It reads the ONBUILD
+ * triggers of its sample's base (under the first approved prefix) from the registry as a submission does, cached as
+ * theirs are; if that read fails they are taken as none for the rest of the warm-up. A leg that fails is logged once and left out of later rounds; the
  * warm-up never stops the start.
  */
 @Component
@@ -75,10 +76,10 @@ class WarmUp implements ApplicationRunner {
     /**
      * What a warm-up did: rounds, how long, what ended it, each leg's count, failed legs, and readiness meanwhile:
      * the probe's HTTP status at the first round and after the last, and the application's readiness state (what
-     * the probe's {@code readinessState} member reads) at the same two moments.
+     * the probe's {@code readinessState} member reads) at the same two moments; and where the base triggers came from.
      */
     record Report(int rounds, Duration took, String endedBy, Map<String, Integer> legs, Map<String, String> failed,
-            List<Integer> readiness, List<ReadinessState> readinessStates) {
+            List<Integer> readiness, List<ReadinessState> readinessStates, String baseTriggers) {
     }
 
     private final WarmUpProperties properties;
@@ -93,13 +94,18 @@ class WarmUp implements ApplicationRunner {
     private final JdbcTemplate jdbc;
     private final ApplicationContext context;
     private final ApplicationAvailability availability;
+    /** Where the rehearsed submission's base triggers are read, as a submission reads them. */
+    private final io.buildgateway.hostpool.ImageRegistry registry;
+    /** Why the base triggers are taken as none for the rest of a warm-up (null while they are read). */
+    private volatile String triggersRefused;
     private volatile Report last;
 
     WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, BuildRepository builds,
             ContextIntake intake, PolicyEvaluator policy, PolicyProperties policyProperties,
             io.buildgateway.hostpool.BuildHosts hosts, JsonMapper json, JdbcTemplate jdbc, ApplicationContext context,
-            ApplicationAvailability availability) {
+            ApplicationAvailability availability, io.buildgateway.hostpool.ImageRegistry registry) {
         this.availability = availability;
+        this.registry = registry;
         this.properties = properties;
         this.tokens = tokens;
         this.submissions = submissions;
@@ -123,9 +129,9 @@ class WarmUp implements ApplicationRunner {
                 + " (gateway.warmup.*)", properties.maxDuration(), properties.rounds());
         Report report = rehearse(properties.maxDuration(), properties.rounds());
         last = report;
-        LOG.info("warm-up: {} rounds in {} ms, ended by {}; {}; readiness answered {} ({}) meanwhile{}",
-                report.rounds(), report.took().toMillis(), report.endedBy(), report.legs(), report.readiness(),
-                report.readinessStates(),
+        LOG.info("warm-up: {} rounds in {} ms, ended by {}; {}; base triggers {}; readiness answered {} ({})"
+                + " meanwhile{}", report.rounds(), report.took().toMillis(), report.endedBy(), report.legs(),
+                report.baseTriggers(), report.readiness(), report.readinessStates(),
                 report.failed().isEmpty() ? "" : "; left out after a failure: " + report.failed());
     }
 
@@ -138,6 +144,7 @@ class WarmUp implements ApplicationRunner {
     Report rehearse(Duration maxDuration, int maxRounds) {
         long start = System.nanoTime();
         long deadline = start + maxDuration.toNanos();
+        triggersRefused = null;
         List<Sample> samples = samples();
         GatewayPrincipal reader = new GatewayPrincipal(null, "warm-up", Set.of(Role.AUDITOR), Set.of());
         List<UUID> existing = jdbc.query("select id from build limit 1", (rs, n) -> rs.getObject(1, UUID.class));
@@ -186,7 +193,7 @@ class WarmUp implements ApplicationRunner {
                     Thread.currentThread().interrupt();
                     states.add(availability.getReadinessState());
                     return new Report(round, Duration.ofNanos(System.nanoTime() - start), "interrupt", legs, failed,
-                            readiness, states);
+                            readiness, states, triggersSource());
                 }
             }
         }
@@ -201,7 +208,12 @@ class WarmUp implements ApplicationRunner {
         }
         states.add(availability.getReadinessState());
         return new Report(round, Duration.ofNanos(System.nanoTime() - start), endedBy, legs, failed, readiness,
-                states);
+                states, triggersSource());
+    }
+
+    private String triggersSource() {
+        String refused = triggersRefused;
+        return refused == null ? "read from the registry" : "taken as none: " + refused;
     }
 
     private void tokenCheck() {
@@ -240,7 +252,7 @@ class WarmUp implements ApplicationRunner {
         io.buildgateway.shared.Digest built = intake.rehearse(sample.archive(), DOCKERFILE, uploaded -> {
             dockerfile[0] = uploaded.dockerfile();
             evaluation[0] = policy.evaluate(new PolicyEvaluator.Request(uploaded.dockerfile(), Map.of(), null, TEAM,
-                    TEAM + "/warm-up", uploaded.files(), ref -> List.of(), hosts.readsHeredocs(), Boolean.FALSE)
+                    TEAM + "/warm-up", uploaded.files(), this::baseTriggers, hosts.readsHeredocs(), Boolean.FALSE)
                     .withCacheNamespace(PolicyEvaluator.cacheNamespace(TEAM, null)));
             String canonical = evaluation[0].canonicalDockerfile();
             return (canonical != null ? canonical : uploaded.dockerfile()).getBytes(StandardCharsets.UTF_8);
@@ -262,6 +274,26 @@ class WarmUp implements ApplicationRunner {
         build.egressAllow = json.writeValueAsString(policy.egress(TEAM).allow());
         build.builtContextDigest = built.value();
         return build;
+    }
+
+    /**
+     * The rehearsal's base triggers, read from the registry as a submission reads them (its cache, its HTTP client and
+     * the registry token): a submission right after readiness then finds the base's triggers read and that code run
+     * (issue #17: in the load bench the first submissions waited 0.9-1.6 s for the first read). A read that fails
+     * (the base is not in the registry, or the registry does not answer) makes them none for the rest of the warm-up,
+     * as they were before; the warm-up never fails on it.
+     */
+    private List<String> baseTriggers(String ref) {
+        if (triggersRefused != null) {
+            return List.of();
+        }
+        try {
+            return registry.onBuildTriggers(ref);
+        } catch (RuntimeException e) {
+            triggersRefused = e.getClass().getSimpleName() + ": " + e.getMessage();
+            LOG.info("warm-up: the base triggers of {} are taken as none from now on ({})", ref, triggersRefused);
+            return List.of();
+        }
     }
 
     private void lint(Sample sample) {

@@ -35,6 +35,8 @@ class WarmUpIT extends IntegrationTest {
         assertThat(report).as("the warm-up at this context's start").isNotNull();
         assertThat(report.rounds()).isPositive();
         assertThat(report.failed()).as("legs left out after a failure").isEmpty();
+        // the sample's base (base/busybox under the first approved prefix) is in the environment's registry
+        assertThat(report.baseTriggers()).isEqualTo("read from the registry");
         assertThat(report.legs()).containsOnlyKeys("token checks", "status reads", "submissions", "lints",
                 "probe requests").allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
         // At its first round and after its last: the application refused traffic, and the probe said so.
