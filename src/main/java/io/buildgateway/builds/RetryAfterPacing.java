@@ -15,10 +15,10 @@ import java.util.function.LongSupplier;
  *
  * <p>What it never changes: whether a submission is accepted (the count under the team's lock decides, as before),
  * and a client that comes back early is simply counted again. Until this replica has seen {@link #MIN_DRAINS}
- * accepts of the team since its first refusal and within {@link #WINDOW_NANOS}, the caller's fixed Retry-After is used; a team
- * that stops being refused is back on it within the window. The answer is at most {@code maxSeconds}; refusals past
- * that all get the maximum. Per replica: with R replicas behind one address the returns arrive at up to 2R times the
- * drain, still far fewer than without pacing.
+ * accepts of the team since its first refusal and within {@link #WINDOW_NANOS}, the caller's fixed Retry-After is
+ * used; a team that stops being refused is back on it within the window. The answer is at most {@code maxSeconds};
+ * refusals past that all get the maximum. Per replica: with R replicas behind one address the returns arrive at up to
+ * 2R times the drain, still far fewer than without pacing.
  */
 final class RetryAfterPacing {
 

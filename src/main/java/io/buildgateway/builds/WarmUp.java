@@ -61,8 +61,8 @@ import tools.jackson.databind.json.JsonMapper;
  * JSON; a lint of it; and one liveness probe over HTTP (Tomcat, the filters, the actuator, JSON). What it never does:
  * write a build row, an audit event, a token's last use or a context file, or run ShellCheck. It reads the ONBUILD
  * triggers of its sample's base (under the first approved prefix) from the registry as a submission does, cached as
- * theirs are; if that read fails they are taken as none for the rest of the warm-up. A leg that fails is logged once and left out of later rounds; the
- * warm-up never stops the start.
+ * theirs are; if that read fails they are taken as none for the rest of the warm-up. A leg that fails is logged
+ * once and left out of later rounds; the warm-up never stops the start.
  */
 @Component
 @Order(Ordered.LOWEST_PRECEDENCE)
