@@ -299,13 +299,24 @@ public class ImageRegistry {
                 new CompletableFuture<>();
         CompletableFuture<List<String>> running = triggerReads.putIfAbsent(imageRef,
                 mine);
-        if (running != null) {
-            try {
-                return running.join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof RuntimeException r ? r : e;
-            }
+        if (running == null) {
+            readInto(imageRef, mine); // this caller reads; the others wait for its answer
         }
+        try {
+            return (running != null ? running : mine).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e.getCause() instanceof RuntimeException r ? r : e;
+        }
+    }
+
+    /**
+     * Reads the triggers of {@code imageRef} into the cache (as old as the read's start) and completes {@code read}
+     * with them or with the failure, which is not cached; then the read is no longer under way.
+     */
+    private void readInto(String imageRef, CompletableFuture<List<String>> read) {
         try {
             long readAt = nanoTime.getAsLong();
             List<String> triggers = readOnBuildTriggers(imageRef);
@@ -313,13 +324,11 @@ public class ImageRegistry {
                 triggerCache.clear();
             }
             triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
-            mine.complete(triggers);
-            return triggers;
+            read.complete(triggers);
         } catch (RuntimeException | Error e) {
-            mine.completeExceptionally(e);
-            throw e;
+            read.completeExceptionally(e);
         } finally {
-            triggerReads.remove(imageRef, mine);
+            triggerReads.remove(imageRef, read);
         }
     }
 
@@ -336,23 +345,8 @@ public class ImageRegistry {
         if (triggerReads.putIfAbsent(imageRef, mine) != null) {
             return; // a read is under way already
         }
-        Runnable read = () -> {
-            try {
-                long readAt = nanoTime.getAsLong();
-                List<String> triggers = readOnBuildTriggers(imageRef);
-                if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
-                    triggerCache.clear();
-                }
-                triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
-                mine.complete(triggers);
-            } catch (RuntimeException | Error e) {
-                mine.completeExceptionally(e);
-            } finally {
-                triggerReads.remove(imageRef, mine);
-            }
-        };
         try {
-            refresher.execute(read);
+            refresher.execute(() -> readInto(imageRef, mine));
         } catch (java.util.concurrent.RejectedExecutionException full) {
             // never the case with the bounded cache; if it were, the entry lapses and is read by a caller as before
             mine.completeExceptionally(full);
