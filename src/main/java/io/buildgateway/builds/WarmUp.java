@@ -98,6 +98,10 @@ class WarmUp implements ApplicationRunner {
     private final io.buildgateway.hostpool.ImageRegistry registry;
     /** Why the base triggers are taken as none for the rest of a warm-up (null while they are read). */
     private volatile String triggersRefused;
+    /** With {@code gateway.hostpool.base-triggers-ttl} 0, the warm-up reads the base's triggers this often at most. */
+    static final int UNCACHED_TRIGGER_READS = 10;
+    private int uncachedTriggerReads;
+    private List<String> lastTriggers = List.of();
     private volatile Report last;
 
     WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, BuildRepository builds,
@@ -145,6 +149,7 @@ class WarmUp implements ApplicationRunner {
         long start = System.nanoTime();
         long deadline = start + maxDuration.toNanos();
         triggersRefused = null;
+        uncachedTriggerReads = 0;
         List<Sample> samples = samples();
         GatewayPrincipal reader = new GatewayPrincipal(null, "warm-up", Set.of(Role.AUDITOR), Set.of());
         List<UUID> existing = jdbc.query("select id from build limit 1", (rs, n) -> rs.getObject(1, UUID.class));
@@ -287,8 +292,16 @@ class WarmUp implements ApplicationRunner {
         if (triggersRefused != null) {
             return List.of();
         }
+        if (!registry.reusesTriggers()) {
+            // base-triggers-ttl 0: every call reads the registry; a few reads run that code, not one per round
+            if (uncachedTriggerReads >= UNCACHED_TRIGGER_READS) {
+                return lastTriggers;
+            }
+            uncachedTriggerReads++;
+        }
         try {
-            return registry.onBuildTriggers(ref);
+            lastTriggers = registry.onBuildTriggers(ref);
+            return lastTriggers;
         } catch (RuntimeException e) {
             triggersRefused = e.getClass().getSimpleName() + ": " + e.getMessage();
             LOG.info("warm-up: the base triggers of {} are taken as none from now on ({})", ref, triggersRefused);

@@ -125,6 +125,11 @@ public class ImageRegistry {
     public record Manifest(String mediaType, String digest, byte[] body) {
     }
 
+    /** Whether {@link #onBuildTriggers} reuses an answer by tag ({@code gateway.hostpool.base-triggers-ttl} not 0). */
+    public boolean reusesTriggers() {
+        return !triggersTtl.isZero();
+    }
+
     /** {@code host[:port]} of the registry, as image references name it. */
     public String address() {
         return registry.address();
