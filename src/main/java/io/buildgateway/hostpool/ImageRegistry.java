@@ -99,17 +99,12 @@ public class ImageRegistry {
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
             LongSupplier nanoTime) {
-        this(properties, json, triggersTtl, nanoTime, new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS,
-                new java.util.concurrent.ArrayBlockingQueue<>(TRIGGER_CACHE_ENTRIES),
-                DaemonThreads.named("base-triggers-refresh")));
+        this(properties, json, triggersTtl, nanoTime, refreshPool());
     }
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
             LongSupplier nanoTime, java.util.concurrent.Executor refresher) {
         this.refresher = refresher;
-        if (refresher instanceof ThreadPoolExecutor pool) {
-            pool.allowCoreThreadTimeOut(true);
-        }
         this.registry = properties.registry();
         this.api = registry.apiUrl();
         this.json = json;
@@ -123,6 +118,15 @@ public class ImageRegistry {
 
     /** A manifest as stored: its media type, digest and exact bytes. */
     public record Manifest(String mediaType, String digest, byte[] body) {
+    }
+
+    /** One thread for the reads ahead ({@link #refreshAhead}), gone when idle; a queue as long as the cache. */
+    private static ThreadPoolExecutor refreshPool() {
+        ThreadPoolExecutor pool = new ThreadPoolExecutor(1, 1, 30, TimeUnit.SECONDS,
+                new java.util.concurrent.ArrayBlockingQueue<>(TRIGGER_CACHE_ENTRIES),
+                DaemonThreads.named("base-triggers-refresh"));
+        pool.allowCoreThreadTimeOut(true);
+        return pool;
     }
 
     /** Whether {@link #onBuildTriggers} reuses an answer by tag ({@code gateway.hostpool.base-triggers-ttl} not 0). */

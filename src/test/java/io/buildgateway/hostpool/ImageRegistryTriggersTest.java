@@ -133,12 +133,19 @@ class ImageRegistryTriggersTest {
                 .isInstanceOf(UncheckedIOException.class);
     }
 
+    /** The clock the registries of {@link #tenSecondTtl} read, in nanoseconds. */
+    private final long[] now = {0};
+    /** The reads ahead those registries asked for, run only when a test runs them. */
+    private final List<Runnable> refreshes = new java.util.ArrayList<>();
+
+    private ImageRegistry tenSecondTtl() {
+        return new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10), () -> now[0],
+                refreshes::add);
+    }
+
     @Test
     void answersByTagAreReusedForTheTtlThenReadAgainAndAReTagIsSeen() {
-        long[] now = {0};
-        List<Runnable> refreshes = new java.util.ArrayList<>();
-        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
-                () -> now[0], refreshes::add);
+        ImageRegistry registry = tenSecondTtl();
         image("base/busybox", "1", "[\"RUN a\"]");
         assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN a");
         int first = requests.size();
@@ -156,10 +163,7 @@ class ImageRegistryTriggersTest {
 
     @Test
     void anAnswerPastHalfItsTtlIsReadAgainAheadWhileStillGivenOut() {
-        long[] now = {0};
-        List<Runnable> refreshes = new java.util.ArrayList<>();
-        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
-                () -> now[0], refreshes::add);
+        ImageRegistry registry = tenSecondTtl();
         image("base/busybox", "1", "[\"RUN a\"]");
         String ref = address + "/base/busybox:1";
         assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN a");
