@@ -147,13 +147,14 @@ CLIENT_PIN=(env)
 if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
   CLIENT_PIN=(taskset -c "$GW_CPU")
   HOST_CPUS=1-$(($(nproc) - 1))
-  gw_side=" ${PIDS[*]} $(pgrep -x postgres | tr '\n' ' ') $$ "
+  mapfile -t gw_pids < <(printf '%s\n' "${PIDS[@]}"; pgrep -x postgres)
+  gw_side=" ${gw_pids[*]} $$ "
   for p in $(ps -o pid= --ppid 2 -N | tr -d ' '); do # every process but the kernel's threads
     case "$gw_side" in *" $p "*) continue ;; esac
     case $p in 1 | 2) continue ;; esac
     taskset -a -p -c "$HOST_CPUS" "$p" >/dev/null 2>&1 && SPLIT+=("$p")
   done
-  for p in ${PIDS[@]} $(pgrep -x postgres); do taskset -a -p -c "$GW_CPU" "$p" >/dev/null 2>&1 && SPLIT+=("$p"); done
+  for p in "${gw_pids[@]}"; do taskset -a -p -c "$GW_CPU" "$p" >/dev/null 2>&1 && SPLIT+=("$p"); done
   echo "load: the gateway side (replicas, PostgreSQL, load client) on CPU $GW_CPU, every other process (${#SPLIT[@]}" \
     "in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS)"
 fi
