@@ -26,6 +26,8 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -126,6 +128,42 @@ class BuilderAbuseIT {
         assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(202);
         HttpResponse<String> again = submit(qa, "quota-a/app");
         assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+    }
+
+    /**
+     * A team's submissions arriving together: exactly its quota is accepted, each accepted one has its row and its
+     * {@code build.queued} event, each refused one its {@code http.refused} event, and the chain stays valid (the
+     * count under the team's lock and the audit chain's lock meet in one transaction; issue #17).
+     */
+    @Test
+    @Order(1)
+    void aTeamsSubmissionsArrivingTogetherAreAcceptedExactlyToItsQuotaEachWithItsEvent() throws Exception {
+        String token = builder("quota-race");
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        List<Integer> statuses;
+        try {
+            List<CompletableFuture<Integer>> sent = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                sent.add(CompletableFuture.supplyAsync(() -> submit(token, "quota-race/app").statusCode(), pool));
+            }
+            statuses = new ArrayList<>();
+            for (CompletableFuture<Integer> f : sent) {
+                statuses.add(f.get(60, TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+
+        assertThat(statuses).containsOnly(202, 429);
+        assertThat(statuses.stream().filter(s -> s == 202).count()).isEqualTo(2);
+        assertThat(jdbc.queryForObject("select count(*) from build where team = 'quota-race'", Long.class))
+                .isEqualTo(2);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'build.queued'"
+                + " and details like '%quota-race%'", Long.class)).isEqualTo(2);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
+                + " and details like '%team-queue-full%' and details like '%quota-race%'", Long.class)).isEqualTo(6);
+        JsonNode verified = json.readTree(get(ADMIN_SECRET, "/api/v1/audit/verify").body());
+        assertThat(verified.path("valid").asBoolean()).as(verified.toString()).isTrue();
     }
 
     /**
