@@ -10,7 +10,10 @@ phase, in milliseconds. With --slow N it also prints the N slowest requests as l
 are summarised twice: those that started in the first S seconds after the first submission of all files started
 (`POST /api/v1/builds`; a run's cold start: the replicas' JIT, empty caches, the first burst) and those that started
 after it; a request's start is its line's leading ISO timestamp (Spring Boot's default log pattern, written when it
-ended) less its total. Requests before the first submission (the bench's token set-up) are left out.
+ended) less its total. Requests before the first submission (the bench's token set-up) are left out. Each group
+with phases also gets "unmarked": a request's total less its top-level phases (the policy check's parse, triggers,
+rules and canonical are inside "lint"), the time no mark covers: the filters and the framework, the response, and
+whatever waits between the marks.
 """
 from datetime import datetime
 import re
@@ -18,6 +21,8 @@ import sys
 
 LINE = re.compile(r"timing (\S+) (\S+) (\d{3}) total=([\d.]+)((?: [a-z]+=[\d.]+)*)(?: (\S+))?\s*$")
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)")
+# Phases the submission marks inside its "lint" phase (the policy check's parts): left out of "unmarked".
+NESTED = {"parse", "triggers", "rules", "canonical"}
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|sha256:[0-9a-f]{64}")
 
 
@@ -50,9 +55,13 @@ def summarise(lines, slow):
         key = (method, ID.sub("{id}", path.split("?")[0]), status[0] + "xx" + (" " + note if note else ""))
         g = groups.setdefault(key, {})
         g.setdefault("total", []).append(float(total))
+        marked = 0.0
         for part in phases.split():
             phase, ms = part.split("=")
             g.setdefault(phase, []).append(float(ms))
+            marked += 0 if phase in NESTED else float(ms)
+        if phases:
+            g.setdefault("unmarked", []).append(float(total) - marked)
         requests.append((float(total), raw.strip()))
     if not groups:
         print("no timing lines (is logger io.buildgateway.timing at DEBUG?)")

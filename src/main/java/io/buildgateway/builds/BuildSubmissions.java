@@ -144,7 +144,9 @@ public class BuildSubmissions {
         // the lock below, each after ~0.7 s of CPU for lint and re-pack. The decision itself stays under the lock.
         // The upload is left to context retention, as the lock's refusal leaves it: another submission of the same
         // bytes may be between its upload and its insert.
+        long recountStart = RequestTimings.start();
         checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team) + reservation.others());
+        RequestTimings.end("recount", recountStart);
         long lintStart = RequestTimings.start();
         UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
