@@ -80,6 +80,12 @@ public class ImageRegistry {
             new ConcurrentHashMap<>();
     /** Where an answer by tag past half its ttl is read again while it is still given out. */
     private final java.util.concurrent.Executor refresher;
+    /** When each reference by tag was last asked for ({@link #keepWarm}); cleared with the cache. */
+    private final Map<String, Long> askedAt = new ConcurrentHashMap<>();
+    /** How long after it was last asked for an answer by tag is still read ahead without a caller; zero: never. */
+    private final long keepWarmNanos;
+    /** Runs {@link #keepWarm} while the ttl and the window are not zero; null otherwise. */
+    private final java.util.concurrent.ScheduledExecutorService keepWarmTicker;
     /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
     static final int TRIGGER_CACHE_ENTRIES = 256;
 
@@ -93,8 +99,10 @@ public class ImageRegistry {
     @org.springframework.beans.factory.annotation.Autowired
     ImageRegistry(HostPoolProperties properties, JsonMapper json,
             @org.springframework.beans.factory.annotation.Value("${gateway.hostpool.base-triggers-ttl:10s}")
-            Duration triggersTtl) {
-        this(properties, json, triggersTtl, System::nanoTime);
+            Duration triggersTtl,
+            @org.springframework.beans.factory.annotation.Value("${gateway.hostpool.base-triggers-keep-warm:10m}")
+            Duration keepWarm) {
+        this(properties, json, triggersTtl, System::nanoTime, refreshPool(), keepWarm, true);
     }
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
@@ -104,6 +112,20 @@ public class ImageRegistry {
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
             LongSupplier nanoTime, java.util.concurrent.Executor refresher) {
+        this(properties, json, triggersTtl, nanoTime, refresher, Duration.ZERO, false);
+    }
+
+    /**
+     * With {@code tick} the {@link #keepWarm} pass runs by itself every quarter of the ttl on a daemon thread of its
+     * own; without it (tests) only when called.
+     */
+    ImageRegistry(HostPoolProperties properties, JsonMapper json, Duration triggersTtl,
+            LongSupplier nanoTime, java.util.concurrent.Executor refresher, Duration keepWarm, boolean tick) {
+        if (keepWarm == null || keepWarm.isNegative()) {
+            throw new IllegalArgumentException("gateway.hostpool.base-triggers-keep-warm must not be negative: "
+                    + keepWarm);
+        }
+        this.keepWarmNanos = keepWarm.toNanos();
         this.refresher = refresher;
         this.registry = properties.registry();
         this.api = registry.apiUrl();
@@ -114,6 +136,50 @@ public class ImageRegistry {
         }
         this.triggersTtl = triggersTtl;
         this.nanoTime = nanoTime;
+        if (tick && !triggersTtl.isZero() && keepWarmNanos > 0) {
+            long period = Math.max(1, triggersTtl.toMillis() / 4);
+            keepWarmTicker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                    DaemonThreads.named("base-triggers-keep-warm"));
+            keepWarmTicker.scheduleWithFixedDelay(this::keepWarm, period, period, TimeUnit.MILLISECONDS);
+        } else {
+            keepWarmTicker = null;
+        }
+    }
+
+    @jakarta.annotation.PreDestroy
+    void stopKeepingWarm() {
+        if (keepWarmTicker != null) {
+            keepWarmTicker.shutdownNow();
+        }
+    }
+
+    /**
+     * Reads ahead, as a caller past half the ttl would ({@link #refreshAhead}), every answer by tag that is past half
+     * its ttl and was asked for within {@code gateway.hostpool.base-triggers-keep-warm} (default 10 min), though
+     * nobody asks now. So an entry does not lapse between bursts of submissions, nor between the warm-up, which asks
+     * for its sample base before readiness, and the first submissions (issue #17: the load bench's first burst came
+     * more than a ttl after replica A's warm-up, and its accepted submissions waited 0.2–0.4 s for the registry
+     * together). What a caller is given is unchanged: an answer at most a ttl old. An idle gateway stops reading a
+     * window after the last submission; a failed read leaves the entry to lapse, and the next pass tries again.
+     */
+    void keepWarm() {
+        if (keepWarmNanos == 0 || triggersTtl.isZero()) {
+            return;
+        }
+        long now = nanoTime.getAsLong();
+        long half = triggersTtl.toNanos() / 2;
+        try {
+            askedAt.forEach((ref, asked) -> {
+                CachedTriggers cached = triggerCache.get(ref);
+                if (now - asked > keepWarmNanos) {
+                    askedAt.remove(ref, asked); // not asked for a window: left to lapse
+                } else if (cached != null && now - cached.readAt() >= half) {
+                    refreshAhead(ref);
+                }
+            });
+        } catch (RuntimeException e) {
+            log.warn("keeping the base triggers warm failed; the next pass tries again", e);
+        }
     }
 
     /** A manifest as stored: its media type, digest and exact bytes. */
@@ -282,13 +348,20 @@ public class ImageRegistry {
     public List<String> onBuildTriggers(String imageRef) {
         boolean byDigest = imageRef != null && imageRef.contains("@sha256:");
         boolean reuse = byDigest || !triggersTtl.isZero();
+        long now = nanoTime.getAsLong();
+        if (!byDigest && reuse && keepWarmNanos > 0) {
+            if (askedAt.size() >= TRIGGER_CACHE_ENTRIES) {
+                askedAt.clear(); // bounded as the cache, whatever references are asked for
+            }
+            askedAt.put(imageRef, now);
+        }
         if (reuse) {
             CachedTriggers cached = triggerCache.get(imageRef);
             if (cached != null) {
                 if (byDigest) {
                     return cached.triggers();
                 }
-                long age = nanoTime.getAsLong() - cached.readAt();
+                long age = now - cached.readAt();
                 if (age < triggersTtl.toNanos()) {
                     if (age >= triggersTtl.toNanos() / 2) {
                         refreshAhead(imageRef);
@@ -331,6 +404,7 @@ public class ImageRegistry {
             List<String> triggers = readOnBuildTriggers(imageRef);
             if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
                 triggerCache.clear();
+                askedAt.clear();
             }
             triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
             read.complete(triggers);

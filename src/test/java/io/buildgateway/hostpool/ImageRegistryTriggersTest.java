@@ -144,6 +144,56 @@ class ImageRegistryTriggersTest {
     }
 
     @Test
+    void anAnswerAskedForWithinTheWindowIsReadAheadWithoutACallerAndLeftToLapseAfterIt() {
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                () -> now[0], refreshes::add, Duration.ofMinutes(10), false);
+        image("base/busybox", "1", "[\"RUN a\"]");
+        String ref = address + "/base/busybox:1";
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN a"); // asked for at 0 s: read by the caller
+        image("base/busybox", "1", "[\"RUN b\"]"); // re-tagged
+
+        now[0] = Duration.ofSeconds(4).toNanos();
+        registry.keepWarm();
+        assertThat(refreshes).isEmpty(); // before half the ttl nothing is read
+
+        now[0] = Duration.ofSeconds(5).toNanos();
+        registry.keepWarm();
+        registry.keepWarm();
+        assertThat(refreshes).hasSize(1); // past half the ttl: one read ahead, though nobody asked since 0 s
+        refreshes.remove(0).run();
+        assertThat(requests).hasSize(4);
+        // at 14 s the first read has lapsed; the answer read at 5 s is given without waiting, and it is the new one
+        now[0] = Duration.ofSeconds(14).toNanos();
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN b");
+        assertThat(requests).hasSize(4);
+        assertThat(refreshes).hasSize(1); // that caller found it past half the ttl: read ahead as before
+        refreshes.remove(0).run();
+        assertThat(requests).hasSize(6);
+
+        // last asked at 14 s: ten minutes later it is no longer read ahead, and it lapses
+        now[0] = Duration.ofSeconds(14).plusMinutes(10).plusSeconds(1).toNanos();
+        registry.keepWarm();
+        registry.keepWarm();
+        assertThat(refreshes).isEmpty();
+        assertThat(registry.onBuildTriggers(ref)).containsExactly("RUN b"); // read by the caller again
+        assertThat(requests).hasSize(8);
+        assertThat(refreshes).isEmpty();
+    }
+
+    @Test
+    void withoutAWindowNothingIsReadAheadWithoutACaller() {
+        ImageRegistry registry = tenSecondTtl();
+        image("base/busybox", "1", "[\"RUN a\"]");
+        registry.onBuildTriggers(address + "/base/busybox:1");
+        now[0] = Duration.ofSeconds(9).toNanos();
+        registry.keepWarm();
+        assertThat(refreshes).isEmpty();
+        assertThatThrownBy(() -> new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                () -> 0L, Runnable::run, Duration.ofSeconds(-1), false)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("base-triggers-keep-warm");
+    }
+
+    @Test
     void answersByTagAreReusedForTheTtlThenReadAgainAndAReTagIsSeen() {
         ImageRegistry registry = tenSecondTtl();
         image("base/busybox", "1", "[\"RUN a\"]");
