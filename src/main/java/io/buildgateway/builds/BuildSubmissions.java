@@ -119,7 +119,7 @@ public class BuildSubmissions {
                         + properties.maxQueued() + " queued); retry later")
                         .with("retryAfterSeconds", retryAfter.seconds());
             }
-            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.others());
+            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.before());
             checkPin(request.pinFetchesFrom(), team);
             RequestTimings.end("quota", quotaStart);
             BuildView accepted = receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
@@ -145,7 +145,7 @@ public class BuildSubmissions {
         // The upload is left to context retention, as the lock's refusal leaves it: another submission of the same
         // bytes may be between its upload and its insert.
         long recountStart = RequestTimings.start();
-        checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team) + reservation.others());
+        checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team) + reservation.before());
         RequestTimings.end("recount", recountStart);
         long lintStart = RequestTimings.start();
         UUID id = UUID.randomUUID();
@@ -240,6 +240,9 @@ public class BuildSubmissions {
             events.publishEvent(new AuditRecord(evaluation.passed() ? "build.queued" : "build.rejected",
                     "build/" + build.id, evaluation.passed() ? Outcome.SUCCESS : Outcome.REJECTED, details, info));
             RequestTimings.end("audit", auditStart);
+            // Ended before the commit, not after the request: once the row is committed the team's other submissions
+            // count it, and they must not also count it as under way (QuotaReservations).
+            reservation.close();
             commitStart[0] = RequestTimings.start();
         });
         RequestTimings.end("commit", commitStart[0]);

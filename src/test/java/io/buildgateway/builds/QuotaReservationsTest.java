@@ -14,22 +14,46 @@ import org.junit.jupiter.api.Test;
 class QuotaReservationsTest {
 
     @Test
-    void aReservationCountsUntilClosedAndOnlyForItsTeam() {
+    void aReservationCountsTheEarlierOnesOfItsTeamUntilTheyAreClosed() {
         QuotaReservations r = new QuotaReservations();
         QuotaReservations.Reservation a1 = r.reserve("a");
-        QuotaReservations.Reservation a2 = r.reserve("a");
         QuotaReservations.Reservation b1 = r.reserve("b");
+        QuotaReservations.Reservation a2 = r.reserve("a");
+        QuotaReservations.Reservation a3 = r.reserve("a");
+        assertThat(r.held("a")).isEqualTo(3);
+        assertThat(a1.before()).isZero(); // the later ones are not counted: two under way never count each other
+        assertThat(a2.before()).isEqualTo(1);
+        assertThat(a3.before()).isEqualTo(2);
+        assertThat(b1.before()).isZero();
+        a1.close(); // recorded: from now on the database counts it
+        a1.close(); // once only
         assertThat(r.held("a")).isEqualTo(2);
-        assertThat(a1.others()).isEqualTo(1);
-        assertThat(b1.others()).isZero();
+        assertThat(a2.before()).isZero();
+        assertThat(a3.before()).isEqualTo(1);
         a2.close();
-        a2.close(); // once only
-        assertThat(r.held("a")).isEqualTo(1);
-        assertThat(a1.others()).isZero();
-        a1.close();
+        a3.close();
         b1.close();
         assertThat(r.held("a")).isZero();
         assertThat(r.held("b")).isZero();
+        assertThat(r.reserve("a").before()).isZero();
+    }
+
+    /**
+     * The recount after the upload, as BuildSubmissions makes it: of a team's submissions under way, the earliest ones
+     * up to the free slots always go on, whichever of them counts first. When each counted all the others, two under
+     * way with one free slot refused each other.
+     */
+    @Test
+    void theEarliestSubmissionsUnderWayUpToTheFreeSlotsAreNeverRefusedByTheLaterOnes() {
+        QuotaReservations r = new QuotaReservations();
+        int quota = 2;
+        int queued = 1;
+        QuotaReservations.Reservation first = r.reserve("t");
+        QuotaReservations.Reservation second = r.reserve("t");
+        assertThat(queued + second.before() >= quota).isTrue(); // the later one is refused ...
+        assertThat(queued + first.before() >= quota).isFalse(); // ... the earlier one goes on, in either order
+        second.close();
+        first.close();
     }
 
     /** What BuildSubmissions does with it: reserve, count, refuse at the quota; at most the free slots go on. */
@@ -47,7 +71,7 @@ class QuotaReservationsTest {
                 results.add(pool.submit(() -> {
                     go.await();
                     try (QuotaReservations.Reservation mine = r.reserve("flood")) {
-                        if (queued + mine.others() >= quota) {
+                        if (queued + mine.before() >= quota) {
                             return false; // 429 at the cheap check
                         }
                         inside.await(5, TimeUnit.SECONDS); // the costly part, still under way for everyone
