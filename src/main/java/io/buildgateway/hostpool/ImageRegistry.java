@@ -163,9 +163,7 @@ public class ImageRegistry {
      * window after the last submission; a failed read leaves the entry to lapse, and the next pass tries again.
      */
     void keepWarm() {
-        if (keepWarmNanos == 0 || triggersTtl.isZero()) {
-            return;
-        }
+        // With the window or the ttl at 0 nothing is in askedAt (onBuildTriggers records no asks then): no reads.
         long now = nanoTime.getAsLong();
         long half = triggersTtl.toNanos() / 2;
         try {
