@@ -39,6 +39,8 @@ public class AuditTrail {
      */
     static final long CHAIN_LOCK = 0x6267775f61756469L; // "bgw_audi"
     private static final Object COMMIT_HOOKED = new Object();
+    /** The transaction's appended events, logged at its commit ({@link #logged}). */
+    private static final Object PENDING_LOG = new Object();
 
     private final JdbcTemplate jdbc;
     private final Clock clock;
@@ -87,6 +89,7 @@ public class AuditTrail {
                 unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
                 canonical[0], canonical[1]);
         checked(appended);
+        logged(List.of(appended));
         hookCommit();
         return appended;
     }
@@ -129,7 +132,7 @@ public class AuditTrail {
 
     /**
      * Checks the hash the database computed against {@link AuditChain#hash}: inside a transaction a disagreement
-     * rolls it back; alone, the event committed already and verify will name it. Logs the appended event.
+     * rolls it back; alone, the event committed already and verify will name it.
      */
     private static void checked(AuditEvent appended) {
         String expected = AuditChain.hash(appended.prevHash(), appended);
@@ -137,8 +140,46 @@ public class AuditTrail {
             throw new IllegalStateException("audit event " + appended.seq() + ": the database computed hash "
                     + appended.hash() + ", the gateway " + expected);
         }
-        log.info("audit seq={} actor={} action={} target={} outcome={}", appended.seq(), appended.actor(),
-                appended.action(), appended.target(), appended.outcome());
+    }
+
+    /**
+     * Logs appended events once they are durable: at once for a statement that committed itself, at the commit of the
+     * transaction that appended them otherwise. An event whose transaction rolls back is not in the chain, and its
+     * sequence number goes to the next event; logging it at the append named one seq twice in the log, for two
+     * different events (issue #17: seen while a submission's transaction could roll back after its append). Such
+     * events are logged at debug as rolled back.
+     */
+    private static void logged(List<AuditEvent> appended) {
+        if (!TransactionSynchronizationManager.isActualTransactionActive()
+                || !TransactionSynchronizationManager.isSynchronizationActive()) {
+            appended.forEach(AuditTrail::logCommitted);
+            return;
+        }
+        @SuppressWarnings("unchecked")
+        List<AuditEvent> pending = (List<AuditEvent>) TransactionSynchronizationManager.getResource(PENDING_LOG);
+        if (pending == null) {
+            List<AuditEvent> events = new ArrayList<>();
+            pending = events;
+            TransactionSynchronizationManager.bindResource(PENDING_LOG, events);
+            TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
+                @Override
+                public void afterCompletion(int status) {
+                    TransactionSynchronizationManager.unbindResourceIfPossible(PENDING_LOG);
+                    if (status == STATUS_COMMITTED) {
+                        events.forEach(AuditTrail::logCommitted);
+                    } else if (log.isDebugEnabled()) {
+                        events.forEach(e -> log.debug("audit seq={} action={} target={} rolled back with its"
+                                + " transaction (not in the chain)", e.seq(), e.action(), e.target()));
+                    }
+                }
+            });
+        }
+        pending.addAll(appended);
+    }
+
+    private static void logCommitted(AuditEvent e) {
+        log.info("audit seq={} actor={} action={} target={} outcome={}", e.seq(), e.actor(), e.action(), e.target(),
+                e.outcome());
     }
 
     /**
@@ -195,6 +236,7 @@ public class AuditTrail {
             checked(a);
             out.add(a);
         }
+        logged(out);
         hookCommit();
         return out;
     }
