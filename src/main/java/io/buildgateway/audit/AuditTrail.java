@@ -1,6 +1,7 @@
 package io.buildgateway.audit;
 
 import io.buildgateway.shared.AuditRecord;
+import io.buildgateway.shared.GroupCommit;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -46,19 +47,33 @@ public class AuditTrail {
     private final Clock clock;
     private final List<Runnable> afterCommit = new CopyOnWriteArrayList<>();
 
-    private final GroupCommit alone;
+    private final GroupCommit<AuditRecord, AuditEvent> alone;
 
     AuditTrail(JdbcTemplate jdbc, Clock clock) {
         this.jdbc = jdbc;
         this.clock = clock;
         TransactionTemplate own = new TransactionTemplate(new DataSourceTransactionManager(jdbc.getDataSource()));
-        this.alone = new GroupCommit(batch -> own.execute(status -> appendAll(batch)), this::appendHere);
+        this.alone = new GroupCommit<>(batch -> own.execute(status -> appendAll(batch)), this::appendHere);
     }
 
     @EventListener
     @Transactional(propagation = Propagation.SUPPORTS)
     public void on(AuditRecord record) {
         append(record);
+    }
+
+    /** A batch in the publisher's transaction: one statement ({@link #appendAll}); outside one, each on its own. */
+    @EventListener
+    @Transactional(propagation = Propagation.SUPPORTS)
+    public void on(AuditRecord.Batch batch) {
+        if (batch.records().isEmpty()) {
+            return;
+        }
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
+            batch.records().forEach(this::append);
+            return;
+        }
+        appendAll(batch.records());
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.buildgateway.shared;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -13,5 +14,15 @@ public record AuditRecord(String action, String target, Outcome outcome, Map<Str
     public AuditRecord {
         details = details == null ? Map.of() : details;
         request = request == null ? RequestInfo.system() : request;
+    }
+
+    /**
+     * Several records published together in the transaction of their changes, appended in their order with one
+     * statement (a group commit of submissions: one round trip under the chain's lock instead of one per record).
+     */
+    public record Batch(List<AuditRecord> records) {
+        public Batch {
+            records = List.copyOf(records);
+        }
     }
 }

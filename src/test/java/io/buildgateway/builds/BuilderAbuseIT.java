@@ -66,6 +66,8 @@ class BuilderAbuseIT {
     @Autowired
     BuildRepository builds;
     @Autowired
+    BuildSubmissions submissions;
+    @Autowired
     org.springframework.transaction.support.TransactionTemplate tx;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -164,6 +166,67 @@ class BuilderAbuseIT {
                 + " and details like '%team-queue-full%' and details like '%quota-race%'", Long.class)).isEqualTo(6);
         JsonNode verified = json.readTree(get(ADMIN_SECRET, "/api/v1/audit/verify").body());
         assertThat(verified.path("valid").asBoolean()).as(verified.toString()).isTrue();
+    }
+
+    /**
+     * The group commit of a team's accepted submissions (issue #17), asked directly: a batch that arrives together
+     * takes the quota's free slots in its order of arrival, each row with its {@code build.queued} event (appended
+     * one after another by one statement), the rest refused as alone they would be, and every reservation ended. A
+     * batch with a row the database refuses leaves nothing behind: no row and no event of the batch.
+     */
+    @Test
+    @Order(1)
+    void aBatchOfOneTeamTakesTheFreeSlotsInArrivalOrderAndABadRowTakesNothingWithIt() {
+        QuotaReservations reservations = new QuotaReservations();
+        List<BuildSubmissions.Recording> batch = List.of(recording("batch-direct", "t0", reservations),
+                recording("batch-direct", "t1", reservations), recording("batch-direct", "t2", reservations));
+
+        List<BuildSubmissions.Recorded> out = submissions.recordTogether(batch);
+
+        assertThat(out).extracting(BuildSubmissions.Recorded::batched).containsExactly(true, true, true);
+        assertThat(out.get(0).refused()).isNull();
+        assertThat(out.get(1).refused()).isNull();
+        assertThat(out.get(2).refused()).isNotNull();
+        assertThat(out.get(2).refused().status()).isEqualTo(429);
+        assertThat(out.get(2).refused().getMessage()).contains("batch-direct");
+        assertThat(jdbc.queryForList("select tag from build where team = 'batch-direct' order by tag", String.class))
+                .containsExactly("t0", "t1");
+        List<Map<String, Object>> events = jdbc.queryForList("select seq, target from audit_event"
+                + " where action = 'build.queued' and details like '%batch-direct%' order by seq");
+        assertThat(events).extracting(e -> e.get("target")).containsExactly("build/" + batch.get(0).build().id,
+                "build/" + batch.get(1).build().id);
+        assertThat((Long) events.get(1).get("seq")).isEqualTo((Long) events.get(0).get("seq") + 1);
+        assertThat(reservations.held("batch-direct")).isZero();
+
+        BuildSubmissions.Recording bad = recording("batch-bad", "x".repeat(200), reservations); // tag: 128 at most
+        List<BuildSubmissions.Recording> failing = List.of(recording("batch-bad", "good", reservations), bad);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> submissions.recordTogether(failing))
+                .isInstanceOf(org.springframework.dao.DataAccessException.class);
+        assertThat(jdbc.queryForObject("select count(*) from build where team = 'batch-bad'", Long.class)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where details like '%batch-bad%'",
+                Long.class)).isZero();
+        JsonNode verified = json.readTree(get(ADMIN_SECRET, "/api/v1/audit/verify").body());
+        assertThat(verified.path("valid").asBoolean()).as(verified.toString()).isTrue();
+    }
+
+    /** A submission that passed the policy, ready to be recorded, as {@code BuildSubmissions} makes one. */
+    private static BuildSubmissions.Recording recording(String team, String tag, QuotaReservations reservations) {
+        Build b = new Build(UUID.randomUUID());
+        b.image = team + "/app";
+        b.tag = tag;
+        b.team = team;
+        b.requestedBy = "it";
+        b.requestedAt = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MICROS);
+        b.contextDigest = "sha256:" + "0".repeat(64);
+        b.dockerfile = "Dockerfile";
+        b.buildArgs = "{}";
+        b.labels = "{}";
+        b.findings = "[]";
+        b.allowedPulls = "[]";
+        b.queue();
+        return new BuildSubmissions.Recording(b, new io.buildgateway.shared.AuditRecord("build.queued",
+                "build/" + b.id, io.buildgateway.shared.AuditRecord.Outcome.SUCCESS, Map.of("team", team, "tag",
+                        tag), null), reservations.reserve(team), Thread.currentThread());
     }
 
     /**

@@ -1,13 +1,10 @@
-package io.buildgateway.audit;
+package io.buildgateway.shared;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.buildgateway.shared.AuditRecord;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -18,13 +15,20 @@ import org.junit.jupiter.api.Test;
 
 class GroupCommitTest {
 
-    private static AuditRecord record(String target) {
-        return new AuditRecord("test.event", target, AuditRecord.Outcome.SUCCESS, Map.of(), null);
+    /** An item to write: its target, as an audit event has. */
+    private record Item(String target) {
     }
 
-    private static AuditEvent event(long seq, AuditRecord r) {
-        return new AuditEvent(seq, Instant.EPOCH, "system", r.action(), r.target(), "SUCCESS", null, null, "{}",
-                "h" + seq, "p" + seq);
+    /** What the writer answers: the item's target and the sequence number it was written at. */
+    private record Written(long seq, String target) {
+    }
+
+    private static Item record(String target) {
+        return new Item(target);
+    }
+
+    private static Written event(long seq, Item r) {
+        return new Written(seq, r.target());
     }
 
     @Test
@@ -32,24 +36,24 @@ class GroupCommitTest {
         AtomicLong seq = new AtomicLong();
         List<Integer> batchSizes = Collections.synchronizedList(new ArrayList<>());
         CountDownLatch firstBatchMayFinish = new CountDownLatch(1);
-        java.util.function.Function<List<AuditRecord>, List<AuditEvent>> write = batch -> {
+        java.util.function.Function<List<Item>, List<Written>> write = batch -> {
             batchSizes.add(batch.size());
             if (batchSizes.size() == 1) {
                 await(firstBatchMayFinish);
             }
-            List<AuditEvent> out = new ArrayList<>();
+            List<Written> out = new ArrayList<>();
             batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
             return out;
         };
         // a batch of one goes to the single writer, larger ones to the batch writer: both record their size here
-        GroupCommit group = new GroupCommit(write, r -> write.apply(List.of(r)).get(0));
+        GroupCommit<Item, Written> group = new GroupCommit<>(write, r -> write.apply(List.of(r)).get(0));
         ExecutorService pool = Executors.newFixedThreadPool(8);
         try {
-            Future<AuditEvent> first = pool.submit(() -> group.append(record("t0")));
+            Future<Written> first = pool.submit(() -> group.append(record("t0")));
             while (batchSizes.isEmpty()) {
                 Thread.onSpinWait();
             }
-            List<Future<AuditEvent>> others = new ArrayList<>();
+            List<Future<Written>> others = new ArrayList<>();
             for (int i = 1; i <= 7; i++) {
                 String target = "t" + i;
                 others.add(pool.submit(() -> group.append(record(target))));
@@ -72,8 +76,8 @@ class GroupCommitTest {
     @Test
     void manyWritersGetDistinctEventsAndNothingIsLeftBehind() throws Exception {
         AtomicLong seq = new AtomicLong();
-        GroupCommit group = new GroupCommit(batch -> {
-            List<AuditEvent> out = new ArrayList<>();
+        GroupCommit<Item, Written> group = new GroupCommit<>(batch -> {
+            List<Written> out = new ArrayList<>();
             batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
             return out;
         }, r -> event(seq.incrementAndGet(), r));
@@ -84,7 +88,7 @@ class GroupCommitTest {
             results.add(pool.submit(() -> {
                 List<Long> seqs = new ArrayList<>();
                 for (int i = 0; i < 300; i++) {
-                    AuditEvent e = group.append(record(thread + "/" + i));
+                    Written e = group.append(record(thread + "/" + i));
                     assertThat(e.target()).isEqualTo(thread + "/" + i);
                     seqs.add(e.seq());
                 }
@@ -106,12 +110,12 @@ class GroupCommitTest {
         CountDownLatch firstMayFinish = new CountDownLatch(1);
         List<Integer> batches = Collections.synchronizedList(new ArrayList<>());
         List<String> singles = Collections.synchronizedList(new ArrayList<>());
-        GroupCommit group = new GroupCommit(batch -> {
+        GroupCommit<Item, Written> group = new GroupCommit<>(batch -> {
             batches.add(batch.size());
             if (batch.stream().anyMatch(r -> r.target().equals("bad"))) {
                 throw new IllegalStateException("rolled back");
             }
-            List<AuditEvent> out = new ArrayList<>();
+            List<Written> out = new ArrayList<>();
             batch.forEach(r -> out.add(event(seq.incrementAndGet(), r)));
             return out;
         }, r -> {
@@ -126,12 +130,12 @@ class GroupCommitTest {
         });
         ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
-            Future<AuditEvent> first = pool.submit(() -> group.append(record("first")));
+            Future<Written> first = pool.submit(() -> group.append(record("first")));
             while (singles.isEmpty()) {
                 Thread.onSpinWait();
             }
-            Future<AuditEvent> good = pool.submit(() -> group.append(record("good")));
-            Future<AuditEvent> bad = pool.submit(() -> group.append(record("bad")));
+            Future<Written> good = pool.submit(() -> group.append(record("good")));
+            Future<Written> bad = pool.submit(() -> group.append(record("bad")));
             while (group.queued() < 2) {
                 Thread.onSpinWait();
             }
@@ -149,9 +153,48 @@ class GroupCommitTest {
     }
 
     @Test
+    void aBatchThatCouldNotReachTheDatabaseFailsForEveryCallerWithoutTryingEachAlone() throws Exception {
+        CountDownLatch firstMayFinish = new CountDownLatch(1);
+        List<String> singles = Collections.synchronizedList(new ArrayList<>());
+        GroupCommit<Item, Written> group = new GroupCommit<>(batch -> {
+            throw new org.springframework.dao.DataAccessResourceFailureException("no connection",
+                    new java.sql.SQLTransientConnectionException("Connection is not available, request timed out"));
+        }, r -> {
+            singles.add(r.target());
+            if (singles.size() == 1) {
+                await(firstMayFinish);
+            }
+            return event(1, r);
+        });
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<Written> first = pool.submit(() -> group.append(record("first")));
+            while (singles.isEmpty()) {
+                Thread.onSpinWait();
+            }
+            Future<Written> a = pool.submit(() -> group.append(record("a")));
+            Future<Written> b = pool.submit(() -> group.append(record("b")));
+            while (group.queued() < 2) {
+                Thread.onSpinWait();
+            }
+            firstMayFinish.countDown();
+            assertThat(first.get(10, TimeUnit.SECONDS).target()).isEqualTo("first");
+            for (Future<Written> f : List.of(a, b)) {
+                assertThat(org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> f.get(10, TimeUnit.SECONDS)).getCause()).satisfies(
+                                e -> assertThat(DatabaseUnavailable.is(e)).isTrue());
+            }
+            assertThat(singles).containsExactly("first"); // the pair was not tried one by one
+            assertThat(group.queued()).isZero();
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
     void aLoneEventThatFailsIsNotWrittenTwice() {
         List<String> singles = new ArrayList<>();
-        GroupCommit group = new GroupCommit(batch -> {
+        GroupCommit<Item, Written> group = new GroupCommit<>(batch -> {
             throw new AssertionError("a lone event needs no batch");
         }, r -> {
             singles.add(r.target());
