@@ -14,6 +14,10 @@ ended) less its total. Requests before the first submission (the bench's token s
 with phases also gets "unmarked": a request's total less its top-level phases (the policy check's parse, triggers,
 rules and canonical are inside "lint"), the time no mark covers: the filters and the framework, the response, and
 whatever waits between the marks.
+
+A replica's group commit of accepted submissions logs a line of its own per batch (`timing record-batch team=<t>
+size=<n> accepted=<k> total=<ms> lock=… insert=… audit=… commit=…`); those are summarised as `RECORD batch/<team>`,
+with the batch's size and accepted count beside its phases (the members' requests mark only `batch`).
 """
 from datetime import datetime
 import re
@@ -21,8 +25,10 @@ import sys
 
 LINE = re.compile(r"timing (\S+) (\S+) (\d{3}) total=([\d.]+)((?: [a-z]+=[\d.]+)*)(?: (\S+))?\s*$")
 STAMP = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?)")
-# Phases the submission marks inside its "lint" phase (the policy check's parts): left out of "unmarked".
-NESTED = {"parse", "triggers", "rules", "canonical"}
+BATCH = re.compile(r"timing record-batch team=(\S+) size=(\d+) accepted=(\d+) total=([\d.]+)((?: [a-z]+=[\d.]+)*)\s*$")
+# Phases the submission marks inside its "lint" phase (the policy check's parts), and a batch's size and accepted
+# count (numbers, not times): left out of "unmarked".
+NESTED = {"parse", "triggers", "rules", "canonical", "size", "accepted"}
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|sha256:[0-9a-f]{64}")
 
 
@@ -37,6 +43,11 @@ def read(names):
     for name in names or ["/dev/stdin"]:
         with open(name, errors="replace") as f:
             for raw in f:
+                b = BATCH.search(raw)
+                if b:
+                    team, size, accepted, total, phases = b.groups()
+                    raw = (raw[:b.start()] + f"timing RECORD batch/{team} 200 total={total} size={size}"
+                           f" accepted={accepted}{phases}\n")
                 m = LINE.search(raw)
                 if not m:
                     continue
