@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -60,7 +61,7 @@ public class BuildHosts {
     private final EphemeralHosts ephemeral;
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
-            MeterRegistry meters) {
+            MeterRegistry meters, org.springframework.beans.factory.ObjectProvider<RunningBuilds> running) {
         this.properties = properties;
         this.clients = new DockerClients(properties);
         this.clock = clock;
@@ -83,7 +84,11 @@ public class BuildHosts {
         // one) must not hold the health checks of every host
         this.cacheWorker = Executors.newSingleThreadExecutor(DaemonThreads.named("host-cache"));
         this.cache = new BuildCacheCap(clients, meters, events::publishEvent, cacheWorker);
-        this.health = new HostHealth(clients, clock, events::publishEvent, cache);
+        // Looked up when a host comes back, not now: the builds module that implements it depends on this bean.
+        this.health = new HostHealth(clients, clock, events::publishEvent, cache, () -> {
+            RunningBuilds builds = running.getIfAvailable();
+            return builds == null ? Set.of() : builds.ids();
+        });
         this.ephemeral = ephemeralHosts(properties, events);
     }
 

@@ -16,8 +16,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +44,16 @@ final class HostHealth {
     private final BuildCacheCap cache;
     private final Map<String, Health> health = new ConcurrentHashMap<>();
 
+    /** The ids of the builds running now (any replica's), read when a host comes back: never its leftovers. */
+    private final Supplier<Set<String>> running;
+
     HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache) {
+        this(clients, clock, events, cache, Set::of);
+    }
+
+    HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
+            Supplier<Set<String>> running) {
+        this.running = running;
         this.clients = clients;
         this.clock = clock;
         this.events = events;
@@ -85,7 +97,16 @@ final class HostHealth {
                 // already run a build on it, whose untagged image must stay. The cutoff is this replica's last sight
                 // of the host down, moved to the daemon's clock (its time now against ours).
                 long cutoff = before.checkedAt().plus(daemonOffset(info)).getEpochSecond();
-                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff);
+                // And never what a running build has there, whatever the times say: a replica that saw the host down
+                // later than another saw it back, or whose clock the offset misjudges, would otherwise remove the
+                // untagged image of a build that has just started (make test saw a context do that to HostLostIT's
+                // next build; its tag then failed with "No such image"). Read after the listing, so a build that
+                // made an image before the read is RUNNING in it (the claim commits before the build starts).
+                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff,
+                        () -> {
+                            Set<String> ids = running.get();
+                            return id -> id != null && ids.contains(id);
+                        });
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
                         + " builds", host.name(), removed);
             } catch (RuntimeException e) {
@@ -124,10 +145,27 @@ final class HostHealth {
     /** As {@link #clean(DockerClient, String, boolean)}, only what the daemon created before {@code createdBefore}
      * (epoch seconds, the daemon's clock). */
     static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore) {
+        return clean(docker, label, danglingOnly, createdBefore, () -> id -> false);
+    }
+
+    /**
+     * As {@link #clean(DockerClient, String, boolean, long)}, keeping also what {@code keep} (asked once, after the
+     * listings) says of the value of the label: the id of a build that is running.
+     */
+    static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore,
+            Supplier<Predicate<String>> keep) {
         int removed = 0;
-        for (Container c : docker.listContainersCmd().withShowAll(true)
-                .withLabelFilter(List.of(label)).exec()) {
-            if (c.getCreated() != null && c.getCreated() >= createdBefore) {
+        List<Container> containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
+                .exec();
+        var listing = docker.listImagesCmd().withLabelFilter(label);
+        if (danglingOnly) {
+            listing.withDanglingFilter(true);
+        }
+        List<Image> images = listing.exec();
+        Predicate<String> kept = containers.isEmpty() && images.isEmpty() ? id -> false : keep.get();
+        for (Container c : containers) {
+            if (c.getCreated() != null && c.getCreated() >= createdBefore
+                    || kept.test(c.getLabels() == null ? null : c.getLabels().get(label))) {
                 continue;
             }
             try {
@@ -137,12 +175,9 @@ final class HostHealth {
                 // already gone
             }
         }
-        var images = docker.listImagesCmd().withLabelFilter(label);
-        if (danglingOnly) {
-            images.withDanglingFilter(true);
-        }
-        for (Image i : images.exec()) {
-            if (i.getCreated() != null && i.getCreated() >= createdBefore) {
+        for (Image i : images) {
+            if (i.getCreated() != null && i.getCreated() >= createdBefore
+                    || kept.test(i.getLabels() == null ? null : i.getLabels().get(label))) {
                 continue;
             }
             try {

@@ -1,0 +1,15 @@
+package io.buildgateway.hostpool;
+
+import java.util.Set;
+
+/**
+ * The builds that run now on any host, by id, as the queue records them (every replica's). A host that comes back is
+ * cleaned of the gateway's leftovers; an image or container whose {@link BuildHosts#BUILD_ID_LABEL} names one of these
+ * is not a leftover, whatever its creation time says: another replica (or this one) may have started that build on
+ * the host since it came back. The builds module implements it, so the host pool does not depend on the queue.
+ */
+public interface RunningBuilds {
+
+    /** The ids of the builds that are RUNNING now; throws when that cannot be read (then nothing is cleaned). */
+    Set<String> ids();
+}
