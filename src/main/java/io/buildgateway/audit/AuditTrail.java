@@ -39,9 +39,8 @@ public class AuditTrail {
      * number is written into the {@code audit_append} function (V7).
      */
     static final long CHAIN_LOCK = 0x6267775f61756469L; // "bgw_audi"
-    private static final Object COMMIT_HOOKED = new Object();
-    /** The transaction's appended events, logged at its commit ({@link #logged}). */
-    private static final Object PENDING_LOG = new Object();
+    /** The transaction's appended events, logged (and the hooks run) at its commit ({@link #appended}). */
+    private static final Object PENDING = new Object();
 
     private final JdbcTemplate jdbc;
     private final Clock clock;
@@ -104,8 +103,7 @@ public class AuditTrail {
                 unsigned.target(), unsigned.outcome(), unsigned.sourceIp(), unsigned.requestId(), unsigned.details(),
                 canonical[0], canonical[1]);
         checked(appended);
-        logged(List.of(appended));
-        hookCommit();
+        appended(List.of(appended));
         return appended;
     }
 
@@ -158,30 +156,36 @@ public class AuditTrail {
     }
 
     /**
-     * Logs appended events once they are durable: at once for a statement that committed itself, at the commit of the
-     * transaction that appended them otherwise. An event whose transaction rolls back is not in the chain, and its
-     * sequence number goes to the next event; logging it at the append named one seq twice in the log, for two
-     * different events (issue #17: seen while a submission's transaction could roll back after its append). Such
-     * events are logged at debug as rolled back.
+     * What follows appended events once they are durable: their log lines and the after-commit hooks (the export's
+     * wake-up); at once for a statement that committed itself, at the commit of the transaction that appended them
+     * otherwise, with one synchronization per transaction. An event whose transaction rolls back is not in the chain,
+     * and its sequence number goes to the next event; logging it at the append named one seq twice in the log, for
+     * two different events (issue #17: seen while a submission's transaction could roll back after its append). Such
+     * events are logged at debug as rolled back, and the hooks do not run.
      */
-    private static void logged(List<AuditEvent> appended) {
-        if (!TransactionSynchronizationManager.isActualTransactionActive()
-                || !TransactionSynchronizationManager.isSynchronizationActive()) {
+    private void appended(List<AuditEvent> appended) {
+        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
             appended.forEach(AuditTrail::logCommitted);
+            afterCommit.forEach(Runnable::run); // the statement committed itself
+            return;
+        }
+        if (!TransactionSynchronizationManager.isSynchronizationActive()) {
+            appended.forEach(AuditTrail::logCommitted); // no commit to wait for here (not the gateway's own managers)
             return;
         }
         @SuppressWarnings("unchecked")
-        List<AuditEvent> pending = (List<AuditEvent>) TransactionSynchronizationManager.getResource(PENDING_LOG);
+        List<AuditEvent> pending = (List<AuditEvent>) TransactionSynchronizationManager.getResource(PENDING);
         if (pending == null) {
             List<AuditEvent> events = new ArrayList<>();
             pending = events;
-            TransactionSynchronizationManager.bindResource(PENDING_LOG, events);
+            TransactionSynchronizationManager.bindResource(PENDING, events);
             TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
                 @Override
                 public void afterCompletion(int status) {
-                    TransactionSynchronizationManager.unbindResourceIfPossible(PENDING_LOG);
+                    TransactionSynchronizationManager.unbindResourceIfPossible(PENDING);
                     if (status == STATUS_COMMITTED) {
                         events.forEach(AuditTrail::logCommitted);
+                        afterCommit.forEach(Runnable::run);
                     } else if (log.isDebugEnabled()) {
                         events.forEach(e -> log.debug("audit seq={} action={} target={} rolled back with its"
                                 + " transaction (not in the chain)", e.seq(), e.action(), e.target()));
@@ -251,8 +255,7 @@ public class AuditTrail {
             checked(a);
             out.add(a);
         }
-        logged(out);
-        hookCommit();
+        appended(out);
         return out;
     }
 
@@ -269,30 +272,6 @@ public class AuditTrail {
     /** Runs after every commit of a transaction that appended events (the export's wake-up). */
     void afterCommit(Runnable hook) {
         afterCommit.add(hook);
-    }
-
-    private void hookCommit() {
-        if (afterCommit.isEmpty()) {
-            return;
-        }
-        if (!TransactionSynchronizationManager.isActualTransactionActive()) {
-            afterCommit.forEach(Runnable::run); // the statement committed itself
-            return;
-        }
-        if (!TransactionSynchronizationManager.isSynchronizationActive()
-                || TransactionSynchronizationManager.hasResource(COMMIT_HOOKED)) {
-            return;
-        }
-        TransactionSynchronizationManager.bindResource(COMMIT_HOOKED, Boolean.TRUE);
-        TransactionSynchronizationManager.registerSynchronization(new TransactionSynchronization() {
-            @Override
-            public void afterCompletion(int status) {
-                TransactionSynchronizationManager.unbindResourceIfPossible(COMMIT_HOOKED);
-                if (status == STATUS_COMMITTED) {
-                    afterCommit.forEach(Runnable::run);
-                }
-            }
-        });
     }
 
     /** Filters of {@code GET /api/v1/audit}; null means "any". {@code until} is exclusive. */

@@ -87,10 +87,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
                         .isTrue();
             }
         } finally {
-            for (String id : made) {
-                run("sh", "-c", "docker -H unix://" + socket + " rm -f " + id + " >/dev/null 2>&1; docker -H unix://"
-                        + socket + " rmi -f " + id + " >/dev/null 2>&1; true");
-            }
+            removeAll(socket, made);
         }
     }
 
@@ -137,10 +134,15 @@ class HostRecoveryRaceIT extends IntegrationTest {
                         .isTrue();
             }
         } finally {
-            for (String id : made) {
-                run("sh", "-c", "docker -H unix://" + socket + " rm -f " + id + " >/dev/null 2>&1; docker -H unix://"
-                        + socket + " rmi -f " + id + " >/dev/null 2>&1; true");
-            }
+            removeAll(socket, made);
+        }
+    }
+
+    /** Removes what a test planted, whatever the cleanup left of it. */
+    private static void removeAll(String socket, List<String> made) {
+        for (String id : made) {
+            run("sh", "-c", "docker -H unix://" + socket + " rm -f " + id + " >/dev/null 2>&1; docker -H unix://"
+                    + socket + " rmi -f " + id + " >/dev/null 2>&1; true");
         }
     }
 
