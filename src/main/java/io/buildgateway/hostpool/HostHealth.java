@@ -102,11 +102,7 @@ final class HostHealth {
                 // untagged image of a build that has just started (make test saw a context do that to HostLostIT's
                 // next build; its tag then failed with "No such image"). Read after the listing, so a build that
                 // made an image before the read is RUNNING in it (the claim commits before the build starts).
-                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff,
-                        () -> {
-                            Set<String> ids = running.get();
-                            return id -> id != null && ids.contains(id);
-                        });
+                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff, running);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
                         + " builds", host.name(), removed);
             } catch (RuntimeException e) {
@@ -139,21 +135,16 @@ final class HostHealth {
      * false, else only untagged ones (a tagged image is a pushed one, which the host keeps as cache).
      */
     static int clean(DockerClient docker, String label, boolean danglingOnly) {
-        return clean(docker, label, danglingOnly, Long.MAX_VALUE);
-    }
-
-    /** As {@link #clean(DockerClient, String, boolean)}, only what the daemon created before {@code createdBefore}
-     * (epoch seconds, the daemon's clock). */
-    static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore) {
-        return clean(docker, label, danglingOnly, createdBefore, () -> id -> false);
+        return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of);
     }
 
     /**
-     * As {@link #clean(DockerClient, String, boolean, long)}, keeping also what {@code keep} (asked once, after the
-     * listings) says of the value of the label: the id of a build that is running.
+     * As {@link #clean(DockerClient, String, boolean)}, only what the daemon created before {@code createdBefore}
+     * (epoch seconds, the daemon's clock), and never what carries the build id of a build in {@code running} (read
+     * once, after the listings, and only when something was listed).
      */
     static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore,
-            Supplier<Predicate<String>> keep) {
+            Supplier<Set<String>> running) {
         int removed = 0;
         List<Container> containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
                 .exec();
@@ -162,10 +153,13 @@ final class HostHealth {
             listing.withDanglingFilter(true);
         }
         List<Image> images = listing.exec();
-        Predicate<String> kept = containers.isEmpty() && images.isEmpty() ? id -> false : keep.get();
+        Set<String> runningIds = containers.isEmpty() && images.isEmpty() ? Set.of() : running.get();
+        Predicate<Map<String, String>> kept = labels -> labels != null
+                && labels.get(BuildHosts.BUILD_ID_LABEL) != null
+                && runningIds.contains(labels.get(BuildHosts.BUILD_ID_LABEL));
         for (Container c : containers) {
             if (c.getCreated() != null && c.getCreated() >= createdBefore
-                    || kept.test(c.getLabels() == null ? null : c.getLabels().get(label))) {
+                    || kept.test(c.getLabels())) {
                 continue;
             }
             try {
@@ -177,7 +171,7 @@ final class HostHealth {
         }
         for (Image i : images) {
             if (i.getCreated() != null && i.getCreated() >= createdBefore
-                    || kept.test(i.getLabels() == null ? null : i.getLabels().get(label))) {
+                    || kept.test(i.getLabels())) {
                 continue;
             }
             try {
