@@ -121,7 +121,7 @@ public class BuildSubmissions {
             if (queued.getQueued() >= properties.maxQueued()) {
                 throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                         + properties.maxQueued() + " queued); retry later")
-                        .with("retryAfterSeconds", retryAfter.seconds());
+                        .with("retryAfterSeconds", retryAfter.seconds()).summarisedInAudit();
             }
             checkTeamQuota(team, queued.getQueuedForTeam() + reservation.before());
             checkPin(request.pinFetchesFrom(), team);
@@ -398,7 +398,8 @@ public class BuildSubmissions {
     }
 
     /**
-     * A team at its quota of queued builds gets 429 with Retry-After (and the refusal is audited by the web layer),
+     * A team at its quota of queued builds gets 429 with Retry-After (and the refusal is audited by the web layer, in
+     * its per-second summary),
      * whatever room the global queue has: one team cannot fill the queue for every other. Checked before the
      * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
      */
@@ -416,7 +417,8 @@ public class BuildSubmissions {
                 .with("team", team)
                 .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())
                 .with("retryAfterSeconds", pacing != null ? pacing.refused(team, retryAfter.seconds())
-                        : retryAfter.seconds());
+                        : retryAfter.seconds())
+                .summarisedInAudit(); // a flood's refusals change nothing: counted per second, not a row each
     }
 
     /**

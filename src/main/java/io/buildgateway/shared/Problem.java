@@ -17,6 +17,7 @@ public class Problem extends RuntimeException {
     private final String type;
     private final String title;
     private final Map<String, Object> properties = new LinkedHashMap<>();
+    private boolean summarised;
 
     public Problem(int status, String type, String title, String detail) {
         super(detail, null, false, false);
@@ -35,6 +36,21 @@ public class Problem extends RuntimeException {
 
     public static Problem forbidden(String detail) {
         return new Problem(403, "forbidden", "Forbidden", detail);
+    }
+
+    /**
+     * Marks a refusal that changes nothing and that a flood repeats by the thousand (a team at its queue quota): the
+     * audit trail records such refusals as one {@code http.refused-summary} event per second and kind, with each
+     * caller's count, instead of one event each (docs/audit.md).
+     */
+    public Problem summarisedInAudit() {
+        this.summarised = true;
+        return this;
+    }
+
+    /** Whether {@link #summarisedInAudit()} was asked. */
+    public boolean isSummarisedInAudit() {
+        return summarised;
     }
 
     public Problem with(String key, Object value) {

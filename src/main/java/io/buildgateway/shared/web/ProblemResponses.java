@@ -27,11 +27,15 @@ public class ProblemResponses {
     private final ApplicationEventPublisher events;
     private final ObjectProvider<RefusalShape> shapes;
 
-    public ProblemResponses(JsonMapper json, ApplicationEventPublisher events, ObjectProvider<RefusalShape> shapes) {
+    public ProblemResponses(JsonMapper json, ApplicationEventPublisher events, ObjectProvider<RefusalShape> shapes,
+            RefusalSummaries summaries) {
         this.json = json;
         this.events = events;
         this.shapes = shapes;
+        this.summaries = summaries;
     }
+
+    private final RefusalSummaries summaries;
 
     private volatile RefusalRateLimitFilter limit;
 
@@ -97,8 +101,9 @@ public class ProblemResponses {
     }
 
     /**
-     * Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused. Refusals
-     * are also counted per source ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not
+     * Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused; a refusal
+     * that changes nothing and that floods repeat ({@link Problem#summarisedInAudit()}) is counted in a per-second
+     * summary event instead ({@link RefusalSummaries}). Refusals are also counted per source ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not
      * audited one by one but in the window's {@code request.rate-limited} row.
      */
     public void audit(Problem problem, HttpServletRequest request) {
@@ -107,6 +112,10 @@ public class ProblemResponses {
         }
         RefusalRateLimitFilter limit = this.limit;
         if (limit != null && !limit.auditIndividually(request)) {
+            return;
+        }
+        if (problem.isSummarisedInAudit()) {
+            summaries.count(problem, request.getMethod(), request.getRequestURI(), RequestInfos.of(request));
             return;
         }
         AuditRecord.Outcome outcome = problem.status() == 401 || problem.status() == 403
