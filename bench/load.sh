@@ -22,7 +22,8 @@
 # and per gateway thread group during the run, bench/load/cpu.py, sampled every LOAD_CPU_INTERVAL s), LOAD_KEEP=1 (leave replicas and hosts
 # running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree),
 # LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below), LOAD_SPLIT_CPUS=1
-# (the gateway side on one CPU, everything else on the others: below).
+# (the gateway side on one CPU, everything else on the others: below), LOAD_CLIENT_ON=hosts (with the split: the load
+# client on the build hosts' CPUs, as CI runners are machines of their own: below).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
@@ -142,11 +143,17 @@ fi
 # In production the build hosts and the registry are machines of their own; here this keeps them off the gateway's
 # core, and gives the gateway one core of the two, less than it has without the split. Each process's affinity goes
 # back to every CPU at the end. Not comparable with a run without it: the table says which it was.
+# LOAD_CLIENT_ON=hosts (with LOAD_SPLIT_CPUS=1) runs the load client on the build hosts' CPUs instead of the
+# gateway's: in production the CI jobs that submit are machines of their own too, and on the gateway's one core the
+# client's 200 threads, its JIT and its HTTP stack compete with the replicas for exactly the first seconds the
+# submit p99 is made of. The default (gateway) keeps the earlier runs' topology.
 GW_CPU=0
 CLIENT_PIN=(env)
+LOAD_CLIENT_ON=${LOAD_CLIENT_ON:-gateway}
+case $LOAD_CLIENT_ON in gateway | hosts) ;; *) echo "LOAD_CLIENT_ON: gateway or hosts, not '$LOAD_CLIENT_ON'" >&2; exit 2 ;; esac
 if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
-  CLIENT_PIN=(taskset -c "$GW_CPU")
   HOST_CPUS=1-$(($(nproc) - 1))
+  if [ "$LOAD_CLIENT_ON" = hosts ]; then CLIENT_PIN=(taskset -c "$HOST_CPUS"); else CLIENT_PIN=(taskset -c "$GW_CPU"); fi
   mapfile -t gw_pids < <(printf '%s\n' "${PIDS[@]}"; pgrep -x postgres)
   gw_side=" ${gw_pids[*]} $$ "
   for p in $(ps -o pid= --ppid 2 -N | tr -d ' '); do # every process but the kernel's threads
@@ -155,8 +162,8 @@ if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
     taskset -a -p -c "$HOST_CPUS" "$p" >/dev/null 2>&1 && SPLIT+=("$p")
   done
   for p in "${gw_pids[@]}"; do taskset -a -p -c "$GW_CPU" "$p" >/dev/null 2>&1 && SPLIT+=("$p"); done
-  echo "load: the gateway side (replicas, PostgreSQL, load client) on CPU $GW_CPU, every other process (${#SPLIT[@]}" \
-    "in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS)"
+  echo "load: the gateway side (replicas, PostgreSQL) on CPU $GW_CPU, every other process (${#SPLIT[@]}" \
+    "in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS); the load client on CPU ${CLIENT_PIN[2]} (LOAD_CLIENT_ON=$LOAD_CLIENT_ON)"
 fi
 echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, $REPLICAS replicas, $HOSTS hosts" \
   "× capacity $CAPACITY; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
