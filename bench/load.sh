@@ -83,6 +83,8 @@ common=(--gateway.builds.max-queued=1000 "--gateway.builds.max-queued-per-team=$
   "--gateway.intake.store-dir=${LOAD_STORE_DIR:-$STATE/data/contexts}" --gateway.web.refusal-limit.limit=1000000)
 # LOAD_TIMINGS=1: each request's timing line in the replicas' logs (bench/load/timings.py summarises them)
 if [ "${LOAD_TIMINGS:-0}" = 1 ]; then common+=(--logging.level.io.buildgateway.timing=DEBUG); fi
+# LOAD_POOL: database connections per replica (default 20: replica A's embedded pool; Hikari's own default is 10).
+common+=("--spring.datasource.hikari.maximum-pool-size=${LOAD_POOL:-20}")
 BASES=""
 PIDS=()
 for r in $(seq 1 "$REPLICAS"); do
@@ -98,8 +100,7 @@ for r in $(seq 1 "$REPLICAS"); do
     bench_gateway "gateway-$name" "$port" "" "${common[@]}" "--gateway.replica-name=load-$name" \
       "--spring.datasource.url=jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
       --spring.datasource.username=build_gateway --spring.datasource.password= \
-      --spring.flyway.user=postgres --spring.flyway.password= \
-      --spring.datasource.hikari.maximum-pool-size=20 # as the embedded pool of replica A (Hikari's default is 10)
+      --spring.flyway.user=postgres --spring.flyway.password=
     echo "$GW_PID" >"$STATE/gateway-$name.pid"
   fi
   PIDS+=("$GW_PID")
