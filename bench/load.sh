@@ -23,7 +23,8 @@
 # running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree),
 # LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below), LOAD_SPLIT_CPUS=1
 # (the gateway side on one CPU, everything else on the others: below), LOAD_CLIENT_ON=hosts (with the split: the load
-# client on the build hosts' CPUs, as CI runners are machines of their own: below).
+# client on the build hosts' CPUs, as CI runners are machines of their own: below), LOAD_POOL (database connections
+# per replica, default 20).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
