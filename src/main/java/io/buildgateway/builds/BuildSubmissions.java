@@ -399,9 +399,8 @@ public class BuildSubmissions {
 
     /**
      * A team at its quota of queued builds gets 429 with Retry-After (and the refusal is audited by the web layer, in
-     * its per-second summary),
-     * whatever room the global queue has: one team cannot fill the queue for every other. Checked before the
-     * upload (cheap) and again, under a per-team lock, in the transaction that records the build.
+     * its per-second summary), whatever room the global queue has: one team cannot fill the queue for every other.
+     * Checked before the upload (cheap) and again, under a per-team lock, in the transaction that records the build.
      */
     private void checkTeamQuota(String team, long queuedForTeam) {
         quotaMemory.counted(team, queuedForTeam, properties.maxQueuedPerTeam());

@@ -26,6 +26,7 @@ public class ProblemResponses {
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
     private final ObjectProvider<RefusalShape> shapes;
+    private final RefusalSummaries summaries;
 
     public ProblemResponses(JsonMapper json, ApplicationEventPublisher events, ObjectProvider<RefusalShape> shapes,
             RefusalSummaries summaries) {
@@ -34,8 +35,6 @@ public class ProblemResponses {
         this.shapes = shapes;
         this.summaries = summaries;
     }
-
-    private final RefusalSummaries summaries;
 
     private volatile RefusalRateLimitFilter limit;
 
@@ -103,8 +102,9 @@ public class ProblemResponses {
     /**
      * Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused; a refusal
      * that changes nothing and that floods repeat ({@link Problem#summarisedInAudit()}) is counted in a per-second
-     * summary event instead ({@link RefusalSummaries}). Refusals are also counted per source ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not
-     * audited one by one but in the window's {@code request.rate-limited} row.
+     * summary event instead ({@link RefusalSummaries}). Refusals are also counted per source
+     * ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not audited one by one but in the
+     * window's {@code request.rate-limited} row.
      */
     public void audit(Problem problem, HttpServletRequest request) {
         if (problem.status() < 400 || problem.status() >= 500) {
