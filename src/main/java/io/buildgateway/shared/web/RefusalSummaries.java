@@ -22,10 +22,10 @@ import org.springframework.stereotype.Component;
  * Refusals that change nothing and that a flood repeats ({@link Problem#summarisedInAudit()}: a team at its queue
  * quota) are counted here and written to the audit trail as one {@code http.refused-summary} event per second and
  * kind (method, path, problem type, team), with each caller's and each source address's count, instead of one
- * {@code http.refused} event each (issue #17: a CI burst's hundreds of 429s each appended to the hash chain held the
- * accepted submissions' {@code build.queued} events behind them). Nothing is dropped: every refusal is in exactly one
- * summary's {@code count}; the callers and sources beyond {@link #MAX_NAMED} per summary are added up under
- * {@code "(others)"}. A summary that cannot be written (the database away) is kept and written with the next.
+ * {@code http.refused} event each (issue #17: a CI burst's hundreds of 429s were each a hash-chain append, in line with
+ * the accepted submissions' {@code build.queued} events, and a row per retry). Nothing is dropped: every refusal is in
+ * exactly one summary's {@code count}; the callers and sources beyond {@link #MAX_NAMED} per summary are added up
+ * under {@code "(others)"}. A summary that cannot be written (the database away) is kept and written with the next.
  */
 @Component
 public class RefusalSummaries {
