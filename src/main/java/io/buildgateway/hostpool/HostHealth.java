@@ -47,10 +47,6 @@ final class HostHealth {
     /** The ids of the builds running now (any replica's), read when a host comes back: never its leftovers. */
     private final Supplier<Set<String>> running;
 
-    HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache) {
-        this(clients, clock, events, cache, Set::of);
-    }
-
     HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
             Supplier<Set<String>> running) {
         this.running = running;
@@ -155,8 +151,7 @@ final class HostHealth {
         List<Image> images = listing.exec();
         Set<String> runningIds = containers.isEmpty() && images.isEmpty() ? Set.of() : running.get();
         Predicate<Map<String, String>> kept = labels -> labels != null
-                && labels.get(BuildHosts.BUILD_ID_LABEL) != null
-                && runningIds.contains(labels.get(BuildHosts.BUILD_ID_LABEL));
+                && runningIds.contains(labels.getOrDefault(BuildHosts.BUILD_ID_LABEL, ""));
         for (Container c : containers) {
             if (c.getCreated() != null && c.getCreated() >= createdBefore
                     || kept.test(c.getLabels())) {

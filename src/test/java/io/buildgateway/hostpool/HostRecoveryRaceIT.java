@@ -63,7 +63,8 @@ class HostRecoveryRaceIT extends IntegrationTest {
             Clock skewed = Clock.offset(Clock.systemUTC(), Duration.ofHours(skewHours));
             try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
                 HostHealth health = new HostHealth(clients, skewed, event -> { },
-                        new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run));
+                        new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run),
+                        java.util.Set::of);
                 health.check(host);
                 assertThat(health.get(host.name()).healthy()).as(health.get(host.name()).error()).isFalse();
                 sleep(2_100);
