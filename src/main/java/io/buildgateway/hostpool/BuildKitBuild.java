@@ -44,8 +44,14 @@ final class BuildKitBuild {
     record Result(String imageId, String error, BuildKitTrace trace, BuildOutcome.Result stopped) {
     }
 
-    /** An image pulled before the build, by the digest the registry gave. */
-    record Pull(List<PulledImage> pulled, String error) {
+    /**
+     * The images pulled before the build, by the digest the registry gave, or the error; {@code staleConnection}
+     * when the first request failed on a kept connection the daemon no longer holds ({@link #staleConnection}).
+     */
+    record Pull(List<PulledImage> pulled, String error, boolean staleConnection) {
+        Pull(List<PulledImage> pulled, String error) {
+            this(pulled, error, false);
+        }
     }
 
     private BuildKitBuild() {
@@ -85,7 +91,8 @@ final class BuildKitBuild {
                     return new Pull(pulled, "pull of " + reference + " failed: HTTP " + response.getStatusCode());
                 }
             } catch (IOException | RuntimeException e) {
-                return new Pull(pulled, "pull of " + reference + " failed: " + BuildHosts.summary(e));
+                return new Pull(pulled, "pull of " + reference + " failed: " + BuildHosts.summary(e),
+                        pulled.isEmpty() && log.pulled().isEmpty() && staleConnection(e));
             }
             for (PulledImage p : log.pulled()) {
                 PulledImage image = new PulledImage(p.reference(), p.digest(), "FROM " + reference);
@@ -94,6 +101,28 @@ final class BuildKitBuild {
             }
         }
         return new Pull(pulled, null);
+    }
+
+    /**
+     * Whether a request failed because the connection it was sent on had been closed by the other side: the write
+     * found no reader ("Broken pipe"), the peer reset it, or it closed it before any answer. That is what a kept
+     * connection to a daemon that restarted since its last use does, and docker-java's transport never checks a kept
+     * connection before it reuses it (its pool's validate-after-inactivity is off), while Apache's client retries
+     * only idempotent requests on one: a pull or a build is a POST. A refused connection is not one of these: the
+     * daemon is not there.
+     */
+    static boolean staleConnection(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof org.apache.hc.core5.http.NoHttpResponseException) {
+                return true;
+            }
+            String message = t.getMessage();
+            if (t instanceof IOException && message != null
+                    && (message.contains("Broken pipe") || message.contains("Connection reset"))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

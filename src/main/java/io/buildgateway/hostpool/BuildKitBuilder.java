@@ -32,7 +32,6 @@ final class BuildKitBuilder {
 
     HostBuild build(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan, Consumer<String> output,
             Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline) throws Exception {
-        DockerHttpClient http = clients.http(host);
         String registry = properties.registry().address();
         if (!plan.refused().isEmpty()) {
             // BuildKit would take a refused image from the host's store (another build's) without asking the
@@ -46,7 +45,8 @@ final class BuildKitBuilder {
         List<String> toPull = job.allowedPulls().stream()
                 .filter(r -> plan.granted().contains(Confinement.repository(r, registry))).distinct().toList();
         String token = auth.pullToken(job, plan);
-        BuildKitBuild.Pull pulls = BuildKitBuild.pull(http, toPull, registry, token, output);
+        BuildKitBuild.Pull pulls = pull(host, toPull, token, output);
+        DockerHttpClient http = clients.http(host);
         if (pulls.error() != null) {
             return new HostBuild(null, BuildOutcome.failed(pulls.error()), new BuildOutcome.HostRun(host.name(), true,
                     BuildHosts.NETWORK_MODE, pulls.pulled()), true, pulls.pulled(), List.of(), pulls.error(), "FROM",
@@ -84,6 +84,27 @@ final class BuildKitBuilder {
                 result.trace().fetched(), result.stopped() == null ? error : null, result.trace().failedStep(),
                 ended == null ? null : ended.reason(),
                 result.imageId() == null ? List.of() : List.of(result.imageId()), 0);
+    }
+
+    /**
+     * The build's pulls, the first request of a build on the host's transport. When it fails on a kept connection
+     * that the daemon closed ({@link BuildKitBuild#staleConnection}: the daemon restarted since this replica last used
+     * it, between two health checks, which would have renewed the clients), nothing was pulled yet: the host's clients
+     * are renewed and the pulls made once more on new connections. Seen in make test: a daemon restarted by one test
+     * failed the next test's build at once, "pull … failed: Broken pipe". A daemon that is really gone refuses the
+     * new connection, and the build fails with that reason.
+     */
+    BuildKitBuild.Pull pull(HostPoolProperties.Host host, List<String> references, String token,
+            Consumer<String> output) {
+        String registry = properties.registry().address();
+        BuildKitBuild.Pull pulls = BuildKitBuild.pull(clients.http(host), references, registry, token, output);
+        if (!pulls.staleConnection()) {
+            return pulls;
+        }
+        output.accept("The build host's daemon had closed the kept connection (" + pulls.error()
+                + "); pulling again on a new one\n");
+        clients.renew(host.name());
+        return BuildKitBuild.pull(clients.http(host), references, registry, token, output);
     }
 
     /**
