@@ -24,7 +24,7 @@
 # LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below), LOAD_SPLIT_CPUS=1
 # (the gateway side on one CPU, everything else on the others: below), LOAD_CLIENT_ON=hosts (with the split: the load
 # client on the build hosts' CPUs, as CI runners are machines of their own: below), LOAD_POOL (database connections
-# per replica, default 20).
+# per replica, default 20), LOAD_WARM_BUILDS (a warm pass of that many builds before the measured one: below).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
 export LOAD_DEADLINE_SECONDS=${LOAD_DEADLINE_SECONDS:-600}
@@ -169,6 +169,21 @@ if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
 fi
 echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, $REPLICAS replicas, $HOSTS hosts" \
   "× capacity $CAPACITY; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
+# LOAD_WARM_BUILDS=n (off by default): a warm pass first, the same client with n builds of teams of its own
+# (warm-flood, warm-quiet), run to its end (every build final); then the measured pass on replicas whose JIT, pools
+# and caches that pass has warmed. Its table goes to $STATE/warm.txt; the measured table counts only its own teams'
+# builds. It answers what the targets would be on warm replicas, against the cold start a run measures otherwise.
+# LOAD_TIMINGS' lines of the warm pass end before $STATE/measured-start (epoch seconds, for bench/load/timings.py
+# --since).
+if [ "${LOAD_WARM_BUILDS:-0}" -gt 0 ]; then
+  echo "load: warm pass: $LOAD_CLIENTS clients, $LOAD_WARM_BUILDS builds (teams warm-flood, warm-quiet; LOAD_WARM_BUILDS)"
+  LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY LOAD_BUILDS=$LOAD_WARM_BUILDS LOAD_TEAM_PREFIX=warm- \
+    LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
+    "${CLIENT_PIN[@]}" java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java \
+    >"$STATE/warm.txt" 2>&1 || echo "load: the warm pass ended with $? ($STATE/warm.txt)"
+  grep -E "^(builds submitted|submit p50|status p50)" "$STATE/warm.txt" | sed 's/^/load: warm pass: /' || true
+fi
+date +%s.%N >"$STATE/measured-start"
 rc=0
 LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
   LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \

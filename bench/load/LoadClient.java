@@ -34,6 +34,12 @@ public class LoadClient {
     static final int QUOTA = Integer.parseInt(env("LOAD_TEAM_QUOTA", "20"));
     static final Duration DEADLINE = Duration.ofSeconds(Long.parseLong(env("LOAD_DEADLINE_SECONDS", "600")));
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    /**
+     * The teams' names: LOAD_TEAM_PREFIX + "flood" and + "quiet". bench/load.sh's warm pass (LOAD_WARM_BUILDS) uses
+     * a prefix of its own, so the measured pass's table counts only its own teams' builds.
+     */
+    static final String FLOOD = env("LOAD_TEAM_PREFIX", "") + "flood";
+    static final String QUIET = env("LOAD_TEAM_PREFIX", "") + "quiet";
     static final Set<String> FINAL = Set.of("SUCCEEDED", "FAILED", "REJECTED", "CANCELLED");
 
     static final List<Long> submitNanos = Collections.synchronizedList(new ArrayList<>());
@@ -60,7 +66,7 @@ public class LoadClient {
         // One token per client: the per-caller limits (log follows) are per token, as for real CI jobs.
         List<String> tokens = new ArrayList<>();
         for (int i = 0; i < CLIENTS; i++) {
-            String team = i == submitters - 1 ? "quiet" : "flood";
+            String team = i == submitters - 1 ? QUIET : FLOOD;
             tokens.add(token("load-" + i, team));
         }
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -73,16 +79,16 @@ public class LoadClient {
             all.add(pool.submit(() -> {
                 go.await();
                 if (n < submitters) {
-                    String team = n == submitters - 1 ? "quiet" : "flood";
-                    if (team.equals("quiet")) {
+                    String team = n == submitters - 1 ? QUIET : FLOOD;
+                    if (team.equals(QUIET)) {
                         Thread.sleep(2000); // the neighbour's one build arrives once the flood is queued
                     }
                     // The quiet client submits one build (the last number); each flood client submits its share
                     // of the others one after another (builds n, n + floodClients, …), so LOAD_BUILDS may exceed
                     // LOAD_CLIENTS.
                     int floodClients = Math.max(1, submitters - 1);
-                    int first = team.equals("quiet") ? BUILDS - 1 : n;
-                    int last = team.equals("quiet") ? BUILDS - 1 : BUILDS - 2;
+                    int first = team.equals(QUIET) ? BUILDS - 1 : n;
+                    int last = team.equals(QUIET) ? BUILDS - 1 : BUILDS - 2;
                     for (int k = first; k <= last && System.nanoTime() < end; k += floodClients) {
                         String id = submitUntilAccepted(base, token, team, k, end);
                         if (id == null) {
@@ -243,7 +249,7 @@ public class LoadClient {
         Random random = new Random();
         Thread.sleep(3000);
         while (System.nanoTime() < end && (accepted.isEmpty() || finalStatus.size() < accepted.size())) {
-            List<String> ids = accepted.entrySet().stream().filter(e -> e.getValue().equals("flood"))
+            List<String> ids = accepted.entrySet().stream().filter(e -> e.getValue().equals(FLOOD))
                     .map(Map.Entry::getKey).toList();
             if (!ids.isEmpty()) {
                 status(base, token, ids.get(random.nextInt(ids.size())));
@@ -287,6 +293,9 @@ public class LoadClient {
                     + " (extract(epoch from finished_at - started_at) * 1000)::bigint from build")) {
                 while (rs.next()) {
                     String id = rs.getString(1);
+                    if (!rs.getString(2).equals(FLOOD) && !rs.getString(2).equals(QUIET)) {
+                        continue; // another pass's builds (the warm pass): not this table's
+                    }
                     rows.put(id, new String[] {rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
                         Boolean.toString(rs.getBoolean(6))});
                     long w = rs.getLong(7);
@@ -317,7 +326,8 @@ public class LoadClient {
                 }
             }
             try (ResultSet rs = st.executeQuery("select coalesce(substring(details from '\"replica\":\"(load-[a-z])'),"
-                    + " '?'), count(*) from audit_event where action = 'build.started' group by 1")) {
+                    + " '?'), count(*) from audit_event where action = 'build.started' and substr(target, 7) in (select id::text"
+                    + " from build where team in ('" + FLOOD + "', '" + QUIET + "')) group by 1")) {
                 while (rs.next()) {
                     perReplica.put(rs.getString(1), rs.getInt(2));
                 }
@@ -369,19 +379,19 @@ public class LoadClient {
         System.out.printf(f, "re-queued (build.requeued) / rows no client saw", requeued + " / " + unknownToClient);
         System.out.printf(f, "submit p50 / p99 ms (upload 2 KiB; target 200)", pct(submitNanos, 200));
         System.out.printf(f, "status p50 / p99 ms (target 50)", pct(statusNanos, 50));
-        for (String team : List.of("flood", "quiet")) {
+        for (String team : List.of(FLOOD, QUIET)) {
             List<Long> w = rows.entrySet().stream().filter(e -> e.getValue()[0].equals(team))
                     .map(e -> waitMillis.get(e.getKey())).filter(Objects::nonNull).sorted().toList();
             System.out.printf(f, "queue wait " + team + " ms (median / max, n)", w.isEmpty() ? "-"
                     : w.get(w.size() / 2) + " / " + w.get(w.size() - 1) + ", " + w.size());
         }
-        String quietId = rows.entrySet().stream().filter(e -> e.getValue()[0].equals("quiet"))
+        String quietId = rows.entrySet().stream().filter(e -> e.getValue()[0].equals(QUIET))
                 .filter(e -> waitMillis.get(e.getKey()) != null).map(Map.Entry::getKey).findFirst().orElse(null);
         Long quiet = quietId == null ? null : waitMillis.get(quietId);
         // Fair share is "the quiet build takes the next free slot": no flood build starts between its queueing (its
         // build.queued event, written in the transaction that makes it visible) and its start. Its wait against the
         // median slot alone misjudges a quiet build queued while the first, cold builds of the run hold every slot.
-        long overtaken = quietId == null ? -1 : overtakenBy(quietId, "flood");
+        long overtaken = quietId == null ? -1 : overtakenBy(quietId, FLOOD);
         System.out.printf(f, "one build slot (median run of a build, ms)", slot < 0 ? "-" : slot + "; quiet waited "
                 + (quiet == null ? "-" : quiet + ", flood builds started meanwhile " + overtaken
                         + (quiet <= slot || overtaken == 0 ? ": met" : ": NOT met")));

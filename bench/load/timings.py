@@ -18,6 +18,9 @@ whatever waits between the marks.
 A replica's group commit of accepted submissions logs a line of its own per batch (`timing record-batch team=<t>
 size=<n> accepted=<k> total=<ms> lock=… insert=… audit=… commit=…`); those are summarised as `RECORD batch/<team>`,
 with the batch's size and accepted count beside its phases (the members' requests mark only `batch`).
+
+With --since T (epoch seconds, or a file holding them: bench/load.sh's .state/load/measured-start) requests that
+started before T are left out: a run with a warm pass (LOAD_WARM_BUILDS) summarises its measured pass alone.
 """
 from datetime import datetime
 import re
@@ -93,13 +96,18 @@ def summarise(lines, slow):
 def main(args):
     slow = 0
     split = None
-    while args[:1] in (["--slow"], ["--split"]):
+    since = None
+    while args[:1] in (["--slow"], ["--split"], ["--since"]):
         if args[0] == "--slow":
             slow = int(args[1])
-        else:
+        elif args[0] == "--split":
             split = float(args[1])
+        else:
+            since = float(open(args[1]).read()) if not args[1].replace(".", "").isdigit() else float(args[1])
         args = args[2:]
     lines = read(args)
+    if since is not None:
+        lines = [line for line in lines if line[0] is not None and line[0] >= since]
     if split is None:
         return summarise(lines, slow)
     stamped = [line for line in lines if line[0] is not None]
