@@ -21,6 +21,10 @@ with the batch's size and accepted count beside its phases (the members' request
 
 With --since T (epoch seconds, or a file holding them: bench/load.sh's .state/load/measured-start) requests that
 started before T are left out: a run with a warm pass (LOAD_WARM_BUILDS) summarises its measured pass alone.
+
+The first line is the issue's own measure of the submission target: the accepted submissions' (202) time at the
+server less their upload phase, p50 / p99 over all the lines read (the client's figure includes the upload and the
+loopback's queueing).
 """
 from datetime import datetime
 import re
@@ -93,6 +97,21 @@ def summarise(lines, slow):
     return 0
 
 
+def excluding_upload(lines):
+    """The issue's own measure (#17: "p99 of submission excluding upload"): the accepted submissions' time at the
+    server less their upload phase, over every line given (the whole run, or its measured pass with --since)."""
+    values = []
+    for _, _, m in lines:
+        method, path, status, total, phases, _ = m.groups()
+        if method != "POST" or path.split("?")[0] != "/api/v1/builds" or status != "202":
+            continue
+        upload = sum(float(p.split("=")[1]) for p in phases.split() if p.startswith("upload="))
+        values.append(float(total) - upload)
+    if values:
+        print(f"accepted submissions at the server, excluding the upload: p50 {pct(values, 50):.1f}"
+              f"  p99 {pct(values, 99):.1f}  max {max(values):.1f} ms (n={len(values)}; target p99 200)")
+
+
 def main(args):
     slow = 0
     split = None
@@ -108,6 +127,7 @@ def main(args):
     lines = read(args)
     if since is not None:
         lines = [line for line in lines if line[0] is not None and line[0] >= since]
+    excluding_upload(lines)
     if split is None:
         return summarise(lines, slow)
     stamped = [line for line in lines if line[0] is not None]
