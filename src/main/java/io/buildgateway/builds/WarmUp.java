@@ -58,11 +58,13 @@ import tools.jackson.databind.json.JsonMapper;
  * so not audited: only the web layer audits refusals), and the view written as JSON; a submission without a record:
  * the team quota's counts, the archive's inspection and re-pack in memory ({@link ContextIntake#rehearse}: nothing
  * written to the store or counted), the policy over a bundled Dockerfile with its canonical text, the findings as
- * JSON; a lint of it; and one liveness probe over HTTP (Tomcat, the filters, the actuator, JSON). What it never does:
- * write a build row, an audit event, a token's last use or a context file, or run ShellCheck. It reads the ONBUILD
- * triggers of its sample's base (under the first approved prefix) from the registry as a submission does, cached as
- * theirs are; if that read fails they are taken as none for the rest of the warm-up. A leg that fails is logged
- * once and left out of later rounds; the warm-up never stops the start.
+ * JSON; in the first {@value #RECORD_ROUNDS} rounds that submission's record, alone or with copies, in a transaction
+ * that is rolled back ({@link BuildSubmissions#rehearseRecord}); a lint of it; and one liveness probe over HTTP
+ * (Tomcat, the filters, the actuator, JSON). What it never does: commit a build row or an audit event, write a
+ * token's last use or a context file, or run ShellCheck. It reads the ONBUILD triggers of its sample's base (under
+ * the first approved prefix) from the registry as a submission does, cached as theirs are; if that read fails they
+ * are taken as none for the rest of the warm-up. A leg that fails is logged once and left out of later rounds; the
+ * warm-up never stops the start.
  */
 @Component
 @Order(Ordered.LOWEST_PRECEDENCE)
@@ -101,6 +103,14 @@ class WarmUp implements ApplicationRunner {
     /** With {@code gateway.hostpool.base-triggers-ttl} 0, the warm-up reads the base's triggers this often at most. */
     static final int UNCACHED_TRIGGER_READS = 10;
     private int uncachedTriggerReads;
+    /**
+     * The rounds whose submission's record is rehearsed too, rolled back: each is a transaction on the shared database
+     * that holds the audit chain's lock for a moment, while other replicas may be serving, so they are fewer than the
+     * rounds. HotSpot compiles a method at tier 3 after some 200 calls; a few hundred records take a second or two.
+     */
+    static final int RECORD_ROUNDS = 400;
+    /** How many of a rehearsal's records are made together (at most the team quota: BuildSubmissions clamps it). */
+    static final int RECORDED_TOGETHER = 4;
     private List<String> lastTriggers = List.of();
     private volatile Report last;
 
@@ -166,6 +176,7 @@ class WarmUp implements ApplicationRunner {
                     statusRead(existing.isEmpty() ? null : existing.get(0), reader, shown[0]);
                 }),
                 new Leg("submissions", (i, s) -> shown[0] = submission(s)),
+                new Leg("records", RECORD_ROUNDS, (i, s) -> record(i, shown[0])),
                 new Leg("lints", (i, s) -> lint(s)),
                 new Leg("probe requests", (i, s) -> {
                     if (probe == null) {
@@ -185,7 +196,7 @@ class WarmUp implements ApplicationRunner {
             }
             Sample sample = samples.get(round % samples.size());
             for (Leg leg : plan) {
-                if (failed.containsKey(leg.name())) {
+                if (failed.containsKey(leg.name()) || round >= leg.rounds()) {
                     continue;
                 }
                 try {
@@ -246,6 +257,46 @@ class WarmUp implements ApplicationRunner {
         }
     }
 
+    /**
+     * The record of a rehearsed submission, rolled back ({@link BuildSubmissions#rehearseRecord}): alone in even
+     * rounds, {@value #RECORDED_TOGETHER} together in odd ones, as the group commit records a burst. After the first,
+     * the warm-up checks that none of its rows is in the table, which would mean the rollback did not hold.
+     */
+    private void record(int round, Build shown) {
+        List<Build> rows = new ArrayList<>();
+        rows.add(shown);
+        for (int n = 1; round % 2 == 1 && n < RECORDED_TOGETHER; n++) {
+            rows.add(copy(shown));
+        }
+        submissions.rehearseRecord(rows);
+        if (round == 0 && jdbc.queryForObject("select count(*) from build where id = ?", Long.class, shown.id) != 0) {
+            throw new IllegalStateException("a rehearsed record stayed in the build table: " + shown.id);
+        }
+    }
+
+    /** Another unsaved build like {@code b}, with an id of its own. */
+    private static Build copy(Build b) {
+        Build c = new Build(UUID.randomUUID());
+        c.image = b.image;
+        c.tag = b.tag;
+        c.team = b.team;
+        c.requestedBy = b.requestedBy;
+        c.requestedAt = b.requestedAt;
+        c.contextDigest = b.contextDigest;
+        c.contextSize = b.contextSize;
+        c.dockerfile = b.dockerfile;
+        c.buildArgs = b.buildArgs;
+        c.labels = b.labels;
+        c.policyDigest = b.policyDigest;
+        c.findings = b.findings;
+        c.allowedPulls = b.allowedPulls;
+        c.egressAllow = b.egressAllow;
+        c.builtContextDigest = b.builtContextDigest;
+        c.builtContextSize = b.builtContextSize;
+        c.queue();
+        return c;
+    }
+
     /** A submission's path without its record; returns the build it would have recorded (never saved). */
     private Build submission(Sample sample) {
         BuildRepository.QueueCounts counts = builds.queueCounts(TEAM);
@@ -278,6 +329,8 @@ class WarmUp implements ApplicationRunner {
         build.allowedPulls = json.writeValueAsString(evaluation[0].pulls());
         build.egressAllow = json.writeValueAsString(policy.egress(TEAM).allow());
         build.builtContextDigest = built.value();
+        build.builtContextSize = (long) sample.archive().length;
+        build.queue();
         return build;
     }
 
@@ -358,7 +411,11 @@ class WarmUp implements ApplicationRunner {
         }
     }
 
-    private record Leg(String name, Body body) {
+    /** A leg of each round, or of the first {@code rounds} only. */
+    private record Leg(String name, int rounds, Body body) {
+        Leg(String name, Body body) {
+            this(name, Integer.MAX_VALUE, body);
+        }
     }
 
     @FunctionalInterface

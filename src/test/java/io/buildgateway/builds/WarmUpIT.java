@@ -14,6 +14,7 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.availability.ApplicationAvailability;
 import org.springframework.boot.availability.ReadinessState;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The warm-up before readiness (docs/operations.md, "Warm-up before readiness"): it ran at this gateway's start while
@@ -37,8 +38,8 @@ class WarmUpIT extends IntegrationTest {
         assertThat(report.failed()).as("legs left out after a failure").isEmpty();
         // the sample's base (base/busybox under the first approved prefix) is in the environment's registry
         assertThat(report.baseTriggers()).isEqualTo("read from the registry");
-        assertThat(report.legs()).containsOnlyKeys("token checks", "status reads", "submissions", "lints",
-                "probe requests").allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
+        assertThat(report.legs()).containsOnlyKeys("token checks", "status reads", "submissions", "records",
+                "lints", "probe requests").allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
         // At its first round and after its last: the application refused traffic, and the probe said so.
         assertThat(report.readinessStates()).containsExactly(ReadinessState.REFUSING_TRAFFIC,
                 ReadinessState.REFUSING_TRAFFIC);
@@ -59,7 +60,9 @@ class WarmUpIT extends IntegrationTest {
         assertThat(report.rounds()).isEqualTo(40);
         assertThat(report.endedBy()).isEqualTo("rounds");
         assertThat(report.failed()).isEmpty();
-        assertThat(report.legs()).containsEntry("submissions", 40).containsEntry("status reads", 40);
+        // the records (alone and four together) were made, and rolled back
+        assertThat(report.legs()).containsEntry("submissions", 40).containsEntry("status reads", 40)
+                .containsEntry("records", 40);
         assertThat(jdbc.queryForObject("select count(*) from build", Long.class)).isEqualTo(builds);
         assertThat(jdbc.queryForObject("select count(*) from build where team = ? or requested_by = ?", Long.class,
                 WarmUp.TEAM, "warm-up")).isZero();
@@ -70,6 +73,15 @@ class WarmUpIT extends IntegrationTest {
         assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and (actor = 'warm-up'"
                 + " or details like '%warm-up%')", Long.class, seq)).isZero();
         assertThat(storeFiles()).isEqualTo(stored);
+        // The rolled-back appends took no place in the chain: the next event follows the head with no gap, and the
+        // chain verifies.
+        // one event after the rehearsal: a refused request's
+        assertThat(get("bgw_not-a-token", "/api/v1/builds").status()).isEqualTo(401);
+        long head = jdbc.queryForObject("select max(seq) from audit_event", Long.class);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ?", Long.class, seq))
+                .as("events after seq %d up to %d, without a gap", seq, head).isEqualTo(head - seq).isPositive();
+        JsonNode verified = read(get(ADMIN_SECRET, "/api/v1/audit/verify"));
+        assertThat(verified.path("valid").asBoolean()).as(verified.toString()).isTrue();
     }
 
     private List<Path> storeFiles() throws IOException {
