@@ -47,19 +47,14 @@ class StaleConnectionPullTest {
 
     @AfterEach
     void stop() throws Exception {
-        if (server != null) {
-            server.close();
-        }
-        if (serving != null) {
-            serving.join(2000);
-        }
+        StandInDaemons.stop(server, serving);
     }
 
     @Test
     void aPullOnAConnectionTheRestartedDaemonClosedIsMadeAgainOnANewOne() throws Exception {
         HostPoolProperties.Host host = restartingDaemon();
         try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
-            ping(clients.http(host)); // the kept connection, as an earlier build's requests leave it
+            StandInDaemons.ping(clients.http(host)); // the kept connection, as an earlier build's requests leave it
             assertThat(restarted.await(10, TimeUnit.SECONDS)).isTrue();
             BuildKitBuilder builder = new BuildKitBuilder(TestHostPools.properties(host), clients, null,
                     Clock.systemUTC());
@@ -71,7 +66,8 @@ class StaleConnectionPullTest {
             assertThat(pull.pulled()).containsExactly(new PulledImage(IMAGE, DIGEST, "FROM " + IMAGE));
             assertThat(String.join("", output)).contains("had closed the kept connection");
             assertThat(requests).as("the ping, then the pull on a new connection (the first try died on the kept"
-                    + " one before the daemon read it)").containsExactly("GET /_ping", "POST /v" + BuildHostVersions.BUILDKIT_API + "/images/create");
+                    + " one before the daemon read it)")
+                    .containsExactly("GET /_ping", "POST /v" + BuildHostVersions.BUILDKIT_API + "/images/create");
         }
     }
 
@@ -81,7 +77,7 @@ class StaleConnectionPullTest {
         HostPoolProperties.Host host = restartingDaemon();
         try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
             DockerHttpClient http = clients.http(host);
-            ping(http);
+            StandInDaemons.ping(http);
             assertThat(restarted.await(10, TimeUnit.SECONDS)).isTrue();
 
             BuildKitBuild.Pull pull = BuildKitBuild.pull(http, List.of(IMAGE), "127.0.0.1:5000", null, s -> { });
@@ -105,13 +101,6 @@ class StaleConnectionPullTest {
             assertThat(pull.error()).startsWith("pull of " + IMAGE + " failed: ");
             assertThat(pull.staleConnection()).as(pull.error()).isFalse();
             assertThat(String.join("", output)).doesNotContain("kept connection");
-        }
-    }
-
-    private static void ping(DockerHttpClient http) throws IOException {
-        try (DockerHttpClient.Response ping = http.execute(DockerHttpClient.Request.builder()
-                .method(DockerHttpClient.Request.Method.GET).path("/_ping").build())) {
-            assertThat(new String(ping.getBody().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("OK");
         }
     }
 
