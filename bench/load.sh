@@ -175,19 +175,21 @@ echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QU
 # builds. It answers what the targets would be on warm replicas, against the cold start a run measures otherwise.
 # LOAD_TIMINGS' lines of the warm pass end before $STATE/measured-start (epoch seconds, for bench/load/timings.py
 # --since).
+# The load client against the replicas, pinned as LOAD_CLIENT_ON says (the caller's LOAD_* settings pass through).
+load_client() {
+  LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
+    LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
+    "${CLIENT_PIN[@]}" java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java
+}
 if [ "${LOAD_WARM_BUILDS:-0}" -gt 0 ]; then
   echo "load: warm pass: $LOAD_CLIENTS clients, $LOAD_WARM_BUILDS builds (teams warm-flood, warm-quiet; LOAD_WARM_BUILDS)"
-  LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY LOAD_BUILDS=$LOAD_WARM_BUILDS LOAD_TEAM_PREFIX=warm- \
-    LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
-    "${CLIENT_PIN[@]}" java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java \
-    >"$STATE/warm.txt" 2>&1 || echo "load: the warm pass ended with $? ($STATE/warm.txt)"
+  LOAD_BUILDS=$LOAD_WARM_BUILDS LOAD_TEAM_PREFIX=warm- load_client >"$STATE/warm.txt" 2>&1 \
+    || echo "load: the warm pass ended with $? ($STATE/warm.txt)"
   grep -E "^(builds submitted|submit p50|status p50)" "$STATE/warm.txt" | sed 's/^/load: warm pass: /' || true
 fi
 date +%s.%N >"$STATE/measured-start"
 rc=0
-LOAD_BASES=$BASES LOAD_ADMIN=$ADMIN LOAD_REGISTRY=$BGW_REGISTRY \
-  LOAD_JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres" \
-  "${CLIENT_PIN[@]}" java -Xmx512m -cp "$(echo "$WORK"/pgjdbc/*.jar)" bench/load/LoadClient.java &
+load_client &
 client=$!
 # LOAD_CPU=1: CPU seconds per process group and per gateway thread group while the client runs (bench/load/cpu.py)
 if [ "${LOAD_CPU:-0}" = 1 ]; then
