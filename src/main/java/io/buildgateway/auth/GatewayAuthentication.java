@@ -25,8 +25,11 @@ public class GatewayAuthentication {
     private final ProblemResponses problems;
     private final OidcAuthenticator oidc;
     private final ClientCertificates certificates;
+    private final WarmUpPass warmUp;
 
-    GatewayAuthentication(Tokens tokens, AuthProperties properties, ProblemResponses problems, Clock clock) {
+    GatewayAuthentication(Tokens tokens, AuthProperties properties, ProblemResponses problems, Clock clock,
+            WarmUpPass warmUp) {
+        this.warmUp = warmUp;
         this.tokens = tokens;
         this.properties = properties;
         this.problems = problems;
@@ -46,7 +49,7 @@ public class GatewayAuthentication {
 
     /** Adds the bearer and client-certificate filters to a security chain (before anonymous authentication). */
     public HttpSecurity authenticate(HttpSecurity http) {
-        return http.addFilterBefore(new BearerTokenFilter(tokens, properties, oidc, problems),
+        return http.addFilterBefore(new BearerTokenFilter(tokens, properties, oidc, problems, warmUp),
                         AnonymousAuthenticationFilter.class)
                 .addFilterBefore(new ClientCertificateFilter(certificates), AnonymousAuthenticationFilter.class);
     }

@@ -116,6 +116,11 @@ public class BuildSubmissions {
         if (remembered >= 0) {
             throw teamQueueFull(team, remembered);
         }
+        if (io.buildgateway.auth.WarmUpPass.is(principal)) {
+            // The replica's own warm-up (WarmUp's HTTP legs): refused here as a team at its quota is, the path a
+            // burst's refusals take, and never further: nothing is uploaded, counted or kept for it.
+            throw teamQueueFull(team, properties.maxQueuedPerTeam());
+        }
         try (QuotaReservations.Reservation reservation = reservations.reserve(team)) {
             BuildRepository.QueueCounts queued = builds.queueCounts(team);
             if (queued.getQueued() >= properties.maxQueued()) {

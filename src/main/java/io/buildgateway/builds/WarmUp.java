@@ -3,6 +3,7 @@ package io.buildgateway.builds;
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.auth.Role;
 import io.buildgateway.auth.Tokens;
+import io.buildgateway.auth.WarmUpPass;
 import io.buildgateway.intake.ContextIntake;
 import io.buildgateway.policy.Evaluation;
 import io.buildgateway.policy.PolicyEvaluator;
@@ -60,8 +61,11 @@ import tools.jackson.databind.json.JsonMapper;
  * written to the store or counted), the policy over a bundled Dockerfile with its canonical text, the findings as
  * JSON; in the first {@value #RECORD_ROUNDS} rounds that submission's record, alone or with copies, in a transaction
  * that is rolled back ({@link BuildSubmissions#rehearseRecord}); a lint of it; and one liveness probe over HTTP
- * (Tomcat, the filters, the actuator, JSON). What it never does: commit a build row or an audit event, write a
- * token's last use or a context file, or run ShellCheck. It reads the ONBUILD triggers of its sample's base (under
+ * (Tomcat, the filters, the actuator, JSON). In the first {@value #HTTP_ROUNDS} rounds, requests through the web
+ * server with the warm-up's own credential ({@link WarmUpPass}: valid only while this runs, only from loopback): a
+ * lint of the sample's context, its submission (refused at once as a team at its quota is: a burst's most common
+ * answer) and the status of an id that does not exist. What it never does: commit a build row or an audit event
+ * (the credential's refusals are not audited), write a token's last use or a context file, or run ShellCheck. It reads the ONBUILD triggers of its sample's base (under
  * the first approved prefix) from the registry as a submission does, cached as theirs are; if that read fails they
  * are taken as none for the rest of the warm-up. A leg that fails is logged once and left out of later rounds; the
  * warm-up never stops the start.
@@ -72,7 +76,7 @@ class WarmUp implements ApplicationRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(WarmUp.class);
     /** The team the rehearsed submissions name (only read: its queue count, its policy settings). */
-    static final String TEAM = "warm-up";
+    static final String TEAM = WarmUpPass.TEAM;
     private static final String DOCKERFILE = "Dockerfile";
 
     /**
@@ -111,13 +115,22 @@ class WarmUp implements ApplicationRunner {
     static final int RECORD_ROUNDS = 400;
     /** How many of a rehearsal's records are made together (at most the team quota: BuildSubmissions clamps it). */
     static final int RECORDED_TOGETHER = 4;
+    /**
+     * The rounds that also send requests through the web server with the warm-up's own credential ({@link WarmUpPass}):
+     * a lint of the sample's context (200), a submission of it (refused as at the quota: 429, the path most of a
+     * burst's requests take) and the status of an id that does not exist (404). Each is a millisecond or two; C1
+     * compiles a method after some 200 calls, so a few thousand leave the HTTP path compiled.
+     */
+    static final int HTTP_ROUNDS = 2000;
+    private final WarmUpPass pass;
     private List<String> lastTriggers = List.of();
     private volatile Report last;
 
     WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, BuildRepository builds,
             ContextIntake intake, PolicyEvaluator policy, PolicyProperties policyProperties,
             io.buildgateway.hostpool.BuildHosts hosts, JsonMapper json, JdbcTemplate jdbc, ApplicationContext context,
-            ApplicationAvailability availability, io.buildgateway.hostpool.ImageRegistry registry) {
+            ApplicationAvailability availability, io.buildgateway.hostpool.ImageRegistry registry, WarmUpPass pass) {
+        this.pass = pass;
         this.availability = availability;
         this.registry = registry;
         this.properties = properties;
@@ -154,8 +167,20 @@ class WarmUp implements ApplicationRunner {
         return last;
     }
 
-    /** Rehearses the request paths until {@code maxDuration} has passed or {@code maxRounds} rounds are done. */
+    /**
+     * Rehearses the request paths until {@code maxDuration} has passed or {@code maxRounds} rounds are done. The
+     * warm-up's credential is valid from here until this returns.
+     */
     Report rehearse(Duration maxDuration, int maxRounds) {
+        String secret = pass.open();
+        try {
+            return rehearse(maxDuration, maxRounds, secret);
+        } finally {
+            pass.close();
+        }
+    }
+
+    private Report rehearse(Duration maxDuration, int maxRounds, String secret) {
         long start = System.nanoTime();
         long deadline = start + maxDuration.toNanos();
         triggersRefused = null;
@@ -178,14 +203,23 @@ class WarmUp implements ApplicationRunner {
                 new Leg("submissions", (i, s) -> shown[0] = submission(s)),
                 new Leg("records", RECORD_ROUNDS, (i, s) -> record(i, shown[0])),
                 new Leg("lints", (i, s) -> lint(s)),
+                new Leg("http lints", HTTP_ROUNDS, (i, s) -> web(probe).expect(200,
+                        web(probe).post("/api/v1/lint", secret, s.archive()), "a lint of the sample's context")),
+                new Leg("http refusals", HTTP_ROUNDS, (i, s) -> {
+                    HttpResponse<Void> refused = web(probe).post("/api/v1/builds?image=" + TEAM + "/warm-up&tag="
+                            + "warm-up", secret, s.archive());
+                    web(probe).expect(429, refused, "a submission of the warm-up's own credential");
+                    if (refused.headers().firstValue("Retry-After").isEmpty()) {
+                        throw new IllegalStateException("the warm-up's refused submission had no Retry-After");
+                    }
+                }),
+                new Leg("http status reads", HTTP_ROUNDS, (i, s) -> web(probe).expect(404,
+                        web(probe).get("/api/v1/builds/" + UUID.randomUUID(), secret), "the status of no build")),
                 new Leg("probe requests", (i, s) -> {
-                    if (probe == null) {
-                        throw new IllegalStateException("no web server port to probe");
-                    }
                     if (i == 0) {
-                        readiness.add(probe.get("/actuator/health/readiness"));
+                        readiness.add(web(probe).get("/actuator/health/readiness", null).statusCode());
                     }
-                    probe.get("/actuator/health/liveness");
+                    web(probe).get("/actuator/health/liveness", null);
                 }));
         int round = 0;
         String endedBy = "rounds";
@@ -215,7 +249,7 @@ class WarmUp implements ApplicationRunner {
         }
         if (probe != null && !failed.containsKey("probe requests")) {
             try {
-                readiness.add(probe.get("/actuator/health/readiness"));
+                readiness.add(probe.get("/actuator/health/readiness", null).statusCode());
             } catch (IOException | RuntimeException e) {
                 failed.put("probe requests", e.getClass().getSimpleName() + ": " + e.getMessage());
             } catch (InterruptedException e) {
@@ -423,20 +457,50 @@ class WarmUp implements ApplicationRunner {
         void run(int round, Sample sample) throws IOException, InterruptedException;
     }
 
-    /** Requests to this replica's own HTTP port on loopback (no credentials: the probes are open). */
+    private static Probe web(Probe probe) {
+        if (probe == null) {
+            throw new IllegalStateException("no web server port to send requests to");
+        }
+        return probe;
+    }
+
+    /**
+     * Requests to this replica's own HTTP port on loopback, over HTTP/1.1 as CI clients send them: the probes (open)
+     * and the API's requests with the warm-up's credential ({@link WarmUpPass}).
+     */
     private record Probe(HttpClient http, String base) {
         static Probe of(ApplicationContext context) {
             if (!(context instanceof WebServerApplicationContext web) || web.getWebServer() == null
                     || web.getWebServer().getPort() <= 0) {
                 return null;
             }
-            return new Probe(HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build(),
-                    "http://127.0.0.1:" + web.getWebServer().getPort());
+            return new Probe(HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                    .connectTimeout(Duration.ofSeconds(2)).build(), "http://127.0.0.1:" + web.getWebServer().getPort());
         }
 
-        int get(String path) throws IOException, InterruptedException {
-            return http.send(HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5)).GET()
-                    .build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+        HttpResponse<Void> get(String path, String secret) throws IOException, InterruptedException {
+            return send(request(path, secret).GET());
+        }
+
+        HttpResponse<Void> post(String path, String secret, byte[] context) throws IOException, InterruptedException {
+            return send(request(path, secret).header("Content-Type", "application/x-tar")
+                    .POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+        }
+
+        private HttpRequest.Builder request(String path, String secret) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5));
+            return secret == null ? b : b.header("Authorization", "Bearer " + secret);
+        }
+
+        private HttpResponse<Void> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+            return http.send(request.build(), HttpResponse.BodyHandlers.discarding());
+        }
+
+        /** The response's status was {@code status}, or the leg fails naming what was sent. */
+        void expect(int status, HttpResponse<Void> response, String what) {
+            if (response.statusCode() != status) {
+                throw new IllegalStateException(what + " was answered " + response.statusCode() + ", not " + status);
+            }
         }
     }
 }

@@ -23,6 +23,13 @@ import tools.jackson.databind.json.JsonMapper;
 @Component
 public class ProblemResponses {
 
+    /**
+     * Set by the authentication, and by nothing a client sends, on a request of the replica's own warm-up before
+     * readiness (auth's WarmUpPass): its refusals are the replica rehearsing them, not a caller refused, and are
+     * neither audited nor counted against its source.
+     */
+    public static final String REHEARSAL = "io.buildgateway.rehearsal";
+
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
     private final ObjectProvider<RefusalShape> shapes;
@@ -107,7 +114,8 @@ public class ProblemResponses {
      * window's {@code request.rate-limited} row.
      */
     public void audit(Problem problem, HttpServletRequest request) {
-        if (problem.status() < 400 || problem.status() >= 500) {
+        if (problem.status() < 400 || problem.status() >= 500
+                || Boolean.TRUE.equals(request.getAttribute(REHEARSAL))) {
             return;
         }
         RefusalRateLimitFilter limit = this.limit;
