@@ -40,8 +40,13 @@ final class BuildKitBuild {
 
     private static final JsonMapper JSON = JsonMapper.builder().build();
 
-    /** What the build produced: the image id or the error, the trace's facts, and how the wait ended. */
-    record Result(String imageId, String error, BuildKitTrace trace, BuildOutcome.Result stopped) {
+    /**
+     * What the build produced: the image id or the error, the trace's facts, and how the wait ended;
+     * {@code staleConnection} when the request died on a kept connection the daemon no longer holds before any
+     * answer came ({@link #staleConnection}): the daemon never began that build.
+     */
+    record Result(String imageId, String error, BuildKitTrace trace, BuildOutcome.Result stopped,
+            boolean staleConnection) {
     }
 
     /**
@@ -172,6 +177,7 @@ final class BuildKitBuild {
         AtomicReference<String> error = new AtomicReference<>();
         CountDownLatch done = new CountDownLatch(1);
         AtomicBoolean stop = new AtomicBoolean();
+        AtomicBoolean stale = new AtomicBoolean();
         Thread reader = new Thread(() -> {
             try (DockerHttpClient.Response response = http.execute(request)) {
                 open.set(response);
@@ -190,6 +196,7 @@ final class BuildKitBuild {
             } catch (IOException | RuntimeException e) {
                 if (!stop.get()) {
                     error.compareAndSet(null, BuildHosts.summary(e));
+                    stale.set(open.get() == null && staleConnection(e));
                 }
             } finally {
                 trace.finish();
@@ -213,7 +220,7 @@ final class BuildKitBuild {
                 }
             }
         }
-        return new Result(imageId.get(), error.get(), trace, stopped);
+        return new Result(imageId.get(), error.get(), trace, stopped, stopped == null && stale.get());
     }
 
     private static void read(String line, BuildKitTrace trace, AtomicReference<String> imageId,

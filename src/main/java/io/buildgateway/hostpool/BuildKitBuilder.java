@@ -1,8 +1,10 @@
 package io.buildgateway.hostpool;
 
 import com.github.dockerjava.transport.DockerHttpClient;
+import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,7 +48,6 @@ final class BuildKitBuilder {
                 .filter(r -> plan.granted().contains(Confinement.repository(r, registry))).distinct().toList();
         String token = auth.pullToken(job, plan);
         BuildKitBuild.Pull pulls = pull(host, toPull, token, output);
-        DockerHttpClient http = clients.http(host);
         if (pulls.error() != null) {
             return new HostBuild(null, BuildOutcome.failed(pulls.error()), new BuildOutcome.HostRun(host.name(), true,
                     BuildHosts.NETWORK_MODE, pulls.pulled()), true, pulls.pulled(), List.of(), pulls.error(), "FROM",
@@ -63,11 +64,11 @@ final class BuildKitBuilder {
             recordedMode = EgressPath.RECORDED_NETWORK_MODE;
             output.accept("Steps have network to the egress proxy only (docs/egress.md)\n");
         }
-        BuildKitBuild.Result result;
-        try (InputStream context = Files.newInputStream(job.context())) {
-            result = BuildKitBuild.build(http, context, job.dockerfile(), job.target(), buildArgs, job.labels(),
-                    job.noCache(), properties.build(), networkMode, stepOutput, cancelled, deadline, clock);
-        }
+        Map<String, String> args = buildArgs;
+        String mode = networkMode;
+        BuildKitBuild.Result result = post(host, job.context(), output, (transport, context) -> BuildKitBuild.build(
+                transport, context, job.dockerfile(), job.target(), args, job.labels(), job.noCache(),
+                properties.build(), mode, stepOutput, cancelled, deadline, clock));
         List<PulledImage> used = used(result.trace(), pulls.pulled());
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
@@ -105,6 +106,36 @@ final class BuildKitBuilder {
                 + "); pulling again on a new one\n");
         clients.renew(host.name());
         return BuildKitBuild.pull(clients.http(host), references, registry, token, output);
+    }
+
+    /** One sending of the build's request on a transport, with the context's bytes from the start. */
+    @FunctionalInterface
+    interface BuildPost {
+        BuildKitBuild.Result send(DockerHttpClient transport, InputStream context) throws InterruptedException;
+    }
+
+    /**
+     * The build's request. When it died on a kept connection that the daemon closed before any answer came (as the
+     * pull above: the daemon restarted since the last use; a build with nothing to pull, {@code FROM scratch}, sends
+     * this request first), the daemon never began the build: the host's clients are renewed and the request sent once
+     * more, with the context read again from the store. Any answer, a refused connection or a stop by cancel or
+     * deadline is final.
+     */
+    BuildKitBuild.Result post(HostPoolProperties.Host host, Path contextFile, Consumer<String> output,
+            BuildPost request) throws IOException, InterruptedException {
+        BuildKitBuild.Result result;
+        try (InputStream context = Files.newInputStream(contextFile)) {
+            result = request.send(clients.http(host), context);
+        }
+        if (!result.staleConnection()) {
+            return result;
+        }
+        output.accept("The build host's daemon had closed the kept connection (" + result.error()
+                + "); sending the build again on a new one\n");
+        clients.renew(host.name());
+        try (InputStream context = Files.newInputStream(contextFile)) {
+            return request.send(clients.http(host), context);
+        }
     }
 
     /**
