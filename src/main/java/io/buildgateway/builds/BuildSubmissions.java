@@ -122,13 +122,20 @@ public class BuildSubmissions {
             throw teamQueueFull(team, properties.maxQueuedPerTeam());
         }
         try (QuotaReservations.Reservation reservation = reservations.reserve(team)) {
+            int before = reservation.before();
+            if (before >= properties.maxQueuedPerTeam()) {
+                // The team's submissions under way here fill its quota already: the count cannot make room (it is
+                // never negative), so this one is refused without it. In a burst that is most of a flood's requests,
+                // and each count was a statement that the accepted submissions' statements queued behind.
+                checkTeamQuota(team, before);
+            }
             BuildRepository.QueueCounts queued = builds.queueCounts(team);
             if (queued.getQueued() >= properties.maxQueued()) {
                 throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
                         + properties.maxQueued() + " queued); retry later")
                         .with("retryAfterSeconds", retryAfter.seconds()).summarisedInAudit();
             }
-            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.before());
+            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.before()); // read again after the count
             checkPin(request.pinFetchesFrom(), team);
             RequestTimings.end("quota", quotaStart);
             BuildView accepted = receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
