@@ -1,5 +1,6 @@
 package io.buildgateway.auth;
 
+import io.buildgateway.shared.web.ProblemResponses;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
@@ -8,7 +9,6 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Pattern;
-import io.buildgateway.shared.web.ProblemResponses;
 import org.springframework.stereotype.Component;
 
 /**

@@ -65,10 +65,10 @@ import tools.jackson.databind.json.JsonMapper;
  * server with the warm-up's own credential ({@link WarmUpPass}: valid only while this runs, only from loopback): a
  * lint of the sample's context, its submission (refused at once as a team at its quota is: a burst's most common
  * answer) and the status of an id that does not exist. What it never does: commit a build row or an audit event
- * (the credential's refusals are not audited), write a token's last use or a context file, or run ShellCheck. It reads the ONBUILD triggers of its sample's base (under
- * the first approved prefix) from the registry as a submission does, cached as theirs are; if that read fails they
- * are taken as none for the rest of the warm-up. A leg that fails is logged once and left out of later rounds; the
- * warm-up never stops the start.
+ * (the credential's refusals are not audited), write a token's last use or a context file, or run ShellCheck. It
+ * reads the ONBUILD triggers of its sample's base (under the first approved prefix) from the registry as a
+ * submission does, cached as theirs are; if that read fails they are taken as none for the rest of the warm-up. A
+ * leg that fails is logged once and left out of later rounds; the warm-up never stops the start.
  */
 @Component
 @Order(Ordered.LOWEST_PRECEDENCE)

@@ -43,7 +43,8 @@ class WarmUpIT extends IntegrationTest {
         // the sample's base (base/busybox under the first approved prefix) is in the environment's registry
         assertThat(report.baseTriggers()).isEqualTo("read from the registry");
         assertThat(report.legs()).containsOnlyKeys("token checks", "status reads", "submissions", "records",
-                "lints", "http lints", "http refusals", "http status reads", "probe requests").allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
+                "lints", "http lints", "http refusals", "http status reads", "probe requests")
+                .allSatisfy((leg, n) -> assertThat(n).as(leg).isEqualTo(report.rounds()));
         // At its first round and after its last: the application refused traffic, and the probe said so.
         assertThat(report.readinessStates()).containsExactly(ReadinessState.REFUSING_TRAFFIC,
                 ReadinessState.REFUSING_TRAFFIC);

@@ -26,12 +26,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A build's pull, or its build request when it has nothing to pull, on a kept connection that the daemon closed (it
- * restarted between two health checks) is made again on a new connection, not failed (make test: a daemon restarted by one test failed the next test's build with "pull
- * … failed: Broken pipe"). A daemon on a unix socket stands in here, as a real one behaves on a restart: it answers
- * the ping on a kept connection and then closes every connection it had; the next connection is the new daemon.
- * docker-java's transport never checks a kept connection before it reuses it, and a pull is a POST, which Apache's
- * client does not retry by itself. Without {@link BuildKitBuilder#pull}'s reconnect the pull fails, and without
- * {@link BuildKitBuilder#post}'s the build.
+ * restarted between two health checks) is made again on a new connection, not failed (make test: a daemon restarted
+ * by one test failed the next test's build with "pull … failed: Broken pipe"). A daemon on a unix socket stands in
+ * here, as a real one behaves on a restart: it answers the ping on a kept connection and then closes every connection
+ * it had; the next connection is the new daemon. docker-java's transport never checks a kept connection before it
+ * reuses it, and a pull or a build is a POST, which Apache's client does not retry by itself. Without
+ * {@link BuildKitBuilder#pull}'s reconnect the pull fails, and without {@link BuildKitBuilder#post}'s the build.
  */
 class StaleConnectionTest {
 
