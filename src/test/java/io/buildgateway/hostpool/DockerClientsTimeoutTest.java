@@ -6,9 +6,7 @@ import com.github.dockerjava.transport.DockerHttpClient;
 import io.buildgateway.auth.TestCertificates;
 import io.buildgateway.auth.TestCertificates.Identity;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
@@ -112,7 +110,7 @@ class DockerClientsTimeoutTest {
                 try (SSLSocket socket = (SSLSocket) server.accept()) {
                     // Keep-alive: a request for /_ping is answered at once, any other after the silence.
                     String request;
-                    while ((request = readHeaders(socket.getInputStream())) != null) {
+                    while ((request = StandInDaemons.head(socket.getInputStream())) != null) {
                         if (!request.startsWith("GET /_ping ")) {
                             Thread.sleep(silence.toMillis());
                         }
@@ -130,18 +128,5 @@ class DockerClientsTimeoutTest {
         serving.setDaemon(true);
         serving.start();
         return server.getLocalPort();
-    }
-
-    private static String readHeaders(InputStream in) throws IOException {
-        ByteArrayOutputStream seen = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) >= 0) {
-            seen.write(b);
-            String s = seen.toString(StandardCharsets.US_ASCII);
-            if (s.endsWith("\r\n\r\n")) {
-                return s;
-            }
-        }
-        return null;
     }
 }

@@ -226,16 +226,8 @@ class StaleConnectionTest {
 
     /** Reads a request's head: its request line and its header lines (lower case). */
     private static String[] requestHead(InputStream in) throws IOException {
-        ByteArrayOutputStream head = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) >= 0) {
-            head.write(b);
-            String s = head.toString(StandardCharsets.ISO_8859_1);
-            if (s.endsWith("\r\n\r\n")) {
-                break;
-            }
-        }
-        String[] lines = head.toString(StandardCharsets.ISO_8859_1).split("\r\n", 2);
+        String head = StandInDaemons.head(in);
+        String[] lines = (head == null ? "" : head).split("\r\n", 2);
         return new String[] {lines[0], lines.length > 1 ? lines[1].toLowerCase(java.util.Locale.ROOT) : ""};
     }
 

@@ -3,7 +3,9 @@ package io.buildgateway.hostpool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.dockerjava.transport.DockerHttpClient;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -21,6 +23,23 @@ final class StandInDaemons {
                 .method(DockerHttpClient.Request.Method.GET).path("/_ping").build())) {
             assertThat(new String(ping.getBody().readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("OK");
         }
+    }
+
+    /**
+     * Reads a request's head up to and with its empty line, as ISO-8859-1 text; null when the connection ends first
+     * (the client closed it between requests).
+     */
+    static String head(InputStream in) throws IOException {
+        ByteArrayOutputStream seen = new ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) >= 0) {
+            seen.write(b);
+            String s = seen.toString(StandardCharsets.ISO_8859_1);
+            if (s.endsWith("\r\n\r\n")) {
+                return s;
+            }
+        }
+        return null;
     }
 
     /** Closes the stand-in's server socket (either may be null: the test did not get that far) and waits for it. */
