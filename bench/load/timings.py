@@ -21,8 +21,8 @@ with the batch's size and accepted count beside its phases (the members' request
 
 With --since T (epoch seconds, or a file holding them: bench/load.sh's .state/load/measured-start) requests that
 started before T are left out: a run with a warm pass (LOAD_WARM_BUILDS) summarises its measured pass alone, and
-the replicas' own warm-up requests before readiness (a 429 and a lint per round: docs/operations.md, "Warm-up before
-readiness") are left out of every run's summary.
+the replicas' own warm-up requests before readiness (a lint, a 429 and a 404 in each of the first 2,000 rounds:
+docs/operations.md, "Warm-up before readiness") are left out; without --since they are summarised with the run.
 
 The first line is the issue's own measure of the submission target: the accepted submissions' (202) time at the
 server less their upload phase, p50 / p99 over all the lines read (the client's figure includes the upload and the

@@ -203,17 +203,17 @@ class WarmUp implements ApplicationRunner {
                 new Leg("submissions", (i, s) -> shown[0] = submission(s)),
                 new Leg("records", RECORD_ROUNDS, (i, s) -> record(i, shown[0])),
                 new Leg("lints", (i, s) -> lint(s)),
-                new Leg("http lints", HTTP_ROUNDS, (i, s) -> web(probe).expect(200,
+                new Leg("http lints", HTTP_ROUNDS, (i, s) -> expect(200,
                         web(probe).post("/api/v1/lint", secret, s.archive()), "a lint of the sample's context")),
                 new Leg("http refusals", HTTP_ROUNDS, (i, s) -> {
                     HttpResponse<Void> refused = web(probe).post("/api/v1/builds?image=" + TEAM + "/warm-up&tag="
                             + "warm-up", secret, s.archive());
-                    web(probe).expect(429, refused, "a submission of the warm-up's own credential");
+                    expect(429, refused, "a submission of the warm-up's own credential");
                     if (refused.headers().firstValue("Retry-After").isEmpty()) {
                         throw new IllegalStateException("the warm-up's refused submission had no Retry-After");
                     }
                 }),
-                new Leg("http status reads", HTTP_ROUNDS, (i, s) -> web(probe).expect(404,
+                new Leg("http status reads", HTTP_ROUNDS, (i, s) -> expect(404,
                         web(probe).get("/api/v1/builds/" + UUID.randomUUID(), secret), "the status of no build")),
                 new Leg("probe requests", (i, s) -> {
                     if (i == 0) {
@@ -457,6 +457,13 @@ class WarmUp implements ApplicationRunner {
         void run(int round, Sample sample) throws IOException, InterruptedException;
     }
 
+    /** The response's status was {@code status}, or the leg fails naming what was sent. */
+    private static void expect(int status, HttpResponse<Void> response, String what) {
+        if (response.statusCode() != status) {
+            throw new IllegalStateException(what + " was answered " + response.statusCode() + ", not " + status);
+        }
+    }
+
     private static Probe web(Probe probe) {
         if (probe == null) {
             throw new IllegalStateException("no web server port to send requests to");
@@ -494,13 +501,6 @@ class WarmUp implements ApplicationRunner {
 
         private HttpResponse<Void> send(HttpRequest.Builder request) throws IOException, InterruptedException {
             return http.send(request.build(), HttpResponse.BodyHandlers.discarding());
-        }
-
-        /** The response's status was {@code status}, or the leg fails naming what was sent. */
-        void expect(int status, HttpResponse<Void> response, String what) {
-            if (response.statusCode() != status) {
-                throw new IllegalStateException(what + " was answered " + response.statusCode() + ", not " + status);
-            }
         }
     }
 }

@@ -17,9 +17,9 @@ import org.springframework.validation.annotation.Validated;
  *        submission (quota counts, the archive's inspection and re-pack in memory, the policy; in the first
  *        {@value WarmUp#RECORD_ROUNDS} rounds its record too, rolled back), one lint and one probe request over
  *        HTTP; in the first {@value WarmUp#HTTP_ROUNDS}, also a lint, a refused submission and a status read over
- *        HTTP with the warm-up's own credential. HotSpot's C2 compiles a method after some 5,000 calls (tier 4 thresholds), so a few thousand rounds
- *        leave the request paths at C1; 10,000 took 49-54 s per replica on the shared 2-core VM of
- *        docs/benchmarks.md ("Load", 2026-12-03 23:32, 12,000 rounds)
+ *        HTTP with the warm-up's own credential. HotSpot's C2 compiles a method after some 5,000 calls (tier 4
+ *        thresholds), so a few thousand rounds leave the request paths at C1; 10,000 took 49-54 s per replica on the
+ *        shared 2-core VM of docs/benchmarks.md ("Load", 2026-12-03 23:32, 12,000 rounds)
  */
 @Validated
 @ConfigurationProperties("gateway.warmup")

@@ -103,7 +103,7 @@ class WarmUpIT extends IntegrationTest {
         String secret = pass.open();
         try {
             Response refused = submit(secret, "image=" + WarmUp.TEAM + "/app&tag=1", context);
-                JsonNode problem = problem(refused, 429);
+            JsonNode problem = problem(refused, 429);
             assertThat(problem.path("type").asString()).endsWith("team-queue-full");
             assertThat(refused.header("Retry-After")).isNotBlank();
             Response lint = send(request(secret, "/api/v1/lint").header("Content-Type", "application/x-tar")

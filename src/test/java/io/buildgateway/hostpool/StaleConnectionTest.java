@@ -3,6 +3,7 @@ package io.buildgateway.hostpool;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.github.dockerjava.transport.DockerHttpClient;
+import io.buildgateway.support.Tars;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,11 +14,14 @@ import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -103,9 +107,9 @@ class StaleConnectionTest {
     @Test
     void aBuildRequestOnAConnectionTheRestartedDaemonClosedIsSentAgainOnANewOne() throws Exception {
         HostPoolProperties.Host host = restartingDaemon(BUILT);
-        byte[] tar = io.buildgateway.support.Tars.dockerfile("FROM scratch\nCOPY Dockerfile /\n");
+        byte[] tar = Tars.dockerfile("FROM scratch\nCOPY Dockerfile /\n");
         Path context = dir.resolve("context.tar");
-        java.nio.file.Files.write(context, tar);
+        Files.write(context, tar);
         try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
             StandInDaemons.ping(clients.http(host));
             assertThat(restarted.await(10, TimeUnit.SECONDS)).isTrue();
@@ -137,7 +141,7 @@ class StaleConnectionTest {
     void aBuildTheDaemonAnsweredIsNotSentAgain() throws Exception {
         HostPoolProperties.Host host = restartingDaemon("{\"errorDetail\":{\"message\":\"no space\"}}\n");
         Path context = dir.resolve("context.tar");
-        java.nio.file.Files.write(context, io.buildgateway.support.Tars.dockerfile("FROM scratch\n"));
+        Files.write(context, Tars.dockerfile("FROM scratch\n"));
         try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
             BuildKitBuilder builder = new BuildKitBuilder(TestHostPools.properties(host), clients, null,
                     Clock.systemUTC());
@@ -162,9 +166,9 @@ class StaleConnectionTest {
 
     private static BuildKitBuild.Result build(DockerHttpClient transport, InputStream context)
             throws InterruptedException {
-        return BuildKitBuild.build(transport, context, "Dockerfile", null, java.util.Map.of(), java.util.Map.of(),
+        return BuildKitBuild.build(transport, context, "Dockerfile", null, Map.of(), Map.of(),
                 false, TestHostPools.properties().build(), s -> { }, () -> false,
-                java.time.Instant.now().plusSeconds(30), Clock.systemUTC());
+                Instant.now().plusSeconds(30), Clock.systemUTC());
     }
 
     /** A daemon that is not there refuses the connection: that is not a stale one, and is not tried again. */
