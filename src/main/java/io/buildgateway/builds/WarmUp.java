@@ -194,14 +194,18 @@ class WarmUp implements ApplicationRunner {
         states.add(availability.getReadinessState());
         Map<String, Integer> legs = new LinkedHashMap<>();
         Map<String, String> failed = new LinkedHashMap<>();
+        Rehearsed[] rehearsed = {null};
         Build[] shown = {null};
         List<Leg> plan = List.of(
                 new Leg("token checks", (i, s) -> tokenCheck()),
                 new Leg("status reads", (i, s) -> {
                     statusRead(existing.isEmpty() ? null : existing.get(0), reader, shown[0]);
                 }),
-                new Leg("submissions", (i, s) -> shown[0] = submission(s)),
-                new Leg("records", RECORD_ROUNDS, (i, s) -> record(i, shown[0])),
+                new Leg("submissions", (i, s) -> {
+                    rehearsed[0] = submission(s);
+                    shown[0] = rehearsed[0].queued();
+                }),
+                new Leg("records", RECORD_ROUNDS, (i, s) -> record(i, shown[0], rehearsed[0])),
                 new Leg("lints", (i, s) -> lint(s)),
                 new Leg("http lints", HTTP_ROUNDS, (i, s) -> expect(200,
                         web(probe).post("/api/v1/lint", secret, s.archive()), "a lint of the sample's context")),
@@ -296,11 +300,11 @@ class WarmUp implements ApplicationRunner {
      * rounds, {@value #RECORDED_TOGETHER} together in odd ones, as the group commit records a burst. After the first,
      * the warm-up checks that none of its rows is in the table, which would mean the rollback did not hold.
      */
-    private void record(int round, Build shown) {
+    private void record(int round, Build shown, Rehearsed rehearsed) {
         List<Build> rows = new ArrayList<>();
         rows.add(shown);
         for (int n = 1; round % 2 == 1 && n < RECORDED_TOGETHER; n++) {
-            rows.add(copy(shown));
+            rows.add(rehearsed.queued());
         }
         submissions.rehearseRecord(rows);
         if (round == 0 && jdbc.queryForObject("select count(*) from build where id = ?", Long.class, shown.id) != 0) {
@@ -308,31 +312,8 @@ class WarmUp implements ApplicationRunner {
         }
     }
 
-    /** Another unsaved build like {@code b}, with an id of its own. */
-    private static Build copy(Build b) {
-        Build c = new Build(UUID.randomUUID());
-        c.image = b.image;
-        c.tag = b.tag;
-        c.team = b.team;
-        c.requestedBy = b.requestedBy;
-        c.requestedAt = b.requestedAt;
-        c.contextDigest = b.contextDigest;
-        c.contextSize = b.contextSize;
-        c.dockerfile = b.dockerfile;
-        c.buildArgs = b.buildArgs;
-        c.labels = b.labels;
-        c.policyDigest = b.policyDigest;
-        c.findings = b.findings;
-        c.allowedPulls = b.allowedPulls;
-        c.egressAllow = b.egressAllow;
-        c.builtContextDigest = b.builtContextDigest;
-        c.builtContextSize = b.builtContextSize;
-        c.queue();
-        return c;
-    }
-
-    /** A submission's path without its record; returns the build it would have recorded (never saved). */
-    private Build submission(Sample sample) {
+    /** A submission's path without its record; returns what it would have recorded (never saved). */
+    private Rehearsed submission(Sample sample) {
         BuildRepository.QueueCounts counts = builds.queueCounts(TEAM);
         if (counts.getQueued() < 0 || counts.getQueuedForTeam() < 0) {
             throw new IllegalStateException("negative queue counts");
@@ -347,25 +328,39 @@ class WarmUp implements ApplicationRunner {
             String canonical = evaluation[0].canonicalDockerfile();
             return (canonical != null ? canonical : uploaded.dockerfile()).getBytes(StandardCharsets.UTF_8);
         });
-        Build build = new Build(UUID.randomUUID());
-        build.image = TEAM + "/warm-up";
-        build.tag = "warm-up";
-        build.team = TEAM;
-        build.requestedBy = "warm-up";
-        build.requestedAt = Instant.now().truncatedTo(ChronoUnit.MICROS);
-        build.contextDigest = built.value();
-        build.contextSize = sample.archive().length;
-        build.dockerfile = DOCKERFILE;
-        build.buildArgs = json.writeValueAsString(policy.shownBuildArgs(TEAM, Map.of()));
-        build.labels = json.writeValueAsString(Map.of());
-        build.policyDigest = evaluation[0].policyDigest();
-        build.findings = json.writeValueAsString(evaluation[0].findings());
-        build.allowedPulls = json.writeValueAsString(evaluation[0].pulls());
-        build.egressAllow = json.writeValueAsString(policy.egress(TEAM).allow());
-        build.builtContextDigest = built.value();
-        build.builtContextSize = (long) sample.archive().length;
-        build.queue();
-        return build;
+        return new Rehearsed(Instant.now().truncatedTo(ChronoUnit.MICROS), built.value(), sample.archive().length,
+                json.writeValueAsString(policy.shownBuildArgs(TEAM, Map.of())), json.writeValueAsString(Map.of()),
+                evaluation[0].policyDigest(), json.writeValueAsString(evaluation[0].findings()),
+                json.writeValueAsString(evaluation[0].pulls()), json.writeValueAsString(policy.egress(TEAM).allow()));
+    }
+
+    /**
+     * What a rehearsed submission would record. Each {@link #queued()} is a new unsaved build of it with an id of its
+     * own, as the group commit records several of a team's builds at once.
+     */
+    private record Rehearsed(Instant requestedAt, String contextDigest, long contextSize, String buildArgs,
+            String labels, String policyDigest, String findings, String allowedPulls, String egressAllow) {
+        Build queued() {
+            Build build = new Build(UUID.randomUUID());
+            build.image = TEAM + "/warm-up";
+            build.tag = "warm-up";
+            build.team = TEAM;
+            build.requestedBy = "warm-up";
+            build.requestedAt = requestedAt;
+            build.contextDigest = contextDigest;
+            build.contextSize = contextSize;
+            build.dockerfile = DOCKERFILE;
+            build.buildArgs = buildArgs;
+            build.labels = labels;
+            build.policyDigest = policyDigest;
+            build.findings = findings;
+            build.allowedPulls = allowedPulls;
+            build.egressAllow = egressAllow;
+            build.builtContextDigest = contextDigest;
+            build.builtContextSize = contextSize;
+            build.queue();
+            return build;
+        }
     }
 
     /**
