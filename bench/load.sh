@@ -23,7 +23,8 @@
 # running, .state/load/stop.sh stops them; chaos.sh uses it), BENCH_JAR (a jar instead of packaging the tree),
 # LOAD_HOSTS_NICE (the build hosts' daemons and the registry at that nice value for the run: below), LOAD_SPLIT_CPUS=1
 # (the gateway side on one CPU, everything else on the others: below), LOAD_CLIENT_ON=hosts (with the split: the load
-# client on the build hosts' CPUs, as CI runners are machines of their own: below), LOAD_POOL (database connections
+# client on the build hosts' CPUs, as CI runners are machines of their own: below), LOAD_PG_ON=hosts (with the
+# split: PostgreSQL there too, as it is a server of its own in production: below), LOAD_POOL (database connections
 # per replica, default 20), LOAD_WARM_BUILDS (a warm pass of that many builds before the measured one: below).
 set -euo pipefail
 export LOAD_CLIENTS=${LOAD_CLIENTS:-200} LOAD_BUILDS=${LOAD_BUILDS:-30} LOAD_TEAM_QUOTA=${LOAD_TEAM_QUOTA:-10}
@@ -149,14 +150,20 @@ fi
 # gateway's: in production the CI jobs that submit are machines of their own too, and on the gateway's one core the
 # client's 200 threads, its JIT and its HTTP stack compete with the replicas for exactly the first seconds the
 # submit p99 is made of. The default (gateway) keeps the earlier runs' topology.
+# LOAD_PG_ON=hosts (with LOAD_SPLIT_CPUS=1) runs PostgreSQL on the build hosts' CPUs too: in production the database
+# is a server of its own, and on the gateway's one core its backends wait behind the replicas' request threads.
+# With LOAD_CLIENT_ON=hosts as well, the gateway's core holds the replicas alone. The default (gateway) keeps the
+# earlier runs' topology.
 GW_CPU=0
 CLIENT_PIN=(env)
 LOAD_CLIENT_ON=${LOAD_CLIENT_ON:-gateway}
 case $LOAD_CLIENT_ON in gateway | hosts) ;; *) echo "LOAD_CLIENT_ON: gateway or hosts, not '$LOAD_CLIENT_ON'" >&2; exit 2 ;; esac
+LOAD_PG_ON=${LOAD_PG_ON:-gateway}
+case $LOAD_PG_ON in gateway | hosts) ;; *) echo "LOAD_PG_ON: gateway or hosts, not '$LOAD_PG_ON'" >&2; exit 2 ;; esac
 if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
   HOST_CPUS=1-$(($(nproc) - 1))
   if [ "$LOAD_CLIENT_ON" = hosts ]; then CLIENT_PIN=(taskset -c "$HOST_CPUS"); else CLIENT_PIN=(taskset -c "$GW_CPU"); fi
-  mapfile -t gw_pids < <(printf '%s\n' "${PIDS[@]}"; pgrep -x postgres)
+  mapfile -t gw_pids < <(printf '%s\n' "${PIDS[@]}"; [ "$LOAD_PG_ON" = hosts ] || pgrep -x postgres)
   gw_side=" ${gw_pids[*]} $$ "
   for p in $(ps -o pid= --ppid 2 -N | tr -d ' '); do # every process but the kernel's threads
     case "$gw_side" in *" $p "*) continue ;; esac
@@ -164,8 +171,9 @@ if [ "${LOAD_SPLIT_CPUS:-0}" = 1 ]; then
     taskset -a -p -c "$HOST_CPUS" "$p" >/dev/null 2>&1 && SPLIT+=("$p")
   done
   for p in "${gw_pids[@]}"; do taskset -a -p -c "$GW_CPU" "$p" >/dev/null 2>&1 && SPLIT+=("$p"); done
-  echo "load: the gateway side (replicas, PostgreSQL) on CPU $GW_CPU, every other process (${#SPLIT[@]}" \
-    "in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS); the load client on CPU ${CLIENT_PIN[2]} (LOAD_CLIENT_ON=$LOAD_CLIENT_ON)"
+  echo "load: the gateway side (replicas$([ "$LOAD_PG_ON" = hosts ] || echo ", PostgreSQL")) on CPU $GW_CPU, every" \
+    "other process (${#SPLIT[@]} in all) on CPU $HOST_CPUS (LOAD_SPLIT_CPUS); the load client on CPU" \
+    "${CLIENT_PIN[2]} (LOAD_CLIENT_ON=$LOAD_CLIENT_ON), PostgreSQL on the $LOAD_PG_ON side (LOAD_PG_ON)"
 fi
 echo "load: $LOAD_CLIENTS clients, $LOAD_BUILDS builds, team quota $LOAD_TEAM_QUOTA, $REPLICAS replicas, $HOSTS hosts" \
   "× capacity $CAPACITY; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%F %T') UTC"
