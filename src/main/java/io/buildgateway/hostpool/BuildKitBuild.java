@@ -46,14 +46,21 @@ final class BuildKitBuild {
      * answer came ({@link #staleConnection}): the daemon never began that build.
      */
     record Result(String imageId, String error, BuildKitTrace trace, BuildOutcome.Result stopped,
-            boolean staleConnection) {
+            boolean staleConnection) implements Sent {
+    }
+
+    /** How a request to the daemon ended: its error, and whether it died on a kept connection the daemon closed. */
+    interface Sent {
+        String error();
+
+        boolean staleConnection();
     }
 
     /**
      * The images pulled before the build, by the digest the registry gave, or the error; {@code staleConnection}
      * when the first request failed on a kept connection the daemon no longer holds ({@link #staleConnection}).
      */
-    record Pull(List<PulledImage> pulled, String error, boolean staleConnection) {
+    record Pull(List<PulledImage> pulled, String error, boolean staleConnection) implements Sent {
         Pull(List<PulledImage> pulled, String error) {
             this(pulled, error, false);
         }

@@ -53,22 +53,18 @@ final class BuildKitBuilder {
                     BuildHosts.NETWORK_MODE, pulls.pulled()), true, pulls.pulled(), List.of(), pulls.error(), "FROM",
                     pulls.error(), List.of(), 0);
         }
-        Map<String, String> buildArgs = job.buildArgs();
-        String networkMode = BuildHosts.NETWORK_MODE;
-        String recordedMode = BuildHosts.NETWORK_MODE;
-        if (job.egressProxy() != null) {
-            // Checked before the build: a host without an egress path never runs the build without its network.
-            buildArgs = EgressPath.buildArgs(job.buildArgs(), EgressPath.stepProxy(job.egressProxy(),
-                    host.egressAddress()));
-            networkMode = EgressPath.BUILDKIT_NETWORK_MODE;
-            recordedMode = EgressPath.RECORDED_NETWORK_MODE;
+        boolean egress = job.egressProxy() != null;
+        // Checked before the build: a host without an egress path never runs the build without its network.
+        Map<String, String> buildArgs = egress ? EgressPath.buildArgs(job.buildArgs(),
+                EgressPath.stepProxy(job.egressProxy(), host.egressAddress())) : job.buildArgs();
+        String networkMode = egress ? EgressPath.BUILDKIT_NETWORK_MODE : BuildHosts.NETWORK_MODE;
+        String recordedMode = egress ? EgressPath.RECORDED_NETWORK_MODE : BuildHosts.NETWORK_MODE;
+        if (egress) {
             output.accept("Steps have network to the egress proxy only (docs/egress.md)\n");
         }
-        Map<String, String> args = buildArgs;
-        String mode = networkMode;
         BuildKitBuild.Result result = post(host, job.context(), output, (transport, context) -> BuildKitBuild.build(
-                transport, context, job.dockerfile(), job.target(), args, job.labels(), job.noCache(),
-                properties.build(), mode, stepOutput, cancelled, deadline, clock));
+                transport, context, job.dockerfile(), job.target(), buildArgs, job.labels(), job.noCache(),
+                properties.build(), networkMode, stepOutput, cancelled, deadline, clock));
         List<PulledImage> used = used(result.trace(), pulls.pulled());
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
@@ -96,16 +92,10 @@ final class BuildKitBuilder {
      * new connection, and the build fails with that reason.
      */
     BuildKitBuild.Pull pull(HostPoolProperties.Host host, List<String> references, String token,
-            Consumer<String> output) {
+            Consumer<String> output) throws IOException, InterruptedException {
         String registry = properties.registry().address();
-        BuildKitBuild.Pull pulls = BuildKitBuild.pull(clients.http(host), references, registry, token, output);
-        if (!pulls.staleConnection()) {
-            return pulls;
-        }
-        output.accept("The build host's daemon had closed the kept connection (" + pulls.error()
-                + "); pulling again on a new one\n");
-        clients.renew(host.name());
-        return BuildKitBuild.pull(clients.http(host), references, registry, token, output);
+        return onceMoreIfStale(host, output, "pulling",
+                transport -> BuildKitBuild.pull(transport, references, registry, token, output));
     }
 
     /** One sending of the build's request on a transport, with the context's bytes from the start. */
@@ -123,19 +113,34 @@ final class BuildKitBuilder {
      */
     BuildKitBuild.Result post(HostPoolProperties.Host host, Path contextFile, Consumer<String> output,
             BuildPost request) throws IOException, InterruptedException {
-        BuildKitBuild.Result result;
-        try (InputStream context = Files.newInputStream(contextFile)) {
-            result = request.send(clients.http(host), context);
+        return onceMoreIfStale(host, output, "sending the build", transport -> {
+            try (InputStream context = Files.newInputStream(contextFile)) {
+                return request.send(transport, context);
+            }
+        });
+    }
+
+    /** A request to the host's daemon on the transport it is given. */
+    @FunctionalInterface
+    private interface Request<T extends BuildKitBuild.Sent> {
+        T send(DockerHttpClient transport) throws IOException, InterruptedException;
+    }
+
+    /**
+     * Sends the request; when it died on a kept connection the daemon had closed
+     * ({@link BuildKitBuild#staleConnection}), says so in the build's output, renews the host's clients and sends it
+     * once more on a new connection.
+     */
+    private <T extends BuildKitBuild.Sent> T onceMoreIfStale(HostPoolProperties.Host host, Consumer<String> output,
+            String doing, Request<T> request) throws IOException, InterruptedException {
+        T first = request.send(clients.http(host));
+        if (!first.staleConnection()) {
+            return first;
         }
-        if (!result.staleConnection()) {
-            return result;
-        }
-        output.accept("The build host's daemon had closed the kept connection (" + result.error()
-                + "); sending the build again on a new one\n");
+        output.accept("The build host's daemon had closed the kept connection (" + first.error() + "); " + doing
+                + " again on a new one\n");
         clients.renew(host.name());
-        try (InputStream context = Files.newInputStream(contextFile)) {
-            return request.send(clients.http(host), context);
-        }
+        return request.send(clients.http(host));
     }
 
     /**
