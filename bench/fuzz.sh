@@ -39,6 +39,6 @@ fi
 mvn -o -q -B test-compile
 for target in "${TARGETS[@]}"; do
   echo "fuzzing $target for 60s"
-  JAZZER_FUZZ=1 mvn -o -q -B surefire:test -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false 2>&1 \
+  JAZZER_FUZZ=1 mvn -o -q -B surefire:test -Dunit.argLine= -Dtest="$target" -Dsurefire.failIfNoSpecifiedTests=false 2>&1 \
     | grep -E "#[0-9]+.*(DONE|pulse|NEW)|Done|crash|Exception|FAIL|Tests run|Finding|reproducer" | tail -4 || true
 done
