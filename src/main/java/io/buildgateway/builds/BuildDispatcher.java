@@ -6,6 +6,7 @@ import io.buildgateway.intake.ContextIntake;
 import io.buildgateway.hostpool.BuildOutcome;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.PeriodicTasks;
 import io.buildgateway.shared.RequestInfo;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -35,6 +36,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -47,7 +49,7 @@ import tools.jackson.databind.json.JsonMapper;
  * build runs. A build whose lease lapses (its replica died) is failed and audited, never left RUNNING.
  */
 @Component
-class BuildDispatcher {
+class BuildDispatcher implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(BuildDispatcher.class);
     private static final long SCHEDULING_LOCK = 0x6267775f73636864L; // "bgw_schd"
@@ -70,7 +72,8 @@ class BuildDispatcher {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong queued = new AtomicLong();
     private final int maxWorkers;
-    private final AtomicBoolean started = new AtomicBoolean();
+    /** The dispatch loop and the lease recovery, while the context runs this bean (PeriodicTasks). */
+    private final PeriodicTasks periodic;
 
     private final io.buildgateway.shared.BuildPhases phases;
     private final org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress;
@@ -113,34 +116,56 @@ class BuildDispatcher {
             t.setDaemon(true);
             return t;
         });
+        long check = properties.leaseCheckInterval().toMillis();
+        this.periodic = new PeriodicTasks(loop).every(properties.dispatchInterval(), Duration.ZERO, this::dispatchSafely)
+                .every(properties.leaseCheckInterval(), Duration.ofMillis(Math.min(5_000, check)), this::recoverSafely);
         Gauge.builder("gateway.builds.queue.depth", queued, AtomicLong::get).description("builds waiting for a host")
                 .register(meters);
     }
 
+    /** The dispatch loop and the lease recovery start once the application is ready (and the context runs). */
     @EventListener(ApplicationReadyEvent.class)
-    void start() {
-        if (started.compareAndSet(false, true)) {
-            loop.scheduleWithFixedDelay(this::dispatchSafely, 0, properties.dispatchInterval().toMillis(),
-                    TimeUnit.MILLISECONDS);
-            long check = properties.leaseCheckInterval().toMillis();
-            loop.scheduleWithFixedDelay(this::recoverSafely, Math.min(5_000, check), check, TimeUnit.MILLISECONDS);
-        }
+    void ready() {
+        periodic.ready();
+    }
+
+    /**
+     * A stopped or paused context claims nothing (PeriodicTasks). The builds this replica runs go on, with their
+     * heartbeats, and end; another replica's recovery covers what a stopped one leaves. Started again, the loop resumes
+     * at once.
+     */
+    @Override
+    public void start() {
+        periodic.start();
+    }
+
+    @Override
+    public void stop() {
+        periodic.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return periodic.isRunning();
     }
 
     @PreDestroy
-    void stop() {
+    void close() {
         loop.shutdownNow();
         workers.shutdownNow();
     }
 
     /** Called after a submission so the build starts without waiting for the next poll. */
     void wake() {
-        if (started.get()) {
+        if (periodic.active()) {
             loop.execute(this::dispatchSafely);
         }
     }
 
     private synchronized void dispatchSafely() {
+        if (!periodic.active()) {
+            return; // a wake queued before the context stopped or paused: another replica (or a restart) claims it
+        }
         try {
             queued.set(builds.countByStatus(BuildStatus.QUEUED));
             while (inFlight.get() < maxWorkers) {

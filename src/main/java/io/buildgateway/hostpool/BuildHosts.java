@@ -4,6 +4,7 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Info;
 import com.github.dockerjava.api.model.Version;
 import io.buildgateway.shared.DaemonThreads;
+import io.buildgateway.shared.PeriodicTasks;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
@@ -23,6 +24,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Service;
 
 /**
@@ -35,7 +37,7 @@ import org.springframework.stereotype.Service;
  * ({@link Confinement}, {@link BuildHost#violations}).
  */
 @Service
-public class BuildHosts {
+public class BuildHosts implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(BuildHosts.class);
 
@@ -59,6 +61,8 @@ public class BuildHosts {
     private final BuildCacheCap cache;
     /** On-demand hosts (issue #16); null unless gateway.hostpool.ephemeral.enabled. */
     private final EphemeralHosts ephemeral;
+    /** The health checks every health-interval, while the context runs this bean (PeriodicTasks). */
+    private final PeriodicTasks periodic;
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
             MeterRegistry meters, org.springframework.beans.factory.ObjectProvider<RunningBuilds> running) {
@@ -80,6 +84,8 @@ public class BuildHosts {
         }
         this.fixed = new FixedHosts(properties.hosts());
         this.checker = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("host-health"));
+        this.periodic = new PeriodicTasks(checker).every(properties.healthInterval(), properties.healthInterval(),
+                this::checkAll);
         // the caches' reads and prunes after builds on a thread of their own: a prune (or a daemon paused during
         // one) must not hold the health checks of every host
         this.cacheWorker = Executors.newSingleThreadExecutor(DaemonThreads.named("host-cache"));
@@ -145,12 +151,27 @@ public class BuildHosts {
         if (ephemeral != null) {
             ephemeral.begin();
         }
-        checker.scheduleWithFixedDelay(this::checkAll, properties.healthInterval().toMillis(),
-                properties.healthInterval().toMillis(), TimeUnit.MILLISECONDS);
+        periodic.ready();
+    }
+
+    /** The periodic checks pause with the context and resume at once when it runs again (PeriodicTasks). */
+    @Override
+    public void start() {
+        periodic.start();
+    }
+
+    @Override
+    public void stop() {
+        periodic.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return periodic.isRunning();
     }
 
     @PreDestroy
-    void stop() {
+    void close() {
         checker.shutdownNow();
         cacheWorker.shutdownNow();
         if (ephemeral != null) {

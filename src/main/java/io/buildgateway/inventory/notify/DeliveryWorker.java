@@ -3,6 +3,7 @@ package io.buildgateway.inventory.notify;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.DaemonThreads;
+import io.buildgateway.shared.PeriodicTasks;
 import io.buildgateway.shared.RequestInfo;
 import jakarta.annotation.PreDestroy;
 import java.time.Clock;
@@ -26,6 +27,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -39,7 +41,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Delivery is therefore at least once; receivers deduplicate on {@code X-BuildGateway-Delivery}.
  */
 @Component
-class DeliveryWorker {
+class DeliveryWorker implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryWorker.class);
     /** Attempts in flight per replica; also the claim batch, so nothing claimed waits for a thread. */
@@ -58,7 +60,8 @@ class DeliveryWorker {
     private final Clock clock;
     private final ScheduledExecutorService loop;
     private final ExecutorService senders;
-    private final AtomicBoolean started = new AtomicBoolean();
+    /** The poll every poll-interval, while the context runs this bean. */
+    private final PeriodicTasks periodic;
     private final AtomicBoolean drainQueued = new AtomicBoolean();
     private final AtomicInteger threads = new AtomicInteger();
 
@@ -79,28 +82,43 @@ class DeliveryWorker {
         this.metrics = metrics;
         this.clock = clock;
         this.loop = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("notify-poll"));
+        this.periodic = new PeriodicTasks(loop).every(pollInterval, Duration.ZERO, this::poll);
         this.senders = Executors.newFixedThreadPool(PARALLELISM,
                 r -> daemon(r, "notify-send-" + threads.incrementAndGet()));
     }
 
     @EventListener(ApplicationReadyEvent.class)
-    void start() {
-        if (started.compareAndSet(false, true)) {
-            log.info("notifications: {} webhook(s), e-mail {}, polling every {}", webhookCount,
-                    email.enabled() ? "via the SMTP relay" : "off", pollInterval);
-            loop.scheduleWithFixedDelay(this::poll, 0, pollInterval.toMillis(), TimeUnit.MILLISECONDS);
-        }
+    void ready() {
+        log.info("notifications: {} webhook(s), e-mail {}, polling every {}", webhookCount,
+                email.enabled() ? "via the SMTP relay" : "off", pollInterval);
+        periodic.ready();
+    }
+
+    /** The poll pauses with the context and resumes at once when it runs again (PeriodicTasks). */
+    @Override
+    public void start() {
+        periodic.start();
+    }
+
+    @Override
+    public void stop() {
+        periodic.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return periodic.isRunning();
     }
 
     @PreDestroy
-    void stop() {
+    void close() {
         loop.shutdownNow();
         senders.shutdownNow();
     }
 
     /** After a commit that queued deliveries: attempt them now rather than at the next poll. */
     void wake() {
-        if (started.get() && drainQueued.compareAndSet(false, true)) {
+        if (periodic.active() && drainQueued.compareAndSet(false, true)) {
             try {
                 loop.execute(this::poll);
             } catch (RejectedExecutionException e) {
