@@ -10,6 +10,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
 import org.springframework.stereotype.Component;
@@ -24,7 +25,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * after an outage or a restart, the export resumes where it stopped (at least once).
  */
 @Component
-class AuditExport {
+class AuditExport implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(AuditExport.class);
 
@@ -34,6 +35,8 @@ class AuditExport {
     private final Clock clock;
     private final List<Worker> workers = new ArrayList<>();
     private final ExportSink syslog;
+    /** Whether the context runs this bean (SmartLifecycle); the workers wait while it does not. */
+    private volatile boolean active;
 
     AuditExport(JdbcTemplate jdbc, TransactionTemplate tx, AuditProperties properties, Clock clock, AuditTrail trail) {
         this.jdbc = jdbc;
@@ -51,7 +54,7 @@ class AuditExport {
     }
 
     @EventListener(ApplicationReadyEvent.class)
-    void start() {
+    void ready() {
         for (Worker w : workers) {
             ensureCursor(w.sink.cursor());
             w.thread.start();
@@ -59,8 +62,29 @@ class AuditExport {
         }
     }
 
+    /**
+     * The workers read the trail only while the context runs this bean: a stopped or paused context (Spring's test
+     * context cache) leaves the cursor to the others and, started again, exports from it at once (PeriodicTasks says
+     * why the loops of a context stop with it).
+     */
+    @Override
+    public void start() {
+        active = true;
+        wake();
+    }
+
+    @Override
+    public void stop() {
+        active = false;
+    }
+
+    @Override
+    public boolean isRunning() {
+        return active;
+    }
+
     @PreDestroy
-    void stop() throws InterruptedException {
+    void close() throws InterruptedException {
         for (Worker w : workers) {
             w.stop();
         }
@@ -144,6 +168,10 @@ class AuditExport {
             long delay = poll;
             boolean failing = false;
             while (running) {
+                if (!active) {
+                    await(poll, true); // paused or stopping: no read until the context runs the bean again
+                    continue;
+                }
                 boolean more = false;
                 try {
                     int sent = exportOnce(sink);

@@ -2,6 +2,7 @@ package io.buildgateway.policy;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.Digest;
+import io.buildgateway.shared.PeriodicTasks;
 import io.buildgateway.shared.RequestInfo;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
@@ -16,12 +17,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -34,7 +35,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * invalid one is logged and audited and the previous policy stays. Every load is audited with its digest.
  */
 @Component
-class PolicyStore {
+class PolicyStore implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
     private static final int MAX_FILE = 1024 * 1024;
@@ -42,6 +43,8 @@ class PolicyStore {
     private final PolicyProperties properties;
     private final ApplicationEventPublisher events;
     private final ScheduledExecutorService watcher;
+    /** The policy files' check every reload-interval, while the context runs this bean. */
+    private final PeriodicTasks periodic;
     private volatile PolicyDocument current;
     /** The files of the policy in force, name to SHA-256: what a reload's audit event compares with. */
     private volatile Map<String, String> currentFiles;
@@ -68,10 +71,12 @@ class PolicyStore {
             t.setDaemon(true);
             return t;
         });
+        this.periodic = new PeriodicTasks(watcher).every(properties.reloadInterval(), properties.reloadInterval(),
+                this::reloadIfChanged);
     }
 
     @EventListener(ApplicationReadyEvent.class)
-    void start() {
+    void ready() {
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("digest", current.digest());
         details.put("dir", properties.dir().toString());
@@ -87,12 +92,30 @@ class PolicyStore {
         } catch (RuntimeException e) {
             log.warn("could not record the policy in force in policy_head", e);
         }
-        long every = properties.reloadInterval().toMillis();
-        watcher.scheduleWithFixedDelay(this::reloadIfChanged, every, every, TimeUnit.MILLISECONDS);
+        periodic.ready();
+    }
+
+    /**
+     * The watch pauses with the context and, started again, reads the files at once (PeriodicTasks): a change made
+     * meanwhile is put in force as any other, once two reads in a row agree.
+     */
+    @Override
+    public void start() {
+        periodic.start();
+    }
+
+    @Override
+    public void stop() {
+        periodic.stop();
+    }
+
+    @Override
+    public boolean isRunning() {
+        return periodic.isRunning();
     }
 
     @PreDestroy
-    void stop() {
+    void close() {
         watcher.shutdownNow();
     }
 
