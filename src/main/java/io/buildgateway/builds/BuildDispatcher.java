@@ -36,7 +36,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -49,7 +48,7 @@ import tools.jackson.databind.json.JsonMapper;
  * build runs. A build whose lease lapses (its replica died) is failed and audited, never left RUNNING.
  */
 @Component
-class BuildDispatcher implements SmartLifecycle {
+class BuildDispatcher implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(BuildDispatcher.class);
     private static final long SCHEDULING_LOCK = 0x6267775f73636864L; // "bgw_schd"
@@ -135,18 +134,8 @@ class BuildDispatcher implements SmartLifecycle {
      * at once.
      */
     @Override
-    public void start() {
-        periodic.start();
-    }
-
-    @Override
-    public void stop() {
-        periodic.stop();
-    }
-
-    @Override
-    public boolean isRunning() {
-        return periodic.isRunning();
+    public PeriodicTasks periodicTasks() {
+        return periodic;
     }
 
     @PreDestroy

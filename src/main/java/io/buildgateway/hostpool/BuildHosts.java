@@ -24,7 +24,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.stereotype.Service;
 
 /**
@@ -37,7 +36,7 @@ import org.springframework.stereotype.Service;
  * ({@link Confinement}, {@link BuildHost#violations}).
  */
 @Service
-public class BuildHosts implements SmartLifecycle {
+public class BuildHosts implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(BuildHosts.class);
 
@@ -156,18 +155,8 @@ public class BuildHosts implements SmartLifecycle {
 
     /** The periodic checks pause with the context and resume at once when it runs again (PeriodicTasks). */
     @Override
-    public void start() {
-        periodic.start();
-    }
-
-    @Override
-    public void stop() {
-        periodic.stop();
-    }
-
-    @Override
-    public boolean isRunning() {
-        return periodic.isRunning();
+    public PeriodicTasks periodicTasks() {
+        return periodic;
     }
 
     @PreDestroy

@@ -22,7 +22,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -35,7 +34,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * invalid one is logged and audited and the previous policy stays. Every load is audited with its digest.
  */
 @Component
-class PolicyStore implements SmartLifecycle {
+class PolicyStore implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(PolicyStore.class);
     private static final int MAX_FILE = 1024 * 1024;
@@ -100,18 +99,8 @@ class PolicyStore implements SmartLifecycle {
      * meanwhile is put in force as any other, once two reads in a row agree.
      */
     @Override
-    public void start() {
-        periodic.start();
-    }
-
-    @Override
-    public void stop() {
-        periodic.stop();
-    }
-
-    @Override
-    public boolean isRunning() {
-        return periodic.isRunning();
+    public PeriodicTasks periodicTasks() {
+        return periodic;
     }
 
     @PreDestroy

@@ -6,11 +6,12 @@ import java.util.List;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import org.springframework.context.SmartLifecycle;
 
 /**
  * The periodic tasks of a bean (a poll of the queue, a health check of the hosts), run only while the application is
- * ready and its context runs the bean. The bean implements {@code SmartLifecycle} by {@link #start}, {@link #stop} and
- * {@link #isRunning}, and calls {@link #ready} when the application is ready.
+ * ready and its context runs the bean. The bean implements {@link Owner} (a {@code SmartLifecycle} by its tasks) and
+ * calls {@link #ready} when the application is ready.
  *
  * <p>Why: a stopped or paused context asks no daemon or database for anything. Spring's test context cache pauses a
  * context that no test uses; before this, each of make test's cached gateways went on polling its queue and
@@ -21,6 +22,28 @@ import java.util.concurrent.TimeUnit;
  * <p>A task's first run after {@link #ready} waits its own first delay; after a restart every task runs at once.
  */
 public final class PeriodicTasks {
+
+    /** A bean whose periodic tasks stop and start with its context: {@code SmartLifecycle} by its tasks. */
+    public interface Owner extends SmartLifecycle {
+
+        /** The bean's tasks. */
+        PeriodicTasks periodicTasks();
+
+        @Override
+        default void start() {
+            periodicTasks().start();
+        }
+
+        @Override
+        default void stop() {
+            periodicTasks().stop();
+        }
+
+        @Override
+        default boolean isRunning() {
+            return periodicTasks().isRunning();
+        }
+    }
 
     private record Task(Runnable body, long firstDelayMillis, long intervalMillis) {
     }

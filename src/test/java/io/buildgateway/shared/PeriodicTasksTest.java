@@ -115,6 +115,21 @@ class PeriodicTasksTest {
     }
 
     @Test
+    void anOwnerIsASmartLifecycleByItsTasks() {
+        PeriodicTasks tasks = twoTasks();
+        PeriodicTasks.Owner owner = () -> tasks;
+        tasks.ready();
+        assertThat(owner.isAutoStartup()).isTrue();
+        assertThat(owner.isPauseable()).isTrue(); // Spring's test context cache may pause it
+        owner.start();
+        assertThat(owner.isRunning()).isTrue();
+        assertThat(executor.calls).hasSize(2);
+        owner.stop();
+        assertThat(owner.isRunning()).isFalse();
+        assertThat(executor.futures).allMatch(ScheduledFuture::isCancelled);
+    }
+
+    @Test
     void anIntervalMustBePositive() {
         PeriodicTasks tasks = new PeriodicTasks(executor);
         assertThatThrownBy(() -> tasks.every(Duration.ZERO, Duration.ZERO, () -> { }))

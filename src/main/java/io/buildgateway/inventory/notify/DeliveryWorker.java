@@ -26,7 +26,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.ApplicationEventPublisher;
-import org.springframework.context.SmartLifecycle;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -40,7 +39,7 @@ import org.springframework.transaction.support.TransactionTemplate;
  * Delivery is therefore at least once; receivers deduplicate on {@code X-BuildGateway-Delivery}.
  */
 @Component
-class DeliveryWorker implements SmartLifecycle {
+class DeliveryWorker implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryWorker.class);
     /** Attempts in flight per replica; also the claim batch, so nothing claimed waits for a thread. */
@@ -95,18 +94,8 @@ class DeliveryWorker implements SmartLifecycle {
 
     /** The poll pauses with the context and resumes at once when it runs again (PeriodicTasks). */
     @Override
-    public void start() {
-        periodic.start();
-    }
-
-    @Override
-    public void stop() {
-        periodic.stop();
-    }
-
-    @Override
-    public boolean isRunning() {
-        return periodic.isRunning();
+    public PeriodicTasks periodicTasks() {
+        return periodic;
     }
 
     @PreDestroy
