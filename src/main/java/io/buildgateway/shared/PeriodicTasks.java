@@ -16,8 +16,9 @@ import org.springframework.context.SmartLifecycle;
  * <p>Why: a stopped or paused context asks no daemon or database for anything. Spring's test context cache pauses a
  * context that no test uses; before this, each of make test's cached gateways went on polling its queue and
  * notifications every 200 ms and asking every build host for {@code /info} every 2 s, and by the end of the suite the
- * daemons ran {@code runc --version} ~1,000 times a minute for them (docs/benchmarks.md, "make test's CPU"). In
- * production the context stops before it closes, so a replica that shuts down claims no new work while it drains.
+ * daemons ran {@code runc --version} ~1,000 times a minute for them (docs/benchmarks.md, "the cached gateways stop
+ * polling"). In production the context stops before it closes, so a replica that shuts down claims no new work while
+ * it drains.
  *
  * <p>A task's first run after {@link #ready} waits its own first delay; after a restart every task runs at once.
  */
