@@ -54,7 +54,7 @@ public final class PeriodicTasks {
     private final List<ScheduledFuture<?>> scheduled = new ArrayList<>();
     private boolean ready;
     private boolean running;
-    /** Whether the tasks have run since {@link #ready}: a restart runs them at once. */
+    /** Whether the tasks were scheduled once already: after a restart they run at once, not after a first delay. */
     private boolean ranBefore;
 
     public PeriodicTasks(ScheduledExecutorService executor) {
