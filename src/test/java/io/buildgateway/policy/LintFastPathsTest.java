@@ -17,6 +17,38 @@ class LintFastPathsTest {
 
     private static final String ALPHABET = "-kKa=Z\"z0 _é";
 
+    /**
+     * The canonical writer's problems are named by a binary search over the instructions by line: it finds what a
+     * scan finds, for every line of files with continuations, comments, blank lines and heredocs (a line inside an
+     * instruction starts none).
+     */
+    @Test
+    void theInstructionAtALineIsTheScansAnswer() {
+        Random r = new Random(7);
+        String[] pieces = {"RUN a \\\n  b\n", "# c\n", "\n", "COPY x y\n", "RUN <<EOF\nx\nEOF\n", "ENV A=1\n",
+                "USER 1\n", "LABEL a=b \\\n c=d\n"};
+        for (int n = 0; n < 500; n++) {
+            StringBuilder text = new StringBuilder("FROM reg.local/base/x\n");
+            for (int k = r.nextInt(12); k > 0; k--) {
+                text.append(pieces[r.nextInt(pieces.length)]);
+            }
+            io.buildgateway.dockerfile.Dockerfile parsed = io.buildgateway.dockerfile.DockerfileParser.parse(
+                    text.toString());
+            int lines = (int) text.chars().filter(c -> c == '\n').count();
+            for (int line = 0; line <= lines + 1; line++) {
+                String scan = null;
+                for (io.buildgateway.dockerfile.Instruction in : parsed.instructions()) {
+                    if (in.line() == line) {
+                        scan = in.keyword();
+                        break;
+                    }
+                }
+                assertThat(PolicyEvaluator.instructionAt(parsed, line)).as("line %d of%n%s", line, text)
+                        .isEqualTo(scan);
+            }
+        }
+    }
+
     @Test
     void shortOptionWithKIsTheExpression() {
         Random r = new Random(12);
