@@ -311,13 +311,34 @@ public abstract class IntegrationTest {
         }
     }
 
-    /** Runs a command (curl against a daemon socket, say) and returns its standard output. */
+    /**
+     * Runs a command (curl against a daemon socket, a docker build, kill…) and returns its output, standard error
+     * included; fails the test, with the command and its output, when it exits other than 0. A helper that ignored
+     * the exit code let a failed {@code docker build} or {@code push} pass as "nothing changed" (InventoryIT,
+     * 2026-12-06): the step a test relies on must have happened.
+     */
     protected static String run(String... command) {
+        Ran ran = runAnyExit(command);
+        if (ran.exit() != 0) {
+            throw new AssertionError("`" + String.join(" ", command) + "` exited " + ran.exit() + ": " + ran.output());
+        }
+        return ran.output();
+    }
+
+    /** What a command printed (standard output and error) and its exit code. */
+    protected record Ran(int exit, String output) {
+    }
+
+    /**
+     * {@link #run} for a command whose failure is an outcome the test judges itself: curl {@code -w %{http_code}}
+     * prints {@code 000} and exits 7 when nothing answers (the confinement tests expect exactly that), findmnt exits
+     * 1 for a path that is not mounted, a cleanup's umount of what is already gone.
+     */
+    protected static Ran runAnyExit(String... command) {
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            p.waitFor();
-            return out;
+            return new Ran(p.waitFor(), out);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
