@@ -17,20 +17,6 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
 
     long countByStatusAndTeam(BuildStatus status, String team);
 
-    /**
-     * Queued builds in all and of one team, in one statement: the check before a submission's upload (the global
-     * queue and the team's quota) cost two round trips, each its own transaction, before (issue #17 latency).
-     */
-    @Query(value = "select count(*) as \"queued\", count(*) filter (where team = :team) as \"queuedForTeam\""
-            + " from build where status = 'QUEUED'", nativeQuery = true)
-    QueueCounts queueCounts(String team);
-
-    /** The counts of {@link #queueCounts}. */
-    interface QueueCounts {
-        long getQueued();
-
-        long getQueuedForTeam();
-    }
 
     /** Whether a build other than a rejected one still refers to this uploaded context (the store is by content). */
     boolean existsByContextDigestAndStatusNot(String contextDigest, BuildStatus status);

@@ -62,6 +62,8 @@ public class BuildSubmissions {
     private final jakarta.persistence.EntityManager entities;
     private final RetryAfterSpread retryAfter;
     private final QuotaReservations reservations = new QuotaReservations();
+    /** The other replicas' submissions under way, and this one's for them (issue #17). */
+    private final SharedQuotaReservations shared;
     /** A team found at its quota is refused again for 500 ms without a count (issue #17). */
     private final QuotaMemory quotaMemory = new QuotaMemory(500_000_000L, System::nanoTime);
     /** When a team at its quota is told to come back (issue #17); null: the spread {@code retry-after} for all. */
@@ -72,7 +74,8 @@ public class BuildSubmissions {
             JsonMapper json, MeterRegistry meters, Clock clock, io.buildgateway.hostpool.BuildHosts hosts,
             io.buildgateway.hostpool.ImageRegistry registry,
             io.buildgateway.shared.BuildPhases phases, org.springframework.jdbc.core.JdbcTemplate jdbc,
-            jakarta.persistence.EntityManager entities) {
+            jakarta.persistence.EntityManager entities, SharedQuotaReservations shared) {
+        this.shared = shared;
         this.jdbc = jdbc;
         this.entities = entities;
         this.hosts = hosts;
@@ -129,26 +132,39 @@ public class BuildSubmissions {
                 // and each count was a statement that the accepted submissions' statements queued behind.
                 checkTeamQuota(team, before);
             }
-            BuildRepository.QueueCounts queued = builds.queueCounts(team);
-            if (queued.getQueued() >= properties.maxQueued()) {
-                throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
-                        + properties.maxQueued() + " queued); retry later")
-                        .with("retryAfterSeconds", retryAfter.seconds()).summarisedInAudit();
+            // The count reserves a row for this build in the same statement, and counts the other replicas' rows
+            // that reserved before it (SharedQuotaReservations): a team's free slots are shared by all replicas.
+            UUID id = UUID.randomUUID();
+            SharedQuotaReservations.Counts queued = shared.reserve(team, id);
+            try {
+                if (queued.queued() >= properties.maxQueued()) {
+                    throw new Problem(429, "queue-full", "Too many requests", "the build queue is full ("
+                            + properties.maxQueued() + " queued); retry later")
+                            .with("retryAfterSeconds", retryAfter.seconds()).summarisedInAudit();
+                }
+                // reservation.before() read again after the count
+                checkTeamQuota(team, queued.queuedForTeam() + queued.peersBefore() + reservation.before());
+                checkPin(request.pinFetchesFrom(), team);
+                RequestTimings.end("quota", quotaStart);
+                BuildView accepted = receiveAndRecord(request, body, contentLength, principal, info, team, reservation,
+                        id, queued.ticket());
+                if (pacing != null && accepted.status() == BuildStatus.QUEUED) {
+                    pacing.accepted(team); // a slot of the team's quota taken: how fast its queue drains
+                }
+                return accepted;
+            } catch (RuntimeException refusedOrBroken) {
+                // No build row (or a rejected one, which counts for nothing): the reservation ends now, not after a
+                // lease. A recorded build's row ends its reservation by itself, so success deletes nothing.
+                shared.release(queued.ticket());
+                throw refusedOrBroken;
             }
-            checkTeamQuota(team, queued.getQueuedForTeam() + reservation.before()); // read again after the count
-            checkPin(request.pinFetchesFrom(), team);
-            RequestTimings.end("quota", quotaStart);
-            BuildView accepted = receiveAndRecord(request, body, contentLength, principal, info, team, reservation);
-            if (pacing != null && accepted.status() == BuildStatus.QUEUED) {
-                pacing.accepted(team); // a slot of the team's quota taken: how fast its queue drains
-            }
-            return accepted;
         }
     }
 
     /** The part of {@link #submit} after the cheap checks: upload, policy, re-pack, the record and its audit event. */
     private BuildView receiveAndRecord(BuildRequest request, InputStream body, long contentLength,
-            GatewayPrincipal principal, RequestInfo info, String team, QuotaReservations.Reservation reservation) {
+            GatewayPrincipal principal, RequestInfo info, String team, QuotaReservations.Reservation reservation,
+            UUID id, long ticket) {
         intake.checkDeclaredLength(contentLength);
         long intakeStart = System.nanoTime();
         ContextIntake.StoredContext context = intake.receive(body, request.dockerfile());
@@ -161,10 +177,9 @@ public class BuildSubmissions {
         // The upload is left to context retention, as the lock's refusal leaves it: another submission of the same
         // bytes may be between its upload and its insert.
         long recountStart = RequestTimings.start();
-        checkTeamQuota(team, builds.countByStatusAndTeam(BuildStatus.QUEUED, team) + reservation.before());
+        checkTeamQuota(team, shared.recount(team, ticket) + reservation.before());
         RequestTimings.end("recount", recountStart);
         long lintStart = RequestTimings.start();
-        UUID id = UUID.randomUUID();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
                 request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
@@ -467,7 +482,7 @@ public class BuildSubmissions {
 
     private Problem teamQueueFull(String team, long queuedForTeam) {
         return new Problem(429, "team-queue-full", "Too many requests", "team '" + team + "' has "
-                + queuedForTeam + " builds queued, its quota (" + properties.maxQueuedPerTeam()
+                + queuedForTeam + " builds queued or being submitted, its quota (" + properties.maxQueuedPerTeam()
                 + "); retry when some have started")
                 .with("team", team)
                 .with("maxQueuedPerTeam", properties.maxQueuedPerTeam())

@@ -91,7 +91,6 @@ class WarmUp implements ApplicationRunner {
     private final WarmUpProperties properties;
     private final Tokens tokens;
     private final BuildSubmissions submissions;
-    private final BuildRepository builds;
     private final ContextIntake intake;
     private final PolicyEvaluator policy;
     private final PolicyProperties policyProperties;
@@ -123,20 +122,22 @@ class WarmUp implements ApplicationRunner {
      */
     static final int HTTP_ROUNDS = 2000;
     private final WarmUpPass pass;
+    private final SharedQuotaReservations shared;
     private List<String> lastTriggers = List.of();
     private volatile Report last;
 
-    WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, BuildRepository builds,
-            ContextIntake intake, PolicyEvaluator policy, PolicyProperties policyProperties,
+    WarmUp(WarmUpProperties properties, Tokens tokens, BuildSubmissions submissions, ContextIntake intake,
+            PolicyEvaluator policy, PolicyProperties policyProperties,
             io.buildgateway.hostpool.BuildHosts hosts, JsonMapper json, JdbcTemplate jdbc, ApplicationContext context,
-            ApplicationAvailability availability, io.buildgateway.hostpool.ImageRegistry registry, WarmUpPass pass) {
+            ApplicationAvailability availability, io.buildgateway.hostpool.ImageRegistry registry, WarmUpPass pass,
+            SharedQuotaReservations shared) {
+        this.shared = shared;
         this.pass = pass;
         this.availability = availability;
         this.registry = registry;
         this.properties = properties;
         this.tokens = tokens;
         this.submissions = submissions;
-        this.builds = builds;
         this.intake = intake;
         this.policy = policy;
         this.policyProperties = policyProperties;
@@ -314,9 +315,15 @@ class WarmUp implements ApplicationRunner {
 
     /** A submission's path without its record; returns what it would have recorded (never saved). */
     private Rehearsed submission(Sample sample) {
-        BuildRepository.QueueCounts counts = builds.queueCounts(TEAM);
-        if (counts.getQueued() < 0 || counts.getQueuedForTeam() < 0) {
-            throw new IllegalStateException("negative queue counts");
+        // The submission's two counts, its reservation among them (SharedQuotaReservations), ended again at once: the
+        // warm-up team's row lives for these three statements, and only that team's submissions (none) would count it.
+        SharedQuotaReservations.Counts counts = shared.reserve(TEAM, UUID.randomUUID());
+        try {
+            if (counts.queued() < 0 || counts.queuedForTeam() < 0 || shared.recount(TEAM, counts.ticket()) < 0) {
+                throw new IllegalStateException("negative queue counts");
+            }
+        } finally {
+            shared.release(counts.ticket());
         }
         Evaluation[] evaluation = {null};
         String[] dockerfile = {null};

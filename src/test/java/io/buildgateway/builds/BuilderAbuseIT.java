@@ -68,6 +68,8 @@ class BuilderAbuseIT {
     @Autowired
     BuildSubmissions submissions;
     @Autowired
+    SharedQuotaReservations shared;
+    @Autowired
     org.springframework.transaction.support.TransactionTemplate tx;
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -132,6 +134,67 @@ class BuilderAbuseIT {
         assertThat(cancel.statusCode()).as(cancel.body()).isEqualTo(202);
         HttpResponse<String> again = submit(qa, "quota-a/app");
         assertThat(again.statusCode()).as(again.body()).isEqualTo(202);
+    }
+
+    /**
+     * Another replica's submissions under way count against the team's quota before the upload
+     * (SharedQuotaReservations, issue #17): a row as the other replica writes it refuses a submission that only it
+     * keeps from the quota; an expired row (a replica that died) and the row of a build that is recorded (its build
+     * row counts instead) do not; a refused submission leaves no row of its own; the purge removes what no longer
+     * counts. Asked directly: a row counts only for the submissions that reserved after it.
+     */
+    @Test
+    @Order(1)
+    void anotherReplicasSubmissionsUnderWayCountAgainstTheTeamsQuota() throws Exception {
+        String token = builder("quota-peer");
+        HttpResponse<String> first = submit(token, "quota-peer/app");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+        UUID peerBuild = UUID.randomUUID();
+        jdbc.update("insert into quota_reservation (team, build_id, replica, expires_at) values ('quota-peer', ?,"
+                + " 'replica-b-it', now() + interval '1 minute')", peerBuild);
+
+        HttpResponse<String> refused = submit(token, "quota-peer/app");
+
+        assertThat(refused.statusCode()).as(refused.body()).isEqualTo(429);
+        assertThat(json.readTree(refused.body()).path("detail").asString())
+                .contains("2 builds queued or being submitted");
+        assertThat(jdbc.queryForObject("select count(*) from build where team = 'quota-peer'", Long.class))
+                .isEqualTo(1);
+        assertThat(jdbc.queryForObject("select count(*) from quota_reservation where team = 'quota-peer'"
+                + " and replica <> 'replica-b-it' and not exists (select 1 from build b where b.id = build_id)",
+                Long.class)).as("the refused submission's own row is gone").isZero();
+
+        // The other replica died: its row expires after a lease and counts no more.
+        jdbc.update("update quota_reservation set expires_at = now() - interval '1 second' where build_id = ?",
+                peerBuild);
+        Thread.sleep(600); // past the replica's memory of the team at its quota (QuotaMemory, 500 ms)
+        HttpResponse<String> second = submit(token, "quota-peer/app");
+        assertThat(second.statusCode()).as(second.body()).isEqualTo(202);
+
+        // A row whose build is recorded counts as that build's row, not twice: the cancelled build counts for nothing.
+        String cancelled = id(first);
+        assertThat(send(request(token, "/api/v1/builds/" + cancelled + "/cancel")
+                .POST(HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(202);
+        jdbc.update("insert into quota_reservation (team, build_id, replica, expires_at) values ('quota-peer', ?::uuid,"
+                + " 'replica-b-it', now() + interval '1 minute')", cancelled);
+        HttpResponse<String> third = submit(token, "quota-peer/app");
+        assertThat(third.statusCode()).as(third.body()).isEqualTo(202);
+
+        shared.purge();
+        assertThat(jdbc.queryForObject("select count(*) from quota_reservation where team = 'quota-peer'",
+                Long.class)).as("expired, or their build recorded").isZero();
+
+        // Only the rows that reserved before a submission count for it, and never its own replica's rows.
+        SharedQuotaReservations.Counts mine = shared.reserve("quota-order", UUID.randomUUID());
+        assertThat(mine.peersBefore()).isZero();
+        jdbc.update("insert into quota_reservation (team, build_id, replica, expires_at) values ('quota-order', ?,"
+                + " 'replica-b-it', now() + interval '1 minute')", UUID.randomUUID());
+        assertThat(shared.recount("quota-order", mine.ticket())).as("a later row").isZero();
+        SharedQuotaReservations.Counts next = shared.reserve("quota-order", UUID.randomUUID());
+        assertThat(next.peersBefore()).as("the other replica's row, not this replica's earlier one").isEqualTo(1);
+        shared.release(mine.ticket());
+        shared.release(next.ticket());
+        jdbc.update("delete from quota_reservation where team = 'quota-order'");
     }
 
     /**
