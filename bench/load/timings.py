@@ -26,7 +26,7 @@ docs/operations.md, "Warm-up before readiness") are left out; without --since th
 
 The first line is the issue's own measure of the submission target: the accepted submissions' (202) time at the
 server less their upload phase, p50 / p99 over all the lines read (the client's figure includes the upload and the
-loopback's queueing).
+loopback's queueing). The second counts the team-quota refusals that came only after the upload.
 """
 from datetime import datetime
 import re
@@ -112,6 +112,25 @@ def excluding_upload(lines):
     if values:
         print(f"accepted submissions at the server, excluding the upload: p50 {pct(values, 50):.1f}"
               f"  p99 {pct(values, 99):.1f}  max {max(values):.1f} ms (n={len(values)}; target p99 200)")
+    late_refusals(lines)
+
+
+def late_refusals(lines):
+    """The team-quota refusals that came after the upload: at the recount (they paid the upload) or in the record
+    under the team's lock (they paid the upload, the policy check and the re-pack). The check before the upload
+    counts every replica's submissions under way (SharedQuotaReservations), so these should be few."""
+    recount = commit = 0
+    for _, _, m in lines:
+        method, path, status, _, phases, _ = m.groups()
+        if method != "POST" or path.split("?")[0] != "/api/v1/builds" or status != "429":
+            continue
+        names = {p.split("=")[0] for p in phases.split()}
+        if names & {"lint", "batch", "lock"}:
+            commit += 1
+        elif "upload" in names:
+            recount += 1
+    print(f"429s after the upload: {recount} at the recount (paid the upload), {commit} when recorded (paid the"
+          f" upload, the policy check and the re-pack)")
 
 
 def main(args):
