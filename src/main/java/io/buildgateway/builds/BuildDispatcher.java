@@ -137,6 +137,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         return periodic;
     }
 
+    /** This replica's name in the database: its builds' lease owner, and the writer of its quota reservations. */
+    String replica() {
+        return replica;
+    }
+
     @PreDestroy
     void close() {
         loop.shutdownNow();

@@ -19,9 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * against a quota of two were accepted once, not twice). A reservation ends when its submission is recorded, before
  * the commit ({@code BuildSubmissions}), so a recorded build is never counted both as a row and as under way; in the
  * moment between the two it is counted as neither, which only sends a submission on to the exact recount. Per
- * replica (another replica's submissions under way are not seen here), and a submission under way that ends up
- * rejected by the policy may have made a later one retry a few seconds early: the quota is an upper bound, never a
- * promise of a slot.
+ * replica (the other replicas' submissions under way are counted from the database, {@link SharedQuotaReservations}),
+ * and a submission under way that ends up rejected by the policy may have made a later one retry a few seconds early:
+ * the quota is an upper bound, never a promise of a slot.
  */
 final class QuotaReservations {
 

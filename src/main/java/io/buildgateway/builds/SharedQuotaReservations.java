@@ -6,7 +6,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.jdbc.core.JdbcTemplate;
@@ -57,10 +56,9 @@ class SharedQuotaReservations implements PeriodicTasks.Owner {
     private final ScheduledExecutorService purger;
     private final PeriodicTasks periodic;
 
-    SharedQuotaReservations(JdbcTemplate jdbc, BuildProperties properties,
-            @Value("${gateway.replica-name:replica}") String replicaName) {
+    SharedQuotaReservations(JdbcTemplate jdbc, BuildProperties properties, BuildDispatcher dispatcher) {
         this.jdbc = jdbc;
-        this.replica = (replicaName.isBlank() ? "replica" : replicaName) + "-" + UUID.randomUUID();
+        this.replica = dispatcher.replica(); // one name per replica in the database: its builds' lease owner too
         this.ttlMillis = properties.lease().toMillis();
         this.purger = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "quota-purge");
@@ -115,11 +113,6 @@ class SharedQuotaReservations implements PeriodicTasks.Owner {
         } catch (RuntimeException e) {
             log.debug("quota reservations not purged: {}", e.toString());
         }
-    }
-
-    /** This replica's name in the rows it writes. */
-    String replica() {
-        return replica;
     }
 
     @Override
