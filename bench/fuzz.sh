@@ -2,7 +2,8 @@
 # Fuzz the hostile-input parsers with Jazzer (coverage-guided), 60 s each (the @FuzzTest maxDuration): the Dockerfile
 # parser, variable substitution, the tar intake inspector and the context re-pack (issue #11), and since issue #17 the
 # package-database readers, the layer audit, the root filesystem reader, the OSV import, the XCCDF results reader,
-# DSSE envelopes, the canonical Dockerfile writer and the policy loader. A crash or hang is written as a reproducer
+# DSSE envelopes, the canonical Dockerfile writer, the policy loader and the Docker API's build parameters, and the
+# egress proxy's allowlist (issue #15). A crash or hang is written as a reproducer
 # beside the target's seeds (src/test/resources/<package>/<Class>Inputs/<target>/), where every later `make test`
 # replays it.
 #   bench/fuzz.sh                       every target
@@ -30,6 +31,8 @@ TARGETS=(
   DsseFuzzTest#envelopesParseOrAreRefusedAndOnlyTheSignedPayloadVerifies
   CanonicalDockerfileFuzzTest#canonicalTextReparsesTheSameOrIsRefused
   PolicyLoaderFuzzTest#policyLoadsOrIsRefusedWithAReason
+  DockerBuildParametersFuzzTest#queryIsTranslatedOrRefusedWithReasons
+  AllowlistFuzzTest#requestIsJudgedNeverThrown
 )
 if [[ $# -gt 0 ]]; then
   mapfile -t TARGETS < <(printf '%s\n' "${TARGETS[@]}" | grep -F -- "$1")

@@ -157,17 +157,18 @@ final class DockerBuildParameters {
      * registry host is refused, as the gateway pushes nowhere else.
      */
     private static String stripRegistry(String reference, String registry, List<String> refused) {
-        if (reference.startsWith(registry + "/")) {
-            return reference.substring(registry.length() + 1);
-        }
-        int slash = reference.indexOf('/');
-        String first = slash < 0 ? "" : reference.substring(0, slash);
+        // What is left after the gateway's own address is judged too: "<registry>/other.host:5000/team/app" names
+        // another registry's host as its first part, as the CLI would read it (found while writing the fuzz
+        // target's properties; the name pattern of the submission refused it later, with a less helpful message).
+        String name = reference.startsWith(registry + "/") ? reference.substring(registry.length() + 1) : reference;
+        int slash = name.indexOf('/');
+        String first = slash < 0 ? "" : name.substring(0, slash);
         if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
             refused.add("-t " + shorten(reference) + ": the gateway pushes to " + registry + " only; name the image "
                     + "<team>/<name>[:tag] or " + registry + "/<team>/<name>[:tag]");
             return null;
         }
-        return reference;
+        return name;
     }
 
     /** A JSON object of the CLI ({@code {"K":"V"}}; a null value is an arg the CLI's environment did not set). */

@@ -123,6 +123,12 @@ class DockerBuildParametersTest {
 
         q.put("t", new String[] {"ghcr.io/payments/app:1"});
         assertThatThrownBy(() -> parse(q)).hasMessageContaining("pushes to " + REGISTRY + " only");
+
+        // After the gateway's own address, another host as the first part is still another registry.
+        q.put("t", new String[] {REGISTRY + "/ghcr.io/payments/app:1"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("pushes to " + REGISTRY + " only");
+        q.put("t", new String[] {REGISTRY + "/localhost/payments/app"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("pushes to " + REGISTRY + " only");
     }
 
     @Test
