@@ -502,9 +502,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
-            if (b.status == BuildStatus.RUNNING && !replica.equals(b.leaseOwner)) {
+            if (b.status() == BuildStatus.RUNNING && !replica.equals(b.leaseOwner)) {
                 // Re-queued after this replica's lease lapsed and claimed again by another: not this run's to end.
-                throw new Build.IllegalTransition(id, b.status, "finish a run another replica holds");
+                throw new Build.IllegalTransition(id, b.status(), "finish a run another replica holds");
             }
             b.finish(status, reason, builds.databaseNow());
             b.imageDigest = outcome.imageDigest();

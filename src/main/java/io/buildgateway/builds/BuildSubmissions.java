@@ -382,7 +382,7 @@ public class BuildSubmissions {
         long[] commitStart = {0};
         tx.executeWithoutResult(s -> {
             long lockStart = mark ? RequestTimings.start() : 0;
-            if (build.status == BuildStatus.QUEUED) {
+            if (build.status() == BuildStatus.QUEUED) {
                 // Exact under concurrent uploads: one team's submissions are counted and recorded one at a time.
                 builds.claimLock(TEAM_QUOTA_LOCK ^ build.team.hashCode());
                 checkTeamQuota(build.team, builds.countByStatusAndTeam(BuildStatus.QUEUED, build.team));
@@ -417,7 +417,7 @@ public class BuildSubmissions {
      * of the JVM's life (docs/benchmarks.md). At most the team quota's number of them are recorded together.
      */
     void rehearseRecord(List<Build> given) {
-        if (given.isEmpty() || given.stream().anyMatch(b -> b.status != BuildStatus.QUEUED || !b.team.equals(
+        if (given.isEmpty() || given.stream().anyMatch(b -> b.status() != BuildStatus.QUEUED || !b.team.equals(
                 given.get(0).team))) {
             throw new IllegalArgumentException("a rehearsal records queued builds of one team");
         }
@@ -696,11 +696,10 @@ public class BuildSubmissions {
 
     /** A detached, read-only {@link Build} with the columns of {@link #VIEW_SELECT}; never saved. */
     static Build viewRow(java.sql.ResultSet rs, int row) throws java.sql.SQLException {
-        Build b = new Build(rs.getObject("id", UUID.class));
+        Build b = Build.readOnly(rs.getObject("id", UUID.class), BuildStatus.valueOf(rs.getString("status")));
         b.image = rs.getString("image");
         b.tag = rs.getString("tag");
         b.team = rs.getString("team");
-        b.status = BuildStatus.valueOf(rs.getString("status"));
         b.phase = rs.getString("phase");
         b.requestedBy = rs.getString("requested_by");
         b.requestedAt = instant(rs, "requested_at");
@@ -767,11 +766,11 @@ public class BuildSubmissions {
 
     /** Authorises reading the log of a build; returns whether it is final now. */
     BuildStatus statusForLogs(UUID id, GatewayPrincipal principal) {
-        return readable(id, principal).status;
+        return readable(id, principal).status();
     }
 
     BuildStatus status(UUID id) {
-        return builds.findById(id).map(b -> b.status).orElse(BuildStatus.FAILED);
+        return builds.findById(id).map(b -> b.status()).orElse(BuildStatus.FAILED);
     }
 
     record Page(List<BuildView> items, String nextCursor) {
@@ -819,13 +818,13 @@ public class BuildSubmissions {
         }
         BuildView cancelled = tx.execute(s -> {
             Build b = builds.lockById(id).orElseThrow();
-            BuildStatus atRequest = b.status;
+            BuildStatus atRequest = b.status();
             boolean ended;
             try {
                 ended = b.cancel(info.actor(), clock.instant().truncatedTo(ChronoUnit.MICROS));
             } catch (Build.IllegalTransition alreadyEnded) {
                 throw new Problem(409, "build-final", "Conflict", "build " + id + " has already ended ("
-                        + b.status + ")");
+                        + b.status() + ")");
             }
             events.publishEvent(new AuditRecord("build.cancel-requested", "build/" + id, Outcome.SUCCESS,
                     Map.of("statusAtRequest", atRequest.name()), info));
@@ -844,7 +843,7 @@ public class BuildSubmissions {
         List<Finding> findings = json.readValue(b.findings, new TypeReference<List<Finding>>() { });
         Map<String, String> args = json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { });
         Map<String, String> labels = json.readValue(b.labels, new TypeReference<Map<String, String>>() { });
-        return new BuildView(b.id, b.image, b.tag, b.team, b.status, b.phase, b.requestedBy, b.requestedAt,
+        return new BuildView(b.id, b.image, b.tag, b.team, b.status(), b.phase, b.requestedBy, b.requestedAt,
                 b.startedAt, b.finishedAt, b.host, b.contextDigest, b.contextSize, b.dockerfile, b.target,
                 SecretNames.redact(args), labels, b.noCache, b.policyDigest, findings, b.imageDigest, b.imageRef,
                 b.failureReason, b.rebuildOf, b.builtContextDigest);

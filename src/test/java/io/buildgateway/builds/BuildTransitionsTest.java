@@ -85,7 +85,7 @@ class BuildTransitionsTest {
                 }
             }
         }
-        assertThat(b.status).isEqualTo(status);
+        assertThat(b.status()).isEqualTo(status);
         return b;
     }
 
@@ -109,7 +109,7 @@ class BuildTransitionsTest {
         Build b = in(from);
         if (expected != null) {
             t.apply.accept(b);
-            assertThat(b.status).isEqualTo(expected);
+            assertThat(b.status()).isEqualTo(expected);
             return;
         }
         List<Object> before = snapshot(b);
@@ -155,7 +155,7 @@ class BuildTransitionsTest {
             Build b = in(BuildStatus.RUNNING);
             assertThatThrownBy(() -> b.finish(not, "x", LAPSED)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining(not.name());
-            assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+            assertThat(b.status()).isEqualTo(BuildStatus.RUNNING);
         }
     }
 
@@ -164,11 +164,11 @@ class BuildTransitionsTest {
         Build running = in(BuildStatus.RUNNING);
         assertThatThrownBy(() -> running.expire(T0.plus(LEASE))).isInstanceOf(Build.IllegalTransition.class)
                 .hasMessageContaining("lease runs until " + T0.plus(LEASE));
-        assertThat(running.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(running.status()).isEqualTo(BuildStatus.RUNNING);
         assertThat(running.leaseOwner).isEqualTo("replica-a");
 
         running.expire(LAPSED);
-        assertThat(running.status).isEqualTo(BuildStatus.FAILED);
+        assertThat(running.status()).isEqualTo(BuildStatus.FAILED);
         assertThat(running.failureReason).isEqualTo(Build.LEASE_EXPIRED);
         assertThat(running.finishedAt).isEqualTo(LAPSED);
         assertThat(running.leaseOwner).isNull();
@@ -189,10 +189,10 @@ class BuildTransitionsTest {
         Build b = in(BuildStatus.RUNNING);
         assertThatThrownBy(() -> b.requeue(T0.plus(LEASE))).isInstanceOf(Build.IllegalTransition.class)
                 .hasMessageContaining("lease runs until");
-        assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(b.status()).isEqualTo(BuildStatus.RUNNING);
 
         b.requeue(LAPSED);
-        assertThat(b.status).isEqualTo(BuildStatus.QUEUED);
+        assertThat(b.status()).isEqualTo(BuildStatus.QUEUED);
         assertThat(b.attempts).isEqualTo(2);
         assertThat(b.host).isNull();
         assertThat(b.startedAt).isNull();
@@ -206,10 +206,10 @@ class BuildTransitionsTest {
         Instant lapsedAgain = again.plus(LEASE).plusMillis(1);
         assertThatThrownBy(() -> b.requeue(lapsedAgain)).isInstanceOf(Build.IllegalTransition.class)
                 .hasMessageContaining("after 2 attempts");
-        assertThat(b.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(b.status()).isEqualTo(BuildStatus.RUNNING);
         assertThat(b.attempts).isEqualTo(2);
         b.expire(lapsedAgain, Build.LEASE_EXPIRED + "; not re-queued: its second attempt");
-        assertThat(b.status).isEqualTo(BuildStatus.FAILED);
+        assertThat(b.status()).isEqualTo(BuildStatus.FAILED);
         assertThat(b.failureReason).startsWith("replica lost");
     }
 
@@ -223,7 +223,7 @@ class BuildTransitionsTest {
 
         Build running = in(BuildStatus.RUNNING);
         assertThat(running.cancel("alice", LAPSED)).isFalse();
-        assertThat(running.status).isEqualTo(BuildStatus.RUNNING);
+        assertThat(running.status()).isEqualTo(BuildStatus.RUNNING);
         assertThat(running.cancelRequested).isTrue();
         assertThat(running.finishedAt).isNull();
         assertThat(running.leaseOwner).isEqualTo("replica-a");
@@ -239,7 +239,7 @@ class BuildTransitionsTest {
     }
 
     private static List<Object> snapshot(Build b) {
-        return Arrays.asList(b.status, b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
+        return Arrays.asList(b.status(), b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
                 b.leaseExpiresAt, b.cancelRequested, b.attempts);
     }
 
