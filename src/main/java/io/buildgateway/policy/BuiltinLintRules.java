@@ -215,11 +215,11 @@ final class BuiltinLintRules {
                 }));
         add("package-cache-not-cleaned", I, "packages", "Package manager caches do not stay in the layer",
                 "yum/dnf/microdnf install without a later clean all, zypper install without zypper clean, pip"
-                        + " install without --no-cache-dir (or PIP_NO_CACHE_DIR) and yarn install without yarn cache"
+                        + " (pip2, pip3, pip3.x, python -m pip) install without --no-cache-dir (or PIP_NO_CACHE_DIR) and yarn install without yarn cache"
                         + " clean leave the downloaded packages in the image. A RUN with a cache mount is fine.",
                 List.of("DL3032", "DL3036", "DL3040", "DL3042", "DL3060", "DS015", "DS019", "DS020", "DS027"),
                 (s, emit) -> {
-                    if (!s.runsAnyOf(CACHERS) && !s.runsPython()) {
+                    if (!s.runsAnyOf(CACHERS) && !s.runsPython() && !s.runsPrefixed("pip")) {
                         return;
                     }
                     boolean pipEnv = pipNoCacheEnv(s);
@@ -263,7 +263,9 @@ final class BuiltinLintRules {
                 List.of("DL4006", "DS032"),
                 BuiltinLintRules::pipefail);
         add("wget-and-curl", I, "run", "One download tool, not both wget and curl",
-                "Using both means shipping (and patching) both.", List.of("DL4001", "DS014"),
+                "Using both means shipping (and patching) both. Stricter than DL4001 because a HEALTHCHECK CMD"
+                        + " counts as well as RUN: the tool it calls ships in the image as surely.",
+                List.of("DL4001", "DS014"),
                 (s, emit) -> {
                     if (!s.runsAnyOf(WGET) || !s.runsAnyOf(CURL)) {
                         return;
@@ -293,9 +295,14 @@ final class BuiltinLintRules {
                 }));
         add("pointless-command", I, "run", "No interactive or system commands in RUN",
                 "ssh, vim, shutdown, service, ps, free, top, kill, mount and ifconfig do nothing useful in a build"
-                        + " step (there is no terminal, no init, no network and no running service).",
+                        + " step (there is no terminal, no init, no network and no running service). RUN only, as"
+                        + " DL3001: a HEALTHCHECK CMD runs in the container, where ps or service status can be the"
+                        + " check itself.",
                 List.of("DL3001"),
                 (s, emit) -> forEachRun(s, POINTLESS, (i, cmds) -> {
+                    if (i.keyword().equals("HEALTHCHECK")) {
+                        return;
+                    }
                     for (ShellCommands.Command c : cmds) {
                         if (POINTLESS.contains(c.program())) {
                             emit.emit(i.line(), i.keyword(), c.program() + " makes no sense in a build step");
@@ -1076,7 +1083,9 @@ final class BuiltinLintRules {
                 }
             }
             default -> {
-                boolean pip = p.equals("pip") || p.equals("pip3") || (p.startsWith("python") && c.has("pip"));
+                // Every pip as the pin rule knows them (pip2, pip3.12…), as DL3042 reads any pip but pipx.
+                boolean pip = p.equals("pip") || p.equals("pip2") || p.equals("pip3") || p.startsWith("pip2.")
+                        || p.startsWith("pip3.") || (p.startsWith("python") && c.has("pip"));
                 if (pip && c.args().contains("install") && !pipEnv && !hasArg(c, "--no-cache-dir")
                         && !c.text().contains("PIP_NO_CACHE_DIR")) {
                     return "pip install without --no-cache-dir";

@@ -220,7 +220,10 @@ final class BuiltinRunRules {
                         + " counts as pinned (==, ===, ~=, !=, >=, <=, >, <), and so do local paths, wheels and source"
                         + " archives; an install from requirement or constraint files (-r, -c) is left to those"
                         + " files. A VCS source (git+https://…) is pinned only with @<revision> in its path, and a"
-                        + " plain URL only when it names an archive: a URL is not a pin because it contains ://.");
+                        + " plain URL only when it names an archive: a URL is not a pin because it contains ://."
+                        + " Stricter than DL3013 because hadolint counts any other word with '/' as pinned (a URL"
+                        + " that serves whatever is newest passes) and a VCS source with '@' anywhere (the user of"
+                        + " git+ssh://git@host/repo.git passes without a revision).");
         unpinned("npm-unpinned", "npm install", List.of("DL3016"), Set.of("npm"), Set.of("install", "i"),
                 NPM_VALUE_OPTIONS, false, BuiltinRunRules::npmPinned,
                 " As in DL3016: name@version or @tag (after the scope), a git source with #<commit> or"
