@@ -77,6 +77,65 @@ class BuildLeaseIT extends IntegrationTest {
         assertThat(manifestStatus("payments/leased", tag)).isEqualTo("200");
     }
 
+    /**
+     * A lost replica's build whose image is already in the registry (the push was done, the record was not) is not
+     * run again: a second attempt would push a second image under the same tag. It fails with that reason, and the
+     * tag keeps the image the first attempt pushed (issue #17: "nothing is pushed twice").
+     */
+    @Test
+    void aBuildWhoseImageReachedTheRegistryIsNotQueuedAgain() throws Exception {
+        String token = builder("payments");
+        String tag = "reached-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = startSleeper(token, tag, 25);
+        // What the lost replica had pushed before it died: an image under the build's name and tag, labelled with
+        // its id, as the gateway labels every image it builds.
+        java.nio.file.Path ctx = java.nio.file.Files.createTempDirectory("reached");
+        java.nio.file.Files.writeString(ctx.resolve("Dockerfile"), "FROM scratch\nLABEL "
+                + io.buildgateway.hostpool.BuildHosts.BUILD_ID_LABEL + "=" + id + "\n");
+        // Pushed where the environment's CLI may push (a tag of its own in base/busybox, as InventoryIT does), then
+        // put under the build's name through the registry's API: the CLI's token is scoped to the base images, as a
+        // build host's token is to its build's name.
+        String staged = registryAddress() + "/base/busybox:" + tag;
+        docker("build", "-q", "--network", "none", "-t", staged, ctx.toString());
+        assertThat(docker("push", staged)).contains("digest: sha256:");
+        copyManifest("base/busybox", tag, "payments/leased", tag);
+        String pushed = manifestDigest("payments/leased", tag);
+        assertThat(pushed).startsWith("sha256:");
+
+        jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
+                + " '1 second' where id = ?::uuid", id);
+        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
+        assertThat(failed.path("status").asString()).isEqualTo("FAILED");
+        assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)
+                .contains("not re-queued: its image had reached the registry as payments/leased:" + tag);
+        assertThat(auditCount("build.requeued", "build/" + id)).isZero();
+        assertThat(auditCount("build.failed", "build/" + id)).isEqualTo(1);
+        eventually("the worker stopping", Duration.ofSeconds(30),
+                () -> log(token, id).contains("Stopped on this replica: its lease lapsed"));
+        sleep(3_000);
+        assertThat(log(token, id)).doesNotContain("Pushing");
+        assertThat(manifestDigest("payments/leased", tag)).as("the tag keeps what was pushed before").isEqualTo(pushed);
+        assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
+                id)).isZero();
+    }
+
+    private static String docker(String... args) {
+        // The build host reaches the registry with tokens only: the environment's CLI configuration carries one.
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("docker", "--config",
+                require("BGW_DOCKER_CONFIG"), "-H", require("BGW_DOCKER_HOST")));
+        cmd.addAll(java.util.List.of(args));
+        return run(cmd.toArray(new String[0]));
+    }
+
+    /** The registry's digest of a tag's manifest (its Docker-Content-Digest header). */
+    static String manifestDigest(String repository, String tag) {
+        String headers = run("curl", "-s", "-I", "-H", "Accept: application/vnd.oci.image.manifest.v1+json,"
+                + " application/vnd.docker.distribution.manifest.v2+json",
+                "http://" + registryAddress() + "/v2/" + repository + "/manifests/" + tag);
+        return headers.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("docker-content-digest:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse("none: " + headers);
+    }
+
     private String startSleeper(String token, String tag, int seconds) {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN echo started-leased-step && sleep " + seconds + " && echo done-leased-step\nUSER 65534\n");

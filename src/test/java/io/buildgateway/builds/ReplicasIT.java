@@ -108,6 +108,11 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.web.refusal-limit.limit", "1000000"},
             {"gateway.warmup.max-duration", "3s"},
             {"gateway.warmup.rounds", "10"},
+            // The same webhook as replica A's (team inv): a notification is sent by whichever replica records it.
+            {"gateway.notifications.webhooks[0].team", "inv"},
+            {"gateway.notifications.webhooks[0].url", WEBHOOKS.url()},
+            {"gateway.notifications.webhooks[0].secret", io.buildgateway.support.Webhooks.SECRET},
+            {"gateway.notifications.poll-interval", "200ms"},
         }) {
             command.add("--" + p[0] + "=" + p[1]);
         }
@@ -221,19 +226,39 @@ class ReplicasIT extends IntegrationTest {
                 + " and seq > ?", Long.class, seq)).as("and one for the change back").isEqualTo(2);
     }
 
+    /**
+     * A base tag moves and both replicas refresh at once: the move is recorded, audited, notified and rebuilt once
+     * (docs/operations.md, "Several replicas"). The image is team inv's, whose webhook both replicas have, and the
+     * team's policy asks for automatic rebuilds.
+     */
     @Test
     @Order(3)
-    void aMovedBaseIsRecordedOnceWhenBothReplicasWatch() {
+    void aMovedBaseIsRecordedOnceWhenBothReplicasWatch() throws IOException {
         String repository = "base/replicas-watch";
         String tag = "w" + UUID.randomUUID().toString().substring(0, 8);
         copyManifest("base/busybox", "latest", repository, tag);
-        String token = builder("payments");
-        String id = read(submit(token, "image=payments/watched&tag=1", Tars.dockerfile("FROM " + registryAddress()
+        String token = builder("inv");
+        String id = read(submit(token, "image=inv/watched&tag=" + tag, Tars.dockerfile("FROM " + registryAddress()
                 + "/" + repository + ":" + tag + "\nUSER 65534\n"))).path("id").asString();
         assertThat(awaitFinal(token, id, Duration.ofMinutes(3)).path("status").asString()).isEqualTo("SUCCEEDED");
         String security = token(Set.of("SECURITY"), Set.of());
         assertThat(postJson(security, "/api/v1/base-images/refresh", "").status()).isEqualTo(200);
+        Path autoRebuild = POLICY.resolve("zz-replicas-auto-rebuild.yaml");
+        String policyBefore = read(get(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString();
+        Files.writeString(autoRebuild, "teams:\n  inv:\n    autoRebuild: true\n");
+        try {
+            eventually("both replicas loading the auto-rebuild policy", Duration.ofSeconds(20), () -> {
+                String a = read(get(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString();
+                return !a.equals(policyBefore)
+                        && a.equals(read(getB(ADMIN_SECRET, "/api/v1/policy")).path("digest").asString());
+            });
+            aMovedBaseIsRecordedOnce(repository, tag, security, id);
+        } finally {
+            Files.delete(autoRebuild);
+        }
+    }
 
+    private void aMovedBaseIsRecordedOnce(String repository, String tag, String security, String built) {
         copyManifest("base/debian", "12", repository, tag);
         CompletableFuture<Response> a = CompletableFuture.supplyAsync(
                 () -> postJson(security, "/api/v1/base-images/refresh", ""));
@@ -247,6 +272,22 @@ class ReplicasIT extends IntegrationTest {
                 .isEqualTo(1);
         assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'base-image.changed'"
                 + " and target = ?", Long.class, "base/" + ref)).isEqualTo(1);
+        // Notified once: one notification queued for the team, delivered to its webhook as one delivery.
+        assertThat(jdbc.queryForObject("select count(*) from notification_delivery where team = 'inv' and event ="
+                + " 'image.rebuild-needed' and body like ?", Long.class, "%" + ref + "%")).isEqualTo(1);
+        eventually("the notification received", Duration.ofSeconds(30), () -> WEBHOOKS.received(
+                "image.rebuild-needed").stream().anyMatch(r -> r.body().contains(ref)));
+        assertThat(WEBHOOKS.received("image.rebuild-needed").stream().filter(r -> r.body().contains(ref))
+                .map(io.buildgateway.support.Webhooks.Received::delivery).distinct().count()).isEqualTo(1);
+        // Rebuilt once: one automatic rebuild of the image, not one per replica.
+        assertThat(jdbc.queryForObject("select count(*) from build where rebuild_of = ?::uuid", Long.class, built))
+                .isEqualTo(1);
+        String rebuild = jdbc.queryForObject("select id::text from build where rebuild_of = ?::uuid", String.class,
+                built);
+        assertThat(awaitFinal(security, rebuild, Duration.ofMinutes(3)).path("status").asString())
+                .isEqualTo("SUCCEEDED");
+        assertThat(jdbc.queryForObject("select count(*) from build where rebuild_of = ?::uuid", Long.class, built))
+                .as("and no second one later").isEqualTo(1);
     }
 
     /**
@@ -381,28 +422,6 @@ class ReplicasIT extends IntegrationTest {
     }
 
     /** Puts the image of {@code from:fromTag} under {@code to:toTag} in the registry (blobs mounted, not copied). */
-    private void copyManifest(String from, String fromTag, String to, String toTag) {
-        String registry = "http://" + registryAddress();
-        String accept = "application/vnd.oci.image.manifest.v1+json, "
-                + "application/vnd.docker.distribution.manifest.v2+json";
-        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/" + fromTag))
-                .header("Accept", accept).GET());
-        assertThat(m.status()).as(m.body()).isEqualTo(200);
-        JsonNode manifest = json.readTree(m.body());
-        List<String> blobs = new ArrayList<>();
-        blobs.add(manifest.path("config").path("digest").asString());
-        manifest.path("layers").forEach(l -> blobs.add(l.path("digest").asString()));
-        for (String blob : blobs) {
-            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
-                    + blob + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
-            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
-        }
-        Response put = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/" + toTag))
-                .header("Content-Type", m.header("Content-Type"))
-                .PUT(HttpRequest.BodyPublishers.ofString(m.body())));
-        assertThat(put.status()).as(put.body()).isEqualTo(201);
-    }
-
     private String tail() {
         try {
             List<String> lines = Files.readAllLines(logB);

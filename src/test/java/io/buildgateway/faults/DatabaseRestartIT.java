@@ -16,12 +16,16 @@ import tools.jackson.databind.JsonNode;
  * Issue #17, "PostgreSQL restarted during builds and appends": the PostgreSQL this gateway uses (the embedded one
  * under the run's data folder) is really stopped (fast shutdown, every connection cut) while a build runs, and started
  * again on the same port and data. Meanwhile the API answers 503 problem+json with Retry-After; afterwards it answers
- * by itself, the running build ends recorded once, and the audit chain is one valid chain.
+ * by itself, the running build ends recorded once, the audit chain is one valid chain, and a notification queued as
+ * the database went arrives as one delivery, recorded once.
  */
 class DatabaseRestartIT extends IntegrationTest {
 
     @Autowired
     MeterRegistry meters;
+
+    @Autowired
+    io.buildgateway.inventory.notify.Notifications notifications;
 
     /** Requests the gateway itself counted with this status (Spring's {@code http.server.requests}). */
     private long served(int status) {
@@ -58,6 +62,10 @@ class DatabaseRestartIT extends IntegrationTest {
         String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
         long errorsBefore = served(500);
         long unavailableBefore = served(503);
+        // A notification queued just before the outage (to team inv's webhook, a real receiver in this JVM): its
+        // delivery is attempted while the database goes, and it must arrive, as one delivery, recorded once.
+        String marker = "db-restart-" + java.util.UUID.randomUUID();
+        notifications.notify("inv", "faults.db-restart", java.util.Map.of("marker", marker));
         try {
             postgres.stop("INT", Duration.ofSeconds(30));
             // A read (the token lookup in the security filter fails first), a submission, an admin call.
@@ -113,6 +121,21 @@ class DatabaseRestartIT extends IntegrationTest {
                 Long.class)).isEqualTo(1);
         JsonNode verify = read(get(ADMIN_SECRET, "/api/v1/audit/verify"));
         assertThat(verify.path("valid").asBoolean()).as(verify.toString()).isTrue();
+
+        // The notification: one row, delivered in the end (an attempt whose outcome could not be recorded is tried
+        // again after its lease: at least once, by design), and every copy the receiver got is that one delivery,
+        // signed, so a receiver that deduplicates on X-BuildGateway-Delivery sees it once.
+        eventually("the notification delivered and recorded", Duration.ofMinutes(3), () -> jdbc.queryForObject(
+                "select count(*) from notification_delivery where body like ? and status = 'delivered'", Long.class,
+                "%" + marker + "%") == 1);
+        assertThat(jdbc.queryForObject("select count(*) from notification_delivery where body like ?", Long.class,
+                "%" + marker + "%")).as("queued once").isEqualTo(1);
+        java.util.List<io.buildgateway.support.Webhooks.Received> got = WEBHOOKS.received("faults.db-restart")
+                .stream().filter(r -> r.body().contains(marker)).toList();
+        assertThat(got).as("received").isNotEmpty();
+        assertThat(got.stream().map(io.buildgateway.support.Webhooks.Received::delivery).distinct().count())
+                .as("one delivery id for every copy").isEqualTo(1);
+        assertThat(got).allMatch(r -> r.signedWith(io.buildgateway.support.Webhooks.SECRET));
     }
 
     /** The port, from postmaster.pid (its fourth line), as the restarted server will listen on it again. */

@@ -164,6 +164,32 @@ public abstract class IntegrationTest {
         }
     }
 
+    /**
+     * Puts the manifest of {@code from:fromTag} under {@code to:toTag} through the registry's own API (its blobs
+     * mounted across): as a push would, without a daemon and without the build hosts' scoped tokens.
+     */
+    protected void copyManifest(String from, String fromTag, String to, String toTag) {
+        String registry = "http://" + registryAddress();
+        String accept = "application/vnd.oci.image.manifest.v1+json, "
+                + "application/vnd.docker.distribution.manifest.v2+json";
+        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/" + fromTag))
+                .header("Accept", accept).GET());
+        assertThat(m.status()).as(m.body()).isEqualTo(200);
+        JsonNode manifest = json.readTree(m.body());
+        List<String> blobs = new java.util.ArrayList<>();
+        blobs.add(manifest.path("config").path("digest").asString());
+        manifest.path("layers").forEach(l -> blobs.add(l.path("digest").asString()));
+        for (String blob : blobs) {
+            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
+                    + blob + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
+        }
+        Response put = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/" + toTag))
+                .header("Content-Type", m.header("Content-Type"))
+                .PUT(HttpRequest.BodyPublishers.ofString(m.body())));
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+    }
+
     protected Response send(HttpRequest.Builder request) {
         try {
             HttpResponse<String> r = http.send(request.timeout(Duration.ofMinutes(2)).build(),
