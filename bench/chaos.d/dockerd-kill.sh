@@ -2,8 +2,8 @@
 # Hook of bench/chaos.sh: a build host's dockerd killed with kill -9 while it runs a build — load-2, the first host
 # bench/load.sh started with scripts/buildhost.sh (a dockerd 26 with userns-remap in a network namespace of its own)
 # — then started again with its own command line in the same namespace, as the host's supervisor would.
-# Recovered: the build it ran FAILED "host lost", the host unhealthy at once and healthy again once the daemon
-# answers (the gateway's leftovers on it removed by label first; docs/operations.md "A build host's daemon killed").
+# Recovered: the build it ran FAILED "host lost", the host unhealthy at once, the builds started while it is down
+# all on the other hosts ("… on it" must be 0), and healthy again once the daemon answers (the gateway's leftovers on it removed by label first; docs/operations.md "A build host's daemon killed").
 # Lost: a build left RUNNING on a lapsed lease, or without a row; twice: read from the audit trail.
 # shellcheck source=bench/chaos.d/common.bash
 source "$(dirname "${BASH_SOURCE[0]}")/common.bash"
@@ -51,6 +51,9 @@ others=$(sql "select coalesce(string_agg(status || coalesce(': ' || left(failure
 if wait_for 30 unhealthy; then marked="unhealthy"; else marked="still HEALTHY"; fi
 
 # Started again in its namespace with the same command line; nsenter execs dockerd, so $! is the daemon.
+# While it is down the next builds go to the other hosts (issue #17): every build started between the kill and the
+# restart, by host (the database's clock, as started_at).
+elsewhere=$(sql "select count(*) filter (where host <> '$HOST') || ' on other hosts, ' || count(*) filter (where host = '$HOST') || ' on it' from build where started_at >= to_timestamp($t0) and started_at < clock_timestamp()")
 mapfile -d '' -t cmd <"$CHAOS_STATE/dockerd-h2.cmdline"
 setsid nsenter "--net=/run/netns/$netns" "${cmd[@]}" >>"$dir/dockerd.log" 2>&1 </dev/null &
 echo $! >"$dir/dockerd.launcher.pid"
@@ -64,5 +67,5 @@ dangling=$(curl -s --unix-socket "$sock" -G "http://localhost/images/json" \
 probes_final() { [ "$(undecided "${probes[@]}")" = 0 ]; }
 wait_for "${CHAOS_PROBE_WAIT:-60}" probes_final || true
 line dockerd-kill "dockerd of $HOST (pid $pid, kill -9), ${#victims[@]} running ($chosen)" \
-  "$host_lost failed 'host lost' in $took ($other other${others:+: $others}); host $marked, $back, leftovers $leftovers containers $dangling images; audit $(chain)" \
+  "$host_lost failed 'host lost' in $took ($other other${others:+: $others}); host $marked, builds started while it was down: $elsewhere; $back, leftovers $leftovers containers $dangling images; audit $(chain)" \
   "$(lost_now "${victims[@]}" "${probes[@]}") (probes undecided: $(undecided "${probes[@]}")); twice: $(twice_now)"
