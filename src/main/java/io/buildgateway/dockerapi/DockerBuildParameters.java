@@ -100,7 +100,7 @@ final class DockerBuildParameters {
         if (tags != null) {
             for (String t : tags) {
                 if (!t.isBlank()) {
-                    names.add(t.trim());
+                    names.add(t.strip()); // strip, as isBlank: trim also takes NULs and controls, leaving ""
                 }
             }
         }
