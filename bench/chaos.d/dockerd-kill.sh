@@ -51,9 +51,15 @@ others=$(sql "select coalesce(string_agg(status || coalesce(': ' || left(failure
 if wait_for 30 unhealthy; then marked="unhealthy"; else marked="still HEALTHY"; fi
 
 # Started again in its namespace with the same command line; nsenter execs dockerd, so $! is the daemon.
-# While it is down the next builds go to the other hosts (issue #17): every build started between the kill and the
-# restart, by host (the database's clock, as started_at).
+# While it is down the next builds go to the other hosts (issue #17): two more probes submitted now, waited for until
+# they started, and every build started between the kill and the restart counted by host (the database's clock, as
+# started_at); "… on it" must be 0.
+during=()
+for n in 1 2; do b=$(submit_probe "$TOKEN" "dockerd-down-$(date +%s)-$n" 1); [ -n "$b" ] && during+=("$b"); done
+during_started() { [ "$(sql "select count(*) from build where id in ($(in_list "${during[@]}")) and started_at is not null")" = "${#during[@]}" ]; }
+wait_for 90 during_started || true
 elsewhere=$(sql "select count(*) filter (where host <> '$HOST') || ' on other hosts, ' || count(*) filter (where host = '$HOST') || ' on it' from build where started_at >= to_timestamp($t0) and started_at < clock_timestamp()")
+probes+=("${during[@]}")
 mapfile -d '' -t cmd <"$CHAOS_STATE/dockerd-h2.cmdline"
 setsid nsenter "--net=/run/netns/$netns" "${cmd[@]}" >>"$dir/dockerd.log" 2>&1 </dev/null &
 echo $! >"$dir/dockerd.launcher.pid"
