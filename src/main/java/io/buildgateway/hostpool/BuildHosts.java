@@ -222,6 +222,34 @@ public class BuildHosts implements PeriodicTasks.Owner {
     }
 
     /**
+     * Whether a host that {@link #choose} names answers now (a {@code /_ping}), asked just before a build is claimed
+     * for it. Each replica's view of a host is as old as its last health check ({@code health-interval}), and in that
+     * gap the daemon may be gone: in a chaos run another replica had seen it die, and this one claimed a build for it
+     * 20 ms before its own check did; the build failed "host lost" at its first pull. When the host does not answer,
+     * its health is checked at once (the change logged and audited as by the periodic check) and the answer is that
+     * check's: false sends the caller to choose again, without the host. True for the ephemeral pool and for a name
+     * that is no configured host.
+     */
+    public boolean answers(String host) {
+        if (ephemeral != null) {
+            return true;
+        }
+        HostPoolProperties.Host h = properties.hosts().stream().filter(x -> x.name().equals(host)).findFirst()
+                .orElse(null);
+        if (h == null) {
+            return true;
+        }
+        try {
+            clients.control(h).pingCmd().exec();
+            return true;
+        } catch (RuntimeException unreachable) {
+            health.check(h);
+            HostHealth.Health now = health.get(host);
+            return now != null && now.healthy() && now.userns();
+        }
+    }
+
+    /**
      * Whether every host's builder reads heredocs (BuildKit), so that a build accepted now reads as the policy read
      * it on whichever host runs it; a pool with a classic-builder fallback host refuses them.
      */

@@ -24,7 +24,8 @@ import tools.jackson.databind.JsonNode;
 /**
  * A gateway of its own (its own data folder and PostgreSQL) for two faults of issue #17 that need the replica
  * itself to be different: its context store is a small tmpfs (a full disk, then space returned), and its clock runs
- * {@link #SKEW} ahead of the database's (a replica whose clock is wrong, judging the leases of others).
+ * {@link #SKEW} ahead of the database's (a replica whose clock is wrong, judging the leases of others and the expiry
+ * of tokens).
  */
 class SkewedReplicaFullStoreIT extends IntegrationTest {
 
@@ -118,6 +119,35 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         JsonNode cancelled = awaitFinal(token, id, Duration.ofMinutes(1));
         assertThat(cancelled.path("status").asString()).isEqualTo("CANCELLED");
         assertThat(auditCount("build.requeued", "build/" + id)).isEqualTo(1);
+    }
+
+    /**
+     * Token expiry under the same skew (docs/operations.md, "Clock skew"): an expiry is an absolute time this replica
+     * compares with its own clock, so a replica S ahead refuses a token up to S before the database's clock passes
+     * its expiry, and never accepts one the database's clock has passed. Stated there as the tolerance: expiry off by
+     * at most the skew, in the safe direction on a replica that runs ahead.
+     */
+    @Test
+    void aReplicaWhoseClockRunsAheadJudgesTokenExpiryByItsOwnClockOffByTheSkewAtMost() throws Exception {
+        String soon = builder("payments");
+        String later = builder("payments");
+        String past = builder("payments");
+        // Expiries as another replica with a right clock would have set them, by the database's clock; set before
+        // the tokens' first use, so no earlier answer of this replica's is remembered.
+        expireIn(soon, "10 seconds"); // inside the skew: already past by this replica's clock
+        expireIn(later, "60 seconds"); // beyond it: still valid here
+        expireIn(past, "-1 seconds");
+        JsonNode refused = problem(get(soon, "/api/v1/policy"), 401);
+        assertThat(refused.path("detail").asString()).contains("expired");
+        assertThat(get(later, "/api/v1/policy").status()).isEqualTo(200);
+        problem(get(past, "/api/v1/policy"), 401);
+    }
+
+    private void expireIn(String secret, String interval) throws Exception {
+        String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertThat(jdbc.update("update api_token set expires_at = clock_timestamp() + ?::interval where secret_hash = ?",
+                interval, hash)).isEqualTo(1);
     }
 
     private long builds(String image) {
