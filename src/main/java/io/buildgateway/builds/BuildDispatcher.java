@@ -164,10 +164,13 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             while (inFlight.get() < maxWorkers) {
                 // The host the claim would choose, asked first whether it answers: this replica's view of it may be
                 // older than the daemon's death (BuildHosts.answers). One that does not is unhealthy now, so the
-                // claim chooses among the others; the loop ends, as each round drops a host or claims.
-                Optional<String> next = hosts.choose(activeByHost());
-                if (next.isPresent() && !hosts.answers(next.get())) {
-                    continue;
+                // claim chooses among the others; the loop ends, as each round drops a host or claims. Only when
+                // something is queued: an idle poll costs no query and no ping.
+                if (queued.get() > 0) {
+                    Optional<String> next = hosts.choose(activeByHost());
+                    if (next.isPresent() && !hosts.answers(next.get())) {
+                        continue;
+                    }
                 }
                 Optional<UUID> claimed = claim();
                 if (claimed.isEmpty()) {
