@@ -260,20 +260,11 @@ public class LoadClient {
 
     /** How many builds of {@code team} started after build {@code id} was queued and before it started. */
     static long overtakenBy(String id, String team) throws Exception {
-        try (Connection c = DriverManager.getConnection(JDBC, "postgres", "");
-                java.sql.PreparedStatement st = c.prepareStatement("select count(*) from audit_event s"
-                        + " join build b on s.target = 'build/' || b.id::text"
-                        + " where s.action = 'build.started' and b.team = ?"
-                        + " and s.at > (select min(at) from audit_event where action = 'build.queued' and target = ?)"
-                        + " and s.at < (select min(at) from audit_event where action = 'build.started' and target = ?)")) {
-            st.setString(1, team);
-            st.setString(2, "build/" + id);
-            st.setString(3, "build/" + id);
-            try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        return queryLong("select count(*) from audit_event s join build b on s.target = 'build/' || b.id::text"
+                + " where s.action = 'build.started' and b.team = ?"
+                + " and s.at > (select min(at) from audit_event where action = 'build.queued' and target = ?)"
+                + " and s.at < (select min(at) from audit_event where action = 'build.started' and target = ?)",
+                team, "build/" + id, "build/" + id);
     }
 
     /**
@@ -282,13 +273,19 @@ public class LoadClient {
      * waits at most until the first of them ends, so never longer than this.
      */
     static long longestRunningAt(String id) throws Exception {
+        return queryLong("select coalesce(max((extract(epoch from coalesce(b.finished_at, clock_timestamp())"
+                + " - b.started_at) * 1000)::bigint), -1) from build b, build q where q.id = ?::uuid and b.id <> q.id"
+                + " and b.started_at <= q.requested_at and (b.finished_at is null or b.finished_at > q.requested_at)",
+                id);
+    }
+
+    /** One number from the database, as the owner. */
+    static long queryLong(String sql, String... params) throws Exception {
         try (Connection c = DriverManager.getConnection(JDBC, "postgres", "");
-                java.sql.PreparedStatement st = c.prepareStatement("select coalesce(max((extract(epoch from"
-                        + " coalesce(b.finished_at, clock_timestamp()) - b.started_at) * 1000)::bigint), -1)"
-                        + " from build b, build q where q.id = ?::uuid and b.id <> q.id"
-                        + " and b.started_at <= q.requested_at"
-                        + " and (b.finished_at is null or b.finished_at > q.requested_at)")) {
-            st.setString(1, id);
+                java.sql.PreparedStatement st = c.prepareStatement(sql)) {
+            for (int k = 0; k < params.length; k++) {
+                st.setString(k + 1, params[k]);
+            }
             try (ResultSet rs = st.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
