@@ -133,7 +133,10 @@ final class Allowlist {
         return new Normal(scheme, a.host(), a.port(), path, query);
     }
 
-    /** The URL with any {@code user[:password]@} of its authority replaced by {@code ***@}: never recorded or shown. */
+    /**
+     * The URL with any {@code user[:password]@} of its authority, and any other segment before the query that ends in
+     * {@code @}, replaced by {@code ***@}: for refused targets, whose userinfo is never recorded or shown.
+     */
     static String withoutUserinfo(String target) {
         int sep = target.indexOf("://");
         int start = sep < 0 ? 0 : sep + 3;
@@ -146,8 +149,17 @@ final class Allowlist {
             }
         }
         int at = target.lastIndexOf('@', end - 1);
-        return at < start ? target : target.substring(0, start) + "***@" + target.substring(at + 1);
+        String out = at < start ? target : target.substring(0, start) + "***@" + target.substring(at + 1);
+        // And every other segment that ends in '@' before the query: this is only used for targets that are
+        // refused (unreadable ones, and methods not allowed), where the authority cannot be trusted to be where it
+        // looks ("http:/user:pw@host/…", "h:pw@//host/…://…", found by AllowlistFuzzTest). Showing a path's '@' as
+        // ***@ costs nothing there; showing a password is what must never happen.
+        int query = out.indexOf('?');
+        String head = query < 0 ? out : out.substring(0, query);
+        return USERINFO_LIKE.matcher(head).replaceAll("***@") + (query < 0 ? "" : out.substring(query));
     }
+
+    private static final java.util.regex.Pattern USERINFO_LIKE = java.util.regex.Pattern.compile("[^/?#@]*@");
 
     /** Text from a request as it may be shown in a log line: printable ASCII only, at most 2,000 characters. */
     static String printable(String s) {

@@ -93,6 +93,17 @@ class AllowlistTest {
     }
 
     @Test
+    void aTargetNotInAbsoluteFormShowsNoUserinfoEither() {
+        // One slash after the scheme: no authority can be told, so every segment ending in '@' is redacted.
+        Allowlist.Verdict v = judge("http:/user:secret@mirror.corp/debian/x");
+        assertThat(v.allowed()).isFalse();
+        assertThat(v.url()).doesNotContain("secret").doesNotContain("user").contains("***@");
+        assertThat(Allowlist.withoutUserinfo("mirror.corp/a:secret@b/c?q=d@e")).isEqualTo("mirror.corp/***@b/c?q=d@e");
+        // A later "://" does not make what comes before it a scheme.
+        assertThat(judge("h:secret@//mirror.corp/x://y").url()).doesNotContain("secret");
+    }
+
+    @Test
     void refusesUserinfoAndNeverRecordsIt() {
         Allowlist.Verdict v = judge("http://user:hunter2@mirror.corp/debian/x");
         assertThat(v.allowed()).isFalse();
