@@ -234,8 +234,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
         if (ephemeral != null) {
             return true;
         }
-        HostPoolProperties.Host h = properties.hosts().stream().filter(x -> x.name().equals(host)).findFirst()
-                .orElse(null);
+        HostPoolProperties.Host h = fixed.named(host).orElse(null);
         if (h == null) {
             return true;
         }
