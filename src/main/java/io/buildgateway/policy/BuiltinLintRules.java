@@ -215,8 +215,8 @@ final class BuiltinLintRules {
                 }));
         add("package-cache-not-cleaned", I, "packages", "Package manager caches do not stay in the layer",
                 "yum/dnf/microdnf install without a later clean all, zypper install without zypper clean, pip"
-                        + " (pip2, pip3, pip3.x, python -m pip) install without --no-cache-dir (or PIP_NO_CACHE_DIR) and yarn install without yarn cache"
-                        + " clean leave the downloaded packages in the image. A RUN with a cache mount is fine.",
+                        + " (pip2, pip3, pip3.x, python -m pip) install without --no-cache-dir (or PIP_NO_CACHE_DIR)"
+                        + " and yarn install without yarn cache clean leave the downloaded packages in the image. A RUN with a cache mount is fine.",
                 List.of("DL3032", "DL3036", "DL3040", "DL3042", "DL3060", "DS015", "DS019", "DS020", "DS027"),
                 (s, emit) -> {
                     if (!s.runsAnyOf(CACHERS) && !s.runsPython() && !s.runsPrefixed("pip")) {
@@ -1084,8 +1084,8 @@ final class BuiltinLintRules {
             }
             default -> {
                 // Every pip as the pin rule knows them (pip2, pip3.12…), as DL3042 reads any pip but pipx.
-                boolean pip = p.equals("pip") || p.equals("pip2") || p.equals("pip3") || p.startsWith("pip2.")
-                        || p.startsWith("pip3.") || (p.startsWith("python") && c.has("pip"));
+                boolean pip = (BuiltinRunRules.isPip(p) && !p.equals("pipx"))
+                        || (p.startsWith("python") && c.has("pip"));
                 if (pip && c.args().contains("install") && !pipEnv && !hasArg(c, "--no-cache-dir")
                         && !c.text().contains("PIP_NO_CACHE_DIR")) {
                     return "pip install without --no-cache-dir";

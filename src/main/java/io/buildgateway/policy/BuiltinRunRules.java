@@ -327,7 +327,7 @@ final class BuiltinRunRules {
         return false;
     }
 
-    private static boolean isPip(String program) {
+    static boolean isPip(String program) {
         return program.equals("pip") || program.equals("pip2") || program.equals("pip3") || program.equals("pipx")
                 || program.startsWith("pip2.") || program.startsWith("pip3.");
     }
