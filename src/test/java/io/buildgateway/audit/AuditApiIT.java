@@ -11,12 +11,10 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -273,7 +271,7 @@ class AuditApiIT extends IntegrationTest {
         long last = maxSeq();
         eventually("the events reaching the syslog receiver and the file", Duration.ofSeconds(20),
                 () -> syslogSeqs(SYSLOG).containsAll(range(first, last)) && fileSeqs().containsAll(range(first, last)));
-        List<String> secrets = List.of(secret, sha256(secret), ADMIN_SECRET, sha256(ADMIN_SECRET), Webhooks.SECRET,
+        List<String> secrets = List.of(secret, sha256Hex(secret), ADMIN_SECRET, sha256Hex(ADMIN_SECRET), Webhooks.SECRET,
                 buildArgValue, builder);
         String trail = String.join("\n", jdbc.queryForList("select concat_ws(' ', actor, action, target, source_ip,"
                 + " request_id, details) from audit_event", String.class));
@@ -371,10 +369,5 @@ class AuditApiIT extends IntegrationTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    private static String sha256(String s) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                .digest(s.getBytes(StandardCharsets.UTF_8)));
     }
 }

@@ -96,10 +96,10 @@ class BuildLeaseIT extends IntegrationTest {
         // put under the build's name through the registry's API: the CLI's token is scoped to the base images, as a
         // build host's token is to its build's name.
         String staged = registryAddress() + "/base/busybox:" + tag;
-        docker("build", "-q", "--network", "none", "-t", staged, ctx.toString());
-        assertThat(docker("push", staged)).contains("digest: sha256:");
+        environmentDocker("build", "-q", "--network", "none", "-t", staged, ctx.toString());
+        assertThat(environmentDocker("push", staged)).contains("digest: sha256:");
         copyManifest("base/busybox", tag, "payments/leased", tag);
-        String pushed = manifestDigest("payments/leased", tag);
+        String pushed = registryDigest("payments/leased", tag);
         assertThat(pushed).startsWith("sha256:");
 
         jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
@@ -114,26 +114,9 @@ class BuildLeaseIT extends IntegrationTest {
                 () -> log(token, id).contains("Stopped on this replica: its lease lapsed"));
         sleep(3_000);
         assertThat(log(token, id)).doesNotContain("Pushing");
-        assertThat(manifestDigest("payments/leased", tag)).as("the tag keeps what was pushed before").isEqualTo(pushed);
+        assertThat(registryDigest("payments/leased", tag)).as("the tag keeps what was pushed before").isEqualTo(pushed);
         assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
                 id)).isZero();
-    }
-
-    private static String docker(String... args) {
-        // The build host reaches the registry with tokens only: the environment's CLI configuration carries one.
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("docker", "--config",
-                require("BGW_DOCKER_CONFIG"), "-H", require("BGW_DOCKER_HOST")));
-        cmd.addAll(java.util.List.of(args));
-        return run(cmd.toArray(new String[0]));
-    }
-
-    /** The registry's digest of a tag's manifest (its Docker-Content-Digest header). */
-    static String manifestDigest(String repository, String tag) {
-        String headers = run("curl", "-s", "-I", "-H", "Accept: application/vnd.oci.image.manifest.v1+json,"
-                + " application/vnd.docker.distribution.manifest.v2+json",
-                "http://" + registryAddress() + "/v2/" + repository + "/manifests/" + tag);
-        return headers.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("docker-content-digest:"))
-                .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse("none: " + headers);
     }
 
     private String startSleeper(String token, String tag, int seconds) {

@@ -19,12 +19,10 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -151,10 +149,6 @@ class EgressProxyIT extends IntegrationTest {
         return run(command);
     }
 
-    private static String sha256(byte[] b) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-    }
-
     @Test
     void anAllowedFetchIsStreamedAndRecordedWithItsDigestAndSize() throws Exception {
         byte[] jar = new byte[300_000];
@@ -175,7 +169,7 @@ class EgressProxyIT extends IntegrationTest {
                 assertThat(f.status()).isEqualTo(200);
                 assertThat(f.size()).isEqualTo(jar.length);
                 try {
-                    assertThat(f.sha256()).isEqualTo(sha256(jar));
+                    assertThat(f.sha256()).isEqualTo(sha256Hex(jar));
                 } catch (Exception e) {
                     throw new AssertionError(e);
                 }
@@ -184,7 +178,7 @@ class EgressProxyIT extends IntegrationTest {
             o.session.close();
         }
         assertThat(jdbc.queryForObject("select count(*) from build_fetch where build_id = ? and sha256 = ? and size = ?",
-                Long.class, o.build, sha256(jar), (long) jar.length)).isEqualTo(2);
+                Long.class, o.build, sha256Hex(jar), (long) jar.length)).isEqualTo(2);
         assertThat(auditCount("build.fetch", "build/" + o.build)).isEqualTo(2);
         // the mirror never sees the build's credentials
         assertThat(MIRROR_REQUESTS).noneMatch(r -> r.contains("WITH-PROXY-AUTH"));
@@ -452,15 +446,15 @@ class EgressProxyIT extends IntegrationTest {
         assertThat(fetches.path("fetches")).hasSize(2);
         assertThat(fetches.path("fetches").get(0).path("url").asString()).isEqualTo(m2() + "lib-1.jar");
         assertThat(fetches.path("fetches").get(0).path("sha256").asString())
-                .isEqualTo(sha256("version one".getBytes(StandardCharsets.UTF_8)));
+                .isEqualTo(sha256Hex("version one".getBytes(StandardCharsets.UTF_8)));
         assertThat(fetches.path("fetches").get(0).path("size").asLong()).isEqualTo(11);
         JsonNode diff = read(get(reader, "/api/v1/builds/" + later.build + "/fetches/diff?against=" + first.build));
         assertThat(diff.path("changed")).hasSize(1);
         assertThat(diff.path("changed").get(0).path("url").asString()).isEqualTo(m2() + "lib-1.jar");
         assertThat(diff.path("changed").get(0).path("before").path("sha256").asString())
-                .isEqualTo(sha256("version one".getBytes(StandardCharsets.UTF_8)));
+                .isEqualTo(sha256Hex("version one".getBytes(StandardCharsets.UTF_8)));
         assertThat(diff.path("changed").get(0).path("after").path("sha256").asString())
-                .isEqualTo(sha256("version two!".getBytes(StandardCharsets.UTF_8)));
+                .isEqualTo(sha256Hex("version two!".getBytes(StandardCharsets.UTF_8)));
         assertThat(diff.path("added")).hasSize(1);
         assertThat(diff.path("added").get(0).path("url").asString()).isEqualTo(m2() + "other.jar");
         assertThat(diff.path("removed")).hasSize(1); // the 404 of missing.jar

@@ -144,8 +144,7 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
     }
 
     private void expireIn(String secret, String interval) throws Exception {
-        String hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                .digest(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        String hash = sha256Hex(secret);
         assertThat(jdbc.update("update api_token set expires_at = clock_timestamp() + ?::interval where secret_hash = ?",
                 interval, hash)).isEqualTo(1);
     }

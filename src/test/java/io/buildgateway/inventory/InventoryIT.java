@@ -21,14 +21,6 @@ class InventoryIT extends IntegrationTest {
 
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
 
-    private String docker(String... args) {
-        // The build host reaches the registry with tokens only: the environment's CLI configuration carries one.
-        List<String> cmd = new ArrayList<>(List.of("docker", "--config", require("BGW_DOCKER_CONFIG"), "-H",
-                require("BGW_DOCKER_HOST")));
-        cmd.addAll(List.of(args));
-        return run(cmd.toArray(new String[0]));
-    }
-
     private JsonNode build(String token, String image, String dockerfile) {
         return succeeded(token, queue(token, image, dockerfile));
     }
@@ -49,8 +41,8 @@ class InventoryIT extends IntegrationTest {
     @Test
     void aMovedBaseMarksDeploymentsStaleAndARebuildByBaseRebuildsThem() throws Exception {
         String base = registryAddress() + "/base/debian:12-inv-" + RUN;
-        docker("tag", registryAddress() + "/base/debian:12", base);
-        assertThat(docker("push", base)).contains("digest: sha256:");
+        environmentDocker("tag", registryAddress() + "/base/debian:12", base);
+        assertThat(environmentDocker("push", base)).contains("digest: sha256:");
 
         String builder = builder("inv");
         String security = token(Set.of("SECURITY"), Set.of());
@@ -113,8 +105,8 @@ class InventoryIT extends IntegrationTest {
         // The base tag moves in the registry.
         Path ctx = Files.createTempDirectory("newbase");
         Files.writeString(ctx.resolve("Dockerfile"), "FROM " + base + "\nRUN echo 2 > /etc/base-revision\n");
-        assertThat(docker("build", "-q", "--network", "none", "-t", base, ctx.toString())).contains("sha256:");
-        assertThat(docker("push", base)).contains("digest: sha256:");
+        assertThat(environmentDocker("build", "-q", "--network", "none", "-t", base, ctx.toString())).contains("sha256:");
+        assertThat(environmentDocker("push", base)).contains("digest: sha256:");
         JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
         assertThat(refresh.path("changed").toString()).contains(base);
         assertThat(stale(security, "base-changed")).hasSize(2);
@@ -174,8 +166,8 @@ class InventoryIT extends IntegrationTest {
     @Test
     void teamsWhosePolicySaysSoAreRebuiltWhenTheirBaseMoves() throws Exception {
         String base = registryAddress() + "/base/busybox:inv-auto-" + RUN;
-        docker("tag", registryAddress() + "/base/busybox", base);
-        assertThat(docker("push", base)).contains("digest: sha256:");
+        environmentDocker("tag", registryAddress() + "/base/busybox", base);
+        assertThat(environmentDocker("push", base)).contains("digest: sha256:");
         String builder = builder("invauto");
         String security = token(Set.of("SECURITY"), Set.of());
         JsonNode built = build(builder, "invauto/app-" + RUN, "FROM " + base + "\nUSER 65534\nHEALTHCHECK NONE\n");
@@ -188,8 +180,8 @@ class InventoryIT extends IntegrationTest {
             Files.writeString(ctx.resolve("Dockerfile"), "FROM " + base + "\nRUN echo 2 > /etc/base-revision\n");
             // Checked, so that a failed build or push says so instead of reading as "the base did not move" (once in
             // make test on 2026-12-06 the refresh below saw no change; the run kept no sign of why).
-            assertThat(docker("build", "-q", "--network", "none", "-t", base, ctx.toString())).contains("sha256:");
-            assertThat(docker("push", base)).contains("digest: sha256:");
+            assertThat(environmentDocker("build", "-q", "--network", "none", "-t", base, ctx.toString())).contains("sha256:");
+            assertThat(environmentDocker("push", base)).contains("digest: sha256:");
             JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
             JsonNode change = changeOf(refresh, base);
             assertThat(change).as(refresh.toString()).isNotNull();

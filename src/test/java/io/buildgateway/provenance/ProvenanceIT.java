@@ -259,13 +259,6 @@ class ProvenanceIT extends IntegrationTest {
         assertThat(health.health().getStatus().getCode()).isEqualTo("UP");
     }
 
-    private String registryDigest(String repository, String tag) {
-        HttpResponse<byte[]> r = registry("/v2/" + repository + "/manifests/" + tag,
-                "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json");
-        assertThat(r.statusCode()).isEqualTo(200);
-        return r.headers().firstValue("Docker-Content-Digest").orElseThrow();
-    }
-
     private HttpResponse<byte[]> registry(String path, String accept) {
         try {
             return http.send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + path))

@@ -351,6 +351,45 @@ public abstract class IntegrationTest {
         return ran.output();
     }
 
+    /**
+     * The environment's Docker CLI on the suite's build host, with the environment's CLI configuration: the host
+     * reaches the registry with tokens only, and that configuration carries one (for {@code base/*}, where a test may
+     * push a base of its own).
+     */
+    protected static String environmentDocker(String... args) {
+        List<String> cmd = new java.util.ArrayList<>(List.of("docker", "--config", require("BGW_DOCKER_CONFIG"), "-H",
+                require("BGW_DOCKER_HOST")));
+        cmd.addAll(List.of(args));
+        return run(cmd.toArray(new String[0]));
+    }
+
+    /**
+     * The registry's digest of a tag's manifest, from its Docker-Content-Digest header (the registry's own word), or
+     * {@code none: HTTP <status>} when it has no such tag.
+     */
+    protected String registryDigest(String repository, String tag) {
+        Response r = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + repository
+                + "/manifests/" + tag)).header("Accept", "application/vnd.oci.image.manifest.v1+json,"
+                + " application/vnd.docker.distribution.manifest.v2+json").method("HEAD",
+                HttpRequest.BodyPublishers.noBody()));
+        String digest = r.header("Docker-Content-Digest");
+        return r.status() == 200 && digest != null ? digest : "none: HTTP " + r.status();
+    }
+
+    /** Lower-case hex SHA-256, computed here rather than by the gateway's code that a test checks. */
+    protected static String sha256Hex(byte[] bytes) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(bytes));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    protected static String sha256Hex(String text) {
+        return sha256Hex(text.getBytes(StandardCharsets.UTF_8));
+    }
+
     /** What a command printed (standard output and error) and its exit code. */
     protected record Ran(int exit, String output) {
     }
