@@ -5,23 +5,79 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.buildgateway.support.EnvironmentUse;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.test.annotation.DirtiesContext;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
  * Issue #17: the build host's dockerd killed ({@code kill -9}) mid-build. The build fails "host lost", the host is
- * unhealthy and gets no builds; once the daemon is back (restarted by {@code scripts/env.sh up}, as an operator or
- * the host's supervisor would), it is healthy again and the gateway's leftovers on it are gone. The suite's only
- * healthy host is the one killed, so the next build waits for it instead of going elsewhere. That the next builds go
- * to the other hosts while it is down is measured where there are three (bench/chaos.sh's dockerd-kill line: the
- * builds started meanwhile, by host); {@code BuildHosts.choose} takes healthy hosts only.
+ * unhealthy and gets no builds: the next builds go to the other host. Once the daemon is back (restarted by
+ * {@code scripts/env.sh up}, as an operator or the host's supervisor would), it is healthy again, gets builds again,
+ * and the gateway's leftovers on it are gone.
+ *
+ * <p>The gateway of this class has a second user-namespaced host, {@code userns-2}: a dockerd 26 started by
+ * {@code scripts/buildhost.sh} (the ephemeral hosts' recipe: its own data root and network namespace, the registry
+ * forwarder), stopped after the class. Among equally loaded hosts the choice prefers the first configured
+ * ({@code userns-1}), so a build that lands on {@code userns-2} while both are idle went there because the first
+ * was unhealthy.
  */
 @EnvironmentUse(exclusive = true)
+@DirtiesContext
 class HostLostIT extends IntegrationTest {
+
+    private static final String SECOND = "userns-2";
+    private static final String SECOND_ID = "hl" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+    private static final Path SECOND_ROOT = DATA.resolveSibling(DATA.getFileName() + "-hostlost");
+    private static String secondEndpoint;
+
+    @DynamicPropertySource
+    static void secondHost(DynamicPropertyRegistry registry) {
+        registry.add("gateway.hostpool.hosts[3].name", () -> SECOND);
+        registry.add("gateway.hostpool.hosts[3].endpoint", HostLostIT::startSecondHost);
+        registry.add("gateway.hostpool.hosts[3].capacity", () -> "2");
+    }
+
+    private static synchronized String startSecondHost() {
+        if (secondEndpoint == null) {
+            secondEndpoint = buildhost("start").strip();
+        }
+        return secondEndpoint;
+    }
+
+    @AfterAll
+    static void stopSecondHost() {
+        if (secondEndpoint != null) {
+            buildhost("stop");
+            buildhost("check");
+        }
+    }
+
+    private static String buildhost(String command) {
+        ProcessBuilder pb = new ProcessBuilder("scripts/buildhost.sh", command, SECOND_ID);
+        pb.environment().put("BGW_BUILDHOST_ROOT", SECOND_ROOT.toAbsolutePath().toString());
+        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        try {
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as("scripts/buildhost.sh " + command + " " + SECOND_ID).isZero();
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
 
     @Test
     void aBuildWhoseDaemonDiesFailsHostLostAndTheHostComesBackClean() throws Exception {
@@ -43,6 +99,8 @@ class HostLostIT extends IntegrationTest {
                 .path("id").asString();
         eventually("the step starting", Duration.ofMinutes(1),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-host-step"));
+        assertThat(read(get(token, "/api/v1/builds/" + id)).path("host").asString())
+                .as("of two idle hosts, the first configured").isEqualTo("userns-1");
         killBuildHostDaemon();
 
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(60));
@@ -50,19 +108,27 @@ class HostLostIT extends IntegrationTest {
         assertThat(failed.path("failureReason").asString()).startsWith(BuildHosts.HOST_LOST + ": build host userns-1");
         assertThat(host("userns-1").path("healthy").asBoolean()).isFalse();
 
-        // The next build is not given to the lost host: it waits.
-        String next = read(submit(token, "image=payments/hostlost&tag=next-" + planted,
-                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
-        sleep(3_000);
-        assertThat(read(get(token, "/api/v1/builds/" + next)).path("status").asString()).isEqualTo("QUEUED");
+        // The next builds go to the other host. Each comes to two idle hosts, where the first configured would be
+        // chosen if it were healthy; two in a row, across the health checks in between (every 2 s here).
+        for (String n : new String[] {"next-a-", "next-b-"}) {
+            String next = read(submit(token, "image=payments/hostlost&tag=" + n + planted,
+                    Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
+            JsonNode done = awaitFinal(token, next, Duration.ofMinutes(2));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+            assertThat(done.path("host").asString()).isEqualTo(SECOND);
+        }
+        assertThat(host("userns-1").path("healthy").asBoolean()).isFalse();
 
         startEnvironmentAgain();
 
         eventually("the host healthy again", Duration.ofSeconds(30), () -> host("userns-1").path("healthy")
                 .asBoolean());
         assertThat(images(socket, planted)).as("the gateway's leftovers removed").isEqualTo("[]");
-        JsonNode done = awaitFinal(token, next, Duration.ofMinutes(3));
-        assertThat(done.path("status").asString()).isEqualTo("SUCCEEDED");
+        String again = read(submit(token, "image=payments/hostlost&tag=again-" + planted,
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
+        JsonNode done = awaitFinal(token, again, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+        assertThat(done.path("host").asString()).as("the recovered host is preferred again").isEqualTo("userns-1");
         assertThat(auditCount("host.health-changed", "host/userns-1")).isGreaterThanOrEqualTo(2);
     }
 
