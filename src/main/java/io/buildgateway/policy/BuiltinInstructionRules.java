@@ -32,7 +32,12 @@ final class BuiltinInstructionRules {
         add("secret-in-arg-or-env", E, "secrets", "No secrets in ARG or ENV",
                 "ARG and ENV values are stored in the image's history and configuration for anyone who can pull it."
                         + " Names that look like secrets (…_TOKEN, PASSWORD, API_KEY, …) and values that look like"
-                        + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret.",
+                        + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret."
+                        + " A name that says where a secret is kept, with a path as its value, is not one: the Docker"
+                        + " secrets convention (POSTGRES_PASSWORD_FILE=/run/secrets/db; …_FILE, …_FILENAME, …_PATH,"
+                        + " …_DIR). Less strict than BuildKit's SecretsUsedInArgOrEnv there, which flags such names"
+                        + " and so pushes teams away from the practice it should encourage; the value itself is"
+                        + " still checked.",
                 List.of("BuildKit:SecretsUsedInArgOrEnv", "DS031", "CIS-4.10"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("ENV")) {
@@ -44,10 +49,11 @@ final class BuiltinInstructionRules {
                 });
         add("secret-build-arg", E, "secrets", "No secrets passed as build args",
                 "Build args end up in the image history like ARG defaults. A request whose build args look like"
-                        + " secrets is refused; the values are never echoed back.",
+                        + " secrets is refused; the values are never echoed back. As for secret-in-arg-or-env, a name that"
+                        + " says where a secret is kept (…_FILE, …_PATH) with a path as its value is not one.",
                 List.of("DS031", "CIS-4.10"),
                 (s, emit) -> s.buildArgs().forEach((k, v) -> {
-                    if (SecretNames.looksSecret(k) || BuiltinRules.looksSecretValue(v)) {
+                    if (SecretNames.looksSecret(k, v) || BuiltinRules.looksSecretValue(v)) {
                         emit.emit(null, null, "build arg " + k + " looks like a secret");
                     }
                 }));
@@ -409,7 +415,7 @@ final class BuiltinInstructionRules {
 
     private static void secretPairs(Instruction i, Map<String, String> pairs, BuiltinRules.Emitter emit) {
         pairs.forEach((k, v) -> {
-            if (SecretNames.looksSecret(k)) {
+            if (SecretNames.looksSecret(k, v)) {
                 emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " looks like a secret");
             } else if (BuiltinRules.looksSecretValue(v)) {
                 emit.emit(i.line(), i.keyword(), i.keyword() + " " + k + " has a value that looks like a credential");

@@ -89,7 +89,7 @@ final class ImageChecks {
             if (baseEnv.contains(env) || value.isEmpty()) {
                 continue; // the approved base's own environment, or a name with nothing in it
             }
-            if (SecretNames.looksSecret(name) || SECRET_VALUE.matcher(value).find()) {
+            if (SecretNames.looksSecret(name, value) || SECRET_VALUE.matcher(value).find()) {
                 out.add(new Evidence(ImageRules.SECRET_ENV, "environment variable " + name
                         + " looks like a secret (value not shown)", null));
             }

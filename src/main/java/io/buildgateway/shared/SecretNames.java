@@ -36,6 +36,29 @@ public final class SecretNames {
         return false;
     }
 
+    /** The last part of a name that says where something is kept (…_FILE, …-path, ….dir), separator included. */
+    private static final Pattern LOCATION_SUFFIX = Pattern.compile("(?i).+[_.-](file|filename|path|dir)");
+
+    /**
+     * A variable that says where a secret is kept rather than holding it: the Docker secrets convention
+     * ({@code POSTGRES_PASSWORD_FILE=/run/secrets/db}, {@code GITHUB_TOKEN_PATH=/run/secrets/gh}): the name ends in
+     * {@code _FILE}, {@code _FILENAME}, {@code _PATH} or {@code _DIR} (or with {@code -} or {@code .}) and the value is
+     * empty or a path ({@code /…}, {@code ./…}, {@code ~/…}). A value that is not a path keeps the name suspect
+     * ({@code DB_PASSWORD_FILE=hunter2}). Only for judging images and Dockerfiles: redaction keeps hiding such values.
+     */
+    public static boolean namesSecretLocation(String name, String value) {
+        if (name == null || !LOCATION_SUFFIX.matcher(name).matches()) {
+            return false;
+        }
+        return value == null || value.isEmpty() || value.startsWith("/") || value.startsWith("./")
+                || value.startsWith("~/");
+    }
+
+    /** A secret-looking name ({@link #looksSecret}) that does not only say where the secret is kept. */
+    public static boolean looksSecret(String name, String value) {
+        return looksSecret(name) && !namesSecretLocation(name, value);
+    }
+
     /** A copy with the values of secret-looking keys replaced by {@value #REDACTED}. */
     public static Map<String, String> redact(Map<String, String> values) {
         Map<String, String> out = new LinkedHashMap<>();

@@ -39,7 +39,7 @@ class ImageChecksTest {
     @Test
     void configurationFindings() {
         ImageFacts img = image("toor", List.of(), List.of("PATH=/bin", "DB_PASSWORD=hunter2", "TOKEN=",
-                "NOTE=ghp_" + "a".repeat(36), "BASE_SECRET=fromBase"), Set.of("80/tcp", "8080/tcp", "443/tcp"),
+                "NOTE=ghp_" + "a".repeat(36), "BASE_SECRET=fromBase", "POSTGRES_PASSWORD_FILE=/run/secrets/db"), Set.of("80/tcp", "8080/tcp", "443/tcp"),
                 Map.of("io.buildgateway.build-id", "wrong"));
         ImageFacts base = image("", List.of(), List.of("BASE_SECRET=fromBase"), Set.of(), Map.of());
         List<Evidence> found = ImageChecks.configuration(img, Optional.of(base),

@@ -1,0 +1,43 @@
+package io.buildgateway.shared;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class SecretNamesTest {
+
+    @Test
+    void namesThatHoldSecretsAreSuspect() {
+        assertThat(SecretNames.looksSecret("DB_PASSWORD")).isTrue();
+        assertThat(SecretNames.looksSecret("npmToken")).isTrue();
+        assertThat(SecretNames.looksSecret("API_KEY")).isTrue();
+        assertThat(SecretNames.looksSecret("AUTH")).isTrue();
+        assertThat(SecretNames.looksSecret("UNAUTHORIZED_URL")).isFalse();
+        assertThat(SecretNames.looksSecret("PATH")).isFalse();
+        assertThat(SecretNames.looksSecret(null)).isFalse();
+    }
+
+    /** The Docker secrets convention: the variable says where the secret is mounted, the secret is not in it. */
+    @Test
+    void aNameForWhereASecretIsKeptWithAPathIsNotOne() {
+        assertThat(SecretNames.looksSecret("POSTGRES_PASSWORD_FILE", "/run/secrets/db")).isFalse();
+        assertThat(SecretNames.looksSecret("github-token-path", "./secrets/gh")).isFalse();
+        assertThat(SecretNames.looksSecret("SIGNING_KEY.dir", "~/keys")).isFalse();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILENAME", "")).isFalse();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", null)).isFalse();
+        // A value that is no path keeps the name suspect; so does a name that merely contains the word.
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", "hunter2")).isTrue();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", "run/secrets/db")).isTrue();
+        assertThat(SecretNames.looksSecret("TOKENFILE", "/run/secrets/t")).isTrue();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILES_TOKEN", "/x")).isTrue();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD", "/run/secrets/db")).isTrue();
+        assertThat(SecretNames.looksSecret("_FILE", "/x")).isFalse();
+    }
+
+    @Test
+    void redactionStillHidesTheLocationsValue() {
+        assertThat(SecretNames.redact(Map.of("POSTGRES_PASSWORD_FILE", "/run/secrets/db")))
+                .containsEntry("POSTGRES_PASSWORD_FILE", SecretNames.REDACTED);
+    }
+}
