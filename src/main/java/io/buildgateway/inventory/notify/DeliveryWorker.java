@@ -71,10 +71,9 @@ class DeliveryWorker implements PeriodicTasks.Owner {
         this.backoff = Backoff.of(properties.retry());
         this.pollInterval = properties.pollInterval();
         this.webhookCount = properties.webhooks().size();
-        // Longer than any one attempt can take (an SMTP exchange is several replies, each within the response
-        // timeout), so a live replica's attempt is never taken over while it is still running.
-        this.lease = properties.connectTimeout().plus(properties.responseTimeout().multipliedBy(10))
-                .plusSeconds(60);
+        // Longer than any one attempt can take (NotificationProperties checks it), so a live replica's attempt is
+        // never taken over while it is still running.
+        this.lease = properties.lease();
         this.tx = tx;
         this.events = events;
         this.metrics = metrics;

@@ -36,6 +36,10 @@ import org.springframework.validation.annotation.Validated;
  * @param digestZone the time zone of {@code digestCron} and of the digest's day; empty: the JVM's
  * @param connectTimeout connecting to a webhook receiver or the SMTP relay
  * @param responseTimeout waiting for a receiver's answer or an SMTP reply
+ * @param lease how long a claimed delivery is the claiming replica's before another may try it again; longer than
+ *     any one attempt can take ({@code connect-timeout + 10 × response-timeout}: an SMTP exchange is several replies).
+ *     Default: that bound plus 60 s. An attempt whose outcome could not be recorded (the database gone mid-attempt)
+ *     is tried again when its lease ends.
  */
 @Validated
 @ConfigurationProperties("gateway.notifications")
@@ -48,7 +52,8 @@ public record NotificationProperties(
         @NotNull @DefaultValue("0 0 7 * * *") String digestCron,
         @DefaultValue("") String digestZone,
         @NotNull @DefaultValue("5s") Duration connectTimeout,
-        @NotNull @DefaultValue("10s") Duration responseTimeout) {
+        @NotNull @DefaultValue("10s") Duration responseTimeout,
+        Duration lease) {
 
     /** Webhook secrets shorter than this are refused: they key an HMAC that receivers trust. */
     static final int MIN_SECRET_LENGTH = 16;
@@ -64,6 +69,19 @@ public record NotificationProperties(
         connectTimeout = connectTimeout == null ? Duration.ofSeconds(5) : connectTimeout;
         responseTimeout = responseTimeout == null ? Duration.ofSeconds(10) : responseTimeout;
         check(webhooks, emails, smtp, digestCron, digestZone, pollInterval, connectTimeout, responseTimeout);
+        Duration longestAttempt = longestAttempt(connectTimeout, responseTimeout);
+        if (lease == null) {
+            lease = longestAttempt.plusSeconds(60);
+        } else if (lease.compareTo(longestAttempt) <= 0) {
+            // A shorter lease would let another replica send while this one's attempt still runs: a double.
+            throw new IllegalArgumentException("gateway.notifications.lease (" + lease + ") must be longer than the"
+                    + " longest attempt, connect-timeout + 10 × response-timeout = " + longestAttempt);
+        }
+    }
+
+    /** The longest one attempt can take: connecting, then up to ten replies (an SMTP exchange). */
+    static Duration longestAttempt(Duration connectTimeout, Duration responseTimeout) {
+        return connectTimeout.plus(responseTimeout.multipliedBy(10));
     }
 
     /**

@@ -11,7 +11,7 @@ class BackoffTest {
 
     @Test
     void defaultScheduleDoublesFromTenSecondsUpToTheLastAttempt() {
-        Backoff backoff = Backoff.of(new NotificationProperties(null, null, null, null, null, null, null, null, null)
+        Backoff backoff = Backoff.of(new NotificationProperties(null, null, null, null, null, null, null, null, null, null)
                 .retry());
         List<Duration> waits = new ArrayList<>();
         for (int attempt = 1; attempt <= 8; attempt++) {

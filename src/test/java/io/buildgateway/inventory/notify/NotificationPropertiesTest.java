@@ -18,7 +18,17 @@ class NotificationPropertiesTest {
 
     private static NotificationProperties with(List<Webhook> webhooks, Map<String, List<String>> emails, Smtp smtp,
             String cron, String zone) {
-        return new NotificationProperties(webhooks, emails, smtp, null, null, cron, zone, null, null);
+        return new NotificationProperties(webhooks, emails, smtp, null, null, cron, zone, null, null, null);
+    }
+
+    @Test
+    void theLeaseOutlastsTheLongestAttempt() {
+        assertThat(with(null, null, null, null, null).lease()).isEqualTo(Duration.ofSeconds(5 + 10 * 10 + 60));
+        assertThat(new NotificationProperties(null, null, null, null, null, null, null, Duration.ofSeconds(1),
+                Duration.ofSeconds(1), Duration.ofSeconds(12)).lease()).isEqualTo(Duration.ofSeconds(12));
+        assertThatThrownBy(() -> new NotificationProperties(null, null, null, null, null, null, null,
+                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(11)))
+                .hasMessageContaining("gateway.notifications.lease").hasMessageContaining("PT11S");
     }
 
     @Test
