@@ -24,6 +24,10 @@ class BuildLeaseIT extends IntegrationTest {
         String token = builder("payments");
         String tag = "lapsed-" + UUID.randomUUID().toString().substring(0, 8);
         String id = startSleeper(token, tag, 25);
+        // The step's shell, as the host's process table shows it: the oracle for "the daemon's build stopped". (The
+        // log names the step as BuildKit announces it, before its process may have started.)
+        eventually("the step running on the host", Duration.ofSeconds(20),
+                () -> run("ps", "-eo", "args").contains(tag));
 
         // Its second attempt already (so the lease recovery fails it rather than re-queueing it).
         jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
@@ -52,6 +56,10 @@ class BuildLeaseIT extends IntegrationTest {
                 id)).isZero();
         assertThat(manifestStatus("payments/leased", tag)).as("nothing pushed").isEqualTo("404");
         assertThat(imagesLabelled(id)).as("nothing left on the host").isEqualTo("[]");
+        // The daemon's build was stopped, not left to run out (its step would still sleep for ~20 s here): the
+        // step's process is gone from the host.
+        eventually("the step's process gone from the host", Duration.ofSeconds(10),
+                () -> !run("ps", "-eo", "args").contains(tag));
     }
 
     @Test
@@ -121,7 +129,8 @@ class BuildLeaseIT extends IntegrationTest {
 
     private String startSleeper(String token, String tag, int seconds) {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
-                + "RUN echo started-leased-step && sleep " + seconds + " && echo done-leased-step\nUSER 65534\n");
+                + "RUN echo started-leased-step " + tag + " && sleep " + seconds + " && echo done-leased-step\n"
+                + "USER 65534\n");
         String id = read(submit(token, "image=payments/leased&tag=" + tag + "&noCache=true", context)).path("id")
                 .asString();
         eventually("the step starting", Duration.ofMinutes(1), () -> log(token, id).contains("started-leased-step"));

@@ -24,12 +24,20 @@ import tools.jackson.databind.JsonNode;
 class DatabaseRestartIT extends IntegrationTest {
 
     /**
-     * A notification attempt whose outcome could not be recorded is tried again when its lease ends: a lease of 15 s
+     * A gateway of its own (its data folder and PostgreSQL). A notification attempt whose outcome could not be
+     * recorded is tried again when its lease ends: a lease of 15 s
      * (over the longest attempt, 1 s + 10 × 1 s, against a receiver on loopback) rather than the default 165 s, which
      * this test spent waiting, and with it every test of the other JVM that must run alone.
      */
+    /** This class's gateway's data folder: a context of its own starts a PostgreSQL of its own there. */
+    static final java.nio.file.Path OWN_DATA = java.nio.file.Path.of(DATA + "-db-restart").toAbsolutePath();
+
     @DynamicPropertySource
     static void shortNotificationLease(DynamicPropertyRegistry registry) {
+        registry.add("bgw.it.data-dir", OWN_DATA::toString);
+        // Its own chain (its own database) goes to no sink of the suite's: AuditApiIT reads those as the main one's.
+        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
+        registry.add("bgw.it.syslog-host", () -> "");
         registry.add("gateway.notifications.connect-timeout", () -> "1s");
         registry.add("gateway.notifications.response-timeout", () -> "1s");
         registry.add("gateway.notifications.lease", () -> "15s");
@@ -72,7 +80,7 @@ class DatabaseRestartIT extends IntegrationTest {
                     }
                 });
 
-        Restartable postgres = Restartable.postgres(DATA.resolve("postgres"), DATA.resolve("postgres.log"));
+        Restartable postgres = Restartable.postgres(OWN_DATA.resolve("postgres"), OWN_DATA.resolve("postgres.log"));
         String url = "jdbc:postgresql://localhost:" + postgresPort() + "/postgres?user=postgres";
         long errorsBefore = served(500);
         long unavailableBefore = served(503);
@@ -155,7 +163,7 @@ class DatabaseRestartIT extends IntegrationTest {
     /** The port, from postmaster.pid (its fourth line), as the restarted server will listen on it again. */
     private static int postgresPort() {
         try {
-            return Integer.parseInt(java.nio.file.Files.readAllLines(DATA.resolve("postgres")
+            return Integer.parseInt(java.nio.file.Files.readAllLines(OWN_DATA.resolve("postgres")
                     .resolve("postmaster.pid")).get(3).trim());
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

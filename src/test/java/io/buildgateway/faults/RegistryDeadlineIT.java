@@ -58,9 +58,20 @@ class RegistryDeadlineIT extends RegistryOutages {
         String reason = done.path("failureReason").asString();
         assertThat(reason).as(log).startsWith("push to " + registryAddress() + " ")
                 .containsAnyOf("within the build's deadline", "exceeded the build timeout of");
-        // retried with backoff (1, 2, 4, … s) until the deadline, not given up at the first failure
+        // retried with backoff (1, 2, 4, … s, at most 30) until the deadline, not given up at the first failure
         assertThat(log.split("Push to " + java.util.regex.Pattern.quote(registryAddress()) + " failed \\(", -1))
                 .as(log).hasSizeGreaterThanOrEqualTo(4);
+        java.util.List<Long> waits = java.util.regex.Pattern.compile("; attempt \\d+ in (\\d+) s\n").matcher(log)
+                .results().map(m -> Long.parseLong(m.group(1))).toList();
+        assertThat(waits).as(log).hasSizeGreaterThanOrEqualTo(3);
+        for (int i = 0; i < waits.size(); i++) {
+            assertThat(waits.get(i)).as("wait %d of %s", i + 1, waits).isEqualTo(Math.min(1L << i, 30L));
+        }
+        // and failed at the deadline, not some time after it: the build's own record, start to end
+        Double ran = jdbc.queryForObject("select extract(epoch from finished_at - started_at) from build"
+                + " where id = ?::uuid", Double.class, id);
+        assertThat(ran).as("seconds from start to end").isNotNull().isLessThanOrEqualTo(
+                BUILD_TIMEOUT.toSeconds() + 10.0);
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(BUILD_TIMEOUT.plusMinutes(2));
         assertThat(done.path("imageDigest").isNull() || done.path("imageDigest").isMissingNode()).as(done.toString())
                 .isTrue();

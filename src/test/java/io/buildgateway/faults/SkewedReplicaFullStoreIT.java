@@ -96,6 +96,13 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         String id = read(submit(token, "image=payments/skew&tag=1&noCache=true", context)).path("id").asString();
         eventually("the step starting", Duration.ofMinutes(2),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("skew-step"));
+        // The lease and start this replica wrote are the database's times, not its own clock's (25 s ahead): the
+        // lease ends within its 60 s from now by the database's clock, and the start is not in the future.
+        Double leaseLeft = jdbc.queryForObject("select extract(epoch from lease_expires_at - clock_timestamp())"
+                + " from build where id = ?::uuid", Double.class, id);
+        assertThat(leaseLeft).as("seconds of lease left by the database's clock").isBetween(0.0, 61.0);
+        assertThat(jdbc.queryForObject("select started_at <= clock_timestamp() from build where id = ?::uuid",
+                Boolean.class, id)).as("started_at not ahead of the database's clock").isTrue();
         // As if another replica ran the build and renewed its lease 20 s ahead, by the database's clock. This
         // replica's clock is 25 s ahead: judged by it, that lease lapsed already.
         jdbc.update("update build set lease_owner = 'another-replica', lease_expires_at = clock_timestamp()"
