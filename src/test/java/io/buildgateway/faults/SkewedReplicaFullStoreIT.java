@@ -61,7 +61,15 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
     @Test
     void aFullContextStoreAnswers507KeepsNothingAndRecoversWhenSpaceReturns() throws IOException {
         String token = builder("payments");
+        // A context already stored (its build recorded, the context kept for retention): the full store must leave its
+        // bytes as they were.
+        Response kept = submit(token, "image=payments/full-store&tag=0", Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nUSER 65534\n"));
+        assertThat(kept.status()).as(kept.body()).isEqualTo(202);
+        awaitFinal(token, read(kept).path("id").asString(), Duration.ofMinutes(2));
         List<String> before = storeFiles();
+        assertThat(before).as("a stored context to keep intact").isNotEmpty();
+        java.util.Map<String, String> bytesBefore = storeDigests();
         long buildsBefore = builds("payments/full-store");
 
         // Larger than the store: the upload itself cannot be written.
@@ -78,6 +86,8 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         problem(submit(token, "image=payments/full-store&tag=2", fitsOnce), 507);
         assertThat(storeFiles()).isEqualTo(before);
         assertThat(builds("payments/full-store")).isEqualTo(buildsBefore);
+
+        assertThat(storeDigests()).as("the stored contexts' bytes").isEqualTo(bytesBefore);
 
         // Space returns: the same submission is accepted, and builds from an intact context.
         mountStore("remount,size=64m");
@@ -166,6 +176,19 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         new Random(bytes).nextBytes(payload);
         return Tars.tar().file("Dockerfile", ("FROM " + registryAddress() + "/base/busybox\n"
                 + "COPY payload.bin /payload.bin\nUSER 65534\n").getBytes()).file("payload.bin", payload).bytes();
+    }
+
+    /** Every file of the store by its SHA-256. */
+    private static java.util.Map<String, String> storeDigests() {
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        for (String f : storeFiles()) {
+            try {
+                out.put(f, sha256Hex(Files.readAllBytes(STORE.resolve(f))));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return out;
     }
 
     private static List<String> storeFiles() {
