@@ -108,7 +108,10 @@ class DatabaseRestartIT extends IntegrationTest {
             eventually("the gateway counting the three 503s", Duration.ofSeconds(10),
                     () -> served(503) >= unavailableBefore + 3);
             assertThat(served(500)).as("requests the gateway counted as 500").isEqualTo(errorsBefore);
-            // Long enough for the build's step to end while the database is away: its outcome waits to be recorded.
+            // Long enough for the build's step to end while the database is away: the recording of its scan waits for
+            // the database (DatabaseUnavailable's retry), so the image is named, and the outcome recorded, after it
+            // is back. (The outcome's own retry, BuildDispatcher.finish, is not reached this way: the naming asks
+            // the database first.)
             sleep(12_000);
         } finally {
             postgres.start(null, Duration.ofSeconds(60), () -> {
