@@ -91,9 +91,14 @@ public record PolicyDocument(
      * never {@code base/busybox-evil}. Only a prefix written with a trailing {@code *} ({@code anyContinuation})
      * approves any repository that starts with it.
      */
-    public record ImageRule(String prefix, Pattern tags, boolean requireDigest, boolean anyContinuation) {
+    /**
+     * An approved image prefix. {@code tags}, when set, is an RE2 expression (linear-time matching: it is matched
+     * against tags users choose) that the whole tag must match.
+     */
+    public record ImageRule(String prefix, com.google.re2j.Pattern tags, boolean requireDigest,
+            boolean anyContinuation) {
 
-        public ImageRule(String prefix, Pattern tags, boolean requireDigest) {
+        public ImageRule(String prefix, com.google.re2j.Pattern tags, boolean requireDigest) {
             this(prefix, tags, requireDigest, false);
         }
 
@@ -385,11 +390,13 @@ public record PolicyDocument(
         String tags = m.containsKey("tags") ? string(m.get("tags"), where + ".tags") : null;
         try {
             String prefix = string(m.get("prefix"), where + ".prefix");
-            return new ImageRule(prefix(prefix, where), tags == null ? null : Pattern.compile(tags),
+            return new ImageRule(prefix(prefix, where), tags == null ? null : com.google.re2j.Pattern.compile(tags),
                     m.containsKey("requireDigest") && bool(m.get("requireDigest"), where + ".requireDigest"),
                     prefix.endsWith("*"));
-        } catch (java.util.regex.PatternSyntaxException e) {
-            throw new InvalidPolicyException(where + ".tags: not a valid regular expression");
+        } catch (com.google.re2j.PatternSyntaxException e) {
+            // RE2 syntax: no backreferences or lookaround, which is what keeps its matching linear.
+            throw new InvalidPolicyException(where + ".tags: not a valid RE2 regular expression ("
+                    + e.getDescription() + ")");
         }
     }
 

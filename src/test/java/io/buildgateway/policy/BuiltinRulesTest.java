@@ -1,6 +1,7 @@
 package io.buildgateway.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.HashSet;
 import java.util.List;
@@ -178,6 +179,37 @@ class BuiltinRulesTest {
         assertThat(e.passed()).isFalse();
         assertThat(e.findings()).extracting(Finding::rule).contains("image-digest-required");
         assertThat(strict.evaluate(CLEAN, Map.of(), null).passed()).isTrue();
+    }
+
+    @Test
+    void approvedTagsAreAnRe2PatternOfTheWholeTag() {
+        PolicyEvaluator tagged = Policies.evaluator("approvedImages:\n  - prefix: reg.local/base/\n"
+                + "    tags: '(12|[0-9]+\\.[0-9]+)'\n");
+        assertThat(tagged.evaluate("FROM reg.local/base/debian:12\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).doesNotContain("unapproved-image");
+        assertThat(tagged.evaluate("FROM reg.local/base/debian:12-slim\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).contains("unapproved-image");
+        // RE2 has no lookaround or backreferences (what keeps its matching linear): refused with the reason.
+        assertThatThrownBy(() -> Policies.document("approvedImages:\n  - prefix: reg.local/base/\n"
+                + "    tags: '(?!latest).*'\n")).isInstanceOf(PolicyDocument.InvalidPolicyException.class)
+                .hasMessageContaining(".tags: not a valid RE2 regular expression");
+        assertThatThrownBy(() -> Policies.document("approvedImages:\n  - prefix: reg.local/base/\n"
+                + "    tags: '[0-9'\n")).isInstanceOf(PolicyDocument.InvalidPolicyException.class)
+                .hasMessageContaining("missing closing ]");
+    }
+
+    /**
+     * A pattern that backtracks exponentially in java.util.regex ((a+)+$ against 40 a's and a '!': 2^40 steps) is
+     * answered at once: the tag is one the user chooses. A guard against a hang, not a timing (the JDK's engine
+     * would take hours).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aTagCannotMakeThePolicysPatternBacktrack() {
+        PolicyEvaluator tagged = Policies.evaluator("approvedImages:\n  - prefix: reg.local/base/\n"
+                + "    tags: '(a+)+'\n");
+        assertThat(tagged.evaluate("FROM reg.local/base/debian:" + "a".repeat(40) + "!\nUSER 1\n", Map.of(), null)
+                .findings()).extracting(Finding::rule).contains("unapproved-image");
     }
 
     @Test

@@ -64,7 +64,7 @@ class PolicyRulesDocTest {
 
                 Every `*.yaml` in `config/policy/` is read in name order and merged (lists append, maps merge);
                 the digest covers all of them. Keys: `failOn` (error | warning | info), `approvedImages` (a prefix,
-                or `{prefix, tags: <regex>, requireDigest}`; a prefix matches on path boundaries only, so
+                or `{prefix, tags: <RE2 regex>, requireDigest}`; a prefix matches on path boundaries only, so
                 `reg/base/busybox` approves `reg/base/busybox` and `reg/base/busybox/x` but not `reg/base/busybox-evil`;
                 a trailing `*` asks for any continuation), `deniedImages` (globs), `requireDigest`,
                 `requireHealthcheck`, `requiredLabels`, `publicBuildArgs` (build-arg names whose values are stored,
