@@ -226,8 +226,8 @@ final class Packages {
             JsonNode node = JSON.readTree(packageJson);
             String name = node.path("name").asString(null);
             String version = node.path("version").asString(null);
-            if (name == null || version == null) {
-                return null;
+            if (name == null || version == null || name.isBlank() || version.isBlank()) {
+                return null; // as dpkg and Python: an empty name or version names no package (fuzzing)
             }
             String namespace = null;
             String simple = name;
@@ -283,7 +283,7 @@ final class Packages {
             throws IOException {
         List<Package> out = new ArrayList<>();
         Map<String, String> manifest = null;
-        ZipArchiveInputStream zip = new ZipArchiveInputStream(in, "UTF-8", true, true);
+        ZipArchiveInputStream zip = new JarStream(in);
         ZipArchiveEntry e;
         try {
             while ((e = zip.getNextEntry()) != null) {
@@ -321,6 +321,23 @@ final class Packages {
             }
         }
         return out;
+    }
+
+    /**
+     * The streaming zip reader, without zstd. commons-compress reads a zstd-compressed entry (method 93) only with the
+     * zstd-jni library, which the gateway does not ship: without it, opening such an entry threw NoClassDefFoundError,
+     * an Error that escaped the scan (found by fuzzing). A jar has no reason to use it; such an entry is now an
+     * IOException, and the jar keeps what was read before it.
+     */
+    private static final class JarStream extends ZipArchiveInputStream {
+        JarStream(InputStream in) {
+            super(in, "UTF-8", true, true);
+        }
+
+        @Override
+        protected InputStream createZstdInputStream(InputStream in) throws IOException {
+            throw new IOException("a zstd-compressed zip entry: not read");
+        }
     }
 
     /** Archives inside an archive that are read for their coordinates. */

@@ -127,8 +127,60 @@ class PackagesTest {
     }
 
     @Test
+    void anEmptyNpmVersionNamesNoPackage() {
+        byte[] lock = ("{\"lockfileVersion\": 3, \"packages\": {\"node_modules/a\": {\"version\": \"1.2.3\"},"
+                + " \"node_modules/b\": {\"version\": \"\"}, \"node_modules/c\": {\"version\": \" \"}}}")
+                .getBytes(StandardCharsets.UTF_8);
+        assertThat(Packages.npmLock(lock, "/app/package-lock.json")).extracting(Packages.Package::name)
+                .containsExactly("a");
+        assertThat(Packages.npm("{\"name\": \"x\", \"version\": \"\"}".getBytes(StandardCharsets.UTF_8),
+                "/app/node_modules/x/package.json")).isNull();
+        assertThat(Packages.npm("{\"name\": \"\", \"version\": \"1\"}".getBytes(StandardCharsets.UTF_8),
+                "/app/node_modules/x/package.json")).isNull();
+    }
+
+    @Test
     void aBrokenArchiveYieldsNothingRatherThanFailing() throws Exception {
         assertThat(Packages.fromArchive("/x.jar", new ByteArrayInputStream("not a zip".getBytes()))).isEmpty();
+    }
+
+    /**
+     * A jar whose second entry says it is zstd-compressed (method 93), which commons-compress reads only with a
+     * native library the gateway does not ship: it was a NoClassDefFoundError out of the scan (fuzzing). Now the jar
+     * keeps what was read before that entry.
+     */
+    @Test
+    void aZstdEntryEndsTheReadingWithoutAnError() throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (ZipOutputStream zip = new ZipOutputStream(out)) {
+            for (String name : new String[] {"META-INF/maven/com.acme/lib/pom.properties", "payload.bin"}) {
+                byte[] text = (name.endsWith(".properties") ? "groupId=com.acme\nartifactId=lib\nversion=1.2\n"
+                        : "zstd?").getBytes(StandardCharsets.UTF_8);
+                ZipEntry e = new ZipEntry(name);
+                e.setMethod(ZipEntry.STORED);
+                e.setSize(text.length);
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                crc.update(text);
+                e.setCrc(crc.getValue());
+                zip.putNextEntry(e);
+                zip.write(text);
+                zip.closeEntry();
+            }
+        }
+        byte[] jar = out.toByteArray();
+        // The second local header's compression method (offset 8 of "PK\3\4") becomes 93, zstd.
+        int second = -1;
+        for (int i = 4; i < jar.length - 4 && second < 0; i++) {
+            if (jar[i] == 'P' && jar[i + 1] == 'K' && jar[i + 2] == 3 && jar[i + 3] == 4) {
+                second = i;
+            }
+        }
+        assertThat(second).isPositive();
+        jar[second + 8] = 93;
+        jar[second + 9] = 0;
+        assertThat(Packages.fromArchive("/x.jar", new ByteArrayInputStream(jar)))
+                .extracting(Packages.Package::name, Packages.Package::version)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("com.acme:lib", "1.2"));
     }
 
     static byte[] jar(Map<String, String> texts, Object... binaries) throws Exception {
