@@ -411,7 +411,7 @@ final class BuiltinRules {
                 List.of("DL3026"),
                 (s, emit) -> {
                     for (Pull p : s.pulls()) {
-                        for (Pattern deny : s.policy().deniedImages()) {
+                        for (com.google.re2j.Pattern deny : s.policy().deniedImages()) {
                             if (deny.matcher(p.image()).matches()) {
                                 emit.emit(p.line(), p.where(), p.where() + " image " + shown(p) + " is denied");
                             }

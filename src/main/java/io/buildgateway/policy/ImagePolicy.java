@@ -1,5 +1,6 @@
 package io.buildgateway.policy;
 
+import com.google.re2j.Pattern;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +8,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.regex.Pattern;
 
 /**
  * The policy's settings for built images ({@code image:} and {@code vulnerabilities:} in config/policy): which paths
@@ -78,6 +78,11 @@ public record ImagePolicy(List<ProtectedPath> protectedPaths, List<Pattern> setu
     public static final ImagePolicy DEFAULT = new ImagePolicy(DEFAULT_PROTECTED, List.of(), Set.of(),
             new VulnerabilityPolicy(VulnerabilitySeverity.critical, true, List.of()));
 
+    /**
+     * A path glob as an RE2 pattern: matched against every file of an image (hostile names), in linear time. DOTALL,
+     * so that {@code /**} covers a name with a line break too (java.util.regex's {@code .} stopped at one: a file
+     * named {@code "x\ny"} under a protected folder was not covered).
+     */
     static Pattern globPattern(String glob) {
         StringBuilder re = new StringBuilder();
         for (int i = 0; i < glob.length(); i++) {
@@ -91,7 +96,7 @@ public record ImagePolicy(List<ProtectedPath> protectedPaths, List<Pattern> setu
                 re.append(Pattern.quote(String.valueOf(c)));
             }
         }
-        return Pattern.compile(re.toString());
+        return Pattern.compile(re.toString(), Pattern.DOTALL);
     }
 
     /** Parses the two sections, merged over files as the rest of the policy: later files replace what they name. */

@@ -18,7 +18,7 @@ import java.util.regex.Pattern;
 public record PolicyDocument(
         Finding.Severity failOn,
         List<ImageRule> approvedImages,
-        List<Pattern> deniedImages,
+        List<com.google.re2j.Pattern> deniedImages,
         boolean requireDigest,
         List<String> requiredLabels,
         boolean requireHealthcheck,
@@ -34,7 +34,7 @@ public record PolicyDocument(
         List<String> frontends,
         List<io.buildgateway.shared.UrlPrefix> egress) {
 
-    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<com.google.re2j.Pattern> deniedImages,
             boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
             Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
             Set<String> publicBuildArgs, ImagePolicy image, String digest, String source, boolean shellcheck,
@@ -43,7 +43,7 @@ public record PolicyDocument(
                 waivers, customRules, publicBuildArgs, image, digest, source, shellcheck, frontends, List.of());
     }
 
-    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<com.google.re2j.Pattern> deniedImages,
             boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
             Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
             Set<String> publicBuildArgs, ImagePolicy image, String digest, String source) {
@@ -51,7 +51,7 @@ public record PolicyDocument(
                 waivers, customRules, publicBuildArgs, image, digest, source, false, List.of());
     }
 
-    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<Pattern> deniedImages,
+    PolicyDocument(Finding.Severity failOn, List<ImageRule> approvedImages, List<com.google.re2j.Pattern> deniedImages,
             boolean requireDigest, List<String> requiredLabels, boolean requireHealthcheck, Map<String, RuleSetting> rules,
             Map<String, TeamSettings> teams, List<Waiver> waivers, List<CustomRules.CustomRule> customRules,
             Set<String> publicBuildArgs, ImagePolicy image, String digest, String source, boolean shellcheck) {
@@ -89,11 +89,8 @@ public record PolicyDocument(
      * An approved image: a reference prefix (e.g. {@code 127.0.0.1:5000/base/}) and an optional tag pattern. A prefix
      * matches on path boundaries only: {@code base/busybox} approves {@code base/busybox} and {@code base/busybox/x},
      * never {@code base/busybox-evil}. Only a prefix written with a trailing {@code *} ({@code anyContinuation})
-     * approves any repository that starts with it.
-     */
-    /**
-     * An approved image prefix. {@code tags}, when set, is an RE2 expression (linear-time matching: it is matched
-     * against tags users choose) that the whole tag must match.
+     * approves any repository that starts with it. {@code tags}, when set, is an RE2 expression (linear-time
+     * matching: it is matched against tags users choose) that the whole tag must match.
      */
     public record ImageRule(String prefix, com.google.re2j.Pattern tags, boolean requireDigest,
             boolean anyContinuation) {
@@ -199,7 +196,7 @@ public record PolicyDocument(
             String source) {
         Finding.Severity failOn = Finding.Severity.error;
         List<ImageRule> approved = new ArrayList<>();
-        List<Pattern> denied = new ArrayList<>();
+        List<com.google.re2j.Pattern> denied = new ArrayList<>();
         boolean requireDigest = false;
         List<String> requiredLabels = new ArrayList<>();
         boolean requireHealthcheck = false;
@@ -408,12 +405,17 @@ public record PolicyDocument(
         return v;
     }
 
-    static Pattern glob(String glob) {
+    /**
+     * A deny-list glob ({@code *}: any run of characters) as an RE2 pattern: matched against every image a user's
+     * Dockerfile names, so in linear time however many stars the policy's author wrote (java.util.regex would
+     * backtrack to the power of the stars).
+     */
+    static com.google.re2j.Pattern glob(String glob) {
         StringBuilder re = new StringBuilder();
         for (char c : glob.toCharArray()) {
-            re.append(c == '*' ? ".*" : Pattern.quote(String.valueOf(c)));
+            re.append(c == '*' ? ".*" : com.google.re2j.Pattern.quote(String.valueOf(c)));
         }
-        return Pattern.compile(re.toString());
+        return com.google.re2j.Pattern.compile(re.toString(), com.google.re2j.Pattern.DOTALL);
     }
 
     private static Map<String, RuleSetting> ruleSettings(Object value, Set<String> known, String where) {

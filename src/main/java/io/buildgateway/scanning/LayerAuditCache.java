@@ -9,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * What the layer audit found in each layer, kept in memory so that a layer read once is not read again for it: a
@@ -55,7 +54,7 @@ final class LayerAuditCache {
             s.append("protected\0").append(p.path()).append('\0').append(p.refuseModify()).append('\0')
                     .append(p.refuseDelete()).append('\n');
         }
-        for (Pattern p : policy.setuidAllowed()) {
+        for (com.google.re2j.Pattern p : policy.setuidAllowed()) {
             s.append("setuid\0").append(p.pattern()).append('\0').append(p.flags()).append('\n');
         }
         try {

@@ -199,17 +199,28 @@ class BuiltinRulesTest {
     }
 
     /**
-     * A pattern that backtracks exponentially in java.util.regex ((a+)+$ against 40 a's and a '!': 2^40 steps) is
-     * answered at once: the tag is one the user chooses. A guard against a hang, not a timing (the JDK's engine
-     * would take hours).
+     * Patterns of the policy meet names the user chooses: a tag pattern that backtracks exponentially in
+     * java.util.regex ((a+)+ against 40 a's and a '-', a valid tag: 2^40 steps), and a deny glob of many stars
+     * (polynomial, to the power of the stars) against a long image name, are answered at once. A guard against a
+     * hang, not a timing (the JDK's engine would take hours).
      */
     @Test
     @org.junit.jupiter.api.Timeout(60)
-    void aTagCannotMakeThePolicysPatternBacktrack() {
+    void namesUsersChooseCannotMakeThePolicysPatternsBacktrack() {
         PolicyEvaluator tagged = Policies.evaluator("approvedImages:\n  - prefix: reg.local/base/\n"
                 + "    tags: '(a+)+'\n");
-        assertThat(tagged.evaluate("FROM reg.local/base/debian:" + "a".repeat(40) + "!\nUSER 1\n", Map.of(), null)
-                .findings()).extracting(Finding::rule).contains("unapproved-image");
+        List<Finding> found = tagged.evaluate("FROM reg.local/base/debian:" + "a".repeat(40) + "-\nUSER 1\n",
+                Map.of(), null).findings();
+        assertThat(found).filteredOn(f -> f.rule().equals("unapproved-image")).extracting(Finding::message)
+                .singleElement().asString().doesNotContain("not a valid image reference");
+        assertThat(tagged.evaluate("FROM reg.local/base/debian:aaaa\nUSER 1\n", Map.of(), null).findings())
+                .extracting(Finding::rule).doesNotContain("unapproved-image");
+        PolicyEvaluator denying = Policies.evaluator("approvedImages: [reg.local/]\n"
+                + "deniedImages: ['*a*a*a*a*a*a*a*a*a*a*a*a*b*']\n");
+        assertThat(denying.evaluate("FROM reg.local/" + "a".repeat(200) + ":1\nUSER 1\n", Map.of(), null)
+                .findings()).extracting(Finding::rule).doesNotContain("denied-image");
+        assertThat(denying.evaluate("FROM reg.local/" + "a".repeat(20) + "b:1\nUSER 1\n", Map.of(), null)
+                .findings()).extracting(Finding::rule).contains("denied-image");
     }
 
     @Test

@@ -60,6 +60,10 @@ class ImagePolicyTest {
         assertThat(tree.covers("/etc/ssl")).isTrue();
         assertThat(tree.covers("/etc/ssl/certs/a.pem")).isTrue();
         assertThat(tree.covers("/etc/sslx")).isFalse();
+        // A file name with a line break is still inside (java.util.regex's '.' stopped at it).
+        assertThat(tree.covers("/etc/ssl/x\ny")).isTrue();
+        assertThat(tree.covers("/etc/ssl/\r\u2028")).isTrue();
+        assertThat(new ImagePolicy.ProtectedPath("/etc/sudoers*", true, true).covers("/etc/sudoers\n")).isTrue();
         assertThat(tree.under("/etc")).isTrue();
         assertThat(tree.under("/usr")).isFalse();
         ImagePolicy.ProtectedPath star = new ImagePolicy.ProtectedPath("/etc/sudoers*", true, true);

@@ -66,7 +66,9 @@ class PolicyRulesDocTest {
                 the digest covers all of them. Keys: `failOn` (error | warning | info), `approvedImages` (a prefix,
                 or `{prefix, tags: <RE2 regex>, requireDigest}`; a prefix matches on path boundaries only, so
                 `reg/base/busybox` approves `reg/base/busybox` and `reg/base/busybox/x` but not `reg/base/busybox-evil`;
-                a trailing `*` asks for any continuation), `deniedImages` (globs), `requireDigest`,
+                a trailing `*` asks for any continuation; `tags` are RE2 since 2026-12-06, matched in linear time: lookaround,
+                backreferences, possessive quantifiers and Java's class intersection `[a-z&&[^x]]` are refused at load
+                with the reason), `deniedImages` (globs), `requireDigest`,
                 `requireHealthcheck`, `requiredLabels`, `publicBuildArgs` (build-arg names whose values are stored,
                 shown and audited as given; every other value is kept only as `sha256:<hex>` of the value, and a build
                 with such a value cannot be rebuilt; names that look like secrets are refused; wherever such a value of 4

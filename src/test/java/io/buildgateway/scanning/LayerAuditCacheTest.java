@@ -7,7 +7,6 @@ import io.buildgateway.policy.ImagePolicy;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 class LayerAuditCacheTest {
@@ -60,7 +59,7 @@ class LayerAuditCacheTest {
         ImagePolicy protectsMore = new ImagePolicy(List.of(new ImagePolicy.ProtectedPath("/opt/app/**", true, true)),
                 List.of(), Set.of(), ImagePolicy.DEFAULT.vulnerabilities());
         ImagePolicy allowsSetuid = new ImagePolicy(ImagePolicy.DEFAULT.protectedPaths(),
-                List.of(Pattern.compile("/usr/bin/ping")), Set.of(), ImagePolicy.DEFAULT.vulnerabilities());
+                List.of(com.google.re2j.Pattern.compile("/usr/bin/ping")), Set.of(), ImagePolicy.DEFAULT.vulnerabilities());
         ImagePolicy otherPorts = new ImagePolicy(ImagePolicy.DEFAULT.protectedPaths(),
                 ImagePolicy.DEFAULT.setuidAllowed(), Set.of(80), ImagePolicy.DEFAULT.vulnerabilities());
 

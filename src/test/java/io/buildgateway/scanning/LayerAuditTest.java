@@ -94,7 +94,7 @@ class LayerAuditTest {
     @Test
     void setuidOnTheAllowlistIsAccepted() throws IOException {
         ImagePolicy policy = new ImagePolicy(ImagePolicy.DEFAULT_PROTECTED,
-                List.of(java.util.regex.Pattern.compile("/usr/bin/ping")), java.util.Set.of(),
+                List.of(com.google.re2j.Pattern.compile("/usr/bin/ping")), java.util.Set.of(),
                 ImagePolicy.DEFAULT.vulnerabilities());
         assertThat(new LayerAudit(policy).readLayer(new ByteArrayInputStream(layer("usr/bin/ping", 04755, "x")))
                 .observations()).isEmpty();
