@@ -33,11 +33,11 @@ final class BuiltinInstructionRules {
                 "ARG and ENV values are stored in the image's history and configuration for anyone who can pull it."
                         + " Names that look like secrets (…_TOKEN, PASSWORD, API_KEY, …) and values that look like"
                         + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret."
-                        + " A name that says where a secret is kept, with a path as its value, is not one: the Docker"
-                        + " secrets convention (POSTGRES_PASSWORD_FILE=/run/secrets/db; …_FILE, …_FILENAME, …_PATH,"
-                        + " …_DIR). Less strict than BuildKit's SecretsUsedInArgOrEnv there, which flags such names"
-                        + " and so pushes teams away from the practice it should encourage; the value itself is"
-                        + " still checked.",
+                        + " A name that says where a secret is kept, with a plain path as its value, is not one: the"
+                        + " Docker secrets convention (POSTGRES_PASSWORD_FILE=/run/secrets/db; …_FILE, …_FILENAME,"
+                        + " …_PATH, …_DIR). BuildKit's SecretsUsedInArgOrEnv judges the name alone; here such a name"
+                        + " passes only with a value shaped like a path, and every value is still checked for"
+                        + " credentials.",
                 List.of("BuildKit:SecretsUsedInArgOrEnv", "DS031", "CIS-4.10"),
                 (s, emit) -> {
                     for (Instruction i : s.instructions("ENV")) {

@@ -38,20 +38,22 @@ public final class SecretNames {
 
     /** The last part of a name that says where something is kept (…_FILE, …-path, ….dir), separator included. */
     private static final Pattern LOCATION_SUFFIX = Pattern.compile("(?i).+[_.-](file|filename|path|dir)");
+    /** A value shaped like a path: absolute, ./ or ~/, then only the characters of plain file names. */
+    private static final Pattern PATH_VALUE = Pattern.compile("(/|\\./|~/)[A-Za-z0-9._@/-]*");
 
     /**
      * A variable that says where a secret is kept rather than holding it: the Docker secrets convention
      * ({@code POSTGRES_PASSWORD_FILE=/run/secrets/db}, {@code GITHUB_TOKEN_PATH=/run/secrets/gh}): the name ends in
      * {@code _FILE}, {@code _FILENAME}, {@code _PATH} or {@code _DIR} (or with {@code -} or {@code .}) and the value is
-     * empty or a path ({@code /…}, {@code ./…}, {@code ~/…}). A value that is not a path keeps the name suspect
-     * ({@code DB_PASSWORD_FILE=hunter2}). Only for judging images and Dockerfiles: redaction keeps hiding such values.
+     * empty or shaped like a path ({@code /…}, {@code ./…}, {@code ~/…} in letters, digits and {@code ._@/-} only). A
+     * value that is not ({@code DB_PASSWORD_FILE=hunter2}, {@code TOKEN_PATH=/x secret}, a base64 value with
+     * {@code +} or {@code =}) keeps the name suspect. Only for judging images and Dockerfiles: redaction keeps hiding such values.
      */
     public static boolean namesSecretLocation(String name, String value) {
         if (name == null || !LOCATION_SUFFIX.matcher(name).matches()) {
             return false;
         }
-        return value == null || value.isEmpty() || value.startsWith("/") || value.startsWith("./")
-                || value.startsWith("~/");
+        return value == null || value.isEmpty() || PATH_VALUE.matcher(value).matches();
     }
 
     /** A secret-looking name ({@link #looksSecret}) that does not only say where the secret is kept. */

@@ -29,6 +29,9 @@ class SecretNamesTest {
         // A value that is no path keeps the name suspect; so does a name that merely contains the word.
         assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", "hunter2")).isTrue();
         assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", "run/secrets/db")).isTrue();
+        assertThat(SecretNames.looksSecret("DB_PASSWORD_FILE", "/x hunter2")).isTrue();
+        assertThat(SecretNames.looksSecret("API_TOKEN_PATH", "/Zm9vYmFy+YmF6cXV4=")).isTrue();
+        assertThat(SecretNames.looksSecret("API_TOKEN_PATH", "/run/secrets/api:token")).isTrue();
         assertThat(SecretNames.looksSecret("TOKENFILE", "/run/secrets/t")).isTrue();
         assertThat(SecretNames.looksSecret("DB_PASSWORD_FILES_TOKEN", "/x")).isTrue();
         assertThat(SecretNames.looksSecret("DB_PASSWORD", "/run/secrets/db")).isTrue();
