@@ -23,15 +23,15 @@ import tools.jackson.databind.JsonNode;
  */
 class DatabaseRestartIT extends IntegrationTest {
 
-    /**
-     * A gateway of its own (its data folder and PostgreSQL). A notification attempt whose outcome could not be
-     * recorded is tried again when its lease ends: a lease of 15 s
-     * (over the longest attempt, 1 s + 10 × 1 s, against a receiver on loopback) rather than the default 165 s, which
-     * this test spent waiting, and with it every test of the other JVM that must run alone.
-     */
     /** This class's gateway's data folder: a context of its own starts a PostgreSQL of its own there. */
     static final java.nio.file.Path OWN_DATA = java.nio.file.Path.of(DATA + "-db-restart").toAbsolutePath();
 
+    /**
+     * A gateway of its own (its data folder and PostgreSQL). A notification attempt whose outcome could not be
+     * recorded is tried again when its lease ends: a lease of 21 s (the least allowed over the longest attempt,
+     * 1 s + 10 × 1 s, against a receiver on loopback) rather than the default 165 s, which this test spent waiting,
+     * and with it every test of the other JVM that must run alone.
+     */
     @DynamicPropertySource
     static void shortNotificationLease(DynamicPropertyRegistry registry) {
         registry.add("bgw.it.data-dir", OWN_DATA::toString);
@@ -40,7 +40,7 @@ class DatabaseRestartIT extends IntegrationTest {
         registry.add("bgw.it.syslog-host", () -> "");
         registry.add("gateway.notifications.connect-timeout", () -> "1s");
         registry.add("gateway.notifications.response-timeout", () -> "1s");
-        registry.add("gateway.notifications.lease", () -> "15s");
+        registry.add("gateway.notifications.lease", () -> "21s");
     }
 
     @Autowired

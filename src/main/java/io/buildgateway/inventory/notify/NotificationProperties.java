@@ -36,9 +36,9 @@ import org.springframework.validation.annotation.Validated;
  * @param digestZone the time zone of {@code digestCron} and of the digest's day; empty: the JVM's
  * @param connectTimeout connecting to a webhook receiver or the SMTP relay
  * @param responseTimeout waiting for a receiver's answer or an SMTP reply
- * @param lease how long a claimed delivery is the claiming replica's before another may try it again; longer than
- *     any one attempt can take ({@code connect-timeout + 10 × response-timeout}: an SMTP exchange is several replies).
- *     Default: that bound plus 60 s. An attempt whose outcome could not be recorded (the database gone mid-attempt)
+ * @param lease how long a claimed delivery is the claiming replica's before another may try it again; at least any
+ *     one attempt can take ({@code connect-timeout + 10 × response-timeout}: an SMTP exchange is several replies)
+ *     plus 10 s for the replicas' clocks, which set and judge the claim's end. Default: that bound plus 60 s. An attempt whose outcome could not be recorded (the database gone mid-attempt)
  *     is tried again when its lease ends.
  */
 @Validated
@@ -72,12 +72,17 @@ public record NotificationProperties(
         Duration longestAttempt = longestAttempt(connectTimeout, responseTimeout);
         if (lease == null) {
             lease = longestAttempt.plusSeconds(60);
-        } else if (lease.compareTo(longestAttempt) <= 0) {
-            // A shorter lease would let another replica send while this one's attempt still runs: a double.
-            throw new IllegalArgumentException("gateway.notifications.lease (" + lease + ") must be longer than the"
-                    + " longest attempt, connect-timeout + 10 × response-timeout = " + longestAttempt);
+        } else if (lease.compareTo(longestAttempt.plus(MIN_LEASE_MARGIN)) < 0) {
+            // A shorter lease would let another replica send while this one's attempt still runs: a double. The
+            // margin is for the replicas' clocks, by which each sets and judges a claim's end.
+            throw new IllegalArgumentException("gateway.notifications.lease (" + lease + ") must be at least the"
+                    + " longest attempt, connect-timeout + 10 × response-timeout = " + longestAttempt + ", plus "
+                    + MIN_LEASE_MARGIN.toSeconds() + " s for clock differences between replicas");
         }
     }
+
+    /** What a lease must leave beyond the longest attempt: replicas set and judge a claim's end by their clocks. */
+    static final Duration MIN_LEASE_MARGIN = Duration.ofSeconds(10);
 
     /** The longest one attempt can take: connecting, then up to ten replies (an SMTP exchange). */
     static Duration longestAttempt(Duration connectTimeout, Duration responseTimeout) {

@@ -25,10 +25,11 @@ class NotificationPropertiesTest {
     void theLeaseOutlastsTheLongestAttempt() {
         assertThat(with(null, null, null, null, null).lease()).isEqualTo(Duration.ofSeconds(5 + 10 * 10 + 60));
         assertThat(new NotificationProperties(null, null, null, null, null, null, null, Duration.ofSeconds(1),
-                Duration.ofSeconds(1), Duration.ofSeconds(12)).lease()).isEqualTo(Duration.ofSeconds(12));
+                Duration.ofSeconds(1), Duration.ofSeconds(21)).lease()).isEqualTo(Duration.ofSeconds(21));
         assertThatThrownBy(() -> new NotificationProperties(null, null, null, null, null, null, null,
-                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(11)))
-                .hasMessageContaining("gateway.notifications.lease").hasMessageContaining("PT11S");
+                Duration.ofSeconds(1), Duration.ofSeconds(1), Duration.ofSeconds(20)))
+                .hasMessageContaining("gateway.notifications.lease (PT20S)").hasMessageContaining("PT11S")
+                .hasMessageContaining("clock differences");
     }
 
     @Test
