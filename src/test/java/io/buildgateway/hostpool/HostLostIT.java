@@ -63,19 +63,28 @@ class HostLostIT extends IntegrationTest {
     @AfterAll
     static void stopSecondHost() {
         if (secondEndpoint != null) {
-            buildhost("stop");
-            buildhost("check");
+            try {
+                buildhost("stop");
+            } finally {
+                buildhost("check");
+            }
         }
     }
 
     private static String buildhost(String command) {
         ProcessBuilder pb = new ProcessBuilder("scripts/buildhost.sh", command, SECOND_ID);
         pb.environment().put("BGW_BUILDHOST_ROOT", SECOND_ROOT.toAbsolutePath().toString());
-        pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+        java.io.File err = SECOND_ROOT.resolveSibling("buildhost-" + command + ".log").toFile();
+        err.getParentFile().mkdirs();
+        pb.redirectError(err);
         try {
             Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            assertThat(p.waitFor()).as("scripts/buildhost.sh " + command + " " + SECOND_ID).isZero();
+            int exit = p.waitFor();
+            if (exit != 0) {
+                throw new AssertionError("scripts/buildhost.sh " + command + " " + SECOND_ID + " exited " + exit
+                        + ": " + java.nio.file.Files.readString(err.toPath()));
+            }
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
