@@ -108,6 +108,14 @@ class LayerAuditTest {
                         ImageRules.PROTECTED_PATH + " /var/lib/dpkg/status");
     }
 
+    /** A name with a line break under a protected folder is still inside it (java.util.regex's '.' stopped there). */
+    @Test
+    void aFileNameWithALineBreakDoesNotSlipPastAProtectedFolder() throws IOException {
+        assertThat(kinds(layer("etc/ssl/certs/x\nroot.pem", 0644, "forged", "etc/pam.d/su\r", 0644, "auth sufficient")))
+                .containsExactly(ImageRules.PROTECTED_PATH + " /etc/ssl/certs/x\nroot.pem",
+                        ImageRules.PROTECTED_PATH + " /etc/pam.d/su\r");
+    }
+
     @Test
     void deletingADirectoryThatHoldsProtectedPathsIsFound() throws IOException {
         assertThat(kinds(layer(".wh.etc", 0644, ""))).containsExactly(ImageRules.PROTECTED_PATH + " /etc");
