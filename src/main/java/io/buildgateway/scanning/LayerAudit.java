@@ -75,11 +75,14 @@ final class LayerAudit {
     private static final Set<String> TMP_DIRS = Set.of("/tmp", "/var/tmp", "/dev/shm", "/run/lock");
     private static final Set<String> CREDENTIAL_NAMES = Set.of("id_rsa", "id_dsa", "id_ecdsa", "id_ed25519",
             ".netrc", ".pgpass", ".git-credentials", "credentials.json", ".dockercfg", ".s3cfg", ".htpasswd");
+    // DOTALL ((?s)) in every pattern of file paths below: a path is the image's, and java.util.regex's '.' stops at a
+    // line break, so a folder named "x\n" would have hidden a credential, a package database or a jar from them.
     private static final Pattern CREDENTIAL_PATHS = Pattern.compile(
-            ".*/(\\.aws/credentials|\\.docker/config\\.json|\\.kube/config|\\.config/gcloud/credentials\\.db"
+            "(?s).*/(\\.aws/credentials|\\.docker/config\\.json|\\.kube/config|\\.config/gcloud/credentials\\.db"
                     + "|\\.azure/accessTokens\\.json|\\.ssh/id_[a-z0-9]+)$");
-    private static final Pattern KEYSTORE = Pattern.compile(".*\\.(p12|pfx|jks|keystore|ppk)$");
-    private static final Pattern MAYBE_KEY = Pattern.compile(".*(\\.(pem|key|npmrc|env|pypirc)|/\\.npmrc|/\\.pypirc)$");
+    private static final Pattern KEYSTORE = Pattern.compile("(?s).*\\.(p12|pfx|jks|keystore|ppk)");
+    private static final Pattern MAYBE_KEY = Pattern.compile(
+            "(?s).*(\\.(pem|key|npmrc|env|pypirc)|/\\.npmrc|/\\.pypirc)");
     private static final Pattern PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----");
     private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
     private static final int CONTENT_PEEK = 64 * 1024;
@@ -89,12 +92,12 @@ final class LayerAudit {
      * larger one stops the scan).
      */
     static final Pattern KEEP = Pattern.compile(
-            "/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
+            "(?s)/etc/(passwd|group|os-release|alpine-release|debian_version)|/usr/lib/os-release"
                     + "|/var/lib/dpkg/status|/var/lib/dpkg/status\\.d/[^/]+|/lib/apk/db/installed"
                     + "|.*/node_modules/(@[^/]+/)?[^/]+/package\\.json|.*/package-lock\\.json"
                     + "|.*\\.dist-info/METADATA|.*\\.egg-info/PKG-INFO|.*\\.egg-info");
     /** Archives whose Maven coordinates go into the SBOM. */
-    static final Pattern ARCHIVE = Pattern.compile(".*\\.(jar|war|ear)$");
+    static final Pattern ARCHIVE = Pattern.compile("(?s).*\\.(jar|war|ear)");
 
     private final ImagePolicy policy;
     private final ScanBudget budget;

@@ -340,8 +340,8 @@ final class Packages {
         }
     }
 
-    /** Archives inside an archive that are read for their coordinates. */
-    private static final java.util.regex.Pattern ARCHIVE_ENTRY = java.util.regex.Pattern.compile(".*\\.jar$");
+    /** Archives inside an archive that are read for their coordinates ((?s): an entry's name may hold a line break). */
+    private static final java.util.regex.Pattern ARCHIVE_ENTRY = java.util.regex.Pattern.compile("(?s).*\\.jar");
 
     private static Map<String, String> manifest(String text) {
         Map<String, String> out = new LinkedHashMap<>();

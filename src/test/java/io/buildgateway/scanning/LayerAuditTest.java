@@ -116,6 +116,19 @@ class LayerAuditTest {
                         ImageRules.PROTECTED_PATH + " /etc/pam.d/su\r");
     }
 
+    /**
+     * A folder with a line break in its name hides nothing from the audit or the SBOM: a credential file, a key, a
+     * package lock under it are seen as anywhere else.
+     */
+    @Test
+    void aFolderNamedWithALineBreakHidesNothing() throws IOException {
+        byte[] layer = layer("home/x\n/.aws/credentials", 0600, "[default]", "srv/a\nb/tls.key", 0600, "k",
+                "app\n/package-lock.json", 0644, "{}");
+        assertThat(kinds(layer)).contains(ImageRules.PRIVATE_KEY + " /home/x\n/.aws/credentials");
+        assertThat(new LayerAudit(ImagePolicy.DEFAULT).readLayer(new ByteArrayInputStream(layer)).files())
+                .containsKey("/app\n/package-lock.json");
+    }
+
     @Test
     void deletingADirectoryThatHoldsProtectedPathsIsFound() throws IOException {
         assertThat(kinds(layer(".wh.etc", 0644, ""))).containsExactly(ImageRules.PROTECTED_PATH + " /etc");
