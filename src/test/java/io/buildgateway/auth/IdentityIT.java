@@ -82,9 +82,7 @@ class IdentityIT extends IntegrationTest {
         registry.add("spring.datasource.username", () -> "postgres");
         // Its own database holds its own audit chain: its checkpoints, export file and syslog stay out of the suite's
         // (AuditApiIT once found this chain's checkpoint in the shared file and took it for the main chain's).
-        registry.add("bgw.it.data-dir", OWN_DATA::toString);
-        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN_DATA);
         registry.add("gateway.intake.store-dir", () -> OWN_DATA.resolve("contexts").toString());
         registry.add("gateway.builds.logs-dir", () -> OWN_DATA.resolve("logs").toString());
         // TLS with client certificates wanted, not needed: people use bearer tokens, CI agents may use certificates.

@@ -34,10 +34,7 @@ class DatabaseRestartIT extends IntegrationTest {
      */
     @DynamicPropertySource
     static void shortNotificationLease(DynamicPropertyRegistry registry) {
-        registry.add("bgw.it.data-dir", OWN_DATA::toString);
-        // Its own chain (its own database) goes to no sink of the suite's: AuditApiIT reads those as the main one's.
-        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN_DATA);
         registry.add("gateway.notifications.connect-timeout", () -> "1s");
         registry.add("gateway.notifications.response-timeout", () -> "1s");
         registry.add("gateway.notifications.lease", () -> "21s");

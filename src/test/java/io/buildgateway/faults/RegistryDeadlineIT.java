@@ -24,9 +24,7 @@ class RegistryDeadlineIT extends RegistryOutages {
 
     @DynamicPropertySource
     static void shortDeadline(DynamicPropertyRegistry registry) {
-        registry.add("bgw.it.data-dir", OWN_DATA::toString);
-        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN_DATA);
         registry.add("bgw.it.build-timeout", () -> BUILD_TIMEOUT.toSeconds() + "s");
     }
 

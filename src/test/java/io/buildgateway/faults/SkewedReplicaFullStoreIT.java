@@ -37,10 +37,7 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
     @DynamicPropertySource
     static void ownReplica(DynamicPropertyRegistry registry) {
         mountStore("size=2m");
-        registry.add("bgw.it.data-dir", OWN_DATA::toString);
-        // Its own chain (its own database) goes to no sink of the suite's: AuditApiIT reads those as the main one's.
-        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN_DATA);
         registry.add("gateway.intake.store-dir", STORE::toString);
     }
 

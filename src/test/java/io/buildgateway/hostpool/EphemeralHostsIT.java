@@ -39,9 +39,7 @@ class EphemeralHostsIT extends IntegrationTest {
     @DynamicPropertySource
     static void ephemeralHosts(DynamicPropertyRegistry registry) {
         // A gateway of its own (its PostgreSQL, audit export, no syslog), as GatewayImageIT has.
-        registry.add("bgw.it.data-dir", OWN::toString);
-        registry.add("bgw.it.audit-export-file", () -> OWN.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN);
         registry.add("gateway.hostpool.ephemeral.enabled", () -> "true");
         registry.add("gateway.hostpool.ephemeral.provider", () -> "local");
         registry.add("gateway.hostpool.ephemeral.warm", () -> "1");

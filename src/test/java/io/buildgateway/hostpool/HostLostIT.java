@@ -44,10 +44,7 @@ class HostLostIT extends IntegrationTest {
 
     @DynamicPropertySource
     static void secondHost(DynamicPropertyRegistry registry) {
-        registry.add("bgw.it.data-dir", OWN_DATA::toString);
-        // Its own chain (its own database) goes to no sink of the suite's: AuditApiIT reads those as the main one's.
-        registry.add("bgw.it.audit-export-file", () -> OWN_DATA.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, OWN_DATA);
         registry.add("gateway.hostpool.hosts[3].name", () -> SECOND);
         registry.add("gateway.hostpool.hosts[3].endpoint", HostLostIT::startSecondHost);
         registry.add("gateway.hostpool.hosts[3].capacity", () -> "2");

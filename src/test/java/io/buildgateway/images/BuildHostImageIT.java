@@ -104,9 +104,7 @@ class BuildHostImageIT extends IntegrationTest {
     @DynamicPropertySource
     static void ownGateway(DynamicPropertyRegistry registry) {
         Path data = WORK.resolve("gateway");
-        registry.add("bgw.it.data-dir", data::toString);
-        registry.add("bgw.it.audit-export-file", () -> data.resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, data);
         // The container first: of two idle healthy hosts the first is chosen. It is unreachable until the image is
         // built (on userns-1, last here) and started.
         registry.add("bgw.it.host0.name", () -> HOST);

@@ -33,10 +33,7 @@ class GatewayImageIT extends IntegrationTest {
      */
     @DynamicPropertySource
     static void ownGateway(DynamicPropertyRegistry registry) {
-        registry.add("bgw.it.data-dir", () -> DATA.resolveSibling(DATA.getFileName() + "-image").toString());
-        registry.add("bgw.it.audit-export-file", () -> DATA.resolveSibling(DATA.getFileName() + "-image")
-                .resolve("audit").resolve("export.jsonl").toString());
-        registry.add("bgw.it.syslog-host", () -> "");
+        ownGateway(registry, DATA.resolveSibling(DATA.getFileName() + "-image"));
         registry.add("bgw.it.max-context-size", () -> "512MB");
         registry.add("bgw.it.max-uncompressed-size", () -> "512MB");
     }

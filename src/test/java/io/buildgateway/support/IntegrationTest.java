@@ -352,6 +352,17 @@ public abstract class IntegrationTest {
     }
 
     /**
+     * For a test class with a gateway of its own: its Spring context starts an embedded PostgreSQL in its data folder,
+     * so it needs a folder of its own, and its own audit chain goes to no sink of the suite's (AuditApiIT reads those
+     * as the main gateway's): the data folder, an audit export file in it, no syslog.
+     */
+    protected static void ownGateway(DynamicPropertyRegistry registry, Path dataDir) {
+        registry.add("bgw.it.data-dir", dataDir::toString);
+        registry.add("bgw.it.audit-export-file", () -> dataDir.resolve("audit").resolve("export.jsonl").toString());
+        registry.add("bgw.it.syslog-host", () -> "");
+    }
+
+    /**
      * The environment's Docker CLI on the suite's build host, with the environment's CLI configuration: the host
      * reaches the registry with tokens only, and that configuration carries one (for {@code base/*}, where a test may
      * push a base of its own).
