@@ -49,8 +49,9 @@ final class BuiltinInstructionRules {
                 });
         add("secret-build-arg", E, "secrets", "No secrets passed as build args",
                 "Build args end up in the image history like ARG defaults. A request whose build args look like"
-                        + " secrets is refused; the values are never echoed back. As for secret-in-arg-or-env, a name that"
-                        + " says where a secret is kept (…_FILE, …_PATH) with a path as its value is not one.",
+                        + " secrets is refused; the values are never echoed back. As for secret-in-arg-or-env, a"
+                        + " name that says where a secret is kept (…_FILE, …_PATH) with a path as its value is not"
+                        + " one.",
                 List.of("DS031", "CIS-4.10"),
                 (s, emit) -> s.buildArgs().forEach((k, v) -> {
                     if (SecretNames.looksSecret(k, v) || BuiltinRules.looksSecretValue(v)) {

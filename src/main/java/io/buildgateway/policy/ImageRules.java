@@ -46,7 +46,8 @@ public final class ImageRules {
                     "Environment variables are stored in the image configuration in clear and shown by every "
                             + "inspect; a secret-looking name or value baked in (from a base, a build arg or ENV) is "
                             + "readable by anyone who can pull the image. A name that says where a secret is kept "
-                            + "(POSTGRES_PASSWORD_FILE=/run/secrets/db: …_FILE, …_PATH, …_DIR with a path) is not one.",
+                            + "(POSTGRES_PASSWORD_FILE=/run/secrets/db: …_FILE, …_PATH, …_DIR with a path) is not "
+                            + "one.",
                     List.of("CIS-4.10", "DS031")),
             new RuleInfo(REQUIRED_LABEL, W, "image", "A label the policy requires is missing from the image",
                     "Checked on the image (labels can come from the base), after the gateway's label step.",

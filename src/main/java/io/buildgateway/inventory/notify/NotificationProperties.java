@@ -38,8 +38,9 @@ import org.springframework.validation.annotation.Validated;
  * @param responseTimeout waiting for a receiver's answer or an SMTP reply
  * @param lease how long a claimed delivery is the claiming replica's before another may try it again; at least any
  *     one attempt can take ({@code connect-timeout + 10 × response-timeout}: an SMTP exchange is several replies)
- *     plus 10 s for the replicas' clocks, which set and judge the claim's end. Default: that bound plus 60 s. An attempt whose outcome could not be recorded (the database gone mid-attempt)
- *     is tried again when its lease ends.
+ *     plus 10 s for the replicas' clocks, which set and judge the claim's end. Default: that bound plus 60 s. An
+ *     attempt whose outcome could not be recorded (the database gone mid-attempt) is tried again when its lease
+ *     ends.
  */
 @Validated
 @ConfigurationProperties("gateway.notifications")
