@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -55,7 +53,8 @@ class BuildLeaseIT extends IntegrationTest {
         assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
                 id)).isZero();
         assertThat(manifestStatus("payments/leased", tag)).as("nothing pushed").isEqualTo("404");
-        assertThat(imagesLabelled(id)).as("nothing left on the host").isEqualTo("[]");
+        assertThat(labelled(require("BGW_DOCKER_HOST").substring("unix://".length()), "images", id))
+                .as("nothing left on the host").isEqualTo("[]");
         // The daemon's build was stopped, not left to run out (its step would still sleep for ~20 s here): the
         // step's process is gone from the host.
         eventually("the step's process gone from the host", Duration.ofSeconds(10),
@@ -146,13 +145,5 @@ class BuildLeaseIT extends IntegrationTest {
                 "Accept: application/vnd.oci.image.manifest.v1+json,"
                         + " application/vnd.docker.distribution.manifest.v2+json",
                 "http://" + registryAddress() + "/v2/" + repository + "/manifests/" + tag).strip();
-    }
-
-    /** The images on the build host labelled with the build's id, as the daemon lists them (JSON). */
-    static String imagesLabelled(String buildId) {
-        String filters = URLEncoder.encode("{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}",
-                StandardCharsets.UTF_8);
-        return run("curl", "-s", "--unix-socket", require("BGW_DOCKER_HOST").substring("unix://".length()),
-                "http://localhost/images/json?filters=" + filters).strip();
     }
 }

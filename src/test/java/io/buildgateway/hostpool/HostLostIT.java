@@ -7,7 +7,6 @@ import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -103,12 +102,12 @@ class HostLostIT extends IntegrationTest {
         String built = run("sh", "-c", "printf 'FROM scratch\\nLABEL planted=1\\n' |"
                 + " DOCKER_BUILDKIT=0 docker -H unix://" + socket + " build -q --label io.buildgateway.build-id="
                 + planted + " -");
-        assertThat(images(socket, planted)).as(built).contains("sha256:");
+        assertThat(labelled(socket, "images", planted)).as(built).contains("sha256:");
         // And a container of it, as a build's step left behind (created, never started: the image has no program).
         String image = built.strip().lines().reduce((a, b) -> b).orElseThrow();
         run("docker", "-H", "unix://" + socket, "create", "--label", "io.buildgateway.build-id=" + planted, image,
                 "/step");
-        assertThat(containers(socket, planted)).contains("\"Id\"");
+        assertThat(labelled(socket, "containers", planted)).contains("\"Id\"");
 
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN echo started-host-step && sleep 30 && echo done-host-step\nUSER 65534\n");
@@ -128,8 +127,8 @@ class HostLostIT extends IntegrationTest {
         }
         eventually("the host healthy again", Duration.ofSeconds(30), () -> host("userns-1").path("healthy")
                 .asBoolean());
-        assertThat(images(socket, planted)).as("the gateway's leftover images removed").isEqualTo("[]");
-        assertThat(containers(socket, planted)).as("the gateway's leftover containers removed").isEqualTo("[]");
+        assertThat(labelled(socket, "images", planted)).as("the gateway's leftover images removed").isEqualTo("[]");
+        assertThat(labelled(socket, "containers", planted)).as("the gateway's leftover containers removed").isEqualTo("[]");
         String again = read(submit(token, "image=payments/hostlost&tag=again-" + planted,
                 Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
         JsonNode done = awaitFinal(token, again, Duration.ofMinutes(3));
@@ -159,16 +158,5 @@ class HostLostIT extends IntegrationTest {
             assertThat(done.path("host").asString()).isEqualTo(SECOND);
         }
         assertThat(host("userns-1").path("healthy").asBoolean()).isFalse();
-    }
-
-    private static String containers(String socket, String buildId) {
-        return run("curl", "-s", "--unix-socket", socket, "http://localhost/containers/json?all=1&filters="
-                + URLEncoder.encode("{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}",
-                StandardCharsets.UTF_8)).strip();
-    }
-
-    private static String images(String socket, String buildId) {
-        return run("curl", "-s", "--unix-socket", socket, "http://localhost/images/json?filters=" + URLEncoder.encode(
-                "{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}", StandardCharsets.UTF_8)).strip();
     }
 }

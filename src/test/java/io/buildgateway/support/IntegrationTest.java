@@ -387,6 +387,17 @@ public abstract class IntegrationTest {
         return r.status() == 200 && digest != null ? digest : "none: HTTP " + r.status();
     }
 
+    /**
+     * What the daemon at {@code socket} (a unix socket path) lists with the gateway's label {@code
+     * io.buildgateway.build-id=<buildId>}, as JSON: {@code images}, or {@code containers} (stopped ones too).
+     */
+    protected static String labelled(String socket, String kind, String buildId) {
+        String filters = java.net.URLEncoder.encode("{\"label\":[\"io.buildgateway.build-id=" + buildId + "\"]}",
+                StandardCharsets.UTF_8);
+        return run("curl", "-s", "--unix-socket", socket, "http://localhost/" + kind + "/json?"
+                + (kind.equals("containers") ? "all=1&" : "") + "filters=" + filters).strip();
+    }
+
     /** Lower-case hex SHA-256, computed here rather than by the gateway's code that a test checks. */
     protected static String sha256Hex(byte[] bytes) {
         try {
