@@ -216,7 +216,8 @@ final class BuiltinLintRules {
         add("package-cache-not-cleaned", I, "packages", "Package manager caches do not stay in the layer",
                 "yum/dnf/microdnf install without a later clean all, zypper install without zypper clean, pip"
                         + " (pip2, pip3, pip3.x, python -m pip) install without --no-cache-dir (or PIP_NO_CACHE_DIR)"
-                        + " and yarn install without yarn cache clean leave the downloaded packages in the image. A RUN with a cache mount is fine.",
+                        + " and yarn install without yarn cache clean leave the downloaded packages in the image. A RUN"
+                        + " with a cache mount is fine.",
                 List.of("DL3032", "DL3036", "DL3040", "DL3042", "DL3060", "DS015", "DS019", "DS020", "DS027"),
                 (s, emit) -> {
                     if (!s.runsAnyOf(CACHERS) && !s.runsPython() && !s.runsPrefixed("pip")) {

@@ -47,9 +47,10 @@ public final class SecretNames {
      * {@code _FILE}, {@code _FILENAME}, {@code _PATH} or {@code _DIR} (or with {@code -} or {@code .}) and the value is
      * empty or shaped like a path ({@code /…}, {@code ./…}, {@code ~/…} in letters, digits and {@code ._@/-} only). A
      * value that is not ({@code DB_PASSWORD_FILE=hunter2}, {@code TOKEN_PATH=/x secret}, a base64 value with
-     * {@code +} or {@code =}) keeps the name suspect. Only for judging images and Dockerfiles: redaction keeps hiding such values.
+     * {@code +} or {@code =}) keeps the name suspect. Only for judging images and Dockerfiles: redaction keeps hiding
+     * such values.
      */
-    public static boolean namesSecretLocation(String name, String value) {
+    private static boolean namesSecretLocation(String name, String value) {
         if (name == null || !LOCATION_SUFFIX.matcher(name).matches()) {
             return false;
         }
