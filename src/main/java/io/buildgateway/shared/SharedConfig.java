@@ -1,17 +1,37 @@
 package io.buildgateway.shared;
 
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.core.JdbcTemplate;
 
 @Configuration(proxyBeanMethods = false)
 class SharedConfig {
 
-    /** One clock for the whole gateway, so that tests can reason about time. */
+    /** This host's clock, which the gateway's {@link #clock} corrects; a test may replace it with a wrong one. */
     @Bean
-    Clock clock() {
-        return Clock.systemUTC();
+    HostClock hostClock() {
+        return new HostClock(Clock.systemUTC());
+    }
+
+    /**
+     * One clock for the whole gateway, so that tests can reason about time: the database's time, measured through
+     * this host's clock ({@link DatabaseClock}), so that replicas whose clocks differ still read one time.
+     * {@code gateway.clock.sync-interval} 0 leaves this host's clock uncorrected (the offset stays zero).
+     */
+    @Bean
+    DatabaseClock clock(HostClock host, JdbcTemplate jdbc) {
+        return new DatabaseClock(host.clock(), () -> jdbc.queryForObject("select clock_timestamp()",
+                java.sql.Timestamp.class).toInstant());
+    }
+
+    @Bean
+    ClockSync clockSync(DatabaseClock clock, @Value("${gateway.clock.sync-interval:30s}") Duration interval,
+            MeterRegistry meters) {
+        return new ClockSync(clock, interval, meters);
     }
 
     /** The CPU priority of background work (OpenSCAP, its root filesystems): {@code gateway.background.nice}. */

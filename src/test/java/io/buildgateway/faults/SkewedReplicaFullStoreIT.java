@@ -2,6 +2,8 @@ package io.buildgateway.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.shared.DatabaseClock;
+import io.buildgateway.shared.HostClock;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.io.IOException;
@@ -10,10 +12,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Primary;
@@ -23,14 +27,18 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * A gateway of its own (its own data folder and PostgreSQL) for two faults of issue #17 that need the replica
- * itself to be different: its context store is a small tmpfs (a full disk, then space returned), and its clock runs
- * {@link #SKEW} ahead of the database's (a replica whose clock is wrong, judging the leases of others and the expiry
- * of tokens).
+ * itself to be different: its context store is a small tmpfs (a full disk, then space returned), and its host's clock
+ * runs {@link #SKEW} ahead of the database's (a replica whose clock is wrong, judging the leases of others and the
+ * expiry of tokens, and minting the registry tokens of its builds).
  */
 class SkewedReplicaFullStoreIT extends IntegrationTest {
 
-    /** Ahead of the database; below the 30 s of not-before the registry tokens the gateway mints allow. */
-    static final Duration SKEW = Duration.ofSeconds(25);
+    /**
+     * Ahead of the database, by far more than any tolerance the gateway had before it read the database's time
+     * ({@link io.buildgateway.shared.DatabaseClock}): the registry refuses a token whose not-before is 30 s ahead of
+     * its own clock, and every build of this class pulls and pushes with tokens this replica mints.
+     */
+    static final Duration SKEW = Duration.ofMinutes(10);
     static final Path OWN_DATA = Path.of(DATA + "-skewed-full").toAbsolutePath();
     static final Path STORE = OWN_DATA.resolve("contexts");
 
@@ -45,10 +53,13 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
     static class SkewedClock {
         @Bean
         @Primary
-        Clock skewedClock() {
-            return Clock.offset(Clock.systemUTC(), SKEW);
+        HostClock skewedClock() {
+            return new HostClock(Clock.offset(Clock.systemUTC(), SKEW));
         }
     }
+
+    @Autowired
+    Clock clock;
 
     @AfterAll
     static void unmount() {
@@ -103,15 +114,18 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         String id = read(submit(token, "image=payments/skew&tag=1&noCache=true", context)).path("id").asString();
         eventually("the step starting", Duration.ofMinutes(2),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("skew-step"));
-        // The lease and start this replica wrote are the database's times, not its own clock's (25 s ahead): the
+        // The lease and start this replica wrote are the database's times, not its host clock's (10 min ahead): the
         // lease ends within its 60 s from now by the database's clock, and the start is not in the future.
         Double leaseLeft = jdbc.queryForObject("select extract(epoch from lease_expires_at - clock_timestamp())"
                 + " from build where id = ?::uuid", Double.class, id);
         assertThat(leaseLeft).as("seconds of lease left by the database's clock").isBetween(0.0, 61.0);
         assertThat(jdbc.queryForObject("select started_at <= clock_timestamp() from build where id = ?::uuid",
                 Boolean.class, id)).as("started_at not ahead of the database's clock").isTrue();
+        // The request time is the replica's (its corrected clock), the start the database's: in that order.
+        assertThat(jdbc.queryForObject("select requested_at <= started_at from build where id = ?::uuid",
+                Boolean.class, id)).as("requested_at not after started_at").isTrue();
         // As if another replica ran the build and renewed its lease 20 s ahead, by the database's clock. This
-        // replica's clock is 25 s ahead: judged by it, that lease lapsed already.
+        // replica's host clock is 10 min ahead: judged by it, that lease lapsed already.
         jdbc.update("update build set lease_owner = 'another-replica', lease_expires_at = clock_timestamp()"
                 + " + interval '20 seconds' where id = ?::uuid", id);
         // The lease recovery runs every second here (gateway.builds.lease-check-interval): about 17 times in these
@@ -136,25 +150,39 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
     }
 
     /**
-     * Token expiry under the same skew (docs/operations.md, "Clock skew"): an expiry is an absolute time this replica
-     * compares with its own clock, so a replica S ahead refuses a token up to S before the database's clock passes
-     * its expiry, and never accepts one the database's clock has passed. Stated there as the tolerance: expiry off by
-     * at most the skew, in the safe direction on a replica that runs ahead.
+     * Token expiry under the same skew (docs/operations.md, "Clock skew"): the replica judges an expiry by the
+     * database's time, measured through its own clock ({@link io.buildgateway.shared.DatabaseClock}), so its host clock
+     * 10 min ahead neither refuses a token 10 s before its end nor accepts one past it. Before the correction, the
+     * first was refused (off by the skew).
      */
     @Test
-    void aReplicaWhoseClockRunsAheadJudgesTokenExpiryByItsOwnClockOffByTheSkewAtMost() throws Exception {
+    void aReplicaWhoseHostClockRunsAheadJudgesTokenExpiryByTheDatabasesTime() throws Exception {
         String soon = builder("payments");
-        String later = builder("payments");
         String past = builder("payments");
-        // Expiries as another replica with a right clock would have set them, by the database's clock; set before
-        // the tokens' first use, so no earlier answer of this replica's is remembered.
-        expireIn(soon, "10 seconds"); // inside the skew: already past by this replica's clock
-        expireIn(later, "60 seconds"); // beyond it: still valid here
+        // Expiries as another replica would have set them, by the database's clock; set before the tokens' first
+        // use, so no earlier answer of this replica's is remembered.
+        expireIn(soon, "10 seconds"); // long past by this replica's host clock
         expireIn(past, "-1 seconds");
-        JsonNode refused = problem(get(soon, "/api/v1/policy"), 401);
+        assertThat(get(soon, "/api/v1/policy").status()).isEqualTo(200);
+        JsonNode refused = problem(get(past, "/api/v1/policy"), 401);
         assertThat(refused.path("detail").asString()).contains("expired");
-        assertThat(get(later, "/api/v1/policy").status()).isEqualTo(200);
-        problem(get(past, "/api/v1/policy"), 401);
+        // The gateway's clock is the database's, within the measurement's error, not its host's.
+        Instant db = jdbc.queryForObject("select clock_timestamp()", java.sql.Timestamp.class).toInstant();
+        assertThat(Duration.between(db, clock.instant()).abs()).isLessThan(Duration.ofSeconds(1));
+    }
+
+    /**
+     * A host clock behind the database's, corrected the same way: this replica cannot run behind and ahead at once,
+     * so the correction itself is checked against this test's database (the gateway builds its clock the same way).
+     */
+    @Test
+    void aHostClockBehindTheDatabaseIsCorrectedToo() {
+        DatabaseClock behind = new DatabaseClock(Clock.offset(Clock.systemUTC(), SKEW.negated()),
+                () -> jdbc.queryForObject("select clock_timestamp()", java.sql.Timestamp.class).toInstant());
+        assertThat(behind.sync()).isTrue();
+        Instant db = jdbc.queryForObject("select clock_timestamp()", java.sql.Timestamp.class).toInstant();
+        assertThat(Duration.between(db, behind.instant()).abs()).isLessThan(Duration.ofSeconds(1));
+        assertThat(behind.offset()).isBetween(SKEW.minusSeconds(1), SKEW.plusSeconds(1));
     }
 
     private void expireIn(String secret, String interval) throws Exception {
