@@ -112,6 +112,9 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.notifications.webhooks[0].url", WEBHOOKS.url()},
             {"gateway.notifications.webhooks[0].secret", io.buildgateway.support.Webhooks.SECRET},
             {"gateway.notifications.poll-interval", "200ms"},
+            // The scheduled base-image watch every second on this replica (5 min by default, as on replica A), so
+            // that it runs while A's and B's explicit refreshes do (aMovedBaseIsRecordedOnceWhenBothReplicasWatch).
+            {"gateway.inventory.base-watch-interval", "1s"},
         }) {
             command.add("--" + p[0] + "=" + p[1]);
         }
@@ -228,8 +231,8 @@ class ReplicasIT extends IntegrationTest {
     }
 
     /**
-     * A base tag moves and both replicas refresh at once: the move is recorded, audited, notified and rebuilt once
-     * (docs/operations.md, "Several replicas"). The image is team inv's, whose webhook both replicas have, and the
+     * A base tag moves; replica B's scheduled watch finds it, then both replicas refresh at once while that schedule
+     * runs on: the move is recorded, audited, notified and rebuilt once (docs/operations.md, "Several replicas"). The image is team inv's, whose webhook both replicas have, and the
      * team's policy asks for automatic rebuilds.
      */
     @Test
@@ -260,7 +263,15 @@ class ReplicasIT extends IntegrationTest {
     }
 
     private void aMovedBaseIsRecordedOnce(String repository, String tag, String security, String built) {
+        String ref = registryAddress() + "/" + repository + ":" + tag;
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
         copyManifest("base/debian", "12", repository, tag);
+        // Replica B's scheduled watch (every second) finds the move by itself: recorded by the system, not a caller.
+        eventually("the scheduled watch recording the move", Duration.ofSeconds(30), () -> jdbc.queryForObject(
+                "select count(*) from base_image_change where ref = ?", Long.class, ref) > 0);
+        assertThat(jdbc.queryForList("select actor from audit_event where action = 'base-image.changed'"
+                + " and target = ? and seq > ?", String.class, "base/" + ref, seq)).containsExactly("system");
+        // Then both replicas are asked at once, while B's schedule goes on running: nothing is recorded again.
         CompletableFuture<Response> a = CompletableFuture.supplyAsync(
                 () -> postJson(security, "/api/v1/base-images/refresh", ""));
         CompletableFuture<Response> b = CompletableFuture.supplyAsync(() -> send(HttpRequest.newBuilder(
@@ -268,7 +279,7 @@ class ReplicasIT extends IntegrationTest {
                 .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(""))));
         assertThat(a.join().status()).as(a.join().body()).isEqualTo(200);
         assertThat(b.join().status()).as(b.join().body()).isEqualTo(200);
-        String ref = registryAddress() + "/" + repository + ":" + tag;
+        sleep(3_000); // about three more runs of B's schedule
         assertThat(jdbc.queryForObject("select count(*) from base_image_change where ref = ?", Long.class, ref))
                 .isEqualTo(1);
         assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'base-image.changed'"
