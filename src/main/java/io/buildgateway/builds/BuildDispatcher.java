@@ -452,6 +452,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 if (!said) {
                     log.warn("build {} ended {} but the database cannot be reached; retrying to record it", id,
                             statusOf(outcome));
+                    output.accept("The database cannot be reached: this build's outcome is recorded once it is"
+                            + " back\n");
                     said = true;
                 }
                 try {

@@ -18,7 +18,8 @@ import tools.jackson.databind.JsonNode;
  * Issue #17, "PostgreSQL restarted during builds and appends": the PostgreSQL this gateway uses (the embedded one
  * under the run's data folder) is really stopped (fast shutdown, every connection cut) while a build runs, and started
  * again on the same port and data. Meanwhile the API answers 503 problem+json with Retry-After; afterwards it answers
- * by itself, the running build ends recorded once, the audit chain is one valid chain, and a notification queued as
+ * by itself, the running build ends recorded once, a build whose step failed during the outage has that outcome
+ * recorded once after it, the audit chain is one valid chain, and a notification queued as
  * the database went arrives as one delivery, recorded once.
  */
 class DatabaseRestartIT extends IntegrationTest {
@@ -59,8 +60,15 @@ class DatabaseRestartIT extends IntegrationTest {
                 + "RUN echo db-restart-step && sleep 10 && echo db-restart-done\nUSER 65534\n");
         String id = read(submit(token, "image=payments/db-restart&tag=1&noCache=true", context)).path("id")
                 .asString();
+        // A second build whose step fails while the database is away: its outcome meets the outage and is recorded
+        // when the database is back (BuildDispatcher.finish's retry), once.
+        String failing = read(submit(token, "image=payments/db-restart-fail&tag=1&noCache=true", Tars.dockerfile(
+                "FROM " + registryAddress() + "/base/busybox\nRUN echo db-restart-fail-step && sleep 8 && exit 3\n"
+                        + "USER 65534\n"))).path("id").asString();
         eventually("the step starting", Duration.ofMinutes(2),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("db-restart-step"));
+        eventually("the failing step starting", Duration.ofMinutes(2),
+                () -> get(token, "/api/v1/builds/" + failing + "/logs").body().contains("db-restart-fail-step"));
 
         // A follow of the build's log open across the outage: it waits for the database and reaches the build's end.
         // Open (its answer's head received: the lines so far are sent at once) before the database goes.
@@ -138,6 +146,16 @@ class DatabaseRestartIT extends IntegrationTest {
             assertThat(auditCount(action, "build/" + id)).as(action).isEqualTo(1);
         }
         assertThat(auditCount("build.failed", "build/" + id)).isZero();
+        // The failing build: its step ended during the outage, and its outcome was recorded after it, once.
+        JsonNode failed = awaitFinal(token, failing, Duration.ofMinutes(1));
+        String failedLog = get(token, "/api/v1/builds/" + failing + "/logs").body();
+        assertThat(failed.path("status").asString()).as(failedLog).isEqualTo("FAILED");
+        assertThat(failedLog).contains("this build's outcome is recorded once it is back");
+        assertThat(failed.path("failureReason").asString()).as(failed.toString()).contains("3");
+        for (String action : new String[] {"build.queued", "build.started", "build.failed"}) {
+            assertThat(auditCount(action, "build/" + failing)).as(action).isEqualTo(1);
+        }
+        assertThat(auditCount("build.succeeded", "build/" + failing)).isZero();
         assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
                 id)).isEqualTo(1);
         // The submission refused with 503 left no record; the same submission now is accepted once.
