@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -297,7 +298,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     BuildJob job = new BuildJob(b.id.toString(), b.host, prepared.context(), dockerfile, b.target,
                             args, labels, b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
                             session == null ? null : session.proxyUrl());
-                    outcome = sequence.run(job, output, buildLog::step, () -> cancel.get() || lost.get(),
+                    outcome = sequence.run(job, attempt, output, buildLog::step, () -> cancel.get() || lost.get(),
                             () -> stillOurs(id, attempt, lost));
                 }
             }
@@ -579,13 +580,18 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      * stopped the build when the lost replica's connection closed). Audited; a line in the build's log.
      */
     private void recoverSafely() {
+        List<String> lostRuns = new ArrayList<>();
         try {
             tx.executeWithoutResult(s -> {
+                lostRuns.clear();
                 Instant now = builds.databaseNow();
                 for (Build b : builds.expiredLeases(now)) {
                     String owner = String.valueOf(b.leaseOwner);
                     String host = b.host;
                     String notRequeued = notRequeued(b);
+                    if (!hosts.quarantine().isEmpty()) {
+                        lostRuns.add(QuarantinePush.quarantineOf(hosts.quarantine(), b.id.toString(), b.attempts));
+                    }
                     if (host != null) {
                         int removed = hosts.cleanBuild(host, b.id.toString());
                         if (removed > 0) {
@@ -616,6 +622,31 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             });
         } catch (RuntimeException e) {
             log.warn("lease recovery failed; will retry", e);
+            return;
+        }
+        // What the lost runs' quarantine pushes left in the registry (the lost replica could not discard it): deleted
+        // now, and once more a minute later, for a push the daemon ended on its own after its client was gone.
+        for (String quarantine : lostRuns) {
+            discardLostRun(quarantine, true);
+        }
+    }
+
+    /** Deletes a lost run's quarantine copy; a failure leaves it unreadable to builds and teams, and is logged. */
+    private void discardLostRun(String quarantine, boolean again) {
+        try {
+            if (registry.deleteManifest(quarantine, QuarantinePush.QUARANTINE_TAG)) {
+                log.info("deleted the quarantine copy {} of a lost run", quarantine);
+            }
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("could not delete the quarantine copy {} of a lost run (it stays unreadable to builds and"
+                    + " teams): {}", quarantine, summary(e));
+        }
+        if (again) {
+            try {
+                loop.schedule(() -> discardLostRun(quarantine, false), 60, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                log.debug("the gateway is stopping: {} is not checked again", quarantine);
+            }
         }
     }
 

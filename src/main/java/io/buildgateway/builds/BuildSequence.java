@@ -76,9 +76,9 @@ class BuildSequence {
      * this replica still holds the build's lease, renewing it). A build that fails because its host's daemon stopped
      * answering fails as "host lost", and the host is marked unhealthy at once.
      */
-    BuildOutcome run(BuildJob job, Consumer<String> output, Consumer<String> stepOutput, BooleanSupplier cancelled,
-            BooleanSupplier mayPush) {
-        BuildOutcome outcome = dispatch(job, output, stepOutput, cancelled, mayPush);
+    BuildOutcome run(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+        BuildOutcome outcome = dispatch(job, attempt, output, stepOutput, cancelled, mayPush);
         if (outcome.result() != BuildOutcome.Result.FAILED) {
             return outcome;
         }
@@ -98,7 +98,7 @@ class BuildSequence {
      * one is idle), destroyed afterwards whatever the outcome — pushed, failed, cancelled, timed out or an error of
      * the gateway's; the ephemeral host's identity goes into the outcome for the record and the provenance.
      */
-    private BuildOutcome dispatch(BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
+    private BuildOutcome dispatch(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled, BooleanSupplier mayPush) {
         String quarantine = hosts.quarantine();
         if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
@@ -117,12 +117,12 @@ class BuildSequence {
                 output.accept("Ephemeral build host " + host.instance() + " (daemon " + host.daemonId()
                         + "): started for this build alone, destroyed after it\n");
             }
-            return host.identify(runOn(host, job, output, stepOutput, cancelled, mayPush));
+            return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush));
         }
     }
 
-    private BuildOutcome runOn(BuildHost host, BuildJob job, Consumer<String> output, Consumer<String> stepOutput,
-            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+    private BuildOutcome runOn(BuildHost host, BuildJob job, int attempt, Consumer<String> output,
+            Consumer<String> stepOutput, BooleanSupplier cancelled, BooleanSupplier mayPush) {
         String quarantine = hosts.quarantine();
         if (job.egressProxy() != null && !host.hasEgressPath()) {
             return failed("build host " + job.host() + " has no egress path (a BuildKit host with"
@@ -159,8 +159,8 @@ class BuildSequence {
             if (!quarantine.isEmpty()) {
                 // the quarantine push starts first; the image is read (inspected, then saved by the gates) beside it
                 return quarantinePush.checkWhilePushing(host, job, imageId, ref,
-                        QuarantinePush.quarantineOf(quarantine, job), run, output, cancelled, mayPush, deadline, t0,
-                        t1, t2);
+                        QuarantinePush.quarantineOf(quarantine, job.buildId(), attempt), run, output, cancelled,
+                        mayPush, deadline, t0, t1, t2);
             }
             BuiltImage built = host.image(imageId, ref, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);

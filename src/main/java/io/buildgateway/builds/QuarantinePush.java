@@ -53,7 +53,6 @@ final class QuarantinePush {
     /** The tag of an image in its run's quarantine repository (the repository alone names the build and run). */
     static final String QUARANTINE_TAG = "checking";
 
-    private static final java.security.SecureRandom RUNS = new java.security.SecureRandom();
 
     private final BuildHosts hosts;
     private final String registry;
@@ -81,13 +80,13 @@ final class QuarantinePush {
     }
 
     /**
-     * The quarantine repository of one run of a build, {@code <quarantine>/<build id>/<run>}: a re-queued build's
-     * second run (or a lapsed first run still pushing from another replica) never shares a repository with its
-     * other run, so one run's discard cannot delete the manifest the other is naming.
+     * The quarantine repository of one run of a build, {@code <quarantine>/<build id>/run-<attempt>}: a re-queued
+     * build's second run (or a lapsed first run still pushing from another replica) never shares a repository with its
+     * other run, so one run's discard cannot delete the manifest the other is naming; and the replica that decides a
+     * lost run knows its repository from the build's record, and deletes what the run left there.
      */
-    static String quarantineOf(String quarantine, BuildJob job) {
-        return quarantine + "/" + job.buildId() + "/" + HexFormat.of().formatHex(
-                java.nio.ByteBuffer.allocate(4).putInt(RUNS.nextInt()).array());
+    static String quarantineOf(String quarantine, String buildId, int attempt) {
+        return quarantine + "/" + buildId + "/run-" + attempt;
     }
 
     /**

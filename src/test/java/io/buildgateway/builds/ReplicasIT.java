@@ -413,6 +413,87 @@ class ReplicasIT extends IntegrationTest {
         assertThat(quarantineRepositories(id)).as("one run reached the registry").hasSize(1);
     }
 
+    /**
+     * Replica B killed with {@code kill -9} while the build host's daemon pushes its build into the quarantine (a
+     * layer of 150 MB of random bytes, so the push lasts): the image was not named yet, so the build is re-queued
+     * once and named once, by its second run; the lost run's quarantine copy is deleted by the replica that decided
+     * the lost run (the registry's word), as a refused image's is. This dockerd stops a push whose client went away,
+     * so the test puts a manifest where the lost run's push would have written it.
+     */
+    @Test
+    @Order(6)
+    void aReplicaKilledDuringItsPushHasTheImageNamedOnceAndItsQuarantineCopyDeleted() throws Exception {
+        if (!replicaB.isAlive()) {
+            startReplicaB();
+        }
+        String token = builder("payments");
+        String tag = "p-" + UUID.randomUUID().toString().substring(0, 8);
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
+                + "RUN head -c 150000000 /dev/urandom > /blob && echo blob-written\nUSER 65534\n");
+        Response r = send(HttpRequest.newBuilder(URI.create(baseB() + "/api/v1/builds?image=payments/killed-push&tag="
+                + tag + "&noCache=true")).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        String id = read(r).path("id").asString();
+        String lostRun = "gateway-quarantine/" + id + "/run-1";
+        // The quarantine repository appears as the push begins (the base's layers lent into it, then the upload).
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        while (!repositoryListed(lostRun)) {
+            assertThat(System.nanoTime()).as("the quarantine push of build " + id + " beginning").isLessThan(deadline);
+            assertThat(jdbc.queryForObject("select status from build where id = ?::uuid", String.class, id))
+                    .isIn("QUEUED", "RUNNING");
+            sleep(20);
+        }
+        run("kill", "-9", Long.toString(replicaB.pid()));
+        assertThat(registryDigest("payments/killed-push", tag)).as("not named when B was killed").startsWith("none");
+        // As if the daemon had ended the push by itself after its client was gone: this dockerd stops a push whose
+        // client went away (nothing would be left to delete), another daemon or a push at its very end may not.
+        copyManifest("base/busybox", "latest", lostRun, "checking");
+        assertThat(quarantineTags(lostRun)).containsExactly("checking");
+
+        eventually("the lost build queued again", Duration.ofSeconds(30),
+                () -> auditCount("build.requeued", "build/" + id) == 1);
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(5));
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        assertThat(auditCount("build.succeeded", "build/" + id)).isEqualTo(1);
+        assertThat(auditCount("build.started", "build/" + id)).isEqualTo(2);
+        assertThat(log.split("Pushed ", -1)).as("named once, by the second run").hasSize(2);
+        // The registry's word: the tag names the recorded image, and only the second run's quarantine copy was
+        // ever named; the lost run's copy is gone (no tag left in its repository).
+        assertThat(registryDigest("payments/killed-push", tag)).isEqualTo(done.path("imageDigest").asString());
+        eventually("the lost run's quarantine copy deleted", Duration.ofSeconds(30),
+                () -> quarantineTags(lostRun).isEmpty());
+        eventually("the second run's quarantine copy deleted", Duration.ofSeconds(30),
+                () -> quarantineTags("gateway-quarantine/" + id + "/run-2").isEmpty());
+    }
+
+    /** Whether the registry's catalog lists {@code repository} (one short page, from just before it). */
+    private boolean repositoryListed(String repository) {
+        Response page = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/_catalog?n=3&last="
+                + repository.substring(0, repository.lastIndexOf('/') + 1))).GET());
+        assertThat(page.status()).as(page.body()).isEqualTo(200);
+        for (JsonNode name : read(page).path("repositories")) {
+            if (name.asString().equals(repository)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The tags of a quarantine repository, the registry's word (none when it holds no manifest by tag). */
+    private List<String> quarantineTags(String repository) {
+        Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + repository
+                + "/tags/list")).GET());
+        if (tags.status() == 404) {
+            return List.of();
+        }
+        assertThat(tags.status()).as(tags.body()).isEqualTo(200);
+        List<String> out = new ArrayList<>();
+        read(tags).path("tags").forEach(t -> out.add(t.asString()));
+        return out;
+    }
+
     // ---- helpers ------------------------------------------------------------------------------------------------
 
     private String baseB() {
