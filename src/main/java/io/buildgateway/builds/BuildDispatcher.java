@@ -68,6 +68,12 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final String replica;
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
+    /**
+     * Deletes what lost runs left in the quarantine: registry calls (each up to 30 s) kept off {@link #loop}, whose
+     * two threads also renew every build's lease.
+     */
+    private final ScheduledExecutorService discards = Executors.newSingleThreadScheduledExecutor(
+            io.buildgateway.shared.DaemonThreads.named("lost-run-discard"));
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicLong queued = new AtomicLong();
     private final int maxWorkers;
@@ -146,6 +152,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     @PreDestroy
     void close() {
         loop.shutdownNow();
+        discards.shutdownNow();
         workers.shutdownNow();
     }
 
@@ -453,8 +460,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 if (!said) {
                     log.warn("build {} ended {} but the database cannot be reached; retrying to record it", id,
                             statusOf(outcome));
-                    output.accept("The database cannot be reached: this build's outcome is recorded once it is"
-                            + " back\n");
+                    output.accept("The database cannot be reached: recording this build's outcome is retried for up"
+                            + " to " + RECORD_RETRY.toMinutes() + " min\n");
                     said = true;
                 }
                 try {
@@ -627,7 +634,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // What the lost runs' quarantine pushes left in the registry (the lost replica could not discard it): deleted
         // now, and once more a minute later, for a push the daemon ended on its own after its client was gone.
         for (String quarantine : lostRuns) {
-            discardLostRun(quarantine, true);
+            try {
+                discards.execute(() -> discardLostRun(quarantine, true));
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                log.debug("the gateway is stopping: {} is not deleted", quarantine);
+            }
         }
     }
 
@@ -643,7 +654,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         if (again) {
             try {
-                loop.schedule(() -> discardLostRun(quarantine, false), 60, TimeUnit.SECONDS);
+                discards.schedule(() -> discardLostRun(quarantine, false), 60, TimeUnit.SECONDS);
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not checked again", quarantine);
             }

@@ -41,15 +41,19 @@ class ContextRetention {
     private final ApplicationEventPublisher events;
     private final TransactionTemplate tx;
     private final Clock clock;
+    /** The host's own clock, for the stored files' times (the host's), where the database's time would be off. */
+    private final Clock host;
 
     ContextRetention(JdbcClient db, IntakeProperties intakeProperties,
-            BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, Clock clock) {
+            BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, Clock clock,
+            io.buildgateway.shared.HostClock host) {
         this.db = db;
         this.store = intakeProperties.storeDir().toAbsolutePath().normalize();
         this.properties = properties;
         this.events = events;
         this.tx = tx;
         this.clock = clock;
+        this.host = host.clock();
     }
 
     @Scheduled(initialDelayString = "${gateway.builds.retention-interval:1h}",
@@ -68,6 +72,7 @@ class ContextRetention {
     Pruned prune() {
         Instant now = clock.instant();
         Instant keepAfter = now.minus(properties.contextRetention());
+        Instant fileKeepAfter = host.instant().minus(properties.contextRetention());
         // A rejected build keeps its digest and findings, never its context (deleted when it was rejected).
         Set<String> needed = new HashSet<>(db.sql("select distinct context_digest from build "
                 + "where status in ('QUEUED', 'RUNNING') or (requested_at > ? and status <> 'REJECTED')")
@@ -83,7 +88,7 @@ class ContextRetention {
                 String name = file.getFileName().toString();
                 String digest = "sha256:" + name.substring(0, name.length() - ".ctx".length());
                 if (!Digest.isValid(digest) || needed.contains(digest)
-                        || !Files.getLastModifiedTime(file).toInstant().isBefore(keepAfter)) {
+                        || !Files.getLastModifiedTime(file).toInstant().isBefore(fileKeepAfter)) {
                     continue;
                 }
                 long size = Files.size(file);

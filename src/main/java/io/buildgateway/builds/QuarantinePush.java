@@ -466,7 +466,7 @@ final class QuarantinePush {
     private void discard(HostPush push, String quarantine, BuildJob job, Instant waitUntil) {
         try {
             boolean ended = waitUntil != null && push.awaitEnd(Math.max(1,
-                    Duration.between(Instant.now(), waitUntil).toMillis()));
+                    Duration.between(clock.instant(), waitUntil).toMillis()));
             if (!ended) {
                 push.stop();
                 if (!push.awaitEnd(TimeUnit.SECONDS.toMillis(30))) {

@@ -83,10 +83,22 @@ class Attestations {
         if (!properties.attach()) {
             return;
         }
-        List<Map<String, Object>> due = db.sql("""
-                select image_digest, build_id from image_provenance
-                where attached_at is null and next_attempt_at <= ? order by next_attempt_at limit 50
-                """).param(Timestamp.from(clock.instant())).query().listOfRows();
+        List<Map<String, Object>> due;
+        try {
+            due = db.sql("""
+                    select image_digest, build_id from image_provenance
+                    where attached_at is null and next_attempt_at <= ? order by next_attempt_at limit 50
+                    """).param(Timestamp.from(clock.instant())).query().listOfRows();
+        } catch (RuntimeException e) {
+            // The next run asks again; a database that is away (a restart) is not worth a stack trace every 30 s.
+            if (io.buildgateway.shared.DatabaseUnavailable.is(e)) {
+                log.info("attestations due for a retry not read: the database cannot be reached; the next run asks"
+                        + " again");
+            } else {
+                log.warn("attestations due for a retry not read; the next run asks again", e);
+            }
+            return;
+        }
         for (Map<String, Object> row : due) {
             worker.execute(() -> attachQuietly((String) row.get("image_digest"), (UUID) row.get("build_id")));
         }

@@ -38,9 +38,10 @@ class ScanLeftovers {
     private final Duration age;
     private final Clock clock;
 
+    /** The host's own clock: the entries' times are the host's, not the database's (the gateway's clock). */
     @Autowired
-    ScanLeftovers(ScanningProperties properties, Clock clock) {
-        this(properties.workDir(), properties.leftoverAge(), clock);
+    ScanLeftovers(ScanningProperties properties, io.buildgateway.shared.HostClock host) {
+        this(properties.workDir(), properties.leftoverAge(), host.clock());
     }
 
     ScanLeftovers(Path workDir, Duration age, Clock clock) {

@@ -11,7 +11,8 @@ import org.springframework.context.event.EventListener;
 /**
  * Keeps the {@link DatabaseClock}'s offset measured: once when the gateway starts, then every
  * {@code gateway.clock.sync-interval} while the application runs. The offset is the metric
- * {@code gateway.clock.offset} (seconds, the database's time minus this host's). An interval of zero measures
+ * {@code gateway.clock.offset} (seconds, the database's time minus this host's), and how long ago it was measured
+ * {@code gateway.clock.since-sync}. An interval of zero measures
  * nothing: the offset stays zero, and the gateway reads this host's clock as it is.
  */
 final class ClockSync implements PeriodicTasks.Owner {
@@ -33,6 +34,10 @@ final class ClockSync implements PeriodicTasks.Owner {
         }
         Gauge.builder("gateway.clock.offset", clock, c -> c.offset().toNanos() / 1e9)
                 .description("the database's time minus this host's clock, as last measured")
+                .baseUnit("seconds").register(meters);
+        Gauge.builder("gateway.clock.since-sync", clock, c -> c.sinceSync() == null ? Double.NaN
+                : c.sinceSync().toNanos() / 1e9)
+                .description("how long ago the database's time was last measured (NaN: never)")
                 .baseUnit("seconds").register(meters);
     }
 

@@ -414,8 +414,8 @@ class ReplicasIT extends IntegrationTest {
     }
 
     /**
-     * Replica B killed with {@code kill -9} while the build host's daemon pushes its build into the quarantine (a
-     * layer of 150 MB of random bytes, so the push lasts): the image was not named yet, so the build is re-queued
+     * Replica B killed with {@code kill -9} while the build host's daemon uploads its build into the quarantine (a
+     * layer of 150 MB of random bytes, so the push lasts; the upload seen in the registry's storage): the image was not named yet, so the build is re-queued
      * once and named once, by its second run; the lost run's quarantine copy is deleted by the replica that decided
      * the lost run (the registry's word), as a refused image's is. This dockerd stops a push whose client went away,
      * so the test puts a manifest where the lost run's push would have written it.
@@ -436,13 +436,16 @@ class ReplicasIT extends IntegrationTest {
         assertThat(r.status()).as(r.body()).isEqualTo(202);
         String id = read(r).path("id").asString();
         String lostRun = "gateway-quarantine/" + id + "/run-1";
-        // The quarantine repository appears as the push begins (the base's layers lent into it, then the upload).
+        // The daemon's upload into the lost run's quarantine repository, seen in the registry's own storage: an
+        // upload under way is a folder under the repository's _uploads until the registry commits the blob.
+        Path uploads = Path.of(require("BGW_STATE"), "registry", "data", "docker", "registry", "v2", "repositories")
+                .resolve(lostRun).resolve("_uploads");
         long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (!repositoryListed(lostRun)) {
+        while (!uploading(uploads)) {
             assertThat(System.nanoTime()).as("the quarantine push of build " + id + " beginning").isLessThan(deadline);
             assertThat(jdbc.queryForObject("select status from build where id = ?::uuid", String.class, id))
                     .isIn("QUEUED", "RUNNING");
-            sleep(20);
+            sleep(10);
         }
         run("kill", "-9", Long.toString(replicaB.pid()));
         assertThat(registryDigest("payments/killed-push", tag)).as("not named when B was killed").startsWith("none");
@@ -468,17 +471,13 @@ class ReplicasIT extends IntegrationTest {
                 () -> quarantineTags("gateway-quarantine/" + id + "/run-2").isEmpty());
     }
 
-    /** Whether the registry's catalog lists {@code repository} (one short page, from just before it). */
-    private boolean repositoryListed(String repository) {
-        Response page = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/_catalog?n=3&last="
-                + repository.substring(0, repository.lastIndexOf('/') + 1))).GET());
-        assertThat(page.status()).as(page.body()).isEqualTo(200);
-        for (JsonNode name : read(page).path("repositories")) {
-            if (name.asString().equals(repository)) {
-                return true;
-            }
+    /** Whether an upload is under way in the registry's storage folder {@code uploads} (a repository's _uploads). */
+    private static boolean uploading(Path uploads) {
+        try (var entries = Files.list(uploads)) {
+            return entries.findAny().isPresent();
+        } catch (IOException e) {
+            return false; // no upload yet
         }
-        return false;
     }
 
     /** The tags of a quarantine repository, the registry's word (none when it holds no manifest by tag). */

@@ -150,8 +150,8 @@ class DatabaseRestartIT extends IntegrationTest {
         JsonNode failed = awaitFinal(token, failing, Duration.ofMinutes(1));
         String failedLog = get(token, "/api/v1/builds/" + failing + "/logs").body();
         assertThat(failed.path("status").asString()).as(failedLog).isEqualTo("FAILED");
-        assertThat(failedLog).contains("this build's outcome is recorded once it is back");
-        assertThat(failed.path("failureReason").asString()).as(failed.toString()).contains("3");
+        assertThat(failedLog).contains("The database cannot be reached: recording this build's outcome is retried");
+        assertThat(failed.path("failureReason").asString()).as(failed.toString()).endsWith("exit code: 3");
         for (String action : new String[] {"build.queued", "build.started", "build.failed"}) {
             assertThat(auditCount(action, "build/" + failing)).as(action).isEqualTo(1);
         }

@@ -9,121 +9,155 @@ import java.time.ZoneId;
 import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class DatabaseClockTest {
 
-    /** A host clock that moves only when told, and by a set step on each read when asked to. */
-    static final class HostTime extends Clock {
-        Instant now = Instant.parse("2026-12-06T12:00:00Z");
-        /** Added after each read: the time a round trip takes, split over the reads around it. */
-        final Deque<Duration> steps = new ArrayDeque<>();
+    static final Instant EPOCH = Instant.parse("2026-12-06T12:00:00Z");
 
-        @Override
-        public Instant instant() {
-            Instant read = now;
-            Duration step = steps.poll();
-            if (step != null) {
-                now = now.plus(step);
+    /**
+     * True time as nanoseconds since {@link #EPOCH}, which the JVM's monotonic clock reads; the host's wall clock
+     * reads it plus {@code hostSkew}, and the database's clock reads it as it is.
+     */
+    static final class World {
+        long nanos;
+        Duration hostSkew = Duration.ZERO;
+
+        Instant now() {
+            return EPOCH.plusNanos(nanos);
+        }
+
+        final Clock host = new Clock() {
+            @Override
+            public Instant instant() {
+                return now().plus(hostSkew);
             }
-            return read;
+
+            @Override
+            public ZoneId getZone() {
+                return ZoneOffset.UTC;
+            }
+
+            @Override
+            public Clock withZone(ZoneId zone) {
+                throw new UnsupportedOperationException();
+            }
+        };
+
+        /** The database answering in the middle of a round trip of {@code trip}. */
+        Instant answer(Duration trip) {
+            nanos += trip.toNanos() / 2;
+            Instant at = now();
+            nanos += trip.toNanos() - trip.toNanos() / 2;
+            return at;
         }
 
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            throw new UnsupportedOperationException();
+        DatabaseClock clock(java.util.function.Supplier<Instant> database) {
+            return new DatabaseClock(host, () -> nanos, database);
         }
     }
 
     @Test
     void beforeAnyMeasurementItIsTheHostsClock() {
-        HostTime host = new HostTime();
-        DatabaseClock clock = new DatabaseClock(host, () -> {
+        World w = new World();
+        w.hostSkew = Duration.ofMinutes(3);
+        DatabaseClock clock = w.clock(() -> {
             throw new IllegalStateException("database down");
         });
         assertThat(clock.sync()).isFalse();
         assertThat(clock.synced()).isFalse();
-        assertThat(clock.instant()).isEqualTo(host.now);
+        assertThat(clock.sinceSync()).isNull();
+        assertThat(clock.instant()).isEqualTo(w.now().plusSeconds(180));
         assertThat(clock.offset()).isZero();
     }
 
     @Test
     void aHostAheadOrBehindReadsTheDatabasesTimeAfterASync() {
-        for (Duration skew : new Duration[] {Duration.ofMinutes(10), Duration.ofMinutes(-10), Duration.ofMillis(3)}) {
-            HostTime host = new HostTime();
-            // The database answers in the middle of a 4 ms round trip: its time is the host's minus the skew.
-            DatabaseClock clock = new DatabaseClock(host, () -> {
-                host.now = host.now.plusMillis(2);
-                Instant db = host.now.minus(skew);
-                host.now = host.now.plusMillis(2);
-                return db;
-            });
+        for (Duration skew : new Duration[] {Duration.ofMinutes(10), Duration.ofMinutes(-10), Duration.ofMillis(3),
+            Duration.ofNanos(-1_500_000)}) {
+            World w = new World();
+            w.hostSkew = skew;
+            DatabaseClock clock = w.clock(() -> w.answer(Duration.ofMillis(4)));
             assertThat(clock.sync()).isTrue();
             assertThat(clock.offset()).as("offset for a host %s ahead", skew).isEqualTo(skew.negated());
-            assertThat(clock.instant()).isEqualTo(host.now.minus(skew));
-            assertThat(clock.millis()).isEqualTo(host.now.minus(skew).toEpochMilli());
+            w.nanos += 7_777_777;
+            assertThat(clock.instant()).isEqualTo(w.now());
+            assertThat(clock.millis()).as("millis as instant's, for %s", skew).isEqualTo(w.now().toEpochMilli());
         }
     }
 
     @Test
+    void aStepOfTheHostsClockAfterASyncMovesNothing() {
+        World w = new World();
+        DatabaseClock clock = w.clock(() -> w.answer(Duration.ofMillis(2)));
+        clock.sync();
+        w.nanos += 1_000_000_000L;
+        w.hostSkew = Duration.ofHours(1); // NTP steps the host's clock
+        assertThat(clock.instant()).isEqualTo(w.now());
+        // the next sync reports the new offset, and the time stays the database's
+        assertThat(clock.sync()).isTrue();
+        assertThat(clock.offset()).isEqualTo(Duration.ofHours(-1));
+        assertThat(clock.instant()).isEqualTo(w.now());
+    }
+
+    @Test
     void theSampleWithTheShortestRoundTripDecides() {
-        HostTime host = new HostTime();
-        Instant db = Instant.parse("2026-12-06T12:05:00Z");
-        // Three samples: round trips of 300, 10 and 100 ms; the database answers at the very start of each, so the
-        // midpoint guess is off by half the round trip: least for the 10 ms one.
-        Deque<Duration> trips = new ArrayDeque<>(java.util.List.of(Duration.ofMillis(300), Duration.ofMillis(10),
+        World w = new World();
+        // Three samples: round trips of 300, 10 and 100 ms; the database answers at the very start of each, so taking
+        // the middle is off by half the round trip: least for the 10 ms one.
+        Deque<Duration> trips = new ArrayDeque<>(List.of(Duration.ofMillis(300), Duration.ofMillis(10),
                 Duration.ofMillis(100)));
         AtomicInteger asked = new AtomicInteger();
-        DatabaseClock clock = new DatabaseClock(host, () -> {
+        DatabaseClock clock = w.clock(() -> {
             asked.incrementAndGet();
-            Instant answer = db.plus(Duration.between(Instant.parse("2026-12-06T12:00:00Z"), host.now));
-            host.now = host.now.plus(trips.poll());
-            return answer;
+            Instant at = w.now();
+            w.nanos += trips.poll().toNanos();
+            return at;
         });
         assertThat(clock.sync()).isTrue();
         assertThat(asked).hasValue(DatabaseClock.SAMPLES);
-        // the true offset is +5 min; the 10 ms sample guesses 5 ms less
-        assertThat(clock.offset()).isEqualTo(Duration.ofMinutes(5).minusMillis(5));
+        assertThat(clock.instant()).isEqualTo(w.now().minusMillis(5));
     }
 
     @Test
-    void answersSlowerThanTheBoundAreNotUsedAndAFailureKeepsTheLastOffset() {
-        HostTime host = new HostTime();
+    void answersSlowerThanTheBoundAreNotUsedAndAFailureKeepsTheLastMeasurement() {
+        World w = new World();
         Duration[] trip = {Duration.ofMillis(2)};
         boolean[] down = {false};
-        DatabaseClock clock = new DatabaseClock(host, () -> {
+        DatabaseClock clock = w.clock(() -> {
             if (down[0]) {
                 throw new IllegalStateException("connection refused");
             }
-            Instant answer = host.now.plusSeconds(30).plus(trip[0].dividedBy(2));
-            host.now = host.now.plus(trip[0]);
-            return answer;
+            return w.answer(trip[0]).plusSeconds(30); // the database's clock 30 s ahead of true time
         });
         assertThat(clock.sync()).isTrue();
-        assertThat(clock.offset()).isEqualTo(Duration.ofSeconds(30));
         // The database stalls: every answer takes longer than the bound, so nothing is learnt from them.
         trip[0] = DatabaseClock.MAX_ROUND_TRIP.plusMillis(2);
         assertThat(clock.sync()).isFalse();
-        assertThat(clock.offset()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(clock.instant()).isEqualTo(w.now().plusSeconds(30));
         down[0] = true;
-        assertThat(clock.sync()).isFalse();
-        assertThat(clock.offset()).isEqualTo(Duration.ofSeconds(30));
+        w.nanos += 40_000_000_000L;
+        for (int i = 0; i < DatabaseClock.WARN_FAILURES + 1; i++) {
+            assertThat(clock.sync()).isFalse();
+        }
+        assertThat(clock.instant()).isEqualTo(w.now().plusSeconds(30));
         assertThat(clock.synced()).isTrue();
+        assertThat(clock.sinceSync()).isGreaterThan(Duration.ofSeconds(40));
+        down[0] = false;
+        trip[0] = Duration.ofMillis(2);
+        assertThat(clock.sync()).isTrue();
+        assertThat(clock.sinceSync()).isLessThan(Duration.ofMillis(10)); // the middle of the first of the 3 samples
     }
 
     @Test
-    void aZonedViewReadsTheSameCorrectedTime() {
-        HostTime host = new HostTime();
-        DatabaseClock clock = new DatabaseClock(host, () -> host.now.plusSeconds(90));
+    void aZonedViewReadsTheSameTime() {
+        World w = new World();
+        DatabaseClock clock = w.clock(() -> w.answer(Duration.ofMillis(2)).plusSeconds(90));
         clock.sync();
         Clock zoned = clock.withZone(ZoneId.of("Europe/Zurich"));
         assertThat(zoned.getZone()).isEqualTo(ZoneId.of("Europe/Zurich"));
-        assertThat(zoned.instant()).isEqualTo(host.now.plusSeconds(90));
+        assertThat(zoned.instant()).isEqualTo(w.now().plusSeconds(90));
     }
 }
