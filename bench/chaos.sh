@@ -161,7 +161,7 @@ fault_disk_full() {
 
 echo "chaos: faults [$FAULTS], outage ${OUTAGE}s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for f in $FAULTS; do "fault_${f//-/_}"; done
-line clock-skew "not injectable into a running JVM" "SkewedReplicaFullStoreIT (leases by the database clock)" "-"
+line clock-skew "not injectable into a running JVM" "SkewedReplicaFullStoreIT (every replica reads the database's time; one 10 min ahead)" "-"
 for hook in bench/chaos.d/*.sh; do
   [ -x "$hook" ] || continue
   ok=1
