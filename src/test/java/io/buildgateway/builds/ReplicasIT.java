@@ -52,6 +52,8 @@ class ReplicasIT extends IntegrationTest {
     io.buildgateway.egress.EgressProxy egressA;
     @Autowired
     io.micrometer.core.instrument.MeterRegistry metersA;
+    @Autowired
+    BuildDispatcher dispatcherA;
 
     private Process replicaB;
     private int portB;
@@ -430,11 +432,21 @@ class ReplicasIT extends IntegrationTest {
         String tag = "p-" + UUID.randomUUID().toString().substring(0, 8);
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                 + "RUN head -c 150000000 /dev/urandom > /blob && echo blob-written\nUSER 65534\n");
-        Response r = send(HttpRequest.newBuilder(URI.create(baseB() + "/api/v1/builds?image=payments/killed-push&tag="
-                + tag + "&noCache=true")).header("Authorization", "Bearer " + token)
-                .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
-        assertThat(r.status()).as(r.body()).isEqualTo(202);
-        String id = read(r).path("id").asString();
+        // Replica A claims nothing until B has claimed this build (any replica may claim a queued build, and A's
+        // dispatch loop sometimes came first); A's lease recovery, which must decide the lost run, resumes with it.
+        dispatcherA.stop();
+        String id;
+        try {
+            Response r = send(HttpRequest.newBuilder(URI.create(baseB() + "/api/v1/builds?image=payments/killed-push"
+                    + "&tag=" + tag + "&noCache=true")).header("Authorization", "Bearer " + token)
+                    .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(context)));
+            assertThat(r.status()).as(r.body()).isEqualTo(202);
+            id = read(r).path("id").asString();
+            eventually("replica B claiming the build", Duration.ofMinutes(1), () -> String.valueOf(jdbc.queryForObject(
+                    "select lease_owner from build where id = ?::uuid", String.class, id)).startsWith("replica-b-"));
+        } finally {
+            dispatcherA.start();
+        }
         String lostRun = "gateway-quarantine/" + id + "/run-1";
         // The daemon's upload into the lost run's quarantine repository, seen in the registry's own storage: an
         // upload under way is a folder under the repository's _uploads until the registry commits the blob.
