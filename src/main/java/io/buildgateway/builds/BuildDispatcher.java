@@ -69,9 +69,13 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
     /**
-     * Deletes what lost runs left in the quarantine: registry calls (each up to 30 s) kept off {@link #loop}, whose
-     * two threads also renew every build's lease.
+     * Renews the leases of this replica's running builds, each every second: threads of their own, so that no slow
+     * work of the loop (the lease recovery asks the registry, inside its transaction, whether a lost build's image
+     * reached it) can delay a renewal until another replica takes a healthy build for lost.
      */
+    private final ScheduledExecutorService heartbeats = Executors.newScheduledThreadPool(2,
+            io.buildgateway.shared.DaemonThreads.named("lease-heartbeat"));
+    /** Deletes what lost runs left in the quarantine: registry calls (each up to 30 s) kept off the loop. */
     private final ScheduledExecutorService discards = Executors.newSingleThreadScheduledExecutor(
             io.buildgateway.shared.DaemonThreads.named("lost-run-discard"));
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -152,6 +156,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     @PreDestroy
     void close() {
         loop.shutdownNow();
+        heartbeats.shutdownNow();
         discards.shutdownNow();
         workers.shutdownNow();
     }
@@ -285,7 +290,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // The attempt is part of the lease: a re-queued build claimed again by this same replica is a new run, and
         // the old run's heartbeat must find it no longer its own.
         int attempt = b.attempts;
-        ScheduledFuture<?> heartbeat = loop.scheduleWithFixedDelay(() -> beat(id, attempt, cancel, lost), 1, 1,
+        ScheduledFuture<?> heartbeat = heartbeats.scheduleWithFixedDelay(() -> beat(id, attempt, cancel, lost), 1, 1,
                 TimeUnit.SECONDS);
         BuildOutcome outcome;
         RemoteAddFetch.Prepared prepared = null;
