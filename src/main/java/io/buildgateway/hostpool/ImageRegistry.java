@@ -69,7 +69,18 @@ public class ImageRegistry {
     private final JsonMapper json;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NORMAL).build();
-    private final Map<String, String> tokens = new ConcurrentHashMap<>();
+    /**
+     * Registry tokens by scope, the most recently used kept: every build run has quarantine scopes of its own, so an
+     * unbounded map grew with every build the replica ever ran.
+     */
+    private final Map<String, String> tokens = java.util.Collections.synchronizedMap(
+            new java.util.LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, String> eldest) {
+                    return size() > TOKENS_KEPT;
+                }
+            });
+    static final int TOKENS_KEPT = 512;
 
     /** How long a base's ONBUILD triggers read by tag are reused ({@link #onBuildTriggers}); zero: never. */
     private final Duration triggersTtl;

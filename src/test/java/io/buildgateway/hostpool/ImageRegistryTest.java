@@ -91,6 +91,21 @@ class ImageRegistryTest {
     }
 
     @Test
+    void tokensAreKeptForTheMostRecentlyUsedScopesOnly() throws IOException {
+        ImageRegistry registry = client("gateway", "pw");
+        // one scope per build run, as the quarantine's repositories have: more than the client keeps
+        for (int i = 0; i <= ImageRegistry.TOKENS_KEPT; i++) {
+            assertThat(registry.manifest("quarantine/run-" + i, "checking", "*/*")).isEmpty();
+        }
+        int asked = tokenRequests.size();
+        assertThat(registry.manifest("quarantine/run-" + ImageRegistry.TOKENS_KEPT, "checking", "*/*")).isEmpty();
+        assertThat(tokenRequests).as("the latest scope's token is kept").hasSize(asked);
+        assertThat(registry.manifest("quarantine/run-0", "checking", "*/*")).isEmpty();
+        assertThat(tokenRequests).as("the eldest scope's token was let go, so it is asked for again")
+                .hasSize(asked + 1);
+    }
+
+    @Test
     void wrongCredentialsOrNoneAreAClearError() {
         assertThatThrownBy(() -> client("gateway", "wrong").pushBlob("team/app", new byte[] {1}))
                 .isInstanceOf(IOException.class).hasMessageContaining("getting a registry token")
