@@ -17,6 +17,8 @@ import org.springframework.context.event.EventListener;
  */
 final class ClockSync implements PeriodicTasks.Owner {
 
+    static final Duration UNSYNCED_RETRY = Duration.ofSeconds(2);
+
     private final DatabaseClock clock;
     private final ScheduledExecutorService executor;
     private final PeriodicTasks periodic;
@@ -30,6 +32,12 @@ final class ClockSync implements PeriodicTasks.Owner {
         }
         if (!interval.isZero()) {
             periodic.every(interval, interval, clock::sync);
+            // A replica that could not measure at its start reads its host's clock until it can: tried every 2 s.
+            periodic.every(UNSYNCED_RETRY, UNSYNCED_RETRY, () -> {
+                if (!clock.synced()) {
+                    clock.sync();
+                }
+            });
             clock.sync();
         }
         Gauge.builder("gateway.clock.offset", clock, c -> c.offset().toNanos() / 1e9)

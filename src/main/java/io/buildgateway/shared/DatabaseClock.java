@@ -120,7 +120,9 @@ public final class DatabaseClock extends Clock {
             log.info("the database's time is measured again after {} failed attempts", failures);
         }
         failures = 0;
-        if (Math.abs(offset) >= WARN_OFFSET.toNanos() && Math.abs(offset - warnedAtNanos) >= WARN_OFFSET.toNanos()) {
+        if (Math.abs(offset) < WARN_OFFSET.toNanos()) {
+            warnedAtNanos = 0; // back in step: the next large offset is warned of again
+        } else if (Math.abs(offset - warnedAtNanos) >= WARN_OFFSET.toNanos()) {
             log.warn("this host's clock is {} ms {} the database's (within {} ms); the gateway uses the database's"
                     + " time, but other programs on this host do not: check its time synchronisation",
                     Math.abs(offset) / 1_000_000, offset > 0 ? "behind" : "ahead of", roundTrip / 2_000_000);

@@ -152,6 +152,24 @@ class DatabaseClockTest {
     }
 
     @Test
+    void aSyncKeepsItsGoodSamplesWhenOthersAreTooSlowOrFail() {
+        World w = new World();
+        // a slow answer, then a fast one (5 s ahead), then the database goes away mid-sync
+        Deque<Object> answers = new ArrayDeque<>(List.of(DatabaseClock.MAX_ROUND_TRIP.plusMillis(1),
+                Duration.ofMillis(2), "down"));
+        DatabaseClock clock = w.clock(() -> {
+            Object next = answers.poll();
+            if (next instanceof Duration trip) {
+                return w.answer(trip).plusSeconds(5);
+            }
+            throw new IllegalStateException("connection reset");
+        });
+        assertThat(clock.sync()).isTrue();
+        assertThat(answers).isEmpty();
+        assertThat(clock.instant()).isEqualTo(w.now().plusSeconds(5));
+    }
+
+    @Test
     void aZonedViewReadsTheSameTime() {
         World w = new World();
         DatabaseClock clock = w.clock(() -> w.answer(Duration.ofMillis(2)).plusSeconds(90));
