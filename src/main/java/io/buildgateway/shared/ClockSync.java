@@ -9,11 +9,10 @@ import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 
 /**
- * Keeps the {@link DatabaseClock}'s offset measured: once when the gateway starts, then every
- * {@code gateway.clock.sync-interval} while the application runs. The offset is the metric
- * {@code gateway.clock.offset} (seconds, the database's time minus this host's), and how long ago it was measured
- * {@code gateway.clock.since-sync}. An interval of zero measures
- * nothing: the offset stays zero, and the gateway reads this host's clock as it is.
+ * Keeps the {@link DatabaseClock} measured: once when the gateway starts, then every
+ * {@code gateway.clock.sync-interval} while the application runs (every 2 s until a first measurement succeeds). Metrics: {@code gateway.clock.offset}
+ * (seconds, the database's time minus this host's clock) and {@code gateway.clock.since-sync} (seconds since the last
+ * measurement). An interval of zero measures nothing: the gateway then reads this host's clock as it is.
  */
 final class ClockSync implements PeriodicTasks.Owner {
 

@@ -11,16 +11,16 @@ import org.springframework.jdbc.core.JdbcTemplate;
 @Configuration(proxyBeanMethods = false)
 class SharedConfig {
 
-    /** This host's clock, which the gateway's {@link #clock} corrects; a test may replace it with a wrong one. */
+    /** This host's clock (file ages, and the gateway's clock before its first measurement); a test may skew it. */
     @Bean
     HostClock hostClock() {
         return new HostClock(Clock.systemUTC());
     }
 
     /**
-     * One clock for the whole gateway, so that tests can reason about time: the database's time, measured through
-     * this host's clock ({@link DatabaseClock}), so that replicas whose clocks differ still read one time.
-     * {@code gateway.clock.sync-interval} 0 leaves this host's clock uncorrected (the offset stays zero).
+     * One clock for the whole gateway, so that tests can reason about time: the database's time, measured and carried
+     * forward by the JVM's monotonic clock ({@link DatabaseClock}), so that replicas whose clocks differ still read
+     * one time. {@code gateway.clock.sync-interval} 0 leaves this host's clock as it is.
      */
     @Bean
     DatabaseClock clock(HostClock host, JdbcTemplate jdbc) {

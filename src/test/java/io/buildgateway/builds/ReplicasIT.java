@@ -234,8 +234,8 @@ class ReplicasIT extends IntegrationTest {
 
     /**
      * A base tag moves; replica B's scheduled watch finds it, then both replicas refresh at once while that schedule
-     * runs on: the move is recorded, audited, notified and rebuilt once (docs/operations.md, "Several replicas"). The image is team inv's, whose webhook both replicas have, and the
-     * team's policy asks for automatic rebuilds.
+     * runs on: the move is recorded, audited, notified and rebuilt once (docs/operations.md, "Several replicas").
+     * The image is team inv's, whose webhook both replicas have, and the team's policy asks for automatic rebuilds.
      */
     @Test
     @Order(3)
@@ -417,10 +417,11 @@ class ReplicasIT extends IntegrationTest {
 
     /**
      * Replica B killed with {@code kill -9} while the build host's daemon uploads its build into the quarantine (a
-     * layer of 150 MB of random bytes, so the push lasts; the upload seen in the registry's storage): the image was not named yet, so the build is re-queued
-     * once and named once, by its second run; the lost run's quarantine copy is deleted by the replica that decided
-     * the lost run (the registry's word), as a refused image's is. This dockerd stops a push whose client went away,
-     * so the test puts a manifest where the lost run's push would have written it.
+     * layer of 150 MB of random bytes, so the push lasts; the upload seen in the registry's storage): the image was
+     * not named yet, so the build is re-queued once and named once, by its second run; the lost run's quarantine copy
+     * is deleted by the replica that decided the lost run (the registry's word), as a refused image's is. This
+     * dockerd stops a push whose client went away, so the test puts a manifest where the lost run's push would have
+     * written it.
      */
     @Test
     @Order(6)
