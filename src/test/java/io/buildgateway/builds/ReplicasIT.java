@@ -465,7 +465,7 @@ class ReplicasIT extends IntegrationTest {
         // As if the daemon had ended the push by itself after its client was gone: this dockerd stops a push whose
         // client went away (nothing would be left to delete), another daemon or a push at its very end may not.
         copyManifest("base/busybox", "latest", lostRun, "checking");
-        assertThat(quarantineTags(lostRun)).containsExactly("checking");
+        assertThat(registryTags(lostRun)).containsExactly("checking");
 
         eventually("the lost build queued again", Duration.ofSeconds(30),
                 () -> auditCount("build.requeued", "build/" + id) == 1);
@@ -479,9 +479,9 @@ class ReplicasIT extends IntegrationTest {
         // ever named; the lost run's copy is gone (no tag left in its repository).
         assertThat(registryDigest("payments/killed-push", tag)).isEqualTo(done.path("imageDigest").asString());
         eventually("the lost run's quarantine copy deleted", Duration.ofSeconds(30),
-                () -> quarantineTags(lostRun).isEmpty());
+                () -> registryTags(lostRun).isEmpty());
         eventually("the second run's quarantine copy deleted", Duration.ofSeconds(30),
-                () -> quarantineTags("gateway-quarantine/" + id + "/run-2").isEmpty());
+                () -> registryTags("gateway-quarantine/" + id + "/run-2").isEmpty());
     }
 
     /** Whether an upload is under way in the registry's storage folder {@code uploads} (a repository's _uploads). */
@@ -491,19 +491,6 @@ class ReplicasIT extends IntegrationTest {
         } catch (IOException e) {
             return false; // no upload yet
         }
-    }
-
-    /** The tags of a quarantine repository, the registry's word (none when it holds no manifest by tag). */
-    private List<String> quarantineTags(String repository) {
-        Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + repository
-                + "/tags/list")).GET());
-        if (tags.status() == 404) {
-            return List.of();
-        }
-        assertThat(tags.status()).as(tags.body()).isEqualTo(200);
-        List<String> out = new ArrayList<>();
-        read(tags).path("tags").forEach(t -> out.add(t.asString()));
-        return out;
     }
 
     // ---- helpers ------------------------------------------------------------------------------------------------

@@ -387,6 +387,19 @@ public abstract class IntegrationTest {
         return r.status() == 200 && digest != null ? digest : "none: HTTP " + r.status();
     }
 
+    /** The tags of {@code repository}, the registry's word (none when it holds no manifest by tag, or is unknown). */
+    protected List<String> registryTags(String repository) {
+        Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + repository
+                + "/tags/list")).GET());
+        if (tags.status() == 404) {
+            return List.of();
+        }
+        assertThat(tags.status()).as(tags.body()).isEqualTo(200);
+        List<String> out = new java.util.ArrayList<>();
+        read(tags).path("tags").forEach(t -> out.add(t.asString()));
+        return out;
+    }
+
     /**
      * What the daemon at {@code socket} (a unix socket path) lists with the gateway's label {@code
      * io.buildgateway.build-id=<buildId>}, as JSON: {@code images}, or {@code containers} (stopped ones too).
