@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
@@ -52,7 +51,6 @@ final class QuarantinePush {
 
     /** The tag of an image in its run's quarantine repository (the repository alone names the build and run). */
     static final String QUARANTINE_TAG = "checking";
-
 
     private final BuildHosts hosts;
     private final String registry;

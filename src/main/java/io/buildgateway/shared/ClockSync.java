@@ -10,9 +10,10 @@ import org.springframework.context.event.EventListener;
 
 /**
  * Keeps the {@link DatabaseClock} measured: once when the gateway starts, then every
- * {@code gateway.clock.sync-interval} while the application runs (every 2 s until a first measurement succeeds). Metrics: {@code gateway.clock.offset}
- * (seconds, the database's time minus this host's clock) and {@code gateway.clock.since-sync} (seconds since the last
- * measurement). An interval of zero measures nothing: the gateway then reads this host's clock as it is.
+ * {@code gateway.clock.sync-interval} while the application runs (every 2 s until a first measurement succeeds).
+ * Metrics: {@code gateway.clock.offset} (seconds, the database's time minus this host's clock) and
+ * {@code gateway.clock.since-sync} (seconds since the last measurement). An interval of zero measures nothing: the
+ * gateway then reads this host's clock as it is.
  */
 final class ClockSync implements PeriodicTasks.Owner {
 
@@ -42,8 +43,10 @@ final class ClockSync implements PeriodicTasks.Owner {
         Gauge.builder("gateway.clock.offset", clock, c -> c.offset().toNanos() / 1e9)
                 .description("the database's time minus this host's clock, as last measured")
                 .baseUnit("seconds").register(meters);
-        Gauge.builder("gateway.clock.since-sync", clock, c -> c.sinceSync() == null ? Double.NaN
-                : c.sinceSync().toNanos() / 1e9)
+        Gauge.builder("gateway.clock.since-sync", clock, c -> {
+            Duration since = c.sinceSync();
+            return since == null ? Double.NaN : since.toNanos() / 1e9;
+        })
                 .description("how long ago the database's time was last measured (NaN: never)")
                 .baseUnit("seconds").register(meters);
     }

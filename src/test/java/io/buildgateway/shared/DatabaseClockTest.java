@@ -29,22 +29,27 @@ class DatabaseClockTest {
             return EPOCH.plusNanos(nanos);
         }
 
-        final Clock host = new Clock() {
-            @Override
-            public Instant instant() {
-                return now().plus(hostSkew);
-            }
+        final Clock host = hostClock(ZoneOffset.UTC);
 
-            @Override
-            public ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
+        /** The host's wall clock, in {@code zone}. */
+        Clock hostClock(ZoneId zone) {
+            return new Clock() {
+                @Override
+                public Instant instant() {
+                    return now().plus(hostSkew);
+                }
 
-            @Override
-            public Clock withZone(ZoneId zone) {
-                throw new UnsupportedOperationException();
-            }
-        };
+                @Override
+                public ZoneId getZone() {
+                    return zone;
+                }
+
+                @Override
+                public Clock withZone(ZoneId other) {
+                    return hostClock(other);
+                }
+            };
+        }
 
         /** The database answering in the middle of a round trip of {@code trip}. */
         Instant answer(Duration trip) {
