@@ -240,11 +240,40 @@ class Build implements Persistable<UUID> {
 
     /** As {@link #expire(Instant)}, with a reason that says more (why it was not re-queued). */
     void expire(Instant now, String reason) {
+        expire(now, reason, null);
+    }
+
+    /**
+     * As {@link #expire(Instant, String)} by the replica that took the lapsed lease over to recover the build
+     * ({@link #takeOver}): its own lease does not stop it.
+     */
+    void expire(Instant now, String reason, String recoverer) {
         require("expire", BuildStatus.RUNNING);
-        if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
-            throw new IllegalTransition(id, status, "expire while its lease runs until " + leaseExpiresAt);
-        }
+        requireLapsedOrHeldBy("expire", now, recoverer);
         end(BuildStatus.FAILED, reason, now);
+    }
+
+    /**
+     * A replica takes over the lapsed lease of a running build to recover it (its replica was lost): the build stays
+     * RUNNING under a lease of the recovering replica's, so that the lost replica, should it come back, finds its
+     * lease gone and stops, and no other replica recovers the build at the same time, while the recovering replica
+     * asks the registry and the host what the lost run left, outside any transaction. It then re-queues or expires
+     * the build ({@link #requeue(Instant, String)}, {@link #expire(Instant, String, String)}); should it die first,
+     * its own lease lapses and another replica takes the build over. Refused while the lease runs.
+     */
+    void takeOver(String recoverer, Instant now, Duration lease) {
+        require("take over", BuildStatus.RUNNING);
+        requireLapsedOrHeldBy("take over", now, null);
+        leaseOwner = recoverer;
+        leaseExpiresAt = now.plus(lease);
+    }
+
+    /** A transition of a lost build: refused while a lease runs, unless the recovering replica holds it. */
+    private void requireLapsedOrHeldBy(String transition, Instant now, String recoverer) {
+        if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)
+                && (recoverer == null || !recoverer.equals(leaseOwner))) {
+            throw new IllegalTransition(id, status, transition + " while its lease runs until " + leaseExpiresAt);
+        }
     }
 
     /**
@@ -253,10 +282,13 @@ class Build implements Persistable<UUID> {
      * while the lease runs, and for a build that already had its second attempt: that one is expired instead.
      */
     void requeue(Instant now) {
+        requeue(now, null);
+    }
+
+    /** As {@link #requeue(Instant)} by the replica that took the lapsed lease over ({@link #takeOver}). */
+    void requeue(Instant now, String recoverer) {
         require("requeue", BuildStatus.RUNNING);
-        if (leaseExpiresAt != null && !leaseExpiresAt.isBefore(now)) {
-            throw new IllegalTransition(id, status, "requeue while its lease runs until " + leaseExpiresAt);
-        }
+        requireLapsedOrHeldBy("requeue", now, recoverer);
         if (attempts >= MAX_ATTEMPTS) {
             throw new IllegalTransition(id, status, "requeue after " + attempts + " attempts");
         }

@@ -35,6 +35,7 @@ class BuildTransitionsTest {
         FINISH_CANCELLED(b -> b.finish(BuildStatus.CANCELLED, "cancelled by alice", LAPSED)),
         EXPIRE(b -> b.expire(LAPSED)),
         REQUEUE(b -> b.requeue(LAPSED)),
+        TAKE_OVER(b -> b.takeOver("replica-b/recovery", LAPSED, LEASE)),
         CANCEL(b -> b.cancel("alice", LAPSED));
 
         final Consumer<Build> apply;
@@ -58,6 +59,7 @@ class BuildTransitionsTest {
                     Transition.FINISH_CANCELLED, BuildStatus.CANCELLED,
                     Transition.EXPIRE, BuildStatus.FAILED,
                     Transition.REQUEUE, BuildStatus.QUEUED,
+                    Transition.TAKE_OVER, BuildStatus.RUNNING,
                     Transition.CANCEL, BuildStatus.RUNNING),
             BuildStatus.SUCCEEDED, Map.of(),
             BuildStatus.FAILED, Map.of(),
@@ -211,6 +213,58 @@ class BuildTransitionsTest {
         b.expire(lapsedAgain, Build.LEASE_EXPIRED + "; not re-queued: its second attempt");
         assertThat(b.status()).isEqualTo(BuildStatus.FAILED);
         assertThat(b.failureReason).startsWith("replica lost");
+    }
+
+    /**
+     * The lease recovery takes a lapsed lease over before it asks the registry and the host: the lost owner's lease
+     * is gone, no one else may take it while the recovery's runs, and only the recovery may then decide the build.
+     */
+    @Test
+    void takeOverHoldsALapsedLeaseForTheRecoveryAloneWhichThenDecides() {
+        Build b = in(BuildStatus.RUNNING);
+        assertThatThrownBy(() -> b.takeOver("replica-b/recovery", T0.plus(LEASE), LEASE))
+                .isInstanceOf(Build.IllegalTransition.class).hasMessageContaining("take over while its lease runs");
+        assertThat(b.leaseOwner).isEqualTo("replica-a");
+
+        b.takeOver("replica-b/recovery", LAPSED, LEASE);
+        assertThat(b.status()).isEqualTo(BuildStatus.RUNNING);
+        assertThat(b.leaseOwner).isEqualTo("replica-b/recovery");
+        assertThat(b.leaseExpiresAt).isEqualTo(LAPSED.plus(LEASE));
+        assertThat(b.attempts).as("a take-over is no attempt").isEqualTo(1);
+        assertThat(b.host).isEqualTo("host1");
+
+        Instant during = LAPSED.plusSeconds(5);
+        List<Object> held = snapshot(b);
+        for (Consumer<Build> other : List.<Consumer<Build>>of(
+                x -> x.takeOver("replica-c/recovery", during, LEASE),
+                x -> x.requeue(during),
+                x -> x.expire(during),
+                x -> x.requeue(during, "replica-c/recovery"),
+                x -> x.expire(during, "replica lost", "replica-c/recovery"))) {
+            assertThatThrownBy(() -> other.accept(b)).isInstanceOf(Build.IllegalTransition.class)
+                    .hasMessageContaining("while its lease runs until " + LAPSED.plus(LEASE));
+            assertThat(snapshot(b)).isEqualTo(held);
+        }
+
+        Build requeued = in(BuildStatus.RUNNING);
+        requeued.takeOver("replica-b/recovery", LAPSED, LEASE);
+        requeued.requeue(during, "replica-b/recovery");
+        assertThat(requeued.status()).isEqualTo(BuildStatus.QUEUED);
+        assertThat(requeued.attempts).isEqualTo(2);
+        assertThat(requeued.leaseOwner).isNull();
+
+        b.expire(during, Build.LEASE_EXPIRED + "; not re-queued: it had been asked to cancel", "replica-b/recovery");
+        assertThat(b.status()).isEqualTo(BuildStatus.FAILED);
+        assertThat(b.leaseOwner).isNull();
+
+        // A recovery that died: its own lease lapses, and another replica takes the build over.
+        Build orphan = in(BuildStatus.RUNNING);
+        orphan.takeOver("replica-b/recovery", LAPSED, LEASE);
+        Instant recoveryLapsed = LAPSED.plus(LEASE).plusMillis(1);
+        orphan.takeOver("replica-c/recovery", recoveryLapsed, LEASE);
+        assertThat(orphan.leaseOwner).isEqualTo("replica-c/recovery");
+        assertThatThrownBy(() -> orphan.requeue(recoveryLapsed.plusSeconds(1), "replica-b/recovery"))
+                .isInstanceOf(Build.IllegalTransition.class);
     }
 
     @Test
