@@ -66,12 +66,18 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final Path contexts;
     /** This replica's lease owner name: {@code gateway.replica-name} (the pod's name, say) and a random suffix. */
     private final String replica;
+    /**
+     * The lease owner name of this replica's lease recovery ({@link Build#takeOver}): not the workers' name, so that a
+     * run of this very replica whose lease lapsed (a pause longer than the lease) finds its lease gone and stops.
+     */
+    private final String recoverer;
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
     /**
-     * Renews the leases of this replica's running builds, each every second: threads of their own, so that no slow
-     * work of the loop (the lease recovery asks the registry, inside its transaction, whether a lost build's image
-     * reached it) can delay a renewal until another replica takes a healthy build for lost.
+     * Renews the leases of this replica's running builds, each every second, and of the lost builds its recovery
+     * holds: threads of their own, so that no slow work of the loop (the lease recovery asks the registry whether a
+     * lost build's image reached it, and the host to clean up) can delay a renewal until another replica takes a
+     * healthy build for lost.
      */
     private final ScheduledExecutorService heartbeats = Executors.newScheduledThreadPool(2,
             io.buildgateway.shared.DaemonThreads.named("lease-heartbeat"));
@@ -97,7 +103,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
             io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
             @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
-        this.replica = (replicaName.isBlank() ? "replica" : replicaName) + "-" + UUID.randomUUID();
+        // At most 150 characters of the name are kept: the lease owner column holds 200 (V18) with the suffixes.
+        String name = replicaName.isBlank() ? "replica" : replicaName.strip();
+        this.replica = name.substring(0, Math.min(name.length(), 150)) + "-" + UUID.randomUUID();
+        this.recoverer = replica + "/recovery";
         this.phases = phases;
         this.registry = registry;
         this.remoteAdds = remoteAdds;
@@ -586,65 +595,139 @@ class BuildDispatcher implements PeriodicTasks.Owner {
 
     /**
      * Decides the builds whose lease lapsed (their replica was lost: killed, partitioned from the database, or paused
-     * longer than the lease). A build is re-queued once when that is safe: not asked to cancel, on its first attempt,
-     * and nothing of it in the registry (its tag does not carry its build id). Otherwise it fails, "replica lost",
-     * with why it was not re-queued. Either way what it left on its host is removed by its label first (the daemon
-     * stopped the build when the lost replica's connection closed). Audited; a line in the build's log.
+     * longer than the lease), one at a time, until none is left. A build is re-queued once when that is safe: not
+     * asked to cancel, on its first attempt, and nothing of it in the registry (its tag does not carry its build id).
+     * Otherwise it fails, "replica lost", with why it was not re-queued. Either way what it left on its host is
+     * removed by its label first (the daemon stopped the build when the lost replica's connection closed). Audited; a
+     * line in the build's log.
+     *
+     * <p>In three steps, so that no remote call runs inside a transaction: the build is taken over under a lease of
+     * this replica's recovery ({@link Build#takeOver}, committed at once); the registry and the host are asked with
+     * no row locked and no connection held, while that lease is renewed; the decision is a short transaction of its
+     * own, taken only while the lease is still the recovery's. A registry or a daemon that hangs delays only this
+     * one build's decision (every call has its own timeout): a cancel of the build, the other replicas' recovery of
+     * other builds and this replica's dispatch go on meanwhile.
      */
     private void recoverSafely() {
-        List<String> lostRuns = new ArrayList<>();
+        while (!Thread.currentThread().isInterrupted()) {
+            LostRun lost;
+            try {
+                lost = tx.execute(s -> takeOverNext());
+            } catch (RuntimeException e) {
+                log.warn("lease recovery failed; will retry: {}", summary(e));
+                return;
+            }
+            if (lost == null) {
+                return;
+            }
+            recover(lost);
+        }
+    }
+
+    /** What the recovery knew of a lost build when it took the build over. */
+    private record LostRun(UUID id, String owner, String host, String image, String tag, int attempts) {
+    }
+
+    /** Takes over the longest lapsed lease of a running build, if there is one (inside a transaction). */
+    private LostRun takeOverNext() {
+        Instant now = builds.databaseNow();
+        Build b = builds.nextExpiredLease(now).orElse(null);
+        if (b == null) {
+            return null;
+        }
+        LostRun lost = new LostRun(b.id, String.valueOf(b.leaseOwner), b.host, b.image, b.tag, b.attempts);
+        b.takeOver(recoverer, now, properties.lease());
+        return lost;
+    }
+
+    private void recover(LostRun lost) {
+        ScheduledFuture<?> renewal;
         try {
-            tx.executeWithoutResult(s -> {
-                lostRuns.clear();
-                Instant now = builds.databaseNow();
-                for (Build b : builds.expiredLeases(now)) {
-                    String owner = String.valueOf(b.leaseOwner);
-                    String host = b.host;
-                    String notRequeued = notRequeued(b);
-                    if (!hosts.quarantine().isEmpty()) {
-                        lostRuns.add(QuarantinePush.quarantineOf(hosts.quarantine(), b.id.toString(), b.attempts));
-                    }
-                    if (host != null) {
-                        int removed = hosts.cleanBuild(host, b.id.toString());
-                        if (removed > 0) {
-                            log.info("build {}: removed {} leftover(s) of its lost run from {}", b.id, removed, host);
-                        }
-                    }
-                    if (notRequeued == null) {
-                        int attempt = b.attempts + 1;
-                        b.requeue(now);
-                        Map<String, Object> details = new LinkedHashMap<>();
-                        details.put("reason", "replica lost");
-                        details.put("leaseOwner", owner);
-                        details.put("host", host);
-                        details.put("attempt", attempt);
-                        events.publishEvent(new AuditRecord("build.requeued", "build/" + b.id, Outcome.SUCCESS,
-                                details, RequestInfo.system()));
-                        logs.append(b.id, "Replica lost: the gateway replica running this build on " + host
-                                + " stopped renewing its lease; nothing of it reached the registry, so it is"
-                                + " queued again (attempt " + attempt + " of " + Build.MAX_ATTEMPTS + ")\n");
-                        meters.counter("gateway.builds.requeued", "team", b.team).increment();
-                    } else {
-                        b.expire(now, Build.LEASE_EXPIRED + "; " + notRequeued);
-                        events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
-                                Map.of("reason", b.failureReason, "leaseOwner", owner), RequestInfo.system()));
-                        logs.append(b.id, "Failed: " + b.failureReason + "\n");
-                    }
-                }
-            });
-        } catch (RuntimeException e) {
-            log.warn("lease recovery failed; will retry", e);
+            renewal = heartbeats.scheduleWithFixedDelay(() -> renewRecovery(lost), 1, 1, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException stopping) {
+            // The gateway is stopping: the recovery's lease lapses and another replica takes the build over.
+            log.debug("the gateway is stopping: build {} is left to the next recovery", lost.id());
             return;
         }
-        // What the lost runs' quarantine pushes left in the registry (the lost replica could not discard it): deleted
+        String notRequeued;
+        try {
+            notRequeued = notRequeued(lost);
+            if (lost.host() != null) {
+                int removed = hosts.cleanBuild(lost.host(), lost.id().toString());
+                if (removed > 0) {
+                    log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed,
+                            lost.host());
+                }
+            }
+        } finally {
+            renewal.cancel(false);
+        }
+        Boolean decided;
+        try {
+            decided = tx.execute(s -> decide(lost, notRequeued));
+        } catch (RuntimeException e) {
+            // The build stays under the recovery's lease, which lapses: then it is taken over and decided again.
+            log.warn("build {}: the decision on its lost run failed; it is recovered again once the lease of this"
+                    + " recovery lapses: {}", lost.id(), summary(e));
+            return;
+        }
+        if (!Boolean.TRUE.equals(decided)) {
+            log.info("build {}: no longer this recovery's (its lease lapsed meanwhile); decided elsewhere", lost.id());
+            return;
+        }
+        // What the lost run's quarantine push left in the registry (the lost replica could not discard it): deleted
         // now, and once more a minute later, for a push the daemon ended on its own after its client was gone.
-        for (String quarantine : lostRuns) {
+        if (!hosts.quarantine().isEmpty()) {
+            String quarantine = QuarantinePush.quarantineOf(hosts.quarantine(), lost.id().toString(), lost.attempts());
             try {
                 discards.execute(() -> discardLostRun(quarantine, true));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not deleted", quarantine);
             }
         }
+    }
+
+    /** Renews the recovery's lease on a lost build while the registry and its host are asked. */
+    private void renewRecovery(LostRun lost) {
+        try {
+            tx.execute(s -> builds.heartbeat(lost.id(), recoverer, lost.attempts(),
+                    builds.databaseNow().plus(properties.lease())));
+        } catch (RuntimeException e) {
+            log.warn("build {}: the lease of its recovery could not be renewed: {}", lost.id(), summary(e));
+        }
+    }
+
+    /** Re-queues or expires a lost build still under this recovery's lease; false when it no longer is. */
+    private boolean decide(LostRun lost, String notRequeued) {
+        Build b = builds.lockById(lost.id()).orElse(null);
+        if (b == null || b.status() != BuildStatus.RUNNING || !recoverer.equals(b.leaseOwner)
+                || b.attempts != lost.attempts()) {
+            return false;
+        }
+        Instant now = builds.databaseNow();
+        // A cancel asked while the registry and the host were asked counts: it is read here, under the row's lock.
+        String why = b.cancelRequested ? "not re-queued: it had been asked to cancel" : notRequeued;
+        if (why == null) {
+            int attempt = b.attempts + 1;
+            b.requeue(now, recoverer);
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("reason", "replica lost");
+            details.put("leaseOwner", lost.owner());
+            details.put("host", lost.host());
+            details.put("attempt", attempt);
+            events.publishEvent(new AuditRecord("build.requeued", "build/" + b.id, Outcome.SUCCESS, details,
+                    RequestInfo.system()));
+            logs.append(b.id, "Replica lost: the gateway replica running this build on " + lost.host()
+                    + " stopped renewing its lease; nothing of it reached the registry, so it is queued again"
+                    + " (attempt " + attempt + " of " + Build.MAX_ATTEMPTS + ")\n");
+            meters.counter("gateway.builds.requeued", "team", b.team).increment();
+        } else {
+            b.expire(now, Build.LEASE_EXPIRED + "; " + why, recoverer);
+            events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
+                    Map.of("reason", b.failureReason, "leaseOwner", lost.owner()), RequestInfo.system()));
+            logs.append(b.id, "Failed: " + b.failureReason + "\n");
+        }
+        return true;
     }
 
     /** Deletes a lost run's quarantine copy; a failure leaves it unreadable to builds and teams, and is logged. */
@@ -666,18 +749,18 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
     }
 
-    /** Why a build whose replica was lost is not re-queued; null when a second attempt is safe. */
-    private String notRequeued(Build b) {
-        if (b.cancelRequested) {
-            return "not re-queued: it had been asked to cancel";
-        }
-        if (b.attempts >= Build.MAX_ATTEMPTS) {
-            return "not re-queued: this was its attempt " + b.attempts + " of " + Build.MAX_ATTEMPTS;
+    /**
+     * Why a build whose replica was lost is not re-queued, as far as its attempts and the registry tell (a cancel is
+     * read at the decision); null when a second attempt is safe.
+     */
+    private String notRequeued(LostRun b) {
+        if (b.attempts() >= Build.MAX_ATTEMPTS) {
+            return "not re-queued: this was its attempt " + b.attempts() + " of " + Build.MAX_ATTEMPTS;
         }
         try {
-            java.util.Optional<String> pushedBy = registry.label(b.image, b.tag, BuildHosts.BUILD_ID_LABEL);
-            if (pushedBy.isPresent() && pushedBy.get().equals(b.id.toString())) {
-                return "not re-queued: its image had reached the registry as " + b.image + ":" + b.tag
+            java.util.Optional<String> pushedBy = registry.label(b.image(), b.tag(), BuildHosts.BUILD_ID_LABEL);
+            if (pushedBy.isPresent() && pushedBy.get().equals(b.id().toString())) {
+                return "not re-queued: its image had reached the registry as " + b.image() + ":" + b.tag()
                         + " (unverified by a record; do not use it)";
             }
             return null;

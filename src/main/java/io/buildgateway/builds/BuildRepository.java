@@ -49,9 +49,13 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
      * Running builds whose lease lapsed, locked; one another replica is finishing or failing right now is skipped (it
      * is decided there, and seen again next round if it is still running).
      */
+    /**
+     * One running build whose lease lapsed, the longest lapsed first, locked; one another replica is deciding (locked)
+     * is passed over. The lease recovery takes them over one at a time ({@link Build#takeOver}).
+     */
     @Query(value = "select * from build where status = 'RUNNING' and lease_expires_at < :now"
-            + " for update skip locked", nativeQuery = true)
-    List<Build> expiredLeases(Instant now);
+            + " order by lease_expires_at limit 1 for update skip locked", nativeQuery = true)
+    Optional<Build> nextExpiredLease(Instant now);
 
     /**
      * The database's clock, in microseconds since the epoch: leases are set, renewed and judged by this one clock
