@@ -10,6 +10,7 @@ import io.buildgateway.policy.PolicyEvaluator;
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
 import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.RegistryUnavailable;
 import io.buildgateway.shared.RequestInfo;
 import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.SecretNames;
@@ -295,6 +296,7 @@ public class BuildSubmissions {
     record Recorded(boolean batched, Problem refused) {
     }
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BuildSubmissions.class);
     private static final org.slf4j.Logger BATCH_TIMINGS = org.slf4j.LoggerFactory.getLogger(RequestTimings.LOGGER);
 
     /** Per team, the group commit of its accepted submissions on this replica ({@link #recordQueued}). */
@@ -453,9 +455,29 @@ public class BuildSubmissions {
     private List<String> timedTriggers(String imageRef) {
         long start = RequestTimings.start();
         try {
-            return registry.onBuildTriggers(imageRef);
+            return triggers(imageRef);
         } finally {
             RequestTimings.end("triggers", start);
+        }
+    }
+
+    /**
+     * The ONBUILD triggers of a base from the registry. A registry that cannot be reached (refused, timed out, 5xx)
+     * is {@link RegistryUnavailable}: the submission is refused 503 with Retry-After and nothing is recorded, rather
+     * than rejected by policy for a fault that is nobody's (bench/chaos.sh's registry outage got a 422 and a REJECTED
+     * build, "could not be read (no reason given)"). Any other failure (no such image, a digest that does not match,
+     * a config that does not read) stays a finding of the policy's, which refuses the build.
+     */
+    private List<String> triggers(String imageRef) {
+        try {
+            return registry.onBuildTriggers(imageRef);
+        } catch (java.io.UncheckedIOException e) {
+            if (e.getCause() instanceof io.buildgateway.hostpool.ImageRegistry.Unreachable unreachable) {
+                LOG.warn("the ONBUILD triggers of {} cannot be read, the submission is refused 503: {}", imageRef,
+                        unreachable.getMessage());
+                throw new RegistryUnavailable("the ONBUILD triggers of base image '" + imageRef + "'");
+            }
+            throw e;
         }
     }
 
@@ -574,7 +596,7 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own.
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files(), registry::onBuildTriggers, hosts.readsHeredocs(), null)
+                origin.team, origin.image, context.files(), this::triggers, hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString())));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(id);

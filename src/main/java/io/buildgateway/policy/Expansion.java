@@ -120,6 +120,10 @@ final class Expansion {
                         try {
                             triggers = baseTriggers.apply(stage.base());
                             triggers = triggers == null ? List.of() : triggers;
+                        } catch (io.buildgateway.shared.RegistryUnavailable outage) {
+                            // Not a finding: the registry could not be asked now, so the file cannot be judged now.
+                            // The request is refused whole (503) and nothing is recorded (issue #17).
+                            throw outage;
                         } catch (RuntimeException e) {
                             problems.add(new TriggerProblem(stage.line(), stage.base(),
                                     "the ONBUILD triggers of base image '" + stage.base() + "' could not be read ("
@@ -178,14 +182,17 @@ final class Expansion {
     }
 
     private static String reason(RuntimeException e) {
-        // The innermost message: a wrapper's (UncheckedIOException's) is its cause's class name and message, and
-        // findings never show class names.
-        Throwable root = e;
-        while (root.getCause() != null && root.getCause() != root) {
-            root = root.getCause();
+        // The innermost message there is: a wrapper's (UncheckedIOException's) is its cause's class name and
+        // message, and findings never show class names; the innermost cause may have none (a refused connection's
+        // ConnectException), and then the message around it says what happened.
+        String m = null;
+        int depth = 0;
+        for (Throwable t = e; t != null && depth < 20; t = t.getCause() == t ? null : t.getCause(), depth++) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) {
+                m = t.getMessage();
+            }
         }
-        String m = root.getMessage();
-        if (m == null || m.isBlank()) {
+        if (m == null) {
             return "no reason given";
         }
         return m.length() > 200 ? m.substring(0, 200) + "…" : m;

@@ -68,4 +68,45 @@ class RegistryDownIT extends RegistryOutages {
         assertThat(log).doesNotContain("Push to " + registryAddress() + " failed (");
         assertRecordedOnce(id, done, "payments/registry-naming", "1");
     }
+
+    /**
+     * A submission whose base's ONBUILD triggers must be read while the registry is down: 503 problem+json with
+     * Retry-After, and nothing recorded (no build row, so no REJECTED build in the team's history); the refusal is
+     * audited. Before (bench/chaos.sh, 2026-12-06) it was rejected by policy, 422, "could not be read (no reason
+     * given)", a REJECTED build. Once the registry is back the same base is judged again: a tag the registry does not
+     * have stays a finding of the policy's (422), as any answer of the registry's own does.
+     */
+    @Test
+    void aSubmissionThatCannotReadItsBaseWhileTheRegistryIsDownIs503AndRecordsNothing() throws Exception {
+        String token = builder("payments");
+        // A tag no submission has asked about: its triggers are in no cache, so the registry is asked.
+        String base = registryAddress() + "/base/busybox:unread-" + java.util.UUID.randomUUID().toString()
+                .substring(0, 8);
+        byte[] context = io.buildgateway.support.Tars.dockerfile("FROM " + base + "\nUSER 65534\n");
+
+        Restartable tokenRegistry = tokenRegistry();
+        Restartable openRegistry = openRegistry();
+        Response refused;
+        try {
+            openRegistry.stop("TERM", Duration.ofSeconds(20));
+            refused = submit(token, "image=payments/registry-unread&tag=1", context);
+        } finally {
+            startAgain(tokenRegistry, openRegistry);
+        }
+        assertThat(refused.status()).as(refused.body()).isEqualTo(503);
+        assertThat(refused.header("Content-Type")).startsWith("application/problem+json");
+        assertThat(refused.header("Retry-After")).isEqualTo("10");
+        JsonNode problem = read(refused);
+        assertThat(problem.path("type").asString()).endsWith("/registry-unavailable");
+        assertThat(problem.path("detail").asString()).contains("'" + base + "'")
+                .contains("nothing of this request was recorded").doesNotContain("Exception");
+        assertThat(problem.has("buildId")).isFalse();
+        assertThat(count("select count(*) from build where image = 'payments/registry-unread'")).isZero();
+        assertThat(count("select count(*) from audit_event where action = 'http.refused' and outcome = 'FAILED'"
+                + " and details like '%registry-unavailable%' and details like ?", "%" + base + "%")).isEqualTo(1);
+
+        Response judged = submit(token, "image=payments/registry-unread&tag=2", context);
+        assertThat(judged.status()).as(judged.body()).isEqualTo(422);
+        assertThat(judged.body()).contains("base-image-triggers").contains("has no image");
+    }
 }

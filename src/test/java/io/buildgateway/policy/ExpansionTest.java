@@ -1,7 +1,9 @@
 package io.buildgateway.policy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.buildgateway.shared.RegistryUnavailable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -200,6 +202,33 @@ class ExpansionTest {
         assertThat(errorRules(eval(BASE + "USER 1\n", ref -> List.of("NOTAKEYWORD x"))))
                 .containsExactly("base-image-triggers");
         assertThat(eval(BASE + "USER 1\n", ref -> null).passed()).isTrue();
+
+        // A wrapper without a message of its own around one with a message: the message, not "no reason given".
+        e = eval(BASE + "USER 1\n", ref -> {
+            throw new java.io.UncheckedIOException(new java.io.IOException("the registry at 127.0.0.1:5000 cannot"
+                    + " be reached (ConnectException)", new java.net.ConnectException()));
+        });
+        assertThat(errors(e)).singleElement().satisfies(f -> assertThat(f.message())
+                .contains("(the registry at 127.0.0.1:5000 cannot be reached (ConnectException))")
+                .doesNotContain("no reason given"));
+    }
+
+    /**
+     * A registry that cannot be reached now is no finding: the file cannot be judged now, so the evaluation fails
+     * whole with the 503 the submission answers, and nothing is recorded (issue #17; the caller translates its
+     * registry's outage into {@link RegistryUnavailable}).
+     */
+    @Test
+    void aRegistryThatCannotBeReachedNowRefusesTheEvaluationInsteadOfAFinding() {
+        assertThatThrownBy(() -> eval(BASE + "USER 1\n", ref -> {
+            throw new RegistryUnavailable("the ONBUILD triggers of base image '" + ref + "'");
+        })).isInstanceOf(RegistryUnavailable.class).satisfies(t -> {
+            RegistryUnavailable outage = (RegistryUnavailable) t;
+            assertThat(outage.status()).isEqualTo(503);
+            assertThat(outage.typeName()).isEqualTo("registry-unavailable");
+            assertThat(outage.properties()).containsEntry("retryAfterSeconds", RegistryUnavailable.RETRY_AFTER_SECONDS);
+            assertThat(outage.detail()).contains("base image 'reg.local/base/").contains("nothing of this request");
+        });
     }
 
     // ---- smaller --------------------------------------------------------------------------------------------------

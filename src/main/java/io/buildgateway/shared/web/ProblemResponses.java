@@ -107,14 +107,23 @@ public class ProblemResponses {
     }
 
     /**
-     * Every refused request (4xx) is an audit event: who tried what, from where, and why it was refused; a refusal
+     * The 5xx the gateway answers on purpose, refusing a request that changed nothing because a part it needs is
+     * unavailable: audited as refusals (outcome FAILED) since 2026-12-06. Not {@code database-unavailable} (the trail
+     * is in that database) nor an unexpected failure (logged with its stack trace).
+     */
+    private static final java.util.Set<String> AUDITED_5XX = java.util.Set.of("registry-unavailable",
+            "insufficient-storage");
+
+    /**
+     * Every refused request (4xx, and the 5xx of {@link #AUDITED_5XX}) is an audit event: who tried what, from where,
+     * and why it was refused. A refusal
      * that changes nothing and that floods repeat ({@link Problem#summarisedInAudit()}) is counted in a per-second
      * summary event instead ({@link RefusalSummaries}). Refusals are also counted per source
      * ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not audited one by one but in the
      * window's {@code request.rate-limited} row.
      */
     public void audit(Problem problem, HttpServletRequest request) {
-        if (problem.status() < 400 || problem.status() >= 500
+        if (problem.status() < 400 || problem.status() >= 500 && !AUDITED_5XX.contains(problem.typeName())
                 || Boolean.TRUE.equals(request.getAttribute(REHEARSAL))) {
             return;
         }
@@ -127,7 +136,8 @@ public class ProblemResponses {
             return;
         }
         AuditRecord.Outcome outcome = problem.status() == 401 || problem.status() == 403
-                ? AuditRecord.Outcome.DENIED : AuditRecord.Outcome.REJECTED;
+                ? AuditRecord.Outcome.DENIED : problem.status() >= 500 ? AuditRecord.Outcome.FAILED
+                : AuditRecord.Outcome.REJECTED;
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("method", request.getMethod());
         details.put("status", problem.status());

@@ -1,0 +1,22 @@
+package io.buildgateway.shared;
+
+/**
+ * The gateway's registry cannot be reached right now (refused, timed out, or answering 5xx) while a request needs an
+ * answer from it to be judged: the ONBUILD triggers of a base image, which the policy must see before a build is
+ * accepted (issue #17, the registry down). Not a policy rejection and no fault of the request: 503 with
+ * {@code Retry-After}, and nothing of the request recorded (no build row, no rejection in the team's history), as
+ * when the database is away ({@link DatabaseUnavailable}). The refusal itself is audited ({@code http.refused}).
+ * Carries no cause: the reason is logged where the registry was asked, never shown to the client.
+ */
+public final class RegistryUnavailable extends Problem {
+
+    /** How long a client should wait before trying again: a registry restart, or one retry of a push's backoff. */
+    public static final long RETRY_AFTER_SECONDS = 10;
+
+    /** {@code what}: what was to be read from the registry, as the detail names it. */
+    public RegistryUnavailable(String what) {
+        super(503, "registry-unavailable", "Service unavailable", "the gateway's registry cannot be reached right now"
+                + " to read " + what + "; nothing of this request was recorded; retry after the time in Retry-After");
+        with("retryAfterSeconds", RETRY_AFTER_SECONDS);
+    }
+}
