@@ -29,12 +29,7 @@ import java.util.Set;
 public class EngineFloor {
 
     public static void main(String[] args) throws Exception {
-        List<String> files = new ArrayList<>();
-        try (var list = Files.list(Path.of(args[0]))) {
-            for (Path p : list.filter(p -> p.toString().endsWith(".Dockerfile")).sorted().toList()) {
-                files.add(Files.readString(p));
-            }
-        }
+        List<String> files = corpus(Path.of(args[0]));
         PolicyDocument doc = PolicyStore.load(Path.of(args[1]), List.of());
         int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 8;
         double slice = args.length > 3 ? Double.parseDouble(args[3]) : 2;
@@ -98,7 +93,18 @@ public class EngineFloor {
         }
     }
 
-    private static double median(double[] values) {
+    /** The corpus's Dockerfiles, in name order (also RulesWarm's). */
+    static List<String> corpus(Path folder) throws java.io.IOException {
+        List<String> files = new ArrayList<>();
+        try (var list = Files.list(folder)) {
+            for (Path p : list.filter(p -> p.toString().endsWith(".Dockerfile")).sorted().toList()) {
+                files.add(Files.readString(p));
+            }
+        }
+        return files;
+    }
+
+    static double median(double[] values) {
         double[] sorted = values.clone();
         Arrays.sort(sorted);
         return sorted[sorted.length / 2];
