@@ -162,6 +162,7 @@ fault_disk_full() {
 echo "chaos: faults [$FAULTS], outage ${OUTAGE}s, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for f in $FAULTS; do "fault_${f//-/_}"; done
 line clock-skew "not injectable into a running JVM" "SkewedReplicaFullStoreIT (every replica reads the database's time; one 10 min ahead)" "-"
+failed_hooks=0
 for hook in bench/chaos.d/*.sh; do
   [ -x "$hook" ] || continue
   ok=1
@@ -169,9 +170,16 @@ for hook in bench/chaos.d/*.sh; do
   cat "$CHAOS_STATE/hook.err" >&2 # what it said, as before; its last line names a failure
   if [ "$ok" = 0 ]; then
     line "$(basename "$hook" .sh)" "hook failed: $(tail -1 "$CHAOS_STATE/hook.err" | cut -c1-120)" "-" "unknown"
+    failed_hooks=$((failed_hooks + 1))
   fi
 done
 wait "$LOAD_PID" || true
 LOAD_PID=""
 echo "--- the load during the faults (bench/load.sh) ---"
 sed -n '/clients \/ builds/,$p' "$CHAOS_STATE/chaos-load.log"
+# The load's RESULT judges the load's builds only: a fault hook that failed decided nothing about its own fault, so
+# the run as a whole is not a pass (2026-12-06: a hook edited while it ran failed, and the run still said "RESULT ok").
+if [ "$failed_hooks" -gt 0 ]; then
+  echo "CHAOS INCOMPLETE: $failed_hooks fault hook(s) failed; their faults were not judged"
+  exit 1
+fi

@@ -22,7 +22,9 @@ kill -0 "$pid"
 # reported as such, not as a loss: nothing was killed.
 TOKEN=$(probe_token replica)
 probes=()
-on_b() { [ "$(sql "select count(*) from build where status = 'RUNNING' and lease_owner like 'load-b-%'")" -gt 0 ]; }
+# A build of replica B's own run (not one B's lease recovery holds: owner "<replica>/recovery/<suffix>").
+OWN_RUN="lease_owner like 'load-b-%' and lease_owner not like '%/recovery/%'"
+on_b() { [ "$(sql "select count(*) from build where status = 'RUNNING' and $OWN_RUN")" -gt 0 ]; }
 n=0
 until on_b; do
   if [ "$n" -ge "${CHAOS_REPLICA_PROBES:-12}" ]; then
@@ -36,7 +38,7 @@ until on_b; do
   [ -n "$id" ] && probes+=("$id")
   wait_for 15 on_b && break
 done
-mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and lease_owner like 'load-b-%'")
+mapfile -t victims < <(sql "select id from build where status = 'RUNNING' and $OWN_RUN")
 
 # Its command line, environment and folder, to start it again as it was.
 cp "/proc/$pid/environ" "$CHAOS_STATE/replica-b.environ" # NUL-separated: values may hold newlines (BENCH_HOSTS_YAML)
@@ -46,9 +48,10 @@ kill -9 "$pid"
 t0=$(date +%s)
 while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
 
-# Decided: no victim is RUNNING under the dead replica's lease any more.
+# Decided: no victim is RUNNING under the dead replica's lease any more, nor under a lease recovery's (which holds a
+# lost build while it asks the registry and the host, before it re-queues or fails it).
 ids=$(in_list "${victims[@]}")
-decided() { [ "$(sql "select count(*) from build where id in ($ids) and status = 'RUNNING' and lease_owner like 'load-b-%'")" = 0 ]; }
+decided() { [ "$(sql "select count(*) from build where id in ($ids) and status = 'RUNNING' and (lease_owner like 'load-b-%' or lease_owner like '%/recovery/%')")" = 0 ]; }
 if wait_for 300 decided; then took="$(( $(date +%s) - t0 ))s"; else took="NOT within 300 s"; fi
 
 # Started again: the same java command, environment and folder (its port, token and database as before).

@@ -98,6 +98,12 @@ class Build implements Persistable<UUID> {
     String leaseOwner;
     @Column(name = "lease_expires_at")
     Instant leaseExpiresAt;
+    /**
+     * While a replica's lease recovery holds the build ({@link #takeOver}): the owner whose lease lapsed, kept when
+     * a recovery that died is taken over in turn, so that the decision names the replica that was lost (V18).
+     */
+    @Column(name = "lost_lease_owner")
+    String lostLeaseOwner;
     @Column(name = "userns_remap")
     Boolean usernsRemap;
     @Column(name = "network_mode")
@@ -149,6 +155,9 @@ class Build implements Persistable<UUID> {
     /** The failure reason of a build whose replica stopped. */
     static final String LEASE_EXPIRED = "replica lost: the gateway replica running this build stopped renewing its"
             + " lease";
+
+    /** How the lease owner names of a replica's lease recovery go on from the replica's own ({@link #takeOver}). */
+    static final String RECOVERY = "/recovery";
 
     /** The most attempts a build gets: its first, and one more after its replica was lost (when that is safe). */
     static final int MAX_ATTEMPTS = 2;
@@ -264,6 +273,9 @@ class Build implements Persistable<UUID> {
     void takeOver(String recoverer, Instant now, Duration lease) {
         require("take over", BuildStatus.RUNNING);
         requireLapsedOrHeldBy("take over", now, null);
+        if (lostLeaseOwner == null) {
+            lostLeaseOwner = leaseOwner;
+        }
         leaseOwner = recoverer;
         leaseExpiresAt = now.plus(lease);
     }
@@ -299,6 +311,7 @@ class Build implements Persistable<UUID> {
         startedAt = null;
         leaseOwner = null;
         leaseExpiresAt = null;
+        lostLeaseOwner = null;
     }
 
     /** A running build ends: its outcome and time recorded, its phase and lease released. */
@@ -309,6 +322,7 @@ class Build implements Persistable<UUID> {
         failureReason = reason;
         leaseOwner = null;
         leaseExpiresAt = null;
+        lostLeaseOwner = null;
     }
 
     /**

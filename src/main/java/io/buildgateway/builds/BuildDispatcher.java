@@ -67,8 +67,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     /** This replica's lease owner name: {@code gateway.replica-name} (the pod's name, say) and a random suffix. */
     private final String replica;
     /**
-     * The lease owner name of this replica's lease recovery ({@link Build#takeOver}): not the workers' name, so that a
-     * run of this very replica whose lease lapsed (a pause longer than the lease) finds its lease gone and stops.
+     * The start of the lease owner names of this replica's lease recovery ({@link Build#takeOver}; each take-over
+     * adds a suffix of its own): not the workers' name, so that a run of this very replica whose lease lapsed (a
+     * pause longer than the lease) finds its lease gone and stops. Other code tells a recovery's lease by
+     * {@link Build#RECOVERY}.
      */
     private final String recoverer;
     private final ExecutorService workers;
@@ -103,10 +105,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
             io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
             @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
-        // At most 150 characters of the name are kept: the lease owner column holds 200 (V18) with the suffixes.
+        // At most 140 characters of the name are kept: the lease owner column holds 200 (V18) with the suffixes
+        // (the random one, and a recovery's "/recovery/<8 hex>").
         String name = replicaName.isBlank() ? "replica" : replicaName.strip();
-        this.replica = name.substring(0, Math.min(name.length(), 150)) + "-" + UUID.randomUUID();
-        this.recoverer = replica + "/recovery";
+        this.replica = name.substring(0, Math.min(name.length(), 140)) + "-" + UUID.randomUUID();
+        this.recoverer = replica + Build.RECOVERY;
         this.phases = phases;
         this.registry = registry;
         this.remoteAdds = remoteAdds;
@@ -349,7 +352,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // SUCCEEDED, so its line follows the final one.
         output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
         try {
-            finish(id, outcome, output, redactor);
+            finish(id, attempt, outcome, output, redactor);
         } finally {
             egressRecords.remove(id);
             logs.wake(id); // final now: its follows end without waiting for their next poll
@@ -458,14 +461,14 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      */
     static final Duration RECORD_RETRY = Duration.ofMinutes(10);
 
-    private void finish(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+    private void finish(UUID id, int attempt, BuildOutcome outcome, java.util.function.Consumer<String> output,
             BuildArgRedactor redactor) {
         long giveUp = System.nanoTime() + RECORD_RETRY.toNanos();
         long backoffMillis = 500;
         boolean said = false;
         while (true) {
             try {
-                finishOnce(id, outcome, output, redactor, !said);
+                finishOnce(id, attempt, outcome, output, redactor, !said);
                 return;
             } catch (RuntimeException e) {
                 if (!io.buildgateway.shared.DatabaseUnavailable.is(e) || System.nanoTime() > giveUp) {
@@ -489,10 +492,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
     }
 
-    private void finishOnce(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+    private void finishOnce(UUID id, int attempt, BuildOutcome outcome, java.util.function.Consumer<String> output,
             BuildArgRedactor redactor, boolean firstAttempt) {
         try {
-            record(id, outcome, output, redactor, firstAttempt);
+            record(id, attempt, outcome, output, redactor, firstAttempt);
         } catch (Build.IllegalTransition ended) {
             // Another replica failed the build while this one ran it (its lease lapsed: a pause longer than the
             // lease, or the database unreachable for the heartbeat). That decision was recorded and audited; the
@@ -500,8 +503,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             log.error("build {} ended {} on this replica but was already {} ({}); its outcome is not recorded{}", id,
                     statusOf(outcome), ended.from(), ended.getMessage(), outcome.imageRef() == null ? ""
                             : ": the image pushed as " + outcome.imageRef() + " has no record and must not be used");
-            output.accept("Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
-                    + " replace it\n");
+            output.accept(ended.from() == BuildStatus.RUNNING
+                    ? "Not recorded: this run's lease lapsed and another replica took the build over; this outcome"
+                            + " does not replace its decision\n"
+                    : "Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
+                            + " replace it\n");
         } catch (RuntimeException e) {
             if (statusOf(outcome) != BuildStatus.SUCCEEDED || io.buildgateway.shared.DatabaseUnavailable.is(e)) {
                 throw e;
@@ -509,7 +515,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             // A listener of BuildSucceeded (inventory, provenance signing) failed: nothing of the success committed.
             // The image is in the registry, but without a record or signed provenance it is not the gateway's.
             log.error("recording the pushed image of build {} failed", id, e);
-            record(id, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
+            record(id, attempt, new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null,
                     "the image was pushed as " + outcome.imageRef() + " but recording it failed ("
                             + summary(e) + "); it has no signed provenance and must not be used", outcome.run()),
                     output, redactor, true);
@@ -521,7 +527,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         return message.length() > 200 ? message.substring(0, 200) + "…" : message;
     }
 
-    private void record(UUID id, BuildOutcome outcome, java.util.function.Consumer<String> output,
+    private void record(UUID id, int attempt, BuildOutcome outcome, java.util.function.Consumer<String> output,
             BuildArgRedactor redactor, boolean writeFinalLine) {
         BuildStatus status = statusOf(outcome);
         // The daemon's error may quote a build arg's value and may span lines: redacted, on one line.
@@ -536,8 +542,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         tx.executeWithoutResult(s -> {
             Build b = builds.lockById(id).orElseThrow();
-            if (b.status() == BuildStatus.RUNNING && !replica.equals(b.leaseOwner)) {
-                // Re-queued after this replica's lease lapsed and claimed again by another: not this run's to end.
+            if (b.status() == BuildStatus.RUNNING && (!replica.equals(b.leaseOwner) || b.attempts != attempt)) {
+                // Re-queued after this replica's lease lapsed and claimed again (by another replica, or by this one
+                // as a new attempt), or held by a lease recovery: not this run's to end.
                 throw new Build.IllegalTransition(id, b.status(), "finish a run another replica holds");
             }
             b.finish(status, reason, builds.databaseNow());
@@ -609,7 +616,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      * other builds and this replica's dispatch go on meanwhile.
      */
     private void recoverSafely() {
-        while (!Thread.currentThread().isInterrupted()) {
+        // A stopping or paused context takes nothing over: what is left lapses to the next replica's recovery.
+        while (periodic.active() && !Thread.currentThread().isInterrupted()) {
             LostRun lost;
             try {
                 lost = tx.execute(s -> takeOverNext());
@@ -620,12 +628,27 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             if (lost == null) {
                 return;
             }
-            recover(lost);
+            try {
+                if (!recover(lost)) {
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // Not expected (each step handles its own failures); the lease lapses and the build is taken over
+                // again, and this replica's recovery goes on at its next check.
+                log.warn("build {}: its recovery failed; it is recovered again once the lease of this recovery lapses",
+                        lost.id(), e);
+                return;
+            }
         }
     }
 
-    /** What the recovery knew of a lost build when it took the build over. */
-    private record LostRun(UUID id, String owner, String host, String image, String tag, int attempts) {
+    /**
+     * What the recovery knew of a lost build when it took the build over: the lost owner (the replica whose lease
+     * lapsed, also when an earlier recovery of the build died: {@link Build#lostLeaseOwner}) and this take-over's own
+     * owner name.
+     */
+    private record LostRun(UUID id, String owner, String recovery, String host, String image, String tag,
+            int attempts) {
     }
 
     /** Takes over the longest lapsed lease of a running build, if there is one (inside a transaction). */
@@ -635,23 +658,33 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         if (b == null) {
             return null;
         }
-        LostRun lost = new LostRun(b.id, String.valueOf(b.leaseOwner), b.host, b.image, b.tag, b.attempts);
-        b.takeOver(recoverer, now, properties.lease());
-        return lost;
+        // A name of its own per take-over: two recoveries of one replica (a context stopped and started again while
+        // one still ran) never hold one lease between them.
+        String recovery = recoverer + "/" + UUID.randomUUID().toString().substring(0, 8);
+        b.takeOver(recovery, now, properties.lease());
+        return new LostRun(b.id, String.valueOf(b.lostLeaseOwner), recovery, b.host, b.image, b.tag, b.attempts);
     }
 
-    private void recover(LostRun lost) {
+    /** Asks, cleans up and decides one taken-over build; false when the replica is stopping (the loop ends). */
+    private boolean recover(LostRun lost) {
+        AtomicBoolean held = new AtomicBoolean(true);
         ScheduledFuture<?> renewal;
         try {
-            renewal = heartbeats.scheduleWithFixedDelay(() -> renewRecovery(lost), 1, 1, TimeUnit.SECONDS);
+            renewal = heartbeats.scheduleWithFixedDelay(() -> renewRecovery(lost, held), 1, 1, TimeUnit.SECONDS);
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
             // The gateway is stopping: the recovery's lease lapses and another replica takes the build over.
             log.debug("the gateway is stopping: build {} is left to the next recovery", lost.id());
-            return;
+            return false;
         }
         String notRequeued;
         try {
             notRequeued = notRequeued(lost);
+            // The cleanup only while the lease is still this recovery's, renewed right before it: once another
+            // replica took the build over and re-queued it, a second run on this host carries the same build-id
+            // label, and removing "the lost run's leftovers" would remove that run.
+            if (stopping() || !held.get() || !renewRecovery(lost, held)) {
+                return leaveToNextRecovery(lost);
+            }
             if (lost.host() != null) {
                 int removed = hosts.cleanBuild(lost.host(), lost.id().toString());
                 if (removed > 0) {
@@ -662,6 +695,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         } finally {
             renewal.cancel(false);
         }
+        if (stopping()) {
+            return leaveToNextRecovery(lost);
+        }
         Boolean decided;
         try {
             decided = tx.execute(s -> decide(lost, notRequeued));
@@ -669,11 +705,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             // The build stays under the recovery's lease, which lapses: then it is taken over and decided again.
             log.warn("build {}: the decision on its lost run failed; it is recovered again once the lease of this"
                     + " recovery lapses: {}", lost.id(), summary(e));
-            return;
+            return true;
         }
         if (!Boolean.TRUE.equals(decided)) {
             log.info("build {}: no longer this recovery's (its lease lapsed meanwhile); decided elsewhere", lost.id());
-            return;
+            return true;
         }
         // What the lost run's quarantine push left in the registry (the lost replica could not discard it): deleted
         // now, and once more a minute later, for a push the daemon ended on its own after its client was gone.
@@ -685,22 +721,46 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 log.debug("the gateway is stopping: {} is not deleted", quarantine);
             }
         }
+        return true;
     }
 
-    /** Renews the recovery's lease on a lost build while the registry and its host are asked. */
-    private void renewRecovery(LostRun lost) {
+    /**
+     * Interrupted (the gateway closing: the registry's answer may be the interrupt's "could not tell") or the context
+     * stopped: the recovery decides nothing more.
+     */
+    private boolean stopping() {
+        return Thread.currentThread().isInterrupted() || !periodic.active();
+    }
+
+    /** Decides nothing: the recovery's lease lapses, and the next recovery (of any replica) takes the build over. */
+    private boolean leaveToNextRecovery(LostRun lost) {
+        log.info("build {}: its recovery stops here (this replica is stopping, or the lease of its recovery lapsed);"
+                + " the next recovery decides it", lost.id());
+        return !stopping();
+    }
+
+    /**
+     * Renews the recovery's lease on a lost build while the registry and its host are asked; false (and {@code held}
+     * cleared) when it is no longer this recovery's, or when it could not be asked.
+     */
+    private boolean renewRecovery(LostRun lost, AtomicBoolean held) {
         try {
-            tx.execute(s -> builds.heartbeat(lost.id(), recoverer, lost.attempts(),
+            Integer renewed = tx.execute(s -> builds.heartbeat(lost.id(), lost.recovery(), lost.attempts(),
                     builds.databaseNow().plus(properties.lease())));
+            if (renewed == null || renewed != 1) {
+                held.set(false);
+            }
+            return held.get();
         } catch (RuntimeException e) {
             log.warn("build {}: the lease of its recovery could not be renewed: {}", lost.id(), summary(e));
+            return false;
         }
     }
 
     /** Re-queues or expires a lost build still under this recovery's lease; false when it no longer is. */
     private boolean decide(LostRun lost, String notRequeued) {
         Build b = builds.lockById(lost.id()).orElse(null);
-        if (b == null || b.status() != BuildStatus.RUNNING || !recoverer.equals(b.leaseOwner)
+        if (b == null || b.status() != BuildStatus.RUNNING || !lost.recovery().equals(b.leaseOwner)
                 || b.attempts != lost.attempts()) {
             return false;
         }
@@ -709,7 +769,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         String why = b.cancelRequested ? "not re-queued: it had been asked to cancel" : notRequeued;
         if (why == null) {
             int attempt = b.attempts + 1;
-            b.requeue(now, recoverer);
+            b.requeue(now, lost.recovery());
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("reason", "replica lost");
             details.put("leaseOwner", lost.owner());
@@ -722,7 +782,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     + " (attempt " + attempt + " of " + Build.MAX_ATTEMPTS + ")\n");
             meters.counter("gateway.builds.requeued", "team", b.team).increment();
         } else {
-            b.expire(now, Build.LEASE_EXPIRED + "; " + why, recoverer);
+            b.expire(now, Build.LEASE_EXPIRED + "; " + why, lost.recovery());
             events.publishEvent(new AuditRecord("build.failed", "build/" + b.id, Outcome.FAILED,
                     Map.of("reason", b.failureReason, "leaseOwner", lost.owner()), RequestInfo.system()));
             logs.append(b.id, "Failed: " + b.failureReason + "\n");

@@ -46,10 +46,6 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     long runningRebuilds();
 
     /**
-     * Running builds whose lease lapsed, locked; one another replica is finishing or failing right now is skipped (it
-     * is decided there, and seen again next round if it is still running).
-     */
-    /**
      * One running build whose lease lapsed, the longest lapsed first, locked; one another replica is deciding (locked)
      * is passed over. The lease recovery takes them over one at a time ({@link Build#takeOver}).
      */

@@ -41,13 +41,22 @@ class DockerErrors implements RefusalShape {
 
     @Override
     public void render(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        retryAfter(problem, response);
         render(problem.status(), message(problem), request, response);
     }
 
     /** Audits (4xx) and answers a problem as the daemon answers errors. */
     void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
         problems.audit(problem, request);
+        retryAfter(problem, response);
         render(problem.status(), message(problem), request, response);
+    }
+
+    /** A problem's {@code retryAfterSeconds} as the header (a 429, a 503 while the registry is away). */
+    private static void retryAfter(Problem problem, HttpServletResponse response) {
+        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds && !response.isCommitted()) {
+            response.setHeader("Retry-After", Long.toString(seconds.longValue()));
+        }
     }
 
     /** Audits a refusal answered otherwise (a rejected build's stream). */

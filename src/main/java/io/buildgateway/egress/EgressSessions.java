@@ -43,12 +43,14 @@ public class EgressSessions {
     /**
      * The replica holding the build's open session, if a relay to it may be considered at all: the session is not
      * closed, the build is RUNNING and its lease has not lapsed by the database's clock (the one clock leases are
-     * judged by, docs/operations.md "Clock skew"). The caller still compares the secret's hash.
+     * judged by, docs/operations.md "Clock skew"), and the lease is its run's, not a lease recovery's (an owner
+     * ending {@code /recovery/<suffix>}, builds.Build#takeOver: the run it would relay to was lost). The caller still
+     * compares the secret's hash.
      */
     Optional<EgressRelay.Holder> holder(UUID build) {
         List<EgressRelay.Holder> rows = jdbc.query("select s.peer_address, s.secret_sha256 from egress_session s"
                 + " join build b on b.id = s.build_id where s.build_id = ? and s.closed_at is null"
-                + " and b.status = 'RUNNING' and b.lease_expires_at > now()",
+                + " and b.status = 'RUNNING' and b.lease_expires_at > now() and b.lease_owner not like '%/recovery/%'",
                 (rs, i) -> new EgressRelay.Holder(rs.getString(1), rs.getString(2)), build);
         return rows.stream().findFirst();
     }

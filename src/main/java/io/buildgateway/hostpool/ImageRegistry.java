@@ -269,7 +269,9 @@ public class ImageRegistry {
             if (r.statusCode() != 200) {
                 String message = "reading blob " + digest + " of " + repository + ": the registry answered HTTP "
                         + r.statusCode();
-                throw r.statusCode() >= 500 ? new Unreachable(message, null) : new IOException(message);
+                // A rate limit (429) or a request timeout (408) is the registry's state, not an answer: asked again later.
+            throw r.statusCode() >= 500 || r.statusCode() == 429 || r.statusCode() == 408
+                    ? new Unreachable(message, null) : new IOException(message);
             }
             reader.read(body);
         }
@@ -954,8 +956,8 @@ public class ImageRegistry {
     }
 
     /**
-     * The registry could not be asked, or answered that it cannot serve now (5xx): worth asking again later, unlike
-     * an answer that refuses or does not fit (issue #17, the registry down during a push).
+     * The registry could not be asked, or answered that it cannot serve now (5xx, 429, 408): worth asking again
+     * later, unlike an answer that refuses or does not fit (issue #17, the registry down during a push).
      */
     public static final class Unreachable extends IOException {
         Unreachable(String message, Throwable cause) {
@@ -985,7 +987,9 @@ public class ImageRegistry {
             String body = new String(r.body() == null ? new byte[0] : r.body(), StandardCharsets.UTF_8);
             String message = what + ": the registry answered HTTP " + r.statusCode()
                     + (body.isBlank() ? "" : " " + (body.length() > 300 ? body.substring(0, 300) + "…" : body.strip()));
-            throw r.statusCode() >= 500 ? new Unreachable(message, null) : new IOException(message);
+            // A rate limit (429) or a request timeout (408) is the registry's state, not an answer: asked again later.
+            throw r.statusCode() >= 500 || r.statusCode() == 429 || r.statusCode() == 408
+                    ? new Unreachable(message, null) : new IOException(message);
         }
     }
 

@@ -4,8 +4,9 @@ package io.buildgateway.shared;
  * The gateway's registry cannot be reached right now (refused, timed out, or answering 5xx) while a request needs an
  * answer from it to be judged: the ONBUILD triggers of a base image, which the policy must see before a build is
  * accepted (issue #17, the registry down). Not a policy rejection and no fault of the request: 503 with
- * {@code Retry-After}, and nothing of the request recorded (no build row, no rejection in the team's history), as
- * when the database is away ({@link DatabaseUnavailable}). The refusal itself is audited ({@code http.refused}).
+ * {@code Retry-After}, and no build recorded (no build row, no rejection in the team's history), as when the
+ * database is away ({@link DatabaseUnavailable}). The refusal itself is audited ({@code http.refused}); the upload is
+ * left to context retention, as a quota refusal's is (a retry of the same bytes may be storing it at this moment).
  * Carries no cause: the reason is logged where the registry was asked, never shown to the client.
  */
 public final class RegistryUnavailable extends Problem {
@@ -16,7 +17,7 @@ public final class RegistryUnavailable extends Problem {
     /** {@code what}: what was to be read from the registry, as the detail names it. */
     public RegistryUnavailable(String what) {
         super(503, "registry-unavailable", "Service unavailable", "the gateway's registry cannot be reached right now"
-                + " to read " + what + "; nothing of this request was recorded; retry after the time in Retry-After");
+                + " to read " + what + "; no build was recorded; retry after the time in Retry-After");
         with("retryAfterSeconds", RETRY_AFTER_SECONDS);
     }
 }

@@ -85,6 +85,32 @@ class BuildLeaseIT extends IntegrationTest {
     }
 
     /**
+     * A lease recovery that died while it held a lost build (its own lease lapsed in turn) is taken over like any
+     * lost lease, and the decision names the replica that was lost first, not the recovery.
+     */
+    @Test
+    void aRecoveryThatDiedIsTakenOverAndTheDecisionNamesTheReplicaLostFirst() {
+        String token = builder("payments");
+        String tag = "orphan-" + UUID.randomUUID().toString().substring(0, 8);
+        String id = startSleeper(token, tag, 25);
+
+        jdbc.update("update build set lease_owner = 'a-dead-replica-1234/recovery/0badc0de', lost_lease_owner ="
+                + " 'a-replica-that-stopped', lease_expires_at = now() - interval '1 second', attempts = 2"
+                + " where id = ?::uuid", id);
+        JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
+        assertThat(failed.path("status").asString()).isEqualTo("FAILED");
+        assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)
+                .contains("not re-queued: this was its attempt 2 of 2");
+        assertThat(jdbc.queryForObject("select details::jsonb ->> 'leaseOwner' from audit_event"
+                + " where action = 'build.failed' and target = ?", String.class, "build/" + id))
+                .isEqualTo("a-replica-that-stopped");
+        assertThat(jdbc.queryForObject("select lost_lease_owner from build where id = ?::uuid", String.class, id))
+                .as("cleared with the decision").isNull();
+        eventually("the worker stopping", Duration.ofSeconds(30),
+                () -> log(token, id).contains("Stopped on this replica: its lease lapsed"));
+    }
+
+    /**
      * A lost replica's build whose image is already in the registry (the push was done, the record was not) is not
      * run again: a second attempt would push a second image under the same tag. It fails with that reason, and the
      * tag keeps the image the first attempt pushed (issue #17: "nothing is pushed twice").

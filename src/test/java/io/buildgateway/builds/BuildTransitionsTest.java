@@ -229,6 +229,7 @@ class BuildTransitionsTest {
         b.takeOver("replica-b/recovery", LAPSED, LEASE);
         assertThat(b.status()).isEqualTo(BuildStatus.RUNNING);
         assertThat(b.leaseOwner).isEqualTo("replica-b/recovery");
+        assertThat(b.lostLeaseOwner).as("the owner that was lost").isEqualTo("replica-a");
         assertThat(b.leaseExpiresAt).isEqualTo(LAPSED.plus(LEASE));
         assertThat(b.attempts).as("a take-over is no attempt").isEqualTo(1);
         assertThat(b.host).isEqualTo("host1");
@@ -252,10 +253,12 @@ class BuildTransitionsTest {
         assertThat(requeued.status()).isEqualTo(BuildStatus.QUEUED);
         assertThat(requeued.attempts).isEqualTo(2);
         assertThat(requeued.leaseOwner).isNull();
+        assertThat(requeued.lostLeaseOwner).isNull();
 
         b.expire(during, Build.LEASE_EXPIRED + "; not re-queued: it had been asked to cancel", "replica-b/recovery");
         assertThat(b.status()).isEqualTo(BuildStatus.FAILED);
         assertThat(b.leaseOwner).isNull();
+        assertThat(b.lostLeaseOwner).isNull();
 
         // A recovery that died: its own lease lapses, and another replica takes the build over.
         Build orphan = in(BuildStatus.RUNNING);
@@ -263,6 +266,8 @@ class BuildTransitionsTest {
         Instant recoveryLapsed = LAPSED.plus(LEASE).plusMillis(1);
         orphan.takeOver("replica-c/recovery", recoveryLapsed, LEASE);
         assertThat(orphan.leaseOwner).isEqualTo("replica-c/recovery");
+        assertThat(orphan.lostLeaseOwner).as("still the replica that was lost, not the recovery that died")
+                .isEqualTo("replica-a");
         assertThatThrownBy(() -> orphan.requeue(recoveryLapsed.plusSeconds(1), "replica-b/recovery"))
                 .isInstanceOf(Build.IllegalTransition.class);
     }
@@ -294,7 +299,7 @@ class BuildTransitionsTest {
 
     private static List<Object> snapshot(Build b) {
         return Arrays.asList(b.status(), b.phase, b.host, b.startedAt, b.finishedAt, b.failureReason, b.leaseOwner,
-                b.leaseExpiresAt, b.cancelRequested, b.attempts);
+                b.leaseExpiresAt, b.cancelRequested, b.attempts, b.lostLeaseOwner);
     }
 
     /** A build the gateway makes is new (persisted without a select) until persisted; one Hibernate loads is not. */

@@ -58,11 +58,13 @@ class RecoveryRegistryHangIT extends IntegrationTest {
             assertThat(tookMillis).as("the cancel did not wait for the hanging registry").isLessThan(5_000);
 
             // Not decided while the registry hangs; the recovery holds the lost build's lease and renews it.
-            assertThat(owner(id)).endsWith("/recovery");
+            assertThat(owner(id)).contains("/recovery/");
+            java.sql.Timestamp leaseBefore = lease(id);
             sleep(3_000);
+            assertThat(lease(id)).as("the recovery's lease renewed").isAfter(leaseBefore);
             JsonNode during = read(get(token, "/api/v1/builds/" + id));
             assertThat(during.path("status").asString()).isEqualTo("RUNNING");
-            assertThat(owner(id)).endsWith("/recovery");
+            assertThat(owner(id)).contains("/recovery/");
             assertThat(jdbc.queryForObject("select lease_expires_at > now() from build where id = ?::uuid",
                     Boolean.class, id)).isTrue();
         } finally {
@@ -83,6 +85,11 @@ class RecoveryRegistryHangIT extends IntegrationTest {
         eventually("the worker stopping", Duration.ofSeconds(30),
                 () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("Stopped on this replica"));
         assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).doesNotContain("Pushing");
+    }
+
+    private java.sql.Timestamp lease(String id) {
+        return jdbc.queryForObject("select lease_expires_at from build where id = ?::uuid", java.sql.Timestamp.class,
+                id);
     }
 
     private String owner(String id) {

@@ -99,7 +99,7 @@ class RegistryDownIT extends RegistryOutages {
         JsonNode problem = read(refused);
         assertThat(problem.path("type").asString()).endsWith("/registry-unavailable");
         assertThat(problem.path("detail").asString()).contains("'" + base + "'")
-                .contains("nothing of this request was recorded").doesNotContain("Exception");
+                .contains("no build was recorded").doesNotContain("Exception");
         assertThat(problem.has("buildId")).isFalse();
         assertThat(count("select count(*) from build where image = 'payments/registry-unread'")).isZero();
         assertThat(count("select count(*) from audit_event where action = 'http.refused' and outcome = 'FAILED'"

@@ -227,7 +227,7 @@ class ExpansionTest {
             assertThat(outage.status()).isEqualTo(503);
             assertThat(outage.typeName()).isEqualTo("registry-unavailable");
             assertThat(outage.properties()).containsEntry("retryAfterSeconds", RegistryUnavailable.RETRY_AFTER_SECONDS);
-            assertThat(outage.detail()).contains("base image 'reg.local/base/").contains("nothing of this request");
+            assertThat(outage.detail()).contains("base image 'reg.local/base/").contains("no build was recorded");
         });
     }
 

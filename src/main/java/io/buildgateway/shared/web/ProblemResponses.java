@@ -107,9 +107,10 @@ public class ProblemResponses {
     }
 
     /**
-     * The 5xx the gateway answers on purpose, refusing a request that changed nothing because a part it needs is
-     * unavailable: audited as refusals (outcome FAILED) since 2026-12-06. Not {@code database-unavailable} (the trail
-     * is in that database) nor an unexpected failure (logged with its stack trace).
+     * The 5xx the gateway answers on purpose, refusing a request that recorded nothing because a part it needs is
+     * unavailable: audited as refusals (outcome FAILED) since 2026-12-06, each one, and not counted towards the
+     * source's refusal limit. Not {@code database-unavailable} (the trail is in that database) nor an unexpected
+     * failure (logged with its stack trace).
      */
     private static final java.util.Set<String> AUDITED_5XX = java.util.Set.of("registry-unavailable",
             "insufficient-storage");
@@ -128,7 +129,9 @@ public class ProblemResponses {
             return;
         }
         RefusalRateLimitFilter limit = this.limit;
-        if (limit != null && !limit.auditIndividually(request)) {
+        // The deliberate 5xx are the gateway's state, not the source's doing: they do not count towards its limit
+        // (a CI runner retrying through a registry outage is not a hostile source).
+        if (limit != null && problem.status() < 500 && !limit.auditIndividually(request)) {
             return;
         }
         if (problem.isSummarisedInAudit()) {
