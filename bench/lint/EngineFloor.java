@@ -76,21 +76,29 @@ public class EngineFloor {
                         .findings().size();
             }
             case 1 -> {
-                Dockerfile parsed = DockerfileParser.parse(file);
-                BuildStages.Plan plan = BuildStages.plan(parsed, Map.of(), null);
-                Subject s = new Subject(parsed, plan, Map.of(), null, null, null, doc, null, null);
-                // What nearly every lint's first rules ask for (RuleTimes' "subject" phases).
-                s.expansion();
-                s.instructions("RUN");
-                s.runs();
-                s.runsAnyOf(Set.of());
-                return s.runs().size() + CanonicalDockerfile.problems(parsed,
+                Subject s = sharedSubject(file, doc);
+                return s.runs().size() + CanonicalDockerfile.problems(s.dockerfile(),
                         new CanonicalDockerfile.Options(false, null, doc::frontend)).size();
             }
             default -> {
                 return DockerfileParser.parse(file).instructions().size();
             }
         }
+    }
+
+    /**
+     * A fresh Subject of the file with the shared derivations nearly every lint's first rules ask for (RuleTimes'
+     * "subject" phases): the "no rules" variant's, and RulesWarm's base.
+     */
+    static Subject sharedSubject(String file, PolicyDocument doc) {
+        Dockerfile parsed = DockerfileParser.parse(file);
+        BuildStages.Plan plan = BuildStages.plan(parsed, Map.of(), null);
+        Subject s = new Subject(parsed, plan, Map.of(), null, null, null, doc, null, null);
+        s.expansion();
+        s.instructions("RUN");
+        s.runs();
+        s.runsAnyOf(Set.of());
+        return s;
     }
 
     /** The corpus's Dockerfiles, in name order (also RulesWarm's). */

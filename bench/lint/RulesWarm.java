@@ -1,15 +1,11 @@
 package io.buildgateway.policy;
 
-import io.buildgateway.dockerfile.BuildStages;
 import io.buildgateway.dockerfile.Dockerfile;
-import io.buildgateway.dockerfile.DockerfileParser;
 import io.buildgateway.dockerfile.Instruction;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 
 /**
  * What the rules of a lint cost by themselves, and what the Subject's derivations they ask for first cost: cumulative
@@ -71,13 +67,8 @@ public class RulesWarm {
 
     private static void run(int v, String file, PolicyDocument doc, List<BuiltinRules.Rule> rules,
             BuiltinRules.Emitter emit) {
-        Dockerfile parsed = DockerfileParser.parse(file);
-        BuildStages.Plan plan = BuildStages.plan(parsed, Map.of(), null);
-        Subject s = new Subject(parsed, plan, Map.of(), null, null, null, doc, null, null);
-        s.expansion();
-        s.instructions("RUN");
-        s.runs();
-        s.runsAnyOf(Set.of());
+        Subject s = EngineFloor.sharedSubject(file, doc);
+        Dockerfile parsed = s.dockerfile();
         boolean derivations = v >= 1 && v <= 5;
         for (Instruction i : derivations ? parsed.instructions() : List.<Instruction>of()) {
             sink += s.words(i).size();
