@@ -100,7 +100,7 @@ class Build implements Persistable<UUID> {
     Instant leaseExpiresAt;
     /**
      * While a replica's lease recovery holds the build ({@link #takeOver}): the owner whose lease lapsed, kept when
-     * a recovery that died is taken over in turn, so that the decision names the replica that was lost (V18).
+     * a recovery that died is taken over in turn, so that the decision names the replica that was lost (V19).
      */
     @Column(name = "lost_lease_owner")
     String lostLeaseOwner;

@@ -497,17 +497,19 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         try {
             record(id, attempt, outcome, output, redactor, firstAttempt);
         } catch (Build.IllegalTransition ended) {
-            // Another replica failed the build while this one ran it (its lease lapsed: a pause longer than the
-            // lease, or the database unreachable for the heartbeat). That decision was recorded and audited; the
-            // late outcome does not overwrite it.
-            log.error("build {} ended {} on this replica but was already {} ({}); its outcome is not recorded{}", id,
-                    statusOf(outcome), ended.from(), ended.getMessage(), outcome.imageRef() == null ? ""
+            // This run's lease lapsed while it ran (a pause longer than the lease, or the database unreachable for
+            // the heartbeat), and the build is no longer this run's: failed, re-queued, held by a lease recovery, or
+            // claimed again as a new attempt (by any replica, this one too). That decision was recorded and audited;
+            // the late outcome does not overwrite it.
+            boolean isFinal = ended.from() != BuildStatus.RUNNING && ended.from() != BuildStatus.QUEUED;
+            log.error("build {} attempt {} ended {} on this replica but is no longer this run's ({}); its outcome is"
+                    + " not recorded{}", id, attempt, statusOf(outcome), ended.from(), outcome.imageRef() == null ? ""
                             : ": the image pushed as " + outcome.imageRef() + " has no record and must not be used");
-            output.accept(ended.from() == BuildStatus.RUNNING
-                    ? "Not recorded: this run's lease lapsed and another replica took the build over; this outcome"
-                            + " does not replace its decision\n"
-                    : "Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
-                            + " replace it\n");
+            output.accept(isFinal
+                    ? "Not recorded: the build had already ended " + ended.from() + "; this outcome does not"
+                            + " replace it\n"
+                    : "Not recorded: this run's lease lapsed and the build was re-queued or taken over; this"
+                            + " outcome does not replace that\n");
         } catch (RuntimeException e) {
             if (statusOf(outcome) != BuildStatus.SUCCEEDED || io.buildgateway.shared.DatabaseUnavailable.is(e)) {
                 throw e;
@@ -686,7 +688,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 return leaveToNextRecovery(lost);
             }
             if (lost.host() != null) {
-                int removed = hosts.cleanBuild(lost.host(), lost.id().toString());
+                // And once more after the listing, right before anything is removed: a pause of this JVM after the
+                // renewal above longer than the lease must not remove a second run's objects either.
+                int removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
+                        () -> !stopping() && renewRecovery(lost, held));
                 if (removed > 0) {
                     log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed,
                             lost.host());
@@ -732,11 +737,22 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         return Thread.currentThread().isInterrupted() || !periodic.active();
     }
 
-    /** Decides nothing: the recovery's lease lapses, and the next recovery (of any replica) takes the build over. */
+    /**
+     * Decides nothing: the next recovery (of any replica) takes the build over. A stopping replica gives its lease up
+     * at once (else the build would wait a whole lease for it); a lapsed one is gone already.
+     */
     private boolean leaveToNextRecovery(LostRun lost) {
         log.info("build {}: its recovery stops here (this replica is stopping, or the lease of its recovery lapsed);"
                 + " the next recovery decides it", lost.id());
-        return !stopping();
+        if (!stopping()) {
+            return true;
+        }
+        try {
+            tx.execute(s -> builds.heartbeat(lost.id(), lost.recovery(), lost.attempts(), builds.databaseNow()));
+        } catch (RuntimeException e) {
+            log.debug("build {}: the lease of its recovery is left to lapse: {}", lost.id(), summary(e));
+        }
+        return false;
     }
 
     /**

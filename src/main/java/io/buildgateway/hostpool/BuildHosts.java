@@ -342,15 +342,18 @@ public class BuildHosts implements PeriodicTasks.Owner {
     /**
      * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
      * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
-     * Best effort: returns how many objects were removed, or -1 when the host could not be asked.
+     * {@code stillLost} is asked once more after the listing, right before anything is removed (only when something
+     * was listed): false (another replica re-queued the build meanwhile, and a second run may carry the same label)
+     * removes nothing. Best effort: returns how many objects were removed, or -1 when the host could not be asked.
      */
-    public int cleanBuild(String hostName, String buildId) {
+    public int cleanBuild(String hostName, String buildId, java.util.function.BooleanSupplier stillLost) {
         HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
         if (host == null) {
             return -1;
         }
         try {
-            return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false);
+            return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
+                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId));
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
             return -1;

@@ -269,9 +269,10 @@ public class ImageRegistry {
             if (r.statusCode() != 200) {
                 String message = "reading blob " + digest + " of " + repository + ": the registry answered HTTP "
                         + r.statusCode();
-                // A rate limit (429) or a request timeout (408) is the registry's state, not an answer: asked again later.
-            throw r.statusCode() >= 500 || r.statusCode() == 429 || r.statusCode() == 408
-                    ? new Unreachable(message, null) : new IOException(message);
+                // A rate limit (429) or a request timeout (408) is the registry's state, not an answer: asked again
+                // later.
+                throw r.statusCode() >= 500 || r.statusCode() == 429 || r.statusCode() == 408
+                        ? new Unreachable(message, null) : new IOException(message);
             }
             reader.read(body);
         }
