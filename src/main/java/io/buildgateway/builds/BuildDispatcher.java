@@ -337,7 +337,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         io.buildgateway.egress.EgressRecord fetched = closeEgress(id, session);
         if (fetched != null && outcome.result() == BuildOutcome.Result.PUSHED) {
             // The proxy's record goes with the outcome into BuildSucceeded (provenance's resolvedDependencies).
-            egressRecords.put(id, fetched);
+            egressRecords.put(runKey(id, attempt), fetched);
         }
         if (lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
             phases.take(id.toString());
@@ -354,7 +354,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         try {
             finish(id, attempt, outcome, output, redactor);
         } finally {
-            egressRecords.remove(id);
+            egressRecords.remove(runKey(id, attempt));
             logs.wake(id); // final now: its follows end without waiting for their next poll
         }
         output.accept(io.buildgateway.shared.BuildPhases.lines(phases.take(id.toString())));
@@ -363,9 +363,18 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         meters.counter("gateway.builds.finished", "team", b.team, "status", status.name()).increment();
     }
 
-    /** Records of builds' egress between the end of their run and their SUCCEEDED transaction. */
-    private final Map<UUID, io.buildgateway.egress.EgressRecord> egressRecords =
+    /**
+     * Records of builds' egress between the end of their run and their SUCCEEDED transaction, by run ({@link
+     * #runKey}): a lost run of a build that this replica claimed again as a new attempt must not take the new run's
+     * record away (its provenance would lose the fetches).
+     */
+    private final Map<String, io.buildgateway.egress.EgressRecord> egressRecords =
             new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** One run of a build: its id and attempt. */
+    private static String runKey(UUID id, int attempt) {
+        return id + "#" + attempt;
+    }
 
     /** The build's egress session, or null (no allowlist recorded, or no egress proxy in this gateway). */
     private io.buildgateway.egress.EgressSession openEgress(Build b, java.util.function.Consumer<String> buildLog) {
@@ -581,6 +590,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         if (outcome.run() == null) {
             throw new IllegalStateException("the host pool reported a push without the facts of its run");
         }
+        io.buildgateway.egress.EgressRecord egressed = egressRecord(b.id, b.attempts);
         return new BuildSucceeded.Run(b.imageRef, b.contextDigest, b.contextSize, b.dockerfile, b.target,
                 json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { }),
                 json.readValue(b.labels, new TypeReference<Map<String, String>>() { }), b.noCache, b.policyDigest,
@@ -591,14 +601,14 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                         ? new BuildSucceeded.EphemeralHost(outcome.run().hostInstance(), outcome.run().daemonId(),
                                 outcome.run().hostFacts())
                         : null,
-                egressRecord(b.id).fetches().stream().map(f -> new BuildSucceeded.Fetched(f.url(), f.status(), f.size(),
+                egressed.fetches().stream().map(f -> new BuildSucceeded.Fetched(f.url(), f.status(), f.size(),
                         f.sha256())).toList(),
-                egressRecord(b.id).tunnels().stream().map(t -> new BuildSucceeded.Tunnelled(t.host(), t.port(),
+                egressed.tunnels().stream().map(t -> new BuildSucceeded.Tunnelled(t.host(), t.port(),
                         t.bytesOut(), t.bytesIn())).toList());
     }
 
-    private io.buildgateway.egress.EgressRecord egressRecord(UUID id) {
-        io.buildgateway.egress.EgressRecord r = egressRecords.get(id);
+    private io.buildgateway.egress.EgressRecord egressRecord(UUID id, int attempt) {
+        io.buildgateway.egress.EgressRecord r = egressRecords.get(runKey(id, attempt));
         return r != null ? r : new io.buildgateway.egress.EgressRecord(List.of(), List.of(), List.of());
     }
 
