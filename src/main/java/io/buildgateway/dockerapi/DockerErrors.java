@@ -52,10 +52,10 @@ class DockerErrors implements RefusalShape {
         render(problem.status(), message(problem), request, response);
     }
 
-    /** A problem's {@code retryAfterSeconds} as the header (a 429, a 503 while the registry is away). */
+    /** A problem's {@link Problem#retryAfterSeconds()} as the header (a 429, a 503 while the registry is away). */
     private static void retryAfter(Problem problem, HttpServletResponse response) {
-        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds && !response.isCommitted()) {
-            response.setHeader("Retry-After", Long.toString(seconds.longValue()));
+        if (!response.isCommitted()) {
+            problem.retryAfterSeconds().ifPresent(seconds -> response.setHeader("Retry-After", Long.toString(seconds)));
         }
     }
 

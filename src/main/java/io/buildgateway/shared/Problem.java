@@ -18,6 +18,7 @@ public class Problem extends RuntimeException {
     private final String title;
     private final Map<String, Object> properties = new LinkedHashMap<>();
     private boolean summarised;
+    private boolean auditedRefusal;
 
     public Problem(int status, String type, String title, String detail) {
         super(detail, null, false, false);
@@ -46,6 +47,28 @@ public class Problem extends RuntimeException {
     public Problem summarisedInAudit() {
         this.summarised = true;
         return this;
+    }
+
+    /**
+     * Marks a 5xx the gateway answers on purpose, refusing a request that recorded nothing because a part it needs is
+     * unavailable (the registry, the context store's space): audited as a refusal (outcome FAILED) like a 4xx, but
+     * not counted towards the source's refusal limit. Not for {@code database-unavailable} (the trail is in that
+     * database) nor for an unexpected failure.
+     */
+    public Problem auditedAsRefusal() {
+        this.auditedRefusal = true;
+        return this;
+    }
+
+    /** Whether {@link #auditedAsRefusal()} was asked. */
+    public boolean isAuditedAsRefusal() {
+        return auditedRefusal;
+    }
+
+    /** The {@code retryAfterSeconds} property, the {@code Retry-After} header of every rendering; empty without. */
+    public java.util.OptionalLong retryAfterSeconds() {
+        return properties.get("retryAfterSeconds") instanceof Number seconds
+                ? java.util.OptionalLong.of(seconds.longValue()) : java.util.OptionalLong.empty();
     }
 
     /** Whether {@link #summarisedInAudit()} was asked. */

@@ -19,5 +19,6 @@ public final class RegistryUnavailable extends Problem {
         super(503, "registry-unavailable", "Service unavailable", "the gateway's registry cannot be reached right now"
                 + " to read " + what + "; no build was recorded; retry after the time in Retry-After");
         with("retryAfterSeconds", RETRY_AFTER_SECONDS);
+        auditedAsRefusal();
     }
 }

@@ -143,9 +143,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             out.putAll(headers);
         }
         out.setContentType(MediaType.APPLICATION_PROBLEM_JSON);
-        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds) {
-            out.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds.longValue()));
-        }
+        problem.retryAfterSeconds().ifPresent(seconds -> out.set(HttpHeaders.RETRY_AFTER, Long.toString(seconds)));
         return new ResponseEntity<>(problems.toDetail(problem, request), out, HttpStatusCode.valueOf(problem.status()));
     }
 

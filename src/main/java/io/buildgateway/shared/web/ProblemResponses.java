@@ -90,9 +90,7 @@ public class ProblemResponses {
     void render(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
         ProblemDetail detail = toDetail(problem, request);
         response.setStatus(problem.status());
-        if (problem.properties().get("retryAfterSeconds") instanceof Number seconds) {
-            response.setHeader("Retry-After", Long.toString(seconds.longValue()));
-        }
+        problem.retryAfterSeconds().ifPresent(seconds -> response.setHeader("Retry-After", Long.toString(seconds)));
         response.setContentType(MediaType.APPLICATION_PROBLEM_JSON_VALUE);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("type", detail.getType().toString());
@@ -107,31 +105,23 @@ public class ProblemResponses {
     }
 
     /**
-     * The 5xx the gateway answers on purpose, refusing a request that recorded nothing because a part it needs is
-     * unavailable: audited as refusals (outcome FAILED) since 2026-12-06, each one, and not counted towards the
-     * source's refusal limit. Not {@code database-unavailable} (the trail is in that database) nor an unexpected
-     * failure (logged with its stack trace).
-     */
-    private static final java.util.Set<String> AUDITED_5XX = java.util.Set.of("registry-unavailable",
-            "insufficient-storage");
-
-    /**
-     * Every refused request (4xx, and the 5xx of {@link #AUDITED_5XX}) is an audit event: who tried what, from where,
-     * and why it was refused. A refusal
+     * Every refused request (4xx, and since 2026-12-06 a 5xx marked {@link Problem#auditedAsRefusal()}: the registry
+     * or the context store unavailable) is an audit event: who tried what, from where, and why it was refused. A
+     * refusal
      * that changes nothing and that floods repeat ({@link Problem#summarisedInAudit()}) is counted in a per-second
      * summary event instead ({@link RefusalSummaries}). Refusals are also counted per source
      * ({@link RefusalRateLimitFilter}): beyond the limit of a window they are not audited one by one but in the
      * window's {@code request.rate-limited} row.
      */
     public void audit(Problem problem, HttpServletRequest request) {
-        if (problem.status() < 400 || problem.status() >= 500 && !AUDITED_5XX.contains(problem.typeName())
+        if (problem.status() < 400 || problem.status() >= 500 && !problem.isAuditedAsRefusal()
                 || Boolean.TRUE.equals(request.getAttribute(REHEARSAL))) {
             return;
         }
         RefusalRateLimitFilter limit = this.limit;
         // The deliberate 5xx are the gateway's state, not the source's doing: they do not count towards its limit
         // (a CI runner retrying through a registry outage is not a hostile source).
-        if (limit != null && problem.status() < 500 && !limit.auditIndividually(request)) {
+        if (limit != null && !problem.isAuditedAsRefusal() && !limit.auditIndividually(request)) {
             return;
         }
         if (problem.isSummarisedInAudit()) {
