@@ -66,13 +66,6 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final Path contexts;
     /** This replica's lease owner name: {@code gateway.replica-name} (the pod's name, say) and a random suffix. */
     private final String replica;
-    /**
-     * The start of the lease owner names of this replica's lease recovery ({@link Build#takeOver}; each take-over
-     * adds a suffix of its own): not the workers' name, so that a run of this very replica whose lease lapsed (a
-     * pause longer than the lease) finds its lease gone and stops. Other code tells a recovery's lease by
-     * {@link Build#RECOVERY}.
-     */
-    private final String recoverer;
     private final ExecutorService workers;
     private final ScheduledExecutorService loop;
     /**
@@ -109,7 +102,6 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // (the random one, and a recovery's "/recovery/<8 hex>").
         String name = replicaName.isBlank() ? "replica" : replicaName.strip();
         this.replica = name.substring(0, Math.min(name.length(), 140)) + "-" + UUID.randomUUID();
-        this.recoverer = replica + Build.RECOVERY;
         this.phases = phases;
         this.registry = registry;
         this.remoteAdds = remoteAdds;
@@ -670,19 +662,20 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         if (b == null) {
             return null;
         }
-        // A name of its own per take-over: two recoveries of one replica (a context stopped and started again while
-        // one still ran) never hold one lease between them.
-        String recovery = recoverer + "/" + UUID.randomUUID().toString().substring(0, 8);
+        // Not the workers' name, so that a run of this very replica whose lease lapsed (a pause longer than the lease)
+        // finds its lease gone and stops; and a name of its own per take-over, so that two recoveries of one replica
+        // (a context stopped and started again while one still ran) never hold one lease between them. Other code
+        // tells a recovery's lease by Build.RECOVERY.
+        String recovery = replica + Build.RECOVERY + "/" + UUID.randomUUID().toString().substring(0, 8);
         b.takeOver(recovery, now, properties.lease());
         return new LostRun(b.id, String.valueOf(b.lostLeaseOwner), recovery, b.host, b.image, b.tag, b.attempts);
     }
 
     /** Asks, cleans up and decides one taken-over build; false when the replica is stopping (the loop ends). */
     private boolean recover(LostRun lost) {
-        AtomicBoolean held = new AtomicBoolean(true);
         ScheduledFuture<?> renewal;
         try {
-            renewal = heartbeats.scheduleWithFixedDelay(() -> renewRecovery(lost, held), 1, 1, TimeUnit.SECONDS);
+            renewal = heartbeats.scheduleWithFixedDelay(() -> renewRecovery(lost), 1, 1, TimeUnit.SECONDS);
         } catch (java.util.concurrent.RejectedExecutionException stopping) {
             // The gateway is stopping: the recovery's lease lapses and another replica takes the build over.
             log.debug("the gateway is stopping: build {} is left to the next recovery", lost.id());
@@ -694,14 +687,14 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             // The cleanup only while the lease is still this recovery's, renewed right before it: once another
             // replica took the build over and re-queued it, a second run on this host carries the same build-id
             // label, and removing "the lost run's leftovers" would remove that run.
-            if (stopping() || !held.get() || !renewRecovery(lost, held)) {
+            if (stopping() || !renewRecovery(lost)) {
                 return leaveToNextRecovery(lost);
             }
             if (lost.host() != null) {
                 // And once more after the listing, right before anything is removed: a pause of this JVM after the
                 // renewal above longer than the lease must not remove a second run's objects either.
                 int removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
-                        () -> !stopping() && renewRecovery(lost, held));
+                        () -> !stopping() && renewRecovery(lost));
                 if (removed > 0) {
                     log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed,
                             lost.host());
@@ -766,17 +759,15 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     /**
-     * Renews the recovery's lease on a lost build while the registry and its host are asked; false (and {@code held}
-     * cleared) when it is no longer this recovery's, or when it could not be asked.
+     * Renews the recovery's lease on a lost build while the registry and its host are asked; false when it is no
+     * longer this recovery's (another replica took it over: a renewal never succeeds again then), or when it could
+     * not be asked.
      */
-    private boolean renewRecovery(LostRun lost, AtomicBoolean held) {
+    private boolean renewRecovery(LostRun lost) {
         try {
             Integer renewed = tx.execute(s -> builds.heartbeat(lost.id(), lost.recovery(), lost.attempts(),
                     builds.databaseNow().plus(properties.lease())));
-            if (renewed == null || renewed != 1) {
-                held.set(false);
-            }
-            return held.get();
+            return renewed != null && renewed == 1;
         } catch (RuntimeException e) {
             log.warn("build {}: the lease of its recovery could not be renewed: {}", lost.id(), summary(e));
             return false;
