@@ -28,8 +28,7 @@ class BuildLeaseIT extends IntegrationTest {
                 () -> run("ps", "-eo", "args").contains(tag));
 
         // Its second attempt already (so the lease recovery fails it rather than re-queueing it).
-        jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
-                + " '1 second', attempts = 2 where id = ?::uuid", id);
+        loseLease(id, "a-replica-that-stopped", "attempts = 2");
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
         assertThat(failed.path("status").asString()).isEqualTo("FAILED");
         assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)
@@ -67,8 +66,7 @@ class BuildLeaseIT extends IntegrationTest {
         String tag = "requeued-" + UUID.randomUUID().toString().substring(0, 8);
         String id = startSleeper(token, tag, 6);
 
-        jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
-                + " '1 second' where id = ?::uuid", id);
+        loseLease(id, "a-replica-that-stopped", "");
         eventually("the re-queue", Duration.ofSeconds(10), () -> auditCount("build.requeued", "build/" + id) == 1);
         JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
         assertThat(done.path("status").asString()).as(log(token, id)).isEqualTo("SUCCEEDED");
@@ -94,9 +92,8 @@ class BuildLeaseIT extends IntegrationTest {
         String tag = "orphan-" + UUID.randomUUID().toString().substring(0, 8);
         String id = startSleeper(token, tag, 25);
 
-        jdbc.update("update build set lease_owner = 'a-dead-replica-1234/recovery/0badc0de', lost_lease_owner ="
-                + " 'a-replica-that-stopped', lease_expires_at = now() - interval '1 second', attempts = 2"
-                + " where id = ?::uuid", id);
+        loseLease(id, "a-dead-replica-1234/recovery/0badc0de",
+                "lost_lease_owner = 'a-replica-that-stopped', attempts = 2");
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
         assertThat(failed.path("status").asString()).isEqualTo("FAILED");
         assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)
@@ -135,8 +132,7 @@ class BuildLeaseIT extends IntegrationTest {
         String pushed = registryDigest("payments/leased", tag);
         assertThat(pushed).startsWith("sha256:");
 
-        jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
-                + " '1 second' where id = ?::uuid", id);
+        loseLease(id, "a-replica-that-stopped", "");
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
         assertThat(failed.path("status").asString()).isEqualTo("FAILED");
         assertThat(failed.path("failureReason").asString()).startsWith(Build.LEASE_EXPIRED)

@@ -2,12 +2,8 @@ package io.buildgateway.faults;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.buildgateway.support.EnvironmentUse;
-import io.buildgateway.support.IntegrationTest;
-import io.buildgateway.support.Tars;
 import java.net.http.HttpRequest;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
@@ -21,28 +17,19 @@ import tools.jackson.databind.JsonNode;
  * recovery took the lease over first (2026-12-06), it asked the registry inside the transaction that locked the row:
  * the row stayed locked, and a cancel waited, for as long as the registry hung (up to its 30 s timeout per request).
  */
-@EnvironmentUse(exclusive = true)
-class RecoveryRegistryHangIT extends IntegrationTest {
+class RecoveryRegistryHangIT extends RegistryOutages {
 
     @Test
     void aRegistryThatHangsDuringTheRecoveryLocksNoRowAndACancelMeanwhileCounts() throws Exception {
         String token = builder("payments");
         String tag = "hang-" + UUID.randomUUID().toString().substring(0, 8);
-        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
-                + "RUN echo started-hang-step " + tag + " && sleep 20 && echo done-hang-step\nUSER 65534\n");
-        Response submitted = submit(token, "image=payments/hang&tag=" + tag + "&noCache=true", context);
-        assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
-        String id = read(submitted).path("id").asString();
-        eventually("the step starting", Duration.ofMinutes(1),
-                () -> get(token, "/api/v1/builds/" + id + "/logs").body().contains("started-hang-step"));
+        String id = submitAndAwaitStep(token, "hang", tag, 20);
 
         // The open registry: where the gateway reads whether a lost run's image reached it.
-        Path pidFile = Path.of(require("BGW_STATE")).resolve("registry").resolve("registry.pid");
-        String pid = Files.readString(pidFile).strip();
+        String pid = Files.readString(dir.resolve("registry.pid")).strip();
         try {
             run("kill", "-STOP", pid);
-            jdbc.update("update build set lease_owner = 'a-replica-that-stopped', lease_expires_at = now() - interval"
-                    + " '1 second' where id = ?::uuid", id);
+            loseLease(id, "a-replica-that-stopped", "");
             // The recovery looks every second (the suite's lease-check-interval): by now it asks the registry, which
             // hangs.
             sleep(3_000);

@@ -31,8 +31,14 @@ abstract class RegistryOutages extends IntegrationTest {
 
     /** Submits a build whose step runs for a few seconds and returns its id once the step started. */
     protected String submitAndAwaitStep(String token, String image, String tag) {
+        return submitAndAwaitStep(token, image, tag, 6);
+    }
+
+    /** As {@link #submitAndAwaitStep(String, String, String)}, with a step of {@code seconds}. */
+    protected String submitAndAwaitStep(String token, String image, String tag, int seconds) {
         byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
-                + "RUN echo " + image + "-step && sleep 6 && echo " + image + "-done > /done.txt\nUSER 65534\n");
+                + "RUN echo " + image + "-step && sleep " + seconds + " && echo " + image + "-done > /done.txt\n"
+                + "USER 65534\n");
         Response submitted = submit(token, "image=payments/" + image + "&tag=" + tag + "&noCache=true", context);
         assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
         String id = read(submitted).path("id").asString();

@@ -318,6 +318,15 @@ public abstract class IntegrationTest {
         }
     }
 
+    /**
+     * Makes a running build look lost, as the database sees a replica that stopped renewing: its lease lapsed a
+     * second ago under {@code owner}; {@code alsoSet} (SQL assignments, or empty) sets more of the row.
+     */
+    protected void loseLease(String buildId, String owner, String alsoSet) {
+        jdbc.update("update build set lease_owner = ?, lease_expires_at = now() - interval '1 second'"
+                + (alsoSet.isEmpty() ? "" : ", " + alsoSet) + " where id = ?::uuid", owner, buildId);
+    }
+
     protected long auditCount(String action, String target) {
         return jdbc.queryForObject("select count(*) from audit_event where action = ? and target = ?", Long.class,
                 action, target);
