@@ -40,8 +40,8 @@ public class Problem extends RuntimeException {
     }
 
     /**
-     * Marks a refusal that changes nothing and that a flood repeats by the thousand (a team at its queue quota): the
-     * audit trail records such refusals as one {@code http.refused-summary} event per second and kind, with each
+     * Marks a refusal that changes nothing and that a flood repeats by the thousand (a team at its queue quota; the
+     * registry or the context store unavailable, which every CI runner retries): the audit trail records such refusals as one {@code http.refused-summary} event per second and kind, with each
      * caller's count, instead of one event each (docs/audit.md).
      */
     public Problem summarisedInAudit() {
@@ -52,8 +52,8 @@ public class Problem extends RuntimeException {
     /**
      * Marks a 5xx the gateway answers on purpose, refusing a request that recorded nothing because a part it needs is
      * unavailable (the registry, the context store's space): audited as a refusal (outcome FAILED) like a 4xx, but
-     * not counted towards the source's refusal limit. Not for {@code database-unavailable} (the trail is in that
-     * database) nor for an unexpected failure.
+     * not counted towards the source's refusal limit (both of today's are also {@link #summarisedInAudit()}). Not for
+     * {@code database-unavailable} (the trail is in that database) nor for an unexpected failure.
      */
     public Problem auditedAsRefusal() {
         this.auditedRefusal = true;

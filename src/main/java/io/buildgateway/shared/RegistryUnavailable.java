@@ -5,7 +5,9 @@ package io.buildgateway.shared;
  * answer from it to be judged: the ONBUILD triggers of a base image, which the policy must see before a build is
  * accepted (issue #17, the registry down). Not a policy rejection and no fault of the request: 503 with
  * {@code Retry-After}, and no build recorded (no build row, no rejection in the team's history), as when the
- * database is away ({@link DatabaseUnavailable}). The refusal itself is audited ({@code http.refused}); the upload is
+ * database is away ({@link DatabaseUnavailable}). The refusal itself is audited, counted in the per-second
+ * {@code http.refused-summary} (outcome FAILED): through an outage every CI runner retries, and a row each would load
+ * the audit chain exactly when the gateway can least afford it. The upload is
  * left to context retention, as a quota refusal's is (a retry of the same bytes may be storing it at this moment).
  * Carries no cause: the reason is logged where the registry was asked, never shown to the client.
  */
@@ -20,5 +22,6 @@ public final class RegistryUnavailable extends Problem {
                 + " to read " + what + "; no build was recorded; retry after the time in Retry-After");
         with("retryAfterSeconds", RETRY_AFTER_SECONDS);
         auditedAsRefusal();
+        summarisedInAudit();
     }
 }

@@ -274,22 +274,10 @@ class BuilderAbuseIT {
         assertThat(verified.path("valid").asBoolean()).as(verified.toString()).isTrue();
     }
 
-    /**
-     * A team's quota refusals as the audit trail counts them: the sum of its {@code http.refused-summary} events'
-     * counts, read until it reaches {@code expected} or 10 s have passed (the summaries are written once a second).
-     */
-    private long summarisedRefusals(String team, long expected) throws InterruptedException {
-        long end = System.nanoTime() + 10_000_000_000L;
-        while (true) {
-            long n = jdbc.queryForList("select cast(details as varchar) from audit_event"
-                    + " where action = 'http.refused-summary' and details like '%team-queue-full%'", String.class)
-                    .stream().map(json::readTree).filter(d -> d.path("team").asString().equals(team))
-                    .mapToLong(d -> d.path("count").asLong()).sum();
-            if (n >= expected || System.nanoTime() > end) {
-                return n;
-            }
-            Thread.sleep(100);
-        }
+    /** A team's quota refusals as the audit trail counts them (IntegrationTest#summarisedRefusals). */
+    private long summarisedRefusals(String team, long expected) {
+        return io.buildgateway.support.IntegrationTest.summarisedRefusals(jdbc, json, "team-queue-full", "REJECTED",
+                d -> d.path("team").asString().equals(team), expected);
     }
 
     /** A submission that passed the policy, ready to be recorded, as {@code BuildSubmissions} makes one. */

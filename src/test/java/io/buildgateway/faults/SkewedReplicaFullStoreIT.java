@@ -79,9 +79,7 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         assertThat(before).as("a stored context to keep intact").isNotEmpty();
         java.util.Map<String, String> bytesBefore = storeDigests();
         long buildsBefore = builds("payments/full-store");
-        String refusals = "select count(*) from audit_event where action = 'http.refused' and outcome = 'FAILED'"
-                + " and details like '%insufficient-storage%'";
-        long refusedBefore = jdbc.queryForObject(refusals, Long.class);
+        long refusedBefore = summarisedRefusals("insufficient-storage", "FAILED", d -> true, 0);
 
         // Larger than the store: the upload itself cannot be written.
         byte[] tooLarge = contextWith(3 * 1024 * 1024);
@@ -99,8 +97,10 @@ class SkewedReplicaFullStoreIT extends IntegrationTest {
         assertThat(builds("payments/full-store")).isEqualTo(buildsBefore);
 
         assertThat(storeDigests()).as("the stored contexts' bytes").isEqualTo(bytesBefore);
-        // Each refusal is in the audit trail (since 2026-12-06; a 507 was not audited before).
-        assertThat(jdbc.queryForObject(refusals, Long.class)).isEqualTo(refusedBefore + 2);
+        // Each refusal is in the audit trail (since 2026-12-06; a 507 was not audited before), counted in the
+        // per-second summary with outcome FAILED.
+        assertThat(summarisedRefusals("insufficient-storage", "FAILED", d -> true, refusedBefore + 2))
+                .isEqualTo(refusedBefore + 2);
 
         // Space returns: the same submission is accepted, and builds from an intact context.
         mountStore("remount,size=64m");

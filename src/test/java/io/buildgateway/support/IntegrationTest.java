@@ -319,6 +319,33 @@ public abstract class IntegrationTest {
     }
 
     /**
+     * How many refusals of a problem type the audit trail counts in its {@code http.refused-summary} events (outcome
+     * {@code outcome}) whose details pass {@code which}: the sum of their counts, read until it reaches
+     * {@code expected} or 10 s have passed (the summaries are written once a second).
+     */
+    protected long summarisedRefusals(String problem, String outcome, java.util.function.Predicate<JsonNode> which,
+            long expected) {
+        return summarisedRefusals(jdbc, json, problem, outcome, which, expected);
+    }
+
+    /** {@link #summarisedRefusals(String, String, java.util.function.Predicate, long)} for a test of its own. */
+    public static long summarisedRefusals(JdbcTemplate jdbc, JsonMapper json, String problem, String outcome,
+            java.util.function.Predicate<JsonNode> which, long expected) {
+        long end = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            long n = jdbc.queryForList("select cast(details as varchar) from audit_event"
+                    + " where action = 'http.refused-summary' and outcome = ? and details like ?", String.class,
+                    outcome, "%\"" + problem + "\"%").stream().map(json::readTree)
+                    .filter(d -> d.path("problem").asString().equals(problem)).filter(which)
+                    .mapToLong(d -> d.path("count").asLong()).sum();
+            if (n >= expected || System.nanoTime() > end) {
+                return n;
+            }
+            sleep(100);
+        }
+    }
+
+    /**
      * Makes a running build look lost, as the database sees a replica that stopped renewing: its lease lapsed a
      * second ago under {@code owner}; {@code alsoSet} (SQL assignments, or empty) sets more of the row.
      */

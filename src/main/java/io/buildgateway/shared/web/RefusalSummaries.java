@@ -20,7 +20,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Refusals that change nothing and that a flood repeats ({@link Problem#summarisedInAudit()}: a team at its queue
- * quota) are counted here and written to the audit trail as one {@code http.refused-summary} event per second and
+ * quota, and since 2026-12-06 the 503 of an unreachable registry and the 507 of a full context store, which every CI
+ * runner retries through an outage) are counted here and written to the audit trail as one {@code http.refused-summary} event per second and
  * kind (method, path, problem type, team), with each caller's and each source address's count, instead of one
  * {@code http.refused} event each (issue #17: a CI burst's hundreds of 429s were each a hash-chain append, in line with
  * the accepted submissions' {@code build.queued} events, and a row per retry). Nothing is dropped: every refusal is in
@@ -114,8 +115,9 @@ public class RefusalSummaries {
             details.put("bySource", s.bySource);
             details.put("lastDetail", s.lastDetail);
             try {
-                events.publishEvent(new AuditRecord("http.refused-summary", k.path(), AuditRecord.Outcome.REJECTED,
-                        details, RequestInfo.system()));
+                // A deliberate 5xx (the registry or the context store unavailable) failed; a 4xx was rejected.
+                events.publishEvent(new AuditRecord("http.refused-summary", k.path(), k.status() >= 500
+                        ? AuditRecord.Outcome.FAILED : AuditRecord.Outcome.REJECTED, details, RequestInfo.system()));
             } catch (RuntimeException ex) {
                 log.error("could not audit the summary of {} refused {} {} ({}); kept for the next try", s.count,
                         k.method(), k.path(), k.problem(), ex);

@@ -76,6 +76,27 @@ class RefusalSummariesTest {
     }
 
     @Test
+    void anOutagesDeliberate5xxAreSummarisedAsFailedApartFromTheRejections() {
+        Problem unreachable = new io.buildgateway.shared.RegistryUnavailable("the triggers of 'base/busybox'");
+        assertThat(unreachable.isSummarisedInAudit()).isTrue();
+        assertThat(unreachable.isAuditedAsRefusal()).isTrue();
+        for (int i = 0; i < 3; i++) {
+            summaries.count(unreachable, "POST", "/api/v1/builds", new RequestInfo("ci-" + i, "10.0.0.1", "r" + i));
+        }
+        summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("ci-0", "10.0.0.1", "q"));
+
+        summaries.flush();
+
+        assertThat(published).hasSize(2);
+        assertThat(published.get(0).outcome()).isEqualTo(AuditRecord.Outcome.FAILED);
+        assertThat(details(published.get(0))).containsEntry("count", 3L).containsEntry("status", 503)
+                .containsEntry("problem", "registry-unavailable").doesNotContainKey("team");
+        assertThat((String) details(published.get(0)).get("lastDetail")).contains("'base/busybox'");
+        assertThat(published.get(1).outcome()).isEqualTo(AuditRecord.Outcome.REJECTED);
+        assertThat(details(published.get(1))).containsEntry("count", 1L).containsEntry("status", 429);
+    }
+
+    @Test
     void aSummaryThatCouldNotBeWrittenIsKeptAndJoinsTheNext() {
         summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("a", "10.0.0.1", "1"));
         summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("b", "10.0.0.1", "2"));
