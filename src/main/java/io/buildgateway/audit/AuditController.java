@@ -86,11 +86,16 @@ class AuditController {
         if (value == null || value.isBlank()) {
             return null;
         }
+        Instant parsed;
         try {
-            return Instant.parse(value.trim());
+            parsed = Instant.parse(value.trim());
         } catch (DateTimeParseException e) {
             throw invalid(field, field + " must be an ISO-8601 instant such as 2026-01-31T00:00:00Z");
         }
+        if (!io.buildgateway.shared.Instants.storable(parsed)) {
+            throw invalid(field, field + " must be an instant between the years 1 and 9999");
+        }
+        return parsed;
     }
 
     /** Blank means "no filter"; a value longer than its column can never match and is refused. */

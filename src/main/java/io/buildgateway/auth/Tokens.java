@@ -117,6 +117,15 @@ public class Tokens {
             throw Problem.badRequest("invalid-body", "a token needs at least one role")
                     .with("errors", List.of(Map.of("field", "roles", "message", "must not be empty")));
         }
+        // JSON's [null] reaches here as a set holding null: refused, not a NullPointerException (a 500).
+        if (roles.stream().anyMatch(java.util.Objects::isNull)) { // not contains(null): Set.of would throw
+            throw Problem.badRequest("invalid-body", "roles must not hold null")
+                    .with("errors", List.of(Map.of("field", "roles", "message", "must not hold null")));
+        }
+        if (teamNames != null && teamNames.stream().anyMatch(java.util.Objects::isNull)) {
+            throw Problem.badRequest("invalid-body", "teams must not hold null")
+                    .with("errors", List.of(Map.of("field", "teams", "message", "must not hold null")));
+        }
         Set<String> teamSet = new TreeSet<>(teamNames == null ? Set.of() : teamNames);
         for (String team : teamSet) {
             if (!TeamName.isValid(team)) {

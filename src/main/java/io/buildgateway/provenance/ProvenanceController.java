@@ -32,7 +32,7 @@ class ProvenanceController {
             @RequestParam(required = false) String buildId) {
         if (!Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>, not '"
-                    + (digest.length() > 80 ? digest.substring(0, 80) + "…" : digest) + "'");
+                    + io.buildgateway.shared.Digest.quoted(digest) + "'");
         }
         UUID build = null;
         if (buildId != null) {

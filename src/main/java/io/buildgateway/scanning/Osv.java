@@ -31,6 +31,9 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
         if (!node.isObject()) {
             throw new InvalidAdvisory(where + ": must be a JSON object");
         }
+        if (holdsNul(node, 0)) {
+            throw new InvalidAdvisory(where + ": a name or string holds the character U+0000, which cannot be stored");
+        }
         String id = text(node, "id");
         if (id == null || id.isBlank() || id.length() > 128) {
             throw new InvalidAdvisory(where + ": 'id' is required (at most 128 characters)");
@@ -52,6 +55,11 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
             if (ecosystem == null || name == null) {
                 throw new InvalidAdvisory(at + ": package.ecosystem and package.name are required");
             }
+            // As the columns hold them (advisory_package, image_vulnerability): refused here, not by the database.
+            if (ecosystem.length() > 64 || name.length() > 512) {
+                throw new InvalidAdvisory(at + ": package.ecosystem is at most 64 characters and package.name at"
+                        + " most 512");
+            }
             List<AffectedRange> ranges = new ArrayList<>();
             for (JsonNode r : a.path("ranges")) {
                 String type = text(r, "type");
@@ -71,7 +79,12 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
                     if (e.path(kind).isContainer()) {
                         throw new InvalidAdvisory(at + ": the range event '" + kind + "' must be a version string");
                     }
-                    events.add(new AffectedRange.Event(kind, e.path(kind).asString()));
+                    String version = e.path(kind).asString();
+                    if (version.length() > 256) { // image_vulnerability.fixed
+                        throw new InvalidAdvisory(at + ": the range event '" + kind + "' is longer than 256"
+                                + " characters");
+                    }
+                    events.add(new AffectedRange.Event(kind, version));
                 }
                 ranges.add(new AffectedRange(type, events));
             }
@@ -141,6 +154,27 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
         return out;
     }
 
+    /** Whether a property name or string value anywhere in the node holds U+0000 (PostgreSQL's text refuses it). */
+    private static boolean holdsNul(JsonNode node, int depth) {
+        if (node.isString()) {
+            return node.asString().indexOf('\u0000') >= 0;
+        }
+        if (depth > 64 || !node.isContainer()) {
+            return false; // the body's nesting is bounded before this (JsonBodyLimit)
+        }
+        for (var names = node.propertyNames().iterator(); names.hasNext(); ) {
+            if (names.next().indexOf('\u0000') >= 0) {
+                return true;
+            }
+        }
+        for (JsonNode child : node) {
+            if (holdsNul(child, depth + 1)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String text(JsonNode node, String field) {
         JsonNode v = node.get(field);
         return v == null || v.isNull() ? null : v.isString() ? v.asString() : null;
@@ -151,14 +185,19 @@ record Osv(String id, Instant modified, Instant published, Instant withdrawn, Li
         if (v == null) {
             return null;
         }
+        Instant parsed;
         try {
-            return java.time.OffsetDateTime.parse(v).toInstant();
+            parsed = java.time.OffsetDateTime.parse(v).toInstant();
         } catch (DateTimeParseException e) {
             try {
-                return Instant.parse(v);
+                parsed = Instant.parse(v);
             } catch (DateTimeParseException e2) {
                 throw new InvalidAdvisory(where + ": '" + field + "' is not an RFC 3339 time: " + v);
             }
         }
+        if (!io.buildgateway.shared.Instants.storable(parsed)) {
+            throw new InvalidAdvisory(where + ": '" + field + "' is not a time between the years 1 and 9999: " + v);
+        }
+        return parsed;
     }
 }

@@ -55,6 +55,33 @@ class OsvTest {
         assertThatThrownBy(() -> parse("[1]")).hasMessageContaining("object");
     }
 
+    // Found by a review (2026-12-06): values the database refuses were a 500 at the import (a timestamp beyond what
+    // java.sql.Timestamp or PostgreSQL holds, U+0000, a value longer than its column). Refused with the reason now.
+    @Test
+    void valuesTheDatabaseCannotHoldAreRefusedWithTheReason() {
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"+999999999-12-31T00:00:00Z\"}"))
+                .isInstanceOf(Osv.InvalidAdvisory.class).hasMessageContaining("years 1 and 9999");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"published\":"
+                + "\"-000001-01-01T00:00:00Z\"}")).hasMessageContaining("'published'");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\\u0000\",\"modified\":\"2024-01-01T00:00:00Z\"}"))
+                .hasMessageContaining("U+0000");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"details\":"
+                + "{\"a\\u0000\":1}}")).hasMessageContaining("U+0000");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"" + "e".repeat(65) + "\",\"name\":\"y\"}}]}"))
+                .hasMessageContaining("at most 64");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"" + "n".repeat(513) + "\"}}]}"))
+                .hasMessageContaining("at most 512");
+        assertThatThrownBy(() -> parse("{\"id\":\"X\",\"modified\":\"2024-01-01T00:00:00Z\",\"affected\":"
+                + "[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"y\"},\"ranges\":[{\"type\":\"SEMVER\","
+                + "\"events\":[{\"fixed\":\"" + "1".repeat(257) + "\"}]}]}]}")).hasMessageContaining("256");
+        // the bounds themselves are fine
+        assertThat(parse("{\"id\":\"X\",\"modified\":\"9999-12-31T00:00:00Z\",\"affected\":[{\"package\":"
+                + "{\"ecosystem\":\"" + "e".repeat(64) + "\",\"name\":\"" + "n".repeat(512) + "\"}}]}").modified())
+                .isEqualTo(Instant.parse("9999-12-31T00:00:00Z"));
+    }
+
     // Found by OsvFuzzTest (seed non-string-values): an object where a string belongs made the node's coercion throw,
     // and the import answered 500. Refused with the reason now; scalars stay read as before.
     @Test

@@ -88,6 +88,13 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
             log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
             return render(DatabaseUnavailable.problem(), request, null);
         }
+        Problem refused = io.buildgateway.shared.RefusedByDatabase.of(e);
+        if (refused != null) {
+            // The request's values, refused by the database: a check that should have caught them first is missing.
+            log.warn("the database refused a value of {} {} ({}): answered {} {}", request.getMethod(),
+                    request.getRequestURI(), e.getClass().getSimpleName(), refused.status(), refused.typeName(), e);
+            return render(refused, request, null);
+        }
         log.error("unexpected failure on {} {}", request.getMethod(), request.getRequestURI(), e);
         return render(new Problem(500, "internal", "Internal error",
                 "the gateway failed to handle this request; the request id identifies it in the gateway's logs"),

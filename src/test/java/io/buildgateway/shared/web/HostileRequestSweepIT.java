@@ -113,6 +113,62 @@ class HostileRequestSweepIT extends IntegrationTest {
                 .as("state changes made by the sweep's requests").isZero();
     }
 
+    /**
+     * Values a review found reaching the database, where they failed as a 500 (2026-12-06): nulls in a JSON array, the
+     * character U+0000 in a JSON string, instants beyond what a timestamp holds (in a filter, a cursor, an advisory),
+     * a value longer than its column, and a digest cut in the middle of a surrogate pair when quoted back. Each must be
+     * a 4xx problem+json, audited, that changed nothing.
+     */
+    @Test
+    void valuesTheDatabaseWouldRefuseAreRefusedFirst() {
+        String security = issue("sweep-security-" + UUID.randomUUID().toString().substring(0, 8), "SECURITY");
+        String team = "nul" + UUID.randomUUID().toString().substring(0, 6);
+        String far = Base64.getUrlEncoder().withoutPadding().encodeToString(("-999999999-01-01T00:00:00Z|"
+                + UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
+        String json = "application/json";
+        record Case(String method, String target, String token, String body, Expect expect) {
+        }
+        List<Case> cases = List.of(
+                new Case("POST", "/api/v1/tokens", admin, "{\"name\":\"t\",\"roles\":[null]}", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/tokens", admin, "{\"name\":\"t\",\"roles\":[\"BUILDER\"],"
+                        + "\"teams\":[null]}", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/teams", admin, "{\"name\":\"" + team + "\",\"description\":\"a\\u0000b\"}",
+                        Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/rebuilds", security, "{\"selector\":{\"team\":\"a\\u0000\"},"
+                        + "\"dryRun\":true}", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/rebuilds", security, "{\"selector\":{\"images\":[\"sha256:" + "0".repeat(64)
+                        + "\"]},\"reason\":\"sweep-nul\\u0000\"}", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/advisories", security, "[{\"id\":\"SWEEP\\u0000\",\"modified\":"
+                        + "\"2024-01-01T00:00:00Z\"}]", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/advisories", security, "[{\"id\":\"SWEEP-FAR\",\"modified\":"
+                        + "\"+999999999-12-31T00:00:00Z\"}]", Expect.BAD_REQUEST),
+                new Case("POST", "/api/v1/advisories", security, "[{\"id\":\"SWEEP-LONG\",\"modified\":"
+                        + "\"2024-01-01T00:00:00Z\",\"affected\":[{\"package\":{\"ecosystem\":\"" + "e".repeat(65)
+                        + "\",\"name\":\"p\"}}]}]", Expect.BAD_REQUEST),
+                new Case("GET", "/api/v1/audit?since=-999999999-01-01T00:00:00Z", auditor, null, Expect.BAD_REQUEST),
+                new Case("GET", "/api/v1/audit?until=%2B294277-01-01T00:00:00Z", auditor, null, Expect.BAD_REQUEST),
+                new Case("GET", "/api/v1/notifications?cursor=" + far, security, null, Expect.BAD_REQUEST),
+                new Case("GET", "/api/v1/builds?cursor=" + far, security, null, Expect.BAD_REQUEST),
+                new Case("GET", "/api/v1/images/" + "a".repeat(79) + "%F0%9F%98%80" + "b", security, null,
+                        Expect.BAD_REQUEST));
+        for (Case c : cases) {
+            Map<String, String> headers = new LinkedHashMap<>();
+            headers.put("Authorization", "Bearer " + c.token());
+            if (c.body() != null) {
+                headers.put("Content-Type", json);
+            }
+            Answer a = RawHttp.send(port, c.method(), c.target(), headers,
+                    c.body() == null ? null : c.body().getBytes(StandardCharsets.UTF_8));
+            verdict(c.method() + " " + RawHttp.abbreviated(c.target()) + (c.body() == null ? "" : " " + c.body()), a,
+                    c.expect());
+        }
+        assertThat(wrong).as("wrong answers").isEmpty();
+        assertThat(jdbc.queryForObject("select count(*) from team where name = ?", Long.class, team)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from advisory where id like 'SWEEP%'", Long.class)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from rebuild where reason like 'sweep-nul%'", Long.class))
+                .isZero();
+    }
+
     @Test
     void hostileHeadersAndMethodsGetAnAuditedProblem() {
         Map<String, Map<String, String>> headers = new LinkedHashMap<>();
