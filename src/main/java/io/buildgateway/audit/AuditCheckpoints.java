@@ -45,9 +45,14 @@ class AuditCheckpoints {
     private final String replica = ManagementFactory.getRuntimeMXBean().getName();
     private final ScheduledExecutorService timer;
     private volatile Checkpoint lastSigned;
+    /** Whether this key's first use is known to be in the trail (checked once per process, at its first checkpoint). */
+    private volatile boolean keyRecorded;
+
+    private final AuditTrail trail;
 
     AuditCheckpoints(JdbcTemplate jdbc, TransactionTemplate tx, GatewayKey key, AuditProperties properties,
-            Clock clock, AuditExport export) {
+            Clock clock, AuditExport export, AuditTrail trail) {
+        this.trail = trail;
         this.jdbc = jdbc;
         this.tx = tx;
         this.key = key;
@@ -93,6 +98,7 @@ class AuditCheckpoints {
     Checkpoint checkpoint(String why) {
         Checkpoint signed = tx.execute(s -> {
             jdbc.queryForObject("select pg_advisory_xact_lock(?)", Object.class, AuditTrail.CHAIN_LOCK);
+            recordKeyOnce();
             List<Object[]> head = jdbc.query("select seq, hash from audit_event order by seq desc limit 1",
                     (rs, i) -> new Object[] {rs.getLong(1), rs.getString(2)});
             if (head.isEmpty()) {
@@ -121,6 +127,7 @@ class AuditCheckpoints {
                     cp.payload(), cp.signature(), replica);
             return cp;
         });
+        keyRecorded = true; // the transaction that recorded it (or found it) committed
         if (signed == null) {
             return null;
         }
@@ -137,6 +144,35 @@ class AuditCheckpoints {
         }
         export.checkpoint(signed);
         return signed;
+    }
+
+    /**
+     * Under the chain's lock, at this process's first checkpoint: a signing key that has signed no checkpoint and
+     * has no {@code signing-key.first-used} event yet (a key generated on first start, a key file replaced, another
+     * PKCS#11 key) gets that event, with its id and public key, which this checkpoint then covers. So a change of the
+     * key that signs the trail is itself in the trail, once per key whichever replica starts first (the lock orders
+     * them). Replicas that each hold a key of their own are each recorded once, not at every alternation.
+     */
+    private void recordKeyOnce() {
+        if (keyRecorded) {
+            return;
+        }
+        boolean known = !jdbc.queryForList("select 1 from audit_checkpoint where key_id = ? limit 1", Integer.class,
+                key.keyId()).isEmpty() || !jdbc.queryForList("select 1 from audit_event where action ="
+                + " 'signing-key.first-used' and target = ? limit 1", Integer.class, "signing-key/" + key.keyId())
+                .isEmpty();
+        if (known) {
+            return;
+        }
+        java.util.Map<String, Object> details = new java.util.LinkedHashMap<>();
+        details.put("keyId", key.keyId());
+        details.put("publicKey", key.publicKeyPem());
+        details.put("replica", replica);
+        trail.append(new io.buildgateway.shared.AuditRecord("signing-key.first-used", "signing-key/" + key.keyId(),
+                io.buildgateway.shared.AuditRecord.Outcome.SUCCESS, details,
+                io.buildgateway.shared.RequestInfo.system()));
+        log.warn("audit checkpoints are now also signed by key {}, which had signed none before (audited as"
+                + " signing-key.first-used)", key.keyId());
     }
 
     /** The newest checkpoint with a valid signature: the file's last line when there is a file, else the table's. */

@@ -147,9 +147,11 @@ class BearerTokenFilter extends OncePerRequestFilter {
                 return false;
             }
             case 503 -> {
-                response.setHeader("Retry-After", "30");
+                // Audited like the other deliberate 5xx (summarised per second: every CI job retries through an
+                // identity provider's outage).
                 problems.write(new Problem(503, "identity-provider-unavailable", "Service unavailable",
-                        outcome.reason()), request, response);
+                        outcome.reason()).with("retryAfterSeconds", 30).auditedAsRefusal().summarisedInAudit(),
+                        request, response);
                 return false;
             }
             default -> {

@@ -87,6 +87,17 @@ public class EgressRecords {
                 new RequestInfo(RequestInfo.SYSTEM, source, null)));
     }
 
+    /**
+     * A request the proxy cannot read as HTTP (400): audited with where it came from and the parser's reason, never
+     * the request's own bytes (they may carry credentials).
+     */
+    void malformed(String source, String reason) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("reason", reason);
+        events.publishEvent(new AuditRecord("egress.proxy-refused", "egress", Outcome.REJECTED, details,
+                new RequestInfo(RequestInfo.SYSTEM, source, null)));
+    }
+
     /** Everything recorded for a build, each list in the order it happened. */
     @Transactional(readOnly = true)
     public EgressRecord of(UUID build) {

@@ -97,6 +97,8 @@ final class ProxyExchange implements Runnable {
             try {
                 head = readHead(in);
             } catch (BadRequest e) {
+                // Audited as every refusal of the proxy (the message is the parser's own, never the request's text).
+                records.malformed(c.getInetAddress().getHostAddress(), e.getMessage());
                 respond(out, 400, "Bad Request", "egress: " + e.getMessage(), Map.of());
                 return;
             }
@@ -105,6 +107,8 @@ final class ProxyExchange implements Runnable {
                 return;
             }
             if (!session.enter()) {
+                records.unauthenticated(c.getInetAddress().getHostAddress(), "the egress session of build "
+                        + session.grant.buildId() + " is closed");
                 proxyAuthRequired(out, "the build's egress session is closed");
                 return;
             }
@@ -136,7 +140,10 @@ final class ProxyExchange implements Runnable {
         List<String> lengths = head.all("content-length");
         if (!head.all("transfer-encoding").isEmpty() || lengths.size() > 1
                 || (lengths.size() == 1 && !lengths.get(0).trim().equals("0"))) {
-            respond(out, 400, "Bad Request", "egress: a " + head.method + " request has no body", Map.of());
+            // The build's own request, refused: in its record and the audit trail like every other refusal.
+            String line = session.refused(Allowlist.printable(Allowlist.withoutUserinfo(head.target)),
+                    "a " + head.method + " request has no body");
+            respond(out, 400, "Bad Request", line, Map.of());
             return;
         }
         fetch(session, head, out);

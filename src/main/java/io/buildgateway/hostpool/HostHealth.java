@@ -43,6 +43,8 @@ final class HostHealth {
     private final Consumer<Object> events;
     private final BuildCacheCap cache;
     private final Map<String, Health> health = new ConcurrentHashMap<>();
+    /** Per host, whether the last {@code host.health-changed} the audit trail has says healthy. */
+    private final Map<String, Boolean> auditedHealthy = new ConcurrentHashMap<>();
 
     /** The ids of the builds running now (any replica's), read when a host comes back: never its leftovers. */
     private final Supplier<Set<String>> running;
@@ -106,6 +108,7 @@ final class HostHealth {
                         BuildHosts.summary(e));
             }
         }
+        // The new state is in force at once (an unhealthy host must not be given builds while its audit waits).
         Health previous = health.put(host.name(), next);
         if (next.healthy() && host.builder() == HostPoolProperties.Builder.BUILDKIT) {
             cache.readCache(host);
@@ -116,13 +119,25 @@ final class HostHealth {
             } else {
                 log.warn("build host {} is unhealthy: {}", host.name(), next.error());
             }
+        }
+        // Audited against the last state the trail has, not the last one seen: a change whose event could not be
+        // written (the database away) is written at the next check, instead of being lost because the state in
+        // memory had already changed; and the other hosts are still checked.
+        Boolean audited = auditedHealthy.get(host.name());
+        if (audited == null || audited != next.healthy()) {
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("healthy", next.healthy());
             details.put("usernsRemap", next.userns());
             details.put("error", next.error());
             details.put("builder", host.builder().name().toLowerCase(Locale.ROOT));
-            events.accept(new AuditRecord("host.health-changed", "host/" + host.name(),
-                    next.healthy() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
+            try {
+                events.accept(new AuditRecord("host.health-changed", "host/" + host.name(),
+                        next.healthy() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
+                auditedHealthy.put(host.name(), next.healthy());
+            } catch (RuntimeException e) {
+                log.warn("build host {} is {} but the change could not be audited; tried again at the next check: {}",
+                        host.name(), next.healthy() ? "healthy" : "unhealthy", BuildHosts.summary(e));
+            }
         }
     }
 

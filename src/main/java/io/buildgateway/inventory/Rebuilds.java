@@ -22,6 +22,7 @@ import java.util.UUID;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -40,9 +41,11 @@ class Rebuilds {
     private final ApplicationEventPublisher events;
     private final JsonMapper json;
     private final Clock clock;
+    private final TransactionTemplate tx;
 
     Rebuilds(JdbcClient db, ImageQueries images, BuildSubmissions builds, ApplicationEventPublisher events,
-            JsonMapper json, Clock clock) {
+            JsonMapper json, Clock clock, TransactionTemplate tx) {
+        this.tx = tx;
         this.db = db;
         this.images = images;
         this.builds = builds;
@@ -66,6 +69,12 @@ class Rebuilds {
         if (!any) {
             throw Problem.badRequest("invalid-selector",
                     "a selector needs at least one of base, package, cve, images (rebuilding everything is refused)");
+        }
+        for (String value : java.util.Arrays.asList(s.base(), s.packageName(), s.packageVersionBelow(), s.cve(),
+                s.team())) {
+            if (value != null && value.indexOf('\u0000') >= 0) {
+                throw Problem.badRequest("invalid-selector", "a selector value holds the character U+0000");
+            }
         }
         if (s.packageVersionBelow() != null && s.packageName() == null) {
             throw Problem.badRequest("invalid-selector", "packageVersionBelow needs package");
@@ -111,17 +120,21 @@ class Rebuilds {
     record Requested(UUID id, String reason, String requestedBy, List<UUID> builds, List<Map<String, Object>> targets) {
     }
 
-    /** Queues the rebuilds; a target whose context is gone is reported, not fatal. */
+    /**
+     * Queues the rebuilds; a target that cannot be rebuilt (its context gone, say) is reported SKIPPED, not fatal.
+     * Each rebuild is recorded with its own {@code build.queued} event as it is queued (it reads the stored context
+     * and the registry, so not inside a transaction); then the rebuild itself, its links to those builds and its
+     * {@code rebuild.requested} event are written in one transaction: all of them or none.
+     */
     Requested request(Selector selector, String reason, String requestedBy, RequestInfo info) {
-        if (reason == null || reason.isBlank() || reason.length() > 1000) {
-            throw Problem.badRequest("invalid-rebuild", "reason is required (at most 1000 characters)");
+        if (reason == null || reason.isBlank() || reason.length() > 1000 || reason.indexOf('\u0000') >= 0) {
+            throw Problem.badRequest("invalid-rebuild", "reason is required (at most 1000 characters, no U+0000)");
         }
         List<Target> targets = resolve(selector);
         UUID id = UUID.randomUUID();
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-        db.sql("insert into rebuild (id, reason, requested_by, selector, requested_at) values (?, ?, ?, ?, ?)")
-                .params(id, reason, requestedBy, json.writeValueAsString(selector), Timestamp.from(now)).update();
         List<UUID> queued = new ArrayList<>();
+        List<Target> linked = new ArrayList<>();
         List<Map<String, Object>> outcome = new ArrayList<>();
         for (Target t : targets) {
             Map<String, Object> o = new LinkedHashMap<>();
@@ -130,15 +143,23 @@ class Rebuilds {
             o.put("originBuildId", t.originBuildId());
             try {
                 BuildView b = builds.rebuild(t.originBuildId(), requestedBy, reason, info);
-                db.sql("insert into rebuild_build (rebuild_id, build_id, origin_build_id, repository, tag) "
-                        + "values (?, ?, ?, ?, ?)").params(id, b.id(), t.originBuildId(), t.repository(), t.tag())
-                        .update();
                 queued.add(b.id());
+                linked.add(t);
                 o.put("buildId", b.id());
                 o.put("status", b.status());
             } catch (Problem p) {
                 o.put("status", "SKIPPED");
                 o.put("reason", p.getMessage());
+            } catch (RuntimeException e) {
+                if (io.buildgateway.shared.DatabaseUnavailable.is(e)) {
+                    throw e; // 503; the builds queued so far are each recorded and audited (docs/operations.md)
+                }
+                // One target's failure (its context removed by retention while it was read, say) does not end the
+                // others, nor leave the rebuild without its record and event.
+                org.slf4j.LoggerFactory.getLogger(Rebuilds.class).warn("rebuild {}: {}:{} (from build {}) could not"
+                        + " be queued", id, t.repository(), t.tag(), t.originBuildId(), e);
+                o.put("status", "SKIPPED");
+                o.put("reason", "the rebuild could not be queued (the gateway's log of rebuild " + id + " says why)");
             }
             outcome.add(o);
         }
@@ -147,8 +168,19 @@ class Rebuilds {
         details.put("selector", selector);
         details.put("builds", queued.stream().map(UUID::toString).toList());
         details.put("targets", targets.size());
-        events.publishEvent(new AuditRecord("rebuild.requested", "rebuild/" + id, AuditRecord.Outcome.SUCCESS,
-                details, info));
+        String selectorJson = json.writeValueAsString(selector);
+        tx.executeWithoutResult(status -> {
+            db.sql("insert into rebuild (id, reason, requested_by, selector, requested_at) values (?, ?, ?, ?, ?)")
+                    .params(id, reason, requestedBy, selectorJson, Timestamp.from(now)).update();
+            for (int k = 0; k < linked.size(); k++) {
+                Target t = linked.get(k);
+                db.sql("insert into rebuild_build (rebuild_id, build_id, origin_build_id, repository, tag) "
+                        + "values (?, ?, ?, ?, ?)").params(id, queued.get(k), t.originBuildId(), t.repository(),
+                        t.tag()).update();
+            }
+            events.publishEvent(new AuditRecord("rebuild.requested", "rebuild/" + id, AuditRecord.Outcome.SUCCESS,
+                    details, info));
+        });
         return new Requested(id, reason, requestedBy, queued, outcome);
     }
 

@@ -48,6 +48,13 @@ class PolicyStore implements PeriodicTasks.Owner {
     /** The files of the policy in force, name to SHA-256: what a reload's audit event compares with. */
     private volatile Map<String, String> currentFiles;
     private volatile String lastFailedDigest;
+    /**
+     * Audit events of policy changes already in force whose write failed (the database away): written, in order,
+     * before anything else at each later check, so that a change in force is never missing from the trail. Each
+     * returns whether it is now written (or was recorded by another replica).
+     */
+    private final java.util.Deque<java.util.function.BooleanSupplier> unaudited =
+            new java.util.concurrent.ConcurrentLinkedDeque<>();
     /** The files a change is loaded from must read the same at two checks in a row. */
     private final Settle settle = new Settle();
 
@@ -81,7 +88,8 @@ class PolicyStore implements PeriodicTasks.Owner {
         details.put("dir", properties.dir().toString());
         details.put("files", currentFiles);
         details.put("waivers", current.waivers().stream().map(PolicyStore::describe).toList());
-        audit("policy.loaded", AuditRecord.Outcome.SUCCESS, details);
+        unaudited.add(() -> audit("policy.loaded", AuditRecord.Outcome.SUCCESS, details));
+        auditPending();
         try {
             // The replicas' shared view of the policy in force starts from what this replica loaded, so that its
             // next change is recorded once whichever replica sees it first.
@@ -113,6 +121,7 @@ class PolicyStore implements PeriodicTasks.Owner {
     }
 
     void reloadIfChanged() {
+        auditPending();
         String digest;
         Map<String, String> files = null;
         try {
@@ -138,14 +147,36 @@ class PolicyStore implements PeriodicTasks.Owner {
             currentFiles = nextFiles;
             lastFailedDigest = null;
             log.info("policy changed: {} -> {}", previous.digest(), next.digest());
-            auditOnce(next.digest(), false, "policy.loaded", AuditRecord.Outcome.SUCCESS,
-                    changes(previous, previousFiles, next, nextFiles));
+            Map<String, Object> changes = changes(previous, previousFiles, next, nextFiles);
+            String nextDigest = next.digest();
+            unaudited.add(() -> auditOnce(nextDigest, null, "policy.loaded", AuditRecord.Outcome.SUCCESS, changes));
         } catch (RuntimeException e) {
             lastFailedDigest = digest;
-            log.error("policy change refused, {} stays in force: {}", current.digest(), e.getMessage());
-            auditOnce(digest, true, "policy.load-failed", AuditRecord.Outcome.FAILED, Map.of("error",
-                    e.getMessage(), "inForce", current.digest()));
+            String inForce = current.digest();
+            log.error("policy change refused, {} stays in force: {}", inForce, e.getMessage());
+            String failed = digest;
+            Map<String, Object> details = Map.of("error", String.valueOf(e.getMessage()), "inForce", inForce);
+            unaudited.add(() -> auditOnce(failed, inForce, "policy.load-failed", AuditRecord.Outcome.FAILED,
+                    details));
         }
+        auditPending();
+    }
+
+    /** Writes the unaudited events in order; stops at the first that cannot be written (tried again next time). */
+    private synchronized void auditPending() {
+        for (java.util.function.BooleanSupplier next = unaudited.peek(); next != null; next = unaudited.peek()) {
+            if (!next.getAsBoolean()) {
+                log.warn("{} policy event(s) not yet in the audit trail; tried again at the next check",
+                        unaudited.size());
+                return;
+            }
+            unaudited.poll();
+        }
+    }
+
+    /** How many policy events wait to be written to the audit trail (0 normally). */
+    int unaudited() {
+        return unaudited.size();
     }
 
     /**
@@ -153,15 +184,15 @@ class PolicyStore implements PeriodicTasks.Owner {
      * (each holds the policy in memory), but only the one that moves the shared {@code policy_head} row records it,
      * in the same transaction; the others find the row already moved (its lock makes them wait and then see it).
      */
-    private void auditOnce(String digest, boolean failed, String action, AuditRecord.Outcome outcome,
+    private boolean auditOnce(String digest, String failedWhileInForce, String action, AuditRecord.Outcome outcome,
             Map<String, ?> details) {
         try {
             tx.executeWithoutResult(s -> {
-                int moved = failed
+                int moved = failedWhileInForce != null
                         ? jdbc.update("insert into policy_head (id, digest, failed_digest, changed_at)"
                                 + " values (1, ?, ?, now()) on conflict (id) do update set failed_digest ="
                                 + " excluded.failed_digest, changed_at = now() where policy_head.failed_digest is"
-                                + " distinct from excluded.failed_digest", current.digest(), digest)
+                                + " distinct from excluded.failed_digest", failedWhileInForce, digest)
                         : jdbc.update("insert into policy_head (id, digest, changed_at) values (1, ?, now())"
                                 + " on conflict (id) do update set digest = excluded.digest, failed_digest = null,"
                                 + " changed_at = now() where policy_head.digest is distinct from excluded.digest",
@@ -172,16 +203,20 @@ class PolicyStore implements PeriodicTasks.Owner {
                     log.info("{} {}: already recorded by another replica", action, digest);
                 }
             });
+            return true;
         } catch (RuntimeException e) {
-            log.warn("could not audit {}", action, e);
+            log.warn("could not audit {} {}", action, digest, e);
+            return false;
         }
     }
 
-    private void audit(String action, AuditRecord.Outcome outcome, Map<String, ?> details) {
+    private boolean audit(String action, AuditRecord.Outcome outcome, Map<String, ?> details) {
         try {
             events.publishEvent(new AuditRecord(action, "policy", outcome, details, RequestInfo.system()));
+            return true;
         } catch (RuntimeException e) {
             log.warn("could not audit {}", action, e);
+            return false;
         }
     }
 

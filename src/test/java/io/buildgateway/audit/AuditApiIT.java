@@ -125,6 +125,32 @@ class AuditApiIT extends IntegrationTest {
         }
     }
 
+    @Autowired
+    io.buildgateway.signing.GatewayKey key;
+
+    /**
+     * The key that signs the checkpoints is itself in the trail: its first use (this suite's gateway generates its
+     * key on first start) is one {@code signing-key.first-used} event, covered by a checkpoint, and later checkpoints
+     * add none.
+     */
+    @Test
+    void theSigningKeysFirstUseIsInTheTrailOnce() {
+        tokenSecretIssued();
+        Checkpoint cp = checkpoints.checkpoint("test");
+        String events = "select count(*) from audit_event where action = 'signing-key.first-used' and target = ?";
+        assertThat(jdbc.queryForObject(events, Long.class, "signing-key/" + key.keyId())).isOne();
+        Long seq = jdbc.queryForObject("select seq from audit_event where action = 'signing-key.first-used' and"
+                + " target = ?", Long.class, "signing-key/" + key.keyId());
+        assertThat(jdbc.queryForObject("select count(*) from audit_checkpoint where key_id = ? and seq >= ?",
+                Long.class, key.keyId(), seq)).as("a checkpoint of this key covers the event").isPositive();
+        assertThat(jdbc.queryForObject("select details from audit_event where seq = ?", String.class, seq))
+                .contains(key.keyId()).contains("BEGIN PUBLIC KEY").doesNotContain("PRIVATE");
+        tokenSecretIssued();
+        checkpoints.checkpoint("test");
+        assertThat(jdbc.queryForObject(events, Long.class, "signing-key/" + key.keyId())).isOne();
+        assertThat(cp).isNotNull();
+    }
+
     @Test
     void verifyReportsAnIntactChainWithItsHeadAndTheNewestCheckpoint() {
         tokenSecretIssued();

@@ -234,6 +234,7 @@ class EgressProxyIT extends IntegrationTest {
         canary.clear();
         Opened o = open("egress-a", List.of(m2()), false, null);
         int mirrorBefore = MIRROR_REQUESTS.size();
+        long seqBefore = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
         try {
             String auth = "Proxy-Authorization: Basic " + Base64.getEncoder().encodeToString((o.user() + ":"
                     + o.session.secret()).getBytes(StandardCharsets.UTF_8)) + "\r\n";
@@ -286,6 +287,16 @@ class EgressProxyIT extends IntegrationTest {
                 }
             }
             assertThat(wrong).as("answers that are not a 4xx").isEmpty();
+            // Every refusal is in the audit trail (since 2026-12-06 also those the proxy cannot read as HTTP, and a
+            // build's own GET with a body), never with the request's bytes.
+            assertThat(jdbc.queryForList("select cast(details as varchar) from audit_event where seq > ? and action ="
+                    + " 'egress.proxy-refused' and outcome = 'REJECTED'", String.class, seqBefore))
+                    .anySatisfy(d -> assertThat(d).contains("the request line is not METHOD target HTTP/1.x"))
+                    .anySatisfy(d -> assertThat(d).contains("a bare CR or NUL in the request head"))
+                    .allSatisfy(d -> assertThat(d).doesNotContain(o.session.secret()).doesNotContain("HELLO"));
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and action ="
+                    + " 'build.egress-refused' and target = ? and details like '%request has no body%'", Long.class,
+                    seqBefore, "build/" + o.build())).isEqualTo(2);
             assertThat(canary.requests()).isEmpty();
             assertThat(MIRROR_REQUESTS.subList(mirrorBefore, MIRROR_REQUESTS.size())).isEmpty();
             // the proxy still serves the session

@@ -139,6 +139,49 @@ class HostRecoveryRaceIT extends IntegrationTest {
         }
     }
 
+    /**
+     * A health change whose audit event cannot be written (the database away) is in force at once, does not stop the
+     * check, and is audited at the next check; before, the state in memory had moved and the event was never written.
+     */
+    @Test
+    void aHealthChangeWhoseEventCannotBeWrittenIsAuditedAtTheNextCheck() throws Exception {
+        String socket = require("BGW_OLD_DOCKER_HOST").substring("unix://".length());
+        Path link = dir.resolve("docker.sock");
+        Files.createSymbolicLink(link, Paths.get(socket));
+        HostPoolProperties.Host host = new HostPoolProperties.Host("audit-" + UUID.randomUUID().toString()
+                .substring(0, 8), "unix://" + link, 1, null, HostPoolProperties.Builder.CLASSIC, null, null, null);
+        List<Object> written = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicInteger failures = new java.util.concurrent.atomic.AtomicInteger(1);
+        java.util.function.Consumer<Object> events = event -> {
+            if (failures.getAndDecrement() > 0) {
+                throw new IllegalStateException("database away");
+            }
+            written.add(event);
+        };
+        try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
+            HostHealth health = new HostHealth(clients, Clock.systemUTC(), events,
+                    new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run),
+                    java.util.Set::of);
+            health.check(host); // healthy; its event refused
+            assertThat(health.get(host.name()).healthy()).as(health.get(host.name()).error()).isTrue();
+            assertThat(written).isEmpty();
+
+            health.check(host); // still healthy: the event waiting is written now, once
+            assertThat(written).singleElement().satisfies(e -> {
+                io.buildgateway.shared.AuditRecord r = (io.buildgateway.shared.AuditRecord) e;
+                assertThat(r.action()).isEqualTo("host.health-changed");
+                assertThat(r.details().get("healthy")).isEqualTo(true);
+            });
+            health.check(host);
+            assertThat(written).hasSize(1);
+
+            Files.delete(link); // down: a change, written at once
+            health.check(host);
+            assertThat(health.get(host.name()).healthy()).isFalse();
+            assertThat(written).hasSize(2);
+        }
+    }
+
     /** Removes what a test planted, whatever the cleanup left of it. */
     private static void removeAll(String socket, List<String> made) {
         for (String id : made) {
