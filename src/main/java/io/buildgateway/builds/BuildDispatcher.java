@@ -314,8 +314,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     BuildJob job = new BuildJob(b.id.toString(), b.host, prepared.context(), dockerfile, b.target,
                             args, labels, b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
                             session == null ? null : session.proxyUrl());
+                    BuildArgRedactor runRedactor = redactor;
                     outcome = sequence.run(job, attempt, output, buildLog::step, () -> cancel.get() || lost.get(),
-                            () -> stillOurs(id, attempt, lost));
+                            () -> stillOurs(id, attempt, lost), runRedactor::redact);
                 }
             }
         } catch (RuntimeException e) {

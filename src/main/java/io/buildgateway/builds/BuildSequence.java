@@ -77,15 +77,16 @@ class BuildSequence {
      * answering fails as "host lost", and the host is marked unhealthy at once.
      */
     BuildOutcome run(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
-            BooleanSupplier cancelled, BooleanSupplier mayPush) {
-        BuildOutcome outcome = dispatch(job, attempt, output, stepOutput, cancelled, mayPush);
+            BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact) {
+        BuildOutcome outcome = dispatch(job, attempt, output, stepOutput, cancelled, mayPush, redact);
         if (outcome.result() != BuildOutcome.Result.FAILED) {
             return outcome;
         }
         // A failure may be the daemon's death: asked now, an unreachable daemon makes the host unhealthy before the
         // next claim, and the build's reason says what happened rather than how the stream ended.
         if (hosts.lostDuringBuild(job.host())) {
-            log.warn("build {}: host {} lost during the build ({})", job.buildId(), job.host(), outcome.reason());
+            log.warn("build {}: host {} lost during the build ({})", job.buildId(), job.host(),
+                    redact.apply(outcome.reason()));
             return new BuildOutcome(BuildOutcome.Result.FAILED, outcome.imageId(), null, null, BuildHosts.HOST_LOST
                     + ": build host " + job.host() + " stopped answering during the build (" + outcome.reason() + ")",
                     outcome.run());
@@ -99,7 +100,7 @@ class BuildSequence {
      * the gateway's; the ephemeral host's identity goes into the outcome for the record and the provenance.
      */
     private BuildOutcome dispatch(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
-            BooleanSupplier cancelled, BooleanSupplier mayPush) {
+            BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact) {
         String quarantine = hosts.quarantine();
         if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
                 || job.repository().startsWith(quarantine + "/"))) {
@@ -117,12 +118,13 @@ class BuildSequence {
                 output.accept("Ephemeral build host " + host.instance() + " (daemon " + host.daemonId()
                         + "): started for this build alone, destroyed after it\n");
             }
-            return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush));
+            return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact));
         }
     }
 
     private BuildOutcome runOn(BuildHost host, BuildJob job, int attempt, Consumer<String> output,
-            Consumer<String> stepOutput, BooleanSupplier cancelled, BooleanSupplier mayPush) {
+            Consumer<String> stepOutput, BooleanSupplier cancelled, BooleanSupplier mayPush,
+            java.util.function.UnaryOperator<String> redact) {
         String quarantine = hosts.quarantine();
         if (job.egressProxy() != null && !host.hasEgressPath()) {
             return failed("build host " + job.host() + " has no egress path (a BuildKit host with"
@@ -143,7 +145,7 @@ class BuildSequence {
                 gate.starting(job.buildId(), baseLayers);
             }
             HostBuild done = host.build(output, stepOutput, cancelled, deadline);
-            BuildOutcome confined = confinement.check(job, host, done, output);
+            BuildOutcome confined = confinement.check(job, host, done, output, redact);
             if (confined != null) {
                 done.images().forEach(host::remove);
                 return confined;

@@ -666,12 +666,25 @@ public class BuildSubmissions {
         return evaluateLint(lintRequest(context.dockerfile(), request, context.files(), shellcheck));
     }
 
-    /** A ShellCheck pass that was asked for and cannot run is the service's failure, said plainly: a 503. */
+    /**
+     * A ShellCheck pass that was asked for and cannot run is the service's failure, said plainly: a 503. The findings
+     * quote the Dockerfile after substitution: a build arg's value the policy keeps as a digest is replaced there, as
+     * in a build's findings (a lint's SARIF is often uploaded to a code-scanning service).
+     */
     private Evaluation evaluateLint(PolicyEvaluator.Request request) {
         try {
-            return policy.lint(request);
+            Evaluation e = policy.lint(request);
+            BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
+                    name -> policy.isPublicBuildArg(request.team(), name));
+            if (redactor.isEmpty()) {
+                return e;
+            }
+            return new Evaluation(e.passed(), e.policyDigest(), redact(e.findings(), redactor),
+                    redactor.redact(e.baseImage()), e.pulls().stream().map(redactor::redact).toList(),
+                    e.canonicalDockerfile() == null ? null : redactor.redact(e.canonicalDockerfile()));
         } catch (io.buildgateway.policy.ShellCheck.Unavailable e) {
-            throw new Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", e.getMessage());
+            throw new Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", e.getMessage())
+                    .auditedAsRefusal().summarisedInAudit();
         }
     }
 
@@ -881,7 +894,11 @@ public class BuildSubmissions {
         static Cursor parse(String value) {
             try {
                 String[] parts = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8).split("\\|");
-                return new Cursor(Instant.parse(parts[0]), UUID.fromString(parts[1]));
+                Instant at = Instant.parse(parts[0]);
+                if (!io.buildgateway.shared.Instants.storable(at)) {
+                    throw new IllegalArgumentException("beyond the years a timestamp stores");
+                }
+                return new Cursor(at, UUID.fromString(parts[1]));
             } catch (RuntimeException e) {
                 throw Problem.badRequest("invalid-parameter", "cursor is not a cursor this gateway returned")
                         .with("errors", List.of(Map.of("field", "cursor", "message", "invalid")));

@@ -30,9 +30,15 @@ final class ConfinementCheck {
         this.events = events;
     }
 
-    /** Null when the daemon stayed inside what was granted; otherwise the failed outcome (audited). */
-    BuildOutcome check(BuildJob job, BuildHost host, HostBuild built, Consumer<String> output) {
-        List<String> violations = host.violations(built);
+    /**
+     * Null when the daemon stayed inside what was granted; otherwise the failed outcome (audited). What the daemon
+     * reported (step names, references and errors after substitution) can hold a build arg's value or the egress
+     * secret: {@code redact} (the build's redactor) is applied before any of it reaches the log, the build log or
+     * the audit trail.
+     */
+    BuildOutcome check(BuildJob job, BuildHost host, HostBuild built, Consumer<String> output,
+            java.util.function.UnaryOperator<String> redact) {
+        List<String> violations = host.violations(built).stream().map(redact).toList();
         if (violations.isEmpty()) {
             return null;
         }
@@ -45,13 +51,14 @@ final class ConfinementCheck {
         details.put("team", job.team());
         details.put("repository", job.repository());
         details.put("violations", violations);
-        details.put("granted", host.granted());
-        details.put("pulled", built.pulled().stream().map(p -> p.reference() + "@" + p.digest()).toList());
+        details.put("granted", host.granted().stream().map(redact).toList());
+        details.put("pulled", built.pulled().stream().map(p -> redact.apply(p.reference() + "@" + p.digest()))
+                .toList());
         events.accept(new AuditRecord("build.confinement-violation", "build/" + job.buildId(), Outcome.DENIED,
                 details, RequestInfo.system()));
         String reason = "confinement violation: " + String.join("; ", violations);
         if (built.stepReason() != null) {
-            reason += " (" + built.stepReason() + ")";
+            reason += " (" + redact.apply(built.stepReason()) + ")";
         }
         return new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, reason, built.refusedRun(job.host()));
     }

@@ -134,6 +134,40 @@ class ConfinementIT extends IntegrationTest {
             assertThat(done2.path("failureReason").asString()).as(done2.toString()).contains("confinement violation")
                     .contains("http://" + registryAddress() + "/x-" + RUN);
             assertThat(auditCount("build.confinement-violation", "build/" + id2)).isEqualTo(1);
+
+            // A URL made of a build arg the policy does not declare public: what the daemon tried to reach holds the
+            // value, and it reaches neither the violation's audit event, nor the build's log, nor its reason.
+            String secret = "s3cr3t" + RUN;
+            String withArg = "FROM " + registryAddress() + "/base/busybox\nARG TOKEN\nADD http://127.0.0.1:"
+                    + canaryPort() + "/y-${TOKEN} /x\nUSER 65534\nHEALTHCHECK NONE\n";
+            List<String> more = new ArrayList<>(rules);
+            for (String r : blockingRules(token, team, withArg)) {
+                if (!more.contains(r)) {
+                    more.add(r);
+                }
+            }
+            StringBuilder wider = new StringBuilder("teams:\n  " + team + ":\n    rules:\n");
+            more.forEach(r -> wider.append("      ").append(r).append(": \"off\"\n"));
+            if (!more.equals(rules)) {
+                policy(token, file, wider.toString());
+            }
+            Response third = submit(token, "image=" + team + "/app&tag=3&noCache=true&buildArg=TOKEN=" + secret,
+                    Tars.dockerfile(withArg));
+            assertThat(third.status()).as(third.body()).isEqualTo(202);
+            String id3 = read(third).path("id").asString();
+            JsonNode done3 = awaitFinal(token, id3, Duration.ofMinutes(3));
+            assertThat(done3.path("status").asString()).as(done3.toString()).isEqualTo("FAILED");
+            assertThat(done3.path("failureReason").asString()).as(done3.toString()).contains("confinement violation")
+                    .doesNotContain(secret);
+            assertThat(auditCount("build.confinement-violation", "build/" + id3)).isEqualTo(1);
+            assertThat(jdbc.queryForObject("select cast(details as varchar) from audit_event where action ="
+                    + " 'build.confinement-violation' and target = ?", String.class, "build/" + id3))
+                    .contains("/y-").doesNotContain(secret);
+            assertThat(get(token, "/api/v1/builds/" + id3 + "/logs").body()).contains("CONFINEMENT:")
+                    .doesNotContain(secret);
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where cast(details as varchar) like ?",
+                    Long.class, "%" + secret + "%")).isZero();
+            assertThat(canary.requests()).isEmpty();
         } finally {
             Files.deleteIfExists(file);
         }

@@ -132,6 +132,63 @@ class PolicyIT extends IntegrationTest {
     }
 
     /**
+     * A lint's findings quote the Dockerfile after substitution: the value of a build arg the policy keeps as a digest
+     * is replaced there, in JSON and in SARIF, as in a build's findings (SARIF is often uploaded elsewhere).
+     */
+    @Test
+    void aLintDoesNotShowTheValueOfABuildArgThePolicyKeepsAsADigest() {
+        String token = builder("payments");
+        String value = "https://internal.example/kept-back-" + java.util.UUID.randomUUID() + ".sh";
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nARG SOURCE\nADD $SOURCE /x\nUSER 1000\n";
+        for (String accept : java.util.List.of("application/json", "application/sarif+json")) {
+            Response r = send(request(token, "/api/v1/lint?image=payments/app&buildArg=SOURCE="
+                    + java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8))
+                    .header("Content-Type", "text/plain").header("Accept", accept)
+                    .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).as(accept).contains("add-url-without-checksum").contains("[build arg SOURCE]")
+                    .doesNotContain(value);
+        }
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    PolicyStore store;
+
+    /**
+     * A change whose audit event cannot be written (here the table that records it once across replicas is away,
+     * renamed for the test) is in force at once, and its event is written at a later check once the database takes
+     * it: a change in force is never missing from the trail. Before, the event was dropped with a log line.
+     */
+    @Test
+    void aChangeWhoseEventCannotBeWrittenIsAuditedAtALaterCheck() throws Exception {
+        String token = builder("reload-unaudited");
+        Path file = POLICY.resolve("zz-test-unaudited.yaml");
+        String before = digest(token);
+        jdbc.execute("alter table policy_head rename to policy_head_away");
+        boolean away = true;
+        try {
+            Files.writeString(file, "teams:\n  reload-unaudited:\n    failOn: warning\n");
+            eventually("the change in force", Duration.ofSeconds(10), () -> !digest(token).equals(before));
+            String after = digest(token);
+            eventually("the change's event waiting", Duration.ofSeconds(10), () -> store.unaudited() >= 1);
+            String events = "select count(*) from audit_event where action = 'policy.loaded' and details like ?";
+            assertThat(jdbc.queryForObject(events, Long.class, "%" + after + "%")).isZero();
+
+            jdbc.execute("alter table policy_head_away rename to policy_head");
+            away = false;
+            eventually("the event written at a later check", Duration.ofSeconds(15),
+                    () -> jdbc.queryForObject(events, Long.class, "%" + after + "%") == 1);
+            eventually("nothing left to write", Duration.ofSeconds(10), () -> store.unaudited() == 0);
+        } finally {
+            if (away) {
+                jdbc.execute("alter table policy_head_away rename to policy_head");
+            }
+            Files.deleteIfExists(file);
+            eventually("the original policy coming back", Duration.ofSeconds(15), () -> digest(token).equals(before));
+        }
+    }
+
+    /**
      * Issue #11 over HTTP: an ADD whose source is a variable holding a URL is refused (422); build args that the
      * policy does not declare public are shown, stored and audited only as digests, while the daemon gets the real
      * value (the RUN fails unless it does), which is gone from the database once the build has ended.
