@@ -42,26 +42,31 @@ public class Teams {
             throw Problem.badRequest("invalid-body", "description is at most 1000 characters")
                     .with("errors", List.of(Map.of("field", "description", "message", "too long")));
         }
-        if (teams.existsById(name)) {
+        TeamView created = insert(name, description, request);
+        if (created == null) {
             throw new Problem(409, "conflict", "Conflict", "team '" + name + "' already exists");
         }
-        return save(name, description, "team.created", request);
+        return created;
     }
 
     /** Creates the team if it is missing (a token naming a new team implies it). */
     @Transactional
     public void ensure(String name, RequestInfo request) {
         if (!teams.existsById(name)) {
-            save(name, null, "team.created", request);
+            insert(name, null, request);
         }
     }
 
-    private TeamView save(String name, String description, String action, RequestInfo request) {
-        Team team = teams.save(new Team(name, description, clock.instant().truncatedTo(ChronoUnit.MICROS)));
+    /** The team inserted with its team.created event, or null when it exists (created meanwhile, maybe). */
+    private TeamView insert(String name, String description, RequestInfo request) {
+        java.time.Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
+        if (teams.insertIfAbsent(name, description, now) == 0) {
+            return null;
+        }
         Map<String, Object> details = new HashMap<>();
         details.put("description", description);
-        events.publishEvent(new AuditRecord(action, "team/" + name, Outcome.SUCCESS, details, request));
-        return view(team);
+        events.publishEvent(new AuditRecord("team.created", "team/" + name, Outcome.SUCCESS, details, request));
+        return new TeamView(name, description, now);
     }
 
     @Transactional(readOnly = true)

@@ -207,7 +207,7 @@ public class Tokens {
 
     @Transactional
     public void revoke(UUID id, RequestInfo request) {
-        ApiToken token = tokens.findById(id).orElseThrow(() -> Problem.notFound("token " + id));
+        ApiToken token = tokens.findByIdForUpdate(id).orElseThrow(() -> Problem.notFound("token " + id));
         boolean already = token.revokedAt() != null;
         token.revoke(clock.instant());
         forgetNowAndAfterCommit(id);
@@ -233,7 +233,8 @@ public class Tokens {
                 throw Problem.forbidden("a token rotates itself with its current secret, not with a retiring one");
             }
         }
-        ApiToken token = tokens.findById(id).orElseThrow(() -> Problem.notFound("token " + id));
+        // Locked: a revocation committing meanwhile is seen here (409), not overwritten by this rotation's update.
+        ApiToken token = tokens.findByIdForUpdate(id).orElseThrow(() -> Problem.notFound("token " + id));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         if (token.revokedAt() != null) {
             throw new Problem(409, "conflict", "Conflict", "token " + id + " is revoked; issue a new token");

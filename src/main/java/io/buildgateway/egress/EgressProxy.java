@@ -82,6 +82,9 @@ public class EgressProxy implements Egress, SmartLifecycle {
         Session session = new Session(grant, secret, Allowlist.of(grant.allow()), buildLog, records, clock,
                 "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port,
                 build -> closed(build, hash), this::localAddress, properties.responseTimeout());
+        // A build re-queued after its replica was lost keeps its first run's records (their events are in the trail):
+        // this run's are numbered after them, not from 0, where each insert would meet the primary key and be lost.
+        session.startAfter(records.lastSeq(grant.buildId()));
         if (sessions.putIfAbsent(grant.buildId(), session) != null) {
             throw new IllegalStateException("build " + grant.buildId() + " already has an egress session");
         }

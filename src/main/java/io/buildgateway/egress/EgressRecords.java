@@ -98,6 +98,14 @@ public class EgressRecords {
                 new RequestInfo(RequestInfo.SYSTEM, source, null)));
     }
 
+    /** The highest sequence number of the build's fetches, tunnels and refusals (0 when none). */
+    long lastSeq(UUID build) {
+        Long last = jdbc.queryForObject("select greatest((select max(seq) from build_fetch where build_id = ?),"
+                + " (select max(seq) from build_tunnel where build_id = ?),"
+                + " (select max(seq) from build_egress_refusal where build_id = ?))", Long.class, build, build, build);
+        return last == null ? 0 : last;
+    }
+
     /** Everything recorded for a build, each list in the order it happened. */
     @Transactional(readOnly = true)
     public EgressRecord of(UUID build) {

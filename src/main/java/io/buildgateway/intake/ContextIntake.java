@@ -470,7 +470,17 @@ public class ContextIntake {
      */
     private static void moveIntoStore(Path temp, Path target) throws IOException {
         if (Files.exists(target)) {
-            return;
+            // The same bytes again (a re-upload of one commit): made young again, so that context retention, which
+            // deletes files older than its period that no build row it read names, does not delete it while this
+            // submission's row is not yet committed (a review's finding, 2026-12-06).
+            try {
+                Files.setLastModifiedTime(target, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+            } catch (IOException e) {
+                // deleted meanwhile: stored again below
+            }
+            if (Files.exists(target)) {
+                return;
+            }
         }
         try (FileChannel file = FileChannel.open(temp, StandardOpenOption.WRITE)) {
             file.force(true);

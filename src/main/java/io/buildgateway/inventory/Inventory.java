@@ -33,6 +33,9 @@ public class Inventory {
         this.events = events;
     }
 
+    /** The first key of a tag's lock: pg_advisory_xact_lock(TAG_LOCK_CLASS, hashtext(repository:tag)). */
+    static final int TAG_LOCK_CLASS = 0x7461_6700; // "tag\0"
+
     @EventListener
     void pushed(BuildSucceeded b) {
         if (b.imageDigest() == null) {
@@ -53,6 +56,11 @@ public class Inventory {
                 .params(b.imageDigest(), b.repository(), b.team(), b.buildId(), b.imageId(),
                         base.getOrDefault("base_image", b.baseImage()), base.get("base_digest"), at)
                 .update();
+        // Two builds of one tag finishing together are recorded one after the other: without the lock both read the
+        // same current row, the second's insert broke image_tag_current, and its build (pushed) was recorded FAILED.
+        // Two 32-bit keys: a key space apart from the single 64-bit keys the gateway's other locks use.
+        db.sql("select pg_advisory_xact_lock(" + TAG_LOCK_CLASS + ", hashtext(? || ':' || ?)) is not null")
+                .params(b.repository(), b.tag()).query(Boolean.class).single();
         Optional<String> previous = db.sql("select digest from image_tag where repository = ? and tag = ? "
                 + "and until is null").params(b.repository(), b.tag()).query(String.class).optional();
         if (previous.isPresent() && previous.get().equals(b.imageDigest())) {

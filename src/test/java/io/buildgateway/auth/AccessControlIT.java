@@ -17,6 +17,45 @@ import tools.jackson.databind.JsonNode;
 /** Tokens, roles, teams, 401 versus 403, and that every refusal is in the audit trail. */
 class AccessControlIT extends IntegrationTest {
 
+    @org.springframework.beans.factory.annotation.Autowired
+    javax.sql.DataSource dataSource;
+
+    /**
+     * A revocation committed while a rotation of the same token waits for its row is not undone by it: the rotation
+     * sees the token revoked (409) and it stays revoked. Before (a review's finding, 2026-12-06), the rotation read
+     * the row unlocked, then wrote it back whole after the revocation committed: revoked_at null again, the trail
+     * saying token.revoked, and the rotating caller holding a new working secret.
+     */
+    @Test
+    void aRevocationCommittedDuringARotationIsNotUndoneByIt() throws Exception {
+        JsonNode issued = read(postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"race\",\"roles\":[\"BUILDER\"],"
+                + "\"teams\":[\"race\"]}"));
+        String id = issued.path("id").asString();
+        try (java.sql.Connection c = dataSource.getConnection()) {
+            c.setAutoCommit(false);
+            try (java.sql.PreparedStatement lock = c.prepareStatement("select 1 from api_token where id = ?::uuid"
+                    + " for update")) {
+                lock.setString(1, id);
+                lock.executeQuery().close();
+            }
+            java.util.concurrent.CompletableFuture<Response> rotation = java.util.concurrent.CompletableFuture
+                    .supplyAsync(() -> postJson(ADMIN_SECRET, "/api/v1/tokens/" + id + "/rotate", "{}"));
+            sleep(1_500);
+            assertThat(rotation).as("the rotation waits for the row").isNotDone();
+            try (java.sql.PreparedStatement revoke = c.prepareStatement("update api_token set revoked_at = now()"
+                    + " where id = ?::uuid")) {
+                revoke.setString(1, id);
+                assertThat(revoke.executeUpdate()).isOne();
+            }
+            c.commit();
+            Response rotated = rotation.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(rotated.status()).as(rotated.body()).isEqualTo(409);
+            assertThat(rotated.body()).contains("revoked");
+        }
+        assertThat(jdbc.queryForObject("select revoked_at is not null from api_token where id = ?::uuid",
+                Boolean.class, id)).as("still revoked").isTrue();
+    }
+
     @Test
     void unauthenticatedCallsGet401ProblemJsonAndAreAudited() {
         Response r = get(null, "/api/v1/builds");

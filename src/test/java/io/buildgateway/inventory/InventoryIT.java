@@ -38,6 +38,57 @@ class InventoryIT extends IntegrationTest {
         return done;
     }
 
+    @org.springframework.beans.factory.annotation.Autowired
+    Inventory inventory;
+    @org.springframework.beans.factory.annotation.Autowired
+    org.springframework.transaction.support.TransactionTemplate tx;
+
+    /**
+     * Two builds of one tag finishing at the same moment move the tag one after the other. Before (a review's
+     * finding, 2026-12-06), both finish transactions read the same current row; the second's insert then broke the
+     * unique index, and BuildDispatcher recorded that build, already pushed, as FAILED. The first transaction here
+     * holds its move uncommitted for a second while the second records its own.
+     */
+    @Test
+    void twoBuildsOfOneTagFinishingTogetherMoveItOneAfterTheOther() throws Exception {
+        String token = builder("inv");
+        String repository = "inv/race-" + RUN;
+        // Two build rows to name (rejected by the policy: no USER), as the finish transaction's event does.
+        java.util.List<java.util.UUID> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Response r = submit(token, "image=" + repository + "&tag=x" + i, Tars.dockerfile("FROM " + registryAddress()
+                    + "/base/busybox\n"));
+            assertThat(r.status()).as(r.body()).isEqualTo(422);
+            ids.add(java.util.UUID.fromString(read(r).path("buildId").asString()));
+        }
+        String first = "sha256:" + "1".repeat(64);
+        String second = "sha256:" + "2".repeat(64);
+        java.util.concurrent.CountDownLatch moved = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CompletableFuture<Void> a = java.util.concurrent.CompletableFuture.runAsync(() ->
+                tx.executeWithoutResult(s -> {
+                    inventory.pushed(succeeded(ids.get(0), repository, first));
+                    moved.countDown();
+                    sleep(1_000);
+                }));
+        assertThat(moved.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(1), repository, second)));
+        a.get(30, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(jdbc.queryForList("select digest from image_tag where repository = ? and tag = 'latest'"
+                + " order by since, until nulls last", String.class, repository)).containsExactly(first, second);
+        assertThat(jdbc.queryForObject("select digest from image_tag where repository = ? and tag = 'latest' and"
+                + " until is null", String.class, repository)).isEqualTo(second);
+        assertThat(jdbc.queryForList("select cast(details as varchar) from audit_event where action ="
+                + " 'image.tag-moved' and target = ? order by seq", String.class, "image/" + repository + ":latest"))
+                .hasSize(2).last().asString().contains(first).contains(second);
+    }
+
+    private static io.buildgateway.builds.BuildSucceeded succeeded(java.util.UUID id, String repository,
+            String digest) {
+        return new io.buildgateway.builds.BuildSucceeded(id, "inv", repository, "latest", digest, null, null, null,
+                "race", java.time.Instant.now(), null);
+    }
+
     @Test
     void aMovedBaseMarksDeploymentsStaleAndARebuildByBaseRebuildsThem() throws Exception {
         String base = registryAddress() + "/base/debian:12-inv-" + RUN;
