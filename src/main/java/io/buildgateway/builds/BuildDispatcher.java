@@ -256,7 +256,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // Controlled egress (issue #14): a build whose team has an allowlist gets a session of the egress proxy for
         // as long as it runs; its secret is redacted from everything the build log shows, like a build arg's value.
         java.util.concurrent.atomic.AtomicReference<BuildLogs.Writer> logRef = new java.util.concurrent.atomic.AtomicReference<>();
-        io.buildgateway.egress.EgressSession session = openEgress(b, line -> {
+        io.buildgateway.egress.EgressSession session = openEgress(b, shownRedactor, line -> {
             BuildLogs.Writer w = logRef.get();
             if (w != null) {
                 w.gateway(line.endsWith("\n") ? line : line + "\n");
@@ -370,7 +370,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     /** The build's egress session, or null (no allowlist recorded, or no egress proxy in this gateway). */
-    private io.buildgateway.egress.EgressSession openEgress(Build b, java.util.function.Consumer<String> buildLog) {
+    private io.buildgateway.egress.EgressSession openEgress(Build b, BuildArgRedactor redactor,
+            java.util.function.Consumer<String> buildLog) {
         io.buildgateway.egress.Egress proxy = egress.getIfAvailable();
         BuildEgress grants = egressGrants.getIfAvailable();
         if (proxy == null || grants == null) {
@@ -378,7 +379,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         // The allowlist recorded at submission (with the policy digest it came from); no ADD <url> fetched by the
         // daemon yet (docs/egress.md).
-        io.buildgateway.egress.EgressGrant grant = grants.grantFor(b, java.util.Set.of());
+        // URLs are recorded redacted: a step may put a build arg's value (a token) in a URL's path or query.
+        io.buildgateway.egress.EgressGrant grant = grants.grantFor(b, java.util.Set.of(), redactor::redact);
         return grant == null || grant.allow().isEmpty() ? null : proxy.open(grant, buildLog);
     }
 

@@ -25,7 +25,8 @@ class BuildEgress {
         this.json = json;
     }
 
-    EgressGrant grantFor(Build build, Set<String> daemonFetches) {
+    /** {@code redact}: the build's redaction, applied to every URL the session records (EgressGrant). */
+    EgressGrant grantFor(Build build, Set<String> daemonFetches, java.util.function.UnaryOperator<String> redact) {
         List<String> allow = build.egressAllow == null ? List.of()
                 : json.readValue(build.egressAllow, new TypeReference<List<String>>() { });
         if (allow.isEmpty()) {
@@ -33,6 +34,6 @@ class BuildEgress {
         }
         Map<String, String> pinned = build.pinFetchesFrom == null ? null : records.pinnedFrom(build.pinFetchesFrom);
         return new EgressGrant(build.id, build.team, build.policyDigest, allow, build.egressRefuseTunnels, pinned,
-                daemonFetches);
+                daemonFetches, redact);
     }
 }

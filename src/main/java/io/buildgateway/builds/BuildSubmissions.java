@@ -182,13 +182,22 @@ public class BuildSubmissions {
         RequestTimings.end("recount", recountStart);
         long lintStart = RequestTimings.start();
         // Cache mounts live in the team's namespace; a noCache build starts from an empty one of its own.
-        Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
-                hosts.readsHeredocs(), null)
-                .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString() : null)));
         // Findings quote the Dockerfile after substitution; a value the policy keeps as a digest is not shown there.
         BuildArgRedactor redactor = BuildArgRedactor.of(request.buildArgs(),
                 name -> policy.isPublicBuildArg(team, name));
+        Evaluation evaluation;
+        try {
+            evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
+                    request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
+                    hosts.readsHeredocs(), null)
+                    .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString()
+                            : null)));
+        } catch (RegistryUnavailable e) {
+            // The reference is after substitution: it may hold a build arg's value, kept out of the log and answer.
+            LOG.warn("{} cannot be read, the submission is refused 503: {}", redactor.redact(e.what()),
+                    redactor.redact(e.reason()));
+            throw redactor.isEmpty() ? e : new RegistryUnavailable(redactor.redact(e.what()));
+        }
         List<Finding> findings = redact(evaluation.findings(), redactor);
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(id);
@@ -473,9 +482,9 @@ public class BuildSubmissions {
             return registry.onBuildTriggers(imageRef);
         } catch (java.io.UncheckedIOException e) {
             if (e.getCause() instanceof io.buildgateway.hostpool.ImageRegistry.Unreachable unreachable) {
-                LOG.warn("the ONBUILD triggers of {} cannot be read, the submission is refused 503: {}", imageRef,
+                // Logged where the build args are known (the reference is after substitution: it may hold one).
+                throw new RegistryUnavailable("the ONBUILD triggers of base image '" + imageRef + "'",
                         unreachable.getMessage());
-                throw new RegistryUnavailable("the ONBUILD triggers of base image '" + imageRef + "'");
             }
             throw e;
         }

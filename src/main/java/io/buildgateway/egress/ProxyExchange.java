@@ -159,7 +159,7 @@ final class ProxyExchange implements Runnable {
         EgressGrant grant = session.grant;
         String pinned = null;
         if (grant.pinned()) {
-            pinned = grant.pinnedSha256ByUrl().get(url);
+            pinned = grant.pinnedSha256(url);
             if (pinned == null) {
                 forbid(session, out, url, "not fetched with status 200 by the build this one is pinned to");
                 return;

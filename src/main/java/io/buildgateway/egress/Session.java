@@ -46,6 +46,11 @@ final class Session implements EgressSession {
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean closed;
 
+    /** Numbers this session's records after {@code last}, the highest an earlier run of the build recorded. */
+    void startAfter(long last) {
+        seq.set(last);
+    }
+
     Session(EgressGrant grant, String secret, Allowlist allowlist, Consumer<String> buildLog, EgressRecords records,
             Clock clock, String proxyUrl, Consumer<UUID> onClose,
             Supplier<InetSocketAddress> listener, Duration fetchTimeout) {
@@ -120,7 +125,8 @@ final class Session implements EgressSession {
         return clock.instant().truncatedTo(ChronoUnit.MICROS);
     }
 
-    void fetched(String url, int status, long size, String sha256) {
+    void fetched(String requested, int status, long size, String sha256) {
+        String url = grant.redact().apply(requested); // recorded, audited, listed and logged as the build shows it
         EgressRecord.Fetch f = new EgressRecord.Fetch(url, status, size, sha256, now());
         synchronized (this) {
             fetches.add(f);
@@ -149,7 +155,8 @@ final class Session implements EgressSession {
     }
 
     /** Records and audits a refusal and writes its line into the build log; returns that line. */
-    String refused(String url, String reason) {
+    String refused(String requested, String reason) {
+        String url = grant.redact().apply(requested);
         EgressRecord.Refusal r = new EgressRecord.Refusal(url, reason, now());
         synchronized (this) {
             refusals.add(r);

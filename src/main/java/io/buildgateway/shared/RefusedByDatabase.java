@@ -20,27 +20,35 @@ public final class RefusedByDatabase {
     private RefusedByDatabase() {
     }
 
-    /** The problem to answer for this failure, or null when it is not one of the two. */
-    public static Problem of(Throwable failure) {
+    /** The SQLSTATE of the first SQLException in the cause chain that has one, or null. */
+    public static String sqlState(Throwable failure) {
         int depth = 0;
         for (Throwable t = failure; t != null && depth < 20; t = t.getCause(), depth++) {
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
-                String state = sql.getSQLState();
-                if (state.startsWith("22")) {
-                    return Problem.badRequest("invalid-value", "a value in the request cannot be stored: it is too"
-                            + " long, out of range, or holds a character that cannot be stored (such as U+0000);"
-                            + " nothing of this request was recorded");
-                }
-                if (state.equals("23505")) {
-                    return new Problem(409, "conflict", "Conflict", "another request created the same record at the"
-                            + " same moment; nothing of this request was recorded; send it again to be answered"
-                            + " against the record that was created");
-                }
-                return null;
+                return sql.getSQLState();
             }
             if (t.getCause() == t) {
                 break;
             }
+        }
+        return null;
+    }
+
+    /** The problem to answer for this failure, or null when it is not one of the two. */
+    public static Problem of(Throwable failure) {
+        String state = sqlState(failure);
+        if (state == null) {
+            return null;
+        }
+        if (state.startsWith("22")) {
+            return Problem.badRequest("invalid-value", "a value in the request cannot be stored: it is too long, out"
+                    + " of range, or holds a character that cannot be stored (such as U+0000); nothing of this request"
+                    + " was recorded");
+        }
+        if (state.equals("23505")) {
+            return new Problem(409, "conflict", "Conflict", "another request created the same record at the same"
+                    + " moment; nothing of this request was recorded; send it again to be answered against the record"
+                    + " that was created");
         }
         return null;
     }

@@ -275,6 +275,31 @@ class AuditApiIT extends IntegrationTest {
         }
     }
 
+    /**
+     * A failed batch insert's message names no value: PgJDBC put the failed entry's SQL with its parameters (a build
+     * row's batch carries the real values of non-public build args) and the server's DETAIL into the exception's
+     * message, which Hibernate and the gateway log (a review's finding, 2026-12-06). The gateway's pool sets
+     * logServerErrorDetail=false.
+     */
+    @Test
+    void aFailedBatchInsertsMessageNamesNoValue() {
+        String value = "batch-secret-" + UUID.randomUUID();
+        String team = "bt" + UUID.randomUUID().toString().substring(0, 8);
+        Throwable failure = org.assertj.core.api.Assertions.catchThrowable(() -> jdbc.batchUpdate(
+                "insert into team (name, description, created_at) values (?, ?, now())",
+                List.of(new Object[] {team, value}, new Object[] {team, value})));
+        assertThat(failure).as("the second entry breaks the primary key").isNotNull();
+        StringBuilder messages = new StringBuilder();
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            messages.append(t).append('\n');
+            if (t instanceof java.sql.SQLException sql && sql.getNextException() != null) {
+                messages.append(sql.getNextException()).append('\n');
+            }
+        }
+        assertThat(io.buildgateway.shared.RefusedByDatabase.sqlState(failure)).isEqualTo("23505");
+        assertThat(messages.toString()).contains("team").doesNotContain(value).doesNotContain(team);
+    }
+
     @Test
     void noSecretAppearsInTheTrailOrItsExport() throws Exception {
         SYSLOG.start();

@@ -228,6 +228,39 @@ class EgressProxyIT extends IntegrationTest {
      * answered with a 4xx (never a 2xx, never silence), reaches neither the mirror nor the canary, and the proxy
      * serves the session's allowed fetch afterwards.
      */
+    /**
+     * A build re-queued after its replica was lost runs again with a new session: that run's fetches are recorded
+     * after the first run's, with their events. Before (a review's finding, 2026-12-06), each session numbered its
+     * records from 0: the second run's inserts met the primary key and were lost with their events.
+     */
+    @Test
+    void aSecondRunOfABuildRecordsItsFetchesAfterTheFirstRuns() throws Exception {
+        MIRROR_FILES.put("/m2/again.txt", "again".getBytes(StandardCharsets.UTF_8));
+        Opened first = open("egress-a", List.of(m2()), false, null);
+        try {
+            assertThat(fetch(first, m2() + "again.txt").statusCode()).isEqualTo(200);
+        } finally {
+            first.session.close();
+        }
+        List<String> log = new CopyOnWriteArrayList<>();
+        EgressSession again = egress.open(new EgressGrant(first.build(), "egress-a", "sha256:" + "ab".repeat(32),
+                List.of(m2()), false, null, Set.of()), log::add);
+        Opened second = new Opened(first.build(), again, log);
+        try {
+            assertThat(fetch(second, m2() + "again.txt").statusCode()).isEqualTo(200);
+            assertThat(fetch(second, "http://127.0.0.1:" + canary.port() + "/not-allowed").statusCode())
+                    .isEqualTo(403);
+        } finally {
+            again.close();
+        }
+        assertThat(jdbc.queryForList("select seq from build_fetch where build_id = ? order by seq", Long.class,
+                first.build())).hasSize(2).doesNotHaveDuplicates();
+        assertThat(jdbc.queryForObject("select count(*) from build_egress_refusal where build_id = ?", Long.class,
+                first.build())).isOne();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'build.fetch' and target = ?",
+                Long.class, "build/" + first.build())).isEqualTo(2);
+    }
+
     @Test
     void malformedAndConfusingProxyRequestsAreRefusedAndReachNothing() throws Exception {
         MIRROR_FILES.put("/m2/ok.txt", "ok".getBytes(StandardCharsets.UTF_8));
@@ -401,6 +434,49 @@ class EgressProxyIT extends IntegrationTest {
             byte[] line = new byte[12];
             int n = in.readNBytes(line, 0, 12);
             return Integer.parseInt(new String(line, 9, Math.min(3, n - 9), StandardCharsets.US_ASCII));
+        }
+    }
+
+    /**
+     * A step that puts a build arg's value (a token the policy keeps as a digest) in a URL: the URL is recorded,
+     * audited and listed with the value redacted, as the build log shows it (a review's finding, 2026-12-06: only
+     * userinfo was removed), and a build pinned to it still fetches the same URL.
+     */
+    @Test
+    void aUrlHoldingABuildArgsValueIsRecordedRedactedAndStillPins() throws Exception {
+        MIRROR_FILES.put("/m2/keyed.txt", "keyed".getBytes(StandardCharsets.UTF_8));
+        String token = "tok-" + UUID.randomUUID();
+        java.util.function.UnaryOperator<String> redact = v -> v == null ? null : v.replace(token,
+                "[build arg NPM_TOKEN]");
+        UUID build = buildRow("egress-a");
+        List<String> log = new CopyOnWriteArrayList<>();
+        EgressSession s = egress.open(new EgressGrant(build, "egress-a", "sha256:" + "ab".repeat(32), List.of(m2()),
+                false, null, Set.of(), redact), log::add);
+        Opened o = new Opened(build, s, log);
+        try {
+            assertThat(fetch(o, m2() + "keyed.txt?apikey=" + token).statusCode()).isEqualTo(200);
+            assertThat(fetch(o, "http://127.0.0.1:" + canary.port() + "/x?apikey=" + token).statusCode())
+                    .isEqualTo(403);
+        } finally {
+            s.close();
+        }
+        assertThat(jdbc.queryForList("select url from build_fetch where build_id = ?", String.class, build))
+                .singleElement().asString().contains("[build arg NPM_TOKEN]").doesNotContain(token);
+        assertThat(jdbc.queryForList("select url from build_egress_refusal where build_id = ?", String.class, build))
+                .singleElement().asString().doesNotContain(token);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where target = ? and cast(details as"
+                + " varchar) like ?", Long.class, "build/" + build, "%" + token + "%")).isZero();
+
+        Map<String, String> pinned = pinnedFrom(build);
+        UUID second = buildRow("egress-a");
+        EgressSession p = egress.open(new EgressGrant(second, "egress-a", "sha256:" + "ab".repeat(32),
+                List.of(m2()), false, pinned, Set.of(), redact), log::add);
+        try {
+            HttpResponse<byte[]> r = fetch(new Opened(second, p, log), m2() + "keyed.txt?apikey=" + token);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("keyed");
+        } finally {
+            p.close();
         }
     }
 

@@ -91,8 +91,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
         Problem refused = io.buildgateway.shared.RefusedByDatabase.of(e);
         if (refused != null) {
             // The request's values, refused by the database: a check that should have caught them first is missing.
-            log.warn("the database refused a value of {} {} ({}): answered {} {}", request.getMethod(),
-                    request.getRequestURI(), e.getClass().getSimpleName(), refused.status(), refused.typeName(), e);
+            // Only the SQLSTATE: the database's message can quote the value (a key, a too-long text).
+            log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", request.getMethod(),
+                    request.getRequestURI(), io.buildgateway.shared.RefusedByDatabase.sqlState(e), refused.status(),
+                    refused.typeName());
             return render(refused, request, null);
         }
         log.error("unexpected failure on {} {}", request.getMethod(), request.getRequestURI(), e);
