@@ -97,22 +97,26 @@ class ContextRetention {
                     bytes += size;
                 }
             }
-        } catch (IOException e) {
-            log.warn("context store {} could not be listed", store, e);
-        }
-        if (!deleted.isEmpty()) {
-            long total = bytes;
-            tx.executeWithoutResult(s -> {
-                Map<String, Object> details = new LinkedHashMap<>();
-                details.put("files", deleted.size());
-                details.put("bytes", total);
-                details.put("retention", properties.contextRetention().toString());
-                details.put("digests", deleted.stream().limit(100).toList());
-                events.publishEvent(new AuditRecord("context.pruned", "contexts", AuditRecord.Outcome.SUCCESS,
-                        details, RequestInfo.system()));
-            });
-            log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,
-                    properties.contextRetention());
+        } catch (IOException | java.nio.file.DirectoryIteratorException e) {
+            log.warn("context store {} could not be listed (the contexts deleted before are audited)", store,
+                    e.toString());
+        } finally {
+            // What was deleted is audited whatever ended the listing; through a short database outage too (a file
+            // deleted cannot be found again by the next run, so its event is written now or never).
+            if (!deleted.isEmpty()) {
+                long total = bytes;
+                io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s -> {
+                    Map<String, Object> details = new LinkedHashMap<>();
+                    details.put("files", deleted.size());
+                    details.put("bytes", total);
+                    details.put("retention", properties.contextRetention().toString());
+                    details.put("digests", deleted.stream().limit(100).toList());
+                    events.publishEvent(new AuditRecord("context.pruned", "contexts", AuditRecord.Outcome.SUCCESS,
+                            details, RequestInfo.system()));
+                }), java.time.Duration.ofMinutes(2), "the audit of pruned contexts");
+                log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,
+                        properties.contextRetention());
+            }
         }
         return new Pruned(deleted.size(), bytes, deleted);
     }

@@ -101,10 +101,28 @@ class BaseImages {
             return refreshLocked(info);
         });
         // Rebuilds are requested after the watch's transaction committed: a rebuild submits builds in transactions
-        // of their own, which must see the recorded move (and whose rows the rebuild's links must see).
+        // of their own, which must see the recorded move (and whose rows the rebuild's links must see). Every move
+        // still waiting for its rebuilds is taken (this watch's and any an earlier one could not request), once
+        // across replicas: a row is claimed by the statement that clears its flag, and flagged again on failure.
+        Map<String, List<Object>> requested = new LinkedHashMap<>();
+        for (String ref : db.sql("update base_image_change set rebuild_pending = false where rebuild_pending"
+                + " returning ref").query(String.class).list()) {
+            if (requested.containsKey(ref)) {
+                continue; // moved twice before its rebuilds were asked for: one rebuild, from the latest base
+            }
+            try {
+                requested.put(ref, autoRebuild(ref, info));
+            } catch (RuntimeException e) {
+                db.sql("update base_image_change set rebuild_pending = true where ref = ? and changed_at = (select"
+                        + " max(changed_at) from base_image_change where ref = ?)").params(ref, ref).update();
+                log.warn("the automatic rebuild of the images on {} could not be requested; asked again at the next"
+                        + " watch: {}", ref, e.toString());
+                requested.put(ref, List.of());
+            }
+        }
         List<Change> changed = new ArrayList<>();
         for (Change c : found.changed()) {
-            changed.add(new Change(c.ref(), c.from(), c.to(), autoRebuild(c.ref(), info)));
+            changed.add(new Change(c.ref(), c.from(), c.to(), requested.getOrDefault(c.ref(), List.of())));
         }
         return new Refresh(found.checked(), changed, found.errors());
     }
@@ -146,8 +164,8 @@ class BaseImages {
                         update base_image set previous_digest = digest, digest = ?, changed_at = ?, checked_at = ?,
                             error = null where ref = ?
                         """).params(digest, Timestamp.from(now), Timestamp.from(now), ref).update();
-                db.sql("insert into base_image_change (ref, old_digest, new_digest, changed_at) values (?, ?, ?, ?)")
-                        .params(ref, old, digest, Timestamp.from(now)).update();
+                db.sql("insert into base_image_change (ref, old_digest, new_digest, changed_at, rebuild_pending)"
+                        + " values (?, ?, ?, ?, true)").params(ref, old, digest, Timestamp.from(now)).update();
                 Map<String, Object> details = new LinkedHashMap<>();
                 details.put("from", old);
                 details.put("to", digest);
