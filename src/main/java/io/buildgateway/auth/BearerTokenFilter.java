@@ -43,6 +43,9 @@ class BearerTokenFilter extends OncePerRequestFilter {
     private final ProblemResponses problems;
     private final WarmUpPass warmUp;
 
+    /** The one path the metrics scrape token may read. */
+    static final String SCRAPE_PATH = "/actuator/prometheus";
+
     BearerTokenFilter(Tokens tokens, AuthProperties properties, OidcAuthenticator oidc, ProblemResponses problems,
             WarmUpPass warmUp) {
         this.warmUp = warmUp;
@@ -80,6 +83,14 @@ class BearerTokenFilter extends OncePerRequestFilter {
         String scrape = properties.scrapeToken();
         if (scrape != null && !scrape.isBlank() && MessageDigest.isEqual(scrape.getBytes(StandardCharsets.UTF_8),
                 secret.getBytes(StandardCharsets.UTF_8))) {
+            // The scrape token reads the metrics and nothing else: anywhere else it authenticates nobody (401,
+            // audited), instead of a principal with no role that every "any authenticated caller" endpoint let in
+            // (the policy's source with every team's settings, say; a review's finding, 2026-12-06).
+            if (!SCRAPE_PATH.equals(request.getRequestURI())) {
+                request.setAttribute(FAILURE, "the metrics scrape token may read " + SCRAPE_PATH + " only");
+                chain.doFilter(request, response);
+                return;
+            }
             GatewayPrincipal scraper = new GatewayPrincipal(null, "prometheus-scraper", Set.of(), Set.of());
             setAuthentication(scraper, List.of(new SimpleGrantedAuthority(SCRAPE_AUTHORITY)));
             chain.doFilter(request, response);

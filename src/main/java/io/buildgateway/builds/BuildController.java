@@ -175,6 +175,7 @@ class BuildController {
     ResponseEntity<Object> lintDockerfile(@ParameterObject LintQuery query, HttpServletRequest request)
             throws IOException {
         BuildRequest parsed = query.request(properties.maxBuildArgs());
+        mayLintFor(parsed);
         byte[] bytes;
         try (InputStream body = request.getInputStream()) {
             bytes = body.readNBytes(MAX_DOCKERFILE + 1);
@@ -198,9 +199,28 @@ class BuildController {
     ResponseEntity<Object> lintContext(@ParameterObject LintQuery query, HttpServletRequest request)
             throws IOException {
         BuildRequest parsed = query.request(properties.maxBuildArgs());
+        mayLintFor(parsed);
         try (InputStream body = request.getInputStream()) {
             return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed,
                     query.shellcheckRequested()), parsed);
+        }
+    }
+
+    /**
+     * "BUILDER: submit builds and lint requests for images of its teams" (docs/api.md): a lint for an image applies
+     * that image's team's settings, waivers and egress allowlist, so a builder lints only for its own teams' images
+     * (a review's finding, 2026-12-06: any builder could lint as any team); SECURITY and ADMIN for every team.
+     */
+    private static void mayLintFor(BuildRequest parsed) {
+        if (parsed.image() == null) {
+            return;
+        }
+        GatewayPrincipal caller = GatewayPrincipal.require();
+        String team = parsed.image().team().value();
+        if (!caller.canBuildFor(team) && !caller.has(io.buildgateway.auth.Role.SECURITY)
+                && !caller.has(io.buildgateway.auth.Role.ADMIN)) {
+            throw Problem.forbidden("your token cannot lint for team '" + team + "': a builder lints images of its own"
+                    + " teams");
         }
     }
 

@@ -113,6 +113,13 @@ public class BuildSubmissions {
             // A team named like the base repository would otherwise overwrite an approved base with its own image.
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
+        String quarantine = hosts.quarantine();
+        String repository = request.image().repository();
+        if (!quarantine.isEmpty() && (repository.equals(quarantine) || repository.startsWith(quarantine + "/"))) {
+            // Where images wait for their checks: refused before anything is uploaded, not failed once built.
+            throw Problem.forbidden("'" + repository + "' is under the gateway's quarantine " + quarantine
+                    + "/, where images wait for their checks; builds may not push there");
+        }
         long quotaStart = RequestTimings.start();
         // Reserved before the count, so that of a team's submissions arriving together each sees the ones before it
         // as under way (QuotaReservations): no more than the quota's free slots go on to the costly part.

@@ -21,6 +21,61 @@ class AccessControlIT extends IntegrationTest {
     javax.sql.DataSource dataSource;
 
     /**
+     * A builder lints for the images of its own teams: a lint applies the image's team's settings, waivers and
+     * egress allowlist (docs/api.md: "submit builds and lint requests for images of its teams"). Before (a review's
+     * finding, 2026-12-06) any builder could lint as any team.
+     */
+    @Test
+    void aBuilderLintsForItsOwnTeamsImagesOnly() {
+        String token = builder("lint-a");
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nUSER 1000\n";
+        Response own = send(request(token, "/api/v1/lint?image=lint-a/app").header("Content-Type", "text/plain")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(dockerfile)));
+        assertThat(own.status()).as(own.body()).isEqualTo(200);
+        Response other = send(request(token, "/api/v1/lint?image=lint-b/app").header("Content-Type", "text/plain")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(dockerfile)));
+        assertThat(problem(other, 403).path("detail").asString()).contains("lint-b");
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ? and outcome ="
+                + " 'DENIED'", Long.class, other.header("X-Request-Id"))).isOne();
+        Response none = send(request(token, "/api/v1/lint").header("Content-Type", "text/plain")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(dockerfile)));
+        assertThat(none.status()).as("no image: the global policy").isEqualTo(200);
+    }
+
+    /**
+     * A team named like the quarantine repository (an ADMIN's mistake) cannot push there: refused at submission,
+     * before anything is uploaded (it failed only once built before).
+     */
+    @Test
+    void noBuildPushesUnderTheQuarantine() {
+        String token = builder("gateway-quarantine");
+        Response r = submit(token, "image=gateway-quarantine/" + java.util.UUID.randomUUID() + "&tag=1",
+                io.buildgateway.support.Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 1000\n"));
+        assertThat(problem(r, 403).path("detail").asString()).contains("quarantine");
+        assertThat(jdbc.queryForObject("select count(*) from build where image like 'gateway-quarantine/%'",
+                Long.class)).isZero();
+    }
+
+    /**
+     * The metrics scrape token reads the metrics and nothing else (docs/operations.md). Before (a review's finding,
+     * 2026-12-06) it authenticated a principal with no role, which every "any authenticated caller" endpoint let in:
+     * the policy's source with every team's settings, the base images, the signing key.
+     */
+    @Test
+    void theScrapeTokenReadsTheMetricsAndNothingElse() {
+        Response metrics = get(SCRAPE_SECRET, "/actuator/prometheus");
+        assertThat(metrics.status()).as(metrics.body()).isEqualTo(200);
+        for (String path : java.util.List.of("/api/v1/policy", "/api/v1/base-images", "/api/v1/signing-key",
+                "/api/v1/builds")) {
+            Response r = get(SCRAPE_SECRET, path);
+            JsonNode p = problem(r, 401);
+            assertThat(p.path("detail").asString()).as(path).contains("/actuator/prometheus only");
+            assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ? and action ="
+                    + " 'http.refused' and outcome = 'DENIED'", Long.class, r.header("X-Request-Id"))).isOne();
+        }
+    }
+
+    /**
      * A revocation committed while a rotation of the same token waits for its row is not undone by it: the rotation
      * sees the token revoked (409) and it stays revoked. Before (a review's finding, 2026-12-06), the rotation read
      * the row unlocked, then wrote it back whole after the revocation committed: revoked_at null again, the trail

@@ -35,6 +35,8 @@ import tools.jackson.databind.json.JsonMapper;
 public abstract class IntegrationTest {
 
     public static final String ADMIN_SECRET = "it-admin-" + UUID.randomUUID();
+    /** The metrics scrape token of the suite's gateway (gateway.auth.scrape-token). */
+    public static final String SCRAPE_SECRET = "it-scrape-" + UUID.randomUUID();
     /** A data folder of this JVM's own, so that a run never shares its PostgreSQL or store with another. */
     public static final Path DATA = Path.of("target", "it-data", "run-" + ProcessHandle.current().pid() + "-"
             + UUID.randomUUID().toString().substring(0, 8)).toAbsolutePath();
@@ -84,6 +86,7 @@ public abstract class IntegrationTest {
         registry.add("gateway.scanning.max-files", () -> "20000");
         registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
+        registry.add("gateway.auth.scrape-token", () -> SCRAPE_SECRET);
         registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);
         // The build daemon reaches only the token registry (scripts/env.sh): the gateway mints its tokens.
         registry.add("gateway.hostpool.registry.tokens.key-path", () -> require("BGW_TOKEN_KEY"));
