@@ -65,6 +65,11 @@ class SecurityConfig {
                         // The API document and its UI: what the API is, never data; the operations still need a token.
                         .requestMatchers(HttpMethod.GET, "/v3/api-docs", "/v3/api-docs/**", "/v3/api-docs.yaml",
                                 "/swagger-ui.html", "/swagger-ui/**").permitAll()
+                        // Its body may be 64 MB (JsonBodyLimit) and is read into a tree before a method's
+                        // @PreAuthorize runs: the role is checked before the body is read (a review's finding,
+                        // 2026-12-06: any token could make a replica parse 64 MB of "[{},{},…]").
+                        .requestMatchers(HttpMethod.POST, "/api/v1/advisories")
+                        .hasAnyAuthority(Role.SECURITY.authority(), Role.ADMIN.authority())
                         .anyRequest().authenticated())
                 .exceptionHandling(e -> e
                         .authenticationEntryPoint((request, response, ex) -> {

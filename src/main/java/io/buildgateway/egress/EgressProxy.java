@@ -181,7 +181,7 @@ public class EgressProxy implements Egress, SmartLifecycle {
                     Thread t = new Thread(r, "egress-" + threads.incrementAndGet());
                     t.setDaemon(true);
                     return t;
-                }, new ThreadPoolExecutor.CallerRunsPolicy());
+                }, new ThreadPoolExecutor.AbortPolicy());
         acceptor = new Thread(this::accept, "egress-accept");
         acceptor.setDaemon(true);
         acceptor.start();
@@ -194,13 +194,32 @@ public class EgressProxy implements Egress, SmartLifecycle {
         while (s != null && !s.isClosed()) {
             try {
                 Socket client = s.accept();
-                workers.execute(() -> new ProxyExchange(this, client, upstream, properties, clock, records).run());
+                try {
+                    workers.execute(() -> new ProxyExchange(this, client, upstream, properties, clock, records)
+                            .run());
+                } catch (java.util.concurrent.RejectedExecutionException busy) {
+                    // Every worker busy: this connection is turned away at once. Run here instead (as before), it
+                    // held the accept thread, and with it every build's egress, for as long as its client liked.
+                    refuseBusy(client);
+                }
             } catch (SocketException e) {
                 return; // closed
             } catch (IOException | RuntimeException e) {
                 log.warn("egress proxy: accept failed: {}", e.toString());
             }
         }
+    }
+
+    private void refuseBusy(Socket client) {
+        try (client) {
+            client.setSoTimeout(1_000);
+            client.getOutputStream().write(("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Length: 0"
+                    + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            // gone already
+        }
+        log.warn("egress proxy: all {} workers busy; a connection from {} was turned away (503)",
+                properties.maxConnections(), client.getInetAddress().getHostAddress());
     }
 
     @Override

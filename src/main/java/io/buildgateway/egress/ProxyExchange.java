@@ -87,15 +87,59 @@ final class ProxyExchange implements Runnable {
         }
     }
 
+    /** How long a client has to send its request head, in all. */
+    static final java.time.Duration HEAD_TIMEOUT = java.time.Duration.ofSeconds(30);
+
+    /** The socket's input, refusing to wait past a deadline (the head's); then without one. */
+    private static final class DeadlineInput extends java.io.FilterInputStream {
+        private final long deadline;
+        /** Cleared once the head is read. */
+        volatile boolean timed = true;
+
+        DeadlineInput(InputStream in, long deadline) {
+            super(in);
+            this.deadline = deadline;
+        }
+
+        private void check() throws java.net.SocketTimeoutException {
+            if (timed && System.nanoTime() - deadline > 0) {
+                throw new java.net.SocketTimeoutException("the request head took too long");
+            }
+        }
+
+        @Override
+        public int read() throws IOException {
+            check();
+            return super.read();
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            check();
+            return super.read(b, off, len);
+        }
+    }
+
     @Override
     public void run() {
         try (Socket c = client) {
-            c.setSoTimeout((int) Math.min(Integer.MAX_VALUE, properties.idleTimeout().toMillis()));
-            InputStream in = new BufferedInputStream(c.getInputStream());
+            // The head within HEAD_TIMEOUT in all, each read within it: a client dripping a byte every few minutes
+            // held one of the proxy's workers for as long as it liked (a review's finding, 2026-12-06).
+            c.setSoTimeout((int) HEAD_TIMEOUT.toMillis());
+            DeadlineInput timed = new DeadlineInput(c.getInputStream(), System.nanoTime() + HEAD_TIMEOUT.toNanos());
+            InputStream in = new BufferedInputStream(timed);
             OutputStream out = new BufferedOutputStream(c.getOutputStream());
             Head head;
             try {
                 head = readHead(in);
+                timed.timed = false;
+                c.setSoTimeout((int) Math.min(Integer.MAX_VALUE, properties.idleTimeout().toMillis()));
+            } catch (java.net.SocketTimeoutException e) {
+                records.malformed(c.getInetAddress().getHostAddress(), "the request head did not arrive within "
+                        + HEAD_TIMEOUT.toSeconds() + " s");
+                respond(out, 408, "Request Timeout", "egress: the request head did not arrive within "
+                        + HEAD_TIMEOUT.toSeconds() + " s", Map.of());
+                return;
             } catch (BadRequest e) {
                 // Audited as every refusal of the proxy (the message is the parser's own, never the request's text).
                 records.malformed(c.getInetAddress().getHostAddress(), e.getMessage());
@@ -107,6 +151,13 @@ final class ProxyExchange implements Runnable {
                 return;
             }
             if (!session.enter()) {
+                if (!session.closed()) {
+                    // At its cap of connections at once: one build may not take every worker of the proxy.
+                    session.refusedAtCap();
+                    respond(out, 429, "Too Many Requests", "egress: the build has " + Session.MAX_CONNECTIONS
+                            + " connections through the proxy already", Map.of());
+                    return;
+                }
                 records.unauthenticated(c.getInetAddress().getHostAddress(), "the egress session of build "
                         + session.grant.buildId() + " is closed");
                 proxyAuthRequired(out, "the build's egress session is closed");

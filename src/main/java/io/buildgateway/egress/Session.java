@@ -96,13 +96,31 @@ final class Session implements EgressSession {
     }
 
     /** A request starts: false once the session is closed. */
+    /** Connections one build may have through the proxy at once (its steps' parallel downloads fit easily). */
+    static final int MAX_CONNECTIONS = 16;
+
+    /** False when the session is closed, or at {@link #MAX_CONNECTIONS} ({@link #closed()} tells which). */
     boolean enter() {
-        inFlight.incrementAndGet();
-        if (closed) {
+        int now = inFlight.incrementAndGet();
+        if (closed || now > MAX_CONNECTIONS) {
             inFlight.decrementAndGet();
             return false;
         }
         return true;
+    }
+
+    boolean closed() {
+        return closed;
+    }
+
+    private final AtomicInteger refusedAtCap = new AtomicInteger();
+
+    /**
+     * A connection refused at {@link #MAX_CONNECTIONS}: counted, and recorded as one refusal when the session ends
+     * (a loop of connections is one row in the trail, not one each).
+     */
+    void refusedAtCap() {
+        refusedAtCap.incrementAndGet();
     }
 
     void exit() {
@@ -189,6 +207,11 @@ final class Session implements EgressSession {
             return;
         }
         closed = true;
+        int capped = refusedAtCap.get();
+        if (capped > 0) {
+            refused("(connections to the proxy)", capped + " connection(s) refused: more than " + MAX_CONNECTIONS
+                    + " at once");
+        }
         onClose.accept(grant.buildId());
         open.forEach(Session::quietly);
         // Requests under way end now that their sockets are closed; wait (briefly) for their records.

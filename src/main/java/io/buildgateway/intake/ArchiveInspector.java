@@ -97,6 +97,9 @@ public final class ArchiveInspector {
     }
 
     /** One pass over one archive. */
+    /** The most characters of paths, and of the folders they imply, that one archive may hold (see Reading). */
+    static final long MAX_NAME_CHARS = 32L * 1024 * 1024;
+
     private static final class Reading {
         private final TarArchiveInputStream tar;
         private final GoTarView.Tee tee;
@@ -109,6 +112,14 @@ public final class ArchiveInspector {
         private final Map<String, Character> paths = new HashMap<>();
         /** Directories that exist because something lies beneath them. */
         private final Set<String> parents = new HashSet<>();
+        /**
+         * Characters of every path and parent held in {@link #paths} and {@link #parents}: each entry adds its own
+         * name and each ancestor not seen before, so 400 entries of 4,096-character paths of one-letter folders under
+         * distinct roots held ~1.6 GB of prefixes (a review's finding, 2026-12-06: a ~50 KB gzip that ended the
+         * replica). Bounded by {@link #MAX_NAME_CHARS}, far above any source tree's (100,000 files under 10,000
+         * folders of 100 characters is 11 M).
+         */
+        private long nameChars;
         /** Regular files and hard links, each mapped to the regular file whose content it has. */
         private final Map<String, String> regular = new HashMap<>();
         private final Map<String, String> symlinks = new HashMap<>();
@@ -324,6 +335,7 @@ public final class ArchiveInspector {
          * or link where something lies beneath it, is refused.
          */
         private void claim(String name, char kind) throws UnsafeArchiveException {
+            countName(name);
             Character before = paths.putIfAbsent(name, kind);
             if (before != null) {
                 throw new UnsafeArchiveException("duplicate-path", "'" + (name.isEmpty() ? "." : shown(name))
@@ -349,7 +361,17 @@ public final class ArchiveInspector {
                 if (!parents.add(parent)) {
                     break;
                 }
+                countName(parent);
                 slash = parent.lastIndexOf('/');
+            }
+        }
+
+        private void countName(String name) throws UnsafeArchiveException {
+            nameChars += name.length();
+            if (nameChars > MAX_NAME_CHARS) {
+                throw new UnsafeArchiveException("too-many-names", "the archive's paths and the folders they imply"
+                        + " add up to more than " + MAX_NAME_CHARS + " characters (a tree this deep or this wide is"
+                        + " no build context)");
             }
         }
 

@@ -49,11 +49,18 @@ final class BuiltinLintRules {
 
     private static final Pattern RFC3339 = Pattern.compile(
             "\\d{4}-\\d{2}-\\d{2}[Tt ]\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:[Zz]|[+-]\\d{2}:\\d{2})");
-    private static final Pattern URL = Pattern.compile("(?i)[a-z][a-z0-9+.-]*://[^\\s/?#]+[^\\s]*");
+    /**
+     * URL and EMAIL are RE2 (linear time): with java.util.regex a label value of 1 MB (continuation lines joined; a
+     * LABEL is not bounded by the substitution's 64 KB) made them quadratic: minutes of a core per lint (a review's
+     * finding, 2026-12-06). Whitespace is spelled out as java.util.regex's \s is (RE2's lacks the vertical tab).
+     */
+    private static final com.google.re2j.Pattern URL = com.google.re2j.Pattern.compile(
+            "(?i)[a-z][a-z0-9+.-]*://[^\\t\\n\\x0B\\f\\r /?#]+[^\\t\\n\\x0B\\f\\r ]*");
     private static final Pattern GIT_HASH = Pattern.compile("[0-9a-f]{40}|[0-9a-f]{64}");
     private static final Pattern SEMVER = Pattern.compile("v?(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)"
             + "(?:-[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?(?:\\+[0-9A-Za-z-]+(?:\\.[0-9A-Za-z-]+)*)?");
-    private static final Pattern EMAIL = Pattern.compile("[^@\\s<>]+@[^@\\s<>]+\\.[^@\\s<>]+");
+    private static final com.google.re2j.Pattern EMAIL = com.google.re2j.Pattern.compile(
+            "[^@\\t\\n\\x0B\\f\\r <>]+@[^@\\t\\n\\x0B\\f\\r <>]+\\.[^@\\t\\n\\x0B\\f\\r <>]+");
     /** {@code String.split("\\s+")} compiles this on every call; precompiled, the same split. */
     private static final Pattern WHITESPACE_RUN = Pattern.compile("\\s+");
     private static final Pattern SPDX_ID = Pattern.compile("(?:LicenseRef-)?[A-Za-z0-9][A-Za-z0-9.+-]*");

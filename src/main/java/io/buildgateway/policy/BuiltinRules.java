@@ -43,7 +43,11 @@ final class BuiltinRules {
     private static final List<Rule> RULES = new ArrayList<>();
     private static final Set<String> SUDO = Subject.Programs.of("sudo");
     private static final Set<String> PASSWORD_PROGRAMS = Subject.Programs.of("chpasswd", "usermod", "passwd");
-    private static final Pattern SECRET_VALUE = Pattern.compile(
+    /**
+     * RE2 (linear time): java.util.regex's find() tried every "eyJ" of a value and scanned the rest of the run from
+     * each, quadratic in a 1 MB LABEL of "eyJeyJ…" (a review's finding, 2026-12-06: minutes of a core per lint).
+     */
+    private static final com.google.re2j.Pattern SECRET_VALUE = com.google.re2j.Pattern.compile(
             "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
                     + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");
     private static final Pattern INLINE_IGNORE = Pattern.compile(

@@ -124,6 +124,27 @@ class ArchiveInspectorTest {
         }
     }
 
+    /**
+     * Deep paths under distinct roots each add every ancestor as a new folder: 400 such entries of 4,096 characters
+     * held ~1.6 GB of prefixes (a review's finding, 2026-12-06). Refused once the paths and their folders add up to
+     * more than ArchiveInspector.MAX_NAME_CHARS; the same depth under one root is a few folders and stays accepted.
+     */
+    @Test
+    void aTreeOfDeepPathsUnderDistinctRootsIsRefusedBeforeItFillsTheHeap() {
+        String deep = "a/".repeat(2_000) + "f";
+        Tars wide = Tars.tar().file("Dockerfile", DF);
+        for (int i = 0; i < 20; i++) {
+            wide.file("r" + i + "/" + deep, "x");
+        }
+        assertThat(wideKind(wide.bytes())).isEqualTo("too-many-names");
+
+        Tars narrow = Tars.tar().file("Dockerfile", DF);
+        for (int i = 0; i < 20; i++) {
+            narrow.file("r/" + deep + i, "x");
+        }
+        assertThat(wideKind(narrow.bytes())).isEqualTo("accepted");
+    }
+
     private static String rawKind(RawTar tar) {
         return kind(tar.bytes());
     }

@@ -126,6 +126,60 @@ class LintFastPathsTest {
         assertThat(new ShellCommands.Command(List.of("sslver\u0130fy=0"), false).lowerContains("sslverify=0")).isFalse();
     }
 
+    /**
+     * The label formats and the secret check moved to RE2 (linear time) from java.util.regex, which was quadratic on
+     * a 1 MB value (a review's finding, 2026-12-06): the same answers on random values built from the patterns'
+     * fragments, whitespace of every kind \\s knows included.
+     */
+    @Test
+    void re2AnswersAsJavaUtilRegexDidForLabelsAndSecrets() {
+        java.util.regex.Pattern url = java.util.regex.Pattern.compile("(?i)[a-z][a-z0-9+.-]*://[^\\s/?#]+[^\\s]*");
+        java.util.regex.Pattern email = java.util.regex.Pattern.compile("[^@\\s<>]+@[^@\\s<>]+\\.[^@\\s<>]+");
+        java.util.regex.Pattern secret = java.util.regex.Pattern.compile(
+                "(AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}"
+                        + "|glpat-[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.)");
+        List<String> parts = List.of("https", "://", "a", "b.c", "/", "?", "#", "@", "x@y", ".", "<", ">", " ", "\t",
+                "\u000B", "\f", "\r", "\n", "\u00A0", "git+ssh", "eyJ", "abcdefghij0123", "AKIA", "ABCDEFGHIJKLMNOP",
+                "ghp_", "xoxb-", "glpat-", "-", "_", "é");
+        Random r = new Random(26);
+        int urls = 0;
+        int emails = 0;
+        for (int n = 0; n < 50_000; n++) {
+            StringBuilder b = new StringBuilder();
+            for (int k = r.nextInt(10); k >= 0; k--) {
+                b.append(parts.get(r.nextInt(parts.size())));
+            }
+            String v = b.toString();
+            boolean isUrl = url.matcher(v).matches();
+            boolean isEmail = email.matcher(v).find();
+            urls += isUrl ? 1 : 0;
+            emails += isEmail ? 1 : 0;
+            assertThat(BuiltinLintRules.labelFormatProblem("org.opencontainers.image.url", v) == null).as("url '%s'", v)
+                    .isEqualTo(isUrl);
+            assertThat(BuiltinLintRules.labelFormatProblem("maintainer", v) == null).as("e-mail '%s'", v)
+                    .isEqualTo(isEmail);
+            assertThat(BuiltinRules.matchesSecretValue(v)).as("secret '%s'", v).isEqualTo(secret.matcher(v).find());
+        }
+        assertThat(urls).isGreaterThan(100);
+        assertThat(emails).isGreaterThan(100);
+    }
+
+    /**
+     * A hang guard, not a performance figure (the limit is a hundred times what RE2 needs on the slowest machine
+     * seen): the values that made java.util.regex quadratic, a megabyte each, answer within it.
+     */
+    @Test
+    void megabyteLabelValuesAreAnsweredAtOnce() {
+        String noAt = "a".repeat(1 << 20);
+        String tokens = "eyJ".repeat(350_000);
+        String spaced = "a://" + "b".repeat(1 << 20) + " ";
+        org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), () -> {
+            assertThat(BuiltinLintRules.labelFormatProblem("maintainer", noAt)).isNotNull();
+            assertThat(BuiltinLintRules.labelFormatProblem("org.opencontainers.image.url", spaced)).isNotNull();
+            assertThat(BuiltinRules.looksSecretValue(tokens)).isFalse();
+        });
+    }
+
     @Test
     void secretValueFilterKeepsEveryMatchOfTheExpression() {
         // Fragments of every pattern, near misses ("gh" and "xox" with other letters or separators), token bodies.
