@@ -91,6 +91,14 @@ public final class ShellCheck {
         return null;
     }
 
+    /**
+     * ShellCheck processes at once in this replica: each lint asking for the pass starts one, and nothing else bounded
+     * how many a caller could have running (a review's finding, 2026-12-06). A lint that waits longer than the
+     * process's own timeout for its turn gets {@link Unavailable} (503, audited), as a process that overran.
+     */
+    private static final java.util.concurrent.Semaphore RUNNING = new java.util.concurrent.Semaphore(
+            Math.max(2, Runtime.getRuntime().availableProcessors()), true);
+
     /** Checks the scripts; comments sorted by script, then line. Throws {@link Unavailable}. */
     List<Comment> check(List<ShellScripts.Script> scripts) {
         if (scripts.isEmpty()) {
@@ -100,6 +108,22 @@ public final class ShellCheck {
         if (exe == null) {
             throw new Unavailable("the shellcheck binary ('" + binary + "') is not installed");
         }
+        try {
+            if (!RUNNING.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new Unavailable("every ShellCheck process of this replica is busy; try again shortly");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new Unavailable("interrupted while waiting for a ShellCheck process");
+        }
+        try {
+            return run(exe, scripts);
+        } finally {
+            RUNNING.release();
+        }
+    }
+
+    private List<Comment> run(Path exe, List<ShellScripts.Script> scripts) {
         Path dir = null;
         Process process = null;
         try {
