@@ -156,7 +156,8 @@ final class Session implements EgressSession {
         }
     }
 
-    void tunnelled(String host, int port, long bytesOut, long bytesIn, Instant at) {
+    void tunnelled(String requestedHost, int port, long bytesOut, long bytesIn, Instant at) {
+        String host = grant.redact().apply(requestedHost); // a build arg's value may name the host
         EgressRecord.Tunnel t = new EgressRecord.Tunnel(host, port, bytesOut, bytesIn, at);
         synchronized (this) {
             tunnels.add(t);

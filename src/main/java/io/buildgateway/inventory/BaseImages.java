@@ -105,19 +105,24 @@ class BaseImages {
         // still waiting for its rebuilds is taken (this watch's and any an earlier one could not request), once
         // across replicas: a row is claimed by the statement that clears its flag, and flagged again on failure.
         Map<String, List<Object>> requested = new LinkedHashMap<>();
-        for (String ref : db.sql("update base_image_change set rebuild_pending = false where rebuild_pending"
-                + " returning ref").query(String.class).list()) {
-            if (requested.containsKey(ref)) {
-                continue; // moved twice before its rebuilds were asked for: one rebuild, from the latest base
+        for (String ref : db.sql("select distinct ref from base_image_change where rebuild_pending")
+                .query(String.class).list()) {
+            // Claimed one base at a time: a failure leaves the bases not yet claimed pending as they were.
+            if (db.sql("update base_image_change set rebuild_pending = false where ref = ? and rebuild_pending")
+                    .param(ref).update() == 0) {
+                continue; // another replica's watch took it meanwhile
             }
             try {
-                requested.put(ref, autoRebuild(ref, info));
+                requested.put(ref, autoRebuild(ref, info)); // moved twice meanwhile: one rebuild, from the latest
             } catch (RuntimeException e) {
-                db.sql("update base_image_change set rebuild_pending = true where ref = ? and changed_at = (select"
-                        + " max(changed_at) from base_image_change where ref = ?)").params(ref, ref).update();
                 log.warn("the automatic rebuild of the images on {} could not be requested; asked again at the next"
                         + " watch: {}", ref, e.toString());
                 requested.put(ref, List.of());
+                // Flagged again, through a short outage too (the likeliest reason it failed).
+                io.buildgateway.shared.DatabaseUnavailable.retrying(() -> db.sql("update base_image_change set"
+                        + " rebuild_pending = true where ref = ? and changed_at = (select max(changed_at) from"
+                        + " base_image_change where ref = ?)").params(ref, ref).update(), java.time.Duration.ofMinutes(2),
+                        "flagging the automatic rebuild of " + ref + " again");
             }
         }
         List<Change> changed = new ArrayList<>();

@@ -149,14 +149,16 @@ class PolicyStore implements PeriodicTasks.Owner {
             log.info("policy changed: {} -> {}", previous.digest(), next.digest());
             Map<String, Object> changes = changes(previous, previousFiles, next, nextFiles);
             String nextDigest = next.digest();
-            unaudited.add(() -> auditOnce(nextDigest, null, "policy.loaded", AuditRecord.Outcome.SUCCESS, changes));
+            String previousDigest = previous.digest();
+            unaudited.add(() -> auditOnce(nextDigest, previousDigest, null, "policy.loaded", AuditRecord.Outcome.SUCCESS,
+                    changes));
         } catch (RuntimeException e) {
             lastFailedDigest = digest;
             String inForce = current.digest();
             log.error("policy change refused, {} stays in force: {}", inForce, e.getMessage());
             String failed = digest;
             Map<String, Object> details = Map.of("error", String.valueOf(e.getMessage()), "inForce", inForce);
-            unaudited.add(() -> auditOnce(failed, inForce, "policy.load-failed", AuditRecord.Outcome.FAILED,
+            unaudited.add(() -> auditOnce(failed, null, inForce, "policy.load-failed", AuditRecord.Outcome.FAILED,
                     details));
         }
         auditPending();
@@ -184,19 +186,25 @@ class PolicyStore implements PeriodicTasks.Owner {
      * (each holds the policy in memory), but only the one that moves the shared {@code policy_head} row records it,
      * in the same transaction; the others find the row already moved (its lock makes them wait and then see it).
      */
-    private boolean auditOnce(String digest, String failedWhileInForce, String action, AuditRecord.Outcome outcome,
-            Map<String, ?> details) {
+    /**
+     * A compare-and-set on the shared head: a change moves it only from the digest it changed (a loaded policy from
+     * {@code previous}, a refused one while {@code failedWhileInForce} is in force). An event written late (the
+     * database was away) for a change the other replicas have since moved past is dropped, not written after the
+     * newer one, and never moves the head back.
+     */
+    private boolean auditOnce(String digest, String previous, String failedWhileInForce, String action,
+            AuditRecord.Outcome outcome, Map<String, ?> details) {
         try {
             tx.executeWithoutResult(s -> {
                 int moved = failedWhileInForce != null
                         ? jdbc.update("insert into policy_head (id, digest, failed_digest, changed_at)"
                                 + " values (1, ?, ?, now()) on conflict (id) do update set failed_digest ="
                                 + " excluded.failed_digest, changed_at = now() where policy_head.failed_digest is"
-                                + " distinct from excluded.failed_digest", failedWhileInForce, digest)
+                                + " distinct from excluded.failed_digest and policy_head.digest = excluded.digest",
+                                failedWhileInForce, digest)
                         : jdbc.update("insert into policy_head (id, digest, changed_at) values (1, ?, now())"
                                 + " on conflict (id) do update set digest = excluded.digest, failed_digest = null,"
-                                + " changed_at = now() where policy_head.digest is distinct from excluded.digest",
-                                digest);
+                                + " changed_at = now() where policy_head.digest = ?", digest, previous);
                 if (moved == 1) {
                     events.publishEvent(new AuditRecord(action, "policy", outcome, details, RequestInfo.system()));
                 } else {

@@ -93,8 +93,10 @@ public final class ShellCheck {
 
     /**
      * ShellCheck processes at once in this replica: each lint asking for the pass starts one, and nothing else bounded
-     * how many a caller could have running (a review's finding, 2026-12-06). A lint that waits longer than the
-     * process's own timeout for its turn gets {@link Unavailable} (503, audited), as a process that overran.
+     * how many a caller could have running (a review's finding, 2026-12-06). A request that waits longer than the
+     * process's own timeout for its turn is refused whole, 503 {@code shellcheck-unavailable} with Retry-After and
+     * nothing recorded: not {@link Unavailable}, which a submission under a policy that asks for ShellCheck turns into
+     * a finding, and so a rejection in the team's history for a moment of load.
      */
     private static final java.util.concurrent.Semaphore RUNNING = new java.util.concurrent.Semaphore(
             Math.max(2, Runtime.getRuntime().availableProcessors()), true);
@@ -110,17 +112,23 @@ public final class ShellCheck {
         }
         try {
             if (!RUNNING.tryAcquire(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new Unavailable("every ShellCheck process of this replica is busy; try again shortly");
+                throw busy();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new Unavailable("interrupted while waiting for a ShellCheck process");
+            throw busy();
         }
         try {
             return run(exe, scripts);
         } finally {
             RUNNING.release();
         }
+    }
+
+    private static io.buildgateway.shared.Problem busy() {
+        return new io.buildgateway.shared.Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", "every"
+                + " ShellCheck process of this replica is busy; nothing of this request was recorded; retry after the"
+                + " time in Retry-After").with("retryAfterSeconds", 5).auditedAsRefusal().summarisedInAudit();
     }
 
     private List<Comment> run(Path exe, List<ShellScripts.Script> scripts) {
