@@ -69,6 +69,21 @@ class ConfinementIT extends IntegrationTest {
         return read(get(token, "/api/v1/policy")).path("digest").asString();
     }
 
+    /**
+     * Submits {@code dockerfile} ({@code image} and the rest of the query), expects it accepted and then FAILED for a
+     * confinement violation with its one audit event; returns the final build.
+     */
+    private JsonNode leftItsConfinement(String token, String image, String dockerfile) {
+        Response accepted = submit(token, "image=" + image, Tars.dockerfile(dockerfile));
+        assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+        String id = read(accepted).path("id").asString();
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).as(done.toString()).contains("confinement violation");
+        assertThat(auditCount("build.confinement-violation", "build/" + id)).isEqualTo(1);
+        return done;
+    }
+
     /** Writes a policy file and waits until the gateway has loaded it. */
     private void policy(String token, Path file, String content) throws Exception {
         String before = policyDigest(token);
@@ -130,15 +145,9 @@ class ConfinementIT extends IntegrationTest {
             String fromRegistry = "FROM " + registryAddress() + "/base/busybox\nADD http://" + registryAddress()
                     + "/x-" + RUN + " /x\nUSER 65534\nHEALTHCHECK NONE\n";
             assertThat(blockingRules(token, team, fromRegistry)).isEmpty();
-            Response second = submit(token, "image=" + team + "/app&tag=2&noCache=true",
-                    Tars.dockerfile(fromRegistry));
-            assertThat(second.status()).as(second.body()).isEqualTo(202);
-            String id2 = read(second).path("id").asString();
-            JsonNode done2 = awaitFinal(token, id2, Duration.ofMinutes(3));
-            assertThat(done2.path("status").asString()).as(done2.toString()).isEqualTo("FAILED");
-            assertThat(done2.path("failureReason").asString()).as(done2.toString()).contains("confinement violation")
+            JsonNode done2 = leftItsConfinement(token, team + "/app&tag=2&noCache=true", fromRegistry);
+            assertThat(done2.path("failureReason").asString()).as(done2.toString())
                     .contains("http://" + registryAddress() + "/x-" + RUN);
-            assertThat(auditCount("build.confinement-violation", "build/" + id2)).isEqualTo(1);
 
             // A URL made of a build arg the policy does not declare public: what the daemon tried to reach holds the
             // value, and it reaches neither the violation's audit event, nor the build's log, nor its reason.
@@ -156,15 +165,10 @@ class ConfinementIT extends IntegrationTest {
             if (!more.equals(rules)) {
                 policy(token, file, wider.toString());
             }
-            Response third = submit(token, "image=" + team + "/app&tag=3&noCache=true&buildArg=TOKEN=" + secret,
-                    Tars.dockerfile(withArg));
-            assertThat(third.status()).as(third.body()).isEqualTo(202);
-            String id3 = read(third).path("id").asString();
-            JsonNode done3 = awaitFinal(token, id3, Duration.ofMinutes(3));
-            assertThat(done3.path("status").asString()).as(done3.toString()).isEqualTo("FAILED");
-            assertThat(done3.path("failureReason").asString()).as(done3.toString()).contains("confinement violation")
-                    .doesNotContain(secret);
-            assertThat(auditCount("build.confinement-violation", "build/" + id3)).isEqualTo(1);
+            JsonNode done3 = leftItsConfinement(token, team + "/app&tag=3&noCache=true&buildArg=TOKEN=" + secret,
+                    withArg);
+            String id3 = done3.path("id").asString();
+            assertThat(done3.path("failureReason").asString()).as(done3.toString()).doesNotContain(secret);
             assertThat(jdbc.queryForObject("select cast(details as varchar) from audit_event where action ="
                     + " 'build.confinement-violation' and target = ?", String.class, "build/" + id3))
                     .contains("/y-").doesNotContain(secret);

@@ -22,6 +22,15 @@ class LintFastPathsTest {
      * scan finds, for every line of files with continuations, comments, blank lines and heredocs (a line inside an
      * instruction starts none).
      */
+    /** One to {@code maxParts} of the parts, picked at random and joined: values built from a pattern's fragments. */
+    private static String randomValue(Random r, List<String> parts, int maxParts) {
+        StringBuilder b = new StringBuilder();
+        for (int k = r.nextInt(maxParts); k >= 0; k--) {
+            b.append(parts.get(r.nextInt(parts.size())));
+        }
+        return b.toString();
+    }
+
     @Test
     void theInstructionAtALineIsTheScansAnswer() {
         Random r = new Random(7);
@@ -145,11 +154,7 @@ class LintFastPathsTest {
         int urls = 0;
         int emails = 0;
         for (int n = 0; n < 50_000; n++) {
-            StringBuilder b = new StringBuilder();
-            for (int k = r.nextInt(10); k >= 0; k--) {
-                b.append(parts.get(r.nextInt(parts.size())));
-            }
-            String v = b.toString();
+            String v = randomValue(r, parts, 10);
             boolean isUrl = url.matcher(v).matches();
             boolean isEmail = email.matcher(v).find();
             urls += isUrl ? 1 : 0;
@@ -210,11 +215,7 @@ class LintFastPathsTest {
         int withImage = 0;
         int shortcut = 0;
         for (int n = 0; n < 30_000; n++) {
-            StringBuilder b = new StringBuilder();
-            for (int k = r.nextInt(10); k >= 0; k--) {
-                b.append(parts.get(r.nextInt(parts.size())));
-            }
-            String v = b.toString();
+            String v = randomValue(r, parts, 10);
             List<String> expected = BuiltinRules.mountFromsParsed(v);
             withImage += expected.isEmpty() ? 0 : 1;
             shortcut += BuiltinRules.asciiWithoutQuoteOrFrom(v) ? 1 : 0;
