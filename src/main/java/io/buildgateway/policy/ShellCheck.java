@@ -98,7 +98,7 @@ public final class ShellCheck {
      * nothing recorded: not {@link Unavailable}, which a submission under a policy that asks for ShellCheck turns into
      * a finding, and so a rejection in the team's history for a moment of load.
      */
-    private static final java.util.concurrent.Semaphore RUNNING = new java.util.concurrent.Semaphore(
+    static final java.util.concurrent.Semaphore RUNNING = new java.util.concurrent.Semaphore(
             Math.max(2, Runtime.getRuntime().availableProcessors()), true);
 
     /** Checks the scripts; comments sorted by script, then line. Throws {@link Unavailable}. */

@@ -57,6 +57,20 @@ class AccessControlIT extends IntegrationTest {
     }
 
     /**
+     * An advisory import's body (up to 64 MB) is read only for a caller who may import: the role is checked before the
+     * body. Before (a review's finding, 2026-12-06) any token's body was parsed into a tree first, so a builder's
+     * unreadable body was a 400 about the body, and a 64 MB one a replica's heap.
+     */
+    @Test
+    void anAdvisoryBodyIsNotReadForACallerWhoMayNotImport() {
+        Response r = postJson(builder("advisory-reader"), "/api/v1/advisories", "[{");
+        problem(r, 403);
+        Response allowed = postJson(token(java.util.Set.of("SECURITY"), java.util.Set.of()), "/api/v1/advisories",
+                "[{");
+        problem(allowed, 400);
+    }
+
+    /**
      * The metrics scrape token reads the metrics and nothing else (docs/operations.md). Before (a review's finding,
      * 2026-12-06) it authenticated a principal with no role, which every "any authenticated caller" endpoint let in:
      * the policy's source with every team's settings, the base images, the signing key.

@@ -421,6 +421,56 @@ class EgressProxyIT extends IntegrationTest {
     }
 
     /** A CONNECT by hand: the status line's code. */
+    /**
+     * One build has at most Session.MAX_CONNECTIONS connections through the proxy at once: the next is 429, counted,
+     * and recorded as one refusal when the session ends. Before (a review's finding, 2026-12-06) one build's
+     * connections could take every worker of the proxy, and then its accept thread, and every build's egress.
+     */
+    @Test
+    void aBuildHasAtMostSixteenConnectionsAtOnce() throws Exception {
+        String authority = "127.0.0.1:" + mirrorPort();
+        Opened o = open("egress-a", List.of("https://" + authority + "/"), false, null);
+        List<Socket> held = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < Session.MAX_CONNECTIONS; i++) {
+                Socket s = new Socket("127.0.0.1", proxy.listenPort());
+                held.add(s);
+                assertThat(connect(s, o, authority)).as("tunnel %d", i).isEqualTo(200);
+            }
+            try (Socket extra = new Socket("127.0.0.1", proxy.listenPort())) {
+                assertThat(connect(extra, o, authority)).isEqualTo(429);
+            }
+        } finally {
+            for (Socket s : held) {
+                s.close();
+            }
+        }
+        eventually("the tunnels ending", Duration.ofSeconds(10),
+                () -> o.session.record().tunnels().size() == Session.MAX_CONNECTIONS);
+        Opened other = open("egress-a", List.of("https://" + authority + "/"), false, null);
+        try (Socket s = new Socket("127.0.0.1", proxy.listenPort())) {
+            assertThat(connect(s, other, authority)).as("another build is not affected").isEqualTo(200);
+        } finally {
+            other.session.close();
+        }
+        o.session.close();
+        assertThat(jdbc.queryForObject("select count(*) from build_egress_refusal where build_id = ? and reason like"
+                + " '1 connection(s) refused: more than 16 at once'", Long.class, o.build())).isOne();
+    }
+
+    /** Sends a CONNECT with the session's credentials on the socket (left open) and returns the answer's status. */
+    private static int connect(Socket s, Opened o, String authority) throws IOException {
+        s.setSoTimeout(10_000);
+        String auth = Base64.getEncoder().encodeToString((o.user() + ":" + o.session.secret())
+                .getBytes(StandardCharsets.UTF_8));
+        OutputStream out = s.getOutputStream();
+        out.write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\nProxy-Authorization: Basic "
+                + auth + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        byte[] line = s.getInputStream().readNBytes(12);
+        return Integer.parseInt(new String(line, 9, 3, StandardCharsets.US_ASCII));
+    }
+
     private int connectStatus(Opened o, String authority) throws IOException {
         try (Socket s = new Socket("127.0.0.1", proxy.listenPort())) {
             s.setSoTimeout(10_000);

@@ -39,6 +39,32 @@ class ShellCheckTest {
         return findings.stream().map(f -> f.rule() + "@" + f.line()).toList();
     }
 
+    /**
+     * Every ShellCheck process of the replica busy: the request is refused whole (503, audited, nothing recorded),
+     * never judged with a "could not run" finding, which under a policy that asks for ShellCheck would have been a
+     * rejection in the team's history for a moment of load (a review's finding, 2026-12-06).
+     */
+    @Test
+    void aBusyShellCheckRefusesTheRequestInsteadOfJudgingIt() {
+        PolicyEvaluator quick = new PolicyEvaluator(() -> Policies.document(ON), java.time.Clock.systemUTC(),
+                new ShellCheck("shellcheck", Duration.ofMillis(300)));
+        PolicyEvaluator.Request request = new PolicyEvaluator.Request("FROM reg.local/base/alpine:3.20\n"
+                + "RUN echo \"$undefined\"\n", Map.of(), null, null, null, null, null, null);
+        int permits = ShellCheck.RUNNING.drainPermits();
+        try {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> quick.evaluate(request))
+                    .isInstanceOfSatisfying(io.buildgateway.shared.Problem.class, p -> {
+                        assertThat(p.status()).isEqualTo(503);
+                        assertThat(p.typeName()).isEqualTo("shellcheck-unavailable");
+                        assertThat(p.isAuditedAsRefusal()).isTrue();
+                        assertThat(p.retryAfterSeconds()).isPresent();
+                    });
+        } finally {
+            ShellCheck.RUNNING.release(permits);
+        }
+        assertThat(quick.evaluate(request).findings()).extracting(Finding::rule).contains("shellcheck-SC2154");
+    }
+
     @Test
     void aFindingLandsOnTheLineOfItsCommandAcrossContinuationsAndDroppedComments() {
         List<Finding> f = sc(ON, """
