@@ -20,7 +20,8 @@ import org.springframework.validation.annotation.Validated;
  * @param connectTimeout connecting to a mirror
  * @param responseTimeout from the request to the mirror's response headers
  * @param idleTimeout reading a proxy client's request, and silence on a tunnel
- * @param maxConnections connections served at once; more wait in the listener's backlog
+ * @param maxConnections connections served at once; more are answered 503 at once
+ * @param headTimeout a client's whole request head must arrive within this (408 after it), each read within it too
  * @param maxPinnedBody a pinned build's response is buffered to a file to check its digest first: at most this much
  * @param peerAddress where the other replicas reach this replica's listener to relay a build step's connection to
  *        the replica that holds its session: {@code host:port}, {@code [v6]:port}, or a host alone (the listener's
@@ -37,5 +38,6 @@ public record EgressProperties(
         @NotNull @DefaultValue("5m") Duration idleTimeout,
         @Min(1) @DefaultValue("64") int maxConnections,
         @NotNull @DefaultValue("2GB") DataSize maxPinnedBody,
-        @DefaultValue("") String peerAddress) {
+        @DefaultValue("") String peerAddress,
+        @NotNull @DefaultValue("30s") Duration headTimeout) {
 }

@@ -87,9 +87,6 @@ final class ProxyExchange implements Runnable {
         }
     }
 
-    /** How long a client has to send its request head, in all. */
-    static final java.time.Duration HEAD_TIMEOUT = java.time.Duration.ofSeconds(30);
-
     /** The socket's input, refusing to wait past a deadline (the head's); then without one. */
     private static final class DeadlineInput extends java.io.FilterInputStream {
         private final long deadline;
@@ -125,8 +122,9 @@ final class ProxyExchange implements Runnable {
         try (Socket c = client) {
             // The head within HEAD_TIMEOUT in all, each read within it: a client dripping a byte every few minutes
             // held one of the proxy's workers for as long as it liked (a review's finding, 2026-12-06).
-            c.setSoTimeout((int) HEAD_TIMEOUT.toMillis());
-            DeadlineInput timed = new DeadlineInput(c.getInputStream(), System.nanoTime() + HEAD_TIMEOUT.toNanos());
+            java.time.Duration headTimeout = properties.headTimeout();
+            c.setSoTimeout((int) Math.min(Integer.MAX_VALUE, headTimeout.toMillis()));
+            DeadlineInput timed = new DeadlineInput(c.getInputStream(), System.nanoTime() + headTimeout.toNanos());
             InputStream in = new BufferedInputStream(timed);
             OutputStream out = new BufferedOutputStream(c.getOutputStream());
             Head head;
@@ -136,9 +134,9 @@ final class ProxyExchange implements Runnable {
                 c.setSoTimeout((int) Math.min(Integer.MAX_VALUE, properties.idleTimeout().toMillis()));
             } catch (java.net.SocketTimeoutException e) {
                 records.malformed(c.getInetAddress().getHostAddress(), "the request head did not arrive within "
-                        + HEAD_TIMEOUT.toSeconds() + " s");
+                        + headTimeout.toSeconds() + " s");
                 respond(out, 408, "Request Timeout", "egress: the request head did not arrive within "
-                        + HEAD_TIMEOUT.toSeconds() + " s", Map.of());
+                        + headTimeout.toSeconds() + " s", Map.of());
                 return;
             } catch (BadRequest e) {
                 // Audited as every refusal of the proxy (the message is the parser's own, never the request's text).

@@ -32,6 +32,28 @@ class ContextRetentionIT extends IntegrationTest {
                 build.path("id").asString());
     }
 
+    /**
+     * The same bytes uploaded again (a re-upload of one commit) make the stored file young again: retention, which
+     * deletes old files no build row it read names, must not delete it while the new submission's row is not yet
+     * committed. Before (a review's finding, 2026-12-06) the stored file kept its old time.
+     */
+    @Test
+    void aReUploadOfStoredBytesMakesTheFileYoungAgain() throws Exception {
+        String token = builder("ret");
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nRUN echo again-" + RUN
+                + "\nUSER 65534\n");
+        JsonNode first = awaitFinal(token, read(submit(token, "image=ret/again-" + RUN + "&tag=1", context))
+                .path("id").asString(), Duration.ofMinutes(3));
+        Path stored = contextFile(first);
+        Files.setLastModifiedTime(stored, FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
+
+        Response again = submit(token, "image=ret/again-" + RUN + "&tag=2", context);
+        assertThat(again.status()).as(again.body()).isEqualTo(202);
+        assertThat(read(again).path("contextDigest").asString()).isEqualTo(first.path("contextDigest").asString());
+        assertThat(Files.getLastModifiedTime(stored).toInstant()).isAfter(Instant.now().minus(1, ChronoUnit.HOURS));
+        awaitFinal(token, read(again).path("id").asString(), Duration.ofMinutes(3));
+    }
+
     @Test
     void onlyContextsNoLongerNeededArePruned() throws Exception {
         String token = builder("ret");

@@ -458,6 +458,38 @@ class EgressProxyIT extends IntegrationTest {
                 + " '1 connection(s) refused: more than 16 at once'", Long.class, o.build())).isOne();
     }
 
+    /**
+     * A request head must arrive within gateway.egress.head-timeout (3 s in this suite): a client dripping its head
+     * gets 408, audited. Before (a review's finding, 2026-12-06) each read could take five minutes, and so could hold
+     * a worker of the proxy for as long as the client liked.
+     */
+    @Test
+    void aHeadThatDoesNotArriveInTimeIs408AndAudited() throws Exception {
+        long seqBefore = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        try (Socket s = new Socket("127.0.0.1", proxy.listenPort())) {
+            s.setSoTimeout(20_000);
+            OutputStream out = s.getOutputStream();
+            out.write("GET http://127.0.0.1:1/x HTTP/1.1\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            long start = System.nanoTime();
+            for (int i = 0; i < 8; i++) { // a header byte now and then, each read well within the timeout
+                sleep(500);
+                try {
+                    out.write('X');
+                    out.flush();
+                } catch (IOException closed) {
+                    break;
+                }
+            }
+            byte[] line = s.getInputStream().readNBytes(12);
+            assertThat(new String(line, StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 408");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(15));
+        }
+        assertThat(jdbc.queryForList("select cast(details as varchar) from audit_event where seq > ? and action ="
+                + " 'egress.proxy-refused'", String.class, seqBefore)).anySatisfy(d -> assertThat(d)
+                .contains("did not arrive within"));
+    }
+
     /** Sends a CONNECT with the session's credentials on the socket (left open) and returns the answer's status. */
     private static int connect(Socket s, Opened o, String authority) throws IOException {
         s.setSoTimeout(10_000);

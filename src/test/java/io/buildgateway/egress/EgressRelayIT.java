@@ -84,7 +84,8 @@ class EgressRelayIT extends IntegrationTest {
         if (replicaB == null) {
             replicaB = new EgressProxy(new EgressProperties("127.0.0.1:0", 0, Duration.ofSeconds(5),
                     Duration.ofSeconds(20), Duration.ofSeconds(30), 8,
-                    org.springframework.util.unit.DataSize.ofMegabytes(10), ""), records, sessions, metersB,
+                    org.springframework.util.unit.DataSize.ofMegabytes(10), "", Duration.ofSeconds(30)), records,
+                    sessions, metersB,
                     Clock.systemUTC());
             replicaB.start();
         }

@@ -106,6 +106,7 @@ public abstract class IntegrationTest {
         registry.add("gateway.hostpool.hosts[0].egress-address", () -> System.getenv()
                 .getOrDefault("BGW_EGRESS_STEP_ADDRESS", ""));
         registry.add("gateway.egress.listen", () -> "${bgw.it.egress-listen:127.0.0.1:0}");
+        registry.add("gateway.egress.head-timeout", () -> "3s"); // EgressProxyIT waits it out
         // A cap on its BuildKit cache that the suite's builds stay below: every build ends with the cache read (shown
         // by GET /api/v1/hosts); BuildCachePruneIT prunes below a small cap of its own.
         registry.add("gateway.hostpool.hosts[0].build-cache-max", () -> "20GB");
