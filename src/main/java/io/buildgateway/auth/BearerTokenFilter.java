@@ -161,8 +161,7 @@ class BearerTokenFilter extends OncePerRequestFilter {
                 // Audited like the other deliberate 5xx (summarised per second: every CI job retries through an
                 // identity provider's outage).
                 problems.write(new Problem(503, "identity-provider-unavailable", "Service unavailable",
-                        outcome.reason()).with("retryAfterSeconds", 30).auditedAsRefusal().summarisedInAudit(),
-                        request, response);
+                        outcome.reason()).with("retryAfterSeconds", 30).auditedAsRefusal(), request, response);
                 return false;
             }
             default -> {

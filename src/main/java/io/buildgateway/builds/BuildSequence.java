@@ -101,11 +101,10 @@ class BuildSequence {
      */
     private BuildOutcome dispatch(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact) {
-        String quarantine = hosts.quarantine();
-        if (!quarantine.isEmpty() && (job.repository().equals(quarantine)
-                || job.repository().startsWith(quarantine + "/"))) {
+        if (hosts.isQuarantined(job.repository())) {
             return failed("repository " + job.repository() + " is under the gateway's quarantine "
-                    + quarantine + "/ (gateway.hostpool.registry.quarantine), where images wait for their checks");
+                    + hosts.quarantine() + "/ (gateway.hostpool.registry.quarantine), where images wait for their"
+                    + " checks");
         }
         BuildHost host;
         try {

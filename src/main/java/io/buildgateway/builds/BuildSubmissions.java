@@ -113,12 +113,10 @@ public class BuildSubmissions {
             // A team named like the base repository would otherwise overwrite an approved base with its own image.
             throw Problem.forbidden("'" + target + "' is an approved base image name; builds may not push there");
         }
-        String quarantine = hosts.quarantine();
-        String repository = request.image().repository();
-        if (!quarantine.isEmpty() && (repository.equals(quarantine) || repository.startsWith(quarantine + "/"))) {
+        if (hosts.isQuarantined(request.image().repository())) {
             // Where images wait for their checks: refused before anything is uploaded, not failed once built.
-            throw Problem.forbidden("'" + repository + "' is under the gateway's quarantine " + quarantine
-                    + "/, where images wait for their checks; builds may not push there");
+            throw Problem.forbidden("'" + request.image().repository() + "' is under the gateway's quarantine "
+                    + hosts.quarantine() + "/, where images wait for their checks; builds may not push there");
         }
         long quotaStart = RequestTimings.start();
         // Reserved before the count, so that of a team's submissions arriving together each sees the ones before it
@@ -699,8 +697,7 @@ public class BuildSubmissions {
                     redactor.redact(e.baseImage()), e.pulls().stream().map(redactor::redact).toList(),
                     e.canonicalDockerfile() == null ? null : redactor.redact(e.canonicalDockerfile()));
         } catch (io.buildgateway.policy.ShellCheck.Unavailable e) {
-            throw new Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", e.getMessage())
-                    .auditedAsRefusal().summarisedInAudit();
+            throw io.buildgateway.policy.ShellCheck.refusal(e.getMessage());
         }
     }
 
@@ -910,11 +907,8 @@ public class BuildSubmissions {
         static Cursor parse(String value) {
             try {
                 String[] parts = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8).split("\\|");
-                Instant at = Instant.parse(parts[0]);
-                if (!io.buildgateway.shared.Instants.storable(at)) {
-                    throw new IllegalArgumentException("beyond the years a timestamp stores");
-                }
-                return new Cursor(at, UUID.fromString(parts[1]));
+                return new Cursor(io.buildgateway.shared.Instants.requireStorable(Instant.parse(parts[0])),
+                        UUID.fromString(parts[1]));
             } catch (RuntimeException e) {
                 throw Problem.badRequest("invalid-parameter", "cursor is not a cursor this gateway returned")
                         .with("errors", List.of(Map.of("field", "cursor", "message", "invalid")));

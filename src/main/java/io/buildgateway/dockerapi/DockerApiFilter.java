@@ -107,7 +107,7 @@ class DockerApiFilter extends OncePerRequestFilter {
 
     /** What the gateway says to a Docker API request it does not serve: what it serves, and what to do instead. */
     static String unsupported(String method, String path) {
-        String what = DockerBuildParameters.shorten(method + " " + path);
+        String what = io.buildgateway.shared.Problem.quote(method + " " + path);
         String instead;
         if (path.equals("/session") || path.startsWith("/grpc") || path.startsWith("/containers/buildx_buildkit")) {
             // buildx asks for /grpc first and, refused, looks for (and would create) its buildkitd container

@@ -1,5 +1,6 @@
 package io.buildgateway.dockerapi;
 
+import io.buildgateway.shared.Problem;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -80,7 +81,7 @@ final class DockerBuildParameters {
             }
             for (String value : values) {
                 if (!option.unset().contains(value.trim())) {
-                    refused.add(option.flag() + " (" + option.parameter() + "=" + shorten(value)
+                    refused.add(option.flag() + " (" + option.parameter() + "=" + Problem.quote(value)
                             + ") is not accepted: the gateway decides how its build hosts run builds");
                     break;
                 }
@@ -88,8 +89,8 @@ final class DockerBuildParameters {
         }
         String platform = single(query, "platform");
         if (platform != null && !platform.isBlank() && !platform.equalsIgnoreCase(hostPlatform)) {
-            refused.add("--platform " + shorten(platform) + " is not accepted: the build hosts build " + hostPlatform
-                    + " only");
+            refused.add("--platform " + Problem.quote(platform) + " is not accepted: the build hosts build "
+                    + hostPlatform + " only");
         }
         String version = single(query, "version");
         if ("2".equals(version)) {
@@ -118,7 +119,7 @@ final class DockerBuildParameters {
                 int slash = name.lastIndexOf('/');
                 int colon = name.lastIndexOf(':');
                 if (name.contains("@")) {
-                    refused.add("-t " + shorten(reference) + ": a digest cannot be a build's name; give a tag");
+                    refused.add("-t " + Problem.quote(reference) + ": a digest cannot be a build's name; give a tag");
                 } else if (colon > slash) {
                     out.put("image", new String[] {name.substring(0, colon)});
                     out.put("tag", new String[] {name.substring(colon + 1)});
@@ -164,8 +165,8 @@ final class DockerBuildParameters {
         int slash = name.indexOf('/');
         String first = slash < 0 ? "" : name.substring(0, slash);
         if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
-            refused.add("-t " + shorten(reference) + ": the gateway pushes to " + registry + " only; name the image "
-                    + "<team>/<name>[:tag] or " + registry + "/<team>/<name>[:tag]");
+            refused.add("-t " + Problem.quote(reference) + ": the gateway pushes to " + registry + " only; name the"
+                    + " image <team>/<name>[:tag] or " + registry + "/<team>/<name>[:tag]");
             return null;
         }
         return name;
@@ -195,7 +196,7 @@ final class DockerBuildParameters {
                 continue;
             }
             if (!e.getValue().isString()) {
-                refused.add(flag + " " + shorten(e.getKey()) + ": the value must be a string");
+                refused.add(flag + " " + Problem.quote(e.getKey()) + ": the value must be a string");
                 continue;
             }
             out.add(e.getKey() + "=" + e.getValue().asString());
@@ -212,10 +213,5 @@ final class DockerBuildParameters {
         return values == null || values.length == 0 ? null : values[values.length - 1];
     }
 
-    /** Values quoted back in an error are bounded and printable. */
-    static String shorten(String value) {
-        StringBuilder b = new StringBuilder();
-        value.codePoints().limit(80).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return value.length() > 80 ? b + "…" : b.toString();
-    }
+
 }

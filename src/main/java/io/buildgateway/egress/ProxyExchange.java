@@ -120,7 +120,7 @@ final class ProxyExchange implements Runnable {
     @Override
     public void run() {
         try (Socket c = client) {
-            // The head within HEAD_TIMEOUT in all, each read within it: a client dripping a byte every few minutes
+            // The head within gateway.egress.head-timeout in all, each read within it: a client dripping a byte every few minutes
             // held one of the proxy's workers for as long as it liked (a review's finding, 2026-12-06).
             java.time.Duration headTimeout = properties.headTimeout();
             c.setSoTimeout((int) Math.min(Integer.MAX_VALUE, headTimeout.toMillis()));

@@ -44,6 +44,7 @@ final class Session implements EgressSession {
     private final List<EgressRecord.Refusal> refusals = new ArrayList<>();
     private final Set<Closeable> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
+    private final AtomicInteger refusedAtCap = new AtomicInteger();
     private volatile boolean closed;
 
     /** Numbers this session's records after {@code last}, the highest an earlier run of the build recorded. */
@@ -95,11 +96,10 @@ final class Session implements EgressSession {
         return !closed && MessageDigest.isEqual(secretBytes, given.getBytes(StandardCharsets.US_ASCII));
     }
 
-    /** A request starts: false once the session is closed. */
     /** Connections one build may have through the proxy at once (its steps' parallel downloads fit easily). */
     static final int MAX_CONNECTIONS = 16;
 
-    /** False when the session is closed, or at {@link #MAX_CONNECTIONS} ({@link #closed()} tells which). */
+    /** A request starts: false when the session is closed or at {@link #MAX_CONNECTIONS} ({@link #closed()} tells). */
     boolean enter() {
         int now = inFlight.incrementAndGet();
         if (closed || now > MAX_CONNECTIONS) {
@@ -112,8 +112,6 @@ final class Session implements EgressSession {
     boolean closed() {
         return closed;
     }
-
-    private final AtomicInteger refusedAtCap = new AtomicInteger();
 
     /**
      * A connection refused at {@link #MAX_CONNECTIONS}: counted, and recorded as one refusal when the session ends

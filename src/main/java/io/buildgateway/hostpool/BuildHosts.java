@@ -279,6 +279,15 @@ public class BuildHosts implements PeriodicTasks.Owner {
         return properties.registry().quarantine();
     }
 
+    /** Whether the repository lies under the quarantine prefix (never when there is none). */
+    public boolean isQuarantined(String repository) {
+        return underQuarantine(repository, quarantine());
+    }
+
+    static boolean underQuarantine(String repository, String quarantine) {
+        return !quarantine.isEmpty() && (repository.equals(quarantine) || repository.startsWith(quarantine + "/"));
+    }
+
     /** How long a build may take on its host, its pushes included ({@code gateway.hostpool.build.timeout}). */
     public Duration buildTimeout() {
         return properties.build().timeout();

@@ -70,8 +70,7 @@ final class Confinement {
             String repository = repository(reference, registry);
             if (repository == null) {
                 refused.put(reference, "not in the gateway's registry " + registry);
-            } else if (!quarantine.isEmpty() && (repository.equals(quarantine)
-                    || repository.startsWith(quarantine + "/"))) {
+            } else if (BuildHosts.underQuarantine(repository, quarantine)) {
                 refused.put(reference, "the gateway's quarantine of images not yet checked, never pullable");
             } else if (repository.startsWith(job.team() + "/")
                     || pullablePrefixes.stream().anyMatch(repository::startsWith)) {

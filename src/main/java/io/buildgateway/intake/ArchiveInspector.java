@@ -96,10 +96,10 @@ public final class ArchiveInspector {
         }
     }
 
-    /** One pass over one archive. */
     /** The most characters of paths, and of the folders they imply, that one archive may hold (see Reading). */
     static final long MAX_NAME_CHARS = 32L * 1024 * 1024;
 
+    /** One pass over one archive. */
     private static final class Reading {
         private final TarArchiveInputStream tar;
         private final GoTarView.Tee tee;

@@ -185,12 +185,10 @@ class PolicyStore implements PeriodicTasks.Owner {
      * Audits a change of the policy files once across replicas: every replica watching the folder loads the change
      * (each holds the policy in memory), but only the one that moves the shared {@code policy_head} row records it,
      * in the same transaction; the others find the row already moved (its lock makes them wait and then see it).
-     */
-    /**
-     * A compare-and-set on the shared head: a change moves it only from the digest it changed (a loaded policy from
+     * The move is a compare-and-set: a change moves the head only from the digest it changed (a loaded policy from
      * {@code previous}, a refused one while {@code failedWhileInForce} is in force). An event written late (the
      * database was away) for a change the other replicas have since moved past is dropped, not written after the
-     * newer one, and never moves the head back.
+     * newer one, and never moves the head back. Returns false when it could not be written (tried again later).
      */
     private boolean auditOnce(String digest, String previous, String failedWhileInForce, String action,
             AuditRecord.Outcome outcome, Map<String, ?> details) {

@@ -126,9 +126,14 @@ public final class ShellCheck {
     }
 
     private static io.buildgateway.shared.Problem busy() {
-        return new io.buildgateway.shared.Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", "every"
-                + " ShellCheck process of this replica is busy; nothing of this request was recorded; retry after the"
-                + " time in Retry-After").with("retryAfterSeconds", 5).auditedAsRefusal().summarisedInAudit();
+        return refusal("every ShellCheck process of this replica is busy; nothing of this request was recorded; retry"
+                + " after the time in Retry-After").with("retryAfterSeconds", 5);
+    }
+
+    /** The 503 {@code shellcheck-unavailable} of a request that asked for a pass that cannot run, or not now. */
+    public static io.buildgateway.shared.Problem refusal(String detail) {
+        return new io.buildgateway.shared.Problem(503, "shellcheck-unavailable", "ShellCheck unavailable", detail)
+                .auditedAsRefusal();
     }
 
     private List<Comment> run(Path exe, List<ShellScripts.Script> scripts) {

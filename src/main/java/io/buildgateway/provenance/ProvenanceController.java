@@ -32,7 +32,7 @@ class ProvenanceController {
             @RequestParam(required = false) String buildId) {
         if (!Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>, not '"
-                    + io.buildgateway.shared.Digest.quoted(digest) + "'");
+                    + Problem.quote(digest) + "'");
         }
         UUID build = null;
         if (buildId != null) {

@@ -116,7 +116,7 @@ class ImageController {
     private ScanStore.Scan readable(String digest) {
         if (!io.buildgateway.shared.Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-digest", "an image is named by sha256:<64 hex digits>, not '"
-                    + io.buildgateway.shared.Digest.quoted(digest) + "'");
+                    + Problem.quote(digest) + "'");
         }
         ScanStore.Scan scan = store.find(digest).orElseThrow(() -> Problem.notFound("image " + digest));
         GatewayPrincipal principal = GatewayPrincipal.require();

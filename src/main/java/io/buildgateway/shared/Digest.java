@@ -29,16 +29,6 @@ public record Digest(String value) {
         return value != null && FORMAT.matcher(value).matches();
     }
 
-    /**
-     * A value that is no digest, as an error quotes it back: at most 80 code points (a cut never splits a surrogate
-     * pair, which a JSON writer would refuse), control characters as '?'.
-     */
-    public static String quoted(String value) {
-        StringBuilder b = new StringBuilder();
-        value.codePoints().limit(80).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
-        return value.codePointCount(0, value.length()) > 80 ? b + "…" : b.toString();
-    }
-
     /** The 64 hex characters without the algorithm prefix. */
     public String hex() {
         return value.substring("sha256:".length());

@@ -20,4 +20,12 @@ public final class Instants {
     public static boolean storable(Instant instant) {
         return !instant.isBefore(EARLIEST) && !instant.isAfter(LATEST);
     }
+
+    /** The instant, when {@link #storable}; else {@link IllegalArgumentException} (a cursor that is no cursor). */
+    public static Instant requireStorable(Instant instant) {
+        if (!storable(instant)) {
+            throw new IllegalArgumentException("beyond the years 1 to 9999");
+        }
+        return instant;
+    }
 }

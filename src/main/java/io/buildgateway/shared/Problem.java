@@ -27,6 +27,16 @@ public class Problem extends RuntimeException {
         this.title = title;
     }
 
+    /**
+     * A value of the request as a problem's detail quotes it back: at most 80 code points (a cut never splits a
+     * surrogate pair, which a JSON writer would refuse), control characters as '?', "…" when cut.
+     */
+    public static String quote(String value) {
+        StringBuilder b = new StringBuilder();
+        value.codePoints().limit(80).forEach(c -> b.appendCodePoint(Character.isISOControl(c) ? '?' : c));
+        return value.codePointCount(0, value.length()) > 80 ? b + "…" : b.toString();
+    }
+
     public static Problem badRequest(String type, String detail) {
         return new Problem(400, type, "Bad request", detail);
     }
@@ -40,9 +50,9 @@ public class Problem extends RuntimeException {
     }
 
     /**
-     * Marks a refusal that changes nothing and that a flood repeats by the thousand (a team at its queue quota; the
-     * registry or the context store unavailable, which every CI runner retries): the audit trail records such refusals as one {@code http.refused-summary} event per second and kind, with each
-     * caller's count, instead of one event each (docs/audit.md).
+     * Marks a refusal that changes nothing and that a flood repeats by the thousand (a team at its queue quota; every
+     * {@link #auditedAsRefusal()} 5xx): the audit trail records such refusals as one {@code http.refused-summary}
+     * event per second and kind, with each caller's count, instead of one event each (docs/audit.md).
      */
     public Problem summarisedInAudit() {
         this.summarised = true;
@@ -51,12 +61,14 @@ public class Problem extends RuntimeException {
 
     /**
      * Marks a 5xx the gateway answers on purpose, refusing a request that recorded nothing because a part it needs is
-     * unavailable (the registry, the context store's space): audited as a refusal (outcome FAILED) like a 4xx, but
-     * not counted towards the source's refusal limit (both of today's are also {@link #summarisedInAudit()}). Not for
+     * unavailable (the registry, the identity provider, ShellCheck, the context store's space): audited as a refusal
+     * (outcome FAILED) like a 4xx, but not counted towards the source's refusal limit, and counted in the per-second
+     * summary ({@link #summarisedInAudit()}): every CI runner retries through such an outage. Not for
      * {@code database-unavailable} (the trail is in that database) nor for an unexpected failure.
      */
     public Problem auditedAsRefusal() {
         this.auditedRefusal = true;
+        this.summarised = true;
         return this;
     }
 
@@ -71,7 +83,7 @@ public class Problem extends RuntimeException {
                 ? java.util.OptionalLong.of(seconds.longValue()) : java.util.OptionalLong.empty();
     }
 
-    /** Whether {@link #summarisedInAudit()} was asked. */
+    /** Whether it is counted in the per-second summary ({@link #summarisedInAudit()}, {@link #auditedAsRefusal()}). */
     public boolean isSummarisedInAudit() {
         return summarised;
     }

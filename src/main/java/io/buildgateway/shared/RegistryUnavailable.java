@@ -43,6 +43,5 @@ public final class RegistryUnavailable extends Problem {
         this.reason = reason;
         with("retryAfterSeconds", RETRY_AFTER_SECONDS);
         auditedAsRefusal();
-        summarisedInAudit();
     }
 }

@@ -499,23 +499,15 @@ class EgressProxyIT extends IntegrationTest {
         out.write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\nProxy-Authorization: Basic "
                 + auth + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
-        byte[] line = s.getInputStream().readNBytes(12);
-        return Integer.parseInt(new String(line, 9, 3, StandardCharsets.US_ASCII));
+        byte[] line = new byte[12];
+        int n = s.getInputStream().readNBytes(line, 0, 12);
+        return Integer.parseInt(new String(line, 9, Math.min(3, n - 9), StandardCharsets.US_ASCII));
     }
 
+    /** {@link #connect} on a connection of its own, closed afterwards. */
     private int connectStatus(Opened o, String authority) throws IOException {
         try (Socket s = new Socket("127.0.0.1", proxy.listenPort())) {
-            s.setSoTimeout(10_000);
-            String auth = Base64.getEncoder().encodeToString((o.user() + ":" + o.session.secret())
-                    .getBytes(StandardCharsets.UTF_8));
-            OutputStream out = s.getOutputStream();
-            out.write(("CONNECT " + authority + " HTTP/1.1\r\nHost: " + authority + "\r\nProxy-Authorization: Basic "
-                    + auth + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            InputStream in = s.getInputStream();
-            byte[] line = new byte[12];
-            int n = in.readNBytes(line, 0, 12);
-            return Integer.parseInt(new String(line, 9, Math.min(3, n - 9), StandardCharsets.US_ASCII));
+            return connect(s, o, authority);
         }
     }
 

@@ -49,9 +49,9 @@ class RefusedByDatabaseTest {
     @Test
     void aValueQuotedBackAsNoDigestIsCutAtACodePoint() {
         String emoji = "\uD83D\uDE00";
-        String quoted = Digest.quoted("a".repeat(79) + emoji + "b");
+        String quoted = Problem.quote("a".repeat(79) + emoji + "b");
         assertThat(quoted).isEqualTo("a".repeat(79) + emoji + "…");
-        assertThat(Digest.quoted("x\u0000y")).isEqualTo("x?y");
-        assertThat(Digest.quoted("short")).isEqualTo("short");
+        assertThat(Problem.quote("x\u0000y")).isEqualTo("x?y");
+        assertThat(Problem.quote("short")).isEqualTo("short");
     }
 }

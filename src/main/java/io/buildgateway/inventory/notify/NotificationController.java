@@ -65,11 +65,8 @@ class NotificationController {
         static Cursor parse(String value) {
             try {
                 String[] parts = new String(Base64.getUrlDecoder().decode(value), StandardCharsets.UTF_8).split("\\|");
-                Instant at = Instant.parse(parts[0]);
-                if (!io.buildgateway.shared.Instants.storable(at)) {
-                    throw new IllegalArgumentException("beyond the years a timestamp stores");
-                }
-                return new Cursor(at, UUID.fromString(parts[1]));
+                return new Cursor(io.buildgateway.shared.Instants.requireStorable(Instant.parse(parts[0])),
+                        UUID.fromString(parts[1]));
             } catch (RuntimeException e) {
                 throw invalid("cursor", "cursor is not a cursor this gateway returned");
             }
