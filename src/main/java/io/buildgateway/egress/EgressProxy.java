@@ -218,8 +218,14 @@ public class EgressProxy implements Egress, SmartLifecycle {
         } catch (IOException e) {
             // gone already
         }
+        String source = client.getInetAddress().getHostAddress();
         log.warn("egress proxy: all {} workers busy; a connection from {} was turned away (503)",
-                properties.maxConnections(), client.getInetAddress().getHostAddress());
+                properties.maxConnections(), source);
+        try {
+            records.busy(source, properties.maxConnections());
+        } catch (RuntimeException e) {
+            log.warn("egress proxy: could not count a busy refusal: {}", e.toString());
+        }
     }
 
     @Override

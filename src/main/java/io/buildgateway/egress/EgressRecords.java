@@ -2,7 +2,9 @@ package io.buildgateway.egress;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.AuditRecord.Outcome;
+import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestInfo;
+import io.buildgateway.shared.web.RefusalSummaries;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -28,11 +30,14 @@ public class EgressRecords {
     private final JdbcTemplate jdbc;
     private final TransactionTemplate tx;
     private final ApplicationEventPublisher events;
+    private final RefusalSummaries summaries;
 
-    EgressRecords(JdbcTemplate jdbc, TransactionTemplate tx, ApplicationEventPublisher events) {
+    EgressRecords(JdbcTemplate jdbc, TransactionTemplate tx, ApplicationEventPublisher events,
+            RefusalSummaries summaries) {
         this.jdbc = jdbc;
         this.tx = tx;
         this.events = events;
+        this.summaries = summaries;
     }
 
     void fetched(UUID build, long seq, EgressRecord.Fetch f) {
@@ -96,6 +101,17 @@ public class EgressRecords {
         details.put("reason", reason);
         events.publishEvent(new AuditRecord("egress.proxy-refused", "egress", Outcome.REJECTED, details,
                 new RequestInfo(RequestInfo.SYSTEM, source, null)));
+    }
+
+    /**
+     * A connection turned away because every worker of the proxy was busy (503): counted in the per-second refusal
+     * summary of the audit trail ({@code http.refused-summary}, outcome FAILED, target {@code egress}), not a row
+     * each, since it happens exactly when connections flood in. Nothing of the request was read.
+     */
+    void busy(String source, int workers) {
+        summaries.count(new Problem(503, "egress-proxy-busy", "Service unavailable", "all " + workers
+                + " workers of the egress proxy were busy; the connection was turned away"), "-", "egress",
+                new RequestInfo(RequestInfo.SYSTEM, source, null));
     }
 
     /** The highest sequence number of the build's fetches, tunnels and refusals (0 when none). */

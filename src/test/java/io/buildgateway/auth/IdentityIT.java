@@ -219,6 +219,46 @@ class IdentityIT extends IntegrationTest {
     }
 
     @Test
+    void anIdentityProviderOutageBeforeItsKeysWereReadIs503AndAuditedThenRecovers(
+            @Autowired GatewayAuthentication authentication) throws ReflectiveOperationException {
+        // As after a start while the provider was down: the gateway has no keys yet (the decoder is built on first
+        // use), so a JWT cannot be checked at all. Not the caller's fault: 503 with Retry-After, audited.
+        forgetTheIdentityProvidersKeys(authentication);
+        long before = summarisedRefusals("identity-provider-unavailable", "FAILED", d -> true, 0);
+        String jwt = IDP.token("alice", List.of("gateway-builders", "team-idit"));
+        IDP.down(true);
+        Response refused;
+        try {
+            refused = get(jwt, "/api/v1/builds");
+        } finally {
+            IDP.down(false);
+        }
+
+        JsonNode p = problem(refused, 503);
+        assertThat(p.path("type").asString()).endsWith("identity-provider-unavailable");
+        assertThat(p.path("detail").asString()).contains("cannot be fetched").doesNotContain(jwt);
+        assertThat(refused.header("Retry-After")).isEqualTo("30");
+        // In the per-second summary of deliberate 5xx, outcome FAILED, never the token.
+        assertThat(summarisedRefusals("identity-provider-unavailable", "FAILED", d -> true,
+                before + 1)).isEqualTo(before + 1);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where cast(details as varchar) like ?",
+                Long.class, "%" + jwt.substring(jwt.lastIndexOf('.') + 1) + "%")).isZero();
+        // The provider is back: the same token works without a restart.
+        Response later = get(jwt, "/api/v1/builds");
+        assertThat(later.status()).as(later.body()).isEqualTo(200);
+    }
+
+    /** Drops the gateway's decoder (and with it the keys it read), as a gateway that has not read them yet. */
+    private static void forgetTheIdentityProvidersKeys(GatewayAuthentication authentication)
+            throws ReflectiveOperationException {
+        java.lang.reflect.Field oidc = GatewayAuthentication.class.getDeclaredField("oidc");
+        oidc.setAccessible(true);
+        java.lang.reflect.Field decoder = OidcAuthenticator.class.getDeclaredField("decoder");
+        decoder.setAccessible(true);
+        decoder.set(oidc.get(authentication), null);
+    }
+
+    @Test
     void rolesComeFromNestedClaimsToo() {
         String auditor = IDP.token(c -> c.claim("preferred_username", "ivy")
                 .claim("realm_access", Map.of("roles", List.of("gateway-auditors"))));

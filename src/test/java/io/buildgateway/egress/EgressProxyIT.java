@@ -459,6 +459,45 @@ class EgressProxyIT extends IntegrationTest {
     }
 
     /**
+     * Every worker of the proxy (gateway.egress.max-connections, 64 by default) held by a connection that says
+     * nothing: the next connection is answered 503 with Retry-After at once, instead of waiting on the accept thread
+     * (which held every build's egress), and counted in the audit trail's per-second refusal summary. The silent
+     * connections end at the head deadline (3 s in this suite) and the proxy serves again.
+     */
+    @Test
+    void aConnectionBeyondTheBusyWorkersIs503AtOnceAndAudited(@Autowired EgressProperties properties)
+            throws Exception {
+        long before = summarisedRefusals("egress-proxy-busy", "FAILED", d -> true, 0);
+        List<Socket> silent = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < properties.maxConnections(); i++) {
+                silent.add(new Socket("127.0.0.1", proxy.listenPort()));
+            }
+            try (Socket extra = new Socket("127.0.0.1", proxy.listenPort())) {
+                extra.setSoTimeout(2_000); // well before the silent ones' head deadline frees a worker
+                String answer = new String(extra.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(answer).startsWith("HTTP/1.1 503 ").contains("Retry-After: 5");
+            }
+        } finally {
+            for (Socket s : silent) {
+                s.close();
+            }
+        }
+        assertThat(summarisedRefusals("egress-proxy-busy", "FAILED", d -> true, before + 1))
+                .isGreaterThanOrEqualTo(before + 1);
+        Opened o = open("egress-a", List.of(m2()), false, null);
+        MIRROR_FILES.put("/m2/after-busy.txt", "served".getBytes(StandardCharsets.UTF_8));
+        eventually("the proxy serving again", Duration.ofSeconds(10), () -> {
+            try {
+                return fetch(o, m2() + "after-busy.txt").statusCode() == 200;
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        o.session.close();
+    }
+
+    /**
      * A request head must arrive within gateway.egress.head-timeout (3 s in this suite): a client dripping its head
      * gets 408, audited. Before (a review's finding, 2026-12-06) each read could take five minutes, and so could hold
      * a worker of the proxy for as long as the client liked.

@@ -245,6 +245,30 @@ class InventoryIT extends IntegrationTest {
             assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
             assertThat(done.path("rebuildOf").asString()).isEqualTo(built.path("id").asString());
             assertThat(done.path("imageDigest").asString()).isNotEqualTo(built.path("imageDigest").asString());
+            assertThat(jdbc.queryForObject("select bool_or(rebuild_pending) from base_image_change where ref = ?",
+                    Boolean.class, base)).isFalse();
+
+            // A watch that recorded the move and then died before it requested the rebuild (the flag set in the
+            // move's own transaction, cleared only by the statement that claims it): the next watch, which finds no
+            // new move, requests it; the one after that finds nothing left to request.
+            String automatic = "automatic: base image " + base + " moved";
+            long rebuildsBefore = jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class,
+                    automatic);
+            jdbc.update("update base_image_change set rebuild_pending = true where ref = ?", base);
+            JsonNode next = read(postJson(security, "/api/v1/base-images/refresh", ""));
+            assertThat(changeOf(next, base)).as(next.toString()).isNull();
+            assertThat(jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class, automatic))
+                    .isEqualTo(rebuildsBefore + 1);
+            assertThat(jdbc.queryForObject("select bool_or(rebuild_pending) from base_image_change where ref = ?",
+                    Boolean.class, base)).isFalse();
+            read(postJson(security, "/api/v1/base-images/refresh", ""));
+            assertThat(jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class, automatic))
+                    .isEqualTo(rebuildsBefore + 1);
+            String again = jdbc.queryForObject("select b.build_id::text from rebuild_build b join rebuild r on"
+                    + " r.id = b.rebuild_id where r.reason = ? order by r.requested_at desc limit 1", String.class,
+                    automatic);
+            assertThat(awaitFinal(security, again, Duration.ofMinutes(3)).path("status").asString())
+                    .isEqualTo("SUCCEEDED");
         } finally {
             Files.delete(policy);
         }
