@@ -105,6 +105,16 @@ class DockerApiFilter extends OncePerRequestFilter {
         return p.equals("/version") || p.equals("/info") || p.equals("/build");
     }
 
+    /**
+     * Whether a path is one of the subset that the API's own port answers too (API.md, "Docker Engine
+     * compatibility"): there every one of them needs a credential, {@code /_ping} included (on the API's port only
+     * {@code /actuator/health} is anonymous), and refusals are problem+json like the API's.
+     */
+    static boolean servedOnTheApiPort(String path) {
+        String p = unversioned(path);
+        return p.equals("/_ping") || needsCredential(p);
+    }
+
     /** What the gateway says to a Docker API request it does not serve: what it serves, and what to do instead. */
     static String unsupported(String method, String path) {
         String what = io.buildgateway.shared.Problem.quote(method + " " + path);

@@ -38,7 +38,8 @@ class DockerApiSecurity {
                 .sessionManagement(s -> s.sessionCreationPolicy(SessionCreationPolicy.STATELESS))
                 .authorizeHttpRequests(a -> a
                         .dispatcherTypeMatchers(DispatcherType.ASYNC, DispatcherType.ERROR).permitAll()
-                        .requestMatchers(r -> DockerApiFilter.needsCredential(r.getRequestURI())).authenticated()
+                        .requestMatchers(r -> DockerApiFilter.needsCredential(r.getRequestURI())
+                                || !server.onOwnPort(r)).authenticated()
                         // /_ping, and refusals of what is not served (DockerApiFilter answers them, audited)
                         .anyRequest().permitAll())
                 .exceptionHandling(e -> e

@@ -76,8 +76,18 @@ class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServ
         return c == null ? -1 : c.getLocalPort();
     }
 
-    /** Whether a request arrived on the Docker Engine API's port. */
+    /**
+     * Whether this module answers a request: everything that arrives on the Docker Engine API's port (what it does
+     * not serve is refused there), and on the API's own port the subset's paths that API.md lists as answered by
+     * the gateway, {@code /_ping}, {@code /version}, {@code /info} and {@code /build}, each also under
+     * {@code /v1.NN/}, whether or not the port of its own is open.
+     */
     boolean serves(HttpServletRequest request) {
+        return onOwnPort(request) || DockerApiFilter.servedOnTheApiPort(request.getRequestURI());
+    }
+
+    /** Whether a request arrived on the Docker Engine API's port of its own (errors in the daemon's shape). */
+    boolean onOwnPort(HttpServletRequest request) {
         Connector c = connector;
         return c != null && request.getLocalPort() == c.getLocalPort();
     }

@@ -13,7 +13,8 @@ import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Refusals in the Engine API's own shape, {@code {"message": "..."}} with {@code Content-Type: application/json}
+ * Refusals on the Docker Engine API's port of its own in the Engine API's shape (on the API's port, where the subset
+ * is answered too, they are problem+json like every API error), {@code {"message": "..."}} with {@code Content-Type: application/json}
  * exactly (the Go client reads {@code message} only for that type, and prints it as "Error response from daemon:
  * ..."), audited like every refusal of the gateway ({@code http.refused}, {@link ProblemResponses#audit}).
  */
@@ -36,7 +37,7 @@ class DockerErrors implements RefusalShape {
     /** Refusals written before the Docker port's own filter runs (the query check, Tomcat's) speak its shape too. */
     @Override
     public boolean claims(HttpServletRequest request) {
-        return server.serves(request);
+        return server.onOwnPort(request);
     }
 
     @Override
@@ -47,6 +48,10 @@ class DockerErrors implements RefusalShape {
 
     /** Audits (4xx) and answers a problem as the daemon answers errors. */
     void write(Problem problem, HttpServletRequest request, HttpServletResponse response) throws IOException {
+        if (!server.onOwnPort(request)) {
+            problems.write(problem, request, response); // the API's port: problem+json, as every API error
+            return;
+        }
         problems.audit(problem, request);
         retryAfter(problem, response);
         render(problem.status(), message(problem), request, response);

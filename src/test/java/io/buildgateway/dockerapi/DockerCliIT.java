@@ -6,6 +6,7 @@ import io.buildgateway.support.DockerCli;
 import io.buildgateway.support.DockerCli.Run;
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.RawHttp;
+import io.buildgateway.support.Tars;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -212,11 +213,48 @@ class DockerCliIT extends IntegrationTest {
         assertThat(api.status()).isEqualTo(403);
         assertThat(api.header("Content-Type")).isEqualTo("application/json");
         assertThat(read(api).path("message").asString()).contains("serves only `docker build`");
-        // ... and the Engine API is not served on the API's port.
-        assertThat(get(token, "/v1.47/version").status()).isEqualTo(404);
+        // ... and on the API's port only the subset API.md lists is answered (below), nothing else of the Engine API.
+        assertThat(problem(get(token, "/v1.47/containers/json"), 404)).isNotNull();
         Response version = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(engine + "/v1.47/version"))
                 .header("Authorization", "Bearer " + token).GET());
         assertThat(read(version).path("ApiVersion").asString()).isEqualTo(DockerApiFilter.API_VERSION);
+    }
+
+    /**
+     * API.md: "the gateway also answers" {@code GET /_ping}, {@code GET /version} and {@code POST /build}, each also
+     * under {@code /v1.NN/}: so they are answered on the API's own port too (since 2026-12-07; before, only on the
+     * port of their own, which is off unless enabled), with the API's rules there: a credential for every one of
+     * them ({@code /actuator/health} is the API port's only anonymous endpoint) and problem+json refusals.
+     */
+    @Test
+    void theApiPortAnswersTheSubsetApiMdListsWithItsOwnRules() throws IOException {
+        Response ping = get(token, "/_ping");
+        assertThat(ping.status()).isEqualTo(200);
+        assertThat(ping.header("API-Version")).isEqualTo(DockerApiFilter.API_VERSION);
+        assertThat(ping.body()).isEqualTo("OK");
+        assertThat(read(get(token, "/v1.47/version")).path("ApiVersion").asString())
+                .isEqualTo(DockerApiFilter.API_VERSION);
+        assertThat(read(get(token, "/version")).path("MinAPIVersion").asString())
+                .isEqualTo(DockerApiFilter.MIN_API_VERSION);
+        for (String path : List.of("/_ping", "/v1.47/_ping", "/version", "/v1.24/build?t=dcli/app:anon")) {
+            Response anonymous = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base() + path))
+                    .method(path.contains("build") ? "POST" : "GET", java.net.http.HttpRequest.BodyPublishers
+                            .noBody()));
+            assertThat(problem(anonymous, 401).path("detail").asString()).as(path).contains("Bearer");
+        }
+        Response otherTeam = send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(base()
+                + "/v1.47/build?t=payments/app:1")).header("Authorization", "Bearer " + token)
+                .header("Content-Type", "application/x-tar")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(Tars.dockerfile(passing()))));
+        assertThat(problem(otherTeam, 403).path("detail").asString()).contains("not 'payments'");
+
+        // The stock CLI builds through the API's port as through the port of its own.
+        Run run = docker(config("Bearer " + token), "tcp://127.0.0.1:" + port, "build", "-t", "dcli/api-port:1",
+                context(passing()).toString());
+        assertThat(run.exit()).as(run.output()).isZero();
+        assertThat(run.output()).contains("Successfully built and pushed " + registryAddress() + "/dcli/api-port:1");
+        assertThat(jdbc.queryForObject("select status from build where image = 'dcli/api-port' and tag = '1'",
+                String.class)).isEqualTo("SUCCEEDED");
     }
 
     /**
