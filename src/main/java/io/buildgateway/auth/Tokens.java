@@ -191,6 +191,9 @@ public class Tokens {
     /** Creates the bootstrap ADMIN token from a configured secret unless a token with that secret exists. */
     @Transactional
     public boolean ensureBootstrap(String secret) {
+        // Replicas started together on a new database would both find nothing and both insert, and the second's
+        // unique secret hash would stop it from starting: the check and the insert are serialised across replicas.
+        jdbc.queryForObject("select pg_advisory_xact_lock(?) is not null", Boolean.class, BOOTSTRAP_LOCK);
         if (tokens.findByAnySecretHash(hash(secret)).isPresent()) {
             return false;
         }
@@ -199,6 +202,8 @@ public class Tokens {
     }
 
     private static final String BOOTSTRAP_NAME = "bootstrap-admin";
+    /** The transaction-scoped advisory lock of {@link #ensureBootstrap} (an arbitrary constant of this class). */
+    private static final long BOOTSTRAP_LOCK = 0x6277_746f_6b65_6e31L;
 
     @Transactional(readOnly = true)
     public List<TokenView> list() {

@@ -336,4 +336,45 @@ class AccessControlIT extends IntegrationTest {
         problem(chunked, 400);
         assertThat(jdbc.queryForObject("select count(*) from api_token", Long.class)).isEqualTo(tokensBefore);
     }
+
+    /**
+     * Replicas starting together on a new database each make sure the bootstrap admin token exists: one creates it,
+     * the others find it, none fails (before, a review's finding of 2026-12-07, two could both insert and the second
+     * replica's start ended on the unique secret hash).
+     */
+    @Test
+    void replicasEnsuringTheBootstrapTokenAtOnceCreateItOnce(
+            @org.springframework.beans.factory.annotation.Autowired Tokens tokens) throws Exception {
+        for (int round = 0; round < 5; round++) {
+            String secret = "bootstrap-race-" + UUID.randomUUID();
+            int replicas = 4;
+            java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(replicas);
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(replicas);
+            try {
+                java.util.List<java.util.concurrent.Future<Boolean>> created = new java.util.ArrayList<>();
+                for (int i = 0; i < replicas; i++) {
+                    created.add(pool.submit(() -> {
+                        together.await();
+                        return tokens.ensureBootstrap(secret);
+                    }));
+                }
+                int n = 0;
+                for (var f : created) {
+                    n += f.get(30, java.util.concurrent.TimeUnit.SECONDS) ? 1 : 0; // throws if one failed
+                }
+                assertThat(n).as("round %d", round).isOne();
+            } finally {
+                pool.shutdownNow();
+            }
+            assertThat(get(secret, "/api/v1/tokens").status()).isEqualTo(200);
+            revokeBootstrap(secret);
+        }
+    }
+
+    /** Revokes a test's bootstrap admin token (one row holds its secret, or this fails). */
+    private void revokeBootstrap(String secret) {
+        String id = jdbc.queryForObject("select id::text from api_token where secret_hash = ?", String.class,
+                Tokens.hash(secret));
+        assertThat(send(request(ADMIN_SECRET, "/api/v1/tokens/" + id).DELETE()).status()).isEqualTo(204);
+    }
 }
