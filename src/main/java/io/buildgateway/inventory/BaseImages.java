@@ -55,6 +55,8 @@ class BaseImages {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
+    /** How long a replica's claim on a moved base's automatic rebuild lasts before another may take it. */
+    static final Duration CLAIM = Duration.ofMinutes(10);
     /** Serialises the watch across replicas ("bgw_base"): one replica records a move, the others then see it. */
     static final long WATCH_LOCK = 0x6267775f62617365L;
 
@@ -90,39 +92,65 @@ class BaseImages {
     }
 
     /**
-     * Checks every watched tag now. Serialised across replicas by a transaction-scoped PostgreSQL advisory lock held
-     * while it runs, in one transaction: a replica that waited for another's watch reads the digests that one
-     * recorded and finds no change, so a moved base is recorded, audited, notified and rebuilt once, not once per
-     * replica.
+     * Checks every watched tag now. The registry is asked first, outside any transaction (a move's audit event takes
+     * the audit chain's lock until its transaction commits, so registry calls inside it held every replica's audited
+     * writes for as long as the registry took: a review's finding, 2026-12-07); then what was found is recorded,
+     * serialised across replicas by a transaction-scoped PostgreSQL advisory lock: a replica that waited for
+     * another's watch reads the digests that one recorded and finds no change, and a tag another replica checked
+     * after this one asked is left as that one found it (never moved back to an older answer). So a moved base is
+     * recorded, audited, notified and rebuilt once, not once per replica.
      */
     synchronized Refresh refresh(RequestInfo info) {
+        Set<String> refs = new LinkedHashSet<>(properties.watchedBases());
+        refs.addAll(db.sql("select distinct base_ref from image where base_ref is not null order by base_ref")
+                .query(String.class).list());
+        refs.removeIf(String::isBlank);
+        List<Answer> answers = new ArrayList<>();
+        for (String ref : refs) {
+            Instant asked = clock.instant().truncatedTo(ChronoUnit.MICROS);
+            try {
+                answers.add(new Answer(ref, asked, resolve(ref), null));
+            } catch (IOException | RuntimeException e) {
+                answers.add(new Answer(ref, asked, null, e.getMessage() == null ? e.getClass().getSimpleName()
+                        : e.getMessage()));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         Refresh found = tx.execute(s -> {
             db.sql("select pg_advisory_xact_lock(?) is not null").param(WATCH_LOCK).query(Boolean.class).single();
-            return refreshLocked(info);
+            return record(answers, info);
         });
         // Rebuilds are requested after the watch's transaction committed: a rebuild submits builds in transactions
         // of their own, which must see the recorded move (and whose rows the rebuild's links must see). Every move
         // still waiting for its rebuilds is taken (this watch's and any an earlier one could not request), once
-        // across replicas: a row is claimed by the statement that clears its flag, and flagged again on failure.
+        // across replicas: a base is claimed for CLAIM by the statement that sets its claim, and unflagged only when
+        // every team's rebuild is requested; a claim whose replica died lapses and is taken again.
         Map<String, List<Object>> requested = new LinkedHashMap<>();
         for (String ref : db.sql("select distinct ref from base_image_change where rebuild_pending")
                 .query(String.class).list()) {
-            // Claimed one base at a time: a failure leaves the bases not yet claimed pending as they were.
-            if (db.sql("update base_image_change set rebuild_pending = false where ref = ? and rebuild_pending")
-                    .param(ref).update() == 0) {
-                continue; // another replica's watch took it meanwhile
+            Timestamp movedAt = db.sql("update base_image_change set rebuild_claimed_until = now() + ?::interval"
+                    + " where ref = ? and rebuild_pending and (rebuild_claimed_until is null or rebuild_claimed_until"
+                    + " < now()) returning changed_at").params(CLAIM.toSeconds() + " seconds", ref)
+                    .query(Timestamp.class).list().stream().max(Timestamp::compareTo).orElse(null);
+            if (movedAt == null) {
+                continue; // another replica's watch holds it
             }
             try {
-                requested.put(ref, autoRebuild(ref, info)); // moved twice meanwhile: one rebuild, from the latest
+                requested.put(ref, autoRebuild(ref, movedAt.toInstant(), info)); // moved twice: one, from the latest
+                db.sql("update base_image_change set rebuild_pending = false, rebuild_claimed_until = null"
+                        + " where ref = ? and rebuild_pending").param(ref).update();
             } catch (RuntimeException e) {
                 log.warn("the automatic rebuild of the images on {} could not be requested; asked again at the next"
                         + " watch: {}", ref, e.toString());
                 requested.put(ref, List.of());
-                // Flagged again, through a short outage too (the likeliest reason it failed).
-                io.buildgateway.shared.DatabaseUnavailable.retrying(() -> db.sql("update base_image_change set"
-                        + " rebuild_pending = true where ref = ? and changed_at = (select max(changed_at) from"
-                        + " base_image_change where ref = ?)").params(ref, ref).update(), java.time.Duration.ofMinutes(2),
-                        "flagging the automatic rebuild of " + ref + " again");
+                try {
+                    db.sql("update base_image_change set rebuild_claimed_until = null where ref = ? and"
+                            + " rebuild_pending").param(ref).update();
+                } catch (RuntimeException stillAway) {
+                    // the claim lapses by itself
+                }
             }
         }
         List<Change> changed = new ArrayList<>();
@@ -132,30 +160,31 @@ class BaseImages {
         return new Refresh(found.checked(), changed, found.errors());
     }
 
-    private Refresh refreshLocked(RequestInfo info) {
-        Set<String> refs = new LinkedHashSet<>(properties.watchedBases());
-        refs.addAll(db.sql("select distinct base_ref from image where base_ref is not null order by base_ref")
-                .query(String.class).list());
-        refs.removeIf(String::isBlank);
+    /** What the registry answered for a tag when it was asked: a digest, or why there is none. */
+    private record Answer(String ref, Instant asked, String digest, String error) {
+    }
+
+    private Refresh record(List<Answer> answers, RequestInfo info) {
         List<Change> changed = new ArrayList<>();
         List<Map<String, String>> errors = new ArrayList<>();
-        for (String ref : refs) {
-            Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
-            String digest;
-            try {
-                digest = resolve(ref);
-            } catch (IOException | RuntimeException e) {
-                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        for (Answer answer : answers) {
+            String ref = answer.ref();
+            Instant now = answer.asked();
+            Timestamp lastChecked = db.sql("select checked_at from base_image where ref = ?").param(ref)
+                    .query(Timestamp.class).optional().orElse(null);
+            if (lastChecked != null && lastChecked.toInstant().isAfter(now)) {
+                continue; // another replica asked the registry later than this one and recorded what it found
+            }
+            if (answer.error() != null) {
+                String why = answer.error();
                 errors.add(Map.of("ref", ref, "error", why));
                 db.sql("""
                         insert into base_image (ref, checked_at, error) values (?, ?, ?)
                         on conflict (ref) do update set checked_at = excluded.checked_at, error = excluded.error
                         """).params(ref, Timestamp.from(now), why).update();
                 continue;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
             }
+            String digest = answer.digest();
             String old = db.sql("select digest from base_image where ref = ?").param(ref).query(String.class)
                     .optional().orElse(null);
             if (old == null) {
@@ -185,20 +214,32 @@ class BaseImages {
                         .params(Timestamp.from(now), ref).update();
             }
         }
-        return new Refresh(refs.size(), changed, errors);
+        return new Refresh(answers.size(), changed, errors);
     }
 
-    /** Rebuilds, for each team whose policy says so, the images built on a base that moved. */
-    private List<Object> autoRebuild(String ref, RequestInfo info) {
+    /**
+     * Rebuilds, for each team whose policy says so, the images built on a base that moved; a team whose automatic
+     * rebuild of this move was already requested (by a watch that failed on a later team, or died before it could
+     * unflag the move) is not rebuilt twice.
+     */
+    private List<Object> autoRebuild(String ref, Instant movedAt, RequestInfo info) {
         List<Object> out = new ArrayList<>();
+        String reason = "automatic: base image " + ref + " moved";
         for (String team : policy.autoRebuildTeams()) {
             if (team.isBlank()) {
+                continue;
+            }
+            List<Object> earlier = db.sql("select id from rebuild where reason = ? and requested_at >= ? and"
+                    + " cast(selector as jsonb) ->> 'team' = ?").params(reason, Timestamp.from(movedAt), team)
+                    .query(Object.class).list();
+            if (!earlier.isEmpty()) {
+                out.addAll(earlier);
                 continue;
             }
             List<Rebuilds.Target> targets = rebuilds.resolve(new Rebuilds.Selector(ref, null, null, null, null, team));
             if (!targets.isEmpty()) {
                 out.add(rebuilds.request(new Rebuilds.Selector(ref, null, null, null, null, team),
-                        "automatic: base image " + ref + " moved", "gateway", info).id());
+                        reason, "gateway", info).id());
             }
         }
         return out;

@@ -248,13 +248,14 @@ class InventoryIT extends IntegrationTest {
             assertThat(jdbc.queryForObject("select bool_or(rebuild_pending) from base_image_change where ref = ?",
                     Boolean.class, base)).isFalse();
 
-            // A watch that recorded the move and then died before it requested the rebuild (the flag set in the
-            // move's own transaction, cleared only by the statement that claims it): the next watch, which finds no
-            // new move, requests it; the one after that finds nothing left to request.
+            // A watch that recorded a move and was killed after it claimed the rebuild, before it requested it: its
+            // claim lapses, and the next watch (which finds no new move) requests it; the one after finds nothing.
             String automatic = "automatic: base image " + base + " moved";
             long rebuildsBefore = jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class,
                     automatic);
-            jdbc.update("update base_image_change set rebuild_pending = true where ref = ?", base);
+            jdbc.update("insert into base_image_change (ref, old_digest, new_digest, changed_at, rebuild_pending,"
+                    + " rebuild_claimed_until) select ref, new_digest, new_digest, now(), true, now() - interval"
+                    + " '1 second' from base_image_change where ref = ? order by changed_at desc limit 1", base);
             JsonNode next = read(postJson(security, "/api/v1/base-images/refresh", ""));
             assertThat(changeOf(next, base)).as(next.toString()).isNull();
             assertThat(jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class, automatic))
@@ -262,8 +263,14 @@ class InventoryIT extends IntegrationTest {
             assertThat(jdbc.queryForObject("select bool_or(rebuild_pending) from base_image_change where ref = ?",
                     Boolean.class, base)).isFalse();
             read(postJson(security, "/api/v1/base-images/refresh", ""));
+            // Killed after it requested the rebuild, before it unflagged the move: not requested a second time.
+            jdbc.update("update base_image_change set rebuild_pending = true where ref = ? and changed_at = (select"
+                    + " max(changed_at) from base_image_change where ref = ?)", base, base);
+            read(postJson(security, "/api/v1/base-images/refresh", ""));
             assertThat(jdbc.queryForObject("select count(*) from rebuild where reason = ?", Long.class, automatic))
                     .isEqualTo(rebuildsBefore + 1);
+            assertThat(jdbc.queryForObject("select bool_or(rebuild_pending) from base_image_change where ref = ?",
+                    Boolean.class, base)).isFalse();
             String again = jdbc.queryForObject("select b.build_id::text from rebuild_build b join rebuild r on"
                     + " r.id = b.rebuild_id where r.reason = ? order by r.requested_at desc limit 1", String.class,
                     automatic);
