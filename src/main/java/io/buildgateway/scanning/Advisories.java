@@ -60,6 +60,7 @@ public class Advisories {
         if (documents.isEmpty()) {
             throw Problem.badRequest("invalid-advisory", "the body holds no advisories");
         }
+        store.holdAdvisories(true); // scans recording meanwhile wait, then match what this import saved
         List<Osv> parsed = new ArrayList<>();
         for (int i = 0; i < documents.size(); i++) {
             try {

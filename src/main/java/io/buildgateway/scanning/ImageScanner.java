@@ -262,7 +262,8 @@ class ImageScanner implements ImageGate {
 
         t = System.nanoTime();
         List<VulnerabilityMatcher.Vulnerability> vulnerabilities = advisories.matcherFor(packages).match(packages);
-        evidence.addAll(vulnerabilityEvidence(vulnerabilities, imagePolicy));
+        List<Evidence> vulnerabilityEvidence = vulnerabilityEvidence(vulnerabilities, imagePolicy);
+        evidence.addAll(vulnerabilityEvidence);
         timings.put("matchMs", ms(t));
 
         t = System.nanoTime();
@@ -313,8 +314,23 @@ class ImageScanner implements ImageGate {
         phases.record(id, BuildPhases.VULNERABILITIES, TimeUnit.MILLISECONDS.toNanos(timings.get("matchMs")));
         phases.record(id, BuildPhases.OPENSCAP, TimeUnit.MILLISECONDS.toNanos(timings.get("complianceMs")));
         t = System.nanoTime();
-        record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
-                timings, now, null);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                // Matched once more where it is recorded, under the advisories' lock (ScanStore#holdAdvisories): an
+                // import that committed since the match above changes what is recorded and judged.
+                record(image, facts, base, baseLayers, user, distro, packages, vulnerabilities, sbom, result, verdict,
+                        timings, now, null, attempt <= 3);
+                break;
+            } catch (AdvisoriesMoved moved) {
+                log.info("scan of build {}: advisories imported meanwhile; judged again with {} vulnerabilities"
+                        + " instead of {}", id, moved.fresh.size(), vulnerabilities.size());
+                vulnerabilities = moved.fresh;
+                evidence.removeAll(vulnerabilityEvidence);
+                vulnerabilityEvidence = vulnerabilityEvidence(vulnerabilities, imagePolicy);
+                evidence.addAll(vulnerabilityEvidence);
+                verdict = policy.judge(image.job().team(), repository, evidence);
+            }
+        }
         // where a scan's time went (the record has these too, but for the time it took itself)
         log.info("scan of build {}: {}, record {} ms", id, timings, ms(t));
         report(image, packages, vulnerabilities, result, verdict, timings);
@@ -550,7 +566,7 @@ class ImageScanner implements ImageGate {
         String sbom = Sboms.cycloneDx(image.reference(), facts.id(), null, List.of(), now);
         timings.put("totalMs", ms(start));
         record(image, facts, base, baseLayers, user, null, List.of(), List.of(), sbom, result, verdict, timings, now,
-                reason);
+                reason, false);
         image.output().accept("Verification STOPPED: " + reason + "; the image is not pushed (" + timings.get("totalMs")
                 + " ms)\n");
         return Verdict.refuse("image verification stopped: " + reason + "; the image was not pushed");
@@ -1099,7 +1115,8 @@ class ImageScanner implements ImageGate {
     private void record(BuiltImage image, ImageFacts facts, Optional<ImageFacts> base, int baseLayers,
             ImageChecks.ResolvedUser user, Packages.Distro distro, List<Packages.Package> packages,
             List<VulnerabilityMatcher.Vulnerability> vulnerabilities, String sbom, ComplianceResult compliance,
-            Evaluation verdict, Map<String, Long> timings, Instant now, String stoppedBecause) {
+            Evaluation verdict, Map<String, Long> timings, Instant now, String stoppedBecause,
+            boolean matchAgain) {
         Map<String, Object> config = new LinkedHashMap<>();
         config.put("user", user.configured());
         config.put("uid", user.uid());
@@ -1122,6 +1139,13 @@ class ImageScanner implements ImageGate {
                 json.writeValueAsString(compliance.rules()), compliance.message(), json.writeValueAsString(timings));
         // Recorded once the database is back, if it is away (a restart): the verdict does not depend on it.
         io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s -> {
+            store.holdAdvisories(false);
+            if (matchAgain) {
+                List<VulnerabilityMatcher.Vulnerability> fresh = advisories.matcherFor(packages).match(packages);
+                if (!new java.util.HashSet<>(fresh).equals(new java.util.HashSet<>(vulnerabilities))) {
+                    throw new AdvisoriesMoved(fresh); // rolled back; judged again and recorded
+                }
+            }
             store.insert(scan, sbom, compliance.arfs(), packages, vulnerabilities);
             if (compliance.composedWith() != null) {
                 store.composedWith(buildId, json.writeValueAsString(compliance.composedWith()));
@@ -1147,6 +1171,16 @@ class ImageScanner implements ImageGate {
                     "build/" + buildId, verdict.passed() ? AuditRecord.Outcome.SUCCESS : AuditRecord.Outcome.REJECTED,
                     details, RequestInfo.system()));
         }), java.time.Duration.ofMinutes(5), "recording the scan of build " + image.job().buildId());
+    }
+
+    /** The advisories matched differently where the scan was to be recorded than when it was judged. */
+    private static final class AdvisoriesMoved extends RuntimeException {
+        final transient List<VulnerabilityMatcher.Vulnerability> fresh;
+
+        AdvisoriesMoved(List<VulnerabilityMatcher.Vulnerability> fresh) {
+            super(null, null, false, false);
+            this.fresh = fresh;
+        }
     }
 
     private static void report(BuiltImage image, List<Packages.Package> packages,

@@ -180,6 +180,19 @@ class ScanStore {
                 .optional();
     }
 
+    /**
+     * The advisories' lock (transaction-scoped): an import holds it alone for its whole transaction; a scan's record
+     * holds it shared while it matches once more and writes its packages. So an import either committed before the
+     * scan's last match (which sees it) or waits and then matches the scan's committed packages: a scan running
+     * beside an import no longer misses the import's advisories for good (a review's finding, 2026-12-07).
+     */
+    void holdAdvisories(boolean alone) {
+        db.sql(alone ? "select pg_advisory_xact_lock(?) is not null" : "select pg_advisory_xact_lock_shared(?) is not"
+                + " null").param(ADVISORIES_LOCK).query(Boolean.class).single();
+    }
+
+    private static final long ADVISORIES_LOCK = 0x6277_6164_7669_7331L;
+
     void saveAdvisory(Osv osv, String document, Instant at) {
         db.sql("delete from advisory where id = ?").param(osv.id()).update();
         db.sql("""
