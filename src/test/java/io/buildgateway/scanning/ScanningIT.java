@@ -70,6 +70,52 @@ class ScanningIT extends IntegrationTest {
                 fixed == null ? "" : ",{\"fixed\":\"" + fixed + "\"}");
     }
 
+    /**
+     * An advisory import that commits while a scan is about to record: the import holds the advisories' lock, the
+     * scan's record waits for it, then matches once more and records (and judges) the new advisory. Here the test's
+     * own transaction plays the import (the lock, then the import's rows); before (a review's finding, 2026-12-07)
+     * the scan recorded what it had matched before, and the import's rematch had not seen its packages: the image
+     * never showed the advisory.
+     */
+    @Test
+    void anAdvisoryImportedWhileAScanRecordsIsMatchedByIt() throws Exception {
+        String token = builder("scan");
+        String id = "TEST-DEB-RACE-" + RUN;
+        try (java.sql.Connection importing = jdbc.getDataSource().getConnection()) {
+            importing.setAutoCommit(false);
+            try (var lock = importing.prepareStatement("select pg_advisory_xact_lock(?)")) {
+                lock.setLong(1, 0x6277_6164_7669_7331L); // ScanStore's advisories lock
+                lock.execute();
+            }
+            Response accepted = submit(token, "image=scan/race-" + RUN + "&tag=1&noCache=true", Tars.dockerfile(
+                    "FROM " + registryAddress() + "/base/debian:12\nUSER nobody\nHEALTHCHECK NONE\n"));
+            assertThat(accepted.status()).as(accepted.body()).isEqualTo(202);
+            eventually("the scan waiting to record", Duration.ofMinutes(3), () -> jdbc.queryForObject(
+                    "select count(*) from pg_locks where locktype = 'advisory' and not granted and classid = 1651990884"
+                    + " and objid = 1986622257", Long.class) > 0); // the high and low halves of the lock's key
+            try (var advisory = importing.prepareStatement("insert into advisory (id, modified, aliases, summary,"
+                    + " severity, document, imported_at) values (?, now(), '[]', 'test advisory', 'LOW', ?, now())");
+                    var pkg = importing.prepareStatement("insert into advisory_package (advisory_id, ecosystem, name)"
+                            + " values (?, 'Debian:12', 'tar')")) {
+                advisory.setString(1, id);
+                advisory.setString(2, osv(id, "2026-01-01T00:00:00Z", "Debian:12", "tar", "99:1.0-1",
+                        "\"database_specific\":{\"severity\":\"LOW\"},"));
+                advisory.execute();
+                pkg.setString(1, id);
+                pkg.execute();
+            }
+            importing.commit();
+            JsonNode done = awaitFinal(token, read(accepted).path("id").asString(), Duration.ofMinutes(4));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+            JsonNode scans = read(get(token, "/api/v1/images/" + done.path("imageDigest").asString() + "/scans"));
+            assertThat(vulnerabilityIds(scans)).contains(id);
+        } finally {
+            jdbc.update("delete from advisory_package where advisory_id = ?", id);
+            jdbc.update("delete from image_vulnerability where advisory_id = ?", id);
+            jdbc.update("delete from advisory where id = ?", id);
+        }
+    }
+
     @Test
     void aDebianImageGetsItsSbomVulnerabilitiesAndComplianceAndLaterAdvisoriesMarkItWithoutRebuild() {
         String token = builder("scan");
