@@ -56,9 +56,32 @@ public final class BuildStages {
         }
     }
 
+    /** The one platform the build hosts build (the Docker API's {@code --platform} must name it too). */
+    public static final String HOST_PLATFORM = "linux/amd64";
+
+    /**
+     * The arguments BuildKit defines in the global scope without an {@code ARG} line, so usable in {@code FROM}
+     * (a review's finding, 2026-12-07: unknown here, {@code FROM ${TARGETARCH:-…}} was judged with the default while
+     * BuildKit built with the platform or with a build arg of that name). The gateway refuses build args of these
+     * names (the build platform is the host's).
+     */
+    public static final Map<String, String> PLATFORM_ARGS = platformArgs(HOST_PLATFORM);
+
+    private static Map<String, String> platformArgs(String platform) {
+        String[] p = platform.split("/", 3);
+        Map<String, String> args = new LinkedHashMap<>();
+        for (String side : List.of("BUILD", "TARGET")) {
+            args.put(side + "PLATFORM", platform);
+            args.put(side + "OS", p[0]);
+            args.put(side + "ARCH", p.length > 1 ? p[1] : "");
+            args.put(side + "VARIANT", p.length > 2 ? p[2] : "");
+        }
+        return Map.copyOf(args);
+    }
+
     /** Returns null when the target stage does not exist or there is no FROM. */
     public static Plan plan(Dockerfile dockerfile, Map<String, String> buildArgs, String target) {
-        Map<String, String> globals = new LinkedHashMap<>();
+        Map<String, String> globals = new LinkedHashMap<>(PLATFORM_ARGS);
         List<Stage> stages = new ArrayList<>();
         Map<String, Integer> byName = new HashMap<>();
         List<Instruction> current = null;

@@ -200,6 +200,20 @@ public final class CanonicalDockerfile {
                             + " does not read: it would run the lines of the document as instructions"));
                     continue;
                 }
+                boolean escapedName = false;
+                for (String[] opener : Heredocs.openers(in.original())) {
+                    if (opener[4].indexOf('\\') >= 0 || opener[4].indexOf(parsed.escape()) >= 0) {
+                        escapedName = true;
+                    }
+                }
+                if (escapedName) {
+                    // Where an escape ends inside a heredoc's name depends on the lexer's quoting rules and on the
+                    // escape character; a builder reading it otherwise ends the document at another line and runs
+                    // the rest as instructions (a review's finding, 2026-12-07). Nobody needs one in a name.
+                    problems.add(new Problem(in.line(), in.keyword() + " has a heredoc whose name holds an escape"
+                            + " character; name it with letters, digits and _ only (for example <<EOF)"));
+                    continue;
+                }
                 for (Instruction.Heredoc h : in.heredocs()) {
                     String body = h.body();
                     for (String bodyLine : body.split("\n", -1)) {

@@ -262,9 +262,31 @@ public final class RemoteAdds {
         return i.isJsonForm() ? i.json() : Instruction.daemonFields(i.arguments());
     }
 
-    private static boolean isRemote(String w) {
+    /**
+     * Whether BuildKit's ADD fetches the source instead of copying it from the context: a URL (http, https, ftp, git,
+     * ssh), or what its git reference parser takes for a repository without a scheme (a review's finding,
+     * 2026-12-07): {@code github.com/…}, an scp-like {@code user@host:path}, and {@code host/…/repo.git} (read as
+     * {@code https://host/…/repo.git}, its {@code #ref} aside).
+     */
+    public static boolean isRemote(String w) {
         String l = w.toLowerCase(Locale.ROOT);
-        return l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://")
-                || l.startsWith("git://") || l.startsWith("ssh://");
+        if (l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://")
+                || l.startsWith("git://") || l.startsWith("ssh://") || l.startsWith("github.com/")) {
+            return true;
+        }
+        if (l.startsWith("./") || l.startsWith("../") || l.startsWith("/") || l.contains("://")) {
+            return false;
+        }
+        if (SCP_LIKE.matcher(w).lookingAt()) {
+            return true;
+        }
+        int hash = l.indexOf('#');
+        String ref = hash < 0 ? l : l.substring(0, hash);
+        int slash = ref.indexOf('/');
+        return slash > 0 && ref.endsWith(".git");
     }
+
+    /** {@code user@host:path}, as git and BuildKit's sshutil read an implicit SSH transport. */
+    private static final java.util.regex.Pattern SCP_LIKE = java.util.regex.Pattern.compile(
+            "[A-Za-z][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:");
 }

@@ -7,7 +7,8 @@ import java.util.function.IntUnaryOperator;
  * Variable substitution as the builder does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends: {@code $name},
  * {@code ${name}}, {@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}}, and the
  * pattern forms {@code ${name#glob}}, {@code ${name##glob}}, {@code ${name%glob}}, {@code ${name%%glob}} (shortest or
- * longest prefix or suffix removed) and {@code ${name/glob/replacement}} (first match replaced); the escape
+ * longest prefix or suffix removed; BuildKit reads {@code ${name:#glob}} and {@code ${name:%glob}} alike) and
+ * {@code ${name/glob/replacement}} (first match replaced) or {@code ${name//glob/replacement}} (every match); the escape
  * character makes the next character literal; single quotes suppress expansion. Unknown variables expand to empty.
  * The output length is bounded so that nested defaults cannot blow up.
  */
@@ -123,9 +124,14 @@ public final class Substitution {
             if (set) {
                 expand(s, op + 1, to, lookup, escape, out, depth + 1);
             }
-        } else if (!colon && (kind == '#' || kind == '%' || kind == '/')) {
+        } else if (kind == '#' || kind == '%' || !colon && kind == '/') {
+            // BuildKit reads ${name:#glob} and ${name:%glob} as ${name#glob} and ${name%glob} (the colon only says
+            // "empty counts as unset", which trimming ignores), and ${name//glob/replacement} replaces every match (a
+            // review's finding, 2026-12-07: the colon forms expanded to the whole value here, and // to no change, so
+            // the policy judged another FROM or ADD source than the one built).
+            boolean all = kind == '/' && op + 1 < to && s.charAt(op + 1) == '/';
             boolean longest = op + 1 < to && s.charAt(op + 1) == kind && kind != '/';
-            int patternStart = op + (longest ? 2 : 1);
+            int patternStart = op + (longest || all ? 2 : 1);
             String v = value == null ? "" : value;
             if (kind == '/') {
                 int slash = s.indexOf('/', patternStart);
@@ -134,7 +140,8 @@ public final class Substitution {
                 if (slash >= 0 && slash < to) {
                     expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);
                 }
-                out.append(replaceFirst(v, pattern, replacement.toString()));
+                out.append(all ? replaceAll(v, pattern, replacement.toString())
+                        : replaceFirst(v, pattern, replacement.toString()));
             } else {
                 StringBuilder pattern = new StringBuilder();
                 expand(s, patternStart, to, lookup, escape, pattern, depth + 1);
@@ -180,6 +187,31 @@ public final class Substitution {
             }
         }
         return value;
+    }
+
+    /** Replaces every match of the glob, leftmost and longest first, as ${name//pattern/replacement} does. */
+    private static String replaceAll(String value, String glob, String replacement) {
+        if (glob.isEmpty()) {
+            return value;
+        }
+        Glob p = new Glob(glob);
+        StringBuilder out = new StringBuilder();
+        int start = 0;
+        outer:
+        while (start < value.length()) {
+            for (int end = value.length(); end > start; end--) {
+                if (p.matches(value, start, end)) {
+                    out.append(replacement);
+                    start = end;
+                    if (out.length() > MAX_OUTPUT) {
+                        break outer;
+                    }
+                    continue outer;
+                }
+            }
+            out.append(value.charAt(start++));
+        }
+        return out.toString();
     }
 
     /** Replaces the first, longest match of the glob, as the shell's ${name/pattern/replacement} does. */

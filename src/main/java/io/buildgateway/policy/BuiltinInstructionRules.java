@@ -390,9 +390,7 @@ final class BuiltinInstructionRules {
     }
 
     static boolean isUrl(String w) {
-        String l = w.toLowerCase(Locale.ROOT);
-        return l.startsWith("http://") || l.startsWith("https://") || l.startsWith("git@") || l.startsWith("ftp://")
-                || l.startsWith("git://") || l.startsWith("ssh://");
+        return io.buildgateway.dockerfile.RemoteAdds.isRemote(w);
     }
 
     /** The source words of COPY/ADD (everything but the destination), JSON or shell form. */

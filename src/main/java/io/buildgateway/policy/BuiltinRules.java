@@ -213,7 +213,10 @@ final class BuiltinRules {
                     for (Instruction.Flag flag : ins.flags()) {
                         if (flag.name().equals("mount") && flag.value() != null) {
                             for (String from : mountFroms(flag.value())) {
-                                if (isImageRef(from, names)) {
+                                // BuildKit looks a mount's from= up by stage name only: from=0 is the image "0" (a
+                                // review's finding, 2026-12-07), unlike COPY --from=0, the first stage.
+                                if (!from.equalsIgnoreCase("scratch")
+                                        && !names.contains(from.toLowerCase(Locale.ROOT))) {
                                     out.add(new Pull(from, from, ins.line(), where + " --mount from="));
                                 }
                             }

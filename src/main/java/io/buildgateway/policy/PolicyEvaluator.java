@@ -227,6 +227,13 @@ public class PolicyEvaluator {
                         + " of BuildKit's frontend, not of the Dockerfile; the gateway sets the builder up itself",
                         null, null, null));
                 canonicalRefused = true;
+            } else if (BuildStages.PLATFORM_ARGS.containsKey(name)) {
+                // BuildKit gives these the build's platform, and a build arg of the name overrides it in FROM: the
+                // policy would judge another base than the one built.
+                findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "build arg " + name + " names one of"
+                        + " BuildKit's platform arguments; the build hosts build " + BuildStages.HOST_PLATFORM
+                        + " and set them themselves", null, null, null));
+                canonicalRefused = true;
             }
         }
         findings.sort(BY_LINE_THEN_RULE);

@@ -251,4 +251,27 @@ class CanonicalDockerfileBuildKitTest {
                 .isEqualTo("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\nRUN <<EOF\nls\nEOF\n");
         assertThat(CanonicalDockerfile.write(d, false).text()).isNull();
     }
+
+    /**
+     * A heredoc name with an escape character in it ends where the lexer's quoting rules say, which builders read
+     * differently: BuildKit keeps the backslash of "\b" inside double quotes (so "LABEL a=\b" ends at the line
+     * LABEL a=\b, and the lines after it run as instructions). The parser now reads it as BuildKit does, and the
+     * writer refuses such a name anyway (a review's finding, 2026-12-07; BuildKitOracleRefusalIT builds it).
+     */
+    @Test
+    void refusesAHeredocWhoseNameHoldsAnEscape() {
+        String text = "FROM a\nRUN <<\"LABEL a=\\b\"\ntrue\nLABEL a=\\b\nRUN --mount=type=cache,id=x,target=/m true\n"
+                + "LABEL a=b\nUSER 1000\n";
+        Dockerfile parsed = DockerfileParser.parse(text, true);
+        assertThat(parsed.instructions()).extracting(Instruction::keyword)
+                .containsExactly("FROM", "RUN", "RUN", "LABEL", "USER");
+        assertThat(parsed.instructions().get(1).heredocs().get(0).delimiter()).isEqualTo("LABEL a=\\b");
+        CanonicalDockerfile.Result r = write(text, PAYMENTS);
+        assertThat(r.problems()).anySatisfy(p -> assertThat(p.message()).contains("escape character"));
+        assertThat(write("FROM a\nRUN <<\"EO\\\"F\"\ntrue\nEO\"F\n", PAYMENTS).problems())
+                .anySatisfy(p -> assertThat(p.message()).contains("escape character"));
+        assertThat(DockerfileParser.parse("FROM a\nRUN <<\"EO\\\"F\"\ntrue\nEO\"F\n", true).instructions().get(1)
+                .heredocs().get(0).delimiter()).isEqualTo("EO\"F");
+        assertThat(write("FROM a\nRUN <<\"EOF\"\ntrue\nEOF\n", PAYMENTS).problems()).isEmpty();
+    }
 }

@@ -113,4 +113,18 @@ class RemoteAddsTest {
         assertThat(adds).hasSize(1);
         return adds.get(0).problem();
     }
+
+    /** What BuildKit's ADD takes for a git repository without a scheme is remote too (a review's finding, 2026-12-07). */
+    @Test
+    void takesSchemelessGitSourcesForRemoteOnes() {
+        for (String remote : java.util.List.of("example.com/t/repo.git", "example.com/t/repo.git#main",
+                "github.com/org/repo", "deploy@git.corp:t/repo.git", "git@github.com:org/repo.git",
+                "HTTPS://example.com/x", "ssh://git.corp/r")) {
+            assertThat(RemoteAdds.isRemote(remote)).as(remote).isTrue();
+        }
+        for (String local : java.util.List.of("repo.git", "./dir/repo.git", "../r.git", "/abs/repo.git", "app.jar",
+                "dir/file.txt", "user@host", "a:b")) {
+            assertThat(RemoteAdds.isRemote(local)).as(local).isFalse();
+        }
+    }
 }

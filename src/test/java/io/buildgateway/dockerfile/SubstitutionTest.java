@@ -59,4 +59,18 @@ class SubstitutionTest {
         String nested = "${X:-".repeat(1000) + "y" + "}".repeat(1000);
         assertThat(expand(nested).length()).isLessThanOrEqualTo(64 * 1024);
     }
+
+    /** BuildKit's readings (a review's finding, 2026-12-07; BuildKitOracleRefusalIT builds them on a real BuildKit). */
+    @Test
+    void readsTheColonTrimsAndReplaceAllAsBuildKitDoes() {
+        vars.put("IMG", "registry.local/base/debian:12.5");
+        assertThat(expand("${IMG:#registry.local/base/}")).isEqualTo("debian:12.5");
+        assertThat(expand("${IMG:##*/}")).isEqualTo("debian:12.5");
+        assertThat(expand("${IMG:%:*}")).isEqualTo("registry.local/base/debian");
+        assertThat(expand("${IMG//12.5/12.1}")).isEqualTo("registry.local/base/debian:12.1");
+        assertThat(expand("${IMG//e/E}")).isEqualTo("rEgistry.local/basE/dEbian:12.5");
+        assertThat(expand("${IMG/e/E}")).isEqualTo("rEgistry.local/base/debian:12.5");
+        assertThat(expand("${IMG//\\//}")).isEqualTo("registry.local/base/debian:12.5");
+        assertThat(expand("${UNSET//a/b}")).isEmpty();
+    }
 }

@@ -8,6 +8,7 @@ import io.buildgateway.support.Tars;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
@@ -46,7 +47,22 @@ class BuildKitOracleRefusalIT extends IntegrationTest {
         assertThat(canary.requests()).containsExactly("GET /control");
         canary.clear();
 
+        // Controls for the review of 2026-12-07: BuildKit trims with ${U:#x} (the policy once expanded it to the
+        // whole value), and ends a heredoc named "A\b" at the line A\b (the parser once at a line Ab), running the
+        // lines after it as instructions.
+        buildOnThePlainDaemon("FROM scratch\nARG U=x" + url + "/control-trim\nADD ${U:#x} /d\n");
+        buildOnThePlainDaemon("FROM scratch\nCOPY <<\"A\\b\" /x\nhi\nA\\b\nADD " + url + "/control-heredoc /d\n");
+        assertThat(canary.requests()).containsExactly("GET /control-trim", "GET /control-heredoc");
+        canary.clear();
+
         Map<String, String> cases = new LinkedHashMap<>();
+        cases.put("colon-trim", "FROM " + base + "\nARG U=x" + url + "/j\nADD ${U:#x} /d\nUSER 65534\n");
+        cases.put("replace-all", "FROM " + base + "\nARG U=X" + url + "/kX\nADD ${U//X/} /d\nUSER 65534\n");
+        cases.put("heredoc-name-escape", "FROM " + base + "\nRUN <<\"A\\b\"\ntrue\nA\\b\nADD " + url
+                + "/l /d\nUSER 65534\n");
+        cases.put("git-without-scheme", "FROM " + base + "\nADD 127.0.0.1:" + canary.port() + "/t/repo.git /src\n"
+                + "USER 65534\n");
+        cases.put("platform-build-arg", "FROM ${TARGETOS:-" + base + "}\nUSER 65534\n");
         cases.put("beside-heredoc", "FROM " + base + "\nADD " + url + "/a <<EOF /d/\nhi\nEOF\nUSER 65534\n");
         cases.put("arg-default", "FROM " + base + "\nARG U=" + url + "/b\nADD $U /d\nUSER 65534\n");
         cases.put("build-arg", "FROM " + base + "\nARG U\nADD ${U} /d\nUSER 65534\n");
@@ -63,10 +79,12 @@ class BuildKitOracleRefusalIT extends IntegrationTest {
         for (Map.Entry<String, String> c : cases.entrySet()) {
             String query = "image=oracle/app&tag=" + c.getKey() + (c.getKey().equals("build-arg")
                     ? "&buildArg=U%3D" + java.net.URLEncoder.encode(url + "/c", java.nio.charset.StandardCharsets.UTF_8)
-                    : "");
+                    : c.getKey().equals("platform-build-arg") ? "&buildArg=TARGETOS%3D" + java.net.URLEncoder.encode(
+                    registryAddress() + "/base/debian:12", java.nio.charset.StandardCharsets.UTF_8) : "");
             Response r = submit(token, query, Tars.ustar().file("Dockerfile", c.getValue()).bytes());
             JsonNode problem = problem(r, 422);
-            String rule = c.getKey().equals("syntax-frontend") ? "dockerfile-canonical" : "add-url-without-checksum";
+            String rule = List.of("syntax-frontend", "heredoc-name-escape", "platform-build-arg").contains(c.getKey())
+                    ? "dockerfile-canonical" : "add-url-without-checksum";
             assertThat(problem.path("findings").findValuesAsString("rule")).as(c.getKey() + " " + r.body())
                     .contains(rule);
             JsonNode build = read(get(token, "/api/v1/builds/" + problem.path("buildId").asString()));
