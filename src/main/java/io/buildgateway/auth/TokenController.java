@@ -1,6 +1,7 @@
 package io.buildgateway.auth;
 
 import io.buildgateway.shared.Problem;
+import io.buildgateway.shared.web.Pages;
 import io.buildgateway.shared.web.RequestInfos;
 import jakarta.servlet.http.HttpServletRequest;
 import java.net.URI;
@@ -69,9 +70,12 @@ class TokenController {
                 .body(new TokenCreated(v.id(), v.name(), v.roles(), v.teams(), v.expiresAt(), issued.secret()));
     }
 
+    /** API.md's roles: an AUDITOR reads everything but token secrets (this list has none). */
     @GetMapping("/tokens")
-    List<Tokens.TokenView> list() {
-        return tokens.list();
+    @PreAuthorize("hasRole('ADMIN') or hasRole('AUDITOR')")
+    Pages.Page<Tokens.TokenView> list(@RequestParam(required = false) String limit,
+            @RequestParam(required = false) String cursor) {
+        return Pages.of(tokens.list(), t -> t.id().toString(), limit, cursor);
     }
 
     /** ADMIN, or the token itself (method-level rule replaces the class-level ADMIN rule); checked in Tokens. */
@@ -89,6 +93,7 @@ class TokenController {
     }
 
     @GetMapping("/tokens/expiring")
+    @PreAuthorize("hasRole('ADMIN') or hasRole('AUDITOR')")
     List<Tokens.TokenView> expiring(@RequestParam(defaultValue = "P14D") String within) {
         Duration period;
         try {
@@ -116,8 +121,11 @@ class TokenController {
         return ResponseEntity.created(URI.create("/api/v1/teams/" + team.name())).body(team);
     }
 
+    /** API.md's roles: SECURITY reads everything but tokens, an AUDITOR everything but token secrets. */
     @GetMapping("/teams")
-    List<Teams.TeamView> teams() {
-        return teams.list();
+    @PreAuthorize("hasRole('ADMIN') or hasRole('SECURITY') or hasRole('AUDITOR')")
+    Pages.Page<Teams.TeamView> teams(@RequestParam(required = false) String limit,
+            @RequestParam(required = false) String cursor) {
+        return Pages.of(teams.list(), Teams.TeamView::name, limit, cursor);
     }
 }

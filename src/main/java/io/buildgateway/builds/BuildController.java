@@ -96,7 +96,13 @@ class BuildController {
             throw Problem.badRequest("invalid-parameter", "limit must be between 1 and 500")
                     .with("errors", List.of(Map.of("field", "limit", "message", "must be between 1 and 500")));
         }
-        return submissions.list(image, team, status, requestedBy, limit, cursor, GatewayPrincipal.require());
+        // API.md writes the filters as ?image=&team=&status=&requestedBy=: an empty one filters nothing.
+        return submissions.list(blankless(image), blankless(team), status, blankless(requestedBy), limit,
+                blankless(cursor), GatewayPrincipal.require());
+    }
+
+    private static String blankless(String value) {
+        return value == null || value.isBlank() ? null : value;
     }
 
     @PostMapping("/builds/{id}/cancel")

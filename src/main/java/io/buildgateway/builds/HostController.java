@@ -22,7 +22,7 @@ class HostController {
     }
 
     @GetMapping("/hosts")
-    @PreAuthorize("hasRole('ADMIN') or hasRole('SECURITY')")
+    @PreAuthorize("hasRole('ADMIN') or hasRole('SECURITY') or hasRole('AUDITOR')") // API.md: AUDITOR reads everything
     List<HostStatus> hosts() {
         return hosts.status(dispatcher.activeByHost());
     }

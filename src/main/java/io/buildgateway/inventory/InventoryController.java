@@ -214,8 +214,9 @@ class InventoryController {
 
     @GetMapping("/base-images")
     @PreAuthorize("isAuthenticated()")
-    List<Map<String, Object>> baseImages() {
-        return bases.list();
+    io.buildgateway.shared.web.Pages.Page<Map<String, Object>> baseImages(
+            @RequestParam(required = false) String limit, @RequestParam(required = false) String cursor) {
+        return io.buildgateway.shared.web.Pages.of(bases.list(), b -> String.valueOf(b.get("ref")), limit, cursor);
     }
 
     @PostMapping("/base-images/refresh")

@@ -277,6 +277,49 @@ class AccessControlIT extends IntegrationTest {
         assertThat(auditCount("team.created", "team/risk")).isEqualTo(1);
     }
 
+    /**
+     * API.md's list convention ({"items", "nextCursor"}, limit and cursor) holds for tokens, teams and base images
+     * too (they were bare arrays until 2026-12-07), and its roles table's reads: an AUDITOR reads all but token
+     * secrets (tokens, teams, hosts), SECURITY all but tokens.
+     */
+    @Test
+    void tokensTeamsAndBaseImagesAreListedInPagesToTheRolesApiMdNames() {
+        String run = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+        for (String t : java.util.List.of("pg-a-" + run, "pg-b-" + run, "pg-c-" + run)) {
+            assertThat(postJson(ADMIN_SECRET, "/api/v1/teams", "{\"name\":\"" + t + "\"}").status()).isEqualTo(201);
+        }
+        java.util.List<String> names = new java.util.ArrayList<>();
+        String cursor = null;
+        int pages = 0;
+        do {
+            JsonNode page = read(get(ADMIN_SECRET, "/api/v1/teams?limit=2" + (cursor == null ? "" : "&cursor="
+                    + cursor)));
+            assertThat(page.path("items").size()).isBetween(1, 2);
+            page.path("items").forEach(t -> names.add(t.path("name").asString()));
+            cursor = page.path("nextCursor").isNull() ? null : page.path("nextCursor").asString();
+            pages++;
+        } while (cursor != null && pages < 1000);
+        assertThat(names).doesNotHaveDuplicates().contains("pg-a-" + run, "pg-b-" + run, "pg-c-" + run);
+        assertThat(pages).isGreaterThanOrEqualTo(2);
+        problem(get(ADMIN_SECRET, "/api/v1/teams?limit=0"), 400);
+        problem(get(ADMIN_SECRET, "/api/v1/teams?limit=501"), 400);
+        problem(get(ADMIN_SECRET, "/api/v1/tokens?cursor=bm90LWEtdG9rZW4"), 400);
+
+        String auditor = token(Set.of("AUDITOR"), Set.of());
+        JsonNode tokens = read(get(auditor, "/api/v1/tokens"));
+        assertThat(tokens.path("items").size()).isPositive();
+        tokens.path("items").forEach(t -> assertThat(t.has("token")).as(t.toString()).isFalse());
+        assertThat(read(get(auditor, "/api/v1/teams")).path("items").size()).isPositive();
+        assertThat(get(auditor, "/api/v1/hosts").status()).isEqualTo(200);
+        problem(postJson(auditor, "/api/v1/teams", "{\"name\":\"pg-d-" + run + "\"}"), 403);
+        problem(send(request(auditor, "/api/v1/tokens/" + tokens.path("items").get(0).path("id").asString())
+                .DELETE()), 403);
+        String security = token(Set.of("SECURITY"), Set.of());
+        assertThat(read(get(security, "/api/v1/teams")).path("items").size()).isPositive();
+        problem(get(security, "/api/v1/tokens"), 403);
+        assertThat(read(get(security, "/api/v1/base-images")).has("items")).isTrue();
+    }
+
     @Test
     void requestIdsAreEchoedWhenValidAndGeneratedOtherwise() {
         Response echoed = send(request(ADMIN_SECRET, "/api/v1/teams").header("X-Request-Id", "ci-run-42.step-7").GET());

@@ -374,6 +374,9 @@ class BuildPipelineIT extends IntegrationTest {
         assertThat(first.path("items").findValuesAsString("tag")).containsExactly("2", "1");
         assertThat(second.path("items").findValuesAsString("tag")).containsExactly("0");
         assertThat(second.path("nextCursor").isNull()).isTrue();
+        // API.md writes the filters as ?image=&team=&status=&requestedBy=: empty ones filter nothing.
+        assertThat(read(get(token, "/api/v1/builds?image=listing/app&team=&status=&requestedBy=&limit=2"))
+                .path("items").findValuesAsString("tag")).containsExactly("2", "1");
         // Another team's builder sees none of them.
         JsonNode other = read(get(builder("elsewhere"), "/api/v1/builds?image=listing/app"));
         assertThat(other.path("items").size()).isZero();

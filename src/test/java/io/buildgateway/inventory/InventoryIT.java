@@ -167,7 +167,7 @@ class InventoryIT extends IntegrationTest {
         assertThat(WEBHOOKS.received("image.rebuild-needed")).filteredOn(r -> r.body().contains(base))
                 .allMatch(r -> r.signedWith(io.buildgateway.support.Webhooks.SECRET))
                 .noneMatch(r -> r.signedWith("another-secret-0123456789"));
-        JsonNode watched = read(get(security, "/api/v1/base-images"));
+        JsonNode watched = read(get(security, "/api/v1/base-images?limit=500")).path("items");
         assertThat(watched.toString()).contains(base).contains("previousDigest");
 
         // Only the security team rebuilds.
