@@ -61,10 +61,29 @@ public class Inventory {
         // Two 32-bit keys: a key space apart from the single 64-bit keys the gateway's other locks use.
         db.sql("select pg_advisory_xact_lock(" + TAG_LOCK_CLASS + ", hashtext(? || ':' || ?)) is not null")
                 .params(b.repository(), b.tag()).query(Boolean.class).single();
-        Optional<String> previous = db.sql("select digest from image_tag where repository = ? and tag = ? "
-                + "and until is null").params(b.repository(), b.tag()).query(String.class).optional();
+        Optional<Map<String, Object>> current = db.sql("select digest, since from image_tag where repository = ?"
+                + " and tag = ? and until is null").params(b.repository(), b.tag()).query().listOfRows().stream()
+                .findFirst();
+        Optional<String> previous = current.map(r -> (String) r.get("digest"));
         if (previous.isPresent() && previous.get().equals(b.imageDigest())) {
             return; // rebuilt to the same bytes: the tag did not move
+        }
+        Timestamp since = current.map(r -> (Timestamp) r.get("since")).orElse(null);
+        if (since != null && since.after(at)) {
+            // A build of this tag that finished (so pushed) after this one was recorded first (records retried
+            // through a database outage commit in any order): the registry's tag is that build's, and this one is
+            // history, not the current image (a review's finding, 2026-12-07: it became current, and the tag's
+            // rows could end before they began).
+            db.sql("insert into image_tag (repository, tag, digest, since, until) values (?, ?, ?, ?, ?)")
+                    .params(b.repository(), b.tag(), b.imageDigest(), at, since).update();
+            Map<String, Object> details = new LinkedHashMap<>();
+            details.put("tag", b.tag());
+            details.put("digest", b.imageDigest());
+            details.put("supersededBy", previous.orElse(null));
+            details.put("buildId", b.buildId().toString());
+            events.publishEvent(new AuditRecord("image.tag-superseded", "image/" + b.repository() + ":" + b.tag(),
+                    AuditRecord.Outcome.SUCCESS, details, RequestInfo.system()));
+            return;
         }
         db.sql("update image_tag set until = ? where repository = ? and tag = ? and until is null")
                 .params(at, b.repository(), b.tag()).update();

@@ -83,6 +83,46 @@ class InventoryIT extends IntegrationTest {
                 .hasSize(2).last().asString().contains(first).contains(second);
     }
 
+    /**
+     * Records retried through a database outage commit in any order: a build of a tag recorded after a build of the
+     * same tag that finished (pushed) later is history, never the tag's current image, and the tag's rows never end
+     * before they begin (a review's finding, 2026-12-07).
+     */
+    @Test
+    void aBuildRecordedAfterALaterBuildOfItsTagIsHistoryNotCurrent() {
+        String token = builder("inv");
+        String repository = "inv/late-" + RUN;
+        java.util.List<java.util.UUID> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Response r = submit(token, "image=" + repository + "&tag=y" + i, Tars.dockerfile("FROM " + registryAddress()
+                    + "/base/busybox\n"));
+            assertThat(r.status()).as(r.body()).isEqualTo(422);
+            ids.add(java.util.UUID.fromString(read(r).path("buildId").asString()));
+        }
+        java.time.Instant pushedFirst = java.time.Instant.now().minusSeconds(5).truncatedTo(
+                java.time.temporal.ChronoUnit.MICROS);
+        String older = "sha256:" + "3".repeat(64);
+        String newer = "sha256:" + "4".repeat(64);
+        tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(1), repository, newer, pushedFirst
+                .plusSeconds(2))));
+        tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(0), repository, older, pushedFirst)));
+
+        assertThat(jdbc.queryForObject("select digest from image_tag where repository = ? and tag = 'latest' and"
+                + " until is null", String.class, repository)).isEqualTo(newer);
+        assertThat(jdbc.queryForList("select digest from image_tag where repository = ? and tag = 'latest'"
+                + " order by since", String.class, repository)).containsExactly(older, newer);
+        assertThat(jdbc.queryForObject("select count(*) from image_tag where repository = ? and until < since",
+                Long.class, repository)).isZero();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'image.tag-superseded'"
+                + " and target = ?", Long.class, "image/" + repository + ":latest")).isOne();
+    }
+
+    private static io.buildgateway.builds.BuildSucceeded succeeded(java.util.UUID id, String repository,
+            String digest, java.time.Instant finishedAt) {
+        return new io.buildgateway.builds.BuildSucceeded(id, "inv", repository, "latest", digest, null, null, null,
+                "race", finishedAt, null);
+    }
+
     private static io.buildgateway.builds.BuildSucceeded succeeded(java.util.UUID id, String repository,
             String digest) {
         return new io.buildgateway.builds.BuildSucceeded(id, "inv", repository, "latest", digest, null, null, null,
