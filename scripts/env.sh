@@ -83,6 +83,8 @@ install_packages() {
   command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || need+=(maven)
   command -v jq >/dev/null || need+=(jq)
+  # The test environment's HTTP servers (the egress mirror, the canary) are python3's http.server.
+  command -v python3 >/dev/null || need+=(python3)
   command -v bc >/dev/null || need+=(bc)
   # dpkg-scanpackages, for the test apt mirror of controlled egress (issue #14).
   command -v dpkg-scanpackages >/dev/null || need+=(dpkg-dev)

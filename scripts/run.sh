@@ -26,9 +26,11 @@ fi
 # The bootstrap admin token: GATEWAY_BOOTSTRAP_TOKEN if set; otherwise one generated once, kept (0600) in
 # .state/run/admin-token and shown on this terminal once. It is never written to the gateway's log.
 SHOW_TOKEN=false
+# Everything the gateway writes from here on (every team's contexts and logs, the signing key, the database) is
+# its own only, whether or not the token below is generated.
+umask 077
 if [ -z "${GATEWAY_BOOTSTRAP_TOKEN:-}" ]; then
   if [ ! -s "$STATE/admin-token" ]; then
-    umask 077
     printf 'bgw_%s' "$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')" >"$STATE/admin-token"
     SHOW_TOKEN=true
   fi
@@ -38,7 +40,12 @@ export GATEWAY_BOOTSTRAP_TOKEN
 
 # Image filesystems are extracted for OpenSCAP on every build: in memory (tmpfs) when the machine has one.
 SCAN_DIR=$STATE/data/scans
-if [ -d /dev/shm ] && [ -w /dev/shm ]; then SCAN_DIR=/dev/shm/build-gateway-scans; fi
+LAYER_CACHE=10GB
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+  SCAN_DIR=/dev/shm/build-gateway-scans
+  # tmpfs is memory (half of it by default): the extracted layers kept there get a quarter of the machine's memory.
+  LAYER_CACHE=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 4 / 1024 ))MB
+fi
 cat >"$STATE/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
@@ -48,6 +55,7 @@ gateway:
     address: 127.0.0.1
   scanning:
     work-dir: $SCAN_DIR
+    layer-cache-size: $LAYER_CACHE
   policy:
     approved-base-prefixes: [ "$BGW_REGISTRY/base/" ]
   # Controlled egress (docs/egress.md): the proxy listens where env.sh's relay leads (127.0.0.1:<egress port>);

@@ -61,7 +61,7 @@ public record HostPoolProperties(
             return new Ephemeral(false, Provider.LOCAL, "ephemeral", 2, 1, Duration.ofMinutes(2),
                     new Local(Path.of("scripts/buildhost.sh"), null, null, null, null),
                     new Kubernetes(null, null, null, "build-host", 2376, null, null, null, null, null, null, null,
-                            null));
+                            null, null, null));
         }
     }
 
@@ -102,13 +102,19 @@ public record HostPoolProperties(
      *        BGW_EGRESS_BRIDGE and BGW_EGRESS_PORT, as the chart's fixed build hosts do, and the host the egress
      *        address {@code <bridge address>:<port>}; unset: the Pods have no egress path and a build whose team has
      *        an egress allowlist fails on them
+     * @param requests the daemon container's resource requests (Kubernetes quantities, e.g. {@code cpu: "2"}), as
+     *        the chart's {@code buildHosts.resources.requests}: a namespace ResourceQuota refuses Pods without them
+     * @param limits the daemon container's resource limits, as {@code buildHosts.resources.limits}
      */
     public record Kubernetes(String namespace, String image, String serverTlsSecret,
             @DefaultValue("build-host") String namePrefix, @DefaultValue("2376") int port, String clientTlsPath,
             String subdomain, String ownerPod, String serviceAccount, Map<String, String> labels,
-            Map<String, String> nodeSelector, List<Toleration> tolerations, @Valid HostEgress egress) {
+            Map<String, String> nodeSelector, List<Toleration> tolerations, @Valid HostEgress egress,
+            Map<String, String> requests, Map<String, String> limits) {
 
         public Kubernetes {
+            requests = requests == null ? Map.of() : Map.copyOf(requests);
+            limits = limits == null ? Map.of() : Map.copyOf(limits);
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             nodeSelector = nodeSelector == null ? Map.of() : Map.copyOf(nodeSelector);
             tolerations = tolerations == null ? List.of() : List.copyOf(tolerations);

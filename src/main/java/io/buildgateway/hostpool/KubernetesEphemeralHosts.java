@@ -103,10 +103,15 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
                 .withNewSecurityContext().withPrivileged(true).withRunAsUser(0L).withReadOnlyRootFilesystem(true)
                 .endSecurityContext()
                 .addNewPort().withName("docker-tls").withContainerPort(k8s.port()).withProtocol("TCP").endPort()
+                .withNewResources().withRequests(quantities(k8s.requests())).withLimits(quantities(k8s.limits()))
+                .endResources()
                 .withNewReadinessProbe().withNewTcpSocket().withNewPort(k8s.port()).endTcpSocket()
                 .withPeriodSeconds(1).endReadinessProbe()
                 .addNewVolumeMount().withName("docker-data").withMountPath("/var/lib/build-host").endVolumeMount()
-                .addNewVolumeMount().withName("exec-root").withMountPath("/run/build-host").endVolumeMount()
+                // All of /run, as the chart's fixed hosts: the containerd dockerd starts creates /run/containerd,
+                // and the entrypoint /run/build-host-egress, which a read-only root refuses (a review's finding,
+                // 2026-12-07: only /run/build-host was writable, so no ephemeral host ever became ready).
+                .addNewVolumeMount().withName("exec-root").withMountPath("/run").endVolumeMount()
                 .addNewVolumeMount().withName("tmp").withMountPath("/tmp").endVolumeMount()
                 .addNewVolumeMount().withName("tls").withMountPath("/etc/build-host/tls").withReadOnly(true)
                 .endVolumeMount()
@@ -127,6 +132,12 @@ final class KubernetesEphemeralHosts extends EphemeralHosts {
             }
         }
         return pod.build();
+    }
+
+    private static Map<String, io.fabric8.kubernetes.api.model.Quantity> quantities(Map<String, String> values) {
+        Map<String, io.fabric8.kubernetes.api.model.Quantity> out = new LinkedHashMap<>();
+        values.forEach((k, v) -> out.put(k, new io.fabric8.kubernetes.api.model.Quantity(v)));
+        return out.isEmpty() ? null : out;
     }
 
     /**

@@ -454,6 +454,16 @@ class HelmChartTest {
         Set<String> edges = NetworkEdges.allowed(all(objects, NetworkPolicy.class), NS, podTemplates(objects));
         assertThat(edges).contains("gateway -> postgresql TCP/5432").doesNotContain("gateway -> database TCP/5432");
         assertThat(edges).filteredOn(e -> e.contains("postgresql")).containsExactly("gateway -> postgresql TCP/5432");
+        // The gateway connects as the application login (usernameKey), which the server's first start creates (a
+        // review's finding, 2026-12-07: only the owner existed, and the gateway could not log in).
+        var init = one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class, "bg-build-gateway-postgresql-init");
+        assertThat(init.getData().get("10-app-login.sh")).contains("in role build_gateway_app")
+                .contains(":'app_user'").contains("\\gexec");
+        var db = one(objects, StatefulSet.class, "bg-build-gateway-postgresql").getSpec().getTemplate().getSpec();
+        assertThat(db.getContainers().get(0).getVolumeMounts()).anyMatch(m -> m.getMountPath().equals(
+                "/docker-entrypoint-initdb.d"));
+        assertThat(db.getContainers().get(0).getEnv()).anyMatch(e -> e.getName().equals("BGW_APP_USER")
+                && e.getValueFrom().getSecretKeyRef().getKey().equals("username"));
     }
 
     // ---- ephemeral build hosts ---------------------------------------------------------------------------------
@@ -527,6 +537,44 @@ class HelmChartTest {
         assertThat(edges).filteredOn(e -> e.startsWith("buildhost -> ")).allMatch(e -> e.matches(
                 "buildhost -> (registry|egress-proxy|dns) .*"));
         assertThat(edges).filteredOn(e -> e.contains("api-server")).allMatch(e -> e.startsWith("gateway -> "));
+    }
+
+    /**
+     * A review's findings (2026-12-07): no API callers rendered {@code from: []}, which admits every source; no
+     * registry (or external database) CIDRs left the default deny blocking them, so no replica became ready; the
+     * scanner's layer cache (10 GB by default) outgrew the 8Gi scratch volume the kubelet evicts the pod for; and
+     * /tmp, where pinned egress responses are buffered, was 256Mi of memory.
+     */
+    @Test
+    void whatWouldOpenTheApiOrStarveThePodIsRefusedOrSizedAtRender() throws IOException {
+        for (String[] bad : new String[][] {
+                {"networkPolicy: {apiClients: [], monitoring: []}\n", "must name who may call the API"},
+                {"networkPolicy: {registry: {cidrs: [], ports: [443]}}\n", "networkPolicy.registry.cidrs is required"},
+                {"networkPolicy: {database: {cidrs: [], ports: [5432]}}\n", "networkPolicy.database.cidrs is required"},
+                {"gateway: {config: {gateway: {auth: {scrape-token: s3cret}}}}\n", "gateway.config must hold no secrets"},
+                {"gateway: {config: {gateway: {hostpool: {registry: {password: s3cret}}}}}\n",
+                        "gateway.config must hold no secrets"}}) {
+            Path values = Files.createTempFile("values-", ".yaml");
+            try {
+                Files.writeString(values, bad[0]);
+                assertThatThrownBy(() -> new Helm(CHART).template().withName("bg").withNamespace(NS)
+                        .withKubeVersion("1.31.0").withValuesFile(VALUES).withValuesFile(values).call())
+                        .as(bad[0]).hasMessageContaining(bad[1]);
+            } finally {
+                Files.deleteIfExists(values);
+            }
+        }
+        // Keys that only contain such a word are settings, not secrets.
+        assertThat(render("gateway.config.gateway.hostpool.registry.tokens.key-path=/etc/k.pem",
+                "gateway.config.gateway.auth.max-token-lifetime.default=30d")).contains("key-path: /etc/k.pem");
+        List<HasMetadata> objects = parse(render());
+        var pod = one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec();
+        var tmp = pod.getVolumes().stream().filter(v -> v.getName().equals("tmp")).findFirst().orElseThrow();
+        assertThat(tmp.getEmptyDir().getMedium()).isNullOrEmpty();
+        assertThat(tmp.getEmptyDir().getSizeLimit().toString()).isEqualTo("3Gi");
+        String config = String.join("\n", one(objects, io.fabric8.kubernetes.api.model.ConfigMap.class,
+                "bg-build-gateway-config").getData().values());
+        assertThat(config).contains("layer-cache-size: 5GB");
     }
 
     @Test

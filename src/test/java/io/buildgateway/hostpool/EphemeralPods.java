@@ -55,7 +55,8 @@ public final class EphemeralPods {
         HostPoolProperties.Ephemeral unowned = new HostPoolProperties.Ephemeral(e.enabled(), e.provider(), e.name(),
                 e.maxHosts(), e.warm(), e.startTimeout(), e.local(), new HostPoolProperties.Kubernetes(k.namespace(),
                         k.image(), k.serverTlsSecret(), k.namePrefix(), k.port(), k.clientTlsPath(), k.subdomain(),
-                        null, k.serviceAccount(), k.labels(), k.nodeSelector(), k.tolerations(), k.egress()));
+                        null, k.serviceAccount(), k.labels(), k.nodeSelector(), k.tolerations(), k.egress(),
+                        k.requests(), k.limits()));
         KubernetesEphemeralHosts hosts = new KubernetesEphemeralHosts(unowned, null, host -> null, audit -> { });
         return hosts.template(id);
     }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.buildgateway.shared.AuditRecord;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -54,7 +55,7 @@ class KubernetesEphemeralHostsTest {
                 "build-host", 2376, "/etc/build-gateway/buildhost-client", "bgw-buildhost", "gateway-0", null,
                 Map.of("app.kubernetes.io/instance", "bgw"), Map.of("build-gateway/build-host", "true"),
                 List.of(new HostPoolProperties.Toleration("build-gateway/build-host", "Equal", "true",
-                        "NoSchedule")), egress);
+                        "NoSchedule")), egress, Map.of("cpu", "2", "memory", "4Gi"), Map.of("memory", "8Gi"));
         return new HostPoolProperties.Ephemeral(true, HostPoolProperties.Provider.KUBERNETES, "ephemeral", 2, warm,
                 startTimeout, new HostPoolProperties.Local(Path.of("scripts/buildhost.sh"), null, null,
                         null, null), k8s);
@@ -165,6 +166,13 @@ class KubernetesEphemeralHostsTest {
         Container dockerd = pod.getSpec().getContainers().get(0);
         assertThat(dockerd.getImage()).contains("@sha256:");
         assertThat(dockerd.getSecurityContext().getPrivileged()).isTrue();
+        // A read-only root: all of /run is writable, as on the chart's fixed hosts (containerd makes /run/containerd,
+        // the entrypoint /run/build-host-egress); the resources are the chart's buildHosts.resources.
+        assertThat(dockerd.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(dockerd.getVolumeMounts()).anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/run"));
+        assertThat(dockerd.getResources().getRequests()).containsEntry("cpu", new Quantity("2"))
+                .containsEntry("memory", new Quantity("4Gi"));
+        assertThat(dockerd.getResources().getLimits()).containsEntry("memory", new Quantity("8Gi"));
         // Without egress settings: no egress environment (the daemon's bridge stays none), no egress address.
         assertThat(dockerd.getEnv()).isEmpty();
         assertThat(lease.host().egressAddress()).isNull();
