@@ -47,10 +47,12 @@ class BuildController {
     private final BuildLogs logs;
     private final PolicyEvaluator policyEvaluator;
     private final LogFollows follows;
+    private final LintAdmission lints;
     private final JsonMapper json;
 
     BuildController(BuildSubmissions submissions, BuildProperties properties, BuildLogs logs,
-            PolicyEvaluator policyEvaluator, LogFollows follows, JsonMapper json) {
+            PolicyEvaluator policyEvaluator, LogFollows follows, JsonMapper json, LintAdmission lints) {
+        this.lints = lints;
         this.follows = follows;
         this.json = json;
         this.submissions = submissions;
@@ -182,16 +184,22 @@ class BuildController {
             throws IOException {
         BuildRequest parsed = query.request(properties.maxBuildArgs());
         mayLintFor(parsed);
-        byte[] bytes;
-        try (InputStream body = request.getInputStream()) {
-            bytes = body.readNBytes(MAX_DOCKERFILE + 1);
+        String caller = LogFollows.caller(GatewayPrincipal.require());
+        lints.admit(caller);
+        try {
+            byte[] bytes;
+            try (InputStream body = request.getInputStream()) {
+                bytes = body.readNBytes(MAX_DOCKERFILE + 1);
+            }
+            if (bytes.length > MAX_DOCKERFILE) {
+                throw new Problem(413, "too-large", "Payload too large", "a Dockerfile is at most " + MAX_DOCKERFILE
+                        + " bytes");
+            }
+            return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed,
+                    query.shellcheckRequested()), parsed);
+        } finally {
+            lints.release(caller);
         }
-        if (bytes.length > MAX_DOCKERFILE) {
-            throw new Problem(413, "too-large", "Payload too large", "a Dockerfile is at most " + MAX_DOCKERFILE
-                    + " bytes");
-        }
-        return lintResponse(request, submissions.lint(new String(bytes, StandardCharsets.UTF_8), parsed,
-                query.shellcheckRequested()), parsed);
     }
 
     @PostMapping(path = "/lint", consumes = {"application/x-tar", "application/tar", "application/gzip",
@@ -206,9 +214,13 @@ class BuildController {
             throws IOException {
         BuildRequest parsed = query.request(properties.maxBuildArgs());
         mayLintFor(parsed);
+        String caller = LogFollows.caller(GatewayPrincipal.require());
+        lints.admit(caller);
         try (InputStream body = request.getInputStream()) {
             return lintResponse(request, submissions.lintContext(body, request.getContentLengthLong(), parsed,
                     query.shellcheckRequested()), parsed);
+        } finally {
+            lints.release(caller);
         }
     }
 

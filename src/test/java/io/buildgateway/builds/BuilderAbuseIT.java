@@ -404,6 +404,63 @@ class BuilderAbuseIT {
         assertThat(status).isEqualTo(200);
     }
 
+    /**
+     * One caller's slow lint uploads hold at most gateway.builds.lint.max-per-caller (4) requests at once: the next is
+     * 429 with Retry-After, counted in the audit trail's refusal summary; another caller lints meanwhile, and the
+     * caller lints again once one of its own has been answered (before, the 2026-12-06 reviews' open item, there was
+     * no such bound: a caller's slow uploads could hold every request thread).
+     */
+    @Test
+    @Order(2)
+    void oneCallersSlowLintUploadsHoldAtMostFourRequests() throws Exception {
+        String token = builder("lintcap");
+        byte[] tar = Tars.dockerfile("FROM scratch\nUSER 65534\n");
+        // Four uploads that send their head and the first 512 bytes of a declared body, then nothing.
+        List<java.net.Socket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                java.net.Socket socket = new java.net.Socket("localhost", port);
+                held.add(socket);
+                socket.getOutputStream().write(("POST /api/v1/lint?image=lintcap/app HTTP/1.1\r\nHost: localhost\r\n"
+                        + "Authorization: Bearer " + token + "\r\nContent-Type: application/x-tar\r\nContent-Length: "
+                        + tar.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                socket.getOutputStream().write(tar, 0, 512);
+                socket.getOutputStream().flush();
+            }
+            HttpResponse<String> fifth = null;
+            for (int attempt = 0; attempt < 50; attempt++) { // until the four are admitted (their heads arrived)
+                fifth = send(request(token, "/api/v1/lint?image=lintcap/app").header("Content-Type",
+                        "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(tar)));
+                if (fifth.statusCode() == 429) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertThat(fifth.statusCode()).as(fifth.body()).isEqualTo(429);
+            assertThat(fifth.headers().firstValue("Retry-After")).hasValue("1");
+            assertThat(json.readTree(fifth.body()).path("detail").asString()).contains("max-per-caller");
+            HttpResponse<String> other = send(request(builder("lintcap"), "/api/v1/lint?image=lintcap/app")
+                    .header("Content-Type", "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(tar)));
+            assertThat(other.statusCode()).as("another caller meanwhile: " + other.body()).isEqualTo(200);
+            // The rest of one body: that lint is answered, and its caller's slot is free again.
+            java.net.Socket first = held.get(0);
+            first.getOutputStream().write(tar, 512, tar.length - 512);
+            first.getOutputStream().flush();
+            first.setSoTimeout(30_000);
+            assertThat(new String(first.getInputStream().readNBytes(12), StandardCharsets.US_ASCII))
+                    .isEqualTo("HTTP/1.1 200");
+        } finally {
+            for (java.net.Socket socket : held) {
+                socket.close();
+            }
+        }
+        HttpResponse<String> again = send(request(token, "/api/v1/lint?image=lintcap/app").header("Content-Type",
+                "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(tar)));
+        assertThat(again.statusCode()).as(again.body()).isEqualTo(200);
+        assertThat(io.buildgateway.support.IntegrationTest.summarisedRefusals(jdbc, json, "too-many-lints",
+                "REJECTED", d -> true, 1)).isPositive();
+    }
+
     @Test
     @Order(3)
     void aFollowStaysOpenPastTheOldThirtySecondCutWithHeartbeatsAndEndsWithTheBuild() throws Exception {
