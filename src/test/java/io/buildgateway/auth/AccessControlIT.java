@@ -320,6 +320,38 @@ class AccessControlIT extends IntegrationTest {
         assertThat(read(get(security, "/api/v1/base-images")).has("items")).isTrue();
     }
 
+    /**
+     * The same team created by several requests at once: one is created (one row, one event), the others are 409
+     * conflict, never a 500 (the team insert race of the 2026-12-06 reviews, fixed then without a test of its own).
+     */
+    @Test
+    void aTeamCreatedByManyRequestsAtOnceIsCreatedOnce() throws Exception {
+        String name = "race-" + Long.toString(System.nanoTime() % 1_000_000_000L, 36);
+        int n = 8;
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(n);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        java.util.List<Integer> statuses;
+        try {
+            java.util.List<java.util.concurrent.Future<Integer>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                answers.add(pool.submit(() -> {
+                    together.await();
+                    return postJson(ADMIN_SECRET, "/api/v1/teams", "{\"name\":\"" + name + "\"}").status();
+                }));
+            }
+            statuses = new java.util.ArrayList<>();
+            for (var a : answers) {
+                statuses.add(a.get(60, java.util.concurrent.TimeUnit.SECONDS));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(statuses).containsOnly(201, 409);
+        assertThat(statuses).filteredOn(st -> st == 201).hasSize(1);
+        assertThat(jdbc.queryForObject("select count(*) from team where name = ?", Long.class, name)).isOne();
+        assertThat(auditCount("team.created", "team/" + name)).isEqualTo(1);
+    }
+
     @Test
     void requestIdsAreEchoedWhenValidAndGeneratedOtherwise() {
         Response echoed = send(request(ADMIN_SECRET, "/api/v1/teams").header("X-Request-Id", "ci-run-42.step-7").GET());
