@@ -51,16 +51,8 @@ class InventoryIT extends IntegrationTest {
      */
     @Test
     void twoBuildsOfOneTagFinishingTogetherMoveItOneAfterTheOther() throws Exception {
-        String token = builder("inv");
         String repository = "inv/race-" + RUN;
-        // Two build rows to name (rejected by the policy: no USER), as the finish transaction's event does.
-        java.util.List<java.util.UUID> ids = new java.util.ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            Response r = submit(token, "image=" + repository + "&tag=x" + i, Tars.dockerfile("FROM " + registryAddress()
-                    + "/base/busybox\n"));
-            assertThat(r.status()).as(r.body()).isEqualTo(422);
-            ids.add(java.util.UUID.fromString(read(r).path("buildId").asString()));
-        }
+        java.util.List<java.util.UUID> ids = twoBuildRows(repository);
         String first = "sha256:" + "1".repeat(64);
         String second = "sha256:" + "2".repeat(64);
         java.util.concurrent.CountDownLatch moved = new java.util.concurrent.CountDownLatch(1);
@@ -90,15 +82,8 @@ class InventoryIT extends IntegrationTest {
      */
     @Test
     void aBuildRecordedAfterALaterBuildOfItsTagIsHistoryNotCurrent() {
-        String token = builder("inv");
         String repository = "inv/late-" + RUN;
-        java.util.List<java.util.UUID> ids = new java.util.ArrayList<>();
-        for (int i = 0; i < 2; i++) {
-            Response r = submit(token, "image=" + repository + "&tag=y" + i, Tars.dockerfile("FROM " + registryAddress()
-                    + "/base/busybox\n"));
-            assertThat(r.status()).as(r.body()).isEqualTo(422);
-            ids.add(java.util.UUID.fromString(read(r).path("buildId").asString()));
-        }
+        java.util.List<java.util.UUID> ids = twoBuildRows(repository);
         java.time.Instant pushedFirst = java.time.Instant.now().minusSeconds(5).truncatedTo(
                 java.time.temporal.ChronoUnit.MICROS);
         String older = "sha256:" + "3".repeat(64);
@@ -121,6 +106,19 @@ class InventoryIT extends IntegrationTest {
             String digest, java.time.Instant finishedAt) {
         return new io.buildgateway.builds.BuildSucceeded(id, "inv", repository, "latest", digest, null, null, null,
                 "race", finishedAt, null);
+    }
+
+    /** Two build rows of the repository to name (rejected by the policy: no USER), as a finish's event does. */
+    private java.util.List<java.util.UUID> twoBuildRows(String repository) {
+        String token = builder("inv");
+        java.util.List<java.util.UUID> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Response r = submit(token, "image=" + repository + "&tag=x" + i, Tars.dockerfile("FROM " + registryAddress()
+                    + "/base/busybox\n"));
+            assertThat(r.status()).as(r.body()).isEqualTo(422);
+            ids.add(java.util.UUID.fromString(read(r).path("buildId").asString()));
+        }
+        return ids;
     }
 
     private static io.buildgateway.builds.BuildSucceeded succeeded(java.util.UUID id, String repository,
