@@ -26,8 +26,8 @@ fi
 # The bootstrap admin token: GATEWAY_BOOTSTRAP_TOKEN if set; otherwise one generated once, kept (0600) in
 # .state/run/admin-token and shown on this terminal once. It is never written to the gateway's log.
 SHOW_TOKEN=false
-# Everything the gateway writes from here on (every team's contexts and logs, the signing key, the database) is
-# its own only, whether or not the token below is generated.
+# Everything written from here on (every team's contexts and build logs, the signing key, the gateway's own
+# files) is root's only, whether or not the token below is generated.
 umask 077
 if [ -z "${GATEWAY_BOOTSTRAP_TOKEN:-}" ]; then
   if [ ! -s "$STATE/admin-token" ]; then

@@ -37,7 +37,7 @@ import tools.jackson.databind.json.JsonMapper;
  * both with {@code Retry-After}. A client that goes away is noticed at the next write or heartbeat.
  */
 @Component
-class LogFollows {
+public class LogFollows {
 
     static final MediaType TEXT = new MediaType("text", "plain", StandardCharsets.UTF_8);
     static final MediaType NDJSON = MediaType.parseMediaType("application/x-ndjson");
@@ -74,7 +74,7 @@ class LogFollows {
     }
 
     /** Who a follow counts against: the token, or the identity-provider / certificate principal. */
-    static String caller(GatewayPrincipal principal) {
+    public static String caller(GatewayPrincipal principal) {
         return principal.tokenId() != null ? "token/" + principal.tokenId() : "principal/" + principal.name();
     }
 
@@ -103,7 +103,11 @@ class LogFollows {
         return emitter;
     }
 
-    synchronized void admit(String caller) {
+    /**
+     * Counts one follow of the caller, or refuses it (429 per caller, 503 for all); the Docker API's build streams
+     * (a build's log followed on a request thread) count too. A counted follow must be {@link #release released}.
+     */
+    public synchronized void admit(String caller) {
         int mine = perCaller.getOrDefault(caller, 0);
         if (mine >= settings.maxPerCaller()) {
             throw new Problem(429, "too-many-follows", "Too many requests", "you already follow " + mine
@@ -124,7 +128,7 @@ class LogFollows {
         total++;
     }
 
-    synchronized void release(String caller) {
+    public synchronized void release(String caller) {
         perCaller.computeIfPresent(caller, (k, v) -> v <= 1 ? null : v - 1);
         total--;
     }

@@ -2,6 +2,7 @@ package io.buildgateway.dockerapi;
 
 import io.buildgateway.auth.GatewayPrincipal;
 import io.buildgateway.builds.BuildSubmissions;
+import io.buildgateway.builds.LogFollows;
 import io.buildgateway.builds.BuildView;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
@@ -47,12 +48,14 @@ class DockerApiFilter extends OncePerRequestFilter {
     private final DockerApiProperties properties;
     private final DockerErrors errors;
     private final BuildSubmissions submissions;
+    private final LogFollows follows;
     private final JsonMapper json;
     private final String registry;
 
     DockerApiFilter(DockerApiServer server, DockerApiProperties properties, DockerErrors errors,
             BuildSubmissions submissions, JsonMapper json,
-            @Value("${gateway.hostpool.registry.address:}") String registry) {
+            @Value("${gateway.hostpool.registry.address:}") String registry, LogFollows follows) {
+        this.follows = follows;
         this.server = server;
         this.properties = properties;
         this.errors = errors;
@@ -207,6 +210,20 @@ class DockerApiFilter extends OncePerRequestFilter {
             throw Problem.badRequest("docker-build-option-refused", "the Build Gateway refused this build: "
                     + refused.getMessage());
         }
+        // The build's stream holds this request's thread until the build ends (on the API's port one of the API's
+        // threads): it counts as one of the caller's log follows (gateway.builds.follow.max-per-caller, and
+        // max-total for all), admitted before anything is submitted.
+        String caller = LogFollows.caller(principal);
+        follows.admit(caller);
+        try {
+            build(request, response, principal, parsed);
+        } finally {
+            follows.release(caller);
+        }
+    }
+
+    private void build(HttpServletRequest request, HttpServletResponse response, GatewayPrincipal principal,
+            DockerBuildParameters.Parsed parsed) throws IOException {
         BuildView build;
         try (InputStream body = request.getInputStream()) {
             build = submissions.submit(parsed.parameters(), body, request.getContentLengthLong(), principal,

@@ -56,7 +56,11 @@ public final class BuildStages {
         }
     }
 
-    /** The one platform the build hosts build (the Docker API's {@code --platform} must name it too). */
+    /**
+     * The platform the build hosts build: linux/amd64, the only one these gateways run (the Docker API's
+     * {@code gateway.docker-api.platform} defaults to it; a gateway whose hosts build another platform must change
+     * this constant too, or {@code FROM ...${TARGETARCH}} is judged for amd64).
+     */
     public static final String HOST_PLATFORM = "linux/amd64";
 
     /**
@@ -79,9 +83,18 @@ public final class BuildStages {
         return Map.copyOf(args);
     }
 
-    /** Returns null when the target stage does not exist or there is no FROM. */
+    /** {@link #plan(Dockerfile, Map, String, boolean)} for a builder without predefined platform arguments. */
     public static Plan plan(Dockerfile dockerfile, Map<String, String> buildArgs, String target) {
-        Map<String, String> globals = new LinkedHashMap<>(PLATFORM_ARGS);
+        return plan(dockerfile, buildArgs, target, false);
+    }
+
+    /**
+     * Returns null when the target stage does not exist or there is no FROM. {@code buildKit}: the build host builds
+     * with BuildKit, which defines {@link #PLATFORM_ARGS} in the global scope (the classic builder does not: there
+     * they are unset, as any undeclared name).
+     */
+    public static Plan plan(Dockerfile dockerfile, Map<String, String> buildArgs, String target, boolean buildKit) {
+        Map<String, String> globals = new LinkedHashMap<>(buildKit ? PLATFORM_ARGS : Map.of());
         List<Stage> stages = new ArrayList<>();
         Map<String, Integer> byName = new HashMap<>();
         List<Instruction> current = null;

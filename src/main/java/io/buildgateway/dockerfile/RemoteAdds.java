@@ -288,5 +288,5 @@ public final class RemoteAdds {
 
     /** {@code user@host:path}, as git and BuildKit's sshutil read an implicit SSH transport. */
     private static final java.util.regex.Pattern SCP_LIKE = java.util.regex.Pattern.compile(
-            "[A-Za-z][A-Za-z0-9_.-]*@[A-Za-z0-9_.-]+:");
+            "[A-Za-z0-9_-]+@[A-Za-z0-9_.-]+:");
 }

@@ -134,10 +134,21 @@ public final class Substitution {
             int patternStart = op + (longest || all ? 2 : 1);
             String v = value == null ? "" : value;
             if (kind == '/') {
-                int slash = s.indexOf('/', patternStart);
-                String pattern = s.substring(patternStart, slash < 0 || slash > to ? to : slash);
+                // The pattern ends at the first '/' the escape character does not escape; an escaped '/' is a '/'
+                // of the pattern (BuildKit's reading, checked on its dockerd 26: ${IMG//\//} removes every '/').
+                int slash = -1;
+                for (int k = patternStart; k < to; k++) {
+                    char ch = s.charAt(k);
+                    if (ch == escape && k + 1 < to) {
+                        k++;
+                    } else if (ch == '/') {
+                        slash = k;
+                        break;
+                    }
+                }
+                String pattern = s.substring(patternStart, slash < 0 ? to : slash).replace(escape + "/", "/");
                 StringBuilder replacement = new StringBuilder();
-                if (slash >= 0 && slash < to) {
+                if (slash >= 0) {
                     expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);
                 }
                 out.append(all ? replaceAll(v, pattern, replacement.toString())

@@ -57,6 +57,8 @@ class BaseImages {
 
     /** How long a replica's claim on a moved base's automatic rebuild lasts before another may take it. */
     static final Duration CLAIM = Duration.ofMinutes(10);
+    /** The first key of the per-tag claim lock (two 32-bit keys: apart from the gateway's single 64-bit ones). */
+    private static final int CLAIM_LOCK_CLASS = 0x62776263;
     /** Serialises the watch across replicas ("bgw_base"): one replica records a move, the others then see it. */
     static final long WATCH_LOCK = 0x6267775f62617365L;
 
@@ -125,29 +127,27 @@ class BaseImages {
         // Rebuilds are requested after the watch's transaction committed: a rebuild submits builds in transactions
         // of their own, which must see the recorded move (and whose rows the rebuild's links must see). Every move
         // still waiting for its rebuilds is taken (this watch's and any an earlier one could not request), once
-        // across replicas: a base is claimed for CLAIM by the statement that sets its claim, and unflagged only when
-        // every team's rebuild is requested; a claim whose replica died lapses and is taken again.
+        // across replicas: a base tag is claimed for CLAIM, all its pending moves at once, by one replica at a time
+        // (a lock per tag, and no claim of it unexpired); only the moves this claim took are unflagged when every
+        // team's rebuild is requested, or released on a failure; a claim whose replica died lapses.
         Map<String, List<Object>> requested = new LinkedHashMap<>();
         for (String ref : db.sql("select distinct ref from base_image_change where rebuild_pending")
                 .query(String.class).list()) {
-            Timestamp movedAt = db.sql("update base_image_change set rebuild_claimed_until = now() + ?::interval"
-                    + " where ref = ? and rebuild_pending and (rebuild_claimed_until is null or rebuild_claimed_until"
-                    + " < now()) returning changed_at").params(CLAIM.toSeconds() + " seconds", ref)
-                    .query(Timestamp.class).list().stream().max(Timestamp::compareTo).orElse(null);
-            if (movedAt == null) {
+            Claim claim = tx.execute(st -> claim(ref));
+            if (claim == null) {
                 continue; // another replica's watch holds it
             }
             try {
-                requested.put(ref, autoRebuild(ref, movedAt.toInstant(), info)); // moved twice: one, from the latest
+                requested.put(ref, autoRebuild(ref, claim.movedAt().toInstant(), info)); // moved twice: one
                 db.sql("update base_image_change set rebuild_pending = false, rebuild_claimed_until = null"
-                        + " where ref = ? and rebuild_pending").param(ref).update();
+                        + " where ref = ? and rebuild_claimed_until = ?").params(ref, claim.until()).update();
             } catch (RuntimeException e) {
                 log.warn("the automatic rebuild of the images on {} could not be requested; asked again at the next"
                         + " watch: {}", ref, e.toString());
                 requested.put(ref, List.of());
                 try {
                     db.sql("update base_image_change set rebuild_claimed_until = null where ref = ? and"
-                            + " rebuild_pending").param(ref).update();
+                            + " rebuild_claimed_until = ?").params(ref, claim.until()).update();
                 } catch (RuntimeException stillAway) {
                     // the claim lapses by itself
                 }
@@ -158,6 +158,29 @@ class BaseImages {
             changed.add(new Change(c.ref(), c.from(), c.to(), requested.getOrDefault(c.ref(), List.of())));
         }
         return new Refresh(found.checked(), changed, found.errors());
+    }
+
+    /** A replica's claim on a base tag's pending moves: its expiry (which names it) and the latest move. */
+    private record Claim(Timestamp until, Timestamp movedAt) {
+    }
+
+    /** Claims every pending move of the tag, unless another replica's claim of it has not lapsed (in a transaction). */
+    private Claim claim(String ref) {
+        db.sql("select pg_advisory_xact_lock(?, hashtext(?)) is not null").params(CLAIM_LOCK_CLASS, ref)
+                .query(Boolean.class).single();
+        if (db.sql("select exists (select 1 from base_image_change where ref = ? and rebuild_pending and"
+                + " rebuild_claimed_until >= now())").param(ref).query(Boolean.class).single()) {
+            return null;
+        }
+        List<Map<String, Object>> rows = db.sql("update base_image_change set rebuild_claimed_until = now() +"
+                + " ?::interval where ref = ? and rebuild_pending returning changed_at, rebuild_claimed_until")
+                .params(CLAIM.toSeconds() + " seconds", ref).query().listOfRows();
+        if (rows.isEmpty()) {
+            return null;
+        }
+        Timestamp movedAt = rows.stream().map(r -> (Timestamp) r.get("changed_at")).max(Timestamp::compareTo)
+                .orElseThrow();
+        return new Claim((Timestamp) rows.get(0).get("rebuild_claimed_until"), movedAt);
     }
 
     /** What the registry answered for a tag when it was asked: a digest, or why there is none. */
@@ -299,6 +322,9 @@ class BaseImages {
             }).put("dependentImages", db.sql("select count(*) from image where base_ref = ?").param(ref)
                     .query(Integer.class).single());
         }
-        return new ArrayList<>(out.values());
+        // By reference, whether checked yet or not: the order a page's cursor relies on.
+        List<Map<String, Object>> sorted = new ArrayList<>(out.values());
+        sorted.sort(java.util.Comparator.comparing(b -> String.valueOf(b.get("ref"))));
+        return sorted;
     }
 }

@@ -74,6 +74,9 @@ public class Inventory {
             // through a database outage commit in any order): the registry's tag is that build's, and this one is
             // history, not the current image (a review's finding, 2026-12-07: it became current, and the tag's
             // rows could end before they began).
+            // The row before it ends where it begins (records A, C, then B: A's row ran to C's start).
+            db.sql("update image_tag set until = ? where repository = ? and tag = ? and since < ? and until > ?")
+                    .params(at, b.repository(), b.tag(), at, at).update();
             db.sql("insert into image_tag (repository, tag, digest, since, until) values (?, ?, ?, ?, ?)")
                     .params(b.repository(), b.tag(), b.imageDigest(), at, since).update();
             Map<String, Object> details = new LinkedHashMap<>();

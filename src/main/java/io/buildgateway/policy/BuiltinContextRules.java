@@ -72,7 +72,8 @@ final class BuiltinContextRules {
 
     private static void missingSources(Subject s, Instruction i, BuiltinRules.Emitter emit) {
         for (String source : BuiltinInstructionRules.sources(s, i)) {
-            if (source.contains("$") || BuiltinInstructionRules.isUrl(source)) {
+            // Only ADD fetches remote sources; COPY reads every source from the context, whatever it looks like.
+            if (source.contains("$") || i.keyword().equals("ADD") && BuiltinInstructionRules.isUrl(source)) {
                 continue;
             }
             String normalized = normalize(source);

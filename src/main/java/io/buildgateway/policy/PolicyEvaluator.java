@@ -149,7 +149,8 @@ public class PolicyEvaluator {
         long parseStart = io.buildgateway.shared.RequestTimings.start();
         PolicyDocument doc = policy.get();
         Dockerfile parsed = DockerfileParser.parse(request.dockerfile());
-        BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target());
+        BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target(),
+                request.heredocsSupported());
         Subject subject = new Subject(parsed, plan, request.buildArgs(), request.target(), request.team(),
                 request.image(), doc, request.contextFiles(), request.baseTriggers());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());

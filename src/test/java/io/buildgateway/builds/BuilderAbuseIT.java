@@ -410,8 +410,42 @@ class BuilderAbuseIT {
      * caller lints again once one of its own has been answered (before, the 2026-12-06 reviews' open item, there was
      * no such bound: a caller's slow uploads could hold every request thread).
      */
+    /**
+     * A docker build's stream on the API's port holds one of the API's threads until the build ends: it counts as
+     * one of the caller's log follows, so a caller with four open follows is refused the same way (429), before
+     * anything is submitted (a review's finding, 2026-12-07). Runs after the 30-second test, away from the other
+     * tests' refusals (the refusal limit counts them all).
+     */
     @Test
-    @Order(2)
+    @Order(9)
+    void aDockerBuildStreamCountsAsAFollow() throws Exception {
+        String a = builder("follow-d");
+        String build = json.readTree(submit(a, "follow-d/app").body()).path("id").asString();
+        List<HttpResponse<InputStream>> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<InputStream> r = http.send(request(a, "/api/v1/builds/" + build + "/logs?follow=true")
+                        .GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+                assertThat(r.statusCode()).isEqualTo(200);
+                open.add(r);
+            }
+            long before = jdbc.queryForObject("select count(*) from build where team = 'follow-d'", Long.class);
+            HttpResponse<String> docker = send(request(a, "/v1.47/build?t=follow-d/docker:1").header("Content-Type",
+                    "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(Tars.dockerfile(
+                    "FROM scratch\nUSER 65534\n"))));
+            assertThat(docker.statusCode()).as(docker.body()).isEqualTo(429);
+            assertThat(docker.body()).contains("too-many-follows");
+            assertThat(jdbc.queryForObject("select count(*) from build where team = 'follow-d'", Long.class))
+                    .isEqualTo(before);
+        } finally {
+            for (HttpResponse<InputStream> r : open) {
+                r.body().close();
+            }
+        }
+    }
+
+    @Test
+    @Order(9)
     void oneCallersSlowLintUploadsHoldAtMostFourRequests() throws Exception {
         String token = builder("lintcap");
         byte[] tar = Tars.dockerfile("FROM scratch\nUSER 65534\n");
@@ -500,6 +534,7 @@ class BuilderAbuseIT {
     @Test
     @Order(10)
     void junkTokensFromOneSourceAreLimitedAndAuditedAsOneRowPerWindow() throws Exception {
+        Thread.sleep(2_500); // the earlier tests' refusal summaries are written (once a second) before the count starts
         Instant start = Instant.now().minusSeconds(1);
         long refusedBefore = refusedRowsFromLoopback();
         int unauthorized = 0;

@@ -91,4 +91,41 @@ class ContextRetentionIT extends IntegrationTest {
         assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'context.pruned'",
                 Long.class)).isPositive();
     }
+
+    /**
+     * A listing that fails midway (here a dangling link among old contexts: reading its time throws) still audits
+     * every context it had deleted before (the audit is written in {@code finally} since 2026-12-06; before, an
+     * exception skipped it, and a deleted file cannot be found again by the next run).
+     */
+    @Test
+    void contextsDeletedBeforeTheListingFailedAreAudited() throws Exception {
+        Path store = DATA.resolve("contexts");
+        java.util.List<Path> old = new java.util.ArrayList<>();
+        for (int i = 0; i < 24; i++) {
+            Path f = store.resolve(String.format("%064x", new java.math.BigInteger(1, java.security.MessageDigest
+                    .getInstance("SHA-256").digest(("orphan-" + RUN + "-" + i).getBytes()))) + ".ctx");
+            Files.write(f, new byte[] {1, 2, 3});
+            Files.setLastModifiedTime(f, FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
+            old.add(f);
+        }
+        Path dangling = store.resolve(String.format("%064x", new java.math.BigInteger(1, java.security.MessageDigest
+                .getInstance("SHA-256").digest(("dangling-" + RUN).getBytes()))) + ".ctx");
+        Files.createSymbolicLink(dangling, store.resolve("no-such-file-" + RUN));
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        try {
+            retention.prune();
+        } catch (RuntimeException listingFailed) {
+            // what prune itself reports is not the point: what it deleted must be audited
+        } finally {
+            Files.deleteIfExists(dangling);
+        }
+        long gone = old.stream().filter(f -> !Files.exists(f)).count();
+        long audited = jdbc.queryForList("select cast(details as varchar) from audit_event where action ="
+                + " 'context.pruned' and seq > ?", String.class, seq).stream()
+                .mapToLong(d -> json.readTree(d).path("files").asLong()).sum();
+        assertThat(audited).as("deleted %d of %d", gone, old.size()).isEqualTo(gone);
+        for (Path f : old) {
+            Files.deleteIfExists(f);
+        }
+    }
 }

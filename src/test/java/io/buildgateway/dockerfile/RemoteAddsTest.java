@@ -118,7 +118,7 @@ class RemoteAddsTest {
     @Test
     void takesSchemelessGitSourcesForRemoteOnes() {
         for (String remote : java.util.List.of("example.com/t/repo.git", "example.com/t/repo.git#main",
-                "github.com/org/repo", "deploy@git.corp:t/repo.git", "git@github.com:org/repo.git",
+                "github.com/org/repo", "deploy@git.corp:t/repo.git", "git@github.com:org/repo.git", "1@git.corp:repo",
                 "HTTPS://example.com/x", "ssh://git.corp/r")) {
             assertThat(RemoteAdds.isRemote(remote)).as(remote).isTrue();
         }

@@ -564,9 +564,21 @@ class HelmChartTest {
                 Files.deleteIfExists(values);
             }
         }
-        // Keys that only contain such a word are settings, not secrets.
+        // Keys that only contain such a word are settings, not secrets; ${ENV} placeholders (filled from
+        // gateway.secretEnv, as docs/notifications.md shows for webhook and SMTP secrets) are not secrets either.
         assertThat(render("gateway.config.gateway.hostpool.registry.tokens.key-path=/etc/k.pem",
                 "gateway.config.gateway.auth.max-token-lifetime.default=30d")).contains("key-path: /etc/k.pem");
+        Path placeholders = Files.createTempFile("values-", ".yaml");
+        try {
+            Files.writeString(placeholders, "gateway: {config: {gateway: {notifications: {webhooks: [{url:"
+                    + " 'https://hooks.example/x', secret: '${PAYMENTS_WEBHOOK_SECRET}'}], smtp: {password:"
+                    + " '${GATEWAY_SMTP_PASSWORD}'}}}}}\n");
+            assertThat(new Helm(CHART).template().withName("bg").withNamespace(NS).withKubeVersion("1.31.0")
+                    .withValuesFile(VALUES).withValuesFile(placeholders).call())
+                    .contains("secret: ${PAYMENTS_WEBHOOK_SECRET}");
+        } finally {
+            Files.deleteIfExists(placeholders);
+        }
         List<HasMetadata> objects = parse(render());
         var pod = one(objects, Deployment.class, "bg-build-gateway").getSpec().getTemplate().getSpec();
         var tmp = pod.getVolumes().stream().filter(v -> v.getName().equals("tmp")).findFirst().orElseThrow();

@@ -88,6 +88,10 @@ class InventoryIT extends IntegrationTest {
                 java.time.temporal.ChronoUnit.MICROS);
         String older = "sha256:" + "3".repeat(64);
         String newer = "sha256:" + "4".repeat(64);
+        String oldest = "sha256:" + "5".repeat(64);
+        // Recorded A (oldest), then C (newer), then B (older, pushed between them).
+        tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(0), repository, oldest, pushedFirst
+                .minusSeconds(2))));
         tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(1), repository, newer, pushedFirst
                 .plusSeconds(2))));
         tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(0), repository, older, pushedFirst)));
@@ -95,9 +99,13 @@ class InventoryIT extends IntegrationTest {
         assertThat(jdbc.queryForObject("select digest from image_tag where repository = ? and tag = 'latest' and"
                 + " until is null", String.class, repository)).isEqualTo(newer);
         assertThat(jdbc.queryForList("select digest from image_tag where repository = ? and tag = 'latest'"
-                + " order by since", String.class, repository)).containsExactly(older, newer);
+                + " order by since", String.class, repository)).containsExactly(oldest, older, newer);
         assertThat(jdbc.queryForObject("select count(*) from image_tag where repository = ? and until < since",
                 Long.class, repository)).isZero();
+        // No two rows of the tag overlap: each ends where the next begins.
+        assertThat(jdbc.queryForObject("select count(*) from image_tag a join image_tag b on a.repository ="
+                + " b.repository and a.tag = b.tag and a.since < b.since and coalesce(a.until, 'infinity') > b.since"
+                + " where a.repository = ?", Long.class, repository)).isZero();
         assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'image.tag-superseded'"
                 + " and target = ?", Long.class, "image/" + repository + ":latest")).isOne();
     }
