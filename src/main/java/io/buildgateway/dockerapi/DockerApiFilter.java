@@ -210,9 +210,13 @@ class DockerApiFilter extends OncePerRequestFilter {
             throw Problem.badRequest("docker-build-option-refused", "the Build Gateway refused this build: "
                     + refused.getMessage());
         }
-        // The build's stream holds this request's thread until the build ends (on the API's port one of the API's
-        // threads): it counts as one of the caller's log follows (gateway.builds.follow.max-per-caller, and
-        // max-total for all), admitted before anything is submitted.
+        if (server.onOwnPort(request)) {
+            build(request, response, principal, parsed); // the port's own threads; the team's queue quota bounds it
+            return;
+        }
+        // On the API's port the build's stream holds one of the API's threads until the build ends: it counts as one
+        // of the caller's log follows (gateway.builds.follow.max-per-caller, and max-total for all), admitted before
+        // anything is submitted.
         String caller = LogFollows.caller(principal);
         follows.admit(caller);
         try {

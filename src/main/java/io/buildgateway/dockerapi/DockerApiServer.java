@@ -21,8 +21,8 @@ import org.springframework.stereotype.Component;
  * The Docker Engine API's port: a second Tomcat connector of the gateway's own server, with a thread pool of its
  * own (a build's stream holds a thread until the build ends), TLS from a Spring SSL bundle when configured. Requests
  * that arrive on it are told apart by their local port ({@link #onOwnPort}). The API's port answers the subset too
- * ({@link #serves}); there a build's stream holds one of the API's threads, which is why every build stream counts
- * as one of its caller's log follows (bounded per caller and in all: {@code gateway.builds.follow.*}).
+ * ({@link #serves}); there a build's stream holds one of the API's threads, which is why there every build stream
+ * counts as one of its caller's log follows (bounded per caller and in all: {@code gateway.builds.follow.*}).
  */
 @Component
 class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServerFactory> {

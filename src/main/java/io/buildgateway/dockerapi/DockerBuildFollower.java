@@ -10,8 +10,8 @@ import java.util.UUID;
 
 /**
  * Follows one build's log into a {@link DockerBuildStream} until the build is final, on the request's own thread
- * (the Docker API port has a thread pool of its own; on the API's port it is one of the API's, and each stream
- * counts as one of its caller's log follows, DockerApiFilter). The daemon's lines (steps, their output) are written as they
+ * (the Docker API port has a thread pool of its own; on the API's port it is one of the API's, and there each
+ * stream counts as one of its caller's log follows, DockerApiFilter). The daemon's lines (steps, their output) are written as they
  * are, so the CLI shows a normal build; the gateway's own lines carry {@link #GATEWAY}, and a step line that starts
  * with it is shown after {@code "| "}, so that build output cannot pass for the gateway's (issue #11).
  */

@@ -90,7 +90,9 @@ public final class RemoteAdds {
 
     /** The lines of the ONBUILD instructions of every stage that a later stage builds FROM and that is not the target. */
     private static Set<Integer> firingOnbuildLines(Dockerfile parsed, Map<String, String> buildArgs, String target) {
-        BuildStages.Plan plan = BuildStages.plan(parsed, buildArgs == null ? Map.of() : buildArgs, target);
+        // The gateway fetches ADD URLs only for BuildKit hosts (the egress path is theirs): BuildKit's platform
+        // arguments are defined.
+        BuildStages.Plan plan = BuildStages.plan(parsed, buildArgs == null ? Map.of() : buildArgs, target, true);
         if (plan == null) {
             return Set.of();
         }

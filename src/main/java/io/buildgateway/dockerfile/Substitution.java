@@ -146,7 +146,10 @@ public final class Substitution {
                         break;
                     }
                 }
-                String pattern = s.substring(patternStart, slash < 0 ? to : slash).replace(escape + "/", "/");
+                // BuildKit keeps the escapes of the pattern as written and its pattern reader knows only '\\': with
+                // another escape character (# escape=`) the pair stays two characters of the pattern.
+                String raw = s.substring(patternStart, slash < 0 ? to : slash);
+                String pattern = escape == '\\' ? raw.replace("\\/", "/") : raw;
                 StringBuilder replacement = new StringBuilder();
                 if (slash >= 0) {
                     expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);

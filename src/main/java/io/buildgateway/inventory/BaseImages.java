@@ -56,7 +56,7 @@ class BaseImages {
             .followRedirects(HttpClient.Redirect.NEVER).build();
 
     /** How long a replica's claim on a moved base's automatic rebuild lasts before another may take it. */
-    static final Duration CLAIM = Duration.ofMinutes(10);
+    static final Duration CLAIM = Duration.ofHours(1); // longer than any rebuild request; a dead replica's lapses
     /** The first key of the per-tag claim lock (two 32-bit keys: apart from the gateway's single 64-bit ones). */
     private static final int CLAIM_LOCK_CLASS = 0x62776263;
     /** Serialises the watch across replicas ("bgw_base"): one replica records a move, the others then see it. */

@@ -77,8 +77,11 @@ public class Inventory {
             // The row before it ends where it begins (records A, C, then B: A's row ran to C's start).
             db.sql("update image_tag set until = ? where repository = ? and tag = ? and since < ? and until > ?")
                     .params(at, b.repository(), b.tag(), at, at).update();
+            // It ends where the next row of the tag begins (the current one, or a later record's history row).
+            Timestamp next = db.sql("select min(since) from image_tag where repository = ? and tag = ? and since > ?")
+                    .params(b.repository(), b.tag(), at).query(Timestamp.class).single();
             db.sql("insert into image_tag (repository, tag, digest, since, until) values (?, ?, ?, ?, ?)")
-                    .params(b.repository(), b.tag(), b.imageDigest(), at, since).update();
+                    .params(b.repository(), b.tag(), b.imageDigest(), at, next).update();
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("tag", b.tag());
             details.put("digest", b.imageDigest());

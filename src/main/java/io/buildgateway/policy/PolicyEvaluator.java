@@ -137,6 +137,28 @@ public class PolicyEvaluator {
         return evaluate(request, true);
     }
 
+    /** Whether the stages' bases differ when BuildKit's platform arguments are defined. */
+    private static boolean platformDependent(Dockerfile parsed, BuildStages.Plan plan, Request request) {
+        String text = request.dockerfile();
+        boolean mentions = false;
+        for (String name : BuildStages.PLATFORM_ARGS.keySet()) {
+            mentions |= text.contains(name);
+        }
+        if (!mentions) {
+            return false;
+        }
+        BuildStages.Plan withPlatform = BuildStages.plan(parsed, request.buildArgs(), request.target(), true);
+        if (withPlatform == null || withPlatform.stages().size() != plan.stages().size()) {
+            return true;
+        }
+        for (int i = 0; i < plan.stages().size(); i++) {
+            if (!plan.stages().get(i).base().equals(withPlatform.stages().get(i).base())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /**
      * A lint: the findings and verdict {@link #evaluate(Request)} gives, without a canonical Dockerfile (nothing is
      * built from a lint, so its canonical writing is not re-parsed to prove it reads the same; a build's is).
@@ -219,6 +241,15 @@ public class PolicyEvaluator {
             }
             findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, p.message(), p.line(),
                     instructionAt(parsed, p.line()), null));
+        }
+        if (!request.heredocsSupported() && plan != null && platformDependent(parsed, plan, request)) {
+            // Judged without BuildKit's platform arguments (a pool not all BuildKit: the classic builder has none),
+            // while a BuildKit host would build with them: the bases would depend on the host the build gets.
+            findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "a FROM line depends on BuildKit's"
+                    + " platform arguments (" + String.join(", ", BuildStages.PLATFORM_ARGS.keySet().stream().sorted()
+                    .toList()) + "), which only some of the build hosts define: write the base out", null, null,
+                    null));
+            canonicalRefused = true;
         }
         for (String name : request.buildArgs() == null ? Set.<String>of() : request.buildArgs().keySet()) {
             if (name.startsWith("BUILDKIT_")) {

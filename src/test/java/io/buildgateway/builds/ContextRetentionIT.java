@@ -93,9 +93,10 @@ class ContextRetentionIT extends IntegrationTest {
     }
 
     /**
-     * A listing that fails midway (here a dangling link among old contexts: reading its time throws) still audits
-     * every context it had deleted before (the audit is written in {@code finally} since 2026-12-06; before, an
-     * exception skipped it, and a deleted file cannot be found again by the next run).
+     * A listing that fails midway (here a dangling link among old contexts: reading its time throws an IOException)
+     * still audits every context it had deleted before: a deleted file cannot be found again by the next run. (The
+     * audit is in {@code finally} since 2026-12-06, for the DirectoryIteratorException and database failures this
+     * test does not provoke; the IOException path was audited before too.)
      */
     @Test
     void contextsDeletedBeforeTheListingFailedAreAudited() throws Exception {

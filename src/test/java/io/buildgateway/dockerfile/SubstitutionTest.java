@@ -75,5 +75,7 @@ class SubstitutionTest {
         vars.put("REF", "reg.local/base/debian:12.5");
         assertThat(expand("${REF//\\//}")).isEqualTo("reg.localbasedebian:12.5");
         assertThat(expand("${REF/\\//.attacker.example/}")).isEqualTo("reg.local.attacker.example/base/debian:12.5");
+        // With # escape=` the pair `/ stays two characters of BuildKit's pattern (its pattern reader knows only \\).
+        assertThat(Substitution.expand("${REF//`//}", vars::get, '`')).isEqualTo("reg.local/base/debian:12.5");
     }
 }

@@ -553,6 +553,10 @@ class HelmChartTest {
                 {"networkPolicy: {database: {cidrs: [], ports: [5432]}}\n", "networkPolicy.database.cidrs is required"},
                 {"gateway: {config: {gateway: {auth: {scrape-token: s3cret}}}}\n", "gateway.config must hold no secrets"},
                 {"gateway: {config: {gateway: {hostpool: {registry: {password: s3cret}}}}}\n",
+                        "gateway.config must hold no secrets"},
+                {"gateway: {config: {gateway: {notifications: {smtp: {password: '${SMTP_PASSWORD:hunter2}'}}}}}\n",
+                        "gateway.config must hold no secrets"},
+                {"gateway: {config: {gateway: {auth: {Scrape-Token: '${T}x'}}}}\n",
                         "gateway.config must hold no secrets"}}) {
             Path values = Files.createTempFile("values-", ".yaml");
             try {

@@ -89,17 +89,20 @@ class InventoryIT extends IntegrationTest {
         String older = "sha256:" + "3".repeat(64);
         String newer = "sha256:" + "4".repeat(64);
         String oldest = "sha256:" + "5".repeat(64);
-        // Recorded A (oldest), then C (newer), then B (older, pushed between them).
+        String newest = "sha256:" + "6".repeat(64);
+        // Recorded A (oldest), C (newer), D (newest), then B (older, pushed between A and C).
         tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(0), repository, oldest, pushedFirst
                 .minusSeconds(2))));
         tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(1), repository, newer, pushedFirst
                 .plusSeconds(2))));
+        tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(1), repository, newest, pushedFirst
+                .plusSeconds(4))));
         tx.executeWithoutResult(s -> inventory.pushed(succeeded(ids.get(0), repository, older, pushedFirst)));
 
         assertThat(jdbc.queryForObject("select digest from image_tag where repository = ? and tag = 'latest' and"
-                + " until is null", String.class, repository)).isEqualTo(newer);
+                + " until is null", String.class, repository)).isEqualTo(newest);
         assertThat(jdbc.queryForList("select digest from image_tag where repository = ? and tag = 'latest'"
-                + " order by since", String.class, repository)).containsExactly(oldest, older, newer);
+                + " order by since", String.class, repository)).containsExactly(oldest, older, newer, newest);
         assertThat(jdbc.queryForObject("select count(*) from image_tag where repository = ? and until < since",
                 Long.class, repository)).isZero();
         // No two rows of the tag overlap: each ends where the next begins.

@@ -209,4 +209,28 @@ class BuildKitPolicyTest {
         assertThat(errors(whole)).containsExactly("copy-whole-filesystem@4");
         assertThat(heredocOnly.passed()).as(heredocOnly.findings().toString()).isTrue();
     }
+
+    /**
+     * BuildKit defines its platform arguments in FROM's scope (a review's finding, 2026-12-07): judged with them on
+     * BuildKit hosts; refused where the pool is not all BuildKit, since the classic builder has none and the base
+     * would depend on the host; refused as build args (they would override them in FROM); RUN --mount from=0 is
+     * the image "0" to BuildKit, not the first stage.
+     */
+    @Test
+    void platformArgumentsAndNumericMountSourcesAreReadAsBuildKitReadsThem() {
+        String byArch = "FROM ${TARGETARCH:+reg.local/base/x}${TARGETARCH:-ghcr.io/evil/x}\nUSER 1\n";
+        Evaluation onBuildKit = buildkit(byArch, "payments", null, Map.of());
+        assertThat(errors(onBuildKit)).as(onBuildKit.findings().toString()).isEmpty();
+        Evaluation mixed = policy.evaluate(new PolicyEvaluator.Request(byArch, Map.of(), null, "payments",
+                "payments/app", null, null, false, null, null));
+        assertThat(mixed.passed()).isFalse();
+        assertThat(mixed.findings()).anySatisfy(f -> assertThat(f.message()).contains("platform arguments"));
+        Evaluation overridden = buildkit("FROM ${TARGETOS:-reg.local/base/x}\nUSER 1\n", "payments", null,
+                Map.of("TARGETOS", "ghcr.io/evil/x"));
+        assertThat(overridden.passed()).isFalse();
+        assertThat(overridden.findings()).anySatisfy(f -> assertThat(f.message()).contains("build arg TARGETOS"));
+        Evaluation numeric = buildkit(BASE + "RUN --mount=type=bind,from=0,target=/m true\nUSER 1\n", "payments",
+                null, Map.of());
+        assertThat(errors(numeric)).contains("unapproved-image@2");
+    }
 }
