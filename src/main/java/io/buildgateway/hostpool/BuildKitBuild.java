@@ -116,6 +116,27 @@ final class BuildKitBuild {
     }
 
     /**
+     * The {@code repository@digest} names the host's image store gives the image it knows by {@code reference}
+     * ({@code RepoDigests}), or none when it cannot say (no such image, an error): the same image under every name
+     * it was pulled by.
+     */
+    static List<String> repoDigests(DockerHttpClient http, String reference) {
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.GET)
+                .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/" + encode(reference) + "/json").build();
+        try (DockerHttpClient.Response response = http.execute(request)) {
+            if (response.getStatusCode() != 200) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            JSON.readTree(response.getBody()).path("RepoDigests").forEach(d -> out.add(d.asString()));
+            return out;
+        } catch (RuntimeException e) { // the daemon away, an unreadable answer: no name is confirmed
+            return List.of();
+        }
+    }
+
+    /**
      * Whether a request failed because the connection it was sent on had been closed by the other side: the write
      * found no reader ("Broken pipe"), the peer reset it, or it closed it before any answer. That is what a kept
      * connection to a daemon that restarted since its last use does, and docker-java's transport never checks a kept

@@ -65,7 +65,8 @@ final class BuildKitBuilder {
         BuildKitBuild.Result result = post(host, job.context(), output, (transport, context) -> BuildKitBuild.build(
                 transport, context, job.dockerfile(), job.target(), buildArgs, job.labels(), job.noCache(),
                 properties.build(), networkMode, stepOutput, cancelled, deadline, clock));
-        List<PulledImage> used = used(result.trace(), pulls.pulled());
+        List<PulledImage> used = used(result.trace(), pulls.pulled(),
+                name -> BuildKitBuild.repoDigests(clients.http(host), name));
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
@@ -145,21 +146,39 @@ final class BuildKitBuilder {
 
     /**
      * The images the build's FROM steps used, each by the digest of its pull; one the gateway did not pull came
-     * from the host's image store (another build's), which the confinement check judges by its repository.
+     * from the host's image store (another build's), which the confinement check judges by its repository. BuildKit
+     * may name a FROM by another name the store gives the same image (two tags of one digest, one pulled by another
+     * build): a name without a digest is the pulled image when the store's {@code RepoDigests} for it hold that
+     * pull's {@code repository@digest} (seen in make test on 2026-12-07: a copy of base/busybox under another
+     * repository, built while another build had pulled base/busybox, was named base/busybox:latest and refused).
      */
-    private static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled) {
+    static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled,
+            java.util.function.Function<String, List<String>> repoDigests) {
         List<PulledImage> used = new ArrayList<>(pulled);
         for (String reference : trace.used()) {
             int at = reference.indexOf('@');
             String name = at > 0 ? reference.substring(0, at) : reference;
             boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
                     || (at > 0 && p.digest().equals(reference.substring(at + 1))));
+            if (!known && at < 0 && !pulled.isEmpty()) {
+                List<String> sameImage = repoDigests.apply(name);
+                known = pulled.stream().anyMatch(p -> sameImage.contains(repository(p.reference()) + "@"
+                        + p.digest()));
+            }
             if (!known) {
                 used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
                         "FROM " + reference));
             }
         }
         return used;
+    }
+
+    /** The reference without its tag or digest. */
+    static String repository(String reference) {
+        int at = reference.indexOf('@');
+        String name = at > 0 ? reference.substring(0, at) : reference;
+        int colon = name.lastIndexOf(':');
+        return colon > name.lastIndexOf('/') ? name.substring(0, colon) : name;
     }
 
     /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */

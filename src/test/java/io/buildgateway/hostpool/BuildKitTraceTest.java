@@ -128,4 +128,32 @@ class BuildKitTraceTest {
         return io.buildgateway.hostpool.buildkit.proto.Control.VertexLog.newBuilder().setVertex("sha256:a")
                 .setMsg(com.google.protobuf.ByteString.copyFromUtf8(text)).build();
     }
+
+    /**
+     * BuildKit may name a FROM by another name the host's store gives the pulled image (make test, 2026-12-07): the
+     * used name is the pull when the store's RepoDigests for it hold the pull's repository@digest; otherwise it
+     * stays an image from the host's store, which the confinement check judges by its repository.
+     */
+    @Test
+    void aFromNamedByAnotherTagOfThePulledImageIsThePull() throws IOException {
+        BuildKitTrace trace = replay("modern-syntax.ndjson", new StringBuilder());
+        String named = trace.used().get(0); // <registry>/base/busybox:latest, no digest
+        String registry = named.substring(0, named.indexOf("/base/"));
+        String digest = "sha256:" + "a".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage(registry + "/base/copy:w1", digest,
+                "FROM " + registry + "/base/copy:w1"));
+
+        List<PulledImage> same = BuildKitBuilder.used(trace, pulled, name -> name.equals(named)
+                ? List.of(registry + "/base/busybox@" + digest, registry + "/base/copy@" + digest) : List.of());
+        assertThat(same).containsExactlyElementsOf(pulled);
+
+        List<PulledImage> other = BuildKitBuilder.used(trace, pulled, name -> List.of(registry + "/base/busybox@sha256:"
+                + "b".repeat(64)));
+        assertThat(other).hasSize(2).last().satisfies(p -> {
+            assertThat(p.reference()).isEqualTo(named);
+            assertThat(p.digest()).isEqualTo("(from the host's image store)");
+        });
+        assertThat(BuildKitBuilder.repository(registry + "/base/copy:w1")).isEqualTo(registry + "/base/copy");
+        assertThat(BuildKitBuilder.repository(registry + "/base/copy@" + digest)).isEqualTo(registry + "/base/copy");
+    }
 }
