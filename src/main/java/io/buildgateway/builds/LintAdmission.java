@@ -1,8 +1,6 @@
 package io.buildgateway.builds;
 
 import io.buildgateway.shared.Problem;
-import java.util.HashMap;
-import java.util.Map;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
@@ -18,9 +16,7 @@ import org.springframework.stereotype.Component;
 class LintAdmission {
 
     private final int maxPerCaller;
-    private final int maxTotal;
-    private final Map<String, Integer> perCaller = new HashMap<>();
-    private int total;
+    private final CallerSlots slots;
 
     LintAdmission(@Value("${gateway.builds.lint.max-per-caller:4}") int maxPerCaller,
             @Value("${gateway.builds.lint.max-total:32}") int maxTotal) {
@@ -29,29 +25,21 @@ class LintAdmission {
                     + " least 1 and at most gateway.builds.lint.max-total (" + maxTotal + ")");
         }
         this.maxPerCaller = maxPerCaller;
-        this.maxTotal = maxTotal;
+        this.slots = new CallerSlots(maxPerCaller, maxTotal);
     }
 
     /** Admits one lint of the caller, or refuses it; an admitted lint must be {@link #release released}. */
-    synchronized void admit(String caller) {
-        int mine = perCaller.getOrDefault(caller, 0);
-        if (mine >= maxPerCaller) {
-            throw new Problem(429, "too-many-lints", "Too many requests", "you already have " + mine + " lint"
-                    + " requests under way, the most one caller may (gateway.builds.lint.max-per-caller); send the"
-                    + " next when one has been answered")
-                    .with("maxPerCaller", maxPerCaller).with("retryAfterSeconds", 1).summarisedInAudit();
-        }
-        if (total >= maxTotal) {
-            throw new Problem(503, "lint-busy", "Service unavailable", "the gateway is linting " + total
-                    + " requests, the most it takes at once (gateway.builds.lint.max-total); try again shortly")
-                    .with("retryAfterSeconds", 1).auditedAsRefusal();
-        }
-        perCaller.put(caller, mine + 1);
-        total++;
+    void admit(String caller) {
+        slots.take(caller, mine -> new Problem(429, "too-many-lints", "Too many requests", "you already have " + mine
+                + " lint requests under way, the most one caller may (gateway.builds.lint.max-per-caller); send the"
+                + " next when one has been answered")
+                .with("maxPerCaller", maxPerCaller).with("retryAfterSeconds", 1).summarisedInAudit(),
+                total -> new Problem(503, "lint-busy", "Service unavailable", "the gateway is linting " + total
+                        + " requests, the most it takes at once (gateway.builds.lint.max-total); try again shortly")
+                        .with("retryAfterSeconds", 1).auditedAsRefusal());
     }
 
-    synchronized void release(String caller) {
-        perCaller.computeIfPresent(caller, (k, n) -> n <= 1 ? null : n - 1);
-        total = Math.max(0, total - 1);
+    void release(String caller) {
+        slots.give(caller);
     }
 }

@@ -8,7 +8,6 @@ import io.buildgateway.shared.web.RequestInfos;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -49,14 +48,14 @@ public class LogFollows {
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
     private final ThreadPoolExecutor pool;
-    private final Map<String, Integer> perCaller = new HashMap<>();
-    private int total;
+    private final CallerSlots slots;
     private final AtomicInteger open = new AtomicInteger();
 
     LogFollows(BuildProperties properties, BuildLogs logs, BuildSubmissions submissions, JsonMapper json,
             MeterRegistry meters, ApplicationEventPublisher events) {
         this.events = events;
         this.settings = properties.follow();
+        this.slots = new CallerSlots(settings.maxPerCaller(), settings.maxTotal());
         this.logs = logs;
         this.submissions = submissions;
         this.json = json;
@@ -107,30 +106,24 @@ public class LogFollows {
      * Counts one follow of the caller, or refuses it (429 per caller, 503 for all); the Docker API's build streams
      * (a build's log followed on a request thread) count too. A counted follow must be {@link #release released}.
      */
-    public synchronized void admit(String caller) {
-        int mine = perCaller.getOrDefault(caller, 0);
-        if (mine >= settings.maxPerCaller()) {
-            throw new Problem(429, "too-many-follows", "Too many requests", "you already follow " + mine
-                    + " build logs, the most one caller may (gateway.builds.follow.max-per-caller); close one or "
-                    + "read without follow")
-                    .with("maxPerCaller", settings.maxPerCaller())
-                    .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
-        }
-        if (total >= settings.maxTotal()) {
-            // A 5xx is not audited by the web layer; this refusal is one all the same.
-            events.publishEvent(new AuditRecord("http.refused", "logs/follow", AuditRecord.Outcome.REJECTED,
-                    Map.of("status", 503, "problem", "follows-busy", "openFollows", total), RequestInfos.current()));
-            throw new Problem(503, "follows-busy", "Service unavailable", "the gateway has "
-                    + total + " log follows open, its limit; retry later or read without follow")
-                    .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
-        }
-        perCaller.put(caller, mine + 1);
-        total++;
+    public void admit(String caller) {
+        slots.take(caller, mine -> new Problem(429, "too-many-follows", "Too many requests", "you already follow "
+                + mine + " build logs, the most one caller may (gateway.builds.follow.max-per-caller); close one or "
+                + "read without follow")
+                .with("maxPerCaller", settings.maxPerCaller())
+                .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds())), total -> {
+                    // A 5xx is not audited by the web layer; this refusal is one all the same.
+                    events.publishEvent(new AuditRecord("http.refused", "logs/follow", AuditRecord.Outcome.REJECTED,
+                            Map.of("status", 503, "problem", "follows-busy", "openFollows", total),
+                            RequestInfos.current()));
+                    return new Problem(503, "follows-busy", "Service unavailable", "the gateway has "
+                            + total + " log follows open, its limit; retry later or read without follow")
+                            .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
+                });
     }
 
-    public synchronized void release(String caller) {
-        perCaller.computeIfPresent(caller, (k, v) -> v <= 1 ? null : v - 1);
-        total--;
+    public void release(String caller) {
+        slots.give(caller);
     }
 
     private void follow(UUID build, boolean ndjson, ResponseBodyEmitter emitter, AtomicBoolean gone) {
