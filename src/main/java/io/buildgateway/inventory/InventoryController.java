@@ -78,7 +78,7 @@ class InventoryController {
                         + IMAGE_PARAMS + ")");
             }
         }
-        int n = limit(limit, 50, 500);
+        int n = io.buildgateway.shared.web.Pages.limit(limit, 50, 500);
         if (fixable != null && !fixable.equals("true") && !fixable.equals("false")) {
             throw Problem.badRequest("invalid-parameter", "fixable must be true or false");
         }
@@ -152,7 +152,7 @@ class InventoryController {
         if (digest != null && !Digest.isValid(digest)) {
             throw Problem.badRequest("invalid-parameter", "digest must be an image digest (sha256:<64 hex digits>)");
         }
-        int n = limit(limit, DEPLOYMENTS_DEFAULT, DEPLOYMENTS_MAX);
+        int n = io.buildgateway.shared.web.Pages.limit(limit, DEPLOYMENTS_DEFAULT, DEPLOYMENTS_MAX);
         String position = cursor(cursor, after);
         UUID from = position == null ? null : deploymentId(position);
         GatewayPrincipal principal = GatewayPrincipal.require();
@@ -225,20 +225,6 @@ class InventoryController {
         return bases.refresh(RequestInfos.of(request));
     }
 
-    private static int limit(String value, int byDefault, int max) {
-        if (value == null) {
-            return byDefault;
-        }
-        try {
-            int n = Integer.parseInt(value);
-            if (n >= 1 && n <= max) {
-                return n;
-            }
-        } catch (NumberFormatException ignored) {
-            // falls through to the problem below
-        }
-        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to " + max);
-    }
 
     private static String blank(String s) {
         return s == null || s.isBlank() ? null : s;

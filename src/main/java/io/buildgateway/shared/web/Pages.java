@@ -48,20 +48,24 @@ public final class Pages {
     }
 
     static int limit(String value) {
+        return limit(value, DEFAULT_LIMIT, MAX_LIMIT);
+    }
+
+    /** A {@code limit} parameter: {@code byDefault} when absent, else a whole number from 1 to {@code max} (or 400). */
+    public static int limit(String value, int byDefault, int max) {
         if (value == null) {
-            return DEFAULT_LIMIT;
+            return byDefault;
         }
         try {
-            int n = Integer.parseInt(value.trim());
-            if (n >= 1 && n <= MAX_LIMIT) {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= max) {
                 return n;
             }
         } catch (NumberFormatException ignored) {
             // the problem below
         }
-        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to " + MAX_LIMIT)
-                .with("errors", List.of(Map.of("field", "limit", "message", "not a whole number from 1 to "
-                        + MAX_LIMIT)));
+        throw Problem.badRequest("invalid-parameter", "limit must be a whole number from 1 to " + max)
+                .with("errors", List.of(Map.of("field", "limit", "message", "not a whole number from 1 to " + max)));
     }
 
     private static String decode(String cursor) {
