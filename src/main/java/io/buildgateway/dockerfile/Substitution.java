@@ -154,8 +154,7 @@ public final class Substitution {
                 if (slash >= 0) {
                     expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);
                 }
-                out.append(all ? replaceAll(v, pattern, replacement.toString())
-                        : replaceFirst(v, pattern, replacement.toString()));
+                out.append(replace(v, pattern, replacement.toString(), all));
             } else {
                 StringBuilder pattern = new StringBuilder();
                 expand(s, patternStart, to, lookup, escape, pattern, depth + 1);
@@ -203,8 +202,11 @@ public final class Substitution {
         return value;
     }
 
-    /** Replaces every match of the glob, leftmost and longest first, as ${name//pattern/replacement} does. */
-    private static String replaceAll(String value, String glob, String replacement) {
+    /**
+     * Replaces the leftmost, longest match of the glob ({@code ${name/pattern/replacement}}), or every match, each the
+     * leftmost and longest after the one before ({@code ${name//pattern/replacement}}).
+     */
+    private static String replace(String value, String glob, String replacement, boolean all) {
         if (glob.isEmpty()) {
             return value;
         }
@@ -217,7 +219,7 @@ public final class Substitution {
                 if (p.matches(value, start, end)) {
                     out.append(replacement);
                     start = end;
-                    if (out.length() > MAX_OUTPUT) {
+                    if (!all || out.length() > MAX_OUTPUT) {
                         break outer;
                     }
                     continue outer;
@@ -225,23 +227,7 @@ public final class Substitution {
             }
             out.append(value.charAt(start++));
         }
-        return out.toString();
-    }
-
-    /** Replaces the first, longest match of the glob, as the shell's ${name/pattern/replacement} does. */
-    private static String replaceFirst(String value, String glob, String replacement) {
-        if (glob.isEmpty()) {
-            return value;
-        }
-        Glob p = new Glob(glob);
-        for (int start = 0; start < value.length(); start++) {
-            for (int end = value.length(); end > start; end--) {
-                if (p.matches(value, start, end)) {
-                    return value.substring(0, start) + replacement + value.substring(end);
-                }
-            }
-        }
-        return value;
+        return out.append(value, start, value.length()).toString();
     }
 
     /**

@@ -162,8 +162,8 @@ final class BuildKitBuilder {
                     || (at > 0 && p.digest().equals(reference.substring(at + 1))));
             if (!known && at < 0 && !pulled.isEmpty()) {
                 List<String> sameImage = repoDigests.apply(name);
-                known = pulled.stream().anyMatch(p -> sameImage.contains(repository(p.reference()) + "@"
-                        + p.digest()));
+                known = pulled.stream().anyMatch(p -> sameImage.contains(
+                        io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
             }
             if (!known) {
                 used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
@@ -171,14 +171,6 @@ final class BuildKitBuilder {
             }
         }
         return used;
-    }
-
-    /** The reference without its tag or digest. */
-    static String repository(String reference) {
-        int at = reference.indexOf('@');
-        String name = at > 0 ? reference.substring(0, at) : reference;
-        int colon = name.lastIndexOf(':');
-        return colon > name.lastIndexOf('/') ? name.substring(0, colon) : name;
     }
 
     /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */

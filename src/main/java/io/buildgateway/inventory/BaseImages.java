@@ -193,8 +193,9 @@ class BaseImages {
         for (Answer answer : answers) {
             String ref = answer.ref();
             Instant now = answer.asked();
-            Timestamp lastChecked = db.sql("select checked_at from base_image where ref = ?").param(ref)
-                    .query(Timestamp.class).optional().orElse(null);
+            Map<String, Object> row = db.sql("select digest, checked_at from base_image where ref = ?").param(ref)
+                    .query().listOfRows().stream().findFirst().orElse(Map.of());
+            Timestamp lastChecked = (Timestamp) row.get("checked_at");
             if (lastChecked != null && lastChecked.toInstant().isAfter(now)) {
                 continue; // another replica asked the registry later than this one and recorded what it found
             }
@@ -208,8 +209,7 @@ class BaseImages {
                 continue;
             }
             String digest = answer.digest();
-            String old = db.sql("select digest from base_image where ref = ?").param(ref).query(String.class)
-                    .optional().orElse(null);
+            String old = (String) row.get("digest");
             if (old == null) {
                 db.sql("""
                         insert into base_image (ref, digest, checked_at) values (?, ?, ?)

@@ -153,7 +153,9 @@ class BuildKitTraceTest {
             assertThat(p.reference()).isEqualTo(named);
             assertThat(p.digest()).isEqualTo("(from the host's image store)");
         });
-        assertThat(BuildKitBuilder.repository(registry + "/base/copy:w1")).isEqualTo(registry + "/base/copy");
-        assertThat(BuildKitBuilder.repository(registry + "/base/copy@" + digest)).isEqualTo(registry + "/base/copy");
+        assertThat(io.buildgateway.shared.ImageReference.split(registry + "/base/copy:w1").name())
+                .isEqualTo(registry + "/base/copy");
+        assertThat(io.buildgateway.shared.ImageReference.split(registry + "/base/copy@" + digest).name())
+                .isEqualTo(registry + "/base/copy");
     }
 }
