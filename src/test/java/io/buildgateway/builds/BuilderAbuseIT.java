@@ -462,7 +462,7 @@ class BuilderAbuseIT {
                 socket.getOutputStream().flush();
             }
             HttpResponse<String> fifth = null;
-            for (int attempt = 0; attempt < 50; attempt++) { // until the four are admitted (their heads arrived)
+            for (int attempt = 0; attempt < 300; attempt++) { // until the four are admitted (their heads arrived)
                 fifth = send(request(token, "/api/v1/lint?image=lintcap/app").header("Content-Type",
                         "application/x-tar").POST(HttpRequest.BodyPublishers.ofByteArray(tar)));
                 if (fifth.statusCode() == 429) {
