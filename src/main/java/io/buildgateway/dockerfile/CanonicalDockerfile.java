@@ -176,6 +176,13 @@ public final class CanonicalDockerfile {
             }
             String line = written.original();
             String problem = unwritable(line, parsed.escape());
+            if (problem == null && !in.keyword().equals("RUN") && Substitution.mayNestTooDeep(line)) {
+                problem = "has more than " + Substitution.MAX_DEPTH + " variable substitutions (${…}), more than the"
+                        + " policy reads nested";
+            }
+            if (problem == null) {
+                problem = crashesTheDaemon(in, line);
+            }
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
                 continue;
@@ -391,6 +398,28 @@ public final class CanonicalDockerfile {
             out.append(' ');
         }
         return out.toString();
+    }
+
+    /**
+     * Why BuildKit's expansion of this instruction would panic the build host's daemon
+     * ({@link Substitution#emptyPatternCrash}), or null. BuildKit expands every instruction's words but RUN's (the
+     * shell's), and RUN's flags ({@code --mount} values); a heredoc's body is looked at for every instruction but
+     * RUN (COPY expands an unquoted one).
+     */
+    private static String crashesTheDaemon(Instruction in, String line) {
+        String found = null;
+        if (!in.keyword().equals("RUN")) {
+            found = Substitution.emptyPatternCrash(line);
+            for (int h = 0; found == null && h < in.heredocs().size(); h++) {
+                found = Substitution.emptyPatternCrash(in.heredocs().get(h).body());
+            }
+        } else {
+            for (int f = 0; found == null && f < in.flags().size(); f++) {
+                found = Substitution.emptyPatternCrash(in.flags().get(f).value());
+            }
+        }
+        return found == null ? null : "has " + found + ", a pattern that may be empty: the build host's BuildKit"
+                + " (dockerd 26) crashes on an empty ${name#…} or ${name%…} pattern, ending every build on the host";
     }
 
     /** Why this logical line cannot stand alone on a line of the canonical text, or null. */

@@ -1,20 +1,38 @@
 package io.buildgateway.dockerfile;
 
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
+import com.google.re2j.PatternSyntaxException;
 import java.util.function.Function;
-import java.util.function.IntUnaryOperator;
 
 /**
- * Variable substitution as the builder does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends: {@code $name},
- * {@code ${name}}, {@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}}, and the
- * pattern forms {@code ${name#glob}}, {@code ${name##glob}}, {@code ${name%glob}}, {@code ${name%%glob}} (shortest or
- * longest prefix or suffix removed; BuildKit reads {@code ${name:#glob}} and {@code ${name:%glob}} alike) and
- * {@code ${name/glob/replacement}} (first match replaced) or {@code ${name//glob/replacement}} (every match); the escape
- * character makes the next character literal; single quotes suppress expansion. Unknown variables expand to empty.
- * The output length is bounded so that nested defaults cannot blow up.
+ * Variable substitution as BuildKit's shell lexer does it in FROM, USER, WORKDIR, ENV, ARG, COPY and friends, read
+ * as that lexer reads a word, one character after the other (moby/buildkit {@code frontend/dockerfile/shell/lex.go},
+ * checked against dockerd 26's BuildKit by {@code SubstitutionDifferentialIT}):
+ * <ul>
+ * <li>{@code $name}, {@code ${name}}; a name is a letter or {@code _} then letters, digits and {@code _}, or a run of
+ * digits ({@code $1}, {@code $12}), or one of the special parameters {@code @ * # ? - $ ! 0}: these expand to their
+ * value, which is empty for all but a variable the Dockerfile set ({@code $$} and {@code $1} are empty, not
+ * literal); a {@code $} that no name follows stays a {@code $};</li>
+ * <li>{@code ${name:-word}}, {@code ${name-word}}, {@code ${name:+word}}, {@code ${name+word}},
+ * {@code ${name:?word}}, {@code ${name?word}}; the pattern forms {@code ${name#glob}}, {@code ${name##glob}},
+ * {@code ${name%glob}}, {@code ${name%%glob}} (also after a colon, which changes nothing for them) and
+ * {@code ${name/glob/replacement}}, {@code ${name//glob/replacement}}, whose globs and replacement keep their escape
+ * characters as written, as BuildKit's do; the globs are BuildKit's regular expressions, matched by RE2/J, which
+ * follows Go's regexp (the same leftmost-first choice among matches, in linear time);</li>
+ * <li>single quotes keep everything; in double quotes the escape character escapes only {@code "}, {@code $} and
+ * itself and otherwise stays; elsewhere it makes the next character literal and is dropped at the end of the word.</li>
+ * </ul>
+ * What BuildKit refuses (an unknown modifier, an unterminated quote or brace, {@code ${name:?}} of an unset name, an
+ * invalid escape in a glob) expands here to a best effort: BuildKit fails that build, so no reading of it is built.
+ * The output length and the nesting depth are bounded.
  */
 public final class Substitution {
 
     private static final int MAX_OUTPUT = 64 * 1024;
+    /** Nesting deeper than this is refused by the canonical writer ({@link #mayNestTooDeep}), so never built. */
+    public static final int MAX_DEPTH = 200;
+    private static final int EOF = -1;
 
     private Substitution() {
     }
@@ -24,9 +42,8 @@ public final class Substitution {
         if (isLiteral(word, escape)) {
             return word;
         }
-        StringBuilder out = new StringBuilder();
-        expand(word, 0, word.length(), lookup, escape, out, 0);
-        return out.toString();
+        String out = new Lexer(word, lookup, escape).processStopOn(EOF, false);
+        return out.length() > MAX_OUTPUT ? out.substring(0, MAX_OUTPUT) : out;
     }
 
     /**
@@ -38,287 +55,402 @@ public final class Substitution {
                 && word.indexOf('\'') < 0 && word.indexOf('"') < 0;
     }
 
-    private static void expand(String s, int from, int to, Function<String, String> lookup, char escape,
-            StringBuilder out, int depth) {
-        boolean inSingle = false;
-        boolean inDouble = false;
-        int i = from;
-        while (i < to && out.length() < MAX_OUTPUT) {
-            char c = s.charAt(i);
-            if (c == escape && i + 1 < to && !inSingle) {
-                out.append(s.charAt(i + 1));
-                i += 2;
-                continue;
-            }
-            if (c == '\'' && !inDouble) {
-                inSingle = !inSingle;
-                i++;
-                continue;
-            }
-            if (c == '"' && !inSingle) {
-                inDouble = !inDouble;
-                i++;
-                continue;
-            }
-            if (c == '$' && !inSingle && i + 1 < to) {
-                char n = s.charAt(i + 1);
-                if (n == '{') {
-                    int close = matchingBrace(s, i + 2, to);
-                    if (close < 0) {
-                        out.append(s, i, to);
-                        return;
-                    }
-                    braced(s, i + 2, close, lookup, escape, out, depth);
-                    i = close + 1;
-                    continue;
-                }
-                if (Character.isLetter(n) || n == '_') {
-                    int j = i + 1;
-                    while (j < to && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_')) {
-                        j++;
-                    }
-                    String value = lookup.apply(s.substring(i + 1, j));
-                    if (value != null) {
-                        out.append(value);
-                    }
-                    i = j;
-                    continue;
-                }
-            }
-            out.append(c);
-            i++;
-        }
-        if (out.length() > MAX_OUTPUT) {
-            out.setLength(MAX_OUTPUT);
-        }
-    }
-
-    private static void braced(String s, int from, int to, Function<String, String> lookup, char escape,
-            StringBuilder out, int depth) {
-        int j = from;
-        while (j < to && (Character.isLetterOrDigit(s.charAt(j)) || s.charAt(j) == '_')) {
-            j++;
-        }
-        String name = s.substring(from, j);
-        String value = lookup.apply(name);
-        if (j == to) {
-            if (value != null) {
-                out.append(value);
-            }
-            return;
-        }
-        boolean colon = s.charAt(j) == ':';
-        int op = colon ? j + 1 : j;
-        if (op >= to || depth > 16) {
-            return;
-        }
-        char kind = s.charAt(op);
-        boolean set = colon ? value != null && !value.isEmpty() : value != null;
-        if (kind == '-') {
-            if (set) {
-                out.append(value);
-            } else {
-                expand(s, op + 1, to, lookup, escape, out, depth + 1);
-            }
-        } else if (kind == '+') {
-            if (set) {
-                expand(s, op + 1, to, lookup, escape, out, depth + 1);
-            }
-        } else if (kind == '#' || kind == '%' || !colon && kind == '/') {
-            // BuildKit reads ${name:#glob} and ${name:%glob} as ${name#glob} and ${name%glob} (the colon only says
-            // "empty counts as unset", which trimming ignores), and ${name//glob/replacement} replaces every match (a
-            // review's finding, 2026-12-07: the colon forms expanded to the whole value here, and // to no change, so
-            // the policy judged another FROM or ADD source than the one built).
-            boolean all = kind == '/' && op + 1 < to && s.charAt(op + 1) == '/';
-            boolean longest = op + 1 < to && s.charAt(op + 1) == kind && kind != '/';
-            int patternStart = op + (longest || all ? 2 : 1);
-            String v = value == null ? "" : value;
-            if (kind == '/') {
-                // The pattern ends at the first '/' the escape character does not escape; an escaped '/' is a '/'
-                // of the pattern (BuildKit's reading, checked on its dockerd 26: ${IMG//\//} removes every '/').
-                int slash = -1;
-                for (int k = patternStart; k < to; k++) {
-                    char ch = s.charAt(k);
-                    if (ch == escape && k + 1 < to) {
-                        k++;
-                    } else if (ch == '/') {
-                        slash = k;
-                        break;
-                    }
-                }
-                // BuildKit keeps the escapes of the pattern as written and its pattern reader knows only '\\': with
-                // another escape character (# escape=`) the pair stays two characters of the pattern.
-                String raw = s.substring(patternStart, slash < 0 ? to : slash);
-                String pattern = escape == '\\' ? raw.replace("\\/", "/") : raw;
-                StringBuilder replacement = new StringBuilder();
-                if (slash >= 0) {
-                    expand(s, slash + 1, to, lookup, escape, replacement, depth + 1);
-                }
-                out.append(replace(v, pattern, replacement.toString(), all));
-            } else {
-                StringBuilder pattern = new StringBuilder();
-                expand(s, patternStart, to, lookup, escape, pattern, depth + 1);
-                out.append(kind == '#' ? removePrefix(v, pattern.toString(), longest)
-                        : removeSuffix(v, pattern.toString(), longest));
-            }
-        } else if (value != null) {
-            out.append(value);
-        }
-    }
-
-    private static String removePrefix(String value, String glob, boolean longest) {
-        Glob p = new Glob(glob);
-        if (longest) {
-            for (int end = value.length(); end >= 0; end--) {
-                if (p.matches(value, 0, end)) {
-                    return value.substring(end);
-                }
-            }
-        } else {
-            for (int end = 0; end <= value.length(); end++) {
-                if (p.matches(value, 0, end)) {
-                    return value.substring(end);
-                }
+    /**
+     * True when {@code text} has more {@code ${} than the nesting this reading follows ({@link #MAX_DEPTH}): an upper
+     * bound of how deep they can nest, whatever quotes and escapes do. The canonical writer refuses such a line
+     * (BuildKit would read the deeper levels, this reading gives up there), so nothing read past the bound is built.
+     */
+    public static boolean mayNestTooDeep(String text) {
+        int count = 0;
+        for (int i = text.indexOf("${"); i >= 0; i = text.indexOf("${", i + 2)) {
+            if (++count > MAX_DEPTH) {
+                return true;
             }
         }
-        return value;
-    }
-
-    private static String removeSuffix(String value, String glob, boolean longest) {
-        Glob p = new Glob(glob);
-        if (longest) {
-            for (int start = 0; start <= value.length(); start++) {
-                if (p.matches(value, start, value.length())) {
-                    return value.substring(0, start);
-                }
-            }
-        } else {
-            for (int start = value.length(); start >= 0; start--) {
-                if (p.matches(value, start, value.length())) {
-                    return value.substring(0, start);
-                }
-            }
-        }
-        return value;
+        return false;
     }
 
     /**
-     * Replaces the leftmost, longest match of the glob ({@code ${name/pattern/replacement}}), or every match, each the
-     * leftmost and longest after the one before ({@code ${name//pattern/replacement}}).
+     * The first {@code ${name#pattern}} or {@code ${name%pattern}} (also after a colon) in {@code text} whose pattern
+     * may come out empty, as written, or null. dockerd 26's BuildKit (v0.13) indexes the first byte of the processed
+     * pattern without checking its length, so an empty one ({@code ${V#}}, {@code ${V%''}}, {@code ${V#$EMPTY}})
+     * panics the whole daemon and fails every build on the host (found by {@code SubstitutionDifferentialIT},
+     * 2026-12-07; checked by hand for ENV and LABEL). Whether a pattern that starts with a variable or a quote is empty
+     * can depend on values the gateway does not see (the base image's environment), so any such pattern counts, and
+     * quotes and escapes are not looked at: a {@code ${V#}} inside single quotes counts too. Only a pattern whose first
+     * character is an ordinary one is certain to be non-empty.
      */
-    private static String replace(String value, String glob, String replacement, boolean all) {
-        if (glob.isEmpty()) {
+    public static String emptyPatternCrash(String text) {
+        for (int i = text.indexOf("${"); i >= 0; i = text.indexOf("${", i + 2)) {
+            int k = i + 2;
+            int nameStart = k;
+            while (k < text.length() && (Character.isLetterOrDigit(text.charAt(k)) || text.charAt(k) == '_')) {
+                k++;
+            }
+            if (k == nameStart && k < text.length() && "@*#?-$!0".indexOf(text.charAt(k)) >= 0) {
+                k++;
+            }
+            if (k < text.length() && text.charAt(k) == ':') {
+                k++;
+            }
+            if (k >= text.length() || text.charAt(k) != '#' && text.charAt(k) != '%') {
+                continue;
+            }
+            char after = k + 1 < text.length() ? text.charAt(k + 1) : '}';
+            if (after == '}' || after == '$' || after == '\'' || after == '"') {
+                int end = text.indexOf('}', k);
+                return text.substring(i, end < 0 ? Math.min(text.length(), k + 2) : end + 1);
+            }
+        }
+        return null;
+    }
+
+    /** One word being read: BuildKit's {@code shellWord}, a cursor over the word's code points. */
+    private static final class Lexer {
+        private final String s;
+        private final Function<String, String> lookup;
+        private final char escape;
+        private int pos;
+        private boolean rawEscapes;
+        private int depth;
+
+        Lexer(String s, Function<String, String> lookup, char escape) {
+            this.s = s;
+            this.lookup = lookup;
+            this.escape = escape;
+        }
+
+        private int peek() {
+            return pos < s.length() ? s.codePointAt(pos) : EOF;
+        }
+
+        private int next() {
+            int c = peek();
+            if (c != EOF) {
+                pos += Character.charCount(c);
+            }
+            return c;
+        }
+
+        /** Reads up to {@code stop} (consumed) or the end of the word. */
+        String processStopOn(int stop, boolean raw) {
+            boolean saved = rawEscapes;
+            rawEscapes = raw;
+            try {
+                StringBuilder result = new StringBuilder();
+                while (peek() != EOF && result.length() <= MAX_OUTPUT) {
+                    int ch = peek();
+                    if (stop != EOF && ch == stop) {
+                        next();
+                        return result.toString();
+                    }
+                    if (ch == '$') {
+                        result.append(dollar());
+                    } else if (ch == '\'') {
+                        result.append(singleQuote());
+                    } else if (ch == '"') {
+                        result.append(doubleQuote());
+                    } else {
+                        ch = next();
+                        if (ch == escape) {
+                            if (rawEscapes) {
+                                result.appendCodePoint(ch);
+                            }
+                            ch = next();
+                            if (ch == EOF) {
+                                break;
+                            }
+                        }
+                        result.appendCodePoint(ch);
+                    }
+                }
+                return result.toString();
+            } finally {
+                rawEscapes = saved;
+            }
+        }
+
+        private String singleQuote() {
+            next();
+            StringBuilder result = new StringBuilder();
+            for (int ch = next(); ch != EOF && ch != '\''; ch = next()) {
+                result.appendCodePoint(ch);
+            }
+            return result.toString();
+        }
+
+        private String doubleQuote() {
+            next();
+            StringBuilder result = new StringBuilder();
+            while (result.length() <= MAX_OUTPUT) {
+                int p = peek();
+                if (p == EOF) {
+                    break;
+                }
+                if (p == '"') {
+                    next();
+                    break;
+                }
+                if (p == '$') {
+                    result.append(dollar());
+                    continue;
+                }
+                int ch = next();
+                if (ch == escape) {
+                    if (rawEscapes) {
+                        result.appendCodePoint(ch);
+                    }
+                    int after = peek();
+                    if (after == EOF) {
+                        continue;
+                    }
+                    if (after == '"' || after == '$' || after == escape) {
+                        ch = next();
+                    }
+                }
+                result.appendCodePoint(ch);
+            }
+            return result.toString();
+        }
+
+        private String value(String name) {
+            String v = lookup.apply(name);
+            return v == null ? "" : v;
+        }
+
+        private String dollar() {
+            next();
+            if (peek() != '{') {
+                String name = name();
+                return name.isEmpty() ? "$" : value(name);
+            }
+            next();
+            int p = peek();
+            if (p == EOF || p == '{' || p == '}' || p == ':' || depth >= MAX_DEPTH) {
+                // BuildKit refuses these (or, past the depth, the canonical writer does): nothing of it is built.
+                pos = s.length();
+                return "";
+            }
+            String name = name();
+            int ch = next();
+            String set = lookup.apply(name);
+            if (ch == '}') {
+                return set == null ? "" : set;
+            }
+            boolean nullIsUnset = false;
+            depth++;
+            try {
+                if (ch == ':') {
+                    nullIsUnset = true;
+                    ch = next();
+                }
+                if (ch == '/' && !nullIsUnset) {
+                    boolean all = peek() == '/';
+                    if (all) {
+                        next();
+                    }
+                    String pattern = processStopOn('/', true);
+                    String replacement = processStopOn('}', true);
+                    return replace(set == null ? "" : set, pattern, replacement, all);
+                }
+                if (ch != '+' && ch != '-' && ch != '?' && ch != '#' && ch != '%') {
+                    // An unknown modifier: BuildKit refuses the word.
+                    processStopOn('}', false);
+                    return "";
+                }
+                String word = processStopOn('}', ch == '#' || ch == '%');
+                boolean unset = set == null || nullIsUnset && set.isEmpty();
+                switch (ch) {
+                    case '-':
+                        return unset ? word : set;
+                    case '+':
+                        return unset ? "" : word;
+                    case '?':
+                        return set == null ? "" : set;
+                    default:
+                        boolean greedy = !word.isEmpty() && word.charAt(0) == ch;
+                        String glob = greedy ? word.substring(1) : word;
+                        String v = set == null ? "" : set;
+                        return ch == '#' ? trimPrefix(glob, v, greedy) : trimSuffix(glob, v, greedy);
+                }
+            } finally {
+                depth--;
+            }
+        }
+
+        /** BuildKit's {@code processName}. */
+        private String name() {
+            int start = pos;
+            int first = peek();
+            if (first == EOF) {
+                return "";
+            }
+            if (Character.isDigit(first)) {
+                while (peek() != EOF && Character.isDigit(peek())) {
+                    next();
+                }
+                return s.substring(start, pos);
+            }
+            if (first == '@' || first == '*' || first == '#' || first == '?' || first == '-' || first == '$'
+                    || first == '!' || first == '0') {
+                next();
+                return s.substring(start, pos);
+            }
+            while (peek() != EOF && (Character.isLetterOrDigit(peek()) || peek() == '_')) {
+                next();
+            }
+            return s.substring(start, pos);
+        }
+    }
+
+    /**
+     * BuildKit's {@code convertShellPatternToRegex}: {@code *} any run (lazy unless greedy), {@code ?} any one
+     * character, a backslash before {@code *}, {@code ?} or a backslash makes it literal, before {@code }} or
+     * {@code /} it is dropped; everything else literal. Null for what BuildKit refuses (another escaped character).
+     */
+    private static Pattern pattern(String glob, boolean greedy, boolean anchored) {
+        StringBuilder re = new StringBuilder(glob.length() + 8);
+        if (anchored) {
+            re.append('^');
+        }
+        int i = 0;
+        while (i < glob.length()) {
+            int c = glob.codePointAt(i);
+            i += Character.charCount(c);
+            if (c == '*') {
+                re.append(greedy ? ".*" : ".*?");
+            } else if (c == '?') {
+                re.append('.');
+            } else if (c == '\\') {
+                int n = i < glob.length() ? glob.codePointAt(i) : EOF;
+                if (n == '}' || n == '/') {
+                    continue;
+                }
+                if (n != '*' && n != '?' && n != '\\') {
+                    return null;
+                }
+                i += Character.charCount(n);
+                re.append('\\').appendCodePoint(n);
+            } else {
+                re.append(Pattern.quote(new String(Character.toChars(c))));
+            }
+        }
+        try {
+            return Pattern.compile(re.toString());
+        } catch (PatternSyntaxException e) {
+            return null;
+        }
+    }
+
+    private static String trimPrefix(String glob, String value, boolean greedy) {
+        Pattern p = pattern(glob, greedy, true);
+        if (p == null) {
             return value;
         }
-        Glob p = new Glob(glob);
-        StringBuilder out = new StringBuilder();
-        int start = 0;
-        outer:
-        while (start < value.length()) {
-            for (int end = value.length(); end > start; end--) {
-                if (p.matches(value, start, end)) {
-                    out.append(replacement);
-                    start = end;
-                    if (!all || out.length() > MAX_OUTPUT) {
-                        break outer;
-                    }
-                    continue outer;
-                }
+        Matcher m = p.matcher(value);
+        return m.find() ? value.substring(m.end()) : value;
+    }
+
+    /** BuildKit's reversal: the glob reversed with each escape pair kept in order, the value reversed. */
+    private static String trimSuffix(String glob, String value, boolean greedy) {
+        int[] g = glob.codePoints().toArray();
+        int[] out = new int[g.length];
+        int last = g.length - 1;
+        for (int i = 0; i <= last; ) {
+            if (g[i] == '\\' && i != last) {
+                out[last - i - 1] = g[i];
+                out[last - i] = g[i + 1];
+                i += 2;
+            } else {
+                out[last - i] = g[i];
+                i++;
             }
-            out.append(value.charAt(start++));
         }
-        return out.append(value, start, value.length()).toString();
+        String reversed = reverse(value);
+        return reverse(trimPrefix(new String(out, 0, out.length), reversed, greedy));
+    }
+
+    private static String reverse(String s) {
+        int[] points = s.codePoints().toArray();
+        for (int i = 0, j = points.length - 1; i < j; i++, j--) {
+            int t = points[i];
+            points[i] = points[j];
+            points[j] = t;
+        }
+        return new String(points, 0, points.length);
     }
 
     /**
-     * A shell glob: {@code *} any run, {@code ?} one character, everything else literal. Matched by hand with the
-     * classic wildcard walk (O(glob × value) at worst: the substitutions above try it at every position, and a regex
-     * compiled and run on a substring each time was the costliest step of a lint with such a modifier). With a
-     * surrogate in the glob or the value the same walk runs on code points, so that {@code ?} takes a whole
-     * character; a regex built from the glob used to decide that case, and with many {@code *} it backtracked
-     * exponentially (a submitted Dockerfile could hold a lint thread for minutes: found by fuzzing).
+     * {@code ${name/glob/replacement}}: the first match replaced by the replacement as it is; {@code //}: every
+     * match, as Go's {@code ReplaceAllString} does it (an empty match right after a match is skipped, and the
+     * replacement is a template: {@code $0} the match, {@code $$} a {@code $}, other names empty).
      */
-    private static final class Glob {
-        private final String glob;
-        private final boolean globSurrogate;
-        /** The length every match has when there is no '*' (each other glob character matches one), else -1. */
-        private final int fixedLength;
-        private int[] globPoints;
-        private String lastValue;
-        private boolean lastValueSurrogate;
-
-        Glob(String glob) {
-            this.glob = glob;
-            this.globSurrogate = hasSurrogate(glob);
-            this.fixedLength = glob.indexOf('*') < 0 ? glob.length() : -1;
+    private static String replace(String value, String glob, String replacement, boolean all) {
+        Pattern p = pattern(glob, true, false);
+        if (p == null) {
+            return value;
         }
-
-        boolean matches(String value, int from, int to) {
-            if (value != lastValue) {
-                lastValue = value;
-                lastValueSurrogate = hasSurrogate(value);
-            }
-            if (globSurrogate || lastValueSurrogate) {
-                if (globPoints == null) {
-                    globPoints = glob.codePoints().toArray();
-                }
-                int[] points = value.substring(from, to).codePoints().toArray();
-                return walk(globPoints.length, k -> globPoints[k], points.length, k -> points[k]);
-            }
-            if (fixedLength >= 0 && to - from != fixedLength) {
-                return false;
-            }
-            return walk(glob.length(), glob::charAt, to - from, k -> value.charAt(from + k));
+        Matcher m = p.matcher(value);
+        if (!all) {
+            return m.find() ? value.substring(0, m.start()) + replacement + value.substring(m.end()) : value;
         }
-
-        /** The classic wildcard walk: on a mismatch, let the last '*' take one more character. */
-        private static boolean walk(int globLength, IntUnaryOperator globAt, int valueLength,
-                IntUnaryOperator valueAt) {
-            int g = 0;
-            int v = 0;
-            int star = -1;
-            int starAt = 0;
-            while (v < valueLength) {
-                int c = g < globLength ? globAt.applyAsInt(g) : -1;
-                if (c == '*') {
-                    star = g++;
-                    starAt = v;
-                } else if (c != -1 && (c == '?' || c == valueAt.applyAsInt(v))) {
-                    g++;
-                    v++;
-                } else if (star >= 0) {
-                    g = star + 1;
-                    v = ++starAt;
-                } else {
-                    return false;
-                }
+        StringBuilder out = new StringBuilder();
+        int lastMatchEnd = 0;
+        int searchPos = 0;
+        while (searchPos <= value.length() && out.length() <= MAX_OUTPUT && m.find(searchPos)) {
+            int a = m.start();
+            int b = m.end();
+            out.append(value, lastMatchEnd, a);
+            if (b > lastMatchEnd || a == 0) {
+                template(replacement, value.substring(a, b), out);
             }
-            while (g < globLength && globAt.applyAsInt(g) == '*') {
-                g++;
+            lastMatchEnd = b;
+            int width = searchPos < value.length() ? Character.charCount(value.codePointAt(searchPos)) : 1;
+            if (searchPos + width > b) {
+                searchPos += width;
+            } else if (searchPos + 1 > b) {
+                searchPos++;
+            } else {
+                searchPos = b;
             }
-            return g == globLength;
         }
-
-        private static boolean hasSurrogate(String s) {
-            for (int k = 0; k < s.length(); k++) {
-                if (Character.isSurrogate(s.charAt(k))) {
-                    return true;
-                }
-            }
-            return false;
-        }
+        return out.append(value, Math.min(lastMatchEnd, value.length()), value.length()).toString();
     }
 
-    private static int matchingBrace(String s, int from, int to) {
-        int depth = 1;
-        for (int k = from; k < to; k++) {
-            char c = s.charAt(k);
-            if (c == '{') {
-                depth++;
-            } else if (c == '}' && --depth == 0) {
-                return k;
+    /** Go's {@code Regexp.ExpandString} for a pattern without groups. */
+    private static void template(String template, String match, StringBuilder out) {
+        int i = 0;
+        while (i < template.length()) {
+            int dollar = template.indexOf('$', i);
+            if (dollar < 0) {
+                break;
             }
+            out.append(template, i, dollar);
+            i = dollar + 1;
+            if (i < template.length() && template.charAt(i) == '$') {
+                out.append('$');
+                i++;
+                continue;
+            }
+            boolean brace = i < template.length() && template.charAt(i) == '{';
+            int start = brace ? i + 1 : i;
+            int end = start;
+            while (end < template.length()) {
+                int c = template.codePointAt(end);
+                if (!Character.isLetterOrDigit(c) && c != '_') {
+                    break;
+                }
+                end += Character.charCount(c);
+            }
+            if (end == start || brace && (end >= template.length() || template.charAt(end) != '}')) {
+                out.append('$');
+                continue;
+            }
+            if (template.substring(start, end).equals("0")) {
+                out.append(match);
+            }
+            i = brace ? end + 1 : end;
         }
-        return -1;
+        out.append(template, Math.min(i, template.length()), template.length());
     }
 }

@@ -214,6 +214,13 @@ final class Expansion {
         }
         Instruction t = parsed.instructions().get(0);
         String kw = t.keyword();
+        String crash = kw.equals("RUN") ? null : Substitution.emptyPatternCrash(trigger);
+        if (crash != null && fromLine != null) {
+            // A base's trigger runs in this build: BuildKit would expand it and panic the daemon (the writer's check).
+            problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base + "' has " + crash
+                    + ", a pattern that may be empty: the build host's BuildKit (dockerd 26) crashes on it"));
+            return List.of();
+        }
         if (!TRIGGER_KEYWORDS.contains(kw)) {
             if (fromLine != null) {
                 problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base

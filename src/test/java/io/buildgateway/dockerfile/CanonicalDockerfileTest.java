@@ -44,6 +44,30 @@ class CanonicalDockerfileTest {
         assertThat(CanonicalDockerfile.write(ignored, false).text()).isEqualTo("# escape=\\\nFROM a\nENV A=x`\n");
     }
 
+    /** dockerd 26's BuildKit panics (the whole daemon) on an empty ${name#…} or ${name%…} pattern: never sent. */
+    @Test
+    void refusesPatternsThatCrashTheBuildHostsDaemon() {
+        for (String line : new String[] {"ENV A=${V#}", "LABEL a=${V%''}", "WORKDIR /${V:#$W}",
+                "RUN --mount=type=bind,target=/m${V%} true", "ONBUILD ENV A=${V#}", "COPY --chown=${U#} a /a"}) {
+            CanonicalDockerfile.Result r = CanonicalDockerfile.write(DockerfileParser.parse("FROM a\n" + line + "\n"),
+                    true);
+            assertThat(r.text()).as(line).isNull();
+            assertThat(r.problems()).as(line).anySatisfy(p -> {
+                assertThat(p.line()).isEqualTo(2);
+                assertThat(p.message()).contains("crashes");
+            });
+        }
+        CanonicalDockerfile.Result heredoc = CanonicalDockerfile.write(DockerfileParser.parse(
+                "FROM a\nCOPY <<EOF /x\n${V#}\nEOF\n"), true);
+        assertThat(heredoc.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("crashes"));
+        // The shell reads RUN's script, not BuildKit: ${V#} there is the shell's business.
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nRUN echo ${V#} ${V%''}\n"), true)
+                .problems()).isEmpty();
+        String many = "FROM a\nLABEL a=" + "${A}".repeat(Substitution.MAX_DEPTH + 1) + "\n";
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse(many), true).problems()).singleElement()
+                .satisfies(p -> assertThat(p.message()).contains("variable substitutions"));
+    }
+
     @Test
     void heredocsOnlyWhereTheBuilderReadsThem() {
         Dockerfile d = DockerfileParser.parse("FROM a\nRUN <<EOF\nUSER root\nEOF\nUSER x\n");

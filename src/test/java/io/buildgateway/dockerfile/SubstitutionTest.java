@@ -78,4 +78,66 @@ class SubstitutionTest {
         // With # escape=` the pair `/ stays two characters of BuildKit's pattern (its pattern reader knows only \\).
         assertThat(Substitution.expand("${REF//`//}", vars::get, '`')).isEqualTo("reg.local/base/debian:12.5");
     }
+
+    /**
+     * BuildKit's readings found by {@code SubstitutionDifferentialIT} on dockerd 26 (2026-12-07), where the policy
+     * used to judge another value than the one built: digits and special parameters are names (empty), the escape
+     * character in double quotes escapes only {@code "}, {@code $} and itself, a trailing one is dropped.
+     */
+    @Test
+    void digitsAndSpecialParametersAreNamesAsBuildKitReadsThem() {
+        assertThat(expand("a$1b$12c")).isEqualTo("abc");
+        assertThat(expand("x$@$*$#$?$-$$$!$0y")).isEqualTo("xy");
+        assertThat(expand("${1}${@}")).isEqualTo("");
+        assertThat(expand("$%$/$")).isEqualTo("$%$/$");
+        assertThat(expand("http:/$1/host/x")).isEqualTo("http://host/x");
+        assertThat(expand("root$@")).isEqualTo("root");
+    }
+
+    @Test
+    void theEscapeInDoubleQuotesEscapesOnlyQuoteDollarAndItself() {
+        assertThat(expand("\"a\\nb\"")).isEqualTo("a\\nb");
+        assertThat(expand("\"a\\\"b\\$A\\\\c\"")).isEqualTo("a\"b$A\\c");
+        assertThat(expand("\"a\\'b\"")).isEqualTo("a\\'b");
+        assertThat(expand("a\\nb")).isEqualTo("anb");
+        assertThat(expand("ab\\")).isEqualTo("ab");
+        assertThat(Substitution.expand("\"a`nb`$x\"", vars::get, '`')).isEqualTo("a`nb$x");
+    }
+
+    @Test
+    void patternsKeepTheirEscapesAsBuildKitsRegexReadsThem() {
+        vars.put("S", "*a*b");
+        assertThat(expand("${S#\\*}")).isEqualTo("a*b");
+        assertThat(expand("${S#*}")).isEqualTo("*a*b");
+        assertThat(expand("${S##*\\*}")).isEqualTo("b");
+        assertThat(expand("${S%\\*b}")).isEqualTo("*a");
+        assertThat(expand("${S//\\*/-}")).isEqualTo("-a-b");
+        // Go's ReplaceAllString reads the replacement as a template: $0 is the match, $$ a dollar, other names empty.
+        assertThat(expand("${S//a/'$0$0'}")).isEqualTo("*aa*b");
+        assertThat(expand("${S//a/'$$'}")).isEqualTo("*$*b");
+        assertThat(expand("${S/a/'$0'}")).isEqualTo("*$0*b");
+        // An empty match right after a match is skipped, as Go does.
+        assertThat(expand("${S//*/x}")).isEqualTo("x");
+    }
+
+    @Test
+    void patternsThatMayBeEmptyAreFoundWhateverTheQuoting() {
+        assertThat(Substitution.emptyPatternCrash("A=${V#}")).isEqualTo("${V#}");
+        assertThat(Substitution.emptyPatternCrash("A=${V%''} B")).isEqualTo("${V%''}");
+        assertThat(Substitution.emptyPatternCrash("A=${V:#$W}")).isEqualTo("${V:#$W}");
+        assertThat(Substitution.emptyPatternCrash("A='${##}'")).isEqualTo("${##}");
+        assertThat(Substitution.emptyPatternCrash("A=${V%\"$W\"}")).isEqualTo("${V%\"$W\"}");
+        assertThat(Substitution.emptyPatternCrash("A=${V#")).isEqualTo("${V#");
+        assertThat(Substitution.emptyPatternCrash("A=${V##} ${V#v} ${V%%.*} ${V:-x} ${#} $V#")).isNull();
+    }
+
+    @Test
+    void moreSubstitutionsThanTheDepthBoundAreFlagged() {
+        assertThat(Substitution.mayNestTooDeep("${A}".repeat(Substitution.MAX_DEPTH))).isFalse();
+        assertThat(Substitution.mayNestTooDeep("${A:-".repeat(Substitution.MAX_DEPTH + 1))).isTrue();
+        String deep = "${A:-".repeat(Substitution.MAX_DEPTH - 1) + "x" + "}".repeat(Substitution.MAX_DEPTH - 1);
+        assertThat(expand(deep)).isEqualTo("a");
+        vars.remove("A");
+        assertThat(expand(deep)).isEqualTo("x");
+    }
 }
