@@ -54,6 +54,11 @@ class BuildKitOracleRefusalIT extends IntegrationTest {
         buildOnThePlainDaemon("FROM scratch\nCOPY <<\"A\\b\" /x\nhi\nA\\b\nADD " + url + "/control-heredoc /d\n");
         assertThat(canary.requests()).containsExactly("GET /control-trim", "GET /control-heredoc");
         canary.clear();
+        // And for the differential fuzzer's finding (SubstitutionDifferentialIT): BuildKit reads $1 as an (empty)
+        // name, so "http:/$1/host" is a URL to it; the policy once read the $1 literally, no URL.
+        buildOnThePlainDaemon("FROM scratch\nADD http:/$1/127.0.0.1:" + canary.port() + "/control-digit /d\n");
+        assertThat(canary.requests()).containsExactly("GET /control-digit");
+        canary.clear();
 
         Map<String, String> cases = new LinkedHashMap<>();
         cases.put("colon-trim", "FROM " + base + "\nARG U=x" + url + "/j\nADD ${U:#x} /d\nUSER 65534\n");
@@ -73,6 +78,10 @@ class BuildKitOracleRefusalIT extends IntegrationTest {
                 + "/f /d\nUSER 65534\n");
         cases.put("json", "FROM " + base + "\nADD [\"" + url + "/g\", \"/d\"]\nUSER 65534\n");
         cases.put("bom-crlf", "\uFEFFFROM " + base + "\r\nADD " + url + "/h \\\r\n  /d\r\nUSER 65534\r\n");
+        cases.put("digit-name", "FROM " + base + "\nADD http:/$1/127.0.0.1:" + canary.port() + "/m /d\n"
+                + "USER 65534\n");
+        // Never built on a daemon here: dockerd 26's BuildKit panics on it and the daemon exits (checked by hand).
+        cases.put("empty-pattern", "FROM " + base + "\nARG V=x\nENV A=${V#}\nUSER 65534\n");
         cases.put("syntax-frontend", "# syntax=127.0.0.1:" + canary.port() + "/frontend/dockerfile:1\nFROM " + base
                 + "\nUSER 65534\n");
         String token = builder("oracle");
@@ -83,7 +92,8 @@ class BuildKitOracleRefusalIT extends IntegrationTest {
                     registryAddress() + "/base/debian:12", java.nio.charset.StandardCharsets.UTF_8) : "");
             Response r = submit(token, query, Tars.ustar().file("Dockerfile", c.getValue()).bytes());
             JsonNode problem = problem(r, 422);
-            String rule = List.of("syntax-frontend", "heredoc-name-escape", "platform-build-arg").contains(c.getKey())
+            String rule = List.of("syntax-frontend", "heredoc-name-escape", "platform-build-arg", "empty-pattern")
+                    .contains(c.getKey())
                     ? "dockerfile-canonical" : "add-url-without-checksum";
             assertThat(problem.path("findings").findValuesAsString("rule")).as(c.getKey() + " " + r.body())
                     .contains(rule);
