@@ -3,9 +3,11 @@ package io.buildgateway.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.RawHttp;
 import io.buildgateway.support.Tars;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -410,6 +412,52 @@ class AccessControlIT extends IntegrationTest {
 
         problem(chunked, 400);
         assertThat(jdbc.queryForObject("select count(*) from api_token", Long.class)).isEqualTo(tokensBefore);
+    }
+
+    // ---- hostile request bodies and parameters (a review's findings, 2026-12-07) --------------------------------
+
+    /**
+     * The API reads and writes JSON only: a YAML, CBOR or Smile body is a 415 and a YAML Accept gets no YAML.
+     * Before (a review's finding, 2026-12-07) the YAML converter, on the classpath with the Kubernetes client, read
+     * a token request in YAML.
+     */
+    @Test
+    void yamlAndOtherJacksonFormatsAreNeitherReadNorWritten() {
+        String name = "yaml-" + UUID.randomUUID().toString().substring(0, 8);
+        for (String type : java.util.List.of("application/yaml", "application/x-yaml", "application/cbor",
+                "application/x-jackson-smile")) {
+            Response r = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Content-Type", type)
+                    .POST(HttpRequest.BodyPublishers.ofString("name: " + name + "\nroles: [ADMIN]\n")));
+            assertThat(problem(r, 415).path("type").asString()).as(type).endsWith("/unsupported-media-type");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        }
+        assertThat(tokensNamed(name)).isZero();
+        Response yaml = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Accept", "application/yaml").GET());
+        assertThat(yaml.status()).as(yaml.body()).isEqualTo(406);
+        assertThat(String.valueOf(yaml.header("Content-Type"))).doesNotContain("yaml");
+        assertThat(yaml.body()).doesNotContain("name: ");
+    }
+
+    /** Asserts a problem+json refusal of a raw request, audited once under its request id; returns its detail. */
+    private String rawProblem(RawHttp.Answer a, int status, String type) {
+        assertThat(a.status()).as(a.body()).isEqualTo(status);
+        assertThat(a.header("Content-Type")).startsWith("application/problem+json");
+        JsonNode p = json.readTree(a.body());
+        assertThat(p.path("status").asInt()).isEqualTo(status);
+        assertThat(p.path("type").asString()).isEqualTo("https://build-gateway.dev/problems/" + type);
+        assertThat(a.body()).doesNotContain("Exception").doesNotContain("at io.");
+        assertAuditedRefusal(a.header("X-Request-Id"));
+        return p.path("detail").asString();
+    }
+
+    private void assertAuditedRefusal(String requestId) {
+        assertThat(requestId).isNotBlank();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ? and action ="
+                + " 'http.refused'", Long.class, requestId)).as("refusal of " + requestId + " audited").isOne();
+    }
+
+    private long tokensNamed(String name) {
+        return jdbc.queryForObject("select count(*) from api_token where name = ?", Long.class, name);
     }
 
     /**
