@@ -417,6 +417,54 @@ class AccessControlIT extends IntegrationTest {
     // ---- hostile request bodies and parameters (a review's findings, 2026-12-07) --------------------------------
 
     /**
+     * A key given twice is refused, naming it, not read as its last value: before (a review's finding, 2026-12-07)
+     * {@code "roles":["AUDITOR"],"roles":["ADMIN"]} made an ADMIN token.
+     */
+    @Test
+    void aFieldGivenTwiceIsRefusedNamingIt() {
+        String name = "dup-" + UUID.randomUUID().toString().substring(0, 8);
+        Response r = postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"" + name
+                + "\",\"roles\":[\"AUDITOR\"],\"roles\":[\"ADMIN\"]}");
+        JsonNode p = problem(r, 400);
+        assertThat(p.path("type").asString()).endsWith("/unreadable-body");
+        assertThat(p.path("detail").asString()).contains("'roles'").contains("more than once");
+        assertAuditedRefusal(r.header("X-Request-Id"));
+        assertThat(tokensNamed(name)).isZero();
+    }
+
+    /**
+     * No scalar is coerced into another type: before (a review's finding, 2026-12-07) {@code "name":12345} was the
+     * name "12345", {@code "roles":[4]} the role ADMIN (the enum's index), {@code "expiresAt":""} no expiry (the
+     * longest lifetime) and {@code "dryRun":"true"} or {@code 1} true. Each is a 400 naming the field.
+     */
+    @Test
+    void scalarsAreNotCoercedIntoOtherTypes() {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        long number = 1_000_000_000L + (long) (Math.random() * 1_000_000_000L);
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("{\"name\":" + number + ",\"roles\":[\"AUDITOR\"]}", "name");
+        cases.put("{\"name\":\"enum-" + suffix + "\",\"roles\":[4]}", "roles");
+        cases.put("{\"name\":\"empty-" + suffix + "\",\"roles\":[\"AUDITOR\"],\"expiresAt\":\"\"}", "expiresAt");
+        cases.put("{\"name\":true,\"roles\":[\"AUDITOR\"]}", "name");
+        cases.forEach((body, field) -> {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/tokens", body);
+            JsonNode p = problem(r, 400);
+            assertThat(p.path("detail").asString()).as(body).contains("'" + field + "'");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        });
+        for (String dryRun : java.util.List.of("\"true\"", "1")) {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/rebuilds", "{\"selector\":{\"cve\":\"CVE-1999-0001\"},"
+                    + "\"reason\":\"coercion probe\",\"dryRun\":" + dryRun + "}");
+            assertThat(problem(r, 400).path("detail").asString()).as(dryRun).contains("'dryRun'");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        }
+        assertThat(tokensNamed(String.valueOf(number))).isZero();
+        assertThat(tokensNamed("enum-" + suffix)).isZero();
+        assertThat(tokensNamed("empty-" + suffix)).isZero();
+        assertThat(tokensNamed("true")).isZero();
+    }
+
+    /**
      * The API reads and writes JSON only: a YAML, CBOR or Smile body is a 415 and a YAML Accept gets no YAML.
      * Before (a review's finding, 2026-12-07) the YAML converter, on the classpath with the Kubernetes client, read
      * a token request in YAML.
