@@ -459,6 +459,22 @@ class AccessControlIT extends IntegrationTest {
     }
 
     /**
+     * A Dockerfile to lint (text/plain) whose body cannot be read, here a broken chunked encoding, is a 400
+     * unreadable-body as for a build's context; before, the IOException was a 500 with a stack trace in the log.
+     */
+    @Test
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void aLintBodyThatCannotBeReadIsA400(org.springframework.boot.test.system.CapturedOutput output) {
+        String head = "POST /api/v1/lint HTTP/1.1\r\nHost: localhost:" + port + "\r\nConnection: close\r\n"
+                + "Authorization: Bearer " + ADMIN_SECRET + "\r\nContent-Type: text/plain\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+        String body = "5\r\nFROM \r\nzz-not-a-chunk-size\r\nbusybox\r\n0\r\n\r\n";
+        RawHttp.Answer a = RawHttp.sendRaw(port, (head + body).getBytes(StandardCharsets.US_ASCII));
+        assertThat(rawProblem(a, 400, "unreadable-body")).contains("could not be read");
+        assertThat(output.getAll()).doesNotContain("unexpected failure on POST /api/v1/lint");
+    }
+
+    /**
      * A key given twice is refused, naming it, not read as its last value: before (a review's finding, 2026-12-07)
      * {@code "roles":["AUDITOR"],"roles":["ADMIN"]} made an ADMIN token.
      */
