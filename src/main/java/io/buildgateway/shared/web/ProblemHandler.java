@@ -130,7 +130,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex,
             HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-        Problem problem = Problem.badRequest("unreadable-body", UnreadableBody.describe(ex));
+        Problem problem = UnreadableBody.problem(ex);
         return cast(render(problem, ((ServletWebRequest) request).getRequest(), headers));
     }
 

@@ -9,13 +9,27 @@ import tools.jackson.core.exc.StreamReadException;
 import tools.jackson.databind.exc.MismatchedInputException;
 import tools.jackson.databind.exc.UnrecognizedPropertyException;
 
-/** Turns a JSON parse failure into a message that names the problem without echoing parser internals. */
+/** Turns a JSON parse failure into a problem that names what is wrong without echoing parser internals. */
 final class UnreadableBody {
 
     /** jackson-core's message for a key given twice (StreamReadFeature.STRICT_DUPLICATE_DETECTION). */
     private static final Pattern DUPLICATE = Pattern.compile("Duplicate Object property \"(.*)\"", Pattern.DOTALL);
 
     private UnreadableBody() {
+    }
+
+    /**
+     * The problem for a body that could not be read: 413 when it was cut off at the JSON body limit (a chunked body
+     * has no declared length to refuse it by; the parser wraps the limit's exception), 400 otherwise.
+     */
+    static Problem problem(HttpMessageNotReadableException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof JsonBodyLimit.TooLarge tooLarge) {
+                return new Problem(413, "too-large", "Payload too large",
+                        "JSON bodies here are at most " + tooLarge.limit() + " bytes");
+            }
+        }
+        return Problem.badRequest("unreadable-body", describe(e));
     }
 
     static String describe(HttpMessageNotReadableException e) {
