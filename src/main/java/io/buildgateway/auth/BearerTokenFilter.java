@@ -63,7 +63,8 @@ class BearerTokenFilter extends OncePerRequestFilter {
         if (header == null) {
             boolean tokenInParameters;
             try {
-                tokenInParameters = request.getParameter("access_token") != null || request.getParameter("token") != null;
+                tokenInParameters = request.getParameter("access_token") != null
+                        || request.getParameter("token") != null;
             } catch (IllegalStateException unreadable) {
                 // Tomcat 11 throws when it cannot read the parameters (too many, a form body with a broken escape or
                 // over maxPostSize): the request's fault, answered 400/413 and audited here, not a 500 from /error.

@@ -50,7 +50,8 @@ class JsonOnly implements WebMvcConfigurer {
             }
         }
         if (jackson3) {
-            // a Jackson 2 converter (Jackson 2 is on the classpath for the Kubernetes client) would read bodies leniently
+            // a Jackson 2 converter (Jackson 2 databind is on the classpath, for the Kubernetes client) would read
+            // bodies leniently
             converters.removeIf(c -> c instanceof AbstractJackson2HttpMessageConverter);
         }
     }
