@@ -4,6 +4,7 @@ import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.web.ProblemResponses;
+import io.buildgateway.shared.web.UnreadableParameters;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -60,7 +61,17 @@ class BearerTokenFilter extends OncePerRequestFilter {
             throws ServletException, IOException {
         String header = request.getHeader("Authorization");
         if (header == null) {
-            if (request.getParameter("access_token") != null || request.getParameter("token") != null) {
+            boolean tokenInParameters;
+            try {
+                tokenInParameters = request.getParameter("access_token") != null
+                        || request.getParameter("token") != null;
+            } catch (IllegalStateException unreadable) {
+                // Tomcat 11 throws when it cannot read the parameters (too many, a form body with a broken escape or
+                // over maxPostSize): the request's fault, answered 400/413 and audited here, not a 500 from /error.
+                problems.write(UnreadableParameters.problem(unreadable), request, response);
+                return;
+            }
+            if (tokenInParameters) {
                 request.setAttribute(FAILURE, "tokens in query strings are not accepted; send Authorization: Bearer");
             }
             chain.doFilter(request, response);

@@ -190,6 +190,10 @@ class BuildController {
             byte[] bytes;
             try (InputStream body = request.getInputStream()) {
                 bytes = body.readNBytes(MAX_DOCKERFILE + 1);
+            } catch (IOException e) {
+                // a broken chunked encoding, a body that stalled past the read timeout, a client gone mid-body: the
+                // request's fault, as ContextIntake answers it for builds (not a 500 with a stack trace in the log)
+                throw Problem.badRequest("unreadable-body", "the request body could not be read completely");
             }
             if (bytes.length > MAX_DOCKERFILE) {
                 throw new Problem(413, "too-large", "Payload too large", "a Dockerfile is at most " + MAX_DOCKERFILE

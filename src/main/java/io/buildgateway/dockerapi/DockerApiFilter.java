@@ -6,6 +6,7 @@ import io.buildgateway.builds.LogFollows;
 import io.buildgateway.builds.BuildView;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.web.RequestInfos;
+import io.buildgateway.shared.web.UnreadableParameters;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
@@ -203,9 +204,17 @@ class DockerApiFilter extends OncePerRequestFilter {
      */
     private void build(HttpServletRequest request, HttpServletResponse response) throws IOException {
         GatewayPrincipal principal = GatewayPrincipal.require();
+        Map<String, String[]> query;
+        try {
+            query = request.getParameterMap();
+        } catch (IllegalStateException unreadable) {
+            // Tomcat 11 cannot read the parameters (too many; a form body with a broken escape or over
+            // maxPostSize): the request's fault, refused in the daemon's shape and audited, not a 500.
+            throw UnreadableParameters.problem(unreadable);
+        }
         DockerBuildParameters.Parsed parsed;
         try {
-            parsed = DockerBuildParameters.parse(request.getParameterMap(), registry, properties.platform());
+            parsed = DockerBuildParameters.parse(query, registry, properties.platform());
         } catch (DockerBuildParameters.Refused refused) {
             throw Problem.badRequest("docker-build-option-refused", "the Build Gateway refused this build: "
                     + refused.getMessage());

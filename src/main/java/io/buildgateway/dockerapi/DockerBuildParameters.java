@@ -67,7 +67,9 @@ final class DockerBuildParameters {
             new HostOption("cachefrom", "--cache-from", List.of("", "null", "[]")),
             new HostOption("squash", "--squash", List.of("", "0", "false")));
 
-    private static final JsonMapper JSON = JsonMapper.builder().build();
+    /** buildargs and labels with a key given twice are refused, not read as the last one (the CLI sends a map). */
+    private static final JsonMapper JSON = JsonMapper.builder()
+            .enable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
     private DockerBuildParameters() {
     }
@@ -184,7 +186,9 @@ final class DockerBuildParameters {
         try {
             node = JSON.readTree(value);
         } catch (JacksonException e) {
-            refused.add(parameter + " is not a JSON object of " + flag + " values");
+            String duplicate = duplicateKey(e);
+            refused.add(duplicate != null ? parameter + " gives " + flag + " " + Problem.quote(duplicate)
+                    + " more than once" : parameter + " is not a JSON object of " + flag + " values");
             return out;
         }
         if (node == null || !node.isObject()) {
@@ -202,6 +206,14 @@ final class DockerBuildParameters {
             out.add(e.getKey() + "=" + e.getValue().asString());
         }
         return out;
+    }
+
+    /** The key a parse failure found twice (jackson-core's STRICT_DUPLICATE_DETECTION), or null. */
+    private static String duplicateKey(JacksonException e) {
+        String message = e.getOriginalMessage();
+        String prefix = "Duplicate Object property \"";
+        return message != null && message.startsWith(prefix) && message.endsWith("\"")
+                ? message.substring(prefix.length(), message.length() - 1) : null;
     }
 
     private static boolean truthy(String value) {

@@ -3,9 +3,11 @@ package io.buildgateway.auth;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.RawHttp;
 import io.buildgateway.support.Tars;
 import java.io.ByteArrayInputStream;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -408,8 +410,162 @@ class AccessControlIT extends IntegrationTest {
                 .POST(HttpRequest.BodyPublishers.ofInputStream(
                         () -> new ByteArrayInputStream(huge.getBytes()))));
 
-        problem(chunked, 400);
+        // a chunked body has no length to refuse it by: cut off at the limit, and answered 413 as well (before, a
+        // review's finding of 2026-12-07, the parser's wrapping of the cut made it a 400 "not valid JSON")
+        assertThat(problem(chunked, 413).path("type").asString()).endsWith("/too-large");
         assertThat(jdbc.queryForObject("select count(*) from api_token", Long.class)).isEqualTo(tokensBefore);
+    }
+
+    // ---- hostile request bodies and parameters (a review's findings, 2026-12-07) --------------------------------
+
+    /**
+     * Parameters Tomcat 11 cannot read (it throws from getParameter: a form body with a broken escape, more than
+     * maxParameterCount parameters, a form body over maxPostSize) are the request's fault: 400/413 problem+json,
+     * audited, before any token lookup. Before, the token filter's look for {@code access_token} threw, and the
+     * request ended as a 500 "internal" from the error page, not audited as a refusal.
+     */
+    @Test
+    void parametersTomcatCannotReadAreAnAuditedProblem() {
+        String name = "params-" + UUID.randomUUID().toString().substring(0, 8);
+        Map<String, String> form = Map.of("Content-Type", "application/x-www-form-urlencoded");
+        RawHttp.Answer brokenEscape = RawHttp.send(port, "POST", "/api/v1/tokens", form,
+                ("name=" + name + "&roles=ADMIN&a=%zz").getBytes(StandardCharsets.US_ASCII));
+        assertThat(rawProblem(brokenEscape, 400, "invalid-query")).contains("form body");
+
+        // in a form body: in the query string they would make the request line longer than Tomcat reads
+        RawHttp.Answer tooMany = RawHttp.send(port, "POST", "/api/v1/tokens", form,
+                ("name=" + name + "&roles=ADMIN" + "&a=1".repeat(1500)).getBytes(StandardCharsets.US_ASCII));
+        assertThat(rawProblem(tooMany, 400, "invalid-query")).contains("more parameters");
+
+        byte[] large = ("name=" + name + "&roles=ADMIN&pad=" + "x".repeat(2 * 1024 * 1024 + 1024))
+                .getBytes(StandardCharsets.US_ASCII);
+        RawHttp.Answer tooLarge = RawHttp.send(port, "POST", "/api/v1/tokens", form, large);
+        assertThat(rawProblem(tooLarge, 413, "too-large")).contains("form body");
+
+        assertThat(tokensNamed(name)).isZero();
+    }
+
+    /**
+     * Boot's FormContentFilter is off: a PUT/PATCH/DELETE form body is not read (it was, whole and before the
+     * security filters, and a broken one ended as a 500). The requests are answered as without it, refusals audited.
+     */
+    @Test
+    void formBodiesOfPutAndDeleteAreNotRead() {
+        Map<String, String> headers = Map.of("Authorization", "Bearer " + ADMIN_SECRET,
+                "Content-Type", "application/x-www-form-urlencoded");
+        byte[] broken = "a=%zz".getBytes(StandardCharsets.US_ASCII);
+        rawProblem(RawHttp.send(port, "DELETE", "/api/v1/tokens/" + UUID.randomUUID(), headers, broken), 404,
+                "not-found");
+        rawProblem(RawHttp.send(port, "PUT", "/api/v1/tokens", headers, broken), 405, "method-not-allowed");
+        rawProblem(RawHttp.send(port, "PATCH", "/api/v1/tokens", headers, broken), 405, "method-not-allowed");
+    }
+
+    /**
+     * A Dockerfile to lint (text/plain) whose body cannot be read, here a broken chunked encoding, is a 400
+     * unreadable-body as for a build's context; before, the IOException was a 500 with a stack trace in the log.
+     */
+    @Test
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void aLintBodyThatCannotBeReadIsA400(org.springframework.boot.test.system.CapturedOutput output) {
+        String head = "POST /api/v1/lint HTTP/1.1\r\nHost: localhost:" + port + "\r\nConnection: close\r\n"
+                + "Authorization: Bearer " + ADMIN_SECRET + "\r\nContent-Type: text/plain\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n";
+        String body = "5\r\nFROM \r\nzz-not-a-chunk-size\r\nbusybox\r\n0\r\n\r\n";
+        RawHttp.Answer a = RawHttp.sendRaw(port, (head + body).getBytes(StandardCharsets.US_ASCII));
+        assertThat(rawProblem(a, 400, "unreadable-body")).contains("could not be read");
+        assertThat(output.getAll()).doesNotContain("unexpected failure on POST /api/v1/lint");
+    }
+
+    /**
+     * A key given twice is refused, naming it, not read as its last value: before (a review's finding, 2026-12-07)
+     * {@code "roles":["AUDITOR"],"roles":["ADMIN"]} made an ADMIN token.
+     */
+    @Test
+    void aFieldGivenTwiceIsRefusedNamingIt() {
+        String name = "dup-" + UUID.randomUUID().toString().substring(0, 8);
+        Response r = postJson(ADMIN_SECRET, "/api/v1/tokens", "{\"name\":\"" + name
+                + "\",\"roles\":[\"AUDITOR\"],\"roles\":[\"ADMIN\"]}");
+        JsonNode p = problem(r, 400);
+        assertThat(p.path("type").asString()).endsWith("/unreadable-body");
+        assertThat(p.path("detail").asString()).contains("'roles'").contains("more than once");
+        assertAuditedRefusal(r.header("X-Request-Id"));
+        assertThat(tokensNamed(name)).isZero();
+    }
+
+    /**
+     * No scalar is coerced into another type: before (a review's finding, 2026-12-07) {@code "name":12345} was the
+     * name "12345", {@code "roles":[4]} the role ADMIN (the enum's index), {@code "expiresAt":""} no expiry (the
+     * longest lifetime) and {@code "dryRun":"true"} or {@code 1} true. Each is a 400 naming the field.
+     */
+    @Test
+    void scalarsAreNotCoercedIntoOtherTypes() {
+        String suffix = UUID.randomUUID().toString().substring(0, 8);
+        long number = 1_000_000_000L + (long) (Math.random() * 1_000_000_000L);
+        Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("{\"name\":" + number + ",\"roles\":[\"AUDITOR\"]}", "name");
+        cases.put("{\"name\":\"enum-" + suffix + "\",\"roles\":[4]}", "roles");
+        cases.put("{\"name\":\"empty-" + suffix + "\",\"roles\":[\"AUDITOR\"],\"expiresAt\":\"\"}", "expiresAt");
+        cases.put("{\"name\":true,\"roles\":[\"AUDITOR\"]}", "name");
+        cases.forEach((body, field) -> {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/tokens", body);
+            JsonNode p = problem(r, 400);
+            assertThat(p.path("detail").asString()).as(body).contains("'" + field + "'");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        });
+        for (String dryRun : java.util.List.of("\"true\"", "1")) {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/rebuilds", "{\"selector\":{\"cve\":\"CVE-1999-0001\"},"
+                    + "\"reason\":\"coercion probe\",\"dryRun\":" + dryRun + "}");
+            assertThat(problem(r, 400).path("detail").asString()).as(dryRun).contains("'dryRun'");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        }
+        assertThat(tokensNamed(String.valueOf(number))).isZero();
+        assertThat(tokensNamed("enum-" + suffix)).isZero();
+        assertThat(tokensNamed("empty-" + suffix)).isZero();
+        assertThat(tokensNamed("true")).isZero();
+    }
+
+    /**
+     * The API reads and writes JSON only: a YAML, CBOR or Smile body is a 415 and a YAML Accept gets no YAML.
+     * Before (a review's finding, 2026-12-07) the YAML converter, on the classpath with the Kubernetes client, read
+     * a token request in YAML.
+     */
+    @Test
+    void yamlAndOtherJacksonFormatsAreNeitherReadNorWritten() {
+        String name = "yaml-" + UUID.randomUUID().toString().substring(0, 8);
+        for (String type : java.util.List.of("application/yaml", "application/x-yaml", "application/cbor",
+                "application/x-jackson-smile")) {
+            Response r = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Content-Type", type)
+                    .POST(HttpRequest.BodyPublishers.ofString("name: " + name + "\nroles: [ADMIN]\n")));
+            assertThat(problem(r, 415).path("type").asString()).as(type).endsWith("/unsupported-media-type");
+            assertAuditedRefusal(r.header("X-Request-Id"));
+        }
+        assertThat(tokensNamed(name)).isZero();
+        Response yaml = send(request(ADMIN_SECRET, "/api/v1/tokens").header("Accept", "application/yaml").GET());
+        assertThat(yaml.status()).as(yaml.body()).isEqualTo(406);
+        assertThat(String.valueOf(yaml.header("Content-Type"))).doesNotContain("yaml");
+        assertThat(yaml.body()).doesNotContain("name: ");
+    }
+
+    /** Asserts a problem+json refusal of a raw request, audited once under its request id; returns its detail. */
+    private String rawProblem(RawHttp.Answer a, int status, String type) {
+        assertThat(a.status()).as(a.body()).isEqualTo(status);
+        assertThat(a.header("Content-Type")).startsWith("application/problem+json");
+        JsonNode p = json.readTree(a.body());
+        assertThat(p.path("status").asInt()).isEqualTo(status);
+        assertThat(p.path("type").asString()).isEqualTo("https://build-gateway.dev/problems/" + type);
+        assertThat(a.body()).doesNotContain("Exception").doesNotContain("at io.");
+        assertAuditedRefusal(a.header("X-Request-Id"));
+        return p.path("detail").asString();
+    }
+
+    private void assertAuditedRefusal(String requestId) {
+        assertThat(requestId).isNotBlank();
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where request_id = ? and action ="
+                + " 'http.refused'", Long.class, requestId)).as("refusal of " + requestId + " audited").isOne();
+    }
+
+    private long tokensNamed(String name) {
+        return jdbc.queryForObject("select count(*) from api_token where name = ?", Long.class, name);
     }
 
     /**

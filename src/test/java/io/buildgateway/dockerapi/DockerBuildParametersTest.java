@@ -159,6 +159,18 @@ class DockerBuildParametersTest {
         assertThatThrownBy(() -> parse(number)).hasMessageContaining("must be a string");
     }
 
+    /** A key given twice is refused, naming it, not read as its last value (a review's finding, 2026-12-07). */
+    @Test
+    void refusesAKeyGivenTwice() {
+        Map<String, String[]> args = cliDefaults();
+        args.put("buildargs", new String[] {"{\"A\":\"1\",\"A\":\"2\"}"});
+        assertThatThrownBy(() -> parse(args)).hasMessageContaining("buildargs gives --build-arg A more than once");
+
+        Map<String, String[]> labels = cliDefaults();
+        labels.put("labels", new String[] {"{\"team\":\"a\",\"team\":\"b\"}"});
+        assertThatThrownBy(() -> parse(labels)).hasMessageContaining("labels gives --label team more than once");
+    }
+
     @Test
     void quotesRefusedValuesBoundedAndPrintable() {
         Map<String, String[]> q = cliDefaults();

@@ -295,6 +295,49 @@ class DockerCliIT extends IntegrationTest {
         assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
     }
 
+    /**
+     * Parameters Tomcat 11 cannot read (a form body with a broken escape, more than maxParameterCount of them) and
+     * buildargs or labels that give a key twice are refused in the Engine API's shape, audited, and build nothing.
+     * Before (a review's finding, 2026-12-07) the first two were a 500 from getParameterMap, and a key given twice
+     * was read as its last value.
+     */
+    @Test
+    void unreadableParametersAndKeysGivenTwiceAreRefusedInTheEngineShape() {
+        long builds = dcliBuilds();
+        Map<String, String> form = Map.of("Authorization", "Bearer " + token,
+                "Content-Type", "application/x-www-form-urlencoded");
+        byte[] broken = "a=%zz".getBytes(StandardCharsets.US_ASCII);
+        RawHttp.Answer a = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:form", form, broken);
+        engineRefusal("form body with a broken escape", a);
+        assertThat(a.status()).isEqualTo(400);
+        assertThat(json.readTree(a.body()).path("message").asString()).contains("form body");
+
+        // without a credential the token filter is the first to read the parameters: refused the same way
+        RawHttp.Answer anonymous = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:form",
+                Map.of("Content-Type", "application/x-www-form-urlencoded"), broken);
+        engineRefusal("anonymous form body with a broken escape", anonymous);
+        assertThat(anonymous.status()).isEqualTo(400);
+
+        // in a form body: in the query string they would make the request line longer than Tomcat reads
+        RawHttp.Answer tooMany = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:many", form,
+                "&a=1".repeat(1500).substring(1).getBytes(StandardCharsets.US_ASCII));
+        engineRefusal("1500 parameters", tooMany);
+        assertThat(tooMany.status()).isEqualTo(400);
+        assertThat(json.readTree(tooMany.body()).path("message").asString()).contains("more parameters");
+
+        for (String parameter : List.of("buildargs", "labels")) {
+            String value = java.net.URLEncoder.encode("{\"DUPKEY\":\"1\",\"DUPKEY\":\"2\"}", StandardCharsets.UTF_8);
+            RawHttp.Answer twice = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:dup&" + parameter + "="
+                    + value, Map.of("Authorization", "Bearer " + token, "Content-Type", "application/x-tar"),
+                    "not a tar".getBytes(StandardCharsets.UTF_8));
+            engineRefusal(parameter + " with a key twice", twice);
+            assertThat(twice.status()).isEqualTo(400);
+            assertThat(json.readTree(twice.body()).path("message").asString()).as(parameter)
+                    .contains("DUPKEY more than once");
+        }
+        assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
+    }
+
     private void engineRefusal(String what, RawHttp.Answer a) {
         assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
         assertThat(a.header("Content-Type")).as(what).isEqualTo("application/json");

@@ -54,6 +54,26 @@ public final class RawHttp {
         }
     }
 
+    /**
+     * The request's bytes exactly as given, head and body (a broken chunked encoding, say, which {@link #send} cannot
+     * write because it declares a Content-Length), then the answer.
+     */
+    public static Answer sendRaw(int port, byte[] request) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(60_000);
+            OutputStream out = s.getOutputStream();
+            try {
+                out.write(request);
+                out.flush();
+            } catch (IOException refusedEarly) {
+                // the server answered and closed before reading everything: read its answer
+            }
+            return read(s.getInputStream(), false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("raw request of " + request.length + " bytes", e);
+        }
+    }
+
     private static Answer read(InputStream in, boolean head) throws IOException {
         byte[] all = in.readAllBytes();
         String text = new String(all, StandardCharsets.ISO_8859_1);

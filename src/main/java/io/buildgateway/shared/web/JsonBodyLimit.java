@@ -61,6 +61,23 @@ class JsonBodyLimit extends OncePerRequestFilter {
         }, response);
     }
 
+    /**
+     * A body cut off at the limit. Jackson wraps it as the cause of a parse failure; {@link UnreadableBody} finds it
+     * there and answers 413, as for a declared length over the limit.
+     */
+    static final class TooLarge extends IOException {
+        private final long limit;
+
+        TooLarge(long limit) {
+            super("JSON body larger than " + limit + " bytes");
+            this.limit = limit;
+        }
+
+        long limit() {
+            return limit;
+        }
+    }
+
     private static final class Capped extends ServletInputStream {
         private final ServletInputStream in;
         private final long limit;
@@ -92,7 +109,7 @@ class JsonBodyLimit extends OncePerRequestFilter {
         private void count(int n) throws IOException {
             read += n;
             if (read > limit) {
-                throw new IOException("JSON body larger than " + limit + " bytes");
+                throw new TooLarge(limit);
             }
         }
 

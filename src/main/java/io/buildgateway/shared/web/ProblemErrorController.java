@@ -50,7 +50,12 @@ class ProblemErrorController implements ErrorController {
         String title = resolved == null ? "Error" : resolved.getReasonPhrase();
         String detail = status == 413 ? "the request body is larger than the gateway accepts"
                 : status >= 500 ? "the gateway failed to handle this request" : title;
-        Problem problem = new Problem(status, status >= 500 ? "internal" : "client-error", title, detail);
+        // Tomcat answers 400 itself when the body cannot be read (a broken chunked encoding): it has set the read's
+        // IOException as the error, and the endpoint's own answer is discarded. Say so, as the endpoints do.
+        Problem problem = status == 400 && request.getAttribute(RequestDispatcher.ERROR_EXCEPTION)
+                instanceof java.io.IOException
+                ? Problem.badRequest("unreadable-body", "the request body could not be read completely")
+                : new Problem(status, status >= 500 ? "internal" : "client-error", title, detail);
         Object uri = request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI);
         problems.audit(problem, request);
         ProblemDetail body = problems.toDetail(problem, request);

@@ -62,12 +62,13 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     }
 
     /**
-     * Tomcat cannot read the parameters (a form body with a broken escape, say; a broken query string is refused
-     * earlier by {@link QueryStringCheck}): the request's fault, not the gateway's.
+     * Tomcat cannot read the parameters (a form body with a broken escape, too many parameters, a form body over
+     * maxPostSize; a broken query string is refused earlier by {@link QueryStringCheck}): the request's fault, not the
+     * gateway's.
      */
     @ExceptionHandler(InvalidParameterException.class)
     ResponseEntity<ProblemDetail> unreadableParameters(InvalidParameterException e, HttpServletRequest request) {
-        return render(Problem.badRequest("invalid-query", "the request's parameters cannot be read"), request, null);
+        return render(UnreadableParameters.problem(e), request, null);
     }
 
     @ExceptionHandler(ConstraintViolationException.class)
@@ -129,7 +130,7 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
     @Override
     protected ResponseEntity<Object> handleHttpMessageNotReadable(HttpMessageNotReadableException ex,
             HttpHeaders headers, HttpStatusCode status, WebRequest request) {
-        Problem problem = Problem.badRequest("unreadable-body", UnreadableBody.describe(ex));
+        Problem problem = UnreadableBody.problem(ex);
         return cast(render(problem, ((ServletWebRequest) request).getRequest(), headers));
     }
 

@@ -30,6 +30,9 @@ public class ProblemResponses {
      */
     public static final String REHEARSAL = "io.buildgateway.rehearsal";
 
+    /** Set on a request whose refusal has been audited (or counted), so that it is recorded once. */
+    private static final String AUDITED = ProblemResponses.class.getName() + ".audited";
+
     private final JsonMapper json;
     private final ApplicationEventPublisher events;
     private final ObjectProvider<RefusalShape> shapes;
@@ -118,6 +121,12 @@ public class ProblemResponses {
                 || Boolean.TRUE.equals(request.getAttribute(REHEARSAL))) {
             return;
         }
+        // One refusal row per request: when Tomcat has answered a body it could not read with 400 itself, the
+        // endpoint's refusal and the /error page's are one refusal (the error dispatch is the same request).
+        if (request.getAttribute(AUDITED) != null) {
+            return;
+        }
+        request.setAttribute(AUDITED, Boolean.TRUE);
         RefusalRateLimitFilter limit = this.limit;
         // The deliberate 5xx are the gateway's state, not the source's doing: they do not count towards its limit
         // (a CI runner retrying through a registry outage is not a hostile source).

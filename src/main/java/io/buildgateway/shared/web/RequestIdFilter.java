@@ -29,8 +29,11 @@ public class RequestIdFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
+        // An error or async dispatch of a request keeps its id: Tomcat's error page for a body it could not read (it
+        // answers 400 itself) is the same request, audited once, under the id the client is given.
         String incoming = request.getHeader(HEADER);
-        String id = incoming != null && VALID.matcher(incoming).matches() ? incoming : UUID.randomUUID().toString();
+        String id = request.getAttribute(ATTRIBUTE) instanceof String given ? given
+                : incoming != null && VALID.matcher(incoming).matches() ? incoming : UUID.randomUUID().toString();
         request.setAttribute(ATTRIBUTE, id);
         response.setHeader(HEADER, id);
         MDC.put("requestId", id);
