@@ -143,12 +143,13 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void aWrongTokenIsRefusedAndAudited() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer not-a-token-" + UUID.randomUUID()), "build", "-t", "dcli/app:wrong",
                 context(passing()).toString());
 
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("the token is not known to this gateway").doesNotContain("not-a-token-");
-        assertThat(refusals(401, "/build")).isPositive();
+        assertThat(refusalsSince(seq, 401, "/build")).as("this refusal in the audit trail").isPositive();
         Run none = gateway(config(null), "build", "-t", "dcli/app:none", context(passing()).toString());
         assertThat(none.exit()).isNotZero();
         assertThat(none.output()).contains("HttpHeaders");
@@ -156,11 +157,12 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void anotherTeamsImageNameIsRefused() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer " + token), "build", "-t", "payments/app:1", context(passing()).toString());
 
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("not 'payments'");
-        assertThat(refusals(403, "/build")).isPositive();
+        assertThat(refusalsSince(seq, 403, "/build")).as("this refusal in the audit trail").isPositive();
     }
 
     @Test
@@ -177,6 +179,7 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void runAndPushAreRefusedWithWhatToDoInstead() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer " + token), "run", "--rm", registryAddress() + "/base/busybox", "true");
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("runs no containers");
@@ -184,8 +187,8 @@ class DockerCliIT extends IntegrationTest {
         Run push = gateway(config("Bearer " + token), "push", "dcli/app:1.0");
         assertThat(push.exit()).as(push.output()).isNotZero();
         assertThat(push.output()).contains("pushes every image it builds itself");
-        assertThat(refusals(403, "/containers/create")).isPositive();
-        assertThat(refusals(403, "dcli/app/push")).isPositive();
+        assertThat(refusalsSince(seq, 403, "/containers/create")).as("the run's refusal, audited").isPositive();
+        assertThat(refusalsSince(seq, 403, "dcli/app/push")).as("the push's refusal, audited").isPositive();
     }
 
     @Test
@@ -311,8 +314,15 @@ class DockerCliIT extends IntegrationTest {
     }
 
     /** http.refused audit rows with this status whose target ends with the path (any /v1.NN/ prefix). */
-    private long refusals(int status, String path) {
-        return jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
-                + " and target like ? and cast(details as jsonb)->>'status' = ?", Long.class, "%" + path, String.valueOf(status));
+    /** The head of the audit trail, before a request: what the request records comes after it. */
+    private long auditHead() {
+        return jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+    }
+
+    /** Refusals recorded after {@code seq} (the earlier tests' and other classes' rows do not count). */
+    private long refusalsSince(long seq, int status, String path) {
+        return jdbc.queryForObject("select count(*) from audit_event where seq > ? and action = 'http.refused'"
+                + " and target like ? and cast(details as jsonb)->>'status' = ?", Long.class, seq, "%" + path,
+                String.valueOf(status));
     }
 }
