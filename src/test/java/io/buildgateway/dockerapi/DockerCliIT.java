@@ -275,26 +275,52 @@ class DockerCliIT extends IntegrationTest {
             engineRefusal(method + " " + target, a);
         }
 
+        // A readable context, so that no refusal below can come from the body: each must be the parameter's own, and
+        // its message names it. Refused for their value: the host-level options (by the parameter's name), the
+        // platform, the JSON maps and the name. Unreadable values (%ff, %00) are refused for every parameter by the
+        // query check, before the parameters are read. The parameters the gateway passes on or ignores as the daemon
+        // does (dockerfile, target, nocache, q, rm, forcerm, pull, version) get only those: a readable value of theirs
+        // is a build, not a refusal.
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n");
         long builds = dcliBuilds();
-        List<String> parameters = List.of("t", "dockerfile", "buildargs", "labels", "target", "nocache", "q", "rm",
-                "forcerm", "pull", "networkmode", "platform", "remote", "cachefrom", "extrahosts", "cpusetcpus",
-                "memory", "shmsize", "ulimits", "securityopt", "outputs", "version");
+        Map<String, String> refusedNaming = new java.util.LinkedHashMap<>();
+        for (String hostLevel : List.of("networkmode", "cpusetcpus", "memory", "shmsize", "ulimits", "securityopt",
+                "outputs", "remote", "cachefrom", "extrahosts")) {
+            refusedNaming.put(hostLevel, "^the Build Gateway refused this build: .*"
+                    + java.util.regex.Pattern.quote("(" + hostLevel + "="));
+        }
+        refusedNaming.put("platform", "^the Build Gateway refused this build: --platform ");
+        refusedNaming.put("buildargs", "^the Build Gateway refused this build: buildargs is not a JSON object");
+        refusedNaming.put("labels", "^the Build Gateway refused this build: labels is not a JSON object");
+        // a name the CLI would send to another registry is refused by the port ("-t ../..: …"), any other bad name
+        // by the submission's check of the image and tag it becomes
+        refusedNaming.put("t", "^the Build Gateway refused this build: -t |^(image|tag): ");
+        List<String> passedOn = List.of("dockerfile", "target", "nocache", "q", "rm", "forcerm", "pull", "version");
+        List<String> unreadable = List.of("%ff", "%00");
         List<String> values = List.of("%ff", "%00", "%7B", "%5B1%2C2", "-1", "99999999999999999999",
                 "a".repeat(3000), "..%2F..%2Fetc%2Fpasswd", "%27%20or%201%3D1--");
         int sent = 0;
+        List<String> parameters = new java.util.ArrayList<>(refusedNaming.keySet());
+        parameters.addAll(passedOn);
         for (String parameter : parameters) {
-            for (String value : values) {
+            for (String value : passedOn.contains(parameter) ? unreadable : values) {
                 String query = parameter.equals("t") ? "t=" + value : "t=dcli/app:hostile&" + parameter + "=" + value;
                 RawHttp.Answer a = RawHttp.send(server.port(), "POST", "/v1.47/build?" + query, Map.of(
-                        "Authorization", "Bearer " + token, "Content-Type", "application/x-tar"),
-                        "not a tar at all".getBytes(StandardCharsets.UTF_8));
+                        "Authorization", "Bearer " + token, "Content-Type", "application/x-tar"), context);
                 String what = "POST /build?" + RawHttp.abbreviated(query);
                 assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
                 engineRefusal(what, a);
+                String message = json.readTree(a.body()).path("message").asString();
+                if (unreadable.contains(value)) {
+                    assertThat(message).as(what).contains("the query string cannot be read");
+                } else {
+                    assertThat(message).as(what + ": the refusal names the parameter")
+                            .containsPattern(refusedNaming.get(parameter));
+                }
                 sent++;
             }
         }
-        assertThat(sent).isEqualTo(parameters.size() * values.size());
+        assertThat(sent).isEqualTo(refusedNaming.size() * values.size() + passedOn.size() * unreadable.size());
         assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
     }
 
