@@ -263,7 +263,14 @@ class AccessControlIT extends IntegrationTest {
         problem(get(builderToken, "/api/v1/hosts"), 403);
         problem(postJson(builderToken, "/api/v1/advisories", "{}"), 403);
         problem(postJson(token(Set.of("DEPLOYER"), Set.of()), "/api/v1/advisories", "{}"), 403);
-        problem(submit(auditor, "image=payments/x&tag=1", Tars.dockerfile("FROM scratch\n")), 403);
+        // An AUDITOR of the team itself: only the missing BUILDER role can refuse it (without the team, the team
+        // check would refuse it whatever the roles).
+        String teamAuditor = token(Set.of("AUDITOR"), Set.of("payments"));
+        JsonNode refused = problem(submit(teamAuditor, "image=payments/x&tag=1",
+                Tars.dockerfile("FROM scratch\n")), 403);
+        assertThat(refused.path("detail").asString()).as("refused for the role, not the team")
+                .containsAnyOf("roles do not allow POST /api/v1/builds", "building needs the BUILDER role")
+                .doesNotContain("may build for teams");
         assertThat(get(auditor, "/api/v1/builds").status()).isEqualTo(200);
         problem(get(builderToken, "/actuator/prometheus"), 403);
     }

@@ -80,6 +80,7 @@ class ContextRetentionIT extends IntegrationTest {
         age(first);
         Files.setLastModifiedTime(firstBuilt, FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
         age(latest);
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
         ContextRetention.Pruned pruned = retention.prune();
 
         assertThat(pruned.digests()).contains(first.path("contextDigest").asString(),
@@ -88,43 +89,85 @@ class ContextRetentionIT extends IntegrationTest {
         assertThat(Files.exists(contextFile(first))).isFalse();
         assertThat(Files.exists(firstBuilt)).isFalse();
         assertThat(Files.exists(contextFile(latest))).isTrue();
-        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'context.pruned'",
-                Long.class)).isPositive();
+        // this run's audit row, naming what it deleted (not any earlier run's row)
+        String audit = jdbc.queryForList("select cast(details as varchar) from audit_event where seq > ?"
+                + " and action = 'context.pruned'", String.class, seq).toString();
+        assertThat(audit).contains(first.path("contextDigest").asString())
+                .contains(first.path("builtContextDigest").asString())
+                .doesNotContain(latest.path("contextDigest").asString());
+    }
+
+    /** The store's {@code *.ctx} entries in the order the directory lists them (prune's order). */
+    private static java.util.List<Path> listed(Path store) throws Exception {
+        java.util.List<Path> order = new java.util.ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(store, "*.ctx")) {
+            files.forEach(order::add);
+        }
+        return order;
     }
 
     /**
      * A listing that fails midway (here a dangling link among old contexts: reading its time throws an IOException)
      * still audits every context it had deleted before: a deleted file cannot be found again by the next run. (The
      * audit is in {@code finally} since 2026-12-06, for the DirectoryIteratorException and database failures this
-     * test does not provoke; the IOException path was audited before too.)
+     * test does not provoke; the IOException path was audited before too.) Deterministic: the link is given a name
+     * the directory lists after some of the old contexts and before others, so that the run deletes some (the
+     * audit has something to show), fails at the link (the warning in the log), and leaves the rest.
      */
     @Test
-    void contextsDeletedBeforeTheListingFailedAreAudited() throws Exception {
+    @org.junit.jupiter.api.extension.ExtendWith(org.springframework.boot.test.system.OutputCaptureExtension.class)
+    void contextsDeletedBeforeTheListingFailedAreAudited(org.springframework.boot.test.system.CapturedOutput output)
+            throws Exception {
         Path store = DATA.resolve("contexts");
         java.util.List<Path> old = new java.util.ArrayList<>();
         for (int i = 0; i < 24; i++) {
-            Path f = store.resolve(String.format("%064x", new java.math.BigInteger(1, java.security.MessageDigest
-                    .getInstance("SHA-256").digest(("orphan-" + RUN + "-" + i).getBytes()))) + ".ctx");
+            Path f = store.resolve(sha256Hex("orphan-" + RUN + "-" + i) + ".ctx");
             Files.write(f, new byte[] {1, 2, 3});
             Files.setLastModifiedTime(f, FileTime.from(Instant.now().minus(60, ChronoUnit.DAYS)));
             old.add(f);
         }
-        Path dangling = store.resolve(String.format("%064x", new java.math.BigInteger(1, java.security.MessageDigest
-                .getInstance("SHA-256").digest(("dangling-" + RUN).getBytes()))) + ".ctx");
-        Files.createSymbolicLink(dangling, store.resolve("no-such-file-" + RUN));
+        Path dangling = null;
+        java.util.List<Path> before = java.util.List.of();
+        for (int attempt = 0; attempt < 200 && dangling == null; attempt++) {
+            Path link = store.resolve(sha256Hex("dangling-" + RUN + "-" + attempt) + ".ctx");
+            Files.createSymbolicLink(link, store.resolve("no-such-file-" + RUN));
+            java.util.List<Path> order = listed(store);
+            java.util.List<Path> ahead = order.subList(0, order.indexOf(link)).stream().filter(old::contains).toList();
+            if (!ahead.isEmpty() && ahead.size() < old.size()) {
+                dangling = link;
+                before = ahead;
+            } else {
+                Files.delete(link);
+            }
+        }
+        assertThat(dangling).as("a link name listed between the old contexts").isNotNull();
         long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        ContextRetention.Pruned pruned;
         try {
-            retention.prune();
-        } catch (RuntimeException listingFailed) {
-            // what prune itself reports is not the point: what it deleted must be audited
+            pruned = retention.prune();
         } finally {
             Files.deleteIfExists(dangling);
         }
-        long gone = old.stream().filter(f -> !Files.exists(f)).count();
-        long audited = jdbc.queryForList("select cast(details as varchar) from audit_event where action ="
-                + " 'context.pruned' and seq > ?", String.class, seq).stream()
-                .mapToLong(d -> json.readTree(d).path("files").asLong()).sum();
-        assertThat(audited).as("deleted %d of %d", gone, old.size()).isEqualTo(gone);
+        assertThat(output.getAll()).as("the listing failed at the link")
+                .containsPattern("context store \\S*/contexts could not be listed");
+        java.util.List<Path> gone = old.stream().filter(f -> !Files.exists(f)).toList();
+        assertThat(gone).as("deleted: those listed before the link, none after it")
+                .containsExactlyInAnyOrderElementsOf(before);
+        assertThat(gone).isNotEmpty().hasSizeLessThan(old.size());
+        java.util.List<String> goneDigests = gone.stream().map(f -> "sha256:" + f.getFileName().toString()
+                .replace(".ctx", "")).toList();
+        assertThat(pruned.digests()).containsAll(goneDigests);
+
+        java.util.List<JsonNode> rows = jdbc.queryForList("select cast(details as varchar) from audit_event where"
+                + " action = 'context.pruned' and seq > ?", String.class, seq).stream().map(json::readTree).toList();
+        java.util.List<String> audited = new java.util.ArrayList<>();
+        rows.forEach(r -> r.path("digests").forEach(d -> audited.add(d.asString())));
+        assertThat(audited).as("every context deleted before the failure is audited")
+                .containsAll(goneDigests)
+                .doesNotContainAnyElementsOf(old.stream().filter(Files::exists)
+                        .map(f -> "sha256:" + f.getFileName().toString().replace(".ctx", "")).toList());
+        assertThat(rows.stream().mapToLong(r -> r.path("files").asLong()).sum())
+                .isEqualTo(pruned.files());
         for (Path f : old) {
             Files.deleteIfExists(f);
         }

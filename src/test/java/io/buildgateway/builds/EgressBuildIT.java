@@ -175,6 +175,11 @@ class EgressBuildIT extends IntegrationTest {
         assertThat(canaryRequests()).isEqualTo(canaryBefore);
     }
 
+    /**
+     * The probe is a real TCP connect (bash's /dev/tcp: the image's /bin/sh is dash, which has none), and the positive
+     * control is the same Dockerfile built for the team that has the allowlist: its step reaches the forwarder. Only
+     * then does "unreachable" for the team without one mean the network, not the probe.
+     */
     @Test
     void anotherTeamsAllowlistDoesNotApplyAndATeamWithoutOneBuildsWithNetworkNone() throws Exception {
         String withList = "egw" + RUN;
@@ -182,11 +187,18 @@ class EgressBuildIT extends IntegrationTest {
         String token = builder(withList, without);
         String address = require("BGW_EGRESS_STEP_ADDRESS");
         String dockerfile = "FROM " + registryAddress() + "/base/debian:12\n"
-                + "RUN (exec 3<>/dev/tcp/" + address.replace(':', '/') + ") 2>/dev/null && echo proxy-reached"
-                + " || echo proxy-unreachable\n"
+                + "RUN timeout 10 bash -c 'exec 3<>/dev/tcp/" + address.replace(':', '/') + "' 2>/dev/null"
+                + " && echo proxy-reach''ed || echo proxy-unreach''able\n"
                 + "USER 65534\nHEALTHCHECK NONE\n";
         policy(token, withList, List.of(mirror() + "/debian/"), dockerfile);
         policy(token, without, List.of(), dockerfile);
+
+        JsonNode control = build(token, withList, dockerfile);
+        String controlLog = log(token, control.path("id").asString());
+        assertThat(control.path("status").asString()).as(controlLog).isEqualTo("SUCCEEDED");
+        assertThat(controlLog).as("the team with the allowlist reaches the forwarder (the probe's positive control)")
+                .contains("network to the egress proxy only").containsPattern("(?m)proxy-reached$")
+                .doesNotContain("proxy-unreachable");
 
         JsonNode done = build(token, without, dockerfile);
         String log = log(token, done.path("id").asString());

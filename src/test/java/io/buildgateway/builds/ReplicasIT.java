@@ -85,6 +85,8 @@ class ReplicasIT extends IntegrationTest {
             {"gateway.policy.reload-interval", "300ms"},
             {"gateway.policy.approved-base-prefixes[0]", registryAddress() + "/base/"},
             {"gateway.auth.bootstrap-token", ADMIN_SECRET},
+            // B's metrics for the relay test: the same scrape token as A's
+            {"gateway.auth.scrape-token", SCRAPE_SECRET},
             {"gateway.hostpool.registry.address", registryAddress()},
             {"gateway.hostpool.registry.tokens.key-path", require("BGW_TOKEN_KEY")},
             {"gateway.hostpool.registry.tokens.certificate-path", require("BGW_TOKEN_CERT")},
@@ -323,7 +325,8 @@ class ReplicasIT extends IntegrationTest {
                 String a = read(get(token, "/api/v1/policy")).path("digest").asString();
                 return !a.equals(before) && a.equals(read(getB(token, "/api/v1/policy")).path("digest").asString());
             });
-            double relaysOnA = metersA.counter("gateway.egress.relays").count();
+            double relaysOnA = relaysA();
+            double relaysOnB = relaysB();
             // the step waits a little, so that the egress path points at the other replica before it connects
             byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\n"
                     + "RUN sleep 3 && wget -q -O - " + mirror + "/debian/dists/stable/Release"
@@ -349,9 +352,14 @@ class ReplicasIT extends IntegrationTest {
             assertThat(jdbc.queryForObject("select peer_address from egress_session where build_id = ?::uuid"
                     + " and closed_at is not null", String.class, id))
                     .isEqualTo("127.0.0.1:" + (heldByA ? egressA.listenPort() : egressPortB));
-            if (!heldByA) {
-                assertThat(metersA.counter("gateway.egress.relays").count()).isGreaterThan(relaysOnA);
-            }
+            // whichever replica holds it, the other relayed the step's connections (A's meter, B's scrape), and
+            // the holder relayed none: the session was its own
+            double relayedByA = relaysA() - relaysOnA;
+            double relayedByB = relaysB() - relaysOnB;
+            assertThat(heldByA ? relayedByB : relayedByA).as("connections relayed by the replica not holding the"
+                    + " build (held by " + owner[0] + ")").isPositive();
+            assertThat(heldByA ? relayedByA : relayedByB).as("connections relayed by the holder " + owner[0])
+                    .isZero();
             System.out.println("ReplicasIT: egress build " + id + " held by " + owner[0] + ", its step's proxy"
                     + " connections relayed by the other replica");
         } finally {
@@ -502,6 +510,20 @@ class ReplicasIT extends IntegrationTest {
     private Response getB(String token, String path) {
         return send(HttpRequest.newBuilder(URI.create(baseB() + path)).header("Authorization", "Bearer " + token)
                 .GET());
+    }
+
+    private double relaysA() {
+        return metersA.counter("gateway.egress.relays").count();
+    }
+
+    /** Replica B's {@code gateway.egress.relays}, from its Prometheus scrape (its meters are in another JVM). */
+    private double relaysB() {
+        Response scrape = getB(SCRAPE_SECRET, "/actuator/prometheus");
+        assertThat(scrape.status()).as(scrape.body()).isEqualTo(200);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^gateway_egress_relays_total(?:\\{[^}]*\\})?"
+                + " ([0-9.eE+-]+)$").matcher(scrape.body());
+        assertThat(m.find()).as("gateway_egress_relays_total in replica B's scrape").isTrue();
+        return Double.parseDouble(m.group(1));
     }
 
     private long startedBy(List<String> ids, String replicaPrefix) {

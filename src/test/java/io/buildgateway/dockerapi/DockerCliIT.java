@@ -143,12 +143,13 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void aWrongTokenIsRefusedAndAudited() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer not-a-token-" + UUID.randomUUID()), "build", "-t", "dcli/app:wrong",
                 context(passing()).toString());
 
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("the token is not known to this gateway").doesNotContain("not-a-token-");
-        assertThat(refusals(401, "/build")).isPositive();
+        assertThat(refusalsSince(seq, 401, "/build")).as("this refusal in the audit trail").isPositive();
         Run none = gateway(config(null), "build", "-t", "dcli/app:none", context(passing()).toString());
         assertThat(none.exit()).isNotZero();
         assertThat(none.output()).contains("HttpHeaders");
@@ -156,11 +157,12 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void anotherTeamsImageNameIsRefused() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer " + token), "build", "-t", "payments/app:1", context(passing()).toString());
 
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("not 'payments'");
-        assertThat(refusals(403, "/build")).isPositive();
+        assertThat(refusalsSince(seq, 403, "/build")).as("this refusal in the audit trail").isPositive();
     }
 
     @Test
@@ -177,6 +179,7 @@ class DockerCliIT extends IntegrationTest {
 
     @Test
     void runAndPushAreRefusedWithWhatToDoInstead() throws IOException {
+        long seq = auditHead();
         Run run = gateway(config("Bearer " + token), "run", "--rm", registryAddress() + "/base/busybox", "true");
         assertThat(run.exit()).as(run.output()).isNotZero();
         assertThat(run.output()).contains("runs no containers");
@@ -184,8 +187,8 @@ class DockerCliIT extends IntegrationTest {
         Run push = gateway(config("Bearer " + token), "push", "dcli/app:1.0");
         assertThat(push.exit()).as(push.output()).isNotZero();
         assertThat(push.output()).contains("pushes every image it builds itself");
-        assertThat(refusals(403, "/containers/create")).isPositive();
-        assertThat(refusals(403, "dcli/app/push")).isPositive();
+        assertThat(refusalsSince(seq, 403, "/containers/create")).as("the run's refusal, audited").isPositive();
+        assertThat(refusalsSince(seq, 403, "dcli/app/push")).as("the push's refusal, audited").isPositive();
     }
 
     @Test
@@ -272,26 +275,52 @@ class DockerCliIT extends IntegrationTest {
             engineRefusal(method + " " + target, a);
         }
 
+        // A readable context, so that no refusal below can come from the body: each must be the parameter's own, and
+        // its message names it. Refused for their value: the host-level options (by the parameter's name), the
+        // platform, the JSON maps and the name. Unreadable values (%ff, %00) are refused for every parameter by the
+        // query check, before the parameters are read. The parameters the gateway passes on or ignores as the daemon
+        // does (dockerfile, target, nocache, q, rm, forcerm, pull, version) get only those: a readable value of theirs
+        // is a build, not a refusal.
+        byte[] context = Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n");
         long builds = dcliBuilds();
-        List<String> parameters = List.of("t", "dockerfile", "buildargs", "labels", "target", "nocache", "q", "rm",
-                "forcerm", "pull", "networkmode", "platform", "remote", "cachefrom", "extrahosts", "cpusetcpus",
-                "memory", "shmsize", "ulimits", "securityopt", "outputs", "version");
+        Map<String, String> refusedNaming = new java.util.LinkedHashMap<>();
+        for (String hostLevel : List.of("networkmode", "cpusetcpus", "memory", "shmsize", "ulimits", "securityopt",
+                "outputs", "remote", "cachefrom", "extrahosts")) {
+            refusedNaming.put(hostLevel, "^the Build Gateway refused this build: .*"
+                    + java.util.regex.Pattern.quote("(" + hostLevel + "="));
+        }
+        refusedNaming.put("platform", "^the Build Gateway refused this build: --platform ");
+        refusedNaming.put("buildargs", "^the Build Gateway refused this build: buildargs is not a JSON object");
+        refusedNaming.put("labels", "^the Build Gateway refused this build: labels is not a JSON object");
+        // a name the CLI would send to another registry is refused by the port ("-t ../..: …"), any other bad name
+        // by the submission's check of the image and tag it becomes
+        refusedNaming.put("t", "^the Build Gateway refused this build: -t |^(image|tag): ");
+        List<String> passedOn = List.of("dockerfile", "target", "nocache", "q", "rm", "forcerm", "pull", "version");
+        List<String> unreadable = List.of("%ff", "%00");
         List<String> values = List.of("%ff", "%00", "%7B", "%5B1%2C2", "-1", "99999999999999999999",
                 "a".repeat(3000), "..%2F..%2Fetc%2Fpasswd", "%27%20or%201%3D1--");
         int sent = 0;
+        List<String> parameters = new java.util.ArrayList<>(refusedNaming.keySet());
+        parameters.addAll(passedOn);
         for (String parameter : parameters) {
-            for (String value : values) {
+            for (String value : passedOn.contains(parameter) ? unreadable : values) {
                 String query = parameter.equals("t") ? "t=" + value : "t=dcli/app:hostile&" + parameter + "=" + value;
                 RawHttp.Answer a = RawHttp.send(server.port(), "POST", "/v1.47/build?" + query, Map.of(
-                        "Authorization", "Bearer " + token, "Content-Type", "application/x-tar"),
-                        "not a tar at all".getBytes(StandardCharsets.UTF_8));
+                        "Authorization", "Bearer " + token, "Content-Type", "application/x-tar"), context);
                 String what = "POST /build?" + RawHttp.abbreviated(query);
                 assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
                 engineRefusal(what, a);
+                String message = json.readTree(a.body()).path("message").asString();
+                if (unreadable.contains(value)) {
+                    assertThat(message).as(what).contains("the query string cannot be read");
+                } else {
+                    assertThat(message).as(what + ": the refusal names the parameter")
+                            .containsPattern(refusedNaming.get(parameter));
+                }
                 sent++;
             }
         }
-        assertThat(sent).isEqualTo(parameters.size() * values.size());
+        assertThat(sent).isEqualTo(refusedNaming.size() * values.size() + passedOn.size() * unreadable.size());
         assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
     }
 
@@ -354,8 +383,15 @@ class DockerCliIT extends IntegrationTest {
     }
 
     /** http.refused audit rows with this status whose target ends with the path (any /v1.NN/ prefix). */
-    private long refusals(int status, String path) {
-        return jdbc.queryForObject("select count(*) from audit_event where action = 'http.refused'"
-                + " and target like ? and cast(details as jsonb)->>'status' = ?", Long.class, "%" + path, String.valueOf(status));
+    /** The head of the audit trail, before a request: what the request records comes after it. */
+    private long auditHead() {
+        return jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+    }
+
+    /** Refusals recorded after {@code seq} (the earlier tests' and other classes' rows do not count). */
+    private long refusalsSince(long seq, int status, String path) {
+        return jdbc.queryForObject("select count(*) from audit_event where seq > ? and action = 'http.refused'"
+                + " and target like ? and cast(details as jsonb)->>'status' = ?", Long.class, seq, "%" + path,
+                String.valueOf(status));
     }
 }

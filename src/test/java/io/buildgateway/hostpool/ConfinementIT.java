@@ -235,7 +235,7 @@ class ConfinementIT extends IntegrationTest {
     }
 
     @Test
-    void theRegistryTheDaemonReachesRefusesReadsWithoutATokenAndOutsideIt() {
+    void theRegistryTheDaemonReachesRefusesReadsWithoutATokenAndOutsideIt() throws java.io.IOException {
         String manifest = "http://" + registryAddress() + "/v2/base/busybox/manifests/latest";
         String accept = "Accept: application/vnd.docker.distribution.manifest.v2+json";
         // Anonymous: refused.
@@ -247,9 +247,29 @@ class ConfinementIT extends IntegrationTest {
         assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull, manifest)).isEqualTo("200");
         assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull,
                 "http://" + registryAddress() + "/v2/base/debian/manifests/12")).isEqualTo("401");
-        // A token signed by another key, or for another service, is refused.
+        // The same grant, but a broken signature, a token signed by another key (with its own self-signed
+        // certificate in the chain, as an attacker would send it), or one for another service: refused.
         assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + pull.substring(0,
-                pull.lastIndexOf('.') + 1) + "AAAA", manifest)).isEqualTo("401");
+                pull.lastIndexOf('.') + 1) + "AAAA", manifest)).as("a broken signature").isEqualTo("401");
+        java.util.List<RegistryTokens.Access> grant = List.of(new RegistryTokens.Access("base/busybox", Set.of("pull")));
+        Path keys = Files.createTempDirectory("bgw-other-token-key");
+        try {
+            Path[] other = io.buildgateway.auth.TestCertificates.write(
+                    io.buildgateway.auth.TestCertificates.ca("CN=not the gateway's token issuer"), keys, "other");
+            String otherKey = new RegistryTokens(new HostPoolProperties.Tokens(other[1], other[0],
+                    require("BGW_TOKEN_ISSUER"), require("BGW_TOKEN_SERVICE"), Duration.ofMinutes(10),
+                    List.of("base/")), Clock.systemUTC()).mint("build/it-" + RUN, grant, Duration.ofMinutes(2));
+            assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + otherKey, manifest))
+                    .as("a token signed by another key").isEqualTo("401");
+        } finally {
+            org.springframework.util.FileSystemUtils.deleteRecursively(keys);
+        }
+        String otherService = new RegistryTokens(new HostPoolProperties.Tokens(Path.of(require("BGW_TOKEN_KEY")),
+                Path.of(require("BGW_TOKEN_CERT")), require("BGW_TOKEN_ISSUER"),
+                "another-service-" + RUN, Duration.ofMinutes(10), List.of("base/")), Clock.systemUTC())
+                .mint("build/it-" + RUN, grant, Duration.ofMinutes(2));
+        assertThat(curlInNamespace("-H", accept, "-H", "Authorization: Bearer " + otherService, manifest))
+                .as("a token for another service").isEqualTo("401");
     }
 
     @Test

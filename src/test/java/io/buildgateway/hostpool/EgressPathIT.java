@@ -115,14 +115,18 @@ class EgressPathIT {
         String canary = IntegrationTest.require("BGW_CANARY_URL");
         int canaryPort = URI.create(canary).getPort();
         String marker = Long.toString(System.nanoTime(), 36);
+        String forwarder = IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS").replace(':', '/');
         Path canaryLog = Path.of(IntegrationTest.require("BGW_CANARY_LOG"));
         String canaryBefore = Files.readString(canaryLog);
         byte[] context = ustar("Dockerfile", "FROM " + base + "\n"
                 + "RUN echo 'deb [trusted=yes] " + mirror + "/debian stable main' > /etc/apt/sources.list"
                 + " && apt-get update && apt-get install -y --no-install-recommends hello && hello\n"
-                // The canary on the host's loopback, straight and by the bridge's gateway address: unreachable.
-                + "RUN for a in 127.0.0.1 10.213.0.1; do (exec 3<>/dev/tcp/$a/" + canaryPort + ") 2>/dev/null"
-                + " && echo reached-$a || echo unreachable-$a; done; echo " + marker + "\n");
+                // The canary on the host's loopback, straight and by the bridge's gateway address: unreachable. The
+                // probe is a real connect (bash's /dev/tcp; /bin/sh is dash, which has none), and its positive control
+                // is the forwarder's address, which the step does reach.
+                + "RUN for a in 127.0.0.1/" + canaryPort + " 10.213.0.1/" + canaryPort + " " + forwarder + ";"
+                + " do timeout 10 bash -c \"exec 3<>/dev/tcp/$a\" 2>/dev/null"
+                + " && echo reach''ed-$a || echo unreach''able-$a; done; echo " + marker + "\n");
         String stepProxy = EgressPath.stepProxy("http://build-x:" + SECRET + "@127.0.0.1:1",
                 IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS"));
         StringBuilder log = new StringBuilder();
@@ -131,8 +135,13 @@ class EgressPathIT {
                 log::append, () -> false, Instant.now().plus(Duration.ofMinutes(5)), Clock.systemUTC());
 
         assertThat(result.error()).as(log.toString()).isNull();
-        assertThat(log.toString()).contains("Hello, world!").contains("unreachable-127.0.0.1")
-                .contains("unreachable-10.213.0.1").doesNotContainPattern("(?m)^#\\d+ reached-");
+        assertThat(log.toString()).contains("Hello, world!")
+                .as("the probe's positive control: the step reaches the forwarder on " + forwarder)
+                .containsPattern("(?m)^#\\d+ (?:[0-9.]+ )?reached-" + java.util.regex.Pattern.quote(forwarder) + "$")
+                .as("the canary")
+                .contains("unreachable-127.0.0.1/" + canaryPort).contains("unreachable-10.213.0.1/" + canaryPort)
+                .doesNotContainPattern("(?m)^#\\d+ (?:[0-9.]+ )?reached-(127\\.0\\.0\\.1|10\\.213\\.0\\.1)/" + canaryPort
+                        + "$");
         assertThat(SEEN).anyMatch(s -> s.startsWith("GET " + mirror + "/debian/dists/stable/main/binary-amd64/Packages"))
                 .anyMatch(s -> s.matches("GET " + java.util.regex.Pattern.quote(mirror)
                         + "/debian/pool/main/hello_[^/]+\\.deb"))
@@ -142,22 +151,42 @@ class EgressPathIT {
         assertThat(Files.readString(canaryLog)).isEqualTo(canaryBefore);
     }
 
+    /**
+     * A real connect (bash's /dev/tcp under {@code timeout}; /bin/sh is dash, which has none) to the forwarder: from
+     * the egress network it connects (the positive control, proving the probe can say "reached"), from a step without
+     * it, it does not.
+     */
     @Test
     void withoutTheEgressNetworkAStepDoesNotReachTheProxy() throws Exception {
         String base = registry + "/base/debian:12";
         assertThat(BuildKitBuild.pull(http, List.of(base), registry, token, s -> { }).error()).isNull();
-        int before = SEEN.size();
         String address = IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS").replace(':', '/');
-        byte[] context = ustar("Dockerfile", "FROM " + base + "\n"
-                + "RUN (exec 3<>/dev/tcp/" + address + ") 2>/dev/null && echo reached || echo unreachable-"
-                + System.nanoTime() + "\n");
+        String stepProxy = EgressPath.stepProxy("http://build-x:" + SECRET + "@127.0.0.1:1",
+                IntegrationTest.require("BGW_EGRESS_STEP_ADDRESS"));
+
+        StringBuilder control = new StringBuilder();
+        BuildKitBuild.Result reached = BuildKitBuild.build(http, new ByteArrayInputStream(probe(address)),
+                "Dockerfile", null, EgressPath.buildArgs(Map.of(), stepProxy), Map.of(), true, LIMITS,
+                EgressPath.BUILDKIT_NETWORK_MODE, control::append, () -> false,
+                Instant.now().plus(Duration.ofMinutes(2)), Clock.systemUTC());
+        assertThat(reached.error()).as(control.toString()).isNull();
+        assertThat(control.toString()).as("the probe's positive control: with the egress network it connects")
+                .containsPattern("(?m)^#\\d+ (?:[0-9.]+ )?reached$").doesNotContain("unreachable-");
+
+        int before = SEEN.size();
         StringBuilder log = new StringBuilder();
-        BuildKitBuild.Result result = BuildKitBuild.build(http, new ByteArrayInputStream(context), "Dockerfile", null,
-                Map.of(), Map.of(), true, LIMITS, log::append, () -> false,
+        BuildKitBuild.Result result = BuildKitBuild.build(http, new ByteArrayInputStream(probe(address)),
+                "Dockerfile", null, Map.of(), Map.of(), true, LIMITS, log::append, () -> false,
                 Instant.now().plus(Duration.ofMinutes(2)), Clock.systemUTC());
         assertThat(result.error()).as(log.toString()).isNull();
-        assertThat(log.toString()).contains("unreachable-").doesNotContainPattern("(?m)^#\\d+ reached$");
+        assertThat(log.toString()).contains("unreachable-").doesNotContainPattern("(?m)^#\\d+ (?:[0-9.]+ )?reached$");
         assertThat(SEEN).hasSize(before);
+    }
+
+    private static byte[] probe(String address) {
+        return ustar("Dockerfile", "FROM " + registry + "/base/debian:12\n"
+                + "RUN timeout 10 bash -c 'exec 3<>/dev/tcp/" + address + "' 2>/dev/null && echo reach''ed"
+                + " || echo unreach''able-" + System.nanoTime() + "\n");
     }
 
     /**

@@ -51,7 +51,12 @@ class ScanningIT extends IntegrationTest {
      */
     private void assertNotInRegistry(String repository, JsonNode build) {
         assertNotInRegistry(repository);
-        for (String quarantine : quarantineRepositories(build.path("id").asString())) {
+        // Without at least one quarantine repository the loop below checks nothing: the push into the quarantine
+        // must have happened for "no tag left" to mean anything.
+        List<String> quarantines = quarantineRepositories(build.path("id").asString());
+        assertThat(quarantines).as("the build's quarantine repositories (one per run) in the registry's catalog")
+                .isNotEmpty();
+        for (String quarantine : quarantines) {
             assertThat(registryTags(quarantine)).as("tags left in " + quarantine).isEmpty();
             Response held = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/"
                     + quarantine + "/manifests/checking")).header("Accept",
