@@ -136,6 +136,11 @@ public class ProblemResponses {
         details.put("status", problem.status());
         details.put("problem", problem.typeName());
         details.put("detail", problem.detail());
+        Object presentedId = request.getAttribute(RequestInfos.PRESENTED_TOKEN_ID);
+        if (presentedId != null) {
+            details.put("presentedTokenId", presentedId.toString());
+            details.put("presentedTokenName", String.valueOf(request.getAttribute(RequestInfos.PRESENTED_TOKEN_NAME)));
+        }
         events.publishEvent(new AuditRecord("http.refused", request.getRequestURI(), outcome, details,
                 RequestInfos.of(request)));
     }
