@@ -339,6 +339,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     + " it); stopped on {} with nothing pushed or recorded", id, b.host);
             output.accept("Stopped on this replica: its lease lapsed and another replica took the build over;"
                     + " nothing of this run was pushed or recorded\n");
+            sequence.writeViolationAlone(id, attempt);
             return;
         }
         // A line per phase before the final line; signing happens in the transaction that marks the build
@@ -347,6 +348,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         try {
             finish(id, attempt, outcome, output, redactor);
         } finally {
+            sequence.writeViolationAlone(id, attempt); // when the outcome was not this run's to record
             egressRecords.remove(runKey(id, attempt));
             logs.wake(id); // final now: its follows end without waiting for their next poll
         }
@@ -575,10 +577,15 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 events.publishEvent(new BuildSucceeded(b.id, b.team, b.image, b.tag, b.imageDigest, b.imageId,
                         b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt, run(b, outcome)));
             }
+            AuditRecord violation = sequence.unwrittenViolation(id, attempt);
+            if (violation != null) {
+                events.publishEvent(violation); // its own append failed: it commits with the failure it caused
+            }
             events.publishEvent(new AuditRecord("build." + status.name().toLowerCase(), "build/" + id,
                     status == BuildStatus.SUCCEEDED ? Outcome.SUCCESS : Outcome.FAILED, details,
                     RequestInfo.system()));
         });
+        sequence.violationWritten(id, attempt);
     }
 
     private BuildSucceeded.Run run(Build b, BuildOutcome outcome) {
