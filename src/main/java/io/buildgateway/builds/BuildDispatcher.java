@@ -703,11 +703,17 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             if (lost.host() != null) {
                 // And once more after the listing, right before anything is removed: a pause of this JVM after the
                 // renewal above longer than the lease must not remove a second run's objects either.
-                int removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
+                List<BuildHosts.Removed> removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
                         () -> !stopping() && renewRecovery(lost));
-                if (removed > 0) {
-                    log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed,
+                if (removed != null && !removed.isEmpty()) {
+                    log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed.size(),
                             lost.host());
+                    Map<String, Object> details = BuildHosts.Removed.details(removed);
+                    details.put("host", lost.host());
+                    details.put("attempt", lost.attempts());
+                    details.put("reason", "replica lost: the leftovers of its run");
+                    auditAlone(new AuditRecord("build.leftovers-removed", "build/" + lost.id(), Outcome.SUCCESS,
+                            details, RequestInfo.system()));
                 }
             }
         } finally {
@@ -734,7 +740,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         if (!hosts.quarantine().isEmpty()) {
             String quarantine = QuarantinePush.quarantineOf(hosts.quarantine(), lost.id().toString(), lost.attempts());
             try {
-                discards.execute(() -> discardLostRun(quarantine, true));
+                discards.execute(() -> discardLostRun(lost.id(), quarantine, true));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not deleted", quarantine);
             }
@@ -818,10 +824,16 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     /** Deletes a lost run's quarantine copy; a failure leaves it unreadable to builds and teams, and is logged. */
-    private void discardLostRun(String quarantine, boolean again) {
+    private void discardLostRun(UUID buildId, String quarantine, boolean again) {
         try {
             if (registry.deleteManifest(quarantine, QuarantinePush.QUARANTINE_TAG)) {
                 log.info("deleted the quarantine copy {} of a lost run", quarantine);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("repository", quarantine);
+                details.put("tag", QuarantinePush.QUARANTINE_TAG);
+                details.put("reason", "replica lost: the quarantine copy of its run");
+                auditAlone(new AuditRecord("build.quarantine-discarded", "build/" + buildId, Outcome.SUCCESS,
+                        details, RequestInfo.system()));
             }
         } catch (java.io.IOException | RuntimeException e) {
             log.warn("could not delete the quarantine copy {} of a lost run (it stays unreadable to builds and"
@@ -829,10 +841,23 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         if (again) {
             try {
-                discards.schedule(() -> discardLostRun(quarantine, false), 60, TimeUnit.SECONDS);
+                discards.schedule(() -> discardLostRun(buildId, quarantine, false), 60, TimeUnit.SECONDS);
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not checked again", quarantine);
             }
+        }
+    }
+
+    /**
+     * Audits a removal done outside any transaction (from a host, from the registry): the removal cannot be undone
+     * when the append fails, so the event is logged at ERROR with its details instead of being lost silently.
+     */
+    private void auditAlone(AuditRecord event) {
+        try {
+            events.publishEvent(event);
+        } catch (RuntimeException e) {
+            log.error("{} of {} could not be audited: {} ({})", event.action(), event.target(), event.details(),
+                    summary(e));
         }
     }
 
