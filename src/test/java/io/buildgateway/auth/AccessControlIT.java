@@ -215,6 +215,28 @@ class AccessControlIT extends IntegrationTest {
                 unknown.header("X-Request-Id"))).doesNotContain("presentedToken");
     }
 
+    /**
+     * A request the security firewall refuses is a 400 problem audited with the path asked for and why, never its
+     * query string. Before (a review's finding, 2026-12-07) the event named "/error" and said only "Bad Request".
+     */
+    @Test
+    void aRequestTheFirewallRefusesIsAuditedWithItsPathAndWhy() {
+        long before = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        Response r = get(ADMIN_SECRET, "/api/v1/builds;x=1?hidden=q-" + before);
+
+        JsonNode p = problem(r, 400);
+        assertThat(p.path("type").asString()).endsWith("request-rejected");
+        assertThat(p.path("detail").asString()).contains("blocked sequence");
+        Map<String, Object> row = jdbc.queryForMap("select target, outcome, details from audit_event where seq > ?"
+                + " and action = 'http.refused' and target like '/api/v1/builds;%'", before);
+        assertThat(row.get("target")).isEqualTo("/api/v1/builds;x=1");
+        assertThat(row.get("outcome")).isEqualTo("REJECTED");
+        assertThat((String) row.get("details")).contains("blocked sequence").contains("request-rejected")
+                .doesNotContain("hidden").doesNotContain("q-" + before);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and target = '/error'",
+                Long.class, before)).isZero();
+    }
+
     @Test
     void unknownMalformedAndQueryStringTokensAre401() {
         problem(get("bgw_not-a-real-token", "/api/v1/builds"), 401);
