@@ -2,6 +2,7 @@ package io.buildgateway.audit;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.GroupCommit;
+import io.buildgateway.shared.RequestInfo;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -12,7 +13,9 @@ import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -113,7 +116,21 @@ public class AuditTrail {
         var r = record.request();
         return new AuditEvent(0, at, bounded(r.actor(), 200), bounded(record.action(), 100),
                 bounded(record.target(), 1024), record.outcome().name(), bounded(r.sourceIp(), 64),
-                bounded(r.requestId(), 128), CanonicalJson.write(record.details()), null, null);
+                bounded(r.requestId(), 128), CanonicalJson.write(details(record)), null, null);
+    }
+
+    /**
+     * The record's details, with the id of the token its request authenticated with ({@link
+     * RequestInfo#ACTOR_TOKEN_ID}): a token's name is the actor, and names are neither unique nor proof of identity.
+     */
+    static Map<String, ?> details(AuditRecord record) {
+        String tokenId = record.request().tokenId();
+        if (tokenId == null || record.details().containsKey(RequestInfo.ACTOR_TOKEN_ID)) {
+            return record.details();
+        }
+        Map<String, Object> details = new LinkedHashMap<>(record.details());
+        details.put(RequestInfo.ACTOR_TOKEN_ID, tokenId);
+        return details;
     }
 
     /**

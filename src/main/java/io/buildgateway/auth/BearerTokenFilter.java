@@ -4,6 +4,7 @@ import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import io.buildgateway.shared.RequestTimings;
 import io.buildgateway.shared.web.ProblemResponses;
+import io.buildgateway.shared.web.RequestInfos;
 import io.buildgateway.shared.web.UnreadableParameters;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
@@ -136,6 +137,12 @@ class BearerTokenFilter extends OncePerRequestFilter {
                         + "; use the new secret";
                 case UNKNOWN -> "the token is not known to this gateway";
             });
+            if (result.tokenId() != null) {
+                // the 401 stays anonymous (nobody authenticated), but its event names the token whose secret this is:
+                // a leaked revoked or expired token being used is traceable to the token
+                request.setAttribute(RequestInfos.PRESENTED_TOKEN_ID, result.tokenId().toString());
+                request.setAttribute(RequestInfos.PRESENTED_TOKEN_NAME, result.tokenName());
+            }
         } else {
             if (result.previousSecret()) {
                 request.setAttribute(PREVIOUS_SECRET, Boolean.TRUE);

@@ -1,5 +1,6 @@
 package io.buildgateway.auth;
 
+import io.buildgateway.shared.TokenBearer;
 import java.security.Principal;
 import java.util.Optional;
 import java.util.Set;
@@ -9,7 +10,7 @@ import org.springframework.security.core.context.SecurityContextHolder;
 
 /** The authenticated caller: the token (or identity) name, its roles and its teams. */
 public record GatewayPrincipal(UUID tokenId, String name, Set<Role> roles, Set<String> teams)
-        implements Principal {
+        implements Principal, TokenBearer {
 
     public GatewayPrincipal {
         roles = Set.copyOf(roles);

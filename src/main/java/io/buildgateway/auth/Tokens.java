@@ -90,10 +90,15 @@ public class Tokens {
      * grace period; {@code retiredAt}: when that secret stopped working (with {@link Failure#RETIRED}).
      */
     public record Authentication(GatewayPrincipal principal, Failure failure, boolean previousSecret,
-            Instant retiredAt) {
+            Instant retiredAt, UUID tokenId, String tokenName) {
 
         static Authentication failed(Failure failure) {
-            return new Authentication(null, failure, false, null);
+            return new Authentication(null, failure, false, null, null, null);
+        }
+
+        /** A known token that did not authenticate (revoked, expired, a retired secret): which one, for the trail. */
+        static Authentication failed(Failure failure, TokenCheck token, boolean previousSecret, Instant retiredAt) {
+            return new Authentication(null, failure, previousSecret, retiredAt, token.id(), token.name());
         }
     }
 
@@ -112,6 +117,11 @@ public class Tokens {
         if (name == null || name.isBlank() || name.length() > 100 || name.chars().anyMatch(Character::isISOControl)) {
             throw Problem.badRequest("invalid-body", "name must be 1 to 100 printable characters")
                     .with("errors", List.of(Map.of("field", "name", "message", "must be 1 to 100 printable characters")));
+        }
+        String reserved = reservedNameRule(name);
+        if (reserved != null) {
+            throw Problem.badRequest("invalid-body", "name '" + name.strip() + "' is reserved: " + reserved)
+                    .with("errors", List.of(Map.of("field", "name", "message", reserved)));
         }
         if (roles == null || roles.isEmpty()) {
             throw Problem.badRequest("invalid-body", "a token needs at least one role")
@@ -138,6 +148,32 @@ public class Tokens {
             teams.ensure(team, request);
         }
         return create(name, EnumSet.copyOf(roles), teamSet, expiry, request);
+    }
+
+    /**
+     * Names the trail already uses for other callers: the gateway's own work ({@code system}, the automatic
+     * rebuilds' {@code gateway}), callers without a credential, the bootstrap token, the internal principals, the
+     * summaries' bucket. A token is the actor of its events by name, so a token of such a name would act as them.
+     */
+    static final Set<String> RESERVED_NAMES = Set.of(RequestInfo.SYSTEM, "anonymous", "gateway", "bootstrap-admin",
+            "warm-up", "prometheus-scraper", "rebuild", "(others)");
+    /** The prefixes of identity-provider and client-certificate principals, and of how the trail may name tokens. */
+    static final List<String> RESERVED_PREFIXES = List.of(OidcClaims.PREFIX, "mtls:", "token:");
+
+    /** Why a token may not have this name (compared ignoring case and surrounding white space), or null. */
+    static String reservedNameRule(String name) {
+        String n = name.strip().toLowerCase(java.util.Locale.ROOT);
+        if (RESERVED_NAMES.contains(n)) {
+            return "names used by the gateway itself or by other kinds of caller are reserved ("
+                    + String.join(", ", new TreeSet<>(RESERVED_NAMES)) + ")";
+        }
+        for (String prefix : RESERVED_PREFIXES) {
+            if (n.startsWith(prefix)) {
+                return "names starting with " + String.join(", ", RESERVED_PREFIXES)
+                        + " are reserved for identity-provider, client-certificate and token principals";
+            }
+        }
+        return null;
     }
 
     /** The requested expiry, or the maximum for these roles when none is asked for; 400 beyond the maximum. */
@@ -339,14 +375,14 @@ public class Tokens {
         }
         Instant now = clock.instant();
         if (token.revokedAt() != null) {
-            return Authentication.failed(Failure.REVOKED);
+            return Authentication.failed(Failure.REVOKED, token, false, null);
         }
         if (token.expiresAt() != null && !now.isBefore(token.expiresAt())) {
-            return Authentication.failed(Failure.EXPIRED);
+            return Authentication.failed(Failure.EXPIRED, token, false, null);
         }
         boolean previous = !hash.equals(token.secretHash());
         if (previous && (token.previousSecretRetiresAt() == null || !now.isBefore(token.previousSecretRetiresAt()))) {
-            return new Authentication(null, Failure.RETIRED, true, token.previousSecretRetiresAt());
+            return Authentication.failed(Failure.RETIRED, token, true, token.previousSecretRetiresAt());
         }
         Instant notAfter = now.minus(properties.lastUsedResolution());
         boolean lastUseDue = token.lastUsedAt() == null || token.lastUsedAt().isBefore(notAfter);
@@ -367,7 +403,7 @@ public class Tokens {
                     previousUseDue ? now : token.previousSecretLastUsedAt());
         }
         return new Authentication(new GatewayPrincipal(token.id(), token.name(), token.roleSet(), token.teamSet()),
-                null, previous, null);
+                null, previous, null, null, null);
     }
 
     /** A revocation or rotation on this replica: its rows are dropped now and once the change is committed. */

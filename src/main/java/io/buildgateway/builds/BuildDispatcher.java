@@ -339,6 +339,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     + " it); stopped on {} with nothing pushed or recorded", id, b.host);
             output.accept("Stopped on this replica: its lease lapsed and another replica took the build over;"
                     + " nothing of this run was pushed or recorded\n");
+            sequence.writeViolationAlone(id, attempt);
             return;
         }
         // A line per phase before the final line; signing happens in the transaction that marks the build
@@ -347,6 +348,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         try {
             finish(id, attempt, outcome, output, redactor);
         } finally {
+            sequence.writeViolationAlone(id, attempt); // when the outcome was not this run's to record
             egressRecords.remove(runKey(id, attempt));
             logs.wake(id); // final now: its follows end without waiting for their next poll
         }
@@ -575,10 +577,15 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 events.publishEvent(new BuildSucceeded(b.id, b.team, b.image, b.tag, b.imageDigest, b.imageId,
                         b.baseImage, b.rebuildOf, b.requestedBy, b.finishedAt, run(b, outcome)));
             }
+            AuditRecord violation = sequence.unwrittenViolation(id, attempt);
+            if (violation != null) {
+                events.publishEvent(violation); // its own append failed: it commits with the failure it caused
+            }
             events.publishEvent(new AuditRecord("build." + status.name().toLowerCase(), "build/" + id,
                     status == BuildStatus.SUCCEEDED ? Outcome.SUCCESS : Outcome.FAILED, details,
                     RequestInfo.system()));
         });
+        sequence.violationWritten(id, attempt);
     }
 
     private BuildSucceeded.Run run(Build b, BuildOutcome outcome) {
@@ -696,11 +703,17 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             if (lost.host() != null) {
                 // And once more after the listing, right before anything is removed: a pause of this JVM after the
                 // renewal above longer than the lease must not remove a second run's objects either.
-                int removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
+                List<BuildHosts.Removed> removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
                         () -> !stopping() && renewRecovery(lost));
-                if (removed > 0) {
-                    log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed,
+                if (removed != null && !removed.isEmpty()) {
+                    log.info("build {}: removed {} leftover(s) of its lost run from {}", lost.id(), removed.size(),
                             lost.host());
+                    Map<String, Object> details = BuildHosts.Removed.details(removed);
+                    details.put("host", lost.host());
+                    details.put("attempt", lost.attempts());
+                    details.put("reason", "replica lost: the leftovers of its run");
+                    auditAlone(new AuditRecord("build.leftovers-removed", "build/" + lost.id(), Outcome.SUCCESS,
+                            details, RequestInfo.system()));
                 }
             }
         } finally {
@@ -727,7 +740,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         if (!hosts.quarantine().isEmpty()) {
             String quarantine = QuarantinePush.quarantineOf(hosts.quarantine(), lost.id().toString(), lost.attempts());
             try {
-                discards.execute(() -> discardLostRun(quarantine, true));
+                discards.execute(() -> discardLostRun(lost.id(), quarantine, true));
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not deleted", quarantine);
             }
@@ -811,10 +824,16 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     /** Deletes a lost run's quarantine copy; a failure leaves it unreadable to builds and teams, and is logged. */
-    private void discardLostRun(String quarantine, boolean again) {
+    private void discardLostRun(UUID buildId, String quarantine, boolean again) {
         try {
             if (registry.deleteManifest(quarantine, QuarantinePush.QUARANTINE_TAG)) {
                 log.info("deleted the quarantine copy {} of a lost run", quarantine);
+                Map<String, Object> details = new LinkedHashMap<>();
+                details.put("repository", quarantine);
+                details.put("tag", QuarantinePush.QUARANTINE_TAG);
+                details.put("reason", "replica lost: the quarantine copy of its run");
+                auditAlone(new AuditRecord("build.quarantine-discarded", "build/" + buildId, Outcome.SUCCESS,
+                        details, RequestInfo.system()));
             }
         } catch (java.io.IOException | RuntimeException e) {
             log.warn("could not delete the quarantine copy {} of a lost run (it stays unreadable to builds and"
@@ -822,10 +841,23 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         if (again) {
             try {
-                discards.schedule(() -> discardLostRun(quarantine, false), 60, TimeUnit.SECONDS);
+                discards.schedule(() -> discardLostRun(buildId, quarantine, false), 60, TimeUnit.SECONDS);
             } catch (java.util.concurrent.RejectedExecutionException stopping) {
                 log.debug("the gateway is stopping: {} is not checked again", quarantine);
             }
+        }
+    }
+
+    /**
+     * Audits a removal done outside any transaction (from a host, from the registry): the removal cannot be undone
+     * when the append fails, so the event is logged at ERROR with its details instead of being lost silently.
+     */
+    private void auditAlone(AuditRecord event) {
+        try {
+            events.publishEvent(event);
+        } catch (RuntimeException e) {
+            log.error("{} of {} could not be audited: {} ({})", event.action(), event.target(), event.details(),
+                    summary(e));
         }
     }
 

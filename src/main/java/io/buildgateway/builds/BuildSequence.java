@@ -8,6 +8,7 @@ import io.buildgateway.hostpool.BuiltImage;
 import io.buildgateway.hostpool.HostBuild;
 import io.buildgateway.hostpool.ImageGate;
 import io.buildgateway.hostpool.ImageRegistry;
+import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.BuildPhases;
 import io.buildgateway.shared.DaemonThreads;
 import jakarta.annotation.PreDestroy;
@@ -59,6 +60,23 @@ class BuildSequence {
         this.later = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("quarantine-cleanup"));
         this.beside = Executors.newCachedThreadPool(DaemonThreads.named("host-tags"));
         this.quarantinePush = new QuarantinePush(hosts, registryApi, this.gates, phases, clock, later, beside);
+    }
+
+    /**
+     * A confinement violation of this run whose event could not be appended when it was found: published by the
+     * dispatcher in the transaction that records the build's failure (retried while the database is away).
+     */
+    AuditRecord unwrittenViolation(java.util.UUID buildId, int attempt) {
+        return confinement.unwritten(buildId.toString(), attempt);
+    }
+
+    void violationWritten(java.util.UUID buildId, int attempt) {
+        confinement.written(buildId.toString(), attempt);
+    }
+
+    /** The run's outcome was not recorded by this run: its unwritten violation event, if any, goes on its own. */
+    void writeViolationAlone(java.util.UUID buildId, int attempt) {
+        confinement.writeAlone(buildId.toString(), attempt);
     }
 
     @PreDestroy
@@ -144,7 +162,7 @@ class BuildSequence {
                 gate.starting(job.buildId(), baseLayers);
             }
             HostBuild done = host.build(output, stepOutput, cancelled, deadline);
-            BuildOutcome confined = confinement.check(job, host, done, output, redact);
+            BuildOutcome confined = confinement.check(job, attempt, host, done, output, redact);
             if (confined != null) {
                 done.images().forEach(host::remove);
                 return confined;

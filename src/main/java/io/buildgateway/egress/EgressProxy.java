@@ -56,6 +56,8 @@ public class EgressProxy implements Egress, SmartLifecycle {
     private volatile ExecutorService workers;
     private volatile Thread acceptor;
     private volatile String peerAddress;
+    private final Counter unwritten;
+    private final Counter lost;
 
     EgressProxy(EgressProperties properties, EgressRecords records, EgressSessions sessionTable, MeterRegistry meters,
             Clock clock) {
@@ -64,6 +66,14 @@ public class EgressProxy implements Egress, SmartLifecycle {
         this.sessionTable = sessionTable;
         this.relays = Counter.builder("gateway.egress.relays")
                 .description("egress proxy connections relayed to the replica that holds the build's session")
+                .register(meters);
+        this.unwritten = Counter.builder("gateway.egress.records.unwritten")
+                .description("egress fetches, tunnels and refusals whose record and audit event could not be written"
+                        + " at once (the database away); retried while the build's session lasts")
+                .register(meters);
+        this.lost = Counter.builder("gateway.egress.records.lost")
+                .description("egress records and audit events still unwritten when their build's session closed"
+                        + " (each logged at ERROR with its content)")
                 .register(meters);
         this.clock = clock;
         // No proxy of its own, no redirects followed (the client follows, and the new URL is judged again), no cookies.
@@ -81,7 +91,8 @@ public class EgressProxy implements Egress, SmartLifecycle {
         String hash = EgressRelay.sha256(secret);
         Session session = new Session(grant, secret, Allowlist.of(grant.allow()), buildLog, records, clock,
                 "http://build-" + grant.buildId() + ":" + secret + "@127.0.0.1:" + port,
-                build -> closed(build, hash), this::localAddress, properties.responseTimeout());
+                build -> closed(build, hash), this::localAddress, properties.responseTimeout(), unwritten::increment,
+                lost::increment);
         // A build re-queued after its replica was lost keeps its first run's records (their events are in the trail):
         // this run's are numbered after them, not from 0, where each insert would meet the primary key and be lost.
         session.startAfter(records.lastSeq(grant.buildId()));

@@ -46,6 +46,20 @@ final class Session implements EgressSession {
     private final AtomicInteger inFlight = new AtomicInteger();
     private final AtomicInteger refusedAtCap = new AtomicInteger();
     private volatile boolean closed;
+    /**
+     * Records (with their audit events) whose write failed, the database away, in the order they happened: written
+     * again before each later record and when the session closes. Before (a review's finding, 2026-12-07) such a
+     * record was logged and dropped: a fetch the build made was then missing from the trail.
+     */
+    private final java.util.Deque<Unwritten> unwritten = new java.util.ArrayDeque<>();
+    private final Runnable onUnwritten;
+    private final Runnable onLost;
+
+    private record Unwritten(String what, Runnable write) {
+    }
+
+    /** How long {@link #close} keeps trying to write what is still unwritten before it gives up (logged, counted). */
+    static final Duration UNWRITTEN_RETRY = Duration.ofSeconds(10);
 
     /** Numbers this session's records after {@code last}, the highest an earlier run of the build recorded. */
     void startAfter(long last) {
@@ -54,7 +68,9 @@ final class Session implements EgressSession {
 
     Session(EgressGrant grant, String secret, Allowlist allowlist, Consumer<String> buildLog, EgressRecords records,
             Clock clock, String proxyUrl, Consumer<UUID> onClose,
-            Supplier<InetSocketAddress> listener, Duration fetchTimeout) {
+            Supplier<InetSocketAddress> listener, Duration fetchTimeout, Runnable onUnwritten, Runnable onLost) {
+        this.onUnwritten = onUnwritten;
+        this.onLost = onLost;
         this.grant = grant;
         this.secret = secret;
         this.secretBytes = secret.getBytes(StandardCharsets.US_ASCII);
@@ -147,10 +163,68 @@ final class Session implements EgressSession {
         synchronized (this) {
             fetches.add(f);
         }
-        try {
-            records.fetched(grant.buildId(), seq.incrementAndGet(), f);
-        } catch (RuntimeException e) {
-            log.error("egress: could not record build {}'s fetch of {}", grant.buildId(), url, e);
+        long n = seq.incrementAndGet();
+        write("fetch " + n + " of " + url + " (" + f + ")", () -> records.fetched(grant.buildId(), n, f));
+    }
+
+    /**
+     * Writes a record (and its audit event) after any still unwritten, so that they keep their order; a failure keeps
+     * it for the next write or the session's close, logged at ERROR and counted.
+     */
+    private void write(String what, Runnable write) {
+        synchronized (unwritten) {
+            flushUnwritten();
+            if (unwritten.isEmpty()) {
+                try {
+                    write.run();
+                    return;
+                } catch (RuntimeException e) {
+                    log.error("egress: could not record build {}'s {}; tried again with its next record and when its"
+                            + " session closes: {}", grant.buildId(), what, e.toString());
+                }
+            } else {
+                log.error("egress: build {}'s {} waits behind {} unwritten record(s)", grant.buildId(), what,
+                        unwritten.size());
+            }
+            unwritten.add(new Unwritten(what, write));
+            onUnwritten.run();
+        }
+    }
+
+    /** Writes what is unwritten, in order, until one fails; true when nothing is left. Under the lock. */
+    private boolean flushUnwritten() {
+        while (!unwritten.isEmpty()) {
+            try {
+                unwritten.peek().write().run();
+            } catch (RuntimeException e) {
+                return false;
+            }
+            Unwritten done = unwritten.poll();
+            log.info("egress: build {}'s {} recorded late", grant.buildId(), done.what());
+        }
+        return true;
+    }
+
+    /** At close: tries for {@link #UNWRITTEN_RETRY}; what is still unwritten then is logged with its content. */
+    private void flushAtClose() {
+        long deadline = System.nanoTime() + UNWRITTEN_RETRY.toNanos();
+        long backoff = 250;
+        synchronized (unwritten) {
+            while (!flushUnwritten() && System.nanoTime() < deadline) {
+                try {
+                    unwritten.wait(backoff);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                backoff = Math.min(backoff * 2, 2_000);
+            }
+            for (Unwritten u : unwritten) {
+                log.error("egress: build {}'s {} could not be recorded or audited; it is lost from the trail",
+                        grant.buildId(), u.what());
+                onLost.run();
+            }
+            unwritten.clear();
         }
     }
 
@@ -160,11 +234,9 @@ final class Session implements EgressSession {
         synchronized (this) {
             tunnels.add(t);
         }
-        try {
-            records.tunnelled(grant.buildId(), seq.incrementAndGet(), t);
-        } catch (RuntimeException e) {
-            log.error("egress: could not record build {}'s tunnel to {}:{}", grant.buildId(), host, port, e);
-        }
+        long n = seq.incrementAndGet();
+        write("tunnel " + n + " to " + host + ":" + port + " (" + t + ")",
+                () -> records.tunnelled(grant.buildId(), n, t));
     }
 
     Instant openedAt() {
@@ -183,11 +255,9 @@ final class Session implements EgressSession {
                         + grant.policyDigest() + ")"
                 : "egress refused: " + url + ": " + reason + " (team " + grant.team() + ", policy "
                         + grant.policyDigest() + ")";
-        try {
-            records.refused(grant.buildId(), seq.incrementAndGet(), r, grant.team(), grant.policyDigest());
-        } catch (RuntimeException e) {
-            log.error("egress: could not record build {}'s refusal of {}", grant.buildId(), url, e);
-        }
+        long n = seq.incrementAndGet();
+        write("refusal " + n + " of " + url + " (" + r + ")",
+                () -> records.refused(grant.buildId(), n, r, grant.team(), grant.policyDigest()));
         log(line);
         return line;
     }
@@ -220,9 +290,10 @@ final class Session implements EgressSession {
                 Thread.sleep(10);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
+                break;
             }
         }
+        flushAtClose();
     }
 
     private static void quietly(Closeable c) {

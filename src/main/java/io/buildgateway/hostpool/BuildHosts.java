@@ -353,19 +353,42 @@ public class BuildHosts implements PeriodicTasks.Owner {
      * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
      * {@code stillLost} is asked once more after the listing, right before anything is removed (only when something
      * was listed): false (another replica re-queued the build meanwhile, and a second run may carry the same label)
-     * removes nothing. Best effort: returns how many objects were removed, or -1 when the host could not be asked.
+     * removes nothing. Best effort: returns what was removed, or null when the host could not be asked.
      */
-    public int cleanBuild(String hostName, String buildId, java.util.function.BooleanSupplier stillLost) {
+    public List<Removed> cleanBuild(String hostName, String buildId, java.util.function.BooleanSupplier stillLost) {
         HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
         if (host == null) {
-            return -1;
+            return null;
         }
         try {
             return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
                     () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId));
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
-            return -1;
+            return null;
+        }
+    }
+
+    /** A container or image the gateway removed from a host: its kind, the daemon's id, the build it was of. */
+    public record Removed(String kind, String id, String buildId) {
+
+        /** At most this many are named one by one in an audit event; the count is always exact. */
+        static final int NAMED = 100;
+
+        /** The audit details of a removal: the objects (the first {@link #NAMED}), their count, their builds. */
+        public static Map<String, Object> details(List<Removed> removed) {
+            Map<String, Object> details = new java.util.LinkedHashMap<>();
+            details.put("count", removed.size());
+            details.put("builds", removed.stream().map(Removed::buildId).filter(java.util.Objects::nonNull)
+                    .distinct().sorted().toList());
+            details.put("removed", removed.stream().limit(NAMED).map(r -> {
+                Map<String, Object> m = new java.util.LinkedHashMap<>();
+                m.put("kind", r.kind());
+                m.put("id", r.id());
+                m.put("buildId", r.buildId());
+                return m;
+            }).toList());
+            return details;
         }
     }
 

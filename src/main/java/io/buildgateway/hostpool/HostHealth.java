@@ -100,9 +100,21 @@ final class HostHealth {
                 // untagged image of a build that has just started (make test saw a context do that to HostLostIT's
                 // next build; its tag then failed with "No such image"). Read after the listing, so a build that
                 // made an image before the read is RUNNING in it (the claim commits before the build starts).
-                int removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true, cutoff, running);
+                List<BuildHosts.Removed> removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true,
+                        cutoff, running);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
-                        + " builds", host.name(), removed);
+                        + " builds", host.name(), removed.size());
+                if (!removed.isEmpty()) {
+                    Map<String, Object> details = BuildHosts.Removed.details(removed);
+                    details.put("reason", "the host is back after it was unhealthy");
+                    try {
+                        events.accept(new AuditRecord("host.leftovers-removed", "host/" + host.name(),
+                                Outcome.SUCCESS, details, RequestInfo.system()));
+                    } catch (RuntimeException e) {
+                        log.error("build host {}: the removal of {} leftover(s) could not be audited: {} ({})",
+                                host.name(), removed.size(), details, BuildHosts.summary(e));
+                    }
+                }
             } catch (RuntimeException e) {
                 log.warn("build host {} is back but its leftovers could not be listed: {}", host.name(),
                         BuildHosts.summary(e));
@@ -145,7 +157,7 @@ final class HostHealth {
      * Containers with the label (any state) and images with it: every such image when {@code danglingOnly} is
      * false, else only untagged ones (a tagged image is a pushed one, which the host keeps as cache).
      */
-    static int clean(DockerClient docker, String label, boolean danglingOnly) {
+    static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly) {
         return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of);
     }
 
@@ -154,9 +166,9 @@ final class HostHealth {
      * (epoch seconds, the daemon's clock), and never what carries the build id of a build in {@code running} (read
      * once, after the listings, and only when something was listed).
      */
-    static int clean(DockerClient docker, String label, boolean danglingOnly, long createdBefore,
-            Supplier<Set<String>> running) {
-        int removed = 0;
+    static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly,
+            long createdBefore, Supplier<Set<String>> running) {
+        List<BuildHosts.Removed> removed = new java.util.ArrayList<>();
         List<Container> containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
                 .exec();
         var listing = docker.listImagesCmd().withLabelFilter(label);
@@ -174,7 +186,7 @@ final class HostHealth {
             }
             try {
                 docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
-                removed++;
+                removed.add(new BuildHosts.Removed("container", c.getId(), buildId(c.getLabels())));
             } catch (RuntimeException ignored) {
                 // already gone
             }
@@ -186,12 +198,16 @@ final class HostHealth {
             }
             try {
                 docker.removeImageCmd(i.getId()).withForce(true).exec();
-                removed++;
+                removed.add(new BuildHosts.Removed("image", i.getId(), buildId(i.getLabels())));
             } catch (RuntimeException ignored) {
                 // in use as another image's parent, or already gone
             }
         }
         return removed;
+    }
+
+    private static String buildId(Map<String, String> labels) {
+        return labels == null ? null : labels.get(BuildHosts.BUILD_ID_LABEL);
     }
 
     /** The daemon's clock minus ours, from its {@code SystemTime}; zero when it does not say. */

@@ -138,7 +138,7 @@ class BaseImages {
                 continue; // another replica's watch holds it
             }
             try {
-                requested.put(ref, autoRebuild(ref, claim.movedAt().toInstant(), info)); // moved twice: one
+                requested.put(ref, autoRebuild(ref, claim.movedAt().toInstant())); // moved twice: one
                 db.sql("update base_image_change set rebuild_pending = false, rebuild_claimed_until = null"
                         + " where ref = ? and rebuild_claimed_until = ?").params(ref, claim.until()).update();
             } catch (RuntimeException e) {
@@ -243,9 +243,12 @@ class BaseImages {
     /**
      * Rebuilds, for each team whose policy says so, the images built on a base that moved; a team whose automatic
      * rebuild of this move was already requested (by a watch that failed on a later team, or died before it could
-     * unflag the move) is not rebuilt twice.
+     * unflag the move) is not rebuilt twice. The gateway's own doing, whoever's refresh found the move (or found it
+     * still pending from an earlier watch): its events name the system, as the background watch's do, and as the
+     * rebuild's {@code requested_by} ("gateway") says; the refresh's own events name its caller.
      */
-    private List<Object> autoRebuild(String ref, Instant movedAt, RequestInfo info) {
+    private List<Object> autoRebuild(String ref, Instant movedAt) {
+        RequestInfo info = RequestInfo.system();
         List<Object> out = new ArrayList<>();
         String reason = "automatic: base image " + ref + " moved";
         for (String team : policy.autoRebuildTeams()) {

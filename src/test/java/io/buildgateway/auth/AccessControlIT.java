@@ -142,6 +142,103 @@ class AccessControlIT extends IntegrationTest {
         assertThat(row.get("target")).isEqualTo("/api/v1/builds");
     }
 
+    /**
+     * A token is the actor of its events by name: before (a review's finding, 2026-12-07) an ADMIN could issue a token
+     * named like the gateway's own jobs or another kind of caller and act as them in the trail.
+     */
+    @Test
+    void tokenNamesThatOtherCallersUseAreRefused() {
+        long before = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        for (String name : new String[] {"system", "anonymous", "bootstrap-admin", "gateway", " Gateway ", "warm-up",
+                "oidc:alice", "mtls:ci-payments", "OIDC:bob", "token:ci"}) {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/tokens",
+                    json.writeValueAsString(Map.of("name", name, "roles", Set.of("ADMIN"))));
+            JsonNode p = problem(r, 400);
+            assertThat(p.path("detail").asString()).as(name).contains("reserved");
+            assertThat(p.path("errors").get(0).path("field").asString()).isEqualTo("name");
+        }
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and action = 'token.issued'",
+                Long.class, before)).as("no token issued").isZero();
+        assertThat(jdbc.queryForObject("select count(*) from api_token where lower(name) in ('system', 'gateway',"
+                + " 'anonymous', 'oidc:alice', 'mtls:ci-payments') and created_by <> 'system'", Long.class)).isZero();
+    }
+
+    /** Two tokens of one name are told apart in the trail: every event of a token's request names the token's id. */
+    @Test
+    void everyEventOfATokensRequestCarriesTheTokensId() {
+        String name = "twin-" + UUID.randomUUID().toString().substring(0, 8);
+        JsonNode first = read(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"" + name + "\",\"roles\":[\"ADMIN\"]}"));
+        JsonNode second = read(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"" + name + "\",\"roles\":[\"ADMIN\"]}"));
+        for (JsonNode twin : new JsonNode[] {first, second}) {
+            String id = twin.path("id").asString();
+            // a state change (the token issues a team) and a refusal (a bad body), both as this token
+            Response made = postJson(twin.path("token").asString(), "/api/v1/teams",
+                    "{\"name\":\"tw" + UUID.randomUUID().toString().substring(0, 8) + "\"}");
+            assertThat(made.status()).as(made.body()).isEqualTo(201);
+            Response refused = postJson(twin.path("token").asString(), "/api/v1/teams", "{\"name\":\"BAD NAME\"}");
+            problem(refused, 400);
+            for (Response r : new Response[] {made, refused}) {
+                Map<String, Object> row = jdbc.queryForMap(
+                        "select actor, details from audit_event where request_id = ?", r.header("X-Request-Id"));
+                assertThat(row.get("actor")).isEqualTo(name);
+                assertThat(json.readTree((String) row.get("details")).path("actorTokenId").asString())
+                        .as("the event names the token that acted").isEqualTo(id);
+            }
+        }
+        Response anonymous = get(null, "/api/v1/builds");
+        assertThat(jdbc.queryForObject("select details from audit_event where request_id = ?", String.class,
+                anonymous.header("X-Request-Id"))).doesNotContain("actorTokenId");
+    }
+
+    /** A 401 for a revoked token names the token (its id and name), so a leaked revoked token's use is traceable. */
+    @Test
+    void aRevokedOrExpiredTokensRefusalNamesTheToken() {
+        JsonNode token = read(postJson(ADMIN_SECRET, "/api/v1/tokens",
+                "{\"name\":\"leaked-ci\",\"roles\":[\"AUDITOR\"],\"teams\":[]}"));
+        String secret = token.path("token").asString();
+        String id = token.path("id").asString();
+        assertThat(send(request(ADMIN_SECRET, "/api/v1/tokens/" + id).DELETE()).status()).isEqualTo(204);
+
+        Response refused = get(secret, "/api/v1/builds");
+
+        problem(refused, 401);
+        Map<String, Object> row = jdbc.queryForMap("select actor, outcome, details from audit_event"
+                + " where request_id = ?", refused.header("X-Request-Id"));
+        assertThat(row.get("actor")).as("nobody authenticated").isEqualTo("anonymous");
+        assertThat(row.get("outcome")).isEqualTo("DENIED");
+        JsonNode details = json.readTree((String) row.get("details"));
+        assertThat(details.path("presentedTokenId").asString()).isEqualTo(id);
+        assertThat(details.path("presentedTokenName").asString()).isEqualTo("leaked-ci");
+        assertThat(details.path("detail").asString()).contains("revoked");
+        Response unknown = get("bgw_not-a-real-token", "/api/v1/builds");
+        assertThat(jdbc.queryForObject("select details from audit_event where request_id = ?", String.class,
+                unknown.header("X-Request-Id"))).doesNotContain("presentedToken");
+    }
+
+    /**
+     * A request the security firewall refuses is a 400 problem audited with the path asked for and why, never its
+     * query string. Before (a review's finding, 2026-12-07) the event named "/error" and said only "Bad Request".
+     */
+    @Test
+    void aRequestTheFirewallRefusesIsAuditedWithItsPathAndWhy() {
+        long before = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+        Response r = get(ADMIN_SECRET, "/api/v1/builds;x=1?hidden=q-" + before);
+
+        JsonNode p = problem(r, 400);
+        assertThat(p.path("type").asString()).endsWith("request-rejected");
+        assertThat(p.path("detail").asString()).contains("blocked sequence");
+        Map<String, Object> row = jdbc.queryForMap("select target, outcome, details from audit_event where seq > ?"
+                + " and action = 'http.refused' and target like '/api/v1/builds;%'", before);
+        assertThat(row.get("target")).isEqualTo("/api/v1/builds;x=1");
+        assertThat(row.get("outcome")).isEqualTo("REJECTED");
+        assertThat((String) row.get("details")).contains("blocked sequence").contains("request-rejected")
+                .doesNotContain("hidden").doesNotContain("q-" + before);
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and target = '/error'",
+                Long.class, before)).isZero();
+    }
+
     @Test
     void unknownMalformedAndQueryStringTokensAre401() {
         problem(get("bgw_not-a-real-token", "/api/v1/builds"), 401);

@@ -27,6 +27,12 @@ class BuildLeaseIT extends IntegrationTest {
         eventually("the step running on the host", Duration.ofSeconds(20),
                 () -> run("ps", "-eo", "args").contains(tag));
 
+        // What a lost run leaves on its host: an image labelled with its build id (FROM scratch, as HostLostIT plants).
+        String socket = require("BGW_DOCKER_HOST").substring("unix://".length());
+        run("sh", "-c", "printf 'FROM scratch\\nLABEL planted=1\\n' | DOCKER_BUILDKIT=0 docker -H unix://" + socket
+                + " build -q --label io.buildgateway.build-id=" + id + " -");
+        long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+
         // Its second attempt already (so the lease recovery fails it rather than re-queueing it).
         loseLease(id, "a-replica-that-stopped", "attempts = 2");
         JsonNode failed = awaitFinal(token, id, Duration.ofSeconds(20));
@@ -52,8 +58,16 @@ class BuildLeaseIT extends IntegrationTest {
         assertThat(jdbc.queryForObject("select count(*) from image_provenance where build_id = ?::uuid", Long.class,
                 id)).isZero();
         assertThat(manifestStatus("payments/leased", tag)).as("nothing pushed").isEqualTo("404");
-        assertThat(labelled(require("BGW_DOCKER_HOST").substring("unix://".length()), "images", id))
-                .as("nothing left on the host").isEqualTo("[]");
+        assertThat(labelled(socket, "images", id)).as("nothing left on the host").isEqualTo("[]");
+        // The lease recovery's removal is audited (before, 2026-12-07, only logged): the system, the host, the build.
+        var removal = jdbc.queryForMap("select actor, details from audit_event where seq > ? and action ="
+                + " 'build.leftovers-removed' and target = ?", seq, "build/" + id);
+        assertThat(removal.get("actor")).isEqualTo("system");
+        JsonNode details = json.readTree((String) removal.get("details"));
+        assertThat(details.path("host").asString()).isNotBlank();
+        assertThat(details.path("count").asInt()).isPositive();
+        assertThat(details.path("builds").toString()).contains(id);
+        assertThat(details.path("removed").get(0).path("kind").asString()).isIn("image", "container");
         // The daemon's build was stopped, not left to run out (its step would still sleep for ~20 s here): the
         // step's process is gone from the host.
         eventually("the step's process gone from the host", Duration.ofSeconds(10),

@@ -488,6 +488,10 @@ class ReplicasIT extends IntegrationTest {
         assertThat(registryDigest("payments/killed-push", tag)).isEqualTo(done.path("imageDigest").asString());
         eventually("the lost run's quarantine copy deleted", Duration.ofSeconds(30),
                 () -> registryTags(lostRun).isEmpty());
+        // The deletion is audited (before, 2026-12-07, only logged): by the system, naming the build and the copy.
+        eventually("the deletion audited", Duration.ofSeconds(10), () -> jdbc.queryForObject("select count(*) from"
+                + " audit_event where action = 'build.quarantine-discarded' and target = ? and actor = 'system' and"
+                + " details like ?", Long.class, "build/" + id, "%" + lostRun + "%") >= 1);
         eventually("the second run's quarantine copy deleted", Duration.ofSeconds(30),
                 () -> registryTags("gateway-quarantine/" + id + "/run-2").isEmpty());
     }

@@ -282,9 +282,20 @@ class InventoryIT extends IntegrationTest {
             // make test on 2026-12-06 the refresh below saw no change; the run kept no sign of why).
             assertThat(environmentDocker("build", "-q", "--network", "none", "-t", base, ctx.toString())).contains("sha256:");
             assertThat(environmentDocker("push", base)).contains("digest: sha256:");
-            JsonNode refresh = read(postJson(security, "/api/v1/base-images/refresh", ""));
+            long seq = jdbc.queryForObject("select coalesce(max(seq), 0) from audit_event", Long.class);
+            Response refreshed = postJson(security, "/api/v1/base-images/refresh", "");
+            JsonNode refresh = read(refreshed);
             JsonNode change = changeOf(refresh, base);
             assertThat(change).as(refresh.toString()).isNotNull();
+            // The refresh is its caller's; the automatic rebuild it set off is the gateway's (before, 2026-12-07: the
+            // rebuild and its builds were audited as the caller while the rebuild said requested_by "gateway").
+            assertThat(jdbc.queryForObject("select actor from audit_event where seq > ? and action ="
+                    + " 'base-image.changed' and target = ?", String.class, seq, "base/" + base))
+                    .isNotEqualTo("system").startsWith("t-");
+            assertThat(jdbc.queryForList("select actor from audit_event where seq > ? and (action ="
+                    + " 'rebuild.requested' and target = ? or action = 'build.queued' and details like ?)",
+                    String.class, seq, "rebuild/" + change.path("rebuilds").get(0).asString(), "%automatic: base image%"))
+                    .isNotEmpty().containsOnly("system");
             assertThat(change.path("ref").asString()).isEqualTo(base);
             assertThat(change.path("rebuilds").size()).isEqualTo(1);
             JsonNode rebuild = read(get(security, "/api/v1/rebuilds/" + change.path("rebuilds").get(0).asString()));

@@ -2,6 +2,8 @@ package io.buildgateway.shared.web;
 
 import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.Problem;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.RequestDispatcher;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
@@ -134,7 +136,7 @@ public class ProblemResponses {
             return;
         }
         if (problem.isSummarisedInAudit()) {
-            summaries.count(problem, request.getMethod(), request.getRequestURI(), RequestInfos.of(request));
+            summaries.count(problem, request.getMethod(), target(request), RequestInfos.of(request));
             return;
         }
         AuditRecord.Outcome outcome = problem.status() == 401 || problem.status() == 403
@@ -145,7 +147,26 @@ public class ProblemResponses {
         details.put("status", problem.status());
         details.put("problem", problem.typeName());
         details.put("detail", problem.detail());
-        events.publishEvent(new AuditRecord("http.refused", request.getRequestURI(), outcome, details,
+        Object presentedId = request.getAttribute(RequestInfos.PRESENTED_TOKEN_ID);
+        if (presentedId != null) {
+            details.put("presentedTokenId", presentedId.toString());
+            details.put("presentedTokenName", String.valueOf(request.getAttribute(RequestInfos.PRESENTED_TOKEN_NAME)));
+        }
+        events.publishEvent(new AuditRecord("http.refused", target(request), outcome, details,
                 RequestInfos.of(request)));
+    }
+
+    /**
+     * The path the client asked for: on the container's error dispatch ({@code sendError}, a filter's exception)
+     * {@code getRequestURI()} is {@code /error}, and the original is the {@link RequestDispatcher#ERROR_REQUEST_URI}
+     * attribute (a path, without the query string, which never goes into the trail).
+     */
+    static String target(HttpServletRequest request) {
+        if (request.getDispatcherType() == DispatcherType.ERROR
+                && request.getAttribute(RequestDispatcher.ERROR_REQUEST_URI) instanceof String original) {
+            int query = original.indexOf('?');
+            return query < 0 ? original : original.substring(0, query);
+        }
+        return request.getRequestURI();
     }
 }
