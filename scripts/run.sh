@@ -49,6 +49,10 @@ fi
 cat >"$STATE/gateway.yaml" <<YML
 gateway:
   data-dir: $STATE/data
+  # The embedded PostgreSQL asks every connection for a password (kept in data/postgres-credentials, 0600): zonky's
+  # cluster would otherwise trust any local account (docs/operations.md, "The embedded database").
+  database:
+    embedded-passwords: true
   docker-api:
     enabled: true
     port: $DOCKER_API_PORT

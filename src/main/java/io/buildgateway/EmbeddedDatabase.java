@@ -27,6 +27,12 @@ import org.springframework.context.annotation.Configuration;
  * ({@code postgres}), the application connects as the login role {@code build_gateway}, a member of the group role
  * {@code build_gateway_app} that the migrations grant DML on the gateway's tables but only SELECT and INSERT on the
  * audit trail. {@code gateway.database.embedded-least-privilege=false} connects the application as the owner.
+ *
+ * <p>zonky initialises the cluster with {@code initdb -A trust}: any local account may connect as any role. With
+ * {@code gateway.database.embedded-passwords=true} (what {@code make run} sets; the tests keep trust, their own
+ * clients connect as they like) both roles get random passwords, kept in {@code gateway.data-dir/postgres-credentials}
+ * (0600, made once), {@code pg_hba.conf} asks every connection for a SCRAM password, and the gateway and Flyway
+ * connect with them. zonky's own readiness check only opens a socket, so a restart needs no password.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnExpression("'${spring.datasource.url:}'.isEmpty()")
@@ -36,7 +42,8 @@ class EmbeddedDatabase {
 
     @Bean(destroyMethod = "close")
     EmbeddedPostgres embeddedPostgres(@Value("${gateway.data-dir}") Path dataDir,
-            @Value("${gateway.database.embedded-port:0}") int port) throws IOException {
+            @Value("${gateway.database.embedded-port:0}") int port,
+            @Value("${gateway.database.embedded-passwords:false}") boolean passwords) throws IOException {
         Path data = dataDir.toAbsolutePath().resolve("postgres");
         Files.createDirectories(data.getParent());
         Path logFile = dataDir.toAbsolutePath().resolve("postgres.log");
@@ -49,9 +56,77 @@ class EmbeddedDatabase {
         if (port > 0) {
             builder.setPort(port);
         }
+        Credentials credentials = passwords ? Credentials.of(dataDir) : null;
+        if (credentials != null) {
+            // Every connection zonky opens for us (getPostgresDatabase) carries the owner's password.
+            builder.setConnectConfig("password", credentials.owner());
+        }
         EmbeddedPostgres postgres = builder.start();
-        log.info("embedded PostgreSQL started on port {} with data in {}", postgres.getPort(), data);
+        if (credentials != null) {
+            try {
+                requirePasswords(postgres, data, credentials);
+            } catch (SQLException | IOException | RuntimeException e) {
+                postgres.close();
+                throw new IOException("the embedded PostgreSQL could not be set to require passwords", e);
+            }
+        }
+        log.info("embedded PostgreSQL started on port {} with data in {}{}", postgres.getPort(), data,
+                credentials != null ? ", passwords required" : "");
         return postgres;
+    }
+
+    /** The two roles' passwords: read from the data folder, or made once (random, 0600). */
+    record Credentials(String owner, String app) {
+
+        static Credentials of(Path dataDir) throws IOException {
+            Path file = dataDir.toAbsolutePath().resolve("postgres-credentials");
+            if (!Files.exists(file)) {
+                java.security.SecureRandom random = new java.security.SecureRandom();
+                Path tmp = Files.createTempFile(file.getParent(), ".postgres-credentials", ".tmp",
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+                Files.writeString(tmp, secret(random) + "\n" + secret(random) + "\n");
+                try {
+                    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (java.nio.file.FileAlreadyExistsException raced) {
+                    Files.deleteIfExists(tmp);
+                }
+            }
+            java.util.List<String> lines = Files.readAllLines(file);
+            if (lines.size() < 2 || lines.get(0).isBlank() || lines.get(1).isBlank()) {
+                throw new IOException(file + " must hold two lines, the owner's and the application's password");
+            }
+            return new Credentials(lines.get(0).strip(), lines.get(1).strip());
+        }
+
+        private static String secret(java.security.SecureRandom random) {
+            byte[] b = new byte[24];
+            random.nextBytes(b);
+            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        }
+
+        @Override
+        public String toString() {
+            return "Credentials[owner=***, app=***]";
+        }
+    }
+
+    /**
+     * Sets the owner's password, then has every connection (local socket and TCP) authenticate with SCRAM. The
+     * passwords are base64url, so they need no quoting in SQL. Idempotent.
+     */
+    private static void requirePasswords(EmbeddedPostgres postgres, Path data, Credentials credentials)
+            throws SQLException, IOException {
+        try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
+            s.execute("set password_encryption = 'scram-sha-256'");
+            s.execute("alter role " + OWNER + " password '" + credentials.owner() + "'");
+            Files.writeString(data.resolve("pg_hba.conf"), "# written by the gateway"
+                    + " (gateway.database.embedded-passwords): every connection needs a password\n"
+                    + "local all all scram-sha-256\n"
+                    + "host all all 127.0.0.1/32 scram-sha-256\n"
+                    + "host all all ::1/128 scram-sha-256\n");
+            s.execute("select pg_reload_conf()");
+        }
     }
 
     static final String OWNER = "postgres";
@@ -64,15 +139,21 @@ class EmbeddedDatabase {
     @Bean
     @org.springframework.boot.context.properties.ConfigurationProperties("spring.datasource.hikari")
     DataSource dataSource(EmbeddedPostgres postgres,
-            @Value("${gateway.database.embedded-least-privilege:true}") boolean leastPrivilege) throws SQLException {
+            @Value("${gateway.database.embedded-least-privilege:true}") boolean leastPrivilege,
+            @Value("${gateway.data-dir}") Path dataDir,
+            @Value("${gateway.database.embedded-passwords:false}") boolean passwords) throws SQLException, IOException {
+        Credentials credentials = passwords ? Credentials.of(dataDir) : null;
         String user = OWNER;
         if (leastPrivilege) {
-            createAppLogin(postgres);
+            createAppLogin(postgres, credentials);
             user = APP_LOGIN;
         }
         HikariDataSource ds = new HikariDataSource();
         ds.setJdbcUrl(postgres.getJdbcUrl(user, "postgres"));
         ds.setUsername(user);
+        if (credentials != null) {
+            ds.setPassword(user.equals(OWNER) ? credentials.owner() : credentials.app());
+        }
         ds.setMaximumPoolSize(20);
         ds.setPoolName("embedded");
         return ds;
@@ -80,15 +161,17 @@ class EmbeddedDatabase {
 
     /** Flyway migrates as the owner, whatever the application connects as. */
     @Bean
-    FlywayConfigurationCustomizer embeddedFlywayOwner(EmbeddedPostgres postgres) {
-        return configuration -> configuration.dataSource(postgres.getJdbcUrl(OWNER, "postgres"), OWNER, "");
+    FlywayConfigurationCustomizer embeddedFlywayOwner(EmbeddedPostgres postgres, @Value("${gateway.data-dir}") Path dataDir,
+            @Value("${gateway.database.embedded-passwords:false}") boolean passwords) throws IOException {
+        String password = passwords ? Credentials.of(dataDir).owner() : "";
+        return configuration -> configuration.dataSource(postgres.getJdbcUrl(OWNER, "postgres"), OWNER, password);
     }
 
     /**
      * The login role the application uses, in the group role the migrations grant to (created here too, guarded as
      * in the migration, because membership can only be granted once the group exists). Idempotent.
      */
-    private static void createAppLogin(EmbeddedPostgres postgres) throws SQLException {
+    private static void createAppLogin(EmbeddedPostgres postgres, Credentials credentials) throws SQLException {
         try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement()) {
             s.execute("do $$ begin"
                     + " if not exists (select from pg_roles where rolname = 'build_gateway_app') then"
@@ -97,6 +180,10 @@ class EmbeddedDatabase {
                     + "   create role " + APP_LOGIN + " login; end if;"
                     + " end $$");
             s.execute("grant build_gateway_app to " + APP_LOGIN);
+            if (credentials != null) {
+                s.execute("set password_encryption = 'scram-sha-256'");
+                s.execute("alter role " + APP_LOGIN + " password '" + credentials.app() + "'");
+            }
         }
     }
 }
