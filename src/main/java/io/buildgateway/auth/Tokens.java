@@ -114,9 +114,12 @@ public class Tokens {
     public IssuedToken issue(String name, Set<Role> roles, Set<String> teamNames, Instant expiresAt,
             RequestInfo request) {
         Instant now = clock.instant();
-        if (name == null || name.isBlank() || name.length() > 100 || name.chars().anyMatch(Character::isISOControl)) {
-            throw Problem.badRequest("invalid-body", "name must be 1 to 100 printable characters")
-                    .with("errors", List.of(Map.of("field", "name", "message", "must be 1 to 100 printable characters")));
+        // Printable ASCII only: the name is the actor of the token's events, and a zero-width space, a no-break space
+        // or a look-alike letter would make a name read as a reserved one ("system\u200B", Cyrillic "ѕystem").
+        if (name == null || name.isBlank() || name.length() > 100 || name.chars().anyMatch(c -> c < 0x20 || c > 0x7E)) {
+            throw Problem.badRequest("invalid-body", "name must be 1 to 100 printable ASCII characters")
+                    .with("errors", List.of(Map.of("field", "name", "message",
+                            "must be 1 to 100 printable ASCII characters")));
         }
         String reserved = reservedNameRule(name);
         if (reserved != null) {

@@ -181,7 +181,7 @@ public final class CanonicalDockerfile {
                         + " policy reads nested";
             }
             if (problem == null) {
-                problem = crashesTheDaemon(in, line);
+                problem = crashesTheDaemon(in, line, parsed);
             }
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
@@ -402,24 +402,57 @@ public final class CanonicalDockerfile {
 
     /**
      * Why BuildKit's expansion of this instruction would panic the build host's daemon
-     * ({@link Substitution#emptyPatternCrash}), or null. BuildKit expands every instruction's words but RUN's (the
-     * shell's), and RUN's flags ({@code --mount} values); a heredoc's body is looked at for every instruction but
-     * RUN (COPY expands an unquoted one).
+     * ({@link Substitution#emptyPatternCrash}), or null. BuildKit expands every instruction's words with unset
+     * variables empty, so any pattern that starts with a variable counts. RUN's line and heredoc bodies it expands too
+     * (its command's environment, v0.13 {@code dispatchRun}), but keeps an unset variable as written there: a pattern
+     * that starts with a variable is empty only when that variable is set, which for a shell script's own variables
+     * it is not; so in RUN only the variables the Dockerfile declares (ENV, ARG) count, besides patterns that are
+     * empty as written ({@code ${x#}}, meaningless in a shell too). A variable the base image sets to an empty value
+     * is not known here (docs/security.md).
      */
-    private static String crashesTheDaemon(Instruction in, String line) {
-        String found = null;
-        if (!in.keyword().equals("RUN")) {
-            found = Substitution.emptyPatternCrash(line);
-            for (int h = 0; found == null && h < in.heredocs().size(); h++) {
-                found = Substitution.emptyPatternCrash(in.heredocs().get(h).body());
+    private static String crashesTheDaemon(Instruction in, String line, Dockerfile parsed) {
+        boolean run = in.keyword().equals("RUN");
+        String found = Substitution.emptyPatternCrash(line);
+        for (int h = 0; found == null && h < in.heredocs().size(); h++) {
+            found = Substitution.emptyPatternCrash(in.heredocs().get(h).body());
+        }
+        if (found == null || !run) {
+            return found == null ? null : crash(found);
+        }
+        java.util.Set<String> declared = declaredVariables(parsed);
+        found = Substitution.emptyPatternCrash(line, declared::contains);
+        for (int h = 0; found == null && h < in.heredocs().size(); h++) {
+            found = Substitution.emptyPatternCrash(in.heredocs().get(h).body(), declared::contains);
+        }
+        return found == null ? null : crash(found);
+    }
+
+    private static String crash(String found) {
+        return "has " + found + ", a pattern that may be empty: the build host's BuildKit (dockerd 26) crashes on an"
+                + " empty ${name#…} or ${name%…} pattern, ending every build on the host";
+    }
+
+    /** Every name an ENV or ARG of the file declares (ONBUILD's included), over-approximated from its words. */
+    private static java.util.Set<String> declaredVariables(Dockerfile parsed) {
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Instruction i : parsed.instructions()) {
+            String kw = i.keyword();
+            String args = i.arguments();
+            if (kw.equals("ONBUILD")) {
+                String trimmed = args.strip();
+                int sp = trimmed.indexOf(' ');
+                kw = (sp < 0 ? trimmed : trimmed.substring(0, sp)).toUpperCase(java.util.Locale.ROOT);
+                args = sp < 0 ? "" : trimmed.substring(sp + 1);
             }
-        } else {
-            for (int f = 0; found == null && f < in.flags().size(); f++) {
-                found = Substitution.emptyPatternCrash(in.flags().get(f).value());
+            if (!kw.equals("ENV") && !kw.equals("ARG")) {
+                continue;
+            }
+            for (String word : DockerfileParser.nameValueWords(args, parsed.escape())) {
+                int eq = word.indexOf('=');
+                names.add(eq < 0 ? word : word.substring(0, eq));
             }
         }
-        return found == null ? null : "has " + found + ", a pattern that may be empty: the build host's BuildKit"
-                + " (dockerd 26) crashes on an empty ${name#…} or ${name%…} pattern, ending every build on the host";
+        return names;
     }
 
     /** Why this logical line cannot stand alone on a line of the canonical text, or null. */

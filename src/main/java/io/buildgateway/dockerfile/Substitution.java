@@ -72,37 +72,69 @@ public final class Substitution {
 
     /**
      * The first {@code ${name#pattern}} or {@code ${name%pattern}} (also after a colon) in {@code text} whose pattern
-     * may come out empty, as written, or null. dockerd 26's BuildKit (v0.13) indexes the first byte of the processed
-     * pattern without checking its length, so an empty one ({@code ${V#}}, {@code ${V%''}}, {@code ${V#$EMPTY}})
-     * panics the whole daemon and fails every build on the host (found by {@code SubstitutionDifferentialIT},
-     * 2026-12-07; checked by hand for ENV and LABEL). Whether a pattern that starts with a variable or a quote is empty
-     * can depend on values the gateway does not see (the base image's environment), so any such pattern counts, and
-     * quotes and escapes are not looked at: a {@code ${V#}} inside single quotes counts too. Only a pattern whose first
-     * character is an ordinary one is certain to be non-empty.
+     * may come out empty, or null. dockerd 26's BuildKit (v0.13) indexes the first byte of the processed pattern
+     * without checking its length, so an empty one ({@code ${V#}}, {@code ${V%''}}, {@code ${V#$EMPTY}}) panics the
+     * whole daemon and fails every build on the host (found by {@code SubstitutionDifferentialIT}, 2026-12-07; checked
+     * by hand for ENV and LABEL). Quotes and escapes around the substitution are not looked at (a {@code ${V#}} inside
+     * single quotes counts too); at the pattern's start quote characters are skipped; a pattern that then starts with
+     * an ordinary character is certain to be non-empty, one that starts with a variable is empty when that variable
+     * may be ({@code variableMayBeEmpty}; where the gateway cannot know, as for words BuildKit expands with every
+     * unset variable empty, it answers true).
      */
-    public static String emptyPatternCrash(String text) {
+    public static String emptyPatternCrash(String text, java.util.function.Predicate<String> variableMayBeEmpty) {
         for (int i = text.indexOf("${"); i >= 0; i = text.indexOf("${", i + 2)) {
-            int k = i + 2;
-            int nameStart = k;
-            while (k < text.length() && (Character.isLetterOrDigit(text.charAt(k)) || text.charAt(k) == '_')) {
-                k++;
-            }
-            if (k == nameStart && k < text.length() && "@*#?-$!0".indexOf(text.charAt(k)) >= 0) {
-                k++;
-            }
+            int k = skipName(text, i + 2);
             if (k < text.length() && text.charAt(k) == ':') {
                 k++;
             }
             if (k >= text.length() || text.charAt(k) != '#' && text.charAt(k) != '%') {
                 continue;
             }
-            char after = k + 1 < text.length() ? text.charAt(k + 1) : '}';
-            if (after == '}' || after == '$' || after == '\'' || after == '"') {
+            int p = k + 1;
+            while (p < text.length() && (text.charAt(p) == '\'' || text.charAt(p) == '"')) {
+                p++;
+            }
+            boolean empty;
+            if (p >= text.length() || text.charAt(p) == '}') {
+                empty = true;
+            } else if (text.charAt(p) == '$') {
+                int nameStart = p + 1 < text.length() && text.charAt(p + 1) == '{' ? p + 2 : p + 1;
+                String name = text.substring(nameStart, skipName(text, nameStart));
+                empty = name.isEmpty() || variableMayBeEmpty.test(name);
+            } else {
+                empty = false;
+            }
+            if (empty) {
                 int end = text.indexOf('}', k);
                 return text.substring(i, end < 0 ? Math.min(text.length(), k + 2) : end + 1);
             }
         }
         return null;
+    }
+
+    /** {@link #emptyPatternCrash(String, java.util.function.Predicate)} where any variable may be empty. */
+    public static String emptyPatternCrash(String text) {
+        return emptyPatternCrash(text, name -> true);
+    }
+
+    /**
+     * Past a name as BuildKit's {@code processName} takes one, over-approximated: ASCII letters, digits and {@code _},
+     * and any non-ASCII character (Go's Unicode tables may know letters Java's do not, and a character outside the BMP
+     * is two chars here); or one special parameter.
+     */
+    private static int skipName(String text, int k) {
+        int start = k;
+        while (k < text.length() && (isAsciiNameChar(text.charAt(k)) || text.charAt(k) >= 0x80)) {
+            k++;
+        }
+        if (k == start && k < text.length() && "@*#?-$!0".indexOf(text.charAt(k)) >= 0) {
+            k++;
+        }
+        return k;
+    }
+
+    private static boolean isAsciiNameChar(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_';
     }
 
     /** One word being read: BuildKit's {@code shellWord}, a cursor over the word's code points. */
@@ -138,18 +170,20 @@ public final class Substitution {
             rawEscapes = raw;
             try {
                 StringBuilder result = new StringBuilder();
-                while (peek() != EOF && result.length() <= MAX_OUTPUT) {
+                // The whole word is read whatever the output's length (a reading that stopped at the bound would
+                // take the rest of a ${…} for the level above); only what is kept is bounded.
+                while (peek() != EOF) {
                     int ch = peek();
                     if (stop != EOF && ch == stop) {
                         next();
                         return result.toString();
                     }
                     if (ch == '$') {
-                        result.append(dollar());
+                        bounded(result, dollar());
                     } else if (ch == '\'') {
-                        result.append(singleQuote());
+                        bounded(result, singleQuote());
                     } else if (ch == '"') {
-                        result.append(doubleQuote());
+                        bounded(result, doubleQuote());
                     } else {
                         ch = next();
                         if (ch == escape) {
@@ -161,7 +195,9 @@ public final class Substitution {
                                 break;
                             }
                         }
-                        result.appendCodePoint(ch);
+                        if (result.length() <= MAX_OUTPUT) {
+                            result.appendCodePoint(ch);
+                        }
                     }
                 }
                 return result.toString();
@@ -174,7 +210,9 @@ public final class Substitution {
             next();
             StringBuilder result = new StringBuilder();
             for (int ch = next(); ch != EOF && ch != '\''; ch = next()) {
-                result.appendCodePoint(ch);
+                if (result.length() <= MAX_OUTPUT) {
+                    result.appendCodePoint(ch);
+                }
             }
             return result.toString();
         }
@@ -182,7 +220,7 @@ public final class Substitution {
         private String doubleQuote() {
             next();
             StringBuilder result = new StringBuilder();
-            while (result.length() <= MAX_OUTPUT) {
+            while (true) {
                 int p = peek();
                 if (p == EOF) {
                     break;
@@ -192,7 +230,7 @@ public final class Substitution {
                     break;
                 }
                 if (p == '$') {
-                    result.append(dollar());
+                    bounded(result, dollar());
                     continue;
                 }
                 int ch = next();
@@ -208,9 +246,19 @@ public final class Substitution {
                         ch = next();
                     }
                 }
-                result.appendCodePoint(ch);
+                if (result.length() <= MAX_OUTPUT) {
+                    result.appendCodePoint(ch);
+                }
             }
             return result.toString();
+        }
+
+        /** Appends at most what keeps {@code out} one past the bound (so that callers can tell it was reached). */
+        private static void bounded(StringBuilder out, String s) {
+            int room = MAX_OUTPUT + 1 - out.length();
+            if (room > 0) {
+                out.append(s, 0, Math.min(s.length(), room));
+            }
         }
 
         private String value(String name) {

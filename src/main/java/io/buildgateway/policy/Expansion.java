@@ -214,7 +214,8 @@ final class Expansion {
         }
         Instruction t = parsed.instructions().get(0);
         String kw = t.keyword();
-        String crash = kw.equals("RUN") ? null : Substitution.emptyPatternCrash(trigger);
+        // A base's RUN trigger too: which variables the child declares is not known here, so any may be empty.
+        String crash = Substitution.emptyPatternCrash(trigger);
         if (crash != null && fromLine != null) {
             // A base's trigger runs in this build: BuildKit would expand it and panic the daemon (the writer's check).
             problems.add(new TriggerProblem(line, base, "an ONBUILD trigger of base image '" + base + "' has " + crash

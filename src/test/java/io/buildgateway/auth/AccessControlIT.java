@@ -157,6 +157,13 @@ class AccessControlIT extends IntegrationTest {
             assertThat(p.path("detail").asString()).as(name).contains("reserved");
             assertThat(p.path("errors").get(0).path("field").asString()).isEqualTo("name");
         }
+        // Names that only look reserved: a zero-width or no-break space, a Cyrillic letter, a full-width colon.
+        for (String name : new String[] {"system\u200B", "\u00A0gateway", "\u0455ystem", "oidc\uFF1Aalice"}) {
+            Response r = postJson(ADMIN_SECRET, "/api/v1/tokens",
+                    json.writeValueAsString(Map.of("name", name, "roles", Set.of("ADMIN"))));
+            JsonNode p = problem(r, 400);
+            assertThat(p.path("detail").asString()).as(name).contains("printable ASCII");
+        }
         assertThat(jdbc.queryForObject("select count(*) from audit_event where seq > ? and action = 'token.issued'",
                 Long.class, before)).as("no token issued").isZero();
         assertThat(jdbc.queryForObject("select count(*) from api_token where lower(name) in ('system', 'gateway',"

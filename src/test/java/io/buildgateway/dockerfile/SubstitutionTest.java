@@ -127,8 +127,16 @@ class SubstitutionTest {
         assertThat(Substitution.emptyPatternCrash("A=${V:#$W}")).isEqualTo("${V:#$W}");
         assertThat(Substitution.emptyPatternCrash("A='${##}'")).isEqualTo("${##}");
         assertThat(Substitution.emptyPatternCrash("A=${V%\"$W\"}")).isEqualTo("${V%\"$W\"}");
+        assertThat(Substitution.emptyPatternCrash("A=${V%\"\"}")).isEqualTo("${V%\"\"}");
         assertThat(Substitution.emptyPatternCrash("A=${V#")).isEqualTo("${V#");
-        assertThat(Substitution.emptyPatternCrash("A=${V##} ${V#v} ${V%%.*} ${V:-x} ${#} $V#")).isNull();
+        // A name outside the BMP (two chars here) or of a newer Unicode version than Java's is still a name.
+        assertThat(Substitution.emptyPatternCrash("A=${\uD835\uDC00#}")).isEqualTo("${\uD835\uDC00#}");
+        assertThat(Substitution.emptyPatternCrash("A=${V\u0870#}")).isEqualTo("${V\u0870#}");
+        assertThat(Substitution.emptyPatternCrash("A=${V##} ${V#v} ${V%%.*} ${V:-x} ${#} $V# ${V#\"x\"}")).isNull();
+        // Where the gateway knows which variables may be empty (RUN: only those the file declares).
+        assertThat(Substitution.emptyPatternCrash("echo ${f%$ext}", "Y"::equals)).isNull();
+        assertThat(Substitution.emptyPatternCrash("echo ${f%${Y}}", "Y"::equals)).isEqualTo("${f%${Y}");
+        assertThat(Substitution.emptyPatternCrash("echo ${f%}", "Y"::equals)).isEqualTo("${f%}");
     }
 
     @Test
@@ -139,5 +147,20 @@ class SubstitutionTest {
         assertThat(expand(deep)).isEqualTo("a");
         vars.remove("A");
         assertThat(expand(deep)).isEqualTo("x");
+    }
+
+    /**
+     * A value past the output bound does not make the reading lose its place (a read-through's finding, 2026-12-07:
+     * the inner ${…} stopped before its '}' and the level above read "}root", so USER root looked like another user).
+     */
+    @Test
+    void theOutputBoundKeepsTheReadingInPlace() {
+        vars.put("B", "a".repeat(80_000));
+        vars.put("E", "");
+        assertThat(expand("${E:+${B}x}root")).isEqualTo("root");
+        assertThat(expand("${B:+\"${B}\"}z")).hasSize(64 * 1024);
+        vars.put("IMG", "approved.io/base");
+        assertThat(expand("${IMG/${E:+${B}x}approved.io/evil.io}")).isEqualTo("evil.io/base");
+        assertThat(expand("'" + "q".repeat(70_000) + "'${E:-x}")).hasSize(64 * 1024);
     }
 }
