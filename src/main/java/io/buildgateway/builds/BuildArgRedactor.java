@@ -1,5 +1,7 @@
 package io.buildgateway.builds;
 
+import io.buildgateway.policy.FindingText;
+import io.buildgateway.shared.SecretNames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -41,6 +43,7 @@ final class BuildArgRedactor {
             values.forEach((name, value) -> {
                 if (value != null && value.length() >= MIN_LENGTH && !isPublic.test(name)) {
                     secrets.add(new Secret(value, "[build arg " + name + "]"));
+                    addScrubbed(secrets, value, "[build arg " + name + "]");
                 }
             });
         }
@@ -49,6 +52,18 @@ final class BuildArgRedactor {
         }
         secrets.sort(Comparator.comparingInt((Secret s) -> s.value().length()).reversed());
         return new BuildArgRedactor(List.copyOf(secrets));
+    }
+
+    /**
+     * A finding quotes a value with its credential-looking parts already masked ({@link FindingText}: a token=…
+     * parameter, a URL's user info): that form is replaced too, or the rest of the value (host, path, other
+     * parameters) would be shown.
+     */
+    private static void addScrubbed(List<Secret> secrets, String value, String replacement) {
+        String scrubbed = FindingText.scrub(value);
+        if (!scrubbed.equals(value) && scrubbed.replace(SecretNames.REDACTED, "").length() >= MIN_LENGTH) {
+            secrets.add(new Secret(scrubbed, replacement));
+        }
     }
 
     /**
@@ -67,6 +82,7 @@ final class BuildArgRedactor {
         }
         List<Secret> more = new ArrayList<>(secrets);
         more.add(new Secret(value, replacement));
+        addScrubbed(more, value, replacement);
         more.sort(Comparator.comparingInt((Secret s) -> s.value().length()).reversed());
         return new BuildArgRedactor(List.copyOf(more));
     }

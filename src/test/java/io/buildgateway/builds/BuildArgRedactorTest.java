@@ -88,6 +88,15 @@ class BuildArgRedactorTest {
         assertThat(r.redact("version 1.2.3\u2026 and x\u2026")).isEqualTo("version 1.2.3\u2026 and x\u2026");
     }
 
+    /** A finding masks a token= parameter itself (FindingText): the rest of the value is still replaced. */
+    @Test
+    void aValueAsAFindingMasksItIsReplacedToo() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("URL", "https://files.internal/x?token=abc123"), n -> false);
+        var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error("add-url-outside-egress",
+                "ADD of https://files.internal/x?token=abc123: not in the egress allowlist", 3, "ADD")), r);
+        assertThat(findings.get(0).message()).isEqualTo("ADD of [build arg URL]: not in the egress allowlist");
+    }
+
     @Test
     void findingsAreRedactedInMessageAndInstruction() {
         BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t"), n -> false);
