@@ -22,6 +22,7 @@ import java.util.Locale;
  * <li>what {@code secret-in-label-or-run} recognises as a credential (AWS key ids, GitHub, GitLab and Slack tokens,
  * JWTs, a private key block).</li>
  * </ul>
+ * A cut mark ({@code …}) is never masked with a value: the build's redactor replaces a build arg's value up to it.
  * The rest of the message is unchanged. Lint speed matters (issue #12): a message without '@', '=', "uth"/"UTH",
  * "earer" or a token's prefix is returned after a few {@code indexOf}, and the expressions are RE2/J (linear time).
  */
@@ -33,11 +34,11 @@ public final class FindingText {
     private static final Pattern USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)([^\\s/?#@'\"`]+)@");
     /** name=value, the name after a start, a separator, a quote or dashes (an option). */
     private static final Pattern NAME_VALUE = Pattern.compile(
-            "(?:^|[?&;,\\s'\"(`{])-{0,2}([A-Za-z][A-Za-z0-9_.-]*)=([^&\\s'\"`;,#)}]+)");
+            "(?:^|[?&;,\\s'\"(`{])-{0,2}([A-Za-z][A-Za-z0-9_.-]*)=([^&\\s'\"`;,#)}\u2026]+)");
     /** An Authorization header's credential (after its scheme) or a bearer token. */
     private static final Pattern AUTHORIZATION = Pattern.compile(
             "(?i)(authorization\\s*[:=]\\s*(?:(?:bearer|basic|token|digest|negotiate)\\s+)?|\\bbearer\\s+)"
-                    + "([^\\s'\"`]+)");
+                    + "([^\\s'\"`\u2026]+)");
     /** As BuiltinRules.SECRET_VALUE, the whole token; a private key block up to its end line (or the text's end). */
     private static final Pattern TOKEN = Pattern.compile(
             "AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)"

@@ -97,6 +97,22 @@ class BuildArgRedactorTest {
         assertThat(findings.get(0).message()).isEqualTo("ADD of [build arg URL]: not in the egress allowlist");
     }
 
+    /** Wherever a finding cuts a presigned URL (and masks its X-Amz-* parameters), no part of it is shown. */
+    @Test
+    void aPresignedUrlCutAnywhereInAFindingShowsNoPartOfIt() {
+        String value = "https://bucket-kept.s3.amazonaws.com/dist/app.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261207&X-Amz-Signature=" + "e".repeat(64)
+                + "&token=s3cr3t";
+        BuildArgRedactor r = BuildArgRedactor.of(args("URL", value), n -> false);
+        for (int at = 8; at < value.length(); at++) {
+            String message = "ADD of " + cut(value, at) + ": not in the egress allowlist";
+            var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error(
+                    "add-url-outside-egress", message, 3, "ADD")), r);
+            assertThat(findings.get(0).message()).as("cut at %d", at)
+                    .isEqualTo("ADD of [build arg URL]\u2026: not in the egress allowlist");
+        }
+    }
+
     @Test
     void findingsAreRedactedInMessageAndInstruction() {
         BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t"), n -> false);
