@@ -31,7 +31,13 @@ final class SelfFetch {
 
     static EgressSession.Fetched get(InetSocketAddress proxy, String user, String secret, String url,
             OutputStream body, Duration timeout) throws IOException {
-        URI uri = URI.create(url);
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            // Its message quotes the whole URL (user info and query included): said without it.
+            throw new IOException("not a URL the gateway fetches: " + shown(url));
+        }
         String host = uri.getRawAuthority();
         if (host == null || host.contains("@") || url.indexOf('\r') >= 0 || url.indexOf('\n') >= 0
                 || url.indexOf(' ') >= 0) {

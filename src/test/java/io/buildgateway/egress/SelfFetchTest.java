@@ -33,6 +33,10 @@ class SelfFetchTest {
                 "u", "s", "https://oauth2:s3cr3tpw@files.example/x?token=s3cr3t", OutputStream.nullOutputStream(),
                 Duration.ofSeconds(1))).isInstanceOf(IOException.class)
                 .hasMessageContaining("not a URL the gateway fetches").hasMessageNotContaining("s3cr3t");
+        assertThatThrownBy(() -> SelfFetch.get(new InetSocketAddress(InetAddress.getLoopbackAddress(), 9),
+                "u", "s", "https://files.example/x y?token=s3cr3t", OutputStream.nullOutputStream(),
+                Duration.ofSeconds(1))).isInstanceOf(IOException.class)
+                .hasMessageContaining("not a URL the gateway fetches").hasMessageNotContaining("s3cr3t");
     }
 
     @Test
