@@ -1,5 +1,7 @@
 package io.buildgateway.builds;
 
+import io.buildgateway.policy.FindingText;
+import io.buildgateway.shared.SecretNames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -41,6 +43,7 @@ final class BuildArgRedactor {
             values.forEach((name, value) -> {
                 if (value != null && value.length() >= MIN_LENGTH && !isPublic.test(name)) {
                     secrets.add(new Secret(value, "[build arg " + name + "]"));
+                    addScrubbed(secrets, value, "[build arg " + name + "]");
                 }
             });
         }
@@ -49,6 +52,18 @@ final class BuildArgRedactor {
         }
         secrets.sort(Comparator.comparingInt((Secret s) -> s.value().length()).reversed());
         return new BuildArgRedactor(List.copyOf(secrets));
+    }
+
+    /**
+     * A finding quotes a value with its credential-looking parts already masked ({@link FindingText}: a token=…
+     * parameter, a URL's user info): that form is replaced too, or the rest of the value (host, path, other
+     * parameters) would be shown.
+     */
+    private static void addScrubbed(List<Secret> secrets, String value, String replacement) {
+        String scrubbed = FindingText.scrub(value);
+        if (!scrubbed.equals(value) && scrubbed.replace(SecretNames.REDACTED, "").length() >= MIN_LENGTH) {
+            secrets.add(new Secret(scrubbed, replacement));
+        }
     }
 
     /**
@@ -67,6 +82,7 @@ final class BuildArgRedactor {
         }
         List<Secret> more = new ArrayList<>(secrets);
         more.add(new Secret(value, replacement));
+        addScrubbed(more, value, replacement);
         more.sort(Comparator.comparingInt((Secret s) -> s.value().length()).reversed());
         return new BuildArgRedactor(List.copyOf(more));
     }
@@ -95,7 +111,72 @@ final class BuildArgRedactor {
             }
             out = b.append(out, from, out.length()).toString();
         }
+        return out.indexOf(CUT) < 0 ? out : redactCutValues(out);
+    }
+
+    /** The mark every shortened text of the gateway ends (or starts) its cut with. */
+    static final char CUT = '\u2026';
+
+    /**
+     * A value cut where a text was shortened for a message ({@code text.substring(0, 120) + "…"}, or {@code "…" +}
+     * the tail) is not found whole: the part of it up to the cut mark, or from it, is replaced too. Cuts happen
+     * before redaction (in the policy engine, the confinement check, the daemon's errors), so without this the first
+     * 120 characters of a presigned URL given as a build arg were shown (a review's finding, 2026-12-07). Any part,
+     * however short, that ends exactly at a mark with the value's start (or starts after it with the value's end) is
+     * replaced: a false match hides a character or two of the Dockerfile's text, a missed one would show the
+     * value's.
+     */
+    private String redactCutValues(String text) {
+        String out = text;
+        for (int mark = out.indexOf(CUT); mark >= 0; mark = out.indexOf(CUT, mark + 1)) {
+            Secret before = null;
+            int beforeLength = 0;
+            Secret after = null;
+            int afterLength = 0;
+            for (Secret s : secrets) {
+                int k = headEndingAt(out, mark, s.value());
+                if (k > beforeLength) {
+                    before = s;
+                    beforeLength = k;
+                }
+                k = tailStartingAt(out, mark + 1, s.value());
+                if (k > afterLength) {
+                    after = s;
+                    afterLength = k;
+                }
+            }
+            if (after != null) {
+                out = out.substring(0, mark + 1) + after.replacement() + out.substring(mark + 1 + afterLength);
+            }
+            if (before != null) {
+                out = out.substring(0, mark - beforeLength) + before.replacement() + out.substring(mark);
+                mark += before.replacement().length() - beforeLength;
+            }
+        }
         return out;
+    }
+
+    /** The length of the longest proper start of the value that the text has just before {@code end}, or 0. */
+    private static int headEndingAt(String text, int end, String value) {
+        char first = value.charAt(0);
+        for (int from = Math.max(0, end - (value.length() - 1)); from < end; from++) {
+            if (text.charAt(from) == first && text.regionMatches(from, value, 0, end - from)) {
+                return end - from;
+            }
+        }
+        return 0;
+    }
+
+    /** The length of the longest proper end of the value that the text has from {@code start}, or 0. */
+    private static int tailStartingAt(String text, int start, String value) {
+        char last = value.charAt(value.length() - 1);
+        for (int to = Math.min(text.length(), start + value.length() - 1); to > start; to--) {
+            if (text.charAt(to - 1) == last && text.regionMatches(start, value, value.length() - (to - start),
+                    to - start)) {
+                return to - start;
+            }
+        }
+        return 0;
     }
 
     /** A failure reason as stored and shown: redacted, and on one line (control characters become spaces). */

@@ -305,7 +305,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             } else {
                 // ADD <url> of an egress build: fetched by the gateway through the build's session (docs/egress.md).
                 prepared = session == null || b.builtContextDigest == null ? RemoteAddFetch.Prepared.unchanged(context)
-                        : fetchRemoteAdds(b, context, args, session, output);
+                        : fetchRemoteAdds(b, context, args, session, output, redactor);
                 if (prepared.failure() != null) {
                     outcome = new BuildOutcome(BuildOutcome.Result.FAILED, null, null, null, prepared.failure());
                 } else {
@@ -387,12 +387,16 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     private RemoteAddFetch.Prepared fetchRemoteAdds(Build b, Path context, Map<String, String> args,
-            io.buildgateway.egress.EgressSession session, java.util.function.Consumer<String> output) {
+            io.buildgateway.egress.EgressSession session, java.util.function.Consumer<String> output,
+            BuildArgRedactor redactor) {
         try {
             return remoteAdds.prepare(b.id, context, b.dockerfile, args, b.target, session,
                     line -> output.accept(line + "\n"));
         } catch (java.io.IOException e) {
-            log.warn("build {}: fetching its ADD <url>s failed", b.id, e);
+            // Not the exception itself: its message (and its causes') can name a URL after substitution, holding a
+            // build arg's value; the message is redacted as the build's failure reason is.
+            log.warn("build {}: fetching its ADD <url>s failed: {} ({})", b.id, redactor.reason(e.getMessage()),
+                    e.getClass().getSimpleName());
             return new RemoteAddFetch.Prepared(null, null, "fetching the build's ADD <url>s failed: "
                     + e.getMessage());
         }

@@ -83,7 +83,10 @@ final class DockerBuildParameters {
             }
             for (String value : values) {
                 if (!option.unset().contains(value.trim())) {
-                    refused.add(option.flag() + " (" + option.parameter() + "=" + Problem.quote(value)
+                    // The option is named, its value never quoted: a remote context is a URL that can hold a
+                    // credential (https://x-access-token:ghp_...@github.com/...), and the refusal is echoed to the
+                    // client and kept in the hash-chained, exported audit trail.
+                    refused.add(option.flag() + " (" + option.parameter()
                             + ") is not accepted: the gateway decides how its build hosts run builds");
                     break;
                 }

@@ -31,11 +31,17 @@ final class SelfFetch {
 
     static EgressSession.Fetched get(InetSocketAddress proxy, String user, String secret, String url,
             OutputStream body, Duration timeout) throws IOException {
-        URI uri = URI.create(url);
+        URI uri;
+        try {
+            uri = URI.create(url);
+        } catch (IllegalArgumentException e) {
+            // Its message quotes the whole URL (user info and query included): said without it.
+            throw new IOException("not a URL the gateway fetches: " + shown(url));
+        }
         String host = uri.getRawAuthority();
         if (host == null || host.contains("@") || url.indexOf('\r') >= 0 || url.indexOf('\n') >= 0
                 || url.indexOf(' ') >= 0) {
-            throw new IOException("not a URL the gateway fetches: " + Allowlist.printable(url));
+            throw new IOException("not a URL the gateway fetches: " + shown(url));
         }
         String credentials = Base64.getEncoder().encodeToString((user + ":" + secret)
                 .getBytes(StandardCharsets.US_ASCII));
@@ -93,7 +99,7 @@ final class SelfFetch {
                 size += n;
             }
             if (length >= 0 && size < length) {
-                throw new IOException("the response to " + Allowlist.printable(url) + " ended after " + size + " of "
+                throw new IOException("the response to " + shown(url) + " ended after " + size + " of "
                         + length + " bytes");
             }
             return new EgressSession.Fetched(code, reason, size, HexFormat.of().formatHex(sha.digest()),
@@ -125,5 +131,32 @@ final class SelfFetch {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * A URL as an error message names it: without user info, query or fragment, which may carry a credential (the
+     * Dockerfile's own, or a build arg's value after substitution); the message is logged and becomes the build's
+     * failure reason (a review's finding, 2026-12-07).
+     */
+    static String shown(String url) {
+        String out = url;
+        int end = out.length();
+        for (char c : new char[] {'?', '#'}) {
+            int at = out.indexOf(c);
+            if (at >= 0 && at < end) {
+                end = at;
+            }
+        }
+        out = out.substring(0, end);
+        int scheme = out.indexOf("://");
+        if (scheme >= 0) {
+            int hostStart = scheme + 3;
+            int slash = out.indexOf('/', hostStart);
+            int at = out.lastIndexOf('@', slash < 0 ? out.length() - 1 : slash);
+            if (at >= hostStart) {
+                out = out.substring(0, hostStart) + out.substring(at + 1);
+            }
+        }
+        return Allowlist.printable(out);
     }
 }

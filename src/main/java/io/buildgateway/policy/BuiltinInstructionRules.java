@@ -31,8 +31,10 @@ final class BuiltinInstructionRules {
         // ---- secrets ----------------------------------------------------------------------------------------------
         add("secret-in-arg-or-env", E, "secrets", "No secrets in ARG or ENV",
                 "ARG and ENV values are stored in the image's history and configuration for anyone who can pull it."
-                        + " Names that look like secrets (…_TOKEN, PASSWORD, API_KEY, …) and values that look like"
-                        + " keys (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs) are refused; use RUN --mount=type=secret."
+                        + " Names that look like secrets (…_TOKEN, PASSWORD, DB_PASS, API_KEY, RAILS_MASTER_KEY, …;"
+                        + " not GPG_KEY or PUBLIC_KEY, which name public material) and values that look like keys"
+                        + " (AKIA…, -----BEGIN PRIVATE KEY, ghp_…, JWTs, a URL with a password:"
+                        + " postgres://app:pw@db) are refused; use RUN --mount=type=secret."
                         + " A name that says where a secret is kept, with a plain path as its value, is not one: the"
                         + " Docker secrets convention (POSTGRES_PASSWORD_FILE=/run/secrets/db; …_FILE, …_FILENAME,"
                         + " …_PATH, …_DIR). BuildKit's SecretsUsedInArgOrEnv judges the name alone; here such a name"

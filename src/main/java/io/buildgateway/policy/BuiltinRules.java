@@ -677,6 +677,9 @@ final class BuiltinRules {
      * position of a long RUN script was the dearest part of secret-in-label-or-run.
      */
     static boolean looksSecretValue(String value) {
+        if (value != null && hasCredentialUrl(value)) {
+            return true;
+        }
         if (value == null || !(value.contains("AKIA") || value.contains("-----BEGIN")
                 || followedBy(value, "gh", "pousr", '_') || followedBy(value, "xox", "baprs", '-')
                 || value.contains("glpat-") || value.contains("eyJ"))) {
@@ -684,6 +687,19 @@ final class BuiltinRules {
         }
         return SECRET_VALUE.matcher(value).find();
     }
+
+    /**
+     * A URL with a password in its user info ({@code DATABASE_URL=postgres://app:pw@db/app},
+     * {@code https://oauth2:glpat-…@host}); a password that is a variable reference ({@code user:${TOKEN}@}) is not a
+     * written credential. Only looked for in a value with "://" and a later '@' (RE2, linear time).
+     */
+    static boolean hasCredentialUrl(String value) {
+        int scheme = value.indexOf("://");
+        return scheme >= 0 && value.indexOf('@', scheme) >= 0 && CREDENTIAL_URL.matcher(value).find();
+    }
+
+    private static final com.google.re2j.Pattern CREDENTIAL_URL = com.google.re2j.Pattern.compile(
+            "[A-Za-z][A-Za-z0-9+.-]*://[^\\s/?#@:'\"`]+:[^\\s/?#@'\"`$]+@");
 
     /** Whether {@code start} occurs followed by one of {@code kinds} and then {@code separator}. */
     private static boolean followedBy(String value, String start, String kinds, char separator) {

@@ -7,6 +7,15 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 public record Finding(String rule, Severity severity, String message, Integer line, String instruction,
         Boolean waived) {
 
+    /**
+     * Credentials the Dockerfile itself writes (a URL's user info, a token=… parameter, an Authorization header, a
+     * token the secret rules recognise) are masked in every finding, whichever rule made it ({@link FindingText}).
+     */
+    public Finding {
+        message = FindingText.scrub(message);
+        instruction = FindingText.scrub(instruction);
+    }
+
     public enum Severity {
         error, warning, info
     }

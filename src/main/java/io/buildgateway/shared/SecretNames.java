@@ -11,11 +11,14 @@ public final class SecretNames {
     public static final String REDACTED = "***";
     /**
      * Words that name a secret anywhere in a name (DB_PASSWORD, dbPassword, NPM_TOKEN), key pairs (API_KEY,
-     * PRIVATE_KEY), and short words only as whole parts of the name (AUTH, PWD: not UNAUTHORIZED, not PWDX).
+     * PRIVATE_KEY, RAILS_MASTER_KEY, LICENSE_KEY, SSH_KEY, ENCRYPTION_KEY, SESSION_KEY: not GPG_KEY or PUBLIC_KEY, which
+     * official images set to a key's fingerprint), and short words only as whole parts of the name (AUTH, PWD, PASS,
+     * PGPASS: DB_PASS, REDIS_PASS, KEYSTORE_PASS; not UNAUTHORIZED, PWDX, PASSENGER_VERSION or PGPASSFILE).
      */
     private static final Pattern SECRET = Pattern.compile("(?i)(passw(or)?d|secret|token|credential|passphrase"
             + "|api[_.-]?key|private[_.-]?key|access[_.-]?key|signing[_.-]?key"
-            + "|(^|[_.-])(auth|pwd|pat)($|[_.-]))");
+            + "|(master|license|licence|ssh|encryption|session|client|hmac|jwt|cookie)[_.-]?keys?($|[_.-])"
+            + "|(^|[_.-])(auth|pwd|pat|pass|pgpass)($|[_.-]))");
 
     private SecretNames() {
     }

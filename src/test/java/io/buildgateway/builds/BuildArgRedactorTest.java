@@ -53,6 +53,66 @@ class BuildArgRedactorTest {
         assertThat(r.reason(null)).isNull();
     }
 
+    /** As the policy's rules and the confinement check cut a quoted text (BuiltinRunRules.abbreviate). */
+    private static String cut(String text, int max) {
+        return text.length() > max ? text.substring(0, max) + "\u2026" : text;
+    }
+
+    /**
+     * A value cut before redaction (a finding quotes 120 characters of an ADD's URL) is still replaced: before (a
+     * review's finding, 2026-12-07) indexOf looked for the whole value and the first 120 characters were shown.
+     */
+    @Test
+    void aValueCutBeforeRedactionIsReplacedUpToTheCut() {
+        String presigned = "https://bucket.s3.amazonaws.com/dist/app.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261207%2Fus-east-1%2Fs3%2Faws4_request"
+                + "&X-Amz-Signature=" + "f".repeat(64);
+        BuildArgRedactor r = BuildArgRedactor.of(args("URL", presigned, "V", "1.2.3"), Set.of("V")::contains);
+
+        String longer = r.redact("ADD of " + cut(presigned, 120) + ": not in the egress allowlist");
+        assertThat(longer).isEqualTo("ADD of [build arg URL]\u2026: not in the egress allowlist");
+
+        String lead = "x".repeat(118);
+        assertThat(cut(lead + presigned, 120)).endsWith("ht\u2026");
+        assertThat(r.redact(cut(lead + presigned, 120))).isEqualTo(lead + "[build arg URL]\u2026");
+
+        // the tail kept after a mark ("…" + the last characters), as a daemon's long error is shortened
+        String tail = r.redact("\u2026" + presigned.substring(presigned.length() - 150) + " failed");
+        assertThat(tail).isEqualTo("\u2026[build arg URL] failed");
+
+        // the confinement check's 200, and a whole value next to a cut one
+        assertThat(r.redact(cut("step ADD " + presigned, 200))).isEqualTo("step ADD [build arg URL]\u2026");
+        assertThat(r.redact("ADD " + presigned + " " + cut(presigned, 30)))
+                .isEqualTo("ADD [build arg URL] [build arg URL]\u2026");
+        // text with a mark but no part of a value stays as it is
+        assertThat(r.redact("version 1.2.3\u2026 and x\u2026")).isEqualTo("version 1.2.3\u2026 and x\u2026");
+    }
+
+    /** A finding masks a token= parameter itself (FindingText): the rest of the value is still replaced. */
+    @Test
+    void aValueAsAFindingMasksItIsReplacedToo() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("URL", "https://files.internal/x?token=abc123"), n -> false);
+        var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error("add-url-outside-egress",
+                "ADD of https://files.internal/x?token=abc123: not in the egress allowlist", 3, "ADD")), r);
+        assertThat(findings.get(0).message()).isEqualTo("ADD of [build arg URL]: not in the egress allowlist");
+    }
+
+    /** Wherever a finding cuts a presigned URL (and masks its X-Amz-* parameters), no part of it is shown. */
+    @Test
+    void aPresignedUrlCutAnywhereInAFindingShowsNoPartOfIt() {
+        String value = "https://bucket-kept.s3.amazonaws.com/dist/app.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261207&X-Amz-Signature=" + "e".repeat(64)
+                + "&token=s3cr3t";
+        BuildArgRedactor r = BuildArgRedactor.of(args("URL", value), n -> false);
+        for (int at = 8; at < value.length(); at++) {
+            String message = "ADD of " + cut(value, at) + ": not in the egress allowlist";
+            var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error(
+                    "add-url-outside-egress", message, 3, "ADD")), r);
+            assertThat(findings.get(0).message()).as("cut at %d", at)
+                    .isEqualTo("ADD of [build arg URL]\u2026: not in the egress allowlist");
+        }
+    }
+
     @Test
     void findingsAreRedactedInMessageAndInstruction() {
         BuildArgRedactor r = BuildArgRedactor.of(args("S", "s3cr3t"), n -> false);

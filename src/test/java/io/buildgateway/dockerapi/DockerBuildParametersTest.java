@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -174,9 +175,30 @@ class DockerBuildParametersTest {
     @Test
     void quotesRefusedValuesBoundedAndPrintable() {
         Map<String, String[]> q = cliDefaults();
-        q.put("networkmode", new String[] {"x\u001b[2J" + "y".repeat(200)});
+        q.put("platform", new String[] {"x\u001b[2J" + "y".repeat(200)});
 
         assertThatThrownBy(() -> parse(q)).satisfies(e -> assertThat(e.getMessage())
                 .doesNotContain("\u001b").contains("…").hasSizeLessThan(300));
+    }
+
+    /**
+     * A refused host option is named, its value never quoted: a remote context URL can hold a credential, and the
+     * refusal is echoed to the client and kept in the audit trail (a review's finding, 2026-12-07: the first 80
+     * characters were quoted).
+     */
+    @Test
+    void namesARefusedHostOptionWithoutQuotingItsValue() {
+        String secret = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+        for (String parameter : List.of("remote", "networkmode", "cpusetcpus", "cpusetmems", "cpushares",
+                "cpuquota", "cpuperiod", "memory", "memswap", "shmsize", "cgroupparent", "securityopt", "isolation",
+                "extrahosts", "ulimits", "outputs", "cachefrom", "squash")) {
+            Map<String, String[]> q = cliDefaults();
+            q.put(parameter, new String[] {"https://x-access-token:" + secret + "@github.com/org/repo.git"});
+
+            assertThatThrownBy(() -> parse(q)).as(parameter).isInstanceOfSatisfying(
+                    DockerBuildParameters.Refused.class, r -> assertThat(String.join("\n", r.reasons()))
+                            .contains("(" + parameter + ")").doesNotContain("ghp_").doesNotContain("x-access-token")
+                            .doesNotContain("github.com"));
+        }
     }
 }

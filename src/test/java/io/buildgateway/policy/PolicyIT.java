@@ -151,6 +151,33 @@ class PolicyIT extends IntegrationTest {
         }
     }
 
+    /**
+     * A value longer than a finding quotes (add-url-outside-egress cuts a URL at 120 characters) is replaced up to
+     * the cut: before (a review's finding, 2026-12-07) the redaction looked for the whole value and the first 120
+     * characters of a presigned URL were shown. A credential written in the Dockerfile itself is masked too.
+     */
+    @Test
+    void aLintShowsNeitherACutBuildArgValueNorTheDockerfilesOwnCredential() {
+        String token = builder("payments");
+        String unique = java.util.UUID.randomUUID().toString();
+        String value = "https://bucket-" + unique + ".s3.amazonaws.com/dist/app.tgz?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261207%2Fus-east-1%2Fs3%2Faws4_request"
+                + "&X-Amz-Signature=" + "e".repeat(64);
+        String pat = "glpat-" + unique.replace("-", "").substring(0, 20);
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nARG SOURCE\nADD $SOURCE /x\n"
+                + "ADD https://oauth2:" + pat + "@gitlab.example/t/tool.tgz /y\nUSER 1000\n";
+        for (String accept : java.util.List.of("application/json", "application/sarif+json")) {
+            Response r = send(request(token, "/api/v1/lint?image=payments/app&buildArg=SOURCE="
+                    + java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8))
+                    .header("Content-Type", "text/plain").header("Accept", accept)
+                    .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
+            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            assertThat(r.body()).as(accept).contains("add-url-outside-egress").contains("[build arg SOURCE]")
+                    .doesNotContain(unique).doesNotContain("AKIAIOSFODNN7EXAMPLE").doesNotContain(pat)
+                    .doesNotContain("oauth2:");
+        }
+    }
+
     @org.springframework.beans.factory.annotation.Autowired
     PolicyStore store;
     @org.springframework.beans.factory.annotation.Autowired

@@ -18,6 +18,20 @@ class SecretNamesTest {
         assertThat(SecretNames.looksSecret(null)).isFalse();
     }
 
+    /** Short and key-pair names the first list missed (a review's finding, 2026-12-07); public-key names stay out. */
+    @Test
+    void shortPassNamesAndSecretKeyPairsAreSuspectPublicKeysAreNot() {
+        for (String name : java.util.List.of("DB_PASS", "REDIS_PASS", "PGPASS", "KEYSTORE_PASS", "RAILS_MASTER_KEY",
+                "LICENSE_KEY", "SSH_KEY", "ENCRYPTION_KEY", "SESSION_KEY", "NEW_RELIC_LICENSE_KEY", "jwt-key")) {
+            assertThat(SecretNames.looksSecret(name)).as(name).isTrue();
+        }
+        for (String name : java.util.List.of("GPG_KEY", "GPG_KEYS", "PUBLIC_KEY", "SSH_PUBLIC_KEY", "NODE_VERSION",
+                "PASSENGER_VERSION", "PGPASSFILE", "KEYRING", "COMPASS_URL", "BYPASS_CACHE", "SSH_KEYSCAN_HOSTS")) {
+            assertThat(SecretNames.looksSecret(name)).as(name).isFalse();
+        }
+        assertThat(SecretNames.looksSecret("SSH_KEY_PATH", "/run/secrets/ssh")).isFalse();
+    }
+
     /** The Docker secrets convention: the variable says where the secret is mounted, the secret is not in it. */
     @Test
     void aNameForWhereASecretIsKeptWithAPathIsNotOne() {

@@ -1,0 +1,155 @@
+package io.buildgateway.policy;
+
+import com.google.re2j.Matcher;
+import com.google.re2j.Pattern;
+import io.buildgateway.shared.SecretNames;
+import java.util.Locale;
+
+/**
+ * Masks credentials a finding would quote from the Dockerfile itself. The secret rules ({@code secret-in-arg-or-env},
+ * {@code secret-build-arg}, {@code secret-in-label-or-run}) leave values out, but other rules quote the text they
+ * judge: {@code curl -k -H "Authorization: token ghp_…"}, {@code ADD https://h/x?token=…},
+ * {@code git+https://oauth2:glpat-…@host} (a review's finding, 2026-12-07). Every finding's message and instruction
+ * pass through {@link #scrub} (in {@link Finding}'s constructor, so no rule and no later copy can skip it), which
+ * replaces with {@value SecretNames#REDACTED}:
+ * <ul>
+ * <li>a URL's user info ({@code scheme://user:pass@} becomes {@code scheme://***@}); a bare user name of fewer than 16
+ * characters ({@code git@}, {@code ssh://deploy@}) stays;</li>
+ * <li>the value of a {@code name=value} (query parameter, option, variable) whose name looks secret
+ * ({@link SecretNames#looksSecret}, or key, pass, sig, signature, {@code X-Amz-*}); a value that is a variable
+ * reference ({@code $TOKEN}) stays;</li>
+ * <li>the credential of an {@code Authorization} header (after its scheme, if any) and of {@code Bearer};</li>
+ * <li>what {@code secret-in-label-or-run} recognises as a credential (AWS key ids, GitHub, GitLab and Slack tokens,
+ * JWTs, a private key block).</li>
+ * </ul>
+ * A cut mark ({@code …}) is never masked with a value: the build's redactor replaces a build arg's value up to it.
+ * The rest of the message is unchanged. Lint speed matters (issue #12): a message without '@', '=', "uth"/"UTH",
+ * "earer" or a token's prefix is returned after a few {@code indexOf}, and the expressions are RE2/J (linear time).
+ */
+public final class FindingText {
+
+    private static final String MASK = SecretNames.REDACTED;
+
+    /** scheme://userinfo@ — userinfo up to the first '@' before any '/', '?', '#', space or quote. */
+    private static final Pattern USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)([^\\s/?#@'\"`]+)@");
+    /** name=value, the name after a start, a separator, a quote or dashes (an option). */
+    private static final Pattern NAME_VALUE = Pattern.compile(
+            "(?:^|[?&;,\\s'\"(`{])-{0,2}([A-Za-z][A-Za-z0-9_.-]*)=([^&\\s'\"`;,#)}\u2026]+)");
+    /** An Authorization header's credential (after its scheme) or a bearer token. */
+    private static final Pattern AUTHORIZATION = Pattern.compile(
+            "(?i)(authorization\\s*[:=]\\s*(?:(?:bearer|basic|token|digest|negotiate)\\s+)?|\\bbearer\\s+)"
+                    + "([^\\s'\"`\u2026]+)");
+    /** As BuiltinRules.SECRET_VALUE, the whole token; a private key block up to its end line (or the text's end). */
+    private static final Pattern TOKEN = Pattern.compile(
+            "AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
+                    + "|gh[pousr]_[A-Za-z0-9]{30,}|xox[baprs]-[A-Za-z0-9-]{10,}|glpat-[A-Za-z0-9_-]{20,}"
+                    + "|eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]*");
+
+    private FindingText() {
+    }
+
+    /** The text with credential-looking parts masked; null stays null. */
+    public static String scrub(String text) {
+        if (text == null || text.isEmpty()) {
+            return text;
+        }
+        boolean at = text.indexOf('@') >= 0;
+        boolean equals = text.indexOf('=') >= 0;
+        boolean auth = text.contains("uth") || text.contains("UTH") || text.contains("earer")
+                || text.contains("EARER");
+        boolean token = BuiltinRules.looksSecretValue(text);
+        if (!at && !equals && !auth && !token) {
+            return text;
+        }
+        String out = text;
+        if (token) {
+            out = TOKEN.matcher(out).replaceAll(MASK);
+        }
+        if (at && out.contains("://")) {
+            out = userinfo(out);
+        }
+        if (auth) {
+            out = authorization(out);
+        }
+        if (equals) {
+            out = nameValues(out);
+        }
+        return out;
+    }
+
+    private static String userinfo(String text) {
+        Matcher m = USERINFO.matcher(text);
+        StringBuilder b = null;
+        int from = 0;
+        while (m.find()) {
+            String info = m.group(2);
+            if (info.equals(MASK) || info.indexOf(':') < 0 && info.length() < 16 || info.startsWith("$")) {
+                continue;
+            }
+            b = b == null ? new StringBuilder(text.length()) : b;
+            b.append(text, from, m.start(2)).append(MASK);
+            from = m.end(2);
+        }
+        return b == null ? text : b.append(text, from, text.length()).toString();
+    }
+
+    private static String authorization(String text) {
+        Matcher m = AUTHORIZATION.matcher(text);
+        StringBuilder b = null;
+        int from = 0;
+        while (m.find()) {
+            if (!masks(m.group(2))) {
+                continue;
+            }
+            b = b == null ? new StringBuilder(text.length()) : b;
+            b.append(text, from, m.start(2)).append(MASK);
+            from = m.end(2);
+        }
+        return b == null ? text : b.append(text, from, text.length()).toString();
+    }
+
+    private static String nameValues(String text) {
+        Matcher m = NAME_VALUE.matcher(text);
+        StringBuilder b = null;
+        int from = 0;
+        while (m.find()) {
+            if (!secretName(m.group(1)) || !masks(m.group(2))) {
+                continue;
+            }
+            int end = m.end(2);
+            while (end > m.start(2) + 1 && (text.charAt(end - 1) == ':' || text.charAt(end - 1) == '.')) {
+                end--; // the message's punctuation after a quoted URL ("ADD of …?token=…: not in"), not the value's
+            }
+            b = b == null ? new StringBuilder(text.length()) : b;
+            b.append(text, from, m.start(2)).append(MASK);
+            from = end;
+        }
+        return b == null ? text : b.append(text, from, text.length()).toString();
+    }
+
+    /** A value worth masking: not already masked, not a variable reference, not the redactor's [build arg X]. */
+    private static boolean masks(String value) {
+        return !value.isEmpty() && !value.equals(MASK) && value.charAt(0) != '$' && value.charAt(0) != '['
+                && value.charAt(0) != '<';
+    }
+
+    /** A parameter or variable name that holds a credential. */
+    static boolean secretName(String name) {
+        if (SecretNames.looksSecret(name, null)) {
+            return true;
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.startsWith("x-amz-") || lower.startsWith("x-goog-")) {
+            return !lower.equals("x-amz-algorithm") && !lower.equals("x-amz-date") && !lower.equals("x-amz-expires")
+                    && !lower.equals("x-amz-signedheaders") && !lower.equals("x-goog-algorithm")
+                    && !lower.equals("x-goog-date") && !lower.equals("x-goog-expires")
+                    && !lower.equals("x-goog-signedheaders");
+        }
+        return switch (lower) {
+            case "key", "apikey", "pass", "passwd", "pw", "sig", "signature", "auth", "access_token",
+                    "client_secret", "sas", "sv_sig", "accesstoken" -> true;
+            default -> lower.endsWith("_key") && !lower.endsWith("public_key") && !lower.endsWith("gpg_key")
+                    || lower.endsWith("_pass") || lower.endsWith("-key") && !lower.endsWith("public-key");
+        };
+    }
+}

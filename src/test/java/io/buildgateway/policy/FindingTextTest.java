@@ -1,0 +1,79 @@
+package io.buildgateway.policy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Findings quote the Dockerfile, and credentials written in it are masked in every finding (a review's finding,
+ * 2026-12-07: tls-verification-disabled quoted an Authorization header, add-url-outside-egress a token= parameter, the
+ * unpinned-package rules a URL's user info).
+ */
+class FindingTextTest {
+
+    private static final String GHP = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8";
+    private static final String GLPAT = "glpat-" + "Xy12Ab34Cd56Ef78Gh90";
+    private static final PolicyEvaluator SHIPPED = new PolicyEvaluator(
+            () -> PolicyStore.load(Path.of("config", "policy"), List.of()), Policies.NOV_2026);
+
+    @Test
+    void masksUserInfoSecretParametersAuthorizationAndKnownTokens() {
+        assertThat(FindingText.scrub("pip install git+https://oauth2:" + GLPAT + "@gitlab.example/t/tool.git"))
+                .isEqualTo("pip install git+https://***@gitlab.example/t/tool.git");
+        assertThat(FindingText.scrub("git clone https://" + GHP + "@github.com/org/repo"))
+                .isEqualTo("git clone https://***@github.com/org/repo");
+        assertThat(FindingText.scrub("ADD of https://h/x?token=s3cr3tvalue&v=2: not in the egress allowlist"))
+                .isEqualTo("ADD of https://h/x?token=***&v=2: not in the egress allowlist");
+        assertThat(FindingText.scrub("https://b.s3.amazonaws.com/a?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                + "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F2026&X-Amz-Signature=abcdef0123"))
+                .isEqualTo("https://b.s3.amazonaws.com/a?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+                        + "&X-Amz-Credential=***&X-Amz-Signature=***");
+        assertThat(FindingText.scrub("curl -k -H \"Authorization: token " + GHP + "\" https://api.example"))
+                .isEqualTo("curl -k -H \"Authorization: token ***\" https://api.example");
+        assertThat(FindingText.scrub("curl -H 'Authorization: Basic dXNlcjpwYXNz' x"))
+                .isEqualTo("curl -H 'Authorization: Basic ***' x");
+        assertThat(FindingText.scrub("wget --header=\"Bearer eyJhbGciOi.x\" u")).doesNotContain("eyJhbGciOi");
+        assertThat(FindingText.scrub("RUN DB_PASSWORD=hunter22 ./migrate --api-key=k3y")).isEqualTo(
+                "RUN DB_PASSWORD=*** ./migrate --api-key=***");
+        assertThat(FindingText.scrub("echo " + GHP + " AKIAIOSFODNN7EXAMPLE")).isEqualTo("echo *** ***");
+    }
+
+    @Test
+    void leavesMessagesWithoutCredentialsAsTheyAre() {
+        for (String plain : List.of(
+                "RUN uses curl -k (--insecure): TLS verification is disabled",
+                "pip install of git+ssh://git@git.example/team/tool.git is not pinned",
+                "curl -H \"Authorization: Bearer $TOKEN\" https://api.example",
+                "ADD of https://h/x?v=1.2&arch=amd64: not in the egress allowlist",
+                "--mount=type=secret,id=npm_token,target=/root/.npmrc",
+                "ENV GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
+                "a basic image for a token of trust; authorized users only",
+                "ADD of https://h/x?token=[build arg URL]: not allowed",
+                "")) {
+            assertThat(FindingText.scrub(plain)).isEqualTo(plain);
+        }
+        assertThat(FindingText.scrub(null)).isNull();
+    }
+
+    @Test
+    void everyFindingIsScrubbedWhicheverRuleMadeIt() {
+        String dockerfile = String.join("\n",
+                "FROM 127.0.0.1:5000/base/debian:12@sha256:" + "ab".repeat(32),
+                "ARG T=s3cr3tvalue",
+                "ADD https://files.example/x?token=${T} /x",
+                "RUN curl -k -H \"Authorization: token " + GHP + "\" https://api.example/x",
+                "RUN pip install --no-cache-dir git+https://oauth2:" + GLPAT + "@gitlab.example/t/tool.git",
+                "USER 1000", "");
+        Evaluation e = SHIPPED.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, "corpus",
+                "corpus/app", Set.of(), null, true, null));
+
+        assertThat(e.findings()).extracting(Finding::rule)
+                .contains("add-url-outside-egress", "tls-verification-disabled", "pip-unpinned");
+        assertThat(e.findings().toString()).doesNotContain("s3cr3tvalue").doesNotContain(GHP)
+                .doesNotContain(GLPAT).doesNotContain("oauth2:");
+    }
+}
