@@ -309,7 +309,7 @@ class DockerCliIT extends IntegrationTest {
         for (String hostLevel : List.of("networkmode", "cpusetcpus", "memory", "shmsize", "ulimits", "securityopt",
                 "outputs", "remote", "cachefrom", "extrahosts")) {
             refusedNaming.put(hostLevel, "^the Build Gateway refused this build: .*"
-                    + java.util.regex.Pattern.quote("(" + hostLevel + "="));
+                    + java.util.regex.Pattern.quote("(" + hostLevel + ")")); // named, never its value quoted
         }
         refusedNaming.put("platform", "^the Build Gateway refused this build: --platform ");
         refusedNaming.put("buildargs", "^the Build Gateway refused this build: buildargs is not a JSON object");

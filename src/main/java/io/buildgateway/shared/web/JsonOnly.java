@@ -43,7 +43,17 @@ class JsonOnly implements WebMvcConfigurer {
         boolean jackson3 = false;
         for (int i = 0; i < converters.size(); i++) {
             if (converters.get(i) instanceof JacksonJsonHttpMessageConverter json) {
-                JacksonJsonHttpMessageConverter strict = new JacksonJsonHttpMessageConverter(strict(json.getMapper()));
+                JacksonJsonHttpMessageConverter strict = new JacksonJsonHttpMessageConverter(strict(json.getMapper())) {
+                    @Override
+                    public boolean canWrite(org.springframework.core.ResolvableType type, Class<?> valueClass,
+                            MediaType mediaType) {
+                        // A String or byte[] body is the document already (the provenance envelope, springdoc's
+                        // OpenAPI document): the String and byte[] converters write it as it is, never this one as
+                        // a quoted JSON string.
+                        return valueClass != String.class && valueClass != byte[].class
+                                && super.canWrite(type, valueClass, mediaType);
+                    }
+                };
                 strict.setSupportedMediaTypes(json.getSupportedMediaTypes());
                 converters.set(i, strict);
                 jackson3 = true;
