@@ -111,7 +111,35 @@ final class BuildArgRedactor {
             }
             out = b.append(out, from, out.length()).toString();
         }
-        return out.indexOf(CUT) < 0 ? out : redactCutValues(out);
+        out = out.indexOf(CUT) < 0 ? out : redactCutValues(out);
+        return out.indexOf(SecretNames.REDACTED) < 0 ? out : redactMaskedHeads(out);
+    }
+
+    /**
+     * A finding masks a credential-looking part of what it quotes before this redactor runs ({@link FindingText}): a
+     * value whose start was masked ({@code token=***;rest-of-the-value}) is no longer found whole, so the end of a
+     * value right after a mask is replaced too (a read-through's finding, 2026-12-07). As for cuts, a false match
+     * hides a few characters of the Dockerfile's text; a missed one would show part of the value.
+     */
+    private String redactMaskedHeads(String text) {
+        String out = text;
+        String mask = SecretNames.REDACTED;
+        for (int at = out.indexOf(mask); at >= 0; at = out.indexOf(mask, at + mask.length())) {
+            int start = at + mask.length();
+            Secret after = null;
+            int afterLength = 0;
+            for (Secret s : secrets) {
+                int k = tailStartingAt(out, start, s.value());
+                if (k > afterLength) {
+                    after = s;
+                    afterLength = k;
+                }
+            }
+            if (after != null) {
+                out = out.substring(0, start) + after.replacement() + out.substring(start + afterLength);
+            }
+        }
+        return out;
     }
 
     /** The mark every shortened text of the gateway ends (or starts) its cut with. */

@@ -156,6 +156,14 @@ public final class CanonicalDockerfile {
         boolean staged = false;
         List<Instruction> expected = selfCheck ? new ArrayList<>(parsed.instructions().size()) : null;
         List<Instruction> instructions = parsed.instructions();
+        // Made at most once per file, and only when a RUN has a pattern that may be empty (crashesTheDaemon).
+        java.util.function.Predicate<String>[] declaredOnce = newPredicateHolder();
+        java.util.function.Supplier<java.util.function.Predicate<String>> declared = () -> {
+            if (declaredOnce[0] == null) {
+                declaredOnce[0] = declaredVariables(parsed);
+            }
+            return declaredOnce[0];
+        };
         for (int index = 0; index < instructions.size(); index++) {
             Instruction in = instructions.get(index);
             // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
@@ -181,7 +189,7 @@ public final class CanonicalDockerfile {
                         + " policy reads nested";
             }
             if (problem == null) {
-                problem = crashesTheDaemon(in, line, parsed);
+                problem = crashesTheDaemon(in, line, declared);
             }
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
@@ -410,21 +418,34 @@ public final class CanonicalDockerfile {
      * empty as written ({@code ${x#}}, meaningless in a shell too). A variable the base image sets to an empty value
      * is not known here (docs/security.md).
      */
-    private static String crashesTheDaemon(Instruction in, String line, Dockerfile parsed) {
-        boolean run = in.keyword().equals("RUN");
-        String found = Substitution.emptyPatternCrash(line);
-        for (int h = 0; found == null && h < in.heredocs().size(); h++) {
-            found = Substitution.emptyPatternCrash(in.heredocs().get(h).body());
-        }
-        if (found == null || !run) {
+    private static String crashesTheDaemon(Instruction in, String line,
+            java.util.function.Supplier<java.util.function.Predicate<String>> declared) {
+        if (!in.keyword().equals("RUN")) {
+            String found = Substitution.emptyPatternCrash(line);
+            for (int h = 0; found == null && h < in.heredocs().size(); h++) {
+                found = Substitution.emptyPatternCrash(in.heredocs().get(h).body());
+            }
             return found == null ? null : crash(found);
         }
-        java.util.Set<String> declared = declaredVariables(parsed);
-        found = Substitution.emptyPatternCrash(line, declared::contains);
-        for (int h = 0; found == null && h < in.heredocs().size(); h++) {
-            found = Substitution.emptyPatternCrash(in.heredocs().get(h).body(), declared::contains);
+        // RUN's flags (--mount values) are expanded with unset variables empty, as other instructions' words.
+        String found = null;
+        for (int f = 0; found == null && f < in.flags().size(); f++) {
+            found = Substitution.emptyPatternCrash(in.flags().get(f).value());
+        }
+        if (found == null && (Substitution.emptyPatternCrash(line) != null || in.heredocs().stream()
+                .anyMatch(h -> Substitution.emptyPatternCrash(h.body()) != null))) {
+            java.util.function.Predicate<String> mayBeEmpty = declared.get();
+            found = Substitution.emptyPatternCrash(line, mayBeEmpty, true);
+            for (int h = 0; found == null && h < in.heredocs().size(); h++) {
+                found = Substitution.emptyPatternCrash(in.heredocs().get(h).body(), mayBeEmpty, true);
+            }
         }
         return found == null ? null : crash(found);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static java.util.function.Predicate<String>[] newPredicateHolder() {
+        return new java.util.function.Predicate[1];
     }
 
     private static String crash(String found) {
@@ -432,8 +453,12 @@ public final class CanonicalDockerfile {
                 + " empty ${name#…} or ${name%…} pattern, ending every build on the host";
     }
 
-    /** Every name an ENV or ARG of the file declares (ONBUILD's included), over-approximated from its words. */
-    private static java.util.Set<String> declaredVariables(Dockerfile parsed) {
+    /**
+     * Whether a variable may be set (and empty) when BuildKit expands a RUN line: every name an ENV or ARG of the file
+     * declares (ONBUILD's included), over-approximated from its words with quotes and escapes taken out; a name BuildKit
+     * would expand ({@code ENV ${N}=}) makes every variable count.
+     */
+    private static java.util.function.Predicate<String> declaredVariables(Dockerfile parsed) {
         java.util.Set<String> names = new java.util.HashSet<>();
         for (Instruction i : parsed.instructions()) {
             String kw = i.keyword();
@@ -449,10 +474,15 @@ public final class CanonicalDockerfile {
             }
             for (String word : DockerfileParser.nameValueWords(args, parsed.escape())) {
                 int eq = word.indexOf('=');
-                names.add(eq < 0 ? word : word.substring(0, eq));
+                String name = (eq < 0 ? word : word.substring(0, eq)).replace("\"", "").replace("'", "")
+                        .replace(String.valueOf(parsed.escape()), "");
+                if (name.indexOf('$') >= 0) {
+                    return n -> true;
+                }
+                names.add(name);
             }
         }
-        return names;
+        return names::contains;
     }
 
     /** Why this logical line cannot stand alone on a line of the canonical text, or null. */

@@ -82,6 +82,15 @@ public final class Substitution {
      * unset variable empty, it answers true).
      */
     public static String emptyPatternCrash(String text, java.util.function.Predicate<String> variableMayBeEmpty) {
+        return emptyPatternCrash(text, variableMayBeEmpty, false);
+    }
+
+    /**
+     * As above; with {@code quotesKept} (BuildKit's {@code RawQuotes}, as for RUN's command line) a pattern that starts
+     * with a quote is not empty: the quote itself is kept.
+     */
+    public static String emptyPatternCrash(String text, java.util.function.Predicate<String> variableMayBeEmpty,
+            boolean quotesKept) {
         for (int i = text.indexOf("${"); i >= 0; i = text.indexOf("${", i + 2)) {
             int k = skipName(text, i + 2);
             if (k < text.length() && text.charAt(k) == ':') {
@@ -91,7 +100,7 @@ public final class Substitution {
                 continue;
             }
             int p = k + 1;
-            while (p < text.length() && (text.charAt(p) == '\'' || text.charAt(p) == '"')) {
+            while (!quotesKept && p < text.length() && (text.charAt(p) == '\'' || text.charAt(p) == '"')) {
                 p++;
             }
             boolean empty;
@@ -100,7 +109,8 @@ public final class Substitution {
             } else if (text.charAt(p) == '$') {
                 int nameStart = p + 1 < text.length() && text.charAt(p + 1) == '{' ? p + 2 : p + 1;
                 String name = text.substring(nameStart, skipName(text, nameStart));
-                empty = name.isEmpty() || variableMayBeEmpty.test(name);
+                // No name ($'\r', $(pwd)): BuildKit keeps the '$', so the pattern is not empty.
+                empty = !name.isEmpty() && variableMayBeEmpty.test(name);
             } else {
                 empty = false;
             }

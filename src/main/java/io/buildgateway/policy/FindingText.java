@@ -34,11 +34,16 @@ public final class FindingText {
     private static final Pattern USERINFO = Pattern.compile("([A-Za-z][A-Za-z0-9+.-]*://)([^\\s/?#@'\"`]+)@");
     /** name=value, the name after a start, a separator, a quote or dashes (an option). */
     private static final Pattern NAME_VALUE = Pattern.compile(
-            "(?:^|[?&;,\\s'\"(`{])-{0,2}([A-Za-z][A-Za-z0-9_.-]*)=([^&\\s'\"`;,#)}\u2026]+)");
+            "(?:^|[?&;,\\s'\"(`{:/#])-{0,2}([A-Za-z_][A-Za-z0-9_.-]*)=(\"[^\"\u2026]*\"?|'[^'\u2026]*'?"
+                    + "|[^&\\s'\"`\u2026]+)");
     /** An Authorization header's credential (after its scheme) or a bearer token. */
     private static final Pattern AUTHORIZATION = Pattern.compile(
-            "(?i)(authorization\\s*[:=]\\s*(?:(?:bearer|basic|token|digest|negotiate)\\s+)?|\\bbearer\\s+)"
-                    + "([^\\s'\"`\u2026]+)");
+            "(?i)((?:proxy-)?authorization\\s*[:=]\\s*|(?:private-token|x-api-key|x-auth-token|api-key|cookie)"
+                    + "\\s*:\\s*)([^'\"`\\n\u2026]+)|(\\bbearer\\s+)([^\\s'\"`\u2026]+)");
+    /** curl's {@code -u user:password}, and an option that takes a password or token as its next word. */
+    private static final Pattern OPTION = Pattern.compile(
+            "(?:^|\\s)(?:(?:-u|--user|--proxy-user|-U)\\s+[^\\s'\"`:]+:|--?(?:password|passwd|token|secret|api-key"
+                    + "|access-token)\\s+)([^\\s'\"`\u2026]+)");
     /** As BuiltinRules.SECRET_VALUE, the whole token; a private key block up to its end line (or the text's end). */
     private static final Pattern TOKEN = Pattern.compile(
             "AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
@@ -56,9 +61,13 @@ public final class FindingText {
         boolean at = text.indexOf('@') >= 0;
         boolean equals = text.indexOf('=') >= 0;
         boolean auth = text.contains("uth") || text.contains("UTH") || text.contains("earer")
-                || text.contains("EARER");
+                || text.contains("EARER") || text.indexOf(':') >= 0 && (text.contains("oken") || text.contains("OKEN")
+                || text.contains("ey:") || text.contains("EY:") || text.contains("ookie") || text.contains("OOKIE"));
+        boolean option = text.indexOf('-') >= 0 && (text.contains("-u ") || text.contains("--user")
+                || text.contains("-U ") || text.contains("pass") || text.contains("oken") || text.contains("ecret")
+                || text.contains("api-key"));
         boolean token = BuiltinRules.looksSecretValue(text);
-        if (!at && !equals && !auth && !token) {
+        if (!at && !equals && !auth && !option && !token) {
             return text;
         }
         String out = text;
@@ -70,6 +79,9 @@ public final class FindingText {
         }
         if (auth) {
             out = authorization(out);
+        }
+        if (option) {
+            out = options(out);
         }
         if (equals) {
             out = nameValues(out);
@@ -94,16 +106,35 @@ public final class FindingText {
     }
 
     private static String authorization(String text) {
-        Matcher m = AUTHORIZATION.matcher(text);
+        return maskGroups(AUTHORIZATION.matcher(text), text, 2, 4);
+    }
+
+    private static String options(String text) {
+        return maskGroups(OPTION.matcher(text), text, 1, 1);
+    }
+
+    /** Masks, in every match, whichever of the two groups matched (the header's whole value, or the token). */
+    private static String maskGroups(Matcher m, String text, int group, int otherGroup) {
         StringBuilder b = null;
         int from = 0;
         while (m.find()) {
-            if (!masks(m.group(2))) {
+            int g = m.start(group) >= 0 ? group : otherGroup;
+            if (m.start(g) < 0) {
                 continue;
             }
+            String value = m.group(g).strip();
+            int space = value.indexOf(' ');
+            // "Bearer $TOKEN": a scheme and a variable reference, no credential written in the file.
+            if (!masks(value) || space > 0 && !masks(value.substring(space + 1).strip())) {
+                continue;
+            }
+            int end = m.end(g);
+            while (end > m.start(g) && Character.isWhitespace(text.charAt(end - 1))) {
+                end--;
+            }
             b = b == null ? new StringBuilder(text.length()) : b;
-            b.append(text, from, m.start(2)).append(MASK);
-            from = m.end(2);
+            b.append(text, from, m.start(g)).append(MASK);
+            from = end;
         }
         return b == null ? text : b.append(text, from, text.length()).toString();
     }
@@ -116,10 +147,9 @@ public final class FindingText {
             if (!secretName(m.group(1)) || !masks(m.group(2))) {
                 continue;
             }
+            // Masked up to a separator of parameters or words: the whole value, even where the message's own
+            // punctuation follows it ("…?token=…: not in" loses its colon rather than showing a value's last dot).
             int end = m.end(2);
-            while (end > m.start(2) + 1 && (text.charAt(end - 1) == ':' || text.charAt(end - 1) == '.')) {
-                end--; // the message's punctuation after a quoted URL ("ADD of …?token=…: not in"), not the value's
-            }
             b = b == null ? new StringBuilder(text.length()) : b;
             b.append(text, from, m.start(2)).append(MASK);
             from = end;
@@ -129,8 +159,11 @@ public final class FindingText {
 
     /** A value worth masking: not already masked, not a variable reference, not the redactor's [build arg X]. */
     private static boolean masks(String value) {
-        return !value.isEmpty() && !value.equals(MASK) && value.charAt(0) != '$' && value.charAt(0) != '['
-                && value.charAt(0) != '<';
+        String v = value.startsWith("\"") || value.startsWith("'") ? value.substring(1) : value;
+        // Scrubbing again what was scrubbed and redacted ("***[build arg X]") changes nothing.
+        v = v.startsWith(MASK) ? v.substring(MASK.length()) : v;
+        return !v.isEmpty() && !v.equals(MASK) && v.charAt(0) != '$' && v.charAt(0) != '['
+                && v.charAt(0) != '<' && !v.equals("\"") && !v.equals("'");
     }
 
     /** A parameter or variable name that holds a credential. */

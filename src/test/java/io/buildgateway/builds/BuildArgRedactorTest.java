@@ -94,7 +94,17 @@ class BuildArgRedactorTest {
         BuildArgRedactor r = BuildArgRedactor.of(args("URL", "https://files.internal/x?token=abc123"), n -> false);
         var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error("add-url-outside-egress",
                 "ADD of https://files.internal/x?token=abc123: not in the egress allowlist", 3, "ADD")), r);
-        assertThat(findings.get(0).message()).isEqualTo("ADD of [build arg URL]: not in the egress allowlist");
+        assertThat(findings.get(0).message()).isEqualTo("ADD of [build arg URL] not in the egress allowlist");
+    }
+
+    /** The rest of a value after the part a finding masked is replaced too (a read-through's finding, 2026-12-07). */
+    @Test
+    void theRestOfAValueAfterAMaskIsReplaced() {
+        BuildArgRedactor r = BuildArgRedactor.of(args("TOKEN", "Zk3u Secret-Part-2"), n -> false);
+        var findings = BuildSubmissions.redact(List.of(io.buildgateway.policy.Finding.error("tls-verification-disabled",
+                "TLS verification is disabled: curl -k --password Zk3u Secret-Part-2 x", 3, "RUN")), r);
+        assertThat(findings.get(0).message()).doesNotContain("Zk3u", "Secret-Part-2")
+                .contains("--password ***[build arg TOKEN] x");
     }
 
     /** Wherever a finding cuts a presigned URL (and masks its X-Amz-* parameters), no part of it is shown. */

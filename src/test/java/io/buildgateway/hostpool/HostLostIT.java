@@ -129,10 +129,8 @@ class HostLostIT extends IntegrationTest {
                 .asBoolean());
         assertThat(labelled(socket, "images", planted)).as("the gateway's leftover images removed").isEqualTo("[]");
         assertThat(labelled(socket, "containers", planted)).as("the gateway's leftover containers removed").isEqualTo("[]");
-        // ... and the removal is audited (before, 2026-12-07, only logged): by the system, naming the host and build.
-        assertThat(jdbc.queryForList("select details from audit_event where seq > ? and action ="
-                + " 'host.leftovers-removed' and target = 'host/userns-1' and actor = 'system'", String.class,
-                auditBefore)).anyMatch(d -> d.contains(planted));
+        // (The removal's audit event is asserted in HostRecoveryRaceIT: on this shared host another JVM's gateway, whose
+        // trail is another database, may see it back and clean it first.)
         String again = read(submit(token, "image=payments/hostlost&tag=again-" + planted,
                 Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nUSER 65534\n"))).path("id").asString();
         JsonNode done = awaitFinal(token, again, Duration.ofMinutes(3));

@@ -35,7 +35,18 @@ class FindingTextTest {
         assertThat(FindingText.scrub("curl -k -H \"Authorization: token " + GHP + "\" https://api.example"))
                 .isEqualTo("curl -k -H \"Authorization: token ***\" https://api.example");
         assertThat(FindingText.scrub("curl -H 'Authorization: Basic dXNlcjpwYXNz' x"))
-                .isEqualTo("curl -H 'Authorization: Basic ***' x");
+                .isEqualTo("curl -H 'Authorization: ***' x");
+        // The read-through's forms (2026-12-07): any scheme, other credential headers, curl -u, --password word.
+        assertThat(FindingText.scrub("curl -H 'Authorization: OAuth s3cr3t-oauth' -H 'PRIVATE-TOKEN: glx1234567'"
+                + " -H 'Cookie: session=abc123' -u deploy:S3cr3t --password Pa55word x"))
+                .doesNotContain("s3cr3t-oauth", "glx1234567", "abc123", "S3cr3t", "Pa55word")
+                .contains("-u deploy:***", "--password ***");
+        assertThat(FindingText.scrub("npm config set //registry.npmjs.org/:_authToken=npm_abcdef123456"))
+                .doesNotContain("npm_abcdef123456");
+        assertThat(FindingText.scrub("https://h/cb#access_token=ya29.abc&x=1")).doesNotContain("ya29.abc");
+        assertThat(FindingText.scrub("--password=\"Pa#ss word\" x")).doesNotContain("Pa#ss", "word\"");
+        assertThat(FindingText.scrub("ADD of https://h/x?token=Zk3u;Secret-Part-2.tgz: not allowed"))
+                .doesNotContain("Secret-Part-2");
         assertThat(FindingText.scrub("wget --header=\"Bearer eyJhbGciOi.x\" u")).doesNotContain("eyJhbGciOi");
         assertThat(FindingText.scrub("RUN DB_PASSWORD=hunter22 ./migrate --api-key=k3y")).isEqualTo(
                 "RUN DB_PASSWORD=*** ./migrate --api-key=***");
