@@ -107,10 +107,12 @@ public final class Substitution {
             if (p >= text.length() || text.charAt(p) == '}') {
                 empty = true;
             } else if (text.charAt(p) == '$') {
-                int nameStart = p + 1 < text.length() && text.charAt(p + 1) == '{' ? p + 2 : p + 1;
+                boolean braced = p + 1 < text.length() && text.charAt(p + 1) == '{';
+                int nameStart = braced ? p + 2 : p + 1;
                 String name = text.substring(nameStart, skipName(text, nameStart));
-                // No name ($'\r', $(pwd)): BuildKit keeps the '$', so the pattern is not empty.
-                empty = !name.isEmpty() && variableMayBeEmpty.test(name);
+                // A bare '$' with no name ($'\r', $(pwd)) stays a '$': not empty. ${+a}, ${/a/b}: an empty name,
+                // unset, so empty.
+                empty = name.isEmpty() ? braced : variableMayBeEmpty.test(name);
             } else {
                 empty = false;
             }

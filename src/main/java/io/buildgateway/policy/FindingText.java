@@ -36,10 +36,14 @@ public final class FindingText {
     private static final Pattern NAME_VALUE = Pattern.compile(
             "(?:^|[?&;,\\s'\"(`{:/#])-{0,2}([A-Za-z_][A-Za-z0-9_.-]*)=(\"[^\"\u2026]*\"?|'[^'\u2026]*'?"
                     + "|[^&\\s'\"`\u2026]+)");
+    /** name=value inside a value: names after any separator, values up to the next one. */
+    private static final Pattern INNER_NAME_VALUE = Pattern.compile(
+            "(?:^|[?&;,\\s'\"(`{:/#=])-{0,2}([A-Za-z_][A-Za-z0-9_. -]*)=([^&\\s'\"`;,#)}\u2026]+)");
     /** An Authorization header's credential (after its scheme) or a bearer token. */
     private static final Pattern AUTHORIZATION = Pattern.compile(
-            "(?i)((?:proxy-)?authorization\\s*[:=]\\s*|(?:private-token|x-api-key|x-auth-token|api-key|cookie)"
-                    + "\\s*:\\s*)([^'\"`\\n\u2026]+)|(\\bbearer\\s+)([^\\s'\"`\u2026]+)");
+            "(?i)(?:(?:(?:proxy-)?authorization\\s*[:=]\\s*(?:(?:bearer|basic|token|digest|negotiate|oauth|bot|apikey"
+                    + "|hmac|sharedkey|aws4-hmac-sha256)\\s+)?)|(?:private-token|x-api-key|x-auth-token|api-key|cookie)"
+                    + "\\s*:\\s*|\\bbearer\\s+)([^\\s'\"`\u2026]+)");
     /** curl's {@code -u user:password}, and an option that takes a password or token as its next word. */
     private static final Pattern OPTION = Pattern.compile(
             "(?:^|\\s)(?:(?:-u|--user|--proxy-user|-U)\\s+[^\\s'\"`:]+:|--?(?:password|passwd|token|secret|api-key"
@@ -106,7 +110,7 @@ public final class FindingText {
     }
 
     private static String authorization(String text) {
-        return maskGroups(AUTHORIZATION.matcher(text), text, 2, 4);
+        return maskGroups(AUTHORIZATION.matcher(text), text, 1, 1);
     }
 
     private static String options(String text) {
@@ -140,7 +144,13 @@ public final class FindingText {
     }
 
     private static String nameValues(String text) {
-        Matcher m = NAME_VALUE.matcher(text);
+        // First the pairs inside a value (a connection string's "…;Password=x", "a=1,client_secret=x"), whose outer
+        // name may not look secret; then whole values of secret-named parameters.
+        return nameValues(nameValues(text, INNER_NAME_VALUE), NAME_VALUE);
+    }
+
+    private static String nameValues(String text, Pattern pattern) {
+        Matcher m = pattern.matcher(text);
         StringBuilder b = null;
         int from = 0;
         while (m.find()) {

@@ -137,6 +137,10 @@ class SubstitutionTest {
         assertThat(Substitution.emptyPatternCrash("echo ${f%$ext}", "Y"::equals)).isNull();
         assertThat(Substitution.emptyPatternCrash("echo ${f%${Y}}", "Y"::equals)).isEqualTo("${f%${Y}");
         assertThat(Substitution.emptyPatternCrash("echo ${f%}", "Y"::equals)).isEqualTo("${f%}");
+        // A pattern that starts with a substitution of no name is empty ("${+a}" of the unset name ""); a bare '$'
+        // with no name is a '$'.
+        assertThat(Substitution.emptyPatternCrash("X=${HOME#${+a}}")).isEqualTo("${HOME#${+a}");
+        assertThat(Substitution.emptyPatternCrash("echo ${l%$'\\r'}", n -> true)).isNull();
     }
 
     @Test

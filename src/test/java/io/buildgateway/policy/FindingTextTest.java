@@ -35,7 +35,7 @@ class FindingTextTest {
         assertThat(FindingText.scrub("curl -k -H \"Authorization: token " + GHP + "\" https://api.example"))
                 .isEqualTo("curl -k -H \"Authorization: token ***\" https://api.example");
         assertThat(FindingText.scrub("curl -H 'Authorization: Basic dXNlcjpwYXNz' x"))
-                .isEqualTo("curl -H 'Authorization: ***' x");
+                .isEqualTo("curl -H 'Authorization: Basic ***' x");
         // The read-through's forms (2026-12-07): any scheme, other credential headers, curl -u, --password word.
         assertThat(FindingText.scrub("curl -H 'Authorization: OAuth s3cr3t-oauth' -H 'PRIVATE-TOKEN: glx1234567'"
                 + " -H 'Cookie: session=abc123' -u deploy:S3cr3t --password Pa55word x"))
@@ -47,6 +47,18 @@ class FindingTextTest {
         assertThat(FindingText.scrub("--password=\"Pa#ss word\" x")).doesNotContain("Pa#ss", "word\"");
         assertThat(FindingText.scrub("ADD of https://h/x?token=Zk3u;Secret-Part-2.tgz: not allowed"))
                 .doesNotContain("Secret-Part-2");
+        // The last read-through's forms: pairs inside a value whose name does not look secret, and headers in a
+        // command's text with its quotes removed (one credential word masked, the rest of the command kept).
+        assertThat(FindingText.scrub("ONBUILD ENV ConnectionStrings__Db=\"Server=db;User Id=sa;Password=Hunter2!\""))
+                .doesNotContain("Hunter2");
+        assertThat(FindingText.scrub("sudo -u app CONN=Host=db;Username=app;Password=hunter2 ./migrate"))
+                .doesNotContain("hunter2").contains("./migrate");
+        assertThat(FindingText.scrub("curl -k https://h/x?user=bob;password=hunter2 -d client_id=app,client_secret=s3"))
+                .doesNotContain("hunter2", "client_secret=s3");
+        assertThat(FindingText.scrub("curl -k -H Authorization: Bearer $TOKEN -H X-Api-Key: s3cr3tkey https://api/v1"))
+                .doesNotContain("s3cr3tkey").contains("Bearer $TOKEN", "https://api/v1");
+        assertThat(FindingText.scrub("curl -k -H Authorization: token ghp_x https://api.example/v1 -o /tmp/x"))
+                .isEqualTo("curl -k -H Authorization: token *** https://api.example/v1 -o /tmp/x");
         assertThat(FindingText.scrub("wget --header=\"Bearer eyJhbGciOi.x\" u")).doesNotContain("eyJhbGciOi");
         assertThat(FindingText.scrub("RUN DB_PASSWORD=hunter22 ./migrate --api-key=k3y")).isEqualTo(
                 "RUN DB_PASSWORD=*** ./migrate --api-key=***");
