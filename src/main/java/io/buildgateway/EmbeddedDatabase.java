@@ -32,7 +32,8 @@ import org.springframework.context.annotation.Configuration;
  * {@code gateway.database.embedded-passwords=true} (what {@code make run} sets; the tests keep trust, their own
  * clients connect as they like) both roles get random passwords, kept in {@code gateway.data-dir/postgres-credentials}
  * (0600, made once), {@code pg_hba.conf} asks every connection for a SCRAM password, and the gateway and Flyway
- * connect with them. zonky's own readiness check only opens a socket, so a restart needs no password.
+ * connect with them. zonky's readiness check connects with the same connect settings, which carry the owner's
+ * password (a lost credentials file therefore shows as zonky giving up waiting for the server).
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnExpression("'${spring.datasource.url:}'.isEmpty()")
