@@ -125,21 +125,24 @@ final class BuildArgRedactor {
         String out = text;
         String mask = SecretNames.REDACTED;
         for (int at = out.indexOf(mask); at >= 0; at = out.indexOf(mask, at + mask.length())) {
-            int start = at + mask.length();
-            Secret after = null;
-            int afterLength = 0;
-            for (Secret s : secrets) {
-                int k = tailStartingAt(out, start, s.value());
-                if (k > afterLength) {
-                    after = s;
-                    afterLength = k;
-                }
-            }
-            if (after != null) {
-                out = out.substring(0, start) + after.replacement() + out.substring(start + afterLength);
-            }
+            out = replaceTailFrom(out, at + mask.length());
         }
         return out;
+    }
+
+    /** The text with the longest proper end of any value starting at {@code start} replaced (after a cut or mask). */
+    private String replaceTailFrom(String text, int start) {
+        Secret after = null;
+        int afterLength = 0;
+        for (Secret s : secrets) {
+            int k = tailStartingAt(text, start, s.value());
+            if (k > afterLength) {
+                after = s;
+                afterLength = k;
+            }
+        }
+        return after == null ? text
+                : text.substring(0, start) + after.replacement() + text.substring(start + afterLength);
     }
 
     /** The mark every shortened text of the gateway ends (or starts) its cut with. */
@@ -159,23 +162,14 @@ final class BuildArgRedactor {
         for (int mark = out.indexOf(CUT); mark >= 0; mark = out.indexOf(CUT, mark + 1)) {
             Secret before = null;
             int beforeLength = 0;
-            Secret after = null;
-            int afterLength = 0;
             for (Secret s : secrets) {
                 int k = headEndingAt(out, mark, s.value());
                 if (k > beforeLength) {
                     before = s;
                     beforeLength = k;
                 }
-                k = tailStartingAt(out, mark + 1, s.value());
-                if (k > afterLength) {
-                    after = s;
-                    afterLength = k;
-                }
             }
-            if (after != null) {
-                out = out.substring(0, mark + 1) + after.replacement() + out.substring(mark + 1 + afterLength);
-            }
+            out = replaceTailFrom(out, mark + 1);
             if (before != null) {
                 out = out.substring(0, mark - beforeLength) + before.replacement() + out.substring(mark);
                 mark += before.replacement().length() - beforeLength;

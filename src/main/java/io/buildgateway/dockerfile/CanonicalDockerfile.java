@@ -156,14 +156,7 @@ public final class CanonicalDockerfile {
         boolean staged = false;
         List<Instruction> expected = selfCheck ? new ArrayList<>(parsed.instructions().size()) : null;
         List<Instruction> instructions = parsed.instructions();
-        // Made at most once per file, and only when a RUN has a pattern that may be empty (crashesTheDaemon).
-        java.util.function.Predicate<String>[] declaredOnce = newPredicateHolder();
-        java.util.function.Supplier<java.util.function.Predicate<String>> declared = () -> {
-            if (declaredOnce[0] == null) {
-                declaredOnce[0] = declaredVariables(parsed);
-            }
-            return declaredOnce[0];
-        };
+        DeclaredVariables declared = new DeclaredVariables(parsed);
         for (int index = 0; index < instructions.size(); index++) {
             Instruction in = instructions.get(index);
             // The daemon refuses a file with an instruction other than ARG before its first FROM ("no build stage in
@@ -418,8 +411,7 @@ public final class CanonicalDockerfile {
      * empty as written ({@code ${x#}}, meaningless in a shell too). A variable the base image sets to an empty value
      * is not known here (docs/security.md).
      */
-    private static String crashesTheDaemon(Instruction in, String line,
-            java.util.function.Supplier<java.util.function.Predicate<String>> declared) {
+    private static String crashesTheDaemon(Instruction in, String line, DeclaredVariables declared) {
         if (!in.keyword().equals("RUN")) {
             String found = Substitution.emptyPatternCrash(line);
             for (int h = 0; found == null && h < in.heredocs().size(); h++) {
@@ -434,18 +426,13 @@ public final class CanonicalDockerfile {
         }
         if (found == null && (Substitution.emptyPatternCrash(line) != null || in.heredocs().stream()
                 .anyMatch(h -> Substitution.emptyPatternCrash(h.body()) != null))) {
-            java.util.function.Predicate<String> mayBeEmpty = declared.get();
+            java.util.function.Predicate<String> mayBeEmpty = declared.mayBeSet();
             found = Substitution.emptyPatternCrash(line, mayBeEmpty, true);
             for (int h = 0; found == null && h < in.heredocs().size(); h++) {
                 found = Substitution.emptyPatternCrash(in.heredocs().get(h).body(), mayBeEmpty, true);
             }
         }
         return found == null ? null : crash(found);
-    }
-
-    @SuppressWarnings("unchecked")
-    private static java.util.function.Predicate<String>[] newPredicateHolder() {
-        return new java.util.function.Predicate[1];
     }
 
     private static String crash(String found) {
@@ -455,34 +442,51 @@ public final class CanonicalDockerfile {
 
     /**
      * Whether a variable may be set (and empty) when BuildKit expands a RUN line: every name an ENV or ARG of the file
-     * declares (ONBUILD's included), over-approximated from its words with quotes and escapes taken out; a name BuildKit
-     * would expand ({@code ENV ${N}=}) makes every variable count.
+     * declares (ONBUILD's included), over-approximated from its words with quotes and escapes taken out; a name
+     * BuildKit would expand ({@code ENV ${N}=}) makes every variable count. Read once per file, and only when a RUN
+     * has a pattern that may be empty.
      */
-    private static java.util.function.Predicate<String> declaredVariables(Dockerfile parsed) {
-        java.util.Set<String> names = new java.util.HashSet<>();
-        for (Instruction i : parsed.instructions()) {
-            String kw = i.keyword();
-            String args = i.arguments();
-            if (kw.equals("ONBUILD")) {
-                String trimmed = args.strip();
-                int sp = trimmed.indexOf(' ');
-                kw = (sp < 0 ? trimmed : trimmed.substring(0, sp)).toUpperCase(java.util.Locale.ROOT);
-                args = sp < 0 ? "" : trimmed.substring(sp + 1);
-            }
-            if (!kw.equals("ENV") && !kw.equals("ARG")) {
-                continue;
-            }
-            for (String word : DockerfileParser.nameValueWords(args, parsed.escape())) {
-                int eq = word.indexOf('=');
-                String name = (eq < 0 ? word : word.substring(0, eq)).replace("\"", "").replace("'", "")
-                        .replace(String.valueOf(parsed.escape()), "");
-                if (name.indexOf('$') >= 0) {
-                    return n -> true;
-                }
-                names.add(name);
-            }
+    private static final class DeclaredVariables {
+        private final Dockerfile parsed;
+        private java.util.function.Predicate<String> mayBeSet;
+
+        DeclaredVariables(Dockerfile parsed) {
+            this.parsed = parsed;
         }
-        return names::contains;
+
+        java.util.function.Predicate<String> mayBeSet() {
+            if (mayBeSet == null) {
+                mayBeSet = read();
+            }
+            return mayBeSet;
+        }
+
+        private java.util.function.Predicate<String> read() {
+            java.util.Set<String> names = new java.util.HashSet<>();
+            for (Instruction i : parsed.instructions()) {
+                String kw = i.keyword();
+                String args = i.arguments();
+                if (kw.equals("ONBUILD")) {
+                    // The trigger's keyword as the parser reads one (onbuildForm does the same).
+                    int space = DockerfileParser.indexOfSeparator(args);
+                    kw = space < 0 ? null : DockerfileParser.keyword(args, space);
+                    args = space < 0 ? "" : DockerfileParser.goTrimLeft(args.substring(space));
+                }
+                if (!"ENV".equals(kw) && !"ARG".equals(kw)) {
+                    continue;
+                }
+                for (String word : DockerfileParser.nameValueWords(args, parsed.escape())) {
+                    int eq = word.indexOf('=');
+                    String name = (eq < 0 ? word : word.substring(0, eq)).replace("\"", "").replace("'", "")
+                            .replace(String.valueOf(parsed.escape()), "");
+                    if (name.indexOf('$') >= 0) {
+                        return n -> true;
+                    }
+                    names.add(name);
+                }
+            }
+            return names::contains;
+        }
     }
 
     /** Why this logical line cannot stand alone on a line of the canonical text, or null. */

@@ -64,7 +64,7 @@ class CanonicalDockerfileTest {
         // crashes when the variable is set (PATH always is), one that starts with a variable the file declares may.
         for (String text : new String[] {"FROM a\nRUN echo ${PATH%}\n", "FROM a\nENV Y=\nRUN echo ${PATH#$Y}\n",
                 "FROM a\nARG Y\nRUN <<EOF\necho ${HOME%${Y}}\nEOF\n", "FROM a\nENV \"E\"=\nRUN echo ${HOME#$E}\n",
-                "FROM a\nARG N=E\nENV ${N}=\nRUN echo ${HOME#$Q}\n",
+                "FROM a\nARG N=E\nENV ${N}=\nRUN echo ${HOME#$Q}\n", "FROM a\nONBUILD ENV Y=\nRUN echo ${PATH#$Y}\n",
                 "FROM a\nRUN --mount=type=tmpfs,target=/t${HOME%$W} true\n"}) {
             assertThat(CanonicalDockerfile.write(DockerfileParser.parse(text), true).problems()).as(text)
                     .anySatisfy(p -> assertThat(p.message()).contains("crashes"));
