@@ -135,17 +135,23 @@ class PolicyIT extends IntegrationTest {
      * A lint's findings quote the Dockerfile after substitution: the value of a build arg the policy keeps as a digest
      * is replaced there, in JSON and in SARIF, as in a build's findings (SARIF is often uploaded elsewhere).
      */
+    /** A lint of payments/app with the build arg SOURCE, in the format asked for; answered 200. */
+    private Response lintWithSource(String token, String accept, String source, String dockerfile) {
+        Response r = send(request(token, "/api/v1/lint?image=payments/app&buildArg=SOURCE="
+                + java.net.URLEncoder.encode(source, java.nio.charset.StandardCharsets.UTF_8))
+                .header("Content-Type", "text/plain").header("Accept", accept)
+                .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
+        assertThat(r.status()).as(r.body()).isEqualTo(200);
+        return r;
+    }
+
     @Test
     void aLintDoesNotShowTheValueOfABuildArgThePolicyKeepsAsADigest() {
         String token = builder("payments");
         String value = "https://internal.example/kept-back-" + java.util.UUID.randomUUID() + ".sh";
         String dockerfile = "FROM " + registryAddress() + "/base/busybox\nARG SOURCE\nADD $SOURCE /x\nUSER 1000\n";
         for (String accept : java.util.List.of("application/json", "application/sarif+json")) {
-            Response r = send(request(token, "/api/v1/lint?image=payments/app&buildArg=SOURCE="
-                    + java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8))
-                    .header("Content-Type", "text/plain").header("Accept", accept)
-                    .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
-            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            Response r = lintWithSource(token, accept, value, dockerfile);
             assertThat(r.body()).as(accept).contains("add-url-without-checksum").contains("[build arg SOURCE]")
                     .doesNotContain(value);
         }
@@ -167,11 +173,7 @@ class PolicyIT extends IntegrationTest {
         String dockerfile = "FROM " + registryAddress() + "/base/busybox\nARG SOURCE\nADD $SOURCE /x\n"
                 + "ADD https://oauth2:" + pat + "@gitlab.example/t/tool.tgz /y\nUSER 1000\n";
         for (String accept : java.util.List.of("application/json", "application/sarif+json")) {
-            Response r = send(request(token, "/api/v1/lint?image=payments/app&buildArg=SOURCE="
-                    + java.net.URLEncoder.encode(value, java.nio.charset.StandardCharsets.UTF_8))
-                    .header("Content-Type", "text/plain").header("Accept", accept)
-                    .POST(HttpRequest.BodyPublishers.ofString(dockerfile)));
-            assertThat(r.status()).as(r.body()).isEqualTo(200);
+            Response r = lintWithSource(token, accept, value, dockerfile);
             assertThat(r.body()).as(accept).contains("add-url-outside-egress").contains("[build arg SOURCE]")
                     .doesNotContain(unique).doesNotContain("AKIAIOSFODNN7EXAMPLE").doesNotContain(pat)
                     .doesNotContain("oauth2:");
