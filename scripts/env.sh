@@ -30,6 +30,10 @@ NAME=${2:?usage: env.sh install|up|down <name>}
 shift 2 || true
 PLAIN=false
 for a in "$@"; do [ "$a" = --plain-host ] && PLAIN=true; done
+# make run's daemons are kept running (scripts/lib/keep-dockerd.sh: started again when they end on their own, as a
+# BuildKit panic ends them); the tests' are not, because HostLostIT kills one and watches the gateway see it gone.
+# BGW_KEEP_DOCKERD=true|false decides either way.
+KEEP_DAEMONS=${BGW_KEEP_DOCKERD:-$([ "$NAME" = run ] && echo true || echo false)}
 
 STATE=$ROOT/.state/$NAME
 # Unix socket paths are limited to ~100 bytes: sockets and exec roots go to a short folder named by a hash of ROOT.
@@ -215,17 +219,20 @@ start_dockerd() {
   local config
   config=$(daemon_config "$BUILD_CACHE_KEEP")
   if alive "$pid" && curl -sf --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1; then
-    if [ "$(cat "$dir/daemon.json" 2>/dev/null)" != "$config" ]; then
+    if [ "$KEEP_DAEMONS" = true ] && ! alive "$dir/keeper.pid"; then
+      log "dockerd $label runs without its keeper: restarting it under one"
+      stop_dockerd "$dir" "$label"
+    elif [ "$(cat "$dir/daemon.json" 2>/dev/null)" != "$config" ]; then
       log "dockerd $label runs with another daemon.json: restarting it"
-      stop_pid "$pid" "dockerd $label"
+      stop_dockerd "$dir" "$label"
     elif [ -n "$netns" ] && [ "$(cat "$dir/bridge" 2>/dev/null)" != "${bridge[*]}" ]; then
       log "dockerd $label runs without the egress bridge: restarting it"
-      stop_pid "$pid" "dockerd $label"
+      stop_dockerd "$dir" "$label"
     elif [ -z "$netns" ] || in_netns "$pid"; then
       log "dockerd $label already running"; echo "$sock"; return
     else
       log "dockerd $label runs outside $netns: restarting it inside"
-      stop_pid "$pid" "dockerd $label"
+      stop_dockerd "$dir" "$label"
     fi
   fi
   rm -f "$sock"
@@ -235,10 +242,19 @@ start_dockerd() {
   printf '%s\n' "$config" >"$dir/daemon.json"
   extra+=(--config-file "$dir/daemon.json")
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
-  log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
-  setsid "${wrap[@]}" "${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec" --pidfile "$pid" \
-      "${extra[@]}" --iptables=false --ip-masq=false "${bridge[@]}" \
-      --insecure-registry "$REGISTRY" >"$dir/dockerd.log" 2>&1 </dev/null &
+  # A stopped keeper of an earlier start (its daemon gone) would start a second daemon on the same data root.
+  stop_pid "$dir/keeper.pid" "the keeper of dockerd $label"
+  local daemon=("${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec"
+      --pidfile "$pid" "${extra[@]}" --iptables=false --ip-masq=false "${bridge[@]}" --insecure-registry "$REGISTRY")
+  : >"$dir/dockerd.log"
+  if [ "$KEEP_DAEMONS" = true ]; then
+    log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns}), kept running by scripts/lib/keep-dockerd.sh"
+    setsid "${wrap[@]}" "$ROOT/scripts/lib/keep-dockerd.sh" "$dir/keeper.pid" "$dir/dockerd.log" -- "${daemon[@]}" \
+        >/dev/null 2>&1 </dev/null &
+  else
+    log "starting dockerd $label (userns=$userns${netns:+, network namespace $netns})"
+    setsid "${wrap[@]}" "${daemon[@]}" >"$dir/dockerd.log" 2>&1 </dev/null &
+  fi
   echo "${bridge[*]}" >"$dir/bridge"
   if ! wait_for_socket "$sock"; then
     log "dockerd $label did not come up; see $dir/dockerd.log"; tail -20 "$dir/dockerd.log" >&2; exit 1
@@ -679,6 +695,13 @@ ENV
   log "environment ready: registry $REGISTRY, build host unix://$sock (network namespace $NETNS)${plain:+, plain daemon unix://$plain}"
 }
 
+# stop_dockerd <dir> <label>: the keeper first (else it starts the daemon again), which stops its daemon; then the
+# daemon itself, for one started without a keeper or left behind.
+stop_dockerd() {
+  stop_pid "$1/keeper.pid" "the keeper of dockerd $2"
+  stop_pid "$1/docker.pid" "dockerd $2"
+}
+
 stop_pid() {
   local pidfile=$1 what=$2 i
   if alive "$pidfile"; then
@@ -694,7 +717,7 @@ stop_pid() {
 down() {
   [ -d "$STATE" ] || return 0
   stop_pid "$STATE/gateway.pid" gateway
-  for d in "$STATE"/host1 "$STATE"/plain "$STATE"/old; do [ -d "$d" ] && stop_pid "$d/docker.pid" "dockerd $(basename "$d")"; done
+  for d in "$STATE"/host1 "$STATE"/plain "$STATE"/old; do [ -d "$d" ] && stop_dockerd "$d" "$(basename "$d")"; done
   stop_pid "$STATE/host1/forwarder.pid" forwarder
   stop_pid "$STATE/host1/egress-forwarder.pid" "egress forwarder"
   stop_pid "$STATE/host1/egress-relay.pid" "egress relay"

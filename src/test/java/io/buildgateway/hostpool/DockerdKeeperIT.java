@@ -1,0 +1,170 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code scripts/lib/keep-dockerd.sh}, which keeps {@code make run}'s build host daemons running, against a real
+ * dockerd 26 of its own (its own data root, exec root and socket; no other test's daemon is touched): the daemon
+ * ended by BuildKit's own panic on an empty {@code ${V#}} pattern (the crash the policy refuses, here sent to the
+ * daemon directly) and by {@code kill -9} is started again and answers; stopping the keeper stops the daemon for good.
+ */
+class DockerdKeeperIT {
+
+    private static final Path KEEPER = Path.of("scripts/lib/keep-dockerd.sh");
+
+    private Path dir;
+    private Path run;
+    private Path socket;
+    private Path daemonPid;
+    private Path keeperPid;
+    private Path log;
+    private Process keeper;
+
+    @BeforeEach
+    void startKeptDaemon() throws IOException {
+        String id = UUID.randomUUID().toString().substring(0, 8);
+        dir = Files.createDirectories(Path.of("target", "dockerd-keeper-it", id)).toAbsolutePath();
+        // Unix socket paths are limited to ~100 bytes: the socket and exec root go to a short folder.
+        run = Files.createDirectories(Path.of("/run", "bgw-keep-" + id));
+        socket = run.resolve("docker.sock");
+        daemonPid = dir.resolve("docker.pid");
+        keeperPid = dir.resolve("keeper.pid");
+        log = dir.resolve("dockerd.log");
+        List<String> command = new ArrayList<>(List.of("setsid", KEEPER.toAbsolutePath().toString(),
+                keeperPid.toString(), log.toString(), "--", "dockerd", "--host", "unix://" + socket,
+                "--data-root", dir.resolve("data").toString(), "--exec-root", run.resolve("exec").toString(),
+                "--pidfile", daemonPid.toString(), "--iptables=false", "--ip-masq=false", "--bridge=none"));
+        keeper = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        eventually("the kept daemon answering", Duration.ofSeconds(60), this::answers);
+    }
+
+    @AfterEach
+    void stopEverything() throws Exception {
+        if (keeper != null && keeper.isAlive()) {
+            keeper.destroy(); // TERM: the keeper stops its daemon
+            keeper.waitFor(30, TimeUnit.SECONDS);
+            keeper.destroyForcibly();
+        }
+        long pid = pid(daemonPid);
+        if (pid > 0) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        // The daemon's containerd (pkill run alone: it never matches itself), then mounts under both folders.
+        runAnyExit("pkill", "-9", "-f", run.toString());
+        runAnyExit("sh", "-c", "findmnt -rn -o TARGET | grep -F -e " + run + " -e " + dir + " | sort -r"
+                + " | xargs -r -n1 umount -l; rm -rf " + run + " " + dir);
+    }
+
+    @Test
+    void aDaemonEndedByBuildKitsPanicOrByKillIsStartedAgainAndStoppingTheKeeperStopsIt() throws Exception {
+        long first = pid(daemonPid);
+        assertThat(first).as("the daemon's pid file").isPositive();
+
+        // The real crash: BuildKit (v0.13, dockerd 26) indexes the first byte of an empty pattern. The answer to the
+        // request is whatever the dying daemon manages to send, so only its end is asserted. The body is the
+        // Dockerfile itself, which BuildKit's remote context takes as one (a tar whose first entry is a PAX header,
+        // as commons-compress writes, it would also read as the Dockerfile, and refuse).
+        Path context = dir.resolve("Dockerfile");
+        Files.writeString(context, "FROM scratch\nENV V=x\nENV A=${V#}\n");
+        String answer = runAnyExit("curl", "-sS", "-m", "60", "--noproxy", "*", "--unix-socket", socket.toString(),
+                "-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary", "@" + context,
+                "http://localhost/build?version=2&networkmode=none&nocache=1");
+        try {
+            eventually("the daemon ended by the panic", Duration.ofSeconds(30), () -> !running(first));
+        } catch (AssertionError e) {
+            String text = Files.readString(log);
+            throw new AssertionError(e.getMessage() + "; processes: " + runAnyExit("ps", "-eo", "pid,ppid,stat,args")
+                    .lines().filter(l -> l.contains(run.toString())).toList() + "; the daemon's answer: " + answer.substring(0,
+                    Math.min(2_000, answer.length())) + "; its log's end: "
+                    + text.substring(Math.max(0, text.length() - 3_000)), e);
+        }
+        eventually("the daemon started again and answering", Duration.ofSeconds(60),
+                () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != first);
+        String afterPanic = Files.readString(log);
+        assertThat(afterPanic).as("the daemon's own log: a BuildKit panic ended it").contains("panic:");
+        assertThat(afterPanic).contains("keep-dockerd: the daemon exited with status 2; starting it again in 1 s");
+
+        long second = pid(daemonPid);
+        runAnyExit("kill", "-9", Long.toString(second));
+        eventually("the daemon started again after kill -9", Duration.ofSeconds(60),
+                () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != second);
+        assertThat(Files.readString(log)).contains("keep-dockerd: the daemon exited with status 137");
+
+        long third = pid(daemonPid);
+        keeper.destroy();
+        assertThat(keeper.waitFor(30, TimeUnit.SECONDS)).as("the keeper ends on TERM").isTrue();
+        eventually("the daemon stopped with its keeper", Duration.ofSeconds(30), () -> !running(third));
+        Thread.sleep(3_000); // longer than the keeper's pause between starts: nothing starts the daemon again
+        assertThat(answers()).as("no daemon after the keeper stopped").isFalse();
+        assertThat(Files.readString(log)).contains("keep-dockerd: stopped");
+        assertThat(keeperPid).as("the keeper removes its pid file").doesNotExist();
+    }
+
+    private boolean answers() {
+        return runAnyExit("curl", "-sf", "-m", "5", "--noproxy", "*", "--unix-socket", socket.toString(), "http://localhost/_ping")
+                .startsWith("OK");
+    }
+
+    /** Whether the process runs (a zombie its parent has not reaped yet has ended). */
+    private static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return stat.charAt(stat.lastIndexOf(')') + 2) != 'Z';
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static long pid(Path file) {
+        try {
+            return Files.exists(file) ? Long.parseLong(Files.readString(file).strip()) : -1;
+        } catch (IOException | NumberFormatException e) {
+            return -1; // being written
+        }
+    }
+
+    private static void eventually(String what, Duration timeout, BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("not within " + timeout + ": " + what);
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    private static String runAnyExit(String... command) {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(90, TimeUnit.SECONDS);
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+}
