@@ -192,11 +192,13 @@ public class BuildSubmissions {
                 name -> policy.isPublicBuildArg(team, name));
         Evaluation evaluation;
         try {
+            BaseReads bases = new BaseReads(true);
             evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
-                    request.target(), team, request.image().repository(), context.files(), this::timedTriggers,
+                    request.target(), team, request.image().repository(), context.files(), bases::triggers,
                     hosts.readsHeredocs(), null)
                     .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString()
-                            : null)));
+                            : null))
+                    .withBaseEmptyEnv(bases::emptyEnv));
         } catch (RegistryUnavailable e) {
             // The reference is after substitution: it may hold a build arg's value, kept out of the log and answer.
             LOG.warn("{} cannot be read, the submission is refused 503: {}", redactor.redact(e.what()),
@@ -465,26 +467,57 @@ public class BuildSubmissions {
         }
     }
 
-    /** The ONBUILD triggers of a base from the registry, the time marked as the request's phase {@code triggers}. */
-    private List<String> timedTriggers(String imageRef) {
-        long start = RequestTimings.start();
-        try {
-            return triggers(imageRef);
-        } finally {
-            RequestTimings.end("triggers", start);
+    /**
+     * The configs of one evaluation's bases, each read once ({@link io.buildgateway.hostpool.ImageRegistry#baseConfig},
+     * one registry read and one cache entry for both): the policy asks for a base's ONBUILD triggers and then for the
+     * names its Env sets to an empty value, and both must come from the same answer, whatever the registry's cache
+     * does between the two questions (a tag moved, a ttl of 0). {@code timed}: the time marked as the request's phase
+     * {@code triggers}.
+     */
+    private final class BaseReads {
+        private final boolean timed;
+        private final Map<String, io.buildgateway.hostpool.ImageRegistry.BaseConfig> read = new java.util.HashMap<>();
+
+        BaseReads(boolean timed) {
+            this.timed = timed;
+        }
+
+        List<String> triggers(String imageRef) {
+            return config(imageRef).triggers();
+        }
+
+        java.util.Set<String> emptyEnv(String imageRef) {
+            return config(imageRef).emptyEnv();
+        }
+
+        private synchronized io.buildgateway.hostpool.ImageRegistry.BaseConfig config(String imageRef) {
+            io.buildgateway.hostpool.ImageRegistry.BaseConfig config = read.get(imageRef);
+            if (config == null) {
+                long start = timed ? RequestTimings.start() : 0;
+                try {
+                    config = baseConfig(imageRef);
+                } finally {
+                    if (timed) {
+                        RequestTimings.end("triggers", start);
+                    }
+                }
+                read.put(imageRef, config); // a failure is not kept: it fails the evaluation (or is its finding)
+            }
+            return config;
         }
     }
 
     /**
-     * The ONBUILD triggers of a base from the registry. A registry that cannot be reached (refused, timed out, 5xx)
-     * is {@link RegistryUnavailable}: the submission is refused 503 with Retry-After and nothing is recorded, rather
-     * than rejected by policy for a fault that is nobody's (bench/chaos.sh's registry outage got a 422 and a REJECTED
-     * build, "could not be read (no reason given)"). Any other failure (no such image, a digest that does not match,
-     * a config that does not read) stays a finding of the policy's, which refuses the build.
+     * The config (ONBUILD triggers, empty Env names) of a base from the registry. A registry that cannot be reached
+     * (refused, timed out, 5xx) is {@link RegistryUnavailable}: the submission is refused 503 with Retry-After and
+     * nothing is recorded, rather than rejected by policy for a fault that is nobody's (bench/chaos.sh's registry
+     * outage got a 422 and a REJECTED build, "could not be read (no reason given)"). Any other failure (no such image,
+     * a digest that does not match, a config that does not read) stays a finding of the policy's, which refuses the
+     * build.
      */
-    private List<String> triggers(String imageRef) {
+    private io.buildgateway.hostpool.ImageRegistry.BaseConfig baseConfig(String imageRef) {
         try {
-            return registry.onBuildTriggers(imageRef);
+            return registry.baseConfig(imageRef);
         } catch (java.io.UncheckedIOException e) {
             if (e.getCause() instanceof io.buildgateway.hostpool.ImageRegistry.Unreachable unreachable) {
                 // Logged where the build args are known (the reference is after substitution: it may hold one).
@@ -609,9 +642,11 @@ public class BuildSubmissions {
         }
         UUID id = UUID.randomUUID();
         // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own.
+        BaseReads bases = new BaseReads(false);
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
-                origin.team, origin.image, context.files(), this::triggers, hosts.readsHeredocs(), null)
-                .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString())));
+                origin.team, origin.image, context.files(), bases::triggers, hosts.readsHeredocs(), null)
+                .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString()))
+                .withBaseEmptyEnv(bases::emptyEnv));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(id);
         build.image = origin.image;

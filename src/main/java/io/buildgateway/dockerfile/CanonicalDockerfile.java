@@ -66,14 +66,23 @@ public final class CanonicalDockerfile {
      * that must not read any existing cache), null when there is none (then a cache mount is refused under BuildKit);
      * {@code frontend} maps a {@code # syntax=} value to the approved frontend image pinned by digest, or null when
      * it is not approved (null function: the directive is written as it is, for callers that judge it elsewhere).
+     * {@code baseVariables}: the variables the build's base images may set to an empty value, each to the words that
+     * say which base and how ({@code base image 'r/x:1' sets X to an empty value (its config's Env)}), else null;
+     * a RUN pattern that starts with one of them is refused as one that starts with a variable the file declares
+     * (null function: no base's environment is known).
      */
     public record Options(boolean buildkit, String cacheNamespace,
-            java.util.function.UnaryOperator<String> frontend) {
+            java.util.function.UnaryOperator<String> frontend,
+            java.util.function.Function<String, String> baseVariables) {
 
         public Options {
             if (cacheNamespace != null && !validNamespace(cacheNamespace)) {
                 throw new IllegalArgumentException("not a cache namespace: " + cacheNamespace);
             }
+        }
+
+        public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend) {
+            this(buildkit, cacheNamespace, frontend, null);
         }
 
         private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile(
@@ -182,7 +191,7 @@ public final class CanonicalDockerfile {
                         + " policy reads nested";
             }
             if (problem == null) {
-                problem = crashesTheDaemon(in, line, declared);
+                problem = crashesTheDaemon(in, line, declared, options.baseVariables());
             }
             if (problem != null) {
                 problems.add(new Problem(in.line(), in.keyword() + " " + problem));
@@ -408,10 +417,12 @@ public final class CanonicalDockerfile {
      * (its command's environment, v0.13 {@code dispatchRun}), but keeps an unset variable as written there: a pattern
      * that starts with a variable is empty only when that variable is set, which for a shell script's own variables
      * it is not; so in RUN only the variables the Dockerfile declares (ENV, ARG) count, besides patterns that are
-     * empty as written ({@code ${x#}}, meaningless in a shell too). A variable the base image sets to an empty value
-     * is not known here (docs/security.md).
+     * empty as written ({@code ${x#}}, meaningless in a shell too). A variable a base image sets to an empty value
+     * (its config's Env, or an ENV or ARG among its ONBUILD triggers) counts too when the caller read it
+     * ({@code baseVariables}, null when it did not), and then the problem names the base.
      */
-    private static String crashesTheDaemon(Instruction in, String line, DeclaredVariables declared) {
+    private static String crashesTheDaemon(Instruction in, String line, DeclaredVariables declared,
+            java.util.function.Function<String, String> baseVariables) {
         if (!in.keyword().equals("RUN")) {
             String found = Substitution.emptyPatternCrash(line);
             for (int h = 0; found == null && h < in.heredocs().size(); h++) {
@@ -426,10 +437,26 @@ public final class CanonicalDockerfile {
         }
         if (found == null && (Substitution.emptyPatternCrash(line) != null || in.heredocs().stream()
                 .anyMatch(h -> Substitution.emptyPatternCrash(h.body()) != null))) {
-            java.util.function.Predicate<String> mayBeEmpty = declared.mayBeSet();
+            java.util.function.Predicate<String> declaredByFile = declared.mayBeSet();
+            // The base that sets the variable the pattern found starts with, when the file does not declare it: the
+            // search stops at the first pattern the predicate calls empty, so the last base named is that one's.
+            String[] setBy = new String[1];
+            java.util.function.Predicate<String> mayBeEmpty = baseVariables == null ? declaredByFile : name -> {
+                if (declaredByFile.test(name)) {
+                    setBy[0] = null;
+                    return true;
+                }
+                setBy[0] = baseVariables.apply(name);
+                return setBy[0] != null;
+            };
             found = Substitution.emptyPatternCrash(line, mayBeEmpty, true);
             for (int h = 0; found == null && h < in.heredocs().size(); h++) {
                 found = Substitution.emptyPatternCrash(in.heredocs().get(h).body(), mayBeEmpty, true);
+            }
+            if (found != null && setBy[0] != null) {
+                return "has " + found + ", a pattern that may be empty: " + setBy[0] + ", and the build host's"
+                        + " BuildKit (dockerd 26) crashes on an empty ${name#…} or ${name%…} pattern, ending every"
+                        + " build on the host";
             }
         }
         return found == null ? null : crash(found);

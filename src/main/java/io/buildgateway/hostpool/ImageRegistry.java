@@ -87,8 +87,7 @@ public class ImageRegistry {
     private final LongSupplier nanoTime;
     private final Map<String, CachedTriggers> triggerCache = new ConcurrentHashMap<>();
     /** Reads of triggers under way, by reference: concurrent misses share one ({@link #onBuildTriggers}). */
-    private final Map<String, CompletableFuture<List<String>>> triggerReads =
-            new ConcurrentHashMap<>();
+    private final Map<String, CompletableFuture<BaseConfig>> triggerReads = new ConcurrentHashMap<>();
     /** Where an answer by tag past half its ttl is read again while it is still given out. */
     private final java.util.concurrent.Executor refresher;
     /** When each reference by tag was last asked for ({@link #keepWarm}); cleared with the cache. */
@@ -100,7 +99,21 @@ public class ImageRegistry {
     /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
     static final int TRIGGER_CACHE_ENTRIES = 256;
 
-    private record CachedTriggers(List<String> triggers, long readAt) {
+    private record CachedTriggers(BaseConfig config, long readAt) {
+    }
+
+    /**
+     * What a build judges of its base image's config, from one read of it ({@link #baseConfig}): its ONBUILD
+     * triggers, and the names its {@code Env} sets to an empty value ({@code X=}, or {@code X} without a value, which
+     * BuildKit reads as empty too). dockerd 26's BuildKit panics on a RUN's {@code ${v#$X}} when {@code X} is set and
+     * empty (docs/security.md): these names count as set and empty for that check. For an index, the union over its
+     * platforms' images.
+     */
+    public record BaseConfig(List<String> triggers, Set<String> emptyEnv) {
+        public BaseConfig {
+            triggers = List.copyOf(triggers);
+            emptyEnv = Set.copyOf(emptyEnv);
+        }
     }
 
     ImageRegistry(HostPoolProperties properties, JsonMapper json) {
@@ -358,6 +371,16 @@ public class ImageRegistry {
      *         read: callers judging a build must fail closed on it
      */
     public List<String> onBuildTriggers(String imageRef) {
+        return baseConfig(imageRef).triggers();
+    }
+
+    /**
+     * The ONBUILD triggers and the names set to an empty value of the config of an image in this registry, read and
+     * reused as {@link #onBuildTriggers} says (one read, one cache entry for both).
+     *
+     * @throws java.io.UncheckedIOException as {@link #onBuildTriggers}
+     */
+    public BaseConfig baseConfig(String imageRef) {
         boolean byDigest = imageRef != null && imageRef.contains("@sha256:");
         boolean reuse = byDigest || !triggersTtl.isZero();
         long now = nanoTime.getAsLong();
@@ -371,14 +394,14 @@ public class ImageRegistry {
             CachedTriggers cached = triggerCache.get(imageRef);
             if (cached != null) {
                 if (byDigest) {
-                    return cached.triggers();
+                    return cached.config();
                 }
                 long age = now - cached.readAt();
                 if (age < triggersTtl.toNanos()) {
                     if (age >= triggersTtl.toNanos() / 2) {
                         refreshAhead(imageRef);
                     }
-                    return cached.triggers();
+                    return cached.config();
                 }
             }
         }
@@ -389,10 +412,8 @@ public class ImageRegistry {
         // entry just lapsed) wait for the read already under way instead of each reading the registry (issue #17:
         // the first burst of a load run made ~60 reads of the same base at once, ~0.8 s each). They get its answer
         // or its failure; a failure is not cached, so the next submission asks again.
-        CompletableFuture<List<String>> mine =
-                new CompletableFuture<>();
-        CompletableFuture<List<String>> running = triggerReads.putIfAbsent(imageRef,
-                mine);
+        CompletableFuture<BaseConfig> mine = new CompletableFuture<>();
+        CompletableFuture<BaseConfig> running = triggerReads.putIfAbsent(imageRef, mine);
         if (running == null) {
             readInto(imageRef, mine); // this caller reads; the others wait for its answer
         }
@@ -407,19 +428,19 @@ public class ImageRegistry {
     }
 
     /**
-     * Reads the triggers of {@code imageRef} into the cache (as old as the read's start) and completes {@code read}
+     * Reads the triggers (and empty Env names) of {@code imageRef} into the cache (as old as the read's start) and completes {@code read}
      * with them or with the failure, which is not cached; then the read is no longer under way.
      */
-    private void readInto(String imageRef, CompletableFuture<List<String>> read) {
+    private void readInto(String imageRef, CompletableFuture<BaseConfig> read) {
         try {
             long readAt = nanoTime.getAsLong();
-            List<String> triggers = readOnBuildTriggers(imageRef);
+            BaseConfig config = readOnBuildTriggers(imageRef);
             if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
                 triggerCache.clear();
                 askedAt.clear();
             }
-            triggerCache.put(imageRef, new CachedTriggers(triggers, readAt));
-            read.complete(triggers);
+            triggerCache.put(imageRef, new CachedTriggers(config, readAt));
+            read.complete(config);
         } catch (RuntimeException | Error e) {
             read.completeExceptionally(e);
         } finally {
@@ -436,7 +457,7 @@ public class ImageRegistry {
      * reads it and fails closed if the registry still cannot answer.
      */
     private void refreshAhead(String imageRef) {
-        CompletableFuture<List<String>> mine = new CompletableFuture<>();
+        CompletableFuture<BaseConfig> mine = new CompletableFuture<>();
         if (triggerReads.putIfAbsent(imageRef, mine) != null) {
             return; // a read is under way already
         }
@@ -449,7 +470,7 @@ public class ImageRegistry {
         }
     }
 
-    private List<String> readOnBuildTriggers(String imageRef) {
+    private BaseConfig readOnBuildTriggers(String imageRef) {
         try {
             ImageReference split = imageRef == null ? null : ImageReference.split(imageRef);
             String repository = split == null ? null : split.repositoryOn(address());
@@ -458,6 +479,7 @@ public class ImageRegistry {
             }
             String reference = split.manifestReference(); // name:tag@digest: the digest decides, as for the daemon
             Set<String> triggers = new LinkedHashSet<>();
+            Set<String> emptyEnv = new java.util.TreeSet<>();
             Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
                     .orElseThrow(() -> new IOException("the registry has no image " + imageRef));
             checkDigest(top, reference, imageRef);
@@ -476,25 +498,59 @@ public class ImageRegistry {
                     Manifest child = manifest(repository, digest, IMAGE_MANIFESTS)
                             .orElseThrow(() -> new IOException("the registry lacks " + digest + " of " + imageRef));
                     checkDigest(child, digest, imageRef);
-                    triggers.addAll(configTriggers(repository, json.readTree(child.body()), imageRef));
+                    readConfig(repository, json.readTree(child.body()), imageRef, triggers, emptyEnv);
                 }
             } else {
-                triggers.addAll(configTriggers(repository, m, imageRef));
+                readConfig(repository, m, imageRef, triggers, emptyEnv);
             }
-            return List.copyOf(triggers);
+            return new BaseConfig(List.copyOf(triggers), emptyEnv);
         } catch (IOException | IllegalArgumentException | tools.jackson.core.JacksonException e) {
             throw new UncheckedIOException(e instanceof IOException io ? io
                     : new IOException("reading the config of " + imageRef + ": " + e.getMessage(), e));
         }
     }
 
-    private List<String> configTriggers(String repository, JsonNode manifest, String imageRef)
-            throws IOException {
+    /** The triggers and the empty-valued Env names of the config blob a manifest names, added to the two sets. */
+    private void readConfig(String repository, JsonNode manifest, String imageRef, Set<String> triggers,
+            Set<String> emptyEnv) throws IOException {
         String config = manifest.path("config").path("digest").asString("");
         if (!config.startsWith("sha256:")) {
             throw new IOException("the manifest of " + imageRef + " names no config blob");
         }
-        JsonNode onBuild = json.readTree(blob(repository, config)).path("config").path("OnBuild");
+        JsonNode c = json.readTree(blob(repository, config)).path("config");
+        triggers.addAll(configTriggers(c.path("OnBuild"), imageRef));
+        emptyEnv.addAll(emptyEnv(c.path("Env"), imageRef));
+    }
+
+    /**
+     * The names an image config's {@code Env} sets to an empty value: {@code X=}, and {@code X} without {@code =}
+     * (BuildKit's {@code BuildEnvs} gives it an empty value). An Env that is not a list of text fails closed, as the
+     * triggers do: the build cannot be judged without it.
+     */
+    static Set<String> emptyEnv(JsonNode env, String imageRef) throws IOException {
+        Set<String> out = new java.util.TreeSet<>();
+        if (env.isMissingNode() || env.isNull()) {
+            return out;
+        }
+        if (!env.isArray()) {
+            throw new IOException("the config of " + imageRef + " has an Env that is not a list");
+        }
+        for (JsonNode e : env) {
+            if (!e.isString()) {
+                throw new IOException("the config of " + imageRef + " has an Env entry that is not text");
+            }
+            String entry = e.asString();
+            int eq = entry.indexOf('=');
+            if (eq < 0) {
+                out.add(entry);
+            } else if (eq == entry.length() - 1) {
+                out.add(entry.substring(0, eq));
+            }
+        }
+        return out;
+    }
+
+    private static List<String> configTriggers(JsonNode onBuild, String imageRef) throws IOException {
         List<String> out = new ArrayList<>();
         if (onBuild.isArray()) {
             for (JsonNode t : onBuild) {

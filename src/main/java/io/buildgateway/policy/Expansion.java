@@ -46,7 +46,36 @@ final class Expansion {
     record TriggerProblem(int line, String base, String message) {
     }
 
-    record Result(List<Effective> instructions, List<TriggerProblem> problems) {
+    record Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables) {
+        Result(List<Effective> instructions, List<TriggerProblem> problems) {
+            this(instructions, problems, BaseVariables.NONE);
+        }
+    }
+
+    /**
+     * The variables the build's base images may set to an empty value, over all the stages built (dockerd 26's
+     * BuildKit crashes on a RUN's {@code ${v#$X}} with {@code X} set and empty; the canonical writer refuses such a
+     * pattern when {@code X} is one of these or one the file declares): the names a base's config {@code Env} sets
+     * empty, and every name an ENV or ARG among a base's ONBUILD triggers declares, whatever its value (as for the
+     * file's own). {@code byName} says, per name, which base and how; {@code any}, when a trigger declares a name
+     * the daemon expands ({@code ENV ${N}=}), says so for every name; null otherwise.
+     */
+    record BaseVariables(Map<String, String> byName, String any) {
+        static final BaseVariables NONE = new BaseVariables(Map.of(), null);
+
+        BaseVariables {
+            byName = Map.copyOf(byName);
+        }
+
+        /** Which base may set this variable to an empty value and how, or null when none does. */
+        String setBy(String name) {
+            String why = byName.get(name);
+            return why != null ? why : any;
+        }
+
+        boolean isEmpty() {
+            return byName.isEmpty() && any == null;
+        }
     }
 
     private Expansion() {
@@ -55,7 +84,7 @@ final class Expansion {
     static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
             java.util.function.Predicate<String> mayReadTriggers) {
         char escape = dockerfile.escape();
-        return of(dockerfile, plan, baseTriggers, mayReadTriggers, new FileWords() {
+        return of(dockerfile, plan, baseTriggers, null, mayReadTriggers, new FileWords() {
             @Override
             public Map<String, String> env(Instruction i) {
                 return BuiltinRules.env(i, escape);
@@ -86,12 +115,25 @@ final class Expansion {
      */
     static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
             java.util.function.Predicate<String> mayReadTriggers, FileWords fileWords) {
+        return of(dockerfile, plan, baseTriggers, null, mayReadTriggers, fileWords);
+    }
+
+    /**
+     * As above, with {@code baseEmptyEnv} (null: not known) asked, after its triggers were read, for the names each
+     * base's config Env sets to an empty value: they go into {@link Result#baseVariables}.
+     */
+    static Result of(Dockerfile dockerfile, BuildStages.Plan plan, Function<String, List<String>> baseTriggers,
+            Function<String, Set<String>> baseEmptyEnv, java.util.function.Predicate<String> mayReadTriggers,
+            FileWords fileWords) {
         List<Effective> out = new ArrayList<>();
         List<TriggerProblem> problems = new ArrayList<>();
         char escape = dockerfile.escape();
         List<Map<String, String>> envOf = new ArrayList<>();
         List<Boolean> rootKnown = new ArrayList<>();
         Map<String, List<String>> triggerCache = new HashMap<>();
+        Set<String> envRead = new java.util.HashSet<>();
+        Map<String, String> baseVariables = new LinkedHashMap<>();
+        String anyBaseVariable = null;
         for (BuildStages.Stage stage : plan.stages()) {
             Map<String, String> scope = new LinkedHashMap<>();
             Map<String, String> env = new LinkedHashMap<>();
@@ -131,6 +173,9 @@ final class Expansion {
                         }
                         triggerCache.put(stage.base(), triggers);
                     }
+                    if (triggers != null && baseEmptyEnv != null && envRead.add(stage.base())) {
+                        readEmptyEnv(baseEmptyEnv, stage, baseVariables, problems);
+                    }
                     if (triggers != null) {
                         if (triggers.size() > MAX_TRIGGERS) {
                             problems.add(new TriggerProblem(stage.line(), stage.base(), "base image '"
@@ -145,19 +190,31 @@ final class Expansion {
                 }
             }
             final boolean rootIsKnown = known;
+            boolean fromBase = stage.parentStage() < 0;
             for (Instruction t : inherited) {
                 String kw = t.keyword();
                 if (kw.equals("ENV")) {
                     // The daemon parses a trigger anew with the default escape (its words split with '\\'), and
                     // processes the words with the stage's.
-                    BuiltinRules.env(t, '\\').forEach((k, v) -> {
-                        String value = expandWord(v, scope, rootIsKnown, escape);
-                        String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
+                    for (Map.Entry<String, String> kv : BuiltinRules.env(t, '\\').entrySet()) {
+                        String value = expandWord(kv.getValue(), scope, rootIsKnown, escape);
+                        String name = expandWord(kv.getKey(), scope, rootIsKnown, escape); // the daemon processes both
                         scope.put(name, value);
                         env.put(name, value);
-                    });
+                        if (fromBase) {
+                            anyBaseVariable = declaredByTrigger(name, "ENV", stage.base(), baseVariables,
+                                    anyBaseVariable);
+                        }
+                    }
                 } else if (kw.equals("ARG")) {
                     declareArgs(t.words('\\'), scope, env, plan, rootIsKnown, escape);
+                    if (fromBase) {
+                        for (String decl : t.words('\\')) {
+                            int eq = decl.indexOf('=');
+                            anyBaseVariable = declaredByTrigger(eq < 0 ? decl : decl.substring(0, eq), "ARG",
+                                    stage.base(), baseVariables, anyBaseVariable);
+                        }
+                    }
                 }
                 out.add(effective(t, t, stage.index(), via, scope, rootIsKnown, escape));
             }
@@ -178,7 +235,48 @@ final class Expansion {
             envOf.add(env);
             rootKnown.add(known);
         }
-        return new Result(out, problems);
+        return new Result(out, problems, baseVariables.isEmpty() && anyBaseVariable == null ? BaseVariables.NONE
+                : new BaseVariables(baseVariables, anyBaseVariable));
+    }
+
+    /** The names {@code stage}'s base sets to an empty value in its config's Env, into {@code baseVariables}. */
+    private static void readEmptyEnv(Function<String, Set<String>> baseEmptyEnv, BuildStages.Stage stage,
+            Map<String, String> baseVariables, List<TriggerProblem> problems) {
+        Set<String> empty;
+        try {
+            empty = baseEmptyEnv.apply(stage.base());
+        } catch (io.buildgateway.shared.RegistryUnavailable outage) {
+            throw outage; // as for the triggers: the request is refused whole (503)
+        } catch (RuntimeException e) {
+            problems.add(new TriggerProblem(stage.line(), stage.base(), "the environment of base image '"
+                    + stage.base() + "' could not be read (" + reason(e) + "); the build cannot be judged without"
+                    + " it"));
+            return;
+        }
+        for (String name : empty == null ? Set.<String>of() : new java.util.TreeSet<>(empty)) {
+            baseVariables.putIfAbsent(name, "base image '" + stage.base() + "' sets " + name
+                    + " to an empty value (its config's Env)");
+        }
+    }
+
+    /**
+     * A name an ENV or ARG trigger of a base declares, into {@code baseVariables}; returns what {@code any} becomes:
+     * a name still holding a {@code $} (one the daemon expands, from a value not known here) may be any name.
+     */
+    private static String declaredByTrigger(String name, String keyword, String base,
+            Map<String, String> baseVariables, String any) {
+        String cleaned = name.replace("\"", "").replace("'", "").replace("\\", "");
+        if (cleaned.isEmpty()) {
+            return any;
+        }
+        if (cleaned.indexOf('$') >= 0) {
+            return any != null ? any : "an ONBUILD " + keyword + " trigger of base image '" + base + "' declares a"
+                    + " variable whose name is expanded (" + BuiltinRunRules.abbreviate(name) + "), which may set"
+                    + " any variable";
+        }
+        baseVariables.putIfAbsent(cleaned, "an ONBUILD " + keyword + " trigger of base image '" + base
+                + "' declares " + cleaned + ", which may be set to an empty value");
+        return any;
     }
 
     private static String reason(RuntimeException e) {

@@ -66,10 +66,22 @@ public class PolicyEvaluator {
      * {@code cacheNamespace}: the namespace the canonical Dockerfile moves every {@code RUN --mount=type=cache} id
      * into ({@code [a-z0-9][a-z0-9._-]*}); null means the team's own (see {@link #cacheNamespace(String, String)}).
      * A build that must not read any existing cache (noCache, a rebuild) gets one of its own.
+     * {@code baseEmptyEnv}: from the same image references as {@code baseTriggers} (asked right after it, for the
+     * bases whose triggers were read) to the names the base's config {@code Env} sets to an empty value; dockerd 26's
+     * BuildKit crashes on a RUN's {@code ${v#$X}} with {@code X} set and empty, so such a pattern is refused
+     * ({@code dockerfile-canonical}). Null: no base's environment is known (lint, and callers that read none).
      */
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
             Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
-            boolean heredocsSupported, Boolean shellcheck, String cacheNamespace) {
+            boolean heredocsSupported, Boolean shellcheck, String cacheNamespace,
+            java.util.function.Function<String, Set<String>> baseEmptyEnv) {
+
+        public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
+                Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
+                boolean heredocsSupported, Boolean shellcheck, String cacheNamespace) {
+            this(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers, heredocsSupported, shellcheck,
+                    cacheNamespace, null);
+        }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
                 Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
@@ -81,7 +93,13 @@ public class PolicyEvaluator {
         /** This request with its cache mounts in the given namespace. */
         public Request withCacheNamespace(String namespace) {
             return new Request(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers,
-                    heredocsSupported, shellcheck, namespace);
+                    heredocsSupported, shellcheck, namespace, baseEmptyEnv);
+        }
+
+        /** This request with the bases' empty-valued Env names read through {@code lookup}. */
+        public Request withBaseEmptyEnv(java.util.function.Function<String, Set<String>> lookup) {
+            return new Request(dockerfile, buildArgs, target, team, image, contextFiles, baseTriggers,
+                    heredocsSupported, shellcheck, cacheNamespace, lookup);
         }
 
         public Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
@@ -174,7 +192,7 @@ public class PolicyEvaluator {
         BuildStages.Plan plan = BuildStages.plan(parsed, request.buildArgs(), request.target(),
                 request.heredocsSupported());
         Subject subject = new Subject(parsed, plan, request.buildArgs(), request.target(), request.team(),
-                request.image(), doc, request.contextFiles(), request.baseTriggers());
+                request.image(), doc, request.contextFiles(), request.baseTriggers(), request.baseEmptyEnv());
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
         // Today's date only matters to waivers.
         LocalDate today = doc.waivers().isEmpty() ? null : LocalDate.now(clock.withZone(ZoneOffset.UTC));
@@ -203,6 +221,10 @@ public class PolicyEvaluator {
         io.buildgateway.shared.RequestTimings.end("rules", rulesStart);
         // What the daemon builds is written from this parse. Its problems are errors whatever the policy says about
         // the rule: there is nothing to build without the text.
+        // The variables the bases may set to an empty value (read with their triggers, for the stages built): a RUN
+        // pattern starting with one crashes dockerd 26's BuildKit as one starting with a variable the file declares.
+        Expansion.BaseVariables baseVariables = request.baseEmptyEnv() == null && request.baseTriggers() == null
+                ? Expansion.BaseVariables.NONE : subject.expansion().baseVariables();
         long t0 = System.nanoTime();
         long canonicalStart = timed ? io.buildgateway.shared.RequestTimings.start() : 0;
         String namespace = request.cacheNamespace() != null ? request.cacheNamespace() : request.team();
@@ -210,7 +232,7 @@ public class PolicyEvaluator {
             namespace = null; // then a cache mount is refused: never a shared cache by accident
         }
         CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(request.heredocsSupported(), namespace,
-                doc::frontend);
+                doc::frontend, baseVariables.isEmpty() ? null : baseVariables::setBy);
         // A lint needs only the writer's problems (it has a text exactly when there are none), not the text itself.
         List<CanonicalDockerfile.Problem> canonicalProblems;
         String canonicalText;

@@ -35,6 +35,7 @@ final class Subject {
     private List<BuiltinRules.Pull> pulls;
     private List<BuildStages.Stage> targetChain;
     private final java.util.function.Function<String, List<String>> baseTriggers;
+    private final java.util.function.Function<String, Set<String>> baseEmptyEnv;
     private Expansion.Result expansion;
 
     Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
@@ -45,7 +46,16 @@ final class Subject {
     Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
             String image, PolicyDocument policy, Set<String> contextFiles,
             java.util.function.Function<String, List<String>> baseTriggers) {
+        this(dockerfile, plan, buildArgs, target, team, image, policy, contextFiles, baseTriggers, null);
+    }
+
+    /** {@code baseEmptyEnv}: see {@link PolicyEvaluator.Request}; null when no base's environment is known. */
+    Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
+            String image, PolicyDocument policy, Set<String> contextFiles,
+            java.util.function.Function<String, List<String>> baseTriggers,
+            java.util.function.Function<String, Set<String>> baseEmptyEnv) {
         this.baseTriggers = baseTriggers;
+        this.baseEmptyEnv = baseEmptyEnv;
         this.dockerfile = dockerfile;
         this.plan = plan;
         this.buildArgs = buildArgs;
@@ -133,7 +143,7 @@ final class Subject {
                 }
                 expansion = new Expansion.Result(out, List.of());
             } else {
-                expansion = Expansion.of(dockerfile, plan, baseTriggers, base -> {
+                expansion = Expansion.of(dockerfile, plan, baseTriggers, baseEmptyEnv, base -> {
                     // Only approved, well-formed bases are read from the registry: never an address a Dockerfile
                     // chose (the unapproved ones are refused anyway).
                     BuiltinRules.Ref ref = BuiltinRules.Ref.parse(base);

@@ -79,6 +79,41 @@ class CanonicalDockerfileTest {
                 .satisfies(p -> assertThat(p.message()).contains("variable substitutions"));
     }
 
+    /**
+     * A variable a base image sets to an empty value (the caller read it: {@link CanonicalDockerfile.Options}'s
+     * {@code baseVariables}) makes a RUN pattern that starts with it a crash as a variable the file declares does; the
+     * problem names the base. Names the base does not set, and a script's own variables, stay allowed.
+     */
+    @Test
+    void refusesARunPatternStartingWithAVariableTheBaseSetsEmpty() {
+        java.util.Map<String, String> base = java.util.Map.of("EMPTY",
+                "base image 'reg/x:1' sets EMPTY to an empty value (its config's Env)");
+        CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(true, null, null, base::get);
+        for (String text : new String[] {"FROM a\nRUN echo ${PATH#$EMPTY}\n", "FROM a\nRUN echo ${PATH%${EMPTY}}\n",
+                "FROM a\nRUN <<EOF\necho ${HOME:#$EMPTY}\nEOF\n"}) {
+            CanonicalDockerfile.Result r = CanonicalDockerfile.write(DockerfileParser.parse(text), options);
+            assertThat(r.text()).as(text).isNull();
+            assertThat(r.problems()).as(text).singleElement().satisfies(p -> {
+                assertThat(p.line()).isEqualTo(2);
+                assertThat(p.message()).contains("base image 'reg/x:1' sets EMPTY to an empty value")
+                        .contains("crashes");
+            });
+        }
+        // negative controls: a name the base does not set, a script's own variable, a pattern not starting with it
+        for (String text : new String[] {"FROM a\nRUN echo ${PATH#$NOT_SET}\n",
+                "FROM a\nRUN for f in *.c; do ext=.c; echo ${f%$ext}; done\n", "FROM a\nRUN echo ${PATH#x$EMPTY}\n",
+                "FROM a\nRUN echo \"${PATH#\"$EMPTY\"}\"\n"}) {
+            assertThat(CanonicalDockerfile.write(DockerfileParser.parse(text), options).problems()).as(text).isEmpty();
+        }
+        // without the base's environment the same file is written (the gap the option closes)
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nRUN echo ${PATH#$EMPTY}\n"),
+                new CanonicalDockerfile.Options(true, null, null)).problems()).isEmpty();
+        // a variable the file declares is named as before, not as the base's
+        assertThat(CanonicalDockerfile.write(DockerfileParser.parse("FROM a\nENV EMPTY=\nRUN echo ${PATH#$EMPTY}\n"),
+                options).problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("crashes")
+                .doesNotContain("base image"));
+    }
+
     @Test
     void heredocsOnlyWhereTheBuilderReadsThem() {
         Dockerfile d = DockerfileParser.parse("FROM a\nRUN <<EOF\nUSER root\nEOF\nUSER x\n");

