@@ -1,5 +1,6 @@
 package io.buildgateway.dockerapi;
 
+import com.google.re2j.Pattern;
 import io.buildgateway.shared.Problem;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +19,9 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code ulimits=null}, {@code memory=0}, ...): an option at its CLI default is no request and passes; any other
  * value of a host-level option is refused with the CLI flag's name, never passed on (the gateway alone decides
  * network, resources, security options and isolation of its build hosts). Parameters the Engine API does not
- * define are ignored, as the daemon ignores them.
+ * define are ignored, as the daemon ignores them. A refusal names the option and says what is wrong; it never quotes
+ * the value (echoed to the client and kept in the audit trail, it could be a pasted credential), except a
+ * {@code --platform} made of known os/arch/variant words.
  */
 final class DockerBuildParameters {
 
@@ -67,6 +70,15 @@ final class DockerBuildParameters {
             new HostOption("cachefrom", "--cache-from", List.of("", "null", "[]")),
             new HostOption("squash", "--squash", List.of("", "0", "false")));
 
+    /**
+     * A platform the refusal may quote: {@code os/arch[/variant]} of Go's (and so the OCI image spec's) names, any
+     * case, read by RE2/J (the value is the client's). A value of fixed words holds no secret; every other value is
+     * refused without being quoted.
+     */
+    private static final Pattern KNOWN_PLATFORM = Pattern.compile("(?i)(?:linux|windows|darwin|freebsd|netbsd|openbsd"
+            + "|solaris|illumos|aix|plan9|dragonfly|android|ios|js|wasip1)/(?:amd64|arm64|arm|386|ppc64le|ppc64|s390x"
+            + "|riscv64|mips64le|mips64|mipsle|mips|loong64|wasm)(?:/v[1-9])?");
+
     /** buildargs and labels with a key given twice are refused, not read as the last one (the CLI sends a map). */
     private static final JsonMapper JSON = JsonMapper.builder()
             .enable(tools.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
@@ -94,8 +106,12 @@ final class DockerBuildParameters {
         }
         String platform = single(query, "platform");
         if (platform != null && !platform.isBlank() && !platform.equalsIgnoreCase(hostPlatform)) {
-            refused.add("--platform " + Problem.quote(platform) + " is not accepted: the build hosts build "
-                    + hostPlatform + " only");
+            // Quoted only when it is a platform of known words (linux/arm64/v8): anything else the user typed may be
+            // anything (a pasted token), and the refusal is echoed to the client and kept in the audit trail.
+            refused.add(KNOWN_PLATFORM.matcher(platform).matches()
+                    ? "--platform " + platform + " is not accepted: the build hosts build " + hostPlatform + " only"
+                    : "--platform (platform) is not accepted: its value is no platform of the build hosts, which build "
+                            + hostPlatform + " only (a value that is no known os/arch[/variant] is not quoted)");
         }
         String version = single(query, "version");
         if ("2".equals(version)) {
@@ -124,7 +140,8 @@ final class DockerBuildParameters {
                 int slash = name.lastIndexOf('/');
                 int colon = name.lastIndexOf(':');
                 if (name.contains("@")) {
-                    refused.add("-t " + Problem.quote(reference) + ": a digest cannot be a build's name; give a tag");
+                    refused.add("-t (t) names a digest ('@'): a digest cannot be a build's name; give "
+                            + "<team>/<name>[:tag]");
                 } else if (colon > slash) {
                     out.put("image", new String[] {name.substring(0, colon)});
                     out.put("tag", new String[] {name.substring(colon + 1)});
@@ -170,8 +187,9 @@ final class DockerBuildParameters {
         int slash = name.indexOf('/');
         String first = slash < 0 ? "" : name.substring(0, slash);
         if (first.contains(".") || first.contains(":") || first.equals("localhost")) {
-            refused.add("-t " + Problem.quote(reference) + ": the gateway pushes to " + registry + " only; name the"
-                    + " image <team>/<name>[:tag] or " + registry + "/<team>/<name>[:tag]");
+            refused.add("-t (t) names another registry (its first part is a host: it has '.' or ':' or is localhost):"
+                    + " the gateway pushes to " + registry + " only; name the image <team>/<name>[:tag] or " + registry
+                    + "/<team>/<name>[:tag]");
             return null;
         }
         return name;

@@ -18,13 +18,21 @@ import java.util.Locale;
  * <li>the value of a {@code name=value} (query parameter, option, variable) whose name looks secret
  * ({@link SecretNames#looksSecret}, or key, pass, sig, signature, {@code X-Amz-*}); a value that is a variable
  * reference ({@code $TOKEN}) stays;</li>
- * <li>the credential of an {@code Authorization} header (after its scheme, if any) and of {@code Bearer};</li>
+ * <li>the credential of an {@code Authorization} header (after its scheme, if any), of {@code Bearer} and of a
+ * credential header ({@code X-Api-Key}, {@code X-Vault-Token}, {@code PRIVATE-TOKEN}, {@code Cookie});</li>
+ * <li>the password of a command line's option: curl's {@code -u user:pw} (also {@code -uuser:pw},
+ * {@code --user=user:pw}, {@code -U}/{@code --proxy-user}), {@code --password pw} and wget's
+ * {@code --http-password}/{@code --ftp-password}/{@code --proxy-password pw}, {@code --token pw}, sshpass's
+ * {@code -p pw}/{@code -ppw}, and {@code -ppw} of the MySQL and MariaDB clients (only theirs: elsewhere {@code -p} is a
+ * port, a path's parents, a preserve flag);</li>
  * <li>what {@code secret-in-label-or-run} recognises as a credential (AWS key ids, GitHub, GitLab and Slack tokens,
  * JWTs, a private key block).</li>
  * </ul>
  * A cut mark ({@code …}) is never masked with a value: the build's redactor replaces a build arg's value up to it.
  * The rest of the message is unchanged. Lint speed matters (issue #12): a message without '@', '=', "uth"/"UTH",
- * "earer" or a token's prefix is returned after a few {@code indexOf}, and the expressions are RE2/J (linear time).
+ * "earer", an option that may take a password or a token's prefix is returned after a few {@code indexOf}; each
+ * expression runs only on a message its own {@code indexOf} checks admit (the MySQL one only where "mysql" or
+ * "mariadb" and a {@code -p} occur), and they are RE2/J (linear time).
  */
 public final class FindingText {
 
@@ -39,15 +47,42 @@ public final class FindingText {
     /** name=value inside a value: names after any separator, values up to the next one. */
     private static final Pattern INNER_NAME_VALUE = Pattern.compile(
             "(?:^|[?&;,\\s'\"(`{:/#=])-{0,2}([A-Za-z_][A-Za-z0-9_. -]*)=([^&\\s'\"`;,#)}\u2026]+)");
-    /** An Authorization header's credential (after its scheme) or a bearer token. */
+    /**
+     * An Authorization header's credential (after its scheme), a bearer token, or the value of a credential header
+     * ({@code PRIVATE-TOKEN}, {@code Cookie}, {@code X-…-Token}, {@code X-…-Key}, {@code X-…-Secret}: X-Api-Key,
+     * X-Vault-Token, X-Auth-Key).
+     */
     private static final Pattern AUTHORIZATION = Pattern.compile(
             "(?i)(?:(?:(?:proxy-)?authorization\\s*[:=]\\s*(?:(?:bearer|basic|token|digest|negotiate|oauth|bot|apikey"
-                    + "|hmac|sharedkey|aws4-hmac-sha256)\\s+)?)|(?:private-token|x-api-key|x-auth-token|api-key|cookie)"
-                    + "\\s*:\\s*|\\bbearer\\s+)([^\\s'\"`\u2026]+)");
-    /** curl's {@code -u user:password}, and an option that takes a password or token as its next word. */
+                    + "|hmac|sharedkey|aws4-hmac-sha256)\\s+)?)"
+                    + "|(?:private-token|x-api-key|x-auth-token|\\bx-(?:[a-z0-9]+-)*(?:token|key|secret)|api-key"
+                    + "|cookie)\\s*:\\s*|\\bbearer\\s+)([^\\s'\"`\u2026]+)");
+    /** A value after an option: inside single or double quotes (the quotes kept), or a bare word. */
+    private static final String VALUE = "(?:'([^'\u2026]*)'?|\"([^\"\u2026]*)\"?|([^\\s'\"`\u2026]+))";
+    /**
+     * curl's {@code -u user:password} ({@code -ubob:pw}, {@code --user bob:pw}, {@code --user=bob:pw}, proxy's
+     * {@code -U}), and an option that takes a password or token as its next word ({@code --password pw}, wget's
+     * {@code --http-password pw}, {@code --ftp-password pw}, {@code --proxy-password pw}, {@code --token pw}).
+     */
     private static final Pattern OPTION = Pattern.compile(
-            "(?:^|\\s)(?:(?:-u|--user|--proxy-user|-U)\\s+[^\\s'\"`:]+:|--?(?:password|passwd|token|secret|api-key"
-                    + "|access-token)\\s+)([^\\s'\"`\u2026]+)");
+            "(?:^|\\s)(?:(?:-u|-U)\\s*['\"]?[^\\s'\"`:]+:|--(?:proxy-)?user(?:\\s+|=)['\"]?[^\\s'\"`:]+:"
+                    + "|--?(?:(?:http|https|ftp|proxy)-)?(?:password|passwd)\\s+|--?(?:token|secret|api-key"
+                    + "|access-token|auth-token)\\s+)" + VALUE);
+    /**
+     * {@code -p<password>} of the MySQL and MariaDB clients, written against the option ({@code mysql -ppw},
+     * {@code mysqladmin -uroot -p'pw'}): a later option of the same command, up to a command separator. Their
+     * {@code -p} alone prompts (the next word is a database), and {@code -P} is the port.
+     */
+    private static final Pattern MYSQL = Pattern.compile(
+            "(?:^|[\\s;&|(/'\"`])(?:mysql|mysqladmin|mysqldump|mysqlimport|mysqlshow|mysqlcheck|mysqlpump|mysqlslap"
+                    + "|mysqlbinlog|mariadb|mariadb-[a-z]+)(?:\\s[^;&|\\n]*?)?\\s-p" + VALUE);
+    /**
+     * sshpass's {@code -p password} and {@code -ppassword}, after its other options only ({@code -f file},
+     * {@code -d fd}, {@code -P prompt}, {@code -e}, {@code -v}): a {@code -p} of the command it runs
+     * ({@code sshpass -e ssh -p 2222 host}) is that command's port.
+     */
+    private static final Pattern SSHPASS = Pattern.compile(
+            "(?:^|[\\s;&|(/'\"`])sshpass(?:\\s+-(?:[fdP]\\s*[^\\s-]\\S*|[vhVe]\\S*))*\\s+-p\\s*" + VALUE);
     /** As BuiltinRules.SECRET_VALUE, the whole token; a private key block up to its end line (or the text's end). */
     private static final Pattern TOKEN = Pattern.compile(
             "AKIA[0-9A-Z]{16}|-----BEGIN [A-Z ]*PRIVATE KEY(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)"
@@ -66,12 +101,17 @@ public final class FindingText {
         boolean equals = text.indexOf('=') >= 0;
         boolean auth = text.contains("uth") || text.contains("UTH") || text.contains("earer")
                 || text.contains("EARER") || text.indexOf(':') >= 0 && (text.contains("oken") || text.contains("OKEN")
-                || text.contains("ey:") || text.contains("EY:") || text.contains("ookie") || text.contains("OOKIE"));
-        boolean option = text.indexOf('-') >= 0 && (text.contains("-u ") || text.contains("--user")
-                || text.contains("-U ") || text.contains("pass") || text.contains("oken") || text.contains("ecret")
+                || text.contains("ey:") || text.contains("EY:") || text.contains("ookie") || text.contains("OOKIE")
+                || text.contains("ecret:") || text.contains("ECRET:"));
+        boolean dash = text.indexOf('-') >= 0;
+        boolean option = dash && (shortOption(text, 'u') || text.contains("-user") || shortOption(text, 'U')
+                || text.contains("pass") || text.contains("oken") || text.contains("ecret")
                 || text.contains("api-key"));
+        // -p<password> only for the commands whose -p is a password (elsewhere it is a port, a path, a parent...)
+        boolean sshpass = option && text.contains("sshpass") && shortOption(text, 'p');
+        boolean mysql = dash && (text.contains("mysql") || text.contains("mariadb")) && shortOption(text, 'p');
         boolean token = BuiltinRules.looksSecretValue(text);
-        if (!at && !equals && !auth && !option && !token) {
+        if (!at && !equals && !auth && !option && !mysql && !token) {
             return text;
         }
         String out = text;
@@ -86,6 +126,12 @@ public final class FindingText {
         }
         if (option) {
             out = options(out);
+        }
+        if (sshpass) {
+            out = maskGroups(SSHPASS.matcher(out), out);
+        }
+        if (mysql) {
+            out = maskGroups(MYSQL.matcher(out), out);
         }
         if (equals) {
             out = nameValues(out);
@@ -110,19 +156,22 @@ public final class FindingText {
     }
 
     private static String authorization(String text) {
-        return maskGroups(AUTHORIZATION.matcher(text), text, 1, 1);
+        return maskGroups(AUTHORIZATION.matcher(text), text);
     }
 
     private static String options(String text) {
-        return maskGroups(OPTION.matcher(text), text, 1, 1);
+        return maskGroups(OPTION.matcher(text), text);
     }
 
-    /** Masks, in every match, whichever of the two groups matched (the header's whole value, or the token). */
-    private static String maskGroups(Matcher m, String text, int group, int otherGroup) {
+    /** Masks, in every match, the first group that matched (the credential; a quoted value without its quotes). */
+    private static String maskGroups(Matcher m, String text) {
         StringBuilder b = null;
         int from = 0;
         while (m.find()) {
-            int g = m.start(group) >= 0 ? group : otherGroup;
+            int g = 1;
+            while (g < m.groupCount() && m.start(g) < 0) {
+                g++;
+            }
             if (m.start(g) < 0) {
                 continue;
             }
@@ -141,6 +190,16 @@ public final class FindingText {
             from = end;
         }
         return b == null ? text : b.append(text, from, text.length()).toString();
+    }
+
+    /** Whether the text has {@code -<letter>} at its start or after white space (an option, not {@code apt-utils}). */
+    private static boolean shortOption(String text, char letter) {
+        for (int i = text.indexOf('-'); i >= 0 && i + 1 < text.length(); i = text.indexOf('-', i + 1)) {
+            if (text.charAt(i + 1) == letter && (i == 0 || Character.isWhitespace(text.charAt(i - 1)))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String nameValues(String text) {

@@ -26,10 +26,12 @@ public record ImageName(TeamName team, String repository) {
         if (segments.length < 2) {
             throw new IllegalArgumentException("image must be <team>/<name>");
         }
-        for (String segment : segments) {
-            if (!SEGMENT.matcher(segment).matches()) {
-                throw new IllegalArgumentException(
-                        "each image name segment must match [a-z0-9]+([._-][a-z0-9]+)*, got '" + segment + "'");
+        for (int i = 0; i < segments.length; i++) {
+            if (!SEGMENT.matcher(segments[i]).matches()) {
+                // Which segment, not what it is: the refusal is echoed and audited, and a name from docker build -t
+                // may be anything the user pasted.
+                throw new IllegalArgumentException("each image name segment must match [a-z0-9]+([._-][a-z0-9]+)*;"
+                        + " segment " + (i + 1) + " of " + segments.length + " does not");
             }
         }
         return new ImageName(new TeamName(segments[0]), value);

@@ -102,6 +102,38 @@ class DockerBuildParametersTest {
         q.put("platform", new String[] {"linux/arm64"});
         assertThatThrownBy(() -> parse(q)).hasMessageContaining("--platform linux/arm64")
                 .hasMessageContaining("linux/amd64 only");
+        q.put("platform", new String[] {"Windows/AMD64/v8"});
+        assertThatThrownBy(() -> parse(q)).hasMessageContaining("--platform Windows/AMD64/v8 is not accepted");
+    }
+
+    /**
+     * A value that is no platform of known words is refused without being quoted: the refusal is echoed and kept in
+     * the audit trail, and the value may be anything pasted (a review's finding, 2026-12-07: cut at 80 characters,
+     * it was quoted).
+     */
+    @Test
+    void refusesAnUnknownPlatformWithoutQuotingIt() {
+        for (String value : List.of("linux/ghp_s3cr3tToken", "s3cr3t", "linux/amd64 s3cr3t", "linux/amd64/s3cr3t",
+                "linux/arm64,linux/s3cr3t", "linux/amd64\ns3cr3t")) {
+            Map<String, String[]> q = cliDefaults();
+            q.put("platform", new String[] {value});
+            assertThatThrownBy(() -> parse(q)).as(value)
+                    .hasMessageContaining("--platform (platform) is not accepted")
+                    .hasMessageContaining("linux/amd64 only").hasMessageNotContaining("s3cr3t");
+        }
+    }
+
+    /** -t is named, never quoted, in its refusals: another registry's host or a digest may carry anything. */
+    @Test
+    void refusesATagWithoutQuotingIt() {
+        for (String value : List.of("bob:s3cr3t@ghcr.io/payments/app:1", "ghcr.io/payments/s3cr3t:1",
+                REGISTRY + "/localhost/s3cr3t", "payments/s3cr3t@sha256:" + "a".repeat(64))) {
+            Map<String, String[]> q = cliDefaults();
+            q.put("t", new String[] {value});
+            assertThatThrownBy(() -> parse(q)).as(value).isInstanceOfSatisfying(DockerBuildParameters.Refused.class,
+                    r -> assertThat(r.reasons()).singleElement(org.assertj.core.api.InstanceOfAssertFactories.STRING)
+                            .startsWith("-t (t) ").doesNotContain("s3cr3t"));
+        }
     }
 
     @Test
@@ -172,13 +204,19 @@ class DockerBuildParametersTest {
         assertThatThrownBy(() -> parse(labels)).hasMessageContaining("labels gives --label team more than once");
     }
 
+    /** What a refusal still quotes (a build arg's or label's key) is cut and printable; a platform is not quoted. */
     @Test
     void quotesRefusedValuesBoundedAndPrintable() {
         Map<String, String[]> q = cliDefaults();
-        q.put("platform", new String[] {"x\u001b[2J" + "y".repeat(200)});
+        q.put("labels", new String[] {"{\"x\\u001b[2J" + "y".repeat(200) + "\":1}"});
 
         assertThatThrownBy(() -> parse(q)).satisfies(e -> assertThat(e.getMessage())
-                .doesNotContain("\u001b").contains("…").hasSizeLessThan(300));
+                .doesNotContain("\u001b").contains("x?[2Jyyy", "…").hasSizeLessThan(300));
+
+        Map<String, String[]> platform = cliDefaults();
+        platform.put("platform", new String[] {"x\u001b[2J" + "y".repeat(200)});
+        assertThatThrownBy(() -> parse(platform)).satisfies(e -> assertThat(e.getMessage())
+                .doesNotContain("\u001b").doesNotContain("yyy").hasSizeLessThan(300));
     }
 
     /**

@@ -65,6 +65,76 @@ class FindingTextTest {
         assertThat(FindingText.scrub("echo " + GHP + " AKIAIOSFODNN7EXAMPLE")).isEqualTo("echo *** ***");
     }
 
+    /**
+     * Passwords given to commands as options (a review's finding, 2026-12-07): curl's -u written against the option or
+     * with --user=, sshpass -p, the MySQL clients' -p written against the option, wget's --http-password and
+     * --ftp-password as a next word, credential headers other than X-Api-Key.
+     */
+    @Test
+    void masksPasswordsGivenToCommandsAsOptions() {
+        String pw = "Hunt3r2pw";
+        Map<String, String> masked = new java.util.LinkedHashMap<>();
+        masked.put("curl -ubob:" + pw + " https://h/x", "curl -ubob:*** https://h/x");
+        masked.put("curl --user=bob:" + pw + " https://h/x", "curl --user=bob:*** https://h/x");
+        masked.put("curl --user bob:" + pw + " https://h/x", "curl --user bob:*** https://h/x");
+        masked.put("curl --user=\"bob:" + pw + "\" https://h/x", "curl --user=\"bob:***\" https://h/x");
+        masked.put("curl -u 'bob:" + pw + "' https://h/x", "curl -u 'bob:***' https://h/x");
+        masked.put("curl --proxy-user=px:" + pw + " -x p https://h", "curl --proxy-user=px:*** -x p https://h");
+        masked.put("curl -Upx:" + pw + " -x p https://h", "curl -Upx:*** -x p https://h");
+        masked.put("sshpass -p " + pw + " ssh deploy@host", "sshpass -p *** ssh deploy@host");
+        masked.put("sshpass -p" + pw + " scp a host:b", "sshpass -p*** scp a host:b");
+        masked.put("sshpass -p '" + pw + " x' ssh host", "sshpass -p '***' ssh host");
+        masked.put("sshpass -v -P assword: -p " + pw + " ssh host", "sshpass -v -P assword: -p *** ssh host");
+        masked.put("mysql -p" + pw + " -h db app", "mysql -p*** -h db app");
+        masked.put("mysql -uroot -h db -p'" + pw + "' app", "mysql -uroot -h db -p'***' app");
+        masked.put("mysql -p\"" + pw + "\" app", "mysql -p\"***\" app");
+        masked.put("mysql --password=" + pw + " app", "mysql --password=*** app");
+        masked.put("mysqladmin -p" + pw + " ping", "mysqladmin -p*** ping");
+        masked.put("mysqldump -u root -p" + pw + " app > /tmp/app.sql", "mysqldump -u root -p*** app > /tmp/app.sql");
+        masked.put("/usr/bin/mariadb-dump -p" + pw + " app", "/usr/bin/mariadb-dump -p*** app");
+        masked.put("PGPASSWORD=" + pw + " psql -h db", "PGPASSWORD=*** psql -h db");
+        masked.put("wget --password=" + pw + " u", "wget --password=*** u");
+        masked.put("wget --http-password=" + pw + " u", "wget --http-password=*** u");
+        masked.put("wget --ftp-password=" + pw + " u", "wget --ftp-password=*** u");
+        masked.put("wget --ftp-password " + pw + " u", "wget --ftp-password *** u");
+        masked.put("wget --http-password " + pw + " u", "wget --http-password *** u");
+        masked.put("git clone https://bob:" + pw + "@git.example/t/r", "git clone https://***@git.example/t/r");
+        masked.put("tool --token " + pw + " up", "tool --token *** up");
+        masked.put("tool --token=" + pw + " up", "tool --token=*** up");
+        masked.put("curl -H 'X-Api-Key: " + pw + "' u", "curl -H 'X-Api-Key: ***' u");
+        masked.put("curl -H 'X-Vault-Token: " + pw + "' u", "curl -H 'X-Vault-Token: ***' u");
+        masked.put("curl -H \"X-Auth-Key:" + pw + "\" u", "curl -H \"X-Auth-Key:***\" u");
+        masked.put("curl -H X-Api-Secret: " + pw + " u", "curl -H X-Api-Secret: *** u");
+        masked.forEach((text, expected) -> assertThat(FindingText.scrub(text)).as(text).isEqualTo(expected));
+        // A value cut by a finding's "…" keeps its mark; a variable reference is no credential written in the file.
+        assertThat(FindingText.scrub("RUN mysql -p" + pw.substring(0, 4) + "…")).isEqualTo("RUN mysql -p***…");
+        assertThat(FindingText.scrub("sshpass -p \"$SSH_PASS\" ssh h; mysql -p$DB_PW")).doesNotContain("***");
+    }
+
+    /** -p is a password for sshpass and the MySQL clients only; elsewhere a port, parents, a flag: left as written. */
+    @Test
+    void leavesOtherCommandsOptionsAsTheyAre() {
+        for (String plain : List.of(
+                "mysql -h db -P 3306 app",
+                "mysql -p -h db app",
+                "ssh -p 2222 deploy@host",
+                "sshpass -e ssh -p 2222 host",
+                "sshpass -f /run/secrets/ssh ssh -p 2222 host",
+                "RUN mkdir -p /var/run/mysqld && chown mysql /var/run/mysqld",
+                "apt-get install -y apt-utils default-mysql-client && mkdir -p/opt/x",
+                "docker-php-ext-install pdo_mysql && cp -p a b",
+                "curl -uLo file https://h/x",
+                "curl -u bob https://h/x",
+                "curl -u bob:$PASS https://h/x",
+                "curl --user=$USER:${PASS} https://h/x",
+                "wget --ask-password u",
+                "docker login --password-stdin r.example",
+                "see the X-Frame-Options: deny header",
+                "a linux-key: fingerprint")) {
+            assertThat(FindingText.scrub(plain)).isEqualTo(plain);
+        }
+    }
+
     @Test
     void leavesMessagesWithoutCredentialsAsTheyAre() {
         for (String plain : List.of(

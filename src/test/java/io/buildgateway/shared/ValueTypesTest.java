@@ -17,6 +17,10 @@ class ValueTypesTest {
                 "a/b:tag", "a/b@sha256:00", "a/-b", "a/b..c"}) {
             assertThatThrownBy(() -> ImageName.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
+        // The refusal says which segment, never what it is (a name from docker build -t may be a pasted credential).
+        assertThatThrownBy(() -> ImageName.parse("payments/Tok_3n-s3cr3t/app")).isInstanceOf(
+                IllegalArgumentException.class).hasMessageContaining("segment 2 of 3")
+                .hasMessageNotContaining("s3cr3t");
     }
 
     @Test
