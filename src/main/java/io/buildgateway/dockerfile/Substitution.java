@@ -79,7 +79,7 @@ public final class Substitution {
      * single quotes counts too); at the pattern's start quote characters are skipped; a pattern that then starts with
      * an ordinary character is certain to be non-empty, one that starts with a variable is empty when that variable
      * may be ({@code variableMayBeEmpty}; where the gateway cannot know, as for words BuildKit expands with every
-     * unset variable empty, it answers true).
+     * unset variable empty, it answers true) or when a modifier follows its name ({@code ${V%%*}}).
      */
     public static String emptyPatternCrash(String text, java.util.function.Predicate<String> variableMayBeEmpty) {
         return emptyPatternCrash(text, variableMayBeEmpty, false);
@@ -109,10 +109,13 @@ public final class Substitution {
             } else if (text.charAt(p) == '$') {
                 boolean braced = p + 1 < text.length() && text.charAt(p + 1) == '{';
                 int nameStart = braced ? p + 2 : p + 1;
-                String name = text.substring(nameStart, skipName(text, nameStart));
+                int nameEnd = skipName(text, nameStart);
+                String name = text.substring(nameStart, nameEnd);
                 // A bare '$' with no name ($'\r', $(pwd)) stays a '$': not empty. ${+a}, ${/a/b}: an empty name,
-                // unset, so empty.
-                empty = name.isEmpty() ? braced : variableMayBeEmpty.test(name);
+                // unset, so empty. ${PATH%%*}, ${PATH:+}, ${PATH/*/}: a modifier can make any variable's value empty,
+                // one that is certainly set too (a read-through's find, 2026-12-07: RUN echo ${PATH#${PATH%%*}}).
+                boolean modified = braced && nameEnd < text.length() && text.charAt(nameEnd) != '}';
+                empty = name.isEmpty() ? braced : modified || variableMayBeEmpty.test(name);
             } else {
                 empty = false;
             }
