@@ -86,6 +86,14 @@ final class LayerAudit {
     private static final Pattern PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----");
     private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
     private static final int CONTENT_PEEK = 64 * 1024;
+    /**
+     * How much of every other file is looked at for a PEM private key: a key needs no telling name to be read by
+     * whoever pulls the image ({@code echo … | base64 -d > /opt/app/deploy.dat}, then a later {@code rm}: ScanningIT,
+     * 2026-12-07). The start of a file, where a PEM key (or openssl's "Bag Attributes" before it) is; a key further in
+     * is not looked for. The tar stream is read through these bytes anyway.
+     */
+    static final int KEY_PEEK = 4 * 1024;
+    private static final byte[] PEM_BEGIN = "-----BEGIN ".getBytes(StandardCharsets.ISO_8859_1);
 
     /**
      * Files the SBOM and the user check read by content, each within the budget's {@code max-metadata-bytes} (a
@@ -304,8 +312,27 @@ final class LayerAudit {
             if ((name.equals(".npmrc") || name.equals(".pypirc")) && TOKEN_LINE.matcher(head).find()) {
                 return "a registry token in " + name;
             }
+        } else if (size > 0) {
+            byte[] head = content.readNBytes((int) Math.min(size, KEY_PEEK));
+            if (indexOf(head, PEM_BEGIN) >= 0
+                    && PRIVATE_KEY.matcher(new String(head, StandardCharsets.ISO_8859_1)).find()) {
+                return "a private key";
+            }
         }
         return null;
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private void deleted(String path, List<Observation> found) {

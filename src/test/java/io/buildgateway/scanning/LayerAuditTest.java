@@ -167,6 +167,18 @@ class LayerAuditTest {
     }
 
     @Test
+    void aPrivateKeyIsFoundByItsContentWhateverTheFileIsCalled() throws IOException {
+        String key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjE\n-----END OPENSSH PRIVATE KEY-----\n";
+        assertThat(kinds(layer("opt/app/deploy.dat", 0600, key, "srv/bag", 0600, "Bag Attributes\n    localKeyID: 01\n"
+                + "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "srv/late.txt", 0644, "x".repeat(LayerAudit.KEY_PEEK) + key,
+                "app/cert.crt", 0644, "-----BEGIN CERTIFICATE-----\nMIIB\n", "app/public", 0644,
+                "-----BEGIN PUBLIC KEY-----\nMIIB\n", "app/empty", 0644, "")))
+                .as("a key at the start of any file; a key further in, a certificate and a public key are not looked"
+                        + " for or are no key")
+                .containsExactly(ImageRules.PRIVATE_KEY + " /opt/app/deploy.dat", ImageRules.PRIVATE_KEY + " /srv/bag");
+    }
+
+    @Test
     void theKeptFilesAreWhatTheLastLayerLeaves() throws Exception {
         byte[] base = layer("etc/passwd", 0644, "root:x:0:0::/:/bin/sh\n", "etc/os-release", 0644, "ID=debian\n",
                 "var/lib/dpkg/status", 0644, "Package: a\nVersion: 1\n", "opt/x/package-lock.json", 0644, "{}",

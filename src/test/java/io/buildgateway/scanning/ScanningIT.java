@@ -209,6 +209,31 @@ class ScanningIT extends IntegrationTest {
     }
 
     @Test
+    void aPrivateKeyALaterLayerDeletesIsBlockedBeforePush() {
+        // The key is written by a command no Dockerfile rule can read (a PEM decoded from base64) and deleted by the
+        // next step: the final filesystem holds no key, the layer that added it still does, and anyone who pulls the
+        // image can read that layer. Accepted at submission (the build runs), refused by the image's own layers.
+        String pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU" + RUN
+                + "\n-----END OPENSSH PRIVATE KEY-----\n";
+        String encoded = java.util.Base64.getEncoder().encodeToString(pem.getBytes(
+                java.nio.charset.StandardCharsets.UTF_8));
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/keylayer-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nRUN mkdir -p /opt/app && echo " + encoded + " | base64 -d > /opt/app/deploy.dat\n"
+                + "RUN rm /opt/app/deploy.dat\nUSER 65534\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("layer-credential-file")
+                .contains("/opt/app/deploy.dat");
+        assertNotInRegistry("scan/keylayer-" + RUN, done);
+        String id = done.path("id").asString();
+        assertThat(auditCount("image.refused", "build/" + id)).isEqualTo(1);
+        // The key's own text is named by its path, never quoted.
+        assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).contains("layer-credential-file")
+                .doesNotContain("b3BlbnNzaC1rZXktdjEAAAAABG5vbmU" + RUN);
+        assertThat(done.toString()).doesNotContain("b3BlbnNzaC1rZXktdjEAAAAABG5vbmU" + RUN);
+    }
+
+    @Test
     void deletingAProtectedFileIsBlockedBeforePush() {
         String token = builder("scan");
         JsonNode done = build(token, "scan/noshadow-" + RUN, Tars.dockerfile("FROM " + registryAddress()
