@@ -222,6 +222,9 @@ start_dockerd() {
     if [ "$KEEP_DAEMONS" = true ] && ! alive "$dir/keeper.pid"; then
       log "dockerd $label runs without its keeper: restarting it under one"
       stop_dockerd "$dir" "$label"
+    elif [ "$KEEP_DAEMONS" != true ] && alive "$dir/keeper.pid"; then
+      log "dockerd $label runs under a keeper this environment does not want: restarting it without"
+      stop_dockerd "$dir" "$label"
     elif [ "$(cat "$dir/daemon.json" 2>/dev/null)" != "$config" ]; then
       log "dockerd $label runs with another daemon.json: restarting it"
       stop_dockerd "$dir" "$label"
@@ -235,6 +238,9 @@ start_dockerd() {
       stop_dockerd "$dir" "$label"
     fi
   fi
+  # Whatever is left of an earlier start (a keeper between two starts, a daemon that does not answer): stopped first,
+  # or a keeper would start a second daemon on the same data root.
+  stop_dockerd "$dir" "$label"
   rm -f "$sock"
   local extra=() wrap=()
   [ "$userns" = true ] && extra+=(--userns-remap default)
@@ -242,8 +248,6 @@ start_dockerd() {
   printf '%s\n' "$config" >"$dir/daemon.json"
   extra+=(--config-file "$dir/daemon.json")
   [ -n "$netns" ] && wrap=(nsenter "--net=/run/netns/$netns")
-  # A stopped keeper of an earlier start (its daemon gone) would start a second daemon on the same data root.
-  stop_pid "$dir/keeper.pid" "the keeper of dockerd $label"
   local daemon=("${DOCKERD:-dockerd}" --host "unix://$sock" --data-root "$dir/data" --exec-root "$short/exec"
       --pidfile "$pid" "${extra[@]}" --iptables=false --ip-masq=false "${bridge[@]}" --insecure-registry "$REGISTRY")
   : >"$dir/dockerd.log"
@@ -257,7 +261,9 @@ start_dockerd() {
   fi
   echo "${bridge[*]}" >"$dir/bridge"
   if ! wait_for_socket "$sock"; then
-    log "dockerd $label did not come up; see $dir/dockerd.log"; tail -20 "$dir/dockerd.log" >&2; exit 1
+    log "dockerd $label did not come up; see $dir/dockerd.log"; tail -20 "$dir/dockerd.log" >&2
+    stop_dockerd "$dir" "$label" # no keeper left starting it again every 30 s
+    exit 1
   fi
   echo "$sock"
 }

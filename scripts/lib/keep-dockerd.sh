@@ -32,12 +32,15 @@ ends=()
 while :; do
   "$@" >>"$LOG" 2>&1 </dev/null &
   child=$!
+  # A TERM between the last check and the line above found no daemon to stop: stop this one.
+  $stopping && kill -TERM "$child" 2>/dev/null
   # A trapped signal ends `wait` early: wait again until the daemon itself has ended.
   status=0
   while kill -0 "$child" 2>/dev/null; do
     wait "$child"
     status=$?
   done
+  child=""
   if $stopping; then
     note "stopped (the daemon exited with status $status)"
     rm -f "$KEEPER_PID"
@@ -51,9 +54,7 @@ while :; do
   [ "${#ends[@]}" -ge 5 ] && pause=30
   note "the daemon exited with status $status; starting it again in ${pause} s (${#ends[@]} ends within a minute)"
   # Sleep in the background so that a TERM ends the pause at once.
-  sleep "$pause" &
-  child=$!
-  wait "$child" 2>/dev/null
+  $stopping || { sleep "$pause" & child=$!; wait "$child" 2>/dev/null; }
   child=""
   if $stopping; then
     note "stopped"

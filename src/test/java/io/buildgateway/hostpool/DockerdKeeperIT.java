@@ -2,6 +2,9 @@ package io.buildgateway.hostpool;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.buildgateway.dockerfile.CanonicalDockerfile;
+import io.buildgateway.dockerfile.DockerfileParser;
+import io.buildgateway.support.IntegrationTest;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +25,7 @@ import org.junit.jupiter.api.Test;
  * dockerd 26 of its own (its own data root, exec root and socket; no other test's daemon is touched): the daemon
  * ended by BuildKit's own panic on an empty {@code ${V#}} pattern (the crash the policy refuses, here sent to the
  * daemon directly) and by {@code kill -9} is started again and answers; stopping the keeper stops the daemon for good.
+ * The same daemon is the oracle of the crash guard's reading of RUN lines.
  */
 class DockerdKeeperIT {
 
@@ -48,7 +52,8 @@ class DockerdKeeperIT {
         List<String> command = new ArrayList<>(List.of("setsid", KEEPER.toAbsolutePath().toString(),
                 keeperPid.toString(), log.toString(), "--", "dockerd", "--host", "unix://" + socket,
                 "--data-root", dir.resolve("data").toString(), "--exec-root", run.resolve("exec").toString(),
-                "--pidfile", daemonPid.toString(), "--iptables=false", "--ip-masq=false", "--bridge=none"));
+                "--pidfile", daemonPid.toString(), "--iptables=false", "--ip-masq=false", "--bridge=none",
+                "--insecure-registry", IntegrationTest.registryAddress()));
         keeper = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
         eventually("the kept daemon answering", Duration.ofSeconds(60), this::answers);
@@ -72,35 +77,10 @@ class DockerdKeeperIT {
     }
 
     @Test
-    void aDaemonEndedByBuildKitsPanicOrByKillIsStartedAgainAndStoppingTheKeeperStopsIt() throws Exception {
-        long first = pid(daemonPid);
-        assertThat(first).as("the daemon's pid file").isPositive();
-
-        // The real crash: BuildKit (v0.13, dockerd 26) indexes the first byte of an empty pattern. The answer to the
-        // request is whatever the dying daemon manages to send, so only its end is asserted. The body is the
-        // Dockerfile itself, which BuildKit's remote context takes as one (a tar whose first entry is a PAX header,
-        // as commons-compress writes, it would also read as the Dockerfile, and refuse).
-        Path context = dir.resolve("Dockerfile");
-        Files.writeString(context, "FROM scratch\nENV V=x\nENV A=${V#}\n");
-        String answer = runAnyExit("curl", "-sS", "-m", "60", "--noproxy", "*", "--unix-socket", socket.toString(),
-                "-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary", "@" + context,
-                "http://localhost/build?version=2&networkmode=none&nocache=1");
-        try {
-            eventually("the daemon ended by the panic", Duration.ofSeconds(30), () -> !running(first));
-        } catch (AssertionError e) {
-            String text = Files.readString(log);
-            throw new AssertionError(e.getMessage() + "; processes: " + runAnyExit("ps", "-eo", "pid,ppid,stat,args")
-                    .lines().filter(l -> l.contains(run.toString())).toList() + "; the daemon's answer: " + answer.substring(0,
-                    Math.min(2_000, answer.length())) + "; its log's end: "
-                    + text.substring(Math.max(0, text.length() - 3_000)), e);
-        }
-        eventually("the daemon started again and answering", Duration.ofSeconds(60),
-                () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != first);
-        String afterPanic = Files.readString(log);
-        assertThat(afterPanic).as("the daemon's own log: a BuildKit panic ended it").contains("panic:");
-        assertThat(afterPanic).contains("keep-dockerd: the daemon exited with status 2; starting it again in 1 s");
-
+    void aDaemonEndedByKillIsStartedAgainAndStoppingTheKeeperStopsIt() throws Exception {
+        // (a daemon ended by BuildKit's panic: the next test)
         long second = pid(daemonPid);
+        assertThat(second).as("the daemon's pid file").isPositive();
         runAnyExit("kill", "-9", Long.toString(second));
         eventually("the daemon started again after kill -9", Duration.ofSeconds(60),
                 () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != second);
@@ -110,10 +90,62 @@ class DockerdKeeperIT {
         keeper.destroy();
         assertThat(keeper.waitFor(30, TimeUnit.SECONDS)).as("the keeper ends on TERM").isTrue();
         eventually("the daemon stopped with its keeper", Duration.ofSeconds(30), () -> !running(third));
-        Thread.sleep(3_000); // longer than the keeper's pause between starts: nothing starts the daemon again
+        Thread.sleep(1_500); // longer than the keeper's pause between starts: nothing starts the daemon again
         assertThat(answers()).as("no daemon after the keeper stopped").isFalse();
         assertThat(Files.readString(log)).contains("keep-dockerd: stopped");
         assertThat(keeperPid).as("the keeper removes its pid file").doesNotExist();
+    }
+
+    /**
+     * The crash guard's reading of RUN (docs/security.md) against BuildKit itself, on this class's own daemon: the
+     * RUN forms the guard lets through (a script's own variables, special parameters, quotes BuildKit keeps, a
+     * pattern starting with a variable nothing sets) are built, all in one build, and the daemon survives and builds
+     * them; the forms it refuses (a pattern empty as written, one a modifier empties) really do end the daemon.
+     */
+    @Test
+    void theRunFormsTheCrashGuardLetsThroughBuildAndTheOnesItRefusesEndTheDaemon() throws Exception {
+        String base = IntegrationTest.registryAddress() + "/base/busybox";
+        assertThat(runAnyExit("curl", "-sS", "-m", "120", "--noproxy", "*", "--unix-socket", socket.toString(), "-X",
+                "POST", "http://localhost/images/create?fromImage=" + base + "&tag=latest")).doesNotContain("error");
+        List<String> allowed = List.of("${f%$ext}", "\"${f#\"$P\"}\"", "${f%/*}", "${1#-}", "${PATH#$1}",
+                "\"${PATH#''}\"", "${l%$'\\r'}", "${f#$(pwd)/}", "${PATH#$NOT_SET}", "${PATH#$@}", "${PATH#$#}",
+                "${PATH#$$}", "${PATH#$?}", "${PATH#$!}", "${PATH#$0}", "${PATH#$-}", "${PATH#$*}", "${PATH#${1}}",
+                "${PATH#${@}}", "${PATH##}", "${PATH#x$P}");
+        // One RUN line (one step's container), which BuildKit expands as a whole, as it would each line alone.
+        StringBuilder file = new StringBuilder("FROM " + base + "\nARG P=x\nRUN true");
+        for (String form : allowed) {
+            String one = "FROM " + base + "\nARG P=x\nRUN echo " + form + "\n";
+            assertThat(CanonicalDockerfile.write(DockerfileParser.parse(one), true).problems()).as(one).isEmpty();
+            file.append("; echo ").append(form);
+        }
+        file.append('\n');
+        long first = pid(daemonPid);
+        String built = build(file.toString());
+        assertThat(built).as("the forms the guard allows, built").contains("moby.image.id").doesNotContain("errorDetail");
+        assertThat(running(first)).as("the daemon after the allowed forms").isTrue();
+
+        for (String form : List.of("${PATH#${PATH%%*}}", "${PATH%}")) {
+            String one = "FROM " + base + "\nARG P=x\nRUN echo " + form + "\n";
+            assertThat(CanonicalDockerfile.write(DockerfileParser.parse(one), true).problems()).as(one)
+                    .anySatisfy(p -> assertThat(p.message()).contains("crashes"));
+            long before = pid(daemonPid);
+            build(one);
+            eventually("the daemon ended by " + form, Duration.ofSeconds(30), () -> !running(before));
+            eventually("the daemon started again after " + form, Duration.ofSeconds(60),
+                    () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != before);
+        }
+        String log = Files.readString(this.log);
+        assertThat(log).as("the daemon's own log: a BuildKit panic ended it").contains("panic:");
+        assertThat(log).contains("keep-dockerd: the daemon exited with status 2; starting it again in 1 s");
+    }
+
+    /** Sends a Dockerfile (the body BuildKit's remote context reads as one) to the daemon; its answer. */
+    private String build(String dockerfile) throws IOException {
+        Path file = dir.resolve("Dockerfile");
+        Files.writeString(file, dockerfile);
+        return runAnyExit("curl", "-sS", "-m", "120", "--noproxy", "*", "--unix-socket", socket.toString(), "-X",
+                "POST", "-H", "Content-Type: application/x-tar", "--data-binary", "@" + file,
+                "http://localhost/build?version=2&networkmode=none&nocache=1&pull=0");
     }
 
     private boolean answers() {
