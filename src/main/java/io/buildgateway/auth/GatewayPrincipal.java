@@ -35,6 +35,19 @@ public record GatewayPrincipal(UUID tokenId, String name, Set<Role> roles, Set<S
         return readsAllTeams() || teams.contains(team);
     }
 
+    /**
+     * Builds (records, logs, fetches) are read by SECURITY, AUDITOR and ADMIN, and by a BUILDER of the build's team:
+     * API.md's table gives a DEPLOYER images to read, not builds, whatever teams its token holds.
+     */
+    public boolean canReadBuildsOf(String team) {
+        return readsAllTeams() || canBuildFor(team);
+    }
+
+    /** Whether the token may read any build at all ({@link #canReadBuildsOf} of some team). */
+    public boolean readsBuilds() {
+        return readsAllTeams() || has(Role.BUILDER) && !teams.isEmpty();
+    }
+
     public boolean canBuildFor(String team) {
         return has(Role.BUILDER) && teams.contains(team);
     }

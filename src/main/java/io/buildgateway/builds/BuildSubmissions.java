@@ -762,9 +762,7 @@ public class BuildSubmissions {
             throw Problem.notFound("build " + id);
         }
         Build build = found.get(0);
-        if (!principal.canRead(build.team)) {
-            throw Problem.forbidden("build " + id + " belongs to team '" + build.team + "', which your token cannot read");
-        }
+        checkReadable(id, build.team, principal);
         long viewStart = RequestTimings.start();
         BuildView view = view(build);
         RequestTimings.end("view", viewStart);
@@ -841,11 +839,22 @@ public class BuildSubmissions {
 
     private Build readable(UUID id, GatewayPrincipal principal) {
         Build build = builds.findById(id).orElseThrow(() -> Problem.notFound("build " + id));
-        if (!principal.canRead(build.team)) {
-            throw Problem.forbidden("build " + id + " belongs to team '" + build.team + "', which your token cannot read");
-        }
+        checkReadable(id, build.team, principal);
         return build;
     }
+
+    private static void checkReadable(UUID id, String team, GatewayPrincipal principal) {
+        if (!principal.readsBuilds()) {
+            throw Problem.forbidden(READING_BUILDS);
+        }
+        if (!principal.canReadBuildsOf(team)) {
+            throw Problem.forbidden("build " + id + " belongs to team '" + team + "', which your token cannot read");
+        }
+    }
+
+    /** API.md's roles table: builds are read by a BUILDER of their team, SECURITY, AUDITOR and ADMIN. */
+    private static final String READING_BUILDS = "your token's roles do not allow reading builds: that needs the"
+            + " BUILDER role for the build's team, or SECURITY, AUDITOR or ADMIN";
 
     /** Authorises reading the log of a build; returns whether it is final now. */
     BuildStatus statusForLogs(UUID id, GatewayPrincipal principal) {
@@ -861,6 +870,9 @@ public class BuildSubmissions {
 
     Page list(String image, String team, BuildStatus status, String requestedBy, int limit, String cursor,
             GatewayPrincipal principal) {
+        if (!principal.readsBuilds()) {
+            throw Problem.forbidden(READING_BUILDS);
+        }
         Cursor after = cursor == null ? null : Cursor.parse(cursor);
         Specification<Build> spec = (root, query, cb) -> {
             List<Predicate> where = new ArrayList<>();
@@ -877,6 +889,7 @@ public class BuildSubmissions {
                 where.add(cb.equal(root.get("requestedBy"), requestedBy));
             }
             if (!principal.readsAllTeams()) {
+                // a BUILDER's teams (readsBuilds, checked below, refuses a token without one)
                 where.add(principal.teams().isEmpty() ? cb.disjunction() : root.get("team").in(principal.teams()));
             }
             if (after != null) {
