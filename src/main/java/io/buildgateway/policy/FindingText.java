@@ -65,9 +65,16 @@ public final class FindingText {
      * {@code --http-password pw}, {@code --ftp-password pw}, {@code --proxy-password pw}, {@code --token pw}).
      */
     private static final Pattern OPTION = Pattern.compile(
-            "(?:^|\\s)(?:(?:-u|-U)\\s*['\"]?[^\\s'\"`:]+:|--(?:proxy-)?user(?:\\s+|=)['\"]?[^\\s'\"`:]+:"
-                    + "|--?(?:(?:http|https|ftp|proxy)-)?(?:password|passwd)\\s+|--?(?:token|secret|api-key"
+            // user:password quoted as a whole ('bob:p w', whose password ends at the closing quote), or not
+            "(?:^|\\s)(?:-u|-U|--(?:proxy-)?user(?:\\s+|=))\\s*(?:'[^\\s'\"`:]+:([^'\u2026]*)'?"
+                    + "|\"[^\\s'\"`:]+:([^\"\u2026]*)\"?|[^\\s'\"`:]+:" + VALUE + ")"
+                    + "|(?:^|\\s)(?:--?(?:(?:http|https|ftp|proxy)-)?(?:password|passwd)\\s+|--?(?:token|secret|api-key"
                     + "|access-token|auth-token)\\s+)" + VALUE);
+    /**
+     * The separators of an exec form's JSON array ({@code RUN ["curl","-u","bob:pw"]}): read as white space of the
+     * same length ({@link #shellForm}), so that the option patterns see the words a shell form would have.
+     */
+    private static final Pattern EXEC_SEPARATOR = Pattern.compile("\",\\s*\"");
     /**
      * {@code -p<password>} of the MySQL and MariaDB clients, written against the option ({@code mysql -ppw},
      * {@code mysqladmin -uroot -p'pw'}): a later option of the same command, up to a command separator. Their
@@ -125,13 +132,13 @@ public final class FindingText {
             out = authorization(out);
         }
         if (option) {
-            out = options(out);
+            out = maskGroups(OPTION.matcher(shellForm(out)), out);
         }
         if (sshpass) {
-            out = maskGroups(SSHPASS.matcher(out), out);
+            out = maskGroups(SSHPASS.matcher(shellForm(out)), out);
         }
         if (mysql) {
-            out = maskGroups(MYSQL.matcher(out), out);
+            out = maskGroups(MYSQL.matcher(shellForm(out)), out);
         }
         if (equals) {
             out = nameValues(out);
@@ -159,8 +166,22 @@ public final class FindingText {
         return maskGroups(AUTHORIZATION.matcher(text), text);
     }
 
-    private static String options(String text) {
-        return maskGroups(OPTION.matcher(text), text);
+    /**
+     * The text with an exec form's separators ({@code ","}) as spaces of the same length, so that a match's positions
+     * hold in the text itself; the text itself when it has none.
+     */
+    private static String shellForm(String text) {
+        if (text.indexOf("\",") < 0) {
+            return text;
+        }
+        Matcher m = EXEC_SEPARATOR.matcher(text);
+        StringBuilder b = new StringBuilder(text);
+        while (m.find()) {
+            for (int i = m.start(); i < m.end(); i++) {
+                b.setCharAt(i, ' ');
+            }
+        }
+        return b.toString();
     }
 
     /** Masks, in every match, the first group that matched (the credential; a quoted value without its quotes). */
@@ -192,10 +213,14 @@ public final class FindingText {
         return b == null ? text : b.append(text, from, text.length()).toString();
     }
 
-    /** Whether the text has {@code -<letter>} at its start or after white space (an option, not {@code apt-utils}). */
+    /**
+     * Whether the text has {@code -<letter>} at its start, after white space or after a double quote (an option, not
+     * {@code apt-utils}).
+     */
     private static boolean shortOption(String text, char letter) {
         for (int i = text.indexOf('-'); i >= 0 && i + 1 < text.length(); i = text.indexOf('-', i + 1)) {
-            if (text.charAt(i + 1) == letter && (i == 0 || Character.isWhitespace(text.charAt(i - 1)))) {
+            if (text.charAt(i + 1) == letter && (i == 0 || Character.isWhitespace(text.charAt(i - 1))
+                    || text.charAt(i - 1) == '"')) { // "-u": an exec form's word
                 return true;
             }
         }

@@ -105,6 +105,15 @@ class FindingTextTest {
         masked.put("curl -H 'X-Vault-Token: " + pw + "' u", "curl -H 'X-Vault-Token: ***' u");
         masked.put("curl -H \"X-Auth-Key:" + pw + "\" u", "curl -H \"X-Auth-Key:***\" u");
         masked.put("curl -H X-Api-Secret: " + pw + " u", "curl -H X-Api-Secret: *** u");
+        // a quoted user:password whose password has a space; the exec form's words (a reviewer's finds)
+        masked.put("curl -u 'bob:p " + pw + "' https://h/x", "curl -u 'bob:***' https://h/x");
+        masked.put("curl --user=\"bob:p " + pw + "\" https://h/x", "curl --user=\"bob:***\" https://h/x");
+        masked.put("[\"curl\",\"-u\",\"bob:" + pw + "\",\"https://h/x\"]",
+                "[\"curl\",\"-u\",\"bob:***\",\"https://h/x\"]");
+        masked.put("[\"mysql\", \"-p" + pw + "\", \"app\"]", "[\"mysql\", \"-p***\", \"app\"]");
+        masked.put("[\"sshpass\",\"-p\",\"" + pw + "\",\"ssh\",\"h\"]",
+                "[\"sshpass\",\"-p\",\"***\",\"ssh\",\"h\"]");
+        masked.put("[\"tool\",\"--token\",\"" + pw + "\"]", "[\"tool\",\"--token\",\"***\"]");
         masked.forEach((text, expected) -> assertThat(FindingText.scrub(text)).as(text).isEqualTo(expected));
         // A value cut by a finding's "…" keeps its mark; a variable reference is no credential written in the file.
         assertThat(FindingText.scrub("RUN mysql -p" + pw.substring(0, 4) + "…")).isEqualTo("RUN mysql -p***…");
