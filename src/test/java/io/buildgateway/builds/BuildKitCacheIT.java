@@ -52,13 +52,15 @@ class BuildKitCacheIT extends IntegrationTest {
      * test run: without the nonce, a step that passed once would be taken from BuildKit's layer cache on every later
      * run and its check never made again, whatever the cache mounts hold.
      */
-    private void checks(String token, String team, String check, boolean noCache) {
+    private String checks(String token, String team, String check, boolean noCache) {
         String nonce = RUN + "-" + (++steps);
-        String log = succeeds(token, team, check + " && printf '%s-%s\\n' ran " + nonce, noCache);
+        String run = check + " && printf '%s-%s\\n' ran " + nonce;
+        String log = succeeds(token, team, run, noCache);
         Matcher ran = Pattern.compile("(?m)^\\| #(\\d+) ran-" + Pattern.quote(nonce) + "$").matcher(log);
         assertThat(ran.find()).as("the step ran: " + check + "\n" + log).isTrue();
         assertThat(log).as("the step was not taken from the cache").doesNotContain("\n| #" + ran.group(1)
                 + " CACHED\n");
+        return run;
     }
 
     @Test
@@ -69,7 +71,15 @@ class BuildKitCacheIT extends IntegrationTest {
 
         // each step ends with a nonce (checks): it runs, whatever earlier runs left in BuildKit's layer cache; the
         // cache mounts' ids (their targets) hold no nonce, so the teams' mounts are the same from step to step
-        checks(alpha, "cachea", mount + "echo alpha > /cache/marker", false);
+        String first = checks(alpha, "cachea", mount + "echo alpha > /cache/marker", false);
+        // control of what checks reads: the very same step built again (the same nonce) is taken from the layer cache,
+        // its vertex CACHED and no output line, as every check without a nonce of its own would be on a later run
+        String again = succeeds(alpha, "cachea", first, false);
+        String nonce = first.substring(first.lastIndexOf(' ') + 1);
+        Matcher step = Pattern.compile("(?m)^\\| #(\\d+) \\[[^\\]]*\\d+/\\d+\\] RUN .*" + Pattern.quote(nonce) + "$")
+                .matcher(again);
+        assertThat(step.find()).as(again).isTrue();
+        assertThat(again).contains("\n| #" + step.group(1) + " CACHED\n").doesNotContain("ran-" + nonce);
         // the same team, the same target: its own cache, so the file is there (the check below can fail)
         checks(alpha, "cachea", mount + "test -e /cache/marker", false);
         // another team naming the same target, or the id the first team's mount had by default, sees nothing
