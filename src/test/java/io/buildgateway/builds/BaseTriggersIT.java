@@ -62,7 +62,8 @@ class BaseTriggersIT extends IntegrationTest {
             Files.write(control, Tars.ustar().file("Dockerfile", dockerfile).bytes()); // BuildKit: no pax headers
             String stream = run("curl", "-s", "-m", "120", "--unix-socket", require("BGW_PLAIN_DOCKER_HOST")
                     .substring("unix://".length()), "-X", "POST", "-H", "Content-Type: application/x-tar",
-                    "--data-binary", "@" + control, "http://localhost/v1.45/build?version=2&networkmode=none&nocache=1");
+                    "--data-binary", "@" + control,
+                    "http://localhost/v1.45/build?version=2&networkmode=none&nocache=1");
             assertThat(canary.requests()).as("control: the trigger's fetch on the plain daemon\n" + stream)
                     .containsExactly("GET /secret");
         } finally {
