@@ -53,12 +53,40 @@ class BaseTriggersIT extends IntegrationTest {
         docker("build", "-q", "--network", "none", "-t", base, ctx.toString());
         docker("push", base);
 
+        String dockerfile = "FROM " + base + "\nUSER 65534\n";
+
+        // Control: the same Dockerfile built with BuildKit on the plain daemon, which nothing stops: the base's
+        // trigger runs as the ADD it becomes and the daemon fetches the canary's URL.
+        Path control = Files.createTempFile("onbuild-control", ".tar");
+        try {
+            Files.write(control, Tars.ustar().file("Dockerfile", dockerfile).bytes()); // BuildKit: no pax headers
+            String stream = run("curl", "-s", "-m", "120", "--unix-socket", require("BGW_PLAIN_DOCKER_HOST")
+                    .substring("unix://".length()), "-X", "POST", "-H", "Content-Type: application/x-tar",
+                    "--data-binary", "@" + control,
+                    "http://localhost/v1.45/build?version=2&networkmode=none&nocache=1");
+            assertThat(canary.requests()).as("control: the trigger's fetch on the plain daemon\n" + stream)
+                    .containsExactly("GET /secret");
+        } finally {
+            Files.delete(control);
+        }
+        canary.clear();
+
         String token = builder("trig");
-        byte[] context = Tars.dockerfile("FROM " + base + "\nUSER 65534\n");
-        Response r = submit(token, "image=trig/app&tag=1", context);
+        Response r = submit(token, "image=trig/app&tag=1", Tars.dockerfile(dockerfile));
         JsonNode problem = problem(r, 422);
-        assertThat(problem.get("findings").toString()).as("a finding on the trigger's download")
-                .containsAnyOf("add-url", "remote-add", "http://127.0.0.1:" + canary.port());
+        // The trigger, judged as the ADD it becomes, at the FROM line that brings it.
+        List<JsonNode> addUrl = new ArrayList<>();
+        problem.get("findings").forEach(f -> {
+            if (f.path("rule").asString().equals("add-url-without-checksum")) {
+                addUrl.add(f);
+            }
+        });
+        assertThat(addUrl).as("a finding on the trigger's download: " + problem.get("findings")).hasSize(1);
+        JsonNode finding = addUrl.get(0);
+        assertThat(finding.path("severity").asString()).isEqualToIgnoringCase("error");
+        assertThat(finding.path("message").asString()).as(finding.toString())
+                .startsWith("ADD of a URL without --checksum");
+        assertThat(finding.path("line").asInt()).as(finding.toString()).isEqualTo(1);
         String buildId = problem.get("buildId").asText();
         assertThat(read(get(token, "/api/v1/builds/" + buildId)).get("status").asText()).isEqualTo("REJECTED");
         assertThat(canary.requests()).as("requests the canary saw").isEmpty();

@@ -44,6 +44,29 @@ class BuildCachePruneIT extends IntegrationTest {
         return done.get("status").asText();
     }
 
+    /**
+     * Builds {@code check} (a RUN line) ending with a nonce, expects SUCCEEDED, and that the step ran: its output line
+     * {@code ran-<nonce>} is in the log (printf makes it; the command's text does not match) and its vertex was not
+     * CACHED. Without a nonce a check that passed once could be taken from BuildKit's layer cache (the daemon's data
+     * root outlives the run) and never made again.
+     */
+    private void checks(String token, String team, String check) {
+        String nonce = Long.toString(System.nanoTime(), 36);
+        String text = "FROM " + registryAddress() + "/base/busybox\n" + check + " && printf '%s-%s\\n' ran " + nonce
+                + "\nUSER 65534\n";
+        Response r = submit(token, "image=" + team + "/fill&tag=1", Tars.dockerfile(text));
+        assertThat(r.status()).as(r.body()).isEqualTo(202);
+        String id = read(r).get("id").asText();
+        JsonNode done = awaitFinal(token, id, BUILD);
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(done.get("status").asText()).as(check + "\n" + done + "\n" + log).isEqualTo("SUCCEEDED");
+        java.util.regex.Matcher ran = java.util.regex.Pattern.compile("(?m)^\\| #(\\d+) ran-" + nonce + "$")
+                .matcher(log);
+        assertThat(ran.find()).as("the step ran: " + check + "\n" + log).isTrue();
+        assertThat(log).as("the step was not taken from the cache").doesNotContain("\n| #" + ran.group(1)
+                + " CACHED\n");
+    }
+
     private JsonNode host() {
         for (JsonNode h : read(get(ADMIN_SECRET, "/api/v1/hosts"))) {
             if (h.get("name").asText().equals("userns-1")) {
@@ -113,15 +136,14 @@ class BuildCachePruneIT extends IntegrationTest {
         assertThat(details.get("cap").asLong()).isEqualTo(CAP);
         assertThat(host().get("buildCacheBytes").asLong()).isLessThanOrEqualTo(CAP);
 
-        // after the prune: each team's mount of the same target is still its own
+        // after the prune: each team's mount of the same target is still its own (every check ends with a nonce,
+        // so it runs; the mounts' ids, their targets, hold none)
         for (String team : List.of("prunea", "pruneb")) {
             String token = team.equals("prunea") ? alpha : beta;
-            assertThat(build(token, team, mount + "sh -c 'echo " + team + " > /cache/after-" + nonce + "'"))
-                    .isEqualTo("SUCCEEDED");
+            checks(token, team, mount + "echo " + team + " > /cache/after-" + nonce);
         }
-        assertThat(build(alpha, "prunea", mount + "grep -qx prunea /cache/after-" + nonce)).isEqualTo("SUCCEEDED");
-        assertThat(build(beta, "pruneb", mount + "grep -qx pruneb /cache/after-" + nonce)).isEqualTo("SUCCEEDED");
-        assertThat(build(beta, "pruneb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker"))
-                .isEqualTo("SUCCEEDED");
+        checks(alpha, "prunea", mount + "grep -qx prunea /cache/after-" + nonce);
+        checks(beta, "pruneb", mount + "grep -qx pruneb /cache/after-" + nonce);
+        checks(beta, "pruneb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker");
     }
 }

@@ -272,31 +272,179 @@ class ConfinementIT extends IntegrationTest {
                 .as("a token for another service").isEqualTo("401");
     }
 
-    @Test
-    void thePushTokenPushesOnlyTheBuildsRepository() {
-        BuildJob job = new BuildJob("it-" + RUN, "userns-1", Path.of("ctx"), "Dockerfile", null, Map.of(), Map.of(),
-                false, "cfd" + RUN + "/app", "1", "cfd" + RUN, registryAddress() + "/base/busybox");
-        Confinement.Plan plan = Confinement.plan(job, registryAddress(), List.of("base/"));
-        String push = tokens().mint("build/" + job.buildId(), Confinement.pushGrants(job, plan),
-                Duration.ofMinutes(2));
-        String auth = "Authorization: Bearer " + push;
-        // Its own repository: an upload starts (202), and is cancelled again.
-        String own = run("nsenter", "--net=/run/netns/" + require("BGW_NETNS"), "curl", "-s", "-D", "-", "-o",
-                "/dev/null", "-m", "5", "-X", "POST", "-H", auth,
-                "http://" + registryAddress() + "/v2/" + job.repository() + "/blobs/uploads/");
-        assertThat(own).startsWith("HTTP/1.1 202");
-        String location = own.lines().filter(l -> l.toLowerCase().startsWith("location:")).findFirst().orElseThrow()
-                .substring("location:".length()).strip();
-        curlInNamespace("-X", "DELETE", "-H", auth, location.startsWith("http") ? location
-                : "http://" + registryAddress() + location);
-        // Any other repository, another team's or a base: refused.
-        for (String other : List.of("cfe" + RUN + "/app", "base/busybox", "cfd" + RUN + "/other")) {
-            assertThat(curlInNamespace("-X", "POST", "-H", auth,
-                    "http://" + registryAddress() + "/v2/" + other + "/blobs/uploads/")).as(other).isEqualTo("401");
+    /** curl inside the build daemon's namespace, with the response's status line and headers (body discarded). */
+    private static String curlHeadersInNamespace(String... args) {
+        List<String> cmd = new ArrayList<>(List.of("nsenter", "--net=/run/netns/" + require("BGW_NETNS"), "curl",
+                "-s", "-D", "-", "-o", "/dev/null", "-m", "10"));
+        cmd.addAll(List.of(args));
+        return runAnyExit(cmd.toArray(new String[0])).output();
+    }
+
+    private static String v2(String path) {
+        return "http://" + registryAddress() + "/v2/" + path;
+    }
+
+    /** Uploads {@code content} to {@code repository} in one request (202 upload start, then the PUT); its status. */
+    private static String uploadBlob(String auth, String repository, byte[] content) throws java.io.IOException {
+        String started = curlHeadersInNamespace("-X", "POST", "-H", auth, v2(repository + "/blobs/uploads/"));
+        if (!started.startsWith("HTTP/1.1 202")) {
+            return started.lines().findFirst().orElse("");
         }
-        // The build's own pull token cannot push at all.
-        String pull = tokens().mint("build/" + job.buildId(), Confinement.pullGrants(plan), Duration.ofMinutes(2));
-        assertThat(curlInNamespace("-X", "POST", "-H", "Authorization: Bearer " + pull,
-                "http://" + registryAddress() + "/v2/" + job.repository() + "/blobs/uploads/")).isEqualTo("401");
+        String location = started.lines().filter(l -> l.toLowerCase().startsWith("location:")).findFirst()
+                .orElseThrow().substring("location:".length()).strip();
+        location = location.startsWith("http") ? location : "http://" + registryAddress() + location;
+        Path file = Files.createTempFile("blob", ".bin");
+        try {
+            Files.write(file, content);
+            return curlInNamespace("-X", "PUT", "-H", auth, "-H", "Content-Type: application/octet-stream",
+                    "--data-binary", "@" + file, location + (location.contains("?") ? "&" : "?") + "digest="
+                    + digest(content));
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    private static String digest(byte[] content) {
+        try {
+            return "sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(content));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** PUTs {@code manifest} as {@code repository:tag}; the status. */
+    private static String putManifest(String auth, String repository, String tag, String manifest)
+            throws java.io.IOException {
+        Path file = Files.createTempFile("manifest", ".json");
+        try {
+            Files.writeString(file, manifest);
+            return curlInNamespace("-X", "PUT", "-H", auth, "-H",
+                    "Content-Type: application/vnd.docker.distribution.manifest.v2+json", "--data-binary",
+                    "@" + file, v2(repository + "/manifests/" + tag));
+        } finally {
+            Files.delete(file);
+        }
+    }
+
+    private static String bearer(com.github.dockerjava.api.model.AuthConfig auth) {
+        assertThat(auth.getRegistrytoken()).as("a registry token, not the gateway's password").isNotBlank();
+        return "Authorization: Bearer " + auth.getRegistrytoken();
+    }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    HostPoolProperties properties;
+
+    @org.springframework.beans.factory.annotation.Autowired
+    ImageRegistry imageRegistry;
+
+    /**
+     * The push token as production mints it (docs/security.md "Quarantine push"): {@link RegistryAuth#pushAuth} with
+     * the plan of {@link BuildHost#prepare} and the run's quarantine repository that {@code BuildSequence} passes. It
+     * pushes that repository and nothing else: not the team's repository the image is finally named in (the gateway
+     * names it there itself, after its checks), not another build's quarantine, which it cannot read either.
+     */
+    @Test
+    void thePushTokenPushesOnlyTheRunsQuarantineRepository() throws Exception {
+        String team = "cfd" + RUN;
+        String quarantinePrefix = properties.registry().quarantine();
+        assertThat(quarantinePrefix).as("the suite's gateway pushes through a quarantine, as production").isNotEmpty();
+        RegistryAuth auth = new RegistryAuth(properties, Clock.systemUTC());
+        assertThat(auth.tokens()).isTrue();
+        String registry = properties.registry().address();
+
+        BuildJob job = new BuildJob(java.util.UUID.randomUUID().toString(), "userns-1", Path.of("ctx"), "Dockerfile",
+                null, Map.of(), Map.of(), false, team + "/app", "1", team, registry + "/base/busybox");
+        Confinement.Plan plan = Confinement.plan(job, registry, RegistryAuth.pullablePrefixes(properties),
+                quarantinePrefix);
+        String own = io.buildgateway.builds.QuarantineNames.of(quarantinePrefix, job.buildId(), 1);
+        String pushOwn = bearer(auth.pushAuth(job, plan, own));
+
+        // Another build, with its run's image in its quarantine, pushed with its own production token.
+        BuildJob other = new BuildJob(java.util.UUID.randomUUID().toString(), "userns-1", Path.of("ctx"),
+                "Dockerfile", null, Map.of(), Map.of(), false, team + "/app", "2", team, registry + "/base/busybox");
+        Confinement.Plan otherPlan = Confinement.plan(other, registry, RegistryAuth.pullablePrefixes(properties),
+                quarantinePrefix);
+        String otherQuarantine = io.buildgateway.builds.QuarantineNames.of(quarantinePrefix, other.buildId(), 1);
+        String pushOther = bearer(auth.pushAuth(other, otherPlan, otherQuarantine));
+
+        byte[] layer = ("layer of " + RUN + " " + System.nanoTime()).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+                + "\"diff_ids\":[\"" + digest(layer) + "\"]},\"config\":{}}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        String manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":"
+                + config.length + ",\"digest\":\"" + digest(config) + "\"},\"layers\":[{\"mediaType\":"
+                + "\"application/vnd.docker.image.rootfs.diff.tar.gzip\",\"size\":" + layer.length + ",\"digest\":\""
+                + digest(layer) + "\"}]}";
+        String accept = "Accept: application/vnd.docker.distribution.manifest.v2+json";
+        String tag = io.buildgateway.builds.QuarantineNames.TAG;
+        try {
+            // Its run's quarantine: blobs and the manifest are accepted (a whole push, as the daemon makes it).
+            assertThat(uploadBlob(pushOwn, own, layer)).as("a layer to its quarantine").isEqualTo("201");
+            assertThat(uploadBlob(pushOwn, own, config)).as("the config to its quarantine").isEqualTo("201");
+            assertThat(putManifest(pushOwn, own, tag, manifest)).as("the manifest to its quarantine").isEqualTo("201");
+            assertThat(curlInNamespace("-H", accept, "-H", pushOwn, v2(own + "/manifests/" + tag))).isEqualTo("200");
+            // The other build's token, likewise, in its own quarantine.
+            assertThat(uploadBlob(pushOther, otherQuarantine, layer)).isEqualTo("201");
+            assertThat(uploadBlob(pushOther, otherQuarantine, config)).isEqualTo("201");
+            assertThat(putManifest(pushOther, otherQuarantine, tag, manifest)).isEqualTo("201");
+            assertThat(curlInNamespace("-H", accept, "-H", pushOther, v2(otherQuarantine + "/manifests/" + tag)))
+                    .isEqualTo("200");
+
+            // The team's repository: no upload, no manifest. Control: a token minted the same way for the team's
+            // repository (the push without quarantine, BuildSequence's other path) may start an upload there, so
+            // the refusal is the token's scope and not the registry refusing the repository.
+            String pushTeam = bearer(auth.pushAuth(job, plan, job.repository()));
+            String control = curlHeadersInNamespace("-X", "POST", "-H", pushTeam,
+                    v2(job.repository() + "/blobs/uploads/"));
+            assertThat(control).as("control: a token for the team's repository").startsWith("HTTP/1.1 202");
+            String location = control.lines().filter(l -> l.toLowerCase().startsWith("location:")).findFirst()
+                    .orElseThrow().substring("location:".length()).strip();
+            curlInNamespace("-X", "DELETE", "-H", pushTeam, location.startsWith("http") ? location
+                    : "http://" + registryAddress() + location);
+            assertThat(curlInNamespace("-X", "POST", "-H", pushOwn, v2(job.repository() + "/blobs/uploads/")))
+                    .as("an upload to the team's repository").isEqualTo("401");
+            assertThat(putManifest(pushOwn, job.repository(), "1", manifest)).as("a manifest to the team's repository")
+                    .isEqualTo("401");
+
+            // Another build's quarantine, and another run of its own build: no upload, no manifest, no read.
+            String nextRun = io.buildgateway.builds.QuarantineNames.of(quarantinePrefix, job.buildId(), 2);
+            for (String elsewhere : List.of(otherQuarantine, nextRun)) {
+                assertThat(curlInNamespace("-X", "POST", "-H", pushOwn, v2(elsewhere + "/blobs/uploads/")))
+                        .as("an upload to " + elsewhere).isEqualTo("401");
+                assertThat(putManifest(pushOwn, elsewhere, tag, manifest)).as("a manifest to " + elsewhere)
+                        .isEqualTo("401");
+            }
+            assertThat(curlInNamespace("-H", accept, "-H", pushOwn, v2(otherQuarantine + "/manifests/" + tag)))
+                    .as("a read of another build's quarantine").isEqualTo("401");
+            assertThat(curlInNamespace("-H", pushOwn, v2(otherQuarantine + "/blobs/" + digest(config))))
+                    .as("a blob read from another build's quarantine").isEqualTo("401");
+            // Nor does a cross-repository mount from it link anything: the registry starts a plain upload (202)
+            // instead of mounting (201), as it does for a source the token may not pull.
+            assertThat(curlHeadersInNamespace("-X", "POST", "-H", pushOwn, v2(own + "/blobs/uploads/?mount="
+                    + digest(config) + "&from=" + otherQuarantine))).as("a mount from another build's quarantine")
+                    .doesNotStartWith("HTTP/1.1 201");
+            // Other repositories altogether, another team's or a base: refused.
+            for (String elsewhere : List.of("cfe" + RUN + "/app", "base/busybox", team + "/other")) {
+                assertThat(curlInNamespace("-X", "POST", "-H", pushOwn, v2(elsewhere + "/blobs/uploads/")))
+                        .as(elsewhere).isEqualTo("401");
+            }
+
+            // The build's own pull token (production's, for the build) cannot push at all, not even its quarantine.
+            String pull = "Authorization: Bearer " + auth.pullToken(job, plan);
+            for (String repository : List.of(own, job.repository())) {
+                assertThat(curlInNamespace("-X", "POST", "-H", pull, v2(repository + "/blobs/uploads/")))
+                        .as("the pull token's upload to " + repository).isEqualTo("401");
+            }
+        } finally {
+            for (String repository : List.of(own, otherQuarantine)) {
+                try {
+                    imageRegistry.deleteManifest(repository, tag);
+                } catch (java.io.IOException | RuntimeException e) {
+                    // a leftover of a fake build id under the quarantine, readable by no build
+                }
+            }
+        }
     }
 }
