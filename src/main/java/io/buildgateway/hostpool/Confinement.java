@@ -89,14 +89,10 @@ final class Confinement {
     }
 
     /**
-     * What the push token grants: push and pull on the build's own repository, pull on the granted repositories (so
-     * that the registry mounts their layers instead of receiving them again).
+     * What the push token grants: push and pull on {@code repository} (the run's quarantine: the daemon never holds a
+     * token that writes to the team's repository, ConfinementIT), pull on the granted repositories (so that the
+     * registry mounts their layers instead of receiving them again).
      */
-    static List<RegistryTokens.Access> pushGrants(BuildJob job, Plan plan) {
-        return pushGrants(job.repository(), plan);
-    }
-
-    /** As {@link #pushGrants(BuildJob, Plan)}, pushing to {@code repository} (the build's quarantine). */
     static List<RegistryTokens.Access> pushGrants(String repository, Plan plan) {
         List<RegistryTokens.Access> grants = new ArrayList<>();
         grants.add(new RegistryTokens.Access(repository, Set.of("push", "pull")));
