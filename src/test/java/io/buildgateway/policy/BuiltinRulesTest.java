@@ -68,6 +68,7 @@ class BuiltinRulesTest {
                         + "RUN echo 'deb [trusted=yes] http://x/ ./' > /etc/apt/sources.list\nUSER 1\n", 2),
                 Arguments.of("secret-in-arg-or-env", BASE + "ARG NPM_TOKEN\nUSER 1\n", 2),
                 Arguments.of("secret-in-arg-or-env", BASE + "ENV DB_PASSWORD=hunter2\nUSER 1\n", 2),
+                Arguments.of("secret-in-arg-or-env", "# escape=`\n" + BASE + "ENV DB_PASS`WORD=hunter2\nUSER 1\n", 3),
                 Arguments.of("secret-in-arg-or-env", BASE + "ENV KEY_ID=AKIAABCDEFGHIJKLMNOP\nUSER 1\n", 2),
                 Arguments.of("secret-in-label-or-run", BASE + "RUN echo ghp_abcdefghijklmnopqrstuvwxyz0123456789 > t\n"
                         + "USER 1\n", 2),
