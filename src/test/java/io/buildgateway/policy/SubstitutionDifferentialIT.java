@@ -29,7 +29,8 @@ import tools.jackson.databind.JsonNode;
  * and double quotes, the escape character before ordinary and special characters, both escape characters), builds it
  * on the test environment's dockerd 26 with BuildKit, and compares every variable of the image's configuration with
  * our reading of the same line. {@link #instructionWordsReadAsBuildKitReadsThem} does the same for the words of
- * WORKDIR, USER, LABEL, COPY and ADD (sources, destinations, heredoc bodies), against what the policy reads of them.
+ * WORKDIR, USER, LABEL, EXPOSE, COPY and ADD (sources, destinations, heredoc bodies), against what the policy reads
+ * of them.
  *
  * <p>A round that BuildKit refuses is built again line by line, and the lines it refuses alone are counted, not
  * compared (a build that fails is not a policy bypass). The rounds and their seed are {@code -Dit.subst.rounds}
@@ -185,10 +186,12 @@ class SubstitutionDifferentialIT {
         /** {@code COPY <<EOF /hK} with the word as the body, the marker bare, double- or single-quoted. */
         HEREDOC,
         /** {@code USER <word>}, the last instruction of a build: the config's User. */
-        USER
+        USER,
+        /** {@code EXPOSE <word>} of port pieces: the config's ExposedPorts, for all cases of a build at once. */
+        EXPOSE
     }
 
-    /** One generated word in one instruction; {@code source} the context file name the policy predicts (COPY_SOURCE). */
+    /** A generated word in one instruction; {@code source}: the context file name the policy predicts (COPY_SOURCE). */
     private record Case(Kind kind, int id, String word, String marker, String source) {
 
         List<String> lines() {
@@ -201,6 +204,7 @@ class SubstitutionDifferentialIT {
                 case LABEL_KEY -> List.of("LABEL " + word + "=k" + id);
                 case HEREDOC -> List.of("COPY <<" + marker + " /h" + id, word, "EOF");
                 case USER -> List.of("USER " + word);
+                case EXPOSE -> List.of("EXPOSE " + word);
             };
         }
 
@@ -215,12 +219,13 @@ class SubstitutionDifferentialIT {
             "[A-Za-z0-9._,:@+=^-]+");
 
     /**
-     * The words of WORKDIR, USER, LABEL (keys and values) and COPY (sources, destination, heredoc bodies) as BuildKit
-     * reads them, against the policy's reading of the same instruction: {@link Expansion}'s substituted instruction
-     * (WORKDIR, USER) and words (COPY), the {@link Subject}'s LABEL pairs, and the parser's heredoc with its
-     * {@code expand} flag. Each round is one Dockerfile FROM scratch, every case in its own folders, built as the
-     * canonical text the gateway would send; a round BuildKit refuses is halved until the cases it refuses alone are
-     * found (counted, not compared). Same knobs as above (its own random stream from the seed).
+     * The words of WORKDIR, USER, LABEL (keys and values), EXPOSE and COPY/ADD (sources, destination, heredoc bodies)
+     * as BuildKit reads them, against the policy's reading of the same instruction: {@link Expansion}'s substituted
+     * instruction (WORKDIR, USER, EXPOSE split as the port rules split it) and words (COPY, ADD), the
+     * {@link Subject}'s LABEL pairs, and the parser's heredoc with its {@code expand} flag. Each round is one
+     * Dockerfile FROM scratch, every case in its own folders, built as the canonical text the gateway would send; a
+     * round BuildKit refuses is halved until the cases it refuses alone are found (counted, not compared). Same knobs
+     * as above (its own random stream from the seed).
      */
     @Test
     void instructionWordsReadAsBuildKitReadsThem() throws Exception {
@@ -236,7 +241,7 @@ class SubstitutionDifferentialIT {
             List<Case> cases = new ArrayList<>();
             int id = 0;
             for (Kind kind : Kind.values()) {
-                int wanted = kind == Kind.USER ? 1 : PER_KIND;
+                int wanted = kind == Kind.USER ? 1 : kind == Kind.EXPOSE ? 4 : PER_KIND;
                 // A few tries per case: most words are no plain file name (COPY_SOURCE), and there is one USER.
                 for (int tries = 0; wanted > 0 && tries < 4 * (kind == Kind.USER ? 4 : PER_KIND); tries++) {
                     Case c = generate(random, escape, kind, id, counts);
@@ -260,7 +265,7 @@ class SubstitutionDifferentialIT {
 
     /** A case for a new word, or null (counted) when the gateway would refuse it or it cannot be checked. */
     private static Case generate(Random r, char escape, Kind kind, int id, Map<String, Integer> counts) {
-        String w = word(r, escape, 0, NAMES_AND_PATH);
+        String w = kind == Kind.EXPOSE ? portWord(r, escape, id) : word(r, escape, 0, NAMES_AND_PATH);
         w = w.endsWith(String.valueOf(escape)) ? w + "a" : w;
         if (Substitution.emptyPatternCrash(w) != null) {
             counts.merge(kind + " refused by the gateway (would crash the daemon)", 1, Integer::sum);
@@ -296,7 +301,20 @@ class SubstitutionDifferentialIT {
         }
         d.append("FROM scratch\n");
         VARS.forEach((k, v) -> d.append("ARG ").append(k).append("='").append(v).append("'\n"));
-        return d.append("ARG U\n").toString();
+        return d.append("ARG U\nARG P='2'\nARG Q='7 81'\nARG R='udp'\n").toString();
+    }
+
+    private static final String[] PORT_PIECES = {"2", "8", "$P", "${P}", "${P:-9}", "${U:-3}", "${P:+1}", "${U:+1}",
+        "'4'", "\"5\"", "\"$P\"", "$Q", "${Q:+6}", "${W}", "${W:-0}"};
+
+    /** A port word: the case's own two digits, then pieces that make digits (or nothing, or a space), a protocol. */
+    private static String portWord(Random r, char escape, int id) {
+        StringBuilder w = new StringBuilder(String.valueOf(10 + id % 90));
+        for (int n = r.nextInt(3); n > 0; n--) {
+            w.append(r.nextInt(6) == 0 ? escape + "7" : pick(r, PORT_PIECES));
+        }
+        return w.append(List.of("", "", "/tcp", "/udp", "/$R", "/'udp'", "/${R:+tcp}").get(r.nextInt(7)))
+                .toString();
     }
 
     /** The Expansion's words of the (COPY) instruction at this index, or of the instruction substituted. */
@@ -378,10 +396,20 @@ class SubstitutionDifferentialIT {
                 "i", null, java.util.Set.of());
         Map<Integer, Instruction> byLine = new java.util.HashMap<>();
         parsed.instructions().forEach(i -> byLine.put(i.line(), i));
+        java.util.Set<String> oursExposed = new java.util.TreeSet<>();
+        List<Case> exposes = new ArrayList<>();
         for (Case c : ordered) {
             Instruction written = byLine.get(firstLine.get(c) + c.wordLine());
             String ours;
             String theirs;
+            if (c.kind() == Kind.EXPOSE) {
+                // The words the port rules read: the daemon's split of the substituted instruction.
+                for (String w : effective(parsed, written).instruction().words(parsed.escape())) {
+                    oursExposed.add(w.contains("/") ? w : w + "/tcp");
+                }
+                exposes.add(c);
+                continue;
+            }
             switch (c.kind()) {
                 case WORKDIR -> {
                     String dir = effective(parsed, written).instruction().arguments().strip();
@@ -460,6 +488,27 @@ class SubstitutionDifferentialIT {
                 counts.merge(c.kind() + " disagreed", 1, Integer::sum);
                 disagreements.add("escape " + escape + ": " + String.join(" \\n ", c.lines()) + "\n   ours     "
                         + quote(ours) + "\n   BuildKit " + quote(theirs));
+            }
+        }
+        compareExposed(escape, exposes, oursExposed, config, disagreements, counts, refusals);
+    }
+
+    /** The EXPOSE cases of a build BuildKit built: compared all at once, each alone again when they differ. */
+    private static void compareExposed(char escape, List<Case> exposes, java.util.Set<String> ours, JsonNode config,
+            List<String> disagreements, Map<String, Integer> counts, Map<String, Integer> refusals) throws Exception {
+        if (exposes.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> theirs = new java.util.TreeSet<>(config.path("ExposedPorts").propertyNames());
+        if (ours.equals(theirs)) {
+            counts.merge("EXPOSE agreed", exposes.size(), Integer::sum);
+        } else if (exposes.size() == 1) {
+            counts.merge("EXPOSE disagreed", 1, Integer::sum);
+            disagreements.add("escape " + escape + ": " + exposes.get(0).lines().get(0) + "\n   ours     " + ours
+                    + "\n   BuildKit " + theirs);
+        } else {
+            for (Case c : exposes) {
+                run(escape, List.of(c), disagreements, counts, refusals);
             }
         }
     }
