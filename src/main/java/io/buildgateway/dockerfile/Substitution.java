@@ -47,6 +47,40 @@ public final class Substitution {
     }
 
     /**
+     * A COPY or ADD heredoc body as BuildKit expands it (its marker unquoted): {@code ExpandRaw}, a lexer of its own
+     * with the escape character {@code \\} whatever the file's, and quotes that are ordinary characters
+     * ({@code SkipProcessQuotes}): {@code '$V'} is the value of V between two single quotes. The escape character
+     * still makes the next character literal and is dropped. (Found by {@code SubstitutionDifferentialIT},
+     * 2026-12-07: the policy reads no such body, the reading is for the tests that predict the files.)
+     */
+    public static String expandHeredoc(String body, Function<String, String> lookup) {
+        if (isLiteral(body, '\\')) {
+            return body;
+        }
+        Lexer lexer = new Lexer(body, lookup, '\\');
+        lexer.skipQuotes = true;
+        String out = lexer.processStopOn(EOF, false);
+        return out.length() > MAX_OUTPUT ? out.substring(0, MAX_OUTPUT) : out;
+    }
+
+    /**
+     * The word with its quotes and escape characters processed as BuildKit processes them, and every substitution
+     * ({@code $name}, {@code ${…}}) left as written: what a rule that judges a word as written (ENV and LABEL pairs,
+     * ARG defaults) should read. The word itself when it has nothing to process. Found by
+     * {@code SubstitutionDifferentialIT} (2026-12-07): a shell split of the word read {@code `n} as written under
+     * {@code # escape=`} (BuildKit: {@code n}) and dropped the backslash of {@code "\\n"} (BuildKit keeps it).
+     */
+    public static String unquote(String word, char escape) {
+        if (isLiteral(word, escape)) {
+            return word;
+        }
+        Lexer lexer = new Lexer(word, name -> null, escape);
+        lexer.keepVariables = true;
+        String out = lexer.processStopOn(EOF, false);
+        return out.equals(word) ? word : out.length() > MAX_OUTPUT ? out.substring(0, MAX_OUTPUT) : out;
+    }
+
+    /**
      * True when expanding changes nothing: no variable, quote or escape character, and within the bound; then
      * {@link #expand} returns the word itself, whatever the lookup.
      */
@@ -160,6 +194,10 @@ public final class Substitution {
         private int pos;
         private boolean rawEscapes;
         private int depth;
+        /** Quotes are ordinary characters (BuildKit's {@code SkipProcessQuotes}). */
+        private boolean skipQuotes;
+        /** A substitution is kept as written, not expanded. */
+        private boolean keepVariables;
 
         Lexer(String s, Function<String, String> lookup, char escape) {
             this.s = s;
@@ -194,10 +232,10 @@ public final class Substitution {
                         return result.toString();
                     }
                     if (ch == '$') {
-                        bounded(result, dollar());
-                    } else if (ch == '\'') {
+                        bounded(result, variable());
+                    } else if (ch == '\'' && !skipQuotes) {
                         bounded(result, singleQuote());
-                    } else if (ch == '"') {
+                    } else if (ch == '"' && !skipQuotes) {
                         bounded(result, doubleQuote());
                     } else {
                         ch = next();
@@ -245,7 +283,7 @@ public final class Substitution {
                     break;
                 }
                 if (p == '$') {
-                    bounded(result, dollar());
+                    bounded(result, variable());
                     continue;
                 }
                 int ch = next();
@@ -279,6 +317,16 @@ public final class Substitution {
         private String value(String name) {
             String v = lookup.apply(name);
             return v == null ? "" : v;
+        }
+
+        /** A substitution at the cursor: its value, or as written when variables are kept. */
+        private String variable() {
+            if (!keepVariables) {
+                return dollar();
+            }
+            int start = pos;
+            dollar();
+            return s.substring(start, pos);
         }
 
         private String dollar() {

@@ -522,45 +522,36 @@ final class BuiltinRules {
         if (s.plan() == null) {
             return;
         }
-        char escape = s.dockerfile().escape();
         for (BuildStages.Stage stage : s.targetChain()) {
             if (!setsUser(s, stage.index())) {
                 continue; // nothing to resolve: its ARG and ENV only matter to a USER of the same stage
             }
-            Map<String, String> scope = new HashMap<>();
             Instruction lastUser = null;
             String lastValue = null;
-            // As the stage runs: ONBUILD triggers it inherits (a USER among them counts) first, then its own.
+            boolean unknown = false;
+            // As the stage runs: ONBUILD triggers it inherits (a USER among them counts) first, then its own. The
+            // value is the expansion's (ARG defaults and build args, ENV of this stage and the stages it builds on,
+            // the default PATH of a stage from scratch), not a scope of this stage's own: a variable the base image
+            // may set was read as unset, and ${PATH:+0:}app ran as root (SubstitutionDifferentialIT, dockerd 26).
             for (Expansion.Effective e : s.expansion().instructions()) {
-                if (e.stage() != stage.index()) {
-                    continue;
-                }
-                Instruction ins = e.written();
-                switch (ins.keyword()) {
-                    case "ARG" -> {
-                        for (String decl : s.words(ins)) {
-                            int eq = decl.indexOf('=');
-                            String name = eq < 0 ? decl : decl.substring(0, eq);
-                            String declared = eq < 0 ? null
-                                    : Substitution.expand(decl.substring(eq + 1), scope::get, escape);
-                            scope.put(name, s.plan().stageArg(name, declared));
-                        }
-                    }
-                    case "ENV" -> s.env(ins).forEach((k, v) -> scope.put(k, Substitution.expand(v, scope::get,
-                            escape)));
-                    case "USER" -> {
-                        lastUser = ins;
-                        lastValue = Substitution.expand(ins.arguments().strip(), scope::get, escape);
-                    }
-                    default -> {
-                    }
+                if (e.stage() == stage.index() && e.written().keyword().equals("USER")) {
+                    lastUser = e.written();
+                    lastValue = e.instruction().arguments().strip();
+                    String written = lastUser.arguments().strip();
+                    // Left as written with a variable in it: one the base image may set, judged by its worst case.
+                    unknown = lastValue.equals(written) && lastValue.indexOf('$') >= 0;
                 }
             }
             if (lastUser != null) {
+                String written = lastUser.arguments().strip();
+                if (unknown) {
+                    emit.emit(lastUser.line(), "USER", "the final stage may run as root: USER " + written
+                            + " depends on a variable its base image may set");
+                    return;
+                }
                 int colon = lastValue.indexOf(':');
                 String user = (colon < 0 ? lastValue : lastValue.substring(0, colon)).strip();
                 if (user.isEmpty() || user.equals("root") || all(user, ch -> ch == '0')) {
-                    String written = lastUser.arguments().strip();
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
                             + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
                 }

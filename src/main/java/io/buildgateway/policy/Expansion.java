@@ -30,6 +30,8 @@ final class Expansion {
     private static final Set<String> EXPANDED = Set.of("ADD", "COPY", "WORKDIR", "USER", "EXPOSE", "VOLUME",
             "STOPSIGNAL");
     private static final int MAX_TRIGGERS = 256;
+    /** The PATH BuildKit (and the classic builder) set in a stage whose base has none: Linux's default. */
+    static final String DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     private static final Set<String> TRIGGER_KEYWORDS = Set.of("ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV",
             "EXPOSE", "HEALTHCHECK", "LABEL", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR", "ONBUILD",
             "FROM", "MAINTAINER");
@@ -155,6 +157,12 @@ final class Expansion {
                 }
             } else {
                 known = !stage.fromImage();
+                if (known) {
+                    // FROM scratch: the builder gives the stage the default PATH (its config has none), and
+                    // ${PATH:+/} is a '/' there (SubstitutionDifferentialIT; checked by hand on dockerd 26).
+                    scope.put("PATH", DEFAULT_PATH);
+                    env.put("PATH", DEFAULT_PATH);
+                }
                 via = BuiltinRules.BASE_TRIGGER + stage.base();
                 if (stage.fromImage() && baseTriggers != null && mayReadTriggers.test(stage.base())) {
                     List<String> triggers = triggerCache.get(stage.base());

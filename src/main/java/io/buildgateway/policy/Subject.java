@@ -760,12 +760,13 @@ final class Subject {
         return d.argumentWords;
     }
 
-    /** The word with its quotes and escapes removed as the rules read it; the word itself when it has none. */
-    private static String unquote(String word) {
-        if (word.indexOf('"') < 0 && word.indexOf('\'') < 0 && word.indexOf('\\') < 0) {
-            return word;
-        }
-        return String.join(" ", BuiltinRules.splitWords(word));
+    /**
+     * The word with its quotes and escapes removed as the rules read it, as BuildKit processes them with the file's
+     * escape character (substitutions left as written); the word itself when it has none. (A shell split of the word,
+     * as before, ignored {@code # escape=`} and dropped the backslash of {@code "\\n"}: SubstitutionDifferentialIT.)
+     */
+    private String unquote(String word) {
+        return io.buildgateway.dockerfile.Substitution.unquote(word, dockerfile.escape());
     }
 
     /** The pairs of an ENV (or LABEL), as {@link BuiltinRules#env} reads them, quotes removed. */

@@ -167,4 +167,32 @@ class SubstitutionTest {
         assertThat(expand("${IMG/${E:+${B}x}approved.io/evil.io}")).isEqualTo("evil.io/base");
         assertThat(expand("'" + "q".repeat(70_000) + "'${E:-x}")).hasSize(64 * 1024);
     }
+
+    /** Checked against dockerd 26's BuildKit by SubstitutionDifferentialIT (the files a COPY heredoc makes). */
+    @Test
+    void heredocBodiesKeepTheirQuotesAndTakeOnlyTheBackslashAsEscape() {
+        vars.put("V", "a-b/c*d.e");
+        assertThat(Substitution.expandHeredoc("'+$V'\n", vars::get)).isEqualTo("'+a-b/c*d.e'\n");
+        assertThat(Substitution.expandHeredoc("\"${UNSET%=[}\"\n", vars::get)).isEqualTo("\"\"\n");
+        assertThat(Substitution.expandHeredoc("\"\\'${-+$@/[}a\"", vars::get)).isEqualTo("\"'a\"");
+        assertThat(Substitution.expandHeredoc("_\"'$A\"\\`", vars::get)).isEqualTo("_\"'a\"`");
+        // The file's escape character is nothing special in the body: only the backslash is.
+        assertThat(Substitution.expandHeredoc("`/: \\$A", vars::get)).isEqualTo("`/: $A");
+        assertThat(Substitution.expandHeredoc("${1#'=$V'${@%%$1/}`}'[$V',", vars::get))
+                .isEqualTo("'[a-b/c*d.e',");
+        assertThat(Substitution.expandHeredoc("plain text\n", vars::get)).isEqualTo("plain text\n");
+    }
+
+    /** Checked against dockerd 26's BuildKit by SubstitutionDifferentialIT (LABEL keys and values). */
+    @Test
+    void unquoteProcessesQuotesAndEscapesAndKeepsSubstitutionsAsWritten() {
+        assertThat(Substitution.unquote("-\"\\n\"\\\\a", '\\')).isEqualTo("-\\n\\a");
+        assertThat(Substitution.unquote("`a@`n", '`')).isEqualTo("a@n");
+        assertThat(Substitution.unquote("`*", '`')).isEqualTo("*");
+        assertThat(Substitution.unquote("a\\b", '`')).isEqualTo("a\\b");
+        assertThat(Substitution.unquote("'x'\"$A\"${A:-\"d\"}$", '\\')).isEqualTo("x$A${A:-\"d\"}$");
+        assertThat(Substitution.unquote("'$A'", '\\')).isEqualTo("$A");
+        String plain = "nothing-to-do";
+        assertThat(Substitution.unquote(plain, '\\')).isSameAs(plain);
+    }
 }

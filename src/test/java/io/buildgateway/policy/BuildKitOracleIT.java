@@ -491,7 +491,7 @@ class BuildKitOracleIT {
         String dest = w.remove(w.size() - 1);
         List<String[]> sources = new ArrayList<>(); // {name in the destination, content, "dir" when from a folder}
         for (Instruction.Heredoc h : i.heredocs()) {
-            String body = h.expand() ? Substitution.expand(h.body(), env::get, escape) : h.body();
+            String body = h.expand() ? Substitution.expandHeredoc(h.body(), env::get) : h.body();
             sources.add(new String[] {h.delimiter(), body, null});
         }
         for (String src : w) {

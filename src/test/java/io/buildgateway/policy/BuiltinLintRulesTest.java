@@ -78,6 +78,8 @@ class BuiltinLintRulesTest {
                 Arguments.of("label-key-invalid", BASE + "LABEL com.docker.thing=x\n", 2),
                 Arguments.of("label-key-invalid", BASE + "LABEL a..b=x\n", 2),
                 Arguments.of("label-key-invalid", BASE + "LABEL 1team=x\n", 2),
+                // Keys read as BuildKit reads them, with the file's escape character (SubstitutionDifferentialIT).
+                Arguments.of("label-key-invalid", "# escape=`\n" + BASE + "LABEL com.docker`.thing=x\n", 3),
                 Arguments.of("label-value-empty", BASE + "LABEL org.opencontainers.image.title=\"\"\n", 2),
                 Arguments.of("label-value-format", BASE + "LABEL org.opencontainers.image.created=yesterday\n", 2),
                 Arguments.of("label-value-format", BASE + "LABEL org.opencontainers.image.source=git.example/a\n", 2),
@@ -157,6 +159,7 @@ class BuiltinLintRulesTest {
                 Arguments.of("instruction-before-from", "ARG V=1\n" + BASE + "LABEL a=b\n"),
                 Arguments.of("workdir-system-dir", BASE + "WORKDIR /opt/proc\n"),
                 Arguments.of("label-key-invalid", BASE + "LABEL org.opencontainers.image.title=app team-name=x\n"),
+                Arguments.of("label-key-invalid", "# escape=`\n" + BASE + "LABEL team`-name=x\n"),
                 Arguments.of("label-value-empty", BASE + "LABEL org.opencontainers.image.title=app\n"),
                 Arguments.of("label-value-format", BASE + "LABEL org.opencontainers.image.created="
                         + "\"2026-11-28T12:00:00Z\" org.opencontainers.image.source=https://git.example/a"

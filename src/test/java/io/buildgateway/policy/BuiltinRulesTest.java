@@ -68,6 +68,7 @@ class BuiltinRulesTest {
                         + "RUN echo 'deb [trusted=yes] http://x/ ./' > /etc/apt/sources.list\nUSER 1\n", 2),
                 Arguments.of("secret-in-arg-or-env", BASE + "ARG NPM_TOKEN\nUSER 1\n", 2),
                 Arguments.of("secret-in-arg-or-env", BASE + "ENV DB_PASSWORD=hunter2\nUSER 1\n", 2),
+                Arguments.of("secret-in-arg-or-env", "# escape=`\n" + BASE + "ENV DB_PASS`WORD=hunter2\nUSER 1\n", 3),
                 Arguments.of("secret-in-arg-or-env", BASE + "ENV KEY_ID=AKIAABCDEFGHIJKLMNOP\nUSER 1\n", 2),
                 Arguments.of("secret-in-label-or-run", BASE + "RUN echo ghp_abcdefghijklmnopqrstuvwxyz0123456789 > t\n"
                         + "USER 1\n", 2),
@@ -82,6 +83,9 @@ class BuiltinRulesTest {
                 Arguments.of("setuid-bit", BASE + "RUN chmod 4755 /bin/x\nUSER 1\n", 2),
                 Arguments.of("setuid-bit", BASE + "COPY --chmod=2755 tool /bin/tool\nUSER 1\n", 2),
                 Arguments.of("copy-whole-filesystem", BASE + "COPY --from=reg.local/base/debian:12 / /\nUSER 1\n", 2),
+                // A stage from scratch has the builder's default PATH: ${PATH:+/} is '/' (dockerd 26, by hand).
+                Arguments.of("copy-whole-filesystem", "FROM scratch\nCOPY --from=reg.local/base/debian:12 ${PATH:+/}"
+                        + " /x/\nUSER 1\n", 2),
                 Arguments.of("copy-dest-slash", BASE + "COPY a b /dest\nUSER 1\n", 2),
                 Arguments.of("add-url-without-checksum", BASE + "ADD https://x.example/a.tgz /opt/\nUSER 1\n", 2),
                 Arguments.of("add-url-outside-egress", BASE + "ADD --checksum=sha256:" + "a".repeat(64)

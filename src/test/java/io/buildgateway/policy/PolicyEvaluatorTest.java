@@ -80,6 +80,21 @@ class PolicyEvaluatorTest {
         assertThat(rules("FROM reg.local/base/x\nUSER 1000\nUSER root\n")).containsExactly("final-user-root");
     }
 
+    /**
+     * dockerd 26 sets User "0:nobody" for both (checked by hand; found by SubstitutionDifferentialIT): a stage from
+     * scratch has the default PATH, and a variable the base image may set is judged by its worst case.
+     */
+    @Test
+    void aUserThatDependsOnPathOrTheBaseImagesEnvIsJudgedByWhatTheBuilderMakesOfIt() {
+        assertThat(rules("FROM reg.local/base/x\nUSER ${PATH:+0:}nobody\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM scratch\nUSER ${PATH:+0:}nobody\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM scratch\nUSER ${PATH:-0}\n")).isEmpty();
+        // Inherited from the stage it builds on; and the pair's quotes read once, as the builder reads them.
+        assertThat(rules("FROM scratch AS a\nENV U=0\nFROM a\nUSER ${U:+0:}x\n")).containsExactly(
+                "final-user-root");
+        assertThat(rules("FROM scratch\nENV A=\"'0'\"\nUSER $A\n")).isEmpty();
+    }
+
     @Test
     void missingUserMeansTheBaseUserWhichIsRoot() {
         assertThat(rules("FROM reg.local/base/x\nRUN true\n")).containsExactly("final-user-root");
