@@ -537,9 +537,9 @@ final class BuiltinRules {
                 if (e.stage() == stage.index() && e.written().keyword().equals("USER")) {
                     lastUser = e.written();
                     lastValue = e.instruction().arguments().strip();
-                    String written = lastUser.arguments().strip();
-                    // Left as written with a variable in it: one the base image may set, judged by its worst case.
-                    unknown = lastValue.equals(written) && lastValue.indexOf('$') >= 0;
+                    // A variable left in it (written in USER, or in the ENV or ARG value it reads: ENV U=${PATH:+0}
+                    // then USER $U, a reviewer's find): one the base image may set, judged by its worst case.
+                    unknown = lastValue.indexOf('$') >= 0;
                 }
             }
             if (lastUser != null) {

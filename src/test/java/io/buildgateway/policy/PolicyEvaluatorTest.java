@@ -93,6 +93,10 @@ class PolicyEvaluatorTest {
         assertThat(rules("FROM scratch AS a\nENV U=0\nFROM a\nUSER ${U:+0:}x\n")).containsExactly(
                 "final-user-root");
         assertThat(rules("FROM scratch\nENV A=\"'0'\"\nUSER $A\n")).isEmpty();
+        // Through an ENV or ARG whose value keeps a variable the base may set (a reviewer's find): BuildKit's U is 0.
+        assertThat(rules("FROM reg.local/base/x\nENV U=${PATH:+0}\nUSER $U\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nARG U=${PATH:+0}\nUSER $U\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nENV U=1000\nUSER $U:$U\n")).isEmpty();
     }
 
     @Test
