@@ -755,6 +755,7 @@ public class BuildSubmissions {
      * its primary key, only the columns of the view.
      */
     public BuildView get(UUID id, GatewayPrincipal principal) {
+        requireReadsBuilds(principal); // before the lookup: whether an id exists is not the DEPLOYER's to learn
         long readStart = RequestTimings.start();
         List<Build> found = jdbc.query(VIEW_SELECT, BuildSubmissions::viewRow, id);
         RequestTimings.end("read", readStart);
@@ -838,15 +839,19 @@ public class BuildSubmissions {
     }
 
     private Build readable(UUID id, GatewayPrincipal principal) {
+        requireReadsBuilds(principal);
         Build build = builds.findById(id).orElseThrow(() -> Problem.notFound("build " + id));
         checkReadable(id, build.team, principal);
         return build;
     }
 
-    private static void checkReadable(UUID id, String team, GatewayPrincipal principal) {
+    private static void requireReadsBuilds(GatewayPrincipal principal) {
         if (!principal.readsBuilds()) {
             throw Problem.forbidden(READING_BUILDS);
         }
+    }
+
+    private static void checkReadable(UUID id, String team, GatewayPrincipal principal) {
         if (!principal.canReadBuildsOf(team)) {
             throw Problem.forbidden("build " + id + " belongs to team '" + team + "', which your token cannot read");
         }
@@ -870,9 +875,7 @@ public class BuildSubmissions {
 
     Page list(String image, String team, BuildStatus status, String requestedBy, int limit, String cursor,
             GatewayPrincipal principal) {
-        if (!principal.readsBuilds()) {
-            throw Problem.forbidden(READING_BUILDS);
-        }
+        requireReadsBuilds(principal);
         Cursor after = cursor == null ? null : Cursor.parse(cursor);
         Specification<Build> spec = (root, query, cb) -> {
             List<Predicate> where = new ArrayList<>();

@@ -116,6 +116,7 @@ class InventoryController {
         if (!ImageQueries.readsAll(principal) && (e.team() == null || !principal.teams().contains(e.team()))) {
             throw Problem.forbidden("image " + digest + " belongs to another team");
         }
+        // Its builds only for who reads builds (API.md's roles table: a DEPLOYER reads images, not builds).
         String links = e.buildId() == null ? null : "/api/v1/images/" + digest + "/";
         ImageDetails.Details d = details.of(digest);
         // Where it runs, bounded like a page of GET /deployments?digest=, which has the rest (deploymentsNext).
@@ -123,7 +124,8 @@ class InventoryController {
                 IMAGE_DEPLOYMENTS);
         return new ImageDetail(images.summary(e), links == null ? null : links + "scans",
                 links == null ? null : links + "sbom", links == null ? null : links + "provenance", d.config(),
-                d.baseLineage(), d.scan(), d.builds(), running.items(),
+                d.baseLineage(), d.scan(), principal.canReadBuildsOf(e.team()) ? d.builds() : List.of(),
+                running.items(),
                 running.more() ? "/api/v1/deployments?digest=" + digest + "&cursor="
                         + running.items().get(running.items().size() - 1).id() : null);
     }

@@ -187,6 +187,11 @@ class InventoryIT extends IntegrationTest {
         assertThat(detail.path("builds").get(0).path("id").asString()).isEqualTo(a.path("id").asString());
         assertThat(detail.path("builds").get(0).path("status").asString()).isEqualTo("SUCCEEDED");
         assertThat(detail.path("provenance").asString()).endsWith("/provenance");
+        // A DEPLOYER reads the image, not its builds (API.md's roles table; docs/api.md, 2026-12-07).
+        JsonNode deployerView = read(get(deployer, "/api/v1/images/" + a.path("imageDigest").asString()));
+        assertThat(deployerView.path("config").path("user").asString()).isEqualTo("nobody");
+        assertThat(deployerView.path("builds").isArray() && deployerView.path("builds").isEmpty())
+                .as(deployerView.toString()).isTrue();
 
         for (JsonNode built : List.of(a, b)) {
             Response deployed = postJson(deployer, "/api/v1/deployments", """
