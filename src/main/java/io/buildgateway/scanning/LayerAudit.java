@@ -83,7 +83,7 @@ final class LayerAudit {
     private static final Pattern KEYSTORE = Pattern.compile("(?s).*\\.(p12|pfx|jks|keystore|ppk)");
     private static final Pattern MAYBE_KEY = Pattern.compile(
             "(?s).*(\\.(pem|key|npmrc|env|pypirc)|/\\.npmrc|/\\.pypirc)");
-    private static final Pattern PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY-----");
+    private static final Pattern PRIVATE_KEY = Pattern.compile("-----BEGIN ([A-Z0-9]+ )?PRIVATE KEY( BLOCK)?-----");
     private static final Pattern TOKEN_LINE = Pattern.compile("(?m)(_authToken|_auth|password)\\s*[=:]\\s*\\S+");
     private static final int CONTENT_PEEK = 64 * 1024;
     /**
@@ -270,7 +270,17 @@ final class LayerAudit {
                 kept = budget.metadata(path, e.getSize(), tar);
                 files.put(path, kept);
             } else if (regular(e) && ARCHIVE.matcher(path).matches()) {
-                archives.put(path, Packages.fromArchive(path, tar, budget));
+                // A name is no proof: a key written as deploy.jar is no zip and held nothing the archive reader saw
+                // (a reviewer's find). Its start is looked at as any file's, then read as the archive it may be.
+                java.io.BufferedInputStream in = new java.io.BufferedInputStream(tar, KEY_PEEK);
+                in.mark(KEY_PEEK);
+                String why = privateKeyAtStart(in.readNBytes((int) Math.min(e.getSize(), KEY_PEEK)));
+                if (why != null) {
+                    found.add(new Observation(io.buildgateway.policy.ImageRules.PRIVATE_KEY, path,
+                            "the build adds " + why + " at " + path));
+                }
+                in.reset();
+                archives.put(path, Packages.fromArchive(path, in, budget));
                 continue;
             }
             if (regular(e)) {
@@ -313,13 +323,15 @@ final class LayerAudit {
                 return "a registry token in " + name;
             }
         } else if (size > 0) {
-            byte[] head = content.readNBytes((int) Math.min(size, KEY_PEEK));
-            if (indexOf(head, PEM_BEGIN) >= 0
-                    && PRIVATE_KEY.matcher(new String(head, StandardCharsets.ISO_8859_1)).find()) {
-                return "a private key";
-            }
+            return privateKeyAtStart(content.readNBytes((int) Math.min(size, KEY_PEEK)));
         }
         return null;
+    }
+
+    /** "a private key" when a file's first bytes hold a PEM private key's header, else null. */
+    private static String privateKeyAtStart(byte[] head) {
+        return indexOf(head, PEM_BEGIN) >= 0
+                && PRIVATE_KEY.matcher(new String(head, StandardCharsets.ISO_8859_1)).find() ? "a private key" : null;
     }
 
     private static int indexOf(byte[] haystack, byte[] needle) {

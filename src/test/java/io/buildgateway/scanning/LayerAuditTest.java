@@ -172,10 +172,12 @@ class LayerAuditTest {
         assertThat(kinds(layer("opt/app/deploy.dat", 0600, key, "srv/bag", 0600, "Bag Attributes\n    localKeyID: 01\n"
                 + "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", "srv/late.txt", 0644, "x".repeat(LayerAudit.KEY_PEEK) + key,
                 "app/cert.crt", 0644, "-----BEGIN CERTIFICATE-----\nMIIB\n", "app/public", 0644,
-                "-----BEGIN PUBLIC KEY-----\nMIIB\n", "app/empty", 0644, "")))
-                .as("a key at the start of any file; a key further in, a certificate and a public key are not looked"
-                        + " for or are no key")
-                .containsExactly(ImageRules.PRIVATE_KEY + " /opt/app/deploy.dat", ImageRules.PRIVATE_KEY + " /srv/bag");
+                "-----BEGIN PUBLIC KEY-----\nMIIB\n", "app/empty", 0644, "", "opt/app/deploy.jar", 0600, key,
+                "root/signing.asc", 0600, "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQ\n")))
+                .as("a key at the start of any file, one named as an archive too; a key further in, a certificate and"
+                        + " a public key are not looked for or are no key")
+                .containsExactly(ImageRules.PRIVATE_KEY + " /opt/app/deploy.dat", ImageRules.PRIVATE_KEY + " /srv/bag",
+                        ImageRules.PRIVATE_KEY + " /opt/app/deploy.jar", ImageRules.PRIVATE_KEY + " /root/signing.asc");
     }
 
     @Test
