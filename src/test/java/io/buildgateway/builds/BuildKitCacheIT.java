@@ -71,7 +71,7 @@ class BuildKitCacheIT extends IntegrationTest {
 
         // each step ends with a nonce (checks): it runs, whatever earlier runs left in BuildKit's layer cache; the
         // cache mounts' ids (their targets) hold no nonce, so the teams' mounts are the same from step to step
-        String first = checks(alpha, "cachea", mount + "echo alpha > /cache/marker", false);
+        String first = checks(alpha, "cachea", mount + "echo alpha > /cache/marker-" + RUN, false);
         // control of what checks reads: the very same step built again (the same nonce) is taken from the layer cache,
         // its vertex CACHED and no output line, as every check without a nonce of its own would be on a later run
         String again = succeeds(alpha, "cachea", first, false);
@@ -81,14 +81,14 @@ class BuildKitCacheIT extends IntegrationTest {
         assertThat(step.find()).as(again).isTrue();
         assertThat(again).contains("\n| #" + step.group(1) + " CACHED\n").doesNotContain("ran-" + nonce);
         // the same team, the same target: its own cache, so the file is there (the check below can fail)
-        checks(alpha, "cachea", mount + "test -e /cache/marker", false);
+        checks(alpha, "cachea", mount + "test -e /cache/marker-" + RUN, false);
         // another team naming the same target, or the id the first team's mount had by default, sees nothing
-        checks(beta, "cacheb", mount + "test ! -e /cache/marker", false);
-        checks(beta, "cacheb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker", false);
+        checks(beta, "cacheb", mount + "test ! -e /cache/marker-" + RUN, false);
+        checks(beta, "cacheb", "RUN --mount=type=cache,id=/cache,target=/c test ! -e /c/marker-" + RUN, false);
         // a noCache build of the first team starts from an empty cache mount
-        checks(alpha, "cachea", mount + "test ! -e /cache/marker", true);
+        checks(alpha, "cachea", mount + "test ! -e /cache/marker-" + RUN, true);
         // and the first team's cache still holds the marker after it (the noCache build's mount was a fresh one)
-        checks(alpha, "cachea", mount + "test -e /cache/marker", false);
+        checks(alpha, "cachea", mount + "test -e /cache/marker-" + RUN, false);
     }
 
     @Test

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,20 +27,22 @@ import org.junit.jupiter.api.Test;
  * daemon directly) and by {@code kill -9} is started again and answers; stopping the keeper stops the daemon for good.
  * The same daemon is the oracle of the crash guard's reading of RUN lines.
  */
+@org.junit.jupiter.api.TestMethodOrder(org.junit.jupiter.api.MethodOrderer.OrderAnnotation.class)
 class DockerdKeeperIT {
 
     private static final Path KEEPER = Path.of("scripts/lib/keep-dockerd.sh");
 
-    private Path dir;
-    private Path run;
-    private Path socket;
-    private Path daemonPid;
-    private Path keeperPid;
-    private Path log;
-    private Process keeper;
+    private static Path dir;
+    private static Path run;
+    private static Path socket;
+    private static Path daemonPid;
+    private static Path keeperPid;
+    private static Path log;
+    private static Process keeper;
 
-    @BeforeEach
-    void startKeptDaemon() throws IOException {
+    /** One daemon for the class: the crash test first (the keeper brings the daemon back), then the one that stops it. */
+    @BeforeAll
+    static void startKeptDaemon() throws IOException {
         String id = UUID.randomUUID().toString().substring(0, 8);
         dir = Files.createDirectories(Path.of("target", "dockerd-keeper-it", id)).toAbsolutePath();
         // Unix socket paths are limited to ~100 bytes: the socket and exec root go to a short folder.
@@ -56,11 +58,14 @@ class DockerdKeeperIT {
                 "--insecure-registry", IntegrationTest.registryAddress()));
         keeper = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        eventually("the kept daemon answering", Duration.ofSeconds(60), this::answers);
+        // A JVM that ends before @AfterAll (killed by a timeout) leaves no keeper starting a daemon for ever.
+        Process started = keeper;
+        Runtime.getRuntime().addShutdownHook(new Thread(started::destroy));
+        eventually("the kept daemon answering", Duration.ofSeconds(60), DockerdKeeperIT::answers);
     }
 
-    @AfterEach
-    void stopEverything() throws Exception {
+    @AfterAll
+    static void stopEverything() throws Exception {
         if (keeper != null && keeper.isAlive()) {
             keeper.destroy(); // TERM: the keeper stops its daemon
             keeper.waitFor(30, TimeUnit.SECONDS);
@@ -77,6 +82,7 @@ class DockerdKeeperIT {
     }
 
     @Test
+    @org.junit.jupiter.api.Order(2)
     void aDaemonEndedByKillIsStartedAgainAndStoppingTheKeeperStopsIt() throws Exception {
         // (a daemon ended by BuildKit's panic: the next test)
         long second = pid(daemonPid);
@@ -103,6 +109,7 @@ class DockerdKeeperIT {
      * them; the forms it refuses (a pattern empty as written, one a modifier empties) really do end the daemon.
      */
     @Test
+    @org.junit.jupiter.api.Order(1)
     void theRunFormsTheCrashGuardLetsThroughBuildAndTheOnesItRefusesEndTheDaemon() throws Exception {
         String base = IntegrationTest.registryAddress() + "/base/busybox";
         assertThat(runAnyExit("curl", "-sS", "-m", "120", "--noproxy", "*", "--unix-socket", socket.toString(), "-X",
@@ -134,13 +141,13 @@ class DockerdKeeperIT {
             eventually("the daemon started again after " + form, Duration.ofSeconds(60),
                     () -> answers() && pid(daemonPid) > 0 && pid(daemonPid) != before);
         }
-        String log = Files.readString(this.log);
+        String log = Files.readString(DockerdKeeperIT.log);
         assertThat(log).as("the daemon's own log: a BuildKit panic ended it").contains("panic:");
         assertThat(log).contains("keep-dockerd: the daemon exited with status 2; starting it again in 1 s");
     }
 
     /** Sends a Dockerfile (the body BuildKit's remote context reads as one) to the daemon; its answer. */
-    private String build(String dockerfile) throws IOException {
+    private static String build(String dockerfile) throws IOException {
         Path file = dir.resolve("Dockerfile");
         Files.writeString(file, dockerfile);
         return runAnyExit("curl", "-sS", "-m", "120", "--noproxy", "*", "--unix-socket", socket.toString(), "-X",
@@ -148,7 +155,7 @@ class DockerdKeeperIT {
                 "http://localhost/build?version=2&networkmode=none&nocache=1&pull=0");
     }
 
-    private boolean answers() {
+    private static boolean answers() {
         return runAnyExit("curl", "-sf", "-m", "5", "--noproxy", "*", "--unix-socket", socket.toString(), "http://localhost/_ping")
                 .startsWith("OK");
     }

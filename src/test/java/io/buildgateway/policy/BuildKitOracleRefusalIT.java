@@ -22,6 +22,8 @@ import tools.jackson.databind.JsonNode;
  * one is refused at submission (422 with the rule, or 400 from the intake), never queued, and the canary sees no
  * request.
  */
+// Its controls are builds on the plain daemon, each bounded at 120 s: should several hang, the class ends here.
+@org.junit.jupiter.api.Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class BuildKitOracleRefusalIT extends IntegrationTest {
 
     @org.junit.jupiter.api.extension.RegisterExtension
