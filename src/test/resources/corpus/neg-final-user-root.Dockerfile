@@ -4,5 +4,5 @@ ARG APP_UID=10001
 USER root
 RUN useradd --system --uid ${APP_UID} --no-create-home --shell /usr/sbin/nologin app
 HEALTHCHECK CMD ["/bin/true"]
-# quiet: final-user-root
+# quiet: final-user-root final-user-unresolved
 USER ${APP_UID}:${APP_UID}

@@ -488,6 +488,15 @@ final class BuiltinRules {
                         + " hadolint only reports an explicit USER root (or 0) as the last USER.",
                 List.of("DL3002", "DS002", "CKV_DOCKER_3", "CKV_DOCKER_8", "CIS-4.1"),
                 BuiltinRules::finalUser);
+        add("final-user-unresolved", W, "user", "The final stage's USER can be read before the build",
+                "A USER whose value still holds a variable after the expansion (one the base image may set:"
+                        + " USER $NB_UID from a base's environment, or ENV U=${PATH:+0} then USER $U) cannot be judged"
+                        + " from the Dockerfile: BuildKit may make it root ('0'). A warning, not final-user-root's"
+                        + " error, because the built image's own user is then checked by image-user-root, which reads"
+                        + " the image and its /etc/passwd before the push. Write the uid, or give the variable its"
+                        + " value with ARG or ENV in the Dockerfile.",
+                List.of("DL3002", "CIS-4.1"),
+                BuiltinRules::finalUserUnresolved);
         add("sudo", E, "user", "No sudo in RUN",
                 "sudo in a build means the image ships sudo and a path to root at run time; build steps already run"
                         + " as the current USER, so switch USER instead.",
@@ -545,9 +554,7 @@ final class BuiltinRules {
             if (lastUser != null) {
                 String written = lastUser.arguments().strip();
                 if (unknown) {
-                    emit.emit(lastUser.line(), "USER", "the final stage may run as root: USER " + written
-                            + " depends on a variable its base image may set");
-                    return;
+                    return; // final-user-unresolved says so; image-user-root reads the built image
                 }
                 int colon = lastValue.indexOf(':');
                 String user = (colon < 0 ? lastValue : lastValue.substring(0, colon)).strip();
@@ -560,6 +567,30 @@ final class BuiltinRules {
         }
         emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
                 + " its base's user (root for most bases); add USER with a non-root user");
+    }
+
+    /** The final stage's last USER, when its expanded value still holds a variable (see final-user-root). */
+    private static void finalUserUnresolved(Subject s, Emitter emit) {
+        if (s.plan() == null) {
+            return;
+        }
+        for (BuildStages.Stage stage : s.targetChain()) {
+            if (!setsUser(s, stage.index())) {
+                continue;
+            }
+            Expansion.Effective last = null;
+            for (Expansion.Effective e : s.expansion().instructions()) {
+                if (e.stage() == stage.index() && e.written().keyword().equals("USER")) {
+                    last = e;
+                }
+            }
+            if (last != null && last.instruction().arguments().indexOf('$') >= 0) {
+                emit.emit(last.written().line(), "USER", "the final stage's user cannot be read before the build:"
+                        + " USER " + last.written().arguments().strip() + " depends on a variable its base image may"
+                        + " set (image-user-root checks the built image)");
+            }
+            return;
+        }
     }
 
     /** Whether the stage, as it runs (inherited triggers included), has a USER instruction. */

@@ -46,6 +46,7 @@ class BuiltinRulesTest {
                 Arguments.of("image-not-pinned", BASE + "USER 1\n", 1),
                 Arguments.of("from-platform-flag", "FROM --platform=linux/amd64 reg.local/base/debian:12\nUSER 1\n", 1),
                 Arguments.of("final-user-root", BASE + "USER root\n", 2),
+                Arguments.of("final-user-unresolved", BASE + "USER $NB_UID\n", 2),
                 Arguments.of("sudo", BASE + "RUN sudo apt-get update\nUSER 1\n", 2),
                 Arguments.of("chpasswd", BASE + "RUN echo 'app:secret' | chpasswd\nUSER 1\n", 2),
                 Arguments.of("curl-pipe-shell", BASE + "RUN curl -fsSL https://get.example.sh | sh\nUSER 1\n", 2),

@@ -234,6 +234,19 @@ class ScanningIT extends IntegrationTest {
     }
 
     @Test
+    void aUserTheDockerfileCannotResolveIsJudgedOnTheBuiltImage() {
+        // U keeps a variable the base may set, so the Dockerfile rules only warn (final-user-unresolved); BuildKit
+        // makes U "0" (every base sets PATH), and the built image's user is what image-user-root refuses.
+        String token = builder("scan");
+        JsonNode done = build(token, "scan/userenv-" + RUN, Tars.dockerfile("FROM " + registryAddress()
+                + "/base/busybox\nENV U=${PATH:+0}\nUSER $U\nHEALTHCHECK NONE\n"));
+        assertThat(done.path("findings").toString()).contains("final-user-unresolved");
+        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
+        assertThat(done.path("failureReason").asString()).contains("image-user-root");
+        assertNotInRegistry("scan/userenv-" + RUN, done);
+    }
+
+    @Test
     void deletingAProtectedFileIsBlockedBeforePush() {
         String token = builder("scan");
         JsonNode done = build(token, "scan/noshadow-" + RUN, Tars.dockerfile("FROM " + registryAddress()
