@@ -198,7 +198,7 @@ public class BuildSubmissions {
                     hosts.readsHeredocs(), null)
                     .withCacheNamespace(PolicyEvaluator.cacheNamespace(team, request.noCache() ? id.toString()
                             : null))
-                    .withBaseEmptyEnv(bases::emptyEnv));
+                    .withBaseEmptyEnv(bases));
         } catch (RegistryUnavailable e) {
             // The reference is after substitution: it may hold a build arg's value, kept out of the log and answer.
             LOG.warn("{} cannot be read, the submission is refused 503: {}", redactor.redact(e.what()),
@@ -474,7 +474,7 @@ public class BuildSubmissions {
      * does between the two questions (a tag moved, a ttl of 0). {@code timed}: the time marked as the request's phase
      * {@code triggers}.
      */
-    private final class BaseReads {
+    private final class BaseReads implements io.buildgateway.policy.PolicyEvaluator.BaseEnvironment {
         private final boolean timed;
         private final Map<String, io.buildgateway.hostpool.ImageRegistry.BaseConfig> read = new java.util.HashMap<>();
 
@@ -488,6 +488,16 @@ public class BuildSubmissions {
 
         java.util.Set<String> emptyEnv(String imageRef) {
             return config(imageRef).emptyEnv();
+        }
+
+        @Override
+        public java.util.Set<String> apply(String imageRef) {
+            return emptyEnv(imageRef);
+        }
+
+        @Override
+        public Map<String, String> values(String imageRef) {
+            return config(imageRef).env();
         }
 
         private synchronized io.buildgateway.hostpool.ImageRegistry.BaseConfig config(String imageRef) {
@@ -646,7 +656,7 @@ public class BuildSubmissions {
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
                 origin.team, origin.image, context.files(), bases::triggers, hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString()))
-                .withBaseEmptyEnv(bases::emptyEnv));
+                .withBaseEmptyEnv(bases));
         Instant now = clock.instant().truncatedTo(ChronoUnit.MICROS);
         Build build = new Build(id);
         build.image = origin.image;

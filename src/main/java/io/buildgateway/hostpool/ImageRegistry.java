@@ -109,10 +109,16 @@ public class ImageRegistry {
      * empty (docs/security.md): these names count as set and empty for that check. For an index, the union over its
      * platforms' images.
      */
-    public record BaseConfig(List<String> triggers, Set<String> emptyEnv) {
+    public record BaseConfig(List<String> triggers, Set<String> emptyEnv, Map<String, String> env) {
         public BaseConfig {
             triggers = List.copyOf(triggers);
             emptyEnv = Set.copyOf(emptyEnv);
+            env = env == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(env));
+        }
+
+        /** Without the Env's values (not one environment, or not read). */
+        public BaseConfig(List<String> triggers, Set<String> emptyEnv) {
+            this(triggers, emptyEnv, null);
         }
     }
 
@@ -480,6 +486,8 @@ public class ImageRegistry {
             String reference = split.manifestReference(); // name:tag@digest: the digest decides, as for the daemon
             Set<String> triggers = new LinkedHashSet<>();
             Set<String> emptyEnv = new java.util.TreeSet<>();
+            // The Env's values when every image of an index has the same (one environment the policy can read)
+            List<Map<String, String>> envs = new ArrayList<>();
             Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
                     .orElseThrow(() -> new IOException("the registry has no image " + imageRef));
             checkDigest(top, reference, imageRef);
@@ -498,20 +506,24 @@ public class ImageRegistry {
                     Manifest child = manifest(repository, digest, IMAGE_MANIFESTS)
                             .orElseThrow(() -> new IOException("the registry lacks " + digest + " of " + imageRef));
                     checkDigest(child, digest, imageRef);
-                    readConfig(repository, json.readTree(child.body()), imageRef, triggers, emptyEnv);
+                    envs.add(readConfig(repository, json.readTree(child.body()), imageRef, triggers, emptyEnv));
                 }
             } else {
-                readConfig(repository, m, imageRef, triggers, emptyEnv);
+                envs.add(readConfig(repository, m, imageRef, triggers, emptyEnv));
             }
-            return new BaseConfig(List.copyOf(triggers), emptyEnv);
+            boolean one = !envs.isEmpty() && envs.stream().allMatch(e -> e.equals(envs.get(0)));
+            return new BaseConfig(List.copyOf(triggers), emptyEnv, one ? envs.get(0) : null);
         } catch (IOException | IllegalArgumentException | tools.jackson.core.JacksonException e) {
             throw new UncheckedIOException(e instanceof IOException io ? io
                     : new IOException("reading the config of " + imageRef + ": " + e.getMessage(), e));
         }
     }
 
-    /** The triggers and the empty-valued Env names of the config blob a manifest names, added to the two sets. */
-    private void readConfig(String repository, JsonNode manifest, String imageRef, Set<String> triggers,
+    /**
+     * The triggers and the empty-valued Env names of the config blob a manifest names, added to the two sets; its
+     * Env as name → value returned.
+     */
+    private Map<String, String> readConfig(String repository, JsonNode manifest, String imageRef, Set<String> triggers,
             Set<String> emptyEnv) throws IOException {
         String config = manifest.path("config").path("digest").asString("");
         if (!config.startsWith("sha256:")) {
@@ -520,6 +532,20 @@ public class ImageRegistry {
         JsonNode c = json.readTree(blob(repository, config)).path("config");
         triggers.addAll(configTriggers(c.path("OnBuild"), imageRef));
         emptyEnv.addAll(emptyEnv(c.path("Env"), imageRef));
+        return env(c.path("Env"));
+    }
+
+    /** An Env already checked by {@link #emptyEnv} as name → value ({@code X} without '=': empty); a later one wins. */
+    private static Map<String, String> env(JsonNode env) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        if (env.isArray()) {
+            for (JsonNode e : env) {
+                String entry = e.asString();
+                int eq = entry.indexOf('=');
+                out.put(eq < 0 ? entry : entry.substring(0, eq), eq < 0 ? "" : entry.substring(eq + 1));
+            }
+        }
+        return out;
     }
 
     /**

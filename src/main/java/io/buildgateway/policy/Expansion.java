@@ -184,6 +184,18 @@ final class Expansion {
                     if (triggers != null && baseEmptyEnv != null && envRead.add(stage.base())) {
                         readEmptyEnv(baseEmptyEnv, stage, baseVariables, problems);
                     }
+                    Map<String, String> values = triggers != null
+                            && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment environment
+                            ? environment.values(stage.base()) : null;
+                    if (values != null) {
+                        // The base's environment is known: the stage starts with it, as the builder's does (with
+                        // the default PATH where the base sets none), and a name it does not set is unset.
+                        scope.putAll(values);
+                        env.putAll(values);
+                        scope.putIfAbsent("PATH", DEFAULT_PATH);
+                        env.putIfAbsent("PATH", DEFAULT_PATH);
+                        known = true;
+                    }
                     if (triggers != null) {
                         if (triggers.size() > MAX_TRIGGERS) {
                             problems.add(new TriggerProblem(stage.line(), stage.base(), "base image '"

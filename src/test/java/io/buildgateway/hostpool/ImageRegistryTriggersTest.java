@@ -122,6 +122,9 @@ class ImageRegistryTriggersTest {
         ImageRegistry.BaseConfig config = registry.baseConfig(address + "/base/env:1");
         assertThat(config.triggers()).containsExactly("RUN id");
         assertThat(config.emptyEnv()).containsExactlyInAnyOrder("EMPTY", "BARE");
+        // and the whole Env, for the expansion to start the stage with (EQ== keeps its value's '=')
+        assertThat(config.env()).containsExactly(Map.entry("PATH", "/bin"), Map.entry("EMPTY", ""),
+                Map.entry("BARE", ""), Map.entry("X", "nonempty"), Map.entry("EQ", "="));
         int reads = requests.size();
         assertThat(reads).as("manifest and config blob").isEqualTo(2);
         assertThat(registry.onBuildTriggers(address + "/base/env:1")).containsExactly("RUN id");
@@ -146,6 +149,21 @@ class ImageRegistryTriggersTest {
         content.put("base/multi/manifests/2", Map.entry("application/vnd.oci.image.index.v1+json", index));
 
         assertThat(client().onBuildTriggers(address + "/base/multi:2")).containsExactly("RUN a", "RUN b");
+        // the same Env on every platform: one environment
+        assertThat(client().baseConfig(address + "/base/multi:2").env()).containsExactly(Map.entry("PATH", "/bin"));
+    }
+
+    @Test
+    void anIndexWhoseImagesHaveDifferentEnvironmentsHasNoOneEnvironment() {
+        String amd = image("base/envs", "amd", null, "[\"PORT=80\"]");
+        String arm = image("base/envs", "arm", null, "[\"PORT=22\"]");
+        byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[{\"digest\":\"" + amd + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"amd64\"}},{\"digest\":\"" + arm + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"arm64\"}}]}").getBytes(StandardCharsets.UTF_8);
+        content.put("base/envs/manifests/2", Map.entry("application/vnd.oci.image.index.v1+json", index));
+
+        assertThat(client().baseConfig(address + "/base/envs:2").env()).as("PORT differs by platform").isNull();
     }
 
     @Test

@@ -234,16 +234,19 @@ class ScanningIT extends IntegrationTest {
     }
 
     @Test
-    void aUserTheDockerfileCannotResolveIsJudgedOnTheBuiltImage() {
-        // U keeps a variable the base may set, so the Dockerfile rules only warn (final-user-unresolved); BuildKit
-        // makes U "0" (every base sets PATH), and the built image's user is what image-user-root refuses.
+    void aUserFromTheBasesEnvironmentIsJudgedByItsValueBeforeTheBuild() {
+        // U keeps a variable of the base's environment (PATH). A lint cannot know it and only warns
+        // (final-user-unresolved); a build reads the base's Env with its triggers, so U is "0", as BuildKit makes it
+        // (built once on dockerd 26 before the gateway read the base's Env: the image's User was 0 and image-user-root
+        // refused it before the push), and the submission is refused.
         String token = builder("scan");
-        JsonNode done = build(token, "scan/userenv-" + RUN, Tars.dockerfile("FROM " + registryAddress()
-                + "/base/busybox\nENV U=${PATH:+0}\nUSER $U\nHEALTHCHECK NONE\n"));
-        assertThat(done.path("findings").toString()).contains("final-user-unresolved");
-        assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("FAILED");
-        assertThat(done.path("failureReason").asString()).contains("image-user-root");
-        assertNotInRegistry("scan/userenv-" + RUN, done);
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox\nENV U=${PATH:+0}\nUSER $U\nHEALTHCHECK NONE\n";
+        Response lint = send(request(token, "/api/v1/lint?image=scan/userenv-" + RUN).header("Content-Type",
+                "text/plain").POST(java.net.http.HttpRequest.BodyPublishers.ofString(dockerfile)));
+        assertThat(lint.body()).contains("final-user-unresolved").doesNotContain("final-user-root");
+        Response refused = submit(token, "image=scan/userenv-" + RUN + "&tag=1&noCache=true", Tars.dockerfile(dockerfile));
+        JsonNode problem = problem(refused, 422);
+        assertThat(problem.path("findings").toString()).contains("final-user-root").contains("resolves to '0'");
     }
 
     @Test
