@@ -137,6 +137,26 @@ final class BuildKitBuild {
     }
 
     /**
+     * The diff ids of the layers of the image the host's store knows by {@code reference} ({@code RootFS.Layers}),
+     * or none when it cannot say.
+     */
+    static List<String> layers(DockerHttpClient http, String reference) {
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.GET)
+                .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/" + encode(reference) + "/json").build();
+        try (DockerHttpClient.Response response = http.execute(request)) {
+            if (response.getStatusCode() != 200) {
+                return List.of();
+            }
+            List<String> out = new ArrayList<>();
+            JSON.readTree(response.getBody()).path("RootFS").path("Layers").forEach(d -> out.add(d.asString()));
+            return out;
+        } catch (RuntimeException e) { // the daemon away, an unreadable answer: nothing is confirmed
+            return List.of();
+        }
+    }
+
+    /**
      * Whether a request failed because the connection it was sent on had been closed by the other side: the write
      * found no reader ("Broken pipe"), the peer reset it, or it closed it before any answer. That is what a kept
      * connection to a daemon that restarted since its last use does, and docker-java's transport never checks a kept

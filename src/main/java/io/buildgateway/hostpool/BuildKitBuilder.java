@@ -66,7 +66,8 @@ final class BuildKitBuilder {
                 transport, context, job.dockerfile(), job.target(), buildArgs, job.labels(), job.noCache(),
                 properties.build(), networkMode, stepOutput, cancelled, deadline, clock));
         List<PulledImage> used = used(result.trace(), pulls.pulled(),
-                name -> BuildKitBuild.repoDigests(clients.http(host), name));
+                name -> BuildKitBuild.repoDigests(clients.http(host), name),
+                name -> BuildKitBuild.layers(clients.http(host), name));
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
@@ -154,6 +155,21 @@ final class BuildKitBuilder {
      */
     static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled,
             java.util.function.Function<String, List<String>> repoDigests) {
+        return used(trace, pulled, repoDigests, name -> List.of());
+    }
+
+    /**
+     * As above; and BuildKit shares one FROM vertex between images of the same layers: a build's step may show, beside
+     * its own FROM of the pulled image, a CACHED FROM of another image with those layers that another build used
+     * ({@code [1/2] FROM base/empty-env:1} beside {@code [1/2] FROM base/busybox:latest}, make test 2026-12-07, an
+     * image that differs from base/busybox in its config only). Such a name is the pull when a FROM vertex of the same
+     * step names the pulled image and the host's store gives both the same layers ({@code layers}): the same
+     * content, and the config is the pulled image's (BuildKit reads it from the pulled name). A FROM of another image
+     * alone in its step stays an image from the host's store.
+     */
+    static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled,
+            java.util.function.Function<String, List<String>> repoDigests,
+            java.util.function.Function<String, List<String>> layers) {
         List<PulledImage> used = new ArrayList<>(pulled);
         for (String reference : trace.used()) {
             int at = reference.indexOf('@');
@@ -165,12 +181,44 @@ final class BuildKitBuilder {
                 known = pulled.stream().anyMatch(p -> sameImage.contains(
                         io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
             }
+            if (!known && at < 0 && !pulled.isEmpty()) {
+                known = sharedVertex(trace, reference, pulled, layers);
+            }
             if (!known) {
                 used.add(new PulledImage(name, at > 0 ? reference.substring(at + 1) : "(from the host's image store)",
                         "FROM " + reference));
             }
         }
         return used;
+    }
+
+    /** Whether {@code reference}'s FROM vertex is one BuildKit shares with a pulled image's (see {@link #used}). */
+    private static boolean sharedVertex(BuildKitTrace trace, String reference, List<PulledImage> pulled,
+            java.util.function.Function<String, List<String>> layers) {
+        java.util.Set<String> steps = trace.stepsOf(reference);
+        if (steps.isEmpty()) {
+            return false;
+        }
+        List<String> mine = null;
+        for (String other : trace.used()) {
+            int at = other.indexOf('@');
+            String otherName = at > 0 ? other.substring(0, at) : other;
+            if (other.equals(reference) || java.util.Collections.disjoint(steps, trace.stepsOf(other))) {
+                continue;
+            }
+            for (PulledImage p : pulled) {
+                if (!withTag(p.reference()).equals(withTag(otherName))) {
+                    continue;
+                }
+                mine = mine == null ? layers.apply(reference) : mine;
+                List<String> theirs = layers.apply(io.buildgateway.shared.ImageReference.split(p.reference()).name()
+                        + "@" + p.digest());
+                if (!mine.isEmpty() && mine.equals(theirs)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */

@@ -51,6 +51,8 @@ final class BuildKitTrace {
     private final Map<String, State> vertices = new HashMap<>();
     private final Map<String, StringBuilder> partial = new HashMap<>();
     private final List<String> used = new ArrayList<>();
+    /** The steps ("stage i/N") each used reference's FROM vertices were named for. */
+    private final Map<String, java.util.Set<String>> usedAt = new HashMap<>();
     private final List<String> fetched = new ArrayList<>();
     private final Map<String, Step> steps = new LinkedHashMap<>();
     private int next = 1;
@@ -163,6 +165,12 @@ final class BuildKitTrace {
             if (!used.contains(reference)) {
                 used.add(reference);
             }
+            Matcher at = STEP.matcher(name);
+            if (at.matches()) {
+                usedAt.computeIfAbsent(reference, r -> new java.util.TreeSet<>()).add(
+                        (at.group(1) == null ? "" : at.group(1) + " ") + Integer.parseInt(at.group(2)) + "/"
+                                + Integer.parseInt(at.group(3)));
+            }
         }
         String instruction = instruction(name);
         if (instruction.regionMatches(true, 0, "ADD ", 0, 4) && instruction.contains("://")
@@ -262,6 +270,11 @@ final class BuildKitTrace {
      */
     List<String> used() {
         return List.copyOf(used);
+    }
+
+    /** The steps ({@code "i/N"}, {@code "stage i/N"}) whose FROM vertex named {@code reference}; empty if none. */
+    java.util.Set<String> stepsOf(String reference) {
+        return usedAt.getOrDefault(reference, java.util.Set.of());
     }
 
     /** The steps (instructions as BuildKit named them) in which BuildKit fetched a remote source itself. */

@@ -110,5 +110,17 @@ class BaseEmptyEnvIT extends IntegrationTest {
         String controlId = read(accepted).path("id").asString();
         JsonNode done = awaitFinal(token, controlId, Duration.ofMinutes(3));
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
+
+        // The base has base/busybox's layers: BuildKit shares their FROM vertex, and a build of base/busybox on the
+        // same host may show "[1/2] FROM <this base>" CACHED beside its own FROM (make test, 2026-12-07: ReplicasIT
+        // failed on it with a confinement violation). The same content: no violation.
+        Response busybox = submit(token, "image=envbase/busybox&tag=1&noCache=true",
+                Tars.dockerfile("FROM " + registryAddress() + "/base/busybox\nRUN echo shared\nUSER 65534\n"));
+        assertThat(busybox.status()).as(busybox.body()).isBetween(200, 299);
+        String busyboxId = read(busybox).path("id").asString();
+        JsonNode built = awaitFinal(token, busyboxId, Duration.ofMinutes(3));
+        String log = get(token, "/api/v1/builds/" + busyboxId + "/logs").body();
+        assertThat(built.path("status").asString()).as(built + "\n" + log).isEqualTo("SUCCEEDED");
+        assertThat(log).doesNotContain("CONFINEMENT");
     }
 }

@@ -94,6 +94,47 @@ class BuildKitTraceTest {
         assertThat(BuildKitTrace.instruction("[ 4/10] RUN x")).isEqualTo("RUN x");
     }
 
+    /**
+     * BuildKit shares one FROM vertex between images of the same layers (make test, 2026-12-07: a build of base/busybox
+     * showed a CACHED "[1/2] FROM base/empty-env:1", an image that differs from busybox in its config only, that
+     * another build had used): the other name is the pull when a FROM of the same step names the pulled image and the
+     * store gives both the same layers; alone in its step, or with other layers, it is an image from the store.
+     */
+    @Test
+    void aSharedFromVertexOfAnImageWithThePulledLayersIsThePull() {
+        String digest = "sha256:" + "a".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage("reg/base/busybox", digest, "FROM reg/base/busybox"));
+        List<String> busybox = List.of("sha256:l1", "sha256:l2");
+        java.util.function.Function<String, List<String>> layers = name -> switch (name) {
+            case "reg/base/busybox@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+                    "reg/base/empty-env:1" -> busybox;
+            case "reg/team/other:1" -> List.of("sha256:l1", "sha256:evil");
+            default -> List.of();
+        };
+        BuildKitTrace shared = new BuildKitTrace(s -> { });
+        shared.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/empty-env:1"))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/busybox:latest")).build());
+        shared.finish();
+        assertThat(BuildKitBuilder.used(shared, pulled, name -> List.of(), layers)).containsExactlyElementsOf(pulled);
+        // other layers: another image
+        BuildKitTrace other = new BuildKitTrace(s -> { });
+        other.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/team/other:1"))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/busybox:latest")).build());
+        other.finish();
+        assertThat(BuildKitBuilder.used(other, pulled, name -> List.of(), layers)).hasSize(2).last()
+                .satisfies(p -> assertThat(p.reference()).isEqualTo("reg/team/other:1"));
+        // the same layers, but alone in its step (BuildKit built FROM it): another image
+        BuildKitTrace alone = new BuildKitTrace(s -> { });
+        alone.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/3] FROM reg/base/empty-env:1"))
+                .addVertexes(vertex("sha256:5", "[stage-1 2/3] FROM reg/base/busybox:latest")).build());
+        alone.finish();
+        assertThat(BuildKitBuilder.used(alone, pulled, name -> List.of(), layers)).hasSize(2).last()
+                .satisfies(p -> assertThat(p.reference()).isEqualTo("reg/base/empty-env:1"));
+    }
+
     private static io.buildgateway.hostpool.buildkit.proto.Control.Vertex vertex(String digest, String name) {
         return io.buildgateway.hostpool.buildkit.proto.Control.Vertex.newBuilder().setDigest(digest).setName(name)
                 .setStarted(com.google.protobuf.Timestamp.getDefaultInstance()).build();
