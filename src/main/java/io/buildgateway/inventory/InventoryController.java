@@ -124,7 +124,8 @@ class InventoryController {
                 IMAGE_DEPLOYMENTS);
         return new ImageDetail(images.summary(e), links == null ? null : links + "scans",
                 links == null ? null : links + "sbom", links == null ? null : links + "provenance", d.config(),
-                d.baseLineage(), d.scan(), principal.canReadBuildsOf(e.team()) ? d.builds() : List.of(),
+                d.baseLineage(), d.scan(), e.team() != null && principal.canReadBuildsOf(e.team()) ? d.builds()
+                        : List.of(),
                 running.items(),
                 running.more() ? "/api/v1/deployments?digest=" + digest + "&cursor="
                         + running.items().get(running.items().size() - 1).id() : null);

@@ -558,7 +558,9 @@ final class BuiltinRules {
                 }
                 int colon = lastValue.indexOf(':');
                 String user = (colon < 0 ? lastValue : lastValue.substring(0, colon)).strip();
-                if (user.isEmpty() || user.equals("root") || all(user, ch -> ch == '0')) {
+                // "+0" and "-0" are uid 0 too (the runtime reads a number with Go's Atoi)
+                String number = user.startsWith("+") || user.startsWith("-") ? user.substring(1) : user;
+                if (user.isEmpty() || user.equals("root") || !number.isEmpty() && all(number, ch -> ch == '0')) {
                     emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
                             + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
                 }

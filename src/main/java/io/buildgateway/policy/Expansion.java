@@ -131,6 +131,9 @@ final class Expansion {
         List<TriggerProblem> problems = new ArrayList<>();
         char escape = dockerfile.escape();
         List<Map<String, String>> envOf = new ArrayList<>();
+        // the values each stage's ARGs got: a stage built FROM it sees them where its ENV does not set the name
+        // (checked on dockerd 26: ARG V=7 in stage a, then FROM a, LABEL v=$V labels v=7)
+        List<Map<String, String>> argsOf = new ArrayList<>();
         List<Boolean> rootKnown = new ArrayList<>();
         Map<String, List<String>> triggerCache = new HashMap<>();
         Set<String> envRead = new java.util.HashSet<>();
@@ -139,11 +142,14 @@ final class Expansion {
         for (BuildStages.Stage stage : plan.stages()) {
             Map<String, String> scope = new LinkedHashMap<>();
             Map<String, String> env = new LinkedHashMap<>();
+            Map<String, String> args = new LinkedHashMap<>();
             boolean known;
             List<Instruction> inherited = new ArrayList<>();
             String via;
             if (stage.parentStage() >= 0 && stage.parentStage() < envOf.size()) {
                 env.putAll(envOf.get(stage.parentStage()));
+                args.putAll(argsOf.get(stage.parentStage()));
+                scope.putAll(args);
                 scope.putAll(env);
                 known = rootKnown.get(stage.parentStage());
                 BuildStages.Stage parent = plan.stages().get(stage.parentStage());
@@ -227,7 +233,7 @@ final class Expansion {
                         }
                     }
                 } else if (kw.equals("ARG")) {
-                    declareArgs(t.words('\\'), scope, env, plan, rootIsKnown, escape);
+                    declareArgs(t.words('\\'), scope, env, args, plan, rootIsKnown, escape);
                     if (fromBase) {
                         for (String decl : t.words('\\')) {
                             int eq = decl.indexOf('=');
@@ -240,7 +246,7 @@ final class Expansion {
             }
             for (Instruction i : stage.instructions()) {
                 switch (i.keyword()) {
-                    case "ARG" -> declareArgs(fileWords.words(i), scope, env, plan, rootIsKnown, escape);
+                    case "ARG" -> declareArgs(fileWords.words(i), scope, env, args, plan, rootIsKnown, escape);
                     case "ENV" -> fileWords.env(i).forEach((k, v) -> {
                         String value = expandWord(v, scope, rootIsKnown, escape);
                         String name = expandWord(k, scope, rootIsKnown, escape); // the daemon processes both
@@ -253,6 +259,7 @@ final class Expansion {
                 out.add(effective(i, i, stage.index(), null, scope, rootIsKnown, escape));
             }
             envOf.add(env);
+            argsOf.add(args);
             rootKnown.add(known);
         }
         return new Result(out, problems, baseVariables.isEmpty() && anyBaseVariable == null ? BaseVariables.NONE
@@ -380,7 +387,7 @@ final class Expansion {
     /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
     /** An ARG's declarations ({@link Instruction#words(char)} of it) into the scope. */
     private static void declareArgs(List<String> declarations, Map<String, String> scope, Map<String, String> env,
-            BuildStages.Plan plan, boolean known, char escape) {
+            Map<String, String> args, BuildStages.Plan plan, boolean known, char escape) {
         for (String decl : declarations) {
             if (decl.isEmpty()) {
                 continue;
@@ -388,8 +395,15 @@ final class Expansion {
             int eq = decl.indexOf('=');
             String name = eq < 0 ? decl : decl.substring(0, eq);
             String declared = eq < 0 ? null : expandWord(decl.substring(eq + 1), scope, known, escape);
-            if (!env.containsKey(name)) {
-                scope.put(name, plan.stageArg(name, declared));
+            String value = plan.stageArg(name, declared);
+            // An ARG that gets a value (a build arg, its default, a global ARG) overrides an earlier ENV of its name
+            // for what follows, the base's included (BuildKit's dispatchArg adds it to the stage's environment;
+            // checked on dockerd 26: ENV U=1000, ARG U=0, LABEL u=$U labels u=0); one without keeps the ENV.
+            if (value != null) {
+                scope.put(name, value);
+                args.put(name, value);
+            } else if (!env.containsKey(name)) {
+                scope.put(name, null);
             }
         }
     }

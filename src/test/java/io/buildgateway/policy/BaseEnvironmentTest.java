@@ -48,10 +48,25 @@ class BaseEnvironmentTest {
                 .containsExactly("expose-ssh:error");
         // a name the base does not set is unset, as BuildKit reads it: ${X:-1000} is 1000
         assertThat(findings("FROM " + REF + "\nUSER ${NOT_SET:-1000}\n", NOTEBOOK)).isEmpty();
-        // an ARG of a name the base's ENV sets is the ENV's (as in BuildKit)
-        assertThat(findings("FROM " + REF + "\nARG NB_UID=0\nUSER $NB_UID\n", NOTEBOOK)).isEmpty();
+        // an ARG that gets a value overrides the base's ENV of its name (BuildKit's dispatchArg; checked on dockerd
+        // 26 for a file's own ENV and the base's PATH: a reviewer's find); one without a value keeps it
+        assertThat(findings("FROM " + REF + "\nARG NB_UID=0\nUSER $NB_UID\n", NOTEBOOK))
+                .containsExactly("final-user-root:error");
+        assertThat(findings("FROM " + REF + "\nARG NB_UID\nUSER $NB_UID\n", NOTEBOOK)).isEmpty();
         // through a stage built on the base
         assertThat(findings("FROM " + REF + " AS a\nFROM a\nUSER $NB_UID\n", NOTEBOOK)).isEmpty();
+    }
+
+    @Test
+    void anArgAfterAnEnvOfItsNameWinsAndAStageBuiltOnAnotherSeesItsArgs() {
+        // dockerd 26 (by hand): ENV U=1000, ARG U=0, LABEL u=$U labels 0; FROM that stage, ARG V=7 there: v=7, and
+        // U is the ENV's 1000 again
+        assertThat(findings("FROM " + REF + "\nENV U=1000\nARG U=0\nUSER $U\n", NOTEBOOK))
+                .containsExactly("final-user-root:error");
+        assertThat(findings("FROM " + REF + "\nARG U=0\nENV U=1000\nUSER $U\n", NOTEBOOK)).isEmpty();
+        assertThat(findings("FROM " + REF + " AS a\nARG V=0\nFROM a\nUSER ${V:-1000}\n", NOTEBOOK))
+                .containsExactly("final-user-root:error");
+        assertThat(findings("FROM " + REF + " AS a\nENV U=1000\nARG U=0\nFROM a\nUSER $U\n", NOTEBOOK)).isEmpty();
     }
 
     @Test

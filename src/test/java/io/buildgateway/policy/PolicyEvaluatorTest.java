@@ -84,6 +84,8 @@ class PolicyEvaluatorTest {
         assertThat(rules("FROM reg.local/base/x\nARG U=app\nUSER $U\n", Map.of("U", "root"), null))
                 .containsExactly("final-user-root");
         assertThat(rules("FROM reg.local/base/x\nUSER 1000\nUSER root\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER +0\n")).containsExactly("final-user-root");
+        assertThat(rules("FROM reg.local/base/x\nUSER -00:app\n")).containsExactly("final-user-root");
     }
 
     /**
