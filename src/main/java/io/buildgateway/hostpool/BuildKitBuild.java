@@ -121,19 +121,7 @@ final class BuildKitBuild {
      * it was pulled by.
      */
     static List<String> repoDigests(DockerHttpClient http, String reference) {
-        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
-                .method(DockerHttpClient.Request.Method.GET)
-                .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/" + encode(reference) + "/json").build();
-        try (DockerHttpClient.Response response = http.execute(request)) {
-            if (response.getStatusCode() != 200) {
-                return List.of();
-            }
-            List<String> out = new ArrayList<>();
-            JSON.readTree(response.getBody()).path("RepoDigests").forEach(d -> out.add(d.asString()));
-            return out;
-        } catch (RuntimeException e) { // the daemon away, an unreadable answer: no name is confirmed
-            return List.of();
-        }
+        return inspected(http, reference, "RepoDigests");
     }
 
     /**
@@ -141,6 +129,11 @@ final class BuildKitBuild {
      * or none when it cannot say.
      */
     static List<String> layers(DockerHttpClient http, String reference) {
+        return inspected(http, reference, "RootFS", "Layers");
+    }
+
+    /** The texts of a list of the store's inspection of {@code reference}; none when it cannot say. */
+    private static List<String> inspected(DockerHttpClient http, String reference, String... path) {
         DockerHttpClient.Request request = DockerHttpClient.Request.builder()
                 .method(DockerHttpClient.Request.Method.GET)
                 .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/" + encode(reference) + "/json").build();
@@ -148,8 +141,12 @@ final class BuildKitBuild {
             if (response.getStatusCode() != 200) {
                 return List.of();
             }
+            JsonNode node = JSON.readTree(response.getBody());
+            for (String key : path) {
+                node = node.path(key);
+            }
             List<String> out = new ArrayList<>();
-            JSON.readTree(response.getBody()).path("RootFS").path("Layers").forEach(d -> out.add(d.asString()));
+            node.forEach(d -> out.add(d.asString()));
             return out;
         } catch (RuntimeException e) { // the daemon away, an unreadable answer: nothing is confirmed
             return List.of();
