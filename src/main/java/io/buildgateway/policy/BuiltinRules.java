@@ -3,10 +3,8 @@ package io.buildgateway.policy;
 import io.buildgateway.dockerfile.BuildStages;
 import io.buildgateway.dockerfile.DockerfileParser;
 import io.buildgateway.dockerfile.Instruction;
-import io.buildgateway.dockerfile.Substitution;
 import io.buildgateway.shared.SecretNames;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -531,78 +529,60 @@ final class BuiltinRules {
         if (s.plan() == null) {
             return;
         }
-        for (BuildStages.Stage stage : s.targetChain()) {
-            if (!setsUser(s, stage.index())) {
-                continue; // nothing to resolve: its ARG and ENV only matter to a USER of the same stage
-            }
-            Instruction lastUser = null;
-            String lastValue = null;
-            boolean unknown = false;
-            // As the stage runs: ONBUILD triggers it inherits (a USER among them counts) first, then its own. The
-            // value is the expansion's (ARG defaults and build args, ENV of this stage and the stages it builds on,
-            // the default PATH of a stage from scratch), not a scope of this stage's own: a variable the base image
-            // may set was read as unset, and ${PATH:+0:}app ran as root (SubstitutionDifferentialIT, dockerd 26).
-            for (Expansion.Effective e : s.expansion().instructions()) {
-                if (e.stage() == stage.index() && e.written().keyword().equals("USER")) {
-                    lastUser = e.written();
-                    lastValue = e.instruction().arguments().strip();
-                    // A variable left in it (written in USER, or in the ENV or ARG value it reads: ENV U=${PATH:+0}
-                    // then USER $U, a reviewer's find): one the base image may set, judged by its worst case.
-                    unknown = lastValue.indexOf('$') >= 0;
-                }
-            }
-            if (lastUser != null) {
-                String written = lastUser.arguments().strip();
-                if (unknown) {
-                    return; // final-user-unresolved says so; image-user-root reads the built image
-                }
-                int colon = lastValue.indexOf(':');
-                String user = (colon < 0 ? lastValue : lastValue.substring(0, colon)).strip();
-                // "+0" and "-0" are uid 0 too (the runtime reads a number with Go's Atoi)
-                String number = user.startsWith("+") || user.startsWith("-") ? user.substring(1) : user;
-                if (user.isEmpty() || user.equals("root") || !number.isEmpty() && all(number, ch -> ch == '0')) {
-                    emit.emit(lastUser.line(), "USER", "the final stage runs as root: USER "
-                            + (lastValue.equals(written) ? written : written + " (resolves to '" + lastValue + "')"));
-                }
-                return;
-            }
+        Expansion.Effective last = lastUser(s);
+        if (last == null) {
+            emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
+                    + " its base's user (root for most bases); add USER with a non-root user");
+            return;
         }
-        emit.emit(s.plan().targetStage().line(), "FROM", "the final stage sets no USER, so the image would run as"
-                + " its base's user (root for most bases); add USER with a non-root user");
+        // The value is the expansion's (ARG defaults and build args, ENV of this stage and the stages it builds on,
+        // the default PATH of a stage from scratch), not a scope of this stage's own: a variable the base image may
+        // set was read as unset, and ${PATH:+0:}app ran as root (SubstitutionDifferentialIT, dockerd 26).
+        String value = last.instruction().arguments().strip();
+        if (value.indexOf('$') >= 0) {
+            // A variable left in it (written in USER, or in the ENV or ARG value it reads: ENV U=${PATH:+0} then
+            // USER $U, a reviewer's find): final-user-unresolved says so; image-user-root reads the built image.
+            return;
+        }
+        String written = last.written().arguments().strip();
+        int colon = value.indexOf(':');
+        String user = (colon < 0 ? value : value.substring(0, colon)).strip();
+        // "+0" and "-0" are uid 0 too (the runtime reads a number with Go's Atoi)
+        String number = user.startsWith("+") || user.startsWith("-") ? user.substring(1) : user;
+        if (user.isEmpty() || user.equals("root") || !number.isEmpty() && all(number, ch -> ch == '0')) {
+            emit.emit(last.written().line(), "USER", "the final stage runs as root: USER "
+                    + (value.equals(written) ? written : written + " (resolves to '" + value + "')"));
+        }
     }
 
     /** The final stage's last USER, when its expanded value still holds a variable (see final-user-root). */
     private static void finalUserUnresolved(Subject s, Emitter emit) {
-        if (s.plan() == null) {
-            return;
+        Expansion.Effective last = s.plan() == null ? null : lastUser(s);
+        if (last != null && last.instruction().arguments().indexOf('$') >= 0) {
+            emit.emit(last.written().line(), "USER", "the final stage's user cannot be read before the build:"
+                    + " USER " + last.written().arguments().strip() + " depends on a variable its base image may"
+                    + " set (image-user-root checks the built image)");
         }
+    }
+
+    /**
+     * The USER the target stage ends with: the last one, as the stage runs (the ONBUILD triggers it inherits first,
+     * a USER among them counting, then its own), of the first stage of the target chain that has one; null when none
+     * does. A stage's ARG and ENV only matter to a USER of that stage, which the expansion has resolved.
+     */
+    private static Expansion.Effective lastUser(Subject s) {
         for (BuildStages.Stage stage : s.targetChain()) {
-            if (!setsUser(s, stage.index())) {
-                continue;
-            }
             Expansion.Effective last = null;
             for (Expansion.Effective e : s.expansion().instructions()) {
                 if (e.stage() == stage.index() && e.written().keyword().equals("USER")) {
                     last = e;
                 }
             }
-            if (last != null && last.instruction().arguments().indexOf('$') >= 0) {
-                emit.emit(last.written().line(), "USER", "the final stage's user cannot be read before the build:"
-                        + " USER " + last.written().arguments().strip() + " depends on a variable its base image may"
-                        + " set (image-user-root checks the built image)");
-            }
-            return;
-        }
-    }
-
-    /** Whether the stage, as it runs (inherited triggers included), has a USER instruction. */
-    private static boolean setsUser(Subject s, int stage) {
-        for (Expansion.Effective e : s.expansion().instructions()) {
-            if (e.stage() == stage && e.written().keyword().equals("USER")) {
-                return true;
+            if (last != null) {
+                return last;
             }
         }
-        return false;
+        return null;
     }
 
     /** Whether every character of a string passes the test (true for an empty string, as allMatch is). */
