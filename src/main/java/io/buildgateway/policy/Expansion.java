@@ -384,8 +384,10 @@ final class Expansion {
         return false;
     }
 
-    /** ARG declarations: the request's build arg, else the default, else the global ARG; ENV of one name wins. */
-    /** An ARG's declarations ({@link Instruction#words(char)} of it) into the scope. */
+    /**
+     * An ARG's declarations ({@link Instruction#words(char)} of it) into the scope: the request's build arg, else the
+     * default, else the global ARG; a value also goes into {@code args}, which a stage built on this one sees.
+     */
     private static void declareArgs(List<String> declarations, Map<String, String> scope, Map<String, String> env,
             Map<String, String> args, BuildStages.Plan plan, boolean known, char escape) {
         for (String decl : declarations) {

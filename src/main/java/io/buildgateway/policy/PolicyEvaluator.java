@@ -51,6 +51,16 @@ public class PolicyEvaluator {
     }
 
     /**
+     * A {@code baseEmptyEnv} lookup ({@link Request}) that also knows each base's whole environment: the expansion then
+     * starts a stage built on that base with the base's Env, as BuildKit does (plus the default PATH where it sets
+     * none), so words with its variables are read as the builder reads them instead of as unknown.
+     */
+    public interface BaseEnvironment extends java.util.function.Function<String, Set<String>> {
+        /** The base's config Env as name → value; null when it is not one environment (an index whose images differ). */
+        Map<String, String> values(String imageRef);
+    }
+
+    /**
      * What is evaluated: the Dockerfile text, the request, the context's file names (null for a lone file), and
      * {@code baseTriggers}: from an image reference (an approved base, after substitution) to the ONBUILD triggers
      * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
@@ -71,16 +81,6 @@ public class PolicyEvaluator {
      * BuildKit crashes on a RUN's {@code ${v#$X}} with {@code X} set and empty, so such a pattern is refused
      * ({@code dockerfile-canonical}). Null: no base's environment is known (lint, and callers that read none).
      */
-    /**
-     * A {@code baseEmptyEnv} lookup ({@link Request}) that also knows each base's whole environment: the expansion then
-     * starts a stage built on that base with the base's Env, as BuildKit does (plus the default PATH where it sets
-     * none), so words with its variables are read as the builder reads them instead of as unknown.
-     */
-    public interface BaseEnvironment extends java.util.function.Function<String, Set<String>> {
-        /** The base's config Env as name → value; null when it is not one environment (an index whose images differ). */
-        Map<String, String> values(String imageRef);
-    }
-
     public record Request(String dockerfile, Map<String, String> buildArgs, String target, String team, String image,
             Set<String> contextFiles, java.util.function.Function<String, List<String>> baseTriggers,
             boolean heredocsSupported, Boolean shellcheck, String cacheNamespace,
