@@ -107,7 +107,8 @@ public class ImageRegistry {
      * triggers, and the names its {@code Env} sets to an empty value ({@code X=}, or {@code X} without a value, which
      * BuildKit reads as empty too). dockerd 26's BuildKit panics on a RUN's {@code ${v#$X}} when {@code X} is set and
      * empty (docs/security.md): these names count as set and empty for that check. For an index, the union over its
-     * platforms' images.
+     * platforms' images. {@code env}: the whole Env, which a build's expansion starts the stage with; null when an
+     * index's images differ in it.
      */
     public record BaseConfig(List<String> triggers, Set<String> emptyEnv, Map<String, String> env) {
         public BaseConfig {
@@ -434,8 +435,8 @@ public class ImageRegistry {
     }
 
     /**
-     * Reads the triggers (and empty Env names) of {@code imageRef} into the cache (as old as the read's start) and completes {@code read}
-     * with them or with the failure, which is not cached; then the read is no longer under way.
+     * Reads the config ({@link BaseConfig}) of {@code imageRef} into the cache (as old as the read's start) and
+     * completes {@code read} with it or with the failure, which is not cached; then the read is no longer under way.
      */
     private void readInto(String imageRef, CompletableFuture<BaseConfig> read) {
         try {
@@ -531,30 +532,17 @@ public class ImageRegistry {
         }
         JsonNode c = json.readTree(blob(repository, config)).path("config");
         triggers.addAll(configTriggers(c.path("OnBuild"), imageRef));
-        emptyEnv.addAll(emptyEnv(c.path("Env"), imageRef));
-        return env(c.path("Env"));
-    }
-
-    /** An Env already checked by {@link #emptyEnv} as name → value ({@code X} without '=': empty); a later one wins. */
-    private static Map<String, String> env(JsonNode env) {
-        Map<String, String> out = new java.util.LinkedHashMap<>();
-        if (env.isArray()) {
-            for (JsonNode e : env) {
-                String entry = e.asString();
-                int eq = entry.indexOf('=');
-                out.put(eq < 0 ? entry : entry.substring(0, eq), eq < 0 ? "" : entry.substring(eq + 1));
-            }
-        }
-        return out;
+        return env(c.path("Env"), imageRef, emptyEnv);
     }
 
     /**
-     * The names an image config's {@code Env} sets to an empty value: {@code X=}, and {@code X} without {@code =}
+     * An image config's {@code Env} as name → value (a later entry of a name wins, as in BuildKit), and into
+     * {@code emptyEnv} every name an entry sets to an empty value: {@code X=}, and {@code X} without {@code =}
      * (BuildKit's {@code BuildEnvs} gives it an empty value). An Env that is not a list of text fails closed, as the
      * triggers do: the build cannot be judged without it.
      */
-    static Set<String> emptyEnv(JsonNode env, String imageRef) throws IOException {
-        Set<String> out = new java.util.TreeSet<>();
+    static Map<String, String> env(JsonNode env, String imageRef, Set<String> emptyEnv) throws IOException {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
         if (env.isMissingNode() || env.isNull()) {
             return out;
         }
@@ -567,11 +555,12 @@ public class ImageRegistry {
             }
             String entry = e.asString();
             int eq = entry.indexOf('=');
-            if (eq < 0) {
-                out.add(entry);
-            } else if (eq == entry.length() - 1) {
-                out.add(entry.substring(0, eq));
+            String name = eq < 0 ? entry : entry.substring(0, eq);
+            String value = eq < 0 ? "" : entry.substring(eq + 1);
+            if (value.isEmpty()) {
+                emptyEnv.add(name);
             }
+            out.put(name, value);
         }
         return out;
     }
