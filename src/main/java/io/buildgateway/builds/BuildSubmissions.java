@@ -486,13 +486,10 @@ public class BuildSubmissions {
             return config(imageRef).triggers();
         }
 
-        java.util.Set<String> emptyEnv(String imageRef) {
-            return config(imageRef).emptyEnv();
-        }
-
+        /** The names the base's Env sets to an empty value. */
         @Override
         public java.util.Set<String> apply(String imageRef) {
-            return emptyEnv(imageRef);
+            return config(imageRef).emptyEnv();
         }
 
         @Override
