@@ -38,6 +38,11 @@ final class CallerSlots {
         total++;
     }
 
+    /** Slots held now, by all callers together. */
+    synchronized int total() {
+        return total;
+    }
+
     synchronized void give(String caller) {
         perCaller.computeIfPresent(caller, (k, n) -> n <= 1 ? null : n - 1);
         total = Math.max(0, total - 1);

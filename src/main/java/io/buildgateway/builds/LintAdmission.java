@@ -1,6 +1,8 @@
 package io.buildgateway.builds;
 
 import io.buildgateway.shared.Problem;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.stereotype.Component;
 
@@ -10,7 +12,7 @@ import org.springframework.stereotype.Component;
  * holds at most {@code gateway.builds.lint.max-per-caller} (more: 429, counted in the audit trail's per-second
  * refusal summary), all callers at most {@code gateway.builds.lint.max-total} (more: 503), both with
  * {@code Retry-After}. Before (the 2026-12-06 reviews' open item), one caller could hold every request thread with
- * slow lint uploads.
+ * slow lint uploads. The lints under way on this replica are the gauge {@code gateway.builds.lint.under.way}.
  */
 @Component
 class LintAdmission {
@@ -19,13 +21,20 @@ class LintAdmission {
     private final CallerSlots slots;
 
     LintAdmission(@Value("${gateway.builds.lint.max-per-caller:4}") int maxPerCaller,
-            @Value("${gateway.builds.lint.max-total:32}") int maxTotal) {
+            @Value("${gateway.builds.lint.max-total:32}") int maxTotal, MeterRegistry meters) {
         if (maxPerCaller < 1 || maxTotal < maxPerCaller) {
             throw new IllegalArgumentException("gateway.builds.lint.max-per-caller (" + maxPerCaller + ") must be at"
                     + " least 1 and at most gateway.builds.lint.max-total (" + maxTotal + ")");
         }
         this.maxPerCaller = maxPerCaller;
         this.slots = new CallerSlots(maxPerCaller, maxTotal);
+        Gauge.builder("gateway.builds.lint.under.way", slots, CallerSlots::total)
+                .description("lint requests admitted and not yet answered, on this replica").register(meters);
+    }
+
+    /** Lint requests admitted and not yet answered, on this replica (all callers). */
+    int underWay() {
+        return slots.total();
     }
 
     /** Admits one lint of the caller, or refuses it; an admitted lint must be {@link #release released}. */
