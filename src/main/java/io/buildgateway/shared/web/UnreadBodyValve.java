@@ -4,7 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.ServletException;
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.catalina.connector.Request;
@@ -12,6 +12,7 @@ import org.apache.catalina.connector.Response;
 import org.apache.catalina.valves.ValveBase;
 import org.apache.coyote.ActionCode;
 import org.apache.coyote.http11.AbstractHttp11Protocol;
+import org.apache.tomcat.util.net.ApplicationBufferHandler;
 
 /**
  * A request answered with a refusal before its body was read (401, 403, 404, 415, 429…) kept its request thread
@@ -28,7 +29,8 @@ import org.apache.coyote.http11.AbstractHttp11Protocol;
  * them, or past the swallow limit, or when the read fails, the answer is sent and the connection closed without
  * reading further, as Tomcat itself does after a 400, 413 or 503. A client then still sending may see its connection
  * reset (curl and docker read the answer they were sent first). The statuses Tomcat closes on, answers to bodies
- * read in full, and asynchronous requests (log follows) are left to Tomcat.
+ * read in full, asynchronous requests (log follows) and requests that wait for {@code 100 Continue} (Tomcat closes
+ * those without reading: their client sends nothing more) are left to Tomcat.
  */
 final class UnreadBodyValve extends ValveBase {
 
@@ -51,7 +53,8 @@ final class UnreadBodyValve extends ValveBase {
     public void invoke(Request request, Response response) throws IOException, ServletException {
         getNext().invoke(request, response);
         int status = response.getStatus();
-        if (status < 400 || dropsConnection(status) || request.isAsync() || request.isFinished()) {
+        if (status < 400 || dropsConnection(status) || request.isAsync() || request.isFinished()
+                || request.getCoyoteRequest().hasExpectation()) {
             return;
         }
         String source = String.valueOf(request.getRemoteAddr());
@@ -63,32 +66,56 @@ final class UnreadBodyValve extends ValveBase {
             return;
         }
         try {
-            response.finishResponse(); // the whole answer is out before the rest of the body is waited for
+            // The answer is sent before the rest of the body is waited for (flushed, not finished: finishing it closes
+            // the request's input; Tomcat ends the response after this valve, as it does before its own swallow).
+            response.flushBuffer();
             if (!swallow(request)) {
                 close(request);
             }
-        } catch (IOException | IllegalStateException e) {
-            // the client gone, a read timed out, or the body already taken as a reader: nothing more to read here
+        } catch (IOException e) {
+            // the client gone, or a read timed out: nothing more to read here
             close(request);
         } finally {
             give(source);
         }
     }
 
-    /** Reads the rest of the body up to Tomcat's swallow limit; false when the limit was passed. */
+    /**
+     * Reads the rest of the body up to Tomcat's swallow limit, as Tomcat's swallow does (from the connector's request:
+     * the servlet's input stream is closed once its response's output is); false when the limit was passed.
+     */
     private static boolean swallow(Request request) throws IOException {
         long limit = request.getConnector().getProtocolHandler() instanceof AbstractHttp11Protocol<?> http
                 ? http.getMaxSwallowSize() : -1;
-        byte[] buffer = new byte[8192];
+        Discard discard = new Discard();
         long read = 0;
-        InputStream in = request.getInputStream();
-        for (int n; (n = in.read(buffer)) != -1; ) {
+        for (int n; (n = request.getCoyoteRequest().doRead(discard)) >= 0; ) {
             read += n;
             if (limit >= 0 && read > limit) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** Where the connector puts what it read: looked at by the connector only, dropped here. */
+    private static final class Discard implements ApplicationBufferHandler {
+        private ByteBuffer buffer = ApplicationBufferHandler.EMPTY_BUFFER;
+
+        @Override
+        public void setByteBuffer(ByteBuffer buffer) {
+            this.buffer = buffer;
+        }
+
+        @Override
+        public ByteBuffer getByteBuffer() {
+            return buffer;
+        }
+
+        @Override
+        public void expand(int size) {
+            // nothing is kept
+        }
     }
 
     private void close(Request request) {
