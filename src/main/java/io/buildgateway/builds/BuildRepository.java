@@ -25,6 +25,14 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     @Query(value = "select pg_advisory_xact_lock(:key) is not null", nativeQuery = true)
     boolean claimLock(long key);
 
+    /**
+     * The repository ({@code team/name}) and the approved pulls (a JSON array) of every other build running on
+     * {@code host}: the team images a shared host must keep named while those builds may still pull or push them.
+     */
+    @Query(value = "select image, allowed_pulls from build where status = 'RUNNING' and host = :host and id <> :id",
+            nativeQuery = true)
+    List<Object[]> runningOnHostBesides(String host, UUID id);
+
     @Query("select b.host, count(b) from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
             + " and b.host is not null group by b.host")
     List<Object[]> activeByHost();

@@ -25,6 +25,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
+import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A build's sequence on its host (issue #13, "the build sequence in one place"): the host leased from the pool
@@ -47,12 +48,16 @@ class BuildSequence {
     private final ConfinementCheck confinement;
     private final QuarantinePush quarantinePush;
     private final ScheduledExecutorService later;
+    private final BuildRepository builds;
+    private final JsonMapper json;
     /** Where a build's host-side tags change beside the registry's naming (one short daemon call each). */
     private final java.util.concurrent.ExecutorService beside;
 
     BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
-            ApplicationEventPublisher events, Clock clock) {
+            ApplicationEventPublisher events, Clock clock, BuildRepository builds, JsonMapper json) {
         this.hosts = hosts;
+        this.builds = builds;
+        this.json = json;
         this.gates = gates.orderedStream().toList();
         this.phases = phases;
         this.clock = clock;
@@ -135,7 +140,47 @@ class BuildSequence {
                 output.accept("Ephemeral build host " + host.instance() + " (daemon " + host.daemonId()
                         + "): started for this build alone, destroyed after it\n");
             }
-            return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact));
+            try {
+                return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact));
+            } finally {
+                forgetTeamImages(host, job);
+            }
+        }
+    }
+
+    /**
+     * After a build on a shared host, whatever its outcome: the names of the team images it pulled or pushed come off
+     * the host ({@link BuildHost#forget}), except those of repositories another build running on the host (on any
+     * replica: read from the database) may still pull or push. Another team's build whose {@code FROM} the policy
+     * misread then finds nothing by that name on the host (BuildKit builds with {@code pull=0}) instead of reading
+     * the image (docs/security.md, "Defence in depth"). The database away: the names stay, for the next build.
+     */
+    private void forgetTeamImages(BuildHost host, BuildJob job) {
+        if (host.ephemeral()) {
+            return; // destroyed with everything on it
+        }
+        try {
+            java.util.Set<String> repositories = new java.util.TreeSet<>(host.teamRepositories());
+            if (repositories.isEmpty()) {
+                return;
+            }
+            String registry = hosts.registry();
+            for (Object[] other : builds.runningOnHostBesides(job.host(), java.util.UUID.fromString(job.buildId()))) {
+                repositories.remove((String) other[0]);
+                if (other[1] != null) {
+                    for (String reference : json.readValue((String) other[1], String[].class)) {
+                        repositories.remove(io.buildgateway.shared.ImageReference.split(reference)
+                                .repositoryOn(registry));
+                    }
+                }
+            }
+            List<String> removed = host.forget(repositories);
+            if (!removed.isEmpty()) {
+                log.debug("build {}: took {} off host {}", job.buildId(), removed, job.host());
+            }
+        } catch (RuntimeException e) {
+            log.warn("build {}: the team images' names stay on host {} for now: {}", job.buildId(), job.host(),
+                    BuildHosts.summary(e));
         }
     }
 

@@ -132,6 +132,27 @@ public final class BuildKitOracle implements AutoCloseable {
         return JSON.readTree(call("GET", "/v1.45/images/" + image + "/json", null)).path("Config");
     }
 
+    /** Every name (tag or repository digest) of {@code name} (registry/repository) in the host's image store. */
+    public List<String> names(String name) throws IOException {
+        List<String> out = new java.util.ArrayList<>();
+        for (tools.jackson.databind.JsonNode image : JSON.readTree(call("GET", "/v1.45/images/json", null))) {
+            for (String field : List.of("RepoTags", "RepoDigests")) {
+                for (tools.jackson.databind.JsonNode n : image.path(field)) {
+                    String ref = n.asString();
+                    if (ref.startsWith(name + ":") || ref.startsWith(name + "@")) {
+                        out.add(ref);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Takes one name off the host, keeping the image while it has another. */
+    public void untag(String reference) throws IOException {
+        call("DELETE", "/v1.45/images/" + reference + "?noprune=1", null);
+    }
+
     /** Removes an image the oracle built (untagged: by id). */
     public void remove(String image) throws IOException {
         call("DELETE", "/v1.45/images/" + image + "?force=1", null);
