@@ -51,7 +51,8 @@ import tools.jackson.databind.json.JsonMapper;
 class BuildDispatcher implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(BuildDispatcher.class);
-    private static final long SCHEDULING_LOCK = 0x6267775f73636864L; // "bgw_schd"
+    /** Every claim's advisory lock; also taken where a host's state must not change under a claim (BuildSequence). */
+    static final long SCHEDULING_LOCK = 0x6267775f73636864L; // "bgw_schd"
 
     private final BuildRepository builds;
     private final BuildHosts hosts;

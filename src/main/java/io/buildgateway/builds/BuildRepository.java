@@ -26,12 +26,13 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     boolean claimLock(long key);
 
     /**
-     * The repository ({@code team/name}) and the approved pulls (a JSON array) of every other build running on
-     * {@code host}: the team images a shared host must keep named while those builds may still pull or push them.
+     * The repository ({@code team/name}), the approved pulls (a JSON array; null on rows older than V10) and the base
+     * image of every other build (or another attempt of this one) running on {@code host}: the team images a shared
+     * host must keep named while those builds may still pull or push them.
      */
-    @Query(value = "select image, allowed_pulls from build where status = 'RUNNING' and host = :host and id <> :id",
-            nativeQuery = true)
-    List<Object[]> runningOnHostBesides(String host, UUID id);
+    @Query(value = "select image, allowed_pulls, base_image from build where status = 'RUNNING' and host = :host"
+            + " and not (id = :id and attempts = :attempt)", nativeQuery = true)
+    List<Object[]> runningOnHostBesides(String host, UUID id, int attempt);
 
     @Query("select b.host, count(b) from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
             + " and b.host is not null group by b.host")

@@ -15,6 +15,7 @@ import jakarta.annotation.PreDestroy;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -50,14 +51,17 @@ class BuildSequence {
     private final ScheduledExecutorService later;
     private final BuildRepository builds;
     private final JsonMapper json;
+    private final org.springframework.transaction.support.TransactionTemplate tx;
     /** Where a build's host-side tags change beside the registry's naming (one short daemon call each). */
     private final java.util.concurrent.ExecutorService beside;
 
     BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
-            ApplicationEventPublisher events, Clock clock, BuildRepository builds, JsonMapper json) {
+            ApplicationEventPublisher events, Clock clock, BuildRepository builds, JsonMapper json,
+            org.springframework.transaction.support.TransactionTemplate tx) {
         this.hosts = hosts;
         this.builds = builds;
         this.json = json;
+        this.tx = tx;
         this.gates = gates.orderedStream().toList();
         this.phases = phases;
         this.clock = clock;
@@ -143,39 +147,58 @@ class BuildSequence {
             try {
                 return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact));
             } finally {
-                forgetTeamImages(host, job);
+                forgetTeamImages(host, job, attempt);
             }
         }
     }
 
     /**
-     * After a build on a shared host, whatever its outcome: the names of the team images it pulled or pushed come off
-     * the host ({@link BuildHost#forget}), except those of repositories another build running on the host (on any
-     * replica: read from the database) may still pull or push. Another team's build whose {@code FROM} the policy
-     * misread then finds nothing by that name on the host (BuildKit builds with {@code pull=0}) instead of reading
-     * the image (docs/security.md, "Defence in depth"). The database away: the names stay, for the next build.
+     * After a build on a shared host, whatever its outcome: the names of the team images it was granted or pushed
+     * come off the host ({@link BuildHost#forget}), and its own quarantine copy's, except those of repositories another
+     * build running on the host (on any replica, or another attempt of this one) may still pull or push. Decided under
+     * the scheduling lock, which every claim takes ({@link BuildDispatcher}), so no build is claimed for this host
+     * between the database's answer and the untags: a build claimed later pulls again. Another team's build whose
+     * {@code FROM} the policy misread then finds nothing by that name on the host (BuildKit builds with
+     * {@code pull=0}) instead of reading the image (docs/security.md, "BuildKit builds without a session"). The
+     * database or the daemon away: the names stay, for a later build.
      */
-    private void forgetTeamImages(BuildHost host, BuildJob job) {
+    private void forgetTeamImages(BuildHost host, BuildJob job, int attempt) {
         if (host.ephemeral()) {
             return; // destroyed with everything on it
         }
         try {
-            java.util.Set<String> repositories = new java.util.TreeSet<>(host.teamRepositories());
-            if (repositories.isEmpty()) {
+            String quarantine = hosts.quarantine();
+            Map<String, List<String>> names = host.teamImageNames(quarantine.isEmpty() ? null
+                    : QuarantinePush.quarantineOf(quarantine, job.buildId(), attempt));
+            if (names.isEmpty()) {
                 return;
             }
             String registry = hosts.registry();
-            for (Object[] other : builds.runningOnHostBesides(job.host(), java.util.UUID.fromString(job.buildId()))) {
-                repositories.remove((String) other[0]);
-                if (other[1] != null) {
-                    for (String reference : json.readValue((String) other[1], String[].class)) {
-                        repositories.remove(io.buildgateway.shared.ImageReference.split(reference)
-                                .repositoryOn(registry));
+            List<String> removed = tx.execute(status -> {
+                builds.claimLock(BuildDispatcher.SCHEDULING_LOCK);
+                Map<String, List<String>> mine = new java.util.TreeMap<>(names);
+                for (Object[] other : builds.runningOnHostBesides(job.host(), java.util.UUID.fromString(job.buildId()),
+                        attempt)) {
+                    if (other[0] != null) {
+                        mine.remove((String) other[0]);
+                    }
+                    List<String> pulls = new java.util.ArrayList<>();
+                    if (other[1] != null) {
+                        pulls.addAll(List.of(json.readValue((String) other[1], String[].class)));
+                    } else if (other[2] != null) {
+                        pulls.add((String) other[2]);
+                    }
+                    for (String reference : pulls) {
+                        String repository = io.buildgateway.shared.ImageReference.split(reference)
+                                .repositoryOn(registry);
+                        if (repository != null) {
+                            mine.remove(repository);
+                        }
                     }
                 }
-            }
-            List<String> removed = host.forget(repositories);
-            if (!removed.isEmpty()) {
+                return host.forget(mine.values().stream().flatMap(List::stream).toList());
+            });
+            if (removed != null && !removed.isEmpty()) {
                 log.debug("build {}: took {} off host {}", job.buildId(), removed, job.host());
             }
         } catch (RuntimeException e) {

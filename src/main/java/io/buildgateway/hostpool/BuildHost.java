@@ -170,80 +170,75 @@ public final class BuildHost implements AutoCloseable {
     }
 
     /**
-     * The team repositories (under the registry, outside the pullable prefixes such as {@code base/}) this build
-     * pulled from or pushed to: the names {@link #forget} may take off a shared host after it.
+     * The names (tags and repository digests) on this host of the team repositories this build was granted or
+     * pushed to, by repository: those under the registry outside the pullable prefixes such as {@code base/} (whose
+     * images every build may read anyway), plus {@code ownQuarantine}, this run's quarantine repository (null: none).
+     * Read with the host's control client (a bounded wait). Empty on an ephemeral host (destroyed with everything on
+     * it), before {@link #prepare}, or when the daemon does not answer.
      */
-    public java.util.Set<String> teamRepositories() {
+    public Map<String, List<String>> teamImageNames(String ownQuarantine) {
+        if (ephemeral() || plan == null) {
+            return Map.of();
+        }
         String registry = properties.registry().address();
         List<String> pullable = RegistryAuth.pullablePrefixes(properties);
-        java.util.Set<String> repositories = new java.util.TreeSet<>();
-        java.util.List<String> references = new java.util.ArrayList<>(job.allowedPulls());
-        references.add(registry + "/" + job.repository() + ":" + job.tag());
-        for (String reference : references) {
-            String repository = Confinement.repository(reference, registry);
-            if (repository != null && pullable.stream().noneMatch(repository::startsWith)) {
-                repositories.add(repository);
+        java.util.Set<String> repositories = new java.util.HashSet<>(plan.granted());
+        repositories.add(job.repository());
+        repositories.removeIf(r -> pullable.stream().anyMatch(r::startsWith));
+        if (ownQuarantine != null) {
+            repositories.add(ownQuarantine);
+        }
+        Map<String, List<String>> names = new java.util.TreeMap<>();
+        List<com.github.dockerjava.api.model.Image> images;
+        try {
+            images = clients.control(lease.host()).listImagesCmd().exec(); // one listing, matched here
+        } catch (RuntimeException e) {
+            return names; // the daemon does not answer: the next build's turn
+        }
+        for (com.github.dockerjava.api.model.Image image : images) {
+            List<String> refs = new java.util.ArrayList<>();
+            if (image.getRepoDigests() != null) {
+                refs.addAll(List.of(image.getRepoDigests()));
+            }
+            if (image.getRepoTags() != null) {
+                refs.addAll(List.of(image.getRepoTags()));
+            }
+            for (String reference : refs) {
+                String repository = Confinement.repository(reference, registry);
+                if (repository != null && repositories.contains(repository)) {
+                    names.computeIfAbsent(repository, k -> new java.util.ArrayList<>()).add(reference);
+                }
             }
         }
-        return repositories;
+        return names;
     }
 
     /**
-     * Takes every name of {@code repositories} (tags and the repository digests a {@code FROM name@sha256:…} resolves
-     * against) off this host, keeping the images: BuildKit builds with {@code pull=0}, so a team's image left named on
-     * a shared host could be read by another team's build whose {@code FROM} the policy misread (the post-build
-     * confinement check fails it, but only after its steps ran). The images, untagged, go with the host's clean-up of
-     * the gateway's untagged images (HostHealth); BuildKit's cache is its own and stays. Returns the names taken off.
-     * Best effort: a name already gone, or a daemon that does not answer, leaves the rest to the next build.
+     * Takes these names off the host (with the control client: a bounded wait each). BuildKit builds with
+     * {@code pull=0}, so a team's image left named on a shared host could be read by another team's build whose
+     * {@code FROM} the policy misread (the post-build confinement check fails it, but only after its steps ran).
+     * Docker deletes an image with its last name (its layers stay while BuildKit's cache holds them; the next build
+     * of the team pulls it again). Best effort: a name already gone is skipped; a daemon that does not answer ends
+     * the round. Returns the names taken off.
      */
-    public List<String> forget(java.util.Collection<String> repositories) {
-        if (docker == null || ephemeral()) {
-            return List.of();
-        }
-        String registry = properties.registry().address();
-        java.util.Set<String> prefixes = new java.util.HashSet<>();
-        for (String repository : repositories) {
-            prefixes.add(registry + "/" + repository);
-        }
+    public List<String> forget(java.util.Collection<String> references) {
         List<String> removed = new java.util.ArrayList<>();
-        if (prefixes.isEmpty()) {
-            return removed;
-        }
-        List<com.github.dockerjava.api.model.Image> images;
-        try {
-            images = docker.listImagesCmd().exec(); // one listing, matched here (the daemon's reference filter
-                                                    // reads names with a registry port as patterns)
-        } catch (RuntimeException e) {
-            return removed; // the daemon does not answer: the next build's turn
-        }
-        for (com.github.dockerjava.api.model.Image image : images) {
-            java.util.List<String> names = new java.util.ArrayList<>();
-            if (image.getRepoDigests() != null) {
-                names.addAll(List.of(image.getRepoDigests()));
-            }
-            if (image.getRepoTags() != null) {
-                names.addAll(List.of(image.getRepoTags()));
-            }
-            for (String reference : names) {
-                int at = reference.indexOf('@');
-                String unpinned = at < 0 ? reference : reference.substring(0, at);
-                int colon = unpinned.lastIndexOf(':');
-                String repositoryName = colon > unpinned.lastIndexOf('/') ? unpinned.substring(0, colon) : unpinned;
-                if (!prefixes.contains(repositoryName)) {
-                    continue;
-                }
-                try {
-                    docker.removeImageCmd(reference).withNoPrune(true).exec();
-                    removed.add(reference);
-                } catch (RuntimeException ignored) {
-                    // already gone
-                }
+        DockerClient control = clients.control(lease.host());
+        for (String reference : references) {
+            try {
+                control.removeImageCmd(reference).withNoPrune(true).exec();
+                removed.add(reference);
+            } catch (com.github.dockerjava.api.exception.NotFoundException
+                    | com.github.dockerjava.api.exception.ConflictException gone) {
+                // already gone (a tag's removal takes the repository's digest with it), or in use by a container
+            } catch (RuntimeException e) {
+                break; // the daemon does not answer: the rest stay for the next build
             }
         }
         return removed;
     }
 
-
+    /** Removes one tag, keeping the image (and its other tags). */
     public void untag(String reference) {
         try {
             docker.removeImageCmd(reference).withNoPrune(true).exec();
