@@ -497,6 +497,12 @@ public class BuildSubmissions {
             return config(imageRef).env();
         }
 
+        /** The digest of the manifest read: what the build is pinned to. */
+        @Override
+        public String digest(String imageRef) {
+            return config(imageRef).digest();
+        }
+
         private synchronized io.buildgateway.hostpool.ImageRegistry.BaseConfig config(String imageRef) {
             io.buildgateway.hostpool.ImageRegistry.BaseConfig config = read.get(imageRef);
             if (config == null) {
