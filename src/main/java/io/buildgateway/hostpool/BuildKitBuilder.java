@@ -71,9 +71,11 @@ final class BuildKitBuilder {
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
+        String unpinned = result.stopped() == null ? pinViolation(result.trace(), toPull) : null;
         BuildOutcome ended = result.stopped() != null
                 ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
                         ? "cancelled while building" : "build exceeded the timeout of " + properties.build().timeout())
+                : unpinned != null ? BuildOutcome.failed(unpinned)
                 : error != null ? BuildOutcome.failed("build failed: " + error)
                 : result.imageId() == null ? BuildOutcome.failed("the daemon reported no image id") : null;
         if (error != null && result.stopped() == null) {
@@ -219,6 +221,36 @@ final class BuildKitBuilder {
             }
         }
         return false;
+    }
+
+    /**
+     * Why the build did not use the bases it was pinned to, or null when it did: every FROM the trace shows of a
+     * base pulled by digest ({@code name:tag@sha256:…}, the digest of the manifest whose config the policy judged)
+     * must name that digest; one without a digest, or with another, built from an image nobody judged (a tag moved,
+     * another build's image in the host's store).
+     */
+    static String pinViolation(BuildKitTrace trace, List<String> pulls) {
+        for (String pin : pulls) {
+            int pinAt = pin.indexOf("@sha256:");
+            if (pinAt < 0) {
+                continue;
+            }
+            String pinName = withTag(pin.substring(0, pinAt));
+            String pinDigest = pin.substring(pinAt + 1);
+            for (String reference : trace.used()) {
+                int at = reference.indexOf('@');
+                String name = at > 0 ? reference.substring(0, at) : reference;
+                if (!withTag(name).equals(pinName)) {
+                    continue;
+                }
+                if (at < 0 || !reference.substring(at + 1).equals(pinDigest)) {
+                    return "the build used " + reference + " where its base was judged as " + pin + " (pinned to"
+                            + " the digest whose ONBUILD triggers and Env the policy read): it is refused as an"
+                            + " image the policy did not judge";
+                }
+            }
+        }
+        return null;
     }
 
     /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */
