@@ -178,12 +178,14 @@ final class BuildKitBuilder {
             String name = at > 0 ? reference.substring(0, at) : reference;
             boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
                     || (at > 0 && p.digest().equals(reference.substring(at + 1))));
-            if (!known && at < 0 && !pulled.isEmpty()) {
-                List<String> sameImage = repoDigests.apply(name);
+            // A name with a digest is asked about as BuildKit named it (the store finds name:tag@digest by its
+            // digest): since builds are pinned, another build's FROM vertex shared with this one carries a digest.
+            if (!known && !pulled.isEmpty()) {
+                List<String> sameImage = repoDigests.apply(at < 0 ? name : reference);
                 known = pulled.stream().anyMatch(p -> sameImage.contains(
                         io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
             }
-            if (!known && at < 0 && !pulled.isEmpty()) {
+            if (!known && !pulled.isEmpty()) {
                 known = sharedVertex(trace, reference, pulled, layers);
             }
             if (!known) {
@@ -237,13 +239,26 @@ final class BuildKitBuilder {
             }
             String pinName = withTag(pin.substring(0, pinAt));
             String pinDigest = pin.substring(pinAt + 1);
+            java.util.Set<String> pinnedSteps = new java.util.HashSet<>();
+            for (String reference : trace.used()) {
+                int at = reference.indexOf('@');
+                if (at > 0 && withTag(reference.substring(0, at)).equals(pinName)
+                        && reference.substring(at + 1).equals(pinDigest)) {
+                    pinnedSteps.addAll(trace.stepsOf(reference));
+                }
+            }
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 String name = at > 0 ? reference.substring(0, at) : reference;
                 if (!withTag(name).equals(pinName)) {
                     continue;
                 }
-                if (at < 0 || !reference.substring(at + 1).equals(pinDigest)) {
+                boolean exact = at > 0 && reference.substring(at + 1).equals(pinDigest);
+                // Another name of a FROM vertex BuildKit shares with the pinned FROM (images of the same layers:
+                // see used()) in the same step: the step's FROM is the pinned one, whose config the frontend read.
+                boolean shared = !exact && !trace.stepsOf(reference).isEmpty()
+                        && !java.util.Collections.disjoint(trace.stepsOf(reference), pinnedSteps);
+                if (!exact && !shared) {
                     return "the build used " + reference + " where its base was judged as " + pin + " (pinned to"
                             + " the digest whose ONBUILD triggers and Env the policy read): it is refused as an"
                             + " image the policy did not judge";

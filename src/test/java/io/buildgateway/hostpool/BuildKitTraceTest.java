@@ -133,6 +133,19 @@ class BuildKitTraceTest {
         alone.finish();
         assertThat(BuildKitBuilder.used(alone, pulled, name -> List.of(), layers)).hasSize(2).last()
                 .satisfies(p -> assertThat(p.reference()).isEqualTo("reg/base/empty-env:1"));
+        // pinned builds: both names carry the digest BuildKit was given; the same rule
+        String theirs = "sha256:" + "c".repeat(64);
+        java.util.function.Function<String, List<String>> pinnedLayers = name -> name.equals(
+                "reg/base/empty-env:1@" + theirs) || name.startsWith("reg/base/busybox@") ? busybox : List.of();
+        BuildKitTrace pinned = new BuildKitTrace(s -> { });
+        pinned.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/empty-env:1@" + theirs))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/busybox:latest@" + digest)).build());
+        pinned.finish();
+        assertThat(BuildKitBuilder.used(pinned, pulled, name -> List.of(), pinnedLayers))
+                .containsExactlyElementsOf(pulled);
+        assertThat(BuildKitBuilder.used(pinned, pulled, name -> List.of(), name -> List.of())).hasSize(2).last()
+                .satisfies(p -> assertThat(p.digest()).isEqualTo(theirs));
     }
 
     /**
@@ -162,6 +175,14 @@ class BuildKitTraceTest {
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:2"), pulls)).as("another tag: not the pin")
                 .isNull();
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1"), List.of("reg/base/x:1"))).isNull();
+        // the same step's FROM vertex shared with another image of the same layers (another build's, by tag or
+        // another digest) beside the pinned FROM: the step is the pinned one
+        BuildKitTrace shared = new BuildKitTrace(s -> { });
+        shared.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/x:1@" + other))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/x:1@" + pin)).build());
+        shared.finish();
+        assertThat(BuildKitBuilder.pinViolation(shared, pulls)).isNull();
         // a pin without a tag names :latest, as BuildKit's vertices do
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/y:latest"), List.of("reg/base/y@" + pin)))
                 .contains("used reg/base/y:latest");
