@@ -33,8 +33,13 @@ class BasePinIT extends IntegrationTest {
     @org.junit.jupiter.api.extension.RegisterExtension
     static final Canary canary = Canary.start(); // stopped after the class
 
+    /**
+     * A gateway of its own (another ttl is another Spring context, which must not share the suite's data folder and
+     * its PostgreSQL), whose answers by tag are kept five minutes.
+     */
     @DynamicPropertySource
     static void longTtl(DynamicPropertyRegistry registry) {
+        ownGateway(registry, DATA.resolveSibling(DATA.getFileName() + "-pin"));
         registry.add("gateway.hostpool.base-triggers-ttl", () -> "5m");
     }
 
