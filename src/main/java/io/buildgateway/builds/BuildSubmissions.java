@@ -225,6 +225,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(findings);
         build.baseImage = evaluation.baseImage();
+        build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
@@ -679,6 +680,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
+        build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, origin.team);
         if (evaluation.passed()) {

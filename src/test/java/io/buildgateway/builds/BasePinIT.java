@@ -108,7 +108,8 @@ class BasePinIT extends IntegrationTest {
     }
 
     private Map<String, Object> row(String buildId) {
-        return jdbc.queryForMap("select allowed_pulls, pulled_images from build where id = ?::uuid", buildId);
+        return jdbc.queryForMap("select allowed_pulls, pulled_images, base_image, base_digest from build"
+                + " where id = ?::uuid", buildId);
     }
 
     @Test
@@ -145,6 +146,8 @@ class BasePinIT extends IntegrationTest {
                     .as("the built image's base").isEqualTo("harmless");
             assertThat(row(id).get("pulled_images").toString()).as("what the daemon pulled")
                     .contains(harmless).doesNotContain(evil);
+            assertThat(row(id)).as("the record: the tag (followed by the inventory) and the digest judged")
+                    .containsEntry("base_image", base).containsEntry("base_digest", harmless);
         }
         assertThat(canary.requests()).as("requests the canary saw").isEmpty();
 

@@ -76,6 +76,7 @@ class BasePinTest {
                 "reg.local/base/x:1");
         // the base image recorded for the inventory (tag moves, rebuilds) stays the name judged
         assertThat(e.baseImage()).isEqualTo("reg.local/base/y");
+        assertThat(e.baseDigest()).as("the digest judged, recorded beside it").isEqualTo(D2);
     }
 
     @Test
@@ -94,6 +95,7 @@ class BasePinTest {
         Evaluation linted = POLICY.lint(request(FILE, Map.of(), null));
         assertThat(linted.pulls()).containsExactly("reg.local/base/x:1", "reg.local/base/y");
         assertThat(linted.findings()).isEqualTo(built.findings());
+        assertThat(built.baseDigest()).isNull();
     }
 
     @Test
