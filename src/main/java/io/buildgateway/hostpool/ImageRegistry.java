@@ -445,6 +445,30 @@ public class ImageRegistry {
     }
 
     /**
+     * {@link #baseConfig} read from the registry now, whatever the cache holds (an answer by digest is still reused:
+     * it cannot change); the answer replaces the cached one for the submissions after. For a rebuild: it is asked
+     * for because the base's tag moved, and the build is pinned to the digest this read finds, so an answer up to a
+     * ttl old would rebuild the base it was meant to leave.
+     *
+     * @throws java.io.UncheckedIOException as {@link #onBuildTriggers}
+     */
+    public BaseConfig currentBaseConfig(String imageRef) {
+        if (imageRef != null && imageRef.contains("@sha256:")) {
+            return baseConfig(imageRef);
+        }
+        long readAt = nanoTime.getAsLong();
+        BaseConfig config = readOnBuildTriggers(imageRef);
+        if (!triggersTtl.isZero()) {
+            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
+                triggerCache.clear();
+                askedAt.clear();
+            }
+            triggerCache.put(imageRef, new CachedTriggers(config, readAt));
+        }
+        return config;
+    }
+
+    /**
      * Reads the config ({@link BaseConfig}) of {@code imageRef} into the cache (as old as the read's start) and
      * completes {@code read} with it or with the failure, which is not cached; then the read is no longer under way.
      */

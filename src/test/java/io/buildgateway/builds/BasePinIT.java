@@ -157,5 +157,22 @@ class BasePinIT extends IntegrationTest {
                 Tars.dockerfile("FROM " + base + "@" + evil + "\nRUN true\nUSER 65534\n")), 422);
         assertThat(refused.path("findings").toString()).contains("add-url-without-checksum");
         assertThat(canary.requests()).as("requests the canary saw").isEmpty();
+
+        // A rebuild by base (asked for because the tag moved) reads the base now, not the cached answer: it is judged
+        // on the moved base and refused for its trigger, instead of being pinned to the base it was meant to leave.
+        String security = token(java.util.Set.of("SECURITY"), java.util.Set.of());
+        String selector = "{\"selector\":{\"base\":\"" + base + "\"},\"reason\":\"base moved: " + RUN + "\"";
+        eventually("both images in the inventory", Duration.ofSeconds(30), () -> read(postJson(security,
+                "/api/v1/rebuilds", selector + ",\"dryRun\":true}")).path("targets").size() == 2);
+        Response requested = postJson(security, "/api/v1/rebuilds", selector + "}");
+        assertThat(requested.status()).as(requested.body()).isEqualTo(202);
+        JsonNode rebuild = read(requested);
+        assertThat(rebuild.path("builds").size()).isEqualTo(2);
+        for (JsonNode id : rebuild.path("builds")) {
+            JsonNode done = awaitFinal(security, id.asString(), Duration.ofMinutes(3));
+            assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("REJECTED");
+            assertThat(done.path("findings").toString()).contains("add-url-without-checksum");
+        }
+        assertThat(canary.requests()).as("requests the canary saw").isEmpty();
     }
 }

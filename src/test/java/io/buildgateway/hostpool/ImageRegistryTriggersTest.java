@@ -294,6 +294,23 @@ class ImageRegistryTriggersTest {
         assertThat(refreshes).isEmpty(); // a lapsed entry is read by the caller, who waits for it
     }
 
+    /** A rebuild's read (the tag moved) is the registry's answer now, and the answer kept for those after it. */
+    @Test
+    void aCurrentReadIgnoresTheCachedAnswerAndReplacesIt() {
+        ImageRegistry registry = tenSecondTtl();
+        String first = image("base/busybox", "1", "[\"RUN a\"]");
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).isEqualTo(first);
+        String moved = image("base/busybox", "1", "[\"RUN b\"]");
+        now[0] = Duration.ofSeconds(1).toNanos();
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).as("cached").isEqualTo(first);
+        ImageRegistry.BaseConfig current = registry.currentBaseConfig(address + "/base/busybox:1");
+        assertThat(current.digest()).isEqualTo(moved);
+        assertThat(current.triggers()).containsExactly("RUN b");
+        int asked = requests.size();
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).isEqualTo(moved);
+        assertThat(requests).hasSize(asked);
+    }
+
     @Test
     void anAnswerPastHalfItsTtlIsReadAgainAheadWhileStillGivenOut() {
         ImageRegistry registry = tenSecondTtl();
