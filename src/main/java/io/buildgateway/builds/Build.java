@@ -111,6 +111,12 @@ class Build implements Persistable<UUID> {
     /** JSON array of the images the daemon pulled: {reference, digest, step}. */
     @Column(name = "pulled_images")
     String pulledImages;
+    /**
+     * The digest of the base's manifest whose config the policy judged, to which the build is pinned (V24); null for
+     * scratch, a base not read, and rows older than V24.
+     */
+    @Column(name = "base_digest")
+    String baseDigest;
     /** JSON array of the image references the policy approved this build to pull; null on rows older than V10. */
     @Column(name = "allowed_pulls")
     String allowedPulls;

@@ -225,6 +225,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(findings);
         build.baseImage = evaluation.baseImage();
+        build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
@@ -476,10 +477,17 @@ public class BuildSubmissions {
      */
     private final class BaseReads implements io.buildgateway.policy.PolicyEvaluator.BaseEnvironment {
         private final boolean timed;
+        /** Whether each base is read from the registry now rather than from the cache (a rebuild's). */
+        private final boolean current;
         private final Map<String, io.buildgateway.hostpool.ImageRegistry.BaseConfig> read = new java.util.HashMap<>();
 
         BaseReads(boolean timed) {
+            this(timed, false);
+        }
+
+        BaseReads(boolean timed, boolean current) {
             this.timed = timed;
+            this.current = current;
         }
 
         List<String> triggers(String imageRef) {
@@ -497,12 +505,18 @@ public class BuildSubmissions {
             return config(imageRef).env();
         }
 
+        /** The digest of the manifest read: what the build is pinned to. */
+        @Override
+        public String digest(String imageRef) {
+            return config(imageRef).digest();
+        }
+
         private synchronized io.buildgateway.hostpool.ImageRegistry.BaseConfig config(String imageRef) {
             io.buildgateway.hostpool.ImageRegistry.BaseConfig config = read.get(imageRef);
             if (config == null) {
                 long start = timed ? RequestTimings.start() : 0;
                 try {
-                    config = baseConfig(imageRef);
+                    config = baseConfig(imageRef, current);
                 } finally {
                     if (timed) {
                         RequestTimings.end("triggers", start);
@@ -522,9 +536,9 @@ public class BuildSubmissions {
      * a digest that does not match, a config that does not read) stays a finding of the policy's, which refuses the
      * build.
      */
-    private io.buildgateway.hostpool.ImageRegistry.BaseConfig baseConfig(String imageRef) {
+    private io.buildgateway.hostpool.ImageRegistry.BaseConfig baseConfig(String imageRef, boolean current) {
         try {
-            return registry.baseConfig(imageRef);
+            return current ? registry.currentBaseConfig(imageRef) : registry.baseConfig(imageRef);
         } catch (java.io.UncheckedIOException e) {
             if (e.getCause() instanceof io.buildgateway.hostpool.ImageRegistry.Unreachable unreachable) {
                 // Logged where the build args are known (the reference is after substitution: it may hold one).
@@ -648,8 +662,9 @@ public class BuildSubmissions {
                     + " them public); it cannot be rebuilt: submit it again");
         }
         UUID id = UUID.randomUUID();
-        // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own.
-        BaseReads bases = new BaseReads(false);
+        // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own. Its bases are read
+        // now, not from the cache: it is pinned to what it reads, and it is asked for because a base's tag moved.
+        BaseReads bases = new BaseReads(false, true);
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
                 origin.team, origin.image, context.files(), bases::triggers, hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString()))
@@ -673,6 +688,7 @@ public class BuildSubmissions {
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
         build.baseImage = evaluation.baseImage();
+        build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         recordEgress(build, origin.team);
         if (evaluation.passed()) {

@@ -73,7 +73,8 @@ public final class CanonicalDockerfile {
      */
     public record Options(boolean buildkit, String cacheNamespace,
             java.util.function.UnaryOperator<String> frontend,
-            java.util.function.Function<String, String> baseVariables) {
+            java.util.function.Function<String, String> baseVariables,
+            java.util.function.IntFunction<String> pinnedBases) {
 
         public Options {
             if (cacheNamespace != null && !validNamespace(cacheNamespace)) {
@@ -81,8 +82,18 @@ public final class CanonicalDockerfile {
             }
         }
 
+        /**
+         * Without pinned bases: {@code pinnedBases} maps the line of a FROM to the reference its base is written as
+         * ({@code name:tag@sha256:…}, the digest of the manifest whose config the policy judged), or null to keep it
+         * as written; a null function pins nothing (lint, and builds whose bases were not read).
+         */
+        public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend,
+                java.util.function.Function<String, String> baseVariables) {
+            this(buildkit, cacheNamespace, frontend, baseVariables, null);
+        }
+
         public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend) {
-            this(buildkit, cacheNamespace, frontend, null);
+            this(buildkit, cacheNamespace, frontend, null, null);
         }
 
         private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile(
@@ -181,6 +192,14 @@ public final class CanonicalDockerfile {
             if (heredocsSupported) {
                 written = buildkitForm(in, options, labs, problems);
             }
+            String pin = in.keyword().equals("FROM") && options.pinnedBases() != null
+                    ? options.pinnedBases().apply(in.line()) : null;
+            if (pin != null) {
+                written = pinned(written, pin, parsed.escape(), problems);
+                if (written == null) {
+                    continue;
+                }
+            }
             if (expected != null) {
                 expected.add(written);
             }
@@ -272,6 +291,44 @@ public final class CanonicalDockerfile {
             return new Result(null, problems);
         }
         return new Result(text, problems);
+    }
+
+    /**
+     * A FROM with its base written as {@code pin} (a literal reference: the base after substitution, pinned by the
+     * digest the policy's read of it found), its flags ({@code --platform}) and stage name as written; so the daemon
+     * builds the image whose config was judged even when the tag has moved since. The line is parsed again and must
+     * read as the same FROM with only the base changed; if it does not (a form this does not write), a problem: the
+     * build is refused rather than built by tag.
+     */
+    private static Instruction pinned(Instruction from, String pin, char escape, List<Problem> problems) {
+        String original = from.original();
+        String arguments = from.arguments();
+        String line = null;
+        if (original.endsWith(arguments) && !from.isJsonForm()) {
+            String head = original.substring(0, original.length() - arguments.length());
+            int end = 0;
+            while (end < arguments.length() && !DockerfileParser.isGoSpace(arguments.charAt(end))) {
+                end++;
+            }
+            line = head + pin + arguments.substring(end);
+        }
+        Instruction read = null;
+        if (line != null && unwritable(line, escape) == null) {
+            List<Instruction> parsed = DockerfileParser.parse("# escape=" + escape + "\n" + line).instructions();
+            read = parsed.size() == 1 ? parsed.get(0) : null;
+        }
+        List<String> before = from.words(escape);
+        List<String> after = read == null ? List.of() : read.words(escape);
+        boolean same = read != null && read.keyword().equals("FROM") && read.flags().equals(from.flags())
+                && !before.isEmpty() && after.size() == before.size() && after.get(0).equals(pin)
+                && after.subList(1, after.size()).equals(before.subList(1, before.size()));
+        if (!same) {
+            problems.add(new Problem(from.line(), "FROM cannot be written with its base pinned to the digest that"
+                    + " was judged (" + pin + "); write it as FROM [--platform=…] image [AS name]"));
+            return null;
+        }
+        return new Instruction("FROM", read.flags(), read.arguments(), read.json(), read.heredocs(), from.line(),
+                from.endLine(), read.original());
     }
 
     /**

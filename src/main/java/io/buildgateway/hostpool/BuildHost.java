@@ -121,7 +121,7 @@ public final class BuildHost implements AutoCloseable {
             return List.of();
         }
         try {
-            var inspected = docker.inspectImageCmd(job.baseImage()).exec();
+            var inspected = docker.inspectImageCmd(job.pinnedBaseImage()).exec();
             return inspected.getRootFS() == null || inspected.getRootFS().getLayers() == null ? List.of()
                     : List.copyOf(inspected.getRootFS().getLayers());
         } catch (RuntimeException e) {

@@ -44,6 +44,24 @@ public record BuildJob(String buildId, String host, Path context, String dockerf
                 null, null);
     }
 
+    /**
+     * The base image as the build pulled and used it: pinned by the digest the policy judged when the approved pulls
+     * name it so ({@code baseImage@sha256:…}: the host's store holds it by that name, not by the tag), else
+     * {@code baseImage}. The host is asked about this one; the tag stays the build's record of its base (the
+     * inventory follows its moves).
+     */
+    public String pinnedBaseImage() {
+        if (baseImage == null || baseImage.contains("@")) {
+            return baseImage;
+        }
+        for (String pull : allowedPulls) {
+            if (pull.startsWith(baseImage + "@sha256:")) {
+                return pull;
+            }
+        }
+        return baseImage;
+    }
+
     /** The egress proxy's credentials never appear in a job's text. */
     @Override
     public String toString() {

@@ -106,6 +106,10 @@ final class BuildKitBuild {
                 return new Pull(pulled, "pull of " + reference + " failed: " + BuildHosts.summary(e),
                         pulled.isEmpty() && log.pulled().isEmpty() && staleConnection(e));
             }
+            String pinned = pinned(reference, log.pulled());
+            if (pinned != null) {
+                return new Pull(pulled, pinned);
+            }
             for (PulledImage p : log.pulled()) {
                 PulledImage image = new PulledImage(p.reference(), p.digest(), "FROM " + reference);
                 output.accept("Pulled " + p.reference() + "@" + p.digest() + "\n");
@@ -113,6 +117,30 @@ final class BuildKitBuild {
             }
         }
         return new Pull(pulled, null);
+    }
+
+    /**
+     * For a reference pinned by digest ({@code name[:tag]@sha256:…}: a base whose config the policy judged), why
+     * the pull did not give that digest, or null when it did (or the reference is not pinned): the daemon must
+     * report the pull, and only by the pinned digest.
+     */
+    static String pinned(String reference, List<PulledImage> reported) {
+        int at = reference.indexOf("@sha256:");
+        if (at < 0) {
+            return null;
+        }
+        String pin = reference.substring(at + 1);
+        if (reported.isEmpty()) {
+            return "pull of " + reference + " failed: the daemon reported no digest for it, and the base must be the"
+                    + " one the policy judged (" + pin + ")";
+        }
+        for (PulledImage p : reported) {
+            if (!p.digest().equals(pin)) {
+                return "pull of " + reference + " gave " + p.digest() + ", not " + pin + ", the digest whose config"
+                        + " the policy judged";
+            }
+        }
+        return null;
     }
 
     /**

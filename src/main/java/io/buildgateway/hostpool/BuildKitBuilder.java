@@ -71,9 +71,11 @@ final class BuildKitBuilder {
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
+        String unpinned = result.stopped() == null ? pinViolation(result.trace(), toPull) : null;
         BuildOutcome ended = result.stopped() != null
                 ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
                         ? "cancelled while building" : "build exceeded the timeout of " + properties.build().timeout())
+                : unpinned != null ? BuildOutcome.failed(unpinned)
                 : error != null ? BuildOutcome.failed("build failed: " + error)
                 : result.imageId() == null ? BuildOutcome.failed("the daemon reported no image id") : null;
         if (error != null && result.stopped() == null) {
@@ -176,12 +178,14 @@ final class BuildKitBuilder {
             String name = at > 0 ? reference.substring(0, at) : reference;
             boolean known = pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(name))
                     || (at > 0 && p.digest().equals(reference.substring(at + 1))));
-            if (!known && at < 0 && !pulled.isEmpty()) {
-                List<String> sameImage = repoDigests.apply(name);
+            // A name with a digest is asked about as BuildKit named it (the store finds name:tag@digest by its
+            // digest): since builds are pinned, another build's FROM vertex shared with this one carries a digest.
+            if (!known && !pulled.isEmpty()) {
+                List<String> sameImage = repoDigests.apply(at < 0 ? name : reference);
                 known = pulled.stream().anyMatch(p -> sameImage.contains(
                         io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
             }
-            if (!known && at < 0 && !pulled.isEmpty()) {
+            if (!known && !pulled.isEmpty()) {
                 known = sharedVertex(trace, reference, pulled, layers);
             }
             if (!known) {
@@ -219,6 +223,49 @@ final class BuildKitBuilder {
             }
         }
         return false;
+    }
+
+    /**
+     * Why the build did not use the bases it was pinned to, or null when it did: every FROM the trace shows of a
+     * base pulled by digest ({@code name:tag@sha256:…}, the digest of the manifest whose config the policy judged)
+     * must name that digest; one without a digest, or with another, built from an image nobody judged (a tag moved,
+     * another build's image in the host's store).
+     */
+    static String pinViolation(BuildKitTrace trace, List<String> pulls) {
+        for (String pin : pulls) {
+            int pinAt = pin.indexOf("@sha256:");
+            if (pinAt < 0) {
+                continue;
+            }
+            String pinName = withTag(pin.substring(0, pinAt));
+            String pinDigest = pin.substring(pinAt + 1);
+            java.util.Set<String> pinnedSteps = new java.util.HashSet<>();
+            for (String reference : trace.used()) {
+                int at = reference.indexOf('@');
+                if (at > 0 && withTag(reference.substring(0, at)).equals(pinName)
+                        && reference.substring(at + 1).equals(pinDigest)) {
+                    pinnedSteps.addAll(trace.stepsOf(reference));
+                }
+            }
+            for (String reference : trace.used()) {
+                int at = reference.indexOf('@');
+                String name = at > 0 ? reference.substring(0, at) : reference;
+                if (!withTag(name).equals(pinName)) {
+                    continue;
+                }
+                boolean exact = at > 0 && reference.substring(at + 1).equals(pinDigest);
+                // Another name of a FROM vertex BuildKit shares with the pinned FROM (images of the same layers:
+                // see used()) in the same step: the step's FROM is the pinned one, whose config the frontend read.
+                boolean shared = !exact && !trace.stepsOf(reference).isEmpty()
+                        && !java.util.Collections.disjoint(trace.stepsOf(reference), pinnedSteps);
+                if (!exact && !shared) {
+                    return "the build used " + reference + " where its base was judged as " + pin + " (pinned to"
+                            + " the digest whose ONBUILD triggers and Env the policy read): it is refused as an"
+                            + " image the policy did not judge";
+                }
+            }
+        }
+        return null;
     }
 
     /** {@code repo} and {@code repo:latest} name the same image (BuildKit's vertex names always carry the tag). */

@@ -61,9 +61,9 @@ final class DockerBuiltImage implements BuiltImage {
             return Optional.empty();
         }
         try {
-            return Optional.of(facts(docker.inspectImageCmd(job.baseImage()).exec()));
+            return Optional.of(facts(docker.inspectImageCmd(job.pinnedBaseImage()).exec()));
         } catch (NotFoundException e) {
-            throw new IOException("the base image " + job.baseImage() + " is not on the build host");
+            throw new IOException("the base image " + job.pinnedBaseImage() + " is not on the build host");
         }
     }
 

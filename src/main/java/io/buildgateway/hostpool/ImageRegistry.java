@@ -108,18 +108,28 @@ public class ImageRegistry {
      * BuildKit reads as empty too). dockerd 26's BuildKit panics on a RUN's {@code ${v#$X}} when {@code X} is set and
      * empty (docs/security.md): these names count as set and empty for that check. For an index, the union over its
      * platforms' images. {@code env}: the whole Env, which a build's expansion starts the stage with; null when an
-     * index's images differ in it.
+     * index's images differ in it. {@code digest}: the {@code sha256:} digest of the manifest (or index) that was
+     * read, computed from the bytes parsed (not taken from a header): what the build is pinned to, so that the image
+     * built is the one whose triggers and Env were judged, whatever the tag names later; null when not known.
      */
-    public record BaseConfig(List<String> triggers, Set<String> emptyEnv, Map<String, String> env) {
+    public record BaseConfig(List<String> triggers, Set<String> emptyEnv, Map<String, String> env, String digest) {
         public BaseConfig {
             triggers = List.copyOf(triggers);
             emptyEnv = Set.copyOf(emptyEnv);
             env = env == null ? null : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(env));
+            if (digest != null && !digest.matches("sha256:[0-9a-f]{64}")) {
+                throw new IllegalArgumentException("not a sha256 digest: " + digest);
+            }
+        }
+
+        /** Without the digest of what was read. */
+        public BaseConfig(List<String> triggers, Set<String> emptyEnv, Map<String, String> env) {
+            this(triggers, emptyEnv, env, null);
         }
 
         /** Without the Env's values (not one environment, or not read). */
         public BaseConfig(List<String> triggers, Set<String> emptyEnv) {
-            this(triggers, emptyEnv, null);
+            this(triggers, emptyEnv, null, null);
         }
     }
 
@@ -435,6 +445,30 @@ public class ImageRegistry {
     }
 
     /**
+     * {@link #baseConfig} read from the registry now, whatever the cache holds (an answer by digest is still reused:
+     * it cannot change); the answer replaces the cached one for the submissions after. For a rebuild: it is asked
+     * for because the base's tag moved, and the build is pinned to the digest this read finds, so an answer up to a
+     * ttl old would rebuild the base it was meant to leave.
+     *
+     * @throws java.io.UncheckedIOException as {@link #onBuildTriggers}
+     */
+    public BaseConfig currentBaseConfig(String imageRef) {
+        if (imageRef != null && imageRef.contains("@sha256:")) {
+            return baseConfig(imageRef);
+        }
+        long readAt = nanoTime.getAsLong();
+        BaseConfig config = readOnBuildTriggers(imageRef);
+        if (!triggersTtl.isZero()) {
+            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
+                triggerCache.clear();
+                askedAt.clear();
+            }
+            triggerCache.put(imageRef, new CachedTriggers(config, readAt));
+        }
+        return config;
+    }
+
+    /**
      * Reads the config ({@link BaseConfig}) of {@code imageRef} into the cache (as old as the read's start) and
      * completes {@code read} with it or with the failure, which is not cached; then the read is no longer under way.
      */
@@ -513,7 +547,8 @@ public class ImageRegistry {
                 envs.add(readConfig(repository, m, imageRef, triggers, emptyEnv));
             }
             boolean one = !envs.isEmpty() && envs.stream().allMatch(e -> e.equals(envs.get(0)));
-            return new BaseConfig(List.copyOf(triggers), emptyEnv, one ? envs.get(0) : null);
+            // The digest of the bytes parsed: for a reference by digest, checkDigest made it that digest.
+            return new BaseConfig(List.copyOf(triggers), emptyEnv, one ? envs.get(0) : null, sha256(top.body()));
         } catch (IOException | IllegalArgumentException | tools.jackson.core.JacksonException e) {
             throw new UncheckedIOException(e instanceof IOException io ? io
                     : new IOException("reading the config of " + imageRef + ": " + e.getMessage(), e));

@@ -25,6 +25,26 @@ public record Evaluation(boolean passed, String policyDigest, List<Finding> find
         pulls = pulls == null ? List.of() : List.copyOf(pulls);
     }
 
+    /**
+     * The digest the target's base is built by: the one its reference names, or the one it is pinned to in
+     * {@link #pulls} ({@code baseImage@sha256:…}, the manifest whose config was judged); null when neither.
+     */
+    public String baseDigest() {
+        if (baseImage == null) {
+            return null;
+        }
+        int at = baseImage.indexOf("@sha256:");
+        if (at > 0) {
+            return baseImage.substring(at + 1);
+        }
+        for (String pull : pulls) {
+            if (pull.startsWith(baseImage + "@sha256:")) {
+                return pull.substring(baseImage.length() + 1);
+            }
+        }
+        return null;
+    }
+
     public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage) {
         this(passed, policyDigest, findings, baseImage, List.of(), null);
     }

@@ -48,7 +48,16 @@ final class Expansion {
     record TriggerProblem(int line, String base, String message) {
     }
 
-    record Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables) {
+    record Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables,
+            Map<String, String> baseDigests) {
+        Result {
+            baseDigests = Map.copyOf(baseDigests);
+        }
+
+        Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables) {
+            this(instructions, problems, baseVariables, Map.of());
+        }
+
         Result(List<Effective> instructions, List<TriggerProblem> problems) {
             this(instructions, problems, BaseVariables.NONE);
         }
@@ -138,6 +147,8 @@ final class Expansion {
         Map<String, List<String>> triggerCache = new HashMap<>();
         Set<String> envRead = new java.util.HashSet<>();
         Map<String, String> baseVariables = new LinkedHashMap<>();
+        // base (after substitution) -> the digest of the manifest its triggers and Env were read from
+        Map<String, String> baseDigests = new LinkedHashMap<>();
         String anyBaseVariable = null;
         for (BuildStages.Stage stage : plan.stages()) {
             Map<String, String> scope = new LinkedHashMap<>();
@@ -193,6 +204,12 @@ final class Expansion {
                     Map<String, String> values = triggers != null
                             && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment environment
                             ? environment.values(stage.base()) : null;
+                    String digest = triggers != null
+                            && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment environment
+                            ? environment.digest(stage.base()) : null;
+                    if (digest != null) {
+                        baseDigests.putIfAbsent(stage.base(), digest); // what was judged: the build is pinned to it
+                    }
                     if (values != null) {
                         // The base's environment is known: the stage starts with it, as the builder's does (with
                         // the default PATH where the base sets none), and a name it does not set is unset.
@@ -263,7 +280,7 @@ final class Expansion {
             rootKnown.add(known);
         }
         return new Result(out, problems, baseVariables.isEmpty() && anyBaseVariable == null ? BaseVariables.NONE
-                : new BaseVariables(baseVariables, anyBaseVariable));
+                : new BaseVariables(baseVariables, anyBaseVariable), baseDigests);
     }
 
     /** The names {@code stage}'s base sets to an empty value in its config's Env, into {@code baseVariables}. */

@@ -58,6 +58,15 @@ public class PolicyEvaluator {
     public interface BaseEnvironment extends java.util.function.Function<String, Set<String>> {
         /** The base's config Env as name → value; null when it is not one environment (an index whose images differ). */
         Map<String, String> values(String imageRef);
+
+        /**
+         * The {@code sha256:} digest of the manifest (or index) the base's config was read from, or null when not
+         * known: a build pins each FROM whose base was read to it ({@code name:tag@digest}, in the canonical
+         * Dockerfile and in {@link Evaluation#pulls}), so that the daemon builds the image that was judged.
+         */
+        default String digest(String imageRef) {
+            return null;
+        }
     }
 
     /**
@@ -241,8 +250,12 @@ public class PolicyEvaluator {
         if (namespace != null && !CanonicalDockerfile.Options.validNamespace(namespace)) {
             namespace = null; // then a cache mount is refused: never a shared cache by accident
         }
+        // Each FROM whose base's config was read is written (and pulled) by the digest of what was read: the daemon
+        // builds the image whose triggers and Env were judged, not whatever the tag names by dispatch.
+        Map<Integer, String> pins = pins(plan, subject, request);
         CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(request.heredocsSupported(), namespace,
-                doc::frontend, baseVariables.isEmpty() ? null : baseVariables::setBy);
+                doc::frontend, baseVariables.isEmpty() ? null : baseVariables::setBy,
+                pins.isEmpty() ? null : pins::get);
         // A lint needs only the writer's problems (it has a text exactly when there are none), not the text itself.
         List<CanonicalDockerfile.Problem> canonicalProblems;
         String canonicalText;
@@ -313,10 +326,35 @@ public class PolicyEvaluator {
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
         java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
         for (BuiltinRules.Pull p : subject.pulls()) {
-            pulls.add(p.image());
+            String pinned = p.where().equals("FROM") ? pins.get(p.line()) : null;
+            pulls.add(pinned != null ? pinned : p.image());
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
                 List.copyOf(pulls), canonicalText);
+    }
+
+    /**
+     * The FROM lines whose base was read (its triggers and Env judged) to the base pinned by the digest of the
+     * manifest read, {@code name[:tag]@sha256:…}; a base named by digest already, or not read (lint: no registry;
+     * an unapproved or unreadable base, refused anyway), is not in it.
+     */
+    private static Map<Integer, String> pins(BuildStages.Plan plan, Subject subject, Request request) {
+        if (plan == null || request.baseTriggers() == null
+                || !(request.baseEmptyEnv() instanceof BaseEnvironment)) {
+            return Map.of();
+        }
+        Map<String, String> digests = subject.expansion().baseDigests();
+        if (digests.isEmpty()) {
+            return Map.of();
+        }
+        Map<Integer, String> pins = new java.util.HashMap<>();
+        for (BuildStages.Stage stage : plan.stages()) {
+            String digest = stage.fromImage() ? digests.get(stage.base()) : null;
+            if (digest != null && stage.base().indexOf('@') < 0) {
+                pins.put(stage.line(), stage.base() + "@" + digest);
+            }
+        }
+        return pins;
     }
 
     private static boolean unwaivedErrorAt(List<Finding> findings, int line) {

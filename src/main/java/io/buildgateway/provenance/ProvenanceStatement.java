@@ -95,7 +95,14 @@ public final class ProvenanceStatement {
             dependencies.add(resource("built-context", contextLocation(built), built, null));
         }
         for (BuildSucceeded.Pulled p : run.pulled()) {
-            dependencies.add(resource(p.reference(), purl(p.reference()), Digest.parse(p.digest()),
+            // A base pulled pinned (name:tag@digest) is named as one pulled by tag, name:tag: the digest is the
+            // resource's own (a reference by digest alone keeps it: it has no other version)
+            String name = p.reference();
+            if (name.endsWith("@" + p.digest())) {
+                String tagged = name.substring(0, name.length() - p.digest().length() - 1);
+                name = tagged.lastIndexOf(':') > tagged.lastIndexOf('/') ? tagged : name;
+            }
+            dependencies.add(resource(name, purl(name), Digest.parse(p.digest()),
                     p.step() == null ? null : Map.of("step", p.step())));
         }
 

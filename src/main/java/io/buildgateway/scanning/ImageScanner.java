@@ -1133,7 +1133,7 @@ class ImageScanner implements ImageGate {
         ScanStore.Scan scan = new ScanStore.Scan(buildId, facts.id(), null, image.job().repository(),
                 image.job().tag(), image.job().team(), now, verdict.passed(), verdict.policyDigest(),
                 image.job().baseImage(), base.map(ImageFacts::id).orElse(null),
-                base.map(b -> ImageChecks.baseDigest(image.job().baseImage(), b)).orElse(null), baseLayers,
+                base.map(b -> ImageChecks.baseDigest(image.job().pinnedBaseImage(), b)).orElse(null), baseLayers,
                 json.writeValueAsString(config), json.writeValueAsString(verdict.findings()),
                 distro == null ? null : distro.prettyName(), compliance.status().name().toLowerCase(Locale.ROOT),
                 json.writeValueAsString(compliance.rules()), compliance.message(), json.writeValueAsString(timings));

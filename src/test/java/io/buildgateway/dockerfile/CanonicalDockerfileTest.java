@@ -34,6 +34,110 @@ class CanonicalDockerfileTest {
         assertThat(r.text()).isEqualTo("# syntax=docker/dockerfile:1\n# escape=\\\nFROM a\nRUN one   two\nUSER x\n");
     }
 
+    private static final String DIGEST = "sha256:" + "d".repeat(64);
+
+    /**
+     * A FROM whose base was judged is written with the base pinned by the digest that was read (the daemon builds
+     * that image, whatever the tag names by then): --platform and the stage name kept as written, a base named
+     * through a variable written as the literal that was judged; FROM scratch, a FROM of a stage and COPY --from
+     * are not touched (nothing is pinned for them). The output still passes the self-check.
+     */
+    @Test
+    void writesAJudgedBaseByTheDigestThatWasRead() {
+        Dockerfile d = DockerfileParser.parse("""
+                ARG BASE=reg.local/base/x:1
+                FROM --platform=$BUILDPLATFORM ${BASE} as build
+                RUN make
+                FROM scratch AS empty
+                FROM reg.local/base/y:2
+                COPY --from=build /out /out
+                FROM build
+                """);
+        java.util.Map<Integer, String> pins = java.util.Map.of(2, "reg.local/base/x:1@" + DIGEST,
+                5, "reg.local/base/y:2@" + DIGEST);
+        for (boolean buildkit : new boolean[] {true, false}) {
+            CanonicalDockerfile.Result r = CanonicalDockerfile.write(d,
+                    new CanonicalDockerfile.Options(buildkit, null, null, null, pins::get));
+
+            assertThat(r.problems()).isEmpty();
+            assertThat(r.text()).isEqualTo("# escape=\\\nARG BASE=reg.local/base/x:1\n"
+                    + "FROM --platform=$BUILDPLATFORM reg.local/base/x:1@" + DIGEST + " as build\nRUN make\n"
+                    + "FROM scratch AS empty\nFROM reg.local/base/y:2@" + DIGEST + "\n"
+                    + "COPY --from=build /out /out\nFROM build\n");
+            Dockerfile again = DockerfileParser.parse(r.text());
+            assertThat(BuildStages.plan(again, java.util.Map.of(), null).stages()).extracting(BuildStages.Stage::base)
+                    .containsExactly("reg.local/base/x:1@" + DIGEST, "scratch", "reg.local/base/y:2@" + DIGEST,
+                            "build");
+        }
+        // without pins (lint, or no base read): as written
+        assertThat(CanonicalDockerfile.write(d, new CanonicalDockerfile.Options(true, null, null)).text())
+                .contains("FROM --platform=$BUILDPLATFORM ${BASE} as build\n", "FROM reg.local/base/y:2\n");
+        // another escape character
+        Dockerfile backtick = DockerfileParser.parse("# escape=`\nFROM reg.local/base/y:2 `\n  AS b\nRUN dir\n");
+        assertThat(CanonicalDockerfile.write(backtick, new CanonicalDockerfile.Options(true, null, null, null,
+                line -> line == 2 ? "reg.local/base/y:2@" + DIGEST : null)).text())
+                .isEqualTo("# escape=`\nFROM reg.local/base/y:2@" + DIGEST + "   AS b\nRUN dir\n");
+    }
+
+    /**
+     * Every FROM of an image in the corpus and in generated mutations that the writer writes at all can be written
+     * pinned: the pin refuses no file that was built before (it would refuse a build that is not otherwise wrong),
+     * and what it writes reads back with the pinned bases and nothing else changed.
+     */
+    @Test
+    void everyWritableFromOfTheCorpusCanBePinned() throws IOException {
+        List<String> inputs = new ArrayList<>();
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/corpus"))) {
+            for (Path f : files.sorted().toList()) {
+                inputs.add(Files.readString(f, StandardCharsets.UTF_8));
+            }
+        }
+        DockerfileMutations.generate(1, 2000, "127.0.0.1:5000/base/busybox", 3).forEach(c -> inputs.add(c.text()));
+        int pinned = 0;
+        for (String text : inputs) {
+            Dockerfile parsed = DockerfileParser.parse(text, true);
+            CanonicalDockerfile.Options plain = new CanonicalDockerfile.Options(true, "t", null);
+            if (CanonicalDockerfile.write(parsed, plain).text() == null) {
+                continue;
+            }
+            BuildStages.Plan plan = BuildStages.plan(parsed, java.util.Map.of(), null, true);
+            if (plan == null) {
+                continue;
+            }
+            java.util.Map<Integer, String> pins = new java.util.HashMap<>();
+            for (BuildStages.Stage stage : plan.stages()) {
+                if (stage.fromImage() && !stage.base().contains("@") && !stage.base().isBlank()
+                        && stage.base().chars().noneMatch(c -> Character.isWhitespace(c) || c == '$')) {
+                    pins.put(stage.line(), stage.base() + "@" + DIGEST);
+                }
+            }
+            CanonicalDockerfile.Result r = CanonicalDockerfile.write(parsed,
+                    new CanonicalDockerfile.Options(true, "t", null, null, pins::get));
+            assertThat(r.problems()).as(text).isEmpty();
+            BuildStages.Plan again = BuildStages.plan(DockerfileParser.parse(r.text(), true), java.util.Map.of(), null,
+                    true);
+            for (int i = 0; i < plan.stages().size(); i++) {
+                String pin = pins.get(plan.stages().get(i).line());
+                assertThat(again.stages().get(i).base()).as(text)
+                        .isEqualTo(pin != null ? pin : plan.stages().get(i).base());
+                assertThat(again.stages().get(i).name()).isEqualTo(plan.stages().get(i).name());
+                pinned += pin != null ? 1 : 0;
+            }
+        }
+        assertThat(pinned).as("FROMs pinned").isGreaterThan(100);
+    }
+
+    /** A FROM that does not read back as the same FROM with only its base pinned is refused, not built by tag. */
+    @Test
+    void refusesAPinThatWouldNotReadBackAsTheSameFrom() {
+        Dockerfile d = DockerfileParser.parse("FROM reg.local/base/x:1 AS a\n");
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(d, new CanonicalDockerfile.Options(true, null, null,
+                null, line -> "reg.local/base/x:1@" + DIGEST + " AS evil"));
+        assertThat(r.text()).isNull();
+        assertThat(r.problems()).singleElement().satisfies(p -> assertThat(p.message())
+                .contains("cannot be written with its base pinned"));
+    }
+
     @Test
     void writesTheEscapeTheParseUsed() {
         Dockerfile d = DockerfileParser.parse("# escape=`\nFROM a\nRUN dir `\n  c:\\\n");

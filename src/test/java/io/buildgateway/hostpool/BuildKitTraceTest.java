@@ -133,6 +133,72 @@ class BuildKitTraceTest {
         alone.finish();
         assertThat(BuildKitBuilder.used(alone, pulled, name -> List.of(), layers)).hasSize(2).last()
                 .satisfies(p -> assertThat(p.reference()).isEqualTo("reg/base/empty-env:1"));
+        // pinned builds: both names carry the digest BuildKit was given; the same rule
+        String theirs = "sha256:" + "c".repeat(64);
+        java.util.function.Function<String, List<String>> pinnedLayers = name -> name.equals(
+                "reg/base/empty-env:1@" + theirs) || name.startsWith("reg/base/busybox@") ? busybox : List.of();
+        BuildKitTrace pinned = new BuildKitTrace(s -> { });
+        pinned.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/empty-env:1@" + theirs))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/busybox:latest@" + digest)).build());
+        pinned.finish();
+        assertThat(BuildKitBuilder.used(pinned, pulled, name -> List.of(), pinnedLayers))
+                .containsExactlyElementsOf(pulled);
+        assertThat(BuildKitBuilder.used(pinned, pulled, name -> List.of(), name -> List.of())).hasSize(2).last()
+                .satisfies(p -> assertThat(p.digest()).isEqualTo(theirs));
+    }
+
+    /**
+     * A base pulled by the digest the policy judged must be what the build's FROM used: a FROM of it without a digest
+     * (the host's tag, which may name another image) or with another digest fails the build; other names are judged
+     * as before (the confinement check), and unpinned pulls are not held to anything.
+     */
+    @Test
+    void aPinnedBaseUsedByAnotherDigestOrByTagFailsTheBuild() {
+        String pin = "sha256:" + "a".repeat(64);
+        String other = "sha256:" + "b".repeat(64);
+        List<String> pulls = List.of("reg/base/x:1@" + pin, "reg/base/plain:2");
+        java.util.function.Function<String, BuildKitTrace> trace = from -> {
+            BuildKitTrace t = new BuildKitTrace(s -> { });
+            t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                    .addVertexes(vertex("sha256:4", "[1/2] FROM " + from))
+                    .addVertexes(vertex("sha256:5", "[stage-1 1/1] FROM reg/base/plain:2")).build());
+            t.finish();
+            return t;
+        };
+
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + pin), pulls)).isNull();
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + other), pulls))
+                .contains("used reg/base/x:1@" + other, "judged as reg/base/x:1@" + pin);
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1"), pulls))
+                .contains("used reg/base/x:1 where");
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:2"), pulls)).as("another tag: not the pin")
+                .isNull();
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1"), List.of("reg/base/x:1"))).isNull();
+        // the same step's FROM vertex shared with another image of the same layers (another build's, by tag or
+        // another digest) beside the pinned FROM: the step is the pinned one
+        BuildKitTrace shared = new BuildKitTrace(s -> { });
+        shared.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/x:1@" + other))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/x:1@" + pin)).build());
+        shared.finish();
+        assertThat(BuildKitBuilder.pinViolation(shared, pulls)).isNull();
+        // a pin without a tag names :latest, as BuildKit's vertices do
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/y:latest"), List.of("reg/base/y@" + pin)))
+                .contains("used reg/base/y:latest");
+    }
+
+    /** The pull of a pinned reference must report exactly the pinned digest. */
+    @Test
+    void aPinnedPullMustGiveThePinnedDigest() {
+        String pin = "sha256:" + "a".repeat(64);
+        String other = "sha256:" + "b".repeat(64);
+        String ref = "reg/base/x:1@" + pin;
+        assertThat(BuildKitBuild.pinned(ref, List.of(new PulledImage(ref, pin, "FROM " + ref)))).isNull();
+        assertThat(BuildKitBuild.pinned(ref, List.of(new PulledImage(ref, other, "FROM " + ref))))
+                .contains("gave " + other + ", not " + pin);
+        assertThat(BuildKitBuild.pinned(ref, List.of())).contains("reported no digest");
+        assertThat(BuildKitBuild.pinned("reg/base/x:1", List.of())).isNull();
     }
 
     private static io.buildgateway.hostpool.buildkit.proto.Control.Vertex vertex(String digest, String name) {

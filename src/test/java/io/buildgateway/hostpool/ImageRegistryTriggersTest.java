@@ -44,6 +44,9 @@ class ImageRegistryTriggersTest {
     /** When set, each request waits for it (so that callers can be made to overlap). */
     private volatile java.util.concurrent.CountDownLatch hold;
 
+    /** When set, every answer carries this {@code Docker-Content-Digest}, whatever its body. */
+    private volatile String lyingDigest;
+
     private void v2(HttpExchange ex) throws IOException {
         requests.add(ex.getRequestURI().getPath().substring("/v2/".length()));
         if (hold != null) {
@@ -58,6 +61,9 @@ class ImageRegistryTriggersTest {
             ex.sendResponseHeaders(404, -1);
         } else {
             ex.getResponseHeaders().add("Content-Type", c.getKey());
+            if (lyingDigest != null) {
+                ex.getResponseHeaders().add("Docker-Content-Digest", lyingDigest);
+            }
             ex.sendResponseHeaders(200, c.getValue().length);
             ex.getResponseBody().write(c.getValue());
         }
@@ -151,6 +157,29 @@ class ImageRegistryTriggersTest {
         assertThat(client().onBuildTriggers(address + "/base/multi:2")).containsExactly("RUN a", "RUN b");
         // the same Env on every platform: one environment
         assertThat(client().baseConfig(address + "/base/multi:2").env()).containsExactly(Map.entry("PATH", "/bin"));
+    }
+
+    /**
+     * The config keeps the digest of the manifest (or index) it was read from, computed from the bytes parsed: a
+     * build is pinned to it, so a header saying otherwise must not decide it. A tag moved since gives the new digest.
+     */
+    @Test
+    void keepsTheDigestOfTheBytesReadWhateverTheHeaderSays() {
+        String first = image("base/pinned", "1", null);
+        String amd = image("base/pinned", "amd", "[\"RUN a\"]");
+        byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[{\"digest\":\"" + amd + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"amd64\"}}]}").getBytes(StandardCharsets.UTF_8);
+        content.put("base/pinned/manifests/idx", Map.entry("application/vnd.oci.image.index.v1+json", index));
+        lyingDigest = "sha256:" + "0".repeat(64);
+
+        assertThat(client().baseConfig(address + "/base/pinned:1").digest()).isEqualTo(first);
+        assertThat(client().baseConfig(address + "/base/pinned:1@" + first).digest()).isEqualTo(first);
+        assertThat(client().baseConfig(address + "/base/pinned:idx").digest()).as("the index's, not its image's")
+                .isEqualTo(ImageRegistry.sha256(index));
+        String moved = image("base/pinned", "1", "[\"RUN id\"]");
+        assertThat(moved).isNotEqualTo(first);
+        assertThat(client().baseConfig(address + "/base/pinned:1").digest()).isEqualTo(moved);
     }
 
     @Test
@@ -263,6 +292,23 @@ class ImageRegistryTriggersTest {
         assertThat(registry.onBuildTriggers(address + "/base/busybox:1")).containsExactly("RUN b");
         assertThat(requests).hasSize(first + 2);
         assertThat(refreshes).isEmpty(); // a lapsed entry is read by the caller, who waits for it
+    }
+
+    /** A rebuild's read (the tag moved) is the registry's answer now, and the answer kept for those after it. */
+    @Test
+    void aCurrentReadIgnoresTheCachedAnswerAndReplacesIt() {
+        ImageRegistry registry = tenSecondTtl();
+        String first = image("base/busybox", "1", "[\"RUN a\"]");
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).isEqualTo(first);
+        String moved = image("base/busybox", "1", "[\"RUN b\"]");
+        now[0] = Duration.ofSeconds(1).toNanos();
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).as("cached").isEqualTo(first);
+        ImageRegistry.BaseConfig current = registry.currentBaseConfig(address + "/base/busybox:1");
+        assertThat(current.digest()).isEqualTo(moved);
+        assertThat(current.triggers()).containsExactly("RUN b");
+        int asked = requests.size();
+        assertThat(registry.baseConfig(address + "/base/busybox:1").digest()).isEqualTo(moved);
+        assertThat(requests).hasSize(asked);
     }
 
     @Test

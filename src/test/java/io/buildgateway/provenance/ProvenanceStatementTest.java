@@ -107,6 +107,25 @@ class ProvenanceStatementTest {
         assertThat(deps.get(2).path("digest").path("sha256").asString()).isEqualTo("5".repeat(64));
     }
 
+    /** A base pulled pinned to the digest judged ({@code name:tag@digest}) is named name:tag, as one pulled by tag. */
+    @Test
+    void aPinnedBaseIsNamedByItsTagBesideItsDigest() {
+        BuildSucceeded b = build(null, null);
+        String pinned = "127.0.0.1:5000/base/busybox:latest@" + BUSYBOX;
+        BuildSucceeded.Run run = b.run();
+        BuildSucceeded.Run pinnedRun = new BuildSucceeded.Run(run.imageRef(), run.contextDigest(), run.contextSize(),
+                run.dockerfile(), run.target(), run.buildArgs(), run.labels(), run.noCache(), run.policyDigest(),
+                run.host(), run.usernsRemap(), run.networkMode(), run.requestedAt(), run.startedAt(),
+                List.of(new BuildSucceeded.Pulled(pinned, BUSYBOX, "FROM " + pinned)));
+        JsonNode deps = statement(new BuildSucceeded(b.buildId(), b.team(), b.repository(), b.tag(), b.imageDigest(),
+                b.imageId(), b.baseImage(), b.rebuildOf(), b.requestedBy(), b.finishedAt(), pinnedRun))
+                .path("predicate").path("buildDefinition").path("resolvedDependencies");
+        assertThat(deps.get(1).path("name").asString()).isEqualTo("127.0.0.1:5000/base/busybox:latest");
+        assertThat(deps.get(1).path("uri").asString())
+                .isEqualTo("pkg:docker/base/busybox@latest?repository_url=127.0.0.1%3A5000");
+        assertThat(deps.get(1).path("digest").path("sha256").asString()).isEqualTo("4".repeat(64));
+    }
+
     @Test
     void runDetailsNameTheBuilderTheBuildAndItsTimes() {
         JsonNode r = statement(build(null, null)).path("predicate").path("runDetails");
