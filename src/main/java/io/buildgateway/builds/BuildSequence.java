@@ -279,7 +279,7 @@ class BuildSequence {
             }
             if (history != null) {
                 // Not covered without the quarantine: the daemon pushes the config as built, so its history keeps
-                // what BuildKit wrote of the build args (docs/security.md, "Build args in the image history").
+                // what BuildKit wrote of the build args (docs/security.md, "Known limits").
                 output.accept("Warning: without a quarantine (gateway.hostpool.registry.quarantine) the image is"
                         + " pushed as built: its history may show the values of build args the policy does not"
                         + " declare public\n");

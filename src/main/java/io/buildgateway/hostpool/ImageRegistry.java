@@ -614,13 +614,13 @@ public class ImageRegistry {
      * @return the digest now tagged {@code to:tag} (always {@code digest})
      */
     public String promote(String from, String digest, String to, String tag) throws IOException {
-        return promote(from, digest, to, tag, null);
+        return store(read(from, digest, to, null), tag, true);
     }
 
     /**
      * {@link #promote(String, String, String, String)} with the image's config rewritten by {@code config} (null:
      * not read, as without it). The builds module gives the rewrite that takes non-public build-arg values out of the
-     * config's history (docs/security.md, "Build args in the image history"). A rewrite that returns the config
+     * config's history (docs/security.md, "Known limits"). A rewrite that returns the config
      * unchanged names the same manifest; otherwise the new config is uploaded into {@code to}, the original config is
      * never linked there (whoever pulls by its digest would read the history), the layers are mounted as before, and
      * a manifest that names the new config (digest and size; every other byte as the registry's JSON gives it) is
