@@ -69,6 +69,8 @@ class ArchitectureTest {
                         io.buildgateway.hostpool.BuiltImage.class, String.class)
                 .orShould().callMethod(io.buildgateway.hostpool.ImageRegistry.class, "promote", String.class,
                         String.class, String.class, String.class)
+                .orShould().callMethod(io.buildgateway.hostpool.ImageRegistry.class, "promote", String.class,
+                        String.class, String.class, String.class, java.util.function.UnaryOperator.class)
                 .check(CLASSES);
     }
 

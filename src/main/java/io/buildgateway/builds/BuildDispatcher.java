@@ -251,8 +251,11 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 new TypeReference<Map<String, String>>() { });
         // A value shown as its digest (a name the policy does not declare public) never reaches the log, the
         // failure reason or the audit trail, wherever the daemon or a step repeats it.
-        BuildArgRedactor shownRedactor = BuildArgRedactor.ofShown(args, json.readValue(b.buildArgs,
-                new TypeReference<Map<String, String>>() { }));
+        Map<String, String> shownArgs = json.readValue(b.buildArgs, new TypeReference<Map<String, String>>() { });
+        BuildArgRedactor shownRedactor = BuildArgRedactor.ofShown(args, shownArgs);
+        // ... nor the pushed image's history, where BuildKit writes the args a RUN has in scope: the naming rewrites
+        // it (null: no arg is shown as a digest, the config is named as pushed).
+        HistoryRewrite history = HistoryRewrite.of(args, shownArgs, json);
         BuildArgRedactor redactor = shownRedactor;
         // Controlled egress (issue #14): a build whose team has an allowlist gets a session of the egress proxy for
         // as long as it runs; its secret is redacted from everything the build log shows, like a build arg's value.
@@ -317,7 +320,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                             session == null ? null : session.proxyUrl());
                     BuildArgRedactor runRedactor = redactor;
                     outcome = sequence.run(job, attempt, output, buildLog::step, () -> cancel.get() || lost.get(),
-                            () -> stillOurs(id, attempt, lost), runRedactor::redact);
+                            () -> stillOurs(id, attempt, lost), runRedactor::redact, history);
                 }
             }
         } catch (RuntimeException e) {

@@ -105,7 +105,18 @@ class BuildSequence {
      */
     BuildOutcome run(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
             BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact) {
-        BuildOutcome outcome = dispatch(job, attempt, output, stepOutput, cancelled, mayPush, redact);
+        return run(job, attempt, output, stepOutput, cancelled, mayPush, redact, null);
+    }
+
+    /**
+     * {@link #run(BuildJob, int, Consumer, Consumer, BooleanSupplier, BooleanSupplier,
+     * java.util.function.UnaryOperator)} with {@code history} the rewrite of the image config the naming applies
+     * ({@link HistoryRewrite}: non-public build-arg values out of {@code history[].created_by}); null: none.
+     */
+    BuildOutcome run(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact,
+            java.util.function.UnaryOperator<byte[]> history) {
+        BuildOutcome outcome = dispatch(job, attempt, output, stepOutput, cancelled, mayPush, redact, history);
         if (outcome.result() != BuildOutcome.Result.FAILED) {
             return outcome;
         }
@@ -127,7 +138,8 @@ class BuildSequence {
      * the gateway's; the ephemeral host's identity goes into the outcome for the record and the provenance.
      */
     private BuildOutcome dispatch(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
-            BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact) {
+            BooleanSupplier cancelled, BooleanSupplier mayPush, java.util.function.UnaryOperator<String> redact,
+            java.util.function.UnaryOperator<byte[]> history) {
         if (hosts.isQuarantined(job.repository())) {
             return failed("repository " + job.repository() + " is under the gateway's quarantine "
                     + hosts.quarantine() + "/ (gateway.hostpool.registry.quarantine), where images wait for their"
@@ -145,7 +157,8 @@ class BuildSequence {
                         + "): started for this build alone, destroyed after it\n");
             }
             try {
-                return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact));
+                return host.identify(runOn(host, job, attempt, output, stepOutput, cancelled, mayPush, redact,
+                        history));
             } finally {
                 forgetTeamImages(host, job, attempt);
             }
@@ -209,7 +222,7 @@ class BuildSequence {
 
     private BuildOutcome runOn(BuildHost host, BuildJob job, int attempt, Consumer<String> output,
             Consumer<String> stepOutput, BooleanSupplier cancelled, BooleanSupplier mayPush,
-            java.util.function.UnaryOperator<String> redact) {
+            java.util.function.UnaryOperator<String> redact, java.util.function.UnaryOperator<byte[]> history) {
         String quarantine = hosts.quarantine();
         if (job.egressProxy() != null && !host.hasEgressPath()) {
             return failed("build host " + job.host() + " has no egress path (a BuildKit host with"
@@ -247,7 +260,7 @@ class BuildSequence {
                 // the quarantine push starts first; the image is read (inspected, then saved by the gates) beside it
                 return quarantinePush.checkWhilePushing(host, job, imageId, ref,
                         QuarantinePush.quarantineOf(quarantine, job.buildId(), attempt), run, output, cancelled,
-                        mayPush, deadline, t0, t1, t2);
+                        mayPush, deadline, t0, t1, t2, history);
             }
             BuiltImage built = host.image(imageId, ref, output, deadline);
             Optional<BuildOutcome> stopped = ImageGates.examine(gates, built, imageId, cancelled);
@@ -263,6 +276,13 @@ class BuildSequence {
                 return new BuildOutcome(BuildOutcome.Result.CANCELLED, imageId, null, null,
                         cancelled.getAsBoolean() ? "cancelled before pushing"
                                 : "stopped before pushing: this replica no longer holds the build");
+            }
+            if (history != null) {
+                // Not covered without the quarantine: the daemon pushes the config as built, so its history keeps
+                // what BuildKit wrote of the build args (docs/security.md, "Known limits").
+                output.accept("Warning: without a quarantine (gateway.hostpool.registry.quarantine) the image is"
+                        + " pushed as built: its history may show the values of build args the policy does not"
+                        + " declare public\n");
             }
             host.tag(imageId, name, job.tag());
             output.accept("Pushing " + ref + "\n");

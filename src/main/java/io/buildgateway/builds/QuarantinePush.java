@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * The push beside the checks (docs/security.md "Quarantine push"): the daemon pushes the image to the build's
  * quarantine repository ({@code <quarantine>/<build id>/<run>}, which no build is granted and no team owns) while the
  * gates read it from the host; only when every gate passed does the gateway give the pushed manifest its name
- * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest) and
+ * ({@link ImageRegistry#promote}: blobs mounted, the same manifest bytes under the tag, so the same digest, unless
+ * the config's history held a non-public build arg's value: then a config without it, see {@link HistoryRewrite}) and
  * tell the gates it was pushed; the quarantine's copy is deleted beside the build's recording. A refusal, a cancel,
  * a timeout or an error stops the push and deletes whatever reached the quarantine; nothing is recorded as pushed.
  * The push phase's time is what the build waited for the push and the naming after the checks, the part the checks
@@ -94,7 +96,7 @@ final class QuarantinePush {
      */
     BuildOutcome checkWhilePushing(BuildHost host, BuildJob job, String imageId, String reference, String quarantine,
             BuildOutcome.HostRun run, Consumer<String> output, BooleanSupplier cancelled, BooleanSupplier mayPush,
-            Instant deadline, long t0, long t1, long t2) throws Exception {
+            Instant deadline, long t0, long t1, long t2, UnaryOperator<byte[]> history) throws Exception {
         String name = registry + "/" + job.repository();
         String held = registry + "/" + quarantine;
         // the pulled images' layers are linked into the quarantine (registry calls) beside the quarantine tag (a
@@ -111,7 +113,7 @@ final class QuarantinePush {
         HostPush[] push = {host.push(held, QUARANTINE_TAG, quarantine)};
         AtomicBoolean checking = new AtomicBoolean(true);
         CompletableFuture<ImageRegistry.Naming> prepared = prepareNaming(push[0], quarantine,
-                job, deadline, checking);
+                job, deadline, checking, history);
         boolean named = false;
         boolean refused = false;
         try {
@@ -162,7 +164,8 @@ final class QuarantinePush {
                 digest = naming.run("naming the image in " + registry, () -> {
                     try {
                         return reads != null && naming.attempts() == 0 ? registryApi.promote(reads, job.tag())
-                                : registryApi.promote(quarantine, quarantined, job.repository(), job.tag());
+                                : registryApi.promote(quarantine, quarantined, job.repository(), job.tag(),
+                                        history);
                     } catch (ImageRegistry.Unreachable e) {
                         throw new PushRetry.Failed(e.getMessage());
                     }
@@ -350,14 +353,14 @@ final class QuarantinePush {
      * failed, the checks ended first without passing, or the reads failed.
      */
     private CompletableFuture<ImageRegistry.Naming> prepareNaming(HostPush push,
-            String quarantine, BuildJob job, Instant deadline, AtomicBoolean checking) {
+            String quarantine, BuildJob job, Instant deadline, AtomicBoolean checking, UnaryOperator<byte[]> history) {
         try {
             return CompletableFuture.supplyAsync(() -> {
                 try {
                     long wait = Math.max(1, Duration.between(clock.instant(), deadline).toMillis());
                     String digest = push.awaitEnd(wait) ? push.digest() : null;
                     return digest == null || !checking.get() ? null
-                            : registryApi.prepareNaming(quarantine, digest, job.repository());
+                            : registryApi.prepareNaming(quarantine, digest, job.repository(), history);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return null;

@@ -39,6 +39,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
@@ -648,7 +649,24 @@ public class ImageRegistry {
      * @return the digest now tagged {@code to:tag} (always {@code digest})
      */
     public String promote(String from, String digest, String to, String tag) throws IOException {
-        return store(read(from, digest, to), tag, true);
+        return store(read(from, digest, to, null), tag, true);
+    }
+
+    /**
+     * {@link #promote(String, String, String, String)} with the image's config rewritten by {@code config} (null:
+     * not read, as without it). The builds module gives the rewrite that takes non-public build-arg values out of the
+     * config's history (docs/security.md, "Known limits"). A rewrite that returns the config
+     * unchanged names the same manifest; otherwise the new config is uploaded into {@code to}, the original config is
+     * never linked there (whoever pulls by its digest would read the history), the layers are mounted as before, and
+     * a manifest that names the new config (digest and size; every other byte as the registry's JSON gives it) is
+     * stored: the named digest is then that manifest's, not {@code digest}. The rewrite must give the same bytes
+     * every time (an attempt tried again stores the same manifest).
+     *
+     * @return the digest now tagged {@code to:tag}
+     */
+    public String promote(String from, String digest, String to, String tag, UnaryOperator<byte[]> config)
+            throws IOException {
+        return store(read(from, digest, to, config), tag, true);
     }
 
     /**
@@ -658,7 +676,17 @@ public class ImageRegistry {
      * {@code to} lacked and stores the manifest.
      */
     public Naming prepareNaming(String from, String digest, String to) throws IOException {
-        Naming naming = read(from, digest, to);
+        return prepareNaming(from, digest, to, null);
+    }
+
+    /**
+     * {@link #prepareNaming(String, String, String)} with the config rewritten as
+     * {@link #promote(String, String, String, String, UnaryOperator)} says (read and rewritten here, beside the
+     * checks; uploaded only by the naming).
+     */
+    public Naming prepareNaming(String from, String digest, String to, UnaryOperator<byte[]> config)
+            throws IOException {
+        Naming naming = read(from, digest, to, config);
         Set<String> linked = new HashSet<>();
         for (String blob : naming.blobs) {
             if (links(naming.scope, to, blob)) {
@@ -666,7 +694,7 @@ public class ImageRegistry {
             }
         }
         return new Naming(naming.from, naming.digest, naming.to, naming.scope, naming.manifest, naming.blobs,
-                Set.copyOf(linked));
+                Set.copyOf(linked), naming.config);
     }
 
     /**
@@ -687,9 +715,11 @@ public class ImageRegistry {
         private final Manifest manifest;
         private final Set<String> blobs;
         private final Set<String> linked;
+        /** The rewritten config, uploaded into {@code to} before the manifest is stored; null: not rewritten. */
+        private final byte[] config;
 
         private Naming(String from, String digest, String to, String scope, Manifest manifest,
-                Set<String> blobs, Set<String> linked) {
+                Set<String> blobs, Set<String> linked, byte[] config) {
             this.from = from;
             this.digest = digest;
             this.to = to;
@@ -697,15 +727,21 @@ public class ImageRegistry {
             this.manifest = manifest;
             this.blobs = blobs;
             this.linked = linked;
+            this.config = config;
         }
 
         /** The quarantined manifest's digest this naming is for. */
         public String digest() {
             return digest;
         }
+
+        /** The digest the image will be named by: {@link #digest()}, or the rewritten manifest's. */
+        public String named() {
+            return config == null ? digest : manifest.digest();
+        }
     }
 
-    private Naming read(String from, String digest, String to) throws IOException {
+    private Naming read(String from, String digest, String to, UnaryOperator<byte[]> rewrite) throws IOException {
         String scope = "repository:" + checked(to) + ":push,pull repository:" + checked(from) + ":pull";
         // asked with the naming's scope, so that its token (when the registry wants one) is fetched once, here,
         // before the mounts run in parallel
@@ -717,7 +753,8 @@ public class ImageRegistry {
             throw new IOException("the pushed image " + from + "@" + digest + " is an index, not one image");
         }
         Set<String> blobs = new LinkedHashSet<>();
-        blobs.add(m.path("config").path("digest").asString(""));
+        String configDigest = m.path("config").path("digest").asString("");
+        blobs.add(configDigest);
         for (JsonNode layer : m.path("layers")) {
             blobs.add(layer.path("digest").asString(""));
         }
@@ -726,8 +763,26 @@ public class ImageRegistry {
                 throw new IOException("the manifest " + from + "@" + digest + " names a blob that is not a digest");
             }
         }
+        byte[] config = null;
+        if (rewrite != null) {
+            byte[] original = blob(from, configDigest); // its digest checked
+            byte[] rewritten = rewrite.apply(original);
+            if (!Arrays.equals(original, rewritten)) {
+                config = rewritten;
+                // the original config is never linked into the target: only the layers are mounted
+                blobs.remove(configDigest);
+                JsonNode c = m.path("config");
+                if (!(c instanceof tools.jackson.databind.node.ObjectNode object)) {
+                    throw new IOException("the manifest " + from + "@" + digest + " has no config object");
+                }
+                object.put("digest", sha256(config));
+                object.put("size", config.length);
+                byte[] body = json.writeValueAsBytes(m);
+                manifest = new Manifest(manifest.mediaType(), sha256(body), body);
+            }
+        }
         return new Naming(from, digest, to, scope, manifest, Collections.unmodifiableSet(blobs),
-                Set.of());
+                Set.of(), config);
     }
 
     /**
@@ -738,7 +793,7 @@ public class ImageRegistry {
         String from = naming.from;
         String to = naming.to;
         String scope = naming.scope;
-        String digest = naming.digest;
+        String digest = naming.named();
         Manifest manifest = naming.manifest;
         Set<String> blobs = naming.blobs;
         // The registry's filesystem storage rewrites a repository's link to a blob on every mount, and a manifest
@@ -754,6 +809,10 @@ public class ImageRegistry {
                 mountAll(scope, unlinked, from, to, false);
             } else {
                 mountAll(scope, blobs, from, to, true);
+            }
+            if (naming.config != null) {
+                // the rewritten config, on every attempt: a link found gone is uploaded again (it asks first)
+                pushBlob(to, naming.config);
             }
             put = sendScoped(scope, HttpRequest.newBuilder(uri(to, "manifests", tag))
                     .header("Content-Type", manifest.mediaType())

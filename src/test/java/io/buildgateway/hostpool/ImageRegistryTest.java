@@ -208,6 +208,86 @@ class ImageRegistryTest {
         assertThat(manifests).doesNotContainKey("team/app:v1").containsKey("q/b1/r1:" + digest);
     }
 
+    private static final byte[] CONFIG = ("{\"history\":[{\"created_by\":\"RUN |1 MODE=secret /bin/sh -c true\"}],"
+            + "\"rootfs\":{\"diff_ids\":[\"sha256:" + "d".repeat(64) + "\"]}}").getBytes(StandardCharsets.UTF_8);
+    private static final java.util.function.UnaryOperator<byte[]> HIDE = config -> {
+        String text = new String(config, StandardCharsets.UTF_8);
+        return text.contains("MODE=secret") ? text.replace("MODE=secret", "MODE=sha256:5e")
+                .getBytes(StandardCharsets.UTF_8) : config;
+    };
+
+    /** A quarantined image whose config ({@link #CONFIG}) is what its digest says, with one layer; its digest. */
+    private String quarantinedWithHistory() {
+        String config = ImageRegistry.sha256(CONFIG);
+        String layer = "sha256:" + "1".repeat(64);
+        blobs.put("q/b1/r1@" + config, CONFIG);
+        blobs.put("q/b1/r1@" + layer, "layer1".getBytes(StandardCharsets.UTF_8));
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"" + config
+                + "\",\"size\":" + CONFIG.length + "},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1"
+                + ".tar+gzip\",\"digest\":\"" + layer + "\",\"size\":6}]}").getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(manifest);
+        manifests.put("q/b1/r1:" + digest, manifest);
+        return digest;
+    }
+
+    @Test
+    void aRewriteThatChangesNothingNamesTheManifestAsPushed() throws IOException {
+        String digest = quarantinedWithHistory();
+        String config = ImageRegistry.sha256(CONFIG);
+        assertThat(client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1", c -> c)).isEqualTo(digest);
+        assertThat(manifests.get("team/app:v1")).isEqualTo(manifests.get("q/b1/r1:" + digest));
+        assertThat(mounts).contains("team/app@" + config);
+    }
+
+    @Test
+    void aRewrittenConfigIsUploadedAndNamedWithoutEverLinkingTheOriginalConfig() throws IOException {
+        String digest = quarantinedWithHistory();
+        String original = ImageRegistry.sha256(CONFIG);
+        byte[] rewritten = HIDE.apply(CONFIG);
+        String config = ImageRegistry.sha256(rewritten);
+        loseLink = "team/app@" + config; // the new config's link is found gone once: uploaded again
+
+        String named = client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1", HIDE);
+
+        byte[] stored = manifests.get("team/app:v1");
+        assertThat(named).isNotEqualTo(digest).isEqualTo(ImageRegistry.sha256(stored));
+        JsonMapper json = JsonMapper.builder().build();
+        tools.jackson.databind.JsonNode m = json.readTree(stored);
+        tools.jackson.databind.JsonNode q = json.readTree(manifests.get("q/b1/r1:" + digest));
+        assertThat(m.path("config").path("digest").asString()).isEqualTo(config);
+        assertThat(m.path("config").path("size").asLong()).isEqualTo(rewritten.length);
+        assertThat(m.path("config").path("mediaType")).isEqualTo(q.path("config").path("mediaType"));
+        assertThat(m.path("layers")).isEqualTo(q.path("layers"));
+        assertThat(m.path("mediaType")).isEqualTo(q.path("mediaType"));
+        assertThat(blobs.get("team/app@" + config)).isEqualTo(rewritten);
+        // the original config (its history holds the value) is never mounted into, nor readable from, the team's
+        assertThat(mounts).containsExactly("team/app@sha256:" + "1".repeat(64));
+        assertThat(blobs).doesNotContainKey("team/app@" + original);
+
+        // a retry (an answer lost) stores the same bytes under the same digest
+        assertThat(client("gateway", "pw").promote("q/b1/r1", digest, "team/app", "v1", HIDE)).isEqualTo(named);
+        assertThat(manifests.get("team/app:v1")).isEqualTo(stored);
+        assertThat(blobs).doesNotContainKey("team/app@" + original);
+    }
+
+    @Test
+    void aPreparedNamingRewritesTheConfigBesideTheChecksAndUploadsItOnlyWhenNaming() throws IOException {
+        String digest = quarantinedWithHistory();
+        String config = ImageRegistry.sha256(HIDE.apply(CONFIG));
+        ImageRegistry registry = client("gateway", "pw");
+        ImageRegistry.Naming naming = registry.prepareNaming("q/b1/r1", digest, "team/app", HIDE);
+        assertThat(naming.digest()).isEqualTo(digest);
+        assertThat(blobs).doesNotContainKey("team/app@" + config);
+        assertThat(mounts).isEmpty();
+
+        String named = registry.promote(naming, "v1");
+        assertThat(named).isEqualTo(naming.named()).isNotEqualTo(digest)
+                .isEqualTo(ImageRegistry.sha256(manifests.get("team/app:v1")));
+        assertThat(blobs).containsKey("team/app@" + config).doesNotContainKey("team/app@" + ImageRegistry.sha256(CONFIG));
+        assertThat(registry.promote("q/b1/r1", digest, "team/app", "v1", HIDE)).isEqualTo(named);
+    }
+
     /** A quarantined image of a config and {@code layers} layers (digests c…, 1…, 2…, …); its manifest's digest. */
     private String quarantinedWithLayers(int layers) {
         StringBuilder list = new StringBuilder();

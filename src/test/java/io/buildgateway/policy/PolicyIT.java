@@ -256,6 +256,48 @@ class PolicyIT extends IntegrationTest {
         assertThat(done.path("status").asString()).as(done.toString()).isEqualTo("SUCCEEDED");
         assertThat(done.path("buildArgs").path("MODE").asString()).isEqualTo(digest);
 
+        // Nor is it in the named image (the registry's word): BuildKit wrote "RUN |1 MODE=<value> …" into the step's
+        // history, and the naming rewrote it to the digest; the tag, the layers and the provenance follow the
+        // rewritten manifest, and the config as pushed (the image id on the host) is not linked into the team's.
+        String imageDigest = done.path("imageDigest").asString();
+        assertThat(registryDigest("payments/args-digest", "1")).isEqualTo(imageDigest);
+        String v2 = "http://" + registryAddress() + "/v2/";
+        Response manifest = send(HttpRequest.newBuilder(java.net.URI.create(v2 + "payments/args-digest/manifests/"
+                + imageDigest)).header("Accept", "application/vnd.oci.image.manifest.v1+json,"
+                + " application/vnd.docker.distribution.manifest.v2+json").GET());
+        assertThat(manifest.status()).isEqualTo(200);
+        assertThat("sha256:" + sha256Hex(manifest.body().getBytes(java.nio.charset.StandardCharsets.UTF_8)))
+                .isEqualTo(imageDigest);
+        String configDigest = read(manifest).path("config").path("digest").asString();
+        Response config = send(HttpRequest.newBuilder(java.net.URI.create(v2 + "payments/args-digest/blobs/"
+                + configDigest)).GET());
+        assertThat(config.status()).isEqualTo(200);
+        assertThat(config.body()).doesNotContain(value);
+        java.util.List<String> history = new java.util.ArrayList<>();
+        read(config).path("history").forEach(h -> history.add(h.path("created_by").asString()));
+        assertThat(history).anyMatch(h -> h.startsWith("RUN |1 MODE=" + digest + " /bin/sh -c test"));
+        String pushedConfig = jdbc.queryForObject("select image_id from build where id = ?::uuid", String.class, id);
+        assertThat(pushedConfig).startsWith("sha256:").isNotEqualTo(configDigest);
+        assertThat(send(HttpRequest.newBuilder(java.net.URI.create(v2 + "payments/args-digest/blobs/"
+                + pushedConfig)).method("HEAD", HttpRequest.BodyPublishers.noBody())).status())
+                .as("the config as pushed, in the team's repository").isEqualTo(404);
+        // the quarantine still links the config as pushed (its blobs stay until the registry's garbage collection):
+        // the value was there, and only the history differs
+        java.util.List<String> runs = quarantineRepositories(id);
+        assertThat(runs).hasSize(1);
+        Response pushed = send(HttpRequest.newBuilder(java.net.URI.create(v2 + runs.get(0) + "/blobs/"
+                + pushedConfig)).GET());
+        assertThat(pushed.status()).isEqualTo(200);
+        assertThat(pushed.body()).contains("MODE=" + value);
+        assertThat(read(config).path("rootfs")).isEqualTo(read(pushed).path("rootfs"));
+        assertThat(read(config).path("config")).isEqualTo(read(pushed).path("config"));
+        Response provenance = get(token, "/api/v1/images/" + imageDigest + "/provenance");
+        assertThat(provenance.status()).as(provenance.body()).isEqualTo(200);
+        JsonNode statement = json.readTree(java.util.Base64.getDecoder().decode(read(provenance).path("payload")
+                .asString()));
+        assertThat("sha256:" + statement.path("subject").get(0).path("digest").path("sha256").asString())
+                .isEqualTo(imageDigest);
+
         for (String build : java.util.List.of(rejectedId, id)) {
             java.util.Map<String, Object> row = jdbc.queryForMap("select build_args, build_arg_values from build"
                     + " where id = ?::uuid", build);

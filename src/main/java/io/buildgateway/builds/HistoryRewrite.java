@@ -1,0 +1,127 @@
+package io.buildgateway.builds;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.function.UnaryOperator;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Takes the values of a build's non-public build args (the policy shows those only as {@code sha256:<hex>}) out of
+ * the {@code history[].created_by} of the image config the gateway names: BuildKit writes every build arg a RUN has
+ * in scope into that step's {@code created_by} ({@code RUN |2 A=x y B=z /bin/sh -c …}), where whoever pulls the
+ * image would read it. Each {@code  NAME=<value>} followed by a space or the end becomes {@code  NAME=<shown
+ * digest>} (whatever the value's length), and any other occurrence of a value of at least
+ * {@link BuildArgRedactor#MIN_LENGTH} characters becomes its digest too (an {@code ENV X=$TOKEN} step's line).
+ * Nothing else of the config changes ({@code rootfs.diff_ids}, {@code Env}, labels stay): the layers are the same.
+ *
+ * <p>A config with nothing to rewrite is returned as the same array (the named image keeps the digest the daemon
+ * pushed); otherwise the config is serialised again, the same way for the same input, so that a naming tried again
+ * stores the same bytes under the same digest. Pure: registry calls are the caller's ({@code ImageRegistry}).
+ */
+final class HistoryRewrite implements UnaryOperator<byte[]> {
+
+    private record Arg(String name, String value, String shown) {
+    }
+
+    private final List<Arg> args;
+    private final JsonMapper json;
+
+    private HistoryRewrite(List<Arg> args, JsonMapper json) {
+        this.args = args;
+        this.json = json;
+    }
+
+    /**
+     * The rewrite for a build's real values and its values as shown (a public arg's value as given, any other as
+     * its digest); null when no arg is shown otherwise than given (nothing to rewrite: the naming does not read the
+     * config at all).
+     */
+    static HistoryRewrite of(Map<String, String> values, Map<String, String> shown, JsonMapper json) {
+        List<Arg> args = new ArrayList<>();
+        if (values != null && shown != null) {
+            values.forEach((name, value) -> {
+                String s = shown.get(name);
+                if (value != null && s != null && !s.equals(value)) {
+                    args.add(new Arg(name, value, s));
+                }
+            });
+        }
+        if (args.isEmpty()) {
+            return null;
+        }
+        // longest value first, so that a value containing another is replaced whole; then by name, for one order
+        args.sort(Comparator.comparingInt((Arg a) -> a.value().length()).reversed().thenComparing(Arg::name));
+        return new HistoryRewrite(List.copyOf(args), json);
+    }
+
+    @Override
+    public byte[] apply(byte[] config) {
+        JsonNode root = json.readTree(config);
+        JsonNode history = root.path("history");
+        if (!history.isArray()) {
+            return config;
+        }
+        boolean changed = false;
+        for (JsonNode entry : history) {
+            JsonNode createdBy = entry.path("created_by");
+            if (entry instanceof ObjectNode object && createdBy.isString()) {
+                String before = createdBy.asString();
+                String after = createdBy(before);
+                if (!after.equals(before)) {
+                    object.put("created_by", after);
+                    changed = true;
+                }
+            }
+        }
+        return changed ? json.writeValueAsBytes(root) : config;
+    }
+
+    /**
+     * One {@code created_by} with every non-public value replaced by its shown digest, in one pass from left to right
+     * (the longest match at each place first), so that a digest put in is never matched again.
+     */
+    String createdBy(String text) {
+        StringBuilder b = null;
+        int from = 0;
+        int i = 0;
+        while (i < text.length()) {
+            Match m = matchAt(text, i);
+            if (m == null) {
+                i++;
+                continue;
+            }
+            if (b == null) {
+                b = new StringBuilder(text.length() + 64);
+            }
+            b.append(text, from, i).append(m.replacement());
+            i += m.length();
+            from = i;
+        }
+        return b == null ? text : b.append(text, from, text.length()).toString();
+    }
+
+    private record Match(int length, String replacement) {
+    }
+
+    /** The longest rewrite that starts at {@code i}, or null. */
+    private Match matchAt(String text, int i) {
+        Match best = null;
+        for (Arg a : args) {
+            String assignment = " " + a.name() + "=" + a.value();
+            int end = i + assignment.length();
+            if (text.startsWith(assignment, i) && (end == text.length() || text.charAt(end) == ' ')
+                    && (best == null || assignment.length() > best.length())) {
+                best = new Match(assignment.length(), " " + a.name() + "=" + a.shown());
+            }
+            if (a.value().length() >= BuildArgRedactor.MIN_LENGTH && text.startsWith(a.value(), i)
+                    && (best == null || a.value().length() > best.length())) {
+                best = new Match(a.value().length(), a.shown());
+            }
+        }
+        return best;
+    }
+}
