@@ -527,7 +527,7 @@ public class ImageRegistry {
             Manifest top = manifest(repository, reference, IMAGE_MANIFESTS)
                     .orElseThrow(() -> new IOException("the registry has no image " + imageRef));
             checkDigest(top, reference, imageRef);
-            JsonNode m = json.readTree(top.body());
+            JsonNode m = unambiguous(json.readTree(top.body()), imageRef);
             if (m.has("manifests")) {
                 int n = 0;
                 for (JsonNode entry : m.path("manifests")) {
@@ -542,7 +542,8 @@ public class ImageRegistry {
                     Manifest child = manifest(repository, digest, IMAGE_MANIFESTS)
                             .orElseThrow(() -> new IOException("the registry lacks " + digest + " of " + imageRef));
                     checkDigest(child, digest, imageRef);
-                    envs.add(readConfig(repository, json.readTree(child.body()), imageRef, triggers, emptyEnv));
+                    envs.add(readConfig(repository, unambiguous(json.readTree(child.body()), imageRef), imageRef,
+                            triggers, emptyEnv));
                 }
             } else {
                 envs.add(readConfig(repository, m, imageRef, triggers, emptyEnv));
@@ -566,7 +567,7 @@ public class ImageRegistry {
         if (!config.startsWith("sha256:")) {
             throw new IOException("the manifest of " + imageRef + " names no config blob");
         }
-        JsonNode c = json.readTree(blob(repository, config)).path("config");
+        JsonNode c = unambiguous(json.readTree(blob(repository, config)), imageRef).path("config");
         triggers.addAll(configTriggers(c.path("OnBuild"), imageRef));
         return env(c.path("Env"), imageRef, emptyEnv);
     }
@@ -599,6 +600,47 @@ public class ImageRegistry {
             out.put(name, value);
         }
         return out;
+    }
+
+    /** The keys of manifests, indexes and configs the policy's reading of a base looks at. */
+    private static final Set<String> READ_KEYS = Set.of("manifests", "platform", "os", "digest", "config", "OnBuild",
+            "Env", "Labels", "layers", "mediaType");
+
+    /**
+     * {@code node}, when no object in it has keys the daemon could read differently: Go's JSON decoder (dockerd,
+     * BuildKit) matches a key to a field ignoring case (Unicode folding: {@code ſ} is {@code s}, the Kelvin sign
+     * {@code k}) and the last such key wins, where this reader takes the exact key. A config with
+     * {@code "OnBuild":[]} and then {@code "onbuild":["RUN …"]} read as no triggers here and ran the trigger in
+     * BuildKit (a review's find, 2026-12-07). No image a tool writes has such keys: refused as unreadable.
+     */
+    static JsonNode unambiguous(JsonNode node, String imageRef) throws IOException {
+        java.util.ArrayDeque<JsonNode> todo = new java.util.ArrayDeque<>();
+        todo.add(node);
+        while (!todo.isEmpty()) {
+            JsonNode n = todo.poll();
+            if (n.isObject()) {
+                List<String> keys = new ArrayList<>(n.propertyNames());
+                for (int i = 0; i < keys.size(); i++) {
+                    String key = keys.get(i);
+                    for (String read : READ_KEYS) {
+                        if (key.equalsIgnoreCase(read) && !key.equals(read)) {
+                            throw new IOException("the image data of " + imageRef + " has a key '" + key + "' that the"
+                                    + " daemon reads as '" + read + "'");
+                        }
+                    }
+                    for (int j = i + 1; j < keys.size(); j++) {
+                        if (key.equalsIgnoreCase(keys.get(j))) {
+                            throw new IOException("the image data of " + imageRef + " has the keys '" + key + "' and '"
+                                    + keys.get(j) + "', which the daemon reads as one");
+                        }
+                    }
+                }
+                n.values().forEach(todo::add);
+            } else if (n.isArray()) {
+                n.values().forEach(todo::add);
+            }
+        }
+        return node;
     }
 
     private static List<String> configTriggers(JsonNode onBuild, String imageRef) throws IOException {

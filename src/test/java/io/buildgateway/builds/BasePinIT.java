@@ -112,6 +112,23 @@ class BasePinIT extends IntegrationTest {
                 + " where id = ?::uuid", buildId);
     }
 
+    /**
+     * A base also named as a {@code COPY --from} source (a review's find): the FROM is pinned, the source is pulled by
+     * its tag, and BuildKit shows the source as a FROM of its own outside the stages' steps: the build succeeds.
+     */
+    @Test
+    void aBaseAlsoCopiedFromByItsTagBuilds() {
+        String token = builder("pin");
+        String base = registryAddress() + "/base/busybox:latest";
+        Response accepted = submit(token, "image=pin/copyfrom&tag=" + RUN + "&noCache=true", Tars.dockerfile("FROM "
+                + base + "\nCOPY --from=" + base + " /bin/true /copied-true\nUSER 65534\n"));
+        assertThat(accepted.status()).as(accepted.body()).isBetween(200, 299);
+        String id = read(accepted).path("id").asString();
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        assertThat(done.path("status").asString()).as(done + "\n" + get(token, "/api/v1/builds/" + id + "/logs")
+                .body()).isEqualTo("SUCCEEDED");
+    }
+
     @Test
     void aTagMovedAfterItsTriggersWereJudgedIsNotBuiltTheBuildGetsTheDigestJudged() {
         String repo = "pin-" + RUN;

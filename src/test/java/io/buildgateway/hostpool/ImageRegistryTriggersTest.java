@@ -144,6 +144,28 @@ class ImageRegistryTriggersTest {
                 .isInstanceOf(UncheckedIOException.class).hasMessageContaining("not text");
     }
 
+    /**
+     * Go's JSON decoder (dockerd, BuildKit) reads keys ignoring case, Unicode folding included, the last one winning;
+     * this reader takes exact keys. A config whose keys the two read differently is refused, not read as the gateway
+     * alone would (a review's find: {@code "OnBuild":[]} then {@code "onbuild":[…]} was no trigger here, a trigger in
+     * BuildKit).
+     */
+    @Test
+    void aConfigWhoseKeysTheDaemonReadsDifferentlyIsRefused() {
+        image("base/folded", "1", "[],\"onbuild\":[\"RUN evil\"]");
+        image("base/lower", "1", null, "[\"PATH=/bin\"],\"onbuild\":[\"RUN evil\"]");
+        image("base/longs", "1", null, "[\"PATH=/bin\"],\"Env\u017F\":1,\"Label\u017F\":{\"a\":\"b\"}");
+        image("base/fine", "1", "[\"RUN id\"]", "[\"PATH=/bin\"],\"onbuildish\":[\"x\"],\"User\":\"1\"");
+
+        assertThatThrownBy(() -> client().baseConfig(address + "/base/folded:1"))
+                .isInstanceOf(java.io.UncheckedIOException.class).hasMessageContaining("'OnBuild' and 'onbuild'");
+        assertThatThrownBy(() -> client().baseConfig(address + "/base/lower:1"))
+                .hasMessageContaining("'onbuild' that the daemon reads as 'OnBuild'");
+        assertThatThrownBy(() -> client().baseConfig(address + "/base/longs:1"))
+                .hasMessageContaining("reads as 'Labels'");
+        assertThat(client().baseConfig(address + "/base/fine:1").triggers()).containsExactly("RUN id");
+    }
+
     @Test
     void readsEveryPlatformOfAnIndex() {
         String amd = image("base/multi", "amd", "[\"RUN a\"]");
