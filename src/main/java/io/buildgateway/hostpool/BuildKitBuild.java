@@ -112,7 +112,8 @@ final class BuildKitBuild {
             }
             for (PulledImage p : log.pulled()) {
                 PulledImage image = new PulledImage(p.reference(), p.digest(), "FROM " + reference);
-                output.accept("Pulled " + p.reference() + "@" + p.digest() + "\n");
+                output.accept("Pulled " + (p.reference().endsWith("@" + p.digest()) ? p.reference()
+                        : p.reference() + "@" + p.digest()) + "\n"); // a pinned pull names its digest once
                 pulled.add(image);
             }
         }

@@ -232,6 +232,14 @@ final class BuildKitBuilder {
      * another build's image in the host's store).
      */
     static String pinViolation(BuildKitTrace trace, List<String> pulls) {
+        // names the build also pulls by tag: a COPY --from / --mount from= source, pulled as written (it runs no
+        // triggers), which BuildKit shows as a FROM of its own, without a digest and outside the stages' steps
+        java.util.Set<String> byTag = new java.util.HashSet<>();
+        for (String pull : pulls) {
+            if (pull.indexOf('@') < 0) {
+                byTag.add(withTag(pull));
+            }
+        }
         for (String pin : pulls) {
             int pinAt = pin.indexOf("@sha256:");
             if (pinAt < 0) {
@@ -258,7 +266,8 @@ final class BuildKitBuilder {
                 // see used()) in the same step: the step's FROM is the pinned one, whose config the frontend read.
                 boolean shared = !exact && !trace.stepsOf(reference).isEmpty()
                         && !java.util.Collections.disjoint(trace.stepsOf(reference), pinnedSteps);
-                if (!exact && !shared) {
+                boolean source = at < 0 && trace.stepsOf(reference).isEmpty() && byTag.contains(pinName);
+                if (!exact && !shared && !source) {
                     return "the build used " + reference + " where its base was judged as " + pin + " (pinned to"
                             + " the digest whose ONBUILD triggers and Env the policy read): it is refused as an"
                             + " image the policy did not judge";

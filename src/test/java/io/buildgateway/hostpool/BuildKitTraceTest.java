@@ -183,6 +183,15 @@ class BuildKitTraceTest {
                 .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/x:1@" + pin)).build());
         shared.finish();
         assertThat(BuildKitBuilder.pinViolation(shared, pulls)).isNull();
+        // the same name also a COPY --from source by its tag: BuildKit's FROM of it has no digest and no step
+        BuildKitTrace copied = new BuildKitTrace(s -> { });
+        copied.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:6", "FROM reg/base/x:1"))
+                .addVertexes(vertex("sha256:7", "[stage-0 1/2] FROM reg/base/x:1@" + pin)).build());
+        copied.finish();
+        assertThat(BuildKitBuilder.pinViolation(copied, List.of("reg/base/x:1@" + pin, "reg/base/x:1"))).isNull();
+        assertThat(BuildKitBuilder.pinViolation(copied, pulls)).as("not pulled by tag: not a copy source")
+                .contains("used reg/base/x:1 where");
         // a pin without a tag names :latest, as BuildKit's vertices do
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/y:latest"), List.of("reg/base/y@" + pin)))
                 .contains("used reg/base/y:latest");
