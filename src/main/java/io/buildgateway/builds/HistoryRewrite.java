@@ -44,7 +44,9 @@ final class HistoryRewrite implements UnaryOperator<byte[]> {
         List<Arg> args = new ArrayList<>();
         if (values != null && shown != null) {
             values.forEach((name, value) -> {
-                String s = shown.get(name);
+                // a name the shown map lacks counts as not public, as BuildArgRedactor.ofShown takes it
+                String s = shown.getOrDefault(name, value == null ? null
+                        : io.buildgateway.policy.PolicyEvaluator.valueDigest(value));
                 if (value != null && s != null && !s.equals(value)) {
                     args.add(new Arg(name, value, s));
                 }
@@ -81,47 +83,52 @@ final class HistoryRewrite implements UnaryOperator<byte[]> {
     }
 
     /**
-     * One {@code created_by} with every non-public value replaced by its shown digest, in one pass from left to right
-     * (the longest match at each place first), so that a digest put in is never matched again.
+     * One {@code created_by} with every non-public value replaced by its shown digest: every place a value (or a
+     * {@code  NAME=value} assignment of BuildKit's {@code RUN |N} prefix) occurs in the text as given is found first,
+     * places that overlap are merged into one span, and each span is replaced whole (a span of one match by its
+     * replacement; a span where two values overlap by both replacements), so that no part of a value stays visible
+     * and a digest put in is never matched again (a review's find: the first value's match consumed the overlap and
+     * the second value's rest stayed).
      */
     String createdBy(String text) {
-        StringBuilder b = null;
-        int from = 0;
-        int i = 0;
-        while (i < text.length()) {
-            Match m = matchAt(text, i);
-            if (m == null) {
-                i++;
-                continue;
-            }
-            if (b == null) {
-                b = new StringBuilder(text.length() + 64);
-            }
-            b.append(text, from, i).append(m.replacement());
-            i += m.length();
-            from = i;
-        }
-        return b == null ? text : b.append(text, from, text.length()).toString();
-    }
-
-    private record Match(int length, String replacement) {
-    }
-
-    /** The longest rewrite that starts at {@code i}, or null. */
-    private Match matchAt(String text, int i) {
-        Match best = null;
+        List<Match> matches = new ArrayList<>();
         for (Arg a : args) {
             String assignment = " " + a.name() + "=" + a.value();
-            int end = i + assignment.length();
-            if (text.startsWith(assignment, i) && (end == text.length() || text.charAt(end) == ' ')
-                    && (best == null || assignment.length() > best.length())) {
-                best = new Match(assignment.length(), " " + a.name() + "=" + a.shown());
+            for (int at = text.indexOf(assignment); at >= 0; at = text.indexOf(assignment, at + 1)) {
+                int end = at + assignment.length();
+                if (end == text.length() || text.charAt(end) == ' ') {
+                    matches.add(new Match(at, end, " " + a.name() + "=" + a.shown()));
+                }
             }
-            if (a.value().length() >= BuildArgRedactor.MIN_LENGTH && text.startsWith(a.value(), i)
-                    && (best == null || a.value().length() > best.length())) {
-                best = new Match(a.value().length(), a.shown());
+            if (a.value().length() >= BuildArgRedactor.MIN_LENGTH) {
+                for (int at = text.indexOf(a.value()); at >= 0; at = text.indexOf(a.value(), at + 1)) {
+                    matches.add(new Match(at, at + a.value().length(), a.shown()));
+                }
             }
         }
-        return best;
+        if (matches.isEmpty()) {
+            return text;
+        }
+        // by start, the longest first, then by replacement: one order whatever the args' order
+        matches.sort(Comparator.comparingInt(Match::start).thenComparing(Comparator.comparingInt(Match::end)
+                .reversed()).thenComparing(Match::replacement));
+        StringBuilder b = new StringBuilder(text.length() + 64);
+        int from = 0;
+        int spanEnd = -1;
+        for (Match m : matches) {
+            if (m.start() >= spanEnd) { // a new span
+                b.append(text, from, m.start()).append(m.replacement());
+                spanEnd = m.end();
+            } else if (m.end() > spanEnd) { // overlaps the span and goes past it: the span grows, both replaced
+                b.append(m.replacement());
+                spanEnd = m.end();
+            } // else inside the span: already replaced
+            from = spanEnd;
+        }
+        return b.append(text, from, text.length()).toString();
+    }
+
+    /** A place in the text, [start, end), and what replaces it. */
+    private record Match(int start, int end, String replacement) {
     }
 }

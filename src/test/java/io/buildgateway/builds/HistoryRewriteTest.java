@@ -66,6 +66,22 @@ class HistoryRewriteTest {
                         + PolicyEvaluator.valueDigest("s3cr3t-token") + " x");
     }
 
+    /** Two values overlapping in the text (a review's find): no part of either stays visible. */
+    @Test
+    void overlappingValuesAreBothReplacedWhole() {
+        Map<String, String> values = Map.of("A", "abcd1234", "B", "1234secretsecret");
+        Map<String, String> shown = Map.of("A", PolicyEvaluator.valueDigest("abcd1234"), "B",
+                PolicyEvaluator.valueDigest("1234secretsecret"));
+        HistoryRewrite r = HistoryRewrite.of(values, shown, JSON);
+        String out = r.createdBy("RUN |2 A=abcd1234 B=1234secretsecret /bin/sh -c echo abcd1234secretsecret");
+        assertThat(out).doesNotContain("secret").doesNotContain("abcd").startsWith("RUN |2 A="
+                + PolicyEvaluator.valueDigest("abcd1234") + " B=" + PolicyEvaluator.valueDigest("1234secretsecret")
+                + " /bin/sh -c echo ");
+        // a name missing from the shown map counts as not public
+        assertThat(HistoryRewrite.of(Map.of("X", "value-x"), Map.of(), JSON).createdBy("RUN |1 X=value-x true"))
+                .isEqualTo("RUN |1 X=" + PolicyEvaluator.valueDigest("value-x") + " true");
+    }
+
     @Test
     void onlyTheHistorysCreatedByChangesAndTheOutputIsTheSameEveryTime() {
         byte[] config = config("ADD file:abc in / ", "RUN |2 A=x y B=z /bin/sh -c echo hi # buildkit");
