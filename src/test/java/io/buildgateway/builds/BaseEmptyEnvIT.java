@@ -4,15 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
-import java.net.URI;
-import java.net.http.HttpRequest;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ArrayNode;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * dockerd 26's BuildKit panics (the whole daemon, every team's builds) on a RUN's {@code ${v#$X}} when {@code X} is
@@ -31,46 +27,12 @@ class BaseEmptyEnvIT extends IntegrationTest {
      * layers mounted across, the config uploaded, the manifest stored), through the registry's own API.
      */
     private String pushBaseWithEmptyEnv() {
-        String registry = "http://" + registryAddress();
-        String from = "base/busybox";
         String to = "base/empty-env-" + RUN;
-        String accept = "application/vnd.oci.image.manifest.v1+json, "
-                + "application/vnd.docker.distribution.manifest.v2+json";
-        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/latest"))
-                .header("Accept", accept).GET());
-        assertThat(m.status()).as(m.body()).isEqualTo(200);
-        ObjectNode manifest = (ObjectNode) json.readTree(m.body());
-        assertThat(manifest.has("layers")).as("a single image, not an index: %s", m.body()).isTrue();
-        Response c = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/blobs/"
-                + manifest.path("config").path("digest").asString())).GET());
-        assertThat(c.status()).isEqualTo(200);
-        ObjectNode config = (ObjectNode) json.readTree(c.body());
-        ObjectNode inner = config.has("config") && config.get("config").isObject() ? (ObjectNode) config.get("config")
-                : config.putObject("config");
-        ArrayNode env = inner.has("Env") && inner.get("Env").isArray() ? (ArrayNode) inner.get("Env")
-                : inner.putArray("Env");
-        env.add("EMPTY=");
-        byte[] newConfig = json.writeValueAsBytes(config);
-        String configDigest = "sha256:" + sha256Hex(newConfig);
-        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
-        assertThat(start.status()).as(start.body()).isEqualTo(202);
-        String location = start.header("Location");
-        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
-        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
-                + "digest=" + configDigest)).header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(newConfig)));
-        assertThat(put.status()).as(put.body()).isEqualTo(201);
-        for (JsonNode layer : manifest.path("layers")) {
-            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
-                    + layer.path("digest").asString() + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
-            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
-        }
-        ((ObjectNode) manifest.get("config")).put("digest", configDigest).put("size", newConfig.length);
-        Response stored = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/1"))
-                .header("Content-Type", m.header("Content-Type"))
-                .PUT(HttpRequest.BodyPublishers.ofString(json.writeValueAsString(manifest), StandardCharsets.UTF_8)));
-        assertThat(stored.status()).as(stored.body()).isEqualTo(201);
+        pushDerivedImage("base/busybox", to, "1", inner -> {
+            ArrayNode env = inner.has("Env") && inner.get("Env").isArray() ? (ArrayNode) inner.get("Env")
+                    : inner.putArray("Env");
+            env.add("EMPTY=");
+        });
         return registryAddress() + "/" + to + ":1";
     }
 

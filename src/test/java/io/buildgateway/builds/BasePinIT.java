@@ -7,7 +7,6 @@ import io.buildgateway.support.IntegrationTest;
 import io.buildgateway.support.Tars;
 import java.net.URI;
 import java.net.http.HttpRequest;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -48,50 +47,14 @@ class BasePinIT extends IntegrationTest {
      * {@code base/<repo>:1}; returns the manifest's digest.
      */
     private String pushBase(String repo, String label, List<String> onBuild) {
-        String registry = "http://" + registryAddress();
-        String from = "base/busybox";
-        String to = "base/" + repo;
-        String accept = "application/vnd.oci.image.manifest.v1+json, "
-                + "application/vnd.docker.distribution.manifest.v2+json";
-        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/latest"))
-                .header("Accept", accept).GET());
-        assertThat(m.status()).as(m.body()).isEqualTo(200);
-        ObjectNode manifest = (ObjectNode) json.readTree(m.body());
-        assertThat(manifest.has("layers")).as("a single image, not an index: %s", m.body()).isTrue();
-        Response c = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/blobs/"
-                + manifest.path("config").path("digest").asString())).GET());
-        assertThat(c.status()).isEqualTo(200);
-        ObjectNode config = (ObjectNode) json.readTree(c.body());
-        ObjectNode inner = config.has("config") && config.get("config").isObject() ? (ObjectNode) config.get("config")
-                : config.putObject("config");
-        ObjectNode labels = inner.has("Labels") && inner.get("Labels").isObject() ? (ObjectNode) inner.get("Labels")
-                : inner.putObject("Labels");
-        labels.put("pin.base", label);
-        if (onBuild != null) {
-            onBuild.forEach(inner.putArray("OnBuild")::add);
-        }
-        byte[] newConfig = json.writeValueAsBytes(config);
-        String configDigest = "sha256:" + sha256Hex(newConfig);
-        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
-        assertThat(start.status()).as(start.body()).isEqualTo(202);
-        String location = start.header("Location");
-        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
-        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
-                + "digest=" + configDigest)).header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(newConfig)));
-        assertThat(put.status()).as(put.body()).isEqualTo(201);
-        for (JsonNode layer : manifest.path("layers")) {
-            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
-                    + layer.path("digest").asString() + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
-            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
-        }
-        ((ObjectNode) manifest.get("config")).put("digest", configDigest).put("size", newConfig.length);
-        byte[] body = json.writeValueAsString(manifest).getBytes(StandardCharsets.UTF_8);
-        Response stored = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/1"))
-                .header("Content-Type", m.header("Content-Type")).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
-        assertThat(stored.status()).as(stored.body()).isEqualTo(201);
-        return "sha256:" + sha256Hex(body);
+        return pushDerivedImage("base/busybox", "base/" + repo, "1", inner -> {
+            ObjectNode labels = inner.has("Labels") && inner.get("Labels").isObject()
+                    ? (ObjectNode) inner.get("Labels") : inner.putObject("Labels");
+            labels.put("pin.base", label);
+            if (onBuild != null) {
+                onBuild.forEach(inner.putArray("OnBuild")::add);
+            }
+        });
     }
 
     /** The value of label {@code pin.base} in the config of the image {@code repository@digest} of the registry. */

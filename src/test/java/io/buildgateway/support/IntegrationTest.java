@@ -451,6 +451,54 @@ public abstract class IntegrationTest {
                 + (kind.equals("containers") ? "all=1&" : "") + "filters=" + filters).strip();
     }
 
+    /**
+     * Stores {@code from}'s image ({@code latest}, a single image) under {@code to:tag} with its config changed by
+     * {@code edit} (given the config's inner {@code config} object): the layers mounted across, the new config
+     * uploaded, the manifest stored, all through the registry's own API, no daemon. Returns the manifest's digest.
+     */
+    protected String pushDerivedImage(String from, String to, String tag,
+            java.util.function.Consumer<tools.jackson.databind.node.ObjectNode> edit) {
+        String registry = "http://" + registryAddress();
+        String accept = "application/vnd.oci.image.manifest.v1+json, "
+                + "application/vnd.docker.distribution.manifest.v2+json";
+        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/manifests/latest"))
+                .header("Accept", accept).GET());
+        assertThat(m.status()).as(m.body()).isEqualTo(200);
+        tools.jackson.databind.node.ObjectNode manifest = (tools.jackson.databind.node.ObjectNode) json.readTree(
+                m.body());
+        assertThat(manifest.has("layers")).as("a single image, not an index: %s", m.body()).isTrue();
+        Response c = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + from + "/blobs/"
+                + manifest.path("config").path("digest").asString())).GET());
+        assertThat(c.status()).isEqualTo(200);
+        tools.jackson.databind.node.ObjectNode config = (tools.jackson.databind.node.ObjectNode) json.readTree(
+                c.body());
+        edit.accept(config.has("config") && config.get("config").isObject()
+                ? (tools.jackson.databind.node.ObjectNode) config.get("config") : config.putObject("config"));
+        byte[] newConfig = json.writeValueAsBytes(config);
+        String configDigest = "sha256:" + sha256Hex(newConfig);
+        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(start.status()).as(start.body()).isEqualTo(202);
+        String location = start.header("Location");
+        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
+        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
+                + "digest=" + configDigest)).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(newConfig)));
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+        for (JsonNode layer : manifest.path("layers")) {
+            Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
+                    + layer.path("digest").asString() + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
+            assertThat(mounted.status()).as(mounted.body()).isEqualTo(201);
+        }
+        ((tools.jackson.databind.node.ObjectNode) manifest.get("config")).put("digest", configDigest)
+                .put("size", newConfig.length);
+        byte[] body = json.writeValueAsString(manifest).getBytes(StandardCharsets.UTF_8);
+        Response stored = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/manifests/" + tag))
+                .header("Content-Type", m.header("Content-Type")).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
+        assertThat(stored.status()).as(stored.body()).isEqualTo(201);
+        return "sha256:" + sha256Hex(body);
+    }
+
     /** Lower-case hex SHA-256, computed here rather than by the gateway's code that a test checks. */
     protected static String sha256Hex(byte[] bytes) {
         try {
