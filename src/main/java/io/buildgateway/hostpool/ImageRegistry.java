@@ -460,13 +460,18 @@ public class ImageRegistry {
         long readAt = nanoTime.getAsLong();
         BaseConfig config = readOnBuildTriggers(imageRef);
         if (!triggersTtl.isZero()) {
-            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
-                triggerCache.clear();
-                askedAt.clear();
-            }
-            triggerCache.put(imageRef, new CachedTriggers(config, readAt));
+            cache(imageRef, config, readAt);
         }
         return config;
+    }
+
+    /** Keeps an answer read at {@code readAt} (the cache emptied first when it is full: it is bounded). */
+    private void cache(String imageRef, BaseConfig config, long readAt) {
+        if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
+            triggerCache.clear();
+            askedAt.clear();
+        }
+        triggerCache.put(imageRef, new CachedTriggers(config, readAt));
     }
 
     /**
@@ -477,11 +482,7 @@ public class ImageRegistry {
         try {
             long readAt = nanoTime.getAsLong();
             BaseConfig config = readOnBuildTriggers(imageRef);
-            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
-                triggerCache.clear();
-                askedAt.clear();
-            }
-            triggerCache.put(imageRef, new CachedTriggers(config, readAt));
+            cache(imageRef, config, readAt);
             read.complete(config);
         } catch (RuntimeException | Error e) {
             read.completeExceptionally(e);
