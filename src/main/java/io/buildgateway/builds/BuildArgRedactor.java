@@ -71,8 +71,15 @@ final class BuildArgRedactor {
      * its digest): an arg whose shown value differs from the real one is not public.
      */
     static BuildArgRedactor ofShown(Map<String, String> values, Map<String, String> shown) {
-        return of(values, name -> shown != null && values.get(name) != null
-                && values.get(name).equals(shown.get(name)));
+        return of(values, name -> shownAsGiven(values, shown, name));
+    }
+
+    /**
+     * Whether the arg {@code name} is public by the values as shown: its shown value is its real one (a name the shown
+     * map lacks, or a value shown otherwise, is not public). {@link HistoryRewrite} asks the same.
+     */
+    static boolean shownAsGiven(Map<String, String> values, Map<String, String> shown, String name) {
+        return shown != null && values.get(name) != null && values.get(name).equals(shown.get(name));
     }
 
     /** This redactor with one more secret (the egress proxy's, issue #14), shown as {@code replacement}. */

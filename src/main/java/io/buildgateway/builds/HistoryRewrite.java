@@ -44,10 +44,10 @@ final class HistoryRewrite implements UnaryOperator<byte[]> {
         List<Arg> args = new ArrayList<>();
         if (values != null && shown != null) {
             values.forEach((name, value) -> {
-                // a name the shown map lacks counts as not public, as BuildArgRedactor.ofShown takes it
-                String s = shown.getOrDefault(name, value == null ? null
-                        : io.buildgateway.policy.PolicyEvaluator.valueDigest(value));
-                if (value != null && s != null && !s.equals(value)) {
+                // not public as the log's redactor judges it; a name the shown map lacks is shown as its digest
+                String s = !shown.containsKey(name) && value != null
+                        ? io.buildgateway.policy.PolicyEvaluator.valueDigest(value) : shown.get(name);
+                if (value != null && s != null && !BuildArgRedactor.shownAsGiven(values, shown, name)) {
                     args.add(new Arg(name, value, s));
                 }
             });
@@ -55,8 +55,6 @@ final class HistoryRewrite implements UnaryOperator<byte[]> {
         if (args.isEmpty()) {
             return null;
         }
-        // longest value first, so that a value containing another is replaced whole; then by name, for one order
-        args.sort(Comparator.comparingInt((Arg a) -> a.value().length()).reversed().thenComparing(Arg::name));
         return new HistoryRewrite(List.copyOf(args), json);
     }
 
