@@ -201,12 +201,10 @@ final class Expansion {
                     if (triggers != null && baseEmptyEnv != null && envRead.add(stage.base())) {
                         readEmptyEnv(baseEmptyEnv, stage, baseVariables, problems);
                     }
-                    Map<String, String> values = triggers != null
-                            && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment environment
-                            ? environment.values(stage.base()) : null;
-                    String digest = triggers != null
-                            && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment environment
-                            ? environment.digest(stage.base()) : null;
+                    PolicyEvaluator.BaseEnvironment environment = triggers != null
+                            && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment e ? e : null;
+                    Map<String, String> values = environment == null ? null : environment.values(stage.base());
+                    String digest = environment == null ? null : environment.digest(stage.base());
                     if (digest != null) {
                         baseDigests.putIfAbsent(stage.base(), digest); // what was judged: the build is pinned to it
                     }
