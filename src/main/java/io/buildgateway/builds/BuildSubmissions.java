@@ -192,7 +192,7 @@ public class BuildSubmissions {
                 name -> policy.isPublicBuildArg(team, name));
         Evaluation evaluation;
         try {
-            BaseReads bases = new BaseReads(true);
+            BaseReads bases = new BaseReads(team, true);
             evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), request.buildArgs(),
                     request.target(), team, request.image().repository(), context.files(), bases::triggers,
                     hosts.readsHeredocs(), null)
@@ -479,15 +479,23 @@ public class BuildSubmissions {
         private final boolean timed;
         /** Whether each base is read from the registry now rather than from the cache (a rebuild's). */
         private final boolean current;
+        /** The build's team: a base its daemon would be granted is read, approved or not. */
+        private final String team;
         private final Map<String, io.buildgateway.hostpool.ImageRegistry.BaseConfig> read = new java.util.HashMap<>();
 
-        BaseReads(boolean timed) {
-            this(timed, false);
+        BaseReads(String team, boolean timed) {
+            this(team, timed, false);
         }
 
-        BaseReads(boolean timed, boolean current) {
+        BaseReads(String team, boolean timed, boolean current) {
+            this.team = team;
             this.timed = timed;
             this.current = current;
+        }
+
+        @Override
+        public boolean granted(String imageRef) {
+            return hosts.grantable(team, imageRef);
         }
 
         List<String> triggers(String imageRef) {
@@ -664,7 +672,7 @@ public class BuildSubmissions {
         UUID id = UUID.randomUUID();
         // A rebuild is a noCache build: its cache mounts start empty, in a namespace of its own. Its bases are read
         // now, not from the cache: it is pinned to what it reads, and it is asked for because a base's tag moved.
-        BaseReads bases = new BaseReads(false, true);
+        BaseReads bases = new BaseReads(origin.team, false, true);
         Evaluation evaluation = policy.evaluate(new PolicyEvaluator.Request(context.dockerfile(), args, origin.target,
                 origin.team, origin.image, context.files(), bases::triggers, hosts.readsHeredocs(), null)
                 .withCacheNamespace(PolicyEvaluator.cacheNamespace(origin.team, id.toString()))

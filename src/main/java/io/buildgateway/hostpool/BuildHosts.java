@@ -279,6 +279,24 @@ public class BuildHosts implements PeriodicTasks.Owner {
         return properties.registry().quarantine();
     }
 
+    /**
+     * Whether a build of {@code team} would be granted a pull of {@code reference} (as {@link Confinement#plan}
+     * decides for the daemon's token): an image of the gateway's registry, the team's own or under a pullable prefix,
+     * not in the quarantine. False for a reference that does not parse.
+     */
+    public boolean grantable(String team, String reference) {
+        String registry = registry();
+        String repository;
+        try {
+            repository = Confinement.repository(reference, registry);
+        } catch (RuntimeException unreadable) {
+            return false;
+        }
+        return repository != null && team != null && !team.isEmpty()
+                && Confinement.refusal(repository, team, registry, RegistryAuth.pullablePrefixes(properties),
+                        quarantine()) == null;
+    }
+
     /** Whether the repository lies under the quarantine prefix (never when there is none). */
     public boolean isQuarantined(String repository) {
         return underQuarantine(repository, quarantine());

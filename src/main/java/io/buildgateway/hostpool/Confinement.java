@@ -68,19 +68,32 @@ final class Confinement {
         Map<String, String> refused = new LinkedHashMap<>();
         for (String reference : job.allowedPulls()) {
             String repository = repository(reference, registry);
-            if (repository == null) {
-                refused.put(reference, "not in the gateway's registry " + registry);
-            } else if (BuildHosts.underQuarantine(repository, quarantine)) {
-                refused.put(reference, "the gateway's quarantine of images not yet checked, never pullable");
-            } else if (repository.startsWith(job.team() + "/")
-                    || pullablePrefixes.stream().anyMatch(repository::startsWith)) {
+            String refusal = refusal(repository, job.team(), registry, pullablePrefixes, quarantine);
+            if (refusal == null) {
                 granted.add(repository);
             } else {
-                refused.put(reference, "another team's repository, not under a pullable prefix "
-                        + pullablePrefixes);
+                refused.put(reference, refusal);
             }
         }
         return new Plan(granted, refused);
+    }
+
+    /**
+     * Why a build of {@code team} is not granted a pull of {@code repository} (null: the repository of a reference
+     * outside the registry), or null when it is: a repository of the gateway's registry, not under the quarantine,
+     * the team's own or under a pullable prefix. The one rule for the daemon's token and for the submission's read
+     * of a base it would pull ({@link BuildHosts#grantable}).
+     */
+    static String refusal(String repository, String team, String registry, List<String> pullablePrefixes,
+            String quarantine) {
+        if (repository == null) {
+            return "not in the gateway's registry " + registry;
+        } else if (BuildHosts.underQuarantine(repository, quarantine)) {
+            return "the gateway's quarantine of images not yet checked, never pullable";
+        } else if (repository.startsWith(team + "/") || pullablePrefixes.stream().anyMatch(repository::startsWith)) {
+            return null;
+        }
+        return "another team's repository, not under a pullable prefix " + pullablePrefixes;
     }
 
     /** What the build's token grants: pull on the granted repositories, nothing else. */

@@ -381,9 +381,12 @@ final class BuiltinRules {
                     }
                 });
         add("base-image-triggers", E, "images", "The ONBUILD triggers of base images are known",
-                "An approved base image can carry ONBUILD triggers in its config; they run in this build with the"
-                        + " powers of ordinary instructions. The gateway reads them from the registry before the build"
-                        + " and judges them as the instructions they become (at the FROM line). A base whose triggers"
+                "A base image can carry ONBUILD triggers in its config; they run in this build with the powers of"
+                        + " ordinary instructions. The gateway reads them from the registry before the build (for an"
+                        + " approved base, and for one the policy lets through otherwise, by a waiver or with"
+                        + " unapproved-image off, when the build's daemon would be granted its pull: the team's own"
+                        + " images) and judges them as the instructions they become (at the FROM line); the build is"
+                        + " pinned to the digest read. A base whose triggers"
                         + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
                         + " on a guess. A base whose trigger ADDs a URL is refused too: the build daemon has no"
                         + " route out, and the gateway, which fetches an ADD <url> for an egress build and hands"

@@ -67,6 +67,17 @@ public class PolicyEvaluator {
         default String digest(String imageRef) {
             return null;
         }
+
+        /**
+         * Whether the build's daemon would be granted a pull of this base although the policy does not approve it (a
+         * waived {@code unapproved-image}, or that rule off for the team): an image of the gateway's registry in the
+         * team's own repositories or under a prefix every build may pull. Such a base is read and pinned as an
+         * approved one is, so its ONBUILD triggers are judged and the daemon builds the image judged; any other base
+         * (an address the Dockerfile chose) is never read. False when not known (lint).
+         */
+        default boolean granted(String imageRef) {
+            return false;
+        }
     }
 
     /**

@@ -144,10 +144,14 @@ final class Subject {
                 expansion = new Expansion.Result(out, List.of());
             } else {
                 expansion = Expansion.of(dockerfile, plan, baseTriggers, baseEmptyEnv, base -> {
-                    // Only approved, well-formed bases are read from the registry: never an address a Dockerfile
-                    // chose (the unapproved ones are refused anyway).
-                    BuiltinRules.Ref ref = BuiltinRules.Ref.parse(base);
-                    return BuiltinRules.Ref.valid(base) && BuiltinRules.approved(policy, ref, false);
+                    // Only well-formed bases that are approved, or that the build's daemon would be granted anyway
+                    // (its team's own images, a waived unapproved base), are read from the registry: never an
+                    // address a Dockerfile chose. A base the daemon may pull is judged and pinned, approved or not.
+                    if (!BuiltinRules.Ref.valid(base)) {
+                        return false;
+                    }
+                    return BuiltinRules.approved(policy, BuiltinRules.Ref.parse(base), false)
+                            || baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment e && e.granted(base);
                 }, new Expansion.FileWords() {
                     @Override
                     public Map<String, String> env(Instruction i) {
