@@ -282,7 +282,8 @@ public class BuildHosts implements PeriodicTasks.Owner {
     /**
      * Whether a build of {@code team} would be granted a pull of {@code reference} (as {@link Confinement#plan}
      * decides for the daemon's token): an image of the gateway's registry, the team's own or under a pullable prefix,
-     * not in the quarantine. False for a reference that does not parse.
+     * not in the quarantine, its repository a well-formed name ({@code ..} or upper case never is). False for a
+     * reference that does not parse.
      */
     public boolean grantable(String team, String reference) {
         String registry = registry();
@@ -292,7 +293,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
         } catch (RuntimeException unreadable) {
             return false;
         }
-        return repository != null && team != null && !team.isEmpty()
+        return repository != null && ImageRegistry.isRepositoryName(repository) && team != null && !team.isEmpty()
                 && Confinement.refusal(repository, team, registry, RegistryAuth.pullablePrefixes(properties),
                         quarantine()) == null;
     }

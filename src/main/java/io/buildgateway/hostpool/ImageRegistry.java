@@ -95,6 +95,11 @@ public class ImageRegistry {
     private final Map<String, Long> askedAt = new ConcurrentHashMap<>();
     /** How long after it was last asked for an answer by tag is still read ahead without a caller; zero: never. */
     private final long keepWarmNanos;
+    /**
+     * The repository prefixes every build may pull (the platform's bases): only their answers are kept warm and kept
+     * over a full cache. A team's own bases (read since they may be built on by a waiver) come and go with its tags.
+     */
+    private final List<String> sharedPrefixes;
     /** Runs {@link #keepWarm} while the ttl and the window are not zero; null otherwise. */
     private final java.util.concurrent.ScheduledExecutorService keepWarmTicker;
     /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
@@ -168,6 +173,7 @@ public class ImageRegistry {
                     + keepWarm);
         }
         this.keepWarmNanos = keepWarm.toNanos();
+        this.sharedPrefixes = RegistryAuth.pullablePrefixes(properties);
         this.refresher = refresher;
         this.registry = properties.registry();
         this.api = registry.apiUrl();
@@ -402,7 +408,7 @@ public class ImageRegistry {
         boolean byDigest = imageRef != null && imageRef.contains("@sha256:");
         boolean reuse = byDigest || !triggersTtl.isZero();
         long now = nanoTime.getAsLong();
-        if (!byDigest && reuse && keepWarmNanos > 0) {
+        if (!byDigest && reuse && keepWarmNanos > 0 && shared(imageRef)) {
             if (askedAt.size() >= TRIGGER_CACHE_ENTRIES) {
                 askedAt.clear(); // bounded as the cache, whatever references are asked for
             }
@@ -465,11 +471,17 @@ public class ImageRegistry {
         return config;
     }
 
-    /** Keeps an answer read at {@code readAt} (the cache emptied first when it is full: it is bounded). */
+    /**
+     * Keeps an answer read at {@code readAt}. The cache is bounded: when it is full, the answers for images outside
+     * the shared prefixes go first, and only if that is not enough all of them.
+     */
     private void cache(String imageRef, BaseConfig config, long readAt) {
         if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
-            triggerCache.clear();
-            askedAt.clear();
+            triggerCache.keySet().removeIf(ref -> !shared(ref));
+            if (triggerCache.size() >= TRIGGER_CACHE_ENTRIES) {
+                triggerCache.clear();
+                askedAt.clear();
+            }
         }
         triggerCache.put(imageRef, new CachedTriggers(config, readAt));
     }
@@ -670,6 +682,21 @@ public class ImageRegistry {
             throw new IllegalArgumentException("not a tag or digest: " + reference);
         }
         return api.resolve("/v2/" + checked(repository) + "/" + kind + "/" + reference);
+    }
+
+    /** Whether the image is in this registry under a prefix every build may pull. */
+    private boolean shared(String imageRef) {
+        try {
+            String repository = ImageReference.split(imageRef).repositoryOn(address());
+            return repository != null && sharedPrefixes.stream().anyMatch(repository::startsWith);
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Whether {@code repository} is a repository name as the registry's API takes it. */
+    static boolean isRepositoryName(String repository) {
+        return REPOSITORY.matcher(repository).matches();
     }
 
     private static String checked(String repository) {

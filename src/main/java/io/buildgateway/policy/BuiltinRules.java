@@ -21,6 +21,8 @@ final class BuiltinRules {
 
     /** How {@link Expansion.Effective#via()} names a trigger from a base image's config, before the image. */
     static final String BASE_TRIGGER = "ONBUILD of base image ";
+    /** The rule that refuses a base (or any pull) the policy does not approve. */
+    static final String UNAPPROVED_IMAGE = "unapproved-image";
 
     @FunctionalInterface
     interface Emitter {
@@ -51,6 +53,16 @@ final class BuiltinRules {
     private static final Pattern INLINE_IGNORE = Pattern.compile(
             "(?i)#\\s*(hadolint\\s+(global\\s+)?ignore|checkov:skip|trivy:ignore|nosec|kics-scan\\s+ignore"
                     + "|buildgateway:ignore|check=skip)");
+
+    /** The built-in rule with this id's metadata. */
+    static RuleInfo info(String id) {
+        for (Rule r : RULES) {
+            if (r.info().id().equals(id)) {
+                return r.info();
+            }
+        }
+        throw new IllegalArgumentException("no built-in rule " + id);
+    }
 
     /** Registers a rule (used by this class and the other rule files of the package). */
     static void add(String id, Finding.Severity severity, String category, String title, String rationale,
@@ -352,7 +364,7 @@ final class BuiltinRules {
 
     static {
         // ---- images ---------------------------------------------------------------------------------------------
-        add("unapproved-image", E, "images", "Every image the build can pull is on the approved list",
+        add(UNAPPROVED_IMAGE, E, "images", "Every image the build can pull is on the approved list",
                 "A build may pull images through FROM, COPY --from=<image> and RUN --mount=from=<image> (bind and"
                         + " cache mounts). Each is checked after build-arg substitution with the request's own build args,"
                         + " so an ARG cannot smuggle in an unapproved base; only images under an approved prefix (and"
@@ -382,11 +394,11 @@ final class BuiltinRules {
                 });
         add("base-image-triggers", E, "images", "The ONBUILD triggers of base images are known",
                 "A base image can carry ONBUILD triggers in its config; they run in this build with the powers of"
-                        + " ordinary instructions. The gateway reads them from the registry before the build (for an"
-                        + " approved base, and for one the policy lets through otherwise, by a waiver or with"
-                        + " unapproved-image off, when the build's daemon would be granted its pull: the team's own"
-                        + " images) and judges them as the instructions they become (at the FROM line); the build is"
-                        + " pinned to the digest read. A base whose triggers"
+                        + " ordinary instructions. The gateway reads them from the registry before the build, for every"
+                        + " base the build's daemon would be granted (the team's own repositories and the pullable"
+                        + " prefixes of the gateway's registry) that the policy approves or lets through otherwise"
+                        + " (unapproved-image waived, off or below the failure threshold), and judges them as the"
+                        + " instructions they become (at the FROM line); the build is pinned to the digest read. A base whose triggers"
                         + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
                         + " on a guess. A base whose trigger ADDs a URL is refused too: the build daemon has no"
                         + " route out, and the gateway, which fetches an ADD <url> for an egress build and hands"

@@ -177,6 +177,13 @@ public record PolicyDocument(
                     && (this.image == null || this.image.equals(image))
                     && (this.line == null || this.line.equals(line));
         }
+
+        /** As {@link #covers}, on whichever line: a waiver narrowed to a line covers some finding of the file. */
+        boolean coversOnAnyLine(String ruleId, String team, String image, LocalDate today) {
+            return rule.equals(ruleId) && !today.isAfter(expires)
+                    && (this.team.equals("*") || this.team.equals(team))
+                    && (this.image == null || this.image.equals(image));
+        }
     }
 
     /** Thrown for a policy file that cannot be used; the message names the file and what is wrong. */

@@ -226,6 +226,9 @@ public class PolicyEvaluator {
         PolicyDocument.TeamSettings team = request.team() == null ? null : doc.teams().get(request.team());
         // Today's date only matters to waivers.
         LocalDate today = doc.waivers().isEmpty() ? null : LocalDate.now(clock.withZone(ZoneOffset.UTC));
+        if (request.baseEmptyEnv() instanceof BaseEnvironment) {
+            subject.letsUnapprovedThrough(letsUnapprovedThrough(doc, team, request, today));
+        }
         PlansOf plans = this.plans;
         if (plans.doc() != doc) {
             plans = new PlansOf(doc, new java.util.concurrent.ConcurrentHashMap<>());
@@ -638,6 +641,22 @@ public class PolicyEvaluator {
             }
         }
         return new RulePlan(List.copyOf(rules), List.copyOf(settings));
+    }
+
+    /**
+     * Whether an unapproved base cannot refuse this build: {@code unapproved-image} off for the team, set below its
+     * failure threshold, or waived for the team and image (on any line: the base is read, which refuses nothing).
+     */
+    private static boolean letsUnapprovedThrough(PolicyDocument doc, PolicyDocument.TeamSettings team,
+            Request request, LocalDate today) {
+        RuleInfo info = BuiltinRules.info(BuiltinRules.UNAPPROVED_IMAGE);
+        PolicyDocument.RuleSetting setting = setting(info, doc, team);
+        Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
+        if (!setting.enabled() || setting.severity().ordinal() > threshold.ordinal()) {
+            return true;
+        }
+        return today != null && doc.waivers().stream().anyMatch(w -> w.coversOnAnyLine(info.id(), request.team(),
+                request.image(), today));
     }
 
     private static PolicyDocument.RuleSetting setting(RuleInfo info, PolicyDocument doc,

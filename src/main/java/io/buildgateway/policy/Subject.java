@@ -37,6 +37,8 @@ final class Subject {
     private final java.util.function.Function<String, List<String>> baseTriggers;
     private final java.util.function.Function<String, Set<String>> baseEmptyEnv;
     private Expansion.Result expansion;
+    /** Whether an unapproved base cannot refuse the build (the rule off or below the threshold, or waived). */
+    private boolean unapprovedLetThrough;
 
     Subject(Dockerfile dockerfile, BuildStages.Plan plan, Map<String, String> buildArgs, String target, String team,
             String image, PolicyDocument policy, Set<String> contextFiles) {
@@ -64,6 +66,14 @@ final class Subject {
         this.image = image;
         this.policy = policy;
         this.contextFiles = contextFiles;
+    }
+
+    /**
+     * Set before the expansion is asked for: whether {@code unapproved-image} cannot refuse this build, so that a base
+     * it lets through is read (when the build's daemon would pull it) as an approved one is.
+     */
+    void letsUnapprovedThrough(boolean value) {
+        this.unapprovedLetThrough = value;
     }
 
     Dockerfile dockerfile() {
@@ -144,14 +154,19 @@ final class Subject {
                 expansion = new Expansion.Result(out, List.of());
             } else {
                 expansion = Expansion.of(dockerfile, plan, baseTriggers, baseEmptyEnv, base -> {
-                    // Only well-formed bases that are approved, or that the build's daemon would be granted anyway
-                    // (its team's own images, a waived unapproved base), are read from the registry: never an
-                    // address a Dockerfile chose. A base the daemon may pull is judged and pinned, approved or not.
+                    // Only well-formed bases the build's daemon would be granted (its team's own repositories, a
+                    // pullable prefix), and that the policy approves or lets through (unapproved-image off, below
+                    // the threshold or waived), are read from the registry: never an address a Dockerfile chose, nor
+                    // a base that refuses the build anyway. Without a grant to ask (no BaseEnvironment): approved
+                    // bases only.
                     if (!BuiltinRules.Ref.valid(base)) {
                         return false;
                     }
-                    return BuiltinRules.approved(policy, BuiltinRules.Ref.parse(base), false)
-                            || baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment e && e.granted(base);
+                    boolean approved = BuiltinRules.approved(policy, BuiltinRules.Ref.parse(base), false);
+                    if (baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment e) {
+                        return (approved || unapprovedLetThrough) && e.granted(base);
+                    }
+                    return approved;
                 }, new Expansion.FileWords() {
                     @Override
                     public Map<String, String> env(Instruction i) {

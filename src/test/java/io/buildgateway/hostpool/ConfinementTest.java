@@ -62,6 +62,26 @@ class ConfinementTest {
                 "alpha/app", "1", "alpha", null).allowedPulls()).isEmpty();
     }
 
+    /** The one rule the daemon's token and the submission's read of a base it would pull share. */
+    @Test
+    void aRepositoryIsGrantedToItsTeamAndUnderAPullablePrefixOnlyNeverInTheQuarantine() {
+        List<String> pullable = List.of("base/");
+        assertThat(Confinement.refusal("alpha/tools", "alpha", REGISTRY, pullable, "gateway-quarantine")).isNull();
+        assertThat(Confinement.refusal("base/busybox", "alpha", REGISTRY, pullable, "gateway-quarantine")).isNull();
+        assertThat(Confinement.refusal("beta/tools", "alpha", REGISTRY, pullable, "gateway-quarantine"))
+                .contains("another team's repository");
+        // a team whose name another's starts with is not that team
+        assertThat(Confinement.refusal("alphabet/tools", "alpha", REGISTRY, pullable, "")).isNotNull();
+        assertThat(Confinement.refusal("gateway-quarantine/b1/1", "gateway-quarantine", REGISTRY, pullable,
+                "gateway-quarantine")).contains("quarantine");
+        assertThat(Confinement.refusal(null, "alpha", REGISTRY, pullable, "")).contains("not in the gateway's registry");
+        // the names the registry's API takes: never "..", upper case or an empty component
+        assertThat(ImageRegistry.isRepositoryName("alpha/tools")).isTrue();
+        assertThat(ImageRegistry.isRepositoryName("alpha/../beta/tools")).isFalse();
+        assertThat(ImageRegistry.isRepositoryName("alpha/Tools")).isFalse();
+        assertThat(ImageRegistry.isRepositoryName("alpha//tools")).isFalse();
+    }
+
     @Test
     void repositoriesOfReferences() {
         assertThat(Confinement.repository(REGISTRY + "/base/busybox", REGISTRY)).isEqualTo("base/busybox");

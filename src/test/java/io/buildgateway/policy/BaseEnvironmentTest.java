@@ -28,6 +28,11 @@ class BaseEnvironmentTest {
             public Map<String, String> values(String ref) {
                 return ref.equals(REF) ? env : null;
             }
+
+            @Override
+            public boolean granted(String ref) {
+                return true; // the build's daemon would pull it
+            }
         };
         return POLICY.evaluate(new PolicyEvaluator.Request(dockerfile, Map.of(), null, "payments", "payments/app",
                 null, ref -> List.of(), true, null).withBaseEmptyEnv(lookup)).findings().stream()

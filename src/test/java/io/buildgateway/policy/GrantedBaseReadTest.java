@@ -112,6 +112,59 @@ class GrantedBaseReadTest {
                 .extracting(Finding::rule).containsExactly("base-image-triggers");
     }
 
+    /** A base that refuses the build anyway is not read: a registry outage must not turn that 422 into a 503. */
+    @Test
+    void anUnapprovedBaseThePolicyDoesNotLetThroughIsNotRead() {
+        PolicyEvaluator strict = Policies.evaluator("approvedImages: [reg.local/base/]\n");
+        Reads reads = new Reads(Set.of(TEAM_BASE), List.of());
+        Evaluation e = evaluate(strict, "FROM " + TEAM_BASE + "\nUSER 1000\n", reads);
+
+        assertThat(reads.asked).isEmpty();
+        assertThat(e.findings()).extracting(Finding::rule).contains("unapproved-image");
+        assertThat(e.passed()).isFalse();
+
+        // a waiver of another team, another image or one expired lets nothing through either
+        for (String waiver : List.of("team: other\n    image: payments/app", "team: payments\n    image: payments/x")) {
+            Reads r = new Reads(Set.of(TEAM_BASE), List.of());
+            evaluate(Policies.evaluator("approvedImages: [reg.local/base/]\nwaivers:\n  - rule: unapproved-image\n    "
+                    + waiver + "\n    reason: r\n    approver: a\n    expires: 2027-01-01\n"),
+                    "FROM " + TEAM_BASE + "\nUSER 1000\n", r);
+            assertThat(r.asked).as(waiver).isEmpty();
+        }
+        Reads expired = new Reads(Set.of(TEAM_BASE), List.of());
+        evaluate(Policies.evaluator("approvedImages: [reg.local/base/]\nwaivers:\n  - rule: unapproved-image\n"
+                + "    team: payments\n    reason: r\n    approver: a\n    expires: 2026-11-01\n"),
+                "FROM " + TEAM_BASE + "\nUSER 1000\n", expired);
+        assertThat(expired.asked).isEmpty();
+    }
+
+    @Test
+    void aBaseLetThroughBelowTheThresholdOrByAWaiverOfItsLineIsRead() {
+        for (String policy : List.of(
+                "approvedImages: [reg.local/base/]\nrules:\n  unapproved-image: warning\n",
+                "approvedImages: [reg.local/base/]\nteams:\n  payments:\n    failOn: warning\n    rules:\n"
+                        + "      unapproved-image: info\n",
+                "approvedImages: [reg.local/base/]\nwaivers:\n  - rule: unapproved-image\n    team: '*'\n"
+                        + "    line: 1\n    reason: r\n    approver: a\n    expires: 2027-01-01\n")) {
+            Reads reads = new Reads(Set.of(TEAM_BASE), List.of());
+            Evaluation e = evaluate(Policies.evaluator(policy), "FROM " + TEAM_BASE + "\nUSER 1000\n", reads);
+            assertThat(reads.asked).as(policy).containsExactly(TEAM_BASE);
+            assertThat(e.pulls()).as(policy).containsExactly(TEAM_BASE + "@" + D);
+        }
+    }
+
+    /** Approved, but the daemon would not be granted it (another team's repository): not read, refused at dispatch. */
+    @Test
+    void anApprovedBaseTheDaemonWouldNotBeGrantedIsNotRead() {
+        PolicyEvaluator approving = Policies.evaluator("approvedImages: [reg.local/base/, reg.local/payments/]\n");
+        Reads reads = new Reads(Set.of(), List.of());
+        evaluate(approving, "FROM " + TEAM_BASE + "\nUSER 1000\n", reads);
+        assertThat(reads.asked).isEmpty();
+        Reads granted = new Reads(Set.of(TEAM_BASE), List.of());
+        evaluate(approving, "FROM " + TEAM_BASE + "\nUSER 1000\n", granted);
+        assertThat(granted.asked).containsExactly(TEAM_BASE);
+    }
+
     @Test
     void aBaseTheDaemonWouldNotBeGrantedIsNeverRead() {
         Reads reads = new Reads(Set.of(), List.of("ADD http://mirror.example/x.tgz /x"));
