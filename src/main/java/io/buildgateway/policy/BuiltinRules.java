@@ -154,7 +154,7 @@ final class BuiltinRules {
         return out;
     }
 
-    private static boolean isImageRef(String from, Set<String> stageNames) {
+    static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
                 && !(from.length() > 0 && all(from, Character::isDigit));
     }
@@ -388,10 +388,12 @@ final class BuiltinRules {
                         + " on a guess. A base whose trigger ADDs a URL is refused too: the build daemon has no"
                         + " route out, and the gateway, which fetches an ADD <url> for an egress build and hands"
                         + " the daemon a COPY of it (docs/egress.md), cannot rewrite a trigger that the daemon reads"
-                        + " from the base image's config.", List.of(),
+                        + " from the base image's config. An approved image a COPY --from or a mount's from= names"
+                        + " is read the same way, for the digest the build is pinned to: one that cannot be read is"
+                        + " refused here too.", List.of(),
                 (s, emit) -> {
                     for (Expansion.TriggerProblem p : s.expansion().problems()) {
-                        emit.emit(p.line(), "FROM", p.message());
+                        emit.emit(p.line(), p.where(), p.message());
                     }
                     for (Expansion.Effective e : s.expansion().instructions()) {
                         if (e.via() == null || !e.via().startsWith(BASE_TRIGGER) || e.words() == null
