@@ -74,7 +74,8 @@ public final class CanonicalDockerfile {
     public record Options(boolean buildkit, String cacheNamespace,
             java.util.function.UnaryOperator<String> frontend,
             java.util.function.Function<String, String> baseVariables,
-            java.util.function.IntFunction<String> pinnedBases) {
+            java.util.function.IntFunction<String> pinnedBases,
+            java.util.function.IntFunction<java.util.Map<String, String>> pinnedSources) {
 
         public Options {
             if (cacheNamespace != null && !validNamespace(cacheNamespace)) {
@@ -89,11 +90,25 @@ public final class CanonicalDockerfile {
          */
         public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend,
                 java.util.function.Function<String, String> baseVariables) {
-            this(buildkit, cacheNamespace, frontend, baseVariables, null);
+            this(buildkit, cacheNamespace, frontend, baseVariables, null, null);
+        }
+
+        /**
+         * Without pinned sources: {@code pinnedSources} maps the line of a COPY (or ADD) with {@code --from=<image>},
+         * or of a RUN with a mount {@code from=<image>}, to the images to write pinned there: the source as written
+         * (the flag's value, or the mount's {@code from=}, variables and all) to the image it names after
+         * substitution pinned by the digest the policy read ({@code name:tag@sha256:…}); null to keep the line as
+         * written. Each of them must be written so, or the file is refused: never built by tag. A null function
+         * pins nothing.
+         */
+        public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend,
+                java.util.function.Function<String, String> baseVariables,
+                java.util.function.IntFunction<String> pinnedBases) {
+            this(buildkit, cacheNamespace, frontend, baseVariables, pinnedBases, null);
         }
 
         public Options(boolean buildkit, String cacheNamespace, java.util.function.UnaryOperator<String> frontend) {
-            this(buildkit, cacheNamespace, frontend, null, null);
+            this(buildkit, cacheNamespace, frontend, null, null, null);
         }
 
         private static final java.util.regex.Pattern NAMESPACE = java.util.regex.Pattern.compile(
@@ -196,6 +211,14 @@ public final class CanonicalDockerfile {
                     ? options.pinnedBases().apply(in.line()) : null;
             if (pin != null) {
                 written = pinned(written, pin, parsed.escape(), problems);
+                if (written == null) {
+                    continue;
+                }
+            }
+            java.util.Map<String, String> sources = options.pinnedSources() == null ? null
+                    : options.pinnedSources().apply(in.line());
+            if (sources != null && !sources.isEmpty() && !in.keyword().equals("FROM")) {
+                written = sourcesPinned(written, sources, problems);
                 if (written == null) {
                     continue;
                 }
@@ -329,6 +352,64 @@ public final class CanonicalDockerfile {
         }
         return new Instruction("FROM", read.flags(), read.arguments(), read.json(), read.heredocs(), from.line(),
                 from.endLine(), read.original());
+    }
+
+    /** The flags of COPY and ADD that take no value: written bare ({@code --link=} is not {@code --link}). */
+    private static final java.util.Set<String> BOOLEAN_FLAGS = java.util.Set.of("link", "keep-git-dir");
+
+    /**
+     * A COPY or ADD whose {@code --from} names an image, or a RUN whose mounts name one ({@code from=}), with each
+     * such image written as {@code pins} has it (the source as written to the image after substitution, pinned by
+     * the digest the policy read): so the daemon copies from the image that was read, even when the tag moved. The
+     * other flags, the mounts' other fields and the arguments stay as they were. Every pin must be written, or a
+     * problem: the build is refused rather than built by tag.
+     */
+    private static Instruction sourcesPinned(Instruction in, java.util.Map<String, String> pins,
+            List<Problem> problems) {
+        java.util.Set<String> unwritten = new java.util.TreeSet<>(pins.values());
+        List<Instruction.Flag> flags = new ArrayList<>(in.flags().size());
+        boolean run = in.keyword().equals("RUN");
+        for (Instruction.Flag flag : in.flags()) {
+            String pin = null;
+            if (run && flag.name().equals("mount")) {
+                try {
+                    RunMount mount = RunMount.parse(flag.value());
+                    pin = mount.from() == null ? null : pins.get(mount.from());
+                    if (pin != null) {
+                        flag = new Instruction.Flag("mount", mount.withFrom(pin).value());
+                    }
+                } catch (RunMount.Refused e) {
+                    // refused by the RUN checks, or read otherwise after substitution: not written pinned below
+                }
+            } else if (!run && flag.name().equals("from")) {
+                pin = pins.get(flag.value());
+                if (pin != null) {
+                    flag = new Instruction.Flag("from", pin);
+                }
+            }
+            if (pin != null) {
+                unwritten.remove(pin);
+            }
+            flags.add(flag);
+        }
+        if (!unwritten.isEmpty()) {
+            problems.add(new Problem(in.line(), in.keyword() + " cannot be written with the image" + (unwritten.size()
+                    == 1 ? "" : "s") + " it reads from pinned to the digest that was read (" + String.join(", ",
+                    unwritten) + "); name " + (run ? "the image in the mount's from= field" : "the image in --from")
+                    + " itself, or through a variable in that word alone"));
+            return null;
+        }
+        StringBuilder line = new StringBuilder(in.keyword()).append(' ');
+        for (Instruction.Flag f : flags) {
+            if (!run && f.value().isEmpty() && BOOLEAN_FLAGS.contains(f.name())) {
+                line.append("--").append(f.name()).append(' ');
+            } else {
+                line.append(flagText(List.of(f)));
+            }
+        }
+        line.append(in.arguments());
+        return new Instruction(in.keyword(), flags, in.arguments(), in.json(), in.heredocs(), in.line(),
+                in.endLine(), line.toString());
     }
 
     /**

@@ -145,6 +145,26 @@ public record RunMount(String type, Map<String, String> options, List<String> fi
         return new RunMount(type, options, out);
     }
 
+    /**
+     * This mount with its {@code from=} replaced by {@code image} (the image it names pinned by the digest the policy
+     * read, {@code name:tag@sha256:…}); every other field as written, in its place. A mount without one is returned
+     * as it is.
+     */
+    public RunMount withFrom(String image) {
+        List<String> out = new ArrayList<>(fields.size());
+        for (String field : fields) {
+            int eq = field.indexOf('=');
+            boolean from = eq > 0 && field.substring(0, eq).toLowerCase(Locale.ROOT).equals("from");
+            out.add(from ? "from=" + image : field);
+        }
+        if (!options.containsKey("from")) {
+            return this;
+        }
+        Map<String, String> options = new LinkedHashMap<>(this.options);
+        options.put("from", image);
+        return new RunMount(type, options, out);
+    }
+
     /** The mount as a {@code --mount} value: the fields as CSV, quoted where the CSV reader needs it. */
     public String value() {
         StringBuilder out = new StringBuilder();

@@ -226,32 +226,40 @@ final class BuildKitBuilder {
     }
 
     /**
-     * Why the build did not use the bases it was pinned to, or null when it did: every FROM the trace shows of a
-     * base pulled by digest ({@code name:tag@sha256:…}, the digest of the manifest whose config the policy judged)
-     * must name that digest; one without a digest, or with another, built from an image nobody judged (a tag moved,
-     * another build's image in the host's store).
+     * Why the build did not use the images it was pinned to, or null when it did: every FROM the trace shows of an
+     * image pulled by digest ({@code name:tag@sha256:…}, the digest of the manifest the policy read: a base whose
+     * config it judged, or an image a {@code COPY --from} or a mount's {@code from=} copies from) must name that
+     * digest; one without a digest, or with another, built from an image nobody judged (a tag moved, another build's
+     * image in the host's store). BuildKit shows a copy or mount source as a FROM vertex of its own, outside the
+     * stages' steps, named as the Dockerfile names it: {@code FROM name:tag@sha256:…} for a pinned one (seen on
+     * dockerd 26, SourcePinIT), {@code FROM name:tag} for one by tag. One name may be pinned to more than one digest
+     * (two sources named by digest under one tag): each FROM of it must name one of them.
      */
     static String pinViolation(BuildKitTrace trace, List<String> pulls) {
-        // names the build also pulls by tag: a COPY --from / --mount from= source, pulled as written (it runs no
-        // triggers), which BuildKit shows as a FROM of its own, without a digest and outside the stages' steps
+        // names the build also pulls by tag: a source the gateway does not pin (an ONBUILD trigger's COPY --from,
+        // run as the image's config has it), pulled as written, which BuildKit shows as a FROM of its own, without a
+        // digest and outside the stages' steps
         java.util.Set<String> byTag = new java.util.HashSet<>();
+        java.util.Map<String, java.util.Set<String>> pinned = new java.util.LinkedHashMap<>();
+        java.util.Map<String, String> pins = new java.util.LinkedHashMap<>();
         for (String pull : pulls) {
+            int pinAt = pull.indexOf("@sha256:");
             if (pull.indexOf('@') < 0) {
                 byTag.add(withTag(pull));
+            } else if (pinAt > 0) {
+                String name = withTag(pull.substring(0, pinAt));
+                pinned.computeIfAbsent(name, n -> new java.util.TreeSet<>()).add(pull.substring(pinAt + 1));
+                pins.merge(name, pull, (a, b) -> a + " or " + b);
             }
         }
-        for (String pin : pulls) {
-            int pinAt = pin.indexOf("@sha256:");
-            if (pinAt < 0) {
-                continue;
-            }
-            String pinName = withTag(pin.substring(0, pinAt));
-            String pinDigest = pin.substring(pinAt + 1);
+        for (java.util.Map.Entry<String, java.util.Set<String>> pin : pinned.entrySet()) {
+            String pinName = pin.getKey();
+            java.util.Set<String> pinDigests = pin.getValue();
             java.util.Set<String> pinnedSteps = new java.util.HashSet<>();
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 if (at > 0 && withTag(reference.substring(0, at)).equals(pinName)
-                        && reference.substring(at + 1).equals(pinDigest)) {
+                        && pinDigests.contains(reference.substring(at + 1))) {
                     pinnedSteps.addAll(trace.stepsOf(reference));
                 }
             }
@@ -261,16 +269,17 @@ final class BuildKitBuilder {
                 if (!withTag(name).equals(pinName)) {
                     continue;
                 }
-                boolean exact = at > 0 && reference.substring(at + 1).equals(pinDigest);
+                boolean exact = at > 0 && pinDigests.contains(reference.substring(at + 1));
                 // Another name of a FROM vertex BuildKit shares with the pinned FROM (images of the same layers:
                 // see used()) in the same step: the step's FROM is the pinned one, whose config the frontend read.
                 boolean shared = !exact && !trace.stepsOf(reference).isEmpty()
                         && !java.util.Collections.disjoint(trace.stepsOf(reference), pinnedSteps);
                 boolean source = at < 0 && trace.stepsOf(reference).isEmpty() && byTag.contains(pinName);
                 if (!exact && !shared && !source) {
-                    return "the build used " + reference + " where its base was judged as " + pin + " (pinned to"
-                            + " the digest whose ONBUILD triggers and Env the policy read): it is refused as an"
-                            + " image the policy did not judge";
+                    return "the build used " + reference + " where it was judged as " + pins.get(pinName)
+                            + " (pinned to the digest the policy read: a base's ONBUILD triggers and Env, or the"
+                            + " image a COPY --from or a mount copies from): it is refused as an image the policy"
+                            + " did not judge";
                 }
             }
         }

@@ -166,7 +166,7 @@ final class BuiltinRules {
         return out;
     }
 
-    private static boolean isImageRef(String from, Set<String> stageNames) {
+    static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
                 && !(from.length() > 0 && all(from, Character::isDigit));
     }
@@ -398,15 +398,18 @@ final class BuiltinRules {
                         + " base the build's daemon would be granted (the team's own repositories and the pullable"
                         + " prefixes of the gateway's registry) that the policy approves or lets through otherwise"
                         + " (unapproved-image waived, off or below the failure threshold), and judges them as the"
-                        + " instructions they become (at the FROM line); the build is pinned to the digest read. A base whose triggers"
-                        + " cannot be read, or one whose trigger does not parse, is refused: the build is not judged"
+                        + " instructions they become (at the FROM line); the build is pinned to the digest read. A"
+                        + " base whose triggers cannot be read, or one whose trigger does not parse, is refused: the"
+                        + " build is not judged"
                         + " on a guess. A base whose trigger ADDs a URL is refused too: the build daemon has no"
                         + " route out, and the gateway, which fetches an ADD <url> for an egress build and hands"
                         + " the daemon a COPY of it (docs/egress.md), cannot rewrite a trigger that the daemon reads"
-                        + " from the base image's config.", List.of(),
+                        + " from the base image's config. An image a COPY --from or a mount's from= names is read by"
+                        + " the same rule, for the digest the build is pinned to: one that cannot be read is"
+                        + " refused here too.", List.of(),
                 (s, emit) -> {
                     for (Expansion.TriggerProblem p : s.expansion().problems()) {
-                        emit.emit(p.line(), "FROM", p.message());
+                        emit.emit(p.line(), p.where(), p.message());
                     }
                     for (Expansion.Effective e : s.expansion().instructions()) {
                         if (e.via() == null || !e.via().startsWith(BASE_TRIGGER) || e.words() == null

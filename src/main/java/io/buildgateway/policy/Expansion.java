@@ -44,14 +44,31 @@ final class Expansion {
     record Effective(Instruction instruction, Instruction written, int stage, String via, List<String> words) {
     }
 
-    /** A problem with the triggers of a base image: they could not be read, or one does not parse. */
-    record TriggerProblem(int line, String base, String message) {
+    /**
+     * A problem with the triggers of a base image: they could not be read, or one does not parse; or an image a
+     * COPY --from or a mount's from= names could not be read. {@code where}: the instruction it is reported at.
+     */
+    record TriggerProblem(int line, String base, String message, String where) {
+        TriggerProblem(int line, String base, String message) {
+            this(line, base, message, "FROM");
+        }
     }
 
+    /**
+     * {@code sourceDigests}: per line of the file's own COPY/ADD with {@code --from=<image>} or RUN with a mount
+     * {@code from=<image>}, each such image that was read (after substitution) to the digest of its manifest: the
+     * build is pinned to it, as to {@code baseDigests} for the FROM bases.
+     */
     record Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables,
-            Map<String, String> baseDigests) {
+            Map<String, String> baseDigests, Map<Integer, Map<String, String>> sourceDigests) {
         Result {
             baseDigests = Map.copyOf(baseDigests);
+            sourceDigests = Map.copyOf(sourceDigests);
+        }
+
+        Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables,
+                Map<String, String> baseDigests) {
+            this(instructions, problems, baseVariables, baseDigests, Map.of());
         }
 
         Result(List<Effective> instructions, List<TriggerProblem> problems, BaseVariables baseVariables) {
@@ -150,7 +167,16 @@ final class Expansion {
         // base (after substitution) -> the digest of the manifest its triggers and Env were read from
         Map<String, String> baseDigests = new LinkedHashMap<>();
         String anyBaseVariable = null;
+        // the images COPY --from and mounts' from= name (not stages), read for their digest: see readSources
+        Map<Integer, Map<String, String>> sourceDigests = new LinkedHashMap<>();
+        PolicyEvaluator.BaseEnvironment sourceEnvironment = baseTriggers != null
+                && baseEmptyEnv instanceof PolicyEvaluator.BaseEnvironment e ? e : null;
+        Map<String, String> sourceRead = new HashMap<>();
+        Set<String> stageNames = new java.util.HashSet<>();
         for (BuildStages.Stage stage : plan.stages()) {
+            if (stage.name() != null) {
+                stageNames.add(stage.name()); // as BuiltinRules.pulls: inside it, its own name is no image either
+            }
             Map<String, String> scope = new LinkedHashMap<>();
             Map<String, String> env = new LinkedHashMap<>();
             Map<String, String> args = new LinkedHashMap<>();
@@ -271,14 +297,77 @@ final class Expansion {
                     default -> {
                     }
                 }
-                out.add(effective(i, i, stage.index(), null, scope, rootIsKnown, escape));
+                Effective e = effective(i, i, stage.index(), null, scope, rootIsKnown, escape);
+                out.add(e);
+                if (sourceEnvironment != null) {
+                    readSources(e.instruction(), stageNames, sourceEnvironment, mayReadTriggers, triggerCache,
+                            sourceRead, sourceDigests, problems);
+                }
             }
             envOf.add(env);
             argsOf.add(args);
             rootKnown.add(known);
         }
         return new Result(out, problems, baseVariables.isEmpty() && anyBaseVariable == null ? BaseVariables.NONE
-                : new BaseVariables(baseVariables, anyBaseVariable), baseDigests);
+                : new BaseVariables(baseVariables, anyBaseVariable), baseDigests, sourceDigests);
+    }
+
+    /**
+     * The images {@code i} (one of the file's own instructions, after substitution) reads files from, besides its
+     * stage's base: a COPY or ADD {@code --from=<image>}, a RUN mount's {@code from=<image>} (BuiltinRules.pulls
+     * finds the same). Each one the policy may read ({@code mayRead}: the predicate for FROM bases) is read for the
+     * digest of its manifest ({@link PolicyEvaluator.BaseEnvironment#digest}, the same read and cache as a base's:
+     * no second round trip for an image also used as a FROM), into {@code sourceDigests} at the instruction's line:
+     * the build is pinned to it. One that cannot be read is a problem, as a base's triggers are (the build cannot be
+     * pinned to what the policy approved); a registry that cannot be reached refuses the request (503).
+     */
+    private static void readSources(Instruction i, Set<String> stageNames, PolicyEvaluator.BaseEnvironment environment,
+            java.util.function.Predicate<String> mayRead, Map<String, List<String>> triggerCache,
+            Map<String, String> read, Map<Integer, Map<String, String>> sourceDigests, List<TriggerProblem> problems) {
+        String kw = i.keyword();
+        List<String> images = new ArrayList<>(1);
+        if (kw.equals("COPY") || kw.equals("ADD")) {
+            i.flag("from").filter(f -> BuiltinRules.isImageRef(f, stageNames)).ifPresent(images::add);
+        } else if (kw.equals("RUN")) {
+            for (Instruction.Flag flag : i.flags()) {
+                if (flag.name().equals("mount") && flag.value() != null) {
+                    for (String from : BuiltinRules.mountFroms(flag.value())) {
+                        // a mount's from= is a stage by name only (from=0 is an image): as BuiltinRules.pulls
+                        if (!from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(
+                                java.util.Locale.ROOT))) {
+                            images.add(from);
+                        }
+                    }
+                }
+            }
+        }
+        for (String image : images) {
+            if (image.indexOf('$') >= 0 || !mayRead.test(image)) {
+                continue; // refused by unapproved-image, never read
+            }
+            if (triggerCache.containsKey(image) && triggerCache.get(image) == null) {
+                continue; // a base whose read failed: its problem is reported at its FROM
+            }
+            String digest;
+            if (read.containsKey(image)) {
+                digest = read.get(image);
+            } else {
+                try {
+                    digest = environment.digest(image);
+                } catch (io.buildgateway.shared.RegistryUnavailable outage) {
+                    throw outage; // as for a base: the request is refused whole (503), nothing recorded
+                } catch (RuntimeException e) {
+                    digest = null;
+                    problems.add(new TriggerProblem(i.line(), image, "image '" + image + "', which " + kw
+                            + (kw.equals("RUN") ? " mounts (from=)" : " --from copies from") + ", could not be read ("
+                            + reason(e) + "); the build cannot be pinned to the image the policy approved", kw));
+                }
+                read.put(image, digest);
+            }
+            if (digest != null) {
+                sourceDigests.computeIfAbsent(i.line(), l -> new LinkedHashMap<>()).put(image, digest);
+            }
+        }
     }
 
     /** The names {@code stage}'s base sets to an empty value in its config's Env, into {@code baseVariables}. */

@@ -267,9 +267,12 @@ public class PolicyEvaluator {
         // Each FROM whose base's config was read is written (and pulled) by the digest of what was read: the daemon
         // builds the image whose triggers and Env were judged, not whatever the tag names by dispatch.
         Map<Integer, String> pins = pins(plan, subject, request);
+        // So is each image a COPY --from or a mount's from= names (the file's own instructions): what was read and
+        // approved is what the daemon copies from.
+        Map<Integer, Map<String, String>> sourcePins = sourcePins(plan, subject, request);
         CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(request.heredocsSupported(), namespace,
                 doc::frontend, baseVariables.isEmpty() ? null : baseVariables::setBy,
-                pins.isEmpty() ? null : pins::get);
+                pins.isEmpty() ? null : pins::get, sourcePins.isEmpty() ? null : sourcePins::get);
         // A lint needs only the writer's problems (it has a text exactly when there are none), not the text itself.
         List<CanonicalDockerfile.Problem> canonicalProblems;
         String canonicalText;
@@ -341,6 +344,11 @@ public class PolicyEvaluator {
         java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
         for (BuiltinRules.Pull p : subject.pulls()) {
             String pinned = p.where().equals("FROM") ? pins.get(p.line()) : null;
+            if (SOURCE_PULLS.contains(p.where()) && p.image().indexOf('@') < 0) {
+                Map<String, String> read = subject.expansion().sourceDigests().get(p.line());
+                String digest = read == null || sourcePins.get(p.line()) == null ? null : read.get(p.image());
+                pinned = digest == null ? null : p.image() + "@" + digest;
+            }
             pulls.add(pinned != null ? pinned : p.image());
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
@@ -366,6 +374,66 @@ public class PolicyEvaluator {
             String digest = stage.fromImage() ? digests.get(stage.base()) : null;
             if (digest != null && stage.base().indexOf('@') < 0) {
                 pins.put(stage.line(), stage.base() + "@" + digest);
+            }
+        }
+        return pins;
+    }
+
+    /** The pulls of the file's own instructions that name an image to copy or mount from ({@link BuiltinRules#pulls}). */
+    private static final Set<String> SOURCE_PULLS = Set.of("COPY --from", "ADD --from", "RUN --mount from=");
+
+    /**
+     * Per line of a COPY/ADD {@code --from=<image>} or a RUN mount {@code from=<image>} of the file's own (not an
+     * ONBUILD trigger: the daemon reads a trigger's text from the image it is in), the sources as written to the
+     * images they name after substitution pinned by the digest read ({@code name:tag@sha256:…},
+     * {@link Expansion.Result#sourceDigests}). A source named by digest already, or not read (lint; an unapproved or
+     * unreadable image, refused anyway), is not in it. A mount whose from= cannot be told apart as written (the whole
+     * value a variable) is put in under a key no mount has, so that the writer refuses the line rather than write it
+     * by tag.
+     */
+    private static Map<Integer, Map<String, String>> sourcePins(BuildStages.Plan plan, Subject subject,
+            Request request) {
+        if (plan == null || request.baseTriggers() == null
+                || !(request.baseEmptyEnv() instanceof BaseEnvironment)) {
+            return Map.of();
+        }
+        Map<Integer, Map<String, String>> digests = subject.expansion().sourceDigests();
+        if (digests.isEmpty()) {
+            return Map.of();
+        }
+        Map<Integer, Map<String, String>> pins = new java.util.HashMap<>();
+        for (Expansion.Effective e : subject.expansion().instructions()) {
+            Map<String, String> read = e.via() == null ? digests.get(e.instruction().line()) : null;
+            if (read == null) {
+                continue;
+            }
+            io.buildgateway.dockerfile.Instruction ran = e.instruction();
+            io.buildgateway.dockerfile.Instruction written = e.written();
+            Map<String, String> line = new java.util.LinkedHashMap<>();
+            if (ran.keyword().equals("COPY") || ran.keyword().equals("ADD")) {
+                String image = ran.flag("from").orElse(null);
+                String as = written.flag("from").orElse(null);
+                if (image != null && as != null && image.indexOf('@') < 0 && read.containsKey(image)) {
+                    line.put(as, image + "@" + read.get(image));
+                }
+            } else if (ran.keyword().equals("RUN")) {
+                for (int k = 0; k < ran.flags().size() && k < written.flags().size(); k++) {
+                    io.buildgateway.dockerfile.Instruction.Flag flag = ran.flags().get(k);
+                    if (!flag.name().equals("mount") || flag.value() == null) {
+                        continue;
+                    }
+                    for (String image : BuiltinRules.mountFroms(flag.value())) {
+                        if (image.indexOf('@') >= 0 || !read.containsKey(image)) {
+                            continue;
+                        }
+                        List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
+                        line.put(as.size() == 1 ? as.get(0) : "\0" + written.flags().get(k).value(),
+                                image + "@" + read.get(image));
+                    }
+                }
+            }
+            if (!line.isEmpty()) {
+                pins.put(e.instruction().line(), line);
             }
         }
         return pins;

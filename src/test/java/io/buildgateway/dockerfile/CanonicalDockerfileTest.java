@@ -138,6 +138,78 @@ class CanonicalDockerfileTest {
                 .contains("cannot be written with its base pinned"));
     }
 
+    /**
+     * An image a COPY --from or a mount's from= names, read by the policy, is written pinned by the digest read: the
+     * flag's value (or the mount's field) as the literal after substitution, everything else as written (other
+     * flags, a bare --link, a cache mount's namespaced id, other mounts, a line continued); a stage or a line with
+     * no pin is not touched. With the classic builder too (COPY --from). The output passes the self-check.
+     */
+    @Test
+    void writesAnImageACopyOrAMountReadsFromByTheDigestRead() {
+        String pin = "reg.local/base/x:1@" + DIGEST;
+        Dockerfile d = DockerfileParser.parse("""
+                FROM reg.local/base/y:2 AS tools
+                ARG SRC=reg.local/base/x:1
+                COPY --from=${SRC} --chown=1:1 --link /a \\
+                  /b
+                COPY --from=tools /c /c
+                RUN --mount=type=cache,target=/var/c --mount=type=bind,from=$SRC,target=/m,ro cp /m/a /b
+                COPY --from=reg.local/base/x:1 /d /d
+                """);
+        java.util.Map<Integer, java.util.Map<String, String>> pins = java.util.Map.of(
+                3, java.util.Map.of("${SRC}", pin), 6, java.util.Map.of("$SRC", pin),
+                7, java.util.Map.of("reg.local/base/x:1", pin));
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(d,
+                new CanonicalDockerfile.Options(true, "t", null, null, null, pins::get));
+        assertThat(r.problems()).isEmpty();
+        assertThat(r.text()).contains("COPY --from=" + pin + " --chown=1:1 --link /a   /b\n",
+                "COPY --from=tools /c /c\n", "COPY --from=" + pin + " /d /d\n");
+        Dockerfile again = DockerfileParser.parse(r.text());
+        io.buildgateway.dockerfile.Instruction run = again.instructions().stream()
+                .filter(i -> i.keyword().equals("RUN")).findFirst().orElseThrow();
+        assertThat(run.flags()).extracting(io.buildgateway.dockerfile.Instruction.Flag::value).satisfiesExactly(
+                cache -> assertThat(cache).startsWith("type=cache,target=/var/c,id=bgw-t-"),
+                bind -> assertThat(bind).isEqualTo("type=bind,from=" + pin + ",target=/m,ro"));
+        assertThat(run.arguments()).isEqualTo("cp /m/a /b");
+
+        // the classic builder: COPY --from pinned the same way
+        Dockerfile classic = DockerfileParser.parse("FROM reg.local/base/y:2\nCOPY --from=reg.local/base/x:1 /d /d\n");
+        assertThat(CanonicalDockerfile.write(classic, new CanonicalDockerfile.Options(false, null, null, null, null,
+                line -> line == 2 ? java.util.Map.of("reg.local/base/x:1", pin) : null)).text())
+                .isEqualTo("# escape=\\\nFROM reg.local/base/y:2\nCOPY --from=" + pin + " /d /d\n");
+        // without pins (lint, or nothing read): as written
+        assertThat(CanonicalDockerfile.write(d, new CanonicalDockerfile.Options(true, "t", null)).text())
+                .contains("COPY --from=${SRC} --chown=1:1 --link /a", "from=$SRC,target=/m,ro");
+    }
+
+    /** A source pin the writer cannot place (the word it was read from is not there as such) refuses the file. */
+    @Test
+    void refusesASourcePinItCannotWrite() {
+        Dockerfile d = DockerfileParser.parse("FROM a\nCOPY --from=reg.local/base/x:1 /a /a\n"
+                + "RUN --mount=type=bind,from=reg.local/base/x:1,target=/m true\n");
+        for (int at : new int[] {2, 3}) {
+            CanonicalDockerfile.Result r = CanonicalDockerfile.write(d, new CanonicalDockerfile.Options(true, "t",
+                    null, null, null, line -> line == at ? java.util.Map.of("\0as written elsewhere",
+                            "reg.local/base/x:1@" + DIGEST) : null));
+            assertThat(r.text()).isNull();
+            assertThat(r.problems()).singleElement().satisfies(p -> {
+                assertThat(p.line()).isEqualTo(at);
+                assertThat(p.message()).contains("cannot be written with the image", "reg.local/base/x:1@" + DIGEST);
+            });
+        }
+        // a mount that is one variable is refused whole by the RUN checks (its from= cannot be told as written)
+        Dockerfile whole = DockerfileParser.parse("FROM a\nARG M=from=reg.local/base/x:1\n"
+                + "RUN --mount=type=bind,${M},target=/m true\n");
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(whole, new CanonicalDockerfile.Options(true, "t",
+                null, null, null, line -> line == 3 ? java.util.Map.of("\0type=bind,${M},target=/m",
+                        "reg.local/base/x:1@" + DIGEST) : null));
+        assertThat(r.text()).isNull();
+        assertThat(r.problems()).anySatisfy(p -> {
+            assertThat(p.line()).isEqualTo(3);
+            assertThat(p.message()).contains("cannot be written with the image", "reg.local/base/x:1@" + DIGEST);
+        });
+    }
+
     @Test
     void writesTheEscapeTheParseUsed() {
         Dockerfile d = DockerfileParser.parse("# escape=`\nFROM a\nRUN dir `\n  c:\\\n");

@@ -197,6 +197,45 @@ class BuildKitTraceTest {
                 .contains("used reg/base/y:latest");
     }
 
+    /**
+     * An image a COPY --from or a mount's from= names, pinned: dockerd 26's BuildKit shows it as a FROM vertex of its
+     * own, outside the stages' steps, named as the canonical Dockerfile names it ({@code FROM name:tag@sha256:…},
+     * SourcePinIT's trace): that digest passes; another digest, or the name by tag when the build does not pull it by
+     * tag, fails the build. One name pinned to two digests (two sources by digest under one tag) passes with both.
+     */
+    @Test
+    void aPinnedCopyOrMountSourceUsedByAnotherDigestOrByTagFailsTheBuild() {
+        String pin = "sha256:" + "a".repeat(64);
+        String other = "sha256:" + "b".repeat(64);
+        String base = "sha256:" + "c".repeat(64);
+        java.util.function.Function<List<String>, BuildKitTrace> trace = sources -> {
+            BuildKitTrace t = new BuildKitTrace(s -> { });
+            var status = io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                    .addVertexes(vertex("sha256:1", "[stage-0 1/3] FROM reg/base/busybox:latest@" + base));
+            for (int i = 0; i < sources.size(); i++) {
+                status.addVertexes(vertex("sha256:s" + i, "FROM " + sources.get(i)));
+            }
+            t.accept(status.build());
+            t.finish();
+            return t;
+        };
+        List<String> pulls = List.of("reg/base/busybox:latest@" + base, "reg/base/src:1@" + pin);
+
+        assertThat(BuildKitBuilder.pinViolation(trace.apply(List.of("reg/base/src:1@" + pin)), pulls)).isNull();
+        assertThat(BuildKitBuilder.pinViolation(trace.apply(List.of("reg/base/src:1@" + other)), pulls))
+                .contains("used reg/base/src:1@" + other, "judged as reg/base/src:1@" + pin);
+        assertThat(BuildKitBuilder.pinViolation(trace.apply(List.of("reg/base/src:1")), pulls))
+                .as("by its tag, which the build does not pull: the tag may name another image")
+                .contains("used reg/base/src:1 where");
+        List<String> both = List.of("reg/base/busybox:latest@" + base, "reg/base/src:1@" + pin,
+                "reg/base/src:1@" + other);
+        assertThat(BuildKitBuilder.pinViolation(trace.apply(List.of("reg/base/src:1@" + pin,
+                "reg/base/src:1@" + other)), both)).isNull();
+        assertThat(BuildKitBuilder.pinViolation(trace.apply(List.of("reg/base/src:1@" + "e".repeat(64)
+                .replaceFirst("^", "sha256:"))), both)).contains("judged as reg/base/src:1@" + pin
+                        + " or reg/base/src:1@" + other);
+    }
+
     /** The pull of a pinned reference must report exactly the pinned digest. */
     @Test
     void aPinnedPullMustGiveThePinnedDigest() {

@@ -23,6 +23,7 @@ class BasePinTest {
     /** What the registry read gives: no triggers, no Env, the digest of the manifest read. */
     private static final class Reads implements PolicyEvaluator.BaseEnvironment {
         final java.util.List<String> asked = new java.util.ArrayList<>();
+        final java.util.List<String> digestsAsked = new java.util.ArrayList<>();
 
         List<String> triggers(String ref) {
             asked.add(ref);
@@ -41,6 +42,13 @@ class BasePinTest {
 
         @Override
         public String digest(String ref) {
+            digestsAsked.add(ref);
+            if (ref.contains("/gone")) {
+                throw new java.io.UncheckedIOException(new java.io.IOException("manifest unknown"));
+            }
+            if (ref.contains("/down")) {
+                throw new io.buildgateway.shared.RegistryUnavailable("image '" + ref + "'", "connection refused");
+            }
             return DIGESTS.get(ref);
         }
 
@@ -75,13 +83,88 @@ class BasePinTest {
         assertThat(e.canonicalDockerfile()).contains(
                 "FROM --platform=$BUILDPLATFORM reg.local/base/x:1@" + D1 + " AS build\n",
                 "FROM reg.local/base/y@" + D2 + "\n", "COPY --from=build /etc/hostname /h\n",
-                "COPY --from=reg.local/base/x:1 /etc/hostname /h2\n");
-        // FROM bases pinned; an image a COPY --from names (no triggers run from it) is pulled as named
-        assertThat(e.pulls()).containsExactly("reg.local/base/x:1@" + D1, "reg.local/base/y@" + D2,
-                "reg.local/base/x:1");
+                "COPY --from=reg.local/base/x:1@" + D1 + " /etc/hostname /h2\n");
+        // FROM bases pinned; so is an image a COPY --from names (also a FROM here: one pin, one pull)
+        assertThat(e.pulls()).containsExactly("reg.local/base/x:1@" + D1, "reg.local/base/y@" + D2);
         // the base image recorded for the inventory (tag moves, rebuilds) stays the name judged
         assertThat(e.baseImage()).isEqualTo("reg.local/base/y");
         assertThat(e.baseDigest()).as("the digest judged, recorded beside it").isEqualTo(D2);
+    }
+
+    /**
+     * An image (not a stage) that a COPY --from or a mount's from= names, approved and read, is written and pulled
+     * by the digest read, as a FROM base is: the flag (or the mount's field) as the literal after substitution, the
+     * other flags and fields as written; a stage, by name or index, is not touched.
+     */
+    @Test
+    void anImageACopyOrAMountReadsFromIsPinnedToTheDigestRead() {
+        Reads reads = new Reads();
+        Evaluation e = POLICY.evaluate(request("""
+                FROM reg.local/base/y AS tools
+                FROM reg.local/base/y
+                ARG SRC=reg.local/base/x:1
+                COPY --from=${SRC} --chown=1000:1000 --link /a /a
+                COPY --from=reg.local/base/x:1 /b /b
+                COPY --from=tools /c /c
+                COPY --from=0 /d /d
+                RUN --mount=type=bind,from=$SRC,target=/m --mount=type=bind,from=tools,target=/t cp /m/a /t/b /
+                USER 1000
+                """, Map.of(), reads));
+
+        assertThat(e.findings()).filteredOn(f -> f.severity() == Finding.Severity.error).isEmpty();
+        assertThat(e.canonicalDockerfile()).contains(
+                "COPY --from=reg.local/base/x:1@" + D1 + " --chown=1000:1000 --link /a /a\n",
+                "COPY --from=reg.local/base/x:1@" + D1 + " /b /b\n",
+                "COPY --from=tools /c /c\n", "COPY --from=0 /d /d\n",
+                "RUN --mount=type=bind,from=reg.local/base/x:1@" + D1 + ",target=/m --mount=type=bind,from=tools,"
+                        + "target=/t cp /m/a /t/b /\n");
+        assertThat(e.pulls()).containsExactly("reg.local/base/y@" + D2, "reg.local/base/x:1@" + D1);
+        assertThat(reads.digestsAsked).as("images only, never a stage").containsOnly("reg.local/base/y",
+                "reg.local/base/x:1");
+        assertThat(reads.digestsAsked).as("a source named three times is asked about once")
+                .filteredOn("reg.local/base/x:1"::equals).hasSize(1);
+        // a lint reads nothing and pins nothing
+        Evaluation linted = POLICY.lint(request("FROM reg.local/base/y\nCOPY --from=reg.local/base/x:1 /b /b\n"
+                + "USER 1000\n", Map.of(), null));
+        assertThat(linted.pulls()).containsExactly("reg.local/base/y", "reg.local/base/x:1");
+    }
+
+    /**
+     * A source named by digest already stays as written (pulled so, and checked against the build's trace as a
+     * base is); an unapproved one is never read (refused anyway); one the registry does not have is refused as a
+     * base whose config cannot be read is; one the registry cannot be asked about now refuses the request (503).
+     */
+    @Test
+    void aSourceByDigestStaysUnapprovedIsNotReadUnreadableIsRefused() {
+        String byDigest = "reg.local/base/x:1@" + D2;
+        Evaluation pinned = POLICY.evaluate(request("FROM reg.local/base/y\nCOPY --from=" + byDigest
+                + " /b /b\nRUN --mount=from=" + byDigest + ",target=/m true\nUSER 1000\n", Map.of(), new Reads()));
+        assertThat(pinned.canonicalDockerfile()).contains("COPY --from=" + byDigest + " /b /b\n",
+                "RUN --mount=from=" + byDigest + ",target=/m true\n");
+        assertThat(pinned.pulls()).containsExactly("reg.local/base/y@" + D2, byDigest);
+
+        Reads reads = new Reads();
+        Evaluation unapproved = POLICY.evaluate(request("FROM reg.local/base/y\nCOPY --from=evil.example/x:1 /b /b"
+                + "\nUSER 1000\n", Map.of(), reads));
+        assertThat(reads.digestsAsked).containsExactly("reg.local/base/y");
+        assertThat(unapproved.pulls()).containsExactly("reg.local/base/y@" + D2, "evil.example/x:1");
+        assertThat(unapproved.passed()).isFalse();
+
+        Evaluation gone = POLICY.evaluate(request("FROM reg.local/base/y\nRUN --mount=from=reg.local/base/gone:1,"
+                + "target=/m true\nUSER 1000\n", Map.of(), new Reads()));
+        assertThat(gone.passed()).isFalse();
+        assertThat(gone.findings()).filteredOn(f -> f.rule().equals("base-image-triggers")).singleElement()
+                .satisfies(f -> {
+                    assertThat(f.line()).isEqualTo(2);
+                    assertThat(f.instruction()).isEqualTo("RUN");
+                    assertThat(f.severity()).isEqualTo(Finding.Severity.error);
+                    assertThat(f.message()).contains("reg.local/base/gone:1", "could not be read", "manifest unknown");
+                });
+        assertThat(gone.pulls()).contains("reg.local/base/gone:1");
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> POLICY.evaluate(request("FROM reg.local/base/y\n"
+                + "COPY --from=reg.local/base/down:1 /b /b\nUSER 1000\n", Map.of(), new Reads())))
+                .isInstanceOf(io.buildgateway.shared.RegistryUnavailable.class);
     }
 
     @Test
