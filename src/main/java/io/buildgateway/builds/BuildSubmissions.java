@@ -55,7 +55,10 @@ public class BuildSubmissions {
     private final MeterRegistry meters;
     private final Clock clock;
     private final io.buildgateway.hostpool.BuildHosts hosts;
-    /** Reads the ONBUILD triggers of approved base images before a build, so the policy judges what they become. */
+    /**
+     * Reads the configs of the base images (approved, or the team's own let through) before a build, so the policy
+     * judges what their triggers become and the build is pinned to them.
+     */
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final io.buildgateway.shared.BuildPhases phases;
     private final org.springframework.jdbc.core.JdbcTemplate jdbc;
@@ -550,7 +553,7 @@ public class BuildSubmissions {
         } catch (java.io.UncheckedIOException e) {
             if (e.getCause() instanceof io.buildgateway.hostpool.ImageRegistry.Unreachable unreachable) {
                 // Logged where the build args are known (the reference is after substitution: it may hold one).
-                throw new RegistryUnavailable("the ONBUILD triggers of base image '" + imageRef + "'",
+                throw new RegistryUnavailable("the config of image '" + imageRef + "'",
                         unreachable.getMessage());
             }
             throw e;

@@ -102,7 +102,10 @@ public class ImageRegistry {
     private final List<String> sharedPrefixes;
     /** Runs {@link #keepWarm} while the ttl and the window are not zero; null otherwise. */
     private final java.util.concurrent.ScheduledExecutorService keepWarmTicker;
-    /** Bounded: the approved bases a policy names are a handful; past this many references the cache starts over. */
+    /**
+     * Bounded: the platform's bases are a handful; teams' own bases come and go with their tags. Past this many
+     * references the teams' entries go first ({@link #cache}).
+     */
     static final int TRIGGER_CACHE_ENTRIES = 256;
 
     private record CachedTriggers(BaseConfig config, long readAt) {
@@ -380,7 +383,7 @@ public class ImageRegistry {
 
     /**
      * The ONBUILD triggers in the config of an image in this registry ({@code host:port/repo[:tag][@sha256:…]}, as
-     * the policy's approved bases name it), each as the instruction text the builder will run; empty when it has
+     * the policy's bases name it), each as the instruction text the builder will run; empty when it has
      * none. For a multi-platform index, the triggers of every platform's image (the build may get any of them). Read
      * over the registry's HTTP API (manifest, then config blob, digests checked) with the gateway's credentials.
      *

@@ -82,9 +82,10 @@ public class PolicyEvaluator {
 
     /**
      * What is evaluated: the Dockerfile text, the request, the context's file names (null for a lone file), and
-     * {@code baseTriggers}: from an image reference (an approved base, after substitution) to the ONBUILD triggers
-     * in its config, as the registry has them (null or an empty list: none). It is asked only for approved,
-     * well-formed bases; if it throws (registry unreachable, manifest unreadable), the build gets an error finding
+     * {@code baseTriggers}: from an image reference (a base, after substitution) to the ONBUILD triggers
+     * in its config, as the registry has them (null or an empty list: none). It is asked only for well-formed bases
+     * that are approved (or, with a {@link BaseEnvironment}, that its daemon would be granted and the policy approves
+     * or lets through: {@link BaseEnvironment#granted}); if it throws (registry unreachable, manifest unreadable), the build gets an error finding
      * ({@code base-image-triggers}): it fails closed. A null function means "not known here" (lint).
      * {@code heredocsSupported}: whether the build host builds with BuildKit (heredocs, {@code RUN --mount} and the
      * other flags of its built-in Dockerfile 1.7 frontend, checked and written by
@@ -358,7 +359,8 @@ public class PolicyEvaluator {
     /**
      * The FROM lines whose base was read (its triggers and Env judged) to the base pinned by the digest of the
      * manifest read, {@code name[:tag]@sha256:…}; a base named by digest already, or not read (lint: no registry;
-     * an unapproved or unreadable base, refused anyway), is not in it.
+     * a base the build's daemon would not be granted or the policy does not let through, or an unreadable one), is not
+     * in it.
      */
     private static Map<Integer, String> pins(BuildStages.Plan plan, Subject subject, Request request) {
         if (plan == null || request.baseTriggers() == null

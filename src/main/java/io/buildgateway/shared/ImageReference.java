@@ -3,8 +3,9 @@ package io.buildgateway.shared;
 /**
  * An image reference split the way the daemon splits it: {@code name[:tag][@digest]}, where the name may begin with
  * a registry host ({@code host[:port]/repository}). A tag is a colon after the last slash, so a registry port is not
- * taken for one. Nothing is validated here: the policy checks the reference grammar before it approves an image, and
- * the host pool and the inventory only split references the policy has approved or the gateway wrote itself.
+ * taken for one. Nothing is validated here: the policy checks the reference grammar before it approves (or reads) an image,
+ * the host pool checks a repository's name before it grants or reads it, and the inventory splits only references
+ * the policy has judged or the gateway wrote itself.
  *
  * @param name everything before the tag and digest (registry host included)
  * @param tag the tag, or null when there is none
