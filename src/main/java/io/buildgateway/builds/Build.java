@@ -120,6 +120,9 @@ class Build implements Persistable<UUID> {
     /** JSON array of the image references the policy approved this build to pull; null on rows older than V10. */
     @Column(name = "allowed_pulls")
     String allowedPulls;
+    /** JSON array of the FROM bases among {@link #allowedPulls}, as pulled; null on rows older than V25. */
+    @Column(name = "base_pulls")
+    String basePulls;
     /** JSON array of the team's egress allowlist at submission (docs/egress.md); null or [] = network none. */
     @Column(name = "egress_allow")
     String egressAllow;

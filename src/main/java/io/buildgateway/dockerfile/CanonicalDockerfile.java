@@ -355,7 +355,7 @@ public final class CanonicalDockerfile {
     }
 
     /** The flags of COPY and ADD that take no value: written bare ({@code --link=} is not {@code --link}). */
-    private static final java.util.Set<String> BOOLEAN_FLAGS = java.util.Set.of("link", "keep-git-dir");
+    private static final java.util.Set<String> BOOLEAN_FLAGS = java.util.Set.of("link", "keep-git-dir", "parents");
 
     /**
      * A COPY or ADD whose {@code --from} names an image, or a RUN whose mounts name one ({@code from=}), with each

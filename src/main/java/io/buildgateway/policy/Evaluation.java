@@ -18,11 +18,22 @@ import java.util.List;
  *        for image evaluations
  */
 public record Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
-        List<String> pulls, String canonicalDockerfile) {
+        List<String> pulls, String canonicalDockerfile, List<String> basePulls) {
 
+    /**
+     * @param basePulls the FROM bases among {@code pulls}, as they are pulled (pinned where the policy read them): a
+     *        stage's FROM in the builder's trace must be one of these, not an image a {@code COPY --from} or a mount
+     *        names under the same name
+     */
     public Evaluation {
         findings = List.copyOf(findings);
         pulls = pulls == null ? List.of() : List.copyOf(pulls);
+        basePulls = basePulls == null ? List.of() : List.copyOf(basePulls);
+    }
+
+    public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
+            List<String> pulls, String canonicalDockerfile) {
+        this(passed, policyDigest, findings, baseImage, pulls, canonicalDockerfile, List.of());
     }
 
     /**

@@ -343,6 +343,7 @@ public class PolicyEvaluator {
         List<BuildStages.Stage> chain = subject.targetChain();
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
         java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
+        java.util.LinkedHashSet<String> bases = new java.util.LinkedHashSet<>();
         for (BuiltinRules.Pull p : subject.pulls()) {
             String pinned = p.where().equals("FROM") ? pins.get(p.line()) : null;
             if (SOURCE_PULLS.contains(p.where()) && p.image().indexOf('@') < 0) {
@@ -351,9 +352,12 @@ public class PolicyEvaluator {
                 pinned = digest == null ? null : p.image() + "@" + digest;
             }
             pulls.add(pinned != null ? pinned : p.image());
+            if (p.where().equals("FROM")) {
+                bases.add(pinned != null ? pinned : p.image());
+            }
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
-                List.copyOf(pulls), canonicalText);
+                List.copyOf(pulls), canonicalText, List.copyOf(bases));
     }
 
     /**

@@ -138,6 +138,21 @@ class CanonicalDockerfileTest {
                 .contains("cannot be written with its base pinned"));
     }
 
+    /** The labs frontend's bare {@code --parents} stays bare when the COPY's --from is pinned (a review's find). */
+    @Test
+    void aBareParentsFlagStaysBareBesideAPinnedSource() {
+        String pin = "reg.local/base/x:1@" + DIGEST;
+        String labs = "reg.local/base/dockerfile:1.7-labs";
+        String labsPinned = labs + "@" + DIGEST;
+        Dockerfile d = DockerfileParser.parse("# syntax=" + labs + "\nFROM reg.local/base/y:2\n"
+                + "COPY --parents --from=reg.local/base/x:1 a/b /d\n");
+        CanonicalDockerfile.Result r = CanonicalDockerfile.write(d, new CanonicalDockerfile.Options(true, "t",
+                f -> f.equals(labs) ? labsPinned : null, null, null,
+                line -> line == 3 ? java.util.Map.of("reg.local/base/x:1", pin) : null));
+        assertThat(r.problems()).isEmpty();
+        assertThat(r.text()).contains("COPY --parents --from=" + pin + " a/b /d\n").doesNotContain("--parents=");
+    }
+
     /**
      * An image a COPY --from or a mount's from= names, read by the policy, is written pinned by the digest read: the
      * flag's value (or the mount's field) as the literal after substitution, everything else as written (other

@@ -198,6 +198,37 @@ class BuildKitTraceTest {
     }
 
     /**
+     * A base pinned to A and a COPY --from source the Dockerfile names by another digest B of the same name (a review's
+     * find): the source's FROM (outside the steps) may name B, but a stage's FROM (inside its steps) that names B was
+     * built on an image never judged as a base (its triggers, its Env): refused. Without the bases known apart (a
+     * build recorded before them) any pin of the name passes, as before.
+     */
+    @Test
+    void aStageBuiltOnADigestOnlyACopySourceNamesFailsTheBuild() {
+        String a = "sha256:" + "a".repeat(64);
+        String b = "sha256:" + "b".repeat(64);
+        List<String> pulls = List.of("reg/base/x:1@" + a, "reg/base/x:1@" + b);
+        List<String> bases = List.of("reg/base/x:1@" + a);
+        java.util.function.Function<String, BuildKitTrace> trace = stageFrom -> {
+            BuildKitTrace t = new BuildKitTrace(s -> { });
+            t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                    .addVertexes(vertex("sha256:1", "[stage-0 1/2] FROM " + stageFrom))
+                    .addVertexes(vertex("sha256:2", "FROM reg/base/x:1@" + b)).build());
+            t.finish();
+            return t;
+        };
+
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + a), pulls, bases)).isNull();
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + b), pulls, bases))
+                .contains("used reg/base/x:1@" + b);
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + b), pulls, null))
+                .as("bases not known apart: as before").isNull();
+        // a source FROM naming a digest only the base is pinned to is still that name's pin
+        assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + a), List.of("reg/base/x:1@" + a),
+                bases)).contains("used reg/base/x:1@" + b);
+    }
+
+    /**
      * An image a COPY --from or a mount's from= names, pinned: dockerd 26's BuildKit shows it as a FROM vertex of its
      * own, outside the stages' steps, named as the canonical Dockerfile names it ({@code FROM name:tag@sha256:…},
      * SourcePinIT's trace): that digest passes; another digest, or the name by tag when the build does not pull it by

@@ -100,6 +100,11 @@ class GrantedBaseReadTest {
         assertThat(e.canonicalDockerfile()).contains("FROM " + TEAM_BASE + "@" + D + "\n");
         assertThat(e.pulls()).containsExactly(TEAM_BASE + "@" + D);
         assertThat(e.baseDigest()).isEqualTo(D);
+        // the bases among the pulls, known apart for the post-build check of each stage's FROM
+        Evaluation copying = evaluate(WAIVED, "FROM " + TEAM_BASE + "\nCOPY --from=reg.local/base/x:1@sha256:"
+                + "9".repeat(64) + " /a /a\nUSER 1000\n", new Reads(Set.of(TEAM_BASE), List.of()));
+        assertThat(copying.basePulls()).containsExactly(TEAM_BASE + "@" + D);
+        assertThat(copying.pulls()).hasSize(2);
     }
 
     @Test
