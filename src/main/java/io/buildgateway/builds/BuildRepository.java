@@ -34,6 +34,11 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
             + " and not (id = :id and attempts = :attempt)", nativeQuery = true)
     List<Object[]> runningOnHostBesides(String host, UUID id, int attempt);
 
+    /** As {@link #runningOnHostBesides}, every build running on {@code host} (no build has the nil id). */
+    default List<Object[]> runningOnHost(String host) {
+        return runningOnHostBesides(host, new UUID(0, 0), 0);
+    }
+
     @Query("select b.host, count(b) from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
             + " and b.host is not null group by b.host")
     List<Object[]> activeByHost();

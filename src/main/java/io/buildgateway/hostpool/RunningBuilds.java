@@ -1,5 +1,6 @@
 package io.buildgateway.hostpool;
 
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -12,4 +13,14 @@ public interface RunningBuilds {
 
     /** The ids of the builds that are RUNNING now; throws when that cannot be read (then nothing is cleaned). */
     Set<String> ids();
+
+    /**
+     * A running build's repository ({@code team/name}, where it pushes) and the references it was approved to pull
+     * (its base alone on rows recorded before the approved pulls were).
+     */
+    record Running(String repository, List<String> pulls) {
+        public Running {
+            pulls = List.copyOf(pulls);
+        }
+    }
 }
