@@ -92,8 +92,20 @@ public class BuildHosts implements PeriodicTasks.Owner {
         this.health = new HostHealth(clients, clock, events::publishEvent, cache, () -> {
             RunningBuilds builds = running.getIfAvailable();
             return builds == null ? Set.of() : builds.ids();
-        });
+        }, inUseOn(running::getIfAvailable, properties.registry().address()), properties.registry().address());
         this.ephemeral = ephemeralHosts(properties, events);
+    }
+
+    /**
+     * Per host, the repositories of the gateway's registry the builds running there (any replica's) may pull or push,
+     * read from {@code running} when asked ({@link TeamImages#inUse}); none while there is no such bean.
+     */
+    static java.util.function.Function<String, Set<String>> inUseOn(java.util.function.Supplier<RunningBuilds> running,
+            String registry) {
+        return host -> {
+            RunningBuilds builds = running.get();
+            return builds == null ? Set.of() : TeamImages.inUse(builds.onHost(host), registry);
+        };
     }
 
     private EphemeralHosts ephemeralHosts(HostPoolProperties properties, ApplicationEventPublisher events) {
@@ -362,7 +374,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
         }
         try {
             return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
-                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId));
+                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), Set::of, registry());
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
             return null;

@@ -12,9 +12,10 @@ import java.util.TreeSet;
 import java.util.function.Predicate;
 
 /**
- * The names of team images on a shared build host, and which of them may come off: the logic of the end of each
- * build (builds.BuildSequence). BuildKit builds with {@code pull=0}, so a name left on a shared host is an image any
- * build there reads without asking the registry (docs/security.md, "BuildKit builds without a session").
+ * The names of team images on a shared build host, and which of them may come off: the logic the end of each build
+ * (builds.BuildSequence) and a recovered host's clean-up ({@link HostHealth}) share. BuildKit builds with
+ * {@code pull=0}, so a name left on a shared host is an image any build there reads without asking the registry
+ * (docs/security.md, "BuildKit builds without a session").
  */
 public final class TeamImages {
 
@@ -105,5 +106,19 @@ public final class TeamImages {
             }
         }
         return removed;
+    }
+
+    /** Whether one of the image's names is of a repository in {@code repositories}. */
+    static boolean namesAny(Image image, String registry, Set<String> repositories) {
+        if (repositories.isEmpty()) {
+            return false;
+        }
+        for (String reference : references(image)) {
+            String repository = Confinement.repository(reference, registry);
+            if (repository != null && repositories.contains(repository)) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -57,4 +57,14 @@ class TeamImagesTest {
                 REGISTRY + "/gamma/x:1", REGISTRY + "/gamma/x:2");
         assertThat(TeamImages.unused(names, Set.of("alpha/app", "beta/pinned", "gamma/x"))).isEmpty();
     }
+
+    @Test
+    void anImageNamedOnlyByTheDigestOfARepositoryInUseIsKnownByIt() {
+        Image pinned = image(List.of("<none>:<none>"), List.of(REGISTRY + "/beta/pinned@" + DIGEST));
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/pinned"))).isTrue();
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/other"))).isFalse();
+        assertThat(TeamImages.namesAny(pinned, "127.0.0.1:5015", Set.of("beta/pinned"))).isFalse();
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of())).isFalse();
+        assertThat(TeamImages.namesAny(image(null, null), REGISTRY, Set.of("beta/pinned"))).isFalse();
+    }
 }
