@@ -163,11 +163,12 @@ class BuildSequence {
      * After a build on a shared host, whatever its outcome: the names of the team images it was granted or pushed
      * come off the host ({@link BuildHost#forget}), and its own quarantine copy's, except those of repositories another
      * build running on the host (on any replica, or another attempt of this one) may still pull or push
-     * ({@link HostTeamNames}). Decided under the scheduling lock, which every claim takes ({@link BuildDispatcher}), so
-     * no build is claimed for this host between the database's answer and the untags: a build claimed later pulls
-     * again. Another team's build whose {@code FROM} the policy misread then finds nothing by that name on the host
-     * (BuildKit builds with {@code pull=0}) instead of reading the image (docs/security.md, "BuildKit builds without a
-     * session"). The database or the daemon away: the names stay, for a later build.
+     * ({@link HostTeamNames}, which the periodic sweep shares). Decided under the scheduling lock, which every claim
+     * takes ({@link BuildDispatcher}), so no build is claimed for this host between the database's answer and the
+     * untags: a build claimed later pulls again. Another team's build whose {@code FROM} the policy misread then finds
+     * nothing by that name on the host (BuildKit builds with {@code pull=0}) instead of reading the image
+     * (docs/security.md, "BuildKit builds without a session"). The database or the daemon away: the names stay, for a
+     * later build or the next sweep.
      */
     private void forgetTeamImages(BuildHost host, BuildJob job, int attempt) {
         if (host.ephemeral()) {

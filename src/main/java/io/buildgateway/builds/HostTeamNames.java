@@ -15,10 +15,10 @@ import tools.jackson.databind.json.JsonMapper;
 
 /**
  * Takes team images' names off a shared (fixed) build host, except those of repositories a build running there (on
- * any replica, any attempt) may still pull or push: after each build ({@link BuildSequence}). Decided under the
- * scheduling lock, which every claim takes ({@link BuildDispatcher}), in one transaction with the untags, so no build
- * is claimed for the host between the database's answer and the untags: a build claimed later pulls again
- * (docs/security.md, "BuildKit builds without a session").
+ * any replica, any attempt) may still pull or push: after each build ({@link BuildSequence}) and in the periodic
+ * sweep ({@link TeamImageSweep}). Decided under the scheduling lock, which every claim takes ({@link BuildDispatcher}),
+ * in one transaction with the untags, so no build is claimed for the host between the database's answer and the
+ * untags: a build claimed later pulls again (docs/security.md, "BuildKit builds without a session").
  */
 @Component
 class HostTeamNames {
@@ -46,13 +46,33 @@ class HostTeamNames {
             return List.of();
         }
         String registry = hosts.registry();
+        String quarantine = hosts.quarantine();
         return tx.execute(status -> {
             builds.claimLock(BuildDispatcher.SCHEDULING_LOCK);
             List<Object[]> rows = besides == null ? builds.runningOnHost(host)
                     : builds.runningOnHostBesides(host, besides, attempt);
-            List<String> off = TeamImages.unused(names, TeamImages.inUse(running(rows, json), registry));
+            List<String> off = unused(names, rows, json, registry, quarantine);
             return off.isEmpty() ? List.of() : forget.apply(off);
         });
+    }
+
+    /**
+     * The names among {@code names} (by repository) that may come off, given the {@code rows} of the builds running
+     * on the host ({@link BuildRepository#runningOnHostBesides}): not those of a repository one of them may pull or
+     * push ({@link TeamImages#inUse}), nor those of its run's quarantine copy ({@code quarantine} not empty), which
+     * its push and checks name on the host while it runs.
+     */
+    static List<String> unused(Map<String, List<String>> names, List<Object[]> rows, JsonMapper json, String registry,
+            String quarantine) {
+        java.util.Set<String> kept = new java.util.HashSet<>(TeamImages.inUse(running(rows, json), registry));
+        if (!quarantine.isEmpty()) {
+            for (Object[] row : rows) {
+                if (row.length > 4 && row[3] != null && row[4] != null) {
+                    kept.add(QuarantinePush.quarantineOf(quarantine, (String) row[3], ((Number) row[4]).intValue()));
+                }
+            }
+        }
+        return TeamImages.unused(names, kept);
     }
 
     /**

@@ -172,7 +172,8 @@ final class HostHealth {
     /**
      * Containers with the label (any state) and images with it: every such image when {@code danglingOnly} is
      * false, else only untagged ones (a tagged image is an approved base, or a team image a running build may still
-     * use: each build takes its team images' names off a shared host when it ends, BuildSequence).
+     * use: each build takes its team images' names off a shared host when it ends, BuildSequence, and the periodic
+     * sweep takes those no running build may use, builds.TeamImageSweep).
      */
     static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly) {
         return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of, Set::of, "");

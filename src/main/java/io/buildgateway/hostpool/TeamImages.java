@@ -13,9 +13,9 @@ import java.util.function.Predicate;
 
 /**
  * The names of team images on a shared build host, and which of them may come off: the logic the end of each build
- * (builds.BuildSequence) and a recovered host's clean-up ({@link HostHealth}) share. BuildKit builds with
- * {@code pull=0}, so a name left on a shared host is an image any build there reads without asking the registry
- * (docs/security.md, "BuildKit builds without a session").
+ * (builds.BuildSequence), the periodic sweep (builds.TeamImageSweep) and a recovered host's clean-up
+ * ({@link HostHealth}) share. BuildKit builds with {@code pull=0}, so a name left on a shared host is an image any
+ * build there reads without asking the registry (docs/security.md, "BuildKit builds without a session").
  */
 public final class TeamImages {
 
@@ -50,6 +50,15 @@ public final class TeamImages {
         }
         refs.removeIf(r -> r == null || r.startsWith("<none>"));
         return refs;
+    }
+
+    /**
+     * Whether the sweep takes a repository's names off a shared host: a team's repository (under none of the
+     * pullable prefixes, whose images every build may read anyway) or one under the quarantine (never pullable).
+     */
+    static boolean swept(String repository, List<String> pullablePrefixes, String quarantine) {
+        return BuildHosts.underQuarantine(repository, quarantine)
+                || pullablePrefixes.stream().noneMatch(repository::startsWith);
     }
 
     /**

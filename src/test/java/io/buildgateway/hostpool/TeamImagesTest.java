@@ -38,6 +38,16 @@ class TeamImagesTest {
     }
 
     @Test
+    void theSweepTakesTeamRepositoriesAndTheQuarantineNeverThePullablePrefixes() {
+        List<String> pullable = List.of("base/", "shared/");
+        assertThat(TeamImages.swept("alpha/app", pullable, "gateway-quarantine")).isTrue();
+        assertThat(TeamImages.swept("gateway-quarantine/b1/1", pullable, "gateway-quarantine")).isTrue();
+        assertThat(TeamImages.swept("base/busybox", pullable, "gateway-quarantine")).isFalse();
+        assertThat(TeamImages.swept("shared/jre", pullable, "")).isFalse();
+        assertThat(TeamImages.swept("baseline/app", pullable, "")).isTrue();
+    }
+
+    @Test
     void aRunningBuildKeepsItsOwnRepositoryAndEveryRepositoryOfTheRegistryItMayPull() {
         Set<String> kept = TeamImages.inUse(List.of(
                 new RunningBuilds.Running("alpha/app", List.of(REGISTRY + "/alpha/builder:3",
