@@ -26,13 +26,27 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
     boolean claimLock(long key);
 
     /**
-     * The repository ({@code team/name}), the approved pulls (a JSON array; null on rows older than V10) and the base
-     * image of every other build (or another attempt of this one) running on {@code host}: the team images a shared
-     * host must keep named while those builds may still pull or push them.
+     * The repository ({@code team/name}), the approved pulls (a JSON array; null on rows older than V10), the base
+     * image, the id (text) and the attempt of every other build (or another attempt of this one) running on
+     * {@code host}: the team images a shared host must keep named while those builds may still pull or push them
+     * (their quarantine copies included).
      */
-    @Query(value = "select image, allowed_pulls, base_image from build where status = 'RUNNING' and host = :host"
-            + " and not (id = :id and attempts = :attempt)", nativeQuery = true)
+    @Query(value = "select image, allowed_pulls, base_image, cast(id as text), attempts from build"
+            + " where status = 'RUNNING' and host = :host and not (id = :id and attempts = :attempt)",
+            nativeQuery = true)
     List<Object[]> runningOnHostBesides(String host, UUID id, int attempt);
+
+    /** As {@link #runningOnHostBesides}, every build running on {@code host} (no build has the nil id). */
+    default List<Object[]> runningOnHost(String host) {
+        return runningOnHostBesides(host, new UUID(0, 0), 0);
+    }
+
+    /**
+     * Takes the lock for the rest of the transaction if no other transaction holds it; false (at once) when one does:
+     * a periodic job that one replica runs at a time skips its round instead of waiting.
+     */
+    @Query(value = "select pg_try_advisory_xact_lock(:key)", nativeQuery = true)
+    boolean tryLock(long key);
 
     @Query("select b.host, count(b) from Build b where b.status = io.buildgateway.builds.BuildStatus.RUNNING"
             + " and b.host is not null group by b.host")

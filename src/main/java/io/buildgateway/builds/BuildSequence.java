@@ -26,7 +26,6 @@ import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.stereotype.Service;
-import tools.jackson.databind.json.JsonMapper;
 
 /**
  * A build's sequence on its host (issue #13, "the build sequence in one place"): the host leased from the pool
@@ -49,19 +48,14 @@ class BuildSequence {
     private final ConfinementCheck confinement;
     private final QuarantinePush quarantinePush;
     private final ScheduledExecutorService later;
-    private final BuildRepository builds;
-    private final JsonMapper json;
-    private final org.springframework.transaction.support.TransactionTemplate tx;
+    private final HostTeamNames teamNames;
     /** Where a build's host-side tags change beside the registry's naming (one short daemon call each). */
     private final java.util.concurrent.ExecutorService beside;
 
     BuildSequence(BuildHosts hosts, ObjectProvider<ImageGate> gates, BuildPhases phases, ImageRegistry registryApi,
-            ApplicationEventPublisher events, Clock clock, BuildRepository builds, JsonMapper json,
-            org.springframework.transaction.support.TransactionTemplate tx) {
+            ApplicationEventPublisher events, Clock clock, HostTeamNames teamNames) {
         this.hosts = hosts;
-        this.builds = builds;
-        this.json = json;
-        this.tx = tx;
+        this.teamNames = teamNames;
         this.gates = gates.orderedStream().toList();
         this.phases = phases;
         this.clock = clock;
@@ -168,12 +162,13 @@ class BuildSequence {
     /**
      * After a build on a shared host, whatever its outcome: the names of the team images it was granted or pushed
      * come off the host ({@link BuildHost#forget}), and its own quarantine copy's, except those of repositories another
-     * build running on the host (on any replica, or another attempt of this one) may still pull or push. Decided under
-     * the scheduling lock, which every claim takes ({@link BuildDispatcher}), so no build is claimed for this host
-     * between the database's answer and the untags: a build claimed later pulls again. Another team's build whose
-     * {@code FROM} the policy misread then finds nothing by that name on the host (BuildKit builds with
-     * {@code pull=0}) instead of reading the image (docs/security.md, "BuildKit builds without a session"). The
-     * database or the daemon away: the names stay, for a later build.
+     * build running on the host (on any replica, or another attempt of this one) may still pull or push
+     * ({@link HostTeamNames}, which the periodic sweep shares). Decided under the scheduling lock, which every claim
+     * takes ({@link BuildDispatcher}), so no build is claimed for this host between the database's answer and the
+     * untags: a build claimed later pulls again. Another team's build whose {@code FROM} the policy misread then finds
+     * nothing by that name on the host (BuildKit builds with {@code pull=0}) instead of reading the image
+     * (docs/security.md, "BuildKit builds without a session"). The database or the daemon away: the names stay, for a
+     * later build or the next sweep.
      */
     private void forgetTeamImages(BuildHost host, BuildJob job, int attempt) {
         if (host.ephemeral()) {
@@ -186,31 +181,8 @@ class BuildSequence {
             if (names.isEmpty()) {
                 return;
             }
-            String registry = hosts.registry();
-            List<String> removed = tx.execute(status -> {
-                builds.claimLock(BuildDispatcher.SCHEDULING_LOCK);
-                Map<String, List<String>> mine = new java.util.TreeMap<>(names);
-                for (Object[] other : builds.runningOnHostBesides(job.host(), java.util.UUID.fromString(job.buildId()),
-                        attempt)) {
-                    if (other[0] != null) {
-                        mine.remove((String) other[0]);
-                    }
-                    List<String> pulls = new java.util.ArrayList<>();
-                    if (other[1] != null) {
-                        pulls.addAll(List.of(json.readValue((String) other[1], String[].class)));
-                    } else if (other[2] != null) {
-                        pulls.add((String) other[2]);
-                    }
-                    for (String reference : pulls) {
-                        String repository = io.buildgateway.shared.ImageReference.split(reference)
-                                .repositoryOn(registry);
-                        if (repository != null) {
-                            mine.remove(repository);
-                        }
-                    }
-                }
-                return host.forget(mine.values().stream().flatMap(List::stream).toList());
-            });
+            List<String> removed = teamNames.forgetUnused(job.host(), java.util.UUID.fromString(job.buildId()),
+                    attempt, names, host::forget);
             if (removed != null && !removed.isEmpty()) {
                 log.debug("build {}: took {} off host {}", job.buildId(), removed, job.host());
             }

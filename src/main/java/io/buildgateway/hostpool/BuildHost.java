@@ -188,29 +188,13 @@ public final class BuildHost implements AutoCloseable {
         if (ownQuarantine != null) {
             repositories.add(ownQuarantine);
         }
-        Map<String, List<String>> names = new java.util.TreeMap<>();
         List<com.github.dockerjava.api.model.Image> images;
         try {
             images = clients.control(lease.host()).listImagesCmd().exec(); // one listing, matched here
         } catch (RuntimeException e) {
-            return names; // the daemon does not answer: the next build's turn
+            return Map.of(); // the daemon does not answer: the next build's turn
         }
-        for (com.github.dockerjava.api.model.Image image : images) {
-            List<String> refs = new java.util.ArrayList<>();
-            if (image.getRepoDigests() != null) {
-                refs.addAll(List.of(image.getRepoDigests()));
-            }
-            if (image.getRepoTags() != null) {
-                refs.addAll(List.of(image.getRepoTags()));
-            }
-            for (String reference : refs) {
-                String repository = Confinement.repository(reference, registry);
-                if (repository != null && repositories.contains(repository)) {
-                    names.computeIfAbsent(repository, k -> new java.util.ArrayList<>()).add(reference);
-                }
-            }
-        }
-        return names;
+        return TeamImages.names(images, registry, repositories::contains);
     }
 
     /**
@@ -222,20 +206,7 @@ public final class BuildHost implements AutoCloseable {
      * the round. Returns the names taken off.
      */
     public List<String> forget(java.util.Collection<String> references) {
-        List<String> removed = new java.util.ArrayList<>();
-        DockerClient control = clients.control(lease.host());
-        for (String reference : references) {
-            try {
-                control.removeImageCmd(reference).withNoPrune(true).exec();
-                removed.add(reference);
-            } catch (com.github.dockerjava.api.exception.NotFoundException
-                    | com.github.dockerjava.api.exception.ConflictException gone) {
-                // already gone (a tag's removal takes the repository's digest with it), or in use by a container
-            } catch (RuntimeException e) {
-                break; // the daemon does not answer: the rest stay for the next build
-            }
-        }
-        return removed;
+        return TeamImages.forget(clients.control(lease.host()), references);
     }
 
     /** Removes one tag, keeping the image (and its other tags). */

@@ -92,8 +92,20 @@ public class BuildHosts implements PeriodicTasks.Owner {
         this.health = new HostHealth(clients, clock, events::publishEvent, cache, () -> {
             RunningBuilds builds = running.getIfAvailable();
             return builds == null ? Set.of() : builds.ids();
-        });
+        }, inUseOn(running::getIfAvailable, properties.registry().address()), properties.registry().address());
         this.ephemeral = ephemeralHosts(properties, events);
+    }
+
+    /**
+     * Per host, the repositories of the gateway's registry the builds running there (any replica's) may pull or push,
+     * read from {@code running} when asked ({@link TeamImages#inUse}); none while there is no such bean.
+     */
+    static java.util.function.Function<String, Set<String>> inUseOn(java.util.function.Supplier<RunningBuilds> running,
+            String registry) {
+        return host -> {
+            RunningBuilds builds = running.get();
+            return builds == null ? Set.of() : TeamImages.inUse(builds.onHost(host), registry);
+        };
     }
 
     private EphemeralHosts ephemeralHosts(HostPoolProperties properties, ApplicationEventPublisher events) {
@@ -367,6 +379,49 @@ public class BuildHosts implements PeriodicTasks.Owner {
         return now != null && !now.healthy() && now.error() != null && now.error().startsWith("daemon unreachable");
     }
 
+    /** How often the fixed hosts are swept of team images' names ({@code gateway.hostpool.team-image-sweep}). */
+    public Duration teamImageSweep() {
+        return properties.teamImageSweep();
+    }
+
+    /**
+     * The fixed hosts healthy now (user-namespaced, their daemon answering at the last check), by name: those whose
+     * store the team-image sweep reads (an ephemeral host is destroyed with everything on it).
+     */
+    public List<String> healthyFixedHosts() {
+        return properties.hosts().stream().filter(h -> {
+            HostHealth.Health s = health.get(h.name());
+            return s != null && s.healthy() && s.userns();
+        }).map(HostPoolProperties.Host::name).toList();
+    }
+
+    /**
+     * Every name (tag or repository digest) on the fixed host {@code hostName} of a repository in the gateway's
+     * registry that the sweep takes off: a team's (under none of the pullable prefixes) or one under the quarantine
+     * ({@link TeamImages#swept}), by repository. One listing with the host's control client (a bounded wait); throws
+     * when the daemon does not answer. Empty for a name that is no fixed host.
+     */
+    public Map<String, List<String>> teamImageNames(String hostName) {
+        HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
+        if (host == null) {
+            return Map.of();
+        }
+        List<String> pullable = RegistryAuth.pullablePrefixes(properties);
+        String quarantine = quarantine();
+        return TeamImages.names(clients.control(host).listImagesCmd().exec(), registry(),
+                repository -> TeamImages.swept(repository, pullable, quarantine));
+    }
+
+    /**
+     * Takes these names off the fixed host {@code hostName} with its control client ({@link TeamImages#forget}: best
+     * effort, a bounded wait each). Returns the names taken off.
+     */
+    public List<String> forget(String hostName, java.util.Collection<String> references) {
+        HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
+        return host == null || references.isEmpty() ? List.of()
+                : TeamImages.forget(clients.control(host), references);
+    }
+
     /**
      * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
      * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
@@ -381,7 +436,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
         }
         try {
             return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
-                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId));
+                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), Set::of, registry());
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
             return null;

@@ -48,10 +48,24 @@ final class HostHealth {
 
     /** The ids of the builds running now (any replica's), read when a host comes back: never its leftovers. */
     private final Supplier<Set<String>> running;
+    /**
+     * Per host, the repositories the builds running there may pull or push (any replica's), read when the host comes
+     * back: an image named in one of them is never a leftover, tagged or not (a pinned base pulled by digest has
+     * only its repository digest and looks dangling).
+     */
+    private final java.util.function.Function<String, Set<String>> inUse;
+    private final String registry;
 
     HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
             Supplier<Set<String>> running) {
+        this(clients, clock, events, cache, running, host -> Set.of(), "");
+    }
+
+    HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
+            Supplier<Set<String>> running, java.util.function.Function<String, Set<String>> inUse, String registry) {
         this.running = running;
+        this.inUse = inUse;
+        this.registry = registry;
         this.clients = clients;
         this.clock = clock;
         this.events = events;
@@ -100,8 +114,10 @@ final class HostHealth {
                 // untagged image of a build that has just started (make test saw a context do that to HostLostIT's
                 // next build; its tag then failed with "No such image"). Read after the listing, so a build that
                 // made an image before the read is RUNNING in it (the claim commits before the build starts).
+                // Nor an image named in a repository a build running on the host may pull: a team image the
+                // gateway built carries its label, and pulled by digest (a pinned base) it has no tag.
                 List<BuildHosts.Removed> removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true,
-                        cutoff, running);
+                        cutoff, running, () -> inUse.apply(host.name()), registry);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
                         + " builds", host.name(), removed.size());
                 if (!removed.isEmpty()) {
@@ -156,19 +172,22 @@ final class HostHealth {
     /**
      * Containers with the label (any state) and images with it: every such image when {@code danglingOnly} is
      * false, else only untagged ones (a tagged image is an approved base, or a team image a running build may still
-     * use: each build takes its team images' names off a shared host when it ends, BuildSequence).
+     * use: each build takes its team images' names off a shared host when it ends, BuildSequence, and the periodic
+     * sweep takes those no running build may use, builds.TeamImageSweep).
      */
     static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly) {
-        return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of);
+        return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of, Set::of, "");
     }
 
     /**
      * As {@link #clean(DockerClient, String, boolean)}, only what the daemon created before {@code createdBefore}
      * (epoch seconds, the daemon's clock), and never what carries the build id of a build in {@code running} (read
-     * once, after the listings, and only when something was listed).
+     * once, after the listings, and only when something was listed), nor an image with a name (a repository digest
+     * or a tag) in {@code registry} of a repository in {@code inUse} (the repositories the builds running on the host
+     * may pull or push; read once, after the listings, and only when an image was listed).
      */
     static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly,
-            long createdBefore, Supplier<Set<String>> running) {
+            long createdBefore, Supplier<Set<String>> running, Supplier<Set<String>> inUse, String registry) {
         List<BuildHosts.Removed> removed = new java.util.ArrayList<>();
         List<Container> containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
                 .exec();
@@ -178,6 +197,7 @@ final class HostHealth {
         }
         List<Image> images = listing.exec();
         Set<String> runningIds = containers.isEmpty() && images.isEmpty() ? Set.of() : running.get();
+        Set<String> pulled = images.isEmpty() ? Set.of() : inUse.get();
         Predicate<Map<String, String>> kept = labels -> labels != null
                 && runningIds.contains(labels.getOrDefault(BuildHosts.BUILD_ID_LABEL, ""));
         for (Container c : containers) {
@@ -194,7 +214,7 @@ final class HostHealth {
         }
         for (Image i : images) {
             if (i.getCreated() != null && i.getCreated() >= createdBefore
-                    || kept.test(i.getLabels())) {
+                    || kept.test(i.getLabels()) || TeamImages.namesAny(i, registry, pulled)) {
                 continue;
             }
             try {

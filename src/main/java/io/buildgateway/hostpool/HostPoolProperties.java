@@ -25,6 +25,9 @@ import org.springframework.validation.annotation.Validated;
  * @param registry where images are pushed, with the gateway's own credentials
  * @param build limits applied to every build
  * @param ephemeral on-demand build hosts: a fresh daemon (or Pod) per build, thrown away afterwards (issue #16)
+ * @param teamImageSweep how often each healthy fixed host's store is swept of team images' names that no build
+ *        running there may pull or push (left by a replica that died mid-build, say; docs/security.md "BuildKit
+ *        builds without a session"); zero or negative: no sweep, names go only when a build of theirs ends there
  */
 @Validated
 @ConfigurationProperties("gateway.hostpool")
@@ -34,7 +37,8 @@ public record HostPoolProperties(
         @NotNull @DefaultValue("15s") Duration healthInterval,
         @Valid @NotNull Registry registry,
         @Valid @NotNull @DefaultValue Limits build,
-        @Valid @NotNull @DefaultValue Ephemeral ephemeral) {
+        @Valid @NotNull @DefaultValue Ephemeral ephemeral,
+        @NotNull @DefaultValue("5m") Duration teamImageSweep) {
 
     /**
      * On-demand, ephemeral build hosts (docs/operations.md "Ephemeral build hosts"). When enabled, every build runs

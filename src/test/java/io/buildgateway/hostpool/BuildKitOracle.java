@@ -61,13 +61,17 @@ public final class BuildKitOracle implements AutoCloseable {
         DockerHttpClient http = new ApacheDockerHttpClient.Builder().dockerHost(DefaultDockerClientConfig
                 .createDefaultConfigBuilder().withDockerHost(IntegrationTest.require("BGW_DOCKER_HOST")).build()
                 .getDockerHost()).connectionTimeout(Duration.ofSeconds(5)).build();
+        return new BuildKitOracle(http, registry, pullToken(pullable));
+    }
+
+    /** A registry token of the environment's registry that pulls the repositories named, for ten minutes. */
+    public static String pullToken(String... pullable) {
         RegistryTokens tokens = new RegistryTokens(new HostPoolProperties.Tokens(
                 Path.of(IntegrationTest.require("BGW_TOKEN_KEY")), Path.of(IntegrationTest.require("BGW_TOKEN_CERT")),
                 IntegrationTest.require("BGW_TOKEN_ISSUER"), IntegrationTest.require("BGW_TOKEN_SERVICE"),
                 Duration.ofMinutes(10), List.of("base/")), Clock.systemUTC());
-        String token = tokens.mint("build/BuildKitOracle", java.util.Arrays.stream(pullable)
+        return tokens.mint("build/BuildKitOracle", java.util.Arrays.stream(pullable)
                 .map(r -> new RegistryTokens.Access(r, Set.of("pull"))).toList(), Duration.ofMinutes(10));
-        return new BuildKitOracle(http, registry, token);
     }
 
     public String registry() {

@@ -189,7 +189,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
     }
 
     /** Removes what a test planted, whatever the cleanup left of it. */
-    private static void removeAll(String socket, List<String> made) {
+    static void removeAll(String socket, List<String> made) {
         for (String id : made) {
             run("sh", "-c", "docker -H unix://" + socket + " rm -f " + id + " >/dev/null 2>&1; docker -H unix://"
                     + socket + " rmi -f " + id + " >/dev/null 2>&1; true");
@@ -197,7 +197,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
     }
 
     /** An untagged image with the gateway's build-id label (FROM scratch: a registry base needs a pull token). */
-    private static String plantImage(String socket, String buildId) {
+    static String plantImage(String socket, String buildId) {
         String id = run("sh", "-c", "printf 'FROM scratch\\nLABEL planted=" + buildId + "\\n' | DOCKER_BUILDKIT=0"
                 + " docker -H unix://" + socket + " build -q --label " + BuildHosts.BUILD_ID_LABEL + "=" + buildId
                 + " -").strip();
@@ -215,7 +215,7 @@ class HostRecoveryRaceIT extends IntegrationTest {
         return id;
     }
 
-    private static boolean exists(String socket, String kind, String id) {
+    static boolean exists(String socket, String kind, String id) {
         String status = run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", socket,
                 "http://localhost/" + kind + "/" + URLEncoder.encode(id, StandardCharsets.UTF_8) + "/json").strip();
         assertThat(status).isIn("200", "404");

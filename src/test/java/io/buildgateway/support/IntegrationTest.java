@@ -87,7 +87,14 @@ public abstract class IntegrationTest {
         registry.add("gateway.policy.reload-interval", () -> "300ms");
         registry.add("gateway.auth.bootstrap-token", () -> ADMIN_SECRET);
         registry.add("gateway.auth.scrape-token", () -> SCRAPE_SECRET);
-        registry.add("gateway.hostpool.registry.address", IntegrationTest::registryAddress);
+        // A placeholder: TeamImageSweepIT's gateway of its own names the same registry another way (localhost:port),
+        // so that its sweep of the shared build host takes only the names it put there under that spelling.
+        registry.add("gateway.hostpool.registry.address", () -> "${bgw.it.registry-address:" + registryAddress()
+                + "}");
+        // No periodic sweep of team images' names off the shared build host: other test classes (and other JVMs on
+        // the same daemon, whose running builds this gateway's database does not know) put names there on purpose;
+        // TeamImageSweepIT runs the sweep itself.
+        registry.add("gateway.hostpool.team-image-sweep", () -> "0s");
         // The build daemon reaches only the token registry (scripts/env.sh): the gateway mints its tokens.
         registry.add("gateway.hostpool.registry.tokens.key-path", () -> require("BGW_TOKEN_KEY"));
         registry.add("gateway.hostpool.registry.tokens.certificate-path", () -> require("BGW_TOKEN_CERT"));

@@ -1,0 +1,80 @@
+package io.buildgateway.hostpool;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.github.dockerjava.api.model.Image;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import tools.jackson.databind.json.JsonMapper;
+
+class TeamImagesTest {
+
+    private static final String REGISTRY = "127.0.0.1:5014";
+    private static final String DIGEST = "sha256:2d2adc4e1a3898dcd296b49dd1e74a1c518f0158f953ce742033359c40edb110";
+    private static final JsonMapper JSON = JsonMapper.builder().build();
+
+    /** An image as the daemon lists it ({@code GET /images/json}): its tags and repository digests. */
+    private static Image image(List<String> tags, List<String> digests) {
+        Map<String, Object> listed = new java.util.HashMap<>();
+        listed.put("Id", "sha256:" + "1".repeat(64));
+        listed.put("RepoTags", tags);
+        listed.put("RepoDigests", digests);
+        return JSON.convertValue(listed, Image.class);
+    }
+
+    @Test
+    void theNamesOfTheWantedRepositoriesOfTheRegistryByRepositoryDigestsFirst() {
+        List<Image> images = List.of(
+                image(List.of(REGISTRY + "/alpha/app:1", REGISTRY + "/base/busybox:latest"),
+                        List.of(REGISTRY + "/alpha/app@" + DIGEST, REGISTRY + "/base/busybox@" + DIGEST)),
+                image(List.of("<none>:<none>"), List.of(REGISTRY + "/beta/pinned@" + DIGEST)),
+                image(List.of("127.0.0.1:5015/alpha/app:1", "alpha/app:1"), List.of()));
+        Map<String, List<String>> names = TeamImages.names(images, REGISTRY, r -> !r.startsWith("base/"));
+        assertThat(names).containsExactly(
+                Map.entry("alpha/app", List.of(REGISTRY + "/alpha/app@" + DIGEST, REGISTRY + "/alpha/app:1")),
+                Map.entry("beta/pinned", List.of(REGISTRY + "/beta/pinned@" + DIGEST)));
+    }
+
+    @Test
+    void theSweepTakesTeamRepositoriesAndTheQuarantineNeverThePullablePrefixes() {
+        List<String> pullable = List.of("base/", "shared/");
+        assertThat(TeamImages.swept("alpha/app", pullable, "gateway-quarantine")).isTrue();
+        assertThat(TeamImages.swept("gateway-quarantine/b1/1", pullable, "gateway-quarantine")).isTrue();
+        assertThat(TeamImages.swept("base/busybox", pullable, "gateway-quarantine")).isFalse();
+        assertThat(TeamImages.swept("shared/jre", pullable, "")).isFalse();
+        assertThat(TeamImages.swept("baseline/app", pullable, "")).isTrue();
+    }
+
+    @Test
+    void aRunningBuildKeepsItsOwnRepositoryAndEveryRepositoryOfTheRegistryItMayPull() {
+        Set<String> kept = TeamImages.inUse(List.of(
+                new RunningBuilds.Running("alpha/app", List.of(REGISTRY + "/alpha/builder:3",
+                        REGISTRY + "/beta/pinned:1@" + DIGEST, REGISTRY + "/base/busybox",
+                        "docker.io/library/alpine:3", "127.0.0.1:5015/gamma/x:1")),
+                new RunningBuilds.Running("delta/old", List.of())), REGISTRY);
+        assertThat(kept).containsExactly("alpha/app", "alpha/builder", "base/busybox", "beta/pinned", "delta/old");
+    }
+
+    @Test
+    void theNamesThatComeOffAreThoseOfRepositoriesNotInUse() {
+        Map<String, List<String>> names = new java.util.TreeMap<>(Map.of(
+                "alpha/app", List.of(REGISTRY + "/alpha/app:1"),
+                "beta/pinned", List.of(REGISTRY + "/beta/pinned@" + DIGEST),
+                "gamma/x", List.of(REGISTRY + "/gamma/x:1", REGISTRY + "/gamma/x:2")));
+        assertThat(TeamImages.unused(names, Set.of("beta/pinned"))).containsExactly(REGISTRY + "/alpha/app:1",
+                REGISTRY + "/gamma/x:1", REGISTRY + "/gamma/x:2");
+        assertThat(TeamImages.unused(names, Set.of("alpha/app", "beta/pinned", "gamma/x"))).isEmpty();
+    }
+
+    @Test
+    void anImageNamedOnlyByTheDigestOfARepositoryInUseIsKnownByIt() {
+        Image pinned = image(List.of("<none>:<none>"), List.of(REGISTRY + "/beta/pinned@" + DIGEST));
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/pinned"))).isTrue();
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/other"))).isFalse();
+        assertThat(TeamImages.namesAny(pinned, "127.0.0.1:5015", Set.of("beta/pinned"))).isFalse();
+        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of())).isFalse();
+        assertThat(TeamImages.namesAny(image(null, null), REGISTRY, Set.of("beta/pinned"))).isFalse();
+    }
+}
