@@ -30,9 +30,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  * session").
  *
  * <p>The decision is {@link HostTeamNames}' (the one each build's end takes): under the scheduling lock, in one
- * transaction with the untags. One replica sweeps a host at a time: the transaction first takes the sweep's
- * advisory lock without waiting, as the base-image watch serialises itself with one (a replica that finds it taken
- * leaves that host to the replica sweeping it). What was taken off is logged, counted
+ * transaction with the untags, a few names per transaction. One replica sweeps at a time: each transaction first
+ * takes the sweep's advisory lock without waiting (one key for every host; the base-image watch waits for its own),
+ * and a replica that finds it taken leaves that host to the replica sweeping it. What was taken off is logged, counted
  * ({@code gateway.hosts.team-names.swept}, by host) and audited ({@code host.team-names-swept}).
  */
 @Component
@@ -40,7 +40,12 @@ class TeamImageSweep implements PeriodicTasks.Owner {
 
     private static final Logger log = LoggerFactory.getLogger(TeamImageSweep.class);
 
-    /** One replica sweeps a host at a time ("bgw_swep"). */
+    /** Names decided and taken off in one transaction (under the scheduling lock). */
+    static final int NAMES_PER_ROUND = 20;
+    /** Names a host is swept of at most in one sweep; the rest wait for the next. */
+    static final int MAX_NAMES_PER_HOST = 2_000;
+
+    /** One replica sweeps at a time ("bgw_swep"). */
     static final long SWEEP_LOCK = 0x6267775f73776570L;
 
     private final BuildHosts hosts;
@@ -86,7 +91,7 @@ class TeamImageSweep implements PeriodicTasks.Owner {
 
     private void sweepSafely() {
         try {
-            sweep();
+            sweep(periodic::active);
         } catch (RuntimeException e) {
             log.warn("the sweep of team images' names off the build hosts failed; tried again at the next: {}",
                     BuildHosts.summary(e));
@@ -98,23 +103,46 @@ class TeamImageSweep implements PeriodicTasks.Owner {
      * or whose daemon or the database did not answer, is left out).
      */
     Map<String, List<String>> sweep() {
+        return sweep(() -> true);
+    }
+
+    /** As {@link #sweep()}, stopping between hosts and between rounds once {@code goOn} says so (a stopping context). */
+    Map<String, List<String>> sweep(java.util.function.BooleanSupplier goOn) {
         Map<String, List<String>> swept = new LinkedHashMap<>();
         for (String host : hosts.healthyFixedHosts()) {
-            List<String> removed;
+            if (!goOn.getAsBoolean()) {
+                break;
+            }
+            List<String> removed = new java.util.ArrayList<>();
+            boolean another = false;
             try {
-                removed = tx.execute(status -> {
-                    if (!builds.tryLock(SWEEP_LOCK)) {
-                        return null; // another replica sweeps now
+                // Listed once; then at most NAMES_PER_ROUND names per transaction, so the scheduling lock (every
+                // replica's claims wait for it) is never held for more than a few untags (a review's find: the first
+                // sweep after a rollout may find hundreds). A build claimed between two rounds is seen by the next.
+                List<Map<String, List<String>>> rounds = rounds(hosts.teamImageNames(host), NAMES_PER_ROUND,
+                        MAX_NAMES_PER_HOST);
+                for (Map<String, List<String>> round : rounds) {
+                    if (!goOn.getAsBoolean()) {
+                        break;
                     }
-                    return teamNames.forgetUnused(host, null, 0, hosts.teamImageNames(host),
-                            references -> hosts.forget(host, references));
-                });
+                    List<String> off = tx.execute(status -> {
+                        if (!builds.tryLock(SWEEP_LOCK)) {
+                            return null; // another replica sweeps now
+                        }
+                        return teamNames.forgetUnused(host, null, 0, round,
+                                references -> hosts.forget(host, references));
+                    });
+                    if (off == null) {
+                        another = true;
+                        break;
+                    }
+                    removed.addAll(off);
+                }
             } catch (RuntimeException e) {
                 log.warn("build host {}: team images' names stay until the next sweep: {}", host,
                         BuildHosts.summary(e));
-                continue;
             }
-            if (removed == null) {
+            if (another && removed.isEmpty()) {
                 continue;
             }
             swept.put(host, removed);
@@ -125,14 +153,50 @@ class TeamImageSweep implements PeriodicTasks.Owner {
         return swept;
     }
 
-    /** Logged, counted and audited after the sweep's transaction (the audit chain's lock is not held beside it). */
+    /**
+     * The names by repository in rounds of at most {@code perRound} names (a repository's names may span two), at most
+     * {@code max} in all.
+     */
+    static List<Map<String, List<String>>> rounds(Map<String, List<String>> names, int perRound, int max) {
+        List<Map<String, List<String>>> rounds = new java.util.ArrayList<>();
+        Map<String, List<String>> round = new LinkedHashMap<>();
+        int inRound = 0;
+        int total = 0;
+        for (Map.Entry<String, List<String>> e : names.entrySet()) {
+            for (String name : e.getValue()) {
+                if (total++ >= max) {
+                    break;
+                }
+                if (inRound == perRound) {
+                    rounds.add(round);
+                    round = new LinkedHashMap<>();
+                    inRound = 0;
+                }
+                round.computeIfAbsent(e.getKey(), k -> new java.util.ArrayList<>()).add(name);
+                inRound++;
+            }
+        }
+        if (!round.isEmpty()) {
+            rounds.add(round);
+        }
+        return rounds;
+    }
+
+    /**
+     * Logged, counted and audited after the sweep's transactions (the audit chain's lock is not held beside them). A
+     * name may carry a build arg's value (a FROM or COPY --from after substitution, pulled as such), and the build
+     * that could redact it is gone: the trail and the log at INFO get the count and each name's sha256, the names
+     * themselves only the DEBUG log.
+     */
     private void record(String host, List<String> removed) {
-        log.info("build host {}: swept {} team image name(s) no running build there may use: {}", host,
-                removed.size(), removed.size() > 20 ? removed.subList(0, 20) + "…" : removed);
+        List<String> hashed = removed.stream().map(io.buildgateway.policy.PolicyEvaluator::valueDigest).toList();
+        log.info("build host {}: swept {} team image name(s) no running build there may use (sha256 of each: {})",
+                host, removed.size(), hashed.size() > 20 ? hashed.subList(0, 20) + "…" : hashed);
+        log.debug("build host {}: swept {}", host, removed);
         meters.counter("gateway.hosts.team-names.swept", "host", host).increment(removed.size());
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("count", removed.size());
-        details.put("names", removed.stream().limit(100).toList());
+        details.put("nameDigests", hashed.stream().limit(100).toList());
         details.put("reason", "no build running on the host may pull or push their repositories");
         try {
             events.publishEvent(new AuditRecord("host.team-names-swept", "host/" + host, AuditRecord.Outcome.SUCCESS,

@@ -59,6 +59,8 @@ public class BuildHosts implements PeriodicTasks.Owner {
     private final BuildCacheCap cache;
     /** On-demand hosts (issue #16); null unless gateway.hostpool.ephemeral.enabled. */
     private final EphemeralHosts ephemeral;
+    /** Per host, the repositories its running builds may pull or push ({@link #inUseOn}). */
+    private final java.util.function.Function<String, Set<String>> inUse;
     /** The health checks every health-interval, while the context runs this bean (PeriodicTasks). */
     private final PeriodicTasks periodic;
 
@@ -89,10 +91,11 @@ public class BuildHosts implements PeriodicTasks.Owner {
         this.cacheWorker = Executors.newSingleThreadExecutor(DaemonThreads.named("host-cache"));
         this.cache = new BuildCacheCap(clients, meters, events::publishEvent, cacheWorker);
         // Looked up when a host comes back, not now: the builds module that implements it depends on this bean.
+        this.inUse = inUseOn(running::getIfAvailable, properties.registry().address());
         this.health = new HostHealth(clients, clock, events::publishEvent, cache, () -> {
             RunningBuilds builds = running.getIfAvailable();
             return builds == null ? Set.of() : builds.ids();
-        }, inUseOn(running::getIfAvailable, properties.registry().address()), properties.registry().address());
+        }, inUse, properties.registry().address());
         this.ephemeral = ephemeralHosts(properties, events);
     }
 
@@ -435,8 +438,11 @@ public class BuildHosts implements PeriodicTasks.Owner {
             return null;
         }
         try {
+            // an image the lost build made may be a running build's base now (pushed, then pulled by its digest):
+            // kept, as the recovery clean-up keeps it (a review's find)
             return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
-                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), Set::of, registry());
+                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), () -> inUse.apply(hostName),
+                    registry());
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
             return null;

@@ -214,7 +214,11 @@ final class HostHealth {
         }
         for (Image i : images) {
             if (i.getCreated() != null && i.getCreated() >= createdBefore
-                    || kept.test(i.getLabels()) || TeamImages.namesAny(i, registry, pulled)) {
+                    || kept.test(i.getLabels()) || TeamImages.namesAny(i, registry, pulled)
+                    || danglingOnly && TeamImages.namedIn(i, registry)) {
+                // A dangling image with a name in the gateway's registry (a repository digest: a team image pulled
+                // by digest, a pinned base) may be the base of a build claimed after the read above: left to the
+                // sweep, which takes such names off under the scheduling lock (a review's find).
                 continue;
             }
             try {

@@ -117,6 +117,16 @@ public final class TeamImages {
         return removed;
     }
 
+    /** Whether one of the image's names (a tag or a repository digest) is in the gateway's {@code registry}. */
+    static boolean namedIn(Image image, String registry) {
+        for (String reference : references(image)) {
+            if (Confinement.repository(reference, registry) != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether one of the image's names is of a repository in {@code repositories}. */
     static boolean namesAny(Image image, String registry, Set<String> repositories) {
         if (repositories.isEmpty()) {
