@@ -424,13 +424,18 @@ public class PolicyEvaluator {
                     if (!flag.name().equals("mount") || flag.value() == null) {
                         continue;
                     }
-                    for (String image : BuiltinRules.mountFroms(flag.value())) {
+                    List<String> images = BuiltinRules.mountFroms(flag.value());
+                    List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
+                    for (String image : images) {
                         if (image.indexOf('@') >= 0 || !read.containsKey(image)) {
                             continue;
                         }
-                        List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
-                        line.put(as.size() == 1 ? as.get(0) : "\0" + written.flags().get(k).value(),
-                                image + "@" + read.get(image));
+                        // One from= as written and one as run: that written word is the image. Any other count (a
+                        // mount that does not read, whose fields may not be BuildKit's) gets a key per image that no
+                        // mount has: the writer refuses the line rather than pin one image where another is named.
+                        String key = as.size() == 1 && images.size() == 1 ? as.get(0)
+                                : "\0" + image + "\0" + written.flags().get(k).value();
+                        line.put(key, image + "@" + read.get(image));
                     }
                 }
             }

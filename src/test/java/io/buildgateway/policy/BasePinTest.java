@@ -18,7 +18,9 @@ class BasePinTest {
     private static final PolicyEvaluator POLICY = Policies.evaluator("approvedImages: [reg.local/base/]\n");
     private static final String D1 = "sha256:" + "1".repeat(64);
     private static final String D2 = "sha256:" + "2".repeat(64);
-    private static final Map<String, String> DIGESTS = Map.of("reg.local/base/x:1", D1, "reg.local/base/y", D2);
+    private static final String D3 = "sha256:" + "3".repeat(64);
+    private static final Map<String, String> DIGESTS = Map.of("reg.local/base/x:1", D1, "reg.local/base/y", D2,
+            "reg.local/base/y:2", D3);
 
     /** What the registry read gives: no triggers, no Env, the digest of the manifest read. */
     private static final class Reads implements PolicyEvaluator.BaseEnvironment {
@@ -165,6 +167,30 @@ class BasePinTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> POLICY.evaluate(request("FROM reg.local/base/y\n"
                 + "COPY --from=reg.local/base/down:1 /b /b\nUSER 1000\n", Map.of(), new Reads())))
                 .isInstanceOf(io.buildgateway.shared.RegistryUnavailable.class);
+    }
+
+    /**
+     * A mount's fields are read before its variables are substituted, as BuildKit 0.13 does (checked on dockerd 26:
+     * this very file mounts x:1, at the target {@code /a,from=…/y:2}, and never pulls y:2): a variable's value stays
+     * in its field, commas and all. The image written is the one pinned, and the only one read; before, the whole
+     * value was substituted first, the mount read as from= twice, and the line was written with y:2's pin.
+     */
+    @Test
+    void aVariableInAMountFieldIsThatFieldsValueNeverASecondFrom() {
+        Reads reads = new Reads();
+        Evaluation e = POLICY.evaluate(request("""
+                FROM reg.local/base/y
+                ARG T=/a,from=reg.local/base/y:2
+                RUN --mount=type=bind,from=reg.local/base/x:1,target=$T true
+                USER 1000
+                """, Map.of(), reads));
+
+        assertThat(e.findings()).filteredOn(f -> f.severity() == Finding.Severity.error).isEmpty();
+        assertThat(e.canonicalDockerfile()).contains(
+                "RUN --mount=type=bind,from=reg.local/base/x:1@" + D1 + ",target=$T true\n")
+                .doesNotContain("y:2@", D3);
+        assertThat(e.pulls()).containsExactly("reg.local/base/y@" + D2, "reg.local/base/x:1@" + D1);
+        assertThat(reads.digestsAsked).as("y:2 is part of the target: no image").doesNotContain("reg.local/base/y:2");
     }
 
     @Test
