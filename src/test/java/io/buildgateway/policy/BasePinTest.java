@@ -193,6 +193,41 @@ class BasePinTest {
         assertThat(reads.digestsAsked).as("y:2 is part of the target: no image").doesNotContain("reg.local/base/y:2");
     }
 
+    /**
+     * An image that an ONBUILD trigger of the file copies or mounts from, when a later stage of the file inherits the
+     * trigger, cannot be pinned (the daemon reads the trigger from the stage it is in): the build is refused
+     * ({@code dockerfile-canonical}, at each ONBUILD line, in a build and a lint alike) rather than built with that
+     * image by tag, as it was before. One named by digest, or a trigger no stage of the file inherits (it runs in a
+     * later build, whose own FROM is then read), is not refused.
+     */
+    @Test
+    void anImageNamedInAnInheritedOnbuildTriggerIsRefusedNotReadByTag() {
+        String file = """
+                FROM reg.local/base/y AS parent
+                ONBUILD COPY --from=reg.local/base/x:1 /pin.txt /p
+                ONBUILD RUN --mount=type=bind,from=reg.local/base/x:1,target=/m cp /m/pin.txt /q
+                FROM parent
+                USER 1000
+                """;
+        for (Evaluation e : List.of(POLICY.evaluate(request(file, Map.of(), new Reads())),
+                POLICY.lint(request(file, Map.of(), new Reads())), POLICY.lint(request(file, Map.of(), null)))) {
+            assertThat(e.passed()).isFalse();
+            assertThat(e.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).hasSize(2)
+                    .allSatisfy(f -> {
+                        assertThat(f.severity()).isEqualTo(Finding.Severity.error);
+                        assertThat(f.instruction()).isEqualTo("ONBUILD");
+                        assertThat(f.message()).contains("'reg.local/base/x:1'", "ONBUILD trigger cannot be pinned",
+                                "in the stage that needs it");
+                    }).extracting(Finding::line).containsExactly(2, 3);
+        }
+
+        String byDigest = file.replace("reg.local/base/x:1", "reg.local/base/x:1@" + D1);
+        Evaluation pinned = POLICY.evaluate(request(byDigest, Map.of(), new Reads()));
+        assertThat(pinned.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).isEmpty();
+        Evaluation notInherited = POLICY.evaluate(request(file.replace("FROM parent\n", ""), Map.of(), new Reads()));
+        assertThat(notInherited.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).isEmpty();
+    }
+
     @Test
     void aBaseNamedThroughABuildArgIsPinnedToTheLiteralJudged() {
         Evaluation e = POLICY.evaluate(request(FILE, Map.of("BASE", "reg.local/base/y"), new Reads()));
