@@ -167,6 +167,10 @@ public record RunMount(String type, Map<String, String> options, List<String> fi
 
     /** The mount as a {@code --mount} value: the fields as CSV, quoted where the CSV reader needs it. */
     public String value() {
+        return csvLine(fields);
+    }
+
+    private static String csvLine(List<String> fields) {
         StringBuilder out = new StringBuilder();
         for (int k = 0; k < fields.size(); k++) {
             if (k > 0) {
@@ -181,6 +185,40 @@ public record RunMount(String type, Map<String, String> options, List<String> fi
             }
         }
         return out.toString();
+    }
+
+    /**
+     * A {@code --mount} value with its variables substituted the way BuildKit 0.13's frontend does it
+     * ({@code parseMount}): the value as written is read as CSV first, then each field's value (after its first
+     * {@code =}) is expanded on its own, the key and a bare word never. A variable's value therefore stays inside its
+     * field, commas and all: {@code target=$T} with {@code T=/a,from=r/y:2} is a target of {@code /a,from=r/y:2}, not
+     * a second {@code from=} (checked on dockerd 26: the mount's from= as written is mounted, at that target). The
+     * result is written again as CSV (a field quoted where the reader needs it), so that it reads as the fields
+     * BuildKit uses; the very string {@code value} when nothing changed; null when the value does not read as CSV
+     * (BuildKit refuses it; the caller then substitutes the whole value, as for any other flag).
+     */
+    public static String expandFields(String value, java.util.function.UnaryOperator<String> expand) {
+        List<String> fields;
+        try {
+            fields = csv(value);
+        } catch (Refused e) {
+            return null;
+        }
+        boolean changed = false;
+        for (int k = 0; k < fields.size(); k++) {
+            String field = fields.get(k);
+            int eq = field.indexOf('=');
+            if (eq < 0) {
+                continue;
+            }
+            String v = field.substring(eq + 1);
+            String expanded = expand.apply(v);
+            if (!expanded.equals(v)) {
+                fields.set(k, field.substring(0, eq + 1) + expanded);
+                changed = true;
+            }
+        }
+        return changed ? csvLine(fields) : value;
     }
 
     static String sha256Prefix(String text) {

@@ -526,7 +526,7 @@ final class Expansion {
         List<Instruction.Flag> flags = i.flags();
         for (int k = 0; k < flags.size(); k++) {
             Instruction.Flag f = flags.get(k);
-            String value = f.value() == null ? null : expandWord(f.value(), scope, known, escape);
+            String value = f.value() == null ? null : expandFlag(kw, f, scope, known, escape);
             if (value != f.value()) {
                 if (flags == i.flags()) {
                     flags = new ArrayList<>(i.flags().subList(0, k));
@@ -559,6 +559,23 @@ final class Expansion {
         }
         Instruction expanded = new Instruction(kw, flags, arguments, i.json(), i.heredocs(), i.line(), i.endLine(), i.original());
         return new Effective(expanded, written, stage, via, words);
+    }
+
+    /**
+     * A flag's value after substitution: a RUN's {@code --mount} field by field, as BuildKit reads it
+     * ({@link io.buildgateway.dockerfile.RunMount#expandFields}: a variable's value never adds a field), any other
+     * flag (and a mount that does not read as CSV) as one word. The very string when nothing changed.
+     */
+    private static String expandFlag(String keyword, Instruction.Flag f, Map<String, String> scope, boolean known,
+            char escape) {
+        if (keyword.equals("RUN") && f.name().equals("mount") && !Substitution.isLiteral(f.value(), escape)) {
+            String fields = io.buildgateway.dockerfile.RunMount.expandFields(f.value(),
+                    v -> expandWord(v, scope, known, escape));
+            if (fields != null) {
+                return fields;
+            }
+        }
+        return expandWord(f.value(), scope, known, escape);
     }
 
     /** Expands a word; when it refers to a variable whose value cannot be known, returns it as written. */

@@ -305,6 +305,9 @@ public class PolicyEvaluator {
             findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, p.message(), p.line(),
                     instructionAt(parsed, p.line()), null));
         }
+        if (onbuildSourcesRefused(parsed, subject, findings)) {
+            canonicalRefused = true;
+        }
         if (!request.heredocsSupported() && plan != null && platformDependent(parsed, plan, request)) {
             // Judged without BuildKit's platform arguments (a pool not all BuildKit: the classic builder has none),
             // while a BuildKit host would build with them: the bases would depend on the host the build gets.
@@ -428,13 +431,18 @@ public class PolicyEvaluator {
                     if (!flag.name().equals("mount") || flag.value() == null) {
                         continue;
                     }
-                    for (String image : BuiltinRules.mountFroms(flag.value())) {
+                    List<String> images = BuiltinRules.mountFroms(flag.value());
+                    List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
+                    for (String image : images) {
                         if (image.indexOf('@') >= 0 || !read.containsKey(image)) {
                             continue;
                         }
-                        List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
-                        line.put(as.size() == 1 ? as.get(0) : "\0" + written.flags().get(k).value(),
-                                image + "@" + read.get(image));
+                        // One from= as written and one as run: that written word is the image. Any other count (a
+                        // mount that does not read, whose fields may not be BuildKit's) gets a key per image that no
+                        // mount has: the writer refuses the line rather than pin one image where another is named.
+                        String key = as.size() == 1 && images.size() == 1 ? as.get(0)
+                                : "\0" + image + "\0" + written.flags().get(k).value();
+                        line.put(key, image + "@" + read.get(image));
                     }
                 }
             }
@@ -443,6 +451,37 @@ public class PolicyEvaluator {
             }
         }
         return pins;
+    }
+
+    /**
+     * Refuses ({@code dockerfile-canonical}) an image that an ONBUILD trigger of the file's own copies or mounts from
+     * ({@code ONBUILD COPY --from=<image>}, {@code ONBUILD RUN --mount=…,from=<image>}) when a later stage of the file
+     * inherits the trigger: the daemon reads the trigger's text from the stage it is in, so the canonical Dockerfile
+     * cannot pin that image for the stage that runs it, and it would be read by tag when the trigger runs. (The build
+     * hosts' BuildKit 0.13 refuses such a trigger anyway, "cannot copy from stage"; a newer frontend would run it.) One
+     * named by digest already is left alone, as everywhere. A trigger that a base image's config carries is not
+     * the file's: its sources stay by tag (docs/security.md). Returns whether one was refused.
+     */
+    private static boolean onbuildSourcesRefused(Dockerfile parsed, Subject subject, List<Finding> findings) {
+        Set<String> seen = new java.util.HashSet<>();
+        boolean refused = false;
+        for (BuiltinRules.Pull p : subject.pulls()) {
+            // a base image's trigger is reported at its FROM; the file's own at its ONBUILD line
+            if (!p.where().startsWith("ONBUILD ") || p.image().indexOf('@') >= 0
+                    || !"ONBUILD".equals(instructionAt(parsed, p.line())) || !seen.add(p.line() + "\0" + p.image())) {
+                continue;
+            }
+            boolean mount = p.where().contains("--mount");
+            findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "the ONBUILD trigger "
+                    + (mount ? "mounts" : "copies from") + " image '" + p.image() + "' (" + p.where().substring(8)
+                    + "), and a later stage of this file inherits it: an image named in an ONBUILD trigger cannot be"
+                    + " pinned to the digest that was read, so it would be read by tag when the trigger runs (the build"
+                    + " hosts' BuildKit refuses such a trigger anyway); " + (mount ? "mount it with RUN --mount=…,from="
+                    : "copy from it with COPY --from=") + " in the stage that needs it instead", p.line(), "ONBUILD",
+                    null));
+            refused = true;
+        }
+        return refused;
     }
 
     private static boolean unwaivedErrorAt(List<Finding> findings, int line) {

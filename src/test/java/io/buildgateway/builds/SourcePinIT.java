@@ -226,4 +226,45 @@ class SourcePinIT extends IntegrationTest {
         assertThat(fileIn("pin/srcv-" + RUN, image, "copied.txt")).isEqualTo("judged");
         assertThat(fileIn("pin/srcv-" + RUN, image, "mounted.txt")).isEqualTo("judged");
     }
+
+    /**
+     * An image named in a parent stage's ONBUILD COPY --from and ONBUILD RUN --mount from=, triggers the child stage
+     * inherits: the gateway cannot pin it (the daemon reads the trigger's text from the parent stage), so the
+     * submission is refused (422, dockerfile-canonical, at both ONBUILD lines) rather than built with whatever the tag
+     * names at dispatch; so it is again after the tag moved. (Before, it was accepted, the image not even read; the
+     * build hosts' BuildKit 0.13 then failed it with "cannot copy from stage", a newer frontend would have copied the
+     * moved content.)
+     */
+    @Test
+    void anImageNamedInAnInheritedOnbuildTriggerIsRefusedNotBuiltByTag() {
+        String repo = "srcpin-o-" + RUN;
+        String source = registryAddress() + "/base/" + repo + ":1";
+        String judged = pushFileImage(repo, "1", "judged");
+        String token = builder("pin");
+        String dockerfile = "FROM " + registryAddress() + "/base/busybox:latest AS parent\n"
+                + "ONBUILD COPY --from=" + source + " /pin.txt /copied.txt\n"
+                + "ONBUILD RUN --mount=type=bind,from=" + source + ",target=/m cp /m/pin.txt /mounted.txt\n"
+                + "FROM parent\n"
+                + "USER 65534\n";
+        for (String tag : List.of("a", "b")) {
+            if (tag.equals("b")) {
+                assertThat(pushFileImage(repo, "1", "moved")).isNotEqualTo(judged);
+            }
+            JsonNode refused = problem(submit(token, "image=pin/srco-" + RUN + "&tag=" + tag + "&noCache=true",
+                    Tars.ustar().file("Dockerfile", dockerfile).bytes()), 422);
+            List<JsonNode> onbuild = new java.util.ArrayList<>();
+            refused.path("findings").forEach(f -> {
+                if (f.path("rule").asString().equals("dockerfile-canonical")) {
+                    onbuild.add(f);
+                }
+            });
+            assertThat(onbuild).as(refused.toString()).hasSize(2).allSatisfy(f -> {
+                assertThat(f.path("severity").asString()).isEqualTo("error");
+                assertThat(f.path("instruction").asString()).isEqualTo("ONBUILD");
+                assertThat(f.path("message").asString()).contains("'" + source + "'",
+                        "ONBUILD trigger cannot be pinned");
+            });
+            assertThat(onbuild).extracting(f -> f.path("line").asInt()).containsExactly(2, 3);
+        }
+    }
 }

@@ -393,4 +393,25 @@ class CanonicalDockerfileTest {
                 .isGreaterThan(inputs.size());
         assertThat(refused).isPositive();
     }
+
+    /**
+     * A mount's variables are substituted field by field after the CSV is read, as BuildKit 0.13's parseMount does
+     * (dockerd 26 mounts {@code from=} as written at the target {@code /a,from=r/y:2} here): the substituted value is
+     * written so that it reads as those same fields, a comma from a variable quoted inside its field.
+     */
+    @Test
+    void aMountIsSubstitutedFieldByFieldAfterItsCsvIsRead() throws RunMount.Refused {
+        java.util.function.UnaryOperator<String> t = v -> v.replace("$T", "/a,from=r/y:2");
+        String expanded = RunMount.expandFields("type=bind,from=r/x:1,target=$T", t);
+        assertThat(expanded).isEqualTo("type=bind,from=r/x:1,\"target=/a,from=r/y:2\"");
+        RunMount read = RunMount.parse(expanded);
+        assertThat(read.from()).isEqualTo("r/x:1");
+        assertThat(read.options()).containsEntry("target", "/a,from=r/y:2");
+        // keys and bare words are never substituted; nothing substituted gives the very value
+        String keyed = "$T=1,ro";
+        assertThat(RunMount.expandFields(keyed, t)).isSameAs(keyed);
+        String plain = "type=bind,target=/m";
+        assertThat(RunMount.expandFields(plain, t)).isSameAs(plain);
+        assertThat(RunMount.expandFields("target=\"/m", t)).as("not CSV: the caller substitutes the whole").isNull();
+    }
 }

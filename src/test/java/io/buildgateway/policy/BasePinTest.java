@@ -18,7 +18,9 @@ class BasePinTest {
     private static final PolicyEvaluator POLICY = Policies.evaluator("approvedImages: [reg.local/base/]\n");
     private static final String D1 = "sha256:" + "1".repeat(64);
     private static final String D2 = "sha256:" + "2".repeat(64);
-    private static final Map<String, String> DIGESTS = Map.of("reg.local/base/x:1", D1, "reg.local/base/y", D2);
+    private static final String D3 = "sha256:" + "3".repeat(64);
+    private static final Map<String, String> DIGESTS = Map.of("reg.local/base/x:1", D1, "reg.local/base/y", D2,
+            "reg.local/base/y:2", D3);
 
     /** What the registry read gives: no triggers, no Env, the digest of the manifest read. */
     private static final class Reads implements PolicyEvaluator.BaseEnvironment {
@@ -165,6 +167,65 @@ class BasePinTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> POLICY.evaluate(request("FROM reg.local/base/y\n"
                 + "COPY --from=reg.local/base/down:1 /b /b\nUSER 1000\n", Map.of(), new Reads())))
                 .isInstanceOf(io.buildgateway.shared.RegistryUnavailable.class);
+    }
+
+    /**
+     * A mount's fields are read before its variables are substituted, as BuildKit 0.13 does (checked on dockerd 26:
+     * this very file mounts x:1, at the target {@code /a,from=…/y:2}, and never pulls y:2): a variable's value stays
+     * in its field, commas and all. The image written is the one pinned, and the only one read; before, the whole
+     * value was substituted first, the mount read as from= twice, and the line was written with y:2's pin.
+     */
+    @Test
+    void aVariableInAMountFieldIsThatFieldsValueNeverASecondFrom() {
+        Reads reads = new Reads();
+        Evaluation e = POLICY.evaluate(request("""
+                FROM reg.local/base/y
+                ARG T=/a,from=reg.local/base/y:2
+                RUN --mount=type=bind,from=reg.local/base/x:1,target=$T true
+                USER 1000
+                """, Map.of(), reads));
+
+        assertThat(e.findings()).filteredOn(f -> f.severity() == Finding.Severity.error).isEmpty();
+        assertThat(e.canonicalDockerfile()).contains(
+                "RUN --mount=type=bind,from=reg.local/base/x:1@" + D1 + ",target=$T true\n")
+                .doesNotContain("y:2@", D3);
+        assertThat(e.pulls()).containsExactly("reg.local/base/y@" + D2, "reg.local/base/x:1@" + D1);
+        assertThat(reads.digestsAsked).as("y:2 is part of the target: no image").doesNotContain("reg.local/base/y:2");
+    }
+
+    /**
+     * An image that an ONBUILD trigger of the file copies or mounts from, when a later stage of the file inherits the
+     * trigger, cannot be pinned (the daemon reads the trigger from the stage it is in): the build is refused
+     * ({@code dockerfile-canonical}, at each ONBUILD line, in a build and a lint alike) rather than built with that
+     * image by tag, as it was before. One named by digest, or a trigger no stage of the file inherits (it runs in a
+     * later build, whose own FROM is then read), is not refused.
+     */
+    @Test
+    void anImageNamedInAnInheritedOnbuildTriggerIsRefusedNotReadByTag() {
+        String file = """
+                FROM reg.local/base/y AS parent
+                ONBUILD COPY --from=reg.local/base/x:1 /pin.txt /p
+                ONBUILD RUN --mount=type=bind,from=reg.local/base/x:1,target=/m cp /m/pin.txt /q
+                FROM parent
+                USER 1000
+                """;
+        for (Evaluation e : List.of(POLICY.evaluate(request(file, Map.of(), new Reads())),
+                POLICY.lint(request(file, Map.of(), new Reads())), POLICY.lint(request(file, Map.of(), null)))) {
+            assertThat(e.passed()).isFalse();
+            assertThat(e.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).hasSize(2)
+                    .allSatisfy(f -> {
+                        assertThat(f.severity()).isEqualTo(Finding.Severity.error);
+                        assertThat(f.instruction()).isEqualTo("ONBUILD");
+                        assertThat(f.message()).contains("'reg.local/base/x:1'", "ONBUILD trigger cannot be pinned",
+                                "in the stage that needs it");
+                    }).extracting(Finding::line).containsExactly(2, 3);
+        }
+
+        String byDigest = file.replace("reg.local/base/x:1", "reg.local/base/x:1@" + D1);
+        Evaluation pinned = POLICY.evaluate(request(byDigest, Map.of(), new Reads()));
+        assertThat(pinned.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).isEmpty();
+        Evaluation notInherited = POLICY.evaluate(request(file.replace("FROM parent\n", ""), Map.of(), new Reads()));
+        assertThat(notInherited.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical")).isEmpty();
     }
 
     @Test
