@@ -230,7 +230,7 @@ public class BuildSubmissions {
         build.baseImage = evaluation.baseImage();
         build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
-        build.basePulls = json.writeValueAsString(evaluation.basePulls());
+        build.basePulls = evaluation.basePulls() == null ? null : json.writeValueAsString(evaluation.basePulls());
         recordEgress(build, team);
         build.pinFetchesFrom = request.pinFetchesFrom();
         RequestTimings.end("lint", lintStart);
@@ -702,7 +702,7 @@ public class BuildSubmissions {
         build.baseImage = evaluation.baseImage();
         build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
-        build.basePulls = json.writeValueAsString(evaluation.basePulls());
+        build.basePulls = evaluation.basePulls() == null ? null : json.writeValueAsString(evaluation.basePulls());
         recordEgress(build, origin.team);
         if (evaluation.passed()) {
             ContextIntake.StoredContext built = repack(context, origin.dockerfile, evaluation);

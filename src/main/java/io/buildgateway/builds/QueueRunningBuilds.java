@@ -31,4 +31,10 @@ class QueueRunningBuilds implements RunningBuilds {
     public List<Running> onHost(String host) {
         return HostTeamNames.running(builds.runningOnHost(host), json);
     }
+
+    @Override
+    public List<Running> onHostBesides(String host, String buildId) {
+        return HostTeamNames.running(builds.runningOnHost(host).stream()
+                .filter(row -> !buildId.equals(row[3])).toList(), json);
+    }
 }

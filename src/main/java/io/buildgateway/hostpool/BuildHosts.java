@@ -61,6 +61,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
     private final EphemeralHosts ephemeral;
     /** Per host, the repositories its running builds may pull or push ({@link #inUseOn}). */
     private final java.util.function.Function<String, Set<String>> inUse;
+    private final org.springframework.beans.factory.ObjectProvider<RunningBuilds> running;
     /** The health checks every health-interval, while the context runs this bean (PeriodicTasks). */
     private final PeriodicTasks periodic;
 
@@ -92,10 +93,13 @@ public class BuildHosts implements PeriodicTasks.Owner {
         this.cache = new BuildCacheCap(clients, meters, events::publishEvent, cacheWorker);
         // Looked up when a host comes back, not now: the builds module that implements it depends on this bean.
         this.inUse = inUseOn(running::getIfAvailable, properties.registry().address());
+        this.running = running;
+        List<String> sharedPrefixes = RegistryAuth.pullablePrefixes(properties);
         this.health = new HostHealth(clients, clock, events::publishEvent, cache, () -> {
             RunningBuilds builds = running.getIfAvailable();
             return builds == null ? Set.of() : builds.ids();
-        }, inUse, properties.registry().address());
+        }, inUse, properties.registry().address(),
+                repository -> TeamImages.swept(repository, sharedPrefixes, properties.registry().quarantine()));
         this.ephemeral = ephemeralHosts(properties, events);
     }
 
@@ -438,11 +442,15 @@ public class BuildHosts implements PeriodicTasks.Owner {
             return null;
         }
         try {
-            // an image the lost build made may be a running build's base now (pushed, then pulled by its digest):
-            // kept, as the recovery clean-up keeps it (a review's find)
+            // an image the lost build made may be another running build's base now (pushed, then pulled by its
+            // digest): kept, as the recovery clean-up keeps it; the lost build's own names do not keep it (it is
+            // RUNNING under the recovery's lease until this is decided: a review's find)
             return HostHealth.clean(clients.control(host), BUILD_ID_LABEL + "=" + buildId, false, Long.MAX_VALUE,
-                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), () -> inUse.apply(hostName),
-                    registry());
+                    () -> stillLost.getAsBoolean() ? Set.of() : Set.of(buildId), () -> {
+                        RunningBuilds builds = running.getIfAvailable();
+                        return builds == null ? Set.of()
+                                : TeamImages.inUse(builds.onHostBesides(hostName, buildId), registry());
+                    }, registry(), repository -> false);
         } catch (RuntimeException e) {
             log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
             return null;

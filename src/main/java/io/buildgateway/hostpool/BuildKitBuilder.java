@@ -278,16 +278,23 @@ final class BuildKitBuilder {
             java.util.Set<String> pinDigests = pin.getValue();
             // A FROM inside a stage's steps must name a digest a base of that name is pinned to (when the bases are
             // known apart); a source's FROM, outside the steps, any digest the name is pinned to.
-            java.util.Set<String> stepDigests = pinnedBases == null ? pinDigests
+            java.util.Set<String> baseDigests = pinnedBases == null ? pinDigests
                     : pinnedBases.getOrDefault(pinName, java.util.Set.of());
             java.util.Set<String> pinnedSteps = new java.util.HashSet<>();
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 if (at > 0 && withTag(reference.substring(0, at)).equals(pinName)
-                        && stepDigests.contains(reference.substring(at + 1))) {
+                        && baseDigests.contains(reference.substring(at + 1))) {
                     pinnedSteps.addAll(trace.stepsOf(reference));
                 }
             }
+            // A stage's FROM naming a digest only a copy source of the name is pinned to is what a misread FROM looks
+            // like only when no stage's FROM shows the base's own pin: BuildKit shares one vertex among the builds of
+            // a host that load the same image, named after the first (another build's stage may load this build's
+            // copy source as its base), and then this build's own base FROM is in the trace beside it (a review's
+            // find). With no base of the name, any pin of it passes, as before the bases were known apart.
+            java.util.Set<String> stepDigests = baseDigests.isEmpty() || !pinnedSteps.isEmpty() ? pinDigests
+                    : baseDigests;
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 String name = at > 0 ? reference.substring(0, at) : reference;

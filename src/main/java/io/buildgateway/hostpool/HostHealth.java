@@ -55,6 +55,12 @@ final class HostHealth {
      */
     private final java.util.function.Function<String, Set<String>> inUse;
     private final String registry;
+    /**
+     * Whether the team-image sweep takes a repository's names off (a team's or the quarantine's): an untagged image
+     * named in one is left to it, which decides under the scheduling lock; a claim after this clean-up's read of
+     * {@link #inUse} could otherwise lose a digest-pulled base under it.
+     */
+    private final java.util.function.Predicate<String> leftToSweep;
 
     HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
             Supplier<Set<String>> running) {
@@ -63,6 +69,13 @@ final class HostHealth {
 
     HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
             Supplier<Set<String>> running, java.util.function.Function<String, Set<String>> inUse, String registry) {
+        this(clients, clock, events, cache, running, inUse, registry, repository -> false);
+    }
+
+    HostHealth(DockerClients clients, Clock clock, Consumer<Object> events, BuildCacheCap cache,
+            Supplier<Set<String>> running, java.util.function.Function<String, Set<String>> inUse, String registry,
+            java.util.function.Predicate<String> leftToSweep) {
+        this.leftToSweep = leftToSweep;
         this.running = running;
         this.inUse = inUse;
         this.registry = registry;
@@ -117,7 +130,7 @@ final class HostHealth {
                 // Nor an image named in a repository a build running on the host may pull: a team image the
                 // gateway built carries its label, and pulled by digest (a pinned base) it has no tag.
                 List<BuildHosts.Removed> removed = clean(clients.control(host), BuildHosts.BUILD_ID_LABEL, true,
-                        cutoff, running, () -> inUse.apply(host.name()), registry);
+                        cutoff, running, () -> inUse.apply(host.name()), registry, leftToSweep);
                 log.info("build host {} is back: removed {} leftover container(s) and image(s) of the gateway's"
                         + " builds", host.name(), removed.size());
                 if (!removed.isEmpty()) {
@@ -176,7 +189,7 @@ final class HostHealth {
      * sweep takes those no running build may use, builds.TeamImageSweep).
      */
     static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly) {
-        return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of, Set::of, "");
+        return clean(docker, label, danglingOnly, Long.MAX_VALUE, Set::of, Set::of, "", repository -> false);
     }
 
     /**
@@ -187,7 +200,8 @@ final class HostHealth {
      * may pull or push; read once, after the listings, and only when an image was listed).
      */
     static List<BuildHosts.Removed> clean(DockerClient docker, String label, boolean danglingOnly,
-            long createdBefore, Supplier<Set<String>> running, Supplier<Set<String>> inUse, String registry) {
+            long createdBefore, Supplier<Set<String>> running, Supplier<Set<String>> inUse, String registry,
+            java.util.function.Predicate<String> leftToSweep) {
         List<BuildHosts.Removed> removed = new java.util.ArrayList<>();
         List<Container> containers = docker.listContainersCmd().withShowAll(true).withLabelFilter(List.of(label))
                 .exec();
@@ -215,10 +229,11 @@ final class HostHealth {
         for (Image i : images) {
             if (i.getCreated() != null && i.getCreated() >= createdBefore
                     || kept.test(i.getLabels()) || TeamImages.namesAny(i, registry, pulled)
-                    || danglingOnly && TeamImages.namedIn(i, registry)) {
-                // A dangling image with a name in the gateway's registry (a repository digest: a team image pulled
+                    || danglingOnly && TeamImages.namedIn(i, registry, leftToSweep)) {
+                // A dangling image named in a repository the sweep covers (a repository digest: a team image pulled
                 // by digest, a pinned base) may be the base of a build claimed after the read above: left to the
-                // sweep, which takes such names off under the scheduling lock (a review's find).
+                // sweep, which takes such names off under the scheduling lock (a review's find). One under a pullable
+                // prefix (the sweep leaves those) is judged by the read above, as before.
                 continue;
             }
             try {

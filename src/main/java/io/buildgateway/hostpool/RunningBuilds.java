@@ -22,6 +22,11 @@ public interface RunningBuilds {
      */
     List<Running> onHost(String host);
 
+    /** As {@link #onHost}, without the build {@code buildId} (any attempt): what a lost build's clean-up keeps. */
+    default List<Running> onHostBesides(String host, String buildId) {
+        return onHost(host);
+    }
+
     /**
      * A running build's repository ({@code team/name}, where it pushes) and the references it was approved to pull
      * (its base alone on rows recorded before the approved pulls were).

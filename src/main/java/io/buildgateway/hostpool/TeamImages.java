@@ -117,10 +117,14 @@ public final class TeamImages {
         return removed;
     }
 
-    /** Whether one of the image's names (a tag or a repository digest) is in the gateway's {@code registry}. */
-    static boolean namedIn(Image image, String registry) {
+    /**
+     * Whether one of the image's names (a tag or a repository digest) is in the gateway's {@code registry}, in a
+     * repository {@code repositories} accepts.
+     */
+    static boolean namedIn(Image image, String registry, java.util.function.Predicate<String> repositories) {
         for (String reference : references(image)) {
-            if (Confinement.repository(reference, registry) != null) {
+            String repository = Confinement.repository(reference, registry);
+            if (repository != null && repositories.test(repository)) {
                 return true;
             }
         }

@@ -23,17 +23,17 @@ public record Evaluation(boolean passed, String policyDigest, List<Finding> find
     /**
      * @param basePulls the FROM bases among {@code pulls}, as they are pulled (pinned where the policy read them): a
      *        stage's FROM in the builder's trace must be one of these, not an image a {@code COPY --from} or a mount
-     *        names under the same name
+     *        names under the same name; null when not told apart (an image verdict, a lint): then not recorded
      */
     public Evaluation {
         findings = List.copyOf(findings);
         pulls = pulls == null ? List.of() : List.copyOf(pulls);
-        basePulls = basePulls == null ? List.of() : List.copyOf(basePulls);
+        basePulls = basePulls == null ? null : List.copyOf(basePulls);
     }
 
     public Evaluation(boolean passed, String policyDigest, List<Finding> findings, String baseImage,
             List<String> pulls, String canonicalDockerfile) {
-        this(passed, policyDigest, findings, baseImage, pulls, canonicalDockerfile, List.of());
+        this(passed, policyDigest, findings, baseImage, pulls, canonicalDockerfile, null);
     }
 
     /**

@@ -223,6 +223,14 @@ class BuildKitTraceTest {
                 .contains("used reg/base/x:1@" + b);
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + b), pulls, null))
                 .as("bases not known apart: as before").isNull();
+        // another build on the host loads this build's copy source as its stage's base: BuildKit shares the vertex,
+        // named after that build's step; this build's own base FROM is there too, so nothing was misread
+        BuildKitTrace sharing = new BuildKitTrace(s -> { });
+        sharing.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[stage-0 1/3] FROM reg/base/x:1@" + a))
+                .addVertexes(vertex("sha256:2", "[stage-0 1/2] FROM reg/base/x:1@" + b)).build());
+        sharing.finish();
+        assertThat(BuildKitBuilder.pinViolation(sharing, pulls, bases)).isNull();
         // a source FROM naming a digest only the base is pinned to is still that name's pin
         assertThat(BuildKitBuilder.pinViolation(trace.apply("reg/base/x:1@" + a), List.of("reg/base/x:1@" + a),
                 bases)).contains("used reg/base/x:1@" + b);

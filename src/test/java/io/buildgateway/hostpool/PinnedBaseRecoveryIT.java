@@ -68,6 +68,19 @@ class PinnedBaseRecoveryIT extends IntegrationTest {
             // What an ended build left: an untagged labelled image.
             String leftover = HostRecoveryRaceIT.plantImage(socket, "ended-" + run);
             made.add(leftover);
+            // An image the gateway built under a pullable prefix, pulled by digest by a build that has ended: the
+            // sweep leaves such names alone, so the recovery still removes it when no running build may pull it.
+            String baseDigest = pushDerivedImage("base/busybox", "base/pinrec-" + run, run, config -> config
+                    .putObject("Labels").put(BuildHosts.BUILD_ID_LABEL, "built-base-" + run));
+            String baseAuth = Base64.getUrlEncoder().encodeToString(json.writeValueAsBytes(Map.of("serveraddress",
+                    registryAddress(), "registrytoken", BuildKitOracle.pullToken("base/pinrec-" + run))));
+            assertThat(run("curl", "-sS", "--fail", "--unix-socket", socket, "-X", "POST", "-H",
+                    "X-Registry-Auth: " + baseAuth, "http://localhost/v1.41/images/create?fromImage="
+                            + java.net.URLEncoder.encode(registryAddress() + "/base/pinrec-" + run + "@" + baseDigest,
+                                    StandardCharsets.UTF_8))).doesNotContain("\"error");
+            String endedBase = run("docker", "-H", "unix://" + socket, "image", "inspect", "--format", "{{.Id}}",
+                    registryAddress() + "/base/pinrec-" + run + "@" + baseDigest).strip();
+            made.add(endedBase);
             // The build running on the host, pinned to that base (as another replica's: its lease far ahead).
             jdbc.update("insert into build (id, image, tag, team, status, requested_by, requested_at, started_at,"
                     + " host, context_digest, context_size, dockerfile, build_args, labels, allowed_pulls,"
@@ -84,7 +97,8 @@ class PinnedBaseRecoveryIT extends IntegrationTest {
             try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
                 HostHealth health = new HostHealth(clients, Clock.systemUTC(), event -> { },
                         new BuildCacheCap(clients, new SimpleMeterRegistry(), event -> { }, Runnable::run),
-                        running::ids, BuildHosts.inUseOn(() -> running, registryAddress()), registryAddress());
+                        running::ids, BuildHosts.inUseOn(() -> running, registryAddress()), registryAddress(),
+                        repository -> TeamImages.swept(repository, List.of("base/"), ""));
                 health.check(host);
                 assertThat(health.get(host.name()).healthy()).as(health.get(host.name()).error()).isFalse();
                 sleep(1_100);
@@ -96,6 +110,8 @@ class PinnedBaseRecoveryIT extends IntegrationTest {
                         .isFalse();
                 assertThat(HostRecoveryRaceIT.exists(socket, "images", pinnedId))
                         .as("the running build's pinned base").isTrue();
+                assertThat(HostRecoveryRaceIT.exists(socket, "images", endedBase))
+                        .as("a base/ image an ended build pulled by digest: not left to the sweep").isFalse();
             }
         } finally {
             jdbc.update("delete from build where id = ?", build);
