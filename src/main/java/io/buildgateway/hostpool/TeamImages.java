@@ -111,7 +111,12 @@ public final class TeamImages {
                     | com.github.dockerjava.api.exception.ConflictException gone) {
                 // already gone (a tag's removal takes the repository's digest with it), or in use by a container
             } catch (RuntimeException e) {
-                break; // the daemon does not answer: the rest stay for the next round
+                // the daemon does not answer (or refuses): the rest stay for the next round, said so (the names
+                // themselves may carry a build arg's value: not logged)
+                org.slf4j.LoggerFactory.getLogger(TeamImages.class).warn("took {} of {} team image name(s) off the"
+                        + " host, then the daemon failed ({}); the rest stay until the next build's end or sweep",
+                        removed.size(), references.size(), BuildHosts.summary(e));
+                break;
             }
         }
         return removed;
