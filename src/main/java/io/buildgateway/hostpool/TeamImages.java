@@ -115,7 +115,7 @@ public final class TeamImages {
                 // themselves may carry a build arg's value: not logged)
                 org.slf4j.LoggerFactory.getLogger(TeamImages.class).warn("took {} of {} team image name(s) off the"
                         + " host, then the daemon failed ({}); the rest stay until the next build's end or sweep",
-                        removed.size(), references.size(), BuildHosts.summary(e));
+                        removed.size(), references.size(), e.getClass().getSimpleName());
                 break;
             }
         }
