@@ -49,10 +49,10 @@ class SourcePinIT extends IntegrationTest {
         String repository = "base/" + repo;
         byte[] raw = Tars.ustar().file("pin.txt", content + "\n").bytes();
         byte[] layer = Tars.gzip(raw);
-        String layerDigest = upload(repository, layer);
+        String layerDigest = uploadBlob(repository, layer);
         byte[] config = json.writeValueAsBytes(Map.of("architecture", "amd64", "os", "linux", "config", Map.of(),
                 "rootfs", Map.of("type", "layers", "diff_ids", List.of("sha256:" + sha256Hex(raw)))));
-        String configDigest = upload(repository, config);
+        String configDigest = uploadBlob(repository, config);
         byte[] manifest = json.writeValueAsBytes(Map.of("schemaVersion", 2,
                 "mediaType", "application/vnd.oci.image.manifest.v1+json",
                 "config", Map.of("mediaType", "application/vnd.oci.image.config.v1+json", "digest", configDigest,
@@ -64,21 +64,6 @@ class SourcePinIT extends IntegrationTest {
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)));
         assertThat(stored.status()).as(stored.body()).isEqualTo(201);
         return "sha256:" + sha256Hex(manifest);
-    }
-
-    private String upload(String repository, byte[] blob) {
-        String registry = "http://" + registryAddress();
-        String digest = "sha256:" + sha256Hex(blob);
-        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + repository + "/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
-        assertThat(start.status()).as(start.body()).isEqualTo(202);
-        String location = start.header("Location");
-        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
-        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
-                + "digest=" + digest)).header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(blob)));
-        assertThat(put.status()).as(put.body()).isEqualTo(201);
-        return digest;
     }
 
     /**
@@ -145,7 +130,6 @@ class SourcePinIT extends IntegrationTest {
         String id = read(accepted).path("id").asString();
         JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
         String log = get(token, "/api/v1/builds/" + id + "/logs").body();
-        System.out.println("SourcePinIT by digest, build log:\n" + log);
         assertThat(done.path("status").asString()).as(done + "\n" + log).isEqualTo("SUCCEEDED");
         String image = done.path("imageDigest").asString();
         assertThat(fileIn("pin/srcd-" + RUN, image, "copied.txt")).isEqualTo("first");
@@ -184,7 +168,6 @@ class SourcePinIT extends IntegrationTest {
         for (String id : List.of(aId, bId)) {
             JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
             String log = get(token, "/api/v1/builds/" + id + "/logs").body();
-            System.out.println("SourcePinIT moved tag, build log:\n" + log);
             assertThat(done.path("status").asString()).as(done + "\n" + log).isEqualTo("SUCCEEDED");
             String image = done.path("imageDigest").asString();
             assertThat(fileIn("pin/src-" + RUN, image, "copied.txt")).as("COPY --from's file\n" + log)

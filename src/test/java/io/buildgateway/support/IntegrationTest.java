@@ -482,16 +482,7 @@ public abstract class IntegrationTest {
         edit.accept(config.has("config") && config.get("config").isObject()
                 ? (tools.jackson.databind.node.ObjectNode) config.get("config") : config.putObject("config"));
         byte[] newConfig = json.writeValueAsBytes(config);
-        String configDigest = "sha256:" + sha256Hex(newConfig);
-        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/"))
-                .POST(HttpRequest.BodyPublishers.noBody()));
-        assertThat(start.status()).as(start.body()).isEqualTo(202);
-        String location = start.header("Location");
-        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
-        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
-                + "digest=" + configDigest)).header("Content-Type", "application/octet-stream")
-                .PUT(HttpRequest.BodyPublishers.ofByteArray(newConfig)));
-        assertThat(put.status()).as(put.body()).isEqualTo(201);
+        String configDigest = uploadBlob(to, newConfig);
         for (JsonNode layer : manifest.path("layers")) {
             Response mounted = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + to + "/blobs/uploads/?mount="
                     + layer.path("digest").asString() + "&from=" + from)).POST(HttpRequest.BodyPublishers.noBody()));
@@ -504,6 +495,22 @@ public abstract class IntegrationTest {
                 .header("Content-Type", m.header("Content-Type")).PUT(HttpRequest.BodyPublishers.ofByteArray(body)));
         assertThat(stored.status()).as(stored.body()).isEqualTo(201);
         return "sha256:" + sha256Hex(body);
+    }
+
+    /** Uploads {@code blob} into {@code repository} of the registry (a monolithic upload); returns its digest. */
+    protected String uploadBlob(String repository, byte[] blob) {
+        String registry = "http://" + registryAddress();
+        String digest = "sha256:" + sha256Hex(blob);
+        Response start = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + repository + "/blobs/uploads/"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(start.status()).as(start.body()).isEqualTo(202);
+        String location = start.header("Location");
+        URI upload = location.startsWith("http") ? URI.create(location) : URI.create(registry + location);
+        Response put = send(HttpRequest.newBuilder(URI.create(upload + (upload.getRawQuery() == null ? "?" : "&")
+                + "digest=" + digest)).header("Content-Type", "application/octet-stream")
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(blob)));
+        assertThat(put.status()).as(put.body()).isEqualTo(201);
+        return digest;
     }
 
     /** Lower-case hex SHA-256, computed here rather than by the gateway's code that a test checks. */
