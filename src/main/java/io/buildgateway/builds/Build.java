@@ -120,7 +120,10 @@ class Build implements Persistable<UUID> {
     /** JSON array of the image references the policy approved this build to pull; null on rows older than V10. */
     @Column(name = "allowed_pulls")
     String allowedPulls;
-    /** JSON array of the FROM bases among {@link #allowedPulls}, as pulled; null on rows older than V25. */
+    /**
+     * JSON array of the FROM bases among {@link #allowedPulls}, as pulled (the rest are copy and mount sources); null on
+     * rows older than V25. A record: the post-build check holds each name to its pins (docs/security.md).
+     */
     @Column(name = "base_pulls")
     String basePulls;
     /** JSON array of the team's egress allowlist at submission (docs/egress.md); null or [] = network none. */

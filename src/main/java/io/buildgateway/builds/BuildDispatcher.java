@@ -317,8 +317,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                             : json.readValue(b.allowedPulls, new TypeReference<List<String>>() { });
                     BuildJob job = new BuildJob(b.id.toString(), b.host, prepared.context(), dockerfile, b.target,
                             args, labels, b.noCache, b.image, b.tag, b.team, b.baseImage, allowedPulls,
-                            session == null ? null : session.proxyUrl(), b.basePulls == null ? null
-                                    : json.readValue(b.basePulls, new TypeReference<List<String>>() { }));
+                            session == null ? null : session.proxyUrl());
                     BuildArgRedactor runRedactor = redactor;
                     outcome = sequence.run(job, attempt, output, buildLog::step, () -> cancel.get() || lost.get(),
                             () -> stillOurs(id, attempt, lost), runRedactor::redact, history);

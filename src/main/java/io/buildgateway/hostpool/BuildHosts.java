@@ -452,7 +452,8 @@ public class BuildHosts implements PeriodicTasks.Owner {
                                 : TeamImages.inUse(builds.onHostBesides(hostName, buildId), registry());
                     }, registry(), repository -> false);
         } catch (RuntimeException e) {
-            log.warn("could not clean build {} from host {}: {}", buildId, hostName, summary(e));
+            // the error's kind only: the daemon's message may quote an image name, which may hold a build arg's value
+            log.warn("could not clean build {} from host {}: {}", buildId, hostName, e.getClass().getSimpleName());
             return null;
         }
     }

@@ -18,25 +18,14 @@ import java.util.Map;
  *        as the gateway's egress module handed it out; the host pool puts the host's own {@code egressAddress} in
  *        place of {@code host:port}), or null: the build's steps run with network {@code none}. A plain value, so
  *        that the host pool does not depend on the egress module (docs/architecture.md).
- * @param basePulls the FROM bases among {@code allowedPulls} (as pulled, pinned where the policy read them); null when
- *        not known (a build recorded before they were): a stage's FROM in the builder's trace must be one of them
  */
 public record BuildJob(String buildId, String host, Path context, String dockerfile, String target,
         Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
-        String team, String baseImage, List<String> allowedPulls, String egressProxy, List<String> basePulls) {
+        String team, String baseImage, List<String> allowedPulls, String egressProxy) {
 
     public BuildJob {
         allowedPulls = allowedPulls == null ? (baseImage == null ? List.of() : List.of(baseImage))
                 : List.copyOf(allowedPulls);
-        basePulls = basePulls == null ? null : List.copyOf(basePulls);
-    }
-
-    /** A job whose bases among its pulls are not known apart. */
-    public BuildJob(String buildId, String host, Path context, String dockerfile, String target,
-            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, String repository, String tag,
-            String team, String baseImage, List<String> allowedPulls, String egressProxy) {
-        this(buildId, host, context, dockerfile, target, buildArgs, labels, noCache, repository, tag, team, baseImage,
-                allowedPulls, egressProxy, null);
     }
 
     /** A job without egress: its steps run with network none. */

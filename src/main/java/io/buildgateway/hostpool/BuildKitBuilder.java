@@ -71,7 +71,7 @@ final class BuildKitBuilder {
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
-        String unpinned = result.stopped() == null ? pinViolation(result.trace(), toPull, job.basePulls()) : null;
+        String unpinned = result.stopped() == null ? pinViolation(result.trace(), toPull) : null;
         BuildOutcome ended = result.stopped() != null
                 ? new BuildOutcome(result.stopped(), null, null, null, result.stopped() == BuildOutcome.Result.CANCELLED
                         ? "cancelled while building" : "build exceeded the timeout of " + properties.build().timeout())
@@ -236,23 +236,11 @@ final class BuildKitBuilder {
      * (two sources named by digest under one tag): each FROM of it must name one of them.
      */
     static String pinViolation(BuildKitTrace trace, List<String> pulls) {
-        return pinViolation(trace, pulls, null);
-    }
-
-    /**
-     * As {@link #pinViolation(BuildKitTrace, List)}, knowing which of the pulls are FROM bases ({@code basePulls},
-     * null: not known): a FROM inside a stage's steps must then name a digest a base is pinned to, not one a
-     * {@code COPY --from} or a mount names under the same name (such an image's triggers and Env were never judged as
-     * a base's); the sources' FROM vertices, outside the steps, may name any pin of theirs.
-     */
-    static String pinViolation(BuildKitTrace trace, List<String> pulls, List<String> basePulls) {
         // names the build also pulls by tag: a source the gateway does not pin (an ONBUILD trigger's COPY --from,
         // run as the image's config has it), pulled as written, which BuildKit shows as a FROM of its own, without a
         // digest and outside the stages' steps
         java.util.Set<String> byTag = new java.util.HashSet<>();
         java.util.Map<String, java.util.Set<String>> pinned = new java.util.LinkedHashMap<>();
-        java.util.Map<String, java.util.Set<String>> pinnedBases = basePulls == null ? null
-                : new java.util.HashMap<>();
         java.util.Map<String, String> pins = new java.util.LinkedHashMap<>();
         for (String pull : pulls) {
             int pinAt = pull.indexOf("@sha256:");
@@ -264,50 +252,29 @@ final class BuildKitBuilder {
                 pins.merge(name, pull, (a, b) -> a + " or " + b);
             }
         }
-        if (pinnedBases != null) {
-            for (String base : basePulls) {
-                int pinAt = base.indexOf("@sha256:");
-                if (pinAt > 0) {
-                    pinnedBases.computeIfAbsent(withTag(base.substring(0, pinAt)), n -> new java.util.HashSet<>())
-                            .add(base.substring(pinAt + 1));
-                }
-            }
-        }
         for (java.util.Map.Entry<String, java.util.Set<String>> pin : pinned.entrySet()) {
             String pinName = pin.getKey();
             java.util.Set<String> pinDigests = pin.getValue();
-            // A FROM inside a stage's steps must name a digest a base of that name is pinned to (when the bases are
-            // known apart); a source's FROM, outside the steps, any digest the name is pinned to.
-            java.util.Set<String> baseDigests = pinnedBases == null ? pinDigests
-                    : pinnedBases.getOrDefault(pinName, java.util.Set.of());
             java.util.Set<String> pinnedSteps = new java.util.HashSet<>();
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 if (at > 0 && withTag(reference.substring(0, at)).equals(pinName)
-                        && baseDigests.contains(reference.substring(at + 1))) {
+                        && pinDigests.contains(reference.substring(at + 1))) {
                     pinnedSteps.addAll(trace.stepsOf(reference));
                 }
             }
-            // A stage's FROM naming a digest only a copy source of the name is pinned to is what a misread FROM looks
-            // like only when no stage's FROM shows the base's own pin: BuildKit shares one vertex among the builds of
-            // a host that load the same image, named after the first (another build's stage may load this build's
-            // copy source as its base), and then this build's own base FROM is in the trace beside it (a review's
-            // find). With no base of the name, any pin of it passes, as before the bases were known apart.
-            java.util.Set<String> stepDigests = baseDigests.isEmpty() || !pinnedSteps.isEmpty() ? pinDigests
-                    : baseDigests;
             for (String reference : trace.used()) {
                 int at = reference.indexOf('@');
                 String name = at > 0 ? reference.substring(0, at) : reference;
                 if (!withTag(name).equals(pinName)) {
                     continue;
                 }
-                boolean inSteps = !trace.stepsOf(reference).isEmpty();
-                boolean exact = at > 0 && (inSteps ? stepDigests : pinDigests).contains(reference.substring(at + 1));
+                boolean exact = at > 0 && pinDigests.contains(reference.substring(at + 1));
                 // Another name of a FROM vertex BuildKit shares with the pinned FROM (images of the same layers:
                 // see used()) in the same step: the step's FROM is the pinned one, whose config the frontend read.
-                boolean shared = !exact && inSteps
+                boolean shared = !exact && !trace.stepsOf(reference).isEmpty()
                         && !java.util.Collections.disjoint(trace.stepsOf(reference), pinnedSteps);
-                boolean source = at < 0 && !inSteps && byTag.contains(pinName);
+                boolean source = at < 0 && trace.stepsOf(reference).isEmpty() && byTag.contains(pinName);
                 if (!exact && !shared && !source) {
                     return "the build used " + reference + " where it was judged as " + pins.get(pinName)
                             + " (pinned to the digest the policy read: a base's ONBUILD triggers and Env, or the"

@@ -115,7 +115,7 @@ public final class TeamImages {
                 // themselves may carry a build arg's value: not logged)
                 org.slf4j.LoggerFactory.getLogger(TeamImages.class).warn("took {} of {} team image name(s) off the"
                         + " host, then the daemon failed ({}); the rest stay until the next build's end or sweep",
-                        removed.size(), references.size(), e.getClass().getSimpleName());
+                        removed.size(), references.size(), rootCause(e).getClass().getSimpleName());
                 break;
             }
         }
@@ -134,6 +134,14 @@ public final class TeamImages {
             }
         }
         return false;
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        Throwable cause = e;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause;
     }
 
     /** Whether one of the image's names is of a repository in {@code repositories}. */

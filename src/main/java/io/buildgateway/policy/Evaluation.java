@@ -21,9 +21,10 @@ public record Evaluation(boolean passed, String policyDigest, List<Finding> find
         List<String> pulls, String canonicalDockerfile, List<String> basePulls) {
 
     /**
-     * @param basePulls the FROM bases among {@code pulls}, as they are pulled (pinned where the policy read them): a
-     *        stage's FROM in the builder's trace must be one of these, not an image a {@code COPY --from} or a mount
-     *        names under the same name; null when not told apart (an image verdict, a lint): then not recorded
+     * @param basePulls the FROM bases among {@code pulls}, as they are pulled (pinned where the policy read them),
+     *        recorded with the build ({@code base_pulls}) so that its record says which pulls were bases and which
+     *        copy sources (a base and a source of one name by different digests are refused: BuildKit's trace names
+     *        both alike); null when not told apart (an image verdict, a lint): then not recorded
      */
     public Evaluation {
         findings = List.copyOf(findings);

@@ -334,19 +334,12 @@ public class PolicyEvaluator {
                 canonicalRefused = true;
             }
         }
-        findings.sort(BY_LINE_THEN_RULE);
-        Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
-        boolean passed = written && !canonicalRefused;
-        for (Finding f : findings) {
-            if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
-                passed = false;
-                break;
-            }
-        }
         List<BuildStages.Stage> chain = subject.targetChain();
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
         java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
         java.util.LinkedHashSet<String> bases = new java.util.LinkedHashSet<>();
+        List<BuiltinRules.Pull> sources = new ArrayList<>();
+        List<String> sourcesPulled = new ArrayList<>();
         for (BuiltinRules.Pull p : subject.pulls()) {
             String pinned = p.where().equals("FROM") ? pins.get(p.line()) : null;
             if (SOURCE_PULLS.contains(p.where()) && p.image().indexOf('@') < 0) {
@@ -357,6 +350,32 @@ public class PolicyEvaluator {
             pulls.add(pinned != null ? pinned : p.image());
             if (p.where().equals("FROM")) {
                 bases.add(pinned != null ? pinned : p.image());
+            } else if (SOURCE_PULLS.contains(p.where())) {
+                sources.add(p);
+                sourcesPulled.add(pinned != null ? pinned : p.image());
+            }
+        }
+        for (int i = 0; i < sources.size(); i++) {
+            String other = sameNameOtherDigest(sourcesPulled.get(i), bases);
+            if (other != null) {
+                // BuildKit names a FROM vertex by the reference alone, and shares one vertex among the builds of a
+                // host that load the same image: the post-build check can tell a base from a copy source of the same
+                // name only by its digest, so one name must not be both by different digests.
+                findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "image '"
+                        + sourcesPulled.get(i) + "' is named here by another digest than the base of the"
+                        + " same name ('" + other + "'): the build's check could not tell them apart; copy"
+                        + " from the base's digest, or from the image under another tag", sources.get(i).line(),
+                        sources.get(i).where(), null));
+                canonicalRefused = true;
+            }
+        }
+        findings.sort(BY_LINE_THEN_RULE);
+        Finding.Severity threshold = team != null && team.failOn() != null ? team.failOn() : doc.failOn();
+        boolean passed = written && !canonicalRefused;
+        for (Finding f : findings) {
+            if (!Boolean.TRUE.equals(f.waived()) && f.severity().ordinal() <= threshold.ordinal()) {
+                passed = false;
+                break;
             }
         }
         return new Evaluation(passed, doc.digest(), findings, root != null && root.fromImage() ? root.base() : null,
@@ -754,6 +773,30 @@ public class PolicyEvaluator {
             }
         }
         return new RulePlan(List.copyOf(rules), List.copyOf(settings));
+    }
+
+    /**
+     * The base among {@code bases} of the same image name as {@code source} ({@code name:tag}, {@code :latest} when
+     * untagged) but another digest, or null: both by digest, and differing.
+     */
+    static String sameNameOtherDigest(String source, java.util.Collection<String> bases) {
+        int at = source.indexOf("@sha256:");
+        if (at < 0) {
+            return null;
+        }
+        String name = withLatest(source.substring(0, at));
+        for (String base : bases) {
+            int b = base.indexOf("@sha256:");
+            if (b > 0 && withLatest(base.substring(0, b)).equals(name)
+                    && !base.substring(b).equals(source.substring(at))) {
+                return base;
+            }
+        }
+        return null;
+    }
+
+    private static String withLatest(String name) {
+        return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : name + ":latest";
     }
 
     /**

@@ -105,6 +105,18 @@ class GrantedBaseReadTest {
                 + "9".repeat(64) + " /a /a\nUSER 1000\n", new Reads(Set.of(TEAM_BASE), List.of()));
         assertThat(copying.basePulls()).containsExactly(TEAM_BASE + "@" + D);
         assertThat(copying.pulls()).hasSize(2);
+        // one name as a base and as a copy source by another digest: the build's check could not tell them apart
+        String other = "sha256:" + "9".repeat(64);
+        Evaluation twoDigests = evaluate(WAIVED, "FROM " + TEAM_BASE + "\nCOPY --from=" + TEAM_BASE + "@" + other
+                + " /a /a\nUSER 1000\n", new Reads(Set.of(TEAM_BASE), List.of()));
+        assertThat(twoDigests.passed()).isFalse();
+        assertThat(twoDigests.findings()).filteredOn(f -> f.rule().equals("dockerfile-canonical"))
+                .singleElement().satisfies(f -> {
+                    assertThat(f.line()).isEqualTo(2);
+                    assertThat(f.message()).contains(TEAM_BASE + "@" + other, TEAM_BASE + "@" + D);
+                });
+        assertThat(evaluate(WAIVED, "FROM " + TEAM_BASE + "\nCOPY --from=" + TEAM_BASE + "@" + D + " /a /a\n"
+                + "USER 1000\n", new Reads(Set.of(TEAM_BASE), List.of())).passed()).as("the same digest").isTrue();
     }
 
     @Test
