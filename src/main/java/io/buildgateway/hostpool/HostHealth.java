@@ -228,7 +228,7 @@ final class HostHealth {
         }
         for (Image i : images) {
             if (i.getCreated() != null && i.getCreated() >= createdBefore
-                    || kept.test(i.getLabels()) || TeamImages.namesAny(i, registry, pulled)
+                    || kept.test(i.getLabels()) || TeamImages.namedIn(i, registry, pulled::contains)
                     || danglingOnly && TeamImages.namedIn(i, registry, leftToSweep)) {
                 // A dangling image named in a repository the sweep covers (a repository digest: a team image pulled
                 // by digest, a pinned base) may be the base of a build claimed after the read above: left to the

@@ -144,17 +144,4 @@ public final class TeamImages {
         return cause;
     }
 
-    /** Whether one of the image's names is of a repository in {@code repositories}. */
-    static boolean namesAny(Image image, String registry, Set<String> repositories) {
-        if (repositories.isEmpty()) {
-            return false;
-        }
-        for (String reference : references(image)) {
-            String repository = Confinement.repository(reference, registry);
-            if (repository != null && repositories.contains(repository)) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

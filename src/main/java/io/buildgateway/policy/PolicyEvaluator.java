@@ -338,8 +338,9 @@ public class PolicyEvaluator {
         BuildStages.Stage root = chain.isEmpty() ? null : chain.get(chain.size() - 1);
         java.util.LinkedHashSet<String> pulls = new java.util.LinkedHashSet<>();
         java.util.LinkedHashSet<String> bases = new java.util.LinkedHashSet<>();
-        List<BuiltinRules.Pull> sources = new ArrayList<>();
-        List<String> sourcesPulled = new ArrayList<>();
+        record Source(BuiltinRules.Pull pull, String pulled) {
+        }
+        List<Source> sources = new ArrayList<>();
         for (BuiltinRules.Pull p : subject.pulls()) {
             String pinned = p.where().equals("FROM") ? pins.get(p.line()) : null;
             if (SOURCE_PULLS.contains(p.where()) && p.image().indexOf('@') < 0) {
@@ -351,21 +352,20 @@ public class PolicyEvaluator {
             if (p.where().equals("FROM")) {
                 bases.add(pinned != null ? pinned : p.image());
             } else if (SOURCE_PULLS.contains(p.where())) {
-                sources.add(p);
-                sourcesPulled.add(pinned != null ? pinned : p.image());
+                sources.add(new Source(p, pinned != null ? pinned : p.image()));
             }
         }
-        for (int i = 0; i < sources.size(); i++) {
-            String other = sameNameOtherDigest(sourcesPulled.get(i), bases);
+        for (Source source : sources) {
+            String other = sameNameOtherDigest(source.pulled(), bases);
             if (other != null) {
                 // BuildKit names a FROM vertex by the reference alone, and shares one vertex among the builds of a
                 // host that load the same image: the post-build check can tell a base from a copy source of the same
                 // name only by its digest, so one name must not be both by different digests.
                 findings.add(new Finding(CANONICAL_RULE, Finding.Severity.error, "image '"
-                        + sourcesPulled.get(i) + "' is named here by another digest than the base of the"
+                        + source.pulled() + "' is named here by another digest than the base of the"
                         + " same name ('" + other + "'): the build's check could not tell them apart; copy"
-                        + " from the base's digest, or from the image under another tag", sources.get(i).line(),
-                        sources.get(i).where(), null));
+                        + " from the base's digest, or from the image under another tag", source.pull().line(),
+                        source.pull().where(), null));
                 canonicalRefused = true;
             }
         }
@@ -389,8 +389,7 @@ public class PolicyEvaluator {
      * in it.
      */
     private static Map<Integer, String> pins(BuildStages.Plan plan, Subject subject, Request request) {
-        if (plan == null || request.baseTriggers() == null
-                || !(request.baseEmptyEnv() instanceof BaseEnvironment)) {
+        if (!readsBases(plan, request)) {
             return Map.of();
         }
         Map<String, String> digests = subject.expansion().baseDigests();
@@ -407,6 +406,11 @@ public class PolicyEvaluator {
         return pins;
     }
 
+    /** Whether this evaluation read images from the registry (a build's, with a plan): only then is anything pinned. */
+    private static boolean readsBases(BuildStages.Plan plan, Request request) {
+        return plan != null && request.baseTriggers() != null && request.baseEmptyEnv() instanceof BaseEnvironment;
+    }
+
     /** The pulls of the file's own instructions that name an image to copy or mount from ({@link BuiltinRules#pulls}). */
     private static final Set<String> SOURCE_PULLS = Set.of("COPY --from", "ADD --from", "RUN --mount from=");
 
@@ -421,8 +425,7 @@ public class PolicyEvaluator {
      */
     private static Map<Integer, Map<String, String>> sourcePins(BuildStages.Plan plan, Subject subject,
             Request request) {
-        if (plan == null || request.baseTriggers() == null
-                || !(request.baseEmptyEnv() instanceof BaseEnvironment)) {
+        if (!readsBases(plan, request)) {
             return Map.of();
         }
         Map<Integer, Map<String, String>> digests = subject.expansion().sourceDigests();
@@ -780,23 +783,19 @@ public class PolicyEvaluator {
      * untagged) but another digest, or null: both by digest, and differing.
      */
     static String sameNameOtherDigest(String source, java.util.Collection<String> bases) {
-        int at = source.indexOf("@sha256:");
-        if (at < 0) {
+        io.buildgateway.shared.ImageReference s = io.buildgateway.shared.ImageReference.split(source);
+        if (s.digest() == null) {
             return null;
         }
-        String name = withLatest(source.substring(0, at));
         for (String base : bases) {
-            int b = base.indexOf("@sha256:");
-            if (b > 0 && withLatest(base.substring(0, b)).equals(name)
-                    && !base.substring(b).equals(source.substring(at))) {
+            io.buildgateway.shared.ImageReference b = io.buildgateway.shared.ImageReference.split(base);
+            if (b.digest() != null && !b.digest().equals(s.digest()) && b.name().equals(s.name())
+                    && java.util.Objects.equals(b.tag() == null ? "latest" : b.tag(),
+                            s.tag() == null ? "latest" : s.tag())) {
                 return base;
             }
         }
         return null;
-    }
-
-    private static String withLatest(String name) {
-        return name.lastIndexOf(':') > name.lastIndexOf('/') ? name : name + ":latest";
     }
 
     /**

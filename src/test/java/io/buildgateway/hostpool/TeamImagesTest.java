@@ -71,10 +71,10 @@ class TeamImagesTest {
     @Test
     void anImageNamedOnlyByTheDigestOfARepositoryInUseIsKnownByIt() {
         Image pinned = image(List.of("<none>:<none>"), List.of(REGISTRY + "/beta/pinned@" + DIGEST));
-        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/pinned"))).isTrue();
-        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of("beta/other"))).isFalse();
-        assertThat(TeamImages.namesAny(pinned, "127.0.0.1:5015", Set.of("beta/pinned"))).isFalse();
-        assertThat(TeamImages.namesAny(pinned, REGISTRY, Set.of())).isFalse();
-        assertThat(TeamImages.namesAny(image(null, null), REGISTRY, Set.of("beta/pinned"))).isFalse();
+        assertThat(TeamImages.namedIn(pinned, REGISTRY, Set.of("beta/pinned")::contains)).isTrue();
+        assertThat(TeamImages.namedIn(pinned, REGISTRY, Set.of("beta/other")::contains)).isFalse();
+        assertThat(TeamImages.namedIn(pinned, "127.0.0.1:5015", Set.of("beta/pinned")::contains)).isFalse();
+        assertThat(TeamImages.namedIn(pinned, REGISTRY, Set.of()::contains)).isFalse();
+        assertThat(TeamImages.namedIn(image(null, null), REGISTRY, Set.of("beta/pinned")::contains)).isFalse();
     }
 }
