@@ -564,10 +564,15 @@ public abstract class IntegrationTest {
 
     /**
      * Starts again what of the environment is not running (the killed daemon, say) with {@code scripts/env.sh up},
-     * as an operator or the host's supervisor would, on this environment's registry port.
+     * as an operator or the host's supervisor would, on this environment's registry port. The script is that of the
+     * checkout the environment belongs to (BGW_STATE is its {@code .state/test}), run there: from another worktree,
+     * {@code scripts/env.sh up} brought up an environment of that worktree (and stopped at the registry port taken),
+     * and the shared one kept its killed daemon for every later class (2026-12-07).
      */
     protected void startEnvironmentAgain() throws IOException, InterruptedException {
-        ProcessBuilder up = new ProcessBuilder("scripts/env.sh", "up", "test", "--plain-host").redirectErrorStream(true);
+        Path root = Path.of(require("BGW_STATE")).toAbsolutePath().normalize().getParent().getParent();
+        ProcessBuilder up = new ProcessBuilder(root.resolve("scripts").resolve("env.sh").toString(), "up", "test",
+                "--plain-host").directory(root.toFile()).redirectErrorStream(true);
         up.environment().put("BGW_REGISTRY_PORT", registryAddress().substring(registryAddress().lastIndexOf(':') + 1));
         Process p = up.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
