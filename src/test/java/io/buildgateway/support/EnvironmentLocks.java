@@ -11,7 +11,10 @@ import java.util.ArrayDeque;
 import java.util.Deque;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.ExtensionContext;
+import org.springframework.core.annotation.MergedAnnotations;
+import org.springframework.test.context.junit.jupiter.SpringExtension;
 
 /**
  * The integration tests run in two JVMs at once (failsafe's {@code forkCount}, {@code it.forks} in the pom), against
@@ -25,6 +28,11 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * class first passes a turnstile (an exclusive lock that a shared class holds only for the moment it takes its own
  * lock, and an exclusive class holds while it waits and runs). So once an exclusive class waits, the other JVM's
  * next class waits behind it.
+ *
+ * <p>An exclusive class that is a Spring test starts its Spring context before it takes the environment alone, while
+ * it holds the turnstile and a shared lock: the start (a gateway of its own, its PostgreSQL, a second build host) then
+ * runs beside the other JVM's current class instead of while that JVM waits. A context start only reads the
+ * environment, as every shared class's does.
  *
  * <p>Registered for the integration tests only, by JUnit's extension autodetection that failsafe turns on
  * (META-INF/services in the test resources; surefire's unit tests run without it).
@@ -61,8 +69,16 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
             return; // a @Nested class runs inside its outer class's locks
         }
         EnvironmentUse use = test.getAnnotation(EnvironmentUse.class);
-        context.getStore(NS).put(Held.class, acquire(folder(), use != null && use.exclusive(),
+        boolean exclusive = use != null && use.exclusive();
+        Runnable prepare = exclusive && springTest(test) ? () -> SpringExtension.getApplicationContext(context) : null;
+        context.getStore(NS).put(Held.class, acquire(folder(), exclusive, prepare,
                 use == null ? new String[0] : use.holds()));
+    }
+
+    /** Whether JUnit runs the class with Spring's extension (as {@code @SpringBootTest} declares, inherited). */
+    private static boolean springTest(Class<?> test) {
+        return MergedAnnotations.from(test, MergedAnnotations.SearchStrategy.TYPE_HIERARCHY).stream(ExtendWith.class)
+                .anyMatch(a -> java.util.Arrays.asList(a.getClassArray("value")).contains(SpringExtension.class));
     }
 
     @Override
@@ -78,10 +94,27 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
      * and returns them held.
      */
     public static Held acquire(Path folder, boolean exclusive, String... parts) throws IOException {
+        return acquire(folder, exclusive, null, parts);
+    }
+
+    /**
+     * As {@link #acquire(Path, boolean, String...)}; for an exclusive class, {@code prepare} (or null) runs first,
+     * while the turnstile and a shared lock on the environment are held: beside the classes that run at that moment,
+     * and before any class that comes later.
+     */
+    public static Held acquire(Path folder, boolean exclusive, Runnable prepare, String... parts) throws IOException {
         Held held = new Held();
         try {
             FileLock turnstile = lock(folder, "turnstile", false);
             held.add(turnstile);
+            if (exclusive && prepare != null) {
+                // Nobody passes the turnstile meanwhile, so no class starts between this shared lock's release and
+                // the exclusive one: the exclusive lock waits only for the classes already running.
+                FileLock shared = lock(folder, "environment", true);
+                held.add(shared);
+                prepare.run();
+                held.release(shared);
+            }
             held.add(lock(folder, "environment", !exclusive));
             if (!exclusive) {
                 held.release(turnstile);
@@ -90,7 +123,7 @@ public final class EnvironmentLocks implements BeforeAllCallback, AfterAllCallba
                 held.add(lock(folder, part, false));
             }
             return held;
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException | RuntimeException | Error e) {
             held.close();
             throw e;
         }

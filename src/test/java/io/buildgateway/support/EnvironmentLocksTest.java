@@ -157,6 +157,48 @@ class EnvironmentLocksTest {
         next.get(10, TimeUnit.SECONDS).close();
     }
 
+    /**
+     * An exclusive class prepares (starts its Spring context) while a shared class of the other JVM still runs, with
+     * the turnstile held so that no class starts meanwhile; it runs alone only once that class has ended.
+     */
+    @Test
+    void anExclusiveClassPreparesBesideTheRunningClassesAndThenRunsAlone() throws Exception {
+        holder("first", false);
+        awaitHeld("first");
+        CompletableFuture<Void> prepared = new CompletableFuture<>();
+        CompletableFuture<EnvironmentLocks.Held> mine = CompletableFuture.supplyAsync(() -> {
+            try {
+                return EnvironmentLocks.acquire(folder, true, () -> prepared.complete(null));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        prepared.get(10, TimeUnit.SECONDS);
+        assertWaits(mine, "the exclusive class while the other JVM's shared class runs");
+
+        holder("next", false);
+        Thread.sleep(WAITS.toMillis());
+        assertThat(holds("next")).as("a shared class that came after the preparing exclusive one").isFalse();
+
+        release("first");
+        try (EnvironmentLocks.Held held = mine.get(10, TimeUnit.SECONDS)) {
+            Thread.sleep(WAITS.toMillis());
+            assertThat(holds("next")).as("a shared class while the exclusive one runs").isFalse();
+        }
+        awaitHeld("next");
+    }
+
+    /** A preparation that fails leaves no lock behind: the class fails, the other JVM goes on. */
+    @Test
+    void aPreparationThatFailsReleasesEverything() throws Exception {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> EnvironmentLocks.acquire(folder, true, () -> {
+            throw new IllegalStateException("no context");
+        })).hasMessage("no context");
+
+        holder("after", true);
+        awaitHeld("after");
+    }
+
     @Test
     void aPartIsHeldByOneClassAtATimeAndOnlyThoseNamingItWait() throws Exception {
         holder("relay", false, EnvironmentUse.EGRESS_RELAY);
