@@ -3,7 +3,7 @@ package io.buildgateway.builds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.Canary;
-import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.SecondGatewayTest;
 import io.buildgateway.support.Tars;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -12,35 +12,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
 /**
  * A base's config (ONBUILD triggers, Env) is judged at submission and the build is pinned to the digest of what was
  * read: a tag moved between submission and dispatch, or while the submission's read is still reused (the registry
- * client keeps an answer by tag for {@code gateway.hostpool.base-triggers-ttl}, five minutes here so that the race
- * is made deterministic), does not bring triggers nobody judged into the build. The bases are made through the
+ * client keeps an answer by tag for {@code gateway.hostpool.base-triggers-ttl}, five minutes on this class's gateway,
+ * {@link SecondGatewayTest}, so that the race is made deterministic), does not bring triggers nobody judged into the build. The bases are made through the
  * registry's API from base/busybox (its layers mounted, the config changed): a harmless one, then, under the same
  * tag, one whose ONBUILD trigger fetches a local canary that must see no request.
  */
-class BasePinIT extends IntegrationTest {
+class BasePinIT extends SecondGatewayTest {
 
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
 
     @org.junit.jupiter.api.extension.RegisterExtension
     static final Canary canary = Canary.start(); // stopped after the class
-
-    /**
-     * A gateway of its own (another ttl is another Spring context, which must not share the suite's data folder and
-     * its PostgreSQL), whose answers by tag are kept five minutes.
-     */
-    @DynamicPropertySource
-    static void longTtl(DynamicPropertyRegistry registry) {
-        ownGateway(registry, DATA.resolveSibling(DATA.getFileName() + "-pin"));
-        registry.add("gateway.hostpool.base-triggers-ttl", () -> "5m");
-    }
 
     /**
      * Stores base/busybox:latest with this label (and these ONBUILD triggers, null: none) added to its config under

@@ -2,7 +2,7 @@ package io.buildgateway.builds;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.SecondGatewayTest;
 import io.buildgateway.support.Tars;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -20,8 +20,6 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.junit.jupiter.api.Test;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -31,15 +29,9 @@ import tools.jackson.databind.JsonNode;
  * five minutes here, so that the race is deterministic: a second submission within the ttl is judged on the first
  * read, and its build runs after the tag moved.
  */
-class SourcePinIT extends IntegrationTest {
+class SourcePinIT extends SecondGatewayTest {
 
     private static final String RUN = UUID.randomUUID().toString().substring(0, 8);
-
-    @DynamicPropertySource
-    static void longTtl(DynamicPropertyRegistry registry) {
-        ownGateway(registry, DATA.resolveSibling(DATA.getFileName() + "-sourcepin"));
-        registry.add("gateway.hostpool.base-triggers-ttl", () -> "5m");
-    }
 
     /**
      * Stores, under {@code base/<repo>:<tag>}, an image of one layer holding {@code /pin.txt} with this content (and

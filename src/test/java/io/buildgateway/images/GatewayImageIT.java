@@ -3,7 +3,7 @@ package io.buildgateway.images;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.DockerCli;
-import io.buildgateway.support.IntegrationTest;
+import io.buildgateway.support.SecondGatewayTest;
 import io.buildgateway.support.Tars;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,8 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -23,20 +21,11 @@ import tools.jackson.databind.JsonNode;
  * just wrote (failsafe runs after package), on the real user-namespaced daemon, and passes the gateway's policy,
  * verification and scanning before it is pushed, and then runs: oscap and shellcheck in it, the gateway itself until
  * its HEALTHCHECK passes. The build host image has a class of its own (BuildHostImageIT).
+ *
+ * <p>A gateway other than the suite's ({@link SecondGatewayTest}): the jar (~185 MB) is bigger than the suite's 32 MB
+ * intake limit.
  */
-class GatewayImageIT extends IntegrationTest {
-
-    /**
-     * A gateway of its own: the jar (~185 MB: it carries the embedded PostgreSQL binaries) is bigger than the suite's
-     * 32 MB intake limit, and a second context must not share the suite's data folder (its embedded PostgreSQL),
-     * audit export file or syslog receiver (IntegrationTest's bgw.it.* placeholders).
-     */
-    @DynamicPropertySource
-    static void ownGateway(DynamicPropertyRegistry registry) {
-        ownGateway(registry, DATA.resolveSibling(DATA.getFileName() + "-image"));
-        registry.add("bgw.it.max-context-size", () -> "512MB");
-        registry.add("bgw.it.max-uncompressed-size", () -> "512MB");
-    }
+class GatewayImageIT extends SecondGatewayTest {
 
     private static final String RUN = Long.toString(System.nanoTime() % 1_000_000_000L, 36);
 
