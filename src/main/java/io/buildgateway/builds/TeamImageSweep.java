@@ -33,7 +33,10 @@ import org.springframework.transaction.support.TransactionTemplate;
  * transaction with the untags, a few names per transaction. One replica sweeps at a time: each transaction first
  * takes the sweep's advisory lock without waiting (one key for every host; the base-image watch waits for its own),
  * and a replica that finds it taken leaves that host to the replica sweeping it. What was taken off is logged, counted
- * ({@code gateway.hosts.team-names.swept}, by host) and audited ({@code host.team-names-swept}).
+ * ({@code gateway.hosts.team-names.swept}, by host) and audited ({@code host.team-names-swept}). A host whose daemon
+ * (or the database) fails during its sweep is left at that round, logged and counted
+ * ({@code gateway.hosts.team-names.sweep-failures}, by host): its other rounds would each wait for the daemon again
+ * under the scheduling lock.
  */
 @Component
 class TeamImageSweep implements PeriodicTasks.Owner {
@@ -113,35 +116,46 @@ class TeamImageSweep implements PeriodicTasks.Owner {
             if (!goOn.getAsBoolean()) {
                 break;
             }
-            List<String> removed = new java.util.ArrayList<>();
-            boolean another = false;
+            HostSweep result;
             try {
                 // Listed once; then at most NAMES_PER_ROUND names per transaction, so the scheduling lock (every
                 // replica's claims wait for it) is never held for more than a few untags (a review's find: the first
                 // sweep after a rollout may find hundreds). A build claimed between two rounds is seen by the next.
                 List<Map<String, List<String>>> rounds = rounds(hosts.teamImageNames(host), NAMES_PER_ROUND,
                         MAX_NAMES_PER_HOST);
-                for (Map<String, List<String>> round : rounds) {
-                    if (!goOn.getAsBoolean()) {
-                        break;
+                result = sweepRounds(rounds, goOn, round -> {
+                    boolean[] daemonFailed = {false};
+                    try {
+                        List<String> off = tx.execute(status -> {
+                            if (!builds.tryLock(SWEEP_LOCK)) {
+                                return null; // another replica sweeps now
+                            }
+                            return teamNames.forgetUnused(host, null, 0, round, references -> {
+                                io.buildgateway.hostpool.TeamImages.Untagged untagged = hosts.forget(host,
+                                        references);
+                                daemonFailed[0] |= untagged.daemonFailed();
+                                return untagged.removed();
+                            });
+                        });
+                        return new Round(off, daemonFailed[0]);
+                    } catch (RuntimeException e) {
+                        // the round's transaction (the database): the earlier rounds' names are off and recorded below
+                        log.warn("build host {}: team images' names stay until the next sweep: {}", host,
+                                BuildHosts.summary(e));
+                        return new Round(List.of(), true);
                     }
-                    List<String> off = tx.execute(status -> {
-                        if (!builds.tryLock(SWEEP_LOCK)) {
-                            return null; // another replica sweeps now
-                        }
-                        return teamNames.forgetUnused(host, null, 0, round,
-                                references -> hosts.forget(host, references));
-                    });
-                    if (off == null) {
-                        another = true;
-                        break;
-                    }
-                    removed.addAll(off);
-                }
+                });
             } catch (RuntimeException e) {
+                // the listing: nothing was taken off
                 log.warn("build host {}: team images' names stay until the next sweep: {}", host,
                         BuildHosts.summary(e));
+                result = new HostSweep(List.of(), false, true);
             }
+            if (result.failed()) {
+                meters.counter("gateway.hosts.team-names.sweep-failures", "host", host).increment();
+            }
+            List<String> removed = result.removed();
+            boolean another = result.another();
             if (another && removed.isEmpty()) {
                 continue;
             }
@@ -151,6 +165,39 @@ class TeamImageSweep implements PeriodicTasks.Owner {
             }
         }
         return swept;
+    }
+
+    /** One round's outcome: the names taken off (null: another replica sweeps the hosts now), whether the daemon failed. */
+    record Round(List<String> off, boolean daemonFailed) {
+    }
+
+    /** One host's sweep: the names taken off, whether another replica was sweeping, whether it stopped on a failure. */
+    record HostSweep(List<String> removed, boolean another, boolean failed) {
+    }
+
+    /**
+     * Runs a host's rounds in order, while {@code goOn} says so, until one finds another replica sweeping or its daemon
+     * failed: the host's other rounds would each wait for the daemon again under the scheduling lock that every
+     * replica's claims take; the health check decides about the host, and the next sweep (or a build's end) takes the
+     * rest.
+     */
+    static HostSweep sweepRounds(List<Map<String, List<String>>> rounds, java.util.function.BooleanSupplier goOn,
+            java.util.function.Function<Map<String, List<String>>, Round> sweep) {
+        List<String> removed = new java.util.ArrayList<>();
+        for (Map<String, List<String>> round : rounds) {
+            if (!goOn.getAsBoolean()) {
+                break;
+            }
+            Round r = sweep.apply(round);
+            if (r.off() == null) {
+                return new HostSweep(removed, true, false);
+            }
+            removed.addAll(r.off());
+            if (r.daemonFailed()) {
+                return new HostSweep(removed, false, true);
+            }
+        }
+        return new HostSweep(removed, false, false);
     }
 
     /**

@@ -421,12 +421,13 @@ public class BuildHosts implements PeriodicTasks.Owner {
 
     /**
      * Takes these names off the fixed host {@code hostName} with its control client ({@link TeamImages#forget}: best
-     * effort, a bounded wait each). Returns the names taken off.
+     * effort, a bounded wait each). Returns the names taken off, and whether the daemon failed on the way (its
+     * failure ends the call: the rest are not asked for).
      */
-    public List<String> forget(String hostName, java.util.Collection<String> references) {
+    public TeamImages.Untagged forget(String hostName, java.util.Collection<String> references) {
         HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
-        return host == null || references.isEmpty() ? List.of()
-                : TeamImages.forget(clients.control(host), references);
+        return host == null || references.isEmpty() ? new TeamImages.Untagged(List.of(), false)
+                : TeamImages.untag(clients.control(host), references);
     }
 
     /**

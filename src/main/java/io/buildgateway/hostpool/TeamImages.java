@@ -102,6 +102,18 @@ public final class TeamImages {
      * answer ends the round. Returns the names taken off.
      */
     static List<String> forget(DockerClient control, Collection<String> references) {
+        return untag(control, references).removed();
+    }
+
+    /**
+     * What {@link #untag} took off, and whether the daemon failed before the last name (so the caller can stop asking
+     * it: the periodic sweep holds the scheduling lock while it asks).
+     */
+    public record Untagged(List<String> removed, boolean daemonFailed) {
+    }
+
+    /** As {@link #forget}, saying whether the daemon failed on the way. */
+    static Untagged untag(DockerClient control, Collection<String> references) {
         List<String> removed = new ArrayList<>();
         for (String reference : references) {
             try {
@@ -116,10 +128,10 @@ public final class TeamImages {
                 org.slf4j.LoggerFactory.getLogger(TeamImages.class).warn("took {} of {} team image name(s) off the"
                         + " host, then the daemon failed ({}); the rest stay until the next build's end or sweep",
                         removed.size(), references.size(), rootCause(e).getClass().getSimpleName());
-                break;
+                return new Untagged(removed, true);
             }
         }
-        return removed;
+        return new Untagged(removed, false);
     }
 
     /**

@@ -77,4 +77,22 @@ class TeamImagesTest {
         assertThat(TeamImages.namedIn(pinned, REGISTRY, Set.of()::contains)).isFalse();
         assertThat(TeamImages.namedIn(image(null, null), REGISTRY, Set.of("beta/pinned")::contains)).isFalse();
     }
+
+    /**
+     * A daemon that does not answer ends the untags at the first name and says so, so that the periodic sweep stops
+     * asking it (it holds the scheduling lock meanwhile). A real client against a socket nobody serves.
+     */
+    @Test
+    void aDaemonThatDoesNotAnswerEndsTheUntagsAndSaysSo(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        HostPoolProperties.Host host = new HostPoolProperties.Host("gone", "unix://" + dir.resolve("gone.sock"), 1,
+                null, null, null, null, null);
+        try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
+            TeamImages.Untagged untagged = TeamImages.untag(clients.control(host),
+                    List.of(REGISTRY + "/alpha/app:1", REGISTRY + "/alpha/app:2"));
+
+            assertThat(untagged.daemonFailed()).isTrue();
+            assertThat(untagged.removed()).isEmpty();
+            assertThat(TeamImages.forget(clients.control(host), List.of(REGISTRY + "/alpha/app:1"))).isEmpty();
+        }
+    }
 }
