@@ -130,6 +130,10 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
                 errors.add(error(field, "labels under " + GATEWAY_LABEL_PREFIX + " are set by the gateway only"));
             } else if (!argNames && v.chars().anyMatch(Character::isISOControl)) {
                 errors.add(error(field, "'" + key + "' has control characters in its value"));
+            } else if (v.indexOf('\0') >= 0) {
+                // a build arg may carry newlines and tabs, but no NUL: no Dockerfile word holds one, and a value
+                // substituted into a recorded field (FROM ${B}: the base) could not be stored (the value is not quoted)
+                errors.add(error(field, "'" + key + "' has a NUL character in its value"));
             } else if (v.length() > 4096) {
                 errors.add(error(field, "'" + key + "' has a value longer than 4096 characters"));
             } else if (out.containsKey(key)) {

@@ -227,7 +227,7 @@ public class BuildSubmissions {
         build.noCache = request.noCache();
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(findings);
-        build.baseImage = evaluation.baseImage();
+        build.baseImage = recordableBase(evaluation.baseImage());
         build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         build.basePulls = evaluation.basePulls() == null ? null : json.writeValueAsString(evaluation.basePulls());
@@ -699,7 +699,7 @@ public class BuildSubmissions {
         build.rebuildOf = origin.id;
         build.policyDigest = evaluation.policyDigest();
         build.findings = json.writeValueAsString(evaluation.findings());
-        build.baseImage = evaluation.baseImage();
+        build.baseImage = recordableBase(evaluation.baseImage());
         build.baseDigest = evaluation.baseDigest();
         build.allowedPulls = json.writeValueAsString(evaluation.pulls());
         build.basePulls = evaluation.basePulls() == null ? null : json.writeValueAsString(evaluation.basePulls());
@@ -804,6 +804,15 @@ public class BuildSubmissions {
         BuildView view = view(build);
         RequestTimings.end("view", viewStart);
         return view;
+    }
+
+    /**
+     * The base as the record keeps it: a reference the column holds (512 characters); a longer one is no image
+     * reference the daemon would parse (at most 255 characters of name: the policy refuses it, and its finding
+     * says so), so a rejected build is recorded with no base rather than the submission failing on the column.
+     */
+    static String recordableBase(String base) {
+        return base == null || base.length() > 512 ? null : base;
     }
 
     /** The columns {@link #view(Build)} shows, and nothing else of the row. */

@@ -89,6 +89,25 @@ class DockerApiFilter extends OncePerRequestFilter {
             }
         } catch (Problem problem) {
             errors.write(problem, request, response);
+        } catch (RuntimeException e) {
+            // What the API's last resort (ProblemHandler.unexpected) answers 503 or 4xx, answered so here too, in the
+            // daemon's shape and audited, instead of a 500 from /error: the database unreachable, or a value of the
+            // request it refused (a check that should have caught it first is missing: logged by its SQLSTATE only,
+            // the database's message can quote the value; a review's find, 2026-12-07). Once the 200 stream has
+            // begun, nothing can be answered any more: the failure goes on as it is.
+            Problem mapped = response.isCommitted() ? null
+                    : io.buildgateway.shared.DatabaseUnavailable.is(e)
+                            ? io.buildgateway.shared.DatabaseUnavailable.problem()
+                            : io.buildgateway.shared.RefusedByDatabase.of(e);
+            if (mapped == null) {
+                throw e;
+            }
+            if (mapped.status() != 503) {
+                log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", request.getMethod(),
+                        request.getRequestURI(), io.buildgateway.shared.RefusedByDatabase.sqlState(e),
+                        mapped.status(), mapped.typeName());
+            }
+            errors.write(mapped, request, response);
         }
     }
 

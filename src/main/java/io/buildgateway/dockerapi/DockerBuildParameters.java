@@ -86,8 +86,22 @@ final class DockerBuildParameters {
     private DockerBuildParameters() {
     }
 
+    /**
+     * The parameters read as one value: given twice, they are refused, not read as one of them (dockerd's Go
+     * {@code FormValue} takes the first, this class used to take the last; a second {@code version} or
+     * {@code platform} slipped past the check of the first; a review's find, 2026-12-07).
+     */
+    static final List<String> SINGLE = List.of("platform", "version", "dockerfile", "target", "buildargs", "labels",
+            "nocache", "q");
+
     static Parsed parse(Map<String, String[]> query, String registry, String hostPlatform) {
         List<String> refused = new ArrayList<>();
+        for (String parameter : SINGLE) {
+            String[] values = query.get(parameter);
+            if (values != null && values.length > 1) {
+                refused.add(parameter + " is given more than once (" + values.length + " times): give it once");
+            }
+        }
         for (HostOption option : HOST_OPTIONS) {
             String[] values = query.get(option.parameter());
             if (values == null) {
@@ -222,6 +236,13 @@ final class DockerBuildParameters {
             }
             if (!e.getValue().isString()) {
                 refused.add(flag + " " + Problem.quote(e.getKey()) + ": the value must be a string");
+                continue;
+            }
+            if (e.getKey().indexOf('=') >= 0) {
+                // KEY=VALUE is how the submission reads it: "A=B":"c" would become the arg A with the value B=c, one
+                // the caller never named (not quoted: the part after '=' was meant as a name, but may be anything)
+                refused.add(flag + " names a key with '=' in it: a " + (flag.equals("--label") ? "label key"
+                        : "build arg name") + " has none");
                 continue;
             }
             out.add(e.getKey() + "=" + e.getValue().asString());

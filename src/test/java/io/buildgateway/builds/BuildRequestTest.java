@@ -61,6 +61,19 @@ class BuildRequestTest {
                 Map.of("field", "noCache", "message", "must be true or false"));
     }
 
+    /**
+     * A NUL in a build arg's value is refused, naming the arg and not quoting the value (it may be a secret); newlines
+     * and tabs stay allowed. Through the Docker port's buildargs JSON (a JSON escape of U+0000) it reached the record: a base
+     * FROM ${B} could not be stored and the submission answered 500 (a review's find, 2026-12-07).
+     */
+    @Test
+    void aNulInABuildArgValueIsRefusedWithoutQuotingTheValue() {
+        assertThat(errors(query("image", "payments/app", "buildArg", "B=sec\0ret")))
+                .containsExactly(Map.of("field", "buildArg", "message", "'B' has a NUL character in its value"));
+        assertThat(parse(query("image", "payments/app", "buildArg", "B=line1\nline2\tx")).buildArgs())
+                .containsEntry("B", "line1\nline2\tx");
+    }
+
     @Test
     void oneErrorIsNamedInTheDetail() {
         Problem p = catchThrowableOfType(Problem.class, () -> parse(query("tag", "1")));

@@ -136,6 +136,34 @@ class DockerBuildParametersTest {
         }
     }
 
+    /**
+     * A parameter read as one value and given twice is refused: the last of two used to win, so a second version or
+     * platform slipped past the check of the first, and a second buildargs dropped the first's args.
+     */
+    @Test
+    void aSingleValuedParameterGivenTwiceIsRefused() {
+        for (String[] pair : List.of(new String[] {"version", "2", "1"}, new String[] {"platform", "linux/arm64",
+                "linux/amd64"}, new String[] {"buildargs", "{\"A\":\"1\"}", "{\"B\":\"2\"}"},
+                new String[] {"dockerfile", "a/Dockerfile", "Dockerfile"})) {
+            Map<String, String[]> q = cliDefaults();
+            q.put(pair[0], new String[] {pair[1], pair[2]});
+            assertThatThrownBy(() -> parse(q)).as(pair[0]).isInstanceOfSatisfying(DockerBuildParameters.Refused.class,
+                    r -> assertThat(r.reasons()).anySatisfy(reason -> assertThat(reason)
+                            .startsWith(pair[0] + " is given more than once")));
+        }
+    }
+
+    /** A key with '=' would be read as another key (A=B:c as the arg A with B=c): refused, the key not quoted. */
+    @Test
+    void aKeyWithAnEqualsSignIsRefusedWithoutQuotingIt() {
+        Map<String, String[]> q = cliDefaults();
+        q.put("buildargs", new String[] {"{\"A=s3cr3t\":\"c\"}"});
+        q.put("labels", new String[] {"{\"x=s3cr3t\":\"c\"}"});
+        assertThatThrownBy(() -> parse(q)).isInstanceOfSatisfying(DockerBuildParameters.Refused.class,
+                r -> assertThat(r.reasons()).hasSize(2).allSatisfy(reason -> assertThat(reason)
+                        .contains("a key with '=' in it").doesNotContain("s3cr3t")));
+    }
+
     @Test
     void reportsEveryRefusedOptionAtOnce() {
         Map<String, String[]> q = cliDefaults();

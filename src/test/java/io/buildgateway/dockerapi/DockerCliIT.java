@@ -393,6 +393,53 @@ class DockerCliIT extends IntegrationTest {
         assertThat(dcliBuilds()).as("build records made by hostile requests").isEqualTo(builds);
     }
 
+    /**
+     * Values the database cannot store were answered 500 (a review's find, 2026-12-07): a NUL in a build arg that a
+     * FROM substitutes (the Engine API's JSON carries U+0000 where the query string check refuses %00), and a base
+     * reference longer than its column (the API's port answered 400 invalid-value for what is a policy rejection).
+     * Now: the NUL refused as a 400 naming the arg, in the Engine API's shape; the long reference a 422 rejection,
+     * recorded and audited as one, with no base recorded; a key with '=' and a parameter given twice refused.
+     */
+    @Test
+    void valuesTheDatabaseCannotStoreAreRefusedOrRejectedNeverA500() {
+        Map<String, String> auth = Map.of("Authorization", "Bearer " + token, "Content-Type", "application/x-tar");
+        long builds = dcliBuilds();
+        byte[] substituted = Tars.dockerfile("ARG B\nFROM ${B}\nUSER 65534\n");
+        String nul = java.net.URLEncoder.encode("{\"B\":\"x\\u0000\"}", StandardCharsets.UTF_8);
+        RawHttp.Answer a = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:nul&buildargs=" + nul, auth,
+                substituted);
+        engineRefusal("a NUL in a build arg", a);
+        assertThat(json.readTree(a.body()).path("message").asString()).contains("'B' has a NUL character");
+
+        String equals = java.net.URLEncoder.encode("{\"A=B\":\"c\"}", StandardCharsets.UTF_8);
+        a = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:eq&buildargs=" + equals, auth, substituted);
+        engineRefusal("a build arg name with '='", a);
+        assertThat(json.readTree(a.body()).path("message").asString()).contains("a key with '=' in it");
+
+        a = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:twice&version=2&version=1", auth,
+                substituted);
+        engineRefusal("version given twice", a);
+        assertThat(json.readTree(a.body()).path("message").asString()).contains("version is given more than once");
+        assertThat(dcliBuilds()).as("build records made by refused requests").isEqualTo(builds);
+
+        // a reference longer than the record's column: no image reference (at most 255 characters of name), so a
+        // policy rejection (422 with the build's id), recorded without its base, on the API's port
+        byte[] longBase = Tars.dockerfile("FROM example.com/" + "a".repeat(600) + "\nUSER 65534\n");
+        RawHttp.Answer api = RawHttp.send(port, "POST", "/api/v1/builds?image=dcli/app&tag=long", auth, longBase);
+        assertThat(api.status()).as(api.body()).isEqualTo(422);
+        String id = json.readTree(api.body()).path("buildId").asString();
+        assertThat(id).isNotBlank();
+        assertThat(jdbc.queryForObject("select status || ':' || coalesce(base_image, '-') from build where id = ?",
+                String.class, UUID.fromString(id))).isEqualTo("REJECTED:-");
+        assertThat(jdbc.queryForObject("select count(*) from audit_event where action = 'build.rejected' and target"
+                + " = ?", Long.class, "build/" + id)).isOne();
+
+        // and on the Engine API's port: the daemon's way, a 200 stream that ends in the rejection's error
+        RawHttp.Answer engine = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:long", auth, longBase);
+        assertThat(engine.status()).as(engine.body()).isEqualTo(200);
+        assertThat(engine.body()).contains("\"error\"").doesNotContain("Exception");
+    }
+
     private void engineRefusal(String what, RawHttp.Answer a) {
         assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
         assertThat(a.header("Content-Type")).as(what).isEqualTo("application/json");
