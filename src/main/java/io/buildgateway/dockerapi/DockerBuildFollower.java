@@ -5,6 +5,7 @@ import io.buildgateway.builds.BuildStatus;
 import io.buildgateway.builds.BuildSubmissions;
 import io.buildgateway.builds.BuildView;
 import io.buildgateway.policy.Finding;
+import io.buildgateway.shared.DatabaseUnavailable;
 import java.time.Duration;
 import java.util.UUID;
 
@@ -18,17 +19,40 @@ import java.util.UUID;
 final class DockerBuildFollower {
 
     static final String GATEWAY = "[gateway] ";
+    /** How long a stream waits for an unreachable database before it ends with an error saying so. */
+    static final Duration DATABASE_PATIENCE = Duration.ofSeconds(60);
     /** Idle polls between two heartbeats (with the default interval of 250 ms, about ten seconds). */
     private static final int HEARTBEAT_POLLS = 40;
 
-    private final BuildSubmissions submissions;
-    private final GatewayPrincipal principal;
+    /** What the follower reads: a build's log from an offset and its view, as its caller may see them. */
+    interface Source {
+        BuildSubmissions.LogRead readLog(UUID id, long offset);
+
+        BuildView get(UUID id);
+    }
+
+    private final Source source;
     private final Duration pollInterval;
+    private final Duration databasePatience;
 
     DockerBuildFollower(BuildSubmissions submissions, GatewayPrincipal principal, Duration pollInterval) {
-        this.submissions = submissions;
-        this.principal = principal;
+        this(new Source() {
+            @Override
+            public BuildSubmissions.LogRead readLog(UUID id, long offset) {
+                return submissions.readLog(id, offset, principal);
+            }
+
+            @Override
+            public BuildView get(UUID id) {
+                return submissions.get(id, principal);
+            }
+        }, pollInterval, DATABASE_PATIENCE);
+    }
+
+    DockerBuildFollower(Source source, Duration pollInterval, Duration databasePatience) {
+        this.source = source;
         this.pollInterval = pollInterval;
+        this.databasePatience = databasePatience;
     }
 
     /** A queued build: its policy findings, its log as it grows, and its end (the pushed reference, or an error). */
@@ -40,19 +64,38 @@ final class DockerBuildFollower {
         }
         long offset = 0;
         int idle = 0;
+        Long unavailableSince = null;
         while (true) {
-            BuildSubmissions.LogRead read = submissions.readLog(build.id(), offset, principal);
-            read.lines().forEach(line -> stream.stream(render(line)));
-            offset = read.next();
-            if (!read.lines().isEmpty()) {
-                idle = 0;
-                continue;
-            }
-            BuildView now = submissions.get(build.id(), principal);
-            if (now.status().isFinal()) {
-                offset = drain(build.id(), offset, stream);
-                end(now, stream);
-                return;
+            try {
+                BuildSubmissions.LogRead read = source.readLog(build.id(), offset);
+                read.lines().forEach(line -> stream.stream(render(line)));
+                offset = read.next();
+                unavailableSince = null;
+                if (!read.lines().isEmpty()) {
+                    idle = 0;
+                    continue;
+                }
+                BuildView now = source.get(build.id());
+                if (now.status().isFinal()) {
+                    offset = drain(build.id(), offset, stream);
+                    end(now, stream);
+                    return;
+                }
+            } catch (RuntimeException e) {
+                // The database away (restarting, failing over) while the 200 stream is open: wait for it with
+                // heartbeats, as the API's log follows do, then end the stream with an error the CLI prints (before,
+                // the exception left the filter after the stream had begun: a servlet error and a broken
+                // connection; a review's find, 2026-12-07). The build goes on either way.
+                if (!DatabaseUnavailable.is(e)) {
+                    throw e;
+                }
+                long at = System.nanoTime();
+                unavailableSince = unavailableSince == null ? at : unavailableSince;
+                if (at - unavailableSince > databasePatience.toNanos()) {
+                    stream.error("the gateway's database cannot be reached; build " + build.id() + " goes on: follow"
+                            + " it with `gw logs " + build.id() + "` once the gateway answers again");
+                    return;
+                }
             }
             if (++idle % HEARTBEAT_POLLS == 0) {
                 stream.heartbeat();
@@ -71,14 +114,14 @@ final class DockerBuildFollower {
     /** A build the policy rejected: its log (the findings) and an error, so the CLI exits non-zero. */
     void rejected(UUID id, DockerBuildStream stream) {
         drain(id, 0, stream);
-        BuildView build = submissions.get(id, principal);
+        BuildView build = source.get(id);
         stream.error((build.failureReason() == null ? "rejected by policy" : build.failureReason()) + " (build "
                 + id + "); the findings are above");
     }
 
     private long drain(UUID id, long offset, DockerBuildStream stream) {
         while (true) {
-            BuildSubmissions.LogRead read = submissions.readLog(id, offset, principal);
+            BuildSubmissions.LogRead read = source.readLog(id, offset);
             read.lines().forEach(line -> stream.stream(render(line)));
             if (read.next() == offset) {
                 return offset;
