@@ -223,6 +223,12 @@ class DockerApiFilter extends OncePerRequestFilter {
      */
     private void build(HttpServletRequest request, HttpServletResponse response) throws IOException {
         GatewayPrincipal principal = GatewayPrincipal.require();
+        if (!principal.has(io.buildgateway.auth.Role.BUILDER)) {
+            // Before the options are read: a token that may not build is refused as such (403, audited DENIED),
+            // whatever it sent, not answered 400 for an option (a review's find, 2026-12-07). The team is checked
+            // by the submission, once -t is read.
+            throw Problem.forbidden("building needs the BUILDER role");
+        }
         Map<String, String[]> query;
         try {
             query = request.getParameterMap();

@@ -420,6 +420,14 @@ class DockerCliIT extends IntegrationTest {
                 substituted);
         engineRefusal("version given twice", a);
         assertThat(json.readTree(a.body()).path("message").asString()).contains("version is given more than once");
+        // a token that may not build is refused as such before its options are read: 403, audited DENIED
+        String auditor = token(java.util.Set.of("AUDITOR"), java.util.Set.of());
+        a = RawHttp.send(server.port(), "POST", "/v1.47/build?t=dcli/app:auditor&networkmode=host", Map.of(
+                "Authorization", "Bearer " + auditor, "Content-Type", "application/x-tar"), substituted);
+        engineRefusal("an AUDITOR's build with a host option", a);
+        assertThat(a.status()).isEqualTo(403);
+        assertThat(jdbc.queryForObject("select outcome from audit_event where request_id = ? and action ="
+                + " 'http.refused'", String.class, a.header("X-Request-Id"))).isEqualTo("DENIED");
         assertThat(dcliBuilds()).as("build records made by refused requests").isEqualTo(builds);
 
         // a reference longer than the record's column: no image reference (at most 255 characters of name), so a
