@@ -60,6 +60,10 @@ class DockerApiServer implements WebServerFactoryCustomizer<TomcatServletWebServ
             // A refused upload is not read to its end beyond this (as on the API's port).
             http11.setMaxSwallowSize(2 * 1024 * 1024);
         }
+        // As on the API's port (shared.web.ContinueOnRead, which Spring Boot applies to its own connector only): an
+        // Expect: 100-continue is answered when the body is first read, so a request refused before (401, 403) never
+        // uploads its context (a review's find, 2026-12-07: here Tomcat answered 100 at once).
+        c.setProperty("continueResponseTiming", "onRead");
         if (properties.sslBundle() != null && !properties.sslBundle().isBlank()) {
             new SslConnectorCustomizer(LogFactory.getLog(DockerApiServer.class), c, properties.clientAuth())
                     .customize(bundles.getBundle(properties.sslBundle()), Map.of());

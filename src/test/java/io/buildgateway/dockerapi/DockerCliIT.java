@@ -448,6 +448,26 @@ class DockerCliIT extends IntegrationTest {
         assertThat(engine.body()).contains("\"error\"").doesNotContain("Exception");
     }
 
+    /**
+     * A client that waits for 100 Continue before it uploads (curl and Go's client do, for large bodies) is refused
+     * without sending its body: the port answers the refusal first, as the API's port does. Before (a review's find,
+     * 2026-12-07) this port's connector lacked the API's setting and answered 100 at once, so a 1 GiB context was
+     * uploaded before its 401.
+     */
+    @Test
+    void aRefusedUploadIsAnsweredBeforeTheClientIsToldToContinue() throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("POST /v1.47/build?t=dcli/app:expect HTTP/1.1\r\nHost: localhost\r\n"
+                    + "Content-Type: application/x-tar\r\nContent-Length: 1073741824\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String first = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            assertThat(first).as("the first answer to a request without a credential").startsWith("HTTP/1.1 401");
+        }
+    }
+
     private void engineRefusal(String what, RawHttp.Answer a) {
         assertThat(a.status()).as(what + ": " + a.body()).isBetween(400, 499);
         assertThat(a.header("Content-Type")).as(what).isEqualTo("application/json");
