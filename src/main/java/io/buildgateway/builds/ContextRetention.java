@@ -104,21 +104,33 @@ class ContextRetention {
             // What was deleted is audited whatever ended the listing; through a short database outage too (a file
             // deleted cannot be found again by the next run, so its event is written now or never).
             if (!deleted.isEmpty()) {
-                long total = bytes;
-                io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s -> {
-                    Map<String, Object> details = new LinkedHashMap<>();
-                    details.put("files", deleted.size());
-                    details.put("bytes", total);
-                    details.put("retention", properties.contextRetention().toString());
-                    details.put("digests", deleted.stream().limit(100).toList());
-                    events.publishEvent(new AuditRecord("context.pruned", "contexts", AuditRecord.Outcome.SUCCESS,
-                            details, RequestInfo.system()));
-                }), java.time.Duration.ofMinutes(2), "the audit of pruned contexts");
-                log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,
-                        properties.contextRetention());
+                audit(deleted, bytes);
             }
         }
         return new Pruned(deleted.size(), bytes, deleted);
+    }
+
+    /** The audit of one run's deletions ({@code context.pruned}). */
+    void audit(List<String> deleted, long bytes) {
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("files", deleted.size());
+        details.put("bytes", bytes);
+        details.put("retention", properties.contextRetention().toString());
+        details.put("digests", deleted.stream().limit(100).toList());
+        try {
+            io.buildgateway.shared.DatabaseUnavailable.retrying(() -> tx.executeWithoutResult(s ->
+                    events.publishEvent(new AuditRecord("context.pruned", "contexts", AuditRecord.Outcome.SUCCESS,
+                            details, RequestInfo.system()))), java.time.Duration.ofMinutes(2),
+                    "the audit of pruned contexts");
+        } catch (RuntimeException e) {
+            // The files are gone, and the next run cannot find them again: the log is where the deletion stays (every
+            // digest, where the event names the first 100; docs/audit.md, removals).
+            log.error("context.pruned could not be audited: {} contexts ({} bytes) older than {} were deleted: {}",
+                    deleted.size(), bytes, properties.contextRetention(), deleted, e);
+            throw e;
+        }
+        log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,
+                properties.contextRetention());
     }
 
     /** The context of the latest successful build of every repository and tag. */

@@ -1,10 +1,8 @@
 package io.buildgateway.builds;
 
 import io.buildgateway.auth.GatewayPrincipal;
-import io.buildgateway.shared.AuditRecord;
 import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
-import io.buildgateway.shared.web.RequestInfos;
 import jakarta.annotation.PreDestroy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +19,6 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter;
@@ -46,14 +43,12 @@ public class LogFollows {
     private final BuildLogs logs;
     private final BuildSubmissions submissions;
     private final JsonMapper json;
-    private final ApplicationEventPublisher events;
     private final ThreadPoolExecutor pool;
     private final CallerSlots slots;
     private final AtomicInteger open = new AtomicInteger();
 
     LogFollows(BuildProperties properties, BuildLogs logs, BuildSubmissions submissions, JsonMapper json,
-            MeterRegistry meters, ApplicationEventPublisher events) {
-        this.events = events;
+            MeterRegistry meters) {
         this.settings = properties.follow();
         this.slots = new CallerSlots(settings.maxPerCaller(), settings.maxTotal());
         this.logs = logs;
@@ -111,15 +106,14 @@ public class LogFollows {
                 + mine + " build logs, the most one caller may (gateway.builds.follow.max-per-caller); close one or "
                 + "read without follow")
                 .with("maxPerCaller", settings.maxPerCaller())
-                .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds())), total -> {
-                    // A 5xx is not audited by the web layer; this refusal is one all the same.
-                    events.publishEvent(new AuditRecord("http.refused", "logs/follow", AuditRecord.Outcome.REJECTED,
-                            Map.of("status", 503, "problem", "follows-busy", "openFollows", total),
-                            RequestInfos.current()));
-                    return new Problem(503, "follows-busy", "Service unavailable", "the gateway has "
-                            + total + " log follows open, its limit; retry later or read without follow")
-                            .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()));
-                });
+                .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds())),
+                // The gateway's own state, answered on purpose: audited as the other deliberate 503s are, in the
+                // per-second http.refused-summary of the path asked for (ProblemResponses), not counted against the
+                // source's refusal limit.
+                total -> new Problem(503, "follows-busy", "Service unavailable", "the gateway has " + total
+                        + " log follows open, its limit; retry later or read without follow")
+                        .with("retryAfterSeconds", Math.max(1, settings.retryAfter().toSeconds()))
+                        .auditedAsRefusal());
     }
 
     public void release(String caller) {

@@ -121,7 +121,15 @@ final class BuildCacheCap {
                 .tag("outcome", outcome.name().toLowerCase(Locale.ROOT))
                 .description("one prune of a build host's BuildKit cache down to its cap").register(meters)
                 .record(nanos, TimeUnit.NANOSECONDS);
-        events.accept(new AuditRecord("host.cache-pruned", "host/" + host.name(), outcome, details,
-                RequestInfo.system()));
+        AuditRecord record = new AuditRecord("host.cache-pruned", "host/" + host.name(), outcome, details,
+                RequestInfo.system());
+        try {
+            events.accept(record);
+        } catch (RuntimeException e) {
+            // A removal cannot wait for the database (docs/audit.md, removals): its event is in the log instead, not
+            // thrown to the cache thread's default handler. The next build's check prunes (and audits) again.
+            log.error("build cache of {}: the prune could not be audited: {} {} {} {}: {}", host.name(),
+                    record.action(), record.target(), outcome, details, BuildHosts.summary(e));
+        }
     }
 }

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * <p>Subclasses say how a host is started and destroyed ({@link LocalEphemeralHosts}: scripts/buildhost.sh;
  * {@link KubernetesEphemeralHosts}: a Pod). Starts and hand-outs are audited ({@code host.ephemeral-started},
  * {@code host.ephemeral-acquired}), so are teardowns ({@code host.ephemeral-destroyed}, FAILED when something was
- * left).
+ * left). A host whose start or hand-out cannot be audited (the database away) is destroyed and given to no build; a
+ * teardown whose event cannot be written is logged at ERROR with the event's details.
  */
 abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
 
@@ -172,8 +173,20 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         details.put("warm", fromWarm);
         details.put("build", buildId);
         details.putAll(lease.facts());
-        audit.accept(new AuditRecord("host.ephemeral-acquired", "host/" + config.name() + "/" + lease.instance(),
-                Outcome.SUCCESS, details, RequestInfo.system()));
+        AuditRecord acquired = new AuditRecord("host.ephemeral-acquired", target(lease.instance()), Outcome.SUCCESS,
+                details, RequestInfo.system());
+        try {
+            audit.accept(acquired);
+        } catch (RuntimeException e) {
+            // The trail could not say which build had the host: it is given to none and destroyed (its teardown is
+            // audited, or logged at ERROR); the warm pool refills itself.
+            log.error("ephemeral build host {} is not given to build {}: its event could not be written ({} {}: {}),"
+                    + " the host is destroyed: {}", lease.instance(), buildId, acquired.action(), acquired.target(),
+                    details, BuildHosts.summary(e));
+            destroyLater(lease.instance(), lease.daemonId(), "its hand-out could not be audited");
+            throw new Unavailable("the hand-out of an ephemeral build host could not be audited: "
+                    + BuildHosts.summary(e), e);
+        }
         return lease;
     }
 
@@ -182,11 +195,20 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         if (lease == null || !lease.ephemeral()) {
             return;
         }
+        destroyLater(lease.instance(), lease.daemonId(), "build ended");
+    }
+
+    /** Destroys the host on a teardown thread (on this one once the gateway stops). */
+    private void destroyLater(String id, String daemonId, String why) {
         try {
-            teardown.execute(() -> destroyAndAudit(lease.instance(), lease.daemonId(), "build ended"));
+            teardown.execute(() -> destroyAndAudit(id, daemonId, why));
         } catch (RejectedExecutionException shutDown) {
-            destroyAndAudit(lease.instance(), lease.daemonId(), "build ended");
+            destroyAndAudit(id, daemonId, why);
         }
+    }
+
+    private String target(String id) {
+        return "host/" + config.name() + "/" + id;
     }
 
     private Lease startChecked() throws Exception {
@@ -202,7 +224,7 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
             failing = true;
             lastError = "starting an ephemeral host failed: " + BuildHosts.summary(e);
             log.warn("ephemeral host {} did not start: {}", id, BuildHosts.summary(e));
-            teardown.execute(() -> destroyAndAudit(id, null, "failed to start"));
+            destroyLater(id, null, "failed to start");
             throw e;
         }
         long millis = (System.nanoTime() - t0) / 1_000_000;
@@ -215,8 +237,22 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         details.put("daemonId", daemonId);
         details.put("startMillis", millis);
         details.putAll(started.facts());
-        audit.accept(new AuditRecord("host.ephemeral-started", "host/" + config.name() + "/" + id, Outcome.SUCCESS,
-                details, RequestInfo.system()));
+        AuditRecord record = new AuditRecord("host.ephemeral-started", target(id), Outcome.SUCCESS, details,
+                RequestInfo.system());
+        try {
+            audit.accept(record);
+        } catch (RuntimeException e) {
+            // A running host the trail does not know of is given to no build: it is torn down now (its teardown is
+            // audited, or logged at ERROR) rather than kept with its event to retry, which would need a host alive
+            // outside the pool's bookkeeping until the database is back. Counted as a failed start, so the warm pool
+            // does not start host after host while the database is away.
+            failing = true;
+            lastError = "the start of ephemeral host " + id + " could not be audited: " + BuildHosts.summary(e);
+            log.error("ephemeral build host {} is destroyed: its start could not be audited ({} {}: {}): {}", id,
+                    record.action(), record.target(), details, BuildHosts.summary(e));
+            destroyLater(id, daemonId, "its start could not be audited");
+            throw e;
+        }
         return new Lease(config.name(), started.host(), id, daemonId, started.facts());
     }
 
@@ -276,8 +312,15 @@ abstract class EphemeralHosts implements BuildHostProvider, AutoCloseable {
         details.put("reason", why);
         details.put("stopMillis", millis);
         details.put("leftovers", left);
-        audit.accept(new AuditRecord("host.ephemeral-destroyed", "host/" + config.name() + "/" + id,
-                left.isEmpty() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
+        AuditRecord record = new AuditRecord("host.ephemeral-destroyed", target(id),
+                left.isEmpty() ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system());
+        try {
+            audit.accept(record);
+        } catch (RuntimeException e) {
+            // A removal cannot wait for the database (docs/audit.md, removals): its event is in the log instead.
+            log.error("ephemeral build host {}: its removal could not be audited: {} {} {} {}: {}", id,
+                    record.action(), record.target(), record.outcome(), details, BuildHosts.summary(e));
+        }
     }
 
     /**

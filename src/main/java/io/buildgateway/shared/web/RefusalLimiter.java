@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
@@ -19,6 +20,11 @@ import java.util.OptionalLong;
  * ones (requests that were already past the check when the limit was reached) are only counted.</li>
  * <li>Every window with something not audited one by one (blocked requests, refusals beyond the limit) becomes one
  * {@link Aggregate} when it ends ({@link #closed}) or at shutdown ({@link #drain}).</li>
+ * <li>An aggregate that could not be written (the database away) is handed back ({@link #unwritten}) and returned
+ * again by the next {@link #closed} or {@link #drain}: its refusals are in no other audit event. While kept, a
+ * source's aggregates join into one (from the first window's start to the last one's end), and beyond
+ * {@code maxSources} kept sources the rest join under {@link #OVERFLOW}: memory stays bounded and every refusal stays
+ * in exactly one count.</li>
  * <li>Memory is bounded: at most {@code maxSources} sources are tracked; while the table is full, every other
  * source shares one window under {@link #OVERFLOW}, so a flood from many addresses is limited as one.</li>
  * </ul>
@@ -36,6 +42,13 @@ public final class RefusalLimiter {
         /** Refused or blocked requests that have no audit row of their own. */
         public long notAuditedIndividually() {
             return refusals - audited + rateLimited;
+        }
+
+        /** Both as one aggregate of {@code source}: from the earlier start to the later end, the counts added up. */
+        Aggregate joined(String source, Aggregate other) {
+            return new Aggregate(source, windowStart.isBefore(other.windowStart) ? windowStart : other.windowStart,
+                    windowEnd.isAfter(other.windowEnd) ? windowEnd : other.windowEnd, refusals + other.refusals,
+                    audited + other.audited, rateLimited + other.rateLimited);
         }
     }
 
@@ -67,6 +80,8 @@ public final class RefusalLimiter {
     private final int maxSources;
     private final Map<String, Window> windows = new HashMap<>();
     private final List<Aggregate> ended = new ArrayList<>();
+    /** Aggregates whose audit event could not be written, by source (at most {@code maxSources} and the overflow). */
+    private final Map<String, Aggregate> unwritten = new LinkedHashMap<>();
 
     public RefusalLimiter(int limit, Duration window, int maxSources) {
         if (limit < 1 || window.isNegative() || window.isZero() || maxSources < 1) {
@@ -102,10 +117,12 @@ public final class RefusalLimiter {
         return false;
     }
 
-    /** Removes and returns the windows that have ended and hold anything not audited one by one. */
+    /**
+     * Removes and returns the windows that have ended and hold anything not audited one by one, after the aggregates
+     * handed back as {@link #unwritten}.
+     */
     public synchronized List<Aggregate> closed(Instant now) {
-        List<Aggregate> out = new ArrayList<>(ended);
-        ended.clear();
+        List<Aggregate> out = takeEnded();
         for (Iterator<Window> it = windows.values().iterator(); it.hasNext(); ) {
             Window w = it.next();
             if (!now.isBefore(w.end)) {
@@ -120,10 +137,30 @@ public final class RefusalLimiter {
 
     /** At shutdown: every window, ended or not, that holds anything not audited one by one. */
     public synchronized List<Aggregate> drain() {
-        List<Aggregate> out = new ArrayList<>(ended);
-        ended.clear();
+        List<Aggregate> out = takeEnded();
         windows.values().stream().filter(Window::worthAuditing).map(Window::aggregate).forEach(out::add);
         windows.clear();
+        return out;
+    }
+
+    /**
+     * Hands back an aggregate of {@link #closed} or {@link #drain} whose audit event could not be written: returned
+     * again by the next of them, joined with the source's other unwritten ones.
+     */
+    public synchronized void unwritten(Aggregate aggregate) {
+        String source = unwritten.containsKey(aggregate.source()) || unwritten.size() < maxSources
+                ? aggregate.source() : OVERFLOW;
+        Aggregate kept = source.equals(aggregate.source()) ? aggregate : new Aggregate(source,
+                aggregate.windowStart(), aggregate.windowEnd(), aggregate.refusals(), aggregate.audited(),
+                aggregate.rateLimited());
+        unwritten.merge(source, kept, (earlier, later) -> earlier.joined(source, later));
+    }
+
+    private List<Aggregate> takeEnded() {
+        List<Aggregate> out = new ArrayList<>(unwritten.values());
+        unwritten.clear();
+        out.addAll(ended);
+        ended.clear();
         return out;
     }
 

@@ -29,7 +29,8 @@ import org.springframework.web.filter.OncePerRequestFilter;
  * Refused requests are limited per source address ({@link RefusalLimiter}, {@link RefusalLimitProperties}). Runs
  * right after {@link RequestIdFilter} and before the security filters, so a blocked source costs no token lookup,
  * no database read and no audit row per request: it gets 429 problem+json with {@code Retry-After}, and its window
- * becomes one {@code request.rate-limited} audit row when it ends (or when the gateway stops). Health probes are
+ * becomes one {@code request.rate-limited} audit row when it ends (or when the gateway stops; a row that cannot be
+ * written, the database away, is kept and written at a later flush). Health probes are
  * never blocked. The source is the connection's remote address ({@code server.forward-headers-strategy} decides
  * whether a trusted proxy's {@code X-Forwarded-For} replaces it).
  */
@@ -103,8 +104,12 @@ public class RefusalRateLimitFilter extends OncePerRequestFilter {
                         AuditRecord.Outcome.DENIED, details,
                         new RequestInfo(RequestInfos.ANONYMOUS, a.source(), null)));
             } catch (RuntimeException e) {
-                log.error("could not audit the refused requests of {} ({} to {}): {} not individually audited",
-                        a.source(), a.windowStart(), a.windowEnd(), a.notAuditedIndividually(), e);
+                // Its refusals are in no other event: kept, and written at the next flush (joined with the source's
+                // later windows while the database stays away; RefusalLimiter bounds what is kept).
+                limiter.unwritten(a);
+                log.error("could not audit the refused requests of {} ({} to {}): {} not individually audited; kept"
+                        + " for the next try", a.source(), a.windowStart(), a.windowEnd(), a.notAuditedIndividually(),
+                        e);
             }
         }
     }

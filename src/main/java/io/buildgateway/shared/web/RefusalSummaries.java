@@ -82,9 +82,19 @@ public class RefusalSummaries {
         Key key = new Key(method, path, problem.status(), problem.typeName(), team == null ? null : team.toString());
         Instant now = clock.instant();
         synchronized (this) {
-            open.computeIfAbsent(key, k -> new Summary(now)).add(1, Objects.toString(request.actor(), "-"),
+            open.computeIfAbsent(key, k -> new Summary(now)).add(1, actor(request),
                     Objects.toString(request.sourceIp(), "-"), problem.detail(), now);
         }
+    }
+
+    /**
+     * The caller as {@code byActor} counts it: a gateway token by its id, with its name for people
+     * ({@code "ci (token:<id>)"}: token names need not be unique, and no token's name starts with a name the trail
+     * uses for other callers), anyone else by name.
+     */
+    static String actor(RequestInfo request) {
+        String name = Objects.toString(request.actor(), "-");
+        return request.tokenId() == null ? name : name + " (token:" + request.tokenId() + ")";
     }
 
     @Scheduled(fixedDelayString = "${gateway.web.refusal-summary.interval:1s}")

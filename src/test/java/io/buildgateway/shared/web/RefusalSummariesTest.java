@@ -113,4 +113,18 @@ class RefusalSummariesTest {
         assertThat(d.get("byActor")).isEqualTo(Map.of("a", 1L, "b", 1L, "c", 1L));
         assertThat(d.get("bySource")).isEqualTo(Map.of("10.0.0.1", 2L, "10.0.0.2", 1L));
     }
+
+    @Test
+    void twoTokensOfOneNameAreCountedApartByTheirIds() {
+        summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("ci", "10.0.0.1", "1", "id-1"));
+        summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("ci", "10.0.0.1", "2", "id-2"));
+        summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("ci", "10.0.0.1", "3", "id-2"));
+        summaries.count(quota("flood"), "POST", "/api/v1/builds", new RequestInfo("oidc:ci", "10.0.0.1", "4"));
+
+        summaries.flush();
+
+        assertThat(published).hasSize(1);
+        assertThat(details(published.get(0)).get("byActor")).isEqualTo(Map.of("ci (token:id-1)", 1L,
+                "ci (token:id-2)", 2L, "oidc:ci", 1L));
+    }
 }
