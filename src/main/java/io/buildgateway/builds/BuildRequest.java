@@ -123,7 +123,10 @@ record BuildRequest(ImageName image, String tag, String dockerfile, String targe
             String key = value.substring(0, eq);
             String v = value.substring(eq + 1);
             if (argNames && !ARG_NAME.matcher(key).matches()) {
-                errors.add(error(field, "'" + key + "' is not a valid build arg name"));
+                // not quoted: what came before the '=' may be a value typed where the name belongs (a token with
+                // base64 padding, buildArg=<secret>=), and the refusal is echoed and kept in the audit trail
+                errors.add(error(field, "a build arg name is a letter or '_' then letters, digits or '_' (the name"
+                        + " given is not quoted: it may be a value)"));
             } else if (!argNames && (key.length() > 255 || key.chars().anyMatch(Character::isISOControl))) {
                 errors.add(error(field, "label keys are at most 255 printable characters"));
             } else if (!argNames && key.startsWith(GATEWAY_LABEL_PREFIX)) {

@@ -57,7 +57,8 @@ class BuildRequestTest {
         assertThat(errors).containsExactly(
                 Map.of("field", "tags", "message", "unknown parameter"),
                 Map.of("field", "tag", "message", "given more than once"),
-                Map.of("field", "buildArg", "message", "'1A' is not a valid build arg name"),
+                Map.of("field", "buildArg", "message", "a build arg name is a letter or '_' then letters, digits or"
+                        + " '_' (the name given is not quoted: it may be a value)"),
                 Map.of("field", "noCache", "message", "must be true or false"));
     }
 
@@ -72,6 +73,13 @@ class BuildRequestTest {
                 .containsExactly(Map.of("field", "buildArg", "message", "'B' has a NUL character in its value"));
         assertThat(parse(query("image", "payments/app", "buildArg", "B=line1\nline2\tx")).buildArgs())
                 .containsEntry("B", "line1\nline2\tx");
+    }
+
+    /** An invalid name is not quoted: it may be a secret typed where the name belongs (buildArg=<token>=). */
+    @Test
+    void anInvalidBuildArgNameIsNotQuoted() {
+        assertThat(errors(query("image", "payments/app", "buildArg", "ghp-s3cr3t+/x==")))
+                .singleElement().satisfies(e -> assertThat(e.get("message")).doesNotContain("s3cr3t"));
     }
 
     @Test
