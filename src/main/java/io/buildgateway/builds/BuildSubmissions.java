@@ -807,12 +807,13 @@ public class BuildSubmissions {
     }
 
     /**
-     * The base as the record keeps it: a reference the column holds (512 characters); a longer one is no image
-     * reference the daemon would parse (at most 255 characters of name: the policy refuses it, and its finding
-     * says so), so a rejected build is recorded with no base rather than the submission failing on the column.
+     * The base as the record keeps it: a reference the column holds (512 characters, no NUL); any other is no image
+     * reference the daemon would parse (at most 255 characters of name), so the build is recorded with no base
+     * rather than the submission failing on the column: the policy's unapproved-image finding says why (a team that
+     * waived or turned that rule off has it fail on the daemon instead).
      */
     static String recordableBase(String base) {
-        return base == null || base.length() > 512 ? null : base;
+        return base == null || base.length() > 512 || base.indexOf('\0') >= 0 ? null : base;
     }
 
     /** The columns {@link #view(Build)} shows, and nothing else of the row. */

@@ -125,8 +125,13 @@ class ContextRetention {
         } catch (RuntimeException e) {
             // The files are gone, and the next run cannot find them again: the log is where the deletion stays (every
             // digest, where the event names the first 100; docs/audit.md, removals).
-            log.error("context.pruned could not be audited: {} contexts ({} bytes) older than {} were deleted: {}",
-                    deleted.size(), bytes, properties.contextRetention(), deleted, e);
+            log.error("context.pruned could not be audited: {} contexts ({} bytes) older than {} were deleted;"
+                    + " their digests follow, 100 per line", deleted.size(), bytes, properties.contextRetention(), e);
+            // in lines a log pipeline keeps whole (journald cuts lines at 48 KB, Docker's json-file at 16 KB)
+            for (int from = 0; from < deleted.size(); from += 100) {
+                log.error("context.pruned could not be audited: deleted {}", deleted.subList(from,
+                        Math.min(deleted.size(), from + 100)));
+            }
             throw e;
         }
         log.info("pruned {} contexts ({} bytes) older than {}", deleted.size(), bytes,

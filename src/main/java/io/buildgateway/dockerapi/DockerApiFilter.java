@@ -102,7 +102,10 @@ class DockerApiFilter extends OncePerRequestFilter {
             if (mapped == null) {
                 throw e;
             }
-            if (mapped.status() != 503) {
+            if (mapped.status() == 503) {
+                log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(),
+                        e.toString());
+            } else {
                 log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", request.getMethod(),
                         request.getRequestURI(), io.buildgateway.shared.RefusedByDatabase.sqlState(e),
                         mapped.status(), mapped.typeName());

@@ -19,7 +19,7 @@ import org.springframework.validation.annotation.Validated;
  * @param sslBundle a {@code spring.ssl.bundle.*} name: TLS on this port with that key and trust store (empty: plain
  *     HTTP, for loopback only)
  * @param clientAuth whether the TLS handshake asks for a client certificate ({@code want}: certificate or bearer
- *     token; {@code need}: certificates only); mapped as {@code gateway.auth.mtls} maps them
+ *     token; {@code need}: every caller shows a certificate of the CA, and a token, when sent, still decides who it is); mapped as {@code gateway.auth.mtls} maps them
  * @param platform the one platform the build hosts build; {@code --platform} with another is refused
  * @param maxThreads request threads of this port (a build's stream holds one until the build ends), apart from
  *     the API's

@@ -21,8 +21,8 @@ final class DockerBuildFollower {
     static final String GATEWAY = "[gateway] ";
     /** How long a stream waits for an unreachable database before it ends with an error saying so. */
     static final Duration DATABASE_PATIENCE = Duration.ofSeconds(60);
-    /** Idle polls between two heartbeats (with the default interval of 250 ms, about ten seconds). */
-    private static final int HEARTBEAT_POLLS = 40;
+    /** The longest the stream stays silent: then a heartbeat (an empty aux message the CLI ignores). */
+    static final Duration HEARTBEAT = Duration.ofSeconds(10);
 
     /** What the follower reads: a build's log from an offset and its view, as its caller may see them. */
     interface Source {
@@ -34,6 +34,7 @@ final class DockerBuildFollower {
     private final Source source;
     private final Duration pollInterval;
     private final Duration databasePatience;
+    private final Duration heartbeat;
 
     DockerBuildFollower(BuildSubmissions submissions, GatewayPrincipal principal, Duration pollInterval) {
         this(new Source() {
@@ -46,13 +47,14 @@ final class DockerBuildFollower {
             public BuildView get(UUID id) {
                 return submissions.get(id, principal);
             }
-        }, pollInterval, DATABASE_PATIENCE);
+        }, pollInterval, DATABASE_PATIENCE, HEARTBEAT);
     }
 
-    DockerBuildFollower(Source source, Duration pollInterval, Duration databasePatience) {
+    DockerBuildFollower(Source source, Duration pollInterval, Duration databasePatience, Duration heartbeat) {
         this.source = source;
         this.pollInterval = pollInterval;
         this.databasePatience = databasePatience;
+        this.heartbeat = heartbeat;
     }
 
     /** A queued build: its policy findings, its log as it grows, and its end (the pushed reference, or an error). */
@@ -63,7 +65,7 @@ final class DockerBuildFollower {
             stream.stream(GATEWAY + finding(f));
         }
         long offset = 0;
-        int idle = 0;
+        long lastWrite = System.nanoTime();
         Long unavailableSince = null;
         while (true) {
             try {
@@ -72,7 +74,7 @@ final class DockerBuildFollower {
                 offset = read.next();
                 unavailableSince = null;
                 if (!read.lines().isEmpty()) {
-                    idle = 0;
+                    lastWrite = System.nanoTime();
                     continue;
                 }
                 BuildView now = source.get(build.id());
@@ -97,8 +99,11 @@ final class DockerBuildFollower {
                     return;
                 }
             }
-            if (++idle % HEARTBEAT_POLLS == 0) {
+            // by the time since the last write, not by polls: a poll that waits for an away database's connection
+            // takes seconds, and a proxy's idle timeout would end the stream (and so cancel the build) meanwhile
+            if (System.nanoTime() - lastWrite >= heartbeat.toNanos()) {
                 stream.heartbeat();
+                lastWrite = System.nanoTime();
             }
             try {
                 Thread.sleep(pollInterval.toMillis());
@@ -113,8 +118,19 @@ final class DockerBuildFollower {
 
     /** A build the policy rejected: its log (the findings) and an error, so the CLI exits non-zero. */
     void rejected(UUID id, DockerBuildStream stream) {
-        drain(id, 0, stream);
-        BuildView build = source.get(id);
+        BuildView build;
+        try {
+            drain(id, 0, stream);
+            build = source.get(id);
+        } catch (RuntimeException e) {
+            if (!DatabaseUnavailable.is(e)) {
+                throw e;
+            }
+            // recorded and audited already: said so, not answered 503 "nothing was recorded" (a review's find)
+            stream.error("rejected by policy (build " + id + "); the gateway's database cannot be reached to show"
+                    + " the findings: read them with `gw status " + id + "` once the gateway answers again");
+            return;
+        }
         stream.error((build.failureReason() == null ? "rejected by policy" : build.failureReason()) + " (build "
                 + id + "); the findings are above");
     }

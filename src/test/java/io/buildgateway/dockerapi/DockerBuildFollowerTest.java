@@ -82,7 +82,7 @@ class DockerBuildFollowerTest {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         DockerBuildStream stream = new DockerBuildStream(out, tools.jackson.databind.json.JsonMapper.builder().build());
 
-        new DockerBuildFollower(source, java.time.Duration.ofMillis(1), java.time.Duration.ofMinutes(1))
+        new DockerBuildFollower(source, java.time.Duration.ofMillis(1), java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(10))
                 .follow(view(id, io.buildgateway.builds.BuildStatus.QUEUED), stream);
 
         String written = out.toString(java.nio.charset.StandardCharsets.UTF_8);
@@ -109,7 +109,7 @@ class DockerBuildFollowerTest {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         DockerBuildStream stream = new DockerBuildStream(out, tools.jackson.databind.json.JsonMapper.builder().build());
 
-        new DockerBuildFollower(away, java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(50))
+        new DockerBuildFollower(away, java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(50), java.time.Duration.ofSeconds(10))
                 .follow(view(id, io.buildgateway.builds.BuildStatus.QUEUED), stream);
 
         assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("\"error\"")
@@ -133,7 +133,64 @@ class DockerBuildFollowerTest {
         DockerBuildStream stream = new DockerBuildStream(new java.io.ByteArrayOutputStream(),
                 tools.jackson.databind.json.JsonMapper.builder().build());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new DockerBuildFollower(broken,
-                java.time.Duration.ofMillis(1), java.time.Duration.ofMinutes(1)).follow(view(java.util.UUID.randomUUID(),
+                java.time.Duration.ofMillis(1), java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(10)).follow(view(java.util.UUID.randomUUID(),
                         io.buildgateway.builds.BuildStatus.QUEUED), stream)).hasMessage("bug");
+    }
+
+    /**
+     * Heartbeats go by time, not by polls: with the database away each poll waits for a connection (seconds), and a
+     * count of polls left the stream silent past a proxy's idle timeout (a review's find, 2026-12-07).
+     */
+    @Test
+    void heartbeatsKeepComingWhileEachPollWaitsForTheDatabase() {
+        DockerBuildFollower.Source slowAway = new DockerBuildFollower.Source() {
+            @Override
+            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
+                try {
+                    Thread.sleep(30); // a connection attempt that times out
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                throw databaseAway();
+            }
+
+            @Override
+            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
+                throw databaseAway();
+            }
+        };
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        DockerBuildStream stream = new DockerBuildStream(out, tools.jackson.databind.json.JsonMapper.builder().build());
+
+        new DockerBuildFollower(slowAway, java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(600),
+                java.time.Duration.ofMillis(100)).follow(view(java.util.UUID.randomUUID(),
+                        io.buildgateway.builds.BuildStatus.QUEUED), stream);
+
+        String written = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(written.split("\\{\"aux\":\\{\\}\\}", -1).length - 1).as(written)
+                .isGreaterThanOrEqualTo(3);
+        assertThat(written).contains("database cannot be reached");
+    }
+
+    /** A rejection whose findings cannot be read (the database away) ends with an error saying it was rejected. */
+    @Test
+    void aRejectionWhoseFindingsCannotBeReadSaysItWasRejected() {
+        java.util.UUID id = java.util.UUID.randomUUID();
+        DockerBuildFollower.Source away = new DockerBuildFollower.Source() {
+            @Override
+            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
+                throw databaseAway();
+            }
+
+            @Override
+            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
+                throw databaseAway();
+            }
+        };
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        new DockerBuildFollower(away, java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(50),
+                java.time.Duration.ofSeconds(10)).rejected(id, new DockerBuildStream(out,
+                        tools.jackson.databind.json.JsonMapper.builder().build()));
+        assertThat(out.toString(java.nio.charset.StandardCharsets.UTF_8)).contains("rejected by policy (build " + id);
     }
 }

@@ -90,7 +90,16 @@ public class RefusalRateLimitFilter extends OncePerRequestFilter {
     }
 
     private void write(List<RefusalLimiter.Aggregate> aggregates) {
+        boolean away = false;
+        int handedBack = 0;
         for (RefusalLimiter.Aggregate a : aggregates) {
+            if (away) {
+                // The database is away: the rest are not tried (each try waits for a connection, on the scheduler's
+                // one thread that other periodic tasks share), only kept for the next flush (a review's find).
+                limiter.unwritten(a);
+                handedBack++;
+                continue;
+            }
             Map<String, Object> details = new LinkedHashMap<>();
             details.put("source", a.source());
             details.put("windowStart", a.windowStart().toString());
@@ -107,10 +116,22 @@ public class RefusalRateLimitFilter extends OncePerRequestFilter {
                 // Its refusals are in no other event: kept, and written at the next flush (joined with the source's
                 // later windows while the database stays away; RefusalLimiter bounds what is kept).
                 limiter.unwritten(a);
-                log.error("could not audit the refused requests of {} ({} to {}): {} not individually audited; kept"
-                        + " for the next try", a.source(), a.windowStart(), a.windowEnd(), a.notAuditedIndividually(),
-                        e);
+                away = io.buildgateway.shared.DatabaseUnavailable.is(e);
+                String message = "could not audit the refused requests of {} ({} to {}): {} not individually"
+                        + " audited; kept for the next try: {}";
+                if (away) {
+                    // no stack trace for the database's absence: one line per flush while it lasts
+                    log.error(message, a.source(), a.windowStart(), a.windowEnd(), a.notAuditedIndividually(),
+                            e.toString());
+                } else {
+                    log.error(message, a.source(), a.windowStart(), a.windowEnd(), a.notAuditedIndividually(), "",
+                            e);
+                }
             }
+        }
+        if (handedBack > 0) {
+            log.error("the database is away: {} more aggregate(s) of refused requests kept for the next try",
+                    handedBack);
         }
     }
 

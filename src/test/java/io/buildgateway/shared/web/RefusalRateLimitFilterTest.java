@@ -27,9 +27,14 @@ class RefusalRateLimitFilterTest {
 
     private final List<AuditRecord> published = new CopyOnWriteArrayList<>();
     private final AtomicInteger failPublishing = new AtomicInteger();
+    private final AtomicInteger tries = new AtomicInteger();
+    private volatile boolean connectionRefused;
     private final ApplicationEventPublisher events = event -> {
+        tries.incrementAndGet();
         if (failPublishing.getAndDecrement() > 0) {
-            throw new IllegalStateException("database away");
+            throw connectionRefused ? new org.springframework.dao.DataAccessResourceFailureException("away",
+                    new java.sql.SQLTransientConnectionException("connection refused"))
+                    : new IllegalStateException("database away");
         }
         published.add((AuditRecord) event);
     };
@@ -117,5 +122,30 @@ class RefusalRateLimitFilterTest {
         assertThat(published.stream().mapToLong(r -> (Long) r.details().get("count")).sum()).isEqualTo(expected);
         assertThat(published.stream().mapToLong(r -> (Long) r.details().get("refusals")).sum())
                 .isEqualTo(6L * (LIMIT + 2));
+    }
+
+    /**
+     * The database away (no connection): after the first aggregate fails, the others are kept without being tried,
+     * each try being a wait for a connection on the scheduler's one thread (a review's find, 2026-12-07). All are
+     * written once it is back.
+     */
+    @Test
+    void withTheDatabaseAwayOnlyTheFirstAggregateIsTriedAndAllAreWrittenLater() {
+        RefusalRateLimitFilter filter = filter(100);
+        for (String source : List.of("10.0.2.1", "10.0.2.2", "10.0.2.3")) {
+            for (int i = 0; i < LIMIT + 1; i++) {
+                filter.auditIndividually(from(source));
+            }
+        }
+        now = T0.plusSeconds(10);
+        connectionRefused = true;
+        failPublishing.set(Integer.MAX_VALUE);
+        tries.set(0);
+        filter.flushEndedWindows();
+        assertThat(tries.get()).as("tries while the database is away").isEqualTo(1);
+
+        failPublishing.set(0);
+        filter.flushEndedWindows();
+        assertThat(published).hasSize(3).allSatisfy(r -> assertThat(r.details().get("count")).isEqualTo(1L));
     }
 }
