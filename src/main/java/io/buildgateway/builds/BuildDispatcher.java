@@ -185,7 +185,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 // claim chooses among the others; the loop ends, as each round drops a host or claims. Only when
                 // something is queued: an idle poll costs no query and no ping.
                 if (queued.get() > 0) {
-                    Optional<String> next = hosts.choose(activeByHost());
+                    Optional<String> next = hosts.teamIsolated() ? placed(rebuildsAllowed()).map(Placed::host)
+                            : hosts.choose(activeByHost());
                     if (next.isPresent() && !hosts.answers(next.get())) {
                         continue;
                     }
@@ -213,14 +214,25 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private Optional<UUID> claim() {
         return tx.execute(s -> {
             builds.claimLock(SCHEDULING_LOCK);
-            Map<String, Integer> active = activeByHost();
-            Optional<String> host = hosts.choose(active);
-            if (host.isEmpty()) {
-                return Optional.<UUID>empty();
+            Optional<String> host;
+            List<Build> next;
+            if (hosts.teamIsolated()) {
+                // A fixed host runs builds of one team at a time (hostpool.TeamPlacement): the first team in the
+                // queue's order that a host admits, and its oldest build.
+                Optional<Placed> placed = placed(rebuildsAllowed());
+                if (placed.isEmpty()) {
+                    return Optional.<UUID>empty();
+                }
+                host = Optional.of(placed.get().host());
+                next = builds.claimNextOf(placed.get().team(), placed.get().rebuild());
+            } else {
+                Map<String, Integer> active = activeByHost();
+                host = hosts.choose(active);
+                if (host.isEmpty()) {
+                    return Optional.<UUID>empty();
+                }
+                next = builds.claimNext(rebuildsAllowed());
             }
-            // Rebuilds the security team starts may hold only their share of the pool, so developers still build.
-            long rebuildSlots = Math.max(1, (long) Math.floor(properties.rebuildShare() * hosts.totalCapacity()));
-            List<Build> next = builds.claimNext(builds.runningRebuilds() < rebuildSlots);
             if (next.isEmpty()) {
                 return Optional.<UUID>empty();
             }
@@ -234,6 +246,36 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     RequestInfo.system()));
             return Optional.of(b.id);
         });
+    }
+
+    /** Rebuilds the security team starts may hold only their share of the pool, so developers still build. */
+    private boolean rebuildsAllowed() {
+        long rebuildSlots = Math.max(1, (long) Math.floor(properties.rebuildShare() * hosts.totalCapacity()));
+        return builds.runningRebuilds() < rebuildSlots;
+    }
+
+    /** A queued group of builds (a team's developers' builds, or its rebuilds) and the host its oldest goes to. */
+    record Placed(String team, boolean rebuild, String host) {
+    }
+
+    /**
+     * With hosts isolated by team ({@link BuildHosts#teamIsolated}): the first group of queued builds, in
+     * {@link BuildRepository#claimNext}'s order, that a host admits ({@link BuildHosts#place}), and that host; empty
+     * when every queued build waits (for a slot, or for a host another team's builds hold).
+     */
+    private Optional<Placed> placed(boolean rebuildsAllowed) {
+        List<Object[]> candidates = builds.claimCandidates(rebuildsAllowed);
+        if (candidates.isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, Map<String, Integer>> running = new HashMap<>();
+        for (Object[] row : builds.runningByHostAndTeam()) {
+            running.computeIfAbsent((String) row[0], h -> new HashMap<>()).put((String) row[1],
+                    ((Number) row[2]).intValue());
+        }
+        List<String> teams = candidates.stream().map(row -> (String) row[0]).toList();
+        return hosts.place(teams, running).map(p -> new Placed((String) candidates.get(p.candidate())[0],
+                (Boolean) candidates.get(p.candidate())[1], p.host()));
     }
 
     Map<String, Integer> activeByHost() {
