@@ -117,6 +117,46 @@ class TeamIsolationIT extends IntegrationTest {
         }
     }
 
+    /**
+     * A lost run (its replica died) is decided by the lease recovery, and then its host may go to another team: the
+     * names of the team images the run pulled there come off first, as the end of a build takes them; a name of a
+     * repository the run never used stays. On the environment's old daemon, the suite's {@code old-1} host (the
+     * suite's gateways build nothing on it), with a RUNNING row of the suite's database on it whose lease lapsed.
+     */
+    @Test
+    void aLostRunsTeamImageNamesComeOffItsHostWhenItIsDecided() throws Exception {
+        String socket = require("BGW_OLD_DOCKER_HOST");
+        String lostTeam = "isol" + RUN;
+        String pulled = registryAddress() + "/" + lostTeam + "/base:" + RUN;
+        String unrelated = registryAddress() + "/isou" + RUN + "/other:" + RUN;
+        String image = run("sh", "-c", "printf 'FROM scratch\\nLABEL planted=isolation-" + RUN + "\\n'"
+                + " | DOCKER_BUILDKIT=0 docker -H " + socket + " build -q -").strip();
+        image = image.substring(image.lastIndexOf('\n') + 1);
+        assertThat(image).startsWith("sha256:");
+        UUID lost = UUID.randomUUID();
+        try {
+            run("docker", "-H", socket, "tag", image, pulled);
+            run("docker", "-H", socket, "tag", image, unrelated);
+            // its second attempt, so that the recovery fails it rather than queueing it again
+            jdbc.update("insert into build (id, image, tag, team, status, requested_by, requested_at, started_at,"
+                    + " host, context_digest, context_size, dockerfile, build_args, labels, allowed_pulls, attempts,"
+                    + " lease_owner, lease_expires_at) values (?, ?, '1', ?, 'RUNNING', 'it', now(), now(), 'old-1',"
+                    + " ?, 0, 'Dockerfile', '{}', '{}', ?, 2, 'a-replica-that-stopped',"
+                    + " now() - interval '1 second')", lost, lostTeam + "/app", lostTeam, "sha256:" + "0".repeat(64),
+                    json.writeValueAsString(List.of(pulled)));
+            String token = builder(lostTeam);
+            assertThat(awaitFinal(token, lost.toString(), Duration.ofSeconds(30)).path("status").asString())
+                    .isEqualTo("FAILED");
+            assertThat(runAnyExit("docker", "-H", socket, "image", "inspect", pulled).exit())
+                    .as("the lost run's pulled team image, by name, on its host").isNotZero();
+            assertThat(runAnyExit("docker", "-H", socket, "image", "inspect", unrelated).exit())
+                    .as("a name of a repository the lost run never used").isZero();
+        } finally {
+            jdbc.update("delete from build where id = ?", lost);
+            runAnyExit("docker", "-H", socket, "rmi", "-f", pulled, unrelated, image);
+        }
+    }
+
     /** A sleep of a number of its own, so that {@code ps} tells this step's process from any other. */
     private static String sleepCommand() {
         return "sleep " + (600_000 + (int) (Math.abs(System.nanoTime()) % 300_000));
