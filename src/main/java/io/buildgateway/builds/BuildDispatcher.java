@@ -91,13 +91,14 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants;
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final RemoteAddFetch remoteAdds;
+    private final HostTeamNames teamNames;
 
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildSequence sequence, BuildLogs logs,
             BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json,
             MeterRegistry meters, Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
             org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
-            io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
+            io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds, HostTeamNames teamNames,
             @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
         // At most 140 characters of the name are kept: the lease owner column holds 200 (V18) with the suffixes
         // (the random one, and a recovery's "/recovery/<8 hex>").
@@ -106,6 +107,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         this.phases = phases;
         this.registry = registry;
         this.remoteAdds = remoteAdds;
+        this.teamNames = teamNames;
         this.egress = egress;
         this.egressGrants = egressGrants;
         this.builds = builds;
@@ -715,6 +717,43 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             int attempts) {
     }
 
+    /**
+     * The names of the team images the lost run brought onto its fixed host (its approved pulls and its own
+     * repository outside the pullable prefixes, its run's quarantine copy) come off it, except those of repositories
+     * another build running there may pull or push ({@link HostTeamNames}, as the end of a build takes them): once the
+     * lost run is decided its host may go to another team (hostpool.TeamPlacement), which must not find them there.
+     * Its labelled images went with {@link BuildHosts#cleanBuild}; a team base it pulled carries another build's label.
+     * Best effort: what stays is the periodic sweep's.
+     */
+    private void forgetLostRunNames(LostRun lost) {
+        try {
+            Build b = builds.findById(lost.id()).orElse(null);
+            if (b == null) {
+                return;
+            }
+            java.util.Set<String> repositories = new java.util.HashSet<>(io.buildgateway.hostpool.TeamImages.inUse(
+                    HostTeamNames.running(List.<Object[]>of(new Object[] {b.image, b.allowedPulls, b.baseImage}),
+                            json), hosts.registry()));
+            if (!hosts.quarantine().isEmpty()) {
+                repositories.add(QuarantinePush.quarantineOf(hosts.quarantine(), lost.id().toString(),
+                        lost.attempts()));
+            }
+            Map<String, List<String>> names = new java.util.TreeMap<>(hosts.teamImageNames(lost.host()));
+            names.keySet().retainAll(repositories);
+            List<String> off = teamNames.forgetUnused(lost.host(), lost.id(), lost.attempts(), names,
+                    references -> hosts.forget(lost.host(), references));
+            if (off != null && !off.isEmpty()) {
+                // the names may carry a build arg's value: counted here, named at DEBUG only
+                log.info("build {}: took {} team image name(s) of its lost run off {}", lost.id(), off.size(),
+                        lost.host());
+                log.debug("build {}: took {} off {}", lost.id(), off, lost.host());
+            }
+        } catch (RuntimeException e) {
+            log.warn("build {}: the team images' names of its lost run stay on {} until the sweep: {}", lost.id(),
+                    lost.host(), summary(e));
+        }
+    }
+
     /** Takes over the longest lapsed lease of a running build, if there is one (inside a transaction). */
     private LostRun takeOverNext() {
         Instant now = builds.databaseNow();
@@ -764,6 +803,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     details.put("reason", "replica lost: the leftovers of its run");
                     auditAlone(new AuditRecord("build.leftovers-removed", "build/" + lost.id(), Outcome.SUCCESS,
                             details, RequestInfo.system()));
+                }
+                if (!stopping() && renewRecovery(lost)) {
+                    forgetLostRunNames(lost);
                 }
             }
         } finally {
