@@ -91,13 +91,14 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants;
     private final io.buildgateway.hostpool.ImageRegistry registry;
     private final RemoteAddFetch remoteAdds;
+    private final HostTeamNames teamNames;
 
     BuildDispatcher(BuildRepository builds, BuildHosts hosts, BuildSequence sequence, BuildLogs logs,
             BuildProperties properties, ApplicationEventPublisher events, TransactionTemplate tx, JsonMapper json,
             MeterRegistry meters, Clock clock, io.buildgateway.intake.IntakeProperties intake, io.buildgateway.shared.BuildPhases phases,
             org.springframework.beans.factory.ObjectProvider<io.buildgateway.egress.Egress> egress,
             org.springframework.beans.factory.ObjectProvider<BuildEgress> egressGrants,
-            io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds,
+            io.buildgateway.hostpool.ImageRegistry registry, RemoteAddFetch remoteAdds, HostTeamNames teamNames,
             @org.springframework.beans.factory.annotation.Value("${gateway.replica-name:replica}") String replicaName) {
         // At most 140 characters of the name are kept: the lease owner column holds 200 (V18) with the suffixes
         // (the random one, and a recovery's "/recovery/<8 hex>").
@@ -106,6 +107,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         this.phases = phases;
         this.registry = registry;
         this.remoteAdds = remoteAdds;
+        this.teamNames = teamNames;
         this.egress = egress;
         this.egressGrants = egressGrants;
         this.builds = builds;
@@ -185,7 +187,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 // claim chooses among the others; the loop ends, as each round drops a host or claims. Only when
                 // something is queued: an idle poll costs no query and no ping.
                 if (queued.get() > 0) {
-                    Optional<String> next = hosts.choose(activeByHost());
+                    Optional<String> next = hosts.teamIsolated() ? placed(rebuildsAllowed()).map(Placed::host)
+                            : hosts.choose(activeByHost());
                     if (next.isPresent() && !hosts.answers(next.get())) {
                         continue;
                     }
@@ -213,14 +216,25 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private Optional<UUID> claim() {
         return tx.execute(s -> {
             builds.claimLock(SCHEDULING_LOCK);
-            Map<String, Integer> active = activeByHost();
-            Optional<String> host = hosts.choose(active);
-            if (host.isEmpty()) {
-                return Optional.<UUID>empty();
+            Optional<String> host;
+            List<Build> next;
+            if (hosts.teamIsolated()) {
+                // A fixed host runs builds of one team at a time (hostpool.TeamPlacement): the first team in the
+                // queue's order that a host admits, and its oldest build.
+                Optional<Placed> placed = placed(rebuildsAllowed());
+                if (placed.isEmpty()) {
+                    return Optional.<UUID>empty();
+                }
+                host = Optional.of(placed.get().host());
+                next = builds.claimNextOf(placed.get().team(), placed.get().rebuild());
+            } else {
+                Map<String, Integer> active = activeByHost();
+                host = hosts.choose(active);
+                if (host.isEmpty()) {
+                    return Optional.<UUID>empty();
+                }
+                next = builds.claimNext(rebuildsAllowed());
             }
-            // Rebuilds the security team starts may hold only their share of the pool, so developers still build.
-            long rebuildSlots = Math.max(1, (long) Math.floor(properties.rebuildShare() * hosts.totalCapacity()));
-            List<Build> next = builds.claimNext(builds.runningRebuilds() < rebuildSlots);
             if (next.isEmpty()) {
                 return Optional.<UUID>empty();
             }
@@ -234,6 +248,36 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     RequestInfo.system()));
             return Optional.of(b.id);
         });
+    }
+
+    /** Rebuilds the security team starts may hold only their share of the pool, so developers still build. */
+    private boolean rebuildsAllowed() {
+        long rebuildSlots = Math.max(1, (long) Math.floor(properties.rebuildShare() * hosts.totalCapacity()));
+        return builds.runningRebuilds() < rebuildSlots;
+    }
+
+    /** A queued group of builds (a team's developers' builds, or its rebuilds) and the host its oldest goes to. */
+    record Placed(String team, boolean rebuild, String host) {
+    }
+
+    /**
+     * With hosts isolated by team ({@link BuildHosts#teamIsolated}): the first group of queued builds, in
+     * {@link BuildRepository#claimNext}'s order, that a host admits ({@link BuildHosts#place}), and that host; empty
+     * when every queued build waits (for a slot, or for a host another team's builds hold).
+     */
+    private Optional<Placed> placed(boolean rebuildsAllowed) {
+        List<Object[]> candidates = builds.claimCandidates(rebuildsAllowed);
+        if (candidates.isEmpty()) {
+            return Optional.empty();
+        }
+        Map<String, Map<String, Integer>> running = new HashMap<>();
+        for (Object[] row : builds.runningByHostAndTeam()) {
+            running.computeIfAbsent((String) row[0], h -> new HashMap<>()).put((String) row[1],
+                    ((Number) row[2]).intValue());
+        }
+        List<String> teams = candidates.stream().map(row -> (String) row[0]).toList();
+        return hosts.place(teams, running).map(p -> new Placed((String) candidates.get(p.candidate())[0],
+                (Boolean) candidates.get(p.candidate())[1], p.host()));
     }
 
     Map<String, Integer> activeByHost() {
@@ -673,6 +717,43 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             int attempts) {
     }
 
+    /**
+     * The names of the team images the lost run brought onto its fixed host (its approved pulls and its own
+     * repository outside the pullable prefixes, its run's quarantine copy) come off it, except those of repositories
+     * another build running there may pull or push ({@link HostTeamNames}, as the end of a build takes them): once the
+     * lost run is decided its host may go to another team (hostpool.TeamPlacement), which must not find them there.
+     * Its labelled images went with {@link BuildHosts#cleanBuild}; a team base it pulled carries another build's label.
+     * Best effort: what stays is the periodic sweep's.
+     */
+    private void forgetLostRunNames(LostRun lost) {
+        try {
+            Build b = builds.findById(lost.id()).orElse(null);
+            if (b == null) {
+                return;
+            }
+            java.util.Set<String> repositories = new java.util.HashSet<>(io.buildgateway.hostpool.TeamImages.inUse(
+                    HostTeamNames.running(List.<Object[]>of(new Object[] {b.image, b.allowedPulls, b.baseImage}),
+                            json), hosts.registry()));
+            if (!hosts.quarantine().isEmpty()) {
+                repositories.add(QuarantinePush.quarantineOf(hosts.quarantine(), lost.id().toString(),
+                        lost.attempts()));
+            }
+            Map<String, List<String>> names = new java.util.TreeMap<>(hosts.teamImageNames(lost.host()));
+            names.keySet().retainAll(repositories);
+            List<String> off = teamNames.forgetUnused(lost.host(), lost.id(), lost.attempts(), names,
+                    references -> hosts.forget(lost.host(), references));
+            if (off != null && !off.isEmpty()) {
+                // the names may carry a build arg's value: counted here, named at DEBUG only
+                log.info("build {}: took {} team image name(s) of its lost run off {}", lost.id(), off.size(),
+                        lost.host());
+                log.debug("build {}: took {} off {}", lost.id(), off, lost.host());
+            }
+        } catch (RuntimeException e) {
+            log.warn("build {}: the team images' names of its lost run stay on {} until the sweep: {}", lost.id(),
+                    lost.host(), summary(e));
+        }
+    }
+
     /** Takes over the longest lapsed lease of a running build, if there is one (inside a transaction). */
     private LostRun takeOverNext() {
         Instant now = builds.databaseNow();
@@ -722,6 +803,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                     details.put("reason", "replica lost: the leftovers of its run");
                     auditAlone(new AuditRecord("build.leftovers-removed", "build/" + lost.id(), Outcome.SUCCESS,
                             details, RequestInfo.system()));
+                }
+                if (!stopping() && renewRecovery(lost)) {
+                    forgetLostRunNames(lost);
                 }
             }
         } finally {

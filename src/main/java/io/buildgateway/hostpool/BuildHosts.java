@@ -241,6 +241,33 @@ public class BuildHosts implements PeriodicTasks.Owner {
     }
 
     /**
+     * Whether the claim places builds by team ({@code gateway.hostpool.team-isolation}, on by default): a fixed host
+     * runs builds of one team at a time ({@link TeamPlacement}). Never with ephemeral hosts, each of which runs one
+     * build and is destroyed after it.
+     */
+    public boolean teamIsolated() {
+        return ephemeral == null && properties.teamIsolation();
+    }
+
+    /**
+     * With {@link #teamIsolated}: the first of {@code teams} (the queued builds' teams in the queue's fair order)
+     * a healthy host admits, and that host ({@link TeamPlacement#place}); {@code runningByHost} gives each host's
+     * running builds by team.
+     */
+    public Optional<TeamPlacement.Placement> place(List<String> teams,
+            Map<String, Map<String, Integer>> runningByHost) {
+        List<TeamPlacement.Load> loads = properties.hosts().stream()
+                .filter(h -> {
+                    HostHealth.Health s = health.get(h.name());
+                    return s != null && s.healthy() && s.userns();
+                })
+                .map(h -> new TeamPlacement.Load(h.name(), h.capacity(), runningByHost.getOrDefault(h.name(),
+                        Map.of())))
+                .toList();
+        return TeamPlacement.place(teams, loads);
+    }
+
+    /**
      * Whether a host that {@link #choose} names answers now (a {@code /_ping}), asked just before a build is claimed
      * for it. Each replica's view of a host is as old as its last health check ({@code health-interval}), and in that
      * gap the daemon may be gone: in a chaos run another replica had seen it die, and this one claimed a build for it

@@ -28,6 +28,11 @@ import org.springframework.validation.annotation.Validated;
  * @param teamImageSweep how often each healthy fixed host's store is swept of team images' names that no build
  *        running there may pull or push (left by a replica that died mid-build, say; docs/security.md "BuildKit
  *        builds without a session"); zero or negative: no sweep, names go only when a build of theirs ends there
+ * @param teamIsolation whether a fixed host runs builds of one team at a time ({@link TeamPlacement}), so that no
+ *        build shares a host's image store with another team's images (docs/security.md); off: builds of any teams
+ *        share a host up to its capacity (more builds at once in a pool of many teams, and a build whose
+ *        {@code FROM} the policy misread could read another team's image from the store until the post-build checks
+ *        fail it). Ephemeral hosts run one build each either way
  */
 @Validated
 @ConfigurationProperties("gateway.hostpool")
@@ -38,7 +43,8 @@ public record HostPoolProperties(
         @Valid @NotNull Registry registry,
         @Valid @NotNull @DefaultValue Limits build,
         @Valid @NotNull @DefaultValue Ephemeral ephemeral,
-        @NotNull @DefaultValue("5m") Duration teamImageSweep) {
+        @NotNull @DefaultValue("5m") Duration teamImageSweep,
+        @DefaultValue("true") boolean teamIsolation) {
 
     /**
      * On-demand, ephemeral build hosts (docs/operations.md "Ephemeral build hosts"). When enabled, every build runs

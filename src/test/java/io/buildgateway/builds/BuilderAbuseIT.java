@@ -324,14 +324,26 @@ class BuilderAbuseIT {
                     first, second, single);
             List<String> picks = new ArrayList<>();
             picks.add(builds.claimNext(true).get(0).id.toString()); // nobody runs anything: the oldest
+            // the claim of hosts isolated by team (gateway.hostpool.team-isolation) reads the same order, a row per
+            // team, and takes the team's oldest
+            picks.add(teams(builds.claimCandidates(true)));
+            picks.add(builds.claimNextOf("flood", false).get(0).id.toString());
             jdbc.update("update build set status = 'RUNNING', host = 'absent' where id = ?::uuid", first);
             picks.add(builds.claimNext(true).get(0).id.toString()); // flood runs one: the quiet team's, though newer
+            picks.add(teams(builds.claimCandidates(true)));
+            picks.add(builds.claimNextOf("flood", false).get(0).id.toString());
             return picks;
         });
 
-        assertThat(claimed).containsExactly(first, single);
+        assertThat(claimed).containsExactly(first, "flood quiet", first, single, "quiet flood", second);
         assertThat(jdbc.queryForList("select status from build where id::text in (?, ?, ?)", String.class,
                 ours.toArray())).containsOnly("QUEUED");
+    }
+
+    /** The teams of {@link BuildRepository#claimCandidates} rows, in their order, of this test's teams only. */
+    private static String teams(List<Object[]> candidates) {
+        return String.join(" ", candidates.stream().map(row -> (String) row[0])
+                .filter(t -> t.equals("flood") || t.equals("quiet")).toList());
     }
 
     private String id(HttpResponse<String> submitted) {

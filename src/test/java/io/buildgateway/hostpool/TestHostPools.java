@@ -18,6 +18,6 @@ final class TestHostPools {
     static HostPoolProperties properties(HostPoolProperties.Registry registry, HostPoolProperties.Host... hosts) {
         return new HostPoolProperties(List.of(hosts), "1.41", Duration.ofSeconds(15), registry,
                 new HostPoolProperties.Limits(DataSize.ofGigabytes(1), "", 0, Duration.ofMinutes(1)),
-                HostPoolProperties.Ephemeral.off(), Duration.ZERO);
+                HostPoolProperties.Ephemeral.off(), Duration.ZERO, true);
     }
 }
