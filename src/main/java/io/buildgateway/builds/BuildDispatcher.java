@@ -741,7 +741,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             Map<String, List<String>> names = new java.util.TreeMap<>(hosts.teamImageNames(lost.host()));
             names.keySet().retainAll(repositories);
             List<String> off = teamNames.forgetUnused(lost.host(), lost.id(), lost.attempts(), names,
-                    references -> hosts.forget(lost.host(), references));
+                    references -> hosts.forget(lost.host(), references).removed());
             if (off != null && !off.isEmpty()) {
                 // the names may carry a build arg's value: counted here, named at DEBUG only
                 log.info("build {}: took {} team image name(s) of its lost run off {}", lost.id(), off.size(),
