@@ -69,8 +69,8 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
      * The claim's candidates when hosts are isolated by team: the oldest queued build of each team (its developers'
      * builds and its rebuilds apart), as {@code team, rebuild}, in {@link #claimNext}'s order (developers' builds
      * first, then the team that runs the fewest builds) with one more tie-break before the oldest: among teams that
-     * run as many builds, the team that started a build least recently (of the builds requested in the last day;
-     * none: first). A host of one team at a time cannot give a waiting team the next slot beside the others: when the
+     * run as many builds, the team that started a build least recently (in the last day; none: first; by
+     * started_at, so a flood requested more than a day ago still counts its starts: a review's find). A host of one team at a time cannot give a waiting team the next slot beside the others: when the
      * host a waiting team kept (hostpool.TeamPlacement) has drained, both that team and the flooding one that ran
      * there run nothing, and by age alone the flood's older build would take the host again, every time. The claim
      * gives the first group a host admits its host and takes that group's oldest build with {@link #claimNextOf}.
@@ -81,15 +81,18 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
             + " order by q.team, q.rebuild_of is not null, q.requested_at, q.id) f"
             + " order by f.rebuild, (select count(*) from build r where r.status = 'RUNNING' and r.team = f.team),"
             + " (select max(r.started_at) from build r where r.team = f.team"
-            + " and r.requested_at > now() - interval '1 day') nulls first,"
+            + " and r.started_at > now() - interval '1 day') nulls first,"
             + " f.requested_at, f.id", nativeQuery = true)
     List<Object[]> claimCandidates(boolean rebuildsAllowed);
 
-    /** The oldest queued build of {@code team} (a rebuild or not) nobody else is claiming right now, locked. */
+    /**
+     * The {@code n} oldest queued builds of {@code team} (rebuilds or not) nobody else is claiming right now,
+     * locked.
+     */
     @Query(value = "select * from build q where q.status = 'QUEUED' and q.team = :team"
-            + " and (q.rebuild_of is not null) = :rebuild order by q.requested_at, q.id limit 1 for update skip locked",
-            nativeQuery = true)
-    List<Build> claimNextOf(String team, boolean rebuild);
+            + " and (q.rebuild_of is not null) = :rebuild order by q.requested_at, q.id limit :n"
+            + " for update skip locked", nativeQuery = true)
+    List<Build> claimNextOf(String team, boolean rebuild, int n);
 
     /** The builds running on each host, by team: {@code host, team, count}. */
     @Query(value = "select host, team, count(*) from build where status = 'RUNNING' and host is not null"

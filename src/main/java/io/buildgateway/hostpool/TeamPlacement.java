@@ -9,7 +9,7 @@ import java.util.Set;
 
 /**
  * Which queued build goes to which fixed host when a host runs builds of one team at a time
- * ({@code gateway.hostpool.team-isolation}; docs/security.md, "BuildKit builds without a session"). A pure decision
+ * ({@code gateway.hostpool.team-isolation}; docs/security.md, "One team per host at a time"). A pure decision
  * over the claim's view (under the scheduling lock): the queued builds' teams in the queue's fair order and, per
  * healthy host, its capacity and how many builds of which team run there.
  *
@@ -56,9 +56,17 @@ public final class TeamPlacement {
 
     /**
      * The chosen build: {@code candidate} is its index in the claim's list of queued builds' teams, {@code host} the
-     * host it goes to.
+     * host it goes to, {@code take} how many of that team's queued builds the claim takes for it at once: the host's
+     * capacity when it runs nothing now (its turn goes to this team), else one. Claimed one at a time, the next
+     * claim's first waiting team would keep the turned host after its first build (it drains soonest), so with more
+     * teams queueing than hosts each turn ran one build: a host of 4 at a quarter of its capacity (a review's find,
+     * 2026-12-07). Taken at once, a turn is a host's worth of one team's builds, then the next waiting team's.
      */
-    public record Placement(int candidate, String host) {
+    public record Placement(int candidate, String host, int take) {
+
+        public Placement(int candidate, String host) {
+            this(candidate, host, 1);
+        }
     }
 
     /**
@@ -81,7 +89,8 @@ public final class TeamPlacement {
                             .thenComparingDouble(h -> (double) h.total() / h.capacity())
                             .thenComparingInt(hosts::indexOf));
             if (admits.isPresent()) {
-                return Optional.of(new Placement(i, admits.get().name()));
+                Load host = admits.get();
+                return Optional.of(new Placement(i, host.name(), host.total() == 0 ? host.capacity() : 1));
             }
             waiting.add(team);
             boolean runsSomewhere = hosts.stream().anyMatch(h -> !reserved.contains(h.name()) && h.runs(team));

@@ -327,11 +327,11 @@ class BuilderAbuseIT {
             // the claim of hosts isolated by team (gateway.hostpool.team-isolation) reads the same order, a row per
             // team, and takes the team's oldest
             picks.add(teams(builds.claimCandidates(true)));
-            picks.add(builds.claimNextOf("flood", false).get(0).id.toString());
+            picks.add(builds.claimNextOf("flood", false, 1).get(0).id.toString());
             jdbc.update("update build set status = 'RUNNING', host = 'absent' where id = ?::uuid", first);
             picks.add(builds.claimNext(true).get(0).id.toString()); // flood runs one: the quiet team's, though newer
             picks.add(teams(builds.claimCandidates(true)));
-            picks.add(builds.claimNextOf("flood", false).get(0).id.toString());
+            picks.add(builds.claimNextOf("flood", false, 1).get(0).id.toString());
             return picks;
         });
 
