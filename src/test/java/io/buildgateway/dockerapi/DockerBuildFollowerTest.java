@@ -46,6 +46,21 @@ class DockerBuildFollowerTest {
                 status == io.buildgateway.builds.BuildStatus.FAILED ? "step failed" : null, null, null);
     }
 
+    /** A source whose every read fails with {@code failure}. */
+    private static DockerBuildFollower.Source failing(java.util.function.Supplier<RuntimeException> failure) {
+        return new DockerBuildFollower.Source() {
+            @Override
+            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
+                throw failure.get();
+            }
+
+            @Override
+            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
+                throw failure.get();
+            }
+        };
+    }
+
     /** What the database's driver throws while PostgreSQL restarts (recognised as the database away). */
     private static RuntimeException databaseAway() {
         return new org.springframework.dao.DataAccessResourceFailureException("away",
@@ -95,17 +110,7 @@ class DockerBuildFollowerTest {
     @Test
     void aDatabaseAwayLongerThanThePatienceEndsTheStreamWithAnError() {
         java.util.UUID id = java.util.UUID.randomUUID();
-        DockerBuildFollower.Source away = new DockerBuildFollower.Source() {
-            @Override
-            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
-                throw databaseAway();
-            }
-
-            @Override
-            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
-                throw databaseAway();
-            }
-        };
+        DockerBuildFollower.Source away = failing(() -> databaseAway());
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         DockerBuildStream stream = new DockerBuildStream(out, tools.jackson.databind.json.JsonMapper.builder().build());
 
@@ -119,17 +124,7 @@ class DockerBuildFollowerTest {
     /** Any other failure is not the database's absence: it is not swallowed. */
     @Test
     void anotherFailureIsNotWaitedFor() {
-        DockerBuildFollower.Source broken = new DockerBuildFollower.Source() {
-            @Override
-            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
-                throw new IllegalStateException("bug");
-            }
-
-            @Override
-            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
-                throw new IllegalStateException("bug");
-            }
-        };
+        DockerBuildFollower.Source broken = failing(() -> new IllegalStateException("bug"));
         DockerBuildStream stream = new DockerBuildStream(new java.io.ByteArrayOutputStream(),
                 tools.jackson.databind.json.JsonMapper.builder().build());
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> new DockerBuildFollower(broken,
@@ -176,17 +171,7 @@ class DockerBuildFollowerTest {
     @Test
     void aRejectionWhoseFindingsCannotBeReadSaysItWasRejected() {
         java.util.UUID id = java.util.UUID.randomUUID();
-        DockerBuildFollower.Source away = new DockerBuildFollower.Source() {
-            @Override
-            public io.buildgateway.builds.BuildSubmissions.LogRead readLog(java.util.UUID build, long offset) {
-                throw databaseAway();
-            }
-
-            @Override
-            public io.buildgateway.builds.BuildView get(java.util.UUID build) {
-                throw databaseAway();
-            }
-        };
+        DockerBuildFollower.Source away = failing(() -> databaseAway());
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         new DockerBuildFollower(away, java.time.Duration.ofMillis(1), java.time.Duration.ofMillis(50),
                 java.time.Duration.ofSeconds(10)).rejected(id, new DockerBuildStream(out,

@@ -90,8 +90,23 @@ class EphemeralHostsTest {
         return audited.stream().map(AuditRecord::action).toList();
     }
 
+    /**
+     * Waits (at most 10 s) until {@code done}: a teardown's event (or its ERROR line) comes after the host is out of
+     * the live set that {@code drain} waits for, on the teardown's own thread.
+     */
+    private static void await(java.util.function.BooleanSupplier done) throws InterruptedException {
+        long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!done.getAsBoolean() && System.nanoTime() < until) {
+            Thread.sleep(10);
+        }
+    }
+
+    private boolean logged(String text) {
+        return lines.list.stream().anyMatch(e -> e.getFormattedMessage().contains(text));
+    }
+
     @Test
-    void aWarmHostWhoseStartCannotBeAuditedIsTornDownNotLeftRunning() {
+    void aWarmHostWhoseStartCannotBeAuditedIsTornDownNotLeftRunning() throws InterruptedException {
         failing.add("host.ephemeral-started");
         hosts = new FakeHosts(1);
         hosts.begin();
@@ -100,6 +115,7 @@ class EphemeralHostsTest {
         assertThat(started).isNotEmpty();
         assertThat(destroyed).containsAll(started);
         assertThat(hosts.live()).isEmpty();
+        await(() -> actions().contains("host.ephemeral-destroyed"));
         assertThat(actions()).doesNotContain("host.ephemeral-started").contains("host.ephemeral-destroyed");
         assertThat(lines.list).anySatisfy(e -> {
             assertThat(e.getLevel()).isEqualTo(Level.ERROR);
@@ -121,7 +137,7 @@ class EphemeralHostsTest {
     }
 
     @Test
-    void aHandOutThatCannotBeAuditedGivesItsHostBack() {
+    void aHandOutThatCannotBeAuditedGivesItsHostBack() throws InterruptedException {
         failing.add("host.ephemeral-acquired");
         hosts = new FakeHosts(0);
 
@@ -130,6 +146,7 @@ class EphemeralHostsTest {
         assertThat(hosts.drain(Duration.ofSeconds(10))).as("the lease was released").isTrue();
         assertThat(started).hasSize(1);
         assertThat(destroyed).containsExactlyElementsOf(started);
+        await(() -> actions().contains("host.ephemeral-destroyed"));
         assertThat(actions()).containsExactly("host.ephemeral-started", "host.ephemeral-destroyed");
         assertThat(lines.list).anySatisfy(e -> {
             assertThat(e.getLevel()).isEqualTo(Level.ERROR);
@@ -147,6 +164,7 @@ class EphemeralHostsTest {
 
         assertThat(hosts.drain(Duration.ofSeconds(10))).isTrue();
         assertThat(destroyed).containsExactly(lease.instance());
+        await(() -> logged("host.ephemeral-destroyed"));
         assertThat(actions()).containsExactly("host.ephemeral-started", "host.ephemeral-acquired");
         assertThat(lines.list).anySatisfy(e -> {
             assertThat(e.getLevel()).isEqualTo(Level.ERROR);

@@ -146,16 +146,8 @@ class TeamPlacementTest {
             long busy = 0;
             int ends = 0;
             while (!queue.isEmpty()) {
-                List<String> order = new ArrayList<>(queue);
-                order.sort(java.util.Comparator.comparingLong((String t) -> running.values().stream()
-                        .flatMap(List::stream).filter(t::equals).count())
-                        .thenComparingInt(t -> lastStart.getOrDefault(t, -1)));
-                List<Load> loads = new ArrayList<>();
-                for (int h = 0; h < pool.length; h++) {
-                    Map<String, Integer> byTeam = new HashMap<>();
-                    running.get(names.get(h)).forEach(t -> byTeam.merge(t, 1, Integer::sum));
-                    loads.add(new Load(names.get(h), pool[h], byTeam));
-                }
+                List<String> order = claimOrder(queue, running, lastStart);
+                List<Load> loads = loads(names, java.util.Arrays.stream(pool).boxed().toList(), running);
                 Optional<Placement> p = TeamPlacement.place(order, loads);
                 if (p.isPresent()) {
                     String team = order.get(p.get().candidate());
@@ -213,18 +205,8 @@ class TeamPlacementTest {
             Map<String, Integer> lastStart = new HashMap<>();
             int clock = 0;
             while (!queue.isEmpty()) {
-                // the claim's order (BuildRepository.claimCandidates): fewest running first, then the team that
-                // started a build least recently (never: first), then arrival (a stable sort)
-                List<String> order = new ArrayList<>(queue);
-                order.sort(java.util.Comparator.comparingLong((String t) -> running.values().stream()
-                        .flatMap(List::stream).filter(t::equals).count())
-                        .thenComparingInt(t -> lastStart.getOrDefault(t, -1)));
-                List<Load> loads = new ArrayList<>();
-                for (int h = 0; h < hostCount; h++) {
-                    Map<String, Integer> byTeam = new HashMap<>();
-                    running.get(names.get(h)).forEach(t -> byTeam.merge(t, 1, Integer::sum));
-                    loads.add(new Load(names.get(h), capacities.get(h), byTeam));
-                }
+                List<String> order = claimOrder(queue, running, lastStart);
+                List<Load> loads = loads(names, capacities, running);
                 Optional<Placement> p = TeamPlacement.place(order, loads);
                 if (p.isPresent()) {
                     String team = order.get(p.get().candidate());
@@ -255,5 +237,29 @@ class TeamPlacementTest {
                 running.get(host).remove(0);
             }
         }
+    }
+
+    /**
+     * The claim's order (BuildRepository.claimCandidates): fewest running first, then the team that started a build
+     * least recently (never: first), then arrival (a stable sort).
+     */
+    private static List<String> claimOrder(List<String> queue, Map<String, List<String>> running,
+            Map<String, Integer> lastStart) {
+        List<String> order = new ArrayList<>(queue);
+        order.sort(java.util.Comparator.comparingLong((String t) -> running.values().stream()
+                .flatMap(List::stream).filter(t::equals).count())
+                .thenComparingInt(t -> lastStart.getOrDefault(t, -1)));
+        return order;
+    }
+
+    /** The claim's view of the hosts: each one's capacity and running builds by team. */
+    private static List<Load> loads(List<String> names, List<Integer> capacities, Map<String, List<String>> running) {
+        List<Load> loads = new ArrayList<>();
+        for (int h = 0; h < names.size(); h++) {
+            Map<String, Integer> byTeam = new HashMap<>();
+            running.get(names.get(h)).forEach(t -> byTeam.merge(t, 1, Integer::sum));
+            loads.add(new Load(names.get(h), capacities.get(h), byTeam));
+        }
+        return loads;
     }
 }
