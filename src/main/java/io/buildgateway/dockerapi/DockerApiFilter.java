@@ -96,19 +96,10 @@ class DockerApiFilter extends OncePerRequestFilter {
             // the database's message can quote the value; a review's find, 2026-12-07). Once the 200 stream has
             // begun, nothing can be answered any more: the failure goes on as it is.
             Problem mapped = response.isCommitted() ? null
-                    : io.buildgateway.shared.DatabaseUnavailable.is(e)
-                            ? io.buildgateway.shared.DatabaseUnavailable.problem()
-                            : io.buildgateway.shared.RefusedByDatabase.of(e);
+                    : io.buildgateway.shared.RefusedByDatabase.answer(e, request.getMethod(), request.getRequestURI(),
+                            log);
             if (mapped == null) {
                 throw e;
-            }
-            if (mapped.status() == 503) {
-                log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(),
-                        e.toString());
-            } else {
-                log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", request.getMethod(),
-                        request.getRequestURI(), io.buildgateway.shared.RefusedByDatabase.sqlState(e),
-                        mapped.status(), mapped.typeName());
             }
             errors.write(mapped, request, response);
         }

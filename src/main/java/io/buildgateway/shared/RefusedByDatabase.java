@@ -52,4 +52,23 @@ public final class RefusedByDatabase {
         }
         return null;
     }
+
+    /**
+     * What the web layer answers for a failure that is the database's, not a bug: unreachable, 503 with
+     * {@code Retry-After} ({@link DatabaseUnavailable}); a value it refused, {@link #of}. Logged to {@code log} at WARN
+     * (the refused value by its SQLSTATE only: the database's message can quote it). Null for any other failure.
+     */
+    public static Problem answer(Throwable e, String method, String uri, org.slf4j.Logger log) {
+        if (DatabaseUnavailable.is(e)) {
+            log.warn("database unavailable on {} {}: {}", method, uri, e.toString());
+            return DatabaseUnavailable.problem();
+        }
+        Problem refused = of(e);
+        if (refused != null) {
+            // The request's values, refused by the database: a check that should have caught them first is missing.
+            log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", method, uri, sqlState(e),
+                    refused.status(), refused.typeName());
+        }
+        return refused;
+    }
 }

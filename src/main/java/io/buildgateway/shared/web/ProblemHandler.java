@@ -1,6 +1,5 @@
 package io.buildgateway.shared.web;
 
-import io.buildgateway.shared.DatabaseUnavailable;
 import io.buildgateway.shared.Problem;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.validation.ConstraintViolationException;
@@ -85,18 +84,10 @@ class ProblemHandler extends ResponseEntityExceptionHandler {
      */
     @ExceptionHandler(Exception.class)
     ResponseEntity<ProblemDetail> unexpected(Exception e, HttpServletRequest request) {
-        if (DatabaseUnavailable.is(e)) {
-            log.warn("database unavailable on {} {}: {}", request.getMethod(), request.getRequestURI(), e.toString());
-            return render(DatabaseUnavailable.problem(), request, null);
-        }
-        Problem refused = io.buildgateway.shared.RefusedByDatabase.of(e);
-        if (refused != null) {
-            // The request's values, refused by the database: a check that should have caught them first is missing.
-            // Only the SQLSTATE: the database's message can quote the value (a key, a too-long text).
-            log.warn("the database refused a value of {} {} (SQLSTATE {}): answered {} {}", request.getMethod(),
-                    request.getRequestURI(), io.buildgateway.shared.RefusedByDatabase.sqlState(e), refused.status(),
-                    refused.typeName());
-            return render(refused, request, null);
+        Problem database = io.buildgateway.shared.RefusedByDatabase.answer(e, request.getMethod(),
+                request.getRequestURI(), log);
+        if (database != null) {
+            return render(database, request, null);
         }
         log.error("unexpected failure on {} {}", request.getMethod(), request.getRequestURI(), e);
         return render(new Problem(500, "internal", "Internal error",
