@@ -248,7 +248,7 @@ class ReplicasIT extends IntegrationTest {
         String token = builder("inv");
         String id = read(submit(token, "image=inv/watched&tag=" + tag, Tars.dockerfile("FROM " + registryAddress()
                 + "/" + repository + ":" + tag + "\nUSER 65534\n"))).path("id").asString();
-        assertThat(awaitFinal(token, id, Duration.ofMinutes(3)).path("status").asString()).isEqualTo("SUCCEEDED");
+        awaitSucceeded(token, id, Duration.ofMinutes(3));
         String security = token(Set.of("SECURITY"), Set.of());
         assertThat(postJson(security, "/api/v1/base-images/refresh", "").status()).isEqualTo(200);
         Path autoRebuild = POLICY.resolve("zz-replicas-auto-rebuild.yaml");
@@ -300,8 +300,7 @@ class ReplicasIT extends IntegrationTest {
                 .isEqualTo(1);
         String rebuild = jdbc.queryForObject("select id::text from build where rebuild_of = ?::uuid", String.class,
                 built);
-        assertThat(awaitFinal(security, rebuild, Duration.ofMinutes(3)).path("status").asString())
-                .isEqualTo("SUCCEEDED");
+        awaitSucceeded(security, rebuild, Duration.ofMinutes(3));
         assertThat(jdbc.queryForObject("select count(*) from build where rebuild_of = ?::uuid", Long.class, built))
                 .as("and no second one later").isEqualTo(1);
     }

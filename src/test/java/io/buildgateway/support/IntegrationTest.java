@@ -310,6 +310,19 @@ public abstract class IntegrationTest {
                 + get(token, "/api/v1/builds/" + buildId + "/logs").body());
     }
 
+    /**
+     * Waits for the build's end and asserts that it succeeded; when it did not, the failure names the build's status,
+     * reason and log (a bare "expected SUCCEEDED but was FAILED" from CI said nothing about why).
+     */
+    protected JsonNode awaitSucceeded(String token, String buildId, Duration timeout) {
+        JsonNode build = awaitFinal(token, buildId, timeout);
+        if (!"SUCCEEDED".equals(build.path("status").asString())) {
+            fail("build " + buildId + " ended " + build.path("status").asString() + ": " + build
+                    + "\nlog:\n" + get(token, "/api/v1/builds/" + buildId + "/logs").body());
+        }
+        return build;
+    }
+
     /** Polls until the condition holds; fails, naming what never happened, when the timeout passes first. */
     protected static void eventually(String what, Duration timeout, java.util.function.BooleanSupplier condition) {
         long deadline = System.nanoTime() + timeout.toNanos();
