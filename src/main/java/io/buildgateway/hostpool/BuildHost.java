@@ -37,7 +37,8 @@ public final class BuildHost implements AutoCloseable {
     private DockerClient docker;
     private AuthConfigurations pullAuth;
 
-    BuildHost(HostPoolProperties properties, DockerClients clients, RegistryAuth auth, BuildCacheCap cache,
+    BuildHost(HostPoolProperties properties, DockerClients clients, RegistryAuth auth, ImageRegistry registry,
+            BuildCacheCap cache,
             Clock clock, BuildHostProvider.Lease lease, boolean userns, BuildJob job, String ephemeralKind,
             Runnable release) {
         this.properties = properties;
@@ -51,7 +52,7 @@ public final class BuildHost implements AutoCloseable {
         this.ephemeralKind = ephemeralKind;
         this.release = release;
         this.classic = new ClassicBuilder(properties, clock);
-        this.buildKit = new BuildKitBuilder(properties, clients, auth, clock);
+        this.buildKit = new BuildKitBuilder(properties, clients, auth, clock, registry);
     }
 
     /** Whether this is an ephemeral host started for this build alone (issue #16). */

@@ -62,12 +62,16 @@ public class BuildHosts implements PeriodicTasks.Owner {
     /** Per host, the repositories its running builds may pull or push ({@link #inUseOn}). */
     private final java.util.function.Function<String, Set<String>> inUse;
     private final org.springframework.beans.factory.ObjectProvider<RunningBuilds> running;
+    /** The registry's images by digest, for the confinement check's reading of shared FROM vertices. */
+    private final ImageRegistry registry;
     /** The health checks every health-interval, while the context runs this bean (PeriodicTasks). */
     private final PeriodicTasks periodic;
 
     BuildHosts(HostPoolProperties properties, ApplicationEventPublisher events, Clock clock,
-            MeterRegistry meters, org.springframework.beans.factory.ObjectProvider<RunningBuilds> running) {
+            MeterRegistry meters, org.springframework.beans.factory.ObjectProvider<RunningBuilds> running,
+            ImageRegistry registry) {
         this.properties = properties;
+        this.registry = registry;
         this.clients = new DockerClients(properties);
         this.clock = clock;
         this.auth = new RegistryAuth(properties, clock);
@@ -378,7 +382,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
             } catch (BuildHostProvider.Unavailable e) {
                 throw new NoHost(e.getMessage());
             }
-            return new BuildHost(properties, clients, auth, cache, clock, lease, true, job, ephemeral.kind(), () -> {
+            return new BuildHost(properties, clients, auth, registry, cache, clock, lease, true, job, ephemeral.kind(), () -> {
                 clients.forget(lease.host().name());
                 ephemeral.release(lease);
             });
@@ -394,7 +398,7 @@ public class BuildHosts implements PeriodicTasks.Owner {
             fixed.release(lease);
             throw new NoHost("build host " + job.host() + " is not a healthy user-namespaced host");
         }
-        return new BuildHost(properties, clients, auth, cache, clock, lease, h.userns(), job, null,
+        return new BuildHost(properties, clients, auth, registry, cache, clock, lease, h.userns(), job, null,
                 () -> fixed.release(lease));
     }
 

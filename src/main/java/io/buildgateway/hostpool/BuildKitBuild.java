@@ -161,24 +161,45 @@ final class BuildKitBuild {
         return inspected(http, reference, "RootFS", "Layers");
     }
 
+    /**
+     * The platform ({@code os/architecture[/variant]}) of the image the host's store knows by {@code reference}, or
+     * null when it cannot say: for an image the gateway pulled, the host's own platform (the daemon pulls its own from
+     * an index).
+     */
+    static String platform(DockerHttpClient http, String reference) {
+        JsonNode node = inspection(http, reference);
+        String os = node.path("Os").asString("");
+        String architecture = node.path("Architecture").asString("");
+        if (os.isEmpty() || architecture.isEmpty()) {
+            return null;
+        }
+        String variant = node.path("Variant").asString("");
+        return os + "/" + architecture + (variant.isEmpty() ? "" : "/" + variant);
+    }
+
     /** The texts of a list of the store's inspection of {@code reference}; none when it cannot say. */
     private static List<String> inspected(DockerHttpClient http, String reference, String... path) {
+        JsonNode node = inspection(http, reference);
+        for (String key : path) {
+            node = node.path(key);
+        }
+        List<String> out = new ArrayList<>();
+        node.forEach(d -> out.add(d.asString()));
+        return out;
+    }
+
+    /** The store's inspection of {@code reference}; a missing node when it cannot say. */
+    private static JsonNode inspection(DockerHttpClient http, String reference) {
         DockerHttpClient.Request request = DockerHttpClient.Request.builder()
                 .method(DockerHttpClient.Request.Method.GET)
                 .path("/v" + BuildHostVersions.BUILDKIT_API + "/images/" + encode(reference) + "/json").build();
         try (DockerHttpClient.Response response = http.execute(request)) {
             if (response.getStatusCode() != 200) {
-                return List.of();
+                return tools.jackson.databind.node.MissingNode.getInstance();
             }
-            JsonNode node = JSON.readTree(response.getBody());
-            for (String key : path) {
-                node = node.path(key);
-            }
-            List<String> out = new ArrayList<>();
-            node.forEach(d -> out.add(d.asString()));
-            return out;
+            return JSON.readTree(response.getBody());
         } catch (RuntimeException e) { // the daemon away, an unreadable answer: nothing is confirmed
-            return List.of();
+            return tools.jackson.databind.node.MissingNode.getInstance();
         }
     }
 

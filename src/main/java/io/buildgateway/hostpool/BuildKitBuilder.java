@@ -24,12 +24,20 @@ final class BuildKitBuilder {
     private final DockerClients clients;
     private final RegistryAuth auth;
     private final Clock clock;
+    /** The registry's images by digest, for a shared FROM vertex the host's store no longer knows; null in tests. */
+    private final ImageRegistry registry;
 
     BuildKitBuilder(HostPoolProperties properties, DockerClients clients, RegistryAuth auth, Clock clock) {
+        this(properties, clients, auth, clock, null);
+    }
+
+    BuildKitBuilder(HostPoolProperties properties, DockerClients clients, RegistryAuth auth, Clock clock,
+            ImageRegistry registry) {
         this.properties = properties;
         this.clients = clients;
         this.auth = auth;
         this.clock = clock;
+        this.registry = registry;
     }
 
     HostBuild build(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan, Consumer<String> output,
@@ -66,8 +74,7 @@ final class BuildKitBuilder {
                 transport, context, job.dockerfile(), job.target(), buildArgs, job.labels(), job.noCache(),
                 properties.build(), networkMode, stepOutput, cancelled, deadline, clock));
         List<PulledImage> used = used(result.trace(), pulls.pulled(),
-                name -> BuildKitBuild.repoDigests(clients.http(host), name),
-                name -> BuildKitBuild.layers(clients.http(host), name));
+                name -> BuildKitBuild.repoDigests(clients.http(host), name), layers(host, pulls.pulled()));
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
                 HostBuild.digested(used));
         String error = result.error() != null ? result.error() : result.trace().error();
@@ -85,6 +92,26 @@ final class BuildKitBuilder {
                 result.trace().fetched(), result.stopped() == null ? error : null, result.trace().failedStep(),
                 ended == null ? null : ended.reason(),
                 result.imageId() == null ? List.of() : List.of(result.imageId()), 0);
+    }
+
+    /**
+     * The layers (diff ids) of an image as {@link #used} compares them: what the host's store has under the name (by
+     * its digest when it carries one); when the store does not know a name with a digest (the build that pulled it
+     * ended and its names were removed), the registry's image under that digest for the host's platform (that of the
+     * images this build pulled). Empty when neither can say.
+     */
+    private java.util.function.Function<String, List<String>> layers(HostPoolProperties.Host host,
+            List<PulledImage> pulled) {
+        return reference -> {
+            List<String> stored = BuildKitBuild.layers(clients.http(host), reference);
+            if (!stored.isEmpty() || reference.indexOf('@') < 0 || pulled.isEmpty() || registry == null) {
+                return stored;
+            }
+            PulledImage first = pulled.get(0);
+            String platform = BuildKitBuild.platform(clients.http(host),
+                    io.buildgateway.shared.ImageReference.split(first.reference()).name() + "@" + first.digest());
+            return registry.layers(reference, platform);
+        };
     }
 
     /**
@@ -161,13 +188,24 @@ final class BuildKitBuilder {
     }
 
     /**
-     * As above; and BuildKit shares one FROM vertex between images of the same layers: a build's step may show, beside
-     * its own FROM of the pulled image, a CACHED FROM of another image with those layers that another build used
-     * ({@code [1/2] FROM base/empty-env:1} beside {@code [1/2] FROM base/busybox:latest}, make test 2026-12-07, an
-     * image that differs from base/busybox in its config only). Such a name is the pull when a FROM vertex of the same
-     * step names the pulled image and the host's store gives both the same layers ({@code layers}): the same
-     * content, and the config is the pulled image's (BuildKit reads it from the pulled name). A FROM of another image
-     * alone in its step stays an image from the host's store.
+     * As above; and BuildKit shares one FROM vertex between images of the same layers, across the builds of a host:
+     * a build's step may show, beside its own FROM of the pulled image or instead of it, the FROM of another image
+     * with those layers that another build used ({@code [1/2] FROM base/empty-env:1} beside
+     * {@code [1/2] FROM base/busybox:latest}, make test 2026-12-07, an image that differs from base/busybox in its
+     * config only; and on dockerd 26, two builds started together, the second's step showed only the first's name).
+     * Such a name is the pull when
+     * <ul>
+     * <li>the frontend read no config by that name ({@link BuildKitTrace#resolved}): the stage's ONBUILD triggers,
+     * Env and USER came from the image the frontend read, the pulled one; a name whose config was read is another
+     * image the build asked for, never taken for the pull;</li>
+     * <li>its layers are the pulled image's ({@code layers}: the host's store, or for a name with a digest the
+     * registry's content under that digest for the host's platform, as the other build's names may have left the
+     * store since), so the content is the approved image's;</li>
+     * <li>and it is in a stage's step: beside a FROM of the pulled image in the same step (its layers compared with
+     * that image's), or alone in its step when it carries a digest (compared with every pulled image's). A FROM of
+     * another image by tag alone in its step stays an image from the host's store: what the store has under a tag
+     * now may not be what the vertex used.</li>
+     * </ul>
      */
     static List<PulledImage> used(BuildKitTrace trace, List<PulledImage> pulled,
             java.util.function.Function<String, List<String>> repoDigests,
@@ -200,26 +238,32 @@ final class BuildKitBuilder {
     private static boolean sharedVertex(BuildKitTrace trace, String reference, List<PulledImage> pulled,
             java.util.function.Function<String, List<String>> layers) {
         java.util.Set<String> steps = trace.stepsOf(reference);
-        if (steps.isEmpty()) {
+        int at = reference.indexOf('@');
+        String name = withTag(reference);
+        if (steps.isEmpty() || trace.resolved().stream().anyMatch(r -> withTag(r).equals(name))) {
             return false;
         }
-        List<String> mine = null;
+        // the pulled images whose FROM vertex is in one of the same steps
+        List<PulledImage> beside = new ArrayList<>();
         for (String other : trace.used()) {
-            int at = other.indexOf('@');
-            String otherName = at > 0 ? other.substring(0, at) : other;
             if (other.equals(reference) || java.util.Collections.disjoint(steps, trace.stepsOf(other))) {
                 continue;
             }
-            for (PulledImage p : pulled) {
-                if (!withTag(p.reference()).equals(withTag(otherName))) {
-                    continue;
-                }
-                mine = mine == null ? layers.apply(reference) : mine;
-                List<String> theirs = layers.apply(io.buildgateway.shared.ImageReference.split(p.reference()).name()
-                        + "@" + p.digest());
-                if (!mine.isEmpty() && mine.equals(theirs)) {
-                    return true;
-                }
+            pulled.stream().filter(p -> withTag(p.reference()).equals(withTag(other))).forEach(beside::add);
+        }
+        List<PulledImage> candidates = !beside.isEmpty() ? beside : at > 0 ? pulled : List.of();
+        if (candidates.isEmpty()) {
+            return false;
+        }
+        List<String> mine = layers.apply(reference);
+        if (mine.isEmpty()) {
+            return false;
+        }
+        for (PulledImage p : candidates) {
+            List<String> theirs = layers.apply(io.buildgateway.shared.ImageReference.split(p.reference()).name()
+                    + "@" + p.digest());
+            if (mine.equals(theirs)) {
+                return true;
             }
         }
         return false;

@@ -40,6 +40,12 @@ final class BuildKitTrace {
     static final Pattern STEP = Pattern.compile("\\[(?:(\\S+) +)? *(\\d+)/(\\d+)\\] (.*)", Pattern.DOTALL);
     private static final Pattern FROM = Pattern.compile(
             "(?:\\[[^\\]]*\\] )?FROM (\\S+?)(?:@(sha256:[0-9a-f]{64}))?(?:\\s.*)?", Pattern.DOTALL);
+    /**
+     * The frontend reading an image's config by its name ({@code [internal] load metadata for ref}, with the
+     * platform before {@code internal} when several are asked for): the image whose ONBUILD triggers, Env and USER
+     * the Dockerfile's stage takes.
+     */
+    private static final Pattern METADATA = Pattern.compile("\\[(?:\\S+ )?internal\\] load metadata for (\\S+)");
     /** A log line longer than this is cut (a step can print anything). */
     private static final int MAX_LINE = 16 * 1024;
 
@@ -54,6 +60,8 @@ final class BuildKitTrace {
     /** The steps ("stage i/N") each used reference's FROM vertices were named for. */
     private final Map<String, java.util.Set<String>> usedAt = new HashMap<>();
     private final List<String> fetched = new ArrayList<>();
+    /** The references whose config the frontend read ({@link #METADATA}). */
+    private final java.util.Set<String> resolved = new java.util.LinkedHashSet<>();
     private final Map<String, Step> steps = new LinkedHashMap<>();
     private int next = 1;
     private String failedStep;
@@ -172,6 +180,10 @@ final class BuildKitTrace {
                                 + Integer.parseInt(at.group(3)));
             }
         }
+        Matcher metadata = METADATA.matcher(name);
+        if (metadata.matches()) {
+            resolved.add(metadata.group(1));
+        }
         String instruction = instruction(name);
         if (instruction.regionMatches(true, 0, "ADD ", 0, 4) && instruction.contains("://")
                 && !fetched.contains(instruction)) {
@@ -275,6 +287,14 @@ final class BuildKitTrace {
     /** The steps ({@code "i/N"}, {@code "stage i/N"}) whose FROM vertex named {@code reference}; empty if none. */
     java.util.Set<String> stepsOf(String reference) {
         return usedAt.getOrDefault(reference, java.util.Set.of());
+    }
+
+    /**
+     * The references whose config the frontend read ({@code [internal] load metadata for …}) as BuildKit named them:
+     * a FROM vertex of another name took no config from the build's point of view (see BuildKitBuilder#used).
+     */
+    java.util.Set<String> resolved() {
+        return java.util.Collections.unmodifiableSet(resolved);
     }
 
     /** The steps (instructions as BuildKit named them) in which BuildKit fetched a remote source itself. */

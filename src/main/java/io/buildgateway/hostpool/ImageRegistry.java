@@ -574,6 +574,81 @@ public class ImageRegistry {
     }
 
     /**
+     * The diff ids of the layers ({@code rootfs.diff_ids} of its config) of the image {@code imageRef} names in this
+     * registry by digest, for {@code platform} ({@code os/architecture[/variant]}, the build host's): of an index, the
+     * one image for that platform. Every manifest and the config are checked against their digests, so what this
+     * says is the content under that digest, whoever tagged it. Empty when it cannot say (not by digest, not in this
+     * registry, no image or more than one for the platform, the registry away, unreadable data): nothing is confirmed.
+     * The confinement check's reading of a FROM vertex that BuildKit shared with another build after that build's
+     * names left the host's store (BuildKitBuilder#used).
+     */
+    public List<String> layers(String imageRef, String platform) {
+        try {
+            ImageReference split = ImageReference.split(imageRef);
+            String repository = split.repositoryOn(address());
+            String reference = split.manifestReference();
+            if (repository == null || !reference.startsWith("sha256:") || platform == null) {
+                return List.of();
+            }
+            Optional<Manifest> top = manifest(repository, reference, IMAGE_MANIFESTS);
+            if (top.isEmpty()) {
+                return List.of();
+            }
+            checkDigest(top.get(), reference, imageRef);
+            JsonNode m = unambiguous(json.readTree(top.get().body()), imageRef);
+            if (m.has("manifests")) {
+                List<String> matching = new ArrayList<>();
+                for (JsonNode entry : m.path("manifests")) {
+                    if (matching.size() > MAX_PLATFORMS) {
+                        return List.of();
+                    }
+                    if (samePlatform(entry.path("platform"), platform)) {
+                        matching.add(entry.path("digest").asString(""));
+                    }
+                }
+                if (matching.size() != 1 || !matching.get(0).startsWith("sha256:")) {
+                    return List.of();
+                }
+                Optional<Manifest> child = manifest(repository, matching.get(0), IMAGE_MANIFESTS);
+                if (child.isEmpty()) {
+                    return List.of();
+                }
+                checkDigest(child.get(), matching.get(0), imageRef);
+                m = unambiguous(json.readTree(child.get().body()), imageRef);
+            }
+            String config = m.path("config").path("digest").asString("");
+            if (!config.startsWith("sha256:")) {
+                return List.of();
+            }
+            JsonNode c = unambiguous(json.readTree(blob(repository, config)), imageRef);
+            if (!samePlatform(c, platform)) {
+                return List.of(); // a single-platform image of another platform than the host's
+            }
+            List<String> out = new ArrayList<>();
+            for (JsonNode d : c.path("rootfs").path("diff_ids")) {
+                if (!d.isString()) {
+                    return List.of();
+                }
+                out.add(d.asString());
+            }
+            return out;
+        } catch (IOException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /** Whether an index entry's {@code platform} is {@code os/architecture[/variant]}. */
+    static boolean samePlatform(JsonNode entry, String platform) {
+        String[] p = platform.split("/", -1);
+        if (p.length < 2 || !entry.path("os").asString("").equals(p[0])
+                || !entry.path("architecture").asString("").equals(p[1])) {
+            return false;
+        }
+        String variant = entry.path("variant").asString("");
+        return p.length < 3 || variant.isEmpty() || variant.equals(p[2]);
+    }
+
+    /**
      * The triggers and the empty-valued Env names of the config blob a manifest names, added to the two sets; its
      * Env as name → value returned.
      */

@@ -85,4 +85,49 @@ class BaseEmptyEnvIT extends IntegrationTest {
         assertThat(built.path("status").asString()).as(built + "\n" + log).isEqualTo("SUCCEEDED");
         assertThat(log).doesNotContain("CONFINEMENT");
     }
+
+    @org.springframework.beans.factory.annotation.Autowired
+    private io.buildgateway.hostpool.ImageRegistry imageRegistry;
+
+    /**
+     * Builds of images with the same layers started together on one host: BuildKit shares their FROM vertex, and a
+     * build's step may show only the other build's name (dockerd 26; make test and CI on 2026-12-07 failed ReplicasIT
+     * and this class with a false confinement violation). Every build passes, none is a violation. The layers the
+     * check compares when the host's store no longer knows the other name are the registry's under its digest for the
+     * host's platform: checked here against the daemon's own reading of the same image.
+     */
+    @Test
+    void buildsOfImagesWithTheSameLayersStartedTogetherAllPass() {
+        String base = pushBaseWithEmptyEnv();
+        String token = builder("envbase");
+        java.util.List<String> ids = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            for (String from : new String[] {base, registryAddress() + "/base/busybox"}) {
+                Response r = submit(token, "image=envbase/together&tag=t" + ids.size() + "&noCache=true",
+                        Tars.dockerfile("FROM " + from + "\nRUN echo together " + ids.size() + "\nUSER 65534\n"));
+                assertThat(r.status()).as(r.body()).isBetween(200, 299);
+                ids.add(read(r).path("id").asString());
+            }
+        }
+        for (String id : ids) {
+            awaitSucceeded(token, id, Duration.ofMinutes(4));
+            assertThat(get(token, "/api/v1/builds/" + id + "/logs").body()).doesNotContain("CONFINEMENT");
+        }
+
+        // The oracle for the registry's reading: the daemon's own layers of base/busybox by digest.
+        String digest = registryDigest("base/busybox", "latest");
+        String pinned = registryAddress() + "/base/busybox@" + digest;
+        environmentDocker("pull", "-q", pinned);
+        String platform = environmentDocker("image", "inspect", "--format",
+                "{{.Os}}/{{.Architecture}}{{if .Variant}}/{{.Variant}}{{end}}", pinned).strip();
+        java.util.List<String> daemons = new java.util.ArrayList<>();
+        json.readTree(environmentDocker("image", "inspect", "--format", "{{json .RootFS.Layers}}", pinned))
+                .forEach(l -> daemons.add(l.asString()));
+        assertThat(daemons).isNotEmpty();
+        assertThat(imageRegistry.layers(pinned, platform)).isEqualTo(daemons);
+        assertThat(imageRegistry.layers(base + "@" + registryDigest("base/empty-env-" + RUN, "1"), platform))
+                .as("the same content under another name and config").isEqualTo(daemons);
+        assertThat(imageRegistry.layers(pinned, platform.startsWith("linux/amd64") ? "linux/s390x" : "linux/amd64"))
+                .as("another platform").isEmpty();
+    }
 }

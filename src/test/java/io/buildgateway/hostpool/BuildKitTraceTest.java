@@ -279,6 +279,69 @@ class BuildKitTraceTest {
                 .setStarted(com.google.protobuf.Timestamp.getDefaultInstance()).build();
     }
 
+    /**
+     * The seventh session's make test and dockerd 26 with two builds started together: the vertex BuildKit shared
+     * can be the only FROM of the build's step, under the other build's name, and that build's names may have left
+     * the host's store (its layers then read from the registry by digest). Taken for the pull only when it carries a
+     * digest, the frontend read no config by its name and its layers are a pulled image's; the config the stage took
+     * is the one read, the pulled image's.
+     */
+    @Test
+    void aSharedFromVertexAloneInItsStepIsThePullOnlyByDigestWithoutItsConfigRead() {
+        String digest = "sha256:" + "a".repeat(64);
+        String theirs = "sha256:" + "c".repeat(64);
+        String evil = "sha256:" + "e".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage("reg/base/busybox", digest, "FROM reg/base/busybox"));
+        List<String> busybox = List.of("sha256:l1", "sha256:l2");
+        java.util.function.Function<String, List<String>> layers = name -> name.equals("reg/base/busybox@" + digest)
+                || name.equals("reg/base/empty-env:1@" + theirs) ? busybox
+                : name.equals("reg/team/other:1@" + evil) ? List.of("sha256:l1", "sha256:evil") : List.of();
+        java.util.function.BiFunction<String, String, BuildKitTrace> trace = (metadata, from) -> {
+            BuildKitTrace t = new BuildKitTrace(s -> { });
+            t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                    .addVertexes(vertex("sha256:1", "[internal] load metadata for " + metadata))
+                    .addVertexes(vertex("sha256:2", "[1/2] FROM " + from))
+                    .addVertexes(vertex("sha256:3", "[2/2] RUN true")).build());
+            t.finish();
+            return t;
+        };
+        BuildKitTrace shared = trace.apply("reg/base/busybox:latest@" + digest, "reg/base/empty-env:1@" + theirs);
+        assertThat(shared.resolved()).containsExactly("reg/base/busybox:latest@" + digest);
+        assertThat(BuildKitBuilder.used(shared, pulled, name -> List.of(), layers)).containsExactlyElementsOf(pulled);
+        // its config read by its name: another image the build asked for, whatever its layers
+        BuildKitTrace read = trace.apply("reg/base/empty-env:1@" + theirs, "reg/base/empty-env:1@" + theirs);
+        assertThat(BuildKitBuilder.used(read, pulled, name -> List.of(), layers)).hasSize(2).last()
+                .satisfies(p -> assertThat(p.digest()).isEqualTo(theirs));
+        // by tag alone: what the store has under the tag now is not evidence of what the vertex used
+        BuildKitTrace byTag = trace.apply("reg/base/busybox:latest@" + digest, "reg/base/empty-env:1");
+        assertThat(BuildKitBuilder.used(byTag, pulled, name -> List.of(), name -> busybox)).hasSize(2);
+        // other layers, or none known: another image
+        BuildKitTrace other = trace.apply("reg/base/busybox:latest@" + digest, "reg/team/other:1@" + evil);
+        assertThat(BuildKitBuilder.used(other, pulled, name -> List.of(), layers)).hasSize(2).last()
+                .satisfies(p -> assertThat(p.reference()).isEqualTo("reg/team/other:1"));
+        assertThat(BuildKitBuilder.used(shared, pulled, name -> List.of(), name -> List.of())).hasSize(2);
+        // the platform-prefixed form of a multi-platform build is read too
+        BuildKitTrace platform = new BuildKitTrace(s -> { });
+        platform.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[linux/amd64 internal] load metadata for reg/base/x:1")).build());
+        assertThat(platform.resolved()).containsExactly("reg/base/x:1");
+    }
+
+    /** Beside the pulled image's FROM in the same step, a name whose config the frontend read is not the pull. */
+    @Test
+    void aSharedFromVertexWhoseConfigWasReadIsNeverThePull() {
+        String digest = "sha256:" + "a".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage("reg/base/busybox", digest, "FROM reg/base/busybox"));
+        BuildKitTrace t = new BuildKitTrace(s -> { });
+        t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/base/empty-env:1"))
+                .addVertexes(vertex("sha256:4", "[1/2] FROM reg/base/empty-env:1"))
+                .addVertexes(vertex("sha256:5", "[1/2] FROM reg/base/busybox:latest")).build());
+        t.finish();
+        assertThat(BuildKitBuilder.used(t, pulled, name -> List.of(), name -> List.of("sha256:l1"))).hasSize(2)
+                .last().satisfies(p -> assertThat(p.reference()).isEqualTo("reg/base/empty-env:1"));
+    }
+
     @Test
     void bytesThatAreNotATraceAreShownAsUnreadableNotThrown() {
         StringBuilder log = new StringBuilder();

@@ -181,6 +181,57 @@ class ImageRegistryTriggersTest {
         assertThat(client().baseConfig(address + "/base/multi:2").env()).containsExactly(Map.entry("PATH", "/bin"));
     }
 
+    /** Stores an image of these layers (diff ids) for os/architecture under its digest; returns the digest. */
+    private String layered(String repo, String architecture, String... diffIds) {
+        byte[] config = ("{\"architecture\":\"" + architecture + "\",\"os\":\"linux\",\"config\":{},\"rootfs\":"
+                + "{\"type\":\"layers\",\"diff_ids\":[" + String.join(",", java.util.Arrays.stream(diffIds)
+                        .map(d -> "\"" + d + "\"").toList()) + "]}}").getBytes(StandardCharsets.UTF_8);
+        String configDigest = ImageRegistry.sha256(config);
+        content.put(repo + "/blobs/" + configDigest, Map.entry("application/octet-stream", config));
+        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
+                + configDigest + "\",\"size\":" + config.length + "},\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
+        String digest = ImageRegistry.sha256(manifest);
+        content.put(repo + "/manifests/" + digest, Map.entry("application/vnd.oci.image.manifest.v1+json", manifest));
+        return digest;
+    }
+
+    /**
+     * The layers the confinement check compares a shared FROM vertex by, when the host's store no longer knows its
+     * name: the content under a digest, for the host's platform only (an index's image of another platform has
+     * other layers; a single image of another platform says nothing), never by tag, and nothing when the registry
+     * serves other bytes under the digest.
+     */
+    @Test
+    void readsTheLayersOfAnImageByDigestForTheHostsPlatformOnly() {
+        String amd = layered("base/layered", "amd64", "sha256:a1", "sha256:a2");
+        String arm = layered("base/layered", "arm64", "sha256:b1");
+        content.put("base/layered/manifests/1", content.get("base/layered/manifests/" + amd));
+        ImageRegistry registry = client();
+        assertThat(registry.layers(address + "/base/layered:1@" + amd, "linux/amd64"))
+                .containsExactly("sha256:a1", "sha256:a2");
+        assertThat(registry.layers(address + "/base/layered@" + amd, "linux/arm64")).isEmpty();
+        assertThat(registry.layers(address + "/base/layered:1", "linux/amd64")).as("by tag").isEmpty();
+        assertThat(registry.layers("elsewhere.example/base/layered@" + amd, "linux/amd64")).isEmpty();
+        byte[] index = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\","
+                + "\"manifests\":[{\"digest\":\"" + amd + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"amd64\"}},{\"digest\":\"" + arm + "\",\"platform\":{\"os\":\"linux\",\"architecture\":"
+                + "\"arm64\",\"variant\":\"v8\"}}]}").getBytes(StandardCharsets.UTF_8);
+        String indexDigest = ImageRegistry.sha256(index);
+        content.put("base/layered/manifests/" + indexDigest,
+                Map.entry("application/vnd.oci.image.index.v1+json", index));
+        assertThat(registry.layers(address + "/base/layered@" + indexDigest, "linux/amd64"))
+                .containsExactly("sha256:a1", "sha256:a2");
+        assertThat(registry.layers(address + "/base/layered@" + indexDigest, "linux/arm64/v8"))
+                .containsExactly("sha256:b1");
+        assertThat(registry.layers(address + "/base/layered@" + indexDigest, "linux/arm64/v7")).isEmpty();
+        assertThat(registry.layers(address + "/base/layered@" + indexDigest, "linux/s390x")).isEmpty();
+        // other bytes under the digest: nothing is confirmed
+        String forged = "sha256:" + "f".repeat(64);
+        content.put("base/layered/manifests/" + forged, content.get("base/layered/manifests/" + amd));
+        assertThat(registry.layers(address + "/base/layered@" + forged, "linux/amd64")).isEmpty();
+    }
+
     /**
      * The config keeps the digest of the manifest (or index) it was read from, computed from the bytes parsed: a
      * build is pinned to it, so a header saying otherwise must not decide it. A tag moved since gives the new digest.
