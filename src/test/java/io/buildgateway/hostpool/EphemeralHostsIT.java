@@ -92,7 +92,9 @@ class EphemeralHostsIT extends IntegrationTest {
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        assertThat(run("ip", "netns", "list")).doesNotContain("bgw-eph-h");
+        // This pool's ids only (EphemeralHosts: "h" and 10 hex digits): HostLostIT, in the other test JVM, runs a
+        // second host of its own as bgw-eph-hl… at the same time (a false failure in make test, 2026-12-07).
+        assertThat(run("ip", "netns", "list")).doesNotContainPattern("bgw-eph-h[0-9a-f]{10}\\b");
         assertThat(run("ps", "-eo", "args")).doesNotContain(HOSTS.toString());
     }
 
