@@ -61,6 +61,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private final BuildProperties properties;
     private final ApplicationEventPublisher events;
     private final TransactionTemplate tx;
+    /** The lease's renewal right before a push or naming, bounded in time ({@link #stillOurs}). */
+    private final TransactionTemplate renewBeforeNaming;
     private final JsonMapper json;
     private final MeterRegistry meters;
     private final Clock clock;
@@ -117,6 +119,8 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         this.properties = properties;
         this.events = events;
         this.tx = tx;
+        this.renewBeforeNaming = new TransactionTemplate(java.util.Objects.requireNonNull(tx.getTransactionManager()));
+        this.renewBeforeNaming.setTimeout(RENEW_BEFORE_NAMING);
         this.json = json;
         this.meters = meters;
         this.clock = clock;
@@ -498,21 +502,30 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     }
 
     /**
-     * Asked right before the push: renews the lease, so that no other replica can expire the build for a whole lease
-     * from now, and answers whether it is still this replica's. A database that cannot be asked answers no: an
-     * image pushed without a lease could be pushed again by a second attempt.
+     * Asked right before the push, and before each retried push or naming of the image: renews the lease, so that no
+     * other replica can expire the build for a whole lease from now, and answers whether it is still this replica's.
+     * A database that cannot be asked answers no: an image pushed without a lease could be pushed again by a second
+     * attempt. The renewal waits at most {@link #RENEW_BEFORE_NAMING} (its statement is cancelled then): a row held
+     * locked elsewhere, or a database that hangs, must not hold the build's thread, nor let it name the image, until
+     * it answers; a retry's attempt fails instead and the backoff decides (PushRetry#onlyWhileHeld).
      */
     private boolean stillOurs(UUID id, int attempt, AtomicBoolean lost) {
         try {
-            if (renew(id, attempt)) {
+            Integer renewed = renewBeforeNaming.execute(s -> builds.heartbeat(id, replica, attempt,
+                    builds.databaseNow().plus(properties.lease())));
+            if (renewed != null && renewed == 1) {
                 return true;
             }
             lost.set(true);
         } catch (RuntimeException e) {
-            log.warn("build {}: its lease could not be renewed before the push; not pushing", id, e);
+            log.warn("build {}: its lease could not be renewed before pushing or naming its image; not now: {}", id,
+                    summary(e));
         }
         return false;
     }
+
+    /** How long {@link #stillOurs} waits for the lease's renewal, in seconds (a transaction timeout). */
+    static final int RENEW_BEFORE_NAMING = 5;
 
     private static BuildStatus statusOf(BuildOutcome outcome) {
         return switch (outcome.result()) {

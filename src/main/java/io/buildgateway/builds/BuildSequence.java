@@ -92,9 +92,10 @@ class BuildSequence {
      * Runs a build on its host and pushes the result. Blocks until pushed, failed, cancelled or timed out. The
      * daemon's build stream (what the build's steps print, and the daemon's step lines) goes to {@code stepOutput}
      * and only the gateway's own messages to {@code output}, so that the log can tell them apart; {@code cancelled}
-     * is polled while the build runs. {@code mayPush} is asked once, right before the image is tagged and pushed (or
+     * is polled while the build runs. {@code mayPush} is asked right before the image is tagged and pushed (or
      * named), and a false answer stops the build there, cancelled, with nothing pushed (the dispatcher answers whether
-     * this replica still holds the build's lease, renewing it). A build that fails because its host's daemon stopped
+     * this replica still holds the build's lease, renewing it); it is asked again before each retried push or naming,
+     * where a false answer fails only that attempt ({@link PushRetry#onlyWhileHeld}). A build that fails because its host's daemon stopped
      * answering fails as "host lost", and the host is marked unhealthy at once.
      */
     BuildOutcome run(BuildJob job, int attempt, Consumer<String> output, Consumer<String> stepOutput,
@@ -258,7 +259,9 @@ class BuildSequence {
             }
             host.tag(imageId, name, job.tag());
             output.accept("Pushing " + ref + "\n");
-            PushRetry retry = quarantinePush.retryOnHost(job, imageId, deadline, cancelled, output);
+            // The push names the image: retried only while the build is still this run's (the lease renewed first).
+            PushRetry retry = quarantinePush.retryOnHost(job, imageId, deadline, cancelled, output)
+                    .onlyWhileHeld(mayPush);
             // A push token minted for each attempt: a long outage must not leave the retry with an expired one.
             String pushed = retry.run("push to " + registry, () -> retry.awaitPush(host.push(name, job.tag(),
                     job.repository()), cancelled, deadline));

@@ -71,6 +71,11 @@ final class PushRetry {
      * ends at once and {@code BuildSequence.run} names it "host lost" instead of waiting out the deadline.
      */
     private final BooleanSupplier hostLost;
+    /**
+     * Asked before each attempt after the first ({@link #onlyWhileHeld}): renews the build's run lease and answers
+     * whether this replica still holds it. Always yes unless set: the quarantine push names nothing.
+     */
+    private BooleanSupplier held = () -> true;
     private int attempts;
     private Duration backoff = FIRST;
     /** The operation {@link #run} is trying ("push to 127.0.0.1:5000") and its last error, for the reason. */
@@ -99,6 +104,23 @@ final class PushRetry {
         this.output = output;
     }
 
+    /** Why an attempt was not made: the lease could not be renewed right before it ({@link #onlyWhileHeld}). */
+    static final String LEASE_NOT_RENEWED = "this replica could not renew the build's lease, so it did not try";
+
+    /**
+     * An operation that puts a name in the registry (the naming of the checked image, the push without a quarantine)
+     * is tried again only while this replica still holds the build's run lease, renewed right before each attempt
+     * after the first by {@code held}. A retry can come long after the lease was last checked (the backoff reaches
+     * 30 s, an outage can outlast the lease); a replica that lost the lease meanwhile (its build re-queued and run
+     * again, or failed, by another) would move a tag for a run that is not recorded. When {@code held} says no (the
+     * lease lost, or the database could not renew it) the attempt is not made and counts as failed: the backoff
+     * goes on, a lost lease ends the build through {@code cancelled}, and a database blip only costs an attempt.
+     */
+    PushRetry onlyWhileHeld(BooleanSupplier held) {
+        this.held = held;
+        return this;
+    }
+
     /**
      * Runs {@code attempt} until it succeeds, tried again after each {@link Failed} as the class says. {@code what}
      * names the operation in the log and in the failure reason ("push to 127.0.0.1:5000").
@@ -108,6 +130,9 @@ final class PushRetry {
         while (true) {
             String error;
             try {
+                if (attempts > 0 && !held.getAsBoolean()) {
+                    throw new Failed(LEASE_NOT_RENEWED);
+                }
                 return attempt.run();
             } catch (Failed e) {
                 error = e.getMessage();

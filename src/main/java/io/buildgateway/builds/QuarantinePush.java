@@ -160,7 +160,8 @@ final class QuarantinePush {
                 ImageRegistry.Naming reads = prepared(prepared, quarantined);
                 readsPrepared = reads != null;
                 // Idempotent: an attempt whose answer was lost mounts the same blobs and puts the same bytes again.
-                PushRetry naming = retry(job, imageId, deadline, cancelled, output);
+                // Only while the build is still this run's: mayPush renews the lease before each retried naming.
+                PushRetry naming = retry(job, imageId, deadline, cancelled, output).onlyWhileHeld(mayPush);
                 digest = naming.run("naming the image in " + registry, () -> {
                     try {
                         return reads != null && naming.attempts() == 0 ? registryApi.promote(reads, job.tag())

@@ -75,6 +75,36 @@ class PushRetryTest {
                 "Push to registry:5000 failed (Get \"http://registry:5000/v2/\": EOF); attempt 2 in 1 s\n");
     }
 
+    /**
+     * A retried naming (or push) is made only once the build's lease was renewed right before it: when it could not
+     * be (the lease lost, the database away or the row held), that attempt is not made and counts as failed, and the
+     * backoff goes on; the first attempt is not asked again (the caller asked right before it).
+     */
+    @Test
+    void aRetryIsNotMadeWhenTheLeaseCouldNotBeRenewedRightBeforeIt() throws Exception {
+        List<Boolean> answers = new ArrayList<>(List.of(false, true));
+        int[] asked = {0};
+        PushRetry retry = retry(Duration.ofMinutes(5), false).onlyWhileHeld(() -> {
+            asked[0]++;
+            return answers.remove(0);
+        });
+        List<Integer> attemptsMade = new ArrayList<>();
+        String digest = retry.run("naming the image in registry:5000", () -> {
+            attemptsMade.add(asked[0]);
+            if (attemptsMade.size() == 1) {
+                throw new PushRetry.Failed("the registry at registry:5000 cannot be reached (Connection refused)");
+            }
+            return "sha256:named";
+        });
+        assertThat(digest).isEqualTo("sha256:named");
+        assertThat(attemptsMade).as("the lease asked before each attempt but the first; none made without it")
+                .containsExactly(0, 2);
+        assertThat(lines).containsExactly(
+                "Naming the image in registry:5000 failed (the registry at registry:5000 cannot be reached"
+                        + " (Connection refused)); attempt 2 in 1 s\n",
+                "Naming the image in registry:5000 failed (" + PushRetry.LEASE_NOT_RENEWED + "); attempt 3 in 2 s\n");
+    }
+
     @Test
     void whenNoAttemptFitsBeforeTheDeadlineTheBuildFailsWithTheLastError() {
         PushRetry retry = retry(Duration.ofMillis(500), false);

@@ -70,6 +70,65 @@ class RegistryDownIT extends RegistryOutages {
     }
 
     /**
+     * A retried naming is made only while this replica still holds the build's run lease, renewed right before it:
+     * here the build's row is held locked from another connection (as a replica's transaction would), so the renewal
+     * cannot be made, and once the registry is back a retry must still not name the image (no tag in the registry)
+     * while the row stays held. Before, a retry named the image whatever had become of the lease: a replica whose
+     * build was re-queued or failed by another moved a tag for a run that is not recorded. Released, the next retry
+     * renews the lease and names the image, and the build SUCCEEDS once.
+     */
+    @Test
+    void aRetriedNamingNamesNothingWhileTheBuildsLeaseCannotBeRenewed() throws Exception {
+        String token = builder("payments");
+        String repository = "payments/registry-lease";
+        String id = submitAndAwaitStep(token, "registry-lease", "1");
+        String leaseNotRenewed = "could not renew the build's lease";
+
+        Restartable tokenRegistry = tokenRegistry();
+        Restartable openRegistry = openRegistry();
+        try (java.sql.Connection holder = java.util.Objects.requireNonNull(jdbc.getDataSource()).getConnection()) {
+            holder.setAutoCommit(false);
+            try {
+                try {
+                    openRegistry.stop("TERM", Duration.ofSeconds(20));
+                    eventually("a failed attempt to name the image", Duration.ofMinutes(2),
+                            () -> get(token, "/api/v1/builds/" + id + "/logs").body()
+                                    .contains("Naming the image in " + registryAddress() + " failed ("));
+                    try (java.sql.PreparedStatement lock = holder.prepareStatement(
+                            "select id from build where id = ?::uuid for update")) {
+                        lock.setString(1, id);
+                        lock.executeQuery().close();
+                    }
+                } finally {
+                    startAgain(tokenRegistry, openRegistry);
+                }
+                // The registry is back: wait for a retry made since (its lease not renewed), or the tag written.
+                long before = occurrences(get(token, "/api/v1/builds/" + id + "/logs").body(), leaseNotRenewed);
+                eventually("a retried naming after the registry came back", Duration.ofMinutes(2),
+                        () -> occurrences(get(token, "/api/v1/builds/" + id + "/logs").body(), leaseNotRenewed)
+                                > before || manifestStatus(repository, "1") == 200);
+                String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+                assertThat(manifestStatus(repository, "1")).as("the tag, named while the lease could not be"
+                        + " renewed: " + log).isEqualTo(404);
+                assertThat(read(get(token, "/api/v1/builds/" + id)).path("status").asString()).isEqualTo("RUNNING");
+            } finally {
+                holder.rollback();
+            }
+        }
+
+        JsonNode done = awaitFinal(token, id, Duration.ofMinutes(3));
+        String log = get(token, "/api/v1/builds/" + id + "/logs").body();
+        assertThat(done.path("status").asString()).as(log).isEqualTo("SUCCEEDED");
+        assertThat(log).contains("Naming the image in " + registryAddress() + " failed (this replica "
+                + leaseNotRenewed);
+        assertRecordedOnce(id, done, repository, "1");
+    }
+
+    private static long occurrences(String text, String part) {
+        return (text.length() - text.replace(part, "").length()) / part.length();
+    }
+
+    /**
      * A submission whose base's ONBUILD triggers must be read while the registry is down: 503 problem+json with
      * Retry-After, and nothing recorded (no build row, so no REJECTED build in the team's history); the refusal is
      * audited. Before (bench/chaos.sh, 2026-12-06) it was rejected by policy, 422, "could not be read (no reason

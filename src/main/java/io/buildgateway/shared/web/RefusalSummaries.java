@@ -151,7 +151,10 @@ public class RefusalSummaries {
         }
     }
 
-    /** Before the beans go (the audit trail and its database are still there): what is counted is written. */
+    /**
+     * Before the beans go (the audit trail and its database are still there): what is counted is written. What the web
+     * server refuses while it drains, after this, is written by {@link RefusalsAtStop}.
+     */
     @EventListener(ContextClosedEvent.class)
     void flushAtClose() {
         flush();
