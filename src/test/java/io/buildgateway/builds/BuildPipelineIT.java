@@ -348,9 +348,9 @@ class BuildPipelineIT extends IntegrationTest {
     }
 
     /**
-     * A COPY --from whose variable names a stage of the file copies from that stage: the daemon's BuildKit does not
-     * substitute --from (it read "$S" as an image, "failed to parse stage name", and the build failed on every host),
-     * so the gateway writes the stage the policy resolved. The global ARG reaches the stage through its ARG line.
+     * A COPY --from (and a mount's from=) whose variable names a stage of the file copies from that stage: the
+     * daemon's BuildKit does not substitute there (it read "$S" as an image, "failed to parse stage name", and the
+     * build failed on every host; a mount's from=$S it refuses), so the gateway writes the stage the policy resolved. The global ARG reaches the stage through its ARG line.
      */
     @Test
     void aCopyFromAVariableNamingAStageCopiesFromThatStage() {
@@ -362,6 +362,7 @@ class BuildPipelineIT extends IntegrationTest {
                 + "FROM " + base + "\n"
                 + "ARG S\n"
                 + "COPY --from=$S /x /y\n"
+                + "RUN --mount=type=bind,from=$S,target=/m cp /m/x /z\n"
                 + "USER 65534\n");
         Response submitted = submit(token, "image=payments/stage-var&tag=1&noCache=true", context);
         assertThat(submitted.status()).as(submitted.body()).isEqualTo(202);
@@ -371,6 +372,8 @@ class BuildPipelineIT extends IntegrationTest {
 
         assertThat(fileIn("payments/stage-var", done.path("imageDigest").asString(), "y"))
                 .isEqualTo("copied-from-stage");
+        assertThat(fileIn("payments/stage-var", done.path("imageDigest").asString(), "z"))
+                .as("and the mount's from=$S mounted it").isEqualTo("copied-from-stage");
     }
 
     /** The content of {@code path} (no leading slash) in the pushed image, from the topmost layer holding it. */
