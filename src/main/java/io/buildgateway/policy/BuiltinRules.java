@@ -166,9 +166,38 @@ final class BuiltinRules {
         return out;
     }
 
+    /**
+     * Whether a COPY/ADD {@code --from} value names no stage (nor scratch): an image. BuildKit's dockerfile2llb
+     * (toCommand) takes the value as a stage index when Go's strconv.Atoi reads it ({@link #stageIndex}), else looks
+     * it up among the stage names lower-cased; a mount's from= is looked up by name only.
+     */
     static boolean isImageRef(String from, Set<String> stageNames) {
         return !from.equalsIgnoreCase("scratch") && !stageNames.contains(from.toLowerCase(Locale.ROOT))
-                && !(from.length() > 0 && all(from, Character::isDigit));
+                && !stageIndex(from);
+    }
+
+    /**
+     * Whether Go's strconv.Atoi reads the text as a number, as BuildKit does a COPY/ADD {@code --from} before it
+     * looks for a stage of that name: an optional sign, then ASCII digits only, within a 64-bit int. (Java's own
+     * parsers take other scripts' digits too: {@code --from=٠} is an image to BuildKit, not stage 0.) A number out
+     * of the file's stages is still no image: BuildKit fails the build ("invalid stage index").
+     */
+    static boolean stageIndex(String from) {
+        int start = from.startsWith("+") || from.startsWith("-") ? 1 : 0;
+        if (from.length() == start) {
+            return false;
+        }
+        for (int k = start; k < from.length(); k++) {
+            if (from.charAt(k) < '0' || from.charAt(k) > '9') {
+                return false;
+            }
+        }
+        try {
+            Long.parseLong(from);
+            return true;
+        } catch (NumberFormatException e) {
+            return false; // out of range: Atoi fails, and BuildKit looks for a stage, then an image, of that name
+        }
     }
 
     /** Every image the build could pull, with where it is named: FROM, COPY --from, RUN --mount from=, # syntax=. */

@@ -271,9 +271,12 @@ public class PolicyEvaluator {
         // So is each image a COPY --from or a mount's from= names (the file's own instructions): what was read and
         // approved is what the daemon copies from.
         Map<Integer, Map<String, String>> sourcePins = sourcePins(plan, subject, request);
+        // And each stage a COPY --from or a mount's from= names through a variable, by the name (or index) it resolved
+        // to: the daemon does not substitute there, and would read "$S" as an image.
+        Map<Integer, Map<String, String>> writtenSources = withStageSources(sourcePins, stageSources(plan, subject));
         CanonicalDockerfile.Options options = new CanonicalDockerfile.Options(request.heredocsSupported(), namespace,
                 doc::frontend, baseVariables.isEmpty() ? null : baseVariables::setBy,
-                pins.isEmpty() ? null : pins::get, sourcePins.isEmpty() ? null : sourcePins::get);
+                pins.isEmpty() ? null : pins::get, writtenSources.isEmpty() ? null : writtenSources::get);
         // A lint needs only the writer's problems (it has a text exactly when there are none), not the text itself.
         List<CanonicalDockerfile.Problem> canonicalProblems;
         String canonicalText;
@@ -473,6 +476,82 @@ public class PolicyEvaluator {
             }
         }
         return pins;
+    }
+
+    /**
+     * Per line of the file's own COPY/ADD {@code --from=…} or RUN mount {@code from=…} whose source as written is not
+     * what it resolved to, and resolved to a stage of the file (as {@link BuiltinRules#pulls} tells a stage from an
+     * image: a stage named so far, lower-cased; scratch; for COPY/ADD a stage index), the source as written to the
+     * value it resolved to. BuildKit 0.13 substitutes no variable there (dockerfile2llb's toCommand reads
+     * {@code --from=$S} as the image "$S", "failed to parse stage name"; a mount's {@code from=$S} is refused, "doesn't
+     * support variable expansion"; later frontends refuse both): the canonical Dockerfile writes the stage as the
+     * policy judged it, so the daemon copies from that stage. A value that is no stage is an image, pinned or refused
+     * as such ({@link #sourcePins}). An ONBUILD trigger's text is the daemon's to read where it runs: not here.
+     */
+    private static Map<Integer, Map<String, String>> stageSources(BuildStages.Plan plan, Subject subject) {
+        if (plan == null) {
+            return Map.of();
+        }
+        Map<Integer, Map<String, String>> out = new java.util.HashMap<>();
+        Set<String> names = new java.util.HashSet<>();
+        List<Expansion.Effective> effective = subject.expansion().instructions();
+        int next = 0;
+        for (BuildStages.Stage stage : plan.stages()) {
+            if (stage.name() != null) {
+                names.add(stage.name()); // as BuiltinRules.pulls: its own name inside it is no image either
+            }
+            while (next < effective.size() && effective.get(next).stage() == stage.index()) {
+                Expansion.Effective e = effective.get(next++);
+                if (e.via() != null) {
+                    continue;
+                }
+                io.buildgateway.dockerfile.Instruction ran = e.instruction();
+                io.buildgateway.dockerfile.Instruction written = e.written();
+                Map<String, String> line = new java.util.LinkedHashMap<>();
+                if (ran.keyword().equals("COPY") || ran.keyword().equals("ADD")) {
+                    String value = ran.flag("from").orElse(null);
+                    String as = written.flag("from").orElse(null);
+                    if (value != null && as != null && !value.equals(as)
+                            && !BuiltinRules.isImageRef(value, names)) {
+                        line.put(as, value);
+                    }
+                } else if (ran.keyword().equals("RUN")) {
+                    for (int k = 0; k < ran.flags().size() && k < written.flags().size(); k++) {
+                        io.buildgateway.dockerfile.Instruction.Flag flag = ran.flags().get(k);
+                        if (!flag.name().equals("mount") || flag.value() == null) {
+                            continue;
+                        }
+                        List<String> values = BuiltinRules.mountFroms(flag.value());
+                        List<String> as = BuiltinRules.mountFroms(written.flags().get(k).value());
+                        // A mount's from= is a stage by name only: from=0 is the image "0".
+                        if (values.size() == 1 && as.size() == 1 && !values.get(0).equals(as.get(0))
+                                && (values.get(0).equalsIgnoreCase("scratch")
+                                || names.contains(values.get(0).toLowerCase(java.util.Locale.ROOT)))) {
+                            line.put(as.get(0), values.get(0));
+                        }
+                    }
+                }
+                if (!line.isEmpty()) {
+                    out.put(ran.line(), line);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The pins per line with the stage sources added (a line's source is one or the other, never both). */
+    private static Map<Integer, Map<String, String>> withStageSources(Map<Integer, Map<String, String>> pins,
+            Map<Integer, Map<String, String>> stages) {
+        if (stages.isEmpty()) {
+            return pins;
+        }
+        Map<Integer, Map<String, String>> out = new java.util.HashMap<>(pins);
+        stages.forEach((line, sources) -> out.merge(line, sources, (a, b) -> {
+            Map<String, String> both = new java.util.LinkedHashMap<>(a);
+            both.putAll(b);
+            return both;
+        }));
+        return out;
     }
 
     /**
