@@ -680,9 +680,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      * Decides the builds whose lease lapsed (their replica was lost: killed, partitioned from the database, or paused
      * longer than the lease), one at a time, until none is left. A build is re-queued once when that is safe: not
      * asked to cancel, on its first attempt, and nothing of it in the registry (its tag does not carry its build id).
-     * Otherwise it fails, "replica lost", with why it was not re-queued. Either way what it left on its host is
-     * removed by its label first (the daemon stopped the build when the lost replica's connection closed). Audited; a
-     * line in the build's log.
+     * Otherwise it fails, "replica lost", with why it was not re-queued. Either way the lost run's daemon build is
+     * cancelled first by its daemon build id ({@link BuildHosts#daemonBuildId}: the daemon stops a build only when its
+     * client's connection goes away, and a paused replica's stays open, its RUN step going on), then what it left on
+     * its host is removed by its label. Audited; a line in the build's log.
      *
      * <p>In three steps, so that no remote call runs inside a transaction: the build is taken over under a lease of
      * this replica's recovery ({@link Build#takeOver}, committed at once); the registry and the host are asked with
@@ -800,6 +801,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 return leaveToNextRecovery(lost);
             }
             if (lost.host() != null) {
+                cancelLostRun(lost);
                 // And once more after the listing, right before anything is removed: a pause of this JVM after the
                 // renewal above longer than the lease must not remove a second run's objects either.
                 List<BuildHosts.Removed> removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
@@ -848,6 +850,38 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             }
         }
         return true;
+    }
+
+    /**
+     * Cancels the lost run's daemon build on its host by the id it ran under (the build's id and the lost attempt,
+     * so a re-queued attempt on the same host is never the one cancelled), and audits the cancel, accepted or not:
+     * {@code build.host-run-cancelled} with the host, the daemon build id, the attempt and the host's builder. The
+     * daemon cannot tell whether it had such a build (it answers a cancel of an unknown id the same), so the event
+     * records that the cancel was sent and accepted, not that a step was running. A daemon that does not answer
+     * leaves the build to end with the lost replica's connection; the recovery goes on either way.
+     */
+    private void cancelLostRun(LostRun lost) {
+        String daemonBuildId = BuildHosts.daemonBuildId(lost.id().toString(), lost.attempts());
+        BuildHosts.Cancelled cancelled = hosts.cancelBuild(lost.host(), daemonBuildId);
+        if (cancelled == null) {
+            return; // no fixed host: an ephemeral host is destroyed with what runs on it
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("host", cancelled.host());
+        details.put("daemonBuildId", cancelled.daemonBuildId());
+        details.put("attempt", lost.attempts());
+        details.put("builder", cancelled.builder());
+        details.put("reason", "replica lost: its run's build on the host's daemon");
+        if (cancelled.error() != null) {
+            details.put("error", cancelled.error());
+            log.warn("build {}: the cancel of its lost run's daemon build {} on {} failed: {}", lost.id(),
+                    daemonBuildId, lost.host(), cancelled.error());
+        } else {
+            log.info("build {}: cancelled its lost run's daemon build {} on {}", lost.id(), daemonBuildId,
+                    lost.host());
+        }
+        auditAlone(new AuditRecord("build.host-run-cancelled", "build/" + lost.id(),
+                cancelled.error() == null ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
     }
 
     /**
