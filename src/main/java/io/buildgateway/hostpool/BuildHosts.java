@@ -503,7 +503,8 @@ public class BuildHosts implements PeriodicTasks.Owner {
 
     /**
      * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
-     * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
+     * was lost: its daemon stopped the build when the connection closed or the recovery cancelled it
+     * ({@link #cancelBuild}), but an image it had finished stays).
      * {@code stillLost} is asked once more after the listing, right before anything is removed (only when something
      * was listed): false (another replica re-queued the build meanwhile, and a second run may carry the same label)
      * removes nothing. Best effort: returns what was removed, or null when the host could not be asked.
