@@ -390,6 +390,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             // The proxy's record goes with the outcome into BuildSucceeded (provenance's resolvedDependencies).
             egressRecords.put(runKey(id, attempt), fetched);
         }
+        if (!lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
+            stillOursAtEnd(id, attempt, lost);
+        }
         if (lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
             phases.take(id.toString());
             meters.counter("gateway.builds.lease-lost", "team", b.team).increment();
@@ -487,6 +490,23 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             }
         } catch (RuntimeException e) {
             log.warn("heartbeat of build {} failed", id, e);
+        }
+    }
+
+    /**
+     * Asked once when a run ends without a push: whether the build is still this run's, as a heartbeat asks. The lease
+     * recovery of another replica cancels a lost run's daemon build by its id, and the run may end on that cancel
+     * ("context canceled") before its next heartbeat tells it the lease is gone: it is then stopped as a lost run, not
+     * reported as a build that failed. A database that cannot be asked leaves it to the recording, which refuses an
+     * outcome that is no longer this run's.
+     */
+    private void stillOursAtEnd(UUID id, int attempt, AtomicBoolean lost) {
+        try {
+            if (!renew(id, attempt)) {
+                lost.set(true);
+            }
+        } catch (RuntimeException e) {
+            log.debug("build {}: its lease could not be asked at the end of its run: {}", id, summary(e));
         }
     }
 
