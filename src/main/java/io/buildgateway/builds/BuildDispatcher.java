@@ -813,6 +813,12 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         String notRequeued;
         try {
+            // First, before the registry is asked (it may hang for its timeout): the lost run is lost whatever the
+            // decision, and its step must not go on meanwhile. No renewal guards it, unlike the cleanup below: the id
+            // names the lost attempt alone, never a re-queued run of the build.
+            if (lost.host() != null && !stopping()) {
+                cancelLostRun(lost);
+            }
             notRequeued = notRequeued(lost);
             // The cleanup only while the lease is still this recovery's, renewed right before it: once another
             // replica took the build over and re-queued it, a second run on this host carries the same build-id
@@ -821,7 +827,6 @@ class BuildDispatcher implements PeriodicTasks.Owner {
                 return leaveToNextRecovery(lost);
             }
             if (lost.host() != null) {
-                cancelLostRun(lost);
                 // And once more after the listing, right before anything is removed: a pause of this JVM after the
                 // renewal above longer than the lease must not remove a second run's objects either.
                 List<BuildHosts.Removed> removed = hosts.cleanBuild(lost.host(), lost.id().toString(),
