@@ -394,6 +394,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             // The proxy's record goes with the outcome into BuildSucceeded (provenance's resolvedDependencies).
             egressRecords.put(runKey(id, attempt), fetched);
         }
+        if (!lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
+            stillOursAtEnd(id, attempt, lost);
+        }
         if (lost.get() && outcome.result() != BuildOutcome.Result.PUSHED) {
             phases.take(id.toString());
             meters.counter("gateway.builds.lease-lost", "team", b.team).increment();
@@ -491,6 +494,23 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             }
         } catch (RuntimeException e) {
             log.warn("heartbeat of build {} failed", id, e);
+        }
+    }
+
+    /**
+     * Asked once when a run ends without a push: whether the build is still this run's, as a heartbeat asks. The lease
+     * recovery of another replica cancels a lost run's daemon build by its id, and the run may end on that cancel
+     * ("context canceled") before its next heartbeat tells it the lease is gone: it is then stopped as a lost run, not
+     * reported as a build that failed. A database that cannot be asked leaves it to the recording, which refuses an
+     * outcome that is no longer this run's.
+     */
+    private void stillOursAtEnd(UUID id, int attempt, AtomicBoolean lost) {
+        try {
+            if (!renew(id, attempt)) {
+                lost.set(true);
+            }
+        } catch (RuntimeException e) {
+            log.debug("build {}: its lease could not be asked at the end of its run: {}", id, summary(e));
         }
     }
 
@@ -693,9 +713,10 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      * Decides the builds whose lease lapsed (their replica was lost: killed, partitioned from the database, or paused
      * longer than the lease), one at a time, until none is left. A build is re-queued once when that is safe: not
      * asked to cancel, on its first attempt, and nothing of it in the registry (its tag does not carry its build id).
-     * Otherwise it fails, "replica lost", with why it was not re-queued. Either way what it left on its host is
-     * removed by its label first (the daemon stopped the build when the lost replica's connection closed). Audited; a
-     * line in the build's log.
+     * Otherwise it fails, "replica lost", with why it was not re-queued. Either way the lost run's daemon build is
+     * cancelled first by its daemon build id ({@link BuildHosts#daemonBuildId}: the daemon stops a build only when its
+     * client's connection goes away, and a paused replica's stays open, its RUN step going on), then what it left on
+     * its host is removed by its label. Audited; a line in the build's log.
      *
      * <p>In three steps, so that no remote call runs inside a transaction: the build is taken over under a lease of
      * this replica's recovery ({@link Build#takeOver}, committed at once); the registry and the host are asked with
@@ -805,6 +826,12 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         }
         String notRequeued;
         try {
+            // First, before the registry is asked (it may hang for its timeout): the lost run is lost whatever the
+            // decision, and its step must not go on meanwhile. No renewal guards it, unlike the cleanup below: the id
+            // names the lost attempt alone, never a re-queued run of the build.
+            if (lost.host() != null && !stopping()) {
+                cancelLostRun(lost);
+            }
             notRequeued = notRequeued(lost);
             // The cleanup only while the lease is still this recovery's, renewed right before it: once another
             // replica took the build over and re-queued it, a second run on this host carries the same build-id
@@ -861,6 +888,38 @@ class BuildDispatcher implements PeriodicTasks.Owner {
             }
         }
         return true;
+    }
+
+    /**
+     * Cancels the lost run's daemon build on its host by the id it ran under (the build's id and the lost attempt,
+     * so a re-queued attempt on the same host is never the one cancelled), and audits the cancel, accepted or not:
+     * {@code build.host-run-cancelled} with the host, the daemon build id, the attempt and the host's builder. The
+     * daemon cannot tell whether it had such a build (it answers a cancel of an unknown id the same), so the event
+     * records that the cancel was sent and accepted, not that a step was running. A daemon that does not answer
+     * leaves the build to end with the lost replica's connection; the recovery goes on either way.
+     */
+    private void cancelLostRun(LostRun lost) {
+        String daemonBuildId = BuildHosts.daemonBuildId(lost.id().toString(), lost.attempts());
+        BuildHosts.Cancelled cancelled = hosts.cancelBuild(lost.host(), daemonBuildId);
+        if (cancelled == null) {
+            return; // no fixed host: an ephemeral host is destroyed with what runs on it
+        }
+        Map<String, Object> details = new LinkedHashMap<>();
+        details.put("host", cancelled.host());
+        details.put("daemonBuildId", cancelled.daemonBuildId());
+        details.put("attempt", lost.attempts());
+        details.put("builder", cancelled.builder());
+        details.put("reason", "replica lost: its run's build on the host's daemon");
+        if (cancelled.error() != null) {
+            details.put("error", cancelled.error());
+            log.warn("build {}: the cancel of its lost run's daemon build {} on {} failed: {}", lost.id(),
+                    daemonBuildId, lost.host(), cancelled.error());
+        } else {
+            log.info("build {}: cancelled its lost run's daemon build {} on {}", lost.id(), daemonBuildId,
+                    lost.host());
+        }
+        auditAlone(new AuditRecord("build.host-run-cancelled", "build/" + lost.id(),
+                cancelled.error() == null ? Outcome.SUCCESS : Outcome.FAILED, details, RequestInfo.system()));
     }
 
     /**

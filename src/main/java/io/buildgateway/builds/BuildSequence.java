@@ -215,7 +215,7 @@ class BuildSequence {
             for (ImageGate gate : gates) {
                 gate.starting(job.buildId(), baseLayers);
             }
-            HostBuild done = host.build(output, stepOutput, cancelled, deadline);
+            HostBuild done = host.build(attempt, output, stepOutput, cancelled, deadline);
             BuildOutcome confined = confinement.check(job, attempt, host, done, output, redact);
             if (confined != null) {
                 done.images().forEach(host::remove);

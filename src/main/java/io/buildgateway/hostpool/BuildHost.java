@@ -94,17 +94,20 @@ public final class BuildHost implements AutoCloseable {
      * Builds the job on the host: BuildKit, or the classic builder and its label step. Blocks until built, failed,
      * cancelled ({@code cancelled} is polled) or past {@code deadline}; the daemon's build stream goes to
      * {@code stepOutput}, the host pool's own lines to {@code output}. A BuildKit host's build cache is checked
-     * against its cap afterwards, whatever the outcome.
+     * against its cap afterwards, whatever the outcome. {@code attempt} is this run's (builds.Build#attempts): a
+     * BuildKit build runs under the daemon build id {@link BuildHosts#daemonBuildId} of the job's build and it, which
+     * the lease recovery cancels when this run's replica is lost ({@link BuildHosts#cancelBuild}).
      */
-    public HostBuild build(Consumer<String> output, Consumer<String> stepOutput, BooleanSupplier cancelled,
-            Instant deadline) throws Exception {
+    public HostBuild build(int attempt, Consumer<String> output, Consumer<String> stepOutput,
+            BooleanSupplier cancelled, Instant deadline) throws Exception {
         if (plan == null) {
             prepare(output);
         }
         HostPoolProperties.Host host = lease.host();
         if (host.builder() == HostPoolProperties.Builder.BUILDKIT) {
             try {
-                return buildKit.build(host, job, plan, output, stepOutput, cancelled, deadline);
+                return buildKit.build(host, job, BuildHosts.daemonBuildId(job.buildId(), attempt), plan, output,
+                        stepOutput, cancelled, deadline);
             } finally {
                 cache.afterBuild(host, job.buildId());
             }

@@ -462,8 +462,53 @@ public class BuildHosts implements PeriodicTasks.Owner {
     }
 
     /**
+     * The daemon build id a run of a build carries on its host ({@code buildid=} of a BuildKit build): the build's id
+     * and the run's attempt. Derived, not stored, so that the lease recovery can name a lost run's build from the row
+     * alone; the attempt tells a lost run from the next attempt of the same build, which a re-queue may have put on
+     * the same host.
+     */
+    public static String daemonBuildId(String buildId, int attempt) {
+        return buildId + "-" + attempt;
+    }
+
+    /**
+     * How a cancel of a lost run's daemon build went: the fixed host, the daemon build id, the builder the host is
+     * configured with now, and the error, null when the daemon accepted the cancel.
+     */
+    public record Cancelled(String host, String daemonBuildId, String builder, String error) {
+    }
+
+    /**
+     * Asks the fixed host {@code hostName}'s daemon to cancel the build it runs under {@code daemonBuildId}
+     * ({@link #daemonBuildId}): a lost run's, which the daemon would otherwise let run until its client's connection
+     * goes away, and a paused replica's connection stays open. Sent whatever the host's builder: the lost run may
+     * have been a BuildKit build under an earlier configuration of the host, and for an id it does not run (a classic
+     * build, one that ended) the daemon answers the same and does nothing. A cancel on a kept connection the daemon
+     * had closed is sent once more on a new one ({@link BuildKitBuilder#cancel}). Null for a name that is no fixed
+     * host (an ephemeral host is destroyed with its builds).
+     */
+    public Cancelled cancelBuild(String hostName, String daemonBuildId) {
+        HostPoolProperties.Host host = fixed.named(hostName).orElse(null);
+        if (host == null) {
+            return null;
+        }
+        String builder = host.builder().name().toLowerCase(java.util.Locale.ROOT);
+        try {
+            BuildKitBuild.Cancel cancel = new BuildKitBuilder(properties, clients, auth, clock).cancel(host,
+                    daemonBuildId, line -> log.info("cancelling {} on {}: {}", daemonBuildId, hostName, line.strip()));
+            return new Cancelled(hostName, daemonBuildId, builder, cancel.error());
+        } catch (java.io.IOException e) {
+            return new Cancelled(hostName, daemonBuildId, builder, summary(e));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Cancelled(hostName, daemonBuildId, builder, "interrupted");
+        }
+    }
+
+    /**
      * Removes what one build left on its host: containers and images labelled with its id (a build whose replica
-     * was lost: its daemon stopped the build when the connection closed, but an image it had finished stays).
+     * was lost: its daemon stopped the build when the connection closed or the recovery cancelled it
+     * ({@link #cancelBuild}), but an image it had finished stays).
      * {@code stillLost} is asked once more after the listing, right before anything is removed (only when something
      * was listed): false (another replica re-queued the build meanwhile, and a second run may carry the same label)
      * removes nothing. Best effort: returns what was removed, or null when the host could not be asked.

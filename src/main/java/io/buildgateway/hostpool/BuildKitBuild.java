@@ -245,6 +245,19 @@ final class BuildKitBuild {
             Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, HostPoolProperties.Limits limits,
             String networkMode, Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline, Clock clock)
             throws InterruptedException {
+        return build(http, context, dockerfile, target, buildArgs, labels, noCache, limits, networkMode, null,
+                stepOutput, cancelled, deadline, clock);
+    }
+
+    /**
+     * As above, under the daemon build id {@code daemonBuildId} ({@code buildid=}; none when null): whoever knows the
+     * id can stop the build with {@link #cancel}, also while this request is still open. The lease recovery needs
+     * that: the daemon stops a build when its client's connection goes away, and a paused replica's does not.
+     */
+    static Result build(DockerHttpClient http, InputStream context, String dockerfile, String target,
+            Map<String, String> buildArgs, Map<String, String> labels, boolean noCache, HostPoolProperties.Limits limits,
+            String networkMode, String daemonBuildId, Consumer<String> stepOutput, BooleanSupplier cancelled,
+            Instant deadline, Clock clock) throws InterruptedException {
         StringBuilder query = new StringBuilder("/v" + BuildHostVersions.BUILDKIT_API + "/build?version=2")
                 .append("&networkmode=").append(encode(networkMode))
                 .append("&pull=0&rm=1&forcerm=1")
@@ -256,6 +269,9 @@ final class BuildKitBuild {
                 .append("&memswap=").append(limits.memory().toBytes());
         if (target != null && !target.isBlank()) {
             query.append("&target=").append(encode(target));
+        }
+        if (daemonBuildId != null) {
+            query.append("&buildid=").append(encode(daemonBuildId));
         }
         if (!limits.cpuset().isBlank()) {
             query.append("&cpusetcpus=").append(encode(limits.cpuset()));
@@ -316,6 +332,29 @@ final class BuildKitBuild {
             }
         }
         return new Result(imageId.get(), error.get(), trace, stopped, stopped == null && stale.get());
+    }
+
+    /** How a cancel ended: its error (null when the daemon accepted it), and whether it died on a stale connection. */
+    record Cancel(String error, boolean staleConnection) implements Sent {
+    }
+
+    /**
+     * Asks the daemon to cancel the BuildKit build it runs under {@code daemonBuildId} ({@code POST /build/cancel?id=};
+     * moby's build router hands it to BuildKit's builder, which cancels the job of that id, if it has one, and answers
+     * 200 either way: an id it does not know, a build that ended or a classic build, is no error). Unversioned, so that
+     * a daemon older than {@value BuildHostVersions#BUILDKIT_API} (a classic host's) answers at its own version rather
+     * than refusing the request's.
+     */
+    static Cancel cancel(DockerHttpClient http, String daemonBuildId) {
+        DockerHttpClient.Request request = DockerHttpClient.Request.builder()
+                .method(DockerHttpClient.Request.Method.POST).path("/build/cancel?id=" + encode(daemonBuildId))
+                .build();
+        try (DockerHttpClient.Response response = http.execute(request)) {
+            return new Cancel(response.getStatusCode() >= 300 ? "the daemon answered HTTP " + response.getStatusCode()
+                    : null, false);
+        } catch (RuntimeException e) { // the transport's I/O errors come unchecked
+            return new Cancel(BuildHosts.summary(e), staleConnection(e));
+        }
     }
 
     private static void read(String line, BuildKitTrace trace, AtomicReference<String> imageId,

@@ -40,8 +40,13 @@ final class BuildKitBuilder {
         this.registry = registry;
     }
 
-    HostBuild build(HostPoolProperties.Host host, BuildJob job, Confinement.Plan plan, Consumer<String> output,
-            Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline) throws Exception {
+    /**
+     * Builds the job on the host under the daemon build id {@code daemonBuildId} ({@link BuildHosts#daemonBuildId}:
+     * the build's id and this run's attempt), by which the lease recovery cancels it when this replica is lost.
+     */
+    HostBuild build(HostPoolProperties.Host host, BuildJob job, String daemonBuildId, Confinement.Plan plan,
+            Consumer<String> output, Consumer<String> stepOutput, BooleanSupplier cancelled, Instant deadline)
+            throws Exception {
         String registry = properties.registry().address();
         if (!plan.refused().isEmpty()) {
             // BuildKit would take a refused image from the host's store (another build's) without asking the
@@ -72,7 +77,7 @@ final class BuildKitBuilder {
         }
         BuildKitBuild.Result result = post(host, job.context(), output, (transport, context) -> BuildKitBuild.build(
                 transport, context, job.dockerfile(), job.target(), buildArgs, job.labels(), job.noCache(),
-                properties.build(), networkMode, stepOutput, cancelled, deadline, clock));
+                properties.build(), networkMode, daemonBuildId, stepOutput, cancelled, deadline, clock));
         List<PulledImage> used = used(result.trace(), pulls.pulled(),
                 name -> BuildKitBuild.repoDigests(clients.http(host), name), layers(host, pulls.pulled()));
         BuildOutcome.HostRun run = new BuildOutcome.HostRun(host.name(), true, recordedMode,
@@ -151,6 +156,19 @@ final class BuildKitBuilder {
         });
     }
 
+    /**
+     * Asks the host's daemon to cancel the BuildKit build it runs under {@code daemonBuildId}
+     * ({@link BuildKitBuild#cancel}), on the host's control transport (a 10 s answer at most: the lease recovery
+     * waits on it). A cancel on a kept connection the daemon had closed (it restarted since: "Broken pipe") is sent
+     * once more on a new one, as a pull is: that daemon's new process runs no build of the lost run, but a cancel
+     * lost to a stale connection must not be reported as failed. {@code output} hears of the renewal.
+     */
+    BuildKitBuild.Cancel cancel(HostPoolProperties.Host host, String daemonBuildId, Consumer<String> output)
+            throws IOException, InterruptedException {
+        return onceMoreIfStale(host, clients::controlHttp, output, "cancelling build " + daemonBuildId,
+                transport -> BuildKitBuild.cancel(transport, daemonBuildId));
+    }
+
     /** A request to the host's daemon on the transport it is given. */
     @FunctionalInterface
     private interface Request<T extends BuildKitBuild.Sent> {
@@ -164,14 +182,21 @@ final class BuildKitBuilder {
      */
     private <T extends BuildKitBuild.Sent> T onceMoreIfStale(HostPoolProperties.Host host, Consumer<String> output,
             String doing, Request<T> request) throws IOException, InterruptedException {
-        T first = request.send(clients.http(host));
+        return onceMoreIfStale(host, clients::http, output, doing, request);
+    }
+
+    /** As above, on the host's transport that {@code transport} picks. */
+    private <T extends BuildKitBuild.Sent> T onceMoreIfStale(HostPoolProperties.Host host,
+            java.util.function.Function<HostPoolProperties.Host, DockerHttpClient> transport, Consumer<String> output,
+            String doing, Request<T> request) throws IOException, InterruptedException {
+        T first = request.send(transport.apply(host));
         if (!first.staleConnection()) {
             return first;
         }
         output.accept("The build host's daemon had closed the kept connection (" + first.error() + "); " + doing
                 + " again on a new one\n");
         clients.renew(host.name());
-        return request.send(clients.http(host));
+        return request.send(transport.apply(host));
     }
 
     /**

@@ -144,6 +144,67 @@ class BuildKitBuildIT {
         assertThat(gone).as("the step's process (" + sleep + ") went away").isTrue();
     }
 
+    /**
+     * A build under a daemon build id is stopped by a cancel of that id, while its own request stays open: what the
+     * lease recovery does to a paused replica's build, whose connection the daemon never sees go away. The step's
+     * process (its unique sleep) is gone from the host within seconds, and the build's request ends.
+     */
+    @Test
+    void aBuildCancelledByItsDaemonBuildIdStopsItsStepWhileItsRequestIsOpen() throws Exception {
+        String base = registry + "/base/busybox:latest";
+        assertThat(BuildKitBuild.pull(http, List.of(base), registry, token, s -> { }).error()).isNull();
+        String sleep = "sleep " + (800_000 + (int) (System.nanoTime() % 100_000));
+        String daemonBuildId = java.util.UUID.randomUUID() + "-1";
+        byte[] context = ustar("Dockerfile", "FROM " + base + "\nRUN echo by-id-step-started && " + sleep + "\n");
+        StringBuilder log = new StringBuilder();
+        java.util.concurrent.ExecutorService requester = java.util.concurrent.Executors.newSingleThreadExecutor();
+        AtomicBoolean cleanUp = new AtomicBoolean(); // set only after the assertions: a failed test stops its step
+        java.util.concurrent.Future<BuildKitBuild.Result> build = null;
+        try {
+            // never cancelled nor timed out by its own side: the request stays open, as a paused replica's does
+            build = requester.submit(() -> BuildKitBuild.build(http,
+                    new ByteArrayInputStream(context), "Dockerfile", null, Map.of(), Map.of(), true, LIMITS,
+                    BuildHosts.NETWORK_MODE, daemonBuildId, s -> {
+                        synchronized (log) {
+                            log.append(s);
+                        }
+                    }, cleanUp::get, Instant.now().plus(Duration.ofMinutes(10)), Clock.systemUTC()));
+            for (int i = 0; i < 600 && !running(sleep); i++) {
+                sleepQuietly(100);
+            }
+            assertThat(running(sleep)).as("the step's process (" + sleep + ") started").isTrue();
+
+            // on a transport of its own: another replica's recovery, not the requesting one
+            try (DockerHttpClient other = new ApacheDockerHttpClient.Builder().dockerHost(DefaultDockerClientConfig
+                    .createDefaultConfigBuilder().withDockerHost(IntegrationTest.require("BGW_DOCKER_HOST")).build()
+                    .getDockerHost()).connectionTimeout(Duration.ofSeconds(5)).build()) {
+                assertThat(BuildKitBuild.cancel(other, daemonBuildId).error()).isNull();
+            }
+
+            boolean gone = false;
+            for (int i = 0; i < 100 && !gone; i++) {
+                gone = !running(sleep);
+                if (!gone) {
+                    sleepQuietly(100);
+                }
+            }
+            assertThat(gone).as("the step's process (" + sleep + ") went away").isTrue();
+            BuildKitBuild.Result result = build.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(result.imageId()).isNull();
+            assertThat(result.stopped()).as("not stopped by its own side").isNull();
+            synchronized (log) {
+                assertThat(result.error()).as(log.toString()).isNotNull();
+                assertThat(log.toString()).contains("by-id-step-started");
+            }
+        } finally {
+            cleanUp.set(true);
+            if (build != null) {
+                build.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            }
+            requester.shutdownNow();
+        }
+    }
+
     private static boolean running(String command) {
         return java.util.Arrays.stream(ps().split("\n"))
                 .anyMatch(l -> l.strip().equals(command));

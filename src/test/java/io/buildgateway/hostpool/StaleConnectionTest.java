@@ -52,6 +52,8 @@ class StaleConnectionTest {
     private ServerSocketChannel server;
     private Thread serving;
     private final List<String> requests = Collections.synchronizedList(new ArrayList<>());
+    /** The request targets (path and query) of the connections after the first, as the daemon read them. */
+    private final List<String> targets = Collections.synchronizedList(new ArrayList<>());
     /** The bodies of the requests after the first connection's, as the daemon read them. */
     private final List<byte[]> bodies = Collections.synchronizedList(new ArrayList<>());
     /** Counted down once the stand-in daemon closed its first connection ("restarted"). */
@@ -171,6 +173,32 @@ class StaleConnectionTest {
                 Instant.now().plusSeconds(30), Clock.systemUTC());
     }
 
+    /**
+     * The lease recovery's cancel of a lost run's daemon build ({@link BuildKitBuilder#cancel}) on the kept control
+     * connection the restarted daemon closed is sent again on a new one, with the lost run's daemon build id, and
+     * reported as accepted, not as a failed cancel.
+     */
+    @Test
+    void aCancelOnAConnectionTheRestartedDaemonClosedIsSentAgainOnANewOne() throws Exception {
+        HostPoolProperties.Host host = restartingDaemon("");
+        try (DockerClients clients = new DockerClients(TestHostPools.properties(host))) {
+            StandInDaemons.ping(clients.controlHttp(host)); // the kept connection the cancel is sent on
+            assertThat(restarted.await(10, TimeUnit.SECONDS)).isTrue();
+            BuildKitBuilder builder = new BuildKitBuilder(TestHostPools.properties(host), clients, null,
+                    Clock.systemUTC());
+            List<String> output = new ArrayList<>();
+
+            BuildKitBuild.Cancel cancel = builder.cancel(host, "0b1d-2", output::add);
+
+            assertThat(cancel.error()).as(String.join("", output)).isNull();
+            assertThat(cancel.staleConnection()).isFalse();
+            assertThat(String.join("", output)).contains("had closed the kept connection")
+                    .contains("cancelling build 0b1d-2 again");
+            assertThat(requests).containsExactly("GET /_ping", "POST /build/cancel");
+            assertThat(targets).last().isEqualTo("/build/cancel?id=0b1d-2");
+        }
+    }
+
     /** A daemon that is not there refuses the connection: that is not a stale one, and is not tried again. */
     @Test
     void aDaemonThatIsNotThereIsNotAStaleConnection() throws Exception {
@@ -212,6 +240,8 @@ class StaleConnectionTest {
                         InputStream in = Channels.newInputStream(next);
                         String[] head = requestHead(in);
                         requests.add(requestLine(head[0]));
+                        String[] line = head[0].split(" ");
+                        targets.add(line.length < 2 ? head[0] : line[1]);
                         byte[] body = body(in, head[1]);
                         if (body.length > 0) {
                             bodies.add(body);
