@@ -244,9 +244,7 @@ final class BuildKitBuilder {
             // A name with a digest is asked about as BuildKit named it (the store finds name:tag@digest by its
             // digest): since builds are pinned, another build's FROM vertex shared with this one carries a digest.
             if (!known && !pulled.isEmpty()) {
-                List<String> sameImage = repoDigests.apply(at < 0 ? name : reference);
-                known = pulled.stream().anyMatch(p -> sameImage.contains(
-                        io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
+                known = storedAsPull(reference, pulled, repoDigests);
             }
             if (!known && !pulled.isEmpty()) {
                 known = sharedVertex(trace, reference, pulled, layers);
@@ -256,7 +254,44 @@ final class BuildKitBuilder {
                         "FROM " + reference));
             }
         }
+        // Every config the frontend read must be a pull's: a stage takes its base's ONBUILD triggers, Env and USER from
+        // that read, and with a shared vertex standing in for the FROM (above) the read may be the only trace of the
+        // stage's real base. One that is not a pull came from the host's store and is judged as such (a review's
+        // find, 2026-12-07: another team's image of busybox's layers and its own USER or Env, read by name while the
+        // step showed a shared vertex of an approved image).
+        for (String read : trace.resolved()) {
+            if (!readOfPull(read, pulled) && !storedAsPull(read, pulled, repoDigests)
+                    && used.stream().noneMatch(u -> u.step().equals("FROM " + read)
+                    || u.step().equals("config of " + read))) {
+                int at = read.indexOf('@');
+                used.add(new PulledImage(at > 0 ? read.substring(0, at) : read,
+                        at > 0 ? read.substring(at + 1) : "(from the host's image store)", "config of " + read));
+            }
+        }
         return used;
+    }
+
+    /**
+     * Whether the host's store gives {@code reference} (asked as named: the store finds name:tag@digest by its digest)
+     * the image a pull brought, by that pull's {@code repository@digest} among its RepoDigests: another name of the
+     * same image, whose config is the pulled one.
+     */
+    private static boolean storedAsPull(String reference, List<PulledImage> pulled,
+            java.util.function.Function<String, List<String>> repoDigests) {
+        if (pulled.isEmpty()) {
+            return false;
+        }
+        List<String> sameImage = repoDigests.apply(reference);
+        return pulled.stream().anyMatch(p -> sameImage.contains(
+                io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
+    }
+
+    /** Whether the frontend's read of {@code read}'s config is of a pulled image: its name, and its digest if any. */
+    private static boolean readOfPull(String read, List<PulledImage> pulled) {
+        int at = read.indexOf('@');
+        String digest = at > 0 ? read.substring(at + 1) : null;
+        return pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(read))
+                && (digest == null || p.digest().equals(digest)));
     }
 
     /** Whether {@code reference}'s FROM vertex is one BuildKit shares with a pulled image's (see {@link #used}). */
@@ -276,7 +311,10 @@ final class BuildKitBuilder {
             }
             pulled.stream().filter(p -> withTag(p.reference()).equals(withTag(other))).forEach(beside::add);
         }
-        List<PulledImage> candidates = !beside.isEmpty() ? beside : at > 0 ? pulled : List.of();
+        // alone in its step: compared only with the pulled images whose config the frontend read (the stages' bases
+        // and sources), never with any pull
+        List<PulledImage> candidates = !beside.isEmpty() ? beside : at > 0 ? pulled.stream()
+                .filter(p -> trace.resolved().stream().anyMatch(r -> readOfPull(r, List.of(p)))).toList() : List.of();
         if (candidates.isEmpty()) {
             return false;
         }
@@ -349,6 +387,21 @@ final class BuildKitBuilder {
                             + " (pinned to the digest the policy read: a base's ONBUILD triggers and Env, or the"
                             + " image a COPY --from or a mount copies from): it is refused as an image the policy"
                             + " did not judge";
+                }
+            }
+            // The configs the frontend read of that name: the pinned digest, or by tag only where the build also
+            // pulls the name by tag (a source the gateway does not pin). A FROM vertex shared with another build can
+            // stand in for the stage's own, so the read is where the stage's config shows (used()).
+            for (String read : trace.resolved()) {
+                int at = read.indexOf('@');
+                if (!withTag(read).equals(pinName)) {
+                    continue;
+                }
+                boolean exact = at > 0 && pinDigests.contains(read.substring(at + 1));
+                if (!exact && !(at < 0 && byTag.contains(pinName))) {
+                    return "the build read the config of " + read + " where it was judged as " + pins.get(pinName)
+                            + " (pinned to the digest the policy read): it is refused as an image the policy did"
+                            + " not judge";
                 }
             }
         }

@@ -598,10 +598,10 @@ public class ImageRegistry {
             JsonNode m = unambiguous(json.readTree(top.get().body()), imageRef);
             if (m.has("manifests")) {
                 List<String> matching = new ArrayList<>();
+                if (m.path("manifests").size() > MAX_PLATFORMS) {
+                    return List.of();
+                }
                 for (JsonNode entry : m.path("manifests")) {
-                    if (matching.size() > MAX_PLATFORMS) {
-                        return List.of();
-                    }
                     if (samePlatform(entry.path("platform"), platform)) {
                         matching.add(entry.path("digest").asString(""));
                     }

@@ -327,6 +327,46 @@ class BuildKitTraceTest {
         assertThat(platform.resolved()).containsExactly("reg/base/x:1");
     }
 
+    /**
+     * A review's scenario: the stage's real base is another team's image of busybox's layers with its own USER or Env
+     * (never pulled: from the host's store), and the step shows only a vertex shared with a concurrent build of an
+     * approved image. The frontend's read of the real base's config is judged as an image from the store, and a lone
+     * vertex is compared only with pulled images whose config was read; a pinned name read at another digest is a pin
+     * violation.
+     */
+    @Test
+    void aConfigReadOfAnImageTheBuildDidNotPullIsJudgedWhateverTheStepShows() {
+        String digest = "sha256:" + "a".repeat(64);
+        String theirs = "sha256:" + "c".repeat(64);
+        String other = "sha256:" + "d".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage("reg/base/busybox", digest, "FROM reg/base/busybox"));
+        List<String> busybox = List.of("sha256:l1", "sha256:l2");
+        BuildKitTrace t = new BuildKitTrace(s -> { });
+        t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/team/y:1"))
+                .addVertexes(vertex("sha256:2", "[1/2] FROM reg/base/empty-env:1@" + theirs))
+                .addVertexes(vertex("sha256:3", "[2/2] RUN true")).build());
+        t.finish();
+        List<PulledImage> used = BuildKitBuilder.used(t, pulled, name -> List.of(), name -> busybox);
+        assertThat(used).extracting(PulledImage::reference).contains("reg/team/y:1", "reg/base/empty-env:1");
+        assertThat(used).filteredOn(p -> p.reference().equals("reg/team/y:1")).singleElement()
+                .satisfies(p -> assertThat(p.step()).isEqualTo("config of reg/team/y:1"));
+        // the pulled image's config read at another digest than its pin
+        BuildKitTrace moved = new BuildKitTrace(s -> { });
+        moved.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/base/x:1@" + other))
+                .addVertexes(vertex("sha256:2", "[1/2] FROM reg/base/x:1@" + digest)).build());
+        moved.finish();
+        assertThat(BuildKitBuilder.pinViolation(moved, List.of("reg/base/x:1@" + digest)))
+                .contains("read the config of reg/base/x:1@" + other);
+        BuildKitTrace pinned = new BuildKitTrace(s -> { });
+        pinned.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/base/x:1@" + digest))
+                .addVertexes(vertex("sha256:2", "[1/2] FROM reg/base/x:1@" + digest)).build());
+        pinned.finish();
+        assertThat(BuildKitBuilder.pinViolation(pinned, List.of("reg/base/x:1@" + digest))).isNull();
+    }
+
     /** Beside the pulled image's FROM in the same step, a name whose config the frontend read is not the pull. */
     @Test
     void aSharedFromVertexWhoseConfigWasReadIsNeverThePull() {
