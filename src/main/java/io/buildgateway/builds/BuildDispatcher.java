@@ -516,9 +516,12 @@ class BuildDispatcher implements PeriodicTasks.Owner {
 
     /** Renews the build's lease; false when it is no longer RUNNING under this replica (0 rows). */
     private boolean renew(UUID id, int attempt) {
-        Integer renewed = tx.execute(s -> builds.heartbeat(id, replica, attempt,
-                builds.databaseNow().plus(properties.lease())));
+        Integer renewed = tx.execute(s -> builds.renewLease(id, replica, attempt, leaseMicros()));
         return renewed != null && renewed == 1;
+    }
+
+    private long leaseMicros() {
+        return java.util.concurrent.TimeUnit.NANOSECONDS.toMicros(properties.lease().toNanos());
     }
 
     /**
@@ -530,18 +533,32 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      * it answers; a retry's attempt fails instead and the backoff decides (PushRetry#onlyWhileHeld).
      */
     private boolean stillOurs(UUID id, int attempt, AtomicBoolean lost) {
-        try {
-            Integer renewed = renewBeforeNaming.execute(s -> builds.heartbeat(id, replica, attempt,
-                    builds.databaseNow().plus(properties.lease())));
-            if (renewed != null && renewed == 1) {
-                return true;
+        // Asked up to three times when the database does not answer within the bound: a stall of a few seconds
+        // (a lock held by a cancel or a recovery pass) must not discard a checked image as cancelled (a review's
+        // find: the bound made such a stall end the run where the unbounded renewal had waited it out).
+        for (int ask = 1; ; ask++) {
+            try {
+                Integer renewed = renewBeforeNaming.execute(s -> builds.renewLease(id, replica, attempt,
+                        leaseMicros()));
+                if (renewed != null && renewed == 1) {
+                    return true;
+                }
+                lost.set(true);
+                return false;
+            } catch (RuntimeException e) {
+                log.warn("build {}: its lease could not be renewed before pushing or naming its image (ask {} of 3):"
+                        + " {}", id, ask, summary(e));
+                if (ask == 3 || lost.get()) {
+                    return false;
+                }
             }
-            lost.set(true);
-        } catch (RuntimeException e) {
-            log.warn("build {}: its lease could not be renewed before pushing or naming its image; not now: {}", id,
-                    summary(e));
+            try {
+                Thread.sleep(1_000L * ask);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
         }
-        return false;
     }
 
     /** How long {@link #stillOurs} waits for the lease's renewal, in seconds (a transaction timeout). */

@@ -136,6 +136,19 @@ interface BuildRepository extends JpaRepository<Build, UUID>, JpaSpecificationEx
             + " and b.attempts = :attempt and b.status = io.buildgateway.builds.BuildStatus.RUNNING")
     int heartbeat(UUID id, String owner, int attempt, Instant until);
 
+    /**
+     * A run's renewal of its own lease: as {@link #heartbeat}, with the new expiry taken from the database's clock
+     * when the row is written, not before. An expiry computed before the update waited for the row's lock (held by a
+     * cancel, a recovery, a stalled transaction) was already partly spent when it committed: after a wait longer than
+     * the lease, the renewal wrote an expired lease that the next recovery pass took over (a review's find,
+     * 2026-12-07).
+     */
+    @Modifying
+    @Query(value = "update build set lease_expires_at = clock_timestamp() + :leaseMicros * interval '1 microsecond'"
+            + " where id = :id and lease_owner = :owner and attempts = :attempt and status = 'RUNNING'",
+            nativeQuery = true)
+    int renewLease(UUID id, String owner, int attempt, long leaseMicros);
+
     @Query("select b.cancelRequested from Build b where b.id = :id")
     Boolean cancelRequested(UUID id);
 }
