@@ -180,7 +180,11 @@ final class BuiltinRules {
      * Whether Go's strconv.Atoi reads the text as a number, as BuildKit does a COPY/ADD {@code --from} before it
      * looks for a stage of that name: an optional sign, then ASCII digits only, within a 64-bit int. (Java's own
      * parsers take other scripts' digits too: {@code --from=٠} is an image to BuildKit, not stage 0.) A number out
-     * of the file's stages is still no image: BuildKit fails the build ("invalid stage index").
+     * of the file's stages is still no image to judge: BuildKit (v0.13, findStateByIndex) indexes its list of
+     * states, which after the stages also holds the sources earlier COPY --from images and mounts added (each such
+     * image pinned and judged, or scratch for a mount without from=), and fails the build past its end ("invalid
+     * stage index"). So {@code COPY --from=2} in a two-stage file may copy from such a source (a review's find,
+     * 2026-12-07; the lint's copy-from-unknown-stage warns of it); content the policy did not judge it is not.
      */
     static boolean stageIndex(String from) {
         int start = from.startsWith("+") || from.startsWith("-") ? 1 : 0;
