@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -67,7 +68,16 @@ class EmbeddedDatabase {
             // Every connection zonky opens for us (getPostgresDatabase) carries the owner's password.
             builder.setConnectConfig("password", credentials.owner());
         }
-        EmbeddedPostgres postgres = builder.start();
+        EmbeddedPostgres postgres;
+        try {
+            postgres = builder.start();
+        } catch (IOException | RuntimeException e) {
+            // zonky starts the server (pg_ctl) before it waits for it to answer, and keeps nothing when the wait
+            // fails (a slow machine, credentials that no longer match): without its JVM hook, nobody would stop it.
+            stopLeftover(data);
+            throw e;
+        }
+        stopAtExitIfLeft(postgres, data);
         if (credentials != null) {
             try {
                 requirePasswords(postgres, data, credentials);
@@ -79,6 +89,51 @@ class EmbeddedDatabase {
         log.info("embedded PostgreSQL started on port {} with data in {}{}", postgres.getPort(), data,
                 credentials != null ? ", passwords required" : "");
         return postgres;
+    }
+
+    /** How long the last-resort hook waits for the bean's own stop at the JVM's exit ({@link #stopAtExitIfLeft}). */
+    static final long EXIT_GRACE_MILLIS = 20_000;
+
+    /**
+     * The last resort at the JVM's exit: waits up to {@link #EXIT_GRACE_MILLIS} for the server to be stopped by its
+     * bean (Spring's own hook closes the context, every user of the database first), then stops it, so that a
+     * process whose context was never closed (a start that failed later, a hook cut short) leaves no server behind.
+     */
+    private static void stopAtExitIfLeft(EmbeddedPostgres postgres, Path data) {
+        Path pid = data.resolve("postmaster.pid");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            long until = System.nanoTime() + EXIT_GRACE_MILLIS * 1_000_000;
+            try {
+                while (Files.exists(pid) && System.nanoTime() < until) {
+                    Thread.sleep(100);
+                }
+                postgres.close();
+            } catch (IOException | InterruptedException | RuntimeException e) {
+                log.warn("stopping the embedded PostgreSQL at exit: {}", e.toString());
+            }
+        }, "embedded-postgres-last-resort"));
+    }
+
+    /**
+     * Stops a server left running on {@code data} by a start that failed: the postmaster named in its pid file, if
+     * that process is a postgres server of this data folder (a stale pid file may name another process now).
+     */
+    static void stopLeftover(Path data) {
+        try {
+            List<String> lines = Files.readAllLines(data.resolve("postmaster.pid"));
+            long pid = Long.parseLong(lines.get(0).strip());
+            ProcessHandle.of(pid).filter(p -> p.info().arguments().map(a -> String.join(" ", a)
+                    .contains(data.toString())).orElse(false)).ifPresent(p -> {
+                        p.destroy(); // SIGTERM: the server's smart shutdown, with no client left
+                        try {
+                            p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (Exception e) {
+                            p.destroyForcibly();
+                        }
+                    });
+        } catch (IOException | RuntimeException e) {
+            // no pid file (the server never started) or an unreadable one: nothing to stop
+        }
     }
 
     /** The two roles' passwords: read from the data folder, or made once (random, 0600). */
