@@ -286,12 +286,20 @@ final class BuildKitBuilder {
                 io.buildgateway.shared.ImageReference.split(p.reference()).name() + "@" + p.digest()));
     }
 
-    /** Whether the frontend's read of {@code read}'s config is of a pulled image: its name, and its digest if any. */
+    /**
+     * Whether the frontend's read of {@code read}'s config is of a pulled image: by digest, the same repository and
+     * digest (the tag does not matter: a digest is the content, and a pull may be reported without the tag the
+     * Dockerfile gives); by tag, the same name and tag.
+     */
     private static boolean readOfPull(String read, List<PulledImage> pulled) {
         int at = read.indexOf('@');
-        String digest = at > 0 ? read.substring(at + 1) : null;
-        return pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(read))
-                && (digest == null || p.digest().equals(digest)));
+        if (at > 0) {
+            String repository = io.buildgateway.shared.ImageReference.split(read).name();
+            String digest = read.substring(at + 1);
+            return pulled.stream().anyMatch(p -> p.digest().equals(digest)
+                    && io.buildgateway.shared.ImageReference.split(p.reference()).name().equals(repository));
+        }
+        return pulled.stream().anyMatch(p -> withTag(p.reference()).equals(withTag(read)));
     }
 
     /** Whether {@code reference}'s FROM vertex is one BuildKit shares with a pulled image's (see {@link #used}). */

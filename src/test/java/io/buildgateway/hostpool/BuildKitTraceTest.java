@@ -367,6 +367,32 @@ class BuildKitTraceTest {
         assertThat(BuildKitBuilder.pinViolation(pinned, List.of("reg/base/x:1@" + digest))).isNull();
     }
 
+    /**
+     * A pull reported without the tag the Dockerfile gives (repository@digest) is the same image as the read
+     * name:tag@digest: a lone shared vertex is still compared with it (a second review's find: matching by name and
+     * tag made the stage's own pull drop out, a false refusal again).
+     */
+    @Test
+    void aReadByTagAndDigestIsThePullOfThatDigestWhateverTheTagReported() {
+        String digest = "sha256:" + "a".repeat(64);
+        String theirs = "sha256:" + "c".repeat(64);
+        List<PulledImage> pulled = List.of(new PulledImage("reg/base/x@" + digest, digest, "FROM reg/base/x"));
+        List<String> same = List.of("sha256:l1");
+        BuildKitTrace t = new BuildKitTrace(s -> { });
+        t.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/base/x:1@" + digest))
+                .addVertexes(vertex("sha256:2", "[1/2] FROM reg/base/y:2@" + theirs))
+                .addVertexes(vertex("sha256:3", "[2/2] RUN true")).build());
+        t.finish();
+        assertThat(BuildKitBuilder.used(t, pulled, name -> List.of(), name -> same)).containsExactlyElementsOf(pulled);
+        // another digest under the same name is not that pull
+        BuildKitTrace other = new BuildKitTrace(s -> { });
+        other.accept(io.buildgateway.hostpool.buildkit.proto.Control.StatusResponse.newBuilder()
+                .addVertexes(vertex("sha256:1", "[internal] load metadata for reg/base/x:1@" + theirs)).build());
+        other.finish();
+        assertThat(BuildKitBuilder.used(other, pulled, name -> List.of(), name -> same)).hasSize(2);
+    }
+
     /** Beside the pulled image's FROM in the same step, a name whose config the frontend read is not the pull. */
     @Test
     void aSharedFromVertexWhoseConfigWasReadIsNeverThePull() {
