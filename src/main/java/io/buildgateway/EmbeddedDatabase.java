@@ -69,15 +69,17 @@ class EmbeddedDatabase {
             builder.setConnectConfig("password", credentials.owner());
         }
         EmbeddedPostgres postgres;
+        java.time.Instant before = java.time.Instant.now();
         try {
             postgres = builder.start();
         } catch (IOException | RuntimeException e) {
             // zonky starts the server (pg_ctl) before it waits for it to answer, and keeps nothing when the wait
             // fails (a slow machine, credentials that no longer match): without its JVM hook, nobody would stop it.
-            stopLeftover(data);
+            // Only a server this start began: another's on the same data (zonky's lock refused us) keeps running.
+            stopLeftover(data, before);
             throw e;
         }
-        stopAtExitIfLeft(postgres, data);
+        stopAtExitIfLeft(postgres, data, exitGrace);
         if (credentials != null) {
             try {
                 requirePasswords(postgres, data, credentials);
@@ -91,18 +93,26 @@ class EmbeddedDatabase {
         return postgres;
     }
 
-    /** How long the last-resort hook waits for the bean's own stop at the JVM's exit ({@link #stopAtExitIfLeft}). */
-    static final long EXIT_GRACE_MILLIS = 20_000;
+    /**
+     * How long the last-resort hook waits for the bean's own stop at the JVM's exit ({@link #stopAtExitIfLeft}): past
+     * Spring's graceful drain (one shutdown phase) and the beans' stop, so that it never stops the database under them.
+     */
+    private java.time.Duration exitGrace = java.time.Duration.ofSeconds(45);
+
+    @org.springframework.beans.factory.annotation.Autowired
+    void shutdownPhase(@Value("${spring.lifecycle.timeout-per-shutdown-phase:30s}") java.time.Duration phase) {
+        this.exitGrace = phase.plusSeconds(15);
+    }
 
     /**
-     * The last resort at the JVM's exit: waits up to {@link #EXIT_GRACE_MILLIS} for the server to be stopped by its
+     * The last resort at the JVM's exit: waits up to {@code grace} for the server to be stopped by its
      * bean (Spring's own hook closes the context, every user of the database first), then stops it, so that a
      * process whose context was never closed (a start that failed later, a hook cut short) leaves no server behind.
      */
-    private static void stopAtExitIfLeft(EmbeddedPostgres postgres, Path data) {
+    private static void stopAtExitIfLeft(EmbeddedPostgres postgres, Path data, java.time.Duration grace) {
         Path pid = data.resolve("postmaster.pid");
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            long until = System.nanoTime() + EXIT_GRACE_MILLIS * 1_000_000;
+            long until = System.nanoTime() + grace.toNanos();
             try {
                 while (Files.exists(pid) && System.nanoTime() < until) {
                     Thread.sleep(100);
@@ -116,14 +126,17 @@ class EmbeddedDatabase {
 
     /**
      * Stops a server left running on {@code data} by a start that failed: the postmaster named in its pid file, if
-     * that process is a postgres server of this data folder (a stale pid file may name another process now).
+     * that process is a postgres server of this data folder (a stale pid file may name another process now) that
+     * started after {@code startedAfter} (a server another process runs on the same data is not this start's).
      */
-    static void stopLeftover(Path data) {
+    static void stopLeftover(Path data, java.time.Instant startedAfter) {
         try {
             List<String> lines = Files.readAllLines(data.resolve("postmaster.pid"));
             long pid = Long.parseLong(lines.get(0).strip());
+            java.time.Instant after = startedAfter.minusSeconds(1); // the start time's resolution is a clock tick
             ProcessHandle.of(pid).filter(p -> p.info().arguments().map(a -> String.join(" ", a)
-                    .contains(data.toString())).orElse(false)).ifPresent(p -> {
+                    .contains(data.toString())).orElse(false))
+                    .filter(p -> p.info().startInstant().map(t -> t.isAfter(after)).orElse(false)).ifPresent(p -> {
                         p.destroy(); // SIGTERM: the server's smart shutdown, with no client left
                         try {
                             p.onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);

@@ -54,4 +54,21 @@ class EmbeddedDatabaseShutdownIT {
         assertThat(ProcessHandle.allProcesses().filter(p -> p.info().arguments().map(a -> String.join(" ", a)
                 .contains(data.toString())).orElse(false)).count()).as("no server of this data folder").isZero();
     }
+
+    /**
+     * A second start on a data folder whose server runs (a second {@code make run} on the same data) fails on zonky's
+     * lock and stops nothing: the running server is not that start's (a second review's find).
+     */
+    @Test
+    void aStartRefusedByAnotherServerOnTheSameDataLeavesThatServerRunning() throws Exception {
+        EmbeddedDatabase config = new EmbeddedDatabase();
+        try (io.zonky.test.db.postgres.embedded.EmbeddedPostgres running = config.embeddedPostgres(dataDir, 0,
+                false)) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> config.embeddedPostgres(dataDir, 0, false))
+                    .isInstanceOf(Exception.class);
+            try (java.sql.Connection c = running.getPostgresDatabase().getConnection()) {
+                assertThat(c.isValid(5)).as("the running server still answers").isTrue();
+            }
+        }
+    }
 }

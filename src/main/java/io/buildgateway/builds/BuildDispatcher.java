@@ -535,7 +535,9 @@ class BuildDispatcher implements PeriodicTasks.Owner {
     private boolean stillOurs(UUID id, int attempt, AtomicBoolean lost) {
         // Asked up to three times when the database does not answer within the bound: a stall of a few seconds
         // (a lock held by a cancel or a recovery pass) must not discard a checked image as cancelled (a review's
-        // find: the bound made such a stall end the run where the unbounded renewal had waited it out).
+        // find: the bound made such a stall end the run where the unbounded renewal had waited it out). The bound is
+        // the statement's; getting a connection has the pool's own timeout, so a database that is away can hold
+        // this for up to three of those.
         for (int ask = 1; ; ask++) {
             try {
                 Integer renewed = renewBeforeNaming.execute(s -> builds.renewLease(id, replica, attempt,
