@@ -4,21 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.buildgateway.support.SecondGatewayTest;
 import io.buildgateway.support.Tars;
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
-import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
-import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.JsonNode;
 
@@ -56,45 +47,6 @@ class SourcePinIT extends SecondGatewayTest {
                 .PUT(HttpRequest.BodyPublishers.ofByteArray(manifest)));
         assertThat(stored.status()).as(stored.body()).isEqualTo(201);
         return "sha256:" + sha256Hex(manifest);
-    }
-
-    /**
-     * The content of {@code path} (no leading slash) in the image {@code repository@digest} of the registry: from the
-     * topmost layer that holds it; null when none does.
-     */
-    private String fileIn(String repository, String digest, String path) {
-        String registry = "http://" + registryAddress();
-        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + repository + "/manifests/" + digest))
-                .header("Accept", "application/vnd.oci.image.manifest.v1+json, "
-                        + "application/vnd.docker.distribution.manifest.v2+json").GET());
-        assertThat(m.status()).as(m.body()).isEqualTo(200);
-        List<JsonNode> layers = new java.util.ArrayList<>();
-        json.readTree(m.body()).path("layers").forEach(layers::add);
-        HttpClient client = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).build();
-        for (int i = layers.size() - 1; i >= 0; i--) {
-            try {
-                HttpResponse<byte[]> blob = client.send(HttpRequest.newBuilder(URI.create(registry + "/v2/"
-                        + repository + "/blobs/" + layers.get(i).path("digest").asString())).GET().build(),
-                        HttpResponse.BodyHandlers.ofByteArray());
-                assertThat(blob.statusCode()).isEqualTo(200);
-                try (TarArchiveInputStream tar = new TarArchiveInputStream(new GzipCompressorInputStream(
-                        new ByteArrayInputStream(blob.body())))) {
-                    TarArchiveEntry e;
-                    while ((e = tar.getNextEntry()) != null) {
-                        String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
-                        if (name.equals(path) && e.isFile()) {
-                            return new String(tar.readAllBytes(), StandardCharsets.UTF_8).strip();
-                        }
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-        }
-        return null;
     }
 
     private Map<String, Object> row(String buildId) {

@@ -88,14 +88,8 @@ class ImageRegistryTriggersTest {
         byte[] config = ("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{"
                 + (env == null ? "\"User\":\"1\"" : "\"Env\":" + env)
                 + (onBuild == null ? "" : ",\"OnBuild\":" + onBuild) + "}}").getBytes(StandardCharsets.UTF_8);
-        String configDigest = ImageRegistry.sha256(config);
-        content.put(repo + "/blobs/" + configDigest, Map.entry("application/octet-stream", config));
-        byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                + "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\""
-                + configDigest + "\",\"size\":" + config.length + "},\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
-        String digest = ImageRegistry.sha256(manifest);
-        content.put(repo + "/manifests/" + tag, Map.entry("application/vnd.oci.image.manifest.v1+json", manifest));
-        content.put(repo + "/manifests/" + digest, Map.entry("application/vnd.oci.image.manifest.v1+json", manifest));
+        String digest = store(repo, config);
+        content.put(repo + "/manifests/" + tag, content.get(repo + "/manifests/" + digest));
         return digest;
     }
 
@@ -186,6 +180,11 @@ class ImageRegistryTriggersTest {
         byte[] config = ("{\"architecture\":\"" + architecture + "\",\"os\":\"linux\",\"config\":{},\"rootfs\":"
                 + "{\"type\":\"layers\",\"diff_ids\":[" + String.join(",", java.util.Arrays.stream(diffIds)
                         .map(d -> "\"" + d + "\"").toList()) + "]}}").getBytes(StandardCharsets.UTF_8);
+        return store(repo, config);
+    }
+
+    /** Stores the config blob and a manifest naming it under its digest; returns the manifest's digest. */
+    private String store(String repo, byte[] config) {
         String configDigest = ImageRegistry.sha256(config);
         content.put(repo + "/blobs/" + configDigest, Map.entry("application/octet-stream", config));
         byte[] manifest = ("{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","

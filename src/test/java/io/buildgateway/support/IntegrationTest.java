@@ -447,6 +447,44 @@ public abstract class IntegrationTest {
         return r.status() == 200 && digest != null ? digest : "none: HTTP " + r.status();
     }
 
+    /** The content of {@code path} (no leading slash) in the pushed image, from the topmost layer holding it. */
+    protected String fileIn(String repository, String digest, String path) {
+        String registry = "http://" + registryAddress();
+        Response m = send(HttpRequest.newBuilder(URI.create(registry + "/v2/" + repository + "/manifests/" + digest))
+                .header("Accept", "application/vnd.oci.image.manifest.v1+json, "
+                        + "application/vnd.docker.distribution.manifest.v2+json").GET());
+        assertThat(m.status()).as(m.body()).isEqualTo(200);
+        List<JsonNode> layers = new java.util.ArrayList<>();
+        json.readTree(m.body()).path("layers").forEach(layers::add);
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .followRedirects(java.net.http.HttpClient.Redirect.NORMAL).build();
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            try {
+                java.net.http.HttpResponse<byte[]> blob = client.send(HttpRequest.newBuilder(URI.create(registry
+                        + "/v2/" + repository + "/blobs/" + layers.get(i).path("digest").asString())).GET().build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+                assertThat(blob.statusCode()).isEqualTo(200);
+                try (var tar = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(
+                        new org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream(
+                                new java.io.ByteArrayInputStream(blob.body())))) {
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry e;
+                    while ((e = tar.getNextEntry()) != null) {
+                        String name = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
+                        if (name.equals(path) && e.isFile()) {
+                            return new String(tar.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+                        }
+                    }
+                }
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        return null;
+    }
+
     /** The tags of {@code repository}, the registry's word (none when it holds no manifest by tag, or is unknown). */
     protected List<String> registryTags(String repository) {
         Response tags = send(HttpRequest.newBuilder(URI.create("http://" + registryAddress() + "/v2/" + repository
