@@ -516,12 +516,17 @@ class BuildDispatcher implements PeriodicTasks.Owner {
 
     /** Renews the build's lease; false when it is no longer RUNNING under this replica (0 rows). */
     private boolean renew(UUID id, int attempt) {
-        Integer renewed = tx.execute(s -> builds.renewLease(id, replica, attempt, leaseMicros()));
-        return renewed != null && renewed == 1;
+        return renew(tx, id, replica, attempt);
     }
 
-    private long leaseMicros() {
-        return java.util.concurrent.TimeUnit.NANOSECONDS.toMicros(properties.lease().toNanos());
+    /**
+     * Renews {@code owner}'s lease on attempt {@code attempt} of the build for a whole lease from the database's clock
+     * when the row is written ({@link BuildRepository#renewLease}); false when it is no longer that owner's (0 rows).
+     */
+    private boolean renew(TransactionTemplate in, UUID id, String owner, int attempt) {
+        long leaseMicros = java.util.concurrent.TimeUnit.NANOSECONDS.toMicros(properties.lease().toNanos());
+        Integer renewed = in.execute(s -> builds.renewLease(id, owner, attempt, leaseMicros));
+        return renewed != null && renewed == 1;
     }
 
     /**
@@ -540,9 +545,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
         // this for up to three of those.
         for (int ask = 1; ; ask++) {
             try {
-                Integer renewed = renewBeforeNaming.execute(s -> builds.renewLease(id, replica, attempt,
-                        leaseMicros()));
-                if (renewed != null && renewed == 1) {
+                if (renew(renewBeforeNaming, id, replica, attempt)) {
                     return true;
                 }
                 lost.set(true);
@@ -974,9 +977,7 @@ class BuildDispatcher implements PeriodicTasks.Owner {
      */
     private boolean renewRecovery(LostRun lost) {
         try {
-            Integer renewed = tx.execute(s -> builds.heartbeat(lost.id(), lost.recovery(), lost.attempts(),
-                    builds.databaseNow().plus(properties.lease())));
-            return renewed != null && renewed == 1;
+            return renew(tx, lost.id(), lost.recovery(), lost.attempts());
         } catch (RuntimeException e) {
             log.warn("build {}: the lease of its recovery could not be renewed: {}", lost.id(), summary(e));
             return false;

@@ -506,8 +506,11 @@ public class PolicyEvaluator {
                     continue;
                 }
                 io.buildgateway.dockerfile.Instruction ran = e.instruction();
+                if (ran.flags().isEmpty()) {
+                    continue; // most instructions: no --from, no mount (this runs for every lint too)
+                }
                 io.buildgateway.dockerfile.Instruction written = e.written();
-                Map<String, String> line = new java.util.LinkedHashMap<>();
+                Map<String, String> line = new java.util.LinkedHashMap<>(2);
                 if (ran.keyword().equals("COPY") || ran.keyword().equals("ADD")) {
                     String value = ran.flag("from").orElse(null);
                     String as = written.flag("from").orElse(null);
